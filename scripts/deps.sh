@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what is missing on a Debian 12 machine. Usage: deps.sh build|test|bench
+set -eu
+mode=${1:-build}
+pkgs=(build-essential pkg-config libuv1-dev libnghttp2-dev libzstd-dev zlib1g-dev libxxhash-dev)
+case "$mode" in
+test) pkgs+=(libcmocka-dev clang libclang-rt-14-dev nodejs npm curl nghttp2-client) ;;
+bench) pkgs+=(clickhouse-server clickhouse-client nghttp2-client curl) ;;
+esac
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}"
+    SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ "$mode" = test ] && [ -f tests/e2e/package-lock.json ] && [ ! -d tests/e2e/node_modules ]; then
+    echo "deps: npm ci in tests/e2e"
+    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi

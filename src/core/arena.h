@@ -1,0 +1,31 @@
+/* Region allocator for request and query lifetimes: many small allocations, one free. */
+#ifndef OSP_CORE_ARENA_H
+#define OSP_CORE_ARENA_H
+
+#include <stddef.h>
+
+#include "core/str.h"
+
+typedef struct osp_arena_chunk osp_arena_chunk;
+
+typedef struct osp_arena {
+    osp_arena_chunk *head; /* newest chunk first */
+    size_t chunk_size;     /* default size of new chunks */
+    size_t used;           /* total bytes handed out */
+    size_t max;            /* cap on total bytes (0 = none); allocation past it fails */
+} osp_arena;
+
+/* Initializes an empty arena. chunk_size 0 picks 64 KiB; max 0 means no cap. */
+void osp_arena_init(osp_arena *a, size_t chunk_size, size_t max);
+/* Frees every chunk; the arena is empty and reusable. */
+void osp_arena_cleanup(osp_arena *a);
+/* n bytes aligned to 16; NULL when out of memory or past the cap. */
+void *osp_arena_alloc(osp_arena *a, size_t n);
+/* Zeroed allocation of count * size bytes. */
+void *osp_arena_calloc(osp_arena *a, size_t count, size_t size);
+/* Copies n bytes into the arena; NULL on failure (n == 0 gives a valid non-NULL pointer). */
+void *osp_arena_memdup(osp_arena *a, const void *p, size_t n);
+/* Copies a slice into the arena, NUL-terminated; the result's p is NULL on failure. */
+osp_str osp_arena_strdup(osp_arena *a, osp_str s);
+
+#endif

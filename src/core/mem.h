@@ -1,0 +1,23 @@
+/* Allocation wrappers: every heap allocation goes through these so memory can be counted
+ * and tests can inject failures. */
+#ifndef OSP_CORE_MEM_H
+#define OSP_CORE_MEM_H
+
+#include <stddef.h>
+
+/* Like malloc/calloc/realloc/free; return NULL on failure (never abort). */
+void *osp_malloc(size_t n);
+void *osp_calloc(size_t count, size_t size);
+void *osp_realloc(void *p, size_t n);
+void osp_free(void *p);
+/* Duplicates n bytes and appends a NUL; NULL on failure. */
+char *osp_strndup(const char *s, size_t n);
+char *osp_strdup(const char *s);
+
+/* Bytes currently allocated through these wrappers. */
+size_t osp_mem_in_use(void);
+
+/* Test hook: make the Nth allocation from now fail (0 disables). */
+void osp_mem_fail_after(unsigned long n);
+
+#endif

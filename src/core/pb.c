@@ -1,0 +1,152 @@
+/* Protobuf wire reader and writer. */
+#include "core/pb.h"
+
+#include <string.h>
+
+#include "core/err.h"
+
+int osp_pb_read_varint(osp_pb_reader *r, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+        if (r->p >= r->end)
+            return OSP_EPARSE;
+        uint8_t c = *r->p++;
+        if (shift == 63 && c > 1)
+            return OSP_EPARSE;
+        x |= (uint64_t)(c & 0x7F) << shift;
+        if (!(c & 0x80)) {
+            *v = x;
+            return 0;
+        }
+    }
+    return OSP_EPARSE;
+}
+
+int osp_pb_next(osp_pb_reader *r, osp_pb_field *f)
+{
+    if (r->p >= r->end)
+        return 0;
+    uint64_t key;
+    if (osp_pb_read_varint(r, &key) || key >> 32)
+        return OSP_EPARSE;
+    f->num = (uint32_t)(key >> 3);
+    f->wire = (enum osp_pb_wire)(key & 7);
+    if (f->num == 0)
+        return OSP_EPARSE;
+    f->bytes = OSP_STR_NULL;
+    switch (f->wire) {
+    case OSP_PB_VARINT:
+        return osp_pb_read_varint(r, &f->u64) ? OSP_EPARSE : 1;
+    case OSP_PB_I64:
+        if (r->end - r->p < 8)
+            return OSP_EPARSE;
+        memcpy(&f->u64, r->p, 8); /* little-endian host assumed (x86_64, aarch64) */
+        r->p += 8;
+        return 1;
+    case OSP_PB_I32: {
+        uint32_t v;
+        if (r->end - r->p < 4)
+            return OSP_EPARSE;
+        memcpy(&v, r->p, 4);
+        f->u64 = v;
+        r->p += 4;
+        return 1;
+    }
+    case OSP_PB_LEN: {
+        uint64_t n;
+        if (osp_pb_read_varint(r, &n) || n > (uint64_t)(r->end - r->p))
+            return OSP_EPARSE;
+        f->bytes = osp_str_make((const char *)r->p, (size_t)n);
+        f->u64 = n;
+        r->p += n;
+        return 1;
+    }
+    default:
+        return OSP_EPARSE;
+    }
+}
+
+static size_t varint_encode(uint8_t out[10], uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+int osp_pb_put_varint(osp_buf *b, uint64_t v)
+{
+    uint8_t tmp[10];
+    return osp_buf_append(b, tmp, varint_encode(tmp, v));
+}
+
+int osp_pb_put_tag(osp_buf *b, uint32_t num, enum osp_pb_wire wire)
+{
+    return osp_pb_put_varint(b, (uint64_t)num << 3 | (uint64_t)wire);
+}
+
+int osp_pb_put_uint(osp_buf *b, uint32_t num, uint64_t v)
+{
+    int rc = osp_pb_put_tag(b, num, OSP_PB_VARINT);
+    return rc ? rc : osp_pb_put_varint(b, v);
+}
+
+int osp_pb_put_fixed64(osp_buf *b, uint32_t num, uint64_t v)
+{
+    int rc = osp_pb_put_tag(b, num, OSP_PB_I64);
+    return rc ? rc : osp_buf_append(b, &v, 8);
+}
+
+int osp_pb_put_fixed32(osp_buf *b, uint32_t num, uint32_t v)
+{
+    int rc = osp_pb_put_tag(b, num, OSP_PB_I32);
+    return rc ? rc : osp_buf_append(b, &v, 4);
+}
+
+int osp_pb_put_double(osp_buf *b, uint32_t num, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    return osp_pb_put_fixed64(b, num, u);
+}
+
+int osp_pb_put_bytes(osp_buf *b, uint32_t num, const void *p, size_t n)
+{
+    int rc = osp_pb_put_tag(b, num, OSP_PB_LEN);
+    if (rc == 0)
+        rc = osp_pb_put_varint(b, n);
+    if (rc == 0)
+        rc = osp_buf_append(b, p, n);
+    return rc;
+}
+
+#define SLOT 5 /* enough for any length below 2^35 */
+
+int osp_pb_begin(osp_buf *b, uint32_t num, size_t *mark)
+{
+    int rc = osp_pb_put_tag(b, num, OSP_PB_LEN);
+    if (rc == 0)
+        rc = osp_buf_reserve(b, SLOT);
+    if (rc)
+        return rc;
+    *mark = b->len;
+    b->len += SLOT;
+    return 0;
+}
+
+int osp_pb_end(osp_buf *b, size_t mark)
+{
+    size_t body = b->len - mark - SLOT;
+    uint8_t tmp[10];
+    size_t n = varint_encode(tmp, body);
+    memcpy(b->data + mark, tmp, n);
+    if (n < SLOT) {
+        memmove(b->data + mark + n, b->data + mark + SLOT, body);
+        b->len -= SLOT - n;
+    }
+    return 0;
+}

@@ -1,0 +1,71 @@
+/* Protobuf wire format primitives: a bounds-checked zero-copy reader and an appending
+ * writer. Used by the OTLP decoders, the canonical row encoding and response encoders. */
+#ifndef OSP_CORE_PB_H
+#define OSP_CORE_PB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/str.h"
+
+enum osp_pb_wire { OSP_PB_VARINT = 0, OSP_PB_I64 = 1, OSP_PB_LEN = 2, OSP_PB_I32 = 5 };
+
+/* A cursor over one message's bytes. Never reads past end. */
+typedef struct osp_pb_reader {
+    const uint8_t *p, *end;
+} osp_pb_reader;
+
+/* One decoded field. For LEN fields `bytes` is a slice into the input; for VARINT,
+ * I64 and I32 the raw value is in `u64` (reinterpret for double/fixed/signed). */
+typedef struct osp_pb_field {
+    uint32_t num;
+    enum osp_pb_wire wire;
+    uint64_t u64;
+    osp_str bytes;
+} osp_pb_field;
+
+static inline osp_pb_reader osp_pb_reader_make(const void *p, size_t n)
+{
+    return (osp_pb_reader){(const uint8_t *)p, (const uint8_t *)p + n};
+}
+
+/* Reads the next field. Returns 1 when a field was read, 0 at the clean end of the
+ * message, OSP_EPARSE on a truncated or malformed field (bad varint, length past the end,
+ * field number 0, group or reserved wire type). */
+int osp_pb_next(osp_pb_reader *r, osp_pb_field *f);
+/* Reads a varint; OSP_EPARSE if truncated or longer than 10 bytes. */
+int osp_pb_read_varint(osp_pb_reader *r, uint64_t *v);
+
+static inline int64_t osp_pb_zigzag_decode(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+static inline double osp_pb_as_double(uint64_t v)
+{
+    double d;
+    memcpy(&d, &v, sizeof d);
+    return d;
+}
+
+/* Writers append to a buffer; each returns 0 or the buffer's error. Zero values are
+ * written as given (callers skip proto3 defaults themselves). */
+int osp_pb_put_varint(osp_buf *b, uint64_t v);
+int osp_pb_put_tag(osp_buf *b, uint32_t num, enum osp_pb_wire wire);
+int osp_pb_put_uint(osp_buf *b, uint32_t num, uint64_t v);     /* VARINT field */
+int osp_pb_put_fixed64(osp_buf *b, uint32_t num, uint64_t v);  /* I64 field */
+int osp_pb_put_fixed32(osp_buf *b, uint32_t num, uint32_t v);  /* I32 field */
+int osp_pb_put_double(osp_buf *b, uint32_t num, double v);     /* I64 field */
+int osp_pb_put_bytes(osp_buf *b, uint32_t num, const void *p, size_t n); /* LEN field */
+static inline int osp_pb_put_str(osp_buf *b, uint32_t num, osp_str s)
+{
+    return osp_pb_put_bytes(b, num, s.p, s.n);
+}
+
+/* Nested messages whose length is unknown up front: begin writes the tag and reserves a
+ * length slot, end fills it in with a minimal varint (moving the body down), so output
+ * is canonical. Nesting is fine; end the inner before the outer. */
+int osp_pb_begin(osp_buf *b, uint32_t num, size_t *mark);
+int osp_pb_end(osp_buf *b, size_t mark);
+
+#endif

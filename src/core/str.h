@@ -1,0 +1,52 @@
+/* Borrowed byte slices: pointer and length into memory someone else owns. */
+#ifndef OSP_CORE_STR_H
+#define OSP_CORE_STR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct osp_str {
+    const char *p; /* not NUL-terminated; may be NULL when n == 0 */
+    size_t n;
+} osp_str;
+
+#define OSP_STR_LIT(s) ((osp_str){(s), sizeof(s) - 1})
+#define OSP_STR_NULL ((osp_str){NULL, 0})
+#define OSP_STR_FMT(s) (int)(s).n, (s).p /* for printf("%.*s", OSP_STR_FMT(s)) */
+
+static inline osp_str osp_str_make(const char *p, size_t n)
+{
+    return (osp_str){p, n};
+}
+
+static inline osp_str osp_str_c(const char *z)
+{
+    return (osp_str){z, z ? strlen(z) : 0};
+}
+
+static inline int osp_str_eq(osp_str a, osp_str b)
+{
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+static inline int osp_str_eqz(osp_str a, const char *z)
+{
+    return osp_str_eq(a, osp_str_c(z));
+}
+
+/* ASCII case-insensitive equality. */
+int osp_str_ieq(osp_str a, osp_str b);
+/* 1 if s starts with prefix. */
+int osp_str_has_prefix(osp_str s, osp_str prefix);
+/* Lexicographic compare like memcmp, shorter first on a tie. */
+int osp_str_cmp(osp_str a, osp_str b);
+/* 1 if s is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+int osp_utf8_valid(const char *p, size_t n);
+
+/* Lowercase hex of n bytes into out (2n chars, no NUL). */
+void osp_hex_encode(const uint8_t *in, size_t n, char *out);
+/* Decodes exactly 2n hex chars (either case) into n bytes; OSP_EPARSE on a bad digit. */
+int osp_hex_decode(const char *in, size_t n, uint8_t *out);
+
+#endif

@@ -1,0 +1,104 @@
+/* The network core's API: listeners that speak HTTP/1.1 and HTTP/2 cleartext (prior
+ * knowledge, detected per connection) with gRPC framing, and route requests to handlers.
+ *
+ * Threading: one libuv loop thread does all socket I/O; a complete request (body read,
+ * decompressed and capped) is handed to a handler on a libuv worker thread, and the
+ * response is written back by the loop thread. */
+#ifndef OSP_NET_HTTP_H
+#define OSP_NET_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/str.h"
+
+enum osp_http_proto {
+    OSP_PROTO_HTTP1, /* HTTP/1.x */
+    OSP_PROTO_HTTP2, /* HTTP/2, not gRPC */
+    OSP_PROTO_GRPC,  /* HTTP/2 with content-type application/grpc* */
+};
+
+typedef struct osp_http_header {
+    osp_str name; /* lowercase */
+    osp_str value;
+} osp_http_header;
+
+typedef struct osp_http_request {
+    enum osp_http_proto proto;
+    osp_str method;   /* "GET", "POST", ... */
+    osp_str path;     /* decoded of nothing; without the query */
+    osp_str query;    /* raw text after '?', may be empty */
+    const osp_http_header *headers;
+    size_t nheaders;
+    /* The body after Content-Encoding / grpc-encoding was undone. For gRPC: the single
+     * request message without its 5-byte prefix. Never larger than the max_body limit. */
+    osp_str body;
+    osp_arena *arena; /* request lifetime; handlers may allocate from it */
+} osp_http_request;
+
+#define OSP_HTTP_MAX_EXTRA_HEADERS 8
+
+typedef struct osp_http_response {
+    int status;               /* HTTP status; for gRPC leave 200 and set grpc_status */
+    const char *content_type; /* static string or arena memory; NULL = none */
+    osp_buf body;             /* for gRPC: the response message (net adds the prefix) */
+    osp_http_header extra[OSP_HTTP_MAX_EXTRA_HEADERS]; /* e.g. retry-after, location */
+    size_t nextra;
+    int grpc_status;          /* gRPC status code (0 = OK) */
+    osp_str grpc_message;     /* human-readable; net percent-encodes it */
+} osp_http_response;
+
+/* Runs on a worker thread. Must fill res (status defaults to 200, body empty). */
+typedef void (*osp_http_handler)(const osp_http_request *req, osp_http_response *res,
+                                 void *ctx);
+
+typedef struct osp_route {
+    const char *method; /* "GET", "POST", or NULL for any */
+    const char *path;   /* exact path, or a prefix when it ends with '*' */
+    osp_http_handler handler;
+    void *ctx;
+} osp_route;
+
+typedef struct osp_net_limits {
+    size_t max_body;            /* after decompression; default 64 MiB -> 413 / RESOURCE_EXHAUSTED */
+    size_t max_header_bytes;    /* request line + headers; default 64 KiB -> 431 */
+    size_t max_inflight_bytes;  /* bodies being handled at once; past it 503 / UNAVAILABLE; default 256 MiB */
+    uint32_t header_timeout_ms; /* whole request head must arrive within; default 10 s */
+    uint32_t idle_timeout_ms;   /* idle keep-alive connection closed after; default 60 s */
+    uint32_t body_timeout_ms;   /* gap allowed between body bytes; default 30 s */
+} osp_net_limits;
+
+typedef struct osp_net osp_net;
+
+/* Creates the network core (not yet listening). Zero fields in limits take defaults. */
+int osp_net_create(const osp_net_limits *limits, osp_net **out);
+/* Binds "host:port" (IPv4 or [IPv6]) and serves the routes there (copied; ctx pointers
+ * must outlive the net). Every listener accepts both HTTP/1.1 and h2c prior knowledge.
+ * 0, OSP_EINVAL (bad address), OSP_EIO (bind failed; logged with the reason). */
+int osp_net_listen(osp_net *net, const char *addr, const osp_route *routes, size_t nroutes);
+/* Runs the loop until SIGINT/SIGTERM or osp_net_stop(), then shuts down gracefully: stop
+ * accepting, finish in-flight requests, close connections. Returns 0. */
+int osp_net_run(osp_net *net);
+/* Asks a running loop to stop (thread-safe). */
+void osp_net_stop(osp_net *net);
+void osp_net_destroy(osp_net *net);
+
+/* Helpers for handlers. */
+/* Value of the first header with this lowercase name, or an empty slice. */
+osp_str osp_http_header_get(const osp_http_request *req, const char *name);
+/* Value of a query parameter (percent-decoded into the arena); returns 1 found, 0 absent,
+ * OSP_EPARSE on bad percent-encoding. */
+int osp_http_query_get(const osp_http_request *req, const char *name, osp_str *value);
+/* Iterates all query parameters in order: pos starts at 0; 1 while one was produced. */
+int osp_http_query_next(const osp_http_request *req, size_t *pos, osp_str *name,
+                        osp_str *value);
+/* Adds a response header. name must be a lowercase static string; value must stay valid
+ * until the response is sent (static, or the request's arena). Extra past the limit are dropped. */
+void osp_http_response_header(osp_http_response *res, const char *name, osp_str value);
+/* Sets a JSON error body {"error":"..."} with the status. */
+void osp_http_response_error(osp_http_response *res, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,78 @@
+/* Store dispatch: picks an engine by name and forwards calls to it. */
+#include "store/store.h"
+
+#include <string.h>
+
+#include "core/err.h"
+#include "core/mem.h"
+
+extern const osp_store_engine osp_embedded_engine;
+
+static const osp_store_engine *const engines[] = {&osp_embedded_engine};
+
+struct osp_store {
+    const osp_store_engine *engine;
+    void *impl;
+};
+
+int osp_store_open(const osp_store_options *opt, osp_store **out)
+{
+    const char *name = opt->engine ? opt->engine : "embedded";
+    const osp_store_engine *engine = NULL;
+    for (size_t i = 0; i < sizeof engines / sizeof engines[0]; i++)
+        if (!strcmp(engines[i]->name, name))
+            engine = engines[i];
+    if (!engine)
+        return OSP_EINVAL;
+    osp_store *s = osp_calloc(1, sizeof *s);
+    if (!s)
+        return OSP_ENOMEM;
+    s->engine = engine;
+    int rc = engine->open(opt, &s->impl);
+    if (rc) {
+        osp_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void osp_store_close(osp_store *s)
+{
+    if (!s)
+        return;
+    s->engine->close(s->impl);
+    osp_free(s);
+}
+
+int osp_store_append_spans(osp_store *s, const osp_span_batch *b)
+{
+    return s->engine->append_spans(s->impl, b);
+}
+
+int osp_store_get_trace(osp_store *s, const uint8_t trace_id[16], osp_span_batch *out)
+{
+    return s->engine->get_trace(s->impl, trace_id, out);
+}
+
+int osp_store_search_traces(osp_store *s, const osp_trace_query *q, osp_arena *arena,
+                            osp_trace_hit **hits, size_t *nhits)
+{
+    return s->engine->search_traces(s->impl, q, arena, hits, nhits);
+}
+
+int osp_store_services(osp_store *s, osp_arena *arena, osp_str **names, size_t *n)
+{
+    return s->engine->services(s->impl, arena, names, n);
+}
+
+int osp_store_operations(osp_store *s, osp_str service, osp_arena *arena,
+                         osp_operation **ops, size_t *n)
+{
+    return s->engine->operations(s->impl, service, arena, ops, n);
+}
+
+int osp_store_flush(osp_store *s)
+{
+    return s->engine->flush(s->impl);
+}

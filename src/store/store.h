@@ -1,0 +1,103 @@
+/* The store interface: the only place the write path and the read path meet. An engine
+ * (embedded column store by default; ClickHouse later) is a descriptor of function
+ * pointers; callers use the osp_store_* functions, which dispatch to it.
+ *
+ * Threading: every function may be called from any thread concurrently; calls block
+ * (they run on worker threads, never on the network loop). */
+#ifndef OSP_STORE_STORE_H
+#define OSP_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/str.h"
+#include "model/span.h"
+
+typedef struct osp_store osp_store;
+
+enum osp_fsync_policy {
+    OSP_FSYNC_ALWAYS,   /* fsync (group commit) before acknowledging: survives power loss */
+    OSP_FSYNC_INTERVAL, /* write before acknowledging, fsync every fsync_interval_ms */
+    OSP_FSYNC_NEVER,    /* leave it to the kernel */
+};
+
+typedef struct osp_store_options {
+    const char *engine;   /* "embedded" (default when NULL) */
+    const char *data_dir; /* root directory; created if missing */
+    uint64_t retention_ns;  /* drop partitions whose newest span is older; 0 = keep forever */
+    enum osp_fsync_policy fsync_policy;
+    uint32_t fsync_interval_ms; /* for OSP_FSYNC_INTERVAL; 0 picks 1000 */
+    size_t memtable_bytes;      /* flush the in-memory buffer to a part past this; 0 = default */
+    size_t max_pending_bytes;   /* unflushed bytes past which appends fail OSP_EBUSY; 0 = default */
+} osp_store_options;
+
+typedef struct osp_attr_filter {
+    osp_str key, value; /* matches a span or resource attribute whose text equals value */
+} osp_attr_filter;
+
+/* Trace search. A trace matches when one of its spans satisfies every given condition. */
+typedef struct osp_trace_query {
+    osp_str service;   /* resource service.name; empty = any */
+    osp_str operation; /* span name; empty = any */
+    uint64_t min_duration_ns, max_duration_ns; /* 0 = unbounded */
+    uint64_t start_ns, end_ns; /* span start within [start, end]; 0 = unbounded */
+    int status;                /* enum osp_status_code, or -1 for any */
+    const osp_attr_filter *attrs;
+    size_t nattrs;
+    size_t limit; /* at most this many trace ids; 0 picks 20 */
+} osp_trace_query;
+
+typedef struct osp_trace_hit {
+    uint8_t trace_id[16];
+    uint64_t newest_start_ns; /* start of the newest matching span, for ordering */
+} osp_trace_hit;
+
+typedef struct osp_operation {
+    osp_str name;
+    int32_t kind; /* enum osp_span_kind */
+} osp_operation;
+
+typedef struct osp_store_engine {
+    const char *name;
+    int (*open)(const osp_store_options *opt, void **impl);
+    void (*close)(void *impl);
+    int (*append_spans)(void *impl, const osp_span_batch *b);
+    int (*get_trace)(void *impl, const uint8_t trace_id[16], osp_span_batch *out);
+    int (*search_traces)(void *impl, const osp_trace_query *q, osp_arena *arena,
+                         osp_trace_hit **hits, size_t *nhits);
+    int (*services)(void *impl, osp_arena *arena, osp_str **names, size_t *n);
+    int (*operations)(void *impl, osp_str service, osp_arena *arena, osp_operation **ops,
+                      size_t *n);
+    int (*flush)(void *impl);
+} osp_store_engine;
+
+/* Opens the engine named in opt. 0, OSP_EINVAL (unknown engine), OSP_EIO, OSP_ENOMEM. */
+int osp_store_open(const osp_store_options *opt, osp_store **out);
+/* Flushes buffered data to parts and closes; safe with NULL. */
+void osp_store_close(osp_store *s);
+
+/* Appends every span of b. Returns 0 only once the spans are in the write-ahead log
+ * (fsynced too under OSP_FSYNC_ALWAYS): that is the durability contract behind a success
+ * response. OSP_EBUSY when the write path is behind (caller answers 503/UNAVAILABLE);
+ * OSP_EIO on a write failure. The store copies what it keeps; b is not retained. */
+int osp_store_append_spans(osp_store *s, const osp_span_batch *b);
+
+/* Every stored span of a trace, appended to out (which the caller initialized); spans
+ * come back in start-time order. 0 or OSP_ENOTFOUND when no span has that id. */
+int osp_store_get_trace(osp_store *s, const uint8_t trace_id[16], osp_span_batch *out);
+
+/* Ids of matching traces, newest first, at most q->limit. Arrays live in arena. */
+int osp_store_search_traces(osp_store *s, const osp_trace_query *q, osp_arena *arena,
+                            osp_trace_hit **hits, size_t *nhits);
+
+/* Distinct service names, sorted. */
+int osp_store_services(osp_store *s, osp_arena *arena, osp_str **names, size_t *n);
+/* Distinct (span name, kind) pairs of a service, sorted by name. */
+int osp_store_operations(osp_store *s, osp_str service, osp_arena *arena,
+                         osp_operation **ops, size_t *n);
+
+/* Writes buffered rows out to parts (tests and shutdown). */
+int osp_store_flush(osp_store *s);
+
+#endif
