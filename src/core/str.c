@@ -36,6 +36,11 @@ int osp_utf8_valid(const char *p, size_t n)
 {
     const unsigned char *s = (const unsigned char *)p, *end = s + n;
     while (s < end) {
+        uint64_t word;
+        if (end - s >= 8 && (memcpy(&word, s, 8), (word & 0x8080808080808080ull) == 0)) {
+            s += 8; /* eight ASCII bytes at once */
+            continue;
+        }
         unsigned c = *s;
         if (c < 0x80) {
             s++;

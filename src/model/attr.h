@@ -1,6 +1,6 @@
 /* Attribute values (OTLP AnyValue) and attribute lists in Osprey's canonical encoding.
  *
- * Canonical encoding (private to model/, documented in src/store/embedded/README.md):
+ * Canonical encoding (private to model/, specified at the top of attr.c):
  * an attribute list ("attrs blob") is the bytes of an OTLP KeyValueList message, i.e. a
  * sequence of field-1 KeyValue records; each KeyValue holds key (1) and value (2, an
  * AnyValue with exactly one oneof member set, or none for the empty value). Arrays are
@@ -63,12 +63,34 @@ int osp_attr_append(osp_buf *attrs, osp_str key, const osp_value *v);
 /* Appends one element to an ArrayValue body being built. */
 int osp_array_append(osp_buf *array_body, const osp_value *v);
 
+/* Streaming construction, for decoders that re-encode nested values in one pass without
+ * intermediate buffers. Between a begin and its end exactly one value is written: either
+ * osp_value_put, or osp_value_begin_nested ... osp_value_end_nested around the elements
+ * (osp_array_begin_elem/osp_array_end_elem for an ARRAY, osp_attr_begin/osp_attr_end for a
+ * KVLIST). Ends close in reverse order of begins. All return 0 or the buffer's error. */
+typedef struct osp_attr_mark {
+    size_t kv, val; /* length slots of the KeyValue record and of its value */
+} osp_attr_mark;
+int osp_attr_begin(osp_buf *attrs, osp_str key, osp_attr_mark *m);
+int osp_attr_end(osp_buf *attrs, const osp_attr_mark *m);
+int osp_array_begin_elem(osp_buf *array_body, size_t *mark);
+int osp_array_end_elem(osp_buf *array_body, size_t mark);
+/* Writes the canonical AnyValue body of v (no tag or length of its own). */
+int osp_value_put(osp_buf *out, const osp_value *v);
+/* Opens an ARRAY or KVLIST member inside an AnyValue body; the elements follow. */
+int osp_value_begin_nested(osp_buf *out, osp_value_type type, size_t *mark);
+int osp_value_end_nested(osp_buf *out, size_t mark);
+
 /* Renders a scalar value as text for matching and display: strings as-is, ints in
- * decimal, doubles in shortest round-trip form, bools true/false, bytes as base64,
- * arrays and kvlists as compact JSON. Appends to out. */
+ * decimal, doubles in shortest round-trip form (NaN, Infinity, -Infinity for the
+ * non-finite), bools true/false, bytes as base64, the empty value as "", arrays and
+ * kvlists as compact JSON (elements as JSON values: empty as null, bytes and non-finite
+ * doubles as strings). Appends to out. 0, OSP_ECORRUPT for a bad nested body, or the
+ * buffer's error. */
 int osp_value_to_text(const osp_value *v, osp_buf *out);
 
-/* Value equality (same type and same bytes/number). */
+/* Value equality (same type and same bytes/number; doubles compare bit for bit, so NaN
+ * equals the same NaN and 0.0 differs from -0.0, as their encodings do). */
 int osp_value_eq(const osp_value *a, const osp_value *b);
 
 #endif

@@ -114,6 +114,26 @@ int osp_links_append(osp_buf *links, const osp_link *ln);
 size_t osp_events_count(osp_str events);
 size_t osp_links_count(osp_str links);
 
+/* Entity refs blob (osp_resource.entity_refs): canonical EntityRef records, see span.c. */
+typedef struct osp_entity_ref {
+    osp_str schema_url, type;
+    osp_str keys; /* id and description keys: iterate with osp_entity_ref_next_key */
+} osp_entity_ref;
+/* 1 with the next record, 0 at the end, OSP_ECORRUPT on bad bytes. */
+int osp_entity_refs_next(osp_blob_iter *it, osp_entity_ref *er);
+/* Over an osp_blob_iter initialized with er.keys: 1 with the next key and *description
+ * (0 for an id key, 1 for a description key), 0 at the end, OSP_ECORRUPT. */
+int osp_entity_ref_next_key(osp_blob_iter *it, osp_str *key, int *description);
+/* Builds one record: begin writes schema_url and type, then add every id key (in order)
+ * before every description key (in order), then end. 0 or buffer error. */
+int osp_entity_ref_begin(osp_buf *refs, osp_str schema_url, osp_str type, size_t *mark);
+int osp_entity_ref_add_key(osp_buf *refs, int description, osp_str key);
+int osp_entity_ref_end(osp_buf *refs, size_t mark);
+
+/* Content equality of two resources / two scopes (every field compared). */
+int osp_resource_equal(const osp_resource *a, const osp_resource *b);
+int osp_scope_equal(const osp_scope *a, const osp_scope *b);
+
 /* Byte-for-byte equality of two spans' contents including their resource and scope
  * (used by tests and de-duplication). */
 int osp_span_equal(const osp_span_batch *a, size_t ia, const osp_span_batch *b, size_t ib);

@@ -48,6 +48,7 @@ typedef struct osp_http_response {
     size_t nextra;
     int grpc_status;          /* gRPC status code (0 = OK) */
     osp_str grpc_message;     /* human-readable; net percent-encodes it */
+    osp_arena *arena;         /* set by net: the request's arena, used by the helpers below */
 } osp_http_response;
 
 /* Runs on a worker thread. Must fill res (status defaults to 200, body empty). */
@@ -75,7 +76,7 @@ typedef struct osp_net osp_net;
 /* Creates the network core (not yet listening). Zero fields in limits take defaults. */
 int osp_net_create(const osp_net_limits *limits, osp_net **out);
 /* Binds "host:port" (IPv4 or [IPv6]) and serves the routes there (copied; ctx pointers
- * must outlive the net). Every listener accepts both HTTP/1.1 and h2c prior knowledge.
+ * must outlive the net). Call before osp_net_run. Every listener accepts both HTTP/1.1 and h2c prior knowledge.
  * 0, OSP_EINVAL (bad address), OSP_EIO (bind failed; logged with the reason). */
 int osp_net_listen(osp_net *net, const char *addr, const osp_route *routes, size_t nroutes);
 /* Runs the loop until SIGINT/SIGTERM or osp_net_stop(), then shuts down gracefully: stop
@@ -83,7 +84,11 @@ int osp_net_listen(osp_net *net, const char *addr, const osp_route *routes, size
 int osp_net_run(osp_net *net);
 /* Asks a running loop to stop (thread-safe). */
 void osp_net_stop(osp_net *net);
+/* Frees the net after osp_net_run returned (or if it never ran). */
 void osp_net_destroy(osp_net *net);
+/* The local port of the index-th successful osp_net_listen (useful with port 0).
+ * 0 or OSP_ENOTFOUND. */
+int osp_net_port(const osp_net *net, size_t index, uint16_t *port);
 
 /* Helpers for handlers. */
 /* Value of the first header with this lowercase name, or an empty slice. */
@@ -97,7 +102,9 @@ int osp_http_query_next(const osp_http_request *req, size_t *pos, osp_str *name,
 /* Adds a response header. name must be a lowercase static string; value must stay valid
  * until the response is sent (static, or the request's arena). Extra past the limit are dropped. */
 void osp_http_response_header(osp_http_response *res, const char *name, osp_str value);
-/* Sets a JSON error body {"error":"..."} with the status. */
+/* Sets a JSON error body {"error":"..."} with the status; for gRPC requests the same text
+ * becomes grpc_message (and, unless the handler sets grpc_status, net maps the HTTP
+ * status to a gRPC code). */
 void osp_http_response_error(osp_http_response *res, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

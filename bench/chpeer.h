@@ -1,0 +1,31 @@
+/* The ClickHouse peer of the benchmark: a spans schema in the style of ClickHouse-based
+ * trace stores, RowBinary encoding of canonical rows for it, and the matching queries. */
+#ifndef OSP_BENCH_CHPEER_H
+#define OSP_BENCH_CHPEER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "model/span.h"
+
+/* Statement i (0-based) of the schema for database `db` into out (replacing its
+ * contents): the database, the spans table, the trace-id lookup table and the
+ * materialized view that fills it. Returns 1 when a statement was written, 0 past the
+ * last one, or a buffer error. */
+int osp_ch_schema_stmt(const char *db, int i, osp_buf *out);
+
+/* Appends every span of b as RowBinary rows of the spans table. Attribute values are
+ * stored as text (osp_value_to_text), as ClickHouse trace stores keep them. 0 or a
+ * buffer error, OSP_ECORRUPT for a bad attribute blob. */
+int osp_ch_rowbinary(const osp_span_batch *b, osp_buf *out);
+
+/* Query text for one trace by id (every column, ordered by start time), into out. */
+int osp_ch_trace_query(const char *db, const uint8_t trace_id[16], osp_buf *out);
+
+/* Query text for a search: newest `limit` trace ids having a span of service named
+ * operation lasting at least min_duration_ns. */
+int osp_ch_search_query(const char *db, const char *service, const char *operation,
+                        uint64_t min_duration_ns, unsigned limit, osp_buf *out);
+
+#endif

@@ -1,0 +1,787 @@
+/* osprey-loadgen: pre-encodes the benchmark workload, loads it into Osprey or ClickHouse,
+ * measures fetch and search latency, and streams live demo traffic (--demo). */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "chpeer.h"
+#include "core/err.h"
+#include "core/mem.h"
+#include "gen.h"
+#include "model/attr.h"
+#include "proto/otlp.h"
+
+#define MAX_REQUEST_BYTES (64u << 20)
+
+static void usage(void)
+{
+    fputs(
+        "usage:\n"
+        "  osprey-loadgen --demo [--endpoint URL] [--rate TRACES_PER_S] [--seed N]\n"
+        "      stream live traces over OTLP/HTTP protobuf to URL/v1/traces until killed\n"
+        "      (default endpoint http://127.0.0.1:4318, 20 traces/s)\n"
+        "  osprey-loadgen gen --out DIR --spans N [--batch 512] [--seed 42] [--base-ns NS]\n"
+        "      [--traces-per-sec R]\n"
+        "      pre-encode requests of about --batch spans: DIR/otlp.pack (protobuf),\n"
+        "      DIR/ch.pack (ClickHouse RowBinary of the same rows), DIR/trace_ids.bin and\n"
+        "      the first request as single bodies for h2load (h2load.pb, h2load.grpc,\n"
+        "      h2load.rb)\n"
+        "  osprey-loadgen load --url URL --pack FILE [--content-type T] [--concurrency C]\n"
+        "      POST every record of a pack over HTTP/1.1 keep-alive connections; retries\n"
+        "      503/429 (and ClickHouse's 'too many parts') with backoff\n"
+        "  osprey-loadgen trace-latency --url BASE --ids FILE [--requests N] [--seed S]\n"
+        "      [--clickhouse DB]\n"
+        "  osprey-loadgen search-latency --url BASE [--requests N] [--seed S] [--clickhouse DB]\n"
+        "      sequential requests through one reused connection; prints p50/p99\n"
+        "  osprey-loadgen ch-setup --url URL --db DB    create the ClickHouse schema\n"
+        "  osprey-loadgen free-port                     print a free TCP port on 127.0.0.1\n"
+        "Measurements print as key=value lines.\n",
+        stderr);
+}
+
+/* ---- small helpers ---- */
+
+static uint64_t now_ns(int clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Minimal option parsing: --name value pairs (and bare --flags). */
+typedef struct opts {
+    int argc;
+    char **argv;
+} opts;
+
+static const char *opt_str(const opts *o, const char *name, const char *def)
+{
+    for (int i = 0; i < o->argc; i++) {
+        if (strcmp(o->argv[i], name) == 0)
+            return i + 1 < o->argc ? o->argv[i + 1] : def;
+    }
+    return def;
+}
+
+static int opt_flag(const opts *o, const char *name)
+{
+    for (int i = 0; i < o->argc; i++)
+        if (strcmp(o->argv[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static uint64_t opt_u64(const opts *o, const char *name, uint64_t def)
+{
+    const char *v = opt_str(o, name, NULL);
+    return v ? strtoull(v, NULL, 10) : def;
+}
+
+static int write_file(const char *dir, const char *name, const void *p, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
+        fprintf(stderr, "loadgen: cannot write %s: %s\n", path, strerror(errno));
+        return OSP_EIO;
+    }
+    return 0;
+}
+
+/* A pack: records of [u32 LE body length][u32 LE span count][body]. */
+typedef struct pack {
+    const uint8_t *map;
+    size_t size;
+    size_t n;
+    const uint8_t **body;
+    uint32_t *len, *spans;
+} pack;
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int pack_record(FILE *f, const osp_buf *body, uint32_t spans)
+{
+    uint8_t h[8];
+    put_u32(h, (uint32_t)body->len);
+    put_u32(h + 4, spans);
+    if (fwrite(h, 1, 8, f) != 8 || fwrite(body->data, 1, body->len, f) != body->len)
+        return OSP_EIO;
+    return 0;
+}
+
+static int pack_open(const char *path, pack *pk)
+{
+    memset(pk, 0, sizeof *pk);
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        fprintf(stderr, "loadgen: cannot open %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return OSP_EIO;
+    }
+    pk->size = (size_t)st.st_size;
+    void *m = pk->size ? mmap(NULL, pk->size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    close(fd);
+    if (pk->size && m == MAP_FAILED)
+        return OSP_EIO;
+    pk->map = m;
+    size_t cap = 0;
+    for (size_t off = 0; off + 8 <= pk->size;) {
+        uint32_t len = get_u32(pk->map + off), spans = get_u32(pk->map + off + 4);
+        if (off + 8 + len > pk->size) {
+            fprintf(stderr, "loadgen: %s is truncated\n", path);
+            return OSP_ECORRUPT;
+        }
+        if (pk->n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            pk->body = osp_realloc(pk->body, cap * sizeof *pk->body);
+            pk->len = osp_realloc(pk->len, cap * sizeof *pk->len);
+            pk->spans = osp_realloc(pk->spans, cap * sizeof *pk->spans);
+            if (!pk->body || !pk->len || !pk->spans)
+                return OSP_ENOMEM;
+        }
+        pk->body[pk->n] = pk->map + off + 8;
+        pk->len[pk->n] = len;
+        pk->spans[pk->n] = spans;
+        pk->n++;
+        off += 8 + (size_t)len;
+    }
+    return 0;
+}
+
+static void pack_close(pack *pk)
+{
+    if (pk->map)
+        munmap((void *)pk->map, pk->size);
+    osp_free(pk->body);
+    osp_free(pk->len);
+    osp_free(pk->spans);
+}
+
+/* ---- gen ---- */
+
+static int cmd_gen(const opts *o)
+{
+    const char *dir = opt_str(o, "--out", NULL);
+    uint64_t target = opt_u64(o, "--spans", 0), batch = opt_u64(o, "--batch", 512);
+    if (!dir || !target || !batch) {
+        usage();
+        return 2;
+    }
+    osp_gen_options go = {
+        .seed = opt_u64(o, "--seed", 42),
+        .base_ns = opt_u64(o, "--base-ns", 1795132800000000000ULL), /* 2026-11-21T00:00Z */
+        .traces_per_sec = strtod(opt_str(o, "--traces-per-sec", "100"), NULL),
+    };
+    char path[4096];
+    osp_gen *g = NULL;
+    osp_span_batch b;
+    osp_buf pb, rb, ids;
+    FILE *fpb = NULL, *frb = NULL;
+    uint64_t spans = 0, requests = 0, attrs = 0, pb_bytes = 0, rb_bytes = 0;
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    int rc;
+
+    osp_span_batch_init(&b);
+    osp_buf_init(&pb, MAX_REQUEST_BYTES);
+    osp_buf_init(&rb, 0);
+    osp_buf_init(&ids, 0);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/otlp.pack", dir);
+    fpb = fopen(path, "wb");
+    snprintf(path, sizeof path, "%s/ch.pack", dir);
+    frb = fopen(path, "wb");
+    rc = fpb && frb ? osp_gen_create(&go, &g) : OSP_EIO;
+    while (rc == 0 && spans < target) {
+        osp_span_batch_reset(&b);
+        osp_buf_reset(&pb);
+        osp_buf_reset(&rb);
+        rc = osp_gen_fill(g, &b, (size_t)batch, &ids);
+        if (rc == 0)
+            rc = osp_gen_group(&b);
+        if (rc == 0)
+            rc = osp_otlp_traces_encode_pb(&b, &pb);
+        if (rc == 0)
+            rc = osp_ch_rowbinary(&b, &rb);
+        if (rc == 0)
+            rc = pack_record(fpb, &pb, (uint32_t)b.nspans);
+        if (rc == 0)
+            rc = pack_record(frb, &rb, (uint32_t)b.nspans);
+        if (rc == 0 && requests == 0) { /* single bodies for h2load */
+            uint8_t frame[5] = {0};
+            frame[1] = (uint8_t)(pb.len >> 24);
+            frame[2] = (uint8_t)(pb.len >> 16);
+            frame[3] = (uint8_t)(pb.len >> 8);
+            frame[4] = (uint8_t)pb.len;
+            osp_buf grpc;
+            osp_buf_init(&grpc, 0);
+            rc = osp_buf_append(&grpc, frame, 5);
+            if (rc == 0)
+                rc = osp_buf_append(&grpc, pb.data, pb.len);
+            if (rc == 0)
+                rc = write_file(dir, "h2load.pb", pb.data, pb.len);
+            if (rc == 0)
+                rc = write_file(dir, "h2load.grpc", grpc.data, grpc.len);
+            if (rc == 0)
+                rc = write_file(dir, "h2load.rb", rb.data, rb.len);
+            if (rc == 0) {
+                char n[32];
+                int k = snprintf(n, sizeof n, "%zu\n", b.nspans);
+                rc = write_file(dir, "h2load.spans", n, (size_t)k);
+            }
+            osp_buf_cleanup(&grpc);
+        }
+        for (size_t i = 0; rc == 0 && i < b.nspans; i++)
+            attrs += osp_attr_count(b.spans[i].attributes);
+        spans += b.nspans;
+        requests++;
+        pb_bytes += pb.len;
+        rb_bytes += rb.len;
+    }
+    if (rc == 0)
+        rc = write_file(dir, "trace_ids.bin", ids.data, ids.len);
+    if (fpb && fclose(fpb) != 0 && rc == 0)
+        rc = OSP_EIO;
+    if (frb && fclose(frb) != 0 && rc == 0)
+        rc = OSP_EIO;
+    double secs = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+    if (rc == 0) {
+        printf("requests=%llu\nspans=%llu\ntraces=%zu\nspans_per_request=%.1f\n"
+               "attrs_per_span=%.2f\notlp_bytes_per_span=%.1f\nrowbinary_bytes_per_span=%.1f\n"
+               "gen_seconds=%.2f\n",
+               (unsigned long long)requests, (unsigned long long)spans, ids.len / 16,
+               (double)spans / (double)requests, (double)attrs / (double)spans,
+               (double)pb_bytes / (double)spans, (double)rb_bytes / (double)spans, secs);
+    } else {
+        fprintf(stderr, "loadgen gen: %s\n", osp_strerror(rc));
+    }
+    osp_gen_destroy(g);
+    osp_span_batch_cleanup(&b);
+    osp_buf_cleanup(&pb);
+    osp_buf_cleanup(&rb);
+    osp_buf_cleanup(&ids);
+    return rc ? 1 : 0;
+}
+
+/* ---- load: many keep-alive connections through one curl multi handle ---- */
+
+static size_t discard_cb(char *p, size_t size, size_t n, void *ud)
+{
+    osp_buf *err = ud; /* keep the start of the body for error messages */
+    size_t len = size * n;
+    if (err && err->len < 512)
+        osp_buf_append(err, p, len < 512 - err->len ? len : 512 - err->len);
+    return len;
+}
+
+typedef struct xfer {
+    CURL *h;
+    size_t rec;      /* record in flight, SIZE_MAX when idle */
+    uint64_t due_ns; /* when idle after a failure: retry not before this */
+    unsigned tries;
+    osp_buf body;
+} xfer;
+
+static int cmd_load(const opts *o)
+{
+    const char *url = opt_str(o, "--url", NULL), *packf = opt_str(o, "--pack", NULL);
+    const char *ctype = opt_str(o, "--content-type", "application/x-protobuf");
+    size_t conc = (size_t)opt_u64(o, "--concurrency", 4);
+    if (!url || !packf || conc == 0 || conc > 256) {
+        usage();
+        return 2;
+    }
+    pack pk;
+    if (pack_open(packf, &pk) != 0)
+        return 1;
+    char hdr[256];
+    snprintf(hdr, sizeof hdr, "Content-Type: %s", ctype);
+    struct curl_slist *hl = curl_slist_append(NULL, hdr);
+    hl = curl_slist_append(hl, "Expect:");
+    CURLM *m = curl_multi_init();
+    xfer *x = osp_calloc(conc, sizeof *x);
+    size_t next = 0, done = 0;
+    size_t *retry = osp_malloc((pk.n + 1) * sizeof *retry); /* records to send again */
+    size_t nretry = 0;
+    uint64_t spans = 0, retries = 0, failed = 0;
+    double cpu0 = cpu_seconds();
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    int running = 0;
+    if (!m || !x || !retry) {
+        fprintf(stderr, "loadgen load: out of memory\n");
+        return 1;
+    }
+    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conc);
+    for (size_t i = 0; i < conc; i++) {
+        x[i].h = curl_easy_init();
+        x[i].rec = SIZE_MAX;
+        osp_buf_init(&x[i].body, 0);
+        curl_easy_setopt(x[i].h, CURLOPT_URL, url);
+        curl_easy_setopt(x[i].h, CURLOPT_HTTPHEADER, hl);
+        curl_easy_setopt(x[i].h, CURLOPT_WRITEFUNCTION, discard_cb);
+        curl_easy_setopt(x[i].h, CURLOPT_WRITEDATA, &x[i].body);
+        curl_easy_setopt(x[i].h, CURLOPT_PRIVATE, &x[i]);
+        curl_easy_setopt(x[i].h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(x[i].h, CURLOPT_TCP_NODELAY, 1L);
+    }
+    while (done < pk.n && failed < 10) {
+        uint64_t now = now_ns(CLOCK_MONOTONIC);
+        for (size_t i = 0; i < conc; i++) { /* start idle transfers */
+            if (x[i].rec != SIZE_MAX || x[i].due_ns > now)
+                continue;
+            size_t r;
+            if (nretry)
+                r = retry[--nretry];
+            else if (next < pk.n)
+                r = next++;
+            else
+                continue;
+            x[i].rec = r;
+            osp_buf_reset(&x[i].body);
+            curl_easy_setopt(x[i].h, CURLOPT_POSTFIELDS, (const char *)pk.body[r]);
+            curl_easy_setopt(x[i].h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)pk.len[r]);
+            curl_multi_add_handle(m, x[i].h);
+        }
+        curl_multi_perform(m, &running);
+        curl_multi_poll(m, NULL, 0, 5, NULL);
+        curl_multi_perform(m, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            xfer *t;
+            long code = 0;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+            CURLcode res = msg->data.result;
+            curl_multi_remove_handle(m, msg->easy_handle);
+            if (res == CURLE_OK && code >= 200 && code < 300) {
+                spans += pk.spans[t->rec];
+                done++;
+                t->tries = 0;
+            } else {
+                int busy = res == CURLE_OK && (code == 503 || code == 429 ||
+                                               (code == 500 && t->body.len &&
+                                                memmem(t->body.data, t->body.len,
+                                                       "Too many parts", 14)));
+                if (busy || t->tries < 3) {
+                    retries++;
+                    t->tries++;
+                    t->due_ns = now_ns(CLOCK_MONOTONIC) + (busy ? 200 : 1000) * 1000000ULL;
+                    retry[nretry++] = t->rec;
+                } else {
+                    failed++;
+                    done++;
+                    fprintf(stderr, "loadgen load: record %zu failed: %s, HTTP %ld: %.*s\n",
+                            t->rec, curl_easy_strerror(res), code, (int)t->body.len,
+                            t->body.data ? t->body.data : "");
+                }
+            }
+            t->rec = SIZE_MAX;
+        }
+    }
+    double secs = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+    printf("requests=%zu\nspans=%llu\nseconds=%.3f\nspans_per_s=%.0f\nretries=%llu\n"
+           "failed=%llu\nloader_cpu_s=%.2f\n",
+           done, (unsigned long long)spans, secs, (double)spans / secs,
+           (unsigned long long)retries, (unsigned long long)failed, cpu_seconds() - cpu0);
+    for (size_t i = 0; i < conc; i++) {
+        curl_multi_remove_handle(m, x[i].h);
+        curl_easy_cleanup(x[i].h);
+        osp_buf_cleanup(&x[i].body);
+    }
+    curl_multi_cleanup(m);
+    curl_slist_free_all(hl);
+    osp_free(x);
+    osp_free(retry);
+    pack_close(&pk);
+    return failed ? 1 : 0;
+}
+
+/* ---- latency ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+/* Runs one GET and records its wall time; 0 on HTTP 200. */
+static int timed_get(CURL *h, const char *url, osp_buf *body, uint64_t *ns)
+{
+    osp_buf_reset(body);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    CURLcode res = curl_easy_perform(h);
+    *ns = now_ns(CLOCK_MONOTONIC) - t0;
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    return res == CURLE_OK && code == 200 ? 0 : -1;
+}
+
+static size_t keep_cb(char *p, size_t size, size_t n, void *ud)
+{
+    return osp_buf_append(ud, p, size * n) == 0 ? size * n : 0;
+}
+
+static void report_latency(const char *what, uint64_t *lat, size_t n, size_t errors,
+                           uint64_t bytes, uint64_t empty)
+{
+    qsort(lat, n, sizeof *lat, cmp_u64);
+    double p50 = n ? (double)lat[(n - 1) / 2] / 1e6 : 0;
+    double p99 = n ? (double)lat[(size_t)((double)(n - 1) * 0.99)] / 1e6 : 0;
+    double mx = n ? (double)lat[n - 1] / 1e6 : 0;
+    printf("kind=%s\nrequests=%zu\nerrors=%zu\nempty=%llu\np50_ms=%.3f\np99_ms=%.3f\nmax_ms=%.3f\n"
+           "avg_response_bytes=%.0f\n",
+           what, n, errors, (unsigned long long)empty, p50, p99, mx,
+           n ? (double)bytes / (double)n : 0.0);
+}
+
+static int cmd_latency(const opts *o, int search)
+{
+    const char *base = opt_str(o, "--url", NULL), *idsf = opt_str(o, "--ids", NULL);
+    const char *db = opt_str(o, "--clickhouse", NULL);
+    size_t nreq = (size_t)opt_u64(o, "--requests", 2000), warm = 20;
+    uint64_t seed = opt_u64(o, "--seed", 7) | 1;
+    if (!base || (!search && !idsf)) {
+        usage();
+        return 2;
+    }
+    const uint8_t *idp = NULL;
+    size_t nids = 0, idsize = 0;
+    if (!search) {
+        int fd = open(idsf, O_RDONLY);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < 16) {
+            fprintf(stderr, "loadgen: cannot read %s\n", idsf);
+            return 1;
+        }
+        idp = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (idp == MAP_FAILED)
+            return 1;
+        idsize = (size_t)st.st_size;
+        nids = idsize / 16;
+    }
+    size_t nsearch;
+    const osp_gen_search *srch = osp_gen_searches(&nsearch);
+    CURL *h = curl_easy_init();
+    osp_buf body, q, url;
+    osp_buf_init(&body, 0);
+    osp_buf_init(&q, 0);
+    osp_buf_init(&url, 0);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    uint64_t *lat = osp_malloc(nreq * sizeof *lat);
+    size_t n = 0, errors = 0;
+    uint64_t bytes = 0, empty = 0;
+    for (size_t i = 0; lat && i < nreq + warm; i++) {
+        osp_buf_reset(&url);
+        osp_buf_reset(&q);
+        uint64_t r = xorshift(&seed);
+        if (!search) {
+            const uint8_t *id = idp + 16 * (r % nids);
+            if (db) {
+                osp_ch_trace_query(db, id, &q);
+            } else {
+                char hex[33];
+                osp_hex_encode(id, 16, hex);
+                osp_buf_printf(&url, "%s/api/v1/traces/%.32s", base, hex);
+            }
+        } else {
+            const osp_gen_search *s = &srch[r % nsearch];
+            if (db) {
+                osp_ch_search_query(db, s->service, s->operation, s->min_duration_ns, 20, &q);
+            } else {
+                char *op = curl_easy_escape(h, s->operation, 0);
+                osp_buf_printf(&url,
+                               "%s/api/v1/traces?service=%s&operation=%s&minDuration=%llums"
+                               "&limit=20",
+                               base, s->service, op,
+                               (unsigned long long)(s->min_duration_ns / 1000000));
+                curl_free(op);
+            }
+        }
+        if (db) {
+            osp_buf_putc(&q, 0);
+            char *esc = curl_easy_escape(h, q.data, 0);
+            osp_buf_printf(&url, "%s/?query=%s", base, esc);
+            curl_free(esc);
+        }
+        osp_buf_putc(&url, 0);
+        uint64_t ns;
+        if (timed_get(h, url.data, &body, &ns) != 0) {
+            if (errors++ < 3)
+                fprintf(stderr, "loadgen latency: %s -> %.*s\n", url.data,
+                        (int)(body.len < 300 ? body.len : 300), body.data ? body.data : "");
+            continue;
+        }
+        if (i < warm)
+            continue;
+        /* an answer with no rows: an empty RowBinary/TSV body, or no "traceId" in JSON */
+        if (body.len == 0 || (!db && search && !memmem(body.data, body.len, "traceId", 7)))
+            empty++;
+        bytes += body.len;
+        lat[n++] = ns;
+    }
+    report_latency(search ? (db ? "clickhouse_search" : "osprey_search")
+                          : (db ? "clickhouse_trace" : "osprey_trace"),
+                   lat, n, errors, bytes, empty);
+    osp_free(lat);
+    curl_easy_cleanup(h);
+    osp_buf_cleanup(&body);
+    osp_buf_cleanup(&q);
+    osp_buf_cleanup(&url);
+    if (idp)
+        munmap((void *)idp, idsize);
+    return errors > nreq / 100 ? 1 : 0;
+}
+
+/* ---- ClickHouse schema ---- */
+
+static int cmd_ch_setup(const opts *o)
+{
+    const char *url = opt_str(o, "--url", NULL), *db = opt_str(o, "--db", NULL);
+    if (!url || !db) {
+        usage();
+        return 2;
+    }
+    CURL *h = curl_easy_init();
+    osp_buf stmt, body;
+    osp_buf_init(&stmt, 0);
+    osp_buf_init(&body, 0);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    int rc = 0;
+    for (int i = 0; rc == 0 && osp_ch_schema_stmt(db, i, &stmt) == 1; i++) {
+        osp_buf_reset(&body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, stmt.data);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)stmt.len);
+        long code = 0;
+        CURLcode res = curl_easy_perform(h);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        if (res != CURLE_OK || code != 200) {
+            fprintf(stderr, "loadgen ch-setup: %.*s\n  -> %s %.*s\n", (int)stmt.len, stmt.data,
+                    curl_easy_strerror(res), (int)body.len, body.data ? body.data : "");
+            rc = 1;
+        }
+    }
+    osp_buf_cleanup(&stmt);
+    osp_buf_cleanup(&body);
+    curl_easy_cleanup(h);
+    return rc;
+}
+
+static int cmd_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    socklen_t len = sizeof a;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        perror("loadgen free-port");
+        return 1;
+    }
+    printf("%u\n", ntohs(a.sin_port));
+    close(fd);
+    return 0;
+}
+
+/* ---- demo: a steady live stream ---- */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static int cmd_demo(const opts *o)
+{
+    const char *ep = opt_str(o, "--endpoint", "http://127.0.0.1:4318");
+    double rate = strtod(opt_str(o, "--rate", "20"), NULL);
+    osp_gen_options go = {.seed = opt_u64(o, "--seed", (uint64_t)time(NULL))};
+    if (rate <= 0 || rate > 100000) {
+        usage();
+        return 2;
+    }
+    char url[1024];
+    size_t el = strlen(ep);
+    while (el && ep[el - 1] == '/')
+        el--;
+    if (el >= 10 && memcmp(ep + el - 10, "/v1/traces", 10) == 0)
+        snprintf(url, sizeof url, "%.*s", (int)el, ep);
+    else
+        snprintf(url, sizeof url, "%.*s/v1/traces", (int)el, ep);
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    osp_gen *g = NULL;
+    if (osp_gen_create(&go, &g) != 0)
+        return 1;
+    osp_span_batch b;
+    osp_buf pb, body;
+    osp_span_batch_init(&b);
+    osp_buf_init(&pb, MAX_REQUEST_BYTES);
+    osp_buf_init(&body, 0);
+    CURL *h = curl_easy_init();
+    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    fprintf(stderr, "loadgen: demo traffic, ~%.0f traces/s to %s (Ctrl-C to stop)\n", rate, url);
+
+    const uint64_t tick = 250 * 1000000ULL;
+    double owed = 0;
+    uint64_t sent_traces = 0, sent_spans = 0, failures = 0, last_report = 0, last_err = 0;
+    int rc = 0;
+    while (!stop_requested && rc == 0) {
+        uint64_t t_start = now_ns(CLOCK_MONOTONIC);
+        owed += rate * (double)tick / 1e9;
+        osp_span_batch_reset(&b);
+        size_t ntraces = 0;
+        while (owed >= 1.0 && rc == 0) {
+            uint64_t wall = now_ns(CLOCK_REALTIME);
+            size_t first = b.nspans;
+            rc = osp_gen_trace(g, &b, wall, NULL);
+            uint64_t end = 0;
+            for (size_t i = first; rc == 0 && i < b.nspans; i++)
+                if (b.spans[i].end_ns > end)
+                    end = b.spans[i].end_ns;
+            if (rc == 0) /* the trace has just finished */
+                rc = osp_gen_shift(&b, first, (int64_t)wall - (int64_t)end);
+            owed -= 1.0;
+            ntraces++;
+        }
+        if (rc == 0 && b.nspans) {
+            osp_buf_reset(&pb);
+            osp_buf_reset(&body);
+            rc = osp_gen_group(&b);
+            if (rc == 0)
+                rc = osp_otlp_traces_encode_pb(&b, &pb);
+            if (rc == 0) {
+                curl_easy_setopt(h, CURLOPT_POSTFIELDS, pb.data);
+                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)pb.len);
+                long code = 0;
+                CURLcode res = curl_easy_perform(h);
+                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+                if (res == CURLE_OK && code == 200) {
+                    sent_traces += ntraces;
+                    sent_spans += b.nspans;
+                } else {
+                    failures++;
+                    if (t_start - last_err > 10000000000ULL || !last_err) {
+                        fprintf(stderr, "loadgen: send failed: %s (HTTP %ld)\n",
+                                curl_easy_strerror(res), code);
+                        last_err = t_start;
+                    }
+                }
+            }
+        }
+        if (t_start - last_report >= 60000000000ULL) {
+            if (last_report)
+                fprintf(stderr, "loadgen: sent %llu traces, %llu spans, %llu failed requests\n",
+                        (unsigned long long)sent_traces, (unsigned long long)sent_spans,
+                        (unsigned long long)failures);
+            last_report = t_start;
+        }
+        uint64_t spent = now_ns(CLOCK_MONOTONIC) - t_start;
+        if (spent < tick) {
+            struct timespec ts = {0, (long)(tick - spent)};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (rc)
+        fprintf(stderr, "loadgen: %s\n", osp_strerror(rc));
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hl);
+    osp_gen_destroy(g);
+    osp_span_batch_cleanup(&b);
+    osp_buf_cleanup(&pb);
+    osp_buf_cleanup(&body);
+    return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage();
+        return argc < 2 ? 2 : 0;
+    }
+    opts o = {argc - 1, argv + 1};
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+        return 1;
+    int rc;
+    if (opt_flag(&o, "--demo"))
+        rc = cmd_demo(&o);
+    else if (strcmp(argv[1], "gen") == 0)
+        rc = cmd_gen(&o);
+    else if (strcmp(argv[1], "load") == 0)
+        rc = cmd_load(&o);
+    else if (strcmp(argv[1], "trace-latency") == 0)
+        rc = cmd_latency(&o, 0);
+    else if (strcmp(argv[1], "search-latency") == 0)
+        rc = cmd_latency(&o, 1);
+    else if (strcmp(argv[1], "ch-setup") == 0)
+        rc = cmd_ch_setup(&o);
+    else if (strcmp(argv[1], "free-port") == 0)
+        rc = cmd_free_port();
+    else {
+        usage();
+        rc = 2;
+    }
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make run`: starts Osprey on its embedded store, with a live demo workload of AI
+# microservices sent over OTLP/HTTP. Ctrl-C stops both.
+set -eu
+data_dir=${OSPREY_DATA_DIR:-./data}
+api=${OSPREY_HTTP_ADDR:-127.0.0.1:8080}
+otlp_http=${OSPREY_OTLP_HTTP_ADDR:-127.0.0.1:4318}
+
+make --no-print-directory -s -C bench loadgen
+
+bin/osprey serve --data-dir "$data_dir" --http-addr "$api" --otlp-http-addr "$otlp_http" &
+server=$!
+loadgen=
+stop() {
+    trap - INT TERM EXIT
+    [ -n "$loadgen" ] && kill "$loadgen" 2>/dev/null && wait "$loadgen" 2>/dev/null
+    kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
+    exit 0
+}
+trap stop INT TERM EXIT
+
+for _ in $(seq 1 100); do
+    curl -fsS "http://$api/readyz" >/dev/null 2>&1 && break
+    kill -0 "$server" 2>/dev/null || { echo "osprey exited during start-up" >&2; exit 1; }
+    sleep 0.1
+done
+
+bench/bin/osprey-loadgen --demo --endpoint "http://$otlp_http" &
+loadgen=$!
+cat <<MSG
+
+  Osprey is running with its embedded store in $data_dir and a demo workload.
+    services:      curl http://$api/api/v1/services
+    recent traces: curl 'http://$api/api/v1/traces?limit=5'
+    Jaeger API:    http://$api/api/traces?service=gateway
+    self-metrics:  http://$api/metrics
+  Send your own OTLP to grpc://127.0.0.1:4317 or http://$otlp_http. Ctrl-C stops.
+
+MSG
+wait "$server"

@@ -1,0 +1,329 @@
+/* The osprey command: `osprey serve` runs the server; see `osprey --help`. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "net/http.h"
+#include "query/params.h"
+#include "receiver/receiver.h"
+#include "store/store.h"
+
+#define OSPREY_VERSION "0.1.0"
+#define MAX_ROUTES 64
+
+typedef struct serve_config {
+    const char *data_dir;
+    const char *otlp_grpc_addr, *otlp_http_addr, *http_addr;
+    osp_store_options store;
+    osp_net_limits limits;
+} serve_config;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Osprey " OSPREY_VERSION " - observability for microservices and AI applications\n"
+            "\n"
+            "Usage: osprey <command> [options]\n"
+            "\n"
+            "Commands:\n"
+            "  serve      run the server (OTLP ingest, embedded store, query API)\n"
+            "  version    print the version\n"
+            "  help       print this help\n"
+            "\n"
+            "Run `osprey serve --help` for the server's options.\n");
+}
+
+static void serve_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: osprey serve [options]\n"
+            "\n"
+            "Listeners:\n"
+            "  --otlp-grpc-addr HOST:PORT  OTLP/gRPC (default 127.0.0.1:4317)\n"
+            "  --otlp-http-addr HOST:PORT  OTLP/HTTP, protobuf and JSON (default 127.0.0.1:4318)\n"
+            "  --http-addr HOST:PORT       query API, Jaeger API, /metrics (default 127.0.0.1:8080)\n"
+            "\n"
+            "Storage:\n"
+            "  --data-dir DIR              where the embedded store keeps its files (default ./data)\n"
+            "  --retention DURATION        drop data older than this, e.g. 12h, 7d, 4w (default 7d;\n"
+            "                              0 keeps everything)\n"
+            "  --fsync POLICY              when acknowledged data reaches the disk: always (fsync\n"
+            "                              before every acknowledgement, group-committed; survives\n"
+            "                              power loss), interval (written before acknowledgement,\n"
+            "                              fsynced every --fsync-interval; survives a crash of the\n"
+            "                              process, may lose that interval on power loss), never\n"
+            "                              (left to the kernel). Default: interval\n"
+            "  --fsync-interval DURATION   for --fsync interval (default 1s)\n"
+            "  --memtable-size BYTES       in-memory buffer flushed to a part past this (default 64MiB)\n"
+            "\n"
+            "Limits:\n"
+            "  --max-request-size BYTES    largest request body after decompression; larger gets\n"
+            "                              413 / RESOURCE_EXHAUSTED (default 64MiB)\n"
+            "  --max-inflight-size BYTES   request bodies being processed at once; past it new\n"
+            "                              requests get 503 / UNAVAILABLE (default 256MiB)\n"
+            "  --header-timeout DURATION   time allowed for a request's headers (default 10s)\n"
+            "  --idle-timeout DURATION     idle keep-alive connections closed after (default 60s)\n"
+            "\n"
+            "Sizes take an optional suffix: KiB, MiB, GiB (or K, M, G). Durations: ns, us, ms,\n"
+            "s, m, h, d, w (e.g. 1.5s, 7d). SIGINT and SIGTERM shut down cleanly: stop accepting,\n"
+            "finish requests in flight, flush the store, exit 0.\n");
+}
+
+/* Parses "123", "64MiB", "1G" into bytes. 0 or OSP_EINVAL. */
+static int parse_size(const char *z, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(z, &end, 10);
+    if (end == z || errno || *z == '-')
+        return OSP_EINVAL;
+    uint64_t mult = 1;
+    if (!strcasecmp(end, "k") || !strcasecmp(end, "kib") || !strcasecmp(end, "kb"))
+        mult = 1ull << 10;
+    else if (!strcasecmp(end, "m") || !strcasecmp(end, "mib") || !strcasecmp(end, "mb"))
+        mult = 1ull << 20;
+    else if (!strcasecmp(end, "g") || !strcasecmp(end, "gib") || !strcasecmp(end, "gb"))
+        mult = 1ull << 30;
+    else if (*end)
+        return OSP_EINVAL;
+    if (v > UINT64_MAX / mult)
+        return OSP_EINVAL;
+    *out = v * mult;
+    return 0;
+}
+
+static int parse_duration_ms(const char *flag, const char *z, uint32_t *ms)
+{
+    uint64_t ns;
+    osp_param_err err;
+    if (osp_param_lookback(flag, osp_str_c(z), &ns, &err) || ns / 1000000 > UINT32_MAX) {
+        fprintf(stderr, "osprey serve: invalid %s \"%s\"\n", flag, z);
+        return OSP_EINVAL;
+    }
+    *ms = (uint32_t)(ns / 1000000);
+    return 0;
+}
+
+static int parse_size_flag(const char *flag, const char *z, size_t *out)
+{
+    uint64_t v;
+    if (parse_size(z, &v) || v == 0 || v > SIZE_MAX) {
+        fprintf(stderr, "osprey serve: invalid %s \"%s\": expected bytes like 1048576 or 64MiB\n",
+                flag, z);
+        return OSP_EINVAL;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+enum {
+    OPT_DATA_DIR = 256,
+    OPT_GRPC,
+    OPT_OTLP_HTTP,
+    OPT_HTTP,
+    OPT_RETENTION,
+    OPT_FSYNC,
+    OPT_FSYNC_INTERVAL,
+    OPT_MEMTABLE,
+    OPT_MAX_REQ,
+    OPT_MAX_INFLIGHT,
+    OPT_HEADER_TIMEOUT,
+    OPT_IDLE_TIMEOUT,
+};
+
+/* Fills cfg from argv. Returns 0, 1 when help was printed, or OSP_EINVAL. */
+static int parse_serve_args(int argc, char **argv, serve_config *cfg)
+{
+    static const struct option options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+        {"otlp-grpc-addr", required_argument, NULL, OPT_GRPC},
+        {"otlp-http-addr", required_argument, NULL, OPT_OTLP_HTTP},
+        {"http-addr", required_argument, NULL, OPT_HTTP},
+        {"retention", required_argument, NULL, OPT_RETENTION},
+        {"fsync", required_argument, NULL, OPT_FSYNC},
+        {"fsync-interval", required_argument, NULL, OPT_FSYNC_INTERVAL},
+        {"memtable-size", required_argument, NULL, OPT_MEMTABLE},
+        {"max-request-size", required_argument, NULL, OPT_MAX_REQ},
+        {"max-inflight-size", required_argument, NULL, OPT_MAX_INFLIGHT},
+        {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+        {NULL, 0, NULL, 0},
+    };
+    osp_param_err err;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            serve_usage(stdout);
+            return 1;
+        case OPT_DATA_DIR:
+            cfg->data_dir = optarg;
+            break;
+        case OPT_GRPC:
+            cfg->otlp_grpc_addr = optarg;
+            break;
+        case OPT_OTLP_HTTP:
+            cfg->otlp_http_addr = optarg;
+            break;
+        case OPT_HTTP:
+            cfg->http_addr = optarg;
+            break;
+        case OPT_RETENTION:
+            if (strcmp(optarg, "0") &&
+                osp_param_lookback("--retention", osp_str_c(optarg), &cfg->store.retention_ns,
+                                   &err)) {
+                fprintf(stderr, "osprey serve: %s\n", err.msg);
+                return OSP_EINVAL;
+            }
+            if (!strcmp(optarg, "0"))
+                cfg->store.retention_ns = 0;
+            break;
+        case OPT_FSYNC:
+            if (!strcmp(optarg, "always"))
+                cfg->store.fsync_policy = OSP_FSYNC_ALWAYS;
+            else if (!strcmp(optarg, "interval"))
+                cfg->store.fsync_policy = OSP_FSYNC_INTERVAL;
+            else if (!strcmp(optarg, "never"))
+                cfg->store.fsync_policy = OSP_FSYNC_NEVER;
+            else {
+                fprintf(stderr, "osprey serve: invalid --fsync \"%s\": use always, interval "
+                                "or never\n",
+                        optarg);
+                return OSP_EINVAL;
+            }
+            break;
+        case OPT_FSYNC_INTERVAL:
+            if (parse_duration_ms("--fsync-interval", optarg, &cfg->store.fsync_interval_ms))
+                return OSP_EINVAL;
+            break;
+        case OPT_MEMTABLE:
+            if (parse_size_flag("--memtable-size", optarg, &cfg->store.memtable_bytes))
+                return OSP_EINVAL;
+            break;
+        case OPT_MAX_REQ:
+            if (parse_size_flag("--max-request-size", optarg, &cfg->limits.max_body))
+                return OSP_EINVAL;
+            break;
+        case OPT_MAX_INFLIGHT:
+            if (parse_size_flag("--max-inflight-size", optarg, &cfg->limits.max_inflight_bytes))
+                return OSP_EINVAL;
+            break;
+        case OPT_HEADER_TIMEOUT:
+            if (parse_duration_ms("--header-timeout", optarg, &cfg->limits.header_timeout_ms))
+                return OSP_EINVAL;
+            break;
+        case OPT_IDLE_TIMEOUT:
+            if (parse_duration_ms("--idle-timeout", optarg, &cfg->limits.idle_timeout_ms))
+                return OSP_EINVAL;
+            break;
+        default:
+            fprintf(stderr, "Run `osprey serve --help` for the options.\n");
+            return OSP_EINVAL;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "osprey serve: unexpected argument \"%s\"\n", argv[optind]);
+        return OSP_EINVAL;
+    }
+    cfg->store.data_dir = cfg->data_dir;
+    return 0;
+}
+
+/* Builds one listener's route table from the receivers (and the API on the API port). */
+static int listen_on(osp_net *net, const char *addr, enum osp_listener which, osp_store *store,
+                     osp_api *api)
+{
+    osp_route routes[MAX_ROUTES];
+    size_t n = osp_receiver_routes(which, store, routes, MAX_ROUTES);
+    if (which == OSP_LISTENER_API) {
+        const osp_route *api_routes;
+        size_t napi;
+        osp_api_routes(api, &api_routes, &napi);
+        for (size_t i = 0; i < napi && n < MAX_ROUTES; i++)
+            routes[n++] = api_routes[i];
+    }
+    int rc = osp_net_listen(net, addr, routes, n);
+    if (rc)
+        osp_error("main", "cannot listen on %s: %s", addr, osp_strerror(rc));
+    return rc;
+}
+
+static int serve(int argc, char **argv)
+{
+    serve_config cfg = {
+        .data_dir = "./data",
+        .otlp_grpc_addr = "127.0.0.1:4317",
+        .otlp_http_addr = "127.0.0.1:4318",
+        .http_addr = "127.0.0.1:8080",
+        .store = {.engine = "embedded",
+                  .retention_ns = 7ull * 24 * 3600 * 1000000000ull,
+                  .fsync_policy = OSP_FSYNC_INTERVAL,
+                  .fsync_interval_ms = 1000},
+    };
+    osp_store *store = NULL;
+    osp_net *net = NULL;
+    osp_api *api = NULL;
+    int rc = parse_serve_args(argc, argv, &cfg);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+
+    rc = osp_store_open(&cfg.store, &store);
+    if (rc) {
+        osp_error("main", "cannot open the store in %s: %s", cfg.data_dir, osp_strerror(rc));
+        goto out;
+    }
+    rc = osp_api_create(store, &api);
+    if (rc == 0)
+        rc = osp_net_create(&cfg.limits, &net);
+    if (rc == 0)
+        rc = listen_on(net, cfg.otlp_grpc_addr, OSP_LISTENER_OTLP_GRPC, store, api);
+    if (rc == 0)
+        rc = listen_on(net, cfg.otlp_http_addr, OSP_LISTENER_OTLP_HTTP, store, api);
+    if (rc == 0)
+        rc = listen_on(net, cfg.http_addr, OSP_LISTENER_API, store, api);
+    if (rc)
+        goto out;
+    osp_info("main",
+             "osprey " OSPREY_VERSION " serving: OTLP/gRPC %s, OTLP/HTTP %s, API %s, data in %s",
+             cfg.otlp_grpc_addr, cfg.otlp_http_addr, cfg.http_addr, cfg.data_dir);
+    osp_api_set_ready(api, 1);
+    rc = osp_net_run(net);
+    osp_api_set_ready(api, 0);
+    osp_info("main", "shutting down: flushing the store");
+out:
+    osp_net_destroy(net);
+    osp_api_destroy(api);
+    osp_store_close(store);
+    if (rc == 0)
+        osp_info("main", "stopped cleanly");
+    return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "serve"))
+        return serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("osprey " OSPREY_VERSION "\n");
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "osprey: unknown command \"%s\"\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

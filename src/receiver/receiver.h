@@ -1,0 +1,28 @@
+/* Receivers: each protocol that brings data in is a descriptor that contributes routes to
+ * a listener. Adding a receiver is adding a file and one line in receiver.c. */
+#ifndef OSP_RECEIVER_RECEIVER_H
+#define OSP_RECEIVER_RECEIVER_H
+
+#include <stddef.h>
+
+#include "net/http.h"
+#include "store/store.h"
+
+enum osp_listener {
+    OSP_LISTENER_OTLP_GRPC, /* --otlp-grpc-addr */
+    OSP_LISTENER_OTLP_HTTP, /* --otlp-http-addr */
+    OSP_LISTENER_API,       /* --http-addr */
+};
+
+typedef struct osp_receiver {
+    const char *name; /* e.g. "otlp-traces" */
+    /* Writes the receiver's routes for a listener into out[0..max) and returns how many
+     * (0 when it does not serve that listener). Route contexts may point at store. */
+    size_t (*routes)(enum osp_listener listener, osp_store *store, osp_route *out, size_t max);
+} osp_receiver;
+
+/* Appends the routes of every receiver for a listener; returns how many were written. */
+size_t osp_receiver_routes(enum osp_listener listener, osp_store *store, osp_route *out,
+                           size_t max);
+
+#endif

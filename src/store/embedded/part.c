@@ -1,0 +1,2090 @@
+/* Part files: the streaming column writer and the verifying, on-demand block reader. */
+#include "store/embedded/part.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/metrics.h"
+#include "core/pb.h"
+#include "model/attr.h"
+#include "store/embedded/format.h"
+#include "store/embedded/intern.h"
+#include "store/embedded/match.h"
+
+#define MOD "part"
+
+#define SAME(a, b) ((int)(a) == (int)(b))
+_Static_assert(SAME(OSP_FMT_VAL_EMPTY, OSP_VAL_EMPTY) && SAME(OSP_FMT_VAL_STRING, OSP_VAL_STRING) &&
+                   SAME(OSP_FMT_VAL_BOOL, OSP_VAL_BOOL) && SAME(OSP_FMT_VAL_INT, OSP_VAL_INT) &&
+                   SAME(OSP_FMT_VAL_DOUBLE, OSP_VAL_DOUBLE) &&
+                   SAME(OSP_FMT_VAL_BYTES, OSP_VAL_BYTES) &&
+                   SAME(OSP_FMT_VAL_ARRAY, OSP_VAL_ARRAY) &&
+                   SAME(OSP_FMT_VAL_KVLIST, OSP_VAL_KVLIST),
+               "attribute value type codes are part of the format");
+#undef SAME
+
+static const uint8_t col_streams[OSP_NCOLS] = OSP_COL_STREAMS;
+
+/* A writer flushes a granule early once its rows carry this many blob bytes, which keeps
+ * every block far below OSP_PART_MAX_BLOCK_RAW. */
+#define GRANULE_BLOB_BYTES (64u << 20)
+/* Parent lookup table of the granule being written: span id -> row + 1. */
+#define PMAP_SLOTS (2 * OSP_PART_GRANULE_ROWS)
+
+static osp_metric *blocks_read;
+static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+
+static void metrics_init(void)
+{
+    blocks_read =
+        osp_counter("osprey_part_blocks_read_total", "Part column blocks read and verified.", "");
+}
+
+/* ---- Little helpers shared by writer and reader ---------------------------------------- */
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static uint64_t zz_encode(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static uint64_t bloom_probe(uint64_t h, uint32_t i, uint64_t nbits)
+{
+    uint64_t step = (h << 32 | h >> 32) | 1;
+    return (h + i * step) % nbits;
+}
+
+/* Block checksums; fuzzing builds accept any so that mutated inputs reach the decoders. */
+static int checksum_ok(const void *p, size_t n, uint64_t want)
+{
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    (void)p;
+    (void)n;
+    (void)want;
+    return 1;
+#else
+    return XXH64(p, n, 0) == want;
+#endif
+}
+
+int osp_part_row_cmp(const osp_span *a, const osp_span *b)
+{
+    int c = memcmp(a->trace_id, b->trace_id, sizeof a->trace_id);
+    if (c)
+        return c;
+    if (a->start_ns != b->start_ns)
+        return a->start_ns < b->start_ns ? -1 : 1;
+    return memcmp(a->span_id, b->span_id, sizeof a->span_id);
+}
+
+static int put_lenbytes(osp_buf *b, const void *p, size_t n)
+{
+    int rc = osp_pb_put_varint(b, n);
+    return rc ? rc : osp_buf_append(b, p, n);
+}
+
+/* ==== Writer ============================================================================ */
+
+typedef struct attr_enc {
+    osp_buf *shape, *values, *raw; /* streams of the owning column */
+    osp_buf *vals;                 /* per key id: this granule's values of that key */
+    uint32_t nvals;
+} attr_enc;
+
+typedef struct key_value {
+    uint32_t kid;
+    osp_value v;
+} key_value;
+
+struct osp_part_writer {
+    int fd;
+    int err;   /* sticky failure */
+    int level; /* zstd level */
+    char *tmp_path;
+    uint64_t wal_lsn;
+    uint64_t *replaces;
+    size_t nreplaces;
+    ZSTD_CCtx *cctx;
+    osp_intern strings, keys, resources, scopes, catalogue;
+    uint64_t nrows, min_start, max_start, offset;
+    osp_span last;    /* ordering key of the previous row */
+    osp_buf granules; /* granule records of the index */
+    osp_buf traces;   /* XXH64 of every distinct trace id, for the bloom filter */
+    /* the granule being built */
+    uint32_t grows, run; /* rows; rows in the current trace-id run */
+    uint8_t run_trace[16], first_trace[16];
+    uint64_t gmin, gmax, prev_start, gblob;
+    osp_buf st[OSP_NCOLS][OSP_COL_MAX_STREAMS];
+    attr_enc attrs, ev_attrs, ln_attrs;
+    uint32_t pmap[PMAP_SLOTS];
+    osp_buf scratch, block, zbuf;
+    key_value *kvs;
+    size_t nkvs, kvs_cap;
+};
+
+static void attr_enc_init(attr_enc *e, osp_buf *set)
+{
+    e->shape = &set[OSP_SET_SHAPE];
+    e->values = &set[OSP_SET_VALUES];
+    e->raw = &set[OSP_SET_RAW];
+    e->vals = NULL;
+    e->nvals = 0;
+}
+
+static void attr_enc_cleanup(attr_enc *e)
+{
+    for (uint32_t i = 0; i < e->nvals; i++)
+        osp_buf_cleanup(&e->vals[i]);
+    osp_free(e->vals);
+}
+
+static void writer_destroy(osp_part_writer *w, int remove_file)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    if (remove_file)
+        unlink(w->tmp_path);
+    osp_free(w->tmp_path);
+    osp_free(w->replaces);
+    ZSTD_freeCCtx(w->cctx);
+    osp_intern_cleanup(&w->strings);
+    osp_intern_cleanup(&w->keys);
+    osp_intern_cleanup(&w->resources);
+    osp_intern_cleanup(&w->scopes);
+    osp_intern_cleanup(&w->catalogue);
+    osp_buf_cleanup(&w->granules);
+    osp_buf_cleanup(&w->traces);
+    for (int c = 0; c < OSP_NCOLS; c++)
+        for (int k = 0; k < OSP_COL_MAX_STREAMS; k++)
+            osp_buf_cleanup(&w->st[c][k]);
+    attr_enc_cleanup(&w->attrs);
+    attr_enc_cleanup(&w->ev_attrs);
+    attr_enc_cleanup(&w->ln_attrs);
+    osp_buf_cleanup(&w->scratch);
+    osp_buf_cleanup(&w->block);
+    osp_buf_cleanup(&w->zbuf);
+    osp_free(w->kvs);
+    osp_free(w);
+}
+
+static int write_all(osp_part_writer *w, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t k = write(w->fd, c, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            osp_error(MOD, "%s: write: %s", w->tmp_path, strerror(errno));
+            return OSP_EIO;
+        }
+        c += k;
+        n -= (size_t)k;
+        w->offset += (uint64_t)k;
+    }
+    return 0;
+}
+
+int osp_part_writer_create(const char *tmp_path, const osp_part_writer_options *opt,
+                           osp_part_writer **out)
+{
+    int rc = OSP_ENOMEM;
+    uint32_t empty_id;
+    uint8_t hdr[OSP_PART_HEADER_SIZE] = {0};
+    osp_part_writer *w = osp_calloc(1, sizeof *w);
+    if (!w)
+        return OSP_ENOMEM;
+    w->fd = -1;
+    osp_intern_init(&w->strings, 1);
+    osp_intern_init(&w->keys, 1);
+    osp_intern_init(&w->resources, 1);
+    osp_intern_init(&w->scopes, 1);
+    osp_intern_init(&w->catalogue, 1);
+    osp_buf_init(&w->granules, 0);
+    osp_buf_init(&w->traces, 0);
+    for (int c = 0; c < OSP_NCOLS; c++)
+        for (int k = 0; k < OSP_COL_MAX_STREAMS; k++)
+            osp_buf_init(&w->st[c][k], 0);
+    attr_enc_init(&w->attrs, &w->st[OSP_COL_ATTRS][OSP_ATTRS_SET]);
+    attr_enc_init(&w->ev_attrs, &w->st[OSP_COL_EVENTS][OSP_EV_ATTRS]);
+    attr_enc_init(&w->ln_attrs, &w->st[OSP_COL_LINKS][OSP_LN_ATTRS]);
+    osp_buf_init(&w->scratch, 0);
+    osp_buf_init(&w->block, 0);
+    osp_buf_init(&w->zbuf, 0);
+    w->wal_lsn = opt->wal_lsn;
+    w->level = opt->zstd_level ? opt->zstd_level : OSP_PART_ZSTD_LEVEL;
+    w->tmp_path = osp_strdup(tmp_path);
+    w->cctx = ZSTD_createCCtx();
+    if (opt->nreplaces) {
+        w->replaces = osp_malloc(opt->nreplaces * sizeof *opt->replaces);
+        if (w->replaces)
+            memcpy(w->replaces, opt->replaces, opt->nreplaces * sizeof *opt->replaces);
+    }
+    w->nreplaces = opt->nreplaces;
+    if (!w->tmp_path || !w->cctx || (w->nreplaces && !w->replaces))
+        goto out;
+    /* String id 0 is always "", the common trace_state and status message. */
+    if ((rc = osp_intern_add(&w->strings, OSP_STR_LIT(""), &empty_id)))
+        goto out;
+    w->fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        osp_error(MOD, "%s: create: %s", tmp_path, strerror(errno));
+        rc = OSP_EIO;
+        goto out;
+    }
+    memcpy(hdr, OSP_PART_MAGIC, OSP_PART_MAGIC_LEN);
+    put_le32(hdr + 8, OSP_PART_VERSION);
+    put_le32(hdr + 12, OSP_PART_HEADER_SIZE);
+    put_le64(hdr + 24, XXH64(hdr, 24, 0));
+    rc = write_all(w, hdr, sizeof hdr);
+out:
+    if (rc)
+        writer_destroy(w, w->fd >= 0);
+    else
+        *out = w;
+    return rc;
+}
+
+static int put_value(osp_buf *b, const osp_value *v)
+{
+    uint8_t tmp[8];
+    uint64_t bits;
+    switch (v->type) {
+    case OSP_VAL_EMPTY:
+        return 0;
+    case OSP_VAL_BOOL:
+        return osp_buf_putc(b, v->i ? 1 : 0);
+    case OSP_VAL_INT:
+        return osp_pb_put_varint(b, zz_encode(v->i));
+    case OSP_VAL_DOUBLE:
+        memcpy(&bits, &v->d, sizeof bits);
+        put_le64(tmp, bits);
+        return osp_buf_append(b, tmp, sizeof tmp);
+    case OSP_VAL_STRING:
+    case OSP_VAL_BYTES:
+    case OSP_VAL_ARRAY:
+    case OSP_VAL_KVLIST:
+        return put_lenbytes(b, v->s.p, v->s.n);
+    }
+    return OSP_EINVAL;
+}
+
+/* Marks a blob as stored verbatim: an odd count in the shape stream, bytes in raw. */
+static int put_verbatim(osp_buf *shape, osp_buf *raw, osp_str blob)
+{
+    int rc = osp_pb_put_varint(shape, 1);
+    return rc ? rc : put_lenbytes(raw, blob.p, blob.n);
+}
+
+static int grow_vals(attr_enc *e, uint32_t kid)
+{
+    uint32_t n = e->nvals ? e->nvals : 16;
+    while (n <= kid)
+        n *= 2;
+    osp_buf *v = osp_realloc(e->vals, n * sizeof *v);
+    if (!v)
+        return OSP_ENOMEM;
+    for (uint32_t i = e->nvals; i < n; i++)
+        osp_buf_init(&v[i], 0);
+    e->vals = v;
+    e->nvals = n;
+    return 0;
+}
+
+static int push_kv(osp_part_writer *w, uint32_t kid, const osp_value *v)
+{
+    if (w->nkvs == w->kvs_cap) {
+        size_t cap = w->kvs_cap ? w->kvs_cap * 2 : 32;
+        key_value *a = osp_realloc(w->kvs, cap * sizeof *a);
+        if (!a)
+            return OSP_ENOMEM;
+        w->kvs = a;
+        w->kvs_cap = cap;
+    }
+    w->kvs[w->nkvs++] = (key_value){kid, *v};
+    return 0;
+}
+
+/* Adds one attrs blob to an attribute stream set: key ids and types to the shape, values
+ * to their key's stream; verbatim when re-encoding would not reproduce the bytes. */
+static int attr_encode(osp_part_writer *w, attr_enc *e, osp_str blob)
+{
+    osp_attr_iter it;
+    osp_str key;
+    osp_value v;
+    uint32_t kid;
+    int rc, more;
+    w->nkvs = 0;
+    osp_buf_reset(&w->scratch);
+    osp_attr_iter_init(&it, blob);
+    while ((more = osp_attr_next(&it, &key, &v)) == 1) {
+        if ((rc = osp_intern_add(&w->keys, key, &kid)) || (rc = push_kv(w, kid, &v)) ||
+            (rc = osp_attr_append(&w->scratch, key, &v)))
+            return rc;
+    }
+    if (more < 0 || !osp_str_eq(osp_buf_str(&w->scratch), blob))
+        return put_verbatim(e->shape, e->raw, blob);
+    rc = osp_pb_put_varint(e->shape, (uint64_t)w->nkvs << 1);
+    for (size_t i = 0; i < w->nkvs && rc == 0; i++) {
+        const key_value *kv = &w->kvs[i];
+        rc = osp_pb_put_varint(e->shape, (uint64_t)kv->kid << 3 | (uint64_t)kv->v.type);
+        if (rc == 0 && kv->kid >= e->nvals)
+            rc = grow_vals(e, kv->kid);
+        if (rc == 0)
+            rc = put_value(&e->vals[kv->kid], &kv->v);
+    }
+    return rc;
+}
+
+/* Moves the per-key value streams into the set's values stream. */
+static int attr_enc_flush(attr_enc *e)
+{
+    int rc = 0;
+    for (uint32_t kid = 0; kid < e->nvals && rc == 0; kid++) {
+        osp_buf *v = &e->vals[kid];
+        if (v->len == 0)
+            continue;
+        rc = osp_pb_put_varint(e->values, kid);
+        if (rc == 0)
+            rc = put_lenbytes(e->values, v->data, v->len);
+        osp_buf_reset(v);
+    }
+    return rc;
+}
+
+static int events_encode(osp_part_writer *w, const osp_span *sp)
+{
+    osp_buf *st = w->st[OSP_COL_EVENTS];
+    osp_blob_iter it;
+    osp_event ev;
+    uint64_t n = 0;
+    uint32_t nid;
+    int rc, more;
+    osp_buf_reset(&w->scratch);
+    osp_blob_iter_init(&it, sp->events);
+    while ((more = osp_events_next(&it, &ev)) == 1) {
+        n++;
+        if ((rc = osp_events_append(&w->scratch, &ev)))
+            return rc;
+    }
+    if (more < 0 || !osp_str_eq(osp_buf_str(&w->scratch), sp->events))
+        return put_verbatim(&st[OSP_EV_COUNTS], &st[OSP_EV_RAW], sp->events);
+    rc = osp_pb_put_varint(&st[OSP_EV_COUNTS], n << 1);
+    osp_blob_iter_init(&it, sp->events);
+    while (rc == 0 && osp_events_next(&it, &ev) == 1) {
+        rc = osp_pb_put_varint(&st[OSP_EV_FIELDS], zz_encode((int64_t)(ev.time_ns - sp->start_ns)));
+        if (rc == 0)
+            rc = osp_intern_add(&w->strings, ev.name, &nid);
+        if (rc == 0)
+            rc = osp_pb_put_varint(&st[OSP_EV_FIELDS], nid);
+        if (rc == 0)
+            rc = osp_pb_put_varint(&st[OSP_EV_FIELDS], ev.dropped_attributes);
+        if (rc == 0)
+            rc = attr_encode(w, &w->ev_attrs, ev.attributes);
+    }
+    return rc;
+}
+
+static int links_encode(osp_part_writer *w, const osp_span *sp)
+{
+    osp_buf *st = w->st[OSP_COL_LINKS];
+    osp_blob_iter it;
+    osp_link ln;
+    uint64_t n = 0;
+    uint32_t sid;
+    int rc, more;
+    osp_buf_reset(&w->scratch);
+    osp_blob_iter_init(&it, sp->links);
+    while ((more = osp_links_next(&it, &ln)) == 1) {
+        n++;
+        if ((rc = osp_links_append(&w->scratch, &ln)))
+            return rc;
+    }
+    if (more < 0 || !osp_str_eq(osp_buf_str(&w->scratch), sp->links))
+        return put_verbatim(&st[OSP_LN_COUNTS], &st[OSP_LN_RAW], sp->links);
+    rc = osp_pb_put_varint(&st[OSP_LN_COUNTS], n << 1);
+    osp_blob_iter_init(&it, sp->links);
+    while (rc == 0 && osp_links_next(&it, &ln) == 1) {
+        rc = osp_buf_append(&st[OSP_LN_IDS], ln.trace_id, sizeof ln.trace_id);
+        if (rc == 0)
+            rc = osp_buf_append(&st[OSP_LN_IDS], ln.span_id, sizeof ln.span_id);
+        if (rc == 0)
+            rc = osp_intern_add(&w->strings, ln.trace_state, &sid);
+        if (rc == 0)
+            rc = osp_pb_put_varint(&st[OSP_LN_FIELDS], sid);
+        if (rc == 0)
+            rc = osp_pb_put_varint(&st[OSP_LN_FIELDS], ln.flags);
+        if (rc == 0)
+            rc = osp_pb_put_varint(&st[OSP_LN_FIELDS], ln.dropped_attributes);
+        if (rc == 0)
+            rc = attr_encode(w, &w->ln_attrs, ln.attributes);
+    }
+    return rc;
+}
+
+/* Interns the index form of a resource (fields in OSP_RES_* order, defaults omitted). */
+static int resource_id(osp_part_writer *w, const osp_resource *r, uint32_t *id)
+{
+    osp_buf *b = &w->scratch;
+    int rc = 0;
+    osp_buf_reset(b);
+    if (r->attributes.n)
+        rc = osp_pb_put_str(b, OSP_RES_ATTRIBUTES, r->attributes);
+    if (rc == 0 && r->dropped_attributes)
+        rc = osp_pb_put_uint(b, OSP_RES_DROPPED, r->dropped_attributes);
+    if (rc == 0 && r->entity_refs.n)
+        rc = osp_pb_put_str(b, OSP_RES_ENTITY_REFS, r->entity_refs);
+    if (rc == 0 && r->schema_url.n)
+        rc = osp_pb_put_str(b, OSP_RES_SCHEMA_URL, r->schema_url);
+    if (rc == 0 && r->service_name.n)
+        rc = osp_pb_put_str(b, OSP_RES_SERVICE, r->service_name);
+    return rc ? rc : osp_intern_add(&w->resources, osp_buf_str(b), id);
+}
+
+static int scope_id(osp_part_writer *w, const osp_scope *s, uint32_t *id)
+{
+    osp_buf *b = &w->scratch;
+    int rc = 0;
+    osp_buf_reset(b);
+    if (s->name.n)
+        rc = osp_pb_put_str(b, OSP_SCOPE_NAME, s->name);
+    if (rc == 0 && s->version.n)
+        rc = osp_pb_put_str(b, OSP_SCOPE_VERSION, s->version);
+    if (rc == 0 && s->attributes.n)
+        rc = osp_pb_put_str(b, OSP_SCOPE_ATTRIBUTES, s->attributes);
+    if (rc == 0 && s->dropped_attributes)
+        rc = osp_pb_put_uint(b, OSP_SCOPE_DROPPED, s->dropped_attributes);
+    if (rc == 0 && s->schema_url.n)
+        rc = osp_pb_put_str(b, OSP_SCOPE_SCHEMA_URL, s->schema_url);
+    return rc ? rc : osp_intern_add(&w->scopes, osp_buf_str(b), id);
+}
+
+static uint32_t pmap_slot(const uint8_t id[8])
+{
+    uint64_t x;
+    memcpy(&x, id, sizeof x);
+    return (uint32_t)((x * 0x9E3779B97F4A7C15ull) >> 40) & (PMAP_SLOTS - 1);
+}
+
+/* Writes the parent code of sp and records sp's span id for the rows after it. */
+static int put_parent(osp_part_writer *w, const osp_span *sp)
+{
+    static const uint8_t zero[8];
+    osp_buf *st = w->st[OSP_COL_PARENT];
+    const uint8_t *ids = (const uint8_t *)w->st[OSP_COL_SPAN_ID][0].data;
+    uint64_t code = OSP_PARENT_NONE;
+    uint32_t slot;
+    int rc = 0;
+    if (memcmp(sp->parent_span_id, zero, sizeof zero) != 0) {
+        code = OSP_PARENT_INLINE;
+        for (slot = pmap_slot(sp->parent_span_id); w->pmap[slot];
+             slot = (slot + 1) & (PMAP_SLOTS - 1)) {
+            uint32_t row = w->pmap[slot] - 1;
+            if (memcmp(ids + (size_t)row * 8, sp->parent_span_id, 8) == 0) {
+                code = OSP_PARENT_BACKREF + (w->grows - 1 - row);
+                break;
+            }
+        }
+    }
+    rc = osp_pb_put_varint(&st[OSP_PARENT_CODES], code);
+    if (rc == 0 && code == OSP_PARENT_INLINE)
+        rc = osp_buf_append(&st[OSP_PARENT_RAW], sp->parent_span_id, 8);
+    if (rc)
+        return rc;
+    for (slot = pmap_slot(sp->span_id); w->pmap[slot]; slot = (slot + 1) & (PMAP_SLOTS - 1))
+        if (memcmp(ids + (size_t)(w->pmap[slot] - 1) * 8, sp->span_id, 8) == 0)
+            break;
+    w->pmap[slot] = w->grows + 1;
+    return 0;
+}
+
+static int end_run(osp_part_writer *w)
+{
+    osp_buf *b = &w->st[OSP_COL_TRACE][0];
+    int rc = osp_pb_put_varint(b, w->run);
+    w->run = 0;
+    return rc ? rc : osp_buf_append(b, w->run_trace, sizeof w->run_trace);
+}
+
+/* Compresses one column's streams into a block, appends it to the file, and fills the
+ * column's slot of the granule record. */
+static int write_column(osp_part_writer *w, int c, uint8_t *slot)
+{
+    int rc = 0;
+    osp_buf_reset(&w->block);
+    for (int k = 0; k < col_streams[c] && rc == 0; k++) {
+        rc = put_lenbytes(&w->block, w->st[c][k].data, w->st[c][k].len);
+        osp_buf_reset(&w->st[c][k]);
+    }
+    size_t bound = ZSTD_compressBound(w->block.len);
+    if (rc == 0)
+        rc = osp_buf_reserve(&w->zbuf, bound);
+    if (rc)
+        return rc;
+    size_t n =
+        ZSTD_compressCCtx(w->cctx, w->zbuf.data, bound, w->block.data, w->block.len, w->level);
+    if (ZSTD_isError(n))
+        return OSP_ENOMEM;
+    put_le32(slot, (uint32_t)n);
+    put_le32(slot + 4, (uint32_t)w->block.len);
+    put_le64(slot + 8, XXH64(w->zbuf.data, n, 0));
+    return write_all(w, w->zbuf.data, n);
+}
+
+static int flush_granule(osp_part_writer *w)
+{
+    uint8_t rec[OSP_GRANULE_RECORD];
+    int rc = end_run(w);
+    if (rc == 0)
+        rc = attr_enc_flush(&w->attrs);
+    if (rc == 0)
+        rc = attr_enc_flush(&w->ev_attrs);
+    if (rc == 0)
+        rc = attr_enc_flush(&w->ln_attrs);
+    memcpy(rec, w->first_trace, 16);
+    put_le64(rec + 16, w->gmin);
+    put_le64(rec + 24, w->gmax);
+    put_le64(rec + 32, w->offset);
+    put_le32(rec + 40, w->grows);
+    for (int c = 0; c < OSP_NCOLS && rc == 0; c++)
+        rc = write_column(w, c, rec + OSP_GRANULE_FIXED + c * OSP_GRANULE_COL);
+    if (rc == 0)
+        rc = osp_buf_append(&w->granules, rec, sizeof rec);
+    w->grows = 0;
+    w->gblob = 0;
+    memset(w->pmap, 0, sizeof w->pmap);
+    return rc;
+}
+
+static int put_catalogue(osp_part_writer *w, uint32_t rid, uint32_t nid, int32_t kind)
+{
+    osp_buf *b = &w->scratch;
+    uint32_t id;
+    int rc;
+    osp_buf_reset(b);
+    rc = osp_pb_put_varint(b, rid);
+    if (rc == 0)
+        rc = osp_pb_put_varint(b, nid);
+    if (rc == 0)
+        rc = osp_pb_put_varint(b, zz_encode(kind));
+    return rc ? rc : osp_intern_add(&w->catalogue, osp_buf_str(b), &id);
+}
+
+static int add_row(osp_part_writer *w, const osp_span_batch *b, const osp_span *sp)
+{
+    osp_buf(*st)[OSP_COL_MAX_STREAMS] = w->st;
+    int new_trace = w->nrows == 0 || memcmp(w->last.trace_id, sp->trace_id, 16) != 0;
+    uint32_t nid, rid, scid, tsid, msid;
+    int rc = 0;
+    if (new_trace) {
+        uint64_t h = XXH64(sp->trace_id, 16, 0);
+        rc = osp_buf_append(&w->traces, &h, sizeof h);
+    }
+    if (w->grows == 0) {
+        memcpy(w->first_trace, sp->trace_id, 16);
+        w->gmin = w->gmax = sp->start_ns;
+        w->prev_start = 0;
+    }
+    if (rc == 0 && w->run && memcmp(w->run_trace, sp->trace_id, 16) != 0)
+        rc = end_run(w);
+    if (w->run++ == 0)
+        memcpy(w->run_trace, sp->trace_id, 16);
+    if (rc == 0)
+        rc = osp_pb_put_varint(&st[OSP_COL_START][0],
+                               zz_encode((int64_t)(sp->start_ns - w->prev_start)));
+    if (rc == 0)
+        rc = osp_pb_put_varint(&st[OSP_COL_DURATION][0],
+                               zz_encode((int64_t)(sp->end_ns - sp->start_ns)));
+    if (rc == 0)
+        rc = osp_intern_add(&w->strings, sp->name, &nid);
+    if (rc == 0)
+        rc = osp_pb_put_varint(&st[OSP_COL_NAME][0], nid);
+    if (rc == 0)
+        rc = resource_id(w, &b->resources[sp->resource], &rid);
+    if (rc == 0)
+        rc = scope_id(w, &b->scopes[sp->scope], &scid);
+    if (rc == 0)
+        rc = osp_pb_put_varint(&st[OSP_COL_ORIGIN][0], rid);
+    if (rc == 0)
+        rc = osp_pb_put_varint(&st[OSP_COL_ORIGIN][0], scid);
+    const uint64_t state[] = {zz_encode(sp->kind), zz_encode(sp->status_code),
+                              sp->flags,           sp->dropped_attributes,
+                              sp->dropped_events,  sp->dropped_links};
+    for (size_t k = 0; k < sizeof state / sizeof state[0] && rc == 0; k++)
+        rc = osp_pb_put_varint(&st[OSP_COL_STATE][0], state[k]);
+    if (rc == 0)
+        rc = put_parent(w, sp);
+    if (rc == 0)
+        rc = osp_buf_append(&st[OSP_COL_SPAN_ID][0], sp->span_id, 8);
+    if (rc == 0)
+        rc = osp_intern_add(&w->strings, sp->trace_state, &tsid);
+    if (rc == 0)
+        rc = osp_intern_add(&w->strings, sp->status_message, &msid);
+    if (rc == 0)
+        rc = osp_pb_put_varint(&st[OSP_COL_TEXT][0], tsid);
+    if (rc == 0)
+        rc = osp_pb_put_varint(&st[OSP_COL_TEXT][0], msid);
+    if (rc == 0)
+        rc = attr_encode(w, &w->attrs, sp->attributes);
+    if (rc == 0)
+        rc = events_encode(w, sp);
+    if (rc == 0)
+        rc = links_encode(w, sp);
+    if (rc == 0)
+        rc = put_catalogue(w, rid, nid, sp->kind);
+    if (rc)
+        return rc;
+    w->prev_start = sp->start_ns;
+    if (sp->start_ns < w->gmin)
+        w->gmin = sp->start_ns;
+    if (sp->start_ns > w->gmax)
+        w->gmax = sp->start_ns;
+    if (w->nrows == 0 || sp->start_ns < w->min_start)
+        w->min_start = sp->start_ns;
+    if (w->nrows == 0 || sp->start_ns > w->max_start)
+        w->max_start = sp->start_ns;
+    w->gblob += sp->attributes.n + sp->events.n + sp->links.n + sp->name.n + sp->status_message.n +
+                sp->trace_state.n;
+    w->grows++;
+    w->nrows++;
+    memcpy(w->last.trace_id, sp->trace_id, 16);
+    memcpy(w->last.span_id, sp->span_id, 8);
+    w->last.start_ns = sp->start_ns;
+    return 0;
+}
+
+int osp_part_writer_add(osp_part_writer *w, const osp_span_batch *b, size_t i)
+{
+    const osp_span *sp = &b->spans[i];
+    int rc = w->err;
+    if (rc)
+        return rc;
+    if ((w->nrows && osp_part_row_cmp(&w->last, sp) > 0) || sp->resource >= b->nresources ||
+        sp->scope >= b->nscopes)
+        return OSP_EINVAL;
+    if (w->grows == OSP_PART_GRANULE_ROWS || w->gblob >= GRANULE_BLOB_BYTES)
+        rc = flush_granule(w);
+    if (rc == 0)
+        rc = add_row(w, b, sp);
+    w->err = rc;
+    return rc;
+}
+
+static int put_strings(osp_buf *b, uint32_t field, const osp_intern *t)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < t->n && rc == 0; i++)
+        rc = osp_pb_put_str(b, field, t->strs[i]);
+    return rc;
+}
+
+/* Builds the index message into w->block. */
+static int build_index(osp_part_writer *w)
+{
+    osp_buf *b = &w->block;
+    size_t ntraces = w->traces.len / sizeof(uint64_t), mark;
+    uint64_t nbits = ntraces ? ((ntraces * OSP_BLOOM_BITS_PER_KEY + 63) / 64) * 64 : 0;
+    int rc;
+    osp_buf_reset(b);
+    rc = osp_pb_put_uint(b, OSP_IDX_NROWS, w->nrows);
+    if (rc == 0)
+        rc = osp_pb_put_uint(b, OSP_IDX_MIN_START, w->min_start);
+    if (rc == 0)
+        rc = osp_pb_put_uint(b, OSP_IDX_MAX_START, w->max_start);
+    if (rc == 0)
+        rc = osp_pb_put_uint(b, OSP_IDX_WAL_LSN, w->wal_lsn);
+    for (size_t i = 0; i < w->nreplaces && rc == 0; i++)
+        rc = osp_pb_put_uint(b, OSP_IDX_REPLACES, w->replaces[i]);
+    if (rc == 0)
+        rc = put_strings(b, OSP_IDX_STRING, &w->strings);
+    if (rc == 0)
+        rc = put_strings(b, OSP_IDX_KEY, &w->keys);
+    if (rc == 0)
+        rc = put_strings(b, OSP_IDX_RESOURCE, &w->resources);
+    if (rc == 0)
+        rc = put_strings(b, OSP_IDX_SCOPE, &w->scopes);
+    if (rc == 0)
+        rc = osp_pb_begin(b, OSP_IDX_CATALOGUE, &mark);
+    for (uint32_t i = 0; i < w->catalogue.n && rc == 0; i++)
+        rc = osp_buf_append_str(b, w->catalogue.strs[i]);
+    if (rc == 0)
+        rc = osp_pb_end(b, mark);
+    if (rc == 0)
+        rc = osp_pb_put_uint(b, OSP_IDX_BLOOM_HASHES, OSP_BLOOM_HASHES);
+    if (rc == 0)
+        rc = osp_pb_begin(b, OSP_IDX_BLOOM, &mark);
+    if (rc == 0)
+        rc = osp_buf_reserve(b, nbits / 8);
+    if (rc)
+        return rc;
+    uint8_t *bits = (uint8_t *)b->data + b->len;
+    memset(bits, 0, nbits / 8);
+    for (size_t t = 0; t < ntraces; t++) {
+        uint64_t h;
+        memcpy(&h, w->traces.data + t * sizeof h, sizeof h);
+        for (uint32_t i = 0; i < OSP_BLOOM_HASHES; i++) {
+            uint64_t bit = bloom_probe(h, i, nbits);
+            bits[bit / 8] |= (uint8_t)(1u << (bit % 8));
+        }
+    }
+    b->len += nbits / 8;
+    rc = osp_pb_end(b, mark);
+    if (rc == 0)
+        rc = osp_pb_put_uint(b, OSP_IDX_NCOLS, OSP_NCOLS);
+    if (rc == 0)
+        rc = osp_pb_put_bytes(b, OSP_IDX_GRANULES, w->granules.data, w->granules.len);
+    return rc;
+}
+
+static int write_index(osp_part_writer *w)
+{
+    uint8_t foot[OSP_PART_FOOTER_SIZE];
+    uint64_t index_offset = w->offset;
+    int rc = build_index(w);
+    size_t bound = ZSTD_compressBound(w->block.len);
+    if (rc == 0)
+        rc = osp_buf_reserve(&w->zbuf, bound);
+    if (rc)
+        return rc;
+    size_t n =
+        ZSTD_compressCCtx(w->cctx, w->zbuf.data, bound, w->block.data, w->block.len, w->level);
+    if (ZSTD_isError(n))
+        return OSP_ENOMEM;
+    put_le64(foot, index_offset);
+    put_le64(foot + 8, n);
+    put_le64(foot + 16, w->block.len);
+    put_le64(foot + 24, XXH64(w->zbuf.data, n, 0));
+    memcpy(foot + 32, OSP_PART_FOOTER_MAGIC, OSP_PART_MAGIC_LEN);
+    put_le64(foot + 40, XXH64(foot, 40, 0));
+    rc = write_all(w, w->zbuf.data, n);
+    return rc ? rc : write_all(w, foot, sizeof foot);
+}
+
+int osp_part_writer_finish(osp_part_writer *w, uint64_t *bytes)
+{
+    int rc = w->err;
+    if (rc == 0 && w->grows)
+        rc = flush_granule(w);
+    if (rc == 0)
+        rc = write_index(w);
+    if (rc == 0 && fsync(w->fd) != 0) {
+        osp_error(MOD, "%s: fsync: %s", w->tmp_path, strerror(errno));
+        rc = OSP_EIO;
+    }
+    if (rc == 0 && close(w->fd) != 0) {
+        osp_error(MOD, "%s: close: %s", w->tmp_path, strerror(errno));
+        rc = OSP_EIO;
+    }
+    if (rc == 0) {
+        w->fd = -1;
+        *bytes = w->offset;
+    }
+    writer_destroy(w, rc != 0);
+    return rc;
+}
+
+void osp_part_writer_abort(osp_part_writer *w)
+{
+    if (w)
+        writer_destroy(w, 1);
+}
+
+int osp_part_publish(const char *tmp_path, const char *path)
+{
+    int rc = 0, dfd = -1;
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? osp_strndup(path, (size_t)(slash - path)) : osp_strdup(".");
+    if (!dir)
+        return OSP_ENOMEM;
+    if (rename(tmp_path, path) != 0) {
+        osp_error(MOD, "%s: rename to %s: %s", tmp_path, path, strerror(errno));
+        rc = OSP_EIO;
+        goto out;
+    }
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0) {
+        osp_error(MOD, "%s: fsync directory: %s", dir, strerror(errno));
+        rc = OSP_EIO;
+    }
+out:
+    if (dfd >= 0)
+        close(dfd);
+    osp_free(dir);
+    return rc;
+}
+
+/* ==== Reader ============================================================================ */
+
+typedef struct col_loc {
+    uint32_t clen, rawlen;
+    uint64_t sum;
+} col_loc;
+
+typedef struct granule {
+    uint8_t first_trace[16];
+    uint64_t min_start, max_start, offset;
+    uint32_t nrows;
+    col_loc col[OSP_NCOLS];
+} granule;
+
+struct osp_part {
+    int fd;
+    char *path;
+    osp_part_info info;
+    uint8_t *index; /* decompressed index; dictionary slices point into it */
+    osp_str *strings, *keys;
+    uint32_t nstrings, nkeys;
+    osp_resource *resources;
+    osp_scope *scopes;
+    uint32_t nresources, nscopes;
+    osp_str catalogue;
+    const uint8_t *bloom;
+    uint64_t bloom_bits;
+    uint32_t bloom_k;
+    granule *granules;
+    uint64_t *replaces;
+    osp_intern string_ids, key_ids; /* lookups by value (borrowing) */
+};
+
+static int corrupt(const osp_part *p, const char *why)
+{
+    osp_error(MOD, "%s: corrupt part: %s", p->path, why);
+    return OSP_ECORRUPT;
+}
+
+static int pread_all(const osp_part *p, void *buf, size_t n, uint64_t off)
+{
+    char *c = buf;
+    while (n) {
+        ssize_t k = pread(p->fd, c, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            osp_error(MOD, "%s: read: %s", p->path, strerror(errno));
+            return OSP_EIO;
+        }
+        if (k == 0)
+            return corrupt(p, "truncated");
+        c += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return 0;
+}
+
+/* Decompresses one verified zstd frame of exactly rawlen bytes into *out (caller frees). */
+static int decompress(const osp_part *p, ZSTD_DCtx *dctx, const uint8_t *src, size_t clen,
+                      size_t rawlen, uint8_t **out)
+{
+    if (ZSTD_getFrameContentSize(src, clen) != rawlen)
+        return corrupt(p, "block size mismatch");
+    uint8_t *raw = osp_malloc(rawlen ? rawlen : 1);
+    if (!raw)
+        return OSP_ENOMEM;
+    size_t n = ZSTD_decompressDCtx(dctx, raw, rawlen, src, clen);
+    if (ZSTD_isError(n) || n != rawlen) {
+        osp_free(raw);
+        return corrupt(p, "block does not decompress");
+    }
+    *out = raw;
+    return 0;
+}
+
+static osp_str field_str(const osp_pb_field *f)
+{
+    return f->bytes;
+}
+
+static int parse_resource(const osp_part *p, osp_str msg, osp_resource *r)
+{
+    osp_pb_reader rd = osp_pb_reader_make(msg.p, msg.n);
+    osp_pb_field f;
+    int more;
+    memset(r, 0, sizeof *r);
+    while ((more = osp_pb_next(&rd, &f)) == 1) {
+        int len = f.wire == OSP_PB_LEN;
+        if (f.num == OSP_RES_DROPPED) {
+            if (f.wire != OSP_PB_VARINT)
+                return corrupt(p, "bad resource");
+            r->dropped_attributes = (uint32_t)f.u64;
+        } else if (f.num <= OSP_RES_SERVICE && !len) {
+            return corrupt(p, "bad resource");
+        } else if (f.num == OSP_RES_ATTRIBUTES) {
+            r->attributes = field_str(&f);
+        } else if (f.num == OSP_RES_ENTITY_REFS) {
+            r->entity_refs = field_str(&f);
+        } else if (f.num == OSP_RES_SCHEMA_URL) {
+            r->schema_url = field_str(&f);
+        } else if (f.num == OSP_RES_SERVICE) {
+            r->service_name = field_str(&f);
+        }
+    }
+    return more < 0 ? corrupt(p, "bad resource") : 0;
+}
+
+static int parse_scope(const osp_part *p, osp_str msg, osp_scope *s)
+{
+    osp_pb_reader rd = osp_pb_reader_make(msg.p, msg.n);
+    osp_pb_field f;
+    int more;
+    memset(s, 0, sizeof *s);
+    while ((more = osp_pb_next(&rd, &f)) == 1) {
+        int len = f.wire == OSP_PB_LEN;
+        if (f.num == OSP_SCOPE_DROPPED) {
+            if (f.wire != OSP_PB_VARINT)
+                return corrupt(p, "bad scope");
+            s->dropped_attributes = (uint32_t)f.u64;
+        } else if (f.num <= OSP_SCOPE_SCHEMA_URL && !len) {
+            return corrupt(p, "bad scope");
+        } else if (f.num == OSP_SCOPE_NAME) {
+            s->name = field_str(&f);
+        } else if (f.num == OSP_SCOPE_VERSION) {
+            s->version = field_str(&f);
+        } else if (f.num == OSP_SCOPE_ATTRIBUTES) {
+            s->attributes = field_str(&f);
+        } else if (f.num == OSP_SCOPE_SCHEMA_URL) {
+            s->schema_url = field_str(&f);
+        }
+    }
+    return more < 0 ? corrupt(p, "bad scope") : 0;
+}
+
+/* The wire type each known index field must have. */
+static int index_wire_ok(const osp_pb_field *f)
+{
+    switch (f->num) {
+    case OSP_IDX_NROWS:
+    case OSP_IDX_MIN_START:
+    case OSP_IDX_MAX_START:
+    case OSP_IDX_WAL_LSN:
+    case OSP_IDX_REPLACES:
+    case OSP_IDX_BLOOM_HASHES:
+    case OSP_IDX_NCOLS:
+        return f->wire == OSP_PB_VARINT;
+    case OSP_IDX_STRING:
+    case OSP_IDX_KEY:
+    case OSP_IDX_RESOURCE:
+    case OSP_IDX_SCOPE:
+    case OSP_IDX_CATALOGUE:
+    case OSP_IDX_BLOOM:
+    case OSP_IDX_GRANULES:
+        return f->wire == OSP_PB_LEN;
+    default:
+        return 1; /* unknown fields are skipped */
+    }
+}
+
+static int parse_granules(osp_part *p, osp_str recs, uint64_t index_offset)
+{
+    size_t n = recs.n / OSP_GRANULE_RECORD;
+    uint64_t rows = 0, prev_end = OSP_PART_HEADER_SIZE;
+    if (recs.n % OSP_GRANULE_RECORD)
+        return corrupt(p, "bad granule table");
+    p->granules = osp_calloc(n ? n : 1, sizeof *p->granules);
+    if (!p->granules)
+        return OSP_ENOMEM;
+    p->info.ngranules = n;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *r = (const uint8_t *)recs.p + i * OSP_GRANULE_RECORD;
+        granule *g = &p->granules[i];
+        memcpy(g->first_trace, r, 16);
+        g->min_start = get_le64(r + 16);
+        g->max_start = get_le64(r + 24);
+        g->offset = get_le64(r + 32);
+        g->nrows = get_le32(r + 40);
+        uint64_t end = g->offset;
+        for (int c = 0; c < OSP_NCOLS; c++) {
+            const uint8_t *cr = r + OSP_GRANULE_FIXED + c * OSP_GRANULE_COL;
+            g->col[c].clen = get_le32(cr);
+            g->col[c].rawlen = get_le32(cr + 4);
+            g->col[c].sum = get_le64(cr + 8);
+            if (g->col[c].clen == 0 || g->col[c].rawlen > OSP_PART_MAX_BLOCK_RAW)
+                return corrupt(p, "bad block size");
+            end += g->col[c].clen;
+        }
+        if (g->nrows == 0 || g->nrows > OSP_PART_MAX_GRANULE_ROWS)
+            return corrupt(p, "bad granule row count");
+        if (g->offset < prev_end || end > index_offset || end < g->offset)
+            return corrupt(p, "granule blocks out of bounds");
+        if (g->min_start > g->max_start || g->min_start < p->info.min_start ||
+            g->max_start > p->info.max_start)
+            return corrupt(p, "granule time range outside the part's");
+        if (i && memcmp(p->granules[i - 1].first_trace, g->first_trace, 16) > 0)
+            return corrupt(p, "granules out of order");
+        prev_end = end;
+        rows += g->nrows;
+    }
+    return rows == p->info.nrows ? 0 : corrupt(p, "row counts disagree");
+}
+
+/* Parses and checks the decompressed index (n bytes at p->index). */
+static int parse_index(osp_part *p, size_t n, uint64_t index_offset)
+{
+    osp_pb_reader rd = osp_pb_reader_make(p->index, n);
+    osp_pb_field f;
+    osp_str granules = OSP_STR_NULL;
+    size_t nreplaces = 0;
+    uint64_t ncols = 0, nstr = 0, nkey = 0, nres = 0, nscope = 0;
+    int more, rc = 0;
+    /* First pass: sizes, scalars and singular fields. */
+    while ((more = osp_pb_next(&rd, &f)) == 1) {
+        if (!index_wire_ok(&f))
+            return corrupt(p, "bad index field");
+        switch (f.num) {
+        case OSP_IDX_NROWS:
+            p->info.nrows = f.u64;
+            break;
+        case OSP_IDX_MIN_START:
+            p->info.min_start = f.u64;
+            break;
+        case OSP_IDX_MAX_START:
+            p->info.max_start = f.u64;
+            break;
+        case OSP_IDX_WAL_LSN:
+            p->info.wal_lsn = f.u64;
+            break;
+        case OSP_IDX_REPLACES:
+            nreplaces++;
+            break;
+        case OSP_IDX_STRING:
+            nstr++;
+            break;
+        case OSP_IDX_KEY:
+            nkey++;
+            break;
+        case OSP_IDX_RESOURCE:
+            nres++;
+            break;
+        case OSP_IDX_SCOPE:
+            nscope++;
+            break;
+        case OSP_IDX_CATALOGUE:
+            p->catalogue = f.bytes;
+            break;
+        case OSP_IDX_BLOOM_HASHES:
+            p->bloom_k = f.u64 > 64 ? 0 : (uint32_t)f.u64;
+            break;
+        case OSP_IDX_BLOOM:
+            p->bloom = (const uint8_t *)f.bytes.p;
+            p->bloom_bits = (uint64_t)f.bytes.n * 8;
+            break;
+        case OSP_IDX_NCOLS:
+            ncols = f.u64;
+            break;
+        case OSP_IDX_GRANULES:
+            granules = f.bytes;
+            break;
+        }
+    }
+    if (more < 0)
+        return corrupt(p, "index does not parse");
+    if (ncols != OSP_NCOLS)
+        return corrupt(p, "unexpected column count");
+    if (p->info.nrows && (p->bloom_bits == 0 || p->bloom_k == 0))
+        return corrupt(p, "missing bloom filter");
+    if (p->info.min_start > p->info.max_start)
+        return corrupt(p, "bad time range");
+    /* Counts are bounded by the index size, so these products cannot overflow. */
+    p->replaces = osp_calloc(nreplaces + 1, sizeof *p->replaces);
+    p->strings = osp_calloc(nstr + 1, sizeof *p->strings);
+    p->keys = osp_calloc(nkey + 1, sizeof *p->keys);
+    p->resources = osp_calloc(nres + 1, sizeof *p->resources);
+    p->scopes = osp_calloc(nscope + 1, sizeof *p->scopes);
+    if (!p->replaces || !p->strings || !p->keys || !p->resources || !p->scopes)
+        return OSP_ENOMEM;
+    /* Second pass: repeated fields. */
+    rd = osp_pb_reader_make(p->index, n);
+    while (rc == 0 && osp_pb_next(&rd, &f) == 1) {
+        switch (f.num) {
+        case OSP_IDX_REPLACES:
+            p->replaces[p->info.nreplaces++] = f.u64;
+            break;
+        case OSP_IDX_STRING:
+            p->strings[p->nstrings++] = f.bytes;
+            break;
+        case OSP_IDX_KEY:
+            p->keys[p->nkeys++] = f.bytes;
+            break;
+        case OSP_IDX_RESOURCE:
+            rc = parse_resource(p, f.bytes, &p->resources[p->nresources++]);
+            break;
+        case OSP_IDX_SCOPE:
+            rc = parse_scope(p, f.bytes, &p->scopes[p->nscopes++]);
+            break;
+        }
+    }
+    p->info.replaces = p->replaces;
+    for (uint32_t i = 0; i < p->nstrings && rc == 0; i++) {
+        uint32_t id;
+        rc = osp_intern_add(&p->string_ids, p->strings[i], &id);
+    }
+    for (uint32_t i = 0; i < p->nkeys && rc == 0; i++) {
+        uint32_t id;
+        rc = osp_intern_add(&p->key_ids, p->keys[i], &id);
+    }
+    return rc ? rc : parse_granules(p, granules, index_offset);
+}
+
+static int check_header(osp_part *p)
+{
+    uint8_t h[OSP_PART_HEADER_SIZE];
+    int rc = pread_all(p, h, sizeof h, 0);
+    if (rc)
+        return rc;
+    if (memcmp(h, OSP_PART_MAGIC, OSP_PART_MAGIC_LEN) != 0)
+        return corrupt(p, "bad magic");
+    if (!checksum_ok(h, 24, get_le64(h + 24)))
+        return corrupt(p, "header checksum mismatch");
+    if (get_le32(h + 8) != OSP_PART_VERSION || get_le32(h + 12) != OSP_PART_HEADER_SIZE)
+        return corrupt(p, "unsupported format version");
+    return 0;
+}
+
+static int load_index(osp_part *p, ZSTD_DCtx *dctx)
+{
+    uint8_t ft[OSP_PART_FOOTER_SIZE];
+    uint64_t size = p->info.bytes;
+    uint8_t *stored = NULL;
+    int rc = pread_all(p, ft, sizeof ft, size - sizeof ft);
+    if (rc)
+        return rc;
+    uint64_t off = get_le64(ft), clen = get_le64(ft + 8), rawlen = get_le64(ft + 16);
+    if (memcmp(ft + 32, OSP_PART_FOOTER_MAGIC, OSP_PART_MAGIC_LEN) != 0)
+        return corrupt(p, "bad footer magic (truncated?)");
+    if (!checksum_ok(ft, 40, get_le64(ft + 40)))
+        return corrupt(p, "footer checksum mismatch");
+    if (off < OSP_PART_HEADER_SIZE || clen == 0 || off > size || clen != size - sizeof ft - off ||
+        rawlen > OSP_PART_MAX_INDEX_RAW)
+        return corrupt(p, "index out of bounds");
+    stored = osp_malloc(clen);
+    if (!stored)
+        return OSP_ENOMEM;
+    rc = pread_all(p, stored, clen, off);
+    if (rc == 0 && !checksum_ok(stored, clen, get_le64(ft + 24)))
+        rc = corrupt(p, "index checksum mismatch");
+    if (rc == 0)
+        rc = decompress(p, dctx, stored, clen, rawlen, &p->index);
+    osp_free(stored);
+    return rc ? rc : parse_index(p, rawlen, off);
+}
+
+int osp_part_open(const char *path, osp_part **out)
+{
+    struct stat sb;
+    ZSTD_DCtx *dctx = NULL;
+    int rc = OSP_ENOMEM;
+    osp_part *p = osp_calloc(1, sizeof *p);
+    pthread_once(&metrics_once, metrics_init);
+    if (!p)
+        return OSP_ENOMEM;
+    p->fd = -1;
+    osp_intern_init(&p->string_ids, 0);
+    osp_intern_init(&p->key_ids, 0);
+    p->path = osp_strdup(path);
+    dctx = ZSTD_createDCtx();
+    if (!p->path || !dctx)
+        goto out;
+    p->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (p->fd < 0 || fstat(p->fd, &sb) != 0) {
+        osp_error(MOD, "%s: open: %s", path, strerror(errno));
+        rc = OSP_EIO;
+        goto out;
+    }
+    p->info.bytes = (uint64_t)sb.st_size;
+    if (p->info.bytes < OSP_PART_HEADER_SIZE + OSP_PART_FOOTER_SIZE) {
+        rc = corrupt(p, "too short");
+        goto out;
+    }
+    rc = check_header(p);
+    if (rc == 0)
+        rc = load_index(p, dctx);
+out:
+    ZSTD_freeDCtx(dctx);
+    if (rc)
+        osp_part_close(p);
+    else
+        *out = p;
+    return rc;
+}
+
+void osp_part_close(osp_part *p)
+{
+    if (!p)
+        return;
+    if (p->fd >= 0)
+        close(p->fd);
+    osp_intern_cleanup(&p->string_ids);
+    osp_intern_cleanup(&p->key_ids);
+    osp_free(p->granules);
+    osp_free(p->replaces);
+    osp_free(p->strings);
+    osp_free(p->keys);
+    osp_free(p->resources);
+    osp_free(p->scopes);
+    osp_free(p->index);
+    osp_free(p->path);
+    osp_free(p);
+}
+
+const osp_part_info *osp_part_get_info(const osp_part *p)
+{
+    return &p->info;
+}
+
+int osp_part_may_contain(const osp_part *p, const uint8_t trace_id[16])
+{
+    if (p->bloom_bits == 0)
+        return 0;
+    uint64_t h = XXH64(trace_id, 16, 0);
+    for (uint32_t i = 0; i < p->bloom_k; i++) {
+        uint64_t bit = bloom_probe(h, i, p->bloom_bits);
+        if (!(p->bloom[bit / 8] & (1u << (bit % 8))))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- Granule decoding ------------------------------------------------------------------ */
+
+typedef struct attr_dec {
+    osp_pb_reader *shape, *raw; /* cursors of the owning column */
+    osp_pb_reader *vals;        /* per key id */
+} attr_dec;
+
+/* Cursor over one granule's decoded columns. */
+typedef struct gread {
+    osp_part *p;
+    const granule *g;
+    ZSTD_DCtx *dctx;
+    uint8_t *raw[OSP_NCOLS];
+    osp_pb_reader st0[OSP_NCOLS][OSP_COL_MAX_STREAMS]; /* each stream from its start */
+    osp_pb_reader st[OSP_NCOLS][OSP_COL_MAX_STREAMS];  /* read positions */
+    attr_dec attrs, ev_attrs, ln_attrs;
+    uint32_t row, run_left; /* rows read; rows left in the current trace run */
+    uint8_t trace[16];
+    uint64_t prev_start;
+    osp_buf io, blob, sub;
+} gread;
+
+/* A row's cheap columns (TRACE .. STATE). */
+typedef struct cheap_row {
+    uint8_t trace[16];
+    uint64_t start, end;
+    uint32_t name, resource, scope;
+    int32_t kind, status;
+    uint32_t flags, dropped_attributes, dropped_events, dropped_links;
+} cheap_row;
+
+static void gread_init(gread *gr, osp_part *p, size_t g, ZSTD_DCtx *dctx)
+{
+    memset(gr, 0, sizeof *gr);
+    gr->p = p;
+    gr->g = &p->granules[g];
+    gr->dctx = dctx;
+    osp_buf_init(&gr->io, 0);
+    osp_buf_init(&gr->blob, 0);
+    osp_buf_init(&gr->sub, 0);
+}
+
+static void gread_cleanup(gread *gr)
+{
+    for (int c = 0; c < OSP_NCOLS; c++)
+        osp_free(gr->raw[c]);
+    osp_free(gr->attrs.vals);
+    osp_free(gr->ev_attrs.vals);
+    osp_free(gr->ln_attrs.vals);
+    osp_buf_cleanup(&gr->io);
+    osp_buf_cleanup(&gr->blob);
+    osp_buf_cleanup(&gr->sub);
+}
+
+static int bad_block(const gread *gr, int c, const char *why)
+{
+    osp_error(MOD, "%s: granule %zu column %d: %s", gr->p->path, (size_t)(gr->g - gr->p->granules),
+              c, why);
+    return OSP_ECORRUPT;
+}
+
+static int rd_varint(osp_pb_reader *r, uint64_t *v)
+{
+    return osp_pb_read_varint(r, v) ? OSP_ECORRUPT : 0;
+}
+
+static int rd_bytes(osp_pb_reader *r, size_t n, const uint8_t **p)
+{
+    if ((size_t)(r->end - r->p) < n)
+        return OSP_ECORRUPT;
+    *p = r->p;
+    r->p += n;
+    return 0;
+}
+
+static int rd_lenbytes(osp_pb_reader *r, osp_str *s)
+{
+    uint64_t n;
+    const uint8_t *p;
+    if (rd_varint(r, &n) || n > (uint64_t)(r->end - r->p) || rd_bytes(r, (size_t)n, &p))
+        return OSP_ECORRUPT;
+    *s = osp_str_make((const char *)p, (size_t)n);
+    return 0;
+}
+
+/* Reads a dictionary id, which must be below n. */
+static int rd_id(osp_pb_reader *r, uint32_t n, uint32_t *id)
+{
+    uint64_t v;
+    if (rd_varint(r, &v) || v >= n)
+        return OSP_ECORRUPT;
+    *id = (uint32_t)v;
+    return 0;
+}
+
+static int rd_u32(osp_pb_reader *r, uint32_t *out)
+{
+    uint64_t v;
+    if (rd_varint(r, &v) || v > UINT32_MAX)
+        return OSP_ECORRUPT;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int rd_i32(osp_pb_reader *r, int32_t *out)
+{
+    uint64_t v;
+    if (rd_varint(r, &v))
+        return OSP_ECORRUPT;
+    int64_t s = osp_pb_zigzag_decode(v);
+    if (s < INT32_MIN || s > INT32_MAX)
+        return OSP_ECORRUPT;
+    *out = (int32_t)s;
+    return 0;
+}
+
+static int attr_dec_init(gread *gr, attr_dec *d, int c, int base)
+{
+    uint32_t nkeys = gr->p->nkeys;
+    osp_pb_reader vr = gr->st0[c][base + OSP_SET_VALUES];
+    d->shape = &gr->st[c][base + OSP_SET_SHAPE];
+    d->raw = &gr->st[c][base + OSP_SET_RAW];
+    d->vals = osp_calloc(nkeys ? nkeys : 1, sizeof *d->vals);
+    if (!d->vals)
+        return OSP_ENOMEM;
+    while (vr.p < vr.end) {
+        uint32_t kid;
+        osp_str s;
+        if (rd_id(&vr, nkeys, &kid) || rd_lenbytes(&vr, &s) || d->vals[kid].p)
+            return bad_block(gr, c, "bad attribute values");
+        d->vals[kid] = osp_pb_reader_make(s.p, s.n);
+    }
+    return 0;
+}
+
+/* Splits a decompressed column into its streams. */
+static int split_streams(gread *gr, int c, uint32_t rawlen)
+{
+    osp_pb_reader r = osp_pb_reader_make(gr->raw[c], rawlen);
+    for (int k = 0; k < col_streams[c]; k++) {
+        osp_str s;
+        if (rd_lenbytes(&r, &s))
+            return bad_block(gr, c, "bad stream table");
+        gr->st0[c][k] = gr->st[c][k] = osp_pb_reader_make(s.n ? s.p : "", s.n);
+    }
+    if (r.p != r.end)
+        return bad_block(gr, c, "bytes after the streams");
+    if (c == OSP_COL_ATTRS)
+        return attr_dec_init(gr, &gr->attrs, c, OSP_ATTRS_SET);
+    if (c == OSP_COL_EVENTS)
+        return attr_dec_init(gr, &gr->ev_attrs, c, OSP_EV_ATTRS);
+    if (c == OSP_COL_LINKS)
+        return attr_dec_init(gr, &gr->ln_attrs, c, OSP_LN_ATTRS);
+    return 0;
+}
+
+/* Reads, verifies and decodes columns c0..c1 (contiguous in the file) with one pread. */
+static int load_cols(gread *gr, int c0, int c1)
+{
+    const granule *g = gr->g;
+    uint64_t off = g->offset;
+    size_t len = 0;
+    int rc;
+    for (int c = 0; c < c0; c++)
+        off += g->col[c].clen;
+    for (int c = c0; c <= c1; c++)
+        len += g->col[c].clen;
+    osp_buf_reset(&gr->io);
+    if ((rc = osp_buf_reserve(&gr->io, len)) || (rc = pread_all(gr->p, gr->io.data, len, off)))
+        return rc;
+    const uint8_t *src = (const uint8_t *)gr->io.data;
+    for (int c = c0; c <= c1; c++) {
+        if (!checksum_ok(src, g->col[c].clen, g->col[c].sum))
+            return bad_block(gr, c, "checksum mismatch");
+        osp_counter_inc(blocks_read);
+        rc = decompress(gr->p, gr->dctx, src, g->col[c].clen, g->col[c].rawlen, &gr->raw[c]);
+        if (rc == 0)
+            rc = split_streams(gr, c, g->col[c].rawlen);
+        if (rc)
+            return rc;
+        src += g->col[c].clen;
+    }
+    return 0;
+}
+
+static int read_cheap(gread *gr, cheap_row *r)
+{
+    osp_part *p = gr->p;
+    uint64_t dt, dur;
+    const uint8_t *id;
+    if (gr->run_left == 0) {
+        uint64_t n;
+        if (rd_varint(&gr->st[OSP_COL_TRACE][0], &n) || n == 0 || n > gr->g->nrows ||
+            rd_bytes(&gr->st[OSP_COL_TRACE][0], 16, &id))
+            return bad_block(gr, OSP_COL_TRACE, "bad trace id run");
+        memcpy(gr->trace, id, 16);
+        gr->run_left = (uint32_t)n;
+    }
+    gr->run_left--;
+    memcpy(r->trace, gr->trace, 16);
+    osp_pb_reader *state = &gr->st[OSP_COL_STATE][0];
+    if (rd_varint(&gr->st[OSP_COL_START][0], &dt) ||
+        rd_varint(&gr->st[OSP_COL_DURATION][0], &dur) ||
+        rd_id(&gr->st[OSP_COL_NAME][0], p->nstrings, &r->name) ||
+        rd_id(&gr->st[OSP_COL_ORIGIN][0], p->nresources, &r->resource) ||
+        rd_id(&gr->st[OSP_COL_ORIGIN][0], p->nscopes, &r->scope) || rd_i32(state, &r->kind) ||
+        rd_i32(state, &r->status) || rd_u32(state, &r->flags) ||
+        rd_u32(state, &r->dropped_attributes) || rd_u32(state, &r->dropped_events) ||
+        rd_u32(state, &r->dropped_links))
+        return bad_block(gr, OSP_COL_STATE, "bad row");
+    r->start = gr->prev_start + (uint64_t)osp_pb_zigzag_decode(dt);
+    r->end = r->start + (uint64_t)osp_pb_zigzag_decode(dur);
+    gr->prev_start = r->start;
+    return 0;
+}
+
+/* Skips the cheap columns back to row 0 (trace runs only; the others are read once). */
+static void rewind_trace(gread *gr)
+{
+    gr->st[OSP_COL_TRACE][0] = gr->st0[OSP_COL_TRACE][0];
+    gr->run_left = 0;
+}
+
+static int get_value(osp_pb_reader *r, int type, osp_value *v)
+{
+    const uint8_t *p;
+    uint64_t u;
+    memset(v, 0, sizeof *v);
+    v->type = (osp_value_type)type;
+    switch (type) {
+    case OSP_VAL_EMPTY:
+        return 0;
+    case OSP_VAL_BOOL:
+        if (rd_bytes(r, 1, &p) || *p > 1)
+            return OSP_ECORRUPT;
+        v->i = *p;
+        return 0;
+    case OSP_VAL_INT:
+        if (rd_varint(r, &u))
+            return OSP_ECORRUPT;
+        v->i = osp_pb_zigzag_decode(u);
+        return 0;
+    case OSP_VAL_DOUBLE:
+        if (rd_bytes(r, 8, &p))
+            return OSP_ECORRUPT;
+        u = get_le64(p);
+        memcpy(&v->d, &u, sizeof u);
+        return 0;
+    default: /* STRING, BYTES, ARRAY, KVLIST */
+        return rd_lenbytes(r, &v->s);
+    }
+}
+
+/* Reads the next attrs blob of a set, appending it to dst (NULL: skip it). */
+static int attrs_read(gread *gr, attr_dec *d, int c, osp_buf *dst)
+{
+    uint64_t h, code;
+    osp_value v;
+    osp_str s;
+    int rc = 0;
+    if (rd_varint(d->shape, &h))
+        return bad_block(gr, c, "bad attribute shape");
+    if (h & 1) {
+        if (rd_lenbytes(d->raw, &s))
+            return bad_block(gr, c, "bad verbatim attributes");
+        return dst ? osp_buf_append_str(dst, s) : 0;
+    }
+    for (uint64_t i = 0; i < h >> 1 && rc == 0; i++) {
+        if (rd_varint(d->shape, &code) || (code >> 3) >= gr->p->nkeys ||
+            get_value(&d->vals[code >> 3], (int)(code & 7), &v))
+            return bad_block(gr, c, "bad attribute");
+        if (dst)
+            rc = osp_attr_append(dst, gr->p->keys[code >> 3], &v);
+    }
+    return rc;
+}
+
+static int events_read(gread *gr, uint64_t start, osp_buf *dst)
+{
+    osp_pb_reader *st = gr->st[OSP_COL_EVENTS];
+    uint64_t h, dt;
+    uint32_t nid;
+    osp_str s;
+    int rc = 0;
+    if (rd_varint(&st[OSP_EV_COUNTS], &h))
+        return bad_block(gr, OSP_COL_EVENTS, "bad event count");
+    if (h & 1) {
+        if (rd_lenbytes(&st[OSP_EV_RAW], &s))
+            return bad_block(gr, OSP_COL_EVENTS, "bad verbatim events");
+        return dst ? osp_buf_append_str(dst, s) : 0;
+    }
+    for (uint64_t i = 0; i < h >> 1 && rc == 0; i++) {
+        osp_event ev = {0};
+        if (rd_varint(&st[OSP_EV_FIELDS], &dt) ||
+            rd_id(&st[OSP_EV_FIELDS], gr->p->nstrings, &nid) ||
+            rd_u32(&st[OSP_EV_FIELDS], &ev.dropped_attributes))
+            return bad_block(gr, OSP_COL_EVENTS, "bad event");
+        osp_buf_reset(&gr->sub);
+        rc = attrs_read(gr, &gr->ev_attrs, OSP_COL_EVENTS, dst ? &gr->sub : NULL);
+        if (rc == 0 && dst) {
+            ev.time_ns = start + (uint64_t)osp_pb_zigzag_decode(dt);
+            ev.name = gr->p->strings[nid];
+            ev.attributes = osp_buf_str(&gr->sub);
+            rc = osp_events_append(dst, &ev);
+        }
+    }
+    return rc;
+}
+
+static int links_read(gread *gr, osp_buf *dst)
+{
+    osp_pb_reader *st = gr->st[OSP_COL_LINKS];
+    const uint8_t *ids;
+    uint64_t h;
+    uint32_t sid;
+    osp_str s;
+    int rc = 0;
+    if (rd_varint(&st[OSP_LN_COUNTS], &h))
+        return bad_block(gr, OSP_COL_LINKS, "bad link count");
+    if (h & 1) {
+        if (rd_lenbytes(&st[OSP_LN_RAW], &s))
+            return bad_block(gr, OSP_COL_LINKS, "bad verbatim links");
+        return dst ? osp_buf_append_str(dst, s) : 0;
+    }
+    for (uint64_t i = 0; i < h >> 1 && rc == 0; i++) {
+        osp_link ln = {0};
+        if (rd_bytes(&st[OSP_LN_IDS], 24, &ids) ||
+            rd_id(&st[OSP_LN_FIELDS], gr->p->nstrings, &sid) ||
+            rd_u32(&st[OSP_LN_FIELDS], &ln.flags) ||
+            rd_u32(&st[OSP_LN_FIELDS], &ln.dropped_attributes))
+            return bad_block(gr, OSP_COL_LINKS, "bad link");
+        osp_buf_reset(&gr->sub);
+        rc = attrs_read(gr, &gr->ln_attrs, OSP_COL_LINKS, dst ? &gr->sub : NULL);
+        if (rc == 0 && dst) {
+            memcpy(ln.trace_id, ids, 16);
+            memcpy(ln.span_id, ids + 16, 8);
+            ln.trace_state = gr->p->strings[sid];
+            ln.attributes = osp_buf_str(&gr->sub);
+            rc = osp_links_append(dst, &ln);
+        }
+    }
+    return rc;
+}
+
+/* Where decoded rows go: out, with the part's resources and scopes copied in once. */
+typedef struct emitter {
+    osp_span_batch *out;
+    uint32_t *res_map, *scope_map; /* part id -> index in out, UINT32_MAX until copied */
+} emitter;
+
+static int emitter_init(emitter *e, const osp_part *p, osp_span_batch *out)
+{
+    e->out = out;
+    e->res_map = osp_malloc((p->nresources + 1) * sizeof *e->res_map);
+    e->scope_map = osp_malloc((p->nscopes + 1) * sizeof *e->scope_map);
+    if (!e->res_map || !e->scope_map)
+        return OSP_ENOMEM;
+    memset(e->res_map, 0xff, (p->nresources + 1) * sizeof *e->res_map);
+    memset(e->scope_map, 0xff, (p->nscopes + 1) * sizeof *e->scope_map);
+    return 0;
+}
+
+static void emitter_cleanup(emitter *e)
+{
+    osp_free(e->res_map);
+    osp_free(e->scope_map);
+}
+
+/* Copies s into the out batch's arena (empty slices stay NULL). */
+static int copy_str(osp_span_batch *out, osp_str *s)
+{
+    if (s->n == 0) {
+        *s = OSP_STR_NULL;
+        return 0;
+    }
+    const char *c = osp_arena_memdup(&out->arena, s->p, s->n);
+    if (!c)
+        return OSP_ENOMEM;
+    s->p = c;
+    return 0;
+}
+
+static int map_resource(emitter *e, const osp_part *p, uint32_t rid, uint32_t *idx)
+{
+    if (e->res_map[rid] == UINT32_MAX) {
+        osp_resource r = p->resources[rid], *d;
+        if (copy_str(e->out, &r.attributes) || copy_str(e->out, &r.entity_refs) ||
+            copy_str(e->out, &r.schema_url) || copy_str(e->out, &r.service_name) ||
+            !(d = osp_span_batch_add_resource(e->out)))
+            return OSP_ENOMEM;
+        *d = r;
+        e->res_map[rid] = (uint32_t)(e->out->nresources - 1);
+    }
+    *idx = e->res_map[rid];
+    return 0;
+}
+
+static int map_scope(emitter *e, const osp_part *p, uint32_t sid, uint32_t *idx)
+{
+    if (e->scope_map[sid] == UINT32_MAX) {
+        osp_scope s = p->scopes[sid], *d;
+        if (copy_str(e->out, &s.name) || copy_str(e->out, &s.version) ||
+            copy_str(e->out, &s.attributes) || copy_str(e->out, &s.schema_url) ||
+            !(d = osp_span_batch_add_scope(e->out)))
+            return OSP_ENOMEM;
+        *d = s;
+        e->scope_map[sid] = (uint32_t)(e->out->nscopes - 1);
+    }
+    *idx = e->scope_map[sid];
+    return 0;
+}
+
+/* Reads the row's blob of one kind into gr->blob and copies it into the out arena. */
+static int read_blob(gread *gr, emitter *e, int c, uint64_t start, osp_str *dst)
+{
+    osp_buf *b = e ? &gr->blob : NULL;
+    int rc;
+    osp_buf_reset(&gr->blob);
+    if (c == OSP_COL_ATTRS)
+        rc = attrs_read(gr, &gr->attrs, c, b);
+    else if (c == OSP_COL_EVENTS)
+        rc = events_read(gr, start, b);
+    else
+        rc = links_read(gr, b);
+    if (rc || !e)
+        return rc;
+    *dst = osp_buf_str(&gr->blob);
+    return copy_str(e->out, dst);
+}
+
+/* Reads the next full row (all columns loaded); appends it to e->out unless e is NULL. */
+static int read_row(gread *gr, emitter *e)
+{
+    osp_part *p = gr->p;
+    osp_pb_reader *parent = gr->st[OSP_COL_PARENT];
+    const osp_pb_reader *ids0 = &gr->st0[OSP_COL_SPAN_ID][0];
+    const uint8_t *id;
+    uint64_t code;
+    uint32_t ts, msg;
+    cheap_row c;
+    osp_span sp = {0};
+    int rc = read_cheap(gr, &c);
+    if (rc)
+        return rc;
+    if (rd_bytes(&gr->st[OSP_COL_SPAN_ID][0], 8, &id))
+        return bad_block(gr, OSP_COL_SPAN_ID, "bad span id");
+    memcpy(sp.span_id, id, 8);
+    if (rd_varint(&parent[OSP_PARENT_CODES], &code))
+        return bad_block(gr, OSP_COL_PARENT, "bad parent code");
+    if (code == OSP_PARENT_INLINE) {
+        if (rd_bytes(&parent[OSP_PARENT_RAW], 8, &id))
+            return bad_block(gr, OSP_COL_PARENT, "bad parent id");
+        memcpy(sp.parent_span_id, id, 8);
+    } else if (code >= OSP_PARENT_BACKREF) {
+        uint64_t back = code - OSP_PARENT_BACKREF + 1;
+        if (back > gr->row)
+            return bad_block(gr, OSP_COL_PARENT, "bad parent reference");
+        memcpy(sp.parent_span_id, ids0->p + (gr->row - back) * 8, 8);
+    }
+    if (rd_id(&gr->st[OSP_COL_TEXT][0], p->nstrings, &ts) ||
+        rd_id(&gr->st[OSP_COL_TEXT][0], p->nstrings, &msg))
+        return bad_block(gr, OSP_COL_TEXT, "bad text");
+    gr->row++;
+    memcpy(sp.trace_id, c.trace, 16);
+    sp.start_ns = c.start;
+    sp.end_ns = c.end;
+    sp.flags = c.flags;
+    sp.kind = c.kind;
+    sp.status_code = c.status;
+    sp.dropped_attributes = c.dropped_attributes;
+    sp.dropped_events = c.dropped_events;
+    sp.dropped_links = c.dropped_links;
+    sp.name = p->strings[c.name];
+    sp.trace_state = p->strings[ts];
+    sp.status_message = p->strings[msg];
+    if ((rc = read_blob(gr, e, OSP_COL_ATTRS, c.start, &sp.attributes)) ||
+        (rc = read_blob(gr, e, OSP_COL_EVENTS, c.start, &sp.events)) ||
+        (rc = read_blob(gr, e, OSP_COL_LINKS, c.start, &sp.links)) || !e)
+        return rc;
+    osp_span *d;
+    if (copy_str(e->out, &sp.name) || copy_str(e->out, &sp.trace_state) ||
+        copy_str(e->out, &sp.status_message) || map_resource(e, p, c.resource, &sp.resource) ||
+        map_scope(e, p, c.scope, &sp.scope) || !(d = osp_span_batch_add_span(e->out)))
+        return OSP_ENOMEM;
+    *d = sp;
+    return 0;
+}
+
+/* Granules that can hold the trace: from the last one starting before it (the trace may
+ * continue from there) to the last one starting at or before it. 0 when none. */
+static int granule_range(const osp_part *p, const uint8_t id[16], size_t *lo, size_t *hi)
+{
+    size_t n = p->info.ngranules, a = 0, b = n;
+    while (a < b) { /* first granule whose first trace is >= id */
+        size_t m = a + (b - a) / 2;
+        if (memcmp(p->granules[m].first_trace, id, 16) < 0)
+            a = m + 1;
+        else
+            b = m;
+    }
+    size_t first_ge = a;
+    b = n;
+    while (a < b) { /* first granule whose first trace is > id */
+        size_t m = a + (b - a) / 2;
+        if (memcmp(p->granules[m].first_trace, id, 16) <= 0)
+            a = m + 1;
+        else
+            b = m;
+    }
+    if (a == 0)
+        return 0;
+    *lo = first_ge ? first_ge - 1 : 0;
+    *hi = a - 1;
+    return 1;
+}
+
+/* Appends the rows of trace id held by granule g. Returns the count or an error. */
+static int granule_trace(osp_part *p, size_t g, const uint8_t id[16], ZSTD_DCtx *dctx, emitter *e)
+{
+    osp_pb_reader *runs;
+    gread gr;
+    uint32_t a = 0, b = 0, row = 0;
+    int rc;
+    gread_init(&gr, p, g, dctx);
+    rc = load_cols(&gr, OSP_COL_TRACE, OSP_COL_TRACE);
+    runs = &gr.st[OSP_COL_TRACE][0];
+    /* Only the trace column is loaded: walk its runs up to the trace. */
+    while (rc == 0 && row < gr.g->nrows) {
+        uint64_t n;
+        const uint8_t *tid;
+        if (rd_varint(runs, &n) || n == 0 || n > gr.g->nrows - row || rd_bytes(runs, 16, &tid)) {
+            rc = bad_block(&gr, OSP_COL_TRACE, "bad trace id run");
+            break;
+        }
+        int cmp = memcmp(tid, id, 16);
+        if (cmp == 0) {
+            a = row;
+            b = row + (uint32_t)n;
+        }
+        if (cmp >= 0)
+            break;
+        row += (uint32_t)n;
+    }
+    if (rc == 0 && b > a) {
+        rc = load_cols(&gr, OSP_COL_START, OSP_NCOLS - 1);
+        rewind_trace(&gr);
+        for (row = 0; rc == 0 && row < b; row++)
+            rc = read_row(&gr, row >= a ? e : NULL);
+    }
+    gread_cleanup(&gr);
+    return rc ? rc : (int)(b - a);
+}
+
+/* Drops rows added to out since a failed read began (arena bytes stay unused). */
+static void roll_back(osp_span_batch *out, size_t nspans, size_t nres, size_t nscopes)
+{
+    out->nspans = nspans;
+    out->nresources = nres;
+    out->nscopes = nscopes;
+}
+
+int osp_part_get_trace(osp_part *p, const uint8_t trace_id[16], osp_span_batch *out)
+{
+    size_t lo, hi, nspans = out->nspans, nres = out->nresources, nscopes = out->nscopes;
+    emitter e = {0};
+    int rc, total = 0;
+    if (!osp_part_may_contain(p, trace_id) || !granule_range(p, trace_id, &lo, &hi))
+        return 0;
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    rc = dctx ? emitter_init(&e, p, out) : OSP_ENOMEM;
+    for (size_t g = lo; g <= hi && rc == 0; g++) {
+        int n = granule_trace(p, g, trace_id, dctx, &e);
+        if (n < 0)
+            rc = n;
+        else
+            total += n;
+    }
+    emitter_cleanup(&e);
+    ZSTD_freeDCtx(dctx);
+    if (rc)
+        roll_back(out, nspans, nres, nscopes);
+    return rc ? rc : total;
+}
+
+int osp_part_read_granule(osp_part *p, size_t g, osp_span_batch *out)
+{
+    size_t nspans = out->nspans, nres = out->nresources, nscopes = out->nscopes;
+    emitter e = {0};
+    gread gr;
+    int rc;
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    gread_init(&gr, p, g, dctx);
+    rc = dctx ? emitter_init(&e, p, out) : OSP_ENOMEM;
+    if (rc == 0)
+        rc = load_cols(&gr, 0, OSP_NCOLS - 1);
+    for (uint32_t row = 0; rc == 0 && row < gr.g->nrows; row++)
+        rc = read_row(&gr, &e);
+    gread_cleanup(&gr);
+    emitter_cleanup(&e);
+    ZSTD_freeDCtx(dctx);
+    if (rc)
+        roll_back(out, nspans, nres, nscopes);
+    return rc ? rc : (int)gr.g->nrows;
+}
+
+/* ---- Search ---------------------------------------------------------------------------- */
+
+/* Search state for one part: the query's conditions resolved against its dictionaries,
+ * and a one-row batch that osp_span_matches evaluates (resources borrowed). */
+typedef struct searcher {
+    osp_part *p;
+    const osp_trace_query *q;
+    osp_trace_query cheap_q; /* q without attribute filters */
+    uint8_t *res_ok;         /* per resource: service matches */
+    uint32_t name_id;
+    int by_name;
+    osp_span_batch mb;
+    osp_hit_fn fn;
+    void *ctx;
+    uint8_t hit_trace[16]; /* pending hit, reported when the trace changes */
+    uint64_t hit_start;
+    int hit;
+} searcher;
+
+static void report(searcher *s, const uint8_t trace[16], uint64_t start)
+{
+    if (s->hit && memcmp(s->hit_trace, trace, 16) == 0) {
+        if (start > s->hit_start)
+            s->hit_start = start;
+        return;
+    }
+    if (s->hit)
+        s->fn(s->hit_trace, s->hit_start, s->ctx);
+    memcpy(s->hit_trace, trace, 16);
+    s->hit_start = start;
+    s->hit = 1;
+}
+
+/* 1 when some span or resource attribute of the part could carry every filter's key. */
+static int keys_possible(const osp_part *p, const osp_trace_query *q)
+{
+    for (size_t i = 0; i < q->nattrs; i++) {
+        uint32_t id;
+        osp_value v;
+        int found = osp_intern_find(&p->key_ids, q->attrs[i].key, &id);
+        for (uint32_t r = 0; r < p->nresources && !found; r++)
+            found = osp_attr_find(p->resources[r].attributes, q->attrs[i].key, &v) == 1;
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
+/* Prepares s; returns 0 with s->p == NULL when the part cannot match at all. */
+static int searcher_init(searcher *s, osp_part *p, const osp_trace_query *q)
+{
+    memset(s, 0, sizeof *s);
+    osp_span_batch_init(&s->mb);
+    s->q = q;
+    s->cheap_q = *q;
+    s->cheap_q.nattrs = 0;
+    if (p->info.nrows == 0 || (q->end_ns && p->info.min_start > q->end_ns) ||
+        (q->start_ns && p->info.max_start < q->start_ns))
+        return 0;
+    if (q->operation.n) {
+        if (!osp_intern_find(&p->string_ids, q->operation, &s->name_id))
+            return 0;
+        s->by_name = 1;
+    }
+    if (!keys_possible(p, q))
+        return 0;
+    s->res_ok = osp_calloc(p->nresources + 1, 1);
+    if (!s->res_ok)
+        return OSP_ENOMEM;
+    int any = 0;
+    for (uint32_t r = 0; r < p->nresources; r++) {
+        s->res_ok[r] = !q->service.n || osp_str_eq(q->service, p->resources[r].service_name);
+        any |= s->res_ok[r];
+        osp_resource *d = osp_span_batch_add_resource(&s->mb);
+        if (!d)
+            return OSP_ENOMEM;
+        *d = p->resources[r];
+    }
+    if (!osp_span_batch_add_span(&s->mb))
+        return OSP_ENOMEM;
+    if (any)
+        s->p = p;
+    return 0;
+}
+
+static void searcher_cleanup(searcher *s)
+{
+    osp_free(s->res_ok);
+    osp_span_batch_cleanup(&s->mb);
+}
+
+/* A row that passed the cheap conditions and waits for its attributes. */
+typedef struct candidate {
+    cheap_row c;
+    uint32_t row;
+} candidate;
+
+/* Fills the match batch's row from the cheap columns. */
+static void fill_row(searcher *s, const cheap_row *c)
+{
+    osp_span *sp = &s->mb.spans[0];
+    memset(sp, 0, sizeof *sp);
+    memcpy(sp->trace_id, c->trace, 16);
+    sp->start_ns = c->start;
+    sp->end_ns = c->end;
+    sp->kind = c->kind;
+    sp->status_code = c->status;
+    sp->flags = c->flags;
+    sp->name = s->p->strings[c->name];
+    sp->resource = c->resource;
+}
+
+/* 1 when the row passes every condition but the attribute filters: dictionary ids
+ * first, then osp_span_matches on the cheap columns. */
+static int cheap_match(searcher *s, const cheap_row *c)
+{
+    if (!s->res_ok[c->resource] || (s->by_name && c->name != s->name_id))
+        return 0;
+    fill_row(s, c);
+    return osp_span_matches(&s->cheap_q, &s->mb, 0);
+}
+
+static int search_granule(searcher *s, size_t g, ZSTD_DCtx *dctx)
+{
+    cheap_row c;
+    candidate *cand = NULL;
+    uint32_t ncand = 0;
+    gread gr;
+    int rc;
+    gread_init(&gr, s->p, g, dctx);
+    rc = load_cols(&gr, OSP_COL_TRACE, OSP_COL_LAST_CHEAP);
+    if (rc == 0 && s->q->nattrs) {
+        cand = osp_malloc(gr.g->nrows * sizeof *cand);
+        if (!cand)
+            rc = OSP_ENOMEM;
+    }
+    /* Pass 1: cheap columns of every row. */
+    for (uint32_t row = 0; rc == 0 && row < gr.g->nrows; row++) {
+        if ((rc = read_cheap(&gr, &c)) || !cheap_match(s, &c))
+            continue;
+        if (!s->q->nattrs) {
+            report(s, c.trace, c.start);
+            continue;
+        }
+        cand[ncand++] = (candidate){c, row};
+    }
+    /* Pass 2: attributes, decoded only for the candidates. */
+    if (rc == 0 && ncand)
+        rc = load_cols(&gr, OSP_COL_ATTRS, OSP_COL_ATTRS);
+    for (uint32_t row = 0, k = 0; rc == 0 && k < ncand; row++) {
+        int want = cand[k].row == row;
+        osp_buf_reset(&gr.blob);
+        rc = attrs_read(&gr, &gr.attrs, OSP_COL_ATTRS, want ? &gr.blob : NULL);
+        if (rc || !want)
+            continue;
+        fill_row(s, &cand[k].c);
+        s->mb.spans[0].attributes = osp_buf_str(&gr.blob);
+        if (osp_span_matches(s->q, &s->mb, 0))
+            report(s, cand[k].c.trace, cand[k].c.start);
+        k++;
+    }
+    osp_free(cand);
+    gread_cleanup(&gr);
+    return rc;
+}
+
+int osp_part_search(osp_part *p, const osp_trace_query *q, osp_hit_fn fn, void *ctx)
+{
+    searcher s;
+    ZSTD_DCtx *dctx = NULL;
+    int rc = searcher_init(&s, p, q);
+    s.fn = fn;
+    s.ctx = ctx;
+    if (rc == 0 && s.p && !(dctx = ZSTD_createDCtx()))
+        rc = OSP_ENOMEM;
+    for (size_t g = 0; rc == 0 && s.p && g < p->info.ngranules; g++) {
+        const granule *gr = &p->granules[g];
+        if ((q->end_ns && gr->min_start > q->end_ns) ||
+            (q->start_ns && gr->max_start < q->start_ns))
+            continue;
+        rc = search_granule(&s, g, dctx);
+    }
+    if (rc == 0 && s.hit)
+        fn(s.hit_trace, s.hit_start, ctx);
+    ZSTD_freeDCtx(dctx);
+    searcher_cleanup(&s);
+    return rc;
+}
+
+int osp_part_catalogue(osp_part *p, osp_catalogue_fn fn, void *ctx)
+{
+    osp_pb_reader r = osp_pb_reader_make(p->catalogue.n ? p->catalogue.p : "", p->catalogue.n);
+    while (r.p < r.end) {
+        uint32_t rid, nid;
+        int32_t kind;
+        if (rd_id(&r, p->nresources, &rid) || rd_id(&r, p->nstrings, &nid) || rd_i32(&r, &kind))
+            return corrupt(p, "bad catalogue");
+        fn(p->resources[rid].service_name, p->strings[nid], kind, ctx);
+    }
+    return 0;
+}
