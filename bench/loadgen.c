@@ -33,11 +33,12 @@ static void usage(void)
         "      stream live traces over OTLP/HTTP protobuf to URL/v1/traces until killed\n"
         "      (default endpoint http://127.0.0.1:4318, 20 traces/s)\n"
         "  osprey-loadgen gen --out DIR --spans N [--batch 512] [--seed 42] [--base-ns NS]\n"
-        "      [--traces-per-sec R]\n"
-        "      pre-encode requests of about --batch spans: DIR/otlp.pack (protobuf),\n"
-        "      DIR/ch.pack (ClickHouse RowBinary of the same rows), DIR/trace_ids.bin and\n"
-        "      the first request as single bodies for h2load (h2load.pb, h2load.grpc,\n"
-        "      h2load.rb)\n"
+        "      [--traces-per-sec R] [--ch-spans M] [--ch-batch 8192]\n"
+        "      pre-encode whole traces in requests of about --batch spans: DIR/otlp.pack\n"
+        "      (OTLP protobuf), DIR/ch.pack (the same rows as ClickHouse RowBinary, same\n"
+        "      requests, first M spans only), DIR/ch-big.pack (all rows, requests of about\n"
+        "      --ch-batch rows), DIR/trace_ids.bin, and the first request as single bodies\n"
+        "      for h2load (h2load.pb, h2load.grpc, h2load.rb)\n"
         "  osprey-loadgen load --url URL --pack FILE [--content-type T] [--concurrency C]\n"
         "      POST every record of a pack over HTTP/1.1 keep-alive connections; retries\n"
         "      503/429 (and ClickHouse's 'too many parts') with backoff\n"
@@ -191,105 +192,158 @@ static void pack_close(pack *pk)
 
 /* ---- gen ---- */
 
+/* Output of one gen run. */
+typedef struct gen_out {
+    const char *dir;
+    FILE *otlp, *ch, *chbig;
+    osp_buf pb, rb, big; /* current request bodies; `big` accumulates ClickHouse rows */
+    uint32_t big_spans;
+    uint64_t spans, requests, attrs, pb_bytes, rb_bytes, first_ns, last_ns;
+} gen_out;
+
+static FILE *open_out(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        fprintf(stderr, "loadgen: cannot create %s: %s\n", path, strerror(errno));
+    return f;
+}
+
+/* The first request also goes to single files for h2load: raw protobuf, gRPC-framed
+ * (5-byte prefix: compressed flag, big-endian length) and RowBinary. */
+static int write_h2load_bodies(gen_out *go, size_t nspans)
+{
+    uint8_t frame[5] = {0, (uint8_t)(go->pb.len >> 24), (uint8_t)(go->pb.len >> 16),
+                        (uint8_t)(go->pb.len >> 8), (uint8_t)go->pb.len};
+    osp_buf grpc;
+    char n[32];
+    int k = snprintf(n, sizeof n, "%zu\n", nspans);
+    osp_buf_init(&grpc, 0);
+    int rc = osp_buf_append(&grpc, frame, 5);
+    if (rc == 0)
+        rc = osp_buf_append(&grpc, go->pb.data, go->pb.len);
+    if (rc == 0)
+        rc = write_file(go->dir, "h2load.pb", go->pb.data, go->pb.len);
+    if (rc == 0)
+        rc = write_file(go->dir, "h2load.grpc", grpc.data, grpc.len);
+    if (rc == 0)
+        rc = write_file(go->dir, "h2load.rb", go->rb.data, go->rb.len);
+    if (rc == 0)
+        rc = write_file(go->dir, "h2load.spans", n, (size_t)k);
+    osp_buf_cleanup(&grpc);
+    return rc;
+}
+
+/* Encodes one batch into every output. */
+static int gen_emit(gen_out *go, osp_span_batch *b, uint64_t ch_spans, uint64_t ch_batch)
+{
+    osp_buf_reset(&go->pb);
+    osp_buf_reset(&go->rb);
+    int rc = osp_gen_group(b);
+    if (rc == 0)
+        rc = osp_otlp_traces_encode_pb(b, &go->pb);
+    if (rc == 0)
+        rc = osp_ch_rowbinary(b, &go->rb);
+    if (rc == 0)
+        rc = pack_record(go->otlp, &go->pb, (uint32_t)b->nspans);
+    if (rc == 0 && go->spans < ch_spans)
+        rc = pack_record(go->ch, &go->rb, (uint32_t)b->nspans);
+    if (rc == 0 && go->requests == 0)
+        rc = write_h2load_bodies(go, b->nspans);
+    if (rc == 0) /* RowBinary rows concatenate: big requests are runs of small ones */
+        rc = osp_buf_append(&go->big, go->rb.data, go->rb.len);
+    go->big_spans += (uint32_t)b->nspans;
+    if (rc == 0 && go->big_spans >= ch_batch) {
+        rc = pack_record(go->chbig, &go->big, go->big_spans);
+        osp_buf_reset(&go->big);
+        go->big_spans = 0;
+    }
+    for (size_t i = 0; rc == 0 && i < b->nspans; i++) {
+        const osp_span *s = &b->spans[i];
+        go->attrs += osp_attr_count(s->attributes);
+        if (!go->first_ns || s->start_ns < go->first_ns)
+            go->first_ns = s->start_ns;
+        if (s->end_ns > go->last_ns)
+            go->last_ns = s->end_ns;
+    }
+    go->spans += b->nspans;
+    go->requests++;
+    go->pb_bytes += go->pb.len;
+    go->rb_bytes += go->rb.len;
+    return rc;
+}
+
 static int cmd_gen(const opts *o)
 {
     const char *dir = opt_str(o, "--out", NULL);
     uint64_t target = opt_u64(o, "--spans", 0), batch = opt_u64(o, "--batch", 512);
-    if (!dir || !target || !batch) {
+    uint64_t ch_spans = opt_u64(o, "--ch-spans", target);
+    uint64_t ch_batch = opt_u64(o, "--ch-batch", 8192);
+    if (!dir || !target || !batch || !ch_batch) {
         usage();
         return 2;
     }
-    osp_gen_options go = {
+    osp_gen_options gopt = {
         .seed = opt_u64(o, "--seed", 42),
         .base_ns = opt_u64(o, "--base-ns", 1795132800000000000ULL), /* 2026-11-21T00:00Z */
         .traces_per_sec = strtod(opt_str(o, "--traces-per-sec", "100"), NULL),
     };
-    char path[4096];
+    gen_out go = {.dir = dir};
     osp_gen *g = NULL;
     osp_span_batch b;
-    osp_buf pb, rb, ids;
-    FILE *fpb = NULL, *frb = NULL;
-    uint64_t spans = 0, requests = 0, attrs = 0, pb_bytes = 0, rb_bytes = 0;
+    osp_buf ids;
     uint64_t t0 = now_ns(CLOCK_MONOTONIC);
-    int rc;
+    int rc = 0;
 
     osp_span_batch_init(&b);
-    osp_buf_init(&pb, MAX_REQUEST_BYTES);
-    osp_buf_init(&rb, 0);
+    osp_buf_init(&go.pb, MAX_REQUEST_BYTES);
+    osp_buf_init(&go.rb, 0);
+    osp_buf_init(&go.big, 0);
     osp_buf_init(&ids, 0);
-    mkdir(dir, 0755);
-    snprintf(path, sizeof path, "%s/otlp.pack", dir);
-    fpb = fopen(path, "wb");
-    snprintf(path, sizeof path, "%s/ch.pack", dir);
-    frb = fopen(path, "wb");
-    rc = fpb && frb ? osp_gen_create(&go, &g) : OSP_EIO;
-    while (rc == 0 && spans < target) {
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "loadgen: cannot create %s: %s\n", dir, strerror(errno));
+        rc = OSP_EIO;
+    }
+    if (rc == 0) {
+        go.otlp = open_out(dir, "otlp.pack");
+        go.ch = open_out(dir, "ch.pack");
+        go.chbig = open_out(dir, "ch-big.pack");
+        rc = go.otlp && go.ch && go.chbig ? osp_gen_create(&gopt, &g) : OSP_EIO;
+    }
+    while (rc == 0 && go.spans < target) {
         osp_span_batch_reset(&b);
-        osp_buf_reset(&pb);
-        osp_buf_reset(&rb);
         rc = osp_gen_fill(g, &b, (size_t)batch, &ids);
         if (rc == 0)
-            rc = osp_gen_group(&b);
-        if (rc == 0)
-            rc = osp_otlp_traces_encode_pb(&b, &pb);
-        if (rc == 0)
-            rc = osp_ch_rowbinary(&b, &rb);
-        if (rc == 0)
-            rc = pack_record(fpb, &pb, (uint32_t)b.nspans);
-        if (rc == 0)
-            rc = pack_record(frb, &rb, (uint32_t)b.nspans);
-        if (rc == 0 && requests == 0) { /* single bodies for h2load */
-            uint8_t frame[5] = {0};
-            frame[1] = (uint8_t)(pb.len >> 24);
-            frame[2] = (uint8_t)(pb.len >> 16);
-            frame[3] = (uint8_t)(pb.len >> 8);
-            frame[4] = (uint8_t)pb.len;
-            osp_buf grpc;
-            osp_buf_init(&grpc, 0);
-            rc = osp_buf_append(&grpc, frame, 5);
-            if (rc == 0)
-                rc = osp_buf_append(&grpc, pb.data, pb.len);
-            if (rc == 0)
-                rc = write_file(dir, "h2load.pb", pb.data, pb.len);
-            if (rc == 0)
-                rc = write_file(dir, "h2load.grpc", grpc.data, grpc.len);
-            if (rc == 0)
-                rc = write_file(dir, "h2load.rb", rb.data, rb.len);
-            if (rc == 0) {
-                char n[32];
-                int k = snprintf(n, sizeof n, "%zu\n", b.nspans);
-                rc = write_file(dir, "h2load.spans", n, (size_t)k);
-            }
-            osp_buf_cleanup(&grpc);
-        }
-        for (size_t i = 0; rc == 0 && i < b.nspans; i++)
-            attrs += osp_attr_count(b.spans[i].attributes);
-        spans += b.nspans;
-        requests++;
-        pb_bytes += pb.len;
-        rb_bytes += rb.len;
+            rc = gen_emit(&go, &b, ch_spans, ch_batch);
     }
+    if (rc == 0 && go.big_spans)
+        rc = pack_record(go.chbig, &go.big, go.big_spans);
     if (rc == 0)
         rc = write_file(dir, "trace_ids.bin", ids.data, ids.len);
-    if (fpb && fclose(fpb) != 0 && rc == 0)
-        rc = OSP_EIO;
-    if (frb && fclose(frb) != 0 && rc == 0)
-        rc = OSP_EIO;
+    FILE *files[] = {go.otlp, go.ch, go.chbig};
+    for (int i = 0; i < 3; i++)
+        if (files[i] && fclose(files[i]) != 0 && rc == 0)
+            rc = OSP_EIO;
     double secs = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
     if (rc == 0) {
+        double n = (double)go.spans;
         printf("requests=%llu\nspans=%llu\ntraces=%zu\nspans_per_request=%.1f\n"
                "attrs_per_span=%.2f\notlp_bytes_per_span=%.1f\nrowbinary_bytes_per_span=%.1f\n"
-               "gen_seconds=%.2f\n",
-               (unsigned long long)requests, (unsigned long long)spans, ids.len / 16,
-               (double)spans / (double)requests, (double)attrs / (double)spans,
-               (double)pb_bytes / (double)spans, (double)rb_bytes / (double)spans, secs);
+               "first_ns=%llu\nlast_ns=%llu\ngen_seconds=%.2f\n",
+               (unsigned long long)go.requests, (unsigned long long)go.spans, ids.len / 16,
+               n / (double)go.requests, (double)go.attrs / n, (double)go.pb_bytes / n,
+               (double)go.rb_bytes / n, (unsigned long long)go.first_ns,
+               (unsigned long long)go.last_ns, secs);
     } else {
         fprintf(stderr, "loadgen gen: %s\n", osp_strerror(rc));
     }
     osp_gen_destroy(g);
     osp_span_batch_cleanup(&b);
-    osp_buf_cleanup(&pb);
-    osp_buf_cleanup(&rb);
+    osp_buf_cleanup(&go.pb);
+    osp_buf_cleanup(&go.rb);
+    osp_buf_cleanup(&go.big);
     osp_buf_cleanup(&ids);
     return rc ? 1 : 0;
 }

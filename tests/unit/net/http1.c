@@ -455,11 +455,11 @@ static void test_write_head(void **state)
     assert_memory_equal(out.data, want, out.len);
     osp_buf_reset(&out);
     assert_int_equal(osp_http1_write_head(&out, &res, 0, 1, 0), 0);
-    assert_non_null(strstr(out.data, "Connection: keep-alive\r\n"));
+    assert_non_null(memmem(out.data, out.len, "Connection: keep-alive\r\n", 24));
     osp_buf_reset(&out);
     res.status = 204;
     assert_int_equal(osp_http1_write_head(&out, &res, 0, 1, 1), 0);
-    assert_null(strstr(out.data, "Content-Length"));
+    assert_null(memmem(out.data, out.len, "Content-Length", 14));
     assert_false(osp_http1_body_allowed(304));
     assert_false(osp_http1_body_allowed(101));
     assert_true(osp_http1_body_allowed(200));
