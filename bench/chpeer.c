@@ -360,7 +360,8 @@ static int put_sql_str(osp_buf *out, const char *s)
 }
 
 int osp_ch_search_query(const char *db, const char *service, const char *operation,
-                        uint64_t min_duration_ns, unsigned limit, osp_buf *out)
+                        uint64_t min_duration_ns, uint64_t start_ns, uint64_t end_ns,
+                        unsigned limit, osp_buf *out)
 {
     osp_buf_reset(out);
     int rc = osp_buf_printf(out, "SELECT lower(hex(trace_id)), max(start_ns) AS t FROM %s.spans "
@@ -372,9 +373,11 @@ int osp_ch_search_query(const char *db, const char *service, const char *operati
     if (rc == 0)
         rc = put_sql_str(out, operation);
     if (rc == 0)
-        rc = osp_buf_printf(out,
-                            " AND duration_ns >= %llu GROUP BY trace_id ORDER BY t DESC "
-                            "LIMIT %u FORMAT TSV",
-                            (unsigned long long)min_duration_ns, limit);
+        rc = osp_buf_printf(out, " AND duration_ns >= %llu AND start_ns >= %llu",
+                            (unsigned long long)min_duration_ns, (unsigned long long)start_ns);
+    if (rc == 0 && end_ns)
+        rc = osp_buf_printf(out, " AND start_ns <= %llu", (unsigned long long)end_ns);
+    if (rc == 0)
+        rc = osp_buf_printf(out, " GROUP BY trace_id ORDER BY t DESC LIMIT %u FORMAT TSV", limit);
     return rc;
 }

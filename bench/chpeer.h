@@ -24,8 +24,10 @@ int osp_ch_rowbinary(const osp_span_batch *b, osp_buf *out);
 int osp_ch_trace_query(const char *db, const uint8_t trace_id[16], osp_buf *out);
 
 /* Query text for a search: newest `limit` trace ids having a span of service named
- * operation lasting at least min_duration_ns. */
+ * operation lasting at least min_duration_ns and starting within [start_ns, end_ns]
+ * (end_ns 0: unbounded). */
 int osp_ch_search_query(const char *db, const char *service, const char *operation,
-                        uint64_t min_duration_ns, unsigned limit, osp_buf *out);
+                        uint64_t min_duration_ns, uint64_t start_ns, uint64_t end_ns,
+                        unsigned limit, osp_buf *out);
 
 #endif

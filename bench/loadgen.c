@@ -45,6 +45,7 @@ static void usage(void)
         "  osprey-loadgen trace-latency --url BASE --ids FILE [--requests N] [--seed S]\n"
         "      [--clickhouse DB]\n"
         "  osprey-loadgen search-latency --url BASE [--requests N] [--seed S] [--clickhouse DB]\n"
+        "      [--start NS] [--end NS]\n"
         "      sequential requests through one reused connection; prints p50/p99\n"
         "  osprey-loadgen ch-setup --url URL --db DB    create the ClickHouse schema\n"
         "  osprey-loadgen free-port                     print a free TCP port on 127.0.0.1\n"
@@ -538,6 +539,7 @@ static int cmd_latency(const opts *o, int search)
     const char *db = opt_str(o, "--clickhouse", NULL);
     size_t nreq = (size_t)opt_u64(o, "--requests", 2000), warm = 20;
     uint64_t seed = opt_u64(o, "--seed", 7) | 1;
+    uint64_t start_ns = opt_u64(o, "--start", 0), end_ns = opt_u64(o, "--end", 0);
     if (!base || (!search && !idsf)) {
         usage();
         return 2;
@@ -588,7 +590,8 @@ static int cmd_latency(const opts *o, int search)
         } else {
             const osp_gen_search *s = &srch[r % nsearch];
             if (db) {
-                osp_ch_search_query(db, s->service, s->operation, s->min_duration_ns, 20, &q);
+                osp_ch_search_query(db, s->service, s->operation, s->min_duration_ns, start_ns,
+                                    end_ns, 20, &q);
             } else {
                 char *op = curl_easy_escape(h, s->operation, 0);
                 osp_buf_printf(&url,
@@ -596,6 +599,10 @@ static int cmd_latency(const opts *o, int search)
                                "&limit=20",
                                base, s->service, op,
                                (unsigned long long)(s->min_duration_ns / 1000000));
+                if (start_ns)
+                    osp_buf_printf(&url, "&start=%llu", (unsigned long long)start_ns);
+                if (end_ns)
+                    osp_buf_printf(&url, "&end=%llu", (unsigned long long)end_ns);
                 curl_free(op);
             }
         }

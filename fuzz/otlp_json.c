@@ -14,11 +14,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
-        if (!(cond)) abort();                                                                      \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
     } while (0)
 
 /* Every span of a has its own equal span in b, and b has no others. */
-static void check_same_spans(const osp_span_batch *a, const osp_span_batch *b) {
+static void check_same_spans(const osp_span_batch *a, const osp_span_batch *b)
+{
     CHECK(a->nspans == b->nspans);
     char *used = osp_calloc(b->nspans + 1, 1);
     CHECK(used);
@@ -32,7 +34,8 @@ static void check_same_spans(const osp_span_batch *a, const osp_span_batch *b) {
     osp_free(used);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     osp_span_batch a, b, c;
     osp_buf json1, json2, pb;
     osp_decode_report rep;

@@ -20,31 +20,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[4096];
 
-static void clear_dir(void) {
+static void clear_dir(void)
+{
     DIR *d = opendir(dir);
     struct dirent *de;
     char path[8192];
-    if (!d) return;
+    if (!d)
+        return;
     while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.') continue;
+        if (de->d_name[0] == '.')
+            continue;
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         unlink(path);
     }
     closedir(d);
 }
 
-static void remove_dir(void) {
+static void remove_dir(void)
+{
     clear_dir();
     rmdir(dir);
 }
 
-static void write_segment(const char *name, int magic, const uint8_t *p, size_t n) {
+static void write_segment(const char *name, int magic, const uint8_t *p, size_t n)
+{
     char path[8192];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
-    if (!f) abort();
-    if (magic) fwrite(OSP_WAL_MAGIC, 1, OSP_WAL_MAGIC_LEN, f);
-    if (n) fwrite(p, 1, n, f);
+    if (!f)
+        abort();
+    if (magic)
+        fwrite(OSP_WAL_MAGIC, 1, OSP_WAL_MAGIC_LEN, f);
+    if (n)
+        fwrite(p, 1, n, f);
     fclose(f);
 }
 
@@ -53,11 +61,14 @@ typedef struct seen {
     int matched; /* the record appended after recovery came back */
 } seen;
 
-static int on_record(uint64_t lsn, osp_str payload, void *ctx) {
+static int on_record(uint64_t lsn, osp_str payload, void *ctx)
+{
     seen *s = ctx;
     osp_span_batch b;
-    if (s->count && lsn <= s->last_lsn) abort(); /* replay must deliver ascending lsns */
-    if (!s->count) s->first = lsn;
+    if (s->count && lsn <= s->last_lsn)
+        abort(); /* replay must deliver ascending lsns */
+    if (!s->count)
+        s->first = lsn;
     s->last_lsn = lsn;
     s->count++;
     s->matched = osp_str_eqz(payload, "after recovery");
@@ -67,38 +78,48 @@ static int on_record(uint64_t lsn, osp_str payload, void *ctx) {
     return 0;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     if (!dir[0]) {
         const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
         snprintf(dir, sizeof dir, "%s/osp-fuzz-wal-XXXXXX", tmp);
-        if (!mkdtemp(dir)) abort();
+        if (!mkdtemp(dir))
+            abort();
         atexit(remove_dir);
         osp_log_set_level(OSP_LOG_ERROR + 1); /* silence the expected corruption reports */
     }
-    if (size < 2) return 0;
+    if (size < 2)
+        return 0;
     int split = data[0] & 1, magic = (data[0] & 2) != 0;
     const uint8_t *p = data + 2;
     size_t n = size - 2, cut = split ? n * data[1] / 255 : n;
     clear_dir();
     write_segment("0000000000000001.wal", magic, p, cut);
-    if (split) write_segment("0000000000000100.wal", magic, p + cut, n - cut);
+    if (split)
+        write_segment("0000000000000100.wal", magic, p + cut, n - cut);
 
     osp_wal_options opt = {.dir = dir, .fsync_policy = OSP_FSYNC_NEVER};
     osp_wal *w;
     seen s = {0};
     uint64_t lsn;
-    if (osp_wal_open(&opt, 0, on_record, &s, &w)) abort(); /* recovery must cope with any bytes */
+    if (osp_wal_open(&opt, 0, on_record, &s, &w))
+        abort(); /* recovery must cope with any bytes */
     uint64_t last = osp_wal_last_lsn(w);
-    if (last < s.last_lsn) abort();
+    if (last < s.last_lsn)
+        abort();
     int rc = osp_wal_append(w, OSP_STR_LIT("after recovery"), &lsn);
     osp_wal_close(w);
-    if (rc && last != UINT64_MAX) abort();
-    if (rc) return 0; /* the recovered lsns used up the whole space */
+    if (rc && last != UINT64_MAX)
+        abort();
+    if (rc)
+        return 0; /* the recovered lsns used up the whole space */
 
     /* Recovery left a log that replays the new record, and only it above its lsn. */
     memset(&s, 0, sizeof s);
-    if (osp_wal_open(&opt, lsn - 1, on_record, &s, &w)) abort();
-    if (s.count != 1 || s.first != lsn || !s.matched) abort();
+    if (osp_wal_open(&opt, lsn - 1, on_record, &s, &w))
+        abort();
+    if (s.count != 1 || s.first != lsn || !s.matched)
+        abort();
     osp_wal_close(w);
     return 0;
 }

@@ -12,8 +12,7 @@
 /* One inflation attempt with the given windowBits. *produced_any reports whether the
  * stream got past its header, which tells a wrong guess of the format apart from
  * corrupt data. */
-static int inflate_as(osp_str in, int window_bits, size_t max_out, osp_buf *out,
-                      int *produced_any)
+static int inflate_as(osp_str in, int window_bits, size_t max_out, osp_buf *out, int *produced_any)
 {
     z_stream zs = {0};
     size_t start = out->len;

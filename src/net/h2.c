@@ -6,7 +6,8 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "net/grpc.h"
-#include "net/net_int.h"
+#include "net/h2.h"
+#include "net/request.h"
 
 #define H2_MAX_STREAMS 100
 #define H2_STREAM_WINDOW (1 << 20)
@@ -37,8 +38,7 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud
 }
 
 static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
-                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
-                     void *ud)
+                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
 {
     osp__conn *c = ud;
     (void)flags;
@@ -60,6 +60,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     if (namelen && name[0] == ':') {
         if (osp_str_eqz(n, ":method")) {
             r->pub.method = v;
+        } else if (osp_str_eqz(n, ":authority") && r->pub.nheaders < OSP__MAX_HEADERS) {
+            r->headers[r->pub.nheaders++] = (osp_http_header){OSP_STR_LIT("host"), v};
         } else if (osp_str_eqz(n, ":path")) {
             const char *q = memchr(v.p, '?', v.n);
             r->pub.path = osp_str_make(v.p, q ? (size_t)(q - v.p) : v.n);
@@ -209,8 +211,7 @@ int osp__h2_send(osp__req *r)
     }
     for (size_t i = 0; i < res->nextra && i < OSP_HTTP_MAX_EXTRA_HEADERS; i++)
         nva[n++] = (nghttp2_nv){(uint8_t *)res->extra[i].name.p, (uint8_t *)res->extra[i].value.p,
-                                res->extra[i].name.n, res->extra[i].value.n,
-                                NGHTTP2_NV_FLAG_NONE};
+                                res->extra[i].name.n, res->extra[i].value.n, NGHTTP2_NV_FLAG_NONE};
     if (r->pub.proto == OSP_PROTO_GRPC) {
         if (res->grpc_status != 0) {
             n += grpc_status_nv(r, nva + n); /* Trailers-Only */
@@ -313,8 +314,8 @@ int osp__h2_start(osp__conn *c)
         return OSP_ENOMEM;
     c->proto = OSP__CONN_H2;
     osp_buf_init(&c->wbuf, H2_WBUF_MAX);
-    uint32_t max_hdr = net->lim.max_header_bytes > UINT32_MAX ? UINT32_MAX
-                                                              : (uint32_t)net->lim.max_header_bytes;
+    uint32_t max_hdr =
+        net->lim.max_header_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)net->lim.max_header_bytes;
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},

@@ -60,8 +60,7 @@ static int form_decode(osp_arena *arena, osp_str s, osp_str *out)
     return 0;
 }
 
-int osp_http_query_next(const osp_http_request *req, size_t *pos, osp_str *name,
-                        osp_str *value)
+int osp_http_query_next(const osp_http_request *req, size_t *pos, osp_str *name, osp_str *value)
 {
     osp_str q = req->query;
     while (*pos < q.n) {

@@ -27,9 +27,9 @@ typedef struct osp_http_header {
 
 typedef struct osp_http_request {
     enum osp_http_proto proto;
-    osp_str method;   /* "GET", "POST", ... */
-    osp_str path;     /* decoded of nothing; without the query */
-    osp_str query;    /* raw text after '?', may be empty */
+    osp_str method; /* "GET", "POST", ... */
+    osp_str path;   /* decoded of nothing; without the query */
+    osp_str query;  /* raw text after '?', may be empty */
     const osp_http_header *headers;
     size_t nheaders;
     /* The body after Content-Encoding / grpc-encoding was undone. For gRPC: the single
@@ -46,14 +46,13 @@ typedef struct osp_http_response {
     osp_buf body;             /* for gRPC: the response message (net adds the prefix) */
     osp_http_header extra[OSP_HTTP_MAX_EXTRA_HEADERS]; /* e.g. retry-after, location */
     size_t nextra;
-    int grpc_status;          /* gRPC status code (0 = OK) */
-    osp_str grpc_message;     /* human-readable; net percent-encodes it */
-    osp_arena *arena;         /* set by net: the request's arena, used by the helpers below */
+    int grpc_status;      /* gRPC status code (0 = OK) */
+    osp_str grpc_message; /* human-readable; net percent-encodes it */
+    osp_arena *arena;     /* set by net: the request's arena, used by the helpers below */
 } osp_http_response;
 
 /* Runs on a worker thread. Must fill res (status defaults to 200, body empty). */
-typedef void (*osp_http_handler)(const osp_http_request *req, osp_http_response *res,
-                                 void *ctx);
+typedef void (*osp_http_handler)(const osp_http_request *req, osp_http_response *res, void *ctx);
 
 typedef struct osp_route {
     const char *method; /* "GET", "POST", or NULL for any */
@@ -63,9 +62,10 @@ typedef struct osp_route {
 } osp_route;
 
 typedef struct osp_net_limits {
-    size_t max_body;            /* after decompression; default 64 MiB -> 413 / RESOURCE_EXHAUSTED */
-    size_t max_header_bytes;    /* request line + headers; default 64 KiB -> 431 */
-    size_t max_inflight_bytes;  /* bodies being handled at once; past it 503 / UNAVAILABLE; default 256 MiB */
+    size_t max_body;           /* after decompression; default 64 MiB -> 413 / RESOURCE_EXHAUSTED */
+    size_t max_header_bytes;   /* request line + headers; default 64 KiB -> 431 */
+    size_t max_inflight_bytes; /* bodies being handled at once; past it 503 / UNAVAILABLE; default
+                                  256 MiB */
     uint32_t header_timeout_ms; /* whole request head must arrive within; default 10 s */
     uint32_t idle_timeout_ms;   /* idle keep-alive connection closed after; default 60 s */
     uint32_t body_timeout_ms;   /* gap allowed between body bytes; default 30 s */
@@ -76,8 +76,8 @@ typedef struct osp_net osp_net;
 /* Creates the network core (not yet listening). Zero fields in limits take defaults. */
 int osp_net_create(const osp_net_limits *limits, osp_net **out);
 /* Binds "host:port" (IPv4 or [IPv6]) and serves the routes there (copied; ctx pointers
- * must outlive the net). Call before osp_net_run. Every listener accepts both HTTP/1.1 and h2c prior knowledge.
- * 0, OSP_EINVAL (bad address), OSP_EIO (bind failed; logged with the reason). */
+ * must outlive the net). Call before osp_net_run. Every listener accepts both HTTP/1.1 and h2c
+ * prior knowledge. 0, OSP_EINVAL (bad address), OSP_EIO (bind failed; logged with the reason). */
 int osp_net_listen(osp_net *net, const char *addr, const osp_route *routes, size_t nroutes);
 /* Runs the loop until SIGINT/SIGTERM or osp_net_stop(), then shuts down gracefully: stop
  * accepting, finish in-flight requests, close connections. Returns 0. */
@@ -97,8 +97,7 @@ osp_str osp_http_header_get(const osp_http_request *req, const char *name);
  * OSP_EPARSE on bad percent-encoding. */
 int osp_http_query_get(const osp_http_request *req, const char *name, osp_str *value);
 /* Iterates all query parameters in order: pos starts at 0; 1 while one was produced. */
-int osp_http_query_next(const osp_http_request *req, size_t *pos, osp_str *name,
-                        osp_str *value);
+int osp_http_query_next(const osp_http_request *req, size_t *pos, osp_str *name, osp_str *value);
 /* Adds a response header. name must be a lowercase static string; value must stay valid
  * until the response is sent (static, or the request's arena). Extra past the limit are dropped. */
 void osp_http_response_header(osp_http_response *res, const char *name, osp_str value);

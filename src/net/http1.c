@@ -7,13 +7,13 @@
 #include "core/err.h"
 
 enum {
-    S_HEAD,           /* scanning for the end of the head */
-    S_BODY_LEN,       /* Content-Length body */
-    S_CHUNK_SIZE,     /* hex digits of a chunk size */
-    S_CHUNK_EXT,      /* chunk extensions up to the line end */
-    S_CHUNK_SIZE_LF,  /* LF after the chunk-size line's CR */
-    S_CHUNK_DATA,     /* chunk payload */
-    S_CHUNK_DATA_CR,  /* CRLF after the payload */
+    S_HEAD,          /* scanning for the end of the head */
+    S_BODY_LEN,      /* Content-Length body */
+    S_CHUNK_SIZE,    /* hex digits of a chunk size */
+    S_CHUNK_EXT,     /* chunk extensions up to the line end */
+    S_CHUNK_SIZE_LF, /* LF after the chunk-size line's CR */
+    S_CHUNK_DATA,    /* chunk payload */
+    S_CHUNK_DATA_CR, /* CRLF after the payload */
     S_CHUNK_DATA_LF,
     S_TRAILER_START,  /* start of a trailer line, or the final blank line */
     S_TRAILER_LINE,   /* inside a trailer field line */
@@ -254,8 +254,8 @@ static int parse_head(osp_http1_parser *p, char *data, size_t n)
             ln--;
         if (ln == 0)
             break;
-        int rc = first ? parse_request_line(p, data + pos, ln)
-                       : parse_field_line(p, data + pos, ln);
+        int rc =
+            first ? parse_request_line(p, data + pos, ln) : parse_field_line(p, data + pos, ln);
         if (rc)
             return rc;
         pos = end + 1;

@@ -37,8 +37,8 @@ typedef struct osp_http1_head {
 } osp_http1_head;
 
 typedef struct osp_http1_parser {
-    size_t max_head;    /* request line + headers (and, separately, trailers) */
-    uint64_t max_body;  /* body bytes after de-chunking */
+    size_t max_head;   /* request line + headers (and, separately, trailers) */
+    uint64_t max_body; /* body bytes after de-chunking */
     int state;
     int status;         /* HTTP status to answer with after an error */
     size_t line_start;  /* head: offset of the line being scanned */
@@ -78,8 +78,8 @@ const char *osp_http1_reason(int status);
 int osp_http1_body_allowed(int status);
 
 /* Appends an HTTP/1.1 response head: status line, Content-Type (when set),
- * Content-Length (when the status allows a body), Connection (close, or keep-alive for an HTTP/1.0 client), the extra
- * headers, and the blank line. 0 or the buffer's error. */
+ * Content-Length (when the status allows a body), Connection (close, or keep-alive for an HTTP/1.0
+ * client), the extra headers, and the blank line. 0 or the buffer's error. */
 int osp_http1_write_head(osp_buf *out, const osp_http_response *res, size_t content_length,
                          int keep_alive, int minor);
 

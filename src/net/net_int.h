@@ -1,5 +1,6 @@
 /* Private structures of the network core, shared by server.c (loop, connections,
- * HTTP/1), h2.c (HTTP/2 sessions) and request.c (request lifecycle and workers). */
+ * HTTP/1), h2.c (HTTP/2 sessions) and request.c (request lifecycle and workers), and the
+ * connection functions of server.c. */
 #ifndef OSP_NET_NET_INT_H
 #define OSP_NET_NET_INT_H
 
@@ -31,7 +32,14 @@ struct osp__listener {
 
 enum osp__conn_proto { OSP__CONN_NEW, OSP__CONN_H1, OSP__CONN_H2 };
 
-enum osp__timer_kind { OSP__T_NONE, OSP__T_HEAD, OSP__T_BODY, OSP__T_IDLE, OSP__T_WRITE, OSP__T_LINGER };
+enum osp__timer_kind {
+    OSP__T_NONE,
+    OSP__T_HEAD,
+    OSP__T_BODY,
+    OSP__T_IDLE,
+    OSP__T_WRITE,
+    OSP__T_LINGER
+};
 
 struct osp__conn {
     uv_tcp_t tcp;
@@ -49,22 +57,22 @@ struct osp__conn {
     int reading;  /* uv_read_start active */
     /* HTTP/1 */
     osp_http1_parser h1;
-    osp_buf rbuf;     /* unconsumed input: a partial head, pipelined requests */
-    osp__req *cur;    /* the request being received or answered */
-    uv_write_t cont;  /* "100 Continue" */
+    osp_buf rbuf;    /* unconsumed input: a partial head, pipelined requests */
+    osp__req *cur;   /* the request being received or answered */
+    uv_write_t cont; /* "100 Continue" */
     /* HTTP/2 */
     nghttp2_session *h2;
-    int in_recv;      /* inside nghttp2_session_mem_recv: no sending from callbacks */
-    int writing;      /* wbuf is being written */
-    osp_buf wbuf;     /* frames taken from nghttp2, being written */
+    int in_recv;  /* inside nghttp2_session_mem_recv: no sending from callbacks */
+    int writing;  /* wbuf is being written */
+    osp_buf wbuf; /* frames taken from nghttp2, being written */
     uv_write_t wreq;
 };
 
 enum osp__req_state {
-    OSP__REQ_RECEIVING, /* head parsed, body arriving */
-    OSP__REQ_WORKING,   /* on a worker thread */
+    OSP__REQ_RECEIVING,  /* head parsed, body arriving */
+    OSP__REQ_WORKING,    /* on a worker thread */
     OSP__REQ_RESPONDING, /* response handed to the protocol (h2: until the stream closes) */
-    OSP__REQ_WRITING,   /* HTTP/1: response write pending; its callback frees the request */
+    OSP__REQ_WRITING,    /* HTTP/1: response write pending; its callback frees the request */
 };
 
 enum osp__coding { OSP__CODING_IDENTITY, OSP__CODING_INFLATE };
@@ -78,7 +86,7 @@ struct osp__req {
     osp_buf inflated; /* after Content-Encoding / grpc-encoding */
     osp_buf out;      /* HTTP/1 response head; HTTP/2 encoded grpc-message */
     osp_net *net;
-    osp__conn *conn;  /* NULL once the connection went away: the response is dropped */
+    osp__conn *conn; /* NULL once the connection went away: the response is dropped */
     osp__req *prev, *next;
     const osp_route *route;
     enum osp__req_state state;
@@ -106,12 +114,12 @@ struct osp_net {
     uv_async_t async;
     uv_signal_t sigint, sigterm;
     uv_timer_t grace; /* bounds a graceful shutdown */
-    int signals_on, grace_on;
+    int signals_on;
     osp__listener *listeners;
     osp__conn *conns;
     osp__req *req_cache; /* freed requests kept with their buffers */
     size_t ncache;
-    char *rdbuf;         /* shared read buffer (loop thread only) */
+    char *rdbuf; /* shared read buffer (loop thread only) */
     size_t inflight_bytes;
     nghttp2_session_callbacks *h2cbs;
     nghttp2_option *h2opt;
@@ -121,63 +129,13 @@ struct osp_net {
     osp_metric *m_rejected[4]; /* too_large, overloaded, bad_request, timeout */
 };
 
-enum osp__reject { OSP__REJ_TOO_LARGE, OSP__REJ_OVERLOADED, OSP__REJ_BAD_REQUEST, OSP__REJ_TIMEOUT, OSP__REJ_NONE };
+/* Connections (server.c). */
 
-/* request.c */
-/* A fresh request on connection c (linked into c->reqs), or NULL when out of memory. */
-osp__req *osp__req_new(osp__conn *c, enum osp_http_proto proto);
-/* Frees (or caches) a request and releases what it counted; unlinks it from its conn. */
-void osp__req_free(osp__req *r);
-/* Frees the requests kept for reuse. */
-void osp__req_cache_clear(osp_net *net);
-/* The connection is going away: a request on a worker is orphaned (freed when the worker
- * returns), any other is freed now. */
-void osp__req_detach(osp__req *r);
-/* After the head: routing, encodings, size and load checks. 0 to go on receiving the
- * body, 1 when an error response was prepared (r->early). content_length < 0: unknown. */
-int osp__req_start(osp__req *r, int64_t content_length);
-/* Adds body bytes (zero-copy when data already sits at the end of r->body). 0, or 1 when
- * an error response was prepared (too large, overloaded). */
-int osp__req_body(osp__req *r, osp_str data);
-/* Prepares an error response (JSON for HTTP, status + message for gRPC) and counts the
- * rejection under reason. Usable from the loop or the request's worker. */
-void osp__req_fail(osp__req *r, int status, enum osp__reject reason, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-/* The request is complete: answers an early response or queues the handler. 0 or the
- * protocol's error (the caller then closes the connection). */
-int osp__req_dispatch(osp__req *r);
-/* Records metrics and hands the response to the connection's protocol. 0 or an error. */
-int osp__req_respond(osp__req *r);
-/* Registers the net's self-metrics. */
-void osp__net_metrics_init(osp_net *net);
-/* Counts a rejection (loop or worker thread). */
-void osp__net_reject(osp_net *net, enum osp__reject reason);
-
-/* server.c */
 /* Closes a connection: orphans or frees its requests, closes its handles (idempotent). */
 void osp__conn_close(osp__conn *c);
 /* (Re)starts the connection's timer; restart 0 keeps a running timer of the same kind. */
 void osp__conn_timer(osp__conn *c, enum osp__timer_kind kind, int restart);
-/* Writes an HTTP/1 response for c->cur. 0 or an error. */
+/* Writes the HTTP/1 response of r on its connection. 0 or an error. */
 int osp__h1_send(osp__req *r);
-
-/* h2.c */
-/* Creates the shared nghttp2 callbacks and options. 0 or OSP_ENOMEM. */
-int osp__h2_global_init(osp_net *net);
-void osp__h2_global_cleanup(osp_net *net);
-/* Switches a connection to HTTP/2 (the preface was seen). 0 or OSP_ENOMEM. */
-int osp__h2_start(osp__conn *c);
-/* Feeds received bytes to the session and writes what it has to send. */
-void osp__h2_input(osp__conn *c, const char *data, size_t len);
-/* Submits the response of r on its stream. 0 or an error (connection to be closed). */
-int osp__h2_send(osp__req *r);
-/* Sends what the session has queued (outside nghttp2 callbacks). */
-void osp__h2_flush(osp__conn *c);
-/* Graceful end: GOAWAY, finish open streams, then close. */
-void osp__h2_goaway(osp__conn *c);
-/* Timer fired on an HTTP/2 connection. */
-void osp__h2_timeout(osp__conn *c);
-/* Frees the session (connection closing). */
-void osp__h2_free(osp__conn *c);
 
 #endif

@@ -1,5 +1,6 @@
 /* Request lifecycle shared by HTTP/1 and HTTP/2: routing, limits and backpressure on the
  * loop thread, body decoding and the handler call on a worker, metrics on the way out. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -8,10 +9,11 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "net/grpc.h"
-#include "net/net_int.h"
+#include "net/h2.h"
+#include "net/request.h"
 
-#define REQ_CACHE_MAX 64           /* freed requests kept for reuse */
-#define REQ_KEEP_BUF (256 * 1024)  /* buffers up to this capacity stay with a cached request */
+#define REQ_CACHE_MAX 64          /* freed requests kept for reuse */
+#define REQ_KEEP_BUF (256 * 1024) /* buffers up to this capacity stay with a cached request */
 #define REQ_ARENA_CHUNK (8 * 1024)
 
 static const char *const proto_names[] = {"http1", "http2", "grpc"};
@@ -20,16 +22,17 @@ static const char *const proto_names[] = {"http1", "http2", "grpc"};
 #define CODE_SLOTS 600
 static _Atomic(osp_metric *) requests_total[3][CODE_SLOTS];
 
+/* code: an HTTP status (200-599) or a gRPC status (0-16). */
 static void count_request(enum osp_http_proto proto, int code)
 {
-    int slot = code >= 0 && code < CODE_SLOTS ? code : 0;
-    osp_metric *m = atomic_load_explicit(&requests_total[proto][slot], memory_order_acquire);
+    assert(code >= 0 && code < CODE_SLOTS);
+    osp_metric *m = atomic_load_explicit(&requests_total[proto][code], memory_order_acquire);
     if (!m) {
         char labels[64];
         snprintf(labels, sizeof labels, "protocol=\"%s\",code=\"%d\"", proto_names[proto], code);
         m = osp_counter("osprey_http_requests_total", "Requests answered, by protocol and code.",
                         labels);
-        atomic_store_explicit(&requests_total[proto][slot], m, memory_order_release);
+        atomic_store_explicit(&requests_total[proto][code], m, memory_order_release);
     }
     osp_counter_inc(m);
 }
@@ -40,19 +43,19 @@ void osp__net_metrics_init(osp_net *net)
                                     0.1,    0.25,  0.5,    1,     2.5,  5,     10};
     static const char *const reasons[] = {"too_large", "overloaded", "bad_request", "timeout"};
     char labels[64];
-    net->m_inflight = osp_gauge("osprey_http_inflight_requests",
-                                "Requests received and not yet answered.", "");
+    net->m_inflight =
+        osp_gauge("osprey_http_inflight_requests", "Requests received and not yet answered.", "");
     for (int p = 0; p < 3; p++) {
         snprintf(labels, sizeof labels, "protocol=\"%s\"", proto_names[p]);
-        net->m_duration[p] = osp_histogram(
-            "osprey_http_request_duration_seconds",
-            "Time from a request's head to its response.", labels, bounds,
-            sizeof bounds / sizeof bounds[0]);
+        net->m_duration[p] = osp_histogram("osprey_http_request_duration_seconds",
+                                           "Time from a request's head to its response.", labels,
+                                           bounds, sizeof bounds / sizeof bounds[0]);
     }
     for (int i = 0; i < 4; i++) {
         snprintf(labels, sizeof labels, "reason=\"%s\"", reasons[i]);
-        net->m_rejected[i] = osp_counter("osprey_http_rejected_total",
-                                         "Requests refused by the network core, by reason.", labels);
+        net->m_rejected[i] =
+            osp_counter("osprey_http_rejected_total",
+                        "Requests refused by the network core, by reason.", labels);
     }
 }
 
@@ -188,7 +191,8 @@ void osp__req_fail(osp__req *r, int status, enum osp__reject reason, const char 
     va_start(ap, fmt);
     int rc = osp_buf_vprintf(&msg, fmt, ap);
     va_end(ap);
-    osp_http_response_error(&r->res, status, "%.*s", rc ? 0 : (int)msg.len, msg.data);
+    osp_http_response_error(&r->res, status, "%.*s", rc ? 0 : (int)msg.len,
+                            msg.data ? msg.data : "");
     osp_buf_cleanup(&msg);
     r->res.nextra = 0;
     if (r->pub.proto == OSP_PROTO_GRPC) {
@@ -446,10 +450,17 @@ int osp__req_dispatch(osp__req *r)
 int osp__req_respond(osp__req *r)
 {
     osp_http_response *res = &r->res;
+    if (res->status < 200 || res->status > 599) {
+        osp_warn("net", "handler for %.*s set invalid status %d", OSP_STR_FMT(r->pub.path),
+                 res->status);
+        res->status = 500;
+    }
     int code = res->status;
     if (r->pub.proto == OSP_PROTO_GRPC) {
         if (res->grpc_status == 0 && res->status != 200)
             res->grpc_status = osp_grpc_code_from_http(res->status);
+        if (res->grpc_status < 0 || res->grpc_status > 16)
+            res->grpc_status = OSP_GRPC_UNKNOWN;
         code = res->grpc_status;
     }
     count_request(r->pub.proto, code);

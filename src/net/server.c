@@ -9,7 +9,8 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "net/net_int.h"
+#include "net/h2.h"
+#include "net/request.h"
 
 #define DEFAULT_MAX_BODY ((size_t)64 << 20)
 #define DEFAULT_MAX_HEADER ((size_t)64 << 10)
@@ -18,9 +19,9 @@
 #define DEFAULT_IDLE_MS 60000
 #define DEFAULT_BODY_MS 30000
 #define LISTEN_BACKLOG 511
-#define LINGER_MS 2000      /* after the last response, wait this long for the client's FIN */
-#define STOP_LINGER_MS 500  /* the same while shutting down */
-#define GRACE_MS 10000      /* shutdown: connections still open after this are closed */
+#define LINGER_MS 2000       /* after the last response, wait this long for the client's FIN */
+#define STOP_LINGER_MS 500   /* the same while shutting down */
+#define GRACE_MS 10000       /* shutdown: connections still open after this are closed */
 #define DIRECT_READ_MIN 4096 /* body reads go straight into the body buffer from this size */
 
 static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -199,9 +200,10 @@ int osp__h1_send(osp__req *r)
     return 0;
 }
 
-/* Answers c->cur now and closes the connection after it. */
+/* Answers c->cur now and closes the connection after it; input waits until then. */
 static void h1_respond_close(osp__conn *c)
 {
+    read_stop(c);
     c->cur->keep_alive = 0;
     if (osp__req_respond(c->cur))
         osp__conn_close(c);
@@ -213,10 +215,12 @@ static void on_continue_written(uv_write_t *w, int status)
     (void)status; /* a failed write shows up on the response */
 }
 
+/* Moves a slice of from[0..n) to the same place in its copy `to`; others stay. */
 static osp_str rebase(osp_str s, const char *from, const char *to, size_t n)
 {
-    if (s.p >= from && s.p < from + n)
-        s.p = to + (s.p - from);
+    uintptr_t p = (uintptr_t)s.p, f = (uintptr_t)from;
+    if (p >= f && p < f + n)
+        s.p = to + (p - f);
     return s;
 }
 
@@ -533,8 +537,8 @@ int osp_net_create(const osp_net_limits *limits, osp_net **out)
     osp_net_limits *lim = &net->lim;
     lim->max_body = lim->max_body ? lim->max_body : DEFAULT_MAX_BODY;
     lim->max_header_bytes = lim->max_header_bytes ? lim->max_header_bytes : DEFAULT_MAX_HEADER;
-    lim->max_inflight_bytes = lim->max_inflight_bytes ? lim->max_inflight_bytes
-                                                      : DEFAULT_MAX_INFLIGHT;
+    lim->max_inflight_bytes =
+        lim->max_inflight_bytes ? lim->max_inflight_bytes : DEFAULT_MAX_INFLIGHT;
     lim->header_timeout_ms = lim->header_timeout_ms ? lim->header_timeout_ms : DEFAULT_HEADER_MS;
     lim->idle_timeout_ms = lim->idle_timeout_ms ? lim->idle_timeout_ms : DEFAULT_IDLE_MS;
     lim->body_timeout_ms = lim->body_timeout_ms ? lim->body_timeout_ms : DEFAULT_BODY_MS;

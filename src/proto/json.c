@@ -12,7 +12,8 @@
 /* What the grammar expects next; a negative state is the error code of a failed reader. */
 enum { ST_VALUE, ST_FIRST_KEY, ST_FIRST_ELEM, ST_AFTER, ST_DONE };
 
-void osp_json_reader_init(osp_json_reader *r, osp_str in, osp_buf *scratch) {
+void osp_json_reader_init(osp_json_reader *r, osp_str in, osp_buf *scratch)
+{
     assert(scratch);
     r->start = r->p = in.n ? in.p : "";
     r->end = r->start + in.n;
@@ -25,7 +26,8 @@ void osp_json_reader_init(osp_json_reader *r, osp_str in, osp_buf *scratch) {
 
 /* Records the first error as "<reason> at offset N" and fails the reader with rc. */
 __attribute__((format(printf, 4, 5))) static int fail(osp_json_reader *r, int rc, const char *at,
-                                                      const char *fmt, ...) {
+                                                      const char *fmt, ...)
+{
     char why[64];
     va_list ap;
     va_start(ap, fmt);
@@ -38,30 +40,37 @@ __attribute__((format(printf, 4, 5))) static int fail(osp_json_reader *r, int rc
 }
 
 /* Fails with a scratch buffer's error (OSP_ETOOBIG or OSP_ENOMEM). */
-static int buf_fail(osp_json_reader *r, int rc, const char *at) {
+static int buf_fail(osp_json_reader *r, int rc, const char *at)
+{
     return fail(r, rc, at, "%s", rc == OSP_ETOOBIG ? "string too long" : "out of memory");
 }
 
 /* Fails with "expected <what>", or "unexpected end of input" when nothing is left. */
-static int expected(osp_json_reader *r, const char *what) {
-    if (r->p >= r->end) return fail(r, OSP_EPARSE, r->p, "unexpected end of input");
+static int expected(osp_json_reader *r, const char *what)
+{
+    if (r->p >= r->end)
+        return fail(r, OSP_EPARSE, r->p, "unexpected end of input");
     return fail(r, OSP_EPARSE, r->p, "expected %s", what);
 }
 
-static void skip_ws(osp_json_reader *r) {
+static void skip_ws(osp_json_reader *r)
+{
     while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
         r->p++;
 }
 
-static int is_digit(char c) {
+static int is_digit(char c)
+{
     return c >= '0' && c <= '9';
 }
 
 /* Scans a JSON number starting at p. Returns its end, or NULL with *why set. *is_int says
  * whether it has neither fraction nor exponent. */
-static const char *scan_number(const char *p, const char *end, int *is_int, const char **why) {
+static const char *scan_number(const char *p, const char *end, int *is_int, const char **why)
+{
     *is_int = 1;
-    if (p < end && *p == '-') p++;
+    if (p < end && *p == '-')
+        p++;
     if (p >= end || !is_digit(*p)) {
         *why = "digit expected in number";
         return NULL;
@@ -89,7 +98,8 @@ static const char *scan_number(const char *p, const char *end, int *is_int, cons
     if (p < end && (*p == 'e' || *p == 'E')) {
         *is_int = 0;
         p++;
-        if (p < end && (*p == '+' || *p == '-')) p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
         if (p >= end || !is_digit(*p)) {
             *why = "digit expected in exponent";
             return NULL;
@@ -101,7 +111,8 @@ static const char *scan_number(const char *p, const char *end, int *is_int, cons
 }
 
 /* Appends code point cp (not a surrogate, <= U+10FFFF) as UTF-8. */
-static int put_utf8(osp_buf *b, uint32_t cp) {
+static int put_utf8(osp_buf *b, uint32_t cp)
+{
     char u[4];
     size_t n;
     if (cp < 0x80) {
@@ -127,18 +138,22 @@ static int put_utf8(osp_buf *b, uint32_t cp) {
 }
 
 /* Reads "\uXXXX" at q into *cp. 0 or -1 when malformed or cut short. */
-static int read_u_escape(const char *q, const char *end, uint32_t *cp) {
+static int read_u_escape(const char *q, const char *end, uint32_t *cp)
+{
     uint8_t v[2];
-    if (end - q < 6 || q[0] != '\\' || q[1] != 'u' || osp_hex_decode(q + 2, 2, v)) return -1;
+    if (end - q < 6 || q[0] != '\\' || q[1] != 'u' || osp_hex_decode(q + 2, 2, v))
+        return -1;
     *cp = (uint32_t)v[0] << 8 | v[1];
     return 0;
 }
 
 /* Decodes the escape sequence at *pq into sb and advances *pq past it. */
-static int unescape(osp_json_reader *r, const char **pq, osp_buf *sb) {
+static int unescape(osp_json_reader *r, const char **pq, osp_buf *sb)
+{
     static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
     const char *q = *pq;
-    if (r->end - q < 2) return fail(r, OSP_EPARSE, q, "unterminated escape");
+    if (r->end - q < 2)
+        return fail(r, OSP_EPARSE, q, "unterminated escape");
     const char *simple = memchr(from, q[1], sizeof from - 1);
     int rc;
     if (simple) {
@@ -146,7 +161,8 @@ static int unescape(osp_json_reader *r, const char **pq, osp_buf *sb) {
         *pq = q + 2;
     } else if (q[1] == 'u') {
         uint32_t cp, lo;
-        if (read_u_escape(q, r->end, &cp)) return fail(r, OSP_EPARSE, q, "invalid \\u escape");
+        if (read_u_escape(q, r->end, &cp))
+            return fail(r, OSP_EPARSE, q, "invalid \\u escape");
         if (cp >= 0xDC00 && cp <= 0xDFFF)
             return fail(r, OSP_EPARSE, q, "unpaired surrogate \\u%04X", (unsigned)cp);
         if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -165,15 +181,18 @@ static int unescape(osp_json_reader *r, const char **pq, osp_buf *sb) {
 }
 
 /* Reads the string whose opening quote is at r->p into t. */
-static int read_string(osp_json_reader *r, osp_json_token *t) {
+static int read_string(osp_json_reader *r, osp_json_token *t)
+{
     const char *open = r->p, *q = open + 1, *run = q;
     osp_buf *sb = NULL; /* set once an escape is seen */
     int high = 0;       /* any byte >= 0x80 (UTF-8 check needed) */
     int rc;
     for (;;) {
-        if (q >= r->end) return fail(r, OSP_EPARSE, open, "unterminated string");
+        if (q >= r->end)
+            return fail(r, OSP_EPARSE, open, "unterminated string");
         unsigned char c = (unsigned char)*q;
-        if (c == '"') break;
+        if (c == '"')
+            break;
         if (c == '\\') {
             if (!sb) {
                 sb = r->scratch;
@@ -181,11 +200,13 @@ static int read_string(osp_json_reader *r, osp_json_token *t) {
             }
             if ((rc = osp_buf_append(sb, run, (size_t)(q - run))) != 0)
                 return buf_fail(r, rc, open);
-            if ((rc = unescape(r, &q, sb)) != 0) return rc;
+            if ((rc = unescape(r, &q, sb)) != 0)
+                return rc;
             run = q;
             continue;
         }
-        if (c < 0x20) return fail(r, OSP_EPARSE, q, "control character in string");
+        if (c < 0x20)
+            return fail(r, OSP_EPARSE, q, "control character in string");
         high |= c >= 0x80;
         q++;
     }
@@ -193,7 +214,8 @@ static int read_string(osp_json_reader *r, osp_json_token *t) {
     if (high && !osp_utf8_valid(open + 1, (size_t)(q - open - 1)))
         return fail(r, OSP_EPARSE, open, "invalid UTF-8 in string");
     if (sb) {
-        if ((rc = osp_buf_append(sb, run, (size_t)(q - run))) != 0) return buf_fail(r, rc, open);
+        if ((rc = osp_buf_append(sb, run, (size_t)(q - run))) != 0)
+            return buf_fail(r, rc, open);
         t->s = osp_buf_str(sb);
         t->escaped = 1;
     } else {
@@ -203,11 +225,13 @@ static int read_string(osp_json_reader *r, osp_json_token *t) {
     return 0;
 }
 
-static void after_value(osp_json_reader *r) {
+static void after_value(osp_json_reader *r)
+{
     r->state = r->depth ? ST_AFTER : ST_DONE;
 }
 
-static int open_container(osp_json_reader *r, osp_json_token *t, char c) {
+static int open_container(osp_json_reader *r, osp_json_token *t, char c)
+{
     if (r->depth == OSP_JSON_MAX_DEPTH)
         return fail(r, OSP_EPARSE, r->p, "nesting deeper than %d", OSP_JSON_MAX_DEPTH);
     r->stack[r->depth++] = c;
@@ -217,25 +241,29 @@ static int open_container(osp_json_reader *r, osp_json_token *t, char c) {
     return 1;
 }
 
-static int close_container(osp_json_reader *r, osp_json_token *t) {
+static int close_container(osp_json_reader *r, osp_json_token *t)
+{
     t->type = r->stack[--r->depth] == '{' ? OSP_JSON_OBJECT_END : OSP_JSON_ARRAY_END;
     r->p++;
     after_value(r);
     return 1;
 }
 
-static int read_literal(osp_json_reader *r, osp_json_token *t, const char *word,
-                        osp_json_type type) {
+static int read_literal(osp_json_reader *r, osp_json_token *t, const char *word, osp_json_type type)
+{
     size_t n = strlen(word);
-    if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0) return expected(r, "a value");
+    if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0)
+        return expected(r, "a value");
     r->p += n;
     t->type = type;
     after_value(r);
     return 1;
 }
 
-static int read_value(osp_json_reader *r, osp_json_token *t) {
-    if (r->p >= r->end) return expected(r, "a value");
+static int read_value(osp_json_reader *r, osp_json_token *t)
+{
+    if (r->p >= r->end)
+        return expected(r, "a value");
     int rc, is_int;
     const char *why, *e;
     switch (*r->p) {
@@ -243,7 +271,8 @@ static int read_value(osp_json_reader *r, osp_json_token *t) {
     case '[':
         return open_container(r, t, *r->p);
     case '"':
-        if ((rc = read_string(r, t)) != 0) return rc;
+        if ((rc = read_string(r, t)) != 0)
+            return rc;
         t->type = OSP_JSON_STRING;
         after_value(r);
         return 1;
@@ -254,7 +283,8 @@ static int read_value(osp_json_reader *r, osp_json_token *t) {
     case 'n':
         return read_literal(r, t, "null", OSP_JSON_NULL);
     default:
-        if (*r->p != '-' && !is_digit(*r->p)) return expected(r, "a value");
+        if (*r->p != '-' && !is_digit(*r->p))
+            return expected(r, "a value");
         if (!(e = scan_number(r->p, r->end, &is_int, &why)))
             return fail(r, OSP_EPARSE, r->p, "%s", why);
         t->type = OSP_JSON_NUMBER;
@@ -265,31 +295,39 @@ static int read_value(osp_json_reader *r, osp_json_token *t) {
     }
 }
 
-static int read_key(osp_json_reader *r, osp_json_token *t) {
-    if (r->p >= r->end || *r->p != '"') return expected(r, "a string key");
+static int read_key(osp_json_reader *r, osp_json_token *t)
+{
+    if (r->p >= r->end || *r->p != '"')
+        return expected(r, "a string key");
     int rc = read_string(r, t);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     skip_ws(r);
-    if (r->p >= r->end || *r->p != ':') return expected(r, "':'");
+    if (r->p >= r->end || *r->p != ':')
+        return expected(r, "':'");
     r->p++;
     t->type = OSP_JSON_KEY;
     r->state = ST_VALUE;
     return 1;
 }
 
-int osp_json_next(osp_json_reader *r, osp_json_token *t) {
-    if (r->state < 0) return r->state;
+int osp_json_next(osp_json_reader *r, osp_json_token *t)
+{
+    if (r->state < 0)
+        return r->state;
     skip_ws(r);
     t->s = OSP_STR_NULL;
     t->escaped = 0;
     t->off = (size_t)(r->p - r->start);
     switch (r->state) {
     case ST_DONE:
-        if (r->p == r->end) return 0;
+        if (r->p == r->end)
+            return 0;
         return fail(r, OSP_EPARSE, r->p, "unexpected data after the value");
     case ST_AFTER: {
         char close = r->stack[r->depth - 1] == '{' ? '}' : ']';
-        if (r->p < r->end && *r->p == close) return close_container(r, t);
+        if (r->p < r->end && *r->p == close)
+            return close_container(r, t);
         if (r->p >= r->end || *r->p != ',')
             return expected(r, close == '}' ? "',' or '}'" : "',' or ']'");
         r->p++;
@@ -298,73 +336,90 @@ int osp_json_next(osp_json_reader *r, osp_json_token *t) {
         return close == '}' ? read_key(r, t) : read_value(r, t);
     }
     case ST_FIRST_KEY:
-        if (r->p < r->end && *r->p == '}') return close_container(r, t);
+        if (r->p < r->end && *r->p == '}')
+            return close_container(r, t);
         return read_key(r, t);
     case ST_FIRST_ELEM:
-        if (r->p < r->end && *r->p == ']') return close_container(r, t);
+        if (r->p < r->end && *r->p == ']')
+            return close_container(r, t);
         return read_value(r, t);
     default:
         return read_value(r, t);
     }
 }
 
-int osp_json_skip(osp_json_reader *r, const osp_json_token *t) {
-    if (t->type != OSP_JSON_OBJECT_BEGIN && t->type != OSP_JSON_ARRAY_BEGIN) return 0;
+int osp_json_skip(osp_json_reader *r, const osp_json_token *t)
+{
+    if (t->type != OSP_JSON_OBJECT_BEGIN && t->type != OSP_JSON_ARRAY_BEGIN)
+        return 0;
     unsigned depth = r->depth;
     osp_json_token tok;
     while (r->depth >= depth) {
         int rc = osp_json_next(r, &tok);
-        if (rc < 0) return rc;
+        if (rc < 0)
+            return rc;
         assert(rc == 1); /* the text cannot end inside a container */
     }
     return 0;
 }
 
 /* Checks that all of num is one JSON number; sets *is_int. 0 or OSP_EPARSE. */
-static int whole_number(osp_str num, int *is_int) {
+static int whole_number(osp_str num, int *is_int)
+{
     const char *why;
     const char *e = num.n ? scan_number(num.p, num.p + num.n, is_int, &why) : NULL;
     return e && e == num.p + num.n ? 0 : OSP_EPARSE;
 }
 
 /* Magnitude of the decimal digits of an integer literal; OSP_EPARSE past UINT64_MAX. */
-static int digits_u64(const char *p, const char *end, uint64_t *v) {
+static int digits_u64(const char *p, const char *end, uint64_t *v)
+{
     uint64_t x = 0;
     for (; p < end; p++) {
         unsigned d = (unsigned)(*p - '0');
-        if (x > (UINT64_MAX - d) / 10) return OSP_EPARSE;
+        if (x > (UINT64_MAX - d) / 10)
+            return OSP_EPARSE;
         x = x * 10 + d;
     }
     *v = x;
     return 0;
 }
 
-int osp_json_uint64(osp_str num, uint64_t *v) {
+int osp_json_uint64(osp_str num, uint64_t *v)
+{
     int is_int;
-    if (whole_number(num, &is_int) || !is_int || num.p[0] == '-') return OSP_EPARSE;
+    if (whole_number(num, &is_int) || !is_int || num.p[0] == '-')
+        return OSP_EPARSE;
     return digits_u64(num.p, num.p + num.n, v);
 }
 
-int osp_json_int64(osp_str num, int64_t *v) {
+int osp_json_int64(osp_str num, int64_t *v)
+{
     int is_int;
     uint64_t mag;
-    if (whole_number(num, &is_int) || !is_int) return OSP_EPARSE;
+    if (whole_number(num, &is_int) || !is_int)
+        return OSP_EPARSE;
     int neg = num.p[0] == '-';
-    if (digits_u64(num.p + neg, num.p + num.n, &mag)) return OSP_EPARSE;
-    if (mag > (uint64_t)INT64_MAX + neg) return OSP_EPARSE;
+    if (digits_u64(num.p + neg, num.p + num.n, &mag))
+        return OSP_EPARSE;
+    if (mag > (uint64_t)INT64_MAX + neg)
+        return OSP_EPARSE;
     *v = neg ? (int64_t)(0 - mag) : (int64_t)mag;
     return 0;
 }
 
-int osp_json_double(osp_str num, double *v) {
+int osp_json_double(osp_str num, double *v)
+{
     char copy[512];
     int is_int;
-    if (num.n >= sizeof copy || whole_number(num, &is_int)) return OSP_EPARSE;
+    if (num.n >= sizeof copy || whole_number(num, &is_int))
+        return OSP_EPARSE;
     memcpy(copy, num.p, num.n);
     copy[num.n] = '\0';
     char *e;
     double d = strtod(copy, &e);
-    if (e != copy + num.n || isinf(d)) return OSP_EPARSE;
+    if (e != copy + num.n || isinf(d))
+        return OSP_EPARSE;
     *v = d;
     return 0;
 }

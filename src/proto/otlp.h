@@ -31,7 +31,9 @@ int osp_otlp_traces_decode_pb(osp_str body, osp_span_batch *out, osp_decode_repo
 
 /* Same contract for the OTLP/JSON encoding (lowerCamelCase keys, hex ids, 64-bit ints as
  * strings or numbers, enums as integers, unknown keys ignored). Produces rows that are
- * byte-identical to what the protobuf decoder gives for the same data. */
+ * byte-identical to what the protobuf decoder gives for the same data. Unlike protobuf,
+ * text that is not valid JSON (invalid UTF-8, duplicate members, wrong JSON types) fails
+ * the whole request with OSP_EPARSE and a message naming the member and byte offset. */
 int osp_otlp_traces_decode_json(osp_str body, osp_span_batch *out, osp_decode_report *rep);
 
 /* Encodes rows as an OTLP/JSON TracesData document {"resourceSpans":[...]}: spans are

@@ -23,69 +23,92 @@ typedef struct slot {
     size_t i;
 } slot;
 
-static void fail(writer *w, int rc) {
-    if (!w->rc) w->rc = rc;
+static void fail(writer *w, int rc)
+{
+    if (!w->rc)
+        w->rc = rc;
 }
 
-static void raw(writer *w, const char *z) {
-    if (!w->rc) w->rc = osp_buf_puts(w->out, z);
+static void raw(writer *w, const char *z)
+{
+    if (!w->rc)
+        w->rc = osp_buf_puts(w->out, z);
 }
 
-static void str(writer *w, osp_str s) {
-    if (!w->rc) w->rc = osp_buf_json_str(w->out, s.p, s.n);
+static void str(writer *w, osp_str s)
+{
+    if (!w->rc)
+        w->rc = osp_buf_json_str(w->out, s.p, s.n);
 }
 
 /* Starts member `name` of an object that has *n members so far. */
-static void key(writer *w, int *n, const char *name) {
-    if ((*n)++) raw(w, ",");
+static void key(writer *w, int *n, const char *name)
+{
+    if ((*n)++)
+        raw(w, ",");
     raw(w, "\"");
     raw(w, name);
     raw(w, "\":");
 }
 
 /* A string member, omitted when empty. */
-static void str_member(writer *w, int *n, const char *name, osp_str s) {
-    if (s.n == 0) return;
+static void str_member(writer *w, int *n, const char *name, osp_str s)
+{
+    if (s.n == 0)
+        return;
     key(w, n, name);
     str(w, s);
 }
 
 /* A 32-bit integer member as a JSON number, omitted when zero. */
-static void num_member(writer *w, int *n, const char *name, int64_t v) {
-    if (v == 0) return;
+static void num_member(writer *w, int *n, const char *name, int64_t v)
+{
+    if (v == 0)
+        return;
     key(w, n, name);
-    if (!w->rc) w->rc = osp_buf_printf(w->out, "%" PRId64, v);
+    if (!w->rc)
+        w->rc = osp_buf_printf(w->out, "%" PRId64, v);
 }
 
 /* A 64-bit unsigned member as a decimal string, omitted when zero. */
-static void u64_member(writer *w, int *n, const char *name, uint64_t v) {
-    if (v == 0) return;
+static void u64_member(writer *w, int *n, const char *name, uint64_t v)
+{
+    if (v == 0)
+        return;
     key(w, n, name);
-    if (!w->rc) w->rc = osp_buf_printf(w->out, "\"%" PRIu64 "\"", v);
+    if (!w->rc)
+        w->rc = osp_buf_printf(w->out, "\"%" PRIu64 "\"", v);
 }
 
 /* An id member as lowercase hex. */
-static void hex_member(writer *w, int *n, const char *name, const uint8_t *id, size_t len) {
+static void hex_member(writer *w, int *n, const char *name, const uint8_t *id, size_t len)
+{
     char hex[32];
     assert(len <= sizeof hex / 2);
     osp_hex_encode(id, len, hex);
     key(w, n, name);
     raw(w, "\"");
-    if (!w->rc) w->rc = osp_buf_append(w->out, hex, 2 * len);
+    if (!w->rc)
+        w->rc = osp_buf_append(w->out, hex, 2 * len);
     raw(w, "\"");
 }
 
 /* A value's text form (osp_value_to_text), quoted when asked. */
-static void text(writer *w, const osp_value *v, int quoted) {
-    if (quoted) raw(w, "\"");
-    if (!w->rc) w->rc = osp_value_to_text(v, w->out);
-    if (quoted) raw(w, "\"");
+static void text(writer *w, const osp_value *v, int quoted)
+{
+    if (quoted)
+        raw(w, "\"");
+    if (!w->rc)
+        w->rc = osp_value_to_text(v, w->out);
+    if (quoted)
+        raw(w, "\"");
 }
 
 static void attrs_member(writer *w, int *n, const char *name, osp_str attrs, int depth);
 
 /* An AnyValue object at nesting depth (1 = an attribute's value). */
-static void anyvalue(writer *w, const osp_value *v, int depth) {
+static void anyvalue(writer *w, const osp_value *v, int depth)
+{
     osp_array_iter it;
     osp_value e;
     int n = 0, more, elems = 0;
@@ -142,12 +165,14 @@ static void anyvalue(writer *w, const osp_value *v, int depth) {
 }
 
 /* A KeyValue array member, omitted when the blob is empty; values at depth. */
-static void attrs_member(writer *w, int *n, const char *name, osp_str attrs, int depth) {
+static void attrs_member(writer *w, int *n, const char *name, osp_str attrs, int depth)
+{
     osp_attr_iter it;
     osp_str k;
     osp_value v;
     int more, count = 0;
-    if (attrs.n == 0) return;
+    if (attrs.n == 0)
+        return;
     key(w, n, name);
     raw(w, "[");
     osp_attr_iter_init(&it, attrs);
@@ -166,12 +191,14 @@ static void attrs_member(writer *w, int *n, const char *name, osp_str attrs, int
     raw(w, "]");
 }
 
-static void entity_refs_member(writer *w, int *n, osp_str refs) {
+static void entity_refs_member(writer *w, int *n, osp_str refs)
+{
     osp_blob_iter it, keys;
     osp_entity_ref er;
     osp_str k;
     int more = 0, count = 0, description;
-    if (refs.n == 0) return;
+    if (refs.n == 0)
+        return;
     key(w, n, "entityRefs");
     raw(w, "[");
     osp_blob_iter_init(&it, refs);
@@ -187,7 +214,8 @@ static void entity_refs_member(writer *w, int *n, osp_str refs) {
                 break;
             }
             if (nkeys[description]++ == 0) {
-                if (description && nkeys[0]) raw(w, "]");
+                if (description && nkeys[0])
+                    raw(w, "]");
                 key(w, &m, description ? "descriptionKeys" : "idKeys");
                 raw(w, "[");
             } else {
@@ -195,15 +223,19 @@ static void entity_refs_member(writer *w, int *n, osp_str refs) {
             }
             str(w, k);
         }
-        if (more < 0) fail(w, OSP_ECORRUPT);
-        if (nkeys[0] || nkeys[1]) raw(w, "]");
+        if (more < 0)
+            fail(w, OSP_ECORRUPT);
+        if (nkeys[0] || nkeys[1])
+            raw(w, "]");
         raw(w, "}");
     }
-    if (more < 0) fail(w, OSP_ECORRUPT);
+    if (more < 0)
+        fail(w, OSP_ECORRUPT);
     raw(w, "]");
 }
 
-static void resource(writer *w, const osp_resource *r) {
+static void resource(writer *w, const osp_resource *r)
+{
     int n = 0;
     raw(w, "{\"resource\":{");
     attrs_member(w, &n, "attributes", r->attributes, 1);
@@ -212,7 +244,8 @@ static void resource(writer *w, const osp_resource *r) {
     raw(w, "},\"scopeSpans\":[");
 }
 
-static void scope(writer *w, const osp_scope *s) {
+static void scope(writer *w, const osp_scope *s)
+{
     int n = 0;
     raw(w, "{\"scope\":{");
     str_member(w, &n, "name", s->name);
@@ -223,18 +256,21 @@ static void scope(writer *w, const osp_scope *s) {
 }
 
 /* Closes a ScopeSpans or ResourceSpans: its list, then its schemaUrl. */
-static void close_group(writer *w, osp_str schema_url) {
+static void close_group(writer *w, osp_str schema_url)
+{
     int n = 1;
     raw(w, "]");
     str_member(w, &n, "schemaUrl", schema_url);
     raw(w, "}");
 }
 
-static void events_member(writer *w, int *n, osp_str events) {
+static void events_member(writer *w, int *n, osp_str events)
+{
     osp_blob_iter it;
     osp_event ev;
     int more = 0, count = 0;
-    if (events.n == 0) return;
+    if (events.n == 0)
+        return;
     key(w, n, "events");
     raw(w, "[");
     osp_blob_iter_init(&it, events);
@@ -247,15 +283,18 @@ static void events_member(writer *w, int *n, osp_str events) {
         num_member(w, &m, "droppedAttributesCount", ev.dropped_attributes);
         raw(w, "}");
     }
-    if (more < 0) fail(w, OSP_ECORRUPT);
+    if (more < 0)
+        fail(w, OSP_ECORRUPT);
     raw(w, "]");
 }
 
-static void links_member(writer *w, int *n, osp_str links) {
+static void links_member(writer *w, int *n, osp_str links)
+{
     osp_blob_iter it;
     osp_link ln;
     int more = 0, count = 0;
-    if (links.n == 0) return;
+    if (links.n == 0)
+        return;
     key(w, n, "links");
     raw(w, "[");
     osp_blob_iter_init(&it, links);
@@ -270,11 +309,13 @@ static void links_member(writer *w, int *n, osp_str links) {
         num_member(w, &m, "flags", ln.flags);
         raw(w, "}");
     }
-    if (more < 0) fail(w, OSP_ECORRUPT);
+    if (more < 0)
+        fail(w, OSP_ECORRUPT);
     raw(w, "]");
 }
 
-static void span(writer *w, const osp_span *s) {
+static void span(writer *w, const osp_span *s)
+{
     static const uint8_t zero[8];
     int n = 0, m = 0;
     raw(w, "{");
@@ -301,23 +342,28 @@ static void span(writer *w, const osp_span *s) {
     raw(w, "}}");
 }
 
-static int cmp_slot(const void *pa, const void *pb) {
+static int cmp_slot(const void *pa, const void *pb)
+{
     const slot *a = pa, *b = pb;
-    if (a->rg != b->rg) return a->rg < b->rg ? -1 : 1;
-    if (a->sg != b->sg) return a->sg < b->sg ? -1 : 1;
+    if (a->rg != b->rg)
+        return a->rg < b->rg ? -1 : 1;
+    if (a->sg != b->sg)
+        return a->sg < b->sg ? -1 : 1;
     return (a->i > b->i) - (a->i < b->i);
 }
 
 /* Numbers the resource rows (is_scope 0) or scope rows (1) by content: rows with equal
  * contents get the same group, groups are numbered in order of first use by a span. */
-static int number_groups(const osp_span_batch *b, int is_scope, uint32_t *group, uint32_t *rep) {
+static int number_groups(const osp_span_batch *b, int is_scope, uint32_t *group, uint32_t *rep)
+{
     size_t nrows = is_scope ? b->nscopes : b->nresources;
     uint32_t ngroups = 0;
     for (size_t r = 0; r < nrows; r++)
         group[r] = UINT32_MAX;
     for (size_t i = 0; i < b->nspans; i++) {
         uint32_t r = is_scope ? b->spans[i].scope : b->spans[i].resource;
-        if (r >= nrows) return OSP_EINVAL;
+        if (r >= nrows)
+            return OSP_EINVAL;
         for (uint32_t g = 0; g < ngroups && group[r] == UINT32_MAX; g++)
             if (is_scope ? osp_scope_equal(&b->scopes[rep[g]], &b->scopes[r])
                          : osp_resource_equal(&b->resources[rep[g]], &b->resources[r]))
@@ -330,7 +376,8 @@ static int number_groups(const osp_span_batch *b, int is_scope, uint32_t *group,
     return 0;
 }
 
-int osp_otlp_traces_encode_json(const osp_span_batch *b, osp_buf *out) {
+int osp_otlp_traces_encode_json(const osp_span_batch *b, osp_buf *out)
+{
     writer w = {.out = out};
     size_t start = out->len, nrows = b->nresources + b->nscopes;
     uint32_t *rows = osp_malloc((2 * nrows + 1) * sizeof *rows);
@@ -353,16 +400,19 @@ int osp_otlp_traces_encode_json(const osp_span_batch *b, osp_buf *out) {
         const osp_span *first = &b->spans[slots[k].i];
         const osp_resource *r = &b->resources[first->resource];
         uint32_t rg = slots[k].rg;
-        if (k) raw(&w, ",");
+        if (k)
+            raw(&w, ",");
         resource(&w, r);
         for (int nscopes = 0; k < b->nspans && slots[k].rg == rg && !w.rc; nscopes++) {
             const osp_scope *s = &b->scopes[b->spans[slots[k].i].scope];
             uint32_t sg = slots[k].sg;
-            if (nscopes) raw(&w, ",");
+            if (nscopes)
+                raw(&w, ",");
             scope(&w, s);
             for (int nspans = 0; k < b->nspans && slots[k].rg == rg && slots[k].sg == sg;
                  k++, nspans++) {
-                if (nspans) raw(&w, ",");
+                if (nspans)
+                    raw(&w, ",");
                 span(&w, &b->spans[slots[k].i]);
             }
             close_group(&w, s->schema_url);
@@ -371,7 +421,8 @@ int osp_otlp_traces_encode_json(const osp_span_batch *b, osp_buf *out) {
     }
     raw(&w, "]}");
 out:
-    if (w.rc) out->len = start; /* nothing half-written */
+    if (w.rc)
+        out->len = start; /* nothing half-written */
     osp_free(rows);
     osp_free(slots);
     return w.rc;

@@ -83,36 +83,42 @@ typedef struct engine {
 
 /* ---- Helpers ---- */
 
-static uint64_t clock_ns(clockid_t id) {
+static uint64_t clock_ns(clockid_t id)
+{
     struct timespec ts;
     clock_gettime(id, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Waits on cv (CLOCK_MONOTONIC) for at most ms. */
-static void wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, uint32_t ms) {
+static void wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, uint32_t ms)
+{
     uint64_t at = clock_ns(CLOCK_MONOTONIC) + (uint64_t)ms * 1000000u;
     struct timespec ts = {(time_t)(at / 1000000000u), (long)(at % 1000000000u)};
     pthread_cond_timedwait(cv, mu, &ts);
 }
 
-static int init_cond(pthread_cond_t *cv) {
+/* A condition variable whose timed waits use CLOCK_MONOTONIC (see wait_ms). */
+static void init_cond(pthread_cond_t *cv)
+{
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(cv, &ca);
+    pthread_cond_init(cv, &ca);
     pthread_condattr_destroy(&ca);
-    return rc ? OSP_ENOMEM : 0;
 }
 
 /* mkdir -p; 0 or OSP_EIO. */
-static int make_dirs(const char *path) {
+static int make_dirs(const char *path)
+{
     char buf[PATH_MAX];
     size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) return OSP_EINVAL;
+    if (n == 0 || n >= sizeof buf)
+        return OSP_EINVAL;
     memcpy(buf, path, n + 1);
     for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0') continue;
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
         buf[i] = '\0';
         if (mkdir(buf, 0755) && errno != EEXIST) {
             osp_error(MODULE, "%s: %s", buf, strerror(errno));
@@ -124,35 +130,41 @@ static int make_dirs(const char *path) {
 }
 
 /* active_bytes: the active memtable's size, read where e->active is stable. */
-static void update_bytes_gauge(engine *e, size_t active_bytes) {
+static void update_bytes_gauge(engine *e, size_t active_bytes)
+{
     osp_gauge_set(e->m_bytes, (double)(active_bytes + atomic_load_explicit(&e->flushing_bytes,
                                                                            memory_order_relaxed)));
 }
 
 /* The memtables to read, each acquired; returns how many (0..2). */
-static size_t snapshot(engine *e, osp_memtable *out[2]) {
+static size_t snapshot(engine *e, osp_memtable *out[2])
+{
     size_t n = 0;
     pthread_mutex_lock(&e->mu);
     out[n++] = e->active;
-    if (e->flushing) out[n++] = e->flushing;
+    if (e->flushing)
+        out[n++] = e->flushing;
     for (size_t i = 0; i < n; i++)
         osp_memtable_acquire(out[i]);
     pthread_mutex_unlock(&e->mu);
     return n;
 }
 
-static void release_all(osp_memtable **m, size_t n) {
+static void release_all(osp_memtable **m, size_t n)
+{
     for (size_t i = 0; i < n; i++)
         osp_memtable_release(m[i]);
 }
 
 /* ---- Catalogue cache ---- */
 
-static int cat_add(catalogue *c, osp_str service, osp_str name, int32_t kind, osp_arena *arena) {
+static int cat_add(catalogue *c, osp_str service, osp_str name, int32_t kind, osp_arena *arena)
+{
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 64;
         cat_row *rows = osp_realloc(c->rows, cap * sizeof *rows);
-        if (!rows) return OSP_ENOMEM;
+        if (!rows)
+            return OSP_ENOMEM;
         c->rows = rows;
         c->cap = cap;
     }
@@ -160,35 +172,44 @@ static int cat_add(catalogue *c, osp_str service, osp_str name, int32_t kind, os
     if (arena) {
         r.service = osp_arena_strdup(arena, service);
         r.name = osp_arena_strdup(arena, name);
-        if (!r.service.p || !r.name.p) return OSP_ENOMEM;
+        if (!r.service.p || !r.name.p)
+            return OSP_ENOMEM;
     }
     c->rows[c->n++] = r;
     return 0;
 }
 
 /* Catalogue callback copying into the catalogue's own arena. */
-static void cat_collect_copy(osp_str service, osp_str name, int32_t kind, void *ctx) {
+static void cat_collect_copy(osp_str service, osp_str name, int32_t kind, void *ctx)
+{
     catalogue *c = ctx;
-    if (!c->err) c->err = cat_add(c, service, name, kind, &c->arena);
+    if (!c->err)
+        c->err = cat_add(c, service, name, kind, &c->arena);
 }
 
 /* Catalogue callback keeping the caller's strings (memtable or cache memory). */
-static void cat_collect_ref(osp_str service, osp_str name, int32_t kind, void *ctx) {
+static void cat_collect_ref(osp_str service, osp_str name, int32_t kind, void *ctx)
+{
     catalogue *c = ctx;
-    if (!c->err) c->err = cat_add(c, service, name, kind, NULL);
+    if (!c->err)
+        c->err = cat_add(c, service, name, kind, NULL);
 }
 
-static void cat_destroy(catalogue *c) {
-    if (!c) return;
+static void cat_destroy(catalogue *c)
+{
+    if (!c)
+        return;
     osp_arena_cleanup(&c->arena);
     osp_free(c->rows);
     osp_free(c);
 }
 
 /* Rebuilds the cached parts catalogue; on failure the old cache stays. */
-static void refresh_catalogue(engine *e) {
+static void refresh_catalogue(engine *e)
+{
     catalogue *c = osp_calloc(1, sizeof *c);
-    if (!c) return;
+    if (!c)
+        return;
     osp_arena_init(&c->arena, 0, 0);
     int rc = osp_parts_catalogue(e->parts, cat_collect_copy, c);
     if (rc || c->err) {
@@ -206,11 +227,13 @@ static void refresh_catalogue(engine *e) {
 /* ---- Flushing ---- */
 
 /* Writes m to parts with its highest lsn. */
-static int write_memtable(engine *e, osp_memtable *m) {
+static int write_memtable(engine *e, osp_memtable *m)
+{
     osp_span_batch rows;
     osp_span_batch_init(&rows);
     int rc = osp_memtable_rows(m, &rows);
-    if (rc == 0) rc = osp_parts_add(e->parts, &rows, osp_memtable_max_lsn(m));
+    if (rc == 0)
+        rc = osp_parts_add(e->parts, &rows, osp_memtable_max_lsn(m));
     osp_span_batch_cleanup(&rows);
     if (rc == 0) {
         osp_counter_inc(e->m_flushes);
@@ -220,10 +243,12 @@ static int write_memtable(engine *e, osp_memtable *m) {
 }
 
 /* Makes the active memtable the flushing one (there must be none) and starts a new one. */
-static int swap_memtables(engine *e) {
+static int swap_memtables(engine *e)
+{
     osp_memtable *fresh;
     int rc = osp_memtable_create(&fresh);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     pthread_rwlock_wrlock(&e->append_lock);
     pthread_mutex_lock(&e->mu);
     assert(!e->flushing);
@@ -244,18 +269,22 @@ static int swap_memtables(engine *e) {
 /* One flush step: swap if nothing is flushing, then write the flushing memtable out,
  * truncate the WAL and drop the memtable (after the catalogue cache has its entries).
  * Runs on the flusher thread, the only one that changes e->active after open. */
-static int flush_step(engine *e) {
+static int flush_step(engine *e)
+{
     pthread_mutex_lock(&e->mu);
     int need_swap = !e->flushing;
     pthread_mutex_unlock(&e->mu);
     int rc = need_swap ? swap_memtables(e) : 0;
-    if (rc) return rc;
+    if (rc)
+        return rc;
     pthread_mutex_lock(&e->mu);
     osp_memtable *m = e->flushing;
     pthread_mutex_unlock(&e->mu);
-    if (!m) return 0;
+    if (!m)
+        return 0;
     /* Only this thread clears e->flushing, so m stays valid here. */
-    if ((rc = write_memtable(e, m)) != 0) return rc;
+    if ((rc = write_memtable(e, m)) != 0)
+        return rc;
     if (osp_wal_truncate_before(e->wal, osp_memtable_max_lsn(m)))
         osp_warn(MODULE, "write-ahead log segments kept; retried after the next flush");
     pthread_mutex_lock(&e->mu);
@@ -270,53 +299,64 @@ static int flush_step(engine *e) {
 }
 
 /* Under mu: whether the flusher has work. */
-static int flush_due(engine *e) {
-    if (e->flushing) return 1;
-    if (!osp_memtable_nspans(e->active)) return 0;
+static int flush_due(engine *e)
+{
+    if (e->flushing)
+        return 1;
+    if (!osp_memtable_nspans(e->active))
+        return 0;
     uint64_t first = osp_memtable_first_insert_ns(e->active);
     return e->stop || e->flush_wanted >= e->gen_active ||
            osp_memtable_bytes(e->active) >= e->memtable_bytes ||
-           clock_ns(CLOCK_MONOTONIC) - first >= FLUSH_AGE_NS;
+           (first && clock_ns(CLOCK_MONOTONIC) - first >= FLUSH_AGE_NS);
 }
 
-static void *flusher_main(void *arg) {
+static void *flusher_main(void *arg)
+{
     engine *e = arg;
     pthread_mutex_lock(&e->mu);
     for (;;) {
         if (!flush_due(e)) {
-            if (e->stop) break;
+            if (e->stop)
+                break;
             wait_ms(&e->cv, &e->mu, FLUSHER_TICK_MS);
             continue;
         }
         pthread_mutex_unlock(&e->mu);
         int rc = flush_step(e);
         pthread_mutex_lock(&e->mu);
-        if (rc == 0) continue;
+        if (rc == 0)
+            continue;
         osp_error(MODULE, "flushing the memtable failed: %s; the write-ahead log keeps the data",
                   osp_strerror(rc));
         e->flush_err = rc;
         e->flush_failures++;
         pthread_cond_broadcast(&e->cv);
-        if (e->stop) break;
+        if (e->stop)
+            break;
         wait_ms(&e->cv, &e->mu, FLUSHER_TICK_MS);
     }
     pthread_mutex_unlock(&e->mu);
     return NULL;
 }
 
-static void *maintainer_main(void *arg) {
+static void *maintainer_main(void *arg)
+{
     engine *e = arg;
     pthread_mutex_lock(&e->mu);
     while (!e->stop) {
         wait_ms(&e->maint_cv, &e->mu, MAINTAIN_EVERY_MS);
-        if (e->stop) break;
+        if (e->stop)
+            break;
         pthread_mutex_unlock(&e->mu);
         osp_parts_stats before, after;
         osp_parts_get_stats(e->parts, &before);
         int rc = osp_parts_maintain(e->parts, clock_ns(CLOCK_REALTIME));
-        if (rc) osp_warn(MODULE, "parts maintenance: %s", osp_strerror(rc));
+        if (rc)
+            osp_warn(MODULE, "parts maintenance: %s", osp_strerror(rc));
         osp_parts_get_stats(e->parts, &after);
-        if (after.nparts != before.nparts || after.merges != before.merges) refresh_catalogue(e);
+        if (after.nparts != before.nparts || after.merges != before.merges)
+            refresh_catalogue(e);
         pthread_mutex_lock(&e->mu);
     }
     pthread_mutex_unlock(&e->mu);
@@ -325,9 +365,11 @@ static void *maintainer_main(void *arg) {
 
 /* ---- Open and close ---- */
 
-static void engine_destroy(engine *e) {
+static void engine_destroy(engine *e)
+{
     osp_wal_close(e->wal);
-    if (e->parts) osp_parts_close(e->parts);
+    if (e->parts)
+        osp_parts_close(e->parts);
     osp_memtable_release(e->active);
     osp_memtable_release(e->flushing);
     cat_destroy(e->cat);
@@ -340,10 +382,12 @@ static void engine_destroy(engine *e) {
 }
 
 /* WAL replay into the active memtable; a full memtable goes straight to parts. */
-static int replay_record(uint64_t lsn, osp_str payload, void *ctx) {
+static int replay_record(uint64_t lsn, osp_str payload, void *ctx)
+{
     engine *e = ctx;
     char *copy = osp_malloc(payload.n);
-    if (!copy) return OSP_ENOMEM;
+    if (!copy)
+        return OSP_ENOMEM;
     memcpy(copy, payload.p, payload.n);
     int rc = osp_memtable_insert(e->active, copy, payload.n, lsn);
     if (rc == OSP_ECORRUPT) {
@@ -351,7 +395,8 @@ static int replay_record(uint64_t lsn, osp_str payload, void *ctx) {
                   (unsigned long long)lsn);
         return 0;
     }
-    if (rc || osp_memtable_bytes(e->active) < e->memtable_bytes) return rc;
+    if (rc || osp_memtable_bytes(e->active) < e->memtable_bytes)
+        return rc;
     osp_memtable *fresh;
     if ((rc = write_memtable(e, e->active)) != 0 || (rc = osp_memtable_create(&fresh)) != 0)
         return rc;
@@ -360,14 +405,16 @@ static int replay_record(uint64_t lsn, osp_str payload, void *ctx) {
     return 0;
 }
 
-static int engine_open(const osp_store_options *opt, void **impl) {
+static int engine_open(const osp_store_options *opt, void **impl)
+{
     char traces[PATH_MAX], wal_dir[PATH_MAX];
     if (!opt->data_dir ||
         snprintf(traces, sizeof traces, "%s/traces", opt->data_dir) >= (int)sizeof traces)
         return OSP_EINVAL;
     snprintf(wal_dir, sizeof wal_dir, "%s/wal", opt->data_dir);
     engine *e = osp_calloc(1, sizeof *e);
-    if (!e) return OSP_ENOMEM;
+    if (!e)
+        return OSP_ENOMEM;
     pthread_rwlockattr_t ra;
     pthread_rwlockattr_init(&ra);
     /* The flusher's swap must not starve behind a steady stream of appends. */
@@ -376,12 +423,8 @@ static int engine_open(const osp_store_options *opt, void **impl) {
     pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&e->mu, NULL);
     pthread_mutex_init(&e->cat_mu, NULL);
-    int rc = init_cond(&e->cv);
-    if (rc == 0) rc = init_cond(&e->maint_cv);
-    if (rc) { /* nothing else is set up yet */
-        osp_free(e);
-        return rc;
-    }
+    init_cond(&e->cv);
+    init_cond(&e->maint_cv);
     e->max_pending = opt->max_pending_bytes ? opt->max_pending_bytes : DEFAULT_MAX_PENDING;
     e->memtable_bytes = opt->memtable_bytes ? opt->memtable_bytes : DEFAULT_MEMTABLE_BYTES;
     if (e->memtable_bytes > e->max_pending / 2) /* leave room to fill one while one flushes */
@@ -399,6 +442,7 @@ static int engine_open(const osp_store_options *opt, void **impl) {
     osp_wal_options wopt = {.dir = wal_dir,
                             .fsync_policy = opt->fsync_policy,
                             .fsync_interval_ms = opt->fsync_interval_ms};
+    int rc;
     if ((rc = make_dirs(opt->data_dir)) != 0 || (rc = osp_parts_open(&popt, &e->parts)) != 0 ||
         (rc = osp_memtable_create(&e->active)) != 0)
         goto out;
@@ -411,9 +455,11 @@ static int engine_open(const osp_store_options *opt, void **impl) {
     refresh_catalogue(e);
     update_bytes_gauge(e, osp_memtable_bytes(e->active));
     rc = OSP_ENOMEM;
-    if (pthread_create(&e->flusher, NULL, flusher_main, e)) goto out;
+    if (pthread_create(&e->flusher, NULL, flusher_main, e))
+        goto out;
     e->flusher_started = 1;
-    if (pthread_create(&e->maintainer, NULL, maintainer_main, e)) goto out;
+    if (pthread_create(&e->maintainer, NULL, maintainer_main, e))
+        goto out;
     e->maintainer_started = 1;
     rc = 0;
 out:
@@ -433,7 +479,8 @@ out:
     return 0;
 }
 
-static void engine_close(void *impl) {
+static void engine_close(void *impl)
+{
     engine *e = impl;
     pthread_mutex_lock(&e->mu);
     e->stop = 1;
@@ -447,14 +494,17 @@ static void engine_close(void *impl) {
 
 /* ---- Write path ---- */
 
-static int engine_append(void *impl, const osp_span_batch *b) {
+static int engine_append(void *impl, const osp_span_batch *b)
+{
     engine *e = impl;
     osp_buf rec;
     uint64_t lsn;
-    if (b->nspans == 0) return 0;
+    if (b->nspans == 0)
+        return 0;
     osp_buf_init(&rec, OSP_WAL_MAX_RECORD);
     int rc = osp_rowcodec_encode(b, &rec);
-    if (rc) goto out;
+    if (rc)
+        goto out;
     pthread_rwlock_rdlock(&e->append_lock);
     size_t pending = osp_memtable_bytes(e->active) +
                      atomic_load_explicit(&e->flushing_bytes, memory_order_relaxed);
@@ -468,7 +518,8 @@ static int engine_append(void *impl, const osp_span_batch *b) {
     }
     size_t active = osp_memtable_bytes(e->active);
     pthread_rwlock_unlock(&e->append_lock);
-    if (rc) goto out;
+    if (rc)
+        goto out;
     osp_counter_add(e->m_spans, b->nspans);
     update_bytes_gauge(e, active);
     if (active >= e->memtable_bytes) {
@@ -481,7 +532,8 @@ out:
     return rc;
 }
 
-static int engine_flush(void *impl) {
+static int engine_flush(void *impl)
+{
     engine *e = impl;
     int rc = 0;
     pthread_mutex_lock(&e->mu);
@@ -489,11 +541,13 @@ static int engine_flush(void *impl) {
                       : e->flushing                  ? e->gen_flushing
                                                      : e->gen_flushed;
     uint64_t failures = e->flush_failures;
-    if (target > e->flush_wanted) e->flush_wanted = target;
+    if (target > e->flush_wanted)
+        e->flush_wanted = target;
     pthread_cond_broadcast(&e->cv);
     while (e->gen_flushed < target && e->flush_failures == failures)
         pthread_cond_wait(&e->cv, &e->mu);
-    if (e->gen_flushed < target) rc = e->flush_err;
+    if (e->gen_flushed < target)
+        rc = e->flush_err;
     pthread_mutex_unlock(&e->mu);
     return rc;
 }
@@ -501,22 +555,27 @@ static int engine_flush(void *impl) {
 /* ---- Trace fetch ---- */
 
 /* Orders span indexes of a batch by start time, then span id, then position. */
-static int cmp_span(const void *pa, const void *pb, void *ctx) {
+static int cmp_span(const void *pa, const void *pb, void *ctx)
+{
     const osp_span_batch *b = ctx;
     size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
     const osp_span *x = &b->spans[ia], *y = &b->spans[ib];
-    if (x->start_ns != y->start_ns) return x->start_ns < y->start_ns ? -1 : 1;
+    if (x->start_ns != y->start_ns)
+        return x->start_ns < y->start_ns ? -1 : 1;
     int c = memcmp(x->span_id, y->span_id, 8);
-    if (c) return c;
+    if (c)
+        return c;
     return ia < ib ? -1 : ia > ib;
 }
 
 /* Copies the spans of all into out in start order, leaving out exact duplicates (the
  * same span stored twice: a client retry after a crash, or a read racing a flush). */
-static int sorted_unique(const osp_span_batch *all, osp_span_batch *out) {
+static int sorted_unique(const osp_span_batch *all, osp_span_batch *out)
+{
     size_t *idx = osp_malloc(all->nspans * sizeof *idx), nkept = 0;
     int rc = 0;
-    if (!idx) return OSP_ENOMEM;
+    if (!idx)
+        return OSP_ENOMEM;
     for (size_t i = 0; i < all->nspans; i++)
         idx[i] = i;
     qsort_r(idx, all->nspans, sizeof *idx, cmp_span, (void *)all);
@@ -526,7 +585,8 @@ static int sorted_unique(const osp_span_batch *all, osp_span_batch *out) {
         /* Kept spans with the same start and span id sit just before. */
         for (size_t k = nkept; k-- > 0 && !dup;) {
             const osp_span *t = &all->spans[idx[k]];
-            if (t->start_ns != s->start_ns || memcmp(t->span_id, s->span_id, 8)) break;
+            if (t->start_ns != s->start_ns || memcmp(t->span_id, s->span_id, 8))
+                break;
             dup = osp_span_equal(all, idx[k], all, idx[i]);
         }
         if (!dup) {
@@ -538,7 +598,8 @@ static int sorted_unique(const osp_span_batch *all, osp_span_batch *out) {
     return rc;
 }
 
-static int engine_get_trace(void *impl, const uint8_t trace_id[16], osp_span_batch *out) {
+static int engine_get_trace(void *impl, const uint8_t trace_id[16], osp_span_batch *out)
+{
     engine *e = impl;
     osp_memtable *mts[2];
     osp_span_batch all;
@@ -547,8 +608,10 @@ static int engine_get_trace(void *impl, const uint8_t trace_id[16], osp_span_bat
     osp_span_batch_init(&all);
     for (size_t i = 0; i < nm && rc >= 0; i++)
         rc = osp_memtable_get_trace(mts[i], trace_id, &all);
-    if (rc >= 0) rc = osp_parts_get_trace(e->parts, trace_id, &all);
-    if (rc >= 0) rc = all.nspans ? sorted_unique(&all, out) : OSP_ENOTFOUND;
+    if (rc >= 0)
+        rc = osp_parts_get_trace(e->parts, trace_id, &all);
+    if (rc >= 0)
+        rc = all.nspans ? sorted_unique(&all, out) : OSP_ENOTFOUND;
     osp_span_batch_cleanup(&all);
     release_all(mts, nm);
     return rc;
@@ -566,30 +629,38 @@ typedef struct topk {
     int err;
 } topk;
 
-static int hit_less(const osp_trace_hit *a, const osp_trace_hit *b) {
-    if (a->newest_start_ns != b->newest_start_ns) return a->newest_start_ns < b->newest_start_ns;
+static int hit_less(const osp_trace_hit *a, const osp_trace_hit *b)
+{
+    if (a->newest_start_ns != b->newest_start_ns)
+        return a->newest_start_ns < b->newest_start_ns;
     return memcmp(a->trace_id, b->trace_id, 16) > 0;
 }
 
-static void topk_set(topk *t, size_t i, const osp_trace_hit *h) {
+static void topk_set(topk *t, size_t i, const osp_trace_hit *h)
+{
     t->heap[i] = *h;
     *osp_tidmap_find(&t->pos, h->trace_id) = i;
 }
 
-static void topk_sift_down(topk *t, size_t i) {
+static void topk_sift_down(topk *t, size_t i)
+{
     osp_trace_hit h = t->heap[i];
     for (;;) {
         size_t c = 2 * i + 1;
-        if (c >= t->n) break;
-        if (c + 1 < t->n && hit_less(&t->heap[c + 1], &t->heap[c])) c++;
-        if (!hit_less(&t->heap[c], &h)) break;
+        if (c >= t->n)
+            break;
+        if (c + 1 < t->n && hit_less(&t->heap[c + 1], &t->heap[c]))
+            c++;
+        if (!hit_less(&t->heap[c], &h))
+            break;
         topk_set(t, i, &t->heap[c]);
         i = c;
     }
     topk_set(t, i, &h);
 }
 
-static void topk_sift_up(topk *t, size_t i) {
+static void topk_sift_up(topk *t, size_t i)
+{
     osp_trace_hit h = t->heap[i];
     while (i > 0 && hit_less(&h, &t->heap[(i - 1) / 2])) {
         topk_set(t, i, &t->heap[(i - 1) / 2]);
@@ -598,7 +669,8 @@ static void topk_sift_up(topk *t, size_t i) {
     topk_set(t, i, &h);
 }
 
-static void topk_offer(const uint8_t trace_id[16], uint64_t start, void *ctx) {
+static void topk_offer(const uint8_t trace_id[16], uint64_t start, void *ctx)
+{
     topk *t = ctx;
     osp_trace_hit h;
     memcpy(h.trace_id, trace_id, 16);
@@ -611,10 +683,12 @@ static void topk_offer(const uint8_t trace_id[16], uint64_t start, void *ctx) {
         }
         return;
     }
-    if (t->err || (t->n == t->limit && !hit_less(&t->heap[0], &h))) return;
+    if (t->err || (t->n == t->limit && !hit_less(&t->heap[0], &h)))
+        return;
     if (t->n == t->limit) { /* evict the oldest */
         osp_tidmap_remove(&t->pos, t->heap[0].trace_id);
-        if ((t->err = osp_tidmap_put(&t->pos, trace_id, &slot)) < 0) return;
+        if ((t->err = osp_tidmap_put(&t->pos, trace_id, &slot)) < 0)
+            return;
         topk_set(t, 0, &h);
         topk_sift_down(t, 0);
         return;
@@ -630,18 +704,21 @@ static void topk_offer(const uint8_t trace_id[16], uint64_t start, void *ctx) {
         t->heap = heap;
         t->cap = cap;
     }
-    if ((t->err = osp_tidmap_put(&t->pos, trace_id, &slot)) < 0) return;
+    if ((t->err = osp_tidmap_put(&t->pos, trace_id, &slot)) < 0)
+        return;
     t->heap[t->n] = h;
     *slot = t->n++;
     topk_sift_up(t, t->n - 1);
 }
 
-static int cmp_hit_newest(const void *a, const void *b) {
+static int cmp_hit_newest(const void *a, const void *b)
+{
     return hit_less(b, a) ? -1 : hit_less(a, b);
 }
 
 static int engine_search(void *impl, const osp_trace_query *q, osp_arena *arena,
-                         osp_trace_hit **hits, size_t *nhits) {
+                         osp_trace_hit **hits, size_t *nhits)
+{
     engine *e = impl;
     osp_memtable *mts[2];
     topk t = {.limit = q->limit ? q->limit : DEFAULT_SEARCH_LIMIT};
@@ -650,10 +727,13 @@ static int engine_search(void *impl, const osp_trace_query *q, osp_arena *arena,
     size_t nm = snapshot(e, mts);
     for (size_t i = 0; i < nm && rc == 0; i++)
         rc = osp_memtable_search(mts[i], q, topk_offer, &t);
-    if (rc == 0) rc = osp_parts_search(e->parts, q, topk_offer, &t);
-    if (rc == 0) rc = t.err;
+    if (rc == 0)
+        rc = osp_parts_search(e->parts, q, topk_offer, &t);
+    if (rc == 0)
+        rc = t.err;
     if (rc == 0) {
-        qsort(t.heap, t.n, sizeof *t.heap, cmp_hit_newest);
+        if (t.n)
+            qsort(t.heap, t.n, sizeof *t.heap, cmp_hit_newest);
         *hits = osp_arena_memdup(arena, t.heap, t.n * sizeof *t.heap);
         *nhits = t.n;
         rc = *hits ? 0 : OSP_ENOMEM;
@@ -666,16 +746,19 @@ static int engine_search(void *impl, const osp_trace_query *q, osp_arena *arena,
 
 /* ---- Catalogue ---- */
 
-static int cmp_cat(const void *pa, const void *pb) {
+static int cmp_cat(const void *pa, const void *pb)
+{
     const cat_row *a = pa, *b = pb;
     int c = osp_str_cmp(a->service, b->service);
-    if (c == 0) c = osp_str_cmp(a->name, b->name);
+    if (c == 0)
+        c = osp_str_cmp(a->name, b->name);
     return c ? c : (a->kind > b->kind) - (a->kind < b->kind);
 }
 
 /* Calls fn with the sorted, distinct union of the parts' catalogue and the memtables'.
  * The rows passed to fn are only valid during the call. */
-static int with_catalogue(engine *e, int (*fn)(const catalogue *c, void *ctx), void *ctx) {
+static int with_catalogue(engine *e, int (*fn)(const catalogue *c, void *ctx), void *ctx)
+{
     osp_memtable *mts[2];
     catalogue all = {0};
     size_t nm = snapshot(e, mts);
@@ -687,10 +770,12 @@ static int with_catalogue(engine *e, int (*fn)(const catalogue *c, void *ctx), v
         osp_memtable_catalogue(mts[i], cat_collect_ref, &all);
     int rc = all.err;
     if (rc == 0) {
-        qsort(all.rows, all.n, sizeof *all.rows, cmp_cat);
+        if (all.n)
+            qsort(all.rows, all.n, sizeof *all.rows, cmp_cat);
         size_t k = 0;
         for (size_t i = 0; i < all.n; i++)
-            if (k == 0 || cmp_cat(&all.rows[k - 1], &all.rows[i])) all.rows[k++] = all.rows[i];
+            if (k == 0 || cmp_cat(&all.rows[k - 1], &all.rows[i]))
+                all.rows[k++] = all.rows[i];
         all.n = k;
         rc = fn(&all, ctx);
     }
@@ -706,22 +791,27 @@ typedef struct names_out {
     size_t *n;
 } names_out;
 
-static int emit_services(const catalogue *c, void *ctx) {
+static int emit_services(const catalogue *c, void *ctx)
+{
     names_out *o = ctx;
     osp_str *names = osp_arena_alloc(o->arena, (c->n ? c->n : 1) * sizeof *names);
     size_t n = 0;
-    if (!names) return OSP_ENOMEM;
+    if (!names)
+        return OSP_ENOMEM;
     for (size_t i = 0; i < c->n; i++) {
-        if (n && osp_str_eq(names[n - 1], c->rows[i].service)) continue;
+        if (n && osp_str_eq(names[n - 1], c->rows[i].service))
+            continue;
         names[n] = osp_arena_strdup(o->arena, c->rows[i].service);
-        if (!names[n++].p) return OSP_ENOMEM;
+        if (!names[n++].p)
+            return OSP_ENOMEM;
     }
     *o->names = names;
     *o->n = n;
     return 0;
 }
 
-static int engine_services(void *impl, osp_arena *arena, osp_str **names, size_t *n) {
+static int engine_services(void *impl, osp_arena *arena, osp_str **names, size_t *n)
+{
     names_out o = {arena, names, n};
     return with_catalogue(impl, emit_services, &o);
 }
@@ -733,18 +823,22 @@ typedef struct ops_out {
     size_t *n;
 } ops_out;
 
-static int emit_operations(const catalogue *c, void *ctx) {
+static int emit_operations(const catalogue *c, void *ctx)
+{
     ops_out *o = ctx;
     size_t n = 0;
     for (size_t i = 0; i < c->n; i++)
         n += osp_str_eq(c->rows[i].service, o->service);
     osp_operation *ops = osp_arena_alloc(o->arena, (n ? n : 1) * sizeof *ops);
-    if (!ops) return OSP_ENOMEM;
+    if (!ops)
+        return OSP_ENOMEM;
     n = 0;
     for (size_t i = 0; i < c->n; i++) {
-        if (!osp_str_eq(c->rows[i].service, o->service)) continue;
+        if (!osp_str_eq(c->rows[i].service, o->service))
+            continue;
         ops[n] = (osp_operation){osp_arena_strdup(o->arena, c->rows[i].name), c->rows[i].kind};
-        if (!ops[n++].name.p) return OSP_ENOMEM;
+        if (!ops[n++].name.p)
+            return OSP_ENOMEM;
     }
     *o->ops = ops;
     *o->n = n;
@@ -752,7 +846,8 @@ static int emit_operations(const catalogue *c, void *ctx) {
 }
 
 static int engine_operations(void *impl, osp_str service, osp_arena *arena, osp_operation **ops,
-                             size_t *n) {
+                             size_t *n)
+{
     ops_out o = {service, arena, ops, n};
     return with_catalogue(impl, emit_operations, &o);
 }

@@ -60,7 +60,7 @@
  * the bytes. Varints are protobuf base-128 varints; "zz" marks zigzag-encoded signed
  * values. Per-part dictionaries (strings, attribute keys, resources, scopes) live in the
  * index and are referred to by id (position in the dictionary). */
-#define OSP_PART_GRANULE_ROWS 4096      /* what writers produce */
+#define OSP_PART_GRANULE_ROWS 2048      /* what writers produce */
 #define OSP_PART_MAX_GRANULE_ROWS 65536 /* what readers accept */
 
 enum osp_part_column {

@@ -75,58 +75,69 @@ struct osp_wal {
     osp_metric *m_bytes, *m_fsyncs, *m_records, *m_group;
 };
 
-static void put_u32(uint8_t *p, uint32_t v) {
+static void put_u32(uint8_t *p, uint32_t v)
+{
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static void put_u64(uint8_t *p, uint64_t v) {
+static void put_u64(uint8_t *p, uint64_t v)
+{
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint32_t get_u32(const uint8_t *p) {
+static uint32_t get_u32(const uint8_t *p)
+{
     uint32_t v = 0;
     for (int i = 0; i < 4; i++)
         v |= (uint32_t)p[i] << (8 * i);
     return v;
 }
 
-static uint64_t get_u64(const uint8_t *p) {
+static uint64_t get_u64(const uint8_t *p)
+{
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
         v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
 
-static uint32_t header_sum(const uint8_t *hdr, uint32_t len) {
+static uint32_t header_sum(const uint8_t *hdr, uint32_t len)
+{
     return (uint32_t)XXH3_64bits_withSeed(hdr + 8, 16, len);
 }
 
-static void segment_name(char out[NAME_LEN + 1], uint64_t first_lsn) {
+static void segment_name(char out[NAME_LEN + 1], uint64_t first_lsn)
+{
     snprintf(out, NAME_LEN + 1, "%016" PRIx64 ".wal", first_lsn);
 }
 
 /* dir + "/" + name into a caller array of PATH_MAX. */
-static void segment_path(const osp_wal *w, uint64_t first_lsn, char *path) {
+static void segment_path(const osp_wal *w, uint64_t first_lsn, char *path)
+{
     char name[NAME_LEN + 1];
     segment_name(name, first_lsn);
     snprintf(path, PATH_MAX, "%s/%s", w->dir, name);
 }
 
-static int fsync_dir(const char *dir) {
+static int fsync_dir(const char *dir)
+{
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return OSP_EIO;
+    if (fd < 0)
+        return OSP_EIO;
     int rc = fsync(fd) ? OSP_EIO : 0;
     close(fd);
     return rc;
 }
 
-static int add_segment(osp_wal *w, uint64_t first_lsn) {
+static int add_segment(osp_wal *w, uint64_t first_lsn)
+{
     if (w->nsegs == w->segs_cap) {
         size_t cap = w->segs_cap ? w->segs_cap * 2 : 16;
         segment *s = osp_realloc(w->segs, cap * sizeof *s);
-        if (!s) return OSP_ENOMEM;
+        if (!s)
+            return OSP_ENOMEM;
         w->segs = s;
         w->segs_cap = cap;
     }
@@ -139,11 +150,14 @@ static int add_segment(osp_wal *w, uint64_t first_lsn) {
 /* 1 when a valid record starts at off: header and payload in bounds, both sums right,
  * lsn above prev. */
 static int record_at(const uint8_t *data, uint64_t size, uint64_t off, uint64_t prev, uint64_t *lsn,
-                     uint32_t *len) {
-    if (size - off < OSP_WAL_HEADER_LEN) return 0;
+                     uint32_t *len)
+{
+    if (size - off < OSP_WAL_HEADER_LEN)
+        return 0;
     const uint8_t *h = data + off;
     uint32_t n = get_u32(h);
-    if (n == 0 || n > OSP_WAL_MAX_RECORD || get_u32(h + 4) != header_sum(h, n)) return 0;
+    if (n == 0 || n > OSP_WAL_MAX_RECORD || get_u32(h + 4) != header_sum(h, n))
+        return 0;
     uint64_t l = get_u64(h + 8);
     if (l <= prev || size - off - OSP_WAL_HEADER_LEN < n ||
         XXH3_64bits(h + OSP_WAL_HEADER_LEN, n) != get_u64(h + 16))
@@ -163,7 +177,8 @@ typedef struct replay_ctx {
 /* Replays the records of one mapped segment into rc->fn. Sets seg->last_lsn and *valid_end
  * (offset just past the last valid record, or the size when the segment ends cleanly). */
 static int replay_records(const char *path, const uint8_t *data, uint64_t size, segment *seg,
-                          replay_ctx *rc, uint64_t *valid_end) {
+                          replay_ctx *rc, uint64_t *valid_end)
+{
     uint64_t off = OSP_WAL_MAGIC_LEN, lsn;
     uint32_t len;
     *valid_end = off;
@@ -172,7 +187,8 @@ static int replay_records(const char *path, const uint8_t *data, uint64_t size, 
             uint64_t next = off + 1;
             while (next < size && !record_at(data, size, next, rc->prev_lsn, &lsn, &len))
                 next++;
-            if (next >= size) return 0; /* invalid to the end */
+            if (next >= size)
+                return 0; /* invalid to the end */
             osp_warn(MODULE, "%s: corrupt record at offset %" PRIu64 ", skipped %" PRIu64 " bytes",
                      path, off, next - off);
             off = next;
@@ -180,7 +196,8 @@ static int replay_records(const char *path, const uint8_t *data, uint64_t size, 
         if (lsn > rc->skip_through && rc->fn) {
             int err = rc->fn(lsn, osp_str_make((const char *)data + off + OSP_WAL_HEADER_LEN, len),
                              rc->ctx);
-            if (err) return err;
+            if (err)
+                return err;
         }
         rc->prev_lsn = seg->last_lsn = lsn;
         off += OSP_WAL_HEADER_LEN + (uint64_t)len;
@@ -191,7 +208,8 @@ static int replay_records(const char *path, const uint8_t *data, uint64_t size, 
 
 /* Opens, checks and replays one segment. *drop is set when the file should be forgotten
  * (it was removed or moved aside). */
-static int replay_segment(osp_wal *w, segment *seg, int newest, replay_ctx *rc, int *drop) {
+static int replay_segment(osp_wal *w, segment *seg, int newest, replay_ctx *rc, int *drop)
+{
     char path[PATH_MAX];
     uint8_t magic[OSP_WAL_MAGIC_LEN];
     struct stat st;
@@ -227,7 +245,8 @@ static int replay_segment(osp_wal *w, segment *seg, int newest, replay_ctx *rc, 
     }
     uint64_t valid_end;
     err = replay_records(path, map, size, seg, rc, &valid_end);
-    if (err || valid_end == size) goto out;
+    if (err || valid_end == size)
+        goto out;
     if (newest) {
         osp_warn(MODULE, "%s: torn write at offset %" PRIu64 " (%" PRIu64 " bytes), truncating",
                  path, valid_end, size - valid_end);
@@ -241,65 +260,76 @@ static int replay_segment(osp_wal *w, segment *seg, int newest, replay_ctx *rc, 
                  path, valid_end, size - valid_end);
     }
 out:
-    if (map != MAP_FAILED) munmap(map, size);
-    if (fd >= 0) close(fd);
+    if (map != MAP_FAILED)
+        munmap(map, size);
+    if (fd >= 0)
+        close(fd);
     return err;
 }
 
-static int cmp_segment(const void *a, const void *b) {
+static int cmp_segment(const void *a, const void *b)
+{
     uint64_t x = ((const segment *)a)->first_lsn, y = ((const segment *)b)->first_lsn;
     return x < y ? -1 : x > y;
 }
 
 /* Lists DIR/<16 hex>.wal into w->segs, sorted. */
-static int list_segments(osp_wal *w) {
+static int list_segments(osp_wal *w)
+{
     DIR *d = opendir(w->dir);
     struct dirent *de;
     int rc = 0;
-    if (!d) return OSP_EIO;
+    if (!d)
+        return OSP_EIO;
     while (rc == 0 && (de = readdir(d)) != NULL) {
         const char *z = de->d_name;
-        char *end;
         if (strlen(z) != NAME_LEN || strcmp(z + 16, ".wal") || strspn(z, "0123456789abcdef") != 16)
             continue;
-        rc = add_segment(w, strtoull(z, &end, 16));
+        rc = add_segment(w, strtoull(z, NULL, 16));
     }
     closedir(d);
-    if (rc == 0) qsort(w->segs, w->nsegs, sizeof *w->segs, cmp_segment);
+    if (rc == 0 && w->nsegs)
+        qsort(w->segs, w->nsegs, sizeof *w->segs, cmp_segment);
     return rc;
 }
 
-static int recover(osp_wal *w, replay_ctx *rc) {
+static int recover(osp_wal *w, replay_ctx *rc)
+{
     int err = list_segments(w);
     size_t kept = 0;
     for (size_t i = 0; i < w->nsegs && err == 0; i++) {
         int drop;
         segment seg = w->segs[i];
         err = replay_segment(w, &seg, i + 1 == w->nsegs, rc, &drop);
-        if (!drop) w->segs[kept++] = seg;
+        if (!drop)
+            w->segs[kept++] = seg;
     }
-    if (err) return err;
+    if (err)
+        return err;
     w->nsegs = kept;
     /* Trailing segments without a valid record hold nothing; new segments take their
      * names' place. */
     while (w->nsegs && w->segs[w->nsegs - 1].last_lsn == 0) {
         char path[PATH_MAX];
         segment_path(w, w->segs[w->nsegs - 1].first_lsn, path);
-        if (unlink(path)) return OSP_EIO;
+        if (unlink(path))
+            return OSP_EIO;
         w->nsegs--;
     }
     /* New lsns go above every record, skip_through and every segment name (a segment is
      * named by its first lsn, so a new one never takes an existing name). */
     w->last_lsn = rc->prev_lsn > rc->skip_through ? rc->prev_lsn : rc->skip_through;
     for (size_t i = 0; i < w->nsegs; i++)
-        if (w->segs[i].first_lsn > w->last_lsn) w->last_lsn = w->segs[i].first_lsn;
+        if (w->segs[i].first_lsn > w->last_lsn)
+            w->last_lsn = w->segs[i].first_lsn;
     return 0;
 }
 
 /* ---- Writing ---- */
 
 /* Records a failure after which the log cannot be trusted: every later append fails. */
-static void set_failed(osp_wal *w, const char *what) {
+static void set_failed(osp_wal *w, const char *what)
+{
     osp_error(MODULE, "%s: %s failed (%s); refusing further appends", w->dir, what,
               strerror(errno));
     pthread_mutex_lock(&w->mu);
@@ -308,7 +338,8 @@ static void set_failed(osp_wal *w, const char *what) {
 }
 
 /* fdatasync; a failure is sticky (after a failed sync the page cache cannot be trusted). */
-static int sync_fd(osp_wal *w, int fd) {
+static int sync_fd(osp_wal *w, int fd)
+{
     if (fdatasync(fd)) {
         set_failed(w, "fdatasync");
         return OSP_EIO;
@@ -318,21 +349,24 @@ static int sync_fd(osp_wal *w, int fd) {
 }
 
 /* Leader only: finishes the current segment (synced unless the policy is NEVER). */
-static int close_segment(osp_wal *w) {
+static int close_segment(osp_wal *w)
+{
     int rc = w->policy == OSP_FSYNC_NEVER ? 0 : sync_fd(w, w->fd);
     pthread_mutex_lock(&w->mu);
     while (w->sync_busy)
         pthread_cond_wait(&w->cv, &w->mu);
     int fd = w->fd;
     w->fd = -1;
-    if (rc == 0 && w->policy != OSP_FSYNC_NEVER) w->synced_bytes = w->written_bytes;
+    if (rc == 0 && w->policy != OSP_FSYNC_NEVER)
+        w->synced_bytes = w->written_bytes;
     pthread_mutex_unlock(&w->mu);
     close(fd);
     return rc;
 }
 
 /* Leader only: creates the segment whose first record will be first_lsn. */
-static int open_segment(osp_wal *w, uint64_t first_lsn) {
+static int open_segment(osp_wal *w, uint64_t first_lsn)
+{
     char path[PATH_MAX];
     segment_path(w, first_lsn, path);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
@@ -348,7 +382,8 @@ static int open_segment(osp_wal *w, uint64_t first_lsn) {
     }
     pthread_mutex_lock(&w->mu);
     int rc = add_segment(w, first_lsn);
-    if (rc == 0) w->fd = fd;
+    if (rc == 0)
+        w->fd = fd;
     pthread_mutex_unlock(&w->mu);
     if (rc) {
         close(fd);
@@ -360,11 +395,14 @@ static int open_segment(osp_wal *w, uint64_t first_lsn) {
 }
 
 /* writev until every byte is out. */
-static int write_all(int fd, struct iovec *iov, int n) {
+static int write_all(int fd, struct iovec *iov, int n)
+{
     while (n > 0) {
         ssize_t k = writev(fd, iov, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return OSP_EIO;
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return OSP_EIO;
         while (n > 0 && (size_t)k >= iov->iov_len) {
             k -= (ssize_t)iov->iov_len;
             iov++;
@@ -381,7 +419,8 @@ static int write_all(int fd, struct iovec *iov, int n) {
 /* Writes the group's records (magic first in a fresh segment). *bytes receives the bytes
  * written. On a failed write the segment is cut back to its old size; if even that fails
  * the log is marked failed. */
-static int write_records(osp_wal *w, waiter *group, uint64_t *bytes) {
+static int write_records(osp_wal *w, waiter *group, uint64_t *bytes)
+{
     struct iovec iov[MAX_IOV];
     uint64_t start = w->cur_size, total = 0;
     int n = 0, rc = 0;
@@ -400,7 +439,8 @@ static int write_records(osp_wal *w, waiter *group, uint64_t *bytes) {
     }
     if (rc) {
         osp_error(MODULE, "%s: write failed: %s", w->dir, strerror(errno));
-        if (ftruncate(w->fd, (off_t)start)) set_failed(w, "cutting back a failed write");
+        if (ftruncate(w->fd, (off_t)start))
+            set_failed(w, "cutting back a failed write");
         return rc;
     }
     w->cur_size += total;
@@ -409,18 +449,24 @@ static int write_records(osp_wal *w, waiter *group, uint64_t *bytes) {
 }
 
 /* Leader only, without the lock: rotates if due, writes, syncs per policy. */
-static int write_group(osp_wal *w, waiter *group, int rotate, uint64_t *bytes) {
+static int write_group(osp_wal *w, waiter *group, int rotate, uint64_t *bytes)
+{
     int rc = 0;
-    if (w->fd >= 0 && (rotate || w->cur_size >= w->segment_bytes)) rc = close_segment(w);
-    if (rc == 0 && w->fd < 0) rc = open_segment(w, group->lsn);
-    if (rc == 0) rc = write_records(w, group, bytes);
-    if (rc == 0 && w->policy == OSP_FSYNC_ALWAYS) rc = sync_fd(w, w->fd);
+    if (w->fd >= 0 && (rotate || w->cur_size >= w->segment_bytes))
+        rc = close_segment(w);
+    if (rc == 0 && w->fd < 0)
+        rc = open_segment(w, group->lsn);
+    if (rc == 0)
+        rc = write_records(w, group, bytes);
+    if (rc == 0 && w->policy == OSP_FSYNC_ALWAYS)
+        rc = sync_fd(w, w->fd);
     return rc;
 }
 
 /* Called with the lock held, no leader active and the queue non-empty: writes the whole
  * queue as one group and completes its waiters. Returns with the lock held. */
-static void lead(osp_wal *w) {
+static void lead(osp_wal *w)
+{
     waiter *group = w->queue_head, *last = w->queue_tail;
     int rotate = w->rotate_requested;
     uint64_t bytes = 0;
@@ -436,7 +482,8 @@ static void lead(osp_wal *w) {
     if (rc == 0) {
         w->segs[w->nsegs - 1].last_lsn = last->lsn;
         w->written_bytes += bytes;
-        if (w->policy == OSP_FSYNC_ALWAYS) w->synced_bytes = w->written_bytes;
+        if (w->policy == OSP_FSYNC_ALWAYS)
+            w->synced_bytes = w->written_bytes;
     }
     for (waiter *x = group; x; x = x->next) {
         x->rc = rc;
@@ -452,9 +499,12 @@ static void lead(osp_wal *w) {
     }
 }
 
-int osp_wal_append(osp_wal *w, osp_str payload, uint64_t *lsn) {
-    if (payload.n == 0) return OSP_EINVAL;
-    if (payload.n > OSP_WAL_MAX_RECORD) return OSP_ETOOBIG;
+int osp_wal_append(osp_wal *w, osp_str payload, uint64_t *lsn)
+{
+    if (payload.n == 0)
+        return OSP_EINVAL;
+    if (payload.n > OSP_WAL_MAX_RECORD)
+        return OSP_ETOOBIG;
     waiter me = {.payload = payload};
     uint64_t sum = XXH3_64bits(payload.p, payload.n);
     int rc;
@@ -480,7 +530,8 @@ int osp_wal_append(osp_wal *w, osp_str payload, uint64_t *lsn) {
             lead(w);
     }
     rc = me.rc;
-    if (rc == 0) *lsn = me.lsn;
+    if (rc == 0)
+        *lsn = me.lsn;
 out:
     pthread_mutex_unlock(&w->mu);
     return rc;
@@ -488,7 +539,8 @@ out:
 
 /* ---- Interval sync ---- */
 
-static void *sync_main(void *arg) {
+static void *sync_main(void *arg)
+{
     osp_wal *w = arg;
     pthread_mutex_lock(&w->mu);
     while (!w->stop_sync) {
@@ -498,7 +550,8 @@ static void *sync_main(void *arg) {
         ts.tv_sec += (time_t)(ns / 1000000000u);
         ts.tv_nsec = (long)(ns % 1000000000u);
         pthread_cond_timedwait(&w->sync_cv, &w->mu, &ts);
-        if (w->stop_sync || w->fd < 0 || w->failed || w->written_bytes == w->synced_bytes) continue;
+        if (w->stop_sync || w->fd < 0 || w->failed || w->written_bytes == w->synced_bytes)
+            continue;
         int fd = w->fd;
         uint64_t target = w->written_bytes;
         w->sync_busy = 1;
@@ -506,43 +559,42 @@ static void *sync_main(void *arg) {
         int rc = sync_fd(w, fd);
         pthread_mutex_lock(&w->mu);
         w->sync_busy = 0;
-        if (rc == 0 && target > w->synced_bytes) w->synced_bytes = target;
+        if (rc == 0 && target > w->synced_bytes)
+            w->synced_bytes = target;
         pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-static int init_sync(osp_wal *w) {
+/* The sync thread's timed waits run on CLOCK_MONOTONIC, immune to wall-clock steps. */
+static void init_sync_cv(osp_wal *w)
+{
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&w->sync_cv, &ca);
+    pthread_cond_init(&w->sync_cv, &ca);
     pthread_condattr_destroy(&ca);
-    return rc ? OSP_ENOMEM : 0;
 }
 
 /* ---- Lifecycle ---- */
 
 int osp_wal_open(const osp_wal_options *opt, uint64_t skip_through, osp_wal_replay_fn fn, void *ctx,
-                 osp_wal **out) {
+                 osp_wal **out)
+{
     static const double group_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
     replay_ctx rc_replay = {skip_through, fn, ctx, 0};
     int rc = OSP_ENOMEM;
     osp_wal *w = osp_calloc(1, sizeof *w);
-    if (!w) return OSP_ENOMEM;
+    if (!w)
+        return OSP_ENOMEM;
     w->fd = -1;
     w->policy = opt->fsync_policy;
     w->interval_ms = opt->fsync_interval_ms ? opt->fsync_interval_ms : DEFAULT_INTERVAL_MS;
     w->segment_bytes = opt->segment_bytes ? opt->segment_bytes : DEFAULT_SEGMENT_BYTES;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    if (init_sync(w)) {
-        pthread_cond_destroy(&w->cv);
-        pthread_mutex_destroy(&w->mu);
-        osp_free(w);
-        return OSP_ENOMEM;
-    }
+    init_sync_cv(w);
     w->m_bytes =
         osp_counter("osprey_wal_bytes_written_total", "Bytes written to the write-ahead log.", "");
     w->m_fsyncs =
@@ -552,13 +604,15 @@ int osp_wal_open(const osp_wal_options *opt, uint64_t skip_through, osp_wal_repl
     w->m_group = osp_histogram("osprey_wal_group_commit_size",
                                "Records written together by one group commit.", "", group_bounds,
                                sizeof group_bounds / sizeof group_bounds[0]);
-    if (!(w->dir = osp_strdup(opt->dir))) goto out;
+    if (!(w->dir = osp_strdup(opt->dir)))
+        goto out;
     rc = OSP_EIO;
     if (mkdir(w->dir, 0755) && errno != EEXIST) {
         osp_error(MODULE, "%s: %s", w->dir, strerror(errno));
         goto out;
     }
-    if ((rc = recover(w, &rc_replay)) != 0) goto out;
+    if ((rc = recover(w, &rc_replay)) != 0)
+        goto out;
     if (w->policy == OSP_FSYNC_INTERVAL) {
         rc = pthread_create(&w->sync_thread, NULL, sync_main, w) ? OSP_ENOMEM : 0;
         w->sync_started = rc == 0;
@@ -572,8 +626,10 @@ out:
     return 0;
 }
 
-void osp_wal_close(osp_wal *w) {
-    if (!w) return;
+void osp_wal_close(osp_wal *w)
+{
+    if (!w)
+        return;
     pthread_mutex_lock(&w->mu);
     w->closed = 1;
     while (w->writing || w->queue_head)
@@ -581,9 +637,11 @@ void osp_wal_close(osp_wal *w) {
     w->stop_sync = 1;
     pthread_cond_signal(&w->sync_cv);
     pthread_mutex_unlock(&w->mu);
-    if (w->sync_started) pthread_join(w->sync_thread, NULL);
+    if (w->sync_started)
+        pthread_join(w->sync_thread, NULL);
     if (w->fd >= 0) {
-        if (w->policy != OSP_FSYNC_NEVER && w->written_bytes != w->synced_bytes) sync_fd(w, w->fd);
+        if (w->policy != OSP_FSYNC_NEVER && w->written_bytes != w->synced_bytes)
+            sync_fd(w, w->fd);
         close(w->fd);
     }
     pthread_cond_destroy(&w->sync_cv);
@@ -594,21 +652,39 @@ void osp_wal_close(osp_wal *w) {
     osp_free(w);
 }
 
-void osp_wal_rotate(osp_wal *w) {
+void osp_wal_rotate(osp_wal *w)
+{
     pthread_mutex_lock(&w->mu);
-    if (w->fd >= 0) w->rotate_requested = 1;
+    if (w->fd >= 0)
+        w->rotate_requested = 1;
     pthread_mutex_unlock(&w->mu);
 }
 
-int osp_wal_truncate_before(osp_wal *w, uint64_t lsn) {
+/* Under the lock: closes the segment being written when no leader is using it and all
+ * its records are <= lsn, so it can be removed too (the next write starts a new one). */
+static void close_idle_segment(osp_wal *w, uint64_t lsn)
+{
+    while (w->fd >= 0 && !w->writing && w->sync_busy)
+        pthread_cond_wait(&w->cv, &w->mu);
+    if (w->fd < 0 || w->writing || w->segs[w->nsegs - 1].last_lsn > lsn)
+        return;
+    close(w->fd);
+    w->fd = -1;
+    w->rotate_requested = 0;
+}
+
+int osp_wal_truncate_before(osp_wal *w, uint64_t lsn)
+{
     int rc = 0;
     size_t kept = 0;
     pthread_mutex_lock(&w->mu);
+    close_idle_segment(w, lsn);
     size_t closed = w->fd >= 0 ? w->nsegs - 1 : w->nsegs;
     for (size_t i = 0; i < w->nsegs; i++) {
         char path[PATH_MAX];
         segment_path(w, w->segs[i].first_lsn, path);
-        if (i < closed && w->segs[i].last_lsn <= lsn && unlink(path) == 0) continue;
+        if (i < closed && w->segs[i].last_lsn <= lsn && unlink(path) == 0)
+            continue;
         if (i < closed && w->segs[i].last_lsn <= lsn) {
             osp_error(MODULE, "%s: cannot remove: %s", path, strerror(errno));
             rc = OSP_EIO;
@@ -620,7 +696,8 @@ int osp_wal_truncate_before(osp_wal *w, uint64_t lsn) {
     return rc;
 }
 
-uint64_t osp_wal_last_lsn(osp_wal *w) {
+uint64_t osp_wal_last_lsn(osp_wal *w)
+{
     pthread_mutex_lock(&w->mu);
     uint64_t lsn = w->last_lsn;
     pthread_mutex_unlock(&w->mu);

@@ -61,9 +61,10 @@ int osp_wal_append(osp_wal *w, osp_str payload, uint64_t *lsn);
  * osp_wal_truncate_before once its records are in parts. */
 void osp_wal_rotate(osp_wal *w);
 
-/* Deletes every segment that is no longer written to and whose records all have
- * lsn <= lsn. Returns 0, or OSP_EIO when a file could not be removed (it is kept and
- * retried next time). */
+/* Deletes every segment whose records all have lsn <= lsn, including the one being
+ * written when no append is in progress (the next append then starts a new segment).
+ * Returns 0, or OSP_EIO when a file could not be removed (it is kept and retried next
+ * time). */
 int osp_wal_truncate_before(osp_wal *w, uint64_t lsn);
 
 /* The highest lsn handed out so far (or recovered at open). */

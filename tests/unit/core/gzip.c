@@ -109,8 +109,7 @@ static void test_bomb_capped(void **state)
     assert_true(zn < 64 * 1024);
     osp_buf out;
     osp_buf_init(&out, 0);
-    assert_int_equal(osp_gzip_inflate(osp_str_make((char *)z, zn), 1024 * 1024, &out),
-                     OSP_ETOOBIG);
+    assert_int_equal(osp_gzip_inflate(osp_str_make((char *)z, zn), 1024 * 1024, &out), OSP_ETOOBIG);
     assert_int_equal(out.len, 0);
     assert_true(out.cap <= 1024 * 1024);
     /* Exactly at the limit is fine. */
@@ -144,8 +143,7 @@ static void test_garbage_and_truncation(void **state)
     (void)state;
     osp_buf out;
     osp_buf_init(&out, 0);
-    assert_int_equal(osp_gzip_inflate(OSP_STR_LIT("not gzip data at all"), 100, &out),
-                     OSP_EPARSE);
+    assert_int_equal(osp_gzip_inflate(OSP_STR_LIT("not gzip data at all"), 100, &out), OSP_EPARSE);
     assert_int_equal(osp_gzip_inflate(OSP_STR_NULL, 100, &out), OSP_EPARSE);
     size_t n = 100000, zn;
     char *plain = pattern(n);
@@ -188,14 +186,10 @@ static void test_out_of_memory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip_gzip),
-        cmocka_unit_test(test_roundtrip_zlib),
-        cmocka_unit_test(test_roundtrip_raw_deflate),
-        cmocka_unit_test(test_concatenated_members),
-        cmocka_unit_test(test_empty_payload),
-        cmocka_unit_test(test_bomb_capped),
-        cmocka_unit_test(test_buffer_cap_respected),
-        cmocka_unit_test(test_garbage_and_truncation),
+        cmocka_unit_test(test_roundtrip_gzip),        cmocka_unit_test(test_roundtrip_zlib),
+        cmocka_unit_test(test_roundtrip_raw_deflate), cmocka_unit_test(test_concatenated_members),
+        cmocka_unit_test(test_empty_payload),         cmocka_unit_test(test_bomb_capped),
+        cmocka_unit_test(test_buffer_cap_respected),  cmocka_unit_test(test_garbage_and_truncation),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

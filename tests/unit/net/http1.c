@@ -300,7 +300,7 @@ static void test_header_errors(void **state)
     expect_error("GET / HTTP/1.1\r\nHost: a\r\nA: b\r\n folded\r\n\r\n", OSP_EPARSE, 400);
     expect_error("GET / HTTP/1.1\r\nHost: a\r\nA: b\x01\r\n\r\n", OSP_EPARSE, 400);
     expect_error("GET / HTTP/1.1\r\nHost: a\r\nA: b\rc\r\n\r\n", OSP_EPARSE, 400);
-    expect_error("GET / HTTP/1.1\r\n\r\n", OSP_EPARSE, 400);                 /* no Host */
+    expect_error("GET / HTTP/1.1\r\n\r\n", OSP_EPARSE, 400);                       /* no Host */
     expect_error("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", OSP_EPARSE, 400); /* two */
 }
 
@@ -323,8 +323,8 @@ static void test_framing_errors(void **state)
     expect_error("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", OSP_EPARSE, 400);
     /* Same length twice is fine. */
     run r;
-    feed("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", 0,
-         256, 10, &r);
+    feed("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", 0, 256,
+         10, &r);
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.ndone, 1);
 }
@@ -333,8 +333,7 @@ static void test_size_limits(void **state)
 {
     (void)state;
     /* Body larger than max_body is refused from the head, before reading it. */
-    expect_error("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n", OSP_ETOOBIG,
-                 413);
+    expect_error("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n", OSP_ETOOBIG, 413);
     expect_error("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n",
                  OSP_ETOOBIG, 413);
     /* Head larger than max_head (256 here), complete or not. */
@@ -375,20 +374,20 @@ static void test_chunk_errors(void **state)
     (void)state;
     const char *h = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
     const char *bad[] = {
-        "g\r\n",                      /* not hex */
-        "\r\n",                       /* no size */
-        ";ext\r\n",                   /* extension without size */
-        "3x\r\n",                     /* junk after the size */
-        "3\rX",                       /* CR not followed by LF */
-        "3;a=\x01\r\n",               /* control character in an extension */
-        "3\r\nabcX",                  /* data not followed by CRLF */
-        "3\r\nabc\rX",                /* data followed by CR only */
-        "10000000000000000\r\n",      /* size overflows 64 bits */
-        "0\r\n bad\r\n\r\n",          /* folded trailer */
-        "0\r\nnocolon\r\n\r\n",       /* trailer without ':' */
-        "0\r\nA: \x01\r\n\r\n",       /* control character in a trailer */
-        "0\r\nA: b\rX",               /* trailer CR not followed by LF */
-        "0\r\n\rX",                   /* final CR not followed by LF */
+        "g\r\n",                 /* not hex */
+        "\r\n",                  /* no size */
+        ";ext\r\n",              /* extension without size */
+        "3x\r\n",                /* junk after the size */
+        "3\rX",                  /* CR not followed by LF */
+        "3;a=\x01\r\n",          /* control character in an extension */
+        "3\r\nabcX",             /* data not followed by CRLF */
+        "3\r\nabc\rX",           /* data followed by CR only */
+        "10000000000000000\r\n", /* size overflows 64 bits */
+        "0\r\n bad\r\n\r\n",     /* folded trailer */
+        "0\r\nnocolon\r\n\r\n",  /* trailer without ':' */
+        "0\r\nA: \x01\r\n\r\n",  /* control character in a trailer */
+        "0\r\nA: b\rX",          /* trailer CR not followed by LF */
+        "0\r\n\rX",              /* final CR not followed by LF */
     };
     char text[512];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

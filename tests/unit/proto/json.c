@@ -9,7 +9,8 @@
 
 /* Tokenizes text and renders the tokens compactly ("{ k:a s:b n:1 [ t f z ] }"), or
  * "ERR <message>" on failure. Returns the last return code. */
-static int render(const char *text, size_t n, char *out, size_t cap, size_t scratch_max) {
+static int render(const char *text, size_t n, char *out, size_t cap, size_t scratch_max)
+{
     osp_buf scratch;
     osp_buf_init(&scratch, scratch_max);
     osp_json_reader r;
@@ -55,7 +56,8 @@ static int render(const char *text, size_t n, char *out, size_t cap, size_t scra
                                     OSP_STR_FMT(t.s));
             break;
         }
-        if (tag) len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? " " : "", tag);
+        if (tag)
+            len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? " " : "", tag);
         assert_true(len < cap);
     }
     if (rc < 0) {
@@ -67,13 +69,15 @@ static int render(const char *text, size_t n, char *out, size_t cap, size_t scra
     return rc;
 }
 
-static void expect(const char *text, const char *want) {
+static void expect(const char *text, const char *want)
+{
     char got[512];
     render(text, strlen(text), got, sizeof got, 0);
     assert_string_equal(got, want);
 }
 
-static void test_every_token_kind(void **state) {
+static void test_every_token_kind(void **state)
+{
     (void)state;
     expect("{\"a\":[true,false,null,-1.5e3,0,\"x\"],\"b\":{},\"c\":[]}",
            "{ k:a [ t f z n:-1.5e3 n:0 s:x ] k:b { } k:c [ ] }");
@@ -83,7 +87,8 @@ static void test_every_token_kind(void **state) {
     expect("[0.5,1E+2,2e-2,-0]", "[ n:0.5 n:1E+2 n:2e-2 n:-0 ]");
 }
 
-static void test_offsets_and_slices(void **state) {
+static void test_offsets_and_slices(void **state)
+{
     (void)state;
     const char *text = "{\"ab\": \"cd\"}";
     osp_buf scratch;
@@ -110,7 +115,8 @@ static void test_offsets_and_slices(void **state) {
     osp_buf_cleanup(&scratch);
 }
 
-static void test_escapes(void **state) {
+static void test_escapes(void **state)
+{
     (void)state;
     const char *text =
         "[\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\", \"\\u0041\\u00e9\\u20AC\\ud83d\\ude00\","
@@ -140,7 +146,8 @@ static void test_escapes(void **state) {
     expect("{\"\\u0074raceId\":1}", "{ k:traceId n:1 }");
 }
 
-static void test_errors(void **state) {
+static void test_errors(void **state)
+{
     (void)state;
     static const struct {
         const char *text, *want;
@@ -208,7 +215,8 @@ static void test_errors(void **state) {
     assert_string_equal(got, "ERR control character in string at offset 2");
 }
 
-static void test_depth_limit(void **state) {
+static void test_depth_limit(void **state)
+{
     (void)state;
     char text[2 * OSP_JSON_MAX_DEPTH + 8], got[2048];
     size_t n = 0;
@@ -228,7 +236,8 @@ static void test_depth_limit(void **state) {
     assert_string_equal(got, want);
 }
 
-static void test_scratch_cap(void **state) {
+static void test_scratch_cap(void **state)
+{
     (void)state;
     char got[512];
     /* 8 bytes of unescaped text fit a cap of 8; 9 do not. */
@@ -249,7 +258,8 @@ static void test_scratch_cap(void **state) {
     assert_string_equal(got, "ERR out of memory at offset 0");
 }
 
-static void test_skip(void **state) {
+static void test_skip(void **state)
+{
     (void)state;
     const char *text =
         "{\"skip\":{\"a\":[1,{\"b\":[]}],\"c\":\"\\n\"},\"x\":7,\"s\":3,\"keep\":true}";
@@ -287,7 +297,8 @@ static void test_skip(void **state) {
     osp_buf_cleanup(&scratch);
 }
 
-static void test_int64(void **state) {
+static void test_int64(void **state)
+{
     (void)state;
     int64_t v = 0;
     assert_int_equal(osp_json_int64(OSP_STR_LIT("0"), &v), 0);
@@ -319,7 +330,8 @@ static void test_int64(void **state) {
         assert_int_equal(osp_json_int64(osp_str_c(bad[i]), &v), OSP_EPARSE);
 }
 
-static void test_uint64(void **state) {
+static void test_uint64(void **state)
+{
     (void)state;
     uint64_t v = 0;
     assert_int_equal(osp_json_uint64(OSP_STR_LIT("18446744073709551615"), &v), 0);
@@ -334,7 +346,8 @@ static void test_uint64(void **state) {
         assert_int_equal(osp_json_uint64(osp_str_c(bad[i]), &v), OSP_EPARSE);
 }
 
-static void test_double(void **state) {
+static void test_double(void **state)
+{
     (void)state;
     double d = 0;
     assert_int_equal(osp_json_double(OSP_STR_LIT("1.5"), &d), 0);
@@ -363,7 +376,8 @@ static void test_double(void **state) {
     assert_int_equal(osp_json_double(osp_str_make(lit, 512), &d), OSP_EPARSE);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_token_kind),
         cmocka_unit_test(test_offsets_and_slices),

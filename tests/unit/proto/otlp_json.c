@@ -12,7 +12,8 @@
 
 /* snprintf that fails the test rather than truncate. */
 __attribute__((format(printf, 3, 4))) static void format(char *buf, size_t cap, const char *fmt,
-                                                         ...) {
+                                                         ...)
+{
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(buf, cap, fmt, ap);
@@ -22,7 +23,8 @@ __attribute__((format(printf, 3, 4))) static void format(char *buf, size_t cap, 
 
 /* Test documents are written with ' for " to stay readable; this swaps them back. The
  * result is static storage, valid until the next call. */
-static osp_str q(const char *text) {
+static osp_str q(const char *text)
+{
     static char buf[16384];
     size_t n = strlen(text);
     assert_true(n < sizeof buf);
@@ -92,22 +94,27 @@ static const char full_doc[] =
     "'spanId':'0000000000000002','name':null,'kind':null}]}]}"
     "], 'extra':{}}";
 
-static int decode(const char *text, osp_span_batch *b, osp_decode_report *rep) {
+static int decode(const char *text, osp_span_batch *b, osp_decode_report *rep)
+{
     return osp_otlp_traces_decode_json(q(text), b, rep);
 }
 
-static void assert_str(osp_str s, const char *want) {
+static void assert_str(osp_str s, const char *want)
+{
     if (!osp_str_eq(s, osp_str_c(want)))
         fail_msg("got \"%.*s\", want \"%s\"", OSP_STR_FMT(s), want);
 }
 
-static osp_value attr(osp_str attrs, const char *key) {
+static osp_value attr(osp_str attrs, const char *key)
+{
     osp_value v;
-    if (osp_attr_find(attrs, osp_str_c(key), &v) != 1) fail_msg("attribute %s missing", key);
+    if (osp_attr_find(attrs, osp_str_c(key), &v) != 1)
+        fail_msg("attribute %s missing", key);
     return v;
 }
 
-static void test_decode_every_field(void **state) {
+static void test_decode_every_field(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_decode_report rep;
@@ -266,7 +273,8 @@ static void test_decode_every_field(void **state) {
 }
 
 /* Every span of a has an equal span in b (the encoder may regroup), and counts match. */
-static void assert_same_spans(const osp_span_batch *a, const osp_span_batch *b) {
+static void assert_same_spans(const osp_span_batch *a, const osp_span_batch *b)
+{
     assert_int_equal(a->nspans, b->nspans);
     char used[64] = {0};
     assert_true(b->nspans <= sizeof used);
@@ -274,12 +282,14 @@ static void assert_same_spans(const osp_span_batch *a, const osp_span_batch *b) 
         size_t j = 0;
         while (j < b->nspans && (used[j] || !osp_span_equal(a, i, b, j)))
             j++;
-        if (j == b->nspans) fail_msg("span %zu has no equal", i);
+        if (j == b->nspans)
+            fail_msg("span %zu has no equal", i);
         used[j] = 1;
     }
 }
 
-static void test_json_matches_protobuf(void **state) {
+static void test_json_matches_protobuf(void **state)
+{
     (void)state;
     osp_span_batch a, b;
     osp_decode_report rep;
@@ -298,7 +308,8 @@ static void test_json_matches_protobuf(void **state) {
 }
 
 /* A protobuf request built field by field, independently of the codecs under test. */
-static void build_pb(osp_buf *pb) {
+static void build_pb(osp_buf *pb)
+{
     static const uint8_t tid[16] = {[0] = 0xab, [15] = 0xcd}, sid[8] = {[7] = 9};
     size_t rs, res, kv, val, ss, scope, span, arr, ev, st;
     assert_int_equal(osp_pb_begin(pb, 1, &rs), 0);
@@ -355,7 +366,8 @@ static void build_pb(osp_buf *pb) {
     assert_int_equal(osp_pb_end(pb, rs), 0);
 }
 
-static void test_same_rows_as_handmade_protobuf(void **state) {
+static void test_same_rows_as_handmade_protobuf(void **state)
+{
     (void)state;
     static const char json[] =
         "{'resourceSpans':[{'resource':{'attributes':[{'key':'service.name','value':{"
@@ -382,7 +394,8 @@ static void test_same_rows_as_handmade_protobuf(void **state) {
     osp_buf_cleanup(&pb);
 }
 
-static void test_round_trip(void **state) {
+static void test_round_trip(void **state)
+{
     (void)state;
     osp_span_batch a, b;
     osp_decode_report rep;
@@ -406,7 +419,8 @@ static void test_round_trip(void **state) {
     osp_buf_cleanup(&j2);
 }
 
-static void assert_encodes_to(const char *in, const char *want) {
+static void assert_encodes_to(const char *in, const char *want)
+{
     osp_span_batch b;
     osp_decode_report rep;
     osp_buf out;
@@ -421,7 +435,8 @@ static void assert_encodes_to(const char *in, const char *want) {
     osp_buf_cleanup(&out);
 }
 
-static void test_encode_shape(void **state) {
+static void test_encode_shape(void **state)
+{
     (void)state;
     /* Everything set: field order, hex ids, strings for 64-bit integers, numbers for
      * enums and flags, base64 bytes, non-finite doubles as strings. */
@@ -473,7 +488,8 @@ static void test_encode_shape(void **state) {
     assert_encodes_to("{}", "{'resourceSpans':[]}");
 }
 
-static void test_encode_groups_by_content(void **state) {
+static void test_encode_groups_by_content(void **state)
+{
     (void)state;
     /* Resource a appears twice (not adjacent) with the same contents; its spans end up in
      * one ResourceSpans, and equal scopes share one ScopeSpans. */
@@ -507,7 +523,8 @@ static void test_encode_groups_by_content(void **state) {
 }
 
 /* A document holding one span whose members are `span`. */
-static const char *one_span(const char *span) {
+static const char *one_span(const char *span)
+{
     static char doc[4096];
     format(doc, sizeof doc, "{'resourceSpans':[{'scopeSpans':[{'spans':[{%s}]}]}]}", span);
     return doc;
@@ -515,7 +532,8 @@ static const char *one_span(const char *span) {
 
 #define IDS "'traceId':'0102030405060708090a0b0c0d0e0f10','spanId':'0102030405060708'"
 
-static void test_rejected_spans(void **state) {
+static void test_rejected_spans(void **state)
+{
     (void)state;
     static const struct {
         const char *span, *message;
@@ -557,7 +575,8 @@ static void test_rejected_spans(void **state) {
 }
 
 /* Nested arrays: depth levels of arrayValue around an int. */
-static const char *nested(int depth) {
+static const char *nested(int depth)
+{
     static char buf[8192];
     size_t n = 0;
     for (int i = 1; i < depth; i++, n += strlen(buf + n))
@@ -569,7 +588,8 @@ static const char *nested(int depth) {
     return buf;
 }
 
-static void test_value_depth(void **state) {
+static void test_value_depth(void **state)
+{
     (void)state;
     char span[8192], doc[16384];
     osp_span_batch b;
@@ -629,7 +649,8 @@ static void test_value_depth(void **state) {
     osp_span_batch_cleanup(&b);
 }
 
-static void test_undecodable(void **state) {
+static void test_undecodable(void **state)
+{
     (void)state;
     static const struct {
         const char *doc, *message;
@@ -658,7 +679,8 @@ static void test_undecodable(void **state) {
     }
 }
 
-static void test_wrong_types(void **state) {
+static void test_wrong_types(void **state)
+{
     (void)state;
     static const struct {
         const char *span, *message; /* message: up to " at offset" */
@@ -736,7 +758,8 @@ static void test_wrong_types(void **state) {
     osp_span_batch_cleanup(&b);
 }
 
-static void test_nulls_and_unknowns(void **state) {
+static void test_nulls_and_unknowns(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_decode_report rep;
@@ -766,7 +789,8 @@ static void test_nulls_and_unknowns(void **state) {
 }
 
 /* kvlists nested depth levels deep, each KeyValue with its value first or its key first. */
-static const char *nested_kv(int depth, int value_first) {
+static const char *nested_kv(int depth, int value_first)
+{
     static char buf[8192];
     size_t n = 0;
     for (int i = 1; i < depth; i++, n += strlen(buf + n))
@@ -781,7 +805,8 @@ static const char *nested_kv(int depth, int value_first) {
     return buf;
 }
 
-static void test_value_before_key(void **state) {
+static void test_value_before_key(void **state)
+{
     (void)state;
     char span[8192];
     osp_span_batch a, b;
@@ -813,7 +838,8 @@ static void test_value_before_key(void **state) {
     osp_span_batch_cleanup(&b);
 }
 
-static void test_appends_to_batch_and_restores_on_error(void **state) {
+static void test_appends_to_batch_and_restores_on_error(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_decode_report rep;
@@ -839,7 +865,8 @@ static void test_appends_to_batch_and_restores_on_error(void **state) {
     osp_span_batch_cleanup(&b);
 }
 
-static void test_out_of_memory(void **state) {
+static void test_out_of_memory(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_decode_report rep;
@@ -852,8 +879,10 @@ static void test_out_of_memory(void **state) {
         rc = decode(full_doc, &b, &rep);
         osp_mem_fail_after(0);
         assert_true(rc == 0 || rc == OSP_ENOMEM);
-        if (rc) assert_int_equal(b.nspans, 0);
-        if (rc == 0) break;
+        if (rc)
+            assert_int_equal(b.nspans, 0);
+        if (rc == 0)
+            break;
         osp_span_batch_cleanup(&b);
     }
     assert_int_equal(b.nspans, 3);
@@ -876,7 +905,8 @@ static void test_out_of_memory(void **state) {
     osp_span_batch_cleanup(&b);
 }
 
-static void test_encode_corrupt_rows(void **state) {
+static void test_encode_corrupt_rows(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_decode_report rep;
@@ -895,7 +925,8 @@ static void test_encode_corrupt_rows(void **state) {
     osp_span_batch_cleanup(&b);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_every_field),
         cmocka_unit_test(test_json_matches_protobuf),

@@ -19,7 +19,8 @@
 #define BIG ((size_t)1 << 30)
 #define DAY0 1767225600000000000ull /* 2026-01-01T00:00:00Z */
 
-static osp_store *open_store(const char *dir, size_t memtable_bytes, size_t max_pending) {
+static osp_store *open_store(const char *dir, size_t memtable_bytes, size_t max_pending)
+{
     osp_store_options opt = {.data_dir = dir,
                              .fsync_policy = OSP_FSYNC_NEVER,
                              .memtable_bytes = memtable_bytes,
@@ -29,7 +30,8 @@ static osp_store *open_store(const char *dir, size_t memtable_bytes, size_t max_
     return s;
 }
 
-static void make_id(uint8_t id[16], uint32_t n) {
+static void make_id(uint8_t id[16], uint32_t n)
+{
     memset(id, 0, 16);
     memcpy(id, &n, sizeof n);
     id[15] = 0x7e;
@@ -37,7 +39,8 @@ static void make_id(uint8_t id[16], uint32_t n) {
 
 /* Adds a resource for svc if it differs from the last one, then a span. */
 static void add_span(osp_span_batch *b, uint32_t trace, uint32_t span, const char *svc,
-                     const char *name, uint64_t start) {
+                     const char *name, uint64_t start)
+{
     if (!b->nresources || !osp_str_eqz(b->resources[b->nresources - 1].service_name, svc)) {
         osp_resource *r = osp_span_batch_add_resource(b);
         r->service_name = osp_str_c(svc);
@@ -56,7 +59,8 @@ static void add_span(osp_span_batch *b, uint32_t trace, uint32_t span, const cha
 }
 
 /* Appends a batch of n spans of one trace (span ids 0..n-1). */
-static int append_trace(osp_store *s, uint32_t trace, int n, const char *svc, uint64_t start) {
+static int append_trace(osp_store *s, uint32_t trace, int n, const char *svc, uint64_t start)
+{
     osp_span_batch b;
     osp_span_batch_init(&b);
     for (int i = 0; i < n; i++)
@@ -67,7 +71,8 @@ static int append_trace(osp_store *s, uint32_t trace, int n, const char *svc, ui
 }
 
 /* Spans of a trace (0 when not found); checks they come in start order. */
-static int count_trace(osp_store *s, uint32_t trace) {
+static int count_trace(osp_store *s, uint32_t trace)
+{
     osp_span_batch out;
     uint8_t id[16];
     make_id(id, trace);
@@ -82,20 +87,28 @@ static int count_trace(osp_store *s, uint32_t trace) {
     return n;
 }
 
-static void run(const char *fmt, const char *a, const char *b) {
+/* Runs a shell command built printf-style; it must succeed. */
+static void run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void run(const char *fmt, ...)
+{
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
     assert_int_equal(system(cmd), 0);
 }
 
-static char *path_in(const char *dir, const char *name) {
+static char *path_in(const char *dir, const char *name)
+{
     char *p = malloc(strlen(dir) + strlen(name) + 2);
     sprintf(p, "%s/%s", dir, name);
     return p;
 }
 
 /* Spans stored in parts, read with the part set directly (the store must be closed). */
-static uint64_t parts_spans(const char *dir) {
+static uint64_t parts_spans(const char *dir)
+{
     char *traces = path_in(dir, "traces");
     osp_parts_options opt = {.dir = traces};
     osp_parts *ps;
@@ -107,11 +120,13 @@ static uint64_t parts_spans(const char *dir) {
     return st.nspans;
 }
 
-static double memtable_gauge(void) {
+static double memtable_gauge(void)
+{
     return osp_metric_value(osp_gauge("osprey_store_memtable_bytes", "", ""));
 }
 
-static void test_append_get_reopen(void **state) {
+static void test_append_get_reopen(void **state)
+{
     (void)state;
     char *dir = osp_test_tmpdir("eng-basic");
     osp_span_batch b, out;
@@ -162,7 +177,8 @@ static void test_append_get_reopen(void **state) {
 
 /* kill -9: the data directory as it is while the store runs (WAL written, nothing
  * flushed) recovers every acknowledged span once. */
-static void test_crash_recovery(void **state) {
+static void test_crash_recovery(void **state)
+{
     (void)state;
     char *dir = osp_test_tmpdir("eng-crash");
     char *live = path_in(dir, "live"), *crashed = path_in(dir, "crashed");
@@ -188,7 +204,8 @@ static void test_crash_recovery(void **state) {
 
 /* A crash after the memtable reached parts but before the WAL was truncated: the WAL
  * still holds the records, and replay must skip them. */
-static void test_crash_between_flush_and_truncate(void **state) {
+static void test_crash_between_flush_and_truncate(void **state)
+{
     (void)state;
     char *dir = osp_test_tmpdir("eng-window");
     char *wal = path_in(dir, "wal"), *saved = path_in(dir, "wal.saved");
@@ -198,7 +215,7 @@ static void test_crash_between_flush_and_truncate(void **state) {
     run("cp -a '%s' '%s'", wal, saved);
     assert_int_equal(osp_store_flush(s), 0);
     osp_store_close(s);
-    run("rm -rf '%s' && mv '%s' \"$(dirname '%s')/wal\"", wal, saved); /* WAL back */
+    run("rm -rf '%s' && mv '%s' '%s'", wal, saved, wal); /* the old WAL back */
 
     s = open_store(dir, BIG, BIG);
     assert_true(memtable_gauge() == 0); /* nothing replayed twice */
@@ -214,7 +231,8 @@ static void test_crash_between_flush_and_truncate(void **state) {
 
 /* After the WAL was emptied by flushes, new records still get lsns above the parts', so
  * a later crash replays them. */
-static void test_lsn_after_truncation(void **state) {
+static void test_lsn_after_truncation(void **state)
+{
     (void)state;
     char *dir = osp_test_tmpdir("eng-lsn");
     char *live = path_in(dir, "live"), *crashed = path_in(dir, "crashed");
@@ -239,7 +257,8 @@ static void test_lsn_after_truncation(void **state) {
 
 /* A client retry stores the same spans again; reads return them once. A span with the
  * same id but different content is kept. */
-static void test_duplicates(void **state) {
+static void test_duplicates(void **state)
+{
     (void)state;
     char *dir = osp_test_tmpdir("eng-dup");
     osp_store *s = open_store(dir, BIG, BIG);
@@ -265,7 +284,8 @@ static void test_duplicates(void **state) {
     free(dir);
 }
 
-static void test_search(void **state) {
+static void test_search(void **state)
+{
     (void)state;
     char *dir = osp_test_tmpdir("eng-search");
     osp_store *s = open_store(dir, BIG, BIG);
@@ -317,7 +337,8 @@ static void test_search(void **state) {
 }
 
 /* Many distinct traces through the bounded top-k: only the newest survive. */
-static void test_search_many(void **state) {
+static void test_search_many(void **state)
+{
     (void)state;
     char *dir = osp_test_tmpdir("eng-many");
     osp_store *s = open_store(dir, BIG, BIG);
@@ -343,7 +364,8 @@ static void test_search_many(void **state) {
     free(dir);
 }
 
-static void test_catalogue(void **state) {
+static void test_catalogue(void **state)
+{
     (void)state;
     char *dir = osp_test_tmpdir("eng-cat");
     osp_store *s = open_store(dir, BIG, BIG);
@@ -394,7 +416,8 @@ static void test_catalogue(void **state) {
 
 /* With a tiny pending limit appends are refused with OSP_EBUSY until a flush drains the
  * memtables; refused spans are not stored. */
-static void test_backpressure(void **state) {
+static void test_backpressure(void **state)
+{
     (void)state;
     char *dir = osp_test_tmpdir("eng-busy");
     osp_metric *rejected = osp_counter("osprey_store_appends_rejected_total", "", "");
@@ -404,7 +427,8 @@ static void test_backpressure(void **state) {
     for (; t < 1000 && !busy; t++) {
         int rc = append_trace(s, t, 2, "svc", DAY0 + t);
         assert_true(rc == 0 || rc == OSP_EBUSY);
-        if (rc == OSP_EBUSY) busy = t;
+        if (rc == OSP_EBUSY)
+            busy = t;
     }
     assert_true(busy > 1);
     assert_true(osp_metric_value(rejected) > before);
@@ -428,7 +452,8 @@ typedef struct appender_arg {
     int n;
 } appender_arg;
 
-static void *appender(void *p) {
+static void *appender(void *p)
+{
     appender_arg *a = p;
     for (int i = 0; i < a->n; i++)
         while (append_trace(a->s, a->first + (uint32_t)i, 3, "svc", DAY0 + a->first + (uint32_t)i))
@@ -438,7 +463,8 @@ static void *appender(void *p) {
 
 /* Appends from several threads while small memtables flush continually: after a restart
  * every span is there exactly once. */
-static void test_concurrent_appends_and_flushes(void **state) {
+static void test_concurrent_appends_and_flushes(void **state)
+{
     (void)state;
     char *dir = osp_test_tmpdir("eng-conc");
     osp_store *s = open_store(dir, 4096, 1 << 20);
@@ -473,7 +499,8 @@ static void test_concurrent_appends_and_flushes(void **state) {
 /* When parts cannot be written, flushes fail, the spans stay readable, and nothing is
  * lost: the WAL still has them. A file where the partition directory should go makes
  * the writes fail. */
-static void test_flush_failure(void **state) {
+static void test_flush_failure(void **state)
+{
     (void)state;
     char *dir = osp_test_tmpdir("eng-flushfail");
     char *block = path_in(dir, "traces/20260101");
@@ -496,7 +523,8 @@ static void test_flush_failure(void **state) {
     free(dir);
 }
 
-static void test_open_errors(void **state) {
+static void test_open_errors(void **state)
+{
     (void)state;
     char *dir = osp_test_tmpdir("eng-open");
     char *file = path_in(dir, "file"), *under = path_in(dir, "file/data");
@@ -518,7 +546,8 @@ static void test_open_errors(void **state) {
     free(dir);
 }
 
-int main(void) {
+int main(void)
+{
     osp_log_set_level(OSP_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_get_reopen),

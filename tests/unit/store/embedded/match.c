@@ -11,7 +11,8 @@ typedef struct fixture {
     osp_buf span_attrs, res_attrs;
 } fixture;
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     fixture *f = calloc(1, sizeof *f);
     osp_value v;
     osp_span_batch_init(&f->b);
@@ -47,7 +48,8 @@ static int setup(void **state) {
     return 0;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     fixture *f = *state;
     osp_span_batch_cleanup(&f->b);
     osp_buf_cleanup(&f->span_attrs);
@@ -56,17 +58,20 @@ static int teardown(void **state) {
     return 0;
 }
 
-static osp_trace_query any(void) {
+static osp_trace_query any(void)
+{
     return (osp_trace_query){.status = -1};
 }
 
-static void test_empty_query_matches(void **state) {
+static void test_empty_query_matches(void **state)
+{
     fixture *f = *state;
     osp_trace_query q = any();
     assert_int_equal(osp_span_matches(&q, &f->b, 0), 1);
 }
 
-static void test_service_and_operation(void **state) {
+static void test_service_and_operation(void **state)
+{
     fixture *f = *state;
     osp_trace_query q = any();
     q.service = OSP_STR_LIT("agent");
@@ -79,7 +84,8 @@ static void test_service_and_operation(void **state) {
     assert_int_equal(osp_span_matches(&q, &f->b, 0), 0);
 }
 
-static void test_duration_and_time(void **state) {
+static void test_duration_and_time(void **state)
+{
     fixture *f = *state;
     osp_trace_query q = any();
     q.min_duration_ns = 250000000;
@@ -107,7 +113,8 @@ static void test_duration_and_time(void **state) {
     assert_int_equal(osp_span_matches(&q, &f->b, 0), 1);
 }
 
-static void test_status(void **state) {
+static void test_status(void **state)
+{
     fixture *f = *state;
     osp_trace_query q = any();
     q.status = OSP_STATUS_ERROR;
@@ -118,7 +125,8 @@ static void test_status(void **state) {
     assert_int_equal(osp_span_matches(&q, &f->b, 0), 0);
 }
 
-static int match_attr(fixture *f, const char *key, const char *value) {
+static int match_attr(fixture *f, const char *key, const char *value)
+{
     osp_attr_filter a = {osp_str_c(key), osp_str_c(value)};
     osp_trace_query q = any();
     q.attrs = &a;
@@ -126,7 +134,8 @@ static int match_attr(fixture *f, const char *key, const char *value) {
     return osp_span_matches(&q, &f->b, 0);
 }
 
-static void test_attributes(void **state) {
+static void test_attributes(void **state)
+{
     fixture *f = *state;
     assert_int_equal(match_attr(f, "gen_ai.request.model", "gpt-4o"), 1);
     assert_int_equal(match_attr(f, "gen_ai.request.model", "gpt-4"), 0);
@@ -154,7 +163,8 @@ static void test_attributes(void **state) {
     assert_int_equal(osp_span_matches(&q, &f->b, 0), 1);
 }
 
-static void test_corrupt_attributes(void **state) {
+static void test_corrupt_attributes(void **state)
+{
     fixture *f = *state;
     f->b.spans[0].attributes = OSP_STR_LIT("\x0a\xff\x01");
     f->b.resources[0].attributes = OSP_STR_LIT("\x07");
@@ -162,7 +172,8 @@ static void test_corrupt_attributes(void **state) {
     assert_int_equal(match_attr(f, "deployment.environment", "prod"), 0);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_empty_query_matches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_and_operation, setup, teardown),

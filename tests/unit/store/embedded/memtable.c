@@ -10,7 +10,8 @@
 #include "store/embedded/memtable.h"
 #include "store/embedded/rowcodec.h"
 
-static void make_id(uint8_t id[16], uint32_t n) {
+static void make_id(uint8_t id[16], uint32_t n)
+{
     memset(id, 0, 16);
     memcpy(id, &n, sizeof n);
     id[15] = 0x5a;
@@ -18,7 +19,8 @@ static void make_id(uint8_t id[16], uint32_t n) {
 
 /* A record of nspans spans: span k belongs to trace (first + k / per_trace), service
  * svc, name "op-<k % 3>", kind SERVER, start 1000 + k. */
-static char *make_record(uint32_t first, int nspans, int per_trace, const char *svc, size_t *len) {
+static char *make_record(uint32_t first, int nspans, int per_trace, const char *svc, size_t *len)
+{
     osp_span_batch b;
     osp_buf out;
     osp_span_batch_init(&b);
@@ -43,13 +45,15 @@ static char *make_record(uint32_t first, int nspans, int per_trace, const char *
 }
 
 static void insert(osp_memtable *m, uint32_t first, int nspans, int per_trace, const char *svc,
-                   uint64_t lsn) {
+                   uint64_t lsn)
+{
     size_t len;
     char *rec = make_record(first, nspans, per_trace, svc, &len);
     assert_int_equal(osp_memtable_insert(m, rec, len, lsn), 0);
 }
 
-static void test_tidmap(void **state) {
+static void test_tidmap(void **state)
+{
     (void)state;
     osp_tidmap m;
     uint8_t id[16];
@@ -96,7 +100,8 @@ static void test_tidmap(void **state) {
     osp_tidmap_cleanup(&m);
 }
 
-static void test_get_trace(void **state) {
+static void test_get_trace(void **state)
+{
     (void)state;
     osp_memtable *m;
     osp_span_batch out;
@@ -133,14 +138,16 @@ typedef struct hits {
     uint64_t starts[64];
 } hits;
 
-static void on_hit(const uint8_t trace_id[16], uint64_t start, void *ctx) {
+static void on_hit(const uint8_t trace_id[16], uint64_t start, void *ctx)
+{
     hits *h = ctx;
     assert_true(h->n < 64);
     memcpy(&h->traces[h->n], trace_id, 4);
     h->starts[h->n++] = start;
 }
 
-static void test_search(void **state) {
+static void test_search(void **state)
+{
     (void)state;
     osp_memtable *m;
     hits h = {0};
@@ -171,17 +178,20 @@ typedef struct cat {
     char rows[16][64];
 } cat;
 
-static void on_cat(osp_str service, osp_str name, int32_t kind, void *ctx) {
+static void on_cat(osp_str service, osp_str name, int32_t kind, void *ctx)
+{
     cat *c = ctx;
     assert_true(c->n < 16);
     snprintf(c->rows[c->n++], 64, "%.*s/%.*s/%d", OSP_STR_FMT(service), OSP_STR_FMT(name), kind);
 }
 
-static int cmp_row(const void *a, const void *b) {
+static int cmp_row(const void *a, const void *b)
+{
     return strcmp(a, b);
 }
 
-static void test_catalogue(void **state) {
+static void test_catalogue(void **state)
+{
     (void)state;
     osp_memtable *m;
     cat c = {0};
@@ -198,7 +208,8 @@ static void test_catalogue(void **state) {
     osp_memtable_release(m);
 }
 
-static void test_rows(void **state) {
+static void test_rows(void **state)
+{
     (void)state;
     osp_memtable *m, *held;
     osp_span_batch out;
@@ -220,7 +231,8 @@ static void test_rows(void **state) {
     osp_span_batch_cleanup(&out);
 }
 
-static void test_corrupt_record(void **state) {
+static void test_corrupt_record(void **state)
+{
     (void)state;
     osp_memtable *m;
     size_t len;
@@ -234,7 +246,8 @@ static void test_corrupt_record(void **state) {
 }
 
 /* Every allocation failure during an insert leaves the memtable as it was. */
-static void test_insert_nomem(void **state) {
+static void test_insert_nomem(void **state)
+{
     (void)state;
     osp_memtable *m;
     osp_span_batch out;
@@ -267,23 +280,27 @@ typedef struct worker_arg {
     int id;
 } worker_arg;
 
-static void *inserter(void *p) {
+static void *inserter(void *p)
+{
     worker_arg *a = p;
     for (int i = 0; i < 50; i++) {
         size_t len;
         char *rec = make_record((uint32_t)(a->id * 1000 + i), 4, 4, "svc", &len);
-        if (osp_memtable_insert(a->m, rec, len, (uint64_t)(a->id * 1000 + i))) abort();
+        if (osp_memtable_insert(a->m, rec, len, (uint64_t)(a->id * 1000 + i)))
+            abort();
     }
     return NULL;
 }
 
-static void count_hit(const uint8_t trace_id[16], uint64_t start, void *ctx) {
+static void count_hit(const uint8_t trace_id[16], uint64_t start, void *ctx)
+{
     (void)trace_id;
     (void)start;
     (*(int *)ctx)++;
 }
 
-static void test_concurrent(void **state) {
+static void test_concurrent(void **state)
+{
     (void)state;
     osp_memtable *m;
     pthread_t tid[4];
@@ -314,7 +331,8 @@ static void test_concurrent(void **state) {
     osp_memtable_release(m);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tidmap),       cmocka_unit_test(test_get_trace),
         cmocka_unit_test(test_search),       cmocka_unit_test(test_catalogue),

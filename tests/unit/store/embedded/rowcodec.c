@@ -9,7 +9,8 @@
 
 /* Two resources, two scopes, three spans with every field set, including odd values
  * (end before start, negative kind, large counters). */
-static void make_batch(osp_span_batch *b) {
+static void make_batch(osp_span_batch *b)
+{
     osp_span_batch_init(b);
     for (int i = 0; i < 2; i++) {
         osp_resource *r = osp_span_batch_add_resource(b);
@@ -29,7 +30,8 @@ static void make_batch(osp_span_batch *b) {
         osp_span *s = osp_span_batch_add_span(b);
         memset(s->trace_id, 0xA0 + i, 16);
         memset(s->span_id, 0xB0 + i, 8);
-        if (i) memset(s->parent_span_id, 0xB0, 8);
+        if (i)
+            memset(s->parent_span_id, 0xB0, 8);
         s->start_ns = 1700000000000000000ull + (uint64_t)i;
         s->end_ns = i == 2 ? s->start_ns - 5 : s->start_ns + 123456789;
         s->flags = 0x301;
@@ -49,12 +51,14 @@ static void make_batch(osp_span_batch *b) {
     }
 }
 
-static void encode(const osp_span_batch *b, osp_buf *out) {
+static void encode(const osp_span_batch *b, osp_buf *out)
+{
     osp_buf_init(out, 0);
     assert_int_equal(osp_rowcodec_encode(b, out), 0);
 }
 
-static void test_round_trip(void **state) {
+static void test_round_trip(void **state)
+{
     (void)state;
     osp_span_batch b, d;
     osp_buf enc;
@@ -79,7 +83,8 @@ static void test_round_trip(void **state) {
     osp_buf_cleanup(&enc);
 }
 
-static void test_decode_appends_and_renumbers(void **state) {
+static void test_decode_appends_and_renumbers(void **state)
+{
     (void)state;
     osp_span_batch b, d;
     osp_buf enc;
@@ -100,7 +105,8 @@ static void test_decode_appends_and_renumbers(void **state) {
     osp_buf_cleanup(&enc);
 }
 
-static void test_empty_batch(void **state) {
+static void test_empty_batch(void **state)
+{
     (void)state;
     osp_span_batch b, d;
     osp_buf enc;
@@ -116,7 +122,8 @@ static void test_empty_batch(void **state) {
 }
 
 /* Every strict prefix is rejected and leaves the batch as it was. */
-static void test_truncated(void **state) {
+static void test_truncated(void **state)
+{
     (void)state;
     osp_span_batch b, d;
     osp_buf enc;
@@ -135,7 +142,8 @@ static void test_truncated(void **state) {
     osp_buf_cleanup(&enc);
 }
 
-static void expect_corrupt(const char *p, size_t n) {
+static void expect_corrupt(const char *p, size_t n)
+{
     osp_span_batch d;
     osp_span_batch_init(&d);
     assert_int_equal(osp_rowcodec_decode(osp_str_make(p, n), &d), OSP_ECORRUPT);
@@ -144,7 +152,8 @@ static void expect_corrupt(const char *p, size_t n) {
     osp_span_batch_cleanup(&d);
 }
 
-static void test_bad_bytes(void **state) {
+static void test_bad_bytes(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_buf enc;
@@ -174,7 +183,8 @@ static void test_bad_bytes(void **state) {
     osp_buf_cleanup(&enc);
 }
 
-static void test_encode_cap(void **state) {
+static void test_encode_cap(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_buf enc;
@@ -185,7 +195,8 @@ static void test_encode_cap(void **state) {
     osp_span_batch_cleanup(&b);
 }
 
-static void test_decode_nomem(void **state) {
+static void test_decode_nomem(void **state)
+{
     (void)state;
     osp_span_batch b, d;
     osp_buf enc;
@@ -201,7 +212,8 @@ static void test_decode_nomem(void **state) {
     osp_buf_cleanup(&enc);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_decode_appends_and_renumbers),
         cmocka_unit_test(test_empty_batch),  cmocka_unit_test(test_truncated),

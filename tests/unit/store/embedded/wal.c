@@ -23,7 +23,8 @@ typedef struct seen {
     char payload[MAX_SEEN][64];
 } seen;
 
-static int collect(uint64_t lsn, osp_str payload, void *ctx) {
+static int collect(uint64_t lsn, osp_str payload, void *ctx)
+{
     seen *s = ctx;
     assert_true(s->n < MAX_SEEN);
     assert_true(payload.n < sizeof s->payload[0]);
@@ -35,21 +36,25 @@ static int collect(uint64_t lsn, osp_str payload, void *ctx) {
 }
 
 static osp_wal *open_wal(const char *dir, enum osp_fsync_policy policy, uint64_t segment_bytes,
-                         uint64_t skip, seen *s) {
+                         uint64_t skip, seen *s)
+{
     osp_wal_options opt = {.dir = dir, .fsync_policy = policy, .segment_bytes = segment_bytes};
     osp_wal *w = NULL;
-    if (s) memset(s, 0, sizeof *s);
+    if (s)
+        memset(s, 0, sizeof *s);
     assert_int_equal(osp_wal_open(&opt, skip, s ? collect : NULL, s, &w), 0);
     return w;
 }
 
-static uint64_t append(osp_wal *w, const char *z) {
+static uint64_t append(osp_wal *w, const char *z)
+{
     uint64_t lsn = 0;
     assert_int_equal(osp_wal_append(w, osp_str_c(z), &lsn), 0);
     return lsn;
 }
 
-static char *wal_dir(const char *tag) {
+static char *wal_dir(const char *tag)
+{
     char *root = osp_test_tmpdir(tag);
     assert_non_null(root);
     char *dir = malloc(strlen(root) + 8);
@@ -58,14 +63,16 @@ static char *wal_dir(const char *tag) {
     return dir;
 }
 
-static void remove_dir(char *dir) {
+static void remove_dir(char *dir)
+{
     *strrchr(dir, '/') = '\0';
     osp_test_rmdir(dir);
     free(dir);
 }
 
 /* Names of the segment files, sorted (a static list, fine for tests). */
-static size_t segments(const char *dir, char names[][64], size_t max) {
+static size_t segments(const char *dir, char names[][64], size_t max)
+{
     struct dirent **list;
     int n = scandir(dir, &list, NULL, alphasort);
     size_t k = 0;
@@ -80,7 +87,8 @@ static size_t segments(const char *dir, char names[][64], size_t max) {
     return k;
 }
 
-static off_t file_size(const char *dir, const char *name) {
+static off_t file_size(const char *dir, const char *name)
+{
     char path[4096];
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -88,13 +96,15 @@ static off_t file_size(const char *dir, const char *name) {
     return st.st_size;
 }
 
-static void truncate_file(const char *dir, const char *name, off_t size) {
+static void truncate_file(const char *dir, const char *name, off_t size)
+{
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     assert_int_equal(truncate(path, size), 0);
 }
 
-static void flip_byte(const char *dir, const char *name, off_t off) {
+static void flip_byte(const char *dir, const char *name, off_t off)
+{
     char path[4096];
     unsigned char c;
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -106,7 +116,8 @@ static void flip_byte(const char *dir, const char *name, off_t off) {
     close(fd);
 }
 
-static void write_file(const char *dir, const char *name, const void *p, size_t n) {
+static void write_file(const char *dir, const char *name, const void *p, size_t n)
+{
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
@@ -115,11 +126,13 @@ static void write_file(const char *dir, const char *name, const void *p, size_t 
     fclose(f);
 }
 
-static double metric(const char *name) {
+static double metric(const char *name)
+{
     return osp_metric_value(osp_counter(name, "", ""));
 }
 
-static void test_append_and_replay(void **state) {
+static void test_append_and_replay(void **state)
+{
     (void)state;
     char *dir = wal_dir("wal-basic");
     seen s;
@@ -152,7 +165,8 @@ static void test_append_and_replay(void **state) {
     remove_dir(dir);
 }
 
-static void test_lsn_continues_after_skip(void **state) {
+static void test_lsn_continues_after_skip(void **state)
+{
     (void)state;
     char *dir = wal_dir("wal-skip");
     osp_wal *w = open_wal(dir, OSP_FSYNC_NEVER, 0, 100, NULL);
@@ -162,7 +176,8 @@ static void test_lsn_continues_after_skip(void **state) {
     remove_dir(dir);
 }
 
-static void test_bad_arguments(void **state) {
+static void test_bad_arguments(void **state)
+{
     (void)state;
     char *dir = wal_dir("wal-args");
     osp_wal *w = open_wal(dir, OSP_FSYNC_NEVER, 0, 0, NULL);
@@ -186,19 +201,22 @@ typedef struct writer_arg {
     uint64_t lsns[200];
 } writer_arg;
 
-static void *writer(void *p) {
+static void *writer(void *p)
+{
     writer_arg *a = p;
     char buf[64];
     for (int i = 0; i < a->count; i++) {
         snprintf(buf, sizeof buf, "t%d-%d", a->id, i);
-        if (osp_wal_append(a->w, osp_str_c(buf), &a->lsns[i])) a->lsns[i] = 0;
+        if (osp_wal_append(a->w, osp_str_c(buf), &a->lsns[i]))
+            a->lsns[i] = 0;
     }
     return NULL;
 }
 
 /* Several threads append at once; every acknowledged record comes back exactly once,
  * each thread's records in its own order, lsns unique and increasing. */
-static void run_group_commit(enum osp_fsync_policy policy, int threads, int count) {
+static void run_group_commit(enum osp_fsync_policy policy, int threads, int count)
+{
     char *dir = wal_dir("wal-group");
     seen *s = malloc(sizeof *s);
     writer_arg args[8];
@@ -223,24 +241,28 @@ static void run_group_commit(enum osp_fsync_policy policy, int threads, int coun
         assert_int_equal(k, next[t]);
         assert_int_equal(args[t].lsns[k], s->lsn[i]);
         next[t]++;
-        if (i) assert_true(s->lsn[i] > s->lsn[i - 1]);
+        if (i)
+            assert_true(s->lsn[i] > s->lsn[i - 1]);
     }
     osp_wal_close(w);
     free(s);
     remove_dir(dir);
 }
 
-static void test_group_commit_always(void **state) {
+static void test_group_commit_always(void **state)
+{
     (void)state;
     run_group_commit(OSP_FSYNC_ALWAYS, 6, 40);
 }
 
-static void test_group_commit_never(void **state) {
+static void test_group_commit_never(void **state)
+{
     (void)state;
     run_group_commit(OSP_FSYNC_NEVER, 8, 200);
 }
 
-static void test_interval_sync(void **state) {
+static void test_interval_sync(void **state)
+{
     (void)state;
     char *dir = wal_dir("wal-interval");
     osp_wal_options opt = {.dir = dir, .fsync_policy = OSP_FSYNC_INTERVAL, .fsync_interval_ms = 5};
@@ -257,7 +279,8 @@ static void test_interval_sync(void **state) {
 
 /* A crash mid-write leaves part of the last record: it is cut off, the acknowledged ones
  * come back, and new appends go to a fresh segment. */
-static void test_torn_tail(void **state) {
+static void test_torn_tail(void **state)
+{
     (void)state;
     char *dir = wal_dir("wal-torn");
     char names[8][64];
@@ -290,7 +313,8 @@ static void test_torn_tail(void **state) {
 
 /* A flipped byte in the middle loses that record only: replay skips to the next valid
  * record, in the newest segment and in older ones. */
-static void test_corrupt_middle(void **state) {
+static void test_corrupt_middle(void **state)
+{
     (void)state;
     char *dir = wal_dir("wal-flip");
     char names[8][64];
@@ -326,7 +350,8 @@ static void test_corrupt_middle(void **state) {
     remove_dir(dir);
 }
 
-static void test_foreign_files(void **state) {
+static void test_foreign_files(void **state)
+{
     (void)state;
     char *dir = wal_dir("wal-foreign");
     char names[8][64];
@@ -354,7 +379,8 @@ static void test_foreign_files(void **state) {
 
 /* A segment whose records are all invalid is dropped when it is the newest, so the next
  * segment can take a fresh name. */
-static void test_empty_newest_segment(void **state) {
+static void test_empty_newest_segment(void **state)
+{
     (void)state;
     char *dir = wal_dir("wal-empty");
     char names[8][64];
@@ -379,7 +405,8 @@ static void test_empty_newest_segment(void **state) {
     remove_dir(dir);
 }
 
-static void test_rotation_and_truncation(void **state) {
+static void test_rotation_and_truncation(void **state)
+{
     (void)state;
     char *dir = wal_dir("wal-rotate");
     char names[16][64];
@@ -402,8 +429,8 @@ static void test_rotation_and_truncation(void **state) {
     /* 5 alone does not free the segment holding 5 and 6. */
     assert_int_equal(osp_wal_truncate_before(w, 5), 0);
     assert_int_equal(segments(dir, names, 16), 3);
-    /* The segment being written is never removed. */
-    assert_int_equal(osp_wal_truncate_before(w, 100), 0);
+    /* The segment being written stays while it holds a newer record. */
+    assert_int_equal(osp_wal_truncate_before(w, 8), 0);
     assert_int_equal(segments(dir, names, 16), 1);
     assert_string_equal(names[0], "0000000000000009.wal");
     osp_wal_rotate(w);
@@ -416,21 +443,31 @@ static void test_rotation_and_truncation(void **state) {
     w = open_wal(dir, OSP_FSYNC_NEVER, 0, 0, &s);
     assert_int_equal(s.n, 1);
     assert_string_equal(s.payload[0], "rec-10");
-    /* After a restart the old segment is no longer written and can be removed. */
-    assert_int_equal(osp_wal_truncate_before(w, 10), 0);
+    append(w, "rec-11");
+    /* Everything is in parts: even the segment being written goes, and the next append
+     * starts a new one. */
+    assert_int_equal(osp_wal_truncate_before(w, 11), 0);
     assert_int_equal(segments(dir, names, 16), 0);
-    assert_int_equal(append(w, "rec-11"), 11);
+    assert_int_equal(append(w, "rec-12"), 12);
+    assert_int_equal(segments(dir, names, 16), 1);
+    assert_string_equal(names[0], "000000000000000c.wal");
+    osp_wal_close(w);
+    w = open_wal(dir, OSP_FSYNC_NEVER, 0, 0, &s);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.payload[0], "rec-12");
     osp_wal_close(w);
     remove_dir(dir);
 }
 
-static int fail_replay(uint64_t lsn, osp_str payload, void *ctx) {
+static int fail_replay(uint64_t lsn, osp_str payload, void *ctx)
+{
     (void)payload;
     (void)ctx;
     return lsn == 2 ? OSP_ENOMEM : 0;
 }
 
-static void test_replay_error_stops_open(void **state) {
+static void test_replay_error_stops_open(void **state)
+{
     (void)state;
     char *dir = wal_dir("wal-replay-err");
     osp_wal *w = open_wal(dir, OSP_FSYNC_NEVER, 0, 0, NULL);
@@ -446,7 +483,8 @@ static void test_replay_error_stops_open(void **state) {
 
 /* A write that fails part-way is cut back: the failed record is never replayed and the
  * log goes on working. The failure comes from a file size limit. */
-static void test_failed_write_is_cut_back(void **state) {
+static void test_failed_write_is_cut_back(void **state)
+{
     (void)state;
     char *dir = wal_dir("wal-efbig");
     static char big[8192];
@@ -475,7 +513,8 @@ static void test_failed_write_is_cut_back(void **state) {
     remove_dir(dir);
 }
 
-int main(void) {
+int main(void)
+{
     osp_log_set_level(OSP_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_and_replay),

@@ -1,0 +1,438 @@
+#!/usr/bin/env bash
+# Osprey benchmark: ingest, storage and query figures for Osprey and for ClickHouse as a peer,
+# on the same pre-encoded spans; prints a table with the ratios. See docs/benchmarks.md.
+#
+# Knobs (environment): BENCH_SPANS (spans stored for the storage and query figures, default
+# 10000000), BENCH_QUICK=1 (smoke run: 200000 spans, short phases), BENCH_CONC (connections,
+# default 4), BENCH_BATCH (spans per request, default 512), BENCH_H2LOAD_SECONDS,
+# BENCH_QUERIES, BENCH_CH_QUERIES, BENCH_CH_SAME_BATCH_SPANS, BENCH_MERGE_WAIT (seconds),
+# BENCH_OUT (default bench/out), BENCH_KEEP=1 (keep generated data and stores),
+# BENCH_ONLY=osprey|clickhouse (run one side).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+    SPANS=${BENCH_SPANS:-200000}
+    H2S=${BENCH_H2LOAD_SECONDS:-5}
+    QUERIES=${BENCH_QUERIES:-300}
+    CH_QUERIES=${BENCH_CH_QUERIES:-100}
+    MERGE_WAIT=${BENCH_MERGE_WAIT:-60}
+else
+    SPANS=${BENCH_SPANS:-10000000}
+    H2S=${BENCH_H2LOAD_SECONDS:-20}
+    QUERIES=${BENCH_QUERIES:-3000}
+    CH_QUERIES=${BENCH_CH_QUERIES:-300}
+    MERGE_WAIT=${BENCH_MERGE_WAIT:-300}
+fi
+CONC=${BENCH_CONC:-4}
+BATCH=${BENCH_BATCH:-512}
+CH_SAME=${BENCH_CH_SAME_BATCH_SPANS:-$((SPANS < 1000000 ? SPANS : 1000000))}
+OUT=${BENCH_OUT:-bench/out}
+KEEP=${BENCH_KEEP:-0}
+ONLY=${BENCH_ONLY:-all} # osprey | clickhouse | all
+LG=bench/bin/osprey-loadgen
+OSPREY=bin/osprey
+DATA=$OUT/data
+WORK=$OUT/work
+TCK=$(getconf CLK_TCK)
+TIMEFORMAT='%U %S' # `time` prints the user and system CPU seconds of what it ran
+declare -A R # results
+
+log() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+    log "FAILED: $*"
+    exit 1
+}
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+cpu_s() { awk -v t="$TCK" '{ sub(/^.*\) /, ""); print ($12 + $13) / t }' "/proc/$1/stat"; }
+hwm_mib() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+reset_hwm() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
+kv() { awk -F= -v k="$2" '$1 == k { print $2 }' "$1"; }
+
+for tool in h2load curl awk; do
+    command -v "$tool" >/dev/null || die "$tool is missing (run scripts/deps.sh bench)"
+done
+[ "$ONLY" = clickhouse ] || [ -x "$OSPREY" ] || die "$OSPREY is missing (run make)"
+[ -x "$LG" ] || die "$LG is missing (run make -C bench)"
+CH_SERVER=${BENCH_CLICKHOUSE_SERVER:-$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)}
+[ -x "$CH_SERVER" ] || die "clickhouse-server not found (run scripts/deps.sh bench)"
+
+OSP_PID=
+CH_PID=
+# Stops a process we started: SIGTERM, then SIGKILL after $2 seconds.
+stop_pid() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < $2 * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "process $pid did not stop within $2 s; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    local rc=$?
+    [ -n "$OSP_PID" ] && stop_pid "$OSP_PID" 120
+    [ -n "$CH_PID" ] && stop_pid "$CH_PID" 60
+    if [ "$KEEP" != 1 ]; then rm -rf "$WORK" "$DATA"; fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_ports() { # prints $1 distinct free ports
+    local ports=() p
+    while [ ${#ports[@]} -lt "$1" ]; do
+        p=$("$LG" free-port)
+        [[ " ${ports[*]} " == *" $p "* ]] || ports+=("$p")
+    done
+    echo "${ports[@]}"
+}
+
+# ---- Osprey ----
+
+start_osprey() { # data dir
+    read -r GRPC_PORT HTTP_PORT API_PORT < <(free_ports 3)
+    "$OSPREY" serve --data-dir "$1" --retention 0 --otlp-grpc-addr "127.0.0.1:$GRPC_PORT" \
+        --otlp-http-addr "127.0.0.1:$HTTP_PORT" --http-addr "127.0.0.1:$API_PORT" \
+        >>"$OUT/osprey.log" 2>&1 &
+    OSP_PID=$!
+    local i
+    for ((i = 0; i < 600; i++)); do
+        curl -fsS "http://127.0.0.1:$API_PORT/readyz" >/dev/null 2>&1 && return 0
+        kill -0 "$OSP_PID" 2>/dev/null || die "osprey exited during start-up (see $OUT/osprey.log)"
+        sleep 0.1
+    done
+    die "osprey was not ready after 60 s"
+}
+stop_osprey() { # sets STOP_S: seconds the shutdown (with its flush) took
+    local t0
+    t0=$(now)
+    stop_pid "$OSP_PID" 300
+    OSP_PID=
+    STOP_S=$(calc "$(now) - $t0" 1)
+}
+metric() { # sum of all series of one metric
+    curl -fsS "http://127.0.0.1:$API_PORT/metrics" |
+        awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $NF } END { printf "%.0f", s }'
+}
+# Waits until the process has been (nearly) idle for 5 s: background merges are done.
+wait_idle() {
+    local pid=$1 deadline=$(($(date +%s) + $2)) c0 c1
+    while [ "$(date +%s)" -lt "$deadline" ]; do
+        c0=$(cpu_s "$pid")
+        sleep 5
+        c1=$(cpu_s "$pid")
+        awk -v a="$c0" -v b="$c1" 'BEGIN { exit !(b - a < 0.1) }' && return 0
+    done
+    log "still busy after $2 s; measuring anyway"
+}
+
+# Ingest phase with h2load: one pre-encoded request body sent over and over.
+osprey_h2load() { # name (grpc|http)
+    local name=$1 a0 r0 c0 t0 t1 c1 a1 r1 secs
+    rm -rf "$WORK/osprey-$name"
+    start_osprey "$WORK/osprey-$name"
+    a0=$(metric osprey_spans_accepted_total)
+    r0=$(metric osprey_spans_rejected_total)
+    c0=$(cpu_s "$OSP_PID")
+    t0=$(now)
+    if [ "$name" = grpc ]; then
+        { time h2load -c "$CONC" -m 1 -D "$H2S" -H 'content-type: application/grpc' \
+            -H 'te: trailers' -d "$DATA/h2load.grpc" \
+            "http://127.0.0.1:$GRPC_PORT/opentelemetry.proto.collector.trace.v1.TraceService/Export" \
+            >"$OUT/h2load-osprey-$name.log" 2>&1 || true; } 2>"$OUT/h2load-osprey-$name.time"
+    else
+        { time h2load --h1 -c "$CONC" -D "$H2S" -H 'content-type: application/x-protobuf' \
+            -d "$DATA/h2load.pb" "http://127.0.0.1:$HTTP_PORT/v1/traces" \
+            >"$OUT/h2load-osprey-$name.log" 2>&1 || true; } 2>"$OUT/h2load-osprey-$name.time"
+    fi
+    t1=$(now)
+    c1=$(cpu_s "$OSP_PID")
+    a1=$(metric osprey_spans_accepted_total)
+    r1=$(metric osprey_spans_rejected_total)
+    secs=$(calc "$t1 - $t0" 3)
+    R[osp_${name}_spans]=$((a1 - a0))
+    R[osp_${name}_rejected]=$((r1 - r0))
+    R[osp_${name}_rate]=$(calc "($a1 - $a0) / $secs" 0)
+    R[osp_${name}_cpu_per_m]=$(calc "($c1 - $c0) / (($a1 - $a0) / 1e6 + 1e-9)" 2)
+    R[osp_${name}_rss]=$(hwm_mib "$OSP_PID")
+    R[osp_${name}_loadgen_cpu]=$(awk '{ print $1 + $2 }' "$OUT/h2load-osprey-$name.time")
+    R[osp_${name}_server_cpu]=$(calc "$c1 - $c0" 1)
+    R[osp_${name}_status]=$(grep -m1 '^status codes' "$OUT/h2load-osprey-$name.log" || true)
+    log "osprey $name: ${R[osp_${name}_rate]} spans/s accepted (${R[osp_${name}_spans]} in $secs s," \
+        "${R[osp_${name}_rejected]} rejected), ${R[osp_${name}_cpu_per_m]} CPU s/M," \
+        "peak RSS ${R[osp_${name}_rss]} MiB; ${R[osp_${name}_status]}"
+    [ "$((a1 - a0))" -gt 0 ] || die "osprey accepted no spans over $name (see $OUT/h2load-osprey-$name.log)"
+    stop_osprey
+    rm -rf "$WORK/osprey-$name"
+}
+
+osprey_store() {
+    local dir=$WORK/osprey-store a0 c0 t0 t1 c1 a1 secs
+    rm -rf "$dir"
+    start_osprey "$dir"
+    a0=$(metric osprey_spans_accepted_total)
+    c0=$(cpu_s "$OSP_PID")
+    t0=$(now)
+    "$LG" load --url "http://127.0.0.1:$HTTP_PORT/v1/traces" --pack "$DATA/otlp.pack" \
+        --concurrency "$CONC" >"$OUT/load-osprey.txt" || die "loading osprey failed"
+    t1=$(now)
+    c1=$(cpu_s "$OSP_PID")
+    a1=$(metric osprey_spans_accepted_total)
+    secs=$(calc "$t1 - $t0" 3)
+    R[osp_fill_spans]=$((a1 - a0))
+    R[osp_fill_rate]=$(calc "($a1 - $a0) / $secs" 0)
+    R[osp_fill_cpu_per_m]=$(calc "($c1 - $c0) / (($a1 - $a0) / 1e6 + 1e-9)" 2)
+    R[osp_fill_rss]=$(hwm_mib "$OSP_PID")
+    R[osp_fill_loadgen_cpu]=$(kv "$OUT/load-osprey.txt" loader_cpu_s)
+    R[osp_fill_retries]=$(kv "$OUT/load-osprey.txt" retries)
+    log "osprey load: ${R[osp_fill_rate]} spans/s (${R[osp_fill_spans]} in $secs s," \
+        "${R[osp_fill_retries]} retried requests), ${R[osp_fill_cpu_per_m]} CPU s/M," \
+        "peak RSS ${R[osp_fill_rss]} MiB"
+    [ "${R[osp_fill_spans]}" = "$(kv "$OUT/load-osprey.txt" spans)" ] ||
+        log "WARNING: accepted counter ${R[osp_fill_spans]} != spans sent $(kv "$OUT/load-osprey.txt" spans)"
+    stop_osprey
+    R[osp_shutdown_s]=$STOP_S
+    log "osprey flushed and stopped in ${R[osp_shutdown_s]} s; restarting on the same data"
+    t0=$(now)
+    start_osprey "$dir"
+    R[osp_restart_s]=$(calc "$(now) - $t0" 1)
+    wait_idle "$OSP_PID" "$MERGE_WAIT"
+    R[osp_bytes]=$(du -sb "$dir" | awk '{ print $1 }')
+    R[osp_bytes_per_span]=$(calc "${R[osp_bytes]} / ${R[osp_fill_spans]}" 1)
+    log "osprey store: ${R[osp_bytes]} bytes on disk, ${R[osp_bytes_per_span]} bytes/span" \
+        "(ready again after ${R[osp_restart_s]} s)"
+    "$LG" trace-latency --url "http://127.0.0.1:$API_PORT" --ids "$DATA/trace_ids.bin" \
+        --requests "$QUERIES" >"$OUT/lat-osprey-trace.txt" || die "osprey trace fetches failed"
+    "$LG" search-latency --url "http://127.0.0.1:$API_PORT" --requests "$((QUERIES / 3))" \
+        --start "$FIRST_NS" --end "$LAST_NS" >"$OUT/lat-osprey-search.txt" ||
+        die "osprey searches failed"
+    for k in p50_ms p99_ms errors empty; do
+        R[osp_trace_$k]=$(kv "$OUT/lat-osprey-trace.txt" $k)
+        R[osp_search_$k]=$(kv "$OUT/lat-osprey-search.txt" $k)
+    done
+    log "osprey trace by id: p50 ${R[osp_trace_p50_ms]} ms, p99 ${R[osp_trace_p99_ms]} ms;" \
+        "search: p50 ${R[osp_search_p50_ms]} ms, p99 ${R[osp_search_p99_ms]} ms" \
+        "(${R[osp_search_empty]} empty answers)"
+    stop_osprey
+}
+
+# ---- ClickHouse ----
+
+start_clickhouse() {
+    local dir=$WORK/clickhouse i
+    rm -rf "$dir"
+    mkdir -p "$dir/log"
+    read -r CH_HTTP CH_TCP < <(free_ports 2)
+    cat >"$dir/config.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>$PWD/$dir/log/server.log</log>
+    <errorlog>$PWD/$dir/log/error.log</errorlog><console>0</console></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <http_port>$CH_HTTP</http_port>
+  <tcp_port>$CH_TCP</tcp_port>
+  <path>$PWD/$dir/data/</path>
+  <tmp_path>$PWD/$dir/tmp/</tmp_path>
+  <user_files_path>$PWD/$dir/user_files/</user_files_path>
+  <format_schema_path>$PWD/$dir/format_schemas/</format_schema_path>
+  <users_config>users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mark_cache_size>1073741824</mark_cache_size>
+  <max_concurrent_queries>100</max_concurrent_queries>
+  <compression><case><method>zstd</method></case></compression>
+</yandex>
+EOF
+    cat >"$dir/users.xml" <<'EOF'
+<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>10000000000</max_memory_usage></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
+    <profile>default</profile><quota>default</quota></default></users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors>
+    <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time>
+  </interval></default></quotas>
+</yandex>
+EOF
+    "$CH_SERVER" --config-file="$PWD/$dir/config.xml" >>"$OUT/clickhouse.log" 2>&1 &
+    CH_PID=$!
+    for ((i = 0; i < 600; i++)); do
+        curl -fsS "http://127.0.0.1:$CH_HTTP/ping" >/dev/null 2>&1 && return 0
+        kill -0 "$CH_PID" 2>/dev/null || die "clickhouse exited during start-up (see $OUT/clickhouse.log, $dir/log)"
+        sleep 0.1
+    done
+    die "clickhouse was not ready after 60 s"
+}
+chq() { curl -fsS --data-binary "$1" "http://127.0.0.1:$CH_HTTP/"; }
+ch_insert_url() { echo "http://127.0.0.1:$CH_HTTP/?query=INSERT%20INTO%20$1.spans%20FORMAT%20RowBinary"; }
+
+clickhouse_all() {
+    local c0 c1 t0 t1 secs rows
+    start_clickhouse
+    log "clickhouse $(chq 'SELECT version()') on 127.0.0.1:$CH_HTTP"
+
+    # 1. h2load, the same RowBinary request body over and over (as for Osprey)
+    "$LG" ch-setup --url "http://127.0.0.1:$CH_HTTP/" --db tput || die "clickhouse schema"
+    reset_hwm "$CH_PID"
+    c0=$(cpu_s "$CH_PID")
+    t0=$(now)
+    { time h2load --h1 -c "$CONC" -D "$H2S" -d "$DATA/h2load.rb" "$(ch_insert_url tput)" \
+        >"$OUT/h2load-clickhouse.log" 2>&1 || true; } 2>"$OUT/h2load-clickhouse.time"
+    t1=$(now)
+    c1=$(cpu_s "$CH_PID")
+    secs=$(calc "$t1 - $t0" 3)
+    rows=$(chq 'SELECT count() FROM tput.spans')
+    R[ch_h2_spans]=$rows
+    R[ch_h2_rate]=$(calc "$rows / $secs" 0)
+    R[ch_h2_cpu_per_m]=$(calc "($c1 - $c0) / ($rows / 1e6 + 1e-9)" 2)
+    R[ch_h2_rss]=$(hwm_mib "$CH_PID")
+    R[ch_h2_loadgen_cpu]=$(awk '{ print $1 + $2 }' "$OUT/h2load-clickhouse.time")
+    R[ch_h2_server_cpu]=$(calc "$c1 - $c0" 1)
+    R[ch_h2_status]=$(grep -m1 '^status codes' "$OUT/h2load-clickhouse.log" || true)
+    log "clickhouse h2load: ${R[ch_h2_rate]} rows/s ($rows in $secs s), ${R[ch_h2_cpu_per_m]} CPU s/M," \
+        "peak RSS ${R[ch_h2_rss]} MiB; ${R[ch_h2_status]}"
+    chq 'DROP DATABASE tput' >/dev/null
+
+    # 2. distinct spans, same requests as Osprey got (first CH_SAME spans)
+    "$LG" ch-setup --url "http://127.0.0.1:$CH_HTTP/" --db same || die "clickhouse schema"
+    reset_hwm "$CH_PID"
+    c0=$(cpu_s "$CH_PID")
+    t0=$(now)
+    "$LG" load --url "$(ch_insert_url same)" --pack "$DATA/ch.pack" --concurrency "$CONC" \
+        --content-type application/octet-stream >"$OUT/load-clickhouse-same.txt" ||
+        die "loading clickhouse failed"
+    t1=$(now)
+    c1=$(cpu_s "$CH_PID")
+    secs=$(calc "$t1 - $t0" 3)
+    rows=$(chq 'SELECT count() FROM same.spans')
+    R[ch_same_spans]=$rows
+    R[ch_same_rate]=$(calc "$rows / $secs" 0)
+    R[ch_same_cpu_per_m]=$(calc "($c1 - $c0) / ($rows / 1e6 + 1e-9)" 2)
+    R[ch_same_rss]=$(hwm_mib "$CH_PID")
+    R[ch_same_retries]=$(kv "$OUT/load-clickhouse-same.txt" retries)
+    log "clickhouse load ($BATCH rows/request): ${R[ch_same_rate]} rows/s ($rows in $secs s," \
+        "${R[ch_same_retries]} retried), ${R[ch_same_cpu_per_m]} CPU s/M, peak RSS ${R[ch_same_rss]} MiB"
+    chq 'DROP DATABASE same' >/dev/null
+
+    # 3. every span, in requests of about 8192 rows: the storage and query figures
+    "$LG" ch-setup --url "http://127.0.0.1:$CH_HTTP/" --db fill || die "clickhouse schema"
+    reset_hwm "$CH_PID"
+    c0=$(cpu_s "$CH_PID")
+    t0=$(now)
+    "$LG" load --url "$(ch_insert_url fill)" --pack "$DATA/ch-big.pack" --concurrency "$CONC" \
+        --content-type application/octet-stream >"$OUT/load-clickhouse-big.txt" ||
+        die "loading clickhouse failed"
+    t1=$(now)
+    c1=$(cpu_s "$CH_PID")
+    secs=$(calc "$t1 - $t0" 3)
+    rows=$(chq 'SELECT count() FROM fill.spans')
+    R[ch_big_spans]=$rows
+    R[ch_big_rate]=$(calc "$rows / $secs" 0)
+    R[ch_big_cpu_per_m]=$(calc "($c1 - $c0) / ($rows / 1e6 + 1e-9)" 2)
+    R[ch_big_rss]=$(hwm_mib "$CH_PID")
+    log "clickhouse load (8192 rows/request): ${R[ch_big_rate]} rows/s ($rows in $secs s)," \
+        "${R[ch_big_cpu_per_m]} CPU s/M, peak RSS ${R[ch_big_rss]} MiB"
+    t0=$(now)
+    chq 'OPTIMIZE TABLE fill.spans FINAL' >/dev/null
+    chq 'OPTIMIZE TABLE fill.trace_id_ts FINAL' >/dev/null
+    R[ch_optimize_s]=$(calc "$(now) - $t0" 1)
+    R[ch_bytes]=$(chq "SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = 'fill'")
+    R[ch_bytes_spans_table]=$(chq "SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = 'fill' AND table = 'spans'")
+    R[ch_bytes_per_span]=$(calc "${R[ch_bytes]} / $rows" 1)
+    log "clickhouse storage: ${R[ch_bytes]} bytes in parts after OPTIMIZE FINAL" \
+        "(${R[ch_optimize_s]} s), ${R[ch_bytes_per_span]} bytes/span"
+    "$LG" trace-latency --url "http://127.0.0.1:$CH_HTTP" --clickhouse fill \
+        --ids "$DATA/trace_ids.bin" --requests "$CH_QUERIES" >"$OUT/lat-clickhouse-trace.txt" ||
+        die "clickhouse trace fetches failed"
+    "$LG" search-latency --url "http://127.0.0.1:$CH_HTTP" --clickhouse fill \
+        --requests "$CH_QUERIES" --start "$FIRST_NS" --end "$LAST_NS" \
+        >"$OUT/lat-clickhouse-search.txt" || die "clickhouse searches failed"
+    for k in p50_ms p99_ms errors empty; do
+        R[ch_trace_$k]=$(kv "$OUT/lat-clickhouse-trace.txt" $k)
+        R[ch_search_$k]=$(kv "$OUT/lat-clickhouse-search.txt" $k)
+    done
+    log "clickhouse trace by id: p50 ${R[ch_trace_p50_ms]} ms, p99 ${R[ch_trace_p99_ms]} ms;" \
+        "search: p50 ${R[ch_search_p50_ms]} ms, p99 ${R[ch_search_p99_ms]} ms"
+    stop_pid "$CH_PID" 60
+    CH_PID=
+}
+
+# ---- report ----
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f", a / b; else printf "-" }'; }
+report() {
+    local f=$OUT/results.md
+    {
+        echo "| | Osprey | ClickHouse 18.16 | Osprey / ClickHouse |"
+        echo "|---|---:|---:|---:|"
+        echo "| ingest, gRPC, h2load (spans/s) | ${R[osp_grpc_rate]} | – | – |"
+        echo "| ingest, OTLP/HTTP protobuf vs RowBinary over HTTP, h2load (spans/s) | ${R[osp_http_rate]} | ${R[ch_h2_rate]} | $(ratio "${R[osp_http_rate]}" "${R[ch_h2_rate]}") |"
+        echo "| ingest, distinct spans, $BATCH per request (spans/s) | ${R[osp_fill_rate]} | ${R[ch_same_rate]} | $(ratio "${R[osp_fill_rate]}" "${R[ch_same_rate]}") |"
+        echo "| ClickHouse with 8192 rows per request (rows/s) | | ${R[ch_big_rate]} | $(ratio "${R[osp_fill_rate]}" "${R[ch_big_rate]}") |"
+        echo "| CPU s per million spans, gRPC h2load | ${R[osp_grpc_cpu_per_m]} | – | – |"
+        echo "| CPU s per million spans, HTTP h2load | ${R[osp_http_cpu_per_m]} | ${R[ch_h2_cpu_per_m]} | $(ratio "${R[osp_http_cpu_per_m]}" "${R[ch_h2_cpu_per_m]}") |"
+        echo "| CPU s per million spans, distinct, $BATCH per request | ${R[osp_fill_cpu_per_m]} | ${R[ch_same_cpu_per_m]} | $(ratio "${R[osp_fill_cpu_per_m]}" "${R[ch_same_cpu_per_m]}") |"
+        echo "| CPU s per million spans, ClickHouse 8192 per request | | ${R[ch_big_cpu_per_m]} | $(ratio "${R[osp_fill_cpu_per_m]}" "${R[ch_big_cpu_per_m]}") |"
+        echo "| peak RSS, h2load gRPC / HTTP (MiB) | ${R[osp_grpc_rss]} / ${R[osp_http_rss]} | – / ${R[ch_h2_rss]} | $(ratio "${R[osp_http_rss]}" "${R[ch_h2_rss]}") |"
+        echo "| peak RSS, loading $SPANS spans (MiB) | ${R[osp_fill_rss]} | ${R[ch_big_rss]} | $(ratio "${R[osp_fill_rss]}" "${R[ch_big_rss]}") |"
+        echo "| bytes on disk per span ($SPANS spans) | ${R[osp_bytes_per_span]} | ${R[ch_bytes_per_span]} | $(ratio "${R[osp_bytes_per_span]}" "${R[ch_bytes_per_span]}") |"
+        echo "| trace by id p50 / p99 (ms) | ${R[osp_trace_p50_ms]} / ${R[osp_trace_p99_ms]} | ${R[ch_trace_p50_ms]} / ${R[ch_trace_p99_ms]} | $(ratio "${R[osp_trace_p99_ms]}" "${R[ch_trace_p99_ms]}") (p99) |"
+        echo "| search p50 / p99 (ms) | ${R[osp_search_p50_ms]} / ${R[osp_search_p99_ms]} | ${R[ch_search_p50_ms]} / ${R[ch_search_p99_ms]} | $(ratio "${R[osp_search_p99_ms]}" "${R[ch_search_p99_ms]}") (p99) |"
+    } >"$f"
+    {
+        for k in "${!R[@]}"; do echo "$k=${R[$k]}"; done | sort
+    } >"$OUT/results.txt"
+    echo
+    echo "Osprey benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
+        "load average at start $LOAD0"
+    echo "$SPANS spans (${R[gen_attrs_per_span]} attributes/span, ${R[gen_otlp_bytes_per_span]} OTLP bytes/span)," \
+        "$BATCH spans per request, $CONC connections"
+    echo
+    column -t -s '|' -o '|' "$f" 2>/dev/null || cat "$f"
+    echo
+    local pass_rate pass_bytes pass_p99
+    pass_rate=$(awk -v a="${R[osp_fill_rate]}" -v b="${R[ch_same_rate]}" 'BEGIN { print (a >= 5 * b) ? "met" : "NOT met" }')
+    pass_bytes=$(awk -v a="${R[osp_bytes_per_span]}" -v b="${R[ch_bytes_per_span]}" 'BEGIN { print (a <= 0.5 * b) ? "met" : "NOT met" }')
+    pass_p99=$(awk -v a="${R[osp_trace_p99_ms]}" 'BEGIN { print (a < 10) ? "met" : "NOT met" }')
+    echo "targets: insert rate >= 5x ClickHouse at the same batch size: $pass_rate;" \
+        "bytes/span <= 0.5x: $pass_bytes; trace-by-id p99 < 10 ms at $SPANS spans: $pass_p99"
+    echo "load generator CPU: h2load gRPC ${R[osp_grpc_loadgen_cpu]} s vs server ${R[osp_grpc_server_cpu]} s;" \
+        "h2load HTTP ${R[osp_http_loadgen_cpu]} s vs server ${R[osp_http_server_cpu]} s;" \
+        "loader ${R[osp_fill_loadgen_cpu]} s for $SPANS spans"
+    echo "results: $f, $OUT/results.txt; logs in $OUT"
+}
+
+# ---- main ----
+
+mkdir -p "$OUT" "$WORK"
+: >"$OUT/osprey.log"
+: >"$OUT/clickhouse.log"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+log "spans=$SPANS batch=$BATCH connections=$CONC quick=$QUICK (load average $LOAD0)"
+# Traces start 100/s, so the data covers about SPANS/1700 seconds from 2026-11-21T00:00Z.
+log "generating the workload into $DATA"
+"$LG" gen --out "$DATA" --spans "$SPANS" --batch "$BATCH" --ch-spans "$CH_SAME" --seed 42 \
+    >"$OUT/gen.txt" || die "generating the workload failed"
+R[gen_attrs_per_span]=$(kv "$OUT/gen.txt" attrs_per_span)
+R[gen_otlp_bytes_per_span]=$(kv "$OUT/gen.txt" otlp_bytes_per_span)
+R[gen_seconds]=$(kv "$OUT/gen.txt" gen_seconds)
+FIRST_NS=$(kv "$OUT/gen.txt" first_ns)
+LAST_NS=$(kv "$OUT/gen.txt" last_ns)
+log "generated $(kv "$OUT/gen.txt" spans) spans in $(kv "$OUT/gen.txt" traces) traces" \
+    "(${R[gen_attrs_per_span]} attributes/span, ${R[gen_otlp_bytes_per_span]} OTLP bytes/span) in ${R[gen_seconds]} s"
+
+if [ "$ONLY" != clickhouse ]; then
+    osprey_h2load grpc
+    osprey_h2load http
+    osprey_store
+fi
+[ "$ONLY" = osprey ] || clickhouse_all
+report

@@ -1,0 +1,958 @@
+/* The part set: a mutex-guarded list of refcounted open parts, with adds, reads across
+ * parts, tiered merges, retention and quarantine. Layout on disk: format.h. */
+#include "store/embedded/parts.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/metrics.h"
+#include "core/pb.h"
+#include "store/embedded/format.h"
+#include "store/embedded/intern.h"
+#include "store/embedded/part.h"
+
+#define MOD "parts"
+
+/* Merge policy (not part of the format). A part's tier is how many times MERGE_FANIN
+ * divides its rows over MERGE_BASE_ROWS; once a partition holds MERGE_MIN_PARTS parts of
+ * one tier, up to MERGE_MAX_PARTS of them are merged into one part of a higher tier.
+ * Parts past MERGE_MAX_ROWS are left alone. */
+#define MERGE_BASE_ROWS 32768
+#define MERGE_FANIN 4
+#define MERGE_MIN_PARTS 4
+#define MERGE_MAX_PARTS 12
+#define MERGE_MAX_ROWS (256ull << 20)
+#define MERGES_PER_ROUND 64 /* bounds one osp_parts_maintain call */
+
+enum fate {
+    LIVE,        /* in the list */
+    OBSOLETE,    /* merged away or expired: unlinked on the last release */
+    QUARANTINED, /* moved to the quarantine directory */
+};
+
+typedef struct part_ref {
+    osp_part *part;
+    char *path;
+    uint32_t day; /* partition: days since the epoch (UTC) */
+    uint64_t seq;
+    atomic_int refs;
+    atomic_int fate;
+} part_ref;
+
+struct osp_parts {
+    char *dir, *qdir;
+    uint64_t retention_ns;
+    pthread_mutex_t lock; /* the list, next_seq, max_lsn; creating and removing day dirs */
+    part_ref **list;
+    size_t n, cap;
+    uint64_t next_seq, max_lsn;
+    pthread_mutex_t maintain_lock; /* one maintenance round at a time */
+    atomic_uint_fast64_t merges, quarantined;
+};
+
+/* A reader's view: the parts live when it was taken, each with a reference. */
+typedef struct snapshot {
+    part_ref **a;
+    size_t n;
+} snapshot;
+
+static osp_metric *m_parts, *m_bytes, *m_merges, *m_quarantined;
+static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+
+static void metrics_init(void)
+{
+    m_parts = osp_gauge("osprey_parts", "Trace parts currently served.", "");
+    m_bytes = osp_gauge("osprey_part_bytes", "Bytes on disk of the trace parts served.", "");
+    m_merges = osp_counter("osprey_merges_total", "Trace part merges completed.", "");
+    m_quarantined = osp_counter("osprey_parts_quarantined_total",
+                                "Trace parts moved to quarantine after failing verification.", "");
+}
+
+/* ---- Names ------------------------------------------------------------------------------ */
+
+static void day_name(uint32_t day, char out[OSP_PART_DAY_DIGITS + 1])
+{
+    time_t t = (time_t)day * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, OSP_PART_DAY_DIGITS + 1, "%Y%m%d", &tm); /* days < 2^18: 4-digit years */
+}
+
+/* 1 with *day when name is a partition directory name (yyyymmdd of a real date). */
+static int parse_day(const char *name, uint32_t *day)
+{
+    struct tm tm = {0};
+    char back[OSP_PART_DAY_DIGITS + 1];
+    if (strlen(name) != OSP_PART_DAY_DIGITS || strspn(name, "0123456789") != OSP_PART_DAY_DIGITS)
+        return 0;
+    tm.tm_year = (name[0] - '0') * 1000 + (name[1] - '0') * 100 + (name[2] - '0') * 10 +
+                 (name[3] - '0') - 1900;
+    tm.tm_mon = (name[4] - '0') * 10 + (name[5] - '0') - 1;
+    tm.tm_mday = (name[6] - '0') * 10 + (name[7] - '0');
+    time_t t = timegm(&tm);
+    if (t < 0 || t / 86400 > UINT32_MAX)
+        return 0;
+    *day = (uint32_t)(t / 86400);
+    day_name(*day, back);
+    return strcmp(back, name) == 0;
+}
+
+/* 1 with *seq when name is "<16 hex digits>.part". */
+static int parse_part_name(const char *name, uint64_t *seq)
+{
+    if (strlen(name) != OSP_PART_SEQ_DIGITS + strlen(OSP_PART_SUFFIX) ||
+        strspn(name, "0123456789abcdef") != OSP_PART_SEQ_DIGITS ||
+        strcmp(name + OSP_PART_SEQ_DIGITS, OSP_PART_SUFFIX) != 0)
+        return 0;
+    *seq = strtoull(name, NULL, 16);
+    return 1;
+}
+
+static int has_suffix(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    return n >= k && strcmp(name + n - k, suffix) == 0;
+}
+
+static char *path_join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = osp_malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
+/* DIR/<day>[/<seq>.part[.tmp]]: part paths; seq 0 with tmp 0 gives the day directory. */
+static char *part_path(const osp_parts *ps, uint32_t day, uint64_t seq, int tmp)
+{
+    char dname[OSP_PART_DAY_DIGITS + 1], name[64];
+    day_name(day, dname);
+    if (seq == 0 && !tmp)
+        return path_join(ps->dir, dname);
+    snprintf(name, sizeof name, "%s/%016llx%s%s", dname, (unsigned long long)seq, OSP_PART_SUFFIX,
+             tmp ? OSP_PART_TMP_SUFFIX : "");
+    return path_join(ps->dir, name);
+}
+
+static int make_dir(const char *path)
+{
+    if (mkdir(path, 0755) == 0 || errno == EEXIST)
+        return 0;
+    osp_error(MOD, "%s: mkdir: %s", path, strerror(errno));
+    return OSP_EIO;
+}
+
+/* ---- References and the list ------------------------------------------------------------ */
+
+static void ref_release(part_ref *r)
+{
+    if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
+        return;
+    osp_part_close(r->part);
+    if (atomic_load(&r->fate) == OBSOLETE && unlink(r->path) != 0 && errno != ENOENT)
+        osp_warn(MOD, "%s: unlink: %s", r->path, strerror(errno));
+    osp_free(r->path);
+    osp_free(r);
+}
+
+/* Wraps an open part in a reference (count 1, owned by the caller); takes path. */
+static int ref_create(osp_part *part, char *path, uint32_t day, uint64_t seq, part_ref **out)
+{
+    part_ref *r = osp_calloc(1, sizeof *r);
+    if (!r)
+        return OSP_ENOMEM;
+    r->part = part;
+    r->path = path;
+    r->day = day;
+    r->seq = seq;
+    atomic_init(&r->refs, 1);
+    atomic_init(&r->fate, LIVE);
+    *out = r;
+    return 0;
+}
+
+static int list_reserve(osp_parts *ps, size_t more)
+{
+    if (ps->n + more <= ps->cap)
+        return 0;
+    size_t cap = ps->cap ? ps->cap : 16;
+    while (cap < ps->n + more)
+        cap *= 2;
+    part_ref **a = osp_realloc(ps->list, cap * sizeof *a);
+    if (!a)
+        return OSP_ENOMEM;
+    ps->list = a;
+    ps->cap = cap;
+    return 0;
+}
+
+/* Appends r (whose reference the list takes over); room was reserved. Under the lock. */
+static void list_push(osp_parts *ps, part_ref *r)
+{
+    const osp_part_info *info = osp_part_get_info(r->part);
+    ps->list[ps->n++] = r;
+    if (info->wal_lsn > ps->max_lsn)
+        ps->max_lsn = info->wal_lsn;
+    osp_gauge_add(m_parts, 1);
+    osp_gauge_add(m_bytes, (double)info->bytes);
+}
+
+/* Removes r from the list, giving its reference to the caller. 1 if it was there. Under
+ * the lock. */
+static int list_remove(osp_parts *ps, part_ref *r)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        if (ps->list[i] != r)
+            continue;
+        ps->list[i] = ps->list[--ps->n];
+        osp_gauge_add(m_parts, -1);
+        osp_gauge_add(m_bytes, -(double)osp_part_get_info(r->part)->bytes);
+        return 1;
+    }
+    return 0;
+}
+
+static int snapshot_take(osp_parts *ps, snapshot *s)
+{
+    int rc = 0;
+    pthread_mutex_lock(&ps->lock);
+    s->n = ps->n;
+    s->a = osp_malloc((ps->n + 1) * sizeof *s->a);
+    if (!s->a)
+        rc = OSP_ENOMEM;
+    for (size_t i = 0; i < ps->n && s->a; i++) {
+        s->a[i] = ps->list[i];
+        atomic_fetch_add(&s->a[i]->refs, 1);
+    }
+    pthread_mutex_unlock(&ps->lock);
+    return rc;
+}
+
+static void snapshot_release(snapshot *s)
+{
+    for (size_t i = 0; s->a && i < s->n; i++)
+        ref_release(s->a[i]);
+    osp_free(s->a);
+    s->a = NULL;
+}
+
+/* Moves a part file into the quarantine directory as <day>-<name>. */
+static void quarantine_file(osp_parts *ps, const char *path, uint32_t day)
+{
+    char dname[OSP_PART_DAY_DIGITS + 1], name[512];
+    const char *base = strrchr(path, '/');
+    day_name(day, dname);
+    snprintf(name, sizeof name, "%s-%s", dname, base ? base + 1 : path);
+    char *dest = path_join(ps->qdir, name);
+    if (dest && rename(path, dest) == 0)
+        osp_error(MOD, "%s: corrupt part quarantined as %s", path, dest);
+    else
+        osp_error(MOD, "%s: corrupt part could not be quarantined: %s", path,
+                  dest ? strerror(errno) : "out of memory");
+    osp_free(dest);
+    atomic_fetch_add(&ps->quarantined, 1);
+    osp_counter_inc(m_quarantined);
+}
+
+/* Takes a part that failed a read out of service and into quarantine; the reads that
+ * hold it finish with their own references. */
+static void quarantine_ref(osp_parts *ps, part_ref *r)
+{
+    pthread_mutex_lock(&ps->lock);
+    int mine = list_remove(ps, r);
+    if (mine) {
+        atomic_store(&r->fate, QUARANTINED);
+        quarantine_file(ps, r->path, r->day);
+    }
+    pthread_mutex_unlock(&ps->lock);
+    if (mine)
+        ref_release(r);
+}
+
+/* ---- Open and close --------------------------------------------------------------------- */
+
+/* Opens one part file into the list, or quarantines it when it fails verification.
+ * Takes path. */
+static int open_one(osp_parts *ps, char *path, uint32_t day, uint64_t seq)
+{
+    osp_part *part = NULL;
+    part_ref *r = NULL;
+    int rc = osp_part_open(path, &part);
+    if (seq >= ps->next_seq)
+        ps->next_seq = seq + 1;
+    if (rc == OSP_ECORRUPT) {
+        quarantine_file(ps, path, day);
+        rc = 0;
+    }
+    if (part && (rc = list_reserve(ps, 1)) == 0 &&
+        (rc = ref_create(part, path, day, seq, &r)) == 0) {
+        list_push(ps, r);
+        return 0;
+    }
+    osp_part_close(part);
+    osp_free(path);
+    return rc;
+}
+
+/* Opens every part of one partition directory; removes leftover temporary files. */
+static int open_day(osp_parts *ps, const char *dpath, uint32_t day)
+{
+    DIR *d = opendir(dpath);
+    struct dirent *de;
+    int rc = 0;
+    if (!d) {
+        osp_error(MOD, "%s: opendir: %s", dpath, strerror(errno));
+        return OSP_EIO;
+    }
+    while (rc == 0 && (de = readdir(d))) {
+        uint64_t seq;
+        if (de->d_name[0] == '.')
+            continue;
+        char *path = path_join(dpath, de->d_name);
+        if (!path) {
+            rc = OSP_ENOMEM;
+        } else if (parse_part_name(de->d_name, &seq)) {
+            rc = open_one(ps, path, day, seq);
+            continue;
+        } else if (has_suffix(de->d_name, OSP_PART_TMP_SUFFIX)) {
+            osp_info(MOD, "%s: removing an interrupted write", path);
+            if (unlink(path) != 0)
+                osp_warn(MOD, "%s: unlink: %s", path, strerror(errno));
+        } else {
+            osp_warn(MOD, "%s: not a part file, ignored", path);
+        }
+        osp_free(path);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Parts listed as merged into another part survive only a crash between a merge's
+ * publish and its unlinks: their rows are in the merged part, so they go. */
+static void drop_replaced(osp_parts *ps)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        const osp_part_info *info = osp_part_get_info(ps->list[i]->part);
+        for (size_t k = 0; k < info->nreplaces; k++)
+            if (info->replaces[k] >= ps->next_seq)
+                ps->next_seq = info->replaces[k] + 1;
+    }
+    for (size_t j = 0; j < ps->n;) {
+        part_ref *old = ps->list[j];
+        int replaced = 0;
+        for (size_t i = 0; i < ps->n && !replaced; i++) {
+            const osp_part_info *info = osp_part_get_info(ps->list[i]->part);
+            for (size_t k = 0; k < info->nreplaces && i != j && !replaced; k++)
+                replaced = info->replaces[k] == old->seq;
+        }
+        if (!replaced) {
+            j++;
+            continue;
+        }
+        osp_info(MOD, "%s: already merged into another part, removing", old->path);
+        list_remove(ps, old); /* moves the last entry to j, which is looked at next */
+        atomic_store(&old->fate, OBSOLETE);
+        ref_release(old);
+    }
+}
+
+int osp_parts_open(const osp_parts_options *opt, osp_parts **out)
+{
+    DIR *d = NULL;
+    struct dirent *de;
+    int rc = OSP_ENOMEM;
+    pthread_once(&metrics_once, metrics_init);
+    osp_parts *ps = osp_calloc(1, sizeof *ps);
+    if (!ps)
+        return OSP_ENOMEM;
+    pthread_mutex_init(&ps->lock, NULL);
+    pthread_mutex_init(&ps->maintain_lock, NULL);
+    ps->retention_ns = opt->retention_ns;
+    ps->next_seq = 1;
+    ps->dir = osp_strdup(opt->dir);
+    ps->qdir = path_join(opt->dir, OSP_PART_QUARANTINE_DIR);
+    if (!ps->dir || !ps->qdir)
+        goto out;
+    if ((rc = make_dir(ps->dir)) || (rc = make_dir(ps->qdir)))
+        goto out;
+    if (!(d = opendir(ps->dir))) {
+        osp_error(MOD, "%s: opendir: %s", ps->dir, strerror(errno));
+        rc = OSP_EIO;
+        goto out;
+    }
+    while (rc == 0 && (de = readdir(d))) {
+        uint32_t day;
+        if (de->d_name[0] == '.' || !strcmp(de->d_name, OSP_PART_QUARANTINE_DIR))
+            continue;
+        if (!parse_day(de->d_name, &day)) {
+            osp_warn(MOD, "%s/%s: not a partition, ignored", ps->dir, de->d_name);
+            continue;
+        }
+        char *dpath = path_join(ps->dir, de->d_name);
+        rc = dpath ? open_day(ps, dpath, day) : OSP_ENOMEM;
+        osp_free(dpath);
+    }
+    if (rc == 0)
+        drop_replaced(ps);
+out:
+    if (d)
+        closedir(d);
+    if (rc)
+        osp_parts_close(ps);
+    else
+        *out = ps;
+    return rc;
+}
+
+void osp_parts_close(osp_parts *ps)
+{
+    if (!ps)
+        return;
+    for (size_t i = 0; i < ps->n; i++) {
+        osp_gauge_add(m_parts, -1);
+        osp_gauge_add(m_bytes, -(double)osp_part_get_info(ps->list[i]->part)->bytes);
+        ref_release(ps->list[i]);
+    }
+    osp_free(ps->list);
+    pthread_mutex_destroy(&ps->lock);
+    pthread_mutex_destroy(&ps->maintain_lock);
+    osp_free(ps->dir);
+    osp_free(ps->qdir);
+    osp_free(ps);
+}
+
+/* ---- Writing ---------------------------------------------------------------------------- */
+
+/* A part being written: its writer, paths and identity. */
+typedef struct pending {
+    osp_part_writer *w;
+    char *tmp, *path;
+    uint32_t day;
+    uint64_t seq;
+} pending;
+
+static void pending_cleanup(pending *p)
+{
+    if (p->w)
+        osp_part_writer_abort(p->w); /* removes the temporary file */
+    else if (p->tmp)
+        unlink(p->tmp); /* finished but maybe not published (ENOENT once renamed) */
+    osp_free(p->tmp);
+    osp_free(p->path);
+    memset(p, 0, sizeof *p);
+}
+
+/* Allocates a seq, creates the day directory and starts a writer for it. */
+static int pending_start(osp_parts *ps, pending *p, uint32_t day,
+                         const osp_part_writer_options *opt)
+{
+    int rc = OSP_ENOMEM;
+    char *dpath = NULL;
+    memset(p, 0, sizeof *p);
+    p->day = day;
+    pthread_mutex_lock(&ps->lock); /* against a retention round removing the directory */
+    p->seq = ps->next_seq++;
+    p->tmp = part_path(ps, day, p->seq, 1);
+    p->path = part_path(ps, day, p->seq, 0);
+    dpath = part_path(ps, day, 0, 0);
+    if (p->tmp && p->path && dpath && (rc = make_dir(dpath)) == 0)
+        rc = osp_part_writer_create(p->tmp, opt, &p->w);
+    pthread_mutex_unlock(&ps->lock);
+    osp_free(dpath);
+    return rc;
+}
+
+static int pending_finish(pending *p)
+{
+    uint64_t bytes;
+    osp_part_writer *w = p->w;
+    p->w = NULL;
+    return osp_part_writer_finish(w, &bytes);
+}
+
+/* Renames a finished part into place and opens it as a new reference. */
+static int publish_one(pending *p, part_ref **out)
+{
+    osp_part *part;
+    int rc = osp_part_publish(p->tmp, p->path);
+    if (rc == 0)
+        rc = osp_part_open(p->path, &part);
+    if (rc == 0 && (rc = ref_create(part, p->path, p->day, p->seq, out)) != 0)
+        osp_part_close(part);
+    if (rc == 0)
+        p->path = NULL; /* the reference owns it */
+    return rc;
+}
+
+/* Publishes finished parts and puts them in the list. */
+static int publish_all(osp_parts *ps, pending *p, size_t n)
+{
+    part_ref **refs = osp_calloc(n + 1, sizeof *refs);
+    int rc = refs ? 0 : OSP_ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = publish_one(&p[i], &refs[i]);
+    pthread_mutex_lock(&ps->lock);
+    if (rc == 0)
+        rc = list_reserve(ps, n);
+    for (size_t i = 0; i < n && refs; i++) {
+        if (rc == 0)
+            list_push(ps, refs[i]);
+        else
+            ref_release(refs[i]); /* published parts are found again on the next open */
+    }
+    pthread_mutex_unlock(&ps->lock);
+    osp_free(refs);
+    return rc;
+}
+
+static uint32_t day_of(uint64_t start_ns)
+{
+    return (uint32_t)(start_ns / OSP_PART_NS_PER_DAY);
+}
+
+static int cmp_day_row(const void *a, const void *b, void *ctx)
+{
+    const osp_span_batch *batch = ctx;
+    const osp_span *x = &batch->spans[*(const size_t *)a], *y = &batch->spans[*(const size_t *)b];
+    uint32_t dx = day_of(x->start_ns), dy = day_of(y->start_ns);
+    if (dx != dy)
+        return dx < dy ? -1 : 1;
+    return osp_part_row_cmp(x, y);
+}
+
+/* 1 when row j of b repeats row i exactly (same key, same content). */
+static int same_row(const osp_span_batch *bi, size_t i, const osp_span_batch *bj, size_t j)
+{
+    return osp_part_row_cmp(&bi->spans[i], &bj->spans[j]) == 0 && osp_span_equal(bi, i, bj, j);
+}
+
+int osp_parts_add(osp_parts *ps, const osp_span_batch *rows, uint64_t wal_lsn)
+{
+    size_t n = rows->nspans, nparts = 0;
+    size_t *order = osp_malloc((n + 1) * sizeof *order);
+    pending *parts = osp_calloc(n + 1, sizeof *parts);
+    osp_part_writer_options opt = {.wal_lsn = wal_lsn};
+    int rc = order && parts ? 0 : OSP_ENOMEM;
+    for (size_t i = 0; i < n && order; i++)
+        order[i] = i;
+    if (rc == 0)
+        qsort_r(order, n, sizeof *order, cmp_day_row, (void *)rows);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const osp_span *sp = &rows->spans[order[i]];
+        if (i == 0 || day_of(sp->start_ns) != day_of(rows->spans[order[i - 1]].start_ns)) {
+            if (nparts && (rc = pending_finish(&parts[nparts - 1])))
+                break;
+            if ((rc = pending_start(ps, &parts[nparts++], day_of(sp->start_ns), &opt)))
+                break;
+        } else if (same_row(rows, order[i - 1], rows, order[i])) {
+            continue;
+        }
+        rc = osp_part_writer_add(parts[nparts - 1].w, rows, order[i]);
+    }
+    if (rc == 0 && nparts)
+        rc = pending_finish(&parts[nparts - 1]);
+    if (rc == 0)
+        rc = publish_all(ps, parts, nparts);
+    if (rc == 0) {
+        pthread_mutex_lock(&ps->lock);
+        if (wal_lsn > ps->max_lsn)
+            ps->max_lsn = wal_lsn;
+        pthread_mutex_unlock(&ps->lock);
+    }
+    for (size_t i = 0; i < nparts; i++)
+        pending_cleanup(&parts[i]);
+    osp_free(parts);
+    osp_free(order);
+    return rc;
+}
+
+uint64_t osp_parts_max_lsn(osp_parts *ps)
+{
+    pthread_mutex_lock(&ps->lock);
+    uint64_t lsn = ps->max_lsn;
+    pthread_mutex_unlock(&ps->lock);
+    return lsn;
+}
+
+/* ---- Reading ---------------------------------------------------------------------------- */
+
+static int cmp_rows_of(const void *a, const void *b, void *ctx)
+{
+    const osp_span_batch *batch = ctx;
+    return osp_part_row_cmp(&batch->spans[*(const size_t *)a], &batch->spans[*(const size_t *)b]);
+}
+
+/* Removes exact duplicates among out's rows from index `from` on (a span can sit in two
+ * parts until they are merged), keeping the first of each and the order. */
+static int drop_duplicates(osp_span_batch *out, size_t from)
+{
+    size_t n = out->nspans - from, k = from;
+    size_t *idx = osp_malloc((n + 1) * sizeof *idx);
+    uint8_t *dup = osp_calloc(n + 1, 1);
+    int rc = idx && dup ? 0 : OSP_ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        idx[i] = from + i;
+    if (rc == 0)
+        qsort_r(idx, n, sizeof *idx, cmp_rows_of, out);
+    for (size_t i = 1; i < n && rc == 0; i++)
+        for (size_t j = i;
+             j-- > 0 && osp_part_row_cmp(&out->spans[idx[j]], &out->spans[idx[i]]) == 0;)
+            if (!dup[idx[j] - from] && osp_span_equal(out, idx[j], out, idx[i])) {
+                dup[idx[i] > idx[j] ? idx[i] - from : idx[j] - from] = 1;
+                break;
+            }
+    for (size_t i = from; i < out->nspans && rc == 0; i++)
+        if (!dup[i - from])
+            out->spans[k++] = out->spans[i];
+    if (rc == 0)
+        out->nspans = k;
+    osp_free(idx);
+    osp_free(dup);
+    return rc;
+}
+
+int osp_parts_get_trace(osp_parts *ps, const uint8_t trace_id[16], osp_span_batch *out)
+{
+    snapshot s;
+    size_t before = out->nspans;
+    int rc = snapshot_take(ps, &s);
+    for (size_t i = 0; i < s.n && rc == 0; i++) {
+        if (!osp_part_may_contain(s.a[i]->part, trace_id))
+            continue;
+        int n = osp_part_get_trace(s.a[i]->part, trace_id, out);
+        if (n == OSP_ECORRUPT)
+            quarantine_ref(ps, s.a[i]);
+        else if (n < 0)
+            rc = n;
+    }
+    snapshot_release(&s);
+    if (rc == 0 && out->nspans - before > 1)
+        rc = drop_duplicates(out, before);
+    return rc ? rc : (int)(out->nspans - before);
+}
+
+int osp_parts_search(osp_parts *ps, const osp_trace_query *q, osp_hit_fn fn, void *ctx)
+{
+    snapshot s;
+    int rc = snapshot_take(ps, &s);
+    for (size_t i = 0; i < s.n && rc == 0; i++) {
+        rc = osp_part_search(s.a[i]->part, q, fn, ctx);
+        if (rc == OSP_ECORRUPT) {
+            quarantine_ref(ps, s.a[i]);
+            rc = 0;
+        }
+    }
+    snapshot_release(&s);
+    return rc;
+}
+
+/* De-duplicates catalogue entries across parts before passing them on. */
+typedef struct catalogue_ctx {
+    osp_intern seen;
+    osp_buf key;
+    osp_catalogue_fn fn;
+    void *ctx;
+    int rc;
+} catalogue_ctx;
+
+static void catalogue_one(osp_str service, osp_str name, int32_t kind, void *arg)
+{
+    catalogue_ctx *c = arg;
+    uint32_t before = c->seen.n, id;
+    int rc;
+    osp_buf_reset(&c->key);
+    rc = osp_pb_put_str(&c->key, 1, service);
+    if (rc == 0)
+        rc = osp_pb_put_str(&c->key, 2, name);
+    if (rc == 0)
+        rc = osp_pb_put_uint(&c->key, 3, (uint32_t)kind);
+    if (rc == 0)
+        rc = osp_intern_add(&c->seen, osp_buf_str(&c->key), &id);
+    if (rc)
+        c->rc = rc;
+    else if (c->seen.n > before)
+        c->fn(service, name, kind, c->ctx);
+}
+
+int osp_parts_catalogue(osp_parts *ps, osp_catalogue_fn fn, void *ctx)
+{
+    snapshot s;
+    catalogue_ctx c = {.fn = fn, .ctx = ctx};
+    int rc = snapshot_take(ps, &s);
+    osp_intern_init(&c.seen, 1);
+    osp_buf_init(&c.key, 0);
+    for (size_t i = 0; i < s.n && rc == 0; i++) {
+        if (osp_part_catalogue(s.a[i]->part, catalogue_one, &c) == OSP_ECORRUPT)
+            quarantine_ref(ps, s.a[i]);
+        rc = c.rc;
+    }
+    snapshot_release(&s);
+    osp_intern_cleanup(&c.seen);
+    osp_buf_cleanup(&c.key);
+    return rc;
+}
+
+/* ---- Maintenance ------------------------------------------------------------------------ */
+
+/* Reads one input of a merge granule by granule. Two batches alternate so that the row
+ * consumed last stays readable while the next granule loads. */
+typedef struct merge_input {
+    part_ref *ref;
+    osp_span_batch b[2];
+    int cur;
+    size_t granule, row;
+    int done;
+} merge_input;
+
+static int input_advance(merge_input *in)
+{
+    if (++in->row < in->b[in->cur].nspans)
+        return 0;
+    const osp_part_info *info = osp_part_get_info(in->ref->part);
+    if (in->granule == info->ngranules) {
+        in->done = 1;
+        return 0;
+    }
+    in->cur ^= 1;
+    osp_span_batch_reset(&in->b[in->cur]);
+    in->row = 0;
+    int n = osp_part_read_granule(in->ref->part, in->granule++, &in->b[in->cur]);
+    return n < 0 ? n : 0;
+}
+
+/* Publishes a merged part and swaps it in for its inputs in one step under the lock; the
+ * inputs are unlinked once their last reader lets go. (After a crash in between, the
+ * merged part's replaces list removes the inputs on the next open.) */
+static int publish_merged(osp_parts *ps, pending *p, part_ref **refs, size_t k)
+{
+    part_ref *r;
+    uint8_t *gone = osp_calloc(k, 1);
+    int rc = gone ? publish_one(p, &r) : OSP_ENOMEM;
+    if (rc) {
+        osp_free(gone);
+        return rc;
+    }
+    pthread_mutex_lock(&ps->lock);
+    rc = list_reserve(ps, 1);
+    if (rc == 0)
+        list_push(ps, r);
+    for (size_t i = 0; i < k && rc == 0; i++)
+        if ((gone[i] = (uint8_t)list_remove(ps, refs[i])))
+            atomic_store(&refs[i]->fate, OBSOLETE);
+    pthread_mutex_unlock(&ps->lock);
+    for (size_t i = 0; i < k; i++)
+        if (gone[i])
+            ref_release(refs[i]);
+    if (rc)
+        ref_release(r); /* stays on disk; the next open sorts it out */
+    else {
+        atomic_fetch_add(&ps->merges, 1);
+        osp_counter_inc(m_merges);
+    }
+    osp_free(gone);
+    return rc;
+}
+
+/* Merges k parts of one partition into a new part that replaces them. A corrupt input is
+ * quarantined and the merge abandoned. */
+static int merge(osp_parts *ps, part_ref **refs, size_t k)
+{
+    merge_input *in = osp_calloc(k, sizeof *in);
+    uint64_t *seqs = osp_calloc(k, sizeof *seqs), lsn = 0;
+    const osp_span_batch *prev = NULL;
+    size_t prev_row = 0, bad = k;
+    pending p = {0};
+    int rc = in && seqs ? 0 : OSP_ENOMEM;
+    for (size_t i = 0; i < k && rc == 0; i++) {
+        const osp_part_info *info = osp_part_get_info(refs[i]->part);
+        seqs[i] = refs[i]->seq;
+        lsn = info->wal_lsn > lsn ? info->wal_lsn : lsn;
+        in[i].ref = refs[i];
+        osp_span_batch_init(&in[i].b[0]);
+        osp_span_batch_init(&in[i].b[1]);
+        in[i].cur = 1; /* b[1] is empty: the first advance loads granule 0 into b[0] */
+        if ((rc = input_advance(&in[i])) != 0)
+            bad = i;
+    }
+    osp_part_writer_options opt = {
+        .wal_lsn = lsn, .replaces = seqs, .nreplaces = k, .zstd_level = OSP_PART_ZSTD_LEVEL_MERGED};
+    if (rc == 0)
+        rc = pending_start(ps, &p, refs[0]->day, &opt);
+    while (rc == 0) {
+        size_t best = k;
+        for (size_t i = 0; i < k; i++)
+            if (!in[i].done &&
+                (best == k || osp_part_row_cmp(&in[i].b[in[i].cur].spans[in[i].row],
+                                               &in[best].b[in[best].cur].spans[in[best].row]) < 0))
+                best = i;
+        if (best == k)
+            break;
+        const osp_span_batch *b = &in[best].b[in[best].cur];
+        size_t row = in[best].row;
+        if (!prev || !same_row(prev, prev_row, b, row))
+            rc = osp_part_writer_add(p.w, b, row);
+        prev = b;
+        prev_row = row;
+        if (rc == 0 && (rc = input_advance(&in[best])) != 0)
+            bad = best;
+    }
+    if (rc == 0)
+        rc = pending_finish(&p);
+    if (rc == 0)
+        rc = publish_merged(ps, &p, refs, k);
+    if (rc == OSP_ECORRUPT && bad < k) {
+        quarantine_ref(ps, refs[bad]);
+        rc = 0;
+    }
+    pending_cleanup(&p);
+    for (size_t i = 0; in && i < k; i++) {
+        osp_span_batch_cleanup(&in[i].b[0]);
+        osp_span_batch_cleanup(&in[i].b[1]);
+    }
+    osp_free(in);
+    osp_free(seqs);
+    return rc;
+}
+
+static int tier_of(uint64_t rows)
+{
+    int t = 0;
+    for (rows /= MERGE_BASE_ROWS; rows; rows /= MERGE_FANIN)
+        t++;
+    return t;
+}
+
+static int cmp_day_rows(const void *a, const void *b)
+{
+    const part_ref *x = *(part_ref *const *)a, *y = *(part_ref *const *)b;
+    uint64_t rx = osp_part_get_info(x->part)->nrows, ry = osp_part_get_info(y->part)->nrows;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    return rx < ry ? -1 : rx > ry;
+}
+
+/* Picks parts to merge from a snapshot: the smallest parts of the lowest tier of a
+ * partition that holds enough of them. Sorts s->a. Returns how many (0: nothing to do). */
+static size_t pick_merge(snapshot *s, part_ref ***sel)
+{
+    qsort(s->a, s->n, sizeof *s->a, cmp_day_rows);
+    for (size_t i = 0; i < s->n;) {
+        size_t j = i + 1;
+        uint64_t rows = osp_part_get_info(s->a[i]->part)->nrows;
+        while (j < s->n && s->a[j]->day == s->a[i]->day &&
+               tier_of(osp_part_get_info(s->a[j]->part)->nrows) == tier_of(rows))
+            j++;
+        if (j - i >= MERGE_MIN_PARTS && rows <= MERGE_MAX_ROWS) {
+            *sel = &s->a[i];
+            return j - i < MERGE_MAX_PARTS ? j - i : MERGE_MAX_PARTS;
+        }
+        i = j;
+    }
+    return 0;
+}
+
+/* Takes whole partitions whose newest span is older than the retention out of service;
+ * their files go when the last reader lets go. */
+static void drop_expired(osp_parts *ps, uint64_t now_ns)
+{
+    if (!ps->retention_ns || now_ns <= ps->retention_ns)
+        return;
+    uint64_t cutoff = now_ns - ps->retention_ns;
+    pthread_mutex_lock(&ps->lock);
+    for (size_t i = 0; i < ps->n;) {
+        uint32_t day = ps->list[i]->day;
+        uint64_t newest = 0;
+        for (size_t j = 0; j < ps->n; j++)
+            if (ps->list[j]->day == day && osp_part_get_info(ps->list[j]->part)->max_start > newest)
+                newest = osp_part_get_info(ps->list[j]->part)->max_start;
+        if (newest >= cutoff) {
+            i++;
+            continue;
+        }
+        char dname[OSP_PART_DAY_DIGITS + 1];
+        day_name(day, dname);
+        osp_info(MOD, "partition %s is past the retention, dropping it", dname);
+        for (size_t j = ps->n; j-- > 0;) {
+            part_ref *r = ps->list[j];
+            if (r->day != day)
+                continue;
+            list_remove(ps, r);
+            atomic_store(&r->fate, OBSOLETE);
+            ref_release(r); /* unlinks now unless readers still hold the part */
+        }
+        i = 0;
+    }
+    pthread_mutex_unlock(&ps->lock);
+}
+
+/* Removes partition directories that no longer hold parts (failing quietly while files
+ * remain, e.g. parts still being read or written). */
+static void remove_empty_days(osp_parts *ps)
+{
+    DIR *d = opendir(ps->dir);
+    struct dirent *de;
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        uint32_t day;
+        int used = 0;
+        if (!parse_day(de->d_name, &day))
+            continue;
+        char *dpath = path_join(ps->dir, de->d_name);
+        pthread_mutex_lock(&ps->lock);
+        for (size_t i = 0; i < ps->n && !used; i++)
+            used = ps->list[i]->day == day;
+        if (!used && dpath && rmdir(dpath) == 0)
+            osp_info(MOD, "%s: removed", dpath);
+        pthread_mutex_unlock(&ps->lock);
+        osp_free(dpath);
+    }
+    closedir(d);
+}
+
+int osp_parts_maintain(osp_parts *ps, uint64_t now_ns)
+{
+    int rc = 0;
+    pthread_mutex_lock(&ps->maintain_lock);
+    drop_expired(ps, now_ns);
+    for (int round = 0; round < MERGES_PER_ROUND && rc == 0; round++) {
+        snapshot s;
+        part_ref **sel;
+        size_t k;
+        if ((rc = snapshot_take(ps, &s)) == 0 && (k = pick_merge(&s, &sel)) > 0)
+            rc = merge(ps, sel, k);
+        else
+            round = MERGES_PER_ROUND;
+        snapshot_release(&s);
+    }
+    remove_empty_days(ps);
+    pthread_mutex_unlock(&ps->maintain_lock);
+    return rc;
+}
+
+void osp_parts_get_stats(osp_parts *ps, osp_parts_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    pthread_mutex_lock(&ps->lock);
+    st->nparts = ps->n;
+    for (size_t i = 0; i < ps->n; i++) {
+        const osp_part_info *info = osp_part_get_info(ps->list[i]->part);
+        st->nspans += info->nrows;
+        st->bytes_on_disk += info->bytes;
+    }
+    pthread_mutex_unlock(&ps->lock);
+    st->merges = atomic_load(&ps->merges);
+    st->quarantined = atomic_load(&ps->quarantined);
+}
