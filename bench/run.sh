@@ -299,7 +299,7 @@ clickhouse_all() {
     R[ch_h2_status]=$(grep -m1 '^status codes' "$OUT/h2load-clickhouse.log" || true)
     log "clickhouse h2load: ${R[ch_h2_rate]} rows/s ($rows in $secs s), ${R[ch_h2_cpu_per_m]} CPU s/M," \
         "peak RSS ${R[ch_h2_rss]} MiB; ${R[ch_h2_status]}"
-    chq 'DROP DATABASE tput' >/dev/null
+    t0=$(now); chq 'DROP DATABASE tput' >/dev/null; log "dropped tput in $(calc "$(now) - $t0" 1) s"
 
     # 2. distinct spans, same requests as Osprey got (first CH_SAME spans)
     "$LG" ch-setup --url "http://127.0.0.1:$CH_HTTP/" --db same || die "clickhouse schema"
@@ -320,7 +320,7 @@ clickhouse_all() {
     R[ch_same_retries]=$(kv "$OUT/load-clickhouse-same.txt" retries)
     log "clickhouse load ($BATCH rows/request): ${R[ch_same_rate]} rows/s ($rows in $secs s," \
         "${R[ch_same_retries]} retried), ${R[ch_same_cpu_per_m]} CPU s/M, peak RSS ${R[ch_same_rss]} MiB"
-    chq 'DROP DATABASE same' >/dev/null
+    t0=$(now); chq 'DROP DATABASE same' >/dev/null; log "dropped same in $(calc "$(now) - $t0" 1) s"
 
     # 3. every span, in requests of about 8192 rows: the storage and query figures
     "$LG" ch-setup --url "http://127.0.0.1:$CH_HTTP/" --db fill || die "clickhouse schema"
@@ -367,25 +367,30 @@ clickhouse_all() {
 
 # ---- report ----
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f", a / b; else printf "-" }'; }
+v() { echo "${R[$1]:-–}"; }
+verdict() { # value op bound-expression: met / NOT met / not measured
+    case "$1 $3" in *–*) echo "not measured" && return ;; esac
+    awk "BEGIN { print ($1 $2 $3) ? \"met\" : \"NOT met\" }"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "–" }'; }
 report() {
     local f=$OUT/results.md
     {
         echo "| | Osprey | ClickHouse 18.16 | Osprey / ClickHouse |"
         echo "|---|---:|---:|---:|"
-        echo "| ingest, gRPC, h2load (spans/s) | ${R[osp_grpc_rate]} | – | – |"
-        echo "| ingest, OTLP/HTTP protobuf vs RowBinary over HTTP, h2load (spans/s) | ${R[osp_http_rate]} | ${R[ch_h2_rate]} | $(ratio "${R[osp_http_rate]}" "${R[ch_h2_rate]}") |"
-        echo "| ingest, distinct spans, $BATCH per request (spans/s) | ${R[osp_fill_rate]} | ${R[ch_same_rate]} | $(ratio "${R[osp_fill_rate]}" "${R[ch_same_rate]}") |"
-        echo "| ClickHouse with 8192 rows per request (rows/s) | | ${R[ch_big_rate]} | $(ratio "${R[osp_fill_rate]}" "${R[ch_big_rate]}") |"
-        echo "| CPU s per million spans, gRPC h2load | ${R[osp_grpc_cpu_per_m]} | – | – |"
-        echo "| CPU s per million spans, HTTP h2load | ${R[osp_http_cpu_per_m]} | ${R[ch_h2_cpu_per_m]} | $(ratio "${R[osp_http_cpu_per_m]}" "${R[ch_h2_cpu_per_m]}") |"
-        echo "| CPU s per million spans, distinct, $BATCH per request | ${R[osp_fill_cpu_per_m]} | ${R[ch_same_cpu_per_m]} | $(ratio "${R[osp_fill_cpu_per_m]}" "${R[ch_same_cpu_per_m]}") |"
-        echo "| CPU s per million spans, ClickHouse 8192 per request | | ${R[ch_big_cpu_per_m]} | $(ratio "${R[osp_fill_cpu_per_m]}" "${R[ch_big_cpu_per_m]}") |"
-        echo "| peak RSS, h2load gRPC / HTTP (MiB) | ${R[osp_grpc_rss]} / ${R[osp_http_rss]} | – / ${R[ch_h2_rss]} | $(ratio "${R[osp_http_rss]}" "${R[ch_h2_rss]}") |"
-        echo "| peak RSS, loading $SPANS spans (MiB) | ${R[osp_fill_rss]} | ${R[ch_big_rss]} | $(ratio "${R[osp_fill_rss]}" "${R[ch_big_rss]}") |"
-        echo "| bytes on disk per span ($SPANS spans) | ${R[osp_bytes_per_span]} | ${R[ch_bytes_per_span]} | $(ratio "${R[osp_bytes_per_span]}" "${R[ch_bytes_per_span]}") |"
-        echo "| trace by id p50 / p99 (ms) | ${R[osp_trace_p50_ms]} / ${R[osp_trace_p99_ms]} | ${R[ch_trace_p50_ms]} / ${R[ch_trace_p99_ms]} | $(ratio "${R[osp_trace_p99_ms]}" "${R[ch_trace_p99_ms]}") (p99) |"
-        echo "| search p50 / p99 (ms) | ${R[osp_search_p50_ms]} / ${R[osp_search_p99_ms]} | ${R[ch_search_p50_ms]} / ${R[ch_search_p99_ms]} | $(ratio "${R[osp_search_p99_ms]}" "${R[ch_search_p99_ms]}") (p99) |"
+        echo "| ingest, gRPC, h2load (spans/s) | $(v osp_grpc_rate) | – | – |"
+        echo "| ingest, OTLP/HTTP protobuf vs RowBinary over HTTP, h2load (spans/s) | $(v osp_http_rate) | $(v ch_h2_rate) | $(ratio "$(v osp_http_rate)" "$(v ch_h2_rate)") |"
+        echo "| ingest, distinct spans, $BATCH per request (spans/s) | $(v osp_fill_rate) | $(v ch_same_rate) | $(ratio "$(v osp_fill_rate)" "$(v ch_same_rate)") |"
+        echo "| ClickHouse with 8192 rows per request (rows/s) | | $(v ch_big_rate) | $(ratio "$(v osp_fill_rate)" "$(v ch_big_rate)") |"
+        echo "| CPU s per million spans, gRPC h2load | $(v osp_grpc_cpu_per_m) | – | – |"
+        echo "| CPU s per million spans, HTTP h2load | $(v osp_http_cpu_per_m) | $(v ch_h2_cpu_per_m) | $(ratio "$(v osp_http_cpu_per_m)" "$(v ch_h2_cpu_per_m)") |"
+        echo "| CPU s per million spans, distinct, $BATCH per request | $(v osp_fill_cpu_per_m) | $(v ch_same_cpu_per_m) | $(ratio "$(v osp_fill_cpu_per_m)" "$(v ch_same_cpu_per_m)") |"
+        echo "| CPU s per million spans, ClickHouse 8192 per request | | $(v ch_big_cpu_per_m) | $(ratio "$(v osp_fill_cpu_per_m)" "$(v ch_big_cpu_per_m)") |"
+        echo "| peak RSS, h2load gRPC / HTTP (MiB) | $(v osp_grpc_rss) / $(v osp_http_rss) | – / $(v ch_h2_rss) | $(ratio "$(v osp_http_rss)" "$(v ch_h2_rss)") |"
+        echo "| peak RSS, loading $SPANS spans (MiB) | $(v osp_fill_rss) | $(v ch_big_rss) | $(ratio "$(v osp_fill_rss)" "$(v ch_big_rss)") |"
+        echo "| bytes on disk per span ($SPANS spans) | $(v osp_bytes_per_span) | $(v ch_bytes_per_span) | $(ratio "$(v osp_bytes_per_span)" "$(v ch_bytes_per_span)") |"
+        echo "| trace by id p50 / p99 (ms) | $(v osp_trace_p50_ms) / $(v osp_trace_p99_ms) | $(v ch_trace_p50_ms) / $(v ch_trace_p99_ms) | $(ratio "$(v osp_trace_p99_ms)" "$(v ch_trace_p99_ms)") (p99) |"
+        echo "| search p50 / p99 (ms) | $(v osp_search_p50_ms) / $(v osp_search_p99_ms) | $(v ch_search_p50_ms) / $(v ch_search_p99_ms) | $(ratio "$(v osp_search_p99_ms)" "$(v ch_search_p99_ms)") (p99) |"
     } >"$f"
     {
         for k in "${!R[@]}"; do echo "$k=${R[$k]}"; done | sort
@@ -393,20 +398,20 @@ report() {
     echo
     echo "Osprey benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
         "load average at start $LOAD0"
-    echo "$SPANS spans (${R[gen_attrs_per_span]} attributes/span, ${R[gen_otlp_bytes_per_span]} OTLP bytes/span)," \
+    echo "$SPANS spans ($(v gen_attrs_per_span) attributes/span, $(v gen_otlp_bytes_per_span) OTLP bytes/span)," \
         "$BATCH spans per request, $CONC connections"
     echo
     column -t -s '|' -o '|' "$f" 2>/dev/null || cat "$f"
     echo
     local pass_rate pass_bytes pass_p99
-    pass_rate=$(awk -v a="${R[osp_fill_rate]}" -v b="${R[ch_same_rate]}" 'BEGIN { print (a >= 5 * b) ? "met" : "NOT met" }')
-    pass_bytes=$(awk -v a="${R[osp_bytes_per_span]}" -v b="${R[ch_bytes_per_span]}" 'BEGIN { print (a <= 0.5 * b) ? "met" : "NOT met" }')
-    pass_p99=$(awk -v a="${R[osp_trace_p99_ms]}" 'BEGIN { print (a < 10) ? "met" : "NOT met" }')
+    pass_rate=$(verdict "$(v osp_fill_rate)" ">=" "5 * $(v ch_same_rate)")
+    pass_bytes=$(verdict "$(v osp_bytes_per_span)" "<=" "0.5 * $(v ch_bytes_per_span)")
+    pass_p99=$(verdict "$(v osp_trace_p99_ms)" "<" 10)
     echo "targets: insert rate >= 5x ClickHouse at the same batch size: $pass_rate;" \
         "bytes/span <= 0.5x: $pass_bytes; trace-by-id p99 < 10 ms at $SPANS spans: $pass_p99"
-    echo "load generator CPU: h2load gRPC ${R[osp_grpc_loadgen_cpu]} s vs server ${R[osp_grpc_server_cpu]} s;" \
-        "h2load HTTP ${R[osp_http_loadgen_cpu]} s vs server ${R[osp_http_server_cpu]} s;" \
-        "loader ${R[osp_fill_loadgen_cpu]} s for $SPANS spans"
+    echo "load generator CPU: h2load gRPC $(v osp_grpc_loadgen_cpu) s vs server $(v osp_grpc_server_cpu) s;" \
+        "h2load HTTP $(v osp_http_loadgen_cpu) s vs server $(v osp_http_server_cpu) s;" \
+        "loader $(v osp_fill_loadgen_cpu) s for $SPANS spans"
     echo "results: $f, $OUT/results.txt; logs in $OUT"
 }
 

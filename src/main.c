@@ -236,6 +236,12 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
     return 0;
 }
 
+/* Reports not-ready as soon as a graceful shutdown begins. */
+static void on_shutdown(void *api)
+{
+    osp_api_set_ready(api, 0);
+}
+
 /* Builds one listener's route table from the receivers (and the API on the API port). */
 static int listen_on(osp_net *net, const char *addr, enum osp_listener which, osp_store *store,
                      osp_api *api)
@@ -293,9 +299,9 @@ static int serve(int argc, char **argv)
     osp_info("main",
              "osprey " OSPREY_VERSION " serving: OTLP/gRPC %s, OTLP/HTTP %s, API %s, data in %s",
              cfg.otlp_grpc_addr, cfg.otlp_http_addr, cfg.http_addr, cfg.data_dir);
+    osp_net_on_shutdown(net, on_shutdown, api);
     osp_api_set_ready(api, 1);
     rc = osp_net_run(net);
-    osp_api_set_ready(api, 0);
     osp_info("main", "shutting down: flushing the store");
 out:
     osp_net_destroy(net);

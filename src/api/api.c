@@ -47,10 +47,12 @@ struct osp_api {
 };
 
 /* Every route enters here: the response body is capped while the endpoint runs. */
-static void dispatch(const osp_http_request *req, osp_http_response *res, void *ctx) {
+static void dispatch(const osp_http_request *req, osp_http_response *res, void *ctx)
+{
     const endpoint *e = ctx;
     size_t max = res->body.max;
-    if (res->body.max > OSP_API_MAX_RESPONSE) res->body.max = OSP_API_MAX_RESPONSE;
+    if (res->body.max > OSP_API_MAX_RESPONSE)
+        res->body.max = OSP_API_MAX_RESPONSE;
     e->fn(e->api, req, res);
     res->body.max = max;
 }
@@ -58,12 +60,14 @@ static void dispatch(const osp_http_request *req, osp_http_response *res, void *
 /* The two error-body styles: {"error":"..."} or Jaeger's envelope with "errors". */
 enum dialect { NATIVE, JAEGER };
 
-static void ok(osp_http_response *res, const char *content_type) {
+static void ok(osp_http_response *res, const char *content_type)
+{
     res->status = 200;
     res->content_type = content_type;
 }
 
-static void fail(osp_http_response *res, enum dialect d, int status, const char *msg) {
+static void fail(osp_http_response *res, enum dialect d, int status, const char *msg)
+{
     osp_buf_reset(&res->body);
     if (d == NATIVE) {
         osp_http_response_error(res, status, "%s", msg);
@@ -71,11 +75,13 @@ static void fail(osp_http_response *res, enum dialect d, int status, const char 
     }
     res->status = status;
     res->content_type = JSON_TYPE;
-    if (osp_jaeger_error(&res->body, status, msg)) osp_buf_reset(&res->body);
+    if (osp_jaeger_error(&res->body, status, msg))
+        osp_buf_reset(&res->body);
 }
 
 /* Answers a failed store, search or render call. */
-static void fail_rc(osp_http_response *res, enum dialect d, int rc) {
+static void fail_rc(osp_http_response *res, enum dialect d, int rc)
+{
     if (rc == OSP_EBUSY) {
         osp_http_response_header(res, "retry-after", OSP_STR_LIT("1"));
         fail(res, d, 503, "the store is busy, retry later");
@@ -87,45 +93,31 @@ static void fail_rc(osp_http_response *res, enum dialect d, int rc) {
 }
 
 /* The part of the path after a route's prefix. */
-static osp_str path_rest(const osp_http_request *req, const char *prefix) {
+static osp_str path_rest(const osp_http_request *req, const char *prefix)
+{
     size_t n = strlen(prefix);
     assert(osp_str_has_prefix(req->path, osp_str_make(prefix, n)));
     return osp_str_make(req->path.p + n, req->path.n - n);
 }
 
-/* Percent-decodes a path segment into arena. 0, OSP_EPARSE, OSP_ENOMEM. */
-static int percent_decode(osp_arena *arena, osp_str in, osp_str *out) {
-    char *d = osp_arena_alloc(arena, in.n + 1);
-    size_t n = 0;
-    if (!d) return OSP_ENOMEM;
-    for (size_t i = 0; i < in.n; i++) {
-        uint8_t byte = (uint8_t)in.p[i];
-        if (in.p[i] == '%') {
-            if (in.n - i < 3 || osp_hex_decode(in.p + i + 1, 1, &byte)) return OSP_EPARSE;
-            i += 2;
-        }
-        d[n++] = (char)byte;
-    }
-    d[n] = '\0';
-    *out = osp_str_make(d, n);
-    return 0;
-}
-
 /* The {service} of ".../services/{service}/operations". 0, OSP_ENOTFOUND when the path has
  * another shape, OSP_EPARSE (bad percent-encoding or empty name), OSP_ENOMEM. */
-static int path_service(const osp_http_request *req, const char *prefix, osp_str *service) {
+static int path_service(const osp_http_request *req, const char *prefix, osp_str *service)
+{
     osp_str rest = path_rest(req, prefix), suffix = OSP_STR_LIT(OPERATIONS_SUFFIX);
     if (rest.n < suffix.n ||
         !osp_str_eq(osp_str_make(rest.p + rest.n - suffix.n, suffix.n), suffix))
         return OSP_ENOTFOUND;
     osp_str raw = osp_str_make(rest.p, rest.n - suffix.n);
-    if (memchr(raw.p, '/', raw.n)) return OSP_ENOTFOUND;
-    int rc = percent_decode(req->arena, raw, service);
+    if (memchr(raw.p, '/', raw.n))
+        return OSP_ENOTFOUND;
+    int rc = osp_http_percent_decode(req->arena, raw, 0, service);
     return rc == 0 && service->n == 0 ? OSP_EPARSE : rc;
 }
 
 /* Answers path_service's failures; 1 when it did. */
-static int fail_path_service(osp_http_response *res, enum dialect d, int rc) {
+static int fail_path_service(osp_http_response *res, enum dialect d, int rc)
+{
     if (rc == OSP_ENOTFOUND)
         fail(res, d, 404, "not found");
     else if (rc == OSP_EPARSE)
@@ -137,29 +129,35 @@ static int fail_path_service(osp_http_response *res, enum dialect d, int rc) {
 
 /* A query parameter that is present and non-empty: 1; 0 when absent or empty (both mean
  * "not given"); OSP_EPARSE on bad percent-encoding. */
-static int param(const osp_http_request *req, const char *name, osp_str *v) {
+static int param(const osp_http_request *req, const char *name, osp_str *v)
+{
     int rc = osp_http_query_get(req, name, v);
     return rc == 1 && v->n == 0 ? 0 : rc;
 }
 
 /* Answers a failure to read the query string (osp_http_query_* errors). */
-static void fail_query(osp_http_response *res, enum dialect d, int rc) {
+static void fail_query(osp_http_response *res, enum dialect d, int rc)
+{
     if (rc == OSP_EPARSE)
         fail(res, d, 400, "malformed query string: bad percent-encoding");
     else
         fail_rc(res, d, rc);
 }
 
-static int put_str_array(osp_buf *out, const osp_str *a, size_t n) {
+static int put_str_array(osp_buf *out, const osp_str *a, size_t n)
+{
     int rc = osp_buf_putc(out, '[');
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (i) rc = osp_buf_putc(out, ',');
-        if (rc == 0) rc = osp_buf_json_str(out, a[i].p, a[i].n);
+        if (i)
+            rc = osp_buf_putc(out, ',');
+        if (rc == 0)
+            rc = osp_buf_json_str(out, a[i].p, a[i].n);
     }
     return rc ? rc : osp_buf_putc(out, ']');
 }
 
-static const char *otlp_kind_name(int32_t kind) {
+static const char *otlp_kind_name(int32_t kind)
+{
     static const char *const names[] = {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL",
                                         "SPAN_KIND_SERVER",      "SPAN_KIND_CLIENT",
                                         "SPAN_KIND_PRODUCER",    "SPAN_KIND_CONSUMER"};
@@ -169,7 +167,8 @@ static const char *otlp_kind_name(int32_t kind) {
 /* ---- search parameters shared by both dialects ---- */
 
 static int add_filter(osp_trace_query *q, osp_attr_filter *filters, const char *param_name,
-                      osp_str key, osp_str value, osp_param_err *err) {
+                      osp_str key, osp_str value, osp_param_err *err)
+{
     if (key.n == 0) {
         snprintf(err->msg, sizeof err->msg, "invalid %s: a key is required", param_name);
         return OSP_EINVAL;
@@ -183,7 +182,8 @@ static int add_filter(osp_trace_query *q, osp_attr_filter *filters, const char *
     return 0;
 }
 
-static int check_ranges(const osp_trace_query *q, osp_param_err *err) {
+static int check_ranges(const osp_trace_query *q, osp_param_err *err)
+{
     if (q->min_duration_ns && q->max_duration_ns && q->max_duration_ns < q->min_duration_ns) {
         snprintf(err->msg, sizeof err->msg, "invalid maxDuration: less than minDuration");
         return OSP_EINVAL;
@@ -199,12 +199,14 @@ static int check_ranges(const osp_trace_query *q, osp_param_err *err) {
 
 /* One parameter of GET /api/v1/traces; unknown names are ignored. */
 static int native_search_param(osp_trace_query *q, osp_attr_filter *filters, osp_str name,
-                               osp_str v, osp_param_err *err) {
+                               osp_str v, osp_param_err *err)
+{
     osp_str attr = OSP_STR_LIT("attr.");
     if (osp_str_has_prefix(name, attr))
         return add_filter(q, filters, "attr.KEY", osp_str_make(name.p + attr.n, name.n - attr.n), v,
                           err);
-    if (v.n == 0) return 0;
+    if (v.n == 0)
+        return 0;
     if (osp_str_eqz(name, "service"))
         q->service = v;
     else if (osp_str_eqz(name, "operation"))
@@ -224,7 +226,8 @@ static int native_search_param(osp_trace_query *q, osp_attr_filter *filters, osp
     return 0;
 }
 
-static void native_search(osp_api *api, const osp_http_request *req, osp_http_response *res) {
+static void native_search(osp_api *api, const osp_http_request *req, osp_http_response *res)
+{
     osp_trace_query q = {.status = -1, .limit = DEFAULT_LIMIT};
     osp_attr_filter *filters = osp_arena_calloc(req->arena, OSP_API_MAX_FILTERS, sizeof *filters);
     osp_trace_summary *sums = NULL;
@@ -248,14 +251,16 @@ static void native_search(osp_api *api, const osp_http_request *req, osp_http_re
     }
     q.attrs = filters;
     rc = osp_trace_search(api->store, &q, req->arena, &sums, &n);
-    if (rc == 0) rc = osp_trace_summaries_json(sums, n, &res->body);
+    if (rc == 0)
+        rc = osp_trace_summaries_json(sums, n, &res->body);
     if (rc)
         fail_rc(res, NATIVE, rc);
     else
         ok(res, JSON_TYPE);
 }
 
-static void native_trace(osp_api *api, const osp_http_request *req, osp_http_response *res) {
+static void native_trace(osp_api *api, const osp_http_request *req, osp_http_response *res)
+{
     uint8_t id[16];
     char hex[32], msg[64];
     osp_param_err err;
@@ -267,7 +272,8 @@ static void native_trace(osp_api *api, const osp_http_request *req, osp_http_res
     }
     osp_span_batch_init(&b);
     rc = osp_store_get_trace(api->store, id, &b);
-    if (rc == 0) rc = osp_otlp_traces_encode_json(&b, &res->body);
+    if (rc == 0)
+        rc = osp_otlp_traces_encode_json(&b, &res->body);
     if (rc == OSP_ENOTFOUND) {
         osp_hex_encode(id, sizeof id, hex);
         snprintf(msg, sizeof msg, "trace %.32s not found", hex);
@@ -280,34 +286,43 @@ static void native_trace(osp_api *api, const osp_http_request *req, osp_http_res
     osp_span_batch_cleanup(&b);
 }
 
-static void native_services(osp_api *api, const osp_http_request *req, osp_http_response *res) {
+static void native_services(osp_api *api, const osp_http_request *req, osp_http_response *res)
+{
     osp_str *names;
     size_t n;
     int rc = osp_store_services(api->store, req->arena, &names, &n);
-    if (rc == 0) rc = osp_buf_puts(&res->body, "{\"services\":");
-    if (rc == 0) rc = put_str_array(&res->body, names, n);
-    if (rc == 0) rc = osp_buf_putc(&res->body, '}');
+    if (rc == 0)
+        rc = osp_buf_puts(&res->body, "{\"services\":");
+    if (rc == 0)
+        rc = put_str_array(&res->body, names, n);
+    if (rc == 0)
+        rc = osp_buf_putc(&res->body, '}');
     if (rc)
         fail_rc(res, NATIVE, rc);
     else
         ok(res, JSON_TYPE);
 }
 
-static void native_operations(osp_api *api, const osp_http_request *req, osp_http_response *res) {
+static void native_operations(osp_api *api, const osp_http_request *req, osp_http_response *res)
+{
     osp_operation *ops;
     osp_str service;
     size_t n;
     int rc = path_service(req, NATIVE_SERVICES, &service);
-    if (fail_path_service(res, NATIVE, rc)) return;
+    if (fail_path_service(res, NATIVE, rc))
+        return;
     rc = osp_store_operations(api->store, service, req->arena, &ops, &n);
-    if (rc == 0) rc = osp_buf_puts(&res->body, "{\"operations\":[");
+    if (rc == 0)
+        rc = osp_buf_puts(&res->body, "{\"operations\":[");
     for (size_t i = 0; rc == 0 && i < n; i++) {
         rc = osp_buf_puts(&res->body, i ? ",{\"name\":" : "{\"name\":");
-        if (rc == 0) rc = osp_buf_json_str(&res->body, ops[i].name.p, ops[i].name.n);
+        if (rc == 0)
+            rc = osp_buf_json_str(&res->body, ops[i].name.p, ops[i].name.n);
         if (rc == 0)
             rc = osp_buf_printf(&res->body, ",\"spanKind\":\"%s\"}", otlp_kind_name(ops[i].kind));
     }
-    if (rc == 0) rc = osp_buf_puts(&res->body, "]}");
+    if (rc == 0)
+        rc = osp_buf_puts(&res->body, "]}");
     if (rc)
         fail_rc(res, NATIVE, rc);
     else
@@ -316,13 +331,17 @@ static void native_operations(osp_api *api, const osp_http_request *req, osp_htt
 
 /* ---- Jaeger API ---- */
 
-static void jaeger_services(osp_api *api, const osp_http_request *req, osp_http_response *res) {
+static void jaeger_services(osp_api *api, const osp_http_request *req, osp_http_response *res)
+{
     osp_str *names;
     size_t n;
     int rc = osp_store_services(api->store, req->arena, &names, &n);
-    if (rc == 0) rc = osp_jaeger_begin(&res->body);
-    if (rc == 0) rc = put_str_array(&res->body, names, n);
-    if (rc == 0) rc = osp_jaeger_end(&res->body, n);
+    if (rc == 0)
+        rc = osp_jaeger_begin(&res->body);
+    if (rc == 0)
+        rc = put_str_array(&res->body, names, n);
+    if (rc == 0)
+        rc = osp_jaeger_end(&res->body, n);
     if (rc)
         fail_rc(res, JAEGER, rc);
     else
@@ -331,23 +350,31 @@ static void jaeger_services(osp_api *api, const osp_http_request *req, osp_http_
 
 /* /api/services/{service}/operations: distinct operation names. */
 static void jaeger_service_operations(osp_api *api, const osp_http_request *req,
-                                      osp_http_response *res) {
+                                      osp_http_response *res)
+{
     osp_operation *ops;
     osp_str service;
     size_t n, count = 0;
     int rc = path_service(req, JAEGER_SERVICES, &service);
-    if (fail_path_service(res, JAEGER, rc)) return;
+    if (fail_path_service(res, JAEGER, rc))
+        return;
     rc = osp_store_operations(api->store, service, req->arena, &ops, &n);
-    if (rc == 0) rc = osp_jaeger_begin(&res->body);
-    if (rc == 0) rc = osp_buf_putc(&res->body, '[');
+    if (rc == 0)
+        rc = osp_jaeger_begin(&res->body);
+    if (rc == 0)
+        rc = osp_buf_putc(&res->body, '[');
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (i && osp_str_eq(ops[i].name, ops[i - 1].name)) /* sorted by name */
             continue;
-        if (count++) rc = osp_buf_putc(&res->body, ',');
-        if (rc == 0) rc = osp_buf_json_str(&res->body, ops[i].name.p, ops[i].name.n);
+        if (count++)
+            rc = osp_buf_putc(&res->body, ',');
+        if (rc == 0)
+            rc = osp_buf_json_str(&res->body, ops[i].name.p, ops[i].name.n);
     }
-    if (rc == 0) rc = osp_buf_putc(&res->body, ']');
-    if (rc == 0) rc = osp_jaeger_end(&res->body, count);
+    if (rc == 0)
+        rc = osp_buf_putc(&res->body, ']');
+    if (rc == 0)
+        rc = osp_jaeger_end(&res->body, count);
     if (rc)
         fail_rc(res, JAEGER, rc);
     else
@@ -355,7 +382,8 @@ static void jaeger_service_operations(osp_api *api, const osp_http_request *req,
 }
 
 /* /api/operations?service=S&spanKind=K: [{"name","spanKind"}], "" for unspecified kinds. */
-static void jaeger_operations(osp_api *api, const osp_http_request *req, osp_http_response *res) {
+static void jaeger_operations(osp_api *api, const osp_http_request *req, osp_http_response *res)
+{
     osp_operation *ops;
     osp_str service, kind_text;
     int32_t kind = -1;
@@ -376,7 +404,8 @@ static void jaeger_operations(osp_api *api, const osp_http_request *req, osp_htt
         return;
     }
     for (int32_t k = OSP_SPAN_KIND_INTERNAL; rc == 1 && k <= OSP_SPAN_KIND_CONSUMER; k++)
-        if (osp_str_eqz(kind_text, osp_jaeger_span_kind(k))) kind = k;
+        if (osp_str_eqz(kind_text, osp_jaeger_span_kind(k)))
+            kind = k;
     if (rc == 1 && kind < 0) {
         snprintf(msg, sizeof msg,
                  "invalid spanKind \"%.*s\": expected server, client, producer, consumer or "
@@ -387,17 +416,24 @@ static void jaeger_operations(osp_api *api, const osp_http_request *req, osp_htt
         return;
     }
     rc = osp_store_operations(api->store, service, req->arena, &ops, &n);
-    if (rc == 0) rc = osp_jaeger_begin(&res->body);
-    if (rc == 0) rc = osp_buf_putc(&res->body, '[');
+    if (rc == 0)
+        rc = osp_jaeger_begin(&res->body);
+    if (rc == 0)
+        rc = osp_buf_putc(&res->body, '[');
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *name = osp_jaeger_span_kind(ops[i].kind);
-        if (kind >= 0 && ops[i].kind != kind) continue;
+        if (kind >= 0 && ops[i].kind != kind)
+            continue;
         rc = osp_buf_puts(&res->body, count++ ? ",{\"name\":" : "{\"name\":");
-        if (rc == 0) rc = osp_buf_json_str(&res->body, ops[i].name.p, ops[i].name.n);
-        if (rc == 0) rc = osp_buf_printf(&res->body, ",\"spanKind\":\"%s\"}", name ? name : "");
+        if (rc == 0)
+            rc = osp_buf_json_str(&res->body, ops[i].name.p, ops[i].name.n);
+        if (rc == 0)
+            rc = osp_buf_printf(&res->body, ",\"spanKind\":\"%s\"}", name ? name : "");
     }
-    if (rc == 0) rc = osp_buf_putc(&res->body, ']');
-    if (rc == 0) rc = osp_jaeger_end(&res->body, count);
+    if (rc == 0)
+        rc = osp_buf_putc(&res->body, ']');
+    if (rc == 0)
+        rc = osp_jaeger_end(&res->body, count);
     if (rc)
         fail_rc(res, JAEGER, rc);
     else
@@ -407,8 +443,10 @@ static void jaeger_operations(osp_api *api, const osp_http_request *req, osp_htt
 /* One parameter of Jaeger's GET /api/traces; unknown names are ignored. */
 static int jaeger_search_param(const osp_http_request *req, osp_trace_query *q,
                                osp_attr_filter *filters, uint64_t *lookback, osp_str name,
-                               osp_str v, osp_param_err *err) {
-    if (v.n == 0) return 0;
+                               osp_str v, osp_param_err *err)
+{
+    if (v.n == 0)
+        return 0;
     if (osp_str_eqz(name, "service"))
         q->service = v;
     else if (osp_str_eqz(name, "operation"))
@@ -442,14 +480,16 @@ static int jaeger_search_param(const osp_http_request *req, osp_trace_query *q,
 
 /* Jaeger clients search for errors with the tags error=true or otel.status_code=X, which
  * Osprey keeps as the span status rather than as attributes: turn those into q->status. */
-static int tags_to_status(osp_trace_query *q, osp_attr_filter *filters, osp_param_err *err) {
+static int tags_to_status(osp_trace_query *q, osp_attr_filter *filters, osp_param_err *err)
+{
     size_t kept = 0;
     for (size_t i = 0; i < q->nattrs; i++) {
         osp_attr_filter f = filters[i];
         if (osp_str_eqz(f.key, "error") && osp_str_eqz(f.value, "true")) {
             q->status = OSP_STATUS_ERROR;
         } else if (osp_str_eqz(f.key, "otel.status_code")) {
-            if (osp_param_status("otel.status_code", f.value, &q->status, err)) return OSP_EINVAL;
+            if (osp_param_status("otel.status_code", f.value, &q->status, err))
+                return OSP_EINVAL;
         } else {
             filters[kept++] = f;
         }
@@ -458,13 +498,15 @@ static int tags_to_status(osp_trace_query *q, osp_attr_filter *filters, osp_para
     return 0;
 }
 
-static uint64_t now_ns(void) {
+static uint64_t now_ns(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void jaeger_search(osp_api *api, const osp_http_request *req, osp_http_response *res) {
+static void jaeger_search(osp_api *api, const osp_http_request *req, osp_http_response *res)
+{
     osp_trace_query q = {.status = -1, .limit = DEFAULT_LIMIT};
     osp_attr_filter *filters = osp_arena_calloc(req->arena, OSP_API_MAX_FILTERS, sizeof *filters);
     osp_trace_hit *hits = NULL;
@@ -499,8 +541,10 @@ static void jaeger_search(osp_api *api, const osp_http_request *req, osp_http_re
     q.attrs = filters;
     osp_span_batch_init(&b);
     rc = osp_store_search_traces(api->store, &q, req->arena, &hits, &nhits);
-    if (rc == 0) rc = osp_jaeger_begin(&res->body);
-    if (rc == 0) rc = osp_buf_putc(&res->body, '[');
+    if (rc == 0)
+        rc = osp_jaeger_begin(&res->body);
+    if (rc == 0)
+        rc = osp_buf_putc(&res->body, '[');
     for (size_t i = 0, written = 0; rc == 0 && i < nhits; i++) {
         osp_span_batch_reset(&b);
         rc = osp_store_get_trace(api->store, hits[i].trace_id, &b);
@@ -508,11 +552,15 @@ static void jaeger_search(osp_api *api, const osp_http_request *req, osp_http_re
             rc = 0;
             continue;
         }
-        if (rc == 0 && written++) rc = osp_buf_putc(&res->body, ',');
-        if (rc == 0) rc = osp_jaeger_trace(&b, 0, b.nspans, &res->body);
+        if (rc == 0 && written++)
+            rc = osp_buf_putc(&res->body, ',');
+        if (rc == 0)
+            rc = osp_jaeger_trace(&b, 0, b.nspans, &res->body);
     }
-    if (rc == 0) rc = osp_buf_putc(&res->body, ']');
-    if (rc == 0) rc = osp_jaeger_end(&res->body, 0);
+    if (rc == 0)
+        rc = osp_buf_putc(&res->body, ']');
+    if (rc == 0)
+        rc = osp_jaeger_end(&res->body, 0);
     if (rc)
         fail_rc(res, JAEGER, rc);
     else
@@ -520,7 +568,8 @@ static void jaeger_search(osp_api *api, const osp_http_request *req, osp_http_re
     osp_span_batch_cleanup(&b);
 }
 
-static void jaeger_trace(osp_api *api, const osp_http_request *req, osp_http_response *res) {
+static void jaeger_trace(osp_api *api, const osp_http_request *req, osp_http_response *res)
+{
     uint8_t id[16];
     osp_param_err err;
     osp_span_batch b;
@@ -531,7 +580,8 @@ static void jaeger_trace(osp_api *api, const osp_http_request *req, osp_http_res
     }
     osp_span_batch_init(&b);
     rc = osp_store_get_trace(api->store, id, &b);
-    if (rc == 0) rc = osp_jaeger_render(&b, &res->body);
+    if (rc == 0)
+        rc = osp_jaeger_render(&b, &res->body);
     if (rc == OSP_ENOTFOUND)
         fail(res, JAEGER, 404, "trace not found");
     else if (rc)
@@ -543,19 +593,22 @@ static void jaeger_trace(osp_api *api, const osp_http_request *req, osp_http_res
 
 /* ---- health and metrics ---- */
 
-static void text(osp_http_response *res, int status, const char *body) {
+static void text(osp_http_response *res, int status, const char *body)
+{
     osp_buf_reset(&res->body);
     res->status = osp_buf_puts(&res->body, body) ? 500 : status;
     res->content_type = TEXT_TYPE;
 }
 
-static void healthz(osp_api *api, const osp_http_request *req, osp_http_response *res) {
+static void healthz(osp_api *api, const osp_http_request *req, osp_http_response *res)
+{
     (void)api;
     (void)req;
     text(res, 200, "ok");
 }
 
-static void readyz(osp_api *api, const osp_http_request *req, osp_http_response *res) {
+static void readyz(osp_api *api, const osp_http_request *req, osp_http_response *res)
+{
     (void)req;
     if (atomic_load(&api->ready))
         text(res, 200, "ok");
@@ -564,12 +617,14 @@ static void readyz(osp_api *api, const osp_http_request *req, osp_http_response 
 }
 
 /* Resident set size from /proc/self/statm. 0 or OSP_EIO. */
-static int resident_bytes(uint64_t *out) {
+static int resident_bytes(uint64_t *out)
+{
     unsigned long pages = 0;
     long page = sysconf(_SC_PAGESIZE);
     FILE *f = fopen("/proc/self/statm", "r");
     int rc = OSP_EIO;
-    if (!f) return rc;
+    if (!f)
+        return rc;
     if (fscanf(f, "%*s %lu", &pages) == 1 && page > 0) {
         *out = (uint64_t)pages * (uint64_t)page;
         rc = 0;
@@ -578,11 +633,13 @@ static int resident_bytes(uint64_t *out) {
     return rc;
 }
 
-static void metrics(osp_api *api, const osp_http_request *req, osp_http_response *res) {
+static void metrics(osp_api *api, const osp_http_request *req, osp_http_response *res)
+{
     uint64_t rss;
     (void)req;
     osp_gauge_set(api->mem_in_use, (double)osp_mem_in_use());
-    if (resident_bytes(&rss) == 0) osp_gauge_set(api->rss, (double)rss);
+    if (resident_bytes(&rss) == 0)
+        osp_gauge_set(api->rss, (double)rss);
     if (osp_metrics_render(&res->body)) {
         text(res, 500, "cannot render metrics");
         return;
@@ -592,7 +649,8 @@ static void metrics(osp_api *api, const osp_http_request *req, osp_http_response
 
 /* ---- lifecycle ---- */
 
-int osp_api_create(osp_store *store, osp_api **out) {
+int osp_api_create(osp_store *store, osp_api **out)
+{
     static const struct {
         const char *path;
         endpoint_fn fn;
@@ -611,7 +669,8 @@ int osp_api_create(osp_store *store, osp_api **out) {
         {JAEGER_TRACES "*", jaeger_trace},
     };
     osp_api *api = osp_calloc(1, sizeof *api);
-    if (!api) return OSP_ENOMEM;
+    if (!api)
+        return OSP_ENOMEM;
     api->store = store;
     atomic_init(&api->ready, 0);
     api->mem_in_use = osp_gauge("osprey_memory_in_use_bytes",
@@ -626,15 +685,18 @@ int osp_api_create(osp_store *store, osp_api **out) {
     return 0;
 }
 
-void osp_api_destroy(osp_api *api) {
+void osp_api_destroy(osp_api *api)
+{
     osp_free(api);
 }
 
-void osp_api_routes(osp_api *api, const osp_route **routes, size_t *n) {
+void osp_api_routes(osp_api *api, const osp_route **routes, size_t *n)
+{
     *routes = api->routes;
     *n = NROUTES;
 }
 
-void osp_api_set_ready(osp_api *api, int ready) {
+void osp_api_set_ready(osp_api *api, int ready)
+{
     atomic_store(&api->ready, ready ? 1 : 0);
 }

@@ -15,80 +15,62 @@
 static int inflate_as(osp_str in, int window_bits, size_t max_out, osp_buf *out, int *produced_any)
 {
     z_stream zs = {0};
-    size_t start = out->len;
+    size_t start = out->len, left_in = in.n;
     int rc = 0;
     *produced_any = 0;
     if (inflateInit2(&zs, window_bits) != Z_OK)
         return OSP_ENOMEM;
     zs.next_in = (Bytef *)(uintptr_t)in.p;
-    size_t left_in = in.n;
     for (;;) {
         if (zs.avail_in == 0 && left_in > 0) {
             zs.avail_in = left_in > UINT_MAX ? UINT_MAX : (uInt)left_in;
             left_in -= zs.avail_in;
         }
         size_t produced = out->len - start;
-        if (produced == max_out) {
-            /* Full: the stream must end here without another byte of output. */
-            unsigned char probe;
+        unsigned char probe;
+        /* At the cap, one more byte of output would be one too many. */
+        int full = produced == max_out;
+        if (full) {
             zs.next_out = &probe;
             zs.avail_out = 1;
-            int zrc = inflate(&zs, Z_NO_FLUSH);
-            if (zs.avail_out == 0) {
-                rc = OSP_ETOOBIG;
-                goto out;
-            }
-            if (zrc == Z_STREAM_END) {
-                if (zs.avail_in == 0 && left_in == 0)
+        } else {
+            if (out->cap == out->len) {
+                size_t step = out->len > GZIP_MIN_STEP ? out->len : GZIP_MIN_STEP;
+                rc = osp_buf_reserve(out, step < max_out - produced ? step : max_out - produced);
+                if (rc)
                     goto out;
-                if (inflateReset(&zs) != Z_OK) {
-                    rc = OSP_EPARSE;
-                    goto out;
-                }
-                continue;
             }
-            if (zrc != Z_OK) {
-                rc = zrc == Z_MEM_ERROR ? OSP_ENOMEM : OSP_EPARSE;
-                goto out;
-            }
-            continue;
+            size_t room = out->cap - out->len;
+            room = room < max_out - produced ? room : max_out - produced;
+            zs.next_out = (Bytef *)out->data + out->len;
+            zs.avail_out = room > UINT_MAX ? UINT_MAX : (uInt)room;
         }
-        size_t want = out->cap - out->len;
-        if (want == 0) {
-            size_t step = out->len > GZIP_MIN_STEP ? out->len : GZIP_MIN_STEP;
-            if (step > max_out - produced)
-                step = max_out - produced;
-            rc = osp_buf_reserve(out, step);
-            if (rc)
-                goto out;
-            want = out->cap - out->len;
-        }
-        if (want > max_out - produced)
-            want = max_out - produced;
-        if (want > UINT_MAX)
-            want = UINT_MAX;
-        zs.next_out = (Bytef *)out->data + out->len;
-        zs.avail_out = (uInt)want;
+        uInt avail = zs.avail_out;
         int zrc = inflate(&zs, Z_NO_FLUSH);
-        out->len += want - zs.avail_out;
+        size_t got = avail - zs.avail_out;
+        if (full && got) {
+            rc = OSP_ETOOBIG;
+            goto out;
+        }
+        if (!full)
+            out->len += got;
         if (zs.total_out > 0 || zrc == Z_STREAM_END)
             *produced_any = 1;
         if (zrc == Z_STREAM_END) {
             if (zs.avail_in == 0 && left_in == 0)
                 goto out;
-            /* Another gzip member follows. */
-            if (inflateReset(&zs) != Z_OK) {
+            if (inflateReset(&zs) != Z_OK) { /* another gzip member follows */
                 rc = OSP_EPARSE;
                 goto out;
             }
-            continue;
-        }
-        if (zrc == Z_BUF_ERROR && zs.avail_in == 0 && left_in == 0) {
-            rc = OSP_EPARSE; /* truncated */
+        } else if (zrc == Z_MEM_ERROR) {
+            rc = OSP_ENOMEM;
             goto out;
-        }
-        if (zrc != Z_OK && zrc != Z_BUF_ERROR) {
-            rc = zrc == Z_MEM_ERROR ? OSP_ENOMEM : OSP_EPARSE;
+        } else if (zrc != Z_OK && zrc != Z_BUF_ERROR) {
+            rc = OSP_EPARSE;
+            goto out;
+        } else if (zrc == Z_BUF_ERROR && zs.avail_in == 0 && left_in == 0) {
+            rc = OSP_EPARSE; /* truncated */
             goto out;
         }
     }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -140,15 +141,27 @@ double osp_metric_value(const osp_metric *m)
     return (double)atomic_load(&((osp_metric *)m)->count);
 }
 
+/* Shortest decimal text that reads back as v ("0.0005", not "0.00050000000000000001"). */
+static const char *shortest(double v, char out[32])
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, 32, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            break;
+    }
+    return out;
+}
+
 static int put_value(osp_buf *out, const char *name, const char *suffix, const char *labels,
                      const char *extra, double v)
 {
+    char num[32];
     int rc = osp_buf_printf(out, "%s%s", name, suffix);
     if (rc == 0 && (labels[0] || extra[0]))
         rc = osp_buf_printf(out, "{%s%s%s}", labels, labels[0] && extra[0] ? "," : "", extra);
     if (rc == 0)
         rc = isinf(v) ? osp_buf_puts(out, v > 0 ? " +Inf\n" : " -Inf\n")
-                      : osp_buf_printf(out, " %.17g\n", v);
+                      : osp_buf_printf(out, " %s\n", shortest(v, num));
     return rc;
 }
 
@@ -171,11 +184,11 @@ int osp_metrics_render(osp_buf *out)
             rc = put_value(out, m->name, "", m->labels, "", atomic_load(&m->value));
         else {
             uint64_t cum = 0;
-            char le[64];
+            char le[64], num[32];
             for (size_t i = 0; i <= m->nbounds && rc == 0; i++) {
                 cum += atomic_load(&m->buckets[i]);
                 if (i < m->nbounds)
-                    snprintf(le, sizeof le, "le=\"%.17g\"", m->bounds[i]);
+                    snprintf(le, sizeof le, "le=\"%s\"", shortest(m->bounds[i], num));
                 else
                     snprintf(le, sizeof le, "le=\"+Inf\"");
                 rc = put_value(out, m->name, "_bucket", m->labels, le, (double)cum);

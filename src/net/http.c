@@ -26,12 +26,10 @@ static int hex_digit(char c)
     return -1;
 }
 
-/* Percent-decodes s ('+' is a space) into the arena; returns s itself when nothing needs
- * decoding. 0, OSP_EPARSE or OSP_ENOMEM. */
-static int form_decode(osp_arena *arena, osp_str s, osp_str *out)
+int osp_http_percent_decode(osp_arena *arena, osp_str s, int plus_is_space, osp_str *out)
 {
     size_t i = 0;
-    while (i < s.n && s.p[i] != '%' && s.p[i] != '+')
+    while (i < s.n && s.p[i] != '%' && !(plus_is_space && s.p[i] == '+'))
         i++;
     if (i == s.n) {
         *out = s;
@@ -42,7 +40,7 @@ static int form_decode(osp_arena *arena, osp_str s, osp_str *out)
         return OSP_ENOMEM;
     size_t k = 0;
     for (i = 0; i < s.n; i++) {
-        if (s.p[i] == '+') {
+        if (plus_is_space && s.p[i] == '+') {
             d[k++] = ' ';
         } else if (s.p[i] == '%') {
             int hi = i + 2 < s.n ? hex_digit(s.p[i + 1]) : -1;
@@ -75,9 +73,9 @@ int osp_http_query_next(const osp_http_request *req, size_t *pos, osp_str *name,
             eq++;
         osp_str raw_name = osp_str_make(q.p + start, eq - start);
         osp_str raw_value = eq < end ? osp_str_make(q.p + eq + 1, end - eq - 1) : OSP_STR_NULL;
-        int rc = form_decode(req->arena, raw_name, name);
+        int rc = osp_http_percent_decode(req->arena, raw_name, 1, name);
         if (rc == 0)
-            rc = form_decode(req->arena, raw_value, value);
+            rc = osp_http_percent_decode(req->arena, raw_value, 1, value);
         return rc ? rc : 1;
     }
     return 0;

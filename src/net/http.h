@@ -82,6 +82,9 @@ int osp_net_listen(osp_net *net, const char *addr, const osp_route *routes, size
 /* Runs the loop until SIGINT/SIGTERM or osp_net_stop(), then shuts down gracefully: stop
  * accepting, finish in-flight requests, close connections. Returns 0. */
 int osp_net_run(osp_net *net);
+/* Registers fn to be called on the loop thread when a graceful shutdown begins (before
+ * in-flight requests drain), e.g. to report not-ready. One hook; a later call replaces it. */
+void osp_net_on_shutdown(osp_net *net, void (*fn)(void *ctx), void *ctx);
 /* Asks a running loop to stop (thread-safe). */
 void osp_net_stop(osp_net *net);
 /* Frees the net after osp_net_run returned (or if it never ran). */
@@ -98,6 +101,9 @@ osp_str osp_http_header_get(const osp_http_request *req, const char *name);
 int osp_http_query_get(const osp_http_request *req, const char *name, osp_str *value);
 /* Iterates all query parameters in order: pos starts at 0; 1 while one was produced. */
 int osp_http_query_next(const osp_http_request *req, size_t *pos, osp_str *name, osp_str *value);
+/* Percent-decodes s into arena (returns s itself when there is nothing to decode); with
+ * plus_is_space, '+' becomes ' ' as in query strings. 0, OSP_EPARSE, OSP_ENOMEM. */
+int osp_http_percent_decode(osp_arena *arena, osp_str s, int plus_is_space, osp_str *out);
 /* Adds a response header. name must be a lowercase static string; value must stay valid
  * until the response is sent (static, or the request's arena). Extra past the limit are dropped. */
 void osp_http_response_header(osp_http_response *res, const char *name, osp_str value);

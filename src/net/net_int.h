@@ -125,6 +125,8 @@ struct osp_net {
     nghttp2_option *h2opt;
     atomic_int stop_requested;
     int stopping;
+    void (*on_shutdown)(void *ctx); /* osp_net_on_shutdown */
+    void *on_shutdown_ctx;
     osp_metric *m_inflight, *m_duration[3];
     osp_metric *m_rejected[4]; /* too_large, overloaded, bad_request, timeout */
 };

@@ -488,6 +488,12 @@ static void on_grace(uv_timer_t *t)
         osp__conn_close(c);
 }
 
+void osp_net_on_shutdown(osp_net *net, void (*fn)(void *ctx), void *ctx)
+{
+    net->on_shutdown = fn;
+    net->on_shutdown_ctx = ctx;
+}
+
 /* Stop accepting; idle connections close now, busy ones after their response. */
 static void begin_shutdown(osp_net *net)
 {
@@ -495,6 +501,8 @@ static void begin_shutdown(osp_net *net)
         return;
     net->stopping = 1;
     osp_info("net", "shutting down: finishing requests in flight");
+    if (net->on_shutdown)
+        net->on_shutdown(net->on_shutdown_ctx);
     for (osp__listener *l = net->listeners; l; l = l->next)
         uv_close((uv_handle_t *)&l->tcp, NULL);
     if (net->signals_on) {

@@ -37,24 +37,29 @@ static const char TIME_HINT[] =
 static const char RANGE_HINT[] = "out of range";
 
 /* Fills err with `invalid NAME "TEXT": REASON` and returns OSP_EINVAL. */
-static int fail(osp_param_err *err, const char *name, osp_str text, const char *reason) {
+static int fail(osp_param_err *err, const char *name, osp_str text, const char *reason)
+{
     size_t n = text.n > OSP_PARAM_ECHO_MAX ? OSP_PARAM_ECHO_MAX : text.n;
     snprintf(err->msg, sizeof err->msg, "invalid %s \"%.*s%s\": %s", name, (int)n, n ? text.p : "",
              n < text.n ? "..." : "", reason);
     return OSP_EINVAL;
 }
 
-static int is_digit(char c) {
+static int is_digit(char c)
+{
     return c >= '0' && c <= '9';
 }
 
 /* A non-empty run of decimal digits that fits in uint64. 0 or -1. */
-static int parse_u64(osp_str t, uint64_t *v) {
+static int parse_u64(osp_str t, uint64_t *v)
+{
     uint64_t x = 0;
-    if (t.n == 0) return -1;
+    if (t.n == 0)
+        return -1;
     for (size_t i = 0; i < t.n; i++) {
         unsigned d = (unsigned)(t.p[i] - '0');
-        if (!is_digit(t.p[i]) || x > (UINT64_MAX - d) / 10) return -1;
+        if (!is_digit(t.p[i]) || x > (UINT64_MAX - d) / 10)
+            return -1;
         x = x * 10 + d;
     }
     *v = x;
@@ -62,24 +67,30 @@ static int parse_u64(osp_str t, uint64_t *v) {
 }
 
 /* *acc += a * b, failing on overflow. */
-static int add_product(uint64_t *acc, uint64_t a, uint64_t b) {
-    if (b && a > UINT64_MAX / b) return -1;
-    if (*acc > UINT64_MAX - a * b) return -1;
+static int add_product(uint64_t *acc, uint64_t a, uint64_t b)
+{
+    if (b && a > UINT64_MAX / b)
+        return -1;
+    if (*acc > UINT64_MAX - a * b)
+        return -1;
     *acc += a * b;
     return 0;
 }
 
 /* Go's time.ParseDuration grammar without negative values, over the first nunits units.
  * Returns 0, or sets *why and returns OSP_EINVAL. */
-static int parse_duration(osp_str t, size_t nunits, uint64_t *out, const char **why) {
+static int parse_duration(osp_str t, size_t nunits, uint64_t *out, const char **why)
+{
     size_t i = 0;
     uint64_t total = 0;
     if (t.n && t.p[0] == '-') {
         *why = "must not be negative";
         return OSP_EINVAL;
     }
-    if (t.n && t.p[0] == '+') i++;
-    if (i == t.n) return OSP_EINVAL;
+    if (t.n && t.p[0] == '+')
+        i++;
+    if (i == t.n)
+        return OSP_EINVAL;
     if (t.n - i == 1 && t.p[i] == '0') {
         *out = 0;
         return 0;
@@ -104,15 +115,18 @@ static int parse_duration(osp_str t, size_t nunits, uint64_t *out, const char **
                 }
             }
         }
-        if (ndigits == 0) return OSP_EINVAL;
+        if (ndigits == 0)
+            return OSP_EINVAL;
         size_t u0 = i;
         while (i < t.n && t.p[i] != '.' && !is_digit(t.p[i]))
             i++;
         osp_str uname = osp_str_make(t.p + u0, i - u0);
         const duration_unit *u = NULL;
         for (size_t k = 0; k < nunits && !u; k++)
-            if (osp_str_eqz(uname, units[k].name)) u = &units[k];
-        if (!u) return OSP_EINVAL;
+            if (osp_str_eqz(uname, units[k].name))
+                u = &units[k];
+        if (!u)
+            return OSP_EINVAL;
         uint64_t part = (uint64_t)((unsigned __int128)frac * u->ns / scale);
         if (add_product(&total, whole, u->ns) || add_product(&total, part, 1)) {
             *why = RANGE_HINT;
@@ -123,37 +137,45 @@ static int parse_duration(osp_str t, size_t nunits, uint64_t *out, const char **
     return 0;
 }
 
-int osp_param_duration(const char *name, osp_str text, uint64_t *ns, osp_param_err *err) {
+int osp_param_duration(const char *name, osp_str text, uint64_t *ns, osp_param_err *err)
+{
     const char *why = DURATION_HINT;
-    if (parse_duration(text, GO_UNITS, ns, &why)) return fail(err, name, text, why);
+    if (parse_duration(text, GO_UNITS, ns, &why))
+        return fail(err, name, text, why);
     return 0;
 }
 
-int osp_param_lookback(const char *name, osp_str text, uint64_t *ns, osp_param_err *err) {
+int osp_param_lookback(const char *name, osp_str text, uint64_t *ns, osp_param_err *err)
+{
     const char *why = LOOKBACK_HINT;
-    if (parse_duration(text, ALL_UNITS, ns, &why)) return fail(err, name, text, why);
+    if (parse_duration(text, ALL_UNITS, ns, &why))
+        return fail(err, name, text, why);
     return 0;
 }
 
 /* Exactly n digits at p. 0 or -1. */
-static int fixed_digits(const char *p, size_t n, unsigned *v) {
+static int fixed_digits(const char *p, size_t n, unsigned *v)
+{
     unsigned x = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!is_digit(p[i])) return -1;
+        if (!is_digit(p[i]))
+            return -1;
         x = x * 10 + (unsigned)(p[i] - '0');
     }
     *v = x;
     return 0;
 }
 
-static unsigned days_in_month(unsigned y, unsigned m) {
+static unsigned days_in_month(unsigned y, unsigned m)
+{
     static const unsigned char days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     return days[m - 1] + (m == 2 && leap);
 }
 
 /* Days from 1970-01-01 to a proleptic Gregorian date (negative before). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
     unsigned yoe = (unsigned)(y - era * 400);
@@ -163,7 +185,8 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
 }
 
 /* RFC 3339 date-time. 0, or OSP_EINVAL with *why left alone (bad syntax) or set. */
-static int parse_rfc3339(osp_str t, uint64_t *ns, const char **why) {
+static int parse_rfc3339(osp_str t, uint64_t *ns, const char **why)
+{
     const char *p = t.p;
     unsigned y, mo, d, h, mi, s, oh = 0, om = 0;
     if (t.n < 20 || fixed_digits(p, 4, &y) || p[4] != '-' || fixed_digits(p + 5, 2, &mo) ||
@@ -180,7 +203,8 @@ static int parse_rfc3339(osp_str t, uint64_t *ns, const char **why) {
                 scale /= 10;
                 frac += (uint64_t)(p[i] - '0') * scale;
             }
-        if (i == first) return OSP_EINVAL;
+        if (i == first)
+            return OSP_EINVAL;
     }
     int sign = 0;
     if (i + 1 == t.n && (p[i] == 'Z' || p[i] == 'z')) {
@@ -190,7 +214,8 @@ static int parse_rfc3339(osp_str t, uint64_t *ns, const char **why) {
         sign = p[i] == '+' ? 1 : -1;
         i += 6;
     }
-    if (i != t.n) return OSP_EINVAL;
+    if (i != t.n)
+        return OSP_EINVAL;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60 ||
         oh > 23 || om > 59)
         return OSP_EINVAL;
@@ -204,25 +229,32 @@ static int parse_rfc3339(osp_str t, uint64_t *ns, const char **why) {
     return 0;
 }
 
-int osp_param_time(const char *name, osp_str text, uint64_t *ns, osp_param_err *err) {
+int osp_param_time(const char *name, osp_str text, uint64_t *ns, osp_param_err *err)
+{
     const char *why = TIME_HINT;
     size_t i = 0;
     while (i < text.n && is_digit(text.p[i]))
         i++;
-    if (text.n && i == text.n) return parse_u64(text, ns) ? fail(err, name, text, RANGE_HINT) : 0;
-    if (parse_rfc3339(text, ns, &why)) return fail(err, name, text, why);
+    if (text.n && i == text.n)
+        return parse_u64(text, ns) ? fail(err, name, text, RANGE_HINT) : 0;
+    if (parse_rfc3339(text, ns, &why))
+        return fail(err, name, text, why);
     return 0;
 }
 
-int osp_param_time_us(const char *name, osp_str text, uint64_t *ns, osp_param_err *err) {
+int osp_param_time_us(const char *name, osp_str text, uint64_t *ns, osp_param_err *err)
+{
     uint64_t us;
-    if (parse_u64(text, &us)) return fail(err, name, text, "expected unix microseconds");
-    if (us > UINT64_MAX / 1000) return fail(err, name, text, RANGE_HINT);
+    if (parse_u64(text, &us))
+        return fail(err, name, text, "expected unix microseconds");
+    if (us > UINT64_MAX / 1000)
+        return fail(err, name, text, RANGE_HINT);
     *ns = us * 1000;
     return 0;
 }
 
-int osp_param_limit(const char *name, osp_str text, size_t max, size_t *limit, osp_param_err *err) {
+int osp_param_limit(const char *name, osp_str text, size_t max, size_t *limit, osp_param_err *err)
+{
     uint64_t v;
     if (parse_u64(text, &v) || v < 1 || v > max) {
         char why[64];
@@ -233,7 +265,8 @@ int osp_param_limit(const char *name, osp_str text, size_t max, size_t *limit, o
     return 0;
 }
 
-int osp_param_status(const char *name, osp_str text, int *status, osp_param_err *err) {
+int osp_param_status(const char *name, osp_str text, int *status, osp_param_err *err)
+{
     if (osp_str_ieq(text, OSP_STR_LIT("ok")))
         *status = OSP_STATUS_OK;
     else if (osp_str_ieq(text, OSP_STR_LIT("error")))
@@ -245,7 +278,8 @@ int osp_param_status(const char *name, osp_str text, int *status, osp_param_err 
     return 0;
 }
 
-int osp_param_trace_id(const char *name, osp_str text, uint8_t id[16], osp_param_err *err) {
+int osp_param_trace_id(const char *name, osp_str text, uint8_t id[16], osp_param_err *err)
+{
     int rc = OSP_EPARSE;
     if (text.n == 32) {
         rc = osp_hex_decode(text.p, 16, id);
@@ -253,16 +287,20 @@ int osp_param_trace_id(const char *name, osp_str text, uint8_t id[16], osp_param
         memset(id, 0, 8);
         rc = osp_hex_decode(text.p, 8, id + 8);
     }
-    if (rc) return fail(err, name, text, "expected 32 hex characters (or 16 for a 64-bit id)");
+    if (rc)
+        return fail(err, name, text, "expected 32 hex characters (or 16 for a 64-bit id)");
     return 0;
 }
 
 /* Copies (key, value) into arena as filters[*n]. 0, OSP_ETOOBIG past max, OSP_ENOMEM. */
 static int add_filter(osp_arena *arena, osp_attr_filter *filters, size_t max, size_t *n,
-                      osp_str key, osp_str value) {
-    if (*n >= max) return OSP_ETOOBIG;
+                      osp_str key, osp_str value)
+{
+    if (*n >= max)
+        return OSP_ETOOBIG;
     osp_attr_filter f = {osp_arena_strdup(arena, key), osp_arena_strdup(arena, value)};
-    if (!f.key.p || !f.value.p) return OSP_ENOMEM;
+    if (!f.key.p || !f.value.p)
+        return OSP_ENOMEM;
     filters[(*n)++] = f;
     return 0;
 }
@@ -271,9 +309,11 @@ static const char TAGS_HINT[] = "expected a JSON object of strings or key=value 
 
 /* Turns add_filter's and the parsers' failures into the function's contract. */
 static int tags_fail(osp_param_err *err, const char *name, osp_str text, int rc, size_t max,
-                     const char *detail) {
+                     const char *detail)
+{
     char why[200];
-    if (rc == OSP_ENOMEM) return rc;
+    if (rc == OSP_ENOMEM)
+        return rc;
     if (rc == OSP_ETOOBIG)
         snprintf(why, sizeof why, "at most %zu tag filters are allowed", max);
     else if (detail && *detail)
@@ -285,7 +325,8 @@ static int tags_fail(osp_param_err *err, const char *name, osp_str text, int rc,
 
 /* {"k":"v",...}: strings, numbers and booleans as values. */
 static int tags_json(const char *name, osp_str text, osp_arena *arena, osp_attr_filter *filters,
-                     size_t max, size_t *n, osp_param_err *err) {
+                     size_t max, size_t *n, osp_param_err *err)
+{
     osp_buf scratch;
     osp_json_reader r;
     osp_json_token t;
@@ -295,44 +336,54 @@ static int tags_json(const char *name, osp_str text, osp_arena *arena, osp_attr_
     osp_buf_init(&scratch, text.n + 1); /* unescaping never lengthens a string */
     osp_json_reader_init(&r, text, &scratch);
     rc = osp_json_next(&r, &t);
-    if (rc == 1 && t.type != OSP_JSON_OBJECT_BEGIN) rc = OSP_EPARSE;
+    if (rc == 1 && t.type != OSP_JSON_OBJECT_BEGIN)
+        rc = OSP_EPARSE;
     while (rc == 1) {
         rc = osp_json_next(&r, &t);
-        if (rc != 1 || t.type == OSP_JSON_OBJECT_END) break;
+        if (rc != 1 || t.type == OSP_JSON_OBJECT_END)
+            break;
         key = osp_arena_strdup(arena, t.s); /* t.s may live in scratch */
         if (!key.p) {
             rc = OSP_ENOMEM;
             break;
         }
         rc = osp_json_next(&r, &t);
-        if (rc != 1) break;
+        if (rc != 1)
+            break;
         if (t.type == OSP_JSON_TRUE)
             t.s = OSP_STR_LIT("true");
         else if (t.type == OSP_JSON_FALSE)
             t.s = OSP_STR_LIT("false");
         else if (t.type != OSP_JSON_STRING && t.type != OSP_JSON_NUMBER)
             detail = "values must be strings";
-        if (!detail && key.n == 0) detail = "keys must not be empty";
+        if (!detail && key.n == 0)
+            detail = "keys must not be empty";
         rc = detail ? OSP_EPARSE : add_filter(arena, filters, max, n, key, t.s);
-        if (rc == 0) rc = 1;
+        if (rc == 0)
+            rc = 1;
     }
-    if (rc == 1 && t.type == OSP_JSON_OBJECT_END) rc = osp_json_next(&r, &t) == 0 ? 0 : OSP_EPARSE;
-    if (rc && !detail) detail = r.err;
-    if (rc) rc = tags_fail(err, name, text, rc, max, detail);
+    if (rc == 1 && t.type == OSP_JSON_OBJECT_END)
+        rc = osp_json_next(&r, &t) == 0 ? 0 : OSP_EPARSE;
+    if (rc && !detail)
+        detail = r.err;
+    if (rc)
+        rc = tags_fail(err, name, text, rc, max, detail);
     osp_buf_cleanup(&scratch);
     return rc;
 }
 
 /* key=value key2="quoted \" value" bare */
 static int tags_logfmt(const char *name, osp_str text, osp_arena *arena, osp_attr_filter *filters,
-                       size_t max, size_t *n, osp_param_err *err) {
+                       size_t max, size_t *n, osp_param_err *err)
+{
     const char *p = text.p, *end = text.p + text.n;
     const char *detail = NULL;
     int rc = 0;
     while (rc == 0) {
         while (p < end && (*p == ' ' || *p == '\t'))
             p++;
-        if (p == end) break;
+        if (p == end)
+            break;
         const char *k = p;
         while (p < end && *p != ' ' && *p != '\t' && *p != '=' && *p != '"')
             p++;
@@ -350,7 +401,8 @@ static int tags_logfmt(const char *name, osp_str text, osp_arena *arena, osp_att
                 break;
             }
             for (p++; p < end && *p != '"'; p++) {
-                if (*p == '\\' && p + 1 < end) p++;
+                if (*p == '\\' && p + 1 < end)
+                    p++;
                 v[vn++] = *p;
             }
             if (p == end || (p + 1 < end && p[1] != ' ' && p[1] != '\t')) {
@@ -372,10 +424,12 @@ static int tags_logfmt(const char *name, osp_str text, osp_arena *arena, osp_att
 }
 
 int osp_param_tags(const char *name, osp_str text, osp_arena *arena, osp_attr_filter *filters,
-                   size_t max, size_t *n, osp_param_err *err) {
+                   size_t max, size_t *n, osp_param_err *err)
+{
     size_t i = 0;
     while (i < text.n && (text.p[i] == ' ' || text.p[i] == '\t'))
         i++;
-    if (i < text.n && text.p[i] == '{') return tags_json(name, text, arena, filters, max, n, err);
+    if (i < text.n && text.p[i] == '{')
+        return tags_json(name, text, arena, filters, max, n, err);
     return tags_logfmt(name, text, arena, filters, max, n, err);
 }

@@ -18,6 +18,8 @@ static inline char *osp_test_tmpdir(const char *tag)
 {
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char *dir = malloc(strlen(base) + strlen(tag) + 32);
+    if (!dir)
+        return NULL;
     sprintf(dir, "%s/osp-%s-XXXXXX", base, tag);
     if (!mkdtemp(dir)) {
         free(dir);

@@ -64,7 +64,8 @@ typedef struct fixture {
 
 static fixture fx;
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     (void)state;
     osp_store_options opt = {.data_dir = NULL, .fsync_policy = OSP_FSYNC_NEVER};
     osp_span_batch b;
@@ -83,7 +84,8 @@ static int setup(void **state) {
     return 0;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     (void)state;
     osp_api_destroy(fx.api);
     osp_store_close(fx.store);
@@ -102,7 +104,8 @@ typedef struct reply {
 
 /* Routes "GET target" through the API's route table the way the network core does (exact
  * path, or prefix for routes ending in '*') and runs the handler. */
-static reply get(const char *target) {
+static reply get(const char *target)
+{
     const osp_route *routes;
     size_t nroutes;
     reply r = {0};
@@ -145,7 +148,8 @@ static reply get(const char *target) {
 }
 
 /* The whole body is one well-formed JSON value. */
-static void assert_json(const char *body) {
+static void assert_json(const char *body)
+{
     osp_buf scratch;
     osp_json_reader rd;
     osp_json_token t;
@@ -154,12 +158,14 @@ static void assert_json(const char *body) {
     osp_json_reader_init(&rd, osp_str_c(body), &scratch);
     while ((rc = osp_json_next(&rd, &t)) == 1)
         ;
-    if (rc != 0) fail_msg("invalid JSON (%s): %s", rd.err, body);
+    if (rc != 0)
+        fail_msg("invalid JSON (%s): %s", rd.err, body);
     osp_buf_cleanup(&scratch);
 }
 
 /* GET target must answer status with exactly body (a JSON document). */
-static void expect(const char *target, int status, const char *body) {
+static void expect(const char *target, int status, const char *body)
+{
     reply r = get(target);
     if (r.status != status || strcmp(r.body, body) != 0)
         fail_msg("GET %s: %d %s\nexpected: %d %s", target, r.status, r.body, status, body);
@@ -169,7 +175,8 @@ static void expect(const char *target, int status, const char *body) {
 }
 
 /* GET target must answer status with a body containing every given fragment. */
-static void expect_has(const char *target, int status, const char *const *parts, size_t n) {
+static void expect_has(const char *target, int status, const char *const *parts, size_t n)
+{
     reply r = get(target);
     if (r.status != status)
         fail_msg("GET %s: %d %s\nexpected status %d", target, r.status, r.body, status);
@@ -186,7 +193,8 @@ static void expect_has(const char *target, int status, const char *const *parts,
         expect_has(target, status, parts_, sizeof parts_ / sizeof parts_[0]);                      \
     } while (0)
 
-static void test_native_search(void **state) {
+static void test_native_search(void **state)
+{
     (void)state;
     char both[1024], only_a[512], only_b[512];
     snprintf(both, sizeof both, "{\"traces\":[%s,%s]}", SUMMARY_B, SUMMARY_A);
@@ -211,7 +219,8 @@ static void test_native_search(void **state) {
     expect("/api/v1/traces?unknown=1&service=llm", 200, only_a);
 }
 
-static void test_native_search_errors(void **state) {
+static void test_native_search_errors(void **state)
+{
     (void)state;
     expect("/api/v1/traces?minDuration=fast", 400,
            "{\"error\":\"invalid minDuration \\\"fast\\\": expected a duration like 250ms, "
@@ -242,7 +251,8 @@ static void test_native_search_errors(void **state) {
     expect(many, 400, "{\"error\":\"invalid attr.KEY: at most 32 filters are allowed\"}");
 }
 
-static void test_native_trace(void **state) {
+static void test_native_trace(void **state)
+{
     (void)state;
     EXPECT_HAS("/api/v1/traces/" ID_A, 200, "{\"resourceSpans\":[", "\"traceId\":\"" ID_A "\"",
                "\"spanId\":\"a3a3a3a3a3a3a3a3\"", "\"name\":\"chat gpt-4o\"",
@@ -261,7 +271,8 @@ static void test_native_trace(void **state) {
            "64-bit id)\"}");
 }
 
-static void test_native_services_and_operations(void **state) {
+static void test_native_services_and_operations(void **state)
+{
     (void)state;
     expect("/api/v1/services", 200,
            "{\"services\":[\"agent\",\"batch jobs\",\"gateway\",\"llm\"]}");
@@ -281,7 +292,8 @@ static void test_native_services_and_operations(void **state) {
            "{\"error\":\"invalid service: empty or badly percent-encoded\"}");
 }
 
-static void test_jaeger_services_and_operations(void **state) {
+static void test_jaeger_services_and_operations(void **state)
+{
     (void)state;
     expect("/api/services", 200,
            "{\"data\":[\"agent\",\"batch jobs\",\"gateway\",\"llm\"],\"total\":4,\"limit\":0,"
@@ -313,10 +325,12 @@ static void test_jaeger_services_and_operations(void **state) {
 }
 
 /* The search answer holds exactly the traces listed (by Jaeger trace id), in order. */
-static void expect_jaeger_traces(const char *target, const char *first, const char *second) {
+static void expect_jaeger_traces(const char *target, const char *first, const char *second)
+{
     reply r = get(target);
     char want[128];
-    if (r.status != 200) fail_msg("GET %s: %d %s", target, r.status, r.body);
+    if (r.status != 200)
+        fail_msg("GET %s: %d %s", target, r.status, r.body);
     assert_json(r.body);
     assert_int_equal(strncmp(r.body, "{\"data\":[", 9), 0);
     size_t len = strlen(r.body), tail = strlen(JAEGER_TAIL);
@@ -344,7 +358,8 @@ static void expect_jaeger_traces(const char *target, const char *first, const ch
 #define JA ID_A
 #define JB "0123456789abcdef" /* Jaeger prints a zero high half as 16 digits */
 
-static void test_jaeger_search(void **state) {
+static void test_jaeger_search(void **state)
+{
     (void)state;
     expect_jaeger_traces("/api/traces", JB, JA);
     expect_jaeger_traces("/api/traces?service=llm", JA, NULL);
@@ -373,7 +388,8 @@ static void test_jaeger_search(void **state) {
                "\"serviceName\":\"llm\"");
 }
 
-static void test_jaeger_search_errors(void **state) {
+static void test_jaeger_search_errors(void **state)
+{
     (void)state;
     expect("/api/traces?minDuration=soon", 400,
            "{\"data\":null,\"total\":0,\"limit\":0,\"offset\":0,\"errors\":[{\"code\":400,"
@@ -404,7 +420,8 @@ static void test_jaeger_search_errors(void **state) {
            "\"msg\":\"malformed query string: bad percent-encoding\"}]}");
 }
 
-static void test_jaeger_trace(void **state) {
+static void test_jaeger_trace(void **state)
+{
     (void)state;
     EXPECT_HAS("/api/traces/" ID_A, 200, "{\"data\":[{\"traceID\":\"" JA "\",\"spans\":[",
                "\"processes\":{\"p1\":{\"serviceName\":\"gateway\",\"tags\":[]},"
@@ -424,7 +441,8 @@ static void test_jaeger_trace(void **state) {
            "64-bit id)\"}]}");
 }
 
-static void test_health_and_readiness(void **state) {
+static void test_health_and_readiness(void **state)
+{
     (void)state;
     reply r = get("/healthz");
     assert_int_equal(r.status, 200);
@@ -446,7 +464,8 @@ static void test_health_and_readiness(void **state) {
     free(r.body);
 }
 
-static void test_metrics(void **state) {
+static void test_metrics(void **state)
+{
     (void)state;
     reply r = get("/metrics");
     assert_int_equal(r.status, 200);
@@ -459,7 +478,8 @@ static void test_metrics(void **state) {
     free(r.body);
 }
 
-static void test_routes(void **state) {
+static void test_routes(void **state)
+{
     (void)state;
     static const char *const paths[] = {
         "/healthz",         "/readyz",          "/metrics",           "/api/v1/traces",
@@ -481,7 +501,8 @@ static void test_routes(void **state) {
 }
 
 /* The same answers once the rows moved from the in-memory buffer to parts on disk. */
-static void test_after_flush(void **state) {
+static void test_after_flush(void **state)
+{
     assert_int_equal(osp_store_flush(fx.store), 0);
     test_native_search(state);
     test_native_trace(state);
@@ -491,7 +512,8 @@ static void test_after_flush(void **state) {
     test_jaeger_trace(state);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_native_search),
         cmocka_unit_test(test_native_search_errors),

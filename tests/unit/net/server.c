@@ -787,11 +787,19 @@ static int32_t h2c_submit(h2client *c, const char *method, const char *path, con
     return id;
 }
 
+static void h2c_wait(h2client *c, h2res *res);
+
 /* One request on an open client; waits for its stream to close. */
 static void h2c_request(h2client *c, const char *method, const char *path, const char *ctype,
                         const char *encoding, const void *body, size_t body_len, h2res *res)
 {
     h2c_submit(c, method, path, ctype, encoding, body, body_len, res);
+    h2c_wait(c, res);
+}
+
+/* Runs the client until the stream of res closed. */
+static void h2c_wait(h2client *c, h2res *res)
+{
     while (!res->closed) {
         assert_int_equal(nghttp2_session_send(c->s), 0);
         struct pollfd p = {c->fd, POLLIN, 0};
@@ -949,6 +957,46 @@ static void test_grpc_errors(void **state)
     h2c_close_conn(&c);
 }
 
+static void test_h2_limits(void **state)
+{
+    (void)state;
+    h2client c;
+    h2res r;
+    static char big[5000];
+    memset(big, 'a', sizeof big - 1);
+    h2c_open(&c);
+    /* Header list past max_header_bytes. */
+    nghttp2_nv nva[] = {NVS(":method", "GET"), NVS(":scheme", "http"), NVS(":path", "/hello"),
+                        NVS(":authority", "t"), NVS("x-big", big)};
+    memset(&r, 0, sizeof r);
+    c.res = &r;
+    assert_true(nghttp2_submit_request(c.s, NULL, nva, 5, NULL, NULL) > 0);
+    h2c_wait(&c, &r);
+    assert_int_equal(r.status, 431);
+    /* Declared length past max_body: answered from the headers, before the body is in. */
+    nghttp2_nv post[] = {NVS(":method", "POST"), NVS(":scheme", "http"), NVS(":path", "/echo"),
+                         NVS(":authority", "t"), NVS("content-length", "2000000")};
+    static unsigned char body[2000000];
+    memset(&r, 0, sizeof r);
+    c.body = body;
+    c.body_len = sizeof body;
+    c.body_off = 0;
+    nghttp2_data_provider prd = {.read_callback = h2c_body};
+    assert_true(nghttp2_submit_request(c.s, NULL, post, 5, &prd, NULL) > 0);
+    h2c_wait(&c, &r);
+    assert_int_equal(r.status, 413);
+    /* Unsupported Content-Encoding on plain HTTP/2. */
+    nghttp2_nv enc[] = {NVS(":method", "POST"), NVS(":scheme", "http"), NVS(":path", "/echo"),
+                        NVS(":authority", "t"), NVS("content-encoding", "zstd")};
+    memset(&r, 0, sizeof r);
+    assert_true(nghttp2_submit_request(c.s, NULL, enc, 5, NULL, NULL) > 0);
+    h2c_wait(&c, &r);
+    assert_int_equal(r.status, 415);
+    h2c_request(&c, "GET", "/hello", NULL, NULL, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    h2c_close_conn(&c);
+}
+
 static void wait_slow(int n)
 {
     for (int i = 0; i < 200 && atomic_load(&slow_done) < n; i++)
@@ -1103,6 +1151,7 @@ int main(void)
         cmocka_unit_test(test_h2_plain),
         cmocka_unit_test(test_grpc_unary),
         cmocka_unit_test(test_grpc_errors),
+        cmocka_unit_test(test_h2_limits),
         cmocka_unit_test(test_h2_disconnects),
         cmocka_unit_test(test_h2_garbage_after_preface),
     };

@@ -20,29 +20,36 @@ static const uint8_t SX[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 
 #define T0 1714564800123456789ULL
 
-static osp_value vstr(const char *z) {
+static osp_value vstr(const char *z)
+{
     return (osp_value){.type = OSP_VAL_STRING, .s = osp_str_c(z)};
 }
 
-static osp_value vint(int64_t i) {
+static osp_value vint(int64_t i)
+{
     return (osp_value){.type = OSP_VAL_INT, .i = i};
 }
 
 /* Moves what buf holds into the batch's arena and empties buf. */
-static osp_str keep(osp_span_batch *b, osp_buf *buf) {
+static osp_str keep(osp_span_batch *b, osp_buf *buf)
+{
     osp_str s = {osp_arena_memdup(&b->arena, buf->data, buf->len), buf->len};
     assert_non_null(s.p);
     osp_buf_reset(buf);
     return s;
 }
 
-static void add(osp_buf *attrs, const char *key, osp_value v) {
+static void add(osp_buf *attrs, const char *key, osp_value v)
+{
     assert_int_equal(osp_attr_append(attrs, osp_str_c(key), &v), 0);
 }
 
-static void add_resource(osp_span_batch *b, osp_buf *buf, const char *service, int host) {
-    if (service) add(buf, "service.name", vstr(service));
-    if (host) add(buf, "host.name", vstr("h1"));
+static void add_resource(osp_span_batch *b, osp_buf *buf, const char *service, int host)
+{
+    if (service)
+        add(buf, "service.name", vstr(service));
+    if (host)
+        add(buf, "host.name", vstr("h1"));
     osp_str attrs = keep(b, buf);
     osp_resource *r = osp_span_batch_add_resource(b);
     assert_non_null(r);
@@ -51,32 +58,36 @@ static void add_resource(osp_span_batch *b, osp_buf *buf, const char *service, i
 }
 
 static osp_span *add_span(osp_span_batch *b, const uint8_t trace[16], const uint8_t id[8],
-                          const uint8_t parent[8], const char *name) {
+                          const uint8_t parent[8], const char *name)
+{
     osp_span *s = osp_span_batch_add_span(b);
     assert_non_null(s);
     memcpy(s->trace_id, trace, 16);
     memcpy(s->span_id, id, 8);
-    if (parent) memcpy(s->parent_span_id, parent, 8);
+    if (parent)
+        memcpy(s->parent_span_id, parent, 8);
     s->name = osp_str_c(name);
     return s;
 }
 
-static void add_link(osp_buf *links, const uint8_t trace[16], const uint8_t span[8],
-                     osp_str attrs) {
+static void add_link(osp_buf *links, const uint8_t trace[16], const uint8_t span[8], osp_str attrs)
+{
     osp_link ln = {.attributes = attrs};
     memcpy(ln.trace_id, trace, 16);
     memcpy(ln.span_id, span, 8);
     assert_int_equal(osp_links_append(links, &ln), 0);
 }
 
-static void add_event(osp_buf *events, uint64_t t, const char *name, osp_str attrs) {
+static void add_event(osp_buf *events, uint64_t t, const char *name, osp_str attrs)
+{
     osp_event ev = {.time_ns = t, .name = osp_str_c(name), .attributes = attrs};
     assert_int_equal(osp_events_append(events, &ev), 0);
 }
 
 /* Two traces: T1 with three spans over three resources (two of them equal) and T2, whose
  * id has a zero high half, with one span on a resource without attributes. */
-static void build(osp_span_batch *b) {
+static void build(osp_span_batch *b)
+{
     osp_buf buf, blob;
     osp_buf_init(&buf, 0);
     osp_buf_init(&blob, 0);
@@ -236,7 +247,8 @@ static const char EXPECTED[] =
     "\"warnings\":null}],"
     "\"total\":0,\"limit\":0,\"offset\":0,\"errors\":null}";
 
-static void test_render(void **state) {
+static void test_render(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_buf out;
@@ -249,7 +261,8 @@ static void test_render(void **state) {
     osp_span_batch_cleanup(&b);
 }
 
-static void test_empty_batch(void **state) {
+static void test_empty_batch(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_buf out;
@@ -264,7 +277,8 @@ static void test_empty_batch(void **state) {
     osp_span_batch_cleanup(&b);
 }
 
-static void test_envelope_and_error(void **state) {
+static void test_envelope_and_error(void **state)
+{
     (void)state;
     osp_buf out;
     osp_buf_init(&out, 0);
@@ -283,7 +297,8 @@ static void test_envelope_and_error(void **state) {
     osp_buf_cleanup(&out);
 }
 
-static void test_span_kinds(void **state) {
+static void test_span_kinds(void **state)
+{
     (void)state;
     assert_string_equal(osp_jaeger_span_kind(OSP_SPAN_KIND_SERVER), "server");
     assert_string_equal(osp_jaeger_span_kind(OSP_SPAN_KIND_CLIENT), "client");
@@ -294,7 +309,8 @@ static void test_span_kinds(void **state) {
     assert_null(osp_jaeger_span_kind(9));
 }
 
-static void test_output_cap(void **state) {
+static void test_output_cap(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_buf out;
@@ -306,7 +322,8 @@ static void test_output_cap(void **state) {
     osp_span_batch_cleanup(&b);
 }
 
-static void test_corrupt_rows(void **state) {
+static void test_corrupt_rows(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_buf out;
@@ -332,7 +349,8 @@ static void test_corrupt_rows(void **state) {
     osp_span_batch_cleanup(&b);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render),
         cmocka_unit_test(test_empty_batch),

@@ -4,15 +4,18 @@
 #include "core/err.h"
 #include "query/params.h"
 
-static uint64_t dur_ok(const char *z) {
+static uint64_t dur_ok(const char *z)
+{
     uint64_t ns = 12345;
     osp_param_err err = {{0}};
     int rc = osp_param_duration("minDuration", osp_str_c(z), &ns, &err);
-    if (rc) fail_msg("%s: %s", z, err.msg);
+    if (rc)
+        fail_msg("%s: %s", z, err.msg);
     return ns;
 }
 
-static const char *dur_bad(const char *z) {
+static const char *dur_bad(const char *z)
+{
     static osp_param_err err;
     uint64_t ns = 7;
     assert_int_equal(osp_param_duration("minDuration", osp_str_c(z), &ns, &err), OSP_EINVAL);
@@ -20,7 +23,8 @@ static const char *dur_bad(const char *z) {
     return err.msg;
 }
 
-static void test_duration(void **state) {
+static void test_duration(void **state)
+{
     (void)state;
     assert_int_equal(dur_ok("250ms"), 250000000ULL);
     assert_int_equal(dur_ok("1.5s"), 1500000000ULL);
@@ -58,7 +62,8 @@ static void test_duration(void **state) {
     assert_non_null(strstr(dur_bad("1 s"), "expected a duration"));
 }
 
-static void test_echo_is_bounded(void **state) {
+static void test_echo_is_bounded(void **state)
+{
     (void)state;
     char long_value[200];
     memset(long_value, '9', sizeof long_value - 2);
@@ -71,7 +76,8 @@ static void test_echo_is_bounded(void **state) {
     assert_memory_equal(msg, expect, strlen(expect));
 }
 
-static void test_lookback(void **state) {
+static void test_lookback(void **state)
+{
     (void)state;
     osp_param_err err;
     uint64_t ns;
@@ -87,21 +93,25 @@ static void test_lookback(void **state) {
     assert_string_equal(err.msg, "invalid lookback \"custom\": expected a duration like 1h or 2d");
 }
 
-static uint64_t time_ok(const char *z) {
+static uint64_t time_ok(const char *z)
+{
     uint64_t ns = 0;
     osp_param_err err = {{0}};
-    if (osp_param_time("start", osp_str_c(z), &ns, &err)) fail_msg("%s: %s", z, err.msg);
+    if (osp_param_time("start", osp_str_c(z), &ns, &err))
+        fail_msg("%s: %s", z, err.msg);
     return ns;
 }
 
-static const char *time_bad(const char *z) {
+static const char *time_bad(const char *z)
+{
     static osp_param_err err;
     uint64_t ns;
     assert_int_equal(osp_param_time("start", osp_str_c(z), &ns, &err), OSP_EINVAL);
     return err.msg;
 }
 
-static void test_time(void **state) {
+static void test_time(void **state)
+{
     (void)state;
     assert_int_equal(time_ok("1714564800000000000"), 1714564800000000000ULL);
     assert_int_equal(time_ok("0"), 0);
@@ -147,7 +157,8 @@ static void test_time(void **state) {
                         "invalid start \"18446744073709551616\": out of range");
 }
 
-static void test_time_us(void **state) {
+static void test_time_us(void **state)
+{
     (void)state;
     osp_param_err err;
     uint64_t ns;
@@ -160,7 +171,8 @@ static void test_time_us(void **state) {
     assert_string_equal(err.msg, "invalid end \"18446744073709552\": out of range");
 }
 
-static void test_limit(void **state) {
+static void test_limit(void **state)
+{
     (void)state;
     osp_param_err err;
     size_t n;
@@ -177,7 +189,8 @@ static void test_limit(void **state) {
                                  "integer from 1 to 1000");
 }
 
-static void test_status(void **state) {
+static void test_status(void **state)
+{
     (void)state;
     osp_param_err err;
     int st = -1;
@@ -191,7 +204,8 @@ static void test_status(void **state) {
     assert_string_equal(err.msg, "invalid status \"failed\": expected ok, error or unset");
 }
 
-static void test_trace_id(void **state) {
+static void test_trace_id(void **state)
+{
     (void)state;
     osp_param_err err;
     uint8_t id[16];
@@ -221,16 +235,19 @@ typedef struct tags_case {
     osp_param_err err;
 } tags_case;
 
-static int tags(tags_case *c, const char *z) {
+static int tags(tags_case *c, const char *z)
+{
     return osp_param_tags("tags", osp_str_c(z), &c->arena, c->f, 4, &c->n, &c->err);
 }
 
-static void assert_filter(const osp_attr_filter *f, const char *key, const char *value) {
+static void assert_filter(const osp_attr_filter *f, const char *key, const char *value)
+{
     assert_true(osp_str_eqz(f->key, key));
     assert_true(osp_str_eqz(f->value, value));
 }
 
-static void test_tags_json(void **state) {
+static void test_tags_json(void **state)
+{
     (void)state;
     tags_case c = {.n = 0};
     osp_arena_init(&c.arena, 0, 0);
@@ -265,7 +282,8 @@ static void test_tags_json(void **state) {
     osp_arena_cleanup(&c.arena);
 }
 
-static void test_tags_logfmt(void **state) {
+static void test_tags_logfmt(void **state)
+{
     (void)state;
     tags_case c = {.n = 0};
     osp_arena_init(&c.arena, 0, 0);
@@ -292,7 +310,8 @@ static void test_tags_logfmt(void **state) {
     osp_arena_cleanup(&c.arena);
 }
 
-static void test_tags_out_of_memory(void **state) {
+static void test_tags_out_of_memory(void **state)
+{
     (void)state;
     tags_case c = {.n = 0};
     osp_arena_init(&c.arena, 0, 1); /* a cap too small for any copy */
@@ -302,7 +321,8 @@ static void test_tags_out_of_memory(void **state) {
     osp_arena_cleanup(&c.arena);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duration),
         cmocka_unit_test(test_echo_is_bounded),

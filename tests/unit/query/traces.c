@@ -8,14 +8,16 @@
 static const uint8_t TID[16] = {0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81, 0x03,
                                 0xd2, 0x69, 0xb6, 0x33, 0x81, 0x3f, 0xc6, 0x0c};
 
-static void add_resource(osp_span_batch *b, const char *service) {
+static void add_resource(osp_span_batch *b, const char *service)
+{
     osp_resource *r = osp_span_batch_add_resource(b);
     assert_non_null(r);
     r->service_name = osp_str_c(service);
 }
 
 static osp_span *add_span(osp_span_batch *b, uint8_t id, uint8_t parent, const char *name,
-                          uint32_t resource, uint64_t start, uint64_t end) {
+                          uint32_t resource, uint64_t start, uint64_t end)
+{
     osp_span *s = osp_span_batch_add_span(b);
     assert_non_null(s);
     memcpy(s->trace_id, TID, 16);
@@ -30,7 +32,8 @@ static osp_span *add_span(osp_span_batch *b, uint8_t id, uint8_t parent, const c
 
 /* gateway (root, starts second) -> agent -> llm x2 (one error); a span of an unnamed
  * service; the earliest span is an orphan child whose parent never arrived. */
-static void build(osp_span_batch *b) {
+static void build(osp_span_batch *b)
+{
     osp_span_batch_init(b);
     add_resource(b, "gateway");
     add_resource(b, "llm");
@@ -45,7 +48,8 @@ static void build(osp_span_batch *b) {
     add_span(b, 5, 2, "tool", 4, 3200, 3300)->status_code = OSP_STATUS_ERROR;
 }
 
-static void test_summarize(void **state) {
+static void test_summarize(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_arena arena;
@@ -81,7 +85,8 @@ static void test_summarize(void **state) {
     osp_arena_cleanup(&arena);
 }
 
-static void test_root_fallbacks(void **state) {
+static void test_root_fallbacks(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_arena arena;
@@ -112,7 +117,8 @@ static void test_root_fallbacks(void **state) {
     osp_arena_cleanup(&arena);
 }
 
-static void test_errors(void **state) {
+static void test_errors(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_arena arena;
@@ -137,7 +143,8 @@ static void test_errors(void **state) {
     osp_buf_cleanup(&out);
 }
 
-static void test_json_empty_and_escaping(void **state) {
+static void test_json_empty_and_escaping(void **state)
+{
     (void)state;
     osp_buf out;
     osp_str services[2] = {OSP_STR_LIT("a\"b"), OSP_STR_LIT("c")};
@@ -170,7 +177,8 @@ static void test_json_empty_and_escaping(void **state) {
     osp_buf_cleanup(&out);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_summarize),
         cmocka_unit_test(test_root_fallbacks),
