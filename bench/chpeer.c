@@ -285,7 +285,8 @@ static int put_span(osp_buf *out, const osp_span *sp, const osp_buf *res, const 
         rc = osp_buf_append(out, res->data + roff[sp->resource],
                             roff[sp->resource + 1] - roff[sp->resource]);
     if (rc == 0)
-        rc = osp_buf_append(out, scp->data + soff[sp->scope], soff[sp->scope + 1] - soff[sp->scope]);
+        rc =
+            osp_buf_append(out, scp->data + soff[sp->scope], soff[sp->scope + 1] - soff[sp->scope]);
     if (rc == 0)
         rc = put_attrs(out, sp->attributes, s);
     if (rc == 0)
@@ -342,7 +343,7 @@ int osp_ch_trace_query(const char *db, const uint8_t trace_id[16], osp_buf *out)
         "SELECT * FROM %s.spans WHERE trace_id = unhex('%s') "
         "AND start_ns >= (SELECT min(first_ns) FROM %s.trace_id_ts WHERE trace_id = unhex('%s')) "
         "AND start_ns <= (SELECT max(last_ns) FROM %s.trace_id_ts WHERE trace_id = unhex('%s')) "
-        "ORDER BY start_ns FORMAT RowBinary",
+        "ORDER BY start_ns FORMAT TSV",
         db, hex, db, hex, db, hex);
 }
 
@@ -364,8 +365,10 @@ int osp_ch_search_query(const char *db, const char *service, const char *operati
                         unsigned limit, osp_buf *out)
 {
     osp_buf_reset(out);
-    int rc = osp_buf_printf(out, "SELECT lower(hex(trace_id)), max(start_ns) AS t FROM %s.spans "
-                                 "WHERE service_name = ", db);
+    int rc = osp_buf_printf(out,
+                            "SELECT lower(hex(trace_id)), max(start_ns) AS t FROM %s.spans "
+                            "WHERE service_name = ",
+                            db);
     if (rc == 0)
         rc = put_sql_str(out, service);
     if (rc == 0)

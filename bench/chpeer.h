@@ -20,7 +20,8 @@ int osp_ch_schema_stmt(const char *db, int i, osp_buf *out);
  * buffer error, OSP_ECORRUPT for a bad attribute blob. */
 int osp_ch_rowbinary(const osp_span_batch *b, osp_buf *out);
 
-/* Query text for one trace by id (every column, ordered by start time), into out. */
+/* Query text for one trace by id (every column, ordered by start time, one TSV line per
+ * span), into out. */
 int osp_ch_trace_query(const char *db, const uint8_t trace_id[16], osp_buf *out);
 
 /* Query text for a search: newest `limit` trace ids having a span of service named

@@ -90,7 +90,7 @@ static const struct tool_def {
     const char *name, *span_name, *server_span, *route, *description;
     int kind;
     const char *db_op, *db_table, *db_query, *db_span; /* TOOL_DB */
-    const char *host, *path;                          /* TOOL_HTTP */
+    const char *host, *path;                           /* TOOL_HTTP */
 } tools[] = {
     {"get_order_status", "execute_tool get_order_status", "POST /tools/get_order_status",
      "/tools/get_order_status", "Returns the status of a customer's recent orders", TOOL_DB,
@@ -168,8 +168,8 @@ struct osp_gen {
     uint64_t rng;
     uint64_t next_start_ns, interval_ns;
     osp_buf attrs, evattrs, events, links, tmp;
-    osp_buf res_attrs[NRES]; /* precomputed resource attribute blobs */
-    const osp_span_batch *mapped; /* batch the maps below are valid for */
+    osp_buf res_attrs[NRES];                  /* precomputed resource attribute blobs */
+    const osp_span_batch *mapped;             /* batch the maps below are valid for */
     int32_t res_map[NRES], scope_map[NSCOPE]; /* index in `mapped`, or -1 */
     int err;                                  /* first buffer error since the last check */
 };
@@ -321,8 +321,8 @@ static void a_fmt(osp_gen *g, osp_buf *to, const char *key, const char *fmt, ...
 /* Adds an event built from g->evattrs to g->events and empties g->evattrs. */
 static void add_event(osp_gen *g, uint64_t time_ns, const char *name)
 {
-    osp_event ev = {.time_ns = time_ns, .name = osp_str_c(name),
-                    .attributes = osp_buf_str(&g->evattrs)};
+    osp_event ev = {
+        .time_ns = time_ns, .name = osp_str_c(name), .attributes = osp_buf_str(&g->evattrs)};
     int rc = osp_events_append(&g->events, &ev);
     if (rc && !g->err)
         g->err = rc;
@@ -430,9 +430,9 @@ static int emit(osp_gen *g, osp_span_batch *b, const trace_ctx *t, const uint8_t
 
 /* ---- the workload ---- */
 
-static void http_server_attrs(osp_gen *g, const trace_ctx *t, const char *route,
-                              const char *host, int port, const char *scheme, const char *peer,
-                              const char *ua, const char *proto, int status)
+static void http_server_attrs(osp_gen *g, const trace_ctx *t, const char *route, const char *host,
+                              int port, const char *scheme, const char *peer, const char *ua,
+                              const char *proto, int status)
 {
     osp_buf *a = &g->attrs;
     a_str(g, a, "http.request.method", "POST");
@@ -531,8 +531,8 @@ static int auth_call(osp_gen *g, osp_span_batch *b, const trace_ctx *t, const ui
     if (rc)
         return rc;
 
-    http_server_attrs(g, t, "/v1/verify", internal_host(SVC_AUTH), 8080, "http",
-                      pod_ip(g, ip), "Go-http-client/1.1", "1.1", 200);
+    http_server_attrs(g, t, "/v1/verify", internal_host(SVC_AUTH), 8080, "http", pod_ip(g, ip),
+                      "Go-http-client/1.1", "1.1", 200);
     a_str(g, a, "enduser.id", t->user);
     a_str(g, a, "app.tenant.id", t->tenant);
     a_str(g, a, "auth.method", chance(g, 0.85) ? "jwt" : "api_key");
@@ -542,8 +542,8 @@ static int auth_call(osp_gen *g, osp_span_batch *b, const trace_ctx *t, const ui
         return rc;
 
     http_client_attrs(g, t, internal_host(SVC_AUTH), 8080, "/v1/verify", "Go-http-client/1.1", 200);
-    rc = emit(g, b, t, cid, parent, t->res[SVC_GATEWAY], SC_OTELHTTP, "POST",
-              OSP_SPAN_KIND_CLIENT, start, e, OSP_STATUS_UNSET, NULL);
+    rc = emit(g, b, t, cid, parent, t->res[SVC_GATEWAY], SC_OTELHTTP, "POST", OSP_SPAN_KIND_CLIENT,
+              start, e, OSP_STATUS_UNSET, NULL);
     *end = e;
     return rc;
 }
@@ -599,7 +599,8 @@ static int retrieval_call(osp_gen *g, osp_span_batch *b, trace_ctx *t, const uin
     a_int(g, a, "server.port", 6334);
     a_str(g, a, "network.peer.address", pod_ip(g, ip));
     a_int(g, a, "db.vector.query.top_k", top_k);
-    a_int(g, a, "db.response.returned_rows", (int64_t)rnd_range(g, (uint64_t)top_k / 2, (uint64_t)top_k));
+    a_int(g, a, "db.response.returned_rows",
+          (int64_t)rnd_range(g, (uint64_t)top_k / 2, (uint64_t)top_k));
     a_dbl(g, a, "db.vector.query.score_threshold", 0.72);
     a_str(g, a, "db.response.status_code", "OK");
     a_str(g, a, "app.request.id", t->request_id);
@@ -638,8 +639,8 @@ static int chat_call(osp_gen *g, osp_span_batch *b, trace_ctx *t, const uint8_t 
     int failed = chance(g, 0.03);
     int tool_calls = !failed && iteration < 3 && chance(g, iteration == 1 ? 0.55 : 0.25);
     int64_t in_tok = (int64_t)rnd_lognormal(g, 1800.0 * iteration, 0.6) + 40;
-    int64_t out_tok = tool_calls ? (int64_t)rnd_range(g, 18, 90)
-                                 : (int64_t)rnd_lognormal(g, 260, 0.7) + 2;
+    int64_t out_tok =
+        tool_calls ? (int64_t)rnd_range(g, 18, 90) : (int64_t)rnd_lognormal(g, 260, 0.7) + 2;
     uint64_t ttft = lognormal_ns(g, m->ttft_ms, 0.45);
     uint64_t e;
     osp_buf *a = &g->attrs;
@@ -668,9 +669,8 @@ static int chat_call(osp_gen *g, osp_span_batch *b, trace_ctx *t, const uint8_t 
         *outcome = -1;
         *end = e;
         return emit(g, b, t, id, parent, t->res[SVC_AGENT], SC_OPENAI, m->span_name,
-                    OSP_SPAN_KIND_CLIENT, start, e,
-                    OSP_STATUS_ERROR, timeout ? "The read operation timed out"
-                                              : "Rate limit reached for requests");
+                    OSP_SPAN_KIND_CLIENT, start, e, OSP_STATUS_ERROR,
+                    timeout ? "The read operation timed out" : "Rate limit reached for requests");
     }
     uint64_t tpot = (uint64_t)(rnd_lognormal(g, m->tpot_ms, 0.25) * (double)MS);
     e = start + ttft + tpot * (uint64_t)(out_tok - 1);
@@ -708,9 +708,9 @@ static int tool_call(osp_gen *g, osp_span_batch *b, trace_ctx *t, const uint8_t 
     uint64_t c0 = start + rnd_range(g, 100, 500) * US;
     uint64_t s0 = c0 + rnd_range(g, 300, 1200) * US;
     uint64_t d0 = s0 + rnd_range(g, 200, 900) * US;
-    uint64_t d1 = d0 + (failed ? 5000 * MS
-                               : (tl->kind == TOOL_DB ? lognormal_ns(g, 4, 0.8)
-                                                      : lognormal_ns(g, 420, 0.5)));
+    uint64_t d1 =
+        d0 + (failed ? 5000 * MS
+                     : (tl->kind == TOOL_DB ? lognormal_ns(g, 4, 0.8) : lognormal_ns(g, 420, 0.5)));
     uint64_t s1 = d1 + rnd_range(g, 200, 1500) * US;
     uint64_t c1 = s1 + rnd_range(g, 300, 1200) * US;
     uint64_t e = c1 + rnd_range(g, 100, 600) * US;
@@ -770,8 +770,8 @@ static int tool_call(osp_gen *g, osp_span_batch *b, trace_ctx *t, const uint8_t 
 
     http_client_attrs(g, t, internal_host(SVC_TOOLS), 3000, tl->route, "python-httpx/0.28.1",
                       status);
-    rc = emit(g, b, t, cid, xid, t->res[SVC_AGENT], SC_HTTPX, "POST", OSP_SPAN_KIND_CLIENT, c0,
-              c1, failed ? OSP_STATUS_ERROR : OSP_STATUS_UNSET, NULL);
+    rc = emit(g, b, t, cid, xid, t->res[SVC_AGENT], SC_HTTPX, "POST", OSP_SPAN_KIND_CLIENT, c0, c1,
+              failed ? OSP_STATUS_ERROR : OSP_STATUS_UNSET, NULL);
     if (rc)
         return rc;
 
@@ -895,9 +895,8 @@ static int agent_call(osp_gen *g, osp_span_batch *b, trace_ctx *t, const uint8_t
 
     http_client_attrs(g, t, internal_host(SVC_AGENT), 8000, "/agent/run", "Go-http-client/1.1",
                       status);
-    rc = emit(g, b, t, cid, parent, t->res[SVC_GATEWAY], SC_OTELHTTP, "POST",
-              OSP_SPAN_KIND_CLIENT, start, e, t->failed ? OSP_STATUS_ERROR : OSP_STATUS_UNSET,
-              NULL);
+    rc = emit(g, b, t, cid, parent, t->res[SVC_GATEWAY], SC_OTELHTTP, "POST", OSP_SPAN_KIND_CLIENT,
+              start, e, t->failed ? OSP_STATUS_ERROR : OSP_STATUS_UNSET, NULL);
     *end = e;
     return rc;
 }
@@ -937,11 +936,7 @@ int osp_gen_trace(osp_gen *g, osp_span_batch *b, uint64_t start_ns, osp_buf *tra
         }
     }
     t.agent = &agents[rnd_below(g, NAGENTS)];
-    if (trace_ids) {
-        int rc = osp_buf_append(trace_ids, t.trace_id, 16);
-        if (rc)
-            return rc;
-    }
+    size_t first = b->nspans;
 
     uint8_t gw[8];
     rnd_bytes(g, gw, 8);
@@ -954,14 +949,22 @@ int osp_gen_trace(osp_gen *g, osp_span_batch *b, uint64_t start_ns, osp_buf *tra
     uint64_t end = now + rnd_range(g, 100, 700) * US;
     int status = t.failed ? 502 : 200;
     osp_buf *a = &g->attrs;
-    http_server_attrs(g, &t, "/v1/chat", "api.assist.example.com", 443, "https", t.client_ip,
-                      t.ua, "2", status);
+    http_server_attrs(g, &t, "/v1/chat", "api.assist.example.com", 443, "https", t.client_ip, t.ua,
+                      "2", status);
     a_str(g, a, "enduser.id", t.user);
     a_str(g, a, "app.tenant.id", t.tenant);
     a_str(g, a, "session.id", t.session);
-    return emit(g, b, &t, gw, NULL, t.res[SVC_GATEWAY], SC_OTELHTTP, "POST /v1/chat",
-                OSP_SPAN_KIND_SERVER, start_ns, end, t.failed ? OSP_STATUS_ERROR : OSP_STATUS_UNSET,
-                NULL);
+    rc = emit(g, b, &t, gw, NULL, t.res[SVC_GATEWAY], SC_OTELHTTP, "POST /v1/chat",
+              OSP_SPAN_KIND_SERVER, start_ns, end, t.failed ? OSP_STATUS_ERROR : OSP_STATUS_UNSET,
+              NULL);
+    if (rc == 0 && trace_ids) {
+        uint32_t n = (uint32_t)(b->nspans - first);
+        uint8_t cnt[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
+        rc = osp_buf_append(trace_ids, t.trace_id, 16);
+        if (rc == 0)
+            rc = osp_buf_append(trace_ids, cnt, 4);
+    }
+    return rc;
 }
 
 int osp_gen_fill(osp_gen *g, osp_span_batch *b, size_t min_spans, osp_buf *trace_ids)

@@ -32,8 +32,9 @@ void osp_gen_destroy(osp_gen *g);
  * and occasional errors with exception events; about 18 spans and 15 attributes per span.
  * The trace starts at start_ns, or at the next scheduled time when start_ns is 0. b must
  * be empty or filled only by this generator since it was last emptied (resources and
- * scopes are added to it once and shared by later spans). When trace_ids is not NULL the
- * trace's 16-byte id is appended to it. Returns 0 or OSP_ENOMEM. */
+ * scopes are added to it once and shared by later spans). When trace_ids is not NULL a
+ * record is appended to it: the trace's 16-byte id, then its number of spans as a 4-byte
+ * little-endian integer. Returns 0 or OSP_ENOMEM. */
 int osp_gen_trace(osp_gen *g, osp_span_batch *b, uint64_t start_ns, osp_buf *trace_ids);
 
 /* Appends whole traces to b until it holds at least min_spans spans. Same contract. */

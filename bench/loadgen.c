@@ -27,30 +27,32 @@
 
 static void usage(void)
 {
-    fputs(
-        "usage:\n"
-        "  osprey-loadgen --demo [--endpoint URL] [--rate TRACES_PER_S] [--seed N]\n"
-        "      stream live traces over OTLP/HTTP protobuf to URL/v1/traces until killed\n"
-        "      (default endpoint http://127.0.0.1:4318, 20 traces/s)\n"
-        "  osprey-loadgen gen --out DIR --spans N [--batch 512] [--seed 42] [--base-ns NS]\n"
-        "      [--traces-per-sec R] [--ch-spans M] [--ch-batch 8192]\n"
-        "      pre-encode whole traces in requests of about --batch spans: DIR/otlp.pack\n"
-        "      (OTLP protobuf), DIR/ch.pack (the same rows as ClickHouse RowBinary, same\n"
-        "      requests, first M spans only), DIR/ch-big.pack (all rows, requests of about\n"
-        "      --ch-batch rows), DIR/trace_ids.bin, and the first request as single bodies\n"
-        "      for h2load (h2load.pb, h2load.grpc, h2load.rb)\n"
-        "  osprey-loadgen load --url URL --pack FILE [--content-type T] [--concurrency C]\n"
-        "      POST every record of a pack over HTTP/1.1 keep-alive connections; retries\n"
-        "      503/429 (and ClickHouse's 'too many parts') with backoff\n"
-        "  osprey-loadgen trace-latency --url BASE --ids FILE [--requests N] [--seed S]\n"
-        "      [--clickhouse DB]\n"
-        "  osprey-loadgen search-latency --url BASE [--requests N] [--seed S] [--clickhouse DB]\n"
-        "      [--start NS] [--end NS]\n"
-        "      sequential requests through one reused connection; prints p50/p99\n"
-        "  osprey-loadgen ch-setup --url URL --db DB    create the ClickHouse schema\n"
-        "  osprey-loadgen free-port                     print a free TCP port on 127.0.0.1\n"
-        "Measurements print as key=value lines.\n",
-        stderr);
+    fputs("usage:\n"
+          "  osprey-loadgen --demo [--endpoint URL] [--rate TRACES_PER_S] [--seed N]\n"
+          "      stream live traces over OTLP/HTTP protobuf to URL/v1/traces until killed\n"
+          "      (default endpoint http://127.0.0.1:4318, 20 traces/s)\n"
+          "  osprey-loadgen gen --out DIR --spans N [--batch 512] [--seed 42] [--base-ns NS]\n"
+          "      [--traces-per-sec R] [--ch-spans M] [--ch-batch 8192]\n"
+          "      pre-encode whole traces in requests of about --batch spans: DIR/otlp.pack\n"
+          "      (OTLP protobuf), DIR/ch.pack (the same rows as ClickHouse RowBinary, same\n"
+          "      requests, first M spans only), DIR/ch-big.pack (all rows, requests of about\n"
+          "      --ch-batch rows), DIR/traces.bin (per trace: 16-byte id, u32 LE span count),\n"
+          "      and the first request as single bodies for h2load (h2load.pb,\n"
+          "      h2load.grpc, h2load.rb)\n"
+          "  osprey-loadgen load --url URL --pack FILE [--content-type T] [--concurrency C]\n"
+          "      POST every record of a pack over HTTP/1.1 keep-alive connections; retries\n"
+          "      503/429 (and ClickHouse's 'too many parts') with backoff\n"
+          "  osprey-loadgen trace-latency --url BASE --traces FILE [--requests N] [--seed S]\n"
+          "      [--clickhouse DB] [--max-seconds T]\n"
+          "  osprey-loadgen search-latency --url BASE [--requests N] [--seed S] [--clickhouse DB]\n"
+          "      [--start NS] [--end NS] [--max-seconds T]\n"
+          "      sequential requests through one reused connection; prints p50/p99 and\n"
+          "      checks that every trace comes back whole\n"
+          "  osprey-loadgen ch-setup --url URL --db DB    create the ClickHouse schema\n"
+          "  osprey-loadgen free-port                     print a free TCP port on 127.0.0.1\n"
+          "  osprey-loadgen selftest   check that the workload decodes back to the same rows\n"
+          "Measurements print as key=value lines.\n",
+          stderr);
 }
 
 /* ---- small helpers ---- */
@@ -104,20 +106,27 @@ static int write_file(const char *dir, const char *name, const void *p, size_t n
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
+    int ok = f && fwrite(p, 1, n, f) == n;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (!ok) {
         fprintf(stderr, "loadgen: cannot write %s: %s\n", path, strerror(errno));
         return OSP_EIO;
     }
     return 0;
 }
 
-/* A pack: records of [u32 LE body length][u32 LE span count][body]. */
+/* A pack file: records of [u32 LE body length][u32 LE span count][body], mapped. */
+typedef struct pack_rec {
+    const uint8_t *body;
+    uint32_t len, spans;
+} pack_rec;
+
 typedef struct pack {
     const uint8_t *map;
     size_t size;
-    size_t n;
-    const uint8_t **body;
-    uint32_t *len, *spans;
+    pack_rec *rec;
+    size_t n, cap;
 } pack;
 
 static uint32_t get_u32(const uint8_t *p)
@@ -158,25 +167,23 @@ static int pack_open(const char *path, pack *pk)
     if (pk->size && m == MAP_FAILED)
         return OSP_EIO;
     pk->map = m;
-    size_t cap = 0;
+    if (pk->size)
+        madvise(m, pk->size, MADV_SEQUENTIAL); /* read once, front to back */
     for (size_t off = 0; off + 8 <= pk->size;) {
         uint32_t len = get_u32(pk->map + off), spans = get_u32(pk->map + off + 4);
         if (off + 8 + len > pk->size) {
             fprintf(stderr, "loadgen: %s is truncated\n", path);
             return OSP_ECORRUPT;
         }
-        if (pk->n == cap) {
-            cap = cap ? cap * 2 : 1024;
-            pk->body = osp_realloc(pk->body, cap * sizeof *pk->body);
-            pk->len = osp_realloc(pk->len, cap * sizeof *pk->len);
-            pk->spans = osp_realloc(pk->spans, cap * sizeof *pk->spans);
-            if (!pk->body || !pk->len || !pk->spans)
+        if (pk->n == pk->cap) {
+            size_t cap = pk->cap ? pk->cap * 2 : 1024;
+            pack_rec *r = osp_realloc(pk->rec, cap * sizeof *r);
+            if (!r)
                 return OSP_ENOMEM;
+            pk->rec = r;
+            pk->cap = cap;
         }
-        pk->body[pk->n] = pk->map + off + 8;
-        pk->len[pk->n] = len;
-        pk->spans[pk->n] = spans;
-        pk->n++;
+        pk->rec[pk->n++] = (pack_rec){pk->map + off + 8, len, spans};
         off += 8 + (size_t)len;
     }
     return 0;
@@ -186,9 +193,7 @@ static void pack_close(pack *pk)
 {
     if (pk->map)
         munmap((void *)pk->map, pk->size);
-    osp_free(pk->body);
-    osp_free(pk->len);
-    osp_free(pk->spans);
+    osp_free(pk->rec);
 }
 
 /* ---- gen ---- */
@@ -322,7 +327,7 @@ static int cmd_gen(const opts *o)
     if (rc == 0 && go.big_spans)
         rc = pack_record(go.chbig, &go.big, go.big_spans);
     if (rc == 0)
-        rc = write_file(dir, "trace_ids.bin", ids.data, ids.len);
+        rc = write_file(dir, "traces.bin", ids.data, ids.len);
     FILE *files[] = {go.otlp, go.ch, go.chbig};
     for (int i = 0; i < 3; i++)
         if (files[i] && fclose(files[i]) != 0 && rc == 0)
@@ -333,7 +338,7 @@ static int cmd_gen(const opts *o)
         printf("requests=%llu\nspans=%llu\ntraces=%zu\nspans_per_request=%.1f\n"
                "attrs_per_span=%.2f\notlp_bytes_per_span=%.1f\nrowbinary_bytes_per_span=%.1f\n"
                "first_ns=%llu\nlast_ns=%llu\ngen_seconds=%.2f\n",
-               (unsigned long long)go.requests, (unsigned long long)go.spans, ids.len / 16,
+               (unsigned long long)go.requests, (unsigned long long)go.spans, ids.len / 20,
                n / (double)go.requests, (double)go.attrs / n, (double)go.pb_bytes / n,
                (double)go.rb_bytes / n, (unsigned long long)go.first_ns,
                (unsigned long long)go.last_ns, secs);
@@ -363,7 +368,7 @@ static size_t discard_cb(char *p, size_t size, size_t n, void *ud)
 typedef struct xfer {
     CURL *h;
     size_t rec;      /* record in flight, SIZE_MAX when idle */
-    uint64_t due_ns; /* when idle after a failure: retry not before this */
+    uint64_t due_ns; /* after a failure: this connection sends nothing before then */
     unsigned tries;
     osp_buf body;
 } xfer;
@@ -378,8 +383,10 @@ static int cmd_load(const opts *o)
         return 2;
     }
     pack pk;
-    if (pack_open(packf, &pk) != 0)
+    if (pack_open(packf, &pk) != 0) {
+        pack_close(&pk);
         return 1;
+    }
     char hdr[256];
     snprintf(hdr, sizeof hdr, "Content-Type: %s", ctype);
     struct curl_slist *hl = curl_slist_append(NULL, hdr);
@@ -424,8 +431,8 @@ static int cmd_load(const opts *o)
                 continue;
             x[i].rec = r;
             osp_buf_reset(&x[i].body);
-            curl_easy_setopt(x[i].h, CURLOPT_POSTFIELDS, (const char *)pk.body[r]);
-            curl_easy_setopt(x[i].h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)pk.len[r]);
+            curl_easy_setopt(x[i].h, CURLOPT_POSTFIELDS, (const char *)pk.rec[r].body);
+            curl_easy_setopt(x[i].h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)pk.rec[r].len);
             curl_multi_add_handle(m, x[i].h);
         }
         curl_multi_perform(m, &running);
@@ -443,14 +450,14 @@ static int cmd_load(const opts *o)
             CURLcode res = msg->data.result;
             curl_multi_remove_handle(m, msg->easy_handle);
             if (res == CURLE_OK && code >= 200 && code < 300) {
-                spans += pk.spans[t->rec];
+                spans += pk.rec[t->rec].spans;
                 done++;
                 t->tries = 0;
             } else {
-                int busy = res == CURLE_OK && (code == 503 || code == 429 ||
-                                               (code == 500 && t->body.len &&
-                                                memmem(t->body.data, t->body.len,
-                                                       "Too many parts", 14)));
+                int busy =
+                    res == CURLE_OK && (code == 503 || code == 429 ||
+                                        (code == 500 && t->body.len &&
+                                         memmem(t->body.data, t->body.len, "Too many parts", 14)));
                 if (busy || t->tries < 3) {
                     retries++;
                     t->tries++;
@@ -459,8 +466,8 @@ static int cmd_load(const opts *o)
                 } else {
                     failed++;
                     done++;
-                    fprintf(stderr, "loadgen load: record %zu failed: %s, HTTP %ld: %.*s\n",
-                            t->rec, curl_easy_strerror(res), code, (int)t->body.len,
+                    fprintf(stderr, "loadgen load: record %zu failed: %s, HTTP %ld: %.*s\n", t->rec,
+                            curl_easy_strerror(res), code, (int)t->body.len,
                             t->body.data ? t->body.data : "");
                 }
             }
@@ -470,8 +477,8 @@ static int cmd_load(const opts *o)
     double secs = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
     printf("requests=%zu\nspans=%llu\nseconds=%.3f\nspans_per_s=%.0f\nretries=%llu\n"
            "failed=%llu\nloader_cpu_s=%.2f\n",
-           done, (unsigned long long)spans, secs, (double)spans / secs,
-           (unsigned long long)retries, (unsigned long long)failed, cpu_seconds() - cpu0);
+           done, (unsigned long long)spans, secs, (double)spans / secs, (unsigned long long)retries,
+           (unsigned long long)failed, cpu_seconds() - cpu0);
     for (size_t i = 0; i < conc; i++) {
         curl_multi_remove_handle(m, x[i].h);
         curl_easy_cleanup(x[i].h);
@@ -520,26 +527,43 @@ static size_t keep_cb(char *p, size_t size, size_t n, void *ud)
     return osp_buf_append(ud, p, size * n) == 0 ? size * n : 0;
 }
 
-static void report_latency(const char *what, uint64_t *lat, size_t n, size_t errors,
-                           uint64_t bytes, uint64_t empty)
+/* Spans in a trace answer: rows of ClickHouse's TSV, or spans of an OTLP/JSON document
+ * (only spans have a "startTimeUnixNano"). */
+static uint32_t count_spans(const osp_buf *body, int clickhouse)
+{
+    const char *needle = clickhouse ? "\n" : "\"startTimeUnixNano\"";
+    size_t nl = strlen(needle);
+    uint32_t n = 0;
+    const char *p = body->data, *end = body->data + body->len;
+    while (p && p < end && (p = memmem(p, (size_t)(end - p), needle, nl))) {
+        n++;
+        p += nl;
+    }
+    return n;
+}
+
+static void report_latency(const char *what, uint64_t *lat, size_t n, size_t errors, uint64_t bytes,
+                           uint64_t empty, uint64_t incomplete)
 {
     qsort(lat, n, sizeof *lat, cmp_u64);
     double p50 = n ? (double)lat[(n - 1) / 2] / 1e6 : 0;
     double p99 = n ? (double)lat[(size_t)((double)(n - 1) * 0.99)] / 1e6 : 0;
     double mx = n ? (double)lat[n - 1] / 1e6 : 0;
-    printf("kind=%s\nrequests=%zu\nerrors=%zu\nempty=%llu\np50_ms=%.3f\np99_ms=%.3f\nmax_ms=%.3f\n"
-           "avg_response_bytes=%.0f\n",
-           what, n, errors, (unsigned long long)empty, p50, p99, mx,
+    printf("kind=%s\nrequests=%zu\nerrors=%zu\nempty=%llu\nincomplete=%llu\np50_ms=%.3f\n"
+           "p99_ms=%.3f\nmax_ms=%.3f\navg_response_bytes=%.0f\n",
+           what, n, errors, (unsigned long long)empty, (unsigned long long)incomplete, p50, p99, mx,
            n ? (double)bytes / (double)n : 0.0);
 }
 
 static int cmd_latency(const opts *o, int search)
 {
-    const char *base = opt_str(o, "--url", NULL), *idsf = opt_str(o, "--ids", NULL);
+    const char *base = opt_str(o, "--url", NULL), *idsf = opt_str(o, "--traces", NULL);
     const char *db = opt_str(o, "--clickhouse", NULL);
     size_t nreq = (size_t)opt_u64(o, "--requests", 2000), warm = 20;
     uint64_t seed = opt_u64(o, "--seed", 7) | 1;
     uint64_t start_ns = opt_u64(o, "--start", 0), end_ns = opt_u64(o, "--end", 0);
+    uint64_t max_ns = opt_u64(o, "--max-seconds", 0) * 1000000000ULL;
+    uint64_t began = now_ns(CLOCK_MONOTONIC);
     if (!base || (!search && !idsf)) {
         usage();
         return 2;
@@ -558,7 +582,7 @@ static int cmd_latency(const opts *o, int search)
         if (idp == MAP_FAILED)
             return 1;
         idsize = (size_t)st.st_size;
-        nids = idsize / 16;
+        nids = idsize / 20;
     }
     size_t nsearch;
     const osp_gen_search *srch = osp_gen_searches(&nsearch);
@@ -573,13 +597,17 @@ static int cmd_latency(const opts *o, int search)
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     uint64_t *lat = osp_malloc(nreq * sizeof *lat);
     size_t n = 0, errors = 0;
-    uint64_t bytes = 0, empty = 0;
+    uint64_t bytes = 0, empty = 0, incomplete = 0;
     for (size_t i = 0; lat && i < nreq + warm; i++) {
+        uint32_t want = 0;
+        if (max_ns && now_ns(CLOCK_MONOTONIC) - began > max_ns)
+            break; /* time budget spent: report what was measured */
         osp_buf_reset(&url);
         osp_buf_reset(&q);
         uint64_t r = xorshift(&seed);
         if (!search) {
-            const uint8_t *id = idp + 16 * (r % nids);
+            const uint8_t *id = idp + 20 * (r % nids);
+            want = get_u32(id + 16);
             if (db) {
                 osp_ch_trace_query(db, id, &q);
             } else {
@@ -622,15 +650,18 @@ static int cmd_latency(const opts *o, int search)
         }
         if (i < warm)
             continue;
-        /* an answer with no rows: an empty RowBinary/TSV body, or no "traceId" in JSON */
+        /* an answer with no rows: an empty TSV body, or no "traceId" in JSON */
         if (body.len == 0 || (!db && search && !memmem(body.data, body.len, "traceId", 7)))
             empty++;
+        if (!search && count_spans(&body, db != NULL) != want && incomplete++ < 3)
+            fprintf(stderr, "loadgen latency: %s: %u spans, expected %u\n", url.data,
+                    count_spans(&body, db != NULL), want);
         bytes += body.len;
         lat[n++] = ns;
     }
     report_latency(search ? (db ? "clickhouse_search" : "osprey_search")
                           : (db ? "clickhouse_trace" : "osprey_trace"),
-                   lat, n, errors, bytes, empty);
+                   lat, n, errors, bytes, empty, incomplete);
     osp_free(lat);
     curl_easy_cleanup(h);
     osp_buf_cleanup(&body);
@@ -639,6 +670,56 @@ static int cmd_latency(const opts *o, int search)
     if (idp)
         munmap((void *)idp, idsize);
     return errors > nreq / 100 ? 1 : 0;
+}
+
+/* ---- selftest: the workload is valid OTLP that decodes back to the same rows ---- */
+
+static int cmd_selftest(const opts *o)
+{
+    osp_gen_options gopt = {.seed = opt_u64(o, "--seed", 42), .base_ns = 1795132800000000000ULL};
+    osp_gen *g = NULL;
+    osp_span_batch b, d;
+    osp_buf pb, rb;
+    osp_decode_report rep = {0};
+    size_t bad = 0, spans = 0;
+    int rc = osp_gen_create(&gopt, &g);
+    osp_span_batch_init(&b);
+    osp_span_batch_init(&d);
+    osp_buf_init(&pb, MAX_REQUEST_BYTES);
+    osp_buf_init(&rb, 0);
+    for (int i = 0; rc == 0 && i < 8; i++) {
+        osp_span_batch_reset(&b);
+        osp_span_batch_reset(&d);
+        osp_buf_reset(&pb);
+        osp_buf_reset(&rb);
+        rc = osp_gen_fill(g, &b, 512, NULL);
+        if (rc == 0)
+            rc = osp_gen_group(&b);
+        if (rc == 0)
+            rc = osp_otlp_traces_encode_pb(&b, &pb);
+        if (rc == 0)
+            rc = osp_ch_rowbinary(&b, &rb);
+        if (rc == 0)
+            rc = osp_otlp_traces_decode_pb(osp_buf_str(&pb), &d, &rep);
+        if (rc == 0 && (rep.rejected || d.nspans != b.nspans)) {
+            fprintf(stderr, "loadgen selftest: %lld spans rejected (%s), %zu of %zu decoded\n",
+                    (long long)rep.rejected, rep.message, d.nspans, b.nspans);
+            bad++;
+        }
+        for (size_t k = 0; rc == 0 && k < b.nspans && k < d.nspans; k++)
+            bad += !osp_span_equal(&b, k, &d, k);
+        spans += b.nspans;
+    }
+    if (rc)
+        fprintf(stderr, "loadgen selftest: %s\n", osp_strerror(rc));
+    else
+        printf("selftest: %zu spans generated, encoded and decoded back; %zu differ\n", spans, bad);
+    osp_gen_destroy(g);
+    osp_span_batch_cleanup(&b);
+    osp_span_batch_cleanup(&d);
+    osp_buf_cleanup(&pb);
+    osp_buf_cleanup(&rb);
+    return rc || bad ? 1 : 0;
 }
 
 /* ---- ClickHouse schema ---- */
@@ -837,6 +918,8 @@ int main(int argc, char **argv)
         rc = cmd_latency(&o, 1);
     else if (strcmp(argv[1], "ch-setup") == 0)
         rc = cmd_ch_setup(&o);
+    else if (strcmp(argv[1], "selftest") == 0)
+        rc = cmd_selftest(&o);
     else if (strcmp(argv[1], "free-port") == 0)
         rc = cmd_free_port();
     else {

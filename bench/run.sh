@@ -2,12 +2,19 @@
 # Osprey benchmark: ingest, storage and query figures for Osprey and for ClickHouse as a peer,
 # on the same pre-encoded spans; prints a table with the ratios. See docs/benchmarks.md.
 #
-# Knobs (environment): BENCH_SPANS (spans stored for the storage and query figures, default
-# 10000000), BENCH_QUICK=1 (smoke run: 200000 spans, short phases), BENCH_CONC (connections,
-# default 4), BENCH_BATCH (spans per request, default 512), BENCH_H2LOAD_SECONDS,
-# BENCH_QUERIES, BENCH_CH_QUERIES, BENCH_CH_SAME_BATCH_SPANS, BENCH_MERGE_WAIT (seconds),
-# BENCH_OUT (default bench/out), BENCH_KEEP=1 (keep generated data and stores),
-# BENCH_ONLY=osprey|clickhouse (run one side).
+# Knobs (environment):
+#   BENCH_SPANS       spans stored for the storage and query figures (default 10000000)
+#   BENCH_QUICK=1     smoke run: 200000 spans, short phases
+#   BENCH_CONC        connections, for Osprey and ClickHouse alike (default 4)
+#   BENCH_BATCH       spans per request (default 512)
+#   BENCH_CH_SAME_BATCH_SPANS  spans ClickHouse gets at BENCH_BATCH per request (default 1M)
+#   BENCH_H2LOAD_SECONDS       length of each h2load phase
+#   BENCH_QUERIES, BENCH_SEARCHES  Osprey trace fetches and searches
+#   BENCH_CH_QUERIES           ClickHouse trace fetches (and searches)
+#   BENCH_LATENCY_SECONDS      time cap of each latency series (default 120)
+#   BENCH_MERGE_WAIT, BENCH_IDLE_WAIT  longest waits for background work to settle (s)
+#   BENCH_OUT (default bench/out), BENCH_KEEP=1 (keep generated data and stores),
+#   BENCH_ONLY=osprey|clickhouse (run one side)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,15 +23,20 @@ if [ "$QUICK" = 1 ]; then
     SPANS=${BENCH_SPANS:-200000}
     H2S=${BENCH_H2LOAD_SECONDS:-5}
     QUERIES=${BENCH_QUERIES:-300}
+    SEARCHES=${BENCH_SEARCHES:-100}
     CH_QUERIES=${BENCH_CH_QUERIES:-100}
     MERGE_WAIT=${BENCH_MERGE_WAIT:-60}
+    IDLE_WAIT=${BENCH_IDLE_WAIT:-60}
 else
     SPANS=${BENCH_SPANS:-10000000}
     H2S=${BENCH_H2LOAD_SECONDS:-20}
     QUERIES=${BENCH_QUERIES:-3000}
+    SEARCHES=${BENCH_SEARCHES:-300}
     CH_QUERIES=${BENCH_CH_QUERIES:-300}
     MERGE_WAIT=${BENCH_MERGE_WAIT:-300}
+    IDLE_WAIT=${BENCH_IDLE_WAIT:-180}
 fi
+LAT_MAX_S=${BENCH_LATENCY_SECONDS:-120} # time budget of each latency series
 CONC=${BENCH_CONC:-4}
 BATCH=${BENCH_BATCH:-512}
 CH_SAME=${BENCH_CH_SAME_BATCH_SPANS:-$((SPANS < 1000000 ? SPANS : 1000000))}
@@ -51,6 +63,7 @@ hwm_mib() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 reset_hwm() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 kv() { awk -F= -v k="$2" '$1 == k { print $2 }' "$1"; }
 
+scripts/deps.sh bench
 for tool in h2load curl awk; do
     command -v "$tool" >/dev/null || die "$tool is missing (run scripts/deps.sh bench)"
 done
@@ -153,9 +166,10 @@ osprey_h2load() { # name (grpc|http)
             >"$OUT/h2load-osprey-$name.log" 2>&1 || true; } 2>"$OUT/h2load-osprey-$name.time"
     fi
     t1=$(now)
-    c1=$(cpu_s "$OSP_PID")
     a1=$(metric osprey_spans_accepted_total)
     r1=$(metric osprey_spans_rejected_total)
+    wait_idle "$OSP_PID" "$IDLE_WAIT"
+    c1=$(cpu_s "$OSP_PID")
     secs=$(calc "$t1 - $t0" 3)
     R[osp_${name}_spans]=$((a1 - a0))
     R[osp_${name}_rejected]=$((r1 - r0))
@@ -183,8 +197,9 @@ osprey_store() {
     "$LG" load --url "http://127.0.0.1:$HTTP_PORT/v1/traces" --pack "$DATA/otlp.pack" \
         --concurrency "$CONC" >"$OUT/load-osprey.txt" || die "loading osprey failed"
     t1=$(now)
-    c1=$(cpu_s "$OSP_PID")
     a1=$(metric osprey_spans_accepted_total)
+    wait_idle "$OSP_PID" "$IDLE_WAIT"
+    c1=$(cpu_s "$OSP_PID")
     secs=$(calc "$t1 - $t0" 3)
     R[osp_fill_spans]=$((a1 - a0))
     R[osp_fill_rate]=$(calc "($a1 - $a0) / $secs" 0)
@@ -208,18 +223,22 @@ osprey_store() {
     R[osp_bytes_per_span]=$(calc "${R[osp_bytes]} / ${R[osp_fill_spans]}" 1)
     log "osprey store: ${R[osp_bytes]} bytes on disk, ${R[osp_bytes_per_span]} bytes/span" \
         "(ready again after ${R[osp_restart_s]} s)"
-    "$LG" trace-latency --url "http://127.0.0.1:$API_PORT" --ids "$DATA/trace_ids.bin" \
-        --requests "$QUERIES" >"$OUT/lat-osprey-trace.txt" || die "osprey trace fetches failed"
-    "$LG" search-latency --url "http://127.0.0.1:$API_PORT" --requests "$((QUERIES / 3))" \
-        --start "$FIRST_NS" --end "$LAST_NS" >"$OUT/lat-osprey-search.txt" ||
-        die "osprey searches failed"
-    for k in p50_ms p99_ms errors empty; do
+    "$LG" trace-latency --url "http://127.0.0.1:$API_PORT" --traces "$DATA/traces.bin" \
+        --requests "$QUERIES" --max-seconds "$LAT_MAX_S" >"$OUT/lat-osprey-trace.txt" ||
+        die "osprey trace fetches failed"
+    "$LG" search-latency --url "http://127.0.0.1:$API_PORT" --requests "$SEARCHES" \
+        --start "$FIRST_NS" --end "$LAST_NS" --max-seconds "$LAT_MAX_S" \
+        >"$OUT/lat-osprey-search.txt" || die "osprey searches failed"
+    for k in requests p50_ms p99_ms errors empty incomplete; do
         R[osp_trace_$k]=$(kv "$OUT/lat-osprey-trace.txt" $k)
         R[osp_search_$k]=$(kv "$OUT/lat-osprey-search.txt" $k)
     done
-    log "osprey trace by id: p50 ${R[osp_trace_p50_ms]} ms, p99 ${R[osp_trace_p99_ms]} ms;" \
-        "search: p50 ${R[osp_search_p50_ms]} ms, p99 ${R[osp_search_p99_ms]} ms" \
-        "(${R[osp_search_empty]} empty answers)"
+    log "osprey trace by id: p50 ${R[osp_trace_p50_ms]} ms, p99 ${R[osp_trace_p99_ms]} ms" \
+        "(${R[osp_trace_requests]} requests); search: p50 ${R[osp_search_p50_ms]} ms," \
+        "p99 ${R[osp_search_p99_ms]} ms (${R[osp_search_requests]} requests," \
+        "${R[osp_search_empty]} empty answers)"
+    [ "${R[osp_trace_incomplete]}" = 0 ] ||
+        log "WARNING: ${R[osp_trace_incomplete]} traces came back with missing or extra spans"
     stop_osprey
 }
 
@@ -287,6 +306,7 @@ clickhouse_all() {
     { time h2load --h1 -c "$CONC" -D "$H2S" -d "$DATA/h2load.rb" "$(ch_insert_url tput)" \
         >"$OUT/h2load-clickhouse.log" 2>&1 || true; } 2>"$OUT/h2load-clickhouse.time"
     t1=$(now)
+    wait_idle "$CH_PID" "$IDLE_WAIT"
     c1=$(cpu_s "$CH_PID")
     secs=$(calc "$t1 - $t0" 3)
     rows=$(chq 'SELECT count() FROM tput.spans')
@@ -310,6 +330,7 @@ clickhouse_all() {
         --content-type application/octet-stream >"$OUT/load-clickhouse-same.txt" ||
         die "loading clickhouse failed"
     t1=$(now)
+    wait_idle "$CH_PID" "$IDLE_WAIT"
     c1=$(cpu_s "$CH_PID")
     secs=$(calc "$t1 - $t0" 3)
     rows=$(chq 'SELECT count() FROM same.spans')
@@ -331,6 +352,7 @@ clickhouse_all() {
         --content-type application/octet-stream >"$OUT/load-clickhouse-big.txt" ||
         die "loading clickhouse failed"
     t1=$(now)
+    wait_idle "$CH_PID" "$IDLE_WAIT"
     c1=$(cpu_s "$CH_PID")
     secs=$(calc "$t1 - $t0" 3)
     rows=$(chq 'SELECT count() FROM fill.spans')
@@ -350,17 +372,22 @@ clickhouse_all() {
     log "clickhouse storage: ${R[ch_bytes]} bytes in parts after OPTIMIZE FINAL" \
         "(${R[ch_optimize_s]} s), ${R[ch_bytes_per_span]} bytes/span"
     "$LG" trace-latency --url "http://127.0.0.1:$CH_HTTP" --clickhouse fill \
-        --ids "$DATA/trace_ids.bin" --requests "$CH_QUERIES" >"$OUT/lat-clickhouse-trace.txt" ||
+        --traces "$DATA/traces.bin" --requests "$CH_QUERIES" --max-seconds "$LAT_MAX_S" \
+        >"$OUT/lat-clickhouse-trace.txt" ||
         die "clickhouse trace fetches failed"
     "$LG" search-latency --url "http://127.0.0.1:$CH_HTTP" --clickhouse fill \
-        --requests "$CH_QUERIES" --start "$FIRST_NS" --end "$LAST_NS" \
+        --requests "$CH_QUERIES" --start "$FIRST_NS" --end "$LAST_NS" --max-seconds "$LAT_MAX_S" \
         >"$OUT/lat-clickhouse-search.txt" || die "clickhouse searches failed"
-    for k in p50_ms p99_ms errors empty; do
+    for k in requests p50_ms p99_ms errors empty incomplete; do
         R[ch_trace_$k]=$(kv "$OUT/lat-clickhouse-trace.txt" $k)
         R[ch_search_$k]=$(kv "$OUT/lat-clickhouse-search.txt" $k)
     done
-    log "clickhouse trace by id: p50 ${R[ch_trace_p50_ms]} ms, p99 ${R[ch_trace_p99_ms]} ms;" \
-        "search: p50 ${R[ch_search_p50_ms]} ms, p99 ${R[ch_search_p99_ms]} ms"
+    log "clickhouse trace by id: p50 ${R[ch_trace_p50_ms]} ms, p99 ${R[ch_trace_p99_ms]} ms" \
+        "(${R[ch_trace_requests]} requests); search: p50 ${R[ch_search_p50_ms]} ms," \
+        "p99 ${R[ch_search_p99_ms]} ms (${R[ch_search_requests]} requests," \
+        "${R[ch_search_empty]} empty answers)"
+    [ "${R[ch_trace_incomplete]}" = 0 ] ||
+        log "WARNING: ${R[ch_trace_incomplete]} traces came back with missing or extra spans"
     stop_pid "$CH_PID" 60
     CH_PID=
 }
@@ -368,11 +395,17 @@ clickhouse_all() {
 # ---- report ----
 
 v() { echo "${R[$1]:-–}"; }
+share() { # load generator CPU / (load generator + server CPU) of phase $1
+    awk -v l="$(v "$1"_loadgen_cpu)" -v s="$(v "$1"_server_cpu)" \
+        'BEGIN { if (l + s > 0) printf "%.0f%%", 100 * l / (l + s); else printf "–" }'
+}
 verdict() { # value op bound-expression: met / NOT met / not measured
     case "$1 $3" in *–*) echo "not measured" && return ;; esac
     awk "BEGIN { print ($1 $2 $3) ? \"met\" : \"NOT met\" }"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "–" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {
+        if (a + 0 <= 0 || b + 0 <= 0) { printf "–"; exit }
+        r = a / b; printf(r >= 10 ? "%.1f" : r >= 0.1 ? "%.2f" : "%.3f", r) }'; }
 report() {
     local f=$OUT/results.md
     {
@@ -380,15 +413,15 @@ report() {
         echo "|---|---:|---:|---:|"
         echo "| ingest, gRPC, h2load (spans/s) | $(v osp_grpc_rate) | – | – |"
         echo "| ingest, OTLP/HTTP protobuf vs RowBinary over HTTP, h2load (spans/s) | $(v osp_http_rate) | $(v ch_h2_rate) | $(ratio "$(v osp_http_rate)" "$(v ch_h2_rate)") |"
-        echo "| ingest, distinct spans, $BATCH per request (spans/s) | $(v osp_fill_rate) | $(v ch_same_rate) | $(ratio "$(v osp_fill_rate)" "$(v ch_same_rate)") |"
+        echo "| ingest, distinct spans, $BATCH per request (spans/s; ClickHouse: first $CH_SAME) | $(v osp_fill_rate) | $(v ch_same_rate) | $(ratio "$(v osp_fill_rate)" "$(v ch_same_rate)") |"
         echo "| ClickHouse with 8192 rows per request (rows/s) | | $(v ch_big_rate) | $(ratio "$(v osp_fill_rate)" "$(v ch_big_rate)") |"
         echo "| CPU s per million spans, gRPC h2load | $(v osp_grpc_cpu_per_m) | – | – |"
         echo "| CPU s per million spans, HTTP h2load | $(v osp_http_cpu_per_m) | $(v ch_h2_cpu_per_m) | $(ratio "$(v osp_http_cpu_per_m)" "$(v ch_h2_cpu_per_m)") |"
         echo "| CPU s per million spans, distinct, $BATCH per request | $(v osp_fill_cpu_per_m) | $(v ch_same_cpu_per_m) | $(ratio "$(v osp_fill_cpu_per_m)" "$(v ch_same_cpu_per_m)") |"
         echo "| CPU s per million spans, ClickHouse 8192 per request | | $(v ch_big_cpu_per_m) | $(ratio "$(v osp_fill_cpu_per_m)" "$(v ch_big_cpu_per_m)") |"
         echo "| peak RSS, h2load gRPC / HTTP (MiB) | $(v osp_grpc_rss) / $(v osp_http_rss) | – / $(v ch_h2_rss) | $(ratio "$(v osp_http_rss)" "$(v ch_h2_rss)") |"
-        echo "| peak RSS, loading $SPANS spans (MiB) | $(v osp_fill_rss) | $(v ch_big_rss) | $(ratio "$(v osp_fill_rss)" "$(v ch_big_rss)") |"
-        echo "| bytes on disk per span ($SPANS spans) | $(v osp_bytes_per_span) | $(v ch_bytes_per_span) | $(ratio "$(v osp_bytes_per_span)" "$(v ch_bytes_per_span)") |"
+        echo "| peak RSS, loading $NSPANS spans (MiB) | $(v osp_fill_rss) | $(v ch_big_rss) | $(ratio "$(v osp_fill_rss)" "$(v ch_big_rss)") |"
+        echo "| bytes on disk per span ($NSPANS spans) | $(v osp_bytes_per_span) | $(v ch_bytes_per_span) | $(ratio "$(v osp_bytes_per_span)" "$(v ch_bytes_per_span)") |"
         echo "| trace by id p50 / p99 (ms) | $(v osp_trace_p50_ms) / $(v osp_trace_p99_ms) | $(v ch_trace_p50_ms) / $(v ch_trace_p99_ms) | $(ratio "$(v osp_trace_p99_ms)" "$(v ch_trace_p99_ms)") (p99) |"
         echo "| search p50 / p99 (ms) | $(v osp_search_p50_ms) / $(v osp_search_p99_ms) | $(v ch_search_p50_ms) / $(v ch_search_p99_ms) | $(ratio "$(v osp_search_p99_ms)" "$(v ch_search_p99_ms)") (p99) |"
     } >"$f"
@@ -397,8 +430,8 @@ report() {
     } >"$OUT/results.txt"
     echo
     echo "Osprey benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
-        "load average at start $LOAD0"
-    echo "$SPANS spans ($(v gen_attrs_per_span) attributes/span, $(v gen_otlp_bytes_per_span) OTLP bytes/span)," \
+        "load average at start $LOAD0, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "$NSPANS spans ($(v gen_attrs_per_span) attributes/span, $(v gen_otlp_bytes_per_span) OTLP bytes/span)," \
         "$BATCH spans per request, $CONC connections"
     echo
     column -t -s '|' -o '|' "$f" 2>/dev/null || cat "$f"
@@ -408,10 +441,11 @@ report() {
     pass_bytes=$(verdict "$(v osp_bytes_per_span)" "<=" "0.5 * $(v ch_bytes_per_span)")
     pass_p99=$(verdict "$(v osp_trace_p99_ms)" "<" 10)
     echo "targets: insert rate >= 5x ClickHouse at the same batch size: $pass_rate;" \
-        "bytes/span <= 0.5x: $pass_bytes; trace-by-id p99 < 10 ms at $SPANS spans: $pass_p99"
-    echo "load generator CPU: h2load gRPC $(v osp_grpc_loadgen_cpu) s vs server $(v osp_grpc_server_cpu) s;" \
-        "h2load HTTP $(v osp_http_loadgen_cpu) s vs server $(v osp_http_server_cpu) s;" \
-        "loader $(v osp_fill_loadgen_cpu) s for $SPANS spans"
+        "bytes/span <= 0.5x: $pass_bytes; trace-by-id p99 < 10 ms at $NSPANS spans: $pass_p99"
+    echo "load generator's share of the CPU: h2load gRPC $(share osp_grpc), h2load HTTP" \
+        "$(share osp_http) (h2load $(v osp_grpc_loadgen_cpu) s and $(v osp_http_loadgen_cpu) s," \
+        "server $(v osp_grpc_server_cpu) s and $(v osp_http_server_cpu) s); loader" \
+        "$(v osp_fill_loadgen_cpu) s for $NSPANS spans"
     echo "results: $f, $OUT/results.txt; logs in $OUT"
 }
 
@@ -423,12 +457,14 @@ mkdir -p "$OUT" "$WORK"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log "spans=$SPANS batch=$BATCH connections=$CONC quick=$QUICK (load average $LOAD0)"
 # Traces start 100/s, so the data covers about SPANS/1700 seconds from 2026-11-21T00:00Z.
+"$LG" selftest >&2 || die "the generated workload does not round-trip through the OTLP codec"
 log "generating the workload into $DATA"
 "$LG" gen --out "$DATA" --spans "$SPANS" --batch "$BATCH" --ch-spans "$CH_SAME" --seed 42 \
     >"$OUT/gen.txt" || die "generating the workload failed"
 R[gen_attrs_per_span]=$(kv "$OUT/gen.txt" attrs_per_span)
 R[gen_otlp_bytes_per_span]=$(kv "$OUT/gen.txt" otlp_bytes_per_span)
 R[gen_seconds]=$(kv "$OUT/gen.txt" gen_seconds)
+NSPANS=$(kv "$OUT/gen.txt" spans) # whole traces: a few more than asked for
 FIRST_NS=$(kv "$OUT/gen.txt" first_ns)
 LAST_NS=$(kv "$OUT/gen.txt" last_ns)
 log "generated $(kv "$OUT/gen.txt" spans) spans in $(kv "$OUT/gen.txt" traces) traces" \

@@ -50,6 +50,29 @@ static void exercise(osp_part *p)
     osp_part_catalogue(p, on_catalogue, &n);
 }
 
+/* Runs the merge paths: rows copied as encoded into a writer, or read canonically. */
+static void merge_away(osp_part *p)
+{
+    char tmp[128];
+    osp_part_writer_options opt = {0};
+    osp_part_writer *w;
+    osp_part_cursor *c;
+    osp_span_batch b;
+    snprintf(tmp, sizeof tmp, "%s/osp-fuzz-part-%d.tmp", P_tmpdir, (int)getpid());
+    unlink(tmp);
+    if (osp_part_writer_create(tmp, &opt, &w) != 0)
+        return;
+    osp_span_batch_init(&b);
+    if (osp_part_cursor_open(p, &c) == 0) {
+        for (int i = 0; osp_part_cursor_key(c); i++)
+            if ((i % 3 ? osp_part_cursor_copy(c, w) : osp_part_cursor_read(c, &b)) != 0)
+                break;
+        osp_part_cursor_close(c);
+    }
+    osp_span_batch_cleanup(&b);
+    osp_part_writer_abort(w);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -66,6 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (osp_part_open(path, &p) == 0) {
         exercise(p);
+        merge_away(p);
         osp_part_close(p);
     }
     return 0;

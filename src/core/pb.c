@@ -5,6 +5,12 @@
 
 #include "core/err.h"
 
+static int fail(osp_pb_reader *r, const char *why)
+{
+    r->error = why;
+    return OSP_EPARSE;
+}
+
 int osp_pb_read_varint(osp_pb_reader *r, uint64_t *v)
 {
     if (r->p < r->end && *r->p < 0x80) { /* one-byte fast path: tags and small values */
@@ -14,44 +20,45 @@ int osp_pb_read_varint(osp_pb_reader *r, uint64_t *v)
     uint64_t x = 0;
     for (int shift = 0; shift < 70; shift += 7) {
         if (r->p >= r->end)
-            return OSP_EPARSE;
+            return fail(r, "truncated varint");
         uint8_t c = *r->p++;
         if (shift == 63 && c > 1)
-            return OSP_EPARSE;
+            return fail(r, "varint longer than 64 bits");
         x |= (uint64_t)(c & 0x7F) << shift;
         if (!(c & 0x80)) {
             *v = x;
             return 0;
         }
     }
-    return OSP_EPARSE;
+    return fail(r, "varint longer than 64 bits");
 }
 
-int osp_pb_next(osp_pb_reader *r, osp_pb_field *f)
+/* Reads one field; on failure r->error says why (r->p is reset by osp_pb_next). */
+static int next_field(osp_pb_reader *r, osp_pb_field *f)
 {
-    if (r->p >= r->end)
-        return 0;
     uint64_t key;
-    if (osp_pb_read_varint(r, &key) || key >> 32)
+    if (osp_pb_read_varint(r, &key))
         return OSP_EPARSE;
+    if (key >> 32)
+        return fail(r, "field number out of range");
     f->num = (uint32_t)(key >> 3);
     f->wire = (enum osp_pb_wire)(key & 7);
     if (f->num == 0)
-        return OSP_EPARSE;
+        return fail(r, "field number 0");
     f->bytes = OSP_STR_NULL;
     switch (f->wire) {
     case OSP_PB_VARINT:
         return osp_pb_read_varint(r, &f->u64) ? OSP_EPARSE : 1;
     case OSP_PB_I64:
         if (r->end - r->p < 8)
-            return OSP_EPARSE;
+            return fail(r, "truncated 64-bit field");
         memcpy(&f->u64, r->p, 8); /* little-endian host assumed (x86_64, aarch64) */
         r->p += 8;
         return 1;
     case OSP_PB_I32: {
         uint32_t v;
         if (r->end - r->p < 4)
-            return OSP_EPARSE;
+            return fail(r, "truncated 32-bit field");
         memcpy(&v, r->p, 4);
         f->u64 = v;
         r->p += 4;
@@ -59,16 +66,32 @@ int osp_pb_next(osp_pb_reader *r, osp_pb_field *f)
     }
     case OSP_PB_LEN: {
         uint64_t n;
-        if (osp_pb_read_varint(r, &n) || n > (uint64_t)(r->end - r->p))
+        if (osp_pb_read_varint(r, &n))
             return OSP_EPARSE;
+        if (n > (uint64_t)(r->end - r->p))
+            return fail(r, "length past the end of the message");
         f->bytes = osp_str_make((const char *)r->p, (size_t)n);
         f->u64 = n;
         r->p += n;
         return 1;
     }
+    case OSP_PB_SGROUP:
+    case OSP_PB_EGROUP:
+        return fail(r, "group wire type (3/4) is not supported");
     default:
-        return OSP_EPARSE;
+        return fail(r, "invalid wire type");
     }
+}
+
+int osp_pb_next(osp_pb_reader *r, osp_pb_field *f)
+{
+    if (r->p >= r->end)
+        return 0;
+    const uint8_t *start = r->p;
+    int rc = next_field(r, f);
+    if (rc < 0)
+        r->p = start;
+    return rc;
 }
 
 static size_t varint_encode(uint8_t out[10], uint64_t v)

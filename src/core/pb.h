@@ -9,11 +9,19 @@
 #include "core/buf.h"
 #include "core/str.h"
 
-enum osp_pb_wire { OSP_PB_VARINT = 0, OSP_PB_I64 = 1, OSP_PB_LEN = 2, OSP_PB_I32 = 5 };
+enum osp_pb_wire {
+    OSP_PB_VARINT = 0,
+    OSP_PB_I64 = 1,
+    OSP_PB_LEN = 2,
+    OSP_PB_SGROUP = 3, /* proto2 groups: never valid here, named for error reporting */
+    OSP_PB_EGROUP = 4,
+    OSP_PB_I32 = 5,
+};
 
 /* A cursor over one message's bytes. Never reads past end. */
 typedef struct osp_pb_reader {
     const uint8_t *p, *end;
+    const char *error; /* after OSP_EPARSE: what was wrong, e.g. "length past the end" */
 } osp_pb_reader;
 
 /* One decoded field. For LEN fields `bytes` is a slice into the input; for VARINT,
@@ -27,14 +35,15 @@ typedef struct osp_pb_field {
 
 static inline osp_pb_reader osp_pb_reader_make(const void *p, size_t n)
 {
-    return (osp_pb_reader){(const uint8_t *)p, (const uint8_t *)p + n};
+    return (osp_pb_reader){(const uint8_t *)p, (const uint8_t *)p + n, NULL};
 }
 
 /* Reads the next field. Returns 1 when a field was read, 0 at the clean end of the
  * message, OSP_EPARSE on a truncated or malformed field (bad varint, length past the end,
- * field number 0, group or reserved wire type). */
+ * field number 0, group or reserved wire type), with r->error saying which and r->p left
+ * at the start of the bad field. */
 int osp_pb_next(osp_pb_reader *r, osp_pb_field *f);
-/* Reads a varint; OSP_EPARSE if truncated or longer than 10 bytes. */
+/* Reads a varint; OSP_EPARSE (r->error set) if truncated or longer than 10 bytes. */
 int osp_pb_read_varint(osp_pb_reader *r, uint64_t *v);
 
 static inline int64_t osp_pb_zigzag_decode(uint64_t v)

@@ -203,7 +203,7 @@ void osp_blob_iter_init(osp_blob_iter *it, osp_str blob) {
 
 /* Reads the next field from the iterator: 1, 0 at the end, OSP_ECORRUPT. */
 static int next_field(osp_blob_iter *it, osp_pb_field *f) {
-    osp_pb_reader r = {it->p, it->end};
+    osp_pb_reader r = osp_pb_reader_make(it->p, (size_t)(it->end - it->p));
     int rc = osp_pb_next(&r, f);
     it->p = r.p;
     return rc < 0 ? OSP_ECORRUPT : rc;

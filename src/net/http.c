@@ -15,17 +15,6 @@ osp_str osp_http_header_get(const osp_http_request *req, const char *name)
     return OSP_STR_NULL;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int osp_http_percent_decode(osp_arena *arena, osp_str s, int plus_is_space, osp_str *out)
 {
     size_t i = 0;
@@ -43,11 +32,10 @@ int osp_http_percent_decode(osp_arena *arena, osp_str s, int plus_is_space, osp_
         if (plus_is_space && s.p[i] == '+') {
             d[k++] = ' ';
         } else if (s.p[i] == '%') {
-            int hi = i + 2 < s.n ? hex_digit(s.p[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_digit(s.p[i + 2]) : -1;
-            if (lo < 0)
+            uint8_t byte;
+            if (i + 2 >= s.n || osp_hex_decode(s.p + i + 1, 1, &byte))
                 return OSP_EPARSE;
-            d[k++] = (char)(hi << 4 | lo);
+            d[k++] = (char)byte;
             i += 2;
         } else {
             d[k++] = s.p[i];

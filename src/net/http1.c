@@ -291,6 +291,12 @@ static int head_state(osp_http1_parser *p, char *data, size_t len, enum osp_http
         if (len == 1 && data[0] == '\r')
             return 0; /* maybe the CR of another empty line */
     }
+    /* Fail fast on bytes that cannot start a request (a TLS handshake, binary junk): the
+     * method is a token followed by a space; checking its first bytes is enough. */
+    if (p->line_start == 0)
+        for (size_t i = 0; i < len && i < 32 && data[i] != ' '; i++)
+            if (!is_tchar((unsigned char)data[i]))
+                return fail(p, 400, OSP_EPARSE);
     size_t limit = len < p->max_head ? len : p->max_head;
     while (p->scan < limit) {
         char *nl = memchr(data + p->scan, '\n', limit - p->scan);

@@ -118,7 +118,7 @@ static int put_anyvalue(dec *d, osp_str wire, osp_buf *out, int depth, const cha
             return bad(d, "%s: AnyValue field %u has the wrong wire type", where, f.num);
         if (f.num <= sizeof anyvalue_wires) last = f;
     }
-    if (rc < 0) return bad(d, "%s: malformed AnyValue", where);
+    if (rc < 0) return bad(d, "%s: malformed AnyValue: %s", where, r.error ? r.error : "bad field");
 
     osp_value v = {.type = OSP_VAL_EMPTY};
     size_t mark;
@@ -186,7 +186,7 @@ static int put_keyvalue(dec *d, osp_str wire, osp_buf *out, int depth, const cha
         else if (f.num == 2)
             val = f.bytes;
     }
-    if (rc < 0) return bad(d, "%s: malformed KeyValue", where);
+    if (rc < 0) return bad(d, "%s: malformed KeyValue: %s", where, r.error ? r.error : "bad field");
     if (!utf8_ok(key)) return bad(d, "%s: key is not valid UTF-8", where);
     osp_attr_mark m;
     rc = osp_attr_begin(out, key, &m);
@@ -220,7 +220,7 @@ static int put_event(dec *d, osp_str wire) {
         }
         if (rc < 0) return rc;
     }
-    if (rc < 0) return bad(d, "events: malformed Event");
+    if (rc < 0) return bad(d, "events: malformed Event: %s", r.error ? r.error : "bad field");
     if ((rc = check_utf8(d, ev.name, "events.name")) < 0) return rc;
     ev.attributes = osp_buf_str(&d->nested);
     return osp_events_append(&d->events, &ev);
@@ -259,7 +259,7 @@ static int put_link(dec *d, osp_str wire) {
         }
         if (rc < 0) return rc;
     }
-    if (rc < 0) return bad(d, "links: malformed Link");
+    if (rc < 0) return bad(d, "links: malformed Link: %s", r.error ? r.error : "bad field");
     if (tid.n != sizeof ln.trace_id)
         return bad(d, "links: trace_id must be 16 bytes, got %zu", tid.n);
     if (sid.n != sizeof ln.span_id) return bad(d, "links: span_id must be 8 bytes, got %zu", sid.n);
@@ -282,7 +282,7 @@ static int decode_status(dec *d, osp_str wire, osp_span *s) {
         else if (f.num == 3)
             s->status_code = (int32_t)f.u64;
     }
-    return rc < 0 ? bad(d, "status: malformed Status")
+    return rc < 0 ? bad(d, "status: malformed Status: %s", r.error ? r.error : "bad field")
                   : check_utf8(d, s->status_message, "status.message");
 }
 
@@ -376,7 +376,7 @@ static int decode_span(dec *d, osp_str wire, uint32_t resource, uint32_t scope) 
         }
         if (rc < 0) return rc;
     }
-    if (rc < 0) return bad(d, "malformed Span (truncated, or a length past the end)");
+    if (rc < 0) return bad(d, "malformed Span: %s", r.error ? r.error : "bad field");
     if (tid.n != sizeof s.trace_id) return bad(d, "trace_id must be 16 bytes, got %zu", tid.n);
     if (is_zero((const uint8_t *)tid.p, tid.n)) return bad(d, "trace_id is all zero");
     if (sid.n != sizeof s.span_id) return bad(d, "span_id must be 8 bytes, got %zu", sid.n);
@@ -416,7 +416,7 @@ static int put_entity_ref(dec *d, osp_str wire) {
         else if (f.num == 2)
             type = f.bytes;
     }
-    if (rc < 0) return bad(d, "entity_refs: malformed EntityRef");
+    if (rc < 0) return bad(d, "entity_refs: malformed EntityRef: %s", r.error ? r.error : "bad field");
     size_t mark;
     rc = osp_entity_ref_begin(&d->nested, url, type, &mark);
     for (uint32_t num = 3; num <= 4 && rc == 0; num++) {
@@ -446,7 +446,7 @@ static int decode_resource(dec *d, osp_str wire, osp_str schema_url) {
             rc = put_entity_ref(d, f.bytes);
         if (rc < 0) return rc;
     }
-    if (rc < 0) return bad(d, "malformed Resource");
+    if (rc < 0) return bad(d, "malformed Resource: %s", r.error ? r.error : "bad field");
     if ((rc = check_utf8(d, schema_url, "schema_url")) < 0) return rc;
     osp_buf *const bufs[] = {&d->attrs, &d->nested};
     osp_str *const dst[] = {&res.attributes, &res.entity_refs};
@@ -481,7 +481,7 @@ static int decode_scope(dec *d, osp_str wire, osp_str schema_url) {
             sc.dropped_attributes = (uint32_t)f.u64;
         if (rc < 0) return rc;
     }
-    if (rc < 0) return bad(d, "malformed InstrumentationScope");
+    if (rc < 0) return bad(d, "malformed InstrumentationScope: %s", r.error ? r.error : "bad field");
     if ((rc = check_utf8(d, sc.name, "name")) < 0 ||
         (rc = check_utf8(d, sc.version, "version")) < 0 ||
         (rc = check_utf8(d, schema_url, "schema_url")) < 0)
@@ -516,7 +516,7 @@ static int scan_container(dec *d, osp_str wire, const char *what, osp_str *head,
         else if (f.num == 3)
             *url = f.bytes;
     }
-    if (rc < 0) report(d, 1, "%s: malformed (truncated, or a length past the end)", what);
+    if (rc < 0) report(d, 1, "%s: malformed: %s", what, r.error ? r.error : "bad field");
     return rc;
 }
 
@@ -605,7 +605,6 @@ int osp_otlp_traces_decode_pb(osp_str body, osp_span_batch *out, osp_decode_repo
     size_t cap = body.n * 4 + 1024; /* canonical blobs never exceed 3x their wire size */
     size_t nres = out->nresources, nsc = out->nscopes, nsp = out->nspans;
     osp_pb_reader r = reader_of(body);
-    const uint8_t *at; /* start of the field being read */
     osp_pb_field f;
     int rc;
     rep->rejected = 0;
@@ -614,7 +613,7 @@ int osp_otlp_traces_decode_pb(osp_str body, osp_span_batch *out, osp_decode_repo
     osp_buf_init(&d.events, cap);
     osp_buf_init(&d.links, cap);
     osp_buf_init(&d.nested, cap);
-    for (at = r.p; (rc = osp_pb_next(&r, &f)) == 1; at = r.p) {
+    while ((rc = osp_pb_next(&r, &f)) == 1) {
         if (f.num != 1) continue;
         if (f.wire != OSP_PB_LEN) {
             report(&d, 1, "resource_spans has the wrong wire type");
@@ -624,8 +623,8 @@ int osp_otlp_traces_decode_pb(osp_str body, osp_span_batch *out, osp_decode_repo
         if ((rc = decode_resource_spans(&d, f.bytes)) < 0) goto out;
     }
     if (rc < 0)
-        report(&d, 1, "request: malformed protobuf at byte %zu",
-               (size_t)(at - (const uint8_t *)body.p));
+        report(&d, 1, "request: malformed protobuf at byte %zu: %s",
+               (size_t)(r.p - (const uint8_t *)body.p), r.error ? r.error : "bad field");
 out:
     if (rc < 0) { /* leave the batch as it was */
         out->nresources = nres;

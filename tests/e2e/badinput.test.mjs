@@ -219,15 +219,16 @@ describe('HTTP limits and protocol errors', () => {
         const gz = zlib.gzipSync(encodeTraces(docOf([goodSpan(), goodSpan()])));
         expectError(await post(gz.subarray(0, gz.length - 12), { ...PB, 'content-encoding': 'gzip' }), 400, /gzip|compress|inflate|decod|trunc|end|corrupt/i, 'truncated gzip');
     });
-    test('unknown path -> 404, wrong method -> 405', async () => {
+    test('unknown path -> 404, wrong method -> 405 with Allow', async () => {
         const r = await request(`${server.otlpHttpUrl}/v1/tracez`, { method: 'POST', headers: PB, body: Buffer.alloc(0) });
-        assert.equal(r.status, 404);
+        expectError(parseOtlpResponse(r), 404, /tracez|path|not found/i, 'unknown path');
         const m = await request(`${server.otlpHttpUrl}/v1/traces`, { method: 'GET' });
-        assert.equal(m.status, 405);
+        expectError(parseOtlpResponse(m), 405, /method|GET/i, 'wrong method');
+        assert.match(String(m.headers.allow ?? ''), /POST/, '405 carries Allow: POST');
     });
     test('oversized request head -> 431', async () => {
-        const r = await request(`${server.otlpHttpUrl}/v1/traces`, { method: 'POST', headers: { ...PB, 'x-padding': 'a'.repeat(100 * 1024) }, body: Buffer.alloc(0) }).catch((e) => ({ status: `connection error ${e.code}` }));
-        assert.equal(r.status, 431);
+        const r = await request(`${server.otlpHttpUrl}/v1/traces`, { method: 'POST', headers: { ...PB, 'x-padding': 'a'.repeat(100 * 1024) }, body: Buffer.alloc(0) });
+        expectError(parseOtlpResponse(r), 431, /header|large|limit|exceed/i, 'oversized head');
     });
     test('a stalled request head is timed out while other clients are served', async () => {
         const partial = 'POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty';

@@ -608,13 +608,18 @@ static int put_catalogue(osp_part_writer *w, uint32_t rid, uint32_t nid, int32_t
     return rc ? rc : osp_intern_add(&w->catalogue, osp_buf_str(b), &id);
 }
 
-static int add_row(osp_part_writer *w, const osp_span_batch *b, const osp_span *sp)
+/* A row's dictionary ids in the writer's dictionaries. */
+typedef struct row_ids {
+    uint32_t name, resource, scope, trace_state, status_message;
+} row_ids;
+
+/* Writes every column of a row but attributes, events and links. sp supplies the scalar
+ * fields (its string and index fields are ignored in favour of ids). */
+static int put_head(osp_part_writer *w, const osp_span *sp, const row_ids *ids)
 {
     osp_buf(*st)[OSP_COL_MAX_STREAMS] = w->st;
-    int new_trace = w->nrows == 0 || memcmp(w->last.trace_id, sp->trace_id, 16) != 0;
-    uint32_t nid, rid, scid, tsid, msid;
     int rc = 0;
-    if (new_trace) {
+    if (w->nrows == 0 || memcmp(w->last.trace_id, sp->trace_id, 16) != 0) {
         uint64_t h = XXH64(sp->trace_id, 16, 0);
         rc = osp_buf_append(&w->traces, &h, sizeof h);
     }
@@ -627,51 +632,47 @@ static int add_row(osp_part_writer *w, const osp_span_batch *b, const osp_span *
         rc = end_run(w);
     if (w->run++ == 0)
         memcpy(w->run_trace, sp->trace_id, 16);
-    if (rc == 0)
-        rc = osp_pb_put_varint(&st[OSP_COL_START][0],
-                               zz_encode((int64_t)(sp->start_ns - w->prev_start)));
-    if (rc == 0)
-        rc = osp_pb_put_varint(&st[OSP_COL_DURATION][0],
-                               zz_encode((int64_t)(sp->end_ns - sp->start_ns)));
-    if (rc == 0)
-        rc = osp_intern_add(&w->strings, sp->name, &nid);
-    if (rc == 0)
-        rc = osp_pb_put_varint(&st[OSP_COL_NAME][0], nid);
-    if (rc == 0)
-        rc = resource_id(w, &b->resources[sp->resource], &rid);
-    if (rc == 0)
-        rc = scope_id(w, &b->scopes[sp->scope], &scid);
-    if (rc == 0)
-        rc = osp_pb_put_varint(&st[OSP_COL_ORIGIN][0], rid);
-    if (rc == 0)
-        rc = osp_pb_put_varint(&st[OSP_COL_ORIGIN][0], scid);
     const uint64_t state[] = {zz_encode(sp->kind), zz_encode(sp->status_code),
                               sp->flags,           sp->dropped_attributes,
                               sp->dropped_events,  sp->dropped_links};
+    const struct {
+        int col;
+        uint64_t v;
+    } fields[] = {
+        {OSP_COL_START, zz_encode((int64_t)(sp->start_ns - w->prev_start))},
+        {OSP_COL_DURATION, zz_encode((int64_t)(sp->end_ns - sp->start_ns))},
+        {OSP_COL_NAME, ids->name},
+        {OSP_COL_ORIGIN, ids->resource},
+        {OSP_COL_ORIGIN, ids->scope},
+        {OSP_COL_TEXT, ids->trace_state},
+        {OSP_COL_TEXT, ids->status_message},
+    };
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0] && rc == 0; k++)
+        rc = osp_pb_put_varint(&st[fields[k].col][0], fields[k].v);
     for (size_t k = 0; k < sizeof state / sizeof state[0] && rc == 0; k++)
         rc = osp_pb_put_varint(&st[OSP_COL_STATE][0], state[k]);
     if (rc == 0)
         rc = put_parent(w, sp);
     if (rc == 0)
         rc = osp_buf_append(&st[OSP_COL_SPAN_ID][0], sp->span_id, 8);
-    if (rc == 0)
-        rc = osp_intern_add(&w->strings, sp->trace_state, &tsid);
-    if (rc == 0)
-        rc = osp_intern_add(&w->strings, sp->status_message, &msid);
-    if (rc == 0)
-        rc = osp_pb_put_varint(&st[OSP_COL_TEXT][0], tsid);
-    if (rc == 0)
-        rc = osp_pb_put_varint(&st[OSP_COL_TEXT][0], msid);
-    if (rc == 0)
-        rc = attr_encode(w, &w->attrs, sp->attributes);
-    if (rc == 0)
-        rc = events_encode(w, sp);
-    if (rc == 0)
-        rc = links_encode(w, sp);
-    if (rc == 0)
-        rc = put_catalogue(w, rid, nid, sp->kind);
-    if (rc)
-        return rc;
+    return rc ? rc : put_catalogue(w, ids->resource, ids->name, sp->kind);
+}
+
+/* Checks a row's place in the sort order and starts a new granule when this one is full. */
+static int begin_row(osp_part_writer *w, const osp_span *key)
+{
+    if (w->err)
+        return w->err;
+    if (w->nrows && osp_part_row_cmp(&w->last, key) > 0)
+        return OSP_EINVAL;
+    if (w->grows == OSP_PART_GRANULE_ROWS || w->gblob >= GRANULE_BLOB_BYTES)
+        return w->err = flush_granule(w);
+    return 0;
+}
+
+/* Accounts for a row whose columns were all written; blob_bytes approximates its size. */
+static void end_row(osp_part_writer *w, const osp_span *sp, size_t blob_bytes)
+{
     w->prev_start = sp->start_ns;
     if (sp->start_ns < w->gmin)
         w->gmin = sp->start_ns;
@@ -681,31 +682,35 @@ static int add_row(osp_part_writer *w, const osp_span_batch *b, const osp_span *
         w->min_start = sp->start_ns;
     if (w->nrows == 0 || sp->start_ns > w->max_start)
         w->max_start = sp->start_ns;
-    w->gblob += sp->attributes.n + sp->events.n + sp->links.n + sp->name.n + sp->status_message.n +
-                sp->trace_state.n;
+    w->gblob += blob_bytes;
     w->grows++;
     w->nrows++;
     memcpy(w->last.trace_id, sp->trace_id, 16);
     memcpy(w->last.span_id, sp->span_id, 8);
     w->last.start_ns = sp->start_ns;
-    return 0;
 }
 
 int osp_part_writer_add(osp_part_writer *w, const osp_span_batch *b, size_t i)
 {
     const osp_span *sp = &b->spans[i];
-    int rc = w->err;
+    row_ids ids;
+    if (sp->resource >= b->nresources || sp->scope >= b->nscopes)
+        return OSP_EINVAL;
+    int rc = begin_row(w, sp);
     if (rc)
         return rc;
-    if ((w->nrows && osp_part_row_cmp(&w->last, sp) > 0) || sp->resource >= b->nresources ||
-        sp->scope >= b->nscopes)
-        return OSP_EINVAL;
-    if (w->grows == OSP_PART_GRANULE_ROWS || w->gblob >= GRANULE_BLOB_BYTES)
-        rc = flush_granule(w);
-    if (rc == 0)
-        rc = add_row(w, b, sp);
-    w->err = rc;
-    return rc;
+    if ((rc = osp_intern_add(&w->strings, sp->name, &ids.name)) == 0 &&
+        (rc = resource_id(w, &b->resources[sp->resource], &ids.resource)) == 0 &&
+        (rc = scope_id(w, &b->scopes[sp->scope], &ids.scope)) == 0 &&
+        (rc = osp_intern_add(&w->strings, sp->trace_state, &ids.trace_state)) == 0 &&
+        (rc = osp_intern_add(&w->strings, sp->status_message, &ids.status_message)) == 0 &&
+        (rc = put_head(w, sp, &ids)) == 0 &&
+        (rc = attr_encode(w, &w->attrs, sp->attributes)) == 0 && (rc = events_encode(w, sp)) == 0 &&
+        (rc = links_encode(w, sp)) == 0)
+        end_row(w, sp,
+                sp->attributes.n + sp->events.n + sp->links.n + sp->name.n + sp->status_message.n +
+                    sp->trace_state.n);
+    return w->err = rc;
 }
 
 static int put_strings(osp_buf *b, uint32_t field, const osp_intern *t)
@@ -928,11 +933,6 @@ static int decompress(const osp_part *p, ZSTD_DCtx *dctx, const uint8_t *src, si
     return 0;
 }
 
-static osp_str field_str(const osp_pb_field *f)
-{
-    return f->bytes;
-}
-
 static int parse_resource(const osp_part *p, osp_str msg, osp_resource *r)
 {
     osp_pb_reader rd = osp_pb_reader_make(msg.p, msg.n);
@@ -948,13 +948,13 @@ static int parse_resource(const osp_part *p, osp_str msg, osp_resource *r)
         } else if (f.num <= OSP_RES_SERVICE && !len) {
             return corrupt(p, "bad resource");
         } else if (f.num == OSP_RES_ATTRIBUTES) {
-            r->attributes = field_str(&f);
+            r->attributes = f.bytes;
         } else if (f.num == OSP_RES_ENTITY_REFS) {
-            r->entity_refs = field_str(&f);
+            r->entity_refs = f.bytes;
         } else if (f.num == OSP_RES_SCHEMA_URL) {
-            r->schema_url = field_str(&f);
+            r->schema_url = f.bytes;
         } else if (f.num == OSP_RES_SERVICE) {
-            r->service_name = field_str(&f);
+            r->service_name = f.bytes;
         }
     }
     return more < 0 ? corrupt(p, "bad resource") : 0;
@@ -975,13 +975,13 @@ static int parse_scope(const osp_part *p, osp_str msg, osp_scope *s)
         } else if (f.num <= OSP_SCOPE_SCHEMA_URL && !len) {
             return corrupt(p, "bad scope");
         } else if (f.num == OSP_SCOPE_NAME) {
-            s->name = field_str(&f);
+            s->name = f.bytes;
         } else if (f.num == OSP_SCOPE_VERSION) {
-            s->version = field_str(&f);
+            s->version = f.bytes;
         } else if (f.num == OSP_SCOPE_ATTRIBUTES) {
-            s->attributes = field_str(&f);
+            s->attributes = f.bytes;
         } else if (f.num == OSP_SCOPE_SCHEMA_URL) {
-            s->schema_url = field_str(&f);
+            s->schema_url = f.bytes;
         }
     }
     return more < 0 ? corrupt(p, "bad scope") : 0;
@@ -1345,6 +1345,10 @@ static int bad_block(const gread *gr, int c, const char *why)
 
 static int rd_varint(osp_pb_reader *r, uint64_t *v)
 {
+    if (r->p < r->end && *r->p < 0x80) { /* most values fit one byte */
+        *v = *r->p++;
+        return 0;
+    }
     return osp_pb_read_varint(r, v) ? OSP_ECORRUPT : 0;
 }
 
@@ -1712,62 +1716,81 @@ static int read_blob(gread *gr, emitter *e, int c, uint64_t start, osp_str *dst)
     return copy_str(e->out, dst);
 }
 
-/* Reads the next full row (all columns loaded); appends it to e->out unless e is NULL. */
-static int read_row(gread *gr, emitter *e)
+/* Reads the next row's span id, parent id and text string ids. */
+static int read_ids(gread *gr, osp_span *sp, uint32_t *ts, uint32_t *msg)
 {
-    osp_part *p = gr->p;
     osp_pb_reader *parent = gr->st[OSP_COL_PARENT];
-    const osp_pb_reader *ids0 = &gr->st0[OSP_COL_SPAN_ID][0];
-    const uint8_t *id;
+    const uint8_t *ids0 = gr->st0[OSP_COL_SPAN_ID][0].p, *id;
     uint64_t code;
-    uint32_t ts, msg;
-    cheap_row c;
-    osp_span sp = {0};
-    int rc = read_cheap(gr, &c);
-    if (rc)
-        return rc;
     if (rd_bytes(&gr->st[OSP_COL_SPAN_ID][0], 8, &id))
         return bad_block(gr, OSP_COL_SPAN_ID, "bad span id");
-    memcpy(sp.span_id, id, 8);
+    memcpy(sp->span_id, id, 8);
+    memset(sp->parent_span_id, 0, 8);
     if (rd_varint(&parent[OSP_PARENT_CODES], &code))
         return bad_block(gr, OSP_COL_PARENT, "bad parent code");
     if (code == OSP_PARENT_INLINE) {
         if (rd_bytes(&parent[OSP_PARENT_RAW], 8, &id))
             return bad_block(gr, OSP_COL_PARENT, "bad parent id");
-        memcpy(sp.parent_span_id, id, 8);
+        memcpy(sp->parent_span_id, id, 8);
     } else if (code >= OSP_PARENT_BACKREF) {
         uint64_t back = code - OSP_PARENT_BACKREF + 1;
         if (back > gr->row)
             return bad_block(gr, OSP_COL_PARENT, "bad parent reference");
-        memcpy(sp.parent_span_id, ids0->p + (gr->row - back) * 8, 8);
+        memcpy(sp->parent_span_id, ids0 + (gr->row - back) * 8, 8);
     }
-    if (rd_id(&gr->st[OSP_COL_TEXT][0], p->nstrings, &ts) ||
-        rd_id(&gr->st[OSP_COL_TEXT][0], p->nstrings, &msg))
+    if (rd_id(&gr->st[OSP_COL_TEXT][0], gr->p->nstrings, ts) ||
+        rd_id(&gr->st[OSP_COL_TEXT][0], gr->p->nstrings, msg))
         return bad_block(gr, OSP_COL_TEXT, "bad text");
     gr->row++;
-    memcpy(sp.trace_id, c.trace, 16);
-    sp.start_ns = c.start;
-    sp.end_ns = c.end;
-    sp.flags = c.flags;
-    sp.kind = c.kind;
-    sp.status_code = c.status;
-    sp.dropped_attributes = c.dropped_attributes;
-    sp.dropped_events = c.dropped_events;
-    sp.dropped_links = c.dropped_links;
-    sp.name = p->strings[c.name];
+    return 0;
+}
+
+/* Copies a row's scalar fields from its cheap columns. */
+static void cheap_to_span(const cheap_row *c, osp_span *sp)
+{
+    memcpy(sp->trace_id, c->trace, 16);
+    sp->start_ns = c->start;
+    sp->end_ns = c->end;
+    sp->flags = c->flags;
+    sp->kind = c->kind;
+    sp->status_code = c->status;
+    sp->dropped_attributes = c->dropped_attributes;
+    sp->dropped_events = c->dropped_events;
+    sp->dropped_links = c->dropped_links;
+}
+
+/* Reads the rest of a row whose cheap columns are in c (all columns loaded); appends the
+ * row to e->out unless e is NULL. */
+static int read_rest(gread *gr, const cheap_row *c, emitter *e)
+{
+    osp_part *p = gr->p;
+    uint32_t ts, msg;
+    osp_span sp = {0}, *d;
+    int rc = read_ids(gr, &sp, &ts, &msg);
+    if (rc)
+        return rc;
+    cheap_to_span(c, &sp);
+    sp.name = p->strings[c->name];
     sp.trace_state = p->strings[ts];
     sp.status_message = p->strings[msg];
-    if ((rc = read_blob(gr, e, OSP_COL_ATTRS, c.start, &sp.attributes)) ||
-        (rc = read_blob(gr, e, OSP_COL_EVENTS, c.start, &sp.events)) ||
-        (rc = read_blob(gr, e, OSP_COL_LINKS, c.start, &sp.links)) || !e)
+    if ((rc = read_blob(gr, e, OSP_COL_ATTRS, c->start, &sp.attributes)) ||
+        (rc = read_blob(gr, e, OSP_COL_EVENTS, c->start, &sp.events)) ||
+        (rc = read_blob(gr, e, OSP_COL_LINKS, c->start, &sp.links)) || !e)
         return rc;
-    osp_span *d;
     if (copy_str(e->out, &sp.name) || copy_str(e->out, &sp.trace_state) ||
-        copy_str(e->out, &sp.status_message) || map_resource(e, p, c.resource, &sp.resource) ||
-        map_scope(e, p, c.scope, &sp.scope) || !(d = osp_span_batch_add_span(e->out)))
+        copy_str(e->out, &sp.status_message) || map_resource(e, p, c->resource, &sp.resource) ||
+        map_scope(e, p, c->scope, &sp.scope) || !(d = osp_span_batch_add_span(e->out)))
         return OSP_ENOMEM;
     *d = sp;
     return 0;
+}
+
+/* Reads the next full row (all columns loaded); appends it to e->out unless e is NULL. */
+static int read_row(gread *gr, emitter *e)
+{
+    cheap_row c;
+    int rc = read_cheap(gr, &c);
+    return rc ? rc : read_rest(gr, &c, e);
 }
 
 /* Granules that can hold the trace: from the last one starting before it (the trace may
@@ -1846,14 +1869,16 @@ static void roll_back(osp_span_batch *out, size_t nspans, size_t nres, size_t ns
 int osp_part_get_trace(osp_part *p, const uint8_t trace_id[16], osp_span_batch *out)
 {
     size_t lo, hi, nspans = out->nspans, nres = out->nresources, nscopes = out->nscopes;
+    uint8_t id[16]; /* trace_id may point into out, which grows */
     emitter e = {0};
     int rc, total = 0;
-    if (!osp_part_may_contain(p, trace_id) || !granule_range(p, trace_id, &lo, &hi))
+    memcpy(id, trace_id, sizeof id);
+    if (!osp_part_may_contain(p, id) || !granule_range(p, id, &lo, &hi))
         return 0;
     ZSTD_DCtx *dctx = ZSTD_createDCtx();
     rc = dctx ? emitter_init(&e, p, out) : OSP_ENOMEM;
     for (size_t g = lo; g <= hi && rc == 0; g++) {
-        int n = granule_trace(p, g, trace_id, dctx, &e);
+        int n = granule_trace(p, g, id, dctx, &e);
         if (n < 0)
             rc = n;
         else
@@ -1885,6 +1910,272 @@ int osp_part_read_granule(osp_part *p, size_t g, osp_span_batch *out)
     if (rc)
         roll_back(out, nspans, nres, nscopes);
     return rc ? rc : (int)gr.g->nrows;
+}
+
+/* ---- Merge cursor ---------------------------------------------------------------------- */
+
+struct osp_part_cursor {
+    osp_part *p;
+    ZSTD_DCtx *dctx;
+    gread gr;
+    int loaded, done;
+    size_t next_granule;
+    uint32_t left;      /* rows of the loaded granule not consumed yet, the head included */
+    cheap_row head;     /* cheap columns of the current row */
+    osp_span key;       /* its trace id, start and span id */
+    osp_part_writer *w; /* the writer the id maps below refer to */
+    uint32_t *smap, *kmap, *rmap, *scmap; /* part id -> writer id, UINT32_MAX unmapped */
+};
+
+/* Reads the head row's cheap columns, loading the next granule when needed. */
+static int cursor_fill(osp_part_cursor *c)
+{
+    int rc;
+    if (c->left == 0) {
+        if (c->loaded)
+            gread_cleanup(&c->gr);
+        c->loaded = 0;
+        if (c->next_granule == c->p->info.ngranules) {
+            c->done = 1;
+            return 0;
+        }
+        gread_init(&c->gr, c->p, c->next_granule++, c->dctx);
+        c->loaded = 1;
+        if ((rc = load_cols(&c->gr, 0, OSP_NCOLS - 1)))
+            return rc;
+        c->left = c->gr.g->nrows;
+    }
+    const osp_pb_reader *ids = &c->gr.st0[OSP_COL_SPAN_ID][0];
+    if ((size_t)(ids->end - ids->p) < ((size_t)c->gr.row + 1) * 8)
+        return bad_block(&c->gr, OSP_COL_SPAN_ID, "bad span id");
+    if ((rc = read_cheap(&c->gr, &c->head)))
+        return rc;
+    memcpy(c->key.trace_id, c->head.trace, 16);
+    memcpy(c->key.span_id, ids->p + (size_t)c->gr.row * 8, 8);
+    c->key.start_ns = c->head.start;
+    return 0;
+}
+
+int osp_part_cursor_open(osp_part *p, osp_part_cursor **out)
+{
+    osp_part_cursor *c = osp_calloc(1, sizeof *c);
+    int rc = OSP_ENOMEM;
+    if (!c)
+        return OSP_ENOMEM;
+    c->p = p;
+    c->dctx = ZSTD_createDCtx();
+    c->smap = osp_malloc((p->nstrings + 1) * sizeof *c->smap);
+    c->kmap = osp_malloc((p->nkeys + 1) * sizeof *c->kmap);
+    c->rmap = osp_malloc((p->nresources + 1) * sizeof *c->rmap);
+    c->scmap = osp_malloc((p->nscopes + 1) * sizeof *c->scmap);
+    if (c->dctx && c->smap && c->kmap && c->rmap && c->scmap)
+        rc = cursor_fill(c);
+    if (rc)
+        osp_part_cursor_close(c);
+    else
+        *out = c;
+    return rc;
+}
+
+void osp_part_cursor_close(osp_part_cursor *c)
+{
+    if (!c)
+        return;
+    if (c->loaded)
+        gread_cleanup(&c->gr);
+    ZSTD_freeDCtx(c->dctx);
+    osp_free(c->smap);
+    osp_free(c->kmap);
+    osp_free(c->rmap);
+    osp_free(c->scmap);
+    osp_free(c);
+}
+
+const osp_span *osp_part_cursor_key(const osp_part_cursor *c)
+{
+    return c->done ? NULL : &c->key;
+}
+
+static int cursor_next(osp_part_cursor *c)
+{
+    c->left--;
+    return cursor_fill(c);
+}
+
+int osp_part_cursor_read(osp_part_cursor *c, osp_span_batch *out)
+{
+    size_t nspans = out->nspans, nres = out->nresources, nscopes = out->nscopes;
+    emitter e;
+    int rc = emitter_init(&e, c->p, out);
+    if (rc == 0)
+        rc = read_rest(&c->gr, &c->head, &e);
+    emitter_cleanup(&e);
+    if (rc)
+        roll_back(out, nspans, nres, nscopes);
+    return rc ? rc : cursor_next(c);
+}
+
+/* Points the id maps at writer w (all unmapped when it changes). */
+static void cursor_bind(osp_part_cursor *c, osp_part_writer *w)
+{
+    if (c->w == w)
+        return;
+    c->w = w;
+    memset(c->smap, 0xff, (c->p->nstrings + 1) * sizeof *c->smap);
+    memset(c->kmap, 0xff, (c->p->nkeys + 1) * sizeof *c->kmap);
+    memset(c->rmap, 0xff, (c->p->nresources + 1) * sizeof *c->rmap);
+    memset(c->scmap, 0xff, (c->p->nscopes + 1) * sizeof *c->scmap);
+}
+
+static int remap_string(osp_part_cursor *c, uint32_t sid, uint32_t *out)
+{
+    int rc = 0;
+    if (c->smap[sid] == UINT32_MAX)
+        rc = osp_intern_add(&c->w->strings, c->p->strings[sid], &c->smap[sid]);
+    *out = c->smap[sid];
+    return rc;
+}
+
+/* Copies the next attrs blob of a set from the cursor's granule into a writer's set,
+ * moving the encoded values as they are with key ids remapped. */
+static int attr_copy(osp_part_cursor *c, attr_dec *d, int col, attr_enc *e, size_t *bytes)
+{
+    gread *gr = &c->gr;
+    uint64_t h, code;
+    osp_value v;
+    osp_str s;
+    if (rd_varint(d->shape, &h))
+        return bad_block(gr, col, "bad attribute shape");
+    if (h & 1) {
+        if (rd_lenbytes(d->raw, &s))
+            return bad_block(gr, col, "bad verbatim attributes");
+        *bytes += s.n;
+        return put_verbatim(e->shape, e->raw, s);
+    }
+    int rc = osp_pb_put_varint(e->shape, h);
+    for (uint64_t i = 0; i < h >> 1 && rc == 0; i++) {
+        uint32_t kid;
+        if (rd_varint(d->shape, &code) || (kid = (uint32_t)(code >> 3)) >= c->p->nkeys)
+            return bad_block(gr, col, "bad attribute");
+        osp_pb_reader *vals = &d->vals[kid];
+        const uint8_t *from = vals->p;
+        if (get_value(vals, (int)(code & 7), &v))
+            return bad_block(gr, col, "bad attribute");
+        if (c->kmap[kid] == UINT32_MAX &&
+            (rc = osp_intern_add(&c->w->keys, c->p->keys[kid], &c->kmap[kid])))
+            return rc;
+        uint32_t nk = c->kmap[kid];
+        rc = osp_pb_put_varint(e->shape, (uint64_t)nk << 3 | (code & 7));
+        if (rc == 0 && nk >= e->nvals)
+            rc = grow_vals(e, nk);
+        if (rc == 0)
+            rc = osp_buf_append(&e->vals[nk], from, (size_t)(vals->p - from));
+        *bytes += (size_t)(vals->p - from);
+    }
+    return rc;
+}
+
+static int events_copy(osp_part_cursor *c, size_t *bytes)
+{
+    gread *gr = &c->gr;
+    osp_pb_reader *in = gr->st[OSP_COL_EVENTS];
+    osp_buf *out = c->w->st[OSP_COL_EVENTS];
+    uint64_t h, dt;
+    uint32_t nid, dropped;
+    osp_str s;
+    if (rd_varint(&in[OSP_EV_COUNTS], &h))
+        return bad_block(gr, OSP_COL_EVENTS, "bad event count");
+    if (h & 1) {
+        if (rd_lenbytes(&in[OSP_EV_RAW], &s))
+            return bad_block(gr, OSP_COL_EVENTS, "bad verbatim events");
+        *bytes += s.n;
+        return put_verbatim(&out[OSP_EV_COUNTS], &out[OSP_EV_RAW], s);
+    }
+    int rc = osp_pb_put_varint(&out[OSP_EV_COUNTS], h);
+    for (uint64_t i = 0; i < h >> 1 && rc == 0; i++) {
+        if (rd_varint(&in[OSP_EV_FIELDS], &dt) || rd_id(&in[OSP_EV_FIELDS], c->p->nstrings, &nid) ||
+            rd_u32(&in[OSP_EV_FIELDS], &dropped))
+            return bad_block(gr, OSP_COL_EVENTS, "bad event");
+        rc = remap_string(c, nid, &nid);
+        if (rc == 0)
+            rc = osp_pb_put_varint(&out[OSP_EV_FIELDS], dt);
+        if (rc == 0)
+            rc = osp_pb_put_varint(&out[OSP_EV_FIELDS], nid);
+        if (rc == 0)
+            rc = osp_pb_put_varint(&out[OSP_EV_FIELDS], dropped);
+        if (rc == 0)
+            rc = attr_copy(c, &gr->ev_attrs, OSP_COL_EVENTS, &c->w->ev_attrs, bytes);
+    }
+    return rc;
+}
+
+static int links_copy(osp_part_cursor *c, size_t *bytes)
+{
+    gread *gr = &c->gr;
+    osp_pb_reader *in = gr->st[OSP_COL_LINKS];
+    osp_buf *out = c->w->st[OSP_COL_LINKS];
+    const uint8_t *ids;
+    uint64_t h;
+    uint32_t sid, flags, dropped;
+    osp_str s;
+    if (rd_varint(&in[OSP_LN_COUNTS], &h))
+        return bad_block(gr, OSP_COL_LINKS, "bad link count");
+    if (h & 1) {
+        if (rd_lenbytes(&in[OSP_LN_RAW], &s))
+            return bad_block(gr, OSP_COL_LINKS, "bad verbatim links");
+        *bytes += s.n;
+        return put_verbatim(&out[OSP_LN_COUNTS], &out[OSP_LN_RAW], s);
+    }
+    int rc = osp_pb_put_varint(&out[OSP_LN_COUNTS], h);
+    for (uint64_t i = 0; i < h >> 1 && rc == 0; i++) {
+        if (rd_bytes(&in[OSP_LN_IDS], 24, &ids) ||
+            rd_id(&in[OSP_LN_FIELDS], c->p->nstrings, &sid) || rd_u32(&in[OSP_LN_FIELDS], &flags) ||
+            rd_u32(&in[OSP_LN_FIELDS], &dropped))
+            return bad_block(gr, OSP_COL_LINKS, "bad link");
+        rc = remap_string(c, sid, &sid);
+        if (rc == 0)
+            rc = osp_buf_append(&out[OSP_LN_IDS], ids, 24);
+        if (rc == 0)
+            rc = osp_pb_put_varint(&out[OSP_LN_FIELDS], sid);
+        if (rc == 0)
+            rc = osp_pb_put_varint(&out[OSP_LN_FIELDS], flags);
+        if (rc == 0)
+            rc = osp_pb_put_varint(&out[OSP_LN_FIELDS], dropped);
+        if (rc == 0)
+            rc = attr_copy(c, &gr->ln_attrs, OSP_COL_LINKS, &c->w->ln_attrs, bytes);
+    }
+    return rc;
+}
+
+int osp_part_cursor_copy(osp_part_cursor *c, osp_part_writer *w)
+{
+    osp_span sp = {0};
+    row_ids ids;
+    uint32_t ts, msg;
+    size_t bytes = 0;
+    int rc = begin_row(w, &c->key);
+    if (rc)
+        return rc;
+    cursor_bind(c, w);
+    cheap_to_span(&c->head, &sp);
+    if ((rc = read_ids(&c->gr, &sp, &ts, &msg)) == 0 &&
+        (rc = remap_string(c, c->head.name, &ids.name)) == 0 &&
+        (rc = remap_string(c, ts, &ids.trace_state)) == 0 &&
+        (rc = remap_string(c, msg, &ids.status_message)) == 0) {
+        uint32_t rid = c->head.resource, scid = c->head.scope;
+        if (c->rmap[rid] == UINT32_MAX)
+            rc = resource_id(w, &c->p->resources[rid], &c->rmap[rid]);
+        if (rc == 0 && c->scmap[scid] == UINT32_MAX)
+            rc = scope_id(w, &c->p->scopes[scid], &c->scmap[scid]);
+        ids.resource = c->rmap[rid];
+        ids.scope = c->scmap[scid];
+    }
+    if (rc == 0 && (rc = put_head(w, &sp, &ids)) == 0 &&
+        (rc = attr_copy(c, &c->gr.attrs, OSP_COL_ATTRS, &w->attrs, &bytes)) == 0 &&
+        (rc = events_copy(c, &bytes)) == 0 && (rc = links_copy(c, &bytes)) == 0)
+        end_row(w, &sp, bytes);
+    w->err = rc;
+    return rc ? rc : cursor_next(c);
 }
 
 /* ---- Search ---------------------------------------------------------------------------- */

@@ -83,6 +83,24 @@ int osp_part_catalogue(osp_part *p, osp_catalogue_fn fn, void *ctx);
  * merges. Returns the number of rows appended or an error as osp_part_get_trace. */
 int osp_part_read_granule(osp_part *p, size_t g, osp_span_batch *out);
 
+/* Merge support: a cursor walks a part's rows in order and either copies the current row
+ * into a writer as it is encoded (dictionary ids remapped, nothing re-verified) or reads
+ * it as a canonical row (to compare rows for de-duplication). The part must outlive it. */
+typedef struct osp_part_cursor osp_part_cursor;
+
+/* Opens a cursor on the first row. 0, OSP_ECORRUPT, OSP_EIO or OSP_ENOMEM. */
+int osp_part_cursor_open(osp_part *p, osp_part_cursor **out);
+/* Safe with NULL. */
+void osp_part_cursor_close(osp_part_cursor *c);
+/* The current row's trace id, start and span id (other fields unset), or NULL at the end.
+ * Valid until the cursor moves. */
+const osp_span *osp_part_cursor_key(const osp_part_cursor *c);
+/* Writes the current row to w and moves on. 0, OSP_EINVAL (out of order for w, nothing
+ * written), OSP_ECORRUPT (the part; w then only fails), or w's errors. */
+int osp_part_cursor_copy(osp_part_cursor *c, osp_part_writer *w);
+/* Appends the current row to out (deep copy) and moves on. 0 or as osp_part_get_trace. */
+int osp_part_cursor_read(osp_part_cursor *c, osp_span_batch *out);
+
 /* Orders two rows by (trace id, start, span id): <0, 0, >0. */
 int osp_part_row_cmp(const osp_span *a, const osp_span *b);
 

@@ -28,11 +28,11 @@
  * divides its rows over MERGE_BASE_ROWS; once a partition holds MERGE_MIN_PARTS parts of
  * one tier, up to MERGE_MAX_PARTS of them are merged into one part of a higher tier.
  * Parts past MERGE_MAX_ROWS are left alone. */
-#define MERGE_BASE_ROWS 32768
-#define MERGE_FANIN 4
-#define MERGE_MIN_PARTS 4
-#define MERGE_MAX_PARTS 12
-#define MERGE_MAX_ROWS (256ull << 20)
+#define MERGE_BASE_ROWS 65536
+#define MERGE_FANIN 8
+#define MERGE_MIN_PARTS 8
+#define MERGE_MAX_PARTS 16
+#define MERGE_MAX_ROWS (1ull << 30)
 #define MERGES_PER_ROUND 64 /* bounds one osp_parts_maintain call */
 
 enum fate {
@@ -482,21 +482,31 @@ static int pending_finish(pending *p)
     return osp_part_writer_finish(w, &bytes);
 }
 
-/* Renames a finished part into place and opens it as a new reference. */
+/* Renames a finished part into place and opens it as a new reference. On failure no
+ * file is left at the final path. */
 static int publish_one(pending *p, part_ref **out)
 {
-    osp_part *part;
+    osp_part *part = NULL;
     int rc = osp_part_publish(p->tmp, p->path);
-    if (rc == 0)
-        rc = osp_part_open(p->path, &part);
-    if (rc == 0 && (rc = ref_create(part, p->path, p->day, p->seq, out)) != 0)
-        osp_part_close(part);
-    if (rc == 0)
+    if (rc == 0 && (rc = osp_part_open(p->path, &part)) == 0 &&
+        (rc = ref_create(part, p->path, p->day, p->seq, out)) == 0) {
         p->path = NULL; /* the reference owns it */
+        return 0;
+    }
+    osp_part_close(part);
+    unlink(p->path);
     return rc;
 }
 
-/* Publishes finished parts and puts them in the list. */
+/* Drops a published part that never made it into the list, file included. */
+static void discard(part_ref *r)
+{
+    atomic_store(&r->fate, OBSOLETE);
+    ref_release(r);
+}
+
+/* Publishes finished parts and puts them in the list: all of them, or on failure none
+ * (their files removed, so that a retry of the add does not store the rows twice). */
 static int publish_all(osp_parts *ps, pending *p, size_t n)
 {
     part_ref **refs = osp_calloc(n + 1, sizeof *refs);
@@ -509,8 +519,8 @@ static int publish_all(osp_parts *ps, pending *p, size_t n)
     for (size_t i = 0; i < n && refs; i++) {
         if (rc == 0)
             list_push(ps, refs[i]);
-        else
-            ref_release(refs[i]); /* published parts are found again on the next open */
+        else if (refs[i])
+            discard(refs[i]);
     }
     pthread_mutex_unlock(&ps->lock);
     osp_free(refs);
@@ -532,10 +542,14 @@ static int cmp_day_row(const void *a, const void *b, void *ctx)
     return osp_part_row_cmp(x, y);
 }
 
-/* 1 when row j of b repeats row i exactly (same key, same content). */
-static int same_row(const osp_span_batch *bi, size_t i, const osp_span_batch *bj, size_t j)
+/* 1 when row order[i] of b repeats an earlier row of its key run exactly. */
+static int repeats_earlier(const osp_span_batch *b, const size_t *order, size_t i)
 {
-    return osp_part_row_cmp(&bi->spans[i], &bj->spans[j]) == 0 && osp_span_equal(bi, i, bj, j);
+    const osp_span *sp = &b->spans[order[i]];
+    for (size_t j = i; j-- > 0 && osp_part_row_cmp(&b->spans[order[j]], sp) == 0;)
+        if (osp_span_equal(b, order[j], b, order[i]))
+            return 1;
+    return 0;
 }
 
 int osp_parts_add(osp_parts *ps, const osp_span_batch *rows, uint64_t wal_lsn)
@@ -556,7 +570,7 @@ int osp_parts_add(osp_parts *ps, const osp_span_batch *rows, uint64_t wal_lsn)
                 break;
             if ((rc = pending_start(ps, &parts[nparts++], day_of(sp->start_ns), &opt)))
                 break;
-        } else if (same_row(rows, order[i - 1], rows, order[i])) {
+        } else if (repeats_earlier(rows, order, i)) {
             continue;
         }
         rc = osp_part_writer_add(parts[nparts - 1].w, rows, order[i]);
@@ -627,11 +641,13 @@ int osp_parts_get_trace(osp_parts *ps, const uint8_t trace_id[16], osp_span_batc
 {
     snapshot s;
     size_t before = out->nspans;
+    uint8_t id[16]; /* trace_id may point into out, which grows */
     int rc = snapshot_take(ps, &s);
+    memcpy(id, trace_id, sizeof id);
     for (size_t i = 0; i < s.n && rc == 0; i++) {
-        if (!osp_part_may_contain(s.a[i]->part, trace_id))
+        if (!osp_part_may_contain(s.a[i]->part, id))
             continue;
-        int n = osp_part_get_trace(s.a[i]->part, trace_id, out);
+        int n = osp_part_get_trace(s.a[i]->part, id, out);
         if (n == OSP_ECORRUPT)
             quarantine_ref(ps, s.a[i]);
         else if (n < 0)
@@ -706,32 +722,6 @@ int osp_parts_catalogue(osp_parts *ps, osp_catalogue_fn fn, void *ctx)
 
 /* ---- Maintenance ------------------------------------------------------------------------ */
 
-/* Reads one input of a merge granule by granule. Two batches alternate so that the row
- * consumed last stays readable while the next granule loads. */
-typedef struct merge_input {
-    part_ref *ref;
-    osp_span_batch b[2];
-    int cur;
-    size_t granule, row;
-    int done;
-} merge_input;
-
-static int input_advance(merge_input *in)
-{
-    if (++in->row < in->b[in->cur].nspans)
-        return 0;
-    const osp_part_info *info = osp_part_get_info(in->ref->part);
-    if (in->granule == info->ngranules) {
-        in->done = 1;
-        return 0;
-    }
-    in->cur ^= 1;
-    osp_span_batch_reset(&in->b[in->cur]);
-    in->row = 0;
-    int n = osp_part_read_granule(in->ref->part, in->granule++, &in->b[in->cur]);
-    return n < 0 ? n : 0;
-}
-
 /* Publishes a merged part and swaps it in for its inputs in one step under the lock; the
  * inputs are unlinked once their last reader lets go. (After a crash in between, the
  * merged part's replaces list removes the inputs on the next open.) */
@@ -756,7 +746,7 @@ static int publish_merged(osp_parts *ps, pending *p, part_ref **refs, size_t k)
         if (gone[i])
             ref_release(refs[i]);
     if (rc)
-        ref_release(r); /* stays on disk; the next open sorts it out */
+        discard(r);
     else {
         atomic_fetch_add(&ps->merges, 1);
         osp_counter_inc(m_merges);
@@ -765,25 +755,55 @@ static int publish_merged(osp_parts *ps, pending *p, part_ref **refs, size_t k)
     return rc;
 }
 
+/* 1 when some input other than `best` is at a row with this key. */
+static int key_shared(osp_part_cursor **cur, size_t k, size_t best, const osp_span *key)
+{
+    for (size_t i = 0; i < k; i++) {
+        const osp_span *ki = osp_part_cursor_key(cur[i]);
+        if (i != best && ki && osp_part_row_cmp(ki, key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Writes the next row of a merge. Rows are copied as encoded unless another input holds a
+ * row with the same key: those are read as canonical rows into `group` and written only
+ * when no row of the group equals them. */
+static int merge_row(osp_part_cursor **cur, size_t k, size_t best, osp_span_batch *group,
+                     osp_part_writer *w)
+{
+    const osp_span *key = osp_part_cursor_key(cur[best]);
+    int in_group = group->nspans && osp_part_row_cmp(&group->spans[0], key) == 0;
+    if (!in_group && group->nspans)
+        osp_span_batch_reset(group);
+    if (!in_group && !key_shared(cur, k, best, key))
+        return osp_part_cursor_copy(cur[best], w);
+    size_t n = group->nspans;
+    int rc = osp_part_cursor_read(cur[best], group);
+    for (size_t j = 0; j < n && rc == 0; j++)
+        if (osp_span_equal(group, j, group, n)) {
+            group->nspans = n; /* an exact duplicate */
+            return 0;
+        }
+    return rc ? rc : osp_part_writer_add(w, group, n);
+}
+
 /* Merges k parts of one partition into a new part that replaces them. A corrupt input is
  * quarantined and the merge abandoned. */
 static int merge(osp_parts *ps, part_ref **refs, size_t k)
 {
-    merge_input *in = osp_calloc(k, sizeof *in);
+    osp_part_cursor **cur = osp_calloc(k, sizeof *cur);
     uint64_t *seqs = osp_calloc(k, sizeof *seqs), lsn = 0;
-    const osp_span_batch *prev = NULL;
-    size_t prev_row = 0, bad = k;
+    osp_span_batch group;
+    size_t bad = k;
     pending p = {0};
-    int rc = in && seqs ? 0 : OSP_ENOMEM;
+    int rc = cur && seqs ? 0 : OSP_ENOMEM;
+    osp_span_batch_init(&group);
     for (size_t i = 0; i < k && rc == 0; i++) {
         const osp_part_info *info = osp_part_get_info(refs[i]->part);
         seqs[i] = refs[i]->seq;
         lsn = info->wal_lsn > lsn ? info->wal_lsn : lsn;
-        in[i].ref = refs[i];
-        osp_span_batch_init(&in[i].b[0]);
-        osp_span_batch_init(&in[i].b[1]);
-        in[i].cur = 1; /* b[1] is empty: the first advance loads granule 0 into b[0] */
-        if ((rc = input_advance(&in[i])) != 0)
+        if ((rc = osp_part_cursor_open(refs[i]->part, &cur[i])) != 0)
             bad = i;
     }
     osp_part_writer_options opt = {
@@ -791,21 +811,18 @@ static int merge(osp_parts *ps, part_ref **refs, size_t k)
     if (rc == 0)
         rc = pending_start(ps, &p, refs[0]->day, &opt);
     while (rc == 0) {
+        const osp_span *key = NULL;
         size_t best = k;
-        for (size_t i = 0; i < k; i++)
-            if (!in[i].done &&
-                (best == k || osp_part_row_cmp(&in[i].b[in[i].cur].spans[in[i].row],
-                                               &in[best].b[in[best].cur].spans[in[best].row]) < 0))
+        for (size_t i = 0; i < k; i++) {
+            const osp_span *ki = osp_part_cursor_key(cur[i]);
+            if (ki && (!key || osp_part_row_cmp(ki, key) < 0)) {
+                key = ki;
                 best = i;
+            }
+        }
         if (best == k)
             break;
-        const osp_span_batch *b = &in[best].b[in[best].cur];
-        size_t row = in[best].row;
-        if (!prev || !same_row(prev, prev_row, b, row))
-            rc = osp_part_writer_add(p.w, b, row);
-        prev = b;
-        prev_row = row;
-        if (rc == 0 && (rc = input_advance(&in[best])) != 0)
+        if ((rc = merge_row(cur, k, best, &group, p.w)) == OSP_ECORRUPT)
             bad = best;
     }
     if (rc == 0)
@@ -817,11 +834,10 @@ static int merge(osp_parts *ps, part_ref **refs, size_t k)
         rc = 0;
     }
     pending_cleanup(&p);
-    for (size_t i = 0; in && i < k; i++) {
-        osp_span_batch_cleanup(&in[i].b[0]);
-        osp_span_batch_cleanup(&in[i].b[1]);
-    }
-    osp_free(in);
+    for (size_t i = 0; cur && i < k; i++)
+        osp_part_cursor_close(cur[i]);
+    osp_span_batch_cleanup(&group);
+    osp_free(cur);
     osp_free(seqs);
     return rc;
 }

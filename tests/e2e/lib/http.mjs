@@ -3,7 +3,6 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import zlib from 'node:zlib';
 
 /**
  * One HTTP/1.1 request. opts: method, headers, body (Buffer|string), timeout (ms), agent
@@ -53,8 +52,6 @@ export async function getJson(url, expectStatus = 200) {
     if (r.status !== expectStatus) throw new Error(`GET ${url}: status ${r.status}, expected ${expectStatus}: ${r.text().slice(0, 500)}`);
     return r.json();
 }
-
-export const gzip = (buf) => zlib.gzipSync(buf);
 
 /**
  * Raw TCP exchange: connects, writes `data` (Buffer or array of Buffers/delays in ms),
@@ -120,12 +117,14 @@ export function grpcFrame(msg, { compressed = false, declaredLength } = {}) {
  * sent). body: the complete request bytes (frames included). Resolves {httpStatus, headers,
  * trailers, grpcStatus, grpcMessage, messages: [Buffer]} where grpc-status/-message come from
  * the trailers or, for a Trailers-Only response, the headers; grpcMessage is percent-decoded.
+ * Rejects when the stream ends without any grpc-status (reset, connection lost).
  */
 export function grpcCall(addr, body, { path = GRPC_EXPORT_PATH, headers = {}, session, timeout = 15000 } = {}) {
     return new Promise((resolve, reject) => {
         const own = !session;
         const s = session ?? http2.connect(`http://${addr}`);
-        s.on('error', reject);
+        // A shared session's errors are its owner's to handle; they also fail this stream.
+        if (own) s.on('error', reject);
         const req = s.request({
             ':method': 'POST',
             ':path': path,
@@ -164,6 +163,11 @@ export function grpcCall(addr, body, { path = GRPC_EXPORT_PATH, headers = {}, se
                 p += 5 + n;
             }
             const st = trailers['grpc-status'] ?? resHeaders['grpc-status'];
+            if (st === undefined) {
+                // No status at all: the stream or connection broke (reset, server gone).
+                reject(new Error(`gRPC stream closed without a status (HTTP ${resHeaders[':status'] ?? 'none'}, rst code ${req.rstCode})`));
+                return;
+            }
             const msg = trailers['grpc-message'] ?? resHeaders['grpc-message'] ?? '';
             let grpcMessage = msg;
             try {
@@ -175,7 +179,7 @@ export function grpcCall(addr, body, { path = GRPC_EXPORT_PATH, headers = {}, se
                 httpStatus: resHeaders[':status'],
                 headers: resHeaders,
                 trailers,
-                grpcStatus: st === undefined ? undefined : Number(st),
+                grpcStatus: Number(st),
                 grpcMessage,
                 messages,
                 rstCode: req.rstCode,

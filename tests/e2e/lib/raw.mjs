@@ -1,6 +1,7 @@
 // Hand-built OTLP requests for tests that need to know exactly what each request carried,
 // and the helpers to send them over OTLP/HTTP and read the answer.
 import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 
 import { request } from './http.mjs';
 import { canonicalTraces, decodeExportResponse, decodeRpcStatus, encodeTraces, flatten } from './otlp.mjs';
@@ -55,7 +56,6 @@ export async function postTraces(baseUrl, docOrBody, { encoding = 'json', gzip: 
     let body = Buffer.isBuffer(docOrBody) ? docOrBody : encoding === 'json' ? Buffer.from(JSON.stringify(docOrBody)) : encodeTraces(docOrBody);
     const h = { 'content-type': encoding === 'json' ? 'application/json' : 'application/x-protobuf', ...headers };
     if (gz) {
-        const zlib = await import('node:zlib');
         body = zlib.gzipSync(body);
         h['content-encoding'] = 'gzip';
     }

@@ -15,7 +15,7 @@ export const BIN = path.resolve(REPO, process.env.OSPREY_BIN || 'bin/osprey');
 const LOG_DIR = path.resolve(REPO, process.env.OSPREY_E2E_LOGDIR || 'build/e2e-logs');
 const KEEP = process.env.OSPREY_E2E_KEEP === '1';
 /** Sanitizer builds are several times slower; timeouts scale with this. */
-export const SLOW = Number(process.env.OSPREY_E2E_SLOW || (/asan|san/.test(BIN) ? 3 : 1));
+export const SLOW = Number(process.env.OSPREY_E2E_SLOW || (/(^|\/)(asan|ubsan|san)(\/|$)/.test(BIN) ? 3 : 1));
 
 const live = new Set(); // child processes not yet reaped
 const tmpDirs = new Set(); // data directories to remove at exit
@@ -29,6 +29,10 @@ process.on('exit', () => {
     }
     if (!KEEP) for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
 });
+
+// Killed by a signal (Ctrl-C, a timeout): exit through the handler above, so the servers
+// and temporary directories go too.
+for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) process.once(sig, () => process.exit(128 + n));
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -119,6 +123,12 @@ export class Server {
         const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
         this.child = child;
         live.add(child);
+        // A server must not keep the test process alive: when the tests are done (passed,
+        // failed or forgotten to stop one), the process exits and its exit handler kills
+        // whatever is still running. Waiting for a server holds a timer instead.
+        child.unref();
+        child.stdout.unref();
+        child.stderr.unref();
         const onData = (d) => {
             this.out.push(d);
             fs.writeSync(log, d);
@@ -181,7 +191,9 @@ export class Server {
     async kill() {
         if (!this.child) return;
         if (!this.exited) this.child.kill('SIGKILL');
+        const keepAlive = setInterval(() => {}, 1000);
         await this.exitPromise;
+        clearInterval(keepAlive);
     }
 
     /** A message for assertions: the result of stop() plus the log tail when it is not clean. */

@@ -5,9 +5,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 
 #include "core/err.h"
+#include "core/mem.h"
 #include "core/metrics.h"
 #include "store/embedded/format.h"
 #include "store/embedded/match.h"
@@ -86,7 +88,7 @@ static size_t count_files(const char *dir, uint32_t day, const char *suffix)
 /* Path of the first part file of a day (for damaging it). */
 static void first_part(const char *dir, uint32_t day, char *out, size_t n)
 {
-    char name[16], dpath[512];
+    char name[16], dpath[256];
     time_t t = (time_t)day * 86400;
     struct tm tm;
     gmtime_r(&t, &tm);
@@ -132,6 +134,11 @@ static void test_add_and_get_across_parts(void **state)
     osp_span_batch out;
     osp_span_batch_init(&out);
     assert_int_equal(osp_parts_get_trace(ps, absent, &out), 0);
+    /* The id may live in the batch being appended to. */
+    assert_int_equal(osp_span_batch_copy_span(&out, &b[2], 0), 0);
+    int want = (int)count_trace(&b[2], b[2].spans[0].trace_id);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(osp_parts_get_trace(ps, out.spans[0].trace_id, &out), want);
     osp_span_batch_cleanup(&out);
     /* An empty add only moves the LSN. */
     osp_span_batch empty;
@@ -149,6 +156,29 @@ static void test_add_and_get_across_parts(void **state)
     osp_parts_close(ps);
     for (int i = 0; i < 3; i++)
         osp_span_batch_cleanup(&b[i]);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* Within one add, exact copies are stored once whatever their order; a different row
+ * with the same key is kept. */
+static void test_add_drops_exact_duplicates(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("parts");
+    osp_parts *ps = open_parts(dir, 0);
+    osp_span_batch b;
+    make_batch(&b, 66, DAY0, 3);
+    size_t n = b.nspans;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(osp_span_batch_copy_span(&b, &b, 0), 0);
+    b.spans[n + 1].status_message = OSP_STR_LIT("a different row, same key");
+    assert_int_equal(osp_parts_add(ps, &b, 1), 0);
+    osp_parts_stats st;
+    osp_parts_get_stats(ps, &st);
+    assert_int_equal(st.nspans, n + 1);
+    osp_parts_close(ps);
+    osp_span_batch_cleanup(&b);
     osp_test_rmdir(dir);
     free(dir);
 }
@@ -274,7 +304,7 @@ static void test_search_and_catalogue(void **state)
 typedef struct reader {
     osp_parts *ps;
     const osp_span_batch *b;
-    volatile int stop;
+    atomic_int stop;
     size_t reads;
 } reader;
 
@@ -282,7 +312,7 @@ static void *reader_main(void *arg)
 {
     reader *r = arg;
     size_t k = 0;
-    while (!r->stop || r->reads < 20) {
+    while (!atomic_load(&r->stop) || r->reads < 20) {
         const uint8_t *id = r->b->spans[k].trace_id;
         osp_span_batch out;
         osp_span_batch_init(&out);
@@ -305,8 +335,8 @@ static void test_merge(void **state)
     osp_span_batch all, b;
     size_t resent = 0;
     osp_span_batch_init(&all);
-    for (int i = 0; i < 5; i++) {
-        make_batch(&b, 40 + (uint64_t)i, DAY0, 60);
+    for (int i = 0; i < 8; i++) {
+        make_batch(&b, 40 + (uint64_t)i, DAY0, 40);
         assert_int_equal(osp_parts_add(ps, &b, 10 + (uint64_t)i), 0);
         for (size_t k = 0; k < b.nspans; k++)
             assert_int_equal(osp_span_batch_copy_span(&all, &b, k), 0);
@@ -318,17 +348,17 @@ static void test_merge(void **state)
     }
     osp_parts_stats st;
     osp_parts_get_stats(ps, &st);
-    assert_int_equal(st.nparts, 6);
+    assert_int_equal(st.nparts, 9);
     assert_int_equal(st.nspans, all.nspans + resent);
     /* Duplicates are not returned even before the merge. */
-    check_trace(ps, &all, all.spans[2 * all.nspans / 5 + 3].trace_id);
+    check_trace(ps, &all, all.spans[2 * all.nspans / 8 + 3].trace_id);
     double merges_before = metric("osprey_merges_total", 0);
 
     reader r = {.ps = ps, .b = &all};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, reader_main, &r), 0);
     assert_int_equal(osp_parts_maintain(ps, 0), 0);
-    r.stop = 1;
+    atomic_store(&r.stop, 1);
     pthread_join(th, NULL);
 
     osp_parts_get_stats(ps, &st);
@@ -356,6 +386,36 @@ static void test_merge(void **state)
     free(dir);
 }
 
+/* Rows that share trace id, start and span id but differ are both kept by a merge; exact
+ * copies once. */
+static void test_merge_same_key_different_content(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("parts");
+    osp_parts *ps = open_parts(dir, 0);
+    osp_span_batch b;
+    make_batch(&b, 65, DAY0, 20);
+    size_t n = b.nspans;
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(osp_parts_add(ps, &b, 1), 0);
+    b.spans[0].status_message = OSP_STR_LIT("changed on retry");
+    assert_int_equal(osp_parts_add(ps, &b, 2), 0);
+    assert_int_equal(osp_parts_maintain(ps, 0), 0);
+    osp_parts_stats st;
+    osp_parts_get_stats(ps, &st);
+    assert_int_equal(st.nparts, 1);
+    assert_int_equal(st.nspans, n + 1);
+    osp_span_batch out;
+    osp_span_batch_init(&out);
+    assert_int_equal(osp_parts_get_trace(ps, b.spans[0].trace_id, &out),
+                     (int)count_trace(&b, b.spans[0].trace_id) + 1);
+    osp_span_batch_cleanup(&out);
+    osp_parts_close(ps);
+    osp_span_batch_cleanup(&b);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
 /* A crash after a merge is published but before its inputs are unlinked leaves both on
  * disk: reopening drops the inputs. */
 static void test_merge_crash_leftovers(void **state)
@@ -365,8 +425,8 @@ static void test_merge_crash_leftovers(void **state)
     osp_parts *ps = open_parts(dir, 0);
     osp_span_batch all, b;
     osp_span_batch_init(&all);
-    for (int i = 0; i < 4; i++) {
-        make_batch(&b, 50 + (uint64_t)i, DAY0, 20);
+    for (int i = 0; i < 8; i++) {
+        make_batch(&b, 50 + (uint64_t)i, DAY0, 10);
         assert_int_equal(osp_parts_add(ps, &b, 1), 0);
         for (size_t k = 0; k < b.nspans; k++)
             assert_int_equal(osp_span_batch_copy_span(&all, &b, k), 0);
@@ -379,7 +439,7 @@ static void test_merge_crash_leftovers(void **state)
     snprintf(cmd, sizeof cmd, "cp '%s.saved'/*/*.part '%s'/20241004/ && rm -rf '%s.saved'", dir,
              dir, dir);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(count_files(dir, DAY0, ".part"), 5);
+    assert_int_equal(count_files(dir, DAY0, ".part"), 9);
     /* and an interrupted write */
     snprintf(cmd, sizeof cmd, "echo x > '%s'/20241004/00000000000000ff.part.tmp", dir);
     assert_int_equal(system(cmd), 0);
@@ -451,7 +511,7 @@ static void flip_byte(const char *path, off_t off)
 static void test_corrupt_block_quarantined(void **state)
 {
     (void)state;
-    char *dir = osp_test_tmpdir("parts"), path[512], qpath[1024];
+    char *dir = osp_test_tmpdir("parts"), path[1024], qpath[2048];
     osp_parts *ps = open_parts(dir, 0);
     osp_span_batch b[3];
     for (int i = 0; i < 3; i++) {
@@ -495,7 +555,7 @@ static void test_corrupt_block_quarantined(void **state)
 static void test_corrupt_search_quarantined(void **state)
 {
     (void)state;
-    char *dir = osp_test_tmpdir("parts"), path[512];
+    char *dir = osp_test_tmpdir("parts"), path[1024];
     osp_parts *ps = open_parts(dir, 0);
     osp_span_batch b[2];
     for (int i = 0; i < 2; i++) {
@@ -519,7 +579,7 @@ static void test_corrupt_search_quarantined(void **state)
 static void test_bad_files_on_open(void **state)
 {
     (void)state;
-    char *dir = osp_test_tmpdir("parts"), path[512], cmd[2048];
+    char *dir = osp_test_tmpdir("parts"), path[1024], cmd[2048];
     osp_parts *ps = open_parts(dir, 0);
     osp_span_batch b[2];
     for (int i = 0; i < 2; i++) {
@@ -559,27 +619,244 @@ static void test_bad_files_on_open(void **state)
     free(dir);
 }
 
+typedef struct worker {
+    osp_parts *ps;
+    osp_span_batch *batches;
+    size_t nbatches;
+    atomic_int *stop;
+    int kind; /* 0 adds every batch, 1 reads traces, 2 searches */
+} worker;
+
+static void *worker_main(void *arg)
+{
+    worker *wk = arg;
+    static hits h;
+    for (size_t round = 0; !atomic_load(wk->stop) || round < 5; round++) {
+        osp_span_batch *b = &wk->batches[round % wk->nbatches];
+        if (wk->kind == 0) {
+            if (round >= wk->nbatches)
+                break;
+            assert_int_equal(osp_parts_add(wk->ps, b, round + 1), 0);
+        } else if (wk->kind == 1) {
+            osp_span_batch out;
+            osp_span_batch_init(&out);
+            int n = osp_parts_get_trace(wk->ps, b->spans[round % b->nspans].trace_id, &out);
+            assert_true(n >= 0 && n <= (int)count_trace(b, b->spans[round % b->nspans].trace_id));
+            osp_span_batch_cleanup(&out);
+        } else {
+            osp_trace_query q = {.status = -1, .service = OSP_STR_LIT("agent")};
+            h.n = 0; /* only this worker searches */
+            assert_int_equal(osp_parts_search(wk->ps, &q, on_hit, &h), 0);
+        }
+    }
+    return NULL;
+}
+
+/* Adds, reads, searches and merges at once; afterwards everything added is there once. */
+static void test_concurrency(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("parts");
+    osp_parts *ps = open_parts(dir, 0);
+    enum { NB = 12 };
+    osp_span_batch b[NB];
+    size_t total = 0;
+    for (int i = 0; i < NB; i++) {
+        make_batch(&b[i], 200 + (uint64_t)i, DAY0, 8);
+        total += b[i].nspans;
+    }
+    atomic_int stop;
+    atomic_init(&stop, 0);
+    worker wk[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        wk[i] = (worker){ps, b, NB, &stop, i};
+        assert_int_equal(pthread_create(&th[i], NULL, worker_main, &wk[i]), 0);
+    }
+    pthread_join(th[0], NULL); /* the adder finishes on its own */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(osp_parts_maintain(ps, 0), 0);
+    atomic_store(&stop, 1);
+    pthread_join(th[1], NULL);
+    pthread_join(th[2], NULL);
+    assert_int_equal(osp_parts_maintain(ps, 0), 0);
+    osp_parts_stats st;
+    osp_parts_get_stats(ps, &st);
+    assert_int_equal(st.nspans, total);
+    assert_true(st.merges >= 1);
+    for (int i = 0; i < NB; i++)
+        check_trace(ps, &b[i], b[i].spans[0].trace_id);
+    osp_parts_close(ps);
+    for (int i = 0; i < NB; i++)
+        osp_span_batch_cleanup(&b[i]);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+typedef struct racer {
+    osp_parts *ps;
+    const uint8_t *id;
+} racer;
+
+static void *racer_main(void *arg)
+{
+    racer *r = arg;
+    osp_span_batch out;
+    osp_span_batch_init(&out);
+    assert_int_equal(osp_parts_get_trace(r->ps, r->id, &out), 0);
+    osp_span_batch_cleanup(&out);
+    return NULL;
+}
+
+/* Readers that find the same corrupt part at once quarantine it once. */
+static void test_quarantine_race(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("parts"), path[1024];
+    osp_parts *ps = open_parts(dir, 0);
+    osp_span_batch b;
+    make_batch(&b, 300, DAY0, 10);
+    assert_int_equal(osp_parts_add(ps, &b, 1), 0);
+    first_part(dir, DAY0, path, sizeof path);
+    flip_byte(path, OSP_PART_HEADER_SIZE + 2);
+    racer r = {ps, b.spans[0].trace_id};
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, racer_main, &r), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    osp_parts_stats st;
+    osp_parts_get_stats(ps, &st);
+    assert_int_equal(st.nparts, 0);
+    assert_int_equal(st.quarantined, 1);
+    osp_parts_close(ps);
+    osp_span_batch_cleanup(&b);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* Every allocation failure in add, read, open and merge comes back as OSP_ENOMEM, leaks
+ * nothing, and leaves the part set as it was (no part half added, none quarantined). */
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("parts");
+    size_t mem0 = osp_mem_in_use();
+    osp_parts *ps = open_parts(dir, 0);
+    osp_span_batch b;
+    osp_parts_stats st;
+    int rc;
+    make_batch(&b, 400, DAY0, 2);
+    for (unsigned long n = 1;; n++) {
+        osp_mem_fail_after(n);
+        rc = osp_parts_add(ps, &b, 1);
+        osp_mem_fail_after(0);
+        osp_parts_get_stats(ps, &st);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, OSP_ENOMEM);
+        assert_int_equal(st.nparts, 0);
+        assert_int_equal(count_files(dir, DAY0, ".part"), 0);
+        assert_int_equal(count_files(dir, DAY0, ".tmp"), 0);
+    }
+    assert_int_equal(st.nparts, 1);
+    for (unsigned long n = 1;; n++) {
+        osp_span_batch out;
+        osp_span_batch_init(&out);
+        osp_mem_fail_after(n);
+        rc = osp_parts_get_trace(ps, b.spans[0].trace_id, &out);
+        osp_mem_fail_after(0);
+        osp_span_batch_cleanup(&out);
+        if (rc >= 0)
+            break;
+        assert_int_equal(rc, OSP_ENOMEM);
+    }
+    osp_attr_filter f = {OSP_STR_LIT("gen_ai.request.model"), OSP_STR_LIT("gpt-4o")};
+    osp_trace_query q = {.status = -1, .attrs = &f, .nattrs = 1};
+    static hits h;
+    for (unsigned long n = 1;; n++) {
+        cat c = {.n = 0};
+        h.n = 0;
+        osp_mem_fail_after(n);
+        rc = osp_parts_search(ps, &q, on_hit, &h);
+        if (rc == 0)
+            rc = osp_parts_catalogue(ps, on_cat, &c);
+        osp_mem_fail_after(0);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, OSP_ENOMEM);
+    }
+    for (int i = 1; i < 8; i++)
+        assert_int_equal(osp_parts_add(ps, &b, 1), 0);
+    osp_parts_close(ps);
+    for (unsigned long n = 1;; n++) {
+        osp_parts_options opt = {.dir = dir};
+        osp_mem_fail_after(n);
+        rc = osp_parts_open(&opt, &ps);
+        osp_mem_fail_after(0);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, OSP_ENOMEM);
+    }
+    osp_parts_get_stats(ps, &st);
+    assert_int_equal(st.nparts, 8);
+    assert_int_equal(st.quarantined, 0);
+    for (unsigned long n = 1;; n++) {
+        osp_mem_fail_after(n);
+        rc = osp_parts_maintain(ps, 0);
+        osp_mem_fail_after(0);
+        osp_parts_get_stats(ps, &st);
+        assert_true(rc == 0 || rc == OSP_ENOMEM);
+        if (st.nparts == 1) /* merged (a later step of the round may still have failed) */
+            break;
+        assert_int_equal(rc, OSP_ENOMEM);
+        assert_int_equal(st.nparts, 8);
+        assert_int_equal(st.nspans, 8 * b.nspans);
+        assert_int_equal(count_files(dir, DAY0, ".part"), 8);
+    }
+    assert_int_equal(st.nspans, b.nspans);
+    assert_int_equal(st.quarantined, 0);
+    check_trace(ps, &b, b.spans[0].trace_id);
+    osp_parts_close(ps);
+    osp_span_batch_cleanup(&b);
+    assert_int_equal(osp_mem_in_use(), mem0);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
 static void test_open_errors(void **state)
 {
     (void)state;
-    osp_parts_options opt = {.dir = "/proc/osprey-cannot-create"};
+    char *dir = osp_test_tmpdir("parts"), file[1024], sub[1100];
+    snprintf(file, sizeof file, "%s/plain-file", dir);
+    snprintf(sub, sizeof sub, "%s/traces", file);
+    FILE *f = fopen(file, "w");
+    fclose(f);
+    osp_parts_options opt = {.dir = sub}; /* its parent is a file: mkdir fails */
     osp_parts *ps = NULL;
     assert_int_equal(osp_parts_open(&opt, &ps), OSP_EIO);
     assert_null(ps);
+    osp_test_rmdir(dir);
+    free(dir);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_and_get_across_parts),
+        cmocka_unit_test(test_add_drops_exact_duplicates),
         cmocka_unit_test(test_partitions_by_day),
         cmocka_unit_test(test_search_and_catalogue),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_merge_same_key_different_content),
         cmocka_unit_test(test_merge_crash_leftovers),
         cmocka_unit_test(test_retention),
         cmocka_unit_test(test_corrupt_block_quarantined),
         cmocka_unit_test(test_corrupt_search_quarantined),
         cmocka_unit_test(test_bad_files_on_open),
+        cmocka_unit_test(test_concurrency),
+        cmocka_unit_test(test_quarantine_race),
+        cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_open_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
