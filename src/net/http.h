@@ -59,6 +59,13 @@ typedef struct osp_route {
     const char *path;   /* exact path, or a prefix when it ends with '*' */
     osp_http_handler handler;
     void *ctx;
+    /* Optional: writes the body (and content type) of errors the network core itself
+     * answers for this route over HTTP (413, 415, 503, ...) in the route's own format,
+     * e.g. google.rpc.Status for OTLP/HTTP. res->status is already set; grpc_code is the
+     * matching gRPC status. Runs on the loop thread and must not block. NULL: a JSON
+     * {"error":"..."} body. */
+    void (*error_body)(const osp_http_request *req, osp_http_response *res, int grpc_code,
+                       osp_str message);
 } osp_route;
 
 typedef struct osp_net_limits {

@@ -234,8 +234,6 @@ static int interpret_fields(osp_http1_parser *p)
         return fail(p, 400, OSP_EPARSE);
     if (h->minor == 1 && nhost != 1)
         return fail(p, 400, OSP_EPARSE);
-    if (h->content_length > p->max_body)
-        return fail(p, 413, OSP_ETOOBIG);
     h->keep_alive = !(conn & 1) && (h->minor == 1 || (conn & 2));
     return 0;
 }

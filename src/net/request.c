@@ -193,8 +193,13 @@ void osp__req_fail(osp__req *r, int status, enum osp__reject reason, const char 
     va_end(ap);
     osp_http_response_error(&r->res, status, "%.*s", rc ? 0 : (int)msg.len,
                             msg.data ? msg.data : "");
-    osp_buf_cleanup(&msg);
     r->res.nextra = 0;
+    if (r->pub.proto != OSP_PROTO_GRPC && r->route && r->route->error_body) {
+        osp_buf_reset(&r->res.body);
+        r->route->error_body(&r->pub, &r->res, osp_grpc_code_from_http(status),
+                             rc ? OSP_STR_NULL : osp_buf_str(&msg));
+    }
+    osp_buf_cleanup(&msg);
     if (r->pub.proto == OSP_PROTO_GRPC) {
         r->res.grpc_status = osp_grpc_code_from_http(status);
         r->res.status = 200;

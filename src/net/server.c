@@ -246,7 +246,8 @@ static void h1_head(osp__conn *c, const char *start)
     r->minor = h->minor;
     r->keep_alive = h->keep_alive;
     int has_body = h->chunked || h->content_length > 0;
-    if (osp__req_start(r, h->chunked ? -1 : (int64_t)h->content_length)) {
+    int64_t declared = h->content_length > INT64_MAX ? INT64_MAX : (int64_t)h->content_length;
+    if (osp__req_start(r, h->chunked ? -1 : declared)) {
         if (has_body) /* answered before the body: the connection cannot be reused */
             h1_respond_close(c);
         return; /* without a body the answer goes out at DONE */

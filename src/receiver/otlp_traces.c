@@ -48,10 +48,36 @@ static int media_type_is(osp_str content_type, const char *want)
     return osp_str_ieq(osp_str_make(content_type.p, n), osp_str_c(want));
 }
 
-/* Fills an error response in the request's encoding: google.rpc.Status for HTTP, status
- * and message for gRPC. */
-static void fail(const osp_http_request *req, osp_http_response *res, enum encoding enc,
-                 int http_status, int grpc_status, const char *message)
+/* The encoding of an OTLP/HTTP request, from its content type; errors for a content type
+ * that is neither are written as JSON, the readable choice. */
+static enum encoding request_encoding(const osp_http_request *req)
+{
+    return req->proto == OSP_PROTO_GRPC ||
+                   media_type_is(osp_http_header_get(req, "content-type"),
+                                 "application/x-protobuf")
+               ? ENC_PROTOBUF
+               : ENC_JSON;
+}
+
+/* Writes a google.rpc.Status error body in the request's encoding, as OTLP/HTTP requires
+ * of every 4xx/5xx; also the route's error_body for errors the network core answers. */
+static void status_body(const osp_http_request *req, osp_http_response *res, int grpc_code,
+                        osp_str message)
+{
+    osp_buf_reset(&res->body);
+    if (request_encoding(req) == ENC_JSON) {
+        res->content_type = "application/json";
+        osp_rpc_status_json(grpc_code, message, &res->body);
+    } else {
+        res->content_type = "application/x-protobuf";
+        osp_rpc_status_pb(grpc_code, message, &res->body);
+    }
+}
+
+/* Fills an error response: status and message for gRPC, HTTP status and a
+ * google.rpc.Status body for OTLP/HTTP. */
+static void fail(const osp_http_request *req, osp_http_response *res, int http_status,
+                 int grpc_status, const char *message)
 {
     osp_str msg = osp_arena_strdup(req->arena, osp_str_c(message));
     if (!msg.p)
@@ -62,20 +88,13 @@ static void fail(const osp_http_request *req, osp_http_response *res, enum encod
         return;
     }
     res->status = http_status;
-    osp_buf_reset(&res->body);
-    if (enc == ENC_JSON) {
-        res->content_type = "application/json";
-        osp_rpc_status_json(grpc_status, msg, &res->body);
-    } else {
-        res->content_type = "application/x-protobuf";
-        osp_rpc_status_pb(grpc_status, msg, &res->body);
-    }
+    status_body(req, res, grpc_status, msg);
 }
 
 static void handle_export(const osp_http_request *req, osp_http_response *res, void *ctx)
 {
     osp_store *store = ctx;
-    enum encoding enc = ENC_PROTOBUF;
+    enum encoding enc = request_encoding(req);
     osp_decode_report rep = {0};
     osp_span_batch batch;
     counters c;
@@ -84,14 +103,12 @@ static void handle_export(const osp_http_request *req, osp_http_response *res, v
 
     if (req->proto != OSP_PROTO_GRPC) {
         osp_str ct = osp_http_header_get(req, "content-type");
-        if (media_type_is(ct, "application/json"))
-            enc = ENC_JSON;
-        else if (!media_type_is(ct, "application/x-protobuf")) {
+        if (enc == ENC_JSON && !media_type_is(ct, "application/json")) {
             snprintf(msg, sizeof msg,
                      "unsupported content type \"%.*s\": use application/x-protobuf or "
                      "application/json",
                      (int)(ct.n > 100 ? 100 : ct.n), ct.p ? ct.p : "");
-            fail(req, res, ENC_JSON, 415, GRPC_INVALID_ARGUMENT, msg);
+            fail(req, res, 415, GRPC_INVALID_ARGUMENT, msg);
             return;
         }
     }
@@ -103,11 +120,11 @@ static void handle_export(const osp_http_request *req, osp_http_response *res, v
     if (rc == OSP_EPARSE) {
         snprintf(msg, sizeof msg, "cannot decode ExportTraceServiceRequest: %s",
                  rep.message[0] ? rep.message : "malformed body");
-        fail(req, res, enc, 400, GRPC_INVALID_ARGUMENT, msg);
+        fail(req, res, 400, GRPC_INVALID_ARGUMENT, msg);
         goto out;
     }
     if (rc) {
-        fail(req, res, enc, 500, GRPC_INTERNAL, osp_strerror(rc));
+        fail(req, res, 500, GRPC_INTERNAL, osp_strerror(rc));
         goto out;
     }
     osp_counter_add(c.rejected, (uint64_t)rep.rejected);
@@ -116,7 +133,7 @@ static void handle_export(const osp_http_request *req, osp_http_response *res, v
         if (rc == OSP_EBUSY) {
             osp_counter_add(c.rejected, batch.nspans);
             osp_http_response_header(res, "retry-after", OSP_STR_LIT("1"));
-            fail(req, res, enc, 503, GRPC_UNAVAILABLE,
+            fail(req, res, 503, GRPC_UNAVAILABLE,
                  "write path is behind, retry later");
             goto out;
         }
@@ -124,7 +141,7 @@ static void handle_export(const osp_http_request *req, osp_http_response *res, v
             osp_counter_add(c.rejected, batch.nspans);
             osp_error("otlp", "storing %zu spans failed: %s", batch.nspans, osp_strerror(rc));
             osp_http_response_header(res, "retry-after", OSP_STR_LIT("1"));
-            fail(req, res, enc, 503, GRPC_UNAVAILABLE, "storage write failed, retry later");
+            fail(req, res, 503, GRPC_UNAVAILABLE, "storage write failed, retry later");
             goto out;
         }
         osp_counter_add(c.accepted, batch.nspans);
@@ -138,7 +155,7 @@ static void handle_export(const osp_http_request *req, osp_http_response *res, v
         rc = osp_otlp_trace_response_pb(rep.rejected, partial, &res->body);
     }
     if (rc)
-        fail(req, res, enc, 500, GRPC_INTERNAL, osp_strerror(rc));
+        fail(req, res, 500, GRPC_INTERNAL, osp_strerror(rc));
 out:
     osp_span_batch_cleanup(&batch);
 }
@@ -148,8 +165,8 @@ static size_t otlp_trace_routes(enum osp_listener listener, osp_store *store, os
 {
     if (listener == OSP_LISTENER_API || max < 2)
         return 0;
-    out[0] = (osp_route){"POST", GRPC_PATH, handle_export, store};
-    out[1] = (osp_route){"POST", HTTP_PATH, handle_export, store};
+    out[0] = (osp_route){"POST", GRPC_PATH, handle_export, store, status_body};
+    out[1] = (osp_route){"POST", HTTP_PATH, handle_export, store, status_body};
     return 2;
 }
 

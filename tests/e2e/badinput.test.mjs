@@ -39,13 +39,17 @@ const pbWithRawSpans = (spanBufs) => lenField(1, Buffer.concat([
 
 async function post(body, headers, opts = {}) {
     const r = await request(`${server.otlpHttpUrl}/v1/traces`, { method: 'POST', headers, body, timeout: 20000 * SLOW, ...opts });
-    return parseOtlpResponse(r);
+    return { ...parseOtlpResponse(r), requestType: String(headers?.['content-type'] ?? '') };
 }
 const PB = { 'content-type': 'application/x-protobuf' };
 const JSONCT = { 'content-type': 'application/json' };
 
 function expectError(r, status, re, what) {
     assert.equal(r.status, status, `${what}: status (message: ${r.message})`);
+    // OTLP/HTTP: every error body is a google.rpc.Status in the request's own encoding.
+    for (const type of ['application/x-protobuf', 'application/json']) {
+        if (r.requestType === type) assert.equal(r.contentType.split(';')[0], type, `${what}: error body content type`);
+    }
     assert.ok(r.message && r.message.length > 0, `${what}: the error body must carry a message`);
     assert.match(r.message, re, `${what}: the message should name the problem`);
 }

@@ -27,7 +27,8 @@ void osp_parts_close(osp_parts *ps);
 /* Writes rows as new part(s), one per time partition, durably (file and directory
  * fsynced, then renamed into place) and makes them visible to readers. wal_lsn is the
  * highest write-ahead-log sequence number the rows came from; it is recorded in the
- * part so recovery can skip WAL records already in parts. 0 or OSP_EIO / OSP_ENOMEM. */
+ * part so recovery can skip WAL records already in parts. 0, OSP_EIO, OSP_ENOMEM, or
+ * OSP_EINVAL when a row's resource or scope index is out of range. */
 int osp_parts_add(osp_parts *ps, const osp_span_batch *rows, uint64_t wal_lsn);
 
 /* Highest wal_lsn recorded by any part (0 when none). */

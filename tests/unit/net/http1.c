@@ -332,10 +332,17 @@ static void test_framing_errors(void **state)
 static void test_size_limits(void **state)
 {
     (void)state;
-    /* Body larger than max_body is refused from the head, before reading it. */
-    expect_error("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n", OSP_ETOOBIG, 413);
-    expect_error("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-                 OSP_ETOOBIG, 413);
+    /* A declared Content-Length past max_body is the server's to refuse once it has routed
+     * the request (so the route can shape the error); the parser passes the head on. An
+     * unparseable length is still a parse error. */
+    run head;
+    feed("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n", 0, 256, 1000, &head);
+    assert_int_equal(head.rc, 0);
+    assert_int_equal(head.nheads, 1);
+    feed("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n", 0, 256,
+         1000, &head);
+    assert_int_equal(head.rc, 0);
+    assert_true(head.heads[0].content_length == UINT64_MAX); /* saturated, still refused */
     /* Head larger than max_head (256 here), complete or not. */
     char big[1024];
     snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: a\r\nX: %0300d\r\n\r\n", 0);

@@ -100,16 +100,26 @@ static void h_grpc_fail(const osp_http_request *req, osp_http_response *res, voi
     res->grpc_message = OSP_STR_LIT("bad span: 100% wrong\n");
 }
 
+/* A route's own error format: "code=<grpc code> <message>" as text/plain. */
+static void typed_error(const osp_http_request *req, osp_http_response *res, int grpc_code,
+                        osp_str message)
+{
+    (void)req;
+    res->content_type = "text/plain";
+    osp_buf_printf(&res->body, "code=%d %.*s", grpc_code, OSP_STR_FMT(message));
+}
+
 static const osp_route routes[] = {
-    {"GET", "/hello", h_hello, NULL},
-    {"POST", "/echo", h_echo, NULL},
-    {"PUT", "/echo", h_echo, NULL},
-    {"GET", "/q", h_query, NULL},
-    {"GET", "/prefix/*", h_prefix, NULL},
-    {"POST", "/slow", h_slow, NULL},
-    {"POST", "/nocontent", h_nocontent, NULL},
-    {"POST", "/test.Echo/Call", h_grpc_echo, NULL},
-    {"POST", "/test.Echo/Fail", h_grpc_fail, NULL},
+    {"GET", "/hello", h_hello, NULL, NULL},
+    {"POST", "/echo", h_echo, NULL, NULL},
+    {"PUT", "/echo", h_echo, NULL, NULL},
+    {"GET", "/q", h_query, NULL, NULL},
+    {"GET", "/prefix/*", h_prefix, NULL, NULL},
+    {"POST", "/slow", h_slow, NULL, NULL},
+    {"POST", "/nocontent", h_nocontent, NULL, NULL},
+    {"POST", "/typed", h_echo, NULL, typed_error},
+    {"POST", "/test.Echo/Call", h_grpc_echo, NULL, NULL},
+    {"POST", "/test.Echo/Fail", h_grpc_fail, NULL, NULL},
 };
 
 static void *run_loop(void *arg)
@@ -451,6 +461,20 @@ static void test_limits(void **state)
     assert_non_null(
         strstr(r.body, "{\"error\":\"request body exceeds the limit of 1048576 bytes\"}"));
     assert_true(closed_by_server(fd, 3000));
+    close(fd);
+    /* A length past 2^63 is refused the same way, not read. */
+    fd = connect_server();
+    send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999\r\n\r\n");
+    assert_int_equal(read_resp(fd, &r, 3000), 1);
+    assert_int_equal(r.status, 413);
+    close(fd);
+    /* A route with its own error format gets the same error in that format. */
+    fd = connect_server();
+    send_str(fd, "POST /typed HTTP/1.1\r\nHost: t\r\nContent-Length: 1048577\r\n\r\n");
+    assert_int_equal(read_resp(fd, &r, 3000), 1);
+    assert_int_equal(r.status, 413);
+    assert_non_null(strstr(r.head, "Content-Type: text/plain\r\n"));
+    assert_non_null(strstr(r.body, "code=8 request body exceeds the limit of 1048576 bytes"));
     close(fd);
     /* Chunked bodies are cut at the limit too. */
     fd = connect_server();
@@ -1116,7 +1140,7 @@ static void test_listen_errors(void **state)
     assert_int_equal(osp_net_listen(n2, "127.0.0.1:", routes, 1), OSP_EINVAL);
     assert_int_equal(osp_net_listen(n2, "::1:80", routes, 1), OSP_EINVAL);
     assert_int_equal(osp_net_listen(n2, "300.1.1.1:80", routes, 1), OSP_EINVAL);
-    osp_route bad = {"GET", NULL, h_hello, NULL};
+    osp_route bad = {"GET", NULL, h_hello, NULL, NULL};
     assert_int_equal(osp_net_listen(n2, "127.0.0.1:0", &bad, 1), OSP_EINVAL);
     assert_int_equal(osp_net_listen(n2, "[::1]:0", routes, 1), 0);
     assert_int_equal(osp_net_listen(n2, "localhost:0", routes, 1), 0);

@@ -19,34 +19,40 @@ typedef struct spangen {
     osp_buf tmp;
 } spangen;
 
-static inline uint64_t gen_next(spangen *g) {
+static inline uint64_t gen_next(spangen *g)
+{
     g->rng ^= g->rng << 13;
     g->rng ^= g->rng >> 7;
     g->rng ^= g->rng << 17;
     return g->rng;
 }
 
-static inline uint64_t gen_range(spangen *g, uint64_t n) {
+static inline uint64_t gen_range(spangen *g, uint64_t n)
+{
     return gen_next(g) % n;
 }
 
-static inline void gen_init(spangen *g, uint64_t seed, uint64_t base_ns) {
+static inline void gen_init(spangen *g, uint64_t seed, uint64_t base_ns)
+{
     g->rng = seed * 0x9E3779B97F4A7C15ull + 1;
     g->base_ns = base_ns;
     osp_buf_init(&g->tmp, 0);
 }
 
-static inline void gen_cleanup(spangen *g) {
+static inline void gen_cleanup(spangen *g)
+{
     osp_buf_cleanup(&g->tmp);
 }
 
-static inline osp_str gen_keep(osp_span_batch *b, const void *p, size_t n) {
+static inline osp_str gen_keep(osp_span_batch *b, const void *p, size_t n)
+{
     return osp_str_make(osp_arena_memdup(&b->arena, p, n), n);
 }
 
 static inline osp_str gen_fmt(osp_span_batch *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static inline osp_str gen_fmt(osp_span_batch *b, const char *fmt, ...) {
+static inline osp_str gen_fmt(osp_span_batch *b, const char *fmt, ...)
+{
     char tmp[256];
     va_list ap;
     va_start(ap, fmt);
@@ -55,37 +61,44 @@ static inline osp_str gen_fmt(osp_span_batch *b, const char *fmt, ...) {
     return gen_keep(b, tmp, (size_t)n);
 }
 
-static inline void put_s(osp_buf *a, const char *k, osp_str s) {
+static inline void put_s(osp_buf *a, const char *k, osp_str s)
+{
     osp_value v = {.type = OSP_VAL_STRING, .s = s};
     osp_attr_append(a, osp_str_c(k), &v);
 }
 
-static inline void put_z(osp_buf *a, const char *k, const char *z) {
+static inline void put_z(osp_buf *a, const char *k, const char *z)
+{
     put_s(a, k, osp_str_c(z));
 }
 
-static inline void put_i(osp_buf *a, const char *k, int64_t i) {
+static inline void put_i(osp_buf *a, const char *k, int64_t i)
+{
     osp_value v = {.type = OSP_VAL_INT, .i = i};
     osp_attr_append(a, osp_str_c(k), &v);
 }
 
-static inline void put_d(osp_buf *a, const char *k, double d) {
+static inline void put_d(osp_buf *a, const char *k, double d)
+{
     osp_value v = {.type = OSP_VAL_DOUBLE, .d = d};
     osp_attr_append(a, osp_str_c(k), &v);
 }
 
-static inline void put_b(osp_buf *a, const char *k, int on) {
+static inline void put_b(osp_buf *a, const char *k, int on)
+{
     osp_value v = {.type = OSP_VAL_BOOL, .i = on};
     osp_attr_append(a, osp_str_c(k), &v);
 }
 
-static inline osp_str gen_blob(osp_span_batch *b, osp_buf *a) {
+static inline osp_str gen_blob(osp_span_batch *b, osp_buf *a)
+{
     osp_str s = gen_keep(b, a->data, a->len);
     osp_buf_reset(a);
     return s;
 }
 
-static inline void gen_hex(spangen *g, char *out, size_t n) {
+static inline void gen_hex(spangen *g, char *out, size_t n)
+{
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++)
         out[i] = hex[gen_range(g, 16)];
@@ -98,7 +111,8 @@ static const char *const gen_models[] = {"gpt-4o", "gpt-4o-mini", "claude-3-5-so
                                          "llama-3.1-70b"};
 
 /* Adds one resource per service and two scopes. */
-static inline void gen_origins(spangen *g, osp_span_batch *b) {
+static inline void gen_origins(spangen *g, osp_span_batch *b)
+{
     osp_buf a;
     osp_buf_init(&a, 0);
     for (size_t i = 0; i < sizeof gen_services / sizeof gen_services[0]; i++) {
@@ -138,7 +152,8 @@ static inline void gen_origins(spangen *g, osp_span_batch *b) {
 }
 
 /* ~15 attributes of a realistic span of the given role. */
-static inline osp_str gen_attrs(spangen *g, osp_span_batch *b, int role, int err) {
+static inline osp_str gen_attrs(spangen *g, osp_span_batch *b, int role, int err)
+{
     osp_buf *a = &g->tmp;
     char id[40];
     gen_hex(g, id, 32);
@@ -238,8 +253,10 @@ static inline osp_str gen_attrs(spangen *g, osp_span_batch *b, int role, int err
 }
 
 /* Appends ntraces traces (4..9 spans each) starting spacing_ns apart from g->base_ns. */
-static inline void gen_traces(spangen *g, osp_span_batch *b, size_t ntraces, uint64_t spacing_ns) {
-    if (b->nresources == 0) gen_origins(g, b);
+static inline void gen_traces(spangen *g, osp_span_batch *b, size_t ntraces, uint64_t spacing_ns)
+{
+    if (b->nresources == 0)
+        gen_origins(g, b);
     osp_buf ev, sub;
     osp_buf_init(&ev, 0);
     osp_buf_init(&sub, 0);
@@ -257,7 +274,8 @@ static inline void gen_traces(spangen *g, osp_span_batch *b, size_t ntraces, uin
             int err = gen_range(g, 20) == 0;
             memcpy(s->trace_id, trace, 16);
             memcpy(s->span_id, ids[k], 8);
-            if (k) memcpy(s->parent_span_id, ids[k == 1 ? 0 : 1 + gen_range(g, k - 1)], 8);
+            if (k)
+                memcpy(s->parent_span_id, ids[k == 1 ? 0 : 1 + gen_range(g, k - 1)], 8);
             s->start_ns = t0 + k * 1000000 + gen_range(g, 1000000);
             s->end_ns = s->start_ns + 50000 + gen_range(g, 800000000);
             s->kind = role == 0   ? OSP_SPAN_KIND_SERVER
@@ -272,7 +290,8 @@ static inline void gen_traces(spangen *g, osp_span_batch *b, size_t ntraces, uin
                       : role == 2 ? OSP_STR_LIT("qdrant search")
                                   : OSP_STR_LIT("execute_tool");
             s->attributes = gen_attrs(g, b, role, err);
-            if (err) s->status_message = OSP_STR_LIT("upstream timeout after 30s");
+            if (err)
+                s->status_message = OSP_STR_LIT("upstream timeout after 30s");
             if (role == 0 && gen_range(g, 4) == 0)
                 s->trace_state = OSP_STR_LIT("vendor=abc,sampled=1");
             if (role == 1) { /* first-token event */
