@@ -14,11 +14,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
-        if (!(cond)) abort();                                                                      \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
     } while (0)
 
 /* Every stored attribute value renders as text (exercises the canonical readers). */
-static void render_attrs(osp_str attrs, osp_buf *tmp) {
+static void render_attrs(osp_str attrs, osp_buf *tmp)
+{
     osp_attr_iter it;
     osp_str key;
     osp_value v;
@@ -31,7 +33,8 @@ static void render_attrs(osp_str attrs, osp_buf *tmp) {
     CHECK(rc == 0);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     osp_span_batch a, b;
     osp_buf enc1, enc2, tmp;
     osp_decode_report rep;

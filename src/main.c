@@ -25,53 +25,54 @@ typedef struct serve_config {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Osprey " OSPREY_VERSION " - observability for microservices and AI applications\n"
-            "\n"
-            "Usage: osprey <command> [options]\n"
-            "\n"
-            "Commands:\n"
-            "  serve      run the server (OTLP ingest, embedded store, query API)\n"
-            "  version    print the version\n"
-            "  help       print this help\n"
-            "\n"
-            "Run `osprey serve --help` for the server's options.\n");
+    fprintf(out, "Osprey " OSPREY_VERSION " - observability for microservices and AI applications\n"
+                 "\n"
+                 "Usage: osprey <command> [options]\n"
+                 "\n"
+                 "Commands:\n"
+                 "  serve      run the server (OTLP ingest, embedded store, query API)\n"
+                 "  version    print the version\n"
+                 "  help       print this help\n"
+                 "\n"
+                 "Run `osprey serve --help` for the server's options.\n");
 }
 
 static void serve_usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: osprey serve [options]\n"
-            "\n"
-            "Listeners:\n"
-            "  --otlp-grpc-addr HOST:PORT  OTLP/gRPC (default 127.0.0.1:4317)\n"
-            "  --otlp-http-addr HOST:PORT  OTLP/HTTP, protobuf and JSON (default 127.0.0.1:4318)\n"
-            "  --http-addr HOST:PORT       query API, Jaeger API, /metrics (default 127.0.0.1:8080)\n"
-            "\n"
-            "Storage:\n"
-            "  --data-dir DIR              where the embedded store keeps its files (default ./data)\n"
-            "  --retention DURATION        drop data older than this, e.g. 12h, 7d, 4w (default 7d;\n"
-            "                              0 keeps everything)\n"
-            "  --fsync POLICY              when acknowledged data reaches the disk: always (fsync\n"
-            "                              before every acknowledgement, group-committed; survives\n"
-            "                              power loss), interval (written before acknowledgement,\n"
-            "                              fsynced every --fsync-interval; survives a crash of the\n"
-            "                              process, may lose that interval on power loss), never\n"
-            "                              (left to the kernel). Default: interval\n"
-            "  --fsync-interval DURATION   for --fsync interval (default 1s)\n"
-            "  --memtable-size BYTES       in-memory buffer flushed to a part past this (default 64MiB)\n"
-            "\n"
-            "Limits:\n"
-            "  --max-request-size BYTES    largest request body after decompression; larger gets\n"
-            "                              413 / RESOURCE_EXHAUSTED (default 64MiB)\n"
-            "  --max-inflight-size BYTES   request bodies being processed at once; past it new\n"
-            "                              requests get 503 / UNAVAILABLE (default 256MiB)\n"
-            "  --header-timeout DURATION   time allowed for a request's headers (default 10s)\n"
-            "  --idle-timeout DURATION     idle keep-alive connections closed after (default 60s)\n"
-            "\n"
-            "Sizes take an optional suffix: KiB, MiB, GiB (or K, M, G). Durations: ns, us, ms,\n"
-            "s, m, h, d, w (e.g. 1.5s, 7d). SIGINT and SIGTERM shut down cleanly: stop accepting,\n"
-            "finish requests in flight, flush the store, exit 0.\n");
+    fprintf(
+        out,
+        "Usage: osprey serve [options]\n"
+        "\n"
+        "Listeners:\n"
+        "  --otlp-grpc-addr HOST:PORT  OTLP/gRPC (default 127.0.0.1:4317)\n"
+        "  --otlp-http-addr HOST:PORT  OTLP/HTTP, protobuf and JSON (default 127.0.0.1:4318)\n"
+        "  --http-addr HOST:PORT       query API, Jaeger API, /metrics (default 127.0.0.1:8080)\n"
+        "\n"
+        "Storage:\n"
+        "  --data-dir DIR              where the embedded store keeps its files (default ./data)\n"
+        "  --retention DURATION        drop data older than this, e.g. 12h, 7d, 4w (default 7d;\n"
+        "                              0 keeps everything)\n"
+        "  --fsync POLICY              when acknowledged data reaches the disk: always (fsync\n"
+        "                              before every acknowledgement, group-committed; survives\n"
+        "                              power loss), interval (written before acknowledgement,\n"
+        "                              fsynced every --fsync-interval; survives a crash of the\n"
+        "                              process, may lose that interval on power loss), never\n"
+        "                              (left to the kernel). Default: interval\n"
+        "  --fsync-interval DURATION   for --fsync interval (default 1s)\n"
+        "  --memtable-size BYTES       in-memory buffer flushed to a part past this (default "
+        "64MiB)\n"
+        "\n"
+        "Limits:\n"
+        "  --max-request-size BYTES    largest request body after decompression; larger gets\n"
+        "                              413 / RESOURCE_EXHAUSTED (default 64MiB)\n"
+        "  --max-inflight-size BYTES   request bodies being processed at once; past it new\n"
+        "                              requests get 503 / UNAVAILABLE (default 256MiB)\n"
+        "  --header-timeout DURATION   time allowed for a request's headers (default 10s)\n"
+        "  --idle-timeout DURATION     idle keep-alive connections closed after (default 60s)\n"
+        "\n"
+        "Sizes take an optional suffix: KiB, MiB, GiB (or K, M, G). Durations: ns, us, ms,\n"
+        "s, m, h, d, w (e.g. 1.5s, 7d). SIGINT and SIGTERM shut down cleanly: stop accepting,\n"
+        "finish requests in flight, flush the store, exit 0.\n");
 }
 
 /* Parses "123", "64MiB", "1G" into bytes. 0 or OSP_EINVAL. */
@@ -176,9 +177,8 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
             cfg->http_addr = optarg;
             break;
         case OPT_RETENTION:
-            if (strcmp(optarg, "0") &&
-                osp_param_lookback("--retention", osp_str_c(optarg), &cfg->store.retention_ns,
-                                   &err)) {
+            if (strcmp(optarg, "0") && osp_param_lookback("--retention", osp_str_c(optarg),
+                                                          &cfg->store.retention_ns, &err)) {
                 fprintf(stderr, "osprey serve: %s\n", err.msg);
                 return OSP_EINVAL;
             }
@@ -193,8 +193,9 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
             else if (!strcmp(optarg, "never"))
                 cfg->store.fsync_policy = OSP_FSYNC_NEVER;
             else {
-                fprintf(stderr, "osprey serve: invalid --fsync \"%s\": use always, interval "
-                                "or never\n",
+                fprintf(stderr,
+                        "osprey serve: invalid --fsync \"%s\": use always, interval "
+                        "or never\n",
                         optarg);
                 return OSP_EINVAL;
             }

@@ -10,10 +10,10 @@
 #include "core/str.h"
 
 typedef struct osp_buf {
-    char *data;    /* owned; NULL until the first append */
-    size_t len;    /* bytes in use */
-    size_t cap;    /* bytes allocated */
-    size_t max;    /* hard limit on len; appends past it fail with OSP_ETOOBIG */
+    char *data; /* owned; NULL until the first append */
+    size_t len; /* bytes in use */
+    size_t cap; /* bytes allocated */
+    size_t max; /* hard limit on len; appends past it fail with OSP_ETOOBIG */
 } osp_buf;
 
 /* Initializes an empty buffer that may hold at most max bytes (0 = SIZE_MAX). */

@@ -18,8 +18,8 @@ struct osp_metric {
     enum kind kind;
     const char *name, *help;
     char *labels;
-    _Atomic uint64_t count;  /* counter value; histogram observation count */
-    _Atomic double value;    /* gauge value; histogram sum */
+    _Atomic uint64_t count; /* counter value; histogram observation count */
+    _Atomic double value;   /* gauge value; histogram sum */
     size_t nbounds;
     double *bounds;
     _Atomic uint64_t *buckets; /* nbounds + 1, non-cumulative */

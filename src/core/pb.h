@@ -61,10 +61,10 @@ static inline double osp_pb_as_double(uint64_t v)
  * written as given (callers skip proto3 defaults themselves). */
 int osp_pb_put_varint(osp_buf *b, uint64_t v);
 int osp_pb_put_tag(osp_buf *b, uint32_t num, enum osp_pb_wire wire);
-int osp_pb_put_uint(osp_buf *b, uint32_t num, uint64_t v);     /* VARINT field */
-int osp_pb_put_fixed64(osp_buf *b, uint32_t num, uint64_t v);  /* I64 field */
-int osp_pb_put_fixed32(osp_buf *b, uint32_t num, uint32_t v);  /* I32 field */
-int osp_pb_put_double(osp_buf *b, uint32_t num, double v);     /* I64 field */
+int osp_pb_put_uint(osp_buf *b, uint32_t num, uint64_t v);               /* VARINT field */
+int osp_pb_put_fixed64(osp_buf *b, uint32_t num, uint64_t v);            /* I64 field */
+int osp_pb_put_fixed32(osp_buf *b, uint32_t num, uint32_t v);            /* I32 field */
+int osp_pb_put_double(osp_buf *b, uint32_t num, double v);               /* I64 field */
 int osp_pb_put_bytes(osp_buf *b, uint32_t num, const void *p, size_t n); /* LEN field */
 static inline int osp_pb_put_str(osp_buf *b, uint32_t num, osp_str s)
 {

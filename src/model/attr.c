@@ -38,17 +38,21 @@
 #define TEXT_MAX_DEPTH 100
 
 /* A reader over s that never forms a pointer from NULL. */
-static osp_pb_reader reader_of(osp_str s) {
+static osp_pb_reader reader_of(osp_str s)
+{
     return s.n ? osp_pb_reader_make(s.p, s.n) : osp_pb_reader_make("", 0);
 }
 
-int osp_value_decode(osp_str anyvalue, osp_value *v) {
+int osp_value_decode(osp_str anyvalue, osp_value *v)
+{
     osp_pb_reader r = reader_of(anyvalue);
     osp_pb_field f;
     *v = (osp_value){.type = OSP_VAL_EMPTY};
     int rc = osp_pb_next(&r, &f);
-    if (rc == 0) return 0;
-    if (rc < 0 || r.p != r.end) return OSP_ECORRUPT; /* malformed, or more than one member */
+    if (rc == 0)
+        return 0;
+    if (rc < 0 || r.p != r.end)
+        return OSP_ECORRUPT; /* malformed, or more than one member */
     enum osp_pb_wire want = OSP_PB_LEN;
     switch (f.num) {
     case 1:
@@ -81,57 +85,71 @@ int osp_value_decode(osp_str anyvalue, osp_value *v) {
     default:
         return OSP_ECORRUPT;
     }
-    if (f.wire != want) return OSP_ECORRUPT;
+    if (f.wire != want)
+        return OSP_ECORRUPT;
     v->s = f.bytes;
     return 0;
 }
 
-void osp_attr_iter_init(osp_attr_iter *it, osp_str attrs) {
+void osp_attr_iter_init(osp_attr_iter *it, osp_str attrs)
+{
     it->r = reader_of(attrs);
 }
 
-int osp_attr_next(osp_attr_iter *it, osp_str *key, osp_value *v) {
+int osp_attr_next(osp_attr_iter *it, osp_str *key, osp_value *v)
+{
     osp_pb_field f;
     int rc = osp_pb_next(&it->r, &f);
-    if (rc <= 0) return rc < 0 ? OSP_ECORRUPT : 0;
-    if (f.num != 1 || f.wire != OSP_PB_LEN) return OSP_ECORRUPT;
+    if (rc <= 0)
+        return rc < 0 ? OSP_ECORRUPT : 0;
+    if (f.num != 1 || f.wire != OSP_PB_LEN)
+        return OSP_ECORRUPT;
     osp_pb_reader kv = reader_of(f.bytes);
     osp_str val = OSP_STR_NULL;
     *key = OSP_STR_NULL;
     while ((rc = osp_pb_next(&kv, &f)) == 1) {
-        if (f.wire != OSP_PB_LEN || (f.num != 1 && f.num != 2)) return OSP_ECORRUPT;
+        if (f.wire != OSP_PB_LEN || (f.num != 1 && f.num != 2))
+            return OSP_ECORRUPT;
         if (f.num == 1)
             *key = f.bytes;
         else
             val = f.bytes;
     }
-    if (rc < 0 || osp_value_decode(val, v) < 0) return OSP_ECORRUPT;
+    if (rc < 0 || osp_value_decode(val, v) < 0)
+        return OSP_ECORRUPT;
     return 1;
 }
 
-void osp_array_iter_init(osp_array_iter *it, osp_str array_body) {
+void osp_array_iter_init(osp_array_iter *it, osp_str array_body)
+{
     it->r = reader_of(array_body);
 }
 
-int osp_array_next(osp_array_iter *it, osp_value *v) {
+int osp_array_next(osp_array_iter *it, osp_value *v)
+{
     osp_pb_field f;
     int rc = osp_pb_next(&it->r, &f);
-    if (rc <= 0) return rc < 0 ? OSP_ECORRUPT : 0;
-    if (f.num != 1 || f.wire != OSP_PB_LEN || osp_value_decode(f.bytes, v) < 0) return OSP_ECORRUPT;
+    if (rc <= 0)
+        return rc < 0 ? OSP_ECORRUPT : 0;
+    if (f.num != 1 || f.wire != OSP_PB_LEN || osp_value_decode(f.bytes, v) < 0)
+        return OSP_ECORRUPT;
     return 1;
 }
 
-int osp_attr_find(osp_str attrs, osp_str key, osp_value *v) {
+int osp_attr_find(osp_str attrs, osp_str key, osp_value *v)
+{
     osp_attr_iter it;
     osp_str k;
     int rc;
     osp_attr_iter_init(&it, attrs);
     while ((rc = osp_attr_next(&it, &k, v)) == 1)
-        if (osp_str_eq(k, key)) return 1;
+        if (osp_str_eq(k, key))
+            return 1;
     return rc;
 }
 
-size_t osp_attr_count(osp_str attrs) {
+size_t osp_attr_count(osp_str attrs)
+{
     osp_attr_iter it;
     osp_str k;
     osp_value v;
@@ -143,7 +161,8 @@ size_t osp_attr_count(osp_str attrs) {
     return rc < 0 ? 0 : n;
 }
 
-int osp_value_put(osp_buf *out, const osp_value *v) {
+int osp_value_put(osp_buf *out, const osp_value *v)
+{
     switch (v->type) {
     case OSP_VAL_EMPTY:
         return 0;
@@ -165,60 +184,75 @@ int osp_value_put(osp_buf *out, const osp_value *v) {
     return OSP_EINVAL;
 }
 
-int osp_value_begin_nested(osp_buf *out, osp_value_type type, size_t *mark) {
+int osp_value_begin_nested(osp_buf *out, osp_value_type type, size_t *mark)
+{
     assert(type == OSP_VAL_ARRAY || type == OSP_VAL_KVLIST);
     return osp_pb_begin(out, type == OSP_VAL_ARRAY ? 5 : 6, mark);
 }
 
-int osp_value_end_nested(osp_buf *out, size_t mark) {
+int osp_value_end_nested(osp_buf *out, size_t mark)
+{
     return osp_pb_end(out, mark);
 }
 
-int osp_attr_begin(osp_buf *attrs, osp_str key, osp_attr_mark *m) {
+int osp_attr_begin(osp_buf *attrs, osp_str key, osp_attr_mark *m)
+{
     int rc = osp_pb_begin(attrs, 1, &m->kv);
-    if (rc == 0) rc = osp_pb_put_str(attrs, 1, key);
-    if (rc == 0) rc = osp_pb_begin(attrs, 2, &m->val);
+    if (rc == 0)
+        rc = osp_pb_put_str(attrs, 1, key);
+    if (rc == 0)
+        rc = osp_pb_begin(attrs, 2, &m->val);
     return rc;
 }
 
-int osp_attr_end(osp_buf *attrs, const osp_attr_mark *m) {
+int osp_attr_end(osp_buf *attrs, const osp_attr_mark *m)
+{
     int rc = osp_pb_end(attrs, m->val);
     return rc ? rc : osp_pb_end(attrs, m->kv);
 }
 
-int osp_array_begin_elem(osp_buf *array_body, size_t *mark) {
+int osp_array_begin_elem(osp_buf *array_body, size_t *mark)
+{
     return osp_pb_begin(array_body, 1, mark);
 }
 
-int osp_array_end_elem(osp_buf *array_body, size_t mark) {
+int osp_array_end_elem(osp_buf *array_body, size_t mark)
+{
     return osp_pb_end(array_body, mark);
 }
 
-int osp_attr_append(osp_buf *attrs, osp_str key, const osp_value *v) {
+int osp_attr_append(osp_buf *attrs, osp_str key, const osp_value *v)
+{
     osp_attr_mark m;
     int rc = osp_attr_begin(attrs, key, &m);
-    if (rc == 0) rc = osp_value_put(attrs, v);
+    if (rc == 0)
+        rc = osp_value_put(attrs, v);
     return rc ? rc : osp_attr_end(attrs, &m);
 }
 
-int osp_array_append(osp_buf *array_body, const osp_value *v) {
+int osp_array_append(osp_buf *array_body, const osp_value *v)
+{
     size_t mark;
     int rc = osp_array_begin_elem(array_body, &mark);
-    if (rc == 0) rc = osp_value_put(array_body, v);
+    if (rc == 0)
+        rc = osp_value_put(array_body, v);
     return rc ? rc : osp_array_end_elem(array_body, mark);
 }
 
 /* Shortest of %.15g, %.16g, %.17g that reads back as the same double. */
-static int put_double(osp_buf *out, double d) {
+static int put_double(osp_buf *out, double d)
+{
     char tmp[32];
     for (int prec = 15; prec < 17; prec++) {
         snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-        if (strtod(tmp, NULL) == d) return osp_buf_puts(out, tmp);
+        if (strtod(tmp, NULL) == d)
+            return osp_buf_puts(out, tmp);
     }
     return osp_buf_printf(out, "%.17g", d);
 }
 
-static int put_bytes_b64(osp_buf *out, osp_str s) {
+static int put_bytes_b64(osp_buf *out, osp_str s)
+{
     int rc = osp_buf_reserve(out, OSP_BASE64_LEN(s.n));
     if (rc == 0 && s.n)
         out->len += osp_base64_encode((const uint8_t *)s.p, s.n, out->data + out->len);
@@ -228,9 +262,11 @@ static int put_bytes_b64(osp_buf *out, osp_str s) {
 static int put_json(const osp_value *v, osp_buf *out, int depth);
 
 /* Text form; `json` selects the form used for elements inside arrays and kvlists. */
-static int put_text(const osp_value *v, osp_buf *out, int json, int depth) {
+static int put_text(const osp_value *v, osp_buf *out, int json, int depth)
+{
     int rc = 0;
-    if (depth > TEXT_MAX_DEPTH) return OSP_ECORRUPT;
+    if (depth > TEXT_MAX_DEPTH)
+        return OSP_ECORRUPT;
     switch (v->type) {
     case OSP_VAL_EMPTY:
         return json ? osp_buf_puts(out, "null") : 0;
@@ -241,16 +277,22 @@ static int put_text(const osp_value *v, osp_buf *out, int json, int depth) {
     case OSP_VAL_INT:
         return osp_buf_printf(out, "%" PRId64, v->i);
     case OSP_VAL_DOUBLE:
-        if (isfinite(v->d)) return put_double(out, v->d);
-        if (json) rc = osp_buf_putc(out, '"');
+        if (isfinite(v->d))
+            return put_double(out, v->d);
+        if (json)
+            rc = osp_buf_putc(out, '"');
         if (rc == 0)
             rc = osp_buf_puts(out, isnan(v->d) ? "NaN" : v->d > 0 ? "Infinity" : "-Infinity");
-        if (rc == 0 && json) rc = osp_buf_putc(out, '"');
+        if (rc == 0 && json)
+            rc = osp_buf_putc(out, '"');
         return rc;
     case OSP_VAL_BYTES:
-        if (json) rc = osp_buf_putc(out, '"');
-        if (rc == 0) rc = put_bytes_b64(out, v->s);
-        if (rc == 0 && json) rc = osp_buf_putc(out, '"');
+        if (json)
+            rc = osp_buf_putc(out, '"');
+        if (rc == 0)
+            rc = put_bytes_b64(out, v->s);
+        if (rc == 0 && json)
+            rc = osp_buf_putc(out, '"');
         return rc;
     case OSP_VAL_ARRAY:
     case OSP_VAL_KVLIST:
@@ -260,7 +302,8 @@ static int put_text(const osp_value *v, osp_buf *out, int json, int depth) {
 }
 
 /* Compact JSON for an ARRAY or KVLIST value. */
-static int put_json(const osp_value *v, osp_buf *out, int depth) {
+static int put_json(const osp_value *v, osp_buf *out, int depth)
+{
     int array = v->type == OSP_VAL_ARRAY, rc, more;
     osp_array_iter ai;
     osp_attr_iter ki;
@@ -275,22 +318,28 @@ static int put_json(const osp_value *v, osp_buf *out, int depth) {
             rc = more;
             break;
         }
-        if (n) rc = osp_buf_putc(out, ',');
+        if (n)
+            rc = osp_buf_putc(out, ',');
         if (rc == 0 && !array) {
             rc = osp_buf_json_str(out, k.p, k.n);
-            if (rc == 0) rc = osp_buf_putc(out, ':');
+            if (rc == 0)
+                rc = osp_buf_putc(out, ':');
         }
-        if (rc == 0) rc = put_text(&e, out, 1, depth + 1);
+        if (rc == 0)
+            rc = put_text(&e, out, 1, depth + 1);
     }
     return rc ? rc : osp_buf_putc(out, array ? ']' : '}');
 }
 
-int osp_value_to_text(const osp_value *v, osp_buf *out) {
+int osp_value_to_text(const osp_value *v, osp_buf *out)
+{
     return put_text(v, out, 0, 0);
 }
 
-int osp_value_eq(const osp_value *a, const osp_value *b) {
-    if (a->type != b->type) return 0;
+int osp_value_eq(const osp_value *a, const osp_value *b)
+{
+    if (a->type != b->type)
+        return 0;
     switch (a->type) {
     case OSP_VAL_EMPTY:
         return 1;

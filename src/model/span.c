@@ -41,12 +41,14 @@
 
 #define INITIAL_ROWS 16
 
-void osp_span_batch_init(osp_span_batch *b) {
+void osp_span_batch_init(osp_span_batch *b)
+{
     memset(b, 0, sizeof *b);
     osp_arena_init(&b->arena, 0, 0);
 }
 
-void osp_span_batch_cleanup(osp_span_batch *b) {
+void osp_span_batch_cleanup(osp_span_batch *b)
+{
     osp_free(b->resources);
     osp_free(b->scopes);
     osp_free(b->spans);
@@ -54,23 +56,29 @@ void osp_span_batch_cleanup(osp_span_batch *b) {
     osp_span_batch_init(b);
 }
 
-void osp_span_batch_reset(osp_span_batch *b) {
+void osp_span_batch_reset(osp_span_batch *b)
+{
     osp_span_batch_cleanup(b);
 }
 
 /* Doubles an array's capacity; returns the new array or NULL (old one untouched). */
-static void *grow(void *arr, size_t *cap, size_t elem) {
+static void *grow(void *arr, size_t *cap, size_t elem)
+{
     size_t ncap = *cap ? *cap * 2 : INITIAL_ROWS;
-    if (ncap > SIZE_MAX / elem) return NULL;
+    if (ncap > SIZE_MAX / elem)
+        return NULL;
     void *p = osp_realloc(arr, ncap * elem);
-    if (p) *cap = ncap;
+    if (p)
+        *cap = ncap;
     return p;
 }
 
-osp_resource *osp_span_batch_add_resource(osp_span_batch *b) {
+osp_resource *osp_span_batch_add_resource(osp_span_batch *b)
+{
     if (b->nresources == b->resources_cap) {
         osp_resource *a = grow(b->resources, &b->resources_cap, sizeof *a);
-        if (!a) return NULL;
+        if (!a)
+            return NULL;
         b->resources = a;
     }
     osp_resource *r = &b->resources[b->nresources++];
@@ -78,10 +86,12 @@ osp_resource *osp_span_batch_add_resource(osp_span_batch *b) {
     return r;
 }
 
-osp_scope *osp_span_batch_add_scope(osp_span_batch *b) {
+osp_scope *osp_span_batch_add_scope(osp_span_batch *b)
+{
     if (b->nscopes == b->scopes_cap) {
         osp_scope *a = grow(b->scopes, &b->scopes_cap, sizeof *a);
-        if (!a) return NULL;
+        if (!a)
+            return NULL;
         b->scopes = a;
     }
     osp_scope *s = &b->scopes[b->nscopes++];
@@ -89,10 +99,12 @@ osp_scope *osp_span_batch_add_scope(osp_span_batch *b) {
     return s;
 }
 
-osp_span *osp_span_batch_add_span(osp_span_batch *b) {
+osp_span *osp_span_batch_add_span(osp_span_batch *b)
+{
     if (b->nspans == b->spans_cap) {
         osp_span *a = grow(b->spans, &b->spans_cap, sizeof *a);
-        if (!a) return NULL;
+        if (!a)
+            return NULL;
         b->spans = a;
     }
     osp_span *s = &b->spans[b->nspans++];
@@ -100,14 +112,16 @@ osp_span *osp_span_batch_add_span(osp_span_batch *b) {
     return s;
 }
 
-int osp_resource_equal(const osp_resource *a, const osp_resource *b) {
+int osp_resource_equal(const osp_resource *a, const osp_resource *b)
+{
     return osp_str_eq(a->attributes, b->attributes) &&
            a->dropped_attributes == b->dropped_attributes &&
            osp_str_eq(a->entity_refs, b->entity_refs) && osp_str_eq(a->schema_url, b->schema_url) &&
            osp_str_eq(a->service_name, b->service_name);
 }
 
-int osp_scope_equal(const osp_scope *a, const osp_scope *b) {
+int osp_scope_equal(const osp_scope *a, const osp_scope *b)
+{
     return osp_str_eq(a->name, b->name) && osp_str_eq(a->version, b->version) &&
            osp_str_eq(a->attributes, b->attributes) &&
            a->dropped_attributes == b->dropped_attributes &&
@@ -115,7 +129,8 @@ int osp_scope_equal(const osp_scope *a, const osp_scope *b) {
 }
 
 /* Points *s at a copy of its bytes at *cur and advances *cur. */
-static void relocate(osp_str *s, char **cur) {
+static void relocate(osp_str *s, char **cur)
+{
     if (s->n == 0) {
         *s = OSP_STR_NULL;
         return;
@@ -125,7 +140,8 @@ static void relocate(osp_str *s, char **cur) {
     *cur += s->n;
 }
 
-int osp_span_batch_copy_span(osp_span_batch *dst, const osp_span_batch *src, size_t i) {
+int osp_span_batch_copy_span(osp_span_batch *dst, const osp_span_batch *src, size_t i)
+{
     assert(i < src->nspans);
     osp_span sp = src->spans[i];
     osp_resource res = src->resources[sp.resource];
@@ -156,7 +172,8 @@ int osp_span_batch_copy_span(osp_span_batch *dst, const osp_span_batch *src, siz
     for (size_t k = 0; k < n; k++)
         total += slices[k]->n;
     char *cur = osp_arena_alloc(&dst->arena, total ? total : 1);
-    if (!cur) return OSP_ENOMEM;
+    if (!cur)
+        return OSP_ENOMEM;
     for (size_t k = 0; k < n; k++)
         relocate(slices[k], &cur);
 
@@ -164,11 +181,16 @@ int osp_span_batch_copy_span(osp_span_batch *dst, const osp_span_batch *src, siz
     osp_resource *r = NULL;
     osp_scope *s = NULL;
     osp_span *d = NULL;
-    if (new_res && !(r = osp_span_batch_add_resource(dst))) goto out;
-    if (new_sc && !(s = osp_span_batch_add_scope(dst))) goto out;
-    if (!(d = osp_span_batch_add_span(dst))) goto out;
-    if (r) *r = res;
-    if (s) *s = sc;
+    if (new_res && !(r = osp_span_batch_add_resource(dst)))
+        goto out;
+    if (new_sc && !(s = osp_span_batch_add_scope(dst)))
+        goto out;
+    if (!(d = osp_span_batch_add_span(dst)))
+        goto out;
+    if (r)
+        *r = res;
+    if (s)
+        *s = sc;
     *d = sp;
     d->resource = (uint32_t)(dst->nresources - 1);
     d->scope = (uint32_t)(dst->nscopes - 1);
@@ -181,7 +203,8 @@ out:
     return rc;
 }
 
-int osp_span_equal(const osp_span_batch *a, size_t ia, const osp_span_batch *b, size_t ib) {
+int osp_span_equal(const osp_span_batch *a, size_t ia, const osp_span_batch *b, size_t ib)
+{
     const osp_span *x = &a->spans[ia], *y = &b->spans[ib];
     return memcmp(x->trace_id, y->trace_id, 16) == 0 && memcmp(x->span_id, y->span_id, 8) == 0 &&
            memcmp(x->parent_span_id, y->parent_span_id, 8) == 0 && x->start_ns == y->start_ns &&
@@ -196,13 +219,15 @@ int osp_span_equal(const osp_span_batch *a, size_t ia, const osp_span_batch *b, 
            osp_scope_equal(&a->scopes[x->scope], &b->scopes[y->scope]);
 }
 
-void osp_blob_iter_init(osp_blob_iter *it, osp_str blob) {
+void osp_blob_iter_init(osp_blob_iter *it, osp_str blob)
+{
     it->p = blob.n ? (const uint8_t *)blob.p : (const uint8_t *)"";
     it->end = it->p + blob.n;
 }
 
 /* Reads the next field from the iterator: 1, 0 at the end, OSP_ECORRUPT. */
-static int next_field(osp_blob_iter *it, osp_pb_field *f) {
+static int next_field(osp_blob_iter *it, osp_pb_field *f)
+{
     osp_pb_reader r = osp_pb_reader_make(it->p, (size_t)(it->end - it->p));
     int rc = osp_pb_next(&r, f);
     it->p = r.p;
@@ -210,11 +235,14 @@ static int next_field(osp_blob_iter *it, osp_pb_field *f) {
 }
 
 /* Reads the next field-1 record of a blob and opens an iterator over its body. */
-static int next_record(osp_blob_iter *it, osp_blob_iter *rec) {
+static int next_record(osp_blob_iter *it, osp_blob_iter *rec)
+{
     osp_pb_field f;
     int rc = next_field(it, &f);
-    if (rc <= 0) return rc;
-    if (f.num != 1 || f.wire != OSP_PB_LEN) return OSP_ECORRUPT;
+    if (rc <= 0)
+        return rc;
+    if (f.num != 1 || f.wire != OSP_PB_LEN)
+        return OSP_ECORRUPT;
     osp_blob_iter_init(rec, f.bytes);
     return 1;
 }
@@ -222,18 +250,22 @@ static int next_record(osp_blob_iter *it, osp_blob_iter *rec) {
 /* Reads the next field of a record, checking it against the expected wire types
  * (wires[num - 1] for num in 1..nwires). */
 static int next_member(osp_blob_iter *rec, osp_pb_field *f, const enum osp_pb_wire *wires,
-                       uint32_t nwires) {
+                       uint32_t nwires)
+{
     int rc = next_field(rec, f);
-    if (rc == 1 && (f->num > nwires || f->wire != wires[f->num - 1])) return OSP_ECORRUPT;
+    if (rc == 1 && (f->num > nwires || f->wire != wires[f->num - 1]))
+        return OSP_ECORRUPT;
     return rc;
 }
 
-int osp_events_next(osp_blob_iter *it, osp_event *ev) {
+int osp_events_next(osp_blob_iter *it, osp_event *ev)
+{
     static const enum osp_pb_wire wires[] = {OSP_PB_I64, OSP_PB_LEN, OSP_PB_LEN, OSP_PB_VARINT};
     osp_blob_iter rec;
     osp_pb_field f;
     int rc = next_record(it, &rec);
-    if (rc <= 0) return rc;
+    if (rc <= 0)
+        return rc;
     memset(ev, 0, sizeof *ev);
     while ((rc = next_member(&rec, &f, wires, 4)) == 1) {
         switch (f.num) {
@@ -254,22 +286,26 @@ int osp_events_next(osp_blob_iter *it, osp_event *ev) {
     return rc < 0 ? rc : 1;
 }
 
-int osp_links_next(osp_blob_iter *it, osp_link *ln) {
+int osp_links_next(osp_blob_iter *it, osp_link *ln)
+{
     static const enum osp_pb_wire wires[] = {OSP_PB_LEN, OSP_PB_LEN,    OSP_PB_LEN,
                                              OSP_PB_LEN, OSP_PB_VARINT, OSP_PB_I32};
     osp_blob_iter rec;
     osp_pb_field f;
     int rc = next_record(it, &rec);
-    if (rc <= 0) return rc;
+    if (rc <= 0)
+        return rc;
     memset(ln, 0, sizeof *ln);
     while ((rc = next_member(&rec, &f, wires, 6)) == 1) {
         switch (f.num) {
         case 1:
-            if (f.bytes.n != sizeof ln->trace_id) return OSP_ECORRUPT;
+            if (f.bytes.n != sizeof ln->trace_id)
+                return OSP_ECORRUPT;
             memcpy(ln->trace_id, f.bytes.p, sizeof ln->trace_id);
             break;
         case 2:
-            if (f.bytes.n != sizeof ln->span_id) return OSP_ECORRUPT;
+            if (f.bytes.n != sizeof ln->span_id)
+                return OSP_ECORRUPT;
             memcpy(ln->span_id, f.bytes.p, sizeof ln->span_id);
             break;
         case 3:
@@ -289,29 +325,42 @@ int osp_links_next(osp_blob_iter *it, osp_link *ln) {
     return rc < 0 ? rc : 1;
 }
 
-int osp_events_append(osp_buf *events, const osp_event *ev) {
+int osp_events_append(osp_buf *events, const osp_event *ev)
+{
     size_t mark;
     int rc = osp_pb_begin(events, 1, &mark);
-    if (rc == 0 && ev->time_ns) rc = osp_pb_put_fixed64(events, 1, ev->time_ns);
-    if (rc == 0 && ev->name.n) rc = osp_pb_put_str(events, 2, ev->name);
-    if (rc == 0 && ev->attributes.n) rc = osp_pb_put_str(events, 3, ev->attributes);
-    if (rc == 0 && ev->dropped_attributes) rc = osp_pb_put_uint(events, 4, ev->dropped_attributes);
+    if (rc == 0 && ev->time_ns)
+        rc = osp_pb_put_fixed64(events, 1, ev->time_ns);
+    if (rc == 0 && ev->name.n)
+        rc = osp_pb_put_str(events, 2, ev->name);
+    if (rc == 0 && ev->attributes.n)
+        rc = osp_pb_put_str(events, 3, ev->attributes);
+    if (rc == 0 && ev->dropped_attributes)
+        rc = osp_pb_put_uint(events, 4, ev->dropped_attributes);
     return rc ? rc : osp_pb_end(events, mark);
 }
 
-int osp_links_append(osp_buf *links, const osp_link *ln) {
+int osp_links_append(osp_buf *links, const osp_link *ln)
+{
     size_t mark;
     int rc = osp_pb_begin(links, 1, &mark);
-    if (rc == 0) rc = osp_pb_put_bytes(links, 1, ln->trace_id, sizeof ln->trace_id);
-    if (rc == 0) rc = osp_pb_put_bytes(links, 2, ln->span_id, sizeof ln->span_id);
-    if (rc == 0 && ln->trace_state.n) rc = osp_pb_put_str(links, 3, ln->trace_state);
-    if (rc == 0 && ln->attributes.n) rc = osp_pb_put_str(links, 4, ln->attributes);
-    if (rc == 0 && ln->dropped_attributes) rc = osp_pb_put_uint(links, 5, ln->dropped_attributes);
-    if (rc == 0 && ln->flags) rc = osp_pb_put_fixed32(links, 6, ln->flags);
+    if (rc == 0)
+        rc = osp_pb_put_bytes(links, 1, ln->trace_id, sizeof ln->trace_id);
+    if (rc == 0)
+        rc = osp_pb_put_bytes(links, 2, ln->span_id, sizeof ln->span_id);
+    if (rc == 0 && ln->trace_state.n)
+        rc = osp_pb_put_str(links, 3, ln->trace_state);
+    if (rc == 0 && ln->attributes.n)
+        rc = osp_pb_put_str(links, 4, ln->attributes);
+    if (rc == 0 && ln->dropped_attributes)
+        rc = osp_pb_put_uint(links, 5, ln->dropped_attributes);
+    if (rc == 0 && ln->flags)
+        rc = osp_pb_put_fixed32(links, 6, ln->flags);
     return rc ? rc : osp_pb_end(links, mark);
 }
 
-size_t osp_events_count(osp_str events) {
+size_t osp_events_count(osp_str events)
+{
     osp_blob_iter it;
     osp_event ev;
     size_t n = 0;
@@ -322,7 +371,8 @@ size_t osp_events_count(osp_str events) {
     return rc < 0 ? 0 : n;
 }
 
-size_t osp_links_count(osp_str links) {
+size_t osp_links_count(osp_str links)
+{
     osp_blob_iter it;
     osp_link ln;
     size_t n = 0;
@@ -333,12 +383,14 @@ size_t osp_links_count(osp_str links) {
     return rc < 0 ? 0 : n;
 }
 
-int osp_entity_refs_next(osp_blob_iter *it, osp_entity_ref *er) {
+int osp_entity_refs_next(osp_blob_iter *it, osp_entity_ref *er)
+{
     static const enum osp_pb_wire wires[] = {OSP_PB_LEN, OSP_PB_LEN, OSP_PB_LEN, OSP_PB_LEN};
     osp_blob_iter rec;
     osp_pb_field f;
     int rc = next_record(it, &rec);
-    if (rc <= 0) return rc;
+    if (rc <= 0)
+        return rc;
     memset(er, 0, sizeof *er);
     const uint8_t *keys = rec.end;
     for (const uint8_t *at = rec.p; (rc = next_member(&rec, &f, wires, 4)) == 1; at = rec.p) {
@@ -355,27 +407,35 @@ int osp_entity_refs_next(osp_blob_iter *it, osp_entity_ref *er) {
     return rc < 0 ? rc : 1;
 }
 
-int osp_entity_ref_next_key(osp_blob_iter *it, osp_str *key, int *description) {
+int osp_entity_ref_next_key(osp_blob_iter *it, osp_str *key, int *description)
+{
     osp_pb_field f;
     int rc = next_field(it, &f);
-    if (rc <= 0) return rc;
-    if ((f.num != 3 && f.num != 4) || f.wire != OSP_PB_LEN) return OSP_ECORRUPT;
+    if (rc <= 0)
+        return rc;
+    if ((f.num != 3 && f.num != 4) || f.wire != OSP_PB_LEN)
+        return OSP_ECORRUPT;
     *key = f.bytes;
     *description = f.num == 4;
     return 1;
 }
 
-int osp_entity_ref_begin(osp_buf *refs, osp_str schema_url, osp_str type, size_t *mark) {
+int osp_entity_ref_begin(osp_buf *refs, osp_str schema_url, osp_str type, size_t *mark)
+{
     int rc = osp_pb_begin(refs, 1, mark);
-    if (rc == 0 && schema_url.n) rc = osp_pb_put_str(refs, 1, schema_url);
-    if (rc == 0 && type.n) rc = osp_pb_put_str(refs, 2, type);
+    if (rc == 0 && schema_url.n)
+        rc = osp_pb_put_str(refs, 1, schema_url);
+    if (rc == 0 && type.n)
+        rc = osp_pb_put_str(refs, 2, type);
     return rc;
 }
 
-int osp_entity_ref_add_key(osp_buf *refs, int description, osp_str key) {
+int osp_entity_ref_add_key(osp_buf *refs, int description, osp_str key)
+{
     return osp_pb_put_str(refs, description ? 4 : 3, key);
 }
 
-int osp_entity_ref_end(osp_buf *refs, size_t mark) {
+int osp_entity_ref_end(osp_buf *refs, size_t mark)
+{
     return osp_pb_end(refs, mark);
 }

@@ -15,7 +15,7 @@
 
 /* What a decoder reports besides the rows. */
 typedef struct osp_decode_report {
-    int64_t rejected; /* spans left out of the batch (partial success) */
+    int64_t rejected;  /* spans left out of the batch (partial success) */
     char message[256]; /* first problem found, naming the field, e.g.
                           "span 3: trace_id must be 16 bytes, got 8"; "" if none */
 } osp_decode_report;
@@ -46,7 +46,8 @@ int osp_otlp_traces_encode_json(const osp_span_batch *b, osp_buf *out);
 int osp_otlp_traces_encode_pb(const osp_span_batch *b, osp_buf *out);
 
 /* ExportTraceServiceResponse: empty when rejected == 0 and message is empty, else with
- * partial_success. JSON form: {} or {"partialSuccess":{"rejectedSpans":"3","errorMessage":".."}}. */
+ * partial_success. JSON form: {} or {"partialSuccess":{"rejectedSpans":"3","errorMessage":".."}}.
+ */
 int osp_otlp_trace_response_pb(int64_t rejected, osp_str message, osp_buf *out);
 int osp_otlp_trace_response_json(int64_t rejected, osp_str message, osp_buf *out);
 

@@ -53,8 +53,7 @@ static int media_type_is(osp_str content_type, const char *want)
 static enum encoding request_encoding(const osp_http_request *req)
 {
     return req->proto == OSP_PROTO_GRPC ||
-                   media_type_is(osp_http_header_get(req, "content-type"),
-                                 "application/x-protobuf")
+                   media_type_is(osp_http_header_get(req, "content-type"), "application/x-protobuf")
                ? ENC_PROTOBUF
                : ENC_JSON;
 }
@@ -133,8 +132,7 @@ static void handle_export(const osp_http_request *req, osp_http_response *res, v
         if (rc == OSP_EBUSY) {
             osp_counter_add(c.rejected, batch.nspans);
             osp_http_response_header(res, "retry-after", OSP_STR_LIT("1"));
-            fail(req, res, 503, GRPC_UNAVAILABLE,
-                 "write path is behind, retry later");
+            fail(req, res, 503, GRPC_UNAVAILABLE, "write path is behind, retry later");
             goto out;
         }
         if (rc) {

@@ -66,8 +66,8 @@ int osp_store_services(osp_store *s, osp_arena *arena, osp_str **names, size_t *
     return s->engine->services(s->impl, arena, names, n);
 }
 
-int osp_store_operations(osp_store *s, osp_str service, osp_arena *arena,
-                         osp_operation **ops, size_t *n)
+int osp_store_operations(osp_store *s, osp_str service, osp_arena *arena, osp_operation **ops,
+                         size_t *n)
 {
     return s->engine->operations(s->impl, service, arena, ops, n);
 }

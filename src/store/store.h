@@ -23,9 +23,9 @@ enum osp_fsync_policy {
 };
 
 typedef struct osp_store_options {
-    const char *engine;   /* "embedded" (default when NULL) */
-    const char *data_dir; /* root directory; created if missing */
-    uint64_t retention_ns;  /* drop partitions whose newest span is older; 0 = keep forever */
+    const char *engine;    /* "embedded" (default when NULL) */
+    const char *data_dir;  /* root directory; created if missing */
+    uint64_t retention_ns; /* drop partitions whose newest span is older; 0 = keep forever */
     enum osp_fsync_policy fsync_policy;
     uint32_t fsync_interval_ms; /* for OSP_FSYNC_INTERVAL; 0 picks 1000 */
     size_t memtable_bytes;      /* flush the in-memory buffer to a part past this; 0 = default */
@@ -38,11 +38,11 @@ typedef struct osp_attr_filter {
 
 /* Trace search. A trace matches when one of its spans satisfies every given condition. */
 typedef struct osp_trace_query {
-    osp_str service;   /* resource service.name; empty = any */
-    osp_str operation; /* span name; empty = any */
+    osp_str service;                           /* resource service.name; empty = any */
+    osp_str operation;                         /* span name; empty = any */
     uint64_t min_duration_ns, max_duration_ns; /* 0 = unbounded */
-    uint64_t start_ns, end_ns; /* span start within [start, end]; 0 = unbounded */
-    int status;                /* enum osp_status_code, or -1 for any */
+    uint64_t start_ns, end_ns;                 /* span start within [start, end]; 0 = unbounded */
+    int status;                                /* enum osp_status_code, or -1 for any */
     const osp_attr_filter *attrs;
     size_t nattrs;
     size_t limit; /* at most this many trace ids; 0 picks 20 */
@@ -94,8 +94,8 @@ int osp_store_search_traces(osp_store *s, const osp_trace_query *q, osp_arena *a
 /* Distinct service names, sorted. */
 int osp_store_services(osp_store *s, osp_arena *arena, osp_str **names, size_t *n);
 /* Distinct (span name, kind) pairs of a service, sorted by name. */
-int osp_store_operations(osp_store *s, osp_str service, osp_arena *arena,
-                         osp_operation **ops, size_t *n);
+int osp_store_operations(osp_store *s, osp_str service, osp_arena *arena, osp_operation **ops,
+                         size_t *n);
 
 /* Writes buffered rows out to parts (tests and shutdown). */
 int osp_store_flush(osp_store *s);

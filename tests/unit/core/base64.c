@@ -4,7 +4,8 @@
 #include "core/base64.h"
 #include "core/err.h"
 
-static void encode_is(const char *in, const char *want) {
+static void encode_is(const char *in, const char *want)
+{
     char out[64];
     size_t n = osp_base64_encode((const uint8_t *)in, strlen(in), out);
     assert_int_equal(n, strlen(want));
@@ -12,16 +13,19 @@ static void encode_is(const char *in, const char *want) {
     assert_memory_equal(out, want, n);
 }
 
-static void decode_is(const char *in, const char *want) {
+static void decode_is(const char *in, const char *want)
+{
     osp_buf b;
     osp_buf_init(&b, 0);
     assert_int_equal(osp_base64_decode(osp_str_c(in), &b), 0);
     assert_int_equal(b.len, strlen(want));
-    if (b.len) assert_memory_equal(b.data, want, b.len);
+    if (b.len)
+        assert_memory_equal(b.data, want, b.len);
     osp_buf_cleanup(&b);
 }
 
-static void decode_fails(const char *in) {
+static void decode_fails(const char *in)
+{
     osp_buf b;
     osp_buf_init(&b, 0);
     assert_int_equal(osp_base64_decode(osp_str_c(in), &b), OSP_EPARSE);
@@ -29,7 +33,8 @@ static void decode_fails(const char *in) {
     osp_buf_cleanup(&b);
 }
 
-static void test_rfc4648_vectors(void **state) {
+static void test_rfc4648_vectors(void **state)
+{
     (void)state;
     static const char *vec[][2] = {{"", ""},
                                    {"f", "Zg=="},
@@ -44,7 +49,8 @@ static void test_rfc4648_vectors(void **state) {
     }
 }
 
-static void test_unpadded_and_urlsafe(void **state) {
+static void test_unpadded_and_urlsafe(void **state)
+{
     (void)state;
     decode_is("Zg", "f");
     decode_is("Zm8", "fo");
@@ -62,7 +68,8 @@ static void test_unpadded_and_urlsafe(void **state) {
     osp_buf_cleanup(&b);
 }
 
-static void test_all_bytes_round_trip(void **state) {
+static void test_all_bytes_round_trip(void **state)
+{
     (void)state;
     uint8_t in[256];
     char enc[OSP_BASE64_LEN(256)];
@@ -74,12 +81,14 @@ static void test_all_bytes_round_trip(void **state) {
         osp_buf_init(&b, 0);
         assert_int_equal(osp_base64_decode(osp_str_make(enc, m), &b), 0);
         assert_int_equal(b.len, n);
-        if (n) assert_memory_equal(b.data, in, n);
+        if (n)
+            assert_memory_equal(b.data, in, n);
         osp_buf_cleanup(&b);
     }
 }
 
-static void test_bad_input(void **state) {
+static void test_bad_input(void **state)
+{
     (void)state;
     decode_fails("Z");        /* impossible length */
     decode_fails("Zm9vY");    /* 5 chars: 1 left over */
@@ -93,7 +102,8 @@ static void test_bad_input(void **state) {
     decode_fails("Zm*v");
 }
 
-static void test_buffer_cap(void **state) {
+static void test_buffer_cap(void **state)
+{
     (void)state;
     osp_buf b;
     osp_buf_init(&b, 2);
@@ -104,7 +114,8 @@ static void test_buffer_cap(void **state) {
     osp_buf_cleanup(&b);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc4648_vectors),      cmocka_unit_test(test_unpadded_and_urlsafe),
         cmocka_unit_test(test_all_bytes_round_trip), cmocka_unit_test(test_bad_input),

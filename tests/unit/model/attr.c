@@ -9,34 +9,42 @@
 
 #define BYTES(b, lit) assert_bytes((b), (const uint8_t *)(lit), sizeof(lit) - 1)
 
-static void assert_bytes(const osp_buf *b, const uint8_t *want, size_t n) {
+static void assert_bytes(const osp_buf *b, const uint8_t *want, size_t n)
+{
     assert_int_equal(b->len, n);
-    if (n) assert_memory_equal(b->data, want, n);
+    if (n)
+        assert_memory_equal(b->data, want, n);
 }
 
-static osp_value vstr(const char *s) {
+static osp_value vstr(const char *s)
+{
     return (osp_value){.type = OSP_VAL_STRING, .s = osp_str_c(s)};
 }
 
-static osp_value vint(int64_t i) {
+static osp_value vint(int64_t i)
+{
     return (osp_value){.type = OSP_VAL_INT, .i = i};
 }
 
-static osp_value vdbl(double d) {
+static osp_value vdbl(double d)
+{
     return (osp_value){.type = OSP_VAL_DOUBLE, .d = d};
 }
 
-static void text_is(const osp_value *v, const char *want) {
+static void text_is(const osp_value *v, const char *want)
+{
     osp_buf b;
     osp_buf_init(&b, 0);
     assert_int_equal(osp_value_to_text(v, &b), 0);
     assert_int_equal(b.len, strlen(want));
-    if (b.len) assert_memory_equal(b.data, want, b.len);
+    if (b.len)
+        assert_memory_equal(b.data, want, b.len);
     osp_buf_cleanup(&b);
 }
 
 /* Defaults are written: oneof members have presence; the empty value has no member. */
-static void test_canonical_bytes(void **state) {
+static void test_canonical_bytes(void **state)
+{
     (void)state;
     osp_buf b;
     osp_buf_init(&b, 0);
@@ -76,7 +84,8 @@ static void test_canonical_bytes(void **state) {
 }
 
 /* Builds [1, "x", [true], {}] and {"k": <that array>} both ways: same bytes. */
-static void test_streaming_matches_append(void **state) {
+static void test_streaming_matches_append(void **state)
+{
     (void)state;
     osp_buf inner, arr, kv, stream;
     osp_buf_init(&inner, 0);
@@ -125,7 +134,8 @@ static void test_streaming_matches_append(void **state) {
     osp_buf_cleanup(&stream);
 }
 
-static void test_iterate_find_count(void **state) {
+static void test_iterate_find_count(void **state)
+{
     (void)state;
     osp_buf b;
     osp_buf_init(&b, 0);
@@ -164,7 +174,8 @@ static void test_iterate_find_count(void **state) {
     osp_buf_cleanup(&b);
 }
 
-static void test_value_text(void **state) {
+static void test_value_text(void **state)
+{
     (void)state;
     osp_value v = vstr("héllo \"q\"");
     text_is(&v, "héllo \"q\"");
@@ -199,7 +210,8 @@ static void test_value_text(void **state) {
     text_is(&v, "-Infinity");
 }
 
-static void test_compound_text(void **state) {
+static void test_compound_text(void **state)
+{
     (void)state;
     osp_buf arr, kv;
     osp_buf_init(&arr, 0);
@@ -226,7 +238,8 @@ static void test_compound_text(void **state) {
     osp_buf_cleanup(&kv);
 }
 
-static void test_value_eq(void **state) {
+static void test_value_eq(void **state)
+{
     (void)state;
     osp_value a = vint(1), b = vint(1), c = vdbl(1.0);
     assert_true(osp_value_eq(&a, &b));
@@ -241,12 +254,14 @@ static void test_value_eq(void **state) {
     assert_true(osp_value_eq(&e1, &e2));
 }
 
-static void corrupt_value(const char *p, size_t n) {
+static void corrupt_value(const char *p, size_t n)
+{
     osp_value v;
     assert_int_equal(osp_value_decode(osp_str_make(p, n), &v), OSP_ECORRUPT);
 }
 
-static void test_corrupt(void **state) {
+static void test_corrupt(void **state)
+{
     (void)state;
     osp_value v;
     osp_str k;
@@ -288,7 +303,8 @@ static void test_corrupt(void **state) {
 }
 
 /* [[[...]]] `levels` deep as an ARRAY value whose body lives in *body. */
-static osp_value nested_arrays(osp_buf *body, int levels) {
+static osp_value nested_arrays(osp_buf *body, int levels)
+{
     osp_buf next;
     for (int i = 1; i < levels; i++) {
         osp_value inner = {.type = OSP_VAL_ARRAY, .s = osp_buf_str(body)};
@@ -301,7 +317,8 @@ static osp_value nested_arrays(osp_buf *body, int levels) {
 }
 
 /* Nesting past the text renderer's limit is reported, not followed into a stack overflow. */
-static void test_text_depth_limit(void **state) {
+static void test_text_depth_limit(void **state)
+{
     (void)state;
     osp_buf body, out;
     osp_buf_init(&body, 0);
@@ -318,7 +335,8 @@ static void test_text_depth_limit(void **state) {
     osp_buf_cleanup(&out);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_canonical_bytes),
         cmocka_unit_test(test_streaming_matches_append),

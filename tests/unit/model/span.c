@@ -9,12 +9,15 @@
 
 #define BYTES(b, lit) assert_bytes((b), (const uint8_t *)(lit), sizeof(lit) - 1)
 
-static void assert_bytes(const osp_buf *b, const uint8_t *want, size_t n) {
+static void assert_bytes(const osp_buf *b, const uint8_t *want, size_t n)
+{
     assert_int_equal(b->len, n);
-    if (n) assert_memory_equal(b->data, want, n);
+    if (n)
+        assert_memory_equal(b->data, want, n);
 }
 
-static void test_batch_growth(void **state) {
+static void test_batch_growth(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_span_batch_init(&b);
@@ -47,7 +50,8 @@ static void test_batch_growth(void **state) {
     osp_span_batch_cleanup(&b);
 }
 
-static void test_events_blob(void **state) {
+static void test_events_blob(void **state)
+{
     (void)state;
     osp_buf blob, attrs;
     osp_buf_init(&blob, 0);
@@ -94,7 +98,8 @@ static void test_events_blob(void **state) {
     osp_buf_cleanup(&attrs);
 }
 
-static void test_links_blob(void **state) {
+static void test_links_blob(void **state)
+{
     (void)state;
     osp_buf blob;
     osp_buf_init(&blob, 0);
@@ -135,7 +140,8 @@ static void test_links_blob(void **state) {
     osp_buf_cleanup(&blob);
 }
 
-static void test_entity_refs_blob(void **state) {
+static void test_entity_refs_blob(void **state)
+{
     (void)state;
     osp_buf blob;
     osp_buf_init(&blob, 0);
@@ -181,7 +187,8 @@ static const char source_text[] = "svc-a svc-b lib 1.0 GET /a trace=1 message at
 
 /* Fills a source batch: spans 0 and 1 share resource 0 / scope 0, span 2 has others. The
  * slices point into `text`, a copy of source_text the test may overwrite. */
-static void fill_source(osp_span_batch *src, char *text) {
+static void fill_source(osp_span_batch *src, char *text)
+{
     osp_span_batch_init(src);
     for (int i = 0; i < 2; i++) {
         osp_resource *r = osp_span_batch_add_resource(src);
@@ -207,7 +214,8 @@ static void fill_source(osp_span_batch *src, char *text) {
     }
 }
 
-static void test_copy_dedup_and_equal(void **state) {
+static void test_copy_dedup_and_equal(void **state)
+{
     (void)state;
     char text[sizeof source_text];
     memcpy(text, source_text, sizeof text);
@@ -266,7 +274,8 @@ static void test_copy_dedup_and_equal(void **state) {
 }
 
 /* Each allocation of a copy into an empty batch fails in turn: the batch stays empty. */
-static void test_copy_out_of_memory(void **state) {
+static void test_copy_out_of_memory(void **state)
+{
     (void)state;
     char text[sizeof source_text];
     memcpy(text, source_text, sizeof text);
@@ -288,7 +297,8 @@ static void test_copy_out_of_memory(void **state) {
     osp_span_batch_cleanup(&src);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_growth),         cmocka_unit_test(test_events_blob),
         cmocka_unit_test(test_links_blob),           cmocka_unit_test(test_entity_refs_blob),

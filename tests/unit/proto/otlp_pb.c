@@ -25,47 +25,59 @@ static void C(void) /* close it */
 {
     assert_int_equal(osp_pb_end(&W, stk[--sp]), 0);
 }
-static void S(uint32_t num, const char *s) {
+static void S(uint32_t num, const char *s)
+{
     assert_int_equal(osp_pb_put_str(&W, num, osp_str_c(s)), 0);
 }
-static void B(uint32_t num, const void *p, size_t n) {
+static void B(uint32_t num, const void *p, size_t n)
+{
     assert_int_equal(osp_pb_put_bytes(&W, num, p, n), 0);
 }
-static void U(uint32_t num, uint64_t v) {
+static void U(uint32_t num, uint64_t v)
+{
     assert_int_equal(osp_pb_put_uint(&W, num, v), 0);
 }
-static void X64(uint32_t num, uint64_t v) {
+static void X64(uint32_t num, uint64_t v)
+{
     assert_int_equal(osp_pb_put_fixed64(&W, num, v), 0);
 }
-static void X32(uint32_t num, uint32_t v) {
+static void X32(uint32_t num, uint32_t v)
+{
     assert_int_equal(osp_pb_put_fixed32(&W, num, v), 0);
 }
-static void D(uint32_t num, double v) {
+static void D(uint32_t num, double v)
+{
     assert_int_equal(osp_pb_put_double(&W, num, v), 0);
 }
-static void RAW(const char *p, size_t n) {
+static void RAW(const char *p, size_t n)
+{
     assert_int_equal(osp_buf_append(&W, p, n), 0);
 }
 /* Unknown fields of every wire type. */
-static void UNKNOWN(void) {
+static void UNKNOWN(void)
+{
     U(900, 1);
     X64(901, 2);
     S(902, "?");
     X32(903, 3);
 }
 
-static void kv_s(uint32_t f, const char *k, const char *v) {
+static void kv_s(uint32_t f, const char *k, const char *v)
+{
     O(f), S(1, k), O(2), S(1, v), C(), C();
 }
-static void kv_i(uint32_t f, const char *k, int64_t v) {
+static void kv_i(uint32_t f, const char *k, int64_t v)
+{
     O(f), S(1, k), O(2), U(3, (uint64_t)v), C(), C();
 }
 
-static void begin(void) {
+static void begin(void)
+{
     osp_buf_init(&W, 0);
     sp = 0;
 }
-static osp_str body(void) {
+static osp_str body(void)
+{
     assert_int_equal(sp, 0);
     return osp_buf_str(&W);
 }
@@ -80,7 +92,8 @@ static const uint8_t ZERO[16];
 #define T0 1700000000000000000ull
 
 /* AnyValue `levels` deep: arrays around an int. */
-static void nested_value(int levels) {
+static void nested_value(int levels)
+{
     if (levels == 1) {
         U(3, 1);
         return;
@@ -91,7 +104,8 @@ static void nested_value(int levels) {
 }
 
 /* The span with every field set, in proto order. */
-static void full_span_fields(void) {
+static void full_span_fields(void)
+{
     B(1, TID, 16);
     B(2, SID, 8);
     S(3, "rojo=00f067aa0ba902b7");
@@ -129,7 +143,8 @@ static void full_span_fields(void) {
     X32(16, 0x101);
 }
 
-static void resource_fields(void) {
+static void resource_fields(void)
+{
     kv_s(1, "service.name", "checkout");
     kv_i(1, "host.pid", 4242);
     U(2, 2);
@@ -137,18 +152,21 @@ static void resource_fields(void) {
     S(4, "host.pid"), S(3, "service.instance.id"), C(); /* keys interleaved */
 }
 
-static void scope_fields(void) {
+static void scope_fields(void)
+{
     S(1, "io.opentelemetry.lib"), S(2, "1.2.3");
     O(3), S(1, "scope.flag"), O(2), U(2, 1), C(), C();
     U(4, 1);
 }
 
-static void minimal_span(uint8_t id) {
+static void minimal_span(uint8_t id)
+{
     uint8_t sid[8] = {1, 2, 3, 4, 5, 6, 7, id};
     O(2), B(1, TID, 16), B(2, sid, 8), S(5, "minimal"), C();
 }
 
-static void build_full(void) {
+static void build_full(void)
+{
     begin();
     O(1);
     O(1), resource_fields(), C();
@@ -168,21 +186,25 @@ static void build_full(void) {
 
 static osp_decode_report rep;
 
-static void decode_ok(osp_str b, osp_span_batch *out) {
+static void decode_ok(osp_str b, osp_span_batch *out)
+{
     assert_int_equal(osp_otlp_traces_decode_pb(b, out, &rep), 0);
 }
 
-static int text_eq(const osp_value *v, const char *want) {
+static int text_eq(const osp_value *v, const char *want)
+{
     osp_buf t;
     osp_buf_init(&t, 0);
     assert_int_equal(osp_value_to_text(v, &t), 0);
     int eq = osp_str_eqz(osp_buf_str(&t), want);
-    if (!eq) fprintf(stderr, "got %.*s want %s\n", (int)t.len, t.data, want);
+    if (!eq)
+        fprintf(stderr, "got %.*s want %s\n", (int)t.len, t.data, want);
     osp_buf_cleanup(&t);
     return eq;
 }
 
-static void check_full_span(const osp_span_batch *b, const osp_span *s) {
+static void check_full_span(const osp_span_batch *b, const osp_span *s)
+{
     assert_memory_equal(s->trace_id, TID, 16);
     assert_memory_equal(s->span_id, SID, 8);
     assert_memory_equal(s->parent_span_id, PID, 8);
@@ -302,7 +324,8 @@ static void check_full_span(const osp_span_batch *b, const osp_span *s) {
     assert_int_equal(v.i, 1);
 }
 
-static void test_every_field(void **state) {
+static void test_every_field(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_span_batch_init(&b);
@@ -331,7 +354,8 @@ static void test_every_field(void **state) {
 }
 
 /* The attrs blob equals what the model API builds for the same values. */
-static void test_canonical_attrs(void **state) {
+static void test_canonical_attrs(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_span_batch_init(&b);
@@ -366,7 +390,8 @@ static void test_canonical_attrs(void **state) {
 
 /* Same data with fields reordered, repeated fields interleaved, earlier duplicates that
  * the last occurrence overrides, and unknown fields everywhere: the same rows. */
-static void test_any_order_and_unknown_fields(void **state) {
+static void test_any_order_and_unknown_fields(void **state)
+{
     (void)state;
     osp_span_batch a, b;
     osp_span_batch_init(&a);
@@ -451,7 +476,8 @@ static void test_any_order_and_unknown_fields(void **state) {
     osp_span_batch_cleanup(&b);
 }
 
-static void test_round_trip(void **state) {
+static void test_round_trip(void **state)
+{
     (void)state;
     osp_span_batch a, b;
     osp_buf enc1, enc2;
@@ -505,7 +531,8 @@ static void test_round_trip(void **state) {
 }
 
 /* A span with one thing wrong, chosen by `which`. */
-static void bad_span(int which) {
+static void bad_span(int which)
+{
     static const uint8_t sid4[4] = {1, 2, 3, 4};
     O(2);
     if (which == 0)
@@ -617,7 +644,8 @@ static void bad_span(int which) {
     C();
 }
 
-static void test_rejections(void **state) {
+static void test_rejections(void **state)
+{
     (void)state;
     static const char *msg[] = {
         "span 1: trace_id must be 16 bytes, got 8",
@@ -674,7 +702,8 @@ static void test_rejections(void **state) {
 }
 
 /* A bad resource or scope rejects every span under it; the first message is kept. */
-static void test_rejected_resource_and_scope(void **state) {
+static void test_rejected_resource_and_scope(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_span_batch_init(&b);
@@ -736,7 +765,8 @@ static void test_rejected_resource_and_scope(void **state) {
     }
 }
 
-static void request_fails(const char *p, size_t n, const char *msg_prefix) {
+static void request_fails(const char *p, size_t n, const char *msg_prefix)
+{
     osp_span_batch b;
     osp_span_batch_init(&b);
     build_full();
@@ -754,7 +784,8 @@ static void request_fails(const char *p, size_t n, const char *msg_prefix) {
 
 #define FAILS(lit, msg) request_fails((lit), sizeof(lit) - 1, (msg))
 
-static void test_undecodable_requests(void **state) {
+static void test_undecodable_requests(void **state)
+{
     (void)state;
     FAILS("\x08\x01", "resource_spans has the wrong wire type");
     FAILS("\x0a\x02\x10\x01", "resource_spans: field 2 has the wrong wire type");
@@ -787,7 +818,8 @@ static void test_undecodable_requests(void **state) {
     osp_buf_cleanup(&W);
 }
 
-static void test_empty_and_truncated(void **state) {
+static void test_empty_and_truncated(void **state)
+{
     (void)state;
     osp_span_batch b;
     osp_span_batch_init(&b);
@@ -805,7 +837,8 @@ static void test_empty_and_truncated(void **state) {
         osp_span_batch_reset(&b);
         int rc = osp_otlp_traces_decode_pb(osp_str_make(full.p, n), &b, &rep);
         assert_true(rc == 0 || rc == OSP_EPARSE);
-        if (rc) assert_int_equal(b.nspans + b.nresources + b.nscopes, 0);
+        if (rc)
+            assert_int_equal(b.nspans + b.nresources + b.nscopes, 0);
         failed += rc != 0;
     }
     assert_true(failed > (int)full.n / 2);
@@ -814,7 +847,8 @@ static void test_empty_and_truncated(void **state) {
 }
 
 /* Every allocation failing in turn: OSP_ENOMEM and the batch as it was, or success. */
-static void test_out_of_memory(void **state) {
+static void test_out_of_memory(void **state)
+{
     (void)state;
     build_full();
     int failures = 0;
@@ -839,7 +873,8 @@ static void test_out_of_memory(void **state) {
 }
 
 /* A realistic request: 10 services x 100 spans, ~15 attributes each, some events. */
-static void build_realistic(void) {
+static void build_realistic(void)
+{
     static const char *ops[] = {"POST /v1/chat/completions", "agent.plan", "tool.search",
                                 "vector.query", "chat gpt-4o"};
     begin();
@@ -873,7 +908,8 @@ static void build_realistic(void) {
             kv_s(9, "url.full", "https://api.openai.com/v1/chat/completions");
             O(9), S(1, "gen_ai.response.finish_reasons"), O(2), O(5), O(1), S(1, "stop"), C();
             C(), C(), C();
-            if (i % 5 == 0) O(11), X64(1, T0 + 90000000), S(2, "gen_ai.first_token"), C();
+            if (i % 5 == 0)
+                O(11), X64(1, T0 + 90000000), S(2, "gen_ai.first_token"), C();
             O(15), U(3, 1), C();
             C();
         }
@@ -881,13 +917,15 @@ static void build_realistic(void) {
     }
 }
 
-static double now_s(void) {
+static double now_s(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void test_decode_throughput(void **state) {
+static void test_decode_throughput(void **state)
+{
     (void)state;
     build_realistic();
     osp_str req = body();
@@ -920,7 +958,8 @@ static void test_decode_throughput(void **state) {
     osp_buf_cleanup(&W);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_field),
         cmocka_unit_test(test_canonical_attrs),

@@ -6,13 +6,16 @@
 
 #define IS(b, lit) is_bytes((b), (lit), sizeof(lit) - 1)
 
-static void is_bytes(osp_buf *b, const char *want, size_t n) {
+static void is_bytes(osp_buf *b, const char *want, size_t n)
+{
     assert_int_equal(b->len, n);
-    if (n) assert_memory_equal(b->data, want, n);
+    if (n)
+        assert_memory_equal(b->data, want, n);
     osp_buf_reset(b);
 }
 
-static void test_trace_response_pb(void **state) {
+static void test_trace_response_pb(void **state)
+{
     (void)state;
     osp_buf b;
     osp_buf_init(&b, 0);
@@ -27,7 +30,8 @@ static void test_trace_response_pb(void **state) {
     osp_buf_cleanup(&b);
 }
 
-static void test_trace_response_json(void **state) {
+static void test_trace_response_json(void **state)
+{
     (void)state;
     osp_buf b;
     osp_buf_init(&b, 0);
@@ -43,7 +47,8 @@ static void test_trace_response_json(void **state) {
     osp_buf_cleanup(&b);
 }
 
-static void test_rpc_status(void **state) {
+static void test_rpc_status(void **state)
+{
     (void)state;
     osp_buf b;
     osp_buf_init(&b, 0);
@@ -61,7 +66,8 @@ static void test_rpc_status(void **state) {
     osp_buf_cleanup(&b);
 }
 
-static void test_buffer_cap(void **state) {
+static void test_buffer_cap(void **state)
+{
     (void)state;
     osp_buf b;
     osp_buf_init(&b, 4);
@@ -71,7 +77,8 @@ static void test_buffer_cap(void **state) {
     osp_buf_cleanup(&b);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trace_response_pb),
         cmocka_unit_test(test_trace_response_json),
