@@ -2,7 +2,7 @@
 # Installs what is missing on a Debian 12 machine. Usage: deps.sh build|test|bench
 set -eu
 mode=${1:-build}
-pkgs=(build-essential pkg-config libuv1-dev libnghttp2-dev libzstd-dev zlib1g-dev libxxhash-dev libcurl4-openssl-dev)
+pkgs=(build-essential pkg-config curl libuv1-dev libnghttp2-dev libzstd-dev zlib1g-dev libxxhash-dev libcurl4-openssl-dev)
 case "$mode" in
 test)
     pkgs+=(libcmocka-dev clang libclang-rt-14-dev curl nghttp2-client)
@@ -11,7 +11,7 @@ test)
     command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
     command -v npm >/dev/null 2>&1 || pkgs+=(npm)
     ;;
-bench) pkgs+=(clickhouse-server clickhouse-client nghttp2-client curl) ;;
+bench) pkgs+=(clickhouse-server clickhouse-client nghttp2-client) ;;
 esac
 missing=()
 for p in "${pkgs[@]}"; do

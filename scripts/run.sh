@@ -32,7 +32,7 @@ cat <<MSG
   Osprey is running with its embedded store in $data_dir and a demo workload.
     services:      curl http://$api/api/v1/services
     recent traces: curl 'http://$api/api/v1/traces?limit=5'
-    Jaeger API:    http://$api/api/traces?service=gateway
+    Jaeger API:    http://$api/api/traces?service=api-gateway
     self-metrics:  http://$api/metrics
   Send your own OTLP to grpc://127.0.0.1:4317 or http://$otlp_http. Ctrl-C stops.
 
