@@ -11,12 +11,8 @@ static int fail(osp_pb_reader *r, const char *why)
     return OSP_EPARSE;
 }
 
-int osp_pb_read_varint(osp_pb_reader *r, uint64_t *v)
+int osp__pb_read_varint_long(osp_pb_reader *r, uint64_t *v)
 {
-    if (r->p < r->end && *r->p < 0x80) { /* one-byte fast path: tags and small values */
-        *v = *r->p++;
-        return 0;
-    }
     uint64_t x = 0;
     for (int shift = 0; shift < 70; shift += 7) {
         if (r->p >= r->end)

@@ -43,8 +43,19 @@ static inline osp_pb_reader osp_pb_reader_make(const void *p, size_t n)
  * field number 0, group or reserved wire type), with r->error saying which and r->p left
  * at the start of the bad field. */
 int osp_pb_next(osp_pb_reader *r, osp_pb_field *f);
-/* Reads a varint; OSP_EPARSE (r->error set) if truncated or longer than 10 bytes. */
-int osp_pb_read_varint(osp_pb_reader *r, uint64_t *v);
+/* The general case of osp_pb_read_varint (two or more bytes). */
+int osp__pb_read_varint_long(osp_pb_reader *r, uint64_t *v);
+
+/* Reads a varint; OSP_EPARSE (r->error set) if truncated or longer than 10 bytes. The
+ * one-byte case, by far the most common (tags, small values), is inline. */
+static inline int osp_pb_read_varint(osp_pb_reader *r, uint64_t *v)
+{
+    if (r->p < r->end && *r->p < 0x80) {
+        *v = *r->p++;
+        return 0;
+    }
+    return osp__pb_read_varint_long(r, v);
+}
 
 static inline int64_t osp_pb_zigzag_decode(uint64_t v)
 {
