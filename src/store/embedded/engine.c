@@ -711,6 +711,13 @@ static void topk_offer(const uint8_t trace_id[16], uint64_t start, void *ctx)
     topk_sift_up(t, t->n - 1);
 }
 
+/* Once the heap is full, hits older than its oldest cannot get in (osp_floor_fn). */
+static uint64_t topk_floor(void *ctx)
+{
+    const topk *t = ctx;
+    return t->n == t->limit ? t->heap[0].newest_start_ns : 0;
+}
+
 static int cmp_hit_newest(const void *a, const void *b)
 {
     return hit_less(b, a) ? -1 : hit_less(a, b);
@@ -725,10 +732,12 @@ static int engine_search(void *impl, const osp_trace_query *q, osp_arena *arena,
     int rc = 0;
     osp_tidmap_init(&t.pos, 0);
     size_t nm = snapshot(e, mts);
+    /* The memtables hold the newest spans: searching them first raises the floor early,
+     * so that the parts, visited newest first, can stop as soon as they are older. */
     for (size_t i = 0; i < nm && rc == 0; i++)
         rc = osp_memtable_search(mts[i], q, topk_offer, &t);
     if (rc == 0)
-        rc = osp_parts_search(e->parts, q, topk_offer, &t);
+        rc = osp_parts_search(e->parts, q, topk_offer, topk_floor, &t);
     if (rc == 0)
         rc = t.err;
     if (rc == 0) {

@@ -81,8 +81,6 @@ enum osp_part_column {
     OSP_COL_LINKS,    /* 7: counts, ids, fields, raw blobs, then an attribute stream set */
     OSP_NCOLS
 };
-/* Columns a search reads for every row: OSP_COL_TRACE up to and including this one. */
-#define OSP_COL_LAST_CHEAP OSP_COL_STATE
 /* Streams per column, in enum osp_part_column order. */
 #define OSP_COL_STREAMS                                                                            \
     {                                                                                              \

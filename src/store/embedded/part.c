@@ -1442,13 +1442,17 @@ static int split_streams(gread *gr, int c, uint32_t rawlen)
     return 0;
 }
 
-/* Reads, verifies and decodes columns c0..c1 (contiguous in the file) with one pread. */
-static int load_cols(gread *gr, int c0, int c1)
+/* The set of columns c0..c1, for load_cols. */
+#define COLS(c0, c1) ((2u << (c1)) - (1u << (c0)))
+
+/* Reads, verifies and decodes the columns in set (bit c = column c) with one pread over
+ * the span from the first to the last of them; columns in between are read, not decoded. */
+static int load_cols(gread *gr, uint32_t set)
 {
     const granule *g = gr->g;
     uint64_t off = g->offset;
     size_t len = 0;
-    int rc;
+    int c0 = __builtin_ctz(set), c1 = 31 - __builtin_clz(set), rc;
     for (int c = 0; c < c0; c++)
         off += g->col[c].clen;
     for (int c = c0; c <= c1; c++)
@@ -1457,7 +1461,9 @@ static int load_cols(gread *gr, int c0, int c1)
     if ((rc = osp_buf_reserve(&gr->io, len)) || (rc = pread_all(gr->p, gr->io.data, len, off)))
         return rc;
     const uint8_t *src = (const uint8_t *)gr->io.data;
-    for (int c = c0; c <= c1; c++) {
+    for (int c = c0; c <= c1; src += g->col[c++].clen) {
+        if (!(set >> c & 1))
+            continue;
         if (!checksum_ok(src, g->col[c].clen, g->col[c].sum))
             return bad_block(gr, c, "checksum mismatch");
         osp_counter_inc(blocks_read);
@@ -1466,11 +1472,11 @@ static int load_cols(gread *gr, int c0, int c1)
             rc = split_streams(gr, c, g->col[c].rawlen);
         if (rc)
             return rc;
-        src += g->col[c].clen;
     }
     return 0;
 }
 
+/* Reads the next row's cheap columns (all of them loaded), for reads of whole rows. */
 static int read_cheap(gread *gr, cheap_row *r)
 {
     osp_part *p = gr->p;
@@ -1829,7 +1835,7 @@ static int granule_trace(osp_part *p, size_t g, const uint8_t id[16], ZSTD_DCtx 
     uint32_t a = 0, b = 0, row = 0;
     int rc;
     gread_init(&gr, p, g, dctx);
-    rc = load_cols(&gr, OSP_COL_TRACE, OSP_COL_TRACE);
+    rc = load_cols(&gr, COLS(OSP_COL_TRACE, OSP_COL_TRACE));
     runs = &gr.st[OSP_COL_TRACE][0];
     /* Only the trace column is loaded: walk its runs up to the trace. */
     while (rc == 0 && row < gr.g->nrows) {
@@ -1849,7 +1855,7 @@ static int granule_trace(osp_part *p, size_t g, const uint8_t id[16], ZSTD_DCtx 
         row += (uint32_t)n;
     }
     if (rc == 0 && b > a) {
-        rc = load_cols(&gr, OSP_COL_START, OSP_NCOLS - 1);
+        rc = load_cols(&gr, COLS(OSP_COL_START, OSP_NCOLS - 1));
         rewind_trace(&gr);
         for (row = 0; rc == 0 && row < b; row++)
             rc = read_row(&gr, row >= a ? e : NULL);
@@ -1901,7 +1907,7 @@ int osp_part_read_granule(osp_part *p, size_t g, osp_span_batch *out)
     gread_init(&gr, p, g, dctx);
     rc = dctx ? emitter_init(&e, p, out) : OSP_ENOMEM;
     if (rc == 0)
-        rc = load_cols(&gr, 0, OSP_NCOLS - 1);
+        rc = load_cols(&gr, COLS(0, OSP_NCOLS - 1));
     for (uint32_t row = 0; rc == 0 && row < gr.g->nrows; row++)
         rc = read_row(&gr, &e);
     gread_cleanup(&gr);
@@ -1941,7 +1947,7 @@ static int cursor_fill(osp_part_cursor *c)
         }
         gread_init(&c->gr, c->p, c->next_granule++, c->dctx);
         c->loaded = 1;
-        if ((rc = load_cols(&c->gr, 0, OSP_NCOLS - 1)))
+        if ((rc = load_cols(&c->gr, COLS(0, OSP_NCOLS - 1))))
             return rc;
         c->left = c->gr.g->nrows;
     }
@@ -2178,19 +2184,31 @@ int osp_part_cursor_copy(osp_part_cursor *c, osp_part_writer *w)
     return rc ? rc : cursor_next(c);
 }
 
-/* ---- Search ---------------------------------------------------------------------------- */
+/* ---- Search ----------------------------------------------------------------------------
+ * Column at a time: per granule, the query is turned into a keep mask over the rows, one
+ * column after the other (name, origin, start, duration, state), each decoding only the
+ * values of rows still kept and skipping the others' varints by counting terminator bytes.
+ * Trace ids are read from their runs only for rows that pass; attributes only when the
+ * query filters on them. */
 
 /* Search state for one part: the query's conditions resolved against its dictionaries,
- * and a one-row batch that osp_span_matches evaluates (resources borrowed). */
+ * per-granule scratch arrays, and a one-row batch for osp_span_matches (resources
+ * borrowed). */
 typedef struct searcher {
     osp_part *p;
     const osp_trace_query *q;
-    osp_trace_query cheap_q; /* q without attribute filters */
-    uint8_t *res_ok;         /* per resource: service matches */
+    uint8_t *res_ok; /* per resource: service matches */
     uint32_t name_id;
-    int by_name;
+    int by_name, by_res; /* filter on the name id; on res_ok (some resource fails) */
+    uint32_t cols;       /* cheap columns the query needs, as a load_cols set */
+    uint64_t floor_ns;   /* rows starting before this cannot change the caller's result */
+    uint8_t *keep;       /* scratch, per row of the granule: still a candidate */
+    uint32_t *res;       /* resource id (when ORIGIN is loaded) */
+    uint64_t *start, *end;
+    int32_t *status;
     osp_span_batch mb;
     osp_hit_fn fn;
+    osp_floor_fn floor;
     void *ctx;
     uint8_t hit_trace[16]; /* pending hit, reported when the trace changes */
     uint64_t hit_start;
@@ -2226,14 +2244,26 @@ static int keys_possible(const osp_part *p, const osp_trace_query *q)
     return 1;
 }
 
+/* Allocates the per-row scratch arrays for the part's largest granule. */
+static int scratch_init(searcher *s)
+{
+    size_t n = 1;
+    for (size_t g = 0; g < s->p->info.ngranules; g++)
+        n = s->p->granules[g].nrows > n ? s->p->granules[g].nrows : n;
+    s->keep = osp_malloc(n);
+    s->res = osp_malloc(n * sizeof *s->res);
+    s->start = osp_malloc(n * sizeof *s->start);
+    s->end = osp_malloc(n * sizeof *s->end);
+    s->status = osp_malloc(n * sizeof *s->status);
+    return s->keep && s->res && s->start && s->end && s->status ? 0 : OSP_ENOMEM;
+}
+
 /* Prepares s; returns 0 with s->p == NULL when the part cannot match at all. */
 static int searcher_init(searcher *s, osp_part *p, const osp_trace_query *q)
 {
     memset(s, 0, sizeof *s);
     osp_span_batch_init(&s->mb);
     s->q = q;
-    s->cheap_q = *q;
-    s->cheap_q.nattrs = 0;
     if (p->info.nrows == 0 || (q->end_ns && p->info.min_start > q->end_ns) ||
         (q->start_ns && p->info.max_start < q->start_ns))
         return 0;
@@ -2251,6 +2281,7 @@ static int searcher_init(searcher *s, osp_part *p, const osp_trace_query *q)
     for (uint32_t r = 0; r < p->nresources; r++) {
         s->res_ok[r] = !q->service.n || osp_str_eq(q->service, p->resources[r].service_name);
         any |= s->res_ok[r];
+        s->by_res |= !s->res_ok[r];
         osp_resource *d = osp_span_batch_add_resource(&s->mb);
         if (!d)
             return OSP_ENOMEM;
@@ -2258,105 +2289,295 @@ static int searcher_init(searcher *s, osp_part *p, const osp_trace_query *q)
     }
     if (!osp_span_batch_add_span(&s->mb))
         return OSP_ENOMEM;
-    if (any)
-        s->p = p;
-    return 0;
+    s->cols = 1u << OSP_COL_START;
+    if (s->by_name)
+        s->cols |= 1u << OSP_COL_NAME;
+    if (s->by_res || q->nattrs)
+        s->cols |= 1u << OSP_COL_ORIGIN;
+    if (q->min_duration_ns || q->max_duration_ns)
+        s->cols |= 1u << OSP_COL_DURATION;
+    if (q->status >= 0)
+        s->cols |= 1u << OSP_COL_STATE;
+    s->p = p;
+    int rc = scratch_init(s);
+    if (rc == 0 && !any)
+        s->p = NULL;
+    return rc;
 }
 
 static void searcher_cleanup(searcher *s)
 {
     osp_free(s->res_ok);
+    osp_free(s->keep);
+    osp_free(s->res);
+    osp_free(s->start);
+    osp_free(s->end);
+    osp_free(s->status);
     osp_span_batch_cleanup(&s->mb);
 }
 
-/* A row that passed the cheap conditions and waits for its attributes. */
-typedef struct candidate {
-    cheap_row c;
-    uint32_t row;
-} candidate;
+/* Decodes one varint at *pp (before end). Varints of up to 8 bytes with 8 bytes left to
+ * read are decoded without a loop: the first byte with its high bit clear ends them.
+ * 0 or OSP_ECORRUPT. */
+static inline int get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+    const uint8_t *p = *pp;
+    uint64_t x = 0, w, stops;
+    if (end - p >= 8 && (stops = ~(w = get_le64(p)) & 0x8080808080808080ull)) {
+        int len = __builtin_ctzll(stops) / 8 + 1;
+        w &= ~0ull >> (64 - 8 * len);
+        for (int k = 0; k < 8; k++) /* unrolled: gathers the 7-bit groups */
+            x |= (w >> k) & (0x7full << 7 * k);
+        *v = x;
+        *pp = p + len;
+        return 0;
+    }
+    for (int shift = 0; shift < 64 && p < end; shift += 7) {
+        uint8_t b = *p++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (b < 0x80) {
+            *v = x;
+            *pp = p;
+            return 0;
+        }
+    }
+    return OSP_ECORRUPT;
+}
 
-/* Fills the match batch's row from the cheap columns. */
-static void fill_row(searcher *s, const cheap_row *c)
+/* Skips k varints by counting their last bytes (high bit clear), eight bytes at a time
+ * while more than eight remain to be found. 0 or OSP_ECORRUPT when the stream ends first. */
+static int skip_varints(osp_pb_reader *r, size_t k)
+{
+    const uint64_t lows = 0x0101010101010101ull;
+    const uint8_t *p = r->p, *end = r->end;
+    while (k > 8 && end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        k -= (size_t)((((~w >> 7) & lows) * lows) >> 56); /* at most 8 < k */
+        p += 8;
+    }
+    for (; k && p < end; p++)
+        k -= *p < 0x80;
+    r->p = p;
+    return k ? OSP_ECORRUPT : 0;
+}
+
+/* Rows to look at from now on: one past the last row still kept (0 when none). */
+static uint32_t kept_limit(const uint8_t *keep, uint32_t lim)
+{
+    while (lim && !keep[lim - 1])
+        lim--;
+    return lim;
+}
+
+/* Keeps rows whose span name is the query's (all rows when it names none). */
+static int filter_name(searcher *s, osp_pb_reader *r, uint32_t n)
+{
+    uint64_t v;
+    if (!s->by_name) {
+        memset(s->keep, 1, n);
+        return 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (get_varint(&r->p, r->end, &v) || v >= s->p->nstrings)
+            return OSP_ECORRUPT;
+        s->keep[i] = v == s->name_id;
+    }
+    return 0;
+}
+
+/* Reads the resource id of kept rows (the scope is skipped) and keeps those whose
+ * service matches. */
+static int filter_origin(searcher *s, osp_pb_reader *r, uint32_t lim)
+{
+    size_t skip = 0;
+    uint64_t v;
+    for (uint32_t i = 0; i < lim; i++) {
+        if (!s->keep[i]) {
+            skip += 2;
+            continue;
+        }
+        if (skip_varints(r, skip) || get_varint(&r->p, r->end, &v) || v >= s->p->nresources)
+            return OSP_ECORRUPT;
+        s->res[i] = (uint32_t)v;
+        s->keep[i] = s->res_ok[v];
+        skip = 1;
+    }
+    return 0;
+}
+
+/* Sums the start deltas up to row lim and keeps rows inside the query's time window and
+ * not older than the floor. */
+static int filter_start(searcher *s, osp_pb_reader *r, uint32_t lim)
+{
+    const osp_trace_query *q = s->q;
+    uint64_t lo = q->start_ns > s->floor_ns ? q->start_ns : s->floor_ns;
+    uint64_t hi = q->end_ns ? q->end_ns : UINT64_MAX, acc = 0, v;
+    for (uint32_t i = 0; i < lim; i++) {
+        if (get_varint(&r->p, r->end, &v))
+            return OSP_ECORRUPT;
+        acc += (uint64_t)osp_pb_zigzag_decode(v);
+        s->start[i] = s->end[i] = acc;
+        s->keep[i] &= acc >= lo && acc <= hi;
+    }
+    return 0;
+}
+
+/* Reads the end of kept rows and keeps those whose duration is within the bounds
+ * (computed as osp_span_matches does). */
+static int filter_duration(searcher *s, osp_pb_reader *r, uint32_t lim)
+{
+    const osp_trace_query *q = s->q;
+    uint64_t max = q->max_duration_ns ? q->max_duration_ns : UINT64_MAX, v;
+    size_t skip = 0;
+    for (uint32_t i = 0; i < lim; i++) {
+        if (!s->keep[i]) {
+            skip++;
+            continue;
+        }
+        if (skip_varints(r, skip) || get_varint(&r->p, r->end, &v))
+            return OSP_ECORRUPT;
+        skip = 0;
+        uint64_t end = s->start[i] + (uint64_t)osp_pb_zigzag_decode(v);
+        uint64_t dur = end > s->start[i] ? end - s->start[i] : 0;
+        s->end[i] = end;
+        s->keep[i] = dur >= q->min_duration_ns && dur <= max;
+    }
+    return 0;
+}
+
+/* Reads the status code of kept rows (second of the six state values) and keeps those
+ * with the query's. */
+static int filter_status(searcher *s, osp_pb_reader *r, uint32_t lim)
+{
+    size_t skip = 0;
+    uint64_t v;
+    for (uint32_t i = 0; i < lim; i++) {
+        if (!s->keep[i]) {
+            skip += 6;
+            continue;
+        }
+        if (skip_varints(r, skip + 1) || get_varint(&r->p, r->end, &v))
+            return OSP_ECORRUPT;
+        int64_t code = osp_pb_zigzag_decode(v);
+        if (code < INT32_MIN || code > INT32_MAX)
+            return OSP_ECORRUPT;
+        s->status[i] = (int32_t)code;
+        s->keep[i] = code == s->q->status;
+        skip = 4;
+    }
+    return 0;
+}
+
+/* Runs the column filters the query needs over rows 0..n-1 of the loaded granule; *lim
+ * gets one past the last kept row. */
+static int filter_cheap(searcher *s, gread *gr, uint32_t n, uint32_t *lim)
+{
+    int rc = filter_name(s, &gr->st[OSP_COL_NAME][0], n);
+    if (rc)
+        return bad_block(gr, OSP_COL_NAME, "bad span name");
+    *lim = kept_limit(s->keep, n);
+    if (*lim && (s->cols >> OSP_COL_ORIGIN & 1) &&
+        filter_origin(s, &gr->st[OSP_COL_ORIGIN][0], *lim))
+        return bad_block(gr, OSP_COL_ORIGIN, "bad origin");
+    if ((*lim = kept_limit(s->keep, *lim)) && filter_start(s, &gr->st[OSP_COL_START][0], *lim))
+        return bad_block(gr, OSP_COL_START, "bad start");
+    *lim = kept_limit(s->keep, *lim);
+    if (*lim && (s->cols >> OSP_COL_DURATION & 1) &&
+        filter_duration(s, &gr->st[OSP_COL_DURATION][0], *lim))
+        return bad_block(gr, OSP_COL_DURATION, "bad duration");
+    *lim = kept_limit(s->keep, *lim);
+    if (*lim && (s->cols >> OSP_COL_STATE & 1) && filter_status(s, &gr->st[OSP_COL_STATE][0], *lim))
+        return bad_block(gr, OSP_COL_STATE, "bad state");
+    *lim = kept_limit(s->keep, *lim);
+    return 0;
+}
+
+/* Fills the match batch's row i from the decoded columns. */
+static void fill_row(searcher *s, uint32_t i)
 {
     osp_span *sp = &s->mb.spans[0];
     memset(sp, 0, sizeof *sp);
-    memcpy(sp->trace_id, c->trace, 16);
-    sp->start_ns = c->start;
-    sp->end_ns = c->end;
-    sp->kind = c->kind;
-    sp->status_code = c->status;
-    sp->flags = c->flags;
-    sp->name = s->p->strings[c->name];
-    sp->resource = c->resource;
+    sp->start_ns = s->start[i];
+    sp->end_ns = s->end[i];
+    sp->status_code = s->cols >> OSP_COL_STATE & 1 ? s->status[i] : 0;
+    sp->name = s->by_name ? s->p->strings[s->name_id] : OSP_STR_NULL;
+    sp->resource = s->res[i];
 }
 
-/* 1 when the row passes every condition but the attribute filters: dictionary ids
- * first, then osp_span_matches on the cheap columns. */
-static int cheap_match(searcher *s, const cheap_row *c)
+/* Keeps the rows below lim whose attributes (or resource's) pass the filters:
+ * osp_span_matches with the whole query is the final word. */
+static int filter_attrs(searcher *s, gread *gr, uint32_t lim)
 {
-    if (!s->res_ok[c->resource] || (s->by_name && c->name != s->name_id))
-        return 0;
-    fill_row(s, c);
-    return osp_span_matches(&s->cheap_q, &s->mb, 0);
+    int rc = load_cols(gr, 1u << OSP_COL_ATTRS);
+    for (uint32_t i = 0; rc == 0 && i < lim; i++) {
+        osp_buf_reset(&gr->blob);
+        rc = attrs_read(gr, &gr->attrs, OSP_COL_ATTRS, s->keep[i] ? &gr->blob : NULL);
+        if (rc || !s->keep[i])
+            continue;
+        fill_row(s, i);
+        s->mb.spans[0].attributes = osp_buf_str(&gr->blob);
+        s->keep[i] = (uint8_t)osp_span_matches(s->q, &s->mb, 0);
+    }
+    return rc;
+}
+
+/* Reports the trace of every kept row below lim, walking the trace id runs. */
+static int report_kept(searcher *s, gread *gr, uint32_t n, uint32_t lim)
+{
+    osp_pb_reader *runs = &gr->st[OSP_COL_TRACE][0];
+    for (uint32_t row = 0; row < lim;) {
+        uint64_t k, newest = 0;
+        const uint8_t *id;
+        int any = 0;
+        if (rd_varint(runs, &k) || k == 0 || k > n - row || rd_bytes(runs, 16, &id))
+            return bad_block(gr, OSP_COL_TRACE, "bad trace id run");
+        uint32_t stop = row + (uint32_t)k < lim ? row + (uint32_t)k : lim;
+        for (; row < stop; row++)
+            if (s->keep[row]) {
+                newest = !any || s->start[row] > newest ? s->start[row] : newest;
+                any = 1;
+            }
+        if (any)
+            report(s, id, newest);
+        row = stop;
+    }
+    return 0;
 }
 
 static int search_granule(searcher *s, size_t g, ZSTD_DCtx *dctx)
 {
-    cheap_row c;
-    candidate *cand = NULL;
-    uint32_t ncand = 0;
     gread gr;
+    uint32_t lim = 0;
     int rc;
     gread_init(&gr, s->p, g, dctx);
-    rc = load_cols(&gr, OSP_COL_TRACE, OSP_COL_LAST_CHEAP);
-    if (rc == 0 && s->q->nattrs) {
-        cand = osp_malloc(gr.g->nrows * sizeof *cand);
-        if (!cand)
-            rc = OSP_ENOMEM;
-    }
-    /* Pass 1: cheap columns of every row. */
-    for (uint32_t row = 0; rc == 0 && row < gr.g->nrows; row++) {
-        if ((rc = read_cheap(&gr, &c)) || !cheap_match(s, &c))
-            continue;
-        if (!s->q->nattrs) {
-            report(s, c.trace, c.start);
-            continue;
-        }
-        cand[ncand++] = (candidate){c, row};
-    }
-    /* Pass 2: attributes, decoded only for the candidates. */
-    if (rc == 0 && ncand)
-        rc = load_cols(&gr, OSP_COL_ATTRS, OSP_COL_ATTRS);
-    for (uint32_t row = 0, k = 0; rc == 0 && k < ncand; row++) {
-        int want = cand[k].row == row;
-        osp_buf_reset(&gr.blob);
-        rc = attrs_read(&gr, &gr.attrs, OSP_COL_ATTRS, want ? &gr.blob : NULL);
-        if (rc || !want)
-            continue;
-        fill_row(s, &cand[k].c);
-        s->mb.spans[0].attributes = osp_buf_str(&gr.blob);
-        if (osp_span_matches(s->q, &s->mb, 0))
-            report(s, cand[k].c.trace, cand[k].c.start);
-        k++;
-    }
-    osp_free(cand);
+    rc = load_cols(&gr, s->cols);
+    if (rc == 0)
+        rc = filter_cheap(s, &gr, gr.g->nrows, &lim);
+    if (rc == 0 && lim && s->q->nattrs && (rc = filter_attrs(s, &gr, lim)) == 0)
+        lim = kept_limit(s->keep, lim);
+    if (rc == 0 && lim && (rc = load_cols(&gr, 1u << OSP_COL_TRACE)) == 0)
+        rc = report_kept(s, &gr, gr.g->nrows, lim);
     gread_cleanup(&gr);
     return rc;
 }
 
-int osp_part_search(osp_part *p, const osp_trace_query *q, osp_hit_fn fn, void *ctx)
+int osp_part_search(osp_part *p, const osp_trace_query *q, osp_hit_fn fn, osp_floor_fn floor,
+                    void *ctx)
 {
     searcher s;
     ZSTD_DCtx *dctx = NULL;
     int rc = searcher_init(&s, p, q);
     s.fn = fn;
+    s.floor = floor;
     s.ctx = ctx;
     if (rc == 0 && s.p && !(dctx = ZSTD_createDCtx()))
         rc = OSP_ENOMEM;
     for (size_t g = 0; rc == 0 && s.p && g < p->info.ngranules; g++) {
         const granule *gr = &p->granules[g];
+        s.floor_ns = floor ? floor(ctx) : 0;
         if ((q->end_ns && gr->min_start > q->end_ns) ||
-            (q->start_ns && gr->max_start < q->start_ns))
+            (q->start_ns && gr->max_start < q->start_ns) || gr->max_start < s.floor_ns)
             continue;
         rc = search_granule(&s, g, dctx);
     }

@@ -70,10 +70,14 @@ int osp_part_may_contain(const osp_part *p, const uint8_t trace_id[16]);
  * name), OSP_EIO, OSP_ENOMEM. Thread-safe. */
 int osp_part_get_trace(osp_part *p, const uint8_t trace_id[16], osp_span_batch *out);
 
-/* Calls fn for traces with spans matching q (osp_span_matches is the final check): cheap
- * columns are checked first, attributes decoded only for candidates. Granules outside
- * q's time range are not read. 0 or as osp_part_get_trace. Thread-safe. */
-int osp_part_search(osp_part *p, const osp_trace_query *q, osp_hit_fn fn, void *ctx);
+/* Calls fn(ctx) for traces with spans matching q, as osp_span_matches would decide: the
+ * cheap columns are filtered column by column, attributes decoded only for rows that pass
+ * them (and then osp_span_matches is the final check). Granules outside q's time range
+ * are not read. floor (NULL for none) is asked before each granule; spans starting before
+ * what it returns are ignored and granules ending before it are not read. 0 or as
+ * osp_part_get_trace. Thread-safe. */
+int osp_part_search(osp_part *p, const osp_trace_query *q, osp_hit_fn fn, osp_floor_fn floor,
+                    void *ctx);
 
 /* Calls fn for every distinct (service, span name, kind) of the part, from the index.
  * 0 or OSP_ECORRUPT. */

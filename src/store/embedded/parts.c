@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,13 +27,15 @@
 
 /* Merge policy (not part of the format). A part's tier is how many times MERGE_FANIN
  * divides its rows over MERGE_BASE_ROWS; once a partition holds MERGE_MIN_PARTS parts of
- * one tier, up to MERGE_MAX_PARTS of them are merged into one part of a higher tier.
- * Parts past MERGE_MAX_ROWS are left alone. */
+ * one tier, the oldest of them (by first span), up to MERGE_MAX_PARTS and MERGE_MAX_ROWS
+ * rows in all, are merged into one. A merged part holds at most MERGE_MAX_ROWS rows, so parts
+ * stay local in time and a newest-first search can stop early; parts past half of it
+ * are left alone (README.md, "Merges"). */
 #define MERGE_BASE_ROWS 65536
 #define MERGE_FANIN 8
 #define MERGE_MIN_PARTS 8
 #define MERGE_MAX_PARTS 16
-#define MERGE_MAX_ROWS (1ull << 30)
+#define MERGE_MAX_ROWS (1ull << 20)
 #define MERGES_PER_ROUND 64 /* bounds one osp_parts_maintain call */
 
 enum fate {
@@ -659,12 +662,25 @@ int osp_parts_get_trace(osp_parts *ps, const uint8_t trace_id[16], osp_span_batc
     return rc ? rc : (int)(out->nspans - before);
 }
 
-int osp_parts_search(osp_parts *ps, const osp_trace_query *q, osp_hit_fn fn, void *ctx)
+/* Orders parts by their newest span, newest first. */
+static int cmp_newest_first(const void *a, const void *b)
+{
+    uint64_t x = osp_part_get_info((*(part_ref *const *)a)->part)->max_start;
+    uint64_t y = osp_part_get_info((*(part_ref *const *)b)->part)->max_start;
+    return (x < y) - (x > y);
+}
+
+int osp_parts_search(osp_parts *ps, const osp_trace_query *q, osp_hit_fn fn, osp_floor_fn floor,
+                     void *ctx)
 {
     snapshot s;
     int rc = snapshot_take(ps, &s);
+    if (rc == 0)
+        qsort(s.a, s.n, sizeof *s.a, cmp_newest_first);
     for (size_t i = 0; i < s.n && rc == 0; i++) {
-        rc = osp_part_search(s.a[i]->part, q, fn, ctx);
+        if (floor && osp_part_get_info(s.a[i]->part)->max_start < floor(ctx))
+            break; /* this part and all older ones can no longer change the result */
+        rc = osp_part_search(s.a[i]->part, q, fn, floor, ctx);
         if (rc == OSP_ECORRUPT) {
             quarantine_ref(ps, s.a[i]);
             rc = 0;
@@ -850,29 +866,44 @@ static int tier_of(uint64_t rows)
     return t;
 }
 
-static int cmp_day_rows(const void *a, const void *b)
+/* A part's tier, or INT_MAX for parts too large to merge again. */
+static int merge_tier(const part_ref *r)
 {
-    const part_ref *x = *(part_ref *const *)a, *y = *(part_ref *const *)b;
-    uint64_t rx = osp_part_get_info(x->part)->nrows, ry = osp_part_get_info(y->part)->nrows;
-    if (x->day != y->day)
-        return x->day < y->day ? -1 : 1;
-    return rx < ry ? -1 : rx > ry;
+    uint64_t rows = osp_part_get_info(r->part)->nrows;
+    return rows > MERGE_MAX_ROWS / 2 ? INT_MAX : tier_of(rows);
 }
 
-/* Picks parts to merge from a snapshot: the smallest parts of the lowest tier of a
- * partition that holds enough of them. Sorts s->a. Returns how many (0: nothing to do). */
+static int cmp_day_tier_age(const void *a, const void *b)
+{
+    const part_ref *x = *(part_ref *const *)a, *y = *(part_ref *const *)b;
+    int tx = merge_tier(x), ty = merge_tier(y);
+    uint64_t sx = osp_part_get_info(x->part)->min_start, sy = osp_part_get_info(y->part)->min_start;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    if (tx != ty)
+        return tx < ty ? -1 : 1;
+    return sx < sy ? -1 : sx > sy;
+}
+
+/* Picks parts to merge from a snapshot: the oldest parts of the lowest tier of a
+ * partition that holds enough of them, as many as fit in MERGE_MAX_ROWS (at least two).
+ * Sorts s->a. Returns how many (0: nothing to do). */
 static size_t pick_merge(snapshot *s, part_ref ***sel)
 {
-    qsort(s->a, s->n, sizeof *s->a, cmp_day_rows);
+    qsort(s->a, s->n, sizeof *s->a, cmp_day_tier_age);
     for (size_t i = 0; i < s->n;) {
-        size_t j = i + 1;
-        uint64_t rows = osp_part_get_info(s->a[i]->part)->nrows;
-        while (j < s->n && s->a[j]->day == s->a[i]->day &&
-               tier_of(osp_part_get_info(s->a[j]->part)->nrows) == tier_of(rows))
+        size_t j = i + 1, k = 0;
+        int tier = merge_tier(s->a[i]);
+        while (j < s->n && s->a[j]->day == s->a[i]->day && merge_tier(s->a[j]) == tier)
             j++;
-        if (j - i >= MERGE_MIN_PARTS && rows <= MERGE_MAX_ROWS) {
+        for (uint64_t rows = 0; tier != INT_MAX && k < j - i && k < MERGE_MAX_PARTS; k++) {
+            rows += osp_part_get_info(s->a[i + k]->part)->nrows;
+            if (rows > MERGE_MAX_ROWS)
+                break;
+        }
+        if (j - i >= MERGE_MIN_PARTS && k >= 2) {
             *sel = &s->a[i];
-            return j - i < MERGE_MAX_PARTS ? j - i : MERGE_MAX_PARTS;
+            return k;
         }
         i = j;
     }

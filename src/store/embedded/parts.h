@@ -43,9 +43,18 @@ int osp_parts_get_trace(osp_parts *ps, const uint8_t trace_id[16], osp_span_batc
 /* Receives matching traces. newest_start_ns is the newest matching span's start. */
 typedef void (*osp_hit_fn)(const uint8_t trace_id[16], uint64_t newest_start_ns, void *ctx);
 
-/* Calls fn for every trace with a span matching q (see osp_span_matches in match.h); a
- * trace may be reported more than once. Parts outside q's time range are skipped. */
-int osp_parts_search(osp_parts *ps, const osp_trace_query *q, osp_hit_fn fn, void *ctx);
+/* For searches that keep only the newest hits: the start time below which a hit can no
+ * longer change the caller's result (0 while every hit still counts). It may only grow
+ * during a search. */
+typedef uint64_t (*osp_floor_fn)(void *ctx);
+
+/* Calls fn(ctx) for every trace with a span matching q (see osp_span_matches in
+ * match.h); a trace may be reported more than once. Parts outside q's time range are
+ * skipped. Parts are visited newest first (by their newest span); with a floor (NULL for
+ * none), spans starting before floor(ctx) may be left out, and once a part's newest span
+ * is older than the floor the search stops. 0 or a negative error. */
+int osp_parts_search(osp_parts *ps, const osp_trace_query *q, osp_hit_fn fn, osp_floor_fn floor,
+                     void *ctx);
 
 /* Calls fn for every distinct (service, span name, kind) stored in parts. */
 typedef void (*osp_catalogue_fn)(osp_str service, osp_str name, int32_t kind, void *ctx);

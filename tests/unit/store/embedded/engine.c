@@ -13,6 +13,7 @@
 #include "core/metrics.h"
 #include "model/attr.h"
 #include "model/span.h"
+#include "store/embedded/match.h"
 #include "store/embedded/parts.h"
 #include "store/store.h"
 
@@ -364,6 +365,97 @@ static void test_search_many(void **state)
     free(dir);
 }
 
+/* Newest-first early stop across parts and memtable gives exactly the top k of a full
+ * evaluation: parts with overlapping time ranges, traces spread over several parts, ties
+ * in start time, filters on service, name, status and time. */
+#define ES_FLUSHES 8
+#define ES_TRACES 600
+typedef struct es_hit {
+    uint8_t id[16];
+    uint64_t newest;
+} es_hit;
+
+static int cmp_es_hit(const void *pa, const void *pb)
+{
+    const es_hit *a = pa, *b = pb;
+    if (a->newest != b->newest)
+        return a->newest > b->newest ? -1 : 1;
+    return memcmp(a->id, b->id, 16);
+}
+
+static void check_top_k(osp_store *s, osp_span_batch *b, size_t nb, const osp_trace_query *q)
+{
+    static es_hit want[ES_TRACES];
+    static int seen[ES_TRACES];
+    size_t nwant = 0;
+    osp_arena arena;
+    osp_trace_hit *hits;
+    size_t n;
+    memset(seen, 0, sizeof seen);
+    for (size_t k = 0; k < nb; k++)
+        for (size_t i = 0; i < b[k].nspans; i++) {
+            uint32_t t;
+            memcpy(&t, b[k].spans[i].trace_id, sizeof t);
+            if (!osp_span_matches(q, &b[k], i))
+                continue;
+            if (!seen[t]) {
+                seen[t] = (int)++nwant;
+                memcpy(want[nwant - 1].id, b[k].spans[i].trace_id, 16);
+                want[nwant - 1].newest = 0;
+            }
+            es_hit *h = &want[seen[t] - 1];
+            if (b[k].spans[i].start_ns > h->newest)
+                h->newest = b[k].spans[i].start_ns;
+        }
+    qsort(want, nwant, sizeof *want, cmp_es_hit);
+    osp_arena_init(&arena, 0, 0);
+    assert_int_equal(osp_store_search_traces(s, q, &arena, &hits, &n), 0);
+    assert_int_equal(n, nwant < q->limit ? nwant : q->limit);
+    for (size_t i = 0; i < n; i++) {
+        assert_memory_equal(hits[i].trace_id, want[i].id, 16);
+        assert_int_equal(hits[i].newest_start_ns, want[i].newest);
+    }
+    osp_arena_cleanup(&arena);
+}
+
+static void test_search_early_stop(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("eng-early");
+    osp_store *s = open_store(dir, BIG, BIG);
+    osp_span_batch b[ES_FLUSHES + 1];
+    for (uint32_t f = 0; f <= ES_FLUSHES; f++) {
+        osp_span_batch_init(&b[f]);
+        for (uint32_t i = 0; i < 200; i++) {
+            uint32_t t = (f * 97 + i * 31) % ES_TRACES;
+            add_span(&b[f], t, f * 1000 + i, i % 3 ? "api" : "db", i % 2 ? "op" : "op2",
+                     DAY0 + f * 1000 + (i * 37) % 1500 / 50 * 50); /* many ties */
+            b[f].spans[b[f].nspans - 1].status_code = i % 5 ? OSP_STATUS_UNSET : OSP_STATUS_ERROR;
+        }
+        assert_int_equal(osp_store_append_spans(s, &b[f]), 0);
+        if (f < ES_FLUSHES) /* the last batch stays in the memtable */
+            assert_int_equal(osp_store_flush(s), 0);
+    }
+    const size_t limits[] = {1, 3, 20, 150, 1000};
+    for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
+        osp_trace_query q = {.status = -1, .limit = limits[l]};
+        check_top_k(s, b, ES_FLUSHES + 1, &q);
+        q.service = OSP_STR_LIT("api");
+        check_top_k(s, b, ES_FLUSHES + 1, &q);
+        q.operation = OSP_STR_LIT("op2");
+        q.status = OSP_STATUS_ERROR;
+        check_top_k(s, b, ES_FLUSHES + 1, &q);
+        q = (osp_trace_query){
+            .status = -1, .start_ns = DAY0 + 2500, .end_ns = DAY0 + 5200, .limit = limits[l]};
+        check_top_k(s, b, ES_FLUSHES + 1, &q);
+    }
+    for (uint32_t f = 0; f <= ES_FLUSHES; f++)
+        osp_span_batch_cleanup(&b[f]);
+    osp_store_close(s);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
 static void test_catalogue(void **state)
 {
     (void)state;
@@ -557,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_search),
         cmocka_unit_test(test_search_many),
+        cmocka_unit_test(test_search_early_stop),
         cmocka_unit_test(test_catalogue),
         cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_concurrent_appends_and_flushes),

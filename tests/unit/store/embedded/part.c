@@ -335,7 +335,7 @@ static void check_search(osp_part *p, const osp_span_batch *b, const osp_trace_q
 {
     static hits got, want;
     got.n = want.n = 0;
-    assert_int_equal(osp_part_search(p, q, on_hit, &got), 0);
+    assert_int_equal(osp_part_search(p, q, on_hit, NULL, &got), 0);
     for (size_t i = 0; i < b->nspans; i++)
         if (osp_span_matches(q, b, i))
             on_hit(b->spans[i].trace_id, b->spans[i].start_ns, &want);
@@ -348,6 +348,41 @@ static void check_search(osp_part *p, const osp_span_batch *b, const osp_trace_q
         assert_true(k < got.n);
         assert_int_equal(got.newest[k], want.newest[i]);
     }
+}
+
+static uint64_t fixed_floor_ns;
+
+static uint64_t fixed_floor(void *ctx)
+{
+    (void)ctx;
+    return fixed_floor_ns;
+}
+
+/* With a floor, exactly the traces whose newest matching span is not older than it come
+ * back, with that span's start. */
+static void check_search_floor(osp_part *p, const osp_span_batch *b, const osp_trace_query *q,
+                               uint64_t floor, size_t min_hits)
+{
+    static hits got, all;
+    size_t nwant = 0;
+    got.n = all.n = 0;
+    fixed_floor_ns = floor;
+    assert_int_equal(osp_part_search(p, q, on_hit, fixed_floor, &got), 0);
+    for (size_t i = 0; i < b->nspans; i++)
+        if (osp_span_matches(q, b, i))
+            on_hit(b->spans[i].trace_id, b->spans[i].start_ns, &all);
+    for (size_t i = 0; i < all.n; i++) {
+        if (all.newest[i] < floor)
+            continue;
+        nwant++;
+        size_t k = 0;
+        while (k < got.n && memcmp(got.ids[k], all.ids[i], 16))
+            k++;
+        assert_true(k < got.n);
+        assert_int_equal(got.newest[k], all.newest[i]);
+    }
+    assert_int_equal(got.n, nwant);
+    assert_true(nwant >= min_hits);
 }
 
 static void test_search_predicates(void **state)
@@ -413,6 +448,42 @@ static void test_search_predicates(void **state)
     check_search(p, &b, &q, 10);
     q.attrs = &f_none;
     check_search(p, &b, &q, 0);
+    /* Filters on several columns at once. */
+    q = base;
+    q.operation = OSP_STR_LIT("qdrant search");
+    q.status = OSP_STATUS_UNSET;
+    q.min_duration_ns = 1000000;
+    check_search(p, &b, &q, 100);
+    q = base;
+    q.service = OSP_STR_LIT("retriever");
+    q.start_ns = mid;
+    q.max_duration_ns = 300000000;
+    q.status = OSP_STATUS_UNSET;
+    check_search(p, &b, &q, 50);
+    q = base;
+    q.status = OSP_STATUS_ERROR;
+    q.end_ns = mid;
+    q.attrs = &f_code;
+    q.nattrs = 1;
+    check_search(p, &b, &q, 5);
+    q = base;
+    q.start_ns = mid - (mid - info->min_start) / 2;
+    q.end_ns = mid;
+    q.attrs = &f_model;
+    q.nattrs = 1;
+    check_search(p, &b, &q, 10);
+    /* A floor leaves out exactly the traces whose newest match is older. */
+    q = base;
+    check_search_floor(p, &b, &q, mid, 100);
+    check_search_floor(p, &b, &q, info->max_start, 1);
+    check_search_floor(p, &b, &q, info->max_start + 1, 0);
+    q.operation = OSP_STR_LIT("qdrant search");
+    check_search_floor(p, &b, &q, mid, 10);
+    q = base;
+    q.attrs = &f_model;
+    q.nattrs = 1;
+    check_search_floor(p, &b, &q, mid, 10);
+    q = base;
     q.attrs = both;
     q.nattrs = 2;
     q.service = OSP_STR_LIT("agent");
@@ -465,7 +536,7 @@ static void test_empty_part(void **state)
     osp_trace_query q = {.status = -1};
     static hits h;
     h.n = 0;
-    assert_int_equal(osp_part_search(p, &q, on_hit, &h), 0);
+    assert_int_equal(osp_part_search(p, &q, on_hit, NULL, &h), 0);
     assert_int_equal(h.n, 0);
     osp_part_close(p);
     osp_span_batch_cleanup(&b);
@@ -504,7 +575,7 @@ static void test_corruption(void **state)
     assert_int_equal(osp_part_read_granule(p, 0, &out), OSP_ECORRUPT);
     osp_trace_query q = {.status = -1};
     static hits h;
-    assert_int_equal(osp_part_search(p, &q, on_hit, &h), OSP_ECORRUPT);
+    assert_int_equal(osp_part_search(p, &q, on_hit, NULL, &h), OSP_ECORRUPT);
     osp_part_close(p);
     flip_byte(path, OSP_PART_HEADER_SIZE + 3);
 

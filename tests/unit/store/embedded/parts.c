@@ -232,7 +232,7 @@ static void check_search(osp_parts *ps, osp_span_batch *b, size_t nb, const osp_
 {
     static hits got, want;
     got.n = want.n = 0;
-    assert_int_equal(osp_parts_search(ps, q, on_hit, &got), 0);
+    assert_int_equal(osp_parts_search(ps, q, on_hit, NULL, &got), 0);
     for (size_t k = 0; k < nb; k++)
         for (size_t i = 0; i < b[k].nspans; i++)
             if (osp_span_matches(q, &b[k], i))
@@ -646,7 +646,7 @@ static void *worker_main(void *arg)
         } else {
             osp_trace_query q = {.status = -1, .service = OSP_STR_LIT("agent")};
             h.n = 0; /* only this worker searches */
-            assert_int_equal(osp_parts_search(wk->ps, &q, on_hit, &h), 0);
+            assert_int_equal(osp_parts_search(wk->ps, &q, on_hit, NULL, &h), 0);
         }
     }
     return NULL;
@@ -778,7 +778,7 @@ static void test_allocation_failures(void **state)
         cat c = {.n = 0};
         h.n = 0;
         osp_mem_fail_after(n);
-        rc = osp_parts_search(ps, &q, on_hit, &h);
+        rc = osp_parts_search(ps, &q, on_hit, NULL, &h);
         if (rc == 0)
             rc = osp_parts_catalogue(ps, on_cat, &c);
         osp_mem_fail_after(0);
