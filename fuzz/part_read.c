@@ -30,12 +30,14 @@ static void exercise(osp_part *p)
     size_t n = 0;
     osp_span_batch_init(&b);
     for (size_t g = 0; g < info->ngranules && g < 8; g++) {
-        if (osp_part_read_granule(p, g, &b) > 0)
-            osp_part_get_trace(p, b.spans[0].trace_id, &b);
+        if (osp_part_read_granule(p, g, &b) > 0) {
+            osp_part_get_trace(p, b.spans[0].trace_id, 0, &b);
+            osp_part_get_trace(p, b.spans[0].trace_id, OSP_TRACE_NO_DETAIL, &b);
+        }
         osp_span_batch_reset(&b);
     }
     uint8_t id[16] = {0};
-    osp_part_get_trace(p, id, &b);
+    osp_part_get_trace(p, id, 0, &b);
     osp_span_batch_cleanup(&b);
 
     osp_attr_filter f = {OSP_STR_LIT("k"), OSP_STR_LIT("v")};
@@ -46,7 +48,7 @@ static void exercise(osp_part *p)
         {.status = -1, .attrs = &f, .nattrs = 1},
     };
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
-        osp_part_search(p, &queries[i], on_hit, &n);
+        osp_part_search(p, &queries[i], on_hit, NULL, &n);
     osp_part_catalogue(p, on_catalogue, &n);
 }
 

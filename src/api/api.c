@@ -271,7 +271,7 @@ static void native_trace(osp_api *api, const osp_http_request *req, osp_http_res
         return;
     }
     osp_span_batch_init(&b);
-    rc = osp_store_get_trace(api->store, id, &b);
+    rc = osp_store_get_trace(api->store, id, 0, &b);
     if (rc == 0)
         rc = osp_otlp_traces_encode_json(&b, &res->body);
     if (rc == OSP_ENOTFOUND) {
@@ -547,7 +547,7 @@ static void jaeger_search(osp_api *api, const osp_http_request *req, osp_http_re
         rc = osp_buf_putc(&res->body, '[');
     for (size_t i = 0, written = 0; rc == 0 && i < nhits; i++) {
         osp_span_batch_reset(&b);
-        rc = osp_store_get_trace(api->store, hits[i].trace_id, &b);
+        rc = osp_store_get_trace(api->store, hits[i].trace_id, 0, &b);
         if (rc == OSP_ENOTFOUND) { /* dropped by retention since the search */
             rc = 0;
             continue;
@@ -579,7 +579,7 @@ static void jaeger_trace(osp_api *api, const osp_http_request *req, osp_http_res
         return;
     }
     osp_span_batch_init(&b);
-    rc = osp_store_get_trace(api->store, id, &b);
+    rc = osp_store_get_trace(api->store, id, 0, &b);
     if (rc == 0)
         rc = osp_jaeger_render(&b, &res->body);
     if (rc == OSP_ENOTFOUND)

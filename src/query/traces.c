@@ -117,7 +117,7 @@ int osp_trace_search(osp_store *store, const osp_trace_query *q, osp_arena *aren
     }
     for (size_t i = 0; i < nhits; i++) {
         osp_span_batch_reset(&batch);
-        rc = osp_store_get_trace(store, hits[i].trace_id, &batch);
+        rc = osp_store_get_trace(store, hits[i].trace_id, OSP_TRACE_NO_DETAIL, &batch);
         if (rc == OSP_ENOTFOUND)
             continue;
         if (rc == 0)

@@ -26,15 +26,16 @@ typedef struct osp_trace_summary {
 } osp_trace_summary;
 
 /* Summarizes the spans of b, which must all belong to one trace (the id is taken from the
- * first span). Strings and the services array are copied into arena. 0, OSP_ENOTFOUND
- * when b has no spans, OSP_ECORRUPT when a span names a resource b does not have,
- * OSP_ENOMEM. */
+ * first span); their detail (OSP_TRACE_NO_DETAIL) is not looked at. Strings and the
+ * services array are copied into arena. 0, OSP_ENOTFOUND when b has no spans,
+ * OSP_ECORRUPT when a span names a resource b does not have, OSP_ENOMEM. */
 int osp_trace_summarize(const osp_span_batch *b, osp_arena *arena, osp_trace_summary *out);
 
-/* Runs q against the store and summarizes each hit (one osp_store_get_trace each). Traces
- * that vanish between search and fetch (retention) are left out. Results are ordered by
- * start_ns, newest first (ties by trace id), at most q->limit of them; the array lives in
- * arena. 0 or the store's error (OSP_EBUSY, OSP_EIO, ...) or OSP_ENOMEM. */
+/* Runs q against the store and summarizes each hit (one osp_store_get_trace without
+ * detail each). Traces that vanish between search and fetch (retention) are left out.
+ * Results are ordered by start_ns, newest first (ties by trace id), at most q->limit of
+ * them; the array lives in arena. 0 or the store's error (OSP_EBUSY, OSP_EIO, ...) or
+ * OSP_ENOMEM. */
 int osp_trace_search(osp_store *store, const osp_trace_query *q, osp_arena *arena,
                      osp_trace_summary **out, size_t *n);
 

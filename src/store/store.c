@@ -50,9 +50,10 @@ int osp_store_append_spans(osp_store *s, const osp_span_batch *b)
     return s->engine->append_spans(s->impl, b);
 }
 
-int osp_store_get_trace(osp_store *s, const uint8_t trace_id[16], osp_span_batch *out)
+int osp_store_get_trace(osp_store *s, const uint8_t trace_id[16], unsigned flags,
+                        osp_span_batch *out)
 {
-    return s->engine->get_trace(s->impl, trace_id, out);
+    return s->engine->get_trace(s->impl, trace_id, flags, out);
 }
 
 int osp_store_search_traces(osp_store *s, const osp_trace_query *q, osp_arena *arena,

@@ -63,7 +63,7 @@ typedef struct osp_store_engine {
     int (*open)(const osp_store_options *opt, void **impl);
     void (*close)(void *impl);
     int (*append_spans)(void *impl, const osp_span_batch *b);
-    int (*get_trace)(void *impl, const uint8_t trace_id[16], osp_span_batch *out);
+    int (*get_trace)(void *impl, const uint8_t trace_id[16], unsigned flags, osp_span_batch *out);
     int (*search_traces)(void *impl, const osp_trace_query *q, osp_arena *arena,
                          osp_trace_hit **hits, size_t *nhits);
     int (*services)(void *impl, osp_arena *arena, osp_str **names, size_t *n);
@@ -83,9 +83,21 @@ void osp_store_close(osp_store *s);
  * OSP_EIO on a write failure. The store copies what it keeps; b is not retained. */
 int osp_store_append_spans(osp_store *s, const osp_span_batch *b);
 
+/* Flags of osp_store_get_trace, or-ed (0: whole spans). */
+enum osp_get_trace_flags {
+    /* Spans without their detail: attributes, events, links, trace_state and
+     * status_message come back empty; every other span field comes back, and so do the
+     * spans' resources and scopes, in full. Enough for trace summaries, and an engine
+     * reads only the columns that hold the rest. Spans equal in every returned field are
+     * returned once. */
+    OSP_TRACE_NO_DETAIL = 1u << 0,
+};
+
 /* Every stored span of a trace, appended to out (which the caller initialized); spans
- * come back in start-time order. 0 or OSP_ENOTFOUND when no span has that id. */
-int osp_store_get_trace(osp_store *s, const uint8_t trace_id[16], osp_span_batch *out);
+ * come back in start-time order. flags: enum osp_get_trace_flags. 0 or OSP_ENOTFOUND
+ * when no span has that id. */
+int osp_store_get_trace(osp_store *s, const uint8_t trace_id[16], unsigned flags,
+                        osp_span_batch *out);
 
 /* Ids of matching traces, newest first, at most q->limit. Arrays live in arena. */
 int osp_store_search_traces(osp_store *s, const osp_trace_query *q, osp_arena *arena,

@@ -598,7 +598,19 @@ static int sorted_unique(const osp_span_batch *all, osp_span_batch *out)
     return rc;
 }
 
-static int engine_get_trace(void *impl, const uint8_t trace_id[16], osp_span_batch *out)
+/* Empties the detail fields (OSP_TRACE_NO_DETAIL) of b's spans, as parts leave them, so
+ * that a span read from a memtable and from a part still compares equal. */
+static void drop_detail(osp_span_batch *b)
+{
+    for (size_t i = 0; i < b->nspans; i++) {
+        osp_span *s = &b->spans[i];
+        s->attributes = s->events = s->links = OSP_STR_NULL;
+        s->trace_state = s->status_message = OSP_STR_NULL;
+    }
+}
+
+static int engine_get_trace(void *impl, const uint8_t trace_id[16], unsigned flags,
+                            osp_span_batch *out)
 {
     engine *e = impl;
     osp_memtable *mts[2];
@@ -608,8 +620,10 @@ static int engine_get_trace(void *impl, const uint8_t trace_id[16], osp_span_bat
     osp_span_batch_init(&all);
     for (size_t i = 0; i < nm && rc >= 0; i++)
         rc = osp_memtable_get_trace(mts[i], trace_id, &all);
+    if (rc >= 0 && (flags & OSP_TRACE_NO_DETAIL))
+        drop_detail(&all);
     if (rc >= 0)
-        rc = osp_parts_get_trace(e->parts, trace_id, &all);
+        rc = osp_parts_get_trace(e->parts, trace_id, flags, &all);
     if (rc >= 0)
         rc = all.nspans ? sorted_unique(&all, out) : OSP_ENOTFOUND;
     osp_span_batch_cleanup(&all);

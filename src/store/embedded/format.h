@@ -54,7 +54,9 @@
 /* ---- Granules ---------------------------------------------------------------------------
  * Rows are sorted by (trace id, start, span id) and cut into granules of at most
  * OSP_PART_GRANULE_ROWS rows; a granule's columns are stored back to back in the order of
- * enum osp_part_column, so the cheap columns a search reads first form one contiguous run.
+ * enum osp_part_column, so the cheap columns a search reads first form one contiguous run,
+ * and so do the columns of a trace read without detail (TRACE .. PARENT, see
+ * OSP_TRACE_NO_DETAIL in store.h).
  *
  * A column block's raw bytes are a list of streams: for each stream, a varint length and
  * the bytes. Varints are protobuf base-128 varints; "zz" marks zigzag-encoded signed

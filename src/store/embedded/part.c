@@ -1722,8 +1722,8 @@ static int read_blob(gread *gr, emitter *e, int c, uint64_t start, osp_str *dst)
     return copy_str(e->out, dst);
 }
 
-/* Reads the next row's span id, parent id and text string ids. */
-static int read_ids(gread *gr, osp_span *sp, uint32_t *ts, uint32_t *msg)
+/* Reads the next row's span id and parent id. */
+static int read_ids(gread *gr, osp_span *sp)
 {
     osp_pb_reader *parent = gr->st[OSP_COL_PARENT];
     const uint8_t *ids0 = gr->st0[OSP_COL_SPAN_ID][0].p, *id;
@@ -1744,11 +1744,36 @@ static int read_ids(gread *gr, osp_span *sp, uint32_t *ts, uint32_t *msg)
             return bad_block(gr, OSP_COL_PARENT, "bad parent reference");
         memcpy(sp->parent_span_id, ids0 + (gr->row - back) * 8, 8);
     }
+    gr->row++;
+    return 0;
+}
+
+/* Reads the next row's string ids of trace_state and status message. */
+static int read_text(gread *gr, uint32_t *ts, uint32_t *msg)
+{
     if (rd_id(&gr->st[OSP_COL_TEXT][0], gr->p->nstrings, ts) ||
         rd_id(&gr->st[OSP_COL_TEXT][0], gr->p->nstrings, msg))
         return bad_block(gr, OSP_COL_TEXT, "bad text");
-    gr->row++;
     return 0;
+}
+
+_Static_assert(OSP_COL_TEXT == OSP_COL_PARENT + 1 && OSP_COL_LINKS == OSP_NCOLS - 1,
+               "the detail columns (OSP_TRACE_NO_DETAIL leaves them unread) come last");
+
+/* Reads the next row's detail columns (TEXT .. LINKS) into sp: its blobs copied into
+ * e->out's arena, or only skipped when e is NULL. */
+static int read_detail(gread *gr, uint64_t start, emitter *e, osp_span *sp)
+{
+    uint32_t ts, msg;
+    int rc = read_text(gr, &ts, &msg);
+    if (rc)
+        return rc;
+    sp->trace_state = gr->p->strings[ts];
+    sp->status_message = gr->p->strings[msg];
+    if ((rc = read_blob(gr, e, OSP_COL_ATTRS, start, &sp->attributes)) ||
+        (rc = read_blob(gr, e, OSP_COL_EVENTS, start, &sp->events)))
+        return rc;
+    return read_blob(gr, e, OSP_COL_LINKS, start, &sp->links);
 }
 
 /* Copies a row's scalar fields from its cheap columns. */
@@ -1765,24 +1790,20 @@ static void cheap_to_span(const cheap_row *c, osp_span *sp)
     sp->dropped_links = c->dropped_links;
 }
 
-/* Reads the rest of a row whose cheap columns are in c (all columns loaded); appends the
- * row to e->out unless e is NULL. */
-static int read_rest(gread *gr, const cheap_row *c, emitter *e)
+/* Reads the rest of a row whose cheap columns are in c: with detail, every column (all
+ * loaded); without, only the span and parent ids (loaded up to OSP_COL_PARENT), the
+ * detail left empty. Appends the row to e->out unless e is NULL. */
+static int read_rest(gread *gr, const cheap_row *c, int detail, emitter *e)
 {
     osp_part *p = gr->p;
-    uint32_t ts, msg;
     osp_span sp = {0}, *d;
-    int rc = read_ids(gr, &sp, &ts, &msg);
-    if (rc)
+    int rc = read_ids(gr, &sp);
+    if (rc == 0 && detail)
+        rc = read_detail(gr, c->start, e, &sp);
+    if (rc || !e)
         return rc;
     cheap_to_span(c, &sp);
     sp.name = p->strings[c->name];
-    sp.trace_state = p->strings[ts];
-    sp.status_message = p->strings[msg];
-    if ((rc = read_blob(gr, e, OSP_COL_ATTRS, c->start, &sp.attributes)) ||
-        (rc = read_blob(gr, e, OSP_COL_EVENTS, c->start, &sp.events)) ||
-        (rc = read_blob(gr, e, OSP_COL_LINKS, c->start, &sp.links)) || !e)
-        return rc;
     if (copy_str(e->out, &sp.name) || copy_str(e->out, &sp.trace_state) ||
         copy_str(e->out, &sp.status_message) || map_resource(e, p, c->resource, &sp.resource) ||
         map_scope(e, p, c->scope, &sp.scope) || !(d = osp_span_batch_add_span(e->out)))
@@ -1791,12 +1812,13 @@ static int read_rest(gread *gr, const cheap_row *c, emitter *e)
     return 0;
 }
 
-/* Reads the next full row (all columns loaded); appends it to e->out unless e is NULL. */
-static int read_row(gread *gr, emitter *e)
+/* Reads the next row, with or without its detail (as read_rest); appends it to e->out
+ * unless e is NULL. */
+static int read_row(gread *gr, int detail, emitter *e)
 {
     cheap_row c;
     int rc = read_cheap(gr, &c);
-    return rc ? rc : read_rest(gr, &c, e);
+    return rc ? rc : read_rest(gr, &c, detail, e);
 }
 
 /* Granules that can hold the trace: from the last one starting before it (the trace may
@@ -1827,8 +1849,10 @@ static int granule_range(const osp_part *p, const uint8_t id[16], size_t *lo, si
     return 1;
 }
 
-/* Appends the rows of trace id held by granule g. Returns the count or an error. */
-static int granule_trace(osp_part *p, size_t g, const uint8_t id[16], ZSTD_DCtx *dctx, emitter *e)
+/* Appends the rows of trace id held by granule g, with or without their detail (the
+ * detail columns are then not read). Returns the count or an error. */
+static int granule_trace(osp_part *p, size_t g, const uint8_t id[16], int detail, ZSTD_DCtx *dctx,
+                         emitter *e)
 {
     osp_pb_reader *runs;
     gread gr;
@@ -1855,10 +1879,10 @@ static int granule_trace(osp_part *p, size_t g, const uint8_t id[16], ZSTD_DCtx 
         row += (uint32_t)n;
     }
     if (rc == 0 && b > a) {
-        rc = load_cols(&gr, COLS(OSP_COL_START, OSP_NCOLS - 1));
+        rc = load_cols(&gr, COLS(OSP_COL_START, detail ? OSP_NCOLS - 1 : OSP_COL_PARENT));
         rewind_trace(&gr);
         for (row = 0; rc == 0 && row < b; row++)
-            rc = read_row(&gr, row >= a ? e : NULL);
+            rc = read_row(&gr, detail, row >= a ? e : NULL);
     }
     gread_cleanup(&gr);
     return rc ? rc : (int)(b - a);
@@ -1872,7 +1896,7 @@ static void roll_back(osp_span_batch *out, size_t nspans, size_t nres, size_t ns
     out->nscopes = nscopes;
 }
 
-int osp_part_get_trace(osp_part *p, const uint8_t trace_id[16], osp_span_batch *out)
+int osp_part_get_trace(osp_part *p, const uint8_t trace_id[16], unsigned flags, osp_span_batch *out)
 {
     size_t lo, hi, nspans = out->nspans, nres = out->nresources, nscopes = out->nscopes;
     uint8_t id[16]; /* trace_id may point into out, which grows */
@@ -1884,7 +1908,7 @@ int osp_part_get_trace(osp_part *p, const uint8_t trace_id[16], osp_span_batch *
     ZSTD_DCtx *dctx = ZSTD_createDCtx();
     rc = dctx ? emitter_init(&e, p, out) : OSP_ENOMEM;
     for (size_t g = lo; g <= hi && rc == 0; g++) {
-        int n = granule_trace(p, g, id, dctx, &e);
+        int n = granule_trace(p, g, id, !(flags & OSP_TRACE_NO_DETAIL), dctx, &e);
         if (n < 0)
             rc = n;
         else
@@ -1909,7 +1933,7 @@ int osp_part_read_granule(osp_part *p, size_t g, osp_span_batch *out)
     if (rc == 0)
         rc = load_cols(&gr, COLS(0, OSP_NCOLS - 1));
     for (uint32_t row = 0; rc == 0 && row < gr.g->nrows; row++)
-        rc = read_row(&gr, &e);
+        rc = read_row(&gr, 1, &e);
     gread_cleanup(&gr);
     emitter_cleanup(&e);
     ZSTD_freeDCtx(dctx);
@@ -2014,7 +2038,7 @@ int osp_part_cursor_read(osp_part_cursor *c, osp_span_batch *out)
     emitter e;
     int rc = emitter_init(&e, c->p, out);
     if (rc == 0)
-        rc = read_rest(&c->gr, &c->head, &e);
+        rc = read_rest(&c->gr, &c->head, 1, &e);
     emitter_cleanup(&e);
     if (rc)
         roll_back(out, nspans, nres, nscopes);
@@ -2164,7 +2188,7 @@ int osp_part_cursor_copy(osp_part_cursor *c, osp_part_writer *w)
         return rc;
     cursor_bind(c, w);
     cheap_to_span(&c->head, &sp);
-    if ((rc = read_ids(&c->gr, &sp, &ts, &msg)) == 0 &&
+    if ((rc = read_ids(&c->gr, &sp)) == 0 && (rc = read_text(&c->gr, &ts, &msg)) == 0 &&
         (rc = remap_string(c, c->head.name, &ids.name)) == 0 &&
         (rc = remap_string(c, ts, &ids.trace_state)) == 0 &&
         (rc = remap_string(c, msg, &ids.status_message)) == 0) {

@@ -65,10 +65,13 @@ const osp_part_info *osp_part_get_info(const osp_part *p);
 int osp_part_may_contain(const osp_part *p, const uint8_t trace_id[16]);
 
 /* Appends every span of the trace to out (deep copies into out's arena), reading only
- * the granules the sparse index points at. Returns the number of spans appended, or
- * OSP_ECORRUPT when a block fails its checksum or does not decode (logged with the file
- * name), OSP_EIO, OSP_ENOMEM. Thread-safe. */
-int osp_part_get_trace(osp_part *p, const uint8_t trace_id[16], osp_span_batch *out);
+ * the granules the sparse index points at. flags: enum osp_get_trace_flags; with
+ * OSP_TRACE_NO_DETAIL only the columns up to OSP_COL_PARENT are read and the detail
+ * fields stay empty. Returns the number of spans appended, or OSP_ECORRUPT when a block
+ * fails its checksum or does not decode (logged with the file name), OSP_EIO,
+ * OSP_ENOMEM. Thread-safe. */
+int osp_part_get_trace(osp_part *p, const uint8_t trace_id[16], unsigned flags,
+                       osp_span_batch *out);
 
 /* Calls fn(ctx) for traces with spans matching q, as osp_span_matches would decide: the
  * cheap columns are filtered column by column, attributes decoded only for rows that pass

@@ -640,7 +640,8 @@ static int drop_duplicates(osp_span_batch *out, size_t from)
     return rc;
 }
 
-int osp_parts_get_trace(osp_parts *ps, const uint8_t trace_id[16], osp_span_batch *out)
+int osp_parts_get_trace(osp_parts *ps, const uint8_t trace_id[16], unsigned flags,
+                        osp_span_batch *out)
 {
     snapshot s;
     size_t before = out->nspans;
@@ -650,7 +651,7 @@ int osp_parts_get_trace(osp_parts *ps, const uint8_t trace_id[16], osp_span_batc
     for (size_t i = 0; i < s.n && rc == 0; i++) {
         if (!osp_part_may_contain(s.a[i]->part, id))
             continue;
-        int n = osp_part_get_trace(s.a[i]->part, id, out);
+        int n = osp_part_get_trace(s.a[i]->part, id, flags, out);
         if (n == OSP_ECORRUPT)
             quarantine_ref(ps, s.a[i]);
         else if (n < 0)

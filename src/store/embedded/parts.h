@@ -34,11 +34,12 @@ int osp_parts_add(osp_parts *ps, const osp_span_batch *rows, uint64_t wal_lsn);
 /* Highest wal_lsn recorded by any part (0 when none). */
 uint64_t osp_parts_max_lsn(osp_parts *ps);
 
-/* Appends every span with this trace id to out. Parts whose bloom filter rules the id
- * out are not read. A block failing its checksum is logged, its part quarantined, and
- * the read goes on with the other parts. Returns the number of spans appended (>= 0)
- * or a negative error. */
-int osp_parts_get_trace(osp_parts *ps, const uint8_t trace_id[16], osp_span_batch *out);
+/* Appends every span with this trace id to out; flags as for osp_store_get_trace. Parts
+ * whose bloom filter rules the id out are not read. A block failing its checksum is
+ * logged, its part quarantined, and the read goes on with the other parts. Returns the
+ * number of spans appended (>= 0) or a negative error. */
+int osp_parts_get_trace(osp_parts *ps, const uint8_t trace_id[16], unsigned flags,
+                        osp_span_batch *out);
 
 /* Receives matching traces. newest_start_ns is the newest matching span's start. */
 typedef void (*osp_hit_fn)(const uint8_t trace_id[16], uint64_t newest_start_ns, void *ctx);

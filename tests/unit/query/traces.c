@@ -1,8 +1,10 @@
 /* Unit tests for query/traces: trace summaries from hand-built batches, their JSON form,
- * and the error paths. (Search over a real store is covered by tests/unit/api/api.c.) */
+ * the error paths, and search summaries (read without detail) against summaries of whole
+ * traces. (The HTTP side of search is covered by tests/unit/api/api.c.) */
 #include "testutil.h"
 
 #include "core/err.h"
+#include "model/attr.h"
 #include "query/traces.h"
 
 static const uint8_t TID[16] = {0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81, 0x03,
@@ -177,6 +179,83 @@ static void test_json_empty_and_escaping(void **state)
     osp_buf_cleanup(&out);
 }
 
+/* Appends spans [lo, hi) of b to the store. */
+static void append_range(osp_store *st, const osp_span_batch *b, size_t lo, size_t hi)
+{
+    osp_span_batch part;
+    osp_span_batch_init(&part);
+    for (size_t i = lo; i < hi; i++)
+        assert_int_equal(osp_span_batch_copy_span(&part, b, i), 0);
+    assert_int_equal(osp_store_append_spans(st, &part), 0);
+    osp_span_batch_cleanup(&part);
+}
+
+static void summary_json(const osp_trace_summary *s, osp_buf *out)
+{
+    osp_buf_reset(out);
+    assert_int_equal(osp_trace_summaries_json(s, 1, out), 0);
+    assert_int_equal(osp_buf_putc(out, '\0'), 0);
+}
+
+/* Search summaries, built from spans without their detail, equal summaries of the whole
+ * trace, with the trace split between parts and the memtable and one span in both. */
+static void test_search_summary_without_detail(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("traces");
+    osp_store_options opt = {.data_dir = dir, .fsync_policy = OSP_FSYNC_NEVER};
+    osp_store *st = NULL;
+    osp_span_batch b, full;
+    osp_arena arena;
+    osp_trace_summary *found, want;
+    size_t n;
+    osp_buf attrs, json;
+    osp_value v = {.type = OSP_VAL_STRING, .s = OSP_STR_LIT("gpt-4o")};
+    osp_buf_init(&attrs, 0);
+    osp_buf_init(&json, 0);
+    assert_int_equal(osp_attr_append(&attrs, OSP_STR_LIT("gen_ai.request.model"), &v), 0);
+    build(&b);
+    assert_non_null(osp_span_batch_add_scope(&b));
+    for (size_t i = 0; i < b.nspans; i++) {
+        b.spans[i].attributes = osp_buf_str(&attrs);
+        b.spans[i].trace_state = OSP_STR_LIT("k=v");
+        if (b.spans[i].status_code == OSP_STATUS_ERROR)
+            b.spans[i].status_message = OSP_STR_LIT("timeout");
+    }
+    b.resources[1].attributes = osp_buf_str(&attrs);
+
+    assert_int_equal(osp_store_open(&opt, &st), 0);
+    append_range(st, &b, 0, 3);
+    assert_int_equal(osp_store_flush(st), 0);
+    append_range(st, &b, 2, b.nspans);
+    osp_arena_init(&arena, 0, 0);
+    osp_trace_query q = {.status = -1};
+    assert_int_equal(osp_trace_search(st, &q, &arena, &found, &n), 0);
+    assert_int_equal(n, 1);
+    osp_span_batch_init(&full);
+    assert_int_equal(osp_store_get_trace(st, TID, 0, &full), 0);
+    assert_int_equal(full.nspans, 6);
+    assert_non_null(full.spans[0].attributes.p);
+    assert_int_equal(osp_trace_summarize(&full, &arena, &want), 0);
+    summary_json(&want, &json);
+    char *expect = strdup(json.data);
+    summary_json(&found[0], &json);
+    assert_string_equal(json.data, expect);
+    assert_true(osp_str_eqz(found[0].root_name, "POST /chat"));
+    assert_int_equal(found[0].nspans, 6);
+    assert_int_equal(found[0].nerrors, 2);
+    assert_int_equal(found[0].nservices, 3);
+    free(expect);
+    osp_span_batch_cleanup(&full);
+    osp_arena_cleanup(&arena);
+    osp_store_close(st);
+    osp_span_batch_cleanup(&b);
+    osp_buf_cleanup(&attrs);
+    osp_buf_cleanup(&json);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_root_fallbacks),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_json_empty_and_escaping),
+        cmocka_unit_test(test_search_summary_without_detail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,8 @@
 #include "store/embedded/parts.h"
 #include "store/store.h"
 
+#include "spangen.h"
+
 #define BIG ((size_t)1 << 30)
 #define DAY0 1767225600000000000ull /* 2026-01-01T00:00:00Z */
 
@@ -71,20 +73,27 @@ static int append_trace(osp_store *s, uint32_t trace, int n, const char *svc, ui
     return rc;
 }
 
-/* Spans of a trace (0 when not found); checks they come in start order. */
+/* Spans of a trace (0 when not found); checks they come in start order, and that a read
+ * without detail returns the same spans with their detail empty. */
 static int count_trace(osp_store *s, uint32_t trace)
 {
-    osp_span_batch out;
+    osp_span_batch out, light;
     uint8_t id[16];
     make_id(id, trace);
     osp_span_batch_init(&out);
-    int rc = osp_store_get_trace(s, id, &out);
+    osp_span_batch_init(&light);
+    int rc = osp_store_get_trace(s, id, 0, &out);
     assert_true(rc == 0 || rc == OSP_ENOTFOUND);
     for (size_t i = 1; i < out.nspans; i++)
         assert_true(out.spans[i - 1].start_ns <= out.spans[i].start_ns);
     int n = (int)out.nspans;
     assert_true(rc == 0 ? n > 0 : n == 0);
+    assert_int_equal(osp_store_get_trace(s, id, OSP_TRACE_NO_DETAIL, &light), rc);
+    assert_int_equal(light.nspans, out.nspans);
+    for (size_t i = 0; i < light.nspans; i++)
+        assert_true(span_equal_no_detail(&light, i, &out, i));
     osp_span_batch_cleanup(&out);
+    osp_span_batch_cleanup(&light);
     return n;
 }
 
@@ -153,15 +162,22 @@ static void test_append_get_reopen(void **state)
     for (int round = 0; round < 2; round++) {
         osp_span_batch_init(&out);
         make_id(id, 1);
-        assert_int_equal(osp_store_get_trace(s, id, &out), 0);
+        assert_int_equal(osp_store_get_trace(s, id, 0, &out), 0);
         assert_int_equal(out.nspans, 3);
         assert_true(osp_span_equal(&out, 0, &b, 1));
         assert_true(osp_span_equal(&out, 1, &b, 3));
         assert_true(osp_span_equal(&out, 2, &b, 0));
+        osp_span_batch_reset(&out);
+        assert_int_equal(osp_store_get_trace(s, id, OSP_TRACE_NO_DETAIL, &out), 0);
+        assert_int_equal(out.nspans, 3);
+        assert_true(span_equal_no_detail(&out, 0, &b, 1));
+        assert_true(span_equal_no_detail(&out, 1, &b, 3));
+        assert_true(span_equal_no_detail(&out, 2, &b, 0));
         osp_span_batch_cleanup(&out);
         make_id(id, 99);
         osp_span_batch_init(&out);
-        assert_int_equal(osp_store_get_trace(s, id, &out), OSP_ENOTFOUND);
+        assert_int_equal(osp_store_get_trace(s, id, 0, &out), OSP_ENOTFOUND);
+        assert_int_equal(osp_store_get_trace(s, id, OSP_TRACE_NO_DETAIL, &out), OSP_ENOTFOUND);
         osp_span_batch_cleanup(&out);
         /* Second round: the same after a clean restart (served from parts). */
         osp_store_close(s);
@@ -275,8 +291,17 @@ static void test_duplicates(void **state)
     add_span(&b, 7, 1, "svc", "op", DAY0 + 1);
     b.spans[0].end_ns += 5;
     assert_int_equal(osp_store_append_spans(s, &b), 0);
-    osp_span_batch_cleanup(&b);
     assert_int_equal(count_trace(s, 7), 4);
+    /* A span with detail in parts and again in the memtable: once, with or without it. */
+    b.spans[0].trace_id[0] = 0x55;
+    b.spans[0].status_message = OSP_STR_LIT("failed");
+    b.spans[0].trace_state = OSP_STR_LIT("k=v");
+    b.spans[0].events = OSP_STR_LIT("\x0a\x00");
+    assert_int_equal(osp_store_append_spans(s, &b), 0);
+    assert_int_equal(osp_store_flush(s), 0);
+    assert_int_equal(osp_store_append_spans(s, &b), 0);
+    assert_int_equal(count_trace(s, 0x55), 1);
+    osp_span_batch_cleanup(&b);
     osp_store_close(s);
     s = open_store(dir, BIG, BIG);
     assert_int_equal(count_trace(s, 7), 4);

@@ -6,6 +6,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/metrics.h"
 #include "store/embedded/format.h"
 #include "store/embedded/match.h"
 #include "store/embedded/part.h"
@@ -113,6 +114,38 @@ static void test_round_trip(void **state)
     free(dir);
 }
 
+static double blocks_read(void)
+{
+    return osp_metric_value(osp_counter("osprey_part_blocks_read_total", "", ""));
+}
+
+/* A read without detail loads the trace column and START .. PARENT, nothing after. */
+static void test_trace_without_detail_blocks(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("part");
+    osp_span_batch b, out;
+    make_batch(&b, 3, 40);
+    write_part(dir, "a.part", &b, 1);
+    osp_part *p = open_part(dir, "a.part");
+    assert_int_equal(osp_part_get_info(p)->ngranules, 1);
+    osp_span_batch_init(&out);
+    double before = blocks_read();
+    int n = osp_part_get_trace(p, b.spans[0].trace_id, 0, &out);
+    assert_true(n > 0);
+    assert_true(blocks_read() - before == OSP_NCOLS);
+    before = blocks_read();
+    assert_int_equal(osp_part_get_trace(p, b.spans[0].trace_id, OSP_TRACE_NO_DETAIL, &out), n);
+    assert_true(blocks_read() - before == 1 + OSP_COL_PARENT - OSP_COL_START + 1);
+    for (int k = 0; k < n; k++)
+        assert_true(span_equal_no_detail(&out, (size_t)(n + k), &out, (size_t)k));
+    osp_span_batch_cleanup(&out);
+    osp_part_close(p);
+    osp_span_batch_cleanup(&b);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
 /* Several granules, traces crossing granule boundaries, every trace fetched by id. */
 static void test_granules_and_trace_lookup(void **state)
 {
@@ -142,16 +175,21 @@ static void test_granules_and_trace_lookup(void **state)
             ;
         osp_span_batch out;
         osp_span_batch_init(&out);
-        assert_int_equal(osp_part_get_trace(p, id, &out), (int)(hi - lo));
+        assert_int_equal(osp_part_get_trace(p, id, 0, &out), (int)(hi - lo));
         for (size_t k = 0; k < out.nspans; k++)
             assert_true(osp_span_equal(&out, k, &b, order[lo + k]));
+        /* Without detail: the same rows, appended after the full ones. */
+        assert_int_equal(osp_part_get_trace(p, id, OSP_TRACE_NO_DETAIL, &out), (int)(hi - lo));
+        for (size_t k = 0; k < hi - lo; k++)
+            assert_true(span_equal_no_detail(&out, hi - lo + k, &b, order[lo + k]));
         osp_span_batch_cleanup(&out);
     }
     free(order);
     osp_span_batch out;
     osp_span_batch_init(&out);
     uint8_t absent[16] = {0x7f, 1, 2, 3};
-    assert_int_equal(osp_part_get_trace(p, absent, &out), 0);
+    assert_int_equal(osp_part_get_trace(p, absent, 0, &out), 0);
+    assert_int_equal(osp_part_get_trace(p, absent, OSP_TRACE_NO_DETAIL, &out), 0);
     assert_int_equal(out.nspans, 0);
     osp_span_batch_cleanup(&out);
     osp_part_close(p);
@@ -532,7 +570,7 @@ static void test_empty_part(void **state)
     osp_part *p = open_part(dir, "e.part");
     assert_int_equal(osp_part_get_info(p)->nrows, 0);
     uint8_t id[16] = {1};
-    assert_int_equal(osp_part_get_trace(p, id, &b), 0);
+    assert_int_equal(osp_part_get_trace(p, id, 0, &b), 0);
     osp_trace_query q = {.status = -1};
     static hits h;
     h.n = 0;
@@ -570,7 +608,9 @@ static void test_corruption(void **state)
     p = open_part(dir, "a.part");
     osp_span_batch out;
     osp_span_batch_init(&out);
-    assert_int_equal(osp_part_get_trace(p, b.spans[0].trace_id, &out), OSP_ECORRUPT);
+    assert_int_equal(osp_part_get_trace(p, b.spans[0].trace_id, 0, &out), OSP_ECORRUPT);
+    assert_int_equal(osp_part_get_trace(p, b.spans[0].trace_id, OSP_TRACE_NO_DETAIL, &out),
+                     OSP_ECORRUPT);
     assert_int_equal(out.nspans, 0);
     assert_int_equal(osp_part_read_granule(p, 0, &out), OSP_ECORRUPT);
     osp_trace_query q = {.status = -1};
@@ -639,6 +679,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_granules_and_trace_lookup),
+        cmocka_unit_test(test_trace_without_detail_blocks),
         cmocka_unit_test(test_cursor_copy),
         cmocka_unit_test(test_bloom),
         cmocka_unit_test(test_dictionaries_and_catalogue),

@@ -46,13 +46,15 @@ static size_t count_trace(const osp_span_batch *b, const uint8_t id[16])
     return n;
 }
 
-/* get_trace returns exactly the spans of b with that id (each once). */
+/* get_trace returns exactly the spans of b with that id (each once); without detail,
+ * the same spans in the same order with their detail empty. */
 static void check_trace(osp_parts *ps, const osp_span_batch *b, const uint8_t id[16])
 {
-    osp_span_batch out;
+    osp_span_batch out, light;
     osp_span_batch_init(&out);
+    osp_span_batch_init(&light);
     size_t want = count_trace(b, id);
-    assert_int_equal(osp_parts_get_trace(ps, id, &out), (int)want);
+    assert_int_equal(osp_parts_get_trace(ps, id, 0, &out), (int)want);
     assert_int_equal(out.nspans, want);
     for (size_t k = 0; k < out.nspans; k++) {
         size_t hits = 0;
@@ -60,7 +62,11 @@ static void check_trace(osp_parts *ps, const osp_span_batch *b, const uint8_t id
             hits += osp_span_equal(&out, k, b, j);
         assert_true(hits >= 1);
     }
+    assert_int_equal(osp_parts_get_trace(ps, id, OSP_TRACE_NO_DETAIL, &light), (int)want);
+    for (size_t k = 0; k < light.nspans; k++)
+        assert_true(span_equal_no_detail(&light, k, &out, k));
     osp_span_batch_cleanup(&out);
+    osp_span_batch_cleanup(&light);
 }
 
 /* Files in dir/<day> ending in suffix. */
@@ -133,12 +139,12 @@ static void test_add_and_get_across_parts(void **state)
     uint8_t absent[16] = {9, 9, 9};
     osp_span_batch out;
     osp_span_batch_init(&out);
-    assert_int_equal(osp_parts_get_trace(ps, absent, &out), 0);
+    assert_int_equal(osp_parts_get_trace(ps, absent, 0, &out), 0);
     /* The id may live in the batch being appended to. */
     assert_int_equal(osp_span_batch_copy_span(&out, &b[2], 0), 0);
     int want = (int)count_trace(&b[2], b[2].spans[0].trace_id);
     for (int i = 0; i < 40; i++)
-        assert_int_equal(osp_parts_get_trace(ps, out.spans[0].trace_id, &out), want);
+        assert_int_equal(osp_parts_get_trace(ps, out.spans[0].trace_id, 0, &out), want);
     osp_span_batch_cleanup(&out);
     /* An empty add only moves the LSN. */
     osp_span_batch empty;
@@ -316,7 +322,7 @@ static void *reader_main(void *arg)
         const uint8_t *id = r->b->spans[k].trace_id;
         osp_span_batch out;
         osp_span_batch_init(&out);
-        int n = osp_parts_get_trace(r->ps, id, &out);
+        int n = osp_parts_get_trace(r->ps, id, 0, &out);
         if (n != (int)count_trace(r->b, id))
             fprintf(stderr, "reader: got %d spans\n", n);
         assert_int_equal(n, (int)count_trace(r->b, id));
@@ -407,8 +413,12 @@ static void test_merge_same_key_different_content(void **state)
     assert_int_equal(st.nspans, n + 1);
     osp_span_batch out;
     osp_span_batch_init(&out);
-    assert_int_equal(osp_parts_get_trace(ps, b.spans[0].trace_id, &out),
+    assert_int_equal(osp_parts_get_trace(ps, b.spans[0].trace_id, 0, &out),
                      (int)count_trace(&b, b.spans[0].trace_id) + 1);
+    /* Without detail the two versions differ in nothing returned: one comes back. */
+    osp_span_batch_reset(&out);
+    assert_int_equal(osp_parts_get_trace(ps, b.spans[0].trace_id, OSP_TRACE_NO_DETAIL, &out),
+                     (int)count_trace(&b, b.spans[0].trace_id));
     osp_span_batch_cleanup(&out);
     osp_parts_close(ps);
     osp_span_batch_cleanup(&b);
@@ -488,7 +498,7 @@ static void test_retention(void **state)
     assert_int_equal(access(dpath, F_OK), -1); /* the whole directory is gone */
     osp_span_batch out;
     osp_span_batch_init(&out);
-    assert_int_equal(osp_parts_get_trace(ps, old.spans[0].trace_id, &out), 0);
+    assert_int_equal(osp_parts_get_trace(ps, old.spans[0].trace_id, 0, &out), 0);
     osp_span_batch_cleanup(&out);
     check_trace(ps, &recent, recent.spans[0].trace_id);
     osp_parts_close(ps);
@@ -525,7 +535,7 @@ static void test_corrupt_block_quarantined(void **state)
 
     osp_span_batch out;
     osp_span_batch_init(&out);
-    assert_int_equal(osp_parts_get_trace(ps, b[1].spans[0].trace_id, &out), 0);
+    assert_int_equal(osp_parts_get_trace(ps, b[1].spans[0].trace_id, 0, &out), 0);
     osp_span_batch_cleanup(&out);
     osp_parts_stats st;
     osp_parts_get_stats(ps, &st);
@@ -607,7 +617,7 @@ static void test_bad_files_on_open(void **state)
     check_trace(ps, &b[1], b[1].spans[0].trace_id);
     osp_span_batch out;
     osp_span_batch_init(&out);
-    assert_int_equal(osp_parts_get_trace(ps, b[0].spans[0].trace_id, &out), 0);
+    assert_int_equal(osp_parts_get_trace(ps, b[0].spans[0].trace_id, 0, &out), 0);
     osp_span_batch_cleanup(&out);
     /* New writes still work next to the damage. */
     assert_int_equal(osp_parts_add(ps, &b[0], 2), 0);
@@ -640,7 +650,7 @@ static void *worker_main(void *arg)
         } else if (wk->kind == 1) {
             osp_span_batch out;
             osp_span_batch_init(&out);
-            int n = osp_parts_get_trace(wk->ps, b->spans[round % b->nspans].trace_id, &out);
+            int n = osp_parts_get_trace(wk->ps, b->spans[round % b->nspans].trace_id, 0, &out);
             assert_true(n >= 0 && n <= (int)count_trace(b, b->spans[round % b->nspans].trace_id));
             osp_span_batch_cleanup(&out);
         } else {
@@ -703,7 +713,7 @@ static void *racer_main(void *arg)
     racer *r = arg;
     osp_span_batch out;
     osp_span_batch_init(&out);
-    assert_int_equal(osp_parts_get_trace(r->ps, r->id, &out), 0);
+    assert_int_equal(osp_parts_get_trace(r->ps, r->id, 0, &out), 0);
     osp_span_batch_cleanup(&out);
     return NULL;
 }
@@ -764,7 +774,7 @@ static void test_allocation_failures(void **state)
         osp_span_batch out;
         osp_span_batch_init(&out);
         osp_mem_fail_after(n);
-        rc = osp_parts_get_trace(ps, b.spans[0].trace_id, &out);
+        rc = osp_parts_get_trace(ps, b.spans[0].trace_id, 0, &out);
         osp_mem_fail_after(0);
         osp_span_batch_cleanup(&out);
         if (rc >= 0)

@@ -343,4 +343,22 @@ static inline void gen_traces(spangen *g, osp_span_batch *b, size_t ntraces, uin
     osp_buf_cleanup(&sub);
 }
 
+/* 1 when span ia of a is span ib of b as a read without detail (OSP_TRACE_NO_DETAIL)
+ * returns it: every field equal, resource and scope included, and the detail empty. */
+static inline int span_equal_no_detail(const osp_span_batch *a, size_t ia, const osp_span_batch *b,
+                                       size_t ib)
+{
+    osp_span_batch t;
+    osp_span_batch_init(&t);
+    int eq = osp_span_batch_copy_span(&t, b, ib) == 0;
+    if (eq) {
+        osp_span *s = &t.spans[0];
+        s->attributes = s->events = s->links = OSP_STR_NULL;
+        s->trace_state = s->status_message = OSP_STR_NULL;
+        eq = osp_span_equal(a, ia, &t, 0);
+    }
+    osp_span_batch_cleanup(&t);
+    return eq;
+}
+
 #endif
