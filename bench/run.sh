@@ -59,6 +59,10 @@ die() {
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 cpu_s() { awk -v t="$TCK" '{ sub(/^.*\) /, ""); print ($12 + $13) / t }' "/proc/$1/stat"; }
+busy_s() { awk -v t="$TCK" '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8 + $9) / t }' /proc/stat; }
+# CPU seconds the machine spent on anything but the server and the load generator during a
+# phase (other processes, interrupts): a gauge of how disturbed the figures are.
+other_cpu() { calc "$4 - $3 - ($2 - $1) - ${5:-0}" 1; } # c0 c1 b0 b1 loadgen_cpu
 hwm_mib() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 reset_hwm() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 kv() { awk -F= -v k="$2" '$1 == k { print $2 }' "$1"; }
@@ -148,11 +152,12 @@ wait_idle() {
 
 # Ingest phase with h2load: one pre-encoded request body sent over and over.
 osprey_h2load() { # name (grpc|http)
-    local name=$1 a0 r0 c0 t0 t1 c1 a1 r1 secs
+    local name=$1 a0 r0 c0 t0 t1 c1 a1 r1 secs b0 b1
     rm -rf "$WORK/osprey-$name"
     start_osprey "$WORK/osprey-$name"
     a0=$(metric osprey_spans_accepted_total)
     r0=$(metric osprey_spans_rejected_total)
+    b0=$(busy_s)
     c0=$(cpu_s "$OSP_PID")
     t0=$(now)
     if [ "$name" = grpc ]; then
@@ -170,6 +175,7 @@ osprey_h2load() { # name (grpc|http)
     r1=$(metric osprey_spans_rejected_total)
     wait_idle "$OSP_PID" "$IDLE_WAIT"
     c1=$(cpu_s "$OSP_PID")
+    b1=$(busy_s)
     secs=$(calc "$t1 - $t0" 3)
     R[osp_${name}_spans]=$((a1 - a0))
     R[osp_${name}_rejected]=$((r1 - r0))
@@ -179,19 +185,22 @@ osprey_h2load() { # name (grpc|http)
     R[osp_${name}_loadgen_cpu]=$(awk '{ print $1 + $2 }' "$OUT/h2load-osprey-$name.time")
     R[osp_${name}_server_cpu]=$(calc "$c1 - $c0" 1)
     R[osp_${name}_status]=$(grep -m1 '^status codes' "$OUT/h2load-osprey-$name.log" || true)
+    R[osp_${name}_other_cpu]=$(other_cpu "$c0" "$c1" "$b0" "$b1" "${R[osp_${name}_loadgen_cpu]}")
     log "osprey $name: ${R[osp_${name}_rate]} spans/s accepted (${R[osp_${name}_spans]} in $secs s," \
         "${R[osp_${name}_rejected]} rejected), ${R[osp_${name}_cpu_per_m]} CPU s/M," \
-        "peak RSS ${R[osp_${name}_rss]} MiB; ${R[osp_${name}_status]}"
+        "peak RSS ${R[osp_${name}_rss]} MiB; ${R[osp_${name}_status]};" \
+        "other CPU ${R[osp_${name}_other_cpu]} s"
     [ "$((a1 - a0))" -gt 0 ] || die "osprey accepted no spans over $name (see $OUT/h2load-osprey-$name.log)"
     stop_osprey
     rm -rf "$WORK/osprey-$name"
 }
 
 osprey_store() {
-    local dir=$WORK/osprey-store a0 c0 t0 t1 c1 a1 secs
+    local dir=$WORK/osprey-store a0 c0 t0 t1 c1 a1 secs b0 b1
     rm -rf "$dir"
     start_osprey "$dir"
     a0=$(metric osprey_spans_accepted_total)
+    b0=$(busy_s)
     c0=$(cpu_s "$OSP_PID")
     t0=$(now)
     "$LG" load --url "http://127.0.0.1:$HTTP_PORT/v1/traces" --pack "$DATA/otlp.pack" \
@@ -200,6 +209,7 @@ osprey_store() {
     a1=$(metric osprey_spans_accepted_total)
     wait_idle "$OSP_PID" "$IDLE_WAIT"
     c1=$(cpu_s "$OSP_PID")
+    b1=$(busy_s)
     secs=$(calc "$t1 - $t0" 3)
     R[osp_fill_spans]=$((a1 - a0))
     R[osp_fill_rate]=$(calc "($a1 - $a0) / $secs" 0)
@@ -207,9 +217,10 @@ osprey_store() {
     R[osp_fill_rss]=$(hwm_mib "$OSP_PID")
     R[osp_fill_loadgen_cpu]=$(kv "$OUT/load-osprey.txt" loader_cpu_s)
     R[osp_fill_retries]=$(kv "$OUT/load-osprey.txt" retries)
+    R[osp_fill_other_cpu]=$(other_cpu "$c0" "$c1" "$b0" "$b1" "${R[osp_fill_loadgen_cpu]}")
     log "osprey load: ${R[osp_fill_rate]} spans/s (${R[osp_fill_spans]} in $secs s," \
         "${R[osp_fill_retries]} retried requests), ${R[osp_fill_cpu_per_m]} CPU s/M," \
-        "peak RSS ${R[osp_fill_rss]} MiB"
+        "peak RSS ${R[osp_fill_rss]} MiB; other CPU ${R[osp_fill_other_cpu]} s"
     [ "${R[osp_fill_spans]}" = "$(kv "$OUT/load-osprey.txt" spans)" ] ||
         log "WARNING: accepted counter ${R[osp_fill_spans]} != spans sent $(kv "$OUT/load-osprey.txt" spans)"
     stop_osprey
@@ -294,13 +305,14 @@ chq() { curl -fsS --data-binary "$1" "http://127.0.0.1:$CH_HTTP/"; }
 ch_insert_url() { echo "http://127.0.0.1:$CH_HTTP/?query=INSERT%20INTO%20$1.spans%20FORMAT%20RowBinary"; }
 
 clickhouse_all() {
-    local c0 c1 t0 t1 secs rows
+    local c0 c1 t0 t1 secs rows b0 b1
     start_clickhouse
     log "clickhouse $(chq 'SELECT version()') on 127.0.0.1:$CH_HTTP"
 
     # 1. h2load, the same RowBinary request body over and over (as for Osprey)
     "$LG" ch-setup --url "http://127.0.0.1:$CH_HTTP/" --db tput || die "clickhouse schema"
     reset_hwm "$CH_PID"
+    b0=$(busy_s)
     c0=$(cpu_s "$CH_PID")
     t0=$(now)
     { time h2load --h1 -c "$CONC" -D "$H2S" -d "$DATA/h2load.rb" "$(ch_insert_url tput)" \
@@ -308,6 +320,7 @@ clickhouse_all() {
     t1=$(now)
     wait_idle "$CH_PID" "$IDLE_WAIT"
     c1=$(cpu_s "$CH_PID")
+    b1=$(busy_s)
     secs=$(calc "$t1 - $t0" 3)
     rows=$(chq 'SELECT count() FROM tput.spans')
     R[ch_h2_spans]=$rows
@@ -317,13 +330,15 @@ clickhouse_all() {
     R[ch_h2_loadgen_cpu]=$(awk '{ print $1 + $2 }' "$OUT/h2load-clickhouse.time")
     R[ch_h2_server_cpu]=$(calc "$c1 - $c0" 1)
     R[ch_h2_status]=$(grep -m1 '^status codes' "$OUT/h2load-clickhouse.log" || true)
+    R[ch_h2_other_cpu]=$(other_cpu "$c0" "$c1" "$b0" "$b1" "${R[ch_h2_loadgen_cpu]}")
     log "clickhouse h2load: ${R[ch_h2_rate]} rows/s ($rows in $secs s), ${R[ch_h2_cpu_per_m]} CPU s/M," \
-        "peak RSS ${R[ch_h2_rss]} MiB; ${R[ch_h2_status]}"
+        "peak RSS ${R[ch_h2_rss]} MiB; ${R[ch_h2_status]}; other CPU ${R[ch_h2_other_cpu]} s"
     t0=$(now); chq 'DROP DATABASE tput' >/dev/null; log "dropped tput in $(calc "$(now) - $t0" 1) s"
 
     # 2. distinct spans, same requests as Osprey got (first CH_SAME spans)
     "$LG" ch-setup --url "http://127.0.0.1:$CH_HTTP/" --db same || die "clickhouse schema"
     reset_hwm "$CH_PID"
+    b0=$(busy_s)
     c0=$(cpu_s "$CH_PID")
     t0=$(now)
     "$LG" load --url "$(ch_insert_url same)" --pack "$DATA/ch.pack" --concurrency "$CONC" \
@@ -332,6 +347,7 @@ clickhouse_all() {
     t1=$(now)
     wait_idle "$CH_PID" "$IDLE_WAIT"
     c1=$(cpu_s "$CH_PID")
+    b1=$(busy_s)
     secs=$(calc "$t1 - $t0" 3)
     rows=$(chq 'SELECT count() FROM same.spans')
     R[ch_same_spans]=$rows
@@ -339,13 +355,17 @@ clickhouse_all() {
     R[ch_same_cpu_per_m]=$(calc "($c1 - $c0) / ($rows / 1e6 + 1e-9)" 2)
     R[ch_same_rss]=$(hwm_mib "$CH_PID")
     R[ch_same_retries]=$(kv "$OUT/load-clickhouse-same.txt" retries)
+    R[ch_same_other_cpu]=$(other_cpu "$c0" "$c1" "$b0" "$b1" \
+        "$(kv "$OUT/load-clickhouse-same.txt" loader_cpu_s)")
     log "clickhouse load ($BATCH rows/request): ${R[ch_same_rate]} rows/s ($rows in $secs s," \
-        "${R[ch_same_retries]} retried), ${R[ch_same_cpu_per_m]} CPU s/M, peak RSS ${R[ch_same_rss]} MiB"
+        "${R[ch_same_retries]} retried), ${R[ch_same_cpu_per_m]} CPU s/M, peak RSS ${R[ch_same_rss]} MiB;" \
+        "other CPU ${R[ch_same_other_cpu]} s"
     t0=$(now); chq 'DROP DATABASE same' >/dev/null; log "dropped same in $(calc "$(now) - $t0" 1) s"
 
     # 3. every span, in requests of about 8192 rows: the storage and query figures
     "$LG" ch-setup --url "http://127.0.0.1:$CH_HTTP/" --db fill || die "clickhouse schema"
     reset_hwm "$CH_PID"
+    b0=$(busy_s)
     c0=$(cpu_s "$CH_PID")
     t0=$(now)
     "$LG" load --url "$(ch_insert_url fill)" --pack "$DATA/ch-big.pack" --concurrency "$CONC" \
@@ -354,14 +374,18 @@ clickhouse_all() {
     t1=$(now)
     wait_idle "$CH_PID" "$IDLE_WAIT"
     c1=$(cpu_s "$CH_PID")
+    b1=$(busy_s)
     secs=$(calc "$t1 - $t0" 3)
     rows=$(chq 'SELECT count() FROM fill.spans')
     R[ch_big_spans]=$rows
     R[ch_big_rate]=$(calc "$rows / $secs" 0)
     R[ch_big_cpu_per_m]=$(calc "($c1 - $c0) / ($rows / 1e6 + 1e-9)" 2)
     R[ch_big_rss]=$(hwm_mib "$CH_PID")
+    R[ch_big_other_cpu]=$(other_cpu "$c0" "$c1" "$b0" "$b1" \
+        "$(kv "$OUT/load-clickhouse-big.txt" loader_cpu_s)")
     log "clickhouse load (8192 rows/request): ${R[ch_big_rate]} rows/s ($rows in $secs s)," \
-        "${R[ch_big_cpu_per_m]} CPU s/M, peak RSS ${R[ch_big_rss]} MiB"
+        "${R[ch_big_cpu_per_m]} CPU s/M, peak RSS ${R[ch_big_rss]} MiB;" \
+        "other CPU ${R[ch_big_other_cpu]} s"
     t0=$(now)
     chq 'OPTIMIZE TABLE fill.spans FINAL' >/dev/null
     chq 'OPTIMIZE TABLE fill.trace_id_ts FINAL' >/dev/null
@@ -446,6 +470,9 @@ report() {
         "$(share osp_http) (h2load $(v osp_grpc_loadgen_cpu) s and $(v osp_http_loadgen_cpu) s," \
         "server $(v osp_grpc_server_cpu) s and $(v osp_http_server_cpu) s); loader" \
         "$(v osp_fill_loadgen_cpu) s for $NSPANS spans"
+    echo "CPU used by everything else on the machine during the ingest phases (other processes," \
+        "interrupts): Osprey $(v osp_grpc_other_cpu) / $(v osp_http_other_cpu) / $(v osp_fill_other_cpu) s," \
+        "ClickHouse $(v ch_h2_other_cpu) / $(v ch_same_other_cpu) / $(v ch_big_other_cpu) s"
     echo "results: $f, $OUT/results.txt; logs in $OUT"
 }
 

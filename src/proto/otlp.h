@@ -42,7 +42,9 @@ int osp_otlp_traces_decode_json(osp_str body, osp_span_batch *out, osp_decode_re
  * strings, default values omitted as the proto3 JSON mapping does. */
 int osp_otlp_traces_encode_json(const osp_span_batch *b, osp_buf *out);
 
-/* Encodes rows as a protobuf ExportTraceServiceRequest, grouped the same way. */
+/* Encodes rows as a protobuf ExportTraceServiceRequest in row order: consecutive rows with
+ * equal resource (and scope) contents share one ResourceSpans (ScopeSpans), so that
+ * decoding the result gives the same rows in the same order. */
 int osp_otlp_traces_encode_pb(const osp_span_batch *b, osp_buf *out);
 
 /* ExportTraceServiceResponse: empty when rejected == 0 and message is empty, else with
