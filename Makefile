@@ -3,6 +3,9 @@ PKGS      := libuv libnghttp2 libzstd zlib libxxhash snappy
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
 BASEFLAGS := -std=gnu17 -pthread -D_GNU_SOURCE -Isrc $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 TESTLIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -13,9 +16,6 @@ BUILD    := build/asan
 CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDSAN    := -fsanitize=address,undefined
 endif
-ifeq ($(WERROR),1)
-WARN += -Werror
-endif
 
 LIB_SRC  := $(shell find src -name '*.c' ! -path src/main.c | sort)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -23,7 +23,7 @@ TEST_SRC := $(shell find tests/unit -name '*.c' 2>/dev/null | sort)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(if $(filter 1,$(SAN)),$(BUILD)/osprey,bin/osprey)
 
-.PHONY: all deps run test unit e2e fuzz fuzz-build bench clean format
+.PHONY: all deps run test unit unit-build e2e fuzz fuzz-build bench clean format
 all: $(BIN)
 
 deps:
@@ -44,6 +44,8 @@ $(BIN): $(BUILD)/src/main.o $(BUILD)/libosprey-server.a
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libosprey-server.a tests/unit/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) -Itests/unit $(CFLAGS) $(LDSAN) -o $@ $< $(BUILD)/libosprey-server.a $(LIBS) $(TESTLIBS)
+
+unit-build: $(TEST_BIN)
 
 unit: $(TEST_BIN)
 	@scripts/run-unit.sh $(TEST_BIN)

@@ -80,7 +80,7 @@ counted() {
 
 section "1. build: make WERROR=1 (warnings are errors)"
 # A separate build directory, so objects built earlier without -Werror are not reused.
-step "build -Werror" "$LOGS/build-werror.log" make -j"$JOBS" WERROR=1 BUILD=build/werror BIN=build/werror/osprey
+step "build -Werror" "$LOGS/build-werror.log" make -j"$JOBS" WERROR=1 BUILD=build/werror BIN=build/werror/osprey all unit-build
 step "build bin/osprey" "$LOGS/build-release.log" make -j"$JOBS"
 
 section "2. unit tests"

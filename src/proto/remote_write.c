@@ -1,0 +1,662 @@
+/* Prometheus remote write 1.0 decoder: snappy block format, then prometheus.WriteRequest
+ * decoded zero-copy into arena arrays.
+ *
+ * Each message is read twice with core/pb.h: once to count its repeated fields (so arrays
+ * are allocated at their exact size in the arena), once to fill them. Framing errors and
+ * known fields with the wrong wire type fail the whole request, as a protobuf unmarshal
+ * does in Prometheus; label and histogram rule violations reject just their series. */
+#include "proto/remote_write.h"
+
+#include <snappy-c.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "core/err.h"
+#include "core/pb.h"
+
+typedef struct dec {
+    const char *base; /* start of the decompressed message, for offsets */
+    osp_arena *arena;
+    char *err;
+    size_t errlen;
+    char why[160]; /* first problem in the series being decoded */
+} dec;
+
+__attribute__((format(printf, 4, 5))) static void msg(char *err, size_t errlen, int keep,
+                                                      const char *fmt, ...)
+{
+    if (!err || !errlen || (keep && err[0]))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* A malformed message: names the byte offset of `at` in the decompressed body. */
+__attribute__((format(printf, 3, 4))) static int fail(dec *d, const void *at, const char *fmt, ...)
+{
+    if (d->err && d->errlen) {
+        char what[200];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof what, fmt, ap);
+        va_end(ap);
+        snprintf(d->err, d->errlen, "offset %zu: %s", (size_t)((const char *)at - d->base), what);
+    }
+    return OSP_EPARSE;
+}
+
+/* An invalid series: keeps the first reason. Returns 1 ("rejected"). */
+__attribute__((format(printf, 2, 3))) static int bad(dec *d, const char *fmt, ...)
+{
+    if (!d->why[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->why, sizeof d->why, fmt, ap);
+        va_end(ap);
+    }
+    return 1;
+}
+
+static osp_pb_reader reader_of(osp_str s)
+{
+    return s.n ? osp_pb_reader_make(s.p, s.n) : osp_pb_reader_make("", 0);
+}
+
+/* Next field; on a framing error reports r's problem at its position. */
+static int next(dec *d, osp_pb_reader *r, osp_pb_field *f, const void **at, const char *what)
+{
+    *at = r->p;
+    int rc = osp_pb_next(r, f);
+    if (rc < 0)
+        return fail(d, r->p, "%s: %s", what, r->error ? r->error : "malformed field");
+    return rc;
+}
+
+static const char *const wire_names[] = {"varint", "i64", "len", "sgroup", "egroup", "i32"};
+
+static int wrong_wire(dec *d, const void *at, const char *what, const osp_pb_field *f,
+                      enum osp_pb_wire want)
+{
+    return fail(d, at, "%s field %u has wire type %s, want %s", what, f->num,
+                wire_names[f->wire <= 5 ? f->wire : 0], wire_names[want]);
+}
+
+/* Zeroed array of n elements in the arena; NULL (and *rc = OSP_ENOMEM) on failure. A
+ * count of 0 gives NULL with *rc untouched. */
+static void *array(dec *d, size_t n, size_t size, int *rc)
+{
+    if (n == 0)
+        return NULL;
+    void *p = osp_arena_calloc(d->arena, n, size);
+    if (!p)
+        *rc = OSP_ENOMEM;
+    return p;
+}
+
+/* Counts the occurrences of fields 1..nc-1 of a message (any wire type). */
+static int count_fields(dec *d, osp_str m, const char *what, size_t *counts, size_t nc)
+{
+    osp_pb_reader r = reader_of(m);
+    osp_pb_field f;
+    const void *at;
+    int rc;
+    memset(counts, 0, nc * sizeof *counts);
+    while ((rc = next(d, &r, &f, &at, what)) == 1)
+        if (f.num < nc)
+            counts[f.num]++;
+    return rc;
+}
+
+/* ---- labels ---- */
+
+static int label_name_ok(osp_str s)
+{
+    if (s.n == 0)
+        return 0;
+    for (size_t i = 0; i < s.n; i++) {
+        char c = s.p[i];
+        int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
+            return 0;
+    }
+    return 1;
+}
+
+static int metric_name_ok(osp_str s)
+{
+    if (s.n == 0)
+        return 0;
+    for (size_t i = 0; i < s.n; i++) {
+        char c = s.p[i];
+        int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+        if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
+            return 0;
+    }
+    return 1;
+}
+
+/* A printable copy of at most 48 bytes of s for messages. */
+static const char *shown(osp_str s, char out[64])
+{
+    size_t n = s.n < 48 ? s.n : 48, j = 0;
+    for (size_t i = 0; i < n; i++)
+        out[j++] = (s.p[i] >= 0x20 && s.p[i] < 0x7f && s.p[i] != '"') ? s.p[i] : '?';
+    if (n < s.n)
+        out[j++] = '.', out[j++] = '.', out[j++] = '.';
+    out[j] = 0;
+    return out;
+}
+
+/* Reads one Label message into *l. */
+static int decode_label(dec *d, osp_str m, osp_label *l)
+{
+    osp_pb_reader r = reader_of(m);
+    osp_pb_field f;
+    const void *at;
+    int rc;
+    *l = (osp_label){OSP_STR_NULL, OSP_STR_NULL};
+    while ((rc = next(d, &r, &f, &at, "Label")) == 1) {
+        if (f.num != 1 && f.num != 2)
+            continue;
+        if (f.wire != OSP_PB_LEN)
+            return wrong_wire(d, at, "Label", &f, OSP_PB_LEN);
+        if (f.num == 1)
+            l->name = f.bytes;
+        else
+            l->value = f.bytes;
+    }
+    return rc;
+}
+
+/* Drops pairs with an empty value and checks names and values. `series` adds the series
+ * rules (sorted, unique, __name__ present, metric name). Returns 0 valid, 1 rejected. */
+static int check_labels(dec *d, osp_label *ls, size_t *n, int series, const char *where)
+{
+    size_t k = 0;
+    int has_name = 0;
+    char tmp[64], tmp2[64];
+    for (size_t i = 0; i < *n; i++) {
+        osp_label l = ls[i];
+        if (l.value.n == 0)
+            continue;
+        if (!label_name_ok(l.name))
+            return bad(d, "%s: invalid label name \"%s\"", where, shown(l.name, tmp));
+        if (!osp_utf8_valid(l.value.p, l.value.n))
+            return bad(d, "%s: label %s has a value that is not valid UTF-8", where,
+                       shown(l.name, tmp));
+        if (series && k > 0) {
+            int c = osp_str_cmp(ls[k - 1].name, l.name);
+            if (c == 0)
+                return bad(d, "%s: duplicate label name \"%s\"", where, shown(l.name, tmp));
+            if (c > 0)
+                return bad(d, "%s: labels not sorted by name (\"%s\" after \"%s\")", where,
+                           shown(l.name, tmp), shown(ls[k - 1].name, tmp2));
+        }
+        if (series && osp_str_eqz(l.name, OSP_METRIC_NAME_LABEL)) {
+            has_name = 1;
+            if (!metric_name_ok(l.value))
+                return bad(d, "%s: invalid metric name \"%s\"", where, shown(l.value, tmp));
+        }
+        ls[k++] = l;
+    }
+    *n = k;
+    if (series && !has_name)
+        return bad(d, "%s: no " OSP_METRIC_NAME_LABEL " label", where);
+    return 0;
+}
+
+/* Fills a label array from the Label fields (number `num`) of message m. */
+static int decode_labels(dec *d, osp_str m, uint32_t num, const char *what, osp_label *ls,
+                         size_t *n)
+{
+    osp_pb_reader r = reader_of(m);
+    osp_pb_field f;
+    const void *at;
+    int rc;
+    *n = 0;
+    while ((rc = next(d, &r, &f, &at, what)) == 1) {
+        if (f.num != num)
+            continue;
+        if (f.wire != OSP_PB_LEN)
+            return wrong_wire(d, at, what, &f, OSP_PB_LEN);
+        if ((rc = decode_label(d, f.bytes, &ls[(*n)++])) < 0)
+            return rc;
+    }
+    return rc;
+}
+
+/* ---- samples, exemplars, histograms ---- */
+
+static int decode_sample(dec *d, osp_str m, osp_sample *s)
+{
+    osp_pb_reader r = reader_of(m);
+    osp_pb_field f;
+    const void *at;
+    int rc;
+    *s = (osp_sample){0, 0};
+    while ((rc = next(d, &r, &f, &at, "Sample")) == 1) {
+        if (f.num == 1) {
+            if (f.wire != OSP_PB_I64)
+                return wrong_wire(d, at, "Sample", &f, OSP_PB_I64);
+            s->v = osp_pb_as_double(f.u64);
+        } else if (f.num == 2) {
+            if (f.wire != OSP_PB_VARINT)
+                return wrong_wire(d, at, "Sample", &f, OSP_PB_VARINT);
+            s->t_ms = (int64_t)f.u64;
+        }
+    }
+    return rc;
+}
+
+static int decode_exemplar(dec *d, osp_str m, osp_rw_exemplar *e, int *rejected, const char *where)
+{
+    size_t cnt[4];
+    int rc = count_fields(d, m, "Exemplar", cnt, 4);
+    if (rc < 0)
+        return rc;
+    rc = 0;
+    e->labels = array(d, cnt[1], sizeof *e->labels, &rc);
+    if (rc < 0)
+        return rc;
+    if ((rc = decode_labels(d, m, 1, "Exemplar", e->labels, &e->nlabels)) < 0)
+        return rc;
+    osp_pb_reader r = reader_of(m);
+    osp_pb_field f;
+    const void *at;
+    while ((rc = next(d, &r, &f, &at, "Exemplar")) == 1) {
+        if (f.num == 2) {
+            if (f.wire != OSP_PB_I64)
+                return wrong_wire(d, at, "Exemplar", &f, OSP_PB_I64);
+            e->value = osp_pb_as_double(f.u64);
+        } else if (f.num == 3) {
+            if (f.wire != OSP_PB_VARINT)
+                return wrong_wire(d, at, "Exemplar", &f, OSP_PB_VARINT);
+            e->t_ms = (int64_t)f.u64;
+        }
+    }
+    if (rc < 0)
+        return rc;
+    if (!*rejected)
+        *rejected = check_labels(d, e->labels, &e->nlabels, 0, where);
+    return 0;
+}
+
+static int decode_span(dec *d, osp_str m, osp_rw_span *s)
+{
+    osp_pb_reader r = reader_of(m);
+    osp_pb_field f;
+    const void *at;
+    int rc;
+    *s = (osp_rw_span){0, 0};
+    while ((rc = next(d, &r, &f, &at, "BucketSpan")) == 1) {
+        if (f.num != 1 && f.num != 2)
+            continue;
+        if (f.wire != OSP_PB_VARINT)
+            return wrong_wire(d, at, "BucketSpan", &f, OSP_PB_VARINT);
+        if (f.num == 1)
+            s->offset = (int32_t)osp_pb_zigzag_decode(f.u64);
+        else
+            s->length = (uint32_t)f.u64;
+    }
+    return rc;
+}
+
+/* Field numbers of the Histogram's repeated fields. */
+enum {
+    H_NSPANS = 8,
+    H_NDELTAS = 9,
+    H_NCOUNTS = 10,
+    H_PSPANS = 11,
+    H_PDELTAS = 12,
+    H_PCOUNTS = 13,
+    H_CUSTOM = 16,
+    H_NFIELDS = 17
+};
+
+static int is_delta_field(uint32_t n)
+{
+    return n == H_NDELTAS || n == H_PDELTAS;
+}
+static int is_double_list(uint32_t n)
+{
+    return n == H_NCOUNTS || n == H_PCOUNTS || n == H_CUSTOM;
+}
+
+/* Element counts of the repeated fields, packed or not. Packed varints are counted by
+ * their final bytes (a truncated last varint is caught when filling). */
+static int count_histogram(dec *d, osp_str m, size_t cnt[H_NFIELDS])
+{
+    osp_pb_reader r = reader_of(m);
+    osp_pb_field f;
+    const void *at;
+    int rc;
+    memset(cnt, 0, H_NFIELDS * sizeof *cnt);
+    while ((rc = next(d, &r, &f, &at, "Histogram")) == 1) {
+        if (f.num >= H_NFIELDS)
+            continue;
+        if (f.wire == OSP_PB_LEN && is_delta_field(f.num)) {
+            for (size_t i = 0; i < f.bytes.n; i++)
+                cnt[f.num] += ((uint8_t)f.bytes.p[i] < 0x80);
+        } else if (f.wire == OSP_PB_LEN && is_double_list(f.num)) {
+            cnt[f.num] += f.bytes.n / 8;
+        } else {
+            cnt[f.num]++;
+        }
+    }
+    return rc;
+}
+
+/* Expected wire types of the Histogram's scalar fields 1..15; REP marks the repeated
+ * fields, checked apart. */
+#define REP 0xff
+#define V OSP_PB_VARINT
+#define F64 OSP_PB_I64
+static const uint8_t hist_wires[16] = {REP, V,   F64, F64, V,   F64, V, F64,
+                                       REP, REP, REP, REP, REP, REP, V, V};
+#undef V
+#undef F64
+
+static int decode_histogram(dec *d, osp_str m, osp_rw_histogram *h, int *rejected,
+                            const char *where)
+{
+    size_t cnt[H_NFIELDS];
+    int rc = count_histogram(d, m, cnt);
+    if (rc < 0)
+        return rc;
+    rc = 0;
+    memset(h, 0, sizeof *h);
+    h->neg_spans = array(d, cnt[H_NSPANS], sizeof *h->neg_spans, &rc);
+    h->pos_spans = array(d, cnt[H_PSPANS], sizeof *h->pos_spans, &rc);
+    h->neg_deltas = array(d, cnt[H_NDELTAS], sizeof *h->neg_deltas, &rc);
+    h->pos_deltas = array(d, cnt[H_PDELTAS], sizeof *h->pos_deltas, &rc);
+    h->neg_counts = array(d, cnt[H_NCOUNTS], sizeof *h->neg_counts, &rc);
+    h->pos_counts = array(d, cnt[H_PCOUNTS], sizeof *h->pos_counts, &rc);
+    h->custom_values = array(d, cnt[H_CUSTOM], sizeof *h->custom_values, &rc);
+    if (rc < 0)
+        return rc;
+
+    osp_pb_reader r = reader_of(m);
+    osp_pb_field f;
+    const void *at;
+    while ((rc = next(d, &r, &f, &at, "Histogram")) == 1) {
+        if (f.num >= H_NFIELDS)
+            continue;
+        if (f.num < 16 && hist_wires[f.num] != REP) {
+            if (f.wire != hist_wires[f.num])
+                return wrong_wire(d, at, "Histogram", &f, hist_wires[f.num]);
+        } else if (f.num == H_NSPANS || f.num == H_PSPANS) {
+            if (f.wire != OSP_PB_LEN)
+                return wrong_wire(d, at, "Histogram", &f, OSP_PB_LEN);
+        } else if (is_delta_field(f.num)) {
+            if (f.wire != OSP_PB_LEN && f.wire != OSP_PB_VARINT)
+                return wrong_wire(d, at, "Histogram", &f, OSP_PB_LEN);
+        } else if (f.wire != OSP_PB_LEN && f.wire != OSP_PB_I64) {
+            return wrong_wire(d, at, "Histogram", &f, OSP_PB_LEN);
+        }
+        switch (f.num) {
+        case 1:
+            h->is_float = 0, h->count_int = f.u64;
+            break;
+        case 2:
+            h->is_float = 1, h->count_float = osp_pb_as_double(f.u64);
+            break;
+        case 3:
+            h->sum = osp_pb_as_double(f.u64);
+            break;
+        case 4:
+            h->schema = (int32_t)osp_pb_zigzag_decode(f.u64);
+            break;
+        case 5:
+            h->zero_threshold = osp_pb_as_double(f.u64);
+            break;
+        case 6:
+            h->zero_is_float = 0, h->zero_count_int = f.u64;
+            break;
+        case 7:
+            h->zero_is_float = 1, h->zero_count_float = osp_pb_as_double(f.u64);
+            break;
+        case H_NSPANS:
+        case H_PSPANS: {
+            int pos = f.num == H_PSPANS;
+            osp_rw_span *s = pos ? &h->pos_spans[h->npos_spans++] : &h->neg_spans[h->nneg_spans++];
+            if ((rc = decode_span(d, f.bytes, s)) < 0)
+                return rc;
+            break;
+        }
+        case H_NDELTAS:
+        case H_PDELTAS: {
+            int pos = f.num == H_PDELTAS;
+            int64_t *a = pos ? h->pos_deltas : h->neg_deltas;
+            size_t *n = pos ? &h->npos_deltas : &h->nneg_deltas;
+            if (f.wire == OSP_PB_VARINT) {
+                a[(*n)++] = osp_pb_zigzag_decode(f.u64);
+                break;
+            }
+            osp_pb_reader pr = reader_of(f.bytes);
+            while (pr.p < pr.end) {
+                uint64_t v;
+                const void *vat = pr.p;
+                if (osp_pb_read_varint(&pr, &v) < 0)
+                    return fail(d, vat, "Histogram field %u: packed sint64: %s", f.num,
+                                pr.error ? pr.error : "bad varint");
+                a[(*n)++] = osp_pb_zigzag_decode(v);
+            }
+            break;
+        }
+        case H_NCOUNTS:
+        case H_PCOUNTS:
+        case H_CUSTOM: {
+            double *a = f.num == H_NCOUNTS   ? h->neg_counts
+                        : f.num == H_PCOUNTS ? h->pos_counts
+                                             : h->custom_values;
+            size_t *n = f.num == H_NCOUNTS   ? &h->nneg_counts
+                        : f.num == H_PCOUNTS ? &h->npos_counts
+                                             : &h->ncustom_values;
+            if (f.wire == OSP_PB_I64) {
+                a[(*n)++] = osp_pb_as_double(f.u64);
+                break;
+            }
+            if (f.bytes.n % 8)
+                return fail(d, at, "Histogram field %u: packed doubles of %zu bytes", f.num,
+                            f.bytes.n);
+            for (size_t i = 0; i < f.bytes.n; i += 8) {
+                uint64_t v;
+                memcpy(&v, f.bytes.p + i, 8);
+                a[(*n)++] = osp_pb_as_double(v); /* protobuf fixed64 is little-endian */
+            }
+            break;
+        }
+        case 14:
+            h->reset_hint = (uint32_t)f.u64;
+            break;
+        case 15:
+            h->t_ms = (int64_t)f.u64;
+            break;
+        default:
+            break;
+        }
+    }
+    if (rc < 0 || *rejected)
+        return rc;
+
+    /* Consistency, as Prometheus checks before appending a native histogram. */
+    if (!(h->schema >= -4 && h->schema <= 8) && h->schema != -53)
+        *rejected = bad(d, "%s: schema %d out of range", where, (int)h->schema);
+    else if ((h->nneg_deltas || h->npos_deltas) && (h->nneg_counts || h->npos_counts))
+        *rejected = bad(d, "%s: both integer deltas and float counts", where);
+    else {
+        for (int pos = 0; pos < 2 && !*rejected; pos++) {
+            const osp_rw_span *s = pos ? h->pos_spans : h->neg_spans;
+            size_t ns = pos ? h->npos_spans : h->nneg_spans;
+            size_t nb = pos ? h->npos_deltas + h->npos_counts : h->nneg_deltas + h->nneg_counts;
+            uint64_t want = 0;
+            for (size_t i = 0; i < ns; i++)
+                want += s[i].length;
+            if (want != nb)
+                *rejected = bad(d, "%s: %s spans cover %llu buckets but %zu are given", where,
+                                pos ? "positive" : "negative", (unsigned long long)want, nb);
+        }
+    }
+    return 0;
+}
+
+/* ---- series and metadata ---- */
+
+/* Decodes one TimeSeries into *s. Returns 0 and sets *rejected (with d->why) when the series
+ * breaks a rule, or a negative code when the request cannot be decoded. */
+static int decode_series(dec *d, osp_str m, size_t index, osp_rw_series *s, int *rejected)
+{
+    static const char *const what = "TimeSeries";
+    char where[64];
+    size_t cnt[5];
+    int rc = count_fields(d, m, what, cnt, 5);
+    if (rc < 0)
+        return rc;
+    rc = 0;
+    memset(s, 0, sizeof *s);
+    *rejected = 0;
+    s->labels = array(d, cnt[1], sizeof *s->labels, &rc);
+    s->samples = array(d, cnt[2], sizeof *s->samples, &rc);
+    s->exemplars = array(d, cnt[3], sizeof *s->exemplars, &rc);
+    s->histograms = array(d, cnt[4], sizeof *s->histograms, &rc);
+    if (rc < 0)
+        return rc;
+
+    osp_pb_reader r = reader_of(m);
+    osp_pb_field f;
+    const void *at;
+    while ((rc = next(d, &r, &f, &at, what)) == 1) {
+        if (f.num < 1 || f.num > 4)
+            continue;
+        if (f.wire != OSP_PB_LEN)
+            return wrong_wire(d, at, what, &f, OSP_PB_LEN);
+        switch (f.num) {
+        case 1:
+            rc = decode_label(d, f.bytes, &s->labels[s->nlabels++]);
+            break;
+        case 2:
+            rc = decode_sample(d, f.bytes, &s->samples[s->nsamples++]);
+            break;
+        case 3:
+            snprintf(where, sizeof where, "series %zu: exemplar %zu", index, s->nexemplars);
+            rc = decode_exemplar(d, f.bytes, &s->exemplars[s->nexemplars++], rejected, where);
+            break;
+        case 4:
+            snprintf(where, sizeof where, "series %zu: histogram %zu", index, s->nhistograms);
+            rc = decode_histogram(d, f.bytes, &s->histograms[s->nhistograms++], rejected, where);
+            break;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    if (rc < 0)
+        return rc;
+    if (!*rejected) {
+        snprintf(where, sizeof where, "series %zu", index);
+        *rejected = check_labels(d, s->labels, &s->nlabels, 1, where);
+    }
+    return 0;
+}
+
+static int decode_metadata(dec *d, osp_str m, osp_rw_metadata *md)
+{
+    osp_pb_reader r = reader_of(m);
+    osp_pb_field f;
+    const void *at;
+    int rc;
+    memset(md, 0, sizeof *md);
+    while ((rc = next(d, &r, &f, &at, "MetricMetadata")) == 1) {
+        if (f.num == 1) {
+            if (f.wire != OSP_PB_VARINT)
+                return wrong_wire(d, at, "MetricMetadata", &f, OSP_PB_VARINT);
+            md->type = (uint32_t)f.u64;
+        } else if (f.num == 2 || f.num == 4 || f.num == 5) {
+            if (f.wire != OSP_PB_LEN)
+                return wrong_wire(d, at, "MetricMetadata", &f, OSP_PB_LEN);
+            osp_str *dst = f.num == 2 ? &md->family : f.num == 4 ? &md->help : &md->unit;
+            *dst = f.bytes;
+        }
+    }
+    return rc;
+}
+
+static int decode_request(dec *d, osp_str m, osp_rw_request *out)
+{
+    size_t cnt[4];
+    int rc = count_fields(d, m, "WriteRequest", cnt, 4);
+    if (rc < 0)
+        return rc;
+    rc = 0;
+    out->series = array(d, cnt[1], sizeof *out->series, &rc);
+    out->metadata = array(d, cnt[3], sizeof *out->metadata, &rc);
+    if (rc < 0)
+        return rc;
+
+    osp_pb_reader r = reader_of(m);
+    osp_pb_field f;
+    const void *at;
+    size_t index = 0;
+    while ((rc = next(d, &r, &f, &at, "WriteRequest")) == 1) {
+        if (f.num != 1 && f.num != 3)
+            continue;
+        if (f.wire != OSP_PB_LEN)
+            return wrong_wire(d, at, "WriteRequest", &f, OSP_PB_LEN);
+        if (f.num == 3) {
+            if ((rc = decode_metadata(d, f.bytes, &out->metadata[out->nmetadata++])) < 0)
+                return rc;
+            continue;
+        }
+        int rejected;
+        d->why[0] = 0;
+        if ((rc = decode_series(d, f.bytes, index++, &out->series[out->nseries], &rejected)) < 0)
+            return rc;
+        if (rejected) {
+            out->nrejected++;
+            msg(d->err, d->errlen, 1, "%s", d->why);
+        } else {
+            out->nseries++;
+        }
+    }
+    return rc;
+}
+
+int osp_remote_write_decode(osp_str body, size_t max_len, osp_arena *arena, osp_rw_request *out,
+                            char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (err && errlen)
+        err[0] = 0;
+    const char *in = body.n ? body.p : "";
+    size_t n;
+    if (snappy_uncompressed_length(in, body.n, &n) != SNAPPY_OK) {
+        msg(err, errlen, 0, "snappy: bad uncompressed length preamble");
+        return OSP_EPARSE;
+    }
+    if (max_len && n > max_len) {
+        msg(err, errlen, 0, "snappy: uncompressed length %zu exceeds the limit of %zu bytes", n,
+            max_len);
+        return OSP_ETOOBIG;
+    }
+    char *raw = osp_arena_alloc(arena, n ? n : 1);
+    if (!raw) {
+        msg(err, errlen, 0, "out of memory for %zu uncompressed bytes", n);
+        return OSP_ENOMEM;
+    }
+    size_t got = n;
+    if (snappy_uncompress(in, body.n, raw, &got) != SNAPPY_OK || got != n) {
+        msg(err, errlen, 0, "snappy: corrupt compressed data");
+        return OSP_EPARSE;
+    }
+    dec d = {.base = raw, .arena = arena, .err = err, .errlen = errlen};
+    int rc = decode_request(&d, osp_str_make(raw, n), out);
+    if (rc < 0) {
+        if (rc == OSP_ENOMEM)
+            msg(err, errlen, 0, "out of memory decoding the request");
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    out->raw = osp_str_make(raw, n);
+    return 0;
+}

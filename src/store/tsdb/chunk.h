@@ -1,0 +1,106 @@
+/* Per-series sample chunk codec: Gorilla-style delta-of-delta timestamps with XOR or
+ * integer delta-of-delta values, packed into one immutable byte block. Format: README.md. */
+#ifndef OSP_STORE_TSDB_CHUNK_H
+#define OSP_STORE_TSDB_CHUNK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "model/labels.h"
+
+#define OSP_CHUNK_MAX_SAMPLES 120    /* most samples one chunk holds (Prometheus's figure) */
+#define OSP_CHUNK_DEFAULT_BYTES 1024 /* default byte cap of an encoded chunk */
+#define OSP_CHUNK_MIN_BYTES 64       /* smallest byte cap accepted; fits any single sample */
+
+/* Value encodings, stored in the chunk's first byte. */
+enum {
+    OSP_CHUNK_ENC_XOR = 0, /* Gorilla XOR of the IEEE-754 bits */
+    OSP_CHUNK_ENC_INT = 1, /* zigzag delta-of-delta of integral values, raw escapes */
+};
+
+/* Encoder state for one value encoding; private to chunk.c. */
+typedef struct osp__chunk_venc {
+    uint64_t bits;  /* bits written so far (values and timestamps) */
+    uint64_t prev;  /* XOR: previous value bits; INT: previous integer */
+    uint64_t dprev; /* INT: previous integer delta */
+    uint32_t nint;  /* INT: integral values seen so far */
+    uint8_t lead;   /* XOR: leading zeros of the current window; 0xff: none yet */
+    uint8_t trail;  /* XOR: trailing zeros of the current window */
+} osp__chunk_venc;
+
+/* Builds one chunk. Lives in the caller's memory and allocates nothing, so there is
+ * nothing to clean up. Samples are kept until finish, which encodes them with whichever
+ * value encoding is smaller. */
+typedef struct osp_chunk_appender {
+    osp_sample a[OSP_CHUNK_MAX_SAMPLES]; /* samples appended so far */
+    uint32_t n;                          /* samples in a */
+    uint32_t max_samples;                /* cap on n */
+    size_t max_bytes;                    /* cap on the encoded size */
+    uint64_t dprev;                      /* previous timestamp delta (wrapping) */
+    osp__chunk_venc enc[2];              /* size tracking per value encoding */
+} osp_chunk_appender;
+
+/* Prepares an empty appender. max_samples 0 or above OSP_CHUNK_MAX_SAMPLES means
+ * OSP_CHUNK_MAX_SAMPLES; max_bytes 0 means OSP_CHUNK_DEFAULT_BYTES and anything below
+ * OSP_CHUNK_MIN_BYTES is raised to it. */
+void osp_chunk_appender_init(osp_chunk_appender *a, uint32_t max_samples, size_t max_bytes);
+
+/* Adds one sample. Timestamps must strictly increase: t_ms <= the last one appended is
+ * OSP_EINVAL. OSP_ETOOBIG when the chunk is full (sample cap, or the encoded size would
+ * pass the byte cap); finish it and start another. The appender is unchanged on error. */
+int osp_chunk_append(osp_chunk_appender *a, int64_t t_ms, double v);
+
+/* Samples appended so far. */
+static inline uint32_t osp_chunk_appender_count(const osp_chunk_appender *a)
+{
+    return a->n;
+}
+
+/* Exact encoded size in bytes that finish would append now. */
+size_t osp_chunk_appender_size(const osp_chunk_appender *a);
+
+/* Appends the encoded chunk (osp_chunk_appender_size bytes) to out. The bytes are an
+ * immutable chunk from then on. On success the appender is emptied for the next chunk,
+ * keeping its caps. 0, or OSP_ENOMEM / OSP_ETOOBIG from out (out and the appender then
+ * unchanged). An appender with no samples writes a valid empty chunk. */
+int osp_chunk_appender_finish(osp_chunk_appender *a, osp_buf *out);
+
+/* Decodes a chunk sample by sample. Reads only [p, p+n); never past it. */
+typedef struct osp_chunk_iter {
+    const uint8_t *p;  /* chunk bytes (borrowed) */
+    size_t n, pos;     /* length and next byte to load */
+    uint64_t acc;      /* buffered bits, most significant first */
+    uint32_t nacc;     /* valid bits in acc */
+    uint32_t count;    /* samples in the chunk */
+    uint32_t i;        /* samples returned so far */
+    int err;           /* 0 or OSP_ECORRUPT */
+    uint8_t enc;       /* OSP_CHUNK_ENC_* */
+    uint64_t t, d;     /* last timestamp and delta (wrapping) */
+    uint64_t d1;       /* first delta, from the header */
+    osp__chunk_venc v; /* value decoder state (bits unused) */
+} osp_chunk_iter;
+
+/* Starts decoding the n bytes at p, which must stay valid while iterating. A malformed
+ * header sets osp_chunk_iter_err to OSP_ECORRUPT at once; next then returns false. */
+void osp_chunk_iter_init(osp_chunk_iter *it, const void *p, size_t n);
+
+/* Stores the next sample in *out and returns true; false at the end of the chunk or on
+ * corrupt data (then osp_chunk_iter_err is OSP_ECORRUPT and *out is unspecified). The end
+ * is only clean once every byte of the chunk has been accounted for. */
+bool osp_chunk_iter_next(osp_chunk_iter *it, osp_sample *out);
+
+/* 0, or OSP_ECORRUPT once the iterator met bad data. */
+static inline int osp_chunk_iter_err(const osp_chunk_iter *it)
+{
+    return it->err;
+}
+
+/* Samples the chunk header declares (0 when the header is corrupt). */
+static inline uint32_t osp_chunk_iter_count(const osp_chunk_iter *it)
+{
+    return it->err ? 0 : it->count;
+}
+
+#endif
