@@ -10,49 +10,8 @@
 #include "model/attr.h"
 #include "proto/otlp.h"
 
-/* ---- a tiny protobuf builder over one global buffer ---- */
+#include "proto/pbbuild.h"
 
-static osp_buf W;
-static size_t stk[256];
-static int sp;
-
-static void O(uint32_t num) /* open a nested message */
-{
-    assert_true(sp < 256);
-    assert_int_equal(osp_pb_begin(&W, num, &stk[sp++]), 0);
-}
-static void C(void) /* close it */
-{
-    assert_int_equal(osp_pb_end(&W, stk[--sp]), 0);
-}
-static void S(uint32_t num, const char *s)
-{
-    assert_int_equal(osp_pb_put_str(&W, num, osp_str_c(s)), 0);
-}
-static void B(uint32_t num, const void *p, size_t n)
-{
-    assert_int_equal(osp_pb_put_bytes(&W, num, p, n), 0);
-}
-static void U(uint32_t num, uint64_t v)
-{
-    assert_int_equal(osp_pb_put_uint(&W, num, v), 0);
-}
-static void X64(uint32_t num, uint64_t v)
-{
-    assert_int_equal(osp_pb_put_fixed64(&W, num, v), 0);
-}
-static void X32(uint32_t num, uint32_t v)
-{
-    assert_int_equal(osp_pb_put_fixed32(&W, num, v), 0);
-}
-static void D(uint32_t num, double v)
-{
-    assert_int_equal(osp_pb_put_double(&W, num, v), 0);
-}
-static void RAW(const char *p, size_t n)
-{
-    assert_int_equal(osp_buf_append(&W, p, n), 0);
-}
 /* Unknown fields of every wire type. */
 static void UNKNOWN(void)
 {

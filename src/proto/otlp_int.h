@@ -1,0 +1,101 @@
+/* Internal to the OTLP protobuf decoders (otlp_pb.c, otlp_metrics_pb.c): the shared decoder
+ * context and the helpers for what traces and metrics have in common (AnyValue, KeyValue,
+ * Resource, InstrumentationScope, EntityRef, UTF-8 checks, rejections). Implemented in
+ * otlp_common.c. Not for use outside src/proto. */
+#ifndef OSP_PROTO_OTLP_INT_H
+#define OSP_PROTO_OTLP_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/pb.h"
+#include "core/str.h"
+#include "model/attr.h"
+#include "model/span.h"
+#include "proto/otlp.h"
+
+/* Per-request state that the shared helpers use; each decoder embeds it. */
+typedef struct osp__otlp_dec {
+    osp_decode_report *rep;
+    osp_arena *arena; /* the output batch's arena: kept blobs go there */
+    osp_buf attrs;    /* attribute blob of the row being decoded */
+    osp_buf nested;   /* nested attributes (events, links, exemplars), entity refs */
+    char why[160];    /* first problem in the element being decoded */
+} osp__otlp_dec;
+
+/* Wire type of a field that the known-field check leaves alone (reserved, or checked by
+ * the field's own decoder). */
+#define OSP__OTLP_ANY 0xff
+
+/* A reader over s that never forms a pointer from NULL (absent fields are NULL slices). */
+static inline osp_pb_reader osp__otlp_reader(osp_str s)
+{
+    return s.n ? osp_pb_reader_make(s.p, s.n) : osp_pb_reader_make("", 0);
+}
+
+static inline int osp__otlp_utf8_ok(osp_str s)
+{
+    return s.n == 0 || osp_utf8_valid(s.p, s.n);
+}
+
+/* Expected wire type of fields 1..n of a message, for the known-field check. */
+static inline int osp__otlp_wrong_wire(const osp_pb_field *f, const uint8_t *wires, size_t n)
+{
+    return f->num <= n && wires[f->num - 1] != OSP__OTLP_ANY && f->wire != wires[f->num - 1];
+}
+
+/* Notes why the current element is invalid (the innermost reason is kept) and returns
+ * OSP_EPARSE, which means "reject this element"; other errors abort the request. */
+__attribute__((format(printf, 2, 3))) int osp__otlp_bad(osp__otlp_dec *d, const char *fmt, ...);
+
+/* Records the request's message: the first rejection's, unless `fatal` (the request
+ * cannot be decoded at all), whose message replaces any other. */
+__attribute__((format(printf, 3, 4))) void osp__otlp_report(osp__otlp_dec *d, int fatal,
+                                                            const char *fmt, ...);
+
+/* 0 when s is valid UTF-8, else osp__otlp_bad() naming `what`. */
+int osp__otlp_check_utf8(osp__otlp_dec *d, osp_str s, const char *what);
+
+/* Counts n rejected elements; when n > 0 the report's message (if still unset) becomes
+ * "what: d->why". */
+void osp__otlp_reject(osp__otlp_dec *d, size_t n, const char *what);
+
+/* Re-encodes one wire AnyValue canonically into out (depth 1 = an attribute's value);
+ * `where` names the field in messages. 0, OSP_EPARSE (d->why says why) or a fatal error. */
+int osp__otlp_put_anyvalue(osp__otlp_dec *d, osp_str wire, osp_buf *out, int depth,
+                           const char *where);
+
+/* Re-encodes one wire KeyValue as a canonical record appended to out; as above. */
+int osp__otlp_put_keyvalue(osp__otlp_dec *d, osp_str wire, osp_buf *out, int depth,
+                           const char *where);
+
+/* Copies the n scratch blobs bufs[i] into d->arena, one allocation for all of them, and
+ * points *dst[i] at the copies (NULL slices for empty ones). 0 or OSP_ENOMEM. */
+int osp__otlp_keep_blobs(osp__otlp_dec *d, osp_buf *const *bufs, osp_str *const *dst, size_t n);
+
+/* Decodes a Resource (plus its container's schema_url) into *res, attributes and entity
+ * refs kept in d->arena (d->attrs and d->nested are used as scratch). The caller adds the
+ * row. 0, OSP_EPARSE (d->why says why) or a fatal error. */
+int osp__otlp_decode_resource(osp__otlp_dec *d, osp_str wire, osp_str schema_url,
+                              osp_resource *res);
+
+/* Decodes an InstrumentationScope (plus its container's schema_url) into *sc, attributes
+ * kept in d->arena (d->attrs is used as scratch); as above. */
+int osp__otlp_decode_scope(osp__otlp_dec *d, osp_str wire, osp_str schema_url, osp_scope *sc);
+
+/* First pass over a ResourceSpans/ScopeSpans/ResourceMetrics/ScopeMetrics (`what` in
+ * messages): the last field 1 (resource or scope), the last schema_url and the number of
+ * field-2 children. 0, or OSP_EPARSE when malformed (reported as fatal). */
+int osp__otlp_scan_container(osp__otlp_dec *d, osp_str wire, const char *what, osp_str *head,
+                             osp_str *url, size_t *nchildren);
+
+/* Decodes a request body (ExportTraceServiceRequest, ExportMetricsServiceRequest): resets
+ * d->rep, then calls each(d, bytes) for every field 1 (ResourceSpans, ResourceMetrics:
+ * `what` in messages). 0, OSP_EPARSE when the body is malformed (reported as fatal), or
+ * the first error from each. */
+int osp__otlp_decode_request(osp__otlp_dec *d, osp_str body, const char *what,
+                             int (*each)(osp__otlp_dec *d, osp_str wire));
+
+#endif
