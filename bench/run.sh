@@ -304,6 +304,35 @@ EOF
 chq() { curl -fsS --data-binary "$1" "http://127.0.0.1:$CH_HTTP/"; }
 ch_insert_url() { echo "http://127.0.0.1:$CH_HTTP/?query=INSERT%20INTO%20$1.spans%20FORMAT%20RowBinary"; }
 
+# ch_load DB PACK KEY ROWS: loads PACK into a fresh database DB over HTTP and records the
+# phase's figures as R[ch_KEY_*] (ROWS, the rows per request, only labels the log line).
+ch_load() {
+    local db=$1 pack=$2 key=$3 rows_per_req=$4 out="$OUT/load-clickhouse-$3.txt"
+    local b0 b1 c0 c1 t0 t1 secs rows
+    "$LG" ch-setup --url "http://127.0.0.1:$CH_HTTP/" --db "$db" || die "clickhouse schema"
+    reset_hwm "$CH_PID"
+    b0=$(busy_s)
+    c0=$(cpu_s "$CH_PID")
+    t0=$(now)
+    "$LG" load --url "$(ch_insert_url "$db")" --pack "$pack" --concurrency "$CONC" \
+        --content-type application/octet-stream >"$out" || die "loading clickhouse failed"
+    t1=$(now)
+    wait_idle "$CH_PID" "$IDLE_WAIT"
+    c1=$(cpu_s "$CH_PID")
+    b1=$(busy_s)
+    secs=$(calc "$t1 - $t0" 3)
+    rows=$(chq "SELECT count() FROM $db.spans")
+    R[ch_${key}_spans]=$rows
+    R[ch_${key}_rate]=$(calc "$rows / $secs" 0)
+    R[ch_${key}_cpu_per_m]=$(calc "($c1 - $c0) / ($rows / 1e6 + 1e-9)" 2)
+    R[ch_${key}_rss]=$(hwm_mib "$CH_PID")
+    R[ch_${key}_retries]=$(kv "$out" retries)
+    R[ch_${key}_other_cpu]=$(other_cpu "$c0" "$c1" "$b0" "$b1" "$(kv "$out" loader_cpu_s)")
+    log "clickhouse load ($rows_per_req rows/request): ${R[ch_${key}_rate]} rows/s ($rows in" \
+        "$secs s, ${R[ch_${key}_retries]} retried), ${R[ch_${key}_cpu_per_m]} CPU s/M," \
+        "peak RSS ${R[ch_${key}_rss]} MiB; other CPU ${R[ch_${key}_other_cpu]} s"
+}
+
 clickhouse_all() {
     local c0 c1 t0 t1 secs rows b0 b1
     start_clickhouse
@@ -336,56 +365,11 @@ clickhouse_all() {
     t0=$(now); chq 'DROP DATABASE tput' >/dev/null; log "dropped tput in $(calc "$(now) - $t0" 1) s"
 
     # 2. distinct spans, same requests as Osprey got (first CH_SAME spans)
-    "$LG" ch-setup --url "http://127.0.0.1:$CH_HTTP/" --db same || die "clickhouse schema"
-    reset_hwm "$CH_PID"
-    b0=$(busy_s)
-    c0=$(cpu_s "$CH_PID")
-    t0=$(now)
-    "$LG" load --url "$(ch_insert_url same)" --pack "$DATA/ch.pack" --concurrency "$CONC" \
-        --content-type application/octet-stream >"$OUT/load-clickhouse-same.txt" ||
-        die "loading clickhouse failed"
-    t1=$(now)
-    wait_idle "$CH_PID" "$IDLE_WAIT"
-    c1=$(cpu_s "$CH_PID")
-    b1=$(busy_s)
-    secs=$(calc "$t1 - $t0" 3)
-    rows=$(chq 'SELECT count() FROM same.spans')
-    R[ch_same_spans]=$rows
-    R[ch_same_rate]=$(calc "$rows / $secs" 0)
-    R[ch_same_cpu_per_m]=$(calc "($c1 - $c0) / ($rows / 1e6 + 1e-9)" 2)
-    R[ch_same_rss]=$(hwm_mib "$CH_PID")
-    R[ch_same_retries]=$(kv "$OUT/load-clickhouse-same.txt" retries)
-    R[ch_same_other_cpu]=$(other_cpu "$c0" "$c1" "$b0" "$b1" \
-        "$(kv "$OUT/load-clickhouse-same.txt" loader_cpu_s)")
-    log "clickhouse load ($BATCH rows/request): ${R[ch_same_rate]} rows/s ($rows in $secs s," \
-        "${R[ch_same_retries]} retried), ${R[ch_same_cpu_per_m]} CPU s/M, peak RSS ${R[ch_same_rss]} MiB;" \
-        "other CPU ${R[ch_same_other_cpu]} s"
+    ch_load same "$DATA/ch.pack" same "$BATCH"
     t0=$(now); chq 'DROP DATABASE same' >/dev/null; log "dropped same in $(calc "$(now) - $t0" 1) s"
 
     # 3. every span, in requests of about 8192 rows: the storage and query figures
-    "$LG" ch-setup --url "http://127.0.0.1:$CH_HTTP/" --db fill || die "clickhouse schema"
-    reset_hwm "$CH_PID"
-    b0=$(busy_s)
-    c0=$(cpu_s "$CH_PID")
-    t0=$(now)
-    "$LG" load --url "$(ch_insert_url fill)" --pack "$DATA/ch-big.pack" --concurrency "$CONC" \
-        --content-type application/octet-stream >"$OUT/load-clickhouse-big.txt" ||
-        die "loading clickhouse failed"
-    t1=$(now)
-    wait_idle "$CH_PID" "$IDLE_WAIT"
-    c1=$(cpu_s "$CH_PID")
-    b1=$(busy_s)
-    secs=$(calc "$t1 - $t0" 3)
-    rows=$(chq 'SELECT count() FROM fill.spans')
-    R[ch_big_spans]=$rows
-    R[ch_big_rate]=$(calc "$rows / $secs" 0)
-    R[ch_big_cpu_per_m]=$(calc "($c1 - $c0) / ($rows / 1e6 + 1e-9)" 2)
-    R[ch_big_rss]=$(hwm_mib "$CH_PID")
-    R[ch_big_other_cpu]=$(other_cpu "$c0" "$c1" "$b0" "$b1" \
-        "$(kv "$OUT/load-clickhouse-big.txt" loader_cpu_s)")
-    log "clickhouse load (8192 rows/request): ${R[ch_big_rate]} rows/s ($rows in $secs s)," \
-        "${R[ch_big_cpu_per_m]} CPU s/M, peak RSS ${R[ch_big_rss]} MiB;" \
-        "other CPU ${R[ch_big_other_cpu]} s"
+    ch_load fill "$DATA/ch-big.pack" big 8192
     t0=$(now)
     chq 'OPTIMIZE TABLE fill.spans FINAL' >/dev/null
     chq 'OPTIMIZE TABLE fill.trace_id_ts FINAL' >/dev/null
