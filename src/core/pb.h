@@ -46,6 +46,12 @@ int osp_pb_next(osp_pb_reader *r, osp_pb_field *f);
 /* The general case of osp_pb_read_varint (two or more bytes). */
 int osp__pb_read_varint_long(osp_pb_reader *r, uint64_t *v);
 
+/* Why the last read failed, for messages: r->error, or "bad field" when none was set. */
+static inline const char *osp_pb_reason(const osp_pb_reader *r)
+{
+    return r->error ? r->error : "bad field";
+}
+
 /* Reads a varint; OSP_EPARSE (r->error set) if truncated or longer than 10 bytes. The
  * one-byte case, by far the most common (tags, small values), is inline. */
 static inline int osp_pb_read_varint(osp_pb_reader *r, uint64_t *v)

@@ -69,8 +69,7 @@ int osp__otlp_put_anyvalue(osp__otlp_dec *d, osp_str wire, osp_buf *out, int dep
             last = f;
     }
     if (rc < 0)
-        return osp__otlp_bad(d, "%s: malformed AnyValue: %s", where,
-                             r.error ? r.error : "bad field");
+        return osp__otlp_bad(d, "%s: malformed AnyValue: %s", where, osp_pb_reason(&r));
 
     osp_value v = {.type = OSP_VAL_EMPTY};
     size_t mark;
@@ -146,8 +145,7 @@ int osp__otlp_put_keyvalue(osp__otlp_dec *d, osp_str wire, osp_buf *out, int dep
             val = f.bytes;
     }
     if (rc < 0)
-        return osp__otlp_bad(d, "%s: malformed KeyValue: %s", where,
-                             r.error ? r.error : "bad field");
+        return osp__otlp_bad(d, "%s: malformed KeyValue: %s", where, osp_pb_reason(&r));
     if (!osp__otlp_utf8_ok(key))
         return osp__otlp_bad(d, "%s: key is not valid UTF-8", where);
     osp_attr_mark m;
@@ -195,8 +193,7 @@ static int put_entity_ref(osp__otlp_dec *d, osp_str wire)
             type = f.bytes;
     }
     if (rc < 0)
-        return osp__otlp_bad(d, "entity_refs: malformed EntityRef: %s",
-                             r.error ? r.error : "bad field");
+        return osp__otlp_bad(d, "entity_refs: malformed EntityRef: %s", osp_pb_reason(&r));
     size_t mark;
     rc = osp_entity_ref_begin(&d->nested, url, type, &mark);
     for (uint32_t num = 3; num <= 4 && rc == 0; num++) {
@@ -229,7 +226,7 @@ int osp__otlp_decode_resource(osp__otlp_dec *d, osp_str wire, osp_str schema_url
             return rc;
     }
     if (rc < 0)
-        return osp__otlp_bad(d, "malformed Resource: %s", r.error ? r.error : "bad field");
+        return osp__otlp_bad(d, "malformed Resource: %s", osp_pb_reason(&r));
     if ((rc = osp__otlp_check_utf8(d, schema_url, "schema_url")) < 0)
         return rc;
     osp_buf *const bufs[] = {&d->attrs, &d->nested};
@@ -265,8 +262,7 @@ int osp__otlp_decode_scope(osp__otlp_dec *d, osp_str wire, osp_str schema_url, o
             return rc;
     }
     if (rc < 0)
-        return osp__otlp_bad(d, "malformed InstrumentationScope: %s",
-                             r.error ? r.error : "bad field");
+        return osp__otlp_bad(d, "malformed InstrumentationScope: %s", osp_pb_reason(&r));
     if ((rc = osp__otlp_check_utf8(d, sc->name, "name")) < 0 ||
         (rc = osp__otlp_check_utf8(d, sc->version, "version")) < 0 ||
         (rc = osp__otlp_check_utf8(d, schema_url, "schema_url")) < 0)
@@ -297,7 +293,7 @@ int osp__otlp_scan_container(osp__otlp_dec *d, osp_str wire, const char *what, o
             *url = f.bytes;
     }
     if (rc < 0)
-        osp__otlp_report(d, 1, "%s: malformed: %s", what, r.error ? r.error : "bad field");
+        osp__otlp_report(d, 1, "%s: malformed: %s", what, osp_pb_reason(&r));
     return rc;
 }
 
@@ -329,6 +325,6 @@ int osp__otlp_decode_request(osp__otlp_dec *d, osp_str body, const char *what,
     }
     if (rc < 0)
         osp__otlp_report(d, 1, "request: malformed protobuf at byte %zu: %s",
-                         (size_t)(r.p - (const uint8_t *)body.p), r.error ? r.error : "bad field");
+                         (size_t)(r.p - (const uint8_t *)body.p), osp_pb_reason(&r));
     return rc;
 }

@@ -186,9 +186,7 @@ static int decode_buckets(dec *d, osp_str wire, osp_buf *counts, int32_t *offset
         else if (f.num == 2 && (rc = put_varints(d, &f, counts, what)) < 0)
             return rc;
     }
-    return rc < 0 ? osp__otlp_bad(&d->c, "%s: malformed Buckets: %s", what,
-                                  r.error ? r.error : "bad field")
-                  : 0;
+    return rc < 0 ? osp__otlp_bad(&d->c, "%s: malformed Buckets: %s", what, osp_pb_reason(&r)) : 0;
 }
 
 /* Decodes a ValueAtQuantile onto the quantiles array. */
@@ -208,7 +206,7 @@ static int put_quantile(dec *d, osp_str wire)
     }
     if (rc < 0)
         return osp__otlp_bad(&d->c, "quantile_values: malformed ValueAtQuantile: %s",
-                             r.error ? r.error : "bad field");
+                             osp_pb_reason(&r));
     return osp_buf_append(&d->arr[A_QUANTILES], &q, sizeof q);
 }
 
@@ -251,8 +249,7 @@ static int put_exemplar(dec *d, osp_str wire)
             return rc;
     }
     if (rc < 0)
-        return osp__otlp_bad(&d->c, "exemplars: malformed Exemplar: %s",
-                             r.error ? r.error : "bad field");
+        return osp__otlp_bad(&d->c, "exemplars: malformed Exemplar: %s", osp_pb_reason(&r));
     if (tid.n != 0 && tid.n != sizeof ex.trace_id)
         return osp__otlp_bad(&d->c, "exemplars: trace_id must be empty or 16 bytes, got %zu",
                              tid.n);
@@ -385,7 +382,7 @@ static int decode_point(dec *d, osp_str wire, int32_t type, uint32_t metric)
             return rc;
     }
     if (rc < 0)
-        return osp__otlp_bad(&d->c, "malformed data point: %s", r.error ? r.error : "bad field");
+        return osp__otlp_bad(&d->c, "malformed data point: %s", osp_pb_reason(&r));
     if (type == OSP_METRIC_SUMMARY)
         p.has |= OSP_POINT_SUM; /* SummaryDataPoint.sum has no presence: always there */
 
@@ -466,7 +463,7 @@ static void scan_metric(dec *d, osp_str wire, metric_scan *s)
         }
     }
     if (rc < 0) {
-        osp__otlp_bad(&d->c, "malformed Metric: %s", r.error ? r.error : "bad field");
+        osp__otlp_bad(&d->c, "malformed Metric: %s", osp_pb_reason(&r));
         s->malformed = 1;
     }
     if (!s->m.type)
@@ -491,7 +488,7 @@ static void scan_metric(dec *d, osp_str wire, metric_scan *s)
     }
     if (rc < 0) {
         osp__otlp_bad(&d->c, "%s: malformed: %s", osp_metric_type_name(s->m.type),
-                      r.error ? r.error : "bad field");
+                      osp_pb_reason(&r));
         s->malformed = 1;
     }
     if (s->malformed && s->npoints == 0)

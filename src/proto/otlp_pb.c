@@ -85,7 +85,7 @@ static int put_event(dec *d, osp_str wire)
             return rc;
     }
     if (rc < 0)
-        return osp__otlp_bad(&d->c, "events: malformed Event: %s", r.error ? r.error : "bad field");
+        return osp__otlp_bad(&d->c, "events: malformed Event: %s", osp_pb_reason(&r));
     if ((rc = osp__otlp_check_utf8(&d->c, ev.name, "events.name")) < 0)
         return rc;
     ev.attributes = osp_buf_str(&d->c.nested);
@@ -128,7 +128,7 @@ static int put_link(dec *d, osp_str wire)
             return rc;
     }
     if (rc < 0)
-        return osp__otlp_bad(&d->c, "links: malformed Link: %s", r.error ? r.error : "bad field");
+        return osp__otlp_bad(&d->c, "links: malformed Link: %s", osp_pb_reason(&r));
     if (tid.n != sizeof ln.trace_id)
         return osp__otlp_bad(&d->c, "links: trace_id must be 16 bytes, got %zu", tid.n);
     if (sid.n != sizeof ln.span_id)
@@ -154,8 +154,7 @@ static int decode_status(dec *d, osp_str wire, osp_span *s)
         else if (f.num == 3)
             s->status_code = (int32_t)f.u64;
     }
-    return rc < 0 ? osp__otlp_bad(&d->c, "status: malformed Status: %s",
-                                  r.error ? r.error : "bad field")
+    return rc < 0 ? osp__otlp_bad(&d->c, "status: malformed Status: %s", osp_pb_reason(&r))
                   : osp__otlp_check_utf8(&d->c, s->status_message, "status.message");
 }
 
@@ -236,7 +235,7 @@ static int decode_span(dec *d, osp_str wire, uint32_t resource, uint32_t scope)
             return rc;
     }
     if (rc < 0)
-        return osp__otlp_bad(&d->c, "malformed Span: %s", r.error ? r.error : "bad field");
+        return osp__otlp_bad(&d->c, "malformed Span: %s", osp_pb_reason(&r));
     if (tid.n != sizeof s.trace_id)
         return osp__otlp_bad(&d->c, "trace_id must be 16 bytes, got %zu", tid.n);
     if (is_zero((const uint8_t *)tid.p, tid.n))
