@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/regex.h"
 
 /* ---- function table ---- */
 
@@ -759,7 +760,7 @@ static int regex_matches_empty(osp_str re)
     memcpy(pat, "^(", 2);
     memcpy(pat + 2, re.p, re.n);
     memcpy(pat + 2 + re.n, ")$", 3);
-    if (regcomp(&rx, pat, REG_EXTENDED | REG_NOSUB) == 0) {
+    if (osp_regex_compile(&rx, pat, REG_EXTENDED | REG_NOSUB, NULL, 0) == 0) {
         m = regexec(&rx, "", 0, NULL, 0) == 0;
         regfree(&rx);
     }
@@ -1466,14 +1467,16 @@ static int put_quoted(osp_buf *b, osp_str s)
     return rc ? rc : osp_buf_putc(b, '"');
 }
 
-/* Go's %v for float64: shortest round-trip digits, exponent form below 1e-4 or from 1e6. */
+/* Go's %v for float64: shortest round-trip digits, exponent form below 1e-4 or from 1e6.
+ * Positive infinity is written "Inf", not Prometheus's "+Inf": a leading '+' would read
+ * back as a unary plus, which binds looser than '^' ("+Inf ^ 2" is "+(Inf ^ 2)"). */
 static int put_number(osp_buf *b, double v)
 {
     char buf[64];
     if (isnan(v))
         return osp_buf_puts(b, "NaN");
     if (isinf(v))
-        return osp_buf_puts(b, v > 0 ? "+Inf" : "-Inf");
+        return osp_buf_puts(b, v > 0 ? "Inf" : "-Inf");
     int prec = 1;
     for (; prec < 17; prec++) {
         snprintf(buf, sizeof buf, "%.*e", prec - 1, v);

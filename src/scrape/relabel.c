@@ -8,6 +8,8 @@
 #include <nettle/md5.h>
 
 #include "core/err.h"
+#include "core/regex.h"
+#include "core/mem.h"
 
 static const char *const action_names[] = {
 #define OSP_RELABEL_NAME(name, z) z,
@@ -172,7 +174,7 @@ int osp_relabel_rule_compile(osp_relabel_rule *r, char *err, size_t errlen)
     }
 
     size_t rn = strlen(r->regex);
-    char *anchored = malloc(rn + 5);
+    char *anchored = osp_malloc(rn + 5);
     if (!anchored) {
         snprintf(err, errlen, "out of memory");
         return OSP_ENOMEM;
@@ -180,11 +182,10 @@ int osp_relabel_rule_compile(osp_relabel_rule *r, char *err, size_t errlen)
     memcpy(anchored, "^(", 2);
     memcpy(anchored + 2, r->regex, rn);
     memcpy(anchored + 2 + rn, ")$", 3);
-    int rc = regcomp(&r->re, anchored, REG_EXTENDED);
-    free(anchored);
+    char msg[128];
+    int rc = osp_regex_compile(&r->re, anchored, REG_EXTENDED, msg, sizeof msg);
+    osp_free(anchored);
     if (rc != 0) {
-        char msg[128];
-        regerror(rc, &r->re, msg, sizeof msg);
         snprintf(err, errlen, "invalid regex \"%s\": %s", r->regex, msg);
         return OSP_EINVAL;
     }

@@ -9,6 +9,7 @@
 #include <xxhash.h>
 
 #include "core/err.h"
+#include "core/regex.h"
 #include "core/mem.h"
 
 #define NONE UINT32_MAX
@@ -573,18 +574,16 @@ static int re_compile(const osp_label_matcher *m, mstate *st)
     if (m->value.n)
         memcpy(z, m->value.p, m->value.n);
     z[m->value.n] = 0;
-    int rc = regcomp(&st->re, z, REG_EXTENDED | REG_NOSUB);
+    int rc = osp_regex_compile(&st->re, z, REG_EXTENDED | REG_NOSUB, NULL, 0);
     if (rc == 0) {
         regfree(&st->re);
         memcpy(z, "^(", 2);
         if (m->value.n)
             memcpy(z + 2, m->value.p, m->value.n);
         memcpy(z + 2 + m->value.n, ")$", 3);
-        rc = regcomp(&st->re, z, REG_EXTENDED | REG_NOSUB);
+        rc = osp_regex_compile(&st->re, z, REG_EXTENDED | REG_NOSUB, NULL, 0);
     }
     osp_free(z);
-    if (rc == REG_ESPACE)
-        return OSP_ENOMEM;
     if (rc)
         return OSP_EPARSE;
     st->has_re = 1;

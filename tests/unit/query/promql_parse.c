@@ -16,9 +16,11 @@ typedef struct ok_case {
 static const ok_case ok_cases[] = {
     /* literals */
     {"1", NULL},
-    {"+Inf", NULL},
+    {"+Inf", "Inf"},
     {"-Inf", NULL},
-    {"Inf", "+Inf"},
+    {"Inf", NULL},
+    {"Inf ^ 2", "(Inf ^ 2)"}, /* found by fuzzing: "+Inf ^ 2" would read back as +(Inf ^ 2) */
+    {"-Inf ^ 2", "-(Inf ^ 2)"},
     {"nan", "NaN"},
     {".5", "0.5"},
     {"5.", "5"},
