@@ -1,5 +1,5 @@
 # Osprey build. `make` builds bin/osprey; `make run` and `make test` are the two user commands.
-PKGS      := libuv libnghttp2 libzstd zlib libxxhash snappy yaml-0.1 nettle
+PKGS      := libuv libnghttp2 libzstd zlib libxxhash snappy yaml-0.1 nettle libcurl
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes

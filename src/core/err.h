@@ -15,7 +15,9 @@
     X(UNSUPPORTED, -9, "unsupported")                                                              \
     X(EXISTS, -10, "already exists")                                                               \
     X(CLOSED, -11, "closed")                                                                       \
-    X(AGAIN, -12, "incomplete input")
+    X(AGAIN, -12, "incomplete input")                                                              \
+    X(EXEC, -13, "execution failed")                                                               \
+    X(TIMEOUT, -14, "timed out")
 
 enum {
 #define OSP_ERR_ENUM(name, value, msg) OSP_E##name = (value),

@@ -14,6 +14,11 @@ void osp_free(void *p);
 char *osp_strndup(const char *s, size_t n);
 char *osp_strdup(const char *s);
 
+/* Appends a zeroed element of elem bytes to the growable array *arr (n used, cap
+ * allocated; both updated), doubling the capacity from 16 when full. Returns the new
+ * element, or NULL when out of memory (the array is then unchanged). */
+void *osp_array_push(void **arr, size_t *n, size_t *cap, size_t elem);
+
 /* Bytes currently allocated through these wrappers. */
 size_t osp_mem_in_use(void);
 

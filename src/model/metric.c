@@ -19,7 +19,6 @@
 #include "core/mem.h"
 #include "core/pb.h"
 
-#define INITIAL_ROWS 16
 
 void osp_metric_batch_init(osp_metric_batch *b)
 {
@@ -42,42 +41,24 @@ void osp_metric_batch_reset(osp_metric_batch *b)
     osp_metric_batch_cleanup(b);
 }
 
-/* Makes room for one more element of size `elem`; returns the slot (zeroed) or NULL. */
-static void *add_row(void **arr, size_t *n, size_t *cap, size_t elem)
-{
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : INITIAL_ROWS;
-        if (ncap > SIZE_MAX / elem)
-            return NULL;
-        void *p = osp_realloc(*arr, ncap * elem);
-        if (!p)
-            return NULL;
-        *arr = p;
-        *cap = ncap;
-    }
-    char *slot = (char *)*arr + (*n)++ * elem;
-    memset(slot, 0, elem);
-    return slot;
-}
-
 osp_resource *osp_metric_batch_add_resource(osp_metric_batch *b)
 {
-    return add_row((void **)&b->resources, &b->nresources, &b->resources_cap, sizeof *b->resources);
+    return osp_array_push((void **)&b->resources, &b->nresources, &b->resources_cap, sizeof *b->resources);
 }
 
 osp_scope *osp_metric_batch_add_scope(osp_metric_batch *b)
 {
-    return add_row((void **)&b->scopes, &b->nscopes, &b->scopes_cap, sizeof *b->scopes);
+    return osp_array_push((void **)&b->scopes, &b->nscopes, &b->scopes_cap, sizeof *b->scopes);
 }
 
 osp_metric *osp_metric_batch_add_metric(osp_metric_batch *b)
 {
-    return add_row((void **)&b->metrics, &b->nmetrics, &b->metrics_cap, sizeof *b->metrics);
+    return osp_array_push((void **)&b->metrics, &b->nmetrics, &b->metrics_cap, sizeof *b->metrics);
 }
 
 osp_metric_point *osp_metric_batch_add_point(osp_metric_batch *b)
 {
-    return add_row((void **)&b->points, &b->npoints, &b->points_cap, sizeof *b->points);
+    return osp_array_push((void **)&b->points, &b->npoints, &b->points_cap, sizeof *b->points);
 }
 
 const char *osp_metric_type_name(int32_t type)

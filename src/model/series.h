@@ -1,0 +1,84 @@
+/* Series with samples: what metric receivers hand to the time-series store and what the
+ * store hands back to queries. A series is a label set plus samples; metadata describes a
+ * metric family (type, help, unit) as Prometheus exposes it. */
+#ifndef OSP_MODEL_SERIES_H
+#define OSP_MODEL_SERIES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/str.h"
+#include "model/labels.h"
+
+/* The stale marker: the NaN Prometheus writes when a series disappears. Compare bits with
+ * osp_is_stale_nan, never with ==. */
+#define OSP_STALE_NAN_BITS 0x7ff0000000000002ull
+
+/* True when v is exactly the stale marker (bitwise). */
+int osp_is_stale_nan(double v);
+/* The stale marker as a double. */
+double osp_stale_nan(void);
+
+typedef struct osp_series {
+    osp_label *labels; /* sorted by name, names unique, values non-empty, __name__ included */
+    size_t nlabels;
+    osp_sample *samples; /* ascending by time when it comes from the store */
+    size_t nsamples;
+} osp_series;
+
+/* Metric family types, as Prometheus's metadata API names them. */
+enum osp_metric_kind {
+    OSP_KIND_UNKNOWN = 0,
+    OSP_KIND_COUNTER,
+    OSP_KIND_GAUGE,
+    OSP_KIND_HISTOGRAM,
+    OSP_KIND_GAUGEHISTOGRAM,
+    OSP_KIND_SUMMARY,
+    OSP_KIND_INFO,
+    OSP_KIND_STATESET,
+};
+
+/* "unknown", "counter", "gauge", "histogram", "gaugehistogram", "summary", "info",
+ * "stateset"; "unknown" for values out of range. */
+const char *osp_metric_kind_name(int kind);
+
+typedef struct osp_metric_meta {
+    osp_str family; /* metric family name (without _total/_bucket/... suffixes) */
+    int kind;       /* enum osp_metric_kind */
+    osp_str help, unit;
+} osp_metric_meta;
+
+/* A batch of series for one append. Series and metadata may point into memory the
+ * producer owns (a decoded request) or into the batch's arena. */
+typedef struct osp_series_batch {
+    osp_arena arena;
+    osp_series *series;
+    size_t nseries, series_cap;
+    osp_metric_meta *meta;
+    size_t nmeta, meta_cap;
+} osp_series_batch;
+
+/* Initializes an empty batch. */
+void osp_series_batch_init(osp_series_batch *b);
+/* Frees the arrays and the arena. */
+void osp_series_batch_cleanup(osp_series_batch *b);
+/* Empties the batch, freeing the arena's contents. */
+void osp_series_batch_reset(osp_series_batch *b);
+/* Adds a zeroed series and returns it (NULL when out of memory). The pointer is valid
+ * until the next add. */
+osp_series *osp_series_batch_add(osp_series_batch *b);
+/* Adds a zeroed metadata entry (NULL when out of memory). */
+osp_metric_meta *osp_series_batch_add_meta(osp_series_batch *b);
+/* Total samples in the batch. */
+size_t osp_series_batch_samples(const osp_series_batch *b);
+
+/* Sorts labels by name (bytewise) in place. */
+void osp_labels_sort(osp_label *labels, size_t n);
+/* Bytewise comparison of two sorted label sets: by name, then value, pair by pair; the
+ * shorter set first when one is a prefix of the other (Prometheus's labels.Compare). */
+int osp_labels_compare(const osp_label *a, size_t na, const osp_label *b, size_t nb);
+/* The value of label name, or an empty slice when absent. */
+osp_str osp_labels_get(const osp_label *labels, size_t n, osp_str name);
+
+#endif

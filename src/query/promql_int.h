@@ -1,0 +1,68 @@
+/* Private to the PromQL evaluator: the calling convention between the engine
+ * (promql_eval.c) and the function library (promql_func.c).
+ *
+ * The engine evaluates a call one step at a time: it evaluates every argument at the
+ * step's time t and hands the function the values below; the function writes its result
+ * vector. Range-vector arguments arrive as each selected series' samples inside the
+ * window (t - range, t] (stale markers already removed, offset and @ already applied, so
+ * the window's timestamps are the stored ones); instant-vector arguments as elements whose
+ * t_ms is the step time, except for timestamp() of a plain selector, where the engine
+ * passes each sample's own timestamp. */
+#ifndef OSP_QUERY_PROMQL_INT_H
+#define OSP_QUERY_PROMQL_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "model/series.h"
+#include "query/promql_parse.h"
+
+/* One element of an instant vector. */
+typedef struct osp_promql_elem {
+    osp_label *labels; /* sorted by name */
+    size_t nlabels;
+    int64_t t_ms;
+    double v;
+} osp_promql_elem;
+
+typedef struct osp_promql_vec {
+    osp_promql_elem *a;
+    size_t n;
+} osp_promql_vec;
+
+/* An evaluated argument. */
+typedef struct osp_promql_arg {
+    osp_promql_type type;   /* SCALAR, VECTOR, MATRIX or STRING */
+    double scalar;          /* SCALAR */
+    osp_str string;         /* STRING */
+    osp_promql_vec vec;     /* VECTOR */
+    const osp_series *series; /* MATRIX: one window per selected series (possibly empty) */
+    size_t nseries;
+    int64_t range_ms;       /* MATRIX: the selector's or subquery's range */
+} osp_promql_arg;
+
+typedef struct osp_promql_call_ctx {
+    const osp_promql_expr *call; /* the OSP_PROMQL_CALL node (absent() reads its matchers) */
+    int64_t t_ms;                /* evaluation time of this step */
+    osp_arena *arena;            /* for the result and any scratch */
+    char *err;                   /* message on OSP_EEXEC */
+    size_t errlen;
+} osp_promql_call_ctx;
+
+/* Computes one step of a function. Writes the result to *out (arena memory; elements'
+ * t_ms is c->t_ms). A function whose type is scalar writes exactly one element without
+ * labels. Returns 0, OSP_EEXEC with c->err set (e.g. label_replace's invalid regex or a
+ * duplicate output label set), or OSP_ENOMEM. Output labels follow Prometheus: functions
+ * that compute a new value drop __name__; label_replace, label_join, sort*, clamp*, round,
+ * last_over_time and the like keep what Prometheus keeps. */
+typedef int (*osp_promql_fn)(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                             size_t nargs, osp_promql_vec *out);
+
+/* The implementation of the built-in function name, or NULL when it has none. */
+osp_promql_fn osp_promql_fn_lookup(osp_str name);
+
+/* Labels minus __name__ (a new array in arena when it had one, else labels itself). */
+osp_label *osp_promql_drop_name(osp_arena *arena, osp_label *labels, size_t *nlabels);
+
+#endif
