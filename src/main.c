@@ -6,26 +6,33 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/prom.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/version.h"
 #include "net/http.h"
 #include "query/params.h"
 #include "receiver/receiver.h"
+#include "scrape/config.h"
+#include "scrape/scraper.h"
 #include "store/store.h"
+#include "store/tsdb/tsdb.h"
 
-#define OSPREY_VERSION "0.1.0"
 #define MAX_ROUTES 64
 
 typedef struct serve_config {
+    const char *config_file; /* --config: scrape_configs; NULL = none */
     const char *data_dir;
     const char *otlp_grpc_addr, *otlp_http_addr, *http_addr;
     osp_store_options store;
     osp_net_limits limits;
+    osp_prom_api_options query;
+    int otlp_naming; /* enum osp_prom_naming */
 } serve_config;
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Osprey " OSPREY_VERSION " - observability for microservices and AI applications\n"
+    fprintf(out, "Osprey " OSP_VERSION " - observability for microservices and AI applications\n"
                  "\n"
                  "Usage: osprey <command> [options]\n"
                  "\n"
@@ -42,6 +49,9 @@ static void serve_usage(FILE *out)
     fprintf(
         out,
         "Usage: osprey serve [options]\n"
+        "\n"
+        "  --config FILE               YAML configuration: global and scrape_configs, as in\n"
+        "                              Prometheus (targets to scrape; see docs/metrics.md)\n"
         "\n"
         "Listeners:\n"
         "  --otlp-grpc-addr HOST:PORT  OTLP/gRPC (default 127.0.0.1:4317)\n"
@@ -61,6 +71,23 @@ static void serve_usage(FILE *out)
         "  --fsync-interval DURATION   for --fsync interval (default 1s)\n"
         "  --memtable-size BYTES       in-memory buffer flushed to a part past this (default "
         "64MiB)\n"
+        "  --out-of-order-window DURATION\n"
+        "                              accept metric samples up to this far behind a series'\n"
+        "                              newest sample (default 0: reject out-of-order samples,\n"
+        "                              as Prometheus does)\n"
+        "  --max-series-per-metric N   new series allowed per metric name; more are refused\n"
+        "                              with an error naming the metric (default 0: no limit)\n"
+        "\n"
+        "  --otlp-metric-names MODE    how OTLP metric and attribute names become Prometheus\n"
+        "                              names: prometheus (default: '_' for invalid\n"
+        "                              characters, unit and _total suffixes) or utf8 (kept\n"
+        "                              as they are)\n"
+        "\n"
+        "PromQL:\n"
+        "  --query-lookback-delta DURATION\n"
+        "                              how far back an instant selector looks (default 5m)\n"
+        "  --query-timeout DURATION    longest query evaluation (default 2m)\n"
+        "  --query-max-samples N       samples one query may hold in memory (default 50000000)\n"
         "\n"
         "Limits:\n"
         "  --max-request-size BYTES    largest request body after decompression; larger gets\n"
@@ -110,6 +137,36 @@ static int parse_duration_ms(const char *flag, const char *z, uint32_t *ms)
     return 0;
 }
 
+static int parse_duration_ms64(const char *flag, const char *z, int64_t *ms)
+{
+    uint64_t ns;
+    osp_param_err err;
+    if (!strcmp(z, "0")) {
+        *ms = 0;
+        return 0;
+    }
+    if (osp_param_lookback(flag, osp_str_c(z), &ns, &err) || ns / 1000000 > INT64_MAX) {
+        fprintf(stderr, "osprey serve: invalid %s \"%s\"\n", flag, z);
+        return OSP_EINVAL;
+    }
+    *ms = (int64_t)(ns / 1000000);
+    return 0;
+}
+
+/* A whole number, at least min. */
+static int parse_count(const char *flag, const char *z, uint64_t min, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(z, &end, 10);
+    if (end == z || *end || errno || *z == '-' || v < min) {
+        fprintf(stderr, "osprey serve: invalid %s \"%s\": expected a whole number\n", flag, z);
+        return OSP_EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
 static int parse_size_flag(const char *flag, const char *z, size_t *out)
 {
     uint64_t v;
@@ -135,6 +192,13 @@ enum {
     OPT_MAX_INFLIGHT,
     OPT_HEADER_TIMEOUT,
     OPT_IDLE_TIMEOUT,
+    OPT_OOO_WINDOW,
+    OPT_MAX_SERIES,
+    OPT_LOOKBACK,
+    OPT_QUERY_TIMEOUT,
+    OPT_MAX_SAMPLES,
+    OPT_OTLP_NAMES,
+    OPT_CONFIG,
 };
 
 /* Fills cfg from argv. Returns 0, 1 when help was printed, or OSP_EINVAL. */
@@ -154,6 +218,13 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
         {"max-inflight-size", required_argument, NULL, OPT_MAX_INFLIGHT},
         {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+        {"out-of-order-window", required_argument, NULL, OPT_OOO_WINDOW},
+        {"max-series-per-metric", required_argument, NULL, OPT_MAX_SERIES},
+        {"query-lookback-delta", required_argument, NULL, OPT_LOOKBACK},
+        {"query-timeout", required_argument, NULL, OPT_QUERY_TIMEOUT},
+        {"query-max-samples", required_argument, NULL, OPT_MAX_SAMPLES},
+        {"otlp-metric-names", required_argument, NULL, OPT_OTLP_NAMES},
+        {"config", required_argument, NULL, OPT_CONFIG},
         {NULL, 0, NULL, 0},
     };
     osp_param_err err;
@@ -164,6 +235,9 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
         case 'h':
             serve_usage(stdout);
             return 1;
+        case OPT_CONFIG:
+            cfg->config_file = optarg;
+            break;
         case OPT_DATA_DIR:
             cfg->data_dir = optarg;
             break;
@@ -224,6 +298,41 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
             if (parse_duration_ms("--idle-timeout", optarg, &cfg->limits.idle_timeout_ms))
                 return OSP_EINVAL;
             break;
+        case OPT_OOO_WINDOW:
+            if (parse_duration_ms64("--out-of-order-window", optarg, &cfg->store.ooo_window_ms))
+                return OSP_EINVAL;
+            break;
+        case OPT_MAX_SERIES:
+            if (parse_count("--max-series-per-metric", optarg, 0, &cfg->store.max_series_per_metric))
+                return OSP_EINVAL;
+            break;
+        case OPT_LOOKBACK:
+            if (parse_duration_ms64("--query-lookback-delta", optarg, &cfg->query.lookback_ms) ||
+                cfg->query.lookback_ms == 0)
+                return OSP_EINVAL;
+            break;
+        case OPT_QUERY_TIMEOUT:
+            if (parse_duration_ms64("--query-timeout", optarg, &cfg->query.timeout_ms) ||
+                cfg->query.timeout_ms == 0)
+                return OSP_EINVAL;
+            break;
+        case OPT_MAX_SAMPLES:
+            if (parse_count("--query-max-samples", optarg, 0, &cfg->query.max_samples))
+                return OSP_EINVAL;
+            break;
+        case OPT_OTLP_NAMES:
+            if (!strcmp(optarg, "prometheus"))
+                cfg->otlp_naming = OSP_PROM_UNDERSCORE_SUFFIXES;
+            else if (!strcmp(optarg, "utf8"))
+                cfg->otlp_naming = OSP_PROM_NO_TRANSLATION;
+            else {
+                fprintf(stderr,
+                        "osprey serve: invalid --otlp-metric-names \"%s\": use prometheus or "
+                        "utf8\n",
+                        optarg);
+                return OSP_EINVAL;
+            }
+            break;
         default:
             fprintf(stderr, "Run `osprey serve --help` for the options.\n");
             return OSP_EINVAL;
@@ -237,6 +346,39 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
     return 0;
 }
 
+/* The scraper's way into the store. */
+static int append_scraped(void *store, const osp_series_batch *b, char *err, size_t errlen)
+{
+    osp_tsdb_append_report rep = {0};
+    int rc = osp_store_append_series(store, b, &rep);
+    if (rc)
+        snprintf(err, errlen, "storing scraped samples: %s", osp_strerror(rc));
+    else if (rep.error[0])
+        snprintf(err, errlen, "%s", rep.error);
+    return rc;
+}
+
+/* Loads --config and starts scraping its targets; *out stays NULL without --config. */
+static int start_scraper(const serve_config *cfg, osp_store *store, osp_scrape_config **sc,
+                         osp_scraper **out)
+{
+    char err[512];
+    if (!cfg->config_file)
+        return 0;
+    int rc = osp_scrape_config_load(cfg->config_file, sc, err, sizeof err);
+    if (rc) {
+        osp_error("main", "%s", err);
+        return rc;
+    }
+    osp_scraper_opts opts = {.append = append_scraped, .ctx = store};
+    rc = osp_scraper_create(*sc, &opts, out, err, sizeof err);
+    if (rc == 0)
+        rc = osp_scraper_start(*out);
+    if (rc)
+        osp_error("main", "cannot start scraping: %s", rc == OSP_EINVAL ? err : osp_strerror(rc));
+    return rc;
+}
+
 /* Reports not-ready as soon as a graceful shutdown begins. */
 static void on_shutdown(void *api)
 {
@@ -244,17 +386,20 @@ static void on_shutdown(void *api)
 }
 
 /* Builds one listener's route table from the receivers (and the API on the API port). */
-static int listen_on(osp_net *net, const char *addr, enum osp_listener which, osp_store *store,
-                     osp_api *api)
+static int listen_on(osp_net *net, const char *addr, enum osp_listener which,
+                     const osp_receiver_env *env, osp_api *api, osp_prom_api *prom)
 {
     osp_route routes[MAX_ROUTES];
-    size_t n = osp_receiver_routes(which, store, routes, MAX_ROUTES);
+    size_t n = osp_receiver_routes(which, env, routes, MAX_ROUTES);
     if (which == OSP_LISTENER_API) {
-        const osp_route *api_routes;
-        size_t napi;
+        const osp_route *api_routes, *prom_routes;
+        size_t napi, nprom;
         osp_api_routes(api, &api_routes, &napi);
+        osp_prom_api_routes(prom, &prom_routes, &nprom);
         for (size_t i = 0; i < napi && n < MAX_ROUTES; i++)
             routes[n++] = api_routes[i];
+        for (size_t i = 0; i < nprom && n < MAX_ROUTES; i++)
+            routes[n++] = prom_routes[i];
     }
     int rc = osp_net_listen(net, addr, routes, n);
     if (rc)
@@ -277,6 +422,10 @@ static int serve(int argc, char **argv)
     osp_store *store = NULL;
     osp_net *net = NULL;
     osp_api *api = NULL;
+    osp_prom_api *prom = NULL;
+    osp_receiver_env env = {0};
+    osp_scrape_config *scrape_config = NULL;
+    osp_scraper *scraper = NULL;
     int rc = parse_serve_args(argc, argv, &cfg);
     if (rc)
         return rc == 1 ? 0 : 2;
@@ -286,27 +435,39 @@ static int serve(int argc, char **argv)
         osp_error("main", "cannot open the store in %s: %s", cfg.data_dir, osp_strerror(rc));
         goto out;
     }
-    rc = osp_api_create(store, &api);
+    env.store = store;
+    env.otlp_metrics.naming = cfg.otlp_naming;
+    env.delta = osp_delta_state_create(0);
+    rc = env.delta ? osp_api_create(store, &api) : OSP_ENOMEM;
+    if (rc == 0)
+        rc = start_scraper(&cfg, store, &scrape_config, &scraper);
+    cfg.query.scraper = scraper;
+    if (rc == 0)
+        rc = osp_prom_api_create(store, &cfg.query, &prom);
     if (rc == 0)
         rc = osp_net_create(&cfg.limits, &net);
     if (rc == 0)
-        rc = listen_on(net, cfg.otlp_grpc_addr, OSP_LISTENER_OTLP_GRPC, store, api);
+        rc = listen_on(net, cfg.otlp_grpc_addr, OSP_LISTENER_OTLP_GRPC, &env, api, prom);
     if (rc == 0)
-        rc = listen_on(net, cfg.otlp_http_addr, OSP_LISTENER_OTLP_HTTP, store, api);
+        rc = listen_on(net, cfg.otlp_http_addr, OSP_LISTENER_OTLP_HTTP, &env, api, prom);
     if (rc == 0)
-        rc = listen_on(net, cfg.http_addr, OSP_LISTENER_API, store, api);
+        rc = listen_on(net, cfg.http_addr, OSP_LISTENER_API, &env, api, prom);
     if (rc)
         goto out;
     osp_info("main",
-             "osprey " OSPREY_VERSION " serving: OTLP/gRPC %s, OTLP/HTTP %s, API %s, data in %s",
+             "osprey " OSP_VERSION " serving: OTLP/gRPC %s, OTLP/HTTP %s, API %s, data in %s",
              cfg.otlp_grpc_addr, cfg.otlp_http_addr, cfg.http_addr, cfg.data_dir);
     osp_net_on_shutdown(net, on_shutdown, api);
     osp_api_set_ready(api, 1);
     rc = osp_net_run(net);
     osp_info("main", "shutting down: flushing the store");
 out:
+    osp_scraper_destroy(scraper);
+    osp_scrape_config_destroy(scrape_config);
     osp_net_destroy(net);
     osp_api_destroy(api);
+    osp_prom_api_destroy(prom);
+    osp_delta_state_destroy(env.delta);
     osp_store_close(store);
     if (rc == 0)
         osp_info("main", "stopped cleanly");
@@ -323,7 +484,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "serve"))
         return serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        printf("osprey " OSPREY_VERSION "\n");
+        printf("osprey " OSP_VERSION "\n");
         return 0;
     }
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {

@@ -679,7 +679,7 @@ int osp_api_create(osp_store *store, osp_api **out)
                          "Resident set size of the process in bytes.", "");
     for (size_t i = 0; i < NROUTES; i++) {
         api->endpoints[i] = (endpoint){api, table[i].fn};
-        api->routes[i] = (osp_route){"GET", table[i].path, dispatch, &api->endpoints[i], NULL};
+        api->routes[i] = (osp_route){"GET", table[i].path, dispatch, &api->endpoints[i], NULL, 0};
     }
     *out = api;
     return 0;

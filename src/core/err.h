@@ -17,7 +17,7 @@
     X(CLOSED, -11, "closed")                                                                       \
     X(AGAIN, -12, "incomplete input")                                                              \
     X(EXEC, -13, "execution failed")                                                               \
-    X(TIMEOUT, -14, "timed out")
+    X(TIMEDOUT, -14, "timed out")
 
 enum {
 #define OSP_ERR_ENUM(name, value, msg) OSP_E##name = (value),

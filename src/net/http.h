@@ -66,6 +66,9 @@ typedef struct osp_route {
      * {"error":"..."} body. */
     void (*error_body)(const osp_http_request *req, osp_http_response *res, int grpc_code,
                        osp_str message);
+    /* 1: a body with Content-Encoding snappy reaches the handler still compressed (remote
+     * write decodes it itself, under its own size cap); 0: such a body gets 415. */
+    int snappy_body;
 } osp_route;
 
 typedef struct osp_net_limits {

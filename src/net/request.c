@@ -307,6 +307,8 @@ static int check_encoding(osp__req *r)
         r->coding = OSP__CODING_INFLATE;
         return 0;
     }
+    if (r->route && r->route->snappy_body && osp_str_ieq(ce, OSP_STR_LIT("snappy")))
+        return 0;
     osp__req_fail(r, 415, OSP__REJ_BAD_REQUEST,
                   "unsupported content-encoding: %.*s (supported: gzip, deflate, identity)",
                   OSP_STR_FMT(ce));

@@ -47,11 +47,19 @@ int osp_otlp_traces_encode_json(const osp_span_batch *b, osp_buf *out);
  * decoding the result gives the same rows in the same order. */
 int osp_otlp_traces_encode_pb(const osp_span_batch *b, osp_buf *out);
 
-/* ExportTraceServiceResponse: empty when rejected == 0 and message is empty, else with
- * partial_success. JSON form: {} or {"partialSuccess":{"rejectedSpans":"3","errorMessage":".."}}.
- */
-int osp_otlp_trace_response_pb(int64_t rejected, osp_str message, osp_buf *out);
-int osp_otlp_trace_response_json(int64_t rejected, osp_str message, osp_buf *out);
+/* The signal an Export call carries; it names the JSON field of the rejected count. */
+enum osp_otlp_signal {
+    OSP_OTLP_TRACES,  /* rejectedSpans */
+    OSP_OTLP_METRICS, /* rejectedDataPoints */
+    OSP_OTLP_LOGS,    /* rejectedLogRecords */
+};
+
+/* Export*ServiceResponse (the same fields for every signal): empty when rejected == 0 and
+ * message is empty, else with partial_success. JSON form: {} or
+ * {"partialSuccess":{"rejectedSpans":"3","errorMessage":".."}}. */
+int osp_otlp_response_pb(int64_t rejected, osp_str message, osp_buf *out);
+int osp_otlp_response_json(enum osp_otlp_signal signal, int64_t rejected, osp_str message,
+                           osp_buf *out);
 
 /* google.rpc.Status {code, message} for OTLP/HTTP error bodies, protobuf or JSON
  * ({"code":3,"message":"..."}). */

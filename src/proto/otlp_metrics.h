@@ -1,5 +1,5 @@
-/* OTLP metric codecs: ExportMetricsServiceRequest in protobuf into canonical metric rows
- * (model/metric.h). Implemented in otlp_metrics_pb.c. */
+/* OTLP metric codecs: ExportMetricsServiceRequest in protobuf and OTLP/JSON into canonical
+ * metric rows (model/metric.h). Implemented in otlp_metrics_pb.c and otlp_metrics_json.c. */
 #ifndef OSP_PROTO_OTLP_METRICS_H
 #define OSP_PROTO_OTLP_METRICS_H
 
@@ -21,5 +21,15 @@
  * OSP_EPARSE when the body is not a decodable message at all (rep->message says where;
  * the batch is left as it was), or OSP_ENOMEM. */
 int osp_otlp_metrics_decode_pb(osp_str body, osp_metric_batch *out, osp_decode_report *rep);
+
+/* Same contract for the OTLP/JSON encoding, giving the same rows and the same rejection
+ * counts as the protobuf decoder for the same data (messages name fields in their JSON
+ * spelling). Accepted: lowerCamelCase or snake_case member names, 64-bit integers as
+ * numbers or decimal strings, doubles also as "NaN", "Infinity", "-Infinity", enums as
+ * numbers or names, hex ids in either case; unknown members are skipped and null means
+ * absent. Text that is not valid JSON (invalid UTF-8 included), a member given twice, a
+ * oneof with two members, or a value of the wrong JSON type fails the whole request with
+ * OSP_EPARSE and a message with the byte offset; the batch is left as it was. */
+int osp_otlp_metrics_decode_json(osp_str body, osp_metric_batch *out, osp_decode_report *rep);
 
 #endif

@@ -1,11 +1,11 @@
-/* OTLP response bodies: ExportTraceServiceResponse and google.rpc.Status, protobuf and JSON. */
+/* OTLP response bodies: Export*ServiceResponse and google.rpc.Status, protobuf and JSON. */
 #include "proto/otlp.h"
 
 #include <inttypes.h>
 
 #include "core/pb.h"
 
-int osp_otlp_trace_response_pb(int64_t rejected, osp_str message, osp_buf *out)
+int osp_otlp_response_pb(int64_t rejected, osp_str message, osp_buf *out)
 {
     size_t mark;
     int rc = 0;
@@ -19,14 +19,17 @@ int osp_otlp_trace_response_pb(int64_t rejected, osp_str message, osp_buf *out)
     return rc ? rc : osp_pb_end(out, mark);
 }
 
-int osp_otlp_trace_response_json(int64_t rejected, osp_str message, osp_buf *out)
+int osp_otlp_response_json(enum osp_otlp_signal signal, int64_t rejected, osp_str message,
+                           osp_buf *out)
 {
+    static const char *const fields[] = {"rejectedSpans", "rejectedDataPoints",
+                                         "rejectedLogRecords"};
     int rc;
     if (rejected == 0 && message.n == 0)
         return osp_buf_puts(out, "{}");
     rc = osp_buf_puts(out, "{\"partialSuccess\":{");
     if (rc == 0 && rejected)
-        rc = osp_buf_printf(out, "\"rejectedSpans\":\"%" PRId64 "\"%s", rejected,
+        rc = osp_buf_printf(out, "\"%s\":\"%" PRId64 "\"%s", fields[signal], rejected,
                             message.n ? "," : "");
     if (rc == 0 && message.n) {
         rc = osp_buf_puts(out, "\"errorMessage\":");

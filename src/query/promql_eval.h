@@ -27,7 +27,16 @@ typedef struct osp_promql_opts {
     uint64_t max_samples;    /* samples a query may hold at once; 0 picks 50 million */
     int64_t deadline_ms;     /* CLOCK_MONOTONIC milliseconds after which evaluation stops
                               * with OSP_ETIMEDOUT; 0 = none */
+    int64_t subquery_step_ms; /* resolution of subqueries written without one ("[1h:]");
+                               * 0 picks 1 minute, Prometheus's default evaluation_interval */
 } osp_promql_opts;
+
+/* Prometheus's HTTP API refuses range queries with (end - start) / step above this many
+ * points per series, with the message below (the engine itself does not check it). */
+#define OSP_PROMQL_MAX_POINTS 11000
+#define OSP_PROMQL_MAX_POINTS_MSG                                                                  \
+    "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "       \
+    "resolution (?step=XX)"
 
 /* A query result. Vectors and matrices are series: a vector's series carry one sample
  * each (its timestamp is the evaluation time), a matrix's series their samples in time

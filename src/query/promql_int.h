@@ -4,7 +4,7 @@
  * The engine evaluates a call one step at a time: it evaluates every argument at the
  * step's time t and hands the function the values below; the function writes its result
  * vector. Range-vector arguments arrive as each selected series' samples inside the
- * window (t - range, t] (stale markers already removed, offset and @ already applied, so
+ * window [t - range, t] (stale markers already removed, offset and @ already applied, so
  * the window's timestamps are the stored ones); instant-vector arguments as elements whose
  * t_ms is the step time, except for timestamp() of a plain selector, where the engine
  * passes each sample's own timestamp. */
@@ -40,6 +40,8 @@ typedef struct osp_promql_arg {
     const osp_series *series; /* MATRIX: one window per selected series (possibly empty) */
     size_t nseries;
     int64_t range_ms;       /* MATRIX: the selector's or subquery's range */
+    int64_t end_ms;         /* MATRIX: the window's end in stored time (the step time, or the
+                             * @ time, minus offset); rate() extrapolates to it */
 } osp_promql_arg;
 
 typedef struct osp_promql_call_ctx {

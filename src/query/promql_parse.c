@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/duration.h"
 #include "core/err.h"
 #include "core/regex.h"
 
@@ -630,52 +631,14 @@ static int unquote(parser *p, const tok *t, osp_str *out)
     return 0;
 }
 
-/* Prometheus 2.x durations: units y w d h m s ms, each at most once, in that order. */
 static int parse_duration(parser *p, const tok *t, int64_t *out)
 {
-    static const struct {
-        const char *u;
-        int64_t ms;
-    } units[] = {{"y", 365LL * 86400000},
-                 {"w", 7LL * 86400000},
-                 {"d", 86400000},
-                 {"h", 3600000},
-                 {"m", 60000},
-                 {"s", 1000},
-                 {"ms", 1}};
-    const char *s = t->text.p;
-    size_t n = t->text.n, i = 0, next_unit = 0;
-    int64_t total = 0;
-    while (i < n) {
-        if (!is_digit((unsigned char)s[i]))
-            goto bad;
-        int64_t v = 0;
-        while (i < n && is_digit((unsigned char)s[i])) {
-            if (v > (INT64_MAX - 9) / 10)
-                goto range;
-            v = v * 10 + (s[i++] - '0');
-        }
-        size_t ul = 0;
-        while (i + ul < n && !is_digit((unsigned char)s[i + ul]))
-            ul++;
-        size_t k = next_unit;
-        while (k < sizeof units / sizeof units[0] &&
-               !(strlen(units[k].u) == ul && memcmp(units[k].u, s + i, ul) == 0))
-            k++;
-        if (k == sizeof units / sizeof units[0])
-            goto bad;
-        if (v > INT64_MAX / units[k].ms || total > INT64_MAX - v * units[k].ms)
-            goto range;
-        total += v * units[k].ms;
-        next_unit = k + 1;
-        i += ul;
-    }
-    *out = total;
+    int rc = osp_prom_duration_parse(t->text, out);
+    if (rc == OSP_ETOOBIG)
+        return fail(p, t->pos, "duration out of range: \"%.*s\"", OSP_STR_FMT(t->text));
+    if (rc)
+        return fail(p, t->pos, "not a valid duration string: \"%.*s\"", OSP_STR_FMT(t->text));
     return 0;
-bad:
-    return fail(p, t->pos, "not a valid duration string: \"%.*s\"", OSP_STR_FMT(t->text));
-range:
-    return fail(p, t->pos, "duration out of range: \"%.*s\"", OSP_STR_FMT(t->text));
 }
 
 static int parse_number(parser *p, const tok *t, double *out)

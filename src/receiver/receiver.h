@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "model/otlp_prom.h"
 #include "net/http.h"
 #include "store/store.h"
 
@@ -14,15 +15,23 @@ enum osp_listener {
     OSP_LISTENER_API,       /* --http-addr */
 };
 
+/* What receivers write into and how; owned by the caller and outliving the routes. */
+typedef struct osp_receiver_env {
+    osp_store *store;
+    osp_otlp_prom_options otlp_metrics; /* OTLP -> Prometheus naming and labels */
+    osp_delta_state *delta;             /* delta -> cumulative accumulation of OTLP metrics */
+} osp_receiver_env;
+
 typedef struct osp_receiver {
     const char *name; /* e.g. "otlp-traces" */
     /* Writes the receiver's routes for a listener into out[0..max) and returns how many
-     * (0 when it does not serve that listener). Route contexts may point at store. */
-    size_t (*routes)(enum osp_listener listener, osp_store *store, osp_route *out, size_t max);
+     * (0 when it does not serve that listener). Route contexts may point at env. */
+    size_t (*routes)(enum osp_listener listener, const osp_receiver_env *env, osp_route *out,
+                     size_t max);
 } osp_receiver;
 
 /* Appends the routes of every receiver for a listener; returns how many were written. */
-size_t osp_receiver_routes(enum osp_listener listener, osp_store *store, osp_route *out,
-                           size_t max);
+size_t osp_receiver_routes(enum osp_listener listener, const osp_receiver_env *env,
+                           osp_route *out, size_t max);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "core/duration.h"
 #include "core/err.h"
 #include "core/mem.h"
 
@@ -180,7 +181,7 @@ static int get_duration(parser *p, const yaml_node_t *n, const char *path, int64
     int rc = want(p, n, path, YAML_SCALAR_NODE);
     if (rc)
         return rc;
-    if (osp_duration_parse(scalar(n), ms) != 0)
+    if (osp_prom_duration_parse(osp_str_c(scalar(n)), ms) != 0)
         return fail(p, n, path, "not a valid duration string: \"%s\"", scalar(n));
     return 0;
 }
@@ -778,57 +779,6 @@ void osp_scrape_config_destroy(osp_scrape_config *c)
     osp_free(c);
 }
 
-int osp_duration_parse(const char *z, int64_t *ms)
-{
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {{"y", 365LL * 24 * 3600 * 1000},
-                 {"w", 7LL * 24 * 3600 * 1000},
-                 {"d", 24LL * 3600 * 1000},
-                 {"h", 3600LL * 1000},
-                 {"m", 60LL * 1000},
-                 {"s", 1000},
-                 {"ms", 1}};
-    int64_t total = 0;
-    size_t next = 0; /* units must appear in this order, each at most once */
-
-    if (!strcmp(z, "0")) {
-        *ms = 0;
-        return 0;
-    }
-    if (!*z)
-        return OSP_EINVAL;
-    while (*z) {
-        if (*z < '0' || *z > '9')
-            return OSP_EINVAL;
-        int64_t v = 0;
-        while (*z >= '0' && *z <= '9') {
-            if (v > (INT64_MAX - 9) / 10)
-                return OSP_EINVAL;
-            v = v * 10 + (*z++ - '0');
-        }
-        size_t u;
-        if (z[0] == 'm' && z[1] == 's')
-            u = 6;
-        else {
-            for (u = 0; u < 6; u++)
-                if (*z == units[u].unit[0])
-                    break;
-            if (u == 6)
-                return OSP_EINVAL;
-        }
-        if (u < next)
-            return OSP_EINVAL;
-        next = u + 1;
-        z += strlen(units[u].unit);
-        if (v > (INT64_MAX - total) / units[u].ms)
-            return OSP_EINVAL;
-        total += v * units[u].ms;
-    }
-    *ms = total;
-    return 0;
-}
 
 int osp_file_sd_parse(const char *name, const char *text, size_t len, int json, osp_arena *arena,
                       osp_target_group **out, size_t *nout, char *err, size_t errlen)

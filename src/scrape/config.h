@@ -73,10 +73,6 @@ int osp_scrape_config_load(const char *path, osp_scrape_config **out, char *err,
 /* Frees a config and everything it owns; NULL is fine. */
 void osp_scrape_config_destroy(osp_scrape_config *c);
 
-/* Parses a Prometheus duration ("1m", "30s", "1h30m", "500ms", "2d", "1w", "1y", "0"): units
- * in decreasing order, each at most once. 0 or OSP_EINVAL. */
-int osp_duration_parse(const char *z, int64_t *ms);
-
 /* Parses a file_sd target file: a YAML or JSON list of {targets: [...], labels: {...}} (JSON
  * is YAML to libyaml). json != 0 ignores unknown keys as Go's encoding/json does; YAML is
  * strict. Groups, strings and labels are allocated in arena. Returns 0, OSP_EINVAL (message

@@ -77,3 +77,45 @@ int osp_store_flush(osp_store *s)
 {
     return s->engine->flush(s->impl);
 }
+
+int osp_store_append_series(osp_store *s, const osp_series_batch *b, osp_tsdb_append_report *rep)
+{
+    if (!s->engine->append_series)
+        return OSP_EUNSUPPORTED;
+    return s->engine->append_series(s->impl, b, rep);
+}
+
+int osp_store_select_series(osp_store *s, const osp_label_matcher *m, size_t n, int64_t mint_ms,
+                            int64_t maxt_ms, int with_samples, osp_arena *arena, osp_series **out,
+                            size_t *nout)
+{
+    if (!s->engine->select_series)
+        return OSP_EUNSUPPORTED;
+    return s->engine->select_series(s->impl, m, n, mint_ms, maxt_ms, with_samples, arena, out,
+                                    nout);
+}
+
+int osp_store_label_names(osp_store *s, const osp_label_matcher *m, size_t n, int64_t mint_ms,
+                          int64_t maxt_ms, osp_arena *arena, osp_str **names, size_t *nnames)
+{
+    if (!s->engine->label_names)
+        return OSP_EUNSUPPORTED;
+    return s->engine->label_names(s->impl, m, n, mint_ms, maxt_ms, arena, names, nnames);
+}
+
+int osp_store_label_values(osp_store *s, osp_str name, const osp_label_matcher *m, size_t n,
+                           int64_t mint_ms, int64_t maxt_ms, osp_arena *arena, osp_str **values,
+                           size_t *nvalues)
+{
+    if (!s->engine->label_values)
+        return OSP_EUNSUPPORTED;
+    return s->engine->label_values(s->impl, name, m, n, mint_ms, maxt_ms, arena, values, nvalues);
+}
+
+int osp_store_metric_metadata(osp_store *s, osp_str family, osp_arena *arena,
+                              osp_metric_meta **out, size_t *nout)
+{
+    if (!s->engine->metadata)
+        return OSP_EUNSUPPORTED;
+    return s->engine->metadata(s->impl, family, arena, out, nout);
+}

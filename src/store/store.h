@@ -12,7 +12,9 @@
 
 #include "core/arena.h"
 #include "core/str.h"
+#include "model/series.h"
 #include "model/span.h"
+#include "store/tsdb/index.h"
 
 typedef struct osp_store osp_store;
 
@@ -30,7 +32,12 @@ typedef struct osp_store_options {
     uint32_t fsync_interval_ms; /* for OSP_FSYNC_INTERVAL; 0 picks 1000 */
     size_t memtable_bytes;      /* flush the in-memory buffer to a part past this; 0 = default */
     size_t max_pending_bytes;   /* unflushed bytes past which appends fail OSP_EBUSY; 0 = default */
+    int64_t ooo_window_ms;      /* metrics: accept samples this far out of order; 0 = none */
+    uint64_t max_series_per_metric; /* metrics: new series allowed per metric; 0 = no limit */
 } osp_store_options;
+
+/* What a metrics append did with each sample; defined in store/tsdb/tsdb.h. */
+typedef struct osp_tsdb_append_report osp_tsdb_append_report;
 
 typedef struct osp_attr_filter {
     osp_str key, value; /* matches a span or resource attribute whose text equals value */
@@ -70,6 +77,18 @@ typedef struct osp_store_engine {
     int (*operations)(void *impl, osp_str service, osp_arena *arena, osp_operation **ops,
                       size_t *n);
     int (*flush)(void *impl);
+    /* Metrics: the semantics of the osp_store_*series* functions below. */
+    int (*append_series)(void *impl, const osp_series_batch *b, osp_tsdb_append_report *rep);
+    int (*select_series)(void *impl, const osp_label_matcher *m, size_t n, int64_t mint_ms,
+                         int64_t maxt_ms, int with_samples, osp_arena *arena, osp_series **out,
+                         size_t *nout);
+    int (*label_names)(void *impl, const osp_label_matcher *m, size_t n, int64_t mint_ms,
+                       int64_t maxt_ms, osp_arena *arena, osp_str **names, size_t *nnames);
+    int (*label_values)(void *impl, osp_str name, const osp_label_matcher *m, size_t n,
+                        int64_t mint_ms, int64_t maxt_ms, osp_arena *arena, osp_str **values,
+                        size_t *nvalues);
+    int (*metadata)(void *impl, osp_str family, osp_arena *arena, osp_metric_meta **out,
+                    size_t *nout);
 } osp_store_engine;
 
 /* Opens the engine named in opt. 0, OSP_EINVAL (unknown engine), OSP_EIO, OSP_ENOMEM. */
@@ -109,7 +128,32 @@ int osp_store_services(osp_store *s, osp_arena *arena, osp_str **names, size_t *
 int osp_store_operations(osp_store *s, osp_str service, osp_arena *arena, osp_operation **ops,
                          size_t *n);
 
-/* Writes buffered rows out to parts (tests and shutdown). */
+/* Writes buffered rows and samples out to parts and blocks (tests and shutdown). */
 int osp_store_flush(osp_store *s);
+
+/* ---- Metrics (time series; semantics as store/tsdb/tsdb.h describes them) ----
+ * Each returns OSP_EUNSUPPORTED on an engine without metrics. */
+
+/* Appends the series of b. 0 once the accepted samples are in the write-ahead log, with
+ * rep (may be NULL) counting what was rejected and why; OSP_EBUSY (retry later, nothing
+ * stored), OSP_EIO, OSP_ENOMEM. */
+int osp_store_append_series(osp_store *s, const osp_series_batch *b, osp_tsdb_append_report *rep);
+
+/* The series every matcher selects with a sample in [mint_ms, maxt_ms], sorted by label
+ * set; with_samples: also their samples in the range, ascending (else nsamples is 0). */
+int osp_store_select_series(osp_store *s, const osp_label_matcher *m, size_t n, int64_t mint_ms,
+                            int64_t maxt_ms, int with_samples, osp_arena *arena, osp_series **out,
+                            size_t *nout);
+
+/* Label names, and values of one label, over the selected series (n == 0: every series). */
+int osp_store_label_names(osp_store *s, const osp_label_matcher *m, size_t n, int64_t mint_ms,
+                          int64_t maxt_ms, osp_arena *arena, osp_str **names, size_t *nnames);
+int osp_store_label_values(osp_store *s, osp_str name, const osp_label_matcher *m, size_t n,
+                           int64_t mint_ms, int64_t maxt_ms, osp_arena *arena, osp_str **values,
+                           size_t *nvalues);
+
+/* Metadata of a metric family (empty: all), sorted by family. */
+int osp_store_metric_metadata(osp_store *s, osp_str family, osp_arena *arena,
+                              osp_metric_meta **out, size_t *nout);
 
 #endif

@@ -32,6 +32,7 @@
 #include "store/embedded/rowcodec.h"
 #include "store/embedded/wal.h"
 #include "store/store.h"
+#include "store/tsdb/tsdb.h"
 
 #define MODULE "store"
 #define DEFAULT_MEMTABLE_BYTES ((size_t)64 << 20)
@@ -59,6 +60,7 @@ typedef struct engine {
     size_t memtable_bytes, max_pending;
     osp_parts *parts;
     osp_wal *wal;
+    osp_tsdb *tsdb; /* metrics, in DATA_DIR/metrics */
 
     pthread_rwlock_t append_lock; /* appends shared; memtable swap exclusive */
     pthread_mutex_t mu;           /* guards the fields below */
@@ -367,6 +369,7 @@ static void *maintainer_main(void *arg)
 
 static void engine_destroy(engine *e)
 {
+    osp_tsdb_close(e->tsdb);
     osp_wal_close(e->wal);
     if (e->parts)
         osp_parts_close(e->parts);
@@ -407,9 +410,10 @@ static int replay_record(uint64_t lsn, osp_str payload, void *ctx)
 
 static int engine_open(const osp_store_options *opt, void **impl)
 {
-    char traces[PATH_MAX], wal_dir[PATH_MAX];
+    char traces[PATH_MAX], wal_dir[PATH_MAX], metrics[PATH_MAX];
     if (!opt->data_dir ||
-        snprintf(traces, sizeof traces, "%s/traces", opt->data_dir) >= (int)sizeof traces)
+        snprintf(traces, sizeof traces, "%s/traces", opt->data_dir) >= (int)sizeof traces ||
+        snprintf(metrics, sizeof metrics, "%s/metrics", opt->data_dir) >= (int)sizeof metrics)
         return OSP_EINVAL;
     snprintf(wal_dir, sizeof wal_dir, "%s/wal", opt->data_dir);
     engine *e = osp_calloc(1, sizeof *e);
@@ -449,6 +453,14 @@ static int engine_open(const osp_store_options *opt, void **impl)
     if ((rc = osp_wal_open(&wopt, osp_parts_max_lsn(e->parts), replay_record, e, &e->wal)) != 0)
         goto out;
     osp_wal_truncate_before(e->wal, osp_parts_max_lsn(e->parts));
+    osp_tsdb_options topt = {.dir = metrics,
+                             .fsync_policy = opt->fsync_policy,
+                             .fsync_interval_ms = opt->fsync_interval_ms,
+                             .retention_ms = (int64_t)(opt->retention_ns / 1000000),
+                             .ooo_window_ms = opt->ooo_window_ms,
+                             .max_series_per_metric = opt->max_series_per_metric};
+    if ((rc = osp_tsdb_open(&topt, &e->tsdb)) != 0)
+        goto out;
     if (osp_memtable_nspans(e->active))
         osp_info(MODULE, "recovered %zu spans from the write-ahead log",
                  osp_memtable_nspans(e->active));
@@ -535,7 +547,7 @@ out:
 static int engine_flush(void *impl)
 {
     engine *e = impl;
-    int rc = 0;
+    int rc = osp_tsdb_flush(e->tsdb);
     pthread_mutex_lock(&e->mu);
     uint64_t target = osp_memtable_nspans(e->active) ? e->gen_active
                       : e->flushing                  ? e->gen_flushing
@@ -546,10 +558,47 @@ static int engine_flush(void *impl)
     pthread_cond_broadcast(&e->cv);
     while (e->gen_flushed < target && e->flush_failures == failures)
         pthread_cond_wait(&e->cv, &e->mu);
-    if (e->gen_flushed < target)
+    if (e->gen_flushed < target && rc == 0)
         rc = e->flush_err;
     pthread_mutex_unlock(&e->mu);
     return rc;
+}
+
+/* ---- Metrics: the time-series engine ---- */
+
+static int engine_append_series(void *impl, const osp_series_batch *b, osp_tsdb_append_report *rep)
+{
+    return osp_tsdb_append(((engine *)impl)->tsdb, b, rep);
+}
+
+static int engine_select_series(void *impl, const osp_label_matcher *m, size_t n, int64_t mint_ms,
+                                int64_t maxt_ms, int with_samples, osp_arena *arena,
+                                osp_series **out, size_t *nout)
+{
+    osp_tsdb *db = ((engine *)impl)->tsdb;
+    return with_samples ? osp_tsdb_select(db, m, n, mint_ms, maxt_ms, arena, out, nout)
+                        : osp_tsdb_series(db, m, n, mint_ms, maxt_ms, arena, out, nout);
+}
+
+static int engine_label_names(void *impl, const osp_label_matcher *m, size_t n, int64_t mint_ms,
+                              int64_t maxt_ms, osp_arena *arena, osp_str **names, size_t *nnames)
+{
+    return osp_tsdb_label_names(((engine *)impl)->tsdb, m, n, mint_ms, maxt_ms, arena, names,
+                                nnames);
+}
+
+static int engine_label_values(void *impl, osp_str name, const osp_label_matcher *m, size_t n,
+                               int64_t mint_ms, int64_t maxt_ms, osp_arena *arena,
+                               osp_str **values, size_t *nvalues)
+{
+    return osp_tsdb_label_values(((engine *)impl)->tsdb, name, m, n, mint_ms, maxt_ms, arena,
+                                 values, nvalues);
+}
+
+static int engine_metadata(void *impl, osp_str family, osp_arena *arena, osp_metric_meta **out,
+                           size_t *nout)
+{
+    return osp_tsdb_metadata(((engine *)impl)->tsdb, family, arena, out, nout);
 }
 
 /* ---- Trace fetch ---- */
@@ -887,4 +936,9 @@ const osp_store_engine osp_embedded_engine = {
     .services = engine_services,
     .operations = engine_operations,
     .flush = engine_flush,
+    .append_series = engine_append_series,
+    .select_series = engine_select_series,
+    .label_names = engine_label_names,
+    .label_values = engine_label_values,
+    .metadata = engine_metadata,
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/mem.h"
 
 /* ---- bit writer: bits go most significant first; out == NULL only counts them ---- */
 
@@ -514,4 +515,110 @@ bool osp_chunk_iter_next(osp_chunk_iter *it, osp_sample *out)
     out->t_ms = (int64_t)t;
     out->v = v;
     return true;
+}
+
+/* ---- incremental XOR stream ---- */
+
+void osp_chunk_stream_init(osp_chunk_stream *s)
+{
+    memset(s, 0, sizeof *s);
+    s->lead = 0xff;
+}
+
+void osp_chunk_stream_cleanup(osp_chunk_stream *s)
+{
+    osp_free(s->buf);
+    osp_chunk_stream_init(s);
+}
+
+/* Writes the low n bits of v (n <= 8) at bit offset *pos of a zeroed buffer. */
+static void splice(uint8_t *buf, uint32_t *pos, unsigned v, unsigned n)
+{
+    while (n) {
+        unsigned room = 8 - (*pos & 7), k = n < room ? n : room;
+        unsigned bits = (v >> (n - k)) & ((1u << k) - 1);
+        buf[*pos >> 3] |= (uint8_t)(bits << (room - k));
+        *pos += k;
+        n -= k;
+    }
+}
+
+int osp_chunk_stream_append(osp_chunk_stream *s, int64_t t_ms, double v)
+{
+    if (s->n && t_ms <= s->tlast)
+        return OSP_EINVAL;
+    if (s->n >= OSP_CHUNK_MAX_SAMPLES)
+        return OSP_ETOOBIG;
+    uint8_t tmp[32] = {0};
+    bitw w = {.out = tmp};
+    uint64_t d = s->n ? (uint64_t)t_ms - (uint64_t)s->tlast : 0;
+    if (s->n >= 2)
+        put_tdod(&w, d - s->dprev);
+    osp__chunk_venc e = {.prev = s->vprev, .lead = s->lead, .trail = s->trail};
+    put_xor(&e, &w, v, s->n == 0);
+    uint64_t nb = w.nbits;
+    bw_flush(&w);
+    uint64_t total = s->nbits + nb;
+    int64_t t0 = s->n ? s->t0 : t_ms;
+    uint64_t d1 = s->n == 1 ? d : s->d1;
+    if (header_len(s->n + 1u, t0, d1) + (total + 7) / 8 > OSP_CHUNK_DEFAULT_BYTES)
+        return OSP_ETOOBIG;
+    size_t need = (size_t)(total + 7) / 8;
+    if (need > s->cap) {
+        size_t cap = (need + need / 4 + 15) & ~(size_t)15;
+        uint8_t *nbuf = osp_realloc(s->buf, cap);
+        if (!nbuf)
+            return OSP_ENOMEM;
+        memset(nbuf + s->cap, 0, cap - s->cap);
+        s->buf = nbuf;
+        s->cap = (uint16_t)cap;
+    }
+    uint32_t pos = s->nbits;
+    for (uint64_t i = 0; i < nb; i += 8) {
+        unsigned k = nb - i < 8 ? (unsigned)(nb - i) : 8u; /* a partial byte is left-aligned */
+        splice(s->buf, &pos, (unsigned)tmp[i / 8] >> (8 - k), k);
+    }
+    s->nbits = pos;
+    if (s->n == 0)
+        s->t0 = t_ms;
+    s->d1 = d1;
+    if (s->n >= 1)
+        s->dprev = d;
+    s->tlast = t_ms;
+    s->vprev = e.prev;
+    s->lead = e.lead;
+    s->trail = e.trail;
+    s->n++;
+    return 0;
+}
+
+void osp_chunk_iter_init_stream(osp_chunk_iter *it, const osp_chunk_stream *s)
+{
+    memset(it, 0, sizeof *it);
+    venc_init(&it->v);
+    it->p = s->buf;
+    it->n = (s->nbits + 7) / 8;
+    it->enc = OSP_CHUNK_ENC_XOR;
+    it->count = s->n;
+    it->t = (uint64_t)s->t0;
+    it->d1 = s->d1;
+}
+
+int osp_chunk_stream_finish(osp_chunk_stream *s, osp_buf *out)
+{
+    osp_chunk_appender a;
+    osp_chunk_iter it;
+    osp_sample smp;
+    osp_chunk_appender_init(&a, 0, 0);
+    osp_chunk_iter_init_stream(&it, s);
+    while (osp_chunk_iter_next(&it, &smp)) {
+        int rc = osp_chunk_append(&a, smp.t_ms, smp.v);
+        assert(rc == 0);
+        (void)rc;
+    }
+    assert(osp_chunk_iter_err(&it) == 0);
+    int rc = osp_chunk_appender_finish(&a, out);
+    if (rc == 0)
+        osp_chunk_stream_cleanup(s);
+    return rc;
 }

@@ -103,4 +103,45 @@ static inline uint32_t osp_chunk_iter_count(const osp_chunk_iter *it)
     return it->err ? 0 : it->count;
 }
 
+/* Incremental XOR encoder for the open chunk of a series in the in-memory head: each
+ * sample's bits are written into a small growable buffer as it arrives, so an open chunk
+ * costs this struct (64 bytes) plus its encoded bytes, not an appender. The bits are
+ * exactly those of an XOR chunk (README.md), so an osp_chunk_iter reads them in place.
+ * Zero it with osp_chunk_stream_init; free with osp_chunk_stream_cleanup. Not
+ * thread-safe. */
+typedef struct osp_chunk_stream {
+    uint8_t *buf;   /* encoded bits, zero past nbits; NULL until the first sample */
+    int64_t t0;     /* first timestamp */
+    int64_t tlast;  /* last timestamp */
+    uint64_t d1;    /* first delta (header field) */
+    uint64_t dprev; /* last delta (wrapping) */
+    uint64_t vprev; /* last value's bits */
+    uint32_t nbits; /* bits used in buf */
+    uint16_t cap;   /* bytes allocated for buf */
+    uint8_t n;      /* samples */
+    uint8_t lead;   /* XOR window: leading zeros; 0xff: none yet */
+    uint8_t trail;  /* XOR window: trailing zeros */
+} osp_chunk_stream;
+
+/* Prepares an empty stream (allocates nothing). */
+void osp_chunk_stream_init(osp_chunk_stream *s);
+/* Frees the buffer; the stream is empty again. */
+void osp_chunk_stream_cleanup(osp_chunk_stream *s);
+/* Adds one sample. OSP_EINVAL when t_ms is not above the last one; OSP_ETOOBIG when the
+ * stream holds OSP_CHUNK_MAX_SAMPLES or the encoded chunk would pass
+ * OSP_CHUNK_DEFAULT_BYTES (finish it and start another); OSP_ENOMEM. The stream is
+ * unchanged on error. */
+int osp_chunk_stream_append(osp_chunk_stream *s, int64_t t_ms, double v);
+/* Heap bytes the stream holds. */
+static inline size_t osp_chunk_stream_heap(const osp_chunk_stream *s)
+{
+    return s->cap;
+}
+/* Appends the samples as one chunk to out, in whichever value encoding is smaller (the
+ * bytes osp_chunk_appender_finish would write), and empties the stream (buffer freed).
+ * 0, or OSP_ENOMEM / OSP_ETOOBIG from out (stream then unchanged). */
+int osp_chunk_stream_finish(osp_chunk_stream *s, osp_buf *out);
+/* Starts decoding the stream's samples in place; s must not change while iterating. */
+void osp_chunk_iter_init_stream(osp_chunk_iter *it, const osp_chunk_stream *s);
+
 #endif

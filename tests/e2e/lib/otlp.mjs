@@ -9,7 +9,11 @@
 
 // Field kinds: str, bytes (base64 in JSON), id (hex in JSON), u32/i32/enum (varint, JSON
 // number), i64 (varint, JSON string), f64 (fixed64 integer, JSON string), x32 (fixed32,
-// JSON number), dbl (double, JSON number), bool, and message names.
+// JSON number), dbl (double, JSON number), bool, and message names; for metrics also sf64
+// (sfixed64, JSON string), u64 (uint64 varint, JSON string) and si32 (zigzag sint32, JSON
+// number). Modes: rep (repeated), oneof (written and kept whatever its value), opt (proto3
+// optional: written and kept whenever present, even when zero) and packed (a repeated
+// scalar written as one length-delimited field; reading accepts packed and unpacked).
 const S = {
     ExportTraceServiceRequest: [[1, 'resourceSpans', 'ResourceSpans', 'rep']],
     ResourceSpans: [
@@ -92,9 +96,116 @@ const S = {
         [1, 'code', 'i32'],
         [2, 'message', 'str'],
     ],
+
+    // Metrics (opentelemetry/proto/metrics/v1/metrics.proto and the collector service).
+    ExportMetricsServiceRequest: [[1, 'resourceMetrics', 'ResourceMetrics', 'rep']],
+    ResourceMetrics: [
+        [1, 'resource', 'Resource'],
+        [2, 'scopeMetrics', 'ScopeMetrics', 'rep'],
+        [3, 'schemaUrl', 'str'],
+    ],
+    ScopeMetrics: [
+        [1, 'scope', 'InstrumentationScope'],
+        [2, 'metrics', 'Metric', 'rep'],
+        [3, 'schemaUrl', 'str'],
+    ],
+    Metric: [
+        [1, 'name', 'str'],
+        [2, 'description', 'str'],
+        [3, 'unit', 'str'],
+        [5, 'gauge', 'Gauge', 'oneof'],
+        [7, 'sum', 'Sum', 'oneof'],
+        [9, 'histogram', 'Histogram', 'oneof'],
+        [10, 'exponentialHistogram', 'ExponentialHistogram', 'oneof'],
+        [11, 'summary', 'Summary', 'oneof'],
+        [12, 'metadata', 'KeyValue', 'rep'],
+    ],
+    Gauge: [[1, 'dataPoints', 'NumberDataPoint', 'rep']],
+    Sum: [
+        [1, 'dataPoints', 'NumberDataPoint', 'rep'],
+        [2, 'aggregationTemporality', 'enum'],
+        [3, 'isMonotonic', 'bool'],
+    ],
+    Histogram: [
+        [1, 'dataPoints', 'HistogramDataPoint', 'rep'],
+        [2, 'aggregationTemporality', 'enum'],
+    ],
+    ExponentialHistogram: [
+        [1, 'dataPoints', 'ExponentialHistogramDataPoint', 'rep'],
+        [2, 'aggregationTemporality', 'enum'],
+    ],
+    Summary: [[1, 'dataPoints', 'SummaryDataPoint', 'rep']],
+    NumberDataPoint: [
+        [2, 'startTimeUnixNano', 'f64'],
+        [3, 'timeUnixNano', 'f64'],
+        [4, 'asDouble', 'dbl', 'oneof'],
+        [5, 'exemplars', 'Exemplar', 'rep'],
+        [6, 'asInt', 'sf64', 'oneof'],
+        [7, 'attributes', 'KeyValue', 'rep'],
+        [8, 'flags', 'u32'],
+    ],
+    HistogramDataPoint: [
+        [2, 'startTimeUnixNano', 'f64'],
+        [3, 'timeUnixNano', 'f64'],
+        [4, 'count', 'f64'],
+        [5, 'sum', 'dbl', 'opt'],
+        [6, 'bucketCounts', 'f64', 'packed'],
+        [7, 'explicitBounds', 'dbl', 'packed'],
+        [8, 'exemplars', 'Exemplar', 'rep'],
+        [9, 'attributes', 'KeyValue', 'rep'],
+        [10, 'flags', 'u32'],
+        [11, 'min', 'dbl', 'opt'],
+        [12, 'max', 'dbl', 'opt'],
+    ],
+    ExponentialHistogramDataPoint: [
+        [1, 'attributes', 'KeyValue', 'rep'],
+        [2, 'startTimeUnixNano', 'f64'],
+        [3, 'timeUnixNano', 'f64'],
+        [4, 'count', 'f64'],
+        [5, 'sum', 'dbl', 'opt'],
+        [6, 'scale', 'si32'],
+        [7, 'zeroCount', 'f64'],
+        [8, 'positive', 'Buckets'],
+        [9, 'negative', 'Buckets'],
+        [10, 'flags', 'u32'],
+        [11, 'exemplars', 'Exemplar', 'rep'],
+        [12, 'min', 'dbl', 'opt'],
+        [13, 'max', 'dbl', 'opt'],
+        [14, 'zeroThreshold', 'dbl'],
+    ],
+    Buckets: [
+        [1, 'offset', 'si32'],
+        [2, 'bucketCounts', 'u64', 'packed'],
+    ],
+    SummaryDataPoint: [
+        [2, 'startTimeUnixNano', 'f64'],
+        [3, 'timeUnixNano', 'f64'],
+        [4, 'count', 'f64'],
+        [5, 'sum', 'dbl'],
+        [6, 'quantileValues', 'ValueAtQuantile', 'rep'],
+        [7, 'attributes', 'KeyValue', 'rep'],
+        [8, 'flags', 'u32'],
+    ],
+    ValueAtQuantile: [
+        [1, 'quantile', 'dbl'],
+        [2, 'value', 'dbl'],
+    ],
+    Exemplar: [
+        [2, 'timeUnixNano', 'f64'],
+        [3, 'asDouble', 'dbl', 'oneof'],
+        [4, 'spanId', 'id'],
+        [5, 'traceId', 'id'],
+        [6, 'asInt', 'sf64', 'oneof'],
+        [7, 'filteredAttributes', 'KeyValue', 'rep'],
+    ],
+    ExportMetricsServiceResponse: [[1, 'partialSuccess', 'ExportMetricsPartialSuccess']],
+    ExportMetricsPartialSuccess: [
+        [1, 'rejectedDataPoints', 'i64'],
+        [2, 'errorMessage', 'str'],
+    ],
 };
 
-const WIRE = { str: 2, bytes: 2, id: 2, u32: 0, i32: 0, enum: 0, i64: 0, bool: 0, f64: 1, dbl: 1, x32: 5 };
+const WIRE = { str: 2, bytes: 2, id: 2, u32: 0, i32: 0, enum: 0, i64: 0, bool: 0, f64: 1, dbl: 1, x32: 5, sf64: 1, u64: 0, si32: 0 };
 const isMsg = (t) => !(t in WIRE);
 
 // ---------------------------------------------------------------- protobuf writing
@@ -135,10 +246,18 @@ function isDefault(kind, v) {
     switch (kind) {
     case 'str': case 'bytes': case 'id': return v === '' || (Buffer.isBuffer(v) && v.length === 0);
     case 'bool': return v === false;
-    case 'i64': case 'f64': return BigInt(v) === 0n;
+    case 'i64': case 'f64': case 'sf64': case 'u64': return BigInt(v) === 0n;
     case 'dbl': return v === 0 && !Object.is(v, -0);
     default: return isMsg(kind) ? false : Number(v) === 0;
     }
+}
+
+const zigzag32 = (n) => ((n << 1) ^ (n >> 31)) >>> 0;
+
+/** A packed repeated scalar: the elements' bytes without their tags, in one LEN field. */
+function packedField(field, kind, list) {
+    const body = Buffer.concat(list.map((v) => encodeScalar(1, kind, v).subarray(1))); // tag 1 is one byte
+    return lenField(field, body);
 }
 
 function encodeScalar(field, kind, v) {
@@ -154,6 +273,9 @@ function encodeScalar(field, kind, v) {
     case 'f64': return fixed64Field(field, BigInt(v));
     case 'x32': return fixed32Field(field, Number(v));
     case 'dbl': return doubleField(field, Number(v));
+    case 'sf64': return fixed64Field(field, BigInt(v));
+    case 'u64': return varintField(field, BigInt(v));
+    case 'si32': return varintField(field, zigzag32(Number(v)));
     }
     throw new Error(`unknown kind ${kind}`);
 }
@@ -171,8 +293,12 @@ export function encode(type, obj) {
             for (const el of v ?? []) parts.push(isMsg(kind) ? lenField(field, encode(kind, el)) : encodeScalar(field, kind, el));
             continue;
         }
+        if (mode === 'packed') {
+            if (v?.length) parts.push(packedField(field, kind, v));
+            continue;
+        }
         if (v === undefined || v === null) continue;
-        if (mode !== 'oneof' && isDefault(kind, v)) continue;
+        if (mode !== 'oneof' && mode !== 'opt' && isDefault(kind, v)) continue;
         parts.push(isMsg(kind) ? lenField(field, encode(kind, v)) : encodeScalar(field, kind, v));
     }
     return Buffer.concat(parts);
@@ -224,7 +350,17 @@ export function decode(type, buf) {
         if (!f) continue;
         const [, name, kind, mode] = f;
         let v;
+        if (mode === 'packed' && wire === 2) {
+            const el = new Reader(Buffer.from(raw));
+            const list = (out[name] ??= []);
+            while (el.p < el.b.length) {
+                if (WIRE[kind] === 0) list.push(scalarOf(kind, el.varint()));
+                else list.push(scalarOf(kind, el.take(WIRE[kind] === 1 ? 8 : 4)));
+            }
+            continue;
+        }
         if (isMsg(kind)) v = decode(kind, raw);
+        else if (kind === 'sf64' || kind === 'u64' || kind === 'si32') v = scalarOf(kind, raw);
         else {
             switch (kind) {
             case 'str': v = Buffer.from(raw).toString('utf8'); break;
@@ -239,13 +375,33 @@ export function decode(type, buf) {
             case 'dbl': v = Buffer.from(raw).readDoubleLE(); break;
             }
         }
-        if (mode === 'rep') (out[name] ??= []).push(v);
+        if (mode === 'rep' || mode === 'packed') (out[name] ??= []).push(v);
         else if (mode === 'oneof') {
             for (const g of S[type]) if (g[3] === 'oneof') delete out[g[1]];
             out[name] = v;
         } else out[name] = v;
     }
     return canonical(type, out);
+}
+
+/** Metric-only scalar kinds, and packed elements of any scalar kind, read from a varint or fixed-size slice. */
+function scalarOf(kind, raw) {
+    switch (kind) {
+    case 'sf64': return Buffer.from(raw).readBigInt64LE().toString();
+    case 'u64': return BigInt.asUintN(64, raw).toString();
+    case 'si32': {
+        const n = Number(BigInt.asUintN(32, raw));
+        return (n >>> 1) ^ -(n & 1);
+    }
+    case 'f64': return Buffer.from(raw).readBigUInt64LE().toString();
+    case 'dbl': return Buffer.from(raw).readDoubleLE();
+    case 'x32': return Buffer.from(raw).readUInt32LE();
+    case 'bool': return raw !== 0n;
+    case 'u32': return Number(BigInt.asUintN(32, raw));
+    case 'i32': case 'enum': return Number(BigInt.asIntN(32, raw));
+    case 'i64': return BigInt.asIntN(64, raw).toString();
+    }
+    throw new Error(`kind ${kind} cannot be packed`);
 }
 
 export const decodeTraces = (buf) => decode('ExportTraceServiceRequest', buf);
@@ -260,7 +416,7 @@ function canonScalar(kind, v, path) {
     case 'id': if (typeof v !== 'string') throw new Error(`${path}: expected a hex id`); return v.toLowerCase();
     case 'bytes': return Buffer.from(String(v), 'base64').toString('base64');
     case 'bool': if (typeof v !== 'boolean') throw new Error(`${path}: expected a boolean`); return v;
-    case 'i64': case 'f64': return BigInt(v).toString();
+    case 'i64': case 'f64': case 'sf64': case 'u64': return BigInt(v).toString();
     case 'dbl': if (typeof v === 'string') return Number(v); return v;
     default: return Number(v);
     }
@@ -276,7 +432,7 @@ export function canonical(type, obj) {
     for (const [, name, kind, mode] of S[type]) {
         const v = obj[name];
         if (v === undefined || v === null) continue;
-        if (mode === 'rep') {
+        if (mode === 'rep' || mode === 'packed') {
             const list = v.map((el) => (isMsg(kind) ? canonical(kind, el) : canonScalar(kind, el, name)));
             if (list.length) out[name] = list;
         } else if (isMsg(kind)) {
@@ -286,7 +442,7 @@ export function canonical(type, obj) {
             if (mode === 'oneof' || Object.keys(m).length) out[name] = m;
         } else {
             const c = canonScalar(kind, v, name);
-            if (mode === 'oneof' || !isDefault(kind, c)) out[name] = c;
+            if (mode === 'oneof' || mode === 'opt' || !isDefault(kind, c)) out[name] = c;
         }
     }
     // KeyValue.value: an empty AnyValue and an absent one mean the same (the empty value).
@@ -321,12 +477,12 @@ export function formatProblems(type, obj, path = '$', out = []) {
             if (kind === 'id' && !/^[0-9a-f]*$/.test(el)) out.push(`${ep}: id is not lowercase hex: ${JSON.stringify(el)}`);
             if (kind === 'id' && k.toLowerCase().includes('trace') && el.length !== 32) out.push(`${ep}: trace id must be 32 hex digits`);
             if (kind === 'id' && k.toLowerCase().includes('span') && el.length !== 16) out.push(`${ep}: span id must be 16 hex digits`);
-            if ((kind === 'i64' || kind === 'f64') && !(typeof el === 'string' && /^-?\d+$/.test(el))) out.push(`${ep}: 64-bit integer must be a decimal string, got ${JSON.stringify(el)}`);
-            if (['u32', 'i32', 'enum', 'x32'].includes(kind) && !Number.isInteger(el)) out.push(`${ep}: expected an integer number, got ${JSON.stringify(el)}`);
+            if (['i64', 'f64', 'sf64', 'u64'].includes(kind) && !(typeof el === 'string' && /^-?\d+$/.test(el))) out.push(`${ep}: 64-bit integer must be a decimal string, got ${JSON.stringify(el)}`);
+            if (['u32', 'i32', 'enum', 'x32', 'si32'].includes(kind) && !Number.isInteger(el)) out.push(`${ep}: expected an integer number, got ${JSON.stringify(el)}`);
             if (kind === 'dbl' && typeof el !== 'number' && !['NaN', 'Infinity', '-Infinity'].includes(el)) out.push(`${ep}: expected a number`);
             if (kind === 'bool' && typeof el !== 'boolean') out.push(`${ep}: expected a boolean`);
             if ((kind === 'str' || kind === 'bytes') && typeof el !== 'string') out.push(`${ep}: expected a string`);
-            if (mode !== 'oneof' && mode !== 'rep' && !isMsg(kind)) {
+            if (mode !== 'oneof' && mode !== 'opt' && mode !== 'rep' && mode !== 'packed' && !isMsg(kind)) {
                 let dflt = false;
                 try {
                     dflt = isDefault(kind, el);
@@ -336,7 +492,7 @@ export function formatProblems(type, obj, path = '$', out = []) {
                 if (dflt) out.push(`${ep}: default value should be omitted`);
             }
         };
-        if (mode === 'rep') {
+        if (mode === 'rep' || mode === 'packed') {
             if (!Array.isArray(v)) out.push(`${p}: expected a list`);
             else if (v.length === 0) out.push(`${p}: empty list should be omitted`);
             else v.forEach((el, i) => check(el, `${p}[${i}]`));
@@ -378,3 +534,39 @@ export function plain(av) {
 
 /** Attribute list (canonical) as a Map key -> canonical AnyValue. */
 export const attrMap = (attrs) => new Map((attrs ?? []).map((kv) => [kv.key, kv.value]));
+
+// ---------------------------------------------------------------- metrics
+
+export const encodeMetrics = (doc) => encode('ExportMetricsServiceRequest', doc);
+export const decodeMetrics = (buf) => decode('ExportMetricsServiceRequest', buf);
+export const canonicalMetrics = (doc) => canonical('ExportMetricsServiceRequest', doc);
+export const decodeMetricsExportResponse = (buf) => decode('ExportMetricsServiceResponse', buf);
+
+/** The kind of a canonical Metric: gauge, sum, histogram, exponentialHistogram, summary, or null (no data). */
+export const metricKind = (m) => ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary'].find((k) => k in m) ?? null;
+
+/**
+ * Flattens a canonical metrics document into one record per data point:
+ * {resource, scope, metric, kind, point} where metric is the Metric without its data and
+ * kind says which data it had (with temporality and monotonicity for sums). Document order.
+ */
+export function flattenMetrics(doc) {
+    const out = [];
+    for (const rm of doc.resourceMetrics ?? []) {
+        const resource = { ...(rm.resource ?? {}) };
+        if (rm.schemaUrl) resource.schemaUrl = rm.schemaUrl;
+        for (const sm of rm.scopeMetrics ?? []) {
+            const scope = { ...(sm.scope ?? {}) };
+            if (sm.schemaUrl) scope.schemaUrl = sm.schemaUrl;
+            for (const m of sm.metrics ?? []) {
+                const kind = metricKind(m);
+                const { gauge, sum, histogram, exponentialHistogram, summary, ...metric } = m;
+                const data = m[kind] ?? {};
+                for (const point of data.dataPoints ?? []) {
+                    out.push({ resource, scope, metric, kind, temporality: data.aggregationTemporality ?? 0, monotonic: data.isMonotonic ?? false, point });
+                }
+            }
+        }
+    }
+    return out;
+}

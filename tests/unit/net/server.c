@@ -110,16 +110,17 @@ static void typed_error(const osp_http_request *req, osp_http_response *res, int
 }
 
 static const osp_route routes[] = {
-    {"GET", "/hello", h_hello, NULL, NULL},
-    {"POST", "/echo", h_echo, NULL, NULL},
-    {"PUT", "/echo", h_echo, NULL, NULL},
-    {"GET", "/q", h_query, NULL, NULL},
-    {"GET", "/prefix/*", h_prefix, NULL, NULL},
-    {"POST", "/slow", h_slow, NULL, NULL},
-    {"POST", "/nocontent", h_nocontent, NULL, NULL},
-    {"POST", "/typed", h_echo, NULL, typed_error},
-    {"POST", "/test.Echo/Call", h_grpc_echo, NULL, NULL},
-    {"POST", "/test.Echo/Fail", h_grpc_fail, NULL, NULL},
+    {"GET", "/hello", h_hello, NULL, NULL, 0},
+    {"POST", "/echo", h_echo, NULL, NULL, 0},
+    {"PUT", "/echo", h_echo, NULL, NULL, 0},
+    {"GET", "/q", h_query, NULL, NULL, 0},
+    {"GET", "/prefix/*", h_prefix, NULL, NULL, 0},
+    {"POST", "/slow", h_slow, NULL, NULL, 0},
+    {"POST", "/nocontent", h_nocontent, NULL, NULL, 0},
+    {"POST", "/typed", h_echo, NULL, typed_error, 0},
+    {"POST", "/test.Echo/Call", h_grpc_echo, NULL, NULL, 0},
+    {"POST", "/test.Echo/Fail", h_grpc_fail, NULL, NULL, 0},
+    {"POST", "/snappy", h_echo, NULL, NULL, 1},
 };
 
 static void *run_loop(void *arg)
@@ -445,6 +446,18 @@ static void test_gzip_bodies(void **state)
                      1);
     assert_int_equal(r.status, 415);
     assert_non_null(strstr(r.body, "unsupported content-encoding: br"));
+    /* Snappy reaches only routes that decode it themselves, still compressed. */
+    assert_int_equal(exchange("POST /snappy HTTP/1.1\r\nHost: t\r\nContent-Encoding: snappy\r\n"
+                              "Content-Length: 3\r\n\r\nxyz",
+                              &r),
+                     1);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "xyz");
+    assert_int_equal(exchange("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Encoding: snappy\r\n"
+                              "Content-Length: 3\r\n\r\nxyz",
+                              &r),
+                     1);
+    assert_int_equal(r.status, 415);
 }
 
 static void test_limits(void **state)
@@ -1140,7 +1153,7 @@ static void test_listen_errors(void **state)
     assert_int_equal(osp_net_listen(n2, "127.0.0.1:", routes, 1), OSP_EINVAL);
     assert_int_equal(osp_net_listen(n2, "::1:80", routes, 1), OSP_EINVAL);
     assert_int_equal(osp_net_listen(n2, "300.1.1.1:80", routes, 1), OSP_EINVAL);
-    osp_route bad = {"GET", NULL, h_hello, NULL, NULL};
+    osp_route bad = {"GET", NULL, h_hello, NULL, NULL, 0};
     assert_int_equal(osp_net_listen(n2, "127.0.0.1:0", &bad, 1), OSP_EINVAL);
     assert_int_equal(osp_net_listen(n2, "[::1]:0", routes, 1), 0);
     assert_int_equal(osp_net_listen(n2, "localhost:0", routes, 1), 0);

@@ -19,13 +19,13 @@ static void test_trace_response_pb(void **state)
     (void)state;
     osp_buf b;
     osp_buf_init(&b, 0);
-    assert_int_equal(osp_otlp_trace_response_pb(0, OSP_STR_NULL, &b), 0);
+    assert_int_equal(osp_otlp_response_pb(0, OSP_STR_NULL, &b), 0);
     IS(&b, ""); /* full success: empty message */
-    assert_int_equal(osp_otlp_trace_response_pb(3, OSP_STR_LIT("x"), &b), 0);
+    assert_int_equal(osp_otlp_response_pb(3, OSP_STR_LIT("x"), &b), 0);
     IS(&b, "\x0a\x05\x08\x03\x12\x01x");
-    assert_int_equal(osp_otlp_trace_response_pb(0, OSP_STR_LIT("warn"), &b), 0);
+    assert_int_equal(osp_otlp_response_pb(0, OSP_STR_LIT("warn"), &b), 0);
     IS(&b, "\x0a\x06\x12\x04warn");
-    assert_int_equal(osp_otlp_trace_response_pb(300, OSP_STR_NULL, &b), 0);
+    assert_int_equal(osp_otlp_response_pb(300, OSP_STR_NULL, &b), 0);
     IS(&b, "\x0a\x03\x08\xac\x02");
     osp_buf_cleanup(&b);
 }
@@ -35,15 +35,20 @@ static void test_trace_response_json(void **state)
     (void)state;
     osp_buf b;
     osp_buf_init(&b, 0);
-    assert_int_equal(osp_otlp_trace_response_json(0, OSP_STR_NULL, &b), 0);
+    assert_int_equal(osp_otlp_response_json(OSP_OTLP_TRACES, 0, OSP_STR_NULL, &b), 0);
     IS(&b, "{}");
-    assert_int_equal(osp_otlp_trace_response_json(3, OSP_STR_LIT("span 0: \"bad\""), &b), 0);
+    assert_int_equal(osp_otlp_response_json(OSP_OTLP_TRACES, 3, OSP_STR_LIT("span 0: \"bad\""), &b),
+                     0);
     IS(&b, "{\"partialSuccess\":{\"rejectedSpans\":\"3\",\"errorMessage\":\"span 0: "
            "\\\"bad\\\"\"}}");
-    assert_int_equal(osp_otlp_trace_response_json(2, OSP_STR_NULL, &b), 0);
+    assert_int_equal(osp_otlp_response_json(OSP_OTLP_TRACES, 2, OSP_STR_NULL, &b), 0);
     IS(&b, "{\"partialSuccess\":{\"rejectedSpans\":\"2\"}}");
-    assert_int_equal(osp_otlp_trace_response_json(0, OSP_STR_LIT("w"), &b), 0);
+    assert_int_equal(osp_otlp_response_json(OSP_OTLP_TRACES, 0, OSP_STR_LIT("w"), &b), 0);
     IS(&b, "{\"partialSuccess\":{\"errorMessage\":\"w\"}}");
+    assert_int_equal(osp_otlp_response_json(OSP_OTLP_METRICS, 4, OSP_STR_NULL, &b), 0);
+    IS(&b, "{\"partialSuccess\":{\"rejectedDataPoints\":\"4\"}}");
+    assert_int_equal(osp_otlp_response_json(OSP_OTLP_LOGS, 1, OSP_STR_NULL, &b), 0);
+    IS(&b, "{\"partialSuccess\":{\"rejectedLogRecords\":\"1\"}}");
     osp_buf_cleanup(&b);
 }
 
@@ -71,7 +76,7 @@ static void test_buffer_cap(void **state)
     (void)state;
     osp_buf b;
     osp_buf_init(&b, 4);
-    assert_int_equal(osp_otlp_trace_response_pb(3, OSP_STR_LIT("xyz"), &b), OSP_ETOOBIG);
+    assert_int_equal(osp_otlp_response_pb(3, OSP_STR_LIT("xyz"), &b), OSP_ETOOBIG);
     osp_buf_reset(&b);
     assert_int_equal(osp_rpc_status_json(3, OSP_STR_LIT("m"), &b), OSP_ETOOBIG);
     osp_buf_cleanup(&b);

@@ -3,6 +3,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/duration.h"
 #include "scrape/config.h"
 
 static const char realistic[] =
@@ -315,12 +316,12 @@ static void test_durations(void **state)
                                       "-1s", "1.5s", "1 s", "1S",   "99999999999999999999y"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         int64_t ms = -1;
-        assert_int_equal(osp_duration_parse(ok[i].z, &ms), 0);
+        assert_int_equal(osp_prom_duration_parse(osp_str_c(ok[i].z), &ms), 0);
         assert_int_equal(ms, ok[i].ms);
     }
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t ms;
-        if (osp_duration_parse(bad[i], &ms) != OSP_EINVAL)
+        if (osp_prom_duration_parse(osp_str_c(bad[i]), &ms) == 0)
             fail_msg("accepted \"%s\"", bad[i]);
     }
 }

@@ -1,0 +1,116 @@
+/* Shortest round-trip float formatting (core/numfmt.h). The digits come from printf's
+ * %.*e at increasing precision until strtod reads the same double back; the layout then
+ * follows Go's 'f' and 'g' formats. */
+#include "core/numfmt.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Shortest decimal digits of finite v != 0: digits without sign or point into d (NUL
+ * terminated, at most 17), and the decimal exponent of the first digit. Returns the digit
+ * count. */
+static int shortest_digits(double v, char d[18], int *exp10)
+{
+    char tmp[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, fabs(v));
+        if (strtod(tmp, NULL) == fabs(v) || prec == 17) {
+            int n = 0;
+            const char *p = tmp;
+            for (; *p && *p != 'e'; p++)
+                if (*p >= '0' && *p <= '9')
+                    d[n++] = *p;
+            while (n > 1 && d[n - 1] == '0') /* %.*e pads; Go's shortest form does not */
+                n--;
+            d[n] = 0;
+            *exp10 = atoi(p + 1);
+            return n;
+        }
+    }
+    return 0; /* not reached */
+}
+
+static int special(double v, const char **out)
+{
+    if (isnan(v))
+        *out = "NaN";
+    else if (isinf(v))
+        *out = v > 0 ? "+Inf" : "-Inf";
+    else if (v == 0)
+        *out = signbit(v) ? "-0" : "0";
+    else
+        return 0;
+    return 1;
+}
+
+int osp_buf_float(osp_buf *b, double v)
+{
+    const char *sp;
+    char d[18];
+    int e, rc = 0;
+    if (special(v, &sp))
+        return osp_buf_puts(b, sp);
+    int n = shortest_digits(v, d, &e);
+    if (v < 0)
+        rc |= osp_buf_putc(b, '-');
+    if (e < 0) {
+        rc |= osp_buf_puts(b, "0.");
+        for (int i = 0; i < -e - 1; i++)
+            rc |= osp_buf_putc(b, '0');
+        rc |= osp_buf_append(b, d, (size_t)n);
+    } else if (e + 1 >= n) {
+        rc |= osp_buf_append(b, d, (size_t)n);
+        for (int i = 0; i < e + 1 - n; i++)
+            rc |= osp_buf_putc(b, '0');
+    } else {
+        rc |= osp_buf_append(b, d, (size_t)e + 1);
+        rc |= osp_buf_putc(b, '.');
+        rc |= osp_buf_append(b, d + e + 1, (size_t)(n - e - 1));
+    }
+    return rc ? rc : 0;
+}
+
+size_t osp_format_float_g(double v, char out[OSP_FLOAT_G_MAX])
+{
+    const char *sp;
+    char d[18];
+    int e;
+    if (special(v, &sp))
+        return (size_t)snprintf(out, OSP_FLOAT_G_MAX, "%s", sp);
+    int n = shortest_digits(v, d, &e);
+    char *o = out;
+    if (v < 0)
+        *o++ = '-';
+    /* Go's shortest %g: the exponent form when the exponent is below -4 or at least 6. */
+    if (e < -4 || e >= 6) {
+        *o++ = d[0];
+        if (n > 1) {
+            *o++ = '.';
+            memcpy(o, d + 1, (size_t)(n - 1));
+            o += n - 1;
+        }
+        o += snprintf(o, 8, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+    } else if (e < 0) {
+        *o++ = '0';
+        *o++ = '.';
+        for (int i = 0; i < -e - 1; i++)
+            *o++ = '0';
+        memcpy(o, d, (size_t)n);
+        o += n;
+    } else if (e + 1 >= n) {
+        memcpy(o, d, (size_t)n);
+        o += n;
+        for (int i = 0; i < e + 1 - n; i++)
+            *o++ = '0';
+    } else {
+        memcpy(o, d, (size_t)e + 1);
+        o += e + 1;
+        *o++ = '.';
+        memcpy(o, d + e + 1, (size_t)(n - e - 1));
+        o += n - e - 1;
+    }
+    *o = 0;
+    return (size_t)(o - out);
+}

@@ -1,0 +1,648 @@
+/* PromQL engine (promql_eval.h): literals, selectors, subqueries, calls, unary minus,
+ * step-invariant subtrees and the shape of the result. Binary operators live in
+ * promql_binop.c, aggregations in promql_agg.c. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "query/promql_eval_int.h"
+
+#define DEFAULT_LOOKBACK_MS (5 * 60 * 1000)
+#define DEFAULT_MAX_SAMPLES 50000000u
+#define DEFAULT_SQ_STEP_MS (60 * 1000)
+
+static osp_promql_fn (*fn_lookup)(osp_str name) = osp_promql_fn_lookup;
+
+void osp__promql_set_fn_lookup(osp_promql_fn (*lookup)(osp_str name))
+{
+    fn_lookup = lookup ? lookup : osp_promql_fn_lookup;
+}
+
+static const osp_promql_expr *unparen(const osp_promql_expr *e)
+{
+    while (e->kind == OSP_PROMQL_PAREN)
+        e = e->u.paren.expr;
+    return e;
+}
+
+static int64_t at_time(const osp__pq_query *q, const osp_promql_mods *m)
+{
+    switch (m->at) {
+    case OSP_PROMQL_AT_START:
+        return q->qstart;
+    case OSP_PROMQL_AT_END:
+        return q->qend;
+    default:
+        return m->at_ms;
+    }
+}
+
+/* The time a selector or subquery with mods reads for the step at ts. */
+static int64_t ref_time(const osp__pq_query *q, const osp_promql_mods *m, int64_t ts)
+{
+    return (m->at == OSP_PROMQL_AT_NONE ? ts : at_time(q, m)) - m->offset_ms;
+}
+
+/* First sample of a window ending at maxt: Prometheus 2.42 keeps samples at exactly
+ * maxt - range (and at exactly t - lookback for instant selectors). */
+static int in_window(int64_t t, int64_t mint)
+{
+    return t >= mint;
+}
+
+/* ---- selectors ---- */
+
+static int select_series(osp__pq_ev *ev, const osp_promql_expr *vs, int64_t mint, int64_t maxt,
+                         osp_series **s, size_t *n)
+{
+    osp__pq_query *q = ev->q;
+    size_t nm = vs->u.vs.nmatchers + 1, k = 0;
+    osp_label_matcher *m = osp_arena_alloc(q->arena, nm * sizeof *m);
+    if (!m)
+        return OSP_ENOMEM;
+    if (vs->u.vs.name.n)
+        m[k++] = (osp_label_matcher){OSP_MATCH_EQ, OSP_STR_LIT(OSP_METRIC_NAME_LABEL),
+                                     vs->u.vs.name};
+    for (size_t i = 0; i < vs->u.vs.nmatchers; i++) {
+        const osp_promql_matcher *pm = &vs->u.vs.matchers[i];
+        static const int types[] = {[OSP_PROMQL_MATCH_EQ] = OSP_MATCH_EQ,
+                                    [OSP_PROMQL_MATCH_NE] = OSP_MATCH_NEQ,
+                                    [OSP_PROMQL_MATCH_RE] = OSP_MATCH_RE,
+                                    [OSP_PROMQL_MATCH_NRE] = OSP_MATCH_NRE};
+        m[k++] = (osp_label_matcher){types[pm->op], pm->name, pm->value};
+    }
+    int rc = q->src->select(q->src->ctx, m, k, mint, maxt, q->arena, s, n);
+    if (rc)
+        return osp__pq_fail(q, rc, "selecting series failed: %s", osp_strerror(rc));
+    return 0;
+}
+
+/* Index of the sample an instant selector reads at ref in s (from *j on, which moves
+ * forward), or -1: the newest at or before ref, not older than the lookback, not stale. */
+static long lookup_sample(const osp_series *s, size_t *j, int64_t ref, int64_t lookback)
+{
+    size_t i = *j;
+    while (i < s->nsamples && s->samples[i].t_ms <= ref)
+        i++;
+    *j = i;
+    if (i == 0 || !in_window(s->samples[i - 1].t_ms, ref - lookback) ||
+        osp_is_stale_nan(s->samples[i - 1].v))
+        return -1;
+    return (long)i - 1;
+}
+
+/* Selects what an instant selector reads over ev's steps. */
+static int load_vs(osp__pq_ev *ev, const osp_promql_expr *vs, osp_series **s, size_t *n)
+{
+    const osp_promql_mods *m = &vs->u.vs.mods;
+    return select_series(ev, vs, ref_time(ev->q, m, ev->start) - ev->q->lookback_ms,
+                         ref_time(ev->q, m, ev->end), s, n);
+}
+
+static int eval_vs(osp__pq_ev *ev, const osp_promql_expr *vs, osp__pq_mat *out)
+{
+    osp__pq_query *q = ev->q;
+    osp_series *in;
+    size_t nin;
+    int rc = load_vs(ev, vs, &in, &nin);
+    if (rc)
+        return rc;
+    osp_sample *buf = osp_arena_alloc(q->arena, ev->nsteps * sizeof *buf);
+    out->s = osp_arena_alloc(q->arena, (nin + 1) * sizeof *out->s);
+    out->n = 0;
+    if (!buf || !out->s)
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < nin; i++) {
+        size_t j = 0, cnt = 0;
+        int64_t ts = ev->start;
+        for (size_t k = 0; k < ev->nsteps; k++, ts += ev->step) {
+            long at = lookup_sample(&in[i], &j, ref_time(q, &vs->u.vs.mods, ts), q->lookback_ms);
+            if (at >= 0)
+                buf[cnt++] = (osp_sample){ts, in[i].samples[at].v};
+        }
+        if ((rc = osp__pq_tick(q)))
+            return rc;
+        if (!cnt)
+            continue;
+        if ((rc = osp__pq_hold(q, cnt)))
+            return rc;
+        osp_sample *p = osp_arena_memdup(q->arena, buf, cnt * sizeof *buf);
+        if (!p)
+            return OSP_ENOMEM;
+        out->s[out->n++] = (osp_series){in[i].labels, in[i].nlabels, p, cnt};
+    }
+    return 0;
+}
+
+/* ---- range vectors ---- */
+
+/* A range-vector operand: per series its samples (stored times for selectors, inner step
+ * times for subqueries), and the windows handed out per step. */
+typedef struct range_vec {
+    osp_series *s;
+    size_t n;
+    int64_t range_ms;
+    const osp_promql_mods *mods;
+    size_t *lo, *hi;  /* current window per series */
+    osp_series *win;  /* windows as series views */
+    uint64_t held;    /* samples of the current windows counted as held */
+    osp__pq_mat inner; /* a subquery's evaluated matrix, held until the call is done */
+} range_vec;
+
+/* Removes stale markers from the selected samples (copying only series that have one). */
+static int drop_stale(osp_arena *a, osp_series *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0, j;
+        for (j = 0; j < s[i].nsamples && !osp_is_stale_nan(s[i].samples[j].v); j++)
+            ;
+        if (j == s[i].nsamples)
+            continue;
+        osp_sample *p = osp_arena_alloc(a, s[i].nsamples * sizeof *p);
+        if (!p)
+            return OSP_ENOMEM;
+        for (j = 0; j < s[i].nsamples; j++)
+            if (!osp_is_stale_nan(s[i].samples[j].v))
+                p[k++] = s[i].samples[j];
+        s[i].samples = p;
+        s[i].nsamples = k;
+    }
+    return 0;
+}
+
+static int eval_subquery(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat *out)
+{
+    const osp_promql_mods *m = &e->u.sq.mods;
+    int64_t step = e->u.sq.step_ms ? e->u.sq.step_ms : ev->q->sq_step_ms;
+    int64_t first = ref_time(ev->q, m, ev->start) - e->u.sq.range_ms;
+    osp__pq_ev sub = {.q = ev->q, .step = step, .end = ref_time(ev->q, m, ev->end)};
+    /* The first multiple of step at or after first (C division truncates like Go's). */
+    sub.start = step * (first / step);
+    if (sub.start < first)
+        sub.start += step;
+    if (sub.start > sub.end) {
+        *out = (osp__pq_mat){NULL, 0};
+        return 0;
+    }
+    sub.nsteps = (size_t)((sub.end - sub.start) / step) + 1;
+    return osp__pq_eval(&sub, e->u.sq.expr, out);
+}
+
+static int load_range(osp__pq_ev *ev, const osp_promql_expr *e, range_vec *rv)
+{
+    osp__pq_query *q = ev->q;
+    int rc;
+    memset(rv, 0, sizeof *rv);
+    e = unparen(e);
+    if (e->kind == OSP_PROMQL_MATRIX) {
+        const osp_promql_expr *vs = e->u.ms.vs;
+        rv->mods = &vs->u.vs.mods;
+        rv->range_ms = e->u.ms.range_ms;
+        rc = select_series(ev, vs, ref_time(q, rv->mods, ev->start) - rv->range_ms,
+                           ref_time(q, rv->mods, ev->end), &rv->s, &rv->n);
+        if (!rc)
+            rc = drop_stale(q->arena, rv->s, rv->n);
+    } else if (e->kind == OSP_PROMQL_SUBQUERY) {
+        rv->mods = &e->u.sq.mods;
+        rv->range_ms = e->u.sq.range_ms;
+        rc = eval_subquery(ev, e, &rv->inner);
+        rv->s = rv->inner.s;
+        rv->n = rv->inner.n;
+    } else {
+        return osp__pq_fail(q, OSP_EINVAL, "unexpected %s where a range vector belongs",
+                            osp_promql_type_name(e->type));
+    }
+    if (rc)
+        return rc;
+    rv->lo = osp_arena_calloc(q->arena, rv->n + 1, sizeof *rv->lo);
+    rv->hi = osp_arena_calloc(q->arena, rv->n + 1, sizeof *rv->hi);
+    rv->win = osp_arena_calloc(q->arena, rv->n + 1, sizeof *rv->win);
+    return rv->lo && rv->hi && rv->win ? 0 : OSP_ENOMEM;
+}
+
+/* Moves every window to the step at ts and counts its samples as held. */
+static int range_step(osp__pq_query *q, range_vec *rv, int64_t ts)
+{
+    int64_t maxt = ref_time(q, rv->mods, ts), mint = maxt - rv->range_ms;
+    uint64_t held = 0;
+    for (size_t i = 0; i < rv->n; i++) {
+        const osp_series *s = &rv->s[i];
+        size_t lo = rv->lo[i], hi = rv->hi[i];
+        while (lo < s->nsamples && !in_window(s->samples[lo].t_ms, mint))
+            lo++;
+        if (hi < lo)
+            hi = lo;
+        while (hi < s->nsamples && s->samples[hi].t_ms <= maxt)
+            hi++;
+        rv->lo[i] = lo;
+        rv->hi[i] = hi;
+        rv->win[i] = (osp_series){s->labels, s->nlabels, s->samples + lo, hi - lo};
+        held += hi - lo;
+    }
+    q->samples -= rv->held;
+    rv->held = held;
+    return osp__pq_hold(q, held);
+}
+
+/* ---- calls ---- */
+
+static const char *const unsafe_fns[] = {"days_in_month", "day_of_month", "day_of_week",
+                                         "day_of_year",   "hour",         "minute",
+                                         "month",         "year",         "predict_linear",
+                                         "time",          "timestamp"};
+
+/* Prometheus's step invariance: the value does not depend on the evaluation step (every
+ * selector and subquery under it has @, and no call reads the step time). */
+static int invariant(const osp_promql_expr *e)
+{
+    switch (e->kind) {
+    case OSP_PROMQL_NUMBER:
+    case OSP_PROMQL_STRING:
+        return 1;
+    case OSP_PROMQL_VECTOR:
+        return e->u.vs.mods.at != OSP_PROMQL_AT_NONE;
+    case OSP_PROMQL_MATRIX:
+        return e->u.ms.vs->u.vs.mods.at != OSP_PROMQL_AT_NONE;
+    case OSP_PROMQL_SUBQUERY:
+        return e->u.sq.mods.at != OSP_PROMQL_AT_NONE;
+    case OSP_PROMQL_PAREN:
+        return invariant(e->u.paren.expr);
+    case OSP_PROMQL_UNARY:
+        return invariant(e->u.unary.expr);
+    case OSP_PROMQL_AGG: /* as Prometheus: the parameter is not looked at */
+        return invariant(e->u.agg.expr);
+    case OSP_PROMQL_BINARY:
+        return invariant(e->u.bin.lhs) && invariant(e->u.bin.rhs);
+    case OSP_PROMQL_CALL:
+        for (size_t i = 0; i < sizeof unsafe_fns / sizeof unsafe_fns[0]; i++)
+            if (osp_str_eqz(e->u.call.name, unsafe_fns[i]))
+                return 0;
+        for (size_t i = 0; i < e->u.call.nargs; i++)
+            if (!invariant(e->u.call.args[i]))
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* One evaluated argument of a call and what produces it per step. */
+typedef struct call_arg {
+    const osp_promql_expr *e; /* parentheses removed */
+    osp__pq_mat mat;          /* SCALAR, VECTOR */
+    osp__pq_cursor cur;
+    range_vec rv;             /* MATRIX */
+    osp_series *sel;          /* timestamp(<selector>): the selected series */
+    size_t nsel, *selpos;
+    uint32_t *sidx;
+    double *vals;
+} call_arg;
+
+static int arg_init(osp__pq_ev *ev, const osp_promql_expr *call, size_t i, call_arg *ca,
+                    osp_promql_arg *arg)
+{
+    osp__pq_query *q = ev->q;
+    int rc;
+    memset(ca, 0, sizeof *ca);
+    memset(arg, 0, sizeof *arg);
+    ca->e = unparen(call->u.call.args[i]);
+    arg->type = ca->e->type;
+    switch (ca->e->type) {
+    case OSP_PROMQL_T_STRING:
+        if (ca->e->kind != OSP_PROMQL_STRING)
+            return osp__pq_fail(q, OSP_EINVAL, "string argument must be a literal");
+        arg->string = ca->e->u.string;
+        return 0;
+    case OSP_PROMQL_T_MATRIX:
+        if ((rc = load_range(ev, ca->e, &ca->rv)))
+            return rc;
+        arg->range_ms = ca->rv.range_ms;
+        return 0;
+    default:
+        break;
+    }
+    if (ca->e->kind == OSP_PROMQL_VECTOR && osp_str_eqz(call->u.call.name, "timestamp")) {
+        /* timestamp() of a selector reads the samples' own times */
+        if ((rc = load_vs(ev, ca->e, &ca->sel, &ca->nsel)))
+            return rc;
+        ca->selpos = osp_arena_calloc(q->arena, ca->nsel + 1, sizeof *ca->selpos);
+        arg->vec.a = osp_arena_alloc(q->arena, (ca->nsel + 1) * sizeof *arg->vec.a);
+        return ca->selpos && arg->vec.a ? 0 : OSP_ENOMEM;
+    }
+    if ((rc = osp__pq_eval(ev, ca->e, &ca->mat)) ||
+        (rc = osp__pq_cursor_init(&ca->cur, q->arena, &ca->mat)))
+        return rc;
+    ca->sidx = osp_arena_alloc(q->arena, (ca->mat.n + 1) * sizeof *ca->sidx);
+    ca->vals = osp_arena_alloc(q->arena, (ca->mat.n + 1) * sizeof *ca->vals);
+    arg->vec.a = osp_arena_alloc(q->arena, (ca->mat.n + 1) * sizeof *arg->vec.a);
+    return ca->sidx && ca->vals && arg->vec.a ? 0 : OSP_ENOMEM;
+}
+
+/* Fills arg with the argument's value at step ts. */
+static int arg_step(osp__pq_ev *ev, call_arg *ca, osp_promql_arg *arg, int64_t ts)
+{
+    osp__pq_query *q = ev->q;
+    switch (arg->type) {
+    case OSP_PROMQL_T_STRING:
+        return 0;
+    case OSP_PROMQL_T_MATRIX: {
+        int rc = range_step(q, &ca->rv, ts);
+        arg->series = ca->rv.win;
+        arg->nseries = ca->rv.n;
+        arg->end_ms = ref_time(q, ca->rv.mods, ts);
+        return rc;
+    }
+    case OSP_PROMQL_T_SCALAR:
+        arg->scalar = osp__pq_scalar_at(&ca->cur, ts);
+        return 0;
+    default:
+        break;
+    }
+    arg->vec.n = 0;
+    if (ca->sel) {
+        int64_t ref = ref_time(q, &ca->e->u.vs.mods, ts);
+        for (size_t i = 0; i < ca->nsel; i++) {
+            long at = lookup_sample(&ca->sel[i], &ca->selpos[i], ref, q->lookback_ms);
+            if (at >= 0)
+                arg->vec.a[arg->vec.n++] =
+                    (osp_promql_elem){ca->sel[i].labels, ca->sel[i].nlabels,
+                                      ca->sel[i].samples[at].t_ms, ca->sel[i].samples[at].v};
+        }
+        return 0;
+    }
+    size_t n = osp__pq_gather(&ca->cur, ts, ca->sidx, ca->vals);
+    for (size_t i = 0; i < n; i++) {
+        const osp_series *s = &ca->mat.s[ca->sidx[i]];
+        arg->vec.a[i] = (osp_promql_elem){s->labels, s->nlabels, ts, ca->vals[i]};
+    }
+    arg->vec.n = n;
+    return 0;
+}
+
+/* Runs the function once per step. Functions allocate their results in a scratch arena
+ * emptied every step; an output series copies its labels when it first appears. */
+static int eval_call(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat *out)
+{
+    osp__pq_query *q = ev->q;
+    osp_promql_fn fn = fn_lookup(e->u.call.name);
+    size_t nargs = e->u.call.nargs;
+    osp_arena scratch;
+    osp__pq_out o;
+    int rc;
+    if (!fn)
+        return osp__pq_fail(q, OSP_EEXEC, "function %.*s is not implemented",
+                            OSP_STR_FMT(e->u.call.name));
+    call_arg *ca = osp_arena_calloc(q->arena, nargs + 1, sizeof *ca);
+    osp_promql_arg *args = osp_arena_calloc(q->arena, nargs + 1, sizeof *args);
+    if (!ca || !args)
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < nargs; i++)
+        if ((rc = arg_init(ev, e, i, &ca[i], &args[i])))
+            return rc;
+    if ((rc = osp__pq_out_init(&o, ev, 16)))
+        return rc;
+    osp_arena_init(&scratch, 0, q->arena->max);
+    osp_promql_call_ctx c = {.call = e, .arena = &scratch, .err = q->err, .errlen = q->errlen};
+    int64_t ts = ev->start;
+    for (size_t k = 0; k < ev->nsteps; k++, ts += ev->step) {
+        osp_promql_vec res = {NULL, 0};
+        osp_arena_cleanup(&scratch);
+        for (size_t i = 0; i < nargs; i++)
+            if ((rc = arg_step(ev, &ca[i], &args[i], ts)))
+                goto out;
+        c.t_ms = ts;
+        if ((rc = fn(&c, args, nargs, &res))) {
+            if (rc != OSP_ENOMEM && q->err && q->errlen && !q->err[0])
+                osp__pq_fail(q, rc, "function %.*s failed", OSP_STR_FMT(e->u.call.name));
+            goto out;
+        }
+        for (size_t i = 0; i < res.n; i++) {
+            uint32_t idx;
+            if ((rc = osp__pq_out_series_copy(&o, res.a[i].labels, res.a[i].nlabels, &idx)) ||
+                (rc = osp__pq_out_add(&o, idx, ts, res.a[i].v)))
+                goto out;
+        }
+        if ((rc = osp__pq_tick(q)))
+            goto out;
+    }
+    for (size_t i = 0; i < nargs; i++) {
+        osp__pq_release(q, &ca[i].mat);
+        osp__pq_release(q, &ca[i].rv.inner);
+        q->samples -= ca[i].rv.held;
+    }
+    *out = osp__pq_out_done(&o);
+out:
+    osp_arena_cleanup(&scratch);
+    return rc;
+}
+
+/* ---- other nodes ---- */
+
+static int eval_number(osp__pq_ev *ev, double v, osp__pq_mat *out)
+{
+    osp__pq_query *q = ev->q;
+    osp_series *s = osp_arena_calloc(q->arena, 1, sizeof *s);
+    osp_sample *p = osp_arena_alloc(q->arena, ev->nsteps * sizeof *p);
+    if (!s || !p)
+        return OSP_ENOMEM;
+    int64_t ts = ev->start;
+    for (size_t k = 0; k < ev->nsteps; k++, ts += ev->step)
+        p[k] = (osp_sample){ts, v};
+    s->samples = p;
+    s->nsamples = ev->nsteps;
+    *out = (osp__pq_mat){s, 1};
+    return osp__pq_hold(q, ev->nsteps);
+}
+
+/* Unary minus: negated values without __name__; like Prometheus it refuses two series
+ * that end up with the same labels, whether or not they share a step. */
+static int eval_neg(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat *out)
+{
+    osp__pq_query *q = ev->q;
+    osp__pq_lmap seen;
+    int rc = osp__pq_eval(ev, e->u.unary.expr, out);
+    if (rc || (rc = osp__pq_lmap_init(&seen, q->arena, out->n)))
+        return rc;
+    for (size_t i = 0; i < out->n; i++) {
+        osp_series *s = &out->s[i];
+        uint32_t id;
+        int added;
+        s->labels = osp_promql_drop_name(q->arena, s->labels, &s->nlabels);
+        if (!s->labels && s->nlabels) /* drop_name failed; NULL and 0 is an empty set */
+            return OSP_ENOMEM;
+        if ((rc = osp__pq_lmap_put(&seen, q->arena, s->labels, s->nlabels, &id, &added)))
+            return rc;
+        if (!added)
+            return osp__pq_fail(q, OSP_EEXEC, "vector cannot contain metrics with the same labelset");
+        for (size_t j = 0; j < s->nsamples; j++)
+            s->samples[j].v = -s->samples[j].v;
+    }
+    return 0;
+}
+
+/* Evaluates a step-invariant e once at ev's start and repeats it on every step. */
+static int eval_invariant(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat *out)
+{
+    osp__pq_query *q = ev->q;
+    osp__pq_ev one = {.q = q, .start = ev->start, .end = ev->start, .step = ev->step, .nsteps = 1};
+    int rc = osp__pq_eval(&one, e, out);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < out->n; i++) {
+        osp_series *s = &out->s[i];
+        osp_sample *p = osp_arena_alloc(q->arena, ev->nsteps * sizeof *p);
+        if (!p)
+            return OSP_ENOMEM;
+        int64_t ts = ev->start;
+        for (size_t k = 0; k < ev->nsteps; k++, ts += ev->step)
+            p[k] = (osp_sample){ts, s->samples[0].v};
+        s->samples = p;
+        s->nsamples = ev->nsteps;
+        if ((rc = osp__pq_hold(q, ev->nsteps - 1)))
+            return rc;
+    }
+    return 0;
+}
+
+int osp__pq_eval(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat *out)
+{
+    int rc = osp__pq_tick(ev->q);
+    if (rc)
+        return rc;
+    if (ev->nsteps > 1 && e->kind != OSP_PROMQL_NUMBER && e->kind != OSP_PROMQL_PAREN &&
+        invariant(e))
+        return eval_invariant(ev, e, out);
+    switch (e->kind) {
+    case OSP_PROMQL_NUMBER:
+        return eval_number(ev, e->u.number, out);
+    case OSP_PROMQL_PAREN:
+        return osp__pq_eval(ev, e->u.paren.expr, out);
+    case OSP_PROMQL_UNARY:
+        if (e->u.unary.op == OSP_PROMQL_OP_SUB)
+            return eval_neg(ev, e, out);
+        return osp__pq_eval(ev, e->u.unary.expr, out);
+    case OSP_PROMQL_VECTOR:
+        return eval_vs(ev, e, out);
+    case OSP_PROMQL_CALL:
+        return eval_call(ev, e, out);
+    case OSP_PROMQL_AGG:
+        return osp__pq_eval_agg(ev, e, out);
+    case OSP_PROMQL_BINARY:
+        return osp__pq_eval_binary(ev, e, out);
+    default:
+        return osp__pq_fail(ev->q, OSP_EINVAL, "unexpected %s in an instant expression",
+                            osp_promql_type_name(e->type));
+    }
+}
+
+/* ---- the query ---- */
+
+static int cmp_series(const void *a, const void *b)
+{
+    const osp_series *x = a, *y = b;
+    return osp_labels_compare(x->labels, x->nlabels, y->labels, y->nlabels);
+}
+
+static void sort_series(osp_series *s, size_t n)
+{
+    if (n > 1)
+        qsort(s, n, sizeof *s, cmp_series);
+}
+
+/* 1 when an instant query's result keeps the order its outermost operation gave it. */
+static int keeps_order(const osp_promql_expr *e)
+{
+    e = unparen(e);
+    if (e->kind == OSP_PROMQL_AGG)
+        return e->u.agg.op == OSP_PROMQL_AGG_TOPK || e->u.agg.op == OSP_PROMQL_AGG_BOTTOMK;
+    return e->kind == OSP_PROMQL_CALL &&
+           (osp_str_eqz(e->u.call.name, "sort") || osp_str_eqz(e->u.call.name, "sort_desc"));
+}
+
+static int eval_instant_matrix(osp__pq_ev *ev, const osp_promql_expr *e, osp_promql_result *res)
+{
+    range_vec rv;
+    int rc = load_range(ev, e, &rv);
+    if (rc || (rc = range_step(ev->q, &rv, ev->start)))
+        return rc;
+    res->series = rv.win;
+    res->nseries = 0;
+    for (size_t i = 0; i < rv.n; i++)
+        if (rv.win[i].nsamples)
+            res->series[res->nseries++] = rv.win[i];
+    sort_series(res->series, res->nseries);
+    return 0;
+}
+
+static int run(osp__pq_query *q, const osp_promql_expr *e, int64_t step_ms, osp_promql_result *res)
+{
+    osp__pq_ev ev = {.q = q, .start = q->qstart, .end = q->qend, .step = step_ms ? step_ms : 1};
+    osp__pq_mat m;
+    int rc;
+    ev.nsteps = (size_t)((ev.end - ev.start) / ev.step) + 1;
+    res->t_ms = q->qstart;
+    if (step_ms == 0) {
+        const osp_promql_expr *u = unparen(e);
+        switch (e->type) {
+        case OSP_PROMQL_T_STRING:
+            res->type = OSP_PROMQL_T_STRING;
+            res->string = u->u.string;
+            return 0;
+        case OSP_PROMQL_T_MATRIX:
+            res->type = OSP_PROMQL_T_MATRIX;
+            return eval_instant_matrix(&ev, u, res);
+        default:
+            break;
+        }
+    } else if (e->type != OSP_PROMQL_T_SCALAR && e->type != OSP_PROMQL_T_VECTOR) {
+        return osp__pq_fail(q, OSP_EINVAL,
+                            "invalid expression type \"%s\" for range query, must be Scalar or "
+                            "instant Vector",
+                            osp_promql_type_name(e->type));
+    }
+    if ((rc = osp__pq_eval(&ev, e, &m)))
+        return rc;
+    if (step_ms == 0 && e->type == OSP_PROMQL_T_SCALAR) {
+        res->type = OSP_PROMQL_T_SCALAR;
+        res->scalar = m.n && m.s[0].nsamples ? m.s[0].samples[0].v : NAN;
+        return 0;
+    }
+    res->type = step_ms ? OSP_PROMQL_T_MATRIX : OSP_PROMQL_T_VECTOR;
+    res->series = m.s;
+    res->nseries = m.n;
+    if (step_ms || !keeps_order(e))
+        sort_series(res->series, res->nseries);
+    return 0;
+}
+
+int osp_promql_eval(const osp_promql_source *src, const osp_promql_expr *e, int64_t start_ms,
+                    int64_t end_ms, int64_t step_ms, const osp_promql_opts *opts,
+                    osp_arena *arena, osp_promql_result *res, char *err, size_t errlen)
+{
+    osp_promql_opts o = opts ? *opts : (osp_promql_opts){0};
+    osp__pq_query q = {
+        .src = src,
+        .arena = arena,
+        .qstart = start_ms,
+        .qend = end_ms,
+        .lookback_ms = o.lookback_ms > 0 ? o.lookback_ms : DEFAULT_LOOKBACK_MS,
+        .sq_step_ms = o.subquery_step_ms > 0 ? o.subquery_step_ms : DEFAULT_SQ_STEP_MS,
+        .deadline_ms = o.deadline_ms,
+        .max_samples = o.max_samples ? o.max_samples : DEFAULT_MAX_SAMPLES,
+        .ticks = UINT32_MAX - 1, /* check the deadline at once */
+        .err = err,
+        .errlen = errlen,
+    };
+    int rc;
+    memset(res, 0, sizeof *res);
+    if (err && errlen)
+        err[0] = 0;
+    if (step_ms < 0 || end_ms < start_ms || (step_ms == 0 && end_ms != start_ms))
+        return osp__pq_fail(&q, OSP_EINVAL, "invalid query range or step");
+    rc = run(&q, e, step_ms, res);
+    if (rc == OSP_ENOMEM && err && errlen && !err[0])
+        osp__pq_fail(&q, rc, "out of memory in query execution");
+    if (rc)
+        memset(res, 0, sizeof *res);
+    return rc;
+}

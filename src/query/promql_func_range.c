@@ -1,0 +1,490 @@
+/* PromQL functions over range vectors: rate and its relatives, the *_over_time family,
+ * deriv, predict_linear and holt_winters, one element per non-empty window. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/err.h"
+#include "query/promql_func_int.h"
+
+/* Computes one window's value: 1 with *v set, 0 for no element, or a negative error. */
+typedef int (*window_fn)(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                         const osp_promql_arg *m, const osp_series *w, double *v);
+
+/* Applies fn to each non-empty window of the matrix args[midx] (Prometheus does not call a
+ * function on an empty one). Results keep the series' labels minus __name__, all of them
+ * when keep_name. */
+static int over_windows(const osp_promql_call_ctx *c, const osp_promql_arg *args, size_t midx,
+                        int keep_name, window_fn fn, osp_promql_vec *out)
+{
+    const osp_promql_arg *m = &args[midx];
+    int rc = osp__fn_out(c, out, m->nseries);
+    for (size_t i = 0; rc == 0 && i < m->nseries; i++) {
+        const osp_series *w = &m->series[i];
+        if (w->nsamples == 0)
+            continue;
+        double v;
+        rc = fn(c, args, m, w, &v);
+        if (rc > 0)
+            rc = osp__fn_push(c, out, w->labels, w->nlabels, keep_name, v);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+#define RANGE_FN(name, midx, keep_name)                                                            \
+    static int fn_##name(const osp_promql_call_ctx *c, const osp_promql_arg *args, size_t nargs,   \
+                         osp_promql_vec *out)                                                      \
+    {                                                                                              \
+        (void)nargs;                                                                               \
+        return over_windows(c, args, midx, keep_name, w_##name, out);                              \
+    }
+
+/* Go's time.Duration.Seconds() of a millisecond range: whole seconds plus the rest. */
+static double range_seconds(int64_t ms)
+{
+    int64_t ns_rest = (ms % 1000) * 1000000;
+    return (double)(ms / 1000) + (double)ns_rest / 1e9;
+}
+
+/* ---- rate, increase, delta: functions.go's extrapolatedRate ---- */
+
+static int extrapolated_rate(const osp_promql_arg *m, const osp_series *w, int is_counter,
+                             int is_rate, double *v)
+{
+    const osp_sample *s = w->samples;
+    size_t n = w->nsamples;
+    if (n < 2)
+        return 0;
+    int64_t range_start = m->end_ms - m->range_ms, range_end = m->end_ms;
+    double result = s[n - 1].v - s[0].v;
+    if (is_counter) {
+        double prev = s[0].v;
+        for (size_t i = 1; i < n; i++) {
+            if (s[i].v < prev)
+                result += prev; /* counter reset */
+            prev = s[i].v;
+        }
+    }
+    double to_start = (double)(s[0].t_ms - range_start) / 1000;
+    double to_end = (double)(range_end - s[n - 1].t_ms) / 1000;
+    double sampled = (double)(s[n - 1].t_ms - s[0].t_ms) / 1000;
+    double avg_step = sampled / (double)(n - 1);
+    if (is_counter && result > 0 && s[0].v >= 0) {
+        /* A counter does not extrapolate below zero. */
+        double to_zero = sampled * (s[0].v / result);
+        if (to_zero < to_start)
+            to_start = to_zero;
+    }
+    /* Extrapolate to a boundary only when a sample would be expected there (within 1.1
+     * average steps); otherwise by half a step. */
+    double threshold = avg_step * 1.1;
+    double interval = sampled;
+    interval += to_start < threshold ? to_start : avg_step / 2;
+    interval += to_end < threshold ? to_end : avg_step / 2;
+    double factor = interval / sampled;
+    if (is_rate)
+        factor /= range_seconds(m->range_ms);
+    *v = result * factor;
+    return 1;
+}
+
+static int w_rate(const osp_promql_call_ctx *c, const osp_promql_arg *args, const osp_promql_arg *m,
+                  const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    return extrapolated_rate(m, w, 1, 1, v);
+}
+
+static int w_increase(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                      const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    return extrapolated_rate(m, w, 1, 0, v);
+}
+
+static int w_delta(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                   const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    return extrapolated_rate(m, w, 0, 0, v);
+}
+
+/* irate and idelta: the last two samples. */
+static int instant_value(const osp_series *w, int is_rate, double *v)
+{
+    if (w->nsamples < 2)
+        return 0;
+    const osp_sample *last = &w->samples[w->nsamples - 1], *prev = last - 1;
+    double result = is_rate && last->v < prev->v ? last->v : last->v - prev->v;
+    int64_t interval = last->t_ms - prev->t_ms;
+    if (interval == 0)
+        return 0;
+    if (is_rate)
+        result /= (double)interval / 1000;
+    *v = result;
+    return 1;
+}
+
+static int w_irate(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                   const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    (void)m;
+    return instant_value(w, 1, v);
+}
+
+static int w_idelta(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                    const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    (void)m;
+    return instant_value(w, 0, v);
+}
+
+/* ---- deriv, predict_linear: least squares with Kahan sums, x in seconds from t0 ---- */
+
+static void linear_regression(const osp_series *w, int64_t t0, double *slope, double *intercept)
+{
+    const osp_sample *s = w->samples;
+    double n = 0, sx = 0, cx = 0, sy = 0, cy = 0, sxy = 0, cxy = 0, sx2 = 0, cx2 = 0;
+    int const_y = 1;
+    for (size_t i = 0; i < w->nsamples; i++) {
+        if (const_y && i > 0 && s[i].v != s[0].v)
+            const_y = 0;
+        n += 1.0;
+        double x = (double)(s[i].t_ms - t0) / 1e3;
+        osp__kahan_inc(x, &sx, &cx);
+        osp__kahan_inc(s[i].v, &sy, &cy);
+        osp__kahan_inc(x * s[i].v, &sxy, &cxy);
+        osp__kahan_inc(x * x, &sx2, &cx2);
+    }
+    if (const_y) {
+        *slope = isinf(s[0].v) ? NAN : 0;
+        *intercept = isinf(s[0].v) ? NAN : s[0].v;
+        return;
+    }
+    sx += cx;
+    sy += cy;
+    sxy += cxy;
+    sx2 += cx2;
+    double cov_xy = sxy - sx * sy / n;
+    double var_x = sx2 - sx * sx / n;
+    *slope = cov_xy / var_x;
+    *intercept = sy / n - *slope * sx / n;
+}
+
+static int w_deriv(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                   const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    (void)m;
+    if (w->nsamples < 2)
+        return 0;
+    double intercept;
+    linear_regression(w, w->samples[0].t_ms, v, &intercept);
+    return 1;
+}
+
+/* predict_linear(m, seconds): the fitted line at step time + seconds. */
+static int w_predict_linear(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                            const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)m;
+    if (w->nsamples < 2)
+        return 0;
+    double slope, intercept;
+    linear_regression(w, c->t_ms, &slope, &intercept);
+    *v = slope * args[1].scalar + intercept;
+    return 1;
+}
+
+/* ---- holt_winters(m, sf, tf): double exponential smoothing ---- */
+
+/* Go's %f: C's, except for infinities. */
+static const char *go_fmt_f(char *buf, size_t n, double v)
+{
+    if (isinf(v))
+        return v > 0 ? "+Inf" : "-Inf";
+    snprintf(buf, n, "%f", v);
+    return buf;
+}
+
+static int w_holt_winters(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                          const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)m;
+    double sf = args[1].scalar, tf = args[2].scalar;
+    char buf[400];
+    if (sf <= 0 || sf >= 1)
+        return osp__fn_fail(c, "invalid smoothing factor. Expected: 0 < sf < 1, got: %s",
+                            go_fmt_f(buf, sizeof buf, sf));
+    if (tf <= 0 || tf >= 1)
+        return osp__fn_fail(c, "invalid trend factor. Expected: 0 < tf < 1, got: %s",
+                            go_fmt_f(buf, sizeof buf, tf));
+    const osp_sample *s = w->samples;
+    if (w->nsamples < 2)
+        return 0;
+    double s0 = 0, s1 = s[0].v, b = s[1].v - s[0].v;
+    for (size_t i = 1; i < w->nsamples; i++) {
+        double x = sf * s[i].v;
+        if (i > 1) /* the trend at the previous point */
+            b = tf * (s1 - s0) + (1 - tf) * b;
+        double y = (1 - sf) * (s1 + b);
+        s0 = s1;
+        s1 = x + y;
+    }
+    *v = s1;
+    return 1;
+}
+
+/* ---- changes, resets ---- */
+
+static int w_changes(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                     const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    (void)m;
+    size_t changes = 0;
+    for (size_t i = 1; i < w->nsamples; i++) {
+        double prev = w->samples[i - 1].v, cur = w->samples[i].v;
+        if (cur != prev && !(isnan(cur) && isnan(prev)))
+            changes++;
+    }
+    *v = (double)changes;
+    return 1;
+}
+
+static int w_resets(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                    const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    (void)m;
+    size_t resets = 0;
+    for (size_t i = 1; i < w->nsamples; i++)
+        if (w->samples[i].v < w->samples[i - 1].v)
+            resets++;
+    *v = (double)resets;
+    return 1;
+}
+
+/* ---- *_over_time ---- */
+
+/* Incremental mean with Kahan compensation; an infinite mean stays put unless a NaN or an
+ * infinity of the other sign arrives. */
+static int w_avg_over_time(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                           const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    (void)m;
+    double mean = 0, count = 0, comp = 0;
+    for (size_t i = 0; i < w->nsamples; i++) {
+        double x = w->samples[i].v;
+        count++;
+        if (isinf(mean)) {
+            if (isinf(x) && (mean > 0) == (x > 0))
+                continue;
+            if (!isinf(x) && !isnan(x))
+                continue;
+        }
+        osp__kahan_inc(x / count - mean / count, &mean, &comp);
+    }
+    *v = isinf(mean) ? mean : mean + comp;
+    return 1;
+}
+
+static int w_sum_over_time(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                           const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    (void)m;
+    double sum = 0, comp = 0;
+    for (size_t i = 0; i < w->nsamples; i++)
+        osp__kahan_inc(w->samples[i].v, &sum, &comp);
+    *v = isinf(sum) ? sum : sum + comp;
+    return 1;
+}
+
+static int w_count_over_time(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                             const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    (void)m;
+    *v = (double)w->nsamples;
+    return 1;
+}
+
+/* min and max: a NaN is replaced by any later value. */
+static int w_min_over_time(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                           const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    (void)m;
+    double min = w->samples[0].v;
+    for (size_t i = 0; i < w->nsamples; i++)
+        if (w->samples[i].v < min || isnan(min))
+            min = w->samples[i].v;
+    *v = min;
+    return 1;
+}
+
+static int w_max_over_time(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                           const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    (void)m;
+    double max = w->samples[0].v;
+    for (size_t i = 0; i < w->nsamples; i++)
+        if (w->samples[i].v > max || isnan(max))
+            max = w->samples[i].v;
+    *v = max;
+    return 1;
+}
+
+static int w_last_over_time(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                            const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    (void)m;
+    *v = w->samples[w->nsamples - 1].v;
+    return 1;
+}
+
+static int w_present_over_time(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                               const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    (void)m;
+    (void)w;
+    *v = 1;
+    return 1;
+}
+
+/* Welford's variance with Kahan-compensated mean and sum of squares. */
+static double variance(const osp_series *w)
+{
+    double count = 0, mean = 0, cmean = 0, aux = 0, caux = 0;
+    for (size_t i = 0; i < w->nsamples; i++) {
+        double x = w->samples[i].v;
+        count++;
+        double delta = x - (mean + cmean);
+        osp__kahan_inc(delta / count, &mean, &cmean);
+        osp__kahan_inc(delta * (x - (mean + cmean)), &aux, &caux);
+    }
+    return (aux + caux) / count;
+}
+
+static int w_stdvar_over_time(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                              const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    (void)m;
+    *v = variance(w);
+    return 1;
+}
+
+static int w_stddev_over_time(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                              const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)c;
+    (void)args;
+    (void)m;
+    *v = sqrt(variance(w));
+    return 1;
+}
+
+/* NaN first, as Prometheus's vectorByValueHeap. */
+static int cmp_nan_first(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    if (isnan(a) || isnan(b))
+        return isnan(b) - isnan(a);
+    return a < b ? -1 : a > b;
+}
+
+/* quantile_over_time(q, m): linear interpolation between the closest ranks, as
+ * quantile.go's quantile(); -Inf below 0, +Inf above 1, NaN for a NaN q. */
+static int w_quantile_over_time(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                                const osp_promql_arg *m, const osp_series *w, double *v)
+{
+    (void)m;
+    double q = args[0].scalar;
+    if (isnan(q) || q < 0 || q > 1) {
+        *v = isnan(q) ? NAN : q < 0 ? -INFINITY : INFINITY;
+        return 1;
+    }
+    size_t n = w->nsamples;
+    double *x = osp_arena_alloc(c->arena, n * sizeof *x);
+    if (!x)
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        x[i] = w->samples[i].v;
+    qsort(x, n, sizeof *x, cmp_nan_first);
+    double rank = q * (double)(n - 1);
+    double lo = fmax(0, floor(rank)); /* rank is not NaN here */
+    double hi = fmin((double)(n - 1), lo + 1);
+    double weight = rank - floor(rank);
+    *v = x[(size_t)lo] * (1 - weight) + x[(size_t)hi] * weight;
+    return 1;
+}
+
+RANGE_FN(rate, 0, 0)
+RANGE_FN(increase, 0, 0)
+RANGE_FN(delta, 0, 0)
+RANGE_FN(irate, 0, 0)
+RANGE_FN(idelta, 0, 0)
+RANGE_FN(deriv, 0, 0)
+RANGE_FN(predict_linear, 0, 0)
+RANGE_FN(holt_winters, 0, 0)
+RANGE_FN(changes, 0, 0)
+RANGE_FN(resets, 0, 0)
+RANGE_FN(avg_over_time, 0, 0)
+RANGE_FN(sum_over_time, 0, 0)
+RANGE_FN(count_over_time, 0, 0)
+RANGE_FN(min_over_time, 0, 0)
+RANGE_FN(max_over_time, 0, 0)
+RANGE_FN(last_over_time, 0, 1)
+RANGE_FN(present_over_time, 0, 0)
+RANGE_FN(stdvar_over_time, 0, 0)
+RANGE_FN(stddev_over_time, 0, 0)
+RANGE_FN(quantile_over_time, 1, 0)
+#undef RANGE_FN
+
+const osp__fn_def osp__fn_range_defs[] = {
+    {"rate", fn_rate},
+    {"increase", fn_increase},
+    {"delta", fn_delta},
+    {"irate", fn_irate},
+    {"idelta", fn_idelta},
+    {"deriv", fn_deriv},
+    {"predict_linear", fn_predict_linear},
+    {"holt_winters", fn_holt_winters},
+    {"changes", fn_changes},
+    {"resets", fn_resets},
+    {"avg_over_time", fn_avg_over_time},
+    {"sum_over_time", fn_sum_over_time},
+    {"count_over_time", fn_count_over_time},
+    {"min_over_time", fn_min_over_time},
+    {"max_over_time", fn_max_over_time},
+    {"last_over_time", fn_last_over_time},
+    {"present_over_time", fn_present_over_time},
+    {"stdvar_over_time", fn_stdvar_over_time},
+    {"stddev_over_time", fn_stddev_over_time},
+    {"quantile_over_time", fn_quantile_over_time},
+    {NULL, NULL},
+};

@@ -1,0 +1,194 @@
+/* Prometheus remote write 1.0 receiver: POST /api/v1/write on the API listener, as
+ * Prometheus serves it. Answers as the protocol asks of a receiver: 204 once the samples
+ * are in the write-ahead log; 400 (never retried by senders) for data that can never be
+ * stored, naming the first problem, after storing whatever in the request was valid; 413
+ * past the size caps; 503 with Retry-After only when retrying can help. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "model/series.h"
+#include "proto/remote_write.h"
+#include "receiver/receiver.h"
+#include "store/tsdb/tsdb.h"
+
+#define WRITE_PATH "/api/v1/write"
+#define MAX_DECODED ((size_t)256 << 20) /* decompressed WriteRequest */
+#define MAX_LABELS 128                  /* label pairs per series, __name__ included */
+#define MAX_NAME_BYTES 1024             /* label name */
+#define MAX_VALUE_BYTES (16u << 10)     /* label value */
+
+typedef struct counters {
+    osp_metric *received, *accepted, *rejected;
+} counters;
+
+static void counters_get(counters *c)
+{
+    const char *l = "protocol=\"remote_write\"";
+    c->received = osp_counter("osprey_samples_received_total",
+                              "Metric samples received by protocol, before validation.", l);
+    c->accepted = osp_counter("osprey_samples_accepted_total",
+                              "Metric samples stored (acknowledged after the WAL write).", l);
+    c->rejected = osp_counter("osprey_samples_rejected_total",
+                              "Metric samples refused: invalid, out of order or not stored.", l);
+}
+
+static void text(osp_http_response *res, int status, const char *msg)
+{
+    osp_buf_reset(&res->body);
+    res->status = status;
+    res->content_type = "text/plain; charset=utf-8";
+    if (osp_buf_puts(&res->body, msg) || osp_buf_putc(&res->body, '\n'))
+        osp_buf_reset(&res->body);
+}
+
+/* Why a decoded series is still refused (label limits), or NULL. */
+static const char *series_problem(const osp_rw_series *s, char *buf, size_t len)
+{
+    if (s->nlabels > MAX_LABELS) {
+        snprintf(buf, len, "has %zu labels, more than the limit of %d", s->nlabels, MAX_LABELS);
+        return buf;
+    }
+    for (size_t i = 0; i < s->nlabels; i++) {
+        if (s->labels[i].name.n > MAX_NAME_BYTES) {
+            snprintf(buf, len, "has a label name of %zu bytes, more than the limit of %d",
+                     s->labels[i].name.n, MAX_NAME_BYTES);
+            return buf;
+        }
+        if (s->labels[i].value.n > MAX_VALUE_BYTES) {
+            snprintf(buf, len, "label %.*s has a value of %zu bytes, more than the limit of %u",
+                     (int)(s->labels[i].name.n > 64 ? 64 : s->labels[i].name.n),
+                     s->labels[i].name.p, s->labels[i].value.n, MAX_VALUE_BYTES);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+/* Counts what the request holds that will not be stored, keeping the first reason. */
+typedef struct refusals {
+    uint64_t samples;
+    char first[320];
+} refusals;
+
+static void refuse(refusals *r, uint64_t samples, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void refuse(refusals *r, uint64_t samples, const char *fmt, ...)
+{
+    r->samples += samples;
+    if (r->first[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->first, sizeof r->first, fmt, ap);
+    va_end(ap);
+}
+
+/* Builds the batch from the decoded request: valid series by reference, metadata. */
+static int build_batch(const osp_rw_request *rw, osp_series_batch *b, refusals *r)
+{
+    char why[160];
+    for (size_t i = 0; i < rw->nseries; i++) {
+        const osp_rw_series *s = &rw->series[i];
+        if (s->nhistograms)
+            refuse(r, s->nhistograms, "series %zu: native histogram samples are not stored yet",
+                   i);
+        if (s->nsamples == 0)
+            continue;
+        const char *problem = series_problem(s, why, sizeof why);
+        if (problem) {
+            refuse(r, s->nsamples, "series %zu %s", i, problem);
+            continue;
+        }
+        osp_series *out = osp_series_batch_add(b);
+        if (!out)
+            return OSP_ENOMEM;
+        *out = (osp_series){s->labels, s->nlabels, s->samples, s->nsamples};
+    }
+    for (size_t i = 0; i < rw->nmetadata; i++) {
+        const osp_rw_metadata *m = &rw->metadata[i];
+        osp_metric_meta *out;
+        if (m->family.n == 0)
+            continue;
+        if (!(out = osp_series_batch_add_meta(b)))
+            return OSP_ENOMEM;
+        *out = (osp_metric_meta){m->family, m->type <= OSP_KIND_STATESET ? (int)m->type : 0,
+                                 m->help, m->unit};
+    }
+    return 0;
+}
+
+static void handle_write(const osp_http_request *req, osp_http_response *res, void *ctx)
+{
+    const osp_receiver_env *env = ctx;
+    osp_rw_request rw;
+    osp_series_batch batch;
+    osp_tsdb_append_report rep = {0};
+    refusals ref = {0};
+    counters c;
+    char err[256], msg[640];
+    counters_get(&c);
+    int rc = osp_remote_write_decode(req->body, MAX_DECODED, req->arena, &rw, err, sizeof err);
+    if (rc == OSP_ETOOBIG) {
+        snprintf(msg, sizeof msg, "request too large: %s", err);
+        text(res, 413, msg);
+        return;
+    }
+    if (rc == OSP_EPARSE) {
+        snprintf(msg, sizeof msg, "cannot decode WriteRequest: %s", err);
+        text(res, 400, msg);
+        return;
+    }
+    if (rc) {
+        text(res, 500, osp_strerror(rc));
+        return;
+    }
+    if (rw.nrejected)
+        refuse(&ref, 0, "%s", err);
+    osp_series_batch_init(&batch);
+    rc = build_batch(&rw, &batch, &ref);
+    uint64_t samples = osp_series_batch_samples(&batch);
+    osp_counter_add(c.received, samples + ref.samples);
+    if (rc == 0 && (batch.nseries || batch.nmeta))
+        rc = osp_store_append_series(env->store, &batch, &rep);
+    osp_series_batch_cleanup(&batch);
+    if (rc == OSP_EBUSY) {
+        osp_counter_add(c.rejected, samples + ref.samples);
+        osp_http_response_header(res, "retry-after", OSP_STR_LIT("1"));
+        text(res, 503, "write path is behind, retry later");
+        return;
+    }
+    if (rc) {
+        osp_counter_add(c.rejected, samples + ref.samples);
+        osp_error("remote-write", "storing %llu samples failed: %s", (unsigned long long)samples,
+                  osp_strerror(rc));
+        osp_http_response_header(res, "retry-after", OSP_STR_LIT("1"));
+        text(res, rc == OSP_ENOMEM ? 503 : 500, "storage write failed, retry later");
+        return;
+    }
+    uint64_t stored_refused = samples - rep.accepted;
+    osp_counter_add(c.accepted, rep.accepted);
+    osp_counter_add(c.rejected, ref.samples + stored_refused);
+    if (!ref.first[0] && !stored_refused && !rw.nrejected) {
+        res->status = 204;
+        return;
+    }
+    snprintf(msg, sizeof msg, "%s%s%s", ref.first,
+             ref.first[0] && rep.error[0] ? "; " : "", rep.error);
+    text(res, 400, msg);
+}
+
+static size_t remote_write_routes(enum osp_listener listener, const osp_receiver_env *env,
+                                  osp_route *out, size_t max)
+{
+    if (listener != OSP_LISTENER_API || max < 1)
+        return 0;
+    out[0] = (osp_route){"POST", WRITE_PATH, handle_write, (void *)env, NULL, 1};
+    return 1;
+}
+
+const osp_receiver osp_remote_write_receiver = {"remote-write", remote_write_routes};

@@ -1,0 +1,76 @@
+/* Immutable block files of the time-series engine: the label sets of a set of series and
+ * their sample chunks over a time range, with a checksum per section. Format: README.md. */
+#ifndef OSP_STORE_TSDB_BLOCK_H
+#define OSP_STORE_TSDB_BLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/labels.h"
+
+#define OSP_BLOCK_MAGIC "OSPTSB01"
+#define OSP_BLOCK_MAGIC_LEN 8
+#define OSP_BLOCK_FOOTER_LEN 120 /* fixed footer, trailing magic included */
+#define OSP_BLOCK_MAX_REPLACES 64
+#define OSP_BLOCK_MAX_LABELS 256 /* labels of one series; the engine rejects larger sets */
+
+typedef struct osp_block osp_block;
+typedef struct osp_block_writer osp_block_writer;
+
+/* Block-wide facts, from the footer. */
+typedef struct osp_block_info {
+    uint64_t nseries, nsamples;
+    int64_t mint, maxt;       /* over every sample; 0, 0 when empty */
+    uint64_t wal_lsn;         /* every WAL record up to this lsn is in this block or older ones */
+    uint64_t age;             /* write order: a higher age wins a timestamp held by two blocks */
+    uint64_t bytes;           /* file size */
+    const uint64_t *replaces; /* sequence numbers of the blocks this one was merged from */
+    size_t nreplaces;
+} osp_block_info;
+
+/* One series of a block (parsed at open). */
+typedef struct osp_block_series {
+    uint64_t lab_off;   /* file offset of its encoded labels */
+    uint64_t chunk_off; /* file offset of its chunks */
+    uint64_t chunk_len;
+    int64_t mint, maxt; /* its first and last timestamps */
+    uint64_t last_v;    /* bits of the value at maxt */
+    uint32_t nlabels, nsamples;
+} osp_block_series;
+
+/* Opens and verifies the block at path (mmap). Returns 0; OSP_ECORRUPT when a checksum,
+ * bound or ordering check fails (the caller quarantines the file); OSP_EIO; OSP_ENOMEM. */
+int osp_block_open(const char *path, osp_block **out);
+/* Unmaps and frees; NULL is a no-op. */
+void osp_block_close(osp_block *b);
+const osp_block_info *osp_block_get_info(const osp_block *b);
+/* Series i (0 <= i < nseries), in label order. */
+const osp_block_series *osp_block_get_series(const osp_block *b, size_t i);
+/* Decodes the labels of series i into out (room for OSP_BLOCK_MAX_LABELS); the slices
+ * point into the mapped file (valid until close). Returns their count. */
+size_t osp_block_series_labels(const osp_block *b, size_t i, osp_label *out);
+
+/* Receives one sample; non-zero stops the walk and becomes its result. */
+typedef int (*osp_block_sample_fn)(void *ctx, int64_t t_ms, double v);
+/* Calls fn for every sample of series i in [mint, maxt], ascending. 0, fn's result, or
+ * OSP_ECORRUPT when a chunk does not decode or disagrees with the series entry. */
+int osp_block_series_samples(const osp_block *b, size_t i, int64_t mint, int64_t maxt,
+                             osp_block_sample_fn fn, void *ctx);
+
+/* Starts a block at tmp_path (created or truncated). 0, OSP_EIO, OSP_ENOMEM. */
+int osp_block_writer_create(const char *tmp_path, osp_block_writer **out);
+/* Adds a series: labels sorted by name and strictly after the previous series' set
+ * (osp_labels_compare; the caller keeps that order, and the reader rejects a file that
+ * breaks it); samples ascending, one per timestamp. 0, OSP_EIO, OSP_ENOMEM, OSP_EINVAL
+ * (no samples, no labels or more than OSP_BLOCK_MAX_LABELS). */
+int osp_block_writer_add(osp_block_writer *w, const osp_label *labels, size_t nlabels,
+                         const osp_sample *s, size_t n);
+/* Writes the footer, fsyncs and closes the file and frees w. The caller renames it into
+ * place. replaces: at most OSP_BLOCK_MAX_REPLACES. *bytes (may be NULL) gets the size.
+ * 0 or OSP_EIO / OSP_EINVAL (w is freed and the file removed either way on error). */
+int osp_block_writer_finish(osp_block_writer *w, uint64_t wal_lsn, uint64_t age,
+                            const uint64_t *replaces, size_t nreplaces, uint64_t *bytes);
+/* Drops an unfinished block and removes its file. NULL is a no-op. */
+void osp_block_writer_abort(osp_block_writer *w);
+
+#endif

@@ -1,0 +1,273 @@
+/* The in-memory head of the time-series engine: per-series state and unflushed samples. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/mem.h"
+#include "store/tsdb/tsdb_int.h"
+
+#define MID_BITS 11
+#define LEAF_BITS 11
+#define MID_N (1u << MID_BITS)
+#define LEAF_N (1u << LEAF_BITS)
+
+int osp__head_init(osp__head *h)
+{
+    memset(h, 0, sizeof *h);
+    pthread_mutex_init(&h->grow, NULL);
+    for (size_t i = 0; i < OSP_HEAD_STRIPES; i++)
+        pthread_mutex_init(&h->stripe[i], NULL);
+    return 0;
+}
+
+void osp__head_cleanup(osp__head *h)
+{
+    for (size_t i = 0; i < sizeof h->top / sizeof h->top[0]; i++) {
+        _Atomic(osp__hseries *) *mid = atomic_load(&h->top[i]);
+        if (!mid)
+            continue;
+        for (size_t j = 0; j < MID_N; j++) {
+            osp__hseries *leaf = atomic_load(&mid[j]);
+            if (!leaf)
+                continue;
+            for (size_t k = 0; k < LEAF_N; k++) {
+                osp__hdata_free(leaf[k].d[0]);
+                osp__hdata_free(leaf[k].d[1]);
+            }
+            osp_free(leaf);
+        }
+        osp_free(mid);
+    }
+    pthread_mutex_destroy(&h->grow);
+    for (size_t i = 0; i < OSP_HEAD_STRIPES; i++)
+        pthread_mutex_destroy(&h->stripe[i]);
+}
+
+osp__hseries *osp__head_get(osp__head *h, uint64_t id, bool create)
+{
+    size_t t = (size_t)(id >> (MID_BITS + LEAF_BITS)), m = (size_t)(id >> LEAF_BITS) & (MID_N - 1);
+    if (t >= sizeof h->top / sizeof h->top[0])
+        return NULL;
+    _Atomic(osp__hseries *) *mid = atomic_load_explicit(&h->top[t], memory_order_acquire);
+    osp__hseries *leaf = mid ? atomic_load_explicit(&mid[m], memory_order_acquire) : NULL;
+    if (leaf || !create)
+        return leaf ? &leaf[id & (LEAF_N - 1)] : NULL;
+    pthread_mutex_lock(&h->grow);
+    if (!(mid = atomic_load(&h->top[t]))) {
+        mid = osp_calloc(MID_N, sizeof *mid);
+        if (mid) {
+            atomic_fetch_add(&h->table_bytes, MID_N * sizeof *mid);
+            atomic_store_explicit(&h->top[t], mid, memory_order_release);
+        }
+    }
+    if (mid && !(leaf = atomic_load(&mid[m]))) {
+        leaf = osp_calloc(LEAF_N, sizeof *leaf);
+        if (leaf) {
+            for (size_t k = 0; k < LEAF_N; k++)
+                leaf[k].last_t = INT64_MIN;
+            atomic_fetch_add(&h->table_bytes, LEAF_N * sizeof *leaf);
+            atomic_store_explicit(&mid[m], leaf, memory_order_release);
+        }
+    }
+    pthread_mutex_unlock(&h->grow);
+    return leaf ? &leaf[id & (LEAF_N - 1)] : NULL;
+}
+
+static void gen_range(osp__hgen *g, int64_t t)
+{
+    int64_t cur = atomic_load(&g->mint);
+    while (t < cur && !atomic_compare_exchange_weak(&g->mint, &cur, t))
+        ;
+    cur = atomic_load(&g->maxt);
+    while (t > cur && !atomic_compare_exchange_weak(&g->maxt, &cur, t))
+        ;
+}
+
+/* Moves the open chunk into the finished list. */
+static int seal(osp__hdata *d, size_t *grown)
+{
+    osp_buf b;
+    osp_buf_init(&b, 0);
+    size_t before = osp_chunk_stream_heap(&d->open);
+    int rc = osp_chunk_stream_finish(&d->open, &b);
+    osp__hchunk *c = rc ? NULL : osp_malloc(sizeof *c + b.len);
+    if (!rc && !c)
+        rc = OSP_ENOMEM;
+    if (rc) {
+        osp_buf_cleanup(&b);
+        return rc;
+    }
+    c->len = (uint32_t)b.len;
+    memcpy(c->b, b.data, b.len);
+    osp_buf_cleanup(&b);
+    c->next = d->full;
+    d->full = c;
+    *grown += sizeof *c + c->len;
+    *grown -= before;
+    return 0;
+}
+
+int osp__hdata_add(osp__hdata **dp, osp__hgen *g, int64_t t, double v, bool in_order)
+{
+    osp__hdata *d = *dp;
+    size_t grown = 0;
+    if (!d) {
+        if (!(d = osp_calloc(1, sizeof *d)))
+            return OSP_ENOMEM;
+        osp_chunk_stream_init(&d->open);
+        d->mint = d->maxt = t;
+        *dp = d;
+        grown += sizeof *d;
+        atomic_fetch_add(&g->series, 1);
+    }
+    if (in_order) {
+        size_t before = osp_chunk_stream_heap(&d->open);
+        int rc = osp_chunk_stream_append(&d->open, t, v);
+        if (rc == OSP_ETOOBIG && (rc = seal(d, &grown)) == 0) {
+            before = 0;
+            rc = osp_chunk_stream_append(&d->open, t, v);
+        }
+        if (rc) {
+            atomic_fetch_add(&g->bytes, grown);
+            return rc;
+        }
+        grown += osp_chunk_stream_heap(&d->open) - before;
+    } else {
+        osp__hooo *o = d->ooo;
+        if (!o || o->n == o->cap) {
+            uint32_t old = o ? o->cap : 0, cap = old ? old * 2 : 4;
+            osp__hooo *no = osp_realloc(o, sizeof *no + cap * sizeof no->a[0]);
+            if (!no) {
+                atomic_fetch_add(&g->bytes, grown);
+                return OSP_ENOMEM;
+            }
+            if (!old)
+                no->n = 0;
+            grown += (cap - old) * sizeof no->a[0] + (old ? 0 : sizeof *no);
+            no->cap = cap;
+            d->ooo = o = no;
+        }
+        o->a[o->n++] = (osp_sample){t, v};
+    }
+    if (t < d->mint)
+        d->mint = t;
+    if (t > d->maxt)
+        d->maxt = t;
+    d->nsamples++;
+    atomic_fetch_add(&g->bytes, grown);
+    atomic_fetch_add(&g->samples, 1);
+    gen_range(g, t);
+    return 0;
+}
+
+bool osp__hdata_find(const osp__hdata *d, int64_t t, uint64_t *v)
+{
+    if (!d)
+        return false;
+    for (uint32_t i = 0; d->ooo && i < d->ooo->n; i++)
+        if (d->ooo->a[i].t_ms == t) {
+            memcpy(v, &d->ooo->a[i].v, sizeof *v);
+            return true;
+        }
+    if (d->open.n == 0 || t < d->open.t0 || t > d->open.tlast)
+        return false;
+    osp_chunk_iter it;
+    osp_sample s;
+    osp_chunk_iter_init_stream(&it, &d->open);
+    while (osp_chunk_iter_next(&it, &s) && s.t_ms <= t)
+        if (s.t_ms == t) {
+            memcpy(v, &s.v, sizeof *v);
+            return true;
+        }
+    return false;
+}
+
+static int collect_iter(osp_chunk_iter *it, int64_t mint, int64_t maxt, uint32_t rank,
+                        osp__svec *out)
+{
+    osp_sample s;
+    while (osp_chunk_iter_next(it, &s)) {
+        if (s.t_ms > maxt)
+            return 0;
+        if (s.t_ms >= mint && osp__svec_push(out, s.t_ms, s.v, rank))
+            return OSP_ENOMEM;
+    }
+    return osp_chunk_iter_err(it);
+}
+
+int osp__hdata_collect(const osp__hdata *d, int64_t mint, int64_t maxt, uint32_t rank,
+                       osp__svec *out)
+{
+    osp_chunk_iter it;
+    int rc = 0;
+    if (!d || d->maxt < mint || d->mint > maxt)
+        return 0;
+    for (const osp__hchunk *c = d->full; c && !rc; c = c->next) {
+        osp_chunk_iter_init(&it, c->b, c->len);
+        rc = collect_iter(&it, mint, maxt, rank, out);
+    }
+    if (!rc && d->open.n) {
+        osp_chunk_iter_init_stream(&it, &d->open);
+        rc = collect_iter(&it, mint, maxt, rank, out);
+    }
+    for (uint32_t i = 0; !rc && d->ooo && i < d->ooo->n; i++)
+        if (d->ooo->a[i].t_ms >= mint && d->ooo->a[i].t_ms <= maxt)
+            rc = osp__svec_push(out, d->ooo->a[i].t_ms, d->ooo->a[i].v, rank + 1);
+    return rc;
+}
+
+size_t osp__hdata_free(osp__hdata *d)
+{
+    if (!d)
+        return 0;
+    size_t n = sizeof *d + osp_chunk_stream_heap(&d->open);
+    osp_chunk_stream_cleanup(&d->open);
+    for (osp__hchunk *c = d->full, *next; c; c = next) {
+        next = c->next;
+        n += sizeof *c + c->len;
+        osp_free(c);
+    }
+    if (d->ooo)
+        n += sizeof *d->ooo + d->ooo->cap * sizeof d->ooo->a[0];
+    osp_free(d->ooo);
+    osp_free(d);
+    return n;
+}
+
+int osp__svec_push(osp__svec *v, int64_t t, double val, uint32_t rank)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 256;
+        osp__rsample *a = osp_realloc(v->a, cap * sizeof *a);
+        if (!a)
+            return OSP_ENOMEM;
+        v->a = a;
+        v->cap = cap;
+    }
+    v->a[v->n++] = (osp__rsample){t, val, rank};
+    return 0;
+}
+
+static int cmp_rsample(const void *pa, const void *pb)
+{
+    const osp__rsample *a = pa, *b = pb;
+    if (a->t != b->t)
+        return a->t < b->t ? -1 : 1;
+    return a->rank > b->rank ? -1 : a->rank < b->rank;
+}
+
+void osp__svec_settle(osp__svec *v)
+{
+    size_t sorted = 1;
+    for (size_t i = 1; i < v->n && sorted; i++)
+        sorted = v->a[i - 1].t < v->a[i].t;
+    if (sorted)
+        return;
+    qsort(v->a, v->n, sizeof *v->a, cmp_rsample);
+    size_t k = 0;
+    for (size_t i = 0; i < v->n; i++)
+        if (k == 0 || v->a[k - 1].t != v->a[i].t)
+            v->a[k++] = v->a[i];
+    v->n = k;
+}

@@ -1,0 +1,262 @@
+/* Metric metadata of the time-series engine: the latest entry per family, and its file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/pb.h"
+#include "store/tsdb/tsdb_int.h"
+
+#define MOD "tsdb"
+#define META_MAGIC "OSPTMD01"
+#define META_FILE "metadata"
+
+typedef struct osp__meta_ent {
+    osp_metric_meta m; /* slices into mem */
+    char *mem;
+} osp__meta_ent;
+
+void osp__meta_init(osp__meta_map *m)
+{
+    memset(m, 0, sizeof *m);
+    pthread_mutex_init(&m->mu, NULL);
+}
+
+void osp__meta_cleanup(osp__meta_map *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        osp_free(m->a[i].mem);
+    osp_free(m->a);
+    pthread_mutex_destroy(&m->mu);
+}
+
+/* Index of family, or of where it would go (*found 0). Caller holds mu. */
+static size_t find(const osp__meta_map *m, osp_str family, int *found)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = osp_str_cmp(m->a[mid].m.family, family);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = 0;
+    return lo;
+}
+
+int osp__meta_put(osp__meta_map *m, const osp_metric_meta *e)
+{
+    int found, rc = 1;
+    if (e->family.n == 0)
+        return 0;
+    pthread_mutex_lock(&m->mu);
+    size_t i = find(m, e->family, &found);
+    if (found && m->a[i].m.kind == e->kind && osp_str_eq(m->a[i].m.help, e->help) &&
+        osp_str_eq(m->a[i].m.unit, e->unit)) {
+        rc = 0;
+        goto out;
+    }
+    char *mem = osp_malloc(e->family.n + e->help.n + e->unit.n + 1);
+    if (mem && !found && m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 16;
+        osp__meta_ent *na = osp_realloc(m->a, cap * sizeof *na);
+        if (na) {
+            m->a = na;
+            m->cap = cap;
+        }
+    }
+    if (!mem || (!found && m->n == m->cap)) {
+        osp_free(mem);
+        rc = OSP_ENOMEM;
+        goto out;
+    }
+    if (found) {
+        osp_free(m->a[i].mem);
+    } else {
+        memmove(&m->a[i + 1], &m->a[i], (m->n - i) * sizeof *m->a);
+        m->n++;
+    }
+    memcpy(mem, e->family.p, e->family.n);
+    if (e->help.n)
+        memcpy(mem + e->family.n, e->help.p, e->help.n);
+    if (e->unit.n)
+        memcpy(mem + e->family.n + e->help.n, e->unit.p, e->unit.n);
+    m->a[i].mem = mem;
+    m->a[i].m = (osp_metric_meta){osp_str_make(mem, e->family.n), e->kind,
+                                  osp_str_make(mem + e->family.n, e->help.n),
+                                  osp_str_make(mem + e->family.n + e->help.n, e->unit.n)};
+out:
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int osp__meta_list(osp__meta_map *m, osp_str family, osp_arena *arena, osp_metric_meta **out,
+                   size_t *n)
+{
+    int rc = 0, found = 0;
+    size_t k = 0;
+    pthread_mutex_lock(&m->mu);
+    size_t from = family.n ? find(m, family, &found) : 0;
+    size_t cnt = family.n ? (size_t)found : m->n;
+    osp_metric_meta *a = osp_arena_calloc(arena, cnt ? cnt : 1, sizeof *a);
+    if (!a) {
+        rc = OSP_ENOMEM;
+        goto out;
+    }
+    for (; k < cnt; k++) {
+        const osp_metric_meta *e = &m->a[from + k].m;
+        a[k] =
+            (osp_metric_meta){osp_arena_strdup(arena, e->family), e->kind,
+                              osp_arena_strdup(arena, e->help), osp_arena_strdup(arena, e->unit)};
+        if (!a[k].family.p || !a[k].help.p || !a[k].unit.p) {
+            rc = OSP_ENOMEM;
+            goto out;
+        }
+    }
+    *out = a;
+    *n = cnt;
+out:
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static int put_str(osp_buf *b, osp_str s)
+{
+    int rc = osp_pb_put_varint(b, s.n);
+    return rc ? rc : osp_buf_append_str(b, s);
+}
+
+int osp__meta_encode(osp_buf *b, const osp_metric_meta *e)
+{
+    int rc;
+    uint8_t kind = (uint8_t)e->kind;
+    if ((rc = put_str(b, e->family)) || (rc = osp_buf_append(b, &kind, 1)) ||
+        (rc = put_str(b, e->help)) || (rc = put_str(b, e->unit)))
+        return rc;
+    return 0;
+}
+
+static int get_str(osp_pb_reader *r, osp_str *s)
+{
+    uint64_t n;
+    if (osp_pb_read_varint(r, &n) || n > (uint64_t)(r->end - r->p))
+        return OSP_ECORRUPT;
+    *s = osp_str_make((const char *)r->p, (size_t)n);
+    r->p += n;
+    return 0;
+}
+
+int osp__meta_decode(const uint8_t **p, const uint8_t *end, osp_metric_meta *e)
+{
+    osp_pb_reader r = osp_pb_reader_make(*p, (size_t)(end - *p));
+    if (get_str(&r, &e->family) || e->family.n == 0 || r.p >= r.end)
+        return OSP_ECORRUPT;
+    e->kind = *r.p++;
+    if (e->kind > OSP_KIND_STATESET || get_str(&r, &e->help) || get_str(&r, &e->unit))
+        return OSP_ECORRUPT;
+    *p = r.p;
+    return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return OSP_EIO;
+    int rc = fsync(fd) ? OSP_EIO : 0;
+    close(fd);
+    return rc;
+}
+
+int osp__meta_save(osp__meta_map *m, const char *dir)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    osp_buf b;
+    int rc = 0;
+    uint8_t sum[8];
+    snprintf(path, sizeof path, "%s/%s", dir, META_FILE);
+    snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, META_FILE);
+    osp_buf_init(&b, 0);
+    pthread_mutex_lock(&m->mu);
+    rc = osp_buf_append(&b, META_MAGIC, 8);
+    if (!rc)
+        rc = osp_pb_put_varint(&b, m->n);
+    for (size_t i = 0; i < m->n && !rc; i++)
+        rc = osp__meta_encode(&b, &m->a[i].m);
+    pthread_mutex_unlock(&m->mu);
+    uint64_t h = XXH64(b.data, b.len, 0);
+    for (int i = 0; i < 8; i++)
+        sum[i] = (uint8_t)(h >> (8 * i));
+    if (!rc)
+        rc = osp_buf_append(&b, sum, 8);
+    if (rc)
+        goto out;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, b.data, b.len) != (ssize_t)b.len || fsync(fd) != 0 ||
+        rename(tmp, path) != 0 || fsync_dir(dir) != 0) {
+        osp_error(MOD, "%s: %s", tmp, strerror(errno));
+        unlink(tmp);
+        rc = OSP_EIO;
+    }
+    if (fd >= 0)
+        close(fd);
+out:
+    osp_buf_cleanup(&b);
+    return rc;
+}
+
+int osp__meta_load(osp__meta_map *m, const char *dir)
+{
+    char path[PATH_MAX];
+    osp_buf b;
+    char chunk[65536];
+    int rc = 0;
+    ssize_t got;
+    snprintf(path, sizeof path, "%s/%s", dir, META_FILE);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    osp_buf_init(&b, 0);
+    while ((got = read(fd, chunk, sizeof chunk)) > 0 && !rc)
+        rc = osp_buf_append(&b, chunk, (size_t)got);
+    close(fd);
+    if (rc)
+        goto out;
+    const uint8_t *p = (const uint8_t *)b.data, *end = p + b.len;
+    uint64_t n, want = 0;
+    if (b.len < 16 || memcmp(p, META_MAGIC, 8))
+        goto corrupt;
+    end -= 8;
+    for (int i = 7; i >= 0; i--)
+        want = want << 8 | end[i];
+    if (XXH64(p, (size_t)(end - p), 0) != want)
+        goto corrupt;
+    osp_pb_reader r = osp_pb_reader_make(p + 8, (size_t)(end - p - 8));
+    if (osp_pb_read_varint(&r, &n))
+        goto corrupt;
+    p = r.p;
+    for (uint64_t i = 0; i < n && !rc; i++) {
+        osp_metric_meta e;
+        if (osp__meta_decode(&p, end, &e))
+            goto corrupt;
+        rc = osp__meta_put(m, &e) < 0 ? OSP_ENOMEM : 0;
+    }
+    goto out;
+corrupt:
+    osp_error(MOD, "%s: corrupt metadata file ignored", path);
+out:
+    osp_buf_cleanup(&b);
+    return rc;
+}

@@ -1,0 +1,600 @@
+/* Unit tests for model/otlp_prom: the spec's naming examples, units, label names and
+ * numbers; every metric kind and temporality converted to series; job/instance,
+ * target_info, promotion, scope labels, UTF-8 names; metadata units; the fixed le grid of
+ * exponential histograms across scales; delta accumulation (gaps, overlaps, exponential
+ * histograms across scales), eviction; rejections. (le/quantile numbers: core/numfmt's tests.) Inputs are OTLP/JSON documents decoded with the JSON decoder. */
+#include "testutil.h"
+
+
+#include "core/err.h"
+#include "core/mem.h"
+#include "model/otlp_prom.h"
+#include "proto/otlp_metrics.h"
+
+/* Documents are written with ' for "; this swaps them back (static storage). */
+static osp_str q(const char *text)
+{
+    static char buf[16384];
+    size_t n = strlen(text);
+    assert_true(n < sizeof buf);
+    for (size_t i = 0; i <= n; i++)
+        buf[i] = text[i] == '\'' ? '"' : text[i];
+    return osp_str_make(buf, n);
+}
+
+static void assert_name(const char *name, const char *unit, int counter, int gauge, int naming,
+                        const char *want, int want_total)
+{
+    osp_buf b;
+    int total = -1;
+    osp_buf_init(&b, 0);
+    assert_int_equal(
+        osp_prom_metric_name(osp_str_c(name), osp_str_c(unit), counter, gauge, naming, &b, &total),
+        0);
+    if (!osp_str_eq(osp_buf_str(&b), osp_str_c(want)))
+        fail_msg("%s [%s]: got \"%.*s\", want \"%s\"", name, unit, (int)b.len, b.data, want);
+    assert_int_equal(total, want_total);
+    osp_buf_cleanup(&b);
+}
+
+static void test_metric_names(void **state)
+{
+    (void)state;
+    enum { U = OSP_PROM_UNDERSCORE_SUFFIXES, N = OSP_PROM_NO_TRANSLATION };
+    assert_name("system.network.io", "By", 1, 0, U, "system_network_io_bytes", 1);
+    assert_name("system.cpu.utilization", "1", 0, 1, U, "system_cpu_utilization_ratio", 0);
+    assert_name("http.requests", "{requests}", 1, 0, U, "http_requests", 1);
+    assert_name("queue.size", "{items}", 0, 0, U, "queue_size", 0);
+    assert_name("io.throughput", "By/s", 0, 1, U, "io_throughput_bytes_per_second", 0);
+    assert_name("latency_seconds", "s", 0, 1, U, "latency_seconds", 0);
+    assert_name("requests.total", "", 1, 0, U, "requests", 1);
+    assert_name("total.requests", "1", 1, 0, U, "requests", 1); /* "1": no unit, no ratio */
+    assert_name("ratio.of.x", "1", 0, 1, U, "of_x_ratio", 0);
+    assert_name("2xx.count", "", 0, 1, U, "_2xx_count", 0);
+    assert_name("memory.usage", "MiBy", 0, 1, U, "memory_usage_mebibytes", 0);
+    assert_name("rpc.duration", "ms", 0, 0, U, "rpc_duration_milliseconds", 0);
+    assert_name("x", "foo/bar", 0, 0, U, "x_foo_per_bar", 0);
+    assert_name("x", "{req}/s", 0, 0, U, "x_per_second", 0);
+    assert_name("x", "m/{y}", 0, 0, U, "x_meters", 0);
+    assert_name("temp", "Cel", 0, 1, U, "temp_celsius", 0);
+    assert_name("a..b__c:d", "%", 0, 1, U, "a_b_c:d_percent", 0);
+    assert_name("métrique.é", "", 0, 1, U, "m_trique", 0);
+    assert_name("...", "", 0, 1, U, "", 0);
+    assert_name("http.server.duration", "s", 1, 0, N, "http.server.duration", 0);
+}
+
+static void assert_label(const char *key, int naming, const char *want)
+{
+    osp_buf b;
+    osp_buf_init(&b, 0);
+    assert_int_equal(osp_prom_label_name(osp_str_c(key), naming, &b), 0);
+    if (!osp_str_eq(osp_buf_str(&b), osp_str_c(want)))
+        fail_msg("%s: got \"%.*s\", want \"%s\"", key, (int)b.len, b.data, want);
+    osp_buf_cleanup(&b);
+}
+
+static void assert_unit(const char *unit, const char *want)
+{
+    osp_buf b;
+    osp_buf_init(&b, 0);
+    assert_int_equal(osp_prom_unit(osp_str_c(unit), &b), 0);
+    if (!osp_str_eq(osp_buf_str(&b), osp_str_c(want)))
+        fail_msg("%s: got \"%.*s\", want \"%s\"", unit, (int)b.len, b.data, want);
+    osp_buf_cleanup(&b);
+}
+
+static void test_labels_and_units(void **state)
+{
+    (void)state;
+    assert_label("http.method", OSP_PROM_UNDERSCORE_SUFFIXES, "http_method");
+    assert_label("123abc", OSP_PROM_UNDERSCORE_SUFFIXES, "key_123abc");
+    assert_label("_foo", OSP_PROM_UNDERSCORE_SUFFIXES, "key_foo");
+    assert_label("__name__", OSP_PROM_UNDERSCORE_SUFFIXES, "key__name__");
+    assert_label("a:b-é", OSP_PROM_UNDERSCORE_SUFFIXES, "a_b__");
+    assert_label("", OSP_PROM_UNDERSCORE_SUFFIXES, "");
+    assert_label("http.method", OSP_PROM_NO_TRANSLATION, "http.method");
+    assert_unit("By/s", "bytes_per_second");
+    assert_unit("1", "");
+    assert_unit("{packet}", "");
+    assert_unit("%", "percent");
+    assert_unit("KiBy", "kibibytes");
+    assert_unit("1/h", "per_hour");
+}
+
+/* ---- conversions ---- */
+
+static osp_otlp_prom_report prep;
+static char lines[64][256];
+static size_t nlines;
+
+/* Renders a series as `name{k="v",...} value @t` (stale markers as "stale"). */
+static void render(const osp_series *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    osp_str name = osp_labels_get(s->labels, s->nlabels, OSP_STR_LIT("__name__"));
+    n += (size_t)snprintf(out + n, cap - n, "%.*s{", OSP_STR_FMT(name));
+    int first = 1;
+    for (size_t i = 0; i < s->nlabels; i++) {
+        if (i > 0)
+            assert_true(osp_str_cmp(s->labels[i - 1].name, s->labels[i].name) < 0);
+        assert_true(s->labels[i].value.n > 0);
+        if (osp_str_eqz(s->labels[i].name, "__name__"))
+            continue;
+        n += (size_t)snprintf(out + n, cap - n, "%s%.*s=\"%.*s\"", first ? "" : ",",
+                              OSP_STR_FMT(s->labels[i].name), OSP_STR_FMT(s->labels[i].value));
+        first = 0;
+    }
+    assert_int_equal(s->nsamples, 1);
+    if (osp_is_stale_nan(s->samples[0].v))
+        snprintf(out + n, cap - n, "} stale @%lld", (long long)s->samples[0].t_ms);
+    else
+        snprintf(out + n, cap - n, "} %g @%lld", s->samples[0].v, (long long)s->samples[0].t_ms);
+}
+
+/* Converts doc into lines[]; returns the batch (caller cleans up). */
+static void convert(const char *doc, const osp_otlp_prom_options *opt, osp_delta_state *delta,
+                    osp_series_batch *out)
+{
+    osp_metric_batch in;
+    osp_decode_report rep;
+    osp_metric_batch_init(&in);
+    osp_series_batch_init(out);
+    assert_int_equal(osp_otlp_metrics_decode_json(q(doc), &in, &rep), 0);
+    if (rep.rejected)
+        fail_msg("decode: %s", rep.message);
+    assert_int_equal(osp_otlp_to_prom(&in, opt, delta, out, &prep), 0);
+    osp_metric_batch_cleanup(&in); /* the series must not point into it */
+    assert_true(out->nseries <= 64);
+    nlines = out->nseries;
+    for (size_t i = 0; i < out->nseries; i++)
+        render(&out->series[i], lines[i], sizeof lines[i]);
+}
+
+static void has(const char *line)
+{
+    for (size_t i = 0; i < nlines; i++)
+        if (strcmp(lines[i], line) == 0)
+            return;
+    for (size_t i = 0; i < nlines; i++)
+        fprintf(stderr, "  %s\n", lines[i]);
+    fail_msg("missing: %s", line);
+}
+
+static const osp_metric_meta *meta(const osp_series_batch *b, const char *family)
+{
+    for (size_t i = 0; i < b->nmeta; i++)
+        if (osp_str_eqz(b->meta[i].family, family))
+            return &b->meta[i];
+    fail_msg("no metadata for %s", family);
+    return NULL;
+}
+
+#define RES                                                                                        \
+    "'resource':{'attributes':[{'key':'service.name','value':{'stringValue':'svc'}},"             \
+    "{'key':'service.namespace','value':{'stringValue':'ns'}},"                                    \
+    "{'key':'service.instance.id','value':{'stringValue':'i1'}},"                                  \
+    "{'key':'host.name','value':{'stringValue':'h1'}},"                                            \
+    "{'key':'k8s.pod','value':{'stringValue':'p'}}]},"
+#define DOC(metrics)                                                                               \
+    "{'resourceMetrics':[{" RES "'scopeMetrics':[{'scope':{'name':'meter','version':'1.0'},"     \
+    "'metrics':[" metrics "]}]}]}"
+#define T(ms) "'timeUnixNano':'" #ms "000000'"
+
+static void test_every_kind(void **state)
+{
+    (void)state;
+    osp_series_batch b;
+    convert(DOC("{'name':'system.cpu.utilization','unit':'1','description':'CPU',"
+                "'gauge':{'dataPoints':[{" T(1000) ",'asDouble':0.5,'attributes':["
+                "{'key':'a_b','value':{'stringValue':'2'}},{'key':'a.b','value':{'intValue':1}},"
+                "{'key':'empty','value':{'stringValue':''}},"
+                "{'key':'arr','value':{'arrayValue':{'values':[{'intValue':1},{'stringValue':'x'}]}}}]},"
+                "{" T(2000) ",'flags':1}]}},"
+                "{'name':'system.network.io','unit':'By','sum':{'aggregationTemporality':2,"
+                "'isMonotonic':true,'dataPoints':[{" T(1000) ",'asInt':5}]}},"
+                "{'name':'queue.size','unit':'{items}','sum':{'aggregationTemporality':2,"
+                "'dataPoints':[{" T(1000) ",'asInt':-3}]}},"
+                "{'name':'http.duration','unit':'s','histogram':{'aggregationTemporality':2,"
+                "'dataPoints':[{" T(1000) ",'count':6,'sum':4.5,'bucketCounts':[1,2,3],"
+                "'explicitBounds':[0.5,1]},{" T(2000) ",'count':2}]}},"
+                "{'name':'rpc.latency','unit':'ms','summary':{'dataPoints':[{" T(1000) ",'count':10,"
+                "'sum':25,'quantileValues':[{'quantile':0.5,'value':2},{'quantile':0.99,'value':9}]}]}},"
+                "{'name':'size','unit':'By','exponentialHistogram':{'aggregationTemporality':2,"
+                "'dataPoints':[{" T(1000) ",'count':10,'sum':3,'scale':0,'zeroCount':1,"
+                "'positive':{'offset':0,'bucketCounts':[2,3]},"
+                "'negative':{'offset':0,'bucketCounts':[4]}}]}}"),
+            NULL, NULL, &b);
+    assert_int_equal(prep.rejected, 0);
+#define IJ "instance=\"i1\",job=\"ns/svc\""
+#define SC "otel_scope_name=\"meter\",otel_scope_version=\"1.0\""
+#define ID IJ "," SC
+    has("system_cpu_utilization_ratio{a_b=\"1;2\",arr=\"[1,\"x\"]\"," ID "} 0.5 @1000");
+    has("system_cpu_utilization_ratio{" ID "} stale @2000");
+    has("system_network_io_bytes_total{" ID "} 5 @1000");
+    has("queue_size{" ID "} -3 @1000");
+    has("http_duration_seconds_bucket{" IJ ",le=\"0.5\"," SC "} 1 @1000");
+    has("http_duration_seconds_bucket{" IJ ",le=\"1\"," SC "} 3 @1000");
+    has("http_duration_seconds_bucket{" IJ ",le=\"+Inf\"," SC "} 6 @1000");
+    has("http_duration_seconds_sum{" ID "} 4.5 @1000");
+    has("http_duration_seconds_count{" ID "} 6 @1000");
+    has("http_duration_seconds_bucket{" IJ ",le=\"+Inf\"," SC "} 2 @2000"); /* no buckets, no sum */
+    has("http_duration_seconds_count{" ID "} 2 @2000");
+    has("rpc_latency_milliseconds{" ID ",quantile=\"0.5\"} 2 @1000");
+    has("rpc_latency_milliseconds{" ID ",quantile=\"0.99\"} 9 @1000");
+    has("rpc_latency_milliseconds_sum{" ID "} 25 @1000");
+    has("rpc_latency_milliseconds_count{" ID "} 10 @1000");
+    /* scale 0 is coarser than the grid: 8 grid buckets per bucket, the count at its top */
+    has("size_bytes_bucket{" IJ ",le=\"-1.8340080864093424\"," SC "} 0 @1000");
+    has("size_bytes_bucket{" IJ ",le=\"-1.0905077326652577\"," SC "} 0 @1000");
+    has("size_bytes_bucket{" IJ ",le=\"-1\"," SC "} 4 @1000");
+    has("size_bytes_bucket{" IJ ",le=\"0\"," SC "} 5 @1000");
+    has("size_bytes_bucket{" IJ ",le=\"1.0905077326652577\"," SC "} 5 @1000");
+    has("size_bytes_bucket{" IJ ",le=\"1.8340080864093424\"," SC "} 5 @1000");
+    has("size_bytes_bucket{" IJ ",le=\"2\"," SC "} 7 @1000");
+    has("size_bytes_bucket{" IJ ",le=\"2.1810154653305154\"," SC "} 7 @1000");
+    has("size_bytes_bucket{" IJ ",le=\"3.668016172818685\"," SC "} 7 @1000");
+    has("size_bytes_bucket{" IJ ",le=\"4\"," SC "} 10 @1000");
+    has("size_bytes_bucket{" IJ ",le=\"+Inf\"," SC "} 10 @1000");
+    has("size_bytes_sum{" ID "} 3 @1000");
+    has("target_info{host_name=\"h1\",instance=\"i1\",job=\"ns/svc\",k8s_pod=\"p\"} 1 @2000");
+    assert_int_equal(nlines, 44); /* 8 + 1 + 16 + 1 size_bytes_bucket series */
+    const osp_metric_meta *m = meta(&b, "system_network_io_bytes");
+    assert_int_equal(m->kind, OSP_KIND_COUNTER);
+    assert_true(osp_str_eqz(m->unit, "bytes"));
+    m = meta(&b, "system_cpu_utilization_ratio");
+    assert_int_equal(m->kind, OSP_KIND_GAUGE);
+    assert_true(osp_str_eqz(m->help, "CPU"));
+    assert_int_equal(meta(&b, "queue_size")->kind, OSP_KIND_GAUGE);
+    assert_int_equal(meta(&b, "http_duration_seconds")->kind, OSP_KIND_HISTOGRAM);
+    assert_int_equal(meta(&b, "size_bytes")->kind, OSP_KIND_HISTOGRAM);
+    assert_int_equal(meta(&b, "rpc_latency_milliseconds")->kind, OSP_KIND_SUMMARY);
+    assert_int_equal(meta(&b, "target_info")->kind, OSP_KIND_GAUGE);
+    assert_int_equal(b.nmeta, 7);
+    osp_series_batch_cleanup(&b);
+}
+
+static void test_options(void **state)
+{
+    (void)state;
+    osp_series_batch b;
+    static const osp_str promote[] = {OSP_STR_LIT("k8s.pod"), OSP_STR_LIT("absent")};
+    osp_otlp_prom_options opt = {.promote = promote,
+                                 .npromote = 2,
+                                 .no_scope_labels = 1,
+                                 .no_target_info = 1};
+    const char *doc = DOC("{'name':'http.server.duration','unit':'s','sum':{'aggregationTemporality':"
+                          "2,'isMonotonic':true,'dataPoints':[{" T(1000) ",'asDouble':1,'attributes':"
+                          "[{'key':'http.method','value':{'stringValue':'GET'}},"
+                          "{'key':'k8s.pod','value':{'stringValue':'mine'}}]}]}}");
+    convert(doc, &opt, NULL, &b);
+    /* the point's attribute and the promoted one collide: joined by original key order */
+    has("http_server_duration_seconds_total{http_method=\"GET\",instance=\"i1\",job=\"ns/svc\","
+        "k8s_pod=\"p;mine\"} 1 @1000");
+    assert_int_equal(nlines, 1);
+    osp_series_batch_cleanup(&b);
+
+    opt = (osp_otlp_prom_options){.naming = OSP_PROM_NO_TRANSLATION, .no_target_info = 1};
+    convert(doc, &opt, NULL, &b);
+    has("http.server.duration{http.method=\"GET\",instance=\"i1\",job=\"ns/svc\",k8s.pod=\"mine\","
+        "otel_scope_name=\"meter\",otel_scope_version=\"1.0\"} 1 @1000");
+    osp_series_batch_cleanup(&b);
+
+    /* no service attributes: no job, instance or target_info of them */
+    convert("{'resourceMetrics':[{'scopeMetrics':[{'metrics':[{'name':'g','gauge':"
+            "{'dataPoints':[{'asDouble':1}]}}]}]}]}",
+            NULL, NULL, &b);
+    has("g{} 1 @0");
+    assert_int_equal(nlines, 1);
+    osp_series_batch_cleanup(&b);
+}
+
+static void delta_sum(osp_delta_state *st, const char *attrs, uint64_t start_ms, uint64_t t_ms,
+                      int value, const char *want)
+{
+    char doc[1024];
+    osp_series_batch b;
+    snprintf(doc, sizeof doc,
+             "{'resourceMetrics':[{'scopeMetrics':[{'metrics':[{'name':'req','sum':{"
+             "'aggregationTemporality':1,'isMonotonic':true,'dataPoints':[{"
+             "'startTimeUnixNano':'%llu000000','timeUnixNano':'%llu000000','asInt':%d,"
+             "'attributes':[{'key':'a','value':{'stringValue':'%s'}}]}]}}]}]}]}",
+             (unsigned long long)start_ms, (unsigned long long)t_ms, value, attrs);
+    convert(doc, NULL, st, &b);
+    if (want) {
+        assert_int_equal(prep.rejected, 0);
+        has(want);
+    } else {
+        assert_int_equal(prep.rejected, 1);
+        assert_int_equal(nlines, 0);
+    }
+    osp_series_batch_cleanup(&b);
+}
+
+static void test_delta(void **state)
+{
+    (void)state;
+    osp_delta_state *st = osp_delta_state_create(0);
+    assert_non_null(st);
+    delta_sum(st, "x", 1000, 2000, 5, "req_total{a=\"x\"} 5 @2000");
+    delta_sum(st, "x", 2000, 3000, 3, "req_total{a=\"x\"} 8 @3000");
+    delta_sum(st, "x", 3000, 4000, 2, "req_total{a=\"x\"} 10 @4000");
+    /* a gap (no point for a cycle without measurements) means no increments: it goes on */
+    delta_sum(st, "x", 5000, 6000, 7, "req_total{a=\"x\"} 17 @6000");
+    delta_sum(st, "x", 6000, 6000, 1, NULL); /* not newer: refused */
+    assert_string_equal(prep.message,
+                        "metric \"req\": delta point overlaps the last one of its series (its "
+                        "start is before that point's time: out of order or a duplicate)");
+    delta_sum(st, "x", 5500, 7000, 1, NULL); /* starts before the last time: refused */
+    delta_sum(st, "x", 0, 7000, 1, "req_total{a=\"x\"} 18 @7000"); /* no start: adds */
+    delta_sum(st, "x", 7000, 8000, 2, "req_total{a=\"x\"} 20 @8000");
+    delta_sum(st, "y", 1000, 2000, 4, "req_total{a=\"y\"} 4 @2000");
+    assert_int_equal(osp_delta_state_streams(st), 2);
+
+    /* delta histograms add per bucket; a change of bounds starts again */
+    osp_series_batch b;
+    const char *h1 = "{'resourceMetrics':[{'scopeMetrics':[{'metrics':[{'name':'h','histogram':{"
+                     "'aggregationTemporality':1,'dataPoints':[{'startTimeUnixNano':'1000000000',"
+                     "'timeUnixNano':'2000000000','count':3,'sum':1.5,'bucketCounts':[1,2],"
+                     "'explicitBounds':[1]}]}}]}]}]}";
+    const char *h2 = "{'resourceMetrics':[{'scopeMetrics':[{'metrics':[{'name':'h','histogram':{"
+                     "'aggregationTemporality':1,'dataPoints':[{'startTimeUnixNano':'2000000000',"
+                     "'timeUnixNano':'3000000000','count':1,'sum':0.5,'bucketCounts':[1,0],"
+                     "'explicitBounds':[1]}]}}]}]}]}";
+    convert(h1, NULL, st, &b);
+    osp_series_batch_cleanup(&b);
+    convert(h2, NULL, st, &b);
+    has("h_bucket{le=\"1\"} 2 @3000");
+    has("h_bucket{le=\"+Inf\"} 4 @3000");
+    has("h_sum{} 2 @3000");
+    has("h_count{} 4 @3000");
+    osp_series_batch_cleanup(&b);
+
+    /* non-monotonic delta sums accumulate into a gauge; a stale point ends the stream */
+    const char *g = "{'resourceMetrics':[{'scopeMetrics':[{'metrics':[{'name':'inflight','sum':{"
+                    "'aggregationTemporality':1,'dataPoints':[{'startTimeUnixNano':'1000000000',"
+                    "'timeUnixNano':'2000000000','asInt':4},{'startTimeUnixNano':'2000000000',"
+                    "'timeUnixNano':'3000000000','asInt':-1},{'timeUnixNano':'4000000000',"
+                    "'flags':1}]}}]}]}]}";
+    size_t before = osp_delta_state_streams(st);
+    convert(g, NULL, st, &b);
+    has("inflight{} 4 @2000");
+    has("inflight{} 3 @3000");
+    has("inflight{} stale @4000");
+    assert_int_equal(osp_delta_state_streams(st), before);
+    assert_int_equal(meta(&b, "inflight")->kind, OSP_KIND_GAUGE);
+    osp_series_batch_cleanup(&b);
+    osp_delta_state_destroy(st);
+}
+
+/* One exponential histogram point of metric "e" (unit By): temporality, start and time in
+ * seconds, then the point's other members. */
+static void exp_point(osp_delta_state *st, int temporality, int start_s, int time_s,
+                      const char *members)
+{
+    char doc[1024];
+    osp_series_batch b;
+    snprintf(doc, sizeof doc,
+             "{'resourceMetrics':[{'scopeMetrics':[{'metrics':[{'name':'e','unit':'By',"
+             "'exponentialHistogram':{'aggregationTemporality':%d,'dataPoints':[{"
+             "'startTimeUnixNano':'%d000000000','timeUnixNano':'%d000000000',%s}]}}]}]}]}",
+             temporality, start_s, time_s, members);
+    convert(doc, NULL, st, &b);
+    osp_series_batch_cleanup(&b);
+}
+
+#define LE(x) "e_bytes_bucket{le=\"" x "\"}"
+
+/* The grid's le values from 2^(9/8) to 2^(12/8), as osp_buf_float writes them. */
+#define G9 "2.1810154653305154"
+#define G10 "2.378414230005442"
+#define G11 "2.5936791093020193"
+#define G12 "2.8284271247461903"
+
+static void test_exp_grid(void **state)
+{
+    (void)state;
+    /* The same values (one in (2, 2^(33/32)], two in (2^(36/32), 2^(37/32)]) at scales 5, 4
+     * and 3 give the same series on the scale-3 grid: grid buckets 8 and 9. */
+    static const char *const same[] = {
+        "'count':3,'scale':5,'positive':{'offset':32,'bucketCounts':[1,0,0,0,2]}",
+        "'count':3,'scale':4,'positive':{'offset':16,'bucketCounts':[1,0,2]}",
+        "'count':3,'scale':3,'positive':{'offset':8,'bucketCounts':[1,2]}",
+    };
+    for (int i = 0; i < 3; i++) {
+        exp_point(NULL, 2, 0, 1 + i, same[i]);
+        assert_int_equal(prep.rejected, 0);
+        char want[128];
+        snprintf(want, sizeof want, LE(G9) " 1 @%d000", 1 + i);
+        has(want);
+        snprintf(want, sizeof want, LE(G10) " 3 @%d000", 1 + i);
+        has(want);
+        assert_int_equal(nlines, 5); /* 0, G9, G10, +Inf, _count */
+    }
+    /* Coarser than the grid: the grid boundaries inside a bucket get the count below it,
+     * its upper boundary (on the grid) the count with it. Scale 2, bucket 4 = (2, 2^(10/8)]. */
+    exp_point(NULL, 2, 0, 4, "'count':3,'scale':2,'positive':{'offset':4,'bucketCounts':[3]}");
+    has(LE("0") " 0 @4000");
+    has(LE(G9) " 0 @4000");
+    has(LE(G10) " 3 @4000");
+    has(LE("+Inf") " 3 @4000");
+    assert_int_equal(nlines, 5);
+    /* Scale 1, bucket 2 = (2, 2^(12/8)]: four grid buckets. */
+    exp_point(NULL, 2, 0, 5, "'count':3,'scale':1,'positive':{'offset':2,'bucketCounts':[3]}");
+    has(LE(G9) " 0 @5000");
+    has(LE(G10) " 0 @5000");
+    has(LE(G11) " 0 @5000");
+    has(LE(G12) " 3 @5000");
+    assert_int_equal(nlines, 7);
+    /* Out of the grid's limits: rejected. */
+    exp_point(NULL, 2, 0, 6, "'count':1,'scale':21,'positive':{'offset':0,'bucketCounts':[1]}");
+    assert_int_equal(prep.rejected, 1);
+    assert_string_equal(prep.message,
+                        "metric \"e\": exponential histogram scale 21 is outside [-10, 20]");
+    exp_point(NULL, 2, 0, 6, "'count':1,'scale':-9,'positive':{'offset':0,'bucketCounts':[1]}");
+    assert_int_equal(prep.rejected, 1);
+    assert_string_equal(prep.message, "metric \"e\": exponential histogram spans more than 2048 "
+                                      "buckets of the scale-3 grid");
+}
+
+static void test_delta_exp(void **state)
+{
+    (void)state;
+    osp_delta_state *st = osp_delta_state_create(0);
+    assert_non_null(st);
+    /* scale 5: grid buckets 8 (1) and 9 (2) */
+    exp_point(st, 1, 1, 2,
+              "'count':3,'sum':6.5,'scale':5,'positive':{'offset':32,'bucketCounts':[1,0,0,0,2]}");
+    assert_int_equal(prep.rejected, 0);
+    has(LE(G9) " 1 @2000");
+    has(LE(G10) " 3 @2000");
+    /* scale 4, another offset: grid bucket 10; the state stays at scale 3 */
+    exp_point(st, 1, 2, 3, "'count':1,'sum':2.5,'scale':4,'positive':{'offset':20,'bucketCounts':[1]}");
+    assert_int_equal(prep.rejected, 0);
+    has(LE(G9) " 1 @3000");
+    has(LE(G10) " 3 @3000");
+    has(LE(G11) " 4 @3000");
+    has(LE("+Inf") " 4 @3000");
+    has("e_bytes_sum{} 9 @3000");
+    /* after a gap, scale 1: the state is downscaled to it (grid 8..11 one bucket), with a
+     * negative bucket (|v| in (1, 2^(4/8)]) and the zero bucket */
+    exp_point(st, 1, 5, 6,
+              "'count':3,'sum':1,'scale':1,'zeroCount':1,'positive':{'offset':2,'bucketCounts':[1]},"
+              "'negative':{'offset':0,'bucketCounts':[1]}");
+    assert_int_equal(prep.rejected, 0);
+    has(LE("-1.2968395546510096") " 0 @6000");
+    has(LE("-1") " 1 @6000");
+    has(LE("0") " 2 @6000");
+    has(LE(G9) " 2 @6000");
+    has(LE(G11) " 2 @6000");
+    has(LE(G12) " 7 @6000");
+    has(LE("+Inf") " 7 @6000");
+    has("e_bytes_count{} 7 @6000");
+    assert_int_equal(nlines, 4 + 1 + 4 + 1 + 2);
+    /* a finer point again is downscaled to the stream's scale 1 */
+    exp_point(st, 1, 6, 7, "'count':1,'scale':5,'positive':{'offset':33,'bucketCounts':[1]}");
+    has(LE(G12) " 8 @7000");
+    /* an overlapping point is refused and changes nothing */
+    exp_point(st, 1, 6, 8, "'count':1,'scale':5,'positive':{'offset':33,'bucketCounts':[1]}");
+    assert_int_equal(prep.rejected, 1);
+    exp_point(st, 1, 7, 8, "'count':1,'scale':3,'positive':{'offset':8,'bucketCounts':[1]}");
+    has(LE(G12) " 9 @8000");
+    has("e_bytes_count{} 9 @8000");
+    /* a stream spanning more than the grid's limit: that point is refused */
+    exp_point(st, 1, 8, 9, "'count':1,'scale':3,'positive':{'offset':4000,'bucketCounts':[1]}");
+    assert_int_equal(prep.rejected, 1);
+    assert_string_equal(prep.message, "metric \"e\": accumulated exponential histogram would "
+                                      "span more than 2048 buckets of the scale-3 grid");
+    exp_point(st, 1, 8, 9, "'count':1,'scale':3,'positive':{'offset':8,'bucketCounts':[1]}");
+    has("e_bytes_count{} 10 @9000");
+    osp_delta_state_destroy(st);
+}
+
+static void test_metadata_units(void **state)
+{
+    (void)state;
+    osp_series_batch b;
+    convert(DOC("{'name':'cpu.utilization','unit':'1','gauge':{'dataPoints':[{'asDouble':0.5}]}},"
+                "{'name':'things','unit':'1','sum':{'aggregationTemporality':2,'isMonotonic':true,"
+                "'dataPoints':[{'asInt':1}]}},"
+                "{'name':'latency_seconds','unit':'s','gauge':{'dataPoints':[{'asDouble':1}]}},"
+                "{'name':'rpc.duration','unit':'ms','histogram':{'aggregationTemporality':2,"
+                "'dataPoints':[{'count':0}]}},"
+                "{'name':'io','unit':'By/s','gauge':{'dataPoints':[{'asDouble':1}]}},"
+                "{'name':'pkts','unit':'{packet}','gauge':{'dataPoints':[{'asDouble':1}]}}"),
+            NULL, NULL, &b);
+    assert_int_equal(prep.rejected, 0);
+    assert_string_equal(meta(&b, "cpu_utilization_ratio")->unit.p, "ratio");
+    assert_int_equal(meta(&b, "things")->unit.n, 0);
+    assert_true(osp_str_eqz(meta(&b, "latency_seconds")->unit, "seconds"));
+    assert_true(osp_str_eqz(meta(&b, "rpc_duration_milliseconds")->unit, "milliseconds"));
+    assert_true(osp_str_eqz(meta(&b, "io_bytes_per_second")->unit, "bytes_per_second"));
+    assert_int_equal(meta(&b, "pkts")->unit.n, 0);
+    osp_series_batch_cleanup(&b);
+    /* the names kept as sent: the unit word all the same */
+    osp_otlp_prom_options opt = {.naming = OSP_PROM_NO_TRANSLATION};
+    convert(DOC("{'name':'cpu.utilization','unit':'1','gauge':{'dataPoints':[{'asDouble':0.5}]}}"),
+            &opt, NULL, &b);
+    assert_true(osp_str_eqz(meta(&b, "cpu.utilization")->unit, "ratio"));
+    osp_series_batch_cleanup(&b);
+}
+
+static void test_eviction(void **state)
+{
+    (void)state;
+    osp_delta_state *st = osp_delta_state_create(2);
+    delta_sum(st, "1", 1000, 2000, 1, "req_total{a=\"1\"} 1 @2000");
+    delta_sum(st, "2", 1000, 2000, 1, "req_total{a=\"2\"} 1 @2000");
+    delta_sum(st, "1", 2000, 3000, 1, "req_total{a=\"1\"} 2 @3000"); /* 1 is now the newest */
+    delta_sum(st, "3", 1000, 2000, 1, "req_total{a=\"3\"} 1 @2000"); /* evicts 2 */
+    assert_int_equal(osp_delta_state_streams(st), 2);
+    delta_sum(st, "1", 3000, 4000, 1, "req_total{a=\"1\"} 3 @4000");
+    delta_sum(st, "2", 2000, 3000, 5, "req_total{a=\"2\"} 5 @3000"); /* started afresh */
+    assert_int_equal(osp_delta_state_streams(st), 2);
+    osp_delta_state_destroy(st);
+    osp_delta_state_destroy(NULL);
+}
+
+static void test_rejections(void **state)
+{
+    (void)state;
+    osp_series_batch b;
+    convert("{'resourceMetrics':[{'scopeMetrics':[{'metrics':["
+            "{'name':'nov','gauge':{'dataPoints':[{},{'asDouble':1}]}},"
+            "{'name':'h','histogram':{'aggregationTemporality':2,'dataPoints':[{'count':5,"
+            "'bucketCounts':[1,1],'explicitBounds':[1]}]}},"
+            "{'name':'e','exponentialHistogram':{'aggregationTemporality':1,'dataPoints':[{},{}]}},"
+            "{'name':'e2','exponentialHistogram':{'aggregationTemporality':2,'dataPoints':[{'count':3,"
+            "'zeroCount':1}]}},"
+            "{'name':'u','sum':{'dataPoints':[{'asInt':1}]}},"
+            "{'name':'d','sum':{'aggregationTemporality':1,'dataPoints':[{'asInt':1}]}},"
+            "{'name':'...','gauge':{'dataPoints':[{'asInt':1}]}}]}]}]}",
+            NULL, NULL, &b);
+    assert_string_equal(prep.message, "metric \"nov\": data point without a value");
+    assert_int_equal(prep.rejected, 8);
+    has("nov{} 1 @0");
+    assert_int_equal(nlines, 1);
+    osp_series_batch_cleanup(&b);
+}
+
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    osp_metric_batch in;
+    osp_decode_report rep;
+    osp_metric_batch_init(&in);
+    assert_int_equal(
+        osp_otlp_metrics_decode_json(
+            q(DOC("{'name':'h','unit':'s','histogram':{'aggregationTemporality':1,'dataPoints':[{"
+                  "'count':3,'sum':1,'bucketCounts':[1,2],'explicitBounds':[1],"
+                  "'attributes':[{'key':'a','value':{'stringValue':'b'}}]}]}}")),
+            &in, &rep),
+        0);
+    int failures = 0;
+    for (unsigned long n = 1; n < 60; n++) {
+        osp_series_batch out;
+        osp_delta_state *st = osp_delta_state_create(4);
+        osp_series_batch_init(&out);
+        osp_mem_fail_after(n);
+        int rc = st ? osp_otlp_to_prom(&in, NULL, st, &out, &prep) : OSP_ENOMEM;
+        osp_mem_fail_after(0);
+        assert_true(rc == 0 || rc == OSP_ENOMEM);
+        failures += rc != 0;
+        osp_series_batch_cleanup(&out);
+        osp_delta_state_destroy(st);
+    }
+    assert_true(failures > 0);
+    osp_metric_batch_cleanup(&in);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_metric_names), cmocka_unit_test(test_labels_and_units),
+        cmocka_unit_test(test_every_kind),   cmocka_unit_test(test_options),
+        cmocka_unit_test(test_delta),        cmocka_unit_test(test_eviction),
+        cmocka_unit_test(test_rejections),   cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_exp_grid),     cmocka_unit_test(test_delta_exp),
+        cmocka_unit_test(test_metadata_units),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

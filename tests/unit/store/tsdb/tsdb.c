@@ -1,0 +1,819 @@
+/* Unit tests for the time-series engine (src/store/tsdb/tsdb.c) on real files. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "core/mem.h"
+#include "store/tsdb/tsdb.h"
+#include "store/tsdb/tsdb_int.h"
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static osp_tsdb_options opts(const char *dir)
+{
+    osp_tsdb_options o = {.dir = dir, .fsync_policy = OSP_FSYNC_NEVER};
+    return o;
+}
+
+static osp_tsdb *open_db(const osp_tsdb_options *o)
+{
+    osp_tsdb *db = NULL;
+    assert_int_equal(osp_tsdb_open(o, &db), 0);
+    return db;
+}
+
+/* Adds series name{job=job,inst=inst} with n samples t0 + i*step, value f(i) = base + i. */
+static osp_series *add(osp_series_batch *b, const char *name, const char *job, const char *inst)
+{
+    osp_series *s = osp_series_batch_add(b);
+    assert_non_null(s);
+    s->labels = osp_arena_calloc(&b->arena, 3, sizeof *s->labels);
+    s->labels[0] =
+        (osp_label){OSP_STR_LIT("__name__"), osp_arena_strdup(&b->arena, osp_str_c(name))};
+    s->nlabels = 1;
+    if (inst)
+        s->labels[s->nlabels++] =
+            (osp_label){OSP_STR_LIT("inst"), osp_arena_strdup(&b->arena, osp_str_c(inst))};
+    if (job)
+        s->labels[s->nlabels++] =
+            (osp_label){OSP_STR_LIT("job"), osp_arena_strdup(&b->arena, osp_str_c(job))};
+    return s;
+}
+
+static void samples(osp_series_batch *b, osp_series *s, size_t n, int64_t t0, int64_t step,
+                    double base)
+{
+    s->samples = osp_arena_calloc(&b->arena, n, sizeof *s->samples);
+    s->nsamples = n;
+    for (size_t i = 0; i < n; i++)
+        s->samples[i] = (osp_sample){t0 + (int64_t)i * step, base + (double)i};
+}
+
+static void one_job(osp_tsdb *db, const char *name, const char *job, const char *inst, int64_t t,
+                    double v, osp_tsdb_append_report *rep)
+{
+    osp_series_batch b;
+    osp_series_batch_init(&b);
+    osp_series *s = add(&b, name, job, inst);
+    s->samples = osp_arena_calloc(&b.arena, 1, sizeof *s->samples);
+    s->samples[0] = (osp_sample){t, v};
+    s->nsamples = 1;
+    assert_int_equal(osp_tsdb_append(db, &b, rep), 0);
+    osp_series_batch_cleanup(&b);
+}
+
+static void one(osp_tsdb *db, const char *name, const char *inst, int64_t t, double v,
+                osp_tsdb_append_report *rep)
+{
+    one_job(db, name, "j", inst, t, v, rep);
+}
+
+static size_t select_all(osp_tsdb *db, osp_arena *a, int64_t mint, int64_t maxt, osp_series **out)
+{
+    osp_label_matcher m = {OSP_MATCH_RE, OSP_STR_LIT("__name__"), OSP_STR_LIT(".+")};
+    size_t n = 0;
+    assert_int_equal(osp_tsdb_select(db, &m, 1, mint, maxt, a, out, &n), 0);
+    return n;
+}
+
+static size_t total_samples(osp_series *s, size_t n)
+{
+    size_t t = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 1; j < s[i].nsamples; j++)
+            assert_true(s[i].samples[j - 1].t_ms < s[i].samples[j].t_ms);
+        if (i)
+            assert_true(osp_labels_compare(s[i - 1].labels, s[i - 1].nlabels, s[i].labels,
+                                           s[i].nlabels) < 0);
+        t += s[i].nsamples;
+    }
+    return t;
+}
+
+/* Copies a live data directory, as a crash would leave it. */
+static char *snapshot(const char *dir)
+{
+    char *copy = osp_test_tmpdir("tsdb-snap");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cp -r '%s'/. '%s'/", dir, copy);
+    assert_int_equal(system(cmd), 0);
+    return copy;
+}
+
+static size_t count_files(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t n = 0;
+    if (!d)
+        return 0;
+    while ((de = readdir(d)))
+        if (strlen(de->d_name) > strlen(suffix) &&
+            !strcmp(de->d_name + strlen(de->d_name) - strlen(suffix), suffix))
+            n++;
+    closedir(d);
+    return n;
+}
+
+#define NSER 200
+#define NSMP 240
+
+static void fill(osp_tsdb *db, int64_t t0, size_t per_call)
+{
+    char inst[32];
+    for (size_t off = 0; off < NSMP; off += per_call) {
+        osp_series_batch b;
+        osp_series_batch_init(&b);
+        for (int i = 0; i < NSER; i++) {
+            snprintf(inst, sizeof inst, "host-%03d", i);
+            osp_series *s = add(&b, i % 2 ? "up" : "http_requests_total", "api", inst);
+            samples(&b, s, per_call, t0 + (int64_t)off * 15000, 15000,
+                    (double)(i * 1000) + (double)off);
+        }
+        osp_tsdb_append_report rep;
+        assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+        assert_int_equal(rep.accepted, NSER * per_call);
+        assert_string_equal(rep.error, "");
+        osp_series_batch_cleanup(&b);
+    }
+}
+
+static void check_fill(osp_tsdb *db, int64_t t0)
+{
+    osp_arena a;
+    osp_series *s;
+    osp_arena_init(&a, 0, 0);
+    size_t n = select_all(db, &a, INT64_MIN, INT64_MAX, &s);
+    assert_int_equal(n, NSER);
+    assert_int_equal(total_samples(s, n), NSER * NSMP);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(s[i].nsamples, NSMP);
+        assert_int_equal(s[i].samples[0].t_ms, t0);
+        assert_true(s[i].samples[NSMP - 1].v - s[i].samples[0].v == NSMP - 1);
+    }
+    osp_arena_cleanup(&a);
+}
+
+static void test_round_trip(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    int64_t t0 = now_ms() - 3600 * 1000;
+    fill(db, t0, 120);
+    check_fill(db, t0);
+
+    osp_tsdb_stats st;
+    osp_tsdb_get_stats(db, &st);
+    assert_int_equal(st.series, NSER);
+    assert_int_equal(st.head_series, NSER);
+    assert_int_equal(st.head_samples, NSER * NSMP);
+    assert_int_equal(st.min_time_ms, t0);
+    assert_int_equal(st.max_time_ms, t0 + (NSMP - 1) * 15000);
+
+    /* A window of the range. */
+    osp_arena a;
+    osp_series *s;
+    osp_arena_init(&a, 0, 0);
+    size_t n = select_all(db, &a, t0 + 15000, t0 + 15000 * 10, &s);
+    assert_int_equal(n, NSER);
+    assert_int_equal(total_samples(s, n), NSER * 10);
+    osp_arena_cleanup(&a);
+
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    osp_tsdb_get_stats(db, &st);
+    assert_int_equal(st.blocks, 1);
+    assert_int_equal(st.head_samples, 0);
+    assert_int_equal(st.block_samples, NSER * NSMP);
+    check_fill(db, t0);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_rejections(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    o.retention_ms = 3600 * 1000;
+    o.max_series_per_metric = 2;
+    osp_tsdb *db = open_db(&o);
+    int64_t t = now_ms();
+    osp_tsdb_append_report rep;
+
+    one(db, "m", "a", t, 1, &rep);
+    assert_int_equal(rep.accepted, 1);
+    one(db, "m", "a", t, 1, &rep); /* exact duplicate: accepted, a no-op */
+    assert_int_equal(rep.accepted, 1);
+    assert_string_equal(rep.error, "");
+    one(db, "m", "a", t, 2, &rep);
+    assert_int_equal(rep.duplicate, 1);
+    assert_non_null(strstr(rep.error, "duplicate sample for timestamp"));
+    one(db, "m", "a", t - 1, 2, &rep);
+    assert_int_equal(rep.out_of_order, 1);
+    assert_string_equal(rep.error, "out of order sample for series m{inst=\"a\",job=\"j\"}");
+    one(db, "m", "b", t - 2 * 3600 * 1000, 2, &rep);
+    assert_int_equal(rep.too_old, 1);
+    assert_non_null(strstr(rep.error, "retention"));
+    one(db, "m", "b", t, 2, &rep);
+    assert_int_equal(rep.accepted, 1);
+    one(db, "m", "c", t, 2, &rep);
+    assert_int_equal(rep.limited, 1);
+    assert_string_equal(rep.error, "too many series for metric m (limit 2)");
+    one(db, "other", "c", t, 2, &rep); /* other metrics are not limited */
+    assert_int_equal(rep.accepted, 1);
+
+    /* Invalid label sets: unsorted, empty value. Every sample lands in one counter. */
+    osp_series_batch b;
+    osp_series_batch_init(&b);
+    osp_series *s = add(&b, "m", "j", "x");
+    osp_label tmp = s->labels[1];
+    s->labels[1] = s->labels[2];
+    s->labels[2] = tmp;
+    samples(&b, s, 3, t, 1, 0);
+    s = add(&b, "m", "", NULL);
+    samples(&b, s, 2, t, 1, 0);
+    assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+    assert_int_equal(rep.invalid, 5);
+    assert_int_equal(rep.accepted, 0);
+    assert_non_null(strstr(rep.error, "invalid label set"));
+    osp_series_batch_cleanup(&b);
+
+    /* Within one batch, unsorted samples are sorted; an equal timestamp is a duplicate. */
+    osp_series_batch_init(&b);
+    s = add(&b, "m", "j", "a");
+    s->samples = osp_arena_calloc(&b.arena, 4, sizeof *s->samples);
+    s->samples[0] = (osp_sample){t + 30, 3};
+    s->samples[1] = (osp_sample){t + 10, 1};
+    s->samples[2] = (osp_sample){t + 20, 2};
+    s->samples[3] = (osp_sample){t + 20, 9};
+    s->nsamples = 4;
+    assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+    assert_int_equal(rep.accepted, 3);
+    assert_int_equal(rep.duplicate, 1);
+    osp_series_batch_cleanup(&b);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_ooo_window(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    o.ooo_window_ms = 1000;
+    osp_tsdb *db = open_db(&o);
+    osp_tsdb_append_report rep;
+    int64_t t = now_ms();
+    one(db, "m", "a", t, 10, &rep);
+    one(db, "m", "a", t - 500, 5, &rep);
+    assert_int_equal(rep.accepted, 1);
+    one(db, "m", "a", t - 500, 5, &rep); /* exact duplicate of an out-of-order sample */
+    assert_int_equal(rep.accepted, 1);
+    one(db, "m", "a", t - 500, 6, &rep);
+    assert_int_equal(rep.duplicate, 1);
+    one(db, "m", "a", t - 2000, 1, &rep);
+    assert_int_equal(rep.out_of_order, 1);
+    one(db, "m", "a", t - 700, 3, &rep);
+    one(db, "m", "a", t + 100, 11, &rep);
+
+    for (int round = 0; round < 2; round++) {
+        osp_arena a;
+        osp_series *s;
+        osp_arena_init(&a, 0, 0);
+        assert_int_equal(select_all(db, &a, INT64_MIN, INT64_MAX, &s), 1);
+        assert_int_equal(s[0].nsamples, 4);
+        assert_int_equal(s[0].samples[0].t_ms, t - 700);
+        assert_true(s[0].samples[1].v == 5);
+        assert_true(s[0].samples[2].v == 10);
+        assert_true(s[0].samples[3].v == 11);
+        osp_arena_cleanup(&a);
+        assert_int_equal(osp_tsdb_flush(db), 0);
+    }
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_flush_and_head_merge(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    int64_t t = now_ms() - 100000;
+    osp_tsdb_append_report rep;
+    for (int i = 0; i < 10; i++)
+        one(db, "m", "a", t + i, i, &rep);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    for (int i = 10; i < 20; i++)
+        one(db, "m", "a", t + i, i, &rep);
+    one(db, "m", "a", t + 5, 99, &rep); /* behind the newest: rejected, blocks unchanged */
+    assert_int_equal(rep.out_of_order, 1);
+    osp_arena a;
+    osp_series *s;
+    osp_arena_init(&a, 0, 0);
+    assert_int_equal(select_all(db, &a, t + 5, t + 14, &s), 1);
+    assert_int_equal(s[0].nsamples, 10);
+    for (int i = 0; i < 10; i++)
+        assert_true(s[0].samples[i].v == 5 + i);
+    osp_series *only;
+    size_t n;
+    osp_label_matcher m = {OSP_MATCH_EQ, OSP_STR_LIT("inst"), OSP_STR_LIT("a")};
+    assert_int_equal(osp_tsdb_series(db, &m, 1, t + 15, t + 100, &a, &only, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(only[0].nsamples, 0);
+    assert_int_equal(osp_tsdb_series(db, &m, 1, t + 100, t + 200, &a, &only, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(osp_tsdb_select(db, &m, 0, INT64_MIN, INT64_MAX, &a, &only, &n), 0);
+    assert_int_equal(n, 0);
+    osp_arena_cleanup(&a);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_reopen(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    int64_t t0 = now_ms() - 3600 * 1000;
+    fill(db, t0, 60);
+
+    /* A crash now: only the WAL has the samples. */
+    char *crash = snapshot(dir);
+    osp_tsdb_options oc = opts(crash);
+    osp_tsdb *db2 = open_db(&oc);
+    check_fill(db2, t0);
+    osp_tsdb_stats st;
+    osp_tsdb_get_stats(db2, &st);
+    assert_int_equal(st.blocks, 0);
+    assert_int_equal(st.head_samples, NSER * NSMP);
+    /* The replayed series state rejects what the original would have. */
+    osp_tsdb_append_report rep;
+    one_job(db2, "up", "api", "host-001", t0, 5, &rep);
+    assert_int_equal(rep.out_of_order, 1);
+    osp_tsdb_close(db2);
+    /* Closed cleanly (flushed): the block alone has everything, once. */
+    db2 = open_db(&oc);
+    check_fill(db2, t0);
+    osp_tsdb_get_stats(db2, &st);
+    assert_int_equal(st.blocks, 1);
+    assert_int_equal(st.head_samples, 0);
+    /* New samples after the reopen go through a new session's series refs. */
+    one_job(db2, "up", "api", "host-001", t0 + (NSMP - 1) * 15000, 5, &rep);
+    assert_int_equal(rep.duplicate, 1); /* the block's newest sample is known */
+    one_job(db2, "up", "api", "host-001", t0 + NSMP * 15000, 5, &rep);
+    assert_int_equal(rep.accepted, 1);
+    one(db2, "newmetric", "x", t0, 5, &rep);
+    char *crash2 = snapshot(crash);
+    osp_tsdb_close(db2);
+    osp_tsdb_options oc2 = opts(crash2);
+    db2 = open_db(&oc2);
+    osp_tsdb_get_stats(db2, &st);
+    assert_int_equal(st.head_samples, 2);
+    assert_int_equal(st.block_samples, NSER * NSMP);
+    assert_int_equal(st.series, NSER + 1);
+    osp_tsdb_close(db2);
+    osp_test_rmdir(crash2);
+    free(crash2);
+
+    /* Flush in the original, add more, crash: block + WAL, nothing twice. */
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    one_job(db, "up", "api", "host-001", t0 + NSMP * 15000, 7, &rep);
+    osp_test_rmdir(crash);
+    free(crash);
+    crash = snapshot(dir);
+    oc = opts(crash);
+    db2 = open_db(&oc);
+    osp_tsdb_get_stats(db2, &st);
+    assert_int_equal(st.block_samples, NSER * NSMP);
+    assert_int_equal(st.head_samples, 1);
+    osp_tsdb_close(db2);
+    osp_test_rmdir(crash);
+    free(crash);
+
+    osp_tsdb_close(db);
+    db = open_db(&o);
+    osp_tsdb_get_stats(db, &st);
+    assert_int_equal(st.block_samples, NSER * NSMP + 1);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_torn_wal(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    int64_t t = now_ms() - 1000;
+    osp_tsdb_append_report rep;
+    for (int i = 0; i < 50; i++)
+        one(db, "m", "a", t + i, i, &rep);
+    char *crash = snapshot(dir);
+    osp_tsdb_close(db);
+    /* Tear the last record: cut 5 bytes off the newest segment. */
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "f=$(ls '%s'/wal/*.wal | sort | tail -n 1); truncate -s -5 \"$f\"",
+             crash);
+    assert_int_equal(system(cmd), 0);
+    osp_tsdb_options oc = opts(crash);
+    db = open_db(&oc);
+    osp_tsdb_stats st;
+    osp_tsdb_get_stats(db, &st);
+    assert_int_equal(st.head_samples, 49);
+    one(db, "m", "a", t + 49, 49, &rep); /* the torn one was never acknowledged */
+    assert_int_equal(rep.accepted, 1);
+    osp_tsdb_close(db);
+    osp_test_rmdir(crash);
+    free(crash);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_corrupt_block(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    int64_t t = now_ms() - 1000;
+    osp_tsdb_append_report rep;
+    one(db, "m", "a", t, 1, &rep);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    one(db, "m", "b", t, 2, &rep);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    osp_tsdb_close(db);
+    assert_int_equal(count_files(dir, ".blk"), 2);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "f=$(ls '%s'/*.blk | sort | head -n 1); printf '\\377' | "
+             "dd of=\"$f\" bs=1 seek=12 conv=notrunc status=none",
+             dir);
+    assert_int_equal(system(cmd), 0);
+    db = open_db(&o);
+    osp_tsdb_stats st;
+    osp_tsdb_get_stats(db, &st);
+    assert_int_equal(st.blocks, 1);
+    char q[4096];
+    snprintf(q, sizeof q, "%s/quarantine", dir);
+    assert_int_equal(count_files(q, ".blk"), 1);
+    osp_arena a;
+    osp_series *s;
+    osp_arena_init(&a, 0, 0);
+    assert_int_equal(select_all(db, &a, INT64_MIN, INT64_MAX, &s), 1);
+    assert_string_equal(s[0].labels[1].value.p, "b");
+    osp_arena_cleanup(&a);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_merge_overlapping(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    o.ooo_window_ms = 3600 * 1000;
+    osp_tsdb *db = open_db(&o);
+    int64_t t = now_ms() - 600000;
+    osp_tsdb_append_report rep;
+    osp_series_batch b;
+    osp_series_batch_init(&b);
+    samples(&b, add(&b, "m", "j", "a"), 100, t, 1000, 0);
+    samples(&b, add(&b, "m", "j", "b"), 100, t, 1000, 0);
+    assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+    osp_series_batch_cleanup(&b);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    /* Out-of-order rewrites of a's middle (newer writes win) and new timestamps in between. */
+    osp_series_batch_init(&b);
+    samples(&b, add(&b, "m", "j", "a"), 20, t + 40000, 1000, 1000);
+    samples(&b, add(&b, "m", "j", "c"), 10, t, 1000, 0);
+    osp_series *s = add(&b, "m", "j", "b");
+    samples(&b, s, 10, t + 500, 1000, 0);
+    assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+    assert_int_equal(rep.accepted, 40);
+    osp_series_batch_cleanup(&b);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+
+    for (int round = 0; round < 3; round++) {
+        osp_arena a;
+        osp_series *r;
+        osp_arena_init(&a, 0, 0);
+        assert_int_equal(select_all(db, &a, INT64_MIN, INT64_MAX, &r), 3);
+        assert_int_equal(total_samples(r, 3), 100 + 110 + 10);
+        assert_int_equal(r[0].nsamples, 100);
+        assert_true(r[0].samples[39].v == 39);
+        assert_true(r[0].samples[40].v == 1000);
+        assert_true(r[0].samples[59].v == 1019);
+        assert_true(r[0].samples[60].v == 60);
+        osp_arena_cleanup(&a);
+        osp_tsdb_stats st;
+        osp_tsdb_get_stats(db, &st);
+        if (round == 0) {
+            assert_int_equal(st.blocks, 2);
+            assert_int_equal(osp__tsdb_merge(db), 0);
+        } else if (round == 1) {
+            assert_int_equal(st.blocks, 1);
+            assert_int_equal(st.block_samples, 220);
+            assert_int_equal(count_files(dir, ".blk"), 1);
+            osp_tsdb_close(db);
+            db = open_db(&o);
+        }
+    }
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_retention(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    o.retention_ms = 3600 * 1000;
+    osp_tsdb *db = open_db(&o);
+    int64_t now = now_ms();
+    osp_tsdb_append_report rep;
+    one(db, "m", "old", now - 50 * 60000, 1, &rep);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    one(db, "m", "new", now, 1, &rep);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    assert_int_equal(osp__tsdb_retention(db, now), 0);
+    osp_tsdb_stats st;
+    osp_tsdb_get_stats(db, &st);
+    assert_int_equal(st.blocks, 2);
+    assert_int_equal(osp__tsdb_retention(db, now + 20 * 60000), 0);
+    osp_tsdb_get_stats(db, &st);
+    assert_int_equal(st.blocks, 1);
+    assert_int_equal(st.min_time_ms, now);
+    assert_int_equal(count_files(dir, ".blk"), 1);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_metadata(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    osp_series_batch b;
+    osp_series_batch_init(&b);
+    osp_metric_meta *m = osp_series_batch_add_meta(&b);
+    *m = (osp_metric_meta){OSP_STR_LIT("zeta"), OSP_KIND_GAUGE, OSP_STR_LIT("Z help."),
+                           OSP_STR_NULL};
+    m = osp_series_batch_add_meta(&b);
+    *m = (osp_metric_meta){OSP_STR_LIT("alpha"), OSP_KIND_COUNTER, OSP_STR_LIT("old"),
+                           OSP_STR_LIT("s")};
+    assert_int_equal(osp_tsdb_append(db, &b, NULL), 0);
+    osp_series_batch_reset(&b);
+    m = osp_series_batch_add_meta(&b);
+    *m = (osp_metric_meta){OSP_STR_LIT("alpha"), OSP_KIND_COUNTER, OSP_STR_LIT("new"),
+                           OSP_STR_LIT("s")};
+    assert_int_equal(osp_tsdb_append(db, &b, NULL), 0);
+    osp_series_batch_cleanup(&b);
+
+    for (int round = 0; round < 3; round++) {
+        osp_arena a;
+        osp_metric_meta *out;
+        size_t n;
+        osp_arena_init(&a, 0, 0);
+        assert_int_equal(osp_tsdb_metadata(db, OSP_STR_NULL, &a, &out, &n), 0);
+        assert_int_equal(n, 2);
+        assert_true(osp_str_eqz(out[0].family, "alpha"));
+        assert_true(osp_str_eqz(out[0].help, "new"));
+        assert_true(osp_str_eqz(out[0].unit, "s"));
+        assert_true(osp_str_eqz(out[1].help, "Z help."));
+        assert_int_equal(out[1].kind, OSP_KIND_GAUGE);
+        assert_int_equal(osp_tsdb_metadata(db, OSP_STR_LIT("zeta"), &a, &out, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(osp_tsdb_metadata(db, OSP_STR_LIT("nope"), &a, &out, &n), 0);
+        assert_int_equal(n, 0);
+        osp_arena_cleanup(&a);
+        if (round == 0) { /* from the WAL */
+            char *crash = snapshot(dir);
+            osp_tsdb_close(db);
+            osp_tsdb_options oc = opts(crash);
+            db = open_db(&oc);
+            osp_tsdb_close(db);
+            osp_test_rmdir(dir); /* keep the crashed copy as the directory */
+            free(dir);
+            dir = crash;
+            o = opts(dir);
+            db = open_db(&o);
+        } else if (round == 1) { /* from the metadata file */
+            osp_tsdb_close(db);
+            db = open_db(&o);
+        }
+    }
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+typedef struct worker {
+    osp_tsdb *db;
+    int id;
+    int64_t t0;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    char inst[32];
+    for (int round = 0; round < 20; round++) {
+        osp_series_batch b;
+        osp_series_batch_init(&b);
+        for (int i = 0; i < 100; i++) {
+            snprintf(inst, sizeof inst, "w%d-%d", w->id, i);
+            /* Every thread also writes the shared series, each its own timestamps. */
+            osp_series *s =
+                add(&b, i < 5 ? "shared" : "own", i < 5 ? "s" : "o", i < 5 ? "x" : inst);
+            if (i < 5)
+                s->labels[1].value = osp_arena_strdup(&b.arena, osp_str_c(inst + 3));
+            samples(&b, s, 5, w->t0 + (round * 5) * 1000 + (i < 5 ? w->id * 100000000 : 0), 1000,
+                    round);
+        }
+        osp_tsdb_append_report rep;
+        assert_int_equal(osp_tsdb_append(w->db, &b, &rep), 0);
+        assert_int_equal(rep.accepted, 500);
+        osp_series_batch_cleanup(&b);
+    }
+    return NULL;
+}
+
+static void test_concurrent(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    o.head_bytes = 64 << 10;      /* background flushes while appending */
+    o.ooo_window_ms = 1000000000; /* the shared series get interleaved writes */
+    osp_tsdb *db = open_db(&o);
+    pthread_t th[4];
+    worker w[4];
+    int64_t t0 = now_ms() - 3600 * 1000;
+    for (int i = 0; i < 4; i++) {
+        w[i] = (worker){db, i, t0};
+        assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    osp_arena a;
+    osp_series *s;
+    osp_arena_init(&a, 0, 0);
+    size_t n = select_all(db, &a, INT64_MIN, INT64_MAX, &s);
+    assert_int_equal(total_samples(s, n), 4 * 20 * 500);
+    osp_arena_cleanup(&a);
+    osp_tsdb_close(db);
+    db = open_db(&o);
+    osp_arena_init(&a, 0, 0);
+    n = select_all(db, &a, INT64_MIN, INT64_MAX, &s);
+    assert_int_equal(total_samples(s, n), 4 * 20 * 500);
+    osp_arena_cleanup(&a);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_labels(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    int64_t t = now_ms() - 100000;
+    osp_tsdb_append_report rep;
+    one(db, "a", "x", t, 1, &rep);
+    one(db, "a", "y", t + 1000, 1, &rep);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    one(db, "b", "z", t + 2000, 1, &rep);
+    osp_series_batch b;
+    osp_series_batch_init(&b);
+    samples(&b, add(&b, "c", NULL, NULL), 1, t + 3000, 1, 0);
+    assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+    osp_series_batch_cleanup(&b);
+
+    osp_arena a;
+    osp_str *v;
+    size_t n;
+    osp_arena_init(&a, 0, 0);
+    assert_int_equal(osp_tsdb_label_names(db, NULL, 0, INT64_MIN, INT64_MAX, &a, &v, &n), 0);
+    assert_int_equal(n, 3);
+    assert_true(osp_str_eqz(v[0], "__name__") && osp_str_eqz(v[1], "inst") &&
+                osp_str_eqz(v[2], "job"));
+    /* Only c has data at t + 3000. */
+    assert_int_equal(osp_tsdb_label_names(db, NULL, 0, t + 2500, INT64_MAX, &a, &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(
+        osp_tsdb_label_values(db, OSP_STR_LIT("inst"), NULL, 0, INT64_MIN, INT64_MAX, &a, &v, &n),
+        0);
+    assert_int_equal(n, 3);
+    assert_int_equal(
+        osp_tsdb_label_values(db, OSP_STR_LIT("inst"), NULL, 0, t + 500, t + 2000, &a, &v, &n), 0);
+    assert_int_equal(n, 2);
+    assert_true(osp_str_eqz(v[0], "y") && osp_str_eqz(v[1], "z"));
+    osp_label_matcher m = {OSP_MATCH_EQ, OSP_STR_LIT("__name__"), OSP_STR_LIT("a")};
+    assert_int_equal(
+        osp_tsdb_label_values(db, OSP_STR_LIT("inst"), &m, 1, INT64_MIN, INT64_MAX, &a, &v, &n), 0);
+    assert_int_equal(n, 2);
+    assert_true(osp_str_eqz(v[0], "x") && osp_str_eqz(v[1], "y"));
+    assert_int_equal(
+        osp_tsdb_label_values(db, OSP_STR_LIT("__name__"), &m, 1, t + 500, t + 900, &a, &v, &n), 0);
+    assert_int_equal(n, 0);
+    osp_label_matcher bad = {OSP_MATCH_RE, OSP_STR_LIT("inst"), OSP_STR_LIT("(")};
+    osp_series *s;
+    assert_int_equal(osp_tsdb_select(db, &bad, 1, INT64_MIN, INT64_MAX, &a, &s, &n), OSP_EPARSE);
+    osp_arena_cleanup(&a);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_backpressure(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    o.head_bytes = 1; /* any sample passes the cap until a flush */
+    o.block_ms = 1000L * 3600 * 24 * 365;
+    osp_tsdb *db = open_db(&o);
+    osp_tsdb_append_report rep;
+    int64_t t = now_ms();
+    int busy = 0;
+    for (int i = 0; i < 1000 && !busy; i++) {
+        osp_series_batch b;
+        osp_series_batch_init(&b);
+        samples(&b, add(&b, "m", "j", "a"), 1, t + i, 1, 0);
+        int rc = osp_tsdb_append(db, &b, &rep);
+        osp_series_batch_cleanup(&b);
+        assert_true(rc == 0 || rc == OSP_EBUSY);
+        busy = rc == OSP_EBUSY;
+    }
+    assert_true(busy);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* Prints the head's memory per active series with 120 samples each (a counter scraped
+ * every 15 s with jitter and varying increments): a figure, not an assertion. */
+static void test_memory_figure(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    enum { N = 8192, PER_CALL = 30 };
+    char inst[32];
+    int64_t t0 = now_ms() - 3600 * 1000;
+    uint64_t x = 88172645463325252ull;
+    double *val = calloc(N, sizeof *val);
+    for (int off = 0; off < 120; off += PER_CALL) {
+        osp_series_batch b;
+        osp_series_batch_init(&b);
+        for (int i = 0; i < N; i++) {
+            snprintf(inst, sizeof inst, "host-%05d", i);
+            osp_series *s = add(&b, "requests_total", "api", inst);
+            samples(&b, s, PER_CALL, 0, 0, 0);
+            for (int k = 0; k < PER_CALL; k++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                val[i] += (double)(x % 50);
+                s->samples[k] = (osp_sample){t0 + (off + k) * 15000 + (int64_t)(x % 7) - 3, val[i]};
+            }
+        }
+        assert_int_equal(osp_tsdb_append(db, &b, NULL), 0);
+        osp_series_batch_cleanup(&b);
+    }
+    free(val);
+    osp_tsdb_stats st;
+    osp_tsdb_get_stats(db, &st);
+    size_t head = osp__tsdb_head_heap(db);
+    printf("head: %.0f bytes per active series with 120 samples buffered (%.2f bytes per "
+           "sample in the head), %.0f with the series index\n",
+           (double)head / N, (double)head / (N * 120.0), (double)st.head_bytes / N);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    osp_tsdb_get_stats(db, &st);
+    printf("block: %.2f bytes per sample, labels included\n",
+           (double)st.block_bytes / (double)st.block_samples);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_ooo_window),    cmocka_unit_test(test_flush_and_head_merge),
+        cmocka_unit_test(test_reopen),        cmocka_unit_test(test_torn_wal),
+        cmocka_unit_test(test_corrupt_block), cmocka_unit_test(test_merge_overlapping),
+        cmocka_unit_test(test_retention),     cmocka_unit_test(test_metadata),
+        cmocka_unit_test(test_concurrent),    cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_backpressure),  cmocka_unit_test(test_memory_figure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
