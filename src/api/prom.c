@@ -119,13 +119,22 @@ static int put_labels(osp_buf *b, const osp_label *l, size_t n)
     return rc ? rc : osp_buf_putc(b, '}');
 }
 
+/* Unix seconds as Prometheus writes a timestamp: the milliseconds as a three-digit
+ * fraction when there are any ("1700000000.250"). */
+static int put_time(osp_buf *b, int64_t t_ms)
+{
+    uint64_t a = t_ms < 0 ? (uint64_t)0 - (uint64_t)t_ms : (uint64_t)t_ms;
+    int rc = osp_buf_printf(b, "%s%" PRIu64, t_ms < 0 ? "-" : "", a / 1000);
+    return rc || a % 1000 == 0 ? rc : osp_buf_printf(b, ".%03u", (unsigned)(a % 1000));
+}
+
 /* [seconds,"value"] as Prometheus writes a point. */
 static int put_point(osp_buf *b, int64_t t_ms, double v)
 {
     int rc = osp_buf_putc(b, '[');
-    rc |= osp_buf_float(b, (double)t_ms / 1000);
+    rc |= put_time(b, t_ms);
     rc |= osp_buf_puts(b, ",\"");
-    rc |= osp_buf_float(b, v);
+    rc |= osp_buf_float_prom(b, v);
     return rc ? rc : osp_buf_puts(b, "\"]");
 }
 
@@ -150,11 +159,16 @@ static int put_result(osp_buf *b, const osp_promql_result *r)
         [OSP_PROMQL_T_STRING] = "string",
     };
     int rc = osp_buf_printf(b, "{\"resultType\":\"%s\",\"result\":", names[r->type]);
-    if (r->type == OSP_PROMQL_T_SCALAR)
-        return rc ? rc : put_point(b, r->t_ms, r->scalar) | osp_buf_putc(b, '}');
+    if (r->type == OSP_PROMQL_T_SCALAR) { /* Prometheus writes scalars without exponents */
+        rc |= osp_buf_putc(b, '[');
+        rc |= put_time(b, r->t_ms);
+        rc |= osp_buf_puts(b, ",\"");
+        rc |= osp_buf_float(b, r->scalar);
+        return rc ? rc : osp_buf_puts(b, "\"]}");
+    }
     if (r->type == OSP_PROMQL_T_STRING) {
         rc |= osp_buf_putc(b, '[');
-        rc |= osp_buf_float(b, (double)r->t_ms / 1000);
+        rc |= put_time(b, r->t_ms);
         rc |= osp_buf_putc(b, ',');
         rc |= osp_buf_json_str(b, r->string.p, r->string.n);
         return rc ? rc : osp_buf_puts(b, "]}");
@@ -443,7 +457,7 @@ static int select_from_store(void *ctx, const osp_label_matcher *m, size_t n, in
 static int run_query(osp_prom_api *api, const params *p, osp_http_response *res, int64_t start,
                      int64_t end, int64_t step, osp_promql_result *r)
 {
-    osp_str text;
+    osp_str text = {0};
     char err[ERRLEN];
     int64_t timeout = api->opt.timeout_ms ? api->opt.timeout_ms : DEFAULT_TIMEOUT_MS, t;
     int given;
@@ -475,7 +489,8 @@ static int run_query(osp_prom_api *api, const params *p, osp_http_response *res,
     case 0:
         return 0;
     case OSP_EINVAL:
-        fail(res, 400, "bad_data", "%s", err);
+    case OSP_EPARSE:
+        fail(res, 400, "bad_data", "%s", err[0] ? err : osp_strerror(rc));
         break;
     case OSP_EEXEC:
         fail(res, 422, "execution", "%s", err);

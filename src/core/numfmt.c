@@ -72,6 +72,33 @@ int osp_buf_float(osp_buf *b, double v)
     return rc ? rc : 0;
 }
 
+/* Go's 'e' form of the shortest digits: d.ddde±XX. */
+static size_t exp_form(const char *d, int n, int e, int negative, char *out)
+{
+    char *o = out;
+    if (negative)
+        *o++ = '-';
+    *o++ = d[0];
+    if (n > 1) {
+        *o++ = '.';
+        memcpy(o, d + 1, (size_t)(n - 1));
+        o += n - 1;
+    }
+    o += snprintf(o, 8, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+    *o = 0;
+    return (size_t)(o - out);
+}
+
+int osp_buf_float_prom(osp_buf *b, double v)
+{
+    double a = fabs(v);
+    if (isnan(v) || isinf(v) || a == 0 || (a >= 1e-6 && a < 1e21))
+        return osp_buf_float(b, v);
+    char d[18], out[OSP_FLOAT_G_MAX];
+    int e, n = shortest_digits(v, d, &e);
+    return osp_buf_append(b, out, exp_form(d, n, e, v < 0, out));
+}
+
 size_t osp_format_float_g(double v, char out[OSP_FLOAT_G_MAX])
 {
     const char *sp;
@@ -80,19 +107,13 @@ size_t osp_format_float_g(double v, char out[OSP_FLOAT_G_MAX])
     if (special(v, &sp))
         return (size_t)snprintf(out, OSP_FLOAT_G_MAX, "%s", sp);
     int n = shortest_digits(v, d, &e);
+    /* Go's shortest %g: the exponent form when the exponent is below -4 or at least 6. */
+    if (e < -4 || e >= 6)
+        return exp_form(d, n, e, v < 0, out);
     char *o = out;
     if (v < 0)
         *o++ = '-';
-    /* Go's shortest %g: the exponent form when the exponent is below -4 or at least 6. */
-    if (e < -4 || e >= 6) {
-        *o++ = d[0];
-        if (n > 1) {
-            *o++ = '.';
-            memcpy(o, d + 1, (size_t)(n - 1));
-            o += n - 1;
-        }
-        o += snprintf(o, 8, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
-    } else if (e < 0) {
+    if (e < 0) {
         *o++ = '0';
         *o++ = '.';
         for (int i = 0; i < -e - 1; i++)

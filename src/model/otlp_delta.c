@@ -210,8 +210,8 @@ static int restart(stream *st, const osp_delta_point *p)
         st->buckets = NULL;
         st->nbuckets = 0;
         if (p->nbuckets) {
-            st->buckets = osp_malloc(p->nbuckets * sizeof(uint64_t) +
-                                     (p->nbuckets - 1) * sizeof(double));
+            st->buckets =
+                osp_malloc(p->nbuckets * sizeof(uint64_t) + (p->nbuckets - 1) * sizeof(double));
             if (!st->buckets)
                 return OSP_ENOMEM;
         }
@@ -273,8 +273,8 @@ static int totals(const stream *st, const osp_delta_point *p, osp_delta_point *c
     return 0;
 }
 
-int osp_delta_add(osp_delta_state *s, osp_str key, const osp_delta_point *p,
-                  osp_delta_point *cum, osp_buf *scratch)
+int osp_delta_add(osp_delta_state *s, osp_str key, const osp_delta_point *p, osp_delta_point *cum,
+                  osp_buf *scratch)
 {
     uint64_t h = XXH3_64bits(key.p ? key.p : "", key.n);
     int rc = 0;

@@ -184,8 +184,8 @@ static int point_labels(conv *c, const osp_metric *m, const osp_metric_point *p)
     const osp_resource *r = &c->in->resources[m->resource];
     int rc;
     c->nents = 0;
-    if ((rc = add_entries(c, r->attributes, 1)) != 0 || (rc = add_entries(c, p->attributes, 0)) != 0 ||
-        (rc = entries_to_labels(c)) != 0)
+    if ((rc = add_entries(c, r->attributes, 1)) != 0 ||
+        (rc = add_entries(c, p->attributes, 0)) != 0 || (rc = entries_to_labels(c)) != 0)
         return rc;
     rc = set_label(c, job_label, c->res[m->resource].job);
     if (rc == 0)
@@ -322,7 +322,8 @@ static int prepare_metric(conv *c, uint32_t mi)
         return rc;
     if (c->tmp.len == 0)
         return bad(c, "the name translates to an empty Prometheus name");
-    if ((rc = keep_tmp(c, &c->family)) != 0 || (rc = name_with(c, total ? "_total" : "", &c->name)) != 0 ||
+    if ((rc = keep_tmp(c, &c->family)) != 0 ||
+        (rc = name_with(c, total ? "_total" : "", &c->name)) != 0 ||
         (rc = name_with(c, "_bucket", &c->name_bucket)) != 0 ||
         (rc = name_with(c, "_sum", &c->name_sum)) != 0 ||
         (rc = name_with(c, "_count", &c->name_count)) != 0)
@@ -504,8 +505,8 @@ static int convert_point(conv *c, const osp_metric *m, const osp_metric_point *p
         for (size_t i = 0; i < p->nbuckets; i++)
             total += p->bucket_counts[i];
         if (p->nbuckets && total != p->count)
-            return bad(c, "bucket counts add up to %llu, count is %llu",
-                       (unsigned long long)total, (unsigned long long)p->count);
+            return bad(c, "bucket counts add up to %llu, count is %llu", (unsigned long long)total,
+                       (unsigned long long)p->count);
     }
     if (m->type == OSP_METRIC_EXP_HISTOGRAM && !stale) {
         if (p->scale < -10 || p->scale > 20)
@@ -519,8 +520,8 @@ static int convert_point(conv *c, const osp_metric *m, const osp_metric_point *p
         for (size_t i = 0; i < p->nneg; i++)
             total += p->neg_counts[i];
         if (total != p->count)
-            return bad(c, "bucket counts add up to %llu, count is %llu",
-                       (unsigned long long)total, (unsigned long long)p->count);
+            return bad(c, "bucket counts add up to %llu, count is %llu", (unsigned long long)total,
+                       (unsigned long long)p->count);
     }
     if ((rc = point_labels(c, m, p)) != 0)
         return rc;
@@ -545,8 +546,10 @@ static int convert_point(conv *c, const osp_metric *m, const osp_metric_point *p
             return bad(c, "delta point overlaps the last one of its series (its start is "
                           "before that point's time: out of order or a duplicate)");
         if (rc == OSP_ETOOBIG)
-            return bad(c, "accumulated exponential histogram would span more than %d buckets "
-                          "of the scale-%d grid", OSP_PROM_EXP_MAX_GRID, OSP_PROM_EXP_SCALE);
+            return bad(c,
+                       "accumulated exponential histogram would span more than %d buckets "
+                       "of the scale-%d grid",
+                       OSP_PROM_EXP_MAX_GRID, OSP_PROM_EXP_SCALE);
         if (rc < 0)
             return rc;
         if (m->type == OSP_METRIC_SUM)
@@ -566,8 +569,8 @@ static int convert_point(conv *c, const osp_metric *m, const osp_metric_point *p
     case OSP_METRIC_EXP_HISTOGRAM:
         if ((rc = exp_buckets(c, &exp, &nbounds)) != 0)
             return rc;
-        return emit_histogram(c, c->u64, c->f64, nbounds, p->count, p->has & OSP_POINT_SUM,
-                              p->sum, t, stale);
+        return emit_histogram(c, c->u64, c->f64, nbounds, p->count, p->has & OSP_POINT_SUM, p->sum,
+                              t, stale);
     default: /* OSP_METRIC_SUMMARY */
         for (size_t i = 0; i < p->nquantiles; i++) {
             osp_str q;
@@ -636,9 +639,8 @@ static int target_info(conv *c)
             osp_metric_meta *meta = osp_series_batch_add_meta(c->out);
             if (!meta)
                 return OSP_ENOMEM;
-            *meta = (osp_metric_meta){.family = name,
-                                      .kind = OSP_KIND_GAUGE,
-                                      .help = OSP_STR_LIT("Target metadata")};
+            *meta = (osp_metric_meta){
+                .family = name, .kind = OSP_KIND_GAUGE, .help = OSP_STR_LIT("Target metadata")};
         }
     }
     return rc;

@@ -66,7 +66,7 @@ enum osp_prom_naming {
 };
 
 typedef struct osp_otlp_prom_options {
-    int naming;            /* enum osp_prom_naming */
+    int naming;             /* enum osp_prom_naming */
     const osp_str *promote; /* resource attribute keys copied to labels of every series */
     size_t npromote;
     int no_scope_labels; /* 1: no otel_scope_name / otel_scope_version labels */
@@ -126,13 +126,13 @@ typedef struct osp_exp_buckets {
 /* A delta observation, and the cumulative totals osp_delta_add gives back. */
 typedef struct osp_delta_point {
     uint64_t start_ns, time_ns;
-    double value;    /* sums */
-    uint64_t count;  /* histograms: count, sum, buckets (nbuckets = nbounds + 1, or 0) */
+    double value;   /* sums */
+    uint64_t count; /* histograms: count, sum, buckets (nbuckets = nbounds + 1, or 0) */
     double sum;
     const uint64_t *buckets;
     const double *bounds;
     size_t nbuckets;
-    int is_exp;        /* 1: an exponential histogram, with its buckets in exp */
+    int is_exp; /* 1: an exponential histogram, with its buckets in exp */
     osp_exp_buckets exp;
 } osp_delta_point;
 
@@ -146,8 +146,8 @@ typedef struct osp_delta_point {
  * OSP_EINVAL when p overlaps the stream's last point (nothing changes), OSP_ETOOBIG when
  * the merged exponential histogram would span more than OSP_PROM_EXP_MAX_GRID grid buckets
  * on one side (nothing changes), OSP_ENOMEM. */
-int osp_delta_add(osp_delta_state *s, osp_str key, const osp_delta_point *p,
-                  osp_delta_point *cum, osp_buf *scratch);
+int osp_delta_add(osp_delta_state *s, osp_str key, const osp_delta_point *p, osp_delta_point *cum,
+                  osp_buf *scratch);
 /* Drops the stream named key, if any (its series went stale). */
 void osp_delta_forget(osp_delta_state *s, osp_str key);
 
@@ -180,11 +180,10 @@ int osp_prom_unit(osp_str unit, osp_buf *out);
  * be NULL: delta sums and histograms are then rejected. Rejected points (no value, an
  * unspecified temporality, bucket counts that do not add up to count, an exponential
  * histogram out of the grid's limits, a delta point overlapping the last one of its
- * stream, a name that translates to nothing, an unknown type) are counted in rep. Returns 0 (possibly with rejections),
- * OSP_ENOMEM, or OSP_ECORRUPT for an attrs blob the decoders would not have produced (out
- * may then hold part of the series). */
+ * stream, a name that translates to nothing, an unknown type) are counted in rep. Returns 0
+ * (possibly with rejections), OSP_ENOMEM, or OSP_ECORRUPT for an attrs blob the decoders would not
+ * have produced (out may then hold part of the series). */
 int osp_otlp_to_prom(const osp_metric_batch *in, const osp_otlp_prom_options *opt,
-                     osp_delta_state *delta, osp_series_batch *out,
-                     osp_otlp_prom_report *rep);
+                     osp_delta_state *delta, osp_series_batch *out, osp_otlp_prom_report *rep);
 
 #endif

@@ -23,17 +23,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/base64.h"
 #include "core/err.h"
 #include "model/attr.h"
-#include "proto/json.h"
 #include "proto/otlp_int.h"
+#include "proto/otlp_json_int.h"
 #include "proto/otlp_metrics.h"
-
-/* Why a resource, scope, metric or point is invalid; "" while it is valid. */
-typedef struct fault {
-    char msg[160];
-} fault;
 
 /* Rejected points not yet reported: their count and the first message. A level's pending
  * rejections join its parent's when it closes valid, and are dropped when it is invalid
@@ -46,35 +40,16 @@ typedef struct pend {
 enum arr { A_BUCKETS, A_BOUNDS, A_POS, A_NEG, A_QUANTILES, A_N };
 
 typedef struct dec {
+    osp__ojson j;    /* first: the callbacks of osp__ojson_each_object get it */
     osp__otlp_dec c; /* rep, arena; attrs: the point's; nested: an exemplar's attributes */
-    osp_json_reader r;
-    osp_buf scratch;
     osp_metric_batch *out;
     size_t nmetric; /* Metric objects seen so far: the index in messages */
-    osp_buf key;    /* an escaped attribute key until it is written */
-    osp_buf bytes;  /* a decoded bytesValue until it is written */
-    osp_buf res_attrs, res_refs, idkeys, desckeys, scope_attrs, meta, exemplars;
+    osp_buf meta, exemplars;
     osp_buf arr[A_N];
 } dec;
 
-/* A member name in its JSON spelling and its proto name (NULL when the same). */
-typedef struct fname {
-    const char *json, *proto;
-} fname;
-
-__attribute__((format(printf, 2, 3))) static void set_fault(fault *f, const char *fmt, ...)
-{
-    if (f->msg[0])
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(f->msg, sizeof f->msg, fmt, ap);
-    va_end(ap);
-}
-
 /* Adds n rejected points to p; the message is kept if it is p's first. */
-__attribute__((format(printf, 3, 4))) static void pend_add(pend *p, int64_t n, const char *fmt,
-                                                           ...)
+__attribute__((format(printf, 3, 4))) static void pend_add(pend *p, int64_t n, const char *fmt, ...)
 {
     if (n <= 0)
         return;
@@ -93,203 +68,36 @@ static void pend_join(pend *into, const pend *from)
         pend_add(into, from->n, "%s", from->msg);
 }
 
-/* Fails the whole body: "invalid OTLP/JSON: <what> at offset N". */
-__attribute__((format(printf, 3, 4))) static int invalid(dec *d, size_t off, const char *fmt, ...)
-{
-    char what[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    osp__otlp_report(&d->c, 1, "invalid OTLP/JSON: %s at offset %zu", what, off);
-    return OSP_EPARSE;
-}
-
-static int bad_value(dec *d, const osp_json_token *t, const char *field, const char *want)
-{
-    return invalid(d, t->off, "%s must be %s", field, want);
-}
-
-static int syntax_error(dec *d, int rc)
-{
-    if (rc == OSP_EPARSE)
-        osp__otlp_report(&d->c, 1, "malformed JSON: %s", d->r.err);
-    return rc;
-}
-
-static int next(dec *d, osp_json_token *t)
-{
-    int rc = osp_json_next(&d->r, t);
-    return rc < 0 ? syntax_error(d, rc) : rc;
-}
-
-/* 1 with the next member's key in *k, 0 at the end of the object. */
-static int next_key(dec *d, osp_json_token *k)
-{
-    int rc = next(d, k);
-    return rc < 0 ? rc : k->type == OSP_JSON_KEY;
-}
-
-/* A member's value token: 1 when present, 0 for null. */
-static int read_tok(dec *d, osp_json_token *t)
-{
-    int rc = next(d, t);
-    return rc < 0 ? rc : t->type != OSP_JSON_NULL;
-}
-
-/* Finds key k among names (either spelling) whose bit is set in `allowed`: *idx gets its
- * index or -1 (a member to ignore). A member given twice fails the body. */
-static int member_of(dec *d, const osp_json_token *k, const fname *names, int n,
-                     uint32_t allowed, uint32_t *seen, int *idx)
-{
-    *idx = -1;
-    for (int i = 0; i < n; i++) {
-        if (!osp_str_eqz(k->s, names[i].json) &&
-            !(names[i].proto && osp_str_eqz(k->s, names[i].proto)))
-            continue;
-        if (!(allowed & 1u << i))
-            break;
-        if (*seen & 1u << i)
-            return invalid(d, k->off, "duplicate member \"%s\"", names[i].json);
-        *seen |= 1u << i;
-        *idx = i;
-        break;
-    }
-    return 0;
-}
-
-/* member_of with every name allowed. */
-static int member(dec *d, const osp_json_token *k, const fname *names, int n, uint32_t *seen,
-                  int *idx)
-{
-    return member_of(d, k, names, n, UINT32_MAX, seen, idx);
-}
-
-static int skip_value(dec *d)
-{
-    osp_json_token t;
-    int rc = next(d, &t);
-    return rc < 0 ? rc : syntax_error(d, osp_json_skip(&d->r, &t));
-}
-
-/* A member that must be an object or array: 1 when opened, 0 for null. */
-static int open_value(dec *d, osp_json_type type, const char *field)
-{
-    osp_json_token t;
-    int rc = read_tok(d, &t);
-    if (rc == 1 && t.type != type)
-        return bad_value(d, &t, field, type == OSP_JSON_OBJECT_BEGIN ? "an object" : "an array");
-    return rc;
-}
-
-/* Calls fn for each object of an array member (null elements skipped); *n counts them. */
-static int each_object(dec *d, const char *field, int (*fn)(dec *, void *), void *arg, size_t *n)
-{
-    osp_json_token t;
-    int rc = open_value(d, OSP_JSON_ARRAY_BEGIN, field);
-    while (rc == 1 && (rc = next(d, &t)) == 1 && t.type != OSP_JSON_ARRAY_END) {
-        if (t.type == OSP_JSON_OBJECT_BEGIN) {
-            rc = fn(d, arg);
-            if (n)
-                (*n)++;
-        } else if (t.type != OSP_JSON_NULL) {
-            rc = bad_value(d, &t, field, "an array of objects");
-        }
-        rc = rc < 0 ? rc : 1;
-    }
-    return rc < 0 ? rc : 0;
-}
-
-/* A string member; escaped text is copied into the arena. Null leaves *out alone. */
-static int get_str(dec *d, const char *field, osp_str *out)
-{
-    osp_json_token t;
-    int rc = read_tok(d, &t);
-    if (rc <= 0)
-        return rc;
-    if (t.type != OSP_JSON_STRING)
-        return bad_value(d, &t, field, "a string");
-    *out = t.escaped ? osp_arena_strdup(d->c.arena, t.s) : t.s;
-    return out->p || !t.escaped ? 0 : OSP_ENOMEM;
-}
-
-/* An integer token (number or decimal string) within [min, max]; sign says which parser. */
-static int tok_int(const osp_json_token *t, int64_t min, uint64_t max, int sign, uint64_t *out)
-{
-    if (t->type != OSP_JSON_NUMBER && t->type != OSP_JSON_STRING)
-        return -1;
-    if (!sign)
-        return osp_json_uint64(t->s, out) || *out > max ? -1 : 0;
-    int64_t v;
-    if (osp_json_int64(t->s, &v) || v < min || (v > 0 && (uint64_t)v > max))
-        return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
-
-static int get_uint(dec *d, const char *field, uint64_t max, uint64_t *out)
-{
-    osp_json_token t;
-    int rc = read_tok(d, &t);
-    if (rc == 1 && tok_int(&t, 0, max, 0, out))
-        return bad_value(d, &t, field, max == UINT32_MAX ? "a uint32 integer" : "a uint64 integer");
-    return rc < 0 ? rc : 0;
-}
-
-static int get_u32(dec *d, const char *field, uint32_t *out)
-{
-    uint64_t v = *out;
-    int rc = get_uint(d, field, UINT32_MAX, &v);
-    *out = (uint32_t)v;
-    return rc;
-}
-
 /* A signed integer member within [min, max]: 1 when present, 0 for null. */
 static int get_int(dec *d, const char *field, int64_t min, int64_t max, int64_t *out)
 {
     osp_json_token t;
     uint64_t v;
-    int rc = read_tok(d, &t);
-    if (rc == 1 && tok_int(&t, min, (uint64_t)max, 1, &v))
-        return bad_value(d, &t, field, max == INT32_MAX ? "an int32 integer" : "an int64 integer");
+    int rc = osp__ojson_read_tok(&d->j, &t);
+    if (rc == 1 && osp__ojson_tok_int(&t, min, (uint64_t)max, 1, &v))
+        return osp__ojson_bad_value(&d->j, &t, field,
+                                    max == INT32_MAX ? "an int32 integer" : "an int64 integer");
     if (rc == 1)
         *out = (int64_t)v;
     return rc;
 }
 
-/* A double token: a number, a numeric string, "NaN", "Infinity" or "-Infinity". */
-static int tok_double(const osp_json_token *t, double *v)
-{
-    if (t->type == OSP_JSON_STRING && osp_str_eqz(t->s, "NaN"))
-        *v = NAN;
-    else if (t->type == OSP_JSON_STRING && osp_str_eqz(t->s, "Infinity"))
-        *v = INFINITY;
-    else if (t->type == OSP_JSON_STRING && osp_str_eqz(t->s, "-Infinity"))
-        *v = -INFINITY;
-    else if ((t->type != OSP_JSON_NUMBER && t->type != OSP_JSON_STRING) ||
-             osp_json_double(t->s, v))
-        return -1;
-    return 0;
-}
-
-static const char want_double[] = "a number, \"NaN\", \"Infinity\" or \"-Infinity\"";
-
 /* A double member: 1 when present (the value in *out), 0 for null. */
 static int get_double(dec *d, const char *field, double *out)
 {
     osp_json_token t;
-    int rc = read_tok(d, &t);
-    if (rc == 1 && tok_double(&t, out))
-        return bad_value(d, &t, field, want_double);
+    int rc = osp__ojson_read_tok(&d->j, &t);
+    if (rc == 1 && osp__ojson_tok_double(&t, out))
+        return osp__ojson_bad_value(&d->j, &t, field, OSP__OJSON_WANT_DOUBLE);
     return rc;
 }
 
 static int get_bool(dec *d, const char *field, uint8_t *out)
 {
     osp_json_token t;
-    int rc = read_tok(d, &t);
+    int rc = osp__ojson_read_tok(&d->j, &t);
     if (rc == 1 && t.type != OSP_JSON_TRUE && t.type != OSP_JSON_FALSE)
-        return bad_value(d, &t, field, "true or false");
+        return osp__ojson_bad_value(&d->j, &t, field, "true or false");
     if (rc == 1)
         *out = t.type == OSP_JSON_TRUE;
     return rc < 0 ? rc : 0;
@@ -303,7 +111,7 @@ static int get_temporality(dec *d, const char *field, int32_t *out)
                                         "AGGREGATION_TEMPORALITY_CUMULATIVE"};
     osp_json_token t;
     uint64_t v;
-    int rc = read_tok(d, &t);
+    int rc = osp__ojson_read_tok(&d->j, &t);
     if (rc <= 0)
         return rc;
     for (int32_t i = 0; t.type == OSP_JSON_STRING && i < 3; i++)
@@ -311,29 +119,9 @@ static int get_temporality(dec *d, const char *field, int32_t *out)
             *out = i;
             return 0;
         }
-    if (tok_int(&t, INT32_MIN, INT32_MAX, 1, &v))
-        return bad_value(d, &t, field, "an AggregationTemporality number or name");
+    if (osp__ojson_tok_int(&t, INT32_MIN, INT32_MAX, 1, &v))
+        return osp__ojson_bad_value(&d->j, &t, field, "an AggregationTemporality number or name");
     *out = (int32_t)(int64_t)v;
-    return 0;
-}
-
-/* A hex id member into id (cap bytes): *len gets its length in bytes, or SIZE_MAX when
- * the text is not hex. */
-static int get_id(dec *d, const char *field, uint8_t *id, size_t cap, size_t *len)
-{
-    osp_json_token t;
-    int rc = read_tok(d, &t);
-    if (rc <= 0)
-        return rc;
-    if (t.type != OSP_JSON_STRING)
-        return bad_value(d, &t, field, "a hex string");
-    memset(id, 0, cap);
-    if (t.s.n % 2)
-        *len = SIZE_MAX;
-    else if (t.s.n / 2 != cap)
-        *len = t.s.n / 2;
-    else
-        *len = osp_hex_decode(t.s.p, cap, id) ? SIZE_MAX : cap;
     return 0;
 }
 
@@ -345,213 +133,16 @@ static int keep(dec *d, osp_buf *b, osp_str *dst)
     return osp__otlp_keep_blobs(&d->c, bufs, dsts, 1);
 }
 
-/* ---- AnyValue and KeyValue lists ---- */
-
-static int decode_elems(dec *d, int depth, int array, osp_buf *out, fault *f, const char *field);
-
-enum { AV_STRING, AV_BOOL, AV_INT, AV_DOUBLE, AV_BYTES, AV_ARRAY, AV_KVLIST, AV_N };
-static const fname anyvalue_names[AV_N] = {
-    {"stringValue", "string_value"}, {"boolValue", "bool_value"},
-    {"intValue", "int_value"},       {"doubleValue", "double_value"},
-    {"bytesValue", "bytes_value"},   {"arrayValue", "array_value"},
-    {"kvlistValue", "kvlist_value"},
-};
-
-/* A scalar AnyValue member's token as a value; bytes live in d->bytes until the next. */
-static int scalar_value(dec *d, int m, const osp_json_token *t, osp_value *v)
-{
-    int rc = 0;
-    *v = (osp_value){.type = OSP_VAL_EMPTY};
-    switch (m) {
-    case AV_STRING:
-        *v = (osp_value){.type = OSP_VAL_STRING, .s = t->s};
-        return t->type == OSP_JSON_STRING ? 0 : bad_value(d, t, "stringValue", "a string");
-    case AV_BOOL:
-        *v = (osp_value){.type = OSP_VAL_BOOL, .i = t->type == OSP_JSON_TRUE};
-        if (t->type != OSP_JSON_TRUE && t->type != OSP_JSON_FALSE)
-            return bad_value(d, t, "boolValue", "true or false");
-        return 0;
-    case AV_INT:
-        v->type = OSP_VAL_INT;
-        if ((t->type != OSP_JSON_NUMBER && t->type != OSP_JSON_STRING) ||
-            osp_json_int64(t->s, &v->i))
-            return bad_value(d, t, "intValue", "an int64 integer");
-        return 0;
-    case AV_DOUBLE:
-        v->type = OSP_VAL_DOUBLE;
-        return tok_double(t, &v->d) ? bad_value(d, t, "doubleValue", want_double) : 0;
-    default: /* AV_BYTES */
-        osp_buf_reset(&d->bytes);
-        if (t->type != OSP_JSON_STRING || (rc = osp_base64_decode(t->s, &d->bytes)) == OSP_EPARSE)
-            return bad_value(d, t, "bytesValue", "a base64 string");
-        *v = (osp_value){.type = OSP_VAL_BYTES, .s = osp_buf_str(&d->bytes)};
-        return rc;
-    }
-}
-
-/* An ArrayValue or KeyValueList object (just opened) inside an AnyValue body. */
-static int decode_list(dec *d, int depth, osp_value_type type, osp_buf *out, fault *f,
-                       const char *field)
-{
-    static const fname names[] = {{"values", NULL}};
-    osp_json_token k;
-    uint32_t seen = 0;
-    int rc, m;
-    size_t mark;
-    if ((rc = osp_value_begin_nested(out, type, &mark)) != 0)
-        return rc;
-    while ((rc = next_key(d, &k)) == 1) {
-        if ((rc = member(d, &k, names, 1, &seen, &m)) != 0)
-            return rc;
-        if (m < 0)
-            rc = skip_value(d);
-        else if ((rc = open_value(d, OSP_JSON_ARRAY_BEGIN, "values")) == 1)
-            rc = decode_elems(d, depth + 1, type == OSP_VAL_ARRAY, out, f, field);
-        if (rc < 0)
-            return rc;
-    }
-    return rc < 0 ? rc : osp_value_end_nested(out, mark);
-}
-
-/* The AnyValue object just opened, at depth (1 = an attribute's value), into out. */
-static int decode_anyvalue(dec *d, int depth, osp_buf *out, fault *f, const char *field)
-{
-    osp_json_token k, t;
-    osp_value v;
-    uint32_t seen = 0;
-    int rc, m, set = 0;
-    if (depth > OSP_MAX_ANYVALUE_DEPTH) {
-        set_fault(f, "%s: value nested deeper than %d levels", field, OSP_MAX_ANYVALUE_DEPTH);
-        t.type = OSP_JSON_OBJECT_BEGIN;
-        return syntax_error(d, osp_json_skip(&d->r, &t));
-    }
-    while ((rc = next_key(d, &k)) == 1) {
-        if ((rc = member(d, &k, anyvalue_names, AV_N, &seen, &m)) != 0)
-            return rc;
-        if (m < 0) {
-            rc = skip_value(d);
-        } else if ((rc = read_tok(d, &t)) == 1) {
-            if (set++)
-                return invalid(d, k.off, "AnyValue with more than one value");
-            if (m != AV_ARRAY && m != AV_KVLIST) {
-                if ((rc = scalar_value(d, m, &t, &v)) == 0)
-                    rc = osp_value_put(out, &v);
-            } else if (t.type != OSP_JSON_OBJECT_BEGIN) {
-                rc = bad_value(d, &t, anyvalue_names[m].json, "an object");
-            } else {
-                rc = decode_list(d, depth, m == AV_ARRAY ? OSP_VAL_ARRAY : OSP_VAL_KVLIST, out, f,
-                                 field);
-            }
-        }
-        if (rc < 0)
-            return rc;
-    }
-    return rc; /* no member: the empty value, which has no bytes */
-}
-
-/* Moves the AnyValue body at the end of out (from vstart on) into a KeyValue record named
- * key: the record is built after the body, then moved down over it. */
-static int wrap_value(osp_buf *out, osp_str key, size_t vstart)
-{
-    size_t vlen = out->len - vstart, rlen;
-    osp_attr_mark mark;
-    int rc = osp_attr_begin(out, key, &mark);
-    if (rc == 0)
-        rc = osp_buf_reserve(out, vlen);
-    if (rc)
-        return rc;
-    memcpy(out->data + out->len, out->data + vstart, vlen);
-    out->len += vlen;
-    if ((rc = osp_attr_end(out, &mark)) != 0)
-        return rc;
-    rlen = out->len - vstart - vlen;
-    memmove(out->data + vstart, out->data + vstart + vlen, rlen);
-    out->len = vstart + rlen;
-    return 0;
-}
-
-/* The KeyValue object just opened, appended to out. A value that comes before its key is
- * decoded at the end of out and wrapped once the key is known. */
-static int decode_keyvalue(dec *d, int depth, osp_buf *out, fault *f, const char *field)
-{
-    static const fname names[] = {{"key", NULL}, {"value", NULL}};
-    osp_json_token k, t;
-    osp_str key = OSP_STR_NULL;
-    osp_attr_mark mark;
-    size_t vstart = out->len;
-    uint32_t seen = 0;
-    int rc, m, written = 0;
-    while ((rc = next_key(d, &k)) == 1) {
-        if ((rc = member(d, &k, names, 2, &seen, &m)) != 0)
-            return rc;
-        if (m < 0) {
-            rc = skip_value(d);
-        } else if (m == 0) {
-            if ((rc = read_tok(d, &t)) == 1 && t.type != OSP_JSON_STRING)
-                return bad_value(d, &t, "key", "a string");
-            if (rc == 1) {
-                key = t.s;
-                osp_buf_reset(&d->key);
-                if (t.escaped && (rc = osp_buf_append_str(&d->key, t.s)) == 0)
-                    key = osp_buf_str(&d->key);
-            }
-        } else {
-            if (seen & 1u && (rc = osp_attr_begin(out, key, &mark)) != 0)
-                return rc;
-            if ((rc = open_value(d, OSP_JSON_OBJECT_BEGIN, "value")) == 1)
-                rc = decode_anyvalue(d, depth, out, f, field);
-            if (rc == 0 && seen & 1u) {
-                rc = osp_attr_end(out, &mark);
-                written = 1;
-            }
-        }
-        if (rc < 0)
-            return rc;
-    }
-    return rc < 0 || written ? rc : wrap_value(out, key, vstart);
-}
-
-/* The elements of the array just opened: AnyValues of an ArrayValue body (null: the empty
- * value), or KeyValues of an attrs blob (null skipped). */
-static int decode_elems(dec *d, int depth, int array, osp_buf *out, fault *f, const char *field)
-{
-    osp_json_token t;
-    size_t mark;
-    int rc;
-    while ((rc = next(d, &t)) == 1 && t.type != OSP_JSON_ARRAY_END) {
-        if (t.type != OSP_JSON_OBJECT_BEGIN && t.type != OSP_JSON_NULL)
-            return bad_value(d, &t, field, "an array of objects");
-        if (array) {
-            if ((rc = osp_array_begin_elem(out, &mark)) == 0 && t.type == OSP_JSON_OBJECT_BEGIN)
-                rc = decode_anyvalue(d, depth, out, f, field);
-            if (rc == 0)
-                rc = osp_array_end_elem(out, mark);
-        } else if (t.type == OSP_JSON_OBJECT_BEGIN) {
-            rc = decode_keyvalue(d, depth, out, f, field);
-        }
-        if (rc < 0)
-            return rc;
-    }
-    return rc < 0 ? rc : 0;
-}
-
-/* An attributes member (a KeyValue array) appended to out. */
-static int get_attrs(dec *d, osp_buf *out, fault *f, const char *field)
-{
-    int rc = open_value(d, OSP_JSON_ARRAY_BEGIN, field);
-    return rc == 1 ? decode_elems(d, 1, 0, out, f, field) : rc;
-}
-
 /* ---- Resource and InstrumentationScope ---- */
 
 /* What an open ResourceMetrics passes down. */
 typedef struct rctx {
     uint32_t index; /* the row index its metrics get */
     osp_resource res;
-    fault f;
+    osp__ojson_fault f;
     pend p;
-    int64_t npoints;       /* point objects seen under it */
-    size_t msg_first;      /* metric range of its first scope with points, for messages */
+    int64_t npoints;  /* point objects seen under it */
+    size_t msg_first; /* metric range of its first scope with points, for messages */
     size_t msg_last;
     int have_range;
 } rctx;
@@ -561,120 +152,20 @@ typedef struct sctx {
     rctx *res;
     uint32_t index;
     osp_scope sc;
-    fault f;
+    osp__ojson_fault f;
     pend p;
     int64_t npoints;
 } sctx;
-
-static int get_entity_keys(dec *d, const char *field, int description, osp_buf *out)
-{
-    osp_json_token t;
-    int rc = open_value(d, OSP_JSON_ARRAY_BEGIN, field);
-    while (rc == 1 && (rc = next(d, &t)) == 1 && t.type != OSP_JSON_ARRAY_END) {
-        if (t.type == OSP_JSON_STRING)
-            rc = osp_entity_ref_add_key(out, description, t.s);
-        else if (t.type != OSP_JSON_NULL)
-            rc = bad_value(d, &t, field, "an array of strings");
-        rc = rc < 0 ? rc : 1;
-    }
-    return rc < 0 ? rc : 0;
-}
-
-static int decode_entity_ref(dec *d, void *arg)
-{
-    static const fname names[] = {{"schemaUrl", "schema_url"},
-                                  {"type", NULL},
-                                  {"idKeys", "id_keys"},
-                                  {"descriptionKeys", "description_keys"}};
-    osp_json_token k;
-    osp_str url = OSP_STR_NULL, type = OSP_STR_NULL;
-    uint32_t seen = 0;
-    size_t mark;
-    int rc, m;
-    (void)arg;
-    osp_buf_reset(&d->idkeys);
-    osp_buf_reset(&d->desckeys);
-    while ((rc = next_key(d, &k)) == 1) {
-        if ((rc = member(d, &k, names, 4, &seen, &m)) != 0)
-            return rc;
-        if (m == 0 || m == 1)
-            rc = get_str(d, names[m].json, m == 0 ? &url : &type);
-        else if (m == 2 || m == 3)
-            rc = get_entity_keys(d, names[m].json, m == 3, m == 3 ? &d->desckeys : &d->idkeys);
-        else
-            rc = skip_value(d);
-        if (rc < 0)
-            return rc;
-    }
-    if (rc == 0)
-        rc = osp_entity_ref_begin(&d->res_refs, url, type, &mark);
-    if (rc == 0)
-        rc = osp_buf_append(&d->res_refs, d->idkeys.data, d->idkeys.len);
-    if (rc == 0)
-        rc = osp_buf_append(&d->res_refs, d->desckeys.data, d->desckeys.len);
-    return rc ? rc : osp_entity_ref_end(&d->res_refs, mark);
-}
-
-static int decode_resource(dec *d, rctx *g)
-{
-    static const fname names[] = {{"attributes", NULL},
-                                  {"droppedAttributesCount", "dropped_attributes_count"},
-                                  {"entityRefs", "entity_refs"}};
-    osp_json_token k;
-    uint32_t seen = 0;
-    int rc, m;
-    while ((rc = next_key(d, &k)) == 1) {
-        if ((rc = member(d, &k, names, 3, &seen, &m)) != 0)
-            return rc;
-        if (m == 0)
-            rc = get_attrs(d, &d->res_attrs, &g->f, "attributes");
-        else if (m == 1)
-            rc = get_u32(d, names[m].json, &g->res.dropped_attributes);
-        else if (m == 2)
-            rc = each_object(d, names[m].json, decode_entity_ref, NULL, NULL);
-        else
-            rc = skip_value(d);
-        if (rc < 0)
-            return rc;
-    }
-    return rc;
-}
-
-static int decode_scope(dec *d, sctx *g)
-{
-    static const fname names[] = {{"name", NULL},
-                                  {"version", NULL},
-                                  {"attributes", NULL},
-                                  {"droppedAttributesCount", "dropped_attributes_count"}};
-    osp_json_token k;
-    uint32_t seen = 0;
-    int rc, m;
-    while ((rc = next_key(d, &k)) == 1) {
-        if ((rc = member(d, &k, names, 4, &seen, &m)) != 0)
-            return rc;
-        if (m == 0 || m == 1)
-            rc = get_str(d, names[m].json, m == 0 ? &g->sc.name : &g->sc.version);
-        else if (m == 2)
-            rc = get_attrs(d, &d->scope_attrs, &g->f, "attributes");
-        else if (m == 3)
-            rc = get_u32(d, names[m].json, &g->sc.dropped_attributes);
-        else
-            rc = skip_value(d);
-        if (rc < 0)
-            return rc;
-    }
-    return rc;
-}
 
 /* ---- Data points ---- */
 
 /* What an open Metric passes down to its points. */
 typedef struct mctx {
-    int32_t type;        /* enum osp_metric_type of the data member being read */
-    uint32_t index;      /* the row index its points get */
-    size_t npoints;      /* point objects seen */
-    size_t nbad, bad_at; /* points rejected, index of the first */
-    fault bad;           /* why the first was */
+    int32_t type;         /* enum osp_metric_type of the data member being read */
+    uint32_t index;       /* the row index its points get */
+    size_t npoints;       /* point objects seen */
+    size_t nbad, bad_at;  /* points rejected, index of the first */
+    osp__ojson_fault bad; /* why the first was */
 } mctx;
 
 enum {
@@ -699,7 +190,7 @@ enum {
     P_QUANTILES,
     P_N
 };
-static const fname point_names[P_N] = {
+static const osp__ojson_name point_names[P_N] = {
     [P_ATTRS] = {"attributes", NULL},
     [P_START] = {"startTimeUnixNano", "start_time_unix_nano"},
     [P_TIME] = {"timeUnixNano", "time_unix_nano"},
@@ -738,17 +229,17 @@ static const uint32_t point_members[] = {
 static int get_numbers(dec *d, const char *field, int doubles, osp_buf *out)
 {
     osp_json_token t;
-    int rc = open_value(d, OSP_JSON_ARRAY_BEGIN, field);
-    while (rc == 1 && (rc = next(d, &t)) == 1 && t.type != OSP_JSON_ARRAY_END) {
+    int rc = osp__ojson_open_value(&d->j, OSP_JSON_ARRAY_BEGIN, field);
+    while (rc == 1 && (rc = osp__ojson_next(&d->j, &t)) == 1 && t.type != OSP_JSON_ARRAY_END) {
         uint64_t u;
         double v;
-        if (doubles && tok_double(&t, &v) == 0)
+        if (doubles && osp__ojson_tok_double(&t, &v) == 0)
             rc = osp_buf_append(out, &v, sizeof v);
-        else if (!doubles && tok_int(&t, 0, UINT64_MAX, 0, &u) == 0)
+        else if (!doubles && osp__ojson_tok_int(&t, 0, UINT64_MAX, 0, &u) == 0)
             rc = osp_buf_append(out, &u, sizeof u);
         else
-            rc = bad_value(d, &t, field,
-                           doubles ? "an array of numbers" : "an array of uint64 integers");
+            rc = osp__ojson_bad_value(
+                &d->j, &t, field, doubles ? "an array of numbers" : "an array of uint64 integers");
         rc = rc < 0 ? rc : 1;
     }
     return rc < 0 ? rc : 0;
@@ -757,41 +248,42 @@ static int get_numbers(dec *d, const char *field, int doubles, osp_buf *out)
 /* An ExponentialHistogramDataPoint.Buckets object. */
 static int get_buckets(dec *d, const char *field, osp_buf *counts, int32_t *offset)
 {
-    static const fname names[] = {{"offset", NULL}, {"bucketCounts", "bucket_counts"}};
+    static const osp__ojson_name names[] = {{"offset", NULL}, {"bucketCounts", "bucket_counts"}};
     osp_json_token k;
     uint32_t seen = 0;
     int64_t off = 0;
-    int rc = open_value(d, OSP_JSON_OBJECT_BEGIN, field), m;
-    while (rc > 0 && (rc = next_key(d, &k)) == 1) {
-        if ((rc = member(d, &k, names, 2, &seen, &m)) != 0)
+    int rc = osp__ojson_open_value(&d->j, OSP_JSON_OBJECT_BEGIN, field), m;
+    while (rc > 0 && (rc = osp__ojson_next_key(&d->j, &k)) == 1) {
+        if ((rc = osp__ojson_member(&d->j, &k, names, 2, &seen, &m)) != 0)
             return rc;
         if (m == 0)
             rc = get_int(d, "offset", INT32_MIN, INT32_MAX, &off);
         else if (m == 1)
             rc = get_numbers(d, "bucketCounts", 0, counts);
         else
-            rc = skip_value(d);
+            rc = osp__ojson_skip_value(&d->j);
         rc = rc < 0 ? rc : 1;
     }
     *offset = (int32_t)off;
     return rc;
 }
 
-static int decode_quantile(dec *d, void *arg)
+static int decode_quantile(osp__ojson *j, void *arg)
 {
-    static const fname names[] = {{"quantile", NULL}, {"value", NULL}};
+    dec *d = (dec *)j;
+    static const osp__ojson_name names[] = {{"quantile", NULL}, {"value", NULL}};
     osp_json_token k;
     osp_quantile q = {0, 0};
     uint32_t seen = 0;
     int rc, m;
     (void)arg;
-    while ((rc = next_key(d, &k)) == 1) {
-        if ((rc = member(d, &k, names, 2, &seen, &m)) != 0)
+    while ((rc = osp__ojson_next_key(&d->j, &k)) == 1) {
+        if ((rc = osp__ojson_member(&d->j, &k, names, 2, &seen, &m)) != 0)
             return rc;
         if (m >= 0)
             rc = get_double(d, names[m].json, m == 0 ? &q.quantile : &q.value);
         else
-            rc = skip_value(d);
+            rc = osp__ojson_skip_value(&d->j);
         if (rc < 0)
             return rc;
     }
@@ -800,37 +292,39 @@ static int decode_quantile(dec *d, void *arg)
 
 /* Records in f why an exemplar id of len bytes (from get_id) is not valid: not empty nor
  * want bytes, or not hex. */
-static void check_id(fault *f, const char *what, size_t want, size_t len)
+static void check_id(osp__ojson_fault *f, const char *what, size_t want, size_t len)
 {
     if (len == SIZE_MAX)
-        set_fault(f, "exemplars: %s is not a hex string", what);
+        osp__ojson_set_fault(f, "exemplars: %s is not a hex string", what);
     else if (len != 0 && len != want)
-        set_fault(f, "exemplars: %s must be empty or %zu bytes, got %zu", what, want, len);
+        osp__ojson_set_fault(f, "exemplars: %s must be empty or %zu bytes, got %zu", what, want,
+                             len);
 }
 
-static int decode_exemplar(dec *d, void *arg)
+static int decode_exemplar(osp__ojson *j, void *arg)
 {
-    static const fname names[] = {{"timeUnixNano", "time_unix_nano"},
-                                  {"asDouble", "as_double"},
-                                  {"asInt", "as_int"},
-                                  {"traceId", "trace_id"},
-                                  {"spanId", "span_id"},
-                                  {"filteredAttributes", "filtered_attributes"}};
-    fault *f = arg;
+    dec *d = (dec *)j;
+    static const osp__ojson_name names[] = {{"timeUnixNano", "time_unix_nano"},
+                                            {"asDouble", "as_double"},
+                                            {"asInt", "as_int"},
+                                            {"traceId", "trace_id"},
+                                            {"spanId", "span_id"},
+                                            {"filteredAttributes", "filtered_attributes"}};
+    osp__ojson_fault *f = arg;
     osp_json_token k;
     osp_exemplar ex = {0};
     size_t tlen = 0, slen = 0;
     uint32_t seen = 0;
     int rc, m;
     osp_buf_reset(&d->c.nested);
-    while ((rc = next_key(d, &k)) == 1) {
-        if ((rc = member(d, &k, names, 6, &seen, &m)) != 0)
+    while ((rc = osp__ojson_next_key(&d->j, &k)) == 1) {
+        if ((rc = osp__ojson_member(&d->j, &k, names, 6, &seen, &m)) != 0)
             return rc;
         if ((m == 1 || m == 2) && ex.has & OSP_EXEMPLAR_VALUE)
-            return invalid(d, k.off, "Exemplar with more than one value");
+            return osp__ojson_invalid(&d->j, k.off, "Exemplar with more than one value");
         switch (m) {
         case 0:
-            rc = get_uint(d, names[m].json, UINT64_MAX, &ex.time_ns);
+            rc = osp__ojson_get_uint(&d->j, names[m].json, UINT64_MAX, &ex.time_ns);
             break;
         case 1:
             if ((rc = get_double(d, names[m].json, &ex.value.d)) == 1)
@@ -841,16 +335,16 @@ static int decode_exemplar(dec *d, void *arg)
                 ex.has |= OSP_EXEMPLAR_VALUE | OSP_EXEMPLAR_VALUE_INT;
             break;
         case 3:
-            rc = get_id(d, names[m].json, ex.trace_id, sizeof ex.trace_id, &tlen);
+            rc = osp__ojson_get_id(&d->j, names[m].json, ex.trace_id, sizeof ex.trace_id, &tlen);
             break;
         case 4:
-            rc = get_id(d, names[m].json, ex.span_id, sizeof ex.span_id, &slen);
+            rc = osp__ojson_get_id(&d->j, names[m].json, ex.span_id, sizeof ex.span_id, &slen);
             break;
         case 5:
-            rc = get_attrs(d, &d->c.nested, f, "exemplars.filteredAttributes");
+            rc = osp__ojson_get_attrs(&d->j, &d->c.nested, f, "exemplars.filteredAttributes");
             break;
         default:
-            rc = skip_value(d);
+            rc = osp__ojson_skip_value(&d->j);
             break;
         }
         if (rc < 0)
@@ -880,26 +374,28 @@ static int keep_array(dec *d, const osp_buf *b, size_t elem, const void **dst, s
 }
 
 /* The histogram checks of the protobuf decoder, in its order. */
-static void check_histogram(const osp_metric_point *p, fault *f)
+static void check_histogram(const osp_metric_point *p, osp__ojson_fault *f)
 {
     if ((p->nbuckets || p->nbounds) && p->nbuckets != p->nbounds + 1)
-        set_fault(f, "bucketCounts has %zu entries, explicitBounds %zu (want bounds + 1)",
-                  p->nbuckets, p->nbounds);
+        osp__ojson_set_fault(f,
+                             "bucketCounts has %zu entries, explicitBounds %zu (want bounds + 1)",
+                             p->nbuckets, p->nbounds);
     for (size_t i = 1; i < p->nbounds; i++)
         if (!(p->bounds[i - 1] < p->bounds[i]))
-            set_fault(f, "explicitBounds not strictly increasing at index %zu", i);
+            osp__ojson_set_fault(f, "explicitBounds not strictly increasing at index %zu", i);
     for (size_t i = 0; i < p->nbounds; i++)
         if (isnan(p->bounds[i]))
-            set_fault(f, "explicitBounds[%zu] is NaN", i);
+            osp__ojson_set_fault(f, "explicitBounds[%zu] is NaN", i);
 }
 
 /* A data point object (just opened) of the metric in arg; added when valid. */
-static int decode_point(dec *d, void *arg)
+static int decode_point(osp__ojson *j, void *arg)
 {
+    dec *d = (dec *)j;
     mctx *mc = arg;
     osp_json_token k;
     osp_metric_point p = {.metric = mc->index};
-    fault f = {""};
+    osp__ojson_fault f = {""};
     uint32_t seen = 0;
     int64_t i64;
     int rc, m;
@@ -907,19 +403,21 @@ static int decode_point(dec *d, void *arg)
     osp_buf_reset(&d->exemplars);
     for (size_t i = 0; i < A_N; i++)
         osp_buf_reset(&d->arr[i]);
-    while ((rc = next_key(d, &k)) == 1) {
-        if ((rc = member_of(d, &k, point_names, P_N, point_members[mc->type], &seen, &m)) != 0)
+    while ((rc = osp__ojson_next_key(&d->j, &k)) == 1) {
+        if ((rc = osp__ojson_member_of(&d->j, &k, point_names, P_N, point_members[mc->type], &seen,
+                                       &m)) != 0)
             return rc;
         if ((m == P_DOUBLE || m == P_INT) && p.has & OSP_POINT_VALUE)
-            return invalid(d, k.off, "data point with more than one value");
+            return osp__ojson_invalid(&d->j, k.off, "data point with more than one value");
         const char *name = m >= 0 ? point_names[m].json : "";
         switch (m) {
         case P_ATTRS:
-            rc = get_attrs(d, &d->c.attrs, &f, name);
+            rc = osp__ojson_get_attrs(&d->j, &d->c.attrs, &f, name);
             break;
         case P_START:
         case P_TIME:
-            rc = get_uint(d, name, UINT64_MAX, m == P_START ? &p.start_ns : &p.time_ns);
+            rc = osp__ojson_get_uint(&d->j, name, UINT64_MAX,
+                                     m == P_START ? &p.start_ns : &p.time_ns);
             break;
         case P_DOUBLE:
             if ((rc = get_double(d, name, &p.value.d)) == 1)
@@ -930,14 +428,15 @@ static int decode_point(dec *d, void *arg)
                 p.has |= OSP_POINT_VALUE | OSP_POINT_VALUE_INT;
             break;
         case P_EXEMPLARS:
-            rc = each_object(d, name, decode_exemplar, &f, NULL);
+            rc = osp__ojson_each_object(&d->j, name, decode_exemplar, &f);
             break;
         case P_FLAGS:
-            rc = get_u32(d, name, &p.flags);
+            rc = osp__ojson_get_u32(&d->j, name, &p.flags);
             break;
         case P_COUNT:
         case P_ZERO_COUNT:
-            rc = get_uint(d, name, UINT64_MAX, m == P_COUNT ? &p.count : &p.zero_count);
+            rc = osp__ojson_get_uint(&d->j, name, UINT64_MAX,
+                                     m == P_COUNT ? &p.count : &p.zero_count);
             break;
         case P_SUM:
         case P_MIN:
@@ -967,10 +466,10 @@ static int decode_point(dec *d, void *arg)
             rc = get_buckets(d, name, &d->arr[A_NEG], &p.neg_offset);
             break;
         case P_QUANTILES:
-            rc = each_object(d, name, decode_quantile, NULL, NULL);
+            rc = osp__ojson_each_object(&d->j, name, decode_quantile, NULL);
             break;
         default:
-            rc = skip_value(d);
+            rc = osp__ojson_skip_value(&d->j);
             break;
         }
         if (rc < 0)
@@ -1014,9 +513,9 @@ static int decode_point(dec *d, void *arg)
 /* The Gauge, Sum, Histogram, ExponentialHistogram or Summary object (just opened). */
 static int decode_data(dec *d, mctx *mc, osp_metric *m)
 {
-    static const fname names[] = {{"dataPoints", "data_points"},
-                                  {"aggregationTemporality", "aggregation_temporality"},
-                                  {"isMonotonic", "is_monotonic"}};
+    static const osp__ojson_name names[] = {{"dataPoints", "data_points"},
+                                            {"aggregationTemporality", "aggregation_temporality"},
+                                            {"isMonotonic", "is_monotonic"}};
     uint32_t allowed = BIT(0);
     osp_json_token k;
     uint32_t seen = 0;
@@ -1025,17 +524,17 @@ static int decode_data(dec *d, mctx *mc, osp_metric *m)
         allowed |= BIT(1) | BIT(2);
     else if (mc->type == OSP_METRIC_HISTOGRAM || mc->type == OSP_METRIC_EXP_HISTOGRAM)
         allowed |= BIT(1);
-    while ((rc = next_key(d, &k)) == 1) {
-        if ((rc = member_of(d, &k, names, 3, allowed, &seen, &i)) != 0)
+    while ((rc = osp__ojson_next_key(&d->j, &k)) == 1) {
+        if ((rc = osp__ojson_member_of(&d->j, &k, names, 3, allowed, &seen, &i)) != 0)
             return rc;
         if (i == 0)
-            rc = each_object(d, names[i].json, decode_point, mc, NULL);
+            rc = osp__ojson_each_object(&d->j, names[i].json, decode_point, mc);
         else if (i == 1)
             rc = get_temporality(d, names[i].json, &m->temporality);
         else if (i == 2)
             rc = get_bool(d, names[i].json, &m->monotonic);
         else
-            rc = skip_value(d);
+            rc = osp__ojson_skip_value(&d->j);
         if (rc < 0)
             return rc;
     }
@@ -1054,10 +553,11 @@ static int name_len(osp_str name)
     return (int)n;
 }
 
-static int decode_metric(dec *d, void *arg)
+static int decode_metric(osp__ojson *j, void *arg)
 {
+    dec *d = (dec *)j;
     enum { M_NAME, M_DESC, M_UNIT, M_META, M_DATA };
-    static const fname names[] = {
+    static const osp__ojson_name names[] = {
         [M_NAME] = {"name", NULL},
         [M_DESC] = {"description", NULL},
         [M_UNIT] = {"unit", NULL},
@@ -1075,27 +575,27 @@ static int decode_metric(dec *d, void *arg)
     mctx mc = {.index = (uint32_t)d->out->nmetrics};
     osp_metric m = {.resource = sc->res->index, .scope = sc->index};
     osp_json_token k;
-    fault f = {""};
+    osp__ojson_fault f = {""};
     uint32_t seen = 0;
     int rc, i;
     osp_buf_reset(&d->meta);
-    while ((rc = next_key(d, &k)) == 1) {
-        if ((rc = member(d, &k, names, M_DATA + 5, &seen, &i)) != 0)
+    while ((rc = osp__ojson_next_key(&d->j, &k)) == 1) {
+        if ((rc = osp__ojson_member(&d->j, &k, names, M_DATA + 5, &seen, &i)) != 0)
             return rc;
         if (i >= M_DATA && m.type)
-            return invalid(d, k.off, "Metric with more than one data member");
+            return osp__ojson_invalid(&d->j, k.off, "Metric with more than one data member");
         if (i == M_NAME || i == M_DESC || i == M_UNIT) {
             osp_str *const dst[] = {&m.name, &m.description, &m.unit};
-            rc = get_str(d, names[i].json, dst[i]);
+            rc = osp__ojson_get_str(&d->j, names[i].json, dst[i]);
         } else if (i == M_META) {
-            rc = get_attrs(d, &d->meta, &f, "metadata");
+            rc = osp__ojson_get_attrs(&d->j, &d->meta, &f, "metadata");
         } else if (i >= M_DATA) {
-            if ((rc = open_value(d, OSP_JSON_OBJECT_BEGIN, names[i].json)) == 1) {
+            if ((rc = osp__ojson_open_value(&d->j, OSP_JSON_OBJECT_BEGIN, names[i].json)) == 1) {
                 m.type = mc.type = types[i - M_DATA];
                 rc = decode_data(d, &mc, &m);
             }
         } else {
-            rc = skip_value(d);
+            rc = osp__ojson_skip_value(&d->j);
         }
         if (rc < 0)
             return rc;
@@ -1108,14 +608,14 @@ static int decode_metric(dec *d, void *arg)
     if (f.msg[0]) {
         d->out->npoints = first;
         if (m.name.n)
-            pend_add(&sc->p, (int64_t)mc.npoints, "metric \"%.*s\": %s", name_len(m.name),
-                     m.name.p, f.msg);
+            pend_add(&sc->p, (int64_t)mc.npoints, "metric \"%.*s\": %s", name_len(m.name), m.name.p,
+                     f.msg);
         else
             pend_add(&sc->p, (int64_t)mc.npoints, "metric %zu: %s", index, f.msg);
         return 0;
     }
-    pend_add(&sc->p, (int64_t)mc.nbad, "metric \"%.*s\" point %zu: %s", name_len(m.name),
-             m.name.p, mc.bad_at, mc.bad.msg);
+    pend_add(&sc->p, (int64_t)mc.nbad, "metric \"%.*s\" point %zu: %s", name_len(m.name), m.name.p,
+             mc.bad_at, mc.bad.msg);
     if (d->out->npoints == first)
         return 0; /* no row refers to it */
     osp_metric *row;
@@ -1129,27 +629,30 @@ static int decode_metric(dec *d, void *arg)
 
 /* ---- Containers ---- */
 
-static int decode_scope_metrics(dec *d, void *arg)
+static int decode_scope_metrics(osp__ojson *j, void *arg)
 {
-    static const fname names[] = {{"scope", NULL}, {"metrics", NULL}, {"schemaUrl", "schema_url"}};
+    dec *d = (dec *)j;
+    static const osp__ojson_name names[] = {
+        {"scope", NULL}, {"metrics", NULL}, {"schemaUrl", "schema_url"}};
     rctx *res = arg;
     sctx g = {.res = res, .index = (uint32_t)d->out->nscopes};
     size_t first_point = d->out->npoints, first_metric = d->out->nmetrics, first = d->nmetric;
     osp_json_token k;
     uint32_t seen = 0;
     int rc, m;
-    osp_buf_reset(&d->scope_attrs);
-    while ((rc = next_key(d, &k)) == 1) {
-        if ((rc = member(d, &k, names, 3, &seen, &m)) != 0)
+    osp_buf_reset(&d->j.scope_attrs);
+    while ((rc = osp__ojson_next_key(&d->j, &k)) == 1) {
+        if ((rc = osp__ojson_member(&d->j, &k, names, 3, &seen, &m)) != 0)
             return rc;
-        if (m == 0 && (rc = open_value(d, OSP_JSON_OBJECT_BEGIN, names[m].json)) == 1)
-            rc = decode_scope(d, &g);
+        if (m == 0 &&
+            (rc = osp__ojson_open_value(&d->j, OSP_JSON_OBJECT_BEGIN, names[m].json)) == 1)
+            rc = osp__ojson_decode_scope(&d->j, &g.sc, &g.f);
         else if (m == 1)
-            rc = each_object(d, names[m].json, decode_metric, &g, NULL);
+            rc = osp__ojson_each_object(&d->j, names[m].json, decode_metric, &g);
         else if (m == 2)
-            rc = get_str(d, names[m].json, &g.sc.schema_url);
+            rc = osp__ojson_get_str(&d->j, names[m].json, &g.sc.schema_url);
         else if (m < 0)
-            rc = skip_value(d);
+            rc = osp__ojson_skip_value(&d->j);
         if (rc < 0)
             return rc;
     }
@@ -1172,7 +675,7 @@ static int decode_scope_metrics(dec *d, void *arg)
     if (d->out->npoints == first_point)
         return 0; /* no row refers to it */
     osp_scope *row;
-    if ((rc = keep(d, &d->scope_attrs, &g.sc.attributes)) < 0)
+    if ((rc = keep(d, &d->j.scope_attrs, &g.sc.attributes)) < 0)
         return rc;
     if (!(row = osp_metric_batch_add_scope(d->out)))
         return OSP_ENOMEM;
@@ -1180,9 +683,10 @@ static int decode_scope_metrics(dec *d, void *arg)
     return 0;
 }
 
-static int decode_resource_metrics(dec *d, void *arg)
+static int decode_resource_metrics(osp__ojson *j, void *arg)
 {
-    static const fname names[] = {
+    dec *d = (dec *)j;
+    static const osp__ojson_name names[] = {
         {"resource", NULL}, {"scopeMetrics", "scope_metrics"}, {"schemaUrl", "schema_url"}};
     rctx g = {.index = (uint32_t)d->out->nresources};
     size_t first_point = d->out->npoints, first_metric = d->out->nmetrics;
@@ -1192,19 +696,20 @@ static int decode_resource_metrics(dec *d, void *arg)
     uint32_t seen = 0;
     int rc, m;
     (void)arg;
-    osp_buf_reset(&d->res_attrs);
-    osp_buf_reset(&d->res_refs);
-    while ((rc = next_key(d, &k)) == 1) {
-        if ((rc = member(d, &k, names, 3, &seen, &m)) != 0)
+    osp_buf_reset(&d->j.res_attrs);
+    osp_buf_reset(&d->j.res_refs);
+    while ((rc = osp__ojson_next_key(&d->j, &k)) == 1) {
+        if ((rc = osp__ojson_member(&d->j, &k, names, 3, &seen, &m)) != 0)
             return rc;
-        if (m == 0 && (rc = open_value(d, OSP_JSON_OBJECT_BEGIN, names[m].json)) == 1)
-            rc = decode_resource(d, &g);
+        if (m == 0 &&
+            (rc = osp__ojson_open_value(&d->j, OSP_JSON_OBJECT_BEGIN, names[m].json)) == 1)
+            rc = osp__ojson_decode_resource(&d->j, &g.res, &g.f);
         else if (m == 1)
-            rc = each_object(d, names[m].json, decode_scope_metrics, &g, NULL);
+            rc = osp__ojson_each_object(&d->j, names[m].json, decode_scope_metrics, &g);
         else if (m == 2)
-            rc = get_str(d, names[m].json, &g.res.schema_url);
+            rc = osp__ojson_get_str(&d->j, names[m].json, &g.res.schema_url);
         else if (m < 0)
-            rc = skip_value(d);
+            rc = osp__ojson_skip_value(&d->j);
         if (rc < 0)
             return rc;
     }
@@ -1225,7 +730,7 @@ static int decode_resource_metrics(dec *d, void *arg)
     if (d->out->npoints == first_point)
         return 0; /* no row refers to it */
     osp_resource *row;
-    osp_buf *const bufs[] = {&d->res_attrs, &d->res_refs};
+    osp_buf *const bufs[] = {&d->j.res_attrs, &d->j.res_refs};
     osp_str *const dst[] = {&g.res.attributes, &g.res.entity_refs};
     if ((rc = osp__otlp_keep_blobs(&d->c, bufs, dst, 2)) < 0)
         return rc;
@@ -1238,27 +743,6 @@ static int decode_resource_metrics(dec *d, void *arg)
     return 0;
 }
 
-static int decode_body(dec *d)
-{
-    static const fname names[] = {{"resourceMetrics", "resource_metrics"}};
-    osp_json_token k;
-    uint32_t seen = 0;
-    int rc, m;
-    if ((rc = next(d, &k)) < 0)
-        return rc;
-    if (k.type != OSP_JSON_OBJECT_BEGIN)
-        return bad_value(d, &k, "the body", "an object");
-    while ((rc = next_key(d, &k)) == 1) {
-        if ((rc = member(d, &k, names, 1, &seen, &m)) != 0)
-            return rc;
-        rc = m == 0 ? each_object(d, names[m].json, decode_resource_metrics, NULL, NULL)
-                    : skip_value(d);
-        if (rc < 0)
-            return rc;
-    }
-    return rc < 0 ? rc : next(d, &k); /* 0: nothing follows the object */
-}
-
 int osp_otlp_metrics_decode_json(osp_str body, osp_metric_batch *out, osp_decode_report *rep)
 {
     /* Canonical blobs are never larger than the JSON they come from; a value given before
@@ -1268,17 +752,14 @@ int osp_otlp_metrics_decode_json(osp_str body, osp_metric_batch *out, osp_decode
     size_t nres = out->nresources, nscopes = out->nscopes, nmetrics = out->nmetrics;
     size_t npoints = out->npoints;
     dec d = {.c = {.rep = rep, .arena = &out->arena}, .out = out};
-    osp_buf *all[] = {&d.scratch,   &d.key,         &d.bytes,    &d.res_attrs, &d.res_refs,
-                      &d.idkeys,    &d.desckeys,    &d.scope_attrs, &d.meta,   &d.exemplars,
-                      &d.c.attrs,   &d.c.nested};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        osp_buf_init(all[i], cap);
+    osp_buf *own[] = {&d.meta, &d.exemplars, &d.c.attrs, &d.c.nested};
+    osp__ojson_init(&d.j, body, rep, &out->arena, cap);
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        osp_buf_init(own[i], cap);
     for (size_t i = 0; i < A_N; i++)
         osp_buf_init(&d.arr[i], 4 * body.n + 4096);
-    rep->rejected = 0;
-    rep->message[0] = '\0';
-    osp_json_reader_init(&d.r, body, &d.scratch);
-    int rc = decode_body(&d);
+    static const osp__ojson_name top = {"resourceMetrics", "resource_metrics"};
+    int rc = osp__ojson_decode_body(&d.j, &top, decode_resource_metrics);
     if (rc == OSP_ETOOBIG) {
         osp__otlp_report(&d.c, 1, "invalid OTLP/JSON: decoded data too large");
         rc = OSP_EPARSE;
@@ -1290,8 +771,9 @@ int osp_otlp_metrics_decode_json(osp_str body, osp_metric_batch *out, osp_decode
         out->npoints = npoints;
         rep->rejected = 0;
     }
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        osp_buf_cleanup(all[i]);
+    osp__ojson_cleanup(&d.j);
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        osp_buf_cleanup(own[i]);
     for (size_t i = 0; i < A_N; i++)
         osp_buf_cleanup(&d.arr[i]);
     return rc;

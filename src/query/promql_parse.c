@@ -638,6 +638,8 @@ static int parse_duration(parser *p, const tok *t, int64_t *out)
         return fail(p, t->pos, "duration out of range: \"%.*s\"", OSP_STR_FMT(t->text));
     if (rc)
         return fail(p, t->pos, "not a valid duration string: \"%.*s\"", OSP_STR_FMT(t->text));
+    if (*out == 0)
+        return fail(p, t->pos, "duration must be greater than 0");
     return 0;
 }
 
@@ -711,36 +713,40 @@ static int label_list(parser *p, osp_promql_labels *l, const char *ctx)
     return 0;
 }
 
-/* Does the regular expression match the empty string? Approximated with POSIX ERE; a
- * pattern POSIX cannot compile is treated as not matching it. */
-static int regex_matches_empty(osp_str re)
+/* Compiles a matcher's regex anchored as Prometheus anchors it; with empty != NULL, says
+ * whether it matches the empty string. 0, or fails the parse naming the pattern. */
+static int check_regex(parser *p, size_t pos, osp_str re, int *empty)
 {
-    char pat[256 + 5];
+    char pat[OSP_REGEX_MAX_LEN + 8], why[160];
     regex_t rx;
-    int m = 0;
-    if (re.n > 256) /* bound regcomp's work on hostile input */
-        return 0;
-    memcpy(pat, "^(", 2);
-    memcpy(pat + 2, re.p, re.n);
-    memcpy(pat + 2 + re.n, ")$", 3);
-    if (osp_regex_compile(&rx, pat, REG_EXTENDED | REG_NOSUB, NULL, 0) == 0) {
-        m = regexec(&rx, "", 0, NULL, 0) == 0;
-        regfree(&rx);
-    }
-    return m;
+    if (re.n > OSP_REGEX_MAX_LEN)
+        return fail(p, pos, "error parsing regexp: pattern longer than %d bytes",
+                    OSP_REGEX_MAX_LEN);
+    snprintf(pat, sizeof pat, "^(%.*s)$", OSP_STR_FMT(re));
+    if (osp_regex_compile(&rx, pat, REG_EXTENDED | REG_NOSUB, why, sizeof why))
+        return fail(p, pos, "error parsing regexp: %s", why);
+    *empty = regexec(&rx, "", 0, NULL, 0) == 0;
+    regfree(&rx);
+    return 0;
 }
 
-static int matcher_matches_empty(const osp_promql_matcher *m)
+/* Checks a matcher and says whether it matches the empty string. 0 or the parse error. */
+static int check_matcher(parser *p, size_t pos, const osp_promql_matcher *m, int *empty)
 {
     switch (m->op) {
     case OSP_PROMQL_MATCH_EQ:
-        return m->value.n == 0;
+        *empty = m->value.n == 0;
+        return 0;
     case OSP_PROMQL_MATCH_NE:
-        return m->value.n != 0;
+        *empty = m->value.n != 0;
+        return 0;
     case OSP_PROMQL_MATCH_RE:
-        return regex_matches_empty(m->value);
+        return check_regex(p, pos, m->value, empty);
     default:
-        return !regex_matches_empty(m->value);
+        if (check_regex(p, pos, m->value, empty))
+            return p->rc;
+        *empty = !*empty;
+        return 0;
     }
 }
 
@@ -749,6 +755,7 @@ static int vector_selector(parser *p, const tok *name, size_t pos, osp_promql_ex
 {
     osp_promql_expr *e = node(p, OSP_PROMQL_VECTOR, pos);
     size_t cap = 0;
+    int nonempty = name != NULL;
     if (!e)
         return p->rc;
     e->type = OSP_PROMQL_T_VECTOR;
@@ -790,6 +797,10 @@ static int vector_selector(parser *p, const tok *name, size_t pos, osp_promql_ex
             next(p);
             if (unquote(p, v, &m.value))
                 return p->rc;
+            int empty;
+            if (check_matcher(p, v->pos, &m, &empty))
+                return p->rc;
+            nonempty |= !empty;
             if (osp_str_eqz(m.name, "__name__") && m.op == OSP_PROMQL_MATCH_EQ && name)
                 return fail(p, pos, "metric name must not be set twice: \"%.*s\" or \"%.*s\"",
                             OSP_STR_FMT(name->text), OSP_STR_FMT(m.value));
@@ -811,9 +822,6 @@ static int vector_selector(parser *p, const tok *name, size_t pos, osp_promql_ex
         }
         next(p);
     }
-    int nonempty = e->u.vs.name.n > 0;
-    for (size_t i = 0; i < e->u.vs.nmatchers && !nonempty; i++)
-        nonempty = !matcher_matches_empty(&e->u.vs.matchers[i]);
     if (!nonempty)
         return fail(p, pos, "vector selector must contain at least one non-empty matcher");
     *out = e;

@@ -355,26 +355,9 @@ static int rec_finish(rec *r)
 
 /* ---- append ------------------------------------------------------------------------------- */
 
-static int cmp_rsample_t(const void *pa, const void *pb)
-{
-    const osp__rsample *a = pa, *b = pb;
-    if (a->t != b->t)
-        return a->t < b->t ? -1 : 1;
-    return a->rank < b->rank ? -1 : a->rank > b->rank; /* batch order among equal times */
-}
-
-/* The samples of s in time order (batch order among equal timestamps), in *tmp. */
-static int sorted_samples(const osp_series *s, osp__svec *tmp)
-{
-    tmp->n = 0;
-    for (size_t i = 0; i < s->nsamples; i++)
-        if (osp__svec_push(tmp, s->samples[i].t_ms, s->samples[i].v, (uint32_t)i))
-            return OSP_ENOMEM;
-    qsort(tmp->a, tmp->n, sizeof *tmp->a, cmp_rsample_t);
-    return 0;
-}
-
-static int append_series(osp_tsdb *db, const osp_series *s, int64_t horizon, rec *r, osp__svec *tmp,
+/* Appends the samples of s in the order given, as Prometheus appends a request's samples:
+ * one older than an earlier one of the same series is out of order. */
+static int append_series(osp_tsdb *db, const osp_series *s, int64_t horizon, rec *r,
                          osp_tsdb_append_report *rep)
 {
     uint64_t id, stored = 0;
@@ -406,15 +389,15 @@ static int append_series(osp_tsdb *db, const osp_series *s, int64_t horizon, rec
     if (rc)
         return rc;
     osp__hseries *h = osp__head_get(&db->head, id, true);
-    if (!h || (rc = sorted_samples(s, tmp)) != 0)
+    if (!h)
         return OSP_ENOMEM;
     osp_buf_reset(&r->tmp);
     int64_t prev = 0;
     pthread_mutex_t *lock = osp__head_lock(&db->head, id);
     pthread_mutex_lock(lock);
-    for (size_t i = 0; i < tmp->n && rc == 0; i++) {
-        int64_t t = tmp->a[i].t;
-        double v = tmp->a[i].v;
+    for (size_t i = 0; i < s->nsamples && rc == 0; i++) {
+        int64_t t = s->samples[i].t_ms;
+        double v = s->samples[i].v;
         int in_order;
         switch (admit(db, h, t, v, horizon, db->opt.ooo_window_ms, &in_order)) {
         case ADMIT_STORE:
@@ -454,7 +437,6 @@ int osp_tsdb_append(osp_tsdb *db, const osp_series_batch *b, osp_tsdb_append_rep
 {
     osp_tsdb_append_report local;
     rec r;
-    osp__svec tmp = {0};
     int rc = 0;
     if (!rep)
         rep = &local;
@@ -469,7 +451,7 @@ int osp_tsdb_append(osp_tsdb *db, const osp_series_batch *b, osp_tsdb_append_rep
     rec_init(&r);
     pthread_rwlock_rdlock(&db->rw);
     for (size_t i = 0; i < b->nseries && rc == 0; i++)
-        rc = append_series(db, &b->series[i], horizon, &r, &tmp, rep);
+        rc = append_series(db, &b->series[i], horizon, &r, rep);
     for (size_t i = 0; i < b->nmeta && rc == 0; i++) {
         int changed = osp__meta_put(&db->meta, &b->meta[i]);
         if (changed < 0)
@@ -494,7 +476,6 @@ int osp_tsdb_append(osp_tsdb *db, const osp_series_batch *b, osp_tsdb_append_rep
     }
     pthread_rwlock_unlock(&db->rw);
     rec_cleanup(&r);
-    osp_free(tmp.a);
     if (flush_due(db))
         pthread_cond_signal(&db->cv);
     return rc;

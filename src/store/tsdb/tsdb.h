@@ -62,8 +62,9 @@ int osp_tsdb_open(const osp_tsdb_options *opt, osp_tsdb **out);
 /* Writes the head out as a block and closes. Safe with NULL. */
 void osp_tsdb_close(osp_tsdb *db);
 
-/* Appends every series of b (labels as model/series.h requires; samples in any order)
- * and its metadata. Returns 0 once the accepted samples are in the write-ahead log
+/* Appends every series of b (labels as model/series.h requires) and its metadata. Samples
+ * are taken in the order given, as Prometheus appends a request: one older than the
+ * series' newest (stored or earlier in b) is out of order. Returns 0 once the accepted samples are in the write-ahead log
  * (fsynced per policy), with rep (may be NULL) saying what happened to each sample;
  * rejected samples do not fail the call. OSP_EBUSY when unflushed data passes its cap
  * (retry later; nothing was stored), OSP_EIO, OSP_ENOMEM. */

@@ -48,6 +48,32 @@ static void test_f(void **state)
     f_is(-INFINITY, "-Inf");
 }
 
+static void prom_is(double v, const char *want)
+{
+    osp_buf b;
+    osp_buf_init(&b, 0);
+    assert_int_equal(osp_buf_float_prom(&b, v), 0);
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    osp_buf_cleanup(&b);
+}
+
+/* Prometheus 2.42's marshalValue: 'f' between 1e-6 and 1e21, 'e' outside. */
+static void test_prom(void **state)
+{
+    (void)state;
+    prom_is(0, "0");
+    prom_is(1e-6, "0.000001");
+    prom_is(1e-7, "1e-07");
+    prom_is(-2.5e-9, "-2.5e-09");
+    prom_is(1e21, "1e+21");
+    prom_is(123456789012345678901.0, "123456789012345680000");
+    prom_is(1.7976931348623157e308, "1.7976931348623157e+308");
+    prom_is(5e-324, "5e-324");
+    prom_is(NAN, "NaN");
+    prom_is(-INFINITY, "-Inf");
+}
+
 static void test_g(void **state)
 {
     (void)state;
@@ -70,6 +96,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_f),
         cmocka_unit_test(test_g),
+        cmocka_unit_test(test_prom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,9 +2,9 @@
  * numbers; every metric kind and temporality converted to series; job/instance,
  * target_info, promotion, scope labels, UTF-8 names; metadata units; the fixed le grid of
  * exponential histograms across scales; delta accumulation (gaps, overlaps, exponential
- * histograms across scales), eviction; rejections. (le/quantile numbers: core/numfmt's tests.) Inputs are OTLP/JSON documents decoded with the JSON decoder. */
+ * histograms across scales), eviction; rejections. (le/quantile numbers: core/numfmt's tests.)
+ * Inputs are OTLP/JSON documents decoded with the JSON decoder. */
 #include "testutil.h"
-
 
 #include "core/err.h"
 #include "core/mem.h"
@@ -170,13 +170,13 @@ static const osp_metric_meta *meta(const osp_series_batch *b, const char *family
 }
 
 #define RES                                                                                        \
-    "'resource':{'attributes':[{'key':'service.name','value':{'stringValue':'svc'}},"             \
+    "'resource':{'attributes':[{'key':'service.name','value':{'stringValue':'svc'}},"              \
     "{'key':'service.namespace','value':{'stringValue':'ns'}},"                                    \
     "{'key':'service.instance.id','value':{'stringValue':'i1'}},"                                  \
     "{'key':'host.name','value':{'stringValue':'h1'}},"                                            \
     "{'key':'k8s.pod','value':{'stringValue':'p'}}]},"
 #define DOC(metrics)                                                                               \
-    "{'resourceMetrics':[{" RES "'scopeMetrics':[{'scope':{'name':'meter','version':'1.0'},"     \
+    "{'resourceMetrics':[{" RES "'scopeMetrics':[{'scope':{'name':'meter','version':'1.0'},"       \
     "'metrics':[" metrics "]}]}]}"
 #define T(ms) "'timeUnixNano':'" #ms "000000'"
 
@@ -184,26 +184,77 @@ static void test_every_kind(void **state)
 {
     (void)state;
     osp_series_batch b;
-    convert(DOC("{'name':'system.cpu.utilization','unit':'1','description':'CPU',"
-                "'gauge':{'dataPoints':[{" T(1000) ",'asDouble':0.5,'attributes':["
-                "{'key':'a_b','value':{'stringValue':'2'}},{'key':'a.b','value':{'intValue':1}},"
-                "{'key':'empty','value':{'stringValue':''}},"
-                "{'key':'arr','value':{'arrayValue':{'values':[{'intValue':1},{'stringValue':'x'}]}}}]},"
-                "{" T(2000) ",'flags':1}]}},"
-                "{'name':'system.network.io','unit':'By','sum':{'aggregationTemporality':2,"
-                "'isMonotonic':true,'dataPoints':[{" T(1000) ",'asInt':5}]}},"
-                "{'name':'queue.size','unit':'{items}','sum':{'aggregationTemporality':2,"
-                "'dataPoints':[{" T(1000) ",'asInt':-3}]}},"
-                "{'name':'http.duration','unit':'s','histogram':{'aggregationTemporality':2,"
-                "'dataPoints':[{" T(1000) ",'count':6,'sum':4.5,'bucketCounts':[1,2,3],"
-                "'explicitBounds':[0.5,1]},{" T(2000) ",'count':2}]}},"
-                "{'name':'rpc.latency','unit':'ms','summary':{'dataPoints':[{" T(1000) ",'count':10,"
-                "'sum':25,'quantileValues':[{'quantile':0.5,'value':2},{'quantile':0.99,'value':9}]}]}},"
-                "{'name':'size','unit':'By','exponentialHistogram':{'aggregationTemporality':2,"
-                "'dataPoints':[{" T(1000) ",'count':10,'sum':3,'scale':0,'zeroCount':1,"
-                "'positive':{'offset':0,'bucketCounts':[2,3]},"
-                "'negative':{'offset':0,'bucketCounts':[4]}}]}}"),
-            NULL, NULL, &b);
+    convert(
+        DOC("{'name':'system.cpu.utilization','unit':'1','description':'CPU',"
+            "'gauge':{'dataPoints':[{" T(
+                1000) ",'asDouble':0.5,'attributes':["
+                      "{'key':'a_b','value':{'stringValue':'2'}},{'key':'a.b','value':{'intValue':"
+                      "1}},"
+                      "{'key':'empty','value':{'stringValue':''}},"
+                      "{'key':'arr','value':{'arrayValue':{'values':[{'intValue':1},{'stringValue':"
+                      "'x'}]}}}]},"
+                      "{" T(
+                          2000) ",'flags':1}]}},"
+                                "{'name':'system.network.io','unit':'By','sum':{'"
+                                "aggregationTemporality':2,"
+                                "'isMonotonic':true,'dataPoints':[{" T(
+                                    1000) ",'asInt':5}]}},"
+                                          "{'name':'queue.size','unit':'{items}','sum':{'"
+                                          "aggregationTemporality':2,"
+                                          "'dataPoints':[{" T(
+                                              1000) ",'asInt':-3}]}},"
+                                                    "{'name':'http.duration','unit':'s','histogram'"
+                                                    ":{'aggregationTemporality':2,"
+                                                    "'dataPoints':[{" T(
+                                                        1000) ",'count':6,'sum':4.5,'bucketCounts':"
+                                                              "[1,2,3],"
+                                                              "'explicitBounds':[0.5,1]},{" T(
+                                                                  2000) ",'count':2}]}},"
+                                                                        "{'name':'rpc.latency','"
+                                                                        "unit':'ms','summary':{'"
+                                                                        "dataPoints':[{" T(
+                                                                            1000) ",'count':10,"
+                                                                                  "'sum':25,'"
+                                                                                  "quantileValues':"
+                                                                                  "[{'quantile':0."
+                                                                                  "5,'value':2},{'"
+                                                                                  "quantile':0.99,'"
+                                                                                  "value':9}]}]}},"
+                                                                                  "{'name':'size','"
+                                                                                  "unit':'By','"
+                                                                                  "exponentialHisto"
+                                                                                  "gram':{'"
+                                                                                  "aggregationTempo"
+                                                                                  "rality':2,"
+                                                                                  "'dataPoints':["
+                                                                                  "{" T(
+                                                                                      1000) ",'"
+                                                                                            "count'"
+                                                                                            ":10,'"
+                                                                                            "sum':"
+                                                                                            "3,'"
+                                                                                            "scale'"
+                                                                                            ":0,'"
+                                                                                            "zeroCo"
+                                                                                            "unt':"
+                                                                                            "1,"
+                                                                                            "'posit"
+                                                                                            "ive':{"
+                                                                                            "'offse"
+                                                                                            "t':0,'"
+                                                                                            "bucket"
+                                                                                            "Counts"
+                                                                                            "':[2,"
+                                                                                            "3]},"
+                                                                                            "'negat"
+                                                                                            "ive':{"
+                                                                                            "'offse"
+                                                                                            "t':0,'"
+                                                                                            "bucket"
+                                                                                            "Counts"
+                                                                                            "':[4]}"
+                                                                                            "}]}}"),
+        NULL, NULL, &b);
     assert_int_equal(prep.rejected, 0);
 #define IJ "instance=\"i1\",job=\"ns/svc\""
 #define SC "otel_scope_name=\"meter\",otel_scope_version=\"1.0\""
@@ -258,14 +309,14 @@ static void test_options(void **state)
     (void)state;
     osp_series_batch b;
     static const osp_str promote[] = {OSP_STR_LIT("k8s.pod"), OSP_STR_LIT("absent")};
-    osp_otlp_prom_options opt = {.promote = promote,
-                                 .npromote = 2,
-                                 .no_scope_labels = 1,
-                                 .no_target_info = 1};
-    const char *doc = DOC("{'name':'http.server.duration','unit':'s','sum':{'aggregationTemporality':"
-                          "2,'isMonotonic':true,'dataPoints':[{" T(1000) ",'asDouble':1,'attributes':"
-                          "[{'key':'http.method','value':{'stringValue':'GET'}},"
-                          "{'key':'k8s.pod','value':{'stringValue':'mine'}}]}]}}");
+    osp_otlp_prom_options opt = {
+        .promote = promote, .npromote = 2, .no_scope_labels = 1, .no_target_info = 1};
+    const char *doc =
+        DOC("{'name':'http.server.duration','unit':'s','sum':{'aggregationTemporality':"
+            "2,'isMonotonic':true,'dataPoints':[{" T(
+                1000) ",'asDouble':1,'attributes':"
+                      "[{'key':'http.method','value':{'stringValue':'GET'}},"
+                      "{'key':'k8s.pod','value':{'stringValue':'mine'}}]}]}}");
     convert(doc, &opt, NULL, &b);
     /* the point's attribute and the promoted one collide: joined by original key order */
     has("http_server_duration_seconds_total{http_method=\"GET\",instance=\"i1\",job=\"ns/svc\","
@@ -296,9 +347,10 @@ static void delta_sum(osp_delta_state *st, const char *attrs, uint64_t start_ms,
     snprintf(doc, sizeof doc,
              "{'resourceMetrics':[{'scopeMetrics':[{'metrics':[{'name':'req','sum':{"
              "'aggregationTemporality':1,'isMonotonic':true,'dataPoints':[{"
-             "'startTimeUnixNano':'%llu000000','timeUnixNano':'%llu000000','asInt':%d,"
+             "'startTimeUnixNano':'%llu','timeUnixNano':'%llu','asInt':%d,"
              "'attributes':[{'key':'a','value':{'stringValue':'%s'}}]}]}}]}]}]}",
-             (unsigned long long)start_ms, (unsigned long long)t_ms, value, attrs);
+             (unsigned long long)start_ms * 1000000u, (unsigned long long)t_ms * 1000000u, value,
+             attrs);
     convert(doc, NULL, st, &b);
     if (want) {
         assert_int_equal(prep.rejected, 0);
@@ -376,8 +428,8 @@ static void exp_point(osp_delta_state *st, int temporality, int start_s, int tim
     snprintf(doc, sizeof doc,
              "{'resourceMetrics':[{'scopeMetrics':[{'metrics':[{'name':'e','unit':'By',"
              "'exponentialHistogram':{'aggregationTemporality':%d,'dataPoints':[{"
-             "'startTimeUnixNano':'%d000000000','timeUnixNano':'%d000000000',%s}]}}]}]}]}",
-             temporality, start_s, time_s, members);
+             "'startTimeUnixNano':'%lld','timeUnixNano':'%lld',%s}]}}]}]}]}",
+             temporality, start_s * 1000000000ll, time_s * 1000000000ll, members);
     convert(doc, NULL, st, &b);
     osp_series_batch_cleanup(&b);
 }
@@ -448,7 +500,8 @@ static void test_delta_exp(void **state)
     has(LE(G9) " 1 @2000");
     has(LE(G10) " 3 @2000");
     /* scale 4, another offset: grid bucket 10; the state stays at scale 3 */
-    exp_point(st, 1, 2, 3, "'count':1,'sum':2.5,'scale':4,'positive':{'offset':20,'bucketCounts':[1]}");
+    exp_point(st, 1, 2, 3,
+              "'count':1,'sum':2.5,'scale':4,'positive':{'offset':20,'bucketCounts':[1]}");
     assert_int_equal(prep.rejected, 0);
     has(LE(G9) " 1 @3000");
     has(LE(G10) " 3 @3000");
@@ -457,9 +510,10 @@ static void test_delta_exp(void **state)
     has("e_bytes_sum{} 9 @3000");
     /* after a gap, scale 1: the state is downscaled to it (grid 8..11 one bucket), with a
      * negative bucket (|v| in (1, 2^(4/8)]) and the zero bucket */
-    exp_point(st, 1, 5, 6,
-              "'count':3,'sum':1,'scale':1,'zeroCount':1,'positive':{'offset':2,'bucketCounts':[1]},"
-              "'negative':{'offset':0,'bucketCounts':[1]}");
+    exp_point(
+        st, 1, 5, 6,
+        "'count':3,'sum':1,'scale':1,'zeroCount':1,'positive':{'offset':2,'bucketCounts':[1]},"
+        "'negative':{'offset':0,'bucketCounts':[1]}");
     assert_int_equal(prep.rejected, 0);
     has(LE("-1.2968395546510096") " 0 @6000");
     has(LE("-1") " 1 @6000");
@@ -538,17 +592,18 @@ static void test_rejections(void **state)
 {
     (void)state;
     osp_series_batch b;
-    convert("{'resourceMetrics':[{'scopeMetrics':[{'metrics':["
-            "{'name':'nov','gauge':{'dataPoints':[{},{'asDouble':1}]}},"
-            "{'name':'h','histogram':{'aggregationTemporality':2,'dataPoints':[{'count':5,"
-            "'bucketCounts':[1,1],'explicitBounds':[1]}]}},"
-            "{'name':'e','exponentialHistogram':{'aggregationTemporality':1,'dataPoints':[{},{}]}},"
-            "{'name':'e2','exponentialHistogram':{'aggregationTemporality':2,'dataPoints':[{'count':3,"
-            "'zeroCount':1}]}},"
-            "{'name':'u','sum':{'dataPoints':[{'asInt':1}]}},"
-            "{'name':'d','sum':{'aggregationTemporality':1,'dataPoints':[{'asInt':1}]}},"
-            "{'name':'...','gauge':{'dataPoints':[{'asInt':1}]}}]}]}]}",
-            NULL, NULL, &b);
+    convert(
+        "{'resourceMetrics':[{'scopeMetrics':[{'metrics':["
+        "{'name':'nov','gauge':{'dataPoints':[{},{'asDouble':1}]}},"
+        "{'name':'h','histogram':{'aggregationTemporality':2,'dataPoints':[{'count':5,"
+        "'bucketCounts':[1,1],'explicitBounds':[1]}]}},"
+        "{'name':'e','exponentialHistogram':{'aggregationTemporality':1,'dataPoints':[{},{}]}},"
+        "{'name':'e2','exponentialHistogram':{'aggregationTemporality':2,'dataPoints':[{'count':3,"
+        "'zeroCount':1}]}},"
+        "{'name':'u','sum':{'dataPoints':[{'asInt':1}]}},"
+        "{'name':'d','sum':{'aggregationTemporality':1,'dataPoints':[{'asInt':1}]}},"
+        "{'name':'...','gauge':{'dataPoints':[{'asInt':1}]}}]}]}]}",
+        NULL, NULL, &b);
     assert_string_equal(prep.message, "metric \"nov\": data point without a value");
     assert_int_equal(prep.rejected, 8);
     has("nov{} 1 @0");
@@ -589,11 +644,11 @@ static void test_out_of_memory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_metric_names), cmocka_unit_test(test_labels_and_units),
-        cmocka_unit_test(test_every_kind),   cmocka_unit_test(test_options),
-        cmocka_unit_test(test_delta),        cmocka_unit_test(test_eviction),
-        cmocka_unit_test(test_rejections),   cmocka_unit_test(test_out_of_memory),
-        cmocka_unit_test(test_exp_grid),     cmocka_unit_test(test_delta_exp),
+        cmocka_unit_test(test_metric_names),   cmocka_unit_test(test_labels_and_units),
+        cmocka_unit_test(test_every_kind),     cmocka_unit_test(test_options),
+        cmocka_unit_test(test_delta),          cmocka_unit_test(test_eviction),
+        cmocka_unit_test(test_rejections),     cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_exp_grid),       cmocka_unit_test(test_delta_exp),
         cmocka_unit_test(test_metadata_units),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

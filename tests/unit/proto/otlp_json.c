@@ -769,11 +769,24 @@ static void test_nulls_and_unknowns(void **state)
                             "{'spans':[null]}]}]}",
                             &b, &rep),
                      0);
-    assert_int_equal(decode("{'resource_spans':[1,2,{}],'x':{'y':[null,{'z':'\\n'}]}}", &b, &rep),
+    assert_int_equal(decode("{'resourceSpanz':[1,2,{}],'x':{'y':[null,{'z':'\\n'}]}}", &b, &rep),
                      0);
     assert_int_equal(b.nspans, 0);
     assert_int_equal(b.nresources, 0);
     assert_int_equal(b.nscopes, 0);
+    /* the proto field names are accepted beside the JSON ones (the proto3 JSON mapping);
+     * both spellings of one member are a duplicate */
+    assert_int_equal(decode("{'resource_spans':[{'scope_spans':[{'spans':[{'trace_id':"
+                            "'0102030405060708090a0b0c0d0e0f10','span_id':'0102030405060708',"
+                            "'start_time_unix_nano':'5'}]}]}]}",
+                            &b, &rep),
+                     0);
+    assert_int_equal(b.nspans, 1);
+    assert_int_equal(b.spans[0].start_ns, 5);
+    assert_int_equal(decode("{'resourceSpans':[],'resource_spans':[]}", &b, &rep), OSP_EPARSE);
+    assert_string_equal(rep.message,
+                        "invalid OTLP/JSON: duplicate member \"resourceSpans\" at offset 20");
+    osp_span_batch_reset(&b);
     /* Every member null: a span that only lacks its ids. */
     assert_int_equal(
         decode(one_span("'traceId':null,'spanId':null,'traceState':null,'parentSpanId':null,"

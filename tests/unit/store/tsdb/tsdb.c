@@ -247,17 +247,20 @@ static void test_rejections(void **state)
     assert_non_null(strstr(rep.error, "invalid label set"));
     osp_series_batch_cleanup(&b);
 
-    /* Within one batch, unsorted samples are sorted; an equal timestamp is a duplicate. */
+    /* Within one batch, samples are taken in the order given, as Prometheus takes a
+     * request: an older one than an earlier sample is out of order; an equal timestamp
+     * with another value is a duplicate. */
     osp_series_batch_init(&b);
     s = add(&b, "m", "j", "a");
     s->samples = osp_arena_calloc(&b.arena, 4, sizeof *s->samples);
-    s->samples[0] = (osp_sample){t + 30, 3};
-    s->samples[1] = (osp_sample){t + 10, 1};
+    s->samples[0] = (osp_sample){t + 10, 1};
+    s->samples[1] = (osp_sample){t + 30, 3};
     s->samples[2] = (osp_sample){t + 20, 2};
-    s->samples[3] = (osp_sample){t + 20, 9};
+    s->samples[3] = (osp_sample){t + 30, 9};
     s->nsamples = 4;
     assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
-    assert_int_equal(rep.accepted, 3);
+    assert_int_equal(rep.accepted, 2);
+    assert_int_equal(rep.out_of_order, 1);
     assert_int_equal(rep.duplicate, 1);
     osp_series_batch_cleanup(&b);
     osp_tsdb_close(db);
