@@ -184,7 +184,8 @@ static int merge_exp(stream *st, const osp_exp_buckets *e, int fresh)
         return OSP_ENOMEM;
     for (int k = 0; k < 2; k++)
         for (int j = 0; j < 2; j++)
-            side_add(&sides[k][j], to, lo[k], counts + (k ? n[0] : 0));
+            if (n[k])
+                side_add(&sides[k][j], to, lo[k], counts + (k ? n[0] : 0));
     osp_free(st->buckets);
     st->buckets = counts;
     st->nbuckets = n[0] + n[1];

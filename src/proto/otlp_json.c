@@ -2,8 +2,9 @@
  *
  * One streaming pass with proto/json.h; rows come out byte-identical to otlp_pb.c's for the
  * same data (attribute values stream straight into the canonical blobs). Policies:
- * - members in any order; unknown members skipped; null means absent (a null element of
- *   an ArrayValue is the empty value, a null element of any other list is skipped);
+ * - members in any order, by their lowerCamelCase name or their original proto name (as
+ *   the proto3 JSON mapping asks of parsers); unknown members skipped; null means absent
+ *   (a null element of an ArrayValue is the empty value, of any other list it is skipped);
  * - a known member given twice, or an AnyValue with two values set, fails the request
  *   (the proto3 JSON mapping rejects both), as does a value of the wrong JSON type: an
  *   enum given by name, a string where an object belongs, bad base64, an integer out of
@@ -14,14 +15,14 @@
  *   rules and messages (field names in their JSON spelling), and so does AnyValue
  *   nesting past OSP_MAX_ANYVALUE_DEPTH (every span under a bad resource or scope);
  * - invalid UTF-8 or an unpaired \u surrogate makes the text invalid JSON, so it fails
- *   the request rather than one span. */
+ *   the request rather than one span.
+ * What both JSON decoders read alike (members, scalars, AnyValue, KeyValue, Resource,
+ * InstrumentationScope, EntityRef) is in otlp_json_common.c (otlp_json_int.h). */
 #include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "core/base64.h"
 #include "core/err.h"
 #include "model/attr.h"
 #include "proto/otlp_json_int.h"

@@ -5,10 +5,12 @@
  * members in any order, unknown members skipped, null = absent (a null element of an
  * ArrayValue is the empty value, of any other object list it is skipped); a member given
  * twice, a oneof with two members set, or a value of the wrong JSON type fails the request
- * with a message naming the member and byte offset. Beyond that decoder, as the proto3
- * JSON mapping allows: the original snake_case names are accepted beside lowerCamelCase
- * (both spellings of one member count as a duplicate), 32-bit integers and enums may also
- * be strings, and enums may be given by name ("AGGREGATION_TEMPORALITY_DELTA").
+ * with a message naming the member and byte offset; the original snake_case names are
+ * accepted beside lowerCamelCase (both spellings of one member count as a duplicate). The
+ * reading of members, scalars, attributes, Resource and InstrumentationScope is shared
+ * with it (otlp_json_int.h). Beyond that decoder, as the proto3 JSON mapping allows:
+ * 32-bit integers and enums may also be strings, and enums may be given by name
+ * ("AGGREGATION_TEMPORALITY_DELTA").
  *
  * Rows are added as their objects close (members come in any order, so a Metric's name
  * may follow its points): point rows as each point closes, then the metric, scope and
