@@ -2,7 +2,6 @@
 #include "query/promql_parse.h"
 
 #include <math.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -713,20 +712,22 @@ static int label_list(parser *p, osp_promql_labels *l, const char *ctx)
     return 0;
 }
 
-/* Compiles a matcher's regex anchored as Prometheus anchors it; with empty != NULL, says
- * whether it matches the empty string. 0, or fails the parse naming the pattern. */
+/* Compiles a matcher's RE2 regex anchored as Prometheus anchors it; says whether it matches
+ * the empty string. 0, or fails the parse naming the pattern. */
 static int check_regex(parser *p, size_t pos, osp_str re, int *empty)
 {
-    char pat[OSP_REGEX_MAX_LEN + 8], why[160];
-    regex_t rx;
-    if (re.n > OSP_REGEX_MAX_LEN)
-        return fail(p, pos, "error parsing regexp: pattern longer than %d bytes",
-                    OSP_REGEX_MAX_LEN);
-    snprintf(pat, sizeof pat, "^(%.*s)$", OSP_STR_FMT(re));
-    if (osp_regex_compile(&rx, pat, REG_EXTENDED | REG_NOSUB, why, sizeof why))
+    char why[160];
+    osp_re2 rx;
+    int rc = osp_re2_compile(&rx, re, OSP_RE2_ANCHORED | OSP_RE2_NOSUB, why, sizeof why);
+    if (rc == OSP_ENOMEM)
+        return nomem(p);
+    if (rc)
         return fail(p, pos, "error parsing regexp: %s", why);
-    *empty = regexec(&rx, "", 0, NULL, 0) == 0;
-    regfree(&rx);
+    rc = osp_re2_match(&rx, OSP_STR_NULL, NULL, 0);
+    osp_re2_cleanup(&rx);
+    if (rc < 0)
+        return nomem(p);
+    *empty = rc;
     return 0;
 }
 

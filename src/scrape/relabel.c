@@ -1,4 +1,4 @@
-/* Prometheus relabeling: rule validation, POSIX regex compilation and the relabel actions. */
+/* Prometheus relabeling: rule validation, RE2 regex compilation and the relabel actions. */
 #include "scrape/relabel.h"
 
 #include <stdio.h>
@@ -9,7 +9,6 @@
 
 #include "core/err.h"
 #include "core/regex.h"
-#include "core/mem.h"
 
 static const char *const action_names[] = {
 #define OSP_RELABEL_NAME(name, z) z,
@@ -173,18 +172,12 @@ int osp_relabel_rule_compile(osp_relabel_rule *r, char *err, size_t errlen)
         return OSP_EINVAL;
     }
 
-    size_t rn = strlen(r->regex);
-    char *anchored = osp_malloc(rn + 5);
-    if (!anchored) {
-        snprintf(err, errlen, "out of memory");
-        return OSP_ENOMEM;
-    }
-    memcpy(anchored, "^(", 2);
-    memcpy(anchored + 2, r->regex, rn);
-    memcpy(anchored + 2 + rn, ")$", 3);
     char msg[128];
-    int rc = osp_regex_compile(&r->re, anchored, REG_EXTENDED, msg, sizeof msg);
-    osp_free(anchored);
+    int rc = osp_re2_compile(&r->re, osp_str_c(r->regex), OSP_RE2_ANCHORED, msg, sizeof msg);
+    if (rc == OSP_ENOMEM) {
+        snprintf(err, errlen, "out of memory");
+        return rc;
+    }
     if (rc != 0) {
         snprintf(err, errlen, "invalid regex \"%s\": %s", r->regex, msg);
         return OSP_EINVAL;
@@ -196,7 +189,7 @@ int osp_relabel_rule_compile(osp_relabel_rule *r, char *err, size_t errlen)
 void osp_relabel_rule_cleanup(osp_relabel_rule *r)
 {
     if (r->compiled)
-        regfree(&r->re);
+        osp_re2_cleanup(&r->re);
     r->compiled = 0;
 }
 
@@ -264,80 +257,18 @@ static int lset_set(lset *s, osp_str name, osp_str value)
     return 0;
 }
 
-/* Full match of p[0..n) against the anchored rule regex; fills m (nm entries) when given. */
+/* Full match of s against the rule's regex; fills m (nm entries) when given. 1 on a match,
+ * 0, or OSP_ENOMEM. */
 static int rule_match(const osp_relabel_rule *r, osp_str s, regmatch_t *m, size_t nm)
 {
-    regmatch_t one[1];
-    if (!m) {
-        m = one;
-        nm = 1;
-    }
-    m[0].rm_so = 0;
-    m[0].rm_eo = (regoff_t)s.n;
-    return regexec(&r->re, s.p ? s.p : "", nm, m, REG_STARTEND) == 0;
+    return osp_re2_match(&r->re, s, m, nm);
 }
 
-/* Go's regexp.Expand with the rule's groups: $n, ${n}, $$; named references expand to "". */
+/* Go's regexp.Expand of tmpl with the rule's groups. */
 static int expand(const osp_relabel_rule *r, const char *tmpl, osp_str src, const regmatch_t *m,
                   osp_arena *arena, osp_str *out)
 {
-    size_t user_groups = r->re.re_nsub - 1; /* the anchoring adds one group */
-    size_t cap = strlen(tmpl) + 1, len = 0;
-    /* Each reference expands to at most src.n bytes. */
-    for (const char *z = tmpl; *z; z++)
-        if (*z == '$')
-            cap += src.n;
-    char *buf = osp_arena_alloc(arena, cap);
-    if (!buf)
-        return OSP_ENOMEM;
-    const char *z = tmpl;
-    while (*z) {
-        if (*z != '$') {
-            buf[len++] = *z++;
-            continue;
-        }
-        z++;
-        if (*z == '$') {
-            buf[len++] = '$';
-            z++;
-            continue;
-        }
-        const char *s = z;
-        int brace = 0;
-        if (*s == '{') {
-            brace = 1;
-            s++;
-        }
-        const char *e = s;
-        while (name_char(*e))
-            e++;
-        if (e == s || (brace && *e != '}')) {
-            buf[len++] = '$'; /* malformed: the "$" is literal text */
-            continue;
-        }
-        z = brace ? e + 1 : e;
-        long num = 0;
-        for (const char *q = s; q < e; q++) {
-            if (*q < '0' || *q > '9' || num >= 100000000) {
-                num = -1;
-                break;
-            }
-            num = num * 10 + (*q - '0');
-        }
-        if (*s == '0' && e - s > 1)
-            num = -1;
-        if (num < 0 || (size_t)num > user_groups)
-            continue;
-        const regmatch_t *g = num == 0 ? &m[0] : &m[num + 1];
-        if (g->rm_so < 0)
-            continue;
-        size_t gl = (size_t)(g->rm_eo - g->rm_so);
-        memcpy(buf + len, src.p + g->rm_so, gl);
-        len += gl;
-    }
-    buf[len] = '\0';
-    *out = osp_str_make(buf, len);
-    return 0;
+    return osp_re2_expand(&r->re, osp_str_c(tmpl), src, m, arena, out);
 }
 
 static int label_cmp(const void *a, const void *b)
@@ -381,12 +312,10 @@ static int relabel_one(const osp_relabel_rule *r, lset *s, osp_arena *arena, int
     *keep = 1;
     switch (r->action) {
     case OSP_RELABEL_DROP:
-        if (rule_match(r, val, NULL, 0))
-            *keep = 0;
-        return 0;
     case OSP_RELABEL_KEEP:
-        if (!rule_match(r, val, NULL, 0))
-            *keep = 0;
+        if ((rc = rule_match(r, val, NULL, 0)) < 0)
+            return rc;
+        *keep = rc == (r->action == OSP_RELABEL_KEEP);
         return 0;
     case OSP_RELABEL_DROPEQUAL:
         if (osp_str_eq(lset_get(s, target), val))
@@ -397,12 +326,12 @@ static int relabel_one(const osp_relabel_rule *r, lset *s, osp_arena *arena, int
             *keep = 0;
         return 0;
     case OSP_RELABEL_REPLACE: {
-        size_t nm = r->re.re_nsub + 1;
+        size_t nm = r->re.ngroups + 1;
         regmatch_t *m = osp_arena_alloc(arena, nm * sizeof *m);
         if (!m)
             return OSP_ENOMEM;
-        if (!rule_match(r, val, m, nm))
-            return 0;
+        if ((rc = rule_match(r, val, m, nm)) <= 0)
+            return rc;
         osp_str tname;
         if ((rc = expand(r, r->target_label, val, m, arena, &tname)) != 0)
             return rc;
@@ -446,12 +375,14 @@ static int relabel_one(const osp_relabel_rule *r, lset *s, osp_arena *arena, int
         /* Walk a snapshot: labels added while mapping are not visited again. */
         size_t n = s->n;
         osp_label *snap = osp_arena_memdup(arena, s->a, n * sizeof *snap);
-        size_t nm = r->action == OSP_RELABEL_LABELMAP ? r->re.re_nsub + 1 : 0;
+        size_t nm = r->action == OSP_RELABEL_LABELMAP ? r->re.ngroups + 1 : 0;
         regmatch_t *m = nm ? osp_arena_alloc(arena, nm * sizeof *m) : NULL;
         if ((n && !snap) || (nm && !m))
             return OSP_ENOMEM;
         for (size_t i = 0; i < n; i++) {
             int hit = rule_match(r, snap[i].name, m, nm);
+            if (hit < 0)
+                return hit;
             if (r->action == OSP_RELABEL_LABELDROP && hit)
                 lset_del(s, snap[i].name);
             else if (r->action == OSP_RELABEL_LABELKEEP && !hit)

@@ -2,11 +2,11 @@
 #ifndef OSP_SCRAPE_RELABEL_H
 #define OSP_SCRAPE_RELABEL_H
 
-#include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/regex.h"
 #include "model/labels.h"
 
 /* The actions Prometheus documents for relabel_config, in its spelling. */
@@ -40,7 +40,7 @@ typedef struct osp_relabel_rule {
     const char *regex;        /* as written, unanchored; default "(.*)" */
     const char *replacement;  /* default "$1" */
     uint64_t modulus;         /* hashmod only; 0 = unset */
-    regex_t re;               /* "^(" regex ")$", valid once compiled */
+    osp_re2 re;               /* regex, anchored; valid once compiled */
     int compiled;             /* 1 after a successful osp_relabel_rule_compile */
 } osp_relabel_rule;
 
@@ -57,12 +57,11 @@ void osp_relabel_rule_defaults(osp_relabel_rule *r);
  * action forbids, label-name syntax, non-zero hashmod modulus) and compiles the regex.
  * Returns 0, or OSP_EINVAL with a one-line message (no location) written to err.
  *
- * Regular expressions are POSIX extended (regcomp REG_EXTENDED), anchored as "^(" re ")$".
- * Differences from Prometheus's RE2: matching is leftmost-longest, so submatch boundaries can
- * differ where alternatives overlap; no lazy quantifiers (*?, +?), no (?i) or other flags, no
- * named groups ((?P<name>...)) so "$name" in a replacement always expands to ""; no \d or
- * \pL classes (use [0-9], [[:alpha:]]); matching is bytewise. Group numbers in replacements
- * count the rule's own groups ($1 is the first group written), as in Prometheus. */
+ * Regular expressions are RE2, fully anchored as Prometheus anchors them, through core/regex
+ * (osp_re2_*: see there what is supported); replacements expand as Go's Regexp.Expand
+ * ($1, ${1}, $name, ${name}, $$). Submatch boundaries follow POSIX leftmost-longest rules, so
+ * they can differ from Prometheus's where alternatives overlap or repetitions are
+ * non-greedy. */
 int osp_relabel_rule_compile(osp_relabel_rule *r, char *err, size_t errlen);
 
 /* Frees the compiled regex; the rule's strings are the caller's. Safe on an uncompiled rule. */

@@ -3,7 +3,6 @@
 
 #include <assert.h>
 #include <pthread.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -535,17 +534,15 @@ typedef struct idlist {
 } idlist;
 
 typedef struct mstate {
-    regex_t re;
+    osp_re2 re;
     int has_re;
     int absent; /* the matcher accepts "", so series without the label pass */
 } mstate;
 
-static int rx_match(const regex_t *re, const char *p, size_t n)
+/* 1 if the regex matches p[0..n) (out of memory counts as no match). */
+static int rx_match(const osp_re2 *re, const char *p, size_t n)
 {
-    regmatch_t pm[1];
-    pm[0].rm_so = 0;
-    pm[0].rm_eo = (regoff_t)n;
-    return regexec(re, n ? p : "", 1, pm, REG_STARTEND) == 0;
+    return osp_re2_match(re, osp_str_make(p, n), NULL, 0) == 1;
 }
 
 /* The matcher's verdict on one value, negation included. */
@@ -565,27 +562,9 @@ static int m_match(const osp_label_matcher *m, const mstate *st, const char *p, 
 
 static int re_compile(const osp_label_matcher *m, mstate *st)
 {
-    if (m->value.n && memchr(m->value.p, 0, m->value.n))
-        return OSP_EPARSE;
-    char *z = osp_malloc(m->value.n + 5);
-    if (!z)
-        return OSP_ENOMEM;
-    /* The bare pattern must compile on its own, so "a)|(b" cannot escape the anchors. */
-    if (m->value.n)
-        memcpy(z, m->value.p, m->value.n);
-    z[m->value.n] = 0;
-    int rc = osp_regex_compile(&st->re, z, REG_EXTENDED | REG_NOSUB, NULL, 0);
-    if (rc == 0) {
-        regfree(&st->re);
-        memcpy(z, "^(", 2);
-        if (m->value.n)
-            memcpy(z + 2, m->value.p, m->value.n);
-        memcpy(z + 2 + m->value.n, ")$", 3);
-        rc = osp_regex_compile(&st->re, z, REG_EXTENDED | REG_NOSUB, NULL, 0);
-    }
-    osp_free(z);
+    int rc = osp_re2_compile(&st->re, m->value, OSP_RE2_ANCHORED | OSP_RE2_NOSUB, NULL, 0);
     if (rc)
-        return OSP_EPARSE;
+        return rc == OSP_ENOMEM ? rc : OSP_EPARSE;
     st->has_re = 1;
     return 0;
 }
@@ -765,7 +744,7 @@ out:
     if (st)
         for (size_t i = 0; i < n; i++)
             if (st[i].has_re)
-                regfree(&st[i].re);
+                osp_re2_cleanup(&st[i].re);
     osp_free(st);
     return rc;
 }

@@ -723,6 +723,21 @@ static void test_label_replace(void **state)
     assert_int_equal(call(f, "label_replace", a, 5, &out), 0);
     check_labels(&out.a[0],
                  "__name__=up,host=<host-1:9090|||host-10||$-|${2>,instance=host-1:9090,job=a");
+    /* RE2: named groups, flags, Perl classes; "." does not match a newline. */
+    a[4] = string_arg("(?i)(?P<name>HOST)-(?:\\d+):.*");
+    a[2] = string_arg("$name/${name}/$1/$2");
+    assert_int_equal(call(f, "label_replace", a, 5, &out), 0);
+    check_labels(&out.a[0], "__name__=up,host=host/host/host/,instance=host-1:9090,job=a");
+    osp_promql_elem nl = el(f, "__name__=up,instance=a\nb", 4);
+    a[0] = vec_arg(&nl, 1);
+    a[2] = string_arg("$1");
+    a[4] = string_arg("(.*)");
+    assert_int_equal(call(f, "label_replace", a, 5, &out), 0);
+    check_labels(&out.a[0], "__name__=up,instance=a\nb");
+    a[4] = string_arg("(?s)(.*)");
+    assert_int_equal(call(f, "label_replace", a, 5, &out), 0);
+    check_labels(&out.a[0], "__name__=up,host=a\nb,instance=a\nb");
+    a[0] = vec_arg(e, 3);
     /* An empty result removes the label; the source may be __name__, the target too. */
     a[1] = string_arg("job");
     a[2] = string_arg("$1");

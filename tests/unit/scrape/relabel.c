@@ -118,6 +118,11 @@ static const relabel_case cases[] = {
      "a=foo",
      {{"replace", "a", NULL, "b", "(f).*", "pre$name-${1}", 0}},
      "a=foo,b=pre-f"},
+    {"RE2 syntax: flags, named groups, Perl classes, non-greedy",
+     "a=Foo-123",
+     {{"replace", "a", NULL, "b", "(?i)(?P<word>f\\w+)-\\d+?", "${word}_$word", 0}},
+     "a=Foo-123,b=Foo_Foo"},
+    {"dot does not match a newline", "a=x\ny", {{"keep", "a", NULL, NULL, ".*", NULL, 0}}, NULL},
     {"target from groups",
      "a=some-name-value",
      {{"replace", "a", NULL, "${1}", "some-([^-]+)-([^,]+)", "${2}", 0}},
@@ -307,7 +312,11 @@ static void test_bad_regex(void **state)
     r.target_label = "t";
     r.regex = "a(b";
     assert_int_equal(osp_relabel_rule_compile(&r, err, sizeof err), OSP_EINVAL);
-    assert_non_null(strstr(err, "invalid regex \"a(b\""));
+    assert_non_null(strstr(err, "invalid regex \"a(b\": missing closing ): `a(b`"));
+    osp_relabel_rule_cleanup(&r);
+    r.regex = "\\bx";
+    assert_int_equal(osp_relabel_rule_compile(&r, err, sizeof err), OSP_EINVAL);
+    assert_non_null(strstr(err, "word boundaries are not supported"));
     osp_relabel_rule_cleanup(&r);
 }
 

@@ -188,6 +188,10 @@ static void test_matchers(void **state)
     expect(idx, m, 1, 0x1f);
     m[0] = M(OSP_MATCH_RE, "env", ".+");
     expect(idx, m, 1, 0x0b);
+    m[0] = M(OSP_MATCH_RE, "job", "(?i)API|\\w{2}"); /* RE2 syntax */
+    expect(idx, m, 1, 0x1f);
+    m[0] = M(OSP_MATCH_RE, "job", "a(?:p+?)i");
+    expect(idx, m, 1, 0x1b);
     m[0] = M(OSP_MATCH_NRE, "env", "pro");
     expect(idx, m, 1, 0x1f);
     m[0] = M(OSP_MATCH_NRE, "env", "pr.*");
