@@ -247,17 +247,23 @@ static int params_all(const params *p, const char *name, osp_str *a, size_t max,
     return 0;
 }
 
+/* A float in text, as strconv.ParseFloat reads it (NaN refused): 1 with *v, else 0. */
+static int parse_float(osp_str text, double *v)
+{
+    char buf[64], *end;
+    if (text.n == 0 || text.n >= sizeof buf)
+        return 0;
+    memcpy(buf, text.p, text.n);
+    buf[text.n] = 0;
+    *v = strtod(buf, &end);
+    return *end == 0 && !isnan(*v);
+}
+
 /* Prometheus's parseTime: float seconds (rounded to the millisecond) or RFC 3339. */
 static int parse_time(osp_str text, int64_t *ms)
 {
-    char buf[64];
-    if (text.n == 0 || text.n >= sizeof buf)
-        return OSP_EPARSE;
-    memcpy(buf, text.p, text.n);
-    buf[text.n] = 0;
-    char *end;
-    double t = strtod(buf, &end);
-    if (*end == 0 && !isnan(t)) {
+    double t;
+    if (parse_float(text, &t)) {
         if (!(fabs(t) < 9.2e15))
             return OSP_EPARSE;
         double whole, frac = modf(t, &whole);
@@ -277,14 +283,8 @@ static int parse_time(osp_str text, int64_t *ms)
 /* Prometheus's parseDuration: float seconds or a PromQL duration, in milliseconds. */
 static int parse_duration(osp_str text, int64_t *ms)
 {
-    char buf[64];
-    if (text.n == 0 || text.n >= sizeof buf)
-        return OSP_EPARSE;
-    memcpy(buf, text.p, text.n);
-    buf[text.n] = 0;
-    char *end;
-    double d = strtod(buf, &end);
-    if (*end == 0 && !isnan(d)) {
+    double d;
+    if (parse_float(text, &d)) {
         if (!(fabs(d * 1e9) < 9.2e18))
             return OSP_ETOOBIG;
         *ms = (int64_t)(d * 1e9) / 1000000;
@@ -293,49 +293,46 @@ static int parse_duration(osp_str text, int64_t *ms)
     return osp_prom_duration_parse(text, ms);
 }
 
-/* Reads time parameter name into *ms, def when absent. 0, or answers 400 and returns -1. */
-static int time_param(const params *p, osp_http_response *res, const char *name, int64_t def,
-                      int64_t *ms)
+/* Reads parameter name with parse (a time or a duration, "timestamp" or "duration" in
+ * messages). 1 with *ms, 0 when absent or empty, or answers 400 and returns -1. */
+static int ms_param(const params *p, osp_http_response *res, const char *name,
+                    int (*parse)(osp_str, int64_t *), const char *what, int64_t *ms)
 {
     osp_str v;
     int rc = params_get(p, name, &v);
-    if (rc < 0) {
-        fail(res, 400, "bad_data", "invalid parameter \"%s\": bad percent-encoding", name);
-        return -1;
-    }
-    if (rc == 0 || v.n == 0) {
-        *ms = def;
-        return 0;
-    }
-    if (parse_time(v, ms)) {
-        fail(res, 400, "bad_data", "invalid parameter \"%s\": cannot parse \"%.*s\" to a valid "
-             "timestamp", name, (int)(v.n > 64 ? 64 : v.n), v.p);
-        return -1;
-    }
-    return 0;
-}
-
-static int duration_param(const params *p, osp_http_response *res, const char *name,
-                          int64_t *ms, int *given)
-{
-    osp_str v;
-    int rc = params_get(p, name, &v);
-    *given = 0;
     if (rc < 0) {
         fail(res, 400, "bad_data", "invalid parameter \"%s\": bad percent-encoding", name);
         return -1;
     }
     if (rc == 0 || v.n == 0)
         return 0;
-    rc = parse_duration(v, ms);
+    rc = parse(v, ms);
     if (rc) {
         fail(res, 400, "bad_data", "invalid parameter \"%s\": cannot parse \"%.*s\" to a valid "
-             "duration%s", name, (int)(v.n > 64 ? 64 : v.n), v.p,
+             "%s%s", name, (int)(v.n > 64 ? 64 : v.n), v.p, what,
              rc == OSP_ETOOBIG ? ". It overflows int64" : "");
         return -1;
     }
-    *given = 1;
-    return 0;
+    return 1;
+}
+
+/* Reads time parameter name into *ms, def when absent. 0, or answers 400 and returns -1. */
+static int time_param(const params *p, osp_http_response *res, const char *name, int64_t def,
+                      int64_t *ms)
+{
+    int rc = ms_param(p, res, name, parse_time, "timestamp", ms);
+    if (rc == 0)
+        *ms = def;
+    return rc < 0 ? -1 : 0;
+}
+
+/* Reads duration parameter name; *given says whether it was there. 0, or answers and -1. */
+static int duration_param(const params *p, osp_http_response *res, const char *name,
+                          int64_t *ms, int *given)
+{
+    int rc = ms_param(p, res, name, parse_duration, "duration", ms);
+    *given = rc == 1;
+    return rc < 0 ? -1 : 0;
 }
 
 static int64_t now_ms(void)
