@@ -77,6 +77,8 @@ static void serve_usage(FILE *out)
         "                              as Prometheus does)\n"
         "  --max-series-per-metric N   new series allowed per metric name; more are refused\n"
         "                              with an error naming the metric (default 0: no limit)\n"
+        "  --max-exemplars N           exemplars kept, the oldest dropped first (default "
+        "100000)\n"
         "\n"
         "  --otlp-metric-names MODE    how OTLP metric and attribute names become Prometheus\n"
         "                              names: prometheus (default: '_' for invalid\n"
@@ -194,6 +196,7 @@ enum {
     OPT_IDLE_TIMEOUT,
     OPT_OOO_WINDOW,
     OPT_MAX_SERIES,
+    OPT_MAX_EXEMPLARS,
     OPT_LOOKBACK,
     OPT_QUERY_TIMEOUT,
     OPT_MAX_SAMPLES,
@@ -220,6 +223,7 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
         {"out-of-order-window", required_argument, NULL, OPT_OOO_WINDOW},
         {"max-series-per-metric", required_argument, NULL, OPT_MAX_SERIES},
+        {"max-exemplars", required_argument, NULL, OPT_MAX_EXEMPLARS},
         {"query-lookback-delta", required_argument, NULL, OPT_LOOKBACK},
         {"query-timeout", required_argument, NULL, OPT_QUERY_TIMEOUT},
         {"query-max-samples", required_argument, NULL, OPT_MAX_SAMPLES},
@@ -306,6 +310,13 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
             if (parse_count("--max-series-per-metric", optarg, 0, &cfg->store.max_series_per_metric))
                 return OSP_EINVAL;
             break;
+        case OPT_MAX_EXEMPLARS: {
+            uint64_t n;
+            if (parse_count("--max-exemplars", optarg, 1, &n))
+                return OSP_EINVAL;
+            cfg->store.max_exemplars = n > SIZE_MAX ? SIZE_MAX : (size_t)n;
+            break;
+        }
         case OPT_LOOKBACK:
             if (parse_duration_ms64("--query-lookback-delta", optarg, &cfg->query.lookback_ms) ||
                 cfg->query.lookback_ms == 0)

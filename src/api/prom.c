@@ -33,7 +33,7 @@
 #define MAX_TIME_MS INT64_MAX / 2
 #define ERRLEN 512
 
-enum { NROUTES = 8 };
+enum { NROUTES = 9 };
 
 typedef struct prom_endpoint prom_endpoint;
 typedef void (*prom_fn)(osp_prom_api *api, const osp_http_request *req, osp_http_response *res);
@@ -372,6 +372,25 @@ typedef struct selector {
     size_t n;
 } selector;
 
+/* The store matchers of vector selector e (the metric name as a __name__ matcher first).
+ * 0 or OSP_ENOMEM. */
+static int vector_matchers(osp_arena *arena, const osp_promql_expr *e, selector *out)
+{
+    size_t n = e->u.vs.nmatchers + (e->u.vs.name.n > 0);
+    out->m = osp_arena_calloc(arena, n ? n : 1, sizeof *out->m);
+    if (!out->m)
+        return OSP_ENOMEM;
+    out->n = 0;
+    if (e->u.vs.name.n)
+        out->m[out->n++] = (osp_label_matcher){OSP_MATCH_EQ, OSP_STR_LIT(OSP_METRIC_NAME_LABEL),
+                                               e->u.vs.name};
+    for (size_t i = 0; i < e->u.vs.nmatchers; i++) {
+        const osp_promql_matcher *pm = &e->u.vs.matchers[i];
+        out->m[out->n++] = (osp_label_matcher){to_matcher_type(pm->op), pm->name, pm->value};
+    }
+    return 0;
+}
+
 static int parse_selector(osp_arena *arena, osp_str text, selector *out, osp_http_response *res)
 {
     char err[ERRLEN];
@@ -389,19 +408,9 @@ static int parse_selector(osp_arena *arena, osp_str text, selector *out, osp_htt
         fail(res, 400, "bad_data", "invalid parameter \"match[]\": %s", err);
         return -1;
     }
-    size_t n = e->u.vs.nmatchers + (e->u.vs.name.n > 0);
-    out->m = osp_arena_calloc(arena, n, sizeof *out->m);
-    if (!out->m) {
+    if (vector_matchers(arena, e, out)) {
         fail_rc(res, OSP_ENOMEM);
         return -1;
-    }
-    out->n = 0;
-    if (e->u.vs.name.n)
-        out->m[out->n++] = (osp_label_matcher){OSP_MATCH_EQ, OSP_STR_LIT(OSP_METRIC_NAME_LABEL),
-                                               e->u.vs.name};
-    for (size_t i = 0; i < e->u.vs.nmatchers; i++) {
-        const osp_promql_matcher *pm = &e->u.vs.matchers[i];
-        out->m[out->n++] = (osp_label_matcher){to_matcher_type(pm->op), pm->name, pm->value};
     }
     return 0;
 }
@@ -557,6 +566,130 @@ static void query_range(osp_prom_api *api, const osp_http_request *req, osp_http
         return;
     int rc = begin_success(&res->body);
     rc |= put_result(&res->body, &r);
+    finish_success(res, rc);
+}
+
+/* ---- exemplars ---- */
+
+/* The vector selectors of an expression, as Prometheus's parser.ExtractSelectors. */
+typedef struct selectors {
+    osp_arena *arena;
+    osp_matcher_set *a;
+    size_t n, cap;
+} selectors;
+
+static int collect_selectors(selectors *out, const osp_promql_expr *e)
+{
+    int rc = 0;
+    if (!e)
+        return 0;
+    switch (e->kind) {
+    case OSP_PROMQL_VECTOR: {
+        selector sel;
+        if (out->n == out->cap) {
+            size_t cap = out->cap ? out->cap * 2 : 8;
+            osp_matcher_set *a = osp_arena_alloc(out->arena, cap * sizeof *a);
+            if (!a)
+                return OSP_ENOMEM;
+            if (out->n)
+                memcpy(a, out->a, out->n * sizeof *a);
+            out->a = a;
+            out->cap = cap;
+        }
+        if ((rc = vector_matchers(out->arena, e, &sel)) == 0)
+            out->a[out->n++] = (osp_matcher_set){sel.m, sel.n};
+        return rc;
+    }
+    case OSP_PROMQL_MATRIX:
+        return collect_selectors(out, e->u.ms.vs);
+    case OSP_PROMQL_SUBQUERY:
+        return collect_selectors(out, e->u.sq.expr);
+    case OSP_PROMQL_CALL:
+        for (size_t i = 0; i < e->u.call.nargs && rc == 0; i++)
+            rc = collect_selectors(out, e->u.call.args[i]);
+        return rc;
+    case OSP_PROMQL_AGG:
+        if ((rc = collect_selectors(out, e->u.agg.param)) == 0)
+            rc = collect_selectors(out, e->u.agg.expr);
+        return rc;
+    case OSP_PROMQL_BINARY:
+        if ((rc = collect_selectors(out, e->u.bin.lhs)) == 0)
+            rc = collect_selectors(out, e->u.bin.rhs);
+        return rc;
+    case OSP_PROMQL_UNARY:
+        return collect_selectors(out, e->u.unary.expr);
+    case OSP_PROMQL_PAREN:
+        return collect_selectors(out, e->u.paren.expr);
+    default:
+        return 0;
+    }
+}
+
+/* {"labels":{...},"value":"v","timestamp":seconds}, as Prometheus writes an exemplar. */
+static int put_exemplar(osp_buf *b, const osp_prom_exemplar *x)
+{
+    int rc = osp_buf_puts(b, "{\"labels\":");
+    rc |= put_labels(b, x->labels, x->nlabels);
+    rc |= osp_buf_puts(b, ",\"value\":\"");
+    rc |= osp_buf_float_prom(b, x->value);
+    rc |= osp_buf_puts(b, "\",\"timestamp\":");
+    rc |= put_time(b, x->t_ms);
+    return rc ? rc : osp_buf_putc(b, '}');
+}
+
+static void query_exemplars(osp_prom_api *api, const osp_http_request *req,
+                            osp_http_response *res)
+{
+    params p;
+    osp_str text = {0};
+    int64_t start, end;
+    char err[ERRLEN];
+    osp_promql_expr *e;
+    selectors sels = {.arena = req->arena};
+    osp_series_exemplars *out;
+    size_t n;
+    params_init(&p, req);
+    if (range_params(&p, res, &start, &end))
+        return;
+    if (end < start) {
+        fail(res, 400, "bad_data", "end timestamp must not be before start timestamp");
+        return;
+    }
+    if (params_get(&p, "query", &text) < 0) {
+        fail(res, 400, "bad_data", "invalid parameter \"query\": bad percent-encoding");
+        return;
+    }
+    int rc = osp_promql_parse(text, req->arena, &e, err, sizeof err);
+    if (rc == OSP_EPARSE) {
+        fail(res, 400, "bad_data", "%s", err);
+        return;
+    }
+    if (rc == 0)
+        rc = collect_selectors(&sels, e);
+    if (rc == 0 && sels.n == 0) { /* Prometheus answers 204 when there is no selector */
+        osp_buf_reset(&res->body);
+        res->status = 204;
+        return;
+    }
+    if (rc == 0)
+        rc = osp_store_select_exemplars(api->store, sels.a, sels.n, start, end, req->arena, &out,
+                                        &n);
+    if (rc) {
+        fail_rc(res, rc);
+        return;
+    }
+    rc = begin_success(&res->body) | osp_buf_putc(&res->body, '[');
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc |= (i ? osp_buf_putc(&res->body, ',') : 0) |
+              osp_buf_puts(&res->body, "{\"seriesLabels\":");
+        rc |= put_labels(&res->body, out[i].labels, out[i].nlabels);
+        rc |= osp_buf_puts(&res->body, ",\"exemplars\":[");
+        for (size_t k = 0; rc == 0 && k < out[i].nexemplars; k++)
+            rc |= (k ? osp_buf_putc(&res->body, ',') : 0) |
+                  put_exemplar(&res->body, &out[i].exemplars[k]);
+        rc |= osp_buf_puts(&res->body, "]}");
+    }
+    rc |= osp_buf_putc(&res->body, ']');
     finish_success(res, rc);
 }
 
@@ -870,6 +1003,7 @@ int osp_prom_api_create(osp_store *store, const osp_prom_api_options *opt, osp_p
         {"/api/v1/metadata", metadata},
         {"/api/v1/status/buildinfo", buildinfo},
         {"/api/v1/targets", targets},
+        {"/api/v1/query_exemplars", query_exemplars},
     };
     osp_prom_api *api = osp_calloc(1, sizeof *api);
     if (!api)

@@ -1,6 +1,7 @@
 /* The Prometheus HTTP API on --http-addr: PromQL instant and range queries, series,
- * label names and values, metadata and build information, with Prometheus's JSON envelope
- * and error types, so Grafana's Prometheus data source and other clients work unchanged.
+ * label names and values, metadata, exemplars and build information, with Prometheus's
+ * JSON envelope and error types, so Grafana's Prometheus data source and other clients
+ * work unchanged.
  * Documented in docs/api.md. */
 #ifndef OSP_API_PROM_H
 #define OSP_API_PROM_H
@@ -29,7 +30,7 @@ void osp_prom_api_destroy(osp_prom_api *api);
 /* The routes (GET and POST), owned by api:
  *   /api/v1/query, /api/v1/query_range, /api/v1/series, /api/v1/labels,
  *   /api/v1/label/{name}/values, /api/v1/metadata, /api/v1/status/buildinfo,
- *   /api/v1/targets. */
+ *   /api/v1/targets, /api/v1/query_exemplars. */
 void osp_prom_api_routes(osp_prom_api *api, const osp_route **routes, size_t *n);
 
 #endif

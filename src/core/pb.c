@@ -29,6 +29,18 @@ int osp__pb_read_varint_long(osp_pb_reader *r, uint64_t *v)
     return fail(r, "varint longer than 64 bits");
 }
 
+int osp_pb_read_lenbytes(osp_pb_reader *r, osp_str *s)
+{
+    uint64_t n;
+    if (osp_pb_read_varint(r, &n))
+        return OSP_EPARSE;
+    if (n > (uint64_t)(r->end - r->p))
+        return fail(r, "length past the end of the message");
+    *s = osp_str_make((const char *)r->p, (size_t)n);
+    r->p += n;
+    return 0;
+}
+
 /* Reads one field; on failure r->error says why (r->p is reset by osp_pb_next). */
 static int next_field(osp_pb_reader *r, osp_pb_field *f)
 {
@@ -60,17 +72,11 @@ static int next_field(osp_pb_reader *r, osp_pb_field *f)
         r->p += 4;
         return 1;
     }
-    case OSP_PB_LEN: {
-        uint64_t n;
-        if (osp_pb_read_varint(r, &n))
+    case OSP_PB_LEN:
+        if (osp_pb_read_lenbytes(r, &f->bytes))
             return OSP_EPARSE;
-        if (n > (uint64_t)(r->end - r->p))
-            return fail(r, "length past the end of the message");
-        f->bytes = osp_str_make((const char *)r->p, (size_t)n);
-        f->u64 = n;
-        r->p += n;
+        f->u64 = f->bytes.n;
         return 1;
-    }
     case OSP_PB_SGROUP:
     case OSP_PB_EGROUP:
         return fail(r, "group wire type (3/4) is not supported");
@@ -90,7 +96,7 @@ int osp_pb_next(osp_pb_reader *r, osp_pb_field *f)
     return rc;
 }
 
-static size_t varint_encode(uint8_t out[10], uint64_t v)
+size_t osp_pb_encode_varint(uint8_t *out, uint64_t v)
 {
     size_t n = 0;
     while (v >= 0x80) {
@@ -104,7 +110,7 @@ static size_t varint_encode(uint8_t out[10], uint64_t v)
 int osp_pb_put_varint(osp_buf *b, uint64_t v)
 {
     uint8_t tmp[10];
-    return osp_buf_append(b, tmp, varint_encode(tmp, v));
+    return osp_buf_append(b, tmp, osp_pb_encode_varint(tmp, v));
 }
 
 int osp_pb_put_tag(osp_buf *b, uint32_t num, enum osp_pb_wire wire)
@@ -132,18 +138,20 @@ int osp_pb_put_fixed32(osp_buf *b, uint32_t num, uint32_t v)
 
 int osp_pb_put_double(osp_buf *b, uint32_t num, double v)
 {
-    uint64_t u;
-    memcpy(&u, &v, 8);
-    return osp_pb_put_fixed64(b, num, u);
+    return osp_pb_put_fixed64(b, num, osp_pb_double_bits(v));
+}
+
+int osp_pb_put_lenbytes(osp_buf *b, const void *p, size_t n)
+{
+    int rc = osp_pb_put_varint(b, n);
+    return rc ? rc : osp_buf_append(b, p, n);
 }
 
 int osp_pb_put_bytes(osp_buf *b, uint32_t num, const void *p, size_t n)
 {
     int rc = osp_pb_put_tag(b, num, OSP_PB_LEN);
     if (rc == 0)
-        rc = osp_pb_put_varint(b, n);
-    if (rc == 0)
-        rc = osp_buf_append(b, p, n);
+        rc = osp_pb_put_lenbytes(b, p, n);
     return rc;
 }
 
@@ -165,7 +173,7 @@ int osp_pb_end(osp_buf *b, size_t mark)
 {
     size_t body = b->len - mark - SLOT;
     uint8_t tmp[10];
-    size_t n = varint_encode(tmp, body);
+    size_t n = osp_pb_encode_varint(tmp, body);
     memcpy(b->data + mark, tmp, n);
     if (n < SLOT) {
         memmove(b->data + mark + n, b->data + mark + SLOT, body);

@@ -43,6 +43,9 @@ static inline osp_pb_reader osp_pb_reader_make(const void *p, size_t n)
  * field number 0, group or reserved wire type), with r->error saying which and r->p left
  * at the start of the bad field. */
 int osp_pb_next(osp_pb_reader *r, osp_pb_field *f);
+/* Reads a bare length-delimited body (a varint length, then that many bytes, no tag) as a
+ * slice into the input; OSP_EPARSE (r->error set) when truncated. */
+int osp_pb_read_lenbytes(osp_pb_reader *r, osp_str *s);
 /* The general case of osp_pb_read_varint (two or more bytes). */
 int osp__pb_read_varint_long(osp_pb_reader *r, uint64_t *v);
 
@@ -63,9 +66,21 @@ static inline int osp_pb_read_varint(osp_pb_reader *r, uint64_t *v)
     return osp__pb_read_varint_long(r, v);
 }
 
+/* Zigzag (sint32/sint64): small magnitudes of either sign become small varints. */
+static inline uint64_t osp_pb_zigzag_encode(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
 static inline int64_t osp_pb_zigzag_decode(uint64_t v)
 {
     return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+/* A double's IEEE 754 bits and back, as fixed64 fields carry them. */
+static inline uint64_t osp_pb_double_bits(double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, sizeof v);
+    return v;
 }
 static inline double osp_pb_as_double(uint64_t v)
 {
@@ -73,6 +88,10 @@ static inline double osp_pb_as_double(uint64_t v)
     memcpy(&d, &v, sizeof d);
     return d;
 }
+
+/* Writes v as a varint at out, which has room for it (10 bytes at the most); returns the
+ * bytes written. */
+size_t osp_pb_encode_varint(uint8_t *out, uint64_t v);
 
 /* Writers append to a buffer; each returns 0 or the buffer's error. Zero values are
  * written as given (callers skip proto3 defaults themselves). */
@@ -83,6 +102,12 @@ int osp_pb_put_fixed64(osp_buf *b, uint32_t num, uint64_t v);            /* I64 
 int osp_pb_put_fixed32(osp_buf *b, uint32_t num, uint32_t v);            /* I32 field */
 int osp_pb_put_double(osp_buf *b, uint32_t num, double v);               /* I64 field */
 int osp_pb_put_bytes(osp_buf *b, uint32_t num, const void *p, size_t n); /* LEN field */
+/* A bare length-delimited body: the varint length and the bytes, no tag. */
+int osp_pb_put_lenbytes(osp_buf *b, const void *p, size_t n);
+static inline int osp_pb_put_lenstr(osp_buf *b, osp_str s)
+{
+    return osp_pb_put_lenbytes(b, s.p, s.n);
+}
 static inline int osp_pb_put_str(osp_buf *b, uint32_t num, osp_str s)
 {
     return osp_pb_put_bytes(b, num, s.p, s.n);

@@ -44,6 +44,9 @@ typedef struct conv {
     size_t nu64, u64_cap;
     double *f64; /* scratch for bounds */
     size_t nf64, f64_cap;
+    double *les; /* le values of the _bucket series of the histogram being emitted */
+    size_t nles, les_cap;
+    osp_str exemplars; /* exemplars blob of the point being converted ("" for stale ones) */
     /* the metric being converted */
     uint32_t metric;
     int kind;
@@ -233,6 +236,109 @@ static int emit_plain(conv *c, osp_str name, int64_t t_ms, double v)
     return emit(c, name, OSP_STR_NULL, OSP_STR_NULL, t_ms, v);
 }
 
+/* ---- exemplars ---- */
+
+/* UTF-8 characters of s. */
+static size_t chars(osp_str s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s.n; i++)
+        n += ((unsigned char)s.p[i] & 0xC0) != 0x80;
+    return n;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* A trace or span id label of ex, in hex, appended to l. */
+static int id_label(conv *c, const char *name, const uint8_t *id, size_t n, osp_label *l,
+                    size_t *nl)
+{
+    char *hex = osp_arena_alloc(&c->out->arena, 2 * n);
+    if (!hex)
+        return OSP_ENOMEM;
+    osp_hex_encode(id, n, hex);
+    l[(*nl)++] = (osp_label){osp_str_c(name), osp_str_make(hex, 2 * n)};
+    return 0;
+}
+
+/* The labels of an exemplar as the collector's Prometheus translator makes them: trace_id
+ * and span_id in lowercase hex when set, then the filtered attributes (label names as for
+ * series), which are all left out when they would take the labels past
+ * OSP_EXEMPLAR_MAX_LABEL_CHARS characters. */
+static int exemplar_labels(conv *c, const osp_exemplar *ex, osp_prom_exemplar *out)
+{
+    int rc;
+    c->nents = 0;
+    if ((rc = add_entries(c, ex->filtered_attributes, 0)) != 0)
+        return rc;
+    osp_label *l = osp_arena_alloc(&c->out->arena, (2 + c->nents) * sizeof *l);
+    size_t n = 0, total = 0;
+    if (!l)
+        return OSP_ENOMEM;
+    if ((ex->has & OSP_EXEMPLAR_TRACE_ID) && !all_zero(ex->trace_id, sizeof ex->trace_id) &&
+        (rc = id_label(c, "trace_id", ex->trace_id, sizeof ex->trace_id, l, &n)) != 0)
+        return rc;
+    if ((ex->has & OSP_EXEMPLAR_SPAN_ID) && !all_zero(ex->span_id, sizeof ex->span_id) &&
+        (rc = id_label(c, "span_id", ex->span_id, sizeof ex->span_id, l, &n)) != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        total += chars(l[i].name) + chars(l[i].value);
+    size_t ids = n;
+    for (size_t i = 0; i < c->nents; i++) {
+        int taken = c->ents[i].value.n == 0;
+        for (size_t k = 0; k < n && !taken; k++)
+            taken = osp_str_eq(l[k].name, c->ents[i].name);
+        if (taken)
+            continue;
+        total += chars(c->ents[i].name) + chars(c->ents[i].value);
+        l[n++] = (osp_label){c->ents[i].name, c->ents[i].value};
+    }
+    out->labels = l;
+    out->nlabels = total > OSP_EXEMPLAR_MAX_LABEL_CHARS ? ids : n;
+    return 0;
+}
+
+/* Attaches the exemplars of the point being converted to the n output series from index
+ * first: all to first when n is 1, else (the _bucket series, c->les their le values) each
+ * to the first bucket whose le is not below its value, as the collector does. */
+static int attach_exemplars(conv *c, size_t first, size_t n)
+{
+    osp_blob_iter it;
+    osp_exemplar ex;
+    int rc;
+    osp_blob_iter_init(&it, c->exemplars);
+    while ((rc = osp_exemplars_next(&it, &ex)) == 1) {
+        double v = !(ex.has & OSP_EXEMPLAR_VALUE)       ? 0
+                   : (ex.has & OSP_EXEMPLAR_VALUE_INT) ? (double)ex.value.i
+                                                        : ex.value.d;
+        size_t k = 0;
+        while (n > 1 && k < n && !(v <= c->les[k]))
+            k++;
+        if (k == n)
+            continue;
+        osp_batch_exemplar *x = osp_series_batch_add_exemplar(c->out);
+        if (!x)
+            return OSP_ENOMEM;
+        *x = (osp_batch_exemplar){first + k, {NULL, 0, v, (int64_t)(ex.time_ns / 1000000u)}};
+        if ((rc = exemplar_labels(c, &ex, &x->ex)) != 0)
+            return rc;
+    }
+    return rc == 0 ? 0 : OSP_ECORRUPT;
+}
+
+/* The series of a gauge or sum point, with its exemplars. */
+static int emit_number(conv *c, int64_t t_ms, double v)
+{
+    int rc = emit_plain(c, c->name, t_ms, v);
+    return rc ? rc : attach_exemplars(c, c->out->nseries - 1, 1);
+}
+
 /* A float label value (le, quantile) in the arena. */
 static int float_text(conv *c, double f, osp_str *dst)
 {
@@ -241,26 +347,41 @@ static int float_text(conv *c, double f, osp_str *dst)
     return rc ? rc : keep_tmp(c, dst);
 }
 
+/* Notes le as the bound of the next _bucket series. */
+static int note_le(conv *c, double le)
+{
+    double *slot = osp_array_push((void **)&c->les, &c->nles, &c->les_cap, sizeof *c->les);
+    if (!slot)
+        return OSP_ENOMEM;
+    *slot = le;
+    return 0;
+}
+
 /* The _bucket, _sum and _count series of a classic histogram: counts per bucket (nbounds
  * + 1 of them, or none), bounds[i] the upper bound of bucket i; bounds that are not finite
- * or do not increase get no le of their own (their counts go to the next one). */
+ * or do not increase get no le of their own (their counts go to the next one). The point's
+ * exemplars go to the _bucket series. */
 static int emit_histogram(conv *c, const uint64_t *counts, const double *bounds, size_t nbounds,
                           uint64_t count, int has_sum, double sum, int64_t t, int stale)
 {
     double stale_v = osp_stale_nan();
     uint64_t acc = 0;
     osp_str le;
+    size_t first = c->out->nseries;
     int rc = 0;
+    c->nles = 0;
     for (size_t i = 0; i < nbounds && rc == 0; i++) {
         acc += counts[i];
         if (!isfinite(bounds[i]) || (i > 0 && !(bounds[i] > bounds[i - 1])))
             continue;
-        if ((rc = float_text(c, bounds[i], &le)) == 0)
+        if ((rc = float_text(c, bounds[i], &le)) == 0 && (rc = note_le(c, bounds[i])) == 0)
             rc = emit(c, c->name_bucket, OSP_STR_LIT("le"), le, t, stale ? stale_v : (double)acc);
     }
-    if (rc == 0)
+    if (rc == 0 && (rc = note_le(c, INFINITY)) == 0)
         rc = emit(c, c->name_bucket, OSP_STR_LIT("le"), OSP_STR_LIT("+Inf"), t,
                   stale ? stale_v : (double)count);
+    if (rc == 0)
+        rc = attach_exemplars(c, first, c->nles);
     if (rc == 0 && (has_sum || stale))
         rc = emit_plain(c, c->name_sum, t, stale ? stale_v : sum);
     if (rc == 0)
@@ -480,6 +601,7 @@ static int convert_point(conv *c, const osp_metric *m, const osp_metric_point *p
 {
     int stale = (p->flags & OSP_DATA_POINT_NO_RECORDED_VALUE) != 0;
     int64_t t = (int64_t)(p->time_ns / 1000000u);
+    c->exemplars = stale ? OSP_STR_NULL : p->exemplars;
     int delta = m->temporality == OSP_TEMPORALITY_DELTA;
     double v = osp_stale_nan();
     uint64_t total = 0;
@@ -553,7 +675,7 @@ static int convert_point(conv *c, const osp_metric *m, const osp_metric_point *p
         if (rc < 0)
             return rc;
         if (m->type == OSP_METRIC_SUM)
-            return emit_plain(c, c->name, t, cum.value);
+            return emit_number(c, t, cum.value);
         if (cum.is_exp && (rc = exp_buckets(c, &cum.exp, &nbounds)) != 0)
             return rc;
         return emit_histogram(c, cum.is_exp ? c->u64 : cum.buckets, cum.is_exp ? c->f64 : bounds,
@@ -562,7 +684,7 @@ static int convert_point(conv *c, const osp_metric *m, const osp_metric_point *p
     switch (m->type) {
     case OSP_METRIC_GAUGE:
     case OSP_METRIC_SUM:
-        return emit_plain(c, c->name, t, v);
+        return emit_number(c, t, v);
     case OSP_METRIC_HISTOGRAM:
         return emit_histogram(c, counts, bounds, nbounds, p->count, p->has & OSP_POINT_SUM, p->sum,
                               t, stale);
@@ -692,5 +814,6 @@ int osp_otlp_to_prom(const osp_metric_batch *in, const osp_otlp_prom_options *op
     osp_free(c.base);
     osp_free(c.u64);
     osp_free(c.f64);
+    osp_free(c.les);
     return rc;
 }

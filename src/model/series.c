@@ -1,6 +1,7 @@
 /* Series batches and label-set helpers (model/series.h). */
 #include "model/series.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,7 @@ void osp_series_batch_cleanup(osp_series_batch *b)
 {
     osp_free(b->series);
     osp_free(b->meta);
+    osp_free(b->exemplars);
     osp_arena_cleanup(&b->arena);
     osp_series_batch_init(b);
 }
@@ -48,6 +50,7 @@ void osp_series_batch_reset(osp_series_batch *b)
 {
     b->nseries = 0;
     b->nmeta = 0;
+    b->nexemplars = 0;
     osp_arena_cleanup(&b->arena);
 }
 
@@ -59,6 +62,12 @@ osp_series *osp_series_batch_add(osp_series_batch *b)
 osp_metric_meta *osp_series_batch_add_meta(osp_series_batch *b)
 {
     return osp_array_push((void **)&b->meta, &b->nmeta, &b->meta_cap, sizeof *b->meta);
+}
+
+osp_batch_exemplar *osp_series_batch_add_exemplar(osp_series_batch *b)
+{
+    return osp_array_push((void **)&b->exemplars, &b->nexemplars, &b->exemplars_cap,
+                          sizeof *b->exemplars);
 }
 
 size_t osp_series_batch_samples(const osp_series_batch *b)
@@ -100,4 +109,20 @@ osp_str osp_labels_get(const osp_label *labels, size_t n, osp_str name)
         if (osp_str_eq(labels[i].name, name))
             return labels[i].value;
     return (osp_str){"", 0};
+}
+
+void osp_labels_format(char *out, size_t cap, const osp_label *labels, size_t n)
+{
+    osp_str name = osp_labels_get(labels, n, OSP_STR_LIT(OSP_METRIC_NAME_LABEL));
+    size_t k = (size_t)snprintf(out, cap, "%.*s{", OSP_STR_FMT(name));
+    int first = 1;
+    for (size_t i = 0; i < n && k < cap; i++) {
+        if (osp_str_eqz(labels[i].name, OSP_METRIC_NAME_LABEL))
+            continue;
+        k += (size_t)snprintf(out + k, cap - k, "%s%.*s=\"%.*s\"", first ? "" : ",",
+                              OSP_STR_FMT(labels[i].name), OSP_STR_FMT(labels[i].value));
+        first = 0;
+    }
+    if (k < cap)
+        snprintf(out + k, cap - k, "}");
 }

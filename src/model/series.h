@@ -49,14 +49,43 @@ typedef struct osp_metric_meta {
     osp_str help, unit;
 } osp_metric_meta;
 
-/* A batch of series for one append. Series and metadata may point into memory the
- * producer owns (a decoded request) or into the batch's arena. */
+/* Most UTF-8 characters of an exemplar's label names and values together (Prometheus's
+ * exemplar.ExemplarMaxLabelSetLength). */
+#define OSP_EXEMPLAR_MAX_LABEL_CHARS 128
+
+/* An exemplar as Prometheus keeps it: its own labels (trace_id, span_id, ...), a value
+ * and a time, attached to a series. */
+typedef struct osp_prom_exemplar {
+    osp_label *labels; /* as given; the store sorts them and drops empty values */
+    size_t nlabels;
+    double value;
+    int64_t t_ms;
+} osp_prom_exemplar;
+
+/* An exemplar of one series of a batch. */
+typedef struct osp_batch_exemplar {
+    size_t series; /* index into the batch's series */
+    osp_prom_exemplar ex;
+} osp_batch_exemplar;
+
+/* The exemplars of one series, as a query returns them. */
+typedef struct osp_series_exemplars {
+    osp_label *labels; /* the series' label set, sorted by name */
+    size_t nlabels;
+    osp_prom_exemplar *exemplars; /* ascending by time */
+    size_t nexemplars;
+} osp_series_exemplars;
+
+/* A batch of series for one append. Series, metadata and exemplars may point into memory
+ * the producer owns (a decoded request) or into the batch's arena. */
 typedef struct osp_series_batch {
     osp_arena arena;
     osp_series *series;
     size_t nseries, series_cap;
     osp_metric_meta *meta;
     size_t nmeta, meta_cap;
+    osp_batch_exemplar *exemplars; /* in the order they were added */
+    size_t nexemplars, exemplars_cap;
 } osp_series_batch;
 
 /* Initializes an empty batch. */
@@ -70,6 +99,8 @@ void osp_series_batch_reset(osp_series_batch *b);
 osp_series *osp_series_batch_add(osp_series_batch *b);
 /* Adds a zeroed metadata entry (NULL when out of memory). */
 osp_metric_meta *osp_series_batch_add_meta(osp_series_batch *b);
+/* Adds a zeroed exemplar entry (NULL when out of memory). */
+osp_batch_exemplar *osp_series_batch_add_exemplar(osp_series_batch *b);
 /* Total samples in the batch. */
 size_t osp_series_batch_samples(const osp_series_batch *b);
 
@@ -80,5 +111,8 @@ void osp_labels_sort(osp_label *labels, size_t n);
 int osp_labels_compare(const osp_label *a, size_t na, const osp_label *b, size_t nb);
 /* The value of label name, or an empty slice when absent. */
 osp_str osp_labels_get(const osp_label *labels, size_t n, osp_str name);
+/* Writes a label set as PromQL shows a series, name{a="b",...}, into out (cap bytes,
+ * NUL-terminated, cut short when it does not fit; cap > 0), for messages. */
+void osp_labels_format(char *out, size_t cap, const osp_label *labels, size_t n);
 
 #endif

@@ -2,7 +2,9 @@
  * (protobuf and JSON). Decodes into metric rows, translates them to Prometheus series
  * (model/otlp_prom.h: names, labels, delta to cumulative), appends them to the store and
  * answers only after the store has them in its write-ahead log. Points that cannot be
- * stored are counted in partial_success.rejected_data_points, named by its message. */
+ * stored are counted in partial_success.rejected_data_points, named by its message.
+ * Exemplars go to the store's exemplar storage after the samples; the ones it refuses
+ * (out of order, labels too long) are not data points and only logged at debug level. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "proto/otlp_metrics.h"
 #include "receiver/otlp_http.h"
 #include "receiver/receiver.h"
+#include "store/tsdb/exemplars.h"
 #include "store/tsdb/tsdb.h"
 
 #define GRPC_PATH "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
@@ -83,6 +86,18 @@ static void handle_export(const osp_http_request *req, osp_http_response *res, v
             osp_otlp_fail_store(req, res, rc);
             goto out;
         }
+    }
+    if (series.nexemplars) {
+        osp_exemplar_report xrep = {0};
+        rc = osp_store_append_exemplars(env->store, &series, &xrep);
+        if (rc && rc != OSP_EUNSUPPORTED) {
+            osp_error("otlp", "storing %zu exemplars failed: %s", series.nexemplars,
+                      osp_strerror(rc));
+            osp_otlp_fail_store(req, res, rc);
+            goto out;
+        }
+        if (xrep.error[0])
+            osp_debug("otlp", "exemplars refused: %s", xrep.error);
     }
     /* Samples the store refused (out of order, series limit, ...) count as refused points,
      * at most as many as were converted (one histogram point spans several samples). */

@@ -13,6 +13,7 @@
 #include "model/series.h"
 #include "proto/remote_write.h"
 #include "receiver/receiver.h"
+#include "store/tsdb/exemplars.h"
 #include "store/tsdb/tsdb.h"
 
 #define WRITE_PATH "/api/v1/write"
@@ -88,7 +89,8 @@ static void refuse(refusals *r, uint64_t samples, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Builds the batch from the decoded request: valid series by reference, metadata. */
+/* Builds the batch from the decoded request: valid series by reference (those with only
+ * exemplars too, without samples), their exemplars, metadata. */
 static int build_batch(const osp_rw_request *rw, osp_series_batch *b, refusals *r)
 {
     char why[160];
@@ -97,7 +99,7 @@ static int build_batch(const osp_rw_request *rw, osp_series_batch *b, refusals *
         if (s->nhistograms)
             refuse(r, s->nhistograms, "series %zu: native histogram samples are not stored yet",
                    i);
-        if (s->nsamples == 0)
+        if (s->nsamples == 0 && s->nexemplars == 0)
             continue;
         const char *problem = series_problem(s, why, sizeof why);
         if (problem) {
@@ -108,6 +110,13 @@ static int build_batch(const osp_rw_request *rw, osp_series_batch *b, refusals *
         if (!out)
             return OSP_ENOMEM;
         *out = (osp_series){s->labels, s->nlabels, s->samples, s->nsamples};
+        for (size_t k = 0; k < s->nexemplars; k++) {
+            const osp_rw_exemplar *e = &s->exemplars[k];
+            osp_batch_exemplar *x = osp_series_batch_add_exemplar(b);
+            if (!x)
+                return OSP_ENOMEM;
+            *x = (osp_batch_exemplar){b->nseries - 1, {e->labels, e->nlabels, e->value, e->t_ms}};
+        }
     }
     for (size_t i = 0; i < rw->nmetadata; i++) {
         const osp_rw_metadata *m = &rw->metadata[i];
@@ -128,9 +137,10 @@ static void handle_write(const osp_http_request *req, osp_http_response *res, vo
     osp_rw_request rw;
     osp_series_batch batch;
     osp_tsdb_append_report rep = {0};
+    osp_exemplar_report xrep = {0};
     refusals ref = {0};
     counters c;
-    char err[256], msg[640];
+    char err[256], msg[900];
     counters_get(&c);
     int rc = osp_remote_write_decode(req->body, MAX_DECODED, req->arena, &rw, err, sizeof err);
     if (rc == OSP_ETOOBIG) {
@@ -155,6 +165,10 @@ static void handle_write(const osp_http_request *req, osp_http_response *res, vo
     osp_counter_add(c.received, samples + ref.samples);
     if (rc == 0 && (batch.nseries || batch.nmeta))
         rc = osp_store_append_series(env->store, &batch, &rep);
+    size_t nexemplars = batch.nexemplars;
+    int xrc = rc == 0 && nexemplars
+                  ? osp_store_append_exemplars(env->store, &batch, &xrep)
+                  : 0;
     osp_series_batch_cleanup(&batch);
     if (rc == OSP_EBUSY) {
         osp_counter_add(c.rejected, samples + ref.samples);
@@ -173,12 +187,20 @@ static void handle_write(const osp_http_request *req, osp_http_response *res, vo
     uint64_t stored_refused = samples - rep.accepted;
     osp_counter_add(c.accepted, rep.accepted);
     osp_counter_add(c.rejected, ref.samples + stored_refused);
-    if (!ref.first[0] && !stored_refused && !rw.nrejected) {
+    if (xrc && xrc != OSP_EUNSUPPORTED) {
+        osp_error("remote-write", "storing %zu exemplars failed: %s", nexemplars,
+                  osp_strerror(xrc));
+        osp_http_response_header(res, "retry-after", OSP_STR_LIT("1"));
+        text(res, xrc == OSP_ENOMEM ? 503 : 500, "storage write failed, retry later");
+        return;
+    }
+    if (!ref.first[0] && !stored_refused && !rw.nrejected && !xrep.error[0]) {
         res->status = 204;
         return;
     }
-    snprintf(msg, sizeof msg, "%s%s%s", ref.first,
-             ref.first[0] && rep.error[0] ? "; " : "", rep.error);
+    snprintf(msg, sizeof msg, "%s%s%s%s%s", ref.first,
+             ref.first[0] && rep.error[0] ? "; " : "", rep.error,
+             (ref.first[0] || rep.error[0]) && xrep.error[0] ? "; " : "", xrep.error);
     text(res, 400, msg);
 }
 

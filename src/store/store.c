@@ -119,3 +119,19 @@ int osp_store_metric_metadata(osp_store *s, osp_str family, osp_arena *arena,
         return OSP_EUNSUPPORTED;
     return s->engine->metadata(s->impl, family, arena, out, nout);
 }
+
+int osp_store_append_exemplars(osp_store *s, const osp_series_batch *b, osp_exemplar_report *rep)
+{
+    if (!s->engine->append_exemplars)
+        return OSP_EUNSUPPORTED;
+    return s->engine->append_exemplars(s->impl, b, rep);
+}
+
+int osp_store_select_exemplars(osp_store *s, const osp_matcher_set *sets, size_t nsets,
+                               int64_t mint_ms, int64_t maxt_ms, osp_arena *arena,
+                               osp_series_exemplars **out, size_t *nout)
+{
+    if (!s->engine->select_exemplars)
+        return OSP_EUNSUPPORTED;
+    return s->engine->select_exemplars(s->impl, sets, nsets, mint_ms, maxt_ms, arena, out, nout);
+}

@@ -34,10 +34,19 @@ typedef struct osp_store_options {
     size_t max_pending_bytes;   /* unflushed bytes past which appends fail OSP_EBUSY; 0 = default */
     int64_t ooo_window_ms;      /* metrics: accept samples this far out of order; 0 = none */
     uint64_t max_series_per_metric; /* metrics: new series allowed per metric; 0 = no limit */
+    size_t max_exemplars; /* metrics: exemplars kept, the oldest dropped; 0 picks 100000 */
 } osp_store_options;
 
 /* What a metrics append did with each sample; defined in store/tsdb/tsdb.h. */
 typedef struct osp_tsdb_append_report osp_tsdb_append_report;
+/* What an exemplar append did with each exemplar; defined in store/tsdb/exemplars.h. */
+typedef struct osp_exemplar_report osp_exemplar_report;
+
+/* Label matchers that must all hold (one PromQL vector selector). */
+typedef struct osp_matcher_set {
+    const osp_label_matcher *m;
+    size_t n;
+} osp_matcher_set;
 
 typedef struct osp_attr_filter {
     osp_str key, value; /* matches a span or resource attribute whose text equals value */
@@ -89,6 +98,11 @@ typedef struct osp_store_engine {
                         size_t *nvalues);
     int (*metadata)(void *impl, osp_str family, osp_arena *arena, osp_metric_meta **out,
                     size_t *nout);
+    /* Exemplars: the semantics of the osp_store_*exemplars functions below. */
+    int (*append_exemplars)(void *impl, const osp_series_batch *b, osp_exemplar_report *rep);
+    int (*select_exemplars)(void *impl, const osp_matcher_set *sets, size_t nsets,
+                            int64_t mint_ms, int64_t maxt_ms, osp_arena *arena,
+                            osp_series_exemplars **out, size_t *nout);
 } osp_store_engine;
 
 /* Opens the engine named in opt. 0, OSP_EINVAL (unknown engine), OSP_EIO, OSP_ENOMEM. */
@@ -155,5 +169,19 @@ int osp_store_label_values(osp_store *s, osp_str name, const osp_label_matcher *
 /* Metadata of a metric family (empty: all), sorted by family. */
 int osp_store_metric_metadata(osp_store *s, osp_str family, osp_arena *arena,
                               osp_metric_meta **out, size_t *nout);
+
+/* Appends the exemplars of b (b->exemplars; its series only name them), as Prometheus's
+ * exemplar storage takes them: 0 once the accepted ones are in the write-ahead log, with
+ * rep (may be NULL) counting the duplicates (ignored) and the rejections (out of order,
+ * labels too long) and naming the first rejection; OSP_EIO, OSP_ENOMEM. */
+int osp_store_append_exemplars(osp_store *s, const osp_series_batch *b, osp_exemplar_report *rep);
+
+/* The exemplars in [mint_ms, maxt_ms] of the series that all matchers of at least one set
+ * select, one entry per series with exemplars in the range, sorted by label set; exemplars
+ * ascending by time. Everything lives in arena. OSP_EINVAL (an empty set), OSP_EPARSE (bad
+ * regex), OSP_ENOMEM. */
+int osp_store_select_exemplars(osp_store *s, const osp_matcher_set *sets, size_t nsets,
+                               int64_t mint_ms, int64_t maxt_ms, osp_arena *arena,
+                               osp_series_exemplars **out, size_t *nout);
 
 #endif

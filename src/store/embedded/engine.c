@@ -11,19 +11,19 @@
  * span moving from a memtable to parts meanwhile is seen twice (and de-duplicated) rather
  * than missed. */
 #include <assert.h>
-#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/cond.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/metrics.h"
@@ -32,6 +32,7 @@
 #include "store/embedded/rowcodec.h"
 #include "store/embedded/wal.h"
 #include "store/store.h"
+#include "store/tsdb/exemplars.h"
 #include "store/tsdb/tsdb.h"
 
 #define MODULE "store"
@@ -61,6 +62,7 @@ typedef struct engine {
     osp_parts *parts;
     osp_wal *wal;
     osp_tsdb *tsdb; /* metrics, in DATA_DIR/metrics */
+    osp_exemplar_store *exemplars; /* in DATA_DIR/metrics/exemplars */
 
     pthread_rwlock_t append_lock; /* appends shared; memtable swap exclusive */
     pthread_mutex_t mu;           /* guards the fields below */
@@ -90,45 +92,6 @@ static uint64_t clock_ns(clockid_t id)
     struct timespec ts;
     clock_gettime(id, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Waits on cv (CLOCK_MONOTONIC) for at most ms. */
-static void wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, uint32_t ms)
-{
-    uint64_t at = clock_ns(CLOCK_MONOTONIC) + (uint64_t)ms * 1000000u;
-    struct timespec ts = {(time_t)(at / 1000000000u), (long)(at % 1000000000u)};
-    pthread_cond_timedwait(cv, mu, &ts);
-}
-
-/* A condition variable whose timed waits use CLOCK_MONOTONIC (see wait_ms). */
-static void init_cond(pthread_cond_t *cv)
-{
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(cv, &ca);
-    pthread_condattr_destroy(&ca);
-}
-
-/* mkdir -p; 0 or OSP_EIO. */
-static int make_dirs(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf)
-        return OSP_EINVAL;
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) && errno != EEXIST) {
-            osp_error(MODULE, "%s: %s", buf, strerror(errno));
-            return OSP_EIO;
-        }
-        buf[i] = path[i];
-    }
-    return 0;
 }
 
 /* active_bytes: the active memtable's size, read where e->active is stable. */
@@ -321,7 +284,7 @@ static void *flusher_main(void *arg)
         if (!flush_due(e)) {
             if (e->stop)
                 break;
-            wait_ms(&e->cv, &e->mu, FLUSHER_TICK_MS);
+            osp_cond_wait_ms(&e->cv, &e->mu, FLUSHER_TICK_MS);
             continue;
         }
         pthread_mutex_unlock(&e->mu);
@@ -336,7 +299,7 @@ static void *flusher_main(void *arg)
         pthread_cond_broadcast(&e->cv);
         if (e->stop)
             break;
-        wait_ms(&e->cv, &e->mu, FLUSHER_TICK_MS);
+        osp_cond_wait_ms(&e->cv, &e->mu, FLUSHER_TICK_MS);
     }
     pthread_mutex_unlock(&e->mu);
     return NULL;
@@ -347,7 +310,7 @@ static void *maintainer_main(void *arg)
     engine *e = arg;
     pthread_mutex_lock(&e->mu);
     while (!e->stop) {
-        wait_ms(&e->maint_cv, &e->mu, MAINTAIN_EVERY_MS);
+        osp_cond_wait_ms(&e->maint_cv, &e->mu, MAINTAIN_EVERY_MS);
         if (e->stop)
             break;
         pthread_mutex_unlock(&e->mu);
@@ -369,6 +332,7 @@ static void *maintainer_main(void *arg)
 
 static void engine_destroy(engine *e)
 {
+    osp_exemplar_store_close(e->exemplars);
     osp_tsdb_close(e->tsdb);
     osp_wal_close(e->wal);
     if (e->parts)
@@ -410,10 +374,11 @@ static int replay_record(uint64_t lsn, osp_str payload, void *ctx)
 
 static int engine_open(const osp_store_options *opt, void **impl)
 {
-    char traces[PATH_MAX], wal_dir[PATH_MAX], metrics[PATH_MAX];
+    char traces[PATH_MAX], wal_dir[PATH_MAX], metrics[PATH_MAX], exemplars[PATH_MAX];
     if (!opt->data_dir ||
         snprintf(traces, sizeof traces, "%s/traces", opt->data_dir) >= (int)sizeof traces ||
-        snprintf(metrics, sizeof metrics, "%s/metrics", opt->data_dir) >= (int)sizeof metrics)
+        snprintf(metrics, sizeof metrics, "%s/metrics", opt->data_dir) >= (int)sizeof metrics ||
+        snprintf(exemplars, sizeof exemplars, "%s/exemplars", metrics) >= (int)sizeof exemplars)
         return OSP_EINVAL;
     snprintf(wal_dir, sizeof wal_dir, "%s/wal", opt->data_dir);
     engine *e = osp_calloc(1, sizeof *e);
@@ -427,8 +392,8 @@ static int engine_open(const osp_store_options *opt, void **impl)
     pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&e->mu, NULL);
     pthread_mutex_init(&e->cat_mu, NULL);
-    init_cond(&e->cv);
-    init_cond(&e->maint_cv);
+    osp_cond_init_monotonic(&e->cv);
+    osp_cond_init_monotonic(&e->maint_cv);
     e->max_pending = opt->max_pending_bytes ? opt->max_pending_bytes : DEFAULT_MAX_PENDING;
     e->memtable_bytes = opt->memtable_bytes ? opt->memtable_bytes : DEFAULT_MEMTABLE_BYTES;
     if (e->memtable_bytes > e->max_pending / 2) /* leave room to fill one while one flushes */
@@ -447,8 +412,8 @@ static int engine_open(const osp_store_options *opt, void **impl)
                             .fsync_policy = opt->fsync_policy,
                             .fsync_interval_ms = opt->fsync_interval_ms};
     int rc;
-    if ((rc = make_dirs(opt->data_dir)) != 0 || (rc = osp_parts_open(&popt, &e->parts)) != 0 ||
-        (rc = osp_memtable_create(&e->active)) != 0)
+    if ((rc = osp_mkdirs(opt->data_dir, MODULE)) != 0 ||
+        (rc = osp_parts_open(&popt, &e->parts)) != 0 || (rc = osp_memtable_create(&e->active)) != 0)
         goto out;
     if ((rc = osp_wal_open(&wopt, osp_parts_max_lsn(e->parts), replay_record, e, &e->wal)) != 0)
         goto out;
@@ -460,6 +425,12 @@ static int engine_open(const osp_store_options *opt, void **impl)
                              .ooo_window_ms = opt->ooo_window_ms,
                              .max_series_per_metric = opt->max_series_per_metric};
     if ((rc = osp_tsdb_open(&topt, &e->tsdb)) != 0)
+        goto out;
+    osp_exemplar_store_options xopt = {.dir = exemplars,
+                                       .capacity = opt->max_exemplars,
+                                       .fsync_policy = opt->fsync_policy,
+                                       .fsync_interval_ms = opt->fsync_interval_ms};
+    if ((rc = osp_exemplar_store_open(&xopt, &e->exemplars)) != 0)
         goto out;
     if (osp_memtable_nspans(e->active))
         osp_info(MODULE, "recovered %zu spans from the write-ahead log",
@@ -599,6 +570,19 @@ static int engine_metadata(void *impl, osp_str family, osp_arena *arena, osp_met
                            size_t *nout)
 {
     return osp_tsdb_metadata(((engine *)impl)->tsdb, family, arena, out, nout);
+}
+
+static int engine_append_exemplars(void *impl, const osp_series_batch *b, osp_exemplar_report *rep)
+{
+    return osp_exemplar_store_append(((engine *)impl)->exemplars, b, rep);
+}
+
+static int engine_select_exemplars(void *impl, const osp_matcher_set *sets, size_t nsets,
+                                   int64_t mint_ms, int64_t maxt_ms, osp_arena *arena,
+                                   osp_series_exemplars **out, size_t *nout)
+{
+    return osp_exemplar_store_select(((engine *)impl)->exemplars, sets, nsets, mint_ms, maxt_ms,
+                                     arena, out, nout);
 }
 
 /* ---- Trace fetch ---- */
@@ -941,4 +925,6 @@ const osp_store_engine osp_embedded_engine = {
     .label_names = engine_label_names,
     .label_values = engine_label_values,
     .metadata = engine_metadata,
+    .append_exemplars = engine_append_exemplars,
+    .select_exemplars = engine_select_exemplars,
 };

@@ -12,7 +12,10 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include "core/checksum.h"
+#include "core/endian.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/metrics.h"
@@ -53,56 +56,10 @@ static void metrics_init(void)
 
 /* ---- Little helpers shared by writer and reader ---------------------------------------- */
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint64_t zz_encode(int64_t v)
-{
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
 static uint64_t bloom_probe(uint64_t h, uint32_t i, uint64_t nbits)
 {
     uint64_t step = (h << 32 | h >> 32) | 1;
     return (h + i * step) % nbits;
-}
-
-/* Block checksums; fuzzing builds accept any so that mutated inputs reach the decoders. */
-static int checksum_ok(const void *p, size_t n, uint64_t want)
-{
-#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-    (void)p;
-    (void)n;
-    (void)want;
-    return 1;
-#else
-    return XXH64(p, n, 0) == want;
-#endif
 }
 
 int osp_part_row_cmp(const osp_span *a, const osp_span *b)
@@ -113,12 +70,6 @@ int osp_part_row_cmp(const osp_span *a, const osp_span *b)
     if (a->start_ns != b->start_ns)
         return a->start_ns < b->start_ns ? -1 : 1;
     return memcmp(a->span_id, b->span_id, sizeof a->span_id);
-}
-
-static int put_lenbytes(osp_buf *b, const void *p, size_t n)
-{
-    int rc = osp_pb_put_varint(b, n);
-    return rc ? rc : osp_buf_append(b, p, n);
 }
 
 /* ==== Writer ============================================================================ */
@@ -207,19 +158,11 @@ static void writer_destroy(osp_part_writer *w, int remove_file)
 
 static int write_all(osp_part_writer *w, const void *p, size_t n)
 {
-    const char *c = p;
-    while (n) {
-        ssize_t k = write(w->fd, c, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            osp_error(MOD, "%s: write: %s", w->tmp_path, strerror(errno));
-            return OSP_EIO;
-        }
-        c += k;
-        n -= (size_t)k;
-        w->offset += (uint64_t)k;
+    if (osp_write_all(w->fd, p, n) != 0) {
+        osp_error(MOD, "%s: write: %s", w->tmp_path, strerror(errno));
+        return OSP_EIO;
     }
+    w->offset += n;
     return 0;
 }
 
@@ -271,9 +214,9 @@ int osp_part_writer_create(const char *tmp_path, const osp_part_writer_options *
         goto out;
     }
     memcpy(hdr, OSP_PART_MAGIC, OSP_PART_MAGIC_LEN);
-    put_le32(hdr + 8, OSP_PART_VERSION);
-    put_le32(hdr + 12, OSP_PART_HEADER_SIZE);
-    put_le64(hdr + 24, XXH64(hdr, 24, 0));
+    osp_put_le32(hdr + 8, OSP_PART_VERSION);
+    osp_put_le32(hdr + 12, OSP_PART_HEADER_SIZE);
+    osp_put_le64(hdr + 24, XXH64(hdr, 24, 0));
     rc = write_all(w, hdr, sizeof hdr);
 out:
     if (rc)
@@ -293,16 +236,16 @@ static int put_value(osp_buf *b, const osp_value *v)
     case OSP_VAL_BOOL:
         return osp_buf_putc(b, v->i ? 1 : 0);
     case OSP_VAL_INT:
-        return osp_pb_put_varint(b, zz_encode(v->i));
+        return osp_pb_put_varint(b, osp_pb_zigzag_encode(v->i));
     case OSP_VAL_DOUBLE:
         memcpy(&bits, &v->d, sizeof bits);
-        put_le64(tmp, bits);
+        osp_put_le64(tmp, bits);
         return osp_buf_append(b, tmp, sizeof tmp);
     case OSP_VAL_STRING:
     case OSP_VAL_BYTES:
     case OSP_VAL_ARRAY:
     case OSP_VAL_KVLIST:
-        return put_lenbytes(b, v->s.p, v->s.n);
+        return osp_pb_put_lenbytes(b, v->s.p, v->s.n);
     }
     return OSP_EINVAL;
 }
@@ -311,7 +254,7 @@ static int put_value(osp_buf *b, const osp_value *v)
 static int put_verbatim(osp_buf *shape, osp_buf *raw, osp_str blob)
 {
     int rc = osp_pb_put_varint(shape, 1);
-    return rc ? rc : put_lenbytes(raw, blob.p, blob.n);
+    return rc ? rc : osp_pb_put_lenbytes(raw, blob.p, blob.n);
 }
 
 static int grow_vals(attr_enc *e, uint32_t kid)
@@ -384,7 +327,7 @@ static int attr_enc_flush(attr_enc *e)
             continue;
         rc = osp_pb_put_varint(e->values, kid);
         if (rc == 0)
-            rc = put_lenbytes(e->values, v->data, v->len);
+            rc = osp_pb_put_lenbytes(e->values, v->data, v->len);
         osp_buf_reset(v);
     }
     return rc;
@@ -410,7 +353,8 @@ static int events_encode(osp_part_writer *w, const osp_span *sp)
     rc = osp_pb_put_varint(&st[OSP_EV_COUNTS], n << 1);
     osp_blob_iter_init(&it, sp->events);
     while (rc == 0 && osp_events_next(&it, &ev) == 1) {
-        rc = osp_pb_put_varint(&st[OSP_EV_FIELDS], zz_encode((int64_t)(ev.time_ns - sp->start_ns)));
+        rc = osp_pb_put_varint(&st[OSP_EV_FIELDS],
+                               osp_pb_zigzag_encode((int64_t)(ev.time_ns - sp->start_ns)));
         if (rc == 0)
             rc = osp_intern_add(&w->strings, ev.name, &nid);
         if (rc == 0)
@@ -551,7 +495,7 @@ static int write_column(osp_part_writer *w, int c, uint8_t *slot)
     int rc = 0;
     osp_buf_reset(&w->block);
     for (int k = 0; k < col_streams[c] && rc == 0; k++) {
-        rc = put_lenbytes(&w->block, w->st[c][k].data, w->st[c][k].len);
+        rc = osp_pb_put_lenbytes(&w->block, w->st[c][k].data, w->st[c][k].len);
         osp_buf_reset(&w->st[c][k]);
     }
     size_t bound = ZSTD_compressBound(w->block.len);
@@ -563,9 +507,9 @@ static int write_column(osp_part_writer *w, int c, uint8_t *slot)
         ZSTD_compressCCtx(w->cctx, w->zbuf.data, bound, w->block.data, w->block.len, w->level);
     if (ZSTD_isError(n))
         return OSP_ENOMEM;
-    put_le32(slot, (uint32_t)n);
-    put_le32(slot + 4, (uint32_t)w->block.len);
-    put_le64(slot + 8, XXH64(w->zbuf.data, n, 0));
+    osp_put_le32(slot, (uint32_t)n);
+    osp_put_le32(slot + 4, (uint32_t)w->block.len);
+    osp_put_le64(slot + 8, XXH64(w->zbuf.data, n, 0));
     return write_all(w, w->zbuf.data, n);
 }
 
@@ -580,10 +524,10 @@ static int flush_granule(osp_part_writer *w)
     if (rc == 0)
         rc = attr_enc_flush(&w->ln_attrs);
     memcpy(rec, w->first_trace, 16);
-    put_le64(rec + 16, w->gmin);
-    put_le64(rec + 24, w->gmax);
-    put_le64(rec + 32, w->offset);
-    put_le32(rec + 40, w->grows);
+    osp_put_le64(rec + 16, w->gmin);
+    osp_put_le64(rec + 24, w->gmax);
+    osp_put_le64(rec + 32, w->offset);
+    osp_put_le32(rec + 40, w->grows);
     for (int c = 0; c < OSP_NCOLS && rc == 0; c++)
         rc = write_column(w, c, rec + OSP_GRANULE_FIXED + c * OSP_GRANULE_COL);
     if (rc == 0)
@@ -604,7 +548,7 @@ static int put_catalogue(osp_part_writer *w, uint32_t rid, uint32_t nid, int32_t
     if (rc == 0)
         rc = osp_pb_put_varint(b, nid);
     if (rc == 0)
-        rc = osp_pb_put_varint(b, zz_encode(kind));
+        rc = osp_pb_put_varint(b, osp_pb_zigzag_encode(kind));
     return rc ? rc : osp_intern_add(&w->catalogue, osp_buf_str(b), &id);
 }
 
@@ -632,15 +576,18 @@ static int put_head(osp_part_writer *w, const osp_span *sp, const row_ids *ids)
         rc = end_run(w);
     if (w->run++ == 0)
         memcpy(w->run_trace, sp->trace_id, 16);
-    const uint64_t state[] = {zz_encode(sp->kind), zz_encode(sp->status_code),
-                              sp->flags,           sp->dropped_attributes,
-                              sp->dropped_events,  sp->dropped_links};
+    const uint64_t state[] = {osp_pb_zigzag_encode(sp->kind),
+                              osp_pb_zigzag_encode(sp->status_code),
+                              sp->flags,
+                              sp->dropped_attributes,
+                              sp->dropped_events,
+                              sp->dropped_links};
     const struct {
         int col;
         uint64_t v;
     } fields[] = {
-        {OSP_COL_START, zz_encode((int64_t)(sp->start_ns - w->prev_start))},
-        {OSP_COL_DURATION, zz_encode((int64_t)(sp->end_ns - sp->start_ns))},
+        {OSP_COL_START, osp_pb_zigzag_encode((int64_t)(sp->start_ns - w->prev_start))},
+        {OSP_COL_DURATION, osp_pb_zigzag_encode((int64_t)(sp->end_ns - sp->start_ns))},
         {OSP_COL_NAME, ids->name},
         {OSP_COL_ORIGIN, ids->resource},
         {OSP_COL_ORIGIN, ids->scope},
@@ -793,12 +740,12 @@ static int write_index(osp_part_writer *w)
         ZSTD_compressCCtx(w->cctx, w->zbuf.data, bound, w->block.data, w->block.len, w->level);
     if (ZSTD_isError(n))
         return OSP_ENOMEM;
-    put_le64(foot, index_offset);
-    put_le64(foot + 8, n);
-    put_le64(foot + 16, w->block.len);
-    put_le64(foot + 24, XXH64(w->zbuf.data, n, 0));
+    osp_put_le64(foot, index_offset);
+    osp_put_le64(foot + 8, n);
+    osp_put_le64(foot + 16, w->block.len);
+    osp_put_le64(foot + 24, XXH64(w->zbuf.data, n, 0));
     memcpy(foot + 32, OSP_PART_FOOTER_MAGIC, OSP_PART_MAGIC_LEN);
-    put_le64(foot + 40, XXH64(foot, 40, 0));
+    osp_put_le64(foot + 40, XXH64(foot, 40, 0));
     rc = write_all(w, w->zbuf.data, n);
     return rc ? rc : write_all(w, foot, sizeof foot);
 }
@@ -834,7 +781,7 @@ void osp_part_writer_abort(osp_part_writer *w)
 
 int osp_part_publish(const char *tmp_path, const char *path)
 {
-    int rc = 0, dfd = -1;
+    int rc = 0;
     const char *slash = strrchr(path, '/');
     char *dir = slash ? osp_strndup(path, (size_t)(slash - path)) : osp_strdup(".");
     if (!dir)
@@ -844,14 +791,11 @@ int osp_part_publish(const char *tmp_path, const char *path)
         rc = OSP_EIO;
         goto out;
     }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
+    if (osp_fsync_dir(dir) != 0) {
         osp_error(MOD, "%s: fsync directory: %s", dir, strerror(errno));
         rc = OSP_EIO;
     }
 out:
-    if (dfd >= 0)
-        close(dfd);
     osp_free(dir);
     return rc;
 }
@@ -1026,16 +970,16 @@ static int parse_granules(osp_part *p, osp_str recs, uint64_t index_offset)
         const uint8_t *r = (const uint8_t *)recs.p + i * OSP_GRANULE_RECORD;
         granule *g = &p->granules[i];
         memcpy(g->first_trace, r, 16);
-        g->min_start = get_le64(r + 16);
-        g->max_start = get_le64(r + 24);
-        g->offset = get_le64(r + 32);
-        g->nrows = get_le32(r + 40);
+        g->min_start = osp_get_le64(r + 16);
+        g->max_start = osp_get_le64(r + 24);
+        g->offset = osp_get_le64(r + 32);
+        g->nrows = osp_get_le32(r + 40);
         uint64_t end = g->offset;
         for (int c = 0; c < OSP_NCOLS; c++) {
             const uint8_t *cr = r + OSP_GRANULE_FIXED + c * OSP_GRANULE_COL;
-            g->col[c].clen = get_le32(cr);
-            g->col[c].rawlen = get_le32(cr + 4);
-            g->col[c].sum = get_le64(cr + 8);
+            g->col[c].clen = osp_get_le32(cr);
+            g->col[c].rawlen = osp_get_le32(cr + 4);
+            g->col[c].sum = osp_get_le64(cr + 8);
             if (g->col[c].clen == 0 || g->col[c].rawlen > OSP_PART_MAX_BLOCK_RAW)
                 return corrupt(p, "bad block size");
             end += g->col[c].clen;
@@ -1171,9 +1115,9 @@ static int check_header(osp_part *p)
         return rc;
     if (memcmp(h, OSP_PART_MAGIC, OSP_PART_MAGIC_LEN) != 0)
         return corrupt(p, "bad magic");
-    if (!checksum_ok(h, 24, get_le64(h + 24)))
+    if (!osp_checksum_ok(h, 24, osp_get_le64(h + 24)))
         return corrupt(p, "header checksum mismatch");
-    if (get_le32(h + 8) != OSP_PART_VERSION || get_le32(h + 12) != OSP_PART_HEADER_SIZE)
+    if (osp_get_le32(h + 8) != OSP_PART_VERSION || osp_get_le32(h + 12) != OSP_PART_HEADER_SIZE)
         return corrupt(p, "unsupported format version");
     return 0;
 }
@@ -1186,10 +1130,10 @@ static int load_index(osp_part *p, ZSTD_DCtx *dctx)
     int rc = pread_all(p, ft, sizeof ft, size - sizeof ft);
     if (rc)
         return rc;
-    uint64_t off = get_le64(ft), clen = get_le64(ft + 8), rawlen = get_le64(ft + 16);
+    uint64_t off = osp_get_le64(ft), clen = osp_get_le64(ft + 8), rawlen = osp_get_le64(ft + 16);
     if (memcmp(ft + 32, OSP_PART_FOOTER_MAGIC, OSP_PART_MAGIC_LEN) != 0)
         return corrupt(p, "bad footer magic (truncated?)");
-    if (!checksum_ok(ft, 40, get_le64(ft + 40)))
+    if (!osp_checksum_ok(ft, 40, osp_get_le64(ft + 40)))
         return corrupt(p, "footer checksum mismatch");
     if (off < OSP_PART_HEADER_SIZE || clen == 0 || off > size || clen != size - sizeof ft - off ||
         rawlen > OSP_PART_MAX_INDEX_RAW)
@@ -1198,7 +1142,7 @@ static int load_index(osp_part *p, ZSTD_DCtx *dctx)
     if (!stored)
         return OSP_ENOMEM;
     rc = pread_all(p, stored, clen, off);
-    if (rc == 0 && !checksum_ok(stored, clen, get_le64(ft + 24)))
+    if (rc == 0 && !osp_checksum_ok(stored, clen, osp_get_le64(ft + 24)))
         rc = corrupt(p, "index checksum mismatch");
     if (rc == 0)
         rc = decompress(p, dctx, stored, clen, rawlen, &p->index);
@@ -1464,7 +1408,7 @@ static int load_cols(gread *gr, uint32_t set)
     for (int c = c0; c <= c1; src += g->col[c++].clen) {
         if (!(set >> c & 1))
             continue;
-        if (!checksum_ok(src, g->col[c].clen, g->col[c].sum))
+        if (!osp_checksum_ok(src, g->col[c].clen, g->col[c].sum))
             return bad_block(gr, c, "checksum mismatch");
         osp_counter_inc(blocks_read);
         rc = decompress(gr->p, gr->dctx, src, g->col[c].clen, g->col[c].rawlen, &gr->raw[c]);
@@ -1537,7 +1481,7 @@ static int get_value(osp_pb_reader *r, int type, osp_value *v)
     case OSP_VAL_DOUBLE:
         if (rd_bytes(r, 8, &p))
             return OSP_ECORRUPT;
-        u = get_le64(p);
+        u = osp_get_le64(p);
         memcpy(&v->d, &u, sizeof u);
         return 0;
     default: /* STRING, BYTES, ARRAY, KVLIST */
@@ -2347,7 +2291,7 @@ static inline int get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v
 {
     const uint8_t *p = *pp;
     uint64_t x = 0, w, stops;
-    if (end - p >= 8 && (stops = ~(w = get_le64(p)) & 0x8080808080808080ull)) {
+    if (end - p >= 8 && (stops = ~(w = osp_get_le64(p)) & 0x8080808080808080ull)) {
         int len = __builtin_ctzll(stops) / 8 + 1;
         w &= ~0ull >> (64 - 8 * len);
         for (int k = 0; k < 8; k++) /* unrolled: gathers the 7-bit groups */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/metrics.h"
@@ -128,25 +129,16 @@ static int has_suffix(const char *name, const char *suffix)
     return n >= k && strcmp(name + n - k, suffix) == 0;
 }
 
-static char *path_join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = osp_malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
 /* DIR/<day>[/<seq>.part[.tmp]]: part paths; seq 0 with tmp 0 gives the day directory. */
 static char *part_path(const osp_parts *ps, uint32_t day, uint64_t seq, int tmp)
 {
     char dname[OSP_PART_DAY_DIGITS + 1], name[64];
     day_name(day, dname);
     if (seq == 0 && !tmp)
-        return path_join(ps->dir, dname);
+        return osp_path_join(ps->dir, dname);
     snprintf(name, sizeof name, "%s/%016llx%s%s", dname, (unsigned long long)seq, OSP_PART_SUFFIX,
              tmp ? OSP_PART_TMP_SUFFIX : "");
-    return path_join(ps->dir, name);
+    return osp_path_join(ps->dir, name);
 }
 
 static int make_dir(const char *path)
@@ -258,7 +250,7 @@ static void quarantine_file(osp_parts *ps, const char *path, uint32_t day)
     const char *base = strrchr(path, '/');
     day_name(day, dname);
     snprintf(name, sizeof name, "%s-%s", dname, base ? base + 1 : path);
-    char *dest = path_join(ps->qdir, name);
+    char *dest = osp_path_join(ps->qdir, name);
     if (dest && rename(path, dest) == 0)
         osp_error(MOD, "%s: corrupt part quarantined as %s", path, dest);
     else
@@ -323,7 +315,7 @@ static int open_day(osp_parts *ps, const char *dpath, uint32_t day)
         uint64_t seq;
         if (de->d_name[0] == '.')
             continue;
-        char *path = path_join(dpath, de->d_name);
+        char *path = osp_path_join(dpath, de->d_name);
         if (!path) {
             rc = OSP_ENOMEM;
         } else if (parse_part_name(de->d_name, &seq)) {
@@ -385,7 +377,7 @@ int osp_parts_open(const osp_parts_options *opt, osp_parts **out)
     ps->retention_ns = opt->retention_ns;
     ps->next_seq = 1;
     ps->dir = osp_strdup(opt->dir);
-    ps->qdir = path_join(opt->dir, OSP_PART_QUARANTINE_DIR);
+    ps->qdir = osp_path_join(opt->dir, OSP_PART_QUARANTINE_DIR);
     if (!ps->dir || !ps->qdir)
         goto out;
     if ((rc = make_dir(ps->dir)) || (rc = make_dir(ps->qdir)))
@@ -403,7 +395,7 @@ int osp_parts_open(const osp_parts_options *opt, osp_parts **out)
             osp_warn(MOD, "%s/%s: not a partition, ignored", ps->dir, de->d_name);
             continue;
         }
-        char *dpath = path_join(ps->dir, de->d_name);
+        char *dpath = osp_path_join(ps->dir, de->d_name);
         rc = dpath ? open_day(ps, dpath, day) : OSP_ENOMEM;
         osp_free(dpath);
     }
@@ -958,7 +950,7 @@ static void remove_empty_days(osp_parts *ps)
         int used = 0;
         if (!parse_day(de->d_name, &day))
             continue;
-        char *dpath = path_join(ps->dir, de->d_name);
+        char *dpath = osp_path_join(ps->dir, de->d_name);
         pthread_mutex_lock(&ps->lock);
         for (size_t i = 0; i < ps->n && !used; i++)
             used = ps->list[i]->day == day;

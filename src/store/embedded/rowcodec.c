@@ -8,13 +8,11 @@
  *   nscopes, then per scope:       str name, str version, str attributes,
  *                                  dropped_attributes, str schema_url
  *   nspans, then per span:         trace_id (16 bytes), span_id (8), parent_span_id (8),
- *                                  start_ns, zigzag(end_ns - start_ns) (wrapping),
- *                                  flags, zigzag(kind), zigzag(status_code),
- *                                  dropped_attributes, dropped_events, dropped_links,
- *                                  str name, str trace_state, str status_message,
- *                                  str attributes, str events, str links,
- *                                  resource index, scope index
- * Nothing may follow the last span. */
+ *                                  start_ns, osp_pb_zigzag_encode(end_ns - start_ns) (wrapping),
+ *                                  flags, osp_pb_zigzag_encode(kind),
+ * osp_pb_zigzag_encode(status_code), dropped_attributes, dropped_events, dropped_links, str name,
+ * str trace_state, str status_message, str attributes, str events, str links, resource index, scope
+ * index Nothing may follow the last span. */
 #include "store/embedded/rowcodec.h"
 
 #include <stdint.h>
@@ -24,17 +22,6 @@
 #include "core/pb.h"
 
 #define ROWCODEC_VERSION 1
-
-static uint64_t zigzag(int64_t v)
-{
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static int put_str(osp_buf *out, osp_str s)
-{
-    int rc = osp_pb_put_varint(out, s.n);
-    return rc ? rc : osp_buf_append(out, s.p, s.n);
-}
 
 static int put_varints(osp_buf *out, const uint64_t *v, size_t n)
 {
@@ -48,13 +35,13 @@ static int put_strs(osp_buf *out, const osp_str *s, size_t n)
 {
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = put_str(out, s[i]);
+        rc = osp_pb_put_lenstr(out, s[i]);
     return rc;
 }
 
 static int encode_resource(osp_buf *out, const osp_resource *r)
 {
-    int rc = put_str(out, r->attributes);
+    int rc = osp_pb_put_lenstr(out, r->attributes);
     if (rc == 0)
         rc = osp_pb_put_varint(out, r->dropped_attributes);
     osp_str tail[] = {r->entity_refs, r->schema_url, r->service_name};
@@ -67,7 +54,7 @@ static int encode_scope(osp_buf *out, const osp_scope *s)
     int rc = put_strs(out, head, 3);
     if (rc == 0)
         rc = osp_pb_put_varint(out, s->dropped_attributes);
-    return rc ? rc : put_str(out, s->schema_url);
+    return rc ? rc : osp_pb_put_lenstr(out, s->schema_url);
 }
 
 static int encode_span(osp_buf *out, const osp_span *s)
@@ -78,10 +65,10 @@ static int encode_span(osp_buf *out, const osp_span *s)
     if (rc == 0)
         rc = osp_buf_append(out, s->parent_span_id, 8);
     uint64_t nums[] = {s->start_ns,
-                       zigzag((int64_t)(s->end_ns - s->start_ns)),
+                       osp_pb_zigzag_encode((int64_t)(s->end_ns - s->start_ns)),
                        s->flags,
-                       zigzag(s->kind),
-                       zigzag(s->status_code),
+                       osp_pb_zigzag_encode(s->kind),
+                       osp_pb_zigzag_encode(s->status_code),
                        s->dropped_attributes,
                        s->dropped_events,
                        s->dropped_links};
@@ -143,12 +130,7 @@ static int get_i32(osp_pb_reader *r, int32_t *v)
 
 static int get_str(osp_pb_reader *r, osp_str *s)
 {
-    uint64_t n;
-    if (get_varint(r, &n) || n > (uint64_t)(r->end - r->p))
-        return OSP_ECORRUPT;
-    *s = osp_str_make((const char *)r->p, (size_t)n);
-    r->p += n;
-    return 0;
+    return osp_pb_read_lenbytes(r, s) ? OSP_ECORRUPT : 0;
 }
 
 static int get_strs(osp_pb_reader *r, osp_str *const *s, size_t n)

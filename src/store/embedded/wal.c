@@ -20,11 +20,13 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "core/cond.h"
+#include "core/endian.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/metrics.h"
@@ -75,34 +77,6 @@ struct osp_wal {
     osp_metric *m_bytes, *m_fsyncs, *m_records, *m_group;
 };
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 static uint32_t header_sum(const uint8_t *hdr, uint32_t len)
 {
     return (uint32_t)XXH3_64bits_withSeed(hdr + 8, 16, len);
@@ -119,16 +93,6 @@ static void segment_path(const osp_wal *w, uint64_t first_lsn, char *path)
     char name[NAME_LEN + 1];
     segment_name(name, first_lsn);
     snprintf(path, PATH_MAX, "%s/%s", w->dir, name);
-}
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return OSP_EIO;
-    int rc = fsync(fd) ? OSP_EIO : 0;
-    close(fd);
-    return rc;
 }
 
 static int add_segment(osp_wal *w, uint64_t first_lsn)
@@ -155,12 +119,12 @@ static int record_at(const uint8_t *data, uint64_t size, uint64_t off, uint64_t 
     if (size - off < OSP_WAL_HEADER_LEN)
         return 0;
     const uint8_t *h = data + off;
-    uint32_t n = get_u32(h);
-    if (n == 0 || n > OSP_WAL_MAX_RECORD || get_u32(h + 4) != header_sum(h, n))
+    uint32_t n = osp_get_le32(h);
+    if (n == 0 || n > OSP_WAL_MAX_RECORD || osp_get_le32(h + 4) != header_sum(h, n))
         return 0;
-    uint64_t l = get_u64(h + 8);
+    uint64_t l = osp_get_le64(h + 8);
     if (l <= prev || size - off - OSP_WAL_HEADER_LEN < n ||
-        XXH3_64bits(h + OSP_WAL_HEADER_LEN, n) != get_u64(h + 16))
+        XXH3_64bits(h + OSP_WAL_HEADER_LEN, n) != osp_get_le64(h + 16))
         return 0;
     *lsn = l;
     *len = n;
@@ -374,7 +338,7 @@ static int open_segment(osp_wal *w, uint64_t first_lsn)
         osp_error(MODULE, "%s: %s", path, strerror(errno));
         return OSP_EIO;
     }
-    if (w->policy != OSP_FSYNC_NEVER && fsync_dir(w->dir)) {
+    if (w->policy != OSP_FSYNC_NEVER && osp_fsync_dir(w->dir)) {
         osp_error(MODULE, "%s: fsync: %s", w->dir, strerror(errno));
         close(fd);
         unlink(path);
@@ -514,10 +478,10 @@ int osp_wal_append(osp_wal *w, osp_str payload, uint64_t *lsn)
         goto out;
     }
     me.lsn = ++w->last_lsn;
-    put_u32(me.hdr, (uint32_t)payload.n);
-    put_u64(me.hdr + 8, me.lsn);
-    put_u64(me.hdr + 16, sum);
-    put_u32(me.hdr + 4, header_sum(me.hdr, (uint32_t)payload.n));
+    osp_put_le32(me.hdr, (uint32_t)payload.n);
+    osp_put_le64(me.hdr + 8, me.lsn);
+    osp_put_le64(me.hdr + 16, sum);
+    osp_put_le32(me.hdr + 4, header_sum(me.hdr, (uint32_t)payload.n));
     if (w->queue_tail)
         w->queue_tail->next = &me;
     else
@@ -544,12 +508,7 @@ static void *sync_main(void *arg)
     osp_wal *w = arg;
     pthread_mutex_lock(&w->mu);
     while (!w->stop_sync) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)w->interval_ms * 1000000u;
-        ts.tv_sec += (time_t)(ns / 1000000000u);
-        ts.tv_nsec = (long)(ns % 1000000000u);
-        pthread_cond_timedwait(&w->sync_cv, &w->mu, &ts);
+        osp_cond_wait_ms(&w->sync_cv, &w->mu, w->interval_ms);
         if (w->stop_sync || w->fd < 0 || w->failed || w->written_bytes == w->synced_bytes)
             continue;
         int fd = w->fd;
@@ -565,16 +524,6 @@ static void *sync_main(void *arg)
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
-}
-
-/* The sync thread's timed waits run on CLOCK_MONOTONIC, immune to wall-clock steps. */
-static void init_sync_cv(osp_wal *w)
-{
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->sync_cv, &ca);
-    pthread_condattr_destroy(&ca);
 }
 
 /* ---- Lifecycle ---- */
@@ -594,7 +543,7 @@ int osp_wal_open(const osp_wal_options *opt, uint64_t skip_through, osp_wal_repl
     w->segment_bytes = opt->segment_bytes ? opt->segment_bytes : DEFAULT_SEGMENT_BYTES;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    init_sync_cv(w);
+    osp_cond_init_monotonic(&w->sync_cv);
     w->m_bytes =
         osp_counter("osprey_wal_bytes_written_total", "Bytes written to the write-ahead log.", "");
     w->m_fsyncs =
@@ -606,11 +555,8 @@ int osp_wal_open(const osp_wal_options *opt, uint64_t skip_through, osp_wal_repl
                                sizeof group_bounds / sizeof group_bounds[0]);
     if (!(w->dir = osp_strdup(opt->dir)))
         goto out;
-    rc = OSP_EIO;
-    if (mkdir(w->dir, 0755) && errno != EEXIST) {
-        osp_error(MODULE, "%s: %s", w->dir, strerror(errno));
+    if ((rc = osp_mkdirs(w->dir, MODULE)) != 0)
         goto out;
-    }
     if ((rc = recover(w, &rc_replay)) != 0)
         goto out;
     if (w->policy == OSP_FSYNC_INTERVAL) {

@@ -13,6 +13,8 @@
 #include <xxhash.h>
 
 #include "core/buf.h"
+#include "core/checksum.h"
+#include "core/endian.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -41,38 +43,6 @@ struct osp_block_writer {
     uint64_t nseries, nsamples;
     int64_t mint, maxt;
 };
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint64_t zig(int64_t v)
-{
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-/* Checksums; fuzzing builds accept any so that mutated inputs reach the decoders. */
-static int checksum_ok(const void *p, size_t n, uint64_t want)
-{
-#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-    (void)p;
-    (void)n;
-    (void)want;
-    return 1;
-#else
-    return XXH64(p, n, 0) == want;
-#endif
-}
 
 /* ==== Reader ============================================================================ */
 
@@ -126,7 +96,7 @@ static int parse_series(osp_block *b, uint64_t off, uint64_t len, uint64_t chunk
         nprev = s->nlabels;
         if (osp_pb_read_varint(&r, &zmint) || osp_pb_read_varint(&r, &span) || r.end - r.p < 8)
             return OSP_ECORRUPT;
-        s->last_v = get_le64(r.p);
+        s->last_v = osp_get_le64(r.p);
         r.p += 8;
         if (osp_pb_read_varint(&r, &ns) || osp_pb_read_varint(&r, &coff) ||
             osp_pb_read_varint(&r, &clen))
@@ -155,32 +125,32 @@ static int verify(osp_block *b)
         memcmp(b->map + b->size - OSP_BLOCK_MAGIC_LEN, OSP_BLOCK_MAGIC, OSP_BLOCK_MAGIC_LEN))
         return OSP_ECORRUPT;
     const uint8_t *f = b->map + b->size - fl;
-    uint64_t nrep = get_le64(f + 96);
+    uint64_t nrep = osp_get_le64(f + 96);
     size_t foot_off = b->size - fl;
     if (nrep > OSP_BLOCK_MAX_REPLACES || nrep * 8 > foot_off - OSP_BLOCK_MAGIC_LEN)
         return OSP_ECORRUPT;
     const uint8_t *rep = f - nrep * 8;
-    if (!checksum_ok(rep, (size_t)(nrep * 8 + 104), get_le64(f + 104)))
+    if (!osp_checksum_ok(rep, (size_t)(nrep * 8 + 104), osp_get_le64(f + 104)))
         return OSP_ECORRUPT;
-    uint64_t coff = get_le64(f), clen = get_le64(f + 8), soff = get_le64(f + 24),
-             slen = get_le64(f + 32);
+    uint64_t coff = osp_get_le64(f), clen = osp_get_le64(f + 8), soff = osp_get_le64(f + 24),
+             slen = osp_get_le64(f + 32);
     uint64_t end = (uint64_t)(rep - b->map);
     if (coff != OSP_BLOCK_MAGIC_LEN || clen > end - coff || soff != coff + clen ||
         slen != end - soff)
         return OSP_ECORRUPT;
-    if (!checksum_ok(b->map + coff, (size_t)clen, get_le64(f + 16)) ||
-        !checksum_ok(b->map + soff, (size_t)slen, get_le64(f + 40)))
+    if (!osp_checksum_ok(b->map + coff, (size_t)clen, osp_get_le64(f + 16)) ||
+        !osp_checksum_ok(b->map + soff, (size_t)slen, osp_get_le64(f + 40)))
         return OSP_ECORRUPT;
-    b->info.nseries = get_le64(f + 48);
-    b->info.nsamples = get_le64(f + 56);
-    b->info.mint = (int64_t)get_le64(f + 64);
-    b->info.maxt = (int64_t)get_le64(f + 72);
-    b->info.wal_lsn = get_le64(f + 80);
-    b->info.age = get_le64(f + 88);
+    b->info.nseries = osp_get_le64(f + 48);
+    b->info.nsamples = osp_get_le64(f + 56);
+    b->info.mint = (int64_t)osp_get_le64(f + 64);
+    b->info.maxt = (int64_t)osp_get_le64(f + 72);
+    b->info.wal_lsn = osp_get_le64(f + 80);
+    b->info.age = osp_get_le64(f + 88);
     b->info.bytes = b->size;
     b->info.nreplaces = (size_t)nrep;
     for (uint64_t i = 0; i < nrep; i++)
-        b->replaces[i] = get_le64(rep + 8 * i);
+        b->replaces[i] = osp_get_le64(rep + 8 * i);
     b->info.replaces = b->replaces;
     if (b->info.mint > b->info.maxt || (b->info.nseries == 0) != (b->info.nsamples == 0))
         return OSP_ECORRUPT;
@@ -374,7 +344,7 @@ int osp_block_writer_add(osp_block_writer *w, const osp_label *labels, size_t nl
     osp_buf *b = &w->series;
     uint64_t bits;
     memcpy(&bits, &s[n - 1].v, 8);
-    put_le64(v, bits);
+    osp_put_le64(v, bits);
     if ((rc = osp_pb_put_varint(b, nlabels)))
         return rc;
     for (size_t i = 0; i < nlabels; i++)
@@ -383,7 +353,7 @@ int osp_block_writer_add(osp_block_writer *w, const osp_label *labels, size_t nl
             (rc = osp_pb_put_varint(b, labels[i].value.n)) ||
             (rc = osp_buf_append_str(b, labels[i].value)))
             return rc;
-    if ((rc = osp_pb_put_varint(b, zig(s[0].t_ms))) ||
+    if ((rc = osp_pb_put_varint(b, osp_pb_zigzag_encode(s[0].t_ms))) ||
         (rc = osp_pb_put_varint(b, (uint64_t)s[n - 1].t_ms - (uint64_t)s[0].t_ms)) ||
         (rc = osp_buf_append(b, v, 8)) || (rc = osp_pb_put_varint(b, n)) ||
         (rc = osp_pb_put_varint(b, start)) ||
@@ -411,21 +381,21 @@ int osp_block_writer_finish(osp_block_writer *w, uint64_t wal_lsn, uint64_t age,
         goto fail;
     uint8_t *f = tail + nreplaces * 8;
     for (size_t i = 0; i < nreplaces; i++)
-        put_le64(tail + 8 * i, replaces[i]);
-    put_le64(f, OSP_BLOCK_MAGIC_LEN);
-    put_le64(f + 8, clen);
-    put_le64(f + 16, csum);
-    put_le64(f + 24, soff);
-    put_le64(f + 32, w->series.len);
-    put_le64(f + 40, XXH64(w->series.data, w->series.len, 0));
-    put_le64(f + 48, w->nseries);
-    put_le64(f + 56, w->nsamples);
-    put_le64(f + 64, (uint64_t)w->mint);
-    put_le64(f + 72, (uint64_t)w->maxt);
-    put_le64(f + 80, wal_lsn);
-    put_le64(f + 88, age);
-    put_le64(f + 96, nreplaces);
-    put_le64(f + 104, XXH64(tail, nreplaces * 8 + 104, 0));
+        osp_put_le64(tail + 8 * i, replaces[i]);
+    osp_put_le64(f, OSP_BLOCK_MAGIC_LEN);
+    osp_put_le64(f + 8, clen);
+    osp_put_le64(f + 16, csum);
+    osp_put_le64(f + 24, soff);
+    osp_put_le64(f + 32, w->series.len);
+    osp_put_le64(f + 40, XXH64(w->series.data, w->series.len, 0));
+    osp_put_le64(f + 48, w->nseries);
+    osp_put_le64(f + 56, w->nsamples);
+    osp_put_le64(f + 64, (uint64_t)w->mint);
+    osp_put_le64(f + 72, (uint64_t)w->maxt);
+    osp_put_le64(f + 80, wal_lsn);
+    osp_put_le64(f + 88, age);
+    osp_put_le64(f + 96, nreplaces);
+    osp_put_le64(f + 104, XXH64(tail, nreplaces * 8 + 104, 0));
     memcpy(f + 112, OSP_BLOCK_MAGIC, OSP_BLOCK_MAGIC_LEN);
     if ((rc = write_out(w, tail, nreplaces * 8 + OSP_BLOCK_FOOTER_LEN, 0)) != 0)
         goto fail;

@@ -7,6 +7,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/pb.h"
 
 /* ---- bit writer: bits go most significant first; out == NULL only counts them ---- */
 
@@ -50,16 +51,6 @@ static void bw_flush(bitw *w)
 
 /* ---- small helpers ---- */
 
-static uint64_t zig(uint64_t x) /* x is a two's-complement int64 */
-{
-    return (x << 1) ^ (0 - (x >> 63));
-}
-
-static uint64_t unzig(uint64_t z)
-{
-    return (z >> 1) ^ (0 - (z & 1));
-}
-
 static unsigned uvarint_len(uint64_t x)
 {
     unsigned n = 1;
@@ -68,31 +59,6 @@ static unsigned uvarint_len(uint64_t x)
         n++;
     }
     return n;
-}
-
-static size_t put_uvarint(uint8_t *p, uint64_t x)
-{
-    size_t n = 0;
-    while (x >= 0x80) {
-        p[n++] = (uint8_t)(x | 0x80);
-        x >>= 7;
-    }
-    p[n++] = (uint8_t)x;
-    return n;
-}
-
-static uint64_t dbits(double v)
-{
-    uint64_t b;
-    memcpy(&b, &v, sizeof b);
-    return b;
-}
-
-static double bitsd(uint64_t b)
-{
-    double v;
-    memcpy(&v, &b, sizeof v);
-    return v;
 }
 
 static unsigned bitlen(uint64_t x)
@@ -116,7 +82,7 @@ static bool as_int(double v, int64_t *out)
 
 static void put_tdod(bitw *w, uint64_t dod)
 {
-    uint64_t z = zig(dod);
+    uint64_t z = osp_pb_zigzag_encode((int64_t)dod);
     if (z == 0) {
         bw_put(w, 0, 1);
     } else if (z < (UINT64_C(1) << 7)) {
@@ -136,7 +102,7 @@ static void put_tdod(bitw *w, uint64_t dod)
 
 static void put_xor(osp__chunk_venc *e, bitw *w, double v, bool first)
 {
-    uint64_t b = dbits(v);
+    uint64_t b = osp_pb_double_bits(v);
     if (first) {
         bw_put64(w, b, 64);
         e->prev = b;
@@ -170,18 +136,18 @@ static void put_int(osp__chunk_venc *e, bitw *w, double v)
     int64_t i;
     if (!as_int(v, &i)) {
         bw_put(w, 0x1f, 5);
-        bw_put64(w, dbits(v), 64);
+        bw_put64(w, osp_pb_double_bits(v), 64);
         return;
     }
     uint64_t u = (uint64_t)i, x;
     if (e->nint == 0) {
-        x = zig(u);
+        x = osp_pb_zigzag_encode((int64_t)u);
     } else if (e->nint == 1) {
         e->dprev = u - e->prev;
-        x = zig(e->dprev);
+        x = osp_pb_zigzag_encode((int64_t)e->dprev);
     } else {
         uint64_t d = u - e->prev;
-        x = zig(d - e->dprev);
+        x = osp_pb_zigzag_encode((int64_t)(d - e->dprev));
         e->dprev = d;
     }
     e->prev = u;
@@ -238,7 +204,7 @@ static size_t header_len(uint32_t n, int64_t t0, uint64_t d1)
 {
     size_t len = 1 + uvarint_len(n);
     if (n >= 1)
-        len += uvarint_len(zig((uint64_t)t0));
+        len += uvarint_len(osp_pb_zigzag_encode(t0));
     if (n >= 2)
         len += uvarint_len(d1);
     return len;
@@ -303,11 +269,11 @@ int osp_chunk_appender_finish(osp_chunk_appender *a, osp_buf *out)
     uint8_t *p = (uint8_t *)out->data + out->len;
     size_t h = 0;
     p[h++] = (uint8_t)enc;
-    h += put_uvarint(p + h, a->n);
+    h += osp_pb_encode_varint(p + h, a->n);
     if (a->n >= 1)
-        h += put_uvarint(p + h, zig((uint64_t)a->a[0].t_ms));
+        h += osp_pb_encode_varint(p + h, osp_pb_zigzag_encode(a->a[0].t_ms));
     if (a->n >= 2)
-        h += put_uvarint(p + h, (uint64_t)a->a[1].t_ms - (uint64_t)a->a[0].t_ms);
+        h += osp_pb_encode_varint(p + h, (uint64_t)a->a[1].t_ms - (uint64_t)a->a[0].t_ms);
     bitw w = {.out = p + h};
     osp__chunk_venc e;
     venc_init(&e);
@@ -411,7 +377,7 @@ void osp_chunk_iter_init(osp_chunk_iter *it, const void *p, size_t n)
         corrupt(it);
     if (count >= 2 && (!get_uvarint(it, &d1) || d1 == 0))
         corrupt(it);
-    it->t = unzig(t0);
+    it->t = (uint64_t)osp_pb_zigzag_decode(t0);
     it->d1 = d1;
     if (count == 0 && !it->err)
         check_end(it);
@@ -422,10 +388,10 @@ static double get_xor(osp_chunk_iter *it)
     osp__chunk_venc *e = &it->v;
     if (it->i == 0) {
         e->prev = rd64(it, 64);
-        return bitsd(e->prev);
+        return osp_pb_as_double(e->prev);
     }
     if (rd(it, 1) == 0)
-        return bitsd(e->prev);
+        return osp_pb_as_double(e->prev);
     if (rd(it, 1) == 0) {
         if (e->lead == 0xff) {
             corrupt(it);
@@ -443,7 +409,7 @@ static double get_xor(osp_chunk_iter *it)
         e->trail = (uint8_t)(64 - lead - sig);
     }
     e->prev ^= rd64(it, 64u - e->lead - e->trail) << e->trail;
-    return bitsd(e->prev);
+    return osp_pb_as_double(e->prev);
 }
 
 static double get_int(osp_chunk_iter *it)
@@ -461,15 +427,15 @@ static double get_int(osp_chunk_iter *it)
     else if (rd(it, 1) == 0)
         x = rd64(it, (unsigned)rd(it, 6));
     else
-        return bitsd(rd64(it, 64)); /* escaped non-integral value */
+        return osp_pb_as_double(rd64(it, 64)); /* escaped non-integral value */
     uint64_t u;
     if (e->nint == 0) {
-        u = unzig(x);
+        u = (uint64_t)osp_pb_zigzag_decode(x);
     } else if (e->nint == 1) {
-        e->dprev = unzig(x);
+        e->dprev = (uint64_t)osp_pb_zigzag_decode(x);
         u = e->prev + e->dprev;
     } else {
-        e->dprev += unzig(x);
+        e->dprev += (uint64_t)osp_pb_zigzag_decode(x);
         u = e->prev + e->dprev;
     }
     e->prev = u;
@@ -497,7 +463,7 @@ bool osp_chunk_iter_next(osp_chunk_iter *it, osp_sample *out)
             z = rd(it, 20);
         else
             z = rd64(it, 64);
-        it->d += unzig(z);
+        it->d += (uint64_t)osp_pb_zigzag_decode(z);
         t += it->d;
     }
     if (it->i >= 1 && (int64_t)t <= (int64_t)it->t)

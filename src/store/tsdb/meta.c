@@ -7,7 +7,9 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "core/endian.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/pb.h"
@@ -132,30 +134,19 @@ out:
     return rc;
 }
 
-static int put_str(osp_buf *b, osp_str s)
-{
-    int rc = osp_pb_put_varint(b, s.n);
-    return rc ? rc : osp_buf_append_str(b, s);
-}
-
 int osp__meta_encode(osp_buf *b, const osp_metric_meta *e)
 {
     int rc;
     uint8_t kind = (uint8_t)e->kind;
-    if ((rc = put_str(b, e->family)) || (rc = osp_buf_append(b, &kind, 1)) ||
-        (rc = put_str(b, e->help)) || (rc = put_str(b, e->unit)))
+    if ((rc = osp_pb_put_lenstr(b, e->family)) || (rc = osp_buf_append(b, &kind, 1)) ||
+        (rc = osp_pb_put_lenstr(b, e->help)) || (rc = osp_pb_put_lenstr(b, e->unit)))
         return rc;
     return 0;
 }
 
 static int get_str(osp_pb_reader *r, osp_str *s)
 {
-    uint64_t n;
-    if (osp_pb_read_varint(r, &n) || n > (uint64_t)(r->end - r->p))
-        return OSP_ECORRUPT;
-    *s = osp_str_make((const char *)r->p, (size_t)n);
-    r->p += n;
-    return 0;
+    return osp_pb_read_lenbytes(r, s) ? OSP_ECORRUPT : 0;
 }
 
 int osp__meta_decode(const uint8_t **p, const uint8_t *end, osp_metric_meta *e)
@@ -168,16 +159,6 @@ int osp__meta_decode(const uint8_t **p, const uint8_t *end, osp_metric_meta *e)
         return OSP_ECORRUPT;
     *p = r.p;
     return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return OSP_EIO;
-    int rc = fsync(fd) ? OSP_EIO : 0;
-    close(fd);
-    return rc;
 }
 
 int osp__meta_save(osp__meta_map *m, const char *dir)
@@ -197,15 +178,14 @@ int osp__meta_save(osp__meta_map *m, const char *dir)
         rc = osp__meta_encode(&b, &m->a[i].m);
     pthread_mutex_unlock(&m->mu);
     uint64_t h = XXH64(b.data, b.len, 0);
-    for (int i = 0; i < 8; i++)
-        sum[i] = (uint8_t)(h >> (8 * i));
+    osp_put_le64(sum, h);
     if (!rc)
         rc = osp_buf_append(&b, sum, 8);
     if (rc)
         goto out;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write(fd, b.data, b.len) != (ssize_t)b.len || fsync(fd) != 0 ||
-        rename(tmp, path) != 0 || fsync_dir(dir) != 0) {
+    if (fd < 0 || osp_write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0 ||
+        rename(tmp, path) != 0 || osp_fsync_dir(dir) != 0) {
         osp_error(MOD, "%s: %s", tmp, strerror(errno));
         unlink(tmp);
         rc = OSP_EIO;
@@ -235,12 +215,11 @@ int osp__meta_load(osp__meta_map *m, const char *dir)
     if (rc)
         goto out;
     const uint8_t *p = (const uint8_t *)b.data, *end = p + b.len;
-    uint64_t n, want = 0;
+    uint64_t n, want;
     if (b.len < 16 || memcmp(p, META_MAGIC, 8))
         goto corrupt;
     end -= 8;
-    for (int i = 7; i >= 0; i--)
-        want = want << 8 | end[i];
+    want = osp_get_le64(end);
     if (XXH64(p, (size_t)(end - p), 0) != want)
         goto corrupt;
     osp_pb_reader r = osp_pb_reader_make(p + 8, (size_t)(end - p - 8));

@@ -4,17 +4,17 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cond.h"
+#include "core/endian.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/pb.h"
@@ -78,90 +78,6 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, uint32_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)ms * 1000000u;
-    ts.tv_sec += (time_t)(ns / 1000000000u);
-    ts.tv_nsec = (long)(ns % 1000000000u);
-    pthread_cond_timedwait(cv, mu, &ts);
-}
-
-static void init_cond(pthread_cond_t *cv)
-{
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(cv, &ca);
-    pthread_condattr_destroy(&ca);
-}
-
-static char *path_join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = osp_malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
-static int make_dirs(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf)
-        return OSP_EINVAL;
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) && errno != EEXIST) {
-            osp_error(MOD, "%s: %s", buf, strerror(errno));
-            return OSP_EIO;
-        }
-        buf[i] = path[i];
-    }
-    return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return OSP_EIO;
-    int rc = fsync(fd) ? OSP_EIO : 0;
-    close(fd);
-    return rc;
-}
-
-static uint64_t dbits(double v)
-{
-    uint64_t b;
-    memcpy(&b, &v, sizeof b);
-    return b;
-}
-
-static uint64_t zig(int64_t v)
-{
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
 }
 
 static void gen_reset(osp__hgen *g)
@@ -238,7 +154,7 @@ enum { ADMIT_STORE, ADMIT_NOOP, ADMIT_OOO, ADMIT_DUP, ADMIT_OLD };
 static int admit(osp_tsdb *db, const osp__hseries *h, int64_t t, double v, int64_t horizon,
                  int64_t window, int *in_order)
 {
-    uint64_t bits = dbits(v), old;
+    uint64_t bits = osp_pb_double_bits(v), old;
     *in_order = 0;
     if (t < horizon)
         return ADMIT_OLD;
@@ -262,7 +178,7 @@ static int store(osp_tsdb *db, osp__hseries *h, int64_t t, double v, int in_orde
     int rc = osp__hdata_add(&h->d[db->gen], &db->g[db->gen], t, v, in_order);
     if (rc == 0 && in_order) {
         h->last_t = t;
-        h->last_v = dbits(v);
+        h->last_v = osp_pb_double_bits(v);
     }
     return rc;
 }
@@ -296,12 +212,6 @@ static void rec_cleanup(rec *r)
     osp_free(r->def_ids);
 }
 
-static int put_str(osp_buf *b, osp_str s)
-{
-    int rc = osp_pb_put_varint(b, s.n);
-    return rc ? rc : osp_buf_append_str(b, s);
-}
-
 static int rec_def(rec *r, uint64_t id, const osp_label *l, size_t n)
 {
     int rc;
@@ -312,7 +222,8 @@ static int rec_def(rec *r, uint64_t id, const osp_label *l, size_t n)
     if ((rc = osp_pb_put_varint(&r->defs, id)) || (rc = osp_pb_put_varint(&r->defs, n)))
         return rc;
     for (size_t i = 0; i < n; i++)
-        if ((rc = put_str(&r->defs, l[i].name)) || (rc = put_str(&r->defs, l[i].value)))
+        if ((rc = osp_pb_put_lenstr(&r->defs, l[i].name)) ||
+            (rc = osp_pb_put_lenstr(&r->defs, l[i].value)))
             return rc;
     r->ndefs++;
     return 0;
@@ -321,8 +232,9 @@ static int rec_def(rec *r, uint64_t id, const osp_label *l, size_t n)
 static int rec_sample(rec *r, int64_t *prev, int64_t t, double v)
 {
     uint8_t b[8];
-    int rc = osp_pb_put_varint(&r->tmp, zig((int64_t)((uint64_t)t - (uint64_t)*prev)));
-    put_le64(b, dbits(v));
+    int rc =
+        osp_pb_put_varint(&r->tmp, osp_pb_zigzag_encode((int64_t)((uint64_t)t - (uint64_t)*prev)));
+    osp_put_le64(b, osp_pb_double_bits(v));
     *prev = t;
     return rc ? rc : osp_buf_append(&r->tmp, b, 8);
 }
@@ -485,12 +397,7 @@ int osp_tsdb_append(osp_tsdb *db, const osp_series_batch *b, osp_tsdb_append_rep
 
 static int get_str(osp_pb_reader *r, osp_str *s)
 {
-    uint64_t n;
-    if (osp_pb_read_varint(r, &n) || n > (uint64_t)(r->end - r->p))
-        return OSP_ECORRUPT;
-    *s = osp_str_make((const char *)r->p, (size_t)n);
-    r->p += n;
-    return 0;
+    return osp_pb_read_lenbytes(r, s) ? OSP_ECORRUPT : 0;
 }
 
 static int replay_def(osp_tsdb *db, osp_pb_reader *r)
@@ -538,9 +445,7 @@ static int replay_group(osp_tsdb *db, osp_pb_reader *r)
         if (osp_pb_read_varint(r, &z) || r->end - r->p < 8)
             return OSP_ECORRUPT;
         t = (int64_t)((uint64_t)t + (uint64_t)osp_pb_zigzag_decode(z));
-        uint64_t bits = get_le64(r->p);
-        double v;
-        memcpy(&v, &bits, sizeof v);
+        double v = osp_pb_as_double(osp_get_le64(r->p));
         r->p += 8;
         if (h && admit(db, h, t, v, INT64_MIN, INT64_MAX, &in_order) == ADMIT_STORE &&
             (rc = store(db, h, t, v, in_order)) != 0)
@@ -629,7 +534,7 @@ static int64_t blk_find(const blk *k, uint64_t id)
 static void quarantine(osp_tsdb *db, const char *path)
 {
     const char *base = strrchr(path, '/');
-    char *dest = path_join(db->qdir, base ? base + 1 : path);
+    char *dest = osp_path_join(db->qdir, base ? base + 1 : path);
     if (dest && rename(path, dest) == 0)
         osp_error(MOD, "%s: corrupt block quarantined as %s", path, dest);
     else
@@ -732,7 +637,7 @@ static char *block_path(osp_tsdb *db, uint64_t seq, int tmp)
 {
     char name[64];
     snprintf(name, sizeof name, "%016" PRIx64 ".blk%s", seq, tmp ? ".tmp" : "");
-    return path_join(db->dir, name);
+    return osp_path_join(db->dir, name);
 }
 
 /* Renames a finished temporary block into place and loads it. */
@@ -742,7 +647,7 @@ static int publish(osp_tsdb *db, uint64_t seq, blk **out)
     int rc = OSP_ENOMEM;
     if (tmp && path) {
         rc = OSP_EIO;
-        if (rename(tmp, path) != 0 || fsync_dir(db->dir) != 0) {
+        if (rename(tmp, path) != 0 || osp_fsync_dir(db->dir) != 0) {
             osp_error(MOD, "%s: rename: %s", tmp, strerror(errno));
             unlink(tmp);
         } else {
@@ -1101,7 +1006,7 @@ static void *flusher_main(void *arg)
     osp_tsdb *db = arg;
     pthread_mutex_lock(&db->mu);
     while (!db->stop) {
-        wait_ms(&db->cv, &db->mu, FLUSH_POLL_MS);
+        osp_cond_wait_ms(&db->cv, &db->mu, FLUSH_POLL_MS);
         if (db->stop)
             break;
         pthread_mutex_unlock(&db->mu);
@@ -1118,7 +1023,7 @@ static void *maintainer_main(void *arg)
     osp_tsdb *db = arg;
     pthread_mutex_lock(&db->mu);
     while (!db->stop) {
-        wait_ms(&db->maint_cv, &db->mu, MAINT_POLL_MS);
+        osp_cond_wait_ms(&db->maint_cv, &db->mu, MAINT_POLL_MS);
         if (db->stop)
             break;
         pthread_mutex_unlock(&db->mu);
@@ -1183,7 +1088,7 @@ static int load_blocks(osp_tsdb *db)
         blk *k;
         if (!parse_block_name(de->d_name, &seq, &tmp))
             continue;
-        char *path = path_join(db->dir, de->d_name);
+        char *path = osp_path_join(db->dir, de->d_name);
         if (!path) {
             rc = OSP_ENOMEM;
             break;
@@ -1254,8 +1159,8 @@ int osp_tsdb_open(const osp_tsdb_options *opt, osp_tsdb **out)
     pthread_mutex_init(&db->flush_mu, NULL);
     pthread_mutex_init(&db->maint_mu, NULL);
     pthread_mutex_init(&db->mu, NULL);
-    init_cond(&db->cv);
-    init_cond(&db->maint_cv);
+    osp_cond_init_monotonic(&db->cv);
+    osp_cond_init_monotonic(&db->maint_cv);
     osp__head_init(&db->head);
     osp__meta_init(&db->meta);
     gen_reset(&db->g[0]);
@@ -1263,11 +1168,12 @@ int osp_tsdb_open(const osp_tsdb_options *opt, osp_tsdb **out)
     db->epoch = 1;
     atomic_store(&db->next_seq, 1);
     db->dir = osp_strdup(opt->dir);
-    db->qdir = path_join(opt->dir, "quarantine");
-    db->waldir = path_join(opt->dir, "wal");
+    db->qdir = osp_path_join(opt->dir, "quarantine");
+    db->waldir = osp_path_join(opt->dir, "wal");
     if (!db->dir || !db->qdir || !db->waldir)
         goto fail;
-    if ((rc = make_dirs(db->dir)) || (rc = make_dirs(db->qdir)) || (rc = make_dirs(db->waldir)))
+    if ((rc = osp_mkdirs(db->dir, MOD)) || (rc = osp_mkdirs(db->qdir, MOD)) ||
+        (rc = osp_mkdirs(db->waldir, MOD)))
         goto fail;
     if ((rc = osp_series_index_create(NULL, &db->idx)) || (rc = load_blocks(db)) ||
         (rc = osp__meta_load(&db->meta, db->dir)))

@@ -2,7 +2,7 @@
  * numbers; every metric kind and temporality converted to series; job/instance,
  * target_info, promotion, scope labels, UTF-8 names; metadata units; the fixed le grid of
  * exponential histograms across scales; delta accumulation (gaps, overlaps, exponential
- * histograms across scales), eviction; rejections. (le/quantile numbers: core/numfmt's tests.)
+ * histograms across scales), eviction; rejections; exemplars onto their series. (le/quantile numbers: core/numfmt's tests.)
  * Inputs are OTLP/JSON documents decoded with the JSON decoder. */
 #include "testutil.h"
 
@@ -611,6 +611,96 @@ static void test_rejections(void **state)
     osp_series_batch_cleanup(&b);
 }
 
+/* Exemplar i of b as `series-line | k=v,... value @t`. */
+static void exemplar_line(const osp_series_batch *b, size_t i, char *out, size_t cap)
+{
+    const osp_batch_exemplar *x = &b->exemplars[i];
+    assert_true(x->series < b->nseries);
+    size_t n = strlen(strcpy(out, lines[x->series]));
+    n += (size_t)snprintf(out + n, cap - n, " |");
+    for (size_t k = 0; k < x->ex.nlabels; k++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%.*s=%.*s", k ? "," : " ",
+                              OSP_STR_FMT(x->ex.labels[k].name), OSP_STR_FMT(x->ex.labels[k].value));
+    snprintf(out + n, cap - n, " %g @%lld", x->ex.value, (long long)x->ex.t_ms);
+}
+
+static void has_exemplar(const osp_series_batch *b, const char *want)
+{
+    char got[512];
+    for (size_t i = 0; i < b->nexemplars; i++) {
+        exemplar_line(b, i, got, sizeof got);
+        if (strcmp(got, want) == 0)
+            return;
+    }
+    for (size_t i = 0; i < b->nexemplars; i++) {
+        exemplar_line(b, i, got, sizeof got);
+        fprintf(stderr, "  %s\n", got);
+    }
+    fail_msg("missing exemplar: %s", want);
+}
+
+#define TRACE "'traceId':'5b8efff798038103d269b633813fc60c'"
+#define SPAN "'spanId':'eee19b7ec3c1b174'"
+#define EX_T "'timeUnixNano':'1500000000'"
+
+static void test_exemplars(void **state)
+{
+    (void)state;
+    osp_series_batch b;
+    osp_delta_state *delta = osp_delta_state_create(0);
+    char long_value[140];
+    memset(long_value, 'v', 125); /* with "room": 129 characters */
+    long_value[125] = '\0';
+    static char doc[8192];
+    snprintf(
+        doc, sizeof doc,
+        "{'resourceMetrics':[{'scopeMetrics':[{'metrics':["
+        "{'name':'req','sum':{'aggregationTemporality':2,'isMonotonic':true,'dataPoints':[{" T(
+            1000) ",'asInt':5,'exemplars':[{" EX_T ",'asInt':3," TRACE "," SPAN ","
+                  "'filteredAttributes':[{'key':'http.route','value':{'stringValue':'/a'}}]}]}]}},"
+        "{'name':'dreq','sum':{'aggregationTemporality':1,'isMonotonic':true,'dataPoints':[{" T(
+            1000) ",'asInt':2,'exemplars':[{" EX_T ",'asDouble':1.5," TRACE "}]}]}},"
+        "{'name':'temp','gauge':{'dataPoints':[{" T(1000) ",'asDouble':20,'exemplars':[{" EX_T
+        ",'asDouble':21,'filteredAttributes':[{'key':'room','value':{'stringValue':'%s'}}]}]},"
+        "{" T(2000) ",'flags':1,'exemplars':[{" EX_T ",'asDouble':1}]}]}},"
+        "{'name':'lat','histogram':{'aggregationTemporality':2,'dataPoints':[{" T(
+            1000) ",'count':4,'sum':9,'bucketCounts':[1,2,1],'explicitBounds':[0.5,1],"
+                  "'exemplars':[{" EX_T ",'asDouble':0.7," TRACE "},{" EX_T ",'asDouble':0.5},"
+                  "{" EX_T ",'asDouble':7}]}]}},"
+        "{'name':'size','exponentialHistogram':{'aggregationTemporality':2,'dataPoints':[{" T(
+            1000) ",'count':2,'scale':3,'positive':{'offset':8,'bucketCounts':[2]},"
+                  "'exemplars':[{" EX_T ",'asDouble':2.1}]}]}},"
+        "{'name':'rpc','summary':{'dataPoints':[{" T(1000) ",'count':1,'sum':1,"
+        "'exemplars':[{" EX_T ",'asDouble':1}]}]}}]}]}]}",
+        long_value);
+    convert(doc, &(osp_otlp_prom_options){.no_scope_labels = 1, .no_target_info = 1}, delta, &b);
+    assert_int_equal(prep.rejected, 0);
+    /* sums onto the _total series: trace_id, span_id, then the filtered attributes */
+    has_exemplar(&b, "req_total{} 5 @1000 | trace_id=5b8efff798038103d269b633813fc60c,"
+                     "span_id=eee19b7ec3c1b174,http_route=/a 3 @1500");
+    has_exemplar(&b, "dreq_total{} 2 @1000 | trace_id=5b8efff798038103d269b633813fc60c 1.5 @1500");
+    /* attributes that would pass 128 characters are all left out */
+    has_exemplar(&b, "temp{} 20 @1000 | 21 @1500");
+    /* histograms: the first bucket whose le is not below the value */
+    has_exemplar(&b, "lat_bucket{le=\"1\"} 3 @1000 | trace_id=5b8efff798038103d269b633813fc60c "
+                     "0.7 @1500");
+    has_exemplar(&b, "lat_bucket{le=\"0.5\"} 1 @1000 | 0.5 @1500");
+    has_exemplar(&b, "lat_bucket{le=\"+Inf\"} 4 @1000 | 7 @1500");
+    has_exemplar(&b, "size_bucket{le=\"2.1810154653305154\"} 2 @1000 | 2.1 @1500");
+    /* none on stale points or summaries */
+    assert_int_equal(b.nexemplars, 7);
+    osp_series_batch_cleanup(&b);
+
+    /* short attributes are kept */
+    convert("{'resourceMetrics':[{'scopeMetrics':[{'metrics':[{'name':'g','gauge':{'dataPoints':"
+            "[{'asDouble':1,'exemplars':[{'asDouble':2,'filteredAttributes':[{'key':'k',"
+            "'value':{'intValue':'7'}},{'key':'e','value':{'stringValue':''}}]}]}]}}]}]}]}",
+            &(osp_otlp_prom_options){.no_scope_labels = 1, .no_target_info = 1}, NULL, &b);
+    has_exemplar(&b, "g{} 1 @0 | k=7 2 @0");
+    osp_series_batch_cleanup(&b);
+    osp_delta_state_destroy(delta);
+}
+
 static void test_out_of_memory(void **state)
 {
     (void)state;
@@ -649,7 +739,7 @@ int main(void)
         cmocka_unit_test(test_delta),          cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_rejections),     cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_exp_grid),       cmocka_unit_test(test_delta_exp),
-        cmocka_unit_test(test_metadata_units),
+        cmocka_unit_test(test_metadata_units), cmocka_unit_test(test_exemplars),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

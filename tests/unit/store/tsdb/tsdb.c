@@ -123,6 +123,32 @@ static size_t count_files(const char *dir, const char *suffix)
     return n;
 }
 
+/* Inverts one byte of the block file that sorts first (an always-real change). */
+static void flip_byte_of_first_block(const char *dir, long offset)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char first[256] = "", path[4096];
+    assert_non_null(d);
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n > 4 && !strcmp(de->d_name + n - 4, ".blk") &&
+            (!first[0] || strcmp(de->d_name, first) < 0))
+            snprintf(first, sizeof first, "%s", de->d_name);
+    }
+    closedir(d);
+    assert_true(first[0] != 0);
+    snprintf(path, sizeof path, "%s/%s", dir, first);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, offset, SEEK_SET), 0);
+    int c = fgetc(f);
+    assert_true(c != EOF);
+    assert_int_equal(fseek(f, offset, SEEK_SET), 0);
+    assert_int_equal(fputc(c ^ 0xff, f), c ^ 0xff);
+    assert_int_equal(fclose(f), 0);
+}
+
 #define NSER 200
 #define NSMP 240
 
@@ -456,12 +482,7 @@ static void test_corrupt_block(void **state)
     assert_int_equal(osp_tsdb_flush(db), 0);
     osp_tsdb_close(db);
     assert_int_equal(count_files(dir, ".blk"), 2);
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd,
-             "f=$(ls '%s'/*.blk | sort | head -n 1); printf '\\377' | "
-             "dd of=\"$f\" bs=1 seek=12 conv=notrunc status=none",
-             dir);
-    assert_int_equal(system(cmd), 0);
+    flip_byte_of_first_block(dir, 12);
     db = open_db(&o);
     osp_tsdb_stats st;
     osp_tsdb_get_stats(db, &st);

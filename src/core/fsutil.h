@@ -1,0 +1,23 @@
+/* File system helpers shared by the storage engines: paths, directories, whole writes. */
+#ifndef OSP_CORE_FSUTIL_H
+#define OSP_CORE_FSUTIL_H
+
+#include <stddef.h>
+
+/* "a/b" in memory from osp_malloc (caller frees with osp_free); NULL when out of memory. */
+char *osp_path_join(const char *a, const char *b);
+
+/* Creates path and any missing parents (mode 0755), like mkdir -p; existing directories
+ * are fine. 0; OSP_EINVAL when path is empty or not shorter than PATH_MAX; OSP_EIO when a
+ * mkdir fails, logged at error level under log_module as "<that directory>: <reason>". */
+int osp_mkdirs(const char *path, const char *log_module);
+
+/* Flushes directory dir's entries (creates, renames, unlinks) to disk. 0 or OSP_EIO, with
+ * errno saying why; logs nothing. */
+int osp_fsync_dir(const char *dir);
+
+/* Writes all n bytes of p to fd, retrying short writes and EINTR. 0 or OSP_EIO, with errno
+ * saying why (some bytes may have been written); logs nothing. */
+int osp_write_all(int fd, const void *p, size_t n);
+
+#endif

@@ -1,0 +1,127 @@
+/* Unit tests for core/fsutil: path joins, mkdir -p, directory fsync and whole writes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+
+#include "core/err.h"
+#include "core/fsutil.h"
+#include "core/mem.h"
+
+/* Each test gets a fresh temporary directory as its state. */
+static int setup(void **state)
+{
+    *state = osp_test_tmpdir("fsutil");
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    osp_test_rmdir(*state);
+    free(*state);
+    return 0;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void test_path_join(void **state)
+{
+    (void)state;
+    char *p = osp_path_join("/var/lib", "osprey");
+    assert_non_null(p);
+    assert_string_equal(p, "/var/lib/osprey");
+    osp_free(p);
+    p = osp_path_join("", "x");
+    assert_string_equal(p, "/x");
+    osp_free(p);
+    osp_mem_fail_after(1);
+    assert_null(osp_path_join("a", "b"));
+    osp_mem_fail_after(0);
+}
+
+static void test_mkdirs(void **state)
+{
+    const char *dir = *state;
+    char *deep = osp_path_join(dir, "a/b/c");
+    assert_int_equal(osp_mkdirs(deep, "test"), 0);
+    assert_true(is_dir(deep));
+    assert_int_equal(osp_mkdirs(deep, "test"), 0); /* existing: fine */
+    char *slash = osp_path_join(dir, "d/");        /* trailing slash */
+    assert_int_equal(osp_mkdirs(slash, "test"), 0);
+    assert_true(is_dir(slash));
+    osp_free(slash);
+    osp_free(deep);
+
+    /* A path through a regular file fails with OSP_EIO. */
+    char *file = osp_path_join(dir, "file");
+    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+    char *under = osp_path_join(file, "sub");
+    assert_int_equal(osp_mkdirs(under, "test"), OSP_EIO);
+    osp_free(under);
+    osp_free(file);
+
+    assert_int_equal(osp_mkdirs("", "test"), OSP_EINVAL);
+    char *huge = osp_malloc(PATH_MAX + 2);
+    memset(huge, 'a', PATH_MAX + 1);
+    huge[PATH_MAX + 1] = '\0';
+    assert_int_equal(osp_mkdirs(huge, "test"), OSP_EINVAL);
+    osp_free(huge);
+}
+
+static void test_fsync_dir(void **state)
+{
+    const char *dir = *state;
+    assert_int_equal(osp_fsync_dir(dir), 0);
+    char *missing = osp_path_join(dir, "missing");
+    errno = 0;
+    assert_int_equal(osp_fsync_dir(missing), OSP_EIO);
+    assert_int_equal(errno, ENOENT);
+    osp_free(missing);
+}
+
+static void test_write_all(void **state)
+{
+    const char *dir = *state;
+    char *path = osp_path_join(dir, "data");
+    size_t n = 1 << 20;
+    uint8_t *src = osp_malloc(n), *back = osp_malloc(n);
+    for (size_t i = 0; i < n; i++)
+        src[i] = (uint8_t)(i * 31 + 7);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(osp_write_all(fd, src, n), 0);
+    assert_int_equal(osp_write_all(fd, src, 0), 0);
+    assert_int_equal(pread(fd, back, n, 0), (ssize_t)n);
+    assert_memory_equal(src, back, n);
+    close(fd);
+
+    /* A read-only descriptor cannot be written. */
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    errno = 0;
+    assert_int_equal(osp_write_all(fd, src, 1), OSP_EIO);
+    assert_int_equal(errno, EBADF);
+    close(fd);
+    osp_free(src);
+    osp_free(back);
+    osp_free(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_path_join),
+        cmocka_unit_test_setup_teardown(test_mkdirs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fsync_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_all, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
