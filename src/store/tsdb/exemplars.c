@@ -92,6 +92,8 @@ static int put_labels(osp_buf *b, const osp_label *l, size_t n)
 /* Decodes an encoding into an arena array. 0, OSP_ECORRUPT, OSP_ENOMEM. */
 static int get_labels(osp_str enc, osp_arena *arena, osp_label **out, size_t *n)
 {
+    if (enc.n == 0)
+        enc.p = ""; /* an empty encoding may have no pointer: NULL + 0 is undefined */
     osp_pb_reader r = osp_pb_reader_make(enc.p, enc.n);
     osp_pb_field f;
     size_t count = 0;
@@ -641,8 +643,12 @@ static int collect(osp_exemplar_store *st, uint32_t id, int64_t mint, int64_t ma
             continue;
         osp_prom_exemplar *e = &ex[n++];
         *e = (osp_prom_exemplar){NULL, 0, s->value, s->t_ms};
-        int rc = get_labels(osp_str_make((const char *)s->labels, s->nlabels_bytes), arena,
-                            &e->labels, &e->nlabels);
+        /* Decoded from a copy: the slot's bytes go when a later append overwrites it. */
+        osp_str enc =
+            osp_arena_strdup(arena, osp_str_make((const char *)s->labels, s->nlabels_bytes));
+        if (!enc.p)
+            return OSP_ENOMEM;
+        int rc = get_labels(enc, arena, &e->labels, &e->nlabels);
         if (rc)
             return rc;
     }

@@ -214,9 +214,11 @@ int osp__meta_load(osp__meta_map *m, const char *dir)
     close(fd);
     if (rc)
         goto out;
+    if (b.len < 16) /* before any pointer arithmetic: an empty file has no data pointer */
+        goto corrupt;
     const uint8_t *p = (const uint8_t *)b.data, *end = p + b.len;
     uint64_t n, want;
-    if (b.len < 16 || memcmp(p, META_MAGIC, 8))
+    if (memcmp(p, META_MAGIC, 8))
         goto corrupt;
     end -= 8;
     want = osp_get_le64(end);
@@ -225,11 +227,19 @@ int osp__meta_load(osp__meta_map *m, const char *dir)
     osp_pb_reader r = osp_pb_reader_make(p + 8, (size_t)(end - p - 8));
     if (osp_pb_read_varint(&r, &n))
         goto corrupt;
+    /* The whole file decodes, with nothing left over, before any entry is kept. */
+    const uint8_t *q = r.p;
+    for (uint64_t i = 0; i < n; i++) {
+        osp_metric_meta e;
+        if (osp__meta_decode(&q, end, &e))
+            goto corrupt;
+    }
+    if (q != end)
+        goto corrupt;
     p = r.p;
     for (uint64_t i = 0; i < n && !rc; i++) {
         osp_metric_meta e;
-        if (osp__meta_decode(&p, end, &e))
-            goto corrupt;
+        osp__meta_decode(&p, end, &e);
         rc = osp__meta_put(m, &e) < 0 ? OSP_ENOMEM : 0;
     }
     goto out;

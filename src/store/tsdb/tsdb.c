@@ -67,9 +67,16 @@ struct osp_tsdb {
     int stop, threads;
     pthread_t flusher, maintainer;
 
-    uint64_t *remap; /* WAL replay: ref of the writing session -> id + 1 */
-    size_t nremap;
+    struct remap_slot *remap; /* WAL replay: ref of the writing session -> id (hash table) */
+    size_t nremap, remap_cap; /* entries; slots (0 or a power of two) */
 };
+
+/* One entry of the replay's ref map; key 0 is a free slot. Refs are any 32-bit value, so
+ * the map is a hash table: its size follows the definitions read, not the largest ref. */
+typedef struct remap_slot {
+    uint64_t key; /* ref + 1 */
+    uint64_t id;
+} remap_slot;
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -100,8 +107,10 @@ static int flush_due(osp_tsdb *db)
     osp__hgen *g = &db->g[db->gen];
     if (atomic_load(&g->samples) == 0)
         return 0;
+    int64_t mint = atomic_load(&g->mint), maxt = atomic_load(&g->maxt);
+    /* The span in unsigned arithmetic: it may pass INT64_MAX. */
     return atomic_load(&g->bytes) > db->opt.head_bytes ||
-           atomic_load(&g->maxt) - atomic_load(&g->mint) >= db->opt.block_ms;
+           (maxt >= mint && (uint64_t)maxt - (uint64_t)mint >= (uint64_t)db->opt.block_ms);
 }
 
 /* ---- label sets -------------------------------------------------------------------------- */
@@ -400,6 +409,61 @@ static int get_str(osp_pb_reader *r, osp_str *s)
     return osp_pb_read_lenbytes(r, s) ? OSP_ECORRUPT : 0;
 }
 
+static size_t remap_home(uint64_t ref, size_t cap)
+{
+    return (size_t)((ref * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+static void remap_clear(osp_tsdb *db)
+{
+    osp_free(db->remap);
+    db->remap = NULL;
+    db->nremap = db->remap_cap = 0;
+}
+
+/* The id that ref was defined as in this session: 1 and *id, or 0 when undefined. */
+static int remap_get(const osp_tsdb *db, uint64_t ref, uint64_t *id)
+{
+    for (size_t i = db->remap_cap ? remap_home(ref, db->remap_cap) : 0; db->remap_cap;
+         i = (i + 1) & (db->remap_cap - 1)) {
+        if (db->remap[i].key == 0)
+            return 0;
+        if (db->remap[i].key == ref + 1) {
+            *id = db->remap[i].id;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Maps ref to id (replacing an earlier definition). 0 or OSP_ENOMEM. */
+static int remap_put(osp_tsdb *db, uint64_t ref, uint64_t id)
+{
+    if ((db->nremap + 1) * 4 > db->remap_cap * 3) { /* load stays under 3/4 */
+        size_t cap = db->remap_cap ? db->remap_cap * 2 : 1024;
+        remap_slot *a = osp_calloc(cap, sizeof *a);
+        if (!a)
+            return OSP_ENOMEM;
+        for (size_t k = 0; k < db->remap_cap; k++) {
+            if (db->remap[k].key == 0)
+                continue;
+            size_t i = remap_home(db->remap[k].key - 1, cap);
+            while (a[i].key)
+                i = (i + 1) & (cap - 1);
+            a[i] = db->remap[k];
+        }
+        osp_free(db->remap);
+        db->remap = a;
+        db->remap_cap = cap;
+    }
+    size_t i = remap_home(ref, db->remap_cap);
+    while (db->remap[i].key && db->remap[i].key != ref + 1)
+        i = (i + 1) & (db->remap_cap - 1);
+    db->nremap += db->remap[i].key == 0;
+    db->remap[i] = (remap_slot){ref + 1, id};
+    return 0;
+}
+
 static int replay_def(osp_tsdb *db, osp_pb_reader *r)
 {
     uint64_t ref, n, id;
@@ -415,17 +479,7 @@ static int replay_def(osp_tsdb *db, osp_pb_reader *r)
     int rc = osp_series_index_get_or_create(db->idx, l, (size_t)n, &id, NULL);
     if (rc)
         return rc == OSP_ENOMEM ? rc : OSP_ECORRUPT;
-    while (db->nremap <= ref) {
-        size_t cap = db->nremap ? db->nremap * 2 : 1024;
-        uint64_t *m = osp_realloc(db->remap, cap * sizeof *m);
-        if (!m)
-            return OSP_ENOMEM;
-        memset(m + db->nremap, 0, (cap - db->nremap) * sizeof *m);
-        db->remap = m;
-        db->nremap = cap;
-    }
-    db->remap[ref] = id + 1;
-    return 0;
+    return remap_put(db, ref, id);
 }
 
 static int replay_group(osp_tsdb *db, osp_pb_reader *r)
@@ -434,11 +488,12 @@ static int replay_group(osp_tsdb *db, osp_pb_reader *r)
     int64_t t = 0;
     if (osp_pb_read_varint(r, &ref) || osp_pb_read_varint(r, &n))
         return OSP_ECORRUPT;
-    uint64_t id = ref < db->nremap ? db->remap[ref] : 0;
-    osp__hseries *h = id ? osp__head_get(&db->head, id - 1, true) : NULL;
-    if (id && !h)
+    uint64_t id;
+    int known = remap_get(db, ref, &id);
+    osp__hseries *h = known ? osp__head_get(&db->head, id, true) : NULL;
+    if (known && !h)
         return OSP_ENOMEM;
-    if (!id)
+    if (!known)
         osp_warn(MOD, "write-ahead log: samples of an undefined series %" PRIu64 " dropped", ref);
     for (uint64_t i = 0; i < n; i++) {
         int in_order, rc;
@@ -461,9 +516,7 @@ static int replay_record(uint64_t lsn, osp_str payload, void *ctx)
     uint64_t n;
     int rc = 0;
     if (payload.n && (uint8_t)payload.p[0] == REC_SESSION) {
-        db->nremap = 0;
-        osp_free(db->remap);
-        db->remap = NULL;
+        remap_clear(db);
         return 0;
     }
     if (payload.n == 0 || (uint8_t)payload.p[0] != REC_APPEND)
@@ -1188,9 +1241,7 @@ int osp_tsdb_open(const osp_tsdb_options *opt, osp_tsdb **out)
                           .fsync_interval_ms = opt->fsync_interval_ms};
     if ((rc = osp_wal_open(&wo, skip, replay_record, db, &db->wal)) != 0)
         goto fail;
-    osp_free(db->remap);
-    db->remap = NULL;
-    db->nremap = 0;
+    remap_clear(db);
     uint8_t session = REC_SESSION;
     uint64_t lsn;
     if ((rc = osp_wal_append(db->wal, osp_str_make((const char *)&session, 1), &lsn)) != 0)

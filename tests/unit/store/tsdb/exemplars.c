@@ -457,6 +457,39 @@ static void test_out_of_memory(void **state)
     free(dir);
 }
 
+/* Fuzzing found: a selection's exemplar labels pointed into the ring slots, so an append
+ * that overwrote the slots (or close) freed them under the caller; they must live in the
+ * arena. Also selects and replays an exemplar without labels (an empty encoding). */
+static void test_results_outlive_the_ring(void **state)
+{
+    char *dir = osp_test_tmpdir("exemplars");
+    osp_exemplar_store *st = open_store(dir, 2);
+    osp_arena arena;
+    osp_series_exemplars *r;
+    osp_arena_init(&arena, 0, 0);
+    append1(st, "m", "a", "first", 1, 100);
+    append1(st, "m", "a", NULL, 2, 200);
+    assert_int_equal(select_name(st, "m", INT64_MIN, INT64_MAX, &arena, &r), 1);
+    assert_int_equal(r[0].nexemplars, 2);
+    append1(st, "m", "a", "third", 3, 300); /* both slots are overwritten */
+    append1(st, "m", "a", "fourth", 4, 400);
+    assert_int_equal(r[0].exemplars[0].nlabels, 1);
+    assert_true(osp_str_eqz(r[0].exemplars[0].labels[0].value, "first"));
+    assert_int_equal(r[0].exemplars[1].nlabels, 0);
+    osp_exemplar_store_close(st);
+
+    st = open_store(dir, 3);
+    osp_series_exemplars *again;
+    char got[256];
+    assert_int_equal(select_name(st, "m", INT64_MIN, INT64_MAX, &arena, &again), 1);
+    traces(&again[0], got, sizeof got);
+    assert_string_equal(got, "-,third,fourth");
+    osp_exemplar_store_close(st);
+    osp_arena_cleanup(&arena);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_persistence),
         cmocka_unit_test(test_concurrency),
         cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_results_outlive_the_ring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "store/embedded/wal.h"
 #include "store/tsdb/tsdb.h"
 #include "store/tsdb/tsdb_int.h"
 
@@ -828,6 +829,77 @@ static void test_memory_figure(void **state)
     free(dir);
 }
 
+/* Fuzzing found: a definition with a ref near 2^32 made replay size its ref map by the ref
+ * (32 GiB, zeroed) instead of by the definitions read. */
+static void test_wal_large_ref(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    char waldir[4096];
+    snprintf(waldir, sizeof waldir, "%s/wal", dir);
+    /* append record: 1 definition (ref 2^32-1, x="1"), no metadata, 1 group: t 1000, v 1.0 */
+    static const uint8_t rec[] = {1,    1,    0xff, 0xff, 0xff, 0xff, 0x0f, 1,    1,    'x',
+                                  1,    '1',  0,    1,    0xff, 0xff, 0xff, 0xff, 0x0f, 1,
+                                  0xd0, 0x0f, 0,    0,    0,    0,    0,    0,    0xf0, 0x3f};
+    osp_wal_options wo = {.dir = waldir, .fsync_policy = OSP_FSYNC_NEVER};
+    osp_wal *w;
+    uint64_t lsn;
+    assert_int_equal(osp_wal_open(&wo, 0, NULL, NULL, &w), 0);
+    assert_int_equal(osp_wal_append(w, osp_str_make((const char *)rec, sizeof rec), &lsn), 0);
+    osp_wal_close(w);
+
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    osp_label_matcher m = {OSP_MATCH_EQ, OSP_STR_LIT("x"), OSP_STR_LIT("1")};
+    osp_arena a;
+    osp_series *out;
+    size_t n;
+    osp_arena_init(&a, 0, 0);
+    assert_int_equal(osp_tsdb_select(db, &m, 1, INT64_MIN, INT64_MAX, &a, &out, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].nsamples, 1);
+    assert_int_equal(out[0].samples[0].t_ms, 1000);
+    assert_true(out[0].samples[0].v == 1.0);
+    osp_arena_cleanup(&a);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* Fuzzing found: a head spanning more than INT64_MAX ms (samples near both ends of the
+ * range) overflowed the flush check's span (signed overflow, undefined). */
+static void test_extreme_timestamps(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    osp_series_batch b;
+    osp_series_batch_init(&b);
+    osp_series *s = add(&b, "edge", "j", "i");
+    s->samples = osp_arena_calloc(&b.arena, 3, sizeof *s->samples);
+    s->samples[0] = (osp_sample){INT64_MIN + 1, 1};
+    s->samples[1] = (osp_sample){0, 2};
+    s->samples[2] = (osp_sample){INT64_MAX, 3};
+    s->nsamples = 3;
+    osp_tsdb_append_report rep;
+    assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+    assert_int_equal(rep.accepted, 3);
+    osp_series_batch_cleanup(&b);
+    for (int round = 0; round < 2; round++) {
+        osp_arena a;
+        osp_series *out;
+        osp_arena_init(&a, 0, 0);
+        assert_int_equal(select_all(db, &a, INT64_MIN, INT64_MAX, &out), 1);
+        assert_int_equal(total_samples(out, 1), 3);
+        assert_int_equal(out[0].samples[0].t_ms, INT64_MIN + 1);
+        assert_int_equal(out[0].samples[2].t_ms, INT64_MAX);
+        osp_arena_cleanup(&a);
+        assert_int_equal(osp_tsdb_flush(db), 0); /* round 1 reads the block */
+    }
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -838,6 +910,7 @@ int main(void)
         cmocka_unit_test(test_retention),     cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_concurrent),    cmocka_unit_test(test_labels),
         cmocka_unit_test(test_backpressure),  cmocka_unit_test(test_memory_figure),
+        cmocka_unit_test(test_wal_large_ref), cmocka_unit_test(test_extreme_timestamps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
