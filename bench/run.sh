@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Osprey benchmark: ingest, storage and query figures for Osprey and for ClickHouse as a peer,
-# on the same pre-encoded spans; prints a table with the ratios. See docs/benchmarks.md.
+# on the same pre-encoded spans (traces part), and for Osprey, VictoriaMetrics and Prometheus
+# on the same pre-encoded remote write requests (metrics part); prints tables with the
+# ratios. See docs/benchmarks.md.
 #
 # Knobs (environment):
+#   BENCH_PART        traces | metrics | all (default all)
 #   BENCH_SPANS       spans stored for the storage and query figures (default 10000000)
 #   BENCH_QUICK=1     smoke run: 200000 spans, short phases
 #   BENCH_CONC        connections, for Osprey and ClickHouse alike (default 4)
@@ -15,6 +18,18 @@
 #   BENCH_MERGE_WAIT, BENCH_IDLE_WAIT  longest waits for background work to settle (s)
 #   BENCH_OUT (default bench/out), BENCH_KEEP=1 (keep generated data and stores),
 #   BENCH_ONLY=osprey|clickhouse (run one side)
+# Metrics part:
+#   BENCH_METRICS_SIZES    active series per run (default "100000 1000000"; quick: 20000)
+#   BENCH_METRICS_ROUNDS   scrape rounds (one sample per series each, 15 s apart); default
+#                          240 (1 h) up to 200000 series, 20 above (quick: 40)
+#   BENCH_METRICS_BATCH    series per remote write request (default 500, as Prometheus's
+#                          max_samples_per_send; 2000 is the newer default)
+#   BENCH_METRICS_CONC     connections (default 4)
+#   BENCH_METRICS_REPS     repetitions of each query (default 10; quick: 3)
+#   BENCH_METRICS_STEP     query_range step in seconds (default 60 for an hour of data, else 15)
+#   BENCH_METRICS_QUERY_SECONDS  time cap of each system's query series (default 90)
+#   BENCH_METRICS_SYSTEMS  default "osprey victoriametrics prometheus"
+#   BENCH_METRICS_JITTER_MS  scrape timestamp jitter, ± ms (default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,7 +58,9 @@ CH_SAME=${BENCH_CH_SAME_BATCH_SPANS:-$((SPANS < 1000000 ? SPANS : 1000000))}
 OUT=${BENCH_OUT:-bench/out}
 KEEP=${BENCH_KEEP:-0}
 ONLY=${BENCH_ONLY:-all} # osprey | clickhouse | all
+PART=${BENCH_PART:-all} # traces | metrics | all
 LG=bench/bin/osprey-loadgen
+MB=bench/bin/osprey-metrics-bench
 OSPREY=bin/osprey
 DATA=$OUT/data
 WORK=$OUT/work
@@ -67,17 +84,31 @@ hwm_mib() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 reset_hwm() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 kv() { awk -F= -v k="$2" '$1 == k { print $2 }' "$1"; }
 
+case "$PART" in traces | metrics | all) ;; *) die "BENCH_PART must be traces, metrics or all" ;; esac
 scripts/deps.sh bench
 for tool in h2load curl awk; do
     command -v "$tool" >/dev/null || die "$tool is missing (run scripts/deps.sh bench)"
 done
 [ "$ONLY" = clickhouse ] || [ -x "$OSPREY" ] || die "$OSPREY is missing (run make)"
 [ -x "$LG" ] || die "$LG is missing (run make -C bench)"
-CH_SERVER=${BENCH_CLICKHOUSE_SERVER:-$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)}
-[ -x "$CH_SERVER" ] || die "clickhouse-server not found (run scripts/deps.sh bench)"
+if [ "$PART" != metrics ]; then
+    CH_SERVER=${BENCH_CLICKHOUSE_SERVER:-$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)}
+    [ -x "$CH_SERVER" ] || die "clickhouse-server not found (run scripts/deps.sh bench)"
+fi
+if [ "$PART" != traces ]; then
+    [ -x "$OSPREY" ] || die "$OSPREY is missing (run make)"
+    [ -x "$MB" ] || die "$MB is missing (run make -C bench)"
+    VM_BIN=${BENCH_VICTORIAMETRICS:-$(command -v victoria-metrics || echo /usr/bin/victoria-metrics)}
+    PROM_BIN=${BENCH_PROMETHEUS:-$(command -v prometheus || echo /usr/bin/prometheus)}
+    [ -x "$VM_BIN" ] || die "victoria-metrics not found (run scripts/deps.sh bench)"
+    [ -x "$PROM_BIN" ] || die "prometheus not found (run scripts/deps.sh bench)"
+fi
 
 OSP_PID=
 CH_PID=
+MET_PID= # the metrics part's server (one at a time)
+MWORK=$OUT/metrics-work
+MDATA=$OUT/metrics-data
 # Stops a process we started: SIGTERM, then SIGKILL after $2 seconds.
 stop_pid() {
     local pid=$1 i
@@ -96,7 +127,8 @@ cleanup() {
     local rc=$?
     [ -n "$OSP_PID" ] && stop_pid "$OSP_PID" 120
     [ -n "$CH_PID" ] && stop_pid "$CH_PID" 60
-    if [ "$KEEP" != 1 ]; then rm -rf "$WORK" "$DATA"; fi
+    [ -n "$MET_PID" ] && stop_pid "$MET_PID" 300
+    if [ "$KEEP" != 1 ]; then rm -rf "$WORK" "$DATA" "$MWORK" "$MDATA"; fi
     exit $rc
 }
 trap cleanup EXIT
@@ -460,31 +492,278 @@ report() {
     echo "results: $f, $OUT/results.txt; logs in $OUT"
 }
 
+# ---- metrics: Osprey, VictoriaMetrics and Prometheus on the same remote write requests ----
+
+if [ "$QUICK" = 1 ]; then
+    M_SIZES=${BENCH_METRICS_SIZES:-20000}
+    M_REPS=${BENCH_METRICS_REPS:-3}
+else
+    M_SIZES=${BENCH_METRICS_SIZES:-100000 1000000}
+    M_REPS=${BENCH_METRICS_REPS:-10}
+fi
+M_BATCH=${BENCH_METRICS_BATCH:-500}
+M_CONC=${BENCH_METRICS_CONC:-4}
+M_QSECS=${BENCH_METRICS_QUERY_SECONDS:-90}
+M_SYSTEMS=${BENCH_METRICS_SYSTEMS:-osprey victoriametrics prometheus}
+M_JITTER=${BENCH_METRICS_JITTER_MS:-2}
+hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
+m_rounds() { # default rounds for $1 series
+    if [ -n "${BENCH_METRICS_ROUNDS:-}" ]; then echo "$BENCH_METRICS_ROUNDS"
+    elif [ "$QUICK" = 1 ]; then echo 40
+    elif [ "$1" -le 200000 ]; then echo 240
+    else echo 20; fi
+}
+m_version() {
+    case $1 in
+    osprey) echo "Osprey" ;;
+    victoriametrics) echo "VictoriaMetrics $(dpkg-query -W -f='${Version}' victoria-metrics 2>/dev/null | sed 's/+.*//')" ;;
+    prometheus) echo "Prometheus $("$PROM_BIN" --version 2>&1 | awk 'NR == 1 { sub(/\+.*/, "", $3); print $3 }')" ;;
+    esac
+}
+
+met_wait_ready() { # url name log
+    local i
+    for ((i = 0; i < 600; i++)); do
+        curl -fsS "$1" >/dev/null 2>&1 && return 0
+        kill -0 "$MET_PID" 2>/dev/null || die "$2 exited during start-up (see $3)"
+        sleep 0.1
+    done
+    die "$2 was not ready after 60 s"
+}
+
+# Starts one system on a fresh data directory; sets MET_PID and MET_URL.
+met_start() { # system dir
+    local sys=$1 dir=$2 log=$OUT/metrics-$1.log p1 p2 p3
+    rm -rf "$dir" "$dir.yml"
+    mkdir -p "$dir"
+    read -r p1 p2 p3 < <(free_ports 3)
+    MET_URL=http://127.0.0.1:$p1
+    case $sys in
+    osprey)
+        "$OSPREY" serve --data-dir "$dir" --http-addr "127.0.0.1:$p1" \
+            --otlp-grpc-addr "127.0.0.1:$p2" --otlp-http-addr "127.0.0.1:$p3" >>"$log" 2>&1 &
+        MET_PID=$!
+        met_wait_ready "$MET_URL/readyz" osprey "$log"
+        ;;
+    victoriametrics)
+        # no rollup cache (repeated queries would be answered from it), limits high enough
+        # for count() over every series
+        "$VM_BIN" -httpListenAddr="127.0.0.1:$p1" -storageDataPath="$dir" -retentionPeriod=1 \
+            -search.disableCache -search.maxUniqueTimeseries=100000000 \
+            -search.maxQueryDuration=5m -loggerLevel=WARN >>"$log" 2>&1 &
+        MET_PID=$!
+        met_wait_ready "$MET_URL/health" victoria-metrics "$log"
+        ;;
+    prometheus)
+        printf 'global:\n  scrape_interval: 15s\n' >"$dir.yml"
+        "$PROM_BIN" --config.file="$dir.yml" --storage.tsdb.path="$dir" \
+            --web.listen-address="127.0.0.1:$p1" --web.enable-remote-write-receiver \
+            --log.level=warn >>"$log" 2>&1 &
+        MET_PID=$!
+        met_wait_ready "$MET_URL/-/ready" prometheus "$log"
+        ;;
+    esac
+}
+met_stop() { # sets STOP_S
+    local t0
+    t0=$(now)
+    stop_pid "$MET_PID" 300
+    MET_PID=
+    STOP_S=$(calc "$(now) - $t0" 1)
+}
+
+# One system, one size: ingest, series check, queries, size on disk. Figures go to
+# R[m<series>_<system>_*].
+met_phase() { # system series
+    local sys=$1 n=$2 k=m$2_$1 dir=$MWORK/$1 out=$OUT/metrics-$2-$1 b0 b1 c0 c1 t0 t1 i key
+    local info=$MDATA/$2.pack.info
+    met_start "$sys" "$dir"
+    log "$sys: loading $(kv "$info" samples) samples ($n series) from $M_CONC connections"
+    b0=$(busy_s)
+    c0=$(cpu_s "$MET_PID")
+    t0=$(now)
+    "$MB" load --url "$MET_URL/api/v1/write" --pack "$MDATA/$n.pack" --concurrency "$M_CONC" \
+        --window "$(kv "$info" requests_per_round)" >"$out-load.txt" ||
+        die "loading $sys failed (see $out-load.txt, $OUT/metrics-$sys.log)"
+    t1=$(now)
+    if [ "$sys" = victoriametrics ]; then curl -fsS "$MET_URL/internal/force_flush" >/dev/null; fi
+    wait_idle "$MET_PID" "$IDLE_WAIT"
+    c1=$(cpu_s "$MET_PID")
+    b1=$(busy_s)
+    R[${k}_samples]=$(kv "$out-load.txt" samples)
+    R[${k}_rejected]=$(kv "$out-load.txt" rejected_samples)
+    R[${k}_retries]=$(kv "$out-load.txt" retries)
+    R[${k}_seconds]=$(calc "$t1 - $t0" 1)
+    R[${k}_rate]=$(calc "${R[${k}_samples]} / ($t1 - $t0)" 0)
+    R[${k}_server_cpu]=$(calc "$c1 - $c0" 1)
+    R[${k}_cpu_per_m]=$(calc "($c1 - $c0) / (${R[${k}_samples]} / 1e6 + 1e-9)" 2)
+    R[${k}_rss]=$(hwm_mib "$MET_PID")
+    R[${k}_rss_per_series]=$(calc "$(hwm_kib "$MET_PID") * 1024 / $n" 0)
+    R[${k}_loader_cpu]=$(kv "$out-load.txt" loader_cpu_s)
+    R[${k}_other_cpu]=$(other_cpu "$c0" "$c1" "$b0" "$b1" "${R[${k}_loader_cpu]}")
+    log "$sys: ${R[${k}_rate]} samples/s accepted (${R[${k}_samples]} in ${R[${k}_seconds]} s," \
+        "${R[${k}_rejected]} rejected, ${R[${k}_retries]} retried requests)," \
+        "${R[${k}_cpu_per_m]} CPU s/M, peak RSS ${R[${k}_rss]} MiB" \
+        "(${R[${k}_rss_per_series]} bytes/series); other CPU ${R[${k}_other_cpu]} s"
+    # every series is there (VictoriaMetrics makes new series searchable within seconds)
+    for ((i = 0; i < 30; i++)); do
+        "$MB" check --url "$MET_URL" --time-ms "$(kv "$info" last_ms)" --series "$n" \
+            --instances "$(kv "$info" instances)" >"$out-check.txt" 2>&1 && break
+        sleep 1
+    done
+    R[${k}_count]=$(kv "$out-check.txt" count_series)
+    R[${k}_count_ms]=$(kv "$out-check.txt" count_ms)
+    if [ "${R[${k}_count]}" = "$n" ]; then
+        log "$sys: count({__name__=~\".+\"}) = $n in ${R[${k}_count_ms]} ms, sum(up) = $(kv "$out-check.txt" sum_up)"
+    else
+        log "WARNING: $sys: count({__name__=~\".+\"}) = ${R[${k}_count]}, expected $n; sum(up)" \
+            "= $(kv "$out-check.txt" sum_up), expected $(kv "$info" instances) (see $out-check.txt)"
+    fi
+    "$MB" query --url "$MET_URL" --start-ms "$M_QSTART" --end-ms "$(kv "$info" last_ms)" \
+        --step "$M_STEP" --reps "$M_REPS" --max-seconds "$M_QSECS" >"$out-query.txt" 2>"$out-query.err" ||
+        log "WARNING: $sys: some queries failed (see $out-query.err)"
+    R[${k}_qerrors]=$(kv "$out-query.txt" errors)
+    R[${k}_qreps]=$(kv "$out-query.txt" reps)
+    for key in $M_QKEYS all; do
+        R[${k}_${key}_p50]=$(kv "$out-query.txt" "${key}_p50_ms")
+        R[${k}_${key}_p99]=$(kv "$out-query.txt" "${key}_p99_ms")
+        R[${k}_${key}_series]=$(kv "$out-query.txt" "${key}_series")
+    done
+    log "$sys: queries p50 ${R[${k}_all_p50]} ms, p99 ${R[${k}_all_p99]} ms over all" \
+        "(${R[${k}_qreps]} repetitions, ${R[${k}_qerrors]} errors)"
+    if [ "$sys" = victoriametrics ]; then # flush in-memory parts, let merges finish, measure
+        curl -fsS "$MET_URL/internal/force_flush" >/dev/null
+        wait_idle "$MET_PID" "$IDLE_WAIT"
+        R[${k}_disk]=$(du -sb "$dir" | awk '{ print $1 }')
+        met_stop
+    else # Osprey cuts its head to a block on shutdown; Prometheus keeps its WAL
+        met_stop
+        R[${k}_disk]=$(du -sb "$dir" | awk '{ print $1 }')
+    fi
+    R[${k}_stop_s]=$STOP_S
+    R[${k}_bytes_per_sample]=$(calc "${R[${k}_disk]} / ${R[${k}_samples]}" 2)
+    log "$sys: ${R[${k}_disk]} bytes on disk, ${R[${k}_bytes_per_sample]} bytes/sample" \
+        "(stopped in $STOP_S s)"
+    [ "$KEEP" = 1 ] || rm -rf "$dir" "$dir.yml"
+}
+
+m_report() { # series
+    local n=$1 f=$OUT/metrics-results-$1.md s cols key a b c
+    local info=$MDATA/$1.pack.info o=m$1_osprey vm=m$1_victoriametrics p=m$1_prometheus
+    row() { # label key [suffix]: one figure per system and the two ratios
+        echo "| $1 | $(v "${o}_$2") | $(v "${vm}_$2") | $(v "${p}_$2") |" \
+            "$(ratio "$(v "${o}_$2")" "$(v "${vm}_$2")") | $(ratio "$(v "${o}_$2")" "$(v "${p}_$2")") |"
+    }
+    qrow() { # label query-key
+        echo "| $1 p50 / p99 (ms) | $(v "${o}_$2_p50") / $(v "${o}_$2_p99") |" \
+            "$(v "${vm}_$2_p50") / $(v "${vm}_$2_p99") | $(v "${p}_$2_p50") / $(v "${p}_$2_p99") |" \
+            "$(ratio "$(v "${o}_$2_p50")" "$(v "${vm}_$2_p50")") / $(ratio "$(v "${o}_$2_p99")" "$(v "${vm}_$2_p99")") |" \
+            "$(ratio "$(v "${o}_$2_p50")" "$(v "${p}_$2_p50")") / $(ratio "$(v "${o}_$2_p99")" "$(v "${p}_$2_p99")") |"
+    }
+    {
+        echo "| $n series, $(kv "$info" rounds) rounds | Osprey | $(m_version victoriametrics) | $(m_version prometheus) | Osprey / VM | Osprey / Prometheus |"
+        echo "|---|---:|---:|---:|---:|---:|"
+        row "ingest (samples/s)" rate
+        row "CPU s per million samples" cpu_per_m
+        row "peak RSS (MiB)" rss
+        row "peak RSS per active series (bytes)" rss_per_series
+        row "bytes on disk per sample" bytes_per_sample
+        row "series counted after ingest" count
+        for key in $M_QKEYS; do qrow "$key" "$key"; done
+        qrow "all queries" all
+    } >"$f"
+    echo
+    echo "Metrics, $n active series: $(kv "$info" samples) samples in $(kv "$info" rounds) rounds" \
+        "15 s apart, $(kv "$info" metric_names) metric names, $(kv "$info" instances) targets," \
+        "$(kv "$info" labels_per_series) labels per series; $M_BATCH series per request" \
+        "($(kv "$info" snappy_bytes_per_sample) snappy bytes per sample), $M_CONC connections;" \
+        "queries over $(calc "($(kv "$info" last_ms) - $M_QSTART) / 60000" 0) min at step ${M_STEP}s"
+    echo
+    column -t -s '|' -o '|' "$f" 2>/dev/null || cat "$f"
+    echo
+    a=$(verdict "$(v "${o}_rate")" ">=" "1.5 * $(v "${vm}_rate")")
+    b=$(verdict "$(v "${o}_bytes_per_sample")" "<=" "$(v "${vm}_bytes_per_sample")")
+    c=$(verdict "$(v "${o}_rss_per_series")" "<=" "$(v "${vm}_rss_per_series")")
+    echo "targets at $n series: ingest >= 1.5x VictoriaMetrics: $a; bytes/sample <= VictoriaMetrics: $b;" \
+        "RSS/series <= VictoriaMetrics: $c; query p50 / p99 <= VictoriaMetrics over all queries:" \
+        "$(verdict "$(v "${o}_all_p50")" "<=" "$(v "${vm}_all_p50")") / $(verdict "$(v "${o}_all_p99")" "<=" "$(v "${vm}_all_p99")")"
+    s=
+    for key in $M_QKEYS; do
+        case "$(v "${o}_${key}_p50") $(v "${vm}_${key}_p50")" in *–*) continue ;; esac
+        awk -v a="$(v "${o}_${key}_p50")" -v b="$(v "${vm}_${key}_p50")" 'BEGIN { exit !(a > b) }' &&
+            s="$s $key"
+    done
+    echo "queries where Osprey's p50 is above VictoriaMetrics':${s:- none}"
+    cols=
+    for key in $M_QKEYS; do
+        a=$(v "${o}_${key}_series") b=$(v "${vm}_${key}_series") c=$(v "${p}_${key}_series")
+        [ "$a" = "$b" ] && [ "$a" = "$c" ] || cols="$cols $key ($a/$b/$c)"
+    done
+    echo "result series per query differ (Osprey/VM/Prometheus):${cols:- nowhere}"
+    echo "CPU used outside the server and the loader during ingest: Osprey $(v "${o}_other_cpu") s," \
+        "VictoriaMetrics $(v "${vm}_other_cpu") s, Prometheus $(v "${p}_other_cpu") s;" \
+        "loader $(v "${o}_loader_cpu") / $(v "${vm}_loader_cpu") / $(v "${p}_loader_cpu") s"
+}
+
+metrics_part() {
+    local n rounds span sys
+    mkdir -p "$MWORK" "$MDATA"
+    for sys in $M_SYSTEMS; do : >"$OUT/metrics-$sys.log"; done
+    M_QKEYS=$("$MB" queries | cut -f1 | tr '\n' ' ')
+    "$MB" queries >"$OUT/metrics-queries.txt"
+    for n in $M_SIZES; do
+        rounds=$(m_rounds "$n")
+        log "metrics: generating $n series x $rounds rounds, $M_BATCH series per request"
+        "$MB" gen --out "$MDATA/$n.pack" --series "$n" --rounds "$rounds" --batch "$M_BATCH" \
+            --jitter-ms "$M_JITTER" --seed 42 >"$OUT/metrics-gen-$n.txt" ||
+            die "generating the metrics workload failed"
+        "$MB" selftest --pack "$MDATA/$n.pack" >&2 || die "the remote write requests do not decode"
+        log "metrics: $(kv "$MDATA/$n.pack.info" samples) samples," \
+            "$(kv "$MDATA/$n.pack.info" snappy_bytes_per_sample) bytes each on the wire, in" \
+            "$(kv "$MDATA/$n.pack.info" gen_seconds) s"
+        # queries cover the data from 5 min in (half of it when shorter), so that [5m] windows
+        # are full where the data allows
+        span=$(($(kv "$MDATA/$n.pack.info" last_ms) - $(kv "$MDATA/$n.pack.info" first_ms)))
+        M_QSTART=$(($(kv "$MDATA/$n.pack.info" first_ms) + (span / 2 < 300000 ? span / 2 : 300000)))
+        M_STEP=${BENCH_METRICS_STEP:-$((span >= 1800000 ? 60 : 15))}
+        for sys in $M_SYSTEMS; do met_phase "$sys" "$n"; done
+        m_report "$n"
+        [ "$KEEP" = 1 ] || rm -f "$MDATA/$n.pack"
+    done
+    for k in "${!R[@]}"; do [[ $k == m* ]] && echo "$k=${R[$k]}"; done | sort >"$OUT/metrics-results.txt"
+    echo "results: $OUT/metrics-results-*.md, $OUT/metrics-results.txt; logs in $OUT/metrics-*"
+}
+
 # ---- main ----
 
-mkdir -p "$OUT" "$WORK"
-: >"$OUT/osprey.log"
-: >"$OUT/clickhouse.log"
-LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-log "spans=$SPANS batch=$BATCH connections=$CONC quick=$QUICK (load average $LOAD0)"
-# Traces start 100/s, so the data covers about SPANS/1700 seconds from 2026-11-21T00:00Z.
-"$LG" selftest >&2 || die "the generated workload does not round-trip through the OTLP codec"
-log "generating the workload into $DATA"
-"$LG" gen --out "$DATA" --spans "$SPANS" --batch "$BATCH" --ch-spans "$CH_SAME" --seed 42 \
-    >"$OUT/gen.txt" || die "generating the workload failed"
-R[gen_attrs_per_span]=$(kv "$OUT/gen.txt" attrs_per_span)
-R[gen_otlp_bytes_per_span]=$(kv "$OUT/gen.txt" otlp_bytes_per_span)
-R[gen_seconds]=$(kv "$OUT/gen.txt" gen_seconds)
-NSPANS=$(kv "$OUT/gen.txt" spans) # whole traces: a few more than asked for
-FIRST_NS=$(kv "$OUT/gen.txt" first_ns)
-LAST_NS=$(kv "$OUT/gen.txt" last_ns)
-log "generated $(kv "$OUT/gen.txt" spans) spans in $(kv "$OUT/gen.txt" traces) traces" \
-    "(${R[gen_attrs_per_span]} attributes/span, ${R[gen_otlp_bytes_per_span]} OTLP bytes/span) in ${R[gen_seconds]} s"
+traces_part() {
+    : >"$OUT/osprey.log"
+    : >"$OUT/clickhouse.log"
+    log "spans=$SPANS batch=$BATCH connections=$CONC quick=$QUICK (load average $LOAD0)"
+    # Traces start 100/s, so the data covers about SPANS/1700 seconds from 2026-11-21T00:00Z.
+    "$LG" selftest >&2 || die "the generated workload does not round-trip through the OTLP codec"
+    log "generating the workload into $DATA"
+    "$LG" gen --out "$DATA" --spans "$SPANS" --batch "$BATCH" --ch-spans "$CH_SAME" --seed 42 \
+        >"$OUT/gen.txt" || die "generating the workload failed"
+    R[gen_attrs_per_span]=$(kv "$OUT/gen.txt" attrs_per_span)
+    R[gen_otlp_bytes_per_span]=$(kv "$OUT/gen.txt" otlp_bytes_per_span)
+    R[gen_seconds]=$(kv "$OUT/gen.txt" gen_seconds)
+    NSPANS=$(kv "$OUT/gen.txt" spans) # whole traces: a few more than asked for
+    FIRST_NS=$(kv "$OUT/gen.txt" first_ns)
+    LAST_NS=$(kv "$OUT/gen.txt" last_ns)
+    log "generated $(kv "$OUT/gen.txt" spans) spans in $(kv "$OUT/gen.txt" traces) traces" \
+        "(${R[gen_attrs_per_span]} attributes/span, ${R[gen_otlp_bytes_per_span]} OTLP bytes/span) in ${R[gen_seconds]} s"
 
-if [ "$ONLY" != clickhouse ]; then
-    osprey_h2load grpc
-    osprey_h2load http
-    osprey_store
-fi
-[ "$ONLY" = osprey ] || clickhouse_all
-report
+    if [ "$ONLY" != clickhouse ]; then
+        osprey_h2load grpc
+        osprey_h2load http
+        osprey_store
+    fi
+    [ "$ONLY" = osprey ] || clickhouse_all
+    report
+}
+
+mkdir -p "$OUT" "$WORK"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+[ "$PART" = metrics ] || traces_part
+[ "$PART" = traces ] || metrics_part
