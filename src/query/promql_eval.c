@@ -379,10 +379,125 @@ static int arg_step(osp__pq_ev *ev, call_arg *ca, osp_promql_arg *arg, int64_t t
     return 0;
 }
 
+/* Gives back what a call's arguments held. */
+static void release_args(osp__pq_query *q, call_arg *ca, size_t nargs)
+{
+    for (size_t i = 0; i < nargs; i++) {
+        osp__pq_release(q, &ca[i].mat);
+        osp__pq_release(q, &ca[i].rv.inner);
+        q->samples -= ca[i].rv.held;
+    }
+}
+
+/* Names the failed function unless it said why itself. */
+static int call_failed(osp__pq_query *q, const osp_promql_expr *e, int rc)
+{
+    if (rc != OSP_ENOMEM && q->err && q->errlen && !q->err[0])
+        osp__pq_fail(q, rc, "function %.*s failed", OSP_STR_FMT(e->u.call.name));
+    return rc;
+}
+
+/* A range function with a window kernel, series by series over every step as Prometheus
+ * evaluates it: each input series' output labels and output series are resolved once,
+ * and its windows slide forward without copying. Scalar arguments are evaluated once per
+ * step up front. */
+static int eval_window_call(osp__pq_ev *ev, const osp_promql_expr *e,
+                            const osp_promql_window_def *wd, osp__pq_mat *out)
+{
+    osp__pq_query *q = ev->q;
+    size_t nargs = e->u.call.nargs;
+    call_arg *ca = osp_arena_calloc(q->arena, nargs + 1, sizeof *ca);
+    osp_promql_arg *args = osp_arena_calloc(q->arena, nargs + 1, sizeof *args);
+    double **scalars = osp_arena_calloc(q->arena, nargs + 1, sizeof *scalars);
+    osp_arena scratch;
+    osp__pq_out o;
+    int rc;
+    if (!ca || !args || !scalars)
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < nargs; i++) {
+        if ((rc = arg_init(ev, e, i, &ca[i], &args[i])))
+            return rc;
+        if (args[i].type != OSP_PROMQL_T_SCALAR)
+            continue;
+        if (!(scalars[i] = osp_arena_alloc(q->arena, ev->nsteps * sizeof **scalars)))
+            return OSP_ENOMEM;
+        int64_t ts = ev->start;
+        for (size_t k = 0; k < ev->nsteps; k++, ts += ev->step)
+            scalars[i][k] = osp__pq_scalar_at(&ca[i].cur, ts);
+    }
+    const range_vec *rv = &ca[wd->matrix_arg].rv;
+    osp_promql_arg *m = &args[wd->matrix_arg];
+    if ((rc = osp__pq_out_init(&o, ev, rv->n)))
+        return rc;
+    osp_arena_init(&scratch, 0, q->arena->max);
+    osp_promql_call_ctx c = {.call = e, .arena = &scratch, .err = q->err, .errlen = q->errlen};
+    for (size_t i = 0; i < rv->n && rc == 0; i++) {
+        const osp_series *s = &rv->s[i];
+        size_t lo = 0, hi = 0;
+        uint32_t idx = UINT32_MAX;
+        int64_t ts = ev->start;
+        for (size_t k = 0; k < ev->nsteps && rc == 0; k++, ts += ev->step) {
+            int64_t maxt = ref_time(q, rv->mods, ts), mint = maxt - rv->range_ms;
+            while (lo < s->nsamples && !in_window(s->samples[lo].t_ms, mint))
+                lo++;
+            if (hi < lo)
+                hi = lo;
+            while (hi < s->nsamples && s->samples[hi].t_ms <= maxt)
+                hi++;
+            if (hi == lo)
+                continue;
+            osp_series w = {s->labels, s->nlabels, s->samples + lo, hi - lo};
+            double v;
+            for (size_t j = 0; j < nargs; j++)
+                if (scalars[j])
+                    args[j].scalar = scalars[j][k];
+            m->series = &w;
+            m->nseries = 1;
+            m->end_ms = maxt;
+            c.t_ms = ts;
+            if ((rc = osp__pq_hold(q, w.nsamples)))
+                break;
+            rc = wd->fn(&c, args, m, &w, &v);
+            q->samples -= w.nsamples;
+            if (rc < 0) {
+                rc = call_failed(q, e, rc);
+                break;
+            }
+            if (rc == 0)
+                continue;
+            rc = 0;
+            if (idx == UINT32_MAX) { /* two inputs may not meet in one output (2.42) */
+                size_t nl = s->nlabels, before = o.n;
+                osp_label *l = wd->keep_name ? s->labels
+                                             : osp_promql_drop_name(q->arena, s->labels, &nl);
+                if (!l || (rc = osp__pq_out_series(&o, l, nl, &idx)))
+                    rc = rc ? rc : OSP_ENOMEM;
+                else if (o.n == before)
+                    rc = osp__pq_fail(q, OSP_EEXEC,
+                                      "vector cannot contain metrics with the same labelset");
+            }
+            if (rc == 0)
+                rc = osp__pq_out_add(&o, idx, ts, v);
+        }
+        osp_arena_cleanup(&scratch);
+        if (rc == 0)
+            rc = osp__pq_tick(q);
+    }
+    osp_arena_cleanup(&scratch);
+    if (rc)
+        return rc;
+    release_args(q, ca, nargs);
+    *out = osp__pq_out_done(&o);
+    return 0;
+}
+
 /* Runs the function once per step. Functions allocate their results in a scratch arena
  * emptied every step; an output series copies its labels when it first appears. */
 static int eval_call(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat *out)
 {
+    const osp_promql_window_def *wd = osp_promql_window_lookup(e->u.call.name);
+    if (wd && fn_lookup == osp_promql_fn_lookup)
+        return eval_window_call(ev, e, wd, out);
     osp__pq_query *q = ev->q;
     osp_promql_fn fn = fn_lookup(e->u.call.name);
     size_t nargs = e->u.call.nargs;
@@ -412,8 +527,7 @@ static int eval_call(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat *out)
                 goto out;
         c.t_ms = ts;
         if ((rc = fn(&c, args, nargs, &res))) {
-            if (rc != OSP_ENOMEM && q->err && q->errlen && !q->err[0])
-                osp__pq_fail(q, rc, "function %.*s failed", OSP_STR_FMT(e->u.call.name));
+            call_failed(q, e, rc);
             goto out;
         }
         for (size_t i = 0; i < res.n; i++) {
@@ -425,11 +539,7 @@ static int eval_call(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat *out)
         if ((rc = osp__pq_tick(q)))
             goto out;
     }
-    for (size_t i = 0; i < nargs; i++) {
-        osp__pq_release(q, &ca[i].mat);
-        osp__pq_release(q, &ca[i].rv.inner);
-        q->samples -= ca[i].rv.held;
-    }
+    release_args(q, ca, nargs);
     *out = osp__pq_out_done(&o);
 out:
     osp_arena_cleanup(&scratch);

@@ -7,9 +7,7 @@
 #include "core/err.h"
 #include "query/promql_func_int.h"
 
-/* Computes one window's value: 1 with *v set, 0 for no element, or a negative error. */
-typedef int (*window_fn)(const osp_promql_call_ctx *c, const osp_promql_arg *args,
-                         const osp_promql_arg *m, const osp_series *w, double *v);
+typedef osp_promql_window_fn window_fn;
 
 /* Applies fn to each non-empty window of the matrix args[midx] (Prometheus does not call a
  * function on an empty one). Results keep the series' labels minus __name__, all of them
@@ -30,14 +28,6 @@ static int over_windows(const osp_promql_call_ctx *c, const osp_promql_arg *args
     }
     return rc < 0 ? rc : 0;
 }
-
-#define RANGE_FN(name, midx, keep_name)                                                            \
-    static int fn_##name(const osp_promql_call_ctx *c, const osp_promql_arg *args, size_t nargs,   \
-                         osp_promql_vec *out)                                                      \
-    {                                                                                              \
-        (void)nargs;                                                                               \
-        return over_windows(c, args, midx, keep_name, w_##name, out);                              \
-    }
 
 /* Go's time.Duration.Seconds() of a millisecond range: whole seconds plus the rest. */
 static double range_seconds(int64_t ms)
@@ -443,48 +433,51 @@ static int w_quantile_over_time(const osp_promql_call_ctx *c, const osp_promql_a
     return 1;
 }
 
-RANGE_FN(rate, 0, 0)
-RANGE_FN(increase, 0, 0)
-RANGE_FN(delta, 0, 0)
-RANGE_FN(irate, 0, 0)
-RANGE_FN(idelta, 0, 0)
-RANGE_FN(deriv, 0, 0)
-RANGE_FN(predict_linear, 0, 0)
-RANGE_FN(holt_winters, 0, 0)
-RANGE_FN(changes, 0, 0)
-RANGE_FN(resets, 0, 0)
-RANGE_FN(avg_over_time, 0, 0)
-RANGE_FN(sum_over_time, 0, 0)
-RANGE_FN(count_over_time, 0, 0)
-RANGE_FN(min_over_time, 0, 0)
-RANGE_FN(max_over_time, 0, 0)
-RANGE_FN(last_over_time, 0, 1)
-RANGE_FN(present_over_time, 0, 0)
-RANGE_FN(stdvar_over_time, 0, 0)
-RANGE_FN(stddev_over_time, 0, 0)
-RANGE_FN(quantile_over_time, 1, 0)
-#undef RANGE_FN
+/* name, index of the range-vector argument, whether results keep __name__ */
+#define RANGE_FNS(X)                                                                               \
+    X(rate, 0, 0)                                                                                  \
+    X(increase, 0, 0)                                                                              \
+    X(delta, 0, 0)                                                                                 \
+    X(irate, 0, 0)                                                                                 \
+    X(idelta, 0, 0)                                                                                \
+    X(deriv, 0, 0)                                                                                 \
+    X(predict_linear, 0, 0)                                                                        \
+    X(holt_winters, 0, 0)                                                                          \
+    X(changes, 0, 0)                                                                               \
+    X(resets, 0, 0)                                                                                \
+    X(avg_over_time, 0, 0)                                                                         \
+    X(sum_over_time, 0, 0)                                                                         \
+    X(count_over_time, 0, 0)                                                                       \
+    X(min_over_time, 0, 0)                                                                         \
+    X(max_over_time, 0, 0)                                                                         \
+    X(last_over_time, 0, 1)                                                                        \
+    X(present_over_time, 0, 0)                                                                     \
+    X(stdvar_over_time, 0, 0)                                                                      \
+    X(stddev_over_time, 0, 0)                                                                      \
+    X(quantile_over_time, 1, 0)
 
-const osp__fn_def osp__fn_range_defs[] = {
-    {"rate", fn_rate},
-    {"increase", fn_increase},
-    {"delta", fn_delta},
-    {"irate", fn_irate},
-    {"idelta", fn_idelta},
-    {"deriv", fn_deriv},
-    {"predict_linear", fn_predict_linear},
-    {"holt_winters", fn_holt_winters},
-    {"changes", fn_changes},
-    {"resets", fn_resets},
-    {"avg_over_time", fn_avg_over_time},
-    {"sum_over_time", fn_sum_over_time},
-    {"count_over_time", fn_count_over_time},
-    {"min_over_time", fn_min_over_time},
-    {"max_over_time", fn_max_over_time},
-    {"last_over_time", fn_last_over_time},
-    {"present_over_time", fn_present_over_time},
-    {"stdvar_over_time", fn_stdvar_over_time},
-    {"stddev_over_time", fn_stddev_over_time},
-    {"quantile_over_time", fn_quantile_over_time},
-    {NULL, NULL},
-};
+#define STEP_FN(name, midx, keep_name)                                                             \
+    static int fn_##name(const osp_promql_call_ctx *c, const osp_promql_arg *args, size_t nargs,   \
+                         osp_promql_vec *out)                                                      \
+    {                                                                                              \
+        (void)nargs;                                                                               \
+        return over_windows(c, args, midx, keep_name, w_##name, out);                              \
+    }
+RANGE_FNS(STEP_FN)
+#undef STEP_FN
+
+#define FN_DEF(name, midx, keep_name) {#name, fn_##name},
+const osp__fn_def osp__fn_range_defs[] = {RANGE_FNS(FN_DEF){NULL, NULL}};
+#undef FN_DEF
+
+#define WINDOW_DEF(name, midx, keep_name) {#name, w_##name, midx, keep_name},
+static const osp_promql_window_def window_defs[] = {RANGE_FNS(WINDOW_DEF)};
+#undef WINDOW_DEF
+
+const osp_promql_window_def *osp_promql_window_lookup(osp_str name)
+{
+    for (size_t i = 0; i < sizeof window_defs / sizeof window_defs[0]; i++)
+        if (osp_str_eqz(name, window_defs[i].name))
+            return &window_defs[i];
+    return NULL;
+}

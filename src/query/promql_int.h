@@ -64,6 +64,26 @@ typedef int (*osp_promql_fn)(const osp_promql_call_ctx *c, const osp_promql_arg 
 /* The implementation of the built-in function name, or NULL when it has none. */
 osp_promql_fn osp_promql_fn_lookup(osp_str name);
 
+/* The per-window kernel of a range function (rate, the *_over_time family, deriv, ...):
+ * the value of one non-empty window w of the range-vector argument m = &args[matrix_arg]
+ * at step c->t_ms, with args as osp_promql_fn gets them. Returns 1 with *v, 0 for no
+ * value, or a negative error. Such a function gives exactly one element per window the
+ * kernel returns 1 for, labelled as the window's series (minus __name__ unless
+ * keep_name), so the engine may run the kernel series by series over every step instead
+ * of calling the function step by step. */
+typedef int (*osp_promql_window_fn)(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                                    const osp_promql_arg *m, const osp_series *w, double *v);
+
+typedef struct osp_promql_window_def {
+    const char *name;
+    osp_promql_window_fn fn;
+    size_t matrix_arg; /* index of the range-vector argument */
+    int keep_name;     /* 1: results keep __name__ (last_over_time) */
+} osp_promql_window_def;
+
+/* The window kernel of function name, or NULL when it is not such a range function. */
+const osp_promql_window_def *osp_promql_window_lookup(osp_str name);
+
 /* Labels minus __name__ (a new array in arena when it had one, else labels itself). */
 osp_label *osp_promql_drop_name(osp_arena *arena, osp_label *labels, size_t *nlabels);
 

@@ -307,6 +307,17 @@ static uint64_t rd(osp_chunk_iter *it, unsigned n)
     if (n == 0)
         return 0;
     if (it->nacc < n) {
+        if (it->pos + 8 <= it->n) { /* whole bytes that fit, from one 64-bit load */
+            unsigned take = (64 - it->nacc) / 8;
+            uint64_t w;
+            memcpy(&w, it->p + it->pos, 8);
+            w = __builtin_bswap64(w);
+            if (take < 8)
+                w &= ~0ull << (64 - 8 * take);
+            it->acc |= w >> it->nacc;
+            it->nacc += 8 * take;
+            it->pos += take;
+        }
         while (it->nacc <= 56 && it->pos < it->n) {
             it->acc |= (uint64_t)it->p[it->pos++] << (56 - it->nacc);
             it->nacc += 8;
