@@ -1,11 +1,13 @@
-/* libFuzzer target: opening and reading arbitrary bytes as a time-series block file never
- * crashes, and what opens reads back consistently. Build with
+/* libFuzzer target: opening and reading arbitrary bytes as a time-series block file (zstd
+ * frames of a symbol table and of series entries, raw chunks) never crashes, and what opens
+ * reads back consistently: labels sorted, non-empty, series in order. Build with
  * -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION so that checksums do not stop mutated inputs
  * before the decoders. */
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -30,11 +32,18 @@ static int on_sample(void *ctx, int64_t t_ms, double v)
 static void exercise(const osp_block *b)
 {
     const osp_block_info *info = osp_block_get_info(b);
-    osp_label l[OSP_BLOCK_MAX_LABELS];
+    osp_label l[OSP_BLOCK_MAX_LABELS], prev[OSP_BLOCK_MAX_LABELS];
+    size_t nprev = 0;
     for (uint64_t i = 0; i < info->nseries && i < 64; i++) {
         const osp_block_series *s = osp_block_get_series(b, i);
         size_t n = osp_block_series_labels(b, i, l);
-        assert(n == s->nlabels);
+        assert(n == s->nlabels && n > 0);
+        for (size_t j = 0; j < n; j++)
+            assert(l[j].name.n && l[j].value.n &&
+                   (!j || osp_str_cmp(l[j - 1].name, l[j].name) < 0));
+        assert(!i || osp_labels_compare(prev, nprev, l, n) < 0);
+        memcpy(prev, l, n * sizeof *l);
+        nprev = n;
         walk all = {0}, part = {0};
         if (osp_block_series_samples(b, i, INT64_MIN, INT64_MAX, on_sample, &all) == 0)
             assert(all.n == s->nsamples);

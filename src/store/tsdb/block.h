@@ -1,5 +1,6 @@
-/* Immutable block files of the time-series engine: the label sets of a set of series and
- * their sample chunks over a time range, with a checksum per section. Format: README.md. */
+/* Immutable block files of the time-series engine: the label sets of a set of series (as
+ * references into a symbol table, both zstd-compressed) and their sample chunks over a time
+ * range, with a checksum per section. Format: README.md. */
 #ifndef OSP_STORE_TSDB_BLOCK_H
 #define OSP_STORE_TSDB_BLOCK_H
 
@@ -8,9 +9,11 @@
 
 #include "model/labels.h"
 
-#define OSP_BLOCK_MAGIC "OSPTSB01"
+#define OSP_BLOCK_MAGIC "OSPTSB02"
 #define OSP_BLOCK_MAGIC_LEN 8
-#define OSP_BLOCK_FOOTER_LEN 120 /* fixed footer, trailing magic included */
+#define OSP_BLOCK_FOOTER_LEN 168              /* fixed footer, trailing magic included */
+#define OSP_BLOCK_FRAME_MAX 65536             /* decoded bytes of one zstd frame of a section */
+#define OSP_BLOCK_MAX_SYMBOL_BYTES (1u << 30) /* decoded symbol table, held while open */
 #define OSP_BLOCK_MAX_REPLACES 64
 #define OSP_BLOCK_MAX_LABELS 256 /* labels of one series; the engine rejects larger sets */
 
@@ -30,7 +33,7 @@ typedef struct osp_block_info {
 
 /* One series of a block (parsed at open). */
 typedef struct osp_block_series {
-    uint64_t lab_off;   /* file offset of its encoded labels */
+    uint64_t lab_off;   /* offset of its symbol references in the decoded copy */
     uint64_t chunk_off; /* file offset of its chunks */
     uint64_t chunk_len;
     int64_t mint, maxt; /* its first and last timestamps */
@@ -38,8 +41,10 @@ typedef struct osp_block_series {
     uint32_t nlabels, nsamples;
 } osp_block_series;
 
-/* Opens and verifies the block at path (mmap). Returns 0; OSP_ECORRUPT when a checksum,
- * bound or ordering check fails (the caller quarantines the file); OSP_EIO; OSP_ENOMEM. */
+/* Opens and verifies the block at path (mmap for the chunks; the symbol table and the
+ * series' symbol references are decoded and held in memory). Returns 0; OSP_ECORRUPT when
+ * a magic, checksum, bound or ordering check fails or a frame does not decompress (the
+ * caller quarantines the file); OSP_EIO; OSP_ENOMEM. */
 int osp_block_open(const char *path, osp_block **out);
 /* Unmaps and frees; NULL is a no-op. */
 void osp_block_close(osp_block *b);
@@ -47,7 +52,7 @@ const osp_block_info *osp_block_get_info(const osp_block *b);
 /* Series i (0 <= i < nseries), in label order. */
 const osp_block_series *osp_block_get_series(const osp_block *b, size_t i);
 /* Decodes the labels of series i into out (room for OSP_BLOCK_MAX_LABELS); the slices
- * point into the mapped file (valid until close). Returns their count. */
+ * point into the block's symbol table (valid until close). Returns their count. */
 size_t osp_block_series_labels(const osp_block *b, size_t i, osp_label *out);
 
 /* Receives one sample; non-zero stops the walk and becomes its result. */
@@ -62,7 +67,8 @@ int osp_block_writer_create(const char *tmp_path, osp_block_writer **out);
 /* Adds a series: labels sorted by name and strictly after the previous series' set
  * (osp_labels_compare; the caller keeps that order, and the reader rejects a file that
  * breaks it); samples ascending, one per timestamp. 0, OSP_EIO, OSP_ENOMEM, OSP_EINVAL
- * (no samples, no labels or more than OSP_BLOCK_MAX_LABELS). */
+ * (no samples, no labels or more than OSP_BLOCK_MAX_LABELS), OSP_ETOOBIG (the block's
+ * distinct label strings would pass OSP_BLOCK_MAX_SYMBOL_BYTES / 2 bytes). */
 int osp_block_writer_add(osp_block_writer *w, const osp_label *labels, size_t nlabels,
                          const osp_sample *s, size_t n);
 /* Writes the footer, fsyncs and closes the file and frees w. The caller renames it into
