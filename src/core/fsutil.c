@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,5 +67,23 @@ int osp_write_all(int fd, const void *p, size_t n)
         c += k;
         n -= (size_t)k;
     }
+    return 0;
+}
+
+int osp_lock_dir(const char *dir, int *fd)
+{
+    char *path = osp_path_join(dir, "LOCK");
+    if (!path)
+        return OSP_ENOMEM;
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    osp_free(path);
+    if (f < 0)
+        return OSP_EIO;
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int busy = errno == EWOULDBLOCK;
+        close(f);
+        return busy ? OSP_EBUSY : OSP_EIO;
+    }
+    *fd = f;
     return 0;
 }

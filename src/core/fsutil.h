@@ -16,6 +16,12 @@ int osp_mkdirs(const char *path, const char *log_module);
  * errno saying why; logs nothing. */
 int osp_fsync_dir(const char *dir);
 
+/* Takes an exclusive advisory lock on the file dir/LOCK (created if missing), so that a
+ * second process cannot open the same data directory. 0 with *fd holding the lock until
+ * it is closed; OSP_EBUSY when another process holds it; OSP_EIO (errno says why);
+ * OSP_ENOMEM. */
+int osp_lock_dir(const char *dir, int *fd);
+
 /* Writes all n bytes of p to fd, retrying short writes and EINTR. 0 or OSP_EIO, with errno
  * saying why (some bytes may have been written); logs nothing. */
 int osp_write_all(int fd, const void *p, size_t n);

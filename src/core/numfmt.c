@@ -3,6 +3,7 @@
  * follows Go's 'f' and 'g' formats. */
 #include "core/numfmt.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,11 +11,17 @@
 
 /* Shortest decimal digits of finite v != 0: digits without sign or point into d (NUL
  * terminated, at most 17), and the decimal exponent of the first digit. Returns the digit
- * count. */
+ * count. When 15 significant digits read back as v, they are the shortest form once
+ * trailing zeros go (the 15-digit grid is far coarser than a double's spacing, so no other
+ * point of it, shorter or not, lies within half a unit in the last place); otherwise no
+ * form of 15 digits or fewer reads back, and the nearest 16-digit one, else 17 digits, is
+ * the shortest (and the closest, as Go picks among equally short ones). Subnormals,
+ * with fewer significant bits, are searched from one digit up. */
 static int shortest_digits(double v, char d[18], int *exp10)
 {
     char tmp[40];
-    for (int prec = 1; prec <= 17; prec++) {
+    /* subnormals have fewer significant bits: their shortest form is searched from 1 */
+    for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
         snprintf(tmp, sizeof tmp, "%.*e", prec - 1, fabs(v));
         if (strtod(tmp, NULL) == fabs(v) || prec == 17) {
             int n = 0;
@@ -22,7 +29,7 @@ static int shortest_digits(double v, char d[18], int *exp10)
             for (; *p && *p != 'e'; p++)
                 if (*p >= '0' && *p <= '9')
                     d[n++] = *p;
-            while (n > 1 && d[n - 1] == '0') /* %.*e pads; Go's shortest form does not */
+            while (n > 1 && d[n - 1] == '0')
                 n--;
             d[n] = 0;
             *exp10 = atoi(p + 1);

@@ -178,6 +178,17 @@ async function crashRun(t, { fsync, flushFirst, acks = 300 }) {
 }
 
 describe('durability', () => {
+    test('a second server on the same data directory refuses to start, naming the lock', async () => {
+        const dataDir = tempDir();
+        const first = await startServer({ dataDir, name: 'lock-holder' });
+        try {
+            await assert.rejects(startServer({ dataDir, name: 'lock-second', readyTimeoutMs: 5000 * SLOW }), /exited before ready[^]*in use by another process/);
+            const r = await request(`${first.apiUrl}/readyz`);
+            assert.equal(r.status, 200, 'the first server keeps serving');
+        } finally {
+            assert.ok(cleanExit(await first.stop()), 'the first server exits cleanly');
+        }
+    });
     test('kill -9 while a client sends; --fsync interval; everything in the WAL', (t) => crashRun(t, { fsync: 'interval', flushFirst: false, acks: 1000 }));
     test('kill -9 after parts were flushed; recovery crosses the WAL/part boundary', (t) => crashRun(t, { fsync: 'interval', flushFirst: true }));
     test('kill -9 while a client sends; --fsync always', (t) => crashRun(t, { fsync: 'always', flushFirst: false }));

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -62,6 +63,7 @@ typedef struct engine {
     osp_parts *parts;
     osp_wal *wal;
     osp_tsdb *tsdb; /* metrics, in DATA_DIR/metrics */
+    int lock_fd;    /* holds DATA_DIR/LOCK: one process per data directory; -1 before */
     osp_exemplar_store *exemplars; /* in DATA_DIR/metrics/exemplars */
 
     pthread_rwlock_t append_lock; /* appends shared; memtable swap exclusive */
@@ -340,6 +342,8 @@ static void engine_destroy(engine *e)
     osp_memtable_release(e->active);
     osp_memtable_release(e->flushing);
     cat_destroy(e->cat);
+    if (e->lock_fd >= 0)
+        close(e->lock_fd);
     pthread_cond_destroy(&e->maint_cv);
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->cat_mu);
@@ -384,6 +388,7 @@ static int engine_open(const osp_store_options *opt, void **impl)
     engine *e = osp_calloc(1, sizeof *e);
     if (!e)
         return OSP_ENOMEM;
+    e->lock_fd = -1;
     pthread_rwlockattr_t ra;
     pthread_rwlockattr_init(&ra);
     /* The flusher's swap must not starve behind a steady stream of appends. */
@@ -412,8 +417,16 @@ static int engine_open(const osp_store_options *opt, void **impl)
                             .fsync_policy = opt->fsync_policy,
                             .fsync_interval_ms = opt->fsync_interval_ms};
     int rc;
-    if ((rc = osp_mkdirs(opt->data_dir, MODULE)) != 0 ||
-        (rc = osp_parts_open(&popt, &e->parts)) != 0 || (rc = osp_memtable_create(&e->active)) != 0)
+    if ((rc = osp_mkdirs(opt->data_dir, MODULE)) != 0)
+        goto out;
+    if ((rc = osp_lock_dir(opt->data_dir, &e->lock_fd)) != 0) {
+        if (rc == OSP_EBUSY)
+            osp_error(MODULE, "%s is in use by another process (it holds %s/LOCK)",
+                      opt->data_dir, opt->data_dir);
+        goto out;
+    }
+    if ((rc = osp_parts_open(&popt, &e->parts)) != 0 ||
+        (rc = osp_memtable_create(&e->active)) != 0)
         goto out;
     if ((rc = osp_wal_open(&wopt, osp_parts_max_lsn(e->parts), replay_record, e, &e->wal)) != 0)
         goto out;

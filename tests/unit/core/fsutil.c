@@ -115,6 +115,19 @@ static void test_write_all(void **state)
     osp_free(path);
 }
 
+/* One holder of a data directory at a time; the lock goes with its descriptor. */
+static void test_lock_dir(void **state)
+{
+    const char *dir = *state;
+    int a = -1, b = -1;
+    assert_int_equal(osp_lock_dir(dir, &a), 0);
+    assert_int_equal(osp_lock_dir(dir, &b), OSP_EBUSY);
+    close(a);
+    assert_int_equal(osp_lock_dir(dir, &b), 0);
+    close(b);
+    assert_int_equal(osp_lock_dir("/nonexistent-osprey-dir/x", &a), OSP_EIO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -122,6 +135,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mkdirs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_dir, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
