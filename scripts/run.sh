@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: starts Osprey on its embedded store, with a live demo workload of AI
-# microservices sent over OTLP/HTTP. Ctrl-C stops both.
+# microservices sent over OTLP/HTTP, and Osprey scraping its own /metrics every 5 s so
+# PromQL has data at once. Ctrl-C stops both.
 set -eu
 data_dir=${OSPREY_DATA_DIR:-./data}
 api=${OSPREY_HTTP_ADDR:-127.0.0.1:8080}
@@ -8,7 +9,19 @@ otlp_http=${OSPREY_OTLP_HTTP_ADDR:-127.0.0.1:4318}
 
 make --no-print-directory -s -C bench loadgen
 
-bin/osprey serve --data-dir "$data_dir" --http-addr "$api" --otlp-http-addr "$otlp_http" &
+mkdir -p "$data_dir"
+config="$data_dir/demo-scrape.yml"
+cat >"$config" <<YAML
+global:
+  scrape_interval: 5s
+scrape_configs:
+  - job_name: osprey
+    static_configs:
+      - targets: ['$api']
+YAML
+
+bin/osprey serve --config "$config" --data-dir "$data_dir" --http-addr "$api" \
+    --otlp-http-addr "$otlp_http" &
 server=$!
 loadgen=
 stop() {
@@ -33,8 +46,12 @@ cat <<MSG
     services:      curl http://$api/api/v1/services
     recent traces: curl 'http://$api/api/v1/traces?limit=5'
     Jaeger API:    http://$api/api/traces?service=api-gateway
-    self-metrics:  http://$api/metrics
-  Send your own OTLP to grpc://127.0.0.1:4317 or http://$otlp_http. Ctrl-C stops.
+    self-metrics:  http://$api/metrics (scraped every 5 s into Osprey itself)
+    PromQL:        curl http://$api/api/v1/query --data-urlencode \
+                     'query=sum by (protocol) (rate(osprey_spans_accepted_total[1m]))'
+    Prometheus API for Grafana: http://$api (data source type Prometheus)
+  Send your own OTLP to grpc://127.0.0.1:4317 or http://$otlp_http, or remote-write to
+  http://$api/api/v1/write. Ctrl-C stops.
 
 MSG
 wait "$server"
