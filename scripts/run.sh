@@ -47,8 +47,7 @@ cat <<MSG
     recent traces: curl 'http://$api/api/v1/traces?limit=5'
     Jaeger API:    http://$api/api/traces?service=api-gateway
     self-metrics:  http://$api/metrics (scraped every 5 s into Osprey itself)
-    PromQL:        curl http://$api/api/v1/query --data-urlencode \
-                     'query=sum by (protocol) (rate(osprey_spans_accepted_total[1m]))'
+    PromQL:        curl http://$api/api/v1/query --data-urlencode 'query=sum by (protocol) (rate(osprey_spans_accepted_total[1m]))'
     Prometheus API for Grafana: http://$api (data source type Prometheus)
   Send your own OTLP to grpc://127.0.0.1:4317 or http://$otlp_http, or remote-write to
   http://$api/api/v1/write. Ctrl-C stops.
