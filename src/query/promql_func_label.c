@@ -1,12 +1,12 @@
 /* PromQL label_replace and label_join.
  *
- * label_replace's regex is RE2 through core/regex (osp_re2_*), anchored as Prometheus
+ * label_replace's regex is RE2 through core/re2 (osp_re2_*), anchored as Prometheus
  * anchors it; submatch boundaries follow POSIX leftmost-longest rules, so they can differ
  * from Prometheus's where alternatives overlap or repetitions are non-greedy. */
 #include <string.h>
 
 #include "core/err.h"
-#include "core/regex.h"
+#include "core/re2.h"
 #include "query/promql_func_int.h"
 
 /* Prometheus's label name syntax: [a-zA-Z_][a-zA-Z0-9_]*. */

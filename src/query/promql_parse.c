@@ -9,7 +9,7 @@
 
 #include "core/duration.h"
 #include "core/err.h"
-#include "core/regex.h"
+#include "core/re2.h"
 
 /* ---- function table ---- */
 

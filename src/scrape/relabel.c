@@ -8,7 +8,7 @@
 #include <nettle/md5.h>
 
 #include "core/err.h"
-#include "core/regex.h"
+#include "core/re2.h"
 
 static const char *const action_names[] = {
 #define OSP_RELABEL_NAME(name, z) z,

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
-#include "core/regex.h"
+#include "core/re2.h"
 #include "model/labels.h"
 
 /* The actions Prometheus documents for relabel_config, in its spelling. */
@@ -57,7 +57,7 @@ void osp_relabel_rule_defaults(osp_relabel_rule *r);
  * action forbids, label-name syntax, non-zero hashmod modulus) and compiles the regex.
  * Returns 0, or OSP_EINVAL with a one-line message (no location) written to err.
  *
- * Regular expressions are RE2, fully anchored as Prometheus anchors them, through core/regex
+ * Regular expressions are RE2, fully anchored as Prometheus anchors them, through core/re2
  * (osp_re2_*: see there what is supported); replacements expand as Go's Regexp.Expand
  * ($1, ${1}, $name, ${name}, $$). Submatch boundaries follow POSIX leftmost-longest rules, so
  * they can differ from Prometheus's where alternatives overlap or repetitions are

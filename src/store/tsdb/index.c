@@ -8,8 +8,8 @@
 #include <xxhash.h>
 
 #include "core/err.h"
-#include "core/regex.h"
 #include "core/mem.h"
+#include "core/re2.h"
 
 #define NONE UINT32_MAX
 #define BLOCK_SIZE 65536 /* string bytes per block; longer strings get their own */

@@ -1,4 +1,5 @@
-/* Internals of the time-series engine shared by tsdb.c and head.c, and test hooks. */
+/* Internals of the time-series engine shared by its files (tsdb.c, tsdb_read.c,
+ * tsdb_blocks.c, tsdb_maint.c, head.c, meta.c), and test hooks. */
 #ifndef OSP_STORE_TSDB_TSDB_INT_H
 #define OSP_STORE_TSDB_TSDB_INT_H
 
@@ -6,8 +7,11 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/buf.h"
+#include "store/embedded/wal.h"
+#include "store/tsdb/block.h"
 #include "store/tsdb/chunk.h"
 #include "store/tsdb/tsdb.h"
 
@@ -123,7 +127,126 @@ int osp__meta_encode(osp_buf *b, const osp_metric_meta *e);
 /* Decodes one entry at *p (slices into the input); OSP_ECORRUPT. */
 int osp__meta_decode(const uint8_t **p, const uint8_t *end, osp_metric_meta *e);
 
-/* Test hooks. Runs one merge round now (0 when there was nothing to merge). */
+/* ---- the engine handle (tsdb.c, tsdb_read.c, tsdb_blocks.c, tsdb_maint.c) -------------- */
+
+/* A loaded block file and its series mapped to index ids. */
+typedef struct osp__blk {
+    osp_block *b;
+    char *path;
+    uint64_t seq;
+    uint32_t *gid;    /* per block series: series id in the index */
+    uint32_t *by_gid; /* block series numbers sorted by gid */
+} osp__blk;
+
+struct osp_tsdb {
+    osp_tsdb_options opt;
+    char *dir, *qdir, *waldir;
+    osp_series_index *idx;
+    osp_wal *wal;
+    osp__head head;
+    osp__hgen g[2];
+    osp__meta_map meta;
+
+    pthread_rwlock_t rw; /* shared: appends, reads; exclusive: cuts, block list changes */
+    _Atomic int gen;     /* active head generation (changes under rw exclusive) */
+    _Atomic int frozen;  /* the other generation is being written out (ditto) */
+    uint64_t frozen_lsn; /* WAL position of the cut (flush_mu) */
+    uint32_t epoch;      /* bumped per cut: series definitions are logged once per epoch */
+    osp__blk **blocks;   /* ascending by age (rw) */
+    size_t nblocks, blocks_cap;
+    _Atomic uint64_t next_seq;
+
+    pthread_mutex_t flush_mu; /* one cut and block write at a time */
+    pthread_mutex_t maint_mu; /* merges and retention */
+    pthread_mutex_t mu;       /* thread wake-ups */
+    pthread_cond_t cv, maint_cv;
+    int stop, threads;
+    pthread_t flusher, maintainer;
+
+    struct remap_slot *remap; /* WAL replay: ref of the writing session -> id (hash table) */
+    size_t nremap, remap_cap; /* entries; slots (0 or a power of two) */
+};
+
+/* Wall-clock time in milliseconds (retention horizons). */
+static inline int64_t osp__tsdb_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Empties generation g's counters. */
+static inline void osp__hgen_reset(osp__hgen *g)
+{
+    atomic_store(&g->bytes, 0);
+    atomic_store(&g->samples, 0);
+    atomic_store(&g->series, 0);
+    atomic_store(&g->mint, INT64_MAX);
+    atomic_store(&g->maxt, INT64_MIN);
+}
+
+/* Heap bytes of both head generations (the backpressure measure). */
+static inline size_t osp__tsdb_unflushed_bytes(osp_tsdb *db)
+{
+    return atomic_load(&db->g[0].bytes) + atomic_load(&db->g[1].bytes);
+}
+
+/* The write order of k's samples (block.h's age). */
+static inline uint64_t osp__blk_age(const osp__blk *k)
+{
+    return osp_block_get_info(k->b)->age;
+}
+
+/* Series in the index (tsdb.c). */
+uint64_t osp__tsdb_nseries(osp_tsdb *db);
+
+/* Block list (tsdb_blocks.c). */
+
+/* Closes k's block and frees k. Safe with NULL; does not unlink the file. */
+void osp__blk_free(osp__blk *k);
+/* The block series number of index id in k, or -1. */
+int64_t osp__blk_find(const osp__blk *k, uint64_t id);
+/* Inserts k into db->blocks keeping it ascending by age; the list takes k. 0 or
+ * OSP_ENOMEM (k not taken). Caller holds rw exclusively (or is opening). */
+int osp__tsdb_blocks_insert(osp_tsdb *db, osp__blk *k);
+/* Removes k from db->blocks without freeing it; no-op when absent. Caller holds rw
+ * exclusively (or is opening). */
+void osp__tsdb_blocks_remove(osp_tsdb *db, const osp__blk *k);
+/* DIR/<seq, 16 hex>.blk, or with tmp .blk.tmp; caller frees. NULL when out of memory. */
+char *osp__tsdb_block_path(osp_tsdb *db, uint64_t seq, int tmp);
+/* Renames the finished temporary block seq into place (fsyncing the directory) and loads
+ * it as *out, not yet in the list. 0, OSP_EIO (temporary file removed, or the new file
+ * was corrupt and quarantined), OSP_ENOMEM. */
+int osp__tsdb_publish(osp_tsdb *db, uint64_t seq, osp__blk **out);
+/* Loads every block file of db->dir into the list at open: removes interrupted writes,
+ * quarantines corrupt files, drops blocks a merged block replaces, restores series'
+ * newest samples, advances next_seq. 0, OSP_EIO, OSP_ENOMEM. */
+int osp__tsdb_load_blocks(osp_tsdb *db);
+
+/* Where osp__push_sample puts samples of a block series: into v with rank. */
+typedef struct osp__push_ctx {
+    osp__svec *v;
+    uint32_t rank;
+} osp__push_ctx;
+/* osp_block_series_samples callback; ctx is an osp__push_ctx. 0 or OSP_ENOMEM. */
+int osp__push_sample(void *ctx, int64_t t, double v);
+
+/* Maintenance (tsdb_maint.c). */
+
+/* Whether the active generation should be cut now (past head_bytes or spanning block_ms).
+ * Reads gen racily: a hint. */
+int osp__tsdb_flush_due(osp_tsdb *db);
+/* Finishes a pending block write, then (force, or when due) cuts the head and writes the
+ * cut generation as a block. Takes flush_mu; caller holds no engine lock. 0, OSP_EIO,
+ * OSP_ENOMEM (the head keeps the data). */
+int osp__tsdb_flush_once(osp_tsdb *db, int force);
+/* Thread bodies started by osp_tsdb_open (arg is the osp_tsdb); they return once db->stop
+ * is set under db->mu and cv / maint_cv broadcast. */
+void *osp__tsdb_flusher_main(void *arg);
+void *osp__tsdb_maintainer_main(void *arg);
+
+/* Test hooks (tsdb_maint.c, tsdb_read.c). Runs one merge round now (0 when there was
+ * nothing to merge). */
 int osp__tsdb_merge(osp_tsdb *db);
 /* Drops blocks whose newest sample is older than now_ms - retention_ms. */
 int osp__tsdb_retention(osp_tsdb *db, int64_t now_ms);

@@ -1,0 +1,257 @@
+/* The engine's read paths: select and series over blocks and head, label names and
+ * values, metadata, and stats. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "store/tsdb/block.h"
+#include "store/tsdb/tsdb_int.h"
+
+#define MOD "tsdb"
+
+/* ---- reads ------------------------------------------------------------------------------- */
+
+/* Every sample of series id in [mint, maxt], one per timestamp, newest write winning.
+ * Caller holds rw shared. */
+static int gather(osp_tsdb *db, uint64_t id, int64_t mint, int64_t maxt, osp__svec *v)
+{
+    int rc = 0;
+    v->n = 0;
+    for (size_t i = 0; i < db->nblocks && rc == 0; i++) {
+        osp__blk *k = db->blocks[i];
+        const osp_block_info *bi = osp_block_get_info(k->b);
+        if (bi->maxt < mint || bi->mint > maxt)
+            continue;
+        int64_t j = osp__blk_find(k, id);
+        osp__push_ctx pc = {v, (uint32_t)(2 * i)};
+        if (j >= 0)
+            rc = osp_block_series_samples(k->b, (size_t)j, mint, maxt, osp__push_sample, &pc);
+        if (rc == OSP_ECORRUPT)
+            osp_error(MOD, "%s: corrupt chunk", k->path);
+    }
+    osp__hseries *h = rc ? NULL : osp__head_get(&db->head, id, false);
+    if (h) {
+        uint32_t base = (uint32_t)(2 * db->nblocks);
+        pthread_mutex_t *lock = osp__head_lock(&db->head, id);
+        pthread_mutex_lock(lock);
+        if (db->frozen)
+            rc = osp__hdata_collect(h->d[!db->gen], mint, maxt, base, v);
+        if (rc == 0)
+            rc = osp__hdata_collect(h->d[db->gen], mint, maxt, base + 2, v);
+        pthread_mutex_unlock(lock);
+    }
+    osp__svec_settle(v);
+    return rc;
+}
+
+static int cmp_series(const void *pa, const void *pb)
+{
+    const osp_series *a = pa, *b = pb;
+    return osp_labels_compare(a->labels, a->nlabels, b->labels, b->nlabels);
+}
+
+/* Ids the matchers select; every series when n == 0. Caller holds rw shared. */
+static int select_ids(osp_tsdb *db, const osp_label_matcher *m, size_t n, osp_arena *arena,
+                      uint64_t **ids, size_t *nids)
+{
+    if (n)
+        return osp_series_select(db->idx, m, n, arena, ids, nids);
+    uint64_t ns = osp__tsdb_nseries(db);
+    *ids = osp_arena_alloc(arena, (ns ? ns : 1) * sizeof **ids);
+    if (!*ids)
+        return OSP_ENOMEM;
+    for (uint64_t i = 0; i < ns; i++)
+        (*ids)[i] = i;
+    *nids = (size_t)ns;
+    return 0;
+}
+
+static int do_select(osp_tsdb *db, const osp_label_matcher *m, size_t n, int all, int64_t mint,
+                     int64_t maxt, int samples, osp_arena *arena, osp_series **out, size_t *nout)
+{
+    uint64_t *ids;
+    size_t nids = 0, k = 0;
+    osp__svec v = {0};
+    *out = NULL;
+    *nout = 0;
+    if (!db || !arena)
+        return OSP_EINVAL;
+    if ((n == 0 && !all) || mint > maxt)
+        return 0;
+    pthread_rwlock_rdlock(&db->rw);
+    int rc = select_ids(db, m, n, arena, &ids, &nids);
+    osp_series *res = rc ? NULL : osp_arena_calloc(arena, nids ? nids : 1, sizeof *res);
+    if (!rc && !res)
+        rc = OSP_ENOMEM;
+    for (size_t i = 0; i < nids && rc == 0; i++) {
+        if ((rc = gather(db, ids[i], mint, maxt, &v)) != 0 || v.n == 0)
+            continue;
+        osp_series *s = &res[k];
+        if ((rc = osp_series_labels(db->idx, ids[i], arena, &s->labels, &s->nlabels)) != 0)
+            break;
+        for (size_t j = 0; j < s->nlabels && rc == 0; j++) {
+            s->labels[j].name = osp_arena_strdup(arena, s->labels[j].name);
+            s->labels[j].value = osp_arena_strdup(arena, s->labels[j].value);
+            if (!s->labels[j].name.p || !s->labels[j].value.p)
+                rc = OSP_ENOMEM;
+        }
+        if (samples && rc == 0) {
+            s->samples = osp_arena_alloc(arena, v.n * sizeof *s->samples);
+            if (!s->samples)
+                rc = OSP_ENOMEM;
+            for (size_t j = 0; j < v.n && rc == 0; j++)
+                s->samples[j] = (osp_sample){v.a[j].t, v.a[j].v};
+            s->nsamples = v.n;
+        }
+        k++;
+    }
+    pthread_rwlock_unlock(&db->rw);
+    osp_free(v.a);
+    if (rc)
+        return rc;
+    qsort(res, k, sizeof *res, cmp_series);
+    *out = res;
+    *nout = k;
+    return 0;
+}
+
+int osp_tsdb_select(osp_tsdb *db, const osp_label_matcher *m, size_t n, int64_t mint_ms,
+                    int64_t maxt_ms, osp_arena *arena, osp_series **out, size_t *nout)
+{
+    return do_select(db, m, n, 0, mint_ms, maxt_ms, 1, arena, out, nout);
+}
+
+int osp_tsdb_series(osp_tsdb *db, const osp_label_matcher *m, size_t n, int64_t mint_ms,
+                    int64_t maxt_ms, osp_arena *arena, osp_series **out, size_t *nout)
+{
+    return do_select(db, m, n, 0, mint_ms, maxt_ms, 0, arena, out, nout);
+}
+
+/* Whether [mint, maxt] covers every stored sample. */
+static int covers_all(osp_tsdb *db, int64_t mint, int64_t maxt)
+{
+    osp_tsdb_stats st;
+    osp_tsdb_get_stats(db, &st);
+    return (st.block_samples == 0 && st.head_samples == 0) ||
+           (mint <= st.min_time_ms && maxt >= st.max_time_ms);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return osp_str_cmp(*(const osp_str *)a, *(const osp_str *)b);
+}
+
+/* Sorts and deduplicates a[0..n); returns the new count. */
+static size_t sort_unique(osp_str *a, size_t n)
+{
+    size_t k = 0;
+    qsort(a, n, sizeof *a, cmp_str);
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || !osp_str_eq(a[k - 1], a[i]))
+            a[k++] = a[i];
+    return k;
+}
+
+/* Names (name.p == NULL) or values of name over the selected series. */
+static int collect_labels(osp_tsdb *db, osp_str name, const osp_label_matcher *m, size_t n,
+                          int64_t mint, int64_t maxt, osp_arena *arena, osp_str **out, size_t *nout)
+{
+    osp_series *s;
+    size_t ns, total = 0, k = 0;
+    *out = NULL;
+    *nout = 0;
+    int rc = do_select(db, m, n, 1, mint, maxt, 0, arena, &s, &ns);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < ns; i++)
+        total += s[i].nlabels;
+    osp_str *a = osp_arena_alloc(arena, (total ? total : 1) * sizeof *a);
+    if (!a)
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < ns; i++) {
+        if (!name.p) {
+            for (size_t j = 0; j < s[i].nlabels; j++)
+                a[k++] = s[i].labels[j].name;
+        } else {
+            osp_str v = osp_labels_get(s[i].labels, s[i].nlabels, name);
+            if (v.n)
+                a[k++] = v;
+        }
+    }
+    *out = a;
+    *nout = sort_unique(a, k);
+    return 0;
+}
+
+int osp_tsdb_label_names(osp_tsdb *db, const osp_label_matcher *m, size_t n, int64_t mint_ms,
+                         int64_t maxt_ms, osp_arena *arena, osp_str **names, size_t *nnames)
+{
+    if (!db || !arena)
+        return OSP_EINVAL;
+    if (n == 0 && covers_all(db, mint_ms, maxt_ms))
+        return osp_series_label_names(db->idx, arena, names, nnames);
+    return collect_labels(db, OSP_STR_NULL, m, n, mint_ms, maxt_ms, arena, names, nnames);
+}
+
+int osp_tsdb_label_values(osp_tsdb *db, osp_str name, const osp_label_matcher *m, size_t n,
+                          int64_t mint_ms, int64_t maxt_ms, osp_arena *arena, osp_str **values,
+                          size_t *nvalues)
+{
+    if (!db || !arena || name.n == 0)
+        return OSP_EINVAL;
+    if (n == 0 && covers_all(db, mint_ms, maxt_ms))
+        return osp_series_label_values(db->idx, name, arena, values, nvalues);
+    return collect_labels(db, name, m, n, mint_ms, maxt_ms, arena, values, nvalues);
+}
+
+int osp_tsdb_metadata(osp_tsdb *db, osp_str family, osp_arena *arena, osp_metric_meta **out,
+                      size_t *nout)
+{
+    if (!db || !arena)
+        return OSP_EINVAL;
+    return osp__meta_list(&db->meta, family, arena, out, nout);
+}
+
+size_t osp__tsdb_head_heap(osp_tsdb *db)
+{
+    return atomic_load(&db->head.table_bytes) + osp__tsdb_unflushed_bytes(db);
+}
+
+void osp_tsdb_get_stats(osp_tsdb *db, osp_tsdb_stats *st)
+{
+    osp_series_index_stats is;
+    memset(st, 0, sizeof *st);
+    if (!db)
+        return;
+    osp_series_index_get_stats(db->idx, &is);
+    int64_t mint = INT64_MAX, maxt = INT64_MIN;
+    pthread_rwlock_rdlock(&db->rw);
+    st->series = is.nseries;
+    for (int g = 0; g < 2; g++) {
+        st->head_series += atomic_load(&db->g[g].series);
+        st->head_samples += atomic_load(&db->g[g].samples);
+        if (atomic_load(&db->g[g].samples)) {
+            int64_t a = atomic_load(&db->g[g].mint), b = atomic_load(&db->g[g].maxt);
+            mint = a < mint ? a : mint;
+            maxt = b > maxt ? b : maxt;
+        }
+    }
+    st->head_bytes = osp__tsdb_head_heap(db) + is.bytes;
+    st->blocks = db->nblocks;
+    for (size_t i = 0; i < db->nblocks; i++) {
+        const osp_block_info *bi = osp_block_get_info(db->blocks[i]->b);
+        st->block_samples += bi->nsamples;
+        st->block_bytes += bi->bytes;
+        if (bi->nsamples) {
+            mint = bi->mint < mint ? bi->mint : mint;
+            maxt = bi->maxt > maxt ? bi->maxt : maxt;
+        }
+    }
+    pthread_rwlock_unlock(&db->rw);
+    if (mint <= maxt) {
+        st->min_time_ms = mint;
+        st->max_time_ms = maxt;
+    }
+}
