@@ -4,6 +4,7 @@
 #include "core/numfmt.h"
 
 #include <float.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,8 @@ int osp_buf_float(osp_buf *b, double v)
     int e, rc = 0;
     if (special(v, &sp))
         return osp_buf_puts(b, sp);
+    if (fabs(v) < 1e15 && v == (double)(int64_t)v) /* whole numbers: their digits are it */
+        return osp_buf_printf(b, "%" PRId64, (int64_t)v);
     int n = shortest_digits(v, d, &e);
     if (v < 0)
         rc |= osp_buf_putc(b, '-');

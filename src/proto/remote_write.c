@@ -14,6 +14,14 @@
 #include "core/err.h"
 #include "core/pb.h"
 
+/* Where a problem is, formatted only when one is reported: "series I" or
+ * "series I: PART K". */
+typedef struct loc {
+    size_t series;    /* index of the TimeSeries in the request */
+    const char *part; /* "exemplar", "histogram" or NULL for the series itself */
+    size_t sub;       /* index of the part */
+} loc;
+
 typedef struct dec {
     const char *base; /* start of the decompressed message, for offsets */
     osp_arena *arena;
@@ -47,13 +55,20 @@ __attribute__((format(printf, 3, 4))) static int fail(dec *d, const void *at, co
     return OSP_EPARSE;
 }
 
-/* An invalid series: keeps the first reason. Returns 1 ("rejected"). */
-__attribute__((format(printf, 2, 3))) static int bad(dec *d, const char *fmt, ...)
+/* An invalid series: keeps the first reason, prefixed with where it is. Returns 1
+ * ("rejected"). */
+__attribute__((format(printf, 3, 4))) static int bad(dec *d, const loc *where, const char *fmt,
+                                                     ...)
 {
     if (!d->why[0]) {
+        int k = where->part ? snprintf(d->why, sizeof d->why, "series %zu: %s %zu: ",
+                                       where->series, where->part, where->sub)
+                            : snprintf(d->why, sizeof d->why, "series %zu: ", where->series);
+        if (k < 0 || (size_t)k >= sizeof d->why)
+            return 1;
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(d->why, sizeof d->why, fmt, ap);
+        vsnprintf(d->why + k, sizeof d->why - (size_t)k, fmt, ap);
         va_end(ap);
     }
     return 1;
@@ -111,30 +126,35 @@ static int count_fields(dec *d, osp_str m, const char *what, size_t *counts, siz
 
 /* ---- labels ---- */
 
-static int label_name_ok(osp_str s)
+/* Character classes of label and metric names. */
+enum { C_ALPHA = 1, C_DIGIT = 2, C_COLON = 4 };
+static const uint8_t name_class[256] = {
+    ['a' ... 'z'] = C_ALPHA, ['A' ... 'Z'] = C_ALPHA, ['_'] = C_ALPHA,
+    ['0' ... '9'] = C_DIGIT, [':'] = C_COLON,
+};
+
+/* [A-Za-z_][A-Za-z0-9_]* ; with colon, ':' is allowed anywhere as well. */
+static int name_ok(osp_str s, unsigned colon)
 {
     if (s.n == 0)
         return 0;
-    for (size_t i = 0; i < s.n; i++) {
-        char c = s.p[i];
-        int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-        if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
+    const uint8_t *p = (const uint8_t *)s.p;
+    if (!(name_class[p[0]] & (C_ALPHA | colon)))
+        return 0;
+    for (size_t i = 1; i < s.n; i++)
+        if (!(name_class[p[i]] & (C_ALPHA | C_DIGIT | colon)))
             return 0;
-    }
     return 1;
+}
+
+static int label_name_ok(osp_str s)
+{
+    return name_ok(s, 0);
 }
 
 static int metric_name_ok(osp_str s)
 {
-    if (s.n == 0)
-        return 0;
-    for (size_t i = 0; i < s.n; i++) {
-        char c = s.p[i];
-        int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
-        if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
-            return 0;
-    }
-    return 1;
+    return name_ok(s, C_COLON);
 }
 
 /* A printable copy of at most 48 bytes of s for messages. */
@@ -156,6 +176,15 @@ static int decode_label(dec *d, osp_str m, osp_label *l)
     osp_pb_field f;
     const void *at;
     int rc;
+    /* The usual encoding, name then value with one-byte lengths, read directly. */
+    const uint8_t *p = (const uint8_t *)m.p;
+    if (m.n >= 6 && p[0] == 0x0a && p[1] - 1u < 0x7f && (size_t)p[1] + 5 <= m.n &&
+        p[2 + p[1]] == 0x12 && p[3 + p[1]] - 1u < 0x7f &&
+        (size_t)p[1] + p[3 + p[1]] + 4 == m.n) {
+        l->name = osp_str_make(m.p + 2, p[1]);
+        l->value = osp_str_make(m.p + 4 + p[1], p[3 + p[1]]);
+        return 0;
+    }
     *l = (osp_label){OSP_STR_NULL, OSP_STR_NULL};
     while ((rc = next(d, &r, &f, &at, "Label")) == 1) {
         if (f.num != 1 && f.num != 2)
@@ -172,7 +201,7 @@ static int decode_label(dec *d, osp_str m, osp_label *l)
 
 /* Drops pairs with an empty value and checks names and values. `series` adds the series
  * rules (sorted, unique, __name__ present, metric name). Returns 0 valid, 1 rejected. */
-static int check_labels(dec *d, osp_label *ls, size_t *n, int series, const char *where)
+static int check_labels(dec *d, osp_label *ls, size_t *n, int series, const loc *where)
 {
     size_t k = 0;
     int has_name = 0;
@@ -182,28 +211,28 @@ static int check_labels(dec *d, osp_label *ls, size_t *n, int series, const char
         if (l.value.n == 0)
             continue;
         if (!label_name_ok(l.name))
-            return bad(d, "%s: invalid label name \"%s\"", where, shown(l.name, tmp));
+            return bad(d, where, "invalid label name \"%s\"", shown(l.name, tmp));
         if (!osp_utf8_valid(l.value.p, l.value.n))
-            return bad(d, "%s: label %s has a value that is not valid UTF-8", where,
+            return bad(d, where, "label %s has a value that is not valid UTF-8",
                        shown(l.name, tmp));
         if (series && k > 0) {
             int c = osp_str_cmp(ls[k - 1].name, l.name);
             if (c == 0)
-                return bad(d, "%s: duplicate label name \"%s\"", where, shown(l.name, tmp));
+                return bad(d, where, "duplicate label name \"%s\"", shown(l.name, tmp));
             if (c > 0)
-                return bad(d, "%s: labels not sorted by name (\"%s\" after \"%s\")", where,
+                return bad(d, where, "labels not sorted by name (\"%s\" after \"%s\")",
                            shown(l.name, tmp), shown(ls[k - 1].name, tmp2));
         }
         if (series && osp_str_eqz(l.name, OSP_METRIC_NAME_LABEL)) {
             has_name = 1;
             if (!metric_name_ok(l.value))
-                return bad(d, "%s: invalid metric name \"%s\"", where, shown(l.value, tmp));
+                return bad(d, where, "invalid metric name \"%s\"", shown(l.value, tmp));
         }
         ls[k++] = l;
     }
     *n = k;
     if (series && !has_name)
-        return bad(d, "%s: no " OSP_METRIC_NAME_LABEL " label", where);
+        return bad(d, where, "no " OSP_METRIC_NAME_LABEL " label");
     return 0;
 }
 
@@ -250,7 +279,7 @@ static int decode_sample(dec *d, osp_str m, osp_sample *s)
     return rc;
 }
 
-static int decode_exemplar(dec *d, osp_str m, osp_rw_exemplar *e, int *rejected, const char *where)
+static int decode_exemplar(dec *d, osp_str m, osp_rw_exemplar *e, int *rejected, const loc *where)
 {
     size_t cnt[4];
     int rc = count_fields(d, m, "Exemplar", cnt, 4);
@@ -359,7 +388,7 @@ static const uint8_t hist_wires[16] = {REP, V,   F64, F64, V,   F64, V, F64,
 #undef F64
 
 static int decode_histogram(dec *d, osp_str m, osp_rw_histogram *h, int *rejected,
-                            const char *where)
+                            const loc *where)
 {
     size_t cnt[H_NFIELDS];
     int rc = count_histogram(d, m, cnt);
@@ -483,9 +512,9 @@ static int decode_histogram(dec *d, osp_str m, osp_rw_histogram *h, int *rejecte
 
     /* Consistency, as Prometheus checks before appending a native histogram. */
     if (!(h->schema >= -4 && h->schema <= 8) && h->schema != -53)
-        *rejected = bad(d, "%s: schema %d out of range", where, (int)h->schema);
+        *rejected = bad(d, where, "schema %d out of range", (int)h->schema);
     else if ((h->nneg_deltas || h->npos_deltas) && (h->nneg_counts || h->npos_counts))
-        *rejected = bad(d, "%s: both integer deltas and float counts", where);
+        *rejected = bad(d, where, "both integer deltas and float counts");
     else {
         for (int pos = 0; pos < 2 && !*rejected; pos++) {
             const osp_rw_span *s = pos ? h->pos_spans : h->neg_spans;
@@ -495,7 +524,7 @@ static int decode_histogram(dec *d, osp_str m, osp_rw_histogram *h, int *rejecte
             for (size_t i = 0; i < ns; i++)
                 want += s[i].length;
             if (want != nb)
-                *rejected = bad(d, "%s: %s spans cover %llu buckets but %zu are given", where,
+                *rejected = bad(d, where, "%s spans cover %llu buckets but %zu are given",
                                 pos ? "positive" : "negative", (unsigned long long)want, nb);
         }
     }
@@ -509,7 +538,6 @@ static int decode_histogram(dec *d, osp_str m, osp_rw_histogram *h, int *rejecte
 static int decode_series(dec *d, osp_str m, size_t index, osp_rw_series *s, int *rejected)
 {
     static const char *const what = "TimeSeries";
-    char where[64];
     size_t cnt[5];
     int rc = count_fields(d, m, what, cnt, 5);
     if (rc < 0)
@@ -527,6 +555,7 @@ static int decode_series(dec *d, osp_str m, size_t index, osp_rw_series *s, int 
     osp_pb_reader r = reader_of(m);
     osp_pb_field f;
     const void *at;
+    loc where;
     while ((rc = next(d, &r, &f, &at, what)) == 1) {
         if (f.num < 1 || f.num > 4)
             continue;
@@ -540,12 +569,13 @@ static int decode_series(dec *d, osp_str m, size_t index, osp_rw_series *s, int 
             rc = decode_sample(d, f.bytes, &s->samples[s->nsamples++]);
             break;
         case 3:
-            snprintf(where, sizeof where, "series %zu: exemplar %zu", index, s->nexemplars);
-            rc = decode_exemplar(d, f.bytes, &s->exemplars[s->nexemplars++], rejected, where);
+            where = (loc){index, "exemplar", s->nexemplars};
+            rc = decode_exemplar(d, f.bytes, &s->exemplars[s->nexemplars++], rejected, &where);
             break;
         case 4:
-            snprintf(where, sizeof where, "series %zu: histogram %zu", index, s->nhistograms);
-            rc = decode_histogram(d, f.bytes, &s->histograms[s->nhistograms++], rejected, where);
+            where = (loc){index, "histogram", s->nhistograms};
+            rc = decode_histogram(d, f.bytes, &s->histograms[s->nhistograms++], rejected,
+                                  &where);
             break;
         }
         if (rc < 0)
@@ -554,8 +584,8 @@ static int decode_series(dec *d, osp_str m, size_t index, osp_rw_series *s, int 
     if (rc < 0)
         return rc;
     if (!*rejected) {
-        snprintf(where, sizeof where, "series %zu", index);
-        *rejected = check_labels(d, s->labels, &s->nlabels, 1, where);
+        where = (loc){index, NULL, 0};
+        *rejected = check_labels(d, s->labels, &s->nlabels, 1, &where);
     }
     return 0;
 }

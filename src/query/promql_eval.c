@@ -51,6 +51,14 @@ static int in_window(int64_t t, int64_t mint)
     return t >= mint;
 }
 
+/* osp_is_stale_nan, inlined for the per-sample loops. */
+static inline int is_stale(double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return bits == OSP_STALE_NAN_BITS;
+}
+
 /* ---- selectors ---- */
 
 static int select_series(osp__pq_ev *ev, const osp_promql_expr *vs, int64_t mint, int64_t maxt,
@@ -87,7 +95,7 @@ static long lookup_sample(const osp_series *s, size_t *j, int64_t ref, int64_t l
         i++;
     *j = i;
     if (i == 0 || !in_window(s->samples[i - 1].t_ms, ref - lookback) ||
-        osp_is_stale_nan(s->samples[i - 1].v))
+        is_stale(s->samples[i - 1].v))
         return -1;
     return (long)i - 1;
 }
@@ -155,7 +163,7 @@ static int drop_stale(osp_arena *a, osp_series *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         size_t k = 0, j;
-        for (j = 0; j < s[i].nsamples && !osp_is_stale_nan(s[i].samples[j].v); j++)
+        for (j = 0; j < s[i].nsamples && !is_stale(s[i].samples[j].v); j++)
             ;
         if (j == s[i].nsamples)
             continue;
@@ -163,7 +171,7 @@ static int drop_stale(osp_arena *a, osp_series *s, size_t n)
         if (!p)
             return OSP_ENOMEM;
         for (j = 0; j < s[i].nsamples; j++)
-            if (!osp_is_stale_nan(s[i].samples[j].v))
+            if (!is_stale(s[i].samples[j].v))
                 p[k++] = s[i].samples[j];
         s[i].samples = p;
         s[i].nsamples = k;

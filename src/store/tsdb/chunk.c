@@ -508,17 +508,12 @@ void osp_chunk_stream_cleanup(osp_chunk_stream *s)
     osp_chunk_stream_init(s);
 }
 
-/* Writes the low n bits of v (n <= 8) at bit offset *pos of a zeroed buffer. */
-static void splice(uint8_t *buf, uint32_t *pos, unsigned v, unsigned n)
-{
-    while (n) {
-        unsigned room = 8 - (*pos & 7), k = n < room ? n : room;
-        unsigned bits = (v >> (n - k)) & ((1u << k) - 1);
-        buf[*pos >> 3] |= (uint8_t)(bits << (room - k));
-        *pos += k;
-        n -= k;
-    }
-}
+/* Most bits one sample adds: a 68-bit timestamp escape plus a 77-bit XOR value. */
+#define STREAM_MAX_SAMPLE_BITS 145
+/* Buffer capacities: powers of two up to a size that holds any full chunk plus one more
+ * sample's bits, so a chunk's buffer is resized a handful of times, not per sample. */
+#define STREAM_MIN_CAP 32
+#define STREAM_MAX_CAP (OSP_CHUNK_DEFAULT_BYTES + (STREAM_MAX_SAMPLE_BITS + 7) / 8 + 1)
 
 int osp_chunk_stream_append(osp_chunk_stream *s, int64_t t_ms, double v)
 {
@@ -526,23 +521,14 @@ int osp_chunk_stream_append(osp_chunk_stream *s, int64_t t_ms, double v)
         return OSP_EINVAL;
     if (s->n >= OSP_CHUNK_MAX_SAMPLES)
         return OSP_ETOOBIG;
-    uint8_t tmp[32] = {0};
-    bitw w = {.out = tmp};
-    uint64_t d = s->n ? (uint64_t)t_ms - (uint64_t)s->tlast : 0;
-    if (s->n >= 2)
-        put_tdod(&w, d - s->dprev);
-    osp__chunk_venc e = {.prev = s->vprev, .lead = s->lead, .trail = s->trail};
-    put_xor(&e, &w, v, s->n == 0);
-    uint64_t nb = w.nbits;
-    bw_flush(&w);
-    uint64_t total = s->nbits + nb;
-    int64_t t0 = s->n ? s->t0 : t_ms;
-    uint64_t d1 = s->n == 1 ? d : s->d1;
-    if (header_len(s->n + 1u, t0, d1) + (total + 7) / 8 > OSP_CHUNK_DEFAULT_BYTES)
-        return OSP_ETOOBIG;
-    size_t need = (size_t)(total + 7) / 8;
+    size_t need = (s->nbits + STREAM_MAX_SAMPLE_BITS + 7) / 8;
     if (need > s->cap) {
-        size_t cap = (need + need / 4 + 15) & ~(size_t)15;
+        size_t cap = s->cap ? s->cap : STREAM_MIN_CAP;
+        while (cap < need)
+            cap *= 2;
+        if (cap > STREAM_MAX_CAP)
+            cap = STREAM_MAX_CAP;
+        assert(cap >= need);
         uint8_t *nbuf = osp_realloc(s->buf, cap);
         if (!nbuf)
             return OSP_ENOMEM;
@@ -550,12 +536,26 @@ int osp_chunk_stream_append(osp_chunk_stream *s, int64_t t_ms, double v)
         s->buf = nbuf;
         s->cap = (uint16_t)cap;
     }
-    uint32_t pos = s->nbits;
-    for (uint64_t i = 0; i < nb; i += 8) {
-        unsigned k = nb - i < 8 ? (unsigned)(nb - i) : 8u; /* a partial byte is left-aligned */
-        splice(s->buf, &pos, (unsigned)tmp[i / 8] >> (8 - k), k);
+    /* Write in place: the writer starts at the partial last byte, holding its bits. */
+    uint32_t byte = s->nbits / 8;
+    uint8_t keep = s->buf[byte];
+    bitw w = {.out = s->buf + byte, .nacc = s->nbits & 7};
+    w.acc = (uint64_t)keep >> (8 - w.nacc);
+    uint64_t d = s->n ? (uint64_t)t_ms - (uint64_t)s->tlast : 0;
+    if (s->n >= 2)
+        put_tdod(&w, d - s->dprev);
+    osp__chunk_venc e = {.prev = s->vprev, .lead = s->lead, .trail = s->trail};
+    put_xor(&e, &w, v, s->n == 0);
+    uint64_t total = s->nbits + w.nbits;
+    bw_flush(&w);
+    int64_t t0 = s->n ? s->t0 : t_ms;
+    uint64_t d1 = s->n == 1 ? d : s->d1;
+    if (header_len(s->n + 1u, t0, d1) + (total + 7) / 8 > OSP_CHUNK_DEFAULT_BYTES) {
+        memset(s->buf + byte, 0, w.pos); /* back to zero past nbits */
+        s->buf[byte] = keep;
+        return OSP_ETOOBIG;
     }
-    s->nbits = pos;
+    s->nbits = (uint32_t)total;
     if (s->n == 0)
         s->t0 = t_ms;
     s->d1 = d1;

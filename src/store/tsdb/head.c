@@ -74,6 +74,27 @@ osp__hseries *osp__head_get(osp__head *h, uint64_t id, bool create)
     return leaf ? &leaf[id & (LEAF_N - 1)] : NULL;
 }
 
+void osp__head_prefetch(osp__head *h, uint64_t id, int gen, int stage)
+{
+    osp__hseries *hs = osp__head_get(h, id, false);
+    if (!hs)
+        return;
+    if (stage == 0) {
+        __builtin_prefetch(hs);
+        return;
+    }
+    osp__hdata *d = __atomic_load_n(&hs->d[gen], __ATOMIC_RELAXED);
+    if (!d)
+        return;
+    if (stage == 1) {
+        __builtin_prefetch(d);
+        return;
+    }
+    uint8_t *buf = __atomic_load_n(&d->open.buf, __ATOMIC_RELAXED);
+    if (buf)
+        __builtin_prefetch(buf + __atomic_load_n(&d->open.nbits, __ATOMIC_RELAXED) / 8, 1);
+}
+
 static void gen_range(osp__hgen *g, int64_t t)
 {
     int64_t cur = atomic_load(&g->mint);

@@ -526,6 +526,60 @@ int osp_series_index_get_or_create(osp_series_index *idx, const osp_label *label
     return 0;
 }
 
+#define LOOKAHEAD 8 /* sets hashed and probed ahead in a batch lookup (power of two) */
+
+/* Starts loading the probe slot of hash h. */
+static void probe_prefetch(const osp_series_index *idx, uint64_t h)
+{
+    __builtin_prefetch(&idx->ser[h & idx->sermask]);
+}
+
+/* Once the probe slot is loaded: starts loading the label ids of its series. */
+static void labels_prefetch(const osp_series_index *idx, uint64_t h)
+{
+    sslot s = idx->ser[h & idx->sermask];
+    if (s.id1 && s.tag == (uint32_t)(h >> 32)) {
+        __builtin_prefetch(&idx->lab[idx->off[s.id1 - 1]]);
+        __builtin_prefetch(&idx->lab[idx->off[s.id1 - 1]] + 16);
+    }
+}
+
+void osp_series_index_lookup_batch(osp_series_index *idx, const osp_series *series, size_t n,
+                                   uint64_t *ids)
+{
+    uint64_t h[LOOKAHEAD];
+    uint8_t ok[LOOKAHEAD];
+    pthread_rwlock_rdlock(&idx->lock);
+    if (!idx->ser) {
+        pthread_rwlock_unlock(&idx->lock);
+        for (size_t i = 0; i < n; i++)
+            ids[i] = UINT64_MAX;
+        return;
+    }
+    for (size_t i = 0; i < n + LOOKAHEAD; i++) {
+        if (i < n) { /* stage 1: hash and prefetch the probe slot */
+            size_t k = i & (LOOKAHEAD - 1);
+            /* no validation: only a well-formed set can equal a stored one */
+            ok[k] = series[i].nlabels > 0;
+            if (ok[k]) {
+                h[k] = set_hash(series[i].labels, series[i].nlabels) & idx->hash_mask;
+                probe_prefetch(idx, h[k]);
+            }
+        }
+        size_t j = i - LOOKAHEAD / 2; /* stage 2: prefetch the candidate's label ids */
+        if (i >= LOOKAHEAD / 2 && j < n && ok[j & (LOOKAHEAD - 1)])
+            labels_prefetch(idx, h[j & (LOOKAHEAD - 1)]);
+        j = i - (LOOKAHEAD - 1); /* stage 3: compare */
+        if (i >= LOOKAHEAD - 1 && j < n) {
+            size_t k = j & (LOOKAHEAD - 1);
+            uint32_t id = ok[k] ? series_find(idx, series[j].labels, series[j].nlabels, h[k])
+                                : NONE;
+            ids[j] = id == NONE ? UINT64_MAX : id;
+        }
+    }
+    pthread_rwlock_unlock(&idx->lock);
+}
+
 /* ---- matchers ---- */
 
 typedef struct idlist {

@@ -9,6 +9,7 @@
 #include "core/arena.h"
 #include "core/str.h"
 #include "model/labels.h"
+#include "model/series.h"
 
 typedef struct osp_series_index osp_series_index;
 
@@ -56,6 +57,14 @@ void osp_series_index_set_limit(osp_series_index *idx, uint64_t max_series_per_m
  * not limited. */
 int osp_series_index_get_or_create(osp_series_index *idx, const osp_label *labels, size_t n,
                                    uint64_t *series_id, int *created);
+
+/* Looks up the label sets of series[0..n) (samples ignored) under one read lock, with
+ * the table probes of later sets prefetched while earlier ones are compared; creates
+ * nothing. ids[i] gets the id, or UINT64_MAX when the set is absent or malformed (the
+ * caller then goes through osp_series_index_get_or_create, which creates it or says why
+ * not). ids has room for n. */
+void osp_series_index_lookup_batch(osp_series_index *idx, const osp_series *series, size_t n,
+                                   uint64_t *ids);
 
 /* Ids of the series that every matcher selects, ascending, in *ids (arena memory, valid
  * until the arena is cleaned up); *nids their count. A matcher that matches the empty

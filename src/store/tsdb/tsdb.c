@@ -197,10 +197,10 @@ static int rec_finish(rec *r)
 
 /* Appends the samples of s in the order given, as Prometheus appends a request's samples:
  * one older than an earlier one of the same series is out of order. */
-static int append_series(osp_tsdb *db, const osp_series *s, int64_t horizon, rec *r,
-                         osp_tsdb_append_report *rep)
+static int append_series(osp_tsdb *db, const osp_series *s, uint64_t known, int64_t horizon,
+                         rec *r, osp_tsdb_append_report *rep)
 {
-    uint64_t id, stored = 0;
+    uint64_t id = known, stored = 0;
     int rc;
     if (s->nsamples == 0)
         return 0;
@@ -209,7 +209,10 @@ static int append_series(osp_tsdb *db, const osp_series *s, int64_t horizon, rec
         reject(rep, "invalid label set (names and values must be non-empty, sorted, unique)", s);
         return 0;
     }
-    rc = osp_series_index_get_or_create(db->idx, s->labels, s->nlabels, &id, NULL);
+    if (id == UINT64_MAX)
+        rc = osp_series_index_get_or_create(db->idx, s->labels, s->nlabels, &id, NULL);
+    else
+        rc = 0;
     if (rc == OSP_ETOOBIG) {
         rep->limited += s->nsamples;
         if (!rep->error[0]) {
@@ -290,9 +293,20 @@ int osp_tsdb_append(osp_tsdb *db, const osp_series_batch *b, osp_tsdb_append_rep
     int64_t horizon =
         db->opt.retention_ms > 0 ? osp__tsdb_now_ms() - db->opt.retention_ms : INT64_MIN;
     rec_init(&r);
+    /* Known series are found in one pass over the index; NULL (no memory) finds none. */
+    uint64_t *ids = b->nseries ? osp_malloc(b->nseries * sizeof *ids) : NULL;
+    if (ids)
+        osp_series_index_lookup_batch(db->idx, b->series, b->nseries, ids);
     pthread_rwlock_rdlock(&db->rw);
-    for (size_t i = 0; i < b->nseries && rc == 0; i++)
-        rc = append_series(db, &b->series[i], horizon, &r, rep);
+    for (size_t i = 0; i < b->nseries && rc == 0; i++) {
+        /* the head memory of known series a few places ahead, level by level */
+        for (int stage = 0; ids && stage < 3; stage++) {
+            size_t ahead = i + (size_t)(6 - 2 * stage);
+            if (ahead < b->nseries && ids[ahead] != UINT64_MAX)
+                osp__head_prefetch(&db->head, ids[ahead], db->gen, stage);
+        }
+        rc = append_series(db, &b->series[i], ids ? ids[i] : UINT64_MAX, horizon, &r, rep);
+    }
     for (size_t i = 0; i < b->nmeta && rc == 0; i++) {
         int changed = osp__meta_put(&db->meta, &b->meta[i]);
         if (changed < 0)
@@ -316,6 +330,7 @@ int osp_tsdb_append(osp_tsdb *db, const osp_series_batch *b, osp_tsdb_append_rep
         pthread_mutex_unlock(lock);
     }
     pthread_rwlock_unlock(&db->rw);
+    osp_free(ids);
     rec_cleanup(&r);
     if (osp__tsdb_flush_due(db))
         pthread_cond_signal(&db->cv);

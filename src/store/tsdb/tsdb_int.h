@@ -79,6 +79,11 @@ void osp__head_cleanup(osp__head *h);
 /* The series' state, NULL when its page does not exist and create is false (or out of
  * memory). */
 osp__hseries *osp__head_get(osp__head *h, uint64_t id, bool create);
+/* Starts loading what an append to series id in generation gen touches, one level per
+ * stage: 0 its entry, 1 its samples, 2 the end of its open chunk. A stage pays off when
+ * the one before ran a few series earlier. Takes no lock: it only reads pointers that the
+ * caller's shared hold on the engine keeps valid, and follows them with prefetches. */
+void osp__head_prefetch(osp__head *h, uint64_t id, int gen, int stage);
 static inline pthread_mutex_t *osp__head_lock(osp__head *h, uint64_t id)
 {
     return &h->stripe[id % OSP_HEAD_STRIPES];

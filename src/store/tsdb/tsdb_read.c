@@ -52,6 +52,29 @@ static int cmp_series(const void *pa, const void *pb)
     return osp_labels_compare(a->labels, a->nlabels, b->labels, b->nlabels);
 }
 
+/* Copies the strings of l[0..n) (slices into the index) into one arena block, each
+ * NUL-terminated, and points l at the copies. 0 or OSP_ENOMEM. */
+static int copy_label_strings(osp_arena *arena, osp_label *l, size_t n)
+{
+    size_t total = 0;
+    for (size_t j = 0; j < n; j++)
+        total += l[j].name.n + l[j].value.n + 2;
+    char *p = osp_arena_alloc(arena, total ? total : 1);
+    if (!p)
+        return OSP_ENOMEM;
+    for (size_t j = 0; j < n; j++) {
+        osp_str *f[2] = {&l[j].name, &l[j].value};
+        for (int k = 0; k < 2; k++) {
+            if (f[k]->n)
+                memcpy(p, f[k]->p, f[k]->n);
+            p[f[k]->n] = 0;
+            f[k]->p = p;
+            p += f[k]->n + 1;
+        }
+    }
+    return 0;
+}
+
 /* Ids the matchers select; every series when n == 0. Caller holds rw shared. */
 static int select_ids(osp_tsdb *db, const osp_label_matcher *m, size_t n, osp_arena *arena,
                       uint64_t **ids, size_t *nids)
@@ -91,17 +114,15 @@ static int do_select(osp_tsdb *db, const osp_label_matcher *m, size_t n, int all
         osp_series *s = &res[k];
         if ((rc = osp_series_labels(db->idx, ids[i], arena, &s->labels, &s->nlabels)) != 0)
             break;
-        for (size_t j = 0; j < s->nlabels && rc == 0; j++) {
-            s->labels[j].name = osp_arena_strdup(arena, s->labels[j].name);
-            s->labels[j].value = osp_arena_strdup(arena, s->labels[j].value);
-            if (!s->labels[j].name.p || !s->labels[j].value.p)
-                rc = OSP_ENOMEM;
-        }
-        if (samples && rc == 0) {
+        if ((rc = copy_label_strings(arena, s->labels, s->nlabels)) != 0)
+            break;
+        if (samples) {
             s->samples = osp_arena_alloc(arena, v.n * sizeof *s->samples);
-            if (!s->samples)
+            if (!s->samples) {
                 rc = OSP_ENOMEM;
-            for (size_t j = 0; j < v.n && rc == 0; j++)
+                break;
+            }
+            for (size_t j = 0; j < v.n; j++)
                 s->samples[j] = (osp_sample){v.a[j].t, v.a[j].v};
             s->nsamples = v.n;
         }

@@ -310,6 +310,34 @@ static void test_unpacked_and_unknown(void **state)
     done(&c);
 }
 
+/* Labels in other layouts than name-then-value with short lengths decode the same. */
+static void test_label_layouts(void **state)
+{
+    (void)state;
+    char big[300];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    begin();
+    O(1);
+    O(1), S(2, "m:x"), S(1, "__name__"), C(); /* value first */
+    O(1), S(1, "a"), S(2, big), C();          /* two-byte length */
+    O(1), S(1, "b"), C();                     /* no value: dropped */
+    O(1), S(1, "c"), S(2, "1"), U(9, 4), C(); /* an unknown field after */
+    sample(1, 1);
+    C();
+    ctx c;
+    assert_int_equal(decode(&c), 0);
+    assert_int_equal(c.req.nseries, 1);
+    osp_rw_series *s = &c.req.series[0];
+    assert_int_equal(s->nlabels, 3);
+    assert_str(s->labels[0].name, "__name__");
+    assert_str(s->labels[0].value, "m:x");
+    assert_str(s->labels[1].value, big);
+    assert_str(s->labels[2].name, "c");
+    assert_str(s->labels[2].value, "1");
+    done(&c);
+}
+
 static void test_empty_request(void **state)
 {
     (void)state;
@@ -516,6 +544,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_field),
         cmocka_unit_test(test_unpacked_and_unknown),
+        cmocka_unit_test(test_label_layouts),
         cmocka_unit_test(test_empty_request),
         cmocka_unit_test(test_series_rejections),
         cmocka_unit_test(test_histogram_and_exemplar_rejections),

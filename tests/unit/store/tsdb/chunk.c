@@ -260,6 +260,46 @@ static void test_append_rules(void **state)
     osp_buf_cleanup(&small);
 }
 
+/* The in-place stream encoder against the appender, up to and past the byte cap: a
+ * refused sample leaves the stream as it was, and its chunk is the appender's bytes. */
+static void test_stream_full(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 3; kind++) {
+        osp_chunk_stream s;
+        osp_chunk_appender a;
+        osp_chunk_stream_init(&s);
+        osp_chunk_appender_init(&a, 0, 0);
+        int64_t t = -5000;
+        int rc, n = 0;
+        for (;;) {
+            t += kind == 1 ? (int64_t)(rnd() % 2000000) + 1 : 15000 + (int64_t)(rnd() % 3);
+            double v = kind == 2 ? (double)(n % 7) : from_bits(rnd());
+            if ((rc = osp_chunk_stream_append(&s, t, v)) != 0)
+                break;
+            assert_int_equal(osp_chunk_append(&a, t, v), 0);
+            n++;
+        }
+        assert_int_equal(rc, OSP_ETOOBIG);
+        assert_int_equal(s.n, (uint32_t)n);
+        assert_true(osp_chunk_stream_heap(&s) >= (s.nbits + 7) / 8);
+        for (uint32_t i = (s.nbits + 7) / 8; i < s.cap; i++)
+            assert_int_equal(s.buf[i], 0); /* zero past the bits, as before the refusal */
+        if (s.nbits % 8)
+            assert_int_equal(s.buf[s.nbits / 8] & (0xff >> (s.nbits % 8)), 0);
+        osp_buf x, y;
+        osp_buf_init(&x, 0);
+        osp_buf_init(&y, 0);
+        assert_int_equal(osp_chunk_stream_finish(&s, &x), 0);
+        assert_int_equal(osp_chunk_appender_finish(&a, &y), 0);
+        assert_int_equal(x.len, y.len);
+        assert_memory_equal(x.data, y.data, x.len);
+        assert_null(s.buf);
+        osp_buf_cleanup(&x);
+        osp_buf_cleanup(&y);
+    }
+}
+
 /* Every truncation, every single-bit flip and a trailing byte of a real chunk must either
  * decode (flips can yield other valid chunks) or report OSP_ECORRUPT; ASan checks bounds. */
 static void test_corrupt(void **state)
@@ -370,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_timestamps),
         cmocka_unit_test(test_single_and_empty),
         cmocka_unit_test(test_append_rules),
+        cmocka_unit_test(test_stream_full),
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_random_round_trips),
     };

@@ -78,6 +78,45 @@ static void test_collisions(void **state)
     osp_series_index_destroy(idx);
 }
 
+/* Batch lookups find what get_or_create made, at every position of a batch longer than
+ * the lookahead, and report absent and malformed sets as UINT64_MAX; also when every set
+ * collides. */
+static void test_lookup_batch(void **state)
+{
+    for (int mask = 0; mask < 2; mask++) {
+        osp_series_index *idx;
+        assert_int_equal(osp_series_index_create(NULL, &idx), 0);
+        if (mask)
+            osp__series_index_set_hash_mask(idx, 0);
+        enum { N = 40 };
+        char vals[N][16];
+        osp_label ls[N][2];
+        osp_series ser[N + 2];
+        uint64_t ids[N + 2];
+        osp_series_index_lookup_batch(idx, ser, 0, ids);
+        for (int i = 0; i < N; i++) {
+            snprintf(vals[i], sizeof vals[i], "v%d", i);
+            ls[i][0] = L("__name__", "m");
+            ls[i][1] = (osp_label){OSP_STR_LIT("k"), osp_str_c(vals[i])};
+            ser[i] = (osp_series){ls[i], 2, NULL, 0};
+        }
+        osp_series_index_lookup_batch(idx, ser, N, ids); /* empty index */
+        for (int i = 0; i < N; i++)
+            assert_int_equal(ids[i], UINT64_MAX);
+        for (int i = 0; i < N; i += 2)
+            assert_int_equal(add(idx, ls[i], 2, 1), (uint64_t)(i / 2));
+        osp_label unsorted[] = {L("k", "v0"), L("__name__", "m")};
+        ser[N] = (osp_series){unsorted, 2, NULL, 0};
+        ser[N + 1] = (osp_series){NULL, 0, NULL, 0};
+        osp_series_index_lookup_batch(idx, ser, N + 2, ids);
+        for (int i = 0; i < N; i++)
+            assert_int_equal(ids[i], i % 2 ? UINT64_MAX : (uint64_t)(i / 2));
+        assert_int_equal(ids[N], UINT64_MAX);
+        assert_int_equal(ids[N + 1], UINT64_MAX);
+        osp_series_index_destroy(idx);
+    }
+}
+
 static void test_limit(void **state)
 {
     osp_series_index *idx;
@@ -425,6 +464,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_dedup), cmocka_unit_test(test_collisions),
+        cmocka_unit_test(test_lookup_batch),
         cmocka_unit_test(test_limit),        cmocka_unit_test(test_matchers),
         cmocka_unit_test(test_listings),     cmocka_unit_test(test_concurrency),
         cmocka_unit_test(test_oom),          cmocka_unit_test(test_bytes_per_series),
