@@ -857,7 +857,7 @@ static void label_values(osp_prom_api *api, const osp_http_request *req, osp_htt
 static void metadata(osp_prom_api *api, const osp_http_request *req, osp_http_response *res)
 {
     params p;
-    osp_str family = {0}, limit_text;
+    osp_str family = {0}, limit_text = {0};
     size_t limit = SIZE_MAX, n;
     osp_metric_meta *meta;
     params_init(&p, req);
@@ -865,7 +865,7 @@ static void metadata(osp_prom_api *api, const osp_http_request *req, osp_http_re
         fail(res, 400, "bad_data", "malformed query string: bad percent-encoding");
         return;
     }
-    if (params_get(&p, "limit", &limit_text) == 1 && limit_text.n) {
+    if (limit_text.n) {
         char buf[24];
         char *end;
         long long v;

@@ -328,3 +328,32 @@ int osp__otlp_decode_request(osp__otlp_dec *d, osp_str body, const char *what,
                          (size_t)(r.p - (const uint8_t *)body.p), osp_pb_reason(&r));
     return rc;
 }
+
+/* One scratch array into the arena; NULL and 0 when empty. */
+static int keep_array(osp_arena *arena, const osp_buf *b, size_t elem, const void **dst,
+                      size_t *n)
+{
+    *dst = NULL;
+    *n = b->len / elem;
+    if (!b->len)
+        return 0;
+    *dst = osp_arena_memdup(arena, b->data, b->len);
+    return *dst ? 0 : OSP_ENOMEM;
+}
+
+int osp__otlp_keep_point_arrays(osp_arena *arena, const osp_buf arr[OSP__ARR_N],
+                                osp_metric_point *p)
+{
+    int rc;
+    if ((rc = keep_array(arena, &arr[OSP__ARR_BUCKETS], sizeof(uint64_t),
+                         (const void **)&p->bucket_counts, &p->nbuckets)) ||
+        (rc = keep_array(arena, &arr[OSP__ARR_BOUNDS], sizeof(double), (const void **)&p->bounds,
+                         &p->nbounds)) ||
+        (rc = keep_array(arena, &arr[OSP__ARR_POS], sizeof(uint64_t),
+                         (const void **)&p->pos_counts, &p->npos)) ||
+        (rc = keep_array(arena, &arr[OSP__ARR_NEG], sizeof(uint64_t),
+                         (const void **)&p->neg_counts, &p->nneg)))
+        return rc;
+    return keep_array(arena, &arr[OSP__ARR_QUANTILES], sizeof(osp_quantile),
+                      (const void **)&p->quantiles, &p->nquantiles);
+}

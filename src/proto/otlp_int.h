@@ -13,6 +13,7 @@
 #include "core/pb.h"
 #include "core/str.h"
 #include "model/attr.h"
+#include "model/metric.h"
 #include "model/span.h"
 #include "proto/otlp.h"
 
@@ -97,5 +98,20 @@ int osp__otlp_scan_container(osp__otlp_dec *d, osp_str wire, const char *what, o
  * the first error from each. */
 int osp__otlp_decode_request(osp__otlp_dec *d, osp_str body, const char *what,
                              int (*each)(osp__otlp_dec *d, osp_str wire));
+
+/* The scratch arrays a metrics decoder fills for one data point, in this order. */
+enum {
+    OSP__ARR_BUCKETS,   /* uint64 bucket_counts */
+    OSP__ARR_BOUNDS,    /* double explicit_bounds */
+    OSP__ARR_POS,       /* uint64 positive bucket counts */
+    OSP__ARR_NEG,       /* uint64 negative bucket counts */
+    OSP__ARR_QUANTILES, /* osp_quantile */
+    OSP__ARR_N,
+};
+
+/* Copies the point's scratch arrays into arena (16-byte aligned) and points p's arrays and
+ * counts at the copies (NULL and 0 for an empty one). 0 or OSP_ENOMEM. */
+int osp__otlp_keep_point_arrays(osp_arena *arena, const osp_buf arr[OSP__ARR_N],
+                                osp_metric_point *p);
 
 #endif

@@ -39,7 +39,6 @@ typedef struct pend {
     char msg[256];
 } pend;
 
-enum arr { A_BUCKETS, A_BOUNDS, A_POS, A_NEG, A_QUANTILES, A_N };
 
 typedef struct dec {
     osp__ojson j;    /* first: the callbacks of osp__ojson_each_object get it */
@@ -47,7 +46,7 @@ typedef struct dec {
     osp_metric_batch *out;
     size_t nmetric; /* Metric objects seen so far: the index in messages */
     osp_buf meta, exemplars;
-    osp_buf arr[A_N];
+    osp_buf arr[OSP__ARR_N];
 } dec;
 
 /* Adds n rejected points to p; the message is kept if it is p's first. */
@@ -289,7 +288,7 @@ static int decode_quantile(osp__ojson *j, void *arg)
         if (rc < 0)
             return rc;
     }
-    return rc ? rc : osp_buf_append(&d->arr[A_QUANTILES], &q, sizeof q);
+    return rc ? rc : osp_buf_append(&d->arr[OSP__ARR_QUANTILES], &q, sizeof q);
 }
 
 /* Records in f why an exemplar id of len bytes (from get_id) is not valid: not empty nor
@@ -364,17 +363,6 @@ static int decode_exemplar(osp__ojson *j, void *arg)
     return osp_exemplars_append(&d->exemplars, &ex);
 }
 
-/* Copies a scratch array into the arena; NULL and 0 when empty. */
-static int keep_array(dec *d, const osp_buf *b, size_t elem, const void **dst, size_t *n)
-{
-    *dst = NULL;
-    *n = b->len / elem;
-    if (!b->len)
-        return 0;
-    *dst = osp_arena_memdup(d->c.arena, b->data, b->len);
-    return *dst ? 0 : OSP_ENOMEM;
-}
-
 /* The histogram checks of the protobuf decoder, in its order. */
 static void check_histogram(const osp_metric_point *p, osp__ojson_fault *f)
 {
@@ -403,7 +391,7 @@ static int decode_point(osp__ojson *j, void *arg)
     int rc, m;
     osp_buf_reset(&d->c.attrs);
     osp_buf_reset(&d->exemplars);
-    for (size_t i = 0; i < A_N; i++)
+    for (size_t i = 0; i < OSP__ARR_N; i++)
         osp_buf_reset(&d->arr[i]);
     while ((rc = osp__ojson_next_key(&d->j, &k)) == 1) {
         if ((rc = osp__ojson_member_of(&d->j, &k, point_names, P_N, point_members[mc->type], &seen,
@@ -451,7 +439,7 @@ static int decode_point(osp__ojson *j, void *arg)
         }
         case P_BUCKETS:
         case P_BOUNDS:
-            rc = get_numbers(d, name, m == P_BOUNDS, &d->arr[m == P_BOUNDS ? A_BOUNDS : A_BUCKETS]);
+            rc = get_numbers(d, name, m == P_BOUNDS, &d->arr[m == P_BOUNDS ? OSP__ARR_BOUNDS : OSP__ARR_BUCKETS]);
             break;
         case P_SCALE:
             i64 = 0;
@@ -462,10 +450,10 @@ static int decode_point(osp__ojson *j, void *arg)
             rc = get_double(d, name, &p.zero_threshold);
             break;
         case P_POS:
-            rc = get_buckets(d, name, &d->arr[A_POS], &p.pos_offset);
+            rc = get_buckets(d, name, &d->arr[OSP__ARR_POS], &p.pos_offset);
             break;
         case P_NEG:
-            rc = get_buckets(d, name, &d->arr[A_NEG], &p.neg_offset);
+            rc = get_buckets(d, name, &d->arr[OSP__ARR_NEG], &p.neg_offset);
             break;
         case P_QUANTILES:
             rc = osp__ojson_each_object(&d->j, name, decode_quantile, NULL);
@@ -481,16 +469,7 @@ static int decode_point(osp__ojson *j, void *arg)
         return rc;
     if (mc->type == OSP_METRIC_SUMMARY)
         p.has |= OSP_POINT_SUM; /* SummaryDataPoint.sum has no presence */
-    if ((rc = keep_array(d, &d->arr[A_BUCKETS], sizeof(uint64_t), (const void **)&p.bucket_counts,
-                         &p.nbuckets)) < 0 ||
-        (rc = keep_array(d, &d->arr[A_BOUNDS], sizeof(double), (const void **)&p.bounds,
-                         &p.nbounds)) < 0 ||
-        (rc = keep_array(d, &d->arr[A_POS], sizeof(uint64_t), (const void **)&p.pos_counts,
-                         &p.npos)) < 0 ||
-        (rc = keep_array(d, &d->arr[A_NEG], sizeof(uint64_t), (const void **)&p.neg_counts,
-                         &p.nneg)) < 0 ||
-        (rc = keep_array(d, &d->arr[A_QUANTILES], sizeof(osp_quantile), (const void **)&p.quantiles,
-                         &p.nquantiles)) < 0)
+    if ((rc = osp__otlp_keep_point_arrays(d->c.arena, d->arr, &p)) < 0)
         return rc;
     check_histogram(&p, &f);
     size_t index = mc->npoints++;
@@ -758,7 +737,7 @@ int osp_otlp_metrics_decode_json(osp_str body, osp_metric_batch *out, osp_decode
     osp__ojson_init(&d.j, body, rep, &out->arena, cap);
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         osp_buf_init(own[i], cap);
-    for (size_t i = 0; i < A_N; i++)
+    for (size_t i = 0; i < OSP__ARR_N; i++)
         osp_buf_init(&d.arr[i], 4 * body.n + 4096);
     static const osp__ojson_name top = {"resourceMetrics", "resource_metrics"};
     int rc = osp__ojson_decode_body(&d.j, &top, decode_resource_metrics);
@@ -776,7 +755,7 @@ int osp_otlp_metrics_decode_json(osp_str body, osp_metric_batch *out, osp_decode
     osp__ojson_cleanup(&d.j);
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         osp_buf_cleanup(own[i]);
-    for (size_t i = 0; i < A_N; i++)
+    for (size_t i = 0; i < OSP__ARR_N; i++)
         osp_buf_cleanup(&d.arr[i]);
     return rc;
 }

@@ -31,11 +31,10 @@ typedef struct dec {
     osp_metric_batch *out;
     osp_buf exemplars; /* blob of the row being decoded, besides c.attrs */
     osp_buf meta;      /* metadata of the metric being decoded */
-    osp_buf arr[5];    /* arrays of the point: see enum arr */
+    osp_buf arr[OSP__ARR_N]; /* arrays of the point (otlp_int.h) */
     size_t nmetric;    /* metrics seen so far: the index in messages */
 } dec;
 
-enum arr { A_BUCKETS, A_BOUNDS, A_POS, A_NEG, A_QUANTILES };
 
 #define V OSP_PB_VARINT
 #define L OSP_PB_LEN
@@ -207,7 +206,7 @@ static int put_quantile(dec *d, osp_str wire)
     if (rc < 0)
         return osp__otlp_bad(&d->c, "quantile_values: malformed ValueAtQuantile: %s",
                              osp_pb_reason(&r));
-    return osp_buf_append(&d->arr[A_QUANTILES], &q, sizeof q);
+    return osp_buf_append(&d->arr[OSP__ARR_QUANTILES], &q, sizeof q);
 }
 
 /* Decodes an Exemplar into d->exemplars (its attributes go through d->c.nested). */
@@ -265,17 +264,6 @@ static int put_exemplar(dec *d, osp_str wire)
     }
     ex.filtered_attributes = osp_buf_str(&d->c.nested);
     return osp_exemplars_append(&d->exemplars, &ex);
-}
-
-/* Copies a scratch array into the arena (16-byte aligned); NULL and 0 when empty. */
-static int keep_array(dec *d, const osp_buf *b, size_t elem, const void **dst, size_t *n)
-{
-    *dst = NULL;
-    *n = b->len / elem;
-    if (!b->len)
-        return 0;
-    *dst = osp_arena_memdup(&d->out->arena, b->data, b->len);
-    return *dst ? 0 : OSP_ENOMEM;
 }
 
 /* Decodes one data point of a metric of `type` (row `metric`) and adds it to the batch:
@@ -352,10 +340,10 @@ static int decode_point(dec *d, osp_str wire, int32_t type, uint32_t metric)
             p.max = osp_pb_as_double(f.u64);
             break;
         case R_BUCKETS:
-            rc = put_fixed64s(d, &f, &d->arr[A_BUCKETS], fs->name);
+            rc = put_fixed64s(d, &f, &d->arr[OSP__ARR_BUCKETS], fs->name);
             break;
         case R_BOUNDS:
-            rc = put_fixed64s(d, &f, &d->arr[A_BOUNDS], fs->name);
+            rc = put_fixed64s(d, &f, &d->arr[OSP__ARR_BOUNDS], fs->name);
             break;
         case R_SCALE:
             p.scale = sint32_of(f.u64);
@@ -367,10 +355,10 @@ static int decode_point(dec *d, osp_str wire, int32_t type, uint32_t metric)
             p.zero_threshold = osp_pb_as_double(f.u64);
             break;
         case R_POS:
-            rc = decode_buckets(d, f.bytes, &d->arr[A_POS], &p.pos_offset, "positive");
+            rc = decode_buckets(d, f.bytes, &d->arr[OSP__ARR_POS], &p.pos_offset, "positive");
             break;
         case R_NEG:
-            rc = decode_buckets(d, f.bytes, &d->arr[A_NEG], &p.neg_offset, "negative");
+            rc = decode_buckets(d, f.bytes, &d->arr[OSP__ARR_NEG], &p.neg_offset, "negative");
             break;
         case R_QUANTILES:
             rc = put_quantile(d, f.bytes);
@@ -386,16 +374,7 @@ static int decode_point(dec *d, osp_str wire, int32_t type, uint32_t metric)
     if (type == OSP_METRIC_SUMMARY)
         p.has |= OSP_POINT_SUM; /* SummaryDataPoint.sum has no presence: always there */
 
-    if ((rc = keep_array(d, &d->arr[A_BUCKETS], sizeof(uint64_t), (const void **)&p.bucket_counts,
-                         &p.nbuckets)) < 0 ||
-        (rc = keep_array(d, &d->arr[A_BOUNDS], sizeof(double), (const void **)&p.bounds,
-                         &p.nbounds)) < 0 ||
-        (rc = keep_array(d, &d->arr[A_POS], sizeof(uint64_t), (const void **)&p.pos_counts,
-                         &p.npos)) < 0 ||
-        (rc = keep_array(d, &d->arr[A_NEG], sizeof(uint64_t), (const void **)&p.neg_counts,
-                         &p.nneg)) < 0 ||
-        (rc = keep_array(d, &d->arr[A_QUANTILES], sizeof(osp_quantile), (const void **)&p.quantiles,
-                         &p.nquantiles)) < 0)
+    if ((rc = osp__otlp_keep_point_arrays(&d->out->arena, d->arr, &p)) < 0)
         return rc;
     if ((p.nbuckets || p.nbounds) && p.nbuckets != p.nbounds + 1)
         return osp__otlp_bad(&d->c,

@@ -229,6 +229,20 @@ static int load_range(osp__pq_ev *ev, const osp_promql_expr *e, range_vec *rv)
     return rv->lo && rv->hi && rv->win ? 0 : OSP_ENOMEM;
 }
 
+/* Moves the window [*lo, *hi) of s forward to the samples in [mint, maxt] (both only grow
+ * as steps advance) and returns how many it holds. */
+static size_t slide_window(const osp_series *s, size_t *lo, size_t *hi, int64_t mint,
+                           int64_t maxt)
+{
+    while (*lo < s->nsamples && !in_window(s->samples[*lo].t_ms, mint))
+        ++*lo;
+    if (*hi < *lo)
+        *hi = *lo;
+    while (*hi < s->nsamples && s->samples[*hi].t_ms <= maxt)
+        ++*hi;
+    return *hi - *lo;
+}
+
 /* Moves every window to the step at ts and counts its samples as held. */
 static int range_step(osp__pq_query *q, range_vec *rv, int64_t ts)
 {
@@ -236,17 +250,9 @@ static int range_step(osp__pq_query *q, range_vec *rv, int64_t ts)
     uint64_t held = 0;
     for (size_t i = 0; i < rv->n; i++) {
         const osp_series *s = &rv->s[i];
-        size_t lo = rv->lo[i], hi = rv->hi[i];
-        while (lo < s->nsamples && !in_window(s->samples[lo].t_ms, mint))
-            lo++;
-        if (hi < lo)
-            hi = lo;
-        while (hi < s->nsamples && s->samples[hi].t_ms <= maxt)
-            hi++;
-        rv->lo[i] = lo;
-        rv->hi[i] = hi;
-        rv->win[i] = (osp_series){s->labels, s->nlabels, s->samples + lo, hi - lo};
-        held += hi - lo;
+        size_t n = slide_window(s, &rv->lo[i], &rv->hi[i], mint, maxt);
+        rv->win[i] = (osp_series){s->labels, s->nlabels, s->samples + rv->lo[i], n};
+        held += n;
     }
     q->samples -= rv->held;
     rv->held = held;
@@ -445,16 +451,11 @@ static int eval_window_call(osp__pq_ev *ev, const osp_promql_expr *e,
         uint32_t idx = UINT32_MAX;
         int64_t ts = ev->start;
         for (size_t k = 0; k < ev->nsteps && rc == 0; k++, ts += ev->step) {
-            int64_t maxt = ref_time(q, rv->mods, ts), mint = maxt - rv->range_ms;
-            while (lo < s->nsamples && !in_window(s->samples[lo].t_ms, mint))
-                lo++;
-            if (hi < lo)
-                hi = lo;
-            while (hi < s->nsamples && s->samples[hi].t_ms <= maxt)
-                hi++;
-            if (hi == lo)
+            int64_t maxt = ref_time(q, rv->mods, ts);
+            size_t n = slide_window(s, &lo, &hi, maxt - rv->range_ms, maxt);
+            if (n == 0)
                 continue;
-            osp_series w = {s->labels, s->nlabels, s->samples + lo, hi - lo};
+            osp_series w = {s->labels, s->nlabels, s->samples + lo, n};
             double v;
             for (size_t j = 0; j < nargs; j++)
                 if (scalars[j])

@@ -334,12 +334,10 @@ static int fn_pi(const osp_promql_call_ctx *c, const osp_promql_arg *args, size_
     return one_value(c, M_PI, out);
 }
 
-static int fn_absent(const osp_promql_call_ctx *c, const osp_promql_arg *args, size_t nargs,
-                     osp_promql_vec *out)
+/* The one element absent() and absent_over_time() give when nothing is there: value 1,
+ * labelled from the argument selector's equality matchers. */
+static int absent_element(const osp_promql_call_ctx *c, osp_promql_vec *out)
 {
-    (void)nargs;
-    if (args[0].vec.n)
-        return osp__fn_out(c, out, 0);
     osp_label *l;
     size_t n;
     int rc = osp__fn_absent_labels(c, &l, &n);
@@ -350,6 +348,15 @@ static int fn_absent(const osp_promql_call_ctx *c, const osp_promql_arg *args, s
     return rc;
 }
 
+static int fn_absent(const osp_promql_call_ctx *c, const osp_promql_arg *args, size_t nargs,
+                     osp_promql_vec *out)
+{
+    (void)nargs;
+    if (args[0].vec.n)
+        return osp__fn_out(c, out, 0);
+    return absent_element(c, out);
+}
+
 /* absent_over_time: one element when every selected series' window is empty. */
 static int fn_absent_over_time(const osp_promql_call_ctx *c, const osp_promql_arg *args,
                                size_t nargs, osp_promql_vec *out)
@@ -358,14 +365,7 @@ static int fn_absent_over_time(const osp_promql_call_ctx *c, const osp_promql_ar
     for (size_t i = 0; i < args[0].nseries; i++)
         if (args[0].series[i].nsamples)
             return osp__fn_out(c, out, 0);
-    osp_label *l;
-    size_t n;
-    int rc = osp__fn_absent_labels(c, &l, &n);
-    if (rc == 0)
-        rc = osp__fn_out(c, out, 1);
-    if (rc == 0)
-        rc = osp__fn_push(c, out, l, n, 1, 1);
-    return rc;
+    return absent_element(c, out);
 }
 
 /* ---- sort, sort_desc ---- */

@@ -96,3 +96,24 @@ const char *osp_otlp_protocol_label(const osp_http_request *req)
     return osp_otlp_request_encoding(req) == OSP_OTLP_JSON ? "protocol=\"http_json\""
                                                            : "protocol=\"http_protobuf\"";
 }
+
+size_t osp_otlp_routes(enum osp_listener listener, const osp_receiver_env *env,
+                       const char *grpc_path, const char *http_path, osp_http_handler handler,
+                       osp_route *out, size_t max)
+{
+    void *ctx = (void *)env;
+    if (listener == OSP_LISTENER_API || max < 2)
+        return 0;
+    out[0] = (osp_route){"POST", grpc_path, handler, ctx, osp_otlp_status_body, 0};
+    out[1] = (osp_route){"POST", http_path, handler, ctx, osp_otlp_status_body, 0};
+    return 2;
+}
+
+void osp_otlp_fail_decode(const osp_http_request *req, osp_http_response *res,
+                          const char *message, const osp_decode_report *rep)
+{
+    char msg[320];
+    snprintf(msg, sizeof msg, "cannot decode %s: %s", message,
+             rep->message[0] ? rep->message : "malformed body");
+    osp_otlp_fail(req, res, 400, OSP_GRPC_INVALID_ARGUMENT, msg);
+}

@@ -7,6 +7,7 @@
 
 #include "net/http.h"
 #include "proto/otlp.h"
+#include "receiver/receiver.h"
 
 enum { OSP_GRPC_INVALID_ARGUMENT = 3, OSP_GRPC_INTERNAL = 13, OSP_GRPC_UNAVAILABLE = 14 };
 
@@ -24,6 +25,17 @@ int osp_otlp_check_content_type(const osp_http_request *req, osp_http_response *
  * requires of every 4xx/5xx. */
 void osp_otlp_status_body(const osp_http_request *req, osp_http_response *res, int grpc_code,
                           osp_str message);
+
+/* The routes of one signal's Export on the OTLP listeners (POST grpc_path, POST
+ * http_path; none on the API listener), with env as their context. Returns how many. */
+size_t osp_otlp_routes(enum osp_listener listener, const osp_receiver_env *env,
+                       const char *grpc_path, const char *http_path, osp_http_handler handler,
+                       osp_route *out, size_t max);
+
+/* Answers a body that does not decode: 400 / INVALID_ARGUMENT "cannot decode <message>:
+ * <rep's message>". */
+void osp_otlp_fail_decode(const osp_http_request *req, osp_http_response *res,
+                          const char *message, const osp_decode_report *rep);
 
 /* Answers an error: status and message for gRPC, the HTTP status and a google.rpc.Status
  * body for OTLP/HTTP. */

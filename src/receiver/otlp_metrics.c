@@ -5,9 +5,6 @@
  * stored are counted in partial_success.rejected_data_points, named by its message.
  * Exemplars go to the store's exemplar storage after the samples; the ones it refuses
  * (out of order, labels too long) are not data points and only logged at debug level. */
-#include <inttypes.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "core/err.h"
 #include "core/log.h"
@@ -22,20 +19,11 @@
 #define GRPC_PATH "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
 #define HTTP_PATH "/v1/metrics"
 
-typedef struct counters {
-    osp_metric *received, *accepted, *rejected;
-} counters;
-
-static void counters_get(counters *c, const char *protocol_label)
-{
-    c->received = osp_counter("osprey_data_points_received_total",
-                              "OTLP metric data points received by protocol.", protocol_label);
-    c->accepted = osp_counter("osprey_data_points_accepted_total",
-                              "OTLP metric data points stored.", protocol_label);
-    c->rejected = osp_counter("osprey_data_points_rejected_total",
-                              "OTLP metric data points refused: invalid or not stored.",
-                              protocol_label);
-}
+static const osp_ingest_names names = {
+    "osprey_data_points_received_total", "OTLP metric data points received by protocol.",
+    "osprey_data_points_accepted_total", "OTLP metric data points stored.",
+    "osprey_data_points_rejected_total", "OTLP metric data points refused: invalid or not stored.",
+};
 
 /* The first non-empty message of the three stages. */
 static const char *first_message(const char *a, const char *b, const char *c)
@@ -51,13 +39,12 @@ static void handle_export(const osp_http_request *req, osp_http_response *res, v
     osp_tsdb_append_report trep = {0};
     osp_metric_batch batch;
     osp_series_batch series;
-    counters c;
-    char msg[320];
+    osp_ingest_counters c;
     int rc;
 
     if (osp_otlp_check_content_type(req, res))
         return;
-    counters_get(&c, osp_otlp_protocol_label(req));
+    osp_ingest_counters_get(&c, &names, osp_otlp_protocol_label(req));
     osp_metric_batch_init(&batch);
     osp_series_batch_init(&series);
     rc = osp_otlp_request_encoding(req) == OSP_OTLP_JSON
@@ -65,9 +52,7 @@ static void handle_export(const osp_http_request *req, osp_http_response *res, v
              : osp_otlp_metrics_decode_pb(req->body, &batch, &rep);
     osp_counter_add(c.received, batch.npoints + (uint64_t)rep.rejected);
     if (rc == OSP_EPARSE) {
-        snprintf(msg, sizeof msg, "cannot decode ExportMetricsServiceRequest: %s",
-                 rep.message[0] ? rep.message : "malformed body");
-        osp_otlp_fail(req, res, 400, OSP_GRPC_INVALID_ARGUMENT, msg);
+        osp_otlp_fail_decode(req, res, "ExportMetricsServiceRequest", &rep);
         goto out;
     }
     if (rc == 0)
@@ -119,12 +104,7 @@ out:
 static size_t otlp_metric_routes(enum osp_listener listener, const osp_receiver_env *env,
                                  osp_route *out, size_t max)
 {
-    void *ctx = (void *)env;
-    if (listener == OSP_LISTENER_API || max < 2)
-        return 0;
-    out[0] = (osp_route){"POST", GRPC_PATH, handle_export, ctx, osp_otlp_status_body, 0};
-    out[1] = (osp_route){"POST", HTTP_PATH, handle_export, ctx, osp_otlp_status_body, 0};
-    return 2;
+    return osp_otlp_routes(listener, env, GRPC_PATH, HTTP_PATH, handle_export, out, max);
 }
 
 const osp_receiver osp_otlp_metrics_receiver = {"otlp-metrics", otlp_metric_routes};

@@ -1,8 +1,6 @@
 /* OTLP trace receiver: gRPC TraceService/Export and OTLP/HTTP POST /v1/traces (protobuf
  * and JSON). Decodes into canonical rows, appends them to the store, and answers only
  * after the store has them in its write-ahead log. */
-#include <stdio.h>
-#include <string.h>
 
 #include "core/err.h"
 #include "core/log.h"
@@ -14,20 +12,12 @@
 #define GRPC_PATH "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define HTTP_PATH "/v1/traces"
 
-/* Per-protocol counters, registered once. */
-typedef struct counters {
-    osp_metric *received, *accepted, *rejected;
-} counters;
-
-static void counters_get(counters *c, const char *protocol_label)
-{
-    c->received = osp_counter("osprey_spans_received_total",
-                              "Spans received by protocol, before validation.", protocol_label);
-    c->accepted = osp_counter("osprey_spans_accepted_total",
-                              "Spans stored (acknowledged after the WAL write).", protocol_label);
-    c->rejected = osp_counter("osprey_spans_rejected_total",
-                              "Spans refused: invalid, undecodable or not stored.", protocol_label);
-}
+/* Self-metrics, per protocol. */
+static const osp_ingest_names names = {
+    "osprey_spans_received_total", "Spans received by protocol, before validation.",
+    "osprey_spans_accepted_total", "Spans stored (acknowledged after the WAL write).",
+    "osprey_spans_rejected_total", "Spans refused: invalid, undecodable or not stored.",
+};
 
 static void handle_export(const osp_http_request *req, osp_http_response *res, void *ctx)
 {
@@ -35,21 +25,18 @@ static void handle_export(const osp_http_request *req, osp_http_response *res, v
     enum osp_otlp_encoding enc = osp_otlp_request_encoding(req);
     osp_decode_report rep = {0};
     osp_span_batch batch;
-    counters c;
-    char msg[320];
+    osp_ingest_counters c;
     int rc;
 
     if (osp_otlp_check_content_type(req, res))
         return;
-    counters_get(&c, osp_otlp_protocol_label(req));
+    osp_ingest_counters_get(&c, &names, osp_otlp_protocol_label(req));
     osp_span_batch_init(&batch);
     rc = enc == OSP_OTLP_JSON ? osp_otlp_traces_decode_json(req->body, &batch, &rep)
                               : osp_otlp_traces_decode_pb(req->body, &batch, &rep);
     osp_counter_add(c.received, batch.nspans + (uint64_t)rep.rejected);
     if (rc == OSP_EPARSE) {
-        snprintf(msg, sizeof msg, "cannot decode ExportTraceServiceRequest: %s",
-                 rep.message[0] ? rep.message : "malformed body");
-        osp_otlp_fail(req, res, 400, OSP_GRPC_INVALID_ARGUMENT, msg);
+        osp_otlp_fail_decode(req, res, "ExportTraceServiceRequest", &rep);
         goto out;
     }
     if (rc) {
@@ -76,12 +63,7 @@ out:
 static size_t otlp_trace_routes(enum osp_listener listener, const osp_receiver_env *env,
                                 osp_route *out, size_t max)
 {
-    void *ctx = (void *)env;
-    if (listener == OSP_LISTENER_API || max < 2)
-        return 0;
-    out[0] = (osp_route){"POST", GRPC_PATH, handle_export, ctx, osp_otlp_status_body, 0};
-    out[1] = (osp_route){"POST", HTTP_PATH, handle_export, ctx, osp_otlp_status_body, 0};
-    return 2;
+    return osp_otlp_routes(listener, env, GRPC_PATH, HTTP_PATH, handle_export, out, max);
 }
 
 const osp_receiver osp_otlp_traces_receiver = {"otlp-traces", otlp_trace_routes};

@@ -17,3 +17,11 @@ size_t osp_receiver_routes(enum osp_listener listener, const osp_receiver_env *e
         n += receivers[i]->routes(listener, env, out + n, max - n);
     return n;
 }
+
+void osp_ingest_counters_get(osp_ingest_counters *c, const osp_ingest_names *names,
+                             const char *labels)
+{
+    c->received = osp_counter(names->received, names->received_help, labels);
+    c->accepted = osp_counter(names->accepted, names->accepted_help, labels);
+    c->rejected = osp_counter(names->rejected, names->rejected_help, labels);
+}

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "core/metrics.h"
 #include "model/otlp_prom.h"
 #include "net/http.h"
 #include "store/store.h"
@@ -21,6 +22,23 @@ typedef struct osp_receiver_env {
     osp_otlp_prom_options otlp_metrics; /* OTLP -> Prometheus naming and labels */
     osp_delta_state *delta;             /* delta -> cumulative accumulation of OTLP metrics */
 } osp_receiver_env;
+
+/* A receiver's self-metrics for one protocol: what it received, stored and refused. */
+typedef struct osp_ingest_counters {
+    osp_metric *received, *accepted, *rejected;
+} osp_ingest_counters;
+
+/* Names and help texts of those three counters (string literals). */
+typedef struct osp_ingest_names {
+    const char *received, *received_help;
+    const char *accepted, *accepted_help;
+    const char *rejected, *rejected_help;
+} osp_ingest_names;
+
+/* Looks up (registering on first use) the counters named by names with labels, e.g.
+ * protocol="grpc". */
+void osp_ingest_counters_get(osp_ingest_counters *c, const osp_ingest_names *names,
+                             const char *labels);
 
 typedef struct osp_receiver {
     const char *name; /* e.g. "otlp-traces" */

@@ -22,20 +22,11 @@
 #define MAX_NAME_BYTES 1024             /* label name */
 #define MAX_VALUE_BYTES (16u << 10)     /* label value */
 
-typedef struct counters {
-    osp_metric *received, *accepted, *rejected;
-} counters;
-
-static void counters_get(counters *c)
-{
-    const char *l = "protocol=\"remote_write\"";
-    c->received = osp_counter("osprey_samples_received_total",
-                              "Metric samples received by protocol, before validation.", l);
-    c->accepted = osp_counter("osprey_samples_accepted_total",
-                              "Metric samples stored (acknowledged after the WAL write).", l);
-    c->rejected = osp_counter("osprey_samples_rejected_total",
-                              "Metric samples refused: invalid, out of order or not stored.", l);
-}
+static const osp_ingest_names names = {
+    "osprey_samples_received_total", "Metric samples received by protocol, before validation.",
+    "osprey_samples_accepted_total", "Metric samples stored (acknowledged after the WAL write).",
+    "osprey_samples_rejected_total", "Metric samples refused: invalid, out of order or not stored.",
+};
 
 static void text(osp_http_response *res, int status, const char *msg)
 {
@@ -139,9 +130,9 @@ static void handle_write(const osp_http_request *req, osp_http_response *res, vo
     osp_tsdb_append_report rep = {0};
     osp_exemplar_report xrep = {0};
     refusals ref = {0};
-    counters c;
+    osp_ingest_counters c;
     char err[256], msg[900];
-    counters_get(&c);
+    osp_ingest_counters_get(&c, &names, "protocol=\"remote_write\"");
     int rc = osp_remote_write_decode(req->body, MAX_DECODED, req->arena, &rw, err, sizeof err);
     if (rc == OSP_ETOOBIG) {
         snprintf(msg, sizeof msg, "request too large: %s", err);

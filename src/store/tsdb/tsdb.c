@@ -47,31 +47,13 @@ static int labels_valid(const osp_label *l, size_t n)
     return 1;
 }
 
-/* name{a="b",...} into out, truncated to cap. */
-static void fmt_series(char *out, size_t cap, const osp_label *l, size_t n)
-{
-    size_t k = 0;
-    osp_str name = osp_labels_get(l, n, OSP_STR_LIT(OSP_METRIC_NAME_LABEL));
-    k += (size_t)snprintf(out, cap, "%.*s{", OSP_STR_FMT(name));
-    int first = 1;
-    for (size_t i = 0; i < n && k < cap; i++) {
-        if (osp_str_eqz(l[i].name, OSP_METRIC_NAME_LABEL))
-            continue;
-        k += (size_t)snprintf(out + k, cap - k, "%s%.*s=\"%.*s\"", first ? "" : ",",
-                              OSP_STR_FMT(l[i].name), OSP_STR_FMT(l[i].value));
-        first = 0;
-    }
-    if (k < cap)
-        snprintf(out + k, cap - k, "}");
-}
-
 static void reject(osp_tsdb_append_report *rep, const char *what, const osp_series *s)
 {
     if (rep->error[0])
         return;
-    char ser[200];
-    fmt_series(ser, sizeof ser, s->labels, s->nlabels);
-    snprintf(rep->error, sizeof rep->error, "%s for series %s", what, ser);
+    int k = snprintf(rep->error, sizeof rep->error, "%s for series ", what);
+    if (k > 0 && (size_t)k < sizeof rep->error)
+        osp_labels_format(rep->error + k, sizeof rep->error - (size_t)k, s->labels, s->nlabels);
 }
 
 /* ---- sample admission ---------------------------------------------------------------------- */
@@ -204,15 +186,16 @@ static int append_series(osp_tsdb *db, const osp_series *s, uint64_t known, int6
     int rc;
     if (s->nsamples == 0)
         return 0;
-    if (!labels_valid(s->labels, s->nlabels)) {
-        rep->invalid += s->nsamples;
-        reject(rep, "invalid label set (names and values must be non-empty, sorted, unique)", s);
-        return 0;
-    }
-    if (id == UINT64_MAX)
+    rc = 0;
+    if (id == UINT64_MAX) { /* a set found in the index is one that passed these checks */
+        if (!labels_valid(s->labels, s->nlabels)) {
+            rep->invalid += s->nsamples;
+            reject(rep, "invalid label set (names and values must be non-empty, sorted, unique)",
+                   s);
+            return 0;
+        }
         rc = osp_series_index_get_or_create(db->idx, s->labels, s->nlabels, &id, NULL);
-    else
-        rc = 0;
+    }
     if (rc == OSP_ETOOBIG) {
         rep->limited += s->nsamples;
         if (!rep->error[0]) {
