@@ -8,6 +8,7 @@
 
 #include "core/err.h"
 #include "model/attr.h"
+#include "model/histogram.h"
 #include "model/otlp_prom.h"
 #include "proto/otlp_metrics.h"
 
@@ -64,7 +65,9 @@ static void check_series(const osp_series_batch *s)
 {
     for (size_t i = 0; i < s->nseries; i++) {
         const osp_series *se = &s->series[i];
-        CHECK(se->nsamples == 1);
+        CHECK(se->nsamples + se->nhsamples == 1); /* one point: a float or a histogram */
+        if (se->nhsamples)
+            CHECK(osp_hist_check(se->hsamples[0].h) == NULL);
         for (size_t k = 0; k < se->nlabels; k++) {
             CHECK(se->labels[k].name.n > 0 && se->labels[k].value.n > 0);
             CHECK(k == 0 || osp_str_cmp(se->labels[k - 1].name, se->labels[k].name) < 0);

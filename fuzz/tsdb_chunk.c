@@ -1,17 +1,22 @@
-/* Fuzz target: the sample chunk codec decodes arbitrary bytes without crashing, and
- * samples taken from the input survive an encode/decode round trip bit for bit.
+/* Fuzz target: the float and histogram chunk codecs decode arbitrary bytes without
+ * crashing, and samples taken from the input survive an encode/decode round trip bit for
+ * bit.
  *
- * Input: (a) the whole input is iterated as a chunk; (b) then it is read as records of
- * 16 bytes (8-byte timestamp step, 8-byte value bits) after a 2-byte prefix that picks the
- * sample and byte caps. Steps are made positive so timestamps increase; samples a full
- * chunk rejects start the next chunk. */
+ * Input: (a) the whole input is iterated as a float chunk; (b) as a histogram chunk, whose
+ * histograms that decode go into a new histogram chunk and must read back equal; (c) then it
+ * is read as records of 16 bytes (8-byte timestamp step, 8-byte value bits) after a 2-byte
+ * prefix that picks the sample and byte caps. Steps are made positive so timestamps
+ * increase; samples a full chunk rejects start the next chunk. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arena.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "model/histogram.h"
 #include "store/tsdb/chunk.h"
+#include "store/tsdb/hchunk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,6 +39,39 @@ static void check_chunk(const osp_buf *b, size_t from, size_t to)
         abort();
 }
 
+/* (b): the input as a histogram chunk. */
+static void hist_chunk(const uint8_t *copy, size_t size)
+{
+    osp_hchunk_iter it, back;
+    osp_hchunk_writer w;
+    osp_arena arena;
+    osp_histogram h[OSP_HCHUNK_MAX_SAMPLES], got;
+    int64_t t[OSP_HCHUNK_MAX_SAMPLES], bt;
+    const uint8_t *rec;
+    size_t len, n = 0;
+    osp_arena_init(&arena, 0, 0);
+    osp_hchunk_writer_init(&w);
+    osp_hchunk_iter_init(&it, copy, size);
+    while (osp_hchunk_iter_next(&it, &t[n], &rec, &len)) {
+        int rc = osp_hchunk_decode(rec, len, &arena, &h[n]);
+        if (rc != 0 && rc != OSP_ECORRUPT)
+            abort();
+        if (rc == 0 && osp_hchunk_writer_append(&w, t[n], rec, len) == 0)
+            n++;
+    }
+    if (osp_hchunk_iter_err(&it) != 0 && osp_hchunk_iter_err(&it) != OSP_ECORRUPT)
+        abort();
+    osp_hchunk_iter_init(&back, w.b.data, w.b.len);
+    for (size_t i = 0; i < n; i++)
+        if (!osp_hchunk_iter_next(&back, &bt, &rec, &len) || bt != t[i] ||
+            osp_hchunk_decode(rec, len, &arena, &got) != 0 || !osp_hist_equal(&got, &h[i]))
+            abort();
+    if (osp_hchunk_iter_next(&back, &bt, &rec, &len) || (n && osp_hchunk_iter_err(&back)))
+        abort();
+    osp_hchunk_writer_cleanup(&w);
+    osp_arena_cleanup(&arena);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     osp_chunk_iter it;
@@ -49,9 +87,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int err = osp_chunk_iter_err(&it);
     if (err != 0 && err != OSP_ECORRUPT)
         abort();
+    hist_chunk(copy, size); /* (b) */
     free(copy);
 
-    /* (b) round trip */
+    /* (c) round trip */
     if (size < 2)
         return 0;
     uint32_t max_samples = data[0];

@@ -1,6 +1,7 @@
 /* libFuzzer target: the time-series engine's write-ahead-log records (definitions, metadata,
- * sample groups, session records; src/store/tsdb/README.md) replayed at open never crash,
- * and what the replay keeps reads back the same after a flush to a block and a reopen.
+ * float and histogram sample groups, session records; src/store/tsdb/README.md) replayed at
+ * open never crash, and what the replay keeps reads back the same after a flush to a block
+ * and a reopen.
  *
  * Input: the payloads of the records, separated by FUZZ_RECORD_SEP (fuzz_util.h); they are
  * written through the real log (valid framing and checksums) into DIR/wal, then
@@ -13,6 +14,7 @@
 #include "core/arena.h"
 #include "core/pb.h"
 #include "fuzz_util.h"
+#include "model/histogram.h"
 #include "store/tsdb/tsdb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -43,9 +45,16 @@ static void look(osp_tsdb *db, view *v)
     check(osp_tsdb_metadata(db, OSP_STR_LIT(""), &v->arena, &v->m, &v->nm) == 0);
     for (size_t i = 0; i < v->ns; i++) {
         const osp_series *s = &v->s[i];
-        check(s->nsamples > 0);
+        check(s->nsamples + s->nhsamples > 0);
         for (size_t j = 1; j < s->nsamples; j++)
             check(s->samples[j - 1].t_ms < s->samples[j].t_ms);
+        for (size_t j = 0, k = 0; j < s->nhsamples; j++) {
+            check(osp_hist_check(s->hsamples[j].h) == NULL);
+            check(j == 0 || s->hsamples[j - 1].t_ms < s->hsamples[j].t_ms);
+            while (k < s->nsamples && s->samples[k].t_ms < s->hsamples[j].t_ms)
+                k++;
+            check(k == s->nsamples || s->samples[k].t_ms != s->hsamples[j].t_ms); /* one kind */
+        }
         if (i)
             check(osp_labels_compare(v->s[i - 1].labels, v->s[i - 1].nlabels, s->labels,
                                      s->nlabels) < 0);
@@ -67,8 +76,12 @@ static void look(osp_tsdb *db, view *v)
 static int same_series(const osp_series *a, const osp_series *b)
 {
     if (osp_labels_compare(a->labels, a->nlabels, b->labels, b->nlabels) != 0 ||
-        a->nsamples != b->nsamples)
+        a->nsamples != b->nsamples || a->nhsamples != b->nhsamples)
         return 0;
+    for (size_t j = 0; j < a->nhsamples; j++)
+        if (a->hsamples[j].t_ms != b->hsamples[j].t_ms ||
+            !osp_hist_equal(a->hsamples[j].h, b->hsamples[j].h))
+            return 0;
     for (size_t j = 0; j < a->nsamples; j++)
         if (a->samples[j].t_ms != b->samples[j].t_ms ||
             osp_pb_double_bits(a->samples[j].v) != osp_pb_double_bits(b->samples[j].v))

@@ -27,8 +27,8 @@
 #define LABEL_PREFIX "/api/v1/label/"
 #define VALUES_SUFFIX "/values"
 #define DEFAULT_TIMEOUT_MS 120000
-#define MAX_POINTS 11000   /* per series in a range query, as Prometheus */
-#define MAX_MATCH 64       /* match[] parameters per request */
+#define MAX_POINTS 11000 /* per series in a range query, as Prometheus */
+#define MAX_MATCH 64     /* match[] parameters per request */
 #define MIN_TIME_MS INT64_MIN / 2
 #define MAX_TIME_MS INT64_MAX / 2
 #define ERRLEN 512
@@ -66,8 +66,8 @@ static void fail(osp_http_response *res, int status, const char *type, const cha
     osp_buf_reset(&res->body);
     res->status = status;
     res->content_type = JSON_TYPE;
-    int rc = osp_buf_printf(&res->body, "{\"status\":\"error\",\"errorType\":\"%s\",\"error\":",
-                            type);
+    int rc =
+        osp_buf_printf(&res->body, "{\"status\":\"error\",\"errorType\":\"%s\",\"error\":", type);
     rc |= osp_buf_json_str(&res->body, msg, strlen(msg));
     rc |= osp_buf_putc(&res->body, '}');
     if (rc)
@@ -150,7 +150,48 @@ static int put_str_array(osp_buf *b, const osp_str *a, size_t n)
     return rc ? rc : osp_buf_putc(b, ']');
 }
 
-static int put_result(osp_buf *b, const osp_promql_result *r)
+/* Writes the buckets of one histogram into its JSON object. */
+typedef struct bucket_writer {
+    osp_buf *b;
+    size_t n; /* buckets written */
+} bucket_writer;
+
+/* Appends one bucket as [rule,"lower","upper","count"], opening "buckets" before the first
+ * (osp_hist_each_bucket callback). */
+static int put_bucket(void *ctx, const osp_hist_bucket *bk)
+{
+    bucket_writer *w = ctx;
+    int rc = osp_buf_printf(w->b, "%s%d,\"", w->n++ ? ",[" : ",\"buckets\":[[",
+                            osp_hist_bucket_boundaries(bk));
+    rc |= osp_buf_float_prom(w->b, bk->lower);
+    rc |= osp_buf_puts(w->b, "\",\"");
+    rc |= osp_buf_float_prom(w->b, bk->upper);
+    rc |= osp_buf_puts(w->b, "\",\"");
+    rc |= osp_buf_float_prom(w->b, bk->count);
+    return rc ? rc : osp_buf_puts(w->b, "\"]");
+}
+
+/* [seconds,{"count":"..","sum":"..","buckets":[...]}] as Prometheus writes a histogram
+ * point: numbers as sample values, buckets with a count other than 0 in ascending order,
+ * "buckets" left out when there are none. */
+static int put_hpoint(osp_buf *b, int64_t t_ms, const osp_histogram *h)
+{
+    bucket_writer w = {b, 0};
+    int rc = osp_buf_putc(b, '[');
+    rc |= put_time(b, t_ms);
+    rc |= osp_buf_puts(b, ",{\"count\":\"");
+    rc |= osp_buf_float_prom(b, h->count);
+    rc |= osp_buf_puts(b, "\",\"sum\":\"");
+    rc |= osp_buf_float_prom(b, h->sum);
+    rc |= osp_buf_putc(b, '"');
+    if (rc == 0)
+        rc = osp_hist_each_bucket(h, put_bucket, &w);
+    if (rc == 0 && w.n)
+        rc = osp_buf_putc(b, ']');
+    return rc ? rc : osp_buf_puts(b, "}]");
+}
+
+int osp_prom_put_result(osp_buf *b, const osp_promql_result *r)
 {
     static const char *const names[] = {
         [OSP_PROMQL_T_SCALAR] = "scalar",
@@ -180,17 +221,32 @@ static int put_result(osp_buf *b, const osp_promql_result *r)
             rc |= osp_buf_putc(b, ',');
         rc |= osp_buf_puts(b, "{\"metric\":");
         rc |= put_labels(b, s->labels, s->nlabels);
-        if (r->type == OSP_PROMQL_T_VECTOR) {
+        if (r->type == OSP_PROMQL_T_VECTOR && s->nsamples) {
             rc |= osp_buf_puts(b, ",\"value\":");
-            rc |= s->nsamples ? put_point(b, s->samples[0].t_ms, s->samples[0].v) : OSP_EINVAL;
+            rc |= put_point(b, s->samples[0].t_ms, s->samples[0].v);
+        } else if (r->type == OSP_PROMQL_T_VECTOR) {
+            rc |= osp_buf_puts(b, ",\"histogram\":");
+            rc |= s->nhsamples ? put_hpoint(b, s->hsamples[0].t_ms, s->hsamples[0].h) : OSP_EINVAL;
         } else {
-            rc |= osp_buf_puts(b, ",\"values\":[");
+            /* as Prometheus: "values" only when there are floats, then "histograms" */
+            if (s->nsamples)
+                rc |= osp_buf_puts(b, ",\"values\":[");
             for (size_t j = 0; rc == 0 && j < s->nsamples; j++) {
                 if (j)
                     rc |= osp_buf_putc(b, ',');
                 rc |= put_point(b, s->samples[j].t_ms, s->samples[j].v);
             }
-            rc |= osp_buf_putc(b, ']');
+            if (s->nsamples)
+                rc |= osp_buf_putc(b, ']');
+            if (s->nhsamples)
+                rc |= osp_buf_puts(b, ",\"histograms\":[");
+            for (size_t j = 0; rc == 0 && j < s->nhsamples; j++) {
+                if (j)
+                    rc |= osp_buf_putc(b, ',');
+                rc |= put_hpoint(b, s->hsamples[j].t_ms, s->hsamples[j].h);
+            }
+            if (s->nhsamples)
+                rc |= osp_buf_putc(b, ']');
         }
         rc |= osp_buf_putc(b, '}');
     }
@@ -308,8 +364,10 @@ static int ms_param(const params *p, osp_http_response *res, const char *name,
         return 0;
     rc = parse(v, ms);
     if (rc) {
-        fail(res, 400, "bad_data", "invalid parameter \"%s\": cannot parse \"%.*s\" to a valid "
-             "%s%s", name, (int)(v.n > 64 ? 64 : v.n), v.p, what,
+        fail(res, 400, "bad_data",
+             "invalid parameter \"%s\": cannot parse \"%.*s\" to a valid "
+             "%s%s",
+             name, (int)(v.n > 64 ? 64 : v.n), v.p, what,
              rc == OSP_ETOOBIG ? ". It overflows int64" : "");
         return -1;
     }
@@ -327,8 +385,8 @@ static int time_param(const params *p, osp_http_response *res, const char *name,
 }
 
 /* Reads duration parameter name; *given says whether it was there. 0, or answers and -1. */
-static int duration_param(const params *p, osp_http_response *res, const char *name,
-                          int64_t *ms, int *given)
+static int duration_param(const params *p, osp_http_response *res, const char *name, int64_t *ms,
+                          int *given)
 {
     int rc = ms_param(p, res, name, parse_duration, "duration", ms);
     *given = rc == 1;
@@ -382,8 +440,8 @@ static int vector_matchers(osp_arena *arena, const osp_promql_expr *e, selector 
         return OSP_ENOMEM;
     out->n = 0;
     if (e->u.vs.name.n)
-        out->m[out->n++] = (osp_label_matcher){OSP_MATCH_EQ, OSP_STR_LIT(OSP_METRIC_NAME_LABEL),
-                                               e->u.vs.name};
+        out->m[out->n++] =
+            (osp_label_matcher){OSP_MATCH_EQ, OSP_STR_LIT(OSP_METRIC_NAME_LABEL), e->u.vs.name};
     for (size_t i = 0; i < e->u.vs.nmatchers; i++) {
         const osp_promql_matcher *pm = &e->u.vs.matchers[i];
         out->m[out->n++] = (osp_label_matcher){to_matcher_type(pm->op), pm->name, pm->value};
@@ -522,7 +580,7 @@ static void query(osp_prom_api *api, const osp_http_request *req, osp_http_respo
     if (time_param(&p, res, "time", now_ms(), &t) || run_query(api, &p, res, t, t, 0, &r))
         return;
     int rc = begin_success(&res->body);
-    rc |= put_result(&res->body, &r);
+    rc |= osp_prom_put_result(&res->body, &r);
     finish_success(res, rc);
 }
 
@@ -537,8 +595,10 @@ static void query_range(osp_prom_api *api, const osp_http_request *req, osp_http
         time_param(&p, res, "end", INT64_MIN, &end))
         return;
     if (start == INT64_MIN || end == INT64_MIN) {
-        fail(res, 400, "bad_data", "invalid parameter \"%s\": cannot parse \"\" to a valid "
-             "timestamp", start == INT64_MIN ? "start" : "end");
+        fail(res, 400, "bad_data",
+             "invalid parameter \"%s\": cannot parse \"\" to a valid "
+             "timestamp",
+             start == INT64_MIN ? "start" : "end");
         return;
     }
     if (end < start) {
@@ -548,24 +608,27 @@ static void query_range(osp_prom_api *api, const osp_http_request *req, osp_http
     if (duration_param(&p, res, "step", &step, &given))
         return;
     if (!given) {
-        fail(res, 400, "bad_data", "invalid parameter \"step\": cannot parse \"\" to a valid "
+        fail(res, 400, "bad_data",
+             "invalid parameter \"step\": cannot parse \"\" to a valid "
              "duration");
         return;
     }
     if (step <= 0) {
-        fail(res, 400, "bad_data", "zero or negative query resolution step widths are not "
+        fail(res, 400, "bad_data",
+             "zero or negative query resolution step widths are not "
              "accepted. Try a positive integer");
         return;
     }
     if ((end - start) / step > MAX_POINTS) {
-        fail(res, 400, "bad_data", "exceeded maximum resolution of 11,000 points per "
+        fail(res, 400, "bad_data",
+             "exceeded maximum resolution of 11,000 points per "
              "timeseries. Try decreasing the query resolution (?step=XX)");
         return;
     }
     if (run_query(api, &p, res, start, end, step, &r))
         return;
     int rc = begin_success(&res->body);
-    rc |= put_result(&res->body, &r);
+    rc |= osp_prom_put_result(&res->body, &r);
     finish_success(res, rc);
 }
 
@@ -637,8 +700,7 @@ static int put_exemplar(osp_buf *b, const osp_prom_exemplar *x)
     return rc ? rc : osp_buf_putc(b, '}');
 }
 
-static void query_exemplars(osp_prom_api *api, const osp_http_request *req,
-                            osp_http_response *res)
+static void query_exemplars(osp_prom_api *api, const osp_http_request *req, osp_http_response *res)
 {
     params p;
     osp_str text = {0};
@@ -704,8 +766,8 @@ static int select_all(osp_prom_api *api, osp_arena *arena, const selector *sels,
     for (size_t i = 0; i < nsels; i++) {
         osp_series *s;
         size_t ns;
-        int rc = osp_store_select_series(api->store, sels[i].m, sels[i].n, start, end, 0, arena,
-                                          &s, &ns);
+        int rc = osp_store_select_series(api->store, sels[i].m, sels[i].n, start, end, 0, arena, &s,
+                                         &ns);
         if (rc)
             return rc;
         if (*n == 0) {
@@ -798,8 +860,8 @@ static void label_listing(osp_prom_api *api, const osp_http_request *req, osp_ht
         const osp_label_matcher *m = nsels ? sels[i].m : NULL;
         size_t nm = nsels ? sels[i].n : 0, k;
         osp_str *part;
-        rc = name.n ? osp_store_label_values(api->store, name, m, nm, start, end, req->arena,
-                                             &part, &k)
+        rc = name.n ? osp_store_label_values(api->store, name, m, nm, start, end, req->arena, &part,
+                                             &k)
                     : osp_store_label_names(api->store, m, nm, start, end, req->arena, &part, &k);
         if (rc || k == 0)
             continue;
@@ -845,8 +907,8 @@ static void label_values(osp_prom_api *api, const osp_http_request *req, osp_htt
         return;
     }
     if (!osp_label_name_valid(name)) {
-        fail(res, 400, "bad_data", "invalid label name: \"%.*s\"",
-             (int)(name.n > 64 ? 64 : name.n), name.p);
+        fail(res, 400, "bad_data", "invalid label name: \"%.*s\"", (int)(name.n > 64 ? 64 : name.n),
+             name.p);
         return;
     }
     label_listing(api, req, res, name);
@@ -891,8 +953,8 @@ static void metadata(osp_prom_api *api, const osp_http_request *req, osp_http_re
         if (i)
             rc |= osp_buf_putc(&res->body, ',');
         rc |= osp_buf_json_str(&res->body, meta[i].family.p, meta[i].family.n);
-        rc |= osp_buf_printf(&res->body, ":[{\"type\":\"%s\",\"help\":",
-                             osp_metric_kind_name(meta[i].kind));
+        rc |= osp_buf_printf(&res->body,
+                             ":[{\"type\":\"%s\",\"help\":", osp_metric_kind_name(meta[i].kind));
         rc |= osp_buf_json_str(&res->body, meta[i].help.p, meta[i].help.n);
         rc |= osp_buf_puts(&res->body, ",\"unit\":");
         rc |= osp_buf_json_str(&res->body, meta[i].unit.p, meta[i].unit.n);
@@ -952,8 +1014,9 @@ static int put_target(osp_buf *b, const osp_target_status *t)
                             : osp_buf_puts(b, "\"0001-01-01T00:00:00Z\"");
     rc |= osp_buf_puts(b, ",\"lastScrapeDuration\":");
     rc |= osp_buf_float(b, t->last_scrape_duration);
-    rc |= osp_buf_printf(b, ",\"health\":\"%s\",\"scrapeInterval\":\"%s\",\"scrapeTimeout\":\"%s\"}",
-                         health[t->health >= 0 && t->health <= 2 ? t->health : 0], ivl, tmo);
+    rc |=
+        osp_buf_printf(b, ",\"health\":\"%s\",\"scrapeInterval\":\"%s\",\"scrapeTimeout\":\"%s\"}",
+                       health[t->health >= 0 && t->health <= 2 ? t->health : 0], ivl, tmo);
     return rc;
 }
 

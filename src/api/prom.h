@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "net/http.h"
+#include "query/promql_eval.h"
 #include "scrape/scraper.h"
 #include "store/store.h"
 
@@ -32,5 +34,12 @@ void osp_prom_api_destroy(osp_prom_api *api);
  *   /api/v1/label/{name}/values, /api/v1/metadata, /api/v1/status/buildinfo,
  *   /api/v1/targets, /api/v1/query_exemplars. */
 void osp_prom_api_routes(osp_prom_api *api, const osp_route **routes, size_t *n);
+
+/* Appends the "data" member of a query's answer for r to b as Prometheus's JSON codec
+ * writes it: {"resultType":"...","result":...}; a vector element with a native histogram
+ * has "histogram" in place of "value", a matrix series "histograms" after "values" (which
+ * it leaves out when the series has only histograms). 0, the buffer's error, or
+ * OSP_EINVAL for a vector series without a sample. */
+int osp_prom_put_result(osp_buf *b, const osp_promql_result *r);
 
 #endif

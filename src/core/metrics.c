@@ -89,8 +89,8 @@ osp_metric *osp_gauge(const char *name, const char *help, const char *labels)
     return lookup_or_add(GAUGE, name, help, labels, NULL, 0);
 }
 
-osp_metric *osp_histogram(const char *name, const char *help, const char *labels,
-                          const double *bounds, size_t nbounds)
+osp_metric *osp_metric_histogram(const char *name, const char *help, const char *labels,
+                                 const double *bounds, size_t nbounds)
 {
     return lookup_or_add(HISTOGRAM, name, help, labels, bounds, nbounds);
 }

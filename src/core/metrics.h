@@ -18,8 +18,8 @@ typedef struct osp_metric osp_metric;
 osp_metric *osp_counter(const char *name, const char *help, const char *labels);
 osp_metric *osp_gauge(const char *name, const char *help, const char *labels);
 /* bounds: ascending upper bounds (the +Inf bucket is implicit), copied. */
-osp_metric *osp_histogram(const char *name, const char *help, const char *labels,
-                          const double *bounds, size_t nbounds);
+osp_metric *osp_metric_histogram(const char *name, const char *help, const char *labels,
+                                 const double *bounds, size_t nbounds);
 
 void osp_counter_add(osp_metric *m, uint64_t n);
 static inline void osp_counter_inc(osp_metric *m)

@@ -1,8 +1,8 @@
 /* Delta-to-cumulative accumulation for OTLP delta sums, histograms and exponential
  * histograms (model/otlp_prom.h). Streams live in a chained hash table keyed by XXH3 of the
  * caller's key, and on a doubly linked list from most to least recently updated; one mutex
- * guards the whole state. An exponential stream keeps dense positive and negative bucket
- * arrays at one scale, re-bucketed when a coarser point arrives. */
+ * guards the whole state. An exponential stream keeps its running native histogram in an
+ * arena of its own, replaced by a fresh one at each update. */
 #include "model/otlp_prom.h"
 
 #include <pthread.h>
@@ -20,13 +20,9 @@ typedef struct stream {
     double value, sum;
     uint64_t count;
     size_t nbuckets;
-    uint64_t *buckets; /* classic: nbuckets, then the bounds (nbuckets - 1 doubles);
-                          exponential: the npos positive counts, then the nneg negative */
-    int is_exp;
-    int32_t scale, pos_offset, neg_offset;
-    size_t npos, nneg;
-    uint64_t zero_count;
-    double zero_threshold;
+    uint64_t *buckets;         /* classic: nbuckets, then the bounds (nbuckets - 1 doubles) */
+    const osp_histogram *hist; /* exponential: the totals, in arena; NULL for the others */
+    osp_arena arena;
     size_t keylen;
     char key[]; /* the caller's key */
 } stream;
@@ -58,6 +54,7 @@ osp_delta_state *osp_delta_state_create(size_t max_streams)
 
 static void free_stream(stream *st)
 {
+    osp_arena_cleanup(&st->arena);
     osp_free(st->buckets);
     osp_free(st);
 }
@@ -116,97 +113,49 @@ static void drop(osp_delta_state *s, stream **pp)
     s->n--;
 }
 
-/* One side of an exponential histogram: counts[i] for index offset + i at scale. */
-typedef struct side {
-    int32_t scale;
-    int64_t offset;
-    const uint64_t *counts;
-    size_t n;
-} side;
-
-/* The index range [*lo, *hi] of s's non-zero buckets at scale to (coarser or equal);
- * 0 when it has none. */
-static int side_range(const side *s, int32_t to, int64_t *lo, int64_t *hi)
+/* Makes h, reduced to at most OSP_PROM_HIST_MAX_BUCKETS buckets (in arena), the stream's
+ * histogram: a copy in a fresh arena of the stream's. *total is the reduced h (h itself
+ * when it fits). 0 or OSP_ENOMEM (the stream unchanged). */
+static int keep_hist(stream *st, const osp_histogram *h, osp_arena *arena,
+                     const osp_histogram **total)
 {
-    size_t a = 0, b = s->n;
-    while (a < b && s->counts[a] == 0)
-        a++;
-    while (b > a && s->counts[b - 1] == 0)
-        b--;
-    if (a == b)
-        return 0;
-    *lo = osp_exp_downscale(s->offset + (int64_t)a, s->scale - to);
-    *hi = osp_exp_downscale(s->offset + (int64_t)b - 1, s->scale - to);
-    return 1;
-}
-
-/* Adds s's buckets, downscaled to scale to, to out (index lo at out[0]). */
-static void side_add(const side *s, int32_t to, int64_t lo, uint64_t *out)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (s->counts[i])
-            out[osp_exp_downscale(s->offset + (int64_t)i, s->scale - to) - lo] += s->counts[i];
-}
-
-/* Merges the stream's exponential buckets (none when fresh) with p's at the coarsest of
- * their scales and OSP_PROM_EXP_SCALE; the stream's arrays are replaced. */
-static int merge_exp(stream *st, const osp_exp_buckets *e, int fresh)
-{
-    int32_t to = e->scale < OSP_PROM_EXP_SCALE ? e->scale : OSP_PROM_EXP_SCALE;
-    if (!fresh && st->scale < to)
-        to = st->scale;
-    side sides[2][2] = {
-        {{st->scale, st->pos_offset, st->buckets, fresh ? 0 : st->npos},
-         {e->scale, e->pos_offset, e->pos, e->npos}},
-        {{st->scale, st->neg_offset, fresh || !st->nneg ? NULL : st->buckets + st->npos,
-          fresh ? 0 : st->nneg},
-         {e->scale, e->neg_offset, e->neg, e->nneg}},
-    };
-    int64_t lo[2] = {0, 0}, hi[2] = {-1, -1};
-    for (int k = 0; k < 2; k++)
-        for (int j = 0; j < 2; j++) {
-            int64_t a, b;
-            if (!side_range(&sides[k][j], to, &a, &b))
-                continue;
-            if (hi[k] < lo[k] || a < lo[k])
-                lo[k] = a;
-            if (hi[k] < lo[k] || b > hi[k])
-                hi[k] = b;
-        }
-    size_t n[2];
-    for (int k = 0; k < 2; k++) {
-        n[k] = hi[k] >= lo[k] ? (size_t)(hi[k] - lo[k] + 1) : 0;
-        if ((uint64_t)n[k] > ((uint64_t)OSP_PROM_EXP_MAX_GRID >> (OSP_PROM_EXP_SCALE - to)))
-            return OSP_ETOOBIG;
+    while (h->npbuckets + h->nnbuckets > OSP_PROM_HIST_MAX_BUCKETS &&
+           h->schema > OSP_HIST_SCHEMA_MIN) {
+        const osp_histogram coarser = {.schema = h->schema - 1,
+                                       .zero_threshold = h->zero_threshold};
+        if (!(h = osp_hist_add(arena, h, &coarser)))
+            return OSP_ENOMEM;
     }
-    uint64_t *counts = n[0] + n[1] ? osp_calloc(n[0] + n[1], sizeof *counts) : NULL;
-    if (n[0] + n[1] && !counts)
+    osp_arena fresh; /* one chunk: the struct and its four arrays, each rounded up to 16 */
+    osp_arena_init(&fresh,
+                   sizeof *h + (h->npspans + h->nnspans) * sizeof *h->pspans +
+                       (h->npbuckets + h->nnbuckets) * sizeof *h->pbuckets + 5 * 16,
+                   0);
+    const osp_histogram *copy = osp_hist_copy(&fresh, h);
+    if (!copy) {
+        osp_arena_cleanup(&fresh);
         return OSP_ENOMEM;
-    for (int k = 0; k < 2; k++)
-        for (int j = 0; j < 2; j++)
-            if (n[k])
-                side_add(&sides[k][j], to, lo[k], counts + (k ? n[0] : 0));
-    osp_free(st->buckets);
-    st->buckets = counts;
-    st->nbuckets = n[0] + n[1];
-    st->npos = n[0];
-    st->nneg = n[1];
-    st->pos_offset = (int32_t)lo[0];
-    st->neg_offset = (int32_t)lo[1];
-    st->scale = to;
-    st->zero_count = (fresh ? 0 : st->zero_count) + e->zero_count;
-    if (fresh || e->zero_threshold > st->zero_threshold)
-        st->zero_threshold = e->zero_threshold;
+    }
+    osp_arena_cleanup(&st->arena);
+    st->arena = fresh;
+    st->hist = copy;
+    *total = h;
     return 0;
 }
 
-/* Makes st's totals p's (histogram arrays reallocated to p's shape). */
-static int restart(stream *st, const osp_delta_point *p)
+/* Makes st's totals p's (classic arrays reallocated to p's shape); *total as keep_hist's. */
+static int restart(stream *st, const osp_delta_point *p, osp_arena *arena,
+                   const osp_histogram **total)
 {
-    int rc = 0;
-    if (p->is_exp) {
-        rc = merge_exp(st, &p->exp, 1);
-    } else if (st->nbuckets != p->nbuckets || st->is_exp) {
+    if (p->hist) {
+        int rc = keep_hist(st, p->hist, arena, total);
+        if (rc)
+            return rc;
+    } else {
+        osp_arena_cleanup(&st->arena);
+        st->hist = NULL;
+    }
+    if (st->nbuckets != p->nbuckets) {
         osp_free(st->buckets);
         st->buckets = NULL;
         st->nbuckets = 0;
@@ -218,13 +167,10 @@ static int restart(stream *st, const osp_delta_point *p)
         }
         st->nbuckets = p->nbuckets;
     }
-    if (rc)
-        return rc;
-    if (p->nbuckets && !p->is_exp) {
+    if (p->nbuckets) {
         memcpy(st->buckets, p->buckets, p->nbuckets * sizeof(uint64_t));
         memcpy(st->buckets + p->nbuckets, p->bounds, (p->nbuckets - 1) * sizeof(double));
     }
-    st->is_exp = p->is_exp;
     st->start_ns = p->start_ns ? p->start_ns : p->time_ns;
     st->value = p->value;
     st->count = p->count;
@@ -232,52 +178,41 @@ static int restart(stream *st, const osp_delta_point *p)
     return 0;
 }
 
-/* 1 when the point's histogram shape is the stream's (exponential ones always merge). */
+/* 1 when the point's histogram shape is the stream's (exponential ones always add up). */
 static int same_shape(const stream *st, const osp_delta_point *p)
 {
-    if (st->is_exp || p->is_exp)
-        return st->is_exp == p->is_exp;
+    if (st->hist || p->hist)
+        return (st->hist != NULL) == (p->hist != NULL);
     return st->nbuckets == p->nbuckets &&
            (p->nbuckets == 0 ||
             memcmp(st->buckets + p->nbuckets, p->bounds, (p->nbuckets - 1) * sizeof(double)) == 0);
 }
 
-/* Writes st's totals for p to *cum, counts copied into scratch. */
-static int totals(const stream *st, const osp_delta_point *p, osp_delta_point *cum,
-                  osp_buf *scratch)
+/* Writes st's totals for p to *cum, classic counts copied into arena. */
+static int totals(const stream *st, const osp_delta_point *p, const osp_histogram *total,
+                  osp_arena *arena, osp_delta_point *cum)
 {
-    osp_buf_reset(scratch);
-    if (st->nbuckets && osp_buf_append(scratch, st->buckets, st->nbuckets * sizeof(uint64_t)))
+    const uint64_t *counts = NULL;
+    if (st->nbuckets &&
+        !(counts = osp_arena_memdup(arena, st->buckets, st->nbuckets * sizeof(uint64_t))))
         return OSP_ENOMEM;
-    const uint64_t *counts = st->nbuckets ? (const uint64_t *)(void *)scratch->data : NULL;
     *cum = (osp_delta_point){.start_ns = st->start_ns,
                              .time_ns = p->time_ns,
                              .value = st->value,
                              .count = st->count,
                              .sum = st->sum,
-                             .is_exp = st->is_exp};
-    if (st->is_exp) {
-        cum->exp = (osp_exp_buckets){.scale = st->scale,
-                                     .pos_offset = st->pos_offset,
-                                     .neg_offset = st->neg_offset,
-                                     .pos = st->npos ? counts : NULL,
-                                     .neg = st->nneg ? counts + st->npos : NULL,
-                                     .npos = st->npos,
-                                     .nneg = st->nneg,
-                                     .zero_count = st->zero_count,
-                                     .zero_threshold = st->zero_threshold};
-    } else {
-        cum->buckets = counts;
-        cum->bounds = p->bounds;
-        cum->nbuckets = st->nbuckets;
-    }
+                             .buckets = counts,
+                             .bounds = p->bounds,
+                             .nbuckets = st->nbuckets,
+                             .hist = total};
     return 0;
 }
 
-int osp_delta_add(osp_delta_state *s, osp_str key, const osp_delta_point *p, osp_delta_point *cum,
-                  osp_buf *scratch)
+int osp_delta_add(osp_delta_state *s, osp_str key, const osp_delta_point *p, osp_arena *arena,
+                  osp_delta_point *cum)
 {
     uint64_t h = XXH3_64bits(key.p ? key.p : "", key.n);
+    const osp_histogram *total = NULL;
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     stream **pp = find(s, key, h), *st = *pp;
@@ -296,6 +231,7 @@ int osp_delta_add(osp_delta_state *s, osp_str key, const osp_delta_point *p, osp
             rc = OSP_ENOMEM;
             goto out;
         }
+        osp_arena_init(&st->arena, 0, 0);
         st->hash = h;
         st->keylen = key.n;
         if (key.n)
@@ -308,25 +244,28 @@ int osp_delta_add(osp_delta_state *s, osp_str key, const osp_delta_point *p, osp
         rc = 1;
     }
     if (rc == 1) {
-        int r = restart(st, p);
+        int r = restart(st, p, arena, &total);
         if (r < 0) {
             drop(s, find(s, key, h));
             rc = r;
             goto out;
         }
     } else {
-        if (p->is_exp && (rc = merge_exp(st, &p->exp, 0)) < 0)
+        const osp_histogram *sum = p->hist ? osp_hist_add(arena, st->hist, p->hist) : NULL;
+        if (p->hist && (!sum || keep_hist(st, sum, arena, &total) < 0)) {
+            rc = OSP_ENOMEM;
             goto out;
+        }
         st->value += p->value;
         st->count += p->count;
         st->sum += p->sum;
-        for (size_t i = 0; !p->is_exp && i < p->nbuckets; i++)
+        for (size_t i = 0; i < p->nbuckets; i++)
             st->buckets[i] += p->buckets[i];
     }
     st->last_ns = p->time_ns;
     unlink_recent(s, st);
     link_newest(s, st);
-    if (totals(st, p, cum, scratch) < 0)
+    if (totals(st, p, total, arena, cum) < 0)
         rc = OSP_ENOMEM;
 out:
     pthread_mutex_unlock(&s->mu);

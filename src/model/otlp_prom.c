@@ -35,15 +35,10 @@ typedef struct conv {
     osp_otlp_prom_report *rep;
     res_info *res;
     osp_buf tmp, key;
-    osp_buf cum; /* delta totals' bucket counts */
     entry *ents;
     size_t nents, ents_cap;
     osp_label *base; /* the point's labels, before __name__ and le/quantile */
     size_t nbase, base_cap;
-    uint64_t *u64; /* scratch for bucket counts */
-    size_t nu64, u64_cap;
-    double *f64; /* scratch for bounds */
-    size_t nf64, f64_cap;
     double *les; /* le values of the _bucket series of the histogram being emitted */
     size_t nles, les_cap;
     osp_str exemplars; /* exemplars blob of the point being converted ("" for stale ones) */
@@ -206,15 +201,13 @@ static int point_labels(conv *c, const osp_metric *m, const osp_metric_point *p)
     return rc;
 }
 
-/* Adds a series: c->base plus __name__ = name and, when extra_name is set, that label;
- * one sample. */
-static int emit(conv *c, osp_str name, osp_str extra_name, osp_str extra_value, int64_t t_ms,
-                double v)
+/* Adds a series without samples: c->base plus __name__ = name and, when extra_name is set,
+ * that label. NULL when out of memory. */
+static osp_series *add_series(conv *c, osp_str name, osp_str extra_name, osp_str extra_value)
 {
     osp_label *l = osp_arena_alloc(&c->out->arena, (c->nbase + 2) * sizeof *l);
-    osp_sample *s = osp_arena_alloc(&c->out->arena, sizeof *s);
-    if (!l || !s)
-        return OSP_ENOMEM;
+    if (!l)
+        return NULL;
     size_t n = 0;
     for (size_t i = 0; i < c->nbase; i++)
         if (!osp_str_eq(c->base[i].name, name_label) && !osp_str_eq(c->base[i].name, extra_name))
@@ -223,11 +216,23 @@ static int emit(conv *c, osp_str name, osp_str extra_name, osp_str extra_value, 
     if (extra_name.n)
         l[n++] = (osp_label){extra_name, extra_value};
     osp_labels_sort(l, n);
-    *s = (osp_sample){t_ms, v};
     osp_series *se = osp_series_batch_add(c->out);
+    if (se)
+        *se = (osp_series){.labels = l, .nlabels = n};
+    return se;
+}
+
+/* Adds a series (as add_series) with one sample. */
+static int emit(conv *c, osp_str name, osp_str extra_name, osp_str extra_value, int64_t t_ms,
+                double v)
+{
+    osp_sample *s = osp_arena_alloc(&c->out->arena, sizeof *s);
+    osp_series *se = s ? add_series(c, name, extra_name, extra_value) : NULL;
     if (!se)
         return OSP_ENOMEM;
-    *se = (osp_series){.labels = l, .nlabels = n, .samples = s, .nsamples = 1};
+    *s = (osp_sample){t_ms, v};
+    se->samples = s;
+    se->nsamples = 1;
     return 0;
 }
 
@@ -314,9 +319,9 @@ static int attach_exemplars(conv *c, size_t first, size_t n)
     int rc;
     osp_blob_iter_init(&it, c->exemplars);
     while ((rc = osp_exemplars_next(&it, &ex)) == 1) {
-        double v = !(ex.has & OSP_EXEMPLAR_VALUE)       ? 0
+        double v = !(ex.has & OSP_EXEMPLAR_VALUE)      ? 0
                    : (ex.has & OSP_EXEMPLAR_VALUE_INT) ? (double)ex.value.i
-                                                        : ex.value.d;
+                                                       : ex.value.d;
         size_t k = 0;
         while (n > 1 && k < n && !(v <= c->les[k]))
             k++;
@@ -337,6 +342,20 @@ static int emit_number(conv *c, int64_t t_ms, double v)
 {
     int rc = emit_plain(c, c->name, t_ms, v);
     return rc ? rc : attach_exemplars(c, c->out->nseries - 1, 1);
+}
+
+/* The series of an exponential histogram point: one native histogram sample, with the
+ * point's exemplars. */
+static int emit_native(conv *c, int64_t t_ms, const osp_histogram *h)
+{
+    osp_hsample *s = osp_arena_alloc(&c->out->arena, sizeof *s);
+    osp_series *se = s ? add_series(c, c->name, OSP_STR_NULL, OSP_STR_NULL) : NULL;
+    if (!se)
+        return OSP_ENOMEM;
+    *s = (osp_hsample){t_ms, h};
+    se->hsamples = s;
+    se->nhsamples = 1;
+    return attach_exemplars(c, c->out->nseries - 1, 1);
 }
 
 /* A float label value (le, quantile) in the arena. */
@@ -486,113 +505,100 @@ static int delta_key(conv *c)
     return rc;
 }
 
-/* Reserves n scratch bucket counts and bounds. */
-static int scratch(conv *c, size_t n)
+/* The Prometheus bucket index of OTLP bucket index i with the resolution halved shift times:
+ * OTLP's bucket i is (base^i, base^(i+1)], Prometheus's i + 1; each halving merges
+ * buckets 2k and 2k + 1 into k (floor division, also below 0). */
+static int64_t prom_index(int64_t i, int shift)
 {
-    c->nu64 = c->nf64 = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!osp_array_push((void **)&c->u64, &c->nu64, &c->u64_cap, sizeof *c->u64) ||
-            !osp_array_push((void **)&c->f64, &c->nf64, &c->f64_cap, sizeof *c->f64))
-            return OSP_ENOMEM;
+    return (i >= 0 ? i >> shift : -((-i - 1) >> shift) - 1) + 1;
+}
+
+/* Lays out one side of an exponential histogram point (counts[k] for OTLP index offset + k)
+ * as Prometheus spans and absolute counts, covering only the buckets with counts: writes
+ * them to spans and buckets unless those are NULL, and their numbers to *nspans and
+ * *nbuckets. */
+static void exp_side(int64_t offset, const uint64_t *counts, size_t n, int shift,
+                     osp_hist_span *spans, double *buckets, uint32_t *nspans, uint32_t *nbuckets)
+{
+    uint32_t ns = 0, nb = 0;
+    int64_t last = 0; /* index of bucket nb - 1 */
+    for (size_t k = 0; k < n; k++) {
+        if (!counts[k])
+            continue;
+        int64_t idx = prom_index(offset + (int64_t)k, shift);
+        if (nb && idx == last) {
+            if (buckets)
+                buckets[nb - 1] += (double)counts[k];
+            continue;
+        }
+        if (!nb || idx > last + 1) {
+            if (spans)
+                spans[ns] = (osp_hist_span){(int32_t)(nb ? idx - last - 1 : idx), 0};
+            ns++;
+        }
+        if (spans)
+            spans[ns - 1].length++;
+        if (buckets)
+            buckets[nb] = (double)counts[k];
+        nb++;
+        last = idx;
+    }
+    *nspans = ns;
+    *nbuckets = nb;
+}
+
+/* exp_side into arrays of the output arena. */
+static int exp_side_alloc(conv *c, int32_t offset, const uint64_t *counts, size_t n, int shift,
+                          osp_hist_span **spans, double **buckets, uint32_t *nspans,
+                          uint32_t *nbuckets)
+{
+    exp_side(offset, counts, n, shift, NULL, NULL, nspans, nbuckets);
+    *spans = NULL;
+    *buckets = NULL;
+    if (*nbuckets == 0)
+        return 0;
+    *spans = osp_arena_alloc(&c->out->arena, *nspans * sizeof **spans);
+    *buckets = osp_arena_alloc(&c->out->arena, *nbuckets * sizeof **buckets);
+    if (!*spans || !*buckets)
+        return OSP_ENOMEM;
+    exp_side(offset, counts, n, shift, *spans, *buckets, nspans, nbuckets);
     return 0;
 }
 
-/* 2^(k/8) for k = 0..7, correctly rounded: grid bound i is 2^(i/8) = grid_root[i mod 8] *
- * 2^floor(i/8), the same bits on every platform. */
-static const double grid_root[8] = {
-    0x1p+0,
-    0x1.172b83c7d517bp+0,
-    0x1.306fe0a31b715p+0,
-    0x1.4bfdad5362a27p+0,
-    0x1.6a09e667f3bcdp+0,
-    0x1.8ace5422aa0dbp+0,
-    0x1.ae89f995ad3adp+0,
-    0x1.d5818dcfba487p+0,
-};
-_Static_assert(OSP_PROM_EXP_SCALE == 3, "grid_root holds the roots of scale 3");
-
-static double grid_bound(int64_t i)
+/* An exponential histogram point as a native histogram in the output arena (otlp_prom.h);
+ * a stale point's is the stale marker. 0, OSP_EINVAL (rejected, c->why) or OSP_ENOMEM. */
+static int exp_histogram(conv *c, const osp_metric_point *p, int stale, osp_histogram **out)
 {
-    int64_t q = osp_exp_downscale(i, OSP_PROM_EXP_SCALE);
-    return ldexp(grid_root[i - q * 8], q < -2000 ? -2000 : q > 2000 ? 2000 : (int)q);
-}
-
-/* One side of an exponential histogram on the grid: where its populated buckets are. */
-typedef struct grid_side {
-    int32_t scale, offset;
-    const uint64_t *counts;
-    size_t n;
-    int64_t lo, hi; /* grid index range; hi < lo when empty */
-} grid_side;
-
-/* The grid range of a side: its populated buckets downscaled to the grid, or for a coarser
- * side the whole extent of its populated buckets. */
-static void grid_range(grid_side *g)
-{
-    size_t a = 0, b = g->n;
-    while (a < b && g->counts[a] == 0)
-        a++;
-    while (b > a && g->counts[b - 1] == 0)
-        b--;
-    g->lo = 0;
-    g->hi = -1;
-    if (a == b)
-        return;
-    int64_t first = (int64_t)g->offset + (int64_t)a, last = (int64_t)g->offset + (int64_t)b - 1;
-    if (g->scale >= OSP_PROM_EXP_SCALE) {
-        g->lo = osp_exp_downscale(first, g->scale - OSP_PROM_EXP_SCALE);
-        g->hi = osp_exp_downscale(last, g->scale - OSP_PROM_EXP_SCALE);
-    } else {
-        int64_t m = (int64_t)1 << (OSP_PROM_EXP_SCALE - g->scale);
-        g->lo = first * m;
-        g->hi = (last + 1) * m - 1;
+    osp_histogram *h = osp_arena_calloc(&c->out->arena, 1, sizeof *h);
+    int rc;
+    if (!(*out = h))
+        return OSP_ENOMEM;
+    if (stale) {
+        h->sum = osp_stale_nan();
+        return 0;
     }
-}
-
-/* The grid index that holds bucket i's count: for a coarser side the grid bucket whose
- * upper boundary is the bucket's (top for positive buckets, bottom for negative ones), so
- * grid boundaries inside the bucket get the count below it. */
-static int64_t grid_index(const grid_side *g, size_t i, int positive)
-{
-    int64_t idx = (int64_t)g->offset + (int64_t)i;
-    if (g->scale >= OSP_PROM_EXP_SCALE)
-        return osp_exp_downscale(idx, g->scale - OSP_PROM_EXP_SCALE);
-    int64_t m = (int64_t)1 << (OSP_PROM_EXP_SCALE - g->scale);
-    return idx * m + (positive ? m - 1 : 0);
-}
-
-/* An exponential histogram as classic buckets on the fixed grid (otlp_prom.h) in c->u64 /
- * c->f64 (*nbounds bounds); OSP_EINVAL (c->why) when it spans too much of the grid. */
-static int exp_buckets(conv *c, const osp_exp_buckets *e, size_t *nbounds)
-{
-    grid_side neg = {e->scale, e->neg_offset, e->neg, e->nneg, 0, 0};
-    grid_side pos = {e->scale, e->pos_offset, e->pos, e->npos, 0, 0};
-    grid_range(&neg);
-    grid_range(&pos);
-    size_t nn = (size_t)(neg.hi - neg.lo + 1), np = (size_t)(pos.hi - pos.lo + 1), k = 0;
-    if (nn > OSP_PROM_EXP_MAX_GRID || np > OSP_PROM_EXP_MAX_GRID)
-        return bad(c, "exponential histogram spans more than %d buckets of the scale-%d grid",
-                   OSP_PROM_EXP_MAX_GRID, OSP_PROM_EXP_SCALE);
-    int rc = scratch(c, nn + 1 + np + 1);
-    if (rc)
+    if (p->scale < OSP_HIST_SCHEMA_MIN)
+        return bad(c,
+                   "exponential histogram scale %d is below %d, the coarsest native histogram "
+                   "schema",
+                   (int)p->scale, OSP_HIST_SCHEMA_MIN);
+    if ((int64_t)p->pos_offset + (int64_t)p->npos > INT32_MAX ||
+        (int64_t)p->neg_offset + (int64_t)p->nneg > INT32_MAX)
+        return bad(c, "exponential histogram bucket index past int32");
+    int64_t shift = (int64_t)p->scale - OSP_HIST_SCHEMA_MAX;
+    shift = shift < 0 ? 0 : shift > 63 ? 63 : shift;
+    h->schema = p->scale > OSP_HIST_SCHEMA_MAX ? OSP_HIST_SCHEMA_MAX : p->scale;
+    h->zero_threshold = p->zero_threshold;
+    h->zero_count = (double)p->zero_count;
+    h->count = (double)p->count;
+    h->sum = p->has & OSP_POINT_SUM ? p->sum : 0;
+    if ((rc = exp_side_alloc(c, p->pos_offset, p->pos_counts, p->npos, (int)shift, &h->pspans,
+                             &h->pbuckets, &h->npspans, &h->npbuckets)) != 0 ||
+        (rc = exp_side_alloc(c, p->neg_offset, p->neg_counts, p->nneg, (int)shift, &h->nspans,
+                             &h->nbuckets, &h->nnspans, &h->nnbuckets)) != 0)
         return rc;
-    memset(c->u64, 0, c->nu64 * sizeof *c->u64);
-    for (size_t i = 0; i < nn; i++) { /* most negative first; -0 bounds merge upward */
-        double b = -grid_bound(neg.hi - (int64_t)i);
-        c->f64[k++] = b == 0 ? NAN : b;
-    }
-    for (size_t i = 0; i < neg.n; i++)
-        if (neg.counts[i])
-            c->u64[neg.hi - grid_index(&neg, i, 0)] += neg.counts[i];
-    c->f64[k] = 0;
-    c->u64[k++] = e->zero_count;
-    for (size_t i = 0; i < np; i++)
-        c->f64[k + i] = grid_bound(pos.lo + (int64_t)i + 1);
-    for (size_t i = 0; i < pos.n; i++)
-        if (pos.counts[i])
-            c->u64[k + (size_t)(grid_index(&pos, i, 1) - pos.lo)] += pos.counts[i];
-    *nbounds = k + np; /* the last slot is the +Inf bucket, which holds nothing of its own */
-    return 0;
+    const char *problem = osp_hist_check(h);
+    return problem ? bad(c, "exponential histogram: %s", problem) : 0;
 }
 
 /* Converts one point of the current metric: 0, OSP_EINVAL (rejected, c->why) or a fatal
@@ -603,20 +609,10 @@ static int convert_point(conv *c, const osp_metric *m, const osp_metric_point *p
     int64_t t = (int64_t)(p->time_ns / 1000000u);
     c->exemplars = stale ? OSP_STR_NULL : p->exemplars;
     int delta = m->temporality == OSP_TEMPORALITY_DELTA;
+    int is_exp = m->type == OSP_METRIC_EXP_HISTOGRAM;
     double v = osp_stale_nan();
     uint64_t total = 0;
-    size_t nbounds = p->nbounds;
-    const uint64_t *counts = p->bucket_counts;
-    const double *bounds = p->bounds;
-    const osp_exp_buckets exp = {.scale = stale ? OSP_PROM_EXP_SCALE : p->scale,
-                                 .pos_offset = p->pos_offset,
-                                 .neg_offset = p->neg_offset,
-                                 .pos = p->pos_counts,
-                                 .neg = p->neg_counts,
-                                 .npos = stale ? 0 : p->npos, /* a stale point's are unused */
-                                 .nneg = stale ? 0 : p->nneg,
-                                 .zero_count = p->zero_count,
-                                 .zero_threshold = p->zero_threshold};
+    osp_histogram *h = NULL;
     int rc;
     if ((m->type == OSP_METRIC_GAUGE || m->type == OSP_METRIC_SUM) && !stale) {
         if (!(p->has & OSP_POINT_VALUE))
@@ -630,21 +626,8 @@ static int convert_point(conv *c, const osp_metric *m, const osp_metric_point *p
             return bad(c, "bucket counts add up to %llu, count is %llu", (unsigned long long)total,
                        (unsigned long long)p->count);
     }
-    if (m->type == OSP_METRIC_EXP_HISTOGRAM && !stale) {
-        if (p->scale < -10 || p->scale > 20)
-            return bad(c, "exponential histogram scale %d is outside [-10, 20]", (int)p->scale);
-        if ((int64_t)p->pos_offset + (int64_t)p->npos > INT32_MAX ||
-            (int64_t)p->neg_offset + (int64_t)p->nneg > INT32_MAX)
-            return bad(c, "exponential histogram bucket index past int32");
-        total = p->zero_count;
-        for (size_t i = 0; i < p->npos; i++)
-            total += p->pos_counts[i];
-        for (size_t i = 0; i < p->nneg; i++)
-            total += p->neg_counts[i];
-        if (total != p->count)
-            return bad(c, "bucket counts add up to %llu, count is %llu", (unsigned long long)total,
-                       (unsigned long long)p->count);
-    }
+    if (is_exp && (rc = exp_histogram(c, p, stale, &h)) != 0)
+        return rc;
     if ((rc = point_labels(c, m, p)) != 0)
         return rc;
     if (delta && (rc = delta_key(c)) != 0)
@@ -652,47 +635,38 @@ static int convert_point(conv *c, const osp_metric *m, const osp_metric_point *p
     if (delta && stale) {
         osp_delta_forget(c->delta, osp_buf_str(&c->key));
     } else if (delta) {
-        osp_delta_point in = {.start_ns = p->start_ns,
-                              .time_ns = p->time_ns,
-                              .value = v,
-                              .count = p->count,
-                              .sum = p->sum,
-                              .buckets = p->bucket_counts,
-                              .bounds = p->bounds,
-                              .nbuckets = p->nbuckets,
-                              .is_exp = m->type == OSP_METRIC_EXP_HISTOGRAM,
-                              .exp = exp},
-                        cum;
-        rc = osp_delta_add(c->delta, osp_buf_str(&c->key), &in, &cum, &c->cum);
+        osp_delta_point in = {.start_ns = p->start_ns, .time_ns = p->time_ns, .value = v}, cum;
+        if (is_exp) {
+            in.hist = h;
+        } else if (m->type == OSP_METRIC_HISTOGRAM) {
+            in.count = p->count;
+            in.sum = p->sum;
+            in.buckets = p->bucket_counts;
+            in.bounds = p->bounds;
+            in.nbuckets = p->nbuckets;
+        }
+        rc = osp_delta_add(c->delta, osp_buf_str(&c->key), &in, &c->out->arena, &cum);
         if (rc == OSP_EINVAL)
             return bad(c, "delta point overlaps the last one of its series (its start is "
                           "before that point's time: out of order or a duplicate)");
-        if (rc == OSP_ETOOBIG)
-            return bad(c,
-                       "accumulated exponential histogram would span more than %d buckets "
-                       "of the scale-%d grid",
-                       OSP_PROM_EXP_MAX_GRID, OSP_PROM_EXP_SCALE);
         if (rc < 0)
             return rc;
         if (m->type == OSP_METRIC_SUM)
             return emit_number(c, t, cum.value);
-        if (cum.is_exp && (rc = exp_buckets(c, &cum.exp, &nbounds)) != 0)
-            return rc;
-        return emit_histogram(c, cum.is_exp ? c->u64 : cum.buckets, cum.is_exp ? c->f64 : bounds,
-                              nbounds, cum.count, p->has & OSP_POINT_SUM, cum.sum, t, 0);
+        if (is_exp)
+            return emit_native(c, t, cum.hist);
+        return emit_histogram(c, cum.buckets, p->bounds, p->nbounds, cum.count,
+                              p->has & OSP_POINT_SUM, cum.sum, t, 0);
     }
     switch (m->type) {
     case OSP_METRIC_GAUGE:
     case OSP_METRIC_SUM:
         return emit_number(c, t, v);
     case OSP_METRIC_HISTOGRAM:
-        return emit_histogram(c, counts, bounds, nbounds, p->count, p->has & OSP_POINT_SUM, p->sum,
-                              t, stale);
+        return emit_histogram(c, p->bucket_counts, p->bounds, p->nbounds, p->count,
+                              p->has & OSP_POINT_SUM, p->sum, t, stale);
     case OSP_METRIC_EXP_HISTOGRAM:
-        if ((rc = exp_buckets(c, &exp, &nbounds)) != 0)
-            return rc;
-        return emit_histogram(c, c->u64, c->f64, nbounds, p->count, p->has & OSP_POINT_SUM, p->sum,
-                              t, stale);
+        return emit_native(c, t, h);
     default: /* OSP_METRIC_SUMMARY */
         for (size_t i = 0; i < p->nquantiles; i++) {
             osp_str q;
@@ -779,7 +753,6 @@ int osp_otlp_to_prom(const osp_metric_batch *in, const osp_otlp_prom_options *op
     rep->message[0] = '\0';
     osp_buf_init(&c.tmp, 0);
     osp_buf_init(&c.key, 0);
-    osp_buf_init(&c.cum, 0);
     c.res = osp_calloc(in->nresources + 1, sizeof *c.res);
     if (!c.res)
         rc = OSP_ENOMEM;
@@ -808,12 +781,9 @@ int osp_otlp_to_prom(const osp_metric_batch *in, const osp_otlp_prom_options *op
         rc = target_info(&c);
     osp_buf_cleanup(&c.tmp);
     osp_buf_cleanup(&c.key);
-    osp_buf_cleanup(&c.cum);
     osp_free(c.res);
     osp_free(c.ents);
     osp_free(c.base);
-    osp_free(c.u64);
-    osp_free(c.f64);
     osp_free(c.les);
     return rc;
 }

@@ -9,24 +9,21 @@
  *   cumulative values first (see osp_delta_state) and map the same way;
  * - histogram -> "<name>_bucket"{le} with cumulative counts ending with le="+Inf" (= count),
  *   "<name>_sum" when the point has a sum, "<name>_count"; delta histograms are accumulated;
- * - exponential histogram -> the same classic series (Osprey stores no native histograms),
- *   delta ones accumulated first. Every point is put on ONE fixed boundary grid, that of
- *   scale OSP_PROM_EXP_SCALE (3: base 2^(1/8), buckets about 9% wide), whatever its own
- *   scale, so that the le series of a stream stay the same when the producer changes scale
- *   between exports (SDKs do as their range grows) and _bucket stays monotonic in le for
- *   histogram_quantile. A finer point is downscaled to the grid (its buckets merge exactly).
- *   A coarser point still gets le values only on the grid: a grid boundary inside one of
- *   its buckets gets the cumulative count below that bucket (an underestimate), its upper
- *   boundary (also on the grid) the count including it. The le values: -2^(i/8) for the
- *   negative buckets (most negative first), 0 for the zero bucket (values within
- *   zero_threshold of 0 count as 0), 2^((i+1)/8) for the positive ones, only over the
- *   populated range of each side (for a coarser point: the whole extent of its populated
- *   buckets), then +Inf; bounds beyond the double range are merged upward. A point whose
- *   scale is outside [-10, 20] or whose populated range spans more than
- *   OSP_PROM_EXP_MAX_GRID grid buckets on one side is rejected;
+ * - exponential histogram -> one series "<name>" (no _bucket/_sum/_count suffix) with a
+ *   native histogram sample per point, as Prometheus's OTLP receiver writes it: schema =
+ *   scale, a scale above OSP_HIST_SCHEMA_MAX (8) brought down to it by merging buckets
+ *   (each step halves the resolution: bucket i goes to floor(i / 2)), a scale below
+ *   OSP_HIST_SCHEMA_MIN (-4) rejected; OTLP's bucket i is (base^i, base^(i+1)], which is
+ *   Prometheus's bucket i + 1 (negative buckets mirror it); zero threshold and zero count
+ *   as sent, count, sum (0 for a point without one, as Prometheus's translator writes),
+ *   hint UNKNOWN; spans cover only the buckets with counts. A point osp_hist_check refuses
+ *   (a count below the bucket total, a negative or NaN zero threshold) is rejected. Delta
+ *   points are accumulated first (osp_hist_add), so the series is a cumulative one with
+ *   hint UNKNOWN too (Prometheus stores delta points as they are, marked GAUGE);
  * - summary -> "<name>"{quantile}, "<name>_sum", "<name>_count";
  * - a point flagged NO_RECORDED_VALUE gives the stale marker (OSP_STALE_NAN_BITS) on each of
- *   its series; timestamps are time_unix_nano / 1e6 (ms).
+ *   its series (an exponential histogram's: a histogram whose sum has those bits);
+ *   timestamps are time_unix_nano / 1e6 (ms).
  * Labels: the point's attributes, the resource attributes listed in opt->promote, job
  * (service.namespace "/" service.name, or service.name), instance (service.instance.id),
  * otel_scope_name / otel_scope_version (unless opt->no_scope_labels), and le / quantile;
@@ -61,7 +58,7 @@ enum osp_prom_naming {
      * unit and _total / _ratio suffixes are added. */
     OSP_PROM_UNDERSCORE_SUFFIXES = 0,
     /* "NoTranslation": metric names and label names kept as they are (any UTF-8), no unit
-     * or type suffixes (the _bucket/_sum/_count series suffixes are still added). */
+     * or type suffixes (classic histograms' _bucket/_sum/_count suffixes are still added). */
     OSP_PROM_NO_TRANSLATION,
 };
 
@@ -80,17 +77,11 @@ typedef struct osp_otlp_prom_report {
                           a value"; "" if none */
 } osp_otlp_prom_report;
 
-/* The scale of the fixed le grid of exponential histograms, and the most grid buckets one
- * side of a point (or of an accumulated delta stream) may span. */
-#define OSP_PROM_EXP_SCALE 3
-#define OSP_PROM_EXP_MAX_GRID 2048
-
-/* The index an exponential histogram bucket index gets when downscaled by shift >= 0
- * (scale - shift): floor(index / 2^shift). */
-static inline int64_t osp_exp_downscale(int64_t index, int shift)
-{
-    return index >= 0 ? index >> shift : -((-index - 1) >> shift) - 1;
-}
+/* The most buckets (positive and negative) an accumulated delta exponential histogram
+ * keeps: past it, its resolution is halved (schema - 1) until it fits, as Prometheus
+ * reduces a histogram past its bucket limit. Schema -4 always fits (it covers the doubles
+ * in under 300 buckets). */
+#define OSP_PROM_HIST_MAX_BUCKETS 1024
 
 /* Delta-to-cumulative state: one stream per output series identity (the key callers
  * build: family, kind and labels), holding the running totals of a delta sum or histogram,
@@ -111,43 +102,29 @@ void osp_delta_state_destroy(osp_delta_state *s);
 /* Streams currently kept. */
 size_t osp_delta_state_streams(osp_delta_state *s);
 
-/* The buckets of an exponential histogram at scale (base = 2^(2^-scale)): pos[i] counts
- * the values v with base^(pos_offset + i) < v <= base^(pos_offset + i + 1), neg[i] the
- * same for -v; zero_count those with |v| <= zero_threshold. */
-typedef struct osp_exp_buckets {
-    int32_t scale;
-    int32_t pos_offset, neg_offset;
-    const uint64_t *pos, *neg;
-    size_t npos, nneg;
-    uint64_t zero_count;
-    double zero_threshold;
-} osp_exp_buckets;
-
 /* A delta observation, and the cumulative totals osp_delta_add gives back. */
 typedef struct osp_delta_point {
     uint64_t start_ns, time_ns;
     double value;   /* sums */
-    uint64_t count; /* histograms: count, sum, buckets (nbuckets = nbounds + 1, or 0) */
+    uint64_t count; /* classic histograms: count, sum, buckets (nbuckets = nbounds + 1, or 0) */
     double sum;
     const uint64_t *buckets;
     const double *bounds;
     size_t nbuckets;
-    int is_exp; /* 1: an exponential histogram, with its buckets in exp */
-    osp_exp_buckets exp;
+    const osp_histogram *hist; /* exponential histograms: the point as a native histogram */
 } osp_delta_point;
 
 /* Adds p to the stream named key (created on first use; a classic histogram whose bounds
- * differ from the stream's restarts it) and writes the totals to *cum: start_ns is the
- * stream's start, bounds are p's, and the bucket counts (buckets, or exp.pos / exp.neg)
- * point into scratch, which is reset and grown (valid until its next change). Exponential
- * histograms are merged at the coarsest scale seen, at most OSP_PROM_EXP_SCALE (finer
- * buckets are never needed for the output): the finer side is downscaled, which merges
- * buckets exactly. Returns 0 when p added to the stream, 1 when it (re)started it,
- * OSP_EINVAL when p overlaps the stream's last point (nothing changes), OSP_ETOOBIG when
- * the merged exponential histogram would span more than OSP_PROM_EXP_MAX_GRID grid buckets
- * on one side (nothing changes), OSP_ENOMEM. */
-int osp_delta_add(osp_delta_state *s, osp_str key, const osp_delta_point *p, osp_delta_point *cum,
-                  osp_buf *scratch);
+ * differ from the stream's, or a change between classic and exponential, restarts it) and
+ * writes the totals to *cum: start_ns is the stream's start, bounds are p's, the classic
+ * bucket counts are in arena, and hist is p->hist when p (re)started the stream, else the
+ * sum of the stream's histogram and p's (osp_hist_add: the coarser schema, the larger zero
+ * threshold) in arena; a histogram past OSP_PROM_HIST_MAX_BUCKETS buckets is reduced first.
+ * The stream keeps a copy of its own. Returns 0 when p added to the stream, 1 when it
+ * (re)started it, OSP_EINVAL when p overlaps the stream's last point (nothing changes),
+ * OSP_ENOMEM. */
+int osp_delta_add(osp_delta_state *s, osp_str key, const osp_delta_point *p, osp_arena *arena,
+                  osp_delta_point *cum);
 /* Drops the stream named key, if any (its series went stale). */
 void osp_delta_forget(osp_delta_state *s, osp_str key);
 
@@ -178,11 +155,11 @@ int osp_prom_unit(osp_str unit, osp_buf *out);
 /* Converts every point of in and appends series and metadata to out (strings copied into
  * out's arena, so in may be released afterwards). opt NULL means the defaults. delta may
  * be NULL: delta sums and histograms are then rejected. Rejected points (no value, an
- * unspecified temporality, bucket counts that do not add up to count, an exponential
- * histogram out of the grid's limits, a delta point overlapping the last one of its
- * stream, a name that translates to nothing, an unknown type) are counted in rep. Returns 0
- * (possibly with rejections), OSP_ENOMEM, or OSP_ECORRUPT for an attrs blob the decoders would not
- * have produced (out may then hold part of the series). */
+ * unspecified temporality, classic bucket counts that do not add up to count, an
+ * exponential histogram of a scale below -4 or one osp_hist_check refuses, a delta point
+ * overlapping the last one of its stream, a name that translates to nothing, an unknown type) are
+ * counted in rep. Returns 0 (possibly with rejections), OSP_ENOMEM, or OSP_ECORRUPT for an attrs
+ * blob the decoders would not have produced (out may then hold part of the series). */
 int osp_otlp_to_prom(const osp_metric_batch *in, const osp_otlp_prom_options *opt,
                      osp_delta_state *delta, osp_series_batch *out, osp_otlp_prom_report *rep);
 

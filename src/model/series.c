@@ -74,7 +74,7 @@ size_t osp_series_batch_samples(const osp_series_batch *b)
 {
     size_t n = 0;
     for (size_t i = 0; i < b->nseries; i++)
-        n += b->series[i].nsamples;
+        n += b->series[i].nsamples + b->series[i].nhsamples;
     return n;
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/arena.h"
 #include "core/str.h"
+#include "model/histogram.h"
 #include "model/labels.h"
 
 /* The stale marker: the NaN Prometheus writes when a series disappears. Compare bits with
@@ -23,8 +24,11 @@ double osp_stale_nan(void);
 typedef struct osp_series {
     osp_label *labels; /* sorted by name, names unique, values non-empty, __name__ included */
     size_t nlabels;
-    osp_sample *samples; /* ascending by time when it comes from the store */
+    osp_sample *samples; /* float samples, ascending by time when from the store */
     size_t nsamples;
+    osp_hsample *hsamples; /* native histogram samples, ditto; a store read never gives a
+                            * float and a histogram at the same time */
+    size_t nhsamples;
 } osp_series;
 
 /* Metric family types, as Prometheus's metadata API names them. */
@@ -101,7 +105,7 @@ osp_series *osp_series_batch_add(osp_series_batch *b);
 osp_metric_meta *osp_series_batch_add_meta(osp_series_batch *b);
 /* Adds a zeroed exemplar entry (NULL when out of memory). */
 osp_batch_exemplar *osp_series_batch_add_exemplar(osp_series_batch *b);
-/* Total samples in the batch. */
+/* Total samples in the batch, float and histogram. */
 size_t osp_series_batch_samples(const osp_series_batch *b);
 
 /* Sorts labels by name (bytewise) in place. */

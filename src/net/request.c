@@ -47,9 +47,9 @@ void osp__net_metrics_init(osp_net *net)
         osp_gauge("osprey_http_inflight_requests", "Requests received and not yet answered.", "");
     for (int p = 0; p < 3; p++) {
         snprintf(labels, sizeof labels, "protocol=\"%s\"", proto_names[p]);
-        net->m_duration[p] = osp_histogram("osprey_http_request_duration_seconds",
-                                           "Time from a request's head to its response.", labels,
-                                           bounds, sizeof bounds / sizeof bounds[0]);
+        net->m_duration[p] = osp_metric_histogram("osprey_http_request_duration_seconds",
+                                                  "Time from a request's head to its response.",
+                                                  labels, bounds, sizeof bounds / sizeof bounds[0]);
     }
     for (int i = 0; i < 4; i++) {
         snprintf(labels, sizeof labels, "reason=\"%s\"", reasons[i]);

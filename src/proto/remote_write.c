@@ -4,15 +4,18 @@
  * Each message is read twice with core/pb.h: once to count its repeated fields (so arrays
  * are allocated at their exact size in the arena), once to fill them. Framing errors and
  * known fields with the wrong wire type fail the whole request, as a protobuf unmarshal
- * does in Prometheus; label and histogram rule violations reject just their series. */
+ * does in Prometheus; label and histogram rule violations reject just their series. A
+ * decoded histogram becomes model/histogram.h's with osp_rw_histogram_convert. */
 #include "proto/remote_write.h"
 
 #include <snappy-c.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/err.h"
 #include "core/pb.h"
+#include "model/series.h"
 
 /* Where a problem is, formatted only when one is reported: "series I" or
  * "series I: PART K". */
@@ -27,7 +30,7 @@ typedef struct dec {
     osp_arena *arena;
     char *err;
     size_t errlen;
-    char why[160]; /* first problem in the series being decoded */
+    char why[320]; /* first problem in the series being decoded */
 } dec;
 
 __attribute__((format(printf, 4, 5))) static void msg(char *err, size_t errlen, int keep,
@@ -57,12 +60,11 @@ __attribute__((format(printf, 3, 4))) static int fail(dec *d, const void *at, co
 
 /* An invalid series: keeps the first reason, prefixed with where it is. Returns 1
  * ("rejected"). */
-__attribute__((format(printf, 3, 4))) static int bad(dec *d, const loc *where, const char *fmt,
-                                                     ...)
+__attribute__((format(printf, 3, 4))) static int bad(dec *d, const loc *where, const char *fmt, ...)
 {
     if (!d->why[0]) {
-        int k = where->part ? snprintf(d->why, sizeof d->why, "series %zu: %s %zu: ",
-                                       where->series, where->part, where->sub)
+        int k = where->part ? snprintf(d->why, sizeof d->why, "series %zu: %s %zu: ", where->series,
+                                       where->part, where->sub)
                             : snprintf(d->why, sizeof d->why, "series %zu: ", where->series);
         if (k < 0 || (size_t)k >= sizeof d->why)
             return 1;
@@ -100,11 +102,11 @@ static int wrong_wire(dec *d, const void *at, const char *what, const osp_pb_fie
 
 /* Zeroed array of n elements in the arena; NULL (and *rc = OSP_ENOMEM) on failure. A
  * count of 0 gives NULL with *rc untouched. */
-static void *array(dec *d, size_t n, size_t size, int *rc)
+static void *array(osp_arena *arena, size_t n, size_t size, int *rc)
 {
     if (n == 0)
         return NULL;
-    void *p = osp_arena_calloc(d->arena, n, size);
+    void *p = osp_arena_calloc(arena, n, size);
     if (!p)
         *rc = OSP_ENOMEM;
     return p;
@@ -179,8 +181,7 @@ static int decode_label(dec *d, osp_str m, osp_label *l)
     /* The usual encoding, name then value with one-byte lengths, read directly. */
     const uint8_t *p = (const uint8_t *)m.p;
     if (m.n >= 6 && p[0] == 0x0a && p[1] - 1u < 0x7f && (size_t)p[1] + 5 <= m.n &&
-        p[2 + p[1]] == 0x12 && p[3 + p[1]] - 1u < 0x7f &&
-        (size_t)p[1] + p[3 + p[1]] + 4 == m.n) {
+        p[2 + p[1]] == 0x12 && p[3 + p[1]] - 1u < 0x7f && (size_t)p[1] + p[3 + p[1]] + 4 == m.n) {
         l->name = osp_str_make(m.p + 2, p[1]);
         l->value = osp_str_make(m.p + 4 + p[1], p[3 + p[1]]);
         return 0;
@@ -286,7 +287,7 @@ static int decode_exemplar(dec *d, osp_str m, osp_rw_exemplar *e, int *rejected,
     if (rc < 0)
         return rc;
     rc = 0;
-    e->labels = array(d, cnt[1], sizeof *e->labels, &rc);
+    e->labels = array(d->arena, cnt[1], sizeof *e->labels, &rc);
     if (rc < 0)
         return rc;
     if ((rc = decode_labels(d, m, 1, "Exemplar", e->labels, &e->nlabels)) < 0)
@@ -387,8 +388,7 @@ static const uint8_t hist_wires[16] = {REP, V,   F64, F64, V,   F64, V, F64,
 #undef V
 #undef F64
 
-static int decode_histogram(dec *d, osp_str m, osp_rw_histogram *h, int *rejected,
-                            const loc *where)
+static int decode_histogram(dec *d, osp_str m, osp_rw_histogram *h, int *rejected, const loc *where)
 {
     size_t cnt[H_NFIELDS];
     int rc = count_histogram(d, m, cnt);
@@ -396,13 +396,13 @@ static int decode_histogram(dec *d, osp_str m, osp_rw_histogram *h, int *rejecte
         return rc;
     rc = 0;
     memset(h, 0, sizeof *h);
-    h->neg_spans = array(d, cnt[H_NSPANS], sizeof *h->neg_spans, &rc);
-    h->pos_spans = array(d, cnt[H_PSPANS], sizeof *h->pos_spans, &rc);
-    h->neg_deltas = array(d, cnt[H_NDELTAS], sizeof *h->neg_deltas, &rc);
-    h->pos_deltas = array(d, cnt[H_PDELTAS], sizeof *h->pos_deltas, &rc);
-    h->neg_counts = array(d, cnt[H_NCOUNTS], sizeof *h->neg_counts, &rc);
-    h->pos_counts = array(d, cnt[H_PCOUNTS], sizeof *h->pos_counts, &rc);
-    h->custom_values = array(d, cnt[H_CUSTOM], sizeof *h->custom_values, &rc);
+    h->neg_spans = array(d->arena, cnt[H_NSPANS], sizeof *h->neg_spans, &rc);
+    h->pos_spans = array(d->arena, cnt[H_PSPANS], sizeof *h->pos_spans, &rc);
+    h->neg_deltas = array(d->arena, cnt[H_NDELTAS], sizeof *h->neg_deltas, &rc);
+    h->pos_deltas = array(d->arena, cnt[H_PDELTAS], sizeof *h->pos_deltas, &rc);
+    h->neg_counts = array(d->arena, cnt[H_NCOUNTS], sizeof *h->neg_counts, &rc);
+    h->pos_counts = array(d->arena, cnt[H_PCOUNTS], sizeof *h->pos_counts, &rc);
+    h->custom_values = array(d->arena, cnt[H_CUSTOM], sizeof *h->custom_values, &rc);
     if (rc < 0)
         return rc;
 
@@ -533,6 +533,17 @@ static int decode_histogram(dec *d, osp_str m, osp_rw_histogram *h, int *rejecte
 
 /* ---- series and metadata ---- */
 
+/* Puts the label set of s, valid, after "series I" in d->why: a problem in one of its parts
+ * then names the series. */
+static void name_series(dec *d, const osp_rw_series *s, size_t index)
+{
+    char name[160], why[sizeof d->why];
+    int k = snprintf(NULL, 0, "series %zu", index);
+    osp_labels_format(name, sizeof name, s->labels, s->nlabels);
+    snprintf(why, sizeof why, "series %zu %s%s", index, name, d->why + k);
+    memcpy(d->why, why, sizeof why);
+}
+
 /* Decodes one TimeSeries into *s. Returns 0 and sets *rejected (with d->why) when the series
  * breaks a rule, or a negative code when the request cannot be decoded. */
 static int decode_series(dec *d, osp_str m, size_t index, osp_rw_series *s, int *rejected)
@@ -545,10 +556,10 @@ static int decode_series(dec *d, osp_str m, size_t index, osp_rw_series *s, int 
     rc = 0;
     memset(s, 0, sizeof *s);
     *rejected = 0;
-    s->labels = array(d, cnt[1], sizeof *s->labels, &rc);
-    s->samples = array(d, cnt[2], sizeof *s->samples, &rc);
-    s->exemplars = array(d, cnt[3], sizeof *s->exemplars, &rc);
-    s->histograms = array(d, cnt[4], sizeof *s->histograms, &rc);
+    s->labels = array(d->arena, cnt[1], sizeof *s->labels, &rc);
+    s->samples = array(d->arena, cnt[2], sizeof *s->samples, &rc);
+    s->exemplars = array(d->arena, cnt[3], sizeof *s->exemplars, &rc);
+    s->histograms = array(d->arena, cnt[4], sizeof *s->histograms, &rc);
     if (rc < 0)
         return rc;
 
@@ -574,8 +585,7 @@ static int decode_series(dec *d, osp_str m, size_t index, osp_rw_series *s, int 
             break;
         case 4:
             where = (loc){index, "histogram", s->nhistograms};
-            rc = decode_histogram(d, f.bytes, &s->histograms[s->nhistograms++], rejected,
-                                  &where);
+            rc = decode_histogram(d, f.bytes, &s->histograms[s->nhistograms++], rejected, &where);
             break;
         }
         if (rc < 0)
@@ -583,10 +593,11 @@ static int decode_series(dec *d, osp_str m, size_t index, osp_rw_series *s, int 
     }
     if (rc < 0)
         return rc;
-    if (!*rejected) {
-        where = (loc){index, NULL, 0};
-        *rejected = check_labels(d, s->labels, &s->nlabels, 1, &where);
-    }
+    where = (loc){index, NULL, 0};
+    int bad_labels = check_labels(d, s->labels, &s->nlabels, 1, &where);
+    if (*rejected && !bad_labels)
+        name_series(d, s, index);
+    *rejected |= bad_labels;
     return 0;
 }
 
@@ -619,8 +630,8 @@ static int decode_request(dec *d, osp_str m, osp_rw_request *out)
     if (rc < 0)
         return rc;
     rc = 0;
-    out->series = array(d, cnt[1], sizeof *out->series, &rc);
-    out->metadata = array(d, cnt[3], sizeof *out->metadata, &rc);
+    out->series = array(d->arena, cnt[1], sizeof *out->series, &rc);
+    out->metadata = array(d->arena, cnt[3], sizeof *out->metadata, &rc);
     if (rc < 0)
         return rc;
 
@@ -689,4 +700,73 @@ int osp_remote_write_decode(osp_str body, size_t max_len, osp_arena *arena, osp_
     }
     out->raw = osp_str_make(raw, n);
     return 0;
+}
+
+/* Absolute bucket counts from integer deltas (the first against 0), in arena, wrapping as
+ * Prometheus's int64 sums do. NULL for none; *rc set when out of memory. */
+static double *counts_of_deltas(osp_arena *arena, const int64_t *deltas, size_t n, int *rc)
+{
+    double *out = array(arena, n, sizeof *out, rc);
+    uint64_t acc = 0;
+    for (size_t i = 0; out && i < n; i++) {
+        acc += (uint64_t)deltas[i];
+        out[i] = (double)(int64_t)acc;
+    }
+    return out;
+}
+
+static osp_hist_span *spans_of(osp_arena *arena, const osp_rw_span *in, size_t n, int *rc)
+{
+    osp_hist_span *out = array(arena, n, sizeof *out, rc);
+    for (size_t i = 0; out && i < n; i++)
+        out[i] = (osp_hist_span){in[i].offset, in[i].length};
+    return out;
+}
+
+static uint8_t hint_of(uint32_t reset_hint)
+{
+    switch (reset_hint) {
+    case OSP_RW_RESET_YES:
+        return OSP_HIST_HINT_RESET;
+    case OSP_RW_RESET_NO:
+        return OSP_HIST_HINT_NOT_RESET;
+    case OSP_RW_RESET_GAUGE:
+        return OSP_HIST_HINT_GAUGE;
+    default:
+        return OSP_HIST_HINT_UNKNOWN;
+    }
+}
+
+int osp_rw_histogram_convert(const osp_rw_histogram *in, osp_arena *arena, osp_histogram *out,
+                             const char **problem)
+{
+    int f = in->is_float, rc = 0;
+    *problem = NULL;
+    if (in->schema == -53) {
+        *problem = "custom-bucket histograms (schema -53) are not supported";
+        return 0;
+    }
+    *out = (osp_histogram){
+        .schema = in->schema,
+        .hint = hint_of(in->reset_hint),
+        .zero_threshold = in->zero_threshold,
+        .zero_count = f != in->zero_is_float ? 0
+                      : f                    ? in->zero_count_float
+                                             : (double)in->zero_count_int,
+        .count = f ? in->count_float : (double)in->count_int,
+        .sum = in->sum,
+        .pspans = spans_of(arena, in->pos_spans, in->npos_spans, &rc),
+        .nspans = spans_of(arena, in->neg_spans, in->nneg_spans, &rc),
+        .npspans = (uint32_t)in->npos_spans,
+        .nnspans = (uint32_t)in->nneg_spans,
+        .pbuckets =
+            f ? in->pos_counts : counts_of_deltas(arena, in->pos_deltas, in->npos_deltas, &rc),
+        .nbuckets =
+            f ? in->neg_counts : counts_of_deltas(arena, in->neg_deltas, in->nneg_deltas, &rc),
+        .npbuckets = (uint32_t)(f ? in->npos_counts : in->npos_deltas),
+        .nnbuckets = (uint32_t)(f ? in->nneg_counts : in->nneg_deltas),
+    };
+    if (rc == 0)
+        *problem = osp_hist_check(out);
+    return rc;
 }

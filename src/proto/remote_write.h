@@ -1,5 +1,6 @@
 /* Prometheus remote write 1.0: a zero-copy decoder of snappy-compressed prometheus.WriteRequest
- * bodies (series with samples, exemplars and native histograms; metric metadata). */
+ * bodies (series with samples, exemplars and native histograms; metric metadata), and the
+ * conversion of its native histograms to model/histogram.h's. */
 #ifndef OSP_PROTO_REMOTE_WRITE_H
 #define OSP_PROTO_REMOTE_WRITE_H
 
@@ -8,6 +9,7 @@
 
 #include "core/arena.h"
 #include "core/str.h"
+#include "model/histogram.h"
 #include "model/labels.h"
 
 /* MetricMetadata.MetricType */
@@ -106,7 +108,8 @@ typedef struct osp_rw_request {
  *   names, a name outside [a-zA-Z_][a-zA-Z0-9_]*, a metric name outside
  *   [a-zA-Z_:][a-zA-Z0-9_:]*, a value that is not UTF-8, no __name__) or whose native
  *   histograms are inconsistent are left out and counted in out->nrejected; err then
- *   names the first such series by index and the problem (else err is ""). Label pairs
+ *   names the first such series by index (and by its label set when the problem is in one
+ *   of its histograms or exemplars) and the problem (else err is ""). Label pairs
  *   with an empty value are dropped as absent, as Prometheus does. Valid series are kept.
  * - OSP_ETOOBIG: the uncompressed length exceeds max_len ("snappy: ...").
  * - OSP_EPARSE: corrupt snappy ("snappy: ...") or malformed protobuf, including a known
@@ -117,5 +120,16 @@ typedef struct osp_rw_request {
  * unknown fields are skipped; for scalars the last occurrence wins. */
 int osp_remote_write_decode(osp_str body, size_t max_len, osp_arena *arena, osp_rw_request *out,
                             char *err, size_t errlen);
+
+/* A decoded histogram as the store takes it, read as Prometheus reads one: an integer
+ * histogram (is_float 0) gives count_int, zero_count_int and the deltas summed up into
+ * absolute counts; a float one count_float, zero_count_float and the counts; a member of
+ * the other kind reads as 0 or empty. Hint as sent (values past GAUGE: UNKNOWN).
+ * out's arrays are in arena or in's (in's arena must outlive out). Returns 0 with *problem
+ * NULL when the histogram can be stored; 0 with *problem saying why not (schema -53,
+ * custom buckets, is not supported; else osp_hist_check's message, valid until the next
+ * call in the thread); OSP_ENOMEM. */
+int osp_rw_histogram_convert(const osp_rw_histogram *in, osp_arena *arena, osp_histogram *out,
+                             const char **problem);
 
 #endif

@@ -1,7 +1,9 @@
 /* PromQL aggregation operators (promql_eval_int.h) with Prometheus 2.42's float
  * semantics. Each input series is assigned its group once; steps then aggregate through
  * arrays indexed by group (count_values, whose groups depend on values, looks them up per
- * sample). */
+ * sample). Native histograms follow current Prometheus: sum and avg add them up (a group
+ * mixing floats and histograms gives nothing), count and group count them, every other
+ * operator ignores them. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +21,11 @@ typedef struct group {
     size_t stamp; /* step (from 1) the group was last seen at */
     double value, mean;
     uint64_t count;
-    uint32_t out;  /* output series; UINT32_MAX until known */
-    item *heap;    /* topk, bottomk, quantile */
+    uint32_t out; /* output series; UINT32_MAX until known */
+    item *heap;   /* topk, bottomk, quantile */
     size_t nheap;
+    const osp_histogram *h; /* sum, avg: the sum of the step's histograms */
+    int floats, hists;      /* sum, avg: whether the step brought floats, histograms */
 } group;
 
 typedef struct agg {
@@ -32,12 +36,13 @@ typedef struct agg {
     osp__pq_lmap map; /* group label sets */
     group *g;
     size_t ng, gcap;
-    uint32_t *gid;      /* group per input series (not for count_values) */
-    uint32_t *sout;     /* topk, bottomk: output series per input series */
+    uint32_t *gid;           /* group per input series (not for count_values) */
+    uint32_t *sout;          /* topk, bottomk: output series per input series */
     osp_promql_labels names; /* grouping, plus count_values' label under by */
     osp_str value_label;
-    int64_t k;          /* topk, bottomk */
-    double q;           /* quantile */
+    int64_t k;         /* topk, bottomk */
+    double q;          /* quantile */
+    osp_arena scratch; /* sum, avg: the histogram sums of one step */
 } agg;
 
 /* Go's container/heap over items, ordered by less (topk: smallest first; bottomk:
@@ -293,6 +298,8 @@ static void first(agg *a, group *g, double v, uint32_t s)
     g->mean = v;
     g->count = 1;
     g->nheap = 0;
+    g->floats = 1;
+    g->hists = 0;
     switch (a->op) {
     case OSP_PROMQL_AGG_STDDEV:
     case OSP_PROMQL_AGG_STDVAR:
@@ -316,9 +323,11 @@ static void accumulate(agg *a, group *g, double v, uint32_t s)
     switch (a->op) {
     case OSP_PROMQL_AGG_SUM:
         g->value += v;
+        g->floats = 1;
         break;
     case OSP_PROMQL_AGG_AVG:
         g->count++;
+        g->floats = 1;
         if (isinf(g->mean)) {
             if (isinf(v) && (g->mean > 0) == (v > 0))
                 break;
@@ -373,12 +382,54 @@ static void accumulate(agg *a, group *g, double v, uint32_t s)
     }
 }
 
+/* 1 when op reads histogram elements. */
+static int reads_histograms(osp_promql_agg_op op)
+{
+    return op == OSP_PROMQL_AGG_SUM || op == OSP_PROMQL_AGG_AVG || op == OSP_PROMQL_AGG_COUNT ||
+           op == OSP_PROMQL_AGG_GROUP;
+}
+
+/* Takes histogram h of a step into group g (fresh: its first element at the step). 0 or
+ * OSP_ENOMEM. */
+static int take_hist(agg *a, group *g, const osp_histogram *h, int fresh)
+{
+    if (fresh) {
+        g->count = 1;
+        g->value = 1; /* group */
+        g->floats = 0;
+        g->hists = 1;
+        g->h = h;
+        return 0;
+    }
+    g->count++;
+    if (a->op != OSP_PROMQL_AGG_SUM && a->op != OSP_PROMQL_AGG_AVG)
+        return 0;
+    g->hists = 1;
+    if (g->floats) /* no result anyway */
+        return 0;
+    return (g->h = osp_hist_add(&a->scratch, g->h, h)) ? 0 : OSP_ENOMEM;
+}
+
 /* Writes group g's result(s) at ts. */
 static int emit(agg *a, osp__pq_out *o, uint32_t gid, int64_t ts)
 {
     group *g = &a->g[gid];
     double v = g->value;
     int rc;
+    if ((a->op == OSP_PROMQL_AGG_SUM || a->op == OSP_PROMQL_AGG_AVG) && g->hists) {
+        if (g->floats) /* floats and histograms do not add up */
+            return 0;
+        osp_arena *qa = a->ev->q->arena;
+        const osp_histogram *h = a->op == OSP_PROMQL_AGG_SUM
+                                     ? osp_hist_copy(qa, g->h)
+                                     : osp_hist_div(qa, g->h, (double)g->count);
+        if (!h)
+            return OSP_ENOMEM;
+        if (g->out == UINT32_MAX &&
+            (rc = osp__pq_out_series(o, a->map.lbl[gid], a->map.nlbl[gid], &g->out)))
+            return rc;
+        return osp__pq_out_add_hist(o, g->out, ts, h);
+    }
     switch (a->op) {
     case OSP_PROMQL_AGG_AVG:
         v = g->mean;
@@ -455,17 +506,22 @@ int osp__pq_eval_agg(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat *out)
         (rc = osp__pq_cursor_init(&cur, q->arena, &a.m)) || (rc = setup(&a)) ||
         (rc = osp__pq_out_init(&o, ev, a.ng)))
         return rc;
+    int hist = cur.hist && reads_histograms(a.op);
     uint32_t *sidx = osp_arena_alloc(q->arena, (a.m.n + 1) * sizeof *sidx);
     uint32_t *order = osp_arena_alloc(q->arena, (a.m.n + 1) * sizeof *order);
     double *vals = osp_arena_alloc(q->arena, (a.m.n + 1) * sizeof *vals);
-    if (!sidx || !order || !vals)
+    const osp_histogram **hvals =
+        hist ? osp_arena_alloc(q->arena, (a.m.n + 1) * sizeof *hvals) : NULL;
+    if (!sidx || !order || !vals || (hist && !hvals))
         return OSP_ENOMEM;
+    osp_arena_init(&a.scratch, 0, q->arena->max);
     int64_t ts = ev->start;
     for (size_t k = 1; k <= ev->nsteps; k++, ts += ev->step) {
         size_t n = osp__pq_gather(&cur, ts, sidx, vals), norder = 0;
         int skip;
+        osp_arena_cleanup(&a.scratch);
         if ((rc = osp__pq_tick(q)) || (rc = param_at(&a, &pc, ts, &skip)))
-            return rc;
+            goto out;
         if (skip)
             continue;
         for (size_t i = 0; i < n; i++) {
@@ -473,10 +529,12 @@ int osp__pq_eval_agg(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat *out)
             if (a.op == OSP_PROMQL_AGG_COUNT_VALUES) {
                 size_t nl;
                 osp_label *l = with_value(&a, &a.m.s[s], vals[i], &nl);
-                if (!l)
-                    return OSP_ENOMEM;
+                if (!l) {
+                    rc = OSP_ENOMEM;
+                    goto out;
+                }
                 if ((rc = group_of(&a, l, nl, &gid)))
-                    return rc;
+                    goto out;
             } else {
                 gid = a.gid[s];
             }
@@ -489,12 +547,26 @@ int osp__pq_eval_agg(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat *out)
                 accumulate(&a, g, vals[i], s);
             }
         }
+        size_t nh = hist ? osp__pq_hgather(&cur, ts, sidx, hvals) : 0;
+        for (size_t i = 0; i < nh; i++) {
+            uint32_t gid = a.gid[sidx[i]];
+            group *g = &a.g[gid];
+            int fresh = g->stamp != k;
+            if (fresh) {
+                g->stamp = k;
+                order[norder++] = gid;
+            }
+            if ((rc = take_hist(&a, g, hvals[i], fresh)))
+                goto out;
+        }
         for (size_t i = 0; i < norder; i++)
             if ((rc = emit(&a, &o, order[i], ts)))
-                return rc;
+                goto out;
     }
     osp__pq_release(q, &pm);
     osp__pq_release(q, &a.m);
     *out = osp__pq_out_done(&o);
-    return 0;
+out:
+    osp_arena_cleanup(&a.scratch);
+    return rc;
 }

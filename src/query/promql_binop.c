@@ -1,7 +1,8 @@
 /* PromQL binary operators (promql_eval_int.h): arithmetic, comparisons and set operators
  * between scalars and instant vectors, with Prometheus's vector matching. Match groups
  * are label subsets hashed once per series; each step then matches through arrays
- * indexed by group. */
+ * indexed by group. Native histograms follow current Prometheus (hist_binop); set
+ * operators pass them through like floats. */
 #include <math.h>
 #include <string.h>
 
@@ -63,16 +64,40 @@ static int elem_binop(osp_promql_op op, double l, double r, double *v)
     }
 }
 
+/* l op r where lh or rh (the operands' histograms; NULL for a float operand) is set, as
+ * current Prometheus: histogram + histogram, histogram - histogram, histogram * float,
+ * float * histogram and histogram / float give a histogram (*out, in arena); every other
+ * operator or combination gives nothing (0), comparisons with bool included. 1, 0 or
+ * OSP_ENOMEM. */
+static int hist_binop(osp_arena *a, osp_promql_op op, double l, const osp_histogram *lh, double r,
+                      const osp_histogram *rh, const osp_histogram **out)
+{
+    osp_histogram *res;
+    if (op == OSP_PROMQL_OP_ADD && lh && rh)
+        res = osp_hist_add(a, lh, rh);
+    else if (op == OSP_PROMQL_OP_SUB && lh && rh)
+        res = osp_hist_sub(a, lh, rh);
+    else if (op == OSP_PROMQL_OP_MUL && !(lh && rh))
+        res = lh ? osp_hist_mul(a, lh, r) : osp_hist_mul(a, rh, l);
+    else if (op == OSP_PROMQL_OP_DIV && lh && !rh)
+        res = osp_hist_div(a, lh, r);
+    else
+        return 0;
+    *out = res;
+    return res ? 1 : OSP_ENOMEM;
+}
+
 /* Per-step inputs of both operands. */
 typedef struct side {
     osp__pq_mat m;
     osp__pq_cursor cur;
-    uint32_t *sidx; /* series of the elements present at the step */
-    double *v;
-    size_t n;       /* elements present at the step */
-    uint32_t *sig;  /* match group per series */
-    uint32_t *out;  /* output series per series (UINT32_MAX: not known yet) */
-    uint32_t *peer; /* one-side series out[] was computed with */
+    uint32_t *sidx; /* series of the elements present at the step: floats, then histograms */
+    double *v;      /* their values (0 for histograms) */
+    const osp_histogram **h; /* the histograms of elements nf.. (when the matrix has any) */
+    size_t n, nf;            /* elements present at the step, of which floats */
+    uint32_t *sig;           /* match group per series */
+    uint32_t *out;           /* output series per series (UINT32_MAX: not known yet) */
+    uint32_t *peer;          /* one-side series out[] was computed with */
 } side;
 
 static int side_init(osp__pq_ev *ev, const osp_promql_expr *e, side *s)
@@ -88,10 +113,38 @@ static int side_init(osp__pq_ev *ev, const osp_promql_expr *e, side *s)
     s->sig = osp_arena_alloc(a, n * sizeof *s->sig);
     s->out = osp_arena_alloc(a, n * sizeof *s->out);
     s->peer = osp_arena_alloc(a, n * sizeof *s->peer);
-    if (!s->sidx || !s->v || !s->sig || !s->out || !s->peer)
+    if (s->cur.hist)
+        s->h = osp_arena_alloc(a, n * sizeof *s->h);
+    if (!s->sidx || !s->v || !s->sig || !s->out || !s->peer || (s->cur.hist && !s->h))
         return OSP_ENOMEM;
     memset(s->out, 0xff, n * sizeof *s->out);
     return 0;
+}
+
+/* Gathers the elements of s present at ts. */
+static void side_gather(side *s, int64_t ts)
+{
+    s->n = s->nf = osp__pq_gather(&s->cur, ts, s->sidx, s->v);
+    if (!s->cur.hist)
+        return;
+    size_t nh = osp__pq_hgather(&s->cur, ts, s->sidx + s->nf, s->h);
+    for (size_t i = 0; i < nh; i++)
+        s->v[s->nf + i] = 0;
+    s->n += nh;
+}
+
+/* The histogram of element i of s, NULL for a float. */
+static const osp_histogram *elem_h(const side *s, size_t i)
+{
+    return i < s->nf ? NULL : s->h[i - s->nf];
+}
+
+/* Appends element i of s, float or histogram, unchanged at ts to output series idx. */
+static int add_elem(osp__pq_out *o, const side *s, size_t i, uint32_t idx, int64_t ts)
+{
+    if (i < s->nf)
+        return osp__pq_out_add(o, idx, ts, s->v[i]);
+    return osp__pq_out_add_hist(o, idx, ts, s->h[i - s->nf]);
 }
 
 /* The output series of series i of s, with its labels, or without __name__ when drop. */
@@ -107,8 +160,7 @@ static int out_of(osp__pq_out *o, side *s, uint32_t i, int drop)
     return osp__pq_out_series(o, l, n, &s->out[i]);
 }
 
-static int scalar_scalar(osp__pq_ev *ev, const osp_promql_expr *e, side *l, side *r,
-                         osp__pq_out *o)
+static int scalar_scalar(osp__pq_ev *ev, const osp_promql_expr *e, side *l, side *r, osp__pq_out *o)
 {
     uint32_t idx;
     int rc = osp__pq_out_series(o, NULL, 0, &idx);
@@ -131,20 +183,31 @@ static int vector_scalar(osp__pq_ev *ev, const osp_promql_expr *e, side *vec, si
     int64_t ts = ev->start;
     for (size_t k = 0; rc == 0 && k < ev->nsteps; k++, ts += ev->step) {
         double s = osp__pq_scalar_at(&sc->cur, ts);
-        vec->n = osp__pq_gather(&vec->cur, ts, vec->sidx, vec->v);
+        side_gather(vec, ts);
         for (size_t i = 0; rc == 0 && i < vec->n; i++) {
-            double lv = swap ? s : vec->v[i], rv = swap ? vec->v[i] : s, v;
-            int keep = elem_binop(op, lv, rv, &v);
-            if (is_cmp(op) && swap)
-                v = rv;
-            if (e->u.bin.return_bool) {
-                v = keep;
-                keep = 1;
+            const osp_histogram *x = elem_h(vec, i), *h = NULL;
+            double lv = swap ? s : vec->v[i], rv = swap ? vec->v[i] : s, v = 0;
+            int keep;
+            if (x) {
+                keep = swap ? hist_binop(ev->q->arena, op, lv, NULL, 0, x, &h)
+                            : hist_binop(ev->q->arena, op, 0, x, rv, NULL, &h);
+                if (keep < 0)
+                    return keep;
+            } else {
+                keep = elem_binop(op, lv, rv, &v);
+                if (is_cmp(op) && swap)
+                    v = rv;
+                if (e->u.bin.return_bool) {
+                    v = keep;
+                    keep = 1;
+                }
             }
             if (!keep)
                 continue;
-            if (!(rc = out_of(o, vec, vec->sidx[i], drop)))
-                rc = osp__pq_out_add(o, vec->out[vec->sidx[i]], ts, v);
+            uint32_t si = vec->sidx[i];
+            if (!(rc = out_of(o, vec, si, drop)))
+                rc = h ? osp__pq_out_add_hist(o, vec->out[si], ts, h)
+                       : osp__pq_out_add(o, vec->out[si], ts, v);
         }
         if (!rc)
             rc = osp__pq_tick(ev->q);
@@ -153,8 +216,7 @@ static int vector_scalar(osp__pq_ev *ev, const osp_promql_expr *e, side *vec, si
 }
 
 /* Match groups of both sides: sig[] per series, ids dense from 0; *nsig their count. */
-static int signatures(osp__pq_ev *ev, const osp_promql_expr *e, side *l, side *r,
-                      osp__pq_lmap *map)
+static int signatures(osp__pq_ev *ev, const osp_promql_expr *e, side *l, side *r, osp__pq_lmap *map)
 {
     osp_arena *a = ev->q->arena;
     int rc = osp__pq_lmap_init(map, a, l->m.n + r->m.n);
@@ -180,8 +242,8 @@ static int set_op(osp__pq_ev *ev, const osp_promql_expr *e, side *l, side *r, si
     int rc = stamp ? 0 : OSP_ENOMEM;
     int64_t ts = ev->start;
     for (size_t k = 1; rc == 0 && k <= ev->nsteps; k++, ts += ev->step) {
-        l->n = osp__pq_gather(&l->cur, ts, l->sidx, l->v);
-        r->n = osp__pq_gather(&r->cur, ts, r->sidx, r->v);
+        side_gather(l, ts);
+        side_gather(r, ts);
         /* stamp[g] == k: group g occurs on the side the operator looks up */
         side *mark = op == OSP_PROMQL_OP_OR ? l : r;
         for (size_t i = 0; i < mark->n; i++)
@@ -192,14 +254,14 @@ static int set_op(osp__pq_ev *ev, const osp_promql_expr *e, side *l, side *r, si
             if (op == OSP_PROMQL_OP_AND ? !in : op == OSP_PROMQL_OP_UNLESS ? in : 0)
                 continue;
             if (!(rc = out_of(o, l, si, 0)))
-                rc = osp__pq_out_add(o, l->out[si], ts, l->v[i]);
+                rc = add_elem(o, l, i, l->out[si], ts);
         }
         for (size_t i = 0; op == OSP_PROMQL_OP_OR && rc == 0 && i < r->n; i++) {
             uint32_t si = r->sidx[i];
             if (stamp[r->sig[si]] == k)
                 continue;
             if (!(rc = out_of(o, r, si, 0)))
-                rc = osp__pq_out_add(o, r->out[si], ts, r->v[i]);
+                rc = add_elem(o, r, i, r->out[si], ts);
         }
         if (!rc)
             rc = osp__pq_tick(ev->q);
@@ -276,18 +338,18 @@ static int vector_vector(osp__pq_ev *ev, const osp_promql_expr *e, side *l, side
     size_t *ostamp = osp_arena_calloc(q->arena, nsig, sizeof *ostamp);
     size_t *mstamp = osp_arena_calloc(q->arena, nsig, sizeof *mstamp);
     uint32_t *oel = osp_arena_alloc(q->arena, nsig * sizeof *oel);
-    int rc = ostamp && mstamp && oel ? 0 : OSP_ENOMEM;
+    int rc = ostamp && mstamp && oel ? 0 : OSP_ENOMEM, hist = l->cur.hist || r->cur.hist;
     int64_t ts = ev->start;
     for (size_t k = 1; rc == 0 && k <= ev->nsteps; k++, ts += ev->step) {
-        l->n = osp__pq_gather(&l->cur, ts, l->sidx, l->v);
-        r->n = osp__pq_gather(&r->cur, ts, r->sidx, r->v);
+        side_gather(l, ts);
+        side_gather(r, ts);
         if (l->n == 0 || r->n == 0)
             continue;
         for (size_t i = 0; i < one->n; i++) {
             uint32_t g = one->sig[one->sidx[i]];
             if (ostamp[g] == k)
-                return dup_error(ev, e, map, &one->m.s[one->sidx[i]],
-                                 &one->m.s[one->sidx[oel[g]]], g);
+                return dup_error(ev, e, map, &one->m.s[one->sidx[i]], &one->m.s[one->sidx[oel[g]]],
+                                 g);
             ostamp[g] = k;
             oel[g] = (uint32_t)i;
         }
@@ -296,17 +358,31 @@ static int vector_vector(osp__pq_ev *ev, const osp_promql_expr *e, side *l, side
             if (ostamp[g] != k)
                 continue;
             uint32_t oi = one->sidx[oel[g]];
-            double vl = many->v[i], vr = one->v[oel[g]], v;
+            double vl = many->v[i], vr = one->v[oel[g]], v = 0;
+            const osp_histogram *hl = NULL, *hr = NULL, *h = NULL;
+            if (hist) {
+                hl = elem_h(swap ? one : many, swap ? oel[g] : i);
+                hr = elem_h(swap ? many : one, swap ? i : oel[g]);
+            }
             if (swap) {
                 double t = vl;
                 vl = vr;
                 vr = t;
             }
-            int keep = elem_binop(e->u.bin.op, vl, vr, &v);
-            if (e->u.bin.return_bool)
-                v = keep;
-            else if (!keep)
-                continue;
+            if (hl || hr) {
+                int keep = hist_binop(q->arena, e->u.bin.op, vl, hl, vr, hr, &h);
+                if (keep <= 0) {
+                    if (keep < 0)
+                        return keep;
+                    continue;
+                }
+            } else {
+                int keep = elem_binop(e->u.bin.op, vl, vr, &v);
+                if (e->u.bin.return_bool)
+                    v = keep;
+                else if (!keep)
+                    continue;
+            }
             if (many->out[mi] == UINT32_MAX || many->peer[mi] != oi) {
                 size_t n;
                 osp_label *lab = result_labels(q->arena, e, &many->m.s[mi], &one->m.s[oi], &n);
@@ -321,10 +397,12 @@ static int vector_vector(osp__pq_ev *ev, const osp_promql_expr *e, side *l, side
                                         "be explicit (group_left/group_right)");
                 mstamp[g] = k;
             } else if (osp__pq_out_has(o, many->out[mi], ts)) {
-                return osp__pq_fail(q, OSP_EEXEC, "multiple matches for labels: grouping labels "
-                                                  "must ensure unique matches");
+                return osp__pq_fail(q, OSP_EEXEC,
+                                    "multiple matches for labels: grouping labels "
+                                    "must ensure unique matches");
             }
-            rc = osp__pq_out_add(o, many->out[mi], ts, v);
+            rc = h ? osp__pq_out_add_hist(o, many->out[mi], ts, h)
+                   : osp__pq_out_add(o, many->out[mi], ts, v);
         }
         if (!rc)
             rc = osp__pq_tick(q);

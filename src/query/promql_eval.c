@@ -70,8 +70,8 @@ static int select_series(osp__pq_ev *ev, const osp_promql_expr *vs, int64_t mint
     if (!m)
         return OSP_ENOMEM;
     if (vs->u.vs.name.n)
-        m[k++] = (osp_label_matcher){OSP_MATCH_EQ, OSP_STR_LIT(OSP_METRIC_NAME_LABEL),
-                                     vs->u.vs.name};
+        m[k++] =
+            (osp_label_matcher){OSP_MATCH_EQ, OSP_STR_LIT(OSP_METRIC_NAME_LABEL), vs->u.vs.name};
     for (size_t i = 0; i < vs->u.vs.nmatchers; i++) {
         const osp_promql_matcher *pm = &vs->u.vs.matchers[i];
         static const int types[] = {[OSP_PROMQL_MATCH_EQ] = OSP_MATCH_EQ,
@@ -86,9 +86,10 @@ static int select_series(osp__pq_ev *ev, const osp_promql_expr *vs, int64_t mint
     return 0;
 }
 
-/* Index of the sample an instant selector reads at ref in s (from *j on, which moves
- * forward), or -1: the newest at or before ref, not older than the lookback, not stale. */
-static long lookup_sample(const osp_series *s, size_t *j, int64_t ref, int64_t lookback)
+/* Index of the float sample an instant selector reads at ref in s (from *j on, which
+ * moves forward past every sample at or before ref), or -1: the newest at or before ref,
+ * not older than the lookback, not stale. Histograms aside. */
+static long lookup_float(const osp_series *s, size_t *j, int64_t ref, int64_t lookback)
 {
     size_t i = *j;
     while (i < s->nsamples && s->samples[i].t_ms <= ref)
@@ -98,6 +99,37 @@ static long lookup_sample(const osp_series *s, size_t *j, int64_t ref, int64_t l
         is_stale(s->samples[i - 1].v))
         return -1;
     return (long)i - 1;
+}
+
+/* Read positions of an instant selector in one series: they only move forward. */
+typedef struct sel_pos {
+    size_t f, h; /* next float and histogram sample */
+} sel_pos;
+
+enum { SAMPLE_NONE, SAMPLE_FLOAT, SAMPLE_HIST };
+
+/* The sample an instant selector reads at ref in s: the newest at or before ref, float or
+ * histogram, unless it is older than the lookback or a stale marker. SAMPLE_FLOAT or SAMPLE_HIST
+ * with *at its index in s's samples or hsamples, or SAMPLE_NONE. */
+static int lookup_sample(const osp_series *s, sel_pos *pos, int64_t ref, int64_t lookback,
+                         size_t *at)
+{
+    long f = lookup_float(s, &pos->f, ref, lookback);
+    size_t k = pos->h;
+    while (k < s->nhsamples && s->hsamples[k].t_ms <= ref)
+        k++;
+    pos->h = k;
+    if (k > 0 && (pos->f == 0 || s->hsamples[k - 1].t_ms > s->samples[pos->f - 1].t_ms)) {
+        if (!in_window(s->hsamples[k - 1].t_ms, ref - lookback) ||
+            osp_hist_is_stale(s->hsamples[k - 1].h))
+            return SAMPLE_NONE;
+        *at = k - 1;
+        return SAMPLE_HIST;
+    }
+    if (f < 0)
+        return SAMPLE_NONE;
+    *at = (size_t)f;
+    return SAMPLE_FLOAT;
 }
 
 /* Selects what an instant selector reads over ev's steps. */
@@ -117,33 +149,57 @@ static int eval_vs(osp__pq_ev *ev, const osp_promql_expr *vs, osp__pq_mat *out)
     if (rc)
         return rc;
     osp_sample *buf = osp_arena_alloc(q->arena, ev->nsteps * sizeof *buf);
+    osp_hsample *hbuf = NULL; /* allocated for the first series with histograms */
     out->s = osp_arena_alloc(q->arena, (nin + 1) * sizeof *out->s);
     out->n = 0;
     if (!buf || !out->s)
         return OSP_ENOMEM;
     for (size_t i = 0; i < nin; i++) {
-        size_t j = 0, cnt = 0;
+        const osp_series *s = &in[i];
+        sel_pos pos = {0, 0};
+        size_t cnt = 0, hcnt = 0, at;
         int64_t ts = ev->start;
-        for (size_t k = 0; k < ev->nsteps; k++, ts += ev->step) {
-            long at = lookup_sample(&in[i], &j, ref_time(q, &vs->u.vs.mods, ts), q->lookback_ms);
-            if (at >= 0)
-                buf[cnt++] = (osp_sample){ts, in[i].samples[at].v};
+        if (s->nhsamples && !hbuf && !(hbuf = osp_arena_alloc(q->arena, ev->nsteps * sizeof *hbuf)))
+            return OSP_ENOMEM;
+        for (size_t k = 0; !s->nhsamples && k < ev->nsteps; k++, ts += ev->step) {
+            long f = lookup_float(s, &pos.f, ref_time(q, &vs->u.vs.mods, ts), q->lookback_ms);
+            if (f >= 0)
+                buf[cnt++] = (osp_sample){ts, s->samples[f].v};
+        }
+        for (size_t k = 0; s->nhsamples && k < ev->nsteps; k++, ts += ev->step) {
+            switch (lookup_sample(s, &pos, ref_time(q, &vs->u.vs.mods, ts), q->lookback_ms, &at)) {
+            case SAMPLE_FLOAT:
+                buf[cnt++] = (osp_sample){ts, s->samples[at].v};
+                break;
+            case SAMPLE_HIST:
+                hbuf[hcnt++] = (osp_hsample){ts, s->hsamples[at].h};
+                break;
+            default:
+                break;
+            }
         }
         if ((rc = osp__pq_tick(q)))
             return rc;
-        if (!cnt)
+        if (!cnt && !hcnt)
             continue;
-        if ((rc = osp__pq_hold(q, cnt)))
+        if ((rc = osp__pq_hold(q, cnt + hcnt)))
             return rc;
-        osp_sample *p = osp_arena_memdup(q->arena, buf, cnt * sizeof *buf);
-        if (!p)
+        osp_sample *p = cnt ? osp_arena_memdup(q->arena, buf, cnt * sizeof *buf) : NULL;
+        osp_hsample *hp = hcnt ? osp_arena_memdup(q->arena, hbuf, hcnt * sizeof *hbuf) : NULL;
+        if ((cnt && !p) || (hcnt && !hp))
             return OSP_ENOMEM;
-        out->s[out->n++] = (osp_series){in[i].labels, in[i].nlabels, p, cnt};
+        out->s[out->n++] = (osp_series){s->labels, s->nlabels, p, cnt, hp, hcnt};
     }
     return 0;
 }
 
 /* ---- range vectors ---- */
+
+/* The window of one series: floats [lo, hi), histograms [hlo, hhi) (they only move
+ * forward as steps advance). */
+typedef struct win_pos {
+    size_t lo, hi, hlo, hhi;
+} win_pos;
 
 /* A range-vector operand: per series its samples (stored times for selectors, inner step
  * times for subqueries), and the windows handed out per step. */
@@ -152,29 +208,42 @@ typedef struct range_vec {
     size_t n;
     int64_t range_ms;
     const osp_promql_mods *mods;
-    size_t *lo, *hi;  /* current window per series */
-    osp_series *win;  /* windows as series views */
-    uint64_t held;    /* samples of the current windows counted as held */
+    win_pos *pos;      /* current window per series */
+    osp_series *win;   /* windows as series views */
+    uint64_t held;     /* samples of the current windows counted as held */
     osp__pq_mat inner; /* a subquery's evaluated matrix, held until the call is done */
 } range_vec;
 
-/* Removes stale markers from the selected samples (copying only series that have one). */
+/* Removes stale markers, float and histogram, from the selected samples (copying only the
+ * arrays that have one). */
 static int drop_stale(osp_arena *a, osp_series *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         size_t k = 0, j;
         for (j = 0; j < s[i].nsamples && !is_stale(s[i].samples[j].v); j++)
             ;
-        if (j == s[i].nsamples)
+        if (j < s[i].nsamples) {
+            osp_sample *p = osp_arena_alloc(a, s[i].nsamples * sizeof *p);
+            if (!p)
+                return OSP_ENOMEM;
+            for (j = 0; j < s[i].nsamples; j++)
+                if (!is_stale(s[i].samples[j].v))
+                    p[k++] = s[i].samples[j];
+            s[i].samples = p;
+            s[i].nsamples = k;
+        }
+        for (j = 0; j < s[i].nhsamples && !osp_hist_is_stale(s[i].hsamples[j].h); j++)
+            ;
+        if (j == s[i].nhsamples)
             continue;
-        osp_sample *p = osp_arena_alloc(a, s[i].nsamples * sizeof *p);
-        if (!p)
+        osp_hsample *hp = osp_arena_alloc(a, s[i].nhsamples * sizeof *hp);
+        if (!hp)
             return OSP_ENOMEM;
-        for (j = 0; j < s[i].nsamples; j++)
-            if (!is_stale(s[i].samples[j].v))
-                p[k++] = s[i].samples[j];
-        s[i].samples = p;
-        s[i].nsamples = k;
+        for (j = 0, k = 0; j < s[i].nhsamples; j++)
+            if (!osp_hist_is_stale(s[i].hsamples[j].h))
+                hp[k++] = s[i].hsamples[j];
+        s[i].hsamples = hp;
+        s[i].nhsamples = k;
     }
     return 0;
 }
@@ -223,24 +292,44 @@ static int load_range(osp__pq_ev *ev, const osp_promql_expr *e, range_vec *rv)
     }
     if (rc)
         return rc;
-    rv->lo = osp_arena_calloc(q->arena, rv->n + 1, sizeof *rv->lo);
-    rv->hi = osp_arena_calloc(q->arena, rv->n + 1, sizeof *rv->hi);
+    rv->pos = osp_arena_calloc(q->arena, rv->n + 1, sizeof *rv->pos);
     rv->win = osp_arena_calloc(q->arena, rv->n + 1, sizeof *rv->win);
-    return rv->lo && rv->hi && rv->win ? 0 : OSP_ENOMEM;
+    return rv->pos && rv->win ? 0 : OSP_ENOMEM;
 }
 
-/* Moves the window [*lo, *hi) of s forward to the samples in [mint, maxt] (both only grow
- * as steps advance) and returns how many it holds. */
-static size_t slide_window(const osp_series *s, size_t *lo, size_t *hi, int64_t mint,
-                           int64_t maxt)
+/* Moves the window p of s forward to the samples in [mint, maxt] and sets *w to a view of
+ * them (floats and histograms); returns how many it holds. */
+static inline size_t slide_window(const osp_series *s, win_pos *p, int64_t mint, int64_t maxt,
+                                  osp_series *w)
 {
-    while (*lo < s->nsamples && !in_window(s->samples[*lo].t_ms, mint))
-        ++*lo;
-    if (*hi < *lo)
-        *hi = *lo;
-    while (*hi < s->nsamples && s->samples[*hi].t_ms <= maxt)
-        ++*hi;
-    return *hi - *lo;
+    while (p->lo < s->nsamples && !in_window(s->samples[p->lo].t_ms, mint))
+        p->lo++;
+    if (p->hi < p->lo)
+        p->hi = p->lo;
+    while (p->hi < s->nsamples && s->samples[p->hi].t_ms <= maxt)
+        p->hi++;
+    if (!s->nhsamples) {
+        w->labels = s->labels;
+        w->nlabels = s->nlabels;
+        w->samples = s->samples + p->lo;
+        w->nsamples = p->hi - p->lo;
+        w->hsamples = NULL;
+        w->nhsamples = 0;
+        return w->nsamples;
+    }
+    while (p->hlo < s->nhsamples && !in_window(s->hsamples[p->hlo].t_ms, mint))
+        p->hlo++;
+    if (p->hhi < p->hlo)
+        p->hhi = p->hlo;
+    while (p->hhi < s->nhsamples && s->hsamples[p->hhi].t_ms <= maxt)
+        p->hhi++;
+    *w = (osp_series){s->labels,
+                      s->nlabels,
+                      s->samples ? s->samples + p->lo : NULL,
+                      p->hi - p->lo,
+                      s->hsamples ? s->hsamples + p->hlo : NULL,
+                      p->hhi - p->hlo};
+    return w->nsamples + w->nhsamples;
 }
 
 /* Moves every window to the step at ts and counts its samples as held. */
@@ -248,12 +337,8 @@ static int range_step(osp__pq_query *q, range_vec *rv, int64_t ts)
 {
     int64_t maxt = ref_time(q, rv->mods, ts), mint = maxt - rv->range_ms;
     uint64_t held = 0;
-    for (size_t i = 0; i < rv->n; i++) {
-        const osp_series *s = &rv->s[i];
-        size_t n = slide_window(s, &rv->lo[i], &rv->hi[i], mint, maxt);
-        rv->win[i] = (osp_series){s->labels, s->nlabels, s->samples + rv->lo[i], n};
-        held += n;
-    }
+    for (size_t i = 0; i < rv->n; i++)
+        held += slide_window(&rv->s[i], &rv->pos[i], mint, maxt, &rv->win[i]);
     q->samples -= rv->held;
     rv->held = held;
     return osp__pq_hold(q, held);
@@ -261,10 +346,9 @@ static int range_step(osp__pq_query *q, range_vec *rv, int64_t ts)
 
 /* ---- calls ---- */
 
-static const char *const unsafe_fns[] = {"days_in_month", "day_of_month", "day_of_week",
-                                         "day_of_year",   "hour",         "minute",
-                                         "month",         "year",         "predict_linear",
-                                         "time",          "timestamp"};
+static const char *const unsafe_fns[] = {
+    "days_in_month", "day_of_month", "day_of_week",    "day_of_year", "hour",     "minute",
+    "month",         "year",         "predict_linear", "time",        "timestamp"};
 
 /* Prometheus's step invariance: the value does not depend on the evaluation step (every
  * selector and subquery under it has @, and no call reads the step time). */
@@ -305,11 +389,13 @@ typedef struct call_arg {
     const osp_promql_expr *e; /* parentheses removed */
     osp__pq_mat mat;          /* SCALAR, VECTOR */
     osp__pq_cursor cur;
-    range_vec rv;             /* MATRIX */
-    osp_series *sel;          /* timestamp(<selector>): the selected series */
-    size_t nsel, *selpos;
+    range_vec rv;    /* MATRIX */
+    osp_series *sel; /* timestamp(<selector>): the selected series */
+    size_t nsel;
+    sel_pos *selpos;
     uint32_t *sidx;
     double *vals;
+    const osp_histogram **hvals; /* VECTOR of a function that sees histograms */
 } call_arg;
 
 static int arg_init(osp__pq_ev *ev, const osp_promql_expr *call, size_t i, call_arg *ca,
@@ -340,16 +426,22 @@ static int arg_init(osp__pq_ev *ev, const osp_promql_expr *call, size_t i, call_
         if ((rc = load_vs(ev, ca->e, &ca->sel, &ca->nsel)))
             return rc;
         ca->selpos = osp_arena_calloc(q->arena, ca->nsel + 1, sizeof *ca->selpos);
-        arg->vec.a = osp_arena_alloc(q->arena, (ca->nsel + 1) * sizeof *arg->vec.a);
+        arg->vec.a = osp_arena_calloc(q->arena, ca->nsel + 1, sizeof *arg->vec.a);
         return ca->selpos && arg->vec.a ? 0 : OSP_ENOMEM;
     }
     if ((rc = osp__pq_eval(ev, ca->e, &ca->mat)) ||
         (rc = osp__pq_cursor_init(&ca->cur, q->arena, &ca->mat)))
         return rc;
-    ca->sidx = osp_arena_alloc(q->arena, (ca->mat.n + 1) * sizeof *ca->sidx);
-    ca->vals = osp_arena_alloc(q->arena, (ca->mat.n + 1) * sizeof *ca->vals);
-    arg->vec.a = osp_arena_alloc(q->arena, (ca->mat.n + 1) * sizeof *arg->vec.a);
-    return ca->sidx && ca->vals && arg->vec.a ? 0 : OSP_ENOMEM;
+    size_t n = ca->mat.n + 1;
+    ca->sidx = osp_arena_alloc(q->arena, n * sizeof *ca->sidx);
+    ca->vals = osp_arena_alloc(q->arena, n * sizeof *ca->vals);
+    arg->vec.a = osp_arena_calloc(q->arena, n, sizeof *arg->vec.a);
+    if (!ca->sidx || !ca->vals || !arg->vec.a)
+        return OSP_ENOMEM;
+    if (ca->cur.hist && osp_promql_fn_sees_histograms(call->u.call.name) &&
+        !(ca->hvals = osp_arena_alloc(q->arena, n * sizeof *ca->hvals)))
+        return OSP_ENOMEM;
+    return 0;
 }
 
 /* Fills arg with the argument's value at step ts. */
@@ -376,18 +468,34 @@ static int arg_step(osp__pq_ev *ev, call_arg *ca, osp_promql_arg *arg, int64_t t
     if (ca->sel) {
         int64_t ref = ref_time(q, &ca->e->u.vs.mods, ts);
         for (size_t i = 0; i < ca->nsel; i++) {
-            long at = lookup_sample(&ca->sel[i], &ca->selpos[i], ref, q->lookback_ms);
-            if (at >= 0)
-                arg->vec.a[arg->vec.n++] =
-                    (osp_promql_elem){ca->sel[i].labels, ca->sel[i].nlabels,
-                                      ca->sel[i].samples[at].t_ms, ca->sel[i].samples[at].v};
+            const osp_series *s = &ca->sel[i];
+            size_t at;
+            switch (lookup_sample(s, &ca->selpos[i], ref, q->lookback_ms, &at)) {
+            case SAMPLE_FLOAT:
+                arg->vec.a[arg->vec.n++] = (osp_promql_elem){
+                    s->labels, s->nlabels, s->samples[at].t_ms, s->samples[at].v, NULL};
+                break;
+            case SAMPLE_HIST:
+                arg->vec.a[arg->vec.n++] = (osp_promql_elem){
+                    s->labels, s->nlabels, s->hsamples[at].t_ms, 0, s->hsamples[at].h};
+                break;
+            default:
+                break;
+            }
         }
         return 0;
     }
     size_t n = osp__pq_gather(&ca->cur, ts, ca->sidx, ca->vals);
     for (size_t i = 0; i < n; i++) {
         const osp_series *s = &ca->mat.s[ca->sidx[i]];
-        arg->vec.a[i] = (osp_promql_elem){s->labels, s->nlabels, ts, ca->vals[i]};
+        arg->vec.a[i] = (osp_promql_elem){s->labels, s->nlabels, ts, ca->vals[i], NULL};
+    }
+    if (ca->hvals) {
+        size_t nh = osp__pq_hgather(&ca->cur, ts, ca->sidx, ca->hvals);
+        for (size_t i = 0; i < nh; i++) {
+            const osp_series *s = &ca->mat.s[ca->sidx[i]];
+            arg->vec.a[n++] = (osp_promql_elem){s->labels, s->nlabels, ts, 0, ca->hvals[i]};
+        }
     }
     arg->vec.n = n;
     return 0;
@@ -409,6 +517,14 @@ static int call_failed(osp__pq_query *q, const osp_promql_expr *e, int rc)
     if (rc != OSP_ENOMEM && q->err && q->errlen && !q->err[0])
         osp__pq_fail(q, rc, "function %.*s failed", OSP_STR_FMT(e->u.call.name));
     return rc;
+}
+
+/* Adds a function's histogram h at ts to output series idx, copied into the query's arena
+ * (a function's result may live in its scratch arena). */
+static int add_hist_copy(osp__pq_out *o, uint32_t idx, int64_t ts, const osp_histogram *h)
+{
+    osp_histogram *copy = osp_hist_copy(o->ev->q->arena, h);
+    return copy ? osp__pq_out_add_hist(o, idx, ts, copy) : OSP_ENOMEM;
 }
 
 /* A range function with a window kernel, series by series over every step as Prometheus
@@ -447,16 +563,17 @@ static int eval_window_call(osp__pq_ev *ev, const osp_promql_expr *e,
     osp_promql_call_ctx c = {.call = e, .arena = &scratch, .err = q->err, .errlen = q->errlen};
     for (size_t i = 0; i < rv->n && rc == 0; i++) {
         const osp_series *s = &rv->s[i];
-        size_t lo = 0, hi = 0;
+        win_pos pos = {0, 0, 0, 0};
         uint32_t idx = UINT32_MAX;
         int64_t ts = ev->start;
         for (size_t k = 0; k < ev->nsteps && rc == 0; k++, ts += ev->step) {
             int64_t maxt = ref_time(q, rv->mods, ts);
-            size_t n = slide_window(s, &lo, &hi, maxt - rv->range_ms, maxt);
-            if (n == 0)
+            osp_series w;
+            size_t n = slide_window(s, &pos, maxt - rv->range_ms, maxt, &w);
+            if (wd->hfn ? n == 0 : w.nsamples == 0)
                 continue;
-            osp_series w = {s->labels, s->nlabels, s->samples + lo, n};
             double v;
+            const osp_histogram *h = NULL;
             for (size_t j = 0; j < nargs; j++)
                 if (scalars[j])
                     args[j].scalar = scalars[j][k];
@@ -464,10 +581,10 @@ static int eval_window_call(osp__pq_ev *ev, const osp_promql_expr *e,
             m->nseries = 1;
             m->end_ms = maxt;
             c.t_ms = ts;
-            if ((rc = osp__pq_hold(q, w.nsamples)))
+            if ((rc = osp__pq_hold(q, n)))
                 break;
-            rc = wd->fn(&c, args, m, &w, &v);
-            q->samples -= w.nsamples;
+            rc = wd->hfn ? wd->hfn(&c, args, m, &w, &v, &h) : wd->fn(&c, args, m, &w, &v);
+            q->samples -= n;
             if (rc < 0) {
                 rc = call_failed(q, e, rc);
                 break;
@@ -477,8 +594,8 @@ static int eval_window_call(osp__pq_ev *ev, const osp_promql_expr *e,
             rc = 0;
             if (idx == UINT32_MAX) { /* two inputs may not meet in one output (2.42) */
                 size_t nl = s->nlabels, before = o.n;
-                osp_label *l = wd->keep_name ? s->labels
-                                             : osp_promql_drop_name(q->arena, s->labels, &nl);
+                osp_label *l =
+                    wd->keep_name ? s->labels : osp_promql_drop_name(q->arena, s->labels, &nl);
                 if (!l || (rc = osp__pq_out_series(&o, l, nl, &idx)))
                     rc = rc ? rc : OSP_ENOMEM;
                 else if (o.n == before)
@@ -486,7 +603,7 @@ static int eval_window_call(osp__pq_ev *ev, const osp_promql_expr *e,
                                       "vector cannot contain metrics with the same labelset");
             }
             if (rc == 0)
-                rc = osp__pq_out_add(&o, idx, ts, v);
+                rc = h ? add_hist_copy(&o, idx, ts, h) : osp__pq_out_add(&o, idx, ts, v);
         }
         osp_arena_cleanup(&scratch);
         if (rc == 0)
@@ -542,7 +659,8 @@ static int eval_call(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat *out)
         for (size_t i = 0; i < res.n; i++) {
             uint32_t idx;
             if ((rc = osp__pq_out_series_copy(&o, res.a[i].labels, res.a[i].nlabels, &idx)) ||
-                (rc = osp__pq_out_add(&o, idx, ts, res.a[i].v)))
+                (rc = res.a[i].h ? add_hist_copy(&o, idx, ts, res.a[i].h)
+                                 : osp__pq_out_add(&o, idx, ts, res.a[i].v)))
                 goto out;
         }
         if ((rc = osp__pq_tick(q)))
@@ -573,8 +691,8 @@ static int eval_number(osp__pq_ev *ev, double v, osp__pq_mat *out)
     return osp__pq_hold(q, ev->nsteps);
 }
 
-/* Unary minus: negated values without __name__; like Prometheus it refuses two series
- * that end up with the same labels, whether or not they share a step. */
+/* Unary minus: negated values (histograms times -1) without __name__; like Prometheus it
+ * refuses two series that end up with the same labels, whether or not they share a step. */
 static int eval_neg(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat *out)
 {
     osp__pq_query *q = ev->q;
@@ -592,9 +710,13 @@ static int eval_neg(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat *out)
         if ((rc = osp__pq_lmap_put(&seen, q->arena, s->labels, s->nlabels, &id, &added)))
             return rc;
         if (!added)
-            return osp__pq_fail(q, OSP_EEXEC, "vector cannot contain metrics with the same labelset");
+            return osp__pq_fail(q, OSP_EEXEC,
+                                "vector cannot contain metrics with the same labelset");
         for (size_t j = 0; j < s->nsamples; j++)
             s->samples[j].v = -s->samples[j].v;
+        for (size_t j = 0; j < s->nhsamples; j++)
+            if (!(s->hsamples[j].h = osp_hist_mul(q->arena, s->hsamples[j].h, -1)))
+                return OSP_ENOMEM;
     }
     return 0;
 }
@@ -609,14 +731,24 @@ static int eval_invariant(osp__pq_ev *ev, const osp_promql_expr *e, osp__pq_mat 
         return rc;
     for (size_t i = 0; i < out->n; i++) {
         osp_series *s = &out->s[i];
-        osp_sample *p = osp_arena_alloc(q->arena, ev->nsteps * sizeof *p);
-        if (!p)
-            return OSP_ENOMEM;
         int64_t ts = ev->start;
-        for (size_t k = 0; k < ev->nsteps; k++, ts += ev->step)
-            p[k] = (osp_sample){ts, s->samples[0].v};
-        s->samples = p;
-        s->nsamples = ev->nsteps;
+        if (s->nhsamples) {
+            osp_hsample *hp = osp_arena_alloc(q->arena, ev->nsteps * sizeof *hp);
+            if (!hp)
+                return OSP_ENOMEM;
+            for (size_t k = 0; k < ev->nsteps; k++, ts += ev->step)
+                hp[k] = (osp_hsample){ts, s->hsamples[0].h};
+            s->hsamples = hp;
+            s->nhsamples = ev->nsteps;
+        } else {
+            osp_sample *p = osp_arena_alloc(q->arena, ev->nsteps * sizeof *p);
+            if (!p)
+                return OSP_ENOMEM;
+            for (size_t k = 0; k < ev->nsteps; k++, ts += ev->step)
+                p[k] = (osp_sample){ts, s->samples[0].v};
+            s->samples = p;
+            s->nsamples = ev->nsteps;
+        }
         if ((rc = osp__pq_hold(q, ev->nsteps - 1)))
             return rc;
     }
@@ -687,7 +819,7 @@ static int eval_instant_matrix(osp__pq_ev *ev, const osp_promql_expr *e, osp_pro
     res->series = rv.win;
     res->nseries = 0;
     for (size_t i = 0; i < rv.n; i++)
-        if (rv.win[i].nsamples)
+        if (rv.win[i].nsamples || rv.win[i].nhsamples)
             res->series[res->nseries++] = rv.win[i];
     sort_series(res->series, res->nseries);
     return 0;
@@ -735,8 +867,8 @@ static int run(osp__pq_query *q, const osp_promql_expr *e, int64_t step_ms, osp_
 }
 
 int osp_promql_eval(const osp_promql_source *src, const osp_promql_expr *e, int64_t start_ms,
-                    int64_t end_ms, int64_t step_ms, const osp_promql_opts *opts,
-                    osp_arena *arena, osp_promql_result *res, char *err, size_t errlen)
+                    int64_t end_ms, int64_t step_ms, const osp_promql_opts *opts, osp_arena *arena,
+                    osp_promql_result *res, char *err, size_t errlen)
 {
     osp_promql_opts o = opts ? *opts : (osp_promql_opts){0};
     osp__pq_query q = {

@@ -3,9 +3,12 @@
  * share.
  *
  * Every scalar or instant-vector node evaluates to a step matrix: series whose samples
- * carry the step times (start + k*step) at which the node has a value, ascending. A scalar
- * is one series without labels. Range-vector nodes (selectors, subqueries) are only
- * evaluated where a call consumes them, or at the top of an instant query. */
+ * carry the step times (start + k*step) at which the node has a value, ascending, floats
+ * in samples and native histograms in hsamples (never both at one step). A scalar is one
+ * series without labels. Float-only consumers read samples alone (osp__pq_gather), which
+ * drops histogram elements as current Prometheus does where it ignores them. Range-vector nodes
+ * (selectors, subqueries) are only evaluated where a call consumes them, or at the top of an
+ * instant query. */
 #ifndef OSP_QUERY_PROMQL_EVAL_INT_H
 #define OSP_QUERY_PROMQL_EVAL_INT_H
 
@@ -21,11 +24,11 @@ typedef struct osp__pq_query {
     osp_arena *arena;
     int64_t qstart, qend; /* the query's range, for @ start() and @ end() */
     int64_t lookback_ms;
-    int64_t sq_step_ms;   /* default subquery resolution */
-    int64_t deadline_ms;  /* 0 = none */
+    int64_t sq_step_ms;  /* default subquery resolution */
+    int64_t deadline_ms; /* 0 = none */
     uint64_t max_samples;
-    uint64_t samples;     /* samples held now, as Prometheus counts them */
-    unsigned ticks;       /* work since the last deadline check */
+    uint64_t samples; /* samples held now, as Prometheus counts them */
+    unsigned ticks;   /* work since the last deadline check */
     char *err;
     size_t errlen;
 } osp__pq_query;
@@ -60,12 +63,15 @@ typedef struct osp__pq_out {
     osp__pq_lmap map; /* labels -> index in s */
     osp_series *s;
     size_t n, cap;
-    size_t *scap;   /* samples allocated per series */
-    int64_t *last;  /* step time of each series' newest sample (INT64_MIN: none) */
+    size_t *scap;  /* samples allocated per series */
+    size_t *hcap;  /* histogram samples allocated per series */
+    int64_t *last; /* step time of each series' newest sample of either kind (INT64_MIN:
+                    * none) */
 } osp__pq_out;
 
 /* Message into q->err and rc back. */
-int osp__pq_fail(osp__pq_query *q, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int osp__pq_fail(osp__pq_query *q, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Counts n more samples held; OSP_EEXEC past max_samples. */
 int osp__pq_hold(osp__pq_query *q, uint64_t n);
 /* Gives back the samples of a matrix that is no longer needed. */
@@ -107,19 +113,27 @@ static inline int osp__pq_out_has(const osp__pq_out *o, uint32_t idx, int64_t ts
 /* Appends (ts, v) to series idx. OSP_EEXEC "vector cannot contain metrics with the same
  * labelset" when it has one at ts already; OSP_EEXEC past max_samples; OSP_ENOMEM. */
 int osp__pq_out_add(osp__pq_out *o, uint32_t idx, int64_t ts, double v);
+/* Appends the histogram (ts, h) to series idx, as osp__pq_out_add (the same duplicate
+ * check). h is referenced, not copied: it must live as long as the query's arena. */
+int osp__pq_out_add_hist(osp__pq_out *o, uint32_t idx, int64_t ts, const osp_histogram *h);
 /* The finished matrix (series without samples are left out). */
 osp__pq_mat osp__pq_out_done(osp__pq_out *o);
 
 /* Per-series read positions for gathering the instant vector of each step. */
 typedef struct osp__pq_cursor {
     const osp__pq_mat *m;
-    size_t *pos;
+    size_t *pos;  /* next float sample per series */
+    size_t *hpos; /* next histogram sample per series */
+    int hist;     /* 1 when some series has histogram samples */
 } osp__pq_cursor;
 
 int osp__pq_cursor_init(osp__pq_cursor *c, osp_arena *a, const osp__pq_mat *m);
-/* The series with a sample at ts: their indexes into sidx and values into v (both sized
- * for m->n); returns how many. Steps must be asked in ascending order. */
+/* The series with a float sample at ts: their indexes into sidx and values into v (both
+ * sized for m->n); returns how many. Steps must be asked in ascending order. */
 size_t osp__pq_gather(osp__pq_cursor *c, int64_t ts, uint32_t *sidx, double *v);
+/* Like osp__pq_gather for the histogram samples at ts, into sidx and h. A consumer that
+ * reads both kinds calls both for each step. */
+size_t osp__pq_hgather(osp__pq_cursor *c, int64_t ts, uint32_t *sidx, const osp_histogram **h);
 /* The value of a scalar matrix at ts (NaN when it has none). */
 double osp__pq_scalar_at(osp__pq_cursor *c, int64_t ts);
 

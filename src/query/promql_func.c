@@ -46,7 +46,7 @@ int osp__fn_push(const osp_promql_call_ctx *c, osp_promql_vec *out, osp_label *l
     osp_label *l = keep_name ? labels : osp_promql_drop_name(c->arena, labels, &n);
     if (!l && n)
         return OSP_ENOMEM;
-    out->a[out->n++] = (osp_promql_elem){l, n, c->t_ms, v};
+    out->a[out->n++] = (osp_promql_elem){l, n, c->t_ms, v, NULL};
     return 0;
 }
 
@@ -357,13 +357,14 @@ static int fn_absent(const osp_promql_call_ctx *c, const osp_promql_arg *args, s
     return absent_element(c, out);
 }
 
-/* absent_over_time: one element when every selected series' window is empty. */
+/* absent_over_time: one element when every selected series' window is empty (of floats
+ * and of histograms). */
 static int fn_absent_over_time(const osp_promql_call_ctx *c, const osp_promql_arg *args,
                                size_t nargs, osp_promql_vec *out)
 {
     (void)nargs;
     for (size_t i = 0; i < args[0].nseries; i++)
-        if (args[0].series[i].nsamples)
+        if (args[0].series[i].nsamples || args[0].series[i].nhsamples)
             return osp__fn_out(c, out, 0);
     return absent_element(c, out);
 }
@@ -566,35 +567,39 @@ DATE_FN(year, D_YEAR)
 /* ---- lookup ---- */
 
 static const osp__fn_def instant_defs[] = {
-    {"round", fn_round},
-    {"clamp", fn_clamp},
-    {"clamp_min", fn_clamp_min},
-    {"clamp_max", fn_clamp_max},
-    {"timestamp", fn_timestamp},
-    {"vector", fn_vector},
-    {"scalar", fn_scalar},
-    {"time", fn_time},
-    {"pi", fn_pi},
-    {"absent", fn_absent},
-    {"absent_over_time", fn_absent_over_time},
-    {"sort", fn_sort},
-    {"sort_desc", fn_sort_desc},
-    {"day_of_month", fn_day_of_month},
-    {"day_of_week", fn_day_of_week},
-    {"day_of_year", fn_day_of_year},
-    {"days_in_month", fn_days_in_month},
-    {"hour", fn_hour},
-    {"minute", fn_minute},
-    {"month", fn_month},
-    {"year", fn_year},
-    {NULL, NULL},
+    {"round", fn_round, 0},
+    {"clamp", fn_clamp, 0},
+    {"clamp_min", fn_clamp_min, 0},
+    {"clamp_max", fn_clamp_max, 0},
+    {"timestamp", fn_timestamp, 1},
+    {"vector", fn_vector, 0},
+    {"scalar", fn_scalar, 0},
+    {"time", fn_time, 0},
+    {"pi", fn_pi, 0},
+    {"absent", fn_absent, 1},
+    {"absent_over_time", fn_absent_over_time, 0},
+    {"sort", fn_sort, 0},
+    {"sort_desc", fn_sort_desc, 0},
+    {"day_of_month", fn_day_of_month, 0},
+    {"day_of_week", fn_day_of_week, 0},
+    {"day_of_year", fn_day_of_year, 0},
+    {"days_in_month", fn_days_in_month, 0},
+    {"hour", fn_hour, 0},
+    {"minute", fn_minute, 0},
+    {"month", fn_month, 0},
+    {"year", fn_year, 0},
+    {NULL, NULL, 0},
 };
 
-static osp_promql_fn find(const osp__fn_def *defs, osp_str name)
+/* The definition of name in the tables, or NULL (math functions have none). */
+static const osp__fn_def *find(osp_str name)
 {
-    for (; defs->name; defs++)
-        if (osp_str_eqz(name, defs->name))
-            return defs->fn;
+    static const osp__fn_def *const tables[] = {instant_defs, osp__fn_range_defs,
+                                                osp__fn_label_defs, osp__fn_hist_defs};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
+        for (const osp__fn_def *d = tables[i]; d->name; d++)
+            if (osp_str_eqz(name, d->name))
+                return d;
     return NULL;
 }
 
@@ -603,12 +608,12 @@ osp_promql_fn osp_promql_fn_lookup(osp_str name)
     for (size_t i = 0; i < sizeof math_fns / sizeof math_fns[0]; i++)
         if (osp_str_eqz(name, math_fns[i].name))
             return math_wrappers[i];
-    osp_promql_fn fn = find(instant_defs, name);
-    if (!fn)
-        fn = find(osp__fn_range_defs, name);
-    if (!fn)
-        fn = find(osp__fn_label_defs, name);
-    if (!fn)
-        fn = find(osp__fn_hist_defs, name);
-    return fn;
+    const osp__fn_def *d = find(name);
+    return d ? d->fn : NULL;
+}
+
+int osp_promql_fn_sees_histograms(osp_str name)
+{
+    const osp__fn_def *d = find(name);
+    return d && d->hist;
 }

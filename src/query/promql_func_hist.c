@@ -1,10 +1,12 @@
 /* PromQL histogram functions. histogram_quantile works on classic histograms (series with
- * an "le" label, as quantile.go's bucketQuantile in Prometheus 2.42); histogram_count, _sum,
- * _fraction, _stddev and _stdvar read native histograms only, which Osprey does not store,
- * so over float samples they return nothing, as in Prometheus. */
+ * an "le" label, as quantile.go's bucketQuantile in Prometheus 2.42) and on native
+ * histograms (osp_hist_quantile); histogram_count, _sum, _fraction, _stddev and _stdvar
+ * read native histograms only, so float elements give nothing, as in Prometheus. Every
+ * result drops the metric name. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "core/err.h"
@@ -169,7 +171,7 @@ static double bucket_quantile(double q, bucket *b, size_t n)
 }
 
 typedef struct hq_item {
-    osp_label *key; /* the element's labels without le */
+    osp_label *key; /* the element's labels without le (all of them for a native histogram) */
     size_t nkey;
     size_t idx; /* position in the input */
     double upper;
@@ -184,8 +186,28 @@ static int cmp_item(const void *pa, const void *pb)
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-/* histogram_quantile(q, v): one element per label set without le (the metric name counts,
- * and is dropped from the result) over the elements whose le parses as a float. */
+/* The native histogram among the n items of natives (sorted by key) labelled exactly key,
+ * or NULL. */
+static hq_item *find_native(hq_item *natives, size_t n, const osp_label *key, size_t nkey)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = osp_labels_compare(natives[mid].key, natives[mid].nkey, key, nkey);
+        if (c == 0)
+            return &natives[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* histogram_quantile(q, v): one element per native histogram, and one per label set
+ * without le (the metric name counts) over the float elements whose le parses as a float.
+ * A native histogram labelled exactly as such a set of buckets conflicts with it: neither
+ * gives a result, as in Prometheus 2.42. */
 static int fn_histogram_quantile(const osp_promql_call_ctx *c, const osp_promql_arg *args,
                                  size_t nargs, osp_promql_vec *out)
 {
@@ -193,15 +215,21 @@ static int fn_histogram_quantile(const osp_promql_call_ctx *c, const osp_promql_
     double q = args[0].scalar;
     const osp_promql_vec *in = &args[1].vec;
     osp_str le_name = OSP_STR_LIT("le");
+    size_t cap = in->n ? in->n : 1;
     int rc = osp__fn_out(c, out, in->n);
-    hq_item *items = rc ? NULL : osp_arena_alloc(c->arena, (in->n ? in->n : 1) * sizeof *items);
-    bucket *b = items ? osp_arena_alloc(c->arena, (in->n ? in->n : 1) * sizeof *b) : NULL;
+    hq_item *items = rc ? NULL : osp_arena_alloc(c->arena, cap * sizeof *items);
+    hq_item *natives = items ? osp_arena_alloc(c->arena, cap * sizeof *natives) : NULL;
+    bucket *b = natives ? osp_arena_alloc(c->arena, cap * sizeof *b) : NULL;
     if (!b)
         return OSP_ENOMEM;
-    size_t n = 0;
+    size_t n = 0, nnat = 0;
     for (size_t i = 0; i < in->n; i++) {
         const osp_promql_elem *e = &in->a[i];
         double upper;
+        if (e->h) {
+            natives[nnat++] = (hq_item){e->labels, e->nlabels, i, 0};
+            continue;
+        }
         if (go_parse_float(c->arena, osp_labels_get(e->labels, e->nlabels, le_name), &upper))
             continue;
         osp_label *key = osp_arena_alloc(c->arena, e->nlabels * sizeof *key);
@@ -214,36 +242,105 @@ static int fn_histogram_quantile(const osp_promql_call_ctx *c, const osp_promql_
         items[n++] = (hq_item){key, nkey, i, upper};
     }
     qsort(items, n, sizeof *items, cmp_item);
+    qsort(natives, nnat, sizeof *natives, cmp_item);
     for (size_t s = 0; s < n;) {
         size_t end = s + 1;
         while (end < n && osp_labels_compare(items[s].key, items[s].nkey, items[end].key,
                                              items[end].nkey) == 0)
             end++;
-        for (size_t k = s; k < end; k++)
-            b[k - s] = (bucket){items[k].upper, in->a[items[k].idx].v};
-        rc = osp__fn_push(c, out, items[s].key, items[s].nkey, 0, bucket_quantile(q, b, end - s));
+        hq_item *conflict = find_native(natives, nnat, items[s].key, items[s].nkey);
+        if (conflict) {
+            conflict->idx = SIZE_MAX; /* neither gives a result */
+        } else {
+            for (size_t k = s; k < end; k++)
+                b[k - s] = (bucket){items[k].upper, in->a[items[k].idx].v};
+            rc = osp__fn_push(c, out, items[s].key, items[s].nkey, 0,
+                              bucket_quantile(q, b, end - s));
+        }
         if (rc)
             return rc;
         s = end;
     }
-    return 0;
+    for (size_t i = 0; rc == 0 && i < nnat; i++)
+        if (natives[i].idx != SIZE_MAX)
+            rc = osp__fn_push(c, out, natives[i].key, natives[i].nkey, 0,
+                              osp_hist_quantile(q, in->a[natives[i].idx].h));
+    return rc;
 }
 
-/* Native-histogram functions: float samples give no result. */
-static int fn_native_only(const osp_promql_call_ctx *c, const osp_promql_arg *args, size_t nargs,
-                          osp_promql_vec *out)
+/* ---- functions of native histograms alone ---- */
+
+/* out gets f of each histogram element of v, labelled as it minus __name__; floats give
+ * nothing. */
+static int per_histogram(const osp_promql_call_ctx *c, const osp_promql_vec *v,
+                         double (*f)(const osp_histogram *h), osp_promql_vec *out)
 {
-    (void)args;
-    (void)nargs;
-    return osp__fn_out(c, out, 0);
+    int rc = osp__fn_out(c, out, v->n);
+    for (size_t i = 0; rc == 0 && i < v->n; i++)
+        if (v->a[i].h)
+            rc = osp__fn_push(c, out, v->a[i].labels, v->a[i].nlabels, 0, f(v->a[i].h));
+    return rc;
 }
 
+static double hist_count(const osp_histogram *h)
+{
+    return h->count;
+}
+
+static double hist_sum(const osp_histogram *h)
+{
+    return h->sum;
+}
+
+static int fn_histogram_count(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                              size_t nargs, osp_promql_vec *out)
+{
+    (void)nargs;
+    return per_histogram(c, &args[0].vec, hist_count, out);
+}
+
+static int fn_histogram_sum(const osp_promql_call_ctx *c, const osp_promql_arg *args, size_t nargs,
+                            osp_promql_vec *out)
+{
+    (void)nargs;
+    return per_histogram(c, &args[0].vec, hist_sum, out);
+}
+
+static int fn_histogram_stddev(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                               size_t nargs, osp_promql_vec *out)
+{
+    (void)nargs;
+    return per_histogram(c, &args[0].vec, osp_hist_stddev, out);
+}
+
+static int fn_histogram_stdvar(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                               size_t nargs, osp_promql_vec *out)
+{
+    (void)nargs;
+    return per_histogram(c, &args[0].vec, osp_hist_stdvar, out);
+}
+
+/* histogram_fraction(lower, upper, v). */
+static int fn_histogram_fraction(const osp_promql_call_ctx *c, const osp_promql_arg *args,
+                                 size_t nargs, osp_promql_vec *out)
+{
+    (void)nargs;
+    const osp_promql_vec *v = &args[2].vec;
+    int rc = osp__fn_out(c, out, v->n);
+    for (size_t i = 0; rc == 0 && i < v->n; i++)
+        if (v->a[i].h)
+            rc = osp__fn_push(c, out, v->a[i].labels, v->a[i].nlabels, 0,
+                              osp_hist_fraction(args[0].scalar, args[1].scalar, v->a[i].h));
+    return rc;
+}
+
+/* Every function here sees the histogram elements of its vector argument. */
 const osp__fn_def osp__fn_hist_defs[] = {
-    {"histogram_quantile", fn_histogram_quantile},
-    {"histogram_count", fn_native_only},
-    {"histogram_sum", fn_native_only},
-    {"histogram_fraction", fn_native_only},
-    {"histogram_stddev", fn_native_only},
-    {"histogram_stdvar", fn_native_only},
-    {NULL, NULL},
+    {"histogram_quantile", fn_histogram_quantile, 1},
+    {"histogram_count", fn_histogram_count, 1},
+    {"histogram_sum", fn_histogram_sum, 1},
+    {"histogram_fraction", fn_histogram_fraction, 1},
+    {"histogram_stddev", fn_histogram_stddev, 1},
+    {"histogram_stdvar", fn_histogram_stdvar, 1},
+    {NULL, NULL, 0},
 };

@@ -2,7 +2,8 @@
  * tables each contributes to osp_promql_fn_lookup.
  *
  * The functions follow Prometheus 2.42 (promql/functions.go, quantile.go) for float
- * samples, with its order of floating-point operations. Known differences: libm's exp,
+ * samples, with its order of floating-point operations, and current Prometheus for native
+ * histograms (where 2.42 reads a histogram sample as the float 0). Known differences: libm's exp,
  * log and trigonometric functions may differ from Go's math package in the last bit;
  * regular expressions are POSIX ERE (see promql_func_label.c); sorting more than 12
  * elements keeps equal values in input order where Go's unstable sort may not. */
@@ -17,6 +18,7 @@
 typedef struct osp__fn_def {
     const char *name;
     osp_promql_fn fn;
+    int hist; /* 1: its instant-vector arguments hold histogram elements */
 } osp__fn_def;
 
 /* Tables ending with a NULL name. */

@@ -139,7 +139,7 @@ static int fn_label_join(const osp_promql_call_ctx *c, const osp_promql_arg *arg
 }
 
 const osp__fn_def osp__fn_label_defs[] = {
-    {"label_replace", fn_label_replace},
-    {"label_join", fn_label_join},
-    {NULL, NULL},
+    {"label_replace", fn_label_replace, 1},
+    {"label_join", fn_label_join, 1},
+    {NULL, NULL, 0},
 };

@@ -28,8 +28,9 @@ int osp__pq_hold(osp__pq_query *q, uint64_t n)
 {
     q->samples += n;
     if (q->samples > q->max_samples)
-        return osp__pq_fail(q, OSP_EEXEC, "query processing would load too many samples into "
-                                          "memory in query execution");
+        return osp__pq_fail(q, OSP_EEXEC,
+                            "query processing would load too many samples into "
+                            "memory in query execution");
     return 0;
 }
 
@@ -37,7 +38,7 @@ void osp__pq_release(osp__pq_query *q, const osp__pq_mat *m)
 {
     uint64_t n = 0;
     for (size_t i = 0; i < m->n; i++)
-        n += m->s[i].nsamples;
+        n += m->s[i].nsamples + m->s[i].nhsamples;
     q->samples = n > q->samples ? 0 : q->samples - n;
 }
 
@@ -111,8 +112,8 @@ void osp__pq_labels_fmt(char *buf, size_t cap, const osp_label *l, size_t n)
     buf[0] = 0;
     at += (size_t)snprintf(buf, cap, "{");
     for (size_t i = 0; i < n && at < cap; i++) {
-        at += (size_t)snprintf(buf + at, cap - at, "%s%.*s=", i ? ", " : "",
-                               OSP_STR_FMT(l[i].name));
+        at +=
+            (size_t)snprintf(buf + at, cap - at, "%s%.*s=", i ? ", " : "", OSP_STR_FMT(l[i].name));
         if (at < cap)
             at = put_quoted(buf, cap, at, l[i].value);
     }
@@ -250,21 +251,25 @@ int osp__pq_out_series(osp__pq_out *o, const osp_label *l, size_t n, uint32_t *i
         size_t cap = o->cap ? 2 * o->cap : 16;
         osp_series *s = osp_arena_alloc(a, cap * sizeof *s);
         size_t *scap = osp_arena_alloc(a, cap * sizeof *scap);
+        size_t *hcap = osp_arena_alloc(a, cap * sizeof *hcap);
         int64_t *last = osp_arena_alloc(a, cap * sizeof *last);
-        if (!s || !scap || !last)
+        if (!s || !scap || !hcap || !last)
             return OSP_ENOMEM;
         if (o->n) {
             memcpy(s, o->s, o->n * sizeof *s);
             memcpy(scap, o->scap, o->n * sizeof *scap);
+            memcpy(hcap, o->hcap, o->n * sizeof *hcap);
             memcpy(last, o->last, o->n * sizeof *last);
         }
         o->s = s;
         o->scap = scap;
+        o->hcap = hcap;
         o->last = last;
         o->cap = cap;
     }
     o->s[o->n] = (osp_series){.labels = (osp_label *)l, .nlabels = n};
     o->scap[o->n] = 0;
+    o->hcap[o->n] = 0;
     o->last[o->n] = INT64_MIN;
     o->n++;
     return 0;
@@ -297,24 +302,45 @@ int osp__pq_out_series_copy(osp__pq_out *o, const osp_label *l, size_t n, uint32
     return 0;
 }
 
+/* A copy of the n elements (elem bytes each) at old with room for every step left from ts
+ * on, as most series have a value at every step; *cap gets its capacity. NULL when out of
+ * memory. */
+static void *out_grow(osp__pq_out *o, const void *old, size_t n, size_t elem, int64_t ts,
+                      size_t *cap)
+{
+    size_t want = n + (size_t)((o->ev->end - ts) / o->ev->step) + 1;
+    void *p = osp_arena_alloc(o->ev->q->arena, want * elem);
+    if (p && n)
+        memcpy(p, old, n * elem);
+    *cap = p ? want : *cap;
+    return p;
+}
+
 int osp__pq_out_add(osp__pq_out *o, uint32_t idx, int64_t ts, double v)
 {
     osp_series *s = &o->s[idx];
     if (o->last[idx] == ts)
         return osp__pq_fail(o->ev->q, OSP_EEXEC,
                             "vector cannot contain metrics with the same labelset");
-    if (s->nsamples == o->scap[idx]) {
-        /* room for every step left, as most series have a value at every step */
-        size_t cap = s->nsamples + (size_t)((o->ev->end - ts) / o->ev->step) + 1;
-        osp_sample *p = osp_arena_alloc(o->ev->q->arena, cap * sizeof *p);
-        if (!p)
-            return OSP_ENOMEM;
-        if (s->nsamples)
-            memcpy(p, s->samples, s->nsamples * sizeof *p);
-        s->samples = p;
-        o->scap[idx] = cap;
-    }
+    if (s->nsamples == o->scap[idx] &&
+        !(s->samples = out_grow(o, s->samples, s->nsamples, sizeof *s->samples, ts, &o->scap[idx])))
+        return OSP_ENOMEM;
     s->samples[s->nsamples++] = (osp_sample){ts, v};
+    o->last[idx] = ts;
+    return osp__pq_hold(o->ev->q, 1);
+}
+
+int osp__pq_out_add_hist(osp__pq_out *o, uint32_t idx, int64_t ts, const osp_histogram *h)
+{
+    osp_series *s = &o->s[idx];
+    if (o->last[idx] == ts)
+        return osp__pq_fail(o->ev->q, OSP_EEXEC,
+                            "vector cannot contain metrics with the same labelset");
+    if (s->nhsamples == o->hcap[idx] &&
+        !(s->hsamples =
+              out_grow(o, s->hsamples, s->nhsamples, sizeof *s->hsamples, ts, &o->hcap[idx])))
+        return OSP_ENOMEM;
+    s->hsamples[s->nhsamples++] = (osp_hsample){ts, h};
     o->last[idx] = ts;
     return osp__pq_hold(o->ev->q, 1);
 }
@@ -323,7 +349,7 @@ osp__pq_mat osp__pq_out_done(osp__pq_out *o)
 {
     size_t k = 0;
     for (size_t i = 0; i < o->n; i++)
-        if (o->s[i].nsamples)
+        if (o->s[i].nsamples || o->s[i].nhsamples)
             o->s[k++] = o->s[i];
     return (osp__pq_mat){o->s, k};
 }
@@ -333,8 +359,14 @@ osp__pq_mat osp__pq_out_done(osp__pq_out *o)
 int osp__pq_cursor_init(osp__pq_cursor *c, osp_arena *a, const osp__pq_mat *m)
 {
     c->m = m;
+    c->hist = 0;
+    c->hpos = NULL;
+    for (size_t i = 0; i < m->n && !c->hist; i++)
+        c->hist = m->s[i].nhsamples > 0;
     c->pos = osp_arena_calloc(a, m->n + 1, sizeof *c->pos);
-    return c->pos ? 0 : OSP_ENOMEM;
+    if (c->hist)
+        c->hpos = osp_arena_calloc(a, m->n + 1, sizeof *c->hpos);
+    return c->pos && (c->hpos || !c->hist) ? 0 : OSP_ENOMEM;
 }
 
 size_t osp__pq_gather(osp__pq_cursor *c, int64_t ts, uint32_t *sidx, double *v)
@@ -347,6 +379,21 @@ size_t osp__pq_gather(osp__pq_cursor *c, int64_t ts, uint32_t *sidx, double *v)
             sidx[k] = (uint32_t)i;
             v[k++] = s->samples[p].v;
             c->pos[i] = p + 1;
+        }
+    }
+    return k;
+}
+
+size_t osp__pq_hgather(osp__pq_cursor *c, int64_t ts, uint32_t *sidx, const osp_histogram **h)
+{
+    size_t k = 0;
+    for (size_t i = 0; c->hist && i < c->m->n; i++) {
+        const osp_series *s = &c->m->s[i];
+        size_t p = c->hpos[i];
+        if (p < s->nhsamples && s->hsamples[p].t_ms == ts) {
+            sidx[k] = (uint32_t)i;
+            h[k++] = s->hsamples[p].h;
+            c->hpos[i] = p + 1;
         }
     }
     return k;

@@ -80,27 +80,64 @@ static void refuse(refusals *r, uint64_t samples, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Builds the batch from the decoded request: valid series by reference (those with only
- * exemplars too, without samples), their exemplars, metadata. */
-static int build_batch(const osp_rw_request *rw, osp_series_batch *b, refusals *r)
+/* The native histogram samples of s in arena, in request order (*out NULL when it has
+ * none). 0, 0 with the first histogram's problem in why (the series is to be refused), or
+ * OSP_ENOMEM. */
+static int series_histograms(const osp_rw_series *s, osp_arena *arena, osp_hsample **out, char *why,
+                             size_t len)
 {
-    char why[160];
+    *out = NULL;
+    why[0] = '\0';
+    if (s->nhistograms == 0)
+        return 0;
+    osp_hsample *hs = osp_arena_alloc(arena, s->nhistograms * sizeof *hs);
+    osp_histogram *h = osp_arena_alloc(arena, s->nhistograms * sizeof *h);
+    if (!hs || !h)
+        return OSP_ENOMEM;
+    for (size_t k = 0; k < s->nhistograms; k++) {
+        const char *problem;
+        int rc = osp_rw_histogram_convert(&s->histograms[k], arena, &h[k], &problem);
+        if (rc)
+            return rc;
+        if (problem) {
+            snprintf(why, len, "histogram %zu: %s", k, problem);
+            return 0;
+        }
+        hs[k] = (osp_hsample){s->histograms[k].t_ms, &h[k]};
+    }
+    *out = hs;
+    return 0;
+}
+
+/* Builds the batch from the decoded request: valid series by reference (those with only
+ * exemplars too, without samples), their native histograms converted into arena, their
+ * exemplars, metadata. */
+static int build_batch(const osp_rw_request *rw, osp_arena *arena, osp_series_batch *b, refusals *r)
+{
+    char why[160], name[160];
     for (size_t i = 0; i < rw->nseries; i++) {
         const osp_rw_series *s = &rw->series[i];
-        if (s->nhistograms)
-            refuse(r, s->nhistograms, "series %zu: native histogram samples are not stored yet",
-                   i);
-        if (s->nsamples == 0 && s->nexemplars == 0)
+        uint64_t nsamples = s->nsamples + s->nhistograms;
+        osp_hsample *hs;
+        if (nsamples == 0 && s->nexemplars == 0)
             continue;
         const char *problem = series_problem(s, why, sizeof why);
         if (problem) {
-            refuse(r, s->nsamples, "series %zu %s", i, problem);
+            refuse(r, nsamples, "series %zu %s", i, problem);
+            continue;
+        }
+        int rc = series_histograms(s, arena, &hs, why, sizeof why);
+        if (rc)
+            return rc;
+        if (why[0]) {
+            osp_labels_format(name, sizeof name, s->labels, s->nlabels);
+            refuse(r, nsamples, "series %zu %s: %s", i, name, why);
             continue;
         }
         osp_series *out = osp_series_batch_add(b);
         if (!out)
             return OSP_ENOMEM;
-        *out = (osp_series){s->labels, s->nlabels, s->samples, s->nsamples};
+        *out = (osp_series){s->labels, s->nlabels, s->samples, s->nsamples, hs, s->nhistograms};
         for (size_t k = 0; k < s->nexemplars; k++) {
             const osp_rw_exemplar *e = &s->exemplars[k];
             osp_batch_exemplar *x = osp_series_batch_add_exemplar(b);
@@ -131,7 +168,7 @@ static void handle_write(const osp_http_request *req, osp_http_response *res, vo
     osp_exemplar_report xrep = {0};
     refusals ref = {0};
     osp_ingest_counters c;
-    char err[256], msg[900];
+    char err[320], msg[900];
     osp_ingest_counters_get(&c, &names, "protocol=\"remote_write\"");
     int rc = osp_remote_write_decode(req->body, MAX_DECODED, req->arena, &rw, err, sizeof err);
     if (rc == OSP_ETOOBIG) {
@@ -151,15 +188,13 @@ static void handle_write(const osp_http_request *req, osp_http_response *res, vo
     if (rw.nrejected)
         refuse(&ref, 0, "%s", err);
     osp_series_batch_init(&batch);
-    rc = build_batch(&rw, &batch, &ref);
+    rc = build_batch(&rw, req->arena, &batch, &ref);
     uint64_t samples = osp_series_batch_samples(&batch);
     osp_counter_add(c.received, samples + ref.samples);
     if (rc == 0 && (batch.nseries || batch.nmeta))
         rc = osp_store_append_series(env->store, &batch, &rep);
     size_t nexemplars = batch.nexemplars;
-    int xrc = rc == 0 && nexemplars
-                  ? osp_store_append_exemplars(env->store, &batch, &xrep)
-                  : 0;
+    int xrc = rc == 0 && nexemplars ? osp_store_append_exemplars(env->store, &batch, &xrep) : 0;
     osp_series_batch_cleanup(&batch);
     if (rc == OSP_EBUSY) {
         osp_counter_add(c.rejected, samples + ref.samples);
@@ -189,9 +224,8 @@ static void handle_write(const osp_http_request *req, osp_http_response *res, vo
         res->status = 204;
         return;
     }
-    snprintf(msg, sizeof msg, "%s%s%s%s%s", ref.first,
-             ref.first[0] && rep.error[0] ? "; " : "", rep.error,
-             (ref.first[0] || rep.error[0]) && xrep.error[0] ? "; " : "", xrep.error);
+    snprintf(msg, sizeof msg, "%s%s%s%s%s", ref.first, ref.first[0] && rep.error[0] ? "; " : "",
+             rep.error, (ref.first[0] || rep.error[0]) && xrep.error[0] ? "; " : "", xrep.error);
     text(res, 400, msg);
 }
 

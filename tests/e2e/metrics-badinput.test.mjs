@@ -1,7 +1,8 @@
 // Bad metrics input on /v1/metrics (protobuf and JSON) and the gRPC MetricsService: bodies
 // that are not a message at all get 400 / INVALID_ARGUMENT naming the problem; a request
 // whose points are partly invalid (histogram buckets that do not match their bounds, a NaN
-// bound, a point without a value, 300 attributes, a field of the wrong wire type) stores the
+// bound, an exponential histogram of scale -5, coarser than any native histogram, a point
+// without a value, 300 attributes, a field of the wrong wire type) stores the
 // valid points and answers partial_success with the number rejected and a message naming
 // the first; a metric without data has no points to count: it is dropped, the rest stored;
 // a JSON field of the wrong type (a NaN count among them) rejects that point or the whole
@@ -43,6 +44,15 @@ const histogram = (name, { bounds, counts, count, sum = 1.5 }) => ({
     histogram: {
         aggregationTemporality: 2,
         dataPoints: [{ startTimeUnixNano: nowNs(), timeUnixNano: nowNs(), count: count ?? String(counts.reduce((a, b) => a + Number(b), 0)), sum, bucketCounts: counts.map(String), explicitBounds: bounds }],
+    },
+});
+
+/** An exponential histogram point (OTLP/JSON shape) at the given scale: 1 in the zero bucket, 2 in OTLP bucket 1. */
+const expHistogram = (name, scale) => ({
+    name,
+    exponentialHistogram: {
+        aggregationTemporality: 2,
+        dataPoints: [{ startTimeUnixNano: nowNs(), timeUnixNano: nowNs(), count: '3', sum: 6, scale, zeroCount: '1', positive: { offset: 1, bucketCounts: ['2'] } }],
     },
 });
 
@@ -200,6 +210,12 @@ for (const [tname, t] of Object.entries(TRANSPORTS)) {
             const bounds = tname === 'json' ? [1, 'NaN', 3] : [1, NaN, 3];
             const { r, good } = await sendWithGood([histogram(bad, { bounds, counts: [1, 1, 1, 1] })]);
             await expectPartial(r, 1, /bound|NaN/i, { good, bad: [bad], firstBad: bad }, 'NaN bound');
+        });
+
+        test('an exponential histogram of scale -5: no native histogram schema is that coarse', async () => {
+            const bad = fresh(`${tname}_scale`);
+            const { r, good } = await sendWithGood([expHistogram(bad, -5)]);
+            await expectPartial(r, 1, /scale -5/, { good, bad: [bad], firstBad: bad }, 'scale -5');
         });
 
         test('a data point with no value', async () => {

@@ -4,10 +4,11 @@
 // instrument under its translated name (OpenTelemetry's Prometheus compatibility rules)
 // with job, instance and the sanitized attributes as labels, counters equal to what was
 // added (deltas accumulated), histogram buckets, sums and counts, exponential histograms
-// on Osprey's fixed scale-3 le grid while the SDK changes scale, gauges' last values, the
-// value after each round, target_info with the resource attributes, and the metadata
-// (type, unit, help); the data survives a restart. A server started with
-// --otlp-metric-names=utf8 keeps the names as sent.
+// as one native histogram series each (the SDK's scale, above 8 brought down to 8; delta
+// points added up at the coarsest scale sent) with exactly the buckets the values fall in,
+// gauges' last values, the value after each round, target_info with the resource
+// attributes, and the metadata (type, unit, help); the data survives a restart. A server
+// started with --otlp-metric-names=utf8 keeps the names as sent.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -81,17 +82,54 @@ function targetInfoLabels(res, utf8) {
 const normLe = (le) => (le === '+Inf' ? '+Inf' : String(Number(le)));
 
 /** A label set as a stable key, leaving out __name__ and the instrumentation-scope labels. */
-function key(metric, { withLe = true } = {}) {
-    const e = Object.entries(metric).filter(([k]) => k !== '__name__' && !k.startsWith('otel_scope_') && (withLe || k !== 'le'));
+function key(metric) {
+    const e = Object.entries(metric).filter(([k]) => k !== '__name__' && !k.startsWith('otel_scope_'));
     return JSON.stringify(e.map(([k, v]) => [k, k === 'le' ? normLe(v) : v]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /**
- * Every series the workload's state after `round` implies, as
- * {name -> Map(labelKey -> value)}; exponential histograms' buckets are not listed but
- * returned in `exp` for the grid checks (see expGrid).
+ * The native histogram schema Osprey holds for an exponential histogram series after the
+ * exports of rounds up to `round` (all of them when undefined): the scale of the last point
+ * sent, or for delta points the smallest (the running total is kept at the coarsest),
+ * brought down to 8 at most.
  */
-function expectedSeries(w, round, utf8) {
+function expSchema(w, inst, s, round) {
+    const keys = Object.keys(s.attributes);
+    const isSeries = (attributes = []) => {
+        const got = Object.fromEntries(attributes.map((kv) => [kv.key, String(Object.values(kv.value)[0])]));
+        return Object.keys(got).length === keys.length && keys.every((k) => got[k] === String(s.attributes[k]));
+    };
+    let schema;
+    for (const e of w.exports.filter((x) => round === undefined || x.round <= round)) {
+        for (const r of flattenMetrics(e.doc)) {
+            if (r.kind !== 'exponentialHistogram' || r.metric.name !== inst.name || !isSeries(r.point.attributes)) continue;
+            const scale = Math.min(r.point.scale ?? 0, 8);
+            schema = r.temporality === 1 && schema !== undefined ? Math.min(schema, scale) : scale;
+        }
+    }
+    return schema;
+}
+
+/**
+ * The buckets Prometheus's API lists for positive values at a native histogram schema:
+ * [0 (lower bound open), lower, upper, count] per populated bucket, ascending; a value v
+ * is in the bucket i with 2^((i-1)/2^schema) < v <= 2^(i/2^schema).
+ */
+function nativeBuckets(values, schema) {
+    const counts = new Map();
+    for (const v of values) {
+        const i = Math.ceil(Math.log2(v) * 2 ** schema);
+        counts.set(i, (counts.get(i) ?? 0) + 1);
+    }
+    return [...counts].sort(([a], [b]) => a - b).map(([i, n]) => [0, 2 ** ((i - 1) / 2 ** schema), 2 ** (i / 2 ** schema), n]);
+}
+
+/**
+ * Every series the workload's state after `round` implies, as
+ * {name -> Map(labelKey -> value)}; exponential histograms are returned apart in `exp`
+ * ({name, labels, count, sum, schema, values}) for the native histogram checks.
+ */
+function expectedSeries(w, round, utf8, time) {
     const out = new Map();
     const exp = [];
     const put = (name, labels, value) => {
@@ -116,9 +154,7 @@ function expectedSeries(w, round, utf8) {
                 put(`${fam}_sum`, labels, st.sum);
                 put(`${fam}_count`, labels, st.count);
             } else if (inst.kind === 'exphistogram') {
-                put(`${fam}_sum`, labels, st.sum);
-                put(`${fam}_count`, labels, st.count);
-                exp.push({ name: `${fam}_bucket`, labels, values: st.values, count: st.count });
+                exp.push({ name: fam, labels, values: st.values, count: st.count, sum: st.sum, schema: expSchema(w, inst, s, time === undefined ? undefined : round) });
             } else {
                 put(fam, labels, st);
             }
@@ -157,7 +193,9 @@ async function instant(server, query, time) {
     const data = await api(server, '/api/v1/query', time === undefined ? { query } : { query, time });
     assert.equal(data.resultType, 'vector', `query ${query}: resultType`);
     for (const r of data.result) {
-        assert.ok(Array.isArray(r.value) && r.value.length === 2 && typeof r.value[0] === 'number' && typeof r.value[1] === 'string', `query ${query}: sample shape ${JSON.stringify(r.value)}`);
+        const [t, v] = r.histogram ?? r.value ?? [];
+        const ok = typeof t === 'number' && (r.histogram ? typeof v?.count === 'string' && typeof v.sum === 'string' && Array.isArray(v.buckets) : typeof v === 'string');
+        assert.ok(ok && (r.histogram === undefined) !== (r.value === undefined), `query ${query}: sample shape ${JSON.stringify(r)}`);
     }
     return data.result;
 }
@@ -171,7 +209,7 @@ const num = (s) => (s === '+Inf' ? Infinity : s === '-Inf' ? -Infinity : Number(
  */
 async function compareState(server, w, round, { utf8 = false, time } = {}) {
     const problems = [];
-    const { series, exp } = expectedSeries(w, round, utf8);
+    const { series, exp } = expectedSeries(w, round, utf8, time);
     const jobs = Object.values(w.resources).map((r) => targetLabels(r).job);
     const jobMatcher = `job=~"${jobs.map((j) => j.replace(/[.+*?()[\]{}|^$\\]/g, '\\\\$&')).join('|')}"`;
     for (const [name, want] of series) {
@@ -186,56 +224,27 @@ async function compareState(server, w, round, { utf8 = false, time } = {}) {
         diff(toObj(want), toObj(got), name, problems);
     }
     for (const e of exp) {
-        const rows = (await instant(server, selector(e.name, jobMatcher), time)).filter((r) => key(r.metric, { withLe: false }) === key(e.labels));
+        const rows = (await instant(server, selector(e.name, jobMatcher), time)).filter((r) => key(r.metric) === key(e.labels));
         const where = `${e.name}${key(e.labels)}`;
-        if (!rows.length) {
-            problems.push(`${where}: no bucket series`);
+        if (rows.length !== 1) {
+            problems.push(`${where}: ${rows.length} series, expected one`);
             continue;
         }
-        const buckets = rows.map((r) => ({ le: r.metric.le, v: num(r.value[1]) }))
-            .map((b) => ({ ...b, bound: b.le === '+Inf' ? Infinity : Number(b.le) }))
-            .sort((a, b) => a.bound - b.bound);
-        if (buckets.some((b) => b.le === undefined || Number.isNaN(b.bound))) problems.push(`${where}: bucket without a numeric le: ${JSON.stringify(rows.map((r) => r.metric.le))}`);
-        if (buckets.at(-1).le !== '+Inf') problems.push(`${where}: the last bucket is le=${buckets.at(-1).le}, not +Inf`);
-        else if (buckets.at(-1).v !== e.count) problems.push(`${where}: le="+Inf" holds ${buckets.at(-1).v}, the count is ${e.count}`);
-        for (let i = 1; i < buckets.length; i++) {
-            if (buckets[i].v < buckets[i - 1].v) problems.push(`${where}: not cumulative: le=${buckets[i - 1].le} ${buckets[i - 1].v} > le=${buckets[i].le} ${buckets[i].v}`);
-        }
-        // Osprey puts every exponential histogram on one fixed grid, that of scale 3 (le =
-        // 2^(k/8), 0 for the zero bucket), over the populated range. The workload's values
-        // span under 13 powers of two, which the SDK's 160 buckets hold at scale 3 or finer,
-        // so downscaling to the grid is exact: each bucket holds exactly the values up to le.
-        const want = expGrid(e.values);
-        const onGrid = (b, w) => b.bound === w.bound || Math.abs(b.bound - w.bound) <= 1e-12 * w.bound;
-        if (buckets.length !== want.length || !buckets.every((b, i) => onGrid(b, want[i]))) {
-            problems.push(`${where}: le values ${JSON.stringify(buckets.map((b) => b.le))}, expected the grid ${JSON.stringify(want.map((b) => b.le))}`);
+        const h = rows[0].histogram?.[1];
+        if (!h) {
+            problems.push(`${where}: a float sample ${JSON.stringify(rows[0].value)}, not a native histogram`);
             continue;
         }
-        buckets.forEach((b, i) => {
-            const n = e.values.filter((v) => v <= want[i].bound).length;
-            if (b.v !== n) problems.push(`${where}: le=${b.le} holds ${b.v}, values up to le: ${n}`);
-        });
+        if (num(h.count) !== e.count) problems.push(`${where}: count ${h.count}, expected ${e.count}`);
+        if (num(h.sum) !== e.sum) problems.push(`${where}: sum ${h.sum}, expected ${e.sum}`);
+        // The bounds as numbers, to within rounding (2^(k/2^schema) is irrational mostly).
+        const want = nativeBuckets(e.values, e.schema);
+        const got = h.buckets.map(([rule, lo, hi, n]) => [rule, num(lo), num(hi), num(n)]);
+        const near = (a, b) => a === b || Math.abs(a - b) <= 1e-12 * Math.abs(b);
+        const same = got.length === want.length && got.every((g, i) => g[0] === want[i][0] && near(g[1], want[i][1]) && near(g[2], want[i][2]) && g[3] === want[i][3]);
+        if (!same) problems.push(`${where}: buckets ${JSON.stringify(h.buckets)}, expected (schema ${e.schema}) ${JSON.stringify(want)}`);
     }
     return problems;
-}
-
-/**
- * The buckets Osprey shows for exponential histogram values (all positive): le="0" (the
- * zero bucket), then 2^(k/8) from the grid bucket of the smallest value to that of the
- * largest (a value v is in the bucket whose upper bound is 2^(ceil(8 log2 v)/8)), then
- * "+Inf" (bounds compared as numbers, to within rounding).
- */
-function expGrid(values) {
-    const k = (v) => Math.ceil(8 * Math.log2(v));
-    const lo = Math.min(...values.map(k));
-    const hi = Math.max(...values.map(k));
-    const out = [{ le: '0', bound: 0 }];
-    for (let i = lo; i <= hi; i++) {
-        const bound = 2 ** (i / 8);
-        out.push({ le: String(bound), bound });
-    }
-    out.push({ le: '+Inf', bound: Infinity });
-    return out;
 }
 
 /** Which instruments' series carry a given family name (utf8 or not). */
@@ -301,8 +310,9 @@ describe('metrics workload self-check', () => {
                     ? ['sum/1/true', 'sum/2/false', 'histogram/1/false', 'exponentialHistogram/1/false', 'gauge/0/false']
                     : ['sum/1/true', 'sum/1/false', 'histogram/1/false', 'exponentialHistogram/1/false', 'gauge/0/false'];
             assert.deepEqual([...kindsSeen].sort(), want.sort(), 'metric kinds, temporalities and monotonicity sent');
-            // The server must keep one le grid while the SDK changes scale as the range grows.
-            assert.ok(expScales.size > 1 && Math.min(...expScales) >= 3, `exponential histogram scales sent: ${[...expScales]}`);
+            // The SDK changes scale as the range grows, from above 8 (which the server brings
+            // down to 8) to below it.
+            assert.ok(expScales.size > 1 && Math.max(...expScales) > 8 && Math.min(...expScales) < 8, `exponential histogram scales sent: ${[...expScales]}`);
         });
     }
 
@@ -409,12 +419,11 @@ function serverChecks(ctx) {
             const { series, exp } = expectedSeries(w, ROUNDS, utf8);
             const want = new Set();
             for (const [name, m] of series) for (const k of m.keys()) if (JSON.parse(k).some(([l, v]) => l === 'job' && v === job)) want.add(`${name} ${k}`);
-            for (const e of exp) if (e.labels.job === job) want.add(`${e.name} ${key(e.labels)} (buckets)`);
+            for (const e of exp) if (e.labels.job === job) want.add(`${e.name} ${key(e.labels)}`);
             const got = new Set();
             for (const l of data) {
                 if (typeof l.__name__ !== 'string') problems.push(`a series without __name__: ${JSON.stringify(l)}`);
-                const isExpBucket = exp.some((e) => e.name === l.__name__ && key(e.labels) === key(l, { withLe: false }));
-                got.add(isExpBucket ? `${l.__name__} ${key(l, { withLe: false })} (buckets)` : `${l.__name__} ${key(l)}`);
+                got.add(`${l.__name__} ${key(l)}`);
             }
             for (const x of want) if (!got.has(x)) problems.push(`job ${job}: missing ${x}`);
             for (const x of got) if (!want.has(x)) problems.push(`job ${job}: unexpected ${x}`);
@@ -523,7 +532,7 @@ describe('metrics interop --otlp-metric-names=utf8', () => {
         assert.equal(one.length, inst.series.length, 'with a second matcher');
         for (const i of INSTRUMENTS) {
             const translated = familyName(i, false);
-            const names = PROM_TYPE[i.kind] === 'histogram' ? [`${translated}_count`] : [translated];
+            const names = i.kind === 'histogram' ? [`${translated}_count`] : [translated];
             for (const n of names) assert.deepEqual(await instant(server, n), [], `${n} must not exist in utf8 mode`);
         }
     });

@@ -550,9 +550,9 @@ int osp_wal_open(const osp_wal_options *opt, uint64_t skip_through, osp_wal_repl
         osp_counter("osprey_wal_fsyncs_total", "fdatasync calls on the write-ahead log.", "");
     w->m_records =
         osp_counter("osprey_wal_records_total", "Records written to the write-ahead log.", "");
-    w->m_group = osp_histogram("osprey_wal_group_commit_size",
-                               "Records written together by one group commit.", "", group_bounds,
-                               sizeof group_bounds / sizeof group_bounds[0]);
+    w->m_group = osp_metric_histogram("osprey_wal_group_commit_size",
+                                      "Records written together by one group commit.", "",
+                                      group_bounds, sizeof group_bounds / sizeof group_bounds[0]);
     if (!(w->dir = osp_strdup(opt->dir)))
         goto out;
     if ((rc = osp_mkdirs(w->dir, MODULE)) != 0)

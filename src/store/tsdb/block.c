@@ -1,4 +1,5 @@
-/* Block files of the time-series engine: writer and verified, mmap-backed reader. */
+/* Block files of the time-series engine: writer (format 03) and verified, mmap-backed reader
+ * (formats 03 and 02). */
 #define XXH_STATIC_LINKING_ONLY
 #include "store/tsdb/block.h"
 
@@ -24,11 +25,12 @@
 #include "model/series.h"
 #include "store/embedded/intern.h"
 #include "store/tsdb/chunk.h"
+#include "store/tsdb/hchunk.h"
 
 #define MOD "tsdb"
 
 #define ZSTD_LEVEL 3
-#define ENTRY_MAX (10 + OSP_BLOCK_MAX_LABELS * 10 + 4 * 10 + 8) /* one series entry */
+#define ENTRY_MAX (10 + OSP_BLOCK_MAX_LABELS * 10 + 8 * 10 + 8) /* one series entry */
 
 /* Footer fields, as byte offsets into the footer (README.md). */
 enum {
@@ -62,13 +64,16 @@ typedef struct sym {
 struct osp_block {
     uint8_t *map;
     size_t size;
+    int version; /* 2 or 3, from the magic */
     osp_block_info info;
     uint64_t replaces[OSP_BLOCK_MAX_REPLACES];
     osp_block_series *series;
     osp_buf symtab; /* decoded symbol table */
     sym *syms;
     uint64_t nsyms;
-    osp_buf refs; /* per series its (name, value) symbol references, varints */
+    osp_buf refs;          /* per series its (name, value) symbol references, varints */
+    osp_block_hist *hists; /* the series that have histograms, ascending by series */
+    size_t nhists, hists_cap;
 };
 
 /* The zstd frames of one compressed section being written. */
@@ -86,8 +91,10 @@ struct osp_block_writer {
     osp_buf entries;   /* series entries with interned ids, encoded at finish */
     osp_buf chunk;     /* one chunk being framed */
     osp_chunk_appender app;
-    osp_intern in;      /* every distinct label name and value, copied */
-    uint64_t sym_bytes; /* their total length */
+    osp_hchunk_writer hw; /* the histogram chunk being filled */
+    osp_buf hrec;         /* one encoded histogram */
+    osp_intern in;        /* every distinct label name and value, copied */
+    uint64_t sym_bytes;   /* their total length */
     ZSTD_CCtx *cctx;
     framer fr;
     uint64_t nseries, nsamples;
@@ -159,12 +166,13 @@ static int refs_compare(const uint32_t *a, size_t na, const uint32_t *b, size_t 
     return na < nb ? -1 : na > nb;
 }
 
-/* Parses one series entry at r into s, its references into cur (2 * nlabels) and b->refs.
- * *coff is the entry's chunk offset and advances past its chunks. */
-static int parse_entry(osp_block *b, osp_pb_reader *r, osp_block_series *s, uint32_t *cur,
-                       uint64_t *coff, uint64_t chunks_off, uint64_t chunks_len)
+/* Parses one series entry at r into s, its references into cur (2 * nlabels) and b->refs,
+ * its histogram part (format 03) into b->hists; i is its number. *coff is the entry's chunk
+ * offset and advances past its chunks. */
+static int parse_entry(osp_block *b, osp_pb_reader *r, uint64_t i, osp_block_series *s,
+                       uint32_t *cur, uint64_t *coff, uint64_t chunks_off, uint64_t chunks_len)
 {
-    uint64_t nl, dmint, span, ns, clen;
+    uint64_t nl, dmint, span, ns, clen, nh = 0, hdmint = 0, hspan = 0, hclen = 0;
     int rc;
     if (osp_pb_read_varint(r, &nl) || nl == 0 || nl > OSP_BLOCK_MAX_LABELS)
         return OSP_ECORRUPT;
@@ -187,9 +195,18 @@ static int parse_entry(osp_block *b, osp_pb_reader *r, osp_block_series *s, uint
     r->p += 8;
     if (osp_pb_read_varint(r, &ns) || osp_pb_read_varint(r, &clen))
         return OSP_ECORRUPT;
+    if (b->version == 3 && osp_pb_read_varint(r, &nh))
+        return OSP_ECORRUPT;
+    if (nh && (osp_pb_read_varint(r, &hdmint) || osp_pb_read_varint(r, &hspan) ||
+               osp_pb_read_varint(r, &hclen)))
+        return OSP_ECORRUPT;
     uint64_t width = (uint64_t)b->info.maxt - (uint64_t)b->info.mint;
-    if (dmint > width || span > width - dmint || ns == 0 || ns > UINT32_MAX || clen == 0 ||
-        clen > chunks_len - *coff)
+    if (dmint > width || span > width - dmint || ns > UINT32_MAX || nh > UINT32_MAX ||
+        ns + nh == 0 || (ns == 0) != (clen == 0) || clen > chunks_len - *coff)
+        return OSP_ECORRUPT;
+    /* Histograms lie within the series' range; a series of histograms only spans theirs. */
+    if (nh && (hdmint > span || hspan > span - hdmint || hclen == 0 ||
+               hclen > chunks_len - *coff - clen || (ns == 0 && (hdmint || hspan != span))))
         return OSP_ECORRUPT;
     s->mint = (int64_t)((uint64_t)b->info.mint + dmint);
     s->maxt = (int64_t)((uint64_t)s->mint + span);
@@ -197,6 +214,19 @@ static int parse_entry(osp_block *b, osp_pb_reader *r, osp_block_series *s, uint
     s->chunk_off = chunks_off + *coff;
     s->chunk_len = clen;
     *coff += clen;
+    if (nh) {
+        osp_block_hist *hs =
+            osp_array_push((void **)&b->hists, &b->nhists, &b->hists_cap, sizeof *hs);
+        if (!hs)
+            return OSP_ENOMEM;
+        hs->mint = (int64_t)((uint64_t)s->mint + hdmint);
+        hs->maxt = (int64_t)((uint64_t)hs->mint + hspan);
+        hs->series = (uint32_t)i;
+        hs->nsamples = (uint32_t)nh;
+        hs->chunk_off = chunks_off + *coff;
+        hs->chunk_len = hclen;
+        *coff += hclen;
+    }
     return 0;
 }
 
@@ -211,7 +241,8 @@ static int parse_series(osp_block *b, ZSTD_DCtx *d, const uint8_t *f)
     uint32_t refs[2][2 * OSP_BLOCK_MAX_LABELS];
     osp_buf frame;
     int rc;
-    if (b->info.nseries > chunks_len || b->info.nseries > raw / 12 || (raw == 0) != (r.p == r.end))
+    if (b->info.nseries > chunks_len || b->info.nseries > raw / 12 ||
+        b->info.nseries > UINT32_MAX || (raw == 0) != (r.p == r.end))
         return OSP_ECORRUPT; /* every series has chunk bytes and a 12-byte entry at least */
     osp_buf_init(&b->refs, (size_t)raw); /* a part of the decoded section */
     b->series = osp_calloc(b->info.nseries ? b->info.nseries : 1, sizeof *b->series);
@@ -229,12 +260,14 @@ static int parse_series(osp_block *b, ZSTD_DCtx *d, const uint8_t *f)
             uint32_t *cur = refs[i % 2], *prev = refs[(i + 1) % 2];
             rc = OSP_ECORRUPT;
             if (i == b->info.nseries ||
-                (rc = parse_entry(b, &e, s, cur, &coff, chunks_off, chunks_len)) != 0)
+                (rc = parse_entry(b, &e, i, s, cur, &coff, chunks_off, chunks_len)) != 0)
                 goto out;
             rc = OSP_ECORRUPT;
             if (i && refs_compare(prev, s[-1].nlabels, cur, s->nlabels) >= 0)
                 goto out;
             nsamples += s->nsamples;
+            if (b->nhists && b->hists[b->nhists - 1].series == i)
+                nsamples += b->hists[b->nhists - 1].nsamples;
             i++;
         }
     }
@@ -251,8 +284,13 @@ static int verify(osp_block *b)
 {
     const size_t fl = OSP_BLOCK_FOOTER_LEN;
     if (b->size < OSP_BLOCK_MAGIC_LEN + fl ||
-        memcmp(b->map, OSP_BLOCK_MAGIC, OSP_BLOCK_MAGIC_LEN) ||
-        memcmp(b->map + b->size - OSP_BLOCK_MAGIC_LEN, OSP_BLOCK_MAGIC, OSP_BLOCK_MAGIC_LEN))
+        memcmp(b->map, b->map + b->size - OSP_BLOCK_MAGIC_LEN, OSP_BLOCK_MAGIC_LEN))
+        return OSP_ECORRUPT;
+    if (!memcmp(b->map, OSP_BLOCK_MAGIC, OSP_BLOCK_MAGIC_LEN))
+        b->version = 3;
+    else if (!memcmp(b->map, OSP_BLOCK_MAGIC_V2, OSP_BLOCK_MAGIC_LEN))
+        b->version = 2;
+    else
         return OSP_ECORRUPT;
     const uint8_t *f = b->map + b->size - fl;
     uint64_t nrep = osp_get_le64(f + F_NREP);
@@ -344,6 +382,7 @@ void osp_block_close(osp_block *b)
     osp_buf_cleanup(&b->symtab);
     osp_free(b->syms);
     osp_buf_cleanup(&b->refs);
+    osp_free(b->hists);
     osp_free(b);
 }
 
@@ -408,6 +447,63 @@ int osp_block_series_samples(const osp_block *b, size_t i, int64_t mint, int64_t
     return seen == s->nsamples ? 0 : OSP_ECORRUPT;
 }
 
+const osp_block_hist *osp_block_series_hist(const osp_block *b, size_t i)
+{
+    size_t lo = 0, hi = b->nhists;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (b->hists[mid].series == i)
+            return &b->hists[mid];
+        if (b->hists[mid].series < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+int osp_block_series_hsamples(const osp_block *b, size_t i, int64_t mint, int64_t maxt,
+                              osp_arena *arena, osp_block_hsample_fn fn, void *ctx)
+{
+    const osp_block_hist *hs = osp_block_series_hist(b, i);
+    if (!hs || hs->maxt < mint || hs->mint > maxt)
+        return 0;
+    osp_pb_reader r = osp_pb_reader_make(b->map + hs->chunk_off, (size_t)hs->chunk_len);
+    uint64_t seen = 0;
+    int64_t last = 0;
+    while (r.p < r.end) {
+        uint64_t len;
+        osp_hchunk_iter it;
+        const uint8_t *rec;
+        size_t rlen;
+        int64_t t;
+        if (osp_pb_read_varint(&r, &len) || len > (uint64_t)(r.end - r.p))
+            return OSP_ECORRUPT;
+        osp_hchunk_iter_init(&it, r.p, (size_t)len);
+        r.p += len;
+        while (osp_hchunk_iter_next(&it, &t, &rec, &rlen)) {
+            osp_histogram *h = NULL;
+            int rc = 0;
+            if ((seen && t <= last) || t < hs->mint || t > hs->maxt)
+                return OSP_ECORRUPT;
+            last = t;
+            seen++;
+            if (t < mint)
+                continue;
+            if (t > maxt)
+                return 0;
+            if (arena && !(h = osp_arena_alloc(arena, sizeof *h)))
+                return OSP_ENOMEM;
+            if ((h && (rc = osp_hchunk_decode(rec, rlen, arena, h)) != 0) ||
+                (rc = fn(ctx, t, h)) != 0)
+                return rc;
+        }
+        if (osp_hchunk_iter_err(&it))
+            return OSP_ECORRUPT;
+    }
+    return seen == hs->nsamples ? 0 : OSP_ECORRUPT;
+}
+
 /* ==== Writer ============================================================================ */
 
 int osp_block_writer_create(const char *tmp_path, osp_block_writer **out)
@@ -421,6 +517,8 @@ int osp_block_writer_create(const char *tmp_path, osp_block_writer **out)
     }
     osp_buf_init(&w->entries, 0);
     osp_buf_init(&w->chunk, 0);
+    osp_buf_init(&w->hrec, 0);
+    osp_hchunk_writer_init(&w->hw);
     osp_intern_init(&w->in, 1);
     osp_buf_init(&w->fr.raw, 0);
     osp_buf_init(&w->fr.z, 0);
@@ -447,6 +545,8 @@ void osp_block_writer_abort(osp_block_writer *w)
     }
     osp_buf_cleanup(&w->entries);
     osp_buf_cleanup(&w->chunk);
+    osp_buf_cleanup(&w->hrec);
+    osp_hchunk_writer_cleanup(&w->hw);
     osp_buf_cleanup(&w->fr.raw);
     osp_buf_cleanup(&w->fr.z);
     osp_intern_cleanup(&w->in);
@@ -478,30 +578,67 @@ static int emit_chunk(osp_block_writer *w)
     return write_out(w, w->chunk.data, w->chunk.len);
 }
 
+/* Writes the histogram chunk being filled (uvarint length + bytes) and empties it. */
+static int emit_hchunk(osp_block_writer *w)
+{
+    uint8_t len[10];
+    int rc;
+    if ((rc = write_out(w, len, osp_pb_encode_varint(len, w->hw.b.len))) == 0)
+        rc = write_out(w, w->hw.b.data, w->hw.b.len);
+    osp_hchunk_writer_reset(&w->hw);
+    return rc;
+}
+
+/* Writes the chunks of float samples s[0..n). */
+static int write_float_chunks(osp_block_writer *w, const osp_sample *s, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = osp_chunk_append(&w->app, s[i].t_ms, s[i].v);
+        if (rc == OSP_ETOOBIG && (rc = emit_chunk(w)) == 0)
+            rc = osp_chunk_append(&w->app, s[i].t_ms, s[i].v);
+    }
+    return rc == 0 && n ? emit_chunk(w) : rc;
+}
+
+/* Writes the chunks of histogram samples hs[0..nh). */
+static int write_hist_chunks(osp_block_writer *w, const osp_hsample *hs, size_t nh)
+{
+    int rc = 0;
+    for (size_t i = 0; i < nh && rc == 0; i++) {
+        osp_buf_reset(&w->hrec);
+        if ((rc = osp_hist_encode(&w->hrec, hs[i].h)) != 0)
+            break;
+        rc = osp_hchunk_writer_append(&w->hw, hs[i].t_ms, w->hrec.data, w->hrec.len);
+        if (rc == OSP_ETOOBIG && (rc = emit_hchunk(w)) == 0)
+            rc = osp_hchunk_writer_append(&w->hw, hs[i].t_ms, w->hrec.data, w->hrec.len);
+    }
+    return rc == 0 && nh ? emit_hchunk(w) : rc;
+}
+
 int osp_block_writer_add(osp_block_writer *w, const osp_label *labels, size_t nlabels,
-                         const osp_sample *s, size_t n)
+                         const osp_sample *s, size_t n, const osp_hsample *hs, size_t nh)
 {
     int rc;
     uint8_t v[8];
-    if (n == 0 || nlabels == 0 || nlabels > OSP_BLOCK_MAX_LABELS)
+    if (n + nh == 0 || nlabels == 0 || nlabels > OSP_BLOCK_MAX_LABELS)
         return OSP_EINVAL;
     uint64_t start = w->off;
-    for (size_t i = 0; i < n; i++) {
-        rc = osp_chunk_append(&w->app, s[i].t_ms, s[i].v);
-        if (rc == OSP_ETOOBIG) {
-            if ((rc = emit_chunk(w)) != 0)
-                return rc;
-            rc = osp_chunk_append(&w->app, s[i].t_ms, s[i].v);
-        }
-        if (rc)
-            return rc;
-    }
-    if ((rc = emit_chunk(w)) != 0)
+    if ((rc = write_float_chunks(w, s, n)) != 0)
         return rc;
-    osp_buf *b = &w->entries;
-    uint64_t bits;
-    memcpy(&bits, &s[n - 1].v, 8);
+    uint64_t hstart = w->off;
+    if ((rc = write_hist_chunks(w, hs, nh)) != 0)
+        return rc;
+    int64_t mint = n ? s[0].t_ms : hs[0].t_ms, maxt = n ? s[n - 1].t_ms : hs[nh - 1].t_ms;
+    uint64_t bits = 0;
+    if (nh && hs[0].t_ms < mint)
+        mint = hs[0].t_ms;
+    if (nh && hs[nh - 1].t_ms > maxt)
+        maxt = hs[nh - 1].t_ms;
+    if (n && s[n - 1].t_ms == maxt)
+        memcpy(&bits, &s[n - 1].v, 8);
     osp_put_le64(v, bits);
+    osp_buf *b = &w->entries;
     if ((rc = osp_pb_put_varint(b, nlabels)))
         return rc;
     for (size_t i = 0; i < 2 * nlabels; i++) {
@@ -512,17 +649,22 @@ int osp_block_writer_add(osp_block_writer *w, const osp_label *labels, size_t nl
         if (w->in.n != n0 && (w->sym_bytes += str.n) > OSP_BLOCK_MAX_SYMBOL_BYTES / 2)
             return OSP_ETOOBIG; /* the table also holds each length: stay within the cap */
     }
-    if ((rc = osp_pb_put_varint(b, osp_pb_zigzag_encode(s[0].t_ms))) ||
-        (rc = osp_pb_put_varint(b, (uint64_t)s[n - 1].t_ms - (uint64_t)s[0].t_ms)) ||
+    /* As the final entry (README.md), with interned ids for symbols and absolute times. */
+    if ((rc = osp_pb_put_varint(b, osp_pb_zigzag_encode(mint))) ||
+        (rc = osp_pb_put_varint(b, (uint64_t)maxt - (uint64_t)mint)) ||
         (rc = osp_buf_append(b, v, 8)) || (rc = osp_pb_put_varint(b, n)) ||
-        (rc = osp_pb_put_varint(b, w->off - start)))
+        (rc = osp_pb_put_varint(b, hstart - start)) || (rc = osp_pb_put_varint(b, nh)))
         return rc;
-    if (w->nseries == 0 || s[0].t_ms < w->mint)
-        w->mint = s[0].t_ms;
-    if (w->nseries == 0 || s[n - 1].t_ms > w->maxt)
-        w->maxt = s[n - 1].t_ms;
+    if (nh && ((rc = osp_pb_put_varint(b, (uint64_t)hs[0].t_ms - (uint64_t)mint)) ||
+               (rc = osp_pb_put_varint(b, (uint64_t)hs[nh - 1].t_ms - (uint64_t)hs[0].t_ms)) ||
+               (rc = osp_pb_put_varint(b, w->off - hstart))))
+        return rc;
+    if (w->nseries == 0 || mint < w->mint)
+        w->mint = mint;
+    if (w->nseries == 0 || maxt > w->maxt)
+        w->maxt = maxt;
     w->nseries++;
-    w->nsamples += n;
+    w->nsamples += n + nh;
     return 0;
 }
 
@@ -604,7 +746,7 @@ static int write_series(osp_block_writer *w, const uint32_t *rank)
     osp_pb_reader r = osp_pb_reader_make(w->entries.data, w->entries.len);
     uint8_t e[ENTRY_MAX];
     while (r.p < r.end) {
-        uint64_t nl, x, zmint, span, ns, clen;
+        uint64_t nl, x, zmint, span, ns, clen, nh;
         size_t n;
         osp_pb_read_varint(&r, &nl);
         n = osp_pb_encode_varint(e, nl);
@@ -623,6 +765,12 @@ static int write_series(osp_block_writer *w, const uint32_t *rank)
         osp_pb_read_varint(&r, &clen);
         n += osp_pb_encode_varint(e + n, ns);
         n += osp_pb_encode_varint(e + n, clen);
+        osp_pb_read_varint(&r, &nh);
+        n += osp_pb_encode_varint(e + n, nh);
+        for (int j = 0; nh && j < 3; j++) { /* histogram mint - mint, span, chunk bytes */
+            osp_pb_read_varint(&r, &x);
+            n += osp_pb_encode_varint(e + n, x);
+        }
         int rc = frame_put(w, e, n, 0);
         if (rc)
             return rc;

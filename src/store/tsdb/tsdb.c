@@ -14,16 +14,19 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/pb.h"
+#include "model/histogram.h"
 #include "store/embedded/wal.h"
 #include "store/tsdb/block.h"
+#include "store/tsdb/hchunk.h"
 #include "store/tsdb/tsdb_int.h"
 
 #define MOD "tsdb"
 #define DEFAULT_HEAD_BYTES ((size_t)128 << 20)
 #define DEFAULT_BLOCK_MS (2 * 3600 * 1000LL)
-#define BUSY_FACTOR 4 /* unflushed cap: head_bytes times this */
-#define REC_APPEND 1  /* WAL record kinds */
-#define REC_SESSION 2 /* written at open: series refs of earlier sessions end here */
+#define BUSY_FACTOR 4  /* unflushed cap: head_bytes times this */
+#define REC_APPEND 1   /* WAL record kinds: float samples only (earlier releases) */
+#define REC_SESSION 2  /* written at open: series refs of earlier sessions end here */
+#define REC_APPEND_H 3 /* float and histogram sample groups */
 
 /* One entry of the replay's ref map; key 0 is a free slot. Refs are any 32-bit value, so
  * the map is a hash table: its size follows the definitions read, not the largest ref. */
@@ -60,7 +63,8 @@ static void reject(osp_tsdb_append_report *rep, const char *what, const osp_seri
 
 enum { ADMIT_STORE, ADMIT_NOOP, ADMIT_OOO, ADMIT_DUP, ADMIT_OLD };
 
-/* Decides what happens to sample (t, v) of series h. Caller holds its stripe lock and rw. */
+/* Decides what happens to float sample (t, v) of series h. Caller holds its stripe lock and
+ * rw. */
 static int admit(osp_tsdb *db, const osp__hseries *h, int64_t t, double v, int64_t horizon,
                  int64_t window, int *in_order)
 {
@@ -73,33 +77,134 @@ static int admit(osp_tsdb *db, const osp__hseries *h, int64_t t, double v, int64
         return ADMIT_STORE;
     }
     if (t == h->last_t)
-        return bits == h->last_v ? ADMIT_NOOP : ADMIT_DUP;
+        return !h->last_hist && bits == h->last_v ? ADMIT_NOOP : ADMIT_DUP;
     if ((uint64_t)h->last_t - (uint64_t)t > (uint64_t)window)
         return ADMIT_OOO;
-    if (osp__hdata_find(h->d[db->gen], t, &old) ||
-        (db->frozen && osp__hdata_find(h->d[!db->gen], t, &old)))
-        return old == bits ? ADMIT_NOOP : ADMIT_DUP;
-    return ADMIT_STORE;
+    int at = osp__hdata_find(h->d[db->gen], t, &old);
+    if (at == OSP__AT_NONE && db->frozen)
+        at = osp__hdata_find(h->d[!db->gen], t, &old);
+    if (at == OSP__AT_NONE)
+        return ADMIT_STORE;
+    return at == OSP__AT_FLOAT && old == bits ? ADMIT_NOOP : ADMIT_DUP;
 }
 
-/* Stores an admitted sample. */
+static int take_hist(void *ctx, int64_t t, const osp_histogram *h)
+{
+    (void)t;
+    *(const osp_histogram **)ctx = h;
+    return 1;
+}
+
+/* Decodes into *out the histogram series id holds at t, its newest timestamp: from the head,
+ * else from the newest block that has one. 1, 0 when none is found, OSP_ENOMEM. Caller holds
+ * the series' stripe lock and rw. */
+static int newest_hist(osp_tsdb *db, uint64_t id, const osp__hseries *h, int64_t t,
+                       osp_arena *arena, osp_histogram *out)
+{
+    int rc = osp__hdata_hfind(h->d[db->gen], t, arena, out);
+    if (rc == 0 && db->frozen)
+        rc = osp__hdata_hfind(h->d[!db->gen], t, arena, out);
+    for (size_t i = db->nblocks; rc == 0 && i-- > 0;) {
+        const osp_histogram *got = NULL;
+        int64_t j = osp__blk_find(db->blocks[i], id);
+        if (j < 0)
+            continue;
+        rc = osp_block_series_hsamples(db->blocks[i]->b, (size_t)j, t, t, arena, take_hist, &got);
+        if (rc == 1)
+            *out = *got;
+        else if (rc == OSP_ECORRUPT)
+            osp_error(MOD, "%s: corrupt chunk", db->blocks[i]->path);
+    }
+    return rc == OSP_ENOMEM ? rc : rc == 1;
+}
+
+/* Decides what happens to histogram sample (t, hist) of series id: histograms are in order
+ * or nothing, whatever the window; at the newest timestamp only an equal histogram is a
+ * duplicate to ignore. An ADMIT_ value or OSP_ENOMEM. Caller holds the stripe lock and rw. */
+static int admit_hist(osp_tsdb *db, uint64_t id, const osp__hseries *h, int64_t t,
+                      const osp_histogram *hist, int64_t horizon, osp_arena *scratch)
+{
+    osp_histogram newest;
+    if (t < horizon)
+        return ADMIT_OLD;
+    if (h->last_t == INT64_MIN || t > h->last_t)
+        return ADMIT_STORE;
+    if (t < h->last_t)
+        return ADMIT_OOO;
+    if (!h->last_hist)
+        return ADMIT_DUP;
+    int rc = newest_hist(db, id, h, t, scratch, &newest);
+    if (rc < 0)
+        return rc;
+    return rc && osp_hist_equal(&newest, hist) ? ADMIT_NOOP : ADMIT_DUP;
+}
+
+/* Stores an admitted float sample. */
 static int store(osp_tsdb *db, osp__hseries *h, int64_t t, double v, int in_order)
 {
     int rc = osp__hdata_add(&h->d[db->gen], &db->g[db->gen], t, v, in_order);
     if (rc == 0 && in_order) {
         h->last_t = t;
         h->last_v = osp_pb_double_bits(v);
+        h->last_hist = 0;
     }
     return rc;
 }
 
+/* Stores an admitted histogram sample given as its encoding (len bytes). */
+static int store_hist(osp_tsdb *db, osp__hseries *h, int64_t t, const void *enc, size_t len)
+{
+    int rc = osp__hdata_hadd(&h->d[db->gen], &db->g[db->gen], t, enc, len);
+    if (rc == 0) {
+        h->last_t = t;
+        h->last_v = 0;
+        h->last_hist = 1;
+    }
+    return rc;
+}
+
+/* Admits and stores histogram sample (t, hist) whose encoding is enc (len bytes): an
+ * ADMIT_ value, OSP_ENOMEM. */
+static int put_hist(osp_tsdb *db, uint64_t id, osp__hseries *h, int64_t t,
+                    const osp_histogram *hist, const void *enc, size_t len, int64_t horizon,
+                    osp_arena *scratch)
+{
+    int a = admit_hist(db, id, h, t, hist, horizon, scratch);
+    int rc = a == ADMIT_STORE ? store_hist(db, h, t, enc, len) : 0;
+    return rc ? rc : a;
+}
+
+/* Whether a float sample is a stale marker for a series whose newest sample is a
+ * histogram: Prometheus stores it as a stale histogram, which PromQL needs to end the
+ * histogram series. */
+static int stale_for_hist(const osp__hseries *h, double v)
+{
+    return h->last_hist && osp_is_stale_nan(v);
+}
+
+/* The stale histogram that stands for a float stale marker (as Prometheus writes it: every
+ * count 0, schema 0, the stale NaN as sum). */
+static osp_histogram stale_hist(void)
+{
+    osp_histogram sh;
+    memset(&sh, 0, sizeof sh);
+    sh.sum = osp_stale_nan();
+    return sh;
+}
+
 /* ---- WAL records (format: README.md) ----------------------------------------------------- */
 
+enum { KIND_FLOAT, KIND_HIST }; /* of a sample group */
+
 typedef struct rec {
-    osp_buf defs, meta, groups, tmp, out;
+    osp_buf defs, meta, groups, tmp, enc, out;
     uint64_t ndefs, nmeta, ngroups;
     uint64_t *def_ids;
     size_t ndef_ids, def_cap;
+    int kind;          /* of the group being built in tmp */
+    uint64_t n;        /* its samples */
+    int64_t prev;      /* its last timestamp (0 before the first) */
+    osp_arena scratch; /* histograms decoded to tell duplicates */
 } rec;
 
 static void rec_init(rec *r)
@@ -109,7 +214,9 @@ static void rec_init(rec *r)
     osp_buf_init(&r->meta, 0);
     osp_buf_init(&r->groups, 0);
     osp_buf_init(&r->tmp, 0);
+    osp_buf_init(&r->enc, 0);
     osp_buf_init(&r->out, OSP_WAL_MAX_RECORD);
+    osp_arena_init(&r->scratch, 0, 0);
 }
 
 static void rec_cleanup(rec *r)
@@ -118,8 +225,10 @@ static void rec_cleanup(rec *r)
     osp_buf_cleanup(&r->meta);
     osp_buf_cleanup(&r->groups);
     osp_buf_cleanup(&r->tmp);
+    osp_buf_cleanup(&r->enc);
     osp_buf_cleanup(&r->out);
     osp_free(r->def_ids);
+    osp_arena_cleanup(&r->scratch);
 }
 
 static int rec_def(rec *r, uint64_t id, const osp_label *l, size_t n)
@@ -139,31 +248,54 @@ static int rec_def(rec *r, uint64_t id, const osp_label *l, size_t n)
     return 0;
 }
 
-static int rec_sample(rec *r, int64_t *prev, int64_t t, double v)
-{
-    uint8_t b[8];
-    int rc =
-        osp_pb_put_varint(&r->tmp, osp_pb_zigzag_encode((int64_t)((uint64_t)t - (uint64_t)*prev)));
-    osp_put_le64(b, osp_pb_double_bits(v));
-    *prev = t;
-    return rc ? rc : osp_buf_append(&r->tmp, b, 8);
-}
-
-static int rec_group_end(rec *r, uint64_t id, uint64_t n)
+/* Ends the group of series id being built, if any. */
+static int rec_group_end(rec *r, uint64_t id)
 {
     int rc;
-    if (n == 0)
+    if (r->n == 0)
         return 0;
-    if ((rc = osp_pb_put_varint(&r->groups, id)) || (rc = osp_pb_put_varint(&r->groups, n)) ||
+    if ((rc = osp_pb_put_varint(&r->groups, id)) ||
+        (rc = osp_pb_put_varint(&r->groups, 2 * r->n + (uint64_t)r->kind)) ||
         (rc = osp_buf_append(&r->groups, r->tmp.data, r->tmp.len)))
         return rc;
     r->ngroups++;
+    r->n = 0;
+    r->prev = 0;
+    osp_buf_reset(&r->tmp);
     return 0;
+}
+
+/* Starts a sample of kind for series id: a group holds one kind, so a change of kind ends
+ * the group and the next sample starts another, keeping the order of a series' samples. */
+static inline int rec_sample_start(rec *r, uint64_t id, int kind, int64_t t)
+{
+    int rc = r->kind != kind ? rec_group_end(r, id) : 0;
+    r->kind = kind;
+    if (rc == 0)
+        rc = osp_pb_put_varint(&r->tmp,
+                               osp_pb_zigzag_encode((int64_t)((uint64_t)t - (uint64_t)r->prev)));
+    r->prev = t;
+    r->n += rc == 0;
+    return rc;
+}
+
+static int rec_sample(rec *r, uint64_t id, int64_t t, double v)
+{
+    uint8_t b[8];
+    int rc = rec_sample_start(r, id, KIND_FLOAT, t);
+    osp_put_le64(b, osp_pb_double_bits(v));
+    return rc ? rc : osp_buf_append(&r->tmp, b, 8);
+}
+
+static int rec_hsample(rec *r, uint64_t id, int64_t t, const void *enc, size_t len)
+{
+    int rc = rec_sample_start(r, id, KIND_HIST, t);
+    return rc ? rc : osp_pb_put_lenbytes(&r->tmp, enc, len);
 }
 
 static int rec_finish(rec *r)
 {
-    uint8_t kind = REC_APPEND;
+    uint8_t kind = REC_APPEND_H;
     int rc;
     if ((rc = osp_buf_append(&r->out, &kind, 1)) || (rc = osp_pb_put_varint(&r->out, r->ndefs)) ||
         (rc = osp_buf_append(&r->out, r->defs.data, r->defs.len)) ||
@@ -177,19 +309,80 @@ static int rec_finish(rec *r)
 
 /* ---- append ------------------------------------------------------------------------------- */
 
-/* Appends the samples of s in the order given, as Prometheus appends a request's samples:
- * one older than an earlier one of the same series is out of order. */
-static int append_series(osp_tsdb *db, const osp_series *s, uint64_t known, int64_t horizon,
-                         rec *r, osp_tsdb_append_report *rep)
+/* Counts a sample admission refused (at t, of series s), with the first message. */
+static void tally_rejected(osp_tsdb_append_report *rep, int admitted, int64_t t,
+                           const osp_series *s)
 {
-    uint64_t id = known, stored = 0;
+    switch (admitted) {
+    case ADMIT_OOO:
+        rep->out_of_order++;
+        reject(rep, "out of order sample", s);
+        break;
+    case ADMIT_DUP:
+        rep->duplicate++;
+        if (!rep->error[0]) {
+            char what[80];
+            snprintf(what, sizeof what, "duplicate sample for timestamp %" PRId64, t);
+            reject(rep, what, s);
+        }
+        break;
+    default:
+        rep->too_old++;
+        reject(rep, "sample older than the retention period", s);
+    }
+}
+
+/* Counts what admission decided for the sample at t of series s (inline: the hot path). */
+static inline void tally(osp_tsdb_append_report *rep, int admitted, int64_t t, const osp_series *s)
+{
+    if (admitted == ADMIT_STORE || admitted == ADMIT_NOOP)
+        rep->accepted++;
+    else
+        tally_rejected(rep, admitted, t, s);
+}
+
+/* Appends histogram sample (t, hist) of series s (id, state h): checked, admitted, stored
+ * and logged in r. *stored counts it when stored. 0, OSP_ENOMEM. */
+static int append_hist(osp_tsdb *db, uint64_t id, osp__hseries *h, const osp_series *s, int64_t t,
+                       const osp_histogram *hist, int64_t horizon, rec *r,
+                       osp_tsdb_append_report *rep, uint64_t *stored)
+{
+    const char *bad = osp_hist_check(hist);
     int rc;
-    if (s->nsamples == 0)
+    if (bad) {
+        char what[160];
+        rep->invalid++;
+        snprintf(what, sizeof what, "invalid histogram (%s)", bad);
+        reject(rep, what, s);
+        return 0;
+    }
+    osp_buf_reset(&r->enc);
+    if ((rc = osp_hist_encode(&r->enc, hist)) != 0)
+        return rc;
+    int admitted = put_hist(db, id, h, t, hist, r->enc.data, r->enc.len, horizon, &r->scratch);
+    if (admitted < 0)
+        return admitted;
+    tally(rep, admitted, t, s);
+    if (admitted != ADMIT_STORE)
+        return 0;
+    (*stored)++;
+    return rec_hsample(r, id, t, r->enc.data, r->enc.len);
+}
+
+/* Appends the samples of s, floats then histograms (as Prometheus's remote-write handler
+ * appends a series), each kind in the order given: one older than an earlier one of the
+ * same series is out of order. */
+static int append_series(osp_tsdb *db, const osp_series *s, uint64_t known, int64_t horizon, rec *r,
+                         osp_tsdb_append_report *rep)
+{
+    uint64_t id = known, stored = 0, total = s->nsamples + s->nhsamples;
+    int rc;
+    if (total == 0)
         return 0;
     rc = 0;
     if (id == UINT64_MAX) { /* a set found in the index is one that passed these checks */
         if (!labels_valid(s->labels, s->nlabels)) {
-            rep->invalid += s->nsamples;
+            rep->invalid += total;
             reject(rep, "invalid label set (names and values must be non-empty, sorted, unique)",
                    s);
             return 0;
@@ -197,7 +390,7 @@ static int append_series(osp_tsdb *db, const osp_series *s, uint64_t known, int6
         rc = osp_series_index_get_or_create(db->idx, s->labels, s->nlabels, &id, NULL);
     }
     if (rc == OSP_ETOOBIG) {
-        rep->limited += s->nsamples;
+        rep->limited += total;
         if (!rep->error[0]) {
             osp_str name =
                 osp_labels_get(s->labels, s->nlabels, OSP_STR_LIT(OSP_METRIC_NAME_LABEL));
@@ -208,7 +401,7 @@ static int append_series(osp_tsdb *db, const osp_series *s, uint64_t known, int6
         return 0;
     }
     if (rc == OSP_EINVAL) {
-        rep->invalid += s->nsamples;
+        rep->invalid += total;
         reject(rep, "invalid label set", s);
         return 0;
     }
@@ -217,45 +410,31 @@ static int append_series(osp_tsdb *db, const osp_series *s, uint64_t known, int6
     osp__hseries *h = osp__head_get(&db->head, id, true);
     if (!h)
         return OSP_ENOMEM;
-    osp_buf_reset(&r->tmp);
-    int64_t prev = 0;
     pthread_mutex_t *lock = osp__head_lock(&db->head, id);
     pthread_mutex_lock(lock);
     for (size_t i = 0; i < s->nsamples && rc == 0; i++) {
         int64_t t = s->samples[i].t_ms;
         double v = s->samples[i].v;
         int in_order;
-        switch (admit(db, h, t, v, horizon, db->opt.ooo_window_ms, &in_order)) {
-        case ADMIT_STORE:
-            if ((rc = store(db, h, t, v, in_order)) == 0 && (rc = rec_sample(r, &prev, t, v)) == 0)
-                stored++;
-            rep->accepted++;
-            break;
-        case ADMIT_NOOP:
-            rep->accepted++;
-            break;
-        case ADMIT_OOO:
-            rep->out_of_order++;
-            reject(rep, "out of order sample", s);
-            break;
-        case ADMIT_DUP:
-            rep->duplicate++;
-            if (!rep->error[0]) {
-                char what[80];
-                snprintf(what, sizeof what, "duplicate sample for timestamp %" PRId64, t);
-                reject(rep, what, s);
-            }
-            break;
-        default:
-            rep->too_old++;
-            reject(rep, "sample older than the retention period", s);
+        if (stale_for_hist(h, v)) {
+            osp_histogram stale = stale_hist();
+            rc = append_hist(db, id, h, s, t, &stale, horizon, r, rep, &stored);
+            continue;
         }
+        int admitted = admit(db, h, t, v, horizon, db->opt.ooo_window_ms, &in_order);
+        if (admitted == ADMIT_STORE && (rc = store(db, h, t, v, in_order)) == 0 &&
+            (rc = rec_sample(r, id, t, v)) == 0)
+            stored++;
+        tally(rep, admitted, t, s);
     }
+    for (size_t i = 0; i < s->nhsamples && rc == 0; i++)
+        rc = append_hist(db, id, h, s, s->hsamples[i].t_ms, s->hsamples[i].h, horizon, r, rep,
+                         &stored);
     if (rc == 0 && stored && h->wal_epoch != db->epoch)
         rc = rec_def(r, id, s->labels, s->nlabels);
     pthread_mutex_unlock(lock);
     if (rc == 0)
-        rc = rec_group_end(r, id, stored);
+        rc = rec_group_end(r, id);
     return rc;
 }
 
@@ -400,44 +579,78 @@ static int replay_def(osp_tsdb *db, osp_pb_reader *r)
     return remap_put(db, ref, id);
 }
 
-static int replay_group(osp_tsdb *db, osp_pb_reader *r)
+/* Replays histogram sample (t, hist), encoded as enc (len bytes), of series id (state h;
+ * NULL: undefined, dropped). 0 or OSP_ENOMEM. */
+static int replay_hist(osp_tsdb *db, uint64_t id, osp__hseries *h, int64_t t,
+                       const osp_histogram *hist, const void *enc, size_t len, osp_arena *arena)
 {
-    uint64_t ref, n, z;
+    int rc = h ? put_hist(db, id, h, t, hist, enc, len, INT64_MIN, arena) : 0;
+    return rc < 0 ? rc : 0;
+}
+
+/* Replays one sample group; kinds: the record's groups say their kind (REC_APPEND_H). Samples
+ * go through admission as when they were appended, bypassing the window and retention. 0,
+ * OSP_ECORRUPT, OSP_ENOMEM. */
+static int replay_group(osp_tsdb *db, osp_pb_reader *r, int kinds, osp_arena *arena, osp_buf *enc)
+{
+    uint64_t ref, n, z, id = 0;
     int64_t t = 0;
+    int rc = 0;
     if (osp_pb_read_varint(r, &ref) || osp_pb_read_varint(r, &n))
         return OSP_ECORRUPT;
-    uint64_t id;
+    int kind = kinds ? (int)(n & 1) : KIND_FLOAT;
+    n = kinds ? n >> 1 : n;
     int known = remap_get(db, ref, &id);
     osp__hseries *h = known ? osp__head_get(&db->head, id, true) : NULL;
     if (known && !h)
         return OSP_ENOMEM;
     if (!known)
         osp_warn(MOD, "write-ahead log: samples of an undefined series %" PRIu64 " dropped", ref);
-    for (uint64_t i = 0; i < n; i++) {
-        int in_order, rc;
-        if (osp_pb_read_varint(r, &z) || r->end - r->p < 8)
+    for (uint64_t i = 0; i < n && rc == 0; i++) {
+        osp_histogram hist;
+        osp_str b;
+        int in_order;
+        if (osp_pb_read_varint(r, &z))
             return OSP_ECORRUPT;
         t = (int64_t)((uint64_t)t + (uint64_t)osp_pb_zigzag_decode(z));
+        if (kind == KIND_HIST) {
+            if (osp_pb_read_lenbytes(r, &b))
+                return OSP_ECORRUPT;
+            if ((rc = osp_hchunk_decode((const uint8_t *)b.p, b.n, arena, &hist)) == 0)
+                rc = replay_hist(db, id, h, t, &hist, b.p, b.n, arena);
+            continue;
+        }
+        if (r->end - r->p < 8)
+            return OSP_ECORRUPT;
         double v = osp_pb_as_double(osp_get_le64(r->p));
         r->p += 8;
-        if (h && admit(db, h, t, v, INT64_MIN, INT64_MAX, &in_order) == ADMIT_STORE &&
-            (rc = store(db, h, t, v, in_order)) != 0)
-            return rc;
+        if (h && stale_for_hist(h, v)) {
+            hist = stale_hist();
+            osp_buf_reset(enc);
+            if ((rc = osp_hist_encode(enc, &hist)) == 0)
+                rc = replay_hist(db, id, h, t, &hist, enc->data, enc->len, arena);
+        } else if (h && admit(db, h, t, v, INT64_MIN, INT64_MAX, &in_order) == ADMIT_STORE) {
+            rc = store(db, h, t, v, in_order);
+        }
     }
-    return 0;
+    return rc;
 }
 
 static int replay_record(uint64_t lsn, osp_str payload, void *ctx)
 {
     osp_tsdb *db = ctx;
     osp_pb_reader r = osp_pb_reader_make(payload.p, payload.n);
+    osp_arena arena; /* the record's histograms */
+    osp_buf enc;
     uint64_t n;
-    int rc = 0;
-    if (payload.n && (uint8_t)payload.p[0] == REC_SESSION) {
+    int rc = 0, kind = payload.n ? (uint8_t)payload.p[0] : 0;
+    if (kind == REC_SESSION) {
         remap_clear(db);
         return 0;
     }
-    if (payload.n == 0 || (uint8_t)payload.p[0] != REC_APPEND)
+    osp_arena_init(&arena, 0, 0);
+    osp_buf_init(&enc, 0);
+    if (kind != REC_APPEND && kind != REC_APPEND_H)
         goto corrupt;
     r.p++;
     if (osp_pb_read_varint(&r, &n))
@@ -455,14 +668,18 @@ static int replay_record(uint64_t lsn, osp_str payload, void *ctx)
     if (rc == 0 && osp_pb_read_varint(&r, &n))
         goto corrupt;
     for (uint64_t i = 0; i < n && rc == 0; i++)
-        rc = replay_group(db, &r);
+        rc = replay_group(db, &r, kind == REC_APPEND_H, &arena, &enc);
     if (rc == OSP_ENOMEM)
-        return rc;
+        goto out;
     if (rc == 0 && r.p == r.end)
-        return 0;
+        goto out;
 corrupt:
+    rc = 0;
     osp_error(MOD, "write-ahead log record %" PRIu64 " is malformed, skipped", lsn);
-    return 0;
+out:
+    osp_arena_cleanup(&arena);
+    osp_buf_cleanup(&enc);
+    return rc;
 }
 
 /* ---- open and close ---------------------------------------------------------------------- */

@@ -104,12 +104,14 @@ static int blk_load(osp_tsdb *db, char *path, uint64_t seq, int init_last, osp__
         if (!init_last)
             continue;
         const osp_block_series *bs = osp_block_get_series(k->b, i);
+        const osp_block_hist *hs = osp_block_series_hist(k->b, i);
         osp__hseries *h = osp__head_get(&db->head, id, true);
         if (!h)
             goto fail;
         if (h->last_t == INT64_MIN || bs->maxt >= h->last_t) {
             h->last_t = bs->maxt;
             h->last_v = bs->last_v;
+            h->last_hist = hs && hs->maxt == bs->maxt;
         }
     }
     qsort_r(k->by_gid, n, sizeof *k->by_gid, cmp_by_gid, k->gid);
@@ -180,11 +182,30 @@ int osp__tsdb_publish(osp_tsdb *db, uint64_t seq, osp__blk **out)
     return rc;
 }
 
-/* Appends svec samples to a plain sample array (reused). */
-int osp__push_sample(void *ctx, int64_t t, double v)
+/* Where push_sample and push_hsample put the samples of a block series: into v with rank. */
+typedef struct push_ctx {
+    osp__svec *v;
+    uint32_t rank;
+} push_ctx;
+
+static int push_sample(void *ctx, int64_t t, double v)
 {
-    osp__push_ctx *p = ctx;
+    push_ctx *p = ctx;
     return osp__svec_push(p->v, t, v, p->rank);
+}
+
+static int push_hsample(void *ctx, int64_t t, const osp_histogram *h)
+{
+    push_ctx *p = ctx;
+    return osp__svec_push_hist(p->v, t, h, p->rank);
+}
+
+int osp__push_block_series(const osp_block *b, size_t i, int64_t mint, int64_t maxt, uint32_t rank,
+                           osp_arena *arena, osp__svec *v)
+{
+    push_ctx pc = {v, rank};
+    int rc = osp_block_series_samples(b, i, mint, maxt, push_sample, &pc);
+    return rc ? rc : osp_block_series_hsamples(b, i, mint, maxt, arena, push_hsample, &pc);
 }
 
 /* ---- loading at open --------------------------------------------------------------------- */

@@ -13,6 +13,7 @@
 #include "store/embedded/wal.h"
 #include "store/tsdb/block.h"
 #include "store/tsdb/chunk.h"
+#include "store/tsdb/hchunk.h"
 #include "store/tsdb/tsdb.h"
 
 #define OSP_HEAD_STRIPES 256 /* series locks, by id */
@@ -24,27 +25,38 @@ typedef struct osp__hchunk {
     uint8_t b[];
 } osp__hchunk;
 
-/* Samples that arrived behind a series' newest one (within the window), unsorted. */
-typedef struct osp__hooo {
-    uint32_t n, cap;
+/* One series' histogram samples in one head generation, ascending (histograms are never
+ * out of order). */
+typedef struct osp__hhist {
+    osp__hchunk *full;      /* finished chunks (hchunk.h format), newest first */
+    osp_hchunk_writer open; /* the chunk being appended to */
+} osp__hhist;
+
+/* What a generation holds for a series besides its in-order float chunks, allocated on the
+ * first such sample, so float series without out-of-order samples pay nothing for it. */
+typedef struct osp__hmore {
+    osp__hhist *hist; /* histogram samples, or NULL */
+    uint32_t n, cap;  /* float samples in a[] that arrived behind the series' newest one
+                       * (within the window), unsorted */
     osp_sample a[];
-} osp__hooo;
+} osp__hmore;
 
 /* One series' samples in one head generation. */
 typedef struct osp__hdata {
-    osp_chunk_stream open; /* the chunk being appended to */
-    osp__hchunk *full;     /* finished chunks, newest first */
-    osp__hooo *ooo;        /* out-of-order samples, or NULL */
-    int64_t mint, maxt;    /* over every sample here */
-    uint32_t nsamples;
+    osp_chunk_stream open; /* the float chunk being appended to */
+    osp__hchunk *full;     /* finished float chunks, newest first */
+    osp__hmore *more;      /* out-of-order floats and histograms, or NULL */
+    int64_t mint, maxt;    /* over every sample here, of both kinds */
+    uint32_t nsamples;     /* floats and histograms */
 } osp__hdata;
 
 /* Per-series state, kept for every series of the index. */
 typedef struct osp__hseries {
-    int64_t last_t;     /* newest accepted timestamp; INT64_MIN: none */
-    uint64_t last_v;    /* bits of its value */
+    int64_t last_t;     /* newest accepted timestamp, float or histogram; INT64_MIN: none */
+    uint64_t last_v;    /* bits of its value when a float */
     osp__hdata *d[2];   /* samples per head generation; NULL: none */
     uint32_t wal_epoch; /* epoch in which its definition was last logged */
+    uint8_t last_hist;  /* the sample at last_t is a histogram (in the padding) */
 } osp__hseries;
 
 /* Series table (three-level radix by id, lock-free lookups) and the stripe locks. */
@@ -62,11 +74,16 @@ typedef struct osp__hgen {
     _Atomic int64_t mint, maxt; /* INT64_MAX / INT64_MIN when empty */
 } osp__hgen;
 
-/* A sample with the rank of its source: a higher rank is a newer write. */
+/* A float or histogram sample with the rank of its source: a higher rank is a newer
+ * write. */
 typedef struct osp__rsample {
     int64_t t;
-    double v;
+    union {
+        double v;               /* a float */
+        const osp_histogram *h; /* a histogram; NULL when read without decoding */
+    };
     uint32_t rank;
+    uint8_t hist; /* 1: h, 0: v */
 } osp__rsample;
 
 typedef struct osp__svec {
@@ -89,22 +106,33 @@ static inline pthread_mutex_t *osp__head_lock(osp__head *h, uint64_t id)
     return &h->stripe[id % OSP_HEAD_STRIPES];
 }
 
-/* Stores an accepted sample in generation data *d (allocated when NULL), in order when
- * in_order (t above every sample of the stream), as out-of-order otherwise. Counts into g.
- * 0 or OSP_ENOMEM. Caller holds the series' stripe lock. */
+/* Stores an accepted float sample in generation data *d (allocated when NULL), in order
+ * when in_order (t above every float of the stream), as out-of-order otherwise. Counts
+ * into g. 0 or OSP_ENOMEM. Caller holds the series' stripe lock. */
 int osp__hdata_add(osp__hdata **d, osp__hgen *g, int64_t t, double v, bool in_order);
-/* Whether d holds a sample at t; *v gets its bits. Looks at the open chunk and the
- * out-of-order samples only. */
-bool osp__hdata_find(const osp__hdata *d, int64_t t, uint64_t *v);
+/* Stores an accepted histogram sample, t above every histogram of *d, given as its
+ * osp_hist_encode record (len bytes, copied). As osp__hdata_add otherwise. */
+int osp__hdata_hadd(osp__hdata **d, osp__hgen *g, int64_t t, const void *rec, size_t len);
+/* What osp__hdata_find finds at a timestamp. */
+enum { OSP__AT_NONE, OSP__AT_FLOAT, OSP__AT_HIST };
+/* What d holds at t, looking at the open float chunk, the out-of-order floats and the open
+ * histogram chunk only: OSP__AT_FLOAT (*v gets its bits), OSP__AT_HIST or OSP__AT_NONE. */
+int osp__hdata_find(const osp__hdata *d, int64_t t, uint64_t *v);
+/* Decodes d's histogram at t from its open histogram chunk into *out (arrays in arena): 1,
+ * 0 when there is none, OSP_ENOMEM, OSP_ECORRUPT. */
+int osp__hdata_hfind(const osp__hdata *d, int64_t t, osp_arena *arena, osp_histogram *out);
 /* Appends d's samples in [mint, maxt] to out, unsorted, in-order ones with rank and
- * out-of-order ones with rank + 1. 0, OSP_ENOMEM, OSP_ECORRUPT. */
+ * out-of-order ones with rank + 1; histograms decoded into arena, or left NULL when arena
+ * is NULL. 0, OSP_ENOMEM, OSP_ECORRUPT. */
 int osp__hdata_collect(const osp__hdata *d, int64_t mint, int64_t maxt, uint32_t rank,
-                       osp__svec *out);
+                       osp_arena *arena, osp__svec *out);
 /* Frees d and everything it holds; returns the heap bytes released. */
 size_t osp__hdata_free(osp__hdata *d);
 
 int osp__svec_push(osp__svec *v, int64_t t, double val, uint32_t rank);
-/* Sorts by time and keeps, per timestamp, the sample of the highest rank. */
+int osp__svec_push_hist(osp__svec *v, int64_t t, const osp_histogram *h, uint32_t rank);
+/* Sorts by time and keeps, per timestamp, the sample of the highest rank, whatever its
+ * kind. */
 void osp__svec_settle(osp__svec *v);
 
 /* Metric metadata, the latest per family (meta.c). */
@@ -228,13 +256,10 @@ int osp__tsdb_publish(osp_tsdb *db, uint64_t seq, osp__blk **out);
  * newest samples, advances next_seq. 0, OSP_EIO, OSP_ENOMEM. */
 int osp__tsdb_load_blocks(osp_tsdb *db);
 
-/* Where osp__push_sample puts samples of a block series: into v with rank. */
-typedef struct osp__push_ctx {
-    osp__svec *v;
-    uint32_t rank;
-} osp__push_ctx;
-/* osp_block_series_samples callback; ctx is an osp__push_ctx. 0 or OSP_ENOMEM. */
-int osp__push_sample(void *ctx, int64_t t, double v);
+/* Appends the float and histogram samples of series i of block b in [mint, maxt] to v with
+ * rank, histograms decoded into arena (NULL: not decoded). 0, OSP_ENOMEM, OSP_ECORRUPT. */
+int osp__push_block_series(const osp_block *b, size_t i, int64_t mint, int64_t maxt, uint32_t rank,
+                           osp_arena *arena, osp__svec *v);
 
 /* Maintenance (tsdb_maint.c). */
 

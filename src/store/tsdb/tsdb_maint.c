@@ -32,18 +32,48 @@ int osp__tsdb_flush_due(osp_tsdb *db)
            (maxt >= mint && (uint64_t)maxt - (uint64_t)mint >= (uint64_t)db->opt.block_ms);
 }
 
-static int plain(const osp__svec *v, osp_sample **a, size_t *cap)
+/* One series' samples for the block writer, floats and histograms apart (reused). */
+typedef struct split_buf {
+    osp_sample *s;
+    osp_hsample *hs;
+    size_t n, nh, cap; /* cap: of both arrays */
+} split_buf;
+
+static void split_cleanup(split_buf *o)
 {
-    if (v->n > *cap) {
-        osp_sample *na = osp_realloc(*a, v->n * sizeof *na);
-        if (!na)
+    osp_free(o->s);
+    osp_free(o->hs);
+}
+
+/* Splits the settled samples of v into o. 0 or OSP_ENOMEM. */
+static int split(const osp__svec *v, split_buf *o)
+{
+    if (v->n > o->cap) {
+        osp_sample *ns = osp_realloc(o->s, v->n * sizeof *ns);
+        if (ns)
+            o->s = ns;
+        osp_hsample *nhs = ns ? osp_realloc(o->hs, v->n * sizeof *nhs) : NULL;
+        if (!nhs)
             return OSP_ENOMEM;
-        *a = na;
-        *cap = v->n;
+        o->hs = nhs;
+        o->cap = v->n;
     }
-    for (size_t i = 0; i < v->n; i++)
-        (*a)[i] = (osp_sample){v->a[i].t, v->a[i].v};
+    o->n = o->nh = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        if (v->a[i].hist)
+            o->hs[o->nh++] = (osp_hsample){v->a[i].t, v->a[i].h};
+        else
+            o->s[o->n++] = (osp_sample){v->a[i].t, v->a[i].v};
+    }
     return 0;
+}
+
+/* Writes one series' settled samples v to w. */
+static int add_series(osp_block_writer *w, const osp_label *l, size_t nl, const osp__svec *v,
+                      split_buf *o)
+{
+    int rc = split(v, o);
+    return rc ? rc : osp_block_writer_add(w, l, nl, o->s, o->n, o->hs, o->nh);
 }
 
 /* ---- flush ------------------------------------------------------------------------------ */
@@ -66,15 +96,16 @@ static int write_frozen(osp_tsdb *db)
 {
     int fg = !db->gen, rc = 0;
     uint64_t n = osp__tsdb_nseries(db), seq = 0;
-    osp_arena arena;
+    osp_arena arena, hists;
     lab_id *ids = NULL;
-    size_t nids = 0, cap = 0, scap = 0;
+    size_t nids = 0, cap = 0;
     osp__svec v = {0};
-    osp_sample *s = NULL;
+    split_buf sb = {0};
     osp_block_writer *w = NULL;
     osp__blk *k = NULL;
     char *tmp = NULL;
     osp_arena_init(&arena, 0, 0);
+    osp_arena_init(&hists, 0, 0); /* one series' histograms at a time */
     for (uint64_t id = 0; id < n && rc == 0; id++) {
         osp__hseries *h = osp__head_get(&db->head, id, false);
         if (!h || !h->d[fg] || !h->d[fg]->nsamples)
@@ -98,11 +129,11 @@ static int write_frozen(osp_tsdb *db)
     for (size_t i = 0; i < nids && rc == 0; i++) {
         osp__hseries *h = osp__head_get(&db->head, ids[i].id, false);
         v.n = 0;
-        if ((rc = osp__hdata_collect(h->d[fg], INT64_MIN, INT64_MAX, 0, &v)) != 0)
+        if ((rc = osp__hdata_collect(h->d[fg], INT64_MIN, INT64_MAX, 0, &hists, &v)) != 0)
             break;
         osp__svec_settle(&v);
-        if ((rc = plain(&v, &s, &scap)) == 0)
-            rc = osp_block_writer_add(w, ids[i].l, ids[i].n, s, v.n);
+        rc = add_series(w, ids[i].l, ids[i].n, &v, &sb);
+        osp_arena_cleanup(&hists);
     }
     if (rc == 0) {
         osp_block_writer *fw = w;
@@ -145,8 +176,9 @@ out:
     osp_free(tmp);
     osp_free(ids);
     osp_free(v.a);
-    osp_free(s);
+    split_cleanup(&sb);
     osp_arena_cleanup(&arena);
+    osp_arena_cleanup(&hists);
     return rc;
 }
 
@@ -222,14 +254,16 @@ static size_t pick_merge(osp_tsdb *db, osp__blk **in)
 /* Writes the union of in[0..n) (ascending by age) to a new block file numbered seq. */
 static int write_merged(osp_tsdb *db, osp__blk **in, size_t n, uint64_t seq)
 {
-    size_t pos[MERGE_MAX_INPUTS] = {0}, nl[MERGE_MAX_INPUTS] = {0}, scap = 0;
+    size_t pos[MERGE_MAX_INPUTS] = {0}, nl[MERGE_MAX_INPUTS] = {0};
     osp_label *lab = osp_malloc(n * OSP_BLOCK_MAX_LABELS * sizeof *lab);
     uint64_t rep[MERGE_MAX_INPUTS], lsn = 0, age = 0;
     osp__svec v = {0};
-    osp_sample *s = NULL;
+    split_buf sb = {0};
+    osp_arena hists; /* one series' histograms at a time */
     osp_block_writer *w = NULL;
     char *tmp = osp__tsdb_block_path(db, seq, 1);
     int rc = lab && tmp ? osp_block_writer_create(tmp, &w) : OSP_ENOMEM;
+    osp_arena_init(&hists, 0, 0);
     for (size_t i = 0; i < n; i++) {
         const osp_block_info *bi = osp_block_get_info(in[i]->b);
         rep[i] = in[i]->seq;
@@ -257,22 +291,20 @@ static int write_merged(osp_tsdb *db, osp__blk **in, size_t n, uint64_t seq)
             if (li == min || pos[i] >= osp_block_get_info(in[i]->b)->nseries ||
                 osp_labels_compare(li, nl[i], min, nmin) != 0)
                 continue;
-            osp__push_ctx pc = {&v, (uint32_t)i};
-            rc = osp_block_series_samples(in[i]->b, pos[i], INT64_MIN, INT64_MAX, osp__push_sample,
-                                          &pc);
+            rc = osp__push_block_series(in[i]->b, pos[i], INT64_MIN, INT64_MAX, (uint32_t)i, &hists,
+                                        &v);
             pos[i]++;
             if (pos[i] < osp_block_get_info(in[i]->b)->nseries)
                 nl[i] = osp_block_series_labels(in[i]->b, pos[i], li);
         }
         size_t mi = (size_t)(min - lab) / OSP_BLOCK_MAX_LABELS;
-        if (rc == 0) {
-            osp__push_ctx pc = {&v, (uint32_t)mi};
-            rc = osp_block_series_samples(in[mi]->b, pos[mi], INT64_MIN, INT64_MAX,
-                                          osp__push_sample, &pc);
-        }
+        if (rc == 0)
+            rc = osp__push_block_series(in[mi]->b, pos[mi], INT64_MIN, INT64_MAX, (uint32_t)mi,
+                                        &hists, &v);
         osp__svec_settle(&v);
-        if (rc == 0 && (rc = plain(&v, &s, &scap)) == 0)
-            rc = osp_block_writer_add(w, min, nmin, s, v.n);
+        if (rc == 0)
+            rc = add_series(w, min, nmin, &v, &sb);
+        osp_arena_cleanup(&hists);
         pos[mi]++;
         if (pos[mi] < osp_block_get_info(in[mi]->b)->nseries)
             nl[mi] = osp_block_series_labels(in[mi]->b, pos[mi], min);
@@ -286,7 +318,8 @@ static int write_merged(osp_tsdb *db, osp__blk **in, size_t n, uint64_t seq)
     osp_free(lab);
     osp_free(tmp);
     osp_free(v.a);
-    osp_free(s);
+    split_cleanup(&sb);
+    osp_arena_cleanup(&hists);
     return rc;
 }
 

@@ -13,9 +13,11 @@
 
 /* ---- reads ------------------------------------------------------------------------------- */
 
-/* Every sample of series id in [mint, maxt], one per timestamp, newest write winning.
- * Caller holds rw shared. */
-static int gather(osp_tsdb *db, uint64_t id, int64_t mint, int64_t maxt, osp__svec *v)
+/* Every sample of series id in [mint, maxt], float or histogram, one per timestamp, newest
+ * write winning; histograms decoded into arena (not decoded when NULL). Caller holds rw
+ * shared. */
+static int gather(osp_tsdb *db, uint64_t id, int64_t mint, int64_t maxt, osp_arena *arena,
+                  osp__svec *v)
 {
     int rc = 0;
     v->n = 0;
@@ -25,9 +27,8 @@ static int gather(osp_tsdb *db, uint64_t id, int64_t mint, int64_t maxt, osp__sv
         if (bi->maxt < mint || bi->mint > maxt)
             continue;
         int64_t j = osp__blk_find(k, id);
-        osp__push_ctx pc = {v, (uint32_t)(2 * i)};
         if (j >= 0)
-            rc = osp_block_series_samples(k->b, (size_t)j, mint, maxt, osp__push_sample, &pc);
+            rc = osp__push_block_series(k->b, (size_t)j, mint, maxt, (uint32_t)(2 * i), arena, v);
         if (rc == OSP_ECORRUPT)
             osp_error(MOD, "%s: corrupt chunk", k->path);
     }
@@ -37,13 +38,34 @@ static int gather(osp_tsdb *db, uint64_t id, int64_t mint, int64_t maxt, osp__sv
         pthread_mutex_t *lock = osp__head_lock(&db->head, id);
         pthread_mutex_lock(lock);
         if (db->frozen)
-            rc = osp__hdata_collect(h->d[!db->gen], mint, maxt, base, v);
+            rc = osp__hdata_collect(h->d[!db->gen], mint, maxt, base, arena, v);
         if (rc == 0)
-            rc = osp__hdata_collect(h->d[db->gen], mint, maxt, base + 2, v);
+            rc = osp__hdata_collect(h->d[db->gen], mint, maxt, base + 2, arena, v);
         pthread_mutex_unlock(lock);
     }
     osp__svec_settle(v);
     return rc;
+}
+
+/* Gives s the samples of v, floats and histograms apart, in arena. 0 or OSP_ENOMEM. */
+static int put_samples(const osp__svec *v, osp_arena *arena, osp_series *s)
+{
+    size_t nh = 0, kf = 0, kh = 0;
+    for (size_t j = 0; j < v->n; j++)
+        nh += v->a[j].hist;
+    s->samples = v->n > nh ? osp_arena_alloc(arena, (v->n - nh) * sizeof *s->samples) : NULL;
+    s->hsamples = nh ? osp_arena_alloc(arena, nh * sizeof *s->hsamples) : NULL;
+    if ((v->n > nh && !s->samples) || (nh && !s->hsamples))
+        return OSP_ENOMEM;
+    for (size_t j = 0; j < v->n; j++) {
+        if (v->a[j].hist)
+            s->hsamples[kh++] = (osp_hsample){v->a[j].t, v->a[j].h};
+        else
+            s->samples[kf++] = (osp_sample){v->a[j].t, v->a[j].v};
+    }
+    s->nsamples = kf;
+    s->nhsamples = kh;
+    return 0;
 }
 
 static int cmp_series(const void *pa, const void *pb)
@@ -109,23 +131,15 @@ static int do_select(osp_tsdb *db, const osp_label_matcher *m, size_t n, int all
     if (!rc && !res)
         rc = OSP_ENOMEM;
     for (size_t i = 0; i < nids && rc == 0; i++) {
-        if ((rc = gather(db, ids[i], mint, maxt, &v)) != 0 || v.n == 0)
+        if ((rc = gather(db, ids[i], mint, maxt, samples ? arena : NULL, &v)) != 0 || v.n == 0)
             continue;
         osp_series *s = &res[k];
         if ((rc = osp_series_labels(db->idx, ids[i], arena, &s->labels, &s->nlabels)) != 0)
             break;
         if ((rc = copy_label_strings(arena, s->labels, s->nlabels)) != 0)
             break;
-        if (samples) {
-            s->samples = osp_arena_alloc(arena, v.n * sizeof *s->samples);
-            if (!s->samples) {
-                rc = OSP_ENOMEM;
-                break;
-            }
-            for (size_t j = 0; j < v.n; j++)
-                s->samples[j] = (osp_sample){v.a[j].t, v.a[j].v};
-            s->nsamples = v.n;
-        }
+        if (samples && (rc = put_samples(&v, arena, s)) != 0)
+            break;
         k++;
     }
     pthread_rwlock_unlock(&db->rw);

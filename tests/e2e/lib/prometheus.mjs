@@ -43,8 +43,9 @@ let serial = 0;
 /**
  * Starts Prometheus and waits for /-/ready. opts: config (YAML text; the string
  * `{{SELF}}` is replaced by its own host:port, for self-scraping), args (extra flags),
- * name (log file), readyTimeoutMs. Remote write receiving and the lifecycle API are on.
- * Returns a Prometheus.
+ * nativeHistograms (true: --enable-feature=native-histograms, so remote write stores
+ * native histograms and the API returns them), name (log file), readyTimeoutMs. Remote
+ * write receiving and the lifecycle API are on. Returns a Prometheus.
  */
 export async function startPrometheus(opts = {}) {
     if (!havePrometheus()) throw new Error(`${PROMETHEUS_BIN} not found: install the prometheus package (scripts/deps.sh) or set PROMETHEUS_BIN`);
@@ -86,6 +87,7 @@ export class Prometheus {
             '--web.enable-remote-write-receiver',
             '--web.enable-lifecycle',
             '--log.level=info',
+            ...(this.opts.nativeHistograms ? ['--enable-feature=native-histograms'] : []),
             ...(this.opts.args ?? []),
         ];
         fs.mkdirSync(LOG_DIR, { recursive: true });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { promApi } from '../lib/prometheus.mjs';
-import { batches } from './dataset.mjs';
+import { batches, isHistogram } from './dataset.mjs';
 import { writeOrThrow } from '../lib/remote_write.mjs';
 
 export const CORPUS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'corpus.txt');
@@ -127,7 +127,20 @@ export async function loadDataset(writeUrl, ds) {
 }
 
 const labelKey = (m) => JSON.stringify(Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-const pointStr = (p) => `${p[0]}:${p[1]}`;
+
+/**
+ * A native histogram of the API as one token without spaces:
+ * "h{count,sum|rule,lower,upper,count|...}", one "|" part per bucket in the order given.
+ */
+const histStr = (h) => `h{${h.count},${h.sum}${(h.buckets ?? []).map((b) => `|${b.join(',')}`).join('')}}`;
+/** A point "t:value": a float [t, "v"] or a histogram [t, {count, sum, buckets}]. */
+const pointStr = (p) => `${p[0]}:${typeof p[1] === 'object' && p[1] !== null ? histStr(p[1]) : p[1]}`;
+
+/** The points of a matrix series, floats and histograms together in time order. */
+function seriesPoints(s) {
+    const pts = [...(s.values ?? []), ...(s.histograms ?? [])];
+    return pts.sort((x, y) => x[0] - y[0]).map(pointStr);
+}
 
 /**
  * A comparable form of a response: {status, errorType} for errors, {resultType, rows} for
@@ -144,9 +157,9 @@ export function normalize(r, ordered) {
     let order = null;
     if (t === 'scalar' || t === 'string') rows = [pointStr(d.result ?? [])];
     else if (t === 'vector') {
-        rows = (d.result ?? []).map((s) => `${labelKey(s.metric)} ${pointStr(s.value ?? [])}`);
-        if (ordered) order = (d.result ?? []).map((s) => pointStr(s.value ?? []));
-    } else if (t === 'matrix') rows = (d.result ?? []).map((s) => `${labelKey(s.metric)} ${(s.values ?? []).map(pointStr).join(' ')}`);
+        rows = (d.result ?? []).map((s) => `${labelKey(s.metric)} ${pointStr(s.value ?? s.histogram ?? [])}`);
+        if (ordered) order = (d.result ?? []).map((s) => pointStr(s.value ?? s.histogram ?? []));
+    } else if (t === 'matrix') rows = (d.result ?? []).map((s) => `${labelKey(s.metric)} ${seriesPoints(s).join(' ')}`);
     else rows = [JSON.stringify(d.result)];
     return { status: r.status, resultType: t, rows: [...rows].sort(), order };
 }
@@ -157,31 +170,62 @@ function ulpOf(x) {
     return a < 2.2250738585072014e-308 ? 5e-324 : 2 ** (Math.floor(Math.log2(a)) - 52);
 }
 
-/** Points "t:v" equal, or values within ulp units in the last place. */
-function closePoints(pa, pb, ulp) {
-    if (pa === pb) return true;
-    const [ta, va] = pa.split(':');
-    const [tb, vb] = pb.split(':');
-    const x = Number(va);
-    const y = Number(vb);
-    return ta === tb && Number.isFinite(x) && Number.isFinite(y) && Math.abs(x - y) <= ulp * ulpOf(Math.max(Math.abs(x), Math.abs(y)));
+/** Floats (as strings) equal, or both finite and within ulp units in the last place. */
+function closeFloats(a, b, ulp) {
+    if (a === b) return true;
+    const x = Number(a);
+    const y = Number(b);
+    return ulp > 0 && Number.isFinite(x) && Number.isFinite(y) && Math.abs(x - y) <= ulp * ulpOf(Math.max(Math.abs(x), Math.abs(y)));
 }
 
-/** Rows (sorted) with the same labels and points within ulp. */
-function closeRows(ra, rb, ulp) {
+/**
+ * Histogram tokens (histStr) alike: count, sum, bucket rules and bucket counts exact, the
+ * bucket bounds within boundsUlp units in the last place.
+ */
+function closeHistograms(ha, hb, boundsUlp) {
+    const pa = ha.slice(2, -1).split('|');
+    const pb = hb.slice(2, -1).split('|');
+    if (pa.length !== pb.length || pa[0] !== pb[0]) return false;
+    return pa.slice(1).every((x, i) => {
+        const [ra, la, ua, ca] = x.split(',');
+        const [rb, lb, ub, cb] = pb[i + 1].split(',');
+        return ra === rb && ca === cb && closeFloats(la, lb, boundsUlp) && closeFloats(ua, ub, boundsUlp);
+    });
+}
+
+/**
+ * Points "t:v" equal, or float values within ulp units in the last place, or histograms
+ * alike with bounds within boundsUlp.
+ */
+function closePoints(pa, pb, ulp, boundsUlp) {
+    if (pa === pb) return true;
+    const ia = pa.indexOf(':');
+    const ib = pb.indexOf(':');
+    if (pa.slice(0, ia) !== pb.slice(0, ib)) return false;
+    const va = pa.slice(ia + 1);
+    const vb = pb.slice(ib + 1);
+    if (va.startsWith('h{') && vb.startsWith('h{')) return closeHistograms(va, vb, boundsUlp);
+    return closeFloats(va, vb, ulp);
+}
+
+/** Rows (sorted) with the same labels and points within the tolerances. */
+function closeRows(ra, rb, ulp, boundsUlp) {
     if (ra.length !== rb.length) return false;
     return ra.every((x, i) => {
         const pa = x.split(' ');
         const pb = rb[i].split(' ');
-        return pa.length === pb.length && pa[0] === pb[0] && pa.slice(1).every((p, j) => closePoints(p, pb[j + 1], ulp));
+        return pa.length === pb.length && pa[0] === pb[0] && pa.slice(1).every((p, j) => closePoints(p, pb[j + 1], ulp, boundsUlp));
     });
 }
 
 /**
  * The first difference between two normalized answers, as a short string, or null. ulp > 0
- * lets values differ by that many units in the last place (results of libm functions).
+ * lets float values and the bucket bounds of histograms differ by that many units in the
+ * last place (results of libm functions; bounds at schemas above 0, which Prometheus takes
+ * from a table and Osprey from exp2); boundsUlp does so for bucket bounds alone. Histogram
+ * counts and sums are always compared exactly.
  */
-export function diff(a, b, cap = 600, ulp = 0) {
+export function diff(a, b, cap = 600, ulp = 0, boundsUlp = ulp) {
     const short = (s) => (s.length > cap ? `${s.slice(0, cap)}…` : s);
     if (a.errorType !== undefined || b.errorType !== undefined || a.body || b.body) {
         if (a.status === b.status && a.errorType === b.errorType && !a.body && !b.body) return null;
@@ -189,7 +233,7 @@ export function diff(a, b, cap = 600, ulp = 0) {
     }
     if (a.resultType !== b.resultType) return `resultType ${a.resultType} vs ${b.resultType}`;
     if (a.order && b.order && a.order.join(' ') !== b.order.join(' ')) return short(`order of values: prometheus [${a.order.join(', ')}] osprey [${b.order.join(', ')}]`);
-    if (ulp > 0 && closeRows(a.rows, b.rows, ulp)) return null;
+    if ((ulp > 0 || boundsUlp > 0) && closeRows(a.rows, b.rows, ulp, boundsUlp)) return null;
     const sa = new Set(a.rows);
     const sb = new Set(b.rows);
     const onlyA = a.rows.filter((x) => !sb.has(x));
@@ -250,11 +294,76 @@ export function promFloat(v) {
     return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
 }
 
-/** The normalized answer a range selection of every series over the whole data set must give. */
-export function expectedRaw(ds) {
-    const rows = ds.series.map((s) => {
-        const pts = s.samples.filter(([, v]) => typeof v === 'number').map(([t, v]) => `${t / 1000}:${promFloat(v)}`);
+/**
+ * 2^(j / 2^schema) for 0 <= j < 2^schema, correctly rounded: the 53-bit m with
+ * (m - 1/2)^(2^schema) <= 2^(j + 52 * 2^schema) < (m + 1/2)^(2^schema), found from
+ * Math.pow's estimate with exact integer powers.
+ */
+const fracBounds = new Map();
+function exactFracBound(schema, j) {
+    const key = `${schema}/${j}`;
+    if (fracBounds.has(key)) return fracBounds.get(key);
+    const n = 2n ** BigInt(schema);
+    const target = 2n ** (BigInt(j) + 53n * n); // (2m ± 1)^n against 2^(j + 52n) * 2^n
+    let m = BigInt(Math.round(2 ** (j / 2 ** schema) * 2 ** 52));
+    while ((2n * m + 1n) ** n <= target) m += 1n;
+    while ((2n * m - 1n) ** n > target) m -= 1n;
+    const v = Number(m) / 2 ** 52;
+    fracBounds.set(key, v);
+    return v;
+}
+
+/** The upper bound of bucket index idx at schema: 2^(idx * 2^-schema), correctly rounded. */
+export function bucketBound(schema, idx) {
+    if (schema <= 0) return 2 ** (idx * 2 ** -schema);
+    const per = 2 ** schema;
+    const j = ((idx % per) + per) % per;
+    return exactFracBound(schema, j) * 2 ** ((idx - j) / per);
+}
+
+/**
+ * The API's form of a data set histogram, {count, sum, buckets}: buckets with counts other
+ * than 0 from the most negative up, each [rule, lower, upper, count] (rule 1: negative,
+ * [lower, upper); 3: the zero bucket, closed, shown when its count is above 0; 0: positive,
+ * (lower, upper]). A bucket that overlaps the zero bucket is shown cut at the zero
+ * threshold, as Prometheus does.
+ */
+export function apiHistogram(h) {
+    const zt = h.zeroThreshold ?? 0;
+    const buckets = [];
+    const side = (b, fn) => {
+        let idx = 0;
+        let k = 0;
+        (b?.spans ?? []).forEach(([offset, length], n) => {
+            idx = n === 0 ? offset : idx + offset;
+            for (let x = 0; x < length; x++, idx++, k++) if (b.counts[k]) fn(idx, b.counts[k]);
+        });
+    };
+    const neg = [];
+    side(h.negative, (i, c) => neg.push([1, promFloat(-bucketBound(h.schema, i)), promFloat(Math.min(-bucketBound(h.schema, i - 1), -zt)), promFloat(c)]));
+    buckets.push(...neg.reverse());
+    if (h.zeroCount > 0) buckets.push([3, promFloat(-zt), promFloat(zt), promFloat(h.zeroCount)]);
+    side(h.positive, (i, c) => buckets.push([0, promFloat(Math.max(bucketBound(h.schema, i - 1), zt)), promFloat(bucketBound(h.schema, i)), promFloat(c)]));
+    return { count: promFloat(h.count), sum: promFloat(h.sum), ...(buckets.length ? { buckets } : {}) };
+}
+
+/** Whether a data set series has histograms at a schema above 0 (bounds from a table in Prometheus). */
+export const hasFineSchema = (s) => s.samples.some(([, v]) => isHistogram(v) && v.schema > 0);
+
+/**
+ * The normalized answer a range selection of every series over the whole data set must
+ * give (keep: which series to include), staleness markers left out.
+ */
+export function expectedRaw(ds, keep = () => true) {
+    const rows = ds.series.filter(keep).map((s) => {
+        const pts = s.samples.filter(([, v]) => typeof v === 'number' || (isHistogram(v) && typeof v.sum === 'number')).map(([t, v]) => pointStr([t / 1000, isHistogram(v) ? apiHistogram(v) : promFloat(v)]));
         return `${labelKey(Object.fromEntries(s.labels))} ${pts.join(' ')}`;
     });
     return { status: 200, resultType: 'matrix', rows: rows.sort(), order: null };
+}
+
+/** n (a normalize result) with only the rows of the series in ds that keep accepts. */
+export function keepRows(n, ds, keep) {
+    const keys = ds.series.filter(keep).map((s) => `${labelKey(Object.fromEntries(s.labels))} `);
+    return { ...n, rows: (n.rows ?? []).filter((r) => keys.some((k) => r.startsWith(k))) };
 }

@@ -1,9 +1,13 @@
 /* Unit tests for api: a real embedded store in a temp dir holding two traces, queried by
  * calling the route table's handlers with constructed requests; status codes and bodies
- * checked for the native API, the Jaeger API, health, readiness and metrics. */
+ * checked for the native API, the Jaeger API, health, readiness and metrics; and the JSON
+ * of Prometheus query results holding native histograms (api/prom.c). */
 #include "testutil.h"
 
+#include <math.h>
+
 #include "api/api.h"
+#include "api/prom.h"
 #include "core/err.h"
 #include "proto/json.h"
 #include "proto/otlp.h"
@@ -512,6 +516,82 @@ static void test_after_flush(void **state)
     test_jaeger_trace(state);
 }
 
+/* ---- Prometheus query results with native histograms (api/prom.c) ---- */
+
+/* The "data" member osp_prom_put_result writes for r must be exactly want. */
+static void expect_result(const osp_promql_result *r, const char *want)
+{
+    osp_buf b;
+    osp_buf_init(&b, 0);
+    assert_int_equal(osp_prom_put_result(&b, r), 0);
+    char *got = strndup(b.data ? b.data : "", b.len);
+    osp_buf_cleanup(&b);
+    if (strcmp(got, want) != 0)
+        fail_msg("got:  %s\nwant: %s", got, want);
+    assert_json(got);
+    free(got);
+}
+
+static void test_prom_histogram_json(void **state)
+{
+    (void)state;
+    /* schema 0: negative bucket 0 is [-1, -0.5), positive buckets 0, 1 and 3 are (0.5, 1],
+     * (1, 2] (empty, so left out) and (4, 8]; the zero bucket [-0.001, 0.001] */
+    osp_hist_span nspan = {0, 1}, pspans[2] = {{0, 2}, {1, 1}};
+    double nb[1] = {1}, pb[3] = {3, 0, 3};
+    osp_histogram h = {.schema = 0,
+                       .zero_threshold = 0.001,
+                       .zero_count = 2,
+                       .count = 28,
+                       .sum = 26.5,
+                       .nspans = &nspan,
+                       .nnspans = 1,
+                       .nbuckets = nb,
+                       .nnbuckets = 1,
+                       .pspans = pspans,
+                       .npspans = 2,
+                       .pbuckets = pb,
+                       .npbuckets = 3};
+    /* a rate without buckets; tiny and odd numbers as sample values are written */
+    osp_histogram bare = {.count = 0.19999999999999998, .sum = 0.06666666666666665};
+    osp_histogram odd = {.count = 1e-7, .sum = NAN};
+    osp_label lf = {OSP_STR_LIT("__name__"), OSP_STR_LIT("f")};
+    osp_label lh = {OSP_STR_LIT("__name__"), OSP_STR_LIT("h")};
+    osp_sample fs[2] = {{1700000000000, 1}, {1700000060000, 2}};
+    osp_hsample hs[2] = {{1700000000500, &h}, {1700000120000, &bare}};
+    osp_hsample os = {1700000000000, &odd};
+    osp_series vec[3] = {
+        {&lf, 1, fs, 1, NULL, 0}, {&lh, 1, NULL, 0, hs, 1}, {NULL, 0, NULL, 0, &os, 1}};
+    osp_promql_result r = {.type = OSP_PROMQL_T_VECTOR, .series = vec, .nseries = 3};
+    expect_result(&r, "{\"resultType\":\"vector\",\"result\":["
+                      "{\"metric\":{\"__name__\":\"f\"},\"value\":[1700000000,\"1\"]},"
+                      "{\"metric\":{\"__name__\":\"h\"},\"histogram\":[1700000000.500,"
+                      "{\"count\":\"28\",\"sum\":\"26.5\",\"buckets\":[[1,\"-1\",\"-0.5\",\"1\"],"
+                      "[3,\"-0.001\",\"0.001\",\"2\"],[0,\"0.5\",\"1\",\"3\"],"
+                      "[0,\"4\",\"8\",\"3\"]]}]},"
+                      "{\"metric\":{},\"histogram\":[1700000000,"
+                      "{\"count\":\"1e-07\",\"sum\":\"NaN\"}]}]}");
+    /* a matrix: "values", then "histograms"; "values" left out without floats */
+    osp_series mat[2] = {{&lf, 1, fs, 2, hs + 1, 1}, {&lh, 1, NULL, 0, hs, 2}};
+    r = (osp_promql_result){.type = OSP_PROMQL_T_MATRIX, .series = mat, .nseries = 2};
+    expect_result(&r, "{\"resultType\":\"matrix\",\"result\":["
+                      "{\"metric\":{\"__name__\":\"f\"},\"values\":[[1700000000,\"1\"],"
+                      "[1700000060,\"2\"]],\"histograms\":[[1700000120,"
+                      "{\"count\":\"0.19999999999999998\",\"sum\":\"0.06666666666666665\"}]]},"
+                      "{\"metric\":{\"__name__\":\"h\"},\"histograms\":[[1700000000.500,"
+                      "{\"count\":\"28\",\"sum\":\"26.5\",\"buckets\":[[1,\"-1\",\"-0.5\",\"1\"],"
+                      "[3,\"-0.001\",\"0.001\",\"2\"],[0,\"0.5\",\"1\",\"3\"],"
+                      "[0,\"4\",\"8\",\"3\"]]}],[1700000120,"
+                      "{\"count\":\"0.19999999999999998\",\"sum\":\"0.06666666666666665\"}]]}]}");
+    /* a vector series without any sample is refused */
+    osp_series none = {&lf, 1, NULL, 0, NULL, 0};
+    r = (osp_promql_result){.type = OSP_PROMQL_T_VECTOR, .series = &none, .nseries = 1};
+    osp_buf b;
+    osp_buf_init(&b, 0);
+    assert_int_not_equal(osp_prom_put_result(&b, &r), 0);
+    osp_buf_cleanup(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_after_flush),
+        cmocka_unit_test(test_prom_histogram_json),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

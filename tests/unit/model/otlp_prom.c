@@ -1,9 +1,11 @@
 /* Unit tests for model/otlp_prom: the spec's naming examples, units, label names and
  * numbers; every metric kind and temporality converted to series; job/instance,
- * target_info, promotion, scope labels, UTF-8 names; metadata units; the fixed le grid of
- * exponential histograms across scales; delta accumulation (gaps, overlaps, exponential
- * histograms across scales), eviction; rejections; exemplars onto their series. (le/quantile numbers: core/numfmt's tests.)
- * Inputs are OTLP/JSON documents decoded with the JSON decoder. */
+ * target_info, promotion, scope labels, UTF-8 names; metadata units; exponential
+ * histograms as native histograms (downscaling past schema 8, negative and zero buckets,
+ * the scale limit); delta accumulation (gaps, overlaps, exponential histograms across
+ * scales and zero thresholds, the bucket limit), eviction; rejections; exemplars onto their
+ * series. (le/quantile numbers: core/numfmt's tests.) Inputs are OTLP/JSON documents
+ * decoded with the JSON decoder. */
 #include "testutil.h"
 
 #include "core/err.h"
@@ -107,7 +109,27 @@ static osp_otlp_prom_report prep;
 static char lines[64][256];
 static size_t nlines;
 
-/* Renders a series as `name{k="v",...} value @t` (stale markers as "stale"). */
+/* Appends " +[i:c ...]" (or -) for the buckets of one side of h, by absolute index. */
+static size_t render_side(char *out, size_t cap, char sign, const osp_hist_span *spans,
+                          uint32_t nspans, const double *buckets)
+{
+    size_t n = 0, k = 0;
+    int64_t idx = 0;
+    if (nspans == 0)
+        return 0;
+    n += (size_t)snprintf(out + n, cap - n, " %c[", sign);
+    for (uint32_t s = 0; s < nspans; s++) {
+        idx += spans[s].offset;
+        for (uint32_t j = 0; j < spans[s].length; j++, idx++, k++)
+            n += (size_t)snprintf(out + n, cap - n, "%s%lld:%g", k ? " " : "", (long long)idx,
+                                  buckets[k]);
+    }
+    return n + (size_t)snprintf(out + n, cap - n, "]");
+}
+
+/* Renders a series as `name{k="v",...} value @t`, a native histogram's value as
+ * `hist schema=S count=C sum=X zero=ZC/ZT +[i:c ...] -[i:c ...]` (hint=H when not UNKNOWN;
+ * stale markers as "stale"). */
 static void render(const osp_series *s, char *out, size_t cap)
 {
     size_t n = 0;
@@ -124,11 +146,26 @@ static void render(const osp_series *s, char *out, size_t cap)
                               OSP_STR_FMT(s->labels[i].name), OSP_STR_FMT(s->labels[i].value));
         first = 0;
     }
-    assert_int_equal(s->nsamples, 1);
-    if (osp_is_stale_nan(s->samples[0].v))
+    assert_int_equal(s->nsamples + s->nhsamples, 1);
+    if (s->nhsamples) {
+        const osp_histogram *h = s->hsamples[0].h;
+        assert_null(osp_hist_check(h));
+        if (osp_hist_is_stale(h)) {
+            snprintf(out + n, cap - n, "} stale @%lld", (long long)s->hsamples[0].t_ms);
+            return;
+        }
+        n += (size_t)snprintf(out + n, cap - n, "} hist schema=%d count=%g sum=%g zero=%g/%g",
+                              (int)h->schema, h->count, h->sum, h->zero_count, h->zero_threshold);
+        if (h->hint != OSP_HIST_HINT_UNKNOWN)
+            n += (size_t)snprintf(out + n, cap - n, " hint=%d", (int)h->hint);
+        n += render_side(out + n, cap - n, '+', h->pspans, h->npspans, h->pbuckets);
+        n += render_side(out + n, cap - n, '-', h->nspans, h->nnspans, h->nbuckets);
+        snprintf(out + n, cap - n, " @%lld", (long long)s->hsamples[0].t_ms);
+    } else if (osp_is_stale_nan(s->samples[0].v)) {
         snprintf(out + n, cap - n, "} stale @%lld", (long long)s->samples[0].t_ms);
-    else
+    } else {
         snprintf(out + n, cap - n, "} %g @%lld", s->samples[0].v, (long long)s->samples[0].t_ms);
+    }
 }
 
 /* Converts doc into lines[]; returns the batch (caller cleans up). */
@@ -274,21 +311,10 @@ static void test_every_kind(void **state)
     has("rpc_latency_milliseconds{" ID ",quantile=\"0.99\"} 9 @1000");
     has("rpc_latency_milliseconds_sum{" ID "} 25 @1000");
     has("rpc_latency_milliseconds_count{" ID "} 10 @1000");
-    /* scale 0 is coarser than the grid: 8 grid buckets per bucket, the count at its top */
-    has("size_bytes_bucket{" IJ ",le=\"-1.8340080864093424\"," SC "} 0 @1000");
-    has("size_bytes_bucket{" IJ ",le=\"-1.0905077326652577\"," SC "} 0 @1000");
-    has("size_bytes_bucket{" IJ ",le=\"-1\"," SC "} 4 @1000");
-    has("size_bytes_bucket{" IJ ",le=\"0\"," SC "} 5 @1000");
-    has("size_bytes_bucket{" IJ ",le=\"1.0905077326652577\"," SC "} 5 @1000");
-    has("size_bytes_bucket{" IJ ",le=\"1.8340080864093424\"," SC "} 5 @1000");
-    has("size_bytes_bucket{" IJ ",le=\"2\"," SC "} 7 @1000");
-    has("size_bytes_bucket{" IJ ",le=\"2.1810154653305154\"," SC "} 7 @1000");
-    has("size_bytes_bucket{" IJ ",le=\"3.668016172818685\"," SC "} 7 @1000");
-    has("size_bytes_bucket{" IJ ",le=\"4\"," SC "} 10 @1000");
-    has("size_bytes_bucket{" IJ ",le=\"+Inf\"," SC "} 10 @1000");
-    has("size_bytes_sum{" ID "} 3 @1000");
+    /* one native histogram series: OTLP bucket i is Prometheus's i + 1 on both sides */
+    has("size_bytes{" ID "} hist schema=0 count=10 sum=3 zero=1/0 +[1:2 2:3] -[1:4] @1000");
     has("target_info{host_name=\"h1\",instance=\"i1\",job=\"ns/svc\",k8s_pod=\"p\"} 1 @2000");
-    assert_int_equal(nlines, 44); /* 8 + 1 + 16 + 1 size_bytes_bucket series */
+    assert_int_equal(nlines, 17);
     const osp_metric_meta *m = meta(&b, "system_network_io_bytes");
     assert_int_equal(m->kind, OSP_KIND_COUNTER);
     assert_true(osp_str_eqz(m->unit, "bytes"));
@@ -418,12 +444,12 @@ static void test_delta(void **state)
     osp_delta_state_destroy(st);
 }
 
-/* One exponential histogram point of metric "e" (unit By): temporality, start and time in
- * seconds, then the point's other members. */
+/* One exponential histogram point of metric "e" (unit By) converted into lines[]:
+ * temporality, start and time in seconds, then the point's other members. */
 static void exp_point(osp_delta_state *st, int temporality, int start_s, int time_s,
                       const char *members)
 {
-    char doc[1024];
+    static char doc[4096];
     osp_series_batch b;
     snprintf(doc, sizeof doc,
              "{'resourceMetrics':[{'scopeMetrics':[{'metrics':[{'name':'e','unit':'By',"
@@ -434,58 +460,73 @@ static void exp_point(osp_delta_state *st, int temporality, int start_s, int tim
     osp_series_batch_cleanup(&b);
 }
 
-#define LE(x) "e_bytes_bucket{le=\"" x "\"}"
+/* exp_point, which must give the one series want. */
+static void exp_ok(osp_delta_state *st, int temporality, int start_s, int time_s,
+                   const char *members, const char *want)
+{
+    exp_point(st, temporality, start_s, time_s, members);
+    if (prep.rejected)
+        fail_msg("rejected: %s", prep.message);
+    has(want);
+    assert_int_equal(nlines, 1);
+}
 
-/* The grid's le values from 2^(9/8) to 2^(12/8), as osp_buf_float writes them. */
-#define G9 "2.1810154653305154"
-#define G10 "2.378414230005442"
-#define G11 "2.5936791093020193"
-#define G12 "2.8284271247461903"
+/* exp_point, which must be rejected with message why. */
+static void exp_bad(osp_delta_state *st, int temporality, int start_s, int time_s,
+                    const char *members, const char *why)
+{
+    exp_point(st, temporality, start_s, time_s, members);
+    assert_int_equal(prep.rejected, 1);
+    assert_string_equal(prep.message, why);
+    assert_int_equal(nlines, 0);
+}
 
-static void test_exp_grid(void **state)
+#define E "e_bytes{} hist "
+
+static void test_exp_native(void **state)
 {
     (void)state;
-    /* The same values (one in (2, 2^(33/32)], two in (2^(36/32), 2^(37/32)]) at scales 5, 4
-     * and 3 give the same series on the scale-3 grid: grid buckets 8 and 9. */
-    static const char *const same[] = {
-        "'count':3,'scale':5,'positive':{'offset':32,'bucketCounts':[1,0,0,0,2]}",
-        "'count':3,'scale':4,'positive':{'offset':16,'bucketCounts':[1,0,2]}",
-        "'count':3,'scale':3,'positive':{'offset':8,'bucketCounts':[1,2]}",
-    };
-    for (int i = 0; i < 3; i++) {
-        exp_point(NULL, 2, 0, 1 + i, same[i]);
-        assert_int_equal(prep.rejected, 0);
-        char want[128];
-        snprintf(want, sizeof want, LE(G9) " 1 @%d000", 1 + i);
-        has(want);
-        snprintf(want, sizeof want, LE(G10) " 3 @%d000", 1 + i);
-        has(want);
-        assert_int_equal(nlines, 5); /* 0, G9, G10, +Inf, _count */
-    }
-    /* Coarser than the grid: the grid boundaries inside a bucket get the count below it,
-     * its upper boundary (on the grid) the count with it. Scale 2, bucket 4 = (2, 2^(10/8)]. */
-    exp_point(NULL, 2, 0, 4, "'count':3,'scale':2,'positive':{'offset':4,'bucketCounts':[3]}");
-    has(LE("0") " 0 @4000");
-    has(LE(G9) " 0 @4000");
-    has(LE(G10) " 3 @4000");
-    has(LE("+Inf") " 3 @4000");
-    assert_int_equal(nlines, 5);
-    /* Scale 1, bucket 2 = (2, 2^(12/8)]: four grid buckets. */
-    exp_point(NULL, 2, 0, 5, "'count':3,'scale':1,'positive':{'offset':2,'bucketCounts':[3]}");
-    has(LE(G9) " 0 @5000");
-    has(LE(G10) " 0 @5000");
-    has(LE(G11) " 0 @5000");
-    has(LE(G12) " 3 @5000");
-    assert_int_equal(nlines, 7);
-    /* Out of the grid's limits: rejected. */
-    exp_point(NULL, 2, 0, 6, "'count':1,'scale':21,'positive':{'offset':0,'bucketCounts':[1]}");
-    assert_int_equal(prep.rejected, 1);
-    assert_string_equal(prep.message,
-                        "metric \"e\": exponential histogram scale 21 is outside [-10, 20]");
-    exp_point(NULL, 2, 0, 6, "'count':1,'scale':-9,'positive':{'offset':0,'bucketCounts':[1]}");
-    assert_int_equal(prep.rejected, 1);
-    assert_string_equal(prep.message, "metric \"e\": exponential histogram spans more than 2048 "
-                                      "buckets of the scale-3 grid");
+    /* Scale 20 down to 8: 2^12 OTLP buckets make one. OTLP bucket i is (base^i,
+     * base^(i+1)], Prometheus's i + 1: positive 4095 -> floor(4095 / 4096) + 1 = 1, 4096 ->
+     * 2; negative -4097 -> floor(-4097 / 4096) + 1 = -1, -4095 -> 0 (-4096 is empty). */
+    exp_ok(NULL, 2, 0, 1,
+           "'count':12,'sum':3.5,'scale':20,'zeroCount':2,'zeroThreshold':0.001,"
+           "'positive':{'offset':4095,'bucketCounts':[1,2]},"
+           "'negative':{'offset':-4097,'bucketCounts':[3,0,4]}",
+           E "schema=8 count=12 sum=3.5 zero=2/0.001 +[1:1 2:2] -[-1:3 0:4] @1000");
+    /* Scale 10: four make one. OTLP -3..-1 -> 0 (3), 0 and 1 -> 1 (2), 9 -> 3 (5), with a
+     * gap at 2; empty OTLP buckets leave no empty Prometheus buckets. */
+    exp_ok(NULL, 2, 0, 2,
+           "'count':10,'sum':1,'scale':10,"
+           "'positive':{'offset':-3,'bucketCounts':[1,1,1,1,1,0,0,0,0,0,0,0,5]}",
+           E "schema=8 count=10 sum=1 zero=0/0 +[0:3 1:2 3:5] @2000");
+    /* Scale 21 (past OTLP's 20): 2^13 make one. */
+    exp_ok(NULL, 2, 0, 3,
+           "'count':2,'sum':1,'scale':21,'positive':{'offset':8191,'bucketCounts':[1,1]}",
+           E "schema=8 count=2 sum=1 zero=0/0 +[1:1 2:1] @3000");
+    /* Scales -4..8 are kept; no sum reads as 0, as Prometheus's translator writes it. */
+    exp_ok(NULL, 2, 0, 4, "'count':3,'scale':3,'positive':{'offset':8,'bucketCounts':[1,2]}",
+           E "schema=3 count=3 sum=0 zero=0/0 +[9:1 10:2] @4000");
+    exp_ok(NULL, 2, 0, 5,
+           "'count':1,'sum':-2,'scale':-4,'negative':{'offset':-1,'bucketCounts':[1]}",
+           E "schema=-4 count=1 sum=-2 zero=0/0 -[0:1] @5000");
+    /* A count above the bucket total (NaN observations) is allowed, as in Prometheus. */
+    exp_ok(NULL, 2, 0, 6, "'count':5,'scale':0,'zeroCount':1",
+           E "schema=0 count=5 sum=0 zero=1/0 @6000");
+    /* No recorded value: the stale marker. */
+    exp_ok(NULL, 2, 0, 7, "'flags':1", "e_bytes{} stale @7000");
+    /* What a native histogram cannot hold. */
+    exp_bad(NULL, 2, 0, 8, "'count':1,'scale':-5,'positive':{'offset':0,'bucketCounts':[1]}",
+            "metric \"e\": exponential histogram scale -5 is below -4, the coarsest native "
+            "histogram schema");
+    exp_bad(NULL, 2, 0, 8,
+            "'count':2,'scale':0,'zeroCount':1,'positive':{'offset':0,'bucketCounts':[2]}",
+            "metric \"e\": exponential histogram: count 2 below the bucket total 3");
+    exp_bad(NULL, 2, 0, 8, "'count':0,'scale':0,'zeroThreshold':-1",
+            "metric \"e\": exponential histogram: zero threshold -1 negative or NaN");
+    exp_bad(NULL, 2, 0, 8,
+            "'count':1,'scale':0,'positive':{'offset':2147483647,'bucketCounts':[1]}",
+            "metric \"e\": exponential histogram bucket index past int32");
 }
 
 static void test_delta_exp(void **state)
@@ -493,53 +534,95 @@ static void test_delta_exp(void **state)
     (void)state;
     osp_delta_state *st = osp_delta_state_create(0);
     assert_non_null(st);
-    /* scale 5: grid buckets 8 (1) and 9 (2) */
-    exp_point(st, 1, 1, 2,
-              "'count':3,'sum':6.5,'scale':5,'positive':{'offset':32,'bucketCounts':[1,0,0,0,2]}");
-    assert_int_equal(prep.rejected, 0);
-    has(LE(G9) " 1 @2000");
-    has(LE(G10) " 3 @2000");
-    /* scale 4, another offset: grid bucket 10; the state stays at scale 3 */
-    exp_point(st, 1, 2, 3,
-              "'count':1,'sum':2.5,'scale':4,'positive':{'offset':20,'bucketCounts':[1]}");
-    assert_int_equal(prep.rejected, 0);
-    has(LE(G9) " 1 @3000");
-    has(LE(G10) " 3 @3000");
-    has(LE(G11) " 4 @3000");
-    has(LE("+Inf") " 4 @3000");
-    has("e_bytes_sum{} 9 @3000");
-    /* after a gap, scale 1: the state is downscaled to it (grid 8..11 one bucket), with a
-     * negative bucket (|v| in (1, 2^(4/8)]) and the zero bucket */
-    exp_point(
-        st, 1, 5, 6,
-        "'count':3,'sum':1,'scale':1,'zeroCount':1,'positive':{'offset':2,'bucketCounts':[1]},"
-        "'negative':{'offset':0,'bucketCounts':[1]}");
-    assert_int_equal(prep.rejected, 0);
-    has(LE("-1.2968395546510096") " 0 @6000");
-    has(LE("-1") " 1 @6000");
-    has(LE("0") " 2 @6000");
-    has(LE(G9) " 2 @6000");
-    has(LE(G11) " 2 @6000");
-    has(LE(G12) " 7 @6000");
-    has(LE("+Inf") " 7 @6000");
-    has("e_bytes_count{} 7 @6000");
-    assert_int_equal(nlines, 4 + 1 + 4 + 1 + 2);
-    /* a finer point again is downscaled to the stream's scale 1 */
-    exp_point(st, 1, 6, 7, "'count':1,'scale':5,'positive':{'offset':33,'bucketCounts':[1]}");
-    has(LE(G12) " 8 @7000");
+    /* scale 5: OTLP 32 and 36 are Prometheus 33 and 37 */
+    exp_ok(st, 1, 1, 2,
+           "'count':3,'sum':6.5,'scale':5,'positive':{'offset':32,'bucketCounts':[1,0,0,0,2]}",
+           E "schema=5 count=3 sum=6.5 zero=0/0 +[33:1 37:2] @2000");
+    /* scale 4 (OTLP 20 -> 21): the total at the coarser schema, index j at schema 5 being
+     * (j - 1) / 2 + 1 at schema 4: 33 -> 17, 37 -> 19 */
+    exp_ok(st, 1, 2, 3, "'count':1,'sum':2.5,'scale':4,'positive':{'offset':20,'bucketCounts':[1]}",
+           E "schema=4 count=4 sum=9 zero=0/0 +[17:1 19:2 21:1] @3000");
+    /* after a gap, scale 1 with a negative bucket and the zero bucket: 17, 19 and 21 go to
+     * (j - 1) / 8 + 1 = 3, beside the point's own 3 (OTLP 2) */
+    exp_ok(st, 1, 5, 6,
+           "'count':3,'sum':1,'scale':1,'zeroCount':1,'positive':{'offset':2,'bucketCounts':[1]},"
+           "'negative':{'offset':0,'bucketCounts':[1]}",
+           E "schema=1 count=7 sum=10 zero=1/0 +[3:5] -[1:1] @6000");
+    /* a finer point goes to the stream's schema (34 at schema 5 -> 33 / 16 + 1 = 3); its
+     * larger zero threshold, below every bucket (the lowest starts at 1), is the total's */
+    exp_ok(st, 1, 6, 7,
+           "'count':2,'sum':3,'scale':5,'zeroCount':1,'zeroThreshold':0.5,"
+           "'positive':{'offset':33,'bucketCounts':[1]}",
+           E "schema=1 count=9 sum=13 zero=2/0.5 +[3:6] -[1:1] @7000");
     /* an overlapping point is refused and changes nothing */
-    exp_point(st, 1, 6, 8, "'count':1,'scale':5,'positive':{'offset':33,'bucketCounts':[1]}");
-    assert_int_equal(prep.rejected, 1);
-    exp_point(st, 1, 7, 8, "'count':1,'scale':3,'positive':{'offset':8,'bucketCounts':[1]}");
-    has(LE(G12) " 9 @8000");
-    has("e_bytes_count{} 9 @8000");
-    /* a stream spanning more than the grid's limit: that point is refused */
-    exp_point(st, 1, 8, 9, "'count':1,'scale':3,'positive':{'offset':4000,'bucketCounts':[1]}");
-    assert_int_equal(prep.rejected, 1);
-    assert_string_equal(prep.message, "metric \"e\": accumulated exponential histogram would "
-                                      "span more than 2048 buckets of the scale-3 grid");
-    exp_point(st, 1, 8, 9, "'count':1,'scale':3,'positive':{'offset':8,'bucketCounts':[1]}");
-    has("e_bytes_count{} 10 @9000");
+    exp_bad(st, 1, 6, 8, "'count':1,'scale':3,'positive':{'offset':8,'bucketCounts':[1]}",
+            "metric \"e\": delta point overlaps the last one of its series (its start is "
+            "before that point's time: out of order or a duplicate)");
+    exp_ok(st, 1, 7, 8, "'count':1,'scale':3,'positive':{'offset':8,'bucketCounts':[1]}",
+           E "schema=1 count=10 sum=13 zero=2/0.5 +[3:7] -[1:1] @8000");
+    /* a stale point ends the stream; the next one starts afresh */
+    size_t before = osp_delta_state_streams(st);
+    exp_ok(st, 1, 8, 9, "'flags':1", "e_bytes{} stale @9000");
+    assert_int_equal(osp_delta_state_streams(st), before - 1);
+    exp_ok(st, 1, 9, 10, "'count':1,'scale':3,'positive':{'offset':8,'bucketCounts':[1]}",
+           E "schema=3 count=1 sum=0 zero=0/0 +[9:1] @10000");
+    osp_delta_state_destroy(st);
+}
+
+/* A point of 1100 buckets of 1 at scale 8 (Prometheus 1..1100), delta or cumulative. */
+static void convert_wide(osp_delta_state *st, int temporality, osp_series_batch *b)
+{
+    static char doc[8192];
+    int n = snprintf(doc, sizeof doc,
+                     "{'resourceMetrics':[{'scopeMetrics':[{'metrics':[{'name':'w',"
+                     "'exponentialHistogram':{'aggregationTemporality':%d,'dataPoints':[{"
+                     "'timeUnixNano':'1000000000','count':1100,'scale':8,"
+                     "'positive':{'offset':0,'bucketCounts':[1",
+                     temporality);
+    for (int i = 1; i < 1100; i++)
+        n += snprintf(doc + n, sizeof doc - (size_t)n, ",1");
+    snprintf(doc + n, sizeof doc - (size_t)n, "]}}]}}]}]}]}");
+    osp_metric_batch in;
+    osp_decode_report rep;
+    osp_metric_batch_init(&in);
+    osp_series_batch_init(b);
+    assert_int_equal(osp_otlp_metrics_decode_json(q(doc), &in, &rep), 0);
+    assert_int_equal(rep.rejected, 0);
+    assert_int_equal(osp_otlp_to_prom(&in, NULL, st, b, &prep), 0);
+    assert_int_equal(prep.rejected, 0);
+    assert_int_equal(b->nseries, 1);
+    assert_int_equal(b->series[0].nhsamples, 1);
+    osp_metric_batch_cleanup(&in);
+}
+
+static void test_delta_exp_bucket_limit(void **state)
+{
+    (void)state;
+    osp_delta_state *st = osp_delta_state_create(0);
+    osp_series_batch b;
+    /* A delta stream keeps at most OSP_PROM_HIST_MAX_BUCKETS (1024): 1100 buckets at schema
+     * 8 become 550 at schema 7, buckets 2k - 1 and 2k merged into k. */
+    convert_wide(st, 1, &b);
+    const osp_histogram *h = b.series[0].hsamples[0].h;
+    assert_null(osp_hist_check(h));
+    assert_int_equal(h->schema, 7);
+    assert_true(h->count == 1100);
+    assert_int_equal(h->npbuckets, 550);
+    uint32_t covered = 0;
+    for (uint32_t i = 0; i < h->npspans; i++)
+        covered += h->pspans[i].length;
+    assert_int_equal(covered, 550);
+    assert_int_equal(h->pspans[0].offset, 1);
+    for (uint32_t i = 0; i < h->npbuckets; i++)
+        assert_true(h->pbuckets[i] == 2);
+    osp_series_batch_cleanup(&b);
+    /* A cumulative point is stored as sent. */
+    convert_wide(NULL, 2, &b);
+    h = b.series[0].hsamples[0].h;
+    assert_int_equal(h->schema, 8);
+    assert_int_equal(h->npbuckets, 1100);
+    assert_int_equal(h->npspans, 1);
+    osp_series_batch_cleanup(&b);
     osp_delta_state_destroy(st);
 }
 
@@ -598,8 +681,8 @@ static void test_rejections(void **state)
         "{'name':'h','histogram':{'aggregationTemporality':2,'dataPoints':[{'count':5,"
         "'bucketCounts':[1,1],'explicitBounds':[1]}]}},"
         "{'name':'e','exponentialHistogram':{'aggregationTemporality':1,'dataPoints':[{},{}]}},"
-        "{'name':'e2','exponentialHistogram':{'aggregationTemporality':2,'dataPoints':[{'count':3,"
-        "'zeroCount':1}]}},"
+        "{'name':'e2','exponentialHistogram':{'aggregationTemporality':2,'dataPoints':[{'count':1,"
+        "'zeroCount':3}]}},"
         "{'name':'u','sum':{'dataPoints':[{'asInt':1}]}},"
         "{'name':'d','sum':{'aggregationTemporality':1,'dataPoints':[{'asInt':1}]}},"
         "{'name':'...','gauge':{'dataPoints':[{'asInt':1}]}}]}]}]}",
@@ -619,8 +702,9 @@ static void exemplar_line(const osp_series_batch *b, size_t i, char *out, size_t
     size_t n = strlen(strcpy(out, lines[x->series]));
     n += (size_t)snprintf(out + n, cap - n, " |");
     for (size_t k = 0; k < x->ex.nlabels; k++)
-        n += (size_t)snprintf(out + n, cap - n, "%s%.*s=%.*s", k ? "," : " ",
-                              OSP_STR_FMT(x->ex.labels[k].name), OSP_STR_FMT(x->ex.labels[k].value));
+        n +=
+            (size_t)snprintf(out + n, cap - n, "%s%.*s=%.*s", k ? "," : " ",
+                             OSP_STR_FMT(x->ex.labels[k].name), OSP_STR_FMT(x->ex.labels[k].value));
     snprintf(out + n, cap - n, " %g @%lld", x->ex.value, (long long)x->ex.t_ms);
 }
 
@@ -658,20 +742,38 @@ static void test_exemplars(void **state)
         "{'name':'req','sum':{'aggregationTemporality':2,'isMonotonic':true,'dataPoints':[{" T(
             1000) ",'asInt':5,'exemplars':[{" EX_T ",'asInt':3," TRACE "," SPAN ","
                   "'filteredAttributes':[{'key':'http.route','value':{'stringValue':'/a'}}]}]}]}},"
-        "{'name':'dreq','sum':{'aggregationTemporality':1,'isMonotonic':true,'dataPoints':[{" T(
-            1000) ",'asInt':2,'exemplars':[{" EX_T ",'asDouble':1.5," TRACE "}]}]}},"
-        "{'name':'temp','gauge':{'dataPoints':[{" T(1000) ",'asDouble':20,'exemplars':[{" EX_T
-        ",'asDouble':21,'filteredAttributes':[{'key':'room','value':{'stringValue':'%s'}}]}]},"
-        "{" T(2000) ",'flags':1,'exemplars':[{" EX_T ",'asDouble':1}]}]}},"
-        "{'name':'lat','histogram':{'aggregationTemporality':2,'dataPoints':[{" T(
-            1000) ",'count':4,'sum':9,'bucketCounts':[1,2,1],'explicitBounds':[0.5,1],"
-                  "'exemplars':[{" EX_T ",'asDouble':0.7," TRACE "},{" EX_T ",'asDouble':0.5},"
-                  "{" EX_T ",'asDouble':7}]}]}},"
-        "{'name':'size','exponentialHistogram':{'aggregationTemporality':2,'dataPoints':[{" T(
-            1000) ",'count':2,'scale':3,'positive':{'offset':8,'bucketCounts':[2]},"
-                  "'exemplars':[{" EX_T ",'asDouble':2.1}]}]}},"
-        "{'name':'rpc','summary':{'dataPoints':[{" T(1000) ",'count':1,'sum':1,"
-        "'exemplars':[{" EX_T ",'asDouble':1}]}]}}]}]}]}",
+                  "{'name':'dreq','sum':{'aggregationTemporality':1,'isMonotonic':true,'dataPoints'"
+                  ":[{" T(
+                      1000) ",'asInt':2,'exemplars':[{" EX_T ",'asDouble':1.5," TRACE "}]}]}},"
+                            "{'name':'temp','gauge':{'dataPoints':[{" T(
+                                1000) ",'asDouble':20,'exemplars':[{" EX_T
+                                      ",'asDouble':21,'filteredAttributes':[{'key':'room','value':{"
+                                      "'stringValue':'%s'}}]}]},"
+                                      "{" T(
+                                          2000) ",'flags':1,'exemplars':[{" EX_T
+                                                ",'asDouble':1}]}]}},"
+                                                "{'name':'lat','histogram':{'"
+                                                "aggregationTemporality':2,'dataPoints':[{" T(
+                                                    1000) ",'count':4,'sum':9,'bucketCounts':[1,2,"
+                                                          "1],'explicitBounds':[0.5,1],"
+                                                          "'exemplars':[{" EX_T
+                                                          ",'asDouble':0.7," TRACE "},{" EX_T
+                                                          ",'asDouble':0.5},"
+                                                          "{" EX_T ",'asDouble':7}]}]}},"
+                                                          "{'name':'size','exponentialHistogram':{'"
+                                                          "aggregationTemporality':2,'dataPoints':["
+                                                          "{" T(
+                                                              1000) ",'count':2,'scale':3,'"
+                                                                    "positive':{'offset':8,'"
+                                                                    "bucketCounts':[2]},"
+                                                                    "'exemplars':[{" EX_T
+                                                                    ",'asDouble':2.1}]}]}},"
+                                                                    "{'name':'rpc','summary':{'"
+                                                                    "dataPoints':[{" T(
+                                                                        1000) ",'count':1,'sum':1,"
+                                                                              "'exemplars':[{" EX_T
+                                                                              ",'asDouble':1}]}]}}]"
+                                                                              "}]}]}",
         long_value);
     convert(doc, &(osp_otlp_prom_options){.no_scope_labels = 1, .no_target_info = 1}, delta, &b);
     assert_int_equal(prep.rejected, 0);
@@ -686,7 +788,7 @@ static void test_exemplars(void **state)
                      "0.7 @1500");
     has_exemplar(&b, "lat_bucket{le=\"0.5\"} 1 @1000 | 0.5 @1500");
     has_exemplar(&b, "lat_bucket{le=\"+Inf\"} 4 @1000 | 7 @1500");
-    has_exemplar(&b, "size_bucket{le=\"2.1810154653305154\"} 2 @1000 | 2.1 @1500");
+    has_exemplar(&b, "size{} hist schema=3 count=2 sum=0 zero=0/0 +[9:2] @1000 | 2.1 @1500");
     /* none on stale points or summaries */
     assert_int_equal(b.nexemplars, 7);
     osp_series_batch_cleanup(&b);
@@ -701,45 +803,69 @@ static void test_exemplars(void **state)
     osp_delta_state_destroy(delta);
 }
 
+/* Two delta points (a classic and an exponential histogram) at time t seconds. */
+static void decode_delta_pair(osp_metric_batch *in, int t)
+{
+    char doc[1024];
+    osp_decode_report rep;
+    snprintf(doc, sizeof doc,
+             DOC("{'name':'h','unit':'s','histogram':{'aggregationTemporality':1,'dataPoints':[{"
+                 "'timeUnixNano':'%d000000000','count':3,'sum':1,'bucketCounts':[1,2],"
+                 "'explicitBounds':[1],'attributes':[{'key':'a','value':{'stringValue':'b'}}]}]}},"
+                 "{'name':'e','exponentialHistogram':{'aggregationTemporality':1,'dataPoints':[{"
+                 "'timeUnixNano':'%d000000000','count':3,'sum':1,'scale':%d,'zeroCount':1,"
+                 "'positive':{'offset':1,'bucketCounts':[1]},"
+                 "'negative':{'offset':-2,'bucketCounts':[1]}}]}}"),
+             t, t, 4 - t);
+    osp_metric_batch_init(in);
+    assert_int_equal(osp_otlp_metrics_decode_json(q(doc), in, &rep), 0);
+    assert_int_equal(rep.rejected, 0);
+}
+
 static void test_out_of_memory(void **state)
 {
     (void)state;
-    osp_metric_batch in;
-    osp_decode_report rep;
-    osp_metric_batch_init(&in);
-    assert_int_equal(
-        osp_otlp_metrics_decode_json(
-            q(DOC("{'name':'h','unit':'s','histogram':{'aggregationTemporality':1,'dataPoints':[{"
-                  "'count':3,'sum':1,'bucketCounts':[1,2],'explicitBounds':[1],"
-                  "'attributes':[{'key':'a','value':{'stringValue':'b'}}]}]}}")),
-            &in, &rep),
-        0);
-    int failures = 0;
-    for (unsigned long n = 1; n < 60; n++) {
+    osp_metric_batch first, second;
+    decode_delta_pair(&first, 1);
+    decode_delta_pair(&second, 2); /* adds to the streams the first starts, at a new scale */
+    int failures = 0, rc = 0;
+    for (unsigned long n = 1; n < 120; n++) {
         osp_series_batch out;
         osp_delta_state *st = osp_delta_state_create(4);
-        osp_series_batch_init(&out);
-        osp_mem_fail_after(n);
-        int rc = st ? osp_otlp_to_prom(&in, NULL, st, &out, &prep) : OSP_ENOMEM;
-        osp_mem_fail_after(0);
-        assert_true(rc == 0 || rc == OSP_ENOMEM);
+        rc = st ? 0 : OSP_ENOMEM;
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            osp_series_batch_init(&out);
+            osp_mem_fail_after(n);
+            rc = osp_otlp_to_prom(k ? &second : &first, NULL, st, &out, &prep);
+            osp_mem_fail_after(0);
+            assert_true(rc == 0 || rc == OSP_ENOMEM);
+            osp_series_batch_cleanup(&out);
+        }
         failures += rc != 0;
-        osp_series_batch_cleanup(&out);
         osp_delta_state_destroy(st);
     }
     assert_true(failures > 0);
-    osp_metric_batch_cleanup(&in);
+    assert_int_equal(rc, 0); /* the last run had room for every allocation of both */
+    osp_metric_batch_cleanup(&first);
+    osp_metric_batch_cleanup(&second);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_metric_names),   cmocka_unit_test(test_labels_and_units),
-        cmocka_unit_test(test_every_kind),     cmocka_unit_test(test_options),
-        cmocka_unit_test(test_delta),          cmocka_unit_test(test_eviction),
-        cmocka_unit_test(test_rejections),     cmocka_unit_test(test_out_of_memory),
-        cmocka_unit_test(test_exp_grid),       cmocka_unit_test(test_delta_exp),
-        cmocka_unit_test(test_metadata_units), cmocka_unit_test(test_exemplars),
+        cmocka_unit_test(test_metric_names),
+        cmocka_unit_test(test_labels_and_units),
+        cmocka_unit_test(test_every_kind),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_delta),
+        cmocka_unit_test(test_eviction),
+        cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_exp_native),
+        cmocka_unit_test(test_delta_exp),
+        cmocka_unit_test(test_delta_exp_bucket_limit),
+        cmocka_unit_test(test_metadata_units),
+        cmocka_unit_test(test_exemplars),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

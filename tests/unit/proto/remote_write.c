@@ -1,5 +1,6 @@
 /* Unit tests for proto/remote_write: hand-encoded WriteRequests (snappy-compressed) covering
- * every field, packed and unpacked repeated scalars, and every rejection path. */
+ * every field, packed and unpacked repeated scalars, and every rejection path; decoded
+ * native histograms converted for the store. */
 #include "testutil.h"
 
 #include <math.h>
@@ -403,24 +404,151 @@ static void test_histogram_and_exemplar_rejections(void **state)
     assert_int_equal(decode(&c), 0);
     assert_int_equal(c.req.nrejected, 4);
     assert_int_equal(c.req.nseries, 0);
-    assert_string_equal(c.err,
-                        "series 0: histogram 0: positive spans cover 3 buckets but 2 are given");
+    /* the series is named by its labels too */
+    assert_string_equal(
+        c.err, "series 0 h{}: histogram 0: positive spans cover 3 buckets but 2 are given");
     done(&c);
 
     begin();
     O(1), label("__name__", "h"), O(4), U(4, zz(9)), C(), C();
     assert_int_equal(decode(&c), 0);
-    assert_string_equal(c.err, "series 0: histogram 0: schema 9 out of range");
+    assert_string_equal(c.err, "series 0 h{}: histogram 0: schema 9 out of range");
     done(&c);
     begin();
     O(1), label("__name__", "h"), O(4), U(12, 1), D(13, 1), O(11), U(2, 2), C(), C(), C();
     assert_int_equal(decode(&c), 0);
-    assert_string_equal(c.err, "series 0: histogram 0: both integer deltas and float counts");
+    assert_string_equal(c.err, "series 0 h{}: histogram 0: both integer deltas and float counts");
     done(&c);
     begin();
     O(1), label("__name__", "h"), O(3), label("bad-name", "x"), C(), C();
     assert_int_equal(decode(&c), 0);
-    assert_string_equal(c.err, "series 0: exemplar 0: invalid label name \"bad-name\"");
+    assert_string_equal(c.err, "series 0 h{}: exemplar 0: invalid label name \"bad-name\"");
+    done(&c);
+    /* labels that are invalid themselves are not shown */
+    begin();
+    O(1), label("job", "x"), label("__name__", "h"), O(4), U(4, zz(9)), C(), C();
+    assert_int_equal(decode(&c), 0);
+    assert_int_equal(c.req.nrejected, 1);
+    assert_string_equal(c.err, "series 0: histogram 0: schema 9 out of range");
+    done(&c);
+    begin();
+    O(1), label("__name__", "h"), label("job", "x"), O(4), U(4, zz(9)), C(), C();
+    assert_int_equal(decode(&c), 0);
+    assert_string_equal(c.err, "series 0 h{job=\"x\"}: histogram 0: schema 9 out of range");
+    done(&c);
+}
+
+/* Converts histogram k of series 0 of c's request; returns the problem (NULL if none). */
+static const char *convert_hist(ctx *c, size_t k, osp_histogram *h)
+{
+    const char *problem = "unset";
+    assert_true(c->req.nseries >= 1 && c->req.series[0].nhistograms > k);
+    assert_int_equal(
+        osp_rw_histogram_convert(&c->req.series[0].histograms[k], &c->arena, h, &problem), 0);
+    return problem;
+}
+
+static void assert_spans(const osp_hist_span *s, uint32_t n, const int32_t *want, uint32_t nwant)
+{
+    assert_int_equal(n, nwant / 2);
+    for (uint32_t i = 0; i < n; i++)
+        assert_true(s[i].offset == want[2 * i] && s[i].length == (uint32_t)want[2 * i + 1]);
+}
+
+static void assert_counts(const double *b, uint32_t n, const double *want, uint32_t nwant)
+{
+    assert_int_equal(n, nwant);
+    for (uint32_t i = 0; i < n; i++)
+        if (b[i] != want[i])
+            fail_msg("bucket %u: %g, want %g", i, b[i], want[i]);
+}
+
+#define SPANS(h, side, ...)                                                                        \
+    assert_spans((h).side##spans, (h).n##side##spans, (const int32_t[]){__VA_ARGS__},              \
+                 sizeof((const int32_t[]){__VA_ARGS__}) / sizeof(int32_t))
+#define COUNTS(h, side, ...)                                                                       \
+    assert_counts((h).side##buckets, (h).n##side##buckets, (const double[]){__VA_ARGS__},          \
+                  sizeof((const double[]){__VA_ARGS__}) / sizeof(double))
+
+/* Decoded histograms as the store takes them: integer deltas summed into absolute counts,
+ * float counts as sent, hints, stale markers; custom buckets and inconsistent counts
+ * named. */
+static void test_histogram_convert(void **state)
+{
+    (void)state;
+    ctx c;
+    osp_histogram h;
+    begin();
+    O(1);
+    label("__name__", "h");
+    /* 0: integer, schema 1: negative deltas 1, 1 -> 1, 2; positive 3, -1, 1 -> 3, 2, 3;
+     * total 2 + 3 + 8 = 13 */
+    O(4), U(1, 13), D(3, 20.5), U(4, zz(1)), D(5, 0.001), U(6, 2);
+    O(8), U(1, zz(-1)), U(2, 2), C();
+    U(9, zz(1)), U(9, zz(1));
+    O(11), U(1, zz(0)), U(2, 2), C();
+    O(11), U(1, zz(3)), U(2, 1), C();
+    U(12, zz(3)), U(12, zz(-1)), U(12, zz(1));
+    U(14, OSP_RW_RESET_NO), U(15, 1000), C();
+    /* 1: float, schema -4, counts as sent */
+    O(4), D(2, 6.5), U(4, zz(-4)), D(7, 0.5), O(11), U(1, zz(2)), U(2, 2), C();
+    D(13, 1.5), D(13, 4.5), U(14, OSP_RW_RESET_GAUGE), U(15, 2000), C();
+    /* 2: count 2 below 1 + 2 */
+    O(4), U(1, 2), O(11), U(1, 0), U(2, 2), C(), U(12, zz(1)), U(12, zz(1)), C();
+    /* 3: deltas 2, -3 -> a bucket of -1 */
+    O(4), U(1, 5), O(11), U(1, 0), U(2, 2), C(), U(12, zz(2)), U(12, zz(-3)), C();
+    /* 4: custom buckets */
+    O(4), D(2, 1), U(4, zz(-53)), O(11), U(1, 0), U(2, 1), C(), D(13, 1), D(16, 0.5), C();
+    /* 5: the stale marker; an unknown hint reads as UNKNOWN */
+    O(4), assert_int_equal(osp_pb_put_fixed64(&W, 3, 0x7ff0000000000002ull), 0), U(14, 7), C();
+    /* 6: an integer histogram with a float zero count: Prometheus reads zero_count_int, 0 */
+    O(4), U(1, 1), D(7, 0.5), O(11), U(1, 0), U(2, 1), C(), U(12, zz(1)), C();
+    C();
+    assert_int_equal(decode(&c), 0);
+    assert_string_equal(c.err, "");
+
+    assert_null(convert_hist(&c, 0, &h));
+    assert_true(h.schema == 1 && h.hint == OSP_HIST_HINT_NOT_RESET && h.zero_threshold == 0.001);
+    assert_true(h.zero_count == 2 && h.count == 13 && h.sum == 20.5);
+    SPANS(h, n, -1, 2);
+    COUNTS(h, n, 1, 2);
+    SPANS(h, p, 0, 2, 3, 1);
+    COUNTS(h, p, 3, 2, 3);
+
+    assert_null(convert_hist(&c, 1, &h));
+    assert_true(h.schema == -4 && h.hint == OSP_HIST_HINT_GAUGE && h.zero_threshold == 0);
+    assert_true(h.zero_count == 0.5 && h.count == 6.5 && h.sum == 0);
+    SPANS(h, p, 2, 2);
+    COUNTS(h, p, 1.5, 4.5);
+    assert_int_equal(h.nnspans + h.nnbuckets, 0);
+
+    assert_string_equal(convert_hist(&c, 2, &h), "count 2 below the bucket total 3");
+    assert_string_equal(convert_hist(&c, 3, &h), "positive bucket 1 has negative count -1");
+    assert_string_equal(convert_hist(&c, 4, &h),
+                        "custom-bucket histograms (schema -53) are not supported");
+
+    assert_null(convert_hist(&c, 5, &h));
+    assert_true(osp_hist_is_stale(&h));
+    assert_int_equal(h.hint, OSP_HIST_HINT_UNKNOWN);
+
+    assert_null(convert_hist(&c, 6, &h));
+    assert_true(h.zero_count == 0 && h.count == 1);
+    COUNTS(h, p, 1);
+    done(&c);
+
+    /* out of memory in the arena: OSP_ENOMEM */
+    begin();
+    O(1), label("__name__", "h");
+    O(4), U(1, 1), O(11), U(1, 0), U(2, 1), C(), U(12, zz(1)), C();
+    C();
+    assert_int_equal(decode(&c), 0);
+    osp_arena full;
+    osp_arena_init(&full, 16, 16);
+    assert_non_null(osp_arena_alloc(&full, 16));
+    const char *problem = "unset";
+    assert_int_equal(osp_rw_histogram_convert(&c.req.series[0].histograms[0], &full, &h, &problem),
+                     OSP_ENOMEM);
+    osp_arena_cleanup(&full);
     done(&c);
 }
 
@@ -548,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_empty_request),
         cmocka_unit_test(test_series_rejections),
         cmocka_unit_test(test_histogram_and_exemplar_rejections),
+        cmocka_unit_test(test_histogram_convert),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_snappy_errors),
         cmocka_unit_test(test_arena_cap),

@@ -872,6 +872,211 @@ static void test_native_histogram_fns(void **state)
     check_no_result(f, "histogram_fraction", a, 3);
 }
 
+/* ---- native histograms ---- */
+
+/* A schema-0 histogram with the zero bucket [-0.001, 0.001] and the buckets (0.5, 1] and
+ * (1, 2], in f's arena. */
+static osp_histogram *mkh(fx *f, double zero, double b0, double b1, double sum)
+{
+    osp_histogram *h = osp_arena_calloc(&f->arena, 1, sizeof *h);
+    osp_hist_span *sp = osp_arena_alloc(&f->arena, sizeof *sp);
+    double *b = osp_arena_alloc(&f->arena, 2 * sizeof *b);
+    assert_true(h && sp && b);
+    *sp = (osp_hist_span){0, 2};
+    b[0] = b0;
+    b[1] = b1;
+    *h = (osp_histogram){.zero_threshold = 0.001,
+                         .zero_count = zero,
+                         .count = zero + b0 + b1,
+                         .sum = sum,
+                         .pspans = sp,
+                         .npspans = 1,
+                         .pbuckets = b,
+                         .npbuckets = 2};
+    return h;
+}
+
+static osp_promql_elem hel(fx *f, const char *spec, const osp_histogram *h)
+{
+    osp_promql_elem e = el(f, spec, 0);
+    e.h = h;
+    return e;
+}
+
+static void test_sees_histograms(void **state)
+{
+    (void)state;
+    static const char *const yes[] = {
+        "absent",           "histogram_count",  "histogram_fraction", "histogram_quantile",
+        "histogram_stddev", "histogram_stdvar", "histogram_sum",      "label_join",
+        "label_replace",    "timestamp"};
+    static const char *const no[] = {"abs", "sort", "scalar", "clamp", "rate", "round", "nope"};
+    for (size_t i = 0; i < N(yes); i++)
+        if (!osp_promql_fn_sees_histograms(osp_str_c(yes[i])))
+            fail_msg("%s should see histograms", yes[i]);
+    for (size_t i = 0; i < N(no); i++)
+        if (osp_promql_fn_sees_histograms(osp_str_c(no[i])))
+            fail_msg("%s should not see histograms", no[i]);
+}
+
+static void test_native_histogram_values(void **state)
+{
+    fx *f = *state;
+    /* zero 5, (0.5,1] 10, (1,2] 5: count 20, sum 25 */
+    const osp_histogram *h = mkh(f, 5, 10, 5, 25);
+    osp_promql_elem e[2] = {el(f, "__name__=h_count,job=a", 7), hel(f, "__name__=h,job=b", h)};
+    osp_promql_arg v = vec_arg(e, 2);
+    static const struct {
+        const char *fn;
+        double want;
+    } cases[] = {{"histogram_count", 20},
+                 {"histogram_sum", 25},
+                 /* at the geometric middles 0, sqrt(0.5), sqrt(2) around the mean 1.25 */
+                 {"histogram_stdvar", 0.544733047},
+                 {"histogram_stddev", 0.7380603275}};
+    osp_promql_vec out;
+    for (size_t i = 0; i < N(cases); i++) {
+        assert_int_equal(call(f, cases[i].fn, &v, 1, &out), 0);
+        assert_int_equal(out.n, 1);
+        check_labels(&out.a[0], "job=b");
+        assert_null(out.a[0].h);
+        if (fabs(out.a[0].v - cases[i].want) > 1e-9)
+            fail_msg("%s: %.17g, want %.10g", cases[i].fn, out.a[0].v, cases[i].want);
+    }
+    /* [-1, 1] holds the zero bucket and (0.5, 1]: 15 of 20 */
+    osp_promql_arg fa[3] = {scalar_arg(-1), scalar_arg(1), v};
+    assert_int_equal(call(f, "histogram_fraction", fa, 3, &out), 0);
+    assert_int_equal(out.n, 1);
+    check_labels(&out.a[0], "job=b");
+    check_v(out.a[0].v, 0.75);
+    /* timestamp reads a histogram element's time; label_replace passes it on */
+    e[1].t_ms = 12345;
+    osp_promql_arg one = vec_arg(&e[1], 1);
+    assert_int_equal(call(f, "timestamp", &one, 1, &out), 0);
+    assert_int_equal(out.n, 1);
+    check_v(out.a[0].v, 12.345);
+    assert_null(out.a[0].h);
+    osp_promql_arg lr[5] = {one, string_arg("x"), string_arg("$1"), string_arg("job"),
+                            string_arg("(.*)")};
+    assert_int_equal(call(f, "label_replace", lr, 5, &out), 0);
+    assert_int_equal(out.n, 1);
+    check_labels(&out.a[0], "__name__=h,job=b,x=b");
+    assert_ptr_equal(out.a[0].h, h);
+    osp_promql_arg lj[4] = {one, string_arg("y"), string_arg(","), string_arg("job")};
+    assert_int_equal(call(f, "label_join", lj, 4, &out), 0);
+    check_labels(&out.a[0], "__name__=h,job=b,y=b");
+    assert_ptr_equal(out.a[0].h, h);
+    check_no_result(f, "absent", &one, 1);
+}
+
+static void test_native_histogram_quantile(void **state)
+{
+    fx *f = *state;
+    /* classic buckets of h_bucket{job="a"}: rank 5 of 10 in (0, 1] holding 6: 5/6; c{job="b"}
+     * has buckets and a native histogram with its very labels: neither counts; the native
+     * n{job="n"}: rank 10 in (0.5, 1] after the zero bucket's 5: 0.5 + 0.5 * 5/10 */
+    osp_promql_elem e[6] = {el(f, "__name__=h_bucket,job=a,le=1", 6),
+                            el(f, "__name__=h_bucket,job=a,le=+Inf", 10),
+                            el(f, "__name__=c,job=b,le=1", 1),
+                            el(f, "__name__=c,job=b,le=+Inf", 2),
+                            hel(f, "__name__=c,job=b", mkh(f, 1, 1, 0, 1)),
+                            hel(f, "__name__=n,job=n", mkh(f, 5, 10, 5, 25))};
+    osp_promql_arg a[2] = {scalar_arg(0.5), vec_arg(e, 6)};
+    osp_promql_vec out;
+    assert_int_equal(call(f, "histogram_quantile", a, 2, &out), 0);
+    assert_int_equal(out.n, 2);
+    check_labels(&out.a[0], "job=a");
+    check_v(out.a[0].v, 0.8333333333333334);
+    check_labels(&out.a[1], "job=n");
+    check_v(out.a[1].v, 0.75);
+    /* the native histogram alone */
+    a[1] = vec_arg(e + 4, 2);
+    assert_int_equal(call(f, "histogram_quantile", a, 2, &out), 0);
+    assert_int_equal(out.n, 2);
+    check_labels(&out.a[0], "job=b");
+    /* rank 1 of 2 fills the zero bucket, which counts as [0, 0.001] next to positive
+     * buckets only */
+    check_v(out.a[0].v, 0.001);
+    check_labels(&out.a[1], "job=n");
+    check_v(out.a[1].v, 0.75);
+}
+
+/* A window of histograms with only a zero bucket, holding count[i] at t[i]. */
+static osp_series hist_window(fx *f, const int64_t *t, const double *count, size_t n)
+{
+    osp_hsample *hs = osp_arena_alloc(&f->arena, n * sizeof *hs);
+    assert_non_null(hs);
+    for (size_t i = 0; i < n; i++)
+        hs[i] = (osp_hsample){t[i], mkh(f, count[i], 0, 0, count[i])};
+    osp_series w = series(f, "__name__=m,job=a", NULL, 0);
+    w.hsamples = hs;
+    w.nhsamples = n;
+    return w;
+}
+
+/* The one histogram a window function gives over w. */
+static const osp_histogram *one_hist(fx *f, const char *fn, const osp_series *w, int64_t range)
+{
+    osp_promql_arg a = matrix_arg(w, 1, range, 60000);
+    osp_promql_vec out;
+    assert_int_equal(call(f, fn, &a, 1, &out), 0);
+    if (out.n != 1 || !out.a[0].h)
+        fail_msg("%s: %zu elements, want one histogram", fn, out.n);
+    return out.a[0].h;
+}
+
+static void test_native_histogram_windows(void **state)
+{
+    fx *f = *state;
+    /* counts 10 20 5 15 at 30s..60s in (20s, 60s]: as the floats, 5 + 20 (added back at the
+     * reset) extrapolated by 10s at the start: 25 * 40 / 30 */
+    static const int64_t t[] = {30000, 40000, 50000, 60000};
+    static const double c[] = {10, 20, 5, 15};
+    osp_series w = hist_window(f, t, c, 4);
+    const osp_histogram *h = one_hist(f, "increase", &w, 40000);
+    check_v(h->count, 33.33333333333333);
+    check_v(h->zero_count, 33.33333333333333);
+    check_v(h->sum, 33.33333333333333);
+    assert_int_equal(h->hint, OSP_HIST_HINT_GAUGE);
+    check_v(one_hist(f, "rate", &w, 40000)->count, 0.8333333333333334);
+    /* delta knows no resets: 15 - 10 */
+    check_v(one_hist(f, "delta", &w, 40000)->count, 6.666666666666666);
+    /* irate and idelta: 5 -> 15 over the last 10 s */
+    check_v(one_hist(f, "irate", &w, 40000)->count, 1);
+    check_v(one_hist(f, "idelta", &w, 40000)->count, 10);
+    check_v(one_hist(f, "sum_over_time", &w, 40000)->count, 50);
+    check_v(one_hist(f, "avg_over_time", &w, 40000)->count, 12.5);
+    assert_ptr_equal(one_hist(f, "last_over_time", &w, 40000), w.hsamples[3].h);
+    osp_promql_arg a = matrix_arg(&w, 1, 40000, 60000);
+    check_one(f, "count_over_time", &a, 1, 4);
+    check_one(f, "present_over_time", &a, 1, 1);
+    check_no_result(f, "max_over_time", &a, 1);
+    check_no_result(f, "deriv", &a, 1);
+    check_no_result(f, "absent_over_time", &a, 1);
+    /* with a float: rate, sum and avg give nothing, the rest reads what fits */
+    static const osp_sample fl[] = {{20000, 7}};
+    w.samples = (osp_sample *)fl;
+    w.nsamples = 1;
+    check_no_result(f, "rate", &a, 1);
+    check_no_result(f, "sum_over_time", &a, 1);
+    check_no_result(f, "avg_over_time", &a, 1);
+    check_one(f, "count_over_time", &a, 1, 5);
+    check_one(f, "max_over_time", &a, 1, 7);
+    assert_ptr_equal(one_hist(f, "last_over_time", &w, 40000), w.hsamples[3].h);
+    /* one histogram: no rate */
+    w = hist_window(f, t, c, 1);
+    check_no_result(f, "rate", &a, 1);
+    /* out of memory while adding up */
+    osp_arena small;
+    w = hist_window(f, t, c, 4);
+    osp_arena_init(&small, 64, 200);
+    f->c.arena = &small;
+    osp_promql_vec out;
+    assert_int_equal(call(f, "rate", &a, 1, &out), OSP_ENOMEM);
+    osp_arena_cleanup(&small);
+    f->c.arena = &f->arena;
+}
+
 static void test_out_of_memory(void **state)
 {
     fx *f = *state;
@@ -922,6 +1127,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_label_join, setup, teardown),
         cmocka_unit_test_setup_teardown(test_histogram_quantile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_native_histogram_fns, setup, teardown),
+        cmocka_unit_test(test_sees_histograms),
+        cmocka_unit_test_setup_teardown(test_native_histogram_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_native_histogram_quantile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_native_histogram_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

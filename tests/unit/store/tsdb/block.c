@@ -11,6 +11,7 @@
 #include "core/mem.h"
 #include "core/pb.h"
 #include "model/series.h"
+#include "histutil.h"
 #include "store/tsdb/block.h"
 #include "store/tsdb/chunk.h"
 
@@ -82,8 +83,8 @@ static void write_block(const char *path, int nseries)
                           {OSP_STR_LIT("i"), osp_str_c(v)}};
         for (int k = 0; k < 500; k++)
             s[k] = (osp_sample){1000 + k * 10, (double)(k * i)};
-        assert_int_equal(osp_block_writer_add(w, l, 2, s, 100 + (size_t)i), 0);
-        assert_int_equal(osp_block_writer_add(w, l, 2, s, 0), OSP_EINVAL);
+        assert_int_equal(osp_block_writer_add(w, l, 2, s, 100 + (size_t)i, NULL, 0), 0);
+        assert_int_equal(osp_block_writer_add(w, l, 2, s, 0, NULL, 0), OSP_EINVAL);
     }
     uint64_t rep[1] = {9};
     assert_int_equal(osp_block_writer_finish(w, 77, 5, rep, 1, NULL), 0);
@@ -113,6 +114,9 @@ static void spit(const char *path, const void *p, size_t n)
 
 /* Footer fields of a block image (README.md), as u64le indexes. */
 enum {
+    F_COFF = 0,
+    F_CLEN = 1,
+    F_CSUM = 2,
     F_YOFF = 3,
     F_YLEN = 4,
     F_YRAW = 6,
@@ -291,7 +295,7 @@ static void test_block_frames(void **state)
         memset(v + len, 'a' + i % 26, 100 + (size_t)(i % 300));
         v[len + 100 + i % 300] = 0;
         osp_label l[1] = {{OSP_STR_LIT("k"), osp_str_c(v)}};
-        assert_int_equal(osp_block_writer_add(w, l, 1, &s, 1), 0);
+        assert_int_equal(osp_block_writer_add(w, l, 1, &s, 1, NULL, 0), 0);
     }
     uint64_t bytes;
     assert_int_equal(osp_block_writer_finish(w, 0, 1, NULL, 0, &bytes), 0);
@@ -371,6 +375,258 @@ static void test_block_round_trip(void **state)
     assert_int_equal(osp_block_open(path, &b), OSP_ECORRUPT);
     osp_test_rmdir(dir);
     free(dir);
+}
+
+/* ---- histograms ------------------------------------------------------------------------- */
+
+typedef struct hwalk {
+    int64_t t[400];
+    const osp_histogram *h[400];
+    size_t n;
+} hwalk;
+
+static int take_h(void *ctx, int64_t t, const osp_histogram *h)
+{
+    hwalk *w = ctx;
+    assert_true(w->n < 400);
+    w->t[w->n] = t;
+    w->h[w->n++] = h;
+    return 0;
+}
+
+typedef struct fwalk {
+    osp_sample s[400];
+    size_t n;
+} fwalk;
+
+static int take_f(void *ctx, int64_t t, double v)
+{
+    fwalk *w = ctx;
+    assert_true(w->n < 400);
+    w->s[w->n++] = (osp_sample){t, v};
+    return 0;
+}
+
+/* Four series: floats only (a), histograms only (b, 300 of them: three chunks at least,
+ * the last one the stale marker), both interleaved with a histogram newest (c), both with a
+ * float newest (d). */
+static void write_hist_block(const char *path, osp_arena *a)
+{
+    osp_block_writer *w;
+    osp_sample s[150];
+    osp_hsample hs[300];
+    osp_label l[2] = {{OSP_STR_LIT("__name__"), OSP_STR_LIT("h")}, {OSP_STR_LIT("s"), {0}}};
+    assert_int_equal(osp_block_writer_create(path, &w), 0);
+    l[1].value = OSP_STR_LIT("a");
+    for (int k = 0; k < 10; k++)
+        s[k] = (osp_sample){100 + k, k};
+    assert_int_equal(osp_block_writer_add(w, l, 2, s, 10, NULL, 0), 0);
+    l[1].value = OSP_STR_LIT("b");
+    for (int k = 0; k < 300; k++)
+        hs[k] = (osp_hsample){1000 + 15 * k, test_hist(a, k)};
+    hs[299].h = test_stale_hist(a);
+    assert_int_equal(osp_block_writer_add(w, l, 2, NULL, 0, hs, 300), 0);
+    l[1].value = OSP_STR_LIT("c");
+    for (int k = 0; k < 150; k++) {
+        s[k] = (osp_sample){2 * k, 0.5 * k};
+        hs[k] = (osp_hsample){2 * k + 1, test_hist(a, k)};
+    }
+    assert_int_equal(osp_block_writer_add(w, l, 2, s, 150, hs, 150), 0);
+    l[1].value = OSP_STR_LIT("d");
+    s[0] = (osp_sample){50, 7};
+    hs[0] = (osp_hsample){40, test_hist(a, 3)};
+    assert_int_equal(osp_block_writer_add(w, l, 2, s, 1, hs, 1), 0);
+    assert_int_equal(osp_block_writer_finish(w, 3, 4, NULL, 0, NULL), 0);
+}
+
+static void test_block_histograms(void **state)
+{
+    char *dir = osp_test_tmpdir("block");
+    char path[4096];
+    osp_arena a, out;
+    osp_block_writer *w;
+    snprintf(path, sizeof path, "%s/b.blk", dir);
+    osp_arena_init(&a, 0, 0);
+    osp_arena_init(&out, 0, 0);
+    /* Histograms must ascend. */
+    osp_hsample bad[2] = {{40, test_hist(&a, 3)}, {40, test_hist(&a, 4)}};
+    osp_label l[1] = {{OSP_STR_LIT("__name__"), OSP_STR_LIT("h")}};
+    assert_int_equal(osp_block_writer_create(path, &w), 0);
+    assert_int_equal(osp_block_writer_add(w, l, 1, NULL, 0, bad, 2), OSP_EINVAL);
+    assert_int_equal(osp_block_writer_add(w, l, 1, NULL, 0, NULL, 0), OSP_EINVAL);
+    osp_block_writer_abort(w);
+
+    write_hist_block(path, &a);
+    osp_block *b;
+    assert_int_equal(osp_block_open(path, &b), 0);
+    const osp_block_info *bi = osp_block_get_info(b);
+    assert_int_equal(bi->nseries, 4);
+    assert_int_equal(bi->nsamples, 10 + 300 + 300 + 2);
+    assert_int_equal(bi->mint, 0);               /* c's first float */
+    assert_int_equal(bi->maxt, 1000 + 15 * 299); /* b's last histogram */
+
+    /* a: floats only */
+    assert_null(osp_block_series_hist(b, 0));
+    hwalk hw = {0};
+    assert_int_equal(osp_block_series_hsamples(b, 0, INT64_MIN, INT64_MAX, &out, take_h, &hw), 0);
+    assert_int_equal(hw.n, 0);
+
+    /* b: histograms only, bit for bit, in three chunks or more */
+    const osp_block_series *bs = osp_block_get_series(b, 1);
+    const osp_block_hist *hb = osp_block_series_hist(b, 1);
+    assert_non_null(hb);
+    assert_int_equal(bs->nsamples, 0);
+    assert_int_equal(bs->chunk_len, 0);
+    assert_int_equal(bs->mint, 1000);
+    assert_int_equal(bs->maxt, 1000 + 15 * 299);
+    assert_int_equal(bs->last_v, 0);
+    assert_int_equal(hb->series, 1);
+    assert_int_equal(hb->nsamples, 300);
+    assert_int_equal(hb->mint, 1000);
+    assert_int_equal(hb->maxt, 1000 + 15 * 299);
+    fwalk fw = {0};
+    assert_int_equal(osp_block_series_samples(b, 1, INT64_MIN, INT64_MAX, take_f, &fw), 0);
+    assert_int_equal(fw.n, 0);
+    assert_int_equal(osp_block_series_hsamples(b, 1, INT64_MIN, INT64_MAX, &out, take_h, &hw), 0);
+    assert_int_equal(hw.n, 300);
+    for (int k = 0; k < 299; k++) {
+        assert_int_equal(hw.t[k], 1000 + 15 * k);
+        assert_true(osp_hist_equal(hw.h[k], test_hist(&a, k)));
+    }
+    assert_true(osp_hist_is_stale(hw.h[299]));
+    /* a range: [1000 + 15 * 10, 1000 + 15 * 20] holds samples 10..20; undecoded, h is NULL */
+    hw.n = 0;
+    assert_int_equal(osp_block_series_hsamples(b, 1, 1150, 1300, NULL, take_h, &hw), 0);
+    assert_int_equal(hw.n, 11);
+    assert_int_equal(hw.t[0], 1150);
+    assert_null(hw.h[0]);
+
+    /* c: interleaved, the newest a histogram: last_v says nothing */
+    bs = osp_block_get_series(b, 2);
+    const osp_block_hist *hc = osp_block_series_hist(b, 2);
+    assert_int_equal(bs->nsamples, 150);
+    assert_int_equal(bs->mint, 0);
+    assert_int_equal(bs->maxt, 299);
+    assert_int_equal(bs->last_v, 0);
+    assert_int_equal(hc->mint, 1);
+    assert_int_equal(hc->maxt, 299);
+    fw.n = hw.n = 0;
+    assert_int_equal(osp_block_series_samples(b, 2, 10, 20, take_f, &fw), 0);
+    assert_int_equal(osp_block_series_hsamples(b, 2, 10, 20, &out, take_h, &hw), 0);
+    assert_int_equal(fw.n, 6); /* 10, 12, ..., 20 */
+    assert_int_equal(hw.n, 5); /* 11, 13, ..., 19 */
+    assert_true(fw.s[5].t_ms == 20 && fw.s[5].v == 5);
+    assert_int_equal(hw.t[4], 19);
+    assert_true(osp_hist_equal(hw.h[4], test_hist(&a, 9)));
+
+    /* d: the newest a float, whose bits last_v keeps */
+    bs = osp_block_get_series(b, 3);
+    assert_int_equal(bs->maxt, 50);
+    assert_int_equal(bs->mint, 40);
+    assert_int_equal(bs->last_v, osp_pb_double_bits(7));
+    assert_int_equal(osp_block_series_hist(b, 3)->maxt, 40);
+    osp_block_close(b);
+
+    /* Any flipped byte, in every section, is caught by a checksum or a bound check. */
+    size_t size;
+    uint8_t *orig = slurp(path, &size);
+    for (size_t off = 0; off < size; off++) {
+        orig[off] ^= 0x10;
+        spit(path, orig, size);
+        orig[off] ^= 0x10;
+        assert_int_equal(osp_block_open(path, &b), OSP_ECORRUPT);
+    }
+    free(orig);
+    osp_arena_cleanup(&a);
+    osp_arena_cleanup(&out);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* Corrupt histogram chunks behind a valid checksum (a file damaged before it was summed,
+ * or a writer bug) are OSP_ECORRUPT when read, never a crash. */
+static void test_block_hist_corrupt(void **state)
+{
+    char *dir = osp_test_tmpdir("block");
+    char path[4096];
+    osp_arena a;
+    osp_block *b;
+    osp_block_writer *w;
+    osp_hsample hs[3];
+    snprintf(path, sizeof path, "%s/b.blk", dir);
+    osp_arena_init(&a, 0, 0);
+    for (int k = 0; k < 3; k++)
+        hs[k] = (osp_hsample){10 * k, test_hist(&a, 2 * k)};
+    osp_label l[1] = {{OSP_STR_LIT("__name__"), OSP_STR_LIT("h")}};
+    assert_int_equal(osp_block_writer_create(path, &w), 0);
+    assert_int_equal(osp_block_writer_add(w, l, 1, NULL, 0, hs, 3), 0);
+    assert_int_equal(osp_block_writer_finish(w, 0, 1, NULL, 0, NULL), 0);
+    assert_int_equal(osp_block_open(path, &b), 0);
+    uint64_t off = osp_block_series_hist(b, 0)->chunk_off;
+    osp_block_close(b);
+    size_t n;
+    uint8_t *p = slurp(path, &n);
+    /* The chunk: length varint (one byte), count, zigzag(t0) = 0, record length, record
+     * (flags first). Each damage: the count 0; a count above what is there; a record whose
+     * version is unknown; a record length past the chunk; a second timestamp not after the
+     * first. */
+    assert_true(p[off] < 0x80);
+    uint8_t *c = p + off + 1, *rec = c + 3;
+    const struct {
+        uint8_t *at, v;
+    } bad[] = {{c, 0}, {c, 4}, {rec, 0xe0}, {c + 2, 0x7f}, {rec + c[2], 0}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        uint8_t keep = *bad[i].at;
+        *bad[i].at = bad[i].v;
+        set_field(p, n, F_CSUM, XXH64(p + field(p, n, F_COFF), (size_t)field(p, n, F_CLEN), 0));
+        spit(path, p, n);
+        *bad[i].at = keep;
+        assert_int_equal(osp_block_open(path, &b), 0);
+        hwalk hw = {0};
+        assert_int_equal(osp_block_series_hsamples(b, 0, INT64_MIN, INT64_MAX, &a, take_h, &hw),
+                         OSP_ECORRUPT);
+        osp_block_close(b);
+    }
+    free(p);
+    osp_arena_cleanup(&a);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* A block of format 02 written by the previous release (tests/unit/store/tsdb/fixtures/
+ * osptsb02.blk: old_metric{i="a"} with 150 samples at 1000 + 15000k of value k, two
+ * chunks; old_metric{i="b"} with 0.5 at 1000, the stale marker at 2000, 2.5 at 3000)
+ * opens and reads back. Paths are relative to the repository root, where make unit runs
+ * the tests. */
+static void test_block_format_02(void **state)
+{
+    osp_block *b;
+    osp_label l[OSP_BLOCK_MAX_LABELS];
+    fwalk fw = {0};
+    assert_int_equal(osp_block_open("tests/unit/store/tsdb/fixtures/osptsb02.blk", &b), 0);
+    const osp_block_info *bi = osp_block_get_info(b);
+    assert_int_equal(bi->nseries, 2);
+    assert_int_equal(bi->nsamples, 153);
+    assert_int_equal(bi->mint, 1000);
+    assert_int_equal(bi->maxt, 1000 + 149 * 15000);
+    assert_int_equal(bi->age, 1);
+    assert_int_equal(osp_block_series_labels(b, 0, l), 2);
+    assert_true(osp_str_eqz(l[0].value, "old_metric") && osp_str_eqz(l[1].value, "a"));
+    assert_int_equal(osp_block_series_samples(b, 0, INT64_MIN, INT64_MAX, take_f, &fw), 0);
+    assert_int_equal(fw.n, 150);
+    for (int k = 0; k < 150; k++)
+        assert_true(fw.s[k].t_ms == 1000 + 15000 * k && fw.s[k].v == k);
+    assert_int_equal(osp_block_get_series(b, 0)->last_v, osp_pb_double_bits(149));
+    fw.n = 0;
+    assert_int_equal(osp_block_series_samples(b, 1, INT64_MIN, INT64_MAX, take_f, &fw), 0);
+    assert_int_equal(fw.n, 3);
+    assert_true(fw.s[0].v == 0.5 && osp_is_stale_nan(fw.s[1].v) && fw.s[2].v == 2.5);
+    assert_null(osp_block_series_hist(b, 0));
+    assert_null(osp_block_series_hist(b, 1));
+    hwalk hw = {0};
+    assert_int_equal(osp_block_series_hsamples(b, 1, INT64_MIN, INT64_MAX, NULL, take_h, &hw), 0);
+    assert_int_equal(hw.n, 0);
+    osp_block_close(b);
 }
 
 /* ---- figure: bytes per sample for 100k realistic series -------------------------------- */
@@ -503,7 +759,7 @@ static void test_block_figure(void **state)
         }
         for (size_t j = 0; j < fs[i].n; j++)
             labels += fs[i].l[j].name.n + fs[i].l[j].value.n;
-        assert_int_equal(osp_block_writer_add(w, fs[i].l, fs[i].n, smp, FIG_SAMPLES), 0);
+        assert_int_equal(osp_block_writer_add(w, fs[i].l, fs[i].n, smp, FIG_SAMPLES, NULL, 0), 0);
     }
     uint64_t bytes;
     assert_int_equal(osp_block_writer_finish(w, 0, 1, NULL, 0, &bytes), 0);
@@ -564,9 +820,15 @@ static void test_block_figure(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stream),           cmocka_unit_test(test_block_round_trip),
-        cmocka_unit_test(test_block_old_format), cmocka_unit_test(test_block_hostile),
-        cmocka_unit_test(test_block_frames),     cmocka_unit_test(test_block_figure),
+        cmocka_unit_test(test_stream),
+        cmocka_unit_test(test_block_round_trip),
+        cmocka_unit_test(test_block_old_format),
+        cmocka_unit_test(test_block_hostile),
+        cmocka_unit_test(test_block_frames),
+        cmocka_unit_test(test_block_histograms),
+        cmocka_unit_test(test_block_hist_corrupt),
+        cmocka_unit_test(test_block_format_02),
+        cmocka_unit_test(test_block_figure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

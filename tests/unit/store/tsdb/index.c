@@ -98,7 +98,7 @@ static void test_lookup_batch(void **state)
             snprintf(vals[i], sizeof vals[i], "v%d", i);
             ls[i][0] = L("__name__", "m");
             ls[i][1] = (osp_label){OSP_STR_LIT("k"), osp_str_c(vals[i])};
-            ser[i] = (osp_series){ls[i], 2, NULL, 0};
+            ser[i] = (osp_series){.labels = ls[i], .nlabels = 2};
         }
         osp_series_index_lookup_batch(idx, ser, N, ids); /* empty index */
         for (int i = 0; i < N; i++)
@@ -106,8 +106,8 @@ static void test_lookup_batch(void **state)
         for (int i = 0; i < N; i += 2)
             assert_int_equal(add(idx, ls[i], 2, 1), (uint64_t)(i / 2));
         osp_label unsorted[] = {L("k", "v0"), L("__name__", "m")};
-        ser[N] = (osp_series){unsorted, 2, NULL, 0};
-        ser[N + 1] = (osp_series){NULL, 0, NULL, 0};
+        ser[N] = (osp_series){.labels = unsorted, .nlabels = 2};
+        ser[N + 1] = (osp_series){.labels = NULL};
         osp_series_index_lookup_batch(idx, ser, N + 2, ids);
         for (int i = 0; i < N; i++)
             assert_int_equal(ids[i], i % 2 ? UINT64_MAX : (uint64_t)(i / 2));
@@ -463,11 +463,11 @@ static void test_bytes_per_series(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_dedup), cmocka_unit_test(test_collisions),
-        cmocka_unit_test(test_lookup_batch),
-        cmocka_unit_test(test_limit),        cmocka_unit_test(test_matchers),
-        cmocka_unit_test(test_listings),     cmocka_unit_test(test_concurrency),
-        cmocka_unit_test(test_oom),          cmocka_unit_test(test_bytes_per_series),
+        cmocka_unit_test(test_create_dedup),     cmocka_unit_test(test_collisions),
+        cmocka_unit_test(test_lookup_batch),     cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_matchers),         cmocka_unit_test(test_listings),
+        cmocka_unit_test(test_concurrency),      cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_bytes_per_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,9 +4,13 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <time.h>
+#include <xxhash.h>
 
+#include "core/endian.h"
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/pb.h"
+#include "histutil.h"
 #include "store/embedded/wal.h"
 #include "store/tsdb/tsdb.h"
 #include "store/tsdb/tsdb_int.h"
@@ -900,17 +904,656 @@ static void test_extreme_timestamps(void **state)
     free(dir);
 }
 
+/* ---- native histograms ------------------------------------------------------------------ */
+
+/* Gives s n histograms at t0 + i*step: test_hist(k0 + i), or the stale marker where k0 + i
+ * is negative. */
+static void hsamples(osp_series_batch *b, osp_series *s, size_t n, int64_t t0, int64_t step, int k0)
+{
+    s->hsamples = osp_arena_calloc(&b->arena, n, sizeof *s->hsamples);
+    s->nhsamples = n;
+    for (size_t i = 0; i < n; i++) {
+        int k = k0 + (int)i;
+        s->hsamples[i] = (osp_hsample){t0 + (int64_t)i * step, k < 0 ? test_stale_hist(&b->arena)
+                                                                     : test_hist(&b->arena, k)};
+    }
+}
+
+/* Appends one histogram, test_hist(k) (k < 0: the stale marker), to name{inst,job="j"}. */
+static void one_hist(osp_tsdb *db, const char *name, const char *inst, int64_t t, int k,
+                     osp_tsdb_append_report *rep)
+{
+    osp_series_batch b;
+    osp_series_batch_init(&b);
+    hsamples(&b, add(&b, name, "j", inst), 1, t, 0, k);
+    assert_int_equal(osp_tsdb_append(db, &b, rep), 0);
+    osp_series_batch_cleanup(&b);
+}
+
+/* The series of a selection whose inst label is inst, or NULL. */
+static osp_series *find_inst(osp_series *s, size_t n, const char *inst)
+{
+    for (size_t i = 0; i < n; i++)
+        if (osp_str_eqz(osp_labels_get(s[i].labels, s[i].nlabels, OSP_STR_LIT("inst")), inst))
+            return &s[i];
+    return NULL;
+}
+
+/* Whether s has histogram test_hist(k) at t as its i-th histogram. */
+static int hist_at(const osp_series *s, size_t i, int64_t t, int k)
+{
+    osp_arena a;
+    osp_arena_init(&a, 0, 0);
+    int ok = i < s->nhsamples && s->hsamples[i].t_ms == t &&
+             osp_hist_equal(s->hsamples[i].h, test_hist(&a, k));
+    osp_arena_cleanup(&a);
+    return ok;
+}
+
+/* One timestamp per sample, of one kind: floats and histograms never share a time. */
+static void check_kinds_apart(const osp_series *s)
+{
+    for (size_t i = 1; i < s->nhsamples; i++)
+        assert_true(s->hsamples[i - 1].t_ms < s->hsamples[i].t_ms);
+    for (size_t i = 0, j = 0; i < s->nsamples; i++) {
+        while (j < s->nhsamples && s->hsamples[j].t_ms < s->samples[i].t_ms)
+            j++;
+        assert_true(j == s->nhsamples || s->hsamples[j].t_ms != s->samples[i].t_ms);
+    }
+}
+
+#define HIST_T0 1000000 /* times of the histogram tests: retention is off */
+
+/* mixed{inst="m"}: 100 rounds of a float at T + 2000k (value k) then a histogram at
+ * T + 2000k + 1000 (test_hist(k)), one append each; hist{inst="h"}: 300 histograms at
+ * T + 15000k in one append (three head chunks at least, OSP_HCHUNK_MAX_SAMPLES 120). */
+static void fill_hist(osp_tsdb *db)
+{
+    osp_tsdb_append_report rep;
+    for (int k = 0; k < 100; k++) {
+        osp_series_batch b;
+        osp_series_batch_init(&b);
+        osp_series *s = add(&b, "mixed", "j", "m");
+        samples(&b, s, 1, HIST_T0 + 2000 * k, 0, k);
+        hsamples(&b, s, 1, HIST_T0 + 2000 * k + 1000, 0, k);
+        assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+        assert_int_equal(rep.accepted, 2);
+        osp_series_batch_cleanup(&b);
+    }
+    osp_series_batch b;
+    osp_series_batch_init(&b);
+    hsamples(&b, add(&b, "hist", "j", "h"), 300, HIST_T0, 15000, 0);
+    assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+    assert_int_equal(rep.accepted, 300);
+    assert_string_equal(rep.error, "");
+    osp_series_batch_cleanup(&b);
+}
+
+/* Selects the series fill_hist writes in [mint, maxt]. */
+static size_t select_fill_hist(osp_tsdb *db, osp_arena *a, int64_t mint, int64_t maxt,
+                               osp_series **out)
+{
+    osp_label_matcher m = {OSP_MATCH_RE, OSP_STR_LIT("__name__"), OSP_STR_LIT("hist|mixed")};
+    size_t n = 0;
+    assert_int_equal(osp_tsdb_select(db, &m, 1, mint, maxt, a, out, &n), 0);
+    return n;
+}
+
+static void check_fill_hist(osp_tsdb *db)
+{
+    osp_arena a;
+    osp_series *s;
+    osp_arena_init(&a, 0, 0);
+    assert_int_equal(select_fill_hist(db, &a, INT64_MIN, INT64_MAX, &s), 2);
+    osp_series *h = find_inst(s, 2, "h"), *m = find_inst(s, 2, "m");
+    assert_int_equal(h->nsamples, 0);
+    assert_int_equal(h->nhsamples, 300);
+    for (int k = 0; k < 300; k++)
+        assert_true(hist_at(h, (size_t)k, HIST_T0 + 15000 * k, k));
+    assert_int_equal(m->nsamples, 100);
+    assert_int_equal(m->nhsamples, 100);
+    for (int k = 0; k < 100; k++) {
+        assert_true(m->samples[k].t_ms == HIST_T0 + 2000 * k && m->samples[k].v == k);
+        assert_true(hist_at(m, (size_t)k, HIST_T0 + 2000 * k + 1000, k));
+    }
+    check_kinds_apart(m);
+    /* A window, [T + 3000, T + 16000]: m's floats at T + 4000 .. T + 16000 (k = 2..8) and
+     * histograms at T + 3000 .. T + 15000 (k = 1..7); h's histogram at T + 15000 (k = 1). */
+    assert_int_equal(select_fill_hist(db, &a, HIST_T0 + 3000, HIST_T0 + 16000, &s), 2);
+    h = find_inst(s, 2, "h");
+    m = find_inst(s, 2, "m");
+    assert_true(h->nhsamples == 1 && hist_at(h, 0, HIST_T0 + 15000, 1));
+    assert_int_equal(m->nsamples, 7);
+    assert_true(m->samples[0].v == 2 && m->samples[6].t_ms == HIST_T0 + 16000);
+    assert_int_equal(m->nhsamples, 7);
+    assert_true(hist_at(m, 0, HIST_T0 + 3000, 1) && hist_at(m, 6, HIST_T0 + 15000, 7));
+    osp_arena_cleanup(&a);
+}
+
+static void test_hist_round_trip(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    osp_tsdb_stats st;
+    fill_hist(db);
+    check_fill_hist(db);
+    osp_tsdb_get_stats(db, &st);
+    assert_int_equal(st.head_series, 2);
+    assert_int_equal(st.head_samples, 500);
+    assert_int_equal(st.min_time_ms, HIST_T0);
+    assert_int_equal(st.max_time_ms, HIST_T0 + 15000 * 299);
+
+    /* The series and label read paths count series that have histograms only. */
+    osp_arena a;
+    osp_series *s;
+    osp_str *v;
+    size_t n;
+    osp_label_matcher m = {OSP_MATCH_EQ, OSP_STR_LIT("__name__"), OSP_STR_LIT("hist")};
+    osp_arena_init(&a, 0, 0);
+    assert_int_equal(osp_tsdb_series(db, &m, 1, HIST_T0 + 15000 * 299, INT64_MAX, &a, &s, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(s[0].nhsamples, 0);
+    assert_int_equal(osp_tsdb_label_values(db, OSP_STR_LIT("inst"), NULL, 0, HIST_T0 + 15000 * 100,
+                                           INT64_MAX, &a, &v, &n),
+                     0);
+    assert_true(n == 1 && osp_str_eqz(v[0], "h"));
+    osp_arena_cleanup(&a);
+
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    osp_tsdb_get_stats(db, &st);
+    assert_int_equal(st.head_samples, 0);
+    assert_int_equal(st.block_samples, 500);
+    assert_int_equal(st.max_time_ms, HIST_T0 + 15000 * 299);
+    check_fill_hist(db);
+    osp_tsdb_close(db);
+    db = open_db(&o);
+    check_fill_hist(db);
+    /* The series state came back from the block: the newest sample of h is a histogram. */
+    osp_tsdb_append_report rep;
+    one_hist(db, "hist", "h", HIST_T0 + 15000 * 299, 299, &rep);
+    assert_int_equal(rep.accepted, 1);
+    one(db, "hist", "h", HIST_T0 + 15000 * 299, 1, &rep);
+    assert_int_equal(rep.duplicate, 1);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* The admission rules, Prometheus's: one newest timestamp per series across both kinds;
+ * histograms are never taken out of order, whatever the window. */
+static void test_hist_rules(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    o.ooo_window_ms = 3600 * 1000;
+    o.retention_ms = 24 * 3600 * 1000LL;
+    osp_tsdb *db = open_db(&o);
+    osp_tsdb_append_report rep;
+    int64_t t = now_ms() - 600000;
+
+    one_hist(db, "h", "a", t, 1, &rep);
+    assert_int_equal(rep.accepted, 1);
+    one_hist(db, "h", "a", t, 1, &rep); /* the same again: accepted, a no-op */
+    assert_int_equal(rep.accepted, 1);
+    assert_string_equal(rep.error, "");
+    one_hist(db, "h", "a", t, 2, &rep);
+    assert_int_equal(rep.duplicate, 1);
+    assert_non_null(strstr(rep.error, "duplicate sample for timestamp"));
+    one(db, "h", "a", t, 1, &rep); /* a float where the newest is a histogram */
+    assert_int_equal(rep.duplicate, 1);
+    one_hist(db, "h", "a", t - 1, 1, &rep); /* within the window, but a histogram */
+    assert_int_equal(rep.out_of_order, 1);
+    assert_string_equal(rep.error, "out of order sample for series h{inst=\"a\",job=\"j\"}");
+    one_hist(db, "h", "a", t - 2 * 24 * 3600 * 1000LL, 1, &rep);
+    assert_int_equal(rep.too_old, 1);
+
+    one(db, "h", "a", t + 10, 5, &rep); /* a float after a histogram: in order */
+    assert_int_equal(rep.accepted, 1);
+    one_hist(db, "h", "a", t + 10, 1, &rep); /* a histogram where the newest is a float */
+    assert_int_equal(rep.duplicate, 1);
+    one_hist(db, "h", "a", t + 5, 1, &rep);
+    assert_int_equal(rep.out_of_order, 1);
+    one(db, "h", "a", t + 5, 4, &rep); /* the window takes floats */
+    assert_int_equal(rep.accepted, 1);
+    one(db, "h", "a", t, 4, &rep); /* a float where the head holds a histogram */
+    assert_int_equal(rep.duplicate, 1);
+
+    /* Invalid histograms count as invalid (schema 9 is past the largest, 8). */
+    osp_series_batch b;
+    osp_series_batch_init(&b);
+    osp_series *s = add(&b, "h", "j", "a");
+    hsamples(&b, s, 2, t + 20, 10, 3);
+    ((osp_histogram *)s->hsamples[0].h)->schema = 9;
+    assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+    assert_int_equal(rep.invalid, 1);
+    assert_int_equal(rep.accepted, 1);
+    assert_non_null(strstr(rep.error, "invalid histogram ("));
+    assert_non_null(strstr(rep.error, ") for series h{inst=\"a\",job=\"j\"}"));
+    osp_series_batch_cleanup(&b);
+
+    /* A float stale marker for a series whose newest sample is a histogram is stored as
+     * the stale histogram (Prometheus does the same); then a float is in order again. A
+     * stale histogram is a sample like any other. */
+    osp_series_batch_init(&b);
+    s = add(&b, "h", "j", "a");
+    s->samples = osp_arena_calloc(&b.arena, 2, sizeof *s->samples);
+    s->samples[0] = (osp_sample){t + 40, osp_stale_nan()};
+    s->samples[1] = (osp_sample){t + 50, 6};
+    s->nsamples = 2;
+    assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+    assert_int_equal(rep.accepted, 2);
+    osp_series_batch_cleanup(&b);
+    one_hist(db, "h", "a", t + 60, -1, &rep);
+    assert_int_equal(rep.accepted, 1);
+    one_hist(db, "h", "a", t + 60, -1, &rep); /* an equal stale marker */
+    assert_int_equal(rep.accepted, 1);
+
+    /* What the series holds: histogram 1 at t, float 4 at t + 5, float 5 at t + 10,
+     * histogram 4 at t + 30, the stale histogram at t + 40, float 6 at t + 50, the stale
+     * histogram at t + 60. */
+    for (int round = 0; round < 3; round++) {
+        osp_arena a;
+        osp_series *r;
+        osp_arena_init(&a, 0, 0);
+        assert_int_equal(select_all(db, &a, INT64_MIN, INT64_MAX, &r), 1);
+        assert_int_equal(r[0].nsamples, 3);
+        assert_int_equal(r[0].nhsamples, 4);
+        check_kinds_apart(&r[0]);
+        assert_true(r[0].samples[0].t_ms == t + 5 && r[0].samples[0].v == 4);
+        assert_true(r[0].samples[1].t_ms == t + 10 && r[0].samples[1].v == 5);
+        assert_true(r[0].samples[2].t_ms == t + 50 && r[0].samples[2].v == 6);
+        assert_true(hist_at(&r[0], 0, t, 1));
+        assert_true(hist_at(&r[0], 1, t + 30, 4));
+        assert_true(r[0].hsamples[2].t_ms == t + 40 && osp_hist_is_stale(r[0].hsamples[2].h));
+        assert_true(r[0].hsamples[3].t_ms == t + 60 && osp_hist_is_stale(r[0].hsamples[3].h));
+        osp_arena_cleanup(&a);
+        /* The newest histogram is found wherever it is: the head, a block, after a reopen. */
+        one_hist(db, "h", "a", t + 60, -1, &rep);
+        assert_int_equal(rep.accepted, 1);
+        one_hist(db, "h", "a", t + 60, 7, &rep);
+        assert_int_equal(rep.duplicate, 1);
+        if (round == 0) {
+            assert_int_equal(osp_tsdb_flush(db), 0);
+        } else if (round == 1) {
+            osp_tsdb_close(db);
+            db = open_db(&o);
+        }
+    }
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* A crash-like copy of the directory replays histograms from the write-ahead log, through
+ * the same rules, in the order they were appended. */
+static void test_hist_wal_replay(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    osp_tsdb_append_report rep;
+    fill_hist(db);
+    /* In one append: a float stale marker after the histogram newest (logged as a stale
+     * histogram), then a float after it: replayed in this order, both stay. */
+    one_hist(db, "order", "o", HIST_T0, 5, &rep);
+    osp_series_batch b;
+    osp_series_batch_init(&b);
+    osp_series *s = add(&b, "order", "j", "o");
+    s->samples = osp_arena_calloc(&b.arena, 2, sizeof *s->samples);
+    s->samples[0] = (osp_sample){HIST_T0 + 10, osp_stale_nan()};
+    s->samples[1] = (osp_sample){HIST_T0 + 20, 1};
+    s->nsamples = 2;
+    hsamples(&b, s, 1, HIST_T0 + 30, 0, 6);
+    assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+    assert_int_equal(rep.accepted, 3);
+    osp_series_batch_cleanup(&b);
+
+    char *crash = snapshot(dir);
+    osp_tsdb_close(db);
+    osp_tsdb_options oc = opts(crash);
+    for (int round = 0; round < 2; round++) { /* from the log, then from the block */
+        db = open_db(&oc);
+        osp_tsdb_stats st;
+        osp_tsdb_get_stats(db, &st);
+        assert_int_equal(st.blocks, (uint64_t)round);
+        assert_int_equal(st.head_samples + st.block_samples, 500 + 4);
+        check_fill_hist(db);
+        osp_arena a;
+        osp_series *r;
+        size_t n;
+        osp_label_matcher m = {OSP_MATCH_EQ, OSP_STR_LIT("__name__"), OSP_STR_LIT("order")};
+        osp_arena_init(&a, 0, 0);
+        assert_int_equal(osp_tsdb_select(db, &m, 1, INT64_MIN, INT64_MAX, &a, &r, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(r[0].nsamples, 1);
+        assert_true(r[0].samples[0].t_ms == HIST_T0 + 20 && r[0].samples[0].v == 1);
+        assert_int_equal(r[0].nhsamples, 3);
+        assert_true(hist_at(&r[0], 0, HIST_T0, 5));
+        assert_true(r[0].hsamples[1].t_ms == HIST_T0 + 10 && osp_hist_is_stale(r[0].hsamples[1].h));
+        assert_true(hist_at(&r[0], 2, HIST_T0 + 30, 6));
+        osp_arena_cleanup(&a);
+        /* The replayed state rejects what the original would have. */
+        one_hist(db, "hist", "h", HIST_T0 + 15000 * 298, 1, &rep);
+        assert_int_equal(rep.out_of_order, 1);
+        one_hist(db, "hist", "h", HIST_T0 + 15000 * 299, 299, &rep);
+        assert_int_equal(rep.accepted, 1);
+        osp_tsdb_close(db); /* writes the block round 1 reads */
+    }
+    osp_test_rmdir(crash);
+    free(crash);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* Writes block file seq (age seq) into dir with series m{s="x"} holding floats f[0..nf) and
+ * histograms at times ht[0..nh) of kinds hk[], and m{s="y"} with one histogram at 500 when
+ * with_y. */
+static void craft_block(const char *dir, uint64_t seq, const osp_sample *f, size_t nf,
+                        const int64_t *ht, const int *hk, size_t nh, int with_y)
+{
+    char path[4096];
+    osp_arena a;
+    osp_hsample hs[16];
+    osp_block_writer *w;
+    osp_arena_init(&a, 0, 0);
+    snprintf(path, sizeof path, "%s/%016llx.blk", dir, (unsigned long long)seq);
+    for (size_t i = 0; i < nh; i++)
+        hs[i] = (osp_hsample){ht[i], test_hist(&a, hk[i])};
+    osp_label l[2] = {{OSP_STR_LIT("__name__"), OSP_STR_LIT("m")},
+                      {OSP_STR_LIT("s"), OSP_STR_LIT("x")}};
+    assert_int_equal(osp_block_writer_create(path, &w), 0);
+    assert_int_equal(osp_block_writer_add(w, l, 2, f, nf, hs, nh), 0);
+    if (with_y) {
+        l[1].value = OSP_STR_LIT("y");
+        hs[0] = (osp_hsample){500, test_hist(&a, 50)};
+        assert_int_equal(osp_block_writer_add(w, l, 2, NULL, 0, hs, 1), 0);
+    }
+    assert_int_equal(osp_block_writer_finish(w, 0, seq, NULL, 0, NULL), 0);
+    osp_arena_cleanup(&a);
+}
+
+/* Two overlapping blocks: the newer write wins a timestamp across kinds, in reads, merges
+ * and after a reopen. Block 1: x floats at 0..9 (value k), histograms at 10..14 (kind k).
+ * Block 2: x histograms at 3 and 5 (kinds 103, 105), a float at 12 (99); y one histogram. */
+static void test_hist_merge(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_sample f1[10], f2[1] = {{12, 99}};
+    int64_t ht1[5] = {10, 11, 12, 13, 14}, ht2[2] = {3, 5};
+    int hk1[5] = {10, 11, 12, 13, 14}, hk2[2] = {103, 105};
+    for (int k = 0; k < 10; k++)
+        f1[k] = (osp_sample){k, k};
+    craft_block(dir, 1, f1, 10, ht1, hk1, 5, 0);
+    craft_block(dir, 2, f2, 1, ht2, hk2, 2, 1);
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    for (int round = 0; round < 3; round++) {
+        osp_arena a;
+        osp_series *r;
+        osp_arena_init(&a, 0, 0);
+        assert_int_equal(select_all(db, &a, INT64_MIN, INT64_MAX, &r), 2);
+        osp_series *x = &r[0], *y = &r[1];
+        check_kinds_apart(x);
+        /* x: floats 0 1 2 _ 4 _ 6 7 8 9 and 12 (99); histograms 3 5 10 11 13 14 */
+        assert_int_equal(x->nsamples, 9);
+        assert_int_equal(x->nhsamples, 6);
+        assert_true(x->samples[2].t_ms == 2 && x->samples[3].t_ms == 4);
+        assert_true(x->samples[8].t_ms == 12 && x->samples[8].v == 99);
+        assert_true(hist_at(x, 0, 3, 103) && hist_at(x, 1, 5, 105) && hist_at(x, 2, 10, 10));
+        assert_true(hist_at(x, 4, 13, 13) && hist_at(x, 5, 14, 14));
+        assert_true(y->nsamples == 0 && hist_at(y, 0, 500, 50));
+        osp_arena_cleanup(&a);
+        osp_tsdb_stats st;
+        osp_tsdb_get_stats(db, &st);
+        /* x's newest, 14, came from block 1: a histogram, whichever block is newer. */
+        osp_tsdb_append_report rep;
+        osp_series_batch b;
+        osp_series_batch_init(&b);
+        osp_series *s = osp_series_batch_add(&b);
+        s->labels = osp_arena_calloc(&b.arena, 2, sizeof *s->labels);
+        s->labels[0] = (osp_label){OSP_STR_LIT("__name__"), OSP_STR_LIT("m")};
+        s->labels[1] = (osp_label){OSP_STR_LIT("s"), OSP_STR_LIT("x")};
+        s->nlabels = 2;
+        hsamples(&b, s, 1, 14, 0, 14);
+        assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+        assert_int_equal(rep.accepted, 1);
+        osp_series_batch_cleanup(&b);
+        if (round == 0) {
+            assert_int_equal(st.blocks, 2);
+            assert_int_equal(st.block_samples, 15 + 3 + 1);
+            assert_int_equal(osp__tsdb_merge(db), 0);
+        } else if (round == 1) {
+            assert_int_equal(st.blocks, 1);
+            assert_int_equal(st.block_samples, 15 + 1);
+            assert_int_equal(count_files(dir, ".blk"), 1);
+            osp_tsdb_close(db);
+            db = open_db(&o);
+        }
+    }
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* A float written out of order (within the window) over a histogram already in a block is
+ * stored and wins: the newer write. */
+static void test_hist_overwritten(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    o.ooo_window_ms = 3600 * 1000;
+    osp_tsdb *db = open_db(&o);
+    osp_tsdb_append_report rep;
+    osp_series_batch b;
+    osp_series_batch_init(&b);
+    hsamples(&b, add(&b, "h", "j", "a"), 10, HIST_T0, 1000, 0);
+    assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+    osp_series_batch_cleanup(&b);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    one(db, "h", "a", HIST_T0 + 4000, 42, &rep);
+    assert_int_equal(rep.accepted, 1);
+    for (int round = 0; round < 3; round++) {
+        osp_arena a;
+        osp_series *r;
+        osp_arena_init(&a, 0, 0);
+        assert_int_equal(select_all(db, &a, INT64_MIN, INT64_MAX, &r), 1);
+        assert_int_equal(r[0].nsamples, 1);
+        assert_true(r[0].samples[0].t_ms == HIST_T0 + 4000 && r[0].samples[0].v == 42);
+        assert_int_equal(r[0].nhsamples, 9);
+        assert_true(hist_at(&r[0], 3, HIST_T0 + 3000, 3) && hist_at(&r[0], 4, HIST_T0 + 5000, 5));
+        osp_arena_cleanup(&a);
+        if (round == 0)
+            assert_int_equal(osp_tsdb_flush(db), 0);
+        else if (round == 1)
+            assert_int_equal(osp__tsdb_merge(db), 0);
+    }
+    osp_tsdb_stats st;
+    osp_tsdb_get_stats(db, &st);
+    assert_int_equal(st.blocks, 1);
+    assert_int_equal(st.block_samples, 10);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_hist_retention(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    o.retention_ms = 3600 * 1000;
+    osp_tsdb *db = open_db(&o);
+    int64_t now = now_ms();
+    osp_tsdb_append_report rep;
+    one_hist(db, "h", "old", now - 50 * 60000, 1, &rep);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    one_hist(db, "h", "new", now, 2, &rep);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    assert_int_equal(osp__tsdb_retention(db, now + 20 * 60000), 0);
+    osp_tsdb_stats st;
+    osp_tsdb_get_stats(db, &st);
+    assert_int_equal(st.blocks, 1);
+    assert_int_equal(st.block_samples, 1);
+    assert_int_equal(st.min_time_ms, now);
+    osp_arena a;
+    osp_series *r;
+    osp_arena_init(&a, 0, 0);
+    assert_int_equal(select_all(db, &a, INT64_MIN, INT64_MAX, &r), 1);
+    assert_true(hist_at(&r[0], 0, now, 2));
+    osp_arena_cleanup(&a);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* A data directory of the previous release (a format 02 block: the fixture described in
+ * tests/unit/store/tsdb/block.c) opens, serves its floats and takes histograms. */
+static void test_hist_format_02_dir(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd,
+             "cp tests/unit/store/tsdb/fixtures/osptsb02.blk '%s'/0000000000000001.blk", dir);
+    assert_int_equal(system(cmd), 0);
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    osp_tsdb_append_report rep;
+    osp_series_batch b;
+    osp_series_batch_init(&b);
+    osp_series *s = osp_series_batch_add(&b);
+    s->labels = osp_arena_calloc(&b.arena, 2, sizeof *s->labels);
+    s->labels[0] = (osp_label){OSP_STR_LIT("__name__"), OSP_STR_LIT("old_metric")};
+    s->labels[1] = (osp_label){OSP_STR_LIT("i"), OSP_STR_LIT("b")};
+    s->nlabels = 2;
+    hsamples(&b, s, 2, 3000, 1000, 7); /* 3000 is b's newest float: a duplicate */
+    assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+    assert_int_equal(rep.duplicate, 1);
+    assert_int_equal(rep.accepted, 1);
+    osp_series_batch_cleanup(&b);
+    for (int round = 0; round < 3; round++) {
+        osp_arena a;
+        osp_series *r;
+        osp_arena_init(&a, 0, 0);
+        assert_int_equal(select_all(db, &a, INT64_MIN, INT64_MAX, &r), 2);
+        assert_int_equal(r[0].nsamples, 150);
+        assert_true(r[0].samples[149].t_ms == 1000 + 149 * 15000 && r[0].samples[149].v == 149);
+        assert_int_equal(r[1].nsamples, 3);
+        assert_true(osp_is_stale_nan(r[1].samples[1].v) && r[1].samples[2].v == 2.5);
+        assert_true(r[1].nhsamples == 1 && hist_at(&r[1], 0, 4000, 8));
+        osp_arena_cleanup(&a);
+        if (round == 0) {
+            assert_int_equal(osp_tsdb_flush(db), 0);
+        } else if (round == 1) {
+            assert_int_equal(osp__tsdb_merge(db), 0); /* 02 and 03 into one 03 block */
+            osp_tsdb_close(db);
+            db = open_db(&o);
+            osp_tsdb_stats st;
+            osp_tsdb_get_stats(db, &st);
+            assert_int_equal(st.blocks, 1);
+            assert_int_equal(st.block_samples, 154);
+        }
+    }
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* A histogram chunk that does not decode, behind a valid checksum, fails the read with
+ * OSP_ECORRUPT; the engine does not crash. */
+static void test_hist_corrupt_chunk(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    osp_tsdb_append_report rep;
+    one_hist(db, "h", "a", HIST_T0, 3, &rep);
+    osp_tsdb_close(db);
+    /* The only chunk starts at byte 8: length, count, zigzag(t), record length, record. */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/0000000000000001.blk", dir);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    uint8_t img[4096];
+    size_t n = fread(img, 1, sizeof img, f);
+    assert_true(n > OSP_BLOCK_FOOTER_LEN && n < sizeof img);
+    uint8_t *foot = img + n - OSP_BLOCK_FOOTER_LEN;
+    uint64_t clen = osp_get_le64(foot + 8);
+    uint64_t zt = osp_pb_zigzag_encode(HIST_T0);
+    size_t rec = 8 + 2 + osp_pb_encode_varint((uint8_t[10]){0}, zt) + 1;
+    img[rec] = 0xe0; /* the record's flags: format version 7 */
+    osp_put_le64(foot + 16, XXH64(img + 8, (size_t)clen, 0));
+    osp_put_le64(foot + 152, XXH64(foot, 152, 0)); /* no replaces */
+    rewind(f);
+    assert_int_equal(fwrite(img, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+    db = open_db(&o);
+    osp_arena a;
+    osp_series *r;
+    size_t nr;
+    osp_label_matcher m = {OSP_MATCH_EQ, OSP_STR_LIT("__name__"), OSP_STR_LIT("h")};
+    osp_arena_init(&a, 0, 0);
+    assert_int_equal(osp_tsdb_select(db, &m, 1, INT64_MIN, INT64_MAX, &a, &r, &nr), OSP_ECORRUPT);
+    osp_arena_cleanup(&a);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* Histogram buffers count in the head's bytes (backpressure and the flush trigger). */
+static void test_hist_head_bytes(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    size_t encoded;
+    osp_series_batch b;
+    osp_series_batch_init(&b);
+    osp_series *s = add(&b, "h", "j", "a");
+    hsamples(&b, s, 1000, HIST_T0, 1000, 0);
+    osp_buf enc;
+    osp_buf_init(&enc, 0);
+    for (size_t i = 0; i < s->nhsamples; i++)
+        assert_int_equal(osp_hist_encode(&enc, s->hsamples[i].h), 0);
+    encoded = enc.len;
+    osp_buf_cleanup(&enc);
+    assert_int_equal(osp_tsdb_append(db, &b, NULL), 0);
+    osp_series_batch_cleanup(&b);
+    assert_true(osp__tsdb_unflushed_bytes(db) > encoded);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    assert_int_equal(osp__tsdb_unflushed_bytes(db), 0);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_rejections),
-        cmocka_unit_test(test_ooo_window),    cmocka_unit_test(test_flush_and_head_merge),
-        cmocka_unit_test(test_reopen),        cmocka_unit_test(test_torn_wal),
-        cmocka_unit_test(test_corrupt_block), cmocka_unit_test(test_merge_overlapping),
-        cmocka_unit_test(test_retention),     cmocka_unit_test(test_metadata),
-        cmocka_unit_test(test_concurrent),    cmocka_unit_test(test_labels),
-        cmocka_unit_test(test_backpressure),  cmocka_unit_test(test_memory_figure),
-        cmocka_unit_test(test_wal_large_ref), cmocka_unit_test(test_extreme_timestamps),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_ooo_window),
+        cmocka_unit_test(test_flush_and_head_merge),
+        cmocka_unit_test(test_reopen),
+        cmocka_unit_test(test_torn_wal),
+        cmocka_unit_test(test_corrupt_block),
+        cmocka_unit_test(test_merge_overlapping),
+        cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_metadata),
+        cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_backpressure),
+        cmocka_unit_test(test_memory_figure),
+        cmocka_unit_test(test_wal_large_ref),
+        cmocka_unit_test(test_extreme_timestamps),
+        cmocka_unit_test(test_hist_round_trip),
+        cmocka_unit_test(test_hist_rules),
+        cmocka_unit_test(test_hist_wal_replay),
+        cmocka_unit_test(test_hist_merge),
+        cmocka_unit_test(test_hist_overwritten),
+        cmocka_unit_test(test_hist_retention),
+        cmocka_unit_test(test_hist_format_02_dir),
+        cmocka_unit_test(test_hist_corrupt_chunk),
+        cmocka_unit_test(test_hist_head_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
