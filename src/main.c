@@ -1,6 +1,7 @@
 /* The osprey command: `osprey serve` runs the server; see `osprey --help`. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,7 +308,8 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
                 return OSP_EINVAL;
             break;
         case OPT_MAX_SERIES:
-            if (parse_count("--max-series-per-metric", optarg, 0, &cfg->store.max_series_per_metric))
+            if (parse_count("--max-series-per-metric", optarg, 0,
+                            &cfg->store.max_series_per_metric))
                 return OSP_EINVAL;
             break;
         case OPT_MAX_EXEMPLARS: {
@@ -418,8 +420,19 @@ static int listen_on(osp_net *net, const char *addr, enum osp_listener which,
     return rc;
 }
 
+/* Keeps freed memory in the process for the next query: queries allocate and free tens of
+ * megabytes each, and glibc's defaults hand large blocks back to the kernel and fault them
+ * in again (zeroed) every time. Blocks up to 32 MiB come from the heap, and heap tops
+ * up to 128 MiB stay. */
+static void tune_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
+}
+
 static int serve(int argc, char **argv)
 {
+    tune_malloc();
     serve_config cfg = {
         .data_dir = "./data",
         .otlp_grpc_addr = "127.0.0.1:4317",

@@ -32,6 +32,32 @@ void osp_arena_cleanup(osp_arena *a)
     a->used = 0;
 }
 
+void osp_arena_adopt(osp_arena *a, osp_arena *src)
+{
+    if (!src->head)
+        return;
+    osp_arena_chunk *tail = src->head;
+    while (tail->next)
+        tail = tail->next;
+    /* Behind a's current chunk, so that its free space keeps being used. */
+    if (a->head) {
+        tail->next = a->head->next;
+        a->head->next = src->head;
+    } else {
+        a->head = src->head;
+    }
+    a->used += src->used;
+    src->head = NULL;
+    src->used = 0;
+}
+
+size_t osp_arena_room(const osp_arena *a)
+{
+    if (!a->max)
+        return SIZE_MAX;
+    return a->used < a->max ? a->max - a->used : 0;
+}
+
 void *osp_arena_alloc(osp_arena *a, size_t n)
 {
     size_t need = (n + 15) & ~(size_t)15;

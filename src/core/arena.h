@@ -19,6 +19,12 @@ typedef struct osp_arena {
 void osp_arena_init(osp_arena *a, size_t chunk_size, size_t max);
 /* Frees every chunk; the arena is empty and reusable. */
 void osp_arena_cleanup(osp_arena *a);
+/* Moves every chunk of src into a, leaving src empty: what was allocated from src then
+ * lives as long as a's contents and counts in a's used bytes (which may pass a's cap; later
+ * allocations from a then fail). For work split over threads, each with its own arena. */
+void osp_arena_adopt(osp_arena *a, osp_arena *src);
+/* Bytes a may still hand out before its cap (SIZE_MAX without a cap). */
+size_t osp_arena_room(const osp_arena *a);
 /* n bytes aligned to 16; NULL when out of memory or past the cap. */
 void *osp_arena_alloc(osp_arena *a, size_t n);
 /* Zeroed allocation of count * size bytes. */

@@ -423,21 +423,22 @@ int osp_block_series_samples(const osp_block *b, size_t i, int64_t mint, int64_t
     while (r.p < r.end) {
         uint64_t len;
         osp_chunk_iter it;
-        osp_sample smp;
+        osp_sample a[OSP_CHUNK_MAX_SAMPLES];
         if (osp_pb_read_varint(&r, &len) || len > (uint64_t)(r.end - r.p))
             return OSP_ECORRUPT;
         osp_chunk_iter_init(&it, r.p, (size_t)len);
         r.p += len;
-        while (osp_chunk_iter_next(&it, &smp)) {
-            if ((seen && smp.t_ms <= last) || smp.t_ms < s->mint || smp.t_ms > s->maxt)
+        size_t n = osp_chunk_iter_read(&it, a, OSP_CHUNK_MAX_SAMPLES);
+        for (size_t j = 0; j < n; j++) {
+            if ((seen && a[j].t_ms <= last) || a[j].t_ms < s->mint || a[j].t_ms > s->maxt)
                 return OSP_ECORRUPT;
-            last = smp.t_ms;
+            last = a[j].t_ms;
             seen++;
-            if (smp.t_ms < mint)
+            if (a[j].t_ms < mint)
                 continue;
-            if (smp.t_ms > maxt)
+            if (a[j].t_ms > maxt)
                 return 0;
-            int rc = fn(ctx, smp.t_ms, smp.v);
+            int rc = fn(ctx, a[j].t_ms, a[j].v);
             if (rc)
                 return rc;
         }

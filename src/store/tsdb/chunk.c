@@ -296,32 +296,44 @@ int osp_chunk_appender_finish(osp_chunk_appender *a, osp_buf *out)
 
 /* ---- iterator ---- */
 
-static void corrupt(osp_chunk_iter *it)
+/* The decoder's helpers are inlined into one loop so that a batch read
+ * (osp_chunk_iter_read) keeps the iterator's state in registers. */
+#define DECODE_INLINE static inline __attribute__((always_inline))
+
+DECODE_INLINE void corrupt(osp_chunk_iter *it)
 {
     it->err = OSP_ECORRUPT;
 }
 
+/* Loads whole bytes into the bit buffer until it holds more than 56 bits or the chunk
+ * ends. */
+DECODE_INLINE void refill(osp_chunk_iter *it)
+{
+    if (it->pos + 8 <= it->n) { /* whole bytes that fit, from one 64-bit load */
+        unsigned take = (64 - it->nacc) / 8;
+        uint64_t w;
+        memcpy(&w, it->p + it->pos, 8);
+        w = __builtin_bswap64(w);
+        if (take < 8)
+            w &= ~0ull << (64 - 8 * take);
+        it->acc |= w >> it->nacc;
+        it->nacc += 8 * take;
+        it->pos += take;
+        return;
+    }
+    while (it->nacc <= 56 && it->pos < it->n) {
+        it->acc |= (uint64_t)it->p[it->pos++] << (56 - it->nacc);
+        it->nacc += 8;
+    }
+}
+
 /* Reads n <= 32 bits; 0 and OSP_ECORRUPT past the end. */
-static uint64_t rd(osp_chunk_iter *it, unsigned n)
+DECODE_INLINE uint64_t rd(osp_chunk_iter *it, unsigned n)
 {
     if (n == 0)
         return 0;
-    if (it->nacc < n) {
-        if (it->pos + 8 <= it->n) { /* whole bytes that fit, from one 64-bit load */
-            unsigned take = (64 - it->nacc) / 8;
-            uint64_t w;
-            memcpy(&w, it->p + it->pos, 8);
-            w = __builtin_bswap64(w);
-            if (take < 8)
-                w &= ~0ull << (64 - 8 * take);
-            it->acc |= w >> it->nacc;
-            it->nacc += 8 * take;
-            it->pos += take;
-        }
-        while (it->nacc <= 56 && it->pos < it->n) {
-            it->acc |= (uint64_t)it->p[it->pos++] << (56 - it->nacc);
-            it->nacc += 8;
-        }
+    if (__builtin_expect(it->nacc < n, 0)) {
+        refill(it);
         if (it->nacc < n) {
             corrupt(it);
             return 0;
@@ -333,12 +345,30 @@ static uint64_t rd(osp_chunk_iter *it, unsigned n)
     return v;
 }
 
-static uint64_t rd64(osp_chunk_iter *it, unsigned n)
+DECODE_INLINE uint64_t rd64(osp_chunk_iter *it, unsigned n)
 {
     if (n <= 32)
         return rd(it, n);
     uint64_t hi = rd(it, n - 32);
     return (hi << 32) | rd(it, 32);
+}
+
+/* Reads a unary prefix of up to max (<= 8) bits: the number of 1 bits before a 0, or max
+ * when max 1 bits come first (no 0 follows then). One step instead of a read per bit. */
+DECODE_INLINE unsigned rd_prefix(osp_chunk_iter *it, unsigned max)
+{
+    if (__builtin_expect(it->nacc < max, 0))
+        refill(it);
+    /* Bits past nacc are 0 in acc, so the count stops there at the latest. */
+    unsigned ones = (unsigned)__builtin_clzll(~it->acc | (1ull << (63 - max)));
+    unsigned used = ones < max ? ones + 1 : max;
+    if (used > it->nacc) {
+        corrupt(it);
+        return 0;
+    }
+    it->acc <<= used;
+    it->nacc -= used;
+    return ones;
 }
 
 static bool get_uvarint(osp_chunk_iter *it, uint64_t *out)
@@ -360,7 +390,7 @@ static bool get_uvarint(osp_chunk_iter *it, uint64_t *out)
 }
 
 /* After the last sample only zero padding bits of the final byte may remain. */
-static void check_end(osp_chunk_iter *it)
+DECODE_INLINE void check_end(osp_chunk_iter *it)
 {
     if (it->pos != it->n || it->nacc >= 8 || it->acc != 0)
         corrupt(it);
@@ -394,16 +424,17 @@ void osp_chunk_iter_init(osp_chunk_iter *it, const void *p, size_t n)
         check_end(it);
 }
 
-static double get_xor(osp_chunk_iter *it)
+DECODE_INLINE double get_xor(osp_chunk_iter *it)
 {
     osp__chunk_venc *e = &it->v;
     if (it->i == 0) {
         e->prev = rd64(it, 64);
         return osp_pb_as_double(e->prev);
     }
-    if (rd(it, 1) == 0)
+    unsigned ctl = rd_prefix(it, 2); /* 0: same value, 10: same window, 11: new window */
+    if (ctl == 0)
         return osp_pb_as_double(e->prev);
-    if (rd(it, 1) == 0) {
+    if (ctl == 1) {
         if (e->lead == 0xff) {
             corrupt(it);
             return 0;
@@ -423,22 +454,29 @@ static double get_xor(osp_chunk_iter *it)
     return osp_pb_as_double(e->prev);
 }
 
-static double get_int(osp_chunk_iter *it)
+DECODE_INLINE double get_int(osp_chunk_iter *it)
 {
     osp__chunk_venc *e = &it->v;
     uint64_t x;
-    if (rd(it, 1) == 0)
+    switch (rd_prefix(it, 5)) {
+    case 0:
         x = 0;
-    else if (rd(it, 1) == 0)
+        break;
+    case 1:
         x = rd(it, 7);
-    else if (rd(it, 1) == 0)
+        break;
+    case 2:
         x = rd(it, 14);
-    else if (rd(it, 1) == 0)
+        break;
+    case 3:
         x = rd(it, 21);
-    else if (rd(it, 1) == 0)
+        break;
+    case 4:
         x = rd64(it, (unsigned)rd(it, 6));
-    else
+        break;
+    default:
         return osp_pb_as_double(rd64(it, 64)); /* escaped non-integral value */
+    }
     uint64_t u;
     if (e->nint == 0) {
         u = (uint64_t)osp_pb_zigzag_decode(x);
@@ -454,7 +492,7 @@ static double get_int(osp_chunk_iter *it)
     return (double)(int64_t)u;
 }
 
-bool osp_chunk_iter_next(osp_chunk_iter *it, osp_sample *out)
+DECODE_INLINE bool next_sample(osp_chunk_iter *it, osp_sample *out)
 {
     if (it->err || it->i >= it->count)
         return false;
@@ -463,17 +501,8 @@ bool osp_chunk_iter_next(osp_chunk_iter *it, osp_sample *out)
         it->d = it->d1;
         t += it->d;
     } else if (it->i >= 2) {
-        uint64_t z;
-        if (rd(it, 1) == 0)
-            z = 0;
-        else if (rd(it, 1) == 0)
-            z = rd(it, 7);
-        else if (rd(it, 1) == 0)
-            z = rd(it, 14);
-        else if (rd(it, 1) == 0)
-            z = rd(it, 20);
-        else
-            z = rd64(it, 64);
+        static const unsigned width[5] = {0, 7, 14, 20, 64};
+        uint64_t z = rd64(it, width[rd_prefix(it, 4)]);
         it->d += (uint64_t)osp_pb_zigzag_decode(z);
         t += it->d;
     }
@@ -492,6 +521,21 @@ bool osp_chunk_iter_next(osp_chunk_iter *it, osp_sample *out)
     out->t_ms = (int64_t)t;
     out->v = v;
     return true;
+}
+
+bool osp_chunk_iter_next(osp_chunk_iter *it, osp_sample *out)
+{
+    return next_sample(it, out);
+}
+
+size_t osp_chunk_iter_read(osp_chunk_iter *it, osp_sample *out, size_t max)
+{
+    osp_chunk_iter c = *it; /* a local copy the compiler can keep in registers */
+    size_t k = 0;
+    while (k < max && next_sample(&c, &out[k]))
+        k++;
+    *it = c;
+    return k;
 }
 
 /* ---- incremental XOR stream ---- */

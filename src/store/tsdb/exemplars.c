@@ -18,10 +18,10 @@
 
 #define MODULE "exemplars"
 #define NONE UINT32_MAX
-#define CHECKPOINT_FACTOR 2          /* rewrite the log once it holds this many ring-fulls */
-#define RECORD_EXEMPLARS 4096        /* exemplars per log record, at most */
-#define SEGMENT_BYTES (8ull << 20)   /* log segment size */
-#define MAX_CAPACITY (NONE - 1)      /* slots are numbered in 32 bits */
+#define CHECKPOINT_FACTOR 2        /* rewrite the log once it holds this many ring-fulls */
+#define RECORD_EXEMPLARS 4096      /* exemplars per log record, at most */
+#define SEGMENT_BYTES (8ull << 20) /* log segment size */
+#define MAX_CAPACITY (NONE - 1)    /* slots are numbered in 32 bits */
 
 /* One ring slot. */
 typedef struct slot {
@@ -287,9 +287,9 @@ static void checkpoint(osp_exemplar_store *st)
         osp_buf_reset(&enc);
         if ((rc = osp_series_labels(st->index, s->series, &arena, &l, &nl)) == 0 &&
             (rc = put_labels(&enc, l, nl)) == 0)
-            rc = log_add(&w, osp_buf_str(&enc),
-                         osp_str_make((const char *)s->labels, s->nlabels_bytes), s->t_ms,
-                         s->value);
+            rc =
+                log_add(&w, osp_buf_str(&enc),
+                        osp_str_make((const char *)s->labels, s->nlabels_bytes), s->t_ms, s->value);
         if (w.n == 0) { /* a record went out: start the label arrays afresh */
             osp_arena_cleanup(&arena);
             osp_arena_init(&arena, 0, 0);
@@ -440,9 +440,9 @@ typedef struct appender {
     osp_exemplar_store *st;
     const osp_series_batch *b;
     osp_exemplar_report *rep;
-    osp_arena arena;    /* encodings */
+    osp_arena arena;     /* encodings */
     osp_str *series_enc; /* per batch series, encoded on first use */
-    pending *acc;       /* accepted, in order */
+    pending *acc;        /* accepted, in order */
     size_t nacc;
     osp_buf enc;
 } appender;
@@ -462,8 +462,8 @@ static int check_one(appender *a, size_t i)
     }
     const osp_series *s = &a->b->series[e->series];
     rc = osp_series_index_get_or_create(st->index, s->labels, s->nlabels, &id, NULL);
-    if (rc == OSP_EINVAL || rc == OSP_ETOOBIG || (rc == 0 && (rc = ensure_series(st, id)) ==
-                                                                 OSP_ETOOBIG)) {
+    if (rc == OSP_EINVAL || rc == OSP_ETOOBIG ||
+        (rc == 0 && (rc = ensure_series(st, id)) == OSP_ETOOBIG)) {
         a->rep->invalid++;
         reject(a->rep, rc == OSP_EINVAL ? "malformed label set" : "too many series", s);
         return 0;

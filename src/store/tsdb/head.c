@@ -312,11 +312,12 @@ int osp__hdata_hfind(const osp__hdata *d, int64_t t, osp_arena *arena, osp_histo
 static int collect_iter(osp_chunk_iter *it, int64_t mint, int64_t maxt, uint32_t rank,
                         osp__svec *out)
 {
-    osp_sample s;
-    while (osp_chunk_iter_next(it, &s)) {
-        if (s.t_ms > maxt)
+    osp_sample a[OSP_CHUNK_MAX_SAMPLES];
+    size_t n = osp_chunk_iter_read(it, a, OSP_CHUNK_MAX_SAMPLES);
+    for (size_t j = 0; j < n; j++) {
+        if (a[j].t_ms > maxt)
             return 0;
-        if (s.t_ms >= mint && osp__svec_push(out, s.t_ms, s.v, rank))
+        if (a[j].t_ms >= mint && osp__svec_push(out, a[j].t_ms, a[j].v, rank))
             return OSP_ENOMEM;
     }
     return osp_chunk_iter_err(it);

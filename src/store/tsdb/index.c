@@ -572,8 +572,8 @@ void osp_series_index_lookup_batch(osp_series_index *idx, const osp_series *seri
         j = i - (LOOKAHEAD - 1); /* stage 3: compare */
         if (i >= LOOKAHEAD - 1 && j < n) {
             size_t k = j & (LOOKAHEAD - 1);
-            uint32_t id = ok[k] ? series_find(idx, series[j].labels, series[j].nlabels, h[k])
-                                : NONE;
+            uint32_t id =
+                ok[k] ? series_find(idx, series[j].labels, series[j].nlabels, h[k]) : NONE;
             ids[j] = id == NONE ? UINT64_MAX : id;
         }
     }

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/cond.h"
 #include "core/endian.h"
@@ -21,7 +22,8 @@
 #include "store/tsdb/tsdb_int.h"
 
 #define MOD "tsdb"
-#define DEFAULT_HEAD_BYTES ((size_t)128 << 20)
+#define MIN_HEAD_BYTES ((size_t)128 << 20)
+#define MAX_HEAD_BYTES ((size_t)4 << 30)
 #define DEFAULT_BLOCK_MS (2 * 3600 * 1000LL)
 #define BUSY_FACTOR 4  /* unflushed cap: head_bytes times this */
 #define REC_APPEND 1   /* WAL record kinds: float samples only (earlier releases) */
@@ -713,6 +715,17 @@ static void destroy(osp_tsdb *db)
     osp_free(db);
 }
 
+/* A sixteenth of physical memory, within [MIN_HEAD_BYTES, MAX_HEAD_BYTES]: a head cut
+ * writes every active series out, so cutting by a small byte figure makes many small
+ * blocks (each holding every series' labels) where many series are active. */
+static size_t default_head_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    size_t phys = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
+    size_t b = phys / 16;
+    return b < MIN_HEAD_BYTES ? MIN_HEAD_BYTES : b > MAX_HEAD_BYTES ? MAX_HEAD_BYTES : b;
+}
+
 int osp_tsdb_open(const osp_tsdb_options *opt, osp_tsdb **out)
 {
     pthread_rwlockattr_t ra;
@@ -724,7 +737,7 @@ int osp_tsdb_open(const osp_tsdb_options *opt, osp_tsdb **out)
         return OSP_ENOMEM;
     db->opt = *opt;
     if (!db->opt.head_bytes)
-        db->opt.head_bytes = DEFAULT_HEAD_BYTES;
+        db->opt.head_bytes = default_head_bytes();
     if (db->opt.block_ms <= 0)
         db->opt.block_ms = DEFAULT_BLOCK_MS;
     pthread_rwlockattr_init(&ra);

@@ -27,7 +27,8 @@ typedef struct osp_tsdb_options {
                                      * Prometheus does by default). Histograms are never
                                      * taken out of order (as Prometheus 2.42) */
     uint64_t max_series_per_metric; /* new series allowed per metric name; 0 = no limit */
-    size_t head_bytes;              /* cut the in-memory head to a block past this; 0 = default */
+    size_t head_bytes;              /* cut the in-memory head to a block past this; 0 = a
+                                     * sixteenth of physical memory, 128 MiB to 4 GiB */
     int64_t block_ms;               /* and at least this often (head time span); 0 = 2h */
 } osp_tsdb_options;
 

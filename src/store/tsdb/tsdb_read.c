@@ -1,7 +1,9 @@
 /* The engine's read paths: select and series over blocks and head, label names and
  * values, metadata, and stats. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/log.h"
@@ -113,12 +115,88 @@ static int select_ids(osp_tsdb *db, const osp_label_matcher *m, size_t n, osp_ar
     return 0;
 }
 
+/* Selects of at least this many series are split over threads, one share per CPU. */
+#define PARALLEL_MIN_SERIES 2048
+#define PARALLEL_MAX_THREADS 8
+
+/* One share of a select: the series of ids[from, to) with data in range. */
+typedef struct select_part {
+    osp_tsdb *db;
+    const uint64_t *ids;
+    size_t from, to;
+    int64_t mint, maxt;
+    int samples;      /* load samples too */
+    osp_arena own;    /* a helper thread's arena (the caller's arena serves share 0) */
+    osp_arena *arena; /* where labels and samples go */
+    osp_series *res;  /* the share's series, sorted by labels: res[0..n) */
+    size_t n;
+    int rc;
+} select_part;
+
+/* Runs one share; the caller holds rw shared. */
+static void *select_part_run(void *arg)
+{
+    select_part *p = arg;
+    osp__svec v = {0};
+    int rc = 0;
+    for (size_t i = p->from; i < p->to && rc == 0; i++) {
+        uint64_t id = p->ids[i];
+        if ((rc = gather(p->db, id, p->mint, p->maxt, p->samples ? p->arena : NULL, &v)) != 0 ||
+            v.n == 0)
+            continue;
+        osp_series *s = &p->res[p->n];
+        if ((rc = osp_series_labels(p->db->idx, id, p->arena, &s->labels, &s->nlabels)) != 0)
+            break;
+        if ((rc = copy_label_strings(p->arena, s->labels, s->nlabels)) != 0)
+            break;
+        if (p->samples && (rc = put_samples(&v, p->arena, s)) != 0)
+            break;
+        p->n++;
+    }
+    osp_free(v.a);
+    if (rc == 0)
+        qsort(p->res, p->n, sizeof *p->res, cmp_series);
+    p->rc = rc;
+    return NULL;
+}
+
+/* How many shares a select of nids series gets. */
+static size_t select_shares(size_t nids)
+{
+    if (nids < PARALLEL_MIN_SERIES)
+        return 1;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t k = cpus > 1 ? (size_t)cpus : 1;
+    if (k > PARALLEL_MAX_THREADS)
+        k = PARALLEL_MAX_THREADS;
+    return k < nids / (PARALLEL_MIN_SERIES / 2) ? k : nids / (PARALLEL_MIN_SERIES / 2);
+}
+
+/* Merges the sorted shares into one sorted array in arena; NULL when out of memory. */
+static osp_series *merge_shares(select_part *p, size_t np, size_t total, osp_arena *arena)
+{
+    if (np == 1)
+        return p[0].res;
+    osp_series *out = osp_arena_alloc(arena, (total ? total : 1) * sizeof *out);
+    size_t at[PARALLEL_MAX_THREADS] = {0};
+    for (size_t k = 0; out && k < total; k++) {
+        size_t best = np;
+        for (size_t j = 0; j < np; j++)
+            if (at[j] < p[j].n &&
+                (best == np || cmp_series(&p[j].res[at[j]], &p[best].res[at[best]]) < 0))
+                best = j;
+        out[k] = p[best].res[at[best]++];
+    }
+    return out;
+}
+
 static int do_select(osp_tsdb *db, const osp_label_matcher *m, size_t n, int all, int64_t mint,
                      int64_t maxt, int samples, osp_arena *arena, osp_series **out, size_t *nout)
 {
     uint64_t *ids;
-    size_t nids = 0, k = 0;
-    osp__svec v = {0};
+    size_t nids = 0, np = 0, started = 0, total = 0;
+    select_part p[PARALLEL_MAX_THREADS];
+    pthread_t th[PARALLEL_MAX_THREADS];
     *out = NULL;
     *nout = 0;
     if (!db || !arena)
@@ -130,25 +208,45 @@ static int do_select(osp_tsdb *db, const osp_label_matcher *m, size_t n, int all
     osp_series *res = rc ? NULL : osp_arena_calloc(arena, nids ? nids : 1, sizeof *res);
     if (!rc && !res)
         rc = OSP_ENOMEM;
-    for (size_t i = 0; i < nids && rc == 0; i++) {
-        if ((rc = gather(db, ids[i], mint, maxt, samples ? arena : NULL, &v)) != 0 || v.n == 0)
-            continue;
-        osp_series *s = &res[k];
-        if ((rc = osp_series_labels(db->idx, ids[i], arena, &s->labels, &s->nlabels)) != 0)
-            break;
-        if ((rc = copy_label_strings(arena, s->labels, s->nlabels)) != 0)
-            break;
-        if (samples && (rc = put_samples(&v, arena, s)) != 0)
-            break;
-        k++;
+    if (rc == 0) {
+        np = select_shares(nids);
+        /* Helper threads get an equal part of what the caller's arena may still hold. */
+        size_t room = osp_arena_room(arena), cap = room == SIZE_MAX ? 0 : room / np + 1;
+        for (size_t j = 0; j < np; j++) {
+            p[j] = (select_part){.db = db,
+                                 .ids = ids,
+                                 .from = nids * j / np,
+                                 .to = nids * (j + 1) / np,
+                                 .mint = mint,
+                                 .maxt = maxt,
+                                 .samples = samples,
+                                 .arena = j ? &p[j].own : arena};
+            p[j].res = res + p[j].from;
+            osp_arena_init(&p[j].own, arena->chunk_size, cap);
+        }
+        /* Share 0 runs here; a thread that cannot start leaves its share to this one too. */
+        for (started = 1; started < np; started++)
+            if (pthread_create(&th[started], NULL, select_part_run, &p[started]) != 0)
+                break;
+        for (size_t j = started; j < np; j++)
+            select_part_run(&p[j]);
+        select_part_run(&p[0]);
+        for (size_t j = 1; j < started; j++)
+            pthread_join(th[j], NULL);
     }
     pthread_rwlock_unlock(&db->rw);
-    osp_free(v.a);
+    for (size_t j = 0; rc == 0 && j < np; j++) {
+        osp_arena_adopt(arena, &p[j].own);
+        rc = p[j].rc;
+        total += p[j].n;
+    }
+    for (size_t j = 0; rc && j < np; j++)
+        osp_arena_cleanup(&p[j].own);
     if (rc)
         return rc;
-    qsort(res, k, sizeof *res, cmp_series);
-    *out = res;
-    *nout = k;
+    if (!(*out = merge_shares(p, np, total, arena)))
+        return OSP_ENOMEM;
+    *nout = total;
     return 0;
 }
 

@@ -65,6 +65,18 @@ static size_t round_trip(const osp_sample *s, size_t n, size_t max_bytes, int *n
             next++;
         }
         assert_int_equal(osp_chunk_iter_err(&it), 0);
+        /* a batch read gives the same samples, in reads of any size */
+        osp_sample batch[OSP_CHUNK_MAX_SAMPLES];
+        size_t got_n = 0, step = 1 + (size_t)chunks % 7, k;
+        osp_chunk_iter_init(&it, out.data, out.len);
+        while ((k = osp_chunk_iter_read(&it, batch + got_n, step)) > 0)
+            got_n += k;
+        assert_int_equal(osp_chunk_iter_err(&it), 0);
+        assert_int_equal(got_n, osp_chunk_iter_count(&it));
+        for (size_t j = 0; j < got_n; j++) {
+            assert_int_equal(batch[j].t_ms, s[next - got_n + j].t_ms);
+            assert_int_equal(bits_of(batch[j].v), bits_of(s[next - got_n + j].v));
+        }
         if (i < n)
             assert_int_equal(osp_chunk_append(&a, s[i].t_ms, s[i].v), 0);
     }
@@ -328,6 +340,11 @@ static void test_corrupt(void **state)
                 k++;
             assert_int_equal(osp_chunk_iter_err(&it), OSP_ECORRUPT);
             assert_true(k < 50);
+            /* a batch read stops at the same sample */
+            osp_sample batch[OSP_CHUNK_MAX_SAMPLES];
+            osp_chunk_iter_init(&it, copy, len);
+            assert_int_equal(osp_chunk_iter_read(&it, batch, OSP_CHUNK_MAX_SAMPLES), (size_t)k);
+            assert_int_equal(osp_chunk_iter_err(&it), OSP_ECORRUPT);
             free(copy);
         }
         for (size_t bit = 0; bit < n * 8; bit++) {

@@ -1030,6 +1030,55 @@ static void check_fill_hist(osp_tsdb *db)
     osp_arena_cleanup(&a);
 }
 
+/* A select over enough series to be split over threads gives every series once, sorted by
+ * labels, with its own samples; under an arena cap too small for the result it fails with
+ * OSP_ENOMEM and leaks nothing. */
+static void test_parallel_select(void **state)
+{
+    enum { N = 5000 };
+    char inst[32];
+    for (int flushed = 0; flushed < 2; flushed++) { /* from the head, then from a block */
+        char *dir = osp_test_tmpdir("tsdb");
+        osp_tsdb_options o = opts(dir);
+        osp_tsdb *db = open_db(&o);
+        osp_series_batch b;
+        osp_series_batch_init(&b);
+        for (int i = 0; i < N; i++) {
+            /* created in an order unlike label order, so the shares need sorting */
+            int k = (i * 7919) % N;
+            snprintf(inst, sizeof inst, "i%05d", k);
+            samples(&b, add(&b, "par_metric", "j", inst), 3, 1000, 1000, k);
+        }
+        assert_int_equal(osp_tsdb_append(db, &b, NULL), 0);
+        osp_series_batch_cleanup(&b);
+        if (flushed)
+            assert_int_equal(osp_tsdb_flush(db), 0);
+        osp_label_matcher m = {OSP_MATCH_EQ, OSP_STR_LIT("__name__"), OSP_STR_LIT("par_metric")};
+        osp_arena arena;
+        osp_arena_init(&arena, 0, 0);
+        osp_series *out;
+        size_t n;
+        assert_int_equal(osp_tsdb_select(db, &m, 1, 0, 10000, &arena, &out, &n), 0);
+        assert_int_equal(n, N);
+        for (size_t i = 0; i < n; i++) {
+            snprintf(inst, sizeof inst, "i%05zu", i);
+            osp_str got = osp_labels_get(out[i].labels, out[i].nlabels, OSP_STR_LIT("inst"));
+            assert_true(osp_str_eqz(got, inst));
+            assert_int_equal(out[i].nsamples, 3);
+            assert_int_equal(out[i].samples[2].t_ms, 3000);
+            assert_true(out[i].samples[2].v == (double)i + 2);
+        }
+        osp_arena_cleanup(&arena);
+        osp_arena_init(&arena, 0, 64 << 10);
+        assert_int_equal(osp_tsdb_select(db, &m, 1, 0, 10000, &arena, &out, &n), OSP_ENOMEM);
+        osp_arena_cleanup(&arena);
+        osp_tsdb_close(db);
+        osp_test_rmdir(dir);
+        free(dir);
+    }
+    (void)state;
+}
+
 static void test_hist_round_trip(void **state)
 {
     char *dir = osp_test_tmpdir("tsdb");
@@ -1541,6 +1590,7 @@ int main(void)
         cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_parallel_select),
         cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_memory_figure),
         cmocka_unit_test(test_wal_large_ref),
