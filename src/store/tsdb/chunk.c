@@ -78,26 +78,78 @@ static bool as_int(double v, int64_t *out)
     return true;
 }
 
+/* Powers of ten for DEC scales. */
+static const double pow10_of[OSP_CHUNK_MAX_SCALE + 1] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+
+/* True when v is exactly m / 10^scale for an int64 m within 2^53 (as the value a
+ * text exposition like "12.34" parses to); m in *out. */
+static bool as_dec(double v, unsigned scale, int64_t *out)
+{
+    double x = v * pow10_of[scale];
+    if (!(x >= -9007199254740992.0 && x <= 9007199254740992.0))
+        return false;
+    int64_t m = (int64_t)nearbyint(x);
+    if ((double)m / pow10_of[scale] != v || (m == 0 && signbit(v)))
+        return false;
+    *out = m;
+    return true;
+}
+
+#define NO_SCALE 0xff /* DEC's scale in an appender once a value fits no scale */
+
+/* The fewest decimal digits (1..OSP_CHUNK_MAX_SCALE) that hold v exactly; NO_SCALE when
+ * none does; 0 when v tells nothing (integral, NaN, infinite). */
+static unsigned dec_scale(double v)
+{
+    int64_t m;
+    if (as_int(v, &m) || !isfinite(v))
+        return 0;
+    for (unsigned s = 1; s <= OSP_CHUNK_MAX_SCALE; s++)
+        if (as_dec(v, s, &m))
+            return s;
+    return NO_SCALE;
+}
+
 /* ---- encoders (shared by size tracking and the final write) ---- */
 
-static void put_tdod(bitw *w, uint64_t dod)
+/* Variable-length integer buckets: payload bits after a prefix of j + 1 ones and a zero
+ * for bucket j. Timestamps escape to 64 bits after n + 1 ones; integer values (INT, DEC)
+ * have n + 1 ones and a zero for a 6-bit length L and L bits, and n + 2 ones for a raw
+ * double. */
+typedef struct buckets {
+    unsigned n;       /* buckets */
+    unsigned bits[5]; /* payload bits per bucket */
+} buckets;
+
+static const buckets TS1 = {3, {7, 14, 20}};         /* timestamps, first set */
+static const buckets TS2 = {4, {4, 8, 14, 20}};      /* timestamps, OSP_CHUNK_V2 */
+static const buckets INT1 = {3, {7, 14, 21}};        /* integers, first set */
+static const buckets INT2 = {5, {3, 6, 10, 14, 21}}; /* integers, OSP_CHUNK_V2 */
+
+/* Writes z in the first bucket of tb that holds it; 0 when none does. */
+static bool put_bucketed(bitw *w, uint64_t z, const buckets *tb)
 {
-    uint64_t z = osp_pb_zigzag_encode((int64_t)dod);
     if (z == 0) {
         bw_put(w, 0, 1);
-    } else if (z < (UINT64_C(1) << 7)) {
-        bw_put(w, 0x2, 2);
-        bw_put(w, z, 7);
-    } else if (z < (UINT64_C(1) << 14)) {
-        bw_put(w, 0x6, 3);
-        bw_put(w, z, 14);
-    } else if (z < (UINT64_C(1) << 20)) {
-        bw_put(w, 0xe, 4);
-        bw_put(w, z, 20);
-    } else {
-        bw_put(w, 0xf, 4);
-        bw_put64(w, z, 64);
+        return true;
     }
+    for (unsigned j = 0; j < tb->n; j++) {
+        if (z < (UINT64_C(1) << tb->bits[j])) {
+            bw_put(w, (UINT64_C(1) << (j + 2)) - 2, j + 2);
+            bw_put(w, z, tb->bits[j]);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void put_tdod(bitw *w, uint64_t dod, const buckets *tb)
+{
+    uint64_t z = osp_pb_zigzag_encode((int64_t)dod);
+    if (put_bucketed(w, z, tb))
+        return;
+    bw_put(w, (UINT64_C(1) << (tb->n + 1)) - 1, tb->n + 1);
+    bw_put64(w, z, 64);
 }
 
 static void put_xor(osp__chunk_venc *e, bitw *w, double v, bool first)
@@ -131,11 +183,13 @@ static void put_xor(osp__chunk_venc *e, bitw *w, double v, bool first)
     e->trail = (uint8_t)trail;
 }
 
-static void put_int(osp__chunk_venc *e, bitw *w, double v)
+/* INT and DEC: the integer i (when ok) in the integer state, else v's raw bits; the
+ * OSP_CHUNK_V2 buckets (only the appender writes INT and DEC). */
+static void put_intval(osp__chunk_venc *e, bitw *w, bool ok, int64_t i, double v)
 {
-    int64_t i;
-    if (!as_int(v, &i)) {
-        bw_put(w, 0x1f, 5);
+    const buckets *tb = &INT2;
+    if (!ok) {
+        bw_put(w, (UINT64_C(1) << (tb->n + 2)) - 1, tb->n + 2);
         bw_put64(w, osp_pb_double_bits(v), 64);
         return;
     }
@@ -152,31 +206,23 @@ static void put_int(osp__chunk_venc *e, bitw *w, double v)
     }
     e->prev = u;
     e->nint++;
-    if (x == 0) {
-        bw_put(w, 0, 1);
-    } else if (x < (UINT64_C(1) << 7)) {
-        bw_put(w, 0x2, 2);
-        bw_put(w, x, 7);
-    } else if (x < (UINT64_C(1) << 14)) {
-        bw_put(w, 0x6, 3);
-        bw_put(w, x, 14);
-    } else if (x < (UINT64_C(1) << 21)) {
-        bw_put(w, 0xe, 4);
-        bw_put(w, x, 21);
-    } else {
-        unsigned n = bitlen(x); /* < 64: values are within 2^53, so dod within 2^55 */
-        bw_put(w, 0x1e, 5);
-        bw_put(w, n, 6);
-        bw_put64(w, x, n);
-    }
+    if (put_bucketed(w, x, tb))
+        return;
+    unsigned n = bitlen(x); /* < 64: values are within 2^53, so dod within 2^55 */
+    bw_put(w, (UINT64_C(1) << (tb->n + 2)) - 2, tb->n + 2);
+    bw_put(w, n, 6);
+    bw_put64(w, x, n);
 }
 
 static void put_value(osp__chunk_venc *e, bitw *w, int enc, double v, bool first)
 {
-    if (enc == OSP_CHUNK_ENC_XOR)
+    int64_t i = 0;
+    if (enc == OSP_CHUNK_ENC_XOR) {
         put_xor(e, w, v, first);
-    else
-        put_int(e, w, v);
+        return;
+    }
+    bool ok = enc == OSP_CHUNK_ENC_INT ? as_int(v, &i) : as_dec(v, e->scale, &i);
+    put_intval(e, w, ok, i, v);
 }
 
 /* ---- appender ---- */
@@ -196,13 +242,14 @@ void osp_chunk_appender_init(osp_chunk_appender *a, uint32_t max_samples, size_t
     if (a->max_bytes < OSP_CHUNK_MIN_BYTES)
         a->max_bytes = OSP_CHUNK_MIN_BYTES;
     a->dprev = 0;
-    venc_init(&a->enc[0]);
-    venc_init(&a->enc[1]);
+    for (int k = 0; k < 3; k++)
+        venc_init(&a->enc[k]);
 }
 
-static size_t header_len(uint32_t n, int64_t t0, uint64_t d1)
+/* Header bytes: encoding, DEC's scale, count, first timestamp, first delta. */
+static size_t header_len(int enc, uint32_t n, int64_t t0, uint64_t d1)
 {
-    size_t len = 1 + uvarint_len(n);
+    size_t len = 1 + (enc == OSP_CHUNK_ENC_DEC) + uvarint_len(n);
     if (n >= 1)
         len += uvarint_len(osp_pb_zigzag_encode(t0));
     if (n >= 2)
@@ -210,17 +257,58 @@ static size_t header_len(uint32_t n, int64_t t0, uint64_t d1)
     return len;
 }
 
-static size_t size_with(const osp_chunk_appender *a, uint32_t n, uint64_t bits, int64_t t1)
+static size_t size_with(const osp_chunk_appender *a, int enc, uint32_t n, uint64_t bits, int64_t t1)
 {
     int64_t t0 = a->n ? a->a[0].t_ms : t1;
     uint64_t d1 = n >= 2 ? (uint64_t)(a->n >= 2 ? a->a[1].t_ms : t1) - (uint64_t)t0 : 0;
-    return header_len(n, t0, d1) + (size_t)((bits + 7) / 8);
+    return header_len(enc, n, t0, d1) + (size_t)((bits + 7) / 8);
 }
 
+/* Whether the encoder of enc is in use (DEC only once its scale is known). */
+static bool enc_live(const osp_chunk_appender *a, int enc)
+{
+    unsigned scale = a->enc[OSP_CHUNK_ENC_DEC].scale;
+    return enc != OSP_CHUNK_ENC_DEC || (scale > 0 && scale != NO_SCALE);
+}
+
+/* The encoding with the smallest chunk; ties go to the lower number (XOR first). */
 static int best_enc(const osp_chunk_appender *a)
 {
-    return a->enc[OSP_CHUNK_ENC_INT].bits < a->enc[OSP_CHUNK_ENC_XOR].bits ? OSP_CHUNK_ENC_INT
-                                                                           : OSP_CHUNK_ENC_XOR;
+    int best = OSP_CHUNK_ENC_XOR;
+    for (int k = 1; k < 3; k++)
+        if (enc_live(a, k) && size_with(a, k, a->n, a->enc[k].bits, 0) <
+                                  size_with(a, best, a->n, a->enc[best].bits, 0))
+            best = k;
+    return best;
+}
+
+/* Bits of the timestamp of sample i (i >= 2), whose delta is d, after delta dprev. */
+static uint64_t tdod_bits(uint64_t d, uint64_t dprev)
+{
+    bitw tw = {0};
+    put_tdod(&tw, d - dprev, &TS2);
+    return tw.nbits;
+}
+
+/* Starts DEC at scale for the samples appended so far: its encoder as if it had run from
+ * the first sample. */
+static void start_dec(osp_chunk_appender *a, unsigned scale)
+{
+    osp__chunk_venc *e = &a->enc[OSP_CHUNK_ENC_DEC];
+    venc_init(e);
+    e->scale = (uint8_t)scale;
+    uint64_t dprev = 0;
+    for (uint32_t i = 0; i < a->n; i++) {
+        bitw vw = {0};
+        if (i >= 1) {
+            uint64_t d = (uint64_t)a->a[i].t_ms - (uint64_t)a->a[i - 1].t_ms;
+            if (i >= 2)
+                e->bits += tdod_bits(d, dprev);
+            dprev = d;
+        }
+        put_value(e, &vw, OSP_CHUNK_ENC_DEC, a->a[i].v, i == 0);
+        e->bits += vw.nbits;
+    }
 }
 
 int osp_chunk_append(osp_chunk_appender *a, int64_t t_ms, double v)
@@ -229,26 +317,38 @@ int osp_chunk_append(osp_chunk_appender *a, int64_t t_ms, double v)
         return OSP_EINVAL;
     if (a->n >= a->max_samples)
         return OSP_ETOOBIG;
-    bitw tw = {0};
-    uint64_t d = 0;
+    uint64_t d = 0, tbits = 0;
     if (a->n >= 1)
         d = (uint64_t)t_ms - (uint64_t)a->a[a->n - 1].t_ms;
     if (a->n >= 2)
-        put_tdod(&tw, d - a->dprev);
-    osp__chunk_venc e[2] = {a->enc[0], a->enc[1]};
+        tbits = tdod_bits(d, a->dprev);
+    osp__chunk_venc e[3] = {a->enc[0], a->enc[1], a->enc[2]};
+    unsigned scale = 0;
+    if (e[OSP_CHUNK_ENC_DEC].scale == 0 && (scale = dec_scale(v)) > 0) {
+        /* the first value with decimals picks DEC's scale, or rules DEC out */
+        if (scale != NO_SCALE)
+            start_dec(a, scale);
+        e[OSP_CHUNK_ENC_DEC] = a->enc[OSP_CHUNK_ENC_DEC];
+        e[OSP_CHUNK_ENC_DEC].scale = (uint8_t)scale;
+    }
     size_t best = SIZE_MAX;
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
+        if (k == OSP_CHUNK_ENC_DEC && (e[k].scale == 0 || e[k].scale == NO_SCALE))
+            continue;
         bitw vw = {0};
         put_value(&e[k], &vw, k, v, a->n == 0);
-        e[k].bits += tw.nbits + vw.nbits;
-        size_t sz = size_with(a, a->n + 1, e[k].bits, t_ms);
+        e[k].bits += tbits + vw.nbits;
+        size_t sz = size_with(a, k, a->n + 1, e[k].bits, t_ms);
         if (sz < best)
             best = sz;
     }
-    if (best > a->max_bytes)
+    if (best > a->max_bytes) {
+        if (scale)
+            venc_init(&a->enc[OSP_CHUNK_ENC_DEC]); /* unchanged on error */
         return OSP_ETOOBIG;
-    a->enc[0] = e[0];
-    a->enc[1] = e[1];
+    }
+    for (int k = 0; k < 3; k++)
+        a->enc[k] = e[k];
     a->dprev = d;
     a->a[a->n++] = (osp_sample){t_ms, v};
     return 0;
@@ -256,7 +356,8 @@ int osp_chunk_append(osp_chunk_appender *a, int64_t t_ms, double v)
 
 size_t osp_chunk_appender_size(const osp_chunk_appender *a)
 {
-    return size_with(a, a->n, a->enc[best_enc(a)].bits, 0);
+    int enc = best_enc(a);
+    return size_with(a, enc, a->n, a->enc[enc].bits, 0);
 }
 
 int osp_chunk_appender_finish(osp_chunk_appender *a, osp_buf *out)
@@ -268,21 +369,24 @@ int osp_chunk_appender_finish(osp_chunk_appender *a, osp_buf *out)
         return rc;
     uint8_t *p = (uint8_t *)out->data + out->len;
     size_t h = 0;
-    p[h++] = (uint8_t)enc;
+    osp__chunk_venc e;
+    venc_init(&e);
+    e.scale = a->enc[enc].scale;
+    p[h++] = (uint8_t)(enc | OSP_CHUNK_V2);
+    if (enc == OSP_CHUNK_ENC_DEC)
+        p[h++] = e.scale;
     h += osp_pb_encode_varint(p + h, a->n);
     if (a->n >= 1)
         h += osp_pb_encode_varint(p + h, osp_pb_zigzag_encode(a->a[0].t_ms));
     if (a->n >= 2)
         h += osp_pb_encode_varint(p + h, (uint64_t)a->a[1].t_ms - (uint64_t)a->a[0].t_ms);
     bitw w = {.out = p + h};
-    osp__chunk_venc e;
-    venc_init(&e);
     uint64_t dprev = 0;
     for (uint32_t i = 0; i < a->n; i++) {
         if (i >= 1) {
             uint64_t d = (uint64_t)a->a[i].t_ms - (uint64_t)a->a[i - 1].t_ms;
             if (i >= 2)
-                put_tdod(&w, d - dprev);
+                put_tdod(&w, d - dprev, &TS2);
             dprev = d;
         }
         put_value(&e, &w, enc, a->a[i].v, i == 0);
@@ -403,12 +507,23 @@ void osp_chunk_iter_init(osp_chunk_iter *it, const void *p, size_t n)
     it->n = n;
     venc_init(&it->v);
     uint64_t count = 0, t0 = 0, d1 = 0;
-    if (n < 1 || it->p[0] > OSP_CHUNK_ENC_INT) {
+    /* 0, 1: XOR, INT with the first buckets; 4, 5, 6: XOR, INT, DEC with OSP_CHUNK_V2 */
+    unsigned b0 = n >= 1 ? it->p[0] : 0xff;
+    if (n < 1 || (b0 > OSP_CHUNK_ENC_INT && (b0 & ~3u) != OSP_CHUNK_V2) || (b0 & 3) == 3) {
         corrupt(it);
         return;
     }
-    it->enc = it->p[0];
+    it->enc = (uint8_t)(b0 & 3);
+    it->v2 = (b0 & OSP_CHUNK_V2) != 0;
     it->pos = 1;
+    if (it->enc == OSP_CHUNK_ENC_DEC) {
+        if (n < 2 || it->p[1] < 1 || it->p[1] > OSP_CHUNK_MAX_SCALE) {
+            corrupt(it);
+            return;
+        }
+        it->v.scale = it->p[1];
+        it->pos = 2;
+    }
     if (!get_uvarint(it, &count) || count > OSP_CHUNK_MAX_SAMPLES) {
         corrupt(it);
         return;
@@ -454,28 +569,22 @@ DECODE_INLINE double get_xor(osp_chunk_iter *it)
     return osp_pb_as_double(e->prev);
 }
 
-DECODE_INLINE double get_int(osp_chunk_iter *it)
+/* INT and DEC: the next integer, or (false) an escaped value's raw double in *raw. */
+DECODE_INLINE bool get_intval(osp_chunk_iter *it, int64_t *out, double *raw)
 {
     osp__chunk_venc *e = &it->v;
+    const buckets *tb = it->v2 ? &INT2 : &INT1;
+    unsigned j = rd_prefix(it, tb->n + 2);
     uint64_t x;
-    switch (rd_prefix(it, 5)) {
-    case 0:
+    if (j == 0) {
         x = 0;
-        break;
-    case 1:
-        x = rd(it, 7);
-        break;
-    case 2:
-        x = rd(it, 14);
-        break;
-    case 3:
-        x = rd(it, 21);
-        break;
-    case 4:
+    } else if (j <= tb->n) {
+        x = rd(it, tb->bits[j - 1]);
+    } else if (j == tb->n + 1) {
         x = rd64(it, (unsigned)rd(it, 6));
-        break;
-    default:
-        return osp_pb_as_double(rd64(it, 64)); /* escaped non-integral value */
+    } else {
+        *raw = osp_pb_as_double(rd64(it, 64)); /* escaped value */
+        return false;
     }
     uint64_t u;
     if (e->nint == 0) {
@@ -489,7 +598,19 @@ DECODE_INLINE double get_int(osp_chunk_iter *it)
     }
     e->prev = u;
     e->nint++;
-    return (double)(int64_t)u;
+    *out = (int64_t)u;
+    return true;
+}
+
+DECODE_INLINE double get_value(osp_chunk_iter *it)
+{
+    int64_t i;
+    double raw;
+    if (it->enc == OSP_CHUNK_ENC_XOR)
+        return get_xor(it);
+    if (!get_intval(it, &i, &raw))
+        return raw;
+    return it->enc == OSP_CHUNK_ENC_INT ? (double)i : (double)i / pow10_of[it->v.scale];
 }
 
 DECODE_INLINE bool next_sample(osp_chunk_iter *it, osp_sample *out)
@@ -501,14 +622,15 @@ DECODE_INLINE bool next_sample(osp_chunk_iter *it, osp_sample *out)
         it->d = it->d1;
         t += it->d;
     } else if (it->i >= 2) {
-        static const unsigned width[5] = {0, 7, 14, 20, 64};
-        uint64_t z = rd64(it, width[rd_prefix(it, 4)]);
+        const buckets *tb = it->v2 ? &TS2 : &TS1;
+        unsigned j = rd_prefix(it, tb->n + 1); /* 0: dod 0; n + 1: the escape */
+        uint64_t z = j == 0 ? 0 : rd64(it, j <= tb->n ? tb->bits[j - 1] : 64);
         it->d += (uint64_t)osp_pb_zigzag_decode(z);
         t += it->d;
     }
     if (it->i >= 1 && (int64_t)t <= (int64_t)it->t)
         corrupt(it);
-    double v = it->enc == OSP_CHUNK_ENC_XOR ? get_xor(it) : get_int(it);
+    double v = get_value(it);
     if (it->err)
         return false;
     it->t = t;
@@ -587,14 +709,15 @@ int osp_chunk_stream_append(osp_chunk_stream *s, int64_t t_ms, double v)
     w.acc = (uint64_t)keep >> (8 - w.nacc);
     uint64_t d = s->n ? (uint64_t)t_ms - (uint64_t)s->tlast : 0;
     if (s->n >= 2)
-        put_tdod(&w, d - s->dprev);
+        put_tdod(&w, d - s->dprev, &TS1);
     osp__chunk_venc e = {.prev = s->vprev, .lead = s->lead, .trail = s->trail};
     put_xor(&e, &w, v, s->n == 0);
     uint64_t total = s->nbits + w.nbits;
     bw_flush(&w);
     int64_t t0 = s->n ? s->t0 : t_ms;
     uint64_t d1 = s->n == 1 ? d : s->d1;
-    if (header_len(s->n + 1u, t0, d1) + (total + 7) / 8 > OSP_CHUNK_DEFAULT_BYTES) {
+    if (header_len(OSP_CHUNK_ENC_XOR, s->n + 1u, t0, d1) + (total + 7) / 8 >
+        OSP_CHUNK_DEFAULT_BYTES) {
         memset(s->buf + byte, 0, w.pos); /* back to zero past nbits */
         s->buf[byte] = keep;
         return OSP_ETOOBIG;

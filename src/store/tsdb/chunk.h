@@ -14,20 +14,27 @@
 #define OSP_CHUNK_DEFAULT_BYTES 1024 /* default byte cap of an encoded chunk */
 #define OSP_CHUNK_MIN_BYTES 64       /* smallest byte cap accepted; fits any single sample */
 
-/* Value encodings, stored in the chunk's first byte. */
+/* The chunk's first byte: the value encoding in bits 0-1, the bucket sets in bit 2.
+ * Finished chunks carry OSP_CHUNK_V2; chunks of earlier releases and the head's open
+ * stream use the first sets (README.md). */
 enum {
     OSP_CHUNK_ENC_XOR = 0, /* Gorilla XOR of the IEEE-754 bits */
     OSP_CHUNK_ENC_INT = 1, /* zigzag delta-of-delta of integral values, raw escapes */
+    OSP_CHUNK_ENC_DEC = 2, /* INT of the values times 10^scale (scale in the header) */
+    OSP_CHUNK_V2 = 4,      /* flag: the second timestamp and integer bucket sets */
 };
+
+#define OSP_CHUNK_MAX_SCALE 6 /* most decimal digits DEC keeps after the point */
 
 /* Encoder state for one value encoding; private to chunk.c. */
 typedef struct osp__chunk_venc {
     uint64_t bits;  /* bits written so far (values and timestamps) */
-    uint64_t prev;  /* XOR: previous value bits; INT: previous integer */
-    uint64_t dprev; /* INT: previous integer delta */
-    uint32_t nint;  /* INT: integral values seen so far */
+    uint64_t prev;  /* XOR: previous value bits; INT, DEC: previous integer */
+    uint64_t dprev; /* INT, DEC: previous integer delta */
+    uint32_t nint;  /* INT, DEC: integral values seen so far */
     uint8_t lead;   /* XOR: leading zeros of the current window; 0xff: none yet */
     uint8_t trail;  /* XOR: trailing zeros of the current window */
+    uint8_t scale;  /* DEC: decimal digits kept (values are stored times 10^scale) */
 } osp__chunk_venc;
 
 /* Builds one chunk. Lives in the caller's memory and allocates nothing, so there is
@@ -39,7 +46,8 @@ typedef struct osp_chunk_appender {
     uint32_t max_samples;                /* cap on n */
     size_t max_bytes;                    /* cap on the encoded size */
     uint64_t dprev;                      /* previous timestamp delta (wrapping) */
-    osp__chunk_venc enc[2];              /* size tracking per value encoding */
+    osp__chunk_venc enc[3];              /* size tracking per value encoding (DEC once its
+                                          * scale is known: enc[2].scale > 0) */
 } osp_chunk_appender;
 
 /* Prepares an empty appender. max_samples 0 or above OSP_CHUNK_MAX_SAMPLES means
@@ -76,7 +84,8 @@ typedef struct osp_chunk_iter {
     uint32_t count;    /* samples in the chunk */
     uint32_t i;        /* samples returned so far */
     int err;           /* 0 or OSP_ECORRUPT */
-    uint8_t enc;       /* OSP_CHUNK_ENC_* */
+    uint8_t enc;       /* OSP_CHUNK_ENC_* (the value encoding) */
+    uint8_t v2;        /* the chunk uses the OSP_CHUNK_V2 bucket sets */
     uint64_t t, d;     /* last timestamp and delta (wrapping) */
     uint64_t d1;       /* first delta, from the header */
     osp__chunk_venc v; /* value decoder state (bits unused) */

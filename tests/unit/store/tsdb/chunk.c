@@ -321,15 +321,17 @@ static void test_corrupt(void **state)
     osp_buf out;
     osp_chunk_iter it;
     osp_sample got;
-    for (int enc = 0; enc < 2; enc++) {
+    for (int enc = 0; enc < 3; enc++) {
         osp_chunk_appender_init(&a, 0, 0);
-        for (int i = 0; i < 50; i++)
-            assert_int_equal(osp_chunk_append(&a, 1700000000000 + 15000 * i + (i % 3),
-                                              enc ? (double)(i * 7) : i * 0.37),
-                             0);
+        for (int i = 0; i < 50; i++) {
+            double v = enc == OSP_CHUNK_ENC_INT   ? (double)(i * 7)
+                       : enc == OSP_CHUNK_ENC_DEC ? i * 0.37
+                                                  : i * 0.123456789012345;
+            assert_int_equal(osp_chunk_append(&a, 1700000000000 + 15000 * i + (i % 3), v), 0);
+        }
         osp_buf_init(&out, 0);
         assert_int_equal(osp_chunk_appender_finish(&a, &out), 0);
-        assert_int_equal((uint8_t)out.data[0], enc);
+        assert_int_equal((uint8_t)out.data[0], enc | OSP_CHUNK_V2);
         size_t n = out.len;
         for (size_t len = 0; len < n; len++) {
             uint8_t *copy = malloc(len ? len : 1); /* exact size so ASan sees overreads */
@@ -363,7 +365,13 @@ static void test_corrupt(void **state)
         assert_int_equal(osp_chunk_iter_err(&it), OSP_ECORRUPT);
         osp_buf_cleanup(&out);
     }
-    /* Header errors: unknown encoding, count over the cap, zero first delta. */
+    /* Header errors: unknown encodings (DEC without V2, value encoding 3, other flags,
+     * DEC scales 0 and 7), count over the cap, zero first delta. */
+    const uint8_t bad_enc[][3] = {{2, 1, 0}, {3, 0, 0}, {7, 0, 0}, {8, 0, 0}, {6, 0, 0}, {6, 7, 0}};
+    for (size_t i = 0; i < sizeof bad_enc / sizeof bad_enc[0]; i++) {
+        osp_chunk_iter_init(&it, bad_enc[i], sizeof bad_enc[i]);
+        assert_int_equal(osp_chunk_iter_err(&it), OSP_ECORRUPT);
+    }
     const uint8_t bad1[] = {2, 0}, bad2[] = {0, 0xff, 0x01}, bad3[] = {0, 2, 0, 0};
     osp_chunk_iter_init(&it, bad1, sizeof bad1);
     assert_int_equal(osp_chunk_iter_err(&it), OSP_ECORRUPT);
@@ -377,6 +385,34 @@ static void test_corrupt(void **state)
 }
 
 /* Random series of mixed shapes, split at random chunk caps. */
+/* Chunks written by earlier releases (XOR and INT values, the first timestamp buckets)
+ * still decode: six samples at 15 s with 0-2 ms of jitter; XOR values 0.5 + 1.25 i, INT
+ * values 100 + 7 i (+2 at i = 4). */
+static void test_earlier_format(void **state)
+{
+    (void)state;
+    static const uint8_t xor_chunk[] = {0x00, 0x06, 0x80, 0xa0, 0xab, 0xfe, 0xf9, 0x62, 0x99, 0x75,
+                                        0x3f, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xd6, 0x1f,
+                                        0x61, 0x37, 0xff, 0xb0, 0x5d, 0x62, 0xe6, 0x0d, 0x1d, 0x34};
+    static const uint8_t int_chunk[] = {0x01, 0x06, 0x80, 0xa0, 0xab, 0xfe, 0xf9, 0x62, 0x99, 0x75,
+                                        0xc0, 0x64, 0x43, 0x88, 0x2a, 0x0d, 0x04, 0x41, 0xc0};
+    for (int enc = 0; enc < 2; enc++) {
+        osp_chunk_iter it;
+        osp_sample got;
+        int i = 0;
+        osp_chunk_iter_init(&it, enc ? int_chunk : xor_chunk,
+                            enc ? sizeof int_chunk : sizeof xor_chunk);
+        while (osp_chunk_iter_next(&it, &got)) {
+            assert_int_equal(got.t_ms, 1700000000000 + 15000 * i + (i % 3));
+            double want = enc ? 100 + i * 7 + (i == 4 ? 2 : 0) : 0.5 + i * 1.25;
+            assert_true(got.v == want);
+            i++;
+        }
+        assert_int_equal(osp_chunk_iter_err(&it), 0);
+        assert_int_equal(i, 6);
+    }
+}
+
 static void test_random_round_trips(void **state)
 {
     (void)state;
@@ -389,7 +425,10 @@ static void test_random_round_trips(void **state)
             uint64_t r = rnd();
             t += 1 + (int64_t)(r % (round % 4 == 0 ? 1000000007 : 30));
             double v;
-            switch ((r >> 32) % 5) {
+            switch ((r >> 32) % 6) {
+            case 4: /* two decimals, either sign (DEC) */
+                v = (double)((int64_t)(rnd() % 200001) - 100000) / 100.0;
+                break;
             case 0:
                 v = (double)(int64_t)(rnd() % 100000);
                 break;
@@ -429,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_append_rules),
         cmocka_unit_test(test_stream_full),
         cmocka_unit_test(test_corrupt),
+        cmocka_unit_test(test_earlier_format),
         cmocka_unit_test(test_random_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
