@@ -753,7 +753,9 @@ int osp_chunk_stream_finish(osp_chunk_stream *s, osp_buf *out)
     osp_chunk_appender a;
     osp_chunk_iter it;
     osp_sample smp;
-    osp_chunk_appender_init(&a, 0, 0);
+    /* V2's timestamp buckets past the first cost at most a bit per sample more than the
+     * stream's, so everything the stream holds fits in this much. */
+    osp_chunk_appender_init(&a, 0, OSP_CHUNK_DEFAULT_BYTES + OSP_CHUNK_MAX_SAMPLES / 8 + 1);
     osp_chunk_iter_init_stream(&it, s);
     while (osp_chunk_iter_next(&it, &smp)) {
         int rc = osp_chunk_append(&a, smp.t_ms, smp.v);

@@ -274,6 +274,40 @@ static void test_append_rules(void **state)
 
 /* The in-place stream encoder against the appender, up to and past the byte cap: a
  * refused sample leaves the stream as it was, and its chunk is the appender's bytes. */
+/* A stream filled to its byte cap with samples whose timestamps cost more in V2's buckets
+ * (delta-of-delta within 2^13) and random values still finishes into one chunk, which
+ * reads back sample for sample. */
+static void test_stream_finish_costlier_buckets(void **state)
+{
+    (void)state;
+    osp_chunk_stream st;
+    osp_chunk_stream_init(&st);
+    int64_t t = 1700000000000;
+    size_t n = 0;
+    for (; n < OSP_CHUNK_MAX_SAMPLES; n++) {
+        t += 15000 + (int64_t)(n % 2 ? 3000 : 0);
+        S[n] = (osp_sample){t, from_bits(rnd())};
+        if (osp_chunk_stream_append(&st, S[n].t_ms, S[n].v) == OSP_ETOOBIG)
+            break;
+    }
+    assert_true(n > 2 && n < OSP_CHUNK_MAX_SAMPLES); /* the byte cap was reached */
+    osp_buf out;
+    osp_buf_init(&out, 0);
+    assert_int_equal(osp_chunk_stream_finish(&st, &out), 0);
+    osp_chunk_iter it;
+    osp_sample got;
+    size_t k = 0;
+    osp_chunk_iter_init(&it, out.data, out.len);
+    while (osp_chunk_iter_next(&it, &got)) {
+        assert_int_equal(got.t_ms, S[k].t_ms);
+        assert_int_equal(bits_of(got.v), bits_of(S[k].v));
+        k++;
+    }
+    assert_int_equal(osp_chunk_iter_err(&it), 0);
+    assert_int_equal(k, n);
+    osp_buf_cleanup(&out);
+}
+
 static void test_stream_full(void **state)
 {
     (void)state;
@@ -467,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_single_and_empty),
         cmocka_unit_test(test_append_rules),
         cmocka_unit_test(test_stream_full),
+        cmocka_unit_test(test_stream_finish_costlier_buckets),
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_earlier_format),
         cmocka_unit_test(test_random_round_trips),
