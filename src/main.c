@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "api/prom.h"
@@ -420,14 +421,22 @@ static int listen_on(osp_net *net, const char *addr, enum osp_listener which,
     return rc;
 }
 
-/* Keeps freed memory in the process for the next query: queries allocate and free tens of
- * megabytes each, and glibc's defaults hand large blocks back to the kernel and fault them
- * in again (zeroed) every time. Blocks up to 32 MiB come from the heap, and heap tops
- * up to 128 MiB stay. */
+/* Keeps freed memory in the process for the next query: a query over tens of thousands of
+ * series allocates and frees hundreds of megabytes, and glibc's defaults hand that back to
+ * the kernel and fault it in again (zeroed) every time. Blocks up to 32 MiB come from the
+ * heap, up to a thirty-second of physical memory (128 MiB to 1 GiB) stays, and every
+ * thread shares the one heap those limits govern (a thread's own malloc arena is unmapped
+ * whole whenever it empties, which a query's helper threads do at every query). */
 static void tune_malloc(void)
 {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    size_t keep = pages > 0 && page > 0 ? (size_t)pages * (size_t)page / 32 : 0;
+    keep = keep < ((size_t)128 << 20) ? (size_t)128 << 20
+           : keep > ((size_t)1 << 30) ? (size_t)1 << 30
+                                      : keep;
+    mallopt(M_ARENA_MAX, 1);
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 128 << 20);
+    mallopt(M_TRIM_THRESHOLD, (int)keep);
 }
 
 static int serve(int argc, char **argv)

@@ -9,6 +9,7 @@
 
 #include "core/endian.h"
 #include "core/err.h"
+#include "core/kahan.h"
 #include "core/numfmt.h"
 #include "core/pb.h"
 #include "model/series.h"
@@ -779,15 +780,9 @@ static int variance_step(void *ctx, const osp_hist_bucket *b)
             v = -v;
     }
     double d = v - w->mean, inc = b->count * d * d;
-    /* Prometheus's kahanSumInc */
-    double t = w->sum + inc;
-    if (isinf(t))
+    osp_kahan_inc(inc, &w->sum, &w->comp);
+    if (isinf(w->sum)) /* current Prometheus: an infinite sum carries no error */
         w->comp = 0;
-    else if (fabs(w->sum) >= fabs(inc))
-        w->comp += (w->sum - t) + inc;
-    else
-        w->comp += (inc - t) + w->sum;
-    w->sum = t;
     return 0;
 }
 

@@ -43,15 +43,4 @@ int osp__fn_fail(const osp_promql_call_ctx *c, const char *fmt, ...)
  * Arena memory, sorted; none for other argument expressions. 0 or OSP_ENOMEM. */
 int osp__fn_absent_labels(const osp_promql_call_ctx *c, osp_label **labels, size_t *n);
 
-/* Neumaier-compensated addition, Prometheus's kahanSumInc: *sum += inc, error into *comp. */
-static inline void osp__kahan_inc(double inc, double *sum, double *comp)
-{
-    double t = *sum + inc;
-    if (fabs(*sum) >= fabs(inc))
-        *comp += (*sum - t) + inc;
-    else
-        *comp += (inc - t) + *sum;
-    *sum = t;
-}
-
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "core/err.h"
+#include "core/kahan.h"
 #include "query/promql_func_int.h"
 
 /* Applies the kernel of def to each window of the matrix args[def->matrix_arg] that it
@@ -219,10 +220,10 @@ static void linear_regression(const osp_series *w, int64_t t0, double *slope, do
             const_y = 0;
         n += 1.0;
         double x = (double)(s[i].t_ms - t0) / 1e3;
-        osp__kahan_inc(x, &sx, &cx);
-        osp__kahan_inc(s[i].v, &sy, &cy);
-        osp__kahan_inc(x * s[i].v, &sxy, &cxy);
-        osp__kahan_inc(x * x, &sx2, &cx2);
+        osp_kahan_inc(x, &sx, &cx);
+        osp_kahan_inc(s[i].v, &sy, &cy);
+        osp_kahan_inc(x * s[i].v, &sxy, &cxy);
+        osp_kahan_inc(x * x, &sx2, &cx2);
     }
     if (const_y) {
         *slope = isinf(s[0].v) ? NAN : 0;
@@ -375,7 +376,7 @@ static int hw_avg_over_time(const osp_promql_call_ctx *c, const osp_promql_arg *
             if (!isinf(x) && !isnan(x))
                 continue;
         }
-        osp__kahan_inc(x / count - mean / count, &mean, &comp);
+        osp_kahan_inc(x / count - mean / count, &mean, &comp);
     }
     *v = isinf(mean) ? mean : mean + comp;
     return 1;
@@ -395,7 +396,7 @@ static int hw_sum_over_time(const osp_promql_call_ctx *c, const osp_promql_arg *
     }
     double sum = 0, comp = 0;
     for (size_t i = 0; i < w->nsamples; i++)
-        osp__kahan_inc(w->samples[i].v, &sum, &comp);
+        osp_kahan_inc(w->samples[i].v, &sum, &comp);
     *v = isinf(sum) ? sum : sum + comp;
     return 1;
 }
@@ -478,8 +479,8 @@ static double variance(const osp_series *w)
         double x = w->samples[i].v;
         count++;
         double delta = x - (mean + cmean);
-        osp__kahan_inc(delta / count, &mean, &cmean);
-        osp__kahan_inc(delta * (x - (mean + cmean)), &aux, &caux);
+        osp_kahan_inc(delta / count, &mean, &cmean);
+        osp_kahan_inc(delta * (x - (mean + cmean)), &aux, &caux);
     }
     return (aux + caux) / count;
 }
