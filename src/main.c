@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "api/api.h"
 #include "api/prom.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/version.h"
 #include "net/http.h"
 #include "query/params.h"
@@ -429,14 +429,9 @@ static int listen_on(osp_net *net, const char *addr, enum osp_listener which,
  * whole whenever it empties, which a query's helper threads do at every query). */
 static void tune_malloc(void)
 {
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    size_t keep = pages > 0 && page > 0 ? (size_t)pages * (size_t)page / 32 : 0;
-    keep = keep < ((size_t)128 << 20) ? (size_t)128 << 20
-           : keep > ((size_t)1 << 30) ? (size_t)1 << 30
-                                      : keep;
     mallopt(M_ARENA_MAX, 1);
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, (int)keep);
+    mallopt(M_TRIM_THRESHOLD, (int)osp_mem_share(32, (size_t)128 << 20, (size_t)1 << 30));
 }
 
 static int serve(int argc, char **argv)

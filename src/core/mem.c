@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define HDR 16 /* keeps 16-byte alignment for the caller */
 
@@ -115,4 +116,11 @@ void *osp_array_push(void **arr, size_t *n, size_t *cap, size_t elem)
     char *slot = (char *)*arr + (*n)++ * elem;
     memset(slot, 0, elem);
     return slot;
+}
+
+size_t osp_mem_share(size_t div, size_t lo, size_t hi)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    size_t b = pages > 0 && page > 0 ? (size_t)pages * (size_t)page / div : 0;
+    return b < lo ? lo : b > hi ? hi : b;
 }

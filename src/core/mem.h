@@ -19,6 +19,10 @@ char *osp_strdup(const char *s);
  * element, or NULL when out of memory (the array is then unchanged). */
 void *osp_array_push(void **arr, size_t *n, size_t *cap, size_t elem);
 
+/* Physical memory of the machine in bytes, divided by div (div >= 1), kept within
+ * [lo, hi]: how big caches and buffers may grow. lo when it cannot be read. */
+size_t osp_mem_share(size_t div, size_t lo, size_t hi);
+
 /* Bytes currently allocated through these wrappers. */
 size_t osp_mem_in_use(void);
 

@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/cond.h"
 #include "core/endian.h"
@@ -720,10 +719,7 @@ static void destroy(osp_tsdb *db)
  * blocks (each holding every series' labels) where many series are active. */
 static size_t default_head_bytes(void)
 {
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    size_t phys = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
-    size_t b = phys / 16;
-    return b < MIN_HEAD_BYTES ? MIN_HEAD_BYTES : b > MAX_HEAD_BYTES ? MAX_HEAD_BYTES : b;
+    return osp_mem_share(16, MIN_HEAD_BYTES, MAX_HEAD_BYTES);
 }
 
 int osp_tsdb_open(const osp_tsdb_options *opt, osp_tsdb **out)
