@@ -9,14 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "benchutil.h"
 #include "chpeer.h"
+#include "core/endian.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "gen.h"
@@ -57,50 +58,6 @@ static void usage(void)
 
 /* ---- small helpers ---- */
 
-static uint64_t now_ns(int clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
-
-/* Minimal option parsing: --name value pairs (and bare --flags). */
-typedef struct opts {
-    int argc;
-    char **argv;
-} opts;
-
-static const char *opt_str(const opts *o, const char *name, const char *def)
-{
-    for (int i = 0; i < o->argc; i++) {
-        if (strcmp(o->argv[i], name) == 0)
-            return i + 1 < o->argc ? o->argv[i + 1] : def;
-    }
-    return def;
-}
-
-static int opt_flag(const opts *o, const char *name)
-{
-    for (int i = 0; i < o->argc; i++)
-        if (strcmp(o->argv[i], name) == 0)
-            return 1;
-    return 0;
-}
-
-static uint64_t opt_u64(const opts *o, const char *name, uint64_t def)
-{
-    const char *v = opt_str(o, name, NULL);
-    return v ? strtoull(v, NULL, 10) : def;
-}
-
 static int write_file(const char *dir, const char *name, const void *p, size_t n)
 {
     char path[4096];
@@ -114,86 +71,6 @@ static int write_file(const char *dir, const char *name, const void *p, size_t n
         return OSP_EIO;
     }
     return 0;
-}
-
-/* A pack file: records of [u32 LE body length][u32 LE span count][body], mapped. */
-typedef struct pack_rec {
-    const uint8_t *body;
-    uint32_t len, spans;
-} pack_rec;
-
-typedef struct pack {
-    const uint8_t *map;
-    size_t size;
-    pack_rec *rec;
-    size_t n, cap;
-} pack;
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static int pack_record(FILE *f, const osp_buf *body, uint32_t spans)
-{
-    uint8_t h[8];
-    put_u32(h, (uint32_t)body->len);
-    put_u32(h + 4, spans);
-    if (fwrite(h, 1, 8, f) != 8 || fwrite(body->data, 1, body->len, f) != body->len)
-        return OSP_EIO;
-    return 0;
-}
-
-static int pack_open(const char *path, pack *pk)
-{
-    memset(pk, 0, sizeof *pk);
-    int fd = open(path, O_RDONLY);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        fprintf(stderr, "loadgen: cannot open %s: %s\n", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return OSP_EIO;
-    }
-    pk->size = (size_t)st.st_size;
-    void *m = pk->size ? mmap(NULL, pk->size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-    close(fd);
-    if (pk->size && m == MAP_FAILED)
-        return OSP_EIO;
-    pk->map = m;
-    if (pk->size)
-        madvise(m, pk->size, MADV_SEQUENTIAL); /* read once, front to back */
-    for (size_t off = 0; off + 8 <= pk->size;) {
-        uint32_t len = get_u32(pk->map + off), spans = get_u32(pk->map + off + 4);
-        if (off + 8 + len > pk->size) {
-            fprintf(stderr, "loadgen: %s is truncated\n", path);
-            return OSP_ECORRUPT;
-        }
-        if (pk->n == pk->cap) {
-            size_t cap = pk->cap ? pk->cap * 2 : 1024;
-            pack_rec *r = osp_realloc(pk->rec, cap * sizeof *r);
-            if (!r)
-                return OSP_ENOMEM;
-            pk->rec = r;
-            pk->cap = cap;
-        }
-        pk->rec[pk->n++] = (pack_rec){pk->map + off + 8, len, spans};
-        off += 8 + (size_t)len;
-    }
-    return 0;
-}
-
-static void pack_close(pack *pk)
-{
-    if (pk->map)
-        munmap((void *)pk->map, pk->size);
-    osp_free(pk->rec);
 }
 
 /* ---- gen ---- */
@@ -253,16 +130,16 @@ static int gen_emit(gen_out *go, osp_span_batch *b, uint64_t ch_spans, uint64_t 
     if (rc == 0)
         rc = osp_ch_rowbinary(b, &go->rb);
     if (rc == 0)
-        rc = pack_record(go->otlp, &go->pb, (uint32_t)b->nspans);
+        rc = osp_bench_pack_write(go->otlp, go->pb.data, go->pb.len, (uint32_t)b->nspans);
     if (rc == 0 && go->spans < ch_spans)
-        rc = pack_record(go->ch, &go->rb, (uint32_t)b->nspans);
+        rc = osp_bench_pack_write(go->ch, go->rb.data, go->rb.len, (uint32_t)b->nspans);
     if (rc == 0 && go->requests == 0)
         rc = write_h2load_bodies(go, b->nspans);
     if (rc == 0) /* RowBinary rows concatenate: big requests are runs of small ones */
         rc = osp_buf_append(&go->big, go->rb.data, go->rb.len);
     go->big_spans += (uint32_t)b->nspans;
     if (rc == 0 && go->big_spans >= ch_batch) {
-        rc = pack_record(go->chbig, &go->big, go->big_spans);
+        rc = osp_bench_pack_write(go->chbig, go->big.data, go->big.len, go->big_spans);
         osp_buf_reset(&go->big);
         go->big_spans = 0;
     }
@@ -281,26 +158,28 @@ static int gen_emit(gen_out *go, osp_span_batch *b, uint64_t ch_spans, uint64_t 
     return rc;
 }
 
-static int cmd_gen(const opts *o)
+static int cmd_gen(const osp_bench_opts *o)
 {
-    const char *dir = opt_str(o, "--out", NULL);
-    uint64_t target = opt_u64(o, "--spans", 0), batch = opt_u64(o, "--batch", 512);
-    uint64_t ch_spans = opt_u64(o, "--ch-spans", target);
-    uint64_t ch_batch = opt_u64(o, "--ch-batch", 8192);
+    const char *dir = osp_bench_opt_str(o, "--out", NULL);
+    uint64_t target = osp_bench_opt_u64(o, "--spans", 0),
+             batch = osp_bench_opt_u64(o, "--batch", 512);
+    uint64_t ch_spans = osp_bench_opt_u64(o, "--ch-spans", target);
+    uint64_t ch_batch = osp_bench_opt_u64(o, "--ch-batch", 8192);
     if (!dir || !target || !batch || !ch_batch) {
         usage();
         return 2;
     }
     osp_gen_options gopt = {
-        .seed = opt_u64(o, "--seed", 42),
-        .base_ns = opt_u64(o, "--base-ns", 1795132800000000000ULL), /* 2026-11-21T00:00Z */
-        .traces_per_sec = strtod(opt_str(o, "--traces-per-sec", "100"), NULL),
+        .seed = osp_bench_opt_u64(o, "--seed", 42),
+        .base_ns =
+            osp_bench_opt_u64(o, "--base-ns", 1795132800000000000ULL), /* 2026-11-21T00:00Z */
+        .traces_per_sec = strtod(osp_bench_opt_str(o, "--traces-per-sec", "100"), NULL),
     };
     gen_out go = {.dir = dir};
     osp_gen *g = NULL;
     osp_span_batch b;
     osp_buf ids;
-    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    uint64_t t0 = osp_bench_now_ns(CLOCK_MONOTONIC);
     int rc = 0;
 
     osp_span_batch_init(&b);
@@ -325,14 +204,14 @@ static int cmd_gen(const opts *o)
             rc = gen_emit(&go, &b, ch_spans, ch_batch);
     }
     if (rc == 0 && go.big_spans)
-        rc = pack_record(go.chbig, &go.big, go.big_spans);
+        rc = osp_bench_pack_write(go.chbig, go.big.data, go.big.len, go.big_spans);
     if (rc == 0)
         rc = write_file(dir, "traces.bin", ids.data, ids.len);
     FILE *files[] = {go.otlp, go.ch, go.chbig};
     for (int i = 0; i < 3; i++)
         if (files[i] && fclose(files[i]) != 0 && rc == 0)
             rc = OSP_EIO;
-    double secs = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+    double secs = (double)(osp_bench_now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
     if (rc == 0) {
         double n = (double)go.spans;
         printf("requests=%llu\nspans=%llu\ntraces=%zu\nspans_per_request=%.1f\n"
@@ -356,15 +235,6 @@ static int cmd_gen(const opts *o)
 
 /* ---- load: many keep-alive connections through one curl multi handle ---- */
 
-static size_t discard_cb(char *p, size_t size, size_t n, void *ud)
-{
-    osp_buf *err = ud; /* keep the start of the body for error messages */
-    size_t len = size * n;
-    if (err && err->len < 512)
-        osp_buf_append(err, p, len < 512 - err->len ? len : 512 - err->len);
-    return len;
-}
-
 typedef struct xfer {
     CURL *h;
     size_t rec;      /* record in flight, SIZE_MAX when idle */
@@ -373,18 +243,19 @@ typedef struct xfer {
     osp_buf body;
 } xfer;
 
-static int cmd_load(const opts *o)
+static int cmd_load(const osp_bench_opts *o)
 {
-    const char *url = opt_str(o, "--url", NULL), *packf = opt_str(o, "--pack", NULL);
-    const char *ctype = opt_str(o, "--content-type", "application/x-protobuf");
-    size_t conc = (size_t)opt_u64(o, "--concurrency", 4);
+    const char *url = osp_bench_opt_str(o, "--url", NULL),
+               *packf = osp_bench_opt_str(o, "--pack", NULL);
+    const char *ctype = osp_bench_opt_str(o, "--content-type", "application/x-protobuf");
+    size_t conc = (size_t)osp_bench_opt_u64(o, "--concurrency", 4);
     if (!url || !packf || conc == 0 || conc > 256) {
         usage();
         return 2;
     }
-    pack pk;
-    if (pack_open(packf, &pk) != 0) {
-        pack_close(&pk);
+    osp_bench_pack pk;
+    if (osp_bench_pack_open(packf, "loadgen", &pk) != 0) {
+        osp_bench_pack_close(&pk);
         return 1;
     }
     char hdr[256];
@@ -397,8 +268,8 @@ static int cmd_load(const opts *o)
     size_t *retry = osp_malloc((pk.n + 1) * sizeof *retry); /* records to send again */
     size_t nretry = 0;
     uint64_t spans = 0, retries = 0, failed = 0;
-    double cpu0 = cpu_seconds();
-    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    double cpu0 = osp_bench_cpu_seconds();
+    uint64_t t0 = osp_bench_now_ns(CLOCK_MONOTONIC);
     int running = 0;
     if (!m || !x || !retry) {
         fprintf(stderr, "loadgen load: out of memory\n");
@@ -411,14 +282,14 @@ static int cmd_load(const opts *o)
         osp_buf_init(&x[i].body, 0);
         curl_easy_setopt(x[i].h, CURLOPT_URL, url);
         curl_easy_setopt(x[i].h, CURLOPT_HTTPHEADER, hl);
-        curl_easy_setopt(x[i].h, CURLOPT_WRITEFUNCTION, discard_cb);
+        curl_easy_setopt(x[i].h, CURLOPT_WRITEFUNCTION, osp_bench_keep_start_cb);
         curl_easy_setopt(x[i].h, CURLOPT_WRITEDATA, &x[i].body);
         curl_easy_setopt(x[i].h, CURLOPT_PRIVATE, &x[i]);
         curl_easy_setopt(x[i].h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(x[i].h, CURLOPT_TCP_NODELAY, 1L);
     }
     while (done < pk.n && failed < 10) {
-        uint64_t now = now_ns(CLOCK_MONOTONIC);
+        uint64_t now = osp_bench_now_ns(CLOCK_MONOTONIC);
         for (size_t i = 0; i < conc; i++) { /* start idle transfers */
             if (x[i].rec != SIZE_MAX || x[i].due_ns > now)
                 continue;
@@ -450,7 +321,7 @@ static int cmd_load(const opts *o)
             CURLcode res = msg->data.result;
             curl_multi_remove_handle(m, msg->easy_handle);
             if (res == CURLE_OK && code >= 200 && code < 300) {
-                spans += pk.rec[t->rec].spans;
+                spans += pk.rec[t->rec].count;
                 done++;
                 t->tries = 0;
             } else {
@@ -461,7 +332,8 @@ static int cmd_load(const opts *o)
                 if (busy || t->tries < 3) {
                     retries++;
                     t->tries++;
-                    t->due_ns = now_ns(CLOCK_MONOTONIC) + (busy ? 200 : 1000) * 1000000ULL;
+                    t->due_ns =
+                        osp_bench_now_ns(CLOCK_MONOTONIC) + (busy ? 200 : 1000) * 1000000ULL;
                     retry[nretry++] = t->rec;
                 } else {
                     failed++;
@@ -474,11 +346,11 @@ static int cmd_load(const opts *o)
             t->rec = SIZE_MAX;
         }
     }
-    double secs = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+    double secs = (double)(osp_bench_now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
     printf("requests=%zu\nspans=%llu\nseconds=%.3f\nspans_per_s=%.0f\nretries=%llu\n"
            "failed=%llu\nloader_cpu_s=%.2f\n",
            done, (unsigned long long)spans, secs, (double)spans / secs, (unsigned long long)retries,
-           (unsigned long long)failed, cpu_seconds() - cpu0);
+           (unsigned long long)failed, osp_bench_cpu_seconds() - cpu0);
     for (size_t i = 0; i < conc; i++) {
         curl_multi_remove_handle(m, x[i].h);
         curl_easy_cleanup(x[i].h);
@@ -488,7 +360,7 @@ static int cmd_load(const opts *o)
     curl_slist_free_all(hl);
     osp_free(x);
     osp_free(retry);
-    pack_close(&pk);
+    osp_bench_pack_close(&pk);
     return failed ? 1 : 0;
 }
 
@@ -507,24 +379,6 @@ static uint64_t xorshift(uint64_t *s)
     x ^= x >> 7;
     x ^= x << 17;
     return *s = x;
-}
-
-/* Runs one GET and records its wall time; 0 on HTTP 200. */
-static int timed_get(CURL *h, const char *url, osp_buf *body, uint64_t *ns)
-{
-    osp_buf_reset(body);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
-    CURLcode res = curl_easy_perform(h);
-    *ns = now_ns(CLOCK_MONOTONIC) - t0;
-    long code = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    return res == CURLE_OK && code == 200 ? 0 : -1;
-}
-
-static size_t keep_cb(char *p, size_t size, size_t n, void *ud)
-{
-    return osp_buf_append(ud, p, size * n) == 0 ? size * n : 0;
 }
 
 /* Spans in a trace answer: rows of ClickHouse's TSV, or spans of an OTLP/JSON document
@@ -555,15 +409,17 @@ static void report_latency(const char *what, uint64_t *lat, size_t n, size_t err
            n ? (double)bytes / (double)n : 0.0);
 }
 
-static int cmd_latency(const opts *o, int search)
+static int cmd_latency(const osp_bench_opts *o, int search)
 {
-    const char *base = opt_str(o, "--url", NULL), *idsf = opt_str(o, "--traces", NULL);
-    const char *db = opt_str(o, "--clickhouse", NULL);
-    size_t nreq = (size_t)opt_u64(o, "--requests", 2000), warm = 20;
-    uint64_t seed = opt_u64(o, "--seed", 7) | 1;
-    uint64_t start_ns = opt_u64(o, "--start", 0), end_ns = opt_u64(o, "--end", 0);
-    uint64_t max_ns = opt_u64(o, "--max-seconds", 0) * 1000000000ULL;
-    uint64_t began = now_ns(CLOCK_MONOTONIC);
+    const char *base = osp_bench_opt_str(o, "--url", NULL),
+               *idsf = osp_bench_opt_str(o, "--traces", NULL);
+    const char *db = osp_bench_opt_str(o, "--clickhouse", NULL);
+    size_t nreq = (size_t)osp_bench_opt_u64(o, "--requests", 2000), warm = 20;
+    uint64_t seed = osp_bench_opt_u64(o, "--seed", 7) | 1;
+    uint64_t start_ns = osp_bench_opt_u64(o, "--start", 0),
+             end_ns = osp_bench_opt_u64(o, "--end", 0);
+    uint64_t max_ns = osp_bench_opt_u64(o, "--max-seconds", 0) * 1000000000ULL;
+    uint64_t began = osp_bench_now_ns(CLOCK_MONOTONIC);
     if (!base || (!search && !idsf)) {
         usage();
         return 2;
@@ -591,7 +447,7 @@ static int cmd_latency(const opts *o, int search)
     osp_buf_init(&body, 0);
     osp_buf_init(&q, 0);
     osp_buf_init(&url, 0);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, osp_bench_keep_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
@@ -600,14 +456,14 @@ static int cmd_latency(const opts *o, int search)
     uint64_t bytes = 0, empty = 0, incomplete = 0;
     for (size_t i = 0; lat && i < nreq + warm; i++) {
         uint32_t want = 0;
-        if (max_ns && now_ns(CLOCK_MONOTONIC) - began > max_ns)
+        if (max_ns && osp_bench_now_ns(CLOCK_MONOTONIC) - began > max_ns)
             break; /* time budget spent: report what was measured */
         osp_buf_reset(&url);
         osp_buf_reset(&q);
         uint64_t r = xorshift(&seed);
         if (!search) {
             const uint8_t *id = idp + 20 * (r % nids);
-            want = get_u32(id + 16);
+            want = osp_get_le32(id + 16);
             if (db) {
                 osp_ch_trace_query(db, id, &q);
             } else {
@@ -642,7 +498,7 @@ static int cmd_latency(const opts *o, int search)
         }
         osp_buf_putc(&url, 0);
         uint64_t ns;
-        if (timed_get(h, url.data, &body, &ns) != 0) {
+        if (osp_bench_timed_get(h, url.data, &body, &ns) != 0) {
             if (errors++ < 3)
                 fprintf(stderr, "loadgen latency: %s -> %.*s\n", url.data,
                         (int)(body.len < 300 ? body.len : 300), body.data ? body.data : "");
@@ -674,9 +530,10 @@ static int cmd_latency(const opts *o, int search)
 
 /* ---- selftest: the workload is valid OTLP that decodes back to the same rows ---- */
 
-static int cmd_selftest(const opts *o)
+static int cmd_selftest(const osp_bench_opts *o)
 {
-    osp_gen_options gopt = {.seed = opt_u64(o, "--seed", 42), .base_ns = 1795132800000000000ULL};
+    osp_gen_options gopt = {.seed = osp_bench_opt_u64(o, "--seed", 42),
+                            .base_ns = 1795132800000000000ULL};
     osp_gen *g = NULL;
     osp_span_batch b, d;
     osp_buf pb, rb;
@@ -724,9 +581,9 @@ static int cmd_selftest(const opts *o)
 
 /* ---- ClickHouse schema ---- */
 
-static int cmd_ch_setup(const opts *o)
+static int cmd_ch_setup(const osp_bench_opts *o)
 {
-    const char *url = opt_str(o, "--url", NULL), *db = opt_str(o, "--db", NULL);
+    const char *url = osp_bench_opt_str(o, "--url", NULL), *db = osp_bench_opt_str(o, "--db", NULL);
     if (!url || !db) {
         usage();
         return 2;
@@ -736,7 +593,7 @@ static int cmd_ch_setup(const opts *o)
     osp_buf_init(&stmt, 0);
     osp_buf_init(&body, 0);
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, osp_bench_keep_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
     int rc = 0;
     for (int i = 0; rc == 0 && osp_ch_schema_stmt(db, i, &stmt) == 1; i++) {
@@ -784,11 +641,11 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-static int cmd_demo(const opts *o)
+static int cmd_demo(const osp_bench_opts *o)
 {
-    const char *ep = opt_str(o, "--endpoint", "http://127.0.0.1:4318");
-    double rate = strtod(opt_str(o, "--rate", "20"), NULL);
-    osp_gen_options go = {.seed = opt_u64(o, "--seed", (uint64_t)time(NULL))};
+    const char *ep = osp_bench_opt_str(o, "--endpoint", "http://127.0.0.1:4318");
+    double rate = strtod(osp_bench_opt_str(o, "--rate", "20"), NULL);
+    osp_gen_options go = {.seed = osp_bench_opt_u64(o, "--seed", (uint64_t)time(NULL))};
     if (rate <= 0 || rate > 100000) {
         usage();
         return 2;
@@ -819,7 +676,7 @@ static int cmd_demo(const opts *o)
     struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, osp_bench_keep_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
@@ -830,12 +687,12 @@ static int cmd_demo(const opts *o)
     uint64_t sent_traces = 0, sent_spans = 0, failures = 0, last_report = 0, last_err = 0;
     int rc = 0;
     while (!stop_requested && rc == 0) {
-        uint64_t t_start = now_ns(CLOCK_MONOTONIC);
+        uint64_t t_start = osp_bench_now_ns(CLOCK_MONOTONIC);
         owed += rate * (double)tick / 1e9;
         osp_span_batch_reset(&b);
         size_t ntraces = 0;
         while (owed >= 1.0 && rc == 0) {
-            uint64_t wall = now_ns(CLOCK_REALTIME);
+            uint64_t wall = osp_bench_now_ns(CLOCK_REALTIME);
             size_t first = b.nspans;
             rc = osp_gen_trace(g, &b, wall, NULL);
             uint64_t end = 0;
@@ -879,7 +736,7 @@ static int cmd_demo(const opts *o)
                         (unsigned long long)failures);
             last_report = t_start;
         }
-        uint64_t spent = now_ns(CLOCK_MONOTONIC) - t_start;
+        uint64_t spent = osp_bench_now_ns(CLOCK_MONOTONIC) - t_start;
         if (spent < tick) {
             struct timespec ts = {0, (long)(tick - spent)};
             nanosleep(&ts, NULL);
@@ -902,11 +759,11 @@ int main(int argc, char **argv)
         usage();
         return argc < 2 ? 2 : 0;
     }
-    opts o = {argc - 1, argv + 1};
+    osp_bench_opts o = {argc - 1, argv + 1};
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
         return 1;
     int rc;
-    if (opt_flag(&o, "--demo"))
+    if (osp_bench_opt_flag(&o, "--demo"))
         rc = cmd_demo(&o);
     else if (strcmp(argv[1], "gen") == 0)
         rc = cmd_gen(&o);

@@ -4,18 +4,14 @@
  * queries. Works against Osprey, VictoriaMetrics and Prometheus alike. */
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "benchutil.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -48,40 +44,6 @@ static void usage(void)
 
 /* ---- small helpers ---- */
 
-static uint64_t now_ns(int clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
-
-typedef struct opts {
-    int argc;
-    char **argv;
-} opts;
-
-static const char *opt_str(const opts *o, const char *name, const char *def)
-{
-    for (int i = 0; i + 1 < o->argc; i++)
-        if (strcmp(o->argv[i], name) == 0)
-            return o->argv[i + 1];
-    return def;
-}
-
-static uint64_t opt_u64(const opts *o, const char *name, uint64_t def)
-{
-    const char *v = opt_str(o, name, NULL);
-    return v ? strtoull(v, NULL, 10) : def;
-}
-
 static uint64_t mix64(uint64_t x) /* splitmix64's finalizer */
 {
     x += 0x9e3779b97f4a7c15ULL;
@@ -98,17 +60,6 @@ static double u01(uint64_t h) /* [0, 1) */
 static double log_uniform(uint64_t h, double lo, double hi)
 {
     return lo >= hi ? lo : exp(log(lo) + u01(h) * (log(hi) - log(lo)));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* ---- the catalog: what a scrape target exposes ---- */
@@ -785,20 +736,22 @@ static int encode_series(osp_buf *b, const workload *w, size_t i, double v, int6
     return rc;
 }
 
-static int cmd_gen(const opts *o)
+static int cmd_gen(const osp_bench_opts *o)
 {
-    const char *out = opt_str(o, "--out", NULL);
-    size_t want = (size_t)opt_u64(o, "--series", 0), rounds = (size_t)opt_u64(o, "--rounds", 0);
-    size_t batch = (size_t)opt_u64(o, "--batch", 500);
-    uint32_t interval = (uint32_t)opt_u64(o, "--interval-ms", 15000);
-    uint32_t jitter = (uint32_t)opt_u64(o, "--jitter-ms", 2);
-    uint64_t seed = opt_u64(o, "--seed", 42);
-    int64_t end_ms = (int64_t)opt_u64(o, "--end-ms", now_ns(CLOCK_REALTIME) / 1000000 - 60000);
+    const char *out = osp_bench_opt_str(o, "--out", NULL);
+    size_t want = (size_t)osp_bench_opt_u64(o, "--series", 0),
+           rounds = (size_t)osp_bench_opt_u64(o, "--rounds", 0);
+    size_t batch = (size_t)osp_bench_opt_u64(o, "--batch", 500);
+    uint32_t interval = (uint32_t)osp_bench_opt_u64(o, "--interval-ms", 15000);
+    uint32_t jitter = (uint32_t)osp_bench_opt_u64(o, "--jitter-ms", 2);
+    uint64_t seed = osp_bench_opt_u64(o, "--seed", 42);
+    int64_t end_ms = (int64_t)osp_bench_opt_u64(o, "--end-ms",
+                                                osp_bench_now_ns(CLOCK_REALTIME) / 1000000 - 60000);
     if (!out || !want || !rounds || !batch || !interval || jitter * 2 >= interval) {
         usage();
         return 2;
     }
-    uint64_t t_start = now_ns(CLOCK_MONOTONIC);
+    uint64_t t_start = osp_bench_now_ns(CLOCK_MONOTONIC);
     workload w;
     osp_buf req, comp;
     osp_buf_init(&req, 0);
@@ -837,15 +790,11 @@ static int cmd_gen(const opts *o)
             }
             size_t clen = snappy_max_compressed_length(req.len);
             if (rc == 0)
-                rc = osp_buf_reserve(&comp, clen + 8);
-            if (rc == 0 && snappy_compress(req.data, req.len, comp.data + 8, &clen) != SNAPPY_OK)
+                rc = osp_buf_reserve(&comp, clen);
+            if (rc == 0 && snappy_compress(req.data, req.len, comp.data, &clen) != SNAPPY_OK)
                 rc = OSP_EINVAL;
-            if (rc == 0) {
-                put_u32((uint8_t *)comp.data, (uint32_t)clen);
-                put_u32((uint8_t *)comp.data + 4, (uint32_t)(i1 - i0));
-                if (fwrite(comp.data, 1, clen + 8, f) != clen + 8)
-                    rc = OSP_EIO;
-            }
+            if (rc == 0)
+                rc = osp_bench_pack_write(f, comp.data, clen, (uint32_t)(i1 - i0));
             requests++;
             samples += i1 - i0;
             raw_bytes += req.len;
@@ -874,7 +823,7 @@ static int cmd_gen(const opts *o)
                         (w.n + batch - 1) / batch, batch, interval, jitter, (long long)first_ms,
                         (long long)last_ms, (double)raw_bytes / (double)samples,
                         (double)comp_bytes / (double)samples,
-                        (double)(now_ns(CLOCK_MONOTONIC) - t_start) / 1e9);
+                        (double)(osp_bench_now_ns(CLOCK_MONOTONIC) - t_start) / 1e9);
             if (fclose(fi) != 0)
                 rc = OSP_EIO;
         }
@@ -887,76 +836,17 @@ static int cmd_gen(const opts *o)
     return rc ? 1 : 0;
 }
 
-/* ---- pack files ---- */
-
-typedef struct pack_rec {
-    const uint8_t *body;
-    uint32_t len, samples;
-} pack_rec;
-
-typedef struct pack {
-    const uint8_t *map;
-    size_t size;
-    pack_rec *rec;
-    size_t n;
-} pack;
-
-static int pack_open(const char *path, pack *pk)
-{
-    memset(pk, 0, sizeof *pk);
-    int fd = open(path, O_RDONLY);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size == 0) {
-        fprintf(stderr, "metrics-bench: cannot open %s: %s\n", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return OSP_EIO;
-    }
-    pk->size = (size_t)st.st_size;
-    void *m = mmap(NULL, pk->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED)
-        return OSP_EIO;
-    pk->map = m;
-    madvise(m, pk->size, MADV_SEQUENTIAL);
-    size_t cap = 0;
-    for (size_t off = 0; off + 8 <= pk->size;) {
-        uint32_t len = get_u32(pk->map + off), n = get_u32(pk->map + off + 4);
-        if (off + 8 + len > pk->size) {
-            fprintf(stderr, "metrics-bench: %s is truncated\n", path);
-            return OSP_ECORRUPT;
-        }
-        if (pk->n == cap) {
-            cap = cap ? cap * 2 : 4096;
-            pack_rec *r = osp_realloc(pk->rec, cap * sizeof *r);
-            if (!r)
-                return OSP_ENOMEM;
-            pk->rec = r;
-        }
-        pk->rec[pk->n++] = (pack_rec){pk->map + off + 8, len, n};
-        off += 8 + (size_t)len;
-    }
-    return 0;
-}
-
-static void pack_close(pack *pk)
-{
-    if (pk->map)
-        munmap((void *)pk->map, pk->size);
-    osp_free(pk->rec);
-}
-
 /* ---- selftest: Osprey's decoder reads the requests back ---- */
 
-static int cmd_selftest(const opts *o)
+static int cmd_selftest(const osp_bench_opts *o)
 {
-    const char *path = opt_str(o, "--pack", NULL);
+    const char *path = osp_bench_opt_str(o, "--pack", NULL);
     if (!path) {
         usage();
         return 2;
     }
-    pack pk;
-    int rc = pack_open(path, &pk);
+    osp_bench_pack pk;
+    int rc = osp_bench_pack_open(path, "metrics-bench", &pk);
     size_t checked = 0, bad = 0, samples = 0;
     for (size_t i = 0; rc == 0 && i < pk.n && i < 20; i++) {
         osp_arena a;
@@ -966,11 +856,11 @@ static int cmd_selftest(const opts *o)
         rc = osp_remote_write_decode(osp_str_make((const char *)pk.rec[i].body, pk.rec[i].len),
                                      64u << 20, &a, &req, err, sizeof err);
         if (rc == 0) {
-            if (req.nrejected || req.nseries != pk.rec[i].samples) {
+            if (req.nrejected || req.nseries != pk.rec[i].count) {
                 fprintf(stderr,
                         "metrics-bench selftest: request %zu: %zu series, %zu rejected "
                         "(%s), expected %u\n",
-                        i, req.nseries, req.nrejected, err, pk.rec[i].samples);
+                        i, req.nseries, req.nrejected, err, pk.rec[i].count);
                 bad++;
             }
             for (size_t s = 0; s < req.nseries; s++) {
@@ -988,20 +878,11 @@ static int cmd_selftest(const opts *o)
         printf("selftest: %zu requests (%zu samples) decoded by Osprey's remote write decoder; "
                "%zu problems\n",
                checked, samples, bad);
-    pack_close(&pk);
+    osp_bench_pack_close(&pk);
     return rc || bad ? 1 : 0;
 }
 
 /* ---- load ---- */
-
-static size_t body_cb(char *p, size_t size, size_t n, void *ud)
-{
-    osp_buf *b = ud; /* keep the start of the answer for error messages */
-    size_t len = size * n;
-    if (b->len < 512)
-        osp_buf_append(b, p, len < 512 - b->len ? len : 512 - b->len);
-    return len;
-}
 
 typedef struct xfer {
     CURL *h;
@@ -1010,18 +891,19 @@ typedef struct xfer {
     osp_buf body;
 } xfer;
 
-static int cmd_load(const opts *o)
+static int cmd_load(const osp_bench_opts *o)
 {
-    const char *url = opt_str(o, "--url", NULL), *path = opt_str(o, "--pack", NULL);
-    size_t conc = (size_t)opt_u64(o, "--concurrency", 4);
-    size_t window = (size_t)opt_u64(o, "--window", SIZE_MAX / 2);
+    const char *url = osp_bench_opt_str(o, "--url", NULL),
+               *path = osp_bench_opt_str(o, "--pack", NULL);
+    size_t conc = (size_t)osp_bench_opt_u64(o, "--concurrency", 4);
+    size_t window = (size_t)osp_bench_opt_u64(o, "--window", SIZE_MAX / 2);
     if (!url || !path || conc == 0 || conc > 256 || window == 0) {
         usage();
         return 2;
     }
-    pack pk;
-    if (pack_open(path, &pk) != 0) {
-        pack_close(&pk);
+    osp_bench_pack pk;
+    if (osp_bench_pack_open(path, "metrics-bench", &pk) != 0) {
+        osp_bench_pack_close(&pk);
         return 1;
     }
     struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
@@ -1036,8 +918,8 @@ static int cmd_load(const opts *o)
     size_t *retry = osp_malloc((pk.n + 1) * sizeof *retry);
     size_t nretry = 0, next = 0, low = 0, ndone = 0;
     uint64_t accepted = 0, rejected = 0, retries = 0, failed = 0, rejected_reqs = 0;
-    double cpu0 = cpu_seconds();
-    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    double cpu0 = osp_bench_cpu_seconds();
+    uint64_t t0 = osp_bench_now_ns(CLOCK_MONOTONIC);
     int running = 0;
     if (!m || !x || !done || !tries || !retry) {
         fprintf(stderr, "metrics-bench load: out of memory\n");
@@ -1050,7 +932,7 @@ static int cmd_load(const opts *o)
         osp_buf_init(&x[i].body, 0);
         curl_easy_setopt(x[i].h, CURLOPT_URL, url);
         curl_easy_setopt(x[i].h, CURLOPT_HTTPHEADER, hl);
-        curl_easy_setopt(x[i].h, CURLOPT_WRITEFUNCTION, body_cb);
+        curl_easy_setopt(x[i].h, CURLOPT_WRITEFUNCTION, osp_bench_keep_start_cb);
         curl_easy_setopt(x[i].h, CURLOPT_WRITEDATA, &x[i].body);
         curl_easy_setopt(x[i].h, CURLOPT_PRIVATE, &x[i]);
         curl_easy_setopt(x[i].h, CURLOPT_NOSIGNAL, 1L);
@@ -1058,7 +940,7 @@ static int cmd_load(const opts *o)
         curl_easy_setopt(x[i].h, CURLOPT_TIMEOUT, 120L);
     }
     while (ndone < pk.n && failed < 10) {
-        uint64_t now = now_ns(CLOCK_MONOTONIC);
+        uint64_t now = osp_bench_now_ns(CLOCK_MONOTONIC);
         for (size_t i = 0; i < conc; i++) { /* start idle transfers */
             if (x[i].rec != SIZE_MAX || x[i].due_ns > now)
                 continue;
@@ -1092,15 +974,15 @@ static int cmd_load(const opts *o)
             size_t r = t->rec;
             int finished = 1;
             if (res == CURLE_OK && code >= 200 && code < 300) {
-                accepted += pk.rec[r].samples;
+                accepted += pk.rec[r].count;
             } else if ((res != CURLE_OK || code >= 500 || code == 429) && tries[r] < 100) {
                 retries++; /* the server asks for a retry, or the connection failed */
                 tries[r]++;
-                t->due_ns = now_ns(CLOCK_MONOTONIC) + 200 * 1000000ULL;
+                t->due_ns = osp_bench_now_ns(CLOCK_MONOTONIC) + 200 * 1000000ULL;
                 retry[nretry++] = r;
                 finished = 0;
             } else if (res == CURLE_OK && code >= 400 && code < 500) {
-                rejected += pk.rec[r].samples; /* data the server refuses for good */
+                rejected += pk.rec[r].count; /* data the server refuses for good */
                 if (rejected_reqs++ < 3)
                     fprintf(stderr, "metrics-bench load: request %zu: HTTP %ld: %.*s\n", r, code,
                             (int)t->body.len, t->body.data ? t->body.data : "");
@@ -1119,12 +1001,12 @@ static int cmd_load(const opts *o)
             t->rec = SIZE_MAX;
         }
     }
-    double secs = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+    double secs = (double)(osp_bench_now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
     printf("requests=%zu\nsamples=%llu\nrejected_samples=%llu\nrejected_requests=%llu\n"
            "seconds=%.3f\nsamples_per_s=%.0f\nretries=%llu\nfailed=%llu\nloader_cpu_s=%.2f\n",
            ndone, (unsigned long long)accepted, (unsigned long long)rejected,
            (unsigned long long)rejected_reqs, secs, (double)accepted / secs,
-           (unsigned long long)retries, (unsigned long long)failed, cpu_seconds() - cpu0);
+           (unsigned long long)retries, (unsigned long long)failed, osp_bench_cpu_seconds() - cpu0);
     for (size_t i = 0; i < conc; i++) {
         curl_multi_remove_handle(m, x[i].h);
         curl_easy_cleanup(x[i].h);
@@ -1136,16 +1018,11 @@ static int cmd_load(const opts *o)
     osp_free(done);
     osp_free(tries);
     osp_free(retry);
-    pack_close(&pk);
+    osp_bench_pack_close(&pk);
     return failed ? 1 : 0;
 }
 
 /* ---- queries ---- */
-
-static size_t keep_cb(char *p, size_t size, size_t n, void *ud)
-{
-    return osp_buf_append(ud, p, size * n) == 0 ? size * n : 0;
-}
 
 /* GET base + path?query=q&params; 0 on HTTP 200 with "status":"success". */
 static int prom_get(CURL *h, const char *base, const char *path, const char *q, const char *params,
@@ -1157,17 +1034,9 @@ static int prom_get(CURL *h, const char *base, const char *path, const char *q, 
     osp_buf_printf(&url, "%s%s?query=%s&%s", base, path, esc, params);
     osp_buf_putc(&url, 0);
     curl_free(esc);
-    osp_buf_reset(body);
-    curl_easy_setopt(h, CURLOPT_URL, url.data);
-    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
-    CURLcode res = curl_easy_perform(h);
-    *ns = now_ns(CLOCK_MONOTONIC) - t0;
-    long code = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    int rc = osp_bench_timed_get(h, url.data, body, ns);
     osp_buf_cleanup(&url);
-    int ok = res == CURLE_OK && code == 200 && body->len &&
-             memmem(body->data, body->len, "\"success\"", 9);
-    return ok ? 0 : -1;
+    return rc == 0 && body->len && memmem(body->data, body->len, "\"success\"", 9) ? 0 : -1;
 }
 
 static size_t count_str(const osp_buf *b, const char *needle)
@@ -1194,7 +1063,7 @@ static double instant_value(const osp_buf *b)
 static CURL *query_handle(osp_buf *body)
 {
     CURL *h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, osp_bench_keep_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
@@ -1203,11 +1072,12 @@ static CURL *query_handle(osp_buf *body)
     return h;
 }
 
-static int cmd_check(const opts *o)
+static int cmd_check(const osp_bench_opts *o)
 {
-    const char *base = opt_str(o, "--url", NULL);
-    uint64_t t_ms = opt_u64(o, "--time-ms", 0), nseries = opt_u64(o, "--series", 0);
-    uint64_t ninst = opt_u64(o, "--instances", 0);
+    const char *base = osp_bench_opt_str(o, "--url", NULL);
+    uint64_t t_ms = osp_bench_opt_u64(o, "--time-ms", 0),
+             nseries = osp_bench_opt_u64(o, "--series", 0);
+    uint64_t ninst = osp_bench_opt_u64(o, "--instances", 0);
     if (!base || !t_ms) {
         usage();
         return 2;
@@ -1260,12 +1130,14 @@ static double pct(const uint64_t *sorted, size_t n, double p)
     return n ? (double)sorted[(size_t)((double)(n - 1) * p + 0.5)] / 1e6 : 0;
 }
 
-static int cmd_query(const opts *o)
+static int cmd_query(const osp_bench_opts *o)
 {
-    const char *base = opt_str(o, "--url", NULL), *step = opt_str(o, "--step", "30");
-    uint64_t start = opt_u64(o, "--start-ms", 0), end = opt_u64(o, "--end-ms", 0);
-    size_t reps = (size_t)opt_u64(o, "--reps", 20);
-    uint64_t max_ns = opt_u64(o, "--max-seconds", 0) * 1000000000ULL;
+    const char *base = osp_bench_opt_str(o, "--url", NULL),
+               *step = osp_bench_opt_str(o, "--step", "30");
+    uint64_t start = osp_bench_opt_u64(o, "--start-ms", 0),
+             end = osp_bench_opt_u64(o, "--end-ms", 0);
+    size_t reps = (size_t)osp_bench_opt_u64(o, "--reps", 20);
+    uint64_t max_ns = osp_bench_opt_u64(o, "--max-seconds", 0) * 1000000000ULL;
     if (!base || !start || end <= start || reps == 0) {
         usage();
         return 2;
@@ -1278,9 +1150,9 @@ static int cmd_query(const opts *o)
              (double)end / 1000, step);
     uint64_t *lat = osp_calloc(NQUERIES * reps, sizeof *lat), *all = osp_calloc(NQUERIES * reps, 8);
     size_t n[NQUERIES] = {0}, nseries[NQUERIES] = {0}, bytes[NQUERIES] = {0}, errors = 0, nall = 0;
-    uint64_t began = now_ns(CLOCK_MONOTONIC);
+    uint64_t began = osp_bench_now_ns(CLOCK_MONOTONIC);
     for (size_t rep = 0; lat && all && rep <= reps; rep++) { /* rep 0 warms up */
-        if (max_ns && rep > 1 && now_ns(CLOCK_MONOTONIC) - began > max_ns)
+        if (max_ns && rep > 1 && osp_bench_now_ns(CLOCK_MONOTONIC) - began > max_ns)
             break; /* time budget spent: report what was measured */
         for (size_t q = 0; q < NQUERIES; q++) {
             uint64_t ns;
@@ -1331,7 +1203,7 @@ int main(int argc, char **argv)
         usage();
         return argc < 2 ? 2 : 0;
     }
-    opts o = {argc - 2, argv + 2};
+    osp_bench_opts o = {argc - 2, argv + 2};
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
         return 1;
     int rc;
