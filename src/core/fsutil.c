@@ -87,3 +87,16 @@ int osp_lock_dir(const char *dir, int *fd)
     *fd = f;
     return 0;
 }
+
+void osp_quarantine(const char *path, const char *qdir, const char *name, const char *what,
+                    const char *log_module)
+{
+    const char *base = strrchr(path, '/');
+    char *dest = osp_path_join(qdir, name ? name : base ? base + 1 : path);
+    if (dest && rename(path, dest) == 0)
+        osp_error(log_module, "%s: corrupt %s quarantined as %s", path, what, dest);
+    else
+        osp_error(log_module, "%s: corrupt %s could not be quarantined: %s", path, what,
+                  dest ? strerror(errno) : "out of memory");
+    osp_free(dest);
+}

@@ -22,6 +22,12 @@ int osp_fsync_dir(const char *dir);
  * OSP_ENOMEM. */
 int osp_lock_dir(const char *dir, int *fd);
 
+/* Moves the corrupt file path into directory qdir as name (NULL: path's own file name), and
+ * logs at error level under log_module "<path>: corrupt <what> quarantined as <dest>", or
+ * why it could not be moved (the file then stays where it is). */
+void osp_quarantine(const char *path, const char *qdir, const char *name, const char *what,
+                    const char *log_module);
+
 /* Writes all n bytes of p to fd, retrying short writes and EINTR. 0 or OSP_EIO, with errno
  * saying why (some bytes may have been written); logs nothing. */
 int osp_write_all(int fd, const void *p, size_t n);

@@ -785,6 +785,20 @@ static void close_group(tr *t)
     t->last = L_ATOM;
 }
 
+/* Emits the UTF-8 character at t->i (reading no further than end) as a literal and moves
+ * past it; invalid UTF-8 and NUL fail. */
+static void literal_char(tr *t, size_t end)
+{
+    size_t len;
+    int32_t r = utf8_decode(t->p + t->i, end - t->i, &len);
+    if (r <= 0)
+        fail(t, OSP_EINVAL, r ? "invalid UTF-8" : "NUL characters are not supported",
+             r ? t->p + t->i : NULL, t->n - t->i);
+    else
+        emit_char(t, (uint32_t)r);
+    t->i += len;
+}
+
 /* An escape sequence outside brackets, at p[i] == '\\'. */
 static void escape(tr *t)
 {
@@ -798,16 +812,8 @@ static void escape(tr *t)
         size_t s = t->i + 2, e = s;
         while (e < t->n && !(t->p[e] == '\\' && e + 1 < t->n && t->p[e + 1] == 'E'))
             e++;
-        for (t->i = s; t->i < e && !t->rc;) {
-            size_t len;
-            int32_t r = utf8_decode(t->p + t->i, e - t->i, &len);
-            if (r <= 0)
-                fail(t, OSP_EINVAL, r ? "invalid UTF-8" : "NUL characters are not supported",
-                     r ? t->p + t->i : NULL, t->n - t->i);
-            else
-                emit_char(t, (uint32_t)r);
-            t->i += len;
-        }
+        for (t->i = s; t->i < e && !t->rc;)
+            literal_char(t, e);
         t->i = e < t->n ? e + 2 : e;
     } else if ((pairs = perl_class(t)) != NULL) {
         perl_escape(t, pairs);
@@ -876,16 +882,8 @@ static int translate(tr *t, int anchored)
         case '\\':
             escape(t);
             break;
-        default: {
-            size_t len;
-            int32_t r = utf8_decode(t->p + t->i, t->n - t->i, &len);
-            if (r <= 0)
-                fail(t, OSP_EINVAL, r ? "invalid UTF-8" : "NUL characters are not supported",
-                     r ? t->p + t->i : NULL, t->n - t->i);
-            else
-                emit_char(t, (uint32_t)r);
-            t->i += len;
-        }
+        default:
+            literal_char(t, t->n);
         }
     }
     if (!t->rc && t->depth)

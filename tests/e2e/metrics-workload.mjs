@@ -12,7 +12,7 @@
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
-import { diag, DiagLogLevel, ValueType } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
 import { OTLPMetricExporter as GrpcExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { AggregationTemporalityPreference, OTLPMetricExporter as JsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
@@ -20,7 +20,9 @@ import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, AggregationType, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 
+import { captureDiag } from './lib/diag.mjs';
 import { canonicalMetrics } from './lib/otlp.mjs';
+import { sleep } from './lib/server.mjs';
 
 export const TRANSPORTS = ['grpc', 'proto', 'json'];
 /** cumulative; delta as the exporter's preference gives it (UpDownCounters stay cumulative); delta-all: every instrument delta. */
@@ -222,18 +224,6 @@ class RecordingExporter {
     }
 }
 
-let diagLines = null;
-/** Captures the SDK's own warnings and errors (partial success is reported there). */
-function captureDiag() {
-    if (!diagLines) {
-        diagLines = [];
-        const push = (level) => (...args) => diagLines.push(`${level}: ${args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}`);
-        diag.setLogger({ error: push('error'), warn: push('warn'), info() {}, debug() {}, verbose() {} }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
-    }
-    return diagLines;
-}
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Runs the workload: for each round, records that round's values on the synchronous

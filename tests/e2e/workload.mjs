@@ -10,7 +10,7 @@
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, createTraceState, diag, DiagLogLevel, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, createTraceState, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -18,6 +18,7 @@ import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 
+import { captureDiag } from './lib/diag.mjs';
 import { canonicalTraces } from './lib/otlp.mjs';
 
 export const SCHEMA_URL = 'https://opentelemetry.io/schemas/1.37.0';
@@ -112,17 +113,6 @@ export function otlpExporter(kind, server, { gzip = false } = {}) {
     case 'json': return new JsonExporter({ ...common, url: `${server.otlpHttpUrl}/v1/traces` });
     }
     throw new Error(`unknown exporter ${kind}`);
-}
-
-let diagLines = null;
-/** Captures the SDK's own warnings and errors (partial success is reported there). */
-function captureDiag() {
-    if (!diagLines) {
-        diagLines = [];
-        const push = (level) => (...args) => diagLines.push(`${level}: ${args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}`);
-        diag.setLogger({ error: push('error'), warn: push('warn'), info() {}, debug() {}, verbose() {} }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
-    }
-    return diagLines;
 }
 
 function commonResource(service, version, extra = {}) {

@@ -250,13 +250,7 @@ static void quarantine_file(osp_parts *ps, const char *path, uint32_t day)
     const char *base = strrchr(path, '/');
     day_name(day, dname);
     snprintf(name, sizeof name, "%s-%s", dname, base ? base + 1 : path);
-    char *dest = osp_path_join(ps->qdir, name);
-    if (dest && rename(path, dest) == 0)
-        osp_error(MOD, "%s: corrupt part quarantined as %s", path, dest);
-    else
-        osp_error(MOD, "%s: corrupt part could not be quarantined: %s", path,
-                  dest ? strerror(errno) : "out of memory");
-    osp_free(dest);
+    osp_quarantine(path, ps->qdir, name, "part", MOD);
     atomic_fetch_add(&ps->quarantined, 1);
     osp_counter_inc(m_quarantined);
 }

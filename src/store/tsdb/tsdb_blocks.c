@@ -54,18 +54,6 @@ int64_t osp__blk_find(const osp__blk *k, uint64_t id)
     return -1;
 }
 
-static void quarantine(osp_tsdb *db, const char *path)
-{
-    const char *base = strrchr(path, '/');
-    char *dest = osp_path_join(db->qdir, base ? base + 1 : path);
-    if (dest && rename(path, dest) == 0)
-        osp_error(MOD, "%s: corrupt block quarantined as %s", path, dest);
-    else
-        osp_error(MOD, "%s: corrupt block could not be quarantined: %s", path,
-                  dest ? strerror(errno) : "out of memory");
-    osp_free(dest);
-}
-
 /* Opens block file path (taken) as *out and maps its series to ids, creating them in the
  * index. With init_last, series state takes the block's newest samples. A corrupt file
  * is quarantined: *out NULL, 0. */
@@ -82,7 +70,7 @@ static int blk_load(osp_tsdb *db, char *path, uint64_t seq, int init_last, osp__
     k->seq = seq;
     int rc = osp_block_open(path, &k->b);
     if (rc == OSP_ECORRUPT) {
-        quarantine(db, path);
+        osp_quarantine(path, db->qdir, NULL, "block", MOD);
         osp__blk_free(k);
         return 0;
     }

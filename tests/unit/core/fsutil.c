@@ -115,6 +115,33 @@ static void test_write_all(void **state)
     osp_free(path);
 }
 
+/* A corrupt file moves into the quarantine directory, under its own name or the one given;
+ * when it cannot be moved it stays. */
+static void test_quarantine(void **state)
+{
+    const char *dir = *state;
+    char *q = osp_path_join(dir, "quarantine"), *f = osp_path_join(dir, "bad.blk");
+    char *own = osp_path_join(q, "bad.blk"), *named = osp_path_join(q, "day-bad.blk");
+    assert_int_equal(osp_mkdirs(q, "test"), 0);
+    for (int k = 0; k < 2; k++) {
+        int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        assert_true(fd >= 0);
+        close(fd);
+        osp_quarantine(f, q, k ? "day-bad.blk" : NULL, "block", "test");
+        assert_int_equal(access(f, F_OK), -1);
+        assert_int_equal(access(k ? named : own, F_OK), 0);
+    }
+    int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+    osp_quarantine(f, own, NULL, "block", "test"); /* own is a file, not a directory */
+    assert_int_equal(access(f, F_OK), 0);
+    osp_free(q);
+    osp_free(f);
+    osp_free(own);
+    osp_free(named);
+}
+
 /* One holder of a data directory at a time; the lock goes with its descriptor. */
 static void test_lock_dir(void **state)
 {
@@ -136,6 +163,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fsync_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
