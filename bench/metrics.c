@@ -854,7 +854,7 @@ static int cmd_selftest(const osp_bench_opts *o)
         char err[256];
         osp_arena_init(&a, 0, 0);
         rc = osp_remote_write_decode(osp_str_make((const char *)pk.rec[i].body, pk.rec[i].len),
-                                     64u << 20, &a, &req, err, sizeof err);
+                                     64u << 20, &a, NULL, &req, err, sizeof err);
         if (rc == 0) {
             if (req.nrejected || req.nseries != pk.rec[i].count) {
                 fprintf(stderr,

@@ -1,11 +1,37 @@
 /* Series batches and label-set helpers (model/series.h). */
 #include "model/series.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <xxhash.h>
 
 #include "core/mem.h"
+
+static uint64_t key_seed;
+static pthread_once_t key_seed_once = PTHREAD_ONCE_INIT;
+
+static void key_seed_init(void)
+{
+    if (getrandom(&key_seed, sizeof key_seed, 0) != (ssize_t)sizeof key_seed) {
+        struct timespec ts; /* no entropy source: still differs per process start */
+        clock_gettime(CLOCK_REALTIME, &ts);
+        key_seed = XXH3_64bits(&ts, sizeof ts) ^ (uint64_t)(uintptr_t)&ts;
+    }
+}
+
+osp_series_key osp_series_key_of(enum osp_key_encoding enc, const void *p, size_t n)
+{
+    pthread_once(&key_seed_once, key_seed_init);
+    XXH128_hash_t h = XXH3_128bits_withSeed(n ? p : "", n, key_seed + (uint64_t)enc);
+    osp_series_key k = {h.low64, h.high64};
+    if ((k.lo | k.hi) == 0)
+        k.lo = 1;
+    return k;
+}
 
 int osp_is_stale_nan(double v)
 {

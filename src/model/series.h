@@ -21,6 +21,22 @@ int osp_is_stale_nan(double v);
 /* The stale marker as a double. */
 double osp_stale_nan(void);
 
+/* A label set as one sender encoded it: a keyed 128-bit hash of the protocol bytes that
+ * carry a series' labels (remote write's Label fields, say). Equal bytes of one encoding
+ * give equal keys within one process; the hash key is random per process, so keys are never
+ * persisted or sent, and senders cannot craft collisions. The zero key means "none". */
+typedef struct osp_series_key {
+    uint64_t lo, hi;
+} osp_series_key;
+
+/* Encodings that key label sets, kept apart so that equal bytes of two never collide. */
+enum osp_key_encoding {
+    OSP_KEY_REMOTE_WRITE = 1, /* a TimeSeries' adjacent Label fields, tags included */
+};
+
+/* The key of bytes p[0..n) in encoding enc (never the zero key). */
+osp_series_key osp_series_key_of(enum osp_key_encoding enc, const void *p, size_t n);
+
 typedef struct osp_series {
     osp_label *labels; /* sorted by name, names unique, values non-empty, __name__ included */
     size_t nlabels;
@@ -29,6 +45,11 @@ typedef struct osp_series {
     osp_hsample *hsamples; /* native histogram samples, ditto; a store read never gives a
                             * float and a histogram at the same time */
     size_t nhsamples;
+    /* Appends only, both optional: how the sender encoded labels, and the store's id of
+     * that key (store/tsdb/keymap.h) plus one when the store already knew it (0: not
+     * known). A series with a ref is one whose labels passed validation before. */
+    osp_series_key key;
+    uint64_t ref;
 } osp_series;
 
 /* Metric family types, as Prometheus's metadata API names them. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/endian.h"
 #include "core/err.h"
 #include "core/pb.h"
 #include "model/series.h"
@@ -28,9 +29,11 @@ typedef struct loc {
 typedef struct dec {
     const char *base; /* start of the decompressed message, for offsets */
     osp_arena *arena;
+    const osp_rw_known *known; /* NULL: no keys, every label set checked */
     char *err;
     size_t errlen;
-    char why[320]; /* first problem in the series being decoded */
+    size_t err_series; /* index of the series err names (SIZE_MAX: none yet) */
+    char why[320];     /* first problem in the series being decoded */
 } dec;
 
 __attribute__((format(printf, 4, 5))) static void msg(char *err, size_t errlen, int keep,
@@ -265,6 +268,20 @@ static int decode_sample(dec *d, osp_str m, osp_sample *s)
     osp_pb_field f;
     const void *at;
     int rc;
+    /* The usual encoding, value then a timestamp that ends the message, read directly. */
+    const uint8_t *p = (const uint8_t *)m.p;
+    if (m.n >= 11 && m.n <= 19 && p[0] == 0x09 && p[9] == 0x10 && p[m.n - 1] < 0x80) {
+        uint64_t t = 0;
+        size_t i = 10;
+        for (unsigned shift = 0; i < m.n && (p[i] & 0x80); i++, shift += 7)
+            t |= (uint64_t)(p[i] & 0x7f) << shift;
+        if (i == m.n - 1) {
+            t |= (uint64_t)p[i] << (7 * (i - 10));
+            s->v = osp_pb_as_double(osp_get_le64(p + 1));
+            s->t_ms = (int64_t)t;
+            return 0;
+        }
+    }
     *s = (osp_sample){0, 0};
     while ((rc = next(d, &r, &f, &at, "Sample")) == 1) {
         if (f.num == 1) {
@@ -549,19 +566,32 @@ static void name_series(dec *d, const osp_rw_series *s, size_t index)
 static int decode_series(dec *d, osp_str m, size_t index, osp_rw_series *s, int *rejected)
 {
     static const char *const what = "TimeSeries";
-    size_t cnt[5];
-    int rc = count_fields(d, m, what, cnt, 5);
-    if (rc < 0)
-        return rc;
-    rc = 0;
+    /* The usual series (labels and a few samples) is read in one pass into local arrays;
+     * any other is counted first and read into arrays of its exact size. */
+    enum { LOCAL_LABELS = 32, LOCAL_SAMPLES = 16 };
+    osp_label local_labels[LOCAL_LABELS];
+    osp_sample local_samples[LOCAL_SAMPLES];
+    size_t cap[5] = {0, LOCAL_LABELS, LOCAL_SAMPLES, 0, 0};
+    int counted = 0, rc;
+    const char *labels_from, *labels_to; /* the Label fields, when adjacent */
+    int scattered;
+restart:
     memset(s, 0, sizeof *s);
     *rejected = 0;
-    s->labels = array(d->arena, cnt[1], sizeof *s->labels, &rc);
-    s->samples = array(d->arena, cnt[2], sizeof *s->samples, &rc);
-    s->exemplars = array(d->arena, cnt[3], sizeof *s->exemplars, &rc);
-    s->histograms = array(d->arena, cnt[4], sizeof *s->histograms, &rc);
-    if (rc < 0)
-        return rc;
+    labels_from = labels_to = NULL;
+    scattered = 0;
+    rc = 0;
+    if (counted) {
+        s->labels = array(d->arena, cap[1], sizeof *s->labels, &rc);
+        s->samples = array(d->arena, cap[2], sizeof *s->samples, &rc);
+        s->exemplars = array(d->arena, cap[3], sizeof *s->exemplars, &rc);
+        s->histograms = array(d->arena, cap[4], sizeof *s->histograms, &rc);
+        if (rc < 0)
+            return rc;
+    } else {
+        s->labels = local_labels;
+        s->samples = local_samples;
+    }
 
     osp_pb_reader r = reader_of(m);
     osp_pb_field f;
@@ -572,8 +602,19 @@ static int decode_series(dec *d, osp_str m, size_t index, osp_rw_series *s, int 
             continue;
         if (f.wire != OSP_PB_LEN)
             return wrong_wire(d, at, what, &f, OSP_PB_LEN);
+        size_t held[5] = {0, s->nlabels, s->nsamples, s->nexemplars, s->nhistograms};
+        if (held[f.num] == cap[f.num]) { /* only before counting: local arrays full */
+            if ((rc = count_fields(d, m, what, cap, 5)) < 0)
+                return rc;
+            counted = 1;
+            goto restart;
+        }
         switch (f.num) {
         case 1:
+            if (!labels_from)
+                labels_from = at;
+            scattered |= labels_to && labels_to != (const char *)at;
+            labels_to = f.bytes.p + f.bytes.n;
             rc = decode_label(d, f.bytes, &s->labels[s->nlabels++]);
             break;
         case 2:
@@ -593,11 +634,75 @@ static int decode_series(dec *d, osp_str m, size_t index, osp_rw_series *s, int 
     }
     if (rc < 0)
         return rc;
-    where = (loc){index, NULL, 0};
-    int bad_labels = check_labels(d, s->labels, &s->nlabels, 1, &where);
-    if (*rejected && !bad_labels)
-        name_series(d, s, index);
-    *rejected |= bad_labels;
+    if (!counted) {
+        s->labels = osp_arena_memdup(d->arena, local_labels, s->nlabels * sizeof *s->labels);
+        s->samples = osp_arena_memdup(d->arena, local_samples, s->nsamples * sizeof *s->samples);
+        if ((s->nlabels && !s->labels) || (s->nsamples && !s->samples))
+            return OSP_ENOMEM;
+    }
+    if (d->known && labels_from && !scattered)
+        s->key =
+            osp_series_key_of(OSP_KEY_REMOTE_WRITE, labels_from, (size_t)(labels_to - labels_from));
+    if (*rejected) { /* its labels are checked now only to name it */
+        where = (loc){index, NULL, 0};
+        if (!check_labels(d, s->labels, &s->nlabels, 1, &where))
+            name_series(d, s, index);
+    }
+    return 0;
+}
+
+/* Keeps d->why as the request's message when it is about the first bad series so far. */
+static void report(dec *d, size_t index)
+{
+    if (!d->err || !d->errlen || (d->err_series != SIZE_MAX && d->err_series < index))
+        return;
+    snprintf(d->err, d->errlen, "%s", d->why);
+    d->err_series = index;
+}
+
+/* Drops pairs with an empty value, as check_labels does for a set that passed it. */
+static void drop_empty_values(osp_rw_series *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->nlabels; i++)
+        if (s->labels[i].value.n)
+            s->labels[k++] = s->labels[i];
+    s->nlabels = k;
+}
+
+/* Settles the label sets of the n series decoded (at request positions index[]): those the
+ * store knows by key are taken as they are, the others are checked; the series that fail
+ * are left out. */
+static int settle_labels(dec *d, osp_rw_request *out, const size_t *index)
+{
+    size_t n = out->nseries, k = 0;
+    if (d->known && n) {
+        osp_series_key *keys = osp_arena_alloc(d->arena, n * sizeof *keys);
+        uint64_t *refs = osp_arena_alloc(d->arena, n * sizeof *refs);
+        if (!keys || !refs)
+            return OSP_ENOMEM;
+        for (size_t i = 0; i < n; i++)
+            keys[i] = out->series[i].key;
+        d->known->lookup(d->known->ctx, keys, n, refs);
+        for (size_t i = 0; i < n; i++)
+            out->series[i].ref = (keys[i].lo | keys[i].hi) ? refs[i] : 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        osp_rw_series *s = &out->series[i];
+        loc where = {index[i], NULL, 0};
+        if (s->ref) {
+            drop_empty_values(s);
+        } else {
+            d->why[0] = 0;
+            if (check_labels(d, s->labels, &s->nlabels, 1, &where)) {
+                out->nrejected++;
+                report(d, index[i]);
+                continue;
+            }
+        }
+        out->series[k++] = *s;
+    }
+    out->nseries = k;
     return 0;
 }
 
@@ -632,6 +737,7 @@ static int decode_request(dec *d, osp_str m, osp_rw_request *out)
     rc = 0;
     out->series = array(d->arena, cnt[1], sizeof *out->series, &rc);
     out->metadata = array(d->arena, cnt[3], sizeof *out->metadata, &rc);
+    size_t *at_index = array(d->arena, cnt[1], sizeof *at_index, &rc);
     if (rc < 0)
         return rc;
 
@@ -651,20 +757,22 @@ static int decode_request(dec *d, osp_str m, osp_rw_request *out)
         }
         int rejected;
         d->why[0] = 0;
-        if ((rc = decode_series(d, f.bytes, index++, &out->series[out->nseries], &rejected)) < 0)
+        if ((rc = decode_series(d, f.bytes, index, &out->series[out->nseries], &rejected)) < 0)
             return rc;
         if (rejected) {
             out->nrejected++;
-            msg(d->err, d->errlen, 1, "%s", d->why);
+            report(d, index);
         } else {
-            out->nseries++;
+            at_index[out->nseries++] = index;
         }
+        index++;
     }
-    return rc;
+    return rc < 0 ? rc : settle_labels(d, out, at_index);
 }
 
-int osp_remote_write_decode(osp_str body, size_t max_len, osp_arena *arena, osp_rw_request *out,
-                            char *err, size_t errlen)
+int osp_remote_write_decode(osp_str body, size_t max_len, osp_arena *arena,
+                            const osp_rw_known *known, osp_rw_request *out, char *err,
+                            size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (err && errlen)
@@ -690,7 +798,12 @@ int osp_remote_write_decode(osp_str body, size_t max_len, osp_arena *arena, osp_
         msg(err, errlen, 0, "snappy: corrupt compressed data");
         return OSP_EPARSE;
     }
-    dec d = {.base = raw, .arena = arena, .err = err, .errlen = errlen};
+    dec d = {.base = raw,
+             .arena = arena,
+             .known = known,
+             .err = err,
+             .errlen = errlen,
+             .err_series = SIZE_MAX};
     int rc = decode_request(&d, osp_str_make(raw, n), out);
     if (rc < 0) {
         if (rc == OSP_ENOMEM)

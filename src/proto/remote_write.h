@@ -11,6 +11,7 @@
 #include "core/str.h"
 #include "model/histogram.h"
 #include "model/labels.h"
+#include "model/series.h"
 
 /* MetricMetadata.MetricType */
 enum osp_rw_metric_type {
@@ -71,6 +72,9 @@ typedef struct osp_rw_histogram {
 typedef struct osp_rw_series {
     osp_label *labels; /* sorted by name, unique, valid names, no empty values, __name__ in */
     size_t nlabels;
+    osp_series_key key; /* of its Label fields when decoded with osp_rw_known and they are
+                         * adjacent (zero otherwise) */
+    uint64_t ref;       /* what osp_rw_known said of the key (0: not known) */
     osp_sample *samples;
     size_t nsamples;
     osp_rw_exemplar *exemplars;
@@ -94,6 +98,13 @@ typedef struct osp_rw_request {
     size_t nmetadata;
 } osp_rw_request;
 
+/* Label sets the store has taken before, by key: lookup sets refs[i] non-zero for the keys
+ * it knows (osp_store_known_series). */
+typedef struct osp_rw_known {
+    void (*lookup)(void *ctx, const osp_series_key *keys, size_t n, uint64_t *refs);
+    void *ctx;
+} osp_rw_known;
+
 /* Decodes a remote write 1.0 body: snappy block format around a prometheus.WriteRequest.
  *
  * body: the HTTP request body (borrowed; not referenced after the call).
@@ -101,6 +112,10 @@ typedef struct osp_rw_request {
  *   allocation (0 = no cap beyond snappy's own 2^32-1).
  * arena: receives the decompressed buffer and every array in *out; all slices in *out
  *   point into out->raw, so *out lives exactly as long as the arena's contents.
+ * known: NULL, or the store's known label sets: each series' Label fields are keyed
+ *   (osp_series_key_of, OSP_KEY_REMOTE_WRITE) and looked up in one call, and a series
+ *   whose key is known gets its ref and skips the label checks below (the same bytes passed
+ *   them before); only its empty values are dropped.
  * err, errlen: a NUL-terminated message (may be NULL/0 when not wanted).
  *
  * Returns:
@@ -118,8 +133,9 @@ typedef struct osp_rw_request {
  * - OSP_ENOMEM: the arena could not allocate.
  * Repeated scalars (histogram deltas, counts, custom_values) are accepted packed or not;
  * unknown fields are skipped; for scalars the last occurrence wins. */
-int osp_remote_write_decode(osp_str body, size_t max_len, osp_arena *arena, osp_rw_request *out,
-                            char *err, size_t errlen);
+int osp_remote_write_decode(osp_str body, size_t max_len, osp_arena *arena,
+                            const osp_rw_known *known, osp_rw_request *out, char *err,
+                            size_t errlen);
 
 /* A decoded histogram as the store takes it, read as Prometheus reads one: an integer
  * histogram (is_float 0) gives count_int, zero_count_int and the deltas summed up into

@@ -188,7 +188,12 @@ static int eval_vs(osp__pq_ev *ev, const osp_promql_expr *vs, osp__pq_mat *out)
         osp_hsample *hp = hcnt ? osp_arena_memdup(q->arena, hbuf, hcnt * sizeof *hbuf) : NULL;
         if ((cnt && !p) || (hcnt && !hp))
             return OSP_ENOMEM;
-        out->s[out->n++] = (osp_series){s->labels, s->nlabels, p, cnt, hp, hcnt};
+        out->s[out->n++] = (osp_series){.labels = s->labels,
+                                        .nlabels = s->nlabels,
+                                        .samples = p,
+                                        .nsamples = cnt,
+                                        .hsamples = hp,
+                                        .nhsamples = hcnt};
     }
     return 0;
 }
@@ -323,12 +328,12 @@ static inline size_t slide_window(const osp_series *s, win_pos *p, int64_t mint,
         p->hhi = p->hlo;
     while (p->hhi < s->nhsamples && s->hsamples[p->hhi].t_ms <= maxt)
         p->hhi++;
-    *w = (osp_series){s->labels,
-                      s->nlabels,
-                      s->samples ? s->samples + p->lo : NULL,
-                      p->hi - p->lo,
-                      s->hsamples ? s->hsamples + p->hlo : NULL,
-                      p->hhi - p->hlo};
+    *w = (osp_series){.labels = s->labels,
+                      .nlabels = s->nlabels,
+                      .samples = s->samples ? s->samples + p->lo : NULL,
+                      .nsamples = p->hi - p->lo,
+                      .hsamples = s->hsamples ? s->hsamples + p->hlo : NULL,
+                      .nhsamples = p->hhi - p->hlo};
     return w->nsamples + w->nhsamples;
 }
 

@@ -137,7 +137,14 @@ static int build_batch(const osp_rw_request *rw, osp_arena *arena, osp_series_ba
         osp_series *out = osp_series_batch_add(b);
         if (!out)
             return OSP_ENOMEM;
-        *out = (osp_series){s->labels, s->nlabels, s->samples, s->nsamples, hs, s->nhistograms};
+        *out = (osp_series){.labels = s->labels,
+                            .nlabels = s->nlabels,
+                            .samples = s->samples,
+                            .nsamples = s->nsamples,
+                            .hsamples = hs,
+                            .nhsamples = s->nhistograms,
+                            .key = s->key,
+                            .ref = s->ref};
         for (size_t k = 0; k < s->nexemplars; k++) {
             const osp_rw_exemplar *e = &s->exemplars[k];
             osp_batch_exemplar *x = osp_series_batch_add_exemplar(b);
@@ -159,6 +166,11 @@ static int build_batch(const osp_rw_request *rw, osp_arena *arena, osp_series_ba
     return 0;
 }
 
+static void known_series(void *store, const osp_series_key *keys, size_t n, uint64_t *refs)
+{
+    osp_store_known_series(store, keys, n, refs);
+}
+
 static void handle_write(const osp_http_request *req, osp_http_response *res, void *ctx)
 {
     const osp_receiver_env *env = ctx;
@@ -170,7 +182,9 @@ static void handle_write(const osp_http_request *req, osp_http_response *res, vo
     osp_ingest_counters c;
     char err[320], msg[900];
     osp_ingest_counters_get(&c, &names, "protocol=\"remote_write\"");
-    int rc = osp_remote_write_decode(req->body, MAX_DECODED, req->arena, &rw, err, sizeof err);
+    osp_rw_known known = {known_series, env->store};
+    int rc =
+        osp_remote_write_decode(req->body, MAX_DECODED, req->arena, &known, &rw, err, sizeof err);
     if (rc == OSP_ETOOBIG) {
         snprintf(msg, sizeof msg, "request too large: %s", err);
         text(res, 413, msg);

@@ -85,6 +85,14 @@ int osp_store_append_series(osp_store *s, const osp_series_batch *b, osp_tsdb_ap
     return s->engine->append_series(s->impl, b, rep);
 }
 
+void osp_store_known_series(osp_store *s, const osp_series_key *keys, size_t n, uint64_t *refs)
+{
+    if (s->engine->known_series)
+        s->engine->known_series(s->impl, keys, n, refs);
+    else
+        memset(refs, 0, n * sizeof *refs);
+}
+
 int osp_store_select_series(osp_store *s, const osp_label_matcher *m, size_t n, int64_t mint_ms,
                             int64_t maxt_ms, int with_samples, osp_arena *arena, osp_series **out,
                             size_t *nout)

@@ -88,6 +88,7 @@ typedef struct osp_store_engine {
     int (*flush)(void *impl);
     /* Metrics: the semantics of the osp_store_*series* functions below. */
     int (*append_series)(void *impl, const osp_series_batch *b, osp_tsdb_append_report *rep);
+    void (*known_series)(void *impl, const osp_series_key *keys, size_t n, uint64_t *refs);
     int (*select_series)(void *impl, const osp_label_matcher *m, size_t n, int64_t mint_ms,
                          int64_t maxt_ms, int with_samples, osp_arena *arena, osp_series **out,
                          size_t *nout);
@@ -152,6 +153,11 @@ int osp_store_flush(osp_store *s);
  * rep (may be NULL) counting what was rejected and why; OSP_EBUSY (retry later, nothing
  * stored), OSP_EIO, OSP_ENOMEM. */
 int osp_store_append_series(osp_store *s, const osp_series_batch *b, osp_tsdb_append_report *rep);
+
+/* refs[i] = what osp_series.ref takes for a series with key keys[i]: non-zero when the
+ * store already holds labels appended under that key (they need no checking again), 0
+ * when not or when the engine keeps no keys. */
+void osp_store_known_series(osp_store *s, const osp_series_key *keys, size_t n, uint64_t *refs);
 
 /* The series every matcher selects with a sample in [mint_ms, maxt_ms], sorted by label
  * set; with_samples: also their samples in the range, ascending (else nsamples is 0). */

@@ -421,12 +421,11 @@ static int engine_open(const osp_store_options *opt, void **impl)
         goto out;
     if ((rc = osp_lock_dir(opt->data_dir, &e->lock_fd)) != 0) {
         if (rc == OSP_EBUSY)
-            osp_error(MODULE, "%s is in use by another process (it holds %s/LOCK)",
-                      opt->data_dir, opt->data_dir);
+            osp_error(MODULE, "%s is in use by another process (it holds %s/LOCK)", opt->data_dir,
+                      opt->data_dir);
         goto out;
     }
-    if ((rc = osp_parts_open(&popt, &e->parts)) != 0 ||
-        (rc = osp_memtable_create(&e->active)) != 0)
+    if ((rc = osp_parts_open(&popt, &e->parts)) != 0 || (rc = osp_memtable_create(&e->active)) != 0)
         goto out;
     if ((rc = osp_wal_open(&wopt, osp_parts_max_lsn(e->parts), replay_record, e, &e->wal)) != 0)
         goto out;
@@ -555,6 +554,11 @@ static int engine_append_series(void *impl, const osp_series_batch *b, osp_tsdb_
     return osp_tsdb_append(((engine *)impl)->tsdb, b, rep);
 }
 
+static void engine_known_series(void *impl, const osp_series_key *keys, size_t n, uint64_t *refs)
+{
+    osp_tsdb_known_series(((engine *)impl)->tsdb, keys, n, refs);
+}
+
 static int engine_select_series(void *impl, const osp_label_matcher *m, size_t n, int64_t mint_ms,
                                 int64_t maxt_ms, int with_samples, osp_arena *arena,
                                 osp_series **out, size_t *nout)
@@ -572,8 +576,8 @@ static int engine_label_names(void *impl, const osp_label_matcher *m, size_t n, 
 }
 
 static int engine_label_values(void *impl, osp_str name, const osp_label_matcher *m, size_t n,
-                               int64_t mint_ms, int64_t maxt_ms, osp_arena *arena,
-                               osp_str **values, size_t *nvalues)
+                               int64_t mint_ms, int64_t maxt_ms, osp_arena *arena, osp_str **values,
+                               size_t *nvalues)
 {
     return osp_tsdb_label_values(((engine *)impl)->tsdb, name, m, n, mint_ms, maxt_ms, arena,
                                  values, nvalues);
@@ -934,6 +938,7 @@ const osp_store_engine osp_embedded_engine = {
     .operations = engine_operations,
     .flush = engine_flush,
     .append_series = engine_append_series,
+    .known_series = engine_known_series,
     .select_series = engine_select_series,
     .label_names = engine_label_names,
     .label_values = engine_label_values,

@@ -374,10 +374,11 @@ static int append_hist(osp_tsdb *db, uint64_t id, osp__hseries *h, const osp_ser
  * appends a series), each kind in the order given: one older than an earlier one of the
  * same series is out of order. */
 static int append_series(osp_tsdb *db, const osp_series *s, uint64_t known, int64_t horizon, rec *r,
-                         osp_tsdb_append_report *rep)
+                         osp_tsdb_append_report *rep, uint64_t *found)
 {
     uint64_t id = known, stored = 0, total = s->nsamples + s->nhsamples;
     int rc;
+    *found = UINT64_MAX;
     if (total == 0)
         return 0;
     rc = 0;
@@ -408,6 +409,7 @@ static int append_series(osp_tsdb *db, const osp_series *s, uint64_t known, int6
     }
     if (rc)
         return rc;
+    *found = id;
     osp__hseries *h = osp__head_get(&db->head, id, true);
     if (!h)
         return OSP_ENOMEM;
@@ -439,6 +441,63 @@ static int append_series(osp_tsdb *db, const osp_series *s, uint64_t known, int6
     return rc;
 }
 
+/* ids[i] = the index id of b's series i, or UINT64_MAX when it is not known yet: its ref
+ * when it has one, else found in one pass over the index. */
+static int known_ids(osp_tsdb *db, const osp_series_batch *b, uint64_t *ids)
+{
+    size_t unref = 0;
+    for (size_t i = 0; i < b->nseries; i++)
+        unref += b->series[i].ref == 0;
+    if (unref == b->nseries) {
+        osp_series_index_lookup_batch(db->idx, b->series, b->nseries, ids);
+        return 0;
+    }
+    osp_series *look = unref ? osp_malloc(unref * sizeof *look) : NULL;
+    uint64_t *got = unref ? osp_malloc(unref * sizeof *got) : NULL;
+    if (unref && (!look || !got)) {
+        osp_free(look);
+        osp_free(got);
+        return OSP_ENOMEM;
+    }
+    for (size_t i = 0, k = 0; i < b->nseries; i++)
+        if (!b->series[i].ref)
+            look[k++] = b->series[i];
+    if (unref)
+        osp_series_index_lookup_batch(db->idx, look, unref, got);
+    for (size_t i = 0, k = 0; i < b->nseries; i++)
+        ids[i] = b->series[i].ref ? b->series[i].ref - 1 : got[k++];
+    osp_free(look);
+    osp_free(got);
+    return 0;
+}
+
+/* Remembers the keys of b's series found by labels (ids[i], UINT64_MAX for none), in at
+ * most twice as many entries as there are series: one label set a few ways encoded. */
+static void remember_keys(osp_tsdb *db, const osp_series_batch *b, uint64_t *ids)
+{
+    size_t n = 0;
+    osp_series_key *keys = NULL;
+    for (size_t i = 0; i < b->nseries; i++) {
+        const osp_series *s = &b->series[i];
+        if (s->ref || (s->key.lo | s->key.hi) == 0 || ids[i] == UINT64_MAX)
+            continue;
+        if (!keys && !(keys = osp_malloc(b->nseries * sizeof *keys)))
+            return; /* a key not remembered only costs a lookup */
+        keys[n] = s->key;
+        ids[n++] = ids[i];
+    }
+    if (n)
+        osp_keymap_add(db->keys, keys, ids, n, 2 * osp__tsdb_nseries(db) + 1024);
+    osp_free(keys);
+}
+
+void osp_tsdb_known_series(osp_tsdb *db, const osp_series_key *keys, size_t n, uint64_t *refs)
+{
+    osp_keymap_lookup(db->keys, keys, n, refs);
+    for (size_t i = 0; i < n; i++)
+        refs[i] = refs[i] == UINT64_MAX ? 0 : refs[i] + 1;
+}
+
 int osp_tsdb_append(osp_tsdb *db, const osp_series_batch *b, osp_tsdb_append_report *rep)
 {
     osp_tsdb_append_report local;
@@ -456,19 +515,21 @@ int osp_tsdb_append(osp_tsdb *db, const osp_series_batch *b, osp_tsdb_append_rep
     int64_t horizon =
         db->opt.retention_ms > 0 ? osp__tsdb_now_ms() - db->opt.retention_ms : INT64_MIN;
     rec_init(&r);
-    /* Known series are found in one pass over the index; NULL (no memory) finds none. */
     uint64_t *ids = b->nseries ? osp_malloc(b->nseries * sizeof *ids) : NULL;
-    if (ids)
-        osp_series_index_lookup_batch(db->idx, b->series, b->nseries, ids);
+    if (b->nseries && (!ids || known_ids(db, b, ids))) {
+        osp_free(ids);
+        rec_cleanup(&r);
+        return OSP_ENOMEM;
+    }
     pthread_rwlock_rdlock(&db->rw);
     for (size_t i = 0; i < b->nseries && rc == 0; i++) {
         /* the head memory of known series a few places ahead, level by level */
-        for (int stage = 0; ids && stage < 3; stage++) {
+        for (int stage = 0; stage < 3; stage++) {
             size_t ahead = i + (size_t)(6 - 2 * stage);
             if (ahead < b->nseries && ids[ahead] != UINT64_MAX)
                 osp__head_prefetch(&db->head, ids[ahead], db->gen, stage);
         }
-        rc = append_series(db, &b->series[i], ids ? ids[i] : UINT64_MAX, horizon, &r, rep);
+        rc = append_series(db, &b->series[i], ids[i], horizon, &r, rep, &ids[i]);
     }
     for (size_t i = 0; i < b->nmeta && rc == 0; i++) {
         int changed = osp__meta_put(&db->meta, &b->meta[i]);
@@ -493,6 +554,8 @@ int osp_tsdb_append(osp_tsdb *db, const osp_series_batch *b, osp_tsdb_append_rep
         pthread_mutex_unlock(lock);
     }
     pthread_rwlock_unlock(&db->rw);
+    if (rc == 0)
+        remember_keys(db, b, ids);
     osp_free(ids);
     rec_cleanup(&r);
     if (osp__tsdb_flush_due(db))
@@ -701,6 +764,7 @@ static void destroy(osp_tsdb *db)
     osp__head_cleanup(&db->head);
     osp__meta_cleanup(&db->meta);
     osp_series_index_destroy(db->idx);
+    osp_keymap_destroy(db->keys);
     pthread_rwlock_destroy(&db->rw);
     pthread_mutex_destroy(&db->flush_mu);
     pthread_mutex_destroy(&db->maint_mu);
@@ -759,8 +823,8 @@ int osp_tsdb_open(const osp_tsdb_options *opt, osp_tsdb **out)
     if ((rc = osp_mkdirs(db->dir, MOD)) || (rc = osp_mkdirs(db->qdir, MOD)) ||
         (rc = osp_mkdirs(db->waldir, MOD)))
         goto fail;
-    if ((rc = osp_series_index_create(NULL, &db->idx)) || (rc = osp__tsdb_load_blocks(db)) ||
-        (rc = osp__meta_load(&db->meta, db->dir)))
+    if ((rc = osp_series_index_create(NULL, &db->idx)) || (rc = osp_keymap_create(&db->keys)) ||
+        (rc = osp__tsdb_load_blocks(db)) || (rc = osp__meta_load(&db->meta, db->dir)))
         goto fail;
     uint64_t skip = 0;
     for (size_t i = 0; i < db->nblocks; i++) {

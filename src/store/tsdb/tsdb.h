@@ -72,8 +72,16 @@ void osp_tsdb_close(osp_tsdb *db);
  * identical sample of the same kind is an accepted duplicate. Returns 0 once the accepted
  * samples are in the write-ahead log (fsynced per policy), with rep (may be NULL) saying
  * what happened to each sample; rejected samples do not fail the call. OSP_EBUSY when
- * unflushed data passes its cap (retry later; nothing was stored), OSP_EIO, OSP_ENOMEM. */
+ * unflushed data passes its cap (retry later; nothing was stored), OSP_EIO, OSP_ENOMEM.
+ * A series with a ref (model/series.h) goes to that series, its labels taken as they are
+ * (they only serve to log its definition); a keyed series without one is found by labels
+ * and its key remembered for osp_tsdb_known_series. A ref must come from
+ * osp_tsdb_known_series on the same db. */
 int osp_tsdb_append(osp_tsdb *db, const osp_series_batch *b, osp_tsdb_append_report *rep);
+
+/* refs[i] = the id (plus one) of the series whose labels were appended before with key
+ * keys[i], or 0: what a receiver puts in osp_series.ref. */
+void osp_tsdb_known_series(osp_tsdb *db, const osp_series_key *keys, size_t n, uint64_t *refs);
 
 /* The series that every matcher selects (Prometheus semantics; see index.h) with at least
  * one sample in [mint_ms, maxt_ms], each with its samples in that range, ascending, one

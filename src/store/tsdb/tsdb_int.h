@@ -14,6 +14,7 @@
 #include "store/tsdb/block.h"
 #include "store/tsdb/chunk.h"
 #include "store/tsdb/hchunk.h"
+#include "store/tsdb/keymap.h"
 #include "store/tsdb/tsdb.h"
 
 #define OSP_HEAD_STRIPES 256 /* series locks, by id */
@@ -175,6 +176,7 @@ struct osp_tsdb {
     osp_tsdb_options opt;
     char *dir, *qdir, *waldir;
     osp_series_index *idx;
+    osp_keymap *keys; /* label sets as senders encoded them -> series id */
     osp_wal *wal;
     osp__head head;
     osp__hgen g[2];

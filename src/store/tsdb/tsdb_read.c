@@ -371,7 +371,7 @@ void osp_tsdb_get_stats(osp_tsdb *db, osp_tsdb_stats *st)
             maxt = b > maxt ? b : maxt;
         }
     }
-    st->head_bytes = osp__tsdb_head_heap(db) + is.bytes;
+    st->head_bytes = osp__tsdb_head_heap(db) + is.bytes + osp_keymap_bytes(db->keys);
     st->blocks = db->nblocks;
     for (size_t i = 0; i < db->nblocks; i++) {
         const osp_block_info *bi = osp_block_get_info(db->blocks[i]->b);

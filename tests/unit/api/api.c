@@ -560,8 +560,9 @@ static void test_prom_histogram_json(void **state)
     osp_sample fs[2] = {{1700000000000, 1}, {1700000060000, 2}};
     osp_hsample hs[2] = {{1700000000500, &h}, {1700000120000, &bare}};
     osp_hsample os = {1700000000000, &odd};
-    osp_series vec[3] = {
-        {&lf, 1, fs, 1, NULL, 0}, {&lh, 1, NULL, 0, hs, 1}, {NULL, 0, NULL, 0, &os, 1}};
+    osp_series vec[3] = {{.labels = &lf, .nlabels = 1, .samples = fs, .nsamples = 1},
+                         {.labels = &lh, .nlabels = 1, .hsamples = hs, .nhsamples = 1},
+                         {.hsamples = &os, .nhsamples = 1}};
     osp_promql_result r = {.type = OSP_PROMQL_T_VECTOR, .series = vec, .nseries = 3};
     expect_result(&r, "{\"resultType\":\"vector\",\"result\":["
                       "{\"metric\":{\"__name__\":\"f\"},\"value\":[1700000000,\"1\"]},"
@@ -572,7 +573,13 @@ static void test_prom_histogram_json(void **state)
                       "{\"metric\":{},\"histogram\":[1700000000,"
                       "{\"count\":\"1e-07\",\"sum\":\"NaN\"}]}]}");
     /* a matrix: "values", then "histograms"; "values" left out without floats */
-    osp_series mat[2] = {{&lf, 1, fs, 2, hs + 1, 1}, {&lh, 1, NULL, 0, hs, 2}};
+    osp_series mat[2] = {{.labels = &lf,
+                          .nlabels = 1,
+                          .samples = fs,
+                          .nsamples = 2,
+                          .hsamples = hs + 1,
+                          .nhsamples = 1},
+                         {.labels = &lh, .nlabels = 1, .hsamples = hs, .nhsamples = 2}};
     r = (osp_promql_result){.type = OSP_PROMQL_T_MATRIX, .series = mat, .nseries = 2};
     expect_result(&r, "{\"resultType\":\"matrix\",\"result\":["
                       "{\"metric\":{\"__name__\":\"f\"},\"values\":[[1700000000,\"1\"],"
@@ -584,7 +591,7 @@ static void test_prom_histogram_json(void **state)
                       "[0,\"4\",\"8\",\"3\"]]}],[1700000120,"
                       "{\"count\":\"0.19999999999999998\",\"sum\":\"0.06666666666666665\"}]]}]}");
     /* a vector series without any sample is refused */
-    osp_series none = {&lf, 1, NULL, 0, NULL, 0};
+    osp_series none = {.labels = &lf, .nlabels = 1};
     r = (osp_promql_result){.type = OSP_PROMQL_T_VECTOR, .series = &none, .nseries = 1};
     osp_buf b;
     osp_buf_init(&b, 0);

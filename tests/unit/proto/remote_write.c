@@ -84,7 +84,37 @@ static int decode(ctx *c)
 {
     osp_str body = compress();
     osp_arena_init(&c->arena, 0, 0);
-    int rc = osp_remote_write_decode(body, 1 << 20, &c->arena, &c->req, c->err, sizeof c->err);
+    int rc =
+        osp_remote_write_decode(body, 1 << 20, &c->arena, NULL, &c->req, c->err, sizeof c->err);
+    free((void *)body.p);
+    return rc;
+}
+
+/* A store that knows the keys in keys[0..n) as refs 1..n, and records what it was asked. */
+typedef struct fake_known {
+    osp_series_key keys[8];
+    size_t n, asked;
+} fake_known;
+
+static void fake_lookup(void *p, const osp_series_key *keys, size_t n, uint64_t *refs)
+{
+    fake_known *k = p;
+    k->asked += n;
+    for (size_t i = 0; i < n; i++) {
+        refs[i] = 0;
+        for (size_t j = 0; j < k->n; j++)
+            if (keys[i].lo == k->keys[j].lo && keys[i].hi == k->keys[j].hi)
+                refs[i] = j + 1;
+    }
+}
+
+static int decode_known(ctx *c, fake_known *k)
+{
+    osp_str body = compress();
+    osp_rw_known known = {fake_lookup, k};
+    osp_arena_init(&c->arena, 0, 0);
+    int rc =
+        osp_remote_write_decode(body, 1 << 20, &c->arena, &known, &c->req, c->err, sizeof c->err);
     free((void *)body.p);
     return rc;
 }
@@ -92,7 +122,7 @@ static int decode(ctx *c)
 static int decode_raw(ctx *c, const void *p, size_t n, size_t max)
 {
     osp_arena_init(&c->arena, 0, 0);
-    return osp_remote_write_decode(osp_str_make(p, n), max, &c->arena, &c->req, c->err,
+    return osp_remote_write_decode(osp_str_make(p, n), max, &c->arena, NULL, &c->req, c->err,
                                    sizeof c->err);
 }
 
@@ -336,6 +366,90 @@ static void test_label_layouts(void **state)
     assert_str(s->labels[1].value, big);
     assert_str(s->labels[2].name, "c");
     assert_str(s->labels[2].value, "1");
+    done(&c);
+}
+
+/* Series keys: equal Label bytes give equal keys, scattered Label fields none; a known
+ * key skips the label checks (its bytes passed them before) and only drops empty values. */
+static void test_known_series(void **state)
+{
+    (void)state;
+    fake_known k = {0};
+    ctx c;
+    begin();
+    O(1), label("__name__", "m"), label("a", "1"), sample(1, 1), C();
+    O(1), label("__name__", "m"), label("a", "1"), sample(2, 2), C();
+    O(1), label("__name__", "m"), label("a", "2"), sample(3, 3), C();
+    O(1), label("__name__", "m"), sample(4, 4), label("a", "3"), C(); /* scattered */
+    O(1), label("a", "1"), label("__name__", "m"), sample(5, 5), C(); /* unsorted */
+    assert_int_equal(decode_known(&c, &k), 0);
+    assert_int_equal(k.asked, 5); /* every series is asked about before any check */
+    assert_int_equal(c.req.nseries, 4);
+    assert_int_equal(c.req.nrejected, 1);
+    assert_non_null(strstr(c.err, "series 4: labels not sorted"));
+    osp_rw_series *s = c.req.series;
+    assert_true(s[0].key.lo == s[1].key.lo && s[0].key.hi == s[1].key.hi);
+    assert_true(s[0].key.lo != s[2].key.lo || s[0].key.hi != s[2].key.hi);
+    assert_true((s[0].key.lo | s[0].key.hi) && (s[2].key.lo | s[2].key.hi));
+    assert_true(s[3].key.lo == 0 && s[3].key.hi == 0);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(s[i].ref, 0);
+    done(&c);
+    /* a set the store knows is taken as it is (here an unsorted one: no check ran), its
+     * empty values dropped; other bytes of it are checked */
+    begin();
+    label("a", "1"), label("__name__", "m"), label("z", "");
+    k.keys[k.n++] = osp_series_key_of(OSP_KEY_REMOTE_WRITE, W.data, W.len);
+    osp_buf_cleanup(&W);
+    begin();
+    O(1), label("a", "1"), label("__name__", "m"), label("z", ""), sample(5, 5), C();
+    O(1), label("a", "1"), label("__name__", "m"), sample(6, 6), C();
+    assert_int_equal(decode_known(&c, &k), 0);
+    assert_int_equal(c.req.nseries, 1);
+    assert_int_equal(c.req.nrejected, 1);
+    assert_non_null(strstr(c.err, "series 1: labels not sorted"));
+    s = c.req.series;
+    assert_int_equal(s[0].ref, 1);
+    assert_int_equal(s[0].nlabels, 2);
+    assert_str(s[0].labels[0].name, "a");
+    assert_true(s[0].nsamples == 1 && s[0].samples[0].v == 5);
+    done(&c);
+}
+
+/* Series past the sizes read in one pass, parts after the labels, and timestamps of every
+ * varint length decode as the small ones do. */
+static void test_series_sizes(void **state)
+{
+    (void)state;
+    static const int64_t ts[] = {0, 1, 1700000000000, (int64_t)1 << 62, -1, INT64_MIN};
+    char name[8];
+    ctx c;
+    begin();
+    O(1);
+    label("__name__", "wide");
+    for (int i = 0; i < 40; i++)
+        snprintf(name, sizeof name, "l%02d", i), label(name, "v");
+    for (int i = 0; i < 20; i++)
+        sample(i, i);
+    C();
+    O(1), label("__name__", "ex"), O(3), label("trace_id", "t"), D(2, 1), U(3, 1), C();
+    label("z", "1"), sample(7, 1), C();
+    O(1), label("__name__", "ts");
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+        sample((double)i + 0.5, ts[i]);
+    C();
+    assert_int_equal(decode(&c), 0);
+    assert_int_equal(c.req.nseries, 3);
+    osp_rw_series *s = c.req.series;
+    assert_true(s[0].nlabels == 41 && s[0].nsamples == 20);
+    assert_str(s[0].labels[40].name, "l39");
+    assert_true(s[0].samples[19].v == 19 && s[0].samples[19].t_ms == 19);
+    assert_true(s[1].nlabels == 2 && s[1].nexemplars == 1 && s[1].nsamples == 1);
+    assert_str(s[1].exemplars[0].labels[0].name, "trace_id");
+    assert_str(s[1].labels[1].name, "z");
+    assert_int_equal(s[2].nsamples, sizeof ts / sizeof ts[0]);
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+        assert_true(s[2].samples[i].t_ms == ts[i] && s[2].samples[i].v == (double)i + 0.5);
     done(&c);
 }
 
@@ -659,7 +773,7 @@ static void test_arena_cap(void **state)
     osp_str body = compress();
     ctx c;
     osp_arena_init(&c.arena, 4096, 4096);
-    assert_int_equal(osp_remote_write_decode(body, 0, &c.arena, &c.req, c.err, sizeof c.err),
+    assert_int_equal(osp_remote_write_decode(body, 0, &c.arena, NULL, &c.req, c.err, sizeof c.err),
                      OSP_ENOMEM);
     assert_int_equal(c.req.nseries, 0);
     assert_non_null(strstr(c.err, "out of memory"));
@@ -673,6 +787,8 @@ int main(void)
         cmocka_unit_test(test_every_field),
         cmocka_unit_test(test_unpacked_and_unknown),
         cmocka_unit_test(test_label_layouts),
+        cmocka_unit_test(test_known_series),
+        cmocka_unit_test(test_series_sizes),
         cmocka_unit_test(test_empty_request),
         cmocka_unit_test(test_series_rejections),
         cmocka_unit_test(test_histogram_and_exemplar_rejections),

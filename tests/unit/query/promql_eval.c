@@ -146,7 +146,10 @@ static void build_data(void)
             double v = data[i].v[j] == STALE ? osp_stale_nan() : data[i].v[j];
             samples[i][j] = (osp_sample){t, v};
         }
-        all[i] = (osp_series){labels[i], k, samples[i], (size_t)data[i].n, NULL, 0};
+        all[i] = (osp_series){.labels = labels[i],
+                              .nlabels = k,
+                              .samples = samples[i],
+                              .nsamples = (size_t)data[i].n};
     }
     static osp_label hlabels[NHIST][2];
     static osp_histogram hists[NHIST][11];
@@ -158,7 +161,7 @@ static void build_data(void)
         osp_series *s = &all[NDATA + i];
         hlabels[i][0] = (osp_label){OSP_STR_LIT("__name__"), osp_str_c(hist_labels[i][0])};
         hlabels[i][1] = (osp_label){OSP_STR_LIT("job"), osp_str_c(hist_labels[i][1])};
-        *s = (osp_series){hlabels[i], 2, NULL, 0, hsamples[i], 0};
+        *s = (osp_series){.labels = hlabels[i], .nlabels = 2, .hsamples = hsamples[i]};
         for (int k = 0; k < 11; k++) {
             double j = i == H_B && k >= 4 ? k - 3 : k, zero = j, b0 = 2 * j, b1 = j, sum = 5 * j;
             if (i == H_MIXED && k < 5) {

@@ -444,6 +444,88 @@ static void test_reopen(void **state)
     free(dir);
 }
 
+/* Appends one sample of name{inst} with key k and ref (0: none), as a receiver does. */
+static void one_keyed(osp_tsdb *db, const char *name, const char *inst, osp_series_key k,
+                      uint64_t ref, int64_t t, double v)
+{
+    osp_series_batch b;
+    osp_tsdb_append_report rep;
+    osp_series_batch_init(&b);
+    osp_series *s = add(&b, name, "j", inst);
+    samples(&b, s, 1, t, 1, v);
+    s->key = k, s->ref = ref;
+    assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+    assert_int_equal(rep.accepted, 1);
+    osp_series_batch_cleanup(&b);
+}
+
+/* Series keys: remembered once a keyed series is stored, its ref then appends to the same
+ * series (its definition logged again after a cut), forgotten on reopen and learnt again. */
+static void test_known_keys(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    osp_tsdb *db = open_db(&o);
+    int64_t t0 = now_ms() - 600 * 1000;
+    uint64_t i1 = 1, i2 = 2, refs[3];
+    osp_series_key ka = osp_series_key_of(OSP_KEY_REMOTE_WRITE, &i1, sizeof i1),
+                   kb = osp_series_key_of(OSP_KEY_REMOTE_WRITE, &i2, sizeof i2),
+                   keys[3] = {ka, kb, {0, 0}};
+    osp_tsdb_known_series(db, keys, 3, refs);
+    assert_true(refs[0] == 0 && refs[1] == 0 && refs[2] == 0);
+    one(db, "other", "x", t0, 1, NULL); /* ids: a key need not name the first series */
+    one_keyed(db, "up", "a", ka, 0, t0, 1);
+    osp_tsdb_known_series(db, keys, 3, refs);
+    assert_true(refs[0] != 0 && refs[1] == 0 && refs[2] == 0);
+    uint64_t ref_a = refs[0];
+
+    /* by ref, next to a new keyed series found by labels */
+    osp_series_batch b;
+    osp_tsdb_append_report rep;
+    osp_series_batch_init(&b);
+    osp_series *s = add(&b, "up", "j", "a");
+    samples(&b, s, 1, t0 + 1000, 1, 2);
+    s->key = ka, s->ref = ref_a;
+    s = add(&b, "up", "j", "b");
+    samples(&b, s, 1, t0 + 1000, 1, 3);
+    s->key = kb;
+    assert_int_equal(osp_tsdb_append(db, &b, &rep), 0);
+    assert_int_equal(rep.accepted, 2);
+    osp_series_batch_cleanup(&b);
+    osp_tsdb_known_series(db, keys, 3, refs);
+    assert_true(refs[0] == ref_a && refs[1] != 0 && refs[1] != ref_a);
+
+    /* after a cut the series' definition is logged with its next sample, by ref too */
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    one_keyed(db, "up", "a", ka, ref_a, t0 + 2000, 4);
+    char *crash = snapshot(dir);
+    osp_tsdb_options oc = opts(crash);
+    osp_tsdb *db2 = open_db(&oc);
+    osp_arena a;
+    osp_arena_init(&a, 0, 0);
+    osp_series *out;
+    size_t n = select_all(db2, &a, t0 - 1, t0 + 10000, &out);
+    assert_int_equal(n, 3);
+    assert_true(osp_str_eqz(out[1].labels[0].value, "up"));
+    assert_true(osp_str_eqz(out[1].labels[1].value, "a"));
+    assert_int_equal(out[1].nsamples, 3);
+    assert_true(out[1].samples[2].t_ms == t0 + 2000 && out[1].samples[2].v == 4);
+    assert_int_equal(out[2].nsamples, 1);
+    /* keys live in memory only: the reopened engine learns them again */
+    osp_tsdb_known_series(db2, keys, 3, refs);
+    assert_true(refs[0] == 0 && refs[1] == 0);
+    one_keyed(db2, "up", "a", ka, 0, t0 + 3000, 5);
+    osp_tsdb_known_series(db2, keys, 3, refs);
+    assert_true(refs[0] != 0 && refs[1] == 0);
+    osp_arena_cleanup(&a);
+    osp_tsdb_close(db2);
+    osp_test_rmdir(crash);
+    free(crash);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
 static void test_torn_wal(void **state)
 {
     char *dir = osp_test_tmpdir("tsdb");
@@ -1604,6 +1686,7 @@ int main(void)
         cmocka_unit_test(test_hist_format_02_dir),
         cmocka_unit_test(test_hist_corrupt_chunk),
         cmocka_unit_test(test_hist_head_bytes),
+        cmocka_unit_test(test_known_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
