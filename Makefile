@@ -43,7 +43,7 @@ $(BIN): $(BUILD)/src/main.o $(BUILD)/libosprey-server.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libosprey-server.a tests/unit/testutil.h
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) -Itests/unit $(CFLAGS) $(LDSAN) -o $@ $< $(BUILD)/libosprey-server.a $(LIBS) $(TESTLIBS)
+	$(CC) $(BASEFLAGS) -Itests/unit $(CFLAGS) $(LDSAN) -MMD -MP -MF $@.d -o $@ $< $(BUILD)/libosprey-server.a $(LIBS) $(TESTLIBS)
 
 unit-build: $(TEST_BIN)
 

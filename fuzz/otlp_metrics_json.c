@@ -11,14 +11,9 @@
 #include "model/histogram.h"
 #include "model/otlp_prom.h"
 #include "proto/otlp_metrics.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
 
 static void check_attrs(osp_str attrs)
 {

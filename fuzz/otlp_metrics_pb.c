@@ -9,14 +9,9 @@
 #include "core/err.h"
 #include "model/attr.h"
 #include "proto/otlp_metrics.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
 
 static const uint8_t *body_p;
 static size_t body_n;

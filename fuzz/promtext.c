@@ -9,14 +9,9 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "proto/promtext.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
 
 static volatile unsigned sink;
 

@@ -1,5 +1,7 @@
-/* Slice helpers, UTF-8 validation and hex coding. */
+/* Slice helpers, UTF-8 validation, printable copies for messages and hex coding. */
 #include "core/str.h"
+
+#include <stdio.h>
 
 #include "core/err.h"
 
@@ -32,8 +34,30 @@ int osp_str_cmp(osp_str a, osp_str b)
     return (a.n > b.n) - (a.n < b.n);
 }
 
+const char *osp_str_printable(osp_str s, char out[OSP_STR_PRINTABLE_SIZE])
+{
+    size_t n = s.n < 48 ? s.n : 48, j = 0;
+    for (size_t i = 0; i < n; i++)
+        out[j++] = (s.p[i] >= 0x20 && s.p[i] < 0x7f && s.p[i] != '"') ? s.p[i] : '?';
+    if (n < s.n)
+        out[j++] = '.', out[j++] = '.', out[j++] = '.';
+    out[j] = 0;
+    return out;
+}
+
+void osp_vmsg_at_offset(char *err, size_t errlen, size_t off, const char *fmt, va_list ap)
+{
+    if (!err || !errlen)
+        return;
+    int k = snprintf(err, errlen, "offset %zu: ", off);
+    if (k >= 0 && (size_t)k < errlen)
+        vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
+}
+
 int osp_utf8_valid(const char *p, size_t n)
 {
+    if (n == 0) /* p may then be NULL, an absent string */
+        return 1;
     const unsigned char *s = (const unsigned char *)p, *end = s + n;
     while (s < end) {
         uint64_t word;

@@ -2,6 +2,7 @@
 #ifndef OSP_CORE_STR_H
 #define OSP_CORE_STR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -43,6 +44,17 @@ int osp_str_has_prefix(osp_str s, osp_str prefix);
 int osp_str_cmp(osp_str a, osp_str b);
 /* 1 if s is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 int osp_utf8_valid(const char *p, size_t n);
+
+/* Bytes osp_str_printable writes at most: 48 shown, "..." and the NUL. */
+#define OSP_STR_PRINTABLE_SIZE 52
+/* A copy of s that is safe to show in a message between double quotes: its first 48 bytes,
+ * each byte outside ' '..'~' and each '"' replaced by '?', then "..." when s is longer.
+ * Writes it NUL-terminated into out (OSP_STR_PRINTABLE_SIZE bytes) and returns out. */
+const char *osp_str_printable(osp_str s, char out[OSP_STR_PRINTABLE_SIZE]);
+/* Writes "offset OFF: " and then fmt formatted with ap into err (errlen bytes, NUL-terminated,
+ * cut to fit), as parsers say where their input went wrong; nothing when err is NULL or
+ * errlen is 0. */
+void osp_vmsg_at_offset(char *err, size_t errlen, size_t off, const char *fmt, va_list ap);
 
 /* Lowercase hex of n bytes into out (2n chars, no NUL). */
 void osp_hex_encode(const uint8_t *in, size_t n, char *out);

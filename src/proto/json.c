@@ -423,3 +423,19 @@ int osp_json_double(osp_str num, double *v)
     *v = d;
     return 0;
 }
+
+int osp_json_vshape_error(char *msg, size_t cap, const char *kind, size_t off, const char *fmt,
+                          va_list ap)
+{
+    char what[160];
+    vsnprintf(what, sizeof what, fmt, ap);
+    snprintf(msg, cap, "%s: %s at offset %zu", kind, what, off);
+    return OSP_EPARSE;
+}
+
+int osp_json_syntax_error(const osp_json_reader *r, int rc, char *msg, size_t cap)
+{
+    if (rc == OSP_EPARSE)
+        snprintf(msg, cap, "malformed JSON: %s", r->err);
+    return rc;
+}

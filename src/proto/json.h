@@ -2,6 +2,7 @@
 #ifndef OSP_PROTO_JSON_H
 #define OSP_PROTO_JSON_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,5 +72,15 @@ int osp_json_uint64(osp_str num, uint64_t *v);
  * copy (Osprey keeps the C numeric locale). 0, or OSP_EPARSE for other syntax, text longer
  * than 511 characters, or a magnitude that overflows to infinity. */
 int osp_json_double(osp_str num, double *v);
+
+/* Messages for decoders' reports, written into msg (cap bytes, NUL-terminated, cut to fit).
+ * osp_json_vshape_error: "<kind>: <what> at offset OFF", what being fmt formatted with ap,
+ * for JSON that is well formed but not shaped like the document expected (kind, e.g.
+ * "invalid Loki push", names the document); returns OSP_EPARSE.
+ * osp_json_syntax_error: when rc (from osp_json_next or osp_json_skip on r) is OSP_EPARSE,
+ * "malformed JSON: <r->err>"; msg untouched otherwise; returns rc. */
+int osp_json_vshape_error(char *msg, size_t cap, const char *kind, size_t off, const char *fmt,
+                          va_list ap);
+int osp_json_syntax_error(const osp_json_reader *r, int rc, char *msg, size_t cap);
 
 #endif

@@ -1,5 +1,6 @@
-/* The helpers the OTLP protobuf decoders share (see otlp_int.h): AnyValue, KeyValue,
- * Resource, InstrumentationScope and EntityRef decoding, UTF-8 checks, rejections. */
+/* The helpers the OTLP protobuf codecs share (see otlp_int.h): AnyValue, KeyValue,
+ * Resource, InstrumentationScope and EntityRef decoding, UTF-8 checks, rejections, and the
+ * resource/scope walk and grouping encoder of traces and logs. */
 #include "proto/otlp_int.h"
 
 #include <stdarg.h>
@@ -330,8 +331,7 @@ int osp__otlp_decode_request(osp__otlp_dec *d, osp_str body, const char *what,
 }
 
 /* One scratch array into the arena; NULL and 0 when empty. */
-static int keep_array(osp_arena *arena, const osp_buf *b, size_t elem, const void **dst,
-                      size_t *n)
+static int keep_array(osp_arena *arena, const osp_buf *b, size_t elem, const void **dst, size_t *n)
 {
     *dst = NULL;
     *n = b->len / elem;
@@ -349,11 +349,267 @@ int osp__otlp_keep_point_arrays(osp_arena *arena, const osp_buf arr[OSP__ARR_N],
                          (const void **)&p->bucket_counts, &p->nbuckets)) ||
         (rc = keep_array(arena, &arr[OSP__ARR_BOUNDS], sizeof(double), (const void **)&p->bounds,
                          &p->nbounds)) ||
-        (rc = keep_array(arena, &arr[OSP__ARR_POS], sizeof(uint64_t),
-                         (const void **)&p->pos_counts, &p->npos)) ||
-        (rc = keep_array(arena, &arr[OSP__ARR_NEG], sizeof(uint64_t),
-                         (const void **)&p->neg_counts, &p->nneg)))
+        (rc = keep_array(arena, &arr[OSP__ARR_POS], sizeof(uint64_t), (const void **)&p->pos_counts,
+                         &p->npos)) ||
+        (rc = keep_array(arena, &arr[OSP__ARR_NEG], sizeof(uint64_t), (const void **)&p->neg_counts,
+                         &p->nneg)))
         return rc;
     return keep_array(arena, &arr[OSP__ARR_QUANTILES], sizeof(osp_quantile),
                       (const void **)&p->quantiles, &p->nquantiles);
+}
+
+/* ---- Signals whose rows sit directly in their Scope* messages (traces, logs) ---- */
+
+/* Decodes a Scope* message whose rows belong to resource row `resource` (UINT32_MAX when
+ * the resource was rejected: the rows are only counted). */
+static int decode_scope_rows(osp__otlp_rowdec *d, osp_str wire, uint32_t resource, size_t *nrows)
+{
+    osp_scope sc, *row = NULL;
+    osp_str head, url;
+    osp_pb_reader r;
+    osp_pb_field f;
+    size_t n, first = d->nrow, kept = 0;
+    int rc = osp__otlp_scan_container(&d->c, wire, d->scope_field, &head, &url, &n);
+    if (rc < 0)
+        return rc;
+    *nrows = n;
+    if (resource == UINT32_MAX) {
+        d->nrow += n;
+        return 0;
+    }
+    d->c.why[0] = '\0';
+    rc = osp__otlp_decode_scope(&d->c, head, url, &sc);
+    if (rc == 0 && !(row = d->b.add_scope(d->b.batch)))
+        rc = OSP_ENOMEM;
+    if (rc == OSP_EPARSE) {
+        char what[48];
+        snprintf(what, sizeof what, "%s %zu..%zu: scope", d->rows, first, first + n - (n > 0));
+        osp__otlp_reject(&d->c, n, what);
+        d->nrow += n;
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    *row = sc;
+    uint32_t scope = (uint32_t)(*d->b.nscopes - 1);
+    r = osp__otlp_reader(wire);
+    while ((rc = osp_pb_next(&r, &f)) == 1) {
+        if (f.num != 2)
+            continue;
+        d->c.why[0] = '\0';
+        rc = d->decode_row(d, f.bytes, resource, scope);
+        if (rc == OSP_EPARSE) {
+            char what[32];
+            snprintf(what, sizeof what, "%s %zu", d->row, d->nrow);
+            osp__otlp_reject(&d->c, 1, what);
+        } else if (rc < 0) {
+            return rc;
+        } else {
+            kept++;
+        }
+        d->nrow++;
+    }
+    if (kept == 0)
+        (*d->b.nscopes)--; /* no row refers to it */
+    return 0;
+}
+
+static int decode_resource_rows(osp__otlp_dec *c, osp_str wire)
+{
+    osp__otlp_rowdec *d = (osp__otlp_rowdec *)c; /* c is its first member */
+    osp_resource res, *row = NULL;
+    osp_str head, url;
+    osp_pb_reader r;
+    osp_pb_field f;
+    size_t nscopes, first = d->nrow, nrows = 0, before;
+    int rc = osp__otlp_scan_container(&d->c, wire, d->resource_field, &head, &url, &nscopes);
+    if (rc < 0)
+        return rc;
+    d->c.why[0] = '\0';
+    rc = osp__otlp_decode_resource(&d->c, head, url, &res);
+    if (rc == 0 && !(row = d->b.add_resource(d->b.batch)))
+        rc = OSP_ENOMEM;
+    if (rc < 0 && rc != OSP_EPARSE)
+        return rc;
+    if (row)
+        *row = res;
+    uint32_t resource = rc ? UINT32_MAX : (uint32_t)(*d->b.nresources - 1);
+    before = *d->b.nrows;
+    r = osp__otlp_reader(wire);
+    while ((rc = osp_pb_next(&r, &f)) == 1) {
+        size_t n;
+        if (f.num == 2 && (rc = decode_scope_rows(d, f.bytes, resource, &n)) < 0)
+            return rc;
+        if (f.num == 2)
+            nrows += n;
+    }
+    if (resource == UINT32_MAX) {
+        char what[48];
+        snprintf(what, sizeof what, "%s %zu..%zu: resource", d->rows, first,
+                 first + nrows - (nrows > 0));
+        osp__otlp_reject(&d->c, nrows, what);
+    } else if (*d->b.nrows == before) {
+        (*d->b.nresources)--; /* no row refers to it */
+    }
+    return 0;
+}
+
+int osp__otlp_decode_rows(osp__otlp_rowdec *d, osp_str body)
+{
+    return osp__otlp_decode_request(&d->c, body, d->resource_field, decode_resource_rows);
+}
+
+int osp__otlp_put_records(osp_buf *out, uint32_t num, osp_str blob)
+{
+    osp_pb_reader r = osp__otlp_reader(blob);
+    osp_pb_field f;
+    int rc;
+    while ((rc = osp_pb_next(&r, &f)) == 1)
+        if (f.num != 1 || f.wire != OSP_PB_LEN || (rc = osp_pb_put_str(out, num, f.bytes)) < 0)
+            return rc < 0 ? rc : OSP_ECORRUPT;
+    return rc < 0 ? OSP_ECORRUPT : 0;
+}
+
+int osp__otlp_put_uint_nz(osp_buf *out, uint32_t num, uint64_t v)
+{
+    return v ? osp_pb_put_uint(out, num, v) : 0;
+}
+
+int osp__otlp_put_str_nz(osp_buf *out, uint32_t num, osp_str s)
+{
+    return s.n ? osp_pb_put_str(out, num, s) : 0;
+}
+
+static int put_resource(osp_buf *out, const osp_resource *res)
+{
+    size_t mark;
+    int rc = osp_pb_begin(out, 1, &mark);
+    if (rc == 0)
+        rc = osp_buf_append_str(out, res->attributes); /* already field-1 KeyValues */
+    if (rc == 0)
+        rc = osp__otlp_put_uint_nz(out, 2, res->dropped_attributes);
+    if (rc == 0)
+        rc = osp__otlp_put_records(out, 3, res->entity_refs);
+    return rc ? rc : osp_pb_end(out, mark);
+}
+
+static int put_scope(osp_buf *out, const osp_scope *sc)
+{
+    size_t mark;
+    int rc = osp_pb_begin(out, 1, &mark);
+    if (rc == 0)
+        rc = osp__otlp_put_str_nz(out, 1, sc->name);
+    if (rc == 0)
+        rc = osp__otlp_put_str_nz(out, 2, sc->version);
+    if (rc == 0)
+        rc = osp__otlp_put_records(out, 3, sc->attributes);
+    if (rc == 0)
+        rc = osp__otlp_put_uint_nz(out, 4, sc->dropped_attributes);
+    return rc ? rc : osp_pb_end(out, mark);
+}
+
+/* Closes an open Scope* or Resource* message: its schema_url (field 3), then the length. */
+static int close_group(osp_buf *out, osp_str schema_url, size_t mark)
+{
+    int rc = osp__otlp_put_str_nz(out, 3, schema_url);
+    return rc ? rc : osp_pb_end(out, mark);
+}
+
+int osp__otlp_encode_rows(const osp__otlp_view *v, osp_buf *out,
+                          int (*put_row)(osp_buf *out, const void *batch, size_t i))
+{
+    const osp_resource *res = NULL;
+    const osp_scope *sc = NULL;
+    size_t rs_mark = 0, ss_mark = 0;
+    int rc = 0;
+    for (size_t i = 0; i < v->nrows && rc == 0; i++) {
+        uint32_t ri, si;
+        v->place(v->batch, i, &ri, &si);
+        const osp_resource *r = &v->resources[ri];
+        const osp_scope *c = &v->scopes[si];
+        int new_res = !res || (r != res && !osp_resource_equal(r, res));
+        if (sc && (new_res || (c != sc && !osp_scope_equal(c, sc)))) {
+            rc = close_group(out, sc->schema_url, ss_mark);
+            sc = NULL;
+        }
+        if (rc == 0 && res && new_res)
+            rc = close_group(out, res->schema_url, rs_mark);
+        if (rc == 0 && new_res) {
+            res = r;
+            rc = osp_pb_begin(out, 1, &rs_mark);
+            if (rc == 0)
+                rc = put_resource(out, r);
+        }
+        if (rc == 0 && !sc) {
+            sc = c;
+            rc = osp_pb_begin(out, 2, &ss_mark);
+            if (rc == 0)
+                rc = put_scope(out, c);
+        }
+        if (rc == 0)
+            rc = put_row(out, v->batch, i);
+    }
+    if (rc == 0 && sc)
+        rc = close_group(out, sc->schema_url, ss_mark);
+    if (rc == 0 && res)
+        rc = close_group(out, res->schema_url, rs_mark);
+    return rc;
+}
+
+static osp_resource *span_add_resource(void *b)
+{
+    return osp_span_batch_add_resource(b);
+}
+
+static osp_scope *span_add_scope(void *b)
+{
+    return osp_span_batch_add_scope(b);
+}
+
+static osp_resource *log_add_resource(void *b)
+{
+    return osp_log_batch_add_resource(b);
+}
+
+static osp_scope *log_add_scope(void *b)
+{
+    return osp_log_batch_add_scope(b);
+}
+
+osp__otlp_rowbatch osp__otlp_span_rows(osp_span_batch *b)
+{
+    return (osp__otlp_rowbatch){b,          &b->nresources,    &b->nscopes,
+                                &b->nspans, span_add_resource, span_add_scope};
+}
+
+osp__otlp_rowbatch osp__otlp_log_rows(osp_log_batch *b)
+{
+    return (osp__otlp_rowbatch){
+        b, &b->nresources, &b->nscopes, &b->nrecords, log_add_resource, log_add_scope};
+}
+
+static void span_place(const void *b, size_t i, uint32_t *resource, uint32_t *scope)
+{
+    const osp_span *s = &((const osp_span_batch *)b)->spans[i];
+    *resource = s->resource;
+    *scope = s->scope;
+}
+
+static void log_place(const void *b, size_t i, uint32_t *resource, uint32_t *scope)
+{
+    const osp_log_record *lr = &((const osp_log_batch *)b)->records[i];
+    *resource = lr->resource;
+    *scope = lr->scope;
+}
+
+osp__otlp_view osp__otlp_span_view(const osp_span_batch *b)
+{
+    return (osp__otlp_view){b,          b->resources, b->scopes, b->nresources,
+                            b->nscopes, b->nspans,    span_place};
+}
+
+osp__otlp_view osp__otlp_log_view(const osp_log_batch *b)
+{
+    return (osp__otlp_view){b,          b->resources, b->scopes, b->nresources,
+                            b->nscopes, b->nrecords,  log_place};
 }

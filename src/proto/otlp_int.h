@@ -1,6 +1,7 @@
-/* Internal to the OTLP protobuf decoders (otlp_pb.c, otlp_metrics_pb.c): the shared decoder
- * context and the helpers for what traces and metrics have in common (AnyValue, KeyValue,
- * Resource, InstrumentationScope, EntityRef, UTF-8 checks, rejections). Implemented in
+/* Internal to the OTLP protobuf codecs (otlp_pb.c, otlp_metrics_pb.c, otlp_logs_pb.c): the
+ * shared decoder context and the helpers for what the signals have in common (AnyValue,
+ * KeyValue, Resource, InstrumentationScope, EntityRef, UTF-8 checks, rejections, the
+ * resource/scope walk and grouping encoder of traces and logs). Implemented in
  * otlp_common.c. Not for use outside src/proto. */
 #ifndef OSP_PROTO_OTLP_INT_H
 #define OSP_PROTO_OTLP_INT_H
@@ -13,6 +14,7 @@
 #include "core/pb.h"
 #include "core/str.h"
 #include "model/attr.h"
+#include "model/log.h"
 #include "model/metric.h"
 #include "model/span.h"
 #include "proto/otlp.h"
@@ -98,6 +100,71 @@ int osp__otlp_scan_container(osp__otlp_dec *d, osp_str wire, const char *what, o
  * the first error from each. */
 int osp__otlp_decode_request(osp__otlp_dec *d, osp_str body, const char *what,
                              int (*each)(osp__otlp_dec *d, osp_str wire));
+
+/* A trace or log batch as the shared resource/scope walks see it (osp__otlp_decode_rows,
+ * osp__ojson_decode_rows). */
+typedef struct osp__otlp_rowbatch {
+    void *batch;
+    size_t *nresources, *nscopes, *nrows; /* the batch's counts */
+    osp_resource *(*add_resource)(void *batch);
+    osp_scope *(*add_scope)(void *batch);
+} osp__otlp_rowbatch;
+osp__otlp_rowbatch osp__otlp_span_rows(osp_span_batch *b);
+osp__otlp_rowbatch osp__otlp_log_rows(osp_log_batch *b);
+
+/* Decoder state for a signal whose rows sit directly in its Scope* messages (traces: spans;
+ * logs: log records). The signal's decoder embeds it first in its own state, fills it in
+ * and calls osp__otlp_decode_rows, which walks resources and scopes (adding, rejecting and
+ * dropping their rows as the trace decoder always has) and calls decode_row per row. */
+typedef struct osp__otlp_rowdec osp__otlp_rowdec;
+struct osp__otlp_rowdec {
+    osp__otlp_dec c;                          /* report, arena, attrs and nested scratch, why */
+    const char *resource_field, *scope_field; /* "resource_spans", "scope_spans" */
+    const char *row, *rows;                   /* "span", "spans": rows in messages */
+    osp__otlp_rowbatch b;
+    /* Decodes one row and adds it: 0, OSP_EPARSE (rejected, c.why says why) or fatal. */
+    int (*decode_row)(osp__otlp_rowdec *d, osp_str wire, uint32_t resource, uint32_t scope);
+    size_t nrow; /* rows seen so far: the index in messages */
+};
+
+/* Decodes a request body of d's signal (osp__otlp_decode_request). The caller restores
+ * the batch's counts when it fails. 0, OSP_EPARSE or a fatal error. */
+int osp__otlp_decode_rows(osp__otlp_rowdec *d, osp_str body);
+
+/* A trace or log batch as the shared encoders see it. */
+typedef struct osp__otlp_view {
+    const void *batch;
+    const osp_resource *resources;
+    const osp_scope *scopes;
+    size_t nresources, nscopes, nrows;
+    /* Row i's resource and scope indexes. */
+    void (*place)(const void *batch, size_t i, uint32_t *resource, uint32_t *scope);
+} osp__otlp_view;
+
+osp__otlp_view osp__otlp_span_view(const osp_span_batch *b);
+osp__otlp_view osp__otlp_log_view(const osp_log_batch *b);
+
+/* 1 when the n bytes at p are all zero (an absent id). */
+static inline int osp__otlp_is_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* Encodes v's rows as a protobuf request in row order: consecutive rows with equal
+ * resource (and scope) contents share one Resource* (Scope*) message. put_row writes row
+ * i as field 2 of its Scope* message. 0 or the first error. */
+int osp__otlp_encode_rows(const osp__otlp_view *v, osp_buf *out,
+                          int (*put_row)(osp_buf *out, const void *batch, size_t i));
+
+/* Writes each field-1 record of a canonical blob as field `num` (attribute lists and
+ * entity refs are stored as the OTLP repeated fields they came from, renumbered). */
+int osp__otlp_put_records(osp_buf *out, uint32_t num, osp_str blob);
+/* Field num unless v (s) is zero (empty), as proto3 omits defaults. */
+int osp__otlp_put_uint_nz(osp_buf *out, uint32_t num, uint64_t v);
+int osp__otlp_put_str_nz(osp_buf *out, uint32_t num, osp_str s);
 
 /* The scratch arrays a metrics decoder fills for one data point, in this order. */
 enum {

@@ -3,6 +3,7 @@
  * InstrumentationScope and EntityRef. */
 #include "proto/otlp_json_int.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,14 +47,12 @@ void osp__ojson_set_fault(osp__ojson_fault *f, const char *fmt, ...)
 
 int osp__ojson_invalid(osp__ojson *j, size_t off, const char *fmt, ...)
 {
-    char what[160];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    int rc = osp_json_vshape_error(j->rep->message, sizeof j->rep->message, "invalid OTLP/JSON",
+                                   off, fmt, ap);
     va_end(ap);
-    snprintf(j->rep->message, sizeof j->rep->message, "invalid OTLP/JSON: %s at offset %zu", what,
-             off);
-    return OSP_EPARSE;
+    return rc;
 }
 
 int osp__ojson_bad_value(osp__ojson *j, const osp_json_token *t, const char *field,
@@ -64,9 +63,7 @@ int osp__ojson_bad_value(osp__ojson *j, const osp_json_token *t, const char *fie
 
 int osp__ojson_syntax_error(osp__ojson *j, int rc)
 {
-    if (rc == OSP_EPARSE)
-        snprintf(j->rep->message, sizeof j->rep->message, "malformed JSON: %s", j->r.err);
-    return rc;
+    return osp_json_syntax_error(&j->r, rc, j->rep->message, sizeof j->rep->message);
 }
 
 int osp__ojson_next(osp__ojson *j, osp_json_token *t)
@@ -216,6 +213,57 @@ int osp__ojson_get_id(osp__ojson *j, const char *field, uint8_t *id, size_t cap,
     return 0;
 }
 
+int osp__ojson_get_enum(osp__ojson *j, const char *field, int32_t *out)
+{
+    osp_json_token t;
+    int64_t v;
+    int rc = osp__ojson_read_tok(j, &t);
+    if (rc <= 0)
+        return rc;
+    if (t.type != OSP_JSON_NUMBER || osp_json_int64(t.s, &v) || v < INT32_MIN || v > INT32_MAX)
+        return osp__ojson_bad_value(j, &t, field, "an integer enum value");
+    *out = (int32_t)v;
+    return 0;
+}
+
+int osp__ojson_check_id(osp__ojson_fault *f, const char *what, const uint8_t *id, size_t want,
+                        size_t len, enum osp__ojson_id_rule rule)
+{
+    static const uint8_t zero[16];
+    if (len == SIZE_MAX)
+        osp__ojson_set_fault(f, "%s is not a hex string", what);
+    else if (rule == OSP__OJSON_ID_OPTIONAL && len != 0 && len != want)
+        osp__ojson_set_fault(f, "%s must be empty or %zu bytes, got %zu", what, want, len);
+    else if (rule != OSP__OJSON_ID_OPTIONAL && len != want)
+        osp__ojson_set_fault(f, "%s must be %zu bytes, got %zu", what, want, len);
+    else if (rule == OSP__OJSON_ID_NONZERO && memcmp(id, zero, want) == 0)
+        osp__ojson_set_fault(f, "%s is all zero", what);
+    else
+        return 1;
+    return 0;
+}
+
+void osp__ojson_reject(osp__ojson *j, int64_t n, const char *fmt, ...)
+{
+    j->rep->rejected += n;
+    if (j->rep->message[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->rep->message, sizeof j->rep->message, fmt, ap);
+    va_end(ap);
+}
+
+int osp__ojson_keep_blob(osp__ojson *j, const osp_buf *src, osp_str *out)
+{
+    *out = OSP_STR_NULL;
+    if (src->len == 0)
+        return 0;
+    out->p = osp_arena_memdup(j->arena, src->data, src->len);
+    out->n = src->len;
+    return out->p ? 0 : OSP_ENOMEM;
+}
+
 /* ---- AnyValue and KeyValue lists ---- */
 
 static int decode_elems(osp__ojson *j, int depth, int array, osp_buf *out, osp__ojson_fault *f,
@@ -334,6 +382,14 @@ static int read_anyvalue(osp__ojson *j, int depth, osp_buf *out, osp__ojson_faul
 {
     int rc = osp__ojson_open_value(j, OSP_JSON_OBJECT_BEGIN, "value");
     return rc == 1 ? decode_anyvalue(j, depth, out, f, field) : rc;
+}
+
+int osp__ojson_get_anyvalue(osp__ojson *j, osp_buf *out, osp__ojson_fault *f, const char *field)
+{
+    int rc = osp__ojson_open_value(j, OSP_JSON_OBJECT_BEGIN, field);
+    if (rc == 1 && (rc = decode_anyvalue(j, 1, out, f, field)) == 0)
+        rc = 1;
+    return rc;
 }
 
 /* Turns the AnyValue body at the end of out (from vstart on) into a KeyValue record named
@@ -551,4 +607,147 @@ int osp__ojson_decode_body(osp__ojson *j, const osp__ojson_name *list,
             return rc;
     }
     return rc < 0 ? rc : osp__ojson_next(j, &k); /* 0: nothing follows the object */
+}
+
+/* ---- Signals whose rows sit directly in their Scope* objects (traces, logs) ---- */
+
+/* Drops the rows decoded under an invalid resource or scope (rows from first_row on,
+ * scopes from first_scope on); first_idx is the request-wide index of its first row. */
+static void reject_group(osp__ojson_rowdec *d, size_t first_row, size_t first_scope,
+                         int64_t first_idx, const char *what, const osp__ojson_fault *f)
+{
+    int64_t n = (int64_t)(*d->b.nrows - first_row);
+    *d->b.nrows = first_row;
+    *d->b.nscopes = first_scope;
+    if (n)
+        osp__ojson_reject(&d->j, n, "%s %" PRId64 "..%" PRId64 ": %s: %s", d->rows, first_idx,
+                          d->nrow - 1, what, f->msg);
+}
+
+/* Reads the members of a Resource* object (resource: 1) or a Scope* object (0) into g:
+ * names[0], its Resource or InstrumentationScope; names[1], its array of children, each
+ * passed to each(j, g); names[2], its schemaUrl. 0 or the first error. */
+static int decode_group(osp__ojson *j, const osp__ojson_name *names, int resource,
+                        int (*each)(osp__ojson *, void *), osp__ojson_group *g)
+{
+    osp_json_token k;
+    uint32_t seen = 0;
+    int rc, m;
+    while ((rc = osp__ojson_next_key(j, &k)) == 1) {
+        if ((rc = osp__ojson_member(j, &k, names, 3, &seen, &m)) != 0)
+            return rc;
+        switch (m) {
+        case 0:
+            if ((rc = osp__ojson_open_value(j, OSP_JSON_OBJECT_BEGIN, names[m].json)) == 1)
+                rc = resource ? osp__ojson_decode_resource(j, &g->res, &g->f)
+                              : osp__ojson_decode_scope(j, &g->sc, &g->f);
+            break;
+        case 1:
+            rc = osp__ojson_each_object(j, names[m].json, each, g);
+            break;
+        case 2:
+            rc = osp__ojson_get_str(j, names[m].json,
+                                    resource ? &g->res.schema_url : &g->sc.schema_url);
+            break;
+        default:
+            rc = osp__ojson_skip_value(j);
+            break;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return rc;
+}
+
+static int decode_scope_rows(osp__ojson *j, void *arg)
+{
+    osp__ojson_rowdec *d = (osp__ojson_rowdec *)j;
+    static const osp__ojson_name scope = {"scope", NULL}, url = {"schemaUrl", "schema_url"};
+    const osp__ojson_name names[] = {scope, d->names[2], url};
+    const osp__ojson_group *parent = arg;
+    osp__ojson_group g = {.resource = parent->resource, .scope = (uint32_t)*d->b.nscopes};
+    size_t first = *d->b.nrows;
+    int64_t idx = d->nrow;
+    int rc;
+    osp_buf_reset(&j->scope_attrs);
+    if ((rc = decode_group(j, names, 0, d->decode_row, &g)) < 0)
+        return rc;
+    if (g.f.msg[0]) {
+        reject_group(d, first, *d->b.nscopes, idx, "scope", &g.f);
+        return 0;
+    }
+    if (*d->b.nrows == first)
+        return 0; /* no row for an empty scope */
+    osp_scope *row;
+    if ((rc = osp__ojson_keep_blob(j, &j->scope_attrs, &g.sc.attributes)) != 0)
+        return rc;
+    if (!(row = d->b.add_scope(d->b.batch)))
+        return OSP_ENOMEM;
+    *row = g.sc;
+    return 0;
+}
+
+static int decode_resource_rows(osp__ojson *j, void *arg)
+{
+    osp__ojson_rowdec *d = (osp__ojson_rowdec *)j;
+    static const osp__ojson_name resource = {"resource", NULL}, url = {"schemaUrl", "schema_url"};
+    const osp__ojson_name names[] = {resource, d->names[1], url};
+    osp__ojson_group g = {.resource = (uint32_t)*d->b.nresources, .scope = (uint32_t)*d->b.nscopes};
+    osp_value v;
+    size_t first = *d->b.nrows;
+    int64_t idx = d->nrow;
+    int rc;
+    (void)arg;
+    osp_buf_reset(&j->res_attrs);
+    osp_buf_reset(&j->res_refs);
+    if ((rc = decode_group(j, names, 1, decode_scope_rows, &g)) < 0)
+        return rc;
+    if (g.f.msg[0]) {
+        reject_group(d, first, g.scope, idx, "resource", &g.f);
+        return 0;
+    }
+    if (*d->b.nrows == first)
+        return 0; /* no row for an empty resource */
+    osp_resource *row;
+    if ((rc = osp__ojson_keep_blob(j, &j->res_attrs, &g.res.attributes)) != 0 ||
+        (rc = osp__ojson_keep_blob(j, &j->res_refs, &g.res.entity_refs)) != 0)
+        return rc;
+    if (osp_attr_find(g.res.attributes, OSP_STR_LIT("service.name"), &v) == 1 &&
+        v.type == OSP_VAL_STRING)
+        g.res.service_name = v.s;
+    if (!(row = d->b.add_resource(d->b.batch)))
+        return OSP_ENOMEM;
+    *row = g.res;
+    return 0;
+}
+
+int osp__ojson_end_row(osp__ojson *j, const osp__ojson_fault *f, const char *what, int64_t idx,
+                       osp_buf *const *bufs, osp_str *const *dst, size_t n)
+{
+    int rc = 0;
+    if (f->msg[0]) {
+        osp__ojson_reject(j, 1, "%s %" PRId64 ": %s", what, idx, f->msg);
+        return 1;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = osp__ojson_keep_blob(j, bufs[i], dst[i]);
+    return rc;
+}
+
+int osp__ojson_decode_rows(osp__ojson_rowdec *d)
+{
+    size_t nres = *d->b.nresources, nscopes = *d->b.nscopes, nrows = *d->b.nrows;
+    osp_decode_report *rep = d->j.rep;
+    int rc = osp__ojson_decode_body(&d->j, &d->names[0], decode_resource_rows);
+    if (rc == OSP_ETOOBIG) {
+        snprintf(rep->message, sizeof rep->message, "invalid OTLP/JSON: decoded data too large");
+        rc = OSP_EPARSE;
+    }
+    if (rc < 0) { /* leave the batch as it was */
+        *d->b.nresources = nres;
+        *d->b.nscopes = nscopes;
+        *d->b.nrows = nrows;
+        rep->rejected = 0;
+    }
+    return rc;
 }

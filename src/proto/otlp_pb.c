@@ -28,10 +28,9 @@
 
 /* Per-request decoder state. */
 typedef struct dec {
-    osp__otlp_dec c; /* report, arena, attrs and nested scratch, why */
+    osp__otlp_rowdec rd; /* first: the shared walk's callbacks get it */
     osp_span_batch *out;
-    osp_buf events, links; /* blobs of the row being decoded, besides c.attrs */
-    size_t nspan;          /* spans seen so far: the index in messages */
+    osp_buf events, links; /* blobs of the row being decoded, besides rd.c.attrs */
 } dec;
 
 #define V OSP_PB_VARINT
@@ -56,17 +55,17 @@ static const char *const span_fields[] = {"trace_id",    "span_id",
                                           "links",       "dropped_links_count",
                                           "status",      "flags"};
 
-/* Decodes an Event into d->events (its attributes go through d->c.nested). */
+/* Decodes an Event into d->events (its attributes go through d->rd.c.nested). */
 static int put_event(dec *d, osp_str wire)
 {
     osp_pb_reader r = osp__otlp_reader(wire);
     osp_pb_field f;
     osp_event ev = {0};
     int rc;
-    osp_buf_reset(&d->c.nested);
+    osp_buf_reset(&d->rd.c.nested);
     while ((rc = osp_pb_next(&r, &f)) == 1) {
         if (osp__otlp_wrong_wire(&f, event_wires, sizeof event_wires))
-            return osp__otlp_bad(&d->c, "events: field %u has the wrong wire type", f.num);
+            return osp__otlp_bad(&d->rd.c, "events: field %u has the wrong wire type", f.num);
         switch (f.num) {
         case 1:
             ev.time_ns = f.u64;
@@ -75,7 +74,7 @@ static int put_event(dec *d, osp_str wire)
             ev.name = f.bytes;
             break;
         case 3:
-            rc = osp__otlp_put_keyvalue(&d->c, f.bytes, &d->c.nested, 1, "events.attributes");
+            rc = osp__otlp_put_keyvalue(&d->rd.c, f.bytes, &d->rd.c.nested, 1, "events.attributes");
             break;
         case 4:
             ev.dropped_attributes = (uint32_t)f.u64;
@@ -85,14 +84,14 @@ static int put_event(dec *d, osp_str wire)
             return rc;
     }
     if (rc < 0)
-        return osp__otlp_bad(&d->c, "events: malformed Event: %s", osp_pb_reason(&r));
-    if ((rc = osp__otlp_check_utf8(&d->c, ev.name, "events.name")) < 0)
+        return osp__otlp_bad(&d->rd.c, "events: malformed Event: %s", osp_pb_reason(&r));
+    if ((rc = osp__otlp_check_utf8(&d->rd.c, ev.name, "events.name")) < 0)
         return rc;
-    ev.attributes = osp_buf_str(&d->c.nested);
+    ev.attributes = osp_buf_str(&d->rd.c.nested);
     return osp_events_append(&d->events, &ev);
 }
 
-/* Decodes a Link into d->links (its attributes go through d->c.nested). */
+/* Decodes a Link into d->links (its attributes go through d->rd.c.nested). */
 static int put_link(dec *d, osp_str wire)
 {
     osp_pb_reader r = osp__otlp_reader(wire);
@@ -100,10 +99,10 @@ static int put_link(dec *d, osp_str wire)
     osp_link ln = {0};
     osp_str tid = OSP_STR_NULL, sid = OSP_STR_NULL;
     int rc;
-    osp_buf_reset(&d->c.nested);
+    osp_buf_reset(&d->rd.c.nested);
     while ((rc = osp_pb_next(&r, &f)) == 1) {
         if (osp__otlp_wrong_wire(&f, link_wires, sizeof link_wires))
-            return osp__otlp_bad(&d->c, "links: field %u has the wrong wire type", f.num);
+            return osp__otlp_bad(&d->rd.c, "links: field %u has the wrong wire type", f.num);
         switch (f.num) {
         case 1:
             tid = f.bytes;
@@ -115,7 +114,7 @@ static int put_link(dec *d, osp_str wire)
             ln.trace_state = f.bytes;
             break;
         case 4:
-            rc = osp__otlp_put_keyvalue(&d->c, f.bytes, &d->c.nested, 1, "links.attributes");
+            rc = osp__otlp_put_keyvalue(&d->rd.c, f.bytes, &d->rd.c.nested, 1, "links.attributes");
             break;
         case 5:
             ln.dropped_attributes = (uint32_t)f.u64;
@@ -128,16 +127,16 @@ static int put_link(dec *d, osp_str wire)
             return rc;
     }
     if (rc < 0)
-        return osp__otlp_bad(&d->c, "links: malformed Link: %s", osp_pb_reason(&r));
+        return osp__otlp_bad(&d->rd.c, "links: malformed Link: %s", osp_pb_reason(&r));
     if (tid.n != sizeof ln.trace_id)
-        return osp__otlp_bad(&d->c, "links: trace_id must be 16 bytes, got %zu", tid.n);
+        return osp__otlp_bad(&d->rd.c, "links: trace_id must be 16 bytes, got %zu", tid.n);
     if (sid.n != sizeof ln.span_id)
-        return osp__otlp_bad(&d->c, "links: span_id must be 8 bytes, got %zu", sid.n);
-    if ((rc = osp__otlp_check_utf8(&d->c, ln.trace_state, "links.trace_state")) < 0)
+        return osp__otlp_bad(&d->rd.c, "links: span_id must be 8 bytes, got %zu", sid.n);
+    if ((rc = osp__otlp_check_utf8(&d->rd.c, ln.trace_state, "links.trace_state")) < 0)
         return rc;
     memcpy(ln.trace_id, tid.p, sizeof ln.trace_id);
     memcpy(ln.span_id, sid.p, sizeof ln.span_id);
-    ln.attributes = osp_buf_str(&d->c.nested);
+    ln.attributes = osp_buf_str(&d->rd.c.nested);
     return osp_links_append(&d->links, &ln);
 }
 
@@ -148,39 +147,32 @@ static int decode_status(dec *d, osp_str wire, osp_span *s)
     int rc;
     while ((rc = osp_pb_next(&r, &f)) == 1) {
         if (osp__otlp_wrong_wire(&f, status_wires, sizeof status_wires))
-            return osp__otlp_bad(&d->c, "status: field %u has the wrong wire type", f.num);
+            return osp__otlp_bad(&d->rd.c, "status: field %u has the wrong wire type", f.num);
         if (f.num == 2)
             s->status_message = f.bytes;
         else if (f.num == 3)
             s->status_code = (int32_t)f.u64;
     }
-    return rc < 0 ? osp__otlp_bad(&d->c, "status: malformed Status: %s", osp_pb_reason(&r))
-                  : osp__otlp_check_utf8(&d->c, s->status_message, "status.message");
+    return rc < 0 ? osp__otlp_bad(&d->rd.c, "status: malformed Status: %s", osp_pb_reason(&r))
+                  : osp__otlp_check_utf8(&d->rd.c, s->status_message, "status.message");
 }
 
-static int is_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
-}
-
-/* Decodes one Span and adds it to the batch: 0, OSP_EPARSE (rejected, d->c.why says
+/* Decodes one Span and adds it to the batch: 0, OSP_EPARSE (rejected, d->rd.c.why says
  * why) or a fatal error. */
-static int decode_span(dec *d, osp_str wire, uint32_t resource, uint32_t scope)
+static int decode_span(osp__otlp_rowdec *rd, osp_str wire, uint32_t resource, uint32_t scope)
 {
+    dec *d = (dec *)rd; /* rd is its first member */
     osp_pb_reader r = osp__otlp_reader(wire);
     osp_pb_field f;
     osp_span s = {.resource = resource, .scope = scope};
     osp_str tid = OSP_STR_NULL, sid = OSP_STR_NULL, pid = OSP_STR_NULL, status = OSP_STR_NULL;
     int rc;
-    osp_buf_reset(&d->c.attrs);
+    osp_buf_reset(&d->rd.c.attrs);
     osp_buf_reset(&d->events);
     osp_buf_reset(&d->links);
     while ((rc = osp_pb_next(&r, &f)) == 1) {
         if (osp__otlp_wrong_wire(&f, span_wires, sizeof span_wires))
-            return osp__otlp_bad(&d->c, "%s has the wrong wire type", span_fields[f.num - 1]);
+            return osp__otlp_bad(&d->rd.c, "%s has the wrong wire type", span_fields[f.num - 1]);
         switch (f.num) {
         case 1:
             tid = f.bytes;
@@ -207,7 +199,7 @@ static int decode_span(dec *d, osp_str wire, uint32_t resource, uint32_t scope)
             s.end_ns = f.u64;
             break;
         case 9:
-            rc = osp__otlp_put_keyvalue(&d->c, f.bytes, &d->c.attrs, 1, "attributes");
+            rc = osp__otlp_put_keyvalue(&d->rd.c, f.bytes, &d->rd.c.attrs, 1, "attributes");
             break;
         case 10:
             s.dropped_attributes = (uint32_t)f.u64;
@@ -235,29 +227,29 @@ static int decode_span(dec *d, osp_str wire, uint32_t resource, uint32_t scope)
             return rc;
     }
     if (rc < 0)
-        return osp__otlp_bad(&d->c, "malformed Span: %s", osp_pb_reason(&r));
+        return osp__otlp_bad(&d->rd.c, "malformed Span: %s", osp_pb_reason(&r));
     if (tid.n != sizeof s.trace_id)
-        return osp__otlp_bad(&d->c, "trace_id must be 16 bytes, got %zu", tid.n);
-    if (is_zero((const uint8_t *)tid.p, tid.n))
-        return osp__otlp_bad(&d->c, "trace_id is all zero");
+        return osp__otlp_bad(&d->rd.c, "trace_id must be 16 bytes, got %zu", tid.n);
+    if (osp__otlp_is_zero((const uint8_t *)tid.p, tid.n))
+        return osp__otlp_bad(&d->rd.c, "trace_id is all zero");
     if (sid.n != sizeof s.span_id)
-        return osp__otlp_bad(&d->c, "span_id must be 8 bytes, got %zu", sid.n);
-    if (is_zero((const uint8_t *)sid.p, sid.n))
-        return osp__otlp_bad(&d->c, "span_id is all zero");
+        return osp__otlp_bad(&d->rd.c, "span_id must be 8 bytes, got %zu", sid.n);
+    if (osp__otlp_is_zero((const uint8_t *)sid.p, sid.n))
+        return osp__otlp_bad(&d->rd.c, "span_id is all zero");
     if (pid.n != 0 && pid.n != sizeof s.parent_span_id)
-        return osp__otlp_bad(&d->c, "parent_span_id must be empty or 8 bytes, got %zu", pid.n);
+        return osp__otlp_bad(&d->rd.c, "parent_span_id must be empty or 8 bytes, got %zu", pid.n);
     if ((status.p && (rc = decode_status(d, status, &s)) < 0) ||
-        (rc = osp__otlp_check_utf8(&d->c, s.name, "name")) < 0 ||
-        (rc = osp__otlp_check_utf8(&d->c, s.trace_state, "trace_state")) < 0)
+        (rc = osp__otlp_check_utf8(&d->rd.c, s.name, "name")) < 0 ||
+        (rc = osp__otlp_check_utf8(&d->rd.c, s.trace_state, "trace_state")) < 0)
         return rc;
     memcpy(s.trace_id, tid.p, sizeof s.trace_id);
     memcpy(s.span_id, sid.p, sizeof s.span_id);
     if (pid.n)
         memcpy(s.parent_span_id, pid.p, sizeof s.parent_span_id);
 
-    osp_buf *const bufs[] = {&d->c.attrs, &d->events, &d->links};
+    osp_buf *const bufs[] = {&d->rd.c.attrs, &d->events, &d->links};
     osp_str *const dst[] = {&s.attributes, &s.events, &s.links};
-    if ((rc = osp__otlp_keep_blobs(&d->c, bufs, dst, 3)) < 0)
+    if ((rc = osp__otlp_keep_blobs(&d->rd.c, bufs, dst, 3)) < 0)
         return rc;
     osp_span *row = osp_span_batch_add_span(d->out);
     if (!row)
@@ -266,172 +258,34 @@ static int decode_span(dec *d, osp_str wire, uint32_t resource, uint32_t scope)
     return 0;
 }
 
-/* Decodes a ScopeSpans whose spans belong to resource row `resource` (UINT32_MAX when
- * the resource was rejected: the spans are only counted). */
-static int decode_scope_spans(dec *d, osp_str wire, uint32_t resource, size_t *nspans)
-{
-    osp_scope sc, *row = NULL;
-    osp_str head, url;
-    osp_pb_reader r;
-    osp_pb_field f;
-    size_t n, first = d->nspan, kept = 0;
-    int rc = osp__otlp_scan_container(&d->c, wire, "scope_spans", &head, &url, &n);
-    if (rc < 0)
-        return rc;
-    *nspans = n;
-    if (resource == UINT32_MAX) {
-        d->nspan += n;
-        return 0;
-    }
-    d->c.why[0] = '\0';
-    rc = osp__otlp_decode_scope(&d->c, head, url, &sc);
-    if (rc == 0 && !(row = osp_span_batch_add_scope(d->out)))
-        rc = OSP_ENOMEM;
-    if (rc == OSP_EPARSE) {
-        char what[48];
-        snprintf(what, sizeof what, "spans %zu..%zu: scope", first, first + n - (n > 0));
-        osp__otlp_reject(&d->c, n, what);
-        d->nspan += n;
-        return 0;
-    }
-    if (rc < 0)
-        return rc;
-    *row = sc;
-    uint32_t scope = (uint32_t)(d->out->nscopes - 1);
-    r = osp__otlp_reader(wire);
-    while ((rc = osp_pb_next(&r, &f)) == 1) {
-        if (f.num != 2)
-            continue;
-        d->c.why[0] = '\0';
-        rc = decode_span(d, f.bytes, resource, scope);
-        if (rc == OSP_EPARSE) {
-            char what[32];
-            snprintf(what, sizeof what, "span %zu", d->nspan);
-            osp__otlp_reject(&d->c, 1, what);
-        } else if (rc < 0) {
-            return rc;
-        } else {
-            kept++;
-        }
-        d->nspan++;
-    }
-    if (kept == 0)
-        d->out->nscopes--; /* no row refers to it */
-    return 0;
-}
-
-static int decode_resource_spans(osp__otlp_dec *c, osp_str wire)
-{
-    dec *d = (dec *)c; /* c is its first member */
-    osp_resource res, *row = NULL;
-    osp_str head, url;
-    osp_pb_reader r;
-    osp_pb_field f;
-    size_t nscope_spans, first = d->nspan, nspans = 0, before;
-    int rc = osp__otlp_scan_container(&d->c, wire, "resource_spans", &head, &url, &nscope_spans);
-    if (rc < 0)
-        return rc;
-    d->c.why[0] = '\0';
-    rc = osp__otlp_decode_resource(&d->c, head, url, &res);
-    if (rc == 0 && !(row = osp_span_batch_add_resource(d->out)))
-        rc = OSP_ENOMEM;
-    if (rc < 0 && rc != OSP_EPARSE)
-        return rc;
-    if (row)
-        *row = res;
-    uint32_t resource = rc ? UINT32_MAX : (uint32_t)(d->out->nresources - 1);
-    before = d->out->nspans;
-    r = osp__otlp_reader(wire);
-    while ((rc = osp_pb_next(&r, &f)) == 1) {
-        size_t n;
-        if (f.num == 2 && (rc = decode_scope_spans(d, f.bytes, resource, &n)) < 0)
-            return rc;
-        if (f.num == 2)
-            nspans += n;
-    }
-    if (resource == UINT32_MAX) {
-        char what[48];
-        snprintf(what, sizeof what, "spans %zu..%zu: resource", first,
-                 first + nspans - (nspans > 0));
-        osp__otlp_reject(&d->c, nspans, what);
-    } else if (d->out->nspans == before) {
-        d->out->nresources--; /* no row refers to it */
-    }
-    return 0;
-}
-
 int osp_otlp_traces_decode_pb(osp_str body, osp_span_batch *out, osp_decode_report *rep)
 {
-    dec d = {.c = {.rep = rep, .arena = &out->arena}, .out = out};
+    dec d = {.rd = {.c = {.rep = rep, .arena = &out->arena},
+                    .resource_field = "resource_spans",
+                    .scope_field = "scope_spans",
+                    .row = "span",
+                    .rows = "spans",
+                    .b = osp__otlp_span_rows(out),
+                    .decode_row = decode_span},
+             .out = out};
     size_t cap = body.n * 4 + 1024; /* canonical blobs never exceed 3x their wire size */
     size_t nres = out->nresources, nsc = out->nscopes, nsp = out->nspans;
     int rc;
-    osp_buf_init(&d.c.attrs, cap);
+    osp_buf_init(&d.rd.c.attrs, cap);
     osp_buf_init(&d.events, cap);
     osp_buf_init(&d.links, cap);
-    osp_buf_init(&d.c.nested, cap);
-    rc = osp__otlp_decode_request(&d.c, body, "resource_spans", decode_resource_spans);
+    osp_buf_init(&d.rd.c.nested, cap);
+    rc = osp__otlp_decode_rows(&d.rd, body);
     if (rc < 0) { /* leave the batch as it was */
         out->nresources = nres;
         out->nscopes = nsc;
         out->nspans = nsp;
     }
-    osp_buf_cleanup(&d.c.attrs);
+    osp_buf_cleanup(&d.rd.c.attrs);
     osp_buf_cleanup(&d.events);
     osp_buf_cleanup(&d.links);
-    osp_buf_cleanup(&d.c.nested);
+    osp_buf_cleanup(&d.rd.c.nested);
     return rc < 0 ? rc : 0;
-}
-
-/* Writes each field-1 record of a canonical blob as field `num` (attribute lists and
- * entity refs are stored as the OTLP repeated fields they came from, renumbered). */
-static int put_records(osp_buf *out, uint32_t num, osp_str blob)
-{
-    osp_pb_reader r = osp__otlp_reader(blob);
-    osp_pb_field f;
-    int rc;
-    while ((rc = osp_pb_next(&r, &f)) == 1)
-        if (f.num != 1 || f.wire != OSP_PB_LEN || (rc = osp_pb_put_str(out, num, f.bytes)) < 0)
-            return rc < 0 ? rc : OSP_ECORRUPT;
-    return rc < 0 ? OSP_ECORRUPT : 0;
-}
-
-static int put_uint_nz(osp_buf *out, uint32_t num, uint64_t v)
-{
-    return v ? osp_pb_put_uint(out, num, v) : 0;
-}
-
-static int put_str_nz(osp_buf *out, uint32_t num, osp_str s)
-{
-    return s.n ? osp_pb_put_str(out, num, s) : 0;
-}
-
-static int put_resource(osp_buf *out, const osp_resource *res)
-{
-    size_t mark;
-    int rc = osp_pb_begin(out, 1, &mark);
-    if (rc == 0)
-        rc = osp_buf_append_str(out, res->attributes); /* already field-1 KeyValues */
-    if (rc == 0)
-        rc = put_uint_nz(out, 2, res->dropped_attributes);
-    if (rc == 0)
-        rc = put_records(out, 3, res->entity_refs);
-    return rc ? rc : osp_pb_end(out, mark);
-}
-
-static int put_scope(osp_buf *out, const osp_scope *sc)
-{
-    size_t mark;
-    int rc = osp_pb_begin(out, 1, &mark);
-    if (rc == 0)
-        rc = put_str_nz(out, 1, sc->name);
-    if (rc == 0)
-        rc = put_str_nz(out, 2, sc->version);
-    if (rc == 0)
-        rc = put_records(out, 3, sc->attributes);
-    if (rc == 0)
-        rc = put_uint_nz(out, 4, sc->dropped_attributes);
-    return rc ? rc : osp_pb_end(out, mark);
 }
 
 static int put_events(osp_buf *out, osp_str events)
@@ -446,11 +300,11 @@ static int put_events(osp_buf *out, osp_str events)
         if (rc == 0 && ev.time_ns)
             rc = osp_pb_put_fixed64(out, 1, ev.time_ns);
         if (rc == 0)
-            rc = put_str_nz(out, 2, ev.name);
+            rc = osp__otlp_put_str_nz(out, 2, ev.name);
         if (rc == 0)
-            rc = put_records(out, 3, ev.attributes);
+            rc = osp__otlp_put_records(out, 3, ev.attributes);
         if (rc == 0)
-            rc = put_uint_nz(out, 4, ev.dropped_attributes);
+            rc = osp__otlp_put_uint_nz(out, 4, ev.dropped_attributes);
         if (rc == 0)
             rc = osp_pb_end(out, mark);
         if (rc < 0)
@@ -473,11 +327,11 @@ static int put_links(osp_buf *out, osp_str links)
         if (rc == 0)
             rc = osp_pb_put_bytes(out, 2, ln.span_id, sizeof ln.span_id);
         if (rc == 0)
-            rc = put_str_nz(out, 3, ln.trace_state);
+            rc = osp__otlp_put_str_nz(out, 3, ln.trace_state);
         if (rc == 0)
-            rc = put_records(out, 4, ln.attributes);
+            rc = osp__otlp_put_records(out, 4, ln.attributes);
         if (rc == 0)
-            rc = put_uint_nz(out, 5, ln.dropped_attributes);
+            rc = osp__otlp_put_uint_nz(out, 5, ln.dropped_attributes);
         if (rc == 0 && ln.flags)
             rc = osp_pb_put_fixed32(out, 6, ln.flags);
         if (rc == 0)
@@ -498,35 +352,35 @@ static int put_span(osp_buf *out, const osp_span *s)
     if (rc == 0)
         rc = osp_pb_put_bytes(out, 2, s->span_id, sizeof s->span_id);
     if (rc == 0)
-        rc = put_str_nz(out, 3, s->trace_state);
+        rc = osp__otlp_put_str_nz(out, 3, s->trace_state);
     if (rc == 0 && memcmp(s->parent_span_id, zero, sizeof zero) != 0)
         rc = osp_pb_put_bytes(out, 4, s->parent_span_id, sizeof s->parent_span_id);
     if (rc == 0)
-        rc = put_str_nz(out, 5, s->name);
+        rc = osp__otlp_put_str_nz(out, 5, s->name);
     if (rc == 0)
-        rc = put_uint_nz(out, 6, (uint64_t)(int64_t)s->kind);
+        rc = osp__otlp_put_uint_nz(out, 6, (uint64_t)(int64_t)s->kind);
     if (rc == 0 && s->start_ns)
         rc = osp_pb_put_fixed64(out, 7, s->start_ns);
     if (rc == 0 && s->end_ns)
         rc = osp_pb_put_fixed64(out, 8, s->end_ns);
     if (rc == 0)
-        rc = put_records(out, 9, s->attributes);
+        rc = osp__otlp_put_records(out, 9, s->attributes);
     if (rc == 0)
-        rc = put_uint_nz(out, 10, s->dropped_attributes);
+        rc = osp__otlp_put_uint_nz(out, 10, s->dropped_attributes);
     if (rc == 0)
         rc = put_events(out, s->events);
     if (rc == 0)
-        rc = put_uint_nz(out, 12, s->dropped_events);
+        rc = osp__otlp_put_uint_nz(out, 12, s->dropped_events);
     if (rc == 0)
         rc = put_links(out, s->links);
     if (rc == 0)
-        rc = put_uint_nz(out, 14, s->dropped_links);
+        rc = osp__otlp_put_uint_nz(out, 14, s->dropped_links);
     if (rc == 0 && (s->status_code || s->status_message.n)) {
         rc = osp_pb_begin(out, 15, &status);
         if (rc == 0)
-            rc = put_str_nz(out, 2, s->status_message);
+            rc = osp__otlp_put_str_nz(out, 2, s->status_message);
         if (rc == 0)
-            rc = put_uint_nz(out, 3, (uint64_t)(int64_t)s->status_code);
+            rc = osp__otlp_put_uint_nz(out, 3, (uint64_t)(int64_t)s->status_code);
         if (rc == 0)
             rc = osp_pb_end(out, status);
     }
@@ -535,48 +389,13 @@ static int put_span(osp_buf *out, const osp_span *s)
     return rc ? rc : osp_pb_end(out, mark);
 }
 
-/* Closes an open ScopeSpans or ResourceSpans: its schema_url (field 3), then the length. */
-static int close_group(osp_buf *out, osp_str schema_url, size_t mark)
+static int put_row(osp_buf *out, const void *b, size_t i)
 {
-    int rc = put_str_nz(out, 3, schema_url);
-    return rc ? rc : osp_pb_end(out, mark);
+    return put_span(out, &((const osp_span_batch *)b)->spans[i]);
 }
 
 int osp_otlp_traces_encode_pb(const osp_span_batch *b, osp_buf *out)
 {
-    const osp_resource *res = NULL;
-    const osp_scope *sc = NULL;
-    size_t rs_mark = 0, ss_mark = 0;
-    int rc = 0;
-    for (size_t i = 0; i < b->nspans && rc == 0; i++) {
-        const osp_span *s = &b->spans[i];
-        const osp_resource *r = &b->resources[s->resource];
-        const osp_scope *c = &b->scopes[s->scope];
-        int new_res = !res || (r != res && !osp_resource_equal(r, res));
-        if (sc && (new_res || (c != sc && !osp_scope_equal(c, sc)))) {
-            rc = close_group(out, sc->schema_url, ss_mark);
-            sc = NULL;
-        }
-        if (rc == 0 && res && new_res)
-            rc = close_group(out, res->schema_url, rs_mark);
-        if (rc == 0 && new_res) {
-            res = r;
-            rc = osp_pb_begin(out, 1, &rs_mark);
-            if (rc == 0)
-                rc = put_resource(out, r);
-        }
-        if (rc == 0 && !sc) {
-            sc = c;
-            rc = osp_pb_begin(out, 2, &ss_mark);
-            if (rc == 0)
-                rc = put_scope(out, c);
-        }
-        if (rc == 0)
-            rc = put_span(out, s);
-    }
-    if (rc == 0 && sc)
-        rc = close_group(out, sc->schema_url, ss_mark);
-    if (rc == 0 && res)
-        rc = close_group(out, res->schema_url, rs_mark);
-    return rc;
+    osp__otlp_view v = osp__otlp_span_view(b);
+    return osp__otlp_encode_rows(&v, out, put_row);
 }

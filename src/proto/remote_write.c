@@ -50,14 +50,10 @@ __attribute__((format(printf, 4, 5))) static void msg(char *err, size_t errlen, 
 /* A malformed message: names the byte offset of `at` in the decompressed body. */
 __attribute__((format(printf, 3, 4))) static int fail(dec *d, const void *at, const char *fmt, ...)
 {
-    if (d->err && d->errlen) {
-        char what[200];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(what, sizeof what, fmt, ap);
-        va_end(ap);
-        snprintf(d->err, d->errlen, "offset %zu: %s", (size_t)((const char *)at - d->base), what);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    osp_vmsg_at_offset(d->err, d->errlen, (size_t)((const char *)at - d->base), fmt, ap);
+    va_end(ap);
     return OSP_EPARSE;
 }
 
@@ -162,18 +158,6 @@ static int metric_name_ok(osp_str s)
     return name_ok(s, C_COLON);
 }
 
-/* A printable copy of at most 48 bytes of s for messages. */
-static const char *shown(osp_str s, char out[64])
-{
-    size_t n = s.n < 48 ? s.n : 48, j = 0;
-    for (size_t i = 0; i < n; i++)
-        out[j++] = (s.p[i] >= 0x20 && s.p[i] < 0x7f && s.p[i] != '"') ? s.p[i] : '?';
-    if (n < s.n)
-        out[j++] = '.', out[j++] = '.', out[j++] = '.';
-    out[j] = 0;
-    return out;
-}
-
 /* Reads one Label message into *l. */
 static int decode_label(dec *d, osp_str m, osp_label *l)
 {
@@ -209,28 +193,28 @@ static int check_labels(dec *d, osp_label *ls, size_t *n, int series, const loc 
 {
     size_t k = 0;
     int has_name = 0;
-    char tmp[64], tmp2[64];
+    char tmp[OSP_STR_PRINTABLE_SIZE], tmp2[OSP_STR_PRINTABLE_SIZE];
     for (size_t i = 0; i < *n; i++) {
         osp_label l = ls[i];
         if (l.value.n == 0)
             continue;
         if (!label_name_ok(l.name))
-            return bad(d, where, "invalid label name \"%s\"", shown(l.name, tmp));
+            return bad(d, where, "invalid label name \"%s\"", osp_str_printable(l.name, tmp));
         if (!osp_utf8_valid(l.value.p, l.value.n))
             return bad(d, where, "label %s has a value that is not valid UTF-8",
-                       shown(l.name, tmp));
+                       osp_str_printable(l.name, tmp));
         if (series && k > 0) {
             int c = osp_str_cmp(ls[k - 1].name, l.name);
             if (c == 0)
-                return bad(d, where, "duplicate label name \"%s\"", shown(l.name, tmp));
+                return bad(d, where, "duplicate label name \"%s\"", osp_str_printable(l.name, tmp));
             if (c > 0)
                 return bad(d, where, "labels not sorted by name (\"%s\" after \"%s\")",
-                           shown(l.name, tmp), shown(ls[k - 1].name, tmp2));
+                           osp_str_printable(l.name, tmp), osp_str_printable(ls[k - 1].name, tmp2));
         }
         if (series && osp_str_eqz(l.name, OSP_METRIC_NAME_LABEL)) {
             has_name = 1;
             if (!metric_name_ok(l.value))
-                return bad(d, where, "invalid metric name \"%s\"", shown(l.value, tmp));
+                return bad(d, where, "invalid metric name \"%s\"", osp_str_printable(l.value, tmp));
         }
         ls[k++] = l;
     }

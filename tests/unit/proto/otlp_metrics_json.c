@@ -91,11 +91,6 @@ static const char rich_doc[] =
     "'descriptionKeys':['arr']}]},"
     " 'schemaUrl':'https://resource/schema'}]}";
 
-static void kv_s(uint32_t f, const char *k, const char *v)
-{
-    O(f), S(1, k), O(2), S(1, v), C(), C();
-}
-
 static void exemplar_full(uint32_t f)
 {
     O(f), X64(2, T0 + 5), D(3, 0.25), B(4, SID, 8), B(5, TID, 16), kv_s(7, "user", "u1"), C();
@@ -306,19 +301,21 @@ static void test_rejections(void **state)
                   "{'bucketCounts':[1,2,3],'explicitBounds':[3,2]},"
                   "{'bucketCounts':[1,2],'explicitBounds':['NaN']}]}}"),
            2, 0, "metric \"h\" point 0: explicitBounds not strictly increasing at index 1");
-    expect(RM("", "{'name':'g','gauge':{'dataPoints':[{'exemplars':[{'traceId':'00f067aa0ba902b7'}]},"
-                  "{'exemplars':[{'spanId':'zz'}]},{'exemplars':[{}]}]}}"),
+    expect(RM("",
+              "{'name':'g','gauge':{'dataPoints':[{'exemplars':[{'traceId':'00f067aa0ba902b7'}]},"
+              "{'exemplars':[{'spanId':'zz'}]},{'exemplars':[{}]}]}}"),
            2, 1, "metric \"g\" point 0: exemplars: traceId must be empty or 16 bytes, got 8");
-    expect(RM("", "{'gauge':{'dataPoints':[{},{},{}]}}," GOOD("ok")
-                  ",{'gauge':{'dataPoints':[{}]},'name':''}"),
+    expect(RM("", "{'gauge':{'dataPoints':[{},{},{}]}}," GOOD(
+                      "ok") ",{'gauge':{'dataPoints':[{}]},'name':''}"),
            4, 1, "metric 0: name is empty");
     /* the name comes last: the points are taken back */
     expect(RM("", "{'gauge':{'dataPoints':[{'asDouble':1},{'asDouble':2}]},'name':''}"), 2, 0,
            "metric 0: name is empty");
     /* a resource found invalid after its metrics rejects all of them, counted once */
-    char deep[4096] = "{'resourceMetrics':[{'scopeMetrics':[{'metrics':[" GOOD("x") ","
-                      "{'name':'h','histogram':{'dataPoints':[{'bucketCounts':[1]}]}}]}],"
-                      "'resource':{'attributes':[{'key':'deep','value':";
+    char deep[4096] = "{'resourceMetrics':[{'scopeMetrics':[{'metrics':[" GOOD(
+        "x") ","
+             "{'name':'h','histogram':{'dataPoints':[{'bucketCounts':[1]}]}}]}],"
+             "'resource':{'attributes':[{'key':'deep','value':";
     for (int i = 0; i < 33; i++)
         strcat(deep, "{'arrayValue':{'values':[");
     strcat(deep, "{}");
@@ -329,10 +326,12 @@ static void test_rejections(void **state)
     /* an invalid scope: its metrics' own rejections are not counted twice */
     expect("{'resourceMetrics':[{'scopeMetrics':[{'metrics':[{'name':'h','histogram':"
            "{'dataPoints':[{'bucketCounts':[1]},{}]}}],'scope':{'attributes':[{'key':'k',"
-           "'value':{'kvlistValue':{'values':[{'key':'a','value':{'kvlistValue':{'values':[]}}}]}}}]}}]}]}",
+           "'value':{'kvlistValue':{'values':[{'key':'a','value':{'kvlistValue':{'values':[]}}}]}}}"
+           "]}}]}]}",
            0, 2, "");
-    expect(RM("", "{'name':'s','sum':{'aggregation_temporality':'AGGREGATION_TEMPORALITY_CUMULATIVE',"
-                  "'dataPoints':[{'asDouble':1}]}},{'name':'nodata'}"),
+    expect(RM("",
+              "{'name':'s','sum':{'aggregation_temporality':'AGGREGATION_TEMPORALITY_CUMULATIVE',"
+              "'dataPoints':[{'asDouble':1}]}},{'name':'nodata'}"),
            0, 1, "");
 }
 
@@ -344,10 +343,11 @@ static void test_counts_match_protobuf(void **state)
     osp_decode_report prep;
     osp_metric_batch_init(&b);
     /* resource with an empty-named metric of 2 points and a bad point in another */
-    assert_int_equal(decode(RM("", "{'name':'','gauge':{'dataPoints':[{},{}]}},"
-                                   "{'name':'h','histogram':{'dataPoints':[{'bucketCounts':[1]},{}]}}"),
-                            &b),
-                     0);
+    assert_int_equal(
+        decode(RM("", "{'name':'','gauge':{'dataPoints':[{},{}]}},"
+                      "{'name':'h','histogram':{'dataPoints':[{'bucketCounts':[1]},{}]}}"),
+               &b),
+        0);
     int64_t json_rejected = rep.rejected;
     size_t json_points = b.npoints;
     osp_metric_batch_reset(&b);
@@ -400,7 +400,8 @@ static void test_invalid(void **state)
                    "timeUnixNano must be a uint64 integer");
     expect_invalid(RM("", "{'gauge':{'dataPoints':[{'flags':4294967296}]}}"),
                    "flags must be a uint32 integer");
-    expect_invalid(RM("", "{'gauge':{'dataPoints':[{'asDouble':'x'}]}}"), "asDouble must be a number");
+    expect_invalid(RM("", "{'gauge':{'dataPoints':[{'asDouble':'x'}]}}"),
+                   "asDouble must be a number");
     expect_invalid(RM("", "{'histogram':{'dataPoints':[{'bucketCounts':[null]}]}}"),
                    "bucketCounts must be an array of uint64 integers");
     expect_invalid(RM("", "{'histogram':{'dataPoints':[{'explicitBounds':[true]}]}}"),
@@ -463,9 +464,12 @@ static void test_out_of_memory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_as_protobuf),  cmocka_unit_test(test_rejections),
-        cmocka_unit_test(test_counts_match_protobuf), cmocka_unit_test(test_invalid),
-        cmocka_unit_test(test_truncated),         cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_same_as_protobuf),
+        cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_counts_match_protobuf),
+        cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,24 +52,9 @@ static void UNKNOWN(void)
     S(902, "?");
     assert_int_equal(osp_pb_put_fixed32(&W, 903, 3), 0);
 }
-static void kv_s(uint32_t f, const char *k, const char *v)
-{
-    O(f), S(1, k), O(2), S(1, v), C(), C();
-}
 static void kv_i(uint32_t f, const char *k, int64_t v)
 {
     O(f), S(1, k), O(2), U(3, (uint64_t)v), C(), C();
-}
-
-static void begin(void)
-{
-    osp_buf_init(&W, 0);
-    sp = 0;
-}
-static osp_str body(void)
-{
-    assert_int_equal(sp, 0);
-    return osp_buf_str(&W);
 }
 
 static const uint8_t TID[16] = {0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,

@@ -50,4 +50,21 @@ static inline void RAW(const char *p, size_t n)
     assert_int_equal(osp_buf_append(&W, p, n), 0);
 }
 
+/* An OTLP KeyValue as field f: key k, string value v. */
+static inline void kv_s(uint32_t f, const char *k, const char *v)
+{
+    O(f), S(1, k), O(2), S(1, v), C(), C();
+}
+
+static inline void begin(void) /* start a new message in W */
+{
+    osp_buf_init(&W, 0);
+    sp = 0;
+}
+static inline osp_str body(void) /* the finished message (every nested one closed) */
+{
+    assert_int_equal(sp, 0);
+    return osp_buf_str(&W);
+}
+
 #endif
