@@ -9,7 +9,8 @@
 
 #include "core/duration.h"
 #include "core/err.h"
-#include "core/re2.h"
+#include "query/parse_util.h"
+#include "store/tsdb/index.h"
 
 /* ---- function table ---- */
 
@@ -118,8 +119,8 @@ static const osp_promql_func *func_lookup(osp_str name)
 /* ---- tokens ---- */
 
 typedef enum tok_kind {
-    TK_EOF,
-    TK_IDENT,
+    TK_EOF = OSP__TK_EOF,
+    TK_IDENT = OSP__TK_IDENT,
     TK_NUMBER,
     TK_DURATION,
     TK_STRING,
@@ -149,89 +150,9 @@ typedef enum tok_kind {
     TK_POW,
 } tok_kind;
 
-typedef struct tok {
-    tok_kind kind;
-    size_t pos;
-    osp_str text; /* the token's source bytes */
-} tok;
-
-typedef struct parser {
-    osp_str in;
-    osp_arena *arena;
-    tok *toks;
-    size_t ntoks, cap, i;
-    int depth;
-    char *err;
-    size_t errlen;
-    int rc;
-} parser;
-
-static int fail(parser *p, size_t pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(parser *p, size_t pos, const char *fmt, ...)
-{
-    if (p->rc)
-        return p->rc;
-    p->rc = OSP_EPARSE;
-    if (!p->err || !p->errlen)
-        return p->rc;
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < pos && i < p->in.n; i++) {
-        if (p->in.p[i] == '\n') {
-            line++;
-            col = 1;
-        } else {
-            col++;
-        }
-    }
-    int n = snprintf(p->err, p->errlen, "%zu:%zu: ", line, col);
-    if (n >= 0 && (size_t)n < p->errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    return p->rc;
-}
-
-static int nomem(parser *p)
-{
-    if (!p->rc) {
-        p->rc = OSP_ENOMEM;
-        if (p->err && p->errlen)
-            snprintf(p->err, p->errlen, "out of memory");
-    }
-    return p->rc;
-}
-
-static int is_alpha(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static int is_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
-
 static int is_hex(int c)
 {
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static int push_tok(parser *p, tok_kind k, size_t start, size_t end)
-{
-    if (p->ntoks == p->cap) {
-        size_t ncap = p->cap ? p->cap * 2 : 32;
-        tok *nt = osp_arena_alloc(p->arena, ncap * sizeof *nt);
-        if (!nt)
-            return nomem(p);
-        if (p->ntoks)
-            memcpy(nt, p->toks, p->ntoks * sizeof *nt);
-        p->toks = nt;
-        p->cap = ncap;
-    }
-    p->toks[p->ntoks++] = (tok){k, start, {p->in.p + start, end - start}};
-    return 0;
+    return osp__is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 static int is_unit(int c)
@@ -240,87 +161,52 @@ static int is_unit(int c)
 }
 
 /* Splits the input into tokens; ':' is its own token only inside brackets. */
-static int lex(parser *p)
+static int lex(osp__parser *p)
 {
     const char *s = p->in.p;
     size_t n = p->in.n, i = 0;
     int brackets = 0;
-    while (i < n) {
+    while ((i = osp__lex_space(p->in, i)) < n) {
         unsigned char c = (unsigned char)s[i];
         size_t st = i;
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            i++;
-            continue;
-        }
-        if (c == '#') {
-            while (i < n && s[i] != '\n')
+        if (osp__is_alpha(c) || (c == ':' && !brackets)) {
+            while (i < n && (osp__is_alpha((unsigned char)s[i]) ||
+                             osp__is_digit((unsigned char)s[i]) || s[i] == ':'))
                 i++;
-            continue;
-        }
-        if (is_alpha(c) || (c == ':' && !brackets)) {
-            while (i < n &&
-                   (is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]) || s[i] == ':'))
-                i++;
-            if (push_tok(p, TK_IDENT, st, i))
+            if (osp__tok_push(p, TK_IDENT, st, i))
                 return p->rc;
             continue;
         }
-        if (is_digit(c) || (c == '.' && i + 1 < n && is_digit((unsigned char)s[i + 1]))) {
+        if (osp__is_digit(c) || (c == '.' && i + 1 < n && osp__is_digit((unsigned char)s[i + 1]))) {
             tok_kind k = TK_NUMBER;
             if (c == '0' && i + 1 < n && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
                 i += 2;
                 while (i < n && is_hex((unsigned char)s[i]))
                     i++;
             } else {
-                int integer = 1;
-                while (i < n && is_digit((unsigned char)s[i]))
-                    i++;
-                if (i < n && s[i] == '.') {
-                    integer = 0;
-                    i++;
-                    while (i < n && is_digit((unsigned char)s[i]))
-                        i++;
-                }
-                if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-                    size_t j = i + 1;
-                    if (j < n && (s[j] == '+' || s[j] == '-'))
-                        j++;
-                    if (j < n && is_digit((unsigned char)s[j])) {
-                        integer = 0;
-                        i = j;
-                        while (i < n && is_digit((unsigned char)s[i]))
-                            i++;
-                    }
-                }
+                int integer;
+                i = osp__lex_decimal(p->in, i, &integer);
                 if (integer && i < n && is_unit((unsigned char)s[i])) {
                     k = TK_DURATION;
-                    while (i < n && (is_digit((unsigned char)s[i]) || is_unit((unsigned char)s[i])))
+                    while (i < n &&
+                           (osp__is_digit((unsigned char)s[i]) || is_unit((unsigned char)s[i])))
                         i++;
                 }
             }
-            if (i < n && (is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]))) {
-                while (i < n && (is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i])))
+            if (i < n &&
+                (osp__is_alpha((unsigned char)s[i]) || osp__is_digit((unsigned char)s[i]))) {
+                while (i < n &&
+                       (osp__is_alpha((unsigned char)s[i]) || osp__is_digit((unsigned char)s[i])))
                     i++;
-                return fail(p, st, "bad number or duration syntax: \"%.*s\"", (int)(i - st),
-                            s + st);
+                return osp__parse_fail(p, st, "bad number or duration syntax: \"%.*s\"",
+                                       (int)(i - st), s + st);
             }
-            if (push_tok(p, k, st, i))
+            if (osp__tok_push(p, k, st, i))
                 return p->rc;
             continue;
         }
         if (c == '"' || c == '\'' || c == '`') {
-            i++;
-            for (;;) {
-                if (i >= n || (c != '`' && s[i] == '\n'))
-                    return fail(p, st, "unterminated %s string", c == '`' ? "raw" : "quoted");
-                if (s[i] == (char)c)
-                    break;
-                if (s[i] == '\\' && c != '`' && i + 1 < n)
-                    i++;
-                i++;
-            }
-            i++;
-            if (push_tok(p, TK_STRING, st, i))
+            if (osp__lex_string(p, &i, TK_STRING))
                 return p->rc;
             continue;
         }
@@ -386,8 +272,8 @@ static int lex(parser *p)
             else if (c2 == '~')
                 k = TK_NEQRE;
             else
-                return fail(p, st, "unexpected character after '!': %s",
-                            c2 ? "'?'" : "end of input");
+                return osp__parse_fail(p, st, "unexpected character after '!': %s",
+                                       c2 ? "'?'" : "end of input");
             len = 2;
             break;
         case '<':
@@ -400,39 +286,21 @@ static int lex(parser *p)
             break;
         default:
             if (c >= 0x20 && c < 0x7f)
-                return fail(p, st, "unexpected character: '%c'", c);
-            return fail(p, st, "unexpected character: 0x%02x", c);
+                return osp__parse_fail(p, st, "unexpected character: '%c'", c);
+            return osp__parse_fail(p, st, "unexpected character: 0x%02x", c);
         }
         i += len;
-        if (push_tok(p, k, st, i))
+        if (osp__tok_push(p, k, st, i))
             return p->rc;
     }
-    return push_tok(p, TK_EOF, n, n);
+    return osp__tok_push(p, TK_EOF, n, n);
 }
 
 /* ---- token helpers ---- */
 
-static tok *peek(parser *p)
+static int kw_is(const osp__tok *t, const char *kw)
 {
-    return &p->toks[p->i];
-}
-
-static tok *peek2(parser *p)
-{
-    return p->i + 1 < p->ntoks ? &p->toks[p->i + 1] : &p->toks[p->ntoks - 1];
-}
-
-static tok *next(parser *p)
-{
-    tok *t = &p->toks[p->i];
-    if (t->kind != TK_EOF)
-        p->i++;
-    return t;
-}
-
-static int kw_is(const tok *t, const char *kw)
-{
-    return t->kind == TK_IDENT && osp_str_ieq(t->text, osp_str_c(kw));
+    return osp__tok_is_kw(t, kw, 1);
 }
 
 static const char *const keywords[] = {
@@ -441,7 +309,7 @@ static const char *const keywords[] = {
     "group",      "stddev",      "stdvar", "count",  "count_values", "bottomk", "topk", "quantile",
 };
 
-static int is_keyword(const tok *t)
+static int is_keyword(const osp__tok *t)
 {
     for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
         if (kw_is(t, keywords[i]))
@@ -449,35 +317,31 @@ static int is_keyword(const tok *t)
     return 0;
 }
 
-static int unexpected(parser *p, const tok *t, const char *ctx)
+static int unexpected(osp__parser *p, const osp__tok *t, const char *ctx)
 {
     const char *in = ctx ? " in " : "";
     ctx = ctx ? ctx : "";
     switch (t->kind) {
     case TK_EOF:
-        return fail(p, t->pos, "unexpected end of input%s%s", in, ctx);
+        return osp__parse_fail(p, t->pos, "unexpected end of input%s%s", in, ctx);
     case TK_IDENT:
         if (is_keyword(t))
-            return fail(p, t->pos, "unexpected '%.*s'%s%s", OSP_STR_FMT(t->text), in, ctx);
-        return fail(p, t->pos, "unexpected identifier \"%.*s\"%s%s", OSP_STR_FMT(t->text), in, ctx);
+            return osp__parse_fail(p, t->pos, "unexpected '%.*s'%s%s", OSP_STR_FMT(t->text), in,
+                                   ctx);
+        return osp__parse_fail(p, t->pos, "unexpected identifier \"%.*s\"%s%s",
+                               OSP_STR_FMT(t->text), in, ctx);
     case TK_NUMBER:
-        return fail(p, t->pos, "unexpected number \"%.*s\"%s%s", OSP_STR_FMT(t->text), in, ctx);
+        return osp__parse_fail(p, t->pos, "unexpected number \"%.*s\"%s%s", OSP_STR_FMT(t->text),
+                               in, ctx);
     case TK_DURATION:
-        return fail(p, t->pos, "unexpected duration \"%.*s\"%s%s", OSP_STR_FMT(t->text), in, ctx);
+        return osp__parse_fail(p, t->pos, "unexpected duration \"%.*s\"%s%s", OSP_STR_FMT(t->text),
+                               in, ctx);
     case TK_STRING:
-        return fail(p, t->pos, "unexpected string %.*s%s%s", OSP_STR_FMT(t->text), in, ctx);
+        return osp__parse_fail(p, t->pos, "unexpected string %.*s%s%s", OSP_STR_FMT(t->text), in,
+                               ctx);
     default:
-        return fail(p, t->pos, "unexpected '%.*s'%s%s", OSP_STR_FMT(t->text), in, ctx);
+        return osp__parse_fail(p, t->pos, "unexpected '%.*s'%s%s", OSP_STR_FMT(t->text), in, ctx);
     }
-}
-
-static int expect(parser *p, tok_kind k, const char *ctx)
-{
-    tok *t = peek(p);
-    if (t->kind != k)
-        return unexpected(p, t, ctx);
-    next(p);
-    return 0;
 }
 
 const char *osp_promql_type_name(osp_promql_type t)
@@ -496,15 +360,13 @@ const char *osp_promql_type_name(osp_promql_type t)
     }
 }
 
-static osp_promql_expr *node(parser *p, osp_promql_kind k, size_t pos)
+static osp_promql_expr *node(osp__parser *p, osp_promql_kind k, size_t pos)
 {
-    osp_promql_expr *e = osp_arena_calloc(p->arena, 1, sizeof *e);
-    if (!e) {
-        nomem(p);
-        return NULL;
+    osp_promql_expr *e = osp__parse_calloc(p, sizeof *e);
+    if (e) {
+        e->kind = k;
+        e->pos = pos;
     }
-    e->kind = k;
-    e->pos = pos;
     return e;
 }
 
@@ -531,19 +393,33 @@ static void put_utf8(char *o, size_t *n, uint32_t cp)
 
 static int hexval(int c)
 {
-    return is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10;
+    return osp__is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
-/* Unescapes a string token (quotes included) into the arena. */
-static int unquote(parser *p, const tok *t, osp_str *out)
+static int bad_escape(size_t at, size_t *bad, char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int bad_escape(size_t at, size_t *bad, char *why, size_t whylen, const char *fmt, ...)
 {
-    const char *s = t->text.p;
-    size_t n = t->text.n;
+    *bad = at;
+    if (why && whylen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, whylen, fmt, ap);
+        va_end(ap);
+    }
+    return OSP_EPARSE;
+}
+
+int osp_promql_unquote(osp_str quoted, osp_arena *arena, osp_str *out, size_t *bad, char *why,
+                       size_t whylen)
+{
+    const char *s = quoted.p;
+    size_t n = quoted.n;
     char q = s[0];
-    char *o = osp_arena_alloc(p->arena, n + 1);
+    char *o = osp_arena_alloc(arena, n + 1);
     size_t on = 0;
     if (!o)
-        return nomem(p);
+        return OSP_ENOMEM;
     if (q == '`') {
         memcpy(o, s + 1, n - 2);
         on = n - 2;
@@ -553,7 +429,7 @@ static int unquote(parser *p, const tok *t, osp_str *out)
                 o[on++] = s[i];
                 continue;
             }
-            size_t at = t->pos + i;
+            size_t at = i;
             char c = s[++i];
             int nd = 0;
             switch (c) {
@@ -598,29 +474,30 @@ static int unquote(parser *p, const tok *t, osp_str *out)
                 if (c >= '0' && c <= '7') {
                     if (i + 2 >= n - 1 || s[i + 1] < '0' || s[i + 1] > '7' || s[i + 2] < '0' ||
                         s[i + 2] > '7')
-                        return fail(p, at, "unknown escape sequence");
+                        return bad_escape(at, bad, why, whylen, "unknown escape sequence");
                     unsigned v = (unsigned)(c - '0') * 64 + (unsigned)(s[i + 1] - '0') * 8 +
                                  (unsigned)(s[i + 2] - '0');
                     i += 2;
                     if (v > 255)
-                        return fail(p, at, "octal escape value > 255: %u", v);
+                        return bad_escape(at, bad, why, whylen, "octal escape value > 255: %u", v);
                     o[on++] = (char)v;
                     continue;
                 }
-                return fail(p, at, "unknown escape sequence");
+                return bad_escape(at, bad, why, whylen, "unknown escape sequence");
             }
             uint32_t v = 0;
             for (int k = 0; k < nd; k++) {
                 i++;
                 if (i + 1 >= n || !is_hex((unsigned char)s[i]))
-                    return fail(p, at, "illegal character in escape sequence");
+                    return bad_escape(at, bad, why, whylen, "illegal character in escape sequence");
                 v = v * 16 + (uint32_t)hexval((unsigned char)s[i]);
             }
             if (c == 'x') {
                 o[on++] = (char)v;
             } else {
                 if (v > 0x10ffff || (v >= 0xd800 && v < 0xe000))
-                    return fail(p, at, "escape sequence is an invalid Unicode code point");
+                    return bad_escape(at, bad, why, whylen,
+                                      "escape sequence is an invalid Unicode code point");
                 put_utf8(o, &on, v);
             }
         }
@@ -630,129 +507,81 @@ static int unquote(parser *p, const tok *t, osp_str *out)
     return 0;
 }
 
-static int parse_duration(parser *p, const tok *t, int64_t *out)
+static int parse_duration(osp__parser *p, const osp__tok *t, int64_t *out)
 {
     int rc = osp_prom_duration_parse(t->text, out);
     if (rc == OSP_ETOOBIG)
-        return fail(p, t->pos, "duration out of range: \"%.*s\"", OSP_STR_FMT(t->text));
+        return osp__parse_fail(p, t->pos, "duration out of range: \"%.*s\"", OSP_STR_FMT(t->text));
     if (rc)
-        return fail(p, t->pos, "not a valid duration string: \"%.*s\"", OSP_STR_FMT(t->text));
+        return osp__parse_fail(p, t->pos, "not a valid duration string: \"%.*s\"",
+                               OSP_STR_FMT(t->text));
     if (*out == 0)
-        return fail(p, t->pos, "duration must be greater than 0");
+        return osp__parse_fail(p, t->pos, "duration must be greater than 0");
     return 0;
 }
 
-static int parse_number(parser *p, const tok *t, double *out)
+static int parse_number(osp__parser *p, const osp__tok *t, double *out)
 {
-    char buf[128];
     if (t->kind == TK_IDENT) {
         *out = (t->text.p[0] | 0x20) == 'n' ? NAN : INFINITY;
         return 0;
     }
-    if (t->text.n >= sizeof buf)
-        return fail(p, t->pos, "number too long");
-    memcpy(buf, t->text.p, t->text.n);
-    buf[t->text.n] = 0;
-    char *end;
-    *out = strtod(buf, &end);
-    if (*end)
-        return fail(p, t->pos, "bad number syntax: \"%s\"", buf);
+    if (osp__parse_number(p, t, 128, out))
+        return p->rc;
     if (isinf(*out))
-        return fail(p, t->pos, "error parsing number: \"%s\": value out of range", buf);
+        return osp__parse_fail(p, t->pos, "error parsing number: \"%.*s\": value out of range",
+                               OSP_STR_FMT(t->text));
     return 0;
 }
 
-static int is_inf_nan(const tok *t)
+static int is_inf_nan(const osp__tok *t)
 {
     return kw_is(t, "inf") || kw_is(t, "nan");
 }
 
 /* ---- expressions ---- */
 
-static int parse_expr(parser *p, int minprec, osp_promql_expr **out);
+static int parse_expr(osp__parser *p, int minprec, osp_promql_expr **out);
 
-static int label_name(parser *p, osp_str *out, const char *ctx)
+static int label_name(osp__parser *p, osp_str *out, const char *ctx)
 {
-    tok *t = peek(p);
+    osp__tok *t = osp__tok_peek(p);
     if (t->kind != TK_IDENT || memchr(t->text.p, ':', t->text.n))
         return unexpected(p, t, ctx);
-    next(p);
+    osp__tok_next(p);
     *out = osp_arena_strdup(p->arena, t->text);
-    return out->p ? 0 : nomem(p);
+    return out->p ? 0 : osp__parse_nomem(p);
 }
 
 /* "(" [name {"," name} [","]] ")" */
-static int label_list(parser *p, osp_promql_labels *l, const char *ctx)
+static int label_list(osp__parser *p, osp_promql_labels *l, const char *ctx)
 {
     size_t cap = 0;
     l->a = NULL;
     l->n = 0;
-    if (expect(p, TK_LPAREN, ctx))
+    if (osp__tok_expect(p, TK_LPAREN, ctx))
         return p->rc;
-    while (peek(p)->kind != TK_RPAREN) {
-        if (l->n == cap) {
-            size_t ncap = cap ? cap * 2 : 4;
-            osp_str *na = osp_arena_alloc(p->arena, ncap * sizeof *na);
-            if (!na)
-                return nomem(p);
-            if (l->n)
-                memcpy(na, l->a, l->n * sizeof *na);
-            l->a = na;
-            cap = ncap;
-        }
-        if (label_name(p, &l->a[l->n], ctx))
+    while (osp__tok_peek(p)->kind != TK_RPAREN) {
+        osp_str *name = OSP__GROW(p, l->a, l->n, cap);
+        if (!name || label_name(p, name, ctx))
             return p->rc;
-        l->n++;
-        if (peek(p)->kind == TK_COMMA)
-            next(p);
-        else if (peek(p)->kind != TK_RPAREN)
-            return unexpected(p, peek(p), ctx);
+        if (osp__tok_peek(p)->kind == TK_COMMA)
+            osp__tok_next(p);
+        else if (osp__tok_peek(p)->kind != TK_RPAREN)
+            return unexpected(p, osp__tok_peek(p), ctx);
     }
-    next(p);
+    osp__tok_next(p);
     return 0;
 }
 
-/* Compiles a matcher's RE2 regex anchored as Prometheus anchors it; says whether it matches
- * the empty string. 0, or fails the parse naming the pattern. */
-static int check_regex(parser *p, size_t pos, osp_str re, int *empty)
-{
-    char why[160];
-    osp_re2 rx;
-    int rc = osp_re2_compile(&rx, re, OSP_RE2_ANCHORED | OSP_RE2_NOSUB, why, sizeof why);
-    if (rc == OSP_ENOMEM)
-        return nomem(p);
-    if (rc)
-        return fail(p, pos, "error parsing regexp: %s", why);
-    rc = osp_re2_match(&rx, OSP_STR_NULL, NULL, 0);
-    osp_re2_cleanup(&rx);
-    if (rc < 0)
-        return nomem(p);
-    *empty = rc;
-    return 0;
-}
-
-/* Checks a matcher and says whether it matches the empty string. 0 or the parse error. */
-static int check_matcher(parser *p, size_t pos, const osp_promql_matcher *m, int *empty)
-{
-    switch (m->op) {
-    case OSP_PROMQL_MATCH_EQ:
-        *empty = m->value.n == 0;
-        return 0;
-    case OSP_PROMQL_MATCH_NE:
-        *empty = m->value.n != 0;
-        return 0;
-    case OSP_PROMQL_MATCH_RE:
-        return check_regex(p, pos, m->value, empty);
-    default:
-        if (check_regex(p, pos, m->value, empty))
-            return p->rc;
-        *empty = !*empty;
-        return 0;
-    }
-}
+_Static_assert((int)OSP_PROMQL_MATCH_EQ == OSP_MATCH_EQ &&
+                   (int)OSP_PROMQL_MATCH_NE == OSP_MATCH_NEQ &&
+                   (int)OSP_PROMQL_MATCH_RE == OSP_MATCH_RE &&
+                   (int)OSP_PROMQL_MATCH_NRE == OSP_MATCH_NRE,
+               "osp__parse_matcher and osp__put_matcher take PromQL's operators as OSP_MATCH_*");
 
 /* [name] ["{" matchers "}"]; the name token (if any) is already consumed. */
-static int vector_selector(parser *p, const tok *name, size_t pos, osp_promql_expr **out)
+static int vector_selector(osp__parser *p, const osp__tok *name, size_t pos, osp_promql_expr **out)
 {
     osp_promql_expr *e = node(p, OSP_PROMQL_VECTOR, pos);
     size_t cap = 0;
@@ -763,15 +592,15 @@ static int vector_selector(parser *p, const tok *name, size_t pos, osp_promql_ex
     if (name) {
         e->u.vs.name = osp_arena_strdup(p->arena, name->text);
         if (!e->u.vs.name.p)
-            return nomem(p);
+            return osp__parse_nomem(p);
     }
-    if (peek(p)->kind == TK_LBRACE) {
-        next(p);
-        while (peek(p)->kind != TK_RBRACE) {
+    if (osp__tok_peek(p)->kind == TK_LBRACE) {
+        osp__tok_next(p);
+        while (osp__tok_peek(p)->kind != TK_RBRACE) {
             osp_promql_matcher m;
             if (label_name(p, &m.name, "label matching"))
                 return p->rc;
-            tok *op = next(p);
+            osp__tok *op = osp__tok_next(p);
             switch (op->kind) {
             case TK_ASSIGN:
                 m.op = OSP_PROMQL_MATCH_EQ;
@@ -786,50 +615,47 @@ static int vector_selector(parser *p, const tok *name, size_t pos, osp_promql_ex
                 m.op = OSP_PROMQL_MATCH_NRE;
                 break;
             default:
-                return fail(p, op->pos,
-                            "unexpected %s in label matching, expected one of \"=\", \"!=\", "
-                            "\"=~\" or \"!~\"",
-                            op->kind == TK_EOF ? "end of input" : "token");
+                return osp__parse_fail(
+                    p, op->pos,
+                    "unexpected %s in label matching, expected one of \"=\", \"!=\", "
+                    "\"=~\" or \"!~\"",
+                    op->kind == TK_EOF ? "end of input" : "token");
             }
-            tok *v = peek(p);
+            osp__tok *v = osp__tok_peek(p);
             if (v->kind != TK_STRING)
-                return fail(p, v->pos, "unexpected %s in label matching, expected string",
-                            v->kind == TK_EOF ? "end of input" : "token");
-            next(p);
-            if (unquote(p, v, &m.value))
+                return osp__parse_fail(p, v->pos,
+                                       "unexpected %s in label matching, expected string",
+                                       v->kind == TK_EOF ? "end of input" : "token");
+            osp__tok_next(p);
+            if (osp__parse_unquote(p, v, &m.value))
                 return p->rc;
             int empty;
-            if (check_matcher(p, v->pos, &m, &empty))
+            if (osp__parse_matcher(p, v->pos, (int)m.op, m.value, "error parsing regexp", &empty))
                 return p->rc;
             nonempty |= !empty;
             if (osp_str_eqz(m.name, "__name__") && m.op == OSP_PROMQL_MATCH_EQ && name)
-                return fail(p, pos, "metric name must not be set twice: \"%.*s\" or \"%.*s\"",
-                            OSP_STR_FMT(name->text), OSP_STR_FMT(m.value));
-            if (e->u.vs.nmatchers == cap) {
-                size_t ncap = cap ? cap * 2 : 4;
-                osp_promql_matcher *na = osp_arena_alloc(p->arena, ncap * sizeof *na);
-                if (!na)
-                    return nomem(p);
-                if (e->u.vs.nmatchers)
-                    memcpy(na, e->u.vs.matchers, e->u.vs.nmatchers * sizeof *na);
-                e->u.vs.matchers = na;
-                cap = ncap;
-            }
-            e->u.vs.matchers[e->u.vs.nmatchers++] = m;
-            if (peek(p)->kind == TK_COMMA)
-                next(p);
-            else if (peek(p)->kind != TK_RBRACE)
-                return unexpected(p, peek(p), "label matching");
+                return osp__parse_fail(p, pos,
+                                       "metric name must not be set twice: \"%.*s\" or \"%.*s\"",
+                                       OSP_STR_FMT(name->text), OSP_STR_FMT(m.value));
+            osp_promql_matcher *slot = OSP__GROW(p, e->u.vs.matchers, e->u.vs.nmatchers, cap);
+            if (!slot)
+                return p->rc;
+            *slot = m;
+            if (osp__tok_peek(p)->kind == TK_COMMA)
+                osp__tok_next(p);
+            else if (osp__tok_peek(p)->kind != TK_RBRACE)
+                return unexpected(p, osp__tok_peek(p), "label matching");
         }
-        next(p);
+        osp__tok_next(p);
     }
     if (!nonempty)
-        return fail(p, pos, "vector selector must contain at least one non-empty matcher");
+        return osp__parse_fail(p, pos,
+                               "vector selector must contain at least one non-empty matcher");
     *out = e;
     return 0;
 }
 
-static int agg_op(const tok *t, osp_promql_agg_op *op)
+static int agg_op(const osp__tok *t, osp_promql_agg_op *op)
 {
     static const char *const names[] = {"sum",          "min",     "max",    "avg",
                                         "group",        "stddev",  "stdvar", "count",
@@ -842,7 +668,7 @@ static int agg_op(const tok *t, osp_promql_agg_op *op)
     return 0;
 }
 
-static int aggregation(parser *p, osp_promql_agg_op op, size_t pos, osp_promql_expr **out)
+static int aggregation(osp__parser *p, osp_promql_agg_op op, size_t pos, osp_promql_expr **out)
 {
     osp_promql_expr *e = node(p, OSP_PROMQL_AGG, pos);
     osp_promql_expr *args[2];
@@ -853,9 +679,9 @@ static int aggregation(parser *p, osp_promql_agg_op op, size_t pos, osp_promql_e
     e->type = OSP_PROMQL_T_VECTOR;
     e->u.agg.op = op;
     for (int pass = 0; pass < 2; pass++) {
-        tok *t = peek(p);
+        osp__tok *t = osp__tok_peek(p);
         if (!grouped && (kw_is(t, "by") || kw_is(t, "without"))) {
-            next(p);
+            osp__tok_next(p);
             e->u.agg.without = kw_is(t, "without");
             if (label_list(p, &e->u.agg.grouping, "grouping opts"))
                 return p->rc;
@@ -863,12 +689,12 @@ static int aggregation(parser *p, osp_promql_agg_op op, size_t pos, osp_promql_e
         }
         if (pass == 1)
             break;
-        t = peek(p);
+        t = osp__tok_peek(p);
         if (t->kind != TK_LPAREN)
             return unexpected(p, t, "aggregation");
-        next(p);
-        if (peek(p)->kind == TK_RPAREN)
-            return fail(p, pos, "no arguments for aggregate expression provided");
+        osp__tok_next(p);
+        if (osp__tok_peek(p)->kind == TK_RPAREN)
+            return osp__parse_fail(p, pos, "no arguments for aggregate expression provided");
         for (;;) {
             osp_promql_expr *a;
             if (parse_expr(p, 0, &a))
@@ -876,84 +702,91 @@ static int aggregation(parser *p, osp_promql_agg_op op, size_t pos, osp_promql_e
             if (nargs < 2)
                 args[nargs] = a;
             nargs++;
-            if (peek(p)->kind == TK_COMMA) {
-                next(p);
+            if (osp__tok_peek(p)->kind == TK_COMMA) {
+                osp__tok_next(p);
                 continue;
             }
-            if (expect(p, TK_RPAREN, "aggregation"))
+            if (osp__tok_expect(p, TK_RPAREN, "aggregation"))
                 return p->rc;
             break;
         }
     }
     int want = op >= OSP_PROMQL_AGG_COUNT_VALUES ? 2 : 1;
     if ((int)nargs != want)
-        return fail(p, pos,
-                    "wrong number of arguments for aggregate expression provided, expected %d, "
-                    "got %zu",
-                    want, nargs);
+        return osp__parse_fail(
+            p, pos,
+            "wrong number of arguments for aggregate expression provided, expected %d, "
+            "got %zu",
+            want, nargs);
     e->u.agg.expr = args[want - 1];
     if (want == 2) {
         e->u.agg.param = args[0];
         osp_promql_type pt =
             op == OSP_PROMQL_AGG_COUNT_VALUES ? OSP_PROMQL_T_STRING : OSP_PROMQL_T_SCALAR;
         if (args[0]->type != pt)
-            return fail(p, args[0]->pos, "expected type %s in aggregation parameter, got %s",
-                        osp_promql_type_name(pt), osp_promql_type_name(args[0]->type));
+            return osp__parse_fail(p, args[0]->pos,
+                                   "expected type %s in aggregation parameter, got %s",
+                                   osp_promql_type_name(pt), osp_promql_type_name(args[0]->type));
     }
     if (e->u.agg.expr->type != OSP_PROMQL_T_VECTOR)
-        return fail(p, e->u.agg.expr->pos,
-                    "expected type instant vector in aggregation expression, got %s",
-                    osp_promql_type_name(e->u.agg.expr->type));
+        return osp__parse_fail(p, e->u.agg.expr->pos,
+                               "expected type instant vector in aggregation expression, got %s",
+                               osp_promql_type_name(e->u.agg.expr->type));
     *out = e;
     return 0;
 }
 
-static int call(parser *p, const tok *name, osp_promql_expr **out)
+static int call(osp__parser *p, const osp__tok *name, osp_promql_expr **out)
 {
     const osp_promql_func *f = func_lookup(name->text);
     osp_promql_expr *e;
     osp_promql_expr *args[64];
     size_t nargs = 0;
     if (!f)
-        return fail(p, name->pos, "unknown function with name \"%.*s\"", OSP_STR_FMT(name->text));
-    next(p); /* '(' */
-    if (peek(p)->kind != TK_RPAREN) {
+        return osp__parse_fail(p, name->pos, "unknown function with name \"%.*s\"",
+                               OSP_STR_FMT(name->text));
+    osp__tok_next(p); /* '(' */
+    if (osp__tok_peek(p)->kind != TK_RPAREN) {
         for (;;) {
             osp_promql_expr *a;
             if (nargs == sizeof args / sizeof args[0])
-                return fail(p, peek(p)->pos, "too many arguments in call to \"%s\"", f->name);
+                return osp__parse_fail(p, osp__tok_peek(p)->pos,
+                                       "too many arguments in call to \"%s\"", f->name);
             if (parse_expr(p, 0, &a))
                 return p->rc;
             args[nargs++] = a;
-            if (peek(p)->kind == TK_COMMA) {
-                next(p);
-                if (peek(p)->kind == TK_RPAREN)
-                    return fail(p, peek(p)->pos,
-                                "trailing commas not allowed in function call args");
+            if (osp__tok_peek(p)->kind == TK_COMMA) {
+                osp__tok_next(p);
+                if (osp__tok_peek(p)->kind == TK_RPAREN)
+                    return osp__parse_fail(p, osp__tok_peek(p)->pos,
+                                           "trailing commas not allowed in function call args");
                 continue;
             }
-            if (expect(p, TK_RPAREN, "function call"))
+            if (osp__tok_expect(p, TK_RPAREN, "function call"))
                 return p->rc;
             break;
         }
     } else {
-        next(p);
+        osp__tok_next(p);
     }
     int min = f->variadic ? f->nargs - 1 : f->nargs;
     if (f->variadic == 0 && (int)nargs != f->nargs)
-        return fail(p, name->pos, "expected %d argument(s) in call to \"%s\", got %zu", f->nargs,
-                    f->name, nargs);
+        return osp__parse_fail(p, name->pos, "expected %d argument(s) in call to \"%s\", got %zu",
+                               f->nargs, f->name, nargs);
     if ((int)nargs < min)
-        return fail(p, name->pos, "expected at least %d argument(s) in call to \"%s\", got %zu",
-                    min, f->name, nargs);
+        return osp__parse_fail(p, name->pos,
+                               "expected at least %d argument(s) in call to \"%s\", got %zu", min,
+                               f->name, nargs);
     if (f->variadic > 0 && (int)nargs > min + f->variadic)
-        return fail(p, name->pos, "expected at most %d argument(s) in call to \"%s\", got %zu",
-                    min + f->variadic, f->name, nargs);
+        return osp__parse_fail(p, name->pos,
+                               "expected at most %d argument(s) in call to \"%s\", got %zu",
+                               min + f->variadic, f->name, nargs);
     for (size_t i = 0; i < nargs; i++) {
         osp_promql_type want = f->args[(int)i < f->nargs ? i : (size_t)f->nargs - 1];
         if (args[i]->type != want)
-            return fail(p, args[i]->pos, "expected type %s in call to function \"%s\", got %s",
-                        osp_promql_type_name(want), f->name, osp_promql_type_name(args[i]->type));
+            return osp__parse_fail(
+                p, args[i]->pos, "expected type %s in call to function \"%s\", got %s",
+                osp_promql_type_name(want), f->name, osp_promql_type_name(args[i]->type));
     }
     e = node(p, OSP_PROMQL_CALL, name->pos);
     if (!e)
@@ -965,19 +798,19 @@ static int call(parser *p, const tok *name, osp_promql_expr **out)
     if (nargs) {
         e->u.call.args = osp_arena_memdup(p->arena, args, nargs * sizeof args[0]);
         if (!e->u.call.args)
-            return nomem(p);
+            return osp__parse_nomem(p);
     }
     *out = e;
     return 0;
 }
 
-static int primary(parser *p, osp_promql_expr **out)
+static int primary(osp__parser *p, osp_promql_expr **out)
 {
-    tok *t = peek(p);
+    osp__tok *t = osp__tok_peek(p);
     osp_promql_expr *e;
     switch (t->kind) {
     case TK_NUMBER:
-        next(p);
+        osp__tok_next(p);
         if (!(e = node(p, OSP_PROMQL_NUMBER, t->pos)))
             return p->rc;
         e->type = OSP_PROMQL_T_SCALAR;
@@ -986,19 +819,19 @@ static int primary(parser *p, osp_promql_expr **out)
         *out = e;
         return 0;
     case TK_STRING:
-        next(p);
+        osp__tok_next(p);
         if (!(e = node(p, OSP_PROMQL_STRING, t->pos)))
             return p->rc;
         e->type = OSP_PROMQL_T_STRING;
-        if (unquote(p, t, &e->u.string))
+        if (osp__parse_unquote(p, t, &e->u.string))
             return p->rc;
         *out = e;
         return 0;
     case TK_LPAREN:
-        next(p);
+        osp__tok_next(p);
         if (!(e = node(p, OSP_PROMQL_PAREN, t->pos)))
             return p->rc;
-        if (parse_expr(p, 0, &e->u.paren.expr) || expect(p, TK_RPAREN, "paren expression"))
+        if (parse_expr(p, 0, &e->u.paren.expr) || osp__tok_expect(p, TK_RPAREN, "paren expression"))
             return p->rc;
         e->type = e->u.paren.expr->type;
         *out = e;
@@ -1007,16 +840,16 @@ static int primary(parser *p, osp_promql_expr **out)
         return vector_selector(p, NULL, t->pos, out);
     case TK_IDENT: {
         osp_promql_agg_op op;
-        tok *t2 = peek2(p);
+        osp__tok *t2 = osp__tok_peek2(p);
         /* An aggregation name not followed by its arguments is a metric name. */
         if (agg_op(t, &op) && (t2->kind == TK_LPAREN || kw_is(t2, "by") || kw_is(t2, "without"))) {
-            next(p);
+            osp__tok_next(p);
             return aggregation(p, op, t->pos, out);
         }
-        if (peek2(p)->kind == TK_LPAREN && !is_keyword(t))
-            return call(p, next(p), out);
+        if (osp__tok_peek2(p)->kind == TK_LPAREN && !is_keyword(t))
+            return call(p, osp__tok_next(p), out);
         if (is_inf_nan(t)) {
-            next(p);
+            osp__tok_next(p);
             if (!(e = node(p, OSP_PROMQL_NUMBER, t->pos)))
                 return p->rc;
             e->type = OSP_PROMQL_T_SCALAR;
@@ -1026,7 +859,7 @@ static int primary(parser *p, osp_promql_expr **out)
         }
         if (is_keyword(t) && !agg_op(t, &op))
             return unexpected(p, t, NULL);
-        next(p);
+        osp__tok_next(p);
         return vector_selector(p, t, t->pos, out);
     }
     default:
@@ -1046,33 +879,34 @@ static osp_promql_mods *mods_of(osp_promql_expr *e)
 }
 
 /* Range selectors, subqueries, offset and @ after a primary expression. */
-static int postfix(parser *p, osp_promql_expr **inout)
+static int postfix(osp__parser *p, osp_promql_expr **inout)
 {
     osp_promql_expr *e = *inout;
     int has_offset = 0, has_at = 0;
     for (;;) {
-        tok *t = peek(p);
+        osp__tok *t = osp__tok_peek(p);
         if (t->kind == TK_LBRACKET) {
-            next(p);
-            tok *d = peek(p);
+            osp__tok_next(p);
+            osp__tok *d = osp__tok_peek(p);
             int64_t range = 0, step = 0;
             if (d->kind != TK_DURATION)
                 return unexpected(p, d, "range or subquery");
-            next(p);
+            osp__tok_next(p);
             if (parse_duration(p, d, &range))
                 return p->rc;
-            if (peek(p)->kind == TK_COLON) {
-                next(p);
-                if (peek(p)->kind == TK_DURATION) {
-                    tok *s = next(p);
+            if (osp__tok_peek(p)->kind == TK_COLON) {
+                osp__tok_next(p);
+                if (osp__tok_peek(p)->kind == TK_DURATION) {
+                    osp__tok *s = osp__tok_next(p);
                     if (parse_duration(p, s, &step))
                         return p->rc;
                 }
-                if (expect(p, TK_RBRACKET, "subquery selector"))
+                if (osp__tok_expect(p, TK_RBRACKET, "subquery selector"))
                     return p->rc;
                 if (e->type != OSP_PROMQL_T_VECTOR)
-                    return fail(p, t->pos, "subquery is only allowed on instant vector, got %s",
-                                osp_promql_type_name(e->type));
+                    return osp__parse_fail(p, t->pos,
+                                           "subquery is only allowed on instant vector, got %s",
+                                           osp_promql_type_name(e->type));
                 osp_promql_expr *sq = node(p, OSP_PROMQL_SUBQUERY, e->pos);
                 if (!sq)
                     return p->rc;
@@ -1082,14 +916,14 @@ static int postfix(parser *p, osp_promql_expr **inout)
                 sq->u.sq.step_ms = step;
                 e = sq;
             } else {
-                if (expect(p, TK_RBRACKET, "range selector"))
+                if (osp__tok_expect(p, TK_RBRACKET, "range selector"))
                     return p->rc;
                 if (e->kind != OSP_PROMQL_VECTOR)
-                    return fail(p, t->pos, "ranges only allowed for vector selectors");
+                    return osp__parse_fail(p, t->pos, "ranges only allowed for vector selectors");
                 if (has_offset)
-                    return fail(p, t->pos, "no offset modifiers allowed before range");
+                    return osp__parse_fail(p, t->pos, "no offset modifiers allowed before range");
                 if (has_at)
-                    return fail(p, t->pos, "no @ modifiers allowed before range");
+                    return osp__parse_fail(p, t->pos, "no @ modifiers allowed before range");
                 osp_promql_expr *ms = node(p, OSP_PROMQL_MATRIX, e->pos);
                 if (!ms)
                     return p->rc;
@@ -1102,21 +936,22 @@ static int postfix(parser *p, osp_promql_expr **inout)
             continue;
         }
         if (kw_is(t, "offset")) {
-            next(p);
+            osp__tok_next(p);
             osp_promql_mods *m = mods_of(e);
             if (!m)
-                return fail(p, t->pos,
-                            "offset modifier must be preceded by an instant vector selector or "
-                            "range vector selector or a subquery");
+                return osp__parse_fail(
+                    p, t->pos,
+                    "offset modifier must be preceded by an instant vector selector or "
+                    "range vector selector or a subquery");
             if (has_offset)
-                return fail(p, t->pos, "offset may not be set multiple times");
+                return osp__parse_fail(p, t->pos, "offset may not be set multiple times");
             int neg = 0;
-            if (peek(p)->kind == TK_SUB)
-                neg = next(p)->kind == TK_SUB;
-            tok *d = peek(p);
+            if (osp__tok_peek(p)->kind == TK_SUB)
+                neg = osp__tok_next(p)->kind == TK_SUB;
+            osp__tok *d = osp__tok_peek(p);
             if (d->kind != TK_DURATION)
                 return unexpected(p, d, "offset");
-            next(p);
+            osp__tok_next(p);
             if (parse_duration(p, d, &m->offset_ms))
                 return p->rc;
             if (neg)
@@ -1125,35 +960,37 @@ static int postfix(parser *p, osp_promql_expr **inout)
             continue;
         }
         if (t->kind == TK_AT) {
-            next(p);
+            osp__tok_next(p);
             osp_promql_mods *m = mods_of(e);
             if (!m)
-                return fail(p, t->pos,
-                            "@ modifier must be preceded by an instant vector selector or range "
-                            "vector selector or a subquery");
+                return osp__parse_fail(
+                    p, t->pos,
+                    "@ modifier must be preceded by an instant vector selector or range "
+                    "vector selector or a subquery");
             if (has_at)
-                return fail(p, t->pos, "@ modifier may not be set multiple times");
-            tok *a = peek(p);
-            if ((kw_is(a, "start") || kw_is(a, "end")) && peek2(p)->kind == TK_LPAREN) {
-                next(p);
-                next(p);
-                if (expect(p, TK_RPAREN, "@ modifier"))
+                return osp__parse_fail(p, t->pos, "@ modifier may not be set multiple times");
+            osp__tok *a = osp__tok_peek(p);
+            if ((kw_is(a, "start") || kw_is(a, "end")) && osp__tok_peek2(p)->kind == TK_LPAREN) {
+                osp__tok_next(p);
+                osp__tok_next(p);
+                if (osp__tok_expect(p, TK_RPAREN, "@ modifier"))
                     return p->rc;
                 m->at = kw_is(a, "start") ? OSP_PROMQL_AT_START : OSP_PROMQL_AT_END;
             } else {
                 int neg = 0;
-                if (peek(p)->kind == TK_SUB || peek(p)->kind == TK_ADD)
-                    neg = next(p)->kind == TK_SUB;
-                a = peek(p);
+                if (osp__tok_peek(p)->kind == TK_SUB || osp__tok_peek(p)->kind == TK_ADD)
+                    neg = osp__tok_next(p)->kind == TK_SUB;
+                a = osp__tok_peek(p);
                 double v;
                 if (a->kind != TK_NUMBER && !is_inf_nan(a))
                     return unexpected(p, a, "@ modifier");
-                next(p);
+                osp__tok_next(p);
                 if (parse_number(p, a, &v))
                     return p->rc;
                 v = neg ? -v : v;
                 if (!isfinite(v) || fabs(v) > 1e12)
-                    return fail(p, a->pos, "timestamp out of bounds for @ modifier: %g", v);
+                    return osp__parse_fail(p, a->pos, "timestamp out of bounds for @ modifier: %g",
+                                           v);
                 m->at = OSP_PROMQL_AT_TIME;
                 m->at_ms = (int64_t)llround(v * 1000.0);
             }
@@ -1166,23 +1003,24 @@ static int postfix(parser *p, osp_promql_expr **inout)
     return 0;
 }
 
-static int unary(parser *p, osp_promql_expr **out)
+static int unary(osp__parser *p, osp_promql_expr **out)
 {
-    tok *t = peek(p);
+    osp__tok *t = osp__tok_peek(p);
     int rc;
     if (++p->depth > OSP_PROMQL_MAX_DEPTH)
-        return fail(p, t->pos, "expression nested too deeply (limit %d)", OSP_PROMQL_MAX_DEPTH);
+        return osp__parse_fail(p, t->pos, "expression nested too deeply (limit %d)",
+                               OSP_PROMQL_MAX_DEPTH);
     if (t->kind == TK_ADD || t->kind == TK_SUB) {
         osp_promql_expr *x;
-        next(p);
+        osp__tok_next(p);
         /* Unary operators bind like '*': tighter than '+', looser than '^'. */
         if ((rc = parse_expr(p, 6, &x)))
             return rc;
         if (x->type != OSP_PROMQL_T_SCALAR && x->type != OSP_PROMQL_T_VECTOR)
-            return fail(p, t->pos,
-                        "unary expression only allowed on expressions of type scalar or "
-                        "instant vector, got %s",
-                        osp_promql_type_name(x->type));
+            return osp__parse_fail(p, t->pos,
+                                   "unary expression only allowed on expressions of type scalar or "
+                                   "instant vector, got %s",
+                                   osp_promql_type_name(x->type));
         if (x->kind == OSP_PROMQL_NUMBER) {
             if (t->kind == TK_SUB)
                 x->u.number = -x->u.number;
@@ -1206,7 +1044,7 @@ static int unary(parser *p, osp_promql_expr **out)
 }
 
 /* Binary operator of token t and its precedence (1 lowest); 0 when not one. */
-static int binop(const tok *t, osp_promql_op *op)
+static int binop(const osp__tok *t, osp_promql_op *op)
 {
     switch (t->kind) {
     case TK_ADD:
@@ -1281,89 +1119,92 @@ static int is_set(osp_promql_op op)
     return op >= OSP_PROMQL_OP_AND;
 }
 
-static int check_binary(parser *p, osp_promql_expr *e, size_t oppos)
+static int check_binary(osp__parser *p, osp_promql_expr *e, size_t oppos)
 {
     osp_promql_op op = e->u.bin.op;
     osp_promql_type lt = e->u.bin.lhs->type, rt = e->u.bin.rhs->type;
     const char *on = op_names[op];
     if ((lt != OSP_PROMQL_T_SCALAR && lt != OSP_PROMQL_T_VECTOR) ||
         (rt != OSP_PROMQL_T_SCALAR && rt != OSP_PROMQL_T_VECTOR))
-        return fail(p, oppos,
-                    "binary expression must contain only scalar and instant vector types");
+        return osp__parse_fail(
+            p, oppos, "binary expression must contain only scalar and instant vector types");
     if (e->u.bin.return_bool && !is_cmp(op))
-        return fail(p, oppos, "bool modifier can only be used on comparison operators");
+        return osp__parse_fail(p, oppos, "bool modifier can only be used on comparison operators");
     if (is_cmp(op) && !e->u.bin.return_bool && lt == OSP_PROMQL_T_SCALAR &&
         rt == OSP_PROMQL_T_SCALAR)
-        return fail(p, oppos, "comparisons between scalars must use BOOL modifier");
+        return osp__parse_fail(p, oppos, "comparisons between scalars must use BOOL modifier");
     if (lt != OSP_PROMQL_T_VECTOR || rt != OSP_PROMQL_T_VECTOR) {
         if (e->u.bin.labels.n > 0)
-            return fail(p, oppos, "vector matching only allowed between instant vectors");
+            return osp__parse_fail(p, oppos,
+                                   "vector matching only allowed between instant vectors");
         if (is_set(op))
-            return fail(p, oppos, "set operator \"%s\" not allowed in binary scalar expression",
-                        on);
+            return osp__parse_fail(
+                p, oppos, "set operator \"%s\" not allowed in binary scalar expression", on);
         e->u.bin.matching = e->u.bin.on = 0;
         e->u.bin.card = OSP_PROMQL_CARD_ONE_TO_ONE;
         e->u.bin.include.n = 0;
     } else if (is_set(op)) {
         if (e->u.bin.card == OSP_PROMQL_CARD_MANY_TO_ONE ||
             e->u.bin.card == OSP_PROMQL_CARD_ONE_TO_MANY)
-            return fail(p, oppos, "no grouping allowed for \"%s\" operation", on);
+            return osp__parse_fail(p, oppos, "no grouping allowed for \"%s\" operation", on);
         e->u.bin.card = OSP_PROMQL_CARD_MANY_TO_MANY;
     }
     if (e->u.bin.on)
         for (size_t i = 0; i < e->u.bin.labels.n; i++)
             for (size_t j = 0; j < e->u.bin.include.n; j++)
                 if (osp_str_eq(e->u.bin.labels.a[i], e->u.bin.include.a[j]))
-                    return fail(p, oppos,
-                                "label \"%.*s\" must not occur in ON and GROUP clause at once",
-                                OSP_STR_FMT(e->u.bin.include.a[j]));
+                    return osp__parse_fail(
+                        p, oppos, "label \"%.*s\" must not occur in ON and GROUP clause at once",
+                        OSP_STR_FMT(e->u.bin.include.a[j]));
     e->type = lt == OSP_PROMQL_T_SCALAR && rt == OSP_PROMQL_T_SCALAR ? OSP_PROMQL_T_SCALAR
                                                                      : OSP_PROMQL_T_VECTOR;
     return 0;
 }
 
-static int parse_expr(parser *p, int minprec, osp_promql_expr **out)
+static int parse_expr(osp__parser *p, int minprec, osp_promql_expr **out)
 {
     osp_promql_expr *lhs = NULL;
     int rc;
     if ((rc = unary(p, &lhs)))
         return rc;
     for (;;) {
-        tok *t = peek(p);
+        osp__tok *t = osp__tok_peek(p);
         osp_promql_op op;
         int prec = binop(t, &op);
         if (prec == 0 || prec < minprec)
             break;
-        next(p);
+        osp__tok_next(p);
         osp_promql_expr *e = node(p, OSP_PROMQL_BINARY, lhs->pos);
         if (!e)
             return p->rc;
         e->u.bin.op = op;
         e->u.bin.lhs = lhs;
-        if (kw_is(peek(p), "bool")) {
-            next(p);
+        if (kw_is(osp__tok_peek(p), "bool")) {
+            osp__tok_next(p);
             e->u.bin.return_bool = 1;
         }
-        tok *m = peek(p);
+        osp__tok *m = osp__tok_peek(p);
         if (kw_is(m, "on") || kw_is(m, "ignoring")) {
-            next(p);
+            osp__tok_next(p);
             e->u.bin.matching = 1;
             e->u.bin.on = kw_is(m, "on");
             if (label_list(p, &e->u.bin.labels, "grouping opts"))
                 return p->rc;
-            tok *g = peek(p);
+            osp__tok *g = osp__tok_peek(p);
             if (kw_is(g, "group_left") || kw_is(g, "group_right")) {
-                next(p);
+                osp__tok_next(p);
                 e->u.bin.card = kw_is(g, "group_left") ? OSP_PROMQL_CARD_MANY_TO_ONE
                                                        : OSP_PROMQL_CARD_ONE_TO_MANY;
-                if (peek(p)->kind == TK_LPAREN && label_list(p, &e->u.bin.include, "grouping opts"))
+                if (osp__tok_peek(p)->kind == TK_LPAREN &&
+                    label_list(p, &e->u.bin.include, "grouping opts"))
                     return p->rc;
             }
         } else if (kw_is(m, "group_left") || kw_is(m, "group_right")) {
             return unexpected(p, m, "binary expression");
         }
         if (++p->depth > OSP_PROMQL_MAX_DEPTH)
-            return fail(p, t->pos, "expression nested too deeply (limit %d)", OSP_PROMQL_MAX_DEPTH);
+            return osp__parse_fail(p, t->pos, "expression nested too deeply (limit %d)",
+                                   OSP_PROMQL_MAX_DEPTH);
         if ((rc = parse_expr(p, op == OSP_PROMQL_OP_POW ? prec : prec + 1, &e->u.bin.rhs)))
             return rc;
         p->depth--;
@@ -1378,25 +1219,24 @@ static int parse_expr(parser *p, int minprec, osp_promql_expr **out)
 int osp_promql_parse(osp_str text, osp_arena *arena, osp_promql_expr **out, char *err,
                      size_t errlen)
 {
-    parser p = {.in = text, .arena = arena, .err = err, .errlen = errlen};
+    osp__parser p = {.in = text,
+                     .arena = arena,
+                     .err = err,
+                     .errlen = errlen,
+                     .line_col = 1,
+                     .unexpected = unexpected};
     osp_promql_expr *e;
-    if (err && errlen)
-        err[0] = 0;
-    if (lex(&p))
+    if (osp__parse_start(&p, lex, "no expression found in input") || parse_expr(&p, 0, &e))
         return p.rc;
-    if (p.toks[0].kind == TK_EOF)
-        return fail(&p, 0, "no expression found in input");
-    if (parse_expr(&p, 0, &e))
-        return p.rc;
-    if (peek(&p)->kind != TK_EOF)
-        return unexpected(&p, peek(&p), NULL);
+    if (osp__tok_peek(&p)->kind != TK_EOF)
+        return unexpected(&p, osp__tok_peek(&p), NULL);
     *out = e;
     return 0;
 }
 
 /* ---- printer ---- */
 
-static int put_quoted(osp_buf *b, osp_str s)
+int osp_promql_quote(osp_buf *b, osp_str s)
 {
     int rc = osp_buf_putc(b, '"');
     for (size_t i = 0; i < s.n && !rc; i++) {
@@ -1494,14 +1334,7 @@ static int put_duration(osp_buf *b, int64_t ms)
 
 static int put_labels(osp_buf *b, const osp_promql_labels *l)
 {
-    int rc = osp_buf_putc(b, '(');
-    for (size_t i = 0; i < l->n && !rc; i++) {
-        if (i)
-            rc = osp_buf_puts(b, ", ");
-        if (!rc)
-            rc = osp_buf_append_str(b, l->a[i]);
-    }
-    return rc ? rc : osp_buf_putc(b, ')');
+    return osp__put_names(b, l->a, l->n);
 }
 
 static int put_mods(osp_buf *b, const osp_promql_mods *m)
@@ -1531,7 +1364,6 @@ static int put_mods(osp_buf *b, const osp_promql_mods *m)
 
 static int put_vs(osp_buf *b, const osp_promql_expr *e)
 {
-    static const char *const mops[] = {"=", "!=", "=~", "!~"};
     int rc = osp_buf_append_str(b, e->u.vs.name);
     if (!rc && e->u.vs.nmatchers) {
         rc = osp_buf_putc(b, '{');
@@ -1540,11 +1372,7 @@ static int put_vs(osp_buf *b, const osp_promql_expr *e)
             if (i)
                 rc = osp_buf_putc(b, ',');
             if (!rc)
-                rc = osp_buf_append_str(b, m->name);
-            if (!rc)
-                rc = osp_buf_puts(b, mops[m->op]);
-            if (!rc)
-                rc = put_quoted(b, m->value);
+                rc = osp__put_matcher(b, m->name, (int)m->op, m->value);
         }
         if (!rc)
             rc = osp_buf_putc(b, '}');
@@ -1563,7 +1391,7 @@ int osp_promql_format(const osp_promql_expr *e, osp_buf *b)
     case OSP_PROMQL_NUMBER:
         return put_number(b, e->u.number);
     case OSP_PROMQL_STRING:
-        return put_quoted(b, e->u.string);
+        return osp_promql_quote(b, e->u.string);
     case OSP_PROMQL_VECTOR:
         rc = put_vs(b, e);
         return rc ? rc : put_mods(b, &e->u.vs.mods);

@@ -183,6 +183,20 @@ int osp_promql_parse(osp_str text, osp_arena *arena, osp_promql_expr **out, char
  * formatting again gives the same text. Returns 0 or the buffer's error. */
 int osp_promql_format(const osp_promql_expr *e, osp_buf *out);
 
+/* Unescapes a quoted string as the PromQL lexer reads it, quotes included: "..." and '...'
+ * with Go's escapes (\a \b \f \n \r \t \v \\ \xHH \ooo \uHHHH \UHHHHHHHH and the own
+ * quote), `...` raw. The caller has checked that quoted is at least two bytes, starts and
+ * ends with the same quote. *out is NUL-terminated in arena. Returns 0, OSP_ENOMEM, or
+ * OSP_EPARSE with *bad the byte offset in quoted of the bad escape and the reason in why
+ * (whylen bytes, NUL-terminated; why may be NULL). */
+int osp_promql_unquote(osp_str quoted, osp_arena *arena, osp_str *out, size_t *bad, char *why,
+                       size_t whylen);
+
+/* Appends s double-quoted as the printer writes strings: '"' and '\\' escaped, control
+ * bytes as \n, \t, ... or \xHH, other bytes as they are. osp_promql_unquote reads it back.
+ * Returns 0 or the buffer's error. */
+int osp_promql_quote(osp_buf *b, osp_str s);
+
 /* Name of a value type as Prometheus writes it in messages ("instant vector"). */
 const char *osp_promql_type_name(osp_promql_type t);
 
