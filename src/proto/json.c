@@ -439,3 +439,17 @@ int osp_json_syntax_error(const osp_json_reader *r, int rc, char *msg, size_t ca
         snprintf(msg, cap, "malformed JSON: %s", r->err);
     return rc;
 }
+
+const char *osp_json_kind(osp_json_type t)
+{
+    static const char *const kinds[] = {
+        [OSP_JSON_OBJECT_BEGIN] = "an object",
+        [OSP_JSON_ARRAY_BEGIN] = "an array",
+        [OSP_JSON_STRING] = "a string",
+        [OSP_JSON_NUMBER] = "a number",
+        [OSP_JSON_TRUE] = "a boolean",
+        [OSP_JSON_FALSE] = "a boolean",
+        [OSP_JSON_NULL] = "null",
+    };
+    return t < sizeof kinds / sizeof kinds[0] && kinds[t] ? kinds[t] : "a value";
+}

@@ -83,4 +83,8 @@ int osp_json_vshape_error(char *msg, size_t cap, const char *kind, size_t off, c
                           va_list ap);
 int osp_json_syntax_error(const osp_json_reader *r, int rc, char *msg, size_t cap);
 
+/* What a value token of type t begins, for messages: "an object", "an array", "a string",
+ * "a number", "a boolean" or "null" ("a value" for other types). */
+const char *osp_json_kind(osp_json_type t);
+
 #endif

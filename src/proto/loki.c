@@ -548,22 +548,6 @@ static int jskip(dec *d, const osp_json_token *t)
     return jsyntax(d, osp_json_skip(&d->r, t));
 }
 
-static const char *json_kind(osp_json_type t)
-{
-    switch (t) {
-    case OSP_JSON_NUMBER:
-        return "a number";
-    case OSP_JSON_OBJECT_BEGIN:
-        return "an object";
-    case OSP_JSON_ARRAY_BEGIN:
-        return "an array";
-    case OSP_JSON_NULL:
-        return "null";
-    default:
-        return "a boolean";
-    }
-}
-
 /* A key or string token's text, kept past the next read (escaped text is copied). */
 static int stable(dec *d, const osp_json_token *t, osp_str *out)
 {
@@ -632,7 +616,7 @@ static int json_entry(dec *d, size_t si, size_t ei, uint32_t resource, int check
         parse_ns(d, t.s, &t_ns);
     } else {
         entry_bad(d, "timestamp must be a string of decimal nanoseconds, not %s",
-                  json_kind(t.type));
+                  osp_json_kind(t.type));
         if ((rc = jskip(d, &t)) < 0)
             return rc;
     }
