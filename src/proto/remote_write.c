@@ -254,13 +254,10 @@ static int decode_sample(dec *d, osp_str m, osp_sample *s)
     int rc;
     /* The usual encoding, value then a timestamp that ends the message, read directly. */
     const uint8_t *p = (const uint8_t *)m.p;
-    if (m.n >= 11 && m.n <= 19 && p[0] == 0x09 && p[9] == 0x10 && p[m.n - 1] < 0x80) {
-        uint64_t t = 0;
-        size_t i = 10;
-        for (unsigned shift = 0; i < m.n && (p[i] & 0x80); i++, shift += 7)
-            t |= (uint64_t)(p[i] & 0x7f) << shift;
-        if (i == m.n - 1) {
-            t |= (uint64_t)p[i] << (7 * (i - 10));
+    if (m.n >= 11 && p[0] == 0x09 && p[9] == 0x10) {
+        osp_pb_reader tr = osp_pb_reader_make(p + 10, m.n - 10);
+        uint64_t t;
+        if (osp_pb_read_varint(&tr, &t) == 0 && tr.p == tr.end) {
             s->v = osp_pb_as_double(osp_get_le64(p + 1));
             s->t_ms = (int64_t)t;
             return 0;
