@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/logs.h"
 #include "api/prom.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -401,19 +402,23 @@ static void on_shutdown(void *api)
 
 /* Builds one listener's route table from the receivers (and the API on the API port). */
 static int listen_on(osp_net *net, const char *addr, enum osp_listener which,
-                     const osp_receiver_env *env, osp_api *api, osp_prom_api *prom)
+                     const osp_receiver_env *env, osp_api *api, osp_prom_api *prom,
+                     osp_logs_api *logs)
 {
     osp_route routes[MAX_ROUTES];
     size_t n = osp_receiver_routes(which, env, routes, MAX_ROUTES);
     if (which == OSP_LISTENER_API) {
-        const osp_route *api_routes, *prom_routes;
-        size_t napi, nprom;
+        const osp_route *api_routes, *prom_routes, *logs_routes;
+        size_t napi, nprom, nlogs;
         osp_api_routes(api, &api_routes, &napi);
         osp_prom_api_routes(prom, &prom_routes, &nprom);
+        osp_logs_api_routes(logs, &logs_routes, &nlogs);
         for (size_t i = 0; i < napi && n < MAX_ROUTES; i++)
             routes[n++] = api_routes[i];
         for (size_t i = 0; i < nprom && n < MAX_ROUTES; i++)
             routes[n++] = prom_routes[i];
+        for (size_t i = 0; i < nlogs && n < MAX_ROUTES; i++)
+            routes[n++] = logs_routes[i];
     }
     int rc = osp_net_listen(net, addr, routes, n);
     if (rc)
@@ -451,6 +456,7 @@ static int serve(int argc, char **argv)
     osp_net *net = NULL;
     osp_api *api = NULL;
     osp_prom_api *prom = NULL;
+    osp_logs_api *logs = NULL;
     osp_receiver_env env = {0};
     osp_scrape_config *scrape_config = NULL;
     osp_scraper *scraper = NULL;
@@ -473,13 +479,21 @@ static int serve(int argc, char **argv)
     if (rc == 0)
         rc = osp_prom_api_create(store, &cfg.query, &prom);
     if (rc == 0)
+        rc = osp_logpattern_create(NULL, &env.patterns);
+    if (rc == 0) {
+        osp_logs_api_options lopt = {.timeout_ms = cfg.query.timeout_ms, .patterns = env.patterns};
+        rc = osp_logs_api_create(store, &lopt, &logs);
+    }
+    if (rc == 0)
+        osp_api_set_logs(api, logs);
+    if (rc == 0)
         rc = osp_net_create(&cfg.limits, &net);
     if (rc == 0)
-        rc = listen_on(net, cfg.otlp_grpc_addr, OSP_LISTENER_OTLP_GRPC, &env, api, prom);
+        rc = listen_on(net, cfg.otlp_grpc_addr, OSP_LISTENER_OTLP_GRPC, &env, api, prom, logs);
     if (rc == 0)
-        rc = listen_on(net, cfg.otlp_http_addr, OSP_LISTENER_OTLP_HTTP, &env, api, prom);
+        rc = listen_on(net, cfg.otlp_http_addr, OSP_LISTENER_OTLP_HTTP, &env, api, prom, logs);
     if (rc == 0)
-        rc = listen_on(net, cfg.http_addr, OSP_LISTENER_API, &env, api, prom);
+        rc = listen_on(net, cfg.http_addr, OSP_LISTENER_API, &env, api, prom, logs);
     if (rc)
         goto out;
     osp_info("main",
@@ -495,6 +509,8 @@ out:
     osp_net_destroy(net);
     osp_api_destroy(api);
     osp_prom_api_destroy(prom);
+    osp_logs_api_destroy(logs);
+    osp_logpattern_destroy(env.patterns);
     osp_delta_state_destroy(env.delta);
     osp_store_close(store);
     if (rc == 0)

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/logs.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/metrics.h"
@@ -26,6 +27,7 @@
 #define JAEGER_TRACES "/api/traces/"
 #define JAEGER_SERVICES "/api/services/"
 #define OPERATIONS_SUFFIX "/operations"
+#define LOGS_SUFFIX "/logs"
 
 enum { NROUTES = 12 };
 
@@ -39,6 +41,7 @@ typedef struct endpoint {
 
 struct osp_api {
     osp_store *store;
+    osp_logs_api *logs; /* serves /api/v1/traces/{traceId}/logs; NULL: not served */
     atomic_int ready;
     osp_metric *mem_in_use; /* osprey_memory_in_use_bytes */
     osp_metric *rss;        /* osprey_process_resident_memory_bytes */
@@ -266,7 +269,12 @@ static void native_trace(osp_api *api, const osp_http_request *req, osp_http_res
     osp_param_err err;
     osp_span_batch b;
     int rc;
-    if (osp_param_trace_id("traceId", path_rest(req, NATIVE_TRACES), id, &err)) {
+    osp_str rest = path_rest(req, NATIVE_TRACES), logs = OSP_STR_LIT(LOGS_SUFFIX);
+    if (api->logs && rest.n > logs.n && !memcmp(rest.p + rest.n - logs.n, logs.p, logs.n)) {
+        osp_logs_api_trace_logs(api->logs, req, res, osp_str_make(rest.p, rest.n - logs.n));
+        return;
+    }
+    if (osp_param_trace_id("traceId", rest, id, &err)) {
         fail(res, NATIVE, 400, err.msg);
         return;
     }
@@ -679,7 +687,8 @@ int osp_api_create(osp_store *store, osp_api **out)
                          "Resident set size of the process in bytes.", "");
     for (size_t i = 0; i < NROUTES; i++) {
         api->endpoints[i] = (endpoint){api, table[i].fn};
-        api->routes[i] = (osp_route){"GET", table[i].path, dispatch, &api->endpoints[i], NULL, 0};
+        api->routes[i] = (osp_route){
+            .method = "GET", .path = table[i].path, .handler = dispatch, .ctx = &api->endpoints[i]};
     }
     *out = api;
     return 0;
@@ -694,6 +703,11 @@ void osp_api_routes(osp_api *api, const osp_route **routes, size_t *n)
 {
     *routes = api->routes;
     *n = NROUTES;
+}
+
+void osp_api_set_logs(osp_api *api, osp_logs_api *logs)
+{
+    api->logs = logs;
 }
 
 void osp_api_set_ready(osp_api *api, int ready)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/form.h"
 #include "core/duration.h"
 #include "core/err.h"
 #include "core/mem.h"
@@ -104,19 +105,6 @@ static void finish_success(osp_http_response *res, int rc)
     }
     res->status = 200;
     res->content_type = JSON_TYPE;
-}
-
-static int put_labels(osp_buf *b, const osp_label *l, size_t n)
-{
-    int rc = osp_buf_putc(b, '{');
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (i)
-            rc |= osp_buf_putc(b, ',');
-        rc |= osp_buf_json_str(b, l[i].name.p, l[i].name.n);
-        rc |= osp_buf_putc(b, ':');
-        rc |= osp_buf_json_str(b, l[i].value.p, l[i].value.n);
-    }
-    return rc ? rc : osp_buf_putc(b, '}');
 }
 
 /* Unix seconds as Prometheus writes a timestamp: the milliseconds as a three-digit
@@ -220,7 +208,7 @@ int osp_prom_put_result(osp_buf *b, const osp_promql_result *r)
         if (i)
             rc |= osp_buf_putc(b, ',');
         rc |= osp_buf_puts(b, "{\"metric\":");
-        rc |= put_labels(b, s->labels, s->nlabels);
+        rc |= osp_json_put_labels(b, s->labels, s->nlabels);
         if (r->type == OSP_PROMQL_T_VECTOR && s->nsamples) {
             rc |= osp_buf_puts(b, ",\"value\":");
             rc |= put_point(b, s->samples[0].t_ms, s->samples[0].v);
@@ -254,54 +242,6 @@ int osp_prom_put_result(osp_buf *b, const osp_promql_result *r)
 }
 
 /* ---- parameters ---- */
-
-/* Request parameters: the query string, then a form-encoded POST body. */
-typedef struct params {
-    const osp_http_request *req;
-    osp_http_request form; /* req with the body as its query string */
-    int has_form;
-} params;
-
-static void params_init(params *p, const osp_http_request *req)
-{
-    p->req = req;
-    p->form = *req;
-    p->form.query = req->body;
-    osp_str ct = osp_http_header_get(req, "content-type");
-    p->has_form = osp_str_eqz(req->method, "POST") &&
-                  osp_str_has_prefix(ct, OSP_STR_LIT("application/x-www-form-urlencoded"));
-}
-
-/* The first value of name (1), 0 when absent, OSP_EPARSE on bad percent-encoding. */
-static int params_get(const params *p, const char *name, osp_str *v)
-{
-    int rc = osp_http_query_get(p->req, name, v);
-    if (rc == 0 && p->has_form)
-        rc = osp_http_query_get(&p->form, name, v);
-    return rc;
-}
-
-/* Every value of name, in order, into a (at most max); *n their count. OSP_ETOOBIG past max. */
-static int params_all(const params *p, const char *name, osp_str *a, size_t max, size_t *n)
-{
-    const osp_http_request *srcs[2] = {p->req, p->has_form ? &p->form : NULL};
-    *n = 0;
-    for (size_t s = 0; s < 2 && srcs[s]; s++) {
-        size_t pos = 0;
-        osp_str k, v;
-        int more;
-        while ((more = osp_http_query_next(srcs[s], &pos, &k, &v)) == 1) {
-            if (!osp_str_eqz(k, name))
-                continue;
-            if (*n == max)
-                return OSP_ETOOBIG;
-            a[(*n)++] = v;
-        }
-        if (more < 0)
-            return more;
-    }
-    return 0;
-}
 
 /* A float in text, as strconv.ParseFloat reads it (NaN refused): 1 with *v, else 0. */
 static int parse_float(osp_str text, double *v)
@@ -351,11 +291,11 @@ static int parse_duration(osp_str text, int64_t *ms)
 
 /* Reads parameter name with parse (a time or a duration, "timestamp" or "duration" in
  * messages). 1 with *ms, 0 when absent or empty, or answers 400 and returns -1. */
-static int ms_param(const params *p, osp_http_response *res, const char *name,
+static int ms_param(const osp_form *p, osp_http_response *res, const char *name,
                     int (*parse)(osp_str, int64_t *), const char *what, int64_t *ms)
 {
     osp_str v;
-    int rc = params_get(p, name, &v);
+    int rc = osp_form_get(p, name, &v);
     if (rc < 0) {
         fail(res, 400, "bad_data", "invalid parameter \"%s\": bad percent-encoding", name);
         return -1;
@@ -375,7 +315,7 @@ static int ms_param(const params *p, osp_http_response *res, const char *name,
 }
 
 /* Reads time parameter name into *ms, def when absent. 0, or answers 400 and returns -1. */
-static int time_param(const params *p, osp_http_response *res, const char *name, int64_t def,
+static int time_param(const osp_form *p, osp_http_response *res, const char *name, int64_t def,
                       int64_t *ms)
 {
     int rc = ms_param(p, res, name, parse_time, "timestamp", ms);
@@ -385,7 +325,7 @@ static int time_param(const params *p, osp_http_response *res, const char *name,
 }
 
 /* Reads duration parameter name; *given says whether it was there. 0, or answers and -1. */
-static int duration_param(const params *p, osp_http_response *res, const char *name, int64_t *ms,
+static int duration_param(const osp_form *p, osp_http_response *res, const char *name, int64_t *ms,
                           int *given)
 {
     int rc = ms_param(p, res, name, parse_duration, "duration", ms);
@@ -474,10 +414,10 @@ static int parse_selector(osp_arena *arena, osp_str text, selector *out, osp_htt
 }
 
 /* Every match[] of the request. 0, or answers and returns -1. */
-static int match_params(const params *p, osp_http_response *res, selector **sels, size_t *n)
+static int match_params(const osp_form *p, osp_http_response *res, selector **sels, size_t *n)
 {
     osp_str texts[MAX_MATCH];
-    int rc = params_all(p, "match[]", texts, MAX_MATCH, n);
+    int rc = osp_form_all(p, "match[]", texts, MAX_MATCH, n);
     if (rc == OSP_ETOOBIG) {
         fail(res, 400, "bad_data", "too many match[] parameters (at most %d)", MAX_MATCH);
         return -1;
@@ -498,7 +438,7 @@ static int match_params(const params *p, osp_http_response *res, selector **sels
 }
 
 /* start/end of the metadata endpoints, defaulting to all time. */
-static int range_params(const params *p, osp_http_response *res, int64_t *start, int64_t *end)
+static int range_params(const osp_form *p, osp_http_response *res, int64_t *start, int64_t *end)
 {
     return time_param(p, res, "start", MIN_TIME_MS, start) ||
            time_param(p, res, "end", MAX_TIME_MS, end);
@@ -518,14 +458,14 @@ static int select_from_store(void *ctx, const osp_label_matcher *m, size_t n, in
 }
 
 /* Parses and evaluates the query; answers errors. 0 with *r, or -1 when answered. */
-static int run_query(osp_prom_api *api, const params *p, osp_http_response *res, int64_t start,
+static int run_query(osp_prom_api *api, const osp_form *p, osp_http_response *res, int64_t start,
                      int64_t end, int64_t step, osp_promql_result *r)
 {
     osp_str text = {0};
     char err[ERRLEN];
     int64_t timeout = api->opt.timeout_ms ? api->opt.timeout_ms : DEFAULT_TIMEOUT_MS, t;
     int given;
-    if (params_get(p, "query", &text) < 0) {
+    if (osp_form_get(p, "query", &text) < 0) {
         fail(res, 400, "bad_data", "invalid parameter \"query\": bad percent-encoding");
         return -1;
     }
@@ -573,10 +513,10 @@ static int run_query(osp_prom_api *api, const params *p, osp_http_response *res,
 
 static void query(osp_prom_api *api, const osp_http_request *req, osp_http_response *res)
 {
-    params p;
+    osp_form p;
     int64_t t;
     osp_promql_result r;
-    params_init(&p, req);
+    osp_form_init(&p, req);
     if (time_param(&p, res, "time", now_ms(), &t) || run_query(api, &p, res, t, t, 0, &r))
         return;
     int rc = begin_success(&res->body);
@@ -586,11 +526,11 @@ static void query(osp_prom_api *api, const osp_http_request *req, osp_http_respo
 
 static void query_range(osp_prom_api *api, const osp_http_request *req, osp_http_response *res)
 {
-    params p;
+    osp_form p;
     int64_t start, end, step;
     int given;
     osp_promql_result r;
-    params_init(&p, req);
+    osp_form_init(&p, req);
     if (time_param(&p, res, "start", INT64_MIN, &start) ||
         time_param(&p, res, "end", INT64_MIN, &end))
         return;
@@ -692,7 +632,7 @@ static int collect_selectors(selectors *out, const osp_promql_expr *e)
 static int put_exemplar(osp_buf *b, const osp_prom_exemplar *x)
 {
     int rc = osp_buf_puts(b, "{\"labels\":");
-    rc |= put_labels(b, x->labels, x->nlabels);
+    rc |= osp_json_put_labels(b, x->labels, x->nlabels);
     rc |= osp_buf_puts(b, ",\"value\":\"");
     rc |= osp_buf_float_prom(b, x->value);
     rc |= osp_buf_puts(b, "\",\"timestamp\":");
@@ -702,7 +642,7 @@ static int put_exemplar(osp_buf *b, const osp_prom_exemplar *x)
 
 static void query_exemplars(osp_prom_api *api, const osp_http_request *req, osp_http_response *res)
 {
-    params p;
+    osp_form p;
     osp_str text = {0};
     int64_t start, end;
     char err[ERRLEN];
@@ -710,14 +650,14 @@ static void query_exemplars(osp_prom_api *api, const osp_http_request *req, osp_
     selectors sels = {.arena = req->arena};
     osp_series_exemplars *out;
     size_t n;
-    params_init(&p, req);
+    osp_form_init(&p, req);
     if (range_params(&p, res, &start, &end))
         return;
     if (end < start) {
         fail(res, 400, "bad_data", "end timestamp must not be before start timestamp");
         return;
     }
-    if (params_get(&p, "query", &text) < 0) {
+    if (osp_form_get(&p, "query", &text) < 0) {
         fail(res, 400, "bad_data", "invalid parameter \"query\": bad percent-encoding");
         return;
     }
@@ -744,7 +684,7 @@ static void query_exemplars(osp_prom_api *api, const osp_http_request *req, osp_
     for (size_t i = 0; rc == 0 && i < n; i++) {
         rc |= (i ? osp_buf_putc(&res->body, ',') : 0) |
               osp_buf_puts(&res->body, "{\"seriesLabels\":");
-        rc |= put_labels(&res->body, out[i].labels, out[i].nlabels);
+        rc |= osp_json_put_labels(&res->body, out[i].labels, out[i].nlabels);
         rc |= osp_buf_puts(&res->body, ",\"exemplars\":[");
         for (size_t k = 0; rc == 0 && k < out[i].nexemplars; k++)
             rc |= (k ? osp_buf_putc(&res->body, ',') : 0) |
@@ -794,12 +734,12 @@ static int cmp_series(const void *a, const void *b)
 
 static void series(osp_prom_api *api, const osp_http_request *req, osp_http_response *res)
 {
-    params p;
+    osp_form p;
     selector *sels;
     size_t nsels, n;
     int64_t start, end;
     osp_series *all;
-    params_init(&p, req);
+    osp_form_init(&p, req);
     if (match_params(&p, res, &sels, &nsels) || range_params(&p, res, &start, &end))
         return;
     if (nsels == 0) {
@@ -820,7 +760,7 @@ static void series(osp_prom_api *api, const osp_http_request *req, osp_http_resp
         if (!first)
             rc |= osp_buf_putc(&res->body, ',');
         first = 0;
-        rc |= put_labels(&res->body, all[i].labels, all[i].nlabels);
+        rc |= osp_json_put_labels(&res->body, all[i].labels, all[i].nlabels);
     }
     rc |= osp_buf_putc(&res->body, ']');
     finish_success(res, rc);
@@ -847,12 +787,12 @@ static size_t sort_unique(osp_str *a, size_t n)
 static void label_listing(osp_prom_api *api, const osp_http_request *req, osp_http_response *res,
                           osp_str name)
 {
-    params p;
+    osp_form p;
     selector *sels;
     size_t nsels, n = 0;
     int64_t start, end;
     osp_str *out = NULL;
-    params_init(&p, req);
+    osp_form_init(&p, req);
     if (match_params(&p, res, &sels, &nsels) || range_params(&p, res, &start, &end))
         return;
     int rc = 0;
@@ -918,12 +858,12 @@ static void label_values(osp_prom_api *api, const osp_http_request *req, osp_htt
 
 static void metadata(osp_prom_api *api, const osp_http_request *req, osp_http_response *res)
 {
-    params p;
+    osp_form p;
     osp_str family = {0}, limit_text = {0};
     size_t limit = SIZE_MAX, n;
     osp_metric_meta *meta;
-    params_init(&p, req);
-    if (params_get(&p, "metric", &family) < 0 || params_get(&p, "limit", &limit_text) < 0) {
+    osp_form_init(&p, req);
+    if (osp_form_get(&p, "metric", &family) < 0 || osp_form_get(&p, "limit", &limit_text) < 0) {
         fail(res, 400, "bad_data", "malformed query string: bad percent-encoding");
         return;
     }
@@ -998,9 +938,9 @@ static int put_target(osp_buf *b, const osp_target_status *t)
     osp_prom_duration_format(t->interval_ms, ivl, sizeof ivl);
     osp_prom_duration_format(t->timeout_ms, tmo, sizeof tmo);
     int rc = osp_buf_puts(b, "{\"discoveredLabels\":");
-    rc |= put_labels(b, t->discovered_labels, t->ndiscovered_labels);
+    rc |= osp_json_put_labels(b, t->discovered_labels, t->ndiscovered_labels);
     rc |= osp_buf_puts(b, ",\"labels\":");
-    rc |= put_labels(b, t->labels, t->nlabels);
+    rc |= osp_json_put_labels(b, t->labels, t->nlabels);
     rc |= osp_buf_puts(b, ",\"scrapePool\":");
     rc |= osp_buf_json_str(b, t->scrape_pool, strlen(t->scrape_pool));
     rc |= osp_buf_puts(b, ",\"scrapeUrl\":");
@@ -1076,7 +1016,8 @@ int osp_prom_api_create(osp_store *store, const osp_prom_api_options *opt, osp_p
         api->opt = *opt;
     for (size_t i = 0; i < NROUTES; i++) {
         api->endpoints[i] = (prom_endpoint){api, table[i].fn};
-        api->routes[i] = (osp_route){NULL, table[i].path, dispatch, &api->endpoints[i], NULL, 0};
+        api->routes[i] =
+            (osp_route){.path = table[i].path, .handler = dispatch, .ctx = &api->endpoints[i]};
     }
     *out = api;
     return 0;

@@ -44,7 +44,8 @@ int osp_log_record_equal(const osp_log_batch *a, size_t ia, const osp_log_batch 
            !memcmp(x->span_id, y->span_id, sizeof x->span_id) &&
            x->severity_number == y->severity_number && x->flags == y->flags &&
            x->dropped_attributes == y->dropped_attributes && x->has_body == y->has_body &&
-           osp_str_eq(x->body, y->body) && osp_str_eq(x->severity_text, y->severity_text) &&
+           x->labels_from == y->labels_from && osp_str_eq(x->body, y->body) &&
+           osp_str_eq(x->severity_text, y->severity_text) &&
            osp_str_eq(x->event_name, y->event_name) && osp_str_eq(x->attributes, y->attributes) &&
            osp_resource_equal(&a->resources[x->resource], &b->resources[y->resource]) &&
            osp_scope_equal(&a->scopes[x->scope], &b->scopes[y->scope]);

@@ -37,9 +37,11 @@ typedef struct osp_log_record {
     osp_str body;     /* canonical AnyValue message (model/attr.h, osp_value_decode) */
     osp_str severity_text;
     osp_str event_name;
-    osp_str attributes; /* attrs blob */
-    uint32_t resource;  /* index into the batch's resources */
-    uint32_t scope;     /* index into the batch's scopes */
+    osp_str attributes;  /* attrs blob */
+    uint8_t labels_from; /* enum osp_log_labels_from (model/logstream.h): how its resource
+                            maps to stream labels; 0 (OTLP) unless the Loki decoder set it */
+    uint32_t resource;   /* index into the batch's resources */
+    uint32_t scope;      /* index into the batch's scopes */
 } osp_log_record;
 
 typedef struct osp_log_batch {

@@ -40,6 +40,9 @@ typedef struct osp_http_request {
 
 #define OSP_HTTP_MAX_EXTRA_HEADERS 8
 
+/* A WebSocket (RFC 6455) a route accepted; see "WebSocket" below. */
+typedef struct osp_ws osp_ws;
+
 typedef struct osp_http_response {
     int status;               /* HTTP status; for gRPC leave 200 and set grpc_status */
     const char *content_type; /* static string or arena memory; NULL = none */
@@ -49,9 +52,11 @@ typedef struct osp_http_response {
     int grpc_status;      /* gRPC status code (0 = OK) */
     osp_str grpc_message; /* human-readable; net percent-encodes it */
     osp_arena *arena;     /* set by net: the request's arena, used by the helpers below */
+    osp_ws *ws;           /* set by net: the WebSocket of an upgraded request, else NULL */
 } osp_http_response;
 
-/* Runs on a worker thread. Must fill res (status defaults to 200, body empty). */
+/* Runs on a worker thread. Must fill res (status defaults to 200, body empty); for an
+ * upgraded WebSocket (res->ws set) res is ignored and the handler streams until it returns. */
 typedef void (*osp_http_handler)(const osp_http_request *req, osp_http_response *res, void *ctx);
 
 typedef struct osp_route {
@@ -69,6 +74,12 @@ typedef struct osp_route {
     /* 1: a body with Content-Encoding snappy reaches the handler still compressed (remote
      * write decodes it itself, under its own size cap); 0: such a body gets 415. */
     int snappy_body;
+    /* 1: an HTTP/1.1 GET with "Upgrade: websocket" becomes a WebSocket: net checks the
+     * handshake (Connection: upgrade, a 16-byte Sec-WebSocket-Key, Sec-WebSocket-Version 13;
+     * else 400, or 426 for another version), answers 101 and runs the handler with res->ws
+     * set for as long as it likes; when it returns net sends Close 1000 and closes. Without
+     * the Upgrade header (and over HTTP/2) the handler runs as a plain request, ws NULL. */
+    int websocket;
 } osp_route;
 
 typedef struct osp_net_limits {
@@ -122,5 +133,24 @@ void osp_http_response_header(osp_http_response *res, const char *name, osp_str 
  * status to a gRPC code). */
 void osp_http_response_error(osp_http_response *res, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* WebSocket, for a handler running with res->ws set. Server-to-client text frames only;
+ * what the client sends is read and discarded (net answers Ping and Close itself). Each of
+ * these is thread-safe and may be called until the handler returns. */
+
+/* Sends text (valid UTF-8, the caller's concern) as one text frame; it is copied. Blocks
+ * while more than OSP_WS_MAX_QUEUED bytes wait to be written to the client (backpressure).
+ * 0, OSP_ECLOSED once the client closed or went away or the server is shutting down,
+ * OSP_ETOOBIG past OSP_WS_MAX_FRAME bytes, OSP_ENOMEM. */
+int osp_ws_send_text(osp_ws *ws, osp_str text);
+/* 1 once the WebSocket is closed (the client sent Close or disconnected, a protocol error,
+ * shutdown began): the handler should return. 0 while open. */
+int osp_ws_closed(osp_ws *ws);
+/* Sleeps up to timeout_ms, returning early when the WebSocket closes: the handler's poll
+ * interval. Returns osp_ws_closed(). */
+int osp_ws_wait_closed(osp_ws *ws, uint32_t timeout_ms);
+
+#define OSP_WS_MAX_QUEUED ((size_t)1 << 20) /* bytes queued before osp_ws_send_text blocks */
+#define OSP_WS_MAX_FRAME ((size_t)16 << 20) /* largest text osp_ws_send_text takes */
 
 #endif

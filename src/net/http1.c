@@ -71,9 +71,7 @@ static osp_str trim_ows(osp_str s)
     return s;
 }
 
-/* Scans the comma-separated tokens of a list-valued field; returns the OR of 1 << i for
- * each names[i] that appears (case-insensitive). */
-static unsigned list_flags(osp_str v, const char *const *names, size_t nnames)
+unsigned osp_http1_list_flags(osp_str v, const char *const *names, size_t nnames)
 {
     unsigned flags = 0;
     while (v.n) {
@@ -221,7 +219,7 @@ static int interpret_fields(osp_http1_parser *p)
                 return fail(p, 501, OSP_EPARSE);
             h->chunked = 1;
         } else if (osp_str_eqz(name, "connection")) {
-            conn |= list_flags(v, conn_tokens, 2);
+            conn |= osp_http1_list_flags(v, conn_tokens, 2);
         } else if (osp_str_eqz(name, "expect") && h->minor == 1) {
             if (!osp_str_ieq(v, OSP_STR_LIT("100-continue")))
                 return fail(p, 417, OSP_EPARSE);
@@ -512,6 +510,7 @@ static const struct {
     const char *text;
 } reasons[] = {
     {100, "Continue"},
+    {101, "Switching Protocols"},
     {200, "OK"},
     {201, "Created"},
     {202, "Accepted"},
@@ -537,6 +536,7 @@ static const struct {
     {415, "Unsupported Media Type"},
     {417, "Expectation Failed"},
     {422, "Unprocessable Content"},
+    {426, "Upgrade Required"},
     {429, "Too Many Requests"},
     {431, "Request Header Fields Too Large"},
     {500, "Internal Server Error"},

@@ -71,6 +71,10 @@ int osp_http1_busy(const osp_http1_parser *p);
  * many bytes of it are still expected (lets the caller read straight into its body). */
 int osp_http1_body_left(const osp_http1_parser *p, uint64_t *left);
 
+/* Scans the comma-separated tokens of a list-valued field (Connection, Upgrade); returns
+ * the OR of 1 << i for each names[i] (at most 32) that appears, case-insensitively. */
+unsigned osp_http1_list_flags(osp_str v, const char *const *names, size_t nnames);
+
 /* Reason phrase for a status code ("OK", "Not Found"); "Unknown" for others. */
 const char *osp_http1_reason(int status);
 

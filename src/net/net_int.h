@@ -60,6 +60,7 @@ struct osp__conn {
     osp_buf rbuf;    /* unconsumed input: a partial head, pipelined requests */
     osp__req *cur;   /* the request being received or answered */
     uv_write_t cont; /* "100 Continue" */
+    osp_ws *ws;      /* after a WebSocket upgrade: input goes to it (websocket.c) */
     /* HTTP/2 */
     nghttp2_session *h2;
     int in_recv;  /* inside nghttp2_session_mem_recv: no sending from callbacks */
@@ -96,6 +97,8 @@ struct osp__req {
     int keep_alive;   /* HTTP/1 */
     int minor;        /* HTTP/1 minor version */
     int head_only;    /* HEAD served by a GET route */
+    int upgrade;      /* HTTP/1: a valid WebSocket handshake on a websocket route */
+    osp_ws *ws;       /* after the upgrade (also res.ws, which the handler could clobber) */
     size_t charged;   /* bytes counted in net->inflight_bytes */
     size_t hdr_bytes; /* HTTP/2: header bytes received */
     int hdr_overflow; /* HTTP/2: headers past the limits */
@@ -137,6 +140,9 @@ struct osp_net {
 void osp__conn_close(osp__conn *c);
 /* (Re)starts the connection's timer; restart 0 keeps a running timer of the same kind. */
 void osp__conn_timer(osp__conn *c, enum osp__timer_kind kind, int restart);
+/* After the last bytes were written: sends FIN and discards input until the client closes
+ * (or a linger timeout closes the connection). */
+void osp__conn_drain(osp__conn *c);
 /* Writes the HTTP/1 response of r on its connection. 0 or an error. */
 int osp__h1_send(osp__req *r);
 

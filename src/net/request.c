@@ -11,6 +11,7 @@
 #include "net/grpc.h"
 #include "net/h2.h"
 #include "net/request.h"
+#include "net/websocket.h"
 
 #define REQ_CACHE_MAX 64          /* freed requests kept for reuse */
 #define REQ_KEEP_BUF (256 * 1024) /* buffers up to this capacity stay with a cached request */
@@ -97,7 +98,8 @@ osp__req *osp__req_new(osp__conn *c, enum osp_http_proto proto)
     r->state = OSP__REQ_RECEIVING;
     r->coding = OSP__CODING_IDENTITY;
     r->grpc_encoding = OSP_STR_NULL;
-    r->early = r->keep_alive = r->minor = r->head_only = 0;
+    r->early = r->keep_alive = r->minor = r->head_only = r->upgrade = 0;
+    r->ws = NULL;
     r->charged = r->hdr_bytes = r->out_off = 0;
     r->hdr_overflow = 0;
     r->stream_id = 0;
@@ -352,7 +354,7 @@ int osp__req_start(osp__req *r, int64_t content_length)
                       net->lim.max_header_bytes, OSP__MAX_HEADERS);
         return early(r);
     }
-    if (route_request(r) || check_encoding(r))
+    if (route_request(r) || osp__ws_check(r, content_length) || check_encoding(r))
         return 1;
     size_t len = content_length > 0 ? (size_t)content_length : 0;
     if (content_length > 0 && (uint64_t)content_length > r->body.max)
@@ -431,6 +433,11 @@ static void after_work_cb(uv_work_t *w, int status)
     osp__req *r = (osp__req *)((char *)w - offsetof(osp__req, work));
     osp__conn *c = r->conn;
     (void)status;
+    if (r->ws) {
+        count_request(r->pub.proto, 101);
+        osp__ws_done(r);
+        return;
+    }
     if (!c) { /* the client went away meanwhile */
         osp__req_free(r);
         return;
@@ -443,10 +450,16 @@ int osp__req_dispatch(osp__req *r)
 {
     if (r->early)
         return osp__req_respond(r);
+    if (r->upgrade && osp__ws_start(r))
+        return OSP_ENOMEM;
     r->state = OSP__REQ_WORKING;
     int rc = uv_queue_work(&r->net->loop, &r->work, work_cb, after_work_cb);
     if (rc) {
         osp_warn("net", "cannot queue a request: %s", uv_strerror(rc));
+        if (r->ws) { /* already upgraded: closes it */
+            osp__ws_done(r);
+            return 0;
+        }
         r->state = OSP__REQ_RECEIVING;
         osp__req_fail(r, 503, OSP__REJ_OVERLOADED, "server busy, retry later");
         return osp__req_respond(r);

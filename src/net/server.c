@@ -11,6 +11,7 @@
 #include "core/mem.h"
 #include "net/h2.h"
 #include "net/request.h"
+#include "net/websocket.h"
 
 #define DEFAULT_MAX_BODY ((size_t)64 << 20)
 #define DEFAULT_MAX_HEADER ((size_t)64 << 10)
@@ -87,6 +88,8 @@ void osp__conn_close(osp__conn *c)
     c->closing = 1;
     if (c->h2)
         osp__h2_free(c);
+    if (c->ws)
+        osp__ws_conn_gone(c);
     for (osp__req *r = c->reqs, *next; r; r = next) {
         next = r->next;
         if (r->state != OSP__REQ_WRITING) /* a pending write's callback frees it */
@@ -147,7 +150,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 
 /* After a final response: send FIN, then discard input until the client closes (so it
  * reads the response rather than a reset), or the linger timer ends it. */
-static void begin_drain(osp__conn *c)
+void osp__conn_drain(osp__conn *c)
 {
     c->draining = 1;
     osp_buf_cleanup(&c->rbuf);
@@ -175,7 +178,7 @@ static void h1_write_cb(uv_write_t *w, int status)
         return;
     }
     if (!keep) {
-        begin_drain(c);
+        osp__conn_drain(c);
         return;
     }
     read_start(c);
@@ -343,6 +346,12 @@ static void h1_input(osp__conn *c, char *data, size_t len)
     }
     if (c->closing)
         return;
+    if (c->ws) { /* upgraded: what follows the request are WebSocket frames */
+        read_start(c);
+        osp__ws_input(c, data + off, len - off);
+        osp_buf_cleanup(&c->rbuf);
+        return;
+    }
     size_t rest = len - off;
     if (c->draining) {
         osp_buf_cleanup(&c->rbuf);
@@ -395,6 +404,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (c->draining)
         return;
+    if (c->ws) {
+        osp__ws_input(c, buf->base, (size_t)nread);
+        return;
+    }
     char *data = buf->base;
     size_t len = (size_t)nread;
     if (c->rbuf.data && data == c->rbuf.data + c->rbuf.len) {
@@ -517,6 +530,8 @@ static void begin_shutdown(osp_net *net)
             continue;
         if (c->proto == OSP__CONN_H2)
             osp__h2_goaway(c);
+        else if (c->ws)
+            osp__ws_shutdown(c);
         else if (!c->cur && c->rbuf.len == 0 && !osp_http1_busy(&c->h1))
             osp__conn_close(c);
     }

@@ -21,6 +21,7 @@
 #include "core/mem.h"
 #include "core/pb.h"
 #include "model/attr.h"
+#include "model/logstream.h"
 #include "proto/json.h"
 
 /* ---- label set text ---- */
@@ -426,7 +427,11 @@ static int put_line(dec *d, osp_str line)
 /* Adds a record: d->value (put_line) as its body, d->attrs (the metadata) as attributes. */
 static int add_record(dec *d, uint64_t t_ns, uint32_t resource)
 {
-    osp_log_record rec = {.time_ns = t_ns, .has_body = 1, .resource = resource, .scope = d->scope};
+    osp_log_record rec = {.time_ns = t_ns,
+                          .has_body = 1,
+                          .labels_from = OSP_LOG_LABELS_ALL,
+                          .resource = resource,
+                          .scope = d->scope};
     int rc;
     if ((rc = keep(d, &d->value, &rec.body)) != 0 ||
         (rc = keep(d, &d->attrs, &rec.attributes)) != 0)

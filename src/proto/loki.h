@@ -20,6 +20,9 @@ typedef struct osp_loki_report {
                                  is not a decimal number of nanoseconds"; "" if none */
 } osp_loki_report;
 
+/* Both decoders set every record's labels_from to OSP_LOG_LABELS_ALL (model/logstream.h):
+ * a Loki stream's labels are all stream labels. */
+
 /* Decodes a JSON push body {"streams":[{"stream":{..},"values":[["<ns>","<line>"],
  * ["<ns>","<line>",{..}]]}]} and appends rows to out:
  * - one resource per stream that keeps an entry: its attributes are the stream labels as

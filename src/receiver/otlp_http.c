@@ -104,13 +104,21 @@ size_t osp_otlp_routes(enum osp_listener listener, const osp_receiver_env *env,
     void *ctx = (void *)env;
     if (listener == OSP_LISTENER_API || max < 2)
         return 0;
-    out[0] = (osp_route){"POST", grpc_path, handler, ctx, osp_otlp_status_body, 0};
-    out[1] = (osp_route){"POST", http_path, handler, ctx, osp_otlp_status_body, 0};
+    out[0] = (osp_route){.method = "POST",
+                         .path = grpc_path,
+                         .handler = handler,
+                         .ctx = ctx,
+                         .error_body = osp_otlp_status_body};
+    out[1] = (osp_route){.method = "POST",
+                         .path = http_path,
+                         .handler = handler,
+                         .ctx = ctx,
+                         .error_body = osp_otlp_status_body};
     return 2;
 }
 
-void osp_otlp_fail_decode(const osp_http_request *req, osp_http_response *res,
-                          const char *message, const osp_decode_report *rep)
+void osp_otlp_fail_decode(const osp_http_request *req, osp_http_response *res, const char *message,
+                          const osp_decode_report *rep)
 {
     char msg[320];
     snprintf(msg, sizeof msg, "cannot decode %s: %s", message,

@@ -4,13 +4,15 @@
 extern const osp_receiver osp_otlp_traces_receiver;
 extern const osp_receiver osp_otlp_metrics_receiver;
 extern const osp_receiver osp_remote_write_receiver;
+extern const osp_receiver osp_otlp_logs_receiver;
+extern const osp_receiver osp_logs_http_receiver;
 
-static const osp_receiver *const receivers[] = {&osp_otlp_traces_receiver,
-                                                &osp_otlp_metrics_receiver,
-                                                &osp_remote_write_receiver};
+static const osp_receiver *const receivers[] = {
+    &osp_otlp_traces_receiver, &osp_otlp_metrics_receiver, &osp_remote_write_receiver,
+    &osp_otlp_logs_receiver, &osp_logs_http_receiver};
 
-size_t osp_receiver_routes(enum osp_listener listener, const osp_receiver_env *env,
-                           osp_route *out, size_t max)
+size_t osp_receiver_routes(enum osp_listener listener, const osp_receiver_env *env, osp_route *out,
+                           size_t max)
 {
     size_t n = 0;
     for (size_t i = 0; i < sizeof receivers / sizeof receivers[0]; i++)

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "analytics/logpattern.h"
 #include "core/metrics.h"
 #include "model/otlp_prom.h"
 #include "net/http.h"
@@ -21,6 +22,8 @@ typedef struct osp_receiver_env {
     osp_store *store;
     osp_otlp_prom_options otlp_metrics; /* OTLP -> Prometheus naming and labels */
     osp_delta_state *delta;             /* delta -> cumulative accumulation of OTLP metrics */
+    osp_logpattern *patterns;           /* log pattern miner fed by the log receivers; NULL:
+                                           none */
 } osp_receiver_env;
 
 /* A receiver's self-metrics for one protocol: what it received, stored and refused. */
@@ -49,7 +52,7 @@ typedef struct osp_receiver {
 } osp_receiver;
 
 /* Appends the routes of every receiver for a listener; returns how many were written. */
-size_t osp_receiver_routes(enum osp_listener listener, const osp_receiver_env *env,
-                           osp_route *out, size_t max);
+size_t osp_receiver_routes(enum osp_listener listener, const osp_receiver_env *env, osp_route *out,
+                           size_t max);
 
 #endif

@@ -248,7 +248,11 @@ static size_t remote_write_routes(enum osp_listener listener, const osp_receiver
 {
     if (listener != OSP_LISTENER_API || max < 1)
         return 0;
-    out[0] = (osp_route){"POST", WRITE_PATH, handle_write, (void *)env, NULL, 1};
+    out[0] = (osp_route){.method = "POST",
+                         .path = WRITE_PATH,
+                         .handler = handle_write,
+                         .ctx = (void *)env,
+                         .snappy_body = 1};
     return 1;
 }
 

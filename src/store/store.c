@@ -120,8 +120,8 @@ int osp_store_label_values(osp_store *s, osp_str name, const osp_label_matcher *
     return s->engine->label_values(s->impl, name, m, n, mint_ms, maxt_ms, arena, values, nvalues);
 }
 
-int osp_store_metric_metadata(osp_store *s, osp_str family, osp_arena *arena,
-                              osp_metric_meta **out, size_t *nout)
+int osp_store_metric_metadata(osp_store *s, osp_str family, osp_arena *arena, osp_metric_meta **out,
+                              size_t *nout)
 {
     if (!s->engine->metadata)
         return OSP_EUNSUPPORTED;
@@ -142,4 +142,60 @@ int osp_store_select_exemplars(osp_store *s, const osp_matcher_set *sets, size_t
     if (!s->engine->select_exemplars)
         return OSP_EUNSUPPORTED;
     return s->engine->select_exemplars(s->impl, sets, nsets, mint_ms, maxt_ms, arena, out, nout);
+}
+
+int osp_store_append_logs(osp_store *s, const osp_log_batch *b)
+{
+    if (!s->engine->append_logs)
+        return OSP_EUNSUPPORTED;
+    return s->engine->append_logs(s->impl, b);
+}
+
+int osp_store_scan_logs(osp_store *s, const osp_log_query *q, osp_log_fn fn, void *ctx)
+{
+    if (!s->engine->scan_logs)
+        return OSP_EUNSUPPORTED;
+    return s->engine->scan_logs(s->impl, q, fn, ctx);
+}
+
+int osp_store_select_logs(osp_store *s, const osp_log_query *q, osp_log_keep_fn keep, void *ctx,
+                          osp_log_batch *out, uint64_t **streams)
+{
+    if (!s->engine->select_logs)
+        return OSP_EUNSUPPORTED;
+    return s->engine->select_logs(s->impl, q, keep, ctx, out, streams);
+}
+
+int osp_store_log_streams(osp_store *s, const osp_label_matcher *m, size_t n, uint64_t start_ns,
+                          uint64_t end_ns, osp_arena *arena, uint64_t **ids, size_t *nids)
+{
+    if (!s->engine->log_streams)
+        return OSP_EUNSUPPORTED;
+    return s->engine->log_streams(s->impl, m, n, start_ns, end_ns, arena, ids, nids);
+}
+
+int osp_store_log_stream_labels(osp_store *s, uint64_t stream, osp_arena *arena, osp_label **labels,
+                                size_t *n)
+{
+    if (!s->engine->log_stream_labels)
+        return OSP_EUNSUPPORTED;
+    return s->engine->log_stream_labels(s->impl, stream, arena, labels, n);
+}
+
+int osp_store_log_label_names(osp_store *s, const osp_label_matcher *m, size_t n, uint64_t start_ns,
+                              uint64_t end_ns, osp_arena *arena, osp_str **names, size_t *nnames)
+{
+    if (!s->engine->log_label_names)
+        return OSP_EUNSUPPORTED;
+    return s->engine->log_label_names(s->impl, m, n, start_ns, end_ns, arena, names, nnames);
+}
+
+int osp_store_log_label_values(osp_store *s, osp_str name, const osp_label_matcher *m, size_t n,
+                               uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
+                               osp_str **values, size_t *nvalues)
+{
+    if (!s->engine->log_label_values)
+        return OSP_EUNSUPPORTED;
+    return s->engine->log_label_values(s->impl, name, m, n, start_ns, end_ns, arena, values,
+                                       nvalues);
 }

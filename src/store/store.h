@@ -12,6 +12,7 @@
 
 #include "core/arena.h"
 #include "core/str.h"
+#include "model/log.h"
 #include "model/series.h"
 #include "model/span.h"
 #include "store/tsdb/index.h"
@@ -74,6 +75,35 @@ typedef struct osp_operation {
     int32_t kind; /* enum osp_span_kind */
 } osp_operation;
 
+/* Log query: which records to read (see osp_store_scan_logs and osp_store_select_logs). */
+typedef struct osp_log_query {
+    const osp_label_matcher *m; /* stream selector: every matcher must hold (Prometheus
+                                   semantics over the stream labels); n >= 1 */
+    size_t n;
+    uint64_t start_ns, end_ns; /* records whose time (osp_log_time) is in [start_ns, end_ns);
+                                  end_ns 0 = unbounded */
+    const osp_str *needles;    /* every record's line contains each of these (case-sensitive
+                                  substrings); engines skip blocks with them */
+    size_t nneedles;
+    const uint8_t *trace_id; /* NULL, or only records with this 16-byte trace id */
+    const uint8_t *span_id;  /* NULL, or only records with this 8-byte span id */
+    int forward;             /* select: oldest first (default: newest first) */
+    size_t limit;            /* select: at most this many records; 0 picks 100 */
+} osp_log_query;
+
+/* A record in a scan, valid only during the callback. */
+typedef struct osp_log_view {
+    uint64_t stream;            /* the stream's id (osp_store_log_stream_labels) */
+    const osp_log_batch *batch; /* holds the record, its resource and its scope */
+    size_t index;               /* the record: batch->records[index] */
+    osp_str line;               /* its line (model/logstream.h, osp_log_line) */
+} osp_log_view;
+
+/* Receives the records of a scan; a non-zero return stops it and becomes its result. */
+typedef int (*osp_log_fn)(const osp_log_view *v, void *ctx);
+/* Decides whether select keeps a record: 1 keep, 0 pass over, < 0 stop with that error. */
+typedef int (*osp_log_keep_fn)(const osp_log_view *v, void *ctx);
+
 typedef struct osp_store_engine {
     const char *name;
     int (*open)(const osp_store_options *opt, void **impl);
@@ -101,9 +131,23 @@ typedef struct osp_store_engine {
                     size_t *nout);
     /* Exemplars: the semantics of the osp_store_*exemplars functions below. */
     int (*append_exemplars)(void *impl, const osp_series_batch *b, osp_exemplar_report *rep);
-    int (*select_exemplars)(void *impl, const osp_matcher_set *sets, size_t nsets,
-                            int64_t mint_ms, int64_t maxt_ms, osp_arena *arena,
-                            osp_series_exemplars **out, size_t *nout);
+    int (*select_exemplars)(void *impl, const osp_matcher_set *sets, size_t nsets, int64_t mint_ms,
+                            int64_t maxt_ms, osp_arena *arena, osp_series_exemplars **out,
+                            size_t *nout);
+    /* Logs: the semantics of the osp_store_*log* functions below. */
+    int (*append_logs)(void *impl, const osp_log_batch *b);
+    int (*scan_logs)(void *impl, const osp_log_query *q, osp_log_fn fn, void *ctx);
+    int (*select_logs)(void *impl, const osp_log_query *q, osp_log_keep_fn keep, void *ctx,
+                       osp_log_batch *out, uint64_t **streams);
+    int (*log_streams)(void *impl, const osp_label_matcher *m, size_t n, uint64_t start_ns,
+                       uint64_t end_ns, osp_arena *arena, uint64_t **ids, size_t *nids);
+    int (*log_stream_labels)(void *impl, uint64_t stream, osp_arena *arena, osp_label **labels,
+                             size_t *n);
+    int (*log_label_names)(void *impl, const osp_label_matcher *m, size_t n, uint64_t start_ns,
+                           uint64_t end_ns, osp_arena *arena, osp_str **names, size_t *nnames);
+    int (*log_label_values)(void *impl, osp_str name, const osp_label_matcher *m, size_t n,
+                            uint64_t start_ns, uint64_t end_ns, osp_arena *arena, osp_str **values,
+                            size_t *nvalues);
 } osp_store_engine;
 
 /* Opens the engine named in opt. 0, OSP_EINVAL (unknown engine), OSP_EIO, OSP_ENOMEM. */
@@ -173,8 +217,8 @@ int osp_store_label_values(osp_store *s, osp_str name, const osp_label_matcher *
                            size_t *nvalues);
 
 /* Metadata of a metric family (empty: all), sorted by family. */
-int osp_store_metric_metadata(osp_store *s, osp_str family, osp_arena *arena,
-                              osp_metric_meta **out, size_t *nout);
+int osp_store_metric_metadata(osp_store *s, osp_str family, osp_arena *arena, osp_metric_meta **out,
+                              size_t *nout);
 
 /* Appends the exemplars of b (b->exemplars; its series only name them), as Prometheus's
  * exemplar storage takes them: 0 once the accepted ones are in the write-ahead log, with
@@ -189,5 +233,51 @@ int osp_store_append_exemplars(osp_store *s, const osp_series_batch *b, osp_exem
 int osp_store_select_exemplars(osp_store *s, const osp_matcher_set *sets, size_t nsets,
                                int64_t mint_ms, int64_t maxt_ms, osp_arena *arena,
                                osp_series_exemplars **out, size_t *nout);
+
+/* ---- Logs ----
+ * Records are filed under a stream: the label set model/logstream.h derives from their
+ * resource (osp_log_stream_labels). Each returns OSP_EUNSUPPORTED on an engine without
+ * logs. */
+
+/* Appends every record of b. 0 once the records are in the write-ahead log (the
+ * durability contract of osp_store_append_spans); OSP_EBUSY (retry later, nothing
+ * stored), OSP_EIO, OSP_ENOMEM, OSP_EINVAL (a record's resource or scope index out of
+ * range). Records are stored exactly as given (time 0 included: receivers fill
+ * observed_ns with the arrival time when a record has neither time). b is not retained. */
+int osp_store_append_logs(osp_store *s, const osp_log_batch *b);
+
+/* Calls fn for every stored record that q selects (stream matchers, time range, needles,
+ * trace and span id), in no particular order; q->forward and q->limit are ignored.
+ * 0, fn's non-zero result, OSP_EINVAL (no matcher), OSP_EPARSE (a regex that does not
+ * compile), OSP_ENOMEM, OSP_EIO. Blocks that fail their checksum are reported in the log
+ * and skipped, as for traces. */
+int osp_store_scan_logs(osp_store *s, const osp_log_query *q, osp_log_fn fn, void *ctx);
+
+/* The q->limit newest records (oldest with q->forward) that q selects and keep (NULL:
+ * every one) accepts, in that order, appended to out (initialized by the caller; rows
+ * copied into its arena), with their stream ids in *streams (an array in out's arena,
+ * one per appended record). Ties in time come in an unspecified but stable order. Errors
+ * as osp_store_scan_logs, or keep's. */
+int osp_store_select_logs(osp_store *s, const osp_log_query *q, osp_log_keep_fn keep, void *ctx,
+                          osp_log_batch *out, uint64_t **streams);
+
+/* Ids of the streams the matchers select (n == 0: all) that hold records in
+ * [start_ns, end_ns) (end_ns 0 = unbounded; engines may include a stream whose records
+ * only come near the range), ascending. Array in arena. */
+int osp_store_log_streams(osp_store *s, const osp_label_matcher *m, size_t n, uint64_t start_ns,
+                          uint64_t end_ns, osp_arena *arena, uint64_t **ids, size_t *nids);
+
+/* The labels of a stream, sorted by name (array and slices in arena). OSP_ENOTFOUND for
+ * an unknown id. */
+int osp_store_log_stream_labels(osp_store *s, uint64_t stream, osp_arena *arena, osp_label **labels,
+                                size_t *n);
+
+/* Label names, and the values of one label, over the streams osp_store_log_streams would
+ * return; sorted, unique, in arena. */
+int osp_store_log_label_names(osp_store *s, const osp_label_matcher *m, size_t n, uint64_t start_ns,
+                              uint64_t end_ns, osp_arena *arena, osp_str **names, size_t *nnames);
+int osp_store_log_label_values(osp_store *s, osp_str name, const osp_label_matcher *m, size_t n,
+                               uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
+                               osp_str **values, size_t *nvalues);
 
 #endif

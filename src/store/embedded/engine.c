@@ -32,6 +32,7 @@
 #include "store/embedded/parts.h"
 #include "store/embedded/rowcodec.h"
 #include "store/embedded/wal.h"
+#include "store/logs/logstore.h"
 #include "store/store.h"
 #include "store/tsdb/exemplars.h"
 #include "store/tsdb/tsdb.h"
@@ -65,6 +66,7 @@ typedef struct engine {
     osp_tsdb *tsdb; /* metrics, in DATA_DIR/metrics */
     int lock_fd;    /* holds DATA_DIR/LOCK: one process per data directory; -1 before */
     osp_exemplar_store *exemplars; /* in DATA_DIR/metrics/exemplars */
+    osp_logstore *logs;            /* in DATA_DIR/logs */
 
     pthread_rwlock_t append_lock; /* appends shared; memtable swap exclusive */
     pthread_mutex_t mu;           /* guards the fields below */
@@ -321,6 +323,8 @@ static void *maintainer_main(void *arg)
         int rc = osp_parts_maintain(e->parts, clock_ns(CLOCK_REALTIME));
         if (rc)
             osp_warn(MODULE, "parts maintenance: %s", osp_strerror(rc));
+        if ((rc = osp_logstore_maintain(e->logs, clock_ns(CLOCK_REALTIME))) != 0)
+            osp_warn(MODULE, "log parts maintenance: %s", osp_strerror(rc));
         osp_parts_get_stats(e->parts, &after);
         if (after.nparts != before.nparts || after.merges != before.merges)
             refresh_catalogue(e);
@@ -334,6 +338,7 @@ static void *maintainer_main(void *arg)
 
 static void engine_destroy(engine *e)
 {
+    osp_logstore_close(e->logs);
     osp_exemplar_store_close(e->exemplars);
     osp_tsdb_close(e->tsdb);
     osp_wal_close(e->wal);
@@ -379,7 +384,9 @@ static int replay_record(uint64_t lsn, osp_str payload, void *ctx)
 static int engine_open(const osp_store_options *opt, void **impl)
 {
     char traces[PATH_MAX], wal_dir[PATH_MAX], metrics[PATH_MAX], exemplars[PATH_MAX];
+    char logs[PATH_MAX];
     if (!opt->data_dir ||
+        snprintf(logs, sizeof logs, "%s/logs", opt->data_dir) >= (int)sizeof logs ||
         snprintf(traces, sizeof traces, "%s/traces", opt->data_dir) >= (int)sizeof traces ||
         snprintf(metrics, sizeof metrics, "%s/metrics", opt->data_dir) >= (int)sizeof metrics ||
         snprintf(exemplars, sizeof exemplars, "%s/exemplars", metrics) >= (int)sizeof exemplars)
@@ -443,6 +450,14 @@ static int engine_open(const osp_store_options *opt, void **impl)
                                        .fsync_policy = opt->fsync_policy,
                                        .fsync_interval_ms = opt->fsync_interval_ms};
     if ((rc = osp_exemplar_store_open(&xopt, &e->exemplars)) != 0)
+        goto out;
+    osp_logstore_options lopt = {.dir = logs,
+                                 .fsync_policy = opt->fsync_policy,
+                                 .fsync_interval_ms = opt->fsync_interval_ms,
+                                 .retention_ns = opt->retention_ns,
+                                 .memtable_bytes = opt->memtable_bytes,
+                                 .max_pending_bytes = opt->max_pending_bytes};
+    if ((rc = osp_logstore_open(&lopt, &e->logs)) != 0)
         goto out;
     if (osp_memtable_nspans(e->active))
         osp_info(MODULE, "recovered %zu spans from the write-ahead log",
@@ -531,6 +546,9 @@ static int engine_flush(void *impl)
 {
     engine *e = impl;
     int rc = osp_tsdb_flush(e->tsdb);
+    int lrc = osp_logstore_flush(e->logs);
+    if (rc == 0)
+        rc = lrc;
     pthread_mutex_lock(&e->mu);
     uint64_t target = osp_memtable_nspans(e->active) ? e->gen_active
                       : e->flushing                  ? e->gen_flushing
@@ -925,6 +943,52 @@ static int engine_operations(void *impl, osp_str service, osp_arena *arena, osp_
     return with_catalogue(impl, emit_operations, &o);
 }
 
+/* ---- Logs: the log store ---- */
+
+static int engine_append_logs(void *impl, const osp_log_batch *b)
+{
+    return osp_logstore_append(((engine *)impl)->logs, b);
+}
+
+static int engine_scan_logs(void *impl, const osp_log_query *q, osp_log_fn fn, void *ctx)
+{
+    return osp_logstore_scan(((engine *)impl)->logs, q, fn, ctx);
+}
+
+static int engine_select_logs(void *impl, const osp_log_query *q, osp_log_keep_fn keep, void *ctx,
+                              osp_log_batch *out, uint64_t **streams)
+{
+    return osp_logstore_select(((engine *)impl)->logs, q, keep, ctx, out, streams);
+}
+
+static int engine_log_streams(void *impl, const osp_label_matcher *m, size_t n, uint64_t start_ns,
+                              uint64_t end_ns, osp_arena *arena, uint64_t **ids, size_t *nids)
+{
+    return osp_logstore_streams(((engine *)impl)->logs, m, n, start_ns, end_ns, arena, ids, nids);
+}
+
+static int engine_log_stream_labels(void *impl, uint64_t stream, osp_arena *arena,
+                                    osp_label **labels, size_t *n)
+{
+    return osp_logstore_stream_labels(((engine *)impl)->logs, stream, arena, labels, n);
+}
+
+static int engine_log_label_names(void *impl, const osp_label_matcher *m, size_t n,
+                                  uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
+                                  osp_str **names, size_t *nnames)
+{
+    return osp_logstore_label_names(((engine *)impl)->logs, m, n, start_ns, end_ns, arena, names,
+                                    nnames);
+}
+
+static int engine_log_label_values(void *impl, osp_str name, const osp_label_matcher *m, size_t n,
+                                   uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
+                                   osp_str **values, size_t *nvalues)
+{
+    return osp_logstore_label_values(((engine *)impl)->logs, name, m, n, start_ns, end_ns, arena,
+                                     values, nvalues);
+}
+
 /* The embedded engine's descriptor, picked by store.c for engine "embedded" (the
  * default). */
 const osp_store_engine osp_embedded_engine = {
@@ -945,4 +1009,11 @@ const osp_store_engine osp_embedded_engine = {
     .metadata = engine_metadata,
     .append_exemplars = engine_append_exemplars,
     .select_exemplars = engine_select_exemplars,
+    .append_logs = engine_append_logs,
+    .scan_logs = engine_scan_logs,
+    .select_logs = engine_select_logs,
+    .log_streams = engine_log_streams,
+    .log_stream_labels = engine_log_stream_labels,
+    .log_label_names = engine_log_label_names,
+    .log_label_values = engine_log_label_values,
 };

@@ -24,6 +24,7 @@
 #include "store/embedded/format.h"
 #include "store/embedded/intern.h"
 #include "store/embedded/match.h"
+#include "store/blockfile.h"
 
 #define MOD "part"
 
@@ -38,6 +39,21 @@ _Static_assert(SAME(OSP_FMT_VAL_EMPTY, OSP_VAL_EMPTY) && SAME(OSP_FMT_VAL_STRING
 #undef SAME
 
 static const uint8_t col_streams[OSP_NCOLS] = OSP_COL_STREAMS;
+
+_Static_assert(OSP_PART_MAGIC_LEN == OSP_BLOCKFILE_MAGIC_LEN &&
+                   OSP_PART_HEADER_SIZE == OSP_BLOCKFILE_HEADER_SIZE &&
+                   OSP_PART_FOOTER_SIZE == OSP_BLOCKFILE_FOOTER_SIZE &&
+                   OSP_GRANULE_COL == OSP_BLOCKFILE_SLOT_SIZE,
+               "trace parts are block files (store/blockfile.h)");
+static const osp_blockfile_format part_format = {
+    .magic = OSP_PART_MAGIC,
+    .footer_magic = OSP_PART_FOOTER_MAGIC,
+    .version = OSP_PART_VERSION,
+    .max_index_raw = OSP_PART_MAX_INDEX_RAW,
+    .max_block_raw = OSP_PART_MAX_BLOCK_RAW,
+    .what = "part",
+    .log_module = MOD,
+};
 
 /* A writer flushes a granule early once its rows carry this many blob bytes, which keeps
  * every block far below OSP_PART_MAX_BLOCK_RAW. */
@@ -86,16 +102,13 @@ typedef struct key_value {
 } key_value;
 
 struct osp_part_writer {
-    int fd;
-    int err;   /* sticky failure */
-    int level; /* zstd level */
-    char *tmp_path;
+    osp_blockfile_writer bf; /* the file; bf.offset is where the next block goes */
+    int err;                 /* sticky failure */
     uint64_t wal_lsn;
     uint64_t *replaces;
     size_t nreplaces;
-    ZSTD_CCtx *cctx;
     osp_intern strings, keys, resources, scopes, catalogue;
-    uint64_t nrows, min_start, max_start, offset;
+    uint64_t nrows, min_start, max_start;
     osp_span last;    /* ordering key of the previous row */
     osp_buf granules; /* granule records of the index */
     osp_buf traces;   /* XXH64 of every distinct trace id, for the bloom filter */
@@ -106,7 +119,7 @@ struct osp_part_writer {
     osp_buf st[OSP_NCOLS][OSP_COL_MAX_STREAMS];
     attr_enc attrs, ev_attrs, ln_attrs;
     uint32_t pmap[PMAP_SLOTS];
-    osp_buf scratch, block, zbuf;
+    osp_buf scratch, block;
     key_value *kvs;
     size_t nkvs, kvs_cap;
 };
@@ -129,13 +142,8 @@ static void attr_enc_cleanup(attr_enc *e)
 
 static void writer_destroy(osp_part_writer *w, int remove_file)
 {
-    if (w->fd >= 0)
-        close(w->fd);
-    if (remove_file)
-        unlink(w->tmp_path);
-    osp_free(w->tmp_path);
+    osp_blockfile_writer_cleanup(&w->bf, remove_file);
     osp_free(w->replaces);
-    ZSTD_freeCCtx(w->cctx);
     osp_intern_cleanup(&w->strings);
     osp_intern_cleanup(&w->keys);
     osp_intern_cleanup(&w->resources);
@@ -151,19 +159,8 @@ static void writer_destroy(osp_part_writer *w, int remove_file)
     attr_enc_cleanup(&w->ln_attrs);
     osp_buf_cleanup(&w->scratch);
     osp_buf_cleanup(&w->block);
-    osp_buf_cleanup(&w->zbuf);
     osp_free(w->kvs);
     osp_free(w);
-}
-
-static int write_all(osp_part_writer *w, const void *p, size_t n)
-{
-    if (osp_write_all(w->fd, p, n) != 0) {
-        osp_error(MOD, "%s: write: %s", w->tmp_path, strerror(errno));
-        return OSP_EIO;
-    }
-    w->offset += n;
-    return 0;
 }
 
 int osp_part_writer_create(const char *tmp_path, const osp_part_writer_options *opt,
@@ -171,11 +168,11 @@ int osp_part_writer_create(const char *tmp_path, const osp_part_writer_options *
 {
     int rc = OSP_ENOMEM;
     uint32_t empty_id;
-    uint8_t hdr[OSP_PART_HEADER_SIZE] = {0};
     osp_part_writer *w = osp_calloc(1, sizeof *w);
     if (!w)
         return OSP_ENOMEM;
-    w->fd = -1;
+    osp_blockfile_writer_init(&w->bf, &part_format,
+                              opt->zstd_level ? opt->zstd_level : OSP_PART_ZSTD_LEVEL);
     osp_intern_init(&w->strings, 1);
     osp_intern_init(&w->keys, 1);
     osp_intern_init(&w->resources, 1);
@@ -191,36 +188,21 @@ int osp_part_writer_create(const char *tmp_path, const osp_part_writer_options *
     attr_enc_init(&w->ln_attrs, &w->st[OSP_COL_LINKS][OSP_LN_ATTRS]);
     osp_buf_init(&w->scratch, 0);
     osp_buf_init(&w->block, 0);
-    osp_buf_init(&w->zbuf, 0);
     w->wal_lsn = opt->wal_lsn;
-    w->level = opt->zstd_level ? opt->zstd_level : OSP_PART_ZSTD_LEVEL;
-    w->tmp_path = osp_strdup(tmp_path);
-    w->cctx = ZSTD_createCCtx();
     if (opt->nreplaces) {
         w->replaces = osp_malloc(opt->nreplaces * sizeof *opt->replaces);
         if (w->replaces)
             memcpy(w->replaces, opt->replaces, opt->nreplaces * sizeof *opt->replaces);
     }
     w->nreplaces = opt->nreplaces;
-    if (!w->tmp_path || !w->cctx || (w->nreplaces && !w->replaces))
+    if (w->nreplaces && !w->replaces)
         goto out;
     /* String id 0 is always "", the common trace_state and status message. */
-    if ((rc = osp_intern_add(&w->strings, OSP_STR_LIT(""), &empty_id)))
-        goto out;
-    w->fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (w->fd < 0) {
-        osp_error(MOD, "%s: create: %s", tmp_path, strerror(errno));
-        rc = OSP_EIO;
-        goto out;
-    }
-    memcpy(hdr, OSP_PART_MAGIC, OSP_PART_MAGIC_LEN);
-    osp_put_le32(hdr + 8, OSP_PART_VERSION);
-    osp_put_le32(hdr + 12, OSP_PART_HEADER_SIZE);
-    osp_put_le64(hdr + 24, XXH64(hdr, 24, 0));
-    rc = write_all(w, hdr, sizeof hdr);
+    if ((rc = osp_intern_add(&w->strings, OSP_STR_LIT(""), &empty_id)) == 0)
+        rc = osp_blockfile_writer_create(&w->bf, tmp_path);
 out:
     if (rc)
-        writer_destroy(w, w->fd >= 0);
+        writer_destroy(w, 0);
     else
         *out = w;
     return rc;
@@ -498,19 +480,7 @@ static int write_column(osp_part_writer *w, int c, uint8_t *slot)
         rc = osp_pb_put_lenbytes(&w->block, w->st[c][k].data, w->st[c][k].len);
         osp_buf_reset(&w->st[c][k]);
     }
-    size_t bound = ZSTD_compressBound(w->block.len);
-    if (rc == 0)
-        rc = osp_buf_reserve(&w->zbuf, bound);
-    if (rc)
-        return rc;
-    size_t n =
-        ZSTD_compressCCtx(w->cctx, w->zbuf.data, bound, w->block.data, w->block.len, w->level);
-    if (ZSTD_isError(n))
-        return OSP_ENOMEM;
-    osp_put_le32(slot, (uint32_t)n);
-    osp_put_le32(slot + 4, (uint32_t)w->block.len);
-    osp_put_le64(slot + 8, XXH64(w->zbuf.data, n, 0));
-    return write_all(w, w->zbuf.data, n);
+    return rc ? rc : osp_blockfile_put_block(&w->bf, w->block.data, w->block.len, slot);
 }
 
 static int flush_granule(osp_part_writer *w)
@@ -526,7 +496,7 @@ static int flush_granule(osp_part_writer *w)
     memcpy(rec, w->first_trace, 16);
     osp_put_le64(rec + 16, w->gmin);
     osp_put_le64(rec + 24, w->gmax);
-    osp_put_le64(rec + 32, w->offset);
+    osp_put_le64(rec + 32, w->bf.offset);
     osp_put_le32(rec + 40, w->grows);
     for (int c = 0; c < OSP_NCOLS && rc == 0; c++)
         rc = write_column(w, c, rec + OSP_GRANULE_FIXED + c * OSP_GRANULE_COL);
@@ -726,49 +696,15 @@ static int build_index(osp_part_writer *w)
     return rc;
 }
 
-static int write_index(osp_part_writer *w)
-{
-    uint8_t foot[OSP_PART_FOOTER_SIZE];
-    uint64_t index_offset = w->offset;
-    int rc = build_index(w);
-    size_t bound = ZSTD_compressBound(w->block.len);
-    if (rc == 0)
-        rc = osp_buf_reserve(&w->zbuf, bound);
-    if (rc)
-        return rc;
-    size_t n =
-        ZSTD_compressCCtx(w->cctx, w->zbuf.data, bound, w->block.data, w->block.len, w->level);
-    if (ZSTD_isError(n))
-        return OSP_ENOMEM;
-    osp_put_le64(foot, index_offset);
-    osp_put_le64(foot + 8, n);
-    osp_put_le64(foot + 16, w->block.len);
-    osp_put_le64(foot + 24, XXH64(w->zbuf.data, n, 0));
-    memcpy(foot + 32, OSP_PART_FOOTER_MAGIC, OSP_PART_MAGIC_LEN);
-    osp_put_le64(foot + 40, XXH64(foot, 40, 0));
-    rc = write_all(w, w->zbuf.data, n);
-    return rc ? rc : write_all(w, foot, sizeof foot);
-}
-
 int osp_part_writer_finish(osp_part_writer *w, uint64_t *bytes)
 {
     int rc = w->err;
     if (rc == 0 && w->grows)
         rc = flush_granule(w);
     if (rc == 0)
-        rc = write_index(w);
-    if (rc == 0 && fsync(w->fd) != 0) {
-        osp_error(MOD, "%s: fsync: %s", w->tmp_path, strerror(errno));
-        rc = OSP_EIO;
-    }
-    if (rc == 0 && close(w->fd) != 0) {
-        osp_error(MOD, "%s: close: %s", w->tmp_path, strerror(errno));
-        rc = OSP_EIO;
-    }
-    if (rc == 0) {
-        w->fd = -1;
-        *bytes = w->offset;
-    }
+        rc = build_index(w);
+    if (rc == 0)
+        rc = osp_blockfile_finish(&w->bf, w->block.data, w->block.len, bytes);
     writer_destroy(w, rc != 0);
     return rc;
 }
@@ -781,42 +717,20 @@ void osp_part_writer_abort(osp_part_writer *w)
 
 int osp_part_publish(const char *tmp_path, const char *path)
 {
-    int rc = 0;
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? osp_strndup(path, (size_t)(slash - path)) : osp_strdup(".");
-    if (!dir)
-        return OSP_ENOMEM;
-    if (rename(tmp_path, path) != 0) {
-        osp_error(MOD, "%s: rename to %s: %s", tmp_path, path, strerror(errno));
-        rc = OSP_EIO;
-        goto out;
-    }
-    if (osp_fsync_dir(dir) != 0) {
-        osp_error(MOD, "%s: fsync directory: %s", dir, strerror(errno));
-        rc = OSP_EIO;
-    }
-out:
-    osp_free(dir);
-    return rc;
+    return osp_blockfile_publish(tmp_path, path, MOD);
 }
 
 /* ==== Reader ============================================================================ */
-
-typedef struct col_loc {
-    uint32_t clen, rawlen;
-    uint64_t sum;
-} col_loc;
 
 typedef struct granule {
     uint8_t first_trace[16];
     uint64_t min_start, max_start, offset;
     uint32_t nrows;
-    col_loc col[OSP_NCOLS];
+    osp_blockfile_block col[OSP_NCOLS];
 } granule;
 
 struct osp_part {
-    int fd;
-    char *path;
+    osp_blockfile bf;
     osp_part_info info;
     uint8_t *index; /* decompressed index; dictionary slices point into it */
     osp_str *strings, *keys;
@@ -835,46 +749,7 @@ struct osp_part {
 
 static int corrupt(const osp_part *p, const char *why)
 {
-    osp_error(MOD, "%s: corrupt part: %s", p->path, why);
-    return OSP_ECORRUPT;
-}
-
-static int pread_all(const osp_part *p, void *buf, size_t n, uint64_t off)
-{
-    char *c = buf;
-    while (n) {
-        ssize_t k = pread(p->fd, c, n, (off_t)off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            osp_error(MOD, "%s: read: %s", p->path, strerror(errno));
-            return OSP_EIO;
-        }
-        if (k == 0)
-            return corrupt(p, "truncated");
-        c += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return 0;
-}
-
-/* Decompresses one verified zstd frame of exactly rawlen bytes into *out (caller frees). */
-static int decompress(const osp_part *p, ZSTD_DCtx *dctx, const uint8_t *src, size_t clen,
-                      size_t rawlen, uint8_t **out)
-{
-    if (ZSTD_getFrameContentSize(src, clen) != rawlen)
-        return corrupt(p, "block size mismatch");
-    uint8_t *raw = osp_malloc(rawlen ? rawlen : 1);
-    if (!raw)
-        return OSP_ENOMEM;
-    size_t n = ZSTD_decompressDCtx(dctx, raw, rawlen, src, clen);
-    if (ZSTD_isError(n) || n != rawlen) {
-        osp_free(raw);
-        return corrupt(p, "block does not decompress");
-    }
-    *out = raw;
-    return 0;
+    return osp_blockfile_corrupt(&p->bf, why);
 }
 
 static int parse_resource(const osp_part *p, osp_str msg, osp_resource *r)
@@ -976,11 +851,8 @@ static int parse_granules(osp_part *p, osp_str recs, uint64_t index_offset)
         g->nrows = osp_get_le32(r + 40);
         uint64_t end = g->offset;
         for (int c = 0; c < OSP_NCOLS; c++) {
-            const uint8_t *cr = r + OSP_GRANULE_FIXED + c * OSP_GRANULE_COL;
-            g->col[c].clen = osp_get_le32(cr);
-            g->col[c].rawlen = osp_get_le32(cr + 4);
-            g->col[c].sum = osp_get_le64(cr + 8);
-            if (g->col[c].clen == 0 || g->col[c].rawlen > OSP_PART_MAX_BLOCK_RAW)
+            const uint8_t *slot = r + OSP_GRANULE_FIXED + c * OSP_GRANULE_COL;
+            if (osp_blockfile_get_slot(&p->bf, slot, &g->col[c]))
                 return corrupt(p, "bad block size");
             end += g->col[c].clen;
         }
@@ -1107,81 +979,20 @@ static int parse_index(osp_part *p, size_t n, uint64_t index_offset)
     return rc ? rc : parse_granules(p, granules, index_offset);
 }
 
-static int check_header(osp_part *p)
-{
-    uint8_t h[OSP_PART_HEADER_SIZE];
-    int rc = pread_all(p, h, sizeof h, 0);
-    if (rc)
-        return rc;
-    if (memcmp(h, OSP_PART_MAGIC, OSP_PART_MAGIC_LEN) != 0)
-        return corrupt(p, "bad magic");
-    if (!osp_checksum_ok(h, 24, osp_get_le64(h + 24)))
-        return corrupt(p, "header checksum mismatch");
-    if (osp_get_le32(h + 8) != OSP_PART_VERSION || osp_get_le32(h + 12) != OSP_PART_HEADER_SIZE)
-        return corrupt(p, "unsupported format version");
-    return 0;
-}
-
-static int load_index(osp_part *p, ZSTD_DCtx *dctx)
-{
-    uint8_t ft[OSP_PART_FOOTER_SIZE];
-    uint64_t size = p->info.bytes;
-    uint8_t *stored = NULL;
-    int rc = pread_all(p, ft, sizeof ft, size - sizeof ft);
-    if (rc)
-        return rc;
-    uint64_t off = osp_get_le64(ft), clen = osp_get_le64(ft + 8), rawlen = osp_get_le64(ft + 16);
-    if (memcmp(ft + 32, OSP_PART_FOOTER_MAGIC, OSP_PART_MAGIC_LEN) != 0)
-        return corrupt(p, "bad footer magic (truncated?)");
-    if (!osp_checksum_ok(ft, 40, osp_get_le64(ft + 40)))
-        return corrupt(p, "footer checksum mismatch");
-    if (off < OSP_PART_HEADER_SIZE || clen == 0 || off > size || clen != size - sizeof ft - off ||
-        rawlen > OSP_PART_MAX_INDEX_RAW)
-        return corrupt(p, "index out of bounds");
-    stored = osp_malloc(clen);
-    if (!stored)
-        return OSP_ENOMEM;
-    rc = pread_all(p, stored, clen, off);
-    if (rc == 0 && !osp_checksum_ok(stored, clen, osp_get_le64(ft + 24)))
-        rc = corrupt(p, "index checksum mismatch");
-    if (rc == 0)
-        rc = decompress(p, dctx, stored, clen, rawlen, &p->index);
-    osp_free(stored);
-    return rc ? rc : parse_index(p, rawlen, off);
-}
-
 int osp_part_open(const char *path, osp_part **out)
 {
-    struct stat sb;
-    ZSTD_DCtx *dctx = NULL;
-    int rc = OSP_ENOMEM;
+    size_t n;
+    uint64_t index_off;
     osp_part *p = osp_calloc(1, sizeof *p);
     pthread_once(&metrics_once, metrics_init);
     if (!p)
         return OSP_ENOMEM;
-    p->fd = -1;
     osp_intern_init(&p->string_ids, 0);
     osp_intern_init(&p->key_ids, 0);
-    p->path = osp_strdup(path);
-    dctx = ZSTD_createDCtx();
-    if (!p->path || !dctx)
-        goto out;
-    p->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (p->fd < 0 || fstat(p->fd, &sb) != 0) {
-        osp_error(MOD, "%s: open: %s", path, strerror(errno));
-        rc = OSP_EIO;
-        goto out;
-    }
-    p->info.bytes = (uint64_t)sb.st_size;
-    if (p->info.bytes < OSP_PART_HEADER_SIZE + OSP_PART_FOOTER_SIZE) {
-        rc = corrupt(p, "too short");
-        goto out;
-    }
-    rc = check_header(p);
+    int rc = osp_blockfile_open(&p->bf, &part_format, path, &p->index, &n, &index_off);
+    p->info.bytes = p->bf.size;
     if (rc == 0)
-        rc = load_index(p, dctx);
-out:
-    ZSTD_freeDCtx(dctx);
+        rc = parse_index(p, n, index_off);
     if (rc)
         osp_part_close(p);
     else
@@ -1193,8 +1004,7 @@ void osp_part_close(osp_part *p)
 {
     if (!p)
         return;
-    if (p->fd >= 0)
-        close(p->fd);
+    osp_blockfile_close(&p->bf);
     osp_intern_cleanup(&p->string_ids);
     osp_intern_cleanup(&p->key_ids);
     osp_free(p->granules);
@@ -1204,7 +1014,6 @@ void osp_part_close(osp_part *p)
     osp_free(p->resources);
     osp_free(p->scopes);
     osp_free(p->index);
-    osp_free(p->path);
     osp_free(p);
 }
 
@@ -1282,8 +1091,8 @@ static void gread_cleanup(gread *gr)
 
 static int bad_block(const gread *gr, int c, const char *why)
 {
-    osp_error(MOD, "%s: granule %zu column %d: %s", gr->p->path, (size_t)(gr->g - gr->p->granules),
-              c, why);
+    osp_error(MOD, "%s: granule %zu column %d: %s", gr->p->bf.path,
+              (size_t)(gr->g - gr->p->granules), c, why);
     return OSP_ECORRUPT;
 }
 
@@ -1394,30 +1203,21 @@ static int split_streams(gread *gr, int c, uint32_t rawlen)
 static int load_cols(gread *gr, uint32_t set)
 {
     const granule *g = gr->g;
-    uint64_t off = g->offset;
-    size_t len = 0;
-    int c0 = __builtin_ctz(set), c1 = 31 - __builtin_clz(set), rc;
-    for (int c = 0; c < c0; c++)
-        off += g->col[c].clen;
-    for (int c = c0; c <= c1; c++)
-        len += g->col[c].clen;
-    osp_buf_reset(&gr->io);
-    if ((rc = osp_buf_reserve(&gr->io, len)) || (rc = pread_all(gr->p, gr->io.data, len, off)))
-        return rc;
+    const char *why;
+    int c0 = __builtin_ctz(set), c1 = 31 - __builtin_clz(set);
+    int rc = osp_blockfile_read_run(&gr->p->bf, g->offset, g->col, c0, c1, &gr->io);
     const uint8_t *src = (const uint8_t *)gr->io.data;
-    for (int c = c0; c <= c1; src += g->col[c++].clen) {
+    for (int c = c0; c <= c1 && rc == 0; src += g->col[c++].clen) {
         if (!(set >> c & 1))
             continue;
-        if (!osp_checksum_ok(src, g->col[c].clen, g->col[c].sum))
-            return bad_block(gr, c, "checksum mismatch");
         osp_counter_inc(blocks_read);
-        rc = decompress(gr->p, gr->dctx, src, g->col[c].clen, g->col[c].rawlen, &gr->raw[c]);
+        rc = osp_blockfile_unpack(gr->dctx, src, &g->col[c], &gr->raw[c], &why);
+        if (rc == OSP_ECORRUPT)
+            return bad_block(gr, c, why);
         if (rc == 0)
             rc = split_streams(gr, c, g->col[c].rawlen);
-        if (rc)
-            return rc;
     }
-    return 0;
+    return rc;
 }
 
 /* Reads the next row's cheap columns (all of them loaded), for reads of whole rows. */

@@ -23,6 +23,7 @@
 #include "store/embedded/format.h"
 #include "store/embedded/intern.h"
 #include "store/embedded/part.h"
+#include "store/partdir.h"
 
 #define MOD "parts"
 
@@ -81,72 +82,6 @@ static void metrics_init(void)
     m_merges = osp_counter("osprey_merges_total", "Trace part merges completed.", "");
     m_quarantined = osp_counter("osprey_parts_quarantined_total",
                                 "Trace parts moved to quarantine after failing verification.", "");
-}
-
-/* ---- Names ------------------------------------------------------------------------------ */
-
-static void day_name(uint32_t day, char out[OSP_PART_DAY_DIGITS + 1])
-{
-    time_t t = (time_t)day * 86400;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, OSP_PART_DAY_DIGITS + 1, "%Y%m%d", &tm); /* days < 2^18: 4-digit years */
-}
-
-/* 1 with *day when name is a partition directory name (yyyymmdd of a real date). */
-static int parse_day(const char *name, uint32_t *day)
-{
-    struct tm tm = {0};
-    char back[OSP_PART_DAY_DIGITS + 1];
-    if (strlen(name) != OSP_PART_DAY_DIGITS || strspn(name, "0123456789") != OSP_PART_DAY_DIGITS)
-        return 0;
-    tm.tm_year = (name[0] - '0') * 1000 + (name[1] - '0') * 100 + (name[2] - '0') * 10 +
-                 (name[3] - '0') - 1900;
-    tm.tm_mon = (name[4] - '0') * 10 + (name[5] - '0') - 1;
-    tm.tm_mday = (name[6] - '0') * 10 + (name[7] - '0');
-    time_t t = timegm(&tm);
-    if (t < 0 || t / 86400 > UINT32_MAX)
-        return 0;
-    *day = (uint32_t)(t / 86400);
-    day_name(*day, back);
-    return strcmp(back, name) == 0;
-}
-
-/* 1 with *seq when name is "<16 hex digits>.part". */
-static int parse_part_name(const char *name, uint64_t *seq)
-{
-    if (strlen(name) != OSP_PART_SEQ_DIGITS + strlen(OSP_PART_SUFFIX) ||
-        strspn(name, "0123456789abcdef") != OSP_PART_SEQ_DIGITS ||
-        strcmp(name + OSP_PART_SEQ_DIGITS, OSP_PART_SUFFIX) != 0)
-        return 0;
-    *seq = strtoull(name, NULL, 16);
-    return 1;
-}
-
-static int has_suffix(const char *name, const char *suffix)
-{
-    size_t n = strlen(name), k = strlen(suffix);
-    return n >= k && strcmp(name + n - k, suffix) == 0;
-}
-
-/* DIR/<day>[/<seq>.part[.tmp]]: part paths; seq 0 with tmp 0 gives the day directory. */
-static char *part_path(const osp_parts *ps, uint32_t day, uint64_t seq, int tmp)
-{
-    char dname[OSP_PART_DAY_DIGITS + 1], name[64];
-    day_name(day, dname);
-    if (seq == 0 && !tmp)
-        return osp_path_join(ps->dir, dname);
-    snprintf(name, sizeof name, "%s/%016llx%s%s", dname, (unsigned long long)seq, OSP_PART_SUFFIX,
-             tmp ? OSP_PART_TMP_SUFFIX : "");
-    return osp_path_join(ps->dir, name);
-}
-
-static int make_dir(const char *path)
-{
-    if (mkdir(path, 0755) == 0 || errno == EEXIST)
-        return 0;
-    osp_error(MOD, "%s: mkdir: %s", path, strerror(errno));
-    return OSP_EIO;
 }
 
 /* ---- References and the list ------------------------------------------------------------ */
@@ -246,11 +181,7 @@ static void snapshot_release(snapshot *s)
 /* Moves a part file into the quarantine directory as <day>-<name>. */
 static void quarantine_file(osp_parts *ps, const char *path, uint32_t day)
 {
-    char dname[OSP_PART_DAY_DIGITS + 1], name[512];
-    const char *base = strrchr(path, '/');
-    day_name(day, dname);
-    snprintf(name, sizeof name, "%s-%s", dname, base ? base + 1 : path);
-    osp_quarantine(path, ps->qdir, name, "part", MOD);
+    osp_partdir_quarantine(path, ps->qdir, day, "part", MOD);
     atomic_fetch_add(&ps->quarantined, 1);
     osp_counter_inc(m_quarantined);
 }
@@ -274,8 +205,9 @@ static void quarantine_ref(osp_parts *ps, part_ref *r)
 
 /* Opens one part file into the list, or quarantines it when it fails verification.
  * Takes path. */
-static int open_one(osp_parts *ps, char *path, uint32_t day, uint64_t seq)
+static int open_one(void *ctx, char *path, uint32_t day, uint64_t seq)
 {
+    osp_parts *ps = ctx;
     osp_part *part = NULL;
     part_ref *r = NULL;
     int rc = osp_part_open(path, &part);
@@ -292,39 +224,6 @@ static int open_one(osp_parts *ps, char *path, uint32_t day, uint64_t seq)
     }
     osp_part_close(part);
     osp_free(path);
-    return rc;
-}
-
-/* Opens every part of one partition directory; removes leftover temporary files. */
-static int open_day(osp_parts *ps, const char *dpath, uint32_t day)
-{
-    DIR *d = opendir(dpath);
-    struct dirent *de;
-    int rc = 0;
-    if (!d) {
-        osp_error(MOD, "%s: opendir: %s", dpath, strerror(errno));
-        return OSP_EIO;
-    }
-    while (rc == 0 && (de = readdir(d))) {
-        uint64_t seq;
-        if (de->d_name[0] == '.')
-            continue;
-        char *path = osp_path_join(dpath, de->d_name);
-        if (!path) {
-            rc = OSP_ENOMEM;
-        } else if (parse_part_name(de->d_name, &seq)) {
-            rc = open_one(ps, path, day, seq);
-            continue;
-        } else if (has_suffix(de->d_name, OSP_PART_TMP_SUFFIX)) {
-            osp_info(MOD, "%s: removing an interrupted write", path);
-            if (unlink(path) != 0)
-                osp_warn(MOD, "%s: unlink: %s", path, strerror(errno));
-        } else {
-            osp_warn(MOD, "%s: not a part file, ignored", path);
-        }
-        osp_free(path);
-    }
-    closedir(d);
     return rc;
 }
 
@@ -359,8 +258,6 @@ static void drop_replaced(osp_parts *ps)
 
 int osp_parts_open(const osp_parts_options *opt, osp_parts **out)
 {
-    DIR *d = NULL;
-    struct dirent *de;
     int rc = OSP_ENOMEM;
     pthread_once(&metrics_once, metrics_init);
     osp_parts *ps = osp_calloc(1, sizeof *ps);
@@ -374,30 +271,12 @@ int osp_parts_open(const osp_parts_options *opt, osp_parts **out)
     ps->qdir = osp_path_join(opt->dir, OSP_PART_QUARANTINE_DIR);
     if (!ps->dir || !ps->qdir)
         goto out;
-    if ((rc = make_dir(ps->dir)) || (rc = make_dir(ps->qdir)))
+    if ((rc = osp_partdir_make_dir(ps->dir, MOD)) || (rc = osp_partdir_make_dir(ps->qdir, MOD)))
         goto out;
-    if (!(d = opendir(ps->dir))) {
-        osp_error(MOD, "%s: opendir: %s", ps->dir, strerror(errno));
-        rc = OSP_EIO;
-        goto out;
-    }
-    while (rc == 0 && (de = readdir(d))) {
-        uint32_t day;
-        if (de->d_name[0] == '.' || !strcmp(de->d_name, OSP_PART_QUARANTINE_DIR))
-            continue;
-        if (!parse_day(de->d_name, &day)) {
-            osp_warn(MOD, "%s/%s: not a partition, ignored", ps->dir, de->d_name);
-            continue;
-        }
-        char *dpath = osp_path_join(ps->dir, de->d_name);
-        rc = dpath ? open_day(ps, dpath, day) : OSP_ENOMEM;
-        osp_free(dpath);
-    }
+    rc = osp_partdir_scan(ps->dir, NULL, "part file", MOD, open_one, ps);
     if (rc == 0)
         drop_replaced(ps);
 out:
-    if (d)
-        closedir(d);
     if (rc)
         osp_parts_close(ps);
     else
@@ -447,19 +326,14 @@ static void pending_cleanup(pending *p)
 static int pending_start(osp_parts *ps, pending *p, uint32_t day,
                          const osp_part_writer_options *opt)
 {
-    int rc = OSP_ENOMEM;
-    char *dpath = NULL;
+    int rc;
     memset(p, 0, sizeof *p);
     p->day = day;
     pthread_mutex_lock(&ps->lock); /* against a retention round removing the directory */
     p->seq = ps->next_seq++;
-    p->tmp = part_path(ps, day, p->seq, 1);
-    p->path = part_path(ps, day, p->seq, 0);
-    dpath = part_path(ps, day, 0, 0);
-    if (p->tmp && p->path && dpath && (rc = make_dir(dpath)) == 0)
+    if ((rc = osp_partdir_new_part(ps->dir, day, p->seq, &p->tmp, &p->path, MOD)) == 0)
         rc = osp_part_writer_create(p->tmp, opt, &p->w);
     pthread_mutex_unlock(&ps->lock);
-    osp_free(dpath);
     return rc;
 }
 
@@ -546,7 +420,13 @@ int osp_parts_add(osp_parts *ps, const osp_span_batch *rows, uint64_t wal_lsn)
     size_t n = rows->nspans, nparts = 0;
     size_t *order = osp_malloc((n + 1) * sizeof *order);
     pending *parts = osp_calloc(n + 1, sizeof *parts);
-    osp_part_writer_options opt = {.wal_lsn = wal_lsn};
+    /* Only the last day's part records wal_lsn; the others the position parts already
+     * covered. Parts are published in day order, so a crash between two renames makes the
+     * next open replay the whole batch from the WAL (the published rows come back as
+     * exact duplicates, which reads and merges drop) rather than skip the unpublished. */
+    pthread_mutex_lock(&ps->lock);
+    osp_part_writer_options opt = {.wal_lsn = ps->max_lsn};
+    pthread_mutex_unlock(&ps->lock);
     int rc = order && parts ? 0 : OSP_ENOMEM;
     for (size_t i = 0; i < n && order; i++)
         order[i] = i;
@@ -555,6 +435,8 @@ int osp_parts_add(osp_parts *ps, const osp_span_batch *rows, uint64_t wal_lsn)
     for (size_t i = 0; i < n && rc == 0; i++) {
         const osp_span *sp = &rows->spans[order[i]];
         if (i == 0 || day_of(sp->start_ns) != day_of(rows->spans[order[i - 1]].start_ns)) {
+            if (day_of(sp->start_ns) == day_of(rows->spans[order[n - 1]].start_ns))
+                opt.wal_lsn = wal_lsn;
             if (nparts && (rc = pending_finish(&parts[nparts - 1])))
                 break;
             if ((rc = pending_start(ps, &parts[nparts++], day_of(sp->start_ns), &opt)))
@@ -916,7 +798,7 @@ static void drop_expired(osp_parts *ps, uint64_t now_ns)
             continue;
         }
         char dname[OSP_PART_DAY_DIGITS + 1];
-        day_name(day, dname);
+        osp_partdir_day_name(day, dname);
         osp_info(MOD, "partition %s is past the retention, dropping it", dname);
         for (size_t j = ps->n; j-- > 0;) {
             part_ref *r = ps->list[j];
@@ -931,29 +813,14 @@ static void drop_expired(osp_parts *ps, uint64_t now_ns)
     pthread_mutex_unlock(&ps->lock);
 }
 
-/* Removes partition directories that no longer hold parts (failing quietly while files
- * remain, e.g. parts still being read or written). */
-static void remove_empty_days(osp_parts *ps)
+/* 1 when a part of the list is in day (osp_partdir_remove_empty_days). */
+static int day_used(void *ctx, uint32_t day)
 {
-    DIR *d = opendir(ps->dir);
-    struct dirent *de;
-    if (!d)
-        return;
-    while ((de = readdir(d))) {
-        uint32_t day;
-        int used = 0;
-        if (!parse_day(de->d_name, &day))
-            continue;
-        char *dpath = osp_path_join(ps->dir, de->d_name);
-        pthread_mutex_lock(&ps->lock);
-        for (size_t i = 0; i < ps->n && !used; i++)
-            used = ps->list[i]->day == day;
-        if (!used && dpath && rmdir(dpath) == 0)
-            osp_info(MOD, "%s: removed", dpath);
-        pthread_mutex_unlock(&ps->lock);
-        osp_free(dpath);
-    }
-    closedir(d);
+    osp_parts *ps = ctx;
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->list[i]->day == day)
+            return 1;
+    return 0;
 }
 
 int osp_parts_maintain(osp_parts *ps, uint64_t now_ns)
@@ -971,7 +838,7 @@ int osp_parts_maintain(osp_parts *ps, uint64_t now_ns)
             round = MERGES_PER_ROUND;
         snapshot_release(&s);
     }
-    remove_empty_days(ps);
+    osp_partdir_remove_empty_days(ps->dir, &ps->lock, day_used, ps, MOD);
     pthread_mutex_unlock(&ps->maintain_lock);
     return rc;
 }

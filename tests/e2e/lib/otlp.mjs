@@ -97,6 +97,37 @@ const S = {
         [2, 'message', 'str'],
     ],
 
+    // Logs (opentelemetry/proto/logs/v1/logs.proto and the collector service).
+    ExportLogsServiceRequest: [[1, 'resourceLogs', 'ResourceLogs', 'rep']],
+    ResourceLogs: [
+        [1, 'resource', 'Resource'],
+        [2, 'scopeLogs', 'ScopeLogs', 'rep'],
+        [3, 'schemaUrl', 'str'],
+    ],
+    ScopeLogs: [
+        [1, 'scope', 'InstrumentationScope'],
+        [2, 'logRecords', 'LogRecord', 'rep'],
+        [3, 'schemaUrl', 'str'],
+    ],
+    LogRecord: [
+        [1, 'timeUnixNano', 'f64'],
+        [11, 'observedTimeUnixNano', 'f64'],
+        [2, 'severityNumber', 'enum'],
+        [3, 'severityText', 'str'],
+        [5, 'body', 'AnyValue'],
+        [6, 'attributes', 'KeyValue', 'rep'],
+        [7, 'droppedAttributesCount', 'u32'],
+        [8, 'flags', 'x32'],
+        [9, 'traceId', 'id'],
+        [10, 'spanId', 'id'],
+        [12, 'eventName', 'str'],
+    ],
+    ExportLogsServiceResponse: [[1, 'partialSuccess', 'ExportLogsPartialSuccess']],
+    ExportLogsPartialSuccess: [
+        [1, 'rejectedLogRecords', 'i64'],
+        [2, 'errorMessage', 'str'],
+    ],
+
     // Metrics (opentelemetry/proto/metrics/v1/metrics.proto and the collector service).
     ExportMetricsServiceRequest: [[1, 'resourceMetrics', 'ResourceMetrics', 'rep']],
     ResourceMetrics: [
@@ -566,6 +597,31 @@ export function flattenMetrics(doc) {
                     out.push({ resource, scope, metric, kind, temporality: data.aggregationTemporality ?? 0, monotonic: data.isMonotonic ?? false, point });
                 }
             }
+        }
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------- logs
+
+export const encodeLogs = (doc) => encode('ExportLogsServiceRequest', doc);
+export const decodeLogs = (buf) => decode('ExportLogsServiceRequest', buf);
+export const canonicalLogs = (doc) => canonical('ExportLogsServiceRequest', doc);
+export const decodeLogsExportResponse = (buf) => decode('ExportLogsServiceResponse', buf);
+
+/**
+ * Flattens a canonical logs document into one record per log record: {resource, scope, log}
+ * with the schemaUrls of the enclosing ResourceLogs / ScopeLogs. Document order.
+ */
+export function flattenLogs(doc) {
+    const out = [];
+    for (const rl of doc.resourceLogs ?? []) {
+        const resource = { ...(rl.resource ?? {}) };
+        if (rl.schemaUrl) resource.schemaUrl = rl.schemaUrl;
+        for (const sl of rl.scopeLogs ?? []) {
+            const scope = { ...(sl.scope ?? {}) };
+            if (sl.schemaUrl) scope.schemaUrl = sl.schemaUrl;
+            for (const log of sl.logRecords ?? []) out.push({ resource, scope, log });
         }
     }
     return out;

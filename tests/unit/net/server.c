@@ -1,6 +1,6 @@
 /* End-to-end tests of the network core: a real server on 127.0.0.1 driven over raw
  * sockets (HTTP/1.1) and with nghttp2's client (h2c, gRPC). */
-#include "testutil.h"
+#include "netutil.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -110,24 +110,18 @@ static void typed_error(const osp_http_request *req, osp_http_response *res, int
 }
 
 static const osp_route routes[] = {
-    {"GET", "/hello", h_hello, NULL, NULL, 0},
-    {"POST", "/echo", h_echo, NULL, NULL, 0},
-    {"PUT", "/echo", h_echo, NULL, NULL, 0},
-    {"GET", "/q", h_query, NULL, NULL, 0},
-    {"GET", "/prefix/*", h_prefix, NULL, NULL, 0},
-    {"POST", "/slow", h_slow, NULL, NULL, 0},
-    {"POST", "/nocontent", h_nocontent, NULL, NULL, 0},
-    {"POST", "/typed", h_echo, NULL, typed_error, 0},
-    {"POST", "/test.Echo/Call", h_grpc_echo, NULL, NULL, 0},
-    {"POST", "/test.Echo/Fail", h_grpc_fail, NULL, NULL, 0},
-    {"POST", "/snappy", h_echo, NULL, NULL, 1},
+    {"GET", "/hello", h_hello, NULL, NULL, 0, 0},
+    {"POST", "/echo", h_echo, NULL, NULL, 0, 0},
+    {"PUT", "/echo", h_echo, NULL, NULL, 0, 0},
+    {"GET", "/q", h_query, NULL, NULL, 0, 0},
+    {"GET", "/prefix/*", h_prefix, NULL, NULL, 0, 0},
+    {"POST", "/slow", h_slow, NULL, NULL, 0, 0},
+    {"POST", "/nocontent", h_nocontent, NULL, NULL, 0, 0},
+    {"POST", "/typed", h_echo, NULL, typed_error, 0, 0},
+    {"POST", "/test.Echo/Call", h_grpc_echo, NULL, NULL, 0, 0},
+    {"POST", "/test.Echo/Fail", h_grpc_fail, NULL, NULL, 0, 0},
+    {"POST", "/snappy", h_echo, NULL, NULL, 1, 0},
 };
-
-static void *run_loop(void *arg)
-{
-    osp_net_run(arg);
-    return NULL;
-}
 
 static void start_server(void)
 {
@@ -144,7 +138,7 @@ static void start_server(void)
     assert_int_not_equal(port, 0);
     assert_int_equal(osp_net_port(net, 1, &port), OSP_ENOTFOUND);
     osp_net_port(net, 0, &port);
-    assert_int_equal(pthread_create(&loop_thread, NULL, run_loop, net), 0);
+    assert_int_equal(pthread_create(&loop_thread, NULL, net_test_run_loop, net), 0);
 }
 
 static void stop_server(void)
@@ -173,24 +167,7 @@ static int teardown(void **state)
 
 static int connect_server(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
-
-static void send_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        assert_true(w > 0);
-        c += w;
-        n -= (size_t)w;
-    }
+    return net_test_connect(port);
 }
 
 static void send_str(int fd, const char *s)
@@ -1153,7 +1130,7 @@ static void test_listen_errors(void **state)
     assert_int_equal(osp_net_listen(n2, "127.0.0.1:", routes, 1), OSP_EINVAL);
     assert_int_equal(osp_net_listen(n2, "::1:80", routes, 1), OSP_EINVAL);
     assert_int_equal(osp_net_listen(n2, "300.1.1.1:80", routes, 1), OSP_EINVAL);
-    osp_route bad = {"GET", NULL, h_hello, NULL, NULL, 0};
+    osp_route bad = {"GET", NULL, h_hello, NULL, NULL, 0, 0};
     assert_int_equal(osp_net_listen(n2, "127.0.0.1:0", &bad, 1), OSP_EINVAL);
     assert_int_equal(osp_net_listen(n2, "[::1]:0", routes, 1), 0);
     assert_int_equal(osp_net_listen(n2, "localhost:0", routes, 1), 0);

@@ -15,6 +15,7 @@
 #include "model/span.h"
 #include "store/embedded/match.h"
 #include "store/embedded/parts.h"
+#include "store/storetest.h"
 #include "store/store.h"
 
 #include "spangen.h"
@@ -95,18 +96,6 @@ static int count_trace(osp_store *s, uint32_t trace)
     osp_span_batch_cleanup(&out);
     osp_span_batch_cleanup(&light);
     return n;
-}
-
-/* Runs a shell command built printf-style; it must succeed. */
-static void run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void run(const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    assert_int_equal(system(cmd), 0);
 }
 
 static char *path_in(const char *dir, const char *name)
@@ -202,7 +191,7 @@ static void test_crash_recovery(void **state)
     osp_store *s = open_store(live, BIG, BIG);
     for (uint32_t t = 1; t <= 20; t++)
         assert_int_equal(append_trace(s, t, (int)(t % 4) + 1, t % 2 ? "a" : "b", DAY0 + t), 0);
-    run("cp -a '%s' '%s'", live, crashed);
+    osp_test_run("cp -a '%s' '%s'", live, crashed);
     osp_store_close(s);
 
     s = open_store(crashed, BIG, BIG);
@@ -229,10 +218,10 @@ static void test_crash_between_flush_and_truncate(void **state)
     osp_store *s = open_store(dir, BIG, BIG);
     for (uint32_t t = 1; t <= 10; t++)
         assert_int_equal(append_trace(s, t, 3, "svc", DAY0 + t), 0);
-    run("cp -a '%s' '%s'", wal, saved);
+    osp_test_run("cp -a '%s' '%s'", wal, saved);
     assert_int_equal(osp_store_flush(s), 0);
     osp_store_close(s);
-    run("rm -rf '%s' && mv '%s' '%s'", wal, saved, wal); /* the old WAL back */
+    osp_test_run("rm -rf '%s' && mv '%s' '%s'", wal, saved, wal); /* the old WAL back */
 
     s = open_store(dir, BIG, BIG);
     assert_true(memtable_gauge() == 0); /* nothing replayed twice */
@@ -258,7 +247,7 @@ static void test_lsn_after_truncation(void **state)
     osp_store_close(s);
     s = open_store(live, BIG, BIG); /* removes the WAL segments now in parts */
     assert_int_equal(append_trace(s, 2, 2, "svc", DAY0 + 5), 0);
-    run("cp -a '%s' '%s'", live, crashed);
+    osp_test_run("cp -a '%s' '%s'", live, crashed);
     osp_store_close(s);
 
     s = open_store(crashed, BIG, BIG);

@@ -10,6 +10,7 @@
 #include "store/embedded/format.h"
 #include "store/embedded/match.h"
 #include "store/embedded/part.h"
+#include "store/storetest.h"
 #include "spangen.h"
 
 #define DAY0 (20000 * OSP_PART_NS_PER_DAY) /* 2024-10-04T00:00:00Z */
@@ -582,16 +583,6 @@ static void test_empty_part(void **state)
     free(dir);
 }
 
-static void flip_byte(const char *path, off_t off)
-{
-    int fd = open(path, O_RDWR);
-    uint8_t c;
-    assert_int_equal(pread(fd, &c, 1, off), 1);
-    c ^= 0x40;
-    assert_int_equal(pwrite(fd, &c, 1, off), 1);
-    close(fd);
-}
-
 static void test_corruption(void **state)
 {
     (void)state;
@@ -604,7 +595,7 @@ static void test_corruption(void **state)
     snprintf(path, sizeof path, "%s/a.part", dir);
 
     /* A flipped byte in a column block: the part opens, the read fails cleanly. */
-    flip_byte(path, OSP_PART_HEADER_SIZE + 3);
+    osp_test_flip_byte(path, OSP_PART_HEADER_SIZE + 3, 0x40);
     p = open_part(dir, "a.part");
     osp_span_batch out;
     osp_span_batch_init(&out);
@@ -617,15 +608,15 @@ static void test_corruption(void **state)
     static hits h;
     assert_int_equal(osp_part_search(p, &q, on_hit, NULL, &h), OSP_ECORRUPT);
     osp_part_close(p);
-    flip_byte(path, OSP_PART_HEADER_SIZE + 3);
+    osp_test_flip_byte(path, OSP_PART_HEADER_SIZE + 3, 0x40);
 
     /* Header, index and footer damage: open refuses. */
     const off_t spots[] = {0, 9, (off_t)size - OSP_PART_FOOTER_SIZE - 5,
                            (off_t)size - OSP_PART_FOOTER_SIZE + 2, (off_t)size - 1};
     for (size_t i = 0; i < sizeof spots / sizeof spots[0]; i++) {
-        flip_byte(path, spots[i]);
+        osp_test_flip_byte(path, spots[i], 0x40);
         assert_int_equal(osp_part_open(path, &p), OSP_ECORRUPT);
-        flip_byte(path, spots[i]);
+        osp_test_flip_byte(path, spots[i], 0x40);
     }
     p = open_part(dir, "a.part");
     osp_part_close(p);

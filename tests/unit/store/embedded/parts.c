@@ -14,6 +14,7 @@
 #include "store/embedded/format.h"
 #include "store/embedded/match.h"
 #include "store/embedded/parts.h"
+#include "store/storetest.h"
 
 #include "spangen.h"
 
@@ -508,16 +509,6 @@ static void test_retention(void **state)
     free(dir);
 }
 
-static void flip_byte(const char *path, off_t off)
-{
-    int fd = open(path, O_RDWR);
-    uint8_t c;
-    assert_int_equal(pread(fd, &c, 1, off), 1);
-    c ^= 0x10;
-    assert_int_equal(pwrite(fd, &c, 1, off), 1);
-    close(fd);
-}
-
 static void test_corrupt_block_quarantined(void **state)
 {
     (void)state;
@@ -531,7 +522,7 @@ static void test_corrupt_block_quarantined(void **state)
     double quarantined = metric("osprey_parts_quarantined_total", 0);
     double blocks = metric("osprey_part_blocks_read_total", 0);
     first_part(dir, DAY0 + 1, path, sizeof path);
-    flip_byte(path, OSP_PART_HEADER_SIZE + 2); /* inside the first block */
+    osp_test_flip_byte(path, OSP_PART_HEADER_SIZE + 2, 0x10); /* inside the first block */
 
     osp_span_batch out;
     osp_span_batch_init(&out);
@@ -573,7 +564,7 @@ static void test_corrupt_search_quarantined(void **state)
         assert_int_equal(osp_parts_add(ps, &b[i], 1), 0);
     }
     first_part(dir, DAY0, path, sizeof path);
-    flip_byte(path, OSP_PART_HEADER_SIZE + 2);
+    osp_test_flip_byte(path, OSP_PART_HEADER_SIZE + 2, 0x10);
     check_search(ps, &b[1], 1, &(osp_trace_query){.status = -1}, 20);
     osp_parts_stats st;
     osp_parts_get_stats(ps, &st);
@@ -728,7 +719,7 @@ static void test_quarantine_race(void **state)
     make_batch(&b, 300, DAY0, 10);
     assert_int_equal(osp_parts_add(ps, &b, 1), 0);
     first_part(dir, DAY0, path, sizeof path);
-    flip_byte(path, OSP_PART_HEADER_SIZE + 2);
+    osp_test_flip_byte(path, OSP_PART_HEADER_SIZE + 2, 0x10);
     racer r = {ps, b.spans[0].trace_id};
     pthread_t th[4];
     for (int i = 0; i < 4; i++)

@@ -1,0 +1,298 @@
+/* Log records as Loki sees them (model/logstream.h). */
+#include "model/logstream.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "model/attr.h"
+
+/* Resource attributes that Loki's OTLP ingestion indexes as stream labels by default. */
+static const char *const promoted[] = {
+    "service.name",
+    "service.namespace",
+    "service.instance.id",
+    "deployment.environment",
+    "deployment.environment.name",
+    "cloud.region",
+    "cloud.availability_zone",
+    "container.name",
+    "k8s.cluster.name",
+    "k8s.namespace.name",
+    "k8s.pod.name",
+    "k8s.container.name",
+    "k8s.replicaset.name",
+    "k8s.deployment.name",
+    "k8s.statefulset.name",
+    "k8s.daemonset.name",
+    "k8s.cronjob.name",
+    "k8s.job.name",
+};
+
+/* Labels Loki looks at, in order, for a service name when none is given. */
+static const char *const service_labels[] = {
+    "service",
+    "app",
+    "application",
+    "name",
+    "app_kubernetes_io_name",
+    "container",
+    "container_name",
+    "k8s_container_name",
+    "component",
+    "workload",
+    "job",
+};
+
+static int is_promoted(osp_str key)
+{
+    for (size_t i = 0; i < sizeof promoted / sizeof *promoted; i++)
+        if (osp_str_eqz(key, promoted[i]))
+            return 1;
+    return 0;
+}
+
+/* A growing list of labels in an arena, with the order of arrival kept for ties. */
+typedef struct label_list {
+    osp_arena *arena;
+    osp_label *v;
+    size_t n, cap;
+} label_list;
+
+typedef struct ordered_label {
+    osp_label l;
+    size_t seq;
+} ordered_label;
+
+static int push(label_list *ls, osp_str name, osp_str value)
+{
+    if (value.n == 0 || name.n == 0)
+        return 0;
+    if (ls->n == ls->cap) {
+        size_t cap = ls->cap ? ls->cap * 2 : 16;
+        osp_label *v = osp_arena_alloc(ls->arena, cap * sizeof *v);
+        if (!v)
+            return OSP_ENOMEM;
+        if (ls->n)
+            memcpy(v, ls->v, ls->n * sizeof *v);
+        ls->v = v;
+        ls->cap = cap;
+    }
+    ls->v[ls->n++] = (osp_label){name, value};
+    return 0;
+}
+
+static int push_z(label_list *ls, const char *name, osp_str value)
+{
+    return push(ls, osp_str_c(name), value);
+}
+
+static osp_str arena_text(osp_arena *a, const osp_buf *b)
+{
+    osp_str s = osp_buf_str(b);
+    return s.n ? osp_arena_strdup(a, s) : s;
+}
+
+/* name with every byte outside [a-zA-Z0-9_] turned into '_' (a copy only when needed). */
+static int sanitize(osp_arena *a, osp_str name, osp_str *out)
+{
+    size_t i = 0;
+    while (i < name.n &&
+           (name.p[i] == '_' || (name.p[i] >= 'a' && name.p[i] <= 'z') ||
+            (name.p[i] >= 'A' && name.p[i] <= 'Z') || (name.p[i] >= '0' && name.p[i] <= '9')))
+        i++;
+    if (i == name.n) {
+        *out = name;
+        return 0;
+    }
+    char *p = osp_arena_memdup(a, name.p, name.n);
+    if (!p)
+        return OSP_ENOMEM;
+    for (; i < name.n; i++) {
+        char c = p[i];
+        if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9')))
+            p[i] = '_';
+    }
+    *out = osp_str_make(p, name.n);
+    return 0;
+}
+
+/* The text of v: a string as it is, anything else rendered into the arena. */
+static int value_text(osp_arena *a, const osp_value *v, osp_buf *scratch, osp_str *out)
+{
+    if (v->type == OSP_VAL_STRING) {
+        *out = v->s;
+        return 0;
+    }
+    osp_buf_reset(scratch);
+    int rc = osp_value_to_text(v, scratch);
+    if (rc)
+        return rc;
+    *out = arena_text(a, scratch);
+    return scratch->len && !out->p ? OSP_ENOMEM : 0;
+}
+
+/* Adds the attributes of blob: all of them (want_promoted < 0), only the promoted ones
+ * (1) or only the others (0); names sanitized unless keep_names. */
+static int push_attrs(label_list *ls, osp_str blob, int want_promoted, int keep_names,
+                      osp_buf *scratch)
+{
+    osp_attr_iter it;
+    osp_attr_iter_init(&it, blob);
+    osp_str key;
+    osp_value v;
+    int rc;
+    while ((rc = osp_attr_next(&it, &key, &v)) == 1) {
+        if (want_promoted >= 0 && is_promoted(key) != want_promoted)
+            continue;
+        osp_str name = key, text;
+        if ((!keep_names && (rc = sanitize(ls->arena, key, &name))) ||
+            (rc = value_text(ls->arena, &v, scratch, &text)) || (rc = push(ls, name, text)))
+            return rc;
+    }
+    return rc;
+}
+
+static int cmp_ordered(const void *a, const void *b)
+{
+    const ordered_label *x = a, *y = b;
+    int c = osp_str_cmp(x->l.name, y->l.name);
+    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Sorts ls by name, keeping the first label of each name. */
+static int finish(label_list *ls, osp_label **labels, size_t *n)
+{
+    *labels = NULL;
+    *n = 0;
+    if (ls->n == 0)
+        return 0;
+    ordered_label *o = osp_arena_alloc(ls->arena, ls->n * sizeof *o);
+    if (!o)
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < ls->n; i++)
+        o[i] = (ordered_label){ls->v[i], i};
+    qsort(o, ls->n, sizeof *o, cmp_ordered);
+    size_t k = 0;
+    for (size_t i = 0; i < ls->n; i++)
+        if (k == 0 || !osp_str_eq(ls->v[k - 1].name, o[i].l.name))
+            ls->v[k++] = o[i].l;
+    *labels = ls->v;
+    *n = k;
+    return 0;
+}
+
+static osp_str find_label(const label_list *ls, const char *name)
+{
+    for (size_t i = 0; i < ls->n; i++)
+        if (osp_str_eqz(ls->v[i].name, name))
+            return ls->v[i].value;
+    return osp_str_make(NULL, 0);
+}
+
+int osp_log_stream_labels(const osp_resource *r, int labels_from, osp_arena *arena,
+                          osp_label **labels, size_t *n)
+{
+    label_list ls = {.arena = arena};
+    osp_buf scratch;
+    osp_buf_init(&scratch, 0);
+    int all = labels_from == OSP_LOG_LABELS_ALL;
+    int rc = push_attrs(&ls, r->attributes, all ? -1 : 1, all, &scratch);
+    osp_buf_cleanup(&scratch);
+    if (rc)
+        return rc;
+    if (!find_label(&ls, "service_name").n) {
+        osp_str service = r->service_name;
+        for (size_t i = 0; all && !service.n && i < sizeof service_labels / sizeof *service_labels;
+             i++)
+            service = find_label(&ls, service_labels[i]);
+        if (!service.n)
+            service = osp_str_c(OSP_LOG_UNKNOWN_SERVICE);
+        if ((rc = push_z(&ls, "service_name", service)))
+            return rc;
+    }
+    return finish(&ls, labels, n);
+}
+
+static int push_hex(label_list *ls, const char *name, const uint8_t *id, size_t len)
+{
+    static const uint8_t zero[16];
+    if (memcmp(id, zero, len) == 0)
+        return 0;
+    char *hex = osp_arena_alloc(ls->arena, len * 2);
+    if (!hex)
+        return OSP_ENOMEM;
+    osp_hex_encode(id, len, hex);
+    return push_z(ls, name, osp_str_make(hex, len * 2));
+}
+
+static int push_u64(label_list *ls, const char *name, uint64_t v)
+{
+    if (v == 0)
+        return 0;
+    char tmp[24];
+    int len = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
+    osp_str s = osp_arena_strdup(ls->arena, osp_str_make(tmp, (size_t)len));
+    return s.p ? push_z(ls, name, s) : OSP_ENOMEM;
+}
+
+int osp_log_metadata(const osp_log_batch *b, size_t i, osp_arena *arena, osp_label **labels,
+                     size_t *n)
+{
+    const osp_log_record *rec = &b->records[i];
+    int all = rec->labels_from == OSP_LOG_LABELS_ALL;
+    label_list ls = {.arena = arena};
+    osp_buf scratch;
+    osp_buf_init(&scratch, 0);
+    int rc = push_attrs(&ls, rec->attributes, -1, all, &scratch);
+    if (!rc && !all && rec->resource < b->nresources)
+        rc = push_attrs(&ls, b->resources[rec->resource].attributes, 0, 0, &scratch);
+    osp_buf_cleanup(&scratch);
+    if (!rc && !all && rec->scope < b->nscopes) {
+        const osp_scope *sc = &b->scopes[rec->scope];
+        if (!(rc = push_z(&ls, "scope_name", sc->name)))
+            rc = push_z(&ls, "scope_version", sc->version);
+    }
+    const char *level = osp_log_level_name(rec->severity_number);
+    if (!rc && !(rc = push_hex(&ls, "trace_id", rec->trace_id, 16)) &&
+        !(rc = push_hex(&ls, "span_id", rec->span_id, 8)) &&
+        !(rc = push_z(&ls, "severity_text", rec->severity_text)) &&
+        !(rc = push_u64(&ls, "severity_number",
+                        rec->severity_number > 0 ? (uint64_t)rec->severity_number : 0)) &&
+        !(rc = push_u64(&ls, "flags", rec->flags)) &&
+        !(rc = push_z(&ls, "event_name", rec->event_name)) &&
+        !(rc = push_u64(&ls, "observed_timestamp", rec->observed_ns)) && level)
+        rc = push_z(&ls, "detected_level", osp_str_c(level));
+    return rc ? rc : finish(&ls, labels, n);
+}
+
+int osp_log_line(const osp_log_record *r, osp_buf *scratch, osp_str *line)
+{
+    *line = osp_str_make("", 0);
+    if (!r->has_body || r->body.n == 0)
+        return 0;
+    osp_value v;
+    int rc = osp_value_decode(r->body, &v);
+    if (rc)
+        return rc;
+    if (v.type == OSP_VAL_STRING) {
+        *line = v.s;
+        return 0;
+    }
+    osp_buf_reset(scratch);
+    if ((rc = osp_value_to_text(&v, scratch)))
+        return rc;
+    *line = osp_buf_str(scratch);
+    return 0;
+}
+
+const char *osp_log_level_name(int32_t severity_number)
+{
+    static const char *const names[] = {"trace", "debug", "info", "warn", "error", "fatal"};
+    if (severity_number < 1 || severity_number > 24)
+        return NULL;
+    return names[(severity_number - 1) / 4];
+}

@@ -1,0 +1,72 @@
+/* Log records as Loki sees them: the stream labels a record is indexed under, the
+ * structured metadata it carries, its body as a log line, and the time it is filed at.
+ * The log store indexes streams by these labels; LogQL and the Loki API read records
+ * through the same functions, so ingest and query agree on one mapping (docs/logs.md). */
+#ifndef OSP_MODEL_LOGSTREAM_H
+#define OSP_MODEL_LOGSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/str.h"
+#include "model/labels.h"
+#include "model/log.h"
+
+/* Which resource attributes become stream labels (osp_log_record.labels_from). */
+enum osp_log_labels_from {
+    /* OTLP and JSON lines: the resource attributes Loki promotes by default (service.name,
+     * service.namespace, service.instance.id, deployment.environment[.name], cloud.region,
+     * cloud.availability_zone, container.name and the k8s.* workload names), their names
+     * with every character outside [a-zA-Z0-9_] turned into '_'. The other resource
+     * attributes become structured metadata. */
+    OSP_LOG_LABELS_PROMOTED = 0,
+    /* Loki push: every resource attribute is a stream label, named as it is. */
+    OSP_LOG_LABELS_ALL = 1,
+};
+
+/* The label service_name takes when nothing names the service, as in Loki. */
+#define OSP_LOG_UNKNOWN_SERVICE "unknown_service"
+
+/* The stream labels of resource r: sorted by name, names unique (the first attribute of a
+ * name wins), empty values left out. Always holds service_name: the resource's service
+ * name, else (OSP_LOG_LABELS_ALL) the first of the labels service, app, application, name,
+ * app_kubernetes_io_name, container, container_name, k8s_container_name, component,
+ * workload, job that is set (Loki's service discovery), else "unknown_service". Non-string
+ * values are rendered as osp_value_to_text renders them. Array and slices in arena.
+ * 0, OSP_ECORRUPT (a corrupt attrs blob) or OSP_ENOMEM. */
+int osp_log_stream_labels(const osp_resource *r, int labels_from, osp_arena *arena,
+                          osp_label **labels, size_t *n);
+
+/* The structured metadata of record i of b, sorted by name, names unique (the first
+ * wins), every value non-empty:
+ * - the record's attributes, names sanitized as for promoted labels (kept as sent for
+ *   OSP_LOG_LABELS_ALL);
+ * - for OSP_LOG_LABELS_PROMOTED, the resource attributes not promoted to stream labels
+ *   (sanitized), and scope_name and scope_version;
+ * - trace_id and span_id in lowercase hex when set, severity_text, severity_number and
+ *   flags when non-zero, event_name when set, observed_timestamp (decimal ns) when set;
+ * - detected_level from the severity number (trace, debug, info, warn, error, fatal) when
+ *   it is set.
+ * Array and slices in arena. 0, OSP_ECORRUPT or OSP_ENOMEM. */
+int osp_log_metadata(const osp_log_batch *b, size_t i, osp_arena *arena, osp_label **labels,
+                     size_t *n);
+
+/* The body of r as a log line: a string body as it is (a slice of the record, nothing
+ * copied), no body or the empty value as "", any other value as osp_value_to_text renders
+ * it, written into scratch (which is reset first). 0, OSP_ECORRUPT or scratch's error. */
+int osp_log_line(const osp_log_record *r, osp_buf *scratch, osp_str *line);
+
+/* The time a record is filed and queried at: time_ns, else observed_ns (receivers set
+ * observed_ns to the arrival time when both are 0). */
+static inline uint64_t osp_log_time(const osp_log_record *r)
+{
+    return r->time_ns ? r->time_ns : r->observed_ns;
+}
+
+/* Loki's name of a severity number's level ("info" for 9..12, ...), or NULL for 0 and
+ * numbers outside 1..24. */
+const char *osp_log_level_name(int32_t severity_number);
+
+#endif

@@ -1,0 +1,688 @@
+/* LogQL evaluator (logql_eval.h): the driver, log queries over the source's select, and
+ * range aggregations over its scan. Vector aggregations, binary operators and
+ * label_replace run on the PromQL engine (logql_metric.c). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "core/mem.h"
+#include "model/logstream.h"
+#include "query/logql_eval_int.h"
+
+#define DEFAULT_LIMIT 100
+#define DEFAULT_MAX_SERIES 500
+
+/* ---- running a pipeline over the source's records ---- */
+
+/* Stream labels by stream id (open addressing). */
+typedef struct scache {
+    uint64_t *id;
+    osp_label **l;
+    size_t *n;
+    size_t mask, count;
+} scache;
+
+/* What a scan or select callback needs. */
+typedef struct runner {
+    osp__lq_query *q;
+    const osp__lq_pipeline *p;
+    scache sc;
+    osp_arena scratch; /* one record's strings, emptied per record */
+    osp_buf line;      /* a non-string body rendered as a line */
+    int rc;            /* the first error a callback met */
+} runner;
+
+static int scache_grow(osp_arena *a, scache *c)
+{
+    size_t cap = c->mask ? 2 * (c->mask + 1) : 64;
+    scache n = {osp_arena_calloc(a, cap, sizeof *n.id), osp_arena_alloc(a, cap * sizeof *n.l),
+                osp_arena_alloc(a, cap * sizeof *n.n), cap - 1, 0};
+    if (!n.id || !n.l || !n.n)
+        return OSP_ENOMEM;
+    for (size_t i = 0; c->mask && i <= c->mask; i++) {
+        if (!c->id[i])
+            continue;
+        size_t k = (c->id[i] * 0x9e3779b97f4a7c15ull) & n.mask;
+        while (n.id[k])
+            k = (k + 1) & n.mask;
+        n.id[k] = c->id[i], n.l[k] = c->l[i], n.n[k] = c->n[i];
+        n.count++;
+    }
+    *c = n;
+    return 0;
+}
+
+/* The labels of stream id (ids are stored plus one so that 0 marks a free slot). */
+static int stream_labels(runner *r, uint64_t id, osp_label **l, size_t *n)
+{
+    osp__lq_query *q = r->q;
+    scache *c = &r->sc;
+    int rc;
+    if ((c->count + 1) * 2 > c->mask + 1 && (rc = scache_grow(q->arena, c)))
+        return rc;
+    size_t k = ((id + 1) * 0x9e3779b97f4a7c15ull) & c->mask;
+    while (c->id[k] && c->id[k] != id + 1)
+        k = (k + 1) & c->mask;
+    if (!c->id[k]) {
+        if ((rc = q->src->stream_labels(q->src->ctx, id, q->arena, &c->l[k], &c->n[k])))
+            return osp__lq_fail(q, rc, "reading the labels of a stream failed: %s",
+                                osp_strerror(rc));
+        c->id[k] = id + 1;
+        c->count++;
+    }
+    *l = c->l[k];
+    *n = c->n[k];
+    return 0;
+}
+
+/* Runs the pipeline on record v->index of v->batch into e (in r->scratch, which it
+ * empties first). 1 passes, 0 dropped, < 0 error. count: add it to the stats. */
+static int run_record(runner *r, const osp_log_batch *b, size_t index, uint64_t stream,
+                      osp_str line, int count, osp__lq_entry *e)
+{
+    osp_label *sl = NULL, *meta;
+    size_t nsl = 0, nmeta;
+    int rc;
+    osp_arena_cleanup(&r->scratch);
+    if ((rc = osp__lq_tick(r->q)) || (rc = stream_labels(r, stream, &sl, &nsl)))
+        return rc;
+    if ((rc = osp_log_metadata(b, index, &r->scratch, &meta, &nmeta)))
+        return osp__lq_fail(r->q, rc, "reading a record's metadata failed: %s", osp_strerror(rc));
+    if (count) {
+        r->q->stats->lines++;
+        r->q->stats->bytes += line.n;
+    }
+    if ((rc = osp__lq_entry_init(e, &r->scratch, sl, nsl, meta, nmeta, line,
+                                 osp_log_time(&b->records[index]))))
+        return rc;
+    return osp__lq_pipeline_run(r->p, e);
+}
+
+static void runner_init(runner *r, osp__lq_query *q, const osp__lq_pipeline *p)
+{
+    memset(r, 0, sizeof *r);
+    r->q = q;
+    r->p = p;
+    osp_arena_init(&r->scratch, 8192, 0);
+    osp_buf_init(&r->line, 0);
+}
+
+static void runner_cleanup(runner *r)
+{
+    osp_arena_cleanup(&r->scratch);
+    osp_buf_cleanup(&r->line);
+}
+
+/* Fills q's store query for a log selector: matchers, and the leading single "|="
+ * filters (before any stage that rewrites the line) as needles. */
+static int push_down(osp__lq_query *q, const osp_logql_log *log, osp_log_query *lq)
+{
+    osp_str *needles = osp_arena_alloc(q->arena, (log->nstages + 1) * sizeof *needles);
+    if (!needles)
+        return OSP_ENOMEM;
+    lq->m = log->matchers;
+    lq->n = log->nmatchers;
+    lq->needles = needles;
+    for (size_t i = 0; i < log->nstages; i++) {
+        const osp_logql_stage *st = &log->stages[i];
+        if (st->kind == OSP_LOGQL_STAGE_LINE_FORMAT || st->kind == OSP_LOGQL_STAGE_DECOLORIZE ||
+            st->kind == OSP_LOGQL_STAGE_UNPACK)
+            break;
+        if (st->kind == OSP_LOGQL_STAGE_LINE_FILTER && st->u.line.op == OSP_LOGQL_LINE_CONTAINS &&
+            st->u.line.n == 1 && st->u.line.values[0].n)
+            needles[lq->nneedles++] = st->u.line.values[0];
+    }
+    return 0;
+}
+
+/* ---- log queries ---- */
+
+static int keep_record(const osp_log_view *v, void *ctx)
+{
+    runner *r = ctx;
+    osp__lq_entry e;
+    int rc = run_record(r, v->batch, v->index, v->stream, v->line, 1, &e);
+    if (rc < 0)
+        r->rc = rc;
+    return rc;
+}
+
+static int cmp_stream(const void *a, const void *b)
+{
+    const osp_logql_stream *x = a, *y = b;
+    return osp_labels_compare(x->labels, x->nlabels, y->labels, y->nlabels);
+}
+
+/* A copy of labels (names and values) in arena. */
+static osp_label *copy_labels(osp_arena *a, const osp_label *l, size_t n)
+{
+    osp_label *c = osp_arena_alloc(a, (n + 1) * sizeof *c);
+    for (size_t i = 0; c && i < n; i++) {
+        c[i].name = osp_arena_strdup(a, l[i].name);
+        c[i].value = osp_arena_strdup(a, l[i].value);
+        if (!c[i].name.p || !c[i].value.p)
+            return NULL;
+    }
+    return c;
+}
+
+/* Groups the selected records, their pipeline run again, into streams. */
+static int group_streams(runner *r, const osp_log_batch *b, const uint64_t *ids,
+                         osp_logql_result *res)
+{
+    osp__lq_query *q = r->q;
+    size_t n = b->nrecords;
+    uint32_t *sid = osp_arena_alloc(q->arena, (n + 1) * sizeof *sid);
+    osp_logql_entry *ent = osp_arena_alloc(q->arena, (n + 1) * sizeof *ent);
+    osp__pq_lmap map;
+    int rc;
+    if (!sid || !ent || (rc = osp__pq_lmap_init(&map, q->arena, 16)))
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        osp__lq_entry e;
+        osp_str line;
+        osp_label *l;
+        size_t nl;
+        int added;
+        if ((rc = osp_log_line(&b->records[i], &r->line, &line)))
+            return osp__lq_fail(q, rc, "reading a record's line failed: %s", osp_strerror(rc));
+        if ((rc = run_record(r, b, i, ids[i], line, 0, &e)) < 0)
+            return rc;
+        if (!(l = osp__lq_labels(&e, &r->scratch, &nl)) && nl)
+            return OSP_ENOMEM;
+        if ((rc = osp__pq_lmap_put(&map, q->arena, l, nl, &sid[i], &added)))
+            return rc;
+        if (added) {
+            osp_label *c = copy_labels(q->arena, l, nl);
+            if (!c)
+                return OSP_ENOMEM;
+            map.lbl[sid[i]] = c;
+        }
+        ent[i].t_ns = e.t_ns;
+        if (!(ent[i].line = osp_arena_strdup(q->arena, e.line)).p)
+            return OSP_ENOMEM;
+    }
+    res->nstreams = map.n;
+    if (!(res->streams = osp_arena_calloc(q->arena, map.n + 1, sizeof *res->streams)))
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        res->streams[sid[i]].n++;
+    for (size_t k = 0; k < map.n; k++) {
+        osp_logql_stream *s = &res->streams[k];
+        s->labels = (osp_label *)map.lbl[k];
+        s->nlabels = map.nlbl[k];
+        if (!(s->entries = osp_arena_alloc(q->arena, s->n * sizeof *s->entries)))
+            return OSP_ENOMEM;
+        s->n = 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        res->streams[sid[i]].entries[res->streams[sid[i]].n++] = ent[i];
+    if (map.n > 1)
+        qsort(res->streams, map.n, sizeof *res->streams, cmp_stream);
+    return 0;
+}
+
+static int eval_log(osp__lq_query *q, const osp_logql_log *log, uint64_t start_ns, uint64_t end_ns,
+                    osp_logql_result *res)
+{
+    osp__lq_pipeline p;
+    osp_log_query lq = {
+        .start_ns = start_ns, .end_ns = end_ns, .forward = q->opts.forward, .limit = q->opts.limit};
+    osp_log_batch out;
+    uint64_t *ids = NULL;
+    runner r;
+    int rc =
+        osp__lq_pipeline_compile(log->stages, log->nstages, q->arena, &p, q->pq.err, q->pq.errlen);
+    if (rc)
+        return rc;
+    runner_init(&r, q, &p);
+    osp_log_batch_init(&out);
+    if ((rc = push_down(q, log, &lq)))
+        goto out;
+    rc = q->src->select(q->src->ctx, &lq, keep_record, &r, &out, &ids);
+    if (rc) {
+        if (!r.rc)
+            osp__lq_fail(q, rc, "selecting log records failed: %s", osp_strerror(rc));
+        goto out;
+    }
+    res->type = OSP_LOGQL_RESULT_STREAMS;
+    rc = group_streams(&r, &out, ids, res);
+out:
+    osp_log_batch_cleanup(&out);
+    runner_cleanup(&r);
+    osp__lq_pipeline_cleanup(&p);
+    return rc;
+}
+
+/* ---- range aggregations ---- */
+
+typedef struct point {
+    uint32_t sid; /* the series */
+    uint32_t seq; /* arrival order, for ties */
+    uint64_t t_ns;
+    double v;
+} point;
+
+/* What the scan of one range aggregation gathers. */
+typedef struct gather {
+    runner r;
+    const osp_logql_expr *e;
+    osp__lq_pipeline post; /* unwrap's filters */
+    osp__pq_lmap map;      /* series label sets */
+    point *pts;
+    size_t npts, cap;
+} gather;
+
+/* Labels of a sample after grouping: by (...) keeps the listed labels, without (...)
+ * drops them, and an unwrap without "by" drops the unwrapped label; an entry with an
+ * error keeps every label, as Loki's GroupedLabels does. */
+static osp_label *grouped(gather *g, osp__lq_entry *e, size_t *n)
+{
+    const osp_logql_grouping *gr = &g->e->u.range_agg.grouping;
+    const osp_logql_unwrap *uw = g->e->u.range_agg.range.unwrap;
+    osp_label *l = osp__lq_labels(e, e->arena, n);
+    if (!l || e->err.n || (!gr->present && !uw))
+        return l;
+    size_t k = 0;
+    int by = gr->present && !gr->without;
+    for (size_t i = 0; i < *n; i++) {
+        int listed = 0;
+        for (size_t j = 0; gr->present && j < gr->labels.n && !listed; j++)
+            listed = osp_str_eq(gr->labels.a[j], l[i].name);
+        if (!by && uw && osp_str_eq(uw->label, l[i].name))
+            listed = 1;
+        if (listed == by)
+            l[k++] = l[i];
+    }
+    *n = k;
+    return l;
+}
+
+static int sample_record(const osp_log_view *v, void *ctx)
+{
+    gather *g = ctx;
+    osp__lq_query *q = g->r.q;
+    const osp_logql_unwrap *uw = g->e->u.range_agg.range.unwrap;
+    osp__lq_entry e;
+    double val = 1;
+    int rc = run_record(&g->r, v->batch, v->index, v->stream, v->line, 1, &e);
+    if (rc <= 0)
+        return g->r.rc = rc;
+    if (uw) {
+        char why[256];
+        int found, bad = 0;
+        osp_str s = osp__lq_get(&e, uw->label, &found);
+        if (s.n == 0)
+            return 0; /* a line without the label is no sample (Loki issue 6713) */
+        if (uw->conv == OSP_LOGQL_CONV_DURATION) {
+            int64_t ns;
+            bad = osp__lq_parse_duration(s, &ns, why, sizeof why);
+            val = (double)ns / 1e9;
+        } else if (uw->conv == OSP_LOGQL_CONV_BYTES) {
+            uint64_t bytes;
+            bad = osp__lq_parse_bytes(s, &bytes, why, sizeof why);
+            val = (double)bytes;
+        } else {
+            bad = osp__lq_parse_float(s, &val, why, sizeof why);
+        }
+        if (bad) {
+            osp_str d = osp_arena_strdup(e.arena, osp_str_c(why));
+            if (!d.p)
+                return g->r.rc = OSP_ENOMEM;
+            val = 0;
+            osp__lq_set_error(&e, OSP__LQ_ERR_SAMPLE, d);
+        }
+        if ((rc = osp__lq_pipeline_run(&g->post, &e)) <= 0)
+            return g->r.rc = rc;
+    } else if (g->e->u.range_agg.op == OSP_LOGQL_RANGE_BYTES ||
+               g->e->u.range_agg.op == OSP_LOGQL_RANGE_BYTES_RATE) {
+        val = (double)e.line.n;
+    }
+    size_t nl;
+    uint32_t sid;
+    int added;
+    osp_label *l = grouped(g, &e, &nl);
+    if ((!l && nl) || (rc = osp__pq_lmap_put(&g->map, q->arena, l, nl, &sid, &added)))
+        return g->r.rc = l ? rc : OSP_ENOMEM;
+    if (added && !(g->map.lbl[sid] = copy_labels(q->arena, l, nl)))
+        return g->r.rc = OSP_ENOMEM;
+    point *pt = osp_array_push((void **)&g->pts, &g->npts, &g->cap, sizeof *pt);
+    if (!pt)
+        return g->r.rc = OSP_ENOMEM;
+    *pt = (point){sid, (uint32_t)g->npts, osp_log_time(&v->batch->records[v->index]), val};
+    return 0;
+}
+
+static int cmp_point(const void *a, const void *b)
+{
+    const point *x = a, *y = b;
+    if (x->sid != y->sid)
+        return x->sid < y->sid ? -1 : 1;
+    if (x->t_ns != y->t_ns)
+        return x->t_ns < y->t_ns ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Loki's extrapolatedRate for rate_counter, with its units as they are: sample times in
+ * nanoseconds against the range in milliseconds, both divided by 1000. */
+static double rate_counter(const point *p, size_t n, int64_t range_ms)
+{
+    if (n < 2)
+        return 0;
+    double result = p[n - 1].v - p[0].v, last = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].v < last)
+            result += last;
+        last = p[i].v;
+    }
+    double to_start = (double)range_ms / 1000, to_end = 0;
+    double sampled = (double)(p[n - 1].t_ns - p[0].t_ns) / 1000;
+    double avg = sampled / (double)(n - 1);
+    if (result > 0 && p[0].v >= 0) {
+        double to_zero = sampled * (p[0].v / result);
+        if (to_zero < to_start)
+            to_start = to_zero;
+    }
+    double threshold = avg * 1.1, interval = sampled;
+    interval += to_start < threshold ? to_start : avg / 2;
+    interval += to_end < threshold ? to_end : avg / 2;
+    return result * (interval / sampled) / ((double)range_ms / 1000);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y; /* NaN sorts as Go's sort.Float64s would not matter here */
+}
+
+/* The value of a range aggregation over the window p[0..n) (n > 0), as Loki's
+ * range_vector.go computes it. */
+static double window_value(const osp_logql_expr *e, const point *p, size_t n, double *scratch)
+{
+    double range_s = (double)e->u.range_agg.range.range_ms / 1000, v = 0, mean = 0, aux = 0;
+    int unwrapped = e->u.range_agg.range.unwrap != NULL;
+    switch (e->u.range_agg.op) {
+    case OSP_LOGQL_RANGE_COUNT:
+        return (double)n;
+    case OSP_LOGQL_RANGE_ABSENT:
+        return 1;
+    case OSP_LOGQL_RANGE_RATE:
+        if (!unwrapped)
+            return (double)n / range_s;
+        /* fall through */
+    case OSP_LOGQL_RANGE_BYTES_RATE:
+    case OSP_LOGQL_RANGE_BYTES:
+    case OSP_LOGQL_RANGE_SUM:
+        for (size_t i = 0; i < n; i++)
+            v += p[i].v;
+        return e->u.range_agg.op == OSP_LOGQL_RANGE_SUM ||
+                       e->u.range_agg.op == OSP_LOGQL_RANGE_BYTES
+                   ? v
+                   : v / range_s;
+    case OSP_LOGQL_RANGE_AVG:
+        for (size_t i = 0; i < n; i++) {
+            double c = (double)(i + 1);
+            if (isinf(mean) && ((isinf(p[i].v) && (mean > 0) == (p[i].v > 0)) ||
+                                (!isinf(p[i].v) && !isnan(p[i].v))))
+                continue;
+            mean += p[i].v / c - mean / c;
+        }
+        return mean;
+    case OSP_LOGQL_RANGE_MAX:
+    case OSP_LOGQL_RANGE_MIN:
+        v = p[0].v;
+        for (size_t i = 0; i < n; i++)
+            if ((e->u.range_agg.op == OSP_LOGQL_RANGE_MAX ? p[i].v > v : p[i].v < v) || isnan(v))
+                v = p[i].v;
+        return v;
+    case OSP_LOGQL_RANGE_FIRST:
+        return p[0].v;
+    case OSP_LOGQL_RANGE_LAST:
+        return p[n - 1].v;
+    case OSP_LOGQL_RANGE_STDVAR:
+    case OSP_LOGQL_RANGE_STDDEV:
+        for (size_t i = 0; i < n; i++) {
+            double delta = p[i].v - mean;
+            mean += delta / (double)(i + 1);
+            aux += delta * (p[i].v - mean);
+        }
+        v = aux / (double)n;
+        return e->u.range_agg.op == OSP_LOGQL_RANGE_STDDEV ? sqrt(v) : v;
+    case OSP_LOGQL_RANGE_QUANTILE: {
+        double q = e->u.range_agg.param;
+        if (q < 0)
+            return -INFINITY;
+        if (q > 1)
+            return INFINITY;
+        for (size_t i = 0; i < n; i++)
+            scratch[i] = p[i].v;
+        qsort(scratch, n, sizeof *scratch, cmp_double);
+        double rank = q * (double)(n - 1), lo = fmax(0, floor(rank));
+        double hi = fmin((double)n - 1, lo + 1), w = rank - floor(rank);
+        return scratch[(size_t)lo] * (1 - w) + scratch[(size_t)hi] * w;
+    }
+    case OSP_LOGQL_RANGE_RATE_COUNTER:
+        return rate_counter(p, n, e->u.range_agg.range.range_ms);
+    }
+    return NAN;
+}
+
+/* Loki's PipelineError for a series that still carries __error__. */
+static int pipeline_error(osp__lq_query *q, const osp_label *l, size_t n)
+{
+    char series[512];
+    osp_str err = osp_labels_get(l, n, OSP_STR_LIT(OSP__LQ_ERROR));
+    osp__pq_labels_fmt(series, sizeof series, l, n);
+    return osp__lq_fail(q, OSP_EEXEC,
+                        "pipeline error: '%.*s' for series: '%s'.\n"
+                        "Use a label filter to intentionally skip this error. (e.g | "
+                        "__error__!=\"%.*s\").\n"
+                        "To skip all potential errors you can match empty errors.(e.g "
+                        "__error__=\"\")\n"
+                        "The label filter can also be specified after unwrap. (e.g | unwrap "
+                        "latency | __error__=\"\" )\n",
+                        OSP_STR_FMT(err), series, OSP_STR_FMT(err));
+}
+
+/* Appends (t, v) to s (room for 2 * nsteps samples), with a stale marker at the step
+ * after a sample whose next step has none: the PromQL engine would otherwise carry the
+ * value across the gap (its lookback). t_ms < 0: only close the series at its end. */
+static void add_step(osp_series *s, int64_t t_ms, int64_t step_ms, double v)
+{
+    if (s->nsamples) {
+        int64_t next = s->samples[s->nsamples - 1].t_ms + step_ms;
+        if (t_ms < 0 || next < t_ms)
+            s->samples[s->nsamples++] = (osp_sample){next, osp_stale_nan()};
+    }
+    if (t_ms >= 0)
+        s->samples[s->nsamples++] = (osp_sample){t_ms, v};
+}
+
+/* Labels absent_over_time gives its result: the selector's equality matchers, a name
+ * matched more than once or otherwise left out (Loki's absentLabels). */
+static int absent_labels(osp__lq_query *q, const osp_logql_log *log, osp_label **out, size_t *n)
+{
+    osp_label *l = osp_arena_alloc(q->arena, (log->nmatchers + 1) * sizeof *l);
+    size_t k = 0;
+    if (!l)
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < log->nmatchers; i++) {
+        const osp_label_matcher *m = &log->matchers[i];
+        int dup = 0;
+        for (size_t j = 0; j < log->nmatchers; j++)
+            dup |= j != i && osp_str_eq(log->matchers[j].name, m->name);
+        if (m->type == OSP_MATCH_EQ && !dup && m->value.n &&
+            !osp_str_eqz(m->name, OSP_METRIC_NAME_LABEL))
+            l[k++] = (osp_label){m->name, m->value};
+    }
+    osp_labels_sort(l, k);
+    *out = l;
+    *n = k;
+    return 0;
+}
+
+/* Turns the gathered points into one series per label set with a sample per step. */
+static int windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
+{
+    const osp_logql_expr *e = g->e;
+    int64_t range_ns = e->u.range_agg.range.range_ms * 1000000;
+    int64_t off_ns = e->u.range_agg.range.offset_ms * 1000000;
+    int64_t step_ms = q->step_ns ? q->step_ns / 1000000 : 1;
+    int absent = e->u.range_agg.op == OSP_LOGQL_RANGE_ABSENT;
+    double *scratch = osp_arena_alloc(q->arena, (g->npts + 1) * sizeof *scratch);
+    uint8_t *any = osp_arena_calloc(q->arena, q->nsteps + 1, 1);
+    int rc;
+    if (!scratch || !any)
+        return OSP_ENOMEM;
+    if (g->npts > 1)
+        qsort(g->pts, g->npts, sizeof *g->pts, cmp_point);
+    leaf->s = osp_arena_calloc(q->arena, g->map.n + 1, sizeof *leaf->s);
+    leaf->n = 0;
+    if (!leaf->s)
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < g->npts;) {
+        size_t j = i;
+        while (j < g->npts && g->pts[j].sid == g->pts[i].sid)
+            j++;
+        const osp_label *l = g->map.lbl[g->pts[i].sid];
+        size_t nl = g->map.nlbl[g->pts[i].sid], lo = i, hi = i;
+        osp_series *s = &leaf->s[leaf->n];
+        *s = (osp_series){.labels = (osp_label *)l, .nlabels = nl};
+        if (!(s->samples = osp_arena_alloc(q->arena, 2 * q->nsteps * sizeof *s->samples)))
+            return OSP_ENOMEM;
+        for (size_t k = 0; k < q->nsteps; k++) {
+            int64_t t = (int64_t)q->start_ns + (int64_t)k * q->step_ns - off_ns;
+            while (lo < j && (int64_t)g->pts[lo].t_ns <= t - range_ns)
+                lo++;
+            if (hi < lo)
+                hi = lo;
+            while (hi < j && (int64_t)g->pts[hi].t_ns <= t)
+                hi++;
+            if (hi == lo)
+                continue;
+            if (osp_labels_get(l, nl, OSP_STR_LIT(OSP__LQ_ERROR)).n)
+                return pipeline_error(q, l, nl);
+            any[k] = 1;
+            if (!absent)
+                add_step(s, (int64_t)((q->start_ns + k * (uint64_t)q->step_ns) / 1000000), step_ms,
+                         window_value(e, g->pts + lo, hi - lo, scratch));
+        }
+        if (s->nsamples) {
+            add_step(s, -1, step_ms, 0);
+            leaf->n++;
+        }
+        if ((rc = osp__lq_tick(q)))
+            return rc;
+        i = j;
+    }
+    if (!absent)
+        return 0;
+    osp_series *s = &leaf->s[0];
+    *s = (osp_series){0};
+    if ((rc = absent_labels(q, &e->u.range_agg.range.log, &s->labels, &s->nlabels)) ||
+        !(s->samples = osp_arena_alloc(q->arena, 2 * q->nsteps * sizeof *s->samples)))
+        return rc ? rc : OSP_ENOMEM;
+    for (size_t k = 0; k < q->nsteps; k++)
+        if (!any[k])
+            add_step(s, (int64_t)((q->start_ns + k * (uint64_t)q->step_ns) / 1000000), step_ms, 1);
+    leaf->n = s->nsamples ? 1 : 0;
+    if (leaf->n)
+        add_step(s, -1, step_ms, 0);
+    return 0;
+}
+
+int osp__lq_eval_range(osp__lq_query *q, const osp_logql_expr *e, osp__lq_leaf *leaf)
+{
+    const osp_logql_range *r = &e->u.range_agg.range;
+    int64_t range_ns = r->range_ms * 1000000, off_ns = r->offset_ms * 1000000;
+    int64_t first = (int64_t)q->start_ns - range_ns - off_ns + 1;
+    int64_t last = (int64_t)(q->start_ns + (q->nsteps - 1) * (uint64_t)q->step_ns) - off_ns + 1;
+    osp_log_query lq = {.start_ns = first > 0 ? (uint64_t)first : 0,
+                        .end_ns = last > 1 ? (uint64_t)last : 1};
+    osp__lq_pipeline p;
+    gather g;
+    int rc = osp__lq_pipeline_compile(r->log.stages, r->log.nstages, q->arena, &p, q->pq.err,
+                                      q->pq.errlen);
+    if (rc)
+        return rc;
+    memset(&g, 0, sizeof g);
+    runner_init(&g.r, q, &p);
+    g.e = e;
+    if ((r->unwrap && (rc = osp__lq_filters_compile(r->unwrap->post, r->unwrap->npost, q->arena,
+                                                    &g.post, q->pq.err, q->pq.errlen))) ||
+        (rc = osp__pq_lmap_init(&g.map, q->arena, 16)) || (rc = push_down(q, &r->log, &lq)))
+        goto out;
+    if (last <= 0) /* every window lies before the epoch */
+        goto done;
+    rc = q->src->scan(q->src->ctx, &lq, sample_record, &g);
+    if (rc) {
+        if (!g.r.rc)
+            osp__lq_fail(q, rc, "scanning log records failed: %s", osp_strerror(rc));
+        goto out;
+    }
+done:
+    rc = windows(q, &g, leaf);
+out:
+    osp_free(g.pts);
+    runner_cleanup(&g.r);
+    osp__lq_pipeline_cleanup(&g.post);
+    osp__lq_pipeline_cleanup(&p);
+    return rc;
+}
+
+/* ---- the query ---- */
+
+int osp_logql_eval(const osp_logql_source *src, const osp_logql_expr *e, uint64_t start_ns,
+                   uint64_t end_ns, int64_t step_ms, const osp_logql_opts *opts, osp_arena *arena,
+                   osp_logql_result *res, char *err, size_t errlen)
+{
+    struct timespec t0, t1;
+    osp__lq_query q = {.src = src, .arena = arena, .stats = &res->stats};
+    int rc;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    memset(res, 0, sizeof *res);
+    if (err && errlen)
+        err[0] = 0;
+    q.opts = opts ? *opts : (osp_logql_opts){0};
+    if (!q.opts.limit)
+        q.opts.limit = DEFAULT_LIMIT;
+    if (!q.opts.max_series)
+        q.opts.max_series = DEFAULT_MAX_SERIES;
+    q.pq = (osp__pq_query){.arena = arena,
+                           .deadline_ms = q.opts.deadline_ms,
+                           .err = err,
+                           .errlen = errlen,
+                           .ticks = UINT32_MAX - 1};
+    if (step_ms < 0 || end_ns < start_ns)
+        return osp__lq_fail(&q, OSP_EINVAL, "invalid query range or step");
+    if (e->kind == OSP_LOGQL_LOG) {
+        if (step_ms == 0 && start_ns == end_ns)
+            return osp__lq_fail(&q, OSP_EINVAL,
+                                "log queries are not supported as an instant query type, please "
+                                "change your query to a range query type");
+        rc = eval_log(&q, &e->u.log, start_ns, end_ns, res);
+    } else {
+        q.step_ns = step_ms * 1000000;
+        q.start_ns = step_ms ? start_ns : end_ns;
+        q.end_ns = end_ns;
+        q.nsteps = step_ms ? (size_t)((end_ns - start_ns) / (uint64_t)q.step_ns) + 1 : 1;
+        rc = osp__lq_eval_metric(&q, e, res);
+    }
+    if (rc == OSP_ENOMEM && err && errlen && !err[0])
+        osp__lq_fail(&q, rc, "out of memory in query execution");
+    if (rc) {
+        osp_logql_stats st = res->stats;
+        memset(res, 0, sizeof *res);
+        res->stats = st;
+        if (err && errlen && !err[0])
+            osp__lq_fail(&q, rc, "%s", osp_strerror(rc));
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    res->stats.exec_ns =
+        (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec));
+    return rc;
+}

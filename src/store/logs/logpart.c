@@ -1,0 +1,1597 @@
+/* Log part files: the streaming column writer and the verifying, on-demand granule reader
+ * (layout: logformat.h). */
+#include "store/logs/logpart.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "core/arena.h"
+#include "core/checksum.h"
+#include "core/endian.h"
+#include "core/err.h"
+#include "core/fsutil.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/pb.h"
+#include "model/attr.h"
+#include "model/logstream.h"
+#include "store/blockfile.h"
+#include "store/embedded/intern.h"
+#include "store/logs/logformat.h"
+#include "store/logs/logtoken.h"
+
+#define MOD "logpart"
+
+_Static_assert(OSP_LOGPART_MAGIC_LEN == OSP_BLOCKFILE_MAGIC_LEN &&
+                   OSP_LOGPART_HEADER_SIZE == OSP_BLOCKFILE_HEADER_SIZE &&
+                   OSP_LOGPART_FOOTER_SIZE == OSP_BLOCKFILE_FOOTER_SIZE &&
+                   OSP_LGRANULE_COL == OSP_BLOCKFILE_SLOT_SIZE,
+               "log parts are block files (store/blockfile.h)");
+static const osp_blockfile_format logpart_format = {
+    .magic = OSP_LOGPART_MAGIC,
+    .footer_magic = OSP_LOGPART_FOOTER_MAGIC,
+    .version = OSP_LOGPART_VERSION,
+    .max_index_raw = OSP_LOGPART_MAX_INDEX_RAW,
+    .max_block_raw = OSP_LOGPART_MAX_BLOCK_RAW,
+    .what = "log part",
+    .log_module = MOD,
+};
+
+static const uint8_t col_nstreams[OSP_LCOL_COUNT] = OSP_LCOL_STREAMS;
+
+/* ---- Shared by writer and reader -------------------------------------------------------- */
+
+int osp_logpart_labels_cmp(const osp_label *a, size_t na, const osp_label *b, size_t nb)
+{
+    for (size_t i = 0; i < na && i < nb; i++) {
+        int c = osp_str_cmp(a[i].name, b[i].name);
+        if (c == 0)
+            c = osp_str_cmp(a[i].value, b[i].value);
+        if (c)
+            return c;
+    }
+    return (na > nb) - (na < nb);
+}
+
+/* 10^e for time scales e (logformat.h). */
+static const uint64_t ten_pow[OSP_LOGPART_MAX_TIME_SCALE + 1] = {
+    1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000};
+
+/* Bit of probe i for hash h in a filter of nbits bits (logformat.h). */
+static uint64_t probe_bit(uint64_t h, uint32_t i, uint64_t nbits)
+{
+    uint64_t step = ((h << 32) | (h >> 32)) | 1;
+    return (h + (uint64_t)i * step) % nbits;
+}
+
+static int bloom_has(const uint8_t *bits, uint64_t nbits, uint32_t k, uint64_t h)
+{
+    if (nbits == 0)
+        return 0;
+    for (uint32_t i = 0; i < k; i++) {
+        uint64_t bit = probe_bit(h, i, nbits);
+        if (!(bits[bit >> 3] >> (bit & 7) & 1))
+            return 0;
+    }
+    return 1;
+}
+
+static void bloom_set(uint8_t *bits, uint64_t nbits, uint32_t k, uint64_t h)
+{
+    for (uint32_t i = 0; i < k; i++) {
+        uint64_t bit = probe_bit(h, i, nbits);
+        bits[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+    }
+}
+
+/* Resources and scopes in the index: messages described by a table of their fields, so
+ * one loop writes, parses and copies both kinds. */
+typedef struct msg_field {
+    uint32_t num;
+    uint8_t is_u32; /* a uint32_t varint, else an osp_str LEN field */
+    size_t off;
+} msg_field;
+
+static const msg_field res_fields[] = {
+    {OSP_LRES_ATTRIBUTES, 0, offsetof(osp_resource, attributes)},
+    {OSP_LRES_DROPPED, 1, offsetof(osp_resource, dropped_attributes)},
+    {OSP_LRES_ENTITY_REFS, 0, offsetof(osp_resource, entity_refs)},
+    {OSP_LRES_SCHEMA_URL, 0, offsetof(osp_resource, schema_url)},
+    {OSP_LRES_SERVICE, 0, offsetof(osp_resource, service_name)},
+};
+static const msg_field scope_fields[] = {
+    {OSP_LSCOPE_NAME, 0, offsetof(osp_scope, name)},
+    {OSP_LSCOPE_VERSION, 0, offsetof(osp_scope, version)},
+    {OSP_LSCOPE_ATTRIBUTES, 0, offsetof(osp_scope, attributes)},
+    {OSP_LSCOPE_DROPPED, 1, offsetof(osp_scope, dropped_attributes)},
+    {OSP_LSCOPE_SCHEMA_URL, 0, offsetof(osp_scope, schema_url)},
+};
+#define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* Appends obj's non-default fields as a message body. */
+static int msg_put(osp_buf *b, const void *obj, const msg_field *fs, size_t n)
+{
+    const char *base = obj;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (fs[i].is_u32) {
+            uint32_t v;
+            memcpy(&v, base + fs[i].off, sizeof v);
+            if (v)
+                rc = osp_pb_put_uint(b, fs[i].num, v);
+        } else {
+            osp_str s;
+            memcpy(&s, base + fs[i].off, sizeof s);
+            if (s.n)
+                rc = osp_pb_put_str(b, fs[i].num, s);
+        }
+    }
+    return rc;
+}
+
+/* Parses a message into obj (zeroed first; size bytes); slices point into msg. 0, or -1
+ * when it does not parse or a known field has the wrong type. */
+static int msg_parse(osp_str msg, void *obj, size_t size, const msg_field *fs, size_t n)
+{
+    osp_pb_reader rd = osp_pb_reader_make(msg.n ? msg.p : "", msg.n);
+    osp_pb_field f;
+    int more;
+    char *base = obj;
+    memset(obj, 0, size);
+    while ((more = osp_pb_next(&rd, &f)) == 1) {
+        for (size_t i = 0; i < n; i++) {
+            if (fs[i].num != f.num)
+                continue;
+            if (fs[i].is_u32) {
+                if (f.wire != OSP_PB_VARINT || f.u64 > UINT32_MAX)
+                    return -1;
+                uint32_t v = (uint32_t)f.u64;
+                memcpy(base + fs[i].off, &v, sizeof v);
+            } else {
+                if (f.wire != OSP_PB_LEN)
+                    return -1;
+                memcpy(base + fs[i].off, &f.bytes, sizeof f.bytes);
+            }
+        }
+    }
+    return more < 0 ? -1 : 0;
+}
+
+/* Copies obj's string fields into arena a. 0 or OSP_ENOMEM. */
+static int msg_copy(osp_arena *a, void *obj, const msg_field *fs, size_t n)
+{
+    char *base = obj;
+    for (size_t i = 0; i < n; i++) {
+        osp_str s;
+        if (fs[i].is_u32)
+            continue;
+        memcpy(&s, base + fs[i].off, sizeof s);
+        if (s.n == 0)
+            continue;
+        s.p = osp_arena_memdup(a, s.p, s.n);
+        if (!s.p)
+            return OSP_ENOMEM;
+        memcpy(base + fs[i].off, &s, sizeof s);
+    }
+    return 0;
+}
+
+/* ==== Writer ============================================================================ */
+
+/* A set of 64-bit keys (open addressing; 0 is tracked apart). */
+typedef struct keyset {
+    uint64_t *slots;
+    size_t n, cap; /* cap is 0 or a power of two */
+    int has_zero;
+} keyset;
+
+static int keyset_add(keyset *s, uint64_t k)
+{
+    if (k == 0) {
+        s->has_zero = 1;
+        return 0;
+    }
+    if (2 * (s->n + 1) > s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 1024;
+        uint64_t *slots = osp_calloc(cap, sizeof *slots);
+        if (!slots)
+            return OSP_ENOMEM;
+        for (size_t i = 0; i < s->cap; i++) {
+            uint64_t x = s->slots[i];
+            size_t j = (size_t)(x * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
+            while (x && slots[j])
+                j = (j + 1) & (cap - 1);
+            slots[j] = x;
+        }
+        osp_free(s->slots);
+        s->slots = slots;
+        s->cap = cap;
+    }
+    size_t j = (size_t)(k * 0x9E3779B97F4A7C15ull >> 20) & (s->cap - 1);
+    for (; s->slots[j]; j = (j + 1) & (s->cap - 1))
+        if (s->slots[j] == k)
+            return 0;
+    s->slots[j] = k;
+    s->n++;
+    return 0;
+}
+
+static void keyset_clear(keyset *s)
+{
+    if (s->n)
+        memset(s->slots, 0, s->cap * sizeof *s->slots);
+    s->n = 0;
+    s->has_zero = 0;
+}
+
+static size_t keyset_count(const keyset *s)
+{
+    return s->n + (size_t)s->has_zero;
+}
+
+/* Sets the keys of s in a filter. */
+static void keyset_to_bloom(const keyset *s, uint8_t *bits, uint64_t nbits, uint32_t k)
+{
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slots[i])
+            bloom_set(bits, nbits, k, s->slots[i]);
+    if (s->has_zero)
+        bloom_set(bits, nbits, k, 0);
+}
+
+typedef struct wstream {
+    size_t first, n; /* its labels in the writer's label array */
+    uint64_t min_t, max_t;
+} wstream;
+
+typedef struct key_value {
+    uint32_t kid;
+    osp_value v;
+} key_value;
+
+struct osp_logpart_writer {
+    osp_blockfile_writer bf; /* the file; bf.offset is where the next block goes */
+    int err;                 /* sticky failure */
+    uint64_t wal_lsn;
+    uint64_t *replaces;
+    size_t nreplaces;
+    osp_intern strings, keys, resources, scopes;
+    osp_arena arena; /* label bytes */
+    osp_label *labels;
+    size_t nlabels, labels_cap;
+    wstream *streams;
+    size_t nstreams, streams_cap;
+    uint64_t nrows, min_t, max_t, raw_bytes, last_t;
+    osp_buf granules; /* granule records of the index */
+    osp_buf blooms;   /* the bloom block */
+    /* the granule being built */
+    uint32_t grows, gfirst;
+    uint32_t run_base, run_stream, run_len; /* stream runs: previous run's stream, current */
+    uint64_t gmin, gmax, gbody;
+    uint8_t last_trace[16];
+    int have_trace;
+    uint64_t *gt, *gobs; /* per row: t, observed_ns - t (encoded at flush, scaled) */
+    osp_buf st[OSP_LCOL_COUNT][OSP_LCOL_MAX_STREAMS];
+    osp_buf *vals; /* per attribute key id: this granule's values of that key */
+    size_t nvals, vals_cap;
+    key_value *kvs;
+    size_t nkvs, kvs_cap;
+    uint8_t *tri_seen; /* 2^24 bits: trigrams already in this granule */
+    uint32_t *tris;    /* those trigrams */
+    size_t ntris, tris_cap;
+    keyset tokens, traces; /* token keys, trace id hashes of this granule */
+    int scan_err;
+    osp_buf scratch, line, block;
+};
+
+static void writer_destroy(osp_logpart_writer *w, int remove_file)
+{
+    osp_blockfile_writer_cleanup(&w->bf, remove_file);
+    osp_free(w->replaces);
+    osp_intern_cleanup(&w->strings);
+    osp_intern_cleanup(&w->keys);
+    osp_intern_cleanup(&w->resources);
+    osp_intern_cleanup(&w->scopes);
+    osp_arena_cleanup(&w->arena);
+    osp_free(w->labels);
+    osp_free(w->streams);
+    osp_buf *bufs[] = {&w->granules, &w->blooms, &w->scratch, &w->line, &w->block};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        osp_buf_cleanup(bufs[i]);
+    for (int c = 0; c < OSP_LCOL_COUNT; c++)
+        for (int k = 0; k < OSP_LCOL_MAX_STREAMS; k++)
+            osp_buf_cleanup(&w->st[c][k]);
+    for (size_t i = 0; i < w->nvals; i++)
+        osp_buf_cleanup(&w->vals[i]);
+    osp_free(w->vals);
+    osp_free(w->kvs);
+    osp_free(w->tri_seen);
+    osp_free(w->tris);
+    osp_free(w->gt);
+    osp_free(w->gobs);
+    osp_free(w->tokens.slots);
+    osp_free(w->traces.slots);
+    osp_free(w);
+}
+
+int osp_logpart_writer_create(const char *tmp_path, const osp_logpart_writer_options *opt,
+                              osp_logpart_writer **out)
+{
+    int rc = OSP_ENOMEM;
+    osp_logpart_writer *w = osp_calloc(1, sizeof *w);
+    if (!w)
+        return OSP_ENOMEM;
+    osp_blockfile_writer_init(&w->bf, &logpart_format,
+                              opt->zstd_level ? opt->zstd_level : OSP_LOGPART_ZSTD_LEVEL);
+    osp_intern_init(&w->strings, 1);
+    osp_intern_init(&w->keys, 1);
+    osp_intern_init(&w->resources, 1);
+    osp_intern_init(&w->scopes, 1);
+    osp_arena_init(&w->arena, 0, 0);
+    osp_buf *bufs[] = {&w->granules, &w->blooms, &w->scratch, &w->line, &w->block};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        osp_buf_init(bufs[i], 0);
+    for (int c = 0; c < OSP_LCOL_COUNT; c++)
+        for (int k = 0; k < OSP_LCOL_MAX_STREAMS; k++)
+            osp_buf_init(&w->st[c][k], 0);
+    w->wal_lsn = opt->wal_lsn;
+    w->nreplaces = opt->nreplaces;
+    w->tri_seen = osp_calloc(1, (1u << 24) / 8);
+    w->gt = osp_malloc(OSP_LOGPART_GRANULE_ROWS * sizeof *w->gt);
+    w->gobs = osp_malloc(OSP_LOGPART_GRANULE_ROWS * sizeof *w->gobs);
+    if (opt->nreplaces && (w->replaces = osp_malloc(opt->nreplaces * sizeof *w->replaces)))
+        memcpy(w->replaces, opt->replaces, opt->nreplaces * sizeof *w->replaces);
+    if (w->tri_seen && w->gt && w->gobs && !(w->nreplaces && !w->replaces))
+        rc = osp_blockfile_writer_create(&w->bf, tmp_path);
+    if (rc)
+        writer_destroy(w, 0);
+    else
+        *out = w;
+    return rc;
+}
+
+/* ---- Row encoding ---------------------------------------------------------------------- */
+
+static int put_value(osp_buf *b, const osp_value *v)
+{
+    uint8_t le[8];
+    if (v->type == OSP_VAL_EMPTY)
+        return 0;
+    if (v->type == OSP_VAL_INT)
+        return osp_pb_put_varint(b, osp_pb_zigzag_encode(v->i));
+    if (v->type == OSP_VAL_BOOL)
+        return osp_buf_putc(b, (char)(v->i != 0));
+    if (v->type == OSP_VAL_DOUBLE) {
+        osp_put_le64(le, osp_pb_double_bits(v->d));
+        return osp_buf_append(b, le, sizeof le);
+    }
+    return osp_pb_put_lenstr(b, v->s);
+}
+
+/* The value stream of key kid, created on first use. */
+static osp_buf *key_values(osp_logpart_writer *w, uint32_t kid)
+{
+    while (w->nvals <= kid) {
+        osp_buf *b = osp_array_push((void **)&w->vals, &w->nvals, &w->vals_cap, sizeof *b);
+        if (!b)
+            return NULL;
+        osp_buf_init(b, 0);
+    }
+    return &w->vals[kid];
+}
+
+/* Adds a row's attrs blob to the attribute stream set: transcoded when re-encoding what
+ * it parses to gives back the very bytes, else verbatim. */
+static int put_attrs(osp_logpart_writer *w, osp_str blob)
+{
+    osp_buf *set = w->st[OSP_LCOL_ATTRS];
+    osp_attr_iter it;
+    osp_str key;
+    osp_value v;
+    int more, rc = 0;
+    w->nkvs = 0;
+    osp_buf_reset(&w->scratch);
+    osp_attr_iter_init(&it, blob);
+    while ((more = osp_attr_next(&it, &key, &v)) == 1) {
+        key_value *kv = osp_array_push((void **)&w->kvs, &w->nkvs, &w->kvs_cap, sizeof *kv);
+        if (!kv)
+            return OSP_ENOMEM;
+        kv->v = v;
+        if ((rc = osp_intern_add(&w->keys, key, &kv->kid)) ||
+            (rc = osp_attr_append(&w->scratch, key, &v)))
+            return rc;
+    }
+    if (more < 0 || !osp_str_eq(osp_buf_str(&w->scratch), blob)) {
+        rc = osp_pb_put_varint(&set[OSP_LSET_SHAPE], 1);
+        return rc ? rc : osp_pb_put_lenstr(&set[OSP_LSET_RAW], blob);
+    }
+    rc = osp_pb_put_varint(&set[OSP_LSET_SHAPE], (uint64_t)w->nkvs * 2);
+    for (size_t i = 0; i < w->nkvs && rc == 0; i++) {
+        osp_buf *vb = key_values(w, w->kvs[i].kid);
+        rc = vb ? osp_pb_put_varint(&set[OSP_LSET_SHAPE],
+                                    (uint64_t)w->kvs[i].kid << 3 | (uint64_t)w->kvs[i].v.type)
+                : OSP_ENOMEM;
+        if (rc == 0)
+            rc = put_value(vb, &w->kvs[i].v);
+    }
+    return rc;
+}
+
+/* 1 when body is the canonical AnyValue of a string (then v holds it). */
+static int string_body(osp_str body, osp_value *v)
+{
+    uint8_t tmp[10];
+    return osp_value_decode(body, v) == 0 && v->type == OSP_VAL_STRING &&
+           body.n == 1 + osp_pb_encode_varint(tmp, v->s.n) + v->s.n;
+}
+
+static int put_body(osp_logpart_writer *w, osp_str body)
+{
+    osp_buf *st = w->st[OSP_LCOL_BODY];
+    osp_value v;
+    if (body.n == 0)
+        return osp_buf_putc(&st[OSP_LBODY_KINDS], OSP_LBODY_NONE);
+    int str = string_body(body, &v);
+    int rc = osp_buf_putc(&st[OSP_LBODY_KINDS], str ? OSP_LBODY_STRING : OSP_LBODY_VERBATIM);
+    if (rc == 0)
+        rc = str ? osp_pb_put_lenstr(&st[OSP_LBODY_TEXT], v.s)
+                 : osp_pb_put_lenstr(&st[OSP_LBODY_RAW], body);
+    return rc;
+}
+
+static int put_ids(osp_logpart_writer *w, const osp_log_record *r)
+{
+    static const uint8_t zero[16];
+    osp_buf *st = w->st[OSP_LCOL_IDS];
+    uint8_t code = 0;
+    int rc = 0;
+    if (memcmp(r->trace_id, zero, 16) != 0) {
+        if (w->have_trace && memcmp(r->trace_id, w->last_trace, 16) == 0) {
+            code |= OSP_LID_SAME;
+        } else {
+            code |= OSP_LID_TRACE;
+            memcpy(w->last_trace, r->trace_id, 16);
+            w->have_trace = 1;
+            rc = osp_buf_append(&st[OSP_LIDS_TRACE], r->trace_id, 16);
+            if (rc == 0)
+                rc = keyset_add(&w->traces, XXH64(r->trace_id, 16, 0));
+        }
+    }
+    if (rc == 0 && memcmp(r->span_id, zero, 8) != 0) {
+        code |= OSP_LID_SPAN;
+        rc = osp_buf_append(&st[OSP_LIDS_SPAN], r->span_id, 8);
+    }
+    return rc ? rc : osp_buf_putc(&st[OSP_LIDS_CODES], (char)code);
+}
+
+static int end_run(osp_logpart_writer *w)
+{
+    osp_buf *b = &w->st[OSP_LCOL_STREAM][0];
+    int rc = osp_pb_put_varint(b, w->run_stream - w->run_base);
+    if (rc == 0)
+        rc = osp_pb_put_varint(b, w->run_len);
+    w->run_base = w->run_stream;
+    w->run_len = 0;
+    return rc;
+}
+
+static void on_token(osp_str tok, void *ctx)
+{
+    osp_logpart_writer *w = ctx;
+    if (keyset_add(&w->tokens, osp_logtok_token_key(tok)))
+        w->scan_err = OSP_ENOMEM;
+}
+
+static void on_trigram(uint32_t tri, void *ctx)
+{
+    osp_logpart_writer *w = ctx;
+    uint8_t *byte = &w->tri_seen[tri >> 3], bit = (uint8_t)(1u << (tri & 7));
+    if (*byte & bit)
+        return;
+    uint32_t *slot = osp_array_push((void **)&w->tris, &w->ntris, &w->tris_cap, sizeof *slot);
+    if (!slot) {
+        w->scan_err = OSP_ENOMEM;
+        return;
+    }
+    *byte |= bit;
+    *slot = tri;
+}
+
+/* Writes every column of record r (filing time t) of local stream k. */
+static int put_row(osp_logpart_writer *w, const osp_log_batch *b, const osp_log_record *r,
+                   uint64_t t, uint32_t k)
+{
+    uint32_t sev_id, event_id, res_id, scope_id;
+    osp_str line;
+    int rc;
+    if (w->grows == 0) {
+        w->gfirst = w->run_base = w->run_stream = k;
+        w->gmin = w->gmax = t;
+        w->have_trace = 0;
+    }
+    if (w->run_len && w->run_stream != k && (rc = end_run(w)))
+        return rc;
+    w->run_stream = k;
+    w->run_len++;
+    osp_buf_reset(&w->scratch);
+    if ((rc = msg_put(&w->scratch, &b->resources[r->resource], res_fields, NFIELDS(res_fields))) ||
+        (rc = osp_intern_add(&w->resources, osp_buf_str(&w->scratch), &res_id)))
+        return rc;
+    osp_buf_reset(&w->scratch);
+    if ((rc = msg_put(&w->scratch, &b->scopes[r->scope], scope_fields, NFIELDS(scope_fields))) ||
+        (rc = osp_intern_add(&w->scopes, osp_buf_str(&w->scratch), &scope_id)) ||
+        (rc = osp_intern_add(&w->strings, r->severity_text, &sev_id)) ||
+        (rc = osp_intern_add(&w->strings, r->event_name, &event_id)))
+        return rc;
+    uint64_t misc = (r->has_body ? OSP_LMISC_HAS_BODY : 0) | (r->time_ns ? 0 : OSP_LMISC_NO_TIME) |
+                    (uint64_t)r->labels_from << OSP_LMISC_LABELS_SHIFT;
+    const struct {
+        int col;
+        uint64_t v;
+    } vs[] = {
+        {OSP_LCOL_SEVERITY, osp_pb_zigzag_encode(r->severity_number)},
+        {OSP_LCOL_SEVERITY, sev_id},
+        {OSP_LCOL_MISC, misc},
+        {OSP_LCOL_MISC, r->flags},
+        {OSP_LCOL_MISC, r->dropped_attributes},
+        {OSP_LCOL_EVENT, event_id},
+        {OSP_LCOL_ORIGIN, res_id},
+        {OSP_LCOL_ORIGIN, scope_id},
+    };
+    for (size_t i = 0; i < sizeof vs / sizeof vs[0] && rc == 0; i++)
+        rc = osp_pb_put_varint(&w->st[vs[i].col][0], vs[i].v);
+    if (rc || (rc = put_ids(w, r)) || (rc = put_attrs(w, r->attributes)) ||
+        (rc = put_body(w, r->body)))
+        return rc;
+    /* A body that does not decode has no line, hence no keys (queries see it as ""). */
+    if (osp_log_line(r, &w->line, &line) == 0)
+        osp_logtok_line_scan(line, on_token, on_trigram, w);
+    if (w->scan_err)
+        return w->scan_err;
+    w->gt[w->grows] = t;
+    w->gobs[w->grows] = r->observed_ns - t;
+    w->gmin = t < w->gmin ? t : w->gmin;
+    w->gmax = t > w->gmax ? t : w->gmax;
+    w->gbody += r->body.n;
+    w->grows++;
+    w->raw_bytes += r->body.n + r->attributes.n + r->severity_text.n + r->event_name.n + 16 +
+                    (memcmp(r->trace_id, (uint8_t[16]){0}, 16) ? 16 : 0) +
+                    (memcmp(r->span_id, (uint8_t[8]){0}, 8) ? 8 : 0);
+    return 0;
+}
+
+/* ---- Granules -------------------------------------------------------------------------- */
+
+/* Compresses column c's streams into one block, writes it and fills its granule slot. */
+static int put_column(osp_logpart_writer *w, int c, uint8_t *slot)
+{
+    int rc = 0;
+    osp_buf_reset(&w->block);
+    for (int k = 0; k < col_nstreams[c] && rc == 0; k++) {
+        rc = osp_pb_put_lenbytes(&w->block, w->st[c][k].data, w->st[c][k].len);
+        osp_buf_reset(&w->st[c][k]);
+    }
+    return rc ? rc : osp_blockfile_put_block(&w->bf, w->block.data, w->block.len, slot);
+}
+
+/* Appends a zeroed filter for nkeys keys to the bloom block; *bits points at it (valid
+ * until the next append), *nbits and *off describe it. */
+static int new_bloom(osp_logpart_writer *w, size_t nkeys, uint8_t **bits, uint64_t *nbits,
+                     uint64_t *off)
+{
+    uint64_t n = ((uint64_t)nkeys * OSP_LOGPART_BLOOM_BITS_PER_KEY + 63) / 64 * 64;
+    int rc = n > UINT32_MAX ? OSP_ETOOBIG : osp_buf_reserve(&w->blooms, n / 8);
+    *off = w->blooms.len;
+    *bits = NULL;
+    *nbits = 0;
+    if (rc || n == 0)
+        return rc;
+    *bits = (uint8_t *)w->blooms.data + w->blooms.len;
+    *nbits = n;
+    memset(*bits, 0, n / 8);
+    w->blooms.len += n / 8;
+    return 0;
+}
+
+/* Builds the granule's two filters and records them at rec + 36 (logformat.h). */
+static int put_blooms(osp_logpart_writer *w, uint8_t *rec)
+{
+    uint8_t *bits;
+    uint64_t nbits, off;
+    int rc = new_bloom(w, keyset_count(&w->tokens) + w->ntris, &bits, &nbits, &off);
+    if (rc)
+        return rc;
+    keyset_to_bloom(&w->tokens, bits, nbits, OSP_LOGPART_BLOOM_HASHES);
+    for (size_t i = 0; i < w->ntris; i++) {
+        bloom_set(bits, nbits, OSP_LOGPART_BLOOM_HASHES, osp_logtok_trigram_key(w->tris[i]));
+        w->tri_seen[w->tris[i] >> 3] = 0;
+    }
+    osp_put_le32(rec + 36, (uint32_t)nbits);
+    osp_put_le64(rec + 40, off);
+    if ((rc = new_bloom(w, keyset_count(&w->traces), &bits, &nbits, &off)))
+        return rc;
+    keyset_to_bloom(&w->traces, bits, nbits, OSP_LOGPART_BLOOM_HASHES);
+    osp_put_le32(rec + 48, (uint32_t)nbits);
+    osp_put_le64(rec + 52, off);
+    w->ntris = 0;
+    keyset_clear(&w->tokens);
+    keyset_clear(&w->traces);
+    return 0;
+}
+
+/* Writes v[0..n) (as int64 when signed) to b as the scale e, the largest power of ten 10^e
+ * dividing them all, then per value a zz varint of v / 10^e, or with delta of
+ * v / 10^e - the previous one's (logformat.h). */
+static int put_scaled(osp_buf *b, const uint64_t *v, uint32_t n, int is_signed, int delta)
+{
+    int e = OSP_LOGPART_MAX_TIME_SCALE, rc;
+    for (uint32_t i = 0; i < n && e > 0; i++) {
+        uint64_t m = is_signed && (int64_t)v[i] < 0 ? -v[i] : v[i];
+        while (e > 0 && m % ten_pow[e])
+            e--;
+    }
+    rc = osp_pb_put_varint(b, (uint64_t)e);
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        uint64_t x =
+            is_signed ? (uint64_t)((int64_t)v[i] / (int64_t)ten_pow[e]) : v[i] / ten_pow[e];
+        rc = osp_pb_put_varint(b, osp_pb_zigzag_encode((int64_t)(x - prev)));
+        prev = delta ? x : 0;
+    }
+    return rc;
+}
+
+static int flush_granule(osp_logpart_writer *w)
+{
+    uint8_t rec[OSP_LGRANULE_RECORD] = {0};
+    int rc = end_run(w);
+    if (rc == 0)
+        rc = put_scaled(&w->st[OSP_LCOL_TIME][0], w->gt, w->grows, 0, 1);
+    if (rc == 0)
+        rc = put_scaled(&w->st[OSP_LCOL_OBSERVED][0], w->gobs, w->grows, 1, 0);
+    for (size_t kid = 0; kid < w->nvals && rc == 0; kid++) {
+        osp_buf *vb = &w->vals[kid], *values = &w->st[OSP_LCOL_ATTRS][OSP_LSET_VALUES];
+        if (vb->len == 0)
+            continue;
+        rc = osp_pb_put_varint(values, kid);
+        if (rc == 0)
+            rc = osp_pb_put_lenbytes(values, vb->data, vb->len);
+        osp_buf_reset(vb);
+    }
+    osp_put_le64(rec, w->gmin);
+    osp_put_le64(rec + 8, w->gmax);
+    osp_put_le64(rec + 16, w->bf.offset);
+    osp_put_le32(rec + 24, w->grows);
+    osp_put_le32(rec + 28, w->gfirst);
+    osp_put_le32(rec + 32, (uint32_t)(w->nstreams - 1));
+    for (int c = 0; c < OSP_LCOL_COUNT && rc == 0; c++)
+        rc = put_column(w, c, rec + OSP_LGRANULE_FIXED + c * OSP_LGRANULE_COL);
+    if (rc == 0)
+        rc = put_blooms(w, rec);
+    if (rc == 0)
+        rc = osp_buf_append(&w->granules, rec, sizeof rec);
+    w->nrows += w->grows;
+    w->grows = 0;
+    w->gbody = 0;
+    return rc;
+}
+
+/* Registers a new stream (labels copied) as the current one. */
+static int add_stream(osp_logpart_writer *w, const osp_label *labels, size_t n, uint64_t t)
+{
+    wstream *s = osp_array_push((void **)&w->streams, &w->nstreams, &w->streams_cap, sizeof *s);
+    if (!s)
+        return OSP_ENOMEM;
+    *s = (wstream){.first = w->nlabels, .n = n, .min_t = t, .max_t = t};
+    for (size_t i = 0; i < n; i++) {
+        osp_label *l = osp_array_push((void **)&w->labels, &w->nlabels, &w->labels_cap, sizeof *l);
+        if (!l)
+            return OSP_ENOMEM;
+        l->name = osp_arena_strdup(&w->arena, labels[i].name);
+        l->value = osp_arena_strdup(&w->arena, labels[i].value);
+        if (!l->name.p || !l->value.p)
+            return OSP_ENOMEM;
+    }
+    return 0;
+}
+
+int osp_logpart_writer_add(osp_logpart_writer *w, const osp_label *labels, size_t n,
+                           const osp_log_batch *b, size_t i)
+{
+    const osp_log_record *r = &b->records[i];
+    uint64_t t = osp_log_time(r);
+    int fresh = 1, rc = 0;
+    if (w->err)
+        return w->err;
+    if (r->resource >= b->nresources || r->scope >= b->nscopes)
+        return OSP_EINVAL;
+    if (w->nstreams) {
+        const wstream *s = &w->streams[w->nstreams - 1];
+        int c = osp_logpart_labels_cmp(w->labels + s->first, s->n, labels, n);
+        if (c > 0 || (c == 0 && t < w->last_t))
+            return OSP_EINVAL;
+        fresh = c < 0;
+    }
+    if (w->grows == OSP_LOGPART_GRANULE_ROWS || w->gbody >= OSP_LOGPART_GRANULE_BODY_BYTES)
+        rc = flush_granule(w);
+    if (rc == 0 && fresh)
+        rc = add_stream(w, labels, n, t);
+    if (rc == 0)
+        rc = put_row(w, b, r, t, (uint32_t)(w->nstreams - 1));
+    if (rc)
+        return w->err = rc;
+    wstream *s = &w->streams[w->nstreams - 1];
+    s->max_t = t;
+    w->min_t = (w->nrows + w->grows == 1 || t < w->min_t) ? t : w->min_t;
+    w->max_t = t > w->max_t ? t : w->max_t;
+    w->last_t = t;
+    return 0;
+}
+
+/* ---- Index ----------------------------------------------------------------------------- */
+
+static int put_dict(osp_buf *b, uint32_t field, const osp_intern *t)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < t->n && rc == 0; i++)
+        rc = osp_pb_put_str(b, field, t->strs[i]);
+    return rc;
+}
+
+static int put_streams(osp_logpart_writer *w, osp_buf *b)
+{
+    int rc = 0;
+    for (size_t k = 0; k < w->nstreams && rc == 0; k++) {
+        const wstream *s = &w->streams[k];
+        size_t smark, lmark;
+        rc = osp_pb_begin(b, OSP_LIDX_STREAM, &smark);
+        for (size_t i = 0; i < s->n && rc == 0; i++) {
+            const osp_label *l = &w->labels[s->first + i];
+            if ((rc = osp_pb_begin(b, OSP_LSTREAM_LABEL, &lmark)) ||
+                (rc = osp_pb_put_str(b, OSP_LLABEL_NAME, l->name)) ||
+                (rc = osp_pb_put_str(b, OSP_LLABEL_VALUE, l->value)))
+                break;
+            rc = osp_pb_end(b, lmark);
+        }
+        if (rc == 0)
+            rc = osp_pb_put_uint(b, OSP_LSTREAM_MIN_TIME, s->min_t);
+        if (rc == 0)
+            rc = osp_pb_put_uint(b, OSP_LSTREAM_MAX_TIME, s->max_t);
+        if (rc == 0)
+            rc = osp_pb_end(b, smark);
+    }
+    return rc;
+}
+
+/* Builds the index message into w->block; the bloom block starts at bloom_off. */
+static int build_index(osp_logpart_writer *w, uint64_t bloom_off)
+{
+    osp_buf *b = &w->block;
+    const struct {
+        uint32_t num;
+        uint64_t v;
+    } scalars[] = {
+        {OSP_LIDX_NROWS, w->nrows},
+        {OSP_LIDX_MIN_TIME, w->min_t},
+        {OSP_LIDX_MAX_TIME, w->max_t},
+        {OSP_LIDX_WAL_LSN, w->wal_lsn},
+        {OSP_LIDX_RAW_BYTES, w->raw_bytes},
+        {OSP_LIDX_TOKEN_HASHES, OSP_LOGPART_BLOOM_HASHES},
+        {OSP_LIDX_TRACE_HASHES, OSP_LOGPART_BLOOM_HASHES},
+        {OSP_LIDX_BLOOM_OFFSET, bloom_off},
+        {OSP_LIDX_BLOOM_BYTES, w->blooms.len},
+        {OSP_LIDX_NCOLS, OSP_LCOL_COUNT},
+    };
+    int rc = 0;
+    osp_buf_reset(b);
+    for (size_t i = 0; i < sizeof scalars / sizeof scalars[0] && rc == 0; i++)
+        rc = osp_pb_put_uint(b, scalars[i].num, scalars[i].v);
+    for (size_t i = 0; i < w->nreplaces && rc == 0; i++)
+        rc = osp_pb_put_uint(b, OSP_LIDX_REPLACES, w->replaces[i]);
+    if (rc == 0)
+        rc = osp_pb_put_fixed64(b, OSP_LIDX_BLOOM_SUM, XXH64(w->blooms.data, w->blooms.len, 0));
+    if (rc == 0)
+        rc = put_dict(b, OSP_LIDX_STRING, &w->strings);
+    if (rc == 0)
+        rc = put_dict(b, OSP_LIDX_KEY, &w->keys);
+    if (rc == 0)
+        rc = put_dict(b, OSP_LIDX_RESOURCE, &w->resources);
+    if (rc == 0)
+        rc = put_dict(b, OSP_LIDX_SCOPE, &w->scopes);
+    if (rc == 0)
+        rc = put_streams(w, b);
+    if (rc == 0)
+        rc = osp_pb_put_bytes(b, OSP_LIDX_GRANULES, w->granules.data, w->granules.len);
+    return rc;
+}
+
+int osp_logpart_writer_finish(osp_logpart_writer *w, uint64_t *bytes)
+{
+    int rc = w->err;
+    uint64_t bloom_off = 0;
+    if (rc == 0 && w->nrows + w->grows == 0)
+        rc = OSP_EINVAL;
+    if (rc == 0 && w->grows)
+        rc = flush_granule(w);
+    if (rc == 0) {
+        bloom_off = w->bf.offset;
+        rc = osp_blockfile_write(&w->bf, w->blooms.data ? w->blooms.data : "", w->blooms.len);
+    }
+    if (rc == 0)
+        rc = build_index(w, bloom_off);
+    if (rc == 0)
+        rc = osp_blockfile_finish(&w->bf, w->block.data, w->block.len, bytes);
+    writer_destroy(w, rc != 0);
+    return rc;
+}
+
+void osp_logpart_writer_abort(osp_logpart_writer *w)
+{
+    if (w)
+        writer_destroy(w, 1);
+}
+
+/* ==== Reader ============================================================================ */
+
+typedef struct granule {
+    osp_logpart_granule pub;
+    uint64_t offset;               /* of its first block */
+    uint64_t tok_bits, trace_bits; /* filter sizes */
+    const uint8_t *tok, *trace;    /* filters, in the part's bloom block */
+    osp_blockfile_block col[OSP_LCOL_COUNT];
+} granule;
+
+typedef struct rstream {
+    size_t first, n; /* labels */
+    uint64_t min_t, max_t;
+} rstream;
+
+struct osp_logpart {
+    osp_blockfile bf;
+    osp_logpart_info info;
+    uint8_t *index;  /* decompressed index; dictionary and label slices point into it */
+    uint8_t *blooms; /* the bloom block */
+    uint64_t bloom_off, bloom_bytes, bloom_sum;
+    osp_str *strings, *keys;
+    size_t nstrings, nkeys, strings_cap, keys_cap;
+    osp_resource *resources;
+    osp_scope *scopes;
+    size_t nresources, nscopes, resources_cap, scopes_cap;
+    osp_label *labels;
+    size_t nlabels, labels_cap;
+    rstream *streams;
+    size_t nstreams, streams_cap;
+    uint64_t *replaces;
+    size_t nreplaces, replaces_cap;
+    uint32_t tok_k, trace_k;
+    granule *granules;
+};
+
+static int corrupt(const osp_logpart *p, const char *why)
+{
+    return osp_blockfile_corrupt(&p->bf, why);
+}
+
+/* Parses one stream message of the index into p->streams and p->labels. */
+static int parse_stream(osp_logpart *p, osp_str msg)
+{
+    osp_pb_reader rd = osp_pb_reader_make(msg.n ? msg.p : "", msg.n);
+    osp_pb_field f, lf;
+    int more;
+    rstream *s = osp_array_push((void **)&p->streams, &p->nstreams, &p->streams_cap, sizeof *s);
+    if (!s)
+        return OSP_ENOMEM;
+    s->first = p->nlabels;
+    while ((more = osp_pb_next(&rd, &f)) == 1) {
+        if (f.num == OSP_LSTREAM_MIN_TIME || f.num == OSP_LSTREAM_MAX_TIME) {
+            if (f.wire != OSP_PB_VARINT)
+                return corrupt(p, "bad stream");
+            *(f.num == OSP_LSTREAM_MIN_TIME ? &s->min_t : &s->max_t) = f.u64;
+            continue;
+        }
+        if (f.num != OSP_LSTREAM_LABEL)
+            continue;
+        osp_label *l = osp_array_push((void **)&p->labels, &p->nlabels, &p->labels_cap, sizeof *l);
+        if (!l)
+            return OSP_ENOMEM;
+        if (f.wire != OSP_PB_LEN)
+            return corrupt(p, "bad stream label");
+        osp_pb_reader lr = osp_pb_reader_make(f.bytes.n ? f.bytes.p : "", f.bytes.n);
+        while ((more = osp_pb_next(&lr, &lf)) == 1) {
+            if (lf.num != OSP_LLABEL_NAME && lf.num != OSP_LLABEL_VALUE)
+                continue;
+            if (lf.wire != OSP_PB_LEN)
+                return corrupt(p, "bad stream label");
+            *(lf.num == OSP_LLABEL_NAME ? &l->name : &l->value) = lf.bytes;
+        }
+        if (more < 0)
+            return corrupt(p, "bad stream label");
+    }
+    if (more < 0)
+        return corrupt(p, "bad stream");
+    s->n = p->nlabels - s->first;
+    if (s->min_t > s->max_t || s->min_t < p->info.min_time || s->max_t > p->info.max_time)
+        return corrupt(p, "stream time range outside the part's");
+    if (p->nstreams > 1) {
+        const rstream *prev = s - 1;
+        if (osp_logpart_labels_cmp(p->labels + prev->first, prev->n, p->labels + s->first, s->n) >=
+            0)
+            return corrupt(p, "streams out of order");
+    }
+    return 0;
+}
+
+/* The wire type each known index field must have; 1 for unknown fields (skipped). */
+static int index_wire_ok(const osp_pb_field *f)
+{
+    switch (f->num) {
+    case OSP_LIDX_STRING:
+    case OSP_LIDX_KEY:
+    case OSP_LIDX_RESOURCE:
+    case OSP_LIDX_SCOPE:
+    case OSP_LIDX_STREAM:
+    case OSP_LIDX_GRANULES:
+        return f->wire == OSP_PB_LEN;
+    case OSP_LIDX_BLOOM_SUM:
+        return f->wire == OSP_PB_I64;
+    default:
+        return f->num > OSP_LIDX_GRANULES || f->wire == OSP_PB_VARINT;
+    }
+}
+
+/* Adds a repeated index field to its table. */
+static int index_item(osp_logpart *p, const osp_pb_field *f)
+{
+    void *slot = NULL;
+    switch (f->num) {
+    case OSP_LIDX_REPLACES:
+        slot = osp_array_push((void **)&p->replaces, &p->nreplaces, &p->replaces_cap,
+                              sizeof *p->replaces);
+        if (slot)
+            *(uint64_t *)slot = f->u64;
+        break;
+    case OSP_LIDX_STRING:
+    case OSP_LIDX_KEY:
+        slot = f->num == OSP_LIDX_STRING
+                   ? osp_array_push((void **)&p->strings, &p->nstrings, &p->strings_cap,
+                                    sizeof(osp_str))
+                   : osp_array_push((void **)&p->keys, &p->nkeys, &p->keys_cap, sizeof(osp_str));
+        if (slot)
+            *(osp_str *)slot = f->bytes;
+        break;
+    case OSP_LIDX_RESOURCE:
+        slot = osp_array_push((void **)&p->resources, &p->nresources, &p->resources_cap,
+                              sizeof *p->resources);
+        if (slot &&
+            msg_parse(f->bytes, slot, sizeof *p->resources, res_fields, NFIELDS(res_fields)))
+            return corrupt(p, "bad resource");
+        break;
+    case OSP_LIDX_SCOPE:
+        slot = osp_array_push((void **)&p->scopes, &p->nscopes, &p->scopes_cap, sizeof *p->scopes);
+        if (slot &&
+            msg_parse(f->bytes, slot, sizeof *p->scopes, scope_fields, NFIELDS(scope_fields)))
+            return corrupt(p, "bad scope");
+        break;
+    case OSP_LIDX_STREAM:
+        return parse_stream(p, f->bytes);
+    default:
+        return 0;
+    }
+    return slot ? 0 : OSP_ENOMEM;
+}
+
+static int parse_granules(osp_logpart *p, osp_str recs)
+{
+    size_t n = recs.n / OSP_LGRANULE_RECORD;
+    uint64_t rows = 0, prev_end = OSP_LOGPART_HEADER_SIZE;
+    if (recs.n % OSP_LGRANULE_RECORD)
+        return corrupt(p, "bad granule table");
+    if (!(p->granules = osp_calloc(n + 1, sizeof *p->granules)))
+        return OSP_ENOMEM;
+    p->info.ngranules = n;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *r = (const uint8_t *)recs.p + i * OSP_LGRANULE_RECORD;
+        granule *g = &p->granules[i];
+        uint64_t tok_off = osp_get_le64(r + 40), trace_off = osp_get_le64(r + 52), end;
+        g->pub.min_time = osp_get_le64(r);
+        g->pub.max_time = osp_get_le64(r + 8);
+        g->offset = end = osp_get_le64(r + 16);
+        g->pub.rows = osp_get_le32(r + 24);
+        g->pub.first_stream = osp_get_le32(r + 28);
+        g->pub.last_stream = osp_get_le32(r + 32);
+        g->tok_bits = osp_get_le32(r + 36);
+        g->trace_bits = osp_get_le32(r + 48);
+        for (int c = 0; c < OSP_LCOL_COUNT; c++) {
+            const uint8_t *slot = r + OSP_LGRANULE_FIXED + c * OSP_LGRANULE_COL;
+            if (osp_blockfile_get_slot(&p->bf, slot, &g->col[c]))
+                return corrupt(p, "bad block size");
+            end += g->col[c].clen;
+        }
+        if (g->pub.rows == 0 || g->pub.rows > OSP_LOGPART_MAX_GRANULE_ROWS)
+            return corrupt(p, "bad granule row count");
+        if (g->offset < prev_end || end > p->bloom_off)
+            return corrupt(p, "granule blocks out of bounds");
+        if (g->pub.first_stream > g->pub.last_stream || g->pub.last_stream >= p->nstreams ||
+            (i && g->pub.first_stream < p->granules[i - 1].pub.last_stream))
+            return corrupt(p, "bad granule stream range");
+        if (g->pub.min_time > g->pub.max_time || g->pub.min_time < p->info.min_time ||
+            g->pub.max_time > p->info.max_time)
+            return corrupt(p, "granule time range outside the part's");
+        if (g->tok_bits % 64 || g->trace_bits % 64 || tok_off > p->bloom_bytes ||
+            g->tok_bits / 8 > p->bloom_bytes - tok_off || trace_off > p->bloom_bytes ||
+            g->trace_bits / 8 > p->bloom_bytes - trace_off)
+            return corrupt(p, "bloom filter out of bounds");
+        g->tok = p->blooms + tok_off;
+        g->trace = p->blooms + trace_off;
+        prev_end = end;
+        rows += g->pub.rows;
+    }
+    return rows == p->info.nrows ? 0 : corrupt(p, "row counts disagree");
+}
+
+/* Parses and checks the decompressed index (n bytes at p->index), then reads and verifies
+ * the bloom block it points at (which must end by index_off). */
+static int parse_index(osp_logpart *p, size_t n, uint64_t index_off)
+{
+    osp_pb_reader rd = osp_pb_reader_make(p->index, n);
+    osp_pb_field f;
+    osp_str granules = OSP_STR_NULL;
+    uint64_t ncols = 0;
+    int more, rc = 0;
+    /* Scalars first: streams are checked against the time range. */
+    while ((more = osp_pb_next(&rd, &f)) == 1) {
+        if (!index_wire_ok(&f))
+            return corrupt(p, "bad index field");
+        uint64_t *scalar[] = {
+            [OSP_LIDX_NROWS] = &p->info.nrows,
+            [OSP_LIDX_MIN_TIME] = &p->info.min_time,
+            [OSP_LIDX_MAX_TIME] = &p->info.max_time,
+            [OSP_LIDX_WAL_LSN] = &p->info.wal_lsn,
+            [OSP_LIDX_RAW_BYTES] = &p->info.raw_bytes,
+            [OSP_LIDX_BLOOM_OFFSET] = &p->bloom_off,
+            [OSP_LIDX_BLOOM_BYTES] = &p->bloom_bytes,
+            [OSP_LIDX_BLOOM_SUM] = &p->bloom_sum,
+            [OSP_LIDX_NCOLS] = &ncols,
+        };
+        if (f.num < sizeof scalar / sizeof scalar[0] && scalar[f.num])
+            *scalar[f.num] = f.u64;
+        else if (f.num == OSP_LIDX_TOKEN_HASHES || f.num == OSP_LIDX_TRACE_HASHES)
+            *(f.num == OSP_LIDX_TOKEN_HASHES ? &p->tok_k : &p->trace_k) =
+                f.u64 > 64 ? 0 : (uint32_t)f.u64;
+        else if (f.num == OSP_LIDX_GRANULES)
+            granules = f.bytes;
+    }
+    if (more < 0)
+        return corrupt(p, "index does not parse");
+    if (ncols != OSP_LCOL_COUNT)
+        return corrupt(p, "unexpected column count");
+    if (p->tok_k == 0 || p->trace_k == 0)
+        return corrupt(p, "bad bloom parameters");
+    if (p->info.min_time > p->info.max_time)
+        return corrupt(p, "bad time range");
+    if (p->bloom_off < OSP_LOGPART_HEADER_SIZE || p->bloom_off > index_off ||
+        p->bloom_bytes != index_off - p->bloom_off || p->bloom_bytes > OSP_LOGPART_MAX_BLOOM_BYTES)
+        return corrupt(p, "bloom block out of bounds");
+    rd = osp_pb_reader_make(p->index, n);
+    while (rc == 0 && osp_pb_next(&rd, &f) == 1)
+        rc = index_item(p, &f);
+    if (rc)
+        return rc;
+    p->info.replaces = p->replaces;
+    p->info.nreplaces = p->nreplaces;
+    p->info.nstreams = p->nstreams;
+    if (!(p->blooms = osp_malloc(p->bloom_bytes + 1)))
+        return OSP_ENOMEM;
+    if ((rc = osp_blockfile_pread(&p->bf, p->blooms, p->bloom_bytes, p->bloom_off)))
+        return rc;
+    if (!osp_checksum_ok(p->blooms, p->bloom_bytes, p->bloom_sum))
+        return corrupt(p, "bloom block checksum mismatch");
+    return parse_granules(p, granules);
+}
+
+int osp_logpart_open(const char *path, osp_logpart **out)
+{
+    size_t n;
+    uint64_t index_off;
+    osp_logpart *p = osp_calloc(1, sizeof *p);
+    if (!p)
+        return OSP_ENOMEM;
+    int rc = osp_blockfile_open(&p->bf, &logpart_format, path, &p->index, &n, &index_off);
+    p->info.bytes = p->bf.size;
+    if (rc == 0)
+        rc = parse_index(p, n, index_off);
+    if (rc)
+        osp_logpart_close(p);
+    else
+        *out = p;
+    return rc;
+}
+
+void osp_logpart_close(osp_logpart *p)
+{
+    if (!p)
+        return;
+    osp_blockfile_close(&p->bf);
+    void *owned[] = {p->index,     p->blooms,   p->strings, p->keys,
+                     p->resources, p->scopes,   p->labels,  p->streams,
+                     p->replaces,  p->granules, p};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+        osp_free(owned[i]);
+}
+
+const osp_logpart_info *osp_logpart_get_info(const osp_logpart *p)
+{
+    return &p->info;
+}
+
+void osp_logpart_stream(const osp_logpart *p, size_t k, const osp_label **labels, size_t *n)
+{
+    *labels = p->labels + p->streams[k].first;
+    *n = p->streams[k].n;
+}
+
+void osp_logpart_stream_time(const osp_logpart *p, size_t k, uint64_t *min_time, uint64_t *max_time)
+{
+    *min_time = p->streams[k].min_t;
+    *max_time = p->streams[k].max_t;
+}
+
+const osp_logpart_granule *osp_logpart_granule_at(const osp_logpart *p, size_t g)
+{
+    return &p->granules[g].pub;
+}
+
+static int time_overlaps(const osp_logpart_filter *f, uint64_t lo, uint64_t hi)
+{
+    return hi >= f->start_ns && (f->end_ns == 0 || lo < f->end_ns);
+}
+
+int osp_logpart_granule_may_match(const osp_logpart *p, size_t g, const osp_logpart_filter *f)
+{
+    const granule *gr = &p->granules[g];
+    if (!time_overlaps(f, gr->pub.min_time, gr->pub.max_time))
+        return 0;
+    if (f->streams) {
+        uint32_t k = gr->pub.first_stream;
+        while (k <= gr->pub.last_stream && !f->streams[k])
+            k++;
+        if (k > gr->pub.last_stream)
+            return 0;
+    }
+    for (size_t i = 0; i < f->nkeys; i++)
+        if (!bloom_has(gr->tok, gr->tok_bits, p->tok_k, f->keys[i]))
+            return 0;
+    if (f->trace_id && !bloom_has(gr->trace, gr->trace_bits, p->trace_k, XXH64(f->trace_id, 16, 0)))
+        return 0;
+    return 1;
+}
+
+/* ---- Granule decoding ------------------------------------------------------------------ */
+
+/* One read of one granule: its loaded columns and per-row state. */
+typedef struct gscan {
+    osp_logpart *p;
+    const granule *g;
+    size_t gi;
+    ZSTD_DCtx *dctx;
+    uint8_t *raw[OSP_LCOL_COUNT];
+    osp_pb_reader st[OSP_LCOL_COUNT][OSP_LCOL_MAX_STREAMS];
+    osp_pb_reader *vals; /* attribute values per key id */
+    osp_buf io, attrs, body;
+    /* per row */
+    uint32_t *stream;
+    uint64_t *t;
+    uint8_t *keep;
+    const uint8_t **trace, **span;
+    int ids_loaded;
+    uint64_t obs_scale; /* 10^e of the OBSERVED column */
+    /* output */
+    osp_log_batch *out;
+    uint32_t *res_map, *scope_map; /* part id -> index in out, UINT32_MAX until copied */
+} gscan;
+
+static int bad(const gscan *s, int c, const char *why)
+{
+    osp_error(MOD, "%s: corrupt log part: granule %zu column %d: %s", s->p->bf.path, s->gi, c, why);
+    return OSP_ECORRUPT;
+}
+
+static int rd_var(osp_pb_reader *r, uint64_t *v)
+{
+    return osp_pb_read_varint(r, v) ? OSP_ECORRUPT : 0;
+}
+
+static int rd_take(osp_pb_reader *r, size_t n, const uint8_t **p)
+{
+    if ((size_t)(r->end - r->p) < n)
+        return OSP_ECORRUPT;
+    *p = r->p;
+    r->p += n;
+    return 0;
+}
+
+/* Reads a varint that must be below lim. */
+static int rd_below(osp_pb_reader *r, uint64_t lim, uint32_t *v)
+{
+    uint64_t x;
+    if (rd_var(r, &x) || x >= lim)
+        return OSP_ECORRUPT;
+    *v = (uint32_t)x;
+    return 0;
+}
+
+static int rd_str(osp_pb_reader *r, osp_str *s)
+{
+    return osp_pb_read_lenbytes(r, s) ? OSP_ECORRUPT : 0;
+}
+
+/* Splits column c's raw bytes into its streams; builds the key table for ATTRS. */
+static int split(gscan *s, int c)
+{
+    osp_pb_reader r = osp_pb_reader_make(s->raw[c], s->g->col[c].rawlen);
+    for (int k = 0; k < col_nstreams[c]; k++) {
+        osp_str x;
+        if (rd_str(&r, &x))
+            return bad(s, c, "bad stream table");
+        s->st[c][k] = osp_pb_reader_make(x.n ? x.p : "", x.n);
+    }
+    if (r.p != r.end)
+        return bad(s, c, "bytes after the streams");
+    if (c != OSP_LCOL_ATTRS)
+        return 0;
+    osp_pb_reader vr = s->st[c][OSP_LSET_VALUES];
+    if (!(s->vals = osp_calloc(s->p->nkeys + 1, sizeof *s->vals)))
+        return OSP_ENOMEM;
+    while (vr.p < vr.end) {
+        uint32_t kid;
+        osp_str x;
+        if (rd_below(&vr, s->p->nkeys, &kid) || rd_str(&vr, &x) || s->vals[kid].p)
+            return bad(s, c, "bad attribute values");
+        s->vals[kid] = osp_pb_reader_make(x.n ? x.p : "", x.n);
+    }
+    return 0;
+}
+
+/* Reads, verifies and splits columns c0..c1 with one pread. */
+static int load_cols(gscan *s, int c0, int c1)
+{
+    const char *why;
+    int rc = osp_blockfile_read_run(&s->p->bf, s->g->offset, s->g->col, c0, c1, &s->io);
+    const uint8_t *src = (const uint8_t *)s->io.data;
+    for (int c = c0; c <= c1 && rc == 0; src += s->g->col[c].clen, c++) {
+        rc = osp_blockfile_unpack(s->dctx, src, &s->g->col[c], &s->raw[c], &why);
+        if (rc == OSP_ECORRUPT)
+            return bad(s, c, why);
+        if (rc == 0)
+            rc = split(s, c);
+    }
+    return rc;
+}
+
+/* Decodes STREAM and TIME and marks the rows f's streams and time range keep. Returns
+ * the number kept or an error. */
+static int scan_keys(gscan *s, const osp_logpart_filter *f)
+{
+    osp_pb_reader *runs = &s->st[OSP_LCOL_STREAM][0], *dt = &s->st[OSP_LCOL_TIME][0];
+    uint32_t n = s->g->pub.rows, left = 0, kept = 0;
+    uint64_t cur = s->g->pub.first_stream, prev = 0, e;
+    if (rd_var(dt, &e) || e > OSP_LOGPART_MAX_TIME_SCALE)
+        return bad(s, OSP_LCOL_TIME, "bad time scale");
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t delta, len, zz;
+        if (left == 0) {
+            if (rd_var(runs, &delta) || rd_var(runs, &len) || len == 0 || len > n - i ||
+                delta > s->g->pub.last_stream - cur || (i && delta == 0))
+                return bad(s, OSP_LCOL_STREAM, "bad stream run");
+            cur += delta;
+            left = (uint32_t)len;
+        }
+        left--;
+        if (rd_var(dt, &zz))
+            return bad(s, OSP_LCOL_TIME, "bad time");
+        prev += (uint64_t)osp_pb_zigzag_decode(zz);
+        uint64_t t = prev * ten_pow[e];
+        if (t < s->g->pub.min_time || t > s->g->pub.max_time || t / ten_pow[e] != prev)
+            return bad(s, OSP_LCOL_TIME, "time outside the granule's range");
+        s->stream[i] = (uint32_t)cur;
+        s->t[i] = t;
+        s->keep[i] = time_overlaps(f, t, t) && (!f->streams || f->streams[cur]);
+        kept += s->keep[i];
+    }
+    if (cur != s->g->pub.last_stream || runs->p != runs->end || dt->p != dt->end)
+        return bad(s, OSP_LCOL_STREAM, "streams and rows disagree");
+    return (int)kept;
+}
+
+/* Decodes IDS into s->trace and s->span (NULL when absent) and drops the kept rows
+ * whose ids f rejects. Returns the number still kept or an error. */
+static int scan_ids(gscan *s, const osp_logpart_filter *f)
+{
+    osp_pb_reader *st = s->st[OSP_LCOL_IDS];
+    const uint8_t *code, *last = NULL;
+    int kept = 0;
+    for (uint32_t i = 0; i < s->g->pub.rows; i++) {
+        s->trace[i] = s->span[i] = NULL;
+        if (rd_take(&st[OSP_LIDS_CODES], 1, &code) || *code > 7 ||
+            (*code & OSP_LID_TRACE && *code & OSP_LID_SAME) || (*code & OSP_LID_SAME && !last))
+            return bad(s, OSP_LCOL_IDS, "bad id code");
+        if ((*code & OSP_LID_TRACE && rd_take(&st[OSP_LIDS_TRACE], 16, &last)) ||
+            (*code & OSP_LID_SPAN && rd_take(&st[OSP_LIDS_SPAN], 8, &s->span[i])))
+            return bad(s, OSP_LCOL_IDS, "ids missing");
+        if (*code & (OSP_LID_TRACE | OSP_LID_SAME))
+            s->trace[i] = last;
+        if (f->trace_id && (!s->trace[i] || memcmp(s->trace[i], f->trace_id, 16) != 0))
+            s->keep[i] = 0;
+        if (f->span_id && (!s->span[i] || memcmp(s->span[i], f->span_id, 8) != 0))
+            s->keep[i] = 0;
+        kept += s->keep[i];
+    }
+    s->ids_loaded = 1;
+    return kept;
+}
+
+/* Reads one value of the given type from a key's value stream (the inverse of
+ * put_value). */
+static int get_value(osp_pb_reader *r, uint64_t type, osp_value *v)
+{
+    const uint8_t *b = NULL;
+    uint64_t x = 0;
+    *v = (osp_value){.type = (osp_value_type)type};
+    if (type > OSP_VAL_KVLIST)
+        return OSP_ECORRUPT;
+    if (type == OSP_VAL_EMPTY)
+        return 0;
+    if (type == OSP_VAL_INT) {
+        int rc = rd_var(r, &x);
+        v->i = osp_pb_zigzag_decode(x);
+        return rc;
+    }
+    if (type == OSP_VAL_BOOL || type == OSP_VAL_DOUBLE) {
+        if (rd_take(r, type == OSP_VAL_BOOL ? 1 : 8, &b) || (type == OSP_VAL_BOOL && *b > 1))
+            return OSP_ECORRUPT;
+        v->i = *b;
+        v->d = type == OSP_VAL_DOUBLE ? osp_pb_as_double(osp_get_le64(b)) : 0;
+        if (type == OSP_VAL_DOUBLE)
+            v->i = 0;
+        return 0;
+    }
+    return rd_str(r, &v->s);
+}
+
+/* Reads the next row's attrs blob into s->attrs (built even for rows skipped: the
+ * value streams must advance either way). */
+static int next_attrs(gscan *s)
+{
+    osp_pb_reader *set = s->st[OSP_LCOL_ATTRS];
+    uint64_t h, code;
+    osp_value v;
+    osp_str raw;
+    int rc = 0;
+    osp_buf_reset(&s->attrs);
+    if (rd_var(&set[OSP_LSET_SHAPE], &h))
+        return bad(s, OSP_LCOL_ATTRS, "bad attribute shape");
+    if (h & 1) {
+        if (rd_str(&set[OSP_LSET_RAW], &raw))
+            return bad(s, OSP_LCOL_ATTRS, "bad verbatim attributes");
+        return osp_buf_append_str(&s->attrs, raw);
+    }
+    for (uint64_t i = 0; i < h / 2 && rc == 0; i++) {
+        if (rd_var(&set[OSP_LSET_SHAPE], &code) || code >> 3 >= s->p->nkeys ||
+            get_value(&s->vals[code >> 3], code & 7, &v))
+            return bad(s, OSP_LCOL_ATTRS, "bad attribute");
+        rc = osp_attr_append(&s->attrs, s->p->keys[code >> 3], &v);
+    }
+    return rc;
+}
+
+/* Reads the next row's body into s->body. */
+static int next_body(gscan *s)
+{
+    osp_pb_reader *st = s->st[OSP_LCOL_BODY];
+    const uint8_t *kind;
+    osp_str x;
+    osp_buf_reset(&s->body);
+    if (rd_take(&st[OSP_LBODY_KINDS], 1, &kind) || *kind > OSP_LBODY_VERBATIM)
+        return bad(s, OSP_LCOL_BODY, "bad body kind");
+    if (*kind == OSP_LBODY_NONE)
+        return 0;
+    if (rd_str(&st[*kind == OSP_LBODY_STRING ? OSP_LBODY_TEXT : OSP_LBODY_RAW], &x))
+        return bad(s, OSP_LCOL_BODY, "bad body");
+    if (*kind == OSP_LBODY_VERBATIM)
+        return osp_buf_append_str(&s->body, x);
+    osp_value v = {.type = OSP_VAL_STRING, .s = x};
+    return osp_value_put(&s->body, &v);
+}
+
+/* A row's scalar columns, as stored. */
+typedef struct row_fields {
+    uint64_t observed, sev, misc, flags, dropped;
+    uint32_t sev_text, event, res, scope;
+} row_fields;
+
+static int next_fields(gscan *s, row_fields *r)
+{
+    osp_pb_reader *misc = &s->st[OSP_LCOL_MISC][0], *origin = &s->st[OSP_LCOL_ORIGIN][0];
+    const osp_logpart *p = s->p;
+    if (rd_var(&s->st[OSP_LCOL_OBSERVED][0], &r->observed) ||
+        rd_var(&s->st[OSP_LCOL_SEVERITY][0], &r->sev) ||
+        rd_below(&s->st[OSP_LCOL_SEVERITY][0], p->nstrings, &r->sev_text) ||
+        rd_var(misc, &r->misc) || rd_var(misc, &r->flags) || rd_var(misc, &r->dropped) ||
+        rd_below(&s->st[OSP_LCOL_EVENT][0], p->nstrings, &r->event) ||
+        rd_below(origin, p->nresources, &r->res) || rd_below(origin, p->nscopes, &r->scope))
+        return bad(s, OSP_LCOL_MISC, "bad row");
+    int64_t sev = osp_pb_zigzag_decode(r->sev);
+    if (sev < INT32_MIN || sev > INT32_MAX || r->flags > UINT32_MAX || r->dropped > UINT32_MAX ||
+        r->misc >> OSP_LMISC_LABELS_SHIFT > UINT8_MAX)
+        return bad(s, OSP_LCOL_MISC, "value out of range");
+    return 0;
+}
+
+/* Copies s into out's arena (empty slices stay NULL). */
+static int dup_str(osp_log_batch *out, osp_str *x)
+{
+    if (x->n == 0) {
+        *x = OSP_STR_NULL;
+        return 0;
+    }
+    x->p = osp_arena_memdup(&out->arena, x->p, x->n);
+    return x->p ? 0 : OSP_ENOMEM;
+}
+
+/* The index in s->out of part resource (scope = 0) or scope (scope = 1) id, copied in on
+ * first use. */
+static int origin_index(gscan *s, int scope, uint32_t id, uint32_t *idx)
+{
+    uint32_t *map = scope ? s->scope_map : s->res_map;
+    osp_arena *a = &s->out->arena;
+    if (map[id] != UINT32_MAX) {
+        *idx = map[id];
+        return 0;
+    }
+    if (scope) {
+        osp_scope *d = osp_log_batch_add_scope(s->out);
+        if (!d)
+            return OSP_ENOMEM;
+        *d = s->p->scopes[id];
+        map[id] = (uint32_t)(s->out->nscopes - 1);
+        *idx = map[id];
+        return msg_copy(a, d, scope_fields, NFIELDS(scope_fields));
+    }
+    osp_resource *d = osp_log_batch_add_resource(s->out);
+    if (!d)
+        return OSP_ENOMEM;
+    *d = s->p->resources[id];
+    map[id] = (uint32_t)(s->out->nresources - 1);
+    *idx = map[id];
+    return msg_copy(a, d, res_fields, NFIELDS(res_fields));
+}
+
+/* Builds row i from its decoded fields and appends it (and its stream) to the output. */
+static int emit(gscan *s, uint32_t i, const row_fields *f, uint32_t **streams, size_t *nstreams,
+                size_t *cap)
+{
+    osp_log_record r = {0}, *d;
+    int rc;
+    r.time_ns = f->misc & OSP_LMISC_NO_TIME ? 0 : s->t[i];
+    r.observed_ns = s->t[i] + (uint64_t)osp_pb_zigzag_decode(f->observed) * s->obs_scale;
+    if (s->trace[i])
+        memcpy(r.trace_id, s->trace[i], 16);
+    if (s->span[i])
+        memcpy(r.span_id, s->span[i], 8);
+    r.severity_number = (int32_t)osp_pb_zigzag_decode(f->sev);
+    r.flags = (uint32_t)f->flags;
+    r.dropped_attributes = (uint32_t)f->dropped;
+    r.has_body = (f->misc & OSP_LMISC_HAS_BODY) != 0;
+    r.labels_from = (uint8_t)(f->misc >> OSP_LMISC_LABELS_SHIFT);
+    r.severity_text = s->p->strings[f->sev_text];
+    r.event_name = s->p->strings[f->event];
+    r.attributes = osp_buf_str(&s->attrs);
+    r.body = osp_buf_str(&s->body);
+    if ((rc = dup_str(s->out, &r.severity_text)) || (rc = dup_str(s->out, &r.event_name)) ||
+        (rc = dup_str(s->out, &r.attributes)) || (rc = dup_str(s->out, &r.body)) ||
+        (rc = origin_index(s, 0, f->res, &r.resource)) ||
+        (rc = origin_index(s, 1, f->scope, &r.scope)))
+        return rc;
+    uint32_t *k = osp_array_push((void **)streams, nstreams, cap, sizeof **streams);
+    if (!k || !(d = osp_log_batch_add_record(s->out)))
+        return OSP_ENOMEM;
+    *k = s->stream[i];
+    *d = r;
+    return 0;
+}
+
+static int scan_init(gscan *s, osp_logpart *p, size_t g, osp_log_batch *out)
+{
+    uint32_t n = p->granules[g].pub.rows;
+    memset(s, 0, sizeof *s);
+    s->p = p;
+    s->g = &p->granules[g];
+    s->gi = g;
+    s->out = out;
+    osp_buf_init(&s->io, 0);
+    osp_buf_init(&s->attrs, 0);
+    osp_buf_init(&s->body, 0);
+    s->dctx = ZSTD_createDCtx();
+    s->stream = osp_malloc(n * sizeof *s->stream);
+    s->t = osp_malloc(n * sizeof *s->t);
+    s->keep = osp_malloc(n);
+    s->trace = osp_malloc(n * sizeof *s->trace);
+    s->span = osp_malloc(n * sizeof *s->span);
+    s->res_map = osp_malloc((p->nresources + 1) * sizeof *s->res_map);
+    s->scope_map = osp_malloc((p->nscopes + 1) * sizeof *s->scope_map);
+    if (!s->dctx || !s->stream || !s->t || !s->keep || !s->trace || !s->span || !s->res_map ||
+        !s->scope_map)
+        return OSP_ENOMEM;
+    memset(s->res_map, 0xff, (p->nresources + 1) * sizeof *s->res_map);
+    memset(s->scope_map, 0xff, (p->nscopes + 1) * sizeof *s->scope_map);
+    return 0;
+}
+
+static void scan_cleanup(gscan *s)
+{
+    ZSTD_freeDCtx(s->dctx);
+    for (int c = 0; c < OSP_LCOL_COUNT; c++)
+        osp_free(s->raw[c]);
+    void *owned[] = {s->vals,  s->stream, s->t,       s->keep,
+                     s->trace, s->span,   s->res_map, s->scope_map};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+        osp_free(owned[i]);
+    osp_buf_cleanup(&s->io);
+    osp_buf_cleanup(&s->attrs);
+    osp_buf_cleanup(&s->body);
+}
+
+/* Decodes the rest of the columns row by row, emitting the kept rows. */
+static int scan_rest(gscan *s, uint32_t **streams, size_t *nstreams, size_t *cap)
+{
+    static const osp_logpart_filter none;
+    uint64_t e;
+    int rc = load_cols(s, s->ids_loaded ? OSP_LCOL_OBSERVED : OSP_LCOL_IDS, OSP_LCOL_COUNT - 1);
+    if (rc == 0 && !s->ids_loaded && (rc = scan_ids(s, &none)) > 0)
+        rc = 0;
+    if (rc == 0 && (rd_var(&s->st[OSP_LCOL_OBSERVED][0], &e) || e > OSP_LOGPART_MAX_TIME_SCALE))
+        rc = bad(s, OSP_LCOL_OBSERVED, "bad time scale");
+    if (rc == 0)
+        s->obs_scale = ten_pow[e];
+    for (uint32_t i = 0; rc == 0 && i < s->g->pub.rows; i++) {
+        row_fields f;
+        if ((rc = next_fields(s, &f)) || (rc = next_attrs(s)) || (rc = next_body(s)))
+            break;
+        if (s->keep[i])
+            rc = emit(s, i, &f, streams, nstreams, cap);
+    }
+    return rc;
+}
+
+int osp_logpart_read_granule(osp_logpart *p, size_t g, const osp_logpart_filter *f,
+                             osp_log_batch *out, uint32_t **streams, size_t *nstreams, size_t *cap)
+{
+    size_t nrec = out->nrecords, nres = out->nresources, nscopes = out->nscopes, nst = *nstreams;
+    gscan s;
+    int rc = scan_init(&s, p, g, out), kept = 0;
+    if (rc == 0)
+        rc = load_cols(&s, OSP_LCOL_STREAM, OSP_LCOL_TIME);
+    if (rc == 0)
+        rc = kept = scan_keys(&s, f);
+    if (rc > 0 && (f->trace_id || f->span_id) &&
+        (rc = load_cols(&s, OSP_LCOL_IDS, OSP_LCOL_IDS)) == 0)
+        rc = kept = scan_ids(&s, f);
+    if (rc > 0)
+        rc = scan_rest(&s, streams, nstreams, cap);
+    scan_cleanup(&s);
+    if (rc < 0) {
+        out->nrecords = nrec;
+        out->nresources = nres;
+        out->nscopes = nscopes;
+        *nstreams = nst;
+        return rc;
+    }
+    return kept;
+}

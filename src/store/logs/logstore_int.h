@@ -1,0 +1,142 @@
+/* Internals of the log store shared by logstore.c (open, write path, part set),
+ * logstore_flush.c (flushes), logstore_merge.c (merges, retention) and logstore_read.c
+ * (queries). */
+#ifndef OSP_STORE_LOGS_LOGSTORE_INT_H
+#define OSP_STORE_LOGS_LOGSTORE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/metrics.h"
+#include "store/embedded/wal.h"
+#include "store/logs/logmem.h"
+#include "store/logs/logpart.h"
+#include "store/logs/logstore.h"
+#include "store/tsdb/index.h"
+
+#define OSP_LOGSTORE_MODULE "logstore"
+
+enum osp__lpart_fate {
+    OSP_LPART_LIVE,        /* in the list */
+    OSP_LPART_OBSOLETE,    /* merged away or expired: unlinked on the last release */
+    OSP_LPART_QUARANTINED, /* moved to the quarantine directory */
+};
+
+/* An open part and what the store knows of it; refcounted (the list holds one reference,
+ * each reader snapshot one more). */
+typedef struct osp__lpart {
+    osp_logpart *part;
+    char *path;
+    uint32_t day; /* partition: days since the epoch (UTC) */
+    uint64_t seq;
+    uint64_t *gids; /* local stream k -> global stream id */
+    atomic_int refs;
+    atomic_int fate; /* enum osp__lpart_fate */
+} osp__lpart;
+
+/* Per stream: the osp_log_time range of its records (min > max: none yet). */
+typedef struct osp__stream_time {
+    uint64_t min_time, max_time;
+} osp__stream_time;
+
+struct osp_logstore {
+    char *dir, *qdir;
+    uint64_t retention_ns;
+    size_t memtable_bytes, max_pending;
+    osp_series_index *index; /* stream label sets -> dense stream ids */
+    osp_wal *wal;
+
+    pthread_mutex_t times_mu; /* guards times */
+    osp__stream_time *times;  /* indexed by stream id */
+    size_t ntimes, times_cap;
+
+    pthread_rwlock_t append_lock; /* appends shared; swapping the buffer exclusive */
+    pthread_mutex_t mu;           /* guards the fields below; a reader snapshot takes the
+                                     buffers and the parts under it in one step */
+    pthread_cond_t cv;            /* wakes the flusher */
+    osp_logmem *active;           /* takes appends */
+    osp_logmem *flushing;         /* being written to parts; NULL when none */
+    osp__lpart **parts;           /* parts served */
+    size_t nparts, parts_cap;
+    uint64_t next_seq, max_lsn;
+    int stop;
+    atomic_size_t flushing_bytes;
+
+    pthread_mutex_t flush_mu;    /* one flush at a time */
+    pthread_mutex_t maintain_mu; /* one maintenance round at a time */
+    pthread_t flusher;
+    int flusher_started;
+    atomic_uint_fast64_t merges, quarantined;
+};
+
+/* What a reader sees: the buffers and the parts live at one instant, each acquired. */
+typedef struct osp__lsnap {
+    osp_logmem *mem[2];
+    size_t nmem;
+    osp__lpart **parts;
+    size_t nparts;
+} osp__lsnap;
+
+/* Self-metrics (registered once). */
+extern osp_metric *osp__log_m_parts, *osp__log_m_bytes, *osp__log_m_records, *osp__log_m_streams,
+    *osp__log_m_merges, *osp__log_m_quarantined;
+
+/* Takes a snapshot (the buffers first, then the parts, under s->mu). 0 or OSP_ENOMEM. */
+int osp__logstore_snapshot(osp_logstore *s, osp__lsnap *snap);
+void osp__logstore_snapshot_release(osp__lsnap *snap);
+
+/* Drops one reference; the last closes the part (and unlinks an obsolete one). */
+void osp__lpart_release(osp__lpart *p);
+
+/* Takes a part that failed a read out of service and moves its file to quarantine; the
+ * readers that hold it finish with their own references. */
+void osp__logstore_quarantine(osp_logstore *s, osp__lpart *p);
+
+/* Removes p from the list, giving its reference to the caller; 1 if it was there. Under
+ * s->mu. */
+int osp__logstore_list_remove(osp_logstore *s, osp__lpart *p);
+
+/* A part being written: its writer, paths and identity. */
+typedef struct osp__lpending {
+    osp_logpart_writer *w;
+    char *tmp, *path;
+    uint32_t day;
+    uint64_t seq;
+} osp__lpending;
+
+/* Allocates a seq, creates the day directory and starts a writer. */
+int osp__lpending_start(osp_logstore *s, osp__lpending *p, uint32_t day,
+                        const osp_logpart_writer_options *opt);
+/* Finishes the writer (file fsynced, still under its temporary name). */
+int osp__lpending_finish(osp__lpending *p);
+/* Renames a finished part into place (directory fsynced) and opens it as a new
+ * reference (not yet in the list). On failure no file is left at the final path. */
+int osp__lpending_publish(osp_logstore *s, osp__lpending *p, osp__lpart **out);
+/* Aborts an unfinished writer or removes an unpublished file; frees the paths. */
+void osp__lpending_cleanup(osp__lpending *p);
+/* Drops a published part that never made it into the list, file included. */
+void osp__lpart_discard(osp__lpart *p);
+/* Appends p (whose reference the list takes) to the list. Under s->mu. 0 or OSP_ENOMEM. */
+int osp__logstore_list_push(osp_logstore *s, osp__lpart *p);
+
+/* The partition (days since the epoch) of a record time. */
+uint32_t osp__log_day(uint64_t time_ns);
+
+/* Deep copy of record i of src with its resource and scope into dst (resources and scopes
+ * de-duplicated against the last ones added). 0 or OSP_ENOMEM (dst unchanged but for
+ * unused arena bytes). */
+int osp__log_copy_record(osp_log_batch *dst, const osp_log_batch *src, size_t i);
+/* Empties b, keeping its arrays. */
+void osp__log_batch_reset(osp_log_batch *b);
+
+/* Writes what is buffered to parts: a buffer left from a failed flush first, then the
+ * active one; truncates the WAL behind them. One flush at a time (flush_mu). 0 or the
+ * error of the write (what failed stays buffered and in the WAL). */
+int osp__logstore_flush_now(osp_logstore *s);
+/* The flusher thread: flushes a buffer past memtable_bytes or older than the flush age,
+ * and retries failed flushes, until s->stop. */
+void *osp__logstore_flusher_main(void *arg);
+
+#endif

@@ -1,0 +1,241 @@
+// A LogQL corpus over the real server: a fixed data set pushed through the Loki API, then
+// queries covering every operator Osprey's LogQL takes, each with the answer Loki's
+// documented semantics give for that data (worked out by hand in the comments).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { diff } from './lib/expect.mjs';
+import { logsGet, lokiPush } from './lib/logs.mjs';
+import { cleanExit, startServer } from './lib/server.mjs';
+
+const SEC = 1_000_000_000n;
+const T0 = (BigInt(Date.now()) / 1000n - 600n) * SEC; // ten minutes ago, whole seconds
+const at = (s) => (T0 + BigInt(Math.round(s * 1000)) * 1_000_000n).toString();
+
+const PROD = [
+    [1, 'level=info msg="order created" order_id=1001 duration=120ms bytes=1.5KB status=200'],
+    [2, 'level=error msg="payment failed" order_id=1002 duration=2.5s bytes=300B status=500'],
+    [3, 'level=info msg="order created" order_id=1003 duration=80ms bytes=2KB status=200'],
+    [4, 'level=warn msg="slow query" order_id=1004 duration=1.2s bytes=10KB status=200'],
+];
+const DEV = [
+    [1, '{"level":"info","user":{"id":7,"name":"ann"},"latency_ms":12,"path":"/cart"}'],
+    [2, '{"level":"error","user":{"id":8,"name":"bob"},"latency_ms":340,"path":"/pay"}'],
+];
+const AUTH = [
+    [1.5, '192.168.1.10 - - "GET /login HTTP/1.1" 200 512'],
+    [2.5, '192.168.1.11 - - "POST /login HTTP/1.1" 401 128'],
+];
+const values = (rows) => rows.map(([s, line]) => [at(s), line]);
+const STREAMS = [
+    { stream: { app: 'shop', env: 'prod' }, values: values(PROD) },
+    { stream: { app: 'shop', env: 'dev' }, values: values(DEV) },
+    { stream: { app: 'auth', env: 'prod' }, values: values(AUTH) },
+];
+const shopProd = { app: 'shop', env: 'prod', service_name: 'shop' };
+const shopDev = { app: 'shop', env: 'dev', service_name: 'shop' };
+const authProd = { app: 'auth', env: 'prod', service_name: 'auth' };
+const line = (rows, s) => rows.find((r) => r[0] === s)[1];
+/** Expected [ns, line] values, newest first (the default direction). */
+const newest = (rows, ...secs) => secs.sort((a, b) => b - a).map((s) => [at(s), line(rows, s)]);
+const sorted = (o) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+const byLabels = (a, b) => (JSON.stringify(sorted(a.labels)) < JSON.stringify(sorted(b.labels)) ? -1 : 1);
+
+/** Log queries over [T0, T0 + 10 s): query -> expected streams {labels, values}. */
+const LOG_CASES = [
+    ['line contains', '{app="shop"} |= "order"', [{ labels: shopProd, values: newest(PROD, 1, 2, 3, 4) }]],
+    ['line does not contain', '{app="shop", env="prod"} != "info"', [{ labels: shopProd, values: newest(PROD, 2, 4) }]],
+    ['line regex', '{app="shop", env="prod"} |~ "status=5.."', [{ labels: shopProd, values: newest(PROD, 2) }]],
+    ['line not regex', '{app="shop", env="prod"} !~ "order_id=100[12]"', [{ labels: shopProd, values: newest(PROD, 3, 4) }]],
+    ['or of line filters', '{app="shop", env="prod"} |= "1001" or "1004"', [{ labels: shopProd, values: newest(PROD, 1, 4) }]],
+    ['regex stream matcher', '{app=~"sh.p|auth", env!="dev"} |= "200"', [
+        { labels: authProd, values: newest(AUTH, 1.5) },
+        { labels: shopProd, values: newest(PROD, 1, 3, 4) },
+    ]],
+    ['logfmt and a string label filter', '{app="shop", env="prod"} | logfmt | level="error"', [{
+        labels: { ...shopProd, level: 'error', msg: 'payment failed', order_id: '1002', duration: '2.5s', bytes: '300B', status: '500' },
+        values: newest(PROD, 2),
+    }]],
+    ['duration comparison', '{app="shop", env="prod"} | logfmt | duration > 1s | keep app, order_id', [
+        { labels: { app: 'shop', order_id: '1002' }, values: newest(PROD, 2) },
+        { labels: { app: 'shop', order_id: '1004' }, values: newest(PROD, 4) },
+    ]],
+    ['bytes comparison', '{app="shop", env="prod"} | logfmt | bytes >= 2KB | keep order_id', [
+        { labels: { order_id: '1003' }, values: newest(PROD, 3) },
+        { labels: { order_id: '1004' }, values: newest(PROD, 4) },
+    ]],
+    ['number comparison with or', '{app="shop", env="prod"} | logfmt | status >= 500 or level="warn" | keep level', [
+        { labels: { level: 'error' }, values: newest(PROD, 2) },
+        { labels: { level: 'warn' }, values: newest(PROD, 4) },
+    ]],
+    ['regex label filter', '{app="shop", env="prod"} | logfmt | msg=~"order.*" | keep msg', [{ labels: { msg: 'order created' }, values: newest(PROD, 1, 3) }]],
+    ['json, flattened', '{app="shop", env="dev"} | json | user_name="bob"', [{
+        labels: { ...shopDev, level: 'error', latency_ms: '340', path: '/pay', user_id: '8', user_name: 'bob' },
+        values: newest(DEV, 2),
+    }]],
+    ['json parameters and line_format', '{app="shop", env="dev"} | json name="user.name", path="path" | line_format "{{.name}} visited {{.path}}" | keep app', [
+        { labels: { app: 'shop' }, values: [[at(2), 'bob visited /pay'], [at(1), 'ann visited /cart']] },
+    ]],
+    ['line filter after line_format', '{app="shop", env="dev"} | json | line_format "{{.user_name | ToUpper}}" |= "ANN" | keep env', [
+        { labels: { env: 'dev' }, values: [[at(1), 'ANN']] },
+    ]],
+    ['pattern parser', '{app="auth"} | pattern "<ip> - - \\"<method> <path> <_>\\" <status> <size>" | status="401"', [{
+        labels: { ...authProd, ip: '192.168.1.11', method: 'POST', path: '/login', status: '401', size: '128' },
+        values: newest(AUTH, 2.5),
+    }]],
+    ['regexp parser', '{app="auth"} | regexp "(?P<ip>\\\\S+) .* (?P<status>\\\\d{3}) \\\\d+$" | status="200" | keep ip', [
+        { labels: { ip: '192.168.1.10' }, values: newest(AUTH, 1.5) },
+    ]],
+    ['label_format rename and keep', '{app="shop", env="prod"} | logfmt | label_format lvl=level | keep app, lvl', [
+        { labels: { app: 'shop', lvl: 'error' }, values: newest(PROD, 2) },
+        { labels: { app: 'shop', lvl: 'info' }, values: newest(PROD, 1, 3) },
+        { labels: { app: 'shop', lvl: 'warn' }, values: newest(PROD, 4) },
+    ]],
+    ['label_format template', '{app="auth"} | pattern "<ip> - - \\"<_>\\" <status> <_>" | label_format summary="{{.status}}@{{.ip}}" | keep summary', [
+        { labels: { summary: '200@192.168.1.10' }, values: newest(AUTH, 1.5) },
+        { labels: { summary: '401@192.168.1.11' }, values: newest(AUTH, 2.5) },
+    ]],
+    ['drop', '{app="shop", env="prod"} | logfmt | drop msg, order_id, duration, bytes, status, service_name', [
+        { labels: { app: 'shop', env: 'prod', level: 'error' }, values: newest(PROD, 2) },
+        { labels: { app: 'shop', env: 'prod', level: 'info' }, values: newest(PROD, 1, 3) },
+        { labels: { app: 'shop', env: 'prod', level: 'warn' }, values: newest(PROD, 4) },
+    ]],
+    ['parser errors are labelled, and can be filtered out', '{app="auth"} | json | __error__="" ', []],
+    // keep never drops __error__ and __error_details__ (Loki's special labels); drop can.
+    ['parser errors carry __error__', '{app="auth"} | json | keep __error__ | drop __error_details__', [
+        { labels: { __error__: 'JSONParserErr' }, values: newest(AUTH, 1.5, 2.5) },
+    ]],
+];
+
+/** Instant metric queries at T0 + 10 s: query -> expected vector [{metric, value}]. */
+const INSTANT_CASES = [
+    ['count_over_time', 'count_over_time({app="shop"}[10s])', [
+        { metric: shopDev, value: '2' },
+        { metric: shopProd, value: '4' },
+    ]],
+    ['sum by of count_over_time', 'sum by (app) (count_over_time({env="prod"}[10s]))', [
+        { metric: { app: 'auth' }, value: '2' },
+        { metric: { app: 'shop' }, value: '4' },
+    ]],
+    ['rate', 'rate({app="auth"}[10s])', [{ metric: authProd, value: '0.2' }]],
+    ['bytes_over_time', 'bytes_over_time({app="auth"}[10s])', [
+        { metric: authProd, value: String(Buffer.byteLength(AUTH[0][1]) + Buffer.byteLength(AUTH[1][1])) },
+    ]],
+    ['sum_over_time of unwrapped durations', 'sum(sum_over_time({app="shop", env="prod"} | logfmt | unwrap duration(duration) [10s]))', [
+        { metric: {}, value: String(0.12 + 2.5 + 0.08 + 1.2) }, // summed in time order, as Loki does
+    ]],
+    ['quantile_over_time by', 'quantile_over_time(0.5, {app="shop", env="dev"} | json | unwrap latency_ms [10s]) by (app)', [
+        { metric: { app: 'shop' }, value: '176' },
+    ]],
+    ['max_over_time of unwrapped bytes', 'max_over_time({app="shop", env="prod"} | logfmt | unwrap bytes(bytes) [10s]) by (app)', [
+        { metric: { app: 'shop' }, value: '10000' },
+    ]],
+    ['avg_over_time', 'avg_over_time({app="shop", env="dev"} | json | unwrap latency_ms [10s]) by (env)', [
+        { metric: { env: 'dev' }, value: '176' },
+    ]],
+    ['topk', 'topk(1, sum by (env) (count_over_time({app="shop"}[10s])))', [{ metric: { env: 'prod' }, value: '4' }]],
+    ['binary operation between vectors', 'sum(count_over_time({app="shop"}[10s])) / sum(count_over_time({app=~".+"}[10s]))', [
+        { metric: {}, value: '0.75' },
+    ]],
+    ['comparison filter', 'sum by (app) (count_over_time({app=~".+"}[10s])) > 3', [{ metric: { app: 'shop' }, value: '6' }]],
+];
+
+describe('LogQL corpus', () => {
+    let server;
+
+    before(async () => {
+        server = await startServer({ name: 'logql' });
+        const r = await lokiPush(server, STREAMS, 'json');
+        assert.equal(r.status, 204, r.text());
+    });
+
+    after(async () => {
+        if (!server) return;
+        const r = await server.stop();
+        assert.ok(cleanExit(r), server.describeExit(r));
+    });
+
+    const range = { start: T0.toString(), end: (T0 + 10n * SEC).toString(), limit: '100' };
+
+    for (const [name, query, expected] of LOG_CASES) {
+        test(`log query: ${name}`, async () => {
+            const r = await logsGet(server, '/loki/api/v1/query_range', { query, ...range });
+            assert.equal(r.status, 200, r.text());
+            const doc = r.json();
+            assert.equal(doc.status, 'success');
+            assert.equal(doc.data.resultType, 'streams');
+            const got = doc.data.result.map((s) => ({ labels: sorted(s.stream), values: s.values })).sort(byLabels);
+            const want = expected.map((s) => ({ labels: sorted(s.labels), values: s.values })).sort(byLabels);
+            assert.deepEqual(diff(want, got), [], query);
+        });
+    }
+
+    for (const [name, query, expected] of INSTANT_CASES) {
+        test(`metric query: ${name}`, async () => {
+            const time = (T0 + 10n * SEC).toString();
+            const r = await logsGet(server, '/loki/api/v1/query', { query, time });
+            assert.equal(r.status, 200, r.text());
+            const doc = r.json();
+            assert.equal(doc.data.resultType, 'vector', JSON.stringify(doc.data));
+            const got = doc.data.result.map((s) => ({ metric: sorted(s.metric), value: s.value[1], t: s.value[0] }));
+            got.sort((a, b) => (JSON.stringify(a.metric) < JSON.stringify(b.metric) ? -1 : 1));
+            const want = expected.map((s) => ({ metric: sorted(s.metric), value: s.value, t: Number(T0 / SEC) + 10 }));
+            assert.deepEqual(diff(want, got), [], query);
+        });
+    }
+
+    test('range metric query: count_over_time over sliding windows', async () => {
+        const r = await logsGet(server, '/loki/api/v1/query_range', {
+            query: 'count_over_time({app="shop", env="prod"}[2s])',
+            start: (T0 + 2n * SEC).toString(),
+            end: (T0 + 5n * SEC).toString(),
+            step: '1',
+        });
+        assert.equal(r.status, 200, r.text());
+        const doc = r.json();
+        assert.equal(doc.data.resultType, 'matrix');
+        const s = Number(T0 / SEC);
+        // windows (t - 2s, t]: t0+2 holds lines 1 and 2, t0+3 lines 2 and 3, t0+4 lines 3 and
+        // 4, t0+5 line 4 only.
+        assert.deepEqual(doc.data.result, [{ metric: shopProd, values: [[s + 2, '2'], [s + 3, '2'], [s + 4, '2'], [s + 5, '1']] }]);
+    });
+
+    test('direction forward with a limit returns the oldest entries, oldest first', async () => {
+        const r = await logsGet(server, '/loki/api/v1/query_range', { query: '{app="shop", env="prod"}', ...range, limit: '2', direction: 'forward' });
+        assert.equal(r.status, 200, r.text());
+        assert.deepEqual(r.json().data.result, [{ stream: shopProd, values: [[at(1), PROD[0][1]], [at(2), PROD[1][1]]] }]);
+    });
+
+    test('a limit with the default direction returns the newest entries over all streams', async () => {
+        const r = await logsGet(server, '/loki/api/v1/query_range', { query: '{env="prod"}', ...range, limit: '3' });
+        assert.equal(r.status, 200, r.text());
+        const got = r.json().data.result.flatMap((s) => s.values.map((v) => v[0])).sort();
+        assert.deepEqual(got, [at(2.5), at(3), at(4)].sort());
+    });
+
+    test('labels, label values and series answer from the stream index', async () => {
+        const labels = (await logsGet(server, '/loki/api/v1/labels', range)).json();
+        assert.deepEqual(labels, { status: 'success', data: ['app', 'env', 'service_name'] });
+        const apps = (await logsGet(server, '/loki/api/v1/label/app/values', range)).json();
+        assert.deepEqual(apps.data, ['auth', 'shop']);
+        const envs = (await logsGet(server, '/loki/api/v1/label/env/values', { ...range, query: '{app="auth"}' })).json();
+        assert.deepEqual(envs.data, ['prod']);
+        const series = (await logsGet(server, '/loki/api/v1/series', { ...range, 'match[]': '{app="shop"}' })).json();
+        assert.deepEqual(series.data.map(sorted).sort((a, b) => (a.env < b.env ? -1 : 1)), [shopDev, shopProd].map(sorted));
+    });
+
+    test('bad queries get 400 with the reason', async () => {
+        const parse = await logsGet(server, '/loki/api/v1/query_range', { query: '{app="shop"', ...range });
+        assert.equal(parse.status, 400);
+        assert.match(parse.text(), /parse error/);
+        const instant = await logsGet(server, '/loki/api/v1/query', { query: '{app="shop"}' });
+        assert.equal(instant.status, 400);
+        assert.match(instant.text(), /log queries are not supported as an instant query type/);
+        const limit = await logsGet(server, '/loki/api/v1/query_range', { query: '{app="shop"}', ...range, limit: '100000' });
+        assert.equal(limit.status, 400);
+        assert.match(limit.text(), /max entries limit/);
+        const time = await logsGet(server, '/loki/api/v1/query_range', { query: '{app="shop"}', start: 'yesterday' });
+        assert.equal(time.status, 400);
+        assert.match(time.text(), /start/);
+    });
+});

@@ -1,0 +1,647 @@
+/* Unit tests for query/logql_eval: a corpus of LogQL queries over a small fixed data set
+ * with the results Loki's documented semantics give, rendered as text, plus error cases.
+ * The source is an in-memory fixture that honours the store's log contract (matchers,
+ * time range, needles, trace id, limit, direction, keep). */
+#include "testutil.h"
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/re2.h"
+#include "model/attr.h"
+#include "model/logstream.h"
+#include "query/logql.h"
+#include "query/logql_eval.h"
+
+/* ---- the fixture ---- */
+
+typedef struct rec {
+    const char *stream; /* "a=b,c=d" (sorted) */
+    int64_t t;          /* seconds */
+    const char *line;
+    const char *attrs; /* structured metadata "k=v,k=v" or NULL */
+} rec;
+
+static const rec data[] = {
+    {"app=api,env=prod", 10,
+     "{\"level\":\"info\",\"status\":200,\"latency\":\"15ms\",\"user\":{\"id\":7,\"name\":\"ann\"},"
+     "\"tags\":[1,2]}",
+     "pod=p1"},
+    {"app=api,env=prod", 20,
+     "{\"level\":\"error\",\"status\":500,\"latency\":\"250ms\",\"user\":{\"id\":8,\"name\":"
+     "\"bob\"},"
+     "\"app\":\"x\"}",
+     "pod=p2"},
+    {"app=web,env=prod", 30, "level=info status=200 dur=1.5s size=2KB msg=\"hello world\"", NULL},
+    {"app=web,env=prod", 40, "level=warn status=404 dur=30ms size=512B msg=oops", NULL},
+    {"app=api,env=dev", 50, "GET /index.html 200 12", NULL},
+    {"app=api,env=prod", 60, "not json at all", NULL},
+    {"app=api,env=dev", 70, "\x1b[31mred\x1b[0m text", NULL},
+    {"app=web,env=prod", 80, "level=error status=503 dur=abc size=1MB", NULL},
+};
+#define NDATA (sizeof data / sizeof data[0])
+
+typedef struct fixture {
+    osp_log_batch b;
+    osp_arena arena;
+    const char *streams[NDATA]; /* distinct stream texts; id = index */
+    size_t nstreams;
+    uint64_t sid[NDATA];
+    int selects, keeps; /* calls seen */
+    size_t needles;     /* needles of the last query */
+} fixture;
+
+static osp_label *parse_labels(osp_arena *a, const char *text, size_t *n)
+{
+    osp_label *l = osp_arena_alloc(a, 16 * sizeof *l);
+    *n = 0;
+    for (const char *p = text; p && *p;) {
+        const char *eq = strchr(p, '='), *end = strchr(p, ',');
+        if (!end)
+            end = p + strlen(p);
+        l[*n].name = osp_arena_strdup(a, osp_str_make(p, (size_t)(eq - p)));
+        l[*n].value = osp_arena_strdup(a, osp_str_make(eq + 1, (size_t)(end - eq - 1)));
+        (*n)++;
+        p = *end ? end + 1 : end;
+    }
+    return l;
+}
+
+static void fixture_init(fixture *f)
+{
+    memset(f, 0, sizeof *f);
+    osp_arena_init(&f->arena, 0, 0);
+    osp_log_batch_init(&f->b);
+    assert_non_null(osp_log_batch_add_resource(&f->b));
+    assert_non_null(osp_log_batch_add_scope(&f->b));
+    for (size_t i = 0; i < NDATA; i++) {
+        size_t s = 0;
+        while (s < f->nstreams && strcmp(f->streams[s], data[i].stream))
+            s++;
+        if (s == f->nstreams)
+            f->streams[f->nstreams++] = data[i].stream;
+        f->sid[i] = s;
+        osp_log_record *r = osp_log_batch_add_record(&f->b);
+        osp_buf body, attrs;
+        osp_buf_init(&body, 0);
+        osp_buf_init(&attrs, 0);
+        osp_value v = {.type = OSP_VAL_STRING, .s = osp_str_c(data[i].line)};
+        assert_int_equal(osp_value_put(&body, &v), 0);
+        size_t na;
+        osp_label *al = parse_labels(&f->arena, data[i].attrs, &na);
+        for (size_t k = 0; k < na; k++) {
+            osp_value av = {.type = OSP_VAL_STRING, .s = al[k].value};
+            assert_int_equal(osp_attr_append(&attrs, al[k].name, &av), 0);
+        }
+        r->time_ns = (uint64_t)data[i].t * 1000000000u;
+        r->has_body = 1;
+        r->body = osp_arena_strdup(&f->arena, osp_buf_str(&body));
+        r->attributes = osp_arena_strdup(&f->arena, osp_buf_str(&attrs));
+        r->labels_from = OSP_LOG_LABELS_ALL;
+        osp_buf_cleanup(&body);
+        osp_buf_cleanup(&attrs);
+    }
+}
+
+static void fixture_cleanup(fixture *f)
+{
+    osp_log_batch_cleanup(&f->b);
+    osp_arena_cleanup(&f->arena);
+}
+
+static int fx_stream_labels(void *ctx, uint64_t stream, osp_arena *arena, osp_label **labels,
+                            size_t *n)
+{
+    fixture *f = ctx;
+    if (stream >= f->nstreams)
+        return OSP_ENOTFOUND;
+    *labels = parse_labels(arena, f->streams[stream], n);
+    return 0;
+}
+
+/* 1 when record i is one q selects. */
+static int selected(fixture *f, const osp_log_query *q, size_t i, osp_str line)
+{
+    osp_arena a;
+    osp_label *l = NULL;
+    size_t n = 0;
+    int ok = 1;
+    uint64_t t = osp_log_time(&f->b.records[i]);
+    if (t < q->start_ns || (q->end_ns && t >= q->end_ns))
+        return 0;
+    for (size_t k = 0; k < q->nneedles; k++)
+        if (!memmem(line.p, line.n, q->needles[k].p, q->needles[k].n))
+            return 0;
+    if (q->trace_id && memcmp(q->trace_id, f->b.records[i].trace_id, 16))
+        return 0;
+    osp_arena_init(&a, 0, 0);
+    fx_stream_labels(f, f->sid[i], &a, &l, &n);
+    for (size_t k = 0; k < q->n && ok; k++) {
+        const osp_label_matcher *m = &q->m[k];
+        osp_str v = osp_labels_get(l, n, m->name);
+        if (m->type == OSP_MATCH_EQ || m->type == OSP_MATCH_NEQ) {
+            ok = osp_str_eq(v, m->value) == (m->type == OSP_MATCH_EQ);
+        } else {
+            osp_re2 re;
+            assert_int_equal(osp_re2_compile(&re, m->value, OSP_RE2_ANCHORED, NULL, 0), 0);
+            ok = (osp_re2_match(&re, v, NULL, 0) == 1) == (m->type == OSP_MATCH_RE);
+            osp_re2_cleanup(&re);
+        }
+    }
+    osp_arena_cleanup(&a);
+    return ok;
+}
+
+static osp_log_view view(fixture *f, size_t i)
+{
+    return (osp_log_view){f->sid[i], &f->b, i, osp_str_c(data[i].line)};
+}
+
+static int fx_scan(void *ctx, const osp_log_query *q, osp_log_fn fn, void *fn_ctx)
+{
+    fixture *f = ctx;
+    assert_true(q->n >= 1);
+    f->needles = q->nneedles;
+    for (size_t k = NDATA; k-- > 0;) { /* in no particular order: here backwards */
+        osp_log_view v = view(f, k);
+        int rc;
+        if (selected(f, q, k, v.line) && (rc = fn(&v, fn_ctx)))
+            return rc;
+    }
+    return 0;
+}
+
+static int fx_select(void *ctx, const osp_log_query *q, osp_log_keep_fn keep, void *keep_ctx,
+                     osp_log_batch *out, uint64_t **streams)
+{
+    fixture *f = ctx;
+    size_t limit = q->limit ? q->limit : 100, n = 0;
+    f->selects++;
+    f->needles = q->nneedles;
+    *streams = osp_arena_alloc(&out->arena, (NDATA + 1) * sizeof **streams);
+    assert_non_null(osp_log_batch_add_resource(out));
+    assert_non_null(osp_log_batch_add_scope(out));
+    for (size_t j = 0; j < NDATA && n < limit; j++) { /* data is in time order */
+        size_t i = q->forward ? j : NDATA - 1 - j;
+        osp_log_view v = view(f, i);
+        if (!selected(f, q, i, v.line))
+            continue;
+        int k = keep ? keep(&v, keep_ctx) : 1;
+        f->keeps++;
+        if (k < 0)
+            return k;
+        if (k == 0)
+            continue;
+        *osp_log_batch_add_record(out) = f->b.records[i];
+        (*streams)[n++] = f->sid[i];
+    }
+    return 0;
+}
+
+/* ---- rendering results ---- */
+
+static void put_labels(osp_buf *b, const osp_label *l, size_t n)
+{
+    osp_buf_putc(b, '{');
+    for (size_t i = 0; i < n; i++)
+        osp_buf_printf(b, "%s%.*s=\"%.*s\"", i ? ", " : "", OSP_STR_FMT(l[i].name),
+                       OSP_STR_FMT(l[i].value));
+    osp_buf_putc(b, '}');
+}
+
+/* Streams as "{labels} t=line t=line" lines, series as "{labels} v@t ..." (t seconds). */
+static void render(const osp_logql_result *r, osp_buf *b)
+{
+    if (r->type == OSP_LOGQL_RESULT_SCALAR) {
+        osp_buf_printf(b, "scalar %g", r->scalar);
+        return;
+    }
+    for (size_t i = 0; i < r->nstreams; i++) {
+        const osp_logql_stream *s = &r->streams[i];
+        if (i)
+            osp_buf_putc(b, '\n');
+        put_labels(b, s->labels, s->nlabels);
+        for (size_t k = 0; k < s->n; k++)
+            osp_buf_printf(b, " %llu=%.*s", (unsigned long long)(s->entries[k].t_ns / 1000000000u),
+                           OSP_STR_FMT(s->entries[k].line));
+    }
+    for (size_t i = 0; i < r->nseries; i++) {
+        const osp_series *s = &r->series[i];
+        if (i)
+            osp_buf_putc(b, '\n');
+        put_labels(b, s->labels, s->nlabels);
+        for (size_t k = 0; k < s->nsamples; k++)
+            osp_buf_printf(b, " %g@%lld", s->samples[k].v, (long long)(s->samples[k].t_ms / 1000));
+    }
+}
+
+typedef struct qcase {
+    const char *q;
+    int64_t start, end, step; /* seconds; step 0: instant at end */
+    size_t limit;
+    int forward;
+    const char *want; /* rendered result, or the error message's start when rc != 0 */
+    int rc;
+} qcase;
+
+static int run_case(fixture *f, const qcase *c, osp_logql_opts *opts, osp_logql_result *res,
+                    osp_arena *arena, char *err, size_t errlen)
+{
+    osp_logql_expr *e;
+    char perr[256];
+    int rc = osp_logql_parse(osp_str_c(c->q), arena, &e, perr, sizeof perr);
+    if (rc) {
+        fprintf(stderr, "parse failed: %s: %s\n", c->q, perr);
+        return rc;
+    }
+    osp_logql_source src = {f, fx_scan, fx_select, fx_stream_labels};
+    return osp_logql_eval(&src, e, (uint64_t)c->start * 1000000000u, (uint64_t)c->end * 1000000000u,
+                          c->step * 1000, opts, arena, res, err, errlen);
+}
+
+static void check_cases(const qcase *cases, size_t n)
+{
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        const qcase *c = &cases[i];
+        fixture f;
+        osp_arena arena;
+        osp_logql_result res;
+        osp_logql_opts opts = {.limit = c->limit, .forward = c->forward};
+        char err[1024];
+        osp_buf b;
+        fixture_init(&f);
+        osp_arena_init(&arena, 0, 0);
+        osp_buf_init(&b, 0);
+        int rc = run_case(&f, c, &opts, &res, &arena, err, sizeof err);
+        if (rc == 0)
+            render(&res, &b);
+        osp_buf_putc(&b, 0);
+        if (rc != c->rc || (rc == 0 && strcmp(b.data, c->want)) ||
+            (rc != 0 && strncmp(err, c->want, strlen(c->want)))) {
+            fprintf(stderr, "case %zu: %s\n  rc %d (want %d)\n  got:  %s\n  want: %s\n", i, c->q,
+                    rc, c->rc, rc ? err : b.data, c->want);
+            failed++;
+        }
+        osp_buf_cleanup(&b);
+        osp_arena_cleanup(&arena);
+        fixture_cleanup(&f);
+    }
+    assert_int_equal(failed, 0);
+}
+
+/* ---- log queries ---- */
+
+#define A "{app=\"api\", env=\"prod\""
+#define W "{app=\"web\", env=\"prod\""
+#define D "{app=\"api\", env=\"dev\""
+
+static const qcase log_cases[] = {
+    /* selectors, direction, limit, time range [start, end) */
+    {"{app=\"web\"}", 0, 100, 1, 0, 0,
+     W "} 80=level=error status=503 dur=abc size=1MB 40=level=warn status=404 dur=30ms size=512B "
+       "msg=oops 30=level=info status=200 dur=1.5s size=2KB msg=\"hello world\"",
+     0},
+    {"{app=\"web\"}", 0, 100, 1, 2, 1,
+     W "} 30=level=info status=200 dur=1.5s size=2KB msg=\"hello world\" 40=level=warn status=404 "
+       "dur=30ms size=512B msg=oops",
+     0},
+    {"{app=\"web\"}", 30, 80, 1, 0, 0,
+     W "} 40=level=warn status=404 dur=30ms size=512B msg=oops 30=level=info status=200 dur=1.5s "
+       "size=2KB msg=\"hello world\"",
+     0},
+    {"{env=~\"d.*\"}", 0, 100, 1, 0, 0, D "} 70=\x1b[31mred\x1b[0m text 50=GET /index.html 200 12",
+     0},
+    {"{app=\"api\", env!=\"prod\"} |= \"GET\"", 0, 100, 1, 0, 0, D "} 50=GET /index.html 200 12",
+     0},
+    /* limit over all streams: the newest two */
+    {"{app=~\".+\"}", 0, 100, 1, 2, 0,
+     D "} 70=\x1b[31mred\x1b[0m text\n" W "} 80=level=error status=503 dur=abc size=1MB", 0},
+    /* line filters */
+    {"{app=\"web\"} |= \"status=4\" or \"status=5\"", 0, 100, 1, 0, 0,
+     W "} 80=level=error status=503 dur=abc size=1MB 40=level=warn status=404 dur=30ms size=512B "
+       "msg=oops",
+     0},
+    {"{app=\"web\"} != \"info\" != \"warn\"", 0, 100, 1, 0, 0,
+     W "} 80=level=error status=503 dur=abc size=1MB", 0},
+    {"{app=\"web\"} |~ \"status=[45]0[34]\"", 0, 100, 1, 0, 0,
+     W "} 80=level=error status=503 dur=abc size=1MB 40=level=warn status=404 dur=30ms size=512B "
+       "msg=oops",
+     0},
+    {"{app=\"web\"} !~ \"(?i)ERROR|warn\"", 0, 100, 1, 0, 0,
+     W "} 30=level=info status=200 dur=1.5s size=2KB msg=\"hello world\"", 0},
+    /* logfmt and label filters */
+    {"{app=\"web\"} | logfmt | status >= 400 and level != \"error\"", 0, 100, 1, 0, 0,
+     "{app=\"web\", dur=\"30ms\", env=\"prod\", level=\"warn\", msg=\"oops\", size=\"512B\", "
+     "status=\"404\"} 40=level=warn status=404 dur=30ms size=512B msg=oops",
+     0},
+    {"{app=\"web\"} | logfmt | dur > 1s", 0, 100, 1, 0, 0,
+     "{__error__=\"LabelFilterErr\", __error_details__=\"time: invalid duration \"abc\"\", "
+     "app=\"web\", dur=\"abc\", env=\"prod\", level=\"error\", size=\"1MB\", status=\"503\"} "
+     "80=level=error status=503 dur=abc size=1MB\n{app=\"web\", dur=\"1.5s\", env=\"prod\", "
+     "level=\"info\", msg=\"hello world\", size=\"2KB\", status=\"200\"} 30=level=info status=200 "
+     "dur=1.5s size=2KB msg=\"hello world\"",
+     0},
+    {"{app=\"web\"} | logfmt | size > 1KB | level=~\"info|error\"", 0, 100, 1, 0, 0,
+     "{app=\"web\", dur=\"1.5s\", env=\"prod\", level=\"info\", msg=\"hello world\", size=\"2KB\", "
+     "status=\"200\"} 30=level=info status=200 dur=1.5s size=2KB msg=\"hello "
+     "world\"\n{app=\"web\", dur=\"abc\", env=\"prod\", level=\"error\", size=\"1MB\", "
+     "status=\"503\"} 80=level=error status=503 dur=abc size=1MB",
+     0},
+    {"{app=\"web\"} | logfmt level, code=\"status\" | code == 404 or level=\"info\" | keep code", 0,
+     100, 1, 0, 0,
+     "{code=\"200\"} 30=level=info status=200 dur=1.5s size=2KB msg=\"hello "
+     "world\"\n{code=\"404\"} 40=level=warn status=404 dur=30ms size=512B msg=oops",
+     0},
+    /* json: nested keys joined with '_', arrays skipped, clash with a stream label */
+    {"{app=\"api\", env=\"prod\"} |= \"ann\" | json", 0, 100, 1, 0, 0,
+     A ", latency=\"15ms\", level=\"info\", pod=\"p1\", status=\"200\", user_id=\"7\", "
+       "user_name=\"ann\"} "
+       "10={\"level\":\"info\",\"status\":200,\"latency\":\"15ms\",\"user\":{\"id\":7,\"name\":"
+       "\"ann\"},\"tags\":[1,2]}",
+     0},
+    {"{app=\"api\", env=\"prod\"} |= \"bob\" | json | drop latency, level, user_id", 0, 100, 1, 0,
+     0,
+     "{app=\"api\", app_extracted=\"x\", env=\"prod\", pod=\"p2\", status=\"500\", "
+     "user_name=\"bob\"} "
+     "20={\"level\":\"error\",\"status\":500,\"latency\":\"250ms\",\"user\":{\"id\":8,\"name\":"
+     "\"bob\"},\"app\":\"x\"}",
+     0},
+    {"{app=\"api\", env=\"prod\"} | json name=\"user.name\", t=\"tags[1]\" | line_format "
+     "\"{{.name}}:{{.t}}\"",
+     0, 100, 1, 0, 0,
+     "{__error__=\"JSONParserErr\", app=\"api\", env=\"prod\"} 60=:\n{app=\"api\", env=\"prod\", "
+     "name=\"ann\", pod=\"p1\", t=\"2\"} 10=ann:2\n{app=\"api\", env=\"prod\", name=\"bob\", "
+     "pod=\"p2\"} 20=bob:",
+     0},
+    {"{app=\"api\", env=\"prod\"} != \"{\" | json", 0, 100, 1, 0, 0,
+     "{__error__=\"JSONParserErr\", __error_details__=\"Value looks like object, but can't find "
+     "closing '}' symbol\", app=\"api\", env=\"prod\"} 60=not json at all",
+     0},
+    {"{app=\"api\", env=\"prod\"} | json | __error__=\"\" | latency > 100ms | keep status", 0, 100,
+     1, 0, 0,
+     "{status=\"500\"} "
+     "20={\"level\":\"error\",\"status\":500,\"latency\":\"250ms\",\"user\":{\"id\":8,\"name\":"
+     "\"bob\"},\"app\":\"x\"}",
+     0},
+    {"{app=\"api\", env=\"prod\"} | json | drop __error__, __error_details__ | line_format "
+     "\"{{.level | default \\\"none\\\"}}\"",
+     0, 100, 1, 0, 0,
+     "{app=\"api\", app_extracted=\"x\", env=\"prod\", latency=\"250ms\", level=\"error\", "
+     "pod=\"p2\", status=\"500\", user_id=\"8\", user_name=\"bob\"} 20=error\n{app=\"api\", "
+     "env=\"prod\"} 60=none\n{app=\"api\", env=\"prod\", latency=\"15ms\", level=\"info\", "
+     "pod=\"p1\", status=\"200\", user_id=\"7\", user_name=\"ann\"} 10=info",
+     0},
+    /* regexp, pattern */
+    {"{env=\"dev\"} | regexp \"(?P<method>\\\\w+) (?P<path>\\\\S+) (?P<code>\\\\d+)\"", 0, 100, 1,
+     0, 0,
+     "{app=\"api\", code=\"200\", env=\"dev\", method=\"GET\", path=\"/index.html\"} 50=GET "
+     "/index.html 200 12\n{app=\"api\", env=\"dev\"} 70=\x1b[31mred\x1b[0m text",
+     0},
+    {"{env=\"dev\"} |= \"GET\" | pattern \"<method> <_> <code> <size>\" | line_format "
+     "\"{{.method}} {{.size}} {{.code}}\"",
+     0, 100, 1, 0, 0,
+     "{app=\"api\", code=\"200\", env=\"dev\", method=\"GET\", size=\"12\"} 50=GET 12 200", 0},
+    /* decolorize, then a filter on the new line */
+    {"{env=\"dev\"} | decolorize |= \"red text\"", 0, 100, 1, 0, 0, D "} 70=red text", 0},
+    /* line_format: functions, __line__, __timestamp__, if/else, filters on the new line */
+    {"{app=\"web\"} | logfmt | line_format \"{{ .level | ToUpper }} {{ printf \\\"%d-%s\\\" 7 "
+     ".status }}\" |= \"WARN\"",
+     0, 100, 1, 0, 0,
+     "{app=\"web\", dur=\"30ms\", env=\"prod\", level=\"warn\", msg=\"oops\", size=\"512B\", "
+     "status=\"404\"} 40=WARN 7-404",
+     0},
+    {"{app=\"web\"} |= \"warn\" | logfmt | line_format `{{if eq .level \"warn\"}}W{{else if eq "
+     ".level \"info\"}}I{{else}}?{{end}}:{{ __line__ | replace \" \" \"_\" | trunc }}`",
+     0, 100, 1, 0, 0, "", OSP_EEXEC},
+    {"{app=\"web\"} |= \"warn\" | logfmt | line_format `{{if eq .level \"warn\"}}W{{else if eq "
+     ".level \"info\"}}I{{else}}?{{end}}:{{ __line__ | replace \" \" \"_\" }}`",
+     0, 100, 1, 0, 0,
+     "{app=\"web\", dur=\"30ms\", env=\"prod\", level=\"warn\", msg=\"oops\", size=\"512B\", "
+     "status=\"404\"} 40=W:level=warn_status=404_dur=30ms_size=512B_msg=oops",
+     0},
+    {"{env=\"dev\"} |= \"GET\" | line_format \"{{ __timestamp__ }} {{ TrimPrefix .app \\\"a\\\" }} "
+     "{{ .missing }}|{{- \\\" x \\\" | trim -}} |\"",
+     0, 100, 1, 0, 0, D "} 50=1970-01-01 00:00:50 +0000 UTC pi |x|", 0},
+    /* label_format: rename and template */
+    {"{env=\"dev\"} |= \"GET\" | label_format where=env, both=\"{{.app}}/{{.env}}\"", 0, 100, 1, 0,
+     0, "{app=\"api\", both=\"api/\", where=\"dev\"} 50=GET /index.html 200 12", 0},
+    /* keep with a matcher, drop with a matcher */
+    {"{app=\"web\"} | logfmt | keep level=\"warn\", status | drop status=~\"2..\"", 0, 100, 1, 0, 0,
+     "{} 30=level=info status=200 dur=1.5s size=2KB msg=\"hello world\"\n{level=\"warn\", "
+     "status=\"404\"} 40=level=warn status=404 dur=30ms size=512B msg=oops\n{status=\"503\"} "
+     "80=level=error status=503 dur=abc size=1MB",
+     0},
+    /* logfmt --strict sets an error; unpack without _entry keeps the line */
+    {"{app=\"web\"} |= \"oops\" | logfmt --strict | line_format \"x\"", 0, 100, 1, 0, 0,
+     "{app=\"web\", dur=\"30ms\", env=\"prod\", level=\"warn\", msg=\"oops\", size=\"512B\", "
+     "status=\"404\"} 40=x",
+     0},
+};
+
+static void test_log_queries(void **state)
+{
+    (void)state;
+    check_cases(log_cases, sizeof log_cases / sizeof log_cases[0]);
+}
+
+/* ---- metric queries ---- */
+
+static const qcase metric_cases[] = {
+    /* count_over_time: windows (t - range, t] */
+    {"count_over_time({app=\"web\"}[20s])", 0, 80, 0, 0, 0, "{app=\"web\", env=\"prod\"} 1@80", 0},
+    {"count_over_time({app=\"web\"}[10s])", 30, 50, 10, 0, 0, W "} 1@30 1@40", 0},
+    {"count_over_time({app=\"web\"}[10s] offset 10s)", 40, 50, 10, 0, 0, W "} 1@40 1@50", 0},
+    {"rate({app=\"api\"}[20s])", 60, 60, 0, 0, 0, D "} 0.05@60\n" A "} 0.05@60", 0},
+    {"sum by (env) (count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0,
+     "{env=\"dev\"} 2@100\n{env=\"prod\"} 6@100", 0},
+    {"sum(count_over_time({app=~\".+\"} |= \"status\" [100s]))", 100, 100, 0, 0, 0, "{} 5@100", 0},
+    {"bytes_over_time({env=\"dev\"}[100s])", 100, 100, 0, 0, 0, "{app=\"api\", env=\"dev\"} 39@100",
+     0},
+    {"bytes_rate({env=\"dev\"} | decolorize [10s])", 70, 70, 0, 0, 0, D "} 0.8@70", 0},
+    {"absent_over_time({app=\"web\", env=\"prod\"}[10s])", 0, 60, 20, 0, 0, W "} 1@0 1@20 1@60", 0},
+    {"count_over_time({app=\"api\"} | json | __error__=\"\" [100s])", 100, 100, 0, 0, 0,
+     "{app=\"api\", app_extracted=\"x\", env=\"prod\", latency=\"250ms\", level=\"error\", "
+     "pod=\"p2\", status=\"500\", user_id=\"8\", user_name=\"bob\"} 1@100\n{app=\"api\", "
+     "env=\"prod\", latency=\"15ms\", level=\"info\", pod=\"p1\", status=\"200\", user_id=\"7\", "
+     "user_name=\"ann\"} 1@100",
+     0},
+    /* unwrap */
+    {"sum_over_time({app=\"web\"} | logfmt | unwrap status | __error__=\"\" [100s])", 100, 100, 0,
+     0, 0,
+     "{app=\"web\", dur=\"1.5s\", env=\"prod\", level=\"info\", msg=\"hello world\", size=\"2KB\"} "
+     "200@100\n{app=\"web\", dur=\"30ms\", env=\"prod\", level=\"warn\", msg=\"oops\", "
+     "size=\"512B\"} 404@100\n{app=\"web\", dur=\"abc\", env=\"prod\", level=\"error\", "
+     "size=\"1MB\"} 503@100",
+     0},
+    {"max_over_time({app=\"web\"} | logfmt | unwrap status [100s]) by (app)", 100, 100, 0, 0, 0,
+     "{app=\"web\"} 503@100", 0},
+    {"avg_over_time({app=\"web\"} | logfmt | unwrap duration(dur) | __error__=\"\" [100s]) by "
+     "(env)",
+     100, 100, 0, 0, 0, "{env=\"prod\"} 0.765@100", 0},
+    {"sum by (env) (sum_over_time({app=\"web\"} | logfmt | unwrap bytes(size) [100s]))", 100, 100,
+     0, 0, 0, "{env=\"prod\"} 1.00251e+06@100", 0},
+    {"min_over_time({app=\"web\"} | logfmt | unwrap status [100s]) by (app)", 100, 100, 0, 0, 0,
+     "{app=\"web\"} 200@100", 0},
+    {"first_over_time({app=\"web\"} | logfmt | unwrap status [100s]) by (app)", 100, 100, 0, 0, 0,
+     "{app=\"web\"} 200@100", 0},
+    {"last_over_time({app=\"web\"} | logfmt | unwrap status [100s]) by (app)", 100, 100, 0, 0, 0,
+     "{app=\"web\"} 503@100", 0},
+    {"stdvar_over_time({app=\"web\"} | logfmt | unwrap status [100s]) by (app)", 100, 100, 0, 0, 0,
+     "{app=\"web\"} 15914@100", 0},
+    {"quantile_over_time(0.5, {app=\"web\"} | logfmt | unwrap status [100s]) by (app)", 100, 100, 0,
+     0, 0, "{app=\"web\"} 404@100", 0},
+    {"rate({app=\"web\"} | logfmt | unwrap status [100s]) by (app)", 100, 100, 0, 0, 0,
+     "{app=\"web\"} 11.07@100", 0},
+    {"rate_counter({app=\"web\"} | logfmt | unwrap status [100s]) by (app)", 100, 100, 0, 0, 0,
+     "{app=\"web\"} 3.03001@100", 0},
+    /* a conversion failure puts __error__ on the series: Loki's pipeline error */
+    {"sum by (env) (sum_over_time({app=\"web\"} | logfmt | unwrap duration(dur) [100s]))", 100, 100,
+     0, 0, 0,
+     "pipeline error: 'SampleExtractionErr' for series: '{__error__=\"SampleExtractionErr\"",
+     OSP_EEXEC},
+    {"count_over_time({app=\"api\"} | json [100s])", 100, 100, 0, 0, 0,
+     "pipeline error: 'JSONParserErr'", OSP_EEXEC},
+    /* vector aggregations, binary operators, label_replace, literals */
+    {"topk(1, count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0, W "} 3@100", 0},
+    {"bottomk(2, count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0,
+     "{app=\"api\", env=\"prod\"} 1@100\n{app=\"api\", env=\"prod\", pod=\"p2\"} 1@100", 0},
+    {"sort_desc(count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0,
+     "{app=\"web\", env=\"prod\"} 3@100\n{app=\"api\", env=\"dev\"} 2@100\n{app=\"api\", "
+     "env=\"prod\"} 1@100\n{app=\"api\", env=\"prod\", pod=\"p2\"} 1@100\n{app=\"api\", "
+     "env=\"prod\", pod=\"p1\"} 1@100",
+     0},
+    {"count(count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0, "{} 5@100", 0},
+    {"avg by (app) (count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0,
+     "{app=\"api\"} 1.25@100\n{app=\"web\"} 3@100", 0},
+    {"max without (env) (count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0,
+     "{app=\"api\"} 2@100\n{app=\"api\", pod=\"p1\"} 1@100\n{app=\"api\", pod=\"p2\"} "
+     "1@100\n{app=\"web\"} 3@100",
+     0},
+    {"stddev(count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0, "{} 0.8@100", 0},
+    {"count_over_time({app=~\".+\"}[100s]) > 2", 100, 100, 0, 0, 0,
+     "{app=\"web\", env=\"prod\"} 3@100", 0},
+    {"count_over_time({app=~\".+\"}[100s]) > bool 2", 100, 100, 0, 0, 0,
+     "{app=\"api\", env=\"dev\"} 0@100\n{app=\"api\", env=\"prod\"} 0@100\n{app=\"api\", "
+     "env=\"prod\", pod=\"p1\"} 0@100\n{app=\"api\", env=\"prod\", pod=\"p2\"} "
+     "0@100\n{app=\"web\", env=\"prod\"} 1@100",
+     0},
+    {"sum by (app) (count_over_time({app=~\".+\"}[100s])) / on (app) group_left "
+     "count_over_time({env=\"prod\"} | drop pod [100s])",
+     100, 100, 0, 0, 0, "{app=\"api\"} 1.66667@100\n{app=\"web\"} 1@100", 0},
+    {"count_over_time({env=\"prod\"}[100s]) * ignoring(env) count_over_time({env=\"dev\"}[100s])",
+     100, 100, 0, 0, 0, "{app=\"api\"} 2@100", 0},
+    {"count_over_time({app=~\".+\"}[100s]) unless count_over_time({env=\"prod\"}[100s])", 100, 100,
+     0, 0, 0, D "} 2@100", 0},
+    {"label_replace(count_over_time({env=\"dev\"}[100s]), \"x\", \"$1-y\", \"app\", \"(a)p.*\")",
+     100, 100, 0, 0, 0, D ", x=\"a-y\"} 2@100", 0},
+    {"vector(3) + 1", 100, 100, 0, 0, 0, "{} 4@100", 0},
+    {"2 * 3", 100, 100, 0, 0, 0, "scalar 6", 0},
+    {"sum(count_over_time({app=\"web\"}[20s]))", 20, 80, 20, 0, 0, "{} 2@40 1@80", 0},
+    {"sum(count_over_time({app=\"web\"}[10s])) or vector(0)", 20, 60, 20, 0, 0, "{} 0@20 1@40 0@60",
+     0},
+};
+
+static void test_metric_queries(void **state)
+{
+    (void)state;
+    check_cases(metric_cases, sizeof metric_cases / sizeof metric_cases[0]);
+}
+
+/* ---- errors and limits ---- */
+
+static const qcase error_cases[] = {
+    {"{app=\"web\"}", 50, 50, 0, 0, 0, "log queries are not supported as an instant query type",
+     OSP_EINVAL},
+    {"{app=\"web\"} | line_format \"{{ .a | nosuch }}\"", 0, 100, 1, 0, 0,
+     "invalid line template: template: line:1: function \"nosuch\" not defined", OSP_EEXEC},
+    {"{app=\"web\"} | line_format \"{{ range .a }}{{ end }}\"", 0, 100, 1, 0, 0,
+     "invalid line template: template: line:1: {{range}} is not supported", OSP_EEXEC},
+    {"{app=\"web\"} | label_format x=\"{{ .a \"", 0, 100, 1, 0, 0, "invalid label template",
+     OSP_EEXEC},
+    {"{app=\"web\"}", 100, 0, 1, 0, 0, "invalid query range", OSP_EINVAL},
+};
+
+static void test_errors(void **state)
+{
+    (void)state;
+    check_cases(error_cases, sizeof error_cases / sizeof error_cases[0]);
+}
+
+/* A runtime template error gives the entry TemplateFormatErr, as Loki. */
+static const qcase template_error_cases[] = {
+    {"{env=\"dev\"} |= \"GET\" | line_format \"{{ ToUpper }}\"", 0, 100, 1, 0, 0,
+     "{__error__=\"TemplateFormatErr\", __error_details__=\"template: line:1: executing \"\": "
+     "wrong number of args for ToUpper: want 1 got 0\", app=\"api\", env=\"dev\"} 50=GET "
+     "/index.html 200 12",
+     0},
+    {"{env=\"dev\"} |= \"GET\" | line_format \"{{ printf \\\"%d|%s|%.2f|%v\\\" .app 3 1.5 true "
+     "}}\"",
+     0, 100, 1, 0, 0, D "} 50=%!d(string=api)|%!s(int=3)|1.50|true", 0},
+};
+
+static void test_template_errors(void **state)
+{
+    (void)state;
+    check_cases(template_error_cases, sizeof template_error_cases / sizeof template_error_cases[0]);
+}
+
+static void test_max_series(void **state)
+{
+    (void)state;
+    fixture f;
+    osp_arena arena;
+    osp_logql_result res;
+    osp_logql_opts opts = {.max_series = 4};
+    char err[256];
+    qcase c = {"count_over_time({app=~\".+\"}[100s])", 100, 100, 0, 0, 0, NULL, 0};
+    fixture_init(&f);
+    osp_arena_init(&arena, 0, 0);
+    assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), OSP_EEXEC);
+    assert_string_equal(err, "maximum of series (4) reached for a single query");
+    opts.max_series = 5; /* api/prod with pod p1, with p2 and without; api/dev; web/prod */
+    assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), 0);
+    assert_int_equal(res.nseries, 5);
+    assert_int_equal(res.stats.lines, 8);
+    osp_arena_cleanup(&arena);
+    fixture_cleanup(&f);
+}
+
+/* Leading single "|=" filters reach the store as needles; the pipeline still runs on
+ * every record keep sees, and the stats count those. */
+static void test_push_down_and_stats(void **state)
+{
+    (void)state;
+    fixture f;
+    osp_arena arena;
+    osp_logql_result res;
+    osp_logql_opts opts = {0};
+    char err[256];
+    qcase c = {"{app=\"web\"} |= \"status\" |= \"level\" | line_format \"x\" |= \"x\"",
+               0,
+               100,
+               1,
+               0,
+               0,
+               NULL,
+               0};
+    fixture_init(&f);
+    osp_arena_init(&arena, 0, 0);
+    assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), 0);
+    assert_int_equal(f.needles, 2);
+    assert_int_equal(res.nstreams, 1);
+    assert_int_equal(res.stats.lines, 3);
+    assert_true(res.stats.bytes > 100);
+    osp_arena_cleanup(&arena);
+    fixture_cleanup(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_log_queries), cmocka_unit_test(test_metric_queries),
+        cmocka_unit_test(test_errors),      cmocka_unit_test(test_template_errors),
+        cmocka_unit_test(test_max_series),  cmocka_unit_test(test_push_down_and_stats),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

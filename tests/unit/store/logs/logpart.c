@@ -1,0 +1,789 @@
+/* Tests for src/store/logs/logpart.c: one log part file, written and read back. */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/mem.h"
+#include "model/attr.h"
+#include "model/logstream.h"
+#include "store/logs/logformat.h"
+#include "store/logs/logpart.h"
+#include "store/logs/logtoken.h"
+#include "store/storetest.h"
+
+#define T0 1730000000000000000ull /* 2024-10-27 */
+
+static uint64_t rng_state = 1;
+
+static uint64_t rnd(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return rng_state >> 17;
+}
+
+/* ---- Building batches ------------------------------------------------------------------ */
+
+static osp_str keep(osp_log_batch *b, const osp_buf *buf)
+{
+    return buf->len ? osp_arena_strdup(&b->arena, osp_buf_str(buf)) : osp_str_make("", 0);
+}
+
+static osp_str anyvalue(osp_log_batch *b, const osp_value *v)
+{
+    osp_buf buf;
+    osp_buf_init(&buf, 0);
+    assert_int_equal(osp_value_put(&buf, v), 0);
+    osp_str s = keep(b, &buf);
+    osp_buf_cleanup(&buf);
+    return s;
+}
+
+/* An attrs blob of count pairs "key", value-as-string-or-int. */
+static osp_str attrs(osp_log_batch *b, const char *const *kv, size_t count)
+{
+    osp_buf buf;
+    osp_buf_init(&buf, 0);
+    for (size_t i = 0; i < count; i++) {
+        osp_value v = {.type = OSP_VAL_STRING, .s = osp_str_c(kv[2 * i + 1])};
+        if (kv[2 * i + 1][0] == '#') {
+            v.type = OSP_VAL_INT;
+            v.i = strtoll(kv[2 * i + 1] + 1, NULL, 10);
+        }
+        assert_int_equal(osp_attr_append(&buf, osp_str_c(kv[2 * i]), &v), 0);
+    }
+    osp_str s = keep(b, &buf);
+    osp_buf_cleanup(&buf);
+    return s;
+}
+
+static uint32_t add_resource(osp_log_batch *b, const char *service, const char *pod)
+{
+    const char *kv[] = {"service.name",           service, "k8s.pod.name", pod,
+                        "deployment.environment", "prod"};
+    osp_resource *r = osp_log_batch_add_resource(b);
+    r->service_name = osp_str_c(service);
+    r->attributes = attrs(b, kv, 3);
+    return (uint32_t)(b->nresources - 1);
+}
+
+static void add_scope(osp_log_batch *b, const char *name, const char *version)
+{
+    osp_scope *s = osp_log_batch_add_scope(b);
+    s->name = osp_str_c(name);
+    s->version = osp_str_c(version);
+}
+
+static osp_log_record *add_line(osp_log_batch *b, uint32_t res, uint64_t t, const char *line)
+{
+    osp_log_record *r = osp_log_batch_add_record(b);
+    osp_value v = {.type = OSP_VAL_STRING, .s = osp_str_c(line)};
+    r->time_ns = t;
+    r->observed_ns = t + 1000;
+    r->resource = res;
+    r->has_body = 1;
+    r->body = anyvalue(b, &v);
+    r->severity_number = OSP_SEVERITY_INFO;
+    r->severity_text = osp_str_c("INFO");
+    return r;
+}
+
+/* Records exercising every field and every body kind, spread over a few streams. */
+static void make_odd_batch(osp_log_batch *b)
+{
+    osp_log_batch_init(b);
+    uint32_t r0 = add_resource(b, "api", "api-1"), r1 = add_resource(b, "db", "db-0");
+    osp_resource *odd = osp_log_batch_add_resource(b);
+    odd->dropped_attributes = 3;
+    odd->schema_url = osp_str_c("https://opentelemetry.io/schemas/1.24.0");
+    odd->entity_refs = osp_str_c("\x0a\x03"
+                                 "abc");
+    add_scope(b, "", "");
+    add_scope(b, "io.opentelemetry.logback", "1.2.3");
+    osp_scope *sc = osp_log_batch_add_scope(b);
+    sc->dropped_attributes = 9;
+    sc->attributes = attrs(b, (const char *const[]){"lib", "x"}, 1);
+    sc->schema_url = osp_str_c("s");
+
+    osp_buf arr;
+    osp_buf_init(&arr, 0);
+    osp_value e1 = {.type = OSP_VAL_INT, .i = -5},
+              e2 = {.type = OSP_VAL_STRING, .s = osp_str_c("x")};
+    osp_array_append(&arr, &e1);
+    osp_array_append(&arr, &e2);
+    osp_value bodies[] = {
+        {.type = OSP_VAL_STRING, .s = osp_str_c("plain line id=42")},
+        {.type = OSP_VAL_STRING, .s = osp_str_c("")},
+        {.type = OSP_VAL_INT, .i = -123456789},
+        {.type = OSP_VAL_DOUBLE, .d = -0.0},
+        {.type = OSP_VAL_BOOL, .i = 1},
+        {.type = OSP_VAL_BYTES, .s = osp_str_make("\x00\xff\x01", 3)},
+        {.type = OSP_VAL_ARRAY, .s = keep(b, &arr)},
+        {.type = OSP_VAL_KVLIST, .s = attrs(b, (const char *const[]){"a", "b", "n", "#7"}, 2)},
+    };
+    osp_buf_cleanup(&arr);
+    const char *const kv[] = {"http.method", "GET", "status", "#200", "path", "/x"};
+    for (int i = 0; i < 60; i++) {
+        uint32_t res = i % 3 == 0 ? r0 : i % 3 == 1 ? r1 : 2;
+        osp_log_record *r = add_line(b, res, T0 + (uint64_t)(i * 7919 % 61) * 1000, "x");
+        r->scope = (uint32_t)(i % 3);
+        r->labels_from = (uint8_t)(i % 2);
+        r->flags = (uint32_t)i;
+        r->dropped_attributes = (uint32_t)(i % 4);
+        r->severity_number = i % 5 == 0 ? -7 : i % 25;
+        r->severity_text = i % 4 ? osp_str_c("WARN") : osp_str_c("");
+        r->event_name = i % 6 == 0 ? osp_str_c("login") : osp_str_c("");
+        r->observed_ns = i % 7 == 0 ? 0 : r->time_ns + (uint64_t)i * 12345 - 300000;
+        if (i % 9 == 0) /* no time: filed at observed */
+            r->time_ns = 0, r->observed_ns = T0 + (uint64_t)i;
+        if (i % 2)
+            memset(r->trace_id, i % 4 == 1 ? 0xab : i, 16);
+        if (i % 3)
+            memset(r->span_id, i + 1, 8);
+        r->attributes = attrs(b, kv, (size_t)(i % 4));
+        switch (i % 12) {
+        case 8: /* non-canonical attributes: a non-minimal length varint */
+            r->attributes = osp_str_make("\x0a\x80\x00", 3);
+            break;
+        case 9: /* not attributes at all */
+            r->attributes = osp_str_make("\xff\xfe", 2);
+            break;
+        }
+        r->has_body = 1;
+        r->body = anyvalue(b, &bodies[i % 8]);
+        if (i % 10 == 8) /* no body */
+            r->has_body = 0, r->body = osp_str_make("", 0);
+        if (i % 10 == 9) /* the empty AnyValue */
+            r->body = osp_str_make("", 0);
+        if (i % 15 == 4) /* a string body with a non-minimal length */
+            r->body = osp_str_make("\x0a\x83\x00"
+                                   "abc",
+                                   6);
+        if (i % 15 == 5) /* garbage */
+            r->body = osp_str_make("\x0a\x09"
+                                   "ab",
+                                   4);
+        if (i % 15 == 6) /* body bytes but has_body unset */
+            r->has_body = 0;
+    }
+}
+
+/* Realistic service logs: five services of three pods each. Three are Java-style
+ * (millisecond timestamps, lines with their own time, level, thread and logger), two emit
+ * JSON (microsecond timestamps). Templated messages with ids, durations and status codes;
+ * requests carry a trace id over a few lines, each line its own span id. */
+static void make_service_batch(osp_log_batch *b, size_t nlines)
+{
+    static const char *const services[] = {"checkout", "payments", "inventory", "auth", "gateway"};
+    static const char *const paths[] = {"/api/v1/cart", "/api/v1/orders", "/api/v1/users",
+                                        "/healthz", "/api/v1/items"};
+    static const char *const methods[] = {"GET", "POST", "PUT", "DELETE"};
+    static const char *const levels[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+    char line[640], msg[400], pod[64];
+    osp_log_batch_init(b);
+    add_scope(b, "app", "1.0.0");
+    uint32_t res[15];
+    uint64_t now[15];
+    for (int i = 0; i < 15; i++) {
+        snprintf(pod, sizeof pod, "%s-7d9f8c%02x-%c%c%c", services[i / 3], (unsigned)rnd() % 256,
+                 'a' + (int)(rnd() % 26), 'a' + (int)(rnd() % 26), 'a' + (int)(rnd() % 26));
+        res[i] = add_resource(b, services[i / 3], osp_arena_strdup(&b->arena, osp_str_c(pod)).p);
+        now[i] = T0;
+    }
+    uint8_t trace[16] = {0}, span[8] = {0};
+    int trace_left = 0, s_req = 0;
+    for (size_t n = 0; n < nlines; n++) {
+        /* The lines of one request come from the pod that serves it. */
+        int s = trace_left > 0 ? s_req : (int)(rnd() % 15), json = s >= 9;
+        uint64_t unit = json ? 1000 : 1000000;
+        now[s] += (1 + rnd() % 40) * 1000000 / unit * unit + (rnd() % 1000000) / unit * unit;
+        unsigned status = rnd() % 20 == 0 ? 500 : rnd() % 10 == 0 ? 404 : 200;
+        unsigned user = (unsigned)(rnd() % 5000), ms = (unsigned)(rnd() % 900);
+        const char *path = paths[rnd() % 5], *method = methods[rnd() % 4];
+        int lvl = 1;
+        switch (rnd() % 8) {
+        case 0:
+        case 1:
+        case 2:
+            snprintf(msg, sizeof msg,
+                     "%s %s/%u completed status=%u duration=%ums request_id=%08llx", method, path,
+                     user, status, ms, (unsigned long long)(rnd() & 0xffffffff));
+            lvl = status >= 500 ? 3 : 1;
+            break;
+        case 3:
+            snprintf(msg, sizeof msg,
+                     "order created order_id=ord_%06u amount=%u.%02u currency=USD "
+                     "user_id=%u items=%u",
+                     (unsigned)(rnd() % 1000000), (unsigned)(rnd() % 500), (unsigned)(rnd() % 100),
+                     user, (unsigned)(1 + rnd() % 9));
+            break;
+        case 4:
+            snprintf(msg, sizeof msg,
+                     "db query SELECT * FROM orders WHERE user_id = $1 took %ums rows=%u", ms / 10,
+                     (unsigned)(rnd() % 50));
+            lvl = 0;
+            break;
+        case 5:
+            snprintf(msg, sizeof msg, "cache %s key=user:%u ttl=300s", rnd() % 3 ? "hit" : "miss",
+                     user);
+            lvl = 0;
+            break;
+        case 6:
+            snprintf(msg, sizeof msg, "slow request path=%s duration=%ums threshold=500ms", path,
+                     500 + ms);
+            lvl = 2;
+            break;
+        default:
+            snprintf(
+                msg, sizeof msg,
+                "upstream connect error: connection reset by peer remote=10.0.%u.%u:8080 retry=%u",
+                (unsigned)(rnd() % 4), (unsigned)(rnd() % 256), (unsigned)(rnd() % 3));
+            lvl = 3;
+            break;
+        }
+        time_t sec = (time_t)(now[s] / 1000000000);
+        struct tm tm;
+        char ts[32];
+        gmtime_r(&sec, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (json)
+            snprintf(line, sizeof line,
+                     "{\"ts\":\"%s.%06lluZ\",\"level\":\"%c%s\",\"caller\":\"handler/%s.go:%u\","
+                     "\"msg\":\"%s\",\"service\":\"%s\"}",
+                     ts, (unsigned long long)(now[s] / 1000 % 1000000), levels[lvl][0] | 0x20, "",
+                     services[s / 3], 100 + (unsigned)(rnd() % 4) * 37, msg, services[s / 3]);
+        else
+            snprintf(line, sizeof line,
+                     "%s.%03lluZ %-5s [http-nio-8080-exec-%u] c.e.%s.api.%sController : %s", ts,
+                     (unsigned long long)(now[s] / 1000000 % 1000), levels[lvl],
+                     1 + (unsigned)(rnd() % 10), services[s / 3], rnd() % 2 ? "Order" : "Cart",
+                     msg);
+        osp_log_record *r = add_line(b, res[s], now[s], line);
+        r->observed_ns = json ? now[s] : 0;
+        r->severity_number = OSP_SEVERITY_DEBUG + 4 * lvl;
+        r->severity_text = osp_str_c(levels[lvl]);
+        if (rnd() % 10 < 4) { /* a request: a few lines share its trace */
+            if (trace_left-- <= 0) {
+                for (int k = 0; k < 16; k++)
+                    trace[k] = (uint8_t)rnd();
+                trace_left = (int)(rnd() % 4);
+                s_req = s;
+            }
+            for (int k = 0; k < 8; k++)
+                span[k] = (uint8_t)rnd();
+            memcpy(r->trace_id, trace, 16);
+            memcpy(r->span_id, span, 8);
+            r->flags = 1;
+        }
+        if (json) {
+            const char *const kv[] = {"code.function", "handle", "thread.name", "worker-3"};
+            r->attributes = attrs(b, kv, 2);
+        }
+    }
+}
+
+/* ---- Writing and reading --------------------------------------------------------------- */
+
+typedef struct sorted {
+    osp_arena arena;
+    osp_label **labels; /* per source record */
+    size_t *nlabels;
+    size_t *order;    /* part order of the source records */
+    uint32_t *stream; /* local stream of each position of order */
+    size_t nstreams;
+    const osp_log_batch *b;
+} sorted;
+
+static const sorted *cmp_ctx;
+
+static int cmp_rec(const void *x, const void *y)
+{
+    size_t i = *(const size_t *)x, j = *(const size_t *)y;
+    int c = osp_logpart_labels_cmp(cmp_ctx->labels[i], cmp_ctx->nlabels[i], cmp_ctx->labels[j],
+                                   cmp_ctx->nlabels[j]);
+    if (c)
+        return c;
+    uint64_t a = osp_log_time(&cmp_ctx->b->records[i]), z = osp_log_time(&cmp_ctx->b->records[j]);
+    if (a != z)
+        return a < z ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+static void sort_batch(sorted *s, const osp_log_batch *b)
+{
+    size_t n = b->nrecords;
+    osp_arena_init(&s->arena, 0, 0);
+    s->b = b;
+    s->labels = calloc(n + 1, sizeof *s->labels);
+    s->nlabels = calloc(n + 1, sizeof *s->nlabels);
+    s->order = calloc(n + 1, sizeof *s->order);
+    s->stream = calloc(n + 1, sizeof *s->stream);
+    for (size_t i = 0; i < n; i++) {
+        const osp_log_record *r = &b->records[i];
+        assert_int_equal(osp_log_stream_labels(&b->resources[r->resource], r->labels_from,
+                                               &s->arena, &s->labels[i], &s->nlabels[i]),
+                         0);
+        s->order[i] = i;
+    }
+    cmp_ctx = s;
+    qsort(s->order, n, sizeof *s->order, cmp_rec);
+    s->nstreams = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = s->order[k], p = k ? s->order[k - 1] : 0;
+        if (k && osp_logpart_labels_cmp(s->labels[p], s->nlabels[p], s->labels[i], s->nlabels[i]))
+            s->nstreams++;
+        s->stream[k] = (uint32_t)s->nstreams;
+    }
+    s->nstreams += n > 0;
+}
+
+static void sorted_cleanup(sorted *s)
+{
+    osp_arena_cleanup(&s->arena);
+    free(s->labels);
+    free(s->nlabels);
+    free(s->order);
+    free(s->stream);
+}
+
+/* Writes s's batch as dir/name and returns the file size. */
+static uint64_t write_part(const char *dir, const char *name, const sorted *s, int level)
+{
+    char tmp[512], path[512];
+    uint64_t replaces[] = {3, 5}, bytes = 0;
+    osp_logpart_writer *w;
+    osp_logpart_writer_options opt = {
+        .wal_lsn = 77, .replaces = replaces, .nreplaces = 2, .zstd_level = level};
+    snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(osp_logpart_writer_create(tmp, &opt, &w), 0);
+    for (size_t k = 0; k < s->b->nrecords; k++) {
+        size_t i = s->order[k];
+        assert_int_equal(osp_logpart_writer_add(w, s->labels[i], s->nlabels[i], s->b, i), 0);
+    }
+    assert_int_equal(osp_logpart_writer_finish(w, &bytes), 0);
+    assert_int_equal(rename(tmp, path), 0);
+    return bytes;
+}
+
+static osp_logpart *open_part(const char *dir, const char *name)
+{
+    char path[512];
+    osp_logpart *p = NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(osp_logpart_open(path, &p), 0);
+    return p;
+}
+
+/* 1 when position k of s passes f (streams, time, ids). */
+static int selects(const sorted *s, size_t k, const osp_logpart_filter *f)
+{
+    const osp_log_record *r = &s->b->records[s->order[k]];
+    uint64_t t = osp_log_time(r);
+    if (f->streams && !f->streams[s->stream[k]])
+        return 0;
+    if (t < f->start_ns || (f->end_ns && t >= f->end_ns))
+        return 0;
+    if (f->trace_id && memcmp(r->trace_id, f->trace_id, 16))
+        return 0;
+    return !f->span_id || !memcmp(r->span_id, f->span_id, 8);
+}
+
+/* Reads every granule with f and checks the result is exactly the rows f selects. */
+static size_t check_read(osp_logpart *p, const sorted *s, const osp_logpart_filter *f)
+{
+    const osp_logpart_info *info = osp_logpart_get_info(p);
+    osp_log_batch out;
+    uint32_t *streams = NULL;
+    size_t nstreams = 0, cap = 0, want = 0, row = 0;
+    osp_log_batch_init(&out);
+    for (size_t g = 0; g < info->ngranules; g++) {
+        size_t before = out.nrecords;
+        int n = osp_logpart_read_granule(p, g, f, &out, &streams, &nstreams, &cap);
+        assert_true(n >= 0);
+        assert_int_equal((size_t)n, out.nrecords - before);
+        row += osp_logpart_granule_at(p, g)->rows;
+    }
+    assert_int_equal(row, s->b->nrecords);
+    assert_int_equal(nstreams, out.nrecords);
+    for (size_t k = 0; k < s->b->nrecords; k++) {
+        if (!selects(s, k, f))
+            continue;
+        assert_true(want < out.nrecords);
+        assert_true(osp_log_record_equal(&out, want, s->b, s->order[k]));
+        assert_int_equal(streams[want], s->stream[k]);
+        want++;
+    }
+    assert_int_equal(want, out.nrecords);
+    osp_free(streams);
+    osp_log_batch_cleanup(&out);
+    return want;
+}
+
+static void test_round_trip_every_field(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("logpart");
+    osp_log_batch b;
+    sorted s;
+    make_odd_batch(&b);
+    sort_batch(&s, &b);
+    uint64_t bytes = write_part(dir, "a.part", &s, 0);
+    osp_logpart *p = open_part(dir, "a.part");
+    const osp_logpart_info *info = osp_logpart_get_info(p);
+    assert_int_equal(info->nrows, b.nrecords);
+    assert_int_equal(info->bytes, bytes);
+    assert_int_equal(info->wal_lsn, 77);
+    assert_int_equal(info->nreplaces, 2);
+    assert_int_equal(info->replaces[1], 5);
+    assert_int_equal(info->nstreams, s.nstreams);
+    assert_int_equal(info->ngranules, 1);
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < b.nrecords; i++) {
+        uint64_t t = osp_log_time(&b.records[i]);
+        lo = t < lo ? t : lo;
+        hi = t > hi ? t : hi;
+    }
+    assert_int_equal(info->min_time, lo);
+    assert_int_equal(info->max_time, hi);
+    osp_logpart_filter all = {0};
+    assert_int_equal(check_read(p, &s, &all), b.nrecords);
+    /* The stream table: label sets and time ranges of the source. */
+    for (size_t k = 0, pos = 0; k < info->nstreams; k++) {
+        const osp_label *l;
+        size_t n;
+        uint64_t smin, smax;
+        osp_logpart_stream(p, k, &l, &n);
+        osp_logpart_stream_time(p, k, &smin, &smax);
+        size_t i = s.order[pos];
+        assert_int_equal(osp_logpart_labels_cmp(l, n, s.labels[i], s.nlabels[i]), 0);
+        assert_int_equal(smin, osp_log_time(&b.records[i]));
+        while (pos + 1 < b.nrecords && s.stream[pos + 1] == k)
+            pos++;
+        assert_int_equal(smax, osp_log_time(&b.records[s.order[pos]]));
+        pos++;
+    }
+    osp_logpart_close(p);
+    sorted_cleanup(&s);
+    osp_log_batch_cleanup(&b);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_labels_cmp(void **state)
+{
+    (void)state;
+    osp_label a[] = {{OSP_STR_LIT("app"), OSP_STR_LIT("x")},
+                     {OSP_STR_LIT("env"), OSP_STR_LIT("p")}};
+    osp_label b[] = {{OSP_STR_LIT("app"), OSP_STR_LIT("y")}};
+    osp_label c[] = {{OSP_STR_LIT("app"), OSP_STR_LIT("x")}};
+    assert_true(osp_logpart_labels_cmp(a, 2, b, 1) < 0);
+    assert_true(osp_logpart_labels_cmp(c, 1, a, 2) < 0); /* a prefix sorts first */
+    assert_true(osp_logpart_labels_cmp(a, 2, c, 1) > 0);
+    assert_int_equal(osp_logpart_labels_cmp(a, 2, a, 2), 0);
+    assert_int_equal(osp_logpart_labels_cmp(NULL, 0, NULL, 0), 0);
+}
+
+/* Many streams, several granules, and filters on streams, time and ids. */
+static void test_granules_and_filters(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("logpart");
+    osp_log_batch b;
+    sorted s;
+    rng_state = 7;
+    make_service_batch(&b, 30000);
+    sort_batch(&s, &b);
+    write_part(dir, "a.part", &s, 0);
+    osp_logpart *p = open_part(dir, "a.part");
+    const osp_logpart_info *info = osp_logpart_get_info(p);
+    assert_int_equal(info->nstreams, 15);
+    assert_true(info->ngranules >= 4);
+    for (size_t g = 0; g < info->ngranules; g++)
+        assert_true(osp_logpart_granule_at(p, g)->rows <= OSP_LOGPART_GRANULE_ROWS);
+    osp_logpart_filter f = {0};
+    check_read(p, &s, &f);
+    uint8_t streams[15] = {0};
+    streams[3] = streams[4] = streams[11] = 1;
+    f.streams = streams;
+    assert_true(check_read(p, &s, &f) > 0);
+    f.start_ns = info->min_time + (info->max_time - info->min_time) / 3;
+    f.end_ns = info->max_time - (info->max_time - info->min_time) / 3;
+    assert_true(check_read(p, &s, &f) > 0);
+    /* The stream filter skips granules outside the streams' range. */
+    memset(streams, 0, sizeof streams);
+    streams[14] = 1;
+    f = (osp_logpart_filter){.streams = streams};
+    assert_int_equal(osp_logpart_granule_may_match(p, 0, &f), 0);
+    assert_int_equal(osp_logpart_granule_may_match(p, info->ngranules - 1, &f), 1);
+    f = (osp_logpart_filter){.start_ns = info->max_time + 1};
+    for (size_t g = 0; g < info->ngranules; g++)
+        assert_int_equal(osp_logpart_granule_may_match(p, g, &f), 0);
+    /* Trace and span ids: one record's, and one that is absent. */
+    const osp_log_record *with = NULL;
+    for (size_t i = 0; i < b.nrecords && !with; i++)
+        if (b.records[i].trace_id[0] | b.records[i].trace_id[5])
+            with = &b.records[i];
+    assert_non_null(with);
+    f = (osp_logpart_filter){.trace_id = with->trace_id};
+    assert_true(check_read(p, &s, &f) >= 1);
+    size_t maybe = 0;
+    for (size_t g = 0; g < info->ngranules; g++)
+        maybe += (size_t)osp_logpart_granule_may_match(p, g, &f);
+    assert_true(maybe >= 1 && maybe < info->ngranules);
+    f = (osp_logpart_filter){.span_id = with->span_id};
+    assert_true(check_read(p, &s, &f) >= 1);
+    f.trace_id = with->trace_id;
+    assert_true(check_read(p, &s, &f) >= 1);
+    uint8_t absent[16] = {1, 2, 3};
+    f = (osp_logpart_filter){.trace_id = absent};
+    assert_int_equal(check_read(p, &s, &f), 0);
+    osp_logpart_close(p);
+    sorted_cleanup(&s);
+    osp_log_batch_cleanup(&b);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void collect_line_key(uint64_t key, void *ctx)
+{
+    (void)key;
+    ++*(size_t *)ctx;
+}
+
+/* Token blooms: a rare token is only in the granules whose lines have it; and any
+ * substring of any line never has its granule skipped. */
+static void test_token_blooms(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("logpart");
+    osp_log_batch b;
+    sorted s;
+    osp_buf scratch;
+    osp_buf_init(&scratch, 0);
+    rng_state = 11;
+    make_service_batch(&b, 25000);
+    /* One rare token, in one record. */
+    osp_log_record *r = add_line(&b, 0, T0 + 5, "fatal: zebracorn exploded in region eu-west-9");
+    r->scope = 0;
+    sort_batch(&s, &b);
+    write_part(dir, "a.part", &s, 0);
+    osp_logpart *p = open_part(dir, "a.part");
+    const osp_logpart_info *info = osp_logpart_get_info(p);
+    assert_true(info->ngranules >= 3);
+    uint64_t keys[64];
+    size_t nkeys = osp_logtok_needle_keys(osp_str_c(" zebracorn "), keys, 64);
+    assert_true(nkeys > 1);
+    osp_logpart_filter f = {.keys = keys, .nkeys = nkeys};
+    size_t rare_pos = 0;
+    while (s.order[rare_pos] != b.nrecords - 1)
+        rare_pos++;
+    size_t g_rare = 0, rows = 0;
+    for (; rows + osp_logpart_granule_at(p, g_rare)->rows <= rare_pos; g_rare++)
+        rows += osp_logpart_granule_at(p, g_rare)->rows;
+    size_t matched = 0;
+    for (size_t g = 0; g < info->ngranules; g++) {
+        int m = osp_logpart_granule_may_match(p, g, &f);
+        matched += (size_t)m;
+        if (g == g_rare)
+            assert_int_equal(m, 1);
+    }
+    assert_int_equal(matched, 1);
+    /* No false negatives: random substrings of random lines. */
+    rows = 0;
+    for (size_t g = 0; g < info->ngranules; g++) {
+        for (int j = 0; j < 300; j++) {
+            size_t k = rows + rnd() % osp_logpart_granule_at(p, g)->rows;
+            osp_str line;
+            assert_int_equal(osp_log_line(&b.records[s.order[k]], &scratch, &line), 0);
+            if (line.n == 0)
+                continue;
+            size_t a = rnd() % line.n, len = 1 + rnd() % (line.n - a);
+            f.nkeys = osp_logtok_needle_keys(osp_str_make(line.p + a, len), keys, 64);
+            assert_int_equal(osp_logpart_granule_may_match(p, g, &f), 1);
+        }
+        rows += osp_logpart_granule_at(p, g)->rows;
+    }
+    size_t per_line = 0;
+    osp_logtok_line_keys(osp_str_c("GET /api/v1/cart/12 200 3.1ms"), collect_line_key, &per_line);
+    assert_true(per_line > 10);
+    osp_logpart_close(p);
+    sorted_cleanup(&s);
+    osp_buf_cleanup(&scratch);
+    osp_log_batch_cleanup(&b);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_writer_rejects(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("logpart");
+    char tmp[512];
+    osp_log_batch b;
+    osp_log_batch_init(&b);
+    add_resource(&b, "a", "p");
+    add_scope(&b, "s", "1");
+    add_line(&b, 0, T0 + 10, "one");
+    add_line(&b, 0, T0 + 5, "two");
+    osp_log_record *bad = add_line(&b, 0, T0 + 20, "three");
+    osp_label la[] = {{OSP_STR_LIT("service_name"), OSP_STR_LIT("b")}};
+    osp_label lb[] = {{OSP_STR_LIT("service_name"), OSP_STR_LIT("a")}};
+    osp_logpart_writer *w;
+    osp_logpart_writer_options opt = {0};
+    uint64_t bytes;
+    snprintf(tmp, sizeof tmp, "%s/x.tmp", dir);
+    assert_int_equal(osp_logpart_writer_create(tmp, &opt, &w), 0);
+    assert_int_equal(osp_logpart_writer_finish(w, &bytes), OSP_EINVAL); /* no rows */
+    assert_int_equal(access(tmp, F_OK), -1);
+    assert_int_equal(osp_logpart_writer_create(tmp, &opt, &w), 0);
+    assert_int_equal(osp_logpart_writer_add(w, la, 1, &b, 0), 0);
+    assert_int_equal(osp_logpart_writer_add(w, la, 1, &b, 1), OSP_EINVAL); /* time goes back */
+    assert_int_equal(osp_logpart_writer_add(w, lb, 1, &b, 2), OSP_EINVAL); /* stream goes back */
+    bad->resource = 9;
+    assert_int_equal(osp_logpart_writer_add(w, la, 1, &b, 2), OSP_EINVAL); /* no resource 9 */
+    bad->resource = 0;
+    assert_int_equal(osp_logpart_writer_add(w, la, 1, &b, 2), 0); /* still usable */
+    osp_logpart_writer_abort(w);
+    assert_int_equal(access(tmp, F_OK), -1);
+    int fd = open(tmp, O_CREAT | O_WRONLY, 0644);
+    close(fd);
+    assert_int_equal(osp_logpart_writer_create(tmp, &opt, &w), OSP_EIO);
+    osp_log_batch_cleanup(&b);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_corruption(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("logpart");
+    char path[512];
+    osp_log_batch b, out;
+    sorted s;
+    osp_logpart *p = NULL;
+    uint32_t *streams = NULL;
+    size_t nstreams = 0, cap = 0;
+    osp_logpart_filter all = {0};
+    rng_state = 3;
+    make_service_batch(&b, 20000);
+    sort_batch(&s, &b);
+    uint64_t size = write_part(dir, "a.part", &s, 0);
+    snprintf(path, sizeof path, "%s/a.part", dir);
+    osp_log_batch_init(&out);
+
+    /* A block of granule 0: it fails cleanly, the others still read. */
+    osp_test_flip_byte(path, OSP_LOGPART_HEADER_SIZE + 3, 0x20);
+    p = open_part(dir, "a.part");
+    assert_true(osp_logpart_get_info(p)->ngranules >= 2);
+    assert_int_equal(osp_logpart_read_granule(p, 0, &all, &out, &streams, &nstreams, &cap),
+                     OSP_ECORRUPT);
+    assert_int_equal(out.nrecords, 0);
+    assert_int_equal(nstreams, 0);
+    assert_true(osp_logpart_read_granule(p, 1, &all, &out, &streams, &nstreams, &cap) > 0);
+    osp_logpart_close(p);
+    osp_test_flip_byte(path, OSP_LOGPART_HEADER_SIZE + 3, 0x20);
+    p = open_part(dir, "a.part");
+    check_read(p, &s, &all);
+    osp_logpart_close(p);
+
+    /* Header, bloom block, index and footer damage: open refuses. */
+    const off_t spots[] = {0,
+                           9,
+                           30,
+                           (off_t)size - OSP_LOGPART_FOOTER_SIZE - 5,
+                           (off_t)size - OSP_LOGPART_FOOTER_SIZE - 2000,
+                           (off_t)size - OSP_LOGPART_FOOTER_SIZE + 2,
+                           (off_t)size - 1};
+    for (size_t i = 0; i < sizeof spots / sizeof spots[0]; i++) {
+        osp_test_flip_byte(path, spots[i], 0x20);
+        assert_int_equal(osp_logpart_open(path, &p), OSP_ECORRUPT);
+        osp_test_flip_byte(path, spots[i], 0x20);
+    }
+    p = open_part(dir, "a.part");
+    osp_logpart_close(p);
+
+    /* Truncated anywhere, then garbage, then missing. */
+    const off_t lens[] = {(off_t)size - 1, (off_t)size / 2,
+                          OSP_LOGPART_HEADER_SIZE + OSP_LOGPART_FOOTER_SIZE, 10, 0};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        assert_int_equal(truncate(path, lens[i]), 0);
+        assert_int_equal(osp_logpart_open(path, &p), OSP_ECORRUPT);
+    }
+    for (size_t n = 1; n < 400; n += 41) {
+        FILE *fp = fopen(path, "w");
+        for (size_t i = 0; i < n; i++)
+            fputc((int)(i * 13 + n), fp);
+        fclose(fp);
+        assert_int_equal(osp_logpart_open(path, &p), OSP_ECORRUPT);
+    }
+    unlink(path);
+    assert_int_equal(osp_logpart_open(path, &p), OSP_EIO);
+    osp_free(streams);
+    osp_log_batch_cleanup(&out);
+    sorted_cleanup(&s);
+    osp_log_batch_cleanup(&b);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* Compression on the service workload (printed, not asserted). With OSP_LOGPART_CORPUS set
+ * to a directory, also writes fuzzing seeds there. */
+static void test_compression_ratio(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("logpart");
+    osp_log_batch b;
+    sorted s;
+    rng_state = 5;
+    make_service_batch(&b, 100000);
+    sort_batch(&s, &b);
+    size_t body = 0;
+    for (size_t i = 0; i < b.nrecords; i++)
+        body += b.records[i].body.n;
+    const int levels[] = {OSP_LOGPART_ZSTD_LEVEL, OSP_LOGPART_ZSTD_LEVEL_MERGED};
+    for (int l = 0; l < 2; l++) {
+        uint64_t bytes = write_part(dir, l ? "m.part" : "a.part", &s, levels[l]);
+        osp_logpart *p = open_part(dir, l ? "m.part" : "a.part");
+        const osp_logpart_info *info = osp_logpart_get_info(p);
+        printf("logpart: level %d: %zu lines (%.1f body bytes/line), %llu bytes, %.2f bytes/line, "
+               "raw %llu bytes, ratio %.1fx (bodies alone %.1fx), %zu granules\n",
+               levels[l], b.nrecords, (double)body / (double)b.nrecords, (unsigned long long)bytes,
+               (double)bytes / (double)b.nrecords, (unsigned long long)info->raw_bytes,
+               (double)info->raw_bytes / (double)bytes, (double)body / (double)bytes,
+               info->ngranules);
+        osp_logpart_close(p);
+    }
+    sorted_cleanup(&s);
+    osp_log_batch_cleanup(&b);
+    const char *corpus = getenv("OSP_LOGPART_CORPUS");
+    if (corpus) {
+        make_odd_batch(&b);
+        sort_batch(&s, &b);
+        write_part(corpus, "every-field.part", &s, 1);
+        sorted_cleanup(&s);
+        osp_log_batch_cleanup(&b);
+        make_service_batch(&b, 300);
+        sort_batch(&s, &b);
+        write_part(corpus, "service.part", &s, 1);
+        sorted_cleanup(&s);
+        osp_log_batch_cleanup(&b);
+    }
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_labels_cmp),           cmocka_unit_test(test_round_trip_every_field),
+        cmocka_unit_test(test_granules_and_filters), cmocka_unit_test(test_token_blooms),
+        cmocka_unit_test(test_writer_rejects),       cmocka_unit_test(test_corruption),
+        cmocka_unit_test(test_compression_ratio),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,746 @@
+/* Tests for the embedded log store (src/store/logs/logstore*.c): appends read back exactly
+ * through scan and select, in memory, from parts, after restarts and crashes, merges,
+ * retention and corruption; the stream catalogue; the engine wiring in store.h. */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "model/logstream.h"
+#include "store/logs/logstore.h"
+#include "store/store.h"
+#include "store/storetest.h"
+
+#include "loggen.h"
+
+#define NGEN 20000 /* records of the generated dataset: more than two granules per part */
+
+static osp_logstore *open_at(const char *dir, size_t memtable_bytes, uint64_t retention_ns)
+{
+    osp_logstore_options opt = {.dir = dir,
+                                .fsync_policy = OSP_FSYNC_NEVER,
+                                .memtable_bytes = memtable_bytes ? memtable_bytes : (1u << 30),
+                                .max_pending_bytes = (size_t)4 << 30,
+                                .retention_ns = retention_ns};
+    osp_logstore *s = NULL;
+    assert_int_equal(osp_logstore_open(&opt, &s), 0);
+    return s;
+}
+
+/* Appends records [from, to) of b in batches of `step` (copies keep b's resources). */
+static void append_range(osp_logstore *s, const osp_log_batch *b, size_t from, size_t to,
+                         size_t step)
+{
+    for (size_t i = from; i < to; i += step) {
+        osp_log_batch part = *b;
+        part.records = b->records + i;
+        part.nrecords = i + step < to ? step : to - i;
+        assert_int_equal(osp_logstore_append(s, &part), 0);
+    }
+}
+
+/* The generated record a result is (its number is in its trace id). */
+static size_t gen_index(const osp_log_record *r)
+{
+    uint32_t id;
+    memcpy(&id, r->trace_id, sizeof id);
+    return (size_t)id - 1;
+}
+
+/* ---- Queries and their expected answers ------------------------------------------------ */
+
+typedef struct query_case {
+    osp_label_matcher m[2];
+    size_t n;
+    uint64_t start, end; /* offsets from LG_DAY0; end 0 = unbounded */
+    const char *needle;
+    int by_trace; /* filter on the trace id (1) or span id (2) of record 777 */
+} query_case;
+
+static const query_case cases[] = {
+    {{{OSP_MATCH_EQ, OSP_STR_LIT("service_name"), OSP_STR_LIT("checkout")}}, 1, 0, 0, NULL, 0},
+    {{{OSP_MATCH_NEQ, OSP_STR_LIT("service_name"), OSP_STR_LIT("checkout")},
+      {OSP_MATCH_RE, OSP_STR_LIT("k8s_pod_name"), OSP_STR_LIT("payments-.*|gateway-1")}},
+     2,
+     0,
+     0,
+     NULL,
+     0},
+    {{{OSP_MATCH_RE, OSP_STR_LIT("service_name"), OSP_STR_LIT(".+")},
+      {OSP_MATCH_NRE, OSP_STR_LIT("k8s_pod_name"), OSP_STR_LIT("search-.*")}},
+     2,
+     2000000000ull,
+     5000000000ull,
+     NULL,
+     0},
+    {{{OSP_MATCH_EQ, OSP_STR_LIT("service_name"), OSP_STR_LIT("gateway")}},
+     1,
+     0,
+     0,
+     "status=500",
+     0},
+    /* A needle that starts and ends inside tokens ("items", "1234..."). */
+    {{{OSP_MATCH_RE, OSP_STR_LIT("service_name"), OSP_STR_LIT(".+")}}, 1, 0, 0, "tems/123", 0},
+    {{{OSP_MATCH_RE, OSP_STR_LIT("service_name"), OSP_STR_LIT(".+")}}, 1, 0, 0, NULL, 1},
+    {{{OSP_MATCH_RE, OSP_STR_LIT("service_name"), OSP_STR_LIT(".+")}}, 1, 0, 0, NULL, 2},
+    {{{OSP_MATCH_EQ, OSP_STR_LIT("service_name"), OSP_STR_LIT("nope")}}, 1, 0, 0, NULL, 0},
+};
+#define NCASES (sizeof cases / sizeof cases[0])
+
+static const char *res_attr(const osp_log_batch *b, const osp_log_record *r, const char *key,
+                            char *out)
+{
+    osp_value v;
+    out[0] = 0;
+    if (osp_attr_find(b->resources[r->resource].attributes, osp_str_c(key), &v) == 1)
+        snprintf(out, 64, "%.*s", (int)v.s.n, v.s.p);
+    return out;
+}
+
+/* Whether generated record i answers case c (written out by hand, independent of the
+ * store's matchers). */
+static int expected(const query_case *c, const osp_log_batch *g, size_t i)
+{
+    const osp_log_record *r = &g->records[i];
+    char svc[64], pod[64];
+    osp_str line;
+    osp_buf scratch;
+    res_attr(g, r, "service.name", svc);
+    res_attr(g, r, "k8s.pod.name", pod);
+    uint64_t t = osp_log_time(r) - LG_DAY0;
+    int ok;
+    switch (c - cases) {
+    case 0:
+        ok = !strcmp(svc, "checkout");
+        break;
+    case 1:
+        ok =
+            strcmp(svc, "checkout") && (!strncmp(pod, "payments-", 9) || !strcmp(pod, "gateway-1"));
+        break;
+    case 2:
+        ok = strncmp(pod, "search-", 7) != 0;
+        break;
+    case 3:
+        ok = !strcmp(svc, "gateway");
+        break;
+    case 7:
+        ok = 0;
+        break;
+    default:
+        ok = 1;
+    }
+    if (c->by_trace)
+        ok = ok && i == 777;
+    if (!ok || t < c->start || (c->end && t >= c->end))
+        return 0;
+    osp_buf_init(&scratch, 0);
+    assert_int_equal(osp_log_line(r, &scratch, &line), 0);
+    ok = !c->needle || memmem(line.p, line.n, c->needle, strlen(c->needle));
+    osp_buf_cleanup(&scratch);
+    return ok;
+}
+
+static void make_query(const query_case *c, const osp_log_batch *g, osp_log_query *q,
+                       osp_str *needle)
+{
+    memset(q, 0, sizeof *q);
+    q->m = c->m;
+    q->n = c->n;
+    q->start_ns = LG_DAY0 + c->start;
+    q->end_ns = c->end ? LG_DAY0 + c->end : 0;
+    if (c->needle) {
+        *needle = osp_str_c(c->needle);
+        q->needles = needle;
+        q->nneedles = 1;
+    }
+    if (c->by_trace == 1)
+        q->trace_id = g->records[777].trace_id;
+    if (c->by_trace == 2)
+        q->span_id = g->records[777].span_id;
+}
+
+typedef struct scan_check {
+    osp_logstore *s;
+    const osp_log_batch *g;
+    uint8_t *seen; /* times each generated record came back */
+    size_t n;
+} scan_check;
+
+/* Each result must be a generated record, exactly, under its own stream labels. */
+static int check_view(const osp_log_view *v, void *ctx)
+{
+    scan_check *sc = ctx;
+    const osp_log_record *r = &v->batch->records[v->index];
+    size_t i = gen_index(r);
+    char svc[64], pod[64];
+    osp_arena arena;
+    osp_label *labels;
+    size_t n;
+    assert_true(i < sc->g->nrecords);
+    assert_true(osp_log_record_equal(sc->g, i, v->batch, v->index));
+    osp_arena_init(&arena, 0, 0);
+    assert_int_equal(osp_logstore_stream_labels(sc->s, v->stream, &arena, &labels, &n), 0);
+    assert_int_equal(n, 2);
+    assert_true(osp_str_eqz(labels[0].name, "k8s_pod_name"));
+    assert_true(
+        osp_str_eqz(labels[0].value, res_attr(sc->g, &sc->g->records[i], "k8s.pod.name", pod)));
+    assert_true(osp_str_eqz(labels[1].name, "service_name"));
+    assert_true(
+        osp_str_eqz(labels[1].value, res_attr(sc->g, &sc->g->records[i], "service.name", svc)));
+    osp_arena_cleanup(&arena);
+    sc->seen[i]++;
+    sc->n++;
+    return 0;
+}
+
+/* Scan must return each expected record `copies` times and nothing else. */
+static void check_scan(osp_logstore *s, const osp_log_batch *g, const query_case *c, int copies)
+{
+    osp_log_query q;
+    osp_str needle;
+    scan_check sc = {s, g, calloc(g->nrecords, 1), 0};
+    make_query(c, g, &q, &needle);
+    assert_int_equal(osp_logstore_scan(s, &q, check_view, &sc), 0);
+    size_t want = 0;
+    for (size_t i = 0; i < g->nrecords; i++) {
+        int e = expected(c, g, i);
+        want += (size_t)e;
+        if (sc.seen[i] != (e ? copies : 0))
+            fail_msg("case %zu: record %zu came back %d times, want %d", (size_t)(c - cases), i,
+                     sc.seen[i], e ? copies : 0);
+    }
+    assert_int_equal(sc.n, want * (size_t)copies);
+    free(sc.seen);
+}
+
+static int cmp_u64_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x < y) - (x > y);
+}
+
+static int keep_errors(const osp_log_view *v, void *ctx)
+{
+    (void)ctx;
+    return v->batch->records[v->index].severity_number == OSP_SEVERITY_ERROR;
+}
+
+/* Select returns the `limit` newest (oldest) expected records in order. */
+static void check_select(osp_logstore *s, const osp_log_batch *g, const query_case *c, int forward,
+                         size_t limit, int errors_only)
+{
+    osp_log_query q;
+    osp_str needle;
+    osp_log_batch out;
+    uint64_t *streams = NULL, *want = malloc((g->nrecords + 1) * sizeof *want);
+    size_t nwant = 0;
+    make_query(c, g, &q, &needle);
+    q.forward = forward;
+    q.limit = limit;
+    for (size_t i = 0; i < g->nrecords; i++)
+        if (expected(c, g, i) &&
+            (!errors_only || g->records[i].severity_number == OSP_SEVERITY_ERROR))
+            want[nwant++] = osp_log_time(&g->records[i]);
+    qsort(want, nwant, sizeof *want, cmp_u64_desc);
+    if (forward)
+        for (size_t i = 0; i < nwant / 2; i++) {
+            uint64_t t = want[i];
+            want[i] = want[nwant - 1 - i];
+            want[nwant - 1 - i] = t;
+        }
+    osp_log_batch_init(&out);
+    assert_int_equal(
+        osp_logstore_select(s, &q, errors_only ? keep_errors : NULL, NULL, &out, &streams), 0);
+    assert_int_equal(out.nrecords, nwant < limit ? nwant : limit);
+    scan_check sc = {s, g, calloc(g->nrecords, 1), 0};
+    for (size_t i = 0; i < out.nrecords; i++) {
+        assert_int_equal(osp_log_time(&out.records[i]), want[i]);
+        osp_log_view v = {.stream = streams[i], .batch = &out, .index = i};
+        check_view(&v, &sc);
+        assert_int_equal(sc.seen[gen_index(&out.records[i])], 1);
+    }
+    free(sc.seen);
+    free(want);
+    osp_log_batch_cleanup(&out);
+}
+
+/* Every query case through scan and select. */
+static void check_all(osp_logstore *s, const osp_log_batch *g)
+{
+    for (size_t c = 0; c < NCASES; c++) {
+        check_scan(s, g, &cases[c], 1);
+        check_select(s, g, &cases[c], 0, 50, 0);
+        check_select(s, g, &cases[c], 1, 7, 0);
+    }
+    check_select(s, g, &cases[0], 0, 25, 1);
+    check_select(s, g, &cases[2], 1, 3000, 0); /* more than a granule */
+}
+
+static osp_log_batch gen;
+
+static int setup(void **state)
+{
+    osp_log_set_level(OSP_LOG_ERROR + 1);
+    osp_log_batch_init(&gen);
+    lg_generate(&gen, NGEN, LG_DAY0, 42);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    osp_log_batch_cleanup(&gen);
+    return 0;
+}
+
+/* ---- Tests ------------------------------------------------------------------------------ */
+
+static void test_memory_parts_and_reopen(void **state)
+{
+    char *dir = osp_test_tmpdir("logstore");
+    osp_logstore *s = open_at(dir, 0, 0);
+    osp_logstore_stats st;
+    append_range(s, &gen, 0, NGEN, 700);
+    check_all(s, &gen); /* from the buffer */
+    assert_int_equal(osp_logstore_flush(s), 0);
+    osp_logstore_get_stats(s, &st);
+    assert_int_equal(st.nparts, 1);
+    assert_int_equal(st.nrecords, NGEN);
+    assert_int_equal(st.buffered, 0);
+    assert_int_equal(st.nstreams, 12);
+    check_all(s, &gen); /* from a part */
+    osp_logstore_close(s);
+    s = open_at(dir, 0, 0);
+    check_all(s, &gen); /* after a restart: the stream index rebuilt from the part */
+    osp_logstore_close(s);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_flush_on_size_and_mixed_sources(void **state)
+{
+    char *dir = osp_test_tmpdir("logstore");
+    osp_logstore *s = open_at(dir, 1 << 20, 0); /* the flusher writes parts as we go */
+    osp_logstore_stats st;
+    for (size_t quarter = 1; quarter <= 2; quarter++) {
+        append_range(s, &gen, (quarter - 1) * NGEN / 4, quarter * NGEN / 4, 500);
+        for (int i = 0; i < 500; i++) {
+            osp_logstore_get_stats(s, &st);
+            if (st.nparts >= quarter)
+                break;
+            usleep(20000);
+        }
+        assert_true(st.nparts >= quarter);
+    }
+    append_range(s, &gen, NGEN / 2, NGEN, 500);
+    check_all(s, &gen); /* parts and buffers together */
+    osp_logstore_close(s);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_crash_recovery(void **state)
+{
+    char *dir = osp_test_tmpdir("logstore"), crashed[4200];
+    osp_logstore *s = open_at(dir, 0, 0);
+    osp_logstore_stats st;
+    append_range(s, &gen, 0, NGEN / 2, 1000);
+    assert_int_equal(osp_logstore_flush(s), 0);
+    append_range(s, &gen, NGEN / 2, NGEN, 1000);
+    /* A copy taken while open is what a crash leaves: parts plus the WAL of the rest. */
+    snprintf(crashed, sizeof crashed, "%s-crashed", dir);
+    osp_test_run("cp -a '%s' '%s'", dir, crashed);
+    osp_logstore_close(s);
+    s = open_at(crashed, 0, 0);
+    osp_logstore_get_stats(s, &st);
+    assert_int_equal(st.nrecords, NGEN / 2);
+    assert_int_equal(st.buffered, NGEN / 2);
+    check_all(s, &gen); /* no loss, no duplicates */
+    osp_logstore_close(s);
+    osp_test_run("rm -rf '%s'", crashed);
+    osp_test_rmdir(dir);
+    free(dir);
+
+    /* A torn tail: the last record (1000 log records) was never acknowledged. */
+    dir = osp_test_tmpdir("logstore");
+    s = open_at(dir, 0, 0);
+    append_range(s, &gen, 0, 3000, 1000);
+    snprintf(crashed, sizeof crashed, "%s-torn", dir);
+    osp_test_run("cp -a '%s' '%s'", dir, crashed);
+    osp_logstore_close(s);
+    osp_test_run("f=$(ls '%s'/wal/*.wal | tail -n 1); truncate -s -7 \"$f\"", crashed);
+    s = open_at(crashed, 0, 0);
+    osp_logstore_get_stats(s, &st);
+    assert_int_equal(st.buffered, 2000);
+    osp_logstore_close(s);
+    osp_test_run("rm -rf '%s'", crashed);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* Counts the files under dir/<day> directories that end in .part. */
+static int count_parts(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "ls '%s'/2*/*.part 2>/dev/null | wc -l", dir);
+    FILE *f = popen(cmd, "r");
+    int n = -1;
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%d", &n), 1);
+    pclose(f);
+    return n;
+}
+
+static void test_merge_and_duplicates(void **state)
+{
+    char *dir = osp_test_tmpdir("logstore"), saved[4200];
+    osp_logstore *s = open_at(dir, 0, 0);
+    osp_logstore_stats st;
+    /* Ten flushes; the first batch is appended twice (a client retry), in two parts. */
+    append_range(s, &gen, 0, 2000, 500);
+    assert_int_equal(osp_logstore_flush(s), 0);
+    for (size_t k = 0; k < 9; k++) {
+        size_t from = k * 2000;
+        append_range(s, &gen, from, from + 2000 + (k == 8 ? 2000 : 0), 500);
+        assert_int_equal(osp_logstore_flush(s), 0);
+    }
+    osp_logstore_get_stats(s, &st);
+    assert_int_equal(st.nparts, 10);
+    assert_int_equal(st.nrecords, NGEN + 2000);
+    snprintf(saved, sizeof saved, "%s-saved", dir);
+    osp_test_run("mkdir '%s' && cp -a '%s'/2* '%s'/", saved, dir, saved);
+
+    assert_int_equal(osp_logstore_maintain(s, LG_DAY0 + LG_NS_PER_DAY), 0);
+    osp_logstore_get_stats(s, &st);
+    assert_true(st.nparts < 10);
+    assert_int_equal(st.merges, 1);
+    assert_int_equal(st.nrecords, NGEN); /* the duplicates are gone */
+    check_all(s, &gen);
+    osp_logstore_close(s);
+    assert_int_equal(count_parts(dir), (int)st.nparts);
+
+    /* A crash between the merge's publish and the unlinks: the inputs come back, and open
+     * removes them again. */
+    osp_test_run("cp -a '%s'/2* '%s'/", saved, dir);
+    s = open_at(dir, 0, 0);
+    osp_logstore_get_stats(s, &st);
+    assert_int_equal(st.nrecords, NGEN);
+    check_all(s, &gen);
+    osp_logstore_close(s);
+    osp_test_run("rm -rf '%s'", saved);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_retention(void **state)
+{
+    char *dir = osp_test_tmpdir("logstore");
+    uint64_t now = LG_DAY0 + 10 * LG_NS_PER_DAY;
+    osp_logstore *s = open_at(dir, 0, 3 * LG_NS_PER_DAY);
+    osp_log_batch old;
+    osp_logstore_stats st;
+    osp_log_batch_init(&old);
+    lg_generate(&old, 300, LG_DAY0 + 2 * LG_NS_PER_DAY, 3); /* day 2: expired at day 10 */
+    for (size_t i = 0; i < old.nrecords; i++)
+        old.records[i].trace_id[15] = 0x77;
+    assert_int_equal(osp_logstore_append(s, &old), 0);
+    append_range(s, &gen, 0, 500, 500); /* day 0: expired too */
+    osp_log_batch fresh;
+    osp_log_batch_init(&fresh);
+    lg_generate(&fresh, 400, LG_DAY0 + 9 * LG_NS_PER_DAY, 5);
+    assert_int_equal(osp_logstore_append(s, &fresh), 0);
+    assert_int_equal(osp_logstore_flush(s), 0);
+    osp_logstore_get_stats(s, &st);
+    assert_int_equal(st.nparts, 3);
+    assert_int_equal(osp_logstore_maintain(s, now), 0);
+    osp_logstore_get_stats(s, &st);
+    assert_int_equal(st.nparts, 1);
+    assert_int_equal(st.nrecords, 400);
+    check_scan(s, &fresh, &cases[0], 1);
+    osp_logstore_close(s);
+    assert_int_equal(count_parts(dir), 1);
+    osp_log_batch_cleanup(&old);
+    osp_log_batch_cleanup(&fresh);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* Flips one byte of a file at offset off. */
+static void flip_byte(const char *path, off_t off)
+{
+    int fd = open(path, O_RDWR);
+    uint8_t c;
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &c, 1, off), 1);
+    c ^= 0x5a;
+    assert_int_equal(pwrite(fd, &c, 1, off), 1);
+    close(fd);
+}
+
+/* The path of the first part file in dir (sorted by name). */
+static void first_part(const char *dir, char *out, size_t n)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "ls '%s'/2*/*.part | head -n 1", dir);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(out, (int)n, f));
+    out[strcspn(out, "\n")] = 0;
+    pclose(f);
+}
+
+typedef struct counter {
+    size_t n;
+} counter;
+
+static int count_view(const osp_log_view *v, void *ctx)
+{
+    (void)v;
+    ((counter *)ctx)->n++;
+    return 0;
+}
+
+static size_t count_all(osp_logstore *s)
+{
+    osp_label_matcher m = {OSP_MATCH_RE, OSP_STR_LIT("service_name"), OSP_STR_LIT(".+")};
+    osp_log_query q = {.m = &m, .n = 1};
+    counter c = {0};
+    assert_int_equal(osp_logstore_scan(s, &q, count_view, &c), 0);
+    return c.n;
+}
+
+static void test_corruption(void **state)
+{
+    char *dir = osp_test_tmpdir("logstore"), path[4400], cmd[4400];
+    osp_logstore *s = open_at(dir, 0, 0);
+    osp_logstore_stats st;
+    append_range(s, &gen, 0, 1000, 500);
+    assert_int_equal(osp_logstore_flush(s), 0);
+    append_range(s, &gen, 1000, 3000, 500);
+    assert_int_equal(osp_logstore_flush(s), 0);
+    first_part(dir, path, sizeof path);
+    flip_byte(path, 40);                  /* inside the first granule's first column block */
+    assert_int_equal(count_all(s), 2000); /* the other part still answers */
+    osp_logstore_get_stats(s, &st);
+    assert_int_equal(st.quarantined, 1);
+    assert_int_equal(st.nparts, 1);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(count_all(s), 2000);
+    osp_logstore_close(s);
+
+    /* Garbage as a part and a leftover temporary file at open. */
+    snprintf(cmd, sizeof cmd, "%s/20260101/00000000000000ff.part", dir);
+    osp_test_run("head -c 5000 /dev/urandom > '%s'", cmd);
+    osp_test_run("echo partial > '%s/20260101/0000000000000100.part.tmp'", dir);
+    s = open_at(dir, 0, 0);
+    osp_logstore_get_stats(s, &st);
+    assert_int_equal(st.quarantined, 1);
+    assert_int_equal(st.nparts, 1);
+    assert_int_equal(count_all(s), 2000);
+    osp_logstore_close(s);
+    osp_test_run("test ! -e '%s/20260101/0000000000000100.part.tmp'", dir);
+    osp_test_run("test $(ls '%s/quarantine' | wc -l) -eq 2", dir);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_catalogue(void **state)
+{
+    char *dir = osp_test_tmpdir("logstore");
+    osp_logstore *s = open_at(dir, 0, 0);
+    osp_arena arena;
+    uint64_t *ids;
+    size_t nids, n;
+    osp_str *names;
+    osp_label *labels;
+    osp_label_matcher pay = {OSP_MATCH_EQ, OSP_STR_LIT("service_name"), OSP_STR_LIT("payments")};
+    osp_arena_init(&arena, 0, 0);
+    append_range(s, &gen, 0, 1000, 1000);
+    osp_log_batch late;
+    osp_log_batch_init(&late);
+    lg_resource(&late, "billing", "billing-0");
+    lg_record(&late, 0, LG_DAY0 + 3600000000000ull, "late line");
+    assert_int_equal(osp_logstore_append(s, &late), 0);
+    for (int round = 0; round < 2; round++) { /* from memory, then from parts */
+        assert_int_equal(osp_logstore_streams(s, NULL, 0, 0, 0, &arena, &ids, &nids), 0);
+        assert_int_equal(nids, 13);
+        for (size_t i = 1; i < nids; i++)
+            assert_true(ids[i - 1] < ids[i]);
+        assert_int_equal(osp_logstore_streams(s, &pay, 1, 0, 0, &arena, &ids, &nids), 0);
+        assert_int_equal(nids, 3);
+        /* Only billing has records an hour in. */
+        assert_int_equal(
+            osp_logstore_streams(s, NULL, 0, LG_DAY0 + 1800000000000ull, 0, &arena, &ids, &nids),
+            0);
+        assert_int_equal(nids, 1);
+        assert_int_equal(osp_logstore_stream_labels(s, ids[0], &arena, &labels, &n), 0);
+        assert_true(osp_str_eqz(labels[1].value, "billing"));
+        assert_int_equal(osp_logstore_streams(s, NULL, 0, LG_DAY0, LG_DAY0 + 1800000000000ull,
+                                              &arena, &ids, &nids),
+                         0);
+        assert_int_equal(nids, 12);
+        assert_int_equal(osp_logstore_label_names(s, NULL, 0, 0, 0, &arena, &names, &n), 0);
+        assert_int_equal(n, 2);
+        assert_true(osp_str_eqz(names[0], "k8s_pod_name") && osp_str_eqz(names[1], "service_name"));
+        assert_int_equal(osp_logstore_label_values(s, OSP_STR_LIT("service_name"), NULL, 0, 0, 0,
+                                                   &arena, &names, &n),
+                         0);
+        assert_int_equal(n, 5);
+        assert_true(osp_str_eqz(names[0], "billing") && osp_str_eqz(names[4], "search"));
+        assert_int_equal(osp_logstore_label_values(s, OSP_STR_LIT("k8s_pod_name"), &pay, 1, 0, 0,
+                                                   &arena, &names, &n),
+                         0);
+        assert_int_equal(n, 3);
+        assert_true(osp_str_eqz(names[0], "payments-0") && osp_str_eqz(names[2], "payments-2"));
+        assert_int_equal(osp_logstore_stream_labels(s, 999, &arena, &labels, &n), OSP_ENOTFOUND);
+        assert_int_equal(osp_logstore_flush(s), 0);
+    }
+    osp_log_batch_cleanup(&late);
+    osp_arena_cleanup(&arena);
+    osp_logstore_close(s);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+static void test_errors(void **state)
+{
+    char *dir = osp_test_tmpdir("logstore");
+    osp_logstore *s = open_at(dir, 0, 0);
+    osp_log_query q = {0};
+    osp_label_matcher bad = {OSP_MATCH_RE, OSP_STR_LIT("service_name"), OSP_STR_LIT("(")};
+    osp_log_batch b;
+    counter c = {0};
+    assert_int_equal(osp_logstore_scan(s, &q, count_view, &c), OSP_EINVAL);
+    q.m = &bad;
+    q.n = 1;
+    assert_int_equal(osp_logstore_scan(s, &q, count_view, &c), OSP_EPARSE);
+    osp_log_batch_init(&b);
+    lg_record(&b, lg_resource(&b, "a", "b"), 1, "x");
+    b.records[0].resource = 5;
+    assert_int_equal(osp_logstore_append(s, &b), OSP_EINVAL);
+    osp_log_batch_cleanup(&b);
+    osp_logstore_close(s);
+    osp_test_rmdir(dir);
+    free(dir);
+
+    /* Over max_pending_bytes while flushes fail (a file stands where the partition
+     * directory would go): busy, and nothing is lost once the way is clear. */
+    dir = osp_test_tmpdir("logstore");
+    osp_logstore_options opt = {.dir = dir,
+                                .fsync_policy = OSP_FSYNC_NEVER,
+                                .memtable_bytes = 1 << 30,
+                                .max_pending_bytes = 256 << 10};
+    assert_int_equal(osp_logstore_open(&opt, &s), 0);
+    osp_test_run("touch '%s/20260101'", dir);
+    int rc = 0;
+    size_t appended = 0;
+    for (size_t i = 0; i < NGEN && rc == 0; i += 100) {
+        osp_log_batch part = gen;
+        part.records = gen.records + i;
+        part.nrecords = 100;
+        if ((rc = osp_logstore_append(s, &part)) == 0)
+            appended = i + 100;
+    }
+    assert_int_equal(rc, OSP_EBUSY);
+    assert_int_not_equal(osp_logstore_flush(s), 0);
+    osp_test_run("rm '%s/20260101'", dir);
+    assert_int_equal(osp_logstore_flush(s), 0);
+    assert_int_equal(count_all(s), appended);
+    osp_logstore_close(s);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+typedef struct worker {
+    osp_logstore *s;
+    size_t from, to;
+} worker;
+
+static void *append_worker(void *arg)
+{
+    worker *w = arg;
+    append_range(w->s, &gen, w->from, w->to, 250);
+    return NULL;
+}
+
+static void *scan_worker(void *arg)
+{
+    worker *w = arg;
+    for (int i = 0; i < 20; i++) {
+        size_t n = count_all(w->s);
+        assert_true(n <= NGEN);
+    }
+    return NULL;
+}
+
+static void test_concurrency(void **state)
+{
+    char *dir = osp_test_tmpdir("logstore");
+    osp_logstore *s = open_at(dir, 256 << 10, 0); /* flushes while we append and read */
+    pthread_t t[3];
+    worker w[3] = {{s, 0, NGEN / 2}, {s, NGEN / 2, NGEN}, {s, 0, 0}};
+    pthread_create(&t[0], NULL, append_worker, &w[0]);
+    pthread_create(&t[1], NULL, append_worker, &w[1]);
+    pthread_create(&t[2], NULL, scan_worker, &w[2]);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(count_all(s), NGEN);
+    assert_int_equal(osp_logstore_maintain(s, LG_DAY0), 0);
+    check_all(s, &gen);
+    osp_logstore_close(s);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* The embedded engine serves logs through store.h, in DATA/logs. */
+static void test_engine(void **state)
+{
+    char *dir = osp_test_tmpdir("logstore"), logs[4200];
+    osp_store_options opt = {.data_dir = dir, .fsync_policy = OSP_FSYNC_NEVER};
+    osp_store *st;
+    osp_label_matcher m = {OSP_MATCH_EQ, OSP_STR_LIT("service_name"), OSP_STR_LIT("search")};
+    osp_log_query q = {.m = &m, .n = 1, .limit = 5};
+    osp_log_batch out;
+    uint64_t *streams;
+    osp_arena arena;
+    osp_label *labels;
+    size_t n;
+    assert_int_equal(osp_store_open(&opt, &st), 0);
+    osp_log_batch part = gen;
+    part.nrecords = 1000;
+    assert_int_equal(osp_store_append_logs(st, &part), 0);
+    assert_int_equal(osp_store_flush(st), 0);
+    osp_log_batch_init(&out);
+    assert_int_equal(osp_store_select_logs(st, &q, NULL, NULL, &out, &streams), 0);
+    assert_int_equal(out.nrecords, 5);
+    osp_arena_init(&arena, 0, 0);
+    assert_int_equal(osp_store_log_stream_labels(st, streams[0], &arena, &labels, &n), 0);
+    assert_true(osp_str_eqz(labels[1].value, "search"));
+    osp_arena_cleanup(&arena);
+    osp_log_batch_cleanup(&out);
+    osp_store_close(st);
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    assert_int_equal(count_parts(logs), 1);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_memory_parts_and_reopen),
+        cmocka_unit_test(test_flush_on_size_and_mixed_sources),
+        cmocka_unit_test(test_crash_recovery),
+        cmocka_unit_test(test_merge_and_duplicates),
+        cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_corruption),
+        cmocka_unit_test(test_catalogue),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_concurrency),
+        cmocka_unit_test(test_engine),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
