@@ -3,8 +3,6 @@
 #include "store/embedded/parts.h"
 
 #include <dirent.h>
-#include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,51 +22,31 @@
 #include "store/embedded/intern.h"
 #include "store/embedded/part.h"
 #include "store/partdir.h"
+#include "store/partlist.h"
 
 #define MOD "parts"
 
-/* Merge policy (not part of the format). A part's tier is how many times MERGE_FANIN
- * divides its rows over MERGE_BASE_ROWS; once a partition holds MERGE_MIN_PARTS parts of
- * one tier, the oldest of them (by first span), up to MERGE_MAX_PARTS and MERGE_MAX_ROWS
- * rows in all, are merged into one. A merged part holds at most MERGE_MAX_ROWS rows, so parts
- * stay local in time and a newest-first search can stop early; parts past half of it
- * are left alone (README.md, "Merges"). */
-#define MERGE_BASE_ROWS 65536
-#define MERGE_FANIN 8
-#define MERGE_MIN_PARTS 8
-#define MERGE_MAX_PARTS 16
-#define MERGE_MAX_ROWS (1ull << 20)
+/* Merge policy (store/partlist.h; not part of the format): tiers of 64 Ki rows times 8;
+ * 8 parts of a tier in a partition merge, up to 16 parts and 1 Mi rows. A merged part holds
+ * at most that many rows, so parts stay local in time and a newest-first search can stop
+ * early; parts past half of it are left alone (README.md, "Merges"). */
+static const osp_merge_policy merge_policy = {
+    .base_rows = 65536, .fanin = 8, .min_parts = 8, .max_parts = 16, .max_rows = 1ull << 20};
 #define MERGES_PER_ROUND 64 /* bounds one osp_parts_maintain call */
-
-enum fate {
-    LIVE,        /* in the list */
-    OBSOLETE,    /* merged away or expired: unlinked on the last release */
-    QUARANTINED, /* moved to the quarantine directory */
-};
-
-typedef struct part_ref {
-    osp_part *part;
-    char *path;
-    uint32_t day; /* partition: days since the epoch (UTC) */
-    uint64_t seq;
-    atomic_int refs;
-    atomic_int fate;
-} part_ref;
 
 struct osp_parts {
     char *dir, *qdir;
     uint64_t retention_ns;
-    pthread_mutex_t lock; /* the list, next_seq, max_lsn; creating and removing day dirs */
-    part_ref **list;
-    size_t n, cap;
-    uint64_t next_seq, max_lsn;
+    pthread_mutex_t lock; /* the list, next_seq; creating and removing day dirs */
+    osp_partlist list;    /* its max_lsn: the highest WAL position in parts */
+    uint64_t next_seq;
     pthread_mutex_t maintain_lock; /* one maintenance round at a time */
     atomic_uint_fast64_t merges, quarantined;
 };
 
 /* A reader's view: the parts live when it was taken, each with a reference. */
 typedef struct snapshot {
-    part_ref **a;
+    osp_partref **a;
     size_t n;
 } snapshot;
 
@@ -86,119 +64,64 @@ static void metrics_init(void)
 
 /* ---- References and the list ------------------------------------------------------------ */
 
-static void ref_release(part_ref *r)
+static void part_close(osp_partref *r)
 {
-    if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
-        return;
     osp_part_close(r->part);
-    if (atomic_load(&r->fate) == OBSOLETE && unlink(r->path) != 0 && errno != ENOENT)
-        osp_warn(MOD, "%s: unlink: %s", r->path, strerror(errno));
-    osp_free(r->path);
-    osp_free(r);
 }
 
-/* Wraps an open part in a reference (count 1, owned by the caller); takes path. */
-static int ref_create(osp_part *part, char *path, uint32_t day, uint64_t seq, part_ref **out)
-{
-    part_ref *r = osp_calloc(1, sizeof *r);
-    if (!r)
-        return OSP_ENOMEM;
-    r->part = part;
-    r->path = path;
-    r->day = day;
-    r->seq = seq;
-    atomic_init(&r->refs, 1);
-    atomic_init(&r->fate, LIVE);
-    *out = r;
-    return 0;
-}
+static const osp_partref_type part_type = {
+    .size = sizeof(osp_partref), .close = part_close, .log_module = MOD};
 
-static int list_reserve(osp_parts *ps, size_t more)
+/* Wraps an open part in a reference (count 1, owned by the caller); takes part and path
+ * on success. */
+static int ref_create(osp_part *part, char *path, uint32_t day, uint64_t seq, osp_partref **out)
 {
-    if (ps->n + more <= ps->cap)
-        return 0;
-    size_t cap = ps->cap ? ps->cap : 16;
-    while (cap < ps->n + more)
-        cap *= 2;
-    part_ref **a = osp_realloc(ps->list, cap * sizeof *a);
-    if (!a)
-        return OSP_ENOMEM;
-    ps->list = a;
-    ps->cap = cap;
-    return 0;
-}
-
-/* Appends r (whose reference the list takes over); room was reserved. Under the lock. */
-static void list_push(osp_parts *ps, part_ref *r)
-{
-    const osp_part_info *info = osp_part_get_info(r->part);
-    ps->list[ps->n++] = r;
-    if (info->wal_lsn > ps->max_lsn)
-        ps->max_lsn = info->wal_lsn;
-    osp_gauge_add(m_parts, 1);
-    osp_gauge_add(m_bytes, (double)info->bytes);
-}
-
-/* Removes r from the list, giving its reference to the caller. 1 if it was there. Under
- * the lock. */
-static int list_remove(osp_parts *ps, part_ref *r)
-{
-    for (size_t i = 0; i < ps->n; i++) {
-        if (ps->list[i] != r)
-            continue;
-        ps->list[i] = ps->list[--ps->n];
-        osp_gauge_add(m_parts, -1);
-        osp_gauge_add(m_bytes, -(double)osp_part_get_info(r->part)->bytes);
-        return 1;
-    }
-    return 0;
+    const osp_part_info *pi = osp_part_get_info(part);
+    osp_partref_info info = {.day = day,
+                             .seq = seq,
+                             .rows = pi->nrows,
+                             .min_time = pi->min_start,
+                             .max_time = pi->max_start,
+                             .bytes = pi->bytes,
+                             .wal_lsn = pi->wal_lsn,
+                             .replaces = pi->replaces,
+                             .nreplaces = pi->nreplaces};
+    return osp_partref_create(&part_type, part, path, &info, out);
 }
 
 static int snapshot_take(osp_parts *ps, snapshot *s)
 {
-    int rc = 0;
     pthread_mutex_lock(&ps->lock);
-    s->n = ps->n;
-    s->a = osp_malloc((ps->n + 1) * sizeof *s->a);
-    if (!s->a)
-        rc = OSP_ENOMEM;
-    for (size_t i = 0; i < ps->n && s->a; i++) {
-        s->a[i] = ps->list[i];
-        atomic_fetch_add(&s->a[i]->refs, 1);
-    }
+    int rc = osp_partlist_snapshot(&ps->list, &s->a, &s->n);
     pthread_mutex_unlock(&ps->lock);
     return rc;
 }
 
 static void snapshot_release(snapshot *s)
 {
-    for (size_t i = 0; s->a && i < s->n; i++)
-        ref_release(s->a[i]);
-    osp_free(s->a);
+    osp_partlist_snapshot_release(s->a, s->n);
     s->a = NULL;
+}
+
+static void count_quarantined(osp_parts *ps)
+{
+    atomic_fetch_add(&ps->quarantined, 1);
+    osp_counter_inc(m_quarantined);
 }
 
 /* Moves a part file into the quarantine directory as <day>-<name>. */
 static void quarantine_file(osp_parts *ps, const char *path, uint32_t day)
 {
     osp_partdir_quarantine(path, ps->qdir, day, "part", MOD);
-    atomic_fetch_add(&ps->quarantined, 1);
-    osp_counter_inc(m_quarantined);
+    count_quarantined(ps);
 }
 
 /* Takes a part that failed a read out of service and into quarantine; the reads that
  * hold it finish with their own references. */
-static void quarantine_ref(osp_parts *ps, part_ref *r)
+static void quarantine_ref(osp_parts *ps, osp_partref *r)
 {
-    pthread_mutex_lock(&ps->lock);
-    int mine = list_remove(ps, r);
-    if (mine) {
-        atomic_store(&r->fate, QUARANTINED);
-        quarantine_file(ps, r->path, r->day);
-    }
-    pthread_mutex_unlock(&ps->lock);
-    if (mine)
-        ref_release(r);
+    if (osp_partlist_quarantine(&ps->list, &ps->lock, r, ps->qdir, "part"))
+        count_quarantined(ps);
 }
 
 /* ---- Open and close --------------------------------------------------------------------- */
@@ -209,7 +132,7 @@ static int open_one(void *ctx, char *path, uint32_t day, uint64_t seq)
 {
     osp_parts *ps = ctx;
     osp_part *part = NULL;
-    part_ref *r = NULL;
+    osp_partref *r = NULL;
     int rc = osp_part_open(path, &part);
     if (seq >= ps->next_seq)
         ps->next_seq = seq + 1;
@@ -217,43 +140,14 @@ static int open_one(void *ctx, char *path, uint32_t day, uint64_t seq)
         quarantine_file(ps, path, day);
         rc = 0;
     }
-    if (part && (rc = list_reserve(ps, 1)) == 0 &&
+    if (part && (rc = osp_partlist_reserve(&ps->list, 1)) == 0 &&
         (rc = ref_create(part, path, day, seq, &r)) == 0) {
-        list_push(ps, r);
+        osp_partlist_push(&ps->list, r); /* room was reserved */
         return 0;
     }
     osp_part_close(part);
     osp_free(path);
     return rc;
-}
-
-/* Parts listed as merged into another part survive only a crash between a merge's
- * publish and its unlinks: their rows are in the merged part, so they go. */
-static void drop_replaced(osp_parts *ps)
-{
-    for (size_t i = 0; i < ps->n; i++) {
-        const osp_part_info *info = osp_part_get_info(ps->list[i]->part);
-        for (size_t k = 0; k < info->nreplaces; k++)
-            if (info->replaces[k] >= ps->next_seq)
-                ps->next_seq = info->replaces[k] + 1;
-    }
-    for (size_t j = 0; j < ps->n;) {
-        part_ref *old = ps->list[j];
-        int replaced = 0;
-        for (size_t i = 0; i < ps->n && !replaced; i++) {
-            const osp_part_info *info = osp_part_get_info(ps->list[i]->part);
-            for (size_t k = 0; k < info->nreplaces && i != j && !replaced; k++)
-                replaced = info->replaces[k] == old->seq;
-        }
-        if (!replaced) {
-            j++;
-            continue;
-        }
-        osp_info(MOD, "%s: already merged into another part, removing", old->path);
-        list_remove(ps, old); /* moves the last entry to j, which is looked at next */
-        atomic_store(&old->fate, OBSOLETE);
-        ref_release(old);
-    }
 }
 
 int osp_parts_open(const osp_parts_options *opt, osp_parts **out)
@@ -265,6 +159,7 @@ int osp_parts_open(const osp_parts_options *opt, osp_parts **out)
         return OSP_ENOMEM;
     pthread_mutex_init(&ps->lock, NULL);
     pthread_mutex_init(&ps->maintain_lock, NULL);
+    osp_partlist_init(&ps->list, m_parts, m_bytes);
     ps->retention_ns = opt->retention_ns;
     ps->next_seq = 1;
     ps->dir = osp_strdup(opt->dir);
@@ -275,7 +170,7 @@ int osp_parts_open(const osp_parts_options *opt, osp_parts **out)
         goto out;
     rc = osp_partdir_scan(ps->dir, NULL, "part file", MOD, open_one, ps);
     if (rc == 0)
-        drop_replaced(ps);
+        osp_partlist_drop_replaced(&ps->list, &ps->next_seq);
 out:
     if (rc)
         osp_parts_close(ps);
@@ -288,12 +183,7 @@ void osp_parts_close(osp_parts *ps)
 {
     if (!ps)
         return;
-    for (size_t i = 0; i < ps->n; i++) {
-        osp_gauge_add(m_parts, -1);
-        osp_gauge_add(m_bytes, -(double)osp_part_get_info(ps->list[i]->part)->bytes);
-        ref_release(ps->list[i]);
-    }
-    osp_free(ps->list);
+    osp_partlist_cleanup(&ps->list);
     pthread_mutex_destroy(&ps->lock);
     pthread_mutex_destroy(&ps->maintain_lock);
     osp_free(ps->dir);
@@ -347,7 +237,7 @@ static int pending_finish(pending *p)
 
 /* Renames a finished part into place and opens it as a new reference. On failure no
  * file is left at the final path. */
-static int publish_one(pending *p, part_ref **out)
+static int publish_one(pending *p, osp_partref **out)
 {
     osp_part *part = NULL;
     int rc = osp_part_publish(p->tmp, p->path);
@@ -361,29 +251,22 @@ static int publish_one(pending *p, part_ref **out)
     return rc;
 }
 
-/* Drops a published part that never made it into the list, file included. */
-static void discard(part_ref *r)
-{
-    atomic_store(&r->fate, OBSOLETE);
-    ref_release(r);
-}
-
 /* Publishes finished parts and puts them in the list: all of them, or on failure none
  * (their files removed, so that a retry of the add does not store the rows twice). */
 static int publish_all(osp_parts *ps, pending *p, size_t n)
 {
-    part_ref **refs = osp_calloc(n + 1, sizeof *refs);
+    osp_partref **refs = osp_calloc(n + 1, sizeof *refs);
     int rc = refs ? 0 : OSP_ENOMEM;
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = publish_one(&p[i], &refs[i]);
     pthread_mutex_lock(&ps->lock);
     if (rc == 0)
-        rc = list_reserve(ps, n);
+        rc = osp_partlist_reserve(&ps->list, n);
     for (size_t i = 0; i < n && refs; i++) {
         if (rc == 0)
-            list_push(ps, refs[i]);
+            osp_partlist_push(&ps->list, refs[i]); /* room was reserved */
         else if (refs[i])
-            discard(refs[i]);
+            osp_partref_discard(refs[i]);
     }
     pthread_mutex_unlock(&ps->lock);
     osp_free(refs);
@@ -425,7 +308,7 @@ int osp_parts_add(osp_parts *ps, const osp_span_batch *rows, uint64_t wal_lsn)
      * next open replay the whole batch from the WAL (the published rows come back as
      * exact duplicates, which reads and merges drop) rather than skip the unpublished. */
     pthread_mutex_lock(&ps->lock);
-    osp_part_writer_options opt = {.wal_lsn = ps->max_lsn};
+    osp_part_writer_options opt = {.wal_lsn = ps->list.max_lsn};
     pthread_mutex_unlock(&ps->lock);
     int rc = order && parts ? 0 : OSP_ENOMEM;
     for (size_t i = 0; i < n && order; i++)
@@ -452,8 +335,8 @@ int osp_parts_add(osp_parts *ps, const osp_span_batch *rows, uint64_t wal_lsn)
         rc = publish_all(ps, parts, nparts);
     if (rc == 0) {
         pthread_mutex_lock(&ps->lock);
-        if (wal_lsn > ps->max_lsn)
-            ps->max_lsn = wal_lsn;
+        if (wal_lsn > ps->list.max_lsn)
+            ps->list.max_lsn = wal_lsn;
         pthread_mutex_unlock(&ps->lock);
     }
     for (size_t i = 0; i < nparts; i++)
@@ -466,7 +349,7 @@ int osp_parts_add(osp_parts *ps, const osp_span_batch *rows, uint64_t wal_lsn)
 uint64_t osp_parts_max_lsn(osp_parts *ps)
 {
     pthread_mutex_lock(&ps->lock);
-    uint64_t lsn = ps->max_lsn;
+    uint64_t lsn = ps->list.max_lsn;
     pthread_mutex_unlock(&ps->lock);
     return lsn;
 }
@@ -534,8 +417,8 @@ int osp_parts_get_trace(osp_parts *ps, const uint8_t trace_id[16], unsigned flag
 /* Orders parts by their newest span, newest first. */
 static int cmp_newest_first(const void *a, const void *b)
 {
-    uint64_t x = osp_part_get_info((*(part_ref *const *)a)->part)->max_start;
-    uint64_t y = osp_part_get_info((*(part_ref *const *)b)->part)->max_start;
+    uint64_t x = (*(osp_partref *const *)a)->info.max_time;
+    uint64_t y = (*(osp_partref *const *)b)->info.max_time;
     return (x < y) - (x > y);
 }
 
@@ -547,7 +430,7 @@ int osp_parts_search(osp_parts *ps, const osp_trace_query *q, osp_hit_fn fn, osp
     if (rc == 0)
         qsort(s.a, s.n, sizeof *s.a, cmp_newest_first);
     for (size_t i = 0; i < s.n && rc == 0; i++) {
-        if (floor && osp_part_get_info(s.a[i]->part)->max_start < floor(ctx))
+        if (floor && s.a[i]->info.max_time < floor(ctx))
             break; /* this part and all older ones can no longer change the result */
         rc = osp_part_search(s.a[i]->part, q, fn, floor, ctx);
         if (rc == OSP_ECORRUPT) {
@@ -610,33 +493,16 @@ int osp_parts_catalogue(osp_parts *ps, osp_catalogue_fn fn, void *ctx)
 /* Publishes a merged part and swaps it in for its inputs in one step under the lock; the
  * inputs are unlinked once their last reader lets go. (After a crash in between, the
  * merged part's replaces list removes the inputs on the next open.) */
-static int publish_merged(osp_parts *ps, pending *p, part_ref **refs, size_t k)
+static int publish_merged(osp_parts *ps, pending *p, osp_partref **in, size_t k)
 {
-    part_ref *r;
-    uint8_t *gone = osp_calloc(k, 1);
-    int rc = gone ? publish_one(p, &r) : OSP_ENOMEM;
-    if (rc) {
-        osp_free(gone);
-        return rc;
-    }
-    pthread_mutex_lock(&ps->lock);
-    rc = list_reserve(ps, 1);
+    osp_partref *r;
+    int rc = publish_one(p, &r);
     if (rc == 0)
-        list_push(ps, r);
-    for (size_t i = 0; i < k && rc == 0; i++)
-        if ((gone[i] = (uint8_t)list_remove(ps, refs[i])))
-            atomic_store(&refs[i]->fate, OBSOLETE);
-    pthread_mutex_unlock(&ps->lock);
-    for (size_t i = 0; i < k; i++)
-        if (gone[i])
-            ref_release(refs[i]);
-    if (rc)
-        discard(r);
-    else {
+        rc = osp_partlist_replace(&ps->list, &ps->lock, r, in, k);
+    if (rc == 0) {
         atomic_fetch_add(&ps->merges, 1);
         osp_counter_inc(m_merges);
     }
-    osp_free(gone);
     return rc;
 }
 
@@ -675,7 +541,7 @@ static int merge_row(osp_part_cursor **cur, size_t k, size_t best, osp_span_batc
 
 /* Merges k parts of one partition into a new part that replaces them. A corrupt input is
  * quarantined and the merge abandoned. */
-static int merge(osp_parts *ps, part_ref **refs, size_t k)
+static int merge(osp_parts *ps, osp_partref **refs, size_t k)
 {
     osp_part_cursor **cur = osp_calloc(k, sizeof *cur);
     uint64_t *seqs = osp_calloc(k, sizeof *seqs), lsn = 0;
@@ -685,16 +551,15 @@ static int merge(osp_parts *ps, part_ref **refs, size_t k)
     int rc = cur && seqs ? 0 : OSP_ENOMEM;
     osp_span_batch_init(&group);
     for (size_t i = 0; i < k && rc == 0; i++) {
-        const osp_part_info *info = osp_part_get_info(refs[i]->part);
-        seqs[i] = refs[i]->seq;
-        lsn = info->wal_lsn > lsn ? info->wal_lsn : lsn;
+        seqs[i] = refs[i]->info.seq;
+        lsn = refs[i]->info.wal_lsn > lsn ? refs[i]->info.wal_lsn : lsn;
         if ((rc = osp_part_cursor_open(refs[i]->part, &cur[i])) != 0)
             bad = i;
     }
     osp_part_writer_options opt = {
         .wal_lsn = lsn, .replaces = seqs, .nreplaces = k, .zstd_level = OSP_PART_ZSTD_LEVEL_MERGED};
     if (rc == 0)
-        rc = pending_start(ps, &p, refs[0]->day, &opt);
+        rc = pending_start(ps, &p, refs[0]->info.day, &opt);
     while (rc == 0) {
         const osp_span *key = NULL;
         size_t best = k;
@@ -727,118 +592,22 @@ static int merge(osp_parts *ps, part_ref **refs, size_t k)
     return rc;
 }
 
-static int tier_of(uint64_t rows)
-{
-    int t = 0;
-    for (rows /= MERGE_BASE_ROWS; rows; rows /= MERGE_FANIN)
-        t++;
-    return t;
-}
-
-/* A part's tier, or INT_MAX for parts too large to merge again. */
-static int merge_tier(const part_ref *r)
-{
-    uint64_t rows = osp_part_get_info(r->part)->nrows;
-    return rows > MERGE_MAX_ROWS / 2 ? INT_MAX : tier_of(rows);
-}
-
-static int cmp_day_tier_age(const void *a, const void *b)
-{
-    const part_ref *x = *(part_ref *const *)a, *y = *(part_ref *const *)b;
-    int tx = merge_tier(x), ty = merge_tier(y);
-    uint64_t sx = osp_part_get_info(x->part)->min_start, sy = osp_part_get_info(y->part)->min_start;
-    if (x->day != y->day)
-        return x->day < y->day ? -1 : 1;
-    if (tx != ty)
-        return tx < ty ? -1 : 1;
-    return sx < sy ? -1 : sx > sy;
-}
-
-/* Picks parts to merge from a snapshot: the oldest parts of the lowest tier of a
- * partition that holds enough of them, as many as fit in MERGE_MAX_ROWS (at least two).
- * Sorts s->a. Returns how many (0: nothing to do). */
-static size_t pick_merge(snapshot *s, part_ref ***sel)
-{
-    qsort(s->a, s->n, sizeof *s->a, cmp_day_tier_age);
-    for (size_t i = 0; i < s->n;) {
-        size_t j = i + 1, k = 0;
-        int tier = merge_tier(s->a[i]);
-        while (j < s->n && s->a[j]->day == s->a[i]->day && merge_tier(s->a[j]) == tier)
-            j++;
-        for (uint64_t rows = 0; tier != INT_MAX && k < j - i && k < MERGE_MAX_PARTS; k++) {
-            rows += osp_part_get_info(s->a[i + k]->part)->nrows;
-            if (rows > MERGE_MAX_ROWS)
-                break;
-        }
-        if (j - i >= MERGE_MIN_PARTS && k >= 2) {
-            *sel = &s->a[i];
-            return k;
-        }
-        i = j;
-    }
-    return 0;
-}
-
-/* Takes whole partitions whose newest span is older than the retention out of service;
- * their files go when the last reader lets go. */
-static void drop_expired(osp_parts *ps, uint64_t now_ns)
-{
-    if (!ps->retention_ns || now_ns <= ps->retention_ns)
-        return;
-    uint64_t cutoff = now_ns - ps->retention_ns;
-    pthread_mutex_lock(&ps->lock);
-    for (size_t i = 0; i < ps->n;) {
-        uint32_t day = ps->list[i]->day;
-        uint64_t newest = 0;
-        for (size_t j = 0; j < ps->n; j++)
-            if (ps->list[j]->day == day && osp_part_get_info(ps->list[j]->part)->max_start > newest)
-                newest = osp_part_get_info(ps->list[j]->part)->max_start;
-        if (newest >= cutoff) {
-            i++;
-            continue;
-        }
-        char dname[OSP_PART_DAY_DIGITS + 1];
-        osp_partdir_day_name(day, dname);
-        osp_info(MOD, "partition %s is past the retention, dropping it", dname);
-        for (size_t j = ps->n; j-- > 0;) {
-            part_ref *r = ps->list[j];
-            if (r->day != day)
-                continue;
-            list_remove(ps, r);
-            atomic_store(&r->fate, OBSOLETE);
-            ref_release(r); /* unlinks now unless readers still hold the part */
-        }
-        i = 0;
-    }
-    pthread_mutex_unlock(&ps->lock);
-}
-
-/* 1 when a part of the list is in day (osp_partdir_remove_empty_days). */
-static int day_used(void *ctx, uint32_t day)
-{
-    osp_parts *ps = ctx;
-    for (size_t i = 0; i < ps->n; i++)
-        if (ps->list[i]->day == day)
-            return 1;
-    return 0;
-}
-
 int osp_parts_maintain(osp_parts *ps, uint64_t now_ns)
 {
     int rc = 0;
     pthread_mutex_lock(&ps->maintain_lock);
-    drop_expired(ps, now_ns);
+    osp_partlist_expire(&ps->list, &ps->lock, ps->retention_ns, now_ns, "partition");
     for (int round = 0; round < MERGES_PER_ROUND && rc == 0; round++) {
         snapshot s;
-        part_ref **sel;
-        size_t k;
-        if ((rc = snapshot_take(ps, &s)) == 0 && (k = pick_merge(&s, &sel)) > 0)
-            rc = merge(ps, sel, k);
+        size_t k, first;
+        if ((rc = snapshot_take(ps, &s)) == 0 &&
+            (k = osp_partlist_pick_merge(&merge_policy, s.a, s.n, &first)) > 0)
+            rc = merge(ps, &s.a[first], k);
         else
             round = MERGES_PER_ROUND;
         snapshot_release(&s);
     }
-    osp_partdir_remove_empty_days(ps->dir, &ps->lock, day_used, ps, MOD);
+    osp_partdir_remove_empty_days(ps->dir, &ps->lock, osp_partlist_day_used, &ps->list, MOD);
     pthread_mutex_unlock(&ps->maintain_lock);
     return rc;
 }
@@ -847,11 +616,10 @@ void osp_parts_get_stats(osp_parts *ps, osp_parts_stats *st)
 {
     memset(st, 0, sizeof *st);
     pthread_mutex_lock(&ps->lock);
-    st->nparts = ps->n;
-    for (size_t i = 0; i < ps->n; i++) {
-        const osp_part_info *info = osp_part_get_info(ps->list[i]->part);
-        st->nspans += info->nrows;
-        st->bytes_on_disk += info->bytes;
+    st->nparts = ps->list.n;
+    for (size_t i = 0; i < ps->list.n; i++) {
+        st->nspans += ps->list.a[i]->info.rows;
+        st->bytes_on_disk += ps->list.a[i]->info.bytes;
     }
     pthread_mutex_unlock(&ps->lock);
     st->merges = atomic_load(&ps->merges);

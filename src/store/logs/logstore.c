@@ -13,7 +13,6 @@
 #include "store/logs/logstore.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,7 @@
 #include "store/logs/logcodec.h"
 #include "store/logs/logstore_int.h"
 #include "store/partdir.h"
+#include "store/partlist.h"
 
 #define MOD OSP_LOGSTORE_MODULE
 #define DEFAULT_MEMTABLE_BYTES ((size_t)64 << 20)
@@ -205,103 +205,67 @@ static void note_times(osp_logstore *s, const osp_log_batch *b, const uint64_t *
 
 /* ---- The part list ------------------------------------------------------------------- */
 
-void osp__lpart_release(osp__lpart *p)
+static void lpart_close(osp_partref *r)
 {
-    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
-        return;
-    osp_logpart_close(p->part);
-    if (atomic_load(&p->fate) == OSP_LPART_OBSOLETE && unlink(p->path) != 0 && errno != ENOENT)
-        osp_warn(MOD, "%s: unlink: %s", p->path, strerror(errno));
-    osp_free(p->gids);
-    osp_free(p->path);
-    osp_free(p);
+    osp_logpart_close(r->part);
+    osp_free(osp__lpart_of(r)->gids);
 }
 
-void osp__lpart_discard(osp__lpart *p)
-{
-    atomic_store(&p->fate, OSP_LPART_OBSOLETE);
-    osp__lpart_release(p);
-}
+static const osp_partref_type lpart_type = {
+    .size = sizeof(osp__lpart), .close = lpart_close, .log_module = MOD};
 
 /* Wraps an open part in a reference (count 1, owned by the caller) and files its streams
  * in the stream index. Takes part and path on success only. */
 static int lpart_create(osp_logstore *s, osp_logpart *part, char *path, uint32_t day, uint64_t seq,
-                        osp__lpart **out)
+                        osp_partref **out)
 {
     const osp_logpart_info *info = osp_logpart_get_info(part);
-    osp__lpart *p = osp_calloc(1, sizeof *p);
-    int rc = p && (p->gids = osp_malloc((info->nstreams + 1) * sizeof *p->gids)) ? 0 : OSP_ENOMEM;
+    uint64_t *gids = osp_malloc((info->nstreams + 1) * sizeof *gids);
+    int rc = gids ? 0 : OSP_ENOMEM;
     for (size_t k = 0; k < info->nstreams && rc == 0; k++) {
         const osp_label *labels;
         size_t n;
         uint64_t lo, hi;
         osp_logpart_stream(part, k, &labels, &n);
         osp_logpart_stream_time(part, k, &lo, &hi);
-        if ((rc = stream_id(s, labels, n, &p->gids[k])) == 0)
-            note_time(s, p->gids[k], lo, hi);
+        if ((rc = stream_id(s, labels, n, &gids[k])) == 0)
+            note_time(s, gids[k], lo, hi);
         else if (rc == OSP_EINVAL)
             rc = OSP_ECORRUPT; /* a label set the index refuses: not one a writer wrote */
     }
-    if (rc) {
-        if (p)
-            osp_free(p->gids);
-        osp_free(p);
-        return rc;
-    }
-    *p = (osp__lpart){.part = part, .path = path, .day = day, .seq = seq, .gids = p->gids};
-    atomic_init(&p->refs, 1);
-    atomic_init(&p->fate, OSP_LPART_LIVE);
-    *out = p;
-    return 0;
+    osp_partref_info ri = {.day = day,
+                           .seq = seq,
+                           .rows = info->nrows,
+                           .min_time = info->min_time,
+                           .max_time = info->max_time,
+                           .bytes = info->bytes,
+                           .wal_lsn = info->wal_lsn,
+                           .replaces = info->replaces,
+                           .nreplaces = info->nreplaces};
+    if (rc == 0 && (rc = osp_partref_create(&lpart_type, part, path, &ri, out)) == 0)
+        osp__lpart_of(*out)->gids = gids;
+    else
+        osp_free(gids);
+    return rc;
 }
 
-int osp__logstore_list_push(osp_logstore *s, osp__lpart *p)
+static void count_quarantined(osp_logstore *s)
 {
-    osp__lpart **slot =
-        osp_array_push((void **)&s->parts, &s->nparts, &s->parts_cap, sizeof *s->parts);
-    if (!slot)
-        return OSP_ENOMEM;
-    const osp_logpart_info *info = osp_logpart_get_info(p->part);
-    *slot = p;
-    if (info->wal_lsn > s->max_lsn)
-        s->max_lsn = info->wal_lsn;
-    osp_gauge_add(osp__log_m_parts, 1);
-    osp_gauge_add(osp__log_m_bytes, (double)info->bytes);
-    return 0;
-}
-
-int osp__logstore_list_remove(osp_logstore *s, osp__lpart *p)
-{
-    for (size_t i = 0; i < s->nparts; i++) {
-        if (s->parts[i] != p)
-            continue;
-        s->parts[i] = s->parts[--s->nparts];
-        osp_gauge_add(osp__log_m_parts, -1);
-        osp_gauge_add(osp__log_m_bytes, -(double)osp_logpart_get_info(p->part)->bytes);
-        return 1;
-    }
-    return 0;
+    atomic_fetch_add(&s->quarantined, 1);
+    osp_counter_inc(osp__log_m_quarantined);
 }
 
 /* Moves a part file into the quarantine directory as <day>-<name>. */
 static void quarantine_file(osp_logstore *s, const char *path, uint32_t day)
 {
     osp_partdir_quarantine(path, s->qdir, day, "log part", MOD);
-    atomic_fetch_add(&s->quarantined, 1);
-    osp_counter_inc(osp__log_m_quarantined);
+    count_quarantined(s);
 }
 
-void osp__logstore_quarantine(osp_logstore *s, osp__lpart *p)
+void osp__logstore_quarantine(osp_logstore *s, osp_partref *p)
 {
-    pthread_mutex_lock(&s->mu);
-    int mine = osp__logstore_list_remove(s, p);
-    if (mine) {
-        atomic_store(&p->fate, OSP_LPART_QUARANTINED);
-        quarantine_file(s, p->path, p->day);
-    }
-    pthread_mutex_unlock(&s->mu);
-    if (mine)
-        osp__lpart_release(p);
+    if (osp_partlist_quarantine(&s->parts, &s->mu, p, s->qdir, "log part"))
+        count_quarantined(s);
 }
 
 int osp__logstore_snapshot(osp_logstore *s, osp__lsnap *snap)
@@ -314,12 +278,7 @@ int osp__logstore_snapshot(osp_logstore *s, osp__lsnap *snap)
         snap->mem[snap->nmem++] = s->flushing;
     for (size_t i = 0; i < snap->nmem; i++)
         osp_logmem_acquire(snap->mem[i]);
-    if (!(snap->parts = osp_malloc((s->nparts + 1) * sizeof *snap->parts)))
-        rc = OSP_ENOMEM;
-    for (size_t i = 0; i < s->nparts && rc == 0; i++) {
-        snap->parts[snap->nparts++] = s->parts[i];
-        atomic_fetch_add(&s->parts[i]->refs, 1);
-    }
+    rc = osp_partlist_snapshot(&s->parts, &snap->parts, &snap->nparts);
     pthread_mutex_unlock(&s->mu);
     if (rc)
         osp__logstore_snapshot_release(snap);
@@ -330,9 +289,7 @@ void osp__logstore_snapshot_release(osp__lsnap *snap)
 {
     for (size_t i = 0; i < snap->nmem; i++)
         osp_logmem_release(snap->mem[i]);
-    for (size_t i = 0; i < snap->nparts; i++)
-        osp__lpart_release(snap->parts[i]);
-    osp_free(snap->parts);
+    osp_partlist_snapshot_release(snap->parts, snap->nparts);
     memset(snap, 0, sizeof *snap);
 }
 
@@ -371,7 +328,7 @@ int osp__lpending_finish(osp__lpending *p)
     return osp_logpart_writer_finish(w, &bytes);
 }
 
-int osp__lpending_publish(osp_logstore *s, osp__lpending *p, osp__lpart **out)
+int osp__lpending_publish(osp_logstore *s, osp__lpending *p, osp_partref **out)
 {
     osp_logpart *part = NULL;
     int rc = osp_blockfile_publish(p->tmp, p->path, MOD);
@@ -442,13 +399,13 @@ static int open_one(void *ctx, char *path, uint32_t day, uint64_t seq)
 {
     osp_logstore *s = ctx;
     osp_logpart *part = NULL;
-    osp__lpart *p = NULL;
+    osp_partref *p = NULL;
     int rc = osp_logpart_open(path, &part);
     if (seq >= s->next_seq)
         s->next_seq = seq + 1;
     if (rc == 0 && (rc = lpart_create(s, part, path, day, seq, &p)) == 0) {
-        if ((rc = osp__logstore_list_push(s, p)) != 0)
-            osp__lpart_release(p);
+        if ((rc = osp_partlist_push(&s->parts, p)) != 0)
+            osp_partref_release(p);
         return rc;
     }
     osp_logpart_close(part);
@@ -458,40 +415,6 @@ static int open_one(void *ctx, char *path, uint32_t day, uint64_t seq)
     }
     osp_free(path);
     return rc;
-}
-
-/* 1 when another part lists p's seq among the parts it was merged from. */
-static int replaced_by_other(const osp_logstore *s, const osp__lpart *p)
-{
-    for (size_t i = 0; i < s->nparts; i++) {
-        const osp_logpart_info *info = osp_logpart_get_info(s->parts[i]->part);
-        for (size_t k = 0; k < info->nreplaces && s->parts[i] != p; k++)
-            if (info->replaces[k] == p->seq)
-                return 1;
-    }
-    return 0;
-}
-
-/* Parts listed as merged into another part survive only a crash between a merge's
- * publish and its unlinks: their records are in the merged part, so they go. */
-static void drop_replaced(osp_logstore *s)
-{
-    for (size_t i = 0; i < s->nparts; i++) {
-        const osp_logpart_info *info = osp_logpart_get_info(s->parts[i]->part);
-        for (size_t k = 0; k < info->nreplaces; k++)
-            if (info->replaces[k] >= s->next_seq)
-                s->next_seq = info->replaces[k] + 1;
-    }
-    for (size_t j = 0; j < s->nparts;) {
-        osp__lpart *old = s->parts[j];
-        if (!replaced_by_other(s, old)) {
-            j++;
-            continue;
-        }
-        osp_info(MOD, "%s: already merged into another part, removing", old->path);
-        osp__logstore_list_remove(s, old); /* moves the last entry to j, which is looked at next */
-        osp__lpart_discard(old);
-    }
 }
 
 /* WAL replay into the active buffer; a full buffer goes straight to parts. */
@@ -536,11 +459,7 @@ static void logstore_destroy(osp_logstore *s)
 {
     osp_wal_close(s->wal);
     pthread_mutex_lock(&s->mu);
-    for (size_t i = 0; i < s->nparts; i++) {
-        osp_gauge_add(osp__log_m_parts, -1);
-        osp_gauge_add(osp__log_m_bytes, -(double)osp_logpart_get_info(s->parts[i]->part)->bytes);
-        osp__lpart_release(s->parts[i]);
-    }
+    osp_partlist_cleanup(&s->parts);
     pthread_mutex_unlock(&s->mu);
     osp_logmem_release(s->active);
     osp_logmem_release(s->flushing);
@@ -550,7 +469,6 @@ static void logstore_destroy(osp_logstore *s)
         osp_gauge_add(osp__log_m_streams, -(double)st.nseries);
         osp_series_index_destroy(s->index);
     }
-    osp_free(s->parts);
     osp_free(s->times);
     osp_free(s->dir);
     osp_free(s->qdir);
@@ -579,6 +497,7 @@ static osp_logstore *logstore_alloc(const osp_logstore_options *opt)
     pthread_mutex_init(&s->flush_mu, NULL);
     pthread_mutex_init(&s->maintain_mu, NULL);
     osp_cond_init_monotonic(&s->cv);
+    osp_partlist_init(&s->parts, osp__log_m_parts, osp__log_m_bytes);
     s->retention_ns = opt->retention_ns;
     s->max_pending = opt->max_pending_bytes ? opt->max_pending_bytes : DEFAULT_MAX_PENDING;
     s->memtable_bytes = opt->memtable_bytes ? opt->memtable_bytes : DEFAULT_MEMTABLE_BYTES;
@@ -607,13 +526,13 @@ int osp_logstore_open(const osp_logstore_options *opt, osp_logstore **out)
         goto out;
     if ((rc = osp_partdir_scan(s->dir, "wal", "log part", MOD, open_one, s)) != 0)
         goto out;
-    drop_replaced(s);
+    osp_partlist_drop_replaced(&s->parts, &s->next_seq);
     osp_wal_options wopt = {.dir = wal_dir,
                             .fsync_policy = opt->fsync_policy,
                             .fsync_interval_ms = opt->fsync_interval_ms};
-    if ((rc = osp_wal_open(&wopt, s->max_lsn, replay_record, s, &s->wal)) != 0)
+    if ((rc = osp_wal_open(&wopt, s->parts.max_lsn, replay_record, s, &s->wal)) != 0)
         goto out;
-    osp_wal_truncate_before(s->wal, s->max_lsn);
+    osp_wal_truncate_before(s->wal, s->parts.max_lsn);
     if (osp_logmem_nrecords(s->active))
         osp_info(MOD, "recovered %zu log records from the write-ahead log",
                  osp_logmem_nrecords(s->active));
@@ -655,9 +574,9 @@ void osp_logstore_get_stats(osp_logstore *s, osp_logstore_stats *st)
     osp_series_index_stats is;
     memset(st, 0, sizeof *st);
     pthread_mutex_lock(&s->mu);
-    st->nparts = s->nparts;
-    for (size_t i = 0; i < s->nparts; i++) {
-        const osp_logpart_info *info = osp_logpart_get_info(s->parts[i]->part);
+    st->nparts = s->parts.n;
+    for (size_t i = 0; i < s->parts.n; i++) {
+        const osp_logpart_info *info = osp_logpart_get_info(s->parts.a[i]->part);
         st->nrecords += info->nrows;
         st->bytes_on_disk += info->bytes;
         st->raw_bytes += info->raw_bytes;

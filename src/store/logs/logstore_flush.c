@@ -175,22 +175,22 @@ static int write_days(osp_logstore *s, const flush_rows *rows, const stream_set 
  * removed, so that a retry does not store the records twice). */
 static int publish_flush(osp_logstore *s, osp__lpending *pend, size_t n)
 {
-    osp__lpart **refs = osp_calloc(n + 1, sizeof *refs);
+    osp_partref **refs = osp_calloc(n + 1, sizeof *refs);
     size_t pushed = 0;
     int rc = refs ? 0 : OSP_ENOMEM;
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = osp__lpending_publish(s, &pend[i], &refs[i]);
     pthread_mutex_lock(&s->mu);
     for (; pushed < n && rc == 0; pushed++)
-        rc = osp__logstore_list_push(s, refs[pushed]);
+        rc = osp_partlist_push(&s->parts, refs[pushed]);
     for (size_t i = 0; rc && i < pushed; i++)
-        osp__logstore_list_remove(s, refs[i]);
+        osp_partlist_remove(&s->parts, refs[i]);
     if (rc == 0)
         s->flushing = NULL;
     pthread_mutex_unlock(&s->mu);
     for (size_t i = 0; rc && refs && i < n; i++)
         if (refs[i])
-            osp__lpart_discard(refs[i]);
+            osp_partref_discard(refs[i]);
     osp_free(refs);
     return rc;
 }
@@ -219,7 +219,7 @@ static int write_flushing(osp_logstore *s)
     if (rc == 0) {
         qsort(rows.a, rows.n, sizeof *rows.a, cmp_flush_row);
         pthread_mutex_lock(&s->mu);
-        uint64_t prev_lsn = s->max_lsn;
+        uint64_t prev_lsn = s->parts.max_lsn;
         pthread_mutex_unlock(&s->mu);
         rc = write_days(s, &rows, &ss, osp_logmem_max_lsn(m), prev_lsn, pend, &npend);
     }

@@ -14,27 +14,22 @@
 #include "store/logs/logmem.h"
 #include "store/logs/logpart.h"
 #include "store/logs/logstore.h"
+#include "store/partlist.h"
 #include "store/tsdb/index.h"
 
 #define OSP_LOGSTORE_MODULE "logstore"
 
-enum osp__lpart_fate {
-    OSP_LPART_LIVE,        /* in the list */
-    OSP_LPART_OBSOLETE,    /* merged away or expired: unlinked on the last release */
-    OSP_LPART_QUARANTINED, /* moved to the quarantine directory */
-};
-
-/* An open part and what the store knows of it; refcounted (the list holds one reference,
- * each reader snapshot one more). */
+/* An open part (ref.part, an osp_logpart) in the store's list (store/partlist.h). */
 typedef struct osp__lpart {
-    osp_logpart *part;
-    char *path;
-    uint32_t day; /* partition: days since the epoch (UTC) */
-    uint64_t seq;
-    uint64_t *gids; /* local stream k -> global stream id */
-    atomic_int refs;
-    atomic_int fate; /* enum osp__lpart_fate */
+    osp_partref ref; /* first: the list and snapshots hold &ref */
+    uint64_t *gids;  /* local stream k -> global stream id */
 } osp__lpart;
+
+/* The log part a reference of the store's list stands for. */
+static inline osp__lpart *osp__lpart_of(osp_partref *r)
+{
+    return (osp__lpart *)r;
+}
 
 /* Per stream: the osp_log_time range of its records (min > max: none yet). */
 typedef struct osp__stream_time {
@@ -58,9 +53,9 @@ struct osp_logstore {
     pthread_cond_t cv;            /* wakes the flusher */
     osp_logmem *active;           /* takes appends */
     osp_logmem *flushing;         /* being written to parts; NULL when none */
-    osp__lpart **parts;           /* parts served */
-    size_t nparts, parts_cap;
-    uint64_t next_seq, max_lsn;
+    osp_partlist parts;           /* parts served; its max_lsn: the highest WAL position
+                                     in parts */
+    uint64_t next_seq;
     int stop;
     atomic_size_t flushing_bytes;
 
@@ -75,7 +70,7 @@ struct osp_logstore {
 typedef struct osp__lsnap {
     osp_logmem *mem[2];
     size_t nmem;
-    osp__lpart **parts;
+    osp_partref **parts; /* of osp__lpart */
     size_t nparts;
 } osp__lsnap;
 
@@ -87,16 +82,9 @@ extern osp_metric *osp__log_m_parts, *osp__log_m_bytes, *osp__log_m_records, *os
 int osp__logstore_snapshot(osp_logstore *s, osp__lsnap *snap);
 void osp__logstore_snapshot_release(osp__lsnap *snap);
 
-/* Drops one reference; the last closes the part (and unlinks an obsolete one). */
-void osp__lpart_release(osp__lpart *p);
-
 /* Takes a part that failed a read out of service and moves its file to quarantine; the
  * readers that hold it finish with their own references. */
-void osp__logstore_quarantine(osp_logstore *s, osp__lpart *p);
-
-/* Removes p from the list, giving its reference to the caller; 1 if it was there. Under
- * s->mu. */
-int osp__logstore_list_remove(osp_logstore *s, osp__lpart *p);
+void osp__logstore_quarantine(osp_logstore *s, osp_partref *p);
 
 /* A part being written: its writer, paths and identity. */
 typedef struct osp__lpending {
@@ -113,13 +101,9 @@ int osp__lpending_start(osp_logstore *s, osp__lpending *p, uint32_t day,
 int osp__lpending_finish(osp__lpending *p);
 /* Renames a finished part into place (directory fsynced) and opens it as a new
  * reference (not yet in the list). On failure no file is left at the final path. */
-int osp__lpending_publish(osp_logstore *s, osp__lpending *p, osp__lpart **out);
+int osp__lpending_publish(osp_logstore *s, osp__lpending *p, osp_partref **out);
 /* Aborts an unfinished writer or removes an unpublished file; frees the paths. */
 void osp__lpending_cleanup(osp__lpending *p);
-/* Drops a published part that never made it into the list, file included. */
-void osp__lpart_discard(osp__lpart *p);
-/* Appends p (whose reference the list takes) to the list. Under s->mu. 0 or OSP_ENOMEM. */
-int osp__logstore_list_push(osp_logstore *s, osp__lpart *p);
 
 /* The partition (days since the epoch) of a record time. */
 uint32_t osp__log_day(uint64_t time_ns);

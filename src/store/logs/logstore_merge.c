@@ -1,33 +1,27 @@
 /* Log store maintenance: tiered merges of a partition's parts (k-way, in part order,
  * dropping exact duplicate records) and retention by whole day partitions. */
 #include <dirent.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/err.h"
 #include "core/fsutil.h"
-#include "core/log.h"
 #include "core/mem.h"
 #include "model/logstream.h"
 #include "store/logs/logformat.h"
 #include "store/logs/logstore_int.h"
 #include "store/partdir.h"
+#include "store/partlist.h"
 
 #define MOD OSP_LOGSTORE_MODULE
 
-/* Merge policy (not part of the format), as the trace store's (store/embedded/parts.c):
- * a part's tier is how many times MERGE_FANIN divides its rows over MERGE_BASE_ROWS; once
- * a partition holds MERGE_MIN_PARTS parts of one tier, the oldest of them (by first
- * record), up to MERGE_MAX_PARTS and MERGE_MAX_ROWS rows in all, are merged into one.
- * Parts past half of MERGE_MAX_ROWS are left alone, so parts stay local in time and a
- * newest-first select can stop early. */
-#define MERGE_BASE_ROWS 65536
-#define MERGE_FANIN 8
-#define MERGE_MIN_PARTS 8
-#define MERGE_MAX_PARTS 16
-#define MERGE_MAX_ROWS (4ull << 20)
+/* Merge policy (store/partlist.h; not part of the format), the trace store's but for 4 Mi
+ * rows at most: tiers of 64 Ki rows times 8; 8 parts of a tier in a partition merge, up to
+ * 16 parts and 4 Mi rows. Parts past half of that are left alone, so parts stay local in
+ * time and a newest-first select can stop early. */
+static const osp_merge_policy merge_policy = {
+    .base_rows = 65536, .fanin = 8, .min_parts = 8, .max_parts = 16, .max_rows = 4ull << 20};
 #define MERGES_PER_ROUND 64        /* bounds one maintenance call */
 #define GROUP_ARENA_MAX (4u << 20) /* the duplicate group's arena is freed past this */
 
@@ -50,7 +44,7 @@ static int cursor_next(cursor *c, int advance)
     while (c->pos >= c->rows.nrecords && c->g < c->ngranules) {
         osp__log_batch_reset(&c->rows);
         c->nlocal = c->pos = 0;
-        int n = osp_logpart_read_granule(c->src->part, c->g++, &all, &c->rows, &c->local,
+        int n = osp_logpart_read_granule(c->src->ref.part, c->g++, &all, &c->rows, &c->local,
                                          &c->nlocal, &c->cap);
         if (n < 0)
             return n;
@@ -75,7 +69,7 @@ static row_key cursor_key(const cursor *c)
     uint32_t local = c->local[c->pos];
     k.stream = c->src->gids[local];
     k.time = osp_log_time(&c->rows.records[c->pos]);
-    osp_logpart_stream(c->src->part, local, &k.labels, &k.nlabels);
+    osp_logpart_stream(c->src->ref.part, local, &k.labels, &k.nlabels);
     return k;
 }
 
@@ -140,40 +134,24 @@ static int merge_row(cursor *cur, size_t k, size_t best, dup_group *grp, osp_log
     return rc;
 }
 
-/* Publishes a merged part and swaps it in for its inputs in one step under the lock; the
- * inputs are unlinked once their last reader lets go. (After a crash in between, the
- * merged part's replaces list removes the inputs on the next open.) */
-static int publish_merged(osp_logstore *s, osp__lpending *p, osp__lpart **in, size_t k)
+/* Publishes a merged part and swaps it in for its inputs (osp_partlist_replace). (After a
+ * crash in between, the merged part's replaces list removes the inputs on the next open.) */
+static int publish_merged(osp_logstore *s, osp__lpending *p, osp_partref **in, size_t k)
 {
-    osp__lpart *out;
-    uint8_t *gone = osp_calloc(k, 1);
-    int rc = gone ? osp__lpending_publish(s, p, &out) : OSP_ENOMEM;
-    if (rc) {
-        osp_free(gone);
-        return rc;
-    }
-    pthread_mutex_lock(&s->mu);
-    rc = osp__logstore_list_push(s, out);
-    for (size_t i = 0; i < k && rc == 0; i++)
-        if ((gone[i] = (uint8_t)osp__logstore_list_remove(s, in[i])))
-            atomic_store(&in[i]->fate, OSP_LPART_OBSOLETE);
-    pthread_mutex_unlock(&s->mu);
-    for (size_t i = 0; i < k; i++)
-        if (gone[i])
-            osp__lpart_release(in[i]);
-    if (rc)
-        osp__lpart_discard(out);
-    else {
+    osp_partref *out;
+    int rc = osp__lpending_publish(s, p, &out);
+    if (rc == 0)
+        rc = osp_partlist_replace(&s->parts, &s->mu, out, in, k);
+    if (rc == 0) {
         atomic_fetch_add(&s->merges, 1);
         osp_counter_inc(osp__log_m_merges);
     }
-    osp_free(gone);
     return rc;
 }
 
 /* Merges k parts of one partition into a new part that replaces them. A corrupt input is
  * quarantined and the merge abandoned. */
-static int merge(osp_logstore *s, osp__lpart **in, size_t k)
+static int merge(osp_logstore *s, osp_partref **in, size_t k)
 {
     cursor *cur = osp_calloc(k, sizeof *cur);
     uint64_t *seqs = osp_calloc(k, sizeof *seqs), lsn = 0;
@@ -185,11 +163,10 @@ static int merge(osp_logstore *s, osp__lpart **in, size_t k)
     for (size_t i = 0; cur && i < k; i++)
         osp_log_batch_init(&cur[i].rows);
     for (size_t i = 0; i < k && rc == 0; i++) {
-        const osp_logpart_info *info = osp_logpart_get_info(in[i]->part);
-        seqs[i] = in[i]->seq;
-        lsn = info->wal_lsn > lsn ? info->wal_lsn : lsn;
-        cur[i].src = in[i];
-        cur[i].ngranules = info->ngranules;
+        seqs[i] = in[i]->info.seq;
+        lsn = in[i]->info.wal_lsn > lsn ? in[i]->info.wal_lsn : lsn;
+        cur[i].src = osp__lpart_of(in[i]);
+        cur[i].ngranules = osp_logpart_get_info(in[i]->part)->ngranules;
         if ((rc = cursor_next(&cur[i], 0)) != 0)
             bad = i;
     }
@@ -198,7 +175,7 @@ static int merge(osp_logstore *s, osp__lpart **in, size_t k)
                                       .nreplaces = k,
                                       .zstd_level = OSP_LOGPART_ZSTD_LEVEL_MERGED};
     if (rc == 0)
-        rc = osp__lpending_start(s, &p, in[0]->day, &opt);
+        rc = osp__lpending_start(s, &p, in[0]->info.day, &opt);
     while (rc == 0) {
         size_t best = k;
         row_key bk = {0};
@@ -236,122 +213,23 @@ static int merge(osp_logstore *s, osp__lpart **in, size_t k)
     return rc;
 }
 
-static int tier_of(uint64_t rows)
-{
-    int t = 0;
-    for (rows /= MERGE_BASE_ROWS; rows; rows /= MERGE_FANIN)
-        t++;
-    return t;
-}
-
-/* A part's tier, or INT_MAX for parts too large to merge again. */
-static int merge_tier(const osp__lpart *p)
-{
-    uint64_t rows = osp_logpart_get_info(p->part)->nrows;
-    return rows > MERGE_MAX_ROWS / 2 ? INT_MAX : tier_of(rows);
-}
-
-/* Partition, then tier, then age (first record). */
-static int cmp_day_tier_age(const void *a, const void *b)
-{
-    const osp__lpart *x = *(osp__lpart *const *)a, *y = *(osp__lpart *const *)b;
-    int tx = merge_tier(x), ty = merge_tier(y);
-    uint64_t ax = osp_logpart_get_info(x->part)->min_time;
-    uint64_t ay = osp_logpart_get_info(y->part)->min_time;
-    if (x->day != y->day)
-        return x->day < y->day ? -1 : 1;
-    if (tx != ty)
-        return tx < ty ? -1 : 1;
-    return (ax > ay) - (ax < ay);
-}
-
-/* Picks parts to merge from a snapshot: the oldest parts of the lowest tier of a
- * partition that holds enough of them, as many as fit in MERGE_MAX_ROWS (at least two).
- * Sorts the snapshot's parts. Returns how many (0: nothing to do). */
-static size_t pick_merge(osp__lsnap *snap, osp__lpart ***sel)
-{
-    osp__lpart **a = snap->parts;
-    qsort(a, snap->nparts, sizeof *a, cmp_day_tier_age);
-    for (size_t i = 0, j; i < snap->nparts; i = j) {
-        int tier = merge_tier(a[i]);
-        size_t k = 0;
-        uint64_t rows = 0;
-        for (j = i + 1; j < snap->nparts && a[j]->day == a[i]->day && merge_tier(a[j]) == tier;)
-            j++;
-        while (tier != INT_MAX && k < j - i && k < MERGE_MAX_PARTS &&
-               (rows += osp_logpart_get_info(a[i + k]->part)->nrows) <= MERGE_MAX_ROWS)
-            k++;
-        if (j - i >= MERGE_MIN_PARTS && k >= 2) {
-            *sel = &a[i];
-            return k;
-        }
-    }
-    return 0;
-}
-
-/* Takes whole partitions whose newest record is older than the retention out of
- * service; their files go when the last reader lets go. */
-static void drop_expired(osp_logstore *s, uint64_t now_ns)
-{
-    if (!s->retention_ns || now_ns <= s->retention_ns)
-        return;
-    uint64_t cutoff = now_ns - s->retention_ns;
-    pthread_mutex_lock(&s->mu);
-    for (size_t i = 0; i < s->nparts;) {
-        uint32_t day = s->parts[i]->day;
-        uint64_t newest = 0;
-        for (size_t j = 0; j < s->nparts; j++) {
-            uint64_t t = osp_logpart_get_info(s->parts[j]->part)->max_time;
-            if (s->parts[j]->day == day && t > newest)
-                newest = t;
-        }
-        if (newest >= cutoff) {
-            i++;
-            continue;
-        }
-        char dname[OSP_PART_DAY_DIGITS + 1];
-        osp_partdir_day_name(day, dname);
-        osp_info(MOD, "log partition %s is past the retention, dropping it", dname);
-        for (size_t j = s->nparts; j-- > 0;) {
-            osp__lpart *p = s->parts[j];
-            if (p->day != day)
-                continue;
-            osp__logstore_list_remove(s, p);
-            osp__lpart_discard(p); /* unlinks now unless readers still hold the part */
-        }
-        i = 0;
-    }
-    pthread_mutex_unlock(&s->mu);
-}
-
-/* 1 when a part of the list is in day (osp_partdir_remove_empty_days). */
-static int day_used(void *ctx, uint32_t day)
-{
-    osp_logstore *s = ctx;
-    for (size_t i = 0; i < s->nparts; i++)
-        if (s->parts[i]->day == day)
-            return 1;
-    return 0;
-}
-
 int osp_logstore_maintain(osp_logstore *s, uint64_t now_ns)
 {
     int rc = 0;
     pthread_mutex_lock(&s->maintain_mu);
-    drop_expired(s, now_ns);
+    osp_partlist_expire(&s->parts, &s->mu, s->retention_ns, now_ns, "log partition");
     for (int round = 0; round < MERGES_PER_ROUND && rc == 0; round++) {
         osp__lsnap snap;
-        osp__lpart **sel;
-        size_t k = 0;
+        size_t k, first;
         if ((rc = osp__logstore_snapshot(s, &snap)) != 0)
             break;
-        if ((k = pick_merge(&snap, &sel)) > 0)
-            rc = merge(s, sel, k);
+        if ((k = osp_partlist_pick_merge(&merge_policy, snap.parts, snap.nparts, &first)) > 0)
+            rc = merge(s, &snap.parts[first], k);
         osp__logstore_snapshot_release(&snap);
         if (k == 0)
             break;
     }
-    osp_partdir_remove_empty_days(s->dir, &s->mu, day_used, s, MOD);
+    osp_partdir_remove_empty_days(s->dir, &s->mu, osp_partlist_day_used, &s->parts, MOD);
     pthread_mutex_unlock(&s->maintain_mu);
     return rc;
 }

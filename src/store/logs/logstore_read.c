@@ -118,7 +118,7 @@ static int cmp_u64(const void *a, const void *b)
 /* Fills pq for part lp; 0 with pq->streams NULL when the part cannot hold a match. */
 static int part_prepare(const qprep *p, osp__lpart *lp, part_q *pq)
 {
-    const osp_logpart_info *info = osp_logpart_get_info(lp->part);
+    const osp_logpart_info *info = osp_logpart_get_info(lp->ref.part);
     const osp_log_query *q = p->q;
     size_t hits = 0;
     memset(pq, 0, sizeof *pq);
@@ -154,7 +154,7 @@ static int visit_granule(qprep *p, part_q *pq, size_t g, osp_log_batch *rows, ro
     pq->f.start_ns = p->lo;
     pq->f.end_ns = p->hi;
     osp__log_batch_reset(rows);
-    int n = osp_logpart_read_granule(pq->lp->part, g, &pq->f, rows, &local, &nlocal, &cap);
+    int n = osp_logpart_read_granule(pq->lp->ref.part, g, &pq->f, rows, &local, &nlocal, &cap);
     int rc = n < 0 ? n : 0;
     for (size_t i = 0; rc == 0 && i < rows->nrecords; i++)
         rc = check_row(p, rows, i, pq->lp->gids[local[i]], fn, ctx);
@@ -180,12 +180,12 @@ static int scan_part(osp_logstore *s, qprep *p, osp__lpart *lp, osp_log_batch *r
 {
     part_q pq;
     int rc = part_prepare(p, lp, &pq);
-    size_t ng = osp_logpart_get_info(lp->part)->ngranules;
+    size_t ng = osp_logpart_get_info(lp->ref.part)->ngranules;
     for (size_t g = 0; rc == 0 && pq.streams && g < ng; g++)
-        if (osp_logpart_granule_may_match(lp->part, g, &pq.f))
+        if (osp_logpart_granule_may_match(lp->ref.part, g, &pq.f))
             rc = visit_granule(p, &pq, g, rows, scan_row, sc);
     if (rc == OSP_ECORRUPT) {
-        osp__logstore_quarantine(s, lp);
+        osp__logstore_quarantine(s, &lp->ref);
         rc = 0;
     }
     osp_free(pq.streams);
@@ -205,7 +205,7 @@ int osp_logstore_scan(osp_logstore *s, const osp_log_query *q, osp_log_fn fn, vo
     for (size_t i = 0; rc == 0 && i < snap.nmem; i++)
         rc = visit_mem(&p, snap.mem[i], scan_row, &sc);
     for (size_t i = 0; rc == 0 && i < snap.nparts; i++)
-        rc = scan_part(s, &p, snap.parts[i], &rows, &sc);
+        rc = scan_part(s, &p, osp__lpart_of(snap.parts[i]), &rows, &sc);
     osp__logstore_snapshot_release(&snap);
     osp_log_batch_cleanup(&rows);
     prep_cleanup(&p);
@@ -414,13 +414,13 @@ static int list_sources(qprep *p, osp__lsnap *snap, part_q *pqs, source **out, s
     }
     for (size_t i = 0; i < snap->nparts && rc == 0; i++) {
         part_q *pq = &pqs[i];
-        if ((rc = part_prepare(p, snap->parts[i], pq)) != 0 || !pq->streams)
+        if ((rc = part_prepare(p, osp__lpart_of(snap->parts[i]), pq)) != 0 || !pq->streams)
             continue;
-        size_t ng = osp_logpart_get_info(pq->lp->part)->ngranules;
+        size_t ng = osp_logpart_get_info(pq->lp->ref.part)->ngranules;
         for (size_t g = 0; g < ng && rc == 0; g++) {
-            if (!osp_logpart_granule_may_match(pq->lp->part, g, &pq->f))
+            if (!osp_logpart_granule_may_match(pq->lp->ref.part, g, &pq->f))
                 continue;
-            const osp_logpart_granule *gr = osp_logpart_granule_at(pq->lp->part, g);
+            const osp_logpart_granule *gr = osp_logpart_granule_at(pq->lp->ref.part, g);
             if (!(src = osp_array_push((void **)&a, &n, &cap, sizeof *a)))
                 rc = OSP_ENOMEM;
             else
@@ -457,11 +457,11 @@ static int run_select(osp_logstore *s, selector *sel, osp__lsnap *snap, part_q *
             continue;
         }
         osp__lpart *lp = src[i].part->lp;
-        if (atomic_load(&lp->fate) == OSP_LPART_QUARANTINED)
+        if (atomic_load(&lp->ref.fate) == OSP_PARTREF_QUARANTINED)
             continue;
         rc = visit_granule(sel->p, src[i].part, src[i].g, &rows, offer, sel);
         if (rc == OSP_ECORRUPT) {
-            osp__logstore_quarantine(s, lp);
+            osp__logstore_quarantine(s, &lp->ref);
             rc = 0;
         }
     }
