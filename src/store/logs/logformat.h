@@ -79,18 +79,21 @@ enum osp_logpart_column {
     OSP_LCOL_EVENT,    /* 1: varint string id of event_name */
     OSP_LCOL_ORIGIN,   /* 1: varint resource id, varint scope id */
     OSP_LCOL_ATTRS,    /* 3: an attribute stream set (below) */
-    OSP_LCOL_BODY,     /* 3: kinds (one byte per row, enum osp_logpart_body_kind), text
-                          (varint length + bytes per STRING row: the line itself, so zstd
-                          sees the text of the lines together), raw (varint length +
-                          bytes per VERBATIM row: the body as it was) */
+    OSP_LCOL_BODY,     /* 5: codes (a varint per row, enum osp_logpart_body_kind), text
+                          (varint length + bytes per STRING row: the line itself), raw
+                          (varint length + bytes per VERBATIM row: the body as it was),
+                          templates and variables of the TEMPLATE rows (below). Parts
+                          written before TEMPLATE rows existed end the block after raw
+                          (codes 0-2 were one byte each, the same bytes as varints):
+                          readers take that as no templates. */
     OSP_LCOL_COUNT
 };
 /* Streams per column, in enum osp_logpart_column order. */
 #define OSP_LCOL_STREAMS                                                                           \
     {                                                                                              \
-        1, 1, 3, 1, 1, 1, 1, 1, 3, 3                                                               \
+        1, 1, 3, 1, 1, 1, 1, 1, 3, 5                                                               \
     }
-#define OSP_LCOL_MAX_STREAMS 3
+#define OSP_LCOL_MAX_STREAMS 5
 
 enum osp_logpart_id_code {                    /* bits of an IDS code byte */
                            OSP_LID_TRACE = 1, /* a trace id follows in the trace stream */
@@ -102,24 +105,63 @@ enum osp_logpart_misc_bit {
     OSP_LMISC_NO_TIME = 2,     /* time_ns is 0 (t is observed_ns) */
     OSP_LMISC_LABELS_SHIFT = 2 /* labels_from << this */
 };
+/* A row's BODY code. */
 enum osp_logpart_body_kind {
     OSP_LBODY_NONE = 0,     /* body is empty (no bytes) */
     OSP_LBODY_STRING = 1,   /* body is the canonical string AnyValue of the text stream's
                                next entry: 0x0A, varint length, the bytes */
     OSP_LBODY_VERBATIM = 2, /* body is the raw stream's next entry, byte for byte (other
                                value kinds, and anything non-canonical) */
+    OSP_LBODY_TEMPLATE = 3, /* code 3 + t: the canonical string AnyValue of the line
+                               rebuilt from template t and the variable streams */
 };
 /* Stream positions inside the multi-stream columns. */
 enum osp_logpart_stream {
     OSP_LIDS_CODES = 0,
     OSP_LIDS_TRACE = 1,
     OSP_LIDS_SPAN = 2,
-    OSP_LBODY_KINDS = 0,
+    OSP_LBODY_CODES = 0,
     OSP_LBODY_TEXT = 1,
     OSP_LBODY_RAW = 2,
+    OSP_LBODY_TEMPLATES = 3,
+    OSP_LBODY_VARS = 4,
     OSP_LSET_SHAPE = 0, /* the attribute stream set */
     OSP_LSET_VALUES = 1,
     OSP_LSET_RAW = 2,
+};
+
+/* Template-split lines (BODY column). A line's tokens (maximal runs of [A-Za-z0-9_] and
+ * bytes >= 0x80, logtoken.h) that hold a digit are its variables; its template is the line
+ * with each variable replaced by one OSP_LBODY_PLACEHOLDER byte. A line holding that byte
+ * is a STRING row instead, so the split always gives the line back, byte for byte (it
+ * works on bytes: UTF-8 or not makes no difference).
+ *   templates: the granule's distinct templates (varint length + bytes each); template
+ *              id = position, in order of first use.
+ *   vars:      variable streams 0, 1, ... (varint length + bytes each, at most
+ *              OSP_LBODY_MAX_VAR_STREAMS): stream p holds variable #p of every TEMPLATE
+ *              row, in row order, and the last stream also every variable past it. A
+ *              variable stream is a mode byte (enum osp_logpart_var_mode), then its values.
+ * A line is rebuilt by copying its template with placeholder #p replaced by the next value
+ * of stream min(p, OSP_LBODY_MAX_VAR_STREAMS - 1). Values:
+ *   number:        digits without a leading zero ("0" is one), below 2^63: written in
+ *                  decimal;
+ *   padded number: digits with a leading zero ("007", "00"), below 2^63: its value
+ *                  written in decimal, zero-padded to the width it had;
+ *   text:          any other variable (12ms, 0x1f, 2^63 and more, 20 digits or more) as it
+ *                  was. A sign is not part of a token: "-5" is "-" in the template and 5.
+ * Readers refuse a granule whose rebuilt TEMPLATE lines add up to more than
+ * OSP_LOGPART_MAX_TEMPLATED_BYTES (writers keep the lines past it as STRING rows), which
+ * bounds what a small corrupt block can expand to. */
+#define OSP_LBODY_PLACEHOLDER 0x11 /* ASCII DC1: not found in log text */
+#define OSP_LBODY_MAX_VAR_STREAMS 16
+#define OSP_LOGPART_MAX_TEMPLATED_BYTES (8u << 20)
+enum osp_logpart_var_mode {
+    OSP_LVAR_PLAIN = 0, /* numbers only: a varint each */
+    OSP_LVAR_DELTA = 1, /* numbers only: zz varint of each - the previous one (0 before
+                           the first), modulo 2^64 */
+    OSP_LVAR_MIXED = 2, /* per value a varint h: h even, the number h / 2; h % 4 = 1, text
+                           of h / 4 (>= 1) bytes; h % 4 = 3, a padded number of width
+                           h / 4 (<= 20) whose value follows as a varint */
 };
 
 /* Attribute stream set (3 streams) encoding the attrs blob of each row:

@@ -256,6 +256,15 @@ typedef struct key_value {
     osp_value v;
 } key_value;
 
+/* The values of one variable position, in row order, in the MIXED form of
+ * logformat.h. */
+typedef struct varstream {
+    osp_buf vals;
+    uint64_t prev;       /* the last number */
+    size_t plain, delta; /* bytes the numbers take as PLAIN, as DELTA */
+    int mixed;           /* holds a text or zero-padded value: MIXED */
+} varstream;
+
 struct osp_logpart_writer {
     osp_blockfile_writer bf; /* the file; bf.offset is where the next block goes */
     int err;                 /* sticky failure */
@@ -289,6 +298,14 @@ struct osp_logpart_writer {
     keyset tokens, traces; /* token keys, trace id hashes of this granule */
     int scan_err;
     osp_buf scratch, line, block;
+    /* template-split bodies of the granule */
+    osp_intern tpls;                         /* templates -> template id */
+    varstream vs[OSP_LBODY_MAX_VAR_STREAMS]; /* per variable position */
+    size_t nvs;                              /* positions used */
+    osp_str *vars;                           /* the variables of the line being split */
+    size_t nvars, vars_cap;
+    uint64_t gtpl; /* bytes of the granule's templated lines */
+    osp_buf tpl;   /* the template being built */
 };
 
 static void writer_destroy(osp_logpart_writer *w, int remove_file)
@@ -318,6 +335,11 @@ static void writer_destroy(osp_logpart_writer *w, int remove_file)
     osp_free(w->gobs);
     osp_free(w->tokens.slots);
     osp_free(w->traces.slots);
+    osp_intern_cleanup(&w->tpls);
+    for (size_t i = 0; i < OSP_LBODY_MAX_VAR_STREAMS; i++)
+        osp_buf_cleanup(&w->vs[i].vals);
+    osp_free(w->vars);
+    osp_buf_cleanup(&w->tpl);
     osp_free(w);
 }
 
@@ -334,6 +356,10 @@ int osp_logpart_writer_create(const char *tmp_path, const osp_logpart_writer_opt
     osp_intern_init(&w->keys, 1);
     osp_intern_init(&w->resources, 1);
     osp_intern_init(&w->scopes, 1);
+    osp_intern_init(&w->tpls, 1);
+    osp_buf_init(&w->tpl, 0);
+    for (size_t i = 0; i < OSP_LBODY_MAX_VAR_STREAMS; i++)
+        osp_buf_init(&w->vs[i].vals, 0);
     osp_arena_init(&w->arena, 0, 0);
     osp_buf *bufs[] = {&w->granules, &w->blooms, &w->scratch, &w->line, &w->block};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
@@ -432,17 +458,142 @@ static int string_body(osp_str body, osp_value *v)
            body.n == 1 + osp_pb_encode_varint(tmp, v->s.n) + v->s.n;
 }
 
+/* 1 with *v when tok is digits only and its value is below 2^63. */
+static int decimal(osp_str tok, uint64_t *v)
+{
+    uint64_t x = 0;
+    if (tok.n == 0 || tok.n > 19)
+        return 0;
+    for (size_t i = 0; i < tok.n; i++) {
+        unsigned d = (unsigned)(uint8_t)tok.p[i] - '0';
+        if (d > 9 || x > ((uint64_t)INT64_MAX - d) / 10)
+            return 0;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 1;
+}
+
+/* Appends variable x to its stream, in the MIXED form of logformat.h. */
+static int put_var(varstream *vs, osp_str x)
+{
+    uint8_t tmp[10];
+    uint64_t v;
+    int rc;
+    if (!decimal(x, &v)) {
+        vs->mixed = 1;
+        rc = osp_pb_put_varint(&vs->vals, (uint64_t)x.n << 2 | 1);
+        return rc ? rc : osp_buf_append_str(&vs->vals, x);
+    }
+    if (x.p[0] == '0' && x.n > 1) { /* zero-padded to its width */
+        vs->mixed = 1;
+        rc = osp_pb_put_varint(&vs->vals, (uint64_t)x.n << 2 | 3);
+        return rc ? rc : osp_pb_put_varint(&vs->vals, v);
+    }
+    vs->plain += osp_pb_encode_varint(tmp, v);
+    vs->delta += osp_pb_encode_varint(tmp, osp_pb_zigzag_encode((int64_t)(v - vs->prev)));
+    vs->prev = v;
+    return osp_pb_put_varint(&vs->vals, v << 1);
+}
+
+/* Splits line into its template (tokens with a digit replaced by OSP_LBODY_PLACEHOLDER)
+ * and variables, and adds it to the granule's templates and variable streams. */
+static int put_template(osp_logpart_writer *w, osp_str line)
+{
+    const uint8_t *p = (const uint8_t *)line.p, *end = p + line.n, *lit = p;
+    uint32_t tid;
+    int rc = 0;
+    osp_buf_reset(&w->tpl);
+    w->nvars = 0;
+    while (p < end && rc == 0) {
+        if (!osp_logtok_is_token_byte(*p)) {
+            p++;
+            continue;
+        }
+        const uint8_t *tok = p;
+        int digit = 0;
+        for (; p < end && osp_logtok_is_token_byte(*p); p++)
+            digit |= *p >= '0' && *p <= '9';
+        if (!digit)
+            continue;
+        osp_str *x = osp_array_push((void **)&w->vars, &w->nvars, &w->vars_cap, sizeof *x);
+        if (!x)
+            return OSP_ENOMEM;
+        *x = osp_str_make((const char *)tok, (size_t)(p - tok));
+        if ((rc = osp_buf_append(&w->tpl, lit, (size_t)(tok - lit))) == 0)
+            rc = osp_buf_putc(&w->tpl, OSP_LBODY_PLACEHOLDER);
+        lit = p;
+    }
+    if (rc || (rc = osp_buf_append(&w->tpl, lit, (size_t)(end - lit))) ||
+        (rc = osp_intern_add(&w->tpls, osp_buf_str(&w->tpl), &tid)))
+        return rc;
+    size_t npos = w->nvars < OSP_LBODY_MAX_VAR_STREAMS ? w->nvars : OSP_LBODY_MAX_VAR_STREAMS;
+    w->nvs = npos > w->nvs ? npos : w->nvs;
+    for (size_t i = 0; i < w->nvars && rc == 0; i++)
+        rc = put_var(&w->vs[i < npos ? i : npos - 1], w->vars[i]);
+    w->gtpl += line.n;
+    return rc ? rc
+              : osp_pb_put_varint(&w->st[OSP_LCOL_BODY][OSP_LBODY_CODES],
+                                  OSP_LBODY_TEMPLATE + (uint64_t)tid);
+}
+
+/* A string line is split into a template when that gives it back exactly: it holds no
+ * placeholder byte (and the granule's templated bytes stay within the readers' bound). */
 static int put_body(osp_logpart_writer *w, osp_str body)
 {
     osp_buf *st = w->st[OSP_LCOL_BODY];
     osp_value v;
     if (body.n == 0)
-        return osp_buf_putc(&st[OSP_LBODY_KINDS], OSP_LBODY_NONE);
-    int str = string_body(body, &v);
-    int rc = osp_buf_putc(&st[OSP_LBODY_KINDS], str ? OSP_LBODY_STRING : OSP_LBODY_VERBATIM);
-    if (rc == 0)
-        rc = str ? osp_pb_put_lenstr(&st[OSP_LBODY_TEXT], v.s)
-                 : osp_pb_put_lenstr(&st[OSP_LBODY_RAW], body);
+        return osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_NONE);
+    if (!string_body(body, &v)) {
+        int rc = osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_VERBATIM);
+        return rc ? rc : osp_pb_put_lenstr(&st[OSP_LBODY_RAW], body);
+    }
+    if (!memchr(v.s.p, OSP_LBODY_PLACEHOLDER, v.s.n) &&
+        w->gtpl + v.s.n <= OSP_LOGPART_MAX_TEMPLATED_BYTES)
+        return put_template(w, v.s);
+    int rc = osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_STRING);
+    return rc ? rc : osp_pb_put_lenstr(&st[OSP_LBODY_TEXT], v.s);
+}
+
+/* Writes the granule's templates and variable streams to the BODY column and clears
+ * them for the next granule. */
+static int put_templates(osp_logpart_writer *w)
+{
+    osp_buf *st = w->st[OSP_LCOL_BODY];
+    int rc = 0;
+    for (uint32_t t = 0; t < w->tpls.n && rc == 0; t++)
+        rc = osp_pb_put_lenstr(&st[OSP_LBODY_TEMPLATES], w->tpls.strs[t]);
+    for (size_t i = 0; i < w->nvs && rc == 0; i++) {
+        varstream *vs = &w->vs[i];
+        int mode = vs->mixed               ? OSP_LVAR_MIXED
+                   : vs->delta < vs->plain ? OSP_LVAR_DELTA
+                                           : OSP_LVAR_PLAIN;
+        osp_buf_reset(&w->scratch);
+        rc = osp_buf_putc(&w->scratch, (char)mode);
+        if (mode == OSP_LVAR_MIXED && rc == 0)
+            rc = osp_buf_append(&w->scratch, vs->vals.data, vs->vals.len);
+        osp_pb_reader r = osp_pb_reader_make(vs->vals.data, vs->vals.len);
+        uint64_t v, prev = 0;
+        while (mode != OSP_LVAR_MIXED && rc == 0 && r.p < r.end) {
+            (void)osp_pb_read_varint(&r, &v);
+            v >>= 1;
+            rc = osp_pb_put_varint(&w->scratch, mode == OSP_LVAR_DELTA
+                                                    ? osp_pb_zigzag_encode((int64_t)(v - prev))
+                                                    : v);
+            prev = v;
+        }
+        if (rc == 0)
+            rc = osp_pb_put_lenbytes(&st[OSP_LBODY_VARS], w->scratch.data, w->scratch.len);
+    }
+    for (size_t i = 0; i < w->nvs; i++) {
+        osp_buf_reset(&w->vs[i].vals);
+        w->vs[i] = (varstream){.vals = w->vs[i].vals};
+    }
+    w->nvs = 0;
+    w->gtpl = 0;
+    osp_intern_cleanup(&w->tpls);
+    osp_intern_init(&w->tpls, 1);
     return rc;
 }
 
@@ -665,6 +816,8 @@ static int flush_granule(osp_logpart_writer *w)
             rc = osp_pb_put_lenbytes(values, vb->data, vb->len);
         osp_buf_reset(vb);
     }
+    if (rc == 0)
+        rc = put_templates(w);
     osp_put_le64(rec, w->gmin);
     osp_put_le64(rec + 8, w->gmax);
     osp_put_le64(rec + 16, w->bf.offset);
@@ -1175,6 +1328,17 @@ int osp_logpart_granule_may_match(const osp_logpart *p, size_t g, const osp_logp
 
 /* ---- Granule decoding ------------------------------------------------------------------ */
 
+/* A template of the granule being read, and a variable stream (logformat.h). */
+typedef struct rtpl {
+    osp_str text;
+    uint32_t first, n; /* its placeholders' offsets: ph[first .. first + n) */
+} rtpl;
+typedef struct rvar {
+    osp_pb_reader r;
+    uint8_t mode;  /* enum osp_logpart_var_mode */
+    uint64_t prev; /* the last number (DELTA) */
+} rvar;
+
 /* One read of one granule: its loaded columns and per-row state. */
 typedef struct gscan {
     osp_logpart *p;
@@ -1185,6 +1349,14 @@ typedef struct gscan {
     osp_pb_reader st[OSP_LCOL_COUNT][OSP_LCOL_MAX_STREAMS];
     osp_pb_reader *vals; /* attribute values per key id */
     osp_buf io, attrs, body;
+    osp_str row_body; /* the row's body: in body, or in the BODY column */
+    rtpl *tpls;       /* the BODY column's templates */
+    size_t ntpls, tpls_cap;
+    uint32_t *ph; /* the offsets of their placeholders, template after template */
+    size_t nph, ph_cap;
+    rvar vars[OSP_LBODY_MAX_VAR_STREAMS];
+    size_t nvars;
+    uint64_t templated; /* bytes of TEMPLATE lines rebuilt so far */
     /* per row */
     uint32_t *stream;
     uint64_t *t;
@@ -1232,18 +1404,56 @@ static int rd_str(osp_pb_reader *r, osp_str *s)
     return osp_pb_read_lenbytes(r, s) ? OSP_ECORRUPT : 0;
 }
 
-/* Splits column c's raw bytes into its streams; builds the key table for ATTRS. */
+/* Builds the template and variable stream tables of the BODY column. */
+static int split_templates(gscan *s)
+{
+    osp_pb_reader tr = s->st[OSP_LCOL_BODY][OSP_LBODY_TEMPLATES];
+    osp_pb_reader vr = s->st[OSP_LCOL_BODY][OSP_LBODY_VARS];
+    while (tr.p < tr.end) {
+        rtpl *t = osp_array_push((void **)&s->tpls, &s->ntpls, &s->tpls_cap, sizeof *t);
+        if (!t)
+            return OSP_ENOMEM;
+        if (rd_str(&tr, &t->text))
+            return bad(s, OSP_LCOL_BODY, "bad template");
+        t->first = (uint32_t)s->nph;
+        for (size_t i = 0; i < t->text.n; i++) {
+            uint32_t *ph;
+            if (t->text.p[i] != OSP_LBODY_PLACEHOLDER)
+                continue;
+            if (!(ph = osp_array_push((void **)&s->ph, &s->nph, &s->ph_cap, sizeof *ph)))
+                return OSP_ENOMEM;
+            *ph = (uint32_t)i;
+        }
+        t->n = (uint32_t)(s->nph - t->first);
+    }
+    while (vr.p < vr.end && s->nvars < OSP_LBODY_MAX_VAR_STREAMS) {
+        osp_str x;
+        if (rd_str(&vr, &x) || x.n == 0 || (uint8_t)x.p[0] > OSP_LVAR_MIXED)
+            return bad(s, OSP_LCOL_BODY, "bad variable stream");
+        s->vars[s->nvars++] =
+            (rvar){.r = osp_pb_reader_make(x.p + 1, x.n - 1), .mode = (uint8_t)x.p[0]};
+    }
+    return vr.p == vr.end ? 0 : bad(s, OSP_LCOL_BODY, "bytes after the variable streams");
+}
+
+/* Splits column c's raw bytes into its streams; builds the key table for ATTRS and the
+ * template table for BODY. */
 static int split(gscan *s, int c)
 {
     osp_pb_reader r = osp_pb_reader_make(s->raw[c], s->g->col[c].rawlen);
     for (int k = 0; k < col_nstreams[c]; k++) {
         osp_str x;
+        s->st[c][k] = osp_pb_reader_make("", 0);
+        if (c == OSP_LCOL_BODY && k >= OSP_LBODY_TEMPLATES && r.p == r.end)
+            continue; /* an older BODY block: no TEMPLATE rows (logformat.h) */
         if (rd_str(&r, &x))
             return bad(s, c, "bad stream table");
         s->st[c][k] = osp_pb_reader_make(x.n ? x.p : "", x.n);
     }
     if (r.p != r.end)
         return bad(s, c, "bytes after the streams");
+    if (c == OSP_LCOL_BODY)
+        return split_templates(s);
     if (c != OSP_LCOL_ATTRS)
         return 0;
     osp_pb_reader vr = s->st[c][OSP_LSET_VALUES];
@@ -1391,23 +1601,141 @@ static int next_attrs(gscan *s)
     return rc;
 }
 
-/* Reads the next row's body into s->body. */
-static int next_body(gscan *s)
+/* "00" .. "99" */
+static const char digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Writes x in decimal at out (room for 20 bytes); returns the bytes written. */
+static size_t put_decimal(char *out, uint64_t x)
+{
+    char tmp[20];
+    size_t n = sizeof tmp;
+    for (; x >= 100; x /= 100)
+        memcpy(tmp + (n -= 2), digit_pairs + 2 * (x % 100), 2);
+    if (x >= 10)
+        memcpy(tmp + (n -= 2), digit_pairs + 2 * x, 2);
+    else
+        tmp[--n] = (char)('0' + x);
+    memcpy(out, tmp + n, sizeof tmp - n);
+    return sizeof tmp - n;
+}
+
+/* Makes room for n more bytes in b. */
+static int room(osp_buf *b, size_t n)
+{
+    return b->cap - b->len >= n ? 0 : osp_buf_reserve(b, n);
+}
+
+/* Reads the next value of variable stream v and, with b, appends it to b, leaving room
+ * for spare more bytes. 0, OSP_ECORRUPT, OSP_ENOMEM. */
+static int next_var(rvar *v, osp_buf *b, size_t spare)
+{
+    const uint8_t *text;
+    uint64_t h, x;
+    int rc;
+    if (rd_var(&v->r, &h))
+        return OSP_ECORRUPT;
+    if (v->mode == OSP_LVAR_MIXED && (h & 3) == 1) {
+        if (h >> 2 == 0 || rd_take(&v->r, h >> 2, &text))
+            return OSP_ECORRUPT;
+        rc = b ? room(b, (h >> 2) + spare) : 0;
+        if (b && rc == 0) {
+            memcpy(b->data + b->len, text, h >> 2);
+            b->len += h >> 2;
+        }
+        return rc;
+    }
+    if (v->mode == OSP_LVAR_MIXED && (h & 3) == 3) { /* zero-padded to width h >> 2 */
+        char dec[20];
+        size_t n, w = h >> 2;
+        if (rd_var(&v->r, &x) || w > sizeof dec || w < (n = put_decimal(dec, x)))
+            return OSP_ECORRUPT;
+        if (b && (rc = room(b, w + spare)))
+            return rc;
+        if (b) {
+            memset(b->data + b->len, '0', w - n);
+            memcpy(b->data + b->len + w - n, dec, n);
+            b->len += w;
+        }
+        return 0;
+    }
+    x = v->mode == OSP_LVAR_MIXED ? h >> 1 : h;
+    v->prev = v->mode == OSP_LVAR_DELTA ? v->prev + (uint64_t)osp_pb_zigzag_decode(x) : x;
+    if (b && (rc = room(b, 20 + spare)))
+        return rc;
+    if (b)
+        b->len += put_decimal(b->data + b->len, v->prev);
+    return 0;
+}
+
+/* Room left before a TEMPLATE line in s->body for its AnyValue header (0x0A, length). */
+#define BODY_HEAD 11
+
+/* Reads the variables of the next row of template t; with build, rebuilds the body in
+ * s->body and points s->row_body at it. Every variable gives at least one byte, so the
+ * line is at least as long as t. */
+static int expand(gscan *s, const rtpl *t, int build)
+{
+    const uint32_t *ph = s->ph + t->first;
+    osp_buf *b = build ? &s->body : NULL;
+    size_t at = 0, spare = t->text.n;
+    int rc = 0;
+    if (b && t->text.n > OSP_LOGPART_MAX_TEMPLATED_BYTES - s->templated)
+        rc = OSP_ECORRUPT;
+    else if (b)
+        rc = osp_buf_reserve(b, BODY_HEAD + spare);
+    if (b && rc == 0)
+        b->len = BODY_HEAD;
+    for (uint32_t i = 0; i < t->n && rc == 0; at = ph[i++] + 1) {
+        uint32_t k = i < OSP_LBODY_MAX_VAR_STREAMS ? i : OSP_LBODY_MAX_VAR_STREAMS - 1;
+        if (b) {
+            memcpy(b->data + b->len, t->text.p + at, ph[i] - at);
+            b->len += ph[i] - at;
+        }
+        rc = k < s->nvars ? next_var(&s->vars[k], b, spare) : OSP_ECORRUPT;
+    }
+    if (rc == 0 && b) {
+        memcpy(b->data + b->len, t->text.p + at, t->text.n - at);
+        b->len += t->text.n - at;
+        uint8_t head[BODY_HEAD];
+        size_t n = b->len - BODY_HEAD, hn = 1 + osp_pb_encode_varint(head + 1, n);
+        head[0] = 0x0A; /* field 1 (string_value), LEN */
+        memcpy(b->data + BODY_HEAD - hn, head, hn);
+        s->row_body = osp_str_make(b->data + BODY_HEAD - hn, hn + n);
+        s->templated += n;
+        if (s->templated > OSP_LOGPART_MAX_TEMPLATED_BYTES)
+            rc = OSP_ECORRUPT;
+    }
+    return rc == OSP_ECORRUPT ? bad(s, OSP_LCOL_BODY, "bad template variables") : rc;
+}
+
+/* Reads the next row's body into s->row_body (with build; else only advances). */
+static int next_body(gscan *s, int build)
 {
     osp_pb_reader *st = s->st[OSP_LCOL_BODY];
-    const uint8_t *kind;
+    uint64_t code;
     osp_str x;
+    s->row_body = osp_str_make("", 0);
     osp_buf_reset(&s->body);
-    if (rd_take(&st[OSP_LBODY_KINDS], 1, &kind) || *kind > OSP_LBODY_VERBATIM)
-        return bad(s, OSP_LCOL_BODY, "bad body kind");
-    if (*kind == OSP_LBODY_NONE)
+    if (rd_var(&st[OSP_LBODY_CODES], &code) ||
+        (code >= OSP_LBODY_TEMPLATE && code - OSP_LBODY_TEMPLATE >= s->ntpls))
+        return bad(s, OSP_LCOL_BODY, "bad body code");
+    if (code >= OSP_LBODY_TEMPLATE)
+        return expand(s, &s->tpls[code - OSP_LBODY_TEMPLATE], build);
+    if (code == OSP_LBODY_NONE)
         return 0;
-    if (rd_str(&st[*kind == OSP_LBODY_STRING ? OSP_LBODY_TEXT : OSP_LBODY_RAW], &x))
+    if (rd_str(&st[code == OSP_LBODY_STRING ? OSP_LBODY_TEXT : OSP_LBODY_RAW], &x))
         return bad(s, OSP_LCOL_BODY, "bad body");
-    if (*kind == OSP_LBODY_VERBATIM)
-        return osp_buf_append_str(&s->body, x);
+    if (code == OSP_LBODY_VERBATIM || !build) {
+        s->row_body = x;
+        return 0;
+    }
     osp_value v = {.type = OSP_VAL_STRING, .s = x};
-    return osp_value_put(&s->body, &v);
+    int rc = osp_value_put(&s->body, &v);
+    s->row_body = osp_buf_str(&s->body);
+    return rc;
 }
 
 /* A row's scalar columns, as stored. */
@@ -1493,7 +1821,7 @@ static int emit(gscan *s, uint32_t i, const row_fields *f, uint32_t **streams, s
     r.severity_text = s->p->strings[f->sev_text];
     r.event_name = s->p->strings[f->event];
     r.attributes = osp_buf_str(&s->attrs);
-    r.body = osp_buf_str(&s->body);
+    r.body = s->row_body;
     if ((rc = dup_str(s->out, &r.severity_text)) || (rc = dup_str(s->out, &r.event_name)) ||
         (rc = dup_str(s->out, &r.attributes)) || (rc = dup_str(s->out, &r.body)) ||
         (rc = origin_index(s, 0, f->res, &r.resource)) ||
@@ -1539,8 +1867,8 @@ static void scan_cleanup(gscan *s)
     ZSTD_freeDCtx(s->dctx);
     for (int c = 0; c < OSP_LCOL_COUNT; c++)
         osp_free(s->raw[c]);
-    void *owned[] = {s->vals,  s->stream, s->t,       s->keep,
-                     s->trace, s->span,   s->res_map, s->scope_map};
+    void *owned[] = {s->vals, s->stream,  s->t,         s->keep, s->trace,
+                     s->span, s->res_map, s->scope_map, s->tpls, s->ph};
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
         osp_free(owned[i]);
     osp_buf_cleanup(&s->io);
@@ -1562,7 +1890,7 @@ static int scan_rest(gscan *s, uint32_t **streams, size_t *nstreams, size_t *cap
         s->obs_scale = ten_pow[e];
     for (uint32_t i = 0; rc == 0 && i < s->g->pub.rows; i++) {
         row_fields f;
-        if ((rc = next_fields(s, &f)) || (rc = next_attrs(s)) || (rc = next_body(s)))
+        if ((rc = next_fields(s, &f)) || (rc = next_attrs(s)) || (rc = next_body(s, s->keep[i])))
             break;
         if (s->keep[i])
             rc = emit(s, i, &f, streams, nstreams, cap);
