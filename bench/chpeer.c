@@ -46,13 +46,19 @@ static const char *const stmts[] = {
     "FROM %s.spans GROUP BY trace_id",
 };
 
-int osp_ch_schema_stmt(const char *db, int i, osp_buf *out)
+/* Statement i of the n in list, every %s naming db (at most three). */
+static int schema_stmt(const char *const *list, size_t n, const char *db, int i, osp_buf *out)
 {
-    if (i < 0 || (size_t)i >= sizeof stmts / sizeof stmts[0])
+    if (i < 0 || (size_t)i >= n)
         return 0;
     osp_buf_reset(out);
-    int rc = osp_buf_printf(out, stmts[i], db, db, db);
+    int rc = osp_buf_printf(out, list[i], db, db, db);
     return rc ? rc : 1;
+}
+
+int osp_ch_schema_stmt(const char *db, int i, osp_buf *out)
+{
+    return schema_stmt(stmts, sizeof stmts / sizeof stmts[0], db, i, out);
 }
 
 /* ---- RowBinary: LEB128 lengths (the protobuf varint), little-endian numbers ---- */
@@ -383,4 +389,45 @@ int osp_ch_search_query(const char *db, const char *service, const char *operati
     if (rc == 0)
         rc = osp_buf_printf(out, " GROUP BY trace_id ORDER BY t DESC LIMIT %u FORMAT TSV", limit);
     return rc;
+}
+
+/* ---- logs ---- */
+
+/* One wide table as ClickHouse-based log stores keep logs (the OpenTelemetry Collector
+ * exporter's otel_logs, within 18.16): stream labels as columns, ids as hex text (empty
+ * when absent), the line as String, sorted by service then time. */
+static const char *const log_stmts[] = {
+    "CREATE DATABASE IF NOT EXISTS %s",
+
+    "CREATE TABLE %s.logs (ts UInt64, service String, namespace String, env String, "
+    "pod String, level String, trace_id String, span_id String, line String) "
+    "ENGINE = MergeTree() PARTITION BY intDiv(ts, 86400000000000) ORDER BY (service, ts) "
+    "SETTINGS index_granularity = 8192",
+};
+
+int osp_ch_logs_schema_stmt(const char *db, int i, osp_buf *out)
+{
+    return schema_stmt(log_stmts, sizeof log_stmts / sizeof log_stmts[0], db, i, out);
+}
+
+int osp_ch_logs_query(const char *db, const char *needle, const char *service,
+                      const char *trace_hex, unsigned limit, osp_buf *out)
+{
+    osp_buf_reset(out);
+    int rc =
+        osp_buf_printf(out, "SELECT ts, service, pod, trace_id, line FROM %s.logs WHERE 1", db);
+    if (rc == 0 && service) {
+        rc = osp_buf_puts(out, " AND service = ");
+        rc = rc ? rc : put_sql_str(out, service);
+    }
+    if (rc == 0 && trace_hex) {
+        rc = osp_buf_puts(out, " AND trace_id = ");
+        rc = rc ? rc : put_sql_str(out, trace_hex);
+    }
+    if (rc == 0 && needle) {
+        rc = osp_buf_puts(out, " AND position(line, ");
+        rc = rc ? rc : put_sql_str(out, needle);
+        rc = rc ? rc : osp_buf_puts(out, ") > 0");
+    }
+    return rc ? rc : osp_buf_printf(out, " ORDER BY ts DESC LIMIT %u FORMAT TSV", limit);
 }

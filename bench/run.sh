@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Osprey benchmark: ingest, storage and query figures for Osprey and for ClickHouse as a peer,
 # on the same pre-encoded spans (traces part), and for Osprey, VictoriaMetrics and Prometheus
-# on the same pre-encoded remote write requests (metrics part); prints tables with the
-# ratios. See docs/benchmarks.md.
+# on the same pre-encoded remote write requests (metrics part), and for Osprey and ClickHouse
+# on the same generated log lines (logs part); prints tables with the ratios. See
+# docs/benchmarks.md.
 #
 # Knobs (environment):
-#   BENCH_PART        traces | metrics | all (default all)
+#   BENCH_PART        traces | metrics | logs | all (default all)
 #   BENCH_SPANS       spans stored for the storage and query figures (default 10000000)
 #   BENCH_QUICK=1     smoke run: 200000 spans, short phases
 #   BENCH_CONC        connections, for Osprey and ClickHouse alike (default 4)
@@ -30,6 +31,16 @@
 #   BENCH_METRICS_QUERY_SECONDS  time cap of each system's query series (default 90)
 #   BENCH_METRICS_SYSTEMS  default "osprey victoriametrics prometheus"
 #   BENCH_METRICS_JITTER_MS  scrape timestamp jitter, ± ms (default 2)
+# Logs part:
+#   LOGS_BENCH_LINES       log lines (default 50000000; quick: 1000000)
+#   LOGS_BENCH_BATCH       lines per OTLP request and Loki push (default 1000)
+#   LOGS_BENCH_CH_BATCH    rows per ClickHouse INSERT for the full load (default 100000)
+#   LOGS_BENCH_CH_SAME_LINES  lines ClickHouse also gets at LOGS_BENCH_BATCH rows per
+#                          INSERT (default all of them; 0 skips that phase)
+#   LOGS_BENCH_CONC        connections (default 4)
+#   LOGS_BENCH_REPS        repetitions of each search after one warm-up (default 30)
+#   LOGS_BENCH_SEARCH_SECONDS  time cap of each search series (default 120)
+#   LOGS_BENCH_LOKI=0      skip the Loki JSON push phase
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,7 +69,7 @@ CH_SAME=${BENCH_CH_SAME_BATCH_SPANS:-$((SPANS < 1000000 ? SPANS : 1000000))}
 OUT=${BENCH_OUT:-bench/out}
 KEEP=${BENCH_KEEP:-0}
 ONLY=${BENCH_ONLY:-all} # osprey | clickhouse | all
-PART=${BENCH_PART:-all} # traces | metrics | all
+PART=${BENCH_PART:-all} # traces | metrics | logs | all
 LG=bench/bin/osprey-loadgen
 MB=bench/bin/osprey-metrics-bench
 OSPREY=bin/osprey
@@ -84,18 +95,22 @@ hwm_mib() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 reset_hwm() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 kv() { awk -F= -v k="$2" '$1 == k { print $2 }' "$1"; }
 
-case "$PART" in traces | metrics | all) ;; *) die "BENCH_PART must be traces, metrics or all" ;; esac
+case "$PART" in traces | metrics | logs | all) ;; *) die "BENCH_PART must be traces, metrics, logs or all" ;; esac
 scripts/deps.sh bench
 for tool in h2load curl awk; do
     command -v "$tool" >/dev/null || die "$tool is missing (run scripts/deps.sh bench)"
 done
 [ "$ONLY" = clickhouse ] || [ -x "$OSPREY" ] || die "$OSPREY is missing (run make)"
 [ -x "$LG" ] || die "$LG is missing (run make -C bench)"
+LB=bench/bin/osprey-logs-bench
+if [ "$PART" = logs ] || [ "$PART" = all ]; then
+    [ -x "$LB" ] || die "$LB is missing (run make -C bench)"
+fi
 if [ "$PART" != metrics ]; then
     CH_SERVER=${BENCH_CLICKHOUSE_SERVER:-$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)}
     [ -x "$CH_SERVER" ] || die "clickhouse-server not found (run scripts/deps.sh bench)"
 fi
-if [ "$PART" != traces ]; then
+if [ "$PART" = metrics ] || [ "$PART" = all ]; then
     [ -x "$OSPREY" ] || die "$OSPREY is missing (run make)"
     [ -x "$MB" ] || die "$MB is missing (run make -C bench)"
     VM_BIN=${BENCH_VICTORIAMETRICS:-$(command -v victoria-metrics || echo /usr/bin/victoria-metrics)}
@@ -123,12 +138,13 @@ stop_pid() {
     fi
     wait "$pid" 2>/dev/null || true
 }
+LWORK=$OUT/logs-work
 cleanup() {
     local rc=$?
     [ -n "$OSP_PID" ] && stop_pid "$OSP_PID" 120
     [ -n "$CH_PID" ] && stop_pid "$CH_PID" 60
     [ -n "$MET_PID" ] && stop_pid "$MET_PID" 300
-    if [ "$KEEP" != 1 ]; then rm -rf "$WORK" "$DATA" "$MWORK" "$MDATA"; fi
+    if [ "$KEEP" != 1 ]; then rm -rf "$WORK" "$DATA" "$MWORK" "$MDATA" "$LWORK"; fi
     exit $rc
 }
 trap cleanup EXIT
@@ -287,8 +303,8 @@ osprey_store() {
 
 # ---- ClickHouse ----
 
-start_clickhouse() {
-    local dir=$WORK/clickhouse i
+start_clickhouse() { # [data dir, default $WORK/clickhouse]
+    local dir=${1:-$WORK/clickhouse} i
     rm -rf "$dir"
     mkdir -p "$dir/log"
     read -r CH_HTTP CH_TCP < <(free_ports 2)
@@ -734,6 +750,234 @@ metrics_part() {
     echo "results: $OUT/metrics-results-*.md, $OUT/metrics-results.txt; logs in $OUT/metrics-*"
 }
 
+# ---- logs: Osprey (OTLP protobuf, Loki JSON) and ClickHouse on the same generated lines ----
+
+if [ "$QUICK" = 1 ]; then L_LINES=${LOGS_BENCH_LINES:-1000000}; else L_LINES=${LOGS_BENCH_LINES:-50000000}; fi
+L_BATCH=${LOGS_BENCH_BATCH:-1000}
+L_CH_BATCH=${LOGS_BENCH_CH_BATCH:-100000}
+L_CH_SAME=${LOGS_BENCH_CH_SAME_LINES:-$L_LINES}
+L_CONC=${LOGS_BENCH_CONC:-4}
+L_REPS=${LOGS_BENCH_REPS:-30}
+L_SECS=${LOGS_BENCH_SEARCH_SECONDS:-120}
+L_LOKI=${LOGS_BENCH_LOKI:-1}
+
+l_gen() { # format pack info [extra gen options]: generates the workload's requests
+    local fmt=$1 pack=$2 info=$3
+    shift 3
+    log "logs: generating $L_LINES lines as $fmt"
+    "$LB" gen --format "$fmt" --out "$pack" --lines "$L_LINES" --seed 42 \
+        --targets "$LWORK/targets.txt" "$@" >"$info" || die "generating the $fmt requests failed"
+}
+
+# l_ingest KEY PID URL PACK CONTENT-TYPE INFO: loads PACK, then waits for the server to be idle;
+# records R[lg_KEY_*] (rate, MB/s of line bytes, CPU s per GB of line bytes, peak RSS).
+l_ingest() {
+    local k=lg_$1 pid=$2 url=$3 pack=$4 ctype=$5 info=$6 out=$OUT/logs-load-$1.txt
+    local b0 b1 c0 c1 t0 t1 secs lines bytes
+    reset_hwm "$pid"
+    b0=$(busy_s)
+    c0=$(cpu_s "$pid")
+    t0=$(now)
+    "$LG" load --url "$url" --pack "$pack" --concurrency "$L_CONC" --content-type "$ctype" \
+        >"$out" || die "loading $1 failed (see $out)"
+    t1=$(now)
+    wait_idle "$pid" "$MERGE_WAIT" # merges of tens of millions of lines outlast IDLE_WAIT
+    c1=$(cpu_s "$pid")
+    b1=$(busy_s)
+    secs=$(calc "$t1 - $t0" 3)
+    lines=$(kv "$out" spans) # osprey-loadgen counts a pack record's count as "spans"
+    bytes=$(calc "$(kv "$info" line_bytes) * $lines / $(kv "$info" lines)" 0)
+    R[${k}_lines]=$lines
+    R[${k}_seconds]=$secs
+    R[${k}_rate]=$(calc "$lines / $secs" 0)
+    R[${k}_mbps]=$(calc "$bytes / 1e6 / $secs" 1)
+    R[${k}_server_cpu]=$(calc "$c1 - $c0" 1)
+    R[${k}_cpu_per_gb]=$(calc "($c1 - $c0) / ($bytes / 1e9)" 1)
+    R[${k}_rss]=$(hwm_mib "$pid")
+    R[${k}_retries]=$(kv "$out" retries)
+    R[${k}_loader_cpu]=$(kv "$out" loader_cpu_s)
+    R[${k}_other_cpu]=$(other_cpu "$c0" "$c1" "$b0" "$b1" "${R[${k}_loader_cpu]}")
+    log "logs $1: ${R[${k}_rate]} lines/s, ${R[${k}_mbps]} MB/s of lines ($lines in $secs s," \
+        "${R[${k}_retries]} retried requests), ${R[${k}_cpu_per_gb]} CPU s/GB, peak RSS" \
+        "${R[${k}_rss]} MiB; other CPU ${R[${k}_other_cpu]} s"
+}
+
+l_search() { # key url [--clickhouse db]
+    local name=$1 k=lg_$1 url=$2 q f=$OUT/logs-search-$1.txt
+    shift 2
+    "$LB" search --url "$url" --targets "$LWORK/targets.txt" --start "$L_FIRST" \
+        --end "$((L_LAST + 1))" --reps "$L_REPS" --max-seconds "$L_SECS" "$@" >"$f" ||
+        log "WARNING: some $name searches failed (see $f)"
+    for q in needle_service needle_all trace; do
+        R[${k}_${q}_p50]=$(kv "$f" "${q}_p50_ms")
+        R[${k}_${q}_p99]=$(kv "$f" "${q}_p99_ms")
+        R[${k}_${q}_reps]=$(kv "$f" "${q}_reps")
+        R[${k}_${q}_wrong]=$(kv "$f" "${q}_wrong")
+        log "logs $name search $q: p50 ${R[${k}_${q}_p50]} ms, p99 ${R[${k}_${q}_p99]} ms" \
+            "(${R[${k}_${q}_reps]} repetitions, ${R[${k}_${q}_wrong]} answers with the wrong line count)"
+    done
+}
+
+l_osprey() {
+    local dir=$LWORK/osprey-otlp pack=$LWORK/otlp.pack info=$OUT/logs-gen-otlp.txt t0
+    rm -rf "$dir"
+    l_gen otlp "$pack" "$info" --batch "$L_BATCH"
+    L_FIRST=$(kv "$info" first_ns)
+    L_LAST=$(kv "$info" last_ns)
+    start_osprey "$dir"
+    l_ingest osp_otlp "$OSP_PID" "http://127.0.0.1:$HTTP_PORT/v1/logs" "$pack" \
+        application/x-protobuf "$info"
+    rm -f "$pack"
+    stop_osprey
+    R[lg_osp_shutdown_s]=$STOP_S
+    t0=$(now)
+    start_osprey "$dir"
+    R[lg_osp_restart_s]=$(calc "$(now) - $t0" 1)
+    wait_idle "$OSP_PID" "$MERGE_WAIT"
+    R[lg_osp_disk]=$(du -sb "$dir/logs" | awk '{ print $1 }')
+    log "logs osprey store: ${R[lg_osp_disk]} bytes in $dir/logs (flushed in ${R[lg_osp_shutdown_s]} s," \
+        "ready again after ${R[lg_osp_restart_s]} s)"
+    l_search osp "http://127.0.0.1:$API_PORT"
+    stop_osprey
+    [ "$KEEP" = 1 ] || rm -rf "$dir"
+    if [ "$L_LOKI" = 1 ]; then
+        dir=$LWORK/osprey-loki pack=$LWORK/loki.pack info=$OUT/logs-gen-loki.txt
+        rm -rf "$dir"
+        l_gen loki "$pack" "$info" --batch "$L_BATCH"
+        start_osprey "$dir"
+        l_ingest osp_loki "$OSP_PID" "http://127.0.0.1:$API_PORT/loki/api/v1/push" "$pack" \
+            application/json "$info"
+        rm -f "$pack"
+        stop_osprey
+        R[lg_osp_loki_disk]=$(du -sb "$dir/logs" | awk '{ print $1 }')
+        [ "$KEEP" = 1 ] || rm -rf "$dir"
+    fi
+}
+
+l_clickhouse() {
+    local pack=$LWORK/tsv.pack info=$OUT/logs-gen-tsv.txt stmt rows
+    l_ch_schema() {
+        local stmts
+        mapfile -t stmts < <("$LB" ch-schema --db "$1")
+        for stmt in "${stmts[@]}"; do chq "$stmt" >/dev/null || die "clickhouse schema: $stmt"; done
+    }
+    l_ch_url() { echo "http://127.0.0.1:$CH_HTTP/?query=INSERT%20INTO%20$1.logs%20FORMAT%20TabSeparated"; }
+    if [ "$L_CH_SAME" -gt 0 ]; then # Osprey's batch size, the first L_CH_SAME lines
+        start_clickhouse "$WORK/clickhouse-same"
+        log "logs: clickhouse $(chq 'SELECT version()') on 127.0.0.1:$CH_HTTP"
+        l_gen tsv "$pack" "$OUT/logs-gen-tsv-same.txt" --batch "$L_BATCH" --max-lines "$L_CH_SAME"
+        l_ch_schema lsame
+        l_ingest ch_same "$CH_PID" "$(l_ch_url lsame)" "$pack" text/tab-separated-values \
+            "$OUT/logs-gen-tsv-same.txt"
+        rm -f "$pack"
+        # a server of its own for the full load: removing the tens of thousands of files this
+        # one wrote takes minutes (so does DROP DATABASE), so that waits until the end
+        stop_pid "$CH_PID" 60
+    fi
+    start_clickhouse
+    log "logs: clickhouse $(chq 'SELECT version()') on 127.0.0.1:$CH_HTTP"
+    l_gen tsv "$pack" "$info" --batch "$L_CH_BATCH"
+    L_FIRST=$(kv "$info" first_ns)
+    L_LAST=$(kv "$info" last_ns)
+    l_ch_schema logs
+    l_ingest ch "$CH_PID" "$(l_ch_url logs)" "$pack" text/tab-separated-values "$info"
+    rm -f "$pack"
+    rows=$(chq 'SELECT count() FROM logs.logs')
+    [ "$rows" = "${R[lg_ch_lines]}" ] || log "WARNING: clickhouse holds $rows rows, ${R[lg_ch_lines]} sent"
+    R[lg_ch_parts]=$(chq "SELECT count() FROM system.parts WHERE active AND database = 'logs'")
+    R[lg_ch_disk]=$(chq "SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = 'logs'")
+    R[lg_ch_line_col]=$(chq "SELECT sum(data_compressed_bytes) FROM system.columns WHERE database = 'logs' AND name = 'line'")
+    log "logs clickhouse store: ${R[lg_ch_disk]} bytes in ${R[lg_ch_parts]} active parts" \
+        "(line column ${R[lg_ch_line_col]} bytes)"
+    l_search ch "http://127.0.0.1:$CH_HTTP" --clickhouse logs
+    stop_pid "$CH_PID" 60
+    CH_PID=
+    [ "$KEEP" = 1 ] || rm -rf "$WORK/clickhouse-same"
+}
+
+l_report() {
+    local f=$OUT/logs-results.md info=$OUT/logs-gen-otlp.txt lb raw s d
+    [ -f "$info" ] || info=$OUT/logs-gen-tsv.txt
+    lb=$(kv "$info" line_bytes)
+    raw=$(calc "$lb + $(kv "$info" label_bytes)" 0)
+    for s in osp ch; do
+        d=${R[lg_${s}_disk]:-}
+        [ -n "$d" ] || continue
+        R[lg_${s}_ratio]=$(calc "$lb / $d" 1)
+        R[lg_${s}_ratio_labels]=$(calc "$raw / $d" 1)
+        R[lg_${s}_bytes_per_line]=$(calc "$d / $(kv "$info" lines)" 1)
+    done
+    [ -n "${R[lg_osp_loki_disk]:-}" ] && R[lg_osp_loki_ratio]=$(calc "$lb / ${R[lg_osp_loki_disk]}" 1)
+    qrow() { # label query
+        echo "| $1 p50 / p99 (ms) | $(v "lg_osp_$2_p50") / $(v "lg_osp_$2_p99") |" \
+            "$(v "lg_ch_$2_p50") / $(v "lg_ch_$2_p99") |" \
+            "$(ratio "$(v "lg_osp_$2_p50")" "$(v "lg_ch_$2_p50")") / $(ratio "$(v "lg_osp_$2_p99")" "$(v "lg_ch_$2_p99")") |"
+    }
+    row() { # label osprey-key clickhouse-key
+        echo "| $1 | $(v "$2") | $(v "$3") | $(ratio "$(v "$2")" "$(v "$3")") |"
+    }
+    {
+        echo "| $(kv "$info" lines) lines | Osprey | ClickHouse 18.16 | Osprey / ClickHouse |"
+        echo "|---|---:|---:|---:|"
+        row "ingest, OTLP protobuf (lines/s) vs ClickHouse TSV, $L_CH_BATCH rows/INSERT" lg_osp_otlp_rate lg_ch_rate
+        row "ingest, Loki JSON push (lines/s) vs the same" lg_osp_loki_rate lg_ch_rate
+        row "ingest, OTLP vs ClickHouse at $L_BATCH rows/INSERT ($(v lg_ch_same_lines) lines)" lg_osp_otlp_rate lg_ch_same_rate
+        row "ingest, Loki JSON vs ClickHouse at $L_BATCH rows/INSERT" lg_osp_loki_rate lg_ch_same_rate
+        row "ingest, OTLP (MB/s of lines)" lg_osp_otlp_mbps lg_ch_mbps
+        row "ingest, Loki JSON (MB/s of lines)" lg_osp_loki_mbps lg_ch_mbps
+        row "server CPU s per GB of lines, OTLP" lg_osp_otlp_cpu_per_gb lg_ch_cpu_per_gb
+        row "server CPU s per GB of lines, Loki JSON" lg_osp_loki_cpu_per_gb lg_ch_cpu_per_gb
+        row "CPU s per GB at $L_BATCH rows/INSERT (ClickHouse)" lg_osp_otlp_cpu_per_gb lg_ch_same_cpu_per_gb
+        row "peak RSS while loading (MiB)" lg_osp_otlp_rss lg_ch_rss
+        row "bytes on disk" lg_osp_disk lg_ch_disk
+        row "bytes on disk per line" lg_osp_bytes_per_line lg_ch_bytes_per_line
+        row "compression, line bytes / disk bytes" lg_osp_ratio lg_ch_ratio
+        row "compression, (line + label bytes) / disk bytes" lg_osp_ratio_labels lg_ch_ratio_labels
+        qrow "needle, one service" needle_service
+        qrow "needle, all streams" needle_all
+        qrow "logs of a trace id" trace
+    } >"$f"
+    for k in "${!R[@]}"; do [[ $k == lg_* ]] && echo "$k=${R[$k]}"; done | sort >"$OUT/logs-results.txt"
+    echo
+    echo "Logs, $(date -u +%Y-%m-%d), $(nproc) cores: $(kv "$info" lines) lines" \
+        "($(kv "$info" avg_line_bytes) bytes per line on average, $(kv "$info" streams) streams," \
+        "$(kv "$info" traced_lines) lines with a trace id), $L_BATCH lines per request, $L_CONC connections;" \
+        "load average at start $LOAD0, now $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    column -t -s '|' -o '|' "$f" 2>/dev/null || cat "$f"
+    echo
+    echo "targets: ingest >= 3x ClickHouse on the same lines: OTLP" \
+        "$(verdict "$(v lg_osp_otlp_rate)" ">=" "3 * $(v lg_ch_rate)") against $L_CH_BATCH rows/INSERT," \
+        "$(verdict "$(v lg_osp_otlp_rate)" ">=" "3 * $(v lg_ch_same_rate)") against $L_BATCH; Loki JSON" \
+        "$(verdict "$(v lg_osp_loki_rate)" ">=" "3 * $(v lg_ch_rate)") / $(verdict "$(v lg_osp_loki_rate)" ">=" "3 * $(v lg_ch_same_rate)");" \
+        "needle p99 < 100 ms at" \
+        "$(kv "$info" lines) lines: one service $(verdict "$(v lg_osp_needle_service_p99)" "<" 100)," \
+        "all streams $(verdict "$(v lg_osp_needle_all_p99)" "<" 100)"
+    echo "Loki JSON store on disk: $(v lg_osp_loki_disk) bytes (line bytes / disk $(v lg_osp_loki_ratio));" \
+        "wire bytes per line: OTLP $(kv "$OUT/logs-gen-otlp.txt" wire_bytes_per_line)," \
+        "Loki JSON $(kv "$OUT/logs-gen-loki.txt" wire_bytes_per_line), TSV $(kv "$OUT/logs-gen-tsv.txt" wire_bytes_per_line)"
+    echo "CPU outside server and loader during ingest: Osprey OTLP $(v lg_osp_otlp_other_cpu) s," \
+        "Loki $(v lg_osp_loki_other_cpu) s, ClickHouse $(v lg_ch_other_cpu) s; loader" \
+        "$(v lg_osp_otlp_loader_cpu) / $(v lg_osp_loki_loader_cpu) / $(v lg_ch_loader_cpu) s"
+    echo "Published reference figures (not measured here; see docs/benchmarks.md, Logs):"
+    echo "  VictoriaLogs docs: 'up to 30x less RAM and up to 15x less disk space than Elasticsearch and"
+    echo "  Grafana Loki'; 'usually compresses logs by 10x or more' (docs.victoriametrics.com/victorialogs)."
+    echo "  Loki: Grafana's Helm values for ~11 MiB/s of ingest (grafana/helm-charts,"
+    echo "  charts/enterprise-logs/small.yaml) request 3 x 0.5 CPU for distributors and 4 x 1 CPU for ingesters."
+    echo "results: $f, $OUT/logs-results.txt; logs in $OUT/logs-*"
+}
+
+logs_part() {
+    mkdir -p "$LWORK"
+    : >"$OUT/osprey.log"
+    : >"$OUT/clickhouse.log"
+    log "logs: $L_LINES lines, $L_BATCH per request, $L_CONC connections (load average $LOAD0)"
+    "$LB" selftest >&2 || die "the generated log requests do not decode"
+    [ "$ONLY" = clickhouse ] || l_osprey
+    [ "$ONLY" = osprey ] || l_clickhouse
+    l_report
+}
+
 # ---- main ----
 
 traces_part() {
@@ -765,5 +1009,6 @@ traces_part() {
 
 mkdir -p "$OUT" "$WORK"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-[ "$PART" = metrics ] || traces_part
-[ "$PART" = traces ] || metrics_part
+case "$PART" in traces | all) traces_part ;; esac
+case "$PART" in metrics | all) metrics_part ;; esac
+case "$PART" in logs | all) logs_part ;; esac
