@@ -72,7 +72,9 @@ enum osp_logpart_column {
                           trace ids (16 bytes per OSP_LID_TRACE row), span ids (8 bytes
                           per OSP_LID_SPAN row) */
     OSP_LCOL_OBSERVED, /* 1: a time scale e, then per row zz varint
-                          (int64)(observed_ns - t) / 10^e */
+                          (int64)(observed_ns - t) / 10^e, or 0 for a row with
+                          OSP_LMISC_NO_OBSERVED (senders that set no observed time would
+                          otherwise cost a varint of -t per row) */
     OSP_LCOL_SEVERITY, /* 1: zz varint severity_number, varint string id of severity_text */
     OSP_LCOL_MISC,     /* 1: varint bits (enum osp_logpart_misc_bit, labels_from above
                           them), varint flags, varint dropped_attributes */
@@ -101,9 +103,11 @@ enum osp_logpart_id_code {                    /* bits of an IDS code byte */
                            OSP_LID_SPAN = 4   /* a span id follows in the span stream */
 };
 enum osp_logpart_misc_bit {
-    OSP_LMISC_HAS_BODY = 1,    /* has_body */
-    OSP_LMISC_NO_TIME = 2,     /* time_ns is 0 (t is observed_ns) */
-    OSP_LMISC_LABELS_SHIFT = 2 /* labels_from << this */
+    OSP_LMISC_HAS_BODY = 1,       /* has_body */
+    OSP_LMISC_NO_TIME = 2,        /* time_ns is 0 (t is observed_ns) */
+    OSP_LMISC_LABELS_SHIFT = 2,   /* labels_from (8 bits) << this */
+    OSP_LMISC_NO_OBSERVED = 1024, /* observed_ns is 0 (its OBSERVED value is 0): above
+                                     the labels_from byte, so earlier parts read the same */
 };
 /* A row's BODY code. */
 enum osp_logpart_body_kind {

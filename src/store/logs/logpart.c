@@ -682,6 +682,7 @@ static int put_row(osp_logpart_writer *w, const osp_log_batch *b, const osp_log_
         (rc = osp_intern_add(&w->strings, r->event_name, &event_id)))
         return rc;
     uint64_t misc = (r->has_body ? OSP_LMISC_HAS_BODY : 0) | (r->time_ns ? 0 : OSP_LMISC_NO_TIME) |
+                    (r->observed_ns ? 0 : OSP_LMISC_NO_OBSERVED) |
                     (uint64_t)r->labels_from << OSP_LMISC_LABELS_SHIFT;
     const struct {
         int col;
@@ -707,7 +708,7 @@ static int put_row(osp_logpart_writer *w, const osp_log_batch *b, const osp_log_
     if (w->scan_err)
         return w->scan_err;
     w->gt[w->grows] = t;
-    w->gobs[w->grows] = r->observed_ns - t;
+    w->gobs[w->grows] = r->observed_ns ? r->observed_ns - t : 0;
     w->gmin = t < w->gmin ? t : w->gmin;
     w->gmax = t > w->gmax ? t : w->gmax;
     w->gbody += r->body.n;
@@ -1757,7 +1758,7 @@ static int next_fields(gscan *s, row_fields *r)
         return bad(s, OSP_LCOL_MISC, "bad row");
     int64_t sev = osp_pb_zigzag_decode(r->sev);
     if (sev < INT32_MIN || sev > INT32_MAX || r->flags > UINT32_MAX || r->dropped > UINT32_MAX ||
-        r->misc >> OSP_LMISC_LABELS_SHIFT > UINT8_MAX)
+        (r->misc & ~(uint64_t)OSP_LMISC_NO_OBSERVED) >> OSP_LMISC_LABELS_SHIFT > UINT8_MAX)
         return bad(s, OSP_LCOL_MISC, "value out of range");
     return 0;
 }
@@ -1808,7 +1809,9 @@ static int emit(gscan *s, uint32_t i, const row_fields *f, uint32_t **streams, s
     osp_log_record r = {0}, *d;
     int rc;
     r.time_ns = f->misc & OSP_LMISC_NO_TIME ? 0 : s->t[i];
-    r.observed_ns = s->t[i] + (uint64_t)osp_pb_zigzag_decode(f->observed) * s->obs_scale;
+    r.observed_ns = f->misc & OSP_LMISC_NO_OBSERVED
+                        ? 0
+                        : s->t[i] + (uint64_t)osp_pb_zigzag_decode(f->observed) * s->obs_scale;
     if (s->trace[i])
         memcpy(r.trace_id, s->trace[i], 16);
     if (s->span[i])
@@ -1817,7 +1820,8 @@ static int emit(gscan *s, uint32_t i, const row_fields *f, uint32_t **streams, s
     r.flags = (uint32_t)f->flags;
     r.dropped_attributes = (uint32_t)f->dropped;
     r.has_body = (f->misc & OSP_LMISC_HAS_BODY) != 0;
-    r.labels_from = (uint8_t)(f->misc >> OSP_LMISC_LABELS_SHIFT);
+    r.labels_from =
+        (uint8_t)((f->misc & ~(uint64_t)OSP_LMISC_NO_OBSERVED) >> OSP_LMISC_LABELS_SHIFT);
     r.severity_text = s->p->strings[f->sev_text];
     r.event_name = s->p->strings[f->event];
     r.attributes = osp_buf_str(&s->attrs);
