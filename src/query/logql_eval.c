@@ -12,6 +12,7 @@
 #include "core/mem.h"
 #include "model/logstream.h"
 #include "query/logql_eval_int.h"
+#include "query/logql_units.h"
 
 #define DEFAULT_LIMIT 100
 #define DEFAULT_MAX_SERIES 500
@@ -320,14 +321,14 @@ static int sample_record(const osp_log_view *v, void *ctx)
             return 0; /* a line without the label is no sample (Loki issue 6713) */
         if (uw->conv == OSP_LOGQL_CONV_DURATION) {
             int64_t ns;
-            bad = osp__lq_parse_duration(s, &ns, why, sizeof why);
+            bad = osp_logql_parse_duration(s, &ns, why, sizeof why);
             val = (double)ns / 1e9;
         } else if (uw->conv == OSP_LOGQL_CONV_BYTES) {
             uint64_t bytes;
-            bad = osp__lq_parse_bytes(s, &bytes, why, sizeof why);
+            bad = osp_logql_parse_bytes(s, &bytes, why, sizeof why);
             val = (double)bytes;
         } else {
-            bad = osp__lq_parse_float(s, &val, why, sizeof why);
+            bad = osp_logql_parse_float(s, &val, why, sizeof why);
         }
         if (bad) {
             osp_str d = osp_arena_strdup(e.arena, osp_str_c(why));

@@ -106,13 +106,6 @@ void osp__lq_pipeline_cleanup(osp__lq_pipeline *p);
 /* Runs p over e. 1 when the entry passes, 0 when a stage drops it, OSP_ENOMEM. */
 int osp__lq_pipeline_run(const osp__lq_pipeline *p, osp__lq_entry *e);
 
-/* Loki's label filter value conversions: Go's time.ParseDuration (ns) and go-humanize's
- * ParseBytes. 0 or -1 with a Go-style message in why (whylen bytes). */
-int osp__lq_parse_duration(osp_str s, int64_t *ns, char *why, size_t whylen);
-int osp__lq_parse_bytes(osp_str s, uint64_t *out, char *why, size_t whylen);
-/* strconv.ParseFloat: 0 or -1 with Go's message. */
-int osp__lq_parse_float(osp_str s, double *out, char *why, size_t whylen);
-
 /* The parsers, on e->line (logql_pipeline_parse.c). 0 or OSP_ENOMEM; failures set __error__. */
 int osp__lq_json(osp__lq_entry *e);
 int osp__lq_json_fields(osp__lq_entry *e, const osp_logql_extract *x, size_t n);

@@ -7,6 +7,7 @@
 #include "core/err.h"
 #include "core/re2.h"
 #include "query/logql.h"
+#include "query/logql_units.h"
 #include "query/parse_util.h"
 #include "query/promql_parse.h"
 #include "store/tsdb/index.h"
@@ -47,98 +48,16 @@ typedef enum tok_kind {
     TK_FLAG, /* --strict, --keep-empty */
 } tok_kind;
 
-/* Go's time.ParseDuration without a sign: decimal numbers, each with a unit among ns us
- * µs μs ms s m h. 0 or -1 (malformed or past the int64 range). */
-static int go_duration(osp_str s, int64_t *ns)
-{
-    static const struct {
-        const char *u;
-        double ns;
-    } units[] = {{"ns", 1},   {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
-                 {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
-    size_t i = 0;
-    double total = 0;
-    if (s.n == 0)
-        return -1;
-    while (i < s.n) {
-        size_t st = i;
-        double v = 0, scale = 1;
-        int digits = 0;
-        while (i < s.n && osp__is_digit((unsigned char)s.p[i])) {
-            v = v * 10 + (s.p[i++] - '0');
-            digits++;
-        }
-        if (i < s.n && s.p[i] == '.') {
-            i++;
-            while (i < s.n && osp__is_digit((unsigned char)s.p[i])) {
-                scale /= 10;
-                v += (s.p[i++] - '0') * scale;
-                digits++;
-            }
-        }
-        if (!digits || i == st)
-            return -1;
-        size_t ust = i;
-        while (i < s.n && !osp__is_digit((unsigned char)s.p[i]) && s.p[i] != '.')
-            i++;
-        osp_str u = osp_str_make(s.p + ust, i - ust);
-        size_t k = 0;
-        for (; k < sizeof units / sizeof units[0]; k++)
-            if (osp_str_eqz(u, units[k].u))
-                break;
-        if (k == sizeof units / sizeof units[0])
-            return -1;
-        total += v * units[k].ns;
-    }
-    if (total >= 9.2e18)
-        return -1;
-    *ns = (int64_t)(total + 0.5);
-    return 0;
-}
-
 /* A duration as Loki's lexer reads one: Go's form first, else Prometheus's (d, w, y). */
 static int scan_duration(osp_str s, int64_t *ns)
 {
     int64_t ms;
-    if (go_duration(s, ns) == 0)
+    if (osp_logql_parse_duration(s, ns, NULL, 0) == 0)
         return 0;
     if (osp_prom_duration_parse(s, &ms) || ms > INT64_MAX / 1000000)
         return -1;
     *ns = ms * 1000000;
     return 0;
-}
-
-/* A byte size as go-humanize's ParseBytes reads one, unit case-insensitive. 0 or -1. */
-static int scan_bytes(osp_str num, osp_str unit, uint64_t *out)
-{
-    static const struct {
-        const char *u;
-        double mult;
-    } units[] = {
-        {"b", 1},        {"kb", 1e3},      {"kib", 1024.0}, {"mb", 1e6},     {"mib", 1 << 20},
-        {"gb", 1e9},     {"gib", 1 << 30}, {"tb", 1e12},    {"tib", 0x1p40}, {"pb", 1e15},
-        {"pib", 0x1p50}, {"eb", 1e18},     {"eib", 0x1p60}, {"k", 1e3},      {"ki", 1024.0},
-        {"m", 1e6},      {"mi", 1 << 20},  {"g", 1e9},      {"gi", 1 << 30}, {"t", 1e12},
-        {"ti", 0x1p40},  {"p", 1e15},      {"pi", 0x1p50},  {"e", 1e18},     {"ei", 0x1p60}};
-    char buf[64];
-    if (num.n >= sizeof buf)
-        return -1;
-    memcpy(buf, num.p, num.n);
-    buf[num.n] = 0;
-    char *end;
-    double v = strtod(buf, &end);
-    if (*end)
-        return -1;
-    for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
-        if (!osp_str_ieq(unit, osp_str_c(units[k].u)))
-            continue;
-        v *= units[k].mult;
-        if (!(v < 0x1p64))
-            return -1;
-        *out = (uint64_t)v;
-        return 0;
-    }
-    return -1;
 }
 
 /* A number, or a number with a duration or byte-size suffix. */
@@ -163,8 +82,7 @@ static int lex_number(osp__parser *p, size_t *ip)
         return 0;
     }
     uint64_t b;
-    if (scan_bytes(osp_str_make(s + st, numend - st), osp_str_make(s + numend, i - numend), &b) ==
-        0) {
+    if (osp_logql_parse_bytes(all, &b, NULL, 0) == 0) {
         if (osp__tok_push(p, TK_BYTES, st, i))
             return p->rc;
         p->toks[p->ntoks - 1].bytes = b;
