@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api/logs.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/metrics.h"
@@ -506,13 +507,6 @@ static int tags_to_status(osp_trace_query *q, osp_attr_filter *filters, osp_para
     return 0;
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void jaeger_search(osp_api *api, const osp_http_request *req, osp_http_response *res)
 {
     osp_trace_query q = {.status = -1, .limit = DEFAULT_LIMIT};
@@ -543,7 +537,7 @@ static void jaeger_search(osp_api *api, const osp_http_request *req, osp_http_re
         return;
     }
     if (lookback && !q.start_ns) {
-        uint64_t end = q.end_ns ? q.end_ns : now_ns();
+        uint64_t end = q.end_ns ? q.end_ns : osp_clock_ns(CLOCK_REALTIME);
         q.start_ns = end > lookback ? end - lookback : 0;
     }
     q.attrs = filters;

@@ -15,6 +15,7 @@
 
 #include "api/form.h"
 #include "api/prom.h"
+#include "core/clock.h"
 #include "core/duration.h"
 #include "core/err.h"
 #include "core/mem.h"
@@ -122,20 +123,6 @@ static int put_str_array(osp_buf *b, const osp_str *a, size_t n)
 
 /* ---- parameters ---- */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-}
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Loki's parseTimestamp: a number with a '.' is float seconds (rounded to the
  * millisecond); an integer of at most 10 digits is seconds, a longer one nanoseconds;
  * anything else RFC 3339. 0 or OSP_EPARSE. */
@@ -213,7 +200,7 @@ static int range_params(const osp_form *p, osp_http_response *res, uint64_t *sta
 {
     uint64_t since = DEFAULT_SINCE_NS;
     int rc;
-    *end = now_ns();
+    *end = osp_clock_ns(CLOCK_REALTIME);
     if (ns_param(p, res, "end", parse_loki_time, end) < 0 ||
         ns_param(p, res, "since", parse_loki_duration, &since) < 0 ||
         (rc = ns_param(p, res, "start", parse_loki_time, start)) < 0)
@@ -324,7 +311,7 @@ static int eval(osp_logs_api *api, const osp_http_request *req, osp_http_respons
     osp_logql_opts opts = *given;
     char err[ERRLEN] = "";
     int64_t timeout = api->opt.timeout_ms ? api->opt.timeout_ms : DEFAULT_TIMEOUT_MS;
-    opts.deadline_ms = monotonic_ms() + timeout;
+    opts.deadline_ms = osp_clock_ms(CLOCK_MONOTONIC) + timeout;
     int rc = osp_logql_eval(&src, e, start, end, step_ms, &opts, req->arena, r, err, sizeof err);
     if (rc) {
         fail_rc(res, rc, err);
@@ -406,7 +393,7 @@ static void answer_query(osp_logs_api *api, const osp_http_request *req, osp_htt
 static void loki_query(osp_logs_api *api, const osp_http_request *req, osp_http_response *res)
 {
     osp_form p;
-    uint64_t t = now_ns();
+    uint64_t t = osp_clock_ns(CLOCK_REALTIME);
     osp_form_init(&p, req);
     if (ns_param(&p, res, "time", parse_loki_time, &t) < 0)
         return;
@@ -917,7 +904,7 @@ static void loki_tail(osp_logs_api *api, const osp_http_request *req, osp_http_r
     osp_form p;
     osp_logql_expr *e;
     osp_logql_opts opts = {.forward = 1};
-    uint64_t start = 0, delay = 0, now = now_ns();
+    uint64_t start = 0, delay = 0, now = osp_clock_ns(CLOCK_REALTIME);
     osp_form_init(&p, req);
     if (!res->ws) {
         fail(res, 400, "the tail endpoint needs a WebSocket upgrade");
@@ -945,7 +932,7 @@ static void loki_tail(osp_logs_api *api, const osp_http_request *req, osp_http_r
     osp_buf frame;
     osp_buf_init(&frame, 0);
     while (!osp_ws_closed(res->ws)) {
-        uint64_t end = now_ns() - delay;
+        uint64_t end = osp_clock_ns(CLOCK_REALTIME) - delay;
         osp_logql_result r;
         osp_arena arena;
         osp_arena_init(&arena, 0, 0);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "api/form.h"
+#include "core/clock.h"
 #include "core/duration.h"
 #include "core/err.h"
 #include "core/mem.h"
@@ -333,20 +334,6 @@ static int duration_param(const osp_form *p, osp_http_response *res, const char 
     return rc < 0 ? -1 : 0;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- selectors ---- */
 
 static int to_matcher_type(osp_promql_match op)
@@ -487,7 +474,7 @@ static int run_query(osp_prom_api *api, const osp_form *p, osp_http_response *re
     osp_promql_source src = {&src_ctx, select_from_store};
     osp_promql_opts opts = {.lookback_ms = api->opt.lookback_ms,
                             .max_samples = api->opt.max_samples,
-                            .deadline_ms = monotonic_ms() + timeout};
+                            .deadline_ms = osp_clock_ms(CLOCK_MONOTONIC) + timeout};
     rc = osp_promql_eval(&src, e, start, end, step, &opts, p->req->arena, r, err, sizeof err);
     switch (rc) {
     case 0:
@@ -517,7 +504,8 @@ static void query(osp_prom_api *api, const osp_http_request *req, osp_http_respo
     int64_t t;
     osp_promql_result r;
     osp_form_init(&p, req);
-    if (time_param(&p, res, "time", now_ms(), &t) || run_query(api, &p, res, t, t, 0, &r))
+    if (time_param(&p, res, "time", osp_clock_ms(CLOCK_REALTIME), &t) ||
+        run_query(api, &p, res, t, t, 0, &r))
         return;
     int rc = begin_success(&res->body);
     rc |= osp_prom_put_result(&res->body, &r);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "model/logstream.h"
@@ -641,10 +642,9 @@ int osp_logql_eval(const osp_logql_source *src, const osp_logql_expr *e, uint64_
                    uint64_t end_ns, int64_t step_ms, const osp_logql_opts *opts, osp_arena *arena,
                    osp_logql_result *res, char *err, size_t errlen)
 {
-    struct timespec t0, t1;
+    uint64_t t0 = osp_clock_ns(CLOCK_MONOTONIC);
     osp__lq_query q = {.src = src, .arena = arena, .stats = &res->stats};
     int rc;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     memset(res, 0, sizeof *res);
     if (err && errlen)
         err[0] = 0;
@@ -682,8 +682,6 @@ int osp_logql_eval(const osp_logql_source *src, const osp_logql_expr *e, uint64_
         if (err && errlen && !err[0])
             osp__lq_fail(&q, rc, "%s", osp_strerror(rc));
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    res->stats.exec_ns =
-        (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec));
+    res->stats.exec_ns = osp_clock_ns(CLOCK_MONOTONIC) - t0;
     return rc;
 }

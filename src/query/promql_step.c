@@ -8,6 +8,7 @@
 
 #include <xxhash.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "query/promql_eval_int.h"
 
@@ -47,9 +48,7 @@ int osp__pq_tick(osp__pq_query *q)
     if (++q->ticks < TICKS_PER_CHECK || q->deadline_ms == 0)
         return 0;
     q->ticks = 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    if ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < q->deadline_ms)
+    if (osp_clock_ms(CLOCK_MONOTONIC) < q->deadline_ms)
         return 0;
     return osp__pq_fail(q, OSP_ETIMEDOUT, "query timed out in expression evaluation");
 }

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "model/logstream.h"
 
@@ -13,13 +14,6 @@ const osp_ingest_names osp_log_ingest_names = {
     "osprey_log_records_accepted_total", "Log records stored (acknowledged after the WAL write).",
     "osprey_log_records_rejected_total", "Log records refused: invalid, too large or not stored.",
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void refuse(osp_log_refusals *ref, size_t i, const char *why)
 {
@@ -32,7 +26,7 @@ static void hold_to_limits(osp_log_batch *b, osp_log_refusals *ref)
 {
     osp_buf scratch;
     osp_buf_init(&scratch, OSP_LOG_MAX_LINE + 1);
-    uint64_t now = now_ns();
+    uint64_t now = osp_clock_ns(CLOCK_REALTIME);
     size_t kept = 0;
     for (size_t i = 0; i < b->nrecords; i++) {
         osp_log_record *r = &b->records[i];

@@ -22,6 +22,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/cond.h"
 #include "core/err.h"
 #include "core/fsutil.h"
@@ -90,13 +91,6 @@ typedef struct engine {
 } engine;
 
 /* ---- Helpers ---- */
-
-static uint64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* active_bytes: the active memtable's size, read where e->active is stable. */
 static void update_bytes_gauge(engine *e, size_t active_bytes)
@@ -277,7 +271,7 @@ static int flush_due(engine *e)
     uint64_t first = osp_memtable_first_insert_ns(e->active);
     return e->stop || e->flush_wanted >= e->gen_active ||
            osp_memtable_bytes(e->active) >= e->memtable_bytes ||
-           (first && clock_ns(CLOCK_MONOTONIC) - first >= FLUSH_AGE_NS);
+           (first && osp_clock_ns(CLOCK_MONOTONIC) - first >= FLUSH_AGE_NS);
 }
 
 static void *flusher_main(void *arg)
@@ -320,10 +314,10 @@ static void *maintainer_main(void *arg)
         pthread_mutex_unlock(&e->mu);
         osp_parts_stats before, after;
         osp_parts_get_stats(e->parts, &before);
-        int rc = osp_parts_maintain(e->parts, clock_ns(CLOCK_REALTIME));
+        int rc = osp_parts_maintain(e->parts, osp_clock_ns(CLOCK_REALTIME));
         if (rc)
             osp_warn(MODULE, "parts maintenance: %s", osp_strerror(rc));
-        if ((rc = osp_logstore_maintain(e->logs, clock_ns(CLOCK_REALTIME))) != 0)
+        if ((rc = osp_logstore_maintain(e->logs, osp_clock_ns(CLOCK_REALTIME))) != 0)
             osp_warn(MODULE, "log parts maintenance: %s", osp_strerror(rc));
         osp_parts_get_stats(e->parts, &after);
         if (after.nparts != before.nparts || after.merges != before.merges)

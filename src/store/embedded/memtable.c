@@ -11,6 +11,7 @@
 #include <time.h>
 #include <xxhash.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "store/embedded/match.h"
@@ -319,13 +320,6 @@ static void index_chunk(osp_memtable *m, chunk *c)
     }
 }
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 int osp_memtable_insert(osp_memtable *m, char *record, size_t len, uint64_t lsn)
 {
     int rc = OSP_ENOMEM;
@@ -352,7 +346,8 @@ int osp_memtable_insert(osp_memtable *m, char *record, size_t len, uint64_t lsn)
         if (lsn > osp_memtable_max_lsn(m))
             atomic_store_explicit(&m->max_lsn, lsn, memory_order_relaxed);
         if (!osp_memtable_first_insert_ns(m))
-            atomic_store_explicit(&m->first_insert_ns, monotonic_ns(), memory_order_relaxed);
+            atomic_store_explicit(&m->first_insert_ns, osp_clock_ns(CLOCK_MONOTONIC),
+                                  memory_order_relaxed);
     }
     pthread_rwlock_unlock(&m->lock);
     if (rc)

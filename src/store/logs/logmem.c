@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "model/logstream.h"
@@ -128,13 +129,6 @@ static void index_chunk(osp_logmem *m, chunk *c)
     }
 }
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Decodes a record into a new chunk (taking record and streams) and finds its time
  * range. */
 static int chunk_make(char *record, size_t len, uint64_t *streams, size_t nstreams, chunk **out)
@@ -193,7 +187,8 @@ int osp_logmem_insert(osp_logmem *m, char *record, size_t len, uint64_t *streams
         if (lsn > osp_logmem_max_lsn(m))
             atomic_store_explicit(&m->max_lsn, lsn, memory_order_relaxed);
         if (!osp_logmem_first_insert_ns(m))
-            atomic_store_explicit(&m->first_insert_ns, monotonic_ns(), memory_order_relaxed);
+            atomic_store_explicit(&m->first_insert_ns, osp_clock_ns(CLOCK_MONOTONIC),
+                                  memory_order_relaxed);
     }
     pthread_rwlock_unlock(&m->lock);
     if (rc)

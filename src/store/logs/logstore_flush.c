@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/cond.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -15,13 +16,6 @@
 #define MOD OSP_LOGSTORE_MODULE
 #define FLUSH_AGE_NS 30000000000ull /* flush a buffer holding records this long */
 #define FLUSHER_TICK_MS 1000        /* how often the flusher looks at the clock */
-
-static uint64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* A buffered record on its way into a part. */
 typedef struct flush_row {
@@ -306,7 +300,7 @@ static int flush_due(osp_logstore *s)
         return 1;
     uint64_t first = osp_logmem_first_insert_ns(s->active);
     return osp_logmem_bytes(s->active) >= s->memtable_bytes ||
-           (first && clock_ns(CLOCK_MONOTONIC) - first >= FLUSH_AGE_NS);
+           (first && osp_clock_ns(CLOCK_MONOTONIC) - first >= FLUSH_AGE_NS);
 }
 
 void *osp__logstore_flusher_main(void *arg)

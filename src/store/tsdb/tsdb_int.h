@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "store/embedded/wal.h"
 #include "store/tsdb/block.h"
 #include "store/tsdb/chunk.h"
@@ -205,9 +206,7 @@ struct osp_tsdb {
 /* Wall-clock time in milliseconds (retention horizons). */
 static inline int64_t osp__tsdb_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return osp_clock_ms(CLOCK_REALTIME);
 }
 
 /* Empties generation g's counters. */
