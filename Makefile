@@ -6,7 +6,7 @@ WARN      := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes -
 ifeq ($(WERROR),1)
 WARN += -Werror
 endif
-BASEFLAGS := -std=gnu17 -pthread -D_GNU_SOURCE -Isrc $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+BASEFLAGS := -std=gnu17 -pthread -D_GNU_SOURCE -Isrc -Isdk/include $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 TESTLIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)
 
@@ -19,12 +19,28 @@ endif
 
 LIB_SRC  := $(shell find src -name '*.c' ! -path src/main.c | sort)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# libosprey (sdk/): its own sources plus the modules it shares with the server (buffers,
+# protobuf, gzip, Prometheus names), built position-independent with only the public
+# osprey_* symbols visible.
+SDK_SRC  := $(shell find sdk/src -name '*.c' 2>/dev/null | sort)
+SDK_CORE := src/core/buf.c src/core/err.c src/core/gzip.c src/core/mem.c src/core/pb.c src/core/str.c \
+            src/model/prom_names.c
+SDK_OBJ  := $(SDK_SRC:%.c=$(BUILD)/%.o)
+SDK_PIC  := $(SDK_CORE:%.c=$(BUILD)/sdk-core/%.o)
+SDK_FLAGS := -Isdk/include -Isdk/src -fPIC -fvisibility=hidden
+SDK_LIBS := $(shell pkg-config --libs libcurl zlib 2>/dev/null) -ldl -pthread
+SDK_OUT  := $(BUILD)/sdk
+SDK_A    := $(SDK_OUT)/libosprey.a
+SDK_SO   := $(SDK_OUT)/libosprey.so
+
 TEST_SRC := $(shell find tests/unit -name '*.c' 2>/dev/null | sort)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(if $(filter 1,$(SAN)),$(BUILD)/osprey,bin/osprey)
 
-.PHONY: all deps run test unit unit-build e2e fuzz fuzz-build bench clean format
-all: $(BIN)
+.PHONY: all deps run test unit unit-build e2e fuzz fuzz-build bench clean format sdk
+all: $(BIN) sdk
+
+sdk: $(SDK_A) $(SDK_SO) $(SDK_OUT)/osprey.pc
 
 deps:
 	@scripts/deps.sh build
@@ -33,17 +49,48 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
+$(BUILD)/sdk/%.o: sdk/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SDK_FLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/sdk-core/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SDK_FLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(SDK_A): $(SDK_OBJ) $(SDK_PIC)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+# libosprey.so.0 (its soname) and the libosprey.so link that -losprey finds.
+$(SDK_SO).0: $(SDK_OBJ) $(SDK_PIC)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libosprey.so.0 -Wl,--no-undefined $(CFLAGS) $(LDSAN) -o $@ $^ $(SDK_LIBS)
+
+$(SDK_SO): $(SDK_SO).0
+	ln -sf libosprey.so.0 $@
+
+$(SDK_OUT)/osprey.pc: sdk/osprey.pc.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@LIBDIR@|$(abspath $(SDK_OUT))|' -e 's|@INCLUDEDIR@|$(abspath sdk/include)|' -e 's|@VERSION@|$(shell sed -n 's/^#define OSPREY_VERSION "\(.*\)"/\1/p' sdk/include/osprey/osprey.h)|' $< > $@
+
 $(BUILD)/libosprey-server.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/src/main.o $(BUILD)/libosprey-server.a
+# The binary carries libosprey for `osprey demo` (src/demo), whose services use it.
+$(BIN): $(BUILD)/src/main.o $(BUILD)/libosprey-server.a $(SDK_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) $(LDSAN) -o $@ $(BUILD)/src/main.o $(BUILD)/libosprey-server.a $(SDK_OBJ) $(BUILD)/libosprey-server.a $(LIBS) -ldl
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libosprey-server.a tests/unit/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) -Itests/unit $(CFLAGS) $(LDSAN) -MMD -MP -MF $@.d -o $@ $< $(BUILD)/libosprey-server.a $(LIBS) $(TESTLIBS)
+
+# The library's tests link its objects and, for test servers, the server's modules.
+$(BUILD)/tests/sdk/%: tests/unit/sdk/%.c $(SDK_OBJ) $(BUILD)/libosprey-server.a tests/unit/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SDK_FLAGS) -Itests/unit $(CFLAGS) $(LDSAN) -MMD -MP -MF $@.d -o $@ $< $(SDK_OBJ) $(BUILD)/libosprey-server.a $(LIBS) -ldl $(TESTLIBS)
 
 unit-build: $(TEST_BIN)
 
@@ -70,7 +117,7 @@ bench: all
 	@$(MAKE) --no-print-directory -C bench run
 
 format:
-	clang-format -i $$(find src tests/unit fuzz bench -name '*.[ch]')
+	clang-format -i $$(find src sdk tests/unit fuzz bench -name '*.[ch]')
 
 clean:
 	rm -rf build bin

@@ -6,7 +6,7 @@
 # docs/benchmarks.md.
 #
 # Knobs (environment):
-#   BENCH_PART        traces | metrics | logs | all (default all)
+#   BENCH_PART        traces | metrics | logs | sdk | all (default all)
 #   BENCH_SPANS       spans stored for the storage and query figures (default 10000000)
 #   BENCH_QUICK=1     smoke run: 200000 spans, short phases
 #   BENCH_CONC        connections, for Osprey and ClickHouse alike (default 4)
@@ -95,7 +95,7 @@ hwm_mib() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 reset_hwm() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 kv() { awk -F= -v k="$2" '$1 == k { print $2 }' "$1"; }
 
-case "$PART" in traces | metrics | logs | all) ;; *) die "BENCH_PART must be traces, metrics, logs or all" ;; esac
+case "$PART" in traces | metrics | logs | sdk | all) ;; *) die "BENCH_PART must be traces, metrics, logs, sdk or all" ;; esac
 scripts/deps.sh bench
 for tool in h2load curl awk; do
     command -v "$tool" >/dev/null || die "$tool is missing (run scripts/deps.sh bench)"
@@ -106,7 +106,7 @@ LB=bench/bin/osprey-logs-bench
 if [ "$PART" = logs ] || [ "$PART" = all ]; then
     [ -x "$LB" ] || die "$LB is missing (run make -C bench)"
 fi
-if [ "$PART" != metrics ]; then
+if [ "$PART" != metrics ] && [ "$PART" != sdk ]; then
     CH_SERVER=${BENCH_CLICKHOUSE_SERVER:-$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)}
     [ -x "$CH_SERVER" ] || die "clickhouse-server not found (run scripts/deps.sh bench)"
 fi
@@ -1012,3 +1012,5 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 case "$PART" in traces | all) traces_part ;; esac
 case "$PART" in metrics | all) metrics_part ;; esac
 case "$PART" in logs | all) logs_part ;; esac
+# libosprey's overhead per call: a program of its own, no peer server (docs/benchmarks.md).
+case "$PART" in sdk | all) bench/bin/osprey-sdk-bench | tee "$OUT/sdk-results.md" ;; esac

@@ -5,7 +5,7 @@ mode=${1:-build}
 pkgs=(build-essential pkg-config curl libuv1-dev libnghttp2-dev libzstd-dev zlib1g-dev libxxhash-dev libsnappy-dev libyaml-dev nettle-dev libcurl4-openssl-dev)
 case "$mode" in
 test)
-    pkgs+=(libcmocka-dev clang libclang-rt-14-dev curl nghttp2-client prometheus)
+    pkgs+=(libcmocka-dev clang libclang-rt-14-dev curl nghttp2-client prometheus valgrind)
     # Node.js and npm may come from elsewhere than Debian's packages (npm is bundled in some
     # nodejs builds and then conflicts with Debian's npm): a working command is enough.
     command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
