@@ -901,14 +901,18 @@ static int agent_call(osp_gen *g, osp_span_batch *b, trace_ctx *t, const uint8_t
     return rc;
 }
 
-int osp_gen_trace(osp_gen *g, osp_span_batch *b, uint64_t start_ns, osp_buf *trace_ids)
+/* Appends one whole trace to b: a gateway request through auth, an agent with retrieval
+ * (embeddings and a vector-DB query), LLM chat calls with a first-token event, tool calls
+ * and occasional errors with exception events; about 18 spans and 15 attributes per span,
+ * starting at the next scheduled time. When trace_ids is not NULL a record is appended to
+ * it: the trace's 16-byte id, then its number of spans as a 4-byte little-endian integer.
+ * Returns 0 or OSP_ENOMEM. */
+static int gen_trace(osp_gen *g, osp_span_batch *b, osp_buf *trace_ids)
 {
     trace_ctx t;
     memset(&t, 0, sizeof t);
-    if (!start_ns) {
-        start_ns = g->next_start_ns + rnd_below(g, g->interval_ns / 2 + 1);
-        g->next_start_ns += g->interval_ns;
-    }
+    uint64_t start_ns = g->next_start_ns + rnd_below(g, g->interval_ns / 2 + 1);
+    g->next_start_ns += g->interval_ns;
     rnd_bytes(g, t.trace_id, 16);
     rnd_uuid(g, t.request_id);
     /* skewed user popularity: a few heavy users, a long tail */
@@ -970,43 +974,11 @@ int osp_gen_trace(osp_gen *g, osp_span_batch *b, uint64_t start_ns, osp_buf *tra
 int osp_gen_fill(osp_gen *g, osp_span_batch *b, size_t min_spans, osp_buf *trace_ids)
 {
     while (b->nspans < min_spans) {
-        int rc = osp_gen_trace(g, b, 0, trace_ids);
+        int rc = gen_trace(g, b, trace_ids);
         if (rc)
             return rc;
     }
     return 0;
-}
-
-int osp_gen_shift(osp_span_batch *b, size_t first, int64_t delta_ns)
-{
-    osp_buf ev;
-    int rc = 0;
-    osp_buf_init(&ev, 0);
-    for (size_t i = first; i < b->nspans && rc == 0; i++) {
-        osp_span *s = &b->spans[i];
-        s->start_ns = (uint64_t)((int64_t)s->start_ns + delta_ns);
-        s->end_ns = (uint64_t)((int64_t)s->end_ns + delta_ns);
-        if (!s->events.n)
-            continue;
-        osp_blob_iter it;
-        osp_event e;
-        osp_buf_reset(&ev);
-        osp_blob_iter_init(&it, s->events);
-        while (rc == 0 && (rc = osp_events_next(&it, &e)) == 1) {
-            e.time_ns = (uint64_t)((int64_t)e.time_ns + delta_ns);
-            rc = osp_events_append(&ev, &e);
-        }
-        if (rc < 0)
-            break;
-        rc = 0;
-        void *p = osp_arena_memdup(&b->arena, ev.data, ev.len);
-        if (!p)
-            rc = OSP_ENOMEM;
-        else
-            s->events = osp_str_make(p, ev.len);
-    }
-    osp_buf_cleanup(&ev);
-    return rc;
 }
 
 int osp_gen_group(osp_span_batch *b)

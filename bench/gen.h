@@ -27,22 +27,13 @@ typedef struct osp_gen_search {
 int osp_gen_create(const osp_gen_options *opt, osp_gen **out);
 void osp_gen_destroy(osp_gen *g);
 
-/* Appends one whole trace to b: a gateway request through auth, an agent with retrieval
- * (embeddings and a vector-DB query), LLM chat calls with a first-token event, tool calls
- * and occasional errors with exception events; about 18 spans and 15 attributes per span.
- * The trace starts at start_ns, or at the next scheduled time when start_ns is 0. b must
- * be empty or filled only by this generator since it was last emptied (resources and
- * scopes are added to it once and shared by later spans). When trace_ids is not NULL a
- * record is appended to it: the trace's 16-byte id, then its number of spans as a 4-byte
- * little-endian integer. Returns 0 or OSP_ENOMEM. */
-int osp_gen_trace(osp_gen *g, osp_span_batch *b, uint64_t start_ns, osp_buf *trace_ids);
-
-/* Appends whole traces to b until it holds at least min_spans spans. Same contract. */
+/* Appends whole generated traces (a gateway request through auth, an agent with retrieval,
+ * LLM chat calls, tool calls, occasional errors; about 18 spans each) to b until it holds
+ * at least min_spans spans. b must be empty or filled only by this generator since it was
+ * last emptied (resources and scopes are added to it once and shared by later spans). When
+ * trace_ids is not NULL, per trace its 16-byte id and its number of spans as a 4-byte
+ * little-endian integer are appended to it. 0 or OSP_ENOMEM. */
 int osp_gen_fill(osp_gen *g, osp_span_batch *b, size_t min_spans, osp_buf *trace_ids);
-
-/* Moves every span from index `first` on, and their events, by delta_ns (live demo data
- * is generated, then shifted so that each trace ends now). 0 or OSP_ENOMEM. */
-int osp_gen_shift(osp_span_batch *b, size_t first, int64_t delta_ns);
 
 /* Orders b's spans by resource, then scope, keeping their order otherwise, so that a
  * request carries one ResourceSpans per service instance as SDK and collector exports do.

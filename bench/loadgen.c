@@ -1,10 +1,9 @@
 /* osprey-loadgen: pre-encodes the benchmark workload, loads it into Osprey or ClickHouse,
- * measures fetch and search latency, and streams live demo traffic (--demo). */
+ * and measures fetch and search latency. Live demo traffic is `osprey demo` (src/demo). */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +28,6 @@
 static void usage(void)
 {
     fputs("usage:\n"
-          "  osprey-loadgen --demo [--endpoint URL] [--rate TRACES_PER_S] [--seed N]\n"
-          "      stream live traces over OTLP/HTTP protobuf to URL/v1/traces until killed\n"
-          "      (default endpoint http://127.0.0.1:4318, 20 traces/s)\n"
           "  osprey-loadgen gen --out DIR --spans N [--batch 512] [--seed 42] [--base-ns NS]\n"
           "      [--traces-per-sec R] [--ch-spans M] [--ch-batch 8192]\n"
           "      pre-encode whole traces in requests of about --batch spans: DIR/otlp.pack\n"
@@ -631,128 +627,6 @@ static int cmd_free_port(void)
     return 0;
 }
 
-/* ---- demo: a steady live stream ---- */
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static int cmd_demo(const osp_bench_opts *o)
-{
-    const char *ep = osp_bench_opt_str(o, "--endpoint", "http://127.0.0.1:4318");
-    double rate = strtod(osp_bench_opt_str(o, "--rate", "20"), NULL);
-    osp_gen_options go = {.seed = osp_bench_opt_u64(o, "--seed", (uint64_t)time(NULL))};
-    if (rate <= 0 || rate > 100000) {
-        usage();
-        return 2;
-    }
-    char url[1024];
-    size_t el = strlen(ep);
-    while (el && ep[el - 1] == '/')
-        el--;
-    if (el >= 10 && memcmp(ep + el - 10, "/v1/traces", 10) == 0)
-        snprintf(url, sizeof url, "%.*s", (int)el, ep);
-    else
-        snprintf(url, sizeof url, "%.*s/v1/traces", (int)el, ep);
-
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    osp_gen *g = NULL;
-    if (osp_gen_create(&go, &g) != 0)
-        return 1;
-    osp_span_batch b;
-    osp_buf pb, body;
-    osp_span_batch_init(&b);
-    osp_buf_init(&pb, MAX_REQUEST_BYTES);
-    osp_buf_init(&body, 0);
-    CURL *h = curl_easy_init();
-    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, osp_bench_keep_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-    fprintf(stderr, "loadgen: demo traffic, ~%.0f traces/s to %s (Ctrl-C to stop)\n", rate, url);
-
-    const uint64_t tick = 250 * 1000000ULL;
-    double owed = 0;
-    uint64_t sent_traces = 0, sent_spans = 0, failures = 0, last_report = 0, last_err = 0;
-    int rc = 0;
-    while (!stop_requested && rc == 0) {
-        uint64_t t_start = osp_bench_now_ns(CLOCK_MONOTONIC);
-        owed += rate * (double)tick / 1e9;
-        osp_span_batch_reset(&b);
-        size_t ntraces = 0;
-        while (owed >= 1.0 && rc == 0) {
-            uint64_t wall = osp_bench_now_ns(CLOCK_REALTIME);
-            size_t first = b.nspans;
-            rc = osp_gen_trace(g, &b, wall, NULL);
-            uint64_t end = 0;
-            for (size_t i = first; rc == 0 && i < b.nspans; i++)
-                if (b.spans[i].end_ns > end)
-                    end = b.spans[i].end_ns;
-            if (rc == 0) /* the trace has just finished */
-                rc = osp_gen_shift(&b, first, (int64_t)wall - (int64_t)end);
-            owed -= 1.0;
-            ntraces++;
-        }
-        if (rc == 0 && b.nspans) {
-            osp_buf_reset(&pb);
-            osp_buf_reset(&body);
-            rc = osp_gen_group(&b);
-            if (rc == 0)
-                rc = osp_otlp_traces_encode_pb(&b, &pb);
-            if (rc == 0) {
-                curl_easy_setopt(h, CURLOPT_POSTFIELDS, pb.data);
-                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)pb.len);
-                long code = 0;
-                CURLcode res = curl_easy_perform(h);
-                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-                if (res == CURLE_OK && code == 200) {
-                    sent_traces += ntraces;
-                    sent_spans += b.nspans;
-                } else {
-                    failures++;
-                    if (t_start - last_err > 10000000000ULL || !last_err) {
-                        fprintf(stderr, "loadgen: send failed: %s (HTTP %ld)\n",
-                                curl_easy_strerror(res), code);
-                        last_err = t_start;
-                    }
-                }
-            }
-        }
-        if (t_start - last_report >= 60000000000ULL) {
-            if (last_report)
-                fprintf(stderr, "loadgen: sent %llu traces, %llu spans, %llu failed requests\n",
-                        (unsigned long long)sent_traces, (unsigned long long)sent_spans,
-                        (unsigned long long)failures);
-            last_report = t_start;
-        }
-        uint64_t spent = osp_bench_now_ns(CLOCK_MONOTONIC) - t_start;
-        if (spent < tick) {
-            struct timespec ts = {0, (long)(tick - spent)};
-            nanosleep(&ts, NULL);
-        }
-    }
-    if (rc)
-        fprintf(stderr, "loadgen: %s\n", osp_strerror(rc));
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hl);
-    osp_gen_destroy(g);
-    osp_span_batch_cleanup(&b);
-    osp_buf_cleanup(&pb);
-    osp_buf_cleanup(&body);
-    return rc ? 1 : 0;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -763,9 +637,7 @@ int main(int argc, char **argv)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
         return 1;
     int rc;
-    if (osp_bench_opt_flag(&o, "--demo"))
-        rc = cmd_demo(&o);
-    else if (strcmp(argv[1], "gen") == 0)
+    if (strcmp(argv[1], "gen") == 0)
         rc = cmd_gen(&o);
     else if (strcmp(argv[1], "load") == 0)
         rc = cmd_load(&o);

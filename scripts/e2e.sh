@@ -2,7 +2,7 @@
 # Runs the end-to-end tests in tests/e2e against a server binary and prints a closing
 # "e2e: N passed, N failed".
 #
-# Usage: scripts/e2e.sh [NAME...]     NAME = interop | durability | badinput (default: all)
+# Usage: scripts/e2e.sh [NAME...]     NAME = a tests/e2e/NAME.test.mjs file, e.g. interop, sdk, demo (default: all)
 # Environment:
 #   OSPREY_BIN          binary to test (default bin/osprey; e.g. build/asan/osprey)
 #   E2E_GREP            only tests whose name matches this pattern (node --test-name-pattern)

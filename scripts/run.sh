@@ -7,8 +7,6 @@ data_dir=${OSPREY_DATA_DIR:-./data}
 api=${OSPREY_HTTP_ADDR:-127.0.0.1:8080}
 otlp_http=${OSPREY_OTLP_HTTP_ADDR:-127.0.0.1:4318}
 
-make --no-print-directory -s -C bench loadgen
-
 mkdir -p "$data_dir"
 config="$data_dir/demo-scrape.yml"
 cat >"$config" <<YAML
@@ -23,10 +21,10 @@ YAML
 bin/osprey serve --config "$config" --data-dir "$data_dir" --http-addr "$api" \
     --otlp-http-addr "$otlp_http" &
 server=$!
-loadgen=
+demo=
 stop() {
     trap - INT TERM EXIT
-    [ -n "$loadgen" ] && kill "$loadgen" 2>/dev/null && wait "$loadgen" 2>/dev/null
+    [ -n "$demo" ] && kill "$demo" 2>/dev/null && wait "$demo" 2>/dev/null
     kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
     exit 0
 }
@@ -38,8 +36,8 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-bench/bin/osprey-loadgen --demo --endpoint "http://$otlp_http" &
-loadgen=$!
+bin/osprey demo --endpoint "http://$otlp_http" &
+demo=$!
 cat <<MSG
 
   Osprey is running with its embedded store in $data_dir and a demo workload.

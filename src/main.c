@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/version.h"
+#include "demo/demo.h"
 #include "net/http.h"
 #include "query/params.h"
 #include "receiver/receiver.h"
@@ -41,6 +42,7 @@ static void usage(FILE *out)
                  "\n"
                  "Commands:\n"
                  "  serve      run the server (OTLP ingest, embedded store, query API)\n"
+                 "  demo       run a fleet of instrumented demo services that send it telemetry\n"
                  "  version    print the version\n"
                  "  help       print this help\n"
                  "\n"
@@ -527,6 +529,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "serve"))
         return serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "demo"))
+        return osp_demo_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("osprey " OSP_VERSION "\n");
         return 0;
