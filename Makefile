@@ -74,6 +74,9 @@ $(SDK_OUT)/osprey.pc: sdk/osprey.pc.in
 	@mkdir -p $(dir $@)
 	sed -e 's|@LIBDIR@|$(abspath $(SDK_OUT))|' -e 's|@INCLUDEDIR@|$(abspath sdk/include)|' -e 's|@VERSION@|$(shell sed -n 's/^#define OSPREY_VERSION "\(.*\)"/\1/p' sdk/include/osprey/osprey.h)|' $< > $@
 
+# The built-in price table is the shipped file itself, embedded by an .incbin.
+$(BUILD)/src/analytics/pricing.o: config/prices.yaml
+
 $(BUILD)/libosprey-server.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analytics/pricing.h"
 #include "api/api.h"
 #include "api/logs.h"
 #include "api/prom.h"
@@ -31,7 +32,12 @@ typedef struct serve_config {
     osp_store_options store;
     osp_net_limits limits;
     osp_prom_api_options query;
-    int otlp_naming; /* enum osp_prom_naming */
+    int otlp_naming;             /* enum osp_prom_naming */
+    uint32_t derive_interval_ms; /* --derive-interval */
+    int no_derive;               /* --no-derive */
+    const char *prices_file;     /* --prices; NULL = the built-in table */
+    /* --topology-*: health thresholds of GET /api/v1/topology */
+    osp_golden_thresholds topology;
 } serve_config;
 
 static void usage(FILE *out)
@@ -89,6 +95,20 @@ static void serve_usage(FILE *out)
         "                              names: prometheus (default: '_' for invalid\n"
         "                              characters, unit and _total suffixes) or utf8 (kept\n"
         "                              as they are)\n"
+        "\n"
+        "Derived series (RED, service graph, GenAI metrics from spans):\n"
+        "  --derive-interval DURATION  how often they are written to the store (default 15s)\n"
+        "  --no-derive                 derive nothing (for benchmarking ingest)\n"
+        "  --prices FILE               model prices (YAML) laid over the built-in table, for\n"
+        "                              GenAI cost (see docs/golden-signals.md)\n"
+        "\n"
+        "Topology health (GET /api/v1/topology):\n"
+        "  --topology-busy-rps N       a node or edge is busy from this many requests per\n"
+        "                              second (default 50)\n"
+        "  --topology-slow-p95 DURATION\n"
+        "                              slow from this 95th-percentile latency (default 800ms)\n"
+        "  --topology-failing-error-rate RATIO\n"
+        "                              failing from this share of errors (default 0.05)\n"
         "\n"
         "PromQL:\n"
         "  --query-lookback-delta DURATION\n"
@@ -186,6 +206,19 @@ static int parse_size_flag(const char *flag, const char *z, size_t *out)
     return 0;
 }
 
+/* Parses a number that is not negative. 0 or OSP_EINVAL (after a message). */
+static int parse_number(const char *flag, const char *z, double *out)
+{
+    char *end;
+    double v = strtod(z, &end);
+    if (end == z || *end || !(v >= 0 && v < 1e300)) {
+        fprintf(stderr, "osprey serve: invalid %s \"%s\": expected a number\n", flag, z);
+        return OSP_EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
 enum {
     OPT_DATA_DIR = 256,
     OPT_GRPC,
@@ -207,6 +240,12 @@ enum {
     OPT_MAX_SAMPLES,
     OPT_OTLP_NAMES,
     OPT_CONFIG,
+    OPT_DERIVE_INTERVAL,
+    OPT_NO_DERIVE,
+    OPT_PRICES,
+    OPT_TOPO_BUSY,
+    OPT_TOPO_SLOW,
+    OPT_TOPO_FAILING,
 };
 
 /* Fills cfg from argv. Returns 0, 1 when help was printed, or OSP_EINVAL. */
@@ -234,6 +273,12 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
         {"query-max-samples", required_argument, NULL, OPT_MAX_SAMPLES},
         {"otlp-metric-names", required_argument, NULL, OPT_OTLP_NAMES},
         {"config", required_argument, NULL, OPT_CONFIG},
+        {"derive-interval", required_argument, NULL, OPT_DERIVE_INTERVAL},
+        {"no-derive", no_argument, NULL, OPT_NO_DERIVE},
+        {"prices", required_argument, NULL, OPT_PRICES},
+        {"topology-busy-rps", required_argument, NULL, OPT_TOPO_BUSY},
+        {"topology-slow-p95", required_argument, NULL, OPT_TOPO_SLOW},
+        {"topology-failing-error-rate", required_argument, NULL, OPT_TOPO_FAILING},
         {NULL, 0, NULL, 0},
     };
     osp_param_err err;
@@ -249,6 +294,36 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
             break;
         case OPT_DATA_DIR:
             cfg->data_dir = optarg;
+            break;
+        case OPT_DERIVE_INTERVAL:
+            if (parse_duration_ms("--derive-interval", optarg, &cfg->derive_interval_ms))
+                return OSP_EINVAL;
+            if (cfg->derive_interval_ms == 0) {
+                fprintf(stderr, "osprey serve: --derive-interval must be at least 1ms\n");
+                return OSP_EINVAL;
+            }
+            break;
+        case OPT_NO_DERIVE:
+            cfg->no_derive = 1;
+            break;
+        case OPT_PRICES:
+            cfg->prices_file = optarg;
+            break;
+        case OPT_TOPO_BUSY:
+            if (parse_number("--topology-busy-rps", optarg, &cfg->topology.busy_rps))
+                return OSP_EINVAL;
+            break;
+        case OPT_TOPO_SLOW: {
+            uint32_t ms;
+            if (parse_duration_ms("--topology-slow-p95", optarg, &ms))
+                return OSP_EINVAL;
+            cfg->topology.slow_p95_s = ms / 1000.0;
+            break;
+        }
+        case OPT_TOPO_FAILING:
+            if (parse_number("--topology-failing-error-rate", optarg,
+                             &cfg->topology.failing_error_rate))
+                return OSP_EINVAL;
             break;
         case OPT_GRPC:
             cfg->otlp_grpc_addr = optarg;
@@ -396,6 +471,27 @@ static int start_scraper(const serve_config *cfg, osp_store *store, osp_scrape_c
     return rc;
 }
 
+/* Loads the price table (the APIs price tokens with it too) and starts the derivations;
+ * *out stays NULL with --no-derive. */
+static int start_derive(const serve_config *cfg, osp_store *store, osp_price_table **prices,
+                        osp_derive **out)
+{
+    char err[512] = "";
+    int rc = osp_price_table_load(cfg->prices_file, prices, err, sizeof err);
+    if (rc) {
+        osp_error("main", "cannot load the prices%s%s: %s", cfg->prices_file ? " in " : "",
+                  cfg->prices_file ? cfg->prices_file : "", err[0] ? err : osp_strerror(rc));
+        return rc;
+    }
+    if (cfg->no_derive)
+        return 0;
+    osp_derive_options opt = {.interval_ms = cfg->derive_interval_ms, .prices = *prices};
+    rc = osp_derive_create(store, &opt, out);
+    if (rc)
+        osp_error("main", "cannot start deriving series from spans: %s", osp_strerror(rc));
+    return rc;
+}
+
 /* Reports not-ready as soon as a graceful shutdown begins. */
 static void on_shutdown(void *api)
 {
@@ -453,15 +549,20 @@ static int serve(int argc, char **argv)
                   .retention_ns = 7ull * 24 * 3600 * 1000000000ull,
                   .fsync_policy = OSP_FSYNC_INTERVAL,
                   .fsync_interval_ms = 1000},
+        .topology = {.busy_rps = OSP_GOLDEN_DEFAULT_BUSY_RPS,
+                     .slow_p95_s = OSP_GOLDEN_DEFAULT_SLOW_P95_S,
+                     .failing_error_rate = OSP_GOLDEN_DEFAULT_FAILING_ERROR_RATE},
     };
     osp_store *store = NULL;
     osp_net *net = NULL;
     osp_api *api = NULL;
     osp_prom_api *prom = NULL;
     osp_logs_api *logs = NULL;
+    osp_golden_api *golden = NULL;
     osp_receiver_env env = {0};
     osp_scrape_config *scrape_config = NULL;
     osp_scraper *scraper = NULL;
+    osp_price_table *prices = NULL;
     int rc = parse_serve_args(argc, argv, &cfg);
     if (rc)
         return rc == 1 ? 0 : 2;
@@ -476,6 +577,8 @@ static int serve(int argc, char **argv)
     env.delta = osp_delta_state_create(0);
     rc = env.delta ? osp_api_create(store, &api) : OSP_ENOMEM;
     if (rc == 0)
+        rc = start_derive(&cfg, store, &prices, &env.derive);
+    if (rc == 0)
         rc = start_scraper(&cfg, store, &scrape_config, &scraper);
     cfg.query.scraper = scraper;
     if (rc == 0)
@@ -488,6 +591,13 @@ static int serve(int argc, char **argv)
     }
     if (rc == 0)
         osp_api_set_logs(api, logs);
+    if (rc == 0) {
+        osp_golden_api_options gopt = {
+            .prices = prices, .interval_ms = cfg.derive_interval_ms, .thresholds = cfg.topology};
+        rc = osp_golden_api_create(store, &gopt, &golden);
+    }
+    if (rc == 0)
+        osp_api_set_golden(api, golden);
     if (rc == 0)
         rc = osp_net_create(&cfg.limits, &net);
     if (rc == 0)
@@ -512,8 +622,11 @@ out:
     osp_api_destroy(api);
     osp_prom_api_destroy(prom);
     osp_logs_api_destroy(logs);
+    osp_golden_api_destroy(golden);
     osp_logpattern_destroy(env.patterns);
     osp_delta_state_destroy(env.delta);
+    osp_derive_destroy(env.derive); /* a last flush, before the store closes */
+    osp_price_table_destroy(prices);
     osp_store_close(store);
     if (rc == 0)
         osp_info("main", "stopped cleanly");

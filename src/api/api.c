@@ -47,7 +47,8 @@ struct osp_api {
     osp_metric *mem_in_use; /* osprey_memory_in_use_bytes */
     osp_metric *rss;        /* osprey_process_resident_memory_bytes */
     endpoint endpoints[NROUTES];
-    osp_route routes[NROUTES];
+    osp_route routes[NROUTES + OSP_GOLDEN_API_NROUTES]; /* the golden API's after ours */
+    size_t nroutes;
 };
 
 /* Every route enters here: the response body is capped while the endpoint runs. */
@@ -684,6 +685,7 @@ int osp_api_create(osp_store *store, osp_api **out)
         api->routes[i] = (osp_route){
             .method = "GET", .path = table[i].path, .handler = dispatch, .ctx = &api->endpoints[i]};
     }
+    api->nroutes = NROUTES;
     *out = api;
     return 0;
 }
@@ -696,7 +698,17 @@ void osp_api_destroy(osp_api *api)
 void osp_api_routes(osp_api *api, const osp_route **routes, size_t *n)
 {
     *routes = api->routes;
-    *n = NROUTES;
+    *n = api->nroutes;
+}
+
+void osp_api_set_golden(osp_api *api, osp_golden_api *golden)
+{
+    const osp_route *routes;
+    size_t n;
+    assert(api->nroutes == NROUTES);
+    osp_golden_api_routes(golden, &routes, &n);
+    memcpy(api->routes + NROUTES, routes, n * sizeof *routes);
+    api->nroutes = NROUTES + n;
 }
 
 void osp_api_set_logs(osp_api *api, osp_logs_api *logs)

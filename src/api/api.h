@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "api/golden.h"
 #include "api/logs.h"
 #include "net/http.h"
 #include "store/store.h"
@@ -37,6 +38,10 @@ void osp_api_routes(osp_api *api, const osp_route **routes, size_t *n);
 /* Serves GET /api/v1/traces/{traceId}/logs through logs (borrowed; it must outlive the
  * API). Call before serving. */
 void osp_api_set_logs(osp_api *api, osp_logs_api *logs);
+
+/* Also serves the routes of golden (borrowed; it must outlive the API) in the route table.
+ * Call once, before osp_api_routes. */
+void osp_api_set_golden(osp_api *api, osp_golden_api *golden);
 
 /* Readiness as /readyz reports it: 1 once serving, 0 while starting or shutting down
  * (503). Thread-safe. */

@@ -54,6 +54,8 @@ static void handle_export(const osp_http_request *req, osp_http_response *res, v
             goto out;
         }
         osp_counter_add(c.accepted, batch.nspans);
+        if (env->derive)
+            osp_derive_spans(env->derive, &batch);
     }
     osp_otlp_respond(req, res, OSP_OTLP_TRACES, rep.rejected, rep.message);
 out:

@@ -9,6 +9,7 @@
 #include "core/metrics.h"
 #include "model/otlp_prom.h"
 #include "net/http.h"
+#include "pipeline/derive.h"
 #include "store/store.h"
 
 enum osp_listener {
@@ -24,6 +25,7 @@ typedef struct osp_receiver_env {
     osp_delta_state *delta;             /* delta -> cumulative accumulation of OTLP metrics */
     osp_logpattern *patterns;           /* log pattern miner fed by the log receivers; NULL:
                                            none */
+    osp_derive *derive;                 /* derived series fed by the trace receivers; NULL: off */
 } osp_receiver_env;
 
 /* A receiver's self-metrics for one protocol: what it received, stored and refused. */
