@@ -2,11 +2,12 @@
 # Osprey benchmark: ingest, storage and query figures for Osprey and for ClickHouse as a peer,
 # on the same pre-encoded spans (traces part), and for Osprey, VictoriaMetrics and Prometheus
 # on the same pre-encoded remote write requests (metrics part), and for Osprey and ClickHouse
-# on the same generated log lines (logs part); prints tables with the ratios. See
-# docs/benchmarks.md.
+# on the same generated log lines (logs part); prints tables with the ratios. The derive
+# part (not in "all") measures what the write-path derivations cost: the same spans into a
+# server with them and one with --no-derive. See docs/benchmarks.md.
 #
 # Knobs (environment):
-#   BENCH_PART        traces | metrics | logs | sdk | all (default all)
+#   BENCH_PART        traces | metrics | logs | sdk | all (default all) | derive
 #   BENCH_SPANS       spans stored for the storage and query figures (default 10000000)
 #   BENCH_QUICK=1     smoke run: 200000 spans, short phases
 #   BENCH_CONC        connections, for Osprey and ClickHouse alike (default 4)
@@ -18,6 +19,7 @@
 #   BENCH_LATENCY_SECONDS      time cap of each latency series (default 120)
 #   BENCH_MERGE_WAIT, BENCH_IDLE_WAIT  longest waits for background work to settle (s)
 #   BENCH_OUT (default bench/out), BENCH_KEEP=1 (keep generated data and stores),
+#   BENCH_OSPREY      the server binary (default bin/osprey)
 #   BENCH_ONLY=osprey|clickhouse (run one side)
 # Metrics part:
 #   BENCH_METRICS_SIZES    active series per run (default "100000 1000000"; quick: 20000)
@@ -41,6 +43,10 @@
 #   LOGS_BENCH_REPS        repetitions of each search after one warm-up (default 30)
 #   LOGS_BENCH_SEARCH_SECONDS  time cap of each search series (default 120)
 #   LOGS_BENCH_LOKI=0      skip the Loki JSON push phase
+# Derive part:
+#   BENCH_DERIVE_SPANS     spans loaded per run (default 1000000); the workload is kept in
+#                          $BENCH_OUT/derive-data and reused while its parameters match
+#   BENCH_DERIVE_REPS      runs with derivations on and off each, alternating (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,7 +78,7 @@ ONLY=${BENCH_ONLY:-all} # osprey | clickhouse | all
 PART=${BENCH_PART:-all} # traces | metrics | logs | all
 LG=bench/bin/osprey-loadgen
 MB=bench/bin/osprey-metrics-bench
-OSPREY=bin/osprey
+OSPREY=${BENCH_OSPREY:-bin/osprey}
 DATA=$OUT/data
 WORK=$OUT/work
 TCK=$(getconf CLK_TCK)
@@ -95,7 +101,7 @@ hwm_mib() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 reset_hwm() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 kv() { awk -F= -v k="$2" '$1 == k { print $2 }' "$1"; }
 
-case "$PART" in traces | metrics | logs | sdk | all) ;; *) die "BENCH_PART must be traces, metrics, logs, sdk or all" ;; esac
+case "$PART" in traces | metrics | logs | sdk | all | derive) ;; *) die "BENCH_PART must be traces, metrics, logs, sdk, all or derive" ;; esac
 scripts/deps.sh bench
 for tool in h2load curl awk; do
     command -v "$tool" >/dev/null || die "$tool is missing (run scripts/deps.sh bench)"
@@ -106,7 +112,7 @@ LB=bench/bin/osprey-logs-bench
 if [ "$PART" = logs ] || [ "$PART" = all ]; then
     [ -x "$LB" ] || die "$LB is missing (run make -C bench)"
 fi
-if [ "$PART" != metrics ] && [ "$PART" != sdk ]; then
+if [ "$PART" != metrics ] && [ "$PART" != sdk ] && [ "$PART" != derive ]; then
     CH_SERVER=${BENCH_CLICKHOUSE_SERVER:-$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)}
     [ -x "$CH_SERVER" ] || die "clickhouse-server not found (run scripts/deps.sh bench)"
 fi
@@ -161,10 +167,10 @@ free_ports() { # prints $1 distinct free ports
 
 # ---- Osprey ----
 
-start_osprey() { # data dir
+start_osprey() { # data dir [more flags]
     read -r GRPC_PORT HTTP_PORT API_PORT < <(free_ports 3)
     "$OSPREY" serve --data-dir "$1" --retention 0 --otlp-grpc-addr "127.0.0.1:$GRPC_PORT" \
-        --otlp-http-addr "127.0.0.1:$HTTP_PORT" --http-addr "127.0.0.1:$API_PORT" \
+        --otlp-http-addr "127.0.0.1:$HTTP_PORT" --http-addr "127.0.0.1:$API_PORT" "${@:2}" \
         >>"$OUT/osprey.log" 2>&1 &
     OSP_PID=$!
     local i
@@ -1007,6 +1013,76 @@ traces_part() {
     report
 }
 
+# ---- derive part: what the write-path derivations cost ----
+
+derive_once() { # on|off: one load into a fresh server; appends "spans/s cpu_s_per_M" to a file
+    local dir=$WORK/osprey-derive f=$OUT/derive-load-$1.txt c0 c1 t0 t1 spans rate cpu
+    rm -rf "$dir"
+    if [ "$1" = off ]; then start_osprey "$dir" --no-derive; else start_osprey "$dir"; fi
+    c0=$(cpu_s "$OSP_PID")
+    t0=$(now)
+    "$LG" load --url "http://127.0.0.1:$HTTP_PORT/v1/traces" --pack "$D_DATA/otlp.pack" \
+        --content-type application/x-protobuf --concurrency "$CONC" >"$f" ||
+        die "loading osprey failed (see $f)"
+    t1=$(now)
+    wait_idle "$OSP_PID" "$IDLE_WAIT"
+    c1=$(cpu_s "$OSP_PID")
+    stop_osprey
+    rm -rf "$dir"
+    spans=$(kv "$f" spans)
+    rate=$(calc "$spans / ($t1 - $t0)" 0)
+    cpu=$(calc "($c1 - $c0) / ($spans / 1e6)" 2)
+    log "derivations $1: $rate spans/s ($spans spans, $(kv "$f" retries) retried requests)," \
+        "server CPU $cpu s per million spans"
+    echo "$rate $cpu" >>"$OUT/derive-$1.txt"
+}
+
+d_stats() { # file column decimals: "mean (min-max)"
+    awk -v c="$2" -v d="$3" '{ v = $c; s += v; if (NR == 1 || v < lo) lo = v; if (NR == 1 || v > hi) hi = v }
+        END { f = "%." d "f"; printf f " (" f "-" f ")\n", s / NR, lo, hi }' "$1"
+}
+d_mean() { awk -v c="$2" '{ s += $c } END { print s / NR }' "$1"; }
+
+derive_part() {
+    local spans=${BENCH_DERIVE_SPANS:-1000000} reps=${BENCH_DERIVE_REPS:-3} want r on off
+    D_DATA=$OUT/derive-data
+    want="spans=$spans batch=$BATCH seed=42"
+    : >"$OUT/osprey.log"
+    rm -f "$OUT/derive-on.txt" "$OUT/derive-off.txt"
+    if [ "$(cat "$D_DATA/params" 2>/dev/null)" != "$want" ] || [ ! -f "$D_DATA/otlp.pack" ]; then
+        log "derive: generating $spans spans into $D_DATA"
+        rm -rf "$D_DATA"
+        "$LG" gen --out "$D_DATA" --spans "$spans" --batch "$BATCH" --seed 42 \
+            >"$OUT/derive-gen.txt" || die "generating the workload failed"
+        echo "$want" >"$D_DATA/params"
+    fi
+    log "derive: $reps runs each of $spans spans, $BATCH per request, $CONC connections," \
+        "$OSPREY (load average $LOAD0)"
+    for ((r = 0; r < reps; r++)); do
+        derive_once off
+        derive_once on
+    done
+    on=$(d_mean "$OUT/derive-on.txt" 1)
+    off=$(d_mean "$OUT/derive-off.txt" 1)
+    {
+        echo "| $spans spans, $reps runs each: mean (min-max) | derivations on | --no-derive | on / off |"
+        echo "|---|---:|---:|---:|"
+        echo "| ingest (spans/s) | $(d_stats "$OUT/derive-on.txt" 1 0) |" \
+            "$(d_stats "$OUT/derive-off.txt" 1 0) | $(calc "$on / $off" 3) |"
+        echo "| server CPU s per million spans | $(d_stats "$OUT/derive-on.txt" 2 2) |" \
+            "$(d_stats "$OUT/derive-off.txt" 2 2) |" \
+            "$(calc "$(d_mean "$OUT/derive-on.txt" 2) / $(d_mean "$OUT/derive-off.txt" 2)" 3) |"
+    } >"$OUT/derive-results.md"
+    echo
+    echo "Derivations, $(date -u +%Y-%m-%d), $(nproc) cores; load average at start $LOAD0," \
+        "now $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    cat "$OUT/derive-results.md"
+    echo
+    echo "target: derivations cost under 15% of ingest throughput:" \
+        "$(verdict "$on" ">=" "0.85 * $off") ($(calc "100 * (1 - $on / $off)" 1)% fewer spans/s)"
+}
+
 mkdir -p "$OUT" "$WORK"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 case "$PART" in traces | all) traces_part ;; esac
@@ -1014,3 +1090,4 @@ case "$PART" in metrics | all) metrics_part ;; esac
 case "$PART" in logs | all) logs_part ;; esac
 # libosprey's overhead per call: a program of its own, no peer server (docs/benchmarks.md).
 case "$PART" in sdk | all) bench/bin/osprey-sdk-bench | tee "$OUT/sdk-results.md" ;; esac
+case "$PART" in derive) derive_part ;; esac

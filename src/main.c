@@ -559,6 +559,7 @@ static int serve(int argc, char **argv)
     osp_prom_api *prom = NULL;
     osp_logs_api *logs = NULL;
     osp_golden_api *golden = NULL;
+    osp_sessions_api *sessions = NULL;
     osp_receiver_env env = {0};
     osp_scrape_config *scrape_config = NULL;
     osp_scraper *scraper = NULL;
@@ -598,6 +599,8 @@ static int serve(int argc, char **argv)
     }
     if (rc == 0)
         osp_api_set_golden(api, golden);
+    if (rc == 0 && (rc = osp_sessions_api_create(store, prices, &sessions)) == 0)
+        osp_api_set_sessions(api, sessions);
     if (rc == 0)
         rc = osp_net_create(&cfg.limits, &net);
     if (rc == 0)
@@ -623,6 +626,7 @@ out:
     osp_prom_api_destroy(prom);
     osp_logs_api_destroy(logs);
     osp_golden_api_destroy(golden);
+    osp_sessions_api_destroy(sessions);
     osp_logpattern_destroy(env.patterns);
     osp_delta_state_destroy(env.delta);
     osp_derive_destroy(env.derive); /* a last flush, before the store closes */

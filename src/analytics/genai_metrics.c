@@ -104,8 +104,9 @@ typedef struct call {
     genai_metrics *g;
     const osp_derived_span *s;
     int64_t now_ms;
-    unsigned app;       /* families its service sends itself */
-    osp_str v[NLABELS]; /* label values; v[NBASE] is set per observation */
+    unsigned app;           /* families its service sends itself */
+    osp_str v[NLABELS];     /* label values; v[NBASE] is set per observation */
+    osp_seriestab_key base; /* of v[0..NBASE), hashed once per call */
 } call;
 
 /* The families; the histograms' bucket counts are set by families_init (they are not
@@ -304,8 +305,11 @@ static void put(call *c, int f, osp_str extra, double x)
 {
     if (f < F_APP && (c->app & 1u << f))
         return;
+    osp_seriestab_key k = c->base;
     c->v[NBASE] = extra;
-    if (osp_seriestab_add(c->g->tab[f], c->v, x, c->s->span->trace_id, c->now_ms) != 0)
+    if (c->g->fam[f].nlabels > NBASE)
+        osp_seriestab_key_push(&k, &extra, 1);
+    if (osp_seriestab_add_key(c->g->tab[f], c->v, &k, x, c->s->span->trace_id, c->now_ms) != 0)
         osp_counter_inc(c->g->dropped);
 }
 
@@ -398,7 +402,9 @@ static void gm_add(void *self, const osp_derived_span *s, int64_t now_ms)
               now_ms,
               app_sends(g, s->resource, now_ms),
               {s->resource ? s->resource->service_name : OSP_STR_NULL, ai->operation, ai->provider,
-               ai->request_model, ai->response_model, OSP_STR_NULL}};
+               ai->request_model, ai->response_model, OSP_STR_NULL},
+              OSP_SERIESTAB_KEY_INIT};
+    osp_seriestab_key_push(&c.base, c.v, NBASE);
     put_duration_and_error(&c);
     if (model_call) {
         put_histograms(&c);

@@ -36,13 +36,15 @@ struct osp_seriestab {
     size_t nslots;
     entry **all; /* insertion order */
     size_t n, cap;
-    entry *overflow;        /* the __overflow__ series, once used */
-    char *text;             /* the names and le values below point into it */
-    osp_str name;           /* counter series name, or the _bucket name */
-    osp_str sum, count;     /* histograms */
-    osp_str family;         /* metadata family */
-    osp_str *les;           /* histograms: nbuckets + 1 le values, "+Inf" last */
-    osp_metric *overflowed; /* self-metric: observations sent to the overflow series */
+    entry *overflow;               /* the __overflow__ series, once used */
+    char *text;                    /* the names and le values below point into it */
+    osp_str name;                  /* counter series name, or the _bucket name */
+    osp_str sum, count;            /* histograms */
+    osp_str family;                /* metadata family */
+    osp_str *les;                  /* histograms: nbuckets + 1 le values, "+Inf" last */
+    osp_str count_name;            /* the count family's series name (f->count_name), or empty */
+    osp_metric *overflowed;        /* self-metric: observations sent to the overflow series */
+    osp_metric *overflowed_counts; /* the same, under the count family's name */
 };
 
 /* ---- names ---- */
@@ -96,11 +98,23 @@ static int build_names(osp_seriestab *t)
     return rc;
 }
 
-osp_seriestab *osp_seriestab_create(const osp_family *f)
+/* The self-metric counting observations of family `name` sent to its overflow series. */
+static osp_metric *overflow_metric(const char *name)
 {
     char labels[256];
+    snprintf(labels, sizeof labels, "metric=\"%s\"", name);
+    return osp_counter("osprey_derive_overflow_total",
+                       "Observations of derived series past the series limit of their "
+                       "family, counted in its __overflow__ series.",
+                       labels);
+}
+
+osp_seriestab *osp_seriestab_create(const osp_family *f)
+{
     assert(f->nlabels <= MAX_LABELS &&
            (f->kind != OSP_KIND_HISTOGRAM || f->nbuckets <= MAX_BUCKETS));
+    assert(!f->count_name || (f->kind == OSP_KIND_HISTOGRAM && strlen(f->count_name) > 6 &&
+                              !strcmp(f->count_name + strlen(f->count_name) - 6, "_total")));
     osp_seriestab *t = osp_calloc(1, sizeof *t);
     if (!t)
         return NULL;
@@ -111,11 +125,11 @@ osp_seriestab *osp_seriestab_create(const osp_family *f)
         osp_seriestab_destroy(t);
         return NULL;
     }
-    snprintf(labels, sizeof labels, "metric=\"%s\"", f->name);
-    t->overflowed = osp_counter("osprey_derive_overflow_total",
-                                "Observations of derived series past the series limit of their "
-                                "family, counted in its __overflow__ series.",
-                                labels);
+    t->overflowed = overflow_metric(f->name);
+    if (f->count_name) {
+        t->count_name = osp_str_c(f->count_name);
+        t->overflowed_counts = overflow_metric(f->count_name);
+    }
     return t;
 }
 
@@ -140,12 +154,10 @@ size_t osp_seriestab_size(const osp_seriestab *t)
 
 /* ---- adding ---- */
 
-static uint64_t hash_values(const osp_str *values, size_t n)
+void osp_seriestab_key_push(osp_seriestab_key *k, const osp_str *values, size_t n)
 {
-    uint64_t h = 0;
-    for (size_t i = 0; i < n; i++)
-        h = XXH3_64bits_withSeed(values[i].n ? values[i].p : "", values[i].n, h + i);
-    return h;
+    for (size_t i = 0; i < n; i++, k->n++)
+        k->hash = XXH3_64bits_withSeed(values[i].n ? values[i].p : "", values[i].n, k->hash + k->n);
 }
 
 static int same_values(const entry *e, const osp_str *values, size_t n)
@@ -207,14 +219,14 @@ static entry *overflow_entry(osp_seriestab *t)
         t->overflow = new_entry(t->f, values, 0);
     }
     osp_counter_inc(t->overflowed);
+    osp_counter_inc(t->overflowed_counts);
     return t->overflow;
 }
 
-/* The entry of values, created when new; NULL when out of memory. */
-static entry *find_or_add(osp_seriestab *t, const osp_str *values)
+/* The entry of values (of hash h), created when new; NULL when out of memory. */
+static entry *find_or_add(osp_seriestab *t, const osp_str *values, uint64_t h)
 {
     size_t nl = t->f->nlabels;
-    uint64_t h = hash_values(values, nl);
     for (entry *e = t->slots[h & (t->nslots - 1)]; e; e = e->next)
         if (e->hash == h && same_values(e, values, nl))
             return e;
@@ -252,7 +264,16 @@ static size_t bucket_of(const osp_family *f, double v)
 int osp_seriestab_add(osp_seriestab *t, const osp_str *values, double v, const uint8_t *trace_id,
                       int64_t t_ms)
 {
-    entry *e = find_or_add(t, values);
+    osp_seriestab_key k = OSP_SERIESTAB_KEY_INIT;
+    osp_seriestab_key_push(&k, values, t->f->nlabels);
+    return osp_seriestab_add_key(t, values, &k, v, trace_id, t_ms);
+}
+
+int osp_seriestab_add_key(osp_seriestab *t, const osp_str *values, const osp_seriestab_key *k,
+                          double v, const uint8_t *trace_id, int64_t t_ms)
+{
+    assert(k->n == t->f->nlabels);
+    entry *e = find_or_add(t, values, k->hash);
     if (!e)
         return OSP_ENOMEM;
     e->value += v;
@@ -297,8 +318,8 @@ static int put_series(osp_seriestab *t, const entry *e, osp_str name, osp_str le
     return 0;
 }
 
-/* Attaches e's exemplar to series index `series` of out. */
-static int put_exemplar(const entry *e, size_t series, osp_series_batch *out)
+/* Attaches e's exemplar, with value v, to series index `series` of out. */
+static int put_exemplar(const entry *e, size_t series, double v, osp_series_batch *out)
 {
     char *hex = osp_arena_alloc(&out->arena, 32);
     osp_label *l = osp_arena_alloc(&out->arena, sizeof *l);
@@ -308,7 +329,7 @@ static int put_exemplar(const entry *e, size_t series, osp_series_batch *out)
     osp_hex_encode(e->ex_trace, sizeof e->ex_trace, hex);
     *l = (osp_label){OSP_STR_LIT("trace_id"), osp_str_make(hex, 32)};
     x->series = series;
-    x->ex = (osp_prom_exemplar){l, 1, e->ex_v, e->ex_t};
+    x->ex = (osp_prom_exemplar){l, 1, v, e->ex_t};
     return 0;
 }
 
@@ -333,22 +354,53 @@ static int flush_entry(osp_seriestab *t, const entry *e, int64_t t_ms, osp_serie
         ex = first + bucket_of(f, e->ex_v);
     }
     if (rc == 0 && e->has_ex)
-        rc = put_exemplar(e, ex, out);
+        rc = put_exemplar(e, ex, e->ex_v, out);
+    return rc;
+}
+
+/* The count family's series of one entry, and its exemplar. */
+static int flush_count(osp_seriestab *t, const entry *e, int64_t t_ms, osp_series_batch *out)
+{
+    size_t series = out->nseries;
+    int rc = put_series(t, e, t->count_name, OSP_STR_NULL, t_ms, (double)e->count, out);
+    if (rc == 0 && e->has_ex)
+        rc = put_exemplar(e, series, 1, out);
+    return rc;
+}
+
+typedef int flush_fn(osp_seriestab *t, const entry *e, int64_t t_ms, osp_series_batch *out);
+
+/* Metadata of one family, then fn for every entry, the overflow series last. */
+static int flush_family(osp_seriestab *t, osp_metric_meta meta, flush_fn *fn, int64_t t_ms,
+                        osp_series_batch *out)
+{
+    int rc = 0;
+    osp_metric_meta *m = osp_series_batch_add_meta(out);
+    if (!m)
+        return OSP_ENOMEM;
+    *m = meta;
+    for (size_t i = 0; i < t->n && rc == 0; i++)
+        rc = fn(t, t->all[i], t_ms, out);
+    if (rc == 0 && t->overflow)
+        rc = fn(t, t->overflow, t_ms, out);
     return rc;
 }
 
 int osp_seriestab_flush(osp_seriestab *t, int64_t t_ms, osp_series_batch *out)
 {
+    const osp_family *f = t->f;
     int rc = 0;
     if (osp_seriestab_size(t) == 0)
         return 0;
-    osp_metric_meta *m = osp_series_batch_add_meta(out);
-    if (!m)
-        return OSP_ENOMEM;
-    *m = (osp_metric_meta){t->family, t->f->kind, osp_str_c(t->f->help), osp_str_c(t->f->unit)};
-    for (size_t i = 0; i < t->n && rc == 0; i++)
-        rc = flush_entry(t, t->all[i], t_ms, out);
-    if (rc == 0 && t->overflow)
-        rc = flush_entry(t, t->overflow, t_ms, out);
+    if (t->count_name.n) {
+        osp_str fam = osp_str_make(t->count_name.p, t->count_name.n - strlen("_total"));
+        rc = flush_family(
+            t, (osp_metric_meta){fam, OSP_KIND_COUNTER, osp_str_c(f->count_help), OSP_STR_NULL},
+            flush_count, t_ms, out);
+    }
+    if (rc == 0)
+        rc = flush_family(
+            t, (osp_metric_meta){t->family, f->kind, osp_str_c(f->help), osp_str_c(f->unit)},
+            flush_entry, t_ms, out);
     return rc;
 }

@@ -24,6 +24,10 @@ typedef struct osp_family {
     size_t nlabels;
     const double *buckets; /* histograms: upper bounds, strictly increasing, +Inf implied */
     size_t nbuckets;
+    /* Histograms, optional: also a counter family of this name (with _total) and help, whose
+     * series count each histogram series' observations, as if every observation had also
+     * been added to it as 1 (one table serves both: calls and their durations). */
+    const char *count_name, *count_help;
 } osp_family;
 
 typedef struct osp_seriestab osp_seriestab;
@@ -39,9 +43,28 @@ void osp_seriestab_destroy(osp_seriestab *t);
 int osp_seriestab_add(osp_seriestab *t, const osp_str *values, double v, const uint8_t *trace_id,
                       int64_t t_ms);
 
+/* The running hash of label values, for adding one observation to several tables of
+ * families with the same label values (or values sharing a prefix) while hashing them
+ * once: start from OSP_SERIESTAB_KEY_INIT, push the values in label order, copy the key to
+ * share a prefix. */
+typedef struct osp_seriestab_key {
+    uint64_t hash;
+    size_t n; /* values pushed */
+} osp_seriestab_key;
+#define OSP_SERIESTAB_KEY_INIT ((osp_seriestab_key){0, 0})
+
+/* Pushes the next n label values onto k. */
+void osp_seriestab_key_push(osp_seriestab_key *k, const osp_str *values, size_t n);
+
+/* osp_seriestab_add for values whose key k holds exactly f->nlabels pushed values, in
+ * order (asserted). 0 or OSP_ENOMEM. */
+int osp_seriestab_add_key(osp_seriestab *t, const osp_str *values, const osp_seriestab_key *k,
+                          double v, const uint8_t *trace_id, int64_t t_ms);
+
 /* Appends every series of the table with one sample at t_ms (cumulative values), the
  * family's metadata, and each series' latest exemplar (on the bucket series it fell in,
- * for histograms) to out. Names and label values point into t: use out before destroying t.
+ * for histograms) to out; with a count family, its series and metadata first (their
+ * exemplars with value 1). Names and label values point into t: use out before destroying t.
  * 0 or OSP_ENOMEM. */
 int osp_seriestab_flush(osp_seriestab *t, int64_t t_ms, osp_series_batch *out);
 

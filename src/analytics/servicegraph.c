@@ -21,22 +21,26 @@ enum conn { CONN_SERVICE, CONN_VIRTUAL, CONN_DATABASE, CONN_MESSAGING, CONN_NONE
 static const char *const conn_names[] = {"", "virtual_node", "database", "messaging_system"};
 
 /* Attributes naming an uninstrumented peer, first found wins. */
+#define PEER(z, conn)                                                                              \
+    {                                                                                              \
+        {z, sizeof(z) - 1}, conn                                                                   \
+    }
 static const struct {
-    const char *attr;
+    osp_str attr;
     enum conn conn;
 } peer_attrs[] = {
-    {"peer.service", CONN_VIRTUAL},         {"db.system.name", CONN_DATABASE},
-    {"db.system", CONN_DATABASE},           {"messaging.system", CONN_MESSAGING},
-    {"gen_ai.provider.name", CONN_VIRTUAL}, {"gen_ai.system", CONN_VIRTUAL},
-    {"server.address", CONN_VIRTUAL},       {"net.peer.name", CONN_VIRTUAL},
+    PEER("peer.service", CONN_VIRTUAL),         PEER("db.system.name", CONN_DATABASE),
+    PEER("db.system", CONN_DATABASE),           PEER("messaging.system", CONN_MESSAGING),
+    PEER("gen_ai.provider.name", CONN_VIRTUAL), PEER("gen_ai.system", CONN_VIRTUAL),
+    PEER("server.address", CONN_VIRTUAL),       PEER("net.peer.name", CONN_VIRTUAL),
 };
+#define NPEER_ATTRS (sizeof peer_attrs / sizeof peer_attrs[0])
 
 /* A span waiting for its peer. Clients are keyed by their span id, servers by their
  * parent's, so a pair shares one key. */
 typedef struct pending {
-    struct pending *next;          /* hash chain, or free list */
-    struct pending *older, *newer; /* arrival order */
-    uint64_t hash;
+    struct pending *older, *newer; /* arrival order; newer links the free list */
+    uint64_t tag;                  /* its slot's tag (slot_tag) */
     uint8_t trace_id[16];
     uint8_t key_span[8];
     uint8_t role;      /* enum role */
@@ -50,10 +54,17 @@ typedef struct pending {
     char inline_text[NAME_INLINE];
 } pending;
 
+/* A slot of the pending table: open addressing with linear probing, the tag beside the
+ * pointer so that a probe touches a pending span only when its tag matches. */
+typedef struct slot {
+    uint64_t tag; /* slot_tag of the span, 0 for an empty slot */
+    pending *p;
+} slot;
+
 typedef struct graph {
     osp_family fam_total, fam_failed, fam_server, fam_client; /* the tables point at them */
     osp_seriestab *total, *failed, *server, *client;
-    pending **slots; /* hash table, nslots a power of two */
+    slot *slots; /* nslots a power of two, at most half full while it can grow */
     size_t nslots, n;
     pending *oldest, *newest;
     pending *free; /* recycled entries */
@@ -69,14 +80,16 @@ static void count_edge(graph *g, osp_str client, osp_str server, enum conn conn,
                        double client_s, double server_s, const uint8_t *trace_id, int64_t t_ms)
 {
     osp_str values[3] = {client, server, osp_str_c(conn_names[conn])};
+    osp_seriestab_key k = OSP_SERIESTAB_KEY_INIT;
+    osp_seriestab_key_push(&k, values, 3);
     /* Out of memory loses this observation only; the tables stay consistent. */
-    (void)osp_seriestab_add(g->total, values, 1, trace_id, t_ms);
+    (void)osp_seriestab_add_key(g->total, values, &k, 1, trace_id, t_ms);
     if (failed)
-        (void)osp_seriestab_add(g->failed, values, 1, trace_id, t_ms);
+        (void)osp_seriestab_add_key(g->failed, values, &k, 1, trace_id, t_ms);
     if (server_s >= 0)
-        (void)osp_seriestab_add(g->server, values, server_s, trace_id, t_ms);
+        (void)osp_seriestab_add_key(g->server, values, &k, server_s, trace_id, t_ms);
     if (client_s >= 0)
-        (void)osp_seriestab_add(g->client, values, client_s, trace_id, t_ms);
+        (void)osp_seriestab_add_key(g->client, values, &k, client_s, trace_id, t_ms);
 }
 
 /* The edge of a client and a server span of one request, unless both are one service. */
@@ -91,31 +104,65 @@ static void count_pair(graph *g, const pending *c, const pending *s, int64_t t_m
 
 /* ---- pending spans ---- */
 
-static uint64_t key_hash(const uint8_t trace_id[16], const uint8_t span[8])
+/* The tag of a pending span of key (trace id, span id) and role: never 0, the role in
+ * its lowest bit. */
+static uint64_t slot_tag(const uint8_t trace_id[16], const uint8_t span[8], int role)
 {
     uint8_t k[24];
     memcpy(k, trace_id, 16);
     memcpy(k + 16, span, 8);
-    return XXH3_64bits(k, sizeof k);
+    return (XXH3_64bits(k, sizeof k) & ~(uint64_t)3) | 2 | (uint64_t)role;
 }
 
-/* The slot holding the pending span of key and role, or the empty slot at its chain's end. */
-static pending **find(graph *g, uint64_t h, const uint8_t trace_id[16], const uint8_t span[8],
-                      int role)
+static size_t home_of(const graph *g, uint64_t tag)
 {
-    pending **pp = &g->slots[h & (g->nslots - 1)];
-    for (; *pp; pp = &(*pp)->next)
-        if ((*pp)->hash == h && (*pp)->role == role && !memcmp((*pp)->trace_id, trace_id, 16) &&
-            !memcmp((*pp)->key_span, span, 8))
+    return (size_t)(tag >> 2) & (g->nslots - 1);
+}
+
+/* The index of the slot holding the pending span of tag and key, or of the empty slot
+ * where its probe ends. */
+static size_t find(const graph *g, uint64_t tag, const uint8_t trace_id[16], const uint8_t span[8])
+{
+    size_t i = home_of(g, tag);
+    for (; g->slots[i].tag; i = (i + 1) & (g->nslots - 1)) {
+        const pending *p = g->slots[i].p;
+        if (g->slots[i].tag == tag && !memcmp(p->trace_id, trace_id, 16) &&
+            !memcmp(p->key_span, span, 8))
             break;
-    return pp;
+    }
+    return i;
 }
 
-/* Unlinks p (found at pp) from the table and the arrival list and recycles it. */
-static void drop(graph *g, pending **pp)
+/* The index of the slot holding p (which waits in the table). */
+static size_t slot_of(const graph *g, const pending *p)
 {
-    pending *p = *pp;
-    *pp = p->next;
+    size_t i = home_of(g, p->tag);
+    while (g->slots[i].p != p)
+        i = (i + 1) & (g->nslots - 1);
+    return i;
+}
+
+/* Empties slot i, moving later slots of its probe run back so every probe still finds
+ * its span (backward-shift deletion). */
+static void free_slot(graph *g, size_t i)
+{
+    size_t mask = g->nslots - 1;
+    for (size_t j = (i + 1) & mask; g->slots[j].tag; j = (j + 1) & mask) {
+        size_t home = home_of(g, g->slots[j].tag);
+        /* slot j may move to i when its home is not in the cyclic range (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            g->slots[i] = g->slots[j];
+            i = j;
+        }
+    }
+    g->slots[i] = (slot){0, NULL};
+}
+
+/* Unlinks the span in slot i from the table and the arrival list and recycles it. */
+static void drop(graph *g, size_t i)
+{
+    pending *p = g->slots[i].p;
+    free_slot(g, i);
     if (p->older)
         p->older->newer = p->newer;
     else
@@ -126,7 +173,7 @@ static void drop(graph *g, pending **pp)
         g->newest = p->older;
     if (p->text != p->inline_text)
         osp_free(p->text);
-    p->next = g->free;
+    p->newer = g->free;
     g->free = p;
     g->n--;
     osp_gauge_add(g->m_pending, -1);
@@ -139,7 +186,7 @@ static void retire_oldest(graph *g)
     if (p->role == ROLE_CLIENT && p->conn != CONN_NONE && !osp_str_eq(p->service, p->peer))
         count_edge(g, p->service, p->peer, p->conn, p->failed, p->seconds, -1, p->trace_id,
                    p->end_ms);
-    drop(g, find(g, p->hash, p->trace_id, p->key_span, p->role));
+    drop(g, slot_of(g, p));
 }
 
 static void expire(graph *g, int64_t now_ms)
@@ -150,21 +197,26 @@ static void expire(graph *g, int64_t now_ms)
     }
 }
 
-/* Doubles the hash table (up to twice the pending bound); keeps it as is on failure. */
+/* Doubles the table (up to twice the pending bound); keeps it as is on failure. */
 static void grow(graph *g)
 {
-    size_t n = g->nslots * 2;
-    pending **slots =
-        g->nslots < 2 * OSP_SERVICEGRAPH_MAX_PENDING ? osp_calloc(n, sizeof *slots) : NULL;
+    slot *old = g->slots;
+    size_t nold = g->nslots;
+    slot *slots =
+        nold < 2 * OSP_SERVICEGRAPH_MAX_PENDING ? osp_calloc(2 * nold, sizeof *slots) : NULL;
     if (!slots)
         return;
-    for (pending *p = g->oldest; p; p = p->newer) {
-        p->next = slots[p->hash & (n - 1)];
-        slots[p->hash & (n - 1)] = p;
-    }
-    osp_free(g->slots);
     g->slots = slots;
-    g->nslots = n;
+    g->nslots = 2 * nold;
+    for (size_t i = 0; i < nold; i++) {
+        if (!old[i].tag)
+            continue;
+        size_t j = home_of(g, old[i].tag);
+        while (slots[j].tag)
+            j = (j + 1) & (g->nslots - 1);
+        slots[j] = old[i];
+    }
+    osp_free(old);
 }
 
 /* Copies service and peer into p's text. 0 or OSP_ENOMEM. */
@@ -184,29 +236,34 @@ static int keep_names(pending *p, osp_str service, osp_str peer)
 }
 
 /* Files w (a filled-in entry on the stack) as the newest pending span, evicting the oldest
- * when full. Out of memory drops it. */
+ * when full. Out of memory drops it (so does a table that could not grow past 3/4 full). */
 static void wait_for_peer(graph *g, const pending *w, osp_str service, osp_str peer)
 {
     if (g->n >= OSP_SERVICEGRAPH_MAX_PENDING) {
         retire_oldest(g);
         osp_counter_inc(g->m_evicted);
     }
-    if (g->n + 1 > g->nslots)
+    if (2 * (g->n + 1) > g->nslots)
         grow(g);
+    if (4 * (g->n + 1) > 3 * g->nslots)
+        return;
     pending *p = g->free ? g->free : osp_malloc(sizeof *p);
     if (!p)
         return;
     if (p == g->free)
-        g->free = p->next;
+        g->free = p->newer;
     *p = *w;
     if (keep_names(p, service, peer) != 0) {
-        p->next = g->free;
+        p->newer = g->free;
         g->free = p;
         return;
     }
-    pending **pp = find(g, p->hash, p->trace_id, p->key_span, p->role);
-    p->next = *pp;
-    *pp = p;
+    /* a span repeating a waiting one's key and role waits beside it, in the first free
+     * slot of the probe */
+    size_t i = home_of(g, p->tag);
+    while (g->slots[i].tag)
+        i = (i + 1) & (g->nslots - 1);
+    g->slots[i] = (slot){p->tag, p};
     p->older = g->newest;
     p->newer = NULL;
     if (g->newest)
@@ -221,7 +278,7 @@ static void wait_for_peer(graph *g, const pending *w, osp_str service, osp_str p
 /* The peer a client span names (first of peer_attrs found), CONN_NONE when none. */
 static enum conn peer_of(const osp_span *s, osp_str *peer)
 {
-    size_t best = sizeof peer_attrs / sizeof peer_attrs[0];
+    size_t best = NPEER_ATTRS;
     osp_attr_iter it;
     osp_str key;
     osp_value v;
@@ -230,13 +287,14 @@ static enum conn peer_of(const osp_span *s, osp_str *peer)
         if (v.type != OSP_VAL_STRING || v.s.n == 0)
             continue;
         for (size_t i = 0; i < best; i++)
-            if (osp_str_eqz(key, peer_attrs[i].attr)) {
+            if (key.n == peer_attrs[i].attr.n && key.p[0] == peer_attrs[i].attr.p[0] &&
+                !memcmp(key.p, peer_attrs[i].attr.p, key.n)) {
                 best = i;
                 *peer = v.s;
                 break;
             }
     }
-    return best < sizeof peer_attrs / sizeof peer_attrs[0] ? peer_attrs[best].conn : CONN_NONE;
+    return best < NPEER_ATTRS ? peer_attrs[best].conn : CONN_NONE;
 }
 
 /* ---- the deriver ---- */
@@ -247,11 +305,10 @@ static void graph_destroy(void *self)
     if (!g)
         return;
     while (g->oldest)
-        drop(g,
-             find(g, g->oldest->hash, g->oldest->trace_id, g->oldest->key_span, g->oldest->role));
+        drop(g, slot_of(g, g->oldest));
     while (g->free) {
         pending *p = g->free;
-        g->free = p->next;
+        g->free = p->newer;
         osp_free(p);
     }
     osp_free(g->slots);
@@ -267,30 +324,23 @@ static void *graph_create(const osp_derive_env *env)
     graph *g = osp_calloc(1, sizeof *g);
     if (!g)
         return NULL;
-    g->fam_total = (osp_family){OSP_DERIVED_GRAPH_TOTAL,
-                                OSP_KIND_COUNTER,
-                                "Requests between two services.",
-                                "",
-                                graph_labels,
-                                3,
-                                NULL,
-                                0};
-    g->fam_failed = (osp_family){OSP_DERIVED_GRAPH_FAILED,
-                                 OSP_KIND_COUNTER,
-                                 "Failed requests between two services.",
-                                 "",
-                                 graph_labels,
-                                 3,
-                                 NULL,
-                                 0};
-    g->fam_server = (osp_family){OSP_DERIVED_GRAPH_SERVER,
-                                 OSP_KIND_HISTOGRAM,
-                                 "Request durations seen by the server.",
-                                 "seconds",
-                                 graph_labels,
-                                 3,
-                                 osp_derived_graph_buckets,
-                                 osp_derived_graph_nbuckets};
+    g->fam_total = (osp_family){.name = OSP_DERIVED_GRAPH_TOTAL,
+                                .kind = OSP_KIND_COUNTER,
+                                .help = "Requests between two services.",
+                                .unit = "",
+                                .labels = graph_labels,
+                                .nlabels = 3};
+    g->fam_failed = g->fam_total;
+    g->fam_failed.name = OSP_DERIVED_GRAPH_FAILED;
+    g->fam_failed.help = "Failed requests between two services.";
+    g->fam_server = (osp_family){.name = OSP_DERIVED_GRAPH_SERVER,
+                                 .kind = OSP_KIND_HISTOGRAM,
+                                 .help = "Request durations seen by the server.",
+                                 .unit = "seconds",
+                                 .labels = graph_labels,
+                                 .nlabels = 3,
+                                 .buckets = osp_derived_graph_buckets,
+                                 .nbuckets = osp_derived_graph_nbuckets};
     g->fam_client = g->fam_server;
     g->fam_client.name = OSP_DERIVED_GRAPH_CLIENT;
     g->fam_client.help = "Request durations seen by the client.";
@@ -335,7 +385,7 @@ static void graph_add(void *self, const osp_derived_span *ds, int64_t now_ms)
                  .end_ms = s->end_ns ? (int64_t)(s->end_ns / 1000000) : now_ms,
                  .seconds = osp_span_seconds(s),
                  .service = osp_span_service(ds->resource),
-                 .hash = key_hash(s->trace_id, key)};
+                 .tag = slot_tag(s->trace_id, key, client ? ROLE_CLIENT : ROLE_SERVER)};
     memcpy(w.trace_id, s->trace_id, 16);
     memcpy(w.key_span, key, 8);
     if (server && !memcmp(s->parent_span_id, zero, 8)) {
@@ -343,10 +393,10 @@ static void graph_add(void *self, const osp_derived_span *ds, int64_t now_ms)
                    w.trace_id, w.end_ms);
         return;
     }
-    pending **pp = find(g, w.hash, w.trace_id, w.key_span, client ? ROLE_SERVER : ROLE_CLIENT);
-    if (*pp) {
-        count_pair(g, client ? &w : *pp, client ? *pp : &w, w.end_ms);
-        drop(g, pp);
+    size_t i = find(g, w.tag ^ 1, w.trace_id, w.key_span); /* the other role */
+    if (g->slots[i].tag) {
+        count_pair(g, client ? &w : g->slots[i].p, client ? g->slots[i].p : &w, w.end_ms);
+        drop(g, i);
         return;
     }
     w.conn = client ? peer_of(s, &peer) : CONN_NONE;

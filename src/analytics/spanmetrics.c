@@ -8,8 +8,8 @@
 static const char *const red_labels[] = {"service_name", "span_name", "span_kind", "status_code"};
 
 typedef struct spanmetrics {
-    osp_family calls_family, duration_family; /* the tables point at them */
-    osp_seriestab *calls, *duration;
+    osp_family family;       /* the table points at it */
+    osp_seriestab *duration; /* its observation counts are the calls */
 } spanmetrics;
 
 const char *osp_span_kind_label(int32_t kind)
@@ -41,7 +41,6 @@ static void spanmetrics_destroy(void *self)
     spanmetrics *m = self;
     if (!m)
         return;
-    osp_seriestab_destroy(m->calls);
     osp_seriestab_destroy(m->duration);
     osp_free(m);
 }
@@ -51,25 +50,17 @@ static void *spanmetrics_create(const osp_derive_env *env)
     spanmetrics *m = osp_calloc(1, sizeof *m);
     if (!m)
         return NULL;
-    m->calls_family = (osp_family){OSP_DERIVED_CALLS,
-                                   OSP_KIND_COUNTER,
-                                   "Spans received, by service, name, kind and status.",
-                                   "",
-                                   red_labels,
-                                   4,
-                                   NULL,
-                                   0};
-    m->duration_family = (osp_family){OSP_DERIVED_DURATION,
-                                      OSP_KIND_HISTOGRAM,
-                                      "Span durations, by service, name, kind and status.",
-                                      "seconds",
-                                      red_labels,
-                                      4,
-                                      osp_derived_span_buckets,
-                                      osp_derived_span_nbuckets};
-    m->calls = osp_seriestab_create(&m->calls_family);
-    m->duration = osp_seriestab_create(&m->duration_family);
-    if (!m->calls || !m->duration) {
+    m->family = (osp_family){.name = OSP_DERIVED_DURATION,
+                             .kind = OSP_KIND_HISTOGRAM,
+                             .help = "Span durations, by service, name, kind and status.",
+                             .unit = "seconds",
+                             .labels = red_labels,
+                             .nlabels = 4,
+                             .buckets = osp_derived_span_buckets,
+                             .nbuckets = osp_derived_span_nbuckets,
+                             .count_name = OSP_DERIVED_CALLS,
+                             .count_help = "Spans received, by service, name, kind and status."};
+    if (!(m->duration = osp_seriestab_create(&m->family))) {
         spanmetrics_destroy(m);
         return NULL;
     }
@@ -89,17 +80,15 @@ static void spanmetrics_add(void *self, const osp_derived_span *ds, int64_t now_
     osp_str values[4] = {osp_span_service(ds->resource), s->name,
                          osp_str_c(osp_span_kind_label(s->kind)),
                          osp_str_c(osp_status_code_label(s->status_code))};
-    int64_t t = exemplar_ms(s, now_ms);
-    /* Out of memory loses this observation only; the tables stay consistent. */
-    (void)osp_seriestab_add(m->calls, values, 1, s->trace_id, t);
-    (void)osp_seriestab_add(m->duration, values, osp_span_seconds(s), s->trace_id, t);
+    /* Out of memory loses this observation only; the table stays consistent. */
+    (void)osp_seriestab_add(m->duration, values, osp_span_seconds(s), s->trace_id,
+                            exemplar_ms(s, now_ms));
 }
 
 static int spanmetrics_flush(void *self, int64_t t_ms, osp_series_batch *out)
 {
     spanmetrics *m = self;
-    int rc = osp_seriestab_flush(m->calls, t_ms, out);
-    return rc ? rc : osp_seriestab_flush(m->duration, t_ms, out);
+    return osp_seriestab_flush(m->duration, t_ms, out);
 }
 
 const osp_deriver osp_spanmetrics_deriver = {"spanmetrics", spanmetrics_create, spanmetrics_add,

@@ -47,7 +47,8 @@ struct osp_api {
     osp_metric *mem_in_use; /* osprey_memory_in_use_bytes */
     osp_metric *rss;        /* osprey_process_resident_memory_bytes */
     endpoint endpoints[NROUTES];
-    osp_route routes[NROUTES + OSP_GOLDEN_API_NROUTES]; /* the golden API's after ours */
+    /* the golden API's after ours, then the sessions API's */
+    osp_route routes[NROUTES + OSP_GOLDEN_API_NROUTES + OSP_SESSIONS_API_NROUTES];
     size_t nroutes;
 };
 
@@ -709,6 +710,16 @@ void osp_api_set_golden(osp_api *api, osp_golden_api *golden)
     osp_golden_api_routes(golden, &routes, &n);
     memcpy(api->routes + NROUTES, routes, n * sizeof *routes);
     api->nroutes = NROUTES + n;
+}
+
+void osp_api_set_sessions(osp_api *api, osp_sessions_api *sessions)
+{
+    const osp_route *routes;
+    size_t n;
+    assert(api->nroutes == NROUTES + OSP_GOLDEN_API_NROUTES);
+    osp_sessions_api_routes(sessions, &routes, &n);
+    memcpy(api->routes + api->nroutes, routes, n * sizeof *routes);
+    api->nroutes += n;
 }
 
 void osp_api_set_logs(osp_api *api, osp_logs_api *logs)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "api/golden.h"
+#include "api/sessions.h"
 #include "api/logs.h"
 #include "net/http.h"
 #include "store/store.h"
@@ -42,6 +43,11 @@ void osp_api_set_logs(osp_api *api, osp_logs_api *logs);
 /* Also serves the routes of golden (borrowed; it must outlive the API) in the route table.
  * Call once, before osp_api_routes. */
 void osp_api_set_golden(osp_api *api, osp_golden_api *golden);
+
+/* Also serves the routes of sessions (borrowed; it must outlive the API) in the route
+ * table, after the golden API's. Call once, after osp_api_set_golden, before
+ * osp_api_routes. */
+void osp_api_set_sessions(osp_api *api, osp_sessions_api *sessions);
 
 /* Readiness as /readyz reports it: 1 once serving, 0 while starting or shutting down
  * (503). Thread-safe. */

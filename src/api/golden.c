@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "analytics/sessions.h"
+#include "api/golden_int.h"
 #include "core/clock.h"
 #include "core/duration.h"
 #include "core/err.h"
@@ -20,7 +22,7 @@
 #define JSON_TYPE "application/json"
 #define DEFAULT_RANGE_MS ((int64_t)3600 * 1000)
 #define DEFAULT_POINTS 100 /* time series without a step */
-#define USER_GROUPING "per-user usage needs the session store, not built yet"
+#define BY_USER 3          /* groupBy=user, after enum osp_golden_group: from the AI call index */
 
 typedef void (*golden_fn)(osp_golden_api *api, const osp_http_request *req, osp_http_response *res);
 
@@ -38,10 +40,7 @@ struct osp_golden_api {
 
 /* ---- responses ---- */
 
-static void fail(osp_http_response *res, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fail(osp_http_response *res, int status, const char *fmt, ...)
+void osp__api_fail(osp_http_response *res, int status, const char *fmt, ...)
 {
     char msg[OSP_PARAM_ECHO_MAX * 4];
     va_list ap;
@@ -52,19 +51,18 @@ static void fail(osp_http_response *res, int status, const char *fmt, ...)
     osp_http_response_error(res, status, "%s", msg);
 }
 
-/* Answers 200 with the JSON written, or the failure rc. */
-static void finish(osp_http_response *res, int rc)
+void osp__api_finish(osp_http_response *res, int rc)
 {
     if (rc == 0) {
         res->status = 200;
         res->content_type = JSON_TYPE;
     } else if (rc == OSP_EBUSY) {
         osp_http_response_header(res, "retry-after", OSP_STR_LIT("1"));
-        fail(res, 503, "the store is busy, retry later");
+        osp__api_fail(res, 503, "the store is busy, retry later");
     } else if (rc == OSP_ETOOBIG) {
-        fail(res, 422, "the result is too large: narrow the range");
+        osp__api_fail(res, 422, "the result is too large: narrow the range");
     } else {
-        fail(res, 500, "%s", osp_strerror(rc));
+        osp__api_fail(res, 500, "%s", osp_strerror(rc));
     }
 }
 
@@ -74,14 +72,13 @@ static int put_num(osp_buf *b, double v)
     return isfinite(v) ? osp_buf_float(b, v) : osp_buf_puts(b, "null");
 }
 
-/* ,"name":v (or without the comma when first). */
-static int put_num_field(osp_buf *b, const char *name, double v)
+int osp__api_num_field(osp_buf *b, const char *name, double v)
 {
     int rc = osp_buf_printf(b, ",\"%s\":", name);
     return rc ? rc : put_num(b, v);
 }
 
-static int put_str_field(osp_buf *b, const char *name, osp_str v, int first)
+int osp__api_str_field(osp_buf *b, const char *name, osp_str v, int first)
 {
     int rc = osp_buf_printf(b, "%s\"%s\":", first ? "" : ",", name);
     return rc ? rc : osp_buf_json_str(b, v.p, v.n);
@@ -101,13 +98,12 @@ static int put_health(osp_buf *b, unsigned h)
 
 /* ---- parameters ---- */
 
-/* Reads parameter name: 1 present, 0 absent or empty; answers 400 and returns -1 on bad
- * percent-encoding. */
-static int param(const osp_http_request *req, osp_http_response *res, const char *name, osp_str *v)
+int osp__api_param(const osp_http_request *req, osp_http_response *res, const char *name,
+                   osp_str *v)
 {
     int rc = osp_http_query_get(req, name, v);
     if (rc < 0) {
-        fail(res, 400, "malformed query string: bad percent-encoding");
+        osp__api_fail(res, 400, "malformed query string: bad percent-encoding");
         return -1;
     }
     return rc == 1 && v->n > 0;
@@ -135,7 +131,7 @@ static int time_param(const osp_http_request *req, osp_http_response *res, const
 {
     osp_str v;
     uint64_t ns;
-    int rc = param(req, res, name, &v);
+    int rc = osp__api_param(req, res, name, &v);
     if (rc <= 0) {
         *ms = def;
         return rc;
@@ -146,59 +142,53 @@ static int time_param(const osp_http_request *req, osp_http_response *res, const
         *ms = (int64_t)(ns / 1000000);
         return 0;
     }
-    fail(res, 400, "invalid %s \"%.*s\": expected unix seconds or an RFC 3339 time", name,
-         (int)(v.n > OSP_PARAM_ECHO_MAX ? OSP_PARAM_ECHO_MAX : v.n), v.p);
+    osp__api_fail(res, 400, "invalid %s \"%.*s\": expected unix seconds or an RFC 3339 time", name,
+                  (int)(v.n > OSP_PARAM_ECHO_MAX ? OSP_PARAM_ECHO_MAX : v.n), v.p);
     return -1;
 }
 
-/* start and end: end defaults to now, start to an hour before end. 0, or answers 400 and
- * returns -1. */
-static int range_params(const osp_http_request *req, osp_http_response *res, int64_t *start,
-                        int64_t *end)
+int osp__api_range(const osp_http_request *req, osp_http_response *res, int64_t *start,
+                   int64_t *end)
 {
     int64_t now = (int64_t)(osp_clock_ns(CLOCK_REALTIME) / 1000000);
     if (time_param(req, res, "end", now, end) ||
         time_param(req, res, "start", *end - DEFAULT_RANGE_MS, start))
         return -1;
     if (*end <= *start) {
-        fail(res, 400, "invalid end: not after start");
+        osp__api_fail(res, 400, "invalid end: not after start");
         return -1;
     }
     if (*end - *start > OSP_GOLDEN_MAX_RANGE_MS) {
-        fail(res, 400, "invalid start: the range is longer than 366 days");
+        osp__api_fail(res, 400, "invalid start: the range is longer than 366 days");
         return -1;
     }
     return 0;
 }
 
-/* Parameter name as one of names[0..n) (def when absent): its index, or answers (400, or
- * 501 for groupBy=user) and returns -1. */
+/* Parameter name as one of names[0..n) (def when absent): its index, or answers 400 and
+ * returns -1. */
 static int choice_param(const osp_http_request *req, osp_http_response *res, const char *name,
                         const char *const *names, size_t n, int def)
 {
     osp_str v;
-    int rc = param(req, res, name, &v);
+    int rc = osp__api_param(req, res, name, &v);
     if (rc <= 0)
         return rc < 0 ? -1 : def;
     for (size_t i = 0; i < n; i++)
         if (osp_str_eqz(v, names[i]))
             return (int)i;
-    if (!strcmp(name, "groupBy") && osp_str_eqz(v, "user")) {
-        fail(res, 501, USER_GROUPING);
-        return -1;
-    }
     char list[128] = "";
     for (size_t i = 0; i < n; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
-    fail(res, 400, "invalid %s \"%.*s\": use one of %s", name,
-         (int)(v.n > OSP_PARAM_ECHO_MAX ? OSP_PARAM_ECHO_MAX : v.n), v.p, list);
+    osp__api_fail(res, 400, "invalid %s \"%.*s\": use one of %s", name,
+                  (int)(v.n > OSP_PARAM_ECHO_MAX ? OSP_PARAM_ECHO_MAX : v.n), v.p, list);
     return -1;
 }
 
 static int group_param(const osp_http_request *req, osp_http_response *res)
 {
-    static const char *const names[] = {"model", "provider", "service"};
-    return choice_param(req, res, "groupBy", names, 3, OSP_GOLDEN_BY_MODEL);
+    static const char *const names[] = {"model", "provider", "service", "user"};
+    return choice_param(req, res, "groupBy", names, 4, OSP_GOLDEN_BY_MODEL);
 }
 
 /* step: seconds or a Prometheus duration; by default a hundredth of the range, rounded up
@@ -207,7 +197,7 @@ static int step_param(const osp_http_request *req, osp_http_response *res, int64
                       int64_t *step)
 {
     osp_str v;
-    int rc = param(req, res, "step", &v);
+    int rc = osp__api_param(req, res, "step", &v);
     if (rc < 0)
         return -1;
     if (rc == 0) {
@@ -216,13 +206,14 @@ static int step_param(const osp_http_request *req, osp_http_response *res, int64
         return 0;
     }
     if ((parse_seconds(v, step) && osp_prom_duration_parse(v, step)) || *step <= 0) {
-        fail(res, 400, "invalid step \"%.*s\": expected a positive duration like 30s or 5m",
-             (int)(v.n > OSP_PARAM_ECHO_MAX ? OSP_PARAM_ECHO_MAX : v.n), v.p);
+        osp__api_fail(res, 400,
+                      "invalid step \"%.*s\": expected a positive duration like 30s or 5m",
+                      (int)(v.n > OSP_PARAM_ECHO_MAX ? OSP_PARAM_ECHO_MAX : v.n), v.p);
         return -1;
     }
     if (*step > range || range / *step > OSP_GOLDEN_MAX_STEPS) {
-        fail(res, 400, "invalid step: it must make from 1 to %d steps of the range",
-             OSP_GOLDEN_MAX_STEPS);
+        osp__api_fail(res, 400, "invalid step: it must make from 1 to %d steps of the range",
+                      OSP_GOLDEN_MAX_STEPS);
         return -1;
     }
     return 0;
@@ -240,16 +231,16 @@ static const osp_golden_env *env_of(osp_golden_api *api)
 
 static int put_red(osp_buf *b, const osp_golden_red *r, int quantiles)
 {
-    int rc = put_num_field(b, "rate", r->rate);
-    rc |= put_num_field(b, "errorRate", r->error_rate);
+    int rc = osp__api_num_field(b, "rate", r->rate);
+    rc |= osp__api_num_field(b, "errorRate", r->error_rate);
     if (quantiles) {
-        rc |= put_num_field(b, "p50", r->p50);
-        rc |= put_num_field(b, "p95", r->p95);
-        rc |= put_num_field(b, "p99", r->p99);
-        rc |= put_num_field(b, "calls", r->calls);
-        rc |= put_num_field(b, "errors", r->errors);
+        rc |= osp__api_num_field(b, "p50", r->p50);
+        rc |= osp__api_num_field(b, "p95", r->p95);
+        rc |= osp__api_num_field(b, "p99", r->p99);
+        rc |= osp__api_num_field(b, "calls", r->calls);
+        rc |= osp__api_num_field(b, "errors", r->errors);
     } else {
-        rc |= put_num_field(b, "p95", r->p95);
+        rc |= osp__api_num_field(b, "p95", r->p95);
     }
     return rc;
 }
@@ -259,7 +250,7 @@ static int put_overview(osp_buf *b, const osp_golden_overview *o)
     int rc = osp_buf_puts(b, "{\"services\":[");
     for (size_t i = 0; rc == 0 && i < o->nservices; i++) {
         rc = osp_buf_puts(b, i ? ",{" : "{");
-        rc |= put_str_field(b, "name", o->services[i].name, 1);
+        rc |= osp__api_str_field(b, "name", o->services[i].name, 1);
         rc |= put_red(b, &o->services[i].red, 1);
         rc |= osp_buf_putc(b, '}');
     }
@@ -267,13 +258,13 @@ static int put_overview(osp_buf *b, const osp_golden_overview *o)
     for (size_t i = 0; rc == 0 && i < o->nmodels; i++) {
         const osp_golden_usage *u = &o->models[i];
         rc = osp_buf_puts(b, i ? ",{" : "{");
-        rc |= put_str_field(b, "provider", u->provider, 1);
-        rc |= put_str_field(b, "model", u->model, 0);
-        rc |= put_num_field(b, "calls", u->calls);
-        rc |= put_num_field(b, "errors", u->errors);
-        rc |= put_num_field(b, "cost", u->cost);
-        rc |= put_num_field(b, "inputTokens", u->input_tokens);
-        rc |= put_num_field(b, "outputTokens", u->output_tokens);
+        rc |= osp__api_str_field(b, "provider", u->provider, 1);
+        rc |= osp__api_str_field(b, "model", u->model, 0);
+        rc |= osp__api_num_field(b, "calls", u->calls);
+        rc |= osp__api_num_field(b, "errors", u->errors);
+        rc |= osp__api_num_field(b, "cost", u->cost);
+        rc |= osp__api_num_field(b, "inputTokens", u->input_tokens);
+        rc |= osp__api_num_field(b, "outputTokens", u->output_tokens);
         rc |= osp_buf_putc(b, '}');
     }
     return rc ? rc : osp_buf_puts(b, "]}");
@@ -283,10 +274,10 @@ static void overview(osp_golden_api *api, const osp_http_request *req, osp_http_
 {
     int64_t start, end;
     osp_golden_overview o;
-    if (range_params(req, res, &start, &end))
+    if (osp__api_range(req, res, &start, &end))
         return;
     int rc = osp_golden_overview_get(env_of(api), start, end, req->arena, &o);
-    finish(res, rc ? rc : put_overview(&res->body, &o));
+    osp__api_finish(res, rc ? rc : put_overview(&res->body, &o));
 }
 
 /* ---- topology ---- */
@@ -297,7 +288,7 @@ static int put_topology(osp_buf *b, const osp_golden_topology *t)
     for (size_t i = 0; rc == 0 && i < t->nnodes; i++) {
         const osp_golden_node *n = &t->nodes[i];
         rc = osp_buf_puts(b, i ? ",{" : "{");
-        rc |= put_str_field(b, "id", n->id, 1);
+        rc |= osp__api_str_field(b, "id", n->id, 1);
         rc |= osp_buf_printf(b, ",\"kind\":\"%s\"", n->is_virtual ? "virtual" : "service");
         rc |= put_red(b, &n->red, 0);
         rc |= put_health(b, n->health);
@@ -307,9 +298,9 @@ static int put_topology(osp_buf *b, const osp_golden_topology *t)
     for (size_t i = 0; rc == 0 && i < t->nedges; i++) {
         const osp_golden_edge *e = &t->edges[i];
         rc = osp_buf_puts(b, i ? ",{" : "{");
-        rc |= put_str_field(b, "client", t->nodes[e->client].id, 1);
-        rc |= put_str_field(b, "server", t->nodes[e->server].id, 0);
-        rc |= put_str_field(b, "connectionType", e->connection_type, 0);
+        rc |= osp__api_str_field(b, "client", t->nodes[e->client].id, 1);
+        rc |= osp__api_str_field(b, "server", t->nodes[e->server].id, 0);
+        rc |= osp__api_str_field(b, "connectionType", e->connection_type, 0);
         rc |= put_red(b, &e->red, 0);
         rc |= put_health(b, e->health);
         rc |= osp_buf_putc(b, '}');
@@ -326,34 +317,46 @@ static void topology(osp_golden_api *api, const osp_http_request *req, osp_http_
 {
     int64_t start, end;
     osp_golden_topology t;
-    if (range_params(req, res, &start, &end))
+    if (osp__api_range(req, res, &start, &end))
         return;
     int rc = osp_golden_topology_get(env_of(api), &api->thresholds, start, end, req->arena, &t);
-    finish(res, rc ? rc : put_topology(&res->body, &t));
+    osp__api_finish(res, rc ? rc : put_topology(&res->body, &t));
 }
 
 /* ---- LLM usage ---- */
 
 static int put_usage(osp_buf *b, const osp_golden_usage *u, int by)
 {
-    int rc = put_str_field(b, "key", u->key, 1);
+    int rc = osp__api_str_field(b, "key", u->key, 1);
     if (by == OSP_GOLDEN_BY_MODEL)
-        rc |= put_str_field(b, "provider", u->provider, 0);
-    rc |= put_num_field(b, "calls", u->calls);
-    rc |= put_num_field(b, "errors", u->errors);
-    rc |= put_num_field(b, "inputTokens", u->input_tokens);
-    rc |= put_num_field(b, "outputTokens", u->output_tokens);
-    rc |= put_num_field(b, "cacheReadTokens", u->cache_read_tokens);
-    rc |= put_num_field(b, "cacheWriteTokens", u->cache_write_tokens);
-    rc |= put_num_field(b, "cost", u->cost);
-    rc |= put_num_field(b, "latencyP50", u->latency_p50);
-    rc |= put_num_field(b, "latencyP95", u->latency_p95);
-    rc |= put_num_field(b, "ttftP50", u->ttft_p50);
-    rc |= put_num_field(b, "ttftP95", u->ttft_p95);
-    rc |= put_num_field(b, "tpotP50", u->tpot_p50);
-    rc |= put_num_field(b, "tpotP95", u->tpot_p95);
-    rc |= put_num_field(b, "streamingShare", u->streaming_share);
+        rc |= osp__api_str_field(b, "provider", u->provider, 0);
+    rc |= osp__api_num_field(b, "calls", u->calls);
+    rc |= osp__api_num_field(b, "errors", u->errors);
+    rc |= osp__api_num_field(b, "inputTokens", u->input_tokens);
+    rc |= osp__api_num_field(b, "outputTokens", u->output_tokens);
+    rc |= osp__api_num_field(b, "cacheReadTokens", u->cache_read_tokens);
+    rc |= osp__api_num_field(b, "cacheWriteTokens", u->cache_write_tokens);
+    rc |= osp__api_num_field(b, "cost", u->cost);
+    rc |= osp__api_num_field(b, "latencyP50", u->latency_p50);
+    rc |= osp__api_num_field(b, "latencyP95", u->latency_p95);
+    rc |= osp__api_num_field(b, "ttftP50", u->ttft_p50);
+    rc |= osp__api_num_field(b, "ttftP95", u->ttft_p95);
+    rc |= osp__api_num_field(b, "tpotP50", u->tpot_p50);
+    rc |= osp__api_num_field(b, "tpotP95", u->tpot_p95);
+    rc |= osp__api_num_field(b, "streamingShare", u->streaming_share);
     return rc;
+}
+
+/* LLM usage per user over (start_ms, end_ms], from the AI call index. */
+static int usage_by_user(const osp_golden_env *env, int64_t start_ms, int64_t end_ms,
+                         osp_arena *arena, osp_golden_usage **u, size_t *n)
+{
+    osp_aicall_query q = {.start_ns = (uint64_t)start_ms * 1000000 + 1,
+                          .end_ns = (uint64_t)end_ms * 1000000};
+    osp_sessions_window w = {q.start_ns, q.end_ns};
+    osp_aicall_set set;
+    int rc = osp_sessions_load(env->store, &q, arena, &set);
+    return rc ? rc : osp_sessions_usage_by_user(&set, &w, env->prices, arena, u, n);
 }
 
 static void llm_models(osp_golden_api *api, const osp_http_request *req, osp_http_response *res)
@@ -362,9 +365,10 @@ static void llm_models(osp_golden_api *api, const osp_http_request *req, osp_htt
     osp_golden_usage *u;
     size_t n;
     int by;
-    if (range_params(req, res, &start, &end) || (by = group_param(req, res)) < 0)
+    if (osp__api_range(req, res, &start, &end) || (by = group_param(req, res)) < 0)
         return;
-    int rc = osp_golden_models_get(env_of(api), by, start, end, req->arena, &u, &n);
+    int rc = by == BY_USER ? usage_by_user(env_of(api), start, end, req->arena, &u, &n)
+                           : osp_golden_models_get(env_of(api), by, start, end, req->arena, &u, &n);
     if (rc == 0)
         rc = osp_buf_puts(&res->body, "{\"models\":[");
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -372,7 +376,7 @@ static void llm_models(osp_golden_api *api, const osp_http_request *req, osp_htt
         rc |= put_usage(&res->body, &u[i], by);
         rc |= osp_buf_putc(&res->body, '}');
     }
-    finish(res, rc ? rc : osp_buf_puts(&res->body, "]}"));
+    osp__api_finish(res, rc ? rc : osp_buf_puts(&res->body, "]}"));
 }
 
 /* Unix seconds, with the milliseconds as a fraction when there are any. */
@@ -389,7 +393,7 @@ static int put_series(osp_buf *b, const osp_golden_series *s, size_t n, size_t n
     rc |= osp_buf_puts(b, ",\"series\":[");
     for (size_t i = 0; rc == 0 && i < n; i++) {
         rc = osp_buf_puts(b, i ? ",{" : "{");
-        rc |= put_str_field(b, "key", s[i].key, 1);
+        rc |= osp__api_str_field(b, "key", s[i].key, 1);
         rc |= osp_buf_puts(b, ",\"points\":[");
         for (size_t k = 0; rc == 0 && k < nsteps; k++) {
             rc = osp_buf_puts(b, k ? ",[" : "[");
@@ -411,13 +415,13 @@ static void llm_timeseries(osp_golden_api *api, const osp_http_request *req, osp
     osp_golden_series *s;
     size_t n, nsteps;
     int by, metric;
-    if (range_params(req, res, &start, &end) || (by = group_param(req, res)) < 0 ||
+    if (osp__api_range(req, res, &start, &end) || (by = group_param(req, res)) < 0 ||
         (metric = choice_param(req, res, "metric", metrics, 7, OSP_GOLDEN_CALLS)) < 0 ||
         step_param(req, res, end - start, &step))
         return;
     int rc = osp_golden_timeseries_get(env_of(api), metric, by, start, end, step, req->arena, &s,
                                        &n, &nsteps);
-    finish(res, rc ? rc : put_series(&res->body, s, n, nsteps, start, step));
+    osp__api_finish(res, rc ? rc : put_series(&res->body, s, n, nsteps, start, step));
 }
 
 /* ---- diagnostic ---- */
@@ -455,12 +459,12 @@ static int put_field(osp_buf *b, const osp_genai *g, int f)
         rc |= put_field_value(b, g, f);
     }
     if (src->attr)
-        rc |= put_str_field(b, "attribute", osp_str_c(src->attr), 0);
+        rc |= osp__api_str_field(b, "attribute", osp_str_c(src->attr), 0);
     if (src->convention)
-        rc |= put_str_field(b, "convention", osp_str_c(osp_genai_convention_name(src->convention)),
-                            0);
+        rc |= osp__api_str_field(b, "convention",
+                                 osp_str_c(osp_genai_convention_name(src->convention)), 0);
     if (src->reason)
-        rc |= put_str_field(b, "reason", osp_str_c(src->reason), 0);
+        rc |= osp__api_str_field(b, "reason", osp_str_c(src->reason), 0);
     return rc ? rc : osp_buf_putc(b, '}');
 }
 
@@ -468,8 +472,8 @@ static int put_diagnosed_span(osp_buf *b, const osp_span *s, const osp_genai *g)
 {
     char hex[17];
     osp_hex_encode(s->span_id, 8, hex);
-    int rc = put_str_field(b, "spanId", osp_str_make(hex, 16), 1);
-    rc |= put_str_field(b, "name", s->name, 0);
+    int rc = osp__api_str_field(b, "spanId", osp_str_make(hex, 16), 1);
+    rc |= osp__api_str_field(b, "name", s->name, 0);
     rc |= osp_buf_printf(b, ",\"type\":\"%s\",\"conventions\":[", osp_genai_type_name(g->type));
     for (unsigned bit = 0, n = 0; rc == 0 && bit < OSP_CONV_COUNT; bit++)
         if (g->conventions & (1u << bit))
@@ -489,11 +493,11 @@ static void llm_diagnose(osp_golden_api *api, const osp_http_request *req, osp_h
     osp_span_batch b;
     osp_genai *g = NULL;
     osp_str v = OSP_STR_LIT("");
-    int rc = param(req, res, "traceId", &v);
+    int rc = osp__api_param(req, res, "traceId", &v);
     if (rc < 0)
         return;
     if (osp_param_trace_id("traceId", v, id, &err)) {
-        fail(res, 400, "%s", rc ? err.msg : "missing traceId");
+        osp__api_fail(res, 400, "%s", rc ? err.msg : "missing traceId");
         return;
     }
     osp_hex_encode(id, sizeof id, hex);
@@ -513,9 +517,9 @@ static void llm_diagnose(osp_golden_api *api, const osp_http_request *req, osp_h
         rc |= osp_buf_putc(&res->body, '}');
     }
     if (rc == OSP_ENOTFOUND)
-        fail(res, 404, "trace %.32s not found", hex);
+        osp__api_fail(res, 404, "trace %.32s not found", hex);
     else
-        finish(res, rc ? rc : osp_buf_puts(&res->body, "]}"));
+        osp__api_finish(res, rc ? rc : osp_buf_puts(&res->body, "]}"));
     osp_span_batch_cleanup(&b);
 }
 

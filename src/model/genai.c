@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <xxhash.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -314,6 +315,9 @@ static size_t nflat_rows;
 static osp_str flat_prefix[NROWS], flat_tail[NROWS];
 static osp_genai blank_ai, blank_plain; /* results before any row is applied */
 static uint8_t prefix_first[256];       /* 1 for the first byte of each prefix */
+#define KEY_SLOTS 256                   /* exact keys hashed, open addressing */
+_Static_assert(KEY_SLOTS >= 2 * NROWS, "the key table stays at most half full");
+static uint8_t key_slots[KEY_SLOTS]; /* 1 + the by_key position of a key's first row; 0 empty */
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
 
 static void set_src(osp_genai *g, int field, int status, unsigned conv, const char *attr,
@@ -348,6 +352,11 @@ static int cmp_by_key(const void *a, const void *b)
     return c ? c : (x > y) - (x < y);
 }
 
+static size_t key_home(osp_str k)
+{
+    return (size_t)XXH3_64bits(k.p, k.n) % KEY_SLOTS;
+}
+
 static void build_index(void)
 {
     for (size_t i = 0; i < NROWS; i++) {
@@ -362,6 +371,15 @@ static void build_index(void)
             tail, rows[i].kind == K_FLAT_MSGS ? (size_t)(strchr(tail, '{') - tail) : strlen(tail));
     }
     qsort(by_key, NROWS, 1, cmp_by_key);
+    for (size_t i = 0; i < NROWS; i++) {
+        osp_str k = osp_str_make(rows[by_key[i]].key, key_len[by_key[i]]);
+        size_t h = key_home(k);
+        if (i && osp_str_eqz(k, rows[by_key[i - 1]].key))
+            continue; /* a repeated key keeps its first row */
+        while (key_slots[h])
+            h = (h + 1) % KEY_SLOTS;
+        key_slots[h] = (uint8_t)(i + 1);
+    }
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         prefix_first[(uint8_t)prefixes[i].p[0]] = 1;
     init_blank(&blank_ai, "no attribute of any convention");
@@ -371,16 +389,11 @@ static void build_index(void)
 /* Position in by_key of the first row whose key is k, or NROWS. */
 static size_t find_key(osp_str k)
 {
-    size_t lo = 0, hi = NROWS;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2, r = by_key[mid];
-        if (osp_str_cmp(osp_str_make(rows[r].key, key_len[r]), k) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    for (size_t h = key_home(k); key_slots[h]; h = (h + 1) % KEY_SLOTS) {
+        size_t at = key_slots[h] - 1u, r = by_key[at];
+        if (key_len[r] == k.n && !memcmp(rows[r].key, k.p, k.n))
+            return at;
     }
-    if (lo < NROWS && osp_str_eq(osp_str_make(rows[by_key[lo]].key, key_len[by_key[lo]]), k))
-        return lo;
     return NROWS;
 }
 
@@ -450,17 +463,29 @@ static void mark(scan *s, size_t r)
     s->ai |= rows[r].field != OSP_GF_SESSION && rows[r].field != OSP_GF_USER;
 }
 
+static int has_digit(osp_str k)
+{
+    for (size_t i = 0; i < k.n; i++)
+        if ((unsigned)(k.p[i] - '0') <= 9)
+            return 1;
+    return 0;
+}
+
 static void mark_key(scan *s, osp_str key, const osp_value *v)
 {
     size_t at = find_key(key);
     if (at < NROWS) {
-        for (; at < NROWS && osp_str_eqz(key, rows[by_key[at]].key); at++) {
+        for (; at < NROWS && key_len[by_key[at]] == key.n &&
+               !memcmp(rows[by_key[at]].key, key.p, key.n);
+             at++) {
             if (!seen(s, by_key[at]))
                 s->val[by_key[at]] = *v;
             mark(s, by_key[at]);
         }
         return;
     }
+    if (!has_digit(key))
+        return; /* every pattern has an index */
     for (size_t i = 0; i < nflat_rows; i++) {
         uint32_t index;
         int part;
@@ -471,17 +496,112 @@ static void mark_key(scan *s, osp_str key, const osp_value *v)
     }
 }
 
-/* Pass over the span's attribute keys: which rows are present. */
+/* ---- the raw pass over an attrs blob ----
+ * Most attributes of most spans belong to no convention: their values are only checked
+ * the way osp_attr_next would reject them, never decoded, so the pass reads a few bytes
+ * per attribute (model/attr.c specifies the canonical layout taken as the fast path). */
+
+/* The key and AnyValue bytes of a KeyValue body laid out in any order osp_attr_next
+ * accepts (the last key and value win). 0 or OSP_ECORRUPT. */
+static int split_kv_general(osp_str body, osp_str *key, osp_str *val)
+{
+    osp_pb_reader r = osp_pb_reader_make(body.p, body.n);
+    osp_pb_field f;
+    int rc;
+    *key = *val = OSP_STR_NULL;
+    while ((rc = osp_pb_next(&r, &f)) == 1) {
+        if (f.wire != OSP_PB_LEN || (f.num != 1 && f.num != 2))
+            return OSP_ECORRUPT;
+        *(f.num == 1 ? key : val) = f.bytes;
+    }
+    return rc < 0 ? OSP_ECORRUPT : 0;
+}
+
+/* Reads one length-prefixed field with one-byte tag `tag` from r into *s. 1 read, 0 not
+ * that layout (r unchanged). */
+static int take_len(osp_pb_reader *r, uint8_t tag, osp_str *s)
+{
+    osp_pb_reader t = *r;
+    uint64_t n;
+    if (t.p >= t.end || *t.p++ != tag || osp_pb_read_varint(&t, &n) || n > (uint64_t)(t.end - t.p))
+        return 0;
+    *s = osp_str_make((const char *)t.p, (size_t)n);
+    r->p = t.p + n;
+    return 1;
+}
+
+/* The key and AnyValue bytes of one KeyValue body. 0 or OSP_ECORRUPT. */
+static int split_kv(osp_str body, osp_str *key, osp_str *val)
+{
+    osp_pb_reader r = osp_pb_reader_make(body.p, body.n);
+    *val = OSP_STR_NULL;
+    if (take_len(&r, 0x0A, key) && (r.p == r.end || take_len(&r, 0x12, val)) && r.p == r.end)
+        return 0;
+    return split_kv_general(body, key, val);
+}
+
+/* 1 when osp_value_decode accepts the AnyValue bytes v; the canonical one-byte tags are
+ * checked without decoding. */
+static int value_ok(osp_str v)
+{
+    osp_pb_reader r;
+    uint64_t x;
+    osp_value dummy;
+    if (v.n == 0)
+        return 1;
+    r = osp_pb_reader_make(v.p, v.n);
+    switch (*r.p++) {
+    case 0x0A: /* string, array, kvlist, bytes: one length covering the rest */
+    case 0x2A:
+    case 0x32:
+    case 0x3A:
+        return osp_pb_read_varint(&r, &x) == 0 && x == (uint64_t)(r.end - r.p);
+    case 0x10: /* bool, int */
+    case 0x18:
+        return osp_pb_read_varint(&r, &x) == 0 && r.p == r.end;
+    case 0x21: /* double */
+        return v.n == 9;
+    default:
+        return osp_value_decode(v, &dummy) == 0;
+    }
+}
+
+/* The next attribute of r as raw key and AnyValue bytes. 1, 0 at the end, OSP_ECORRUPT
+ * where osp_attr_next would fail. */
+static int next_raw(osp_pb_reader *r, osp_str *key, osp_str *val)
+{
+    osp_pb_field f = {.num = 1, .wire = OSP_PB_LEN};
+    if (r->p >= r->end)
+        return 0;
+    if (!take_len(r, 0x0A, &f.bytes) && osp_pb_next(r, &f) < 0)
+        return OSP_ECORRUPT;
+    if (f.num != 1 || f.wire != OSP_PB_LEN || split_kv(f.bytes, key, val) != 0)
+        return OSP_ECORRUPT;
+    return 1;
+}
+
+/* Notes one attribute. 0, or OSP_ECORRUPT for a value osp_attr_next would reject. */
+static int scan_attr(scan *s, osp_str key, osp_str raw)
+{
+    osp_value v;
+    if (!has_ai_prefix(key))
+        return value_ok(raw) ? 0 : OSP_ECORRUPT;
+    if (osp_value_decode(raw, &v) != 0)
+        return OSP_ECORRUPT;
+    mark_key(s, key, &v);
+    return 0;
+}
+
+/* Pass over the span's attribute keys: which rows are present. Values are decoded only
+ * under keys with a convention's prefix. */
 static void scan_attrs(scan *s)
 {
-    osp_attr_iter it;
-    osp_str key;
-    osp_value v;
+    osp_str attrs = s->span->attributes, key, raw;
+    osp_pb_reader r = osp_pb_reader_make(attrs.n ? attrs.p : "", attrs.n);
     int more;
-    osp_attr_iter_init(&it, s->span->attributes);
-    while ((more = osp_attr_next(&it, &key, &v)) > 0)
-        if (has_ai_prefix(key))
-            mark_key(s, key, &v);
+    while ((more = next_raw(&r, &key, &raw)) > 0)
+        if ((more = scan_attr(s, key, raw)) < 0)
+            break;
     if (more < 0) { /* corrupt: as if there were no attributes */
         s->seen[0] = s->seen[1] = 0;
         s->conventions = 0;
@@ -1120,7 +1240,9 @@ static void compute_tpot(osp_genai *g, const osp_span *span)
         set_src(g, OSP_GF_TPOT, OSP_GS_NOT_APPLICABLE, 0, NULL, why);
         return;
     }
-    g->tpot_ns = (int64_t)(span_duration(span) - (uint64_t)g->ttft_ns) / (g->output_tokens - 1);
+    /* unsigned: a span longer than INT64_MAX ns (bad clocks) must not turn negative */
+    uint64_t tpot = (span_duration(span) - (uint64_t)g->ttft_ns) / (uint64_t)(g->output_tokens - 1);
+    g->tpot_ns = tpot > INT64_MAX ? INT64_MAX : (int64_t)tpot;
     set_src(g, OSP_GF_TPOT, OSP_GS_DERIVED, 0, "ttft, output_tokens, span duration",
             "(duration - TTFT) / (output tokens - 1)");
 }

@@ -10,6 +10,7 @@
 #include "analytics/pricing.h"
 #include "analytics/servicegraph.h"
 #include "analytics/spanmetrics.h"
+#include "model/aicall.h"
 #include "core/clock.h"
 #include "core/cond.h"
 #include "core/err.h"
@@ -25,6 +26,7 @@
 #define INDEX_SLOTS (2 * WINDOW) /* span id -> position in the window, open addressing */
 #define MAX_ANCESTORS 16         /* parent links followed for inheritance */
 #define ERROR_LOG_MS 60000       /* at most one flush error logged per minute */
+#define MAX_PENDING_CALLS 262144 /* AI call records held between flushes; more are dropped */
 
 /* Every deriver the pipeline feeds; adding one is adding a line. */
 static const osp_deriver *const derivers[] = {
@@ -56,6 +58,10 @@ struct osp_derive {
     int stop;
     pthread_t thread;
     osp_metric *m_spans, *m_flushes, *m_series, *m_errors;
+    /* AI call records (model/aicall.h) for the store's session index, written at flushes. */
+    pthread_mutex_t calls_mu; /* guards calls */
+    osp_aicall_batch calls;
+    osp_metric *m_calls, *m_calls_dropped;
 };
 
 /* ---- feeding ---- */
@@ -139,6 +145,21 @@ static void feed(osp_derive *d, const osp_span_batch *b, const osp_span *spans, 
     }
 }
 
+/* Queues the AI call records of spans[0..n) for the next flush. */
+static void queue_calls(osp_derive *d, const osp_span_batch *b, const osp_span *spans, size_t n,
+                        const osp_genai *g)
+{
+    size_t dropped = 0;
+    pthread_mutex_lock(&d->calls_mu);
+    for (size_t i = 0; i < n; i++)
+        if (osp_aicall_wanted(&g[i]) &&
+            (d->calls.n >= MAX_PENDING_CALLS ||
+             osp_aicall_add(&d->calls, &spans[i], resource_of(b, &spans[i]), &g[i])))
+            dropped++;
+    pthread_mutex_unlock(&d->calls_mu);
+    osp_counter_add(d->m_calls_dropped, dropped);
+}
+
 void osp_derive_spans(osp_derive *d, const osp_span_batch *b)
 {
     size_t win = b->nspans < WINDOW ? b->nspans : WINDOW;
@@ -153,8 +174,10 @@ void osp_derive_spans(osp_derive *d, const osp_span_batch *b)
         for (size_t i = 0; g && i < n; i++)
             if (osp_genai_normalize(&spans[i], resource_of(b, &spans[i]), &arena, &g[i]) != 0)
                 set_none(&g[i]);
-        if (g)
+        if (g) {
             inherit_window(spans, n, g);
+            queue_calls(d, b, spans, n, g);
+        }
         /* Without memory for the canonical fields, every span counts as a plain span. */
         feed(d, b, spans, n, g ? g : &none, g ? 1 : 0, now_ms);
         osp_arena_cleanup(&arena);
@@ -194,6 +217,26 @@ static int collect(osp_derive *d, int64_t t_ms, osp_series_batch *out)
     return rc;
 }
 
+/* Writes the queued AI call records to the store (under flush_mu); on failure they are
+ * dropped, logged and counted. */
+static void store_calls(osp_derive *d)
+{
+    osp_aicall_batch out;
+    pthread_mutex_lock(&d->calls_mu);
+    out = d->calls;
+    osp_aicall_batch_init(&d->calls);
+    pthread_mutex_unlock(&d->calls_mu);
+    int rc = osp_store_append_aicalls(d->store, out.calls, out.n);
+    if (rc == 0) {
+        osp_counter_add(d->m_calls, out.n);
+    } else if (rc != OSP_EUNSUPPORTED) {
+        osp_warn("derive", "storing %zu AI call records failed: %s; they are dropped", out.n,
+                 osp_strerror(rc));
+        osp_counter_add(d->m_calls_dropped, out.n);
+    }
+    osp_aicall_batch_cleanup(&out);
+}
+
 int osp_derive_flush(osp_derive *d)
 {
     osp_series_batch out;
@@ -214,6 +257,7 @@ int osp_derive_flush(osp_derive *d)
     osp_gauge_set(d->m_series, (double)out.nseries);
     if (rc)
         log_error(d, rc, now_ms);
+    store_calls(d);
     pthread_mutex_unlock(&d->flush_mu);
     osp_series_batch_cleanup(&out);
     return rc;
@@ -247,6 +291,8 @@ static void free_derive(osp_derive *d)
         d->inst[k].d->destroy(d->inst[k].self);
         pthread_mutex_destroy(&d->inst[k].mu);
     }
+    osp_aicall_batch_cleanup(&d->calls);
+    pthread_mutex_destroy(&d->calls_mu);
     pthread_mutex_destroy(&d->flush_mu);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->cv);
@@ -264,6 +310,8 @@ int osp_derive_create(struct osp_store *store, const osp_derive_options *opt, os
     d->interval_ms = opt && opt->interval_ms ? opt->interval_ms : DEFAULT_INTERVAL_MS;
     pthread_mutex_init(&d->flush_mu, NULL);
     pthread_mutex_init(&d->mu, NULL);
+    pthread_mutex_init(&d->calls_mu, NULL);
+    osp_aicall_batch_init(&d->calls);
     osp_cond_init_monotonic(&d->cv);
     d->m_spans = osp_counter("osprey_derive_spans_total",
                              "Stored spans fed to the derived-series pipeline.", "");
@@ -273,6 +321,11 @@ int osp_derive_create(struct osp_store *store, const osp_derive_options *opt, os
         osp_gauge("osprey_derive_series", "Series written by the last derived flush.", "");
     d->m_errors = osp_counter("osprey_derive_flush_errors_total",
                               "Derived flushes the store refused (retried at the next one).", "");
+    d->m_calls = osp_counter("osprey_derive_aicalls_total",
+                             "AI call records written to the session and agent index.", "");
+    d->m_calls_dropped =
+        osp_counter("osprey_derive_aicalls_dropped_total",
+                    "AI call records dropped: queue full, out of memory or a failed write.", "");
     for (size_t k = 0; k < NDERIVERS; k++) {
         instance *in = &d->inst[k];
         in->d = derivers[k];

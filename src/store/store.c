@@ -199,3 +199,18 @@ int osp_store_log_label_values(osp_store *s, osp_str name, const osp_label_match
     return s->engine->log_label_values(s->impl, name, m, n, start_ns, end_ns, arena, values,
                                        nvalues);
 }
+
+int osp_store_append_aicalls(osp_store *s, const osp_aicall *calls, size_t n)
+{
+    if (!s->engine->append_aicalls)
+        return OSP_EUNSUPPORTED;
+    return s->engine->append_aicalls(s->impl, calls, n);
+}
+
+int osp_store_select_aicalls(osp_store *s, const osp_aicall_query *q, osp_arena *arena,
+                             osp_aicall **out, size_t *n)
+{
+    if (!s->engine->select_aicalls)
+        return OSP_EUNSUPPORTED;
+    return s->engine->select_aicalls(s->impl, q, arena, out, n);
+}

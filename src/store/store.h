@@ -12,6 +12,7 @@
 
 #include "core/arena.h"
 #include "core/str.h"
+#include "model/aicall.h"
 #include "model/log.h"
 #include "model/series.h"
 #include "model/span.h"
@@ -104,6 +105,21 @@ typedef int (*osp_log_fn)(const osp_log_view *v, void *ctx);
 /* Decides whether select keeps a record: 1 keep, 0 pass over, < 0 stop with that error. */
 typedef int (*osp_log_keep_fn)(const osp_log_view *v, void *ctx);
 
+/* AI call index query (osp_store_select_aicalls): the traces to read. Candidates come from
+ * the most specific filter given, in this order: trace_id, session, user, agent; the
+ * filters after it are not applied. */
+typedef struct osp_aicall_query {
+    uint64_t start_ns, end_ns; /* traces whose records' starts reach into [start_ns, end_ns];
+                                  end_ns 0 = unbounded */
+    const uint8_t *trace_id;   /* NULL, or that trace */
+    osp_str session;           /* non-empty: the traces with a record of this own session id */
+    osp_str user;              /* non-empty: the traces with a record of this own user id, and
+                                  every trace of the sessions those records name */
+    osp_str agent;             /* non-empty: the traces with a record of this agent name */
+    int with_text;             /* also read input and output texts (from disk) */
+    size_t max_records;        /* more records fail OSP_ETOOBIG; 0 picks 1 000 000 */
+} osp_aicall_query;
+
 typedef struct osp_store_engine {
     const char *name;
     int (*open)(const osp_store_options *opt, void **impl);
@@ -148,6 +164,10 @@ typedef struct osp_store_engine {
     int (*log_label_values)(void *impl, osp_str name, const osp_label_matcher *m, size_t n,
                             uint64_t start_ns, uint64_t end_ns, osp_arena *arena, osp_str **values,
                             size_t *nvalues);
+    /* AI calls: the semantics of the osp_store_*aicalls functions below. */
+    int (*append_aicalls)(void *impl, const osp_aicall *calls, size_t n);
+    int (*select_aicalls)(void *impl, const osp_aicall_query *q, osp_arena *arena, osp_aicall **out,
+                          size_t *n);
 } osp_store_engine;
 
 /* Opens the engine named in opt. 0, OSP_EINVAL (unknown engine), OSP_EIO, OSP_ENOMEM. */
@@ -279,5 +299,19 @@ int osp_store_log_label_names(osp_store *s, const osp_label_matcher *m, size_t n
 int osp_store_log_label_values(osp_store *s, osp_str name, const osp_label_matcher *m, size_t n,
                                uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
                                osp_str **values, size_t *nvalues);
+
+/* ---- AI calls (the session and agent index; model/aicall.h) ----
+ * Each returns OSP_EUNSUPPORTED on an engine without the index. */
+
+/* Writes and indexes calls[0..n) (strings copied). 0 once they are written (fsynced as the
+ * store's policy says; unlike spans, the last interval of records can be lost in a crash);
+ * OSP_EIO, OSP_ENOMEM. */
+int osp_store_append_aicalls(osp_store *s, const osp_aicall *calls, size_t n);
+
+/* Every record of the traces q selects: trace after trace by their first record's start,
+ * within a trace by start time; texts only with q->with_text. Array and strings in arena.
+ * 0 (none: *n 0), OSP_ETOOBIG (more than q->max_records), OSP_ENOMEM, OSP_EIO. */
+int osp_store_select_aicalls(osp_store *s, const osp_aicall_query *q, osp_arena *arena,
+                             osp_aicall **out, size_t *n);
 
 #endif

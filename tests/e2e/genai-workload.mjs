@@ -19,6 +19,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 
+import { prng } from './lib/prng.mjs';
+
 /** Requests through the front door; LLM-only root traces of the two services without one. */
 export const REQUESTS = 40;
 export const EINO_RUNS = 6;
@@ -37,18 +39,6 @@ const US = 1000n;
 const MS = 1_000_000n;
 const SEC = 1_000_000_000n;
 const hr = (ns) => [Number(ns / SEC), Number(ns % SEC)];
-
-/** mulberry32: a small seeded generator, so every run sends the same workload. */
-function prng(seed) {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
 
 const SPAN_KINDS = ['SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'];
 const STATUS_CODES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];

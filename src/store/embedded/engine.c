@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/metrics.h"
+#include "store/aicalls/aicalls.h"
 #include "store/embedded/memtable.h"
 #include "store/embedded/parts.h"
 #include "store/embedded/rowcodec.h"
@@ -68,6 +69,7 @@ typedef struct engine {
     int lock_fd;    /* holds DATA_DIR/LOCK: one process per data directory; -1 before */
     osp_exemplar_store *exemplars; /* in DATA_DIR/metrics/exemplars */
     osp_logstore *logs;            /* in DATA_DIR/logs */
+    osp_aicalls *aicalls;          /* in DATA_DIR/aicalls */
 
     pthread_rwlock_t append_lock; /* appends shared; memtable swap exclusive */
     pthread_mutex_t mu;           /* guards the fields below */
@@ -319,6 +321,8 @@ static void *maintainer_main(void *arg)
             osp_warn(MODULE, "parts maintenance: %s", osp_strerror(rc));
         if ((rc = osp_logstore_maintain(e->logs, osp_clock_ns(CLOCK_REALTIME))) != 0)
             osp_warn(MODULE, "log parts maintenance: %s", osp_strerror(rc));
+        if ((rc = osp_aicalls_maintain(e->aicalls, osp_clock_ns(CLOCK_REALTIME))) != 0)
+            osp_warn(MODULE, "AI call index retention: %s", osp_strerror(rc));
         osp_parts_get_stats(e->parts, &after);
         if (after.nparts != before.nparts || after.merges != before.merges)
             refresh_catalogue(e);
@@ -332,6 +336,7 @@ static void *maintainer_main(void *arg)
 
 static void engine_destroy(engine *e)
 {
+    osp_aicalls_close(e->aicalls);
     osp_logstore_close(e->logs);
     osp_exemplar_store_close(e->exemplars);
     osp_tsdb_close(e->tsdb);
@@ -378,9 +383,10 @@ static int replay_record(uint64_t lsn, osp_str payload, void *ctx)
 static int engine_open(const osp_store_options *opt, void **impl)
 {
     char traces[PATH_MAX], wal_dir[PATH_MAX], metrics[PATH_MAX], exemplars[PATH_MAX];
-    char logs[PATH_MAX];
+    char logs[PATH_MAX], aicalls[PATH_MAX];
     if (!opt->data_dir ||
         snprintf(logs, sizeof logs, "%s/logs", opt->data_dir) >= (int)sizeof logs ||
+        snprintf(aicalls, sizeof aicalls, "%s/aicalls", opt->data_dir) >= (int)sizeof aicalls ||
         snprintf(traces, sizeof traces, "%s/traces", opt->data_dir) >= (int)sizeof traces ||
         snprintf(metrics, sizeof metrics, "%s/metrics", opt->data_dir) >= (int)sizeof metrics ||
         snprintf(exemplars, sizeof exemplars, "%s/exemplars", metrics) >= (int)sizeof exemplars)
@@ -452,6 +458,12 @@ static int engine_open(const osp_store_options *opt, void **impl)
                                  .memtable_bytes = opt->memtable_bytes,
                                  .max_pending_bytes = opt->max_pending_bytes};
     if ((rc = osp_logstore_open(&lopt, &e->logs)) != 0)
+        goto out;
+    osp_aicalls_options aopt = {.dir = aicalls,
+                                .retention_ns = opt->retention_ns,
+                                .fsync_policy = opt->fsync_policy,
+                                .fsync_interval_ms = opt->fsync_interval_ms};
+    if ((rc = osp_aicalls_open(&aopt, &e->aicalls)) != 0)
         goto out;
     if (osp_memtable_nspans(e->active))
         osp_info(MODULE, "recovered %zu spans from the write-ahead log",
@@ -983,6 +995,19 @@ static int engine_log_label_values(void *impl, osp_str name, const osp_label_mat
                                      values, nvalues);
 }
 
+/* ---- AI calls: the session and agent index ---- */
+
+static int engine_append_aicalls(void *impl, const osp_aicall *calls, size_t n)
+{
+    return osp_aicalls_append(((engine *)impl)->aicalls, calls, n);
+}
+
+static int engine_select_aicalls(void *impl, const osp_aicall_query *q, osp_arena *arena,
+                                 osp_aicall **out, size_t *n)
+{
+    return osp_aicalls_select(((engine *)impl)->aicalls, q, arena, out, n);
+}
+
 /* The embedded engine's descriptor, picked by store.c for engine "embedded" (the
  * default). */
 const osp_store_engine osp_embedded_engine = {
@@ -1010,4 +1035,6 @@ const osp_store_engine osp_embedded_engine = {
     .log_stream_labels = engine_log_stream_labels,
     .log_label_names = engine_log_label_names,
     .log_label_values = engine_log_label_values,
+    .append_aicalls = engine_append_aicalls,
+    .select_aicalls = engine_select_aicalls,
 };

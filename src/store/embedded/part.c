@@ -16,15 +16,15 @@
 #include "core/endian.h"
 #include "core/err.h"
 #include "core/fsutil.h"
+#include "core/intern.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/metrics.h"
 #include "core/pb.h"
 #include "model/attr.h"
-#include "store/embedded/format.h"
-#include "store/embedded/intern.h"
-#include "store/embedded/match.h"
 #include "store/blockfile.h"
+#include "store/embedded/format.h"
+#include "store/embedded/match.h"
 
 #define MOD "part"
 

@@ -14,12 +14,12 @@
 
 #include "core/err.h"
 #include "core/fsutil.h"
+#include "core/intern.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/metrics.h"
 #include "core/pb.h"
 #include "store/embedded/format.h"
-#include "store/embedded/intern.h"
 #include "store/embedded/part.h"
 #include "store/partdir.h"
 #include "store/partlist.h"

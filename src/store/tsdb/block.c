@@ -19,11 +19,11 @@
 #include "core/checksum.h"
 #include "core/endian.h"
 #include "core/err.h"
+#include "core/intern.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/pb.h"
 #include "model/series.h"
-#include "store/embedded/intern.h"
 #include "store/tsdb/chunk.h"
 #include "store/tsdb/hchunk.h"
 

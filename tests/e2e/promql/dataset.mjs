@@ -35,23 +35,12 @@
 //   nh_ephemeral                   ends with a histogram staleness marker at slot 240
 //   nh_mixed                       floats, then histograms from slot 160, floats again from 320
 //   request_duration_seconds       native histograms beside the classic _bucket/_sum/_count family
+import { prng as rng } from '../lib/prng.mjs';
 import { sortedLabels, STALE } from '../lib/remote_write.mjs';
 
 export const STEP_MS = 15000;
 export const SPAN_MS = 2 * 3600 * 1000;
 const N = SPAN_MS / STEP_MS + 1; // samples per full series: 481
-
-/** mulberry32: a small seeded PRNG, so the data set is the same on every run. */
-function rng(seed) {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
 
 const round = (v, d) => Math.round(v * 10 ** d) / 10 ** d;
 

@@ -1,6 +1,7 @@
 /* Unit tests for analytics/servicegraph: pairs in both arrival orders, cross-service edges
  * only, failed requests, messaging pairs, expiry into virtual nodes for each peer
- * attribute, root server spans from "user", and the bound on waiting spans. */
+ * attribute, root server spans from "user", the bound on waiting spans, and many pairs
+ * waiting at once, arriving interleaved, with repeated ids. */
 #include "testutil.h"
 
 #include "analytics/servicegraph.h"
@@ -230,6 +231,42 @@ static void test_eviction_bound(void **state)
     osp_buf_cleanup(&attrs);
 }
 
+/* Thousands of requests waiting at once (the table grows, and spans leave it in an order
+ * unrelated to their slots): every pair still meets, each counted once. */
+static void test_many_waiting(void **state)
+{
+    enum { N = 5000 };
+    fixture *f = *state;
+    for (uint32_t i = 1; i <= N; i += 2) { /* ids from 1: an all-zero parent is a root */
+        osp_span c = client_span(2, 0, OSP_STATUS_UNSET, MS);
+        memcpy(c.span_id, &i, sizeof i);
+        add(f, c, "front", 1000);
+    }
+    /* every server, newest id first: the odd ones pair, the even ones wait for clients */
+    for (uint32_t i = N; i > 0; i--) {
+        osp_span s = server_span(2, 0, OSP_STATUS_UNSET, MS);
+        memcpy(s.parent_span_id, &i, sizeof i);
+        add(f, s, "back", 2000);
+    }
+    for (uint32_t i = 2; i <= N; i += 2) {
+        osp_span c = client_span(2, 0, OSP_STATUS_ERROR, MS);
+        memcpy(c.span_id, &i, sizeof i);
+        add(f, c, "front", 3000);
+    }
+    flush(f, 3000);
+    assert_true(edge(f, TOTAL, "front", "back", NULL, NULL) == N);
+    assert_true(edge(f, FAILED, "front", "back", NULL, NULL) == N / 2);
+    /* a repeated client id waits beside the first; both pair with servers later */
+    osp_span c = client_span(3, 1, OSP_STATUS_UNSET, MS);
+    add(f, c, "front", 4000);
+    add(f, c, "front", 4000);
+    add(f, server_span(3, 1, OSP_STATUS_UNSET, MS), "back", 4000);
+    add(f, server_span(3, 1, OSP_STATUS_UNSET, MS), "back", 4000);
+    add(f, server_span(3, 1, OSP_STATUS_UNSET, MS), "back", 4000);
+    flush(f, 4000 + OSP_SERVICEGRAPH_WINDOW_MS);
+    assert_true(edge(f, TOTAL, "front", "back", NULL, NULL) == N + 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +275,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_and_messaging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtual_nodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_server_from_user, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_waiting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eviction_bound, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
-/* Byte-string interning for part dictionaries: maps strings to dense ids (0, 1, ...) in
- * order of first appearance, and finds the id of a string. Not thread-safe. */
-#ifndef OSP_STORE_EMBEDDED_INTERN_H
-#define OSP_STORE_EMBEDDED_INTERN_H
+/* Byte-string interning (part dictionaries, label tables, grouping at query time): maps
+ * strings to dense ids (0, 1, ...) in order of first appearance, and finds the id of a
+ * string. Not thread-safe. */
+#ifndef OSP_CORE_INTERN_H
+#define OSP_CORE_INTERN_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* String interning: an open-addressing hash table over an id-ordered string array. */
-#include "store/embedded/intern.h"
+#include "core/intern.h"
 
 #include <xxhash.h>
 

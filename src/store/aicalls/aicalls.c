@@ -1,0 +1,783 @@
+/* The AI call index (aicalls.h): segment files written by one writer, replayed at open
+ * into an in-memory index of record summaries grouped by trace, session, user and agent;
+ * texts are read back from the segments on demand. */
+#include "store/aicalls/aicalls.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/endian.h"
+#include "core/err.h"
+#include "core/fsutil.h"
+#include "core/intern.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "store/aicalls/aicseg.h"
+#include "store/partdir.h"
+
+#define MOD "aicalls"
+#define WHAT "AI call segment"
+#define READ_CHUNK ((size_t)1 << 20)
+#define DEFAULT_FSYNC_MS 1000
+#define DEFAULT_MAX_RECORDS 1000000
+#define NO_SEG UINT32_MAX
+
+/* Group kinds: the first byte of a group's key. */
+enum { K_TRACE, K_SESSION, K_USER, K_AGENT, NKINDS };
+#define NLINKS (NKINDS - 1) /* the kinds a trace links to */
+
+typedef struct seg {
+    uint32_t day;
+    uint64_t seq;
+    char *path;
+    int fd; /* read-only, for texts */
+} seg;
+
+/* A record's summary: strings interned, texts left on disk. */
+typedef struct rec {
+    osp_aicall a;
+    uint64_t off; /* of its frame in segment seg */
+    uint32_t len; /* framed length */
+    uint32_t seg;
+} rec;
+
+/* The records of a trace (ids of recs), or the traces (group ids) of a session, user or
+ * agent. */
+typedef struct group {
+    uint32_t *ids;
+    uint32_t n, cap;
+    uint64_t first, last;  /* earliest and latest record start */
+    uint32_t link[NLINKS]; /* traces: the group each kind last linked to, + 1 */
+    uint8_t kind;
+} group;
+
+/* Everything rebuilt when days are dropped. */
+typedef struct aic_index {
+    osp_intern strs; /* record strings */
+    osp_intern keys; /* group keys: kind byte and bytes; ids are group ids */
+    rec *recs;
+    size_t nrecs, rcap;
+    group *groups;
+    size_t ngroups, gcap;
+} aic_index;
+
+struct osp_aicalls {
+    char *dir, *qdir;
+    uint64_t retention_ns;
+    enum osp_fsync_policy fsync_policy;
+    uint32_t fsync_interval_ms;
+    pthread_rwlock_t lock; /* ix and segs: readers shared, changes exclusive */
+    aic_index ix;
+    seg *segs;
+    size_t nsegs, segcap;
+    pthread_mutex_t wmu; /* the writer: the fields below, and changes to segs */
+    int wfd;             /* today's segment, -1 before the first append */
+    uint32_t wseg;       /* its index in segs, or NO_SEG */
+    uint64_t wsize;      /* its length */
+    uint64_t next_seq;
+    int64_t synced_ms; /* last fsync (monotonic) */
+    osp_buf io;        /* encoded records of one append */
+};
+
+/* ---- the in-memory index ---- */
+
+static void index_init(aic_index *ix)
+{
+    memset(ix, 0, sizeof *ix);
+    osp_intern_init(&ix->strs, 1);
+    osp_intern_init(&ix->keys, 1);
+}
+
+static void index_cleanup(aic_index *ix)
+{
+    for (size_t i = 0; i < ix->ngroups; i++)
+        osp_free(ix->groups[i].ids);
+    osp_free(ix->groups);
+    osp_free(ix->recs);
+    osp_intern_cleanup(&ix->strs);
+    osp_intern_cleanup(&ix->keys);
+}
+
+/* The group of (kind, key bytes), created when new: its id in *gid. */
+static int group_get(aic_index *ix, int kind, const void *p, size_t n, uint32_t *gid)
+{
+    char key[1 + OSP_AICALL_MAX_TEXT];
+    if (n > OSP_AICALL_MAX_TEXT)
+        n = OSP_AICALL_MAX_TEXT;
+    key[0] = (char)kind;
+    memcpy(key + 1, p, n);
+    int rc = osp_intern_add(&ix->keys, osp_str_make(key, n + 1), gid);
+    if (rc || *gid < ix->ngroups)
+        return rc;
+    group *g = osp_array_push((void **)&ix->groups, &ix->ngroups, &ix->gcap, sizeof *g);
+    if (!g)
+        return OSP_ENOMEM;
+    g->kind = (uint8_t)kind;
+    g->first = UINT64_MAX;
+    return 0;
+}
+
+/* 1 with *gid when the group exists. */
+static int group_find(const aic_index *ix, int kind, osp_str k, uint32_t *gid)
+{
+    char key[1 + OSP_AICALL_MAX_TEXT];
+    if (k.n > OSP_AICALL_MAX_TEXT)
+        return 0;
+    key[0] = (char)kind;
+    memcpy(key + 1, k.p, k.n);
+    return osp_intern_find(&ix->keys, osp_str_make(key, k.n + 1), gid);
+}
+
+static int group_add(group *g, uint32_t id, uint64_t t)
+{
+    if (g->n == g->cap) {
+        uint32_t cap = g->cap ? g->cap * 2 : 4;
+        uint32_t *ids = osp_realloc(g->ids, cap * sizeof *ids);
+        if (!ids)
+            return OSP_ENOMEM;
+        g->ids = ids;
+        g->cap = cap;
+    }
+    g->ids[g->n++] = id;
+    g->first = t < g->first ? t : g->first;
+    g->last = t > g->last ? t : g->last;
+    return 0;
+}
+
+/* Interns the record's strings (texts are dropped: they stay on disk). */
+static int intern_strs(aic_index *ix, osp_aicall *a)
+{
+    osp_str *s[] = {&a->service,       &a->name,           &a->operation,  &a->provider,
+                    &a->request_model, &a->response_model, &a->session_id, &a->user_id,
+                    &a->agent_name,    &a->tool_name,      &a->error_type};
+    a->input_text = a->output_text = osp_str_make("", 0);
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        uint32_t id;
+        if (!s[i]->n) {
+            *s[i] = osp_str_make("", 0); /* not a pointer into the caller's memory */
+            continue;
+        }
+        if (osp_intern_add(&ix->strs, *s[i], &id))
+            return OSP_ENOMEM;
+        *s[i] = ix->strs.strs[id];
+    }
+    return 0;
+}
+
+/* Links trace group tg to the group of (kind, k), once in a row. */
+static int link_trace(aic_index *ix, uint32_t tg, int kind, osp_str k, uint64_t t)
+{
+    uint32_t gid;
+    if (!k.n)
+        return 0;
+    int rc = group_get(ix, kind, k.p, k.n, &gid);
+    if (rc)
+        return rc;
+    group *g = &ix->groups[gid], *trace = &ix->groups[tg];
+    if (trace->link[kind - 1] == gid + 1 && g->n && g->ids[g->n - 1] == tg) {
+        g->first = t < g->first ? t : g->first;
+        g->last = t > g->last ? t : g->last;
+        return 0;
+    }
+    trace->link[kind - 1] = gid + 1;
+    return group_add(g, tg, t);
+}
+
+/* Adds a record (its strings interned) to the index. */
+static int index_record(aic_index *ix, const osp_aicall *in, uint32_t segi, uint64_t off,
+                        uint32_t len)
+{
+    rec r = {.a = *in, .off = off, .len = len, .seg = segi};
+    uint32_t tg;
+    int rc = intern_strs(ix, &r.a);
+    if (rc == 0)
+        rc = group_get(ix, K_TRACE, r.a.trace_id, 16, &tg);
+    if (rc)
+        return rc;
+    rec *slot = osp_array_push((void **)&ix->recs, &ix->nrecs, &ix->rcap, sizeof *slot);
+    if (!slot || ix->nrecs > UINT32_MAX)
+        return OSP_ENOMEM;
+    *slot = r;
+    uint32_t id = (uint32_t)(ix->nrecs - 1);
+    uint64_t t = r.a.start_ns;
+    if ((rc = group_add(&ix->groups[tg], id, t)) ||
+        (rc = link_trace(ix, tg, K_SESSION, r.a.session_id, t)) ||
+        (rc = link_trace(ix, tg, K_USER, r.a.user_id, t)))
+        return rc;
+    return link_trace(ix, tg, K_AGENT, r.a.agent_name, t);
+}
+
+/* ---- opening: replaying segments ---- */
+
+static seg *add_seg(osp_aicalls *s, char *path, uint32_t day, uint64_t seq, int fd)
+{
+    seg *g = osp_array_push((void **)&s->segs, &s->nsegs, &s->segcap, sizeof *g);
+    if (!g)
+        return NULL;
+    *g = (seg){.day = day, .seq = seq, .path = path, .fd = fd};
+    if (seq >= s->next_seq)
+        s->next_seq = seq + 1;
+    return g;
+}
+
+/* Indexes the records of buf[0..n) from file offset base; *used: bytes consumed. 0, or
+ * OSP_EAGAIN (a record continues past n), OSP_ECORRUPT, OSP_ENOMEM. */
+static int replay_buf(osp_aicalls *s, uint32_t segi, const uint8_t *buf, size_t n, uint64_t base,
+                      size_t *used)
+{
+    size_t at = 0, len;
+    osp_aicall a;
+    int rc = 0;
+    while (at < n && (rc = osp_aicseg_decode(buf + at, n - at, &a, &len)) == 0) {
+        if ((rc = index_record(&s->ix, &a, segi, base + at, (uint32_t)len)) != 0)
+            break;
+        at += len;
+    }
+    *used = at;
+    return rc;
+}
+
+/* Reads segment segi through, indexing its records. 0, OSP_ECORRUPT (a bad header, a
+ * bad record, or a torn one at the end), OSP_EIO, OSP_ENOMEM. */
+static int replay_seg(osp_aicalls *s, uint32_t segi, uint64_t *valid)
+{
+    int fd = s->segs[segi].fd;
+    uint8_t *buf = osp_malloc(READ_CHUNK + OSP_AICSEG_FRAME_SIZE + OSP_AICSEG_MAX_PAYLOAD);
+    size_t have = 0, used;
+    uint64_t base = OSP_AICSEG_HEADER_SIZE;
+    int rc = buf ? 0 : OSP_ENOMEM, header = 0;
+    ssize_t got = 1;
+    while (rc == 0 && got > 0) {
+        if ((got = read(fd, buf + have, READ_CHUNK)) < 0) {
+            rc = OSP_EIO;
+            break;
+        }
+        have += (size_t)got;
+        if (!header) {
+            if ((rc = osp_aicseg_check_header(buf, have)) != 0) {
+                rc = rc == OSP_EAGAIN ? 0 : rc; /* judged at the end */
+                continue;
+            }
+            header = 1;
+            have -= OSP_AICSEG_HEADER_SIZE;
+            memmove(buf, buf + OSP_AICSEG_HEADER_SIZE, have);
+        }
+        rc = replay_buf(s, segi, buf, have, base, &used);
+        have -= used;
+        memmove(buf, buf + used, have);
+        base += used;
+        if (rc == OSP_EAGAIN) /* the rest of the record comes with the next read */
+            rc = 0;
+    }
+    if (rc == 0 && have) /* bytes left at the end: a torn record or header */
+        rc = OSP_ECORRUPT;
+    *valid = header ? base : 0;
+    osp_free(buf);
+    return rc;
+}
+
+/* Copies the first n bytes of the file open as fd into a new file at path. */
+static int copy_prefix(int fd, const char *path, uint64_t n)
+{
+    uint8_t *buf = osp_malloc(READ_CHUNK);
+    int out = buf ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
+    int rc = buf ? (out >= 0 ? 0 : OSP_EIO) : OSP_ENOMEM;
+    for (uint64_t at = 0; rc == 0 && at < n;) {
+        size_t want = n - at < READ_CHUNK ? (size_t)(n - at) : READ_CHUNK;
+        ssize_t got = pread(fd, buf, want, (off_t)at);
+        if (got <= 0 || osp_write_all(out, buf, (size_t)got))
+            rc = OSP_EIO;
+        at += got > 0 ? (uint64_t)got : 0;
+    }
+    if (rc == 0 && fsync(out))
+        rc = OSP_EIO;
+    if (out >= 0)
+        close(out);
+    osp_free(buf);
+    return rc;
+}
+
+/* Keeps a damaged segment's first valid bytes under its name and moves the damaged file to
+ * quarantine; where it cannot be moved, cuts it to those bytes. */
+static void salvage(osp_aicalls *s, const seg *g, uint64_t valid)
+{
+    osp_warn(MOD, "%s: a corrupt or truncated record ends its replay after %llu bytes", g->path,
+             (unsigned long long)valid);
+    osp_partdir_quarantine(g->path, s->qdir, g->day, WHAT, MOD);
+    int rc = valid ? copy_prefix(g->fd, g->path, valid) : 0;
+    if (rc && truncate(g->path, (off_t)valid))
+        osp_error(MOD, "%s: keeping its valid records failed", g->path);
+    else if (valid)
+        (void)osp_fsync_dir(s->dir);
+}
+
+/* Scan callback: one segment file, or its removal when past retention. */
+static int open_one(void *ctx, char *path, uint32_t day, uint64_t seq)
+{
+    osp_aicalls *s = ctx;
+    uint64_t now = osp_clock_ns(CLOCK_REALTIME);
+    if (s->retention_ns && ((uint64_t)day + 1) * OSP_PART_NS_PER_DAY + s->retention_ns <= now) {
+        (void)unlink(path);
+        osp_free(path);
+        return 0;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    seg *g = fd >= 0 ? add_seg(s, path, day, seq, fd) : NULL;
+    if (!g) {
+        osp_error(MOD, "opening %s failed", path);
+        if (fd >= 0)
+            close(fd);
+        osp_free(path);
+        return fd >= 0 ? OSP_ENOMEM : OSP_EIO;
+    }
+    uint64_t valid;
+    int rc = replay_seg(s, (uint32_t)(s->nsegs - 1), &valid);
+    if (rc == OSP_ECORRUPT) {
+        salvage(s, &s->segs[s->nsegs - 1], valid);
+        rc = 0;
+    }
+    return rc;
+}
+
+static void close_seg(seg *g, int unlink_file)
+{
+    if (g->fd >= 0)
+        close(g->fd);
+    if (unlink_file)
+        (void)unlink(g->path);
+    osp_free(g->path);
+}
+
+void osp_aicalls_close(osp_aicalls *s)
+{
+    if (!s)
+        return;
+    if (s->wfd >= 0) {
+        (void)fsync(s->wfd);
+        close(s->wfd);
+    }
+    for (size_t i = 0; i < s->nsegs; i++)
+        close_seg(&s->segs[i], 0);
+    osp_free(s->segs);
+    index_cleanup(&s->ix);
+    osp_buf_cleanup(&s->io);
+    pthread_rwlock_destroy(&s->lock);
+    pthread_mutex_destroy(&s->wmu);
+    osp_free(s->dir);
+    osp_free(s->qdir);
+    osp_free(s);
+}
+
+int osp_aicalls_open(const osp_aicalls_options *opt, osp_aicalls **out)
+{
+    if (!opt->dir || !*opt->dir)
+        return OSP_EINVAL;
+    osp_aicalls *s = osp_calloc(1, sizeof *s);
+    if (!s)
+        return OSP_ENOMEM;
+    pthread_rwlock_init(&s->lock, NULL);
+    pthread_mutex_init(&s->wmu, NULL);
+    index_init(&s->ix);
+    osp_buf_init(&s->io, 0);
+    s->wfd = -1;
+    s->wseg = NO_SEG;
+    s->next_seq = 1; /* seq 0 names the day directory (store/partdir.h) */
+    s->retention_ns = opt->retention_ns;
+    s->fsync_policy = opt->fsync_policy;
+    s->fsync_interval_ms = opt->fsync_interval_ms ? opt->fsync_interval_ms : DEFAULT_FSYNC_MS;
+    s->dir = osp_strdup(opt->dir);
+    s->qdir = osp_path_join(opt->dir, OSP_PART_QUARANTINE_DIR);
+    int rc = s->dir && s->qdir ? 0 : OSP_ENOMEM;
+    if (rc == 0 && (rc = osp_mkdirs(s->dir, MOD)) == 0 &&
+        (rc = osp_partdir_make_dir(s->qdir, MOD)) == 0)
+        rc = osp_partdir_scan(s->dir, NULL, WHAT, MOD, open_one, s);
+    if (rc) {
+        osp_error(MOD, "opening the AI call index in %s: %s", opt->dir, osp_strerror(rc));
+        osp_aicalls_close(s);
+        return rc;
+    }
+    if (s->ix.nrecs)
+        osp_info(MOD, "indexed %zu AI call records from %zu segments", s->ix.nrecs, s->nsegs);
+    *out = s;
+    return 0;
+}
+
+size_t osp_aicalls_count(osp_aicalls *s)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    size_t n = s->ix.nrecs;
+    pthread_rwlock_unlock(&s->lock);
+    return n;
+}
+
+/* ---- writing ---- */
+
+/* Starts a new segment for day (under wmu): file, header, and its entry in segs. */
+static int start_segment(osp_aicalls *s, uint32_t day)
+{
+    char *tmp = NULL, *path = NULL;
+    uint8_t h[OSP_AICSEG_HEADER_SIZE];
+    int rc = osp_partdir_new_part(s->dir, day, s->next_seq, &tmp, &path, MOD);
+    int wfd = -1, rfd = -1;
+    if (rc == 0 && ((wfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0 ||
+                    (rfd = open(path, O_RDONLY | O_CLOEXEC)) < 0))
+        rc = OSP_EIO;
+    osp_aicseg_header(h);
+    if (rc == 0 && osp_write_all(wfd, h, sizeof h))
+        rc = OSP_EIO;
+    if (rc == 0)
+        (void)osp_fsync_dir(s->dir);
+    pthread_rwlock_wrlock(&s->lock);
+    if (rc == 0 && !add_seg(s, path, day, s->next_seq, rfd))
+        rc = OSP_ENOMEM;
+    pthread_rwlock_unlock(&s->lock);
+    if (rc) {
+        if (rc == OSP_EIO)
+            osp_error(MOD, "creating a segment for day %u failed", day);
+        if (wfd >= 0) {
+            close(wfd);
+            (void)unlink(path);
+        }
+        if (rfd >= 0)
+            close(rfd);
+        osp_free(path);
+    } else {
+        if (s->wfd >= 0)
+            close(s->wfd);
+        s->wfd = wfd;
+        s->wseg = (uint32_t)(s->nsegs - 1);
+        s->wsize = sizeof h;
+    }
+    osp_free(tmp);
+    return rc;
+}
+
+/* fsync as the policy says (under wmu). */
+static void sync_writer(osp_aicalls *s)
+{
+    int64_t now = osp_clock_ms(CLOCK_MONOTONIC);
+    if (s->fsync_policy == OSP_FSYNC_NEVER ||
+        (s->fsync_policy == OSP_FSYNC_INTERVAL && now - s->synced_ms < s->fsync_interval_ms))
+        return;
+    if (fsync(s->wfd))
+        osp_warn(MOD, "fsync of the AI call segment failed");
+    s->synced_ms = now;
+}
+
+/* Indexes the records just written from offset base (under wmu). */
+static int index_written(osp_aicalls *s, const osp_aicall *calls, size_t n, uint64_t base)
+{
+    int rc = 0;
+    size_t at = 0;
+    pthread_rwlock_wrlock(&s->lock);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        uint32_t len = OSP_AICSEG_FRAME_SIZE + osp_get_le32((const uint8_t *)s->io.data + at);
+        rc = index_record(&s->ix, &calls[i], s->wseg, base + at, len);
+        at += len;
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
+}
+
+int osp_aicalls_append(osp_aicalls *s, const osp_aicall *calls, size_t n)
+{
+    int rc = 0;
+    if (!n)
+        return 0;
+    uint32_t day = (uint32_t)(osp_clock_ns(CLOCK_REALTIME) / OSP_PART_NS_PER_DAY);
+    pthread_mutex_lock(&s->wmu);
+    osp_buf_reset(&s->io);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = osp_aicseg_encode(&calls[i], &s->io);
+    if (rc == 0 && (s->wseg == NO_SEG || s->segs[s->wseg].day != day))
+        rc = start_segment(s, day);
+    if (rc)
+        goto out;
+    if (osp_write_all(s->wfd, s->io.data, s->io.len)) {
+        osp_error(MOD, "writing AI call records to %s failed", s->segs[s->wseg].path);
+        if (ftruncate(s->wfd, (off_t)s->wsize))
+            osp_error(MOD, "cutting back %s failed", s->segs[s->wseg].path);
+        rc = OSP_EIO;
+        goto out;
+    }
+    uint64_t base = s->wsize;
+    s->wsize += s->io.len;
+    sync_writer(s);
+    rc = index_written(s, calls, n, base);
+out:
+    if (s->io.cap > READ_CHUNK) { /* a large append does not pin its buffer */
+        osp_buf_cleanup(&s->io);
+        osp_buf_init(&s->io, 0);
+    }
+    pthread_mutex_unlock(&s->wmu);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+/* Trace group ids, collected for a query. */
+typedef struct idlist {
+    uint32_t *ids;
+    size_t n, cap;
+} idlist;
+
+static int idlist_add(idlist *l, uint32_t id)
+{
+    uint32_t *slot = osp_array_push((void **)&l->ids, &l->n, &l->cap, sizeof *slot);
+    if (!slot)
+        return OSP_ENOMEM;
+    *slot = id;
+    return 0;
+}
+
+/* Appends the traces of group (kind, key), when it exists. */
+static int add_traces_of(const aic_index *ix, int kind, osp_str key, idlist *l)
+{
+    uint32_t gid;
+    int rc = 0;
+    if (!group_find(ix, kind, key, &gid))
+        return 0;
+    const group *g = &ix->groups[gid];
+    for (uint32_t i = 0; i < g->n && rc == 0; i++)
+        rc = idlist_add(l, g->ids[i]);
+    return rc;
+}
+
+/* The traces of user's records, and every trace of the sessions those records name. */
+static int add_user_traces(const aic_index *ix, osp_str user, idlist *l)
+{
+    int rc = add_traces_of(ix, K_USER, user, l);
+    size_t ntraces = l->n;
+    for (size_t i = 0; i < ntraces && rc == 0; i++) {
+        const group *t = &ix->groups[l->ids[i]];
+        uint32_t last = UINT32_MAX;
+        for (uint32_t k = 0; k < t->n && rc == 0; k++) {
+            const osp_aicall *a = &ix->recs[t->ids[k]].a;
+            uint32_t sid;
+            if (!a->session_id.n || !group_find(ix, K_SESSION, a->session_id, &sid) || sid == last)
+                continue;
+            last = sid;
+            rc = add_traces_of(ix, K_SESSION, a->session_id, l);
+        }
+    }
+    return rc;
+}
+
+/* The candidate traces of q, before the time range. */
+static int candidates(const aic_index *ix, const osp_aicall_query *q, idlist *l)
+{
+    uint32_t gid;
+    if (q->trace_id)
+        return group_find(ix, K_TRACE, osp_str_make((const char *)q->trace_id, 16), &gid)
+                   ? idlist_add(l, gid)
+                   : 0;
+    if (q->session.n)
+        return add_traces_of(ix, K_SESSION, q->session, l);
+    if (q->user.n)
+        return add_user_traces(ix, q->user, l);
+    if (q->agent.n)
+        return add_traces_of(ix, K_AGENT, q->agent, l);
+    int rc = 0;
+    for (size_t i = 0; i < ix->ngroups && rc == 0; i++)
+        if (ix->groups[i].kind == K_TRACE)
+            rc = idlist_add(l, (uint32_t)i);
+    return rc;
+}
+
+static int cmp_trace(const void *pa, const void *pb, void *ctx)
+{
+    const aic_index *ix = ctx;
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    uint64_t fa = ix->groups[a].first, fb = ix->groups[b].first;
+    if (fa != fb)
+        return fa < fb ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+/* Sorts the traces by first start and drops duplicates and those outside q's range. */
+static void settle(const aic_index *ix, const osp_aicall_query *q, idlist *l)
+{
+    uint64_t end = q->end_ns ? q->end_ns : UINT64_MAX;
+    if (l->n > 1)
+        qsort_r(l->ids, l->n, sizeof *l->ids, cmp_trace, (void *)ix);
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const group *g = &ix->groups[l->ids[i]];
+        if ((k && l->ids[k - 1] == l->ids[i]) || g->first > end || g->last < q->start_ns)
+            continue;
+        l->ids[k++] = l->ids[i];
+    }
+    l->n = k;
+}
+
+static int cmp_call(const void *pa, const void *pb)
+{
+    const osp_aicall *a = pa, *b = pb;
+    if (a->start_ns != b->start_ns)
+        return a->start_ns < b->start_ns ? -1 : 1;
+    return memcmp(a->span_id, b->span_id, 8);
+}
+
+/* Reads r's texts from its segment into out (copies in arena). */
+static int read_texts(const osp_aicalls *s, const rec *r, osp_arena *arena, osp_aicall *out)
+{
+    uint8_t *buf = osp_malloc(r->len);
+    osp_aicall a;
+    size_t used;
+    int rc = buf ? 0 : OSP_ENOMEM;
+    if (rc == 0 && pread(s->segs[r->seg].fd, buf, r->len, (off_t)r->off) != (ssize_t)r->len)
+        rc = OSP_EIO;
+    if (rc == 0 && osp_aicseg_decode(buf, r->len, &a, &used))
+        rc = OSP_EIO; /* verified at replay: the file changed under us */
+    if (rc == 0) {
+        out->input_text = osp_arena_strdup(arena, a.input_text);
+        out->output_text = osp_arena_strdup(arena, a.output_text);
+        if ((a.input_text.n && !out->input_text.p) || (a.output_text.n && !out->output_text.p))
+            rc = OSP_ENOMEM;
+    }
+    osp_free(buf);
+    return rc;
+}
+
+/* A copy of r's record in out, strings in arena. */
+static int copy_call(const osp_aicalls *s, const rec *r, int with_text, osp_arena *arena,
+                     osp_aicall *out)
+{
+    *out = r->a;
+    osp_str *str[] = {&out->service,       &out->name,           &out->operation,  &out->provider,
+                      &out->request_model, &out->response_model, &out->session_id, &out->user_id,
+                      &out->agent_name,    &out->tool_name,      &out->error_type};
+    for (size_t i = 0; i < sizeof str / sizeof str[0]; i++) {
+        if (!str[i]->n)
+            continue;
+        if (!(*str[i] = osp_arena_strdup(arena, *str[i])).p)
+            return OSP_ENOMEM;
+    }
+    return with_text ? read_texts(s, r, arena, out) : 0;
+}
+
+/* The records of traces l into an array in arena. */
+static int emit(const osp_aicalls *s, const osp_aicall_query *q, const idlist *l, osp_arena *arena,
+                osp_aicall **out, size_t *nout)
+{
+    const aic_index *ix = &s->ix;
+    size_t total = 0, max = q->max_records ? q->max_records : DEFAULT_MAX_RECORDS, k = 0;
+    for (size_t i = 0; i < l->n; i++)
+        total += ix->groups[l->ids[i]].n;
+    if (total > max)
+        return OSP_ETOOBIG;
+    osp_aicall *calls = total ? osp_arena_alloc(arena, total * sizeof *calls) : NULL;
+    if (total && !calls)
+        return OSP_ENOMEM;
+    int rc = 0;
+    for (size_t i = 0; i < l->n && rc == 0; i++) {
+        const group *g = &ix->groups[l->ids[i]];
+        size_t from = k;
+        for (uint32_t j = 0; j < g->n && rc == 0; j++)
+            rc = copy_call(s, &ix->recs[g->ids[j]], q->with_text, arena, &calls[k++]);
+        if (k - from > 1)
+            qsort(calls + from, k - from, sizeof *calls, cmp_call);
+    }
+    *out = calls;
+    *nout = rc ? 0 : total;
+    return rc;
+}
+
+int osp_aicalls_select(osp_aicalls *s, const osp_aicall_query *q, osp_arena *arena,
+                       osp_aicall **out, size_t *n)
+{
+    idlist l = {0};
+    *out = NULL;
+    *n = 0;
+    pthread_rwlock_rdlock(&s->lock);
+    int rc = candidates(&s->ix, q, &l);
+    if (rc == 0) {
+        settle(&s->ix, q, &l);
+        rc = emit(s, q, &l, arena, out, n);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    osp_free(l.ids);
+    return rc;
+}
+
+/* ---- retention ---- */
+
+static int expired(const osp_aicalls *s, uint32_t day, uint64_t now_ns)
+{
+    return s->retention_ns && ((uint64_t)day + 1) * OSP_PART_NS_PER_DAY + s->retention_ns <= now_ns;
+}
+
+/* The index of the records whose segments stay, with segment indexes renumbered by
+ * newseg (NO_SEG: dropped). */
+static int rebuild(const aic_index *old, const uint32_t *newseg, aic_index *ix)
+{
+    int rc = 0;
+    index_init(ix);
+    for (size_t i = 0; i < old->nrecs && rc == 0; i++) {
+        const rec *r = &old->recs[i];
+        if (newseg[r->seg] != NO_SEG)
+            rc = index_record(ix, &r->a, newseg[r->seg], r->off, r->len);
+    }
+    if (rc)
+        index_cleanup(ix);
+    return rc;
+}
+
+/* day_used for osp_partdir_remove_empty_days (under wmu). */
+static int day_used(void *ctx, uint32_t day)
+{
+    const osp_aicalls *s = ctx;
+    for (size_t i = 0; i < s->nsegs; i++)
+        if (s->segs[i].day == day)
+            return 1;
+    return 0;
+}
+
+/* Drops the expired segments and their records (under wmu). 1 when some were dropped. */
+static int drop_expired(osp_aicalls *s, uint64_t now_ns, int *rc)
+{
+    size_t ndrop = 0;
+    uint32_t *newseg = osp_malloc((s->nsegs + 1) * sizeof *newseg);
+    aic_index ix;
+    *rc = newseg ? 0 : OSP_ENOMEM;
+    for (size_t i = 0; newseg && i < s->nsegs; i++)
+        newseg[i] = expired(s, s->segs[i].day, now_ns) ? (ndrop++, NO_SEG) : (uint32_t)(i - ndrop);
+    if (*rc || !ndrop || (*rc = rebuild(&s->ix, newseg, &ix)) != 0) {
+        osp_free(newseg);
+        return 0;
+    }
+    pthread_rwlock_wrlock(&s->lock);
+    index_cleanup(&s->ix);
+    s->ix = ix;
+    for (size_t i = 0; i < s->nsegs; i++) {
+        if (newseg[i] == NO_SEG)
+            close_seg(&s->segs[i], 1);
+        else
+            s->segs[newseg[i]] = s->segs[i];
+    }
+    if (s->wseg != NO_SEG && newseg[s->wseg] == NO_SEG) {
+        close(s->wfd);
+        s->wfd = -1;
+    }
+    s->wseg = s->wseg == NO_SEG ? NO_SEG : newseg[s->wseg];
+    s->nsegs -= ndrop;
+    pthread_rwlock_unlock(&s->lock);
+    osp_free(newseg);
+    return 1;
+}
+
+int osp_aicalls_maintain(osp_aicalls *s, uint64_t now_ns)
+{
+    int rc;
+    pthread_mutex_lock(&s->wmu);
+    int dropped = drop_expired(s, now_ns, &rc);
+    pthread_mutex_unlock(&s->wmu);
+    if (dropped)
+        osp_partdir_remove_empty_days(s->dir, &s->wmu, day_used, s, MOD);
+    return rc;
+}
