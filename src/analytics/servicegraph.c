@@ -280,17 +280,18 @@ static enum conn peer_of(const osp_span *s, osp_str *peer)
 {
     size_t best = NPEER_ATTRS;
     osp_attr_iter it;
-    osp_str key;
+    osp_str key, raw;
     osp_value v;
     osp_attr_iter_init(&it, s->attributes);
-    while (best > 0 && osp_attr_next(&it, &key, &v) == 1) {
-        if (v.type != OSP_VAL_STRING || v.s.n == 0)
-            continue;
+    while (best > 0 && osp_attr_next_raw(&it, &key, &raw) == 1) {
         for (size_t i = 0; i < best; i++)
             if (key.n == peer_attrs[i].attr.n && key.p[0] == peer_attrs[i].attr.p[0] &&
                 !memcmp(key.p, peer_attrs[i].attr.p, key.n)) {
-                best = i;
-                *peer = v.s;
+                /* Only a named peer's value is decoded. */
+                if (osp_value_decode(raw, &v) == 0 && v.type == OSP_VAL_STRING && v.s.n) {
+                    best = i;
+                    *peer = v.s;
+                }
                 break;
             }
     }

@@ -96,28 +96,96 @@ void osp_attr_iter_init(osp_attr_iter *it, osp_str attrs)
     it->r = reader_of(attrs);
 }
 
-int osp_attr_next(osp_attr_iter *it, osp_str *key, osp_value *v)
+/* ---- attribute iteration ----
+ * The canonical layout (a KeyValue as tag 0x0A, key, then tag 0x12, value) is read
+ * directly; anything else a protobuf reader accepts takes the general path. */
+
+/* The key and AnyValue bytes of a KeyValue body laid out in any order osp_attr_next
+ * accepts (the last key and value win). 0 or OSP_ECORRUPT. */
+static int split_kv_general(osp_str body, osp_str *key, osp_str *val)
 {
+    osp_pb_reader r = osp_pb_reader_make(body.p, body.n);
     osp_pb_field f;
-    int rc = osp_pb_next(&it->r, &f);
-    if (rc <= 0)
-        return rc < 0 ? OSP_ECORRUPT : 0;
-    if (f.num != 1 || f.wire != OSP_PB_LEN)
-        return OSP_ECORRUPT;
-    osp_pb_reader kv = reader_of(f.bytes);
-    osp_str val = OSP_STR_NULL;
-    *key = OSP_STR_NULL;
-    while ((rc = osp_pb_next(&kv, &f)) == 1) {
+    int rc;
+    *key = *val = OSP_STR_NULL;
+    while ((rc = osp_pb_next(&r, &f)) == 1) {
         if (f.wire != OSP_PB_LEN || (f.num != 1 && f.num != 2))
             return OSP_ECORRUPT;
-        if (f.num == 1)
-            *key = f.bytes;
-        else
-            val = f.bytes;
+        *(f.num == 1 ? key : val) = f.bytes;
     }
-    if (rc < 0 || osp_value_decode(val, v) < 0)
+    return rc < 0 ? OSP_ECORRUPT : 0;
+}
+
+/* Reads one length-prefixed field with one-byte tag `tag` from r into *s. 1 read, 0 not
+ * that layout (r unchanged). */
+static int take_len(osp_pb_reader *r, uint8_t tag, osp_str *s)
+{
+    osp_pb_reader t = *r;
+    uint64_t n;
+    if (t.p >= t.end || *t.p++ != tag || osp_pb_read_varint(&t, &n) || n > (uint64_t)(t.end - t.p))
+        return 0;
+    *s = osp_str_make((const char *)t.p, (size_t)n);
+    r->p = t.p + n;
+    return 1;
+}
+
+/* The key and AnyValue bytes of one KeyValue body. 0 or OSP_ECORRUPT. */
+static int split_kv(osp_str body, osp_str *key, osp_str *val)
+{
+    osp_pb_reader r = osp_pb_reader_make(body.p, body.n);
+    *val = OSP_STR_NULL;
+    if (take_len(&r, 0x0A, key) && (r.p == r.end || take_len(&r, 0x12, val)) && r.p == r.end)
+        return 0;
+    return split_kv_general(body, key, val);
+}
+
+/* 1 when osp_value_decode accepts the AnyValue bytes v; the canonical one-byte tags are
+ * checked without decoding. */
+static int value_ok(osp_str v)
+{
+    osp_pb_reader r;
+    uint64_t x;
+    osp_value dummy;
+    if (v.n == 0)
+        return 1;
+    r = osp_pb_reader_make(v.p, v.n);
+    switch (*r.p++) {
+    case 0x0A: /* string, array, kvlist, bytes: one length covering the rest */
+    case 0x2A:
+    case 0x32:
+    case 0x3A:
+        return osp_pb_read_varint(&r, &x) == 0 && x == (uint64_t)(r.end - r.p);
+    case 0x10: /* bool, int */
+    case 0x18:
+        return osp_pb_read_varint(&r, &x) == 0 && r.p == r.end;
+    case 0x21: /* double */
+        return v.n == 9;
+    default:
+        return osp_value_decode(v, &dummy) == 0;
+    }
+}
+
+int osp_attr_next_raw(osp_attr_iter *it, osp_str *key, osp_str *value)
+{
+    osp_pb_reader *r = &it->r;
+    osp_pb_field f = {.num = 1, .wire = OSP_PB_LEN};
+    if (r->p >= r->end)
+        return 0;
+    if (!take_len(r, 0x0A, &f.bytes) && osp_pb_next(r, &f) < 0)
+        return OSP_ECORRUPT;
+    if (f.num != 1 || f.wire != OSP_PB_LEN || split_kv(f.bytes, key, value) != 0 ||
+        !value_ok(*value))
         return OSP_ECORRUPT;
     return 1;
+}
+
+int osp_attr_next(osp_attr_iter *it, osp_str *key, osp_value *v)
+{
+    osp_str raw;
+    int rc = osp_attr_next_raw(it, key, &raw);
+    if (rc <= 0)
+        return rc;
+    return osp_value_decode(raw, v) < 0 ? OSP_ECORRUPT : 1;
 }
 
 void osp_array_iter_init(osp_array_iter *it, osp_str array_body)

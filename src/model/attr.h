@@ -43,6 +43,9 @@ typedef struct osp_attr_iter {
 void osp_attr_iter_init(osp_attr_iter *it, osp_str attrs);
 /* Returns 1 with the next key and value, 0 at the end, OSP_ECORRUPT on bad bytes. */
 int osp_attr_next(osp_attr_iter *it, osp_str *key, osp_value *v);
+/* The same without decoding the value: *value is its AnyValue bytes, already checked to be
+ * what osp_value_decode accepts (decode them only when needed). Same returns. */
+int osp_attr_next_raw(osp_attr_iter *it, osp_str *key, osp_str *value);
 
 /* Iterates the elements of an ARRAY value's s. Same returns as osp_attr_next. */
 typedef struct osp_array_iter {

@@ -501,91 +501,13 @@ static void mark_key(scan *s, osp_str key, const osp_value *v)
  * the way osp_attr_next would reject them, never decoded, so the pass reads a few bytes
  * per attribute (model/attr.c specifies the canonical layout taken as the fast path). */
 
-/* The key and AnyValue bytes of a KeyValue body laid out in any order osp_attr_next
- * accepts (the last key and value win). 0 or OSP_ECORRUPT. */
-static int split_kv_general(osp_str body, osp_str *key, osp_str *val)
-{
-    osp_pb_reader r = osp_pb_reader_make(body.p, body.n);
-    osp_pb_field f;
-    int rc;
-    *key = *val = OSP_STR_NULL;
-    while ((rc = osp_pb_next(&r, &f)) == 1) {
-        if (f.wire != OSP_PB_LEN || (f.num != 1 && f.num != 2))
-            return OSP_ECORRUPT;
-        *(f.num == 1 ? key : val) = f.bytes;
-    }
-    return rc < 0 ? OSP_ECORRUPT : 0;
-}
-
-/* Reads one length-prefixed field with one-byte tag `tag` from r into *s. 1 read, 0 not
- * that layout (r unchanged). */
-static int take_len(osp_pb_reader *r, uint8_t tag, osp_str *s)
-{
-    osp_pb_reader t = *r;
-    uint64_t n;
-    if (t.p >= t.end || *t.p++ != tag || osp_pb_read_varint(&t, &n) || n > (uint64_t)(t.end - t.p))
-        return 0;
-    *s = osp_str_make((const char *)t.p, (size_t)n);
-    r->p = t.p + n;
-    return 1;
-}
-
-/* The key and AnyValue bytes of one KeyValue body. 0 or OSP_ECORRUPT. */
-static int split_kv(osp_str body, osp_str *key, osp_str *val)
-{
-    osp_pb_reader r = osp_pb_reader_make(body.p, body.n);
-    *val = OSP_STR_NULL;
-    if (take_len(&r, 0x0A, key) && (r.p == r.end || take_len(&r, 0x12, val)) && r.p == r.end)
-        return 0;
-    return split_kv_general(body, key, val);
-}
-
-/* 1 when osp_value_decode accepts the AnyValue bytes v; the canonical one-byte tags are
- * checked without decoding. */
-static int value_ok(osp_str v)
-{
-    osp_pb_reader r;
-    uint64_t x;
-    osp_value dummy;
-    if (v.n == 0)
-        return 1;
-    r = osp_pb_reader_make(v.p, v.n);
-    switch (*r.p++) {
-    case 0x0A: /* string, array, kvlist, bytes: one length covering the rest */
-    case 0x2A:
-    case 0x32:
-    case 0x3A:
-        return osp_pb_read_varint(&r, &x) == 0 && x == (uint64_t)(r.end - r.p);
-    case 0x10: /* bool, int */
-    case 0x18:
-        return osp_pb_read_varint(&r, &x) == 0 && r.p == r.end;
-    case 0x21: /* double */
-        return v.n == 9;
-    default:
-        return osp_value_decode(v, &dummy) == 0;
-    }
-}
-
-/* The next attribute of r as raw key and AnyValue bytes. 1, 0 at the end, OSP_ECORRUPT
- * where osp_attr_next would fail. */
-static int next_raw(osp_pb_reader *r, osp_str *key, osp_str *val)
-{
-    osp_pb_field f = {.num = 1, .wire = OSP_PB_LEN};
-    if (r->p >= r->end)
-        return 0;
-    if (!take_len(r, 0x0A, &f.bytes) && osp_pb_next(r, &f) < 0)
-        return OSP_ECORRUPT;
-    if (f.num != 1 || f.wire != OSP_PB_LEN || split_kv(f.bytes, key, val) != 0)
-        return OSP_ECORRUPT;
-    return 1;
-}
-
-/* Notes one attribute. 0, or OSP_ECORRUPT for a value osp_attr_next would reject. */
+/* Notes one attribute whose AnyValue bytes osp_attr_next_raw checked. 0, or
+ * OSP_ECORRUPT. */
 static int scan_attr(scan *s, osp_str key, osp_str raw)
 {
     osp_value v;
     if (!has_ai_prefix(key))
-        return value_ok(raw) ? 0 : OSP_ECORRUPT;
+        return 0;
     if (osp_value_decode(raw, &v) != 0)
         return OSP_ECORRUPT;
     mark_key(s, key, &v);
@@ -596,10 +518,11 @@ static int scan_attr(scan *s, osp_str key, osp_str raw)
  * under keys with a convention's prefix. */
 static void scan_attrs(scan *s)
 {
-    osp_str attrs = s->span->attributes, key, raw;
-    osp_pb_reader r = osp_pb_reader_make(attrs.n ? attrs.p : "", attrs.n);
+    osp_str key, raw;
+    osp_attr_iter it;
     int more;
-    while ((more = next_raw(&r, &key, &raw)) > 0)
+    osp_attr_iter_init(&it, s->span->attributes);
+    while ((more = osp_attr_next_raw(&it, &key, &raw)) > 0)
         if ((more = scan_attr(s, key, raw)) < 0)
             break;
     if (more < 0) { /* corrupt: as if there were no attributes */
