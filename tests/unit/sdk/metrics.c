@@ -755,8 +755,13 @@ static void test_otlp_export(void **state)
     for (int k = 0; k < 500 && test_log_total(&got) == after_flush; k++)
         usleep(10000);
     assert_true(test_log_total(&got) > after_flush);
+    /* The server sees the request before the exporter counts its answer: wait for that too. */
     osprey_stats st;
     osprey_get_stats(p, &st);
+    for (int k = 0; k < 500 && st.metric_exports < 2; k++) {
+        usleep(10000);
+        osprey_get_stats(p, &st);
+    }
     assert_true(st.metric_exports >= 2);
     assert_int_equal(osprey_shutdown(p, 5000), 0);
     test_server_stop(&server);
