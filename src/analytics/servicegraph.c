@@ -1,5 +1,6 @@
 /* The service graph from spans (servicegraph.h): pairs client and server spans across
- * services, keeps unpaired ones for a bounded window, and counts requests per edge. */
+ * services, keeps unpaired ones for a bounded window and then, compactly, for a late one,
+ * and counts requests per edge. */
 #include "analytics/servicegraph.h"
 
 #include <xxhash.h>
@@ -7,6 +8,7 @@
 #include "analytics/seriestab.h"
 #include "analytics/spanmetrics.h"
 #include "core/err.h"
+#include "core/intern.h"
 #include "core/mem.h"
 #include "core/metrics.h"
 #include "model/attr.h"
@@ -54,21 +56,43 @@ typedef struct pending {
     char inline_text[NAME_INLINE];
 } pending;
 
-/* A slot of the pending table: open addressing with linear probing, the tag beside the
- * pointer so that a probe touches a pending span only when its tag matches. */
+/* A slot of a table: open addressing with linear probing, the tag beside the pointer so
+ * that a probe touches an entry only when its tag matches. */
 typedef struct slot {
     uint64_t tag; /* slot_tag of the span, 0 for an empty slot */
-    pending *p;
+    void *p;      /* a pending or a late span */
 } slot;
+
+/* A span that stopped waiting but may still meet its peer (OSP_SERVICEGRAPH_LATE_MS):
+ * what a pair needs of it. Its tag alone identifies it (62 bits of hash). */
+typedef struct late {
+    struct late *newer; /* the late list, oldest first; links the free list too */
+    uint64_t tag;       /* 0 once it has paired (it leaves the list when it comes first) */
+    int64_t since_ms;   /* arrival time it stopped waiting */
+    osp_str service;    /* interned */
+    double seconds;
+    uint8_t failed, messaging;
+    uint8_t counted; /* a client already counted on the edge to the peer it names */
+} late;
+
+/* Open-addressing tables of slots: the pending spans by tag and key, the late ones by
+ * tag. nslots is a power of two, at most half full while it can grow. */
+typedef struct table {
+    slot *slots;
+    size_t nslots, n, max_slots;
+} table;
 
 typedef struct graph {
     osp_family fam_total, fam_failed, fam_server, fam_client; /* the tables point at them */
     osp_seriestab *total, *failed, *server, *client;
-    slot *slots; /* nslots a power of two, at most half full while it can grow */
-    size_t nslots, n;
+    table pend;
     pending *oldest, *newest;
     pending *free; /* recycled entries */
-    osp_metric *m_pending, *m_evicted, *m_expired;
+    table late_tab;
+    late *late_oldest, *late_newest, *late_free;
+    size_t nlate;        /* in the late list, paired or not */
+    osp_intern services; /* names of late spans */
+    osp_metric *m_pending, *m_evicted, *m_expired, *m_late, *m_late_pairs;
 } graph;
 
 static const char *const graph_labels[] = {"client", "server", "connection_type"};
@@ -114,55 +138,191 @@ static uint64_t slot_tag(const uint8_t trace_id[16], const uint8_t span[8], int 
     return (XXH3_64bits(k, sizeof k) & ~(uint64_t)3) | 2 | (uint64_t)role;
 }
 
-static size_t home_of(const graph *g, uint64_t tag)
+static size_t home_of(const table *t, uint64_t tag)
 {
-    return (size_t)(tag >> 2) & (g->nslots - 1);
+    return (size_t)(tag >> 2) & (t->nslots - 1);
 }
 
 /* The index of the slot holding the pending span of tag and key, or of the empty slot
  * where its probe ends. */
-static size_t find(const graph *g, uint64_t tag, const uint8_t trace_id[16], const uint8_t span[8])
+static size_t find(const table *t, uint64_t tag, const uint8_t trace_id[16], const uint8_t span[8])
 {
-    size_t i = home_of(g, tag);
-    for (; g->slots[i].tag; i = (i + 1) & (g->nslots - 1)) {
-        const pending *p = g->slots[i].p;
-        if (g->slots[i].tag == tag && !memcmp(p->trace_id, trace_id, 16) &&
+    size_t i = home_of(t, tag);
+    for (; t->slots[i].tag; i = (i + 1) & (t->nslots - 1)) {
+        const pending *p = t->slots[i].p;
+        if (t->slots[i].tag == tag && !memcmp(p->trace_id, trace_id, 16) &&
             !memcmp(p->key_span, span, 8))
             break;
     }
     return i;
 }
 
-/* The index of the slot holding p (which waits in the table). */
-static size_t slot_of(const graph *g, const pending *p)
+/* The index of the slot holding entry p of tag (which waits in the table). */
+static size_t slot_of(const table *t, uint64_t tag, const void *p)
 {
-    size_t i = home_of(g, p->tag);
-    while (g->slots[i].p != p)
-        i = (i + 1) & (g->nslots - 1);
+    size_t i = home_of(t, tag);
+    while (t->slots[i].p != p)
+        i = (i + 1) & (t->nslots - 1);
     return i;
 }
 
 /* Empties slot i, moving later slots of its probe run back so every probe still finds
- * its span (backward-shift deletion). */
-static void free_slot(graph *g, size_t i)
+ * its entry (backward-shift deletion). */
+static void free_slot(table *t, size_t i)
 {
-    size_t mask = g->nslots - 1;
-    for (size_t j = (i + 1) & mask; g->slots[j].tag; j = (j + 1) & mask) {
-        size_t home = home_of(g, g->slots[j].tag);
+    size_t mask = t->nslots - 1;
+    for (size_t j = (i + 1) & mask; t->slots[j].tag; j = (j + 1) & mask) {
+        size_t home = home_of(t, t->slots[j].tag);
         /* slot j may move to i when its home is not in the cyclic range (i, j] */
         if (((j - home) & mask) >= ((j - i) & mask)) {
-            g->slots[i] = g->slots[j];
+            t->slots[i] = t->slots[j];
             i = j;
         }
     }
-    g->slots[i] = (slot){0, NULL};
+    t->slots[i] = (slot){0, NULL};
+    t->n--;
+}
+
+/* Doubles the table (up to max_slots); keeps it as is on failure. */
+static void grow(table *t)
+{
+    slot *old = t->slots;
+    size_t nold = t->nslots;
+    slot *slots = nold < t->max_slots ? osp_calloc(2 * nold, sizeof *slots) : NULL;
+    if (!slots)
+        return;
+    t->slots = slots;
+    t->nslots = 2 * nold;
+    for (size_t i = 0; i < nold; i++) {
+        if (!old[i].tag)
+            continue;
+        size_t j = home_of(t, old[i].tag);
+        while (slots[j].tag)
+            j = (j + 1) & (t->nslots - 1);
+        slots[j] = old[i];
+    }
+    osp_free(old);
+}
+
+/* Files entry p of tag in the first free slot of its probe (an entry repeating another's
+ * key waits beside it). 0, or -1 when the table is 3/4 full and could not grow. */
+static int table_put(table *t, uint64_t tag, void *p)
+{
+    if (2 * (t->n + 1) > t->nslots)
+        grow(t);
+    if (4 * (t->n + 1) > 3 * t->nslots)
+        return -1;
+    size_t i = home_of(t, tag);
+    while (t->slots[i].tag)
+        i = (i + 1) & (t->nslots - 1);
+    t->slots[i] = (slot){tag, p};
+    t->n++;
+    return 0;
+}
+
+static int table_init(table *t, size_t max_entries)
+{
+    t->nslots = 1024;
+    t->n = 0;
+    t->max_slots = 2 * max_entries;
+    t->slots = osp_calloc(t->nslots, sizeof *t->slots);
+    return t->slots ? 0 : OSP_ENOMEM;
+}
+
+/* ---- late spans ---- */
+
+/* The index of the slot of the late span of tag, or of the empty slot ending its probe. */
+static size_t find_late(const table *t, uint64_t tag)
+{
+    size_t i = home_of(t, tag);
+    while (t->slots[i].tag && t->slots[i].tag != tag)
+        i = (i + 1) & (t->nslots - 1);
+    return i;
+}
+
+/* Frees the oldest late span, which pairs with nothing any more. */
+static void retire_late(graph *g)
+{
+    late *l = g->late_oldest;
+    if (l->tag) {
+        free_slot(&g->late_tab, slot_of(&g->late_tab, l->tag, l));
+        osp_gauge_add(g->m_late, -1);
+    }
+    g->late_oldest = l->newer;
+    if (!g->late_oldest)
+        g->late_newest = NULL;
+    l->newer = g->late_free;
+    g->late_free = l;
+    g->nlate--;
+}
+
+static void expire_late(graph *g, int64_t now_ms)
+{
+    while (g->late_oldest && g->late_oldest->since_ms + OSP_SERVICEGRAPH_LATE_MS <= now_ms)
+        retire_late(g);
+}
+
+/* Keeps what a pair needs of p, which stopped waiting at since_ms; counted: p was counted
+ * on the edge to the peer it names. Out of memory forgets it. */
+static void keep_late(graph *g, const pending *p, int counted, int64_t since_ms)
+{
+    uint32_t id;
+    if (g->nlate >= OSP_SERVICEGRAPH_MAX_LATE)
+        retire_late(g);
+    if (osp_intern_add(&g->services, p->service, &id) != 0)
+        return;
+    late *l = g->late_free ? g->late_free : osp_malloc(sizeof *l);
+    if (!l)
+        return;
+    if (l == g->late_free)
+        g->late_free = l->newer;
+    *l = (late){.tag = p->tag,
+                .since_ms = since_ms,
+                .service = g->services.strs[id],
+                .seconds = p->seconds,
+                .failed = p->failed,
+                .messaging = p->messaging,
+                .counted = (uint8_t)counted};
+    if (table_put(&g->late_tab, l->tag, l) != 0) {
+        l->newer = g->late_free;
+        g->late_free = l;
+        return;
+    }
+    if (g->late_newest)
+        g->late_newest->newer = l;
+    else
+        g->late_oldest = l;
+    g->late_newest = l;
+    g->nlate++;
+    osp_gauge_add(g->m_late, 1);
+}
+
+/* Pairs w with the late span of the other role of its key, if one is kept: 1 when it did. */
+static int pair_late(graph *g, const pending *w, int64_t t_ms)
+{
+    size_t i = find_late(&g->late_tab, w->tag ^ 1);
+    if (!g->late_tab.slots[i].tag)
+        return 0;
+    late *l = g->late_tab.slots[i].p;
+    pending other = {.failed = l->failed,
+                     .messaging = l->messaging,
+                     .seconds = l->seconds,
+                     .service = l->service};
+    memcpy(other.trace_id, w->trace_id, 16);
+    int client = w->role == ROLE_CLIENT;
+    count_pair(g, client ? w : &other, client ? &other : w, t_ms);
+    free_slot(&g->late_tab, i);
+    l->tag = 0;
+    osp_gauge_add(g->m_late, -1);
+    osp_counter_inc(g->m_late_pairs);
+    return 1;
 }
 
 /* Unlinks the span in slot i from the table and the arrival list and recycles it. */
 static void drop(graph *g, size_t i)
 {
-    pending *p = g->slots[i].p;
-    free_slot(g, i);
+    pending *p = g->pend.slots[i].p;
+    free_slot(&g->pend, i);
     if (p->older)
         p->older->newer = p->newer;
     else
@@ -175,48 +335,31 @@ static void drop(graph *g, size_t i)
         osp_free(p->text);
     p->newer = g->free;
     g->free = p;
-    g->n--;
     osp_gauge_add(g->m_pending, -1);
 }
 
-/* The end of the oldest span's wait: a request to the peer it names, if any. */
-static void retire_oldest(graph *g)
+/* The end of the oldest span's wait, noticed at now_ms: a request to the peer it names, if
+ * any; then it is kept as a late span. */
+static void retire_oldest(graph *g, int64_t now_ms)
 {
     pending *p = g->oldest;
-    if (p->role == ROLE_CLIENT && p->conn != CONN_NONE && !osp_str_eq(p->service, p->peer))
+    int counted =
+        p->role == ROLE_CLIENT && p->conn != CONN_NONE && !osp_str_eq(p->service, p->peer);
+    if (counted)
         count_edge(g, p->service, p->peer, p->conn, p->failed, p->seconds, -1, p->trace_id,
                    p->end_ms);
-    drop(g, slot_of(g, p));
+    int64_t window_end = p->arrival_ms + OSP_SERVICEGRAPH_WINDOW_MS;
+    keep_late(g, p, counted, now_ms < window_end ? now_ms : window_end);
+    drop(g, slot_of(&g->pend, p->tag, p));
 }
 
 static void expire(graph *g, int64_t now_ms)
 {
     while (g->oldest && g->oldest->arrival_ms + OSP_SERVICEGRAPH_WINDOW_MS <= now_ms) {
-        retire_oldest(g);
+        retire_oldest(g, now_ms);
         osp_counter_inc(g->m_expired);
     }
-}
-
-/* Doubles the table (up to twice the pending bound); keeps it as is on failure. */
-static void grow(graph *g)
-{
-    slot *old = g->slots;
-    size_t nold = g->nslots;
-    slot *slots =
-        nold < 2 * OSP_SERVICEGRAPH_MAX_PENDING ? osp_calloc(2 * nold, sizeof *slots) : NULL;
-    if (!slots)
-        return;
-    g->slots = slots;
-    g->nslots = 2 * nold;
-    for (size_t i = 0; i < nold; i++) {
-        if (!old[i].tag)
-            continue;
-        size_t j = home_of(g, old[i].tag);
-        while (slots[j].tag)
-            j = (j + 1) & (g->nslots - 1);
-        slots[j] = old[i];
-    }
-    osp_free(old);
+    expire_late(g, now_ms);
 }
 
 /* Copies service and peer into p's text. 0 or OSP_ENOMEM. */
@@ -239,14 +382,10 @@ static int keep_names(pending *p, osp_str service, osp_str peer)
  * when full. Out of memory drops it (so does a table that could not grow past 3/4 full). */
 static void wait_for_peer(graph *g, const pending *w, osp_str service, osp_str peer)
 {
-    if (g->n >= OSP_SERVICEGRAPH_MAX_PENDING) {
-        retire_oldest(g);
+    if (g->pend.n >= OSP_SERVICEGRAPH_MAX_PENDING) {
+        retire_oldest(g, w->arrival_ms);
         osp_counter_inc(g->m_evicted);
     }
-    if (2 * (g->n + 1) > g->nslots)
-        grow(g);
-    if (4 * (g->n + 1) > 3 * g->nslots)
-        return;
     pending *p = g->free ? g->free : osp_malloc(sizeof *p);
     if (!p)
         return;
@@ -258,12 +397,13 @@ static void wait_for_peer(graph *g, const pending *w, osp_str service, osp_str p
         g->free = p;
         return;
     }
-    /* a span repeating a waiting one's key and role waits beside it, in the first free
-     * slot of the probe */
-    size_t i = home_of(g, p->tag);
-    while (g->slots[i].tag)
-        i = (i + 1) & (g->nslots - 1);
-    g->slots[i] = (slot){p->tag, p};
+    if (table_put(&g->pend, p->tag, p) != 0) {
+        if (p->text != p->inline_text)
+            osp_free(p->text);
+        p->newer = g->free;
+        g->free = p;
+        return;
+    }
     p->older = g->newest;
     p->newer = NULL;
     if (g->newest)
@@ -271,7 +411,6 @@ static void wait_for_peer(graph *g, const pending *w, osp_str service, osp_str p
     else
         g->oldest = p;
     g->newest = p;
-    g->n++;
     osp_gauge_add(g->m_pending, 1);
 }
 
@@ -306,13 +445,22 @@ static void graph_destroy(void *self)
     if (!g)
         return;
     while (g->oldest)
-        drop(g, slot_of(g, g->oldest));
+        drop(g, slot_of(&g->pend, g->oldest->tag, g->oldest));
     while (g->free) {
         pending *p = g->free;
         g->free = p->newer;
         osp_free(p);
     }
-    osp_free(g->slots);
+    while (g->late_oldest)
+        retire_late(g);
+    while (g->late_free) {
+        late *l = g->late_free;
+        g->late_free = l->newer;
+        osp_free(l);
+    }
+    osp_free(g->pend.slots);
+    osp_free(g->late_tab.slots);
+    osp_intern_cleanup(&g->services);
     osp_seriestab_destroy(g->total);
     osp_seriestab_destroy(g->failed);
     osp_seriestab_destroy(g->server);
@@ -345,13 +493,14 @@ static void *graph_create(const osp_derive_env *env)
     g->fam_client = g->fam_server;
     g->fam_client.name = OSP_DERIVED_GRAPH_CLIENT;
     g->fam_client.help = "Request durations seen by the client.";
-    g->nslots = 1024;
-    g->slots = osp_calloc(g->nslots, sizeof *g->slots);
+    osp_intern_init(&g->services, 1);
+    int rc = table_init(&g->pend, OSP_SERVICEGRAPH_MAX_PENDING);
+    rc |= table_init(&g->late_tab, OSP_SERVICEGRAPH_MAX_LATE);
     g->total = osp_seriestab_create(&g->fam_total);
     g->failed = osp_seriestab_create(&g->fam_failed);
     g->server = osp_seriestab_create(&g->fam_server);
     g->client = osp_seriestab_create(&g->fam_client);
-    if (!g->slots || !g->total || !g->failed || !g->server || !g->client) {
+    if (rc || !g->total || !g->failed || !g->server || !g->client) {
         graph_destroy(g);
         return NULL;
     }
@@ -363,6 +512,10 @@ static void *graph_create(const osp_derive_env *env)
                                "");
     g->m_expired = osp_counter("osprey_servicegraph_expired_total",
                                "Spans whose peer span did not arrive within the window.", "");
+    g->m_late = osp_gauge("osprey_servicegraph_late_spans",
+                          "Spans past their window still kept for a late peer.", "");
+    g->m_late_pairs = osp_counter("osprey_servicegraph_late_pairs_total",
+                                  "Requests paired after the window, within the late window.", "");
     return g;
 }
 
@@ -394,12 +547,14 @@ static void graph_add(void *self, const osp_derived_span *ds, int64_t now_ms)
                    w.trace_id, w.end_ms);
         return;
     }
-    size_t i = find(g, w.tag ^ 1, w.trace_id, w.key_span); /* the other role */
-    if (g->slots[i].tag) {
-        count_pair(g, client ? &w : g->slots[i].p, client ? g->slots[i].p : &w, w.end_ms);
+    size_t i = find(&g->pend, w.tag ^ 1, w.trace_id, w.key_span); /* the other role */
+    if (g->pend.slots[i].tag) {
+        count_pair(g, client ? &w : g->pend.slots[i].p, client ? g->pend.slots[i].p : &w, w.end_ms);
         drop(g, i);
         return;
     }
+    if (pair_late(g, &w, w.end_ms))
+        return;
     w.conn = client ? peer_of(s, &peer) : CONN_NONE;
     wait_for_peer(g, &w, w.service, peer);
 }

@@ -8,6 +8,9 @@
 /* How long an unpaired span waits for its peer (arrival time), and how many may wait. */
 #define OSP_SERVICEGRAPH_WINDOW_MS 10000
 #define OSP_SERVICEGRAPH_MAX_PENDING 100000
+/* How long, after that, a span is still kept compactly for a late peer, and how many. */
+#define OSP_SERVICEGRAPH_LATE_MS 600000
+#define OSP_SERVICEGRAPH_MAX_LATE 500000
 
 /* The deriver of the OSP_DERIVED_GRAPH_* series. A CLIENT or PRODUCER span of service A
  * and a SERVER or CONSUMER span of service B != A whose parent is that client span (same
@@ -24,7 +27,13 @@
  * the first found in that order naming the server; only its client duration is known. A
  * root SERVER or CONSUMER span is a request from client "user" (only its server duration
  * is known); it can have no client span, so it counts at once. Other unpaired spans are
- * dropped when their window ends. */
+ * dropped when their window ends.
+ *
+ * A span that stopped waiting (expired or evicted) is still kept, compactly, for
+ * OSP_SERVICEGRAPH_LATE_MS more (at most OSP_SERVICEGRAPH_MAX_LATE, oldest dropped first):
+ * a peer arriving then still makes the pair, counted as it arrives. A client that named a
+ * peer was counted on that peer's edge when its window ended, so such a late request
+ * appears on both edges (osprey_servicegraph_late_pairs_total counts late pairs). */
 extern const osp_deriver osp_servicegraph_deriver;
 
 #endif

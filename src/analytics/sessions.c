@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analytics/server_ttft.h"
 #include "core/err.h"
 #include "core/intern.h"
 #include "core/mem.h"
@@ -260,6 +261,8 @@ int osp_sessions_load(osp_store *store, const osp_aicall_query *q, osp_arena *ar
 {
     osp_aicall *calls;
     int rc = osp_store_select_aicalls(store, q, arena, &calls, &set->n);
+    if (rc == 0)
+        rc = osp_server_ttft_fill(store, calls, set->n, arena);
     set->calls = calls;
     return rc;
 }

@@ -28,7 +28,9 @@ typedef struct osp_aicall_set {
     size_t n;
 } osp_aicall_set;
 
-/* Reads the records q selects into *set (arena). Errors as osp_store_select_aicalls. */
+/* Reads the records q selects into *set (arena), LLM calls without a TTFT taking one from
+ * the serving engine's metric where it has one (analytics/server_ttft.h). Errors as
+ * osp_store_select_aicalls and osp_store_select_exemplars. */
 int osp_sessions_load(osp_store *store, const osp_aicall_query *q, osp_arena *arena,
                       osp_aicall_set *set);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "analytics/server_ttft.h"
 #include "analytics/sessions.h"
 #include "api/golden_int.h"
 #include "core/clock.h"
@@ -505,6 +506,8 @@ static void llm_diagnose(osp_golden_api *api, const osp_http_request *req, osp_h
     rc = osp_store_get_trace(api->env.store, id, 0, &b);
     if (rc == 0)
         rc = osp_golden_diagnose(&b, req->arena, &g);
+    if (rc == 0)
+        rc = osp_server_ttft_fill_spans(api->env.store, &b, g, req->arena);
     if (rc == 0)
         rc = osp_buf_printf(&res->body,
                             "{\"traceId\":\"%.32s\",\"mappingVersion\":\"%s\",\"spans\":[", hex,

@@ -73,6 +73,16 @@ int64_t osp_aicall_uncached_input(const osp_aicall *a)
     return n > 0 ? n : 0;
 }
 
+void osp_aicall_set_server_ttft(osp_aicall *a, int64_t ttft_ns)
+{
+    uint64_t duration = a->end_ns > a->start_ns ? a->end_ns - a->start_ns : 0;
+    if (a->type != OSP_GENAI_LLM || a->ttft_ns >= 0 || ttft_ns < 0 || (uint64_t)ttft_ns > duration)
+        return;
+    a->ttft_ns = ttft_ns;
+    if (a->streaming == 1 && a->output_tokens >= 2)
+        a->tpot_ns = osp_genai_tpot_ns(duration, ttft_ns, a->output_tokens);
+}
+
 /* A copy of s (cut) in arena; 0 or OSP_ENOMEM. */
 static int copy_str(osp_arena *arena, osp_str s, osp_str *out)
 {

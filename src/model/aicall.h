@@ -67,6 +67,11 @@ int64_t osp_aicall_max_chunk_gap(const osp_span *span);
  * boundary. */
 osp_str osp_aicall_cut(osp_str s, size_t max);
 
+/* Sets the TTFT of the LLM call a from a serving engine's metric when it has none and
+ * ttft_ns fits in its duration, and then its TPOT when it was streamed (as
+ * osp_genai_set_server_ttft does for a span). */
+void osp_aicall_set_server_ttft(osp_aicall *a, int64_t ttft_ns);
+
 /* The uncached input tokens of a (input less cache reads and writes, never below 0; 0
  * when unknown): what osp_price_cost prices as input. */
 int64_t osp_aicall_uncached_input(const osp_aicall *a);

@@ -1152,6 +1152,13 @@ static void apply_cache_rule(osp_genai *g)
             "cache tokens exceeded input: counted beside it, added");
 }
 
+int64_t osp_genai_tpot_ns(uint64_t duration_ns, int64_t ttft_ns, int64_t output_tokens)
+{
+    /* unsigned: a span longer than INT64_MAX ns (bad clocks) must not turn negative */
+    uint64_t tpot = (duration_ns - (uint64_t)ttft_ns) / (uint64_t)(output_tokens - 1);
+    return tpot > INT64_MAX ? INT64_MAX : (int64_t)tpot;
+}
+
 static void compute_tpot(osp_genai *g, const osp_span *span)
 {
     const char *why = g->streaming != 1      ? "not streamed"
@@ -1163,9 +1170,7 @@ static void compute_tpot(osp_genai *g, const osp_span *span)
         set_src(g, OSP_GF_TPOT, OSP_GS_NOT_APPLICABLE, 0, NULL, why);
         return;
     }
-    /* unsigned: a span longer than INT64_MAX ns (bad clocks) must not turn negative */
-    uint64_t tpot = (span_duration(span) - (uint64_t)g->ttft_ns) / (uint64_t)(g->output_tokens - 1);
-    g->tpot_ns = tpot > INT64_MAX ? INT64_MAX : (int64_t)tpot;
+    g->tpot_ns = osp_genai_tpot_ns(span_duration(span), g->ttft_ns, g->output_tokens);
     set_src(g, OSP_GF_TPOT, OSP_GS_DERIVED, 0, "ttft, output_tokens, span duration",
             "(duration - TTFT) / (output tokens - 1)");
 }

@@ -171,4 +171,8 @@ void osp_genai_inherit(osp_genai *child, const osp_genai *parent);
  * recomputes TPOT. */
 void osp_genai_set_server_ttft(osp_genai *g, const osp_span *span, int64_t ttft_ns);
 
+/* TPOT of a streamed call of duration_ns with TTFT ttft_ns (0 <= ttft_ns) and
+ * output_tokens >= 2: (duration - TTFT) / (output tokens - 1), capped at INT64_MAX. */
+int64_t osp_genai_tpot_ns(uint64_t duration_ns, int64_t ttft_ns, int64_t output_tokens);
+
 #endif

@@ -1,7 +1,8 @@
 // Derived series smoke test: the server runs with --derive-interval 1s; two services
 // instrumented with the OpenTelemetry JS SDK send a trace (shop's root server span calls
 // payments), and the RED and service-graph series derived from it answer PromQL queries,
-// with the trace's id as an exemplar. With --no-derive nothing is derived.
+// with the trace's id as an exemplar. A server span sent after its client's pairing window
+// still pairs. With --no-derive nothing is derived.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 
@@ -13,8 +14,11 @@ import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { getJson } from './lib/http.mjs';
 import { cleanExit, SLOW, sleep, startServer } from './lib/server.mjs';
 
-/** Sends one trace: shop GET /checkout -> POST /pay (client) -> payments POST /pay (error). */
-async function sendTrace(server) {
+/**
+ * Sends one trace: shop GET /checkout -> POST /pay (client) -> payments POST /pay (error);
+ * payments' span waitMs after shop's.
+ */
+async function sendTrace(server, waitMs = 0) {
     const provider = (service) => new TracerProvider({
         resource: resourceFromAttributes({ 'service.name': service }),
         spanProcessors: [new SimpleSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${server.otlpHttpUrl}/v1/traces` }) })],
@@ -25,10 +29,12 @@ async function sendTrace(server) {
     const call = shop.getTracer('e2e').startSpan('POST /pay', { kind: SpanKind.CLIENT }, trace.setSpan(ROOT_CONTEXT, root));
     const serve = payments.getTracer('e2e').startSpan('POST /pay', { kind: SpanKind.SERVER }, trace.setSpan(ROOT_CONTEXT, call));
     serve.setStatus({ code: SpanStatusCode.ERROR, message: 'card declined' });
-    serve.end();
     call.end();
     root.end();
-    await Promise.all([shop.forceFlush(), payments.forceFlush()]);
+    await shop.forceFlush();
+    await sleep(waitMs);
+    serve.end();
+    await payments.forceFlush();
     await Promise.all([shop.shutdown(), payments.shutdown()]);
     return root.spanContext().traceId;
 }
@@ -76,6 +82,18 @@ describe('derived series', () => {
         const ids = ex.data.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id));
         assert.ok(ids.includes(traceId), `exemplars ${JSON.stringify(ex.data)} lack ${traceId}`);
 
+        const r = await server.stop();
+        assert.ok(cleanExit(r), server.describeExit(r));
+    });
+
+    test('a server span arriving after the pairing window still pairs with its client', async () => {
+        const server = await startServer({ name: 'derive-late', args: ['--derive-interval', '1s'] });
+        servers.push(server);
+        await sendTrace(server, 11000); /* the window is 10 s of arrival time */
+        assert.equal(await valueOf(server, 'traces_service_graph_request_total{client="shop",server="payments"}'), 1);
+        assert.equal(await valueOf(server, 'traces_service_graph_request_failed_total{client="shop",server="payments"}'), 1);
+        const self = await (await fetch(`${server.apiUrl}/metrics`)).text();
+        assert.match(self, /^osprey_servicegraph_late_pairs_total 1$/m);
         const r = await server.stop();
         assert.ok(cleanExit(r), server.describeExit(r));
     });

@@ -1,7 +1,7 @@
 /* Unit tests for analytics/servicegraph: pairs in both arrival orders, cross-service edges
  * only, failed requests, messaging pairs, expiry into virtual nodes for each peer
- * attribute, root server spans from "user", the bound on waiting spans, and many pairs
- * waiting at once, arriving interleaved, with repeated ids. */
+ * attribute, late pairs minutes apart, root server spans from "user", the bound on waiting
+ * spans, and many pairs waiting at once, arriving interleaved, with repeated ids. */
 #include "testutil.h"
 
 #include "analytics/servicegraph.h"
@@ -186,10 +186,67 @@ static void test_virtual_nodes(void **state)
     assert_true(edge(f, TOTAL, "app", "redis", "database", NULL) == 1);
     /* n + 2 edges, each a total and a client histogram (8 buckets, +Inf, sum, count). */
     assert_int_equal(f->out.nseries, (n + 2) * (1 + 11));
-    /* A server span arriving after its client expired pairs with nothing. */
-    add(f, server_span(60, 60, OSP_STATUS_UNSET, MS), "b", 1000 + OSP_SERVICEGRAPH_WINDOW_MS);
-    flush(f, 1000000);
+    /* A server span arriving after its client's window, beyond the late window, pairs with
+     * nothing. */
+    add(f, server_span(60, 60, OSP_STATUS_UNSET, MS), "b",
+        1000 + OSP_SERVICEGRAPH_WINDOW_MS + OSP_SERVICEGRAPH_LATE_MS);
+    flush(f, 2000000);
     assert_true(isnan(edge(f, TOTAL, "app", "b", NULL, NULL)));
+}
+
+/* Spans whose peer arrives minutes later, after their window: still one pair each. */
+static void test_late_pairs(void **state)
+{
+    enum { MIN = 60000 };
+    fixture *f = *state;
+    osp_metric *late_pairs = osp_counter("osprey_servicegraph_late_pairs_total", "", "");
+    osp_metric *late = osp_gauge("osprey_servicegraph_late_spans", "", "");
+    double pairs0 = osp_metric_value(late_pairs), late0 = osp_metric_value(late);
+    /* client first, its server 3 minutes later */
+    add(f, client_span(1, 1, OSP_STATUS_ERROR, 300 * MS), "a", 1000);
+    flush(f, 1000 + OSP_SERVICEGRAPH_WINDOW_MS);
+    assert_int_equal(f->out.nseries, 0); /* named no peer: no edge yet */
+    assert_true(osp_metric_value(late) - late0 == 1);
+    add(f, server_span(1, 1, OSP_STATUS_UNSET, 200 * MS), "b", 1000 + 3 * MIN);
+    /* server first, its client 5 minutes later */
+    add(f, server_span(2, 2, OSP_STATUS_UNSET, 100 * MS), "b", 2000);
+    add(f, client_span(2, 2, OSP_STATUS_UNSET, 150 * MS), "a", 2000 + 5 * MIN);
+    flush(f, 2000 + 5 * MIN);
+    assert_true(edge(f, TOTAL, "a", "b", NULL, NULL) == 2);
+    assert_true(edge(f, FAILED, "a", "b", NULL, NULL) == 1);
+    assert_true(edge(f, SERVER_B, "a", "b", NULL, "0.1") == 1);
+    assert_true(edge(f, SERVER_B, "a", "b", NULL, "0.2") == 2);
+    assert_true(edge(f, CLIENT_B, "a", "b", NULL, "0.2") == 1);
+    assert_true(edge(f, CLIENT_B, "a", "b", NULL, "0.4") == 2);
+    assert_true(osp_metric_value(late_pairs) - pairs0 == 2);
+    assert_true(osp_metric_value(late) == late0);
+    /* a late span pairs once: a repeated server finds nothing */
+    add(f, server_span(2, 2, OSP_STATUS_UNSET, 100 * MS), "b", 3000 + 5 * MIN);
+    flush(f, 3000 + 5 * MIN + OSP_SERVICEGRAPH_WINDOW_MS);
+    assert_true(edge(f, TOTAL, "a", "b", NULL, NULL) == 2);
+
+    /* A client naming its peer counts on the virtual edge when its window ends, and on the
+     * pair's edge when the server comes late. */
+    osp_buf attrs;
+    osp_buf_init(&attrs, 0);
+    osp_test_attr(&attrs, "server.address", "c.internal");
+    osp_span c = client_span(3, 3, OSP_STATUS_UNSET, MS);
+    c.attributes = osp_buf_str(&attrs);
+    add(f, c, "a", 10 * MIN);
+    flush(f, 10 * MIN + OSP_SERVICEGRAPH_WINDOW_MS);
+    assert_true(edge(f, TOTAL, "a", "c.internal", "virtual_node", NULL) == 1);
+    add(f, server_span(3, 3, OSP_STATUS_UNSET, MS), "c", 12 * MIN);
+    flush(f, 12 * MIN);
+    assert_true(edge(f, TOTAL, "a", "c", NULL, NULL) == 1);
+    assert_true(edge(f, TOTAL, "a", "c.internal", "virtual_node", NULL) == 1);
+    /* past the late window, a peer pairs with nothing */
+    add(f, client_span(4, 4, OSP_STATUS_UNSET, MS), "a", 20 * MIN);
+    add(f, server_span(4, 4, OSP_STATUS_UNSET, MS), "d",
+        20 * MIN + OSP_SERVICEGRAPH_WINDOW_MS + OSP_SERVICEGRAPH_LATE_MS);
+    flush(f, 60 * MIN);
+    assert_true(isnan(edge(f, TOTAL, "a", "d", NULL, NULL)));
+    assert_true(osp_metric_value(late) == late0); /* all gone after the late window */
+    osp_buf_cleanup(&attrs);
 }
 
 static void test_root_server_from_user(void **state)
@@ -274,6 +331,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_same_service_and_others, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_and_messaging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtual_nodes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_pairs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_server_from_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_waiting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eviction_bound, setup, teardown),
