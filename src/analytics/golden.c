@@ -68,6 +68,9 @@ typedef struct family {
     int kind; /* the route's own enum */
     osp_label_matcher extra;
     int has_extra;
+    /* A GenAI family an application may send itself (drop_derived_twins): metric is then a
+     * regular expression naming the derived series and the application's equivalents. */
+    int app_first;
 } family;
 
 /* A loaded series and its role. */
@@ -373,6 +376,38 @@ static int keep_series(query *q, size_t f, osp_series *s, chunk *c)
     return 0;
 }
 
+static osp_str genai_service(const osp_series *s);
+
+/* Keeps, of the series s[0..n) of a GenAI family, the application's own (labelled by job)
+ * and the derived ones (labelled by service_name) of services that send none: the deriver
+ * stops once it sees an application's series, but not before their first export, so both
+ * may be stored for a while. The new count. */
+static size_t drop_derived_twins(osp_series *s, size_t n, osp_arena *arena)
+{
+    osp_str *apps = osp_arena_alloc(arena, (n + 1) * sizeof *apps);
+    size_t napps = 0, kept = 0;
+    if (!apps)
+        return n; /* out of memory: counted twice rather than not at all */
+    for (size_t i = 0; i < n; i++)
+        if (!label(&s[i], "service_name").n) {
+            osp_str svc = genai_service(&s[i]);
+            size_t k = 0;
+            while (k < napps && !osp_str_eq(apps[k], svc))
+                k++;
+            if (k == napps)
+                apps[napps++] = svc;
+        }
+    for (size_t i = 0; i < n; i++) {
+        osp_str svc = label(&s[i], "service_name");
+        size_t k = 0;
+        while (svc.n && k < napps && !osp_str_eq(apps[k], svc))
+            k++;
+        if (!svc.n || k == napps)
+            s[kept++] = s[i];
+    }
+    return kept;
+}
+
 /* Loads the series of every family with samples in [a - margin, hi] for the sub-ranges
  * from a on, routes them, and makes them the current chunk. */
 static int load_chunk(query *q, int64_t a, int64_t hi)
@@ -383,13 +418,15 @@ static int load_chunk(query *q, int64_t a, int64_t hi)
     const loaded **prev = q->loaded ? by_labels(old, &c->arena) : NULL;
     int rc = q->loaded && !prev ? OSP_ENOMEM : 0;
     for (size_t f = 0; rc == 0 && f < q->nfam; f++) {
-        osp_label_matcher m[2] = {
-            {OSP_MATCH_EQ, OSP_STR_LIT(OSP_METRIC_NAME_LABEL), osp_str_c(q->fam[f].metric)},
-            q->fam[f].extra};
+        osp_label_matcher m[2] = {{q->fam[f].app_first ? OSP_MATCH_RE : OSP_MATCH_EQ,
+                                   OSP_STR_LIT(OSP_METRIC_NAME_LABEL), osp_str_c(q->fam[f].metric)},
+                                  q->fam[f].extra};
         osp_series *s = NULL;
         size_t n = 0;
         rc = osp_store_select_series(q->env->store, m, q->fam[f].has_extra ? 2 : 1,
                                      a - margin_ms(q), hi, 1, &c->arena, &s, &n);
+        if (rc == 0 && q->fam[f].app_first)
+            n = drop_derived_twins(s, n, &c->arena);
         for (size_t i = 0; rc == 0 && i < n; i++) {
             rc = prev ? carry_baseline(prev, old->n, &s[i], a, &c->arena) : 0;
             if (rc == 0)
@@ -751,11 +788,20 @@ static int usage_rows(query *q, osp_golden_usage **out, size_t *n)
         OSP_MATCH_NRE, OSP_STR_LIT("gen_ai_operation_name"), OSP_STR_LIT(NOT_MODEL_CALLS)          \
     }
 
+/* The derived GenAI histograms and what applications send instead (genai_metrics.c). */
+#define APP_DURATION "gen_ai_client_(operation|inference)_duration_seconds_bucket"
+#define APP_TTFT                                                                                   \
+    "(" OSP_DERIVED_GENAI_TTFT "|gen_ai_client_(operation|inference)_time_to_first_chunk_seconds)" \
+    "_bucket"
+#define APP_TPOT                                                                                   \
+    "(" OSP_DERIVED_GENAI_TPOT                                                                     \
+    "|gen_ai_client_(operation|inference)_time_per_output_chunk_seconds)_bucket"
+
 static const family model_families[] = {
-    {OSP_DERIVED_GENAI_DURATION "_bucket", F_DURATION, MODEL_CALLS, 1},
-    {OSP_DERIVED_GENAI_TTFT "_bucket", F_TTFT, {0}, 0},
-    {OSP_DERIVED_GENAI_TPOT "_bucket", F_TPOT, {0}, 0},
-    {OSP_DERIVED_GENAI_TOKENS_TOTAL, F_TOKENS, {0}, 0},
+    {APP_DURATION, F_DURATION, MODEL_CALLS, 1, 1},
+    {APP_TTFT, F_TTFT, {0}, 0, 1},
+    {APP_TPOT, F_TPOT, {0}, 0, 1},
+    {OSP_DERIVED_GENAI_TOKENS_TOTAL, F_TOKENS, {0}, 0, 0},
 };
 
 int osp_golden_models_get(const osp_golden_env *env, int by, int64_t start_ms, int64_t end_ms,
@@ -773,8 +819,8 @@ int osp_golden_models_get(const osp_golden_env *env, int by, int64_t start_ms, i
 /* ---- overview ---- */
 
 static const family service_families[] = {
-    {OSP_DERIVED_CALLS, 0, {0}, 0},
-    {OSP_DERIVED_DURATION "_bucket", 1, {0}, 0},
+    {OSP_DERIVED_CALLS, 0, {0}, 0, 0},
+    {OSP_DERIVED_DURATION "_bucket", 1, {0}, 0, 0},
 };
 
 /* One service per name from q's (service, entry) groups, sorted: its entry spans' figures
@@ -815,8 +861,8 @@ static int cmp_busiest(const void *pa, const void *pb)
 }
 
 static const family overview_model_families[] = {
-    {OSP_DERIVED_GENAI_DURATION "_bucket", F_DURATION, MODEL_CALLS, 1},
-    {OSP_DERIVED_GENAI_TOKENS_TOTAL, F_TOKENS, {0}, 0},
+    {APP_DURATION, F_DURATION, MODEL_CALLS, 1, 1},
+    {OSP_DERIVED_GENAI_TOKENS_TOTAL, F_TOKENS, {0}, 0, 0},
 };
 
 int osp_golden_overview_get(const osp_golden_env *env, int64_t start_ms, int64_t end_ms,
@@ -859,10 +905,10 @@ unsigned osp_golden_health(const osp_golden_thresholds *t, const osp_golden_red 
 }
 
 static const family edge_families[] = {
-    {OSP_DERIVED_GRAPH_TOTAL, E_TOTAL, {0}, 0},
-    {OSP_DERIVED_GRAPH_FAILED, E_FAILED, {0}, 0},
-    {OSP_DERIVED_GRAPH_SERVER "_bucket", E_SERVER, {0}, 0},
-    {OSP_DERIVED_GRAPH_CLIENT "_bucket", E_CLIENT, {0}, 0},
+    {OSP_DERIVED_GRAPH_TOTAL, E_TOTAL, {0}, 0, 0},
+    {OSP_DERIVED_GRAPH_FAILED, E_FAILED, {0}, 0, 0},
+    {OSP_DERIVED_GRAPH_SERVER "_bucket", E_SERVER, {0}, 0, 0},
+    {OSP_DERIVED_GRAPH_CLIENT "_bucket", E_CLIENT, {0}, 0, 0},
 };
 
 /* The latency histogram of edge g: the server side, the client side when the server did
@@ -1121,7 +1167,7 @@ static int series_of(query *q, osp_golden_series **out, size_t *n)
 /* The one family a time series of metric reads. */
 static const family *series_family(int metric)
 {
-    static const family calls = {OSP_DERIVED_GENAI_DURATION "_bucket", F_DURATION, MODEL_CALLS, 1};
+    static const family calls = {APP_DURATION, F_DURATION, MODEL_CALLS, 1, 1};
     switch (metric) {
     case OSP_GOLDEN_TOKENS:
     case OSP_GOLDEN_COST:

@@ -74,6 +74,31 @@ static int32_t find_span(const osp_aicall *c, const uint32_t *ids, size_t n, con
     return -1;
 }
 
+static int is_root_span(const osp_aicall *a)
+{
+    static const uint8_t zero[8];
+    return !memcmp(a->parent_span_id, zero, 8);
+}
+
+/* The innermost record of c[from..to) (one trace) whose time strictly contains record
+ * i's, or -1: the recorded ancestor of a record whose parent was not recorded (a plain
+ * span between them), as far as the spans' times tell. Strict containment keeps the
+ * parent links acyclic. */
+static int32_t container_of(const osp_aicall *c, size_t from, size_t to, size_t i)
+{
+    int32_t best = -1;
+    for (size_t k = from; k < to; k++) {
+        if (k == i || c[k].start_ns > c[i].start_ns || c[k].end_ns < c[i].end_ns ||
+            (c[k].start_ns == c[i].start_ns && c[k].end_ns == c[i].end_ns))
+            continue;
+        /* a later start, or the same start and an earlier end, is further in */
+        if (best < 0 || c[k].start_ns > c[best].start_ns ||
+            (c[k].start_ns == c[best].start_ns && c[k].end_ns < c[best].end_ns))
+            best = (int32_t)k;
+    }
+    return best;
+}
+
 /* Resolves node from its parent p (already resolved, or -1) and the trace's ids. */
 static void resolve_one(analysis *an, int32_t node, int32_t p, osp_str tsession, osp_str tuser)
 {
@@ -105,6 +130,9 @@ static void resolve_trace(analysis *an, size_t from, size_t to, uint32_t *ids, u
         int32_t p = find_span(an->c, ids, to - from, a->parent_span_id);
         an->r[i].parent = p == (int32_t)i ? -1 : p;
     }
+    for (size_t i = from; i < to; i++)
+        if (an->r[i].parent < 0 && !is_root_span(&an->c[i]))
+            an->r[i].parent = container_of(an->c, from, to, i);
     for (size_t i = from; i < to; i++) {
         int depth = 0;
         int32_t cur = (int32_t)i;

@@ -3,7 +3,9 @@
  * api/sessions.c renders the results.
  *
  * Resolution, per trace (the records of a trace must come together, as the store gives
- * them): a record takes its own session and user ids, else those of its nearest recorded
+ * them): a record's recorded parent is the record of its parent span, else (a plain span
+ * between them) the innermost record of the trace whose time strictly contains its own.
+ * A record takes its own session and user ids, else those of its nearest recorded
  * ancestor that has one, else its trace's (the earliest record of the trace that has
  * one). A turn is an AI record with no AI record among its recorded ancestors (an agent
  * run, or an LLM call made outside any): it belongs to its own resolved session, and

@@ -535,36 +535,51 @@ static int idlist_add(idlist *l, uint32_t id)
     return 0;
 }
 
-/* Appends the traces of group (kind, key), when it exists. */
-static int add_traces_of(const aic_index *ix, int kind, osp_str key, idlist *l)
+/* Appends the traces of group gid. */
+static int add_traces_in(const aic_index *ix, uint32_t gid, idlist *l)
 {
-    uint32_t gid;
-    int rc = 0;
-    if (!group_find(ix, kind, key, &gid))
-        return 0;
     const group *g = &ix->groups[gid];
+    int rc = 0;
     for (uint32_t i = 0; i < g->n && rc == 0; i++)
         rc = idlist_add(l, g->ids[i]);
     return rc;
 }
 
-/* The traces of user's records, and every trace of the sessions those records name. */
+/* Appends the traces of group (kind, key), when it exists. */
+static int add_traces_of(const aic_index *ix, int kind, osp_str key, idlist *l)
+{
+    uint32_t gid;
+    return group_find(ix, kind, key, &gid) ? add_traces_in(ix, gid, l) : 0;
+}
+
+static int cmp_u32(const void *pa, const void *pb)
+{
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    return a < b ? -1 : a > b;
+}
+
+/* The traces of user's records, and every trace of the sessions those records name (each
+ * session once, however many of the user's traces name it). */
 static int add_user_traces(const aic_index *ix, osp_str user, idlist *l)
 {
+    idlist sessions = {0};
     int rc = add_traces_of(ix, K_USER, user, l);
-    size_t ntraces = l->n;
-    for (size_t i = 0; i < ntraces && rc == 0; i++) {
+    for (size_t i = 0, ntraces = l->n; i < ntraces && rc == 0; i++) {
         const group *t = &ix->groups[l->ids[i]];
-        uint32_t last = UINT32_MAX;
         for (uint32_t k = 0; k < t->n && rc == 0; k++) {
             const osp_aicall *a = &ix->recs[t->ids[k]].a;
             uint32_t sid;
-            if (!a->session_id.n || !group_find(ix, K_SESSION, a->session_id, &sid) || sid == last)
-                continue;
-            last = sid;
-            rc = add_traces_of(ix, K_SESSION, a->session_id, l);
+            if (a->session_id.n && group_find(ix, K_SESSION, a->session_id, &sid) &&
+                (!sessions.n || sessions.ids[sessions.n - 1] != sid))
+                rc = idlist_add(&sessions, sid);
         }
     }
+    if (sessions.n > 1)
+        qsort(sessions.ids, sessions.n, sizeof *sessions.ids, cmp_u32);
+    for (size_t i = 0; i < sessions.n && rc == 0; i++)
+        if (!i || sessions.ids[i] != sessions.ids[i - 1])
+            rc = add_traces_in(ix, sessions.ids[i], l);
+    osp_free(sessions.ids);
     return rc;
 }
 
