@@ -12,8 +12,8 @@ export default defineConfig({
         chunkSizeWarningLimit: 400,
         assetsInlineLimit: 0,
     },
-    // `npm run dev` proxies the APIs to a local osprey on its default address.
+    // `npx vite` (development) proxies the APIs to a local osprey: OSPREY_API, else its default address.
     server: {
-        proxy: Object.fromEntries(['/api', '/loki', '/metrics', '/readyz'].map((p) => [p, 'http://127.0.0.1:8080'])),
+        proxy: Object.fromEntries(['/api', '/loki', '/metrics', '/readyz'].map((p) => [p, process.env.OSPREY_API ?? 'http://127.0.0.1:8080'])),
     },
 });
