@@ -226,6 +226,30 @@ static void test_session_detail(void **state)
                      OSP_ENOTFOUND);
 }
 
+/* A model call whose parent is a plain (unrecorded) span, e.g. the HTTP server span of
+ * the service the agent called, belongs to the innermost recorded span containing it;
+ * one not contained in any starts its own turn. */
+static void test_turn_through_plain_spans(void **state)
+{
+    fixture *f = *state;
+    osp_aicall t[4] = {rec(5, 1, 0, OSP_GENAI_AGENT, 1000, 3000), llm(5, 3, 2, 1100, 10, 5),
+                       llm(5, 4, 7, 2000, 20, 5), llm(5, 6, 8, 500, 40, 5)};
+    t[0].session_id = osp_str_c("s5");
+    t[0].agent_name = osp_str_c("helper");
+    append(f, t + 1, 3); /* the calls before the run they belong to */
+    append(f, t, 1);
+    osp_aicall_query q = {.session = osp_str_c("s5")};
+    osp_aicall_set set = load(f, &q);
+    osp_session_detail d;
+    assert_int_equal(osp_session_get(&set, osp_str_c("s5"), f->prices, &f->arena, &d), 0);
+    assert_int_equal(d.nturns, 2);
+    assert_int_equal(d.turns[0].start_ns, T0 + 500 * MS); /* before the run: its own turn */
+    assert_int_equal(d.turns[0].llm_calls, 1);
+    assert_int_equal(d.turns[1].start_ns, T0 + 1000 * MS); /* the run, with both calls */
+    assert_int_equal(d.turns[1].llm_calls, 2);
+    assert_int_equal(d.turns[1].input_tokens, 30);
+}
+
 static void test_users_agents_streaming(void **state)
 {
     fixture *f = *state;
@@ -379,6 +403,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sessions_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_detail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_turn_through_plain_spans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_users_agents_streaming, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_trace, setup, teardown),
