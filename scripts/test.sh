@@ -6,14 +6,14 @@
 # Every section runs even when an earlier one failed; the last line totals them all as
 # "N passed, N failed" and the exit status is non-zero on any failure.
 #
-# Environment: FUZZ_SECONDS (default 30), JOBS (make -j, default: number of CPUs),
+# Environment: FUZZ_SECONDS (default 20), JOBS (make -j, default: number of CPUs),
 # SKIP="asan fuzz ..." to leave sections out while working (a skipped section is
 # reported as skipped, never as passed).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 SKIP=" ${SKIP:-} "
 LOGS=build/test-logs
 mkdir -p "$LOGS"
