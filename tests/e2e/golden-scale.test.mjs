@@ -20,7 +20,7 @@ import { request } from './lib/http.mjs';
 import { canonicalTraces, flatten } from './lib/otlp.mjs';
 import { promApi } from './lib/prometheus.mjs';
 import { prng } from './lib/prng.mjs';
-import { cleanExit, SLOW, sleep, startServer } from './lib/server.mjs';
+import { cleanExit, sleep, SLOW, startServer, until } from './lib/server.mjs';
 
 const MS = 1_000_000n; // nanoseconds
 const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0);
@@ -32,16 +32,6 @@ function near(got, want, what) {
     assert.ok(Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)), `${what}: got ${got}, want ${want}`);
 }
 
-/** Polls f() until it returns {ok: true, ...}; throws with the last answer after timeoutMs. */
-async function until(what, f, timeoutMs) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const last = await f();
-        if (last.ok) return last;
-        if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
-        await sleep(250);
-    }
-}
 
 /** GET returning parsed JSON, with a timeout for large answers on a slow (sanitized) server. */
 async function getBig(url, status = 200) {

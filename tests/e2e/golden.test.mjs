@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildWorkload, DELAYED_TRACES, jobOf, REQUESTS, SELF_METERED, sendWorkload, spanFacts } from './genai-workload.mjs';
 import { request } from './lib/http.mjs';
 import { promApi } from './lib/prometheus.mjs';
-import { cleanExit, SLOW, sleep, startServer, tempDir } from './lib/server.mjs';
+import { cleanExit, sleep, SLOW, startServer, tempDir, until } from './lib/server.mjs';
 
 // ---- bucket bounds of the derived histograms (src/analytics/derived.h, derived.c)
 const SPAN_BUCKETS = [0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4, 2, 5, 10, 15];
@@ -226,17 +226,6 @@ function rowsOf(body) {
     return rows;
 }
 
-/** Polls until f() returns a truthy value; throws with the last value after timeoutMs. */
-async function until(what, f, timeoutMs) {
-    const deadline = Date.now() + timeoutMs;
-    let last;
-    while (Date.now() < deadline) {
-        last = await f();
-        if (last.ok) return last;
-        await sleep(250);
-    }
-    throw new Error(`${what}: not reached in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
-}
 
 describe('golden signals end to end', { timeout: 150000 * SLOW }, () => {
     let server;

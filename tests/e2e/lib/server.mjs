@@ -36,6 +36,18 @@ for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) process.
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls f() until it returns {ok: true, ...} and returns that; throws with the last answer after timeoutMs. */
+export async function until(what, f, timeoutMs) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    while (Date.now() < deadline) {
+        last = await f();
+        if (last.ok) return last;
+        await sleep(200);
+    }
+    throw new Error(`${what}: not reached in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+}
+
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort() {
     return new Promise((resolve, reject) => {
