@@ -17,6 +17,9 @@ interface Props {
 
 const cssVar = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
+/** The y axis' width: room for its longest label (about 7 px a character) and the ticks. */
+const axisWidth = (_u: uPlot, values: string[] | null) => (values?.length ? Math.max(...values.map((v) => v.length)) * 7 + 18 : 40);
+
 /** A line chart of several series over the same times. */
 export function TimeChart({ times, series, height = 180, format = (v) => String(v), title }: Props) {
     const box = useRef<HTMLDivElement>(null);
@@ -31,7 +34,7 @@ export function TimeChart({ times, series, height = 180, format = (v) => String(
             width: el.clientWidth || 400,
             height,
             title,
-            axes: [axis, { ...axis, values: (_u, vals) => vals.map((v) => (v === null ? '' : format(v))), size: 60 }],
+            axes: [axis, { ...axis, values: (_u, vals) => vals.map((v) => (v === null ? '' : format(v))), size: axisWidth }],
             series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: colours[i % colours.length], width: 1.5, value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)) }))],
             scales: { x: { time: true } },
             legend: { show: series.length > 0 },

@@ -54,9 +54,23 @@ export interface Resource<T> {
     reload: () => void;
 }
 
+/** Query parameters that only move a view in time: a new answer replaces the old in place. */
+const TIME_PARAMS = new Set(['start', 'end', 'time', 'step']);
+
+/** Whether a and b are the same view (path and parameters, times aside). */
+function sameView(a: string | null, b: string | null): boolean {
+    if (a === null || b === null) return a === b;
+    const [pa, qa = ''] = a.split('?');
+    const [pb, qb = ''] = b.split('?');
+    const strip = (q: string) => [...new URLSearchParams(q)].filter(([k]) => !TIME_PARAMS.has(k)).map(([k, v]) => `${k}=${v}`).sort().join('&');
+    return pa === pb && strip(qa) === strip(qb);
+}
+
 /**
  * Fetches path with query while the component lives, again whenever the URL built from them
- * changes or the auto-refresh ticks. Pass null as path to fetch nothing.
+ * changes or the auto-refresh ticks. Pass null as path to fetch nothing. While a new answer
+ * is on its way, the old one stays when only the times moved (a refresh); another view
+ * starts empty.
  */
 export function useApi<T>(path: string | null, query: Query = {}): Resource<T> {
     const url = path === null ? null : apiUrl(path, query);
@@ -73,11 +87,12 @@ export function useApi<T>(path: string | null, query: Query = {}): Resource<T> {
             (data) => id === latest.current && setState({ data, error: undefined, loading: false, url }),
             (e) => {
                 if ((e as Error).name === 'AbortError' || id !== latest.current) return;
-                setState((s) => ({ data: s.url === url ? s.data : undefined, error: e instanceof ApiError ? e : new ApiError(0, String(e), url), loading: false, url }));
+                setState((s) => ({ data: sameView(s.url, url) ? s.data : undefined, error: e instanceof ApiError ? e : new ApiError(0, String(e), url), loading: false, url }));
             },
         );
         return () => ctl.abort();
     }, [url, tick, nonce]);
     const sameUrl = state.url === url;
-    return { data: sameUrl ? state.data : undefined, error: sameUrl ? state.error : undefined, loading: url !== null && (state.loading || !sameUrl), reload: () => setNonce((n) => n + 1) };
+    const keep = sameUrl || sameView(state.url, url);
+    return { data: keep ? state.data : undefined, error: sameUrl ? state.error : undefined, loading: url !== null && (state.loading || !sameUrl), reload: () => setNonce((n) => n + 1) };
 }

@@ -15,6 +15,7 @@ export function formatNumber(v: number | null | undefined): string {
 export function formatSeconds(s: number | null | undefined): string {
     if (s === null || s === undefined || Number.isNaN(s)) return '–';
     const a = Math.abs(s);
+    if (a === 0) return '0';
     if (a < 1e-3) return `${(s * 1e6).toPrecision(3)} µs`;
     if (a < 1) return `${(s * 1e3).toPrecision(3)} ms`;
     if (a < 60) return `${s.toPrecision(3)} s`;

@@ -1,5 +1,6 @@
 // Auto-refresh: the "refresh" query parameter ("off", "5s", "30s", "1m", ...) makes every
-// useApi fetch again on each tick, and relative time ranges move with it.
+// useApi fetch again on each tick, and relative time ranges move with it. (time.ts and this
+// file import each other; both only call the other's functions inside hooks.)
 import { useEffect, useState } from 'preact/hooks';
 
 import { useLocation } from './router';

@@ -81,8 +81,8 @@ export function globalQuery(): Record<string, string> {
 
 /** An in-app link: plain clicks navigate without a reload; modified clicks open as usual. */
 export function onLinkClick(e: MouseEvent): void {
-    const a = (e.currentTarget as HTMLAnchorElement | null) ?? null;
-    if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || a.target) return;
+    const a = e.currentTarget as Element | null; // an HTML or an SVG <a>
+    if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || a.getAttribute('target')) return;
     e.preventDefault();
     navigate(a.getAttribute('href') ?? '/');
 }

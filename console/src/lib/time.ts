@@ -1,6 +1,9 @@
 // The time range of every view: "from" and "to" in the URL, each either relative to now
 // ("now", "now-15m", "now-2d") or absolute (unix milliseconds). Relative ranges are resolved
 // again at each refresh.
+import { useMemo } from 'preact/hooks';
+
+import { useRefreshTick } from './refresh';
 import { useLocation } from './router';
 
 export const DEFAULT_FROM = 'now-1h';
@@ -48,10 +51,16 @@ export function rangeOf(from: string | null, to: string | null, now = Date.now()
     return { from: f, to: t, startMs, endMs, start: startMs / 1000, end: endMs / 1000, relative: f.startsWith('now') || t.startsWith('now') };
 }
 
-/** The current URL's time range; re-resolved on every render (refreshes re-render). */
+/**
+ * The current URL's time range, resolved again only when from or to change or the
+ * auto-refresh ticks (so URLs built from it stay the same between ticks).
+ */
 export function useTimeRange(): TimeRange {
     const { query } = useLocation();
-    return rangeOf(query.get('from'), query.get('to'));
+    const from = query.get('from');
+    const to = query.get('to');
+    const tick = useRefreshTick();
+    return useMemo(() => rangeOf(from, to), [from, to, tick]);
 }
 
 /** The range as the APIs take it: {start, end} in unix seconds (to the millisecond). */
