@@ -14,6 +14,6 @@ export default defineConfig({
     },
     // `npx vite` (development) proxies the APIs to a local osprey: OSPREY_API, else its default address.
     server: {
-        proxy: Object.fromEntries(['/api', '/loki', '/metrics', '/readyz'].map((p) => [p, process.env.OSPREY_API ?? 'http://127.0.0.1:8080'])),
+        proxy: Object.fromEntries(['/api', '/loki', '/metrics', '/readyz'].map((p) => [p, { target: process.env.OSPREY_API ?? 'http://127.0.0.1:8080', ws: p === '/loki' }])),
     },
 });

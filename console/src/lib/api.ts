@@ -40,7 +40,8 @@ export async function getJSON<T>(path: string, query: Query = {}, signal?: Abort
     try {
         body = text ? JSON.parse(text) : null;
     } catch {
-        throw new ApiError(res.status, res.ok ? `the server answered something that is not JSON` : `HTTP ${res.status}: ${text.slice(0, 200)}`, url);
+        // Loki-style endpoints answer errors as plain text: that text is the message.
+        throw new ApiError(res.status, res.ok ? `the server answered something that is not JSON` : text.trim().slice(0, 500) || `HTTP ${res.status}`, url);
     }
     const err = (body as { error?: string; status?: string } | null)?.error;
     if (!res.ok || (body as { status?: string } | null)?.status === 'error') throw new ApiError(res.status, err ?? `HTTP ${res.status}`, url);
