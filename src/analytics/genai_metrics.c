@@ -395,7 +395,8 @@ static void gm_add(void *self, const osp_derived_span *s, int64_t now_ms)
     const osp_genai *ai = s->genai;
     int type = ai ? ai->type : OSP_GENAI_NONE;
     int model_call = type == OSP_GENAI_LLM || type == OSP_GENAI_EMBEDDING;
-    if (!model_call && type != OSP_GENAI_TOOL && type != OSP_GENAI_AGENT)
+    if ((!model_call && type != OSP_GENAI_TOOL && type != OSP_GENAI_AGENT) ||
+        osp_genai_serves_call(ai, s->span))
         return;
     call c = {g,
               s,

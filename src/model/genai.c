@@ -1152,6 +1152,12 @@ static void apply_cache_rule(osp_genai *g)
             "cache tokens exceeded input: counted beside it, added");
 }
 
+int osp_genai_serves_call(const osp_genai *g, const osp_span *span)
+{
+    return span->kind == OSP_SPAN_KIND_SERVER &&
+           (g->type == OSP_GENAI_LLM || g->type == OSP_GENAI_EMBEDDING);
+}
+
 int64_t osp_genai_tpot_ns(uint64_t duration_ns, int64_t ttft_ns, int64_t output_tokens)
 {
     /* unsigned: a span longer than INT64_MAX ns (bad clocks) must not turn negative */

@@ -171,6 +171,11 @@ void osp_genai_inherit(osp_genai *child, const osp_genai *parent);
  * recomputes TPOT. */
 void osp_genai_set_server_ttft(osp_genai *g, const osp_span *span, int64_t ttft_ns);
 
+/* 1 when span (of canonical fields g) is a serving engine's own span of a model call: an
+ * LLM or embedding span of kind SERVER. The caller's span already counts that call, so it
+ * is no call of its own in the derived metrics and the session index (docs/genai.md). */
+int osp_genai_serves_call(const osp_genai *g, const osp_span *span);
+
 /* TPOT of a streamed call of duration_ns with TTFT ttft_ns (0 <= ttft_ns) and
  * output_tokens >= 2: (duration - TTFT) / (output tokens - 1), capped at INT64_MAX. */
 int64_t osp_genai_tpot_ns(uint64_t duration_ns, int64_t ttft_ns, int64_t output_tokens);

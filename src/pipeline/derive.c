@@ -152,7 +152,7 @@ static void queue_calls(osp_derive *d, const osp_span_batch *b, const osp_span *
     size_t dropped = 0;
     pthread_mutex_lock(&d->calls_mu);
     for (size_t i = 0; i < n; i++)
-        if (osp_aicall_wanted(&g[i]) &&
+        if (osp_aicall_wanted(&g[i]) && !osp_genai_serves_call(&g[i], &spans[i]) &&
             (d->calls.n >= MAX_PENDING_CALLS ||
              osp_aicall_add(&d->calls, &spans[i], resource_of(b, &spans[i]), &g[i])))
             dropped++;

@@ -277,7 +277,9 @@ function genaiOf(s) {
     };
 }
 
-const isModelCall = (s) => s.ai.type === 'llm' || s.ai.type === 'embedding';
+/** A serving engine's own (SERVER) span of a model call: the caller's span counts the call (docs/genai.md). */
+const servesCall = (s) => s.kind === SERVER && (s.ai.type === 'llm' || s.ai.type === 'embedding');
+const isModelCall = (s) => (s.ai.type === 'llm' || s.ai.type === 'embedding') && !servesCall(s);
 
 /** One record per span of the exports Osprey accepted: service, ids, kind, status, times (ns), attributes, events, arrival and answer. */
 function spansOf(exports) {
@@ -594,7 +596,7 @@ function containerOf(recs, s) {
 function sessionsOf(spans, prices) {
     const records = [];
     for (const ts of group(spans, (s) => s.traceId).values()) {
-        const recs = ts.filter((s) => s.ai.type !== 'none' || s.ai.sessionId || s.ai.userId).sort(byStart);
+        const recs = ts.filter((s) => (s.ai.type !== 'none' || s.ai.sessionId || s.ai.userId) && !servesCall(s)).sort(byStart);
         const byId = new Map(recs.map((s) => [s.spanId, s]));
         const isRoot = (s) => /^0*$/.test(s.parentSpanId);
         const parentOf = new Map(recs.map((s) => {
@@ -611,7 +613,7 @@ function sessionsOf(spans, prices) {
                 session: s.ai.sessionId || ancestors.find((p) => p.ai.sessionId)?.ai.sessionId || traceSession,
                 user: s.ai.userId || ancestors.find((p) => p.ai.userId)?.ai.userId || traceUser,
                 // the turn it belongs to: its topmost AI ancestor, or itself
-                turnOf: [s, ...ancestors].filter((p) => p.ai.type !== 'none').at(-1) ?? null,
+                turnOf: [s, ...ancestors].filter((p) => p.ai.type !== 'none' && !servesCall(p)).at(-1) ?? null,
             });
         }
     }
@@ -827,7 +829,7 @@ describe('the demo fleet against the golden-signal APIs', { timeout: 120000 * SL
         }
 
         // Streamed: gen_ai.request.stream (the router's calls, rate-limited ones included).
-        const streamedCalls = spans.filter((s) => s.ai.type === 'llm' && s.ai.streamed);
+        const streamedCalls = spans.filter((s) => s.ai.type === 'llm' && !servesCall(s) && s.ai.streamed);
         const streamed = group(streamedCalls, (s) => `${s.ai.provider}|${s.ai.responseModel || s.ai.requestModel}`);
         const st = (await api('llm/streaming')).models;
         assert.deepEqual(

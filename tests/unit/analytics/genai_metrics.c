@@ -321,6 +321,29 @@ static void test_tools_agents_errors(void **state)
     osp_genai_deriver.destroy(g);
 }
 
+/* A serving engine's SERVER span of a model call is no call of its own: the caller's span
+ * counts it. */
+static void test_serving_side_not_counted(void **state)
+{
+    (void)state;
+    osp_derive_env env = {.prices = prices};
+    void *g = create(&env);
+    fixture client, served;
+    llm_call(&client, "router", 1);
+    llm_call(&served, "llm-server", 1);
+    client.span.kind = OSP_SPAN_KIND_CLIENT;
+    served.span.kind = OSP_SPAN_KIND_SERVER;
+    osp_genai_deriver.add(g, &client.ds, NOW_MS);
+    osp_genai_deriver.add(g, &served.ds, NOW_MS);
+    osp_series_batch b;
+    flush(g, &b);
+    assert_true(count_service(&b, OSP_DERIVED_GENAI_DURATION "_count", "router") > 0);
+    assert_int_equal(count_service(&b, OSP_DERIVED_GENAI_DURATION "_count", "llm-server"), 0);
+    assert_int_equal(count_service(&b, OSP_DERIVED_GENAI_TOKENS_TOTAL, "llm-server"), 0);
+    osp_series_batch_cleanup(&b);
+    osp_genai_deriver.destroy(g);
+}
+
 static void test_unpriced(void **state)
 {
     (void)state;
@@ -473,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_llm_call_every_family),
         cmocka_unit_test(test_cache_inside_and_beside),
         cmocka_unit_test(test_tools_agents_errors),
+        cmocka_unit_test(test_serving_side_not_counted),
         cmocka_unit_test(test_unpriced),
         cmocka_unit_test(test_no_double_count),
         cmocka_unit_test(test_out_of_memory),
