@@ -455,21 +455,30 @@ static int cmp_turn(const void *pa, const void *pb)
     return memcmp(a->trace_id, b->trace_id, 16);
 }
 
-/* The turns of session id: one per root record of it (turn_of[i] its turn or -1). */
+/* The turns of session id: one per root record of it (turn_of[i] its turn or -1). A
+ * session whose records hold no AI span (ids on plain spans only) has none; one with no
+ * record is not found. */
 static int make_turns(const analysis *an, osp_str id, osp_arena *arena, int32_t *turn_of,
                       osp_session_detail *out)
 {
-    size_t nturns = 0;
-    for (size_t i = 0; i < an->n; i++)
-        nturns += an->r[i].root == (int32_t)i && osp_str_eq(an->r[i].session, id);
-    if (!nturns)
+    size_t nturns = 0, nrecords = 0;
+    for (size_t i = 0; i < an->n; i++) {
+        int in_session = osp_str_eq(an->r[i].session, id);
+        nrecords += in_session;
+        nturns += in_session && an->r[i].root == (int32_t)i;
+    }
+    if (!nrecords)
         return OSP_ENOTFOUND;
-    out->turns = osp_arena_calloc(arena, nturns, sizeof *out->turns);
+    out->turns = osp_arena_calloc(arena, nturns + 1, sizeof *out->turns);
     if (!out->turns)
         return OSP_ENOMEM;
     for (size_t i = 0; i < an->n; i++) {
         turn_of[i] = -1;
-        if (an->r[i].root != (int32_t)i || !osp_str_eq(an->r[i].session, id))
+        if (!osp_str_eq(an->r[i].session, id))
+            continue;
+        if (!out->user.n)
+            out->user = an->r[i].user;
+        if (an->r[i].root != (int32_t)i)
             continue;
         const osp_aicall *a = &an->c[i];
         osp_session_turn *t = &out->turns[out->nturns];
@@ -480,8 +489,6 @@ static int make_turns(const analysis *an, osp_str id, osp_arena *arena, int32_t 
         t->ttft_ns = -1;
         t->input = a->input_text;
         t->output = a->output_text;
-        if (!out->user.n)
-            out->user = an->r[i].user;
     }
     return 0;
 }

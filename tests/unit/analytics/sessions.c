@@ -228,7 +228,7 @@ static void test_session_detail(void **state)
 
 /* A model call whose parent is a plain (unrecorded) span, e.g. the HTTP server span of
  * the service the agent called, belongs to the innermost recorded span containing it;
- * one not contained in any starts its own turn. */
+ * one not contained in any starts its own turn. A session on plain spans only has none. */
 static void test_turn_through_plain_spans(void **state)
 {
     fixture *f = *state;
@@ -248,6 +248,16 @@ static void test_turn_through_plain_spans(void **state)
     assert_int_equal(d.turns[1].start_ns, T0 + 1000 * MS); /* the run, with both calls */
     assert_int_equal(d.turns[1].llm_calls, 2);
     assert_int_equal(d.turns[1].input_tokens, 30);
+    /* A session named on plain spans only exists, with no turns. */
+    osp_aicall plain = rec(6, 1, 0, OSP_GENAI_NONE, 100, 10);
+    plain.session_id = osp_str_c("s6");
+    plain.user_id = osp_str_c("u6");
+    append(f, &plain, 1);
+    q.session = osp_str_c("s6");
+    set = load(f, &q);
+    assert_int_equal(osp_session_get(&set, osp_str_c("s6"), f->prices, &f->arena, &d), 0);
+    assert_int_equal(d.nturns, 0);
+    assert_true(osp_str_eqz(d.user, "u6"));
 }
 
 static void test_users_agents_streaming(void **state)
