@@ -34,7 +34,7 @@ const ROUTES: Route[] = [
     ['/users', 'Users', () => <UsersPage />],
     ['/agents', 'Agents', () => <AgentsPage />],
     ['/logs', 'Logs', () => <LogsPage />],
-    ['/metrics', 'Metrics', () => <MetricsPage />],
+    ['/explore', 'Metrics', () => <MetricsPage />], // not /metrics: the server's own Prometheus metrics live there
 ];
 
 /** The navigation: [path, label, keyboard shortcut after "g"]. */
@@ -47,7 +47,7 @@ const NAV: Array<[string, string, string]> = [
     ['/users', 'Users', 'u'],
     ['/agents', 'Agents', 'a'],
     ['/logs', 'Logs', 'g'],
-    ['/metrics', 'Metrics', 'm'],
+    ['/explore', 'Metrics', 'm'],
 ];
 
 /** "g" then a letter goes to a page (not while typing in a field). */

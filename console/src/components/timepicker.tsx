@@ -26,7 +26,7 @@ export function TimePicker() {
     return (
         <div class="timepicker">
             <button type="button" class="btn" aria-expanded={open} aria-haspopup="dialog" onClick={() => setOpen(!open)} data-testid="timepicker">
-                🕒 {rangeLabel(r)}
+                {rangeLabel(r)}
             </button>
             {open && (
                 <div class="popover" role="dialog" aria-label="Time range" onKeyDown={(e) => e.key === 'Escape' && setOpen(false)}>

@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { useRefreshTick } from './refresh';
+import { type TimeRange, apiRange } from './time';
 
 export class ApiError extends Error {
     constructor(
@@ -96,4 +97,9 @@ export function useApi<T>(path: string | null, query: Query = {}): Resource<T> {
     const sameUrl = state.url === url;
     const keep = sameUrl || sameView(state.url, url);
     return { data: keep ? state.data : undefined, error: sameUrl ? state.error : undefined, loading: url !== null && (state.loading || !sameUrl), reload: () => setNonce((n) => n + 1) };
+}
+
+/** useApi of path with query over the time range r (its start and end added, unix seconds). */
+export function useRangeApi<T>(path: string | null, query: Query, r: TimeRange): Resource<T> {
+    return useApi<T>(path, { ...query, ...apiRange(r) });
 }

@@ -23,6 +23,7 @@ export function useLocation(): Location {
     useEffect(() => {
         const f = () => setLoc(current());
         listeners.add(f);
+        f(); // a navigate() during the first render happened before this subscription
         return () => void listeners.delete(f);
     }, []);
     return loc;

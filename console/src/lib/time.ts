@@ -52,15 +52,16 @@ export function rangeOf(from: string | null, to: string | null, now = Date.now()
 }
 
 /**
- * The current URL's time range, resolved again only when from or to change or the
- * auto-refresh ticks (so URLs built from it stay the same between ticks).
+ * The current URL's time range, resolved again only when from or to change, the
+ * auto-refresh ticks, or again changes (a page's Run counter, say), so URLs built from it
+ * stay the same between those.
  */
-export function useTimeRange(): TimeRange {
+export function useTimeRange(again: unknown = 0): TimeRange {
     const { query } = useLocation();
     const from = query.get('from');
     const to = query.get('to');
     const tick = useRefreshTick();
-    return useMemo(() => rangeOf(from, to), [from, to, tick]);
+    return useMemo(() => rangeOf(from, to), [from, to, tick, again]);
 }
 
 /** The range as the APIs take it: {start, end} in unix seconds (to the millisecond). */

@@ -1,0 +1,34 @@
+// Small pieces shared by the LLM, session, user and agent pages: links and cells.
+import { Link } from '../../components/link';
+import { formatNumber } from '../../lib/format';
+import { formatTime } from '../../lib/time';
+
+/** A link to one session's conversation (/sessions/:id). */
+export function SessionLink({ id }: { id: string }) {
+    return (
+        <Link to={`/sessions/${encodeURIComponent(id)}`} class="mono">
+            {id}
+        </Link>
+    );
+}
+
+/** A link to the sessions of one user (/sessions?user=), or "–" without a user. */
+export function UserLink({ user, label }: { user: string; label?: string }) {
+    if (!user) return <span class="muted">–</span>;
+    return (
+        <Link to="/sessions" query={{ user }} title={`Sessions of ${user}`}>
+            {label ?? user}
+        </Link>
+    );
+}
+
+/** Unix seconds as local date and time. */
+export function When({ s }: { s: number | null }) {
+    if (s === null || !Number.isFinite(s)) return <span class="muted">–</span>;
+    return <time dateTime={new Date(s * 1000).toISOString()}>{formatTime(s * 1000)}</time>;
+}
+
+/** An error count, drawn as an error when not zero. */
+export function ErrorCount({ n }: { n: number }) {
+    return n ? <span class="error-text">{formatNumber(n)}</span> : <>{formatNumber(n)}</>;
+}
