@@ -37,7 +37,7 @@ TEST_SRC := $(shell find tests/unit -name '*.c' 2>/dev/null | sort)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(if $(filter 1,$(SAN)),$(BUILD)/osprey,bin/osprey)
 
-.PHONY: all deps run test unit unit-build e2e fuzz fuzz-build bench clean format sdk
+.PHONY: all deps run test unit unit-build e2e fuzz fuzz-build bench clean format sdk console
 all: $(BIN) sdk
 
 sdk: $(SDK_A) $(SDK_SO) $(SDK_OUT)/osprey.pc
@@ -77,7 +77,39 @@ $(SDK_OUT)/osprey.pc: sdk/osprey.pc.in
 # The built-in price table is the shipped file itself, embedded by an .incbin.
 $(BUILD)/src/analytics/pricing.o: config/prices.yaml
 
-$(BUILD)/libosprey-server.a: $(LIB_OBJ)
+# The web console (see docs/console.md): npm packages as console/package-lock.json pins
+# them, installed again only when the lockfile is newer than the last install; a Vite build
+# into console/dist whenever an input changed (directories listed too, for added and removed
+# files); its files embedded into the server by a generated table (src/api/console.h).
+CONSOLE_IN   := $(shell find console/src console/public 2>/dev/null) console/index.html \
+                console/vite.config.ts console/tsconfig.json console/package-lock.json
+CONSOLE_NPM  := console/node_modules/.package-lock.json
+CONSOLE_DIST := console/dist/index.html
+CONSOLE_OBJ  := $(BUILD)/console/files.o
+
+console: $(CONSOLE_DIST)
+
+$(CONSOLE_NPM): console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CONSOLE_DIST): $(CONSOLE_IN) $(CONSOLE_NPM)
+	cd console && npx vite build
+	@touch $@
+
+# files.c is rewritten only when the build's files changed (the stamp records the run), so
+# a Vite build that gives the same files relinks nothing.
+$(BUILD)/console/stamp: $(CONSOLE_DIST) scripts/embed-console.sh
+	scripts/embed-console.sh console/dist $(BUILD)/console
+	@touch $@
+
+$(BUILD)/console/files.c: $(BUILD)/console/stamp
+	@test -f $@ || scripts/embed-console.sh console/dist $(BUILD)/console
+
+$(CONSOLE_OBJ): $(BUILD)/console/files.c
+	$(CC) $(BASEFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libosprey-server.a: $(LIB_OBJ) $(CONSOLE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -123,6 +155,6 @@ format:
 	clang-format -i $$(find src sdk tests/unit fuzz bench -name '*.[ch]')
 
 clean:
-	rm -rf build bin
+	rm -rf build bin console/dist
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -5,14 +5,15 @@ mode=${1:-build}
 pkgs=(build-essential pkg-config curl libuv1-dev libnghttp2-dev libzstd-dev zlib1g-dev libxxhash-dev libsnappy-dev libyaml-dev nettle-dev libcurl4-openssl-dev)
 case "$mode" in
 test)
-    pkgs+=(libcmocka-dev clang libclang-rt-14-dev curl nghttp2-client prometheus valgrind)
-    # Node.js and npm may come from elsewhere than Debian's packages (npm is bundled in some
-    # nodejs builds and then conflicts with Debian's npm): a working command is enough.
-    command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
-    command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+    pkgs+=(libcmocka-dev clang libclang-rt-14-dev curl nghttp2-client prometheus valgrind chromium)
     ;;
 bench) pkgs+=(clickhouse-server clickhouse-client nghttp2-client prometheus victoria-metrics) ;;
 esac
+# Every build bundles the web console (console/, Vite) and the tests run on Node.js too.
+# Node.js and npm may come from elsewhere than Debian's packages (npm is bundled in some
+# nodejs builds and then conflicts with Debian's npm): a working command is enough.
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

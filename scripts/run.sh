@@ -41,6 +41,7 @@ demo=$!
 cat <<MSG
 
   Osprey is running with its embedded store in $data_dir and a demo workload.
+    web console:   http://$api/
     services:      curl http://$api/api/v1/services
     recent traces: curl 'http://$api/api/v1/traces?limit=5'
     Jaeger API:    http://$api/api/traces?service=api-gateway

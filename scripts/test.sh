@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` runs it (after scripts/deps.sh test):
 #   1. warning-free build (-Werror)      4. end-to-end tests against bin/osprey
-#   2. unit tests                        5. ASan+UBSan build and the end-to-end tests again
-#   3. unit tests under ASan+UBSan       6. fuzzing: corpus replay, then FUZZ_SECONDS per target
+#   2. unit tests                        4b. the console: type check, browser tests (Chromium)
+#   3. unit tests under ASan+UBSan       5. ASan+UBSan build and the end-to-end tests again
+#                                        6. fuzzing: corpus replay, then FUZZ_SECONDS per target
 # Every section runs even when an earlier one failed; the last line totals them all as
 # "N passed, N failed" and the exit status is non-zero on any failure.
 #
@@ -94,6 +95,12 @@ fi
 if ! skipped "e2e"; then
     section "4. end-to-end tests: bin/osprey"
     OSPREY_E2E_LOGDIR=build/e2e-logs/release OSPREY_BIN=bin/osprey counted "e2e release" "e2e: " timeout 900 scripts/e2e.sh
+fi
+
+if ! skipped "console"; then
+    section "4b. the console: type check, and browser tests against bin/osprey"
+    step "console type check" "$LOGS/console-tsc.log" bash -c 'cd console && npx tsc --noEmit -p .'
+    OSPREY_BIN=bin/osprey counted "console" "console: " timeout 600 scripts/console-test.sh
 fi
 
 if ! skipped "asan"; then

@@ -8,6 +8,7 @@
 
 #include "analytics/pricing.h"
 #include "api/api.h"
+#include "api/console.h"
 #include "api/logs.h"
 #include "api/prom.h"
 #include "core/err.h"
@@ -35,6 +36,7 @@ typedef struct serve_config {
     int otlp_naming;             /* enum osp_prom_naming */
     uint32_t derive_interval_ms; /* --derive-interval */
     int no_derive;               /* --no-derive */
+    int no_console;              /* --no-console */
     const char *prices_file;     /* --prices; NULL = the built-in table */
     /* --topology-*: health thresholds of GET /api/v1/topology */
     osp_golden_thresholds topology;
@@ -67,7 +69,10 @@ static void serve_usage(FILE *out)
         "Listeners:\n"
         "  --otlp-grpc-addr HOST:PORT  OTLP/gRPC (default 127.0.0.1:4317)\n"
         "  --otlp-http-addr HOST:PORT  OTLP/HTTP, protobuf and JSON (default 127.0.0.1:4318)\n"
-        "  --http-addr HOST:PORT       query API, Jaeger API, /metrics (default 127.0.0.1:8080)\n"
+        "  --http-addr HOST:PORT       query API, Jaeger API, /metrics and the web console\n"
+        "                              (default 127.0.0.1:8080)\n"
+        "  --no-console                do not serve the web console on --http-addr (its paths\n"
+        "                              answer 404; the APIs are unchanged)\n"
         "\n"
         "Storage:\n"
         "  --data-dir DIR              where the embedded store keeps its files (default ./data)\n"
@@ -246,6 +251,7 @@ enum {
     OPT_TOPO_BUSY,
     OPT_TOPO_SLOW,
     OPT_TOPO_FAILING,
+    OPT_NO_CONSOLE,
 };
 
 /* Fills cfg from argv. Returns 0, 1 when help was printed, or OSP_EINVAL. */
@@ -279,6 +285,7 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
         {"topology-busy-rps", required_argument, NULL, OPT_TOPO_BUSY},
         {"topology-slow-p95", required_argument, NULL, OPT_TOPO_SLOW},
         {"topology-failing-error-rate", required_argument, NULL, OPT_TOPO_FAILING},
+        {"no-console", no_argument, NULL, OPT_NO_CONSOLE},
         {NULL, 0, NULL, 0},
     };
     osp_param_err err;
@@ -302,6 +309,9 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
                 fprintf(stderr, "osprey serve: --derive-interval must be at least 1ms\n");
                 return OSP_EINVAL;
             }
+            break;
+        case OPT_NO_CONSOLE:
+            cfg->no_console = 1;
             break;
         case OPT_NO_DERIVE:
             cfg->no_derive = 1;
@@ -498,10 +508,11 @@ static void on_shutdown(void *api)
     osp_api_set_ready(api, 0);
 }
 
-/* Builds one listener's route table from the receivers (and the API on the API port). */
+/* Builds one listener's route table from the receivers (and the APIs and, unless
+ * no_console, the web console on the API port). */
 static int listen_on(osp_net *net, const char *addr, enum osp_listener which,
                      const osp_receiver_env *env, osp_api *api, osp_prom_api *prom,
-                     osp_logs_api *logs)
+                     osp_logs_api *logs, int no_console)
 {
     osp_route routes[MAX_ROUTES];
     size_t n = osp_receiver_routes(which, env, routes, MAX_ROUTES);
@@ -517,6 +528,8 @@ static int listen_on(osp_net *net, const char *addr, enum osp_listener which,
             routes[n++] = prom_routes[i];
         for (size_t i = 0; i < nlogs && n < MAX_ROUTES; i++)
             routes[n++] = logs_routes[i];
+        if (!no_console && n < MAX_ROUTES)
+            routes[n++] = osp_console_route(); /* a fallback: only paths the APIs leave */
     }
     int rc = osp_net_listen(net, addr, routes, n);
     if (rc)
@@ -604,11 +617,13 @@ static int serve(int argc, char **argv)
     if (rc == 0)
         rc = osp_net_create(&cfg.limits, &net);
     if (rc == 0)
-        rc = listen_on(net, cfg.otlp_grpc_addr, OSP_LISTENER_OTLP_GRPC, &env, api, prom, logs);
+        rc = listen_on(net, cfg.otlp_grpc_addr, OSP_LISTENER_OTLP_GRPC, &env, api, prom, logs,
+                       cfg.no_console);
     if (rc == 0)
-        rc = listen_on(net, cfg.otlp_http_addr, OSP_LISTENER_OTLP_HTTP, &env, api, prom, logs);
+        rc = listen_on(net, cfg.otlp_http_addr, OSP_LISTENER_OTLP_HTTP, &env, api, prom, logs,
+                       cfg.no_console);
     if (rc == 0)
-        rc = listen_on(net, cfg.http_addr, OSP_LISTENER_API, &env, api, prom, logs);
+        rc = listen_on(net, cfg.http_addr, OSP_LISTENER_API, &env, api, prom, logs, cfg.no_console);
     if (rc)
         goto out;
     osp_info("main",

@@ -124,3 +124,12 @@ int osp_hex_decode(const char *in, size_t n, uint8_t *out)
     }
     return 0;
 }
+
+osp_str osp_str_trim_blanks(osp_str s)
+{
+    while (s.n && (s.p[0] == ' ' || s.p[0] == '\t'))
+        s.p++, s.n--;
+    while (s.n && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t'))
+        s.n--;
+    return s;
+}

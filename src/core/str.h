@@ -56,6 +56,9 @@ const char *osp_str_printable(osp_str s, char out[OSP_STR_PRINTABLE_SIZE]);
  * errlen is 0. */
 void osp_vmsg_at_offset(char *err, size_t errlen, size_t off, const char *fmt, va_list ap);
 
+/* s without its leading and trailing spaces and tabs (HTTP's optional whitespace). */
+osp_str osp_str_trim_blanks(osp_str s);
+
 /* Lowercase hex of n bytes into out (2n chars, no NUL). */
 void osp_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decodes exactly 2n hex chars (either case) into n bytes; OSP_EPARSE on a bad digit. */

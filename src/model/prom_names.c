@@ -36,19 +36,10 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static osp_str trim(osp_str s)
-{
-    while (s.n && (s.p[0] == ' ' || s.p[0] == '\t'))
-        s.p++, s.n--;
-    while (s.n && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t'))
-        s.n--;
-    return s;
-}
-
 /* The word for a unit part, or the part itself; empty for an annotation. */
 static osp_str unit_part(osp_str part, const unit_word *map, size_t n)
 {
-    part = trim(part);
+    part = osp_str_trim_blanks(part);
     if (memchr(part.p ? part.p : "", '{', part.n) || memchr(part.p ? part.p : "", '}', part.n))
         return OSP_STR_NULL;
     for (size_t i = 0; i < n; i++)

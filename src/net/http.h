@@ -80,6 +80,11 @@ typedef struct osp_route {
      * set for as long as it likes; when it returns net sends Close 1000 and closes. Without
      * the Upgrade header (and over HTTP/2) the handler runs as a plain request, ws NULL. */
     int websocket;
+    /* Optional: makes this a fallback route. It takes a path only when no route without a
+     * fallback matches that path (whatever the method) and this returns 1 for it (besides
+     * .path matching), e.g. a web application's pages on every path but the API's (path
+     * "/" followed by '*'). NULL: an ordinary route. */
+    int (*fallback)(osp_str path);
 } osp_route;
 
 typedef struct osp_net_limits {

@@ -62,22 +62,13 @@ static int hex_val(unsigned char c)
     return -1;
 }
 
-static osp_str trim_ows(osp_str s)
-{
-    while (s.n && (s.p[0] == ' ' || s.p[0] == '\t'))
-        s.p++, s.n--;
-    while (s.n && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t'))
-        s.n--;
-    return s;
-}
-
 unsigned osp_http1_list_flags(osp_str v, const char *const *names, size_t nnames)
 {
     unsigned flags = 0;
     while (v.n) {
         const char *comma = memchr(v.p, ',', v.n);
         size_t n = comma ? (size_t)(comma - v.p) : v.n;
-        osp_str tok = trim_ows(osp_str_make(v.p, n));
+        osp_str tok = osp_str_trim_blanks(osp_str_make(v.p, n));
         for (size_t i = 0; i < nnames; i++)
             if (osp_str_ieq(tok, osp_str_c(names[i])))
                 flags |= 1u << i;
@@ -175,7 +166,7 @@ static int parse_field_line(osp_http1_parser *p, char *line, size_t n)
     if (h->nheaders == OSP_HTTP1_MAX_HEADERS)
         return fail(p, 431, OSP_ETOOBIG);
     h->headers[h->nheaders].name = osp_str_make(line, i);
-    h->headers[h->nheaders].value = trim_ows(osp_str_make(line + i + 1, n - i - 1));
+    h->headers[h->nheaders].value = osp_str_trim_blanks(osp_str_make(line + i + 1, n - i - 1));
     h->nheaders++;
     return 0;
 }

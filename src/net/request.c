@@ -222,29 +222,50 @@ static int route_matches(const osp_route *rt, osp_str path)
     return osp_str_eqz(path, rt->path);
 }
 
+/* Whether rt takes path in a pass of the routing: ordinary routes in pass 0, fallback
+ * routes in pass 1 (only for paths no ordinary route matches). */
+static int takes_path(const osp_route *rt, osp_str path, int pass)
+{
+    if ((rt->fallback != NULL) != pass || !route_matches(rt, path))
+        return 0;
+    return !pass || rt->fallback(path);
+}
+
+/* The pass whose routes own path: 0 when an ordinary route matches it, else 1. */
+static int routing_pass(const osp__listener *l, osp_str path)
+{
+    for (size_t i = 0; i < l->nroutes; i++)
+        if (takes_path(&l->routes[i], path, 0))
+            return 0;
+    return 1;
+}
+
 static const osp_route *find_route(const osp__listener *l, osp_str method, osp_str path,
                                    int *path_known)
 {
     *path_known = 0;
-    for (size_t i = 0; i < l->nroutes; i++) {
-        const osp_route *rt = &l->routes[i];
-        if (!route_matches(rt, path))
-            continue;
-        *path_known = 1;
-        if (!rt->method || osp_str_eqz(method, rt->method))
-            return rt;
+    for (int pass = 0; pass < 2 && !*path_known; pass++) {
+        for (size_t i = 0; i < l->nroutes; i++) {
+            const osp_route *rt = &l->routes[i];
+            if (!takes_path(rt, path, pass))
+                continue;
+            *path_known = 1;
+            if (!rt->method || osp_str_eqz(method, rt->method))
+                return rt;
+        }
     }
     return NULL;
 }
 
-/* The Allow header value for path: the methods of every route that matches it. */
+/* The Allow header value for path: the methods of every route that takes it. */
 static osp_str allow_value(osp__req *r, const osp__listener *l, osp_str path)
 {
+    int pass = routing_pass(l, path);
     osp_buf b;
     osp_buf_init(&b, 1024);
     for (size_t i = 0; i < l->nroutes; i++) {
         const osp_route *rt = &l->routes[i];
-        if (rt->method && route_matches(rt, path)) {
+        if (rt->method && takes_path(rt, path, pass)) {
             if (b.len)
                 osp_buf_append(&b, ", ", 2);
             osp_buf_puts(&b, rt->method);

@@ -110,17 +110,17 @@ static void typed_error(const osp_http_request *req, osp_http_response *res, int
 }
 
 static const osp_route routes[] = {
-    {"GET", "/hello", h_hello, NULL, NULL, 0, 0},
-    {"POST", "/echo", h_echo, NULL, NULL, 0, 0},
-    {"PUT", "/echo", h_echo, NULL, NULL, 0, 0},
-    {"GET", "/q", h_query, NULL, NULL, 0, 0},
-    {"GET", "/prefix/*", h_prefix, NULL, NULL, 0, 0},
-    {"POST", "/slow", h_slow, NULL, NULL, 0, 0},
-    {"POST", "/nocontent", h_nocontent, NULL, NULL, 0, 0},
-    {"POST", "/typed", h_echo, NULL, typed_error, 0, 0},
-    {"POST", "/test.Echo/Call", h_grpc_echo, NULL, NULL, 0, 0},
-    {"POST", "/test.Echo/Fail", h_grpc_fail, NULL, NULL, 0, 0},
-    {"POST", "/snappy", h_echo, NULL, NULL, 1, 0},
+    {"GET", "/hello", h_hello, NULL, NULL, 0, 0, NULL},
+    {"POST", "/echo", h_echo, NULL, NULL, 0, 0, NULL},
+    {"PUT", "/echo", h_echo, NULL, NULL, 0, 0, NULL},
+    {"GET", "/q", h_query, NULL, NULL, 0, 0, NULL},
+    {"GET", "/prefix/*", h_prefix, NULL, NULL, 0, 0, NULL},
+    {"POST", "/slow", h_slow, NULL, NULL, 0, 0, NULL},
+    {"POST", "/nocontent", h_nocontent, NULL, NULL, 0, 0, NULL},
+    {"POST", "/typed", h_echo, NULL, typed_error, 0, 0, NULL},
+    {"POST", "/test.Echo/Call", h_grpc_echo, NULL, NULL, 0, 0, NULL},
+    {"POST", "/test.Echo/Fail", h_grpc_fail, NULL, NULL, 0, 0, NULL},
+    {"POST", "/snappy", h_echo, NULL, NULL, 1, 0, NULL},
 };
 
 static void start_server(void)
@@ -1130,7 +1130,7 @@ static void test_listen_errors(void **state)
     assert_int_equal(osp_net_listen(n2, "127.0.0.1:", routes, 1), OSP_EINVAL);
     assert_int_equal(osp_net_listen(n2, "::1:80", routes, 1), OSP_EINVAL);
     assert_int_equal(osp_net_listen(n2, "300.1.1.1:80", routes, 1), OSP_EINVAL);
-    osp_route bad = {"GET", NULL, h_hello, NULL, NULL, 0, 0};
+    osp_route bad = {"GET", NULL, h_hello, NULL, NULL, 0, 0, NULL};
     assert_int_equal(osp_net_listen(n2, "127.0.0.1:0", &bad, 1), OSP_EINVAL);
     assert_int_equal(osp_net_listen(n2, "[::1]:0", routes, 1), 0);
     assert_int_equal(osp_net_listen(n2, "localhost:0", routes, 1), 0);

@@ -90,11 +90,11 @@ static void h_flood(const osp_http_request *req, osp_http_response *res, void *c
 }
 
 static const osp_route routes[] = {
-    {"GET", "/ws/count", h_count, NULL, NULL, 0, 1},
-    {"GET", "/ws/loop", h_loop, NULL, NULL, 0, 1},
-    {"GET", "/ws/big", h_big, NULL, NULL, 0, 1},
-    {"GET", "/ws/flood", h_flood, NULL, NULL, 0, 1},
-    {"GET", "/not-ws", h_loop, NULL, NULL, 0, 0},
+    {"GET", "/ws/count", h_count, NULL, NULL, 0, 1, NULL},
+    {"GET", "/ws/loop", h_loop, NULL, NULL, 0, 1, NULL},
+    {"GET", "/ws/big", h_big, NULL, NULL, 0, 1, NULL},
+    {"GET", "/ws/flood", h_flood, NULL, NULL, 0, 1, NULL},
+    {"GET", "/not-ws", h_loop, NULL, NULL, 0, 0, NULL},
 };
 
 static void start_server(void)
