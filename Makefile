@@ -94,6 +94,9 @@ $(CONSOLE_NPM): console/package-lock.json
 	@touch $@
 
 $(CONSOLE_DIST): $(CONSOLE_IN) $(CONSOLE_NPM)
+	@v=$$(node -p 'process.versions.node.split(".").map(Number).reduce((a, b) => a * 1000 + b)'); \
+	[ "$$v" -ge 20019000 ] && { [ "$$v" -lt 21000000 ] || [ "$$v" -ge 22012000 ]; } || \
+	    { echo "the console build (Vite) needs Node.js 20.19+ or 22.12+, not $$(node --version)" >&2; exit 1; }
 	cd console && npx vite build
 	@touch $@
 
