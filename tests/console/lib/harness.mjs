@@ -20,6 +20,11 @@ export const CHROMIUM = process.env.OSPREY_CHROMIUM || '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(REPO, process.env.OSPREY_CONSOLE_ARTIFACTS || 'build/console-artifacts');
 /** How often the server writes derived series in these tests (the default 15 s is too slow). */
 const DERIVE_INTERVAL_S = 1;
+/**
+ * How long the demo runs by default: long enough for errors, sessions and agent runs of every
+ * kind, short enough that the checks which wait for it to end (Console.settled()) start soon.
+ */
+const DEMO_SECONDS = 12;
 /** The browser window. */
 export const VIEWPORT = { width: 1400, height: 900 };
 
@@ -96,6 +101,9 @@ export class Console {
         this.ids = {};
         this.browser = null;
         this.settledPromise = null;
+        this.rangePromise = null;
+        /** When the demo started (unix ms). */
+        this.startedMs = Date.now();
     }
 
     /** GET of an API path (with its query string) on the server, as JSON. */
@@ -116,6 +124,17 @@ export class Console {
             await sleep(3 * DERIVE_INTERVAL_S * 1000 * SLOW);
         })();
         return this.settledPromise;
+    }
+
+    /**
+     * After settled(): an absolute time range {from, to} in unix milliseconds that holds all the
+     * demo's data, from a minute before the demo started to the moment the numbers settled. The
+     * same for every caller, so that a page opened with ?from=&to= and the test's own API calls
+     * over it see the same data.
+     */
+    settledRange() {
+        this.rangePromise ??= this.settled().then(() => ({ from: this.startedMs - 60000, to: Date.now() }));
+        return this.rangePromise;
     }
 
     /** Launches the browser (once). */
@@ -150,7 +169,7 @@ export class Console {
 
 /**
  * Starts osprey (with derived series every second), checks that it serves the console, runs
- * `osprey demo` for demoSeconds (default 20) and waits until the derived series, traces and
+ * `osprey demo` for demoSeconds (default DEMO_SECONDS) and waits until the derived series, traces and
  * sessions exist; the demo keeps running (see Console.settled()). Fills ids with a service
  * that has calls, a trace of it and a session. opts: name (for the log file), demoSeconds.
  */
@@ -159,7 +178,7 @@ export async function startConsole(opts = {}) {
     let demo;
     try {
         await assertServesConsole(server.apiUrl);
-        demo = runDemo(server.otlpHttpUrl, opts.demoSeconds ?? 20);
+        demo = runDemo(server.otlpHttpUrl, opts.demoSeconds ?? DEMO_SECONDS);
         const c = new Console(server, demo);
         await waitForData(c, 60000 * SLOW);
         return c;
