@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
+import { group, sum } from './lib/expect.mjs';
 import { getJson, request } from './lib/http.mjs';
 import { decodeExportResponse, decodeMetrics, decodeMetricsExportResponse, decodeTraces, plain } from './lib/otlp.mjs';
 import { BIN, cleanExit, sanitizerFindings, SLOW, startServer, until } from './lib/server.mjs';
@@ -37,16 +38,6 @@ const STATUSES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
 const [SERVER, CLIENT, PRODUCER, CONSUMER] = [2, 3, 4, 5];
 const ERROR = 2;
 
-const group = (xs, keyOf) => {
-    const m = new Map();
-    for (const x of xs) {
-        const k = keyOf(x);
-        if (!m.has(k)) m.set(k, []);
-        m.get(k).push(x);
-    }
-    return m;
-};
-const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0);
 const byStart = (a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0);
 const seconds = (ns) => Number(ns) / 1e9;
 const msSeconds = (ns) => Number(ns / 1000000n) / 1000; // unix seconds to the millisecond, as the session APIs give them

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { diff } from './lib/expect.mjs';
+import { diff, sum } from './lib/expect.mjs';
 import {
     bool, builtinPrices, costOf, documentOf, encodeRequests, idMaker, int, KIND_NAME, postRequests, priceOf, shuffle, SPAN_KIND, STATUS_NAME, str, timed,
 } from './lib/genai-scale.mjs';
@@ -23,7 +23,6 @@ import { prng } from './lib/prng.mjs';
 import { cleanExit, sleep, SLOW, startServer, until } from './lib/server.mjs';
 
 const MS = 1_000_000n; // nanoseconds
-const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0);
 const count = (m, k, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
 
 /** got equals want to within a relative 1e-9 (sums of many prices, added in another order). */

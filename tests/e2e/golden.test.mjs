@@ -14,6 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { buildWorkload, DELAYED_TRACES, jobOf, REQUESTS, SELF_METERED, sendWorkload, spanFacts } from './genai-workload.mjs';
+import { group, sum } from './lib/expect.mjs';
 import { request } from './lib/http.mjs';
 import { promApi } from './lib/prometheus.mjs';
 import { cleanExit, sleep, SLOW, startServer, tempDir, until } from './lib/server.mjs';
@@ -105,16 +106,6 @@ const close = (got, want, what, rel = 1e-6) => {
 };
 const isClose = (a, b, rel = 1e-6) => typeof a === 'number' && Math.abs(a - b) <= rel * Math.max(1, Math.abs(b));
 
-const group = (xs, keyOf) => {
-    const m = new Map();
-    for (const x of xs) {
-        const k = keyOf(x);
-        if (!m.has(k)) m.set(k, []);
-        m.get(k).push(x);
-    }
-    return m;
-};
-const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0);
 
 /**
  * Everything the server must derive, computed from the workload alone: RED per span group,

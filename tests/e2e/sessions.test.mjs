@@ -14,6 +14,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 
 import { exportSpans } from './genai-workload.mjs';
+import { sum } from './lib/expect.mjs';
 import { getJson } from './lib/http.mjs';
 import { prng } from './lib/prng.mjs';
 import { cleanExit, SLOW, sleep, startServer, tempDir } from './lib/server.mjs';
@@ -29,7 +30,6 @@ const MS = 1_000_000n;
 const hr = (ns) => [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
 const secondsOf = (ns) => Number(ns / MS) / 1000; // unix seconds to the millisecond
 const msOf = (ns) => Number(ns) / 1e6;
-const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0);
 const nearestRank = (xs, q) => {
     if (!xs.length) return null;
     const s = [...xs].sort((a, b) => a - b);

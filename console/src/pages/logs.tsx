@@ -42,7 +42,7 @@ function QueryBar({ committed, labels, range, onRun }: { committed: string; labe
                     run();
                 }}
             >
-                <label class="logs-query-label" for="logql">
+                <label class="visually-hidden" for="logql">
                     LogQL query
                 </label>
                 <textarea

@@ -8,7 +8,7 @@ import { Link } from '../components/link';
 import { Loaded } from '../components/states';
 import { useApi } from '../lib/api';
 import { formatCost, formatMs, formatNumber } from '../lib/format';
-import { ErrorCount, UserLink, When } from './ai/common';
+import { ErrorCount, Facts, UserLink, When } from './ai/common';
 import { CapturedText, useQuerySet } from './ai/text';
 import type { SessionDetail, Turn } from './ai/types';
 
@@ -34,14 +34,7 @@ function Summary({ d }: { d: SessionDetail }) {
             <h2>
                 Session <span class="mono">{d.id}</span>
             </h2>
-            <dl class="facts">
-                {facts.map(([k, v]) => (
-                    <div key={k}>
-                        <dt>{k}</dt>
-                        <dd>{v}</dd>
-                    </div>
-                ))}
-            </dl>
+            <Facts facts={facts} />
             <p class="muted">
                 Every turn of the session, whatever the time range; totals add up its turns. <Link to="/sessions">All sessions</Link>
             </p>
@@ -92,14 +85,7 @@ function TurnCard({ turn, n, open, toggle }: { turn: Turn; n: number; open: Set<
                         diagnose
                     </Link>
                 </header>
-                <dl class="facts">
-                    {facts.map(([k, v]) => (
-                        <div key={k}>
-                            <dt>{k}</dt>
-                            <dd>{v}</dd>
-                        </div>
-                    ))}
-                </dl>
+                <Facts facts={facts} />
                 <ToolCalls calls={turn.toolCalls} />
                 {turn.input || turn.output ? (
                     <div class="exchange">

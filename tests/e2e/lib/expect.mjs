@@ -25,6 +25,20 @@ export function diff(expected, actual, path = '$', out = []) {
     return out;
 }
 
+/** xs grouped by keyOf(x), in first-seen order: a Map from key to its elements. */
+export function group(xs, keyOf) {
+    const m = new Map();
+    for (const x of xs) {
+        const k = keyOf(x);
+        if (!m.has(k)) m.set(k, []);
+        m.get(k).push(x);
+    }
+    return m;
+}
+
+/** The sum of f(x) over xs. */
+export const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0);
+
 export const serviceOf = (rec) => attrMap(rec.resource.attributes).get('service.name')?.stringValue ?? '';
 
 /** Records (from flatten) grouped by trace id. */

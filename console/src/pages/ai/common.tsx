@@ -1,4 +1,6 @@
 // Small pieces shared by the LLM, session, user and agent pages: links and cells.
+import type { ComponentChildren } from 'preact';
+
 import { Link } from '../../components/link';
 import { formatNumber } from '../../lib/format';
 import { formatTime } from '../../lib/time';
@@ -31,4 +33,18 @@ export function When({ s }: { s: number | null }) {
 /** An error count, drawn as an error when not zero. */
 export function ErrorCount({ n }: { n: number }) {
     return n ? <span class="error-text">{formatNumber(n)}</span> : <>{formatNumber(n)}</>;
+}
+
+/** Label and value pairs as a description list (class "facts"). */
+export function Facts({ facts }: { facts: Array<[string, ComponentChildren]> }) {
+    return (
+        <dl class="facts">
+            {facts.map(([k, v]) => (
+                <div key={k}>
+                    <dt>{k}</dt>
+                    <dd>{v}</dd>
+                </div>
+            ))}
+        </dl>
+    );
 }
