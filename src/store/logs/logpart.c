@@ -1679,7 +1679,7 @@ static int next_var(rvar *v, osp_buf *b, size_t spare)
  * line is at least as long as t. */
 static int expand(gscan *s, const rtpl *t, int build)
 {
-    const uint32_t *ph = s->ph + t->first;
+    const uint32_t *ph = t->n ? s->ph + t->first : NULL; /* no placeholders: maybe no array */
     osp_buf *b = build ? &s->body : NULL;
     size_t at = 0, spare = t->text.n;
     int rc = 0;
