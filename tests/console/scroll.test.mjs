@@ -1,10 +1,12 @@
 // Scrolling a 10,000-span trace in the Trace page's waterfall. One seeded trace (lib/bigtrace.mjs:
 // eight services, 12 levels, errors, events, attributes) is posted as OTLP/JSON to a bare server;
-// the page must show its figures, keep only a few hundred rows in the DOM (virtualization) and,
-// scrolled from top to bottom in about 3 s, end on the trace's last span in depth-first order,
-// all worked out from the tree the test built. The frames of the scroll are measured with
-// Chromium's own tools (requestAnimationFrame timestamps in the page, the DevTools Protocol's
-// Performance metrics and a Tracing session) and printed, never asserted.
+// the page must show its figures, keep only a few dozen rows in the DOM (virtualization), never
+// show part of the view without rows, and, scrolled from top to bottom in 3 s, end on the trace's
+// last span in depth-first order; collapsing and expanding by pointer and keyboard must show the
+// rows the tree holds. All of it is worked out from the tree the test built. The frames of two
+// scrolls (a fast wheel, then the whole trace in 3 s) are measured with Chromium's own tools
+// (requestAnimationFrame timestamps in the page, the DevTools Protocol's Performance metrics and
+// a Tracing session) and printed, never asserted.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -19,8 +21,10 @@ import { formatNumber, formatSeconds } from './lib/format.mjs';
 import { assertServesConsole, CHROMIUM, ConsolePage, cleanExit, SLOW, VIEWPORT } from './lib/harness.mjs';
 
 const SPANS = 10000;
-/** How long the scroll from top to bottom takes, ms. */
+/** How long each measured scroll takes, ms. */
 const SCROLL_MS = 3000;
+/** The speed of the first scroll, px/s: a fast mouse wheel or trackpad fling. */
+const FLING_PX_PER_S = 6000;
 /** Rows the DOM may hold at any time: a virtualized list renders the view and some overscan. */
 const MAX_DOM_ROWS = 500;
 /** The waterfall's row height, px (ROW_HEIGHT in console/src/pages/trace/waterfall.tsx). */
@@ -74,24 +78,24 @@ async function traced(cdp, f) {
 }
 
 /**
- * In the page: scrolls the waterfall from top to bottom over durationMs and records each
- * animation frame until the bottom has been shown for three frames. The next scroll position is set
+ * In the page: scrolls the waterfall from the top down by distance px (to the bottom when that is
+ * less) over durationMs and records each animation frame until the end has been shown for three frames. The next scroll position is set
  * in a task after each frame (as a wheel or a scrollbar would, between frames), so each frame
  * shows the rows of its own position once the page kept up. Resolves {stamps (the frames'
  * requestAnimationFrame times), maxRows (the most rows in the DOM at a frame), uncovered (frames
  * whose view was not covered by rendered rows), longFrames (durations of long animation frames),
  * scrollTop, bottom}.
  */
-function scrollAndMeasure({ durationMs, rowHeight }) {
+function scrollAndMeasure({ durationMs, rowHeight, distance }) {
     const el = document.querySelector('[data-testid="waterfall"]');
     const rows = el.querySelector('.wf-rows');
-    const [height, bottom] = [el.clientHeight, el.scrollHeight - el.clientHeight];
+    const [height, bottom] = [el.clientHeight, Math.min(distance, el.scrollHeight - el.clientHeight)];
     // Read without forcing a layout: the position set last, the rows' offsets from their styles.
     const yOf = (row) => Number(/translateY\((-?[\d.]+)px\)/.exec(row.style.transform)?.[1] ?? NaN);
+    // Rows are recycled in place, so the DOM's order is not the rows' order: take their extent.
     const covered = (top) => {
-        const a = rows.firstElementChild;
-        const b = rows.lastElementChild;
-        return !!a && yOf(a) <= top && yOf(b) + rowHeight >= top + height;
+        const ys = [...rows.children].map(yOf);
+        return ys.length > 0 && Math.min(...ys) <= top && Math.max(...ys) + rowHeight >= top + height;
     };
     const longFrames = [];
     const observer = new PerformanceObserver((list) => longFrames.push(...list.getEntries().map((e) => e.duration)));
@@ -102,7 +106,7 @@ function scrollAndMeasure({ durationMs, rowHeight }) {
     }
     const channel = new MessageChannel();
     let target = 0;
-    let shown = 0; // the position set last
+    let shown = el.scrollTop; // the position set last
     channel.port1.onmessage = () => {
         el.scrollTop = target;
         shown = target;
@@ -132,17 +136,22 @@ function scrollAndMeasure({ durationMs, rowHeight }) {
     });
 }
 
-/**
- * In the page: the span ids of the rows in the DOM, whether the row of lastId lies wholly inside
- * the scroller's view, and its service and name.
- */
+/** In the page: the span ids of the waterfall's rows in the DOM, top to bottom as drawn. */
+function rowIdsDrawn() {
+    const rows = [...document.querySelectorAll('[data-testid="waterfall"] .wf-row')];
+    return rows
+        .map((row) => [row.getBoundingClientRect().top, row.dataset.spanId])
+        .sort((a, b) => a[0] - b[0])
+        .map(([, id]) => id);
+}
+
+/** In the page: whether the row of lastId lies wholly inside the scroller's view, and its service and name. */
 function rowsAtEnd(lastId) {
     const el = document.querySelector('[data-testid="waterfall"]');
     const view = el.getBoundingClientRect();
     const last = el.querySelector(`[data-span-id="${lastId}"]`);
     const r = last?.getBoundingClientRect();
     return {
-        ids: [...el.querySelectorAll('.wf-row')].map((row) => row.dataset.spanId),
         lastInView: !!r && r.height > 0 && r.top >= view.top - 0.5 && r.bottom <= view.bottom + 0.5,
         lastText: last ? [last.querySelector('.wf-service')?.innerText, last.querySelector('.wf-op')?.innerText] : null,
     };
@@ -166,7 +175,7 @@ function pipelineCounts(events) {
  * collected: Performance metrics before the scroll, after it and after a garbage collection;
  * events: the trace of the scroll.
  */
-function report({ m, before, after, collected, events, readyMs }) {
+function report({ what, m, before, after, collected, events }) {
     const intervals = m.stamps.slice(1).map((t, k) => t - m.stamps[k]);
     const sorted = [...intervals].sort((a, b) => a - b);
     const ms = (v) => `${v.toFixed(1)} ms`;
@@ -179,8 +188,7 @@ function report({ m, before, after, collected, events, readyMs }) {
     const c = pipelineCounts(events);
     const longest = m.longFrames.length ? `, longest ${ms(Math.max(...m.longFrames))}` : '';
     return [
-        `scroll of a ${formatNumber(SPANS)}-span trace, top to bottom in ${SCROLL_MS} ms ` +
-            `(page ready ${readyMs.toFixed(0)} ms after navigation start):`,
+        `${what}:`,
         `  frames rendered (requestAnimationFrame): ${m.stamps.length} in ${ms(m.stamps.at(-1) - m.stamps[0])}`,
         `  frame interval: mean ${ms(mean)}, p50 ${ms(quantile(sorted, 0.5))}, p95 ${ms(quantile(sorted, 0.95))}, max ${ms(sorted.at(-1))}`,
         `  intervals longer than ${ms(FRAME_MS)}: ${longer(1)}, longer than ${ms(2 * FRAME_MS)}: ${longer(2)}; frames dropped: ${dropped}`,
@@ -256,34 +264,83 @@ describe('scrolling a 10,000-span trace', () => {
             const scroller = page.getByTestId('waterfall');
             const label = `Spans of the trace (${SPANS} shown of ${SPANS})`;
             assert.equal(await scroller.getAttribute('aria-label'), label, `${url}: the tree's label`);
-            const firstIds = await scroller.locator('.wf-row').evaluateAll((rows) => rows.map((r) => r.dataset.spanId));
+            const firstIds = await page.evaluate(rowIdsDrawn);
             assert.ok(firstIds.length > 0 && firstIds.length < MAX_DOM_ROWS, `${url}: ${firstIds.length} rows in the DOM before scrolling`);
             const idsOf = (order) => order.map((i) => trace.spans[i].spanId);
             assert.deepEqual(firstIds, idsOf(trace.order.slice(0, firstIds.length)), `${url}: the first rows, depth first`);
 
-            // The scroll, measured.
+            // The scrolls, measured: a fling at wheel speed, then the whole trace in the same time
+            // (a scrollbar dragged from top to bottom), where every frame shows rows all new.
+            console.log(`the Trace page of a ${formatNumber(SPANS)}-span trace was ready ${readyMs.toFixed(0)} ms after navigation start`);
             const cdp = await context.newCDPSession(page);
             await cdp.send('Performance.enable');
-            const beforeMetrics = await metrics(cdp);
-            const scroll = () => page.evaluate(scrollAndMeasure, { durationMs: SCROLL_MS, rowHeight: ROW_HEIGHT });
-            const { result: m, events } = await traced(cdp, scroll);
-            const afterMetrics = await metrics(cdp);
-            await cdp.send('HeapProfiler.collectGarbage');
-            const collected = await metrics(cdp);
-            for (const line of report({ m, before: beforeMetrics, after: afterMetrics, collected, events, readyMs })) console.log(line);
+            const measure = async (what, distance) => {
+                const before = await metrics(cdp);
+                const scroll = () => page.evaluate(scrollAndMeasure, { durationMs: SCROLL_MS, rowHeight: ROW_HEIGHT, distance });
+                const { result: m, events } = await traced(cdp, scroll);
+                const after = await metrics(cdp);
+                await cdp.send('HeapProfiler.collectGarbage');
+                const collected = await metrics(cdp);
+                for (const line of report({ what, m, before, after, collected, events })) console.log(line);
+                assert.ok(m.maxRows < MAX_DOM_ROWS, `${url}: ${m.maxRows} rows in the DOM at one frame while scrolling`);
+                assert.equal(m.uncovered, 0, `${url}: ${m.uncovered} frames showed part of the view with no rows`);
+                return m;
+            };
+            const fling = (FLING_PX_PER_S * SCROLL_MS) / 1000;
+            await measure(`scroll down ${formatNumber(fling)} px in ${SCROLL_MS} ms (${FLING_PX_PER_S} px/s, a fast wheel)`, fling);
+            const m = await measure(`scroll from top to bottom (${formatNumber(SPANS * ROW_HEIGHT)} px) in ${SCROLL_MS} ms`, Infinity);
 
             // Virtualized all the way down, and at the bottom the trace's last span, in view.
-            assert.ok(m.maxRows < MAX_DOM_ROWS, `${url}: ${m.maxRows} rows in the DOM at one frame while scrolling`);
             assert.equal(m.scrollTop, m.bottom, `${url}: the scroll did not reach the bottom`);
             const last = trace.spans[trace.last];
+            const endIds = await page.evaluate(rowIdsDrawn);
+            assert.ok(endIds.length < MAX_DOM_ROWS, `${url}: ${endIds.length} rows in the DOM at the bottom`);
+            assert.deepEqual(endIds, idsOf(trace.order.slice(-endIds.length)), `${url}: the last rows, depth first`);
             const end = await page.evaluate(rowsAtEnd, last.spanId);
-            assert.ok(end.ids.length < MAX_DOM_ROWS, `${url}: ${end.ids.length} rows in the DOM at the bottom`);
-            assert.deepEqual(end.ids, idsOf(trace.order.slice(-end.ids.length)), `${url}: the last rows, depth first`);
             assert.deepEqual(end.lastText, [last.service, last.name], `${url}: the last row's service and name`);
             assert.ok(end.lastInView, `${url}: the last span's row (${last.spanId}) is not wholly in view at the bottom`);
             await cp.assertClean(url);
         } finally {
             await cp.screenshot('scroll-10000-spans').catch(() => {});
+            await cp.close();
+        }
+    });
+
+    test('collapsing and expanding subtrees, by pointer and by keyboard, shows the rows the tree holds', async () => {
+        const context = await browser.newContext({ baseURL: server.apiUrl, viewport: VIEWPORT, colorScheme: 'light' });
+        const cp = new ConsolePage(context, await context.newPage(), server.apiUrl);
+        const url = `/traces/${trace.traceId}`;
+        const size = (i) => 1 + trace.spans[i].children.reduce((n, c) => n + size(c), 0);
+        try {
+            await cp.goto(url);
+            await cp.waitReady('#main [data-testid="waterfall"] .wf-row', 30000 * SLOW);
+            const scroller = cp.page.getByTestId('waterfall');
+            const shownRows = async (n, why) =>
+                assert.equal(await scroller.getAttribute('aria-label'), `Spans of the trace (${n} shown of ${SPANS})`, `${url}: ${why}`);
+            const row = (i) => scroller.locator(`[data-span-id="${trace.spans[i].spanId}"]`);
+
+            // The root's first child with children of its own, collapsed with its toggle.
+            const child = trace.spans[0].children.find((i) => trace.spans[i].children.length > 0);
+            await row(child).locator('.wf-toggle').click();
+            await shownRows(SPANS - size(child) + 1, `after collapsing span ${trace.spans[child].spanId}`);
+            assert.equal(await row(child).getAttribute('aria-expanded'), 'false');
+            assert.equal(await row(child).locator('.wf-hidden-count').innerText(), `+${trace.spans[child].children.length}`);
+
+            // The root, selected and collapsed with the left arrow, then opened with the right one.
+            await row(0).click();
+            assert.equal(await row(0).getAttribute('aria-selected'), 'true');
+            await scroller.press('ArrowLeft');
+            await shownRows(1, 'after collapsing the root');
+            await scroller.press('ArrowRight');
+            await shownRows(SPANS - size(child) + 1, 'after opening the root again (its collapsed child stays so)');
+            // Down to the collapsed child's row (the rows between are the root's earlier subtrees), opened with Enter.
+            const before = trace.spans[0].children.slice(0, trace.spans[0].children.indexOf(child)).reduce((n, c) => n + size(c), 0);
+            for (let k = 0; k <= before; k++) await scroller.press('ArrowDown');
+            assert.equal(await row(child).getAttribute('aria-selected'), 'true', `${url}: the selection after ${before + 1} steps down`);
+            await scroller.press('Enter');
+            await shownRows(SPANS, 'after opening the child again');
+            await cp.assertClean(url);
+        } finally {
             await cp.close();
         }
     });

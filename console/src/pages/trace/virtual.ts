@@ -1,5 +1,8 @@
 // Virtual scrolling for long lists of fixed-height rows: only the rows in view (and a few
 // around them) are rendered, so a 10,000-span trace scrolls as lightly as a 10-span one.
+// Rendered rows are recycled: each sits in one of a fixed number of slots (row index modulo the
+// pool size), keyed by its slot and kept in slot order, so scrolling rewrites a slot's content
+// and position in place instead of removing and inserting elements.
 import type { RefObject } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 
@@ -7,19 +10,21 @@ export interface VirtualRows {
     first: number; // the first row to render
     last: number; // one past the last
     height: number; // of the scroller's view, px
+    /** The rows to render as [slot, row] pairs in slot order (key each element by its slot). */
+    slots: () => Array<[number, number]>;
     onScroll: (e: Event) => void;
     /** Scrolls so that row i is in view (centred when center, else moved the least). */
     reveal: (i: number, center?: boolean) => void;
 }
 
 /** Rows scrolled by between renders: the window of rendered rows moves in steps this big. */
-const STEP = 8;
+const STEP = 4;
 
 /**
  * The rows of a scroller (ref) holding count rows of rowHeight px to render now. Scrolling
  * renders again only when the window moves by STEP rows (overscan rows stay rendered around it).
  */
-export function useVirtualRows(ref: RefObject<HTMLElement>, count: number, rowHeight: number, overscan = 12): VirtualRows {
+export function useVirtualRows(ref: RefObject<HTMLElement>, count: number, rowHeight: number, overscan = 2): VirtualRows {
     const [top, setTopPx] = useState(0);
     const setTop = useCallback((px: number) => setTopPx(Math.floor(px / rowHeight / STEP) * STEP * rowHeight), [rowHeight]);
     const [height, setHeight] = useState(600);
@@ -50,7 +55,15 @@ export function useVirtualRows(ref: RefObject<HTMLElement>, count: number, rowHe
         },
         [ref, rowHeight, setTop],
     );
+    const inView = Math.ceil(height / rowHeight);
     const first = Math.max(0, Math.floor(top / rowHeight) - overscan);
-    const last = Math.min(count, Math.ceil((top + height) / rowHeight) + STEP + overscan);
-    return { first, last, height, onScroll, reveal };
+    const last = Math.min(count, Math.floor(top / rowHeight) + inView + STEP + overscan);
+    // The window never holds more rows than this, so row modulo pool is a free slot.
+    const pool = inView + STEP + 2 * overscan;
+    const slots = () => {
+        const out: Array<[number, number]> = [];
+        for (let k = first; k < last; k++) out.push([k % pool, k]);
+        return out.sort((a, b) => a[0] - b[0]);
+    };
+    return { first, last, height, slots, onScroll, reveal };
 }

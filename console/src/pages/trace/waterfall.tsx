@@ -94,8 +94,6 @@ export function Waterfall({ model, rows, selected, collapsed, colours, showCriti
         e.preventDefault();
     };
 
-    const shown: Span[] = [];
-    for (let k = v.first; k < v.last; k++) shown.push(model.spans[rows[k]]);
     return (
         <div class="waterfall">
             <TimeAxis duration={model.duration} />
@@ -111,21 +109,24 @@ export function Waterfall({ model, rows, selected, collapsed, colours, showCriti
                 data-testid="waterfall"
             >
                 <div class="wf-rows" style={{ height: `${rows.length * ROW_HEIGHT}px` }}>
-                    {shown.map((s, k) => (
-                        <Row
-                            key={s.i}
-                            span={s}
-                            model={model}
-                            top={(v.first + k) * ROW_HEIGHT}
-                            total={total}
-                            colour={colours.get(s.service)}
-                            selected={s.i === selected}
-                            open={!collapsed.has(s.spanId)}
-                            showCritical={showCritical}
-                            onSelect={onSelect}
-                            onToggle={onToggle}
-                        />
-                    ))}
+                    {v.slots().map(([slot, k]) => {
+                        const s = model.spans[rows[k]];
+                        return (
+                            <Row
+                                key={slot}
+                                span={s}
+                                model={model}
+                                top={k * ROW_HEIGHT}
+                                total={total}
+                                colour={colours.get(s.service)}
+                                selected={s.i === selected}
+                                open={!collapsed.has(s.spanId)}
+                                showCritical={showCritical}
+                                onSelect={onSelect}
+                                onToggle={onToggle}
+                            />
+                        );
+                    })}
                 </div>
             </div>
         </div>
@@ -180,9 +181,12 @@ function Row({ span: s, model, top, total, colour, selected, open, showCritical,
             : left > 0.15
               ? { right: `calc(${((1 - left) * 100).toFixed(4)}% + 4px)` }
               : { right: `calc(${((1 - right) * 100).toFixed(4)}% + 4px)` };
-    const title = `${s.service || '(no service)'} · ${s.name} · ${formatSeconds(nsSeconds(s.duration))} at +${formatSeconds(nsSeconds(s.start))}${
-        s.error ? ' · error' : ''
-    } · depth ${s.depth}`;
+    // The tooltip is written when the pointer comes, not on every scroll step (an attribute
+    // change restyles the row).
+    const showTitle = (e: MouseEvent) =>
+        ((e.currentTarget as HTMLElement).title = `${s.service || '(no service)'} · ${s.name} · ${formatSeconds(nsSeconds(s.duration))} at +${formatSeconds(
+            nsSeconds(s.start),
+        )}${s.error ? ' · error' : ''} · depth ${s.depth}`);
     return (
         <div
             id={rowId(s)}
@@ -194,27 +198,18 @@ function Row({ span: s, model, top, total, colour, selected, open, showCritical,
             aria-posinset={siblings.indexOf(s.i) + 1}
             aria-expanded={hasKids ? open : undefined}
             aria-selected={selected}
-            title={title}
-            onClick={() => onSelect(s.i)}
+            onMouseEnter={showTitle}
+            onClick={(e) => {
+                // The toggle is part of the row (a tree item holds no controls of its own).
+                if (hasKids && (e.target as HTMLElement).classList.contains('wf-toggle')) onToggle(s.i, !open);
+                else onSelect(s.i);
+            }}
             data-span-id={s.spanId}
         >
             <div class="wf-name" style={{ paddingLeft: `${4 + Math.min(s.depth, MAX_INDENT_LEVELS) * INDENT}px` }}>
-                {hasKids ? (
-                    <button
-                        type="button"
-                        class="wf-toggle"
-                        tabIndex={-1}
-                        aria-label={open ? 'Collapse' : 'Expand'}
-                        onClick={(e) => {
-                            e.stopPropagation();
-                            onToggle(s.i, !open);
-                        }}
-                    >
-                        {open ? '▾' : '▸'}
-                    </button>
-                ) : (
-                    <span class="wf-toggle" />
-                )}
+                <span class="wf-toggle" aria-hidden="true" title={hasKids ? (open ? 'Collapse' : 'Expand') : undefined}>
+                    {hasKids ? (open ? '▾' : '▸') : ''}
+                </span>
                 <span class="wf-swatch" style={{ background: colour }} aria-hidden="true" />
                 {s.error && (
                     <span class="wf-error-mark" role="img" aria-label="error">
