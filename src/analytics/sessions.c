@@ -15,6 +15,9 @@
 #define DEFAULT_LIMIT 100
 #define MAX_DEPTH 256 /* parent links followed from one record */
 #define NS_PER_MS 1e6
+/* Store scans read the serving engine's TTFT exemplars of the window widened by this
+ * much on each side: a trace's records may start before the window or end after it. */
+#define TTFT_MARGIN_NS (15 * 60 * (uint64_t)1000000000)
 
 /* ---- resolution ---- */
 
@@ -26,7 +29,7 @@ typedef struct resolved {
 } resolved;
 
 typedef struct analysis {
-    const osp_aicall *c;
+    const osp_aicall *const *c; /* the records, by start within each trace */
     size_t n;
     resolved *r;
 } analysis;
@@ -53,17 +56,34 @@ static int in_window(const osp_sessions_window *w, const osp_aicall *a)
 
 static int cmp_span_id(const void *pa, const void *pb, void *ctx)
 {
-    const osp_aicall *c = ctx;
-    return memcmp(c[*(const uint32_t *)pa].span_id, c[*(const uint32_t *)pb].span_id, 8);
+    const osp_aicall *const *c = ctx;
+    return memcmp(c[*(const uint32_t *)pa]->span_id, c[*(const uint32_t *)pb]->span_id, 8);
+}
+
+/* Sorts the record ids[0..n) of c by span id: in place when few (most traces), else qsort. */
+static void sort_ids(uint32_t *ids, size_t n, const osp_aicall *const *c)
+{
+    if (n > 16) {
+        qsort_r(ids, n, sizeof *ids, cmp_span_id, (void *)c);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = ids[i];
+        size_t k = i;
+        for (; k > 0 && memcmp(c[ids[k - 1]]->span_id, c[x]->span_id, 8) > 0; k--)
+            ids[k] = ids[k - 1];
+        ids[k] = x;
+    }
 }
 
 /* The record of trace slice ids[0..n) (sorted by span id) with span id, or -1. */
-static int32_t find_span(const osp_aicall *c, const uint32_t *ids, size_t n, const uint8_t id[8])
+static int32_t find_span(const osp_aicall *const *c, const uint32_t *ids, size_t n,
+                         const uint8_t id[8])
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int d = memcmp(c[ids[mid]].span_id, id, 8);
+        int d = memcmp(c[ids[mid]]->span_id, id, 8);
         if (d == 0)
             return (int32_t)ids[mid];
         if (d < 0)
@@ -84,16 +104,16 @@ static int is_root_span(const osp_aicall *a)
  * i's, or -1: the recorded ancestor of a record whose parent was not recorded (a plain
  * span between them), as far as the spans' times tell. Strict containment keeps the
  * parent links acyclic. */
-static int32_t container_of(const osp_aicall *c, size_t from, size_t to, size_t i)
+static int32_t container_of(const osp_aicall *const *c, size_t from, size_t to, size_t i)
 {
     int32_t best = -1;
     for (size_t k = from; k < to; k++) {
-        if (k == i || c[k].start_ns > c[i].start_ns || c[k].end_ns < c[i].end_ns ||
-            (c[k].start_ns == c[i].start_ns && c[k].end_ns == c[i].end_ns))
+        if (k == i || c[k]->start_ns > c[i]->start_ns || c[k]->end_ns < c[i]->end_ns ||
+            (c[k]->start_ns == c[i]->start_ns && c[k]->end_ns == c[i]->end_ns))
             continue;
         /* a later start, or the same start and an earlier end, is further in */
-        if (best < 0 || c[k].start_ns > c[best].start_ns ||
-            (c[k].start_ns == c[best].start_ns && c[k].end_ns < c[best].end_ns))
+        if (best < 0 || c[k]->start_ns > c[best]->start_ns ||
+            (c[k]->start_ns == c[best]->start_ns && c[k]->end_ns < c[best]->end_ns))
             best = (int32_t)k;
     }
     return best;
@@ -102,7 +122,7 @@ static int32_t container_of(const osp_aicall *c, size_t from, size_t to, size_t 
 /* Resolves node from its parent p (already resolved, or -1) and the trace's ids. */
 static void resolve_one(analysis *an, int32_t node, int32_t p, osp_str tsession, osp_str tuser)
 {
-    const osp_aicall *a = &an->c[node];
+    const osp_aicall *a = an->c[node];
     resolved *r = &an->r[node];
     r->session = a->session_id.n ? a->session_id : p >= 0 ? an->r[p].session : tsession;
     r->user = a->user_id.n ? a->user_id : p >= 0 ? an->r[p].user : tuser;
@@ -119,19 +139,18 @@ static void resolve_trace(analysis *an, size_t from, size_t to, uint32_t *ids, u
     for (size_t i = from; i < to; i++) {
         ids[i - from] = (uint32_t)i;
         if (!tsession.n)
-            tsession = an->c[i].session_id;
+            tsession = an->c[i]->session_id;
         if (!tuser.n)
-            tuser = an->c[i].user_id;
+            tuser = an->c[i]->user_id;
     }
-    if (to - from > 1)
-        qsort_r(ids, to - from, sizeof *ids, cmp_span_id, (void *)an->c);
+    sort_ids(ids, to - from, an->c);
     for (size_t i = from; i < to; i++) {
-        const osp_aicall *a = &an->c[i];
+        const osp_aicall *a = an->c[i];
         int32_t p = find_span(an->c, ids, to - from, a->parent_span_id);
         an->r[i].parent = p == (int32_t)i ? -1 : p;
     }
     for (size_t i = from; i < to; i++)
-        if (an->r[i].parent < 0 && !is_root_span(&an->c[i]))
+        if (an->r[i].parent < 0 && !is_root_span(an->c[i]))
             an->r[i].parent = container_of(an->c, from, to, i);
     for (size_t i = from; i < to; i++) {
         int depth = 0;
@@ -158,12 +177,15 @@ static int same_trace(const osp_aicall *a, const osp_aicall *b)
 /* Resolves every record of set into an->r (arena). 0 or OSP_ENOMEM. */
 static int resolve(const osp_aicall_set *set, osp_arena *arena, analysis *an)
 {
-    an->c = set->calls;
+    const osp_aicall **c = set->n ? osp_arena_alloc(arena, set->n * sizeof *c) : NULL;
+    for (size_t i = 0; c && i < set->n; i++)
+        c[i] = &set->calls[i];
+    an->c = c;
     an->n = set->n;
     an->r = set->n ? osp_arena_calloc(arena, set->n, sizeof *an->r) : NULL;
     uint32_t *ids = set->n ? osp_malloc(set->n * sizeof *ids) : NULL;
     uint8_t *done = set->n ? osp_calloc(set->n, 1) : NULL;
-    int rc = set->n && (!an->r || !ids || !done) ? OSP_ENOMEM : 0;
+    int rc = set->n && (!c || !an->r || !ids || !done) ? OSP_ENOMEM : 0;
     for (size_t from = 0, to; rc == 0 && from < set->n; from = to) {
         for (to = from + 1; to < set->n && same_trace(&set->calls[to], &set->calls[from]); to++)
             ;
@@ -174,12 +196,149 @@ static int resolve(const osp_aicall_set *set, osp_arena *arena, analysis *an)
     return rc;
 }
 
+/* ---- feeding resolved traces to an aggregation ---- */
+
+/* An aggregation over traces: add counts one trace (resolved unless raw); end runs after
+ * the last one, while the records' strings are still valid (it copies what it keeps). */
+typedef struct consumer {
+    int (*add)(void *self, const analysis *an);
+    int (*end)(void *self);
+    void *self;
+    int raw; /* reads the records only: an->r is not filled */
+} consumer;
+
+/* Scratch for resolving one trace at a time, grown to the largest trace. */
+typedef struct feed {
+    consumer *c;
+    resolved *r;
+    uint32_t *ids;
+    uint8_t *done;
+    const osp_aicall **ptrs; /* a set's trace as pointers */
+    osp_aicall *copy;        /* a scanned trace whose LLM calls take the engine's TTFT */
+    size_t cap;
+    osp_server_ttfts ttft; /* store scans: the serving engine's TTFT exemplars */
+} feed;
+
+/* Grows f's scratch to n records. 0 or OSP_ENOMEM. */
+static int feed_reserve(feed *f, size_t n)
+{
+    if (n <= f->cap)
+        return 0;
+    resolved *r = osp_realloc(f->r, n * sizeof *r);
+    f->r = r ? r : f->r;
+    uint32_t *ids = r ? osp_realloc(f->ids, n * sizeof *ids) : NULL;
+    f->ids = ids ? ids : f->ids;
+    uint8_t *done = ids ? osp_realloc(f->done, n) : NULL;
+    f->done = done ? done : f->done;
+    const osp_aicall **ptrs = done ? osp_realloc(f->ptrs, n * sizeof *ptrs) : NULL;
+    f->ptrs = ptrs ? ptrs : f->ptrs;
+    osp_aicall *copy = ptrs ? osp_realloc(f->copy, n * sizeof *copy) : NULL;
+    f->copy = copy ? copy : f->copy;
+    if (!copy)
+        return OSP_ENOMEM;
+    f->cap = n;
+    return 0;
+}
+
+/* Resolves the trace calls[0..n) and hands it to f's consumer. */
+static int feed_trace(feed *f, const osp_aicall *const *calls, size_t n)
+{
+    int rc = feed_reserve(f, n);
+    if (rc)
+        return rc;
+    analysis an = {calls, n, f->r};
+    if (!f->c->raw) {
+        memset(f->r, 0, n * sizeof *f->r);
+        memset(f->done, 0, n);
+        resolve_trace(&an, 0, n, f->ids, f->done);
+    }
+    return f->c->add(f->c->self, &an);
+}
+
+static int needs_ttft(const osp_aicall *a)
+{
+    return a->type == OSP_GENAI_LLM && a->ttft_ns < 0;
+}
+
+/* osp_store_scan_aicalls's callback: a trace, or the end. LLM calls without a TTFT take
+ * the engine's, in a copy of the trace. */
+static int feed_scanned(void *ctx, const osp_aicall *const *calls, size_t n)
+{
+    feed *f = ctx;
+    if (!n)
+        return f->c->end ? f->c->end(f->c->self) : 0;
+    size_t k = 0;
+    while (f->ttft.n && k < n && !needs_ttft(calls[k]))
+        k++;
+    if (k == n || !f->ttft.n)
+        return feed_trace(f, calls, n);
+    int rc = feed_reserve(f, n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        osp_aicall *a = &f->copy[i];
+        *a = *calls[i];
+        if (needs_ttft(a))
+            osp_aicall_set_server_ttft(
+                a, osp_server_ttft_find(&f->ttft, a->trace_id, a->span_id, a->start_ns, a->end_ns));
+        f->ptrs[i] = a;
+    }
+    return rc ? rc : feed_trace(f, f->ptrs, n);
+}
+
+/* Feeds the traces of src to c, one at a time, then ends it. */
+static int run(const osp_aicall_source *src, consumer *c, osp_arena *arena)
+{
+    feed f = {.c = c};
+    int rc = 0;
+    if (src->set) {
+        const osp_aicall *calls = src->set->calls;
+        for (size_t from = 0, to; rc == 0 && from < src->set->n; from = to) {
+            for (to = from + 1; to < src->set->n && same_trace(&calls[to], &calls[from]); to++)
+                ;
+            rc = feed_reserve(&f, to - from);
+            for (size_t i = from; rc == 0 && i < to; i++)
+                f.ptrs[i - from] = &calls[i];
+            if (rc == 0)
+                rc = feed_trace(&f, f.ptrs, to - from);
+        }
+        if (rc == 0 && c->end)
+            rc = c->end(c->self);
+    } else {
+        const osp_aicall_query *q = src->q;
+        uint64_t from = q->start_ns > TTFT_MARGIN_NS ? q->start_ns - TTFT_MARGIN_NS : 0;
+        uint64_t to = q->end_ns ? q->end_ns + TTFT_MARGIN_NS : UINT64_MAX / 2;
+        rc = osp_server_ttft_load(src->store, (int64_t)(from / 1000000), (int64_t)(to / 1000000),
+                                  arena, &f.ttft);
+        if (rc == 0)
+            rc = osp_store_scan_aicalls(src->store, q, feed_scanned, &f);
+    }
+    osp_free(f.r);
+    osp_free(f.ids);
+    osp_free(f.done);
+    osp_free(f.ptrs);
+    osp_free(f.copy);
+    return rc;
+}
+
+/* s copied into arena (empty stays empty). */
+static int keep_str(osp_arena *arena, osp_str *s)
+{
+    if (!s->n)
+        return 0;
+    *s = osp_arena_strdup(arena, *s);
+    return s->p ? 0 : OSP_ENOMEM;
+}
+
 /* ---- keyed rows: aggregates by one or two strings ---- */
+
+#define KEY_MEMO 128 /* keys up to this long are remembered for the next lookup */
 
 typedef struct keyed {
     osp_intern keys; /* copies of the keys; ids index rows */
     char *rows;
     size_t n, cap, elem;
+    char last[KEY_MEMO]; /* the last key looked up (records of a trace repeat theirs) */
+    size_t nlast;        /* 0: none */
+    uint32_t last_id;
 } keyed;
 
 static void keyed_init(keyed *k, size_t elem)
@@ -207,7 +366,12 @@ static void *keyed_get(keyed *k, osp_str a, osp_str b, int *fresh)
     key[na] = 0;
     if (nb)
         memcpy(key + na + 1, b.p, nb);
-    if (osp_intern_add(&k->keys, osp_str_make(key, na + 1 + nb), &id))
+    size_t len = na + 1 + nb;
+    if (len == k->nlast && !memcmp(key, k->last, len)) {
+        *fresh = 0;
+        return k->rows + (size_t)k->last_id * k->elem;
+    }
+    if (osp_intern_add(&k->keys, osp_str_make(key, len), &id))
         return NULL;
     *fresh = id == k->n;
     if (*fresh) {
@@ -215,6 +379,9 @@ static void *keyed_get(keyed *k, osp_str a, osp_str b, int *fresh)
         if (!row)
             return NULL;
     }
+    k->nlast = len <= KEY_MEMO ? len : 0;
+    memcpy(k->last, key, k->nlast);
+    k->last_id = id;
     return k->rows + (size_t)id * k->elem;
 }
 
@@ -234,13 +401,76 @@ static int keyed_out(const keyed *k, osp_arena *arena, void **out, size_t *n)
     return k->n && !*out ? OSP_ENOMEM : 0;
 }
 
+/* The distinct strings met in one trace (it names a few sessions or users). */
+typedef struct seen {
+    osp_str *v;
+    size_t n, cap;
+} seen;
+
+/* 1 when s is new to l (and now in it), 0 when l has it, -1 when out of memory. */
+static int seen_first(seen *l, osp_str s)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (osp_str_eq(l->v[i], s))
+            return 0;
+    osp_str *slot = osp_array_push((void **)&l->v, &l->n, &l->cap, sizeof *slot);
+    if (!slot)
+        return -1;
+    *slot = s;
+    return 1;
+}
+
 /* ---- figures ---- */
 
-static double cost_of(const osp_price_table *prices, const osp_aicall *a)
+/* Prices as looked up for one answer, remembered per provider, model and UTC day (the
+ * table's effective dates are days), so that a million calls of a few models cost a few
+ * lookups. */
+typedef struct price_slot {
+    osp_str provider, model; /* as the first call that filled the slot gave them */
+    int64_t day;             /* -1: empty */
+    int found;
+    osp_price p;
+} price_slot;
+
+#define PRICE_SLOTS 64 /* a power of two */
+
+typedef struct pricer {
+    const osp_price_table *table; /* NULL: every cost is 0 */
+    price_slot slot[PRICE_SLOTS];
+} pricer;
+
+static void pricer_init(pricer *pr, const osp_price_table *table)
+{
+    pr->table = table;
+    for (size_t i = 0; i < PRICE_SLOTS; i++)
+        pr->slot[i].day = -1;
+}
+
+static int same_str(osp_str a, osp_str b)
+{
+    return a.n == b.n && (a.p == b.p || !memcmp(a.p, b.p, a.n));
+}
+
+/* The price of provider's model at t_ms, through the remembered slots. 1 found, 0 none. */
+static int price_at(pricer *pr, osp_str provider, osp_str model, int64_t t_ms, osp_price *out)
+{
+    int64_t day = t_ms / (24 * 3600 * 1000);
+    size_t h = provider.n * 31 + model.n * 7 + (size_t)day;
+    if (model.n)
+        h += (unsigned char)model.p[model.n - 1] * 131u + (unsigned char)model.p[0];
+    price_slot *sl = &pr->slot[h & (PRICE_SLOTS - 1)];
+    if (sl->day != day || !same_str(sl->provider, provider) || !same_str(sl->model, model)) {
+        *sl = (price_slot){.provider = provider, .model = model, .day = day};
+        sl->found = osp_price_lookup(pr->table, provider, model, t_ms, &sl->p);
+    }
+    *out = sl->p;
+    return sl->found;
+}
+
+static double cost_of(pricer *pr, const osp_aicall *a)
 {
     osp_price p;
-    if (!prices ||
-        !osp_price_lookup(prices, a->provider, model_of(a), (int64_t)(a->start_ns / 1000000), &p))
+    if (!pr->table || !price_at(pr, a->provider, model_of(a), (int64_t)(a->start_ns / 1000000), &p))
         return 0;
     return osp_price_cost(&p, (double)osp_aicall_uncached_input(a),
                           (double)(a->cache_read_tokens > 0 ? a->cache_read_tokens : 0),
@@ -295,11 +525,6 @@ int osp_sessions_load(osp_store *store, const osp_aicall_query *q, osp_arena *ar
     return rc;
 }
 
-static osp_str trace_key(const osp_aicall *a)
-{
-    return osp_str_make((const char *)a->trace_id, 16);
-}
-
 /* ---- sessions ---- */
 
 typedef struct sess_row {
@@ -321,15 +546,14 @@ static int add_service(sess_row *row, osp_str service)
     return 0;
 }
 
-/* Counts record i into its session's row. */
-static int sess_add(const analysis *an, size_t i, const osp_price_table *prices, keyed *rows,
-                    keyed *pairs)
+/* Counts record i into its session's row; in_trace: the sessions its trace counted so far. */
+static int sess_add(const analysis *an, size_t i, pricer *prices, keyed *rows, seen *in_trace)
 {
-    const osp_aicall *a = &an->c[i];
+    const osp_aicall *a = an->c[i];
     const resolved *r = &an->r[i];
     int fresh;
     sess_row *row = keyed_get(rows, r->session, osp_str_make("", 0), &fresh);
-    int first_trace = keyed_first(pairs, r->session, trace_key(a));
+    int first_trace = seen_first(in_trace, r->session);
     if (!row || first_trace < 0)
         return OSP_ENOMEM;
     row->s.id = r->session;
@@ -354,17 +578,21 @@ static int cmp_str(const void *pa, const void *pb)
     return osp_str_cmp(*(const osp_str *)pa, *(const osp_str *)pb);
 }
 
+/* Rows (pointers) newest first. */
 static int cmp_newest(const void *pa, const void *pb)
 {
-    const osp_session_summary *a = pa, *b = pb;
+    const osp_session_summary *a = &(*(sess_row *const *)pa)->s, *b = &(*(sess_row *const *)pb)->s;
     if (a->last_ns != b->last_ns)
         return a->last_ns > b->last_ns ? -1 : 1;
     return osp_str_cmp(a->id, b->id);
 }
 
-/* 1 when row passes f's user and service filters. */
-static int sess_wanted(const sess_row *row, const osp_sessions_filter *f)
+/* 1 when row passes f's user and service filters, and is one of only (NULL: any). */
+static int sess_wanted(const sess_row *row, const osp_sessions_filter *f, const osp_intern *only)
 {
+    uint32_t id;
+    if (only && !osp_intern_find(only, row->s.id, &id))
+        return 0;
     if (f->user.n && !osp_str_eq(row->s.user, f->user))
         return 0;
     for (size_t i = 0; f->service.n && i < row->nsvc; i++)
@@ -373,62 +601,184 @@ static int sess_wanted(const sess_row *row, const osp_sessions_filter *f)
     return !f->service.n;
 }
 
-/* The wanted rows' summaries, services copied into arena. */
-static int sess_out(keyed *rows, const osp_sessions_filter *f, osp_arena *arena,
-                    osp_session_summary **out, size_t *n)
+/* The wanted rows, newest first, at most f's limit: summaries with their strings copied
+ * into arena. */
+static int sess_out(keyed *rows, const osp_sessions_filter *f, const osp_intern *only,
+                    osp_arena *arena, osp_session_summary **out, size_t *n)
 {
-    osp_session_summary *s = rows->n ? osp_arena_alloc(arena, rows->n * sizeof *s) : NULL;
-    size_t k = 0;
-    if (rows->n && !s)
+    sess_row **w = rows->n ? osp_malloc(rows->n * sizeof *w) : NULL;
+    size_t k = 0, limit = f->limit ? f->limit : DEFAULT_LIMIT;
+    if (rows->n && !w)
         return OSP_ENOMEM;
     for (size_t i = 0; i < rows->n; i++) {
         sess_row *row = (sess_row *)(rows->rows + i * rows->elem);
-        if (!sess_wanted(row, f))
-            continue;
-        sort_n(row->svc, row->nsvc, sizeof *row->svc, cmp_str);
-        s[k] = row->s;
-        s[k].nservices = row->nsvc;
-        s[k].services =
-            row->nsvc ? osp_arena_memdup(arena, row->svc, row->nsvc * sizeof *row->svc) : NULL;
-        if (row->nsvc && !s[k].services)
-            return OSP_ENOMEM;
-        k++;
+        if (sess_wanted(row, f, only))
+            w[k++] = row;
     }
-    sort_n(s, k, sizeof *s, cmp_newest);
-    size_t limit = f->limit ? f->limit : DEFAULT_LIMIT;
-    *out = s;
-    *n = k < limit ? k : limit;
-    return 0;
+    sort_n(w, k, sizeof *w, cmp_newest);
+    k = k < limit ? k : limit;
+    osp_session_summary *s = k ? osp_arena_alloc(arena, k * sizeof *s) : NULL;
+    int rc = k && !s ? OSP_ENOMEM : 0;
+    for (size_t i = 0; rc == 0 && i < k; i++) {
+        sess_row *row = w[i];
+        sort_n(row->svc, row->nsvc, sizeof *row->svc, cmp_str);
+        s[i] = row->s;
+        s[i].nservices = row->nsvc;
+        s[i].services = row->nsvc ? osp_arena_alloc(arena, row->nsvc * sizeof *row->svc) : NULL;
+        rc = row->nsvc && !s[i].services ? OSP_ENOMEM : 0;
+        for (size_t j = 0; rc == 0 && j < row->nsvc; j++) {
+            s[i].services[j] = row->svc[j];
+            rc = keep_str(arena, &s[i].services[j]);
+        }
+        if (rc == 0)
+            rc = keep_str(arena, &s[i].id);
+        if (rc == 0)
+            rc = keep_str(arena, &s[i].user);
+    }
+    osp_free(w);
+    *out = rc ? NULL : s;
+    *n = rc ? 0 : k;
+    return rc;
 }
 
-int osp_sessions_list(const osp_aicall_set *set, const osp_sessions_filter *f,
+typedef struct sess_list {
+    const osp_sessions_filter *f;
+    const osp_intern *only; /* NULL, or the sessions to answer for */
+    pricer prices;
+    osp_arena *arena;
+    keyed rows;
+    seen in_trace; /* sessions of the trace at hand */
+    osp_session_summary **out;
+    size_t *n;
+} sess_list;
+
+static int sess_list_add(void *self, const analysis *an)
+{
+    sess_list *l = self;
+    int rc = 0;
+    l->in_trace.n = 0;
+    for (size_t i = 0; rc == 0 && i < an->n; i++)
+        if (an->r[i].session.n && in_window(&l->f->w, an->c[i]))
+            rc = sess_add(an, i, &l->prices, &l->rows, &l->in_trace);
+    return rc;
+}
+
+static int sess_list_end(void *self)
+{
+    sess_list *l = self;
+    return sess_out(&l->rows, l->f, l->only, l->arena, l->out, l->n);
+}
+
+/* The sessions of src that f and only want, newest first, at most f's limit. */
+static int sessions_of(const osp_aicall_source *src, const osp_sessions_filter *f,
+                       const osp_intern *only, const osp_price_table *prices, osp_arena *arena,
+                       osp_session_summary **out, size_t *n)
+{
+    sess_list l = {.f = f, .only = only, .arena = arena, .out = out, .n = n};
+    consumer c = {sess_list_add, sess_list_end, &l, 0};
+    pricer_init(&l.prices, prices);
+    keyed_init(&l.rows, sizeof(sess_row));
+    *out = NULL;
+    *n = 0;
+    int rc = run(src, &c, arena);
+    for (size_t i = 0; i < l.rows.n; i++)
+        osp_free(((sess_row *)(l.rows.rows + i * l.rows.elem))->svc);
+    keyed_cleanup(&l.rows);
+    osp_free(l.in_trace.v);
+    if (rc) {
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+static int cmp_bound(const void *pa, const void *pb)
+{
+    const osp_aicall_session_bound *a = pa, *b = pb;
+    if (a->last_ns != b->last_ns)
+        return a->last_ns > b->last_ns ? -1 : 1;
+    return osp_str_cmp(a->id, b->id);
+}
+
+static int cmp_summary(const void *pa, const void *pb)
+{
+    const osp_session_summary *a = pa, *b = pb;
+    if (a->last_ns != b->last_ns)
+        return a->last_ns > b->last_ns ? -1 : 1;
+    return osp_str_cmp(a->id, b->id);
+}
+
+/* The newest sessions of a store, reading only the traces of the sessions that may be among
+ * them: candidates in order of their bound (osp_store_aicall_sessions), a chunk at a time,
+ * until `limit` sessions are known that are all newer than the next candidate's bound.
+ * Exact: a candidate's sessions never end after its bound. */
+static int sessions_newest(const osp_aicall_source *src, const osp_sessions_filter *f,
+                           const osp_price_table *prices, osp_arena *arena,
+                           osp_session_summary **out, size_t *n)
+{
+    osp_aicall_session_bound *b;
+    size_t nb, limit = f->limit ? f->limit : DEFAULT_LIMIT, chunk = 2 * limit, nbest = 0;
+    osp_session_summary *best = NULL;
+    osp_sessions_filter all = *f;
+    all.limit = SIZE_MAX;
+    int rc = osp_store_aicall_sessions(src->store, f->w.start_ns, f->w.end_ns, arena, &b, &nb);
+    sort_n(b, rc ? 0 : nb, sizeof *b, cmp_bound);
+    for (size_t at = 0; rc == 0 && at < nb;) {
+        size_t m = nb - at < chunk ? nb - at : chunk, got;
+        osp_str *ids = osp_arena_alloc(arena, m * sizeof *ids);
+        osp_session_summary *s, *merged;
+        osp_intern only;
+        osp_intern_init(&only, 0);
+        for (size_t i = 0; ids && rc == 0 && i < m; i++) {
+            uint32_t id;
+            ids[i] = b[at + i].id;
+            rc = osp_intern_add(&only, ids[i], &id);
+        }
+        osp_aicall_query q = {.start_ns = src->q->start_ns,
+                              .end_ns = src->q->end_ns,
+                              .sessions = ids,
+                              .nsessions = m};
+        osp_aicall_source chunk_src = {.store = src->store, .q = &q};
+        if (rc == 0 && !ids)
+            rc = OSP_ENOMEM;
+        if (rc == 0)
+            rc = sessions_of(&chunk_src, &all, &only, prices, arena, &s, &got);
+        osp_intern_cleanup(&only);
+        if (rc == 0 && !(merged = osp_arena_alloc(arena, (nbest + got + 1) * sizeof *merged)))
+            rc = OSP_ENOMEM;
+        if (rc)
+            break;
+        if (nbest)
+            memcpy(merged, best, nbest * sizeof *best);
+        if (got)
+            memcpy(merged + nbest, s, got * sizeof *s);
+        sort_n(merged, nbest + got, sizeof *merged, cmp_summary);
+        best = merged;
+        nbest = nbest + got < limit ? nbest + got : limit;
+        at += m;
+        if (nbest == limit && (at == nb || best[limit - 1].last_ns > b[at].last_ns))
+            break;
+    }
+    *out = rc ? NULL : best;
+    *n = rc ? 0 : nbest;
+    return rc;
+}
+
+int osp_sessions_list(const osp_aicall_source *src, const osp_sessions_filter *f,
                       const osp_price_table *prices, osp_arena *arena, osp_session_summary **out,
                       size_t *n)
 {
-    analysis an;
-    keyed rows, pairs;
-    keyed_init(&rows, sizeof(sess_row));
-    keyed_init(&pairs, 1);
-    *out = NULL;
-    *n = 0;
-    int rc = resolve(set, arena, &an);
-    for (size_t i = 0; rc == 0 && i < an.n; i++)
-        if (an.r[i].session.n && in_window(&f->w, &an.c[i]))
-            rc = sess_add(&an, i, prices, &rows, &pairs);
-    if (rc == 0)
-        rc = sess_out(&rows, f, arena, out, n);
-    for (size_t i = 0; i < rows.n; i++)
-        osp_free(((sess_row *)(rows.rows + i * rows.elem))->svc);
-    keyed_cleanup(&rows);
-    keyed_cleanup(&pairs);
-    return rc;
+    /* A user's sessions come from that user's traces; the newest of all from candidates. */
+    if (!src->set && !f->user.n && !src->q->user.n)
+        return sessions_newest(src, f, prices, arena, out, n);
+    return sessions_of(src, f, NULL, prices, arena, out, n);
 }
 
 /* ---- one session's turns ---- */
 
 /* Counts record a of the turn t of root record root into t. */
 static void turn_add(osp_session_turn *t, const osp_aicall *a, const osp_aicall *root,
-                     const osp_price_table *prices)
+                     pricer *prices)
 {
     t->errors += a->is_error;
     if (!is_model_call(a))
@@ -480,7 +830,7 @@ static int make_turns(const analysis *an, osp_str id, osp_arena *arena, int32_t 
             out->user = an->r[i].user;
         if (an->r[i].root != (int32_t)i)
             continue;
-        const osp_aicall *a = &an->c[i];
+        const osp_aicall *a = an->c[i];
         osp_session_turn *t = &out->turns[out->nturns];
         turn_of[i] = (int32_t)out->nturns++;
         memcpy(t->trace_id, a->trace_id, 16);
@@ -500,11 +850,11 @@ static int fill_tools(const analysis *an, const int32_t *turn_of, osp_arena *are
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < an->n; i++) {
             int32_t root = an->r[i].root;
-            if (root < 0 || turn_of[root] < 0 || an->c[i].type != OSP_GENAI_TOOL)
+            if (root < 0 || turn_of[root] < 0 || an->c[i]->type != OSP_GENAI_TOOL)
                 continue;
             osp_session_turn *t = &out->turns[turn_of[root]];
             if (pass == 1) {
-                const osp_aicall *a = &an->c[i];
+                const osp_aicall *a = an->c[i];
                 t->tools[t->ntools++] =
                     (osp_session_tool){a->tool_name.n ? a->tool_name : a->name, a->is_error};
             } else {
@@ -525,6 +875,8 @@ int osp_session_get(const osp_aicall_set *set, osp_str id, const osp_price_table
                     osp_arena *arena, osp_session_detail *out)
 {
     analysis an;
+    pricer pr;
+    pricer_init(&pr, prices);
     memset(out, 0, sizeof *out);
     out->id = id;
     int rc = resolve(set, arena, &an);
@@ -536,7 +888,7 @@ int osp_session_get(const osp_aicall_set *set, osp_str id, const osp_price_table
     for (size_t i = 0; rc == 0 && i < an.n; i++) {
         int32_t root = an.r[i].root;
         if (root >= 0 && turn_of[root] >= 0)
-            turn_add(&out->turns[turn_of[root]], &an.c[i], &an.c[root], prices);
+            turn_add(&out->turns[turn_of[root]], an.c[i], an.c[root], &pr);
     }
     if (rc == 0)
         rc = fill_tools(&an, turn_of, arena, out);
@@ -548,15 +900,16 @@ int osp_session_get(const osp_aicall_set *set, osp_str id, const osp_price_table
 
 /* ---- users ---- */
 
-/* Counts record i into its user's row. */
-static int user_add(const analysis *an, size_t i, const osp_price_table *prices, keyed *rows,
-                    keyed *traces, keyed *sessions)
+/* Counts record i into its user's row; in_trace: the users its trace counted so far,
+ * sessions: the distinct (user, session) pairs. */
+static int user_add(const analysis *an, size_t i, pricer *prices, keyed *rows, seen *in_trace,
+                    keyed *sessions)
 {
-    const osp_aicall *a = &an->c[i];
+    const osp_aicall *a = an->c[i];
     const resolved *r = &an->r[i];
     int fresh, first_session = 0;
     osp_user_usage *u = keyed_get(rows, r->user, osp_str_make("", 0), &fresh);
-    int first_trace = keyed_first(traces, r->user, trace_key(a));
+    int first_trace = seen_first(in_trace, r->user);
     if (r->session.n)
         first_session = keyed_first(sessions, r->user, r->session);
     if (!u || first_trace < 0 || first_session < 0)
@@ -580,25 +933,56 @@ static int cmp_user(const void *pa, const void *pb)
     return osp_str_cmp(((const osp_user_usage *)pa)->id, ((const osp_user_usage *)pb)->id);
 }
 
-int osp_users_list(const osp_aicall_set *set, const osp_sessions_window *w,
+typedef struct users {
+    const osp_sessions_window *w;
+    pricer prices;
+    osp_arena *arena;
+    keyed rows, sessions; /* sessions: distinct (user, session) */
+    seen in_trace;        /* users of the trace at hand */
+    osp_user_usage **out;
+    size_t *n;
+} users;
+
+static int users_add(void *self, const analysis *an)
+{
+    users *u = self;
+    int rc = 0;
+    u->in_trace.n = 0;
+    for (size_t i = 0; rc == 0 && i < an->n; i++)
+        if (an->r[i].user.n && in_window(u->w, an->c[i]))
+            rc = user_add(an, i, &u->prices, &u->rows, &u->in_trace, &u->sessions);
+    return rc;
+}
+
+static int users_end(void *self)
+{
+    users *u = self;
+    int rc = keyed_out(&u->rows, u->arena, (void **)u->out, u->n);
+    for (size_t i = 0; rc == 0 && i < *u->n; i++)
+        rc = keep_str(u->arena, &(*u->out)[i].id);
+    if (rc == 0)
+        sort_n(*u->out, *u->n, sizeof **u->out, cmp_user);
+    return rc;
+}
+
+int osp_users_list(const osp_aicall_source *src, const osp_sessions_window *w,
                    const osp_price_table *prices, osp_arena *arena, osp_user_usage **out, size_t *n)
 {
-    analysis an;
-    keyed rows, traces, sessions; /* the last two: distinct (user, trace), (user, session) */
-    keyed_init(&rows, sizeof(osp_user_usage));
-    keyed_init(&traces, 1);
-    keyed_init(&sessions, 1);
+    users u = {.w = w, .arena = arena, .out = out, .n = n};
+    consumer c = {users_add, users_end, &u, 0};
+    pricer_init(&u.prices, prices);
+    keyed_init(&u.rows, sizeof(osp_user_usage));
+    keyed_init(&u.sessions, 1);
     *out = NULL;
     *n = 0;
-    int rc = resolve(set, arena, &an);
-    for (size_t i = 0; rc == 0 && i < an.n; i++)
-        if (an.r[i].user.n && in_window(w, &an.c[i]))
-            rc = user_add(&an, i, prices, &rows, &traces, &sessions);
-    if (rc == 0 && (rc = keyed_out(&rows, arena, (void **)out, n)) == 0)
-        sort_n(*out, *n, sizeof **out, cmp_user);
-    keyed_cleanup(&rows);
-    keyed_cleanup(&traces);
-    keyed_cleanup(&sessions);
+    int rc = run(src, &c, arena);
+    keyed_cleanup(&u.rows);
+    keyed_cleanup(&u.sessions);
+    osp_free(u.in_trace.v);
+    if (rc) {
+        *out = NULL;
+        *n = 0;
+    }
     return rc;
 }
 
@@ -609,91 +993,113 @@ static int cmp_usage(const void *pa, const void *pb)
     return osp_str_cmp(((const osp_golden_usage *)pa)->key, ((const osp_golden_usage *)pb)->key);
 }
 
-/* The model calls within w that resolve to a user, grouped by user (sorted by key). */
-static int calls_by_user(const analysis *an, const osp_sessions_window *w, uint32_t **ids,
-                         size_t *n)
+/* Seconds, growing (osp_malloc). */
+typedef struct values {
+    double *v;
+    size_t n, cap;
+} values;
+
+static int values_add(values *v, double x)
 {
-    *n = 0;
-    *ids = an->n ? osp_malloc(an->n * sizeof **ids) : NULL;
-    if (an->n && !*ids)
-        return OSP_ENOMEM;
-    for (size_t i = 0; i < an->n; i++)
-        if (an->r[i].user.n && is_model_call(&an->c[i]) && in_window(w, &an->c[i]))
-            (*ids)[(*n)++] = (uint32_t)i;
-    return 0;
+    double *slot = osp_array_push((void **)&v->v, &v->n, &v->cap, sizeof *slot);
+    if (slot)
+        *slot = x;
+    return slot ? 0 : OSP_ENOMEM;
 }
 
-static int cmp_by_user(const void *pa, const void *pb, void *ctx)
-{
-    const analysis *an = ctx;
-    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-    int d = osp_str_cmp(an->r[a].user, an->r[b].user);
-    return d ? d : (a < b ? -1 : a > b);
-}
+/* One user's figures and the values its quantiles come from. */
+typedef struct usage_row {
+    osp_golden_usage u;
+    values latency, ttft, tpot;
+} usage_row;
 
-/* Figures of the calls ids[0..n) (one user's) into u; v: scratch of n doubles. */
-static void usage_of(const analysis *an, const uint32_t *ids, size_t n,
-                     const osp_price_table *prices, double *v, osp_golden_usage *u)
+typedef struct usage {
+    const osp_sessions_window *w;
+    pricer prices;
+    osp_arena *arena;
+    keyed rows;
+    osp_golden_usage **out;
+    size_t *n;
+} usage;
+
+static int usage_add(void *self, const analysis *an)
 {
-    size_t nt = 0;
-    u->key = an->r[ids[0]].user;
-    for (size_t k = 0; k < n; k++) {
-        const osp_aicall *a = &an->c[ids[k]];
+    usage *g = self;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < an->n; i++) {
+        const osp_aicall *a = an->c[i];
+        int fresh;
+        if (!an->r[i].user.n || !is_model_call(a) || !in_window(g->w, a))
+            continue;
+        usage_row *row = keyed_get(&g->rows, an->r[i].user, osp_str_make("", 0), &fresh);
+        if (!row)
+            return OSP_ENOMEM;
+        osp_golden_usage *u = &row->u;
+        u->key = an->r[i].user;
         u->calls++;
         u->errors += a->is_error;
         u->input_tokens += (double)known(a->input_tokens);
         u->output_tokens += (double)known(a->output_tokens);
         u->cache_read_tokens += (double)known(a->cache_read_tokens);
         u->cache_write_tokens += (double)known(a->cache_write_tokens);
-        u->cost += cost_of(prices, a);
-        v[k] = (double)(a->end_ns - a->start_ns) / 1e9;
+        u->cost += cost_of(&g->prices, a);
+        rc = values_add(&row->latency, (double)(a->end_ns - a->start_ns) / 1e9);
+        if (rc == 0 && a->ttft_ns >= 0)
+            rc = values_add(&row->ttft, (double)a->ttft_ns / 1e9);
+        if (rc == 0 && a->tpot_ns >= 0)
+            rc = values_add(&row->tpot, (double)a->tpot_ns / 1e9);
     }
-    u->latency_p50 = quantile(v, n, 0.5);
-    u->latency_p95 = quantile(v, n, 0.95);
-    for (size_t k = 0; k < n; k++)
-        if (an->c[ids[k]].ttft_ns >= 0)
-            v[nt++] = (double)an->c[ids[k]].ttft_ns / 1e9;
-    u->streaming_share = (double)nt / (double)n;
-    u->ttft_p50 = quantile(v, nt, 0.5);
-    u->ttft_p95 = quantile(v, nt, 0.95);
-    nt = 0;
-    for (size_t k = 0; k < n; k++)
-        if (an->c[ids[k]].tpot_ns >= 0)
-            v[nt++] = (double)an->c[ids[k]].tpot_ns / 1e9;
-    u->tpot_p50 = quantile(v, nt, 0.5);
-    u->tpot_p95 = quantile(v, nt, 0.95);
+    return rc;
 }
 
-int osp_sessions_usage_by_user(const osp_aicall_set *set, const osp_sessions_window *w,
+static int usage_end(void *self)
+{
+    usage *g = self;
+    osp_golden_usage *out = g->rows.n ? osp_arena_calloc(g->arena, g->rows.n, sizeof *out) : NULL;
+    int rc = g->rows.n && !out ? OSP_ENOMEM : 0;
+    for (size_t i = 0; rc == 0 && i < g->rows.n; i++) {
+        usage_row *row = (usage_row *)(g->rows.rows + i * g->rows.elem);
+        osp_golden_usage *u = &out[i];
+        *u = row->u;
+        u->latency_p50 = quantile(row->latency.v, row->latency.n, 0.5);
+        u->latency_p95 = quantile(row->latency.v, row->latency.n, 0.95);
+        u->streaming_share = (double)row->ttft.n / (double)row->latency.n;
+        u->ttft_p50 = quantile(row->ttft.v, row->ttft.n, 0.5);
+        u->ttft_p95 = quantile(row->ttft.v, row->ttft.n, 0.95);
+        u->tpot_p50 = quantile(row->tpot.v, row->tpot.n, 0.5);
+        u->tpot_p95 = quantile(row->tpot.v, row->tpot.n, 0.95);
+        rc = keep_str(g->arena, &u->key);
+    }
+    if (rc == 0) {
+        sort_n(out, g->rows.n, sizeof *out, cmp_usage);
+        *g->out = out;
+        *g->n = g->rows.n;
+    }
+    return rc;
+}
+
+int osp_sessions_usage_by_user(const osp_aicall_source *src, const osp_sessions_window *w,
                                const osp_price_table *prices, osp_arena *arena,
                                osp_golden_usage **out, size_t *n)
 {
-    analysis an;
-    uint32_t *ids = NULL;
-    double *v = NULL;
-    size_t nids = 0, k = 0;
+    usage g = {.w = w, .arena = arena, .out = out, .n = n};
+    consumer c = {usage_add, usage_end, &g, 0};
+    pricer_init(&g.prices, prices);
+    keyed_init(&g.rows, sizeof(usage_row));
     *out = NULL;
     *n = 0;
-    int rc = resolve(set, arena, &an);
-    if (rc == 0)
-        rc = calls_by_user(&an, w, &ids, &nids);
-    if (rc == 0 && nids) {
-        v = osp_malloc(nids * sizeof *v);
-        *out = osp_arena_calloc(arena, nids, sizeof **out);
-        rc = v && *out ? 0 : OSP_ENOMEM;
+    int rc = run(src, &c, arena);
+    for (size_t i = 0; i < g.rows.n; i++) {
+        usage_row *row = (usage_row *)(g.rows.rows + i * g.rows.elem);
+        osp_free(row->latency.v);
+        osp_free(row->ttft.v);
+        osp_free(row->tpot.v);
     }
-    if (rc == 0 && nids > 1)
-        qsort_r(ids, nids, sizeof *ids, cmp_by_user, &an);
-    for (size_t from = 0, to; rc == 0 && from < nids; from = to) {
-        for (to = from + 1; to < nids && osp_str_eq(an.r[ids[to]].user, an.r[ids[from]].user); to++)
-            ;
-        usage_of(&an, ids + from, to - from, prices, v, &(*out)[k++]);
+    keyed_cleanup(&g.rows);
+    if (rc) {
+        *out = NULL;
+        *n = 0;
     }
-    *n = rc ? 0 : k;
-    if (rc == 0)
-        sort_n(*out, k, sizeof **out, cmp_usage);
-    osp_free(ids);
-    osp_free(v);
     return rc;
 }
 
@@ -732,11 +1138,11 @@ static osp_str agent_key(const osp_aicall *a)
 static int collect_steps(const analysis *an, const osp_sessions_window *w, item_list *l)
 {
     for (size_t j = 0; j < an->n; j++) {
-        if (role_of(&an->c[j]) < 0)
+        if (role_of(an->c[j]) < 0)
             continue;
         int32_t p = an->r[j].parent;
         for (int depth = 0; p >= 0 && depth < MAX_DEPTH; depth++, p = an->r[p].parent) {
-            const osp_aicall *a = &an->c[p];
+            const osp_aicall *a = an->c[p];
             if (a->type != OSP_GENAI_AGENT || !in_window(w, a))
                 continue;
             run_item *it = osp_array_push((void **)&l->v, &l->n, &l->cap, sizeof *it);
@@ -754,7 +1160,7 @@ static int cmp_item(const void *pa, const void *pb, void *ctx)
     const run_item *a = pa, *b = pb;
     if (a->run != b->run)
         return a->run < b->run ? -1 : 1;
-    uint64_t sa = an->c[a->rec].start_ns, sb = an->c[b->rec].start_ns;
+    uint64_t sa = an->c[a->rec]->start_ns, sb = an->c[b->rec]->start_ns;
     if (sa != sb)
         return sa < sb ? -1 : 1;
     return a->rec < b->rec ? -1 : a->rec > b->rec;
@@ -774,7 +1180,7 @@ static int run_add(const analysis *an, const run_item *its, size_t n, osp_agent_
 {
     int prev = OSP_ROLE_USER;
     for (size_t k = 0; k < n; k++) {
-        const osp_aicall *a = &an->c[its[k].rec];
+        const osp_aicall *a = an->c[its[k].rec];
         int role = role_of(a) == OSP_ROLE_TOOL ? OSP_ROLE_TOOL : OSP_ROLE_AGENT, fresh;
         ag->transitions[prev][role]++;
         prev = role;
@@ -835,7 +1241,7 @@ static int agents_add(const analysis *an, const osp_sessions_window *w, const it
 {
     size_t k = 0;
     for (size_t i = 0; i < an->n; i++) {
-        const osp_aicall *a = &an->c[i];
+        const osp_aicall *a = an->c[i];
         if (a->type != OSP_GENAI_AGENT || !in_window(w, a))
             continue;
         int fresh;
@@ -858,37 +1264,62 @@ static int agents_add(const analysis *an, const osp_sessions_window *w, const it
     return 0;
 }
 
-int osp_agents_list(const osp_aicall_set *set, const osp_sessions_window *w, osp_arena *arena,
+typedef struct agents {
+    const osp_sessions_window *w;
+    osp_arena *arena;
+    item_list steps; /* of the trace at hand */
+    keyed rows, tools;
+    osp_agent_stats **out;
+    size_t *n;
+} agents;
+
+static int agents_trace(void *self, const analysis *an)
+{
+    agents *g = self;
+    g->steps.n = 0;
+    int rc = collect_steps(an, g->w, &g->steps);
+    if (rc == 0 && g->steps.n > 1)
+        qsort_r(g->steps.v, g->steps.n, sizeof *g->steps.v, cmp_item, (void *)an);
+    return rc ? rc : agents_add(an, g->w, &g->steps, &g->rows, &g->tools);
+}
+
+static int agents_end(void *self)
+{
+    agents *g = self;
+    int rc = keyed_out(&g->rows, g->arena, (void **)g->out, g->n);
+    if (rc == 0)
+        rc = tools_out(&g->tools, *g->out, *g->n, g->arena);
+    for (size_t i = 0; rc == 0 && i < *g->n; i++) {
+        osp_agent_stats *a = &(*g->out)[i];
+        a->llm_calls_per_run = (double)a->llm_calls / (double)a->runs;
+        rc = keep_str(g->arena, &a->name);
+        for (size_t t = 0; rc == 0 && t < a->ntools; t++)
+            rc = keep_str(g->arena, &a->tools[t].name);
+    }
+    if (rc == 0)
+        sort_n(*g->out, *g->n, sizeof **g->out, cmp_agent);
+    return rc;
+}
+
+int osp_agents_list(const osp_aicall_source *src, const osp_sessions_window *w, osp_arena *arena,
                     osp_agent_stats **out, size_t *n)
 {
-    analysis an;
-    item_list l = {0};
-    keyed rows, tools;
-    keyed_init(&rows, sizeof(osp_agent_stats));
-    keyed_init(&tools, sizeof(tool_row));
+    agents g = {.w = w, .arena = arena, .out = out, .n = n};
+    consumer c = {agents_trace, agents_end, &g, 0};
+    keyed_init(&g.rows, sizeof(osp_agent_stats));
+    keyed_init(&g.tools, sizeof(tool_row));
     *out = NULL;
     *n = 0;
-    int rc = resolve(set, arena, &an);
-    if (rc == 0)
-        rc = collect_steps(&an, w, &l);
-    if (rc == 0) {
-        if (l.n > 1)
-            qsort_r(l.v, l.n, sizeof *l.v, cmp_item, &an);
-        rc = agents_add(&an, w, &l, &rows, &tools);
-    }
-    if (rc == 0 && (rc = keyed_out(&rows, arena, (void **)out, n)) == 0)
-        rc = tools_out(&tools, *out, *n, arena);
-    for (size_t i = 0; rc == 0 && i < *n; i++)
-        (*out)[i].llm_calls_per_run = (double)(*out)[i].llm_calls / (double)(*out)[i].runs;
-    if (rc == 0)
-        sort_n(*out, *n, sizeof **out, cmp_agent);
-    for (size_t i = 0; i < tools.n; i++)
-        osp_free(((tool_row *)tools.rows)[i].ms);
-    keyed_cleanup(&rows);
-    keyed_cleanup(&tools);
-    osp_free(l.v);
-    if (rc)
+    int rc = run(src, &c, arena);
+    for (size_t i = 0; i < g.tools.n; i++)
+        osp_free(((tool_row *)g.tools.rows)[i].ms);
+    keyed_cleanup(&g.rows);
+    keyed_cleanup(&g.tools);
+    osp_free(g.steps.v);
+    if (rc) {
+        *out = NULL;
         *n = 0;
+    }
     return rc;
 }
 
@@ -901,38 +1332,66 @@ static int cmp_streaming(const void *pa, const void *pb)
     return d ? d : osp_str_cmp(a->model, b->model);
 }
 
-int osp_streaming_list(const osp_aicall_set *set, const osp_sessions_window *w, int64_t stall_ns,
-                       osp_arena *arena, osp_streaming_stats **out, size_t *n)
-{
+typedef struct streaming {
+    const osp_sessions_window *w;
+    int64_t stall_ns;
+    osp_arena *arena;
     keyed rows;
-    int rc = 0;
-    keyed_init(&rows, sizeof(osp_streaming_stats));
-    *out = NULL;
-    *n = 0;
-    for (size_t i = 0; rc == 0 && i < set->n; i++) {
-        const osp_aicall *a = &set->calls[i];
+    osp_streaming_stats **out;
+    size_t *n;
+} streaming;
+
+static int streaming_add(void *self, const analysis *an)
+{
+    streaming *g = self;
+    for (size_t i = 0; i < an->n; i++) {
+        const osp_aicall *a = an->c[i];
         int fresh;
-        if (a->type != OSP_GENAI_LLM || a->streaming != 1 || !in_window(w, a))
+        if (a->type != OSP_GENAI_LLM || a->streaming != 1 || !in_window(g->w, a))
             continue;
-        osp_streaming_stats *s = keyed_get(&rows, a->provider, model_of(a), &fresh);
-        if (!s) {
-            rc = OSP_ENOMEM;
-            break;
-        }
+        osp_streaming_stats *s = keyed_get(&g->rows, a->provider, model_of(a), &fresh);
+        if (!s)
+            return OSP_ENOMEM;
         if (fresh)
             *s = (osp_streaming_stats){
                 .provider = a->provider, .model = model_of(a), .max_gap_ns = -1};
         s->streamed++;
         s->failed_after_first_token += a->is_error && a->ttft_ns >= 0;
-        s->stalls += a->max_gap_ns > stall_ns;
+        s->stalls += a->max_gap_ns > g->stall_ns;
         s->max_gap_ns = a->max_gap_ns > s->max_gap_ns ? a->max_gap_ns : s->max_gap_ns;
     }
-    if (rc == 0 && (rc = keyed_out(&rows, arena, (void **)out, n)) == 0) {
-        for (size_t i = 0; i < *n; i++)
-            (*out)[i].failed_share =
-                (double)(*out)[i].failed_after_first_token / (double)(*out)[i].streamed;
-        sort_n(*out, *n, sizeof **out, cmp_streaming);
+    return 0;
+}
+
+static int streaming_end(void *self)
+{
+    streaming *g = self;
+    int rc = keyed_out(&g->rows, g->arena, (void **)g->out, g->n);
+    for (size_t i = 0; rc == 0 && i < *g->n; i++) {
+        osp_streaming_stats *s = &(*g->out)[i];
+        s->failed_share = (double)s->failed_after_first_token / (double)s->streamed;
+        rc = keep_str(g->arena, &s->provider);
+        if (rc == 0)
+            rc = keep_str(g->arena, &s->model);
     }
-    keyed_cleanup(&rows);
+    if (rc == 0)
+        sort_n(*g->out, *g->n, sizeof **g->out, cmp_streaming);
+    return rc;
+}
+
+int osp_streaming_list(const osp_aicall_source *src, const osp_sessions_window *w, int64_t stall_ns,
+                       osp_arena *arena, osp_streaming_stats **out, size_t *n)
+{
+    streaming g = {.w = w, .stall_ns = stall_ns, .arena = arena, .out = out, .n = n};
+    consumer c = {streaming_add, streaming_end, &g, 1};
+    keyed_init(&g.rows, sizeof(osp_streaming_stats));
+    *out = NULL;
+    *n = 0;
+    int rc = run(src, &c, arena);
+    keyed_cleanup(&g.rows);
+    if (rc) {
+        *out = NULL;
+        *n = 0;
+    }
     return rc;
 }

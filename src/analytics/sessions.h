@@ -1,5 +1,6 @@
 /* Sessions, users, agents and streaming quality computed from AI call records
- * (model/aicall.h) read from the store's index (osp_store_select_aicalls). No HTTP here:
+ * (model/aicall.h) read from the store's index (osp_store_scan_aicalls for the lists,
+ * osp_store_select_aicalls for a session's detail). No HTTP here:
  * api/sessions.c renders the results.
  *
  * Resolution, per trace (the records of a trace must come together, as the store gives
@@ -36,6 +37,16 @@ typedef struct osp_aicall_set {
 int osp_sessions_load(osp_store *store, const osp_aicall_query *q, osp_arena *arena,
                       osp_aicall_set *set);
 
+/* Where an aggregation's records come from: a set in memory, or the store's index, read
+ * in place trace by trace (osp_store_scan_aicalls), so that an answer over millions of
+ * records holds one trace at a time; LLM calls without a TTFT take one from the serving
+ * engine's metric, as osp_sessions_load does. */
+typedef struct osp_aicall_source {
+    const osp_aicall_set *set; /* when not NULL; else: */
+    osp_store *store;          /* the traces q selects */
+    const osp_aicall_query *q;
+} osp_aicall_source;
+
 /* A time window [start_ns, end_ns] of record starts; end_ns 0 = unbounded. */
 typedef struct osp_sessions_window {
     uint64_t start_ns, end_ns;
@@ -59,9 +70,9 @@ typedef struct osp_sessions_filter {
     size_t limit;          /* at most this many, newest first; 0 picks 100 */
 } osp_sessions_filter;
 
-/* The sessions of set, newest (latest last_ns) first, at most f->limit. Results in arena.
+/* The sessions of src, newest (latest last_ns) first, at most f->limit. Results in arena.
  * 0 or OSP_ENOMEM. prices may be NULL (cost 0). */
-int osp_sessions_list(const osp_aicall_set *set, const osp_sessions_filter *f,
+int osp_sessions_list(const osp_aicall_source *src, const osp_sessions_filter *f,
                       const osp_price_table *prices, osp_arena *arena, osp_session_summary **out,
                       size_t *n);
 
@@ -105,13 +116,13 @@ typedef struct osp_user_usage {
 } osp_user_usage;
 
 /* Usage per resolved user id within w, by id (records without a user left out). */
-int osp_users_list(const osp_aicall_set *set, const osp_sessions_window *w,
+int osp_users_list(const osp_aicall_source *src, const osp_sessions_window *w,
                    const osp_price_table *prices, osp_arena *arena, osp_user_usage **out,
                    size_t *n);
 
 /* LLM usage per resolved user id within w, as /api/v1/llm/models?groupBy=user gives it:
  * key is the user; quantiles are exact (nearest rank) over the calls. By key. */
-int osp_sessions_usage_by_user(const osp_aicall_set *set, const osp_sessions_window *w,
+int osp_sessions_usage_by_user(const osp_aicall_source *src, const osp_sessions_window *w,
                                const osp_price_table *prices, osp_arena *arena,
                                osp_golden_usage **out, size_t *n);
 
@@ -136,7 +147,7 @@ typedef struct osp_agent_stats {
 } osp_agent_stats;
 
 /* Per agent name, the runs (agent records) starting within w, by name. */
-int osp_agents_list(const osp_aicall_set *set, const osp_sessions_window *w, osp_arena *arena,
+int osp_agents_list(const osp_aicall_source *src, const osp_sessions_window *w, osp_arena *arena,
                     osp_agent_stats **out, size_t *n);
 
 typedef struct osp_streaming_stats {
@@ -149,7 +160,7 @@ typedef struct osp_streaming_stats {
 
 /* Streaming quality per (provider, model) of the streamed LLM calls within w; a call
  * failed after its first token when it failed with a known TTFT. By provider, model. */
-int osp_streaming_list(const osp_aicall_set *set, const osp_sessions_window *w, int64_t stall_ns,
+int osp_streaming_list(const osp_aicall_source *src, const osp_sessions_window *w, int64_t stall_ns,
                        osp_arena *arena, osp_streaming_stats **out, size_t *n);
 
 #endif

@@ -355,9 +355,8 @@ static int usage_by_user(const osp_golden_env *env, int64_t start_ms, int64_t en
     osp_aicall_query q = {.start_ns = (uint64_t)start_ms * 1000000 + 1,
                           .end_ns = (uint64_t)end_ms * 1000000};
     osp_sessions_window w = {q.start_ns, q.end_ns};
-    osp_aicall_set set;
-    int rc = osp_sessions_load(env->store, &q, arena, &set);
-    return rc ? rc : osp_sessions_usage_by_user(&set, &w, env->prices, arena, u, n);
+    osp_aicall_source src = {.store = env->store, .q = &q};
+    return osp_sessions_usage_by_user(&src, &w, env->prices, arena, u, n);
 }
 
 static void llm_models(osp_golden_api *api, const osp_http_request *req, osp_http_response *res)

@@ -16,7 +16,7 @@
 #define PREFIX "/api/v1/sessions/"
 #define MAX_LIMIT 1000
 #define DEFAULT_STALL_MS 1000
-#define MAX_RECORDS 2000000 /* records one answer may read */
+#define MAX_RECORDS 2000000 /* records a session's detail may read (lists scan in place) */
 
 typedef void (*sessions_fn)(osp_sessions_api *api, const osp_http_request *req,
                             osp_http_response *res);
@@ -147,7 +147,6 @@ static void sessions_list(osp_sessions_api *api, const osp_http_request *req,
 {
     osp_aicall_query q = {0};
     osp_sessions_filter f = {0};
-    osp_aicall_set set;
     osp_session_summary *s = NULL;
     size_t n = 0;
     long limit;
@@ -157,9 +156,8 @@ static void sessions_list(osp_sessions_api *api, const osp_http_request *req,
         return;
     q.user = f.user;
     f.limit = (size_t)limit;
-    int rc = osp_sessions_load(api->store, &q, req->arena, &set);
-    if (rc == 0)
-        rc = osp_sessions_list(&set, &f, prices_of(api), req->arena, &s, &n);
+    osp_aicall_source src = {.store = api->store, .q = &q};
+    int rc = osp_sessions_list(&src, &f, prices_of(api), req->arena, &s, &n);
     answer_list(res, rc, "sessions", s, n, sizeof *s, put_session);
 }
 
@@ -244,14 +242,12 @@ static void users_list(osp_sessions_api *api, const osp_http_request *req, osp_h
 {
     osp_aicall_query q = {0};
     osp_sessions_window w;
-    osp_aicall_set set;
     osp_user_usage *u = NULL;
     size_t n = 0;
     if (window_params(req, res, &q, &w))
         return;
-    int rc = osp_sessions_load(api->store, &q, req->arena, &set);
-    if (rc == 0)
-        rc = osp_users_list(&set, &w, prices_of(api), req->arena, &u, &n);
+    osp_aicall_source src = {.store = api->store, .q = &q};
+    int rc = osp_users_list(&src, &w, prices_of(api), req->arena, &u, &n);
     answer_list(res, rc, "users", u, n, sizeof *u, put_user);
 }
 
@@ -289,15 +285,13 @@ static void agents_list(osp_sessions_api *api, const osp_http_request *req, osp_
 {
     osp_aicall_query q = {0};
     osp_sessions_window w;
-    osp_aicall_set set;
     osp_agent_stats *a = NULL;
     size_t n = 0;
     if (window_params(req, res, &q, &w) || osp__api_param(req, res, "agent", &q.agent) < 0)
         return;
-    int rc = osp_sessions_load(api->store, &q, req->arena, &set);
+    osp_aicall_source src = {.store = api->store, .q = &q};
     size_t k = 0;
-    if (rc == 0)
-        rc = osp_agents_list(&set, &w, req->arena, &a, &n);
+    int rc = osp_agents_list(&src, &w, req->arena, &a, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) /* an agent's traces may run others too */
         if (!q.agent.n || osp_str_eq(a[i].name, q.agent))
             a[k++] = a[i];
@@ -325,16 +319,14 @@ static void streaming_list(osp_sessions_api *api, const osp_http_request *req,
 {
     osp_aicall_query q = {0};
     osp_sessions_window w;
-    osp_aicall_set set;
     osp_streaming_stats *s = NULL;
     size_t n = 0;
     long stall_ms;
     if (window_params(req, res, &q, &w) ||
         count_param(req, res, "stallMs", DEFAULT_STALL_MS, 3600 * 1000, &stall_ms))
         return;
-    int rc = osp_sessions_load(api->store, &q, req->arena, &set);
-    if (rc == 0)
-        rc = osp_streaming_list(&set, &w, (int64_t)stall_ms * 1000000, req->arena, &s, &n);
+    osp_aicall_source src = {.store = api->store, .q = &q};
+    int rc = osp_streaming_list(&src, &w, (int64_t)stall_ms * 1000000, req->arena, &s, &n);
     answer_list(res, rc, "models", s, n, sizeof *s, put_streaming);
 }
 

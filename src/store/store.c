@@ -214,3 +214,19 @@ int osp_store_select_aicalls(osp_store *s, const osp_aicall_query *q, osp_arena 
         return OSP_EUNSUPPORTED;
     return s->engine->select_aicalls(s->impl, q, arena, out, n);
 }
+
+int osp_store_scan_aicalls(osp_store *s, const osp_aicall_query *q, osp_aicall_trace_fn fn,
+                           void *ctx)
+{
+    if (!s->engine->scan_aicalls)
+        return OSP_EUNSUPPORTED;
+    return s->engine->scan_aicalls(s->impl, q, fn, ctx);
+}
+
+int osp_store_aicall_sessions(osp_store *s, uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
+                              osp_aicall_session_bound **out, size_t *n)
+{
+    if (!s->engine->aicall_sessions)
+        return OSP_EUNSUPPORTED;
+    return s->engine->aicall_sessions(s->impl, start_ns, end_ns, arena, out, n);
+}

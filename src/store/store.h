@@ -106,19 +106,32 @@ typedef int (*osp_log_fn)(const osp_log_view *v, void *ctx);
 typedef int (*osp_log_keep_fn)(const osp_log_view *v, void *ctx);
 
 /* AI call index query (osp_store_select_aicalls): the traces to read. Candidates come from
- * the most specific filter given, in this order: trace_id, session, user, agent; the
- * filters after it are not applied. */
+ * the most specific filter given, in this order: trace_id, session, sessions, user, agent;
+ * the filters after it are not applied. */
 typedef struct osp_aicall_query {
     uint64_t start_ns, end_ns; /* traces whose records' starts reach into [start_ns, end_ns];
                                   end_ns 0 = unbounded */
     const uint8_t *trace_id;   /* NULL, or that trace */
     osp_str session;           /* non-empty: the traces with a record of this own session id */
-    osp_str user;              /* non-empty: the traces with a record of this own user id, and
-                                  every trace of the sessions those records name */
-    osp_str agent;             /* non-empty: the traces with a record of this agent name */
-    int with_text;             /* also read input and output texts (from disk) */
-    size_t max_records;        /* more records fail OSP_ETOOBIG; 0 picks 1 000 000 */
+    const osp_str *sessions;   /* nsessions > 0: the traces with a record of any of these */
+    size_t nsessions;
+    osp_str user;       /* non-empty: the traces with a record of this own user id, and
+                           every trace of the sessions those records name */
+    osp_str agent;      /* non-empty: the traces with a record of this agent name */
+    int with_text;      /* also read input and output texts (from disk) */
+    size_t max_records; /* more records fail OSP_ETOOBIG; 0 picks 1 000 000 */
 } osp_aicall_query;
+
+/* A session id of the AI call index, with the latest record start of the traces that have
+ * a record naming it: no record of the session (its own or inherited) starts later. */
+typedef struct osp_aicall_session_bound {
+    osp_str id;
+    uint64_t last_ns;
+} osp_aicall_session_bound;
+
+/* Called by osp_store_scan_aicalls once per trace with its records (n > 0), then once
+ * with (NULL, 0). 0 goes on; anything else stops the scan and is its answer. */
+typedef int (*osp_aicall_trace_fn)(void *ctx, const osp_aicall *const *calls, size_t n);
 
 typedef struct osp_store_engine {
     const char *name;
@@ -168,6 +181,9 @@ typedef struct osp_store_engine {
     int (*append_aicalls)(void *impl, const osp_aicall *calls, size_t n);
     int (*select_aicalls)(void *impl, const osp_aicall_query *q, osp_arena *arena, osp_aicall **out,
                           size_t *n);
+    int (*scan_aicalls)(void *impl, const osp_aicall_query *q, osp_aicall_trace_fn fn, void *ctx);
+    int (*aicall_sessions)(void *impl, uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
+                           osp_aicall_session_bound **out, size_t *n);
 } osp_store_engine;
 
 /* Opens the engine named in opt. 0, OSP_EINVAL (unknown engine), OSP_EIO, OSP_ENOMEM. */
@@ -313,5 +329,19 @@ int osp_store_append_aicalls(osp_store *s, const osp_aicall *calls, size_t n);
  * 0 (none: *n 0), OSP_ETOOBIG (more than q->max_records), OSP_ENOMEM, OSP_EIO. */
 int osp_store_select_aicalls(osp_store *s, const osp_aicall_query *q, osp_arena *arena,
                              osp_aicall **out, size_t *n);
+
+/* The records of the traces q selects, visited in place trace by trace, in the order of
+ * osp_store_select_aicalls, without texts and without a limit: fn gets pointers to each
+ * trace's records, by start time, valid (strings included) until fn's last call, (NULL, 0),
+ * returns. For answers that aggregate more records than fit a copy. 0, OSP_ENOMEM, or fn's
+ * first non-zero answer. */
+int osp_store_scan_aicalls(osp_store *s, const osp_aicall_query *q, osp_aicall_trace_fn fn,
+                           void *ctx);
+
+/* The session ids whose traces have a record starting in [start_ns, end_ns] (end_ns 0:
+ * unbounded), each with its bound, last_ns at most end_ns; in no order, ids in arena.
+ * Lets a newest-first list read only the traces of the sessions it shows. 0, OSP_ENOMEM. */
+int osp_store_aicall_sessions(osp_store *s, uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
+                              osp_aicall_session_bound **out, size_t *n);
 
 #endif

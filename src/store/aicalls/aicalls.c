@@ -593,6 +593,12 @@ static int candidates(const aic_index *ix, const osp_aicall_query *q, idlist *l)
                    : 0;
     if (q->session.n)
         return add_traces_of(ix, K_SESSION, q->session, l);
+    if (q->nsessions) {
+        int rc = 0;
+        for (size_t i = 0; i < q->nsessions && rc == 0; i++)
+            rc = add_traces_of(ix, K_SESSION, q->sessions[i], l);
+        return rc;
+    }
     if (q->user.n)
         return add_user_traces(ix, q->user, l);
     if (q->agent.n)
@@ -614,19 +620,24 @@ static int cmp_trace(const void *pa, const void *pb, void *ctx)
     return a < b ? -1 : a > b;
 }
 
-/* Sorts the traces by first start and drops duplicates and those outside q's range. */
+/* Drops the traces outside q's range, then sorts the rest by first start and drops
+ * duplicates. */
 static void settle(const aic_index *ix, const osp_aicall_query *q, idlist *l)
 {
     uint64_t end = q->end_ns ? q->end_ns : UINT64_MAX;
-    if (l->n > 1)
-        qsort_r(l->ids, l->n, sizeof *l->ids, cmp_trace, (void *)ix);
     size_t k = 0;
     for (size_t i = 0; i < l->n; i++) {
         const group *g = &ix->groups[l->ids[i]];
-        if ((k && l->ids[k - 1] == l->ids[i]) || g->first > end || g->last < q->start_ns)
-            continue;
-        l->ids[k++] = l->ids[i];
+        if (g->first <= end && g->last >= q->start_ns)
+            l->ids[k++] = l->ids[i];
     }
+    l->n = k;
+    if (l->n > 1)
+        qsort_r(l->ids, l->n, sizeof *l->ids, cmp_trace, (void *)ix);
+    k = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (!k || l->ids[k - 1] != l->ids[i])
+            l->ids[k++] = l->ids[i];
     l->n = k;
 }
 
@@ -717,6 +728,107 @@ int osp_aicalls_select(osp_aicalls *s, const osp_aicall_query *q, osp_arena *are
     }
     pthread_rwlock_unlock(&s->lock);
     osp_free(l.ids);
+    return rc;
+}
+
+/* 1 when record a comes before b (start, then span id). */
+static int call_before(const osp_aicall *a, const osp_aicall *b)
+{
+    return a->start_ns != b->start_ns ? a->start_ns < b->start_ns
+                                      : memcmp(a->span_id, b->span_id, 8) < 0;
+}
+
+static int cmp_call_ptr(const void *pa, const void *pb)
+{
+    return cmp_call(*(const osp_aicall *const *)pa, *(const osp_aicall *const *)pb);
+}
+
+/* Sorts calls[0..n) by start: in place when few (most traces), else qsort. */
+static void sort_calls(const osp_aicall **calls, size_t n)
+{
+    if (n > 16) {
+        qsort(calls, n, sizeof *calls, cmp_call_ptr);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        const osp_aicall *x = calls[i];
+        size_t k = i;
+        for (; k > 0 && call_before(x, calls[k - 1]); k--)
+            calls[k] = calls[k - 1];
+        calls[k] = x;
+    }
+}
+
+int osp_aicalls_scan(osp_aicalls *s, const osp_aicall_query *q, osp_aicall_trace_fn fn, void *ctx)
+{
+    idlist l = {0};
+    const osp_aicall **calls = NULL;
+    size_t cap = 0;
+    pthread_rwlock_rdlock(&s->lock);
+    int rc = candidates(&s->ix, q, &l);
+    if (rc == 0)
+        settle(&s->ix, q, &l);
+    for (size_t i = 0; i < l.n && rc == 0; i++) {
+        const group *g = &s->ix.groups[l.ids[i]];
+        if (g->n > cap) {
+            const osp_aicall **more = osp_realloc(calls, g->n * sizeof *calls);
+            if (!more) {
+                rc = OSP_ENOMEM;
+                break;
+            }
+            calls = more;
+            cap = g->n;
+        }
+        for (uint32_t j = 0; j < g->n; j++)
+            calls[j] = &s->ix.recs[g->ids[j]].a;
+        sort_calls(calls, g->n);
+        rc = fn(ctx, calls, g->n);
+    }
+    if (rc == 0)
+        rc = fn(ctx, NULL, 0);
+    pthread_rwlock_unlock(&s->lock);
+    osp_free(calls);
+    osp_free(l.ids);
+    return rc;
+}
+
+int osp_aicalls_sessions(osp_aicalls *s, uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
+                         osp_aicall_session_bound **out, size_t *n)
+{
+    const aic_index *ix = &s->ix;
+    uint64_t end = end_ns ? end_ns : UINT64_MAX;
+    osp_aicall_session_bound *b = NULL;
+    size_t k = 0;
+    int rc = 0;
+    *out = NULL;
+    *n = 0;
+    pthread_rwlock_rdlock(&s->lock);
+    size_t nsessions = 0;
+    for (size_t i = 0; i < ix->ngroups; i++)
+        nsessions += ix->groups[i].kind == K_SESSION;
+    if (nsessions && !(b = osp_arena_alloc(arena, nsessions * sizeof *b)))
+        rc = OSP_ENOMEM;
+    for (size_t i = 0; i < ix->ngroups && rc == 0; i++) {
+        const group *g = &ix->groups[i];
+        if (g->kind != K_SESSION)
+            continue;
+        uint64_t first = UINT64_MAX, last = 0;
+        for (uint32_t t = 0; t < g->n; t++) {
+            const group *trace = &ix->groups[g->ids[t]];
+            first = trace->first < first ? trace->first : first;
+            last = trace->last > last ? trace->last : last;
+        }
+        if (first > end || last < start_ns)
+            continue;
+        osp_str key = ix->keys.strs[i]; /* the kind byte, then the id */
+        b[k].id = osp_arena_strdup(arena, osp_str_make(key.p + 1, key.n - 1));
+        b[k].last_ns = last < end ? last : end;
+        if (!b[k++].id.p)
+            rc = OSP_ENOMEM;
+    }
+    pthread_rwlock_unlock(&s->lock);
+    *out = rc ? NULL : b;
+    *n = rc ? 0 : k;
     return rc;
 }
 

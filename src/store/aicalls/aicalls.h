@@ -40,6 +40,18 @@ int osp_aicalls_append(osp_aicalls *s, const osp_aicall *calls, size_t n);
 int osp_aicalls_select(osp_aicalls *s, const osp_aicall_query *q, osp_arena *arena,
                        osp_aicall **out, size_t *n);
 
+/* Visits the traces q selects (in the order of osp_aicalls_select; q->with_text and
+ * q->max_records are ignored): fn(ctx, calls, n) once per trace with pointers to its
+ * records by start time, then fn(ctx, NULL, 0) once at the end. The records and their
+ * strings stay valid until that last call returns (the index is read-locked throughout).
+ * 0, OSP_ENOMEM, or fn's first non-zero answer, which stops the scan. */
+int osp_aicalls_scan(osp_aicalls *s, const osp_aicall_query *q, osp_aicall_trace_fn fn, void *ctx);
+
+/* osp_store_aicall_sessions: the sessions whose traces reach into [start_ns, end_ns]
+ * (end_ns 0: unbounded) with the latest record start of those traces, at most end_ns. */
+int osp_aicalls_sessions(osp_aicalls *s, uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
+                         osp_aicall_session_bound **out, size_t *n);
+
 /* Drops the days that ended more than the retention before now_ns: their files and their
  * records. 0 or OSP_ENOMEM (nothing dropped). */
 int osp_aicalls_maintain(osp_aicalls *s, uint64_t now_ns);

@@ -1008,6 +1008,18 @@ static int engine_select_aicalls(void *impl, const osp_aicall_query *q, osp_aren
     return osp_aicalls_select(((engine *)impl)->aicalls, q, arena, out, n);
 }
 
+static int engine_scan_aicalls(void *impl, const osp_aicall_query *q, osp_aicall_trace_fn fn,
+                               void *ctx)
+{
+    return osp_aicalls_scan(((engine *)impl)->aicalls, q, fn, ctx);
+}
+
+static int engine_aicall_sessions(void *impl, uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
+                                  osp_aicall_session_bound **out, size_t *n)
+{
+    return osp_aicalls_sessions(((engine *)impl)->aicalls, start_ns, end_ns, arena, out, n);
+}
+
 /* The embedded engine's descriptor, picked by store.c for engine "embedded" (the
  * default). */
 const osp_store_engine osp_embedded_engine = {
@@ -1037,4 +1049,6 @@ const osp_store_engine osp_embedded_engine = {
     .log_label_values = engine_log_label_values,
     .append_aicalls = engine_append_aicalls,
     .select_aicalls = engine_select_aicalls,
+    .scan_aicalls = engine_scan_aicalls,
+    .aicall_sessions = engine_aicall_sessions,
 };

@@ -11,6 +11,7 @@
 #include "store/aicalls/aicalls.h"
 
 #define MS 1000000ull
+#define SRC(s) (&(osp_aicall_source){.set = (s)})
 #define T0 (1760000000000ull * MS) /* a time the built-in prices cover */
 
 typedef struct fixture {
@@ -161,7 +162,7 @@ static void test_sessions_list(void **state)
     osp_sessions_filter flt = {0};
     osp_session_summary *s;
     size_t n;
-    assert_int_equal(osp_sessions_list(&set, &flt, f->prices, &f->arena, &s, &n), 0);
+    assert_int_equal(osp_sessions_list(SRC(&set), &flt, f->prices, &f->arena, &s, &n), 0);
     assert_int_equal(n, 3);
     assert_true(osp_str_eqz(s[0].id, "s3") && osp_str_eqz(s[1].id, "s2") &&
                 osp_str_eqz(s[2].id, "s1")); /* newest first */
@@ -181,19 +182,19 @@ static void test_sessions_list(void **state)
     /* Filters: user (through the index), service, limit, window. */
     q.user = flt.user = osp_str_c("u1");
     set = load(f, &q);
-    assert_int_equal(osp_sessions_list(&set, &flt, f->prices, &f->arena, &s, &n), 0);
+    assert_int_equal(osp_sessions_list(SRC(&set), &flt, f->prices, &f->arena, &s, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(s[0].turns, 2);
     q = (osp_aicall_query){0};
     set = load(f, &q);
     flt = (osp_sessions_filter){.service = osp_str_c("web")};
-    assert_int_equal(osp_sessions_list(&set, &flt, f->prices, &f->arena, &s, &n), 0);
+    assert_int_equal(osp_sessions_list(SRC(&set), &flt, f->prices, &f->arena, &s, &n), 0);
     assert_int_equal(n, 1);
     flt = (osp_sessions_filter){.limit = 2};
-    assert_int_equal(osp_sessions_list(&set, &flt, f->prices, &f->arena, &s, &n), 0);
+    assert_int_equal(osp_sessions_list(SRC(&set), &flt, f->prices, &f->arena, &s, &n), 0);
     assert_int_equal(n, 2);
     flt = (osp_sessions_filter){.w = {T0 + 500 * MS, T0 + 25000 * MS}};
-    assert_int_equal(osp_sessions_list(&set, &flt, f->prices, &f->arena, &s, &n), 0);
+    assert_int_equal(osp_sessions_list(SRC(&set), &flt, f->prices, &f->arena, &s, &n), 0);
     assert_int_equal(n, 2);
     assert_int_equal(s[1].turns, 1); /* s1 without trace 2, before the window */
 }
@@ -267,7 +268,7 @@ static void test_users_agents_streaming(void **state)
     osp_sessions_window w = {0};
     osp_user_usage *u;
     size_t n;
-    assert_int_equal(osp_users_list(&set, &w, f->prices, &f->arena, &u, &n), 0);
+    assert_int_equal(osp_users_list(SRC(&set), &w, f->prices, &f->arena, &u, &n), 0);
     assert_int_equal(n, 2);
     assert_true(osp_str_eqz(u[0].id, "u1"));
     assert_int_equal(u[0].sessions, 1);
@@ -277,7 +278,7 @@ static void test_users_agents_streaming(void **state)
     assert_int_equal(u[1].llm_calls, 1);
 
     osp_golden_usage *g;
-    assert_int_equal(osp_sessions_usage_by_user(&set, &w, f->prices, &f->arena, &g, &n), 0);
+    assert_int_equal(osp_sessions_usage_by_user(SRC(&set), &w, f->prices, &f->arena, &g, &n), 0);
     assert_int_equal(n, 2);
     assert_int_equal(g[0].calls, 3);
     assert_int_equal(g[0].input_tokens, 307);
@@ -285,7 +286,7 @@ static void test_users_agents_streaming(void **state)
     assert_true(fabs(g[0].streaming_share - 1.0 / 3) < 1e-9);
 
     osp_agent_stats *a;
-    assert_int_equal(osp_agents_list(&set, &w, &f->arena, &a, &n), 0);
+    assert_int_equal(osp_agents_list(SRC(&set), &w, &f->arena, &a, &n), 0);
     assert_int_equal(n, 1);
     assert_true(osp_str_eqz(a[0].name, "planner"));
     assert_int_equal(a[0].runs, 1);
@@ -300,7 +301,7 @@ static void test_users_agents_streaming(void **state)
     assert_int_equal(a[0].transitions[OSP_ROLE_AGENT][OSP_ROLE_USER], 1);
 
     osp_streaming_stats *st;
-    assert_int_equal(osp_streaming_list(&set, &w, 1000 * (int64_t)MS, &f->arena, &st, &n), 0);
+    assert_int_equal(osp_streaming_list(SRC(&set), &w, 1000 * (int64_t)MS, &f->arena, &st, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(st[0].streamed, 2);
     assert_int_equal(st[0].failed_after_first_token, 1);
@@ -352,7 +353,7 @@ static void test_long_session(void **state)
     osp_sessions_filter flt = {0};
     osp_session_summary *s;
     size_t n;
-    assert_int_equal(osp_sessions_list(&set, &flt, f->prices, &f->arena, &s, &n), 0);
+    assert_int_equal(osp_sessions_list(SRC(&set), &flt, f->prices, &f->arena, &s, &n), 0);
     double list_ms = since_ms(t0);
     assert_int_equal(n, 2);
     assert_int_equal(s[0].turns, TURNS);
@@ -389,7 +390,7 @@ static void test_large_trace(void **state)
     osp_sessions_window w = {0};
     osp_agent_stats *ag;
     size_t n;
-    assert_int_equal(osp_agents_list(&set, &w, &f->arena, &ag, &n), 0);
+    assert_int_equal(osp_agents_list(SRC(&set), &w, &f->arena, &ag, &n), 0);
     double agents_ms = since_ms(t0);
     assert_int_equal(n, 1);
     assert_int_equal(ag[0].runs, 1);
@@ -408,6 +409,194 @@ static void test_large_trace(void **state)
     free(a);
 }
 
+/* ---- answers read in place from a store match those over the same records as a set ---- */
+
+#define NTRACES 600
+
+/* Trace t of a varied workload: a root HTTP span (mostly naming a session and a user), an
+ * agent run with two LLM calls and a tool call; some runs name sessions of their own on a
+ * call, some roots name none (their calls do). Times spread over 500 s, out of order. */
+static size_t many_trace(uint32_t t, osp_aicall *out, char names[][16])
+{
+    uint64_t ms = (uint64_t)(t * 7919u % 500000u);
+    size_t n = 0;
+    osp_aicall root = rec(t, 1, 0, OSP_GENAI_NONE, ms, 3000);
+    root.service = osp_str_c(t % 4 ? "chat-api" : "web");
+    snprintf(names[0], 16, "s%u", t % 230);
+    snprintf(names[1], 16, "u%u", t % 41);
+    snprintf(names[2], 16, "c%u", t % 13);
+    if (t % 5)
+        root.session_id = osp_str_c(names[0]);
+    if (t % 3)
+        root.user_id = osp_str_c(names[1]);
+    out[n++] = root;
+    osp_aicall run = rec(t, 2, 1, OSP_GENAI_AGENT, ms + 10, 2500);
+    run.agent_name = osp_str_c(t % 2 ? "planner" : "router");
+    run.is_error = t % 17 == 0;
+    out[n++] = run;
+    osp_aicall first = llm(t, 3, 2, ms + 20, 100 + t % 90, 10 + t % 40);
+    first.streaming = 1;
+    first.ttft_ns = t % 2 ? (int64_t)(30 + t % 70) * (int64_t)MS : -1;
+    first.max_gap_ns = (int64_t)(t % 1500) * (int64_t)MS;
+    first.is_error = t % 11 == 0;
+    if (t % 5 == 0)
+        first.session_id = osp_str_c(names[0]);
+    out[n++] = first;
+    osp_aicall tool = rec(t, 4, 2, OSP_GENAI_TOOL, ms + 500, 200 + t % 50);
+    tool.tool_name = osp_str_c(t % 3 ? "search" : "fetch");
+    tool.is_error = t % 13 == 0;
+    out[n++] = tool;
+    osp_aicall second = llm(t, 5, 2, ms + 900, 50 + t % 30, 5 + t % 20);
+    second.tpot_ns = (int64_t)(t % 9) * (int64_t)MS;
+    if (t % 7 == 0)
+        second.session_id = osp_str_c(names[2]);
+    out[n++] = second;
+    return n;
+}
+
+static void assert_same_sessions(const osp_session_summary *a, size_t na,
+                                 const osp_session_summary *b, size_t nb)
+{
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        assert_true(osp_str_eq(a[i].id, b[i].id) && osp_str_eq(a[i].user, b[i].user));
+        assert_int_equal(a[i].traces, b[i].traces);
+        assert_int_equal(a[i].turns, b[i].turns);
+        assert_int_equal(a[i].errors, b[i].errors);
+        assert_int_equal(a[i].input_tokens, b[i].input_tokens);
+        assert_int_equal(a[i].output_tokens, b[i].output_tokens);
+        assert_true(fabs(a[i].cost - b[i].cost) < 1e-9);
+        assert_int_equal(a[i].first_ns, b[i].first_ns);
+        assert_int_equal(a[i].last_ns, b[i].last_ns);
+        assert_int_equal(a[i].nservices, b[i].nservices);
+        for (size_t k = 0; k < a[i].nservices; k++)
+            assert_true(osp_str_eq(a[i].services[k], b[i].services[k]));
+    }
+}
+
+static int same_double(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || fabs(a - b) < 1e-9;
+}
+
+/* Every list over window w from the store in place (src) and as a set (set). */
+static void assert_same_answers(fixture *f, const osp_aicall_source *src,
+                                const osp_aicall_source *set, osp_sessions_window w)
+{
+    static const size_t limits[] = {1, 5, 100, 1000};
+    static const char *const services[] = {NULL, "web"};
+    osp_session_summary *s1, *s2;
+    size_t n1, n2;
+    for (size_t l = 0; l < sizeof limits / sizeof *limits; l++)
+        for (size_t k = 0; k < 2; k++) {
+            osp_sessions_filter flt = {.w = w, .limit = limits[l]};
+            if (services[k])
+                flt.service = osp_str_c(services[k]);
+            assert_int_equal(osp_sessions_list(src, &flt, f->prices, &f->arena, &s1, &n1), 0);
+            assert_int_equal(osp_sessions_list(set, &flt, f->prices, &f->arena, &s2, &n2), 0);
+            assert_true(n1 > 0);
+            assert_same_sessions(s1, n1, s2, n2);
+        }
+
+    osp_user_usage *u1, *u2;
+    assert_int_equal(osp_users_list(src, &w, f->prices, &f->arena, &u1, &n1), 0);
+    assert_int_equal(osp_users_list(set, &w, f->prices, &f->arena, &u2, &n2), 0);
+    assert_int_equal(n1, n2);
+    for (size_t i = 0; i < n1; i++) {
+        assert_true(osp_str_eq(u1[i].id, u2[i].id));
+        assert_int_equal(u1[i].sessions, u2[i].sessions);
+        assert_int_equal(u1[i].traces, u2[i].traces);
+        assert_int_equal(u1[i].llm_calls, u2[i].llm_calls);
+        assert_int_equal(u1[i].input_tokens, u2[i].input_tokens);
+        assert_true(same_double(u1[i].cost, u2[i].cost));
+        assert_int_equal(u1[i].errors, u2[i].errors);
+        assert_int_equal(u1[i].last_ns, u2[i].last_ns);
+    }
+
+    osp_golden_usage *g1, *g2;
+    assert_int_equal(osp_sessions_usage_by_user(src, &w, f->prices, &f->arena, &g1, &n1), 0);
+    assert_int_equal(osp_sessions_usage_by_user(set, &w, f->prices, &f->arena, &g2, &n2), 0);
+    assert_int_equal(n1, n2);
+    for (size_t i = 0; i < n1; i++) {
+        assert_true(osp_str_eq(g1[i].key, g2[i].key));
+        assert_true(g1[i].calls == g2[i].calls && g1[i].errors == g2[i].errors);
+        assert_true(same_double(g1[i].cost, g2[i].cost));
+        assert_true(same_double(g1[i].latency_p95, g2[i].latency_p95));
+        assert_true(same_double(g1[i].ttft_p50, g2[i].ttft_p50));
+        assert_true(same_double(g1[i].tpot_p95, g2[i].tpot_p95));
+        assert_true(same_double(g1[i].streaming_share, g2[i].streaming_share));
+    }
+
+    osp_agent_stats *a1, *a2;
+    assert_int_equal(osp_agents_list(src, &w, &f->arena, &a1, &n1), 0);
+    assert_int_equal(osp_agents_list(set, &w, &f->arena, &a2, &n2), 0);
+    assert_int_equal(n1, n2);
+    for (size_t i = 0; i < n1; i++) {
+        assert_true(osp_str_eq(a1[i].name, a2[i].name));
+        assert_true(a1[i].runs == a2[i].runs && a1[i].llm_calls == a2[i].llm_calls &&
+                    a1[i].errors == a2[i].errors);
+        assert_memory_equal(a1[i].transitions, a2[i].transitions, sizeof a1[i].transitions);
+        assert_int_equal(a1[i].ntools, a2[i].ntools);
+        for (size_t t = 0; t < a1[i].ntools; t++) {
+            assert_true(osp_str_eq(a1[i].tools[t].name, a2[i].tools[t].name));
+            assert_true(a1[i].tools[t].calls == a2[i].tools[t].calls &&
+                        a1[i].tools[t].errors == a2[i].tools[t].errors);
+            assert_true(same_double(a1[i].tools[t].p95_ms, a2[i].tools[t].p95_ms));
+        }
+    }
+
+    osp_streaming_stats *t1, *t2;
+    int64_t stall = 1000 * (int64_t)MS;
+    assert_int_equal(osp_streaming_list(src, &w, stall, &f->arena, &t1, &n1), 0);
+    assert_int_equal(osp_streaming_list(set, &w, stall, &f->arena, &t2, &n2), 0);
+    assert_int_equal(n1, n2);
+    for (size_t i = 0; i < n1; i++) {
+        assert_true(osp_str_eq(t1[i].provider, t2[i].provider) &&
+                    osp_str_eq(t1[i].model, t2[i].model));
+        assert_true(t1[i].streamed == t2[i].streamed && t1[i].stalls == t2[i].stalls &&
+                    t1[i].failed_after_first_token == t2[i].failed_after_first_token);
+        assert_int_equal(t1[i].max_gap_ns, t2[i].max_gap_ns);
+    }
+}
+
+/* 600 traces written in shuffled batches to a store: every list read in place (the newest
+ * sessions from their candidates) answers as the same records read as a set do, over the
+ * whole time and over a window that cuts traces. */
+static void test_store_scan_matches_set(void **state)
+{
+    fixture *f = *state;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/store", f->dir);
+    osp_store_options so = {.data_dir = dir, .fsync_policy = OSP_FSYNC_NEVER};
+    osp_store *st;
+    assert_int_equal(osp_store_open(&so, &st), 0);
+    static osp_aicall recs[NTRACES * 5];
+    static char names[NTRACES][3][16];
+    size_t n = 0;
+    for (uint32_t t = 1; t <= NTRACES; t++)
+        n += many_trace(t, recs + n, names[t - 1]);
+    for (size_t i = n - 1; i > 0; i--) { /* a fixed shuffle: records arrive in any order */
+        size_t j = (i * 2654435761u) % (i + 1);
+        osp_aicall x = recs[i];
+        recs[i] = recs[j];
+        recs[j] = x;
+    }
+    for (size_t at = 0; at < n; at += 97)
+        assert_int_equal(osp_store_append_aicalls(st, recs + at, n - at < 97 ? n - at : 97), 0);
+
+    const osp_sessions_window windows[] = {{0, 0}, {T0 + 100000 * MS, T0 + 300000 * MS}};
+    for (size_t k = 0; k < 2; k++) {
+        osp_aicall_query q = {.start_ns = windows[k].start_ns, .end_ns = windows[k].end_ns};
+        osp_aicall *calls;
+        osp_aicall_set set;
+        assert_int_equal(osp_store_select_aicalls(st, &q, &f->arena, &calls, &set.n), 0);
+        set.calls = calls;
+        osp_aicall_source in_place = {.store = st, .q = &q};
+        assert_same_answers(f, &in_place, SRC(&set), windows[k]);
+    }
+    osp_store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +606,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_users_agents_streaming, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_trace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_scan_matches_set, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
