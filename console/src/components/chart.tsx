@@ -2,6 +2,8 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 
+import { cssVar, useThemeVersion } from '../lib/theme';
+
 export interface Series {
     label: string;
     values: Array<number | null>; // one per time, null for a gap
@@ -15,14 +17,13 @@ interface Props {
     title?: string; // also the chart's accessible name
 }
 
-const cssVar = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-
 /** The y axis' width: room for its longest label (about 7 px a character) and the ticks. */
 const axisWidth = (_u: uPlot, values: string[] | null) => (values?.length ? Math.max(...values.map((v) => v.length)) * 7 + 18 : 40);
 
 /** A line chart of several series over the same times. */
 export function TimeChart({ times, series, height = 180, format = (v) => String(v), title }: Props) {
     const box = useRef<HTMLDivElement>(null);
+    const theme = useThemeVersion(); // drawn again in the new theme's colours (axis text stays 4.5:1)
     useEffect(() => {
         const el = box.current;
         if (!el) return;
@@ -34,7 +35,8 @@ export function TimeChart({ times, series, height = 180, format = (v) => String(
             width: el.clientWidth || 400,
             height,
             title,
-            axes: [axis, { ...axis, values: (_u, vals) => vals.map((v) => (v === null ? '' : format(v))), size: axisWidth }],
+            // x: at least 80 px between time labels, so that a narrow chart's labels never overlap
+            axes: [{ ...axis, space: 80 }, { ...axis, values: (_u, vals) => vals.map((v) => (v === null ? '' : format(v))), size: axisWidth }],
             series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: colours[i % colours.length], width: 1.5, value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)) }))],
             scales: { x: { time: true } },
             legend: { show: series.length > 0 },
@@ -46,7 +48,7 @@ export function TimeChart({ times, series, height = 180, format = (v) => String(
             ro.disconnect();
             plot.destroy();
         };
-    }, [times, series, height, title]);
+    }, [times, series, height, title, theme]);
     return <div ref={box} class="chart" role="img" aria-label={title ?? 'chart'} />;
 }
 

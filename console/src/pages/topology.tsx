@@ -42,7 +42,32 @@ function nodeText(n: TopoNode): string {
     return `${n.id} (${kind}): ${formatNumber(n.rate)} requests/s, error rate ${formatPercent(n.errorRate)}, p95 ${formatSeconds(n.p95)}, ${healthWords(n.health)}`;
 }
 
-const shortLabel = (s: string) => (s.length > LABEL_CHARS ? `${s.slice(0, LABEL_CHARS - 1)}…` : s);
+/**
+ * A node's name as drawn: cut to LABEL_CHARS, at the end of a word where one ends in its second
+ * half, so that the words shown are words of the accessible name (nodeName).
+ */
+function shortLabel(s: string): string {
+    if (s.length <= LABEL_CHARS) return s;
+    const cut = s.slice(0, LABEL_CHARS - 1);
+    const word = cut.search(/[^\p{L}\p{N}][\p{L}\p{N}]*$/u);
+    return `${word >= LABEL_CHARS / 2 ? cut.slice(0, word) : cut}…`;
+}
+
+/** What a node shows under its name: its rate, and its health when not ok. */
+function nodeSub(n: TopoNode): string {
+    const flags = n.health.filter((f) => f !== 'ok');
+    return `${formatNumber(n.rate)}/s${flags.length ? ` · ${flags.join(', ')}` : ''}`;
+}
+
+/**
+ * A node's accessible name: first the words drawn (its name and nodeSub), so that the name holds
+ * the visible label (WCAG 2.5.3, label in name), then its kind, error rate and p95.
+ */
+function nodeName(n: TopoNode): string {
+    const kind = n.kind === 'virtual' ? 'virtual node, not instrumented' : 'service';
+    const ok = n.health.every((f) => f === 'ok') ? ', ok' : '';
+    return `${n.id} ${nodeSub(n)} (${kind}): error rate ${formatPercent(n.errorRate)}, p95 ${formatSeconds(n.p95)}${ok}`;
+}
 
 /** An SVG path through points with horizontal tangents, from just outside the first node to just outside the last. */
 function edgePath(pts: Point[], r0: number, r1: number, offset: number): string {
@@ -162,20 +187,22 @@ function Graph({ t }: { t: Topology }) {
                                 <text x={p.x} y={p.y + r + 18} class="label">
                                     {shortLabel(n.id)}
                                 </text>
+                                {/* Not drawn: keeps the name and the rate apart in the link's text (nodeName). */}
+                                {' '}
                                 <text x={p.x} y={p.y + r + 31} class={`sub${flags.length ? ' flagged' : ''}`}>
-                                    {`${formatNumber(n.rate)}/s${flags.length ? ` · ${flags.join(', ')}` : ''}`}
+                                    {nodeSub(n)}
                                 </text>
                             </>
                         );
                         if (n.kind === 'virtual')
                             return (
-                                <g key={n.id} class={cls} role="img" aria-label={`${nodeText(n)}.`} {...hover(n.id)}>
+                                <g key={n.id} class={cls} role="img" aria-label={`${nodeName(n)}.`} {...hover(n.id)}>
                                     {body}
                                 </g>
                             );
                         const url = href(servicePath(n.id), globalQuery());
                         return (
-                            <a key={n.id} href={url} onClick={(ev: MouseEvent) => onSvgLink(ev, url)} class={cls} aria-label={`${nodeText(n)}. Open the service.`} {...hover(n.id)}>
+                            <a key={n.id} href={url} onClick={(ev: MouseEvent) => onSvgLink(ev, url)} class={cls} aria-label={`${nodeName(n)}. Open the service.`} {...hover(n.id)}>
                                 {body}
                             </a>
                         );

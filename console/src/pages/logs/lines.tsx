@@ -28,7 +28,7 @@ function TraceRef({ e, short }: { e: LogEntry; short?: boolean }) {
             </span>
         );
     return (
-        <Link class="log-trace" to={`/traces/${encodeURIComponent(e.traceId)}`} query={{ spanId: e.spanId }} aria-label={`Trace ${e.traceId}`}>
+        <Link class="log-trace" to={`/traces/${encodeURIComponent(e.traceId)}`} query={{ spanId: e.spanId }} title={`Trace ${e.traceId}`}>
             trace {id}
         </Link>
     );

@@ -2,9 +2,9 @@
 // colours (--chart-1..5, red last: it is also the colour of errors); past five services, the
 // same colours with their hue turned, so the lightness (and so the contrast with the
 // background) stays the theme's. Follows theme switches.
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useMemo } from 'preact/hooks';
 
-const cssVar = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+import { cssVar, useThemeVersion } from '../../lib/theme';
 
 /** #rrggbb -> [h 0..360, s 0..1, l 0..1]; null when not a 6-digit hex colour. */
 function hexToHsl(hex: string): [number, number, number] | null {
@@ -35,17 +35,6 @@ function paletteColour(base: string[], i: number): string {
     return `hsl(${h.toFixed(0)} ${(hsl[1] * 100).toFixed(0)}% ${(hsl[2] * 100).toFixed(0)}%)`;
 }
 
-/** A number that changes whenever the theme (html[data-theme]) changes. */
-export function useThemeVersion(): number {
-    const [v, setV] = useState(0);
-    useEffect(() => {
-        const mo = new MutationObserver(() => setV((n) => n + 1));
-        mo.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
-        return () => mo.disconnect();
-    }, []);
-    return v;
-}
-
 /** A colour per service (in the order given), for the current theme. */
 export function useServiceColours(services: string[]): Map<string, string> {
     const theme = useThemeVersion();
@@ -53,10 +42,4 @@ export function useServiceColours(services: string[]): Map<string, string> {
         const base = [1, 3, 5, 4, 2].map((i) => cssVar(`--chart-${i}`) || cssVar('--accent'));
         return new Map(services.map((s, i) => [s, paletteColour(base, i)]));
     }, [services, theme]);
-}
-
-/** Theme colours by variable name (for canvas drawing), re-read when the theme changes. */
-export function useThemeColours<K extends string>(names: readonly K[]): Record<K, string> {
-    const theme = useThemeVersion();
-    return useMemo(() => Object.fromEntries(names.map((n) => [n, cssVar(`--${n}`)])) as Record<K, string>, [theme, names.join()]);
 }

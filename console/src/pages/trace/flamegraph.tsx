@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 
 import { formatSeconds } from '../../lib/format';
-import { useThemeColours } from './colours';
+import { useThemeColours } from '../../lib/theme';
 import type { Span, TraceModel } from './model';
 import { nsSeconds } from './model';
 
