@@ -692,13 +692,97 @@ static int sessions_of(const osp_aicall_source *src, const osp_sessions_filter *
     return rc;
 }
 
+/* ---- newest first, from candidates ---- */
+
+/* What a newest-first list answered from candidates (newest) needs of its rows. */
+typedef struct newest_list {
+    enum osp_aicall_key key; /* sessions or users */
+    size_t limit, elem;      /* rows wanted; the size of one */
+    uint64_t (*last_of)(const void *row);
+    int (*cmp)(const void *a, const void *b); /* newest first */
+    /* Every row of src's records that is one of only, in arena. */
+    int (*rows_of)(void *ctx, const osp_aicall_source *src, const osp_intern *only,
+                   osp_arena *arena, void **rows, size_t *n);
+    void *ctx;
+} newest_list;
+
 static int cmp_bound(const void *pa, const void *pb)
 {
-    const osp_aicall_session_bound *a = pa, *b = pb;
+    const osp_aicall_bound *a = pa, *b = pb;
     if (a->last_ns != b->last_ns)
         return a->last_ns > b->last_ns ? -1 : 1;
     return osp_str_cmp(a->id, b->id);
 }
+
+/* The rows of candidates b[0..m): those of the traces that name them (src's window). */
+static int newest_chunk(const osp_aicall_source *src, const newest_list *l,
+                        const osp_aicall_bound *b, size_t m, osp_arena *arena, void **rows,
+                        size_t *n)
+{
+    osp_str *ids = osp_arena_alloc(arena, m * sizeof *ids);
+    osp_intern only;
+    int rc = ids ? 0 : OSP_ENOMEM;
+    osp_intern_init(&only, 0);
+    for (size_t i = 0; rc == 0 && i < m; i++) {
+        uint32_t id;
+        ids[i] = b[i].id;
+        rc = osp_intern_add(&only, ids[i], &id);
+    }
+    osp_aicall_query q = {.start_ns = src->q->start_ns, .end_ns = src->q->end_ns};
+    if (l->key == OSP_AICALL_USERS) {
+        q.users = ids;
+        q.nusers = m;
+    } else {
+        q.sessions = ids;
+        q.nsessions = m;
+    }
+    osp_aicall_source chunk = {.store = src->store, .q = &q};
+    if (rc == 0)
+        rc = l->rows_of(l->ctx, &chunk, &only, arena, rows, n);
+    osp_intern_cleanup(&only);
+    return rc;
+}
+
+/* The newest l->limit rows (by last_ns, their records' latest end) of a store, reading only
+ * the traces of the ids that may be among them: candidates in order of their bound
+ * (osp_store_aicall_bounds), a chunk at a time, until the rows known are all newer than the
+ * next candidate's bound. Exact: no row ends after its candidate's bound. Rows in arena. */
+static int newest(const osp_aicall_source *src, const newest_list *l, osp_arena *arena, void **out,
+                  size_t *n)
+{
+    osp_aicall_bound *b;
+    size_t nb, chunk = 2 * l->limit, nbest = 0;
+    char *best = NULL;
+    int rc = osp_store_aicall_bounds(src->store, l->key, src->q->start_ns, src->q->end_ns, arena,
+                                     &b, &nb);
+    sort_n(b, rc ? 0 : nb, sizeof *b, cmp_bound);
+    for (size_t at = 0; rc == 0 && at < nb;) {
+        size_t m = nb - at < chunk ? nb - at : chunk, got = 0;
+        void *rows = NULL;
+        char *merged = NULL;
+        rc = newest_chunk(src, l, b + at, m, arena, &rows, &got);
+        if (rc == 0 && !(merged = osp_arena_alloc(arena, (nbest + got + 1) * l->elem)))
+            rc = OSP_ENOMEM;
+        if (rc)
+            break;
+        if (nbest)
+            memcpy(merged, best, nbest * l->elem);
+        if (got)
+            memcpy(merged + nbest * l->elem, rows, got * l->elem);
+        sort_n(merged, nbest + got, l->elem, l->cmp);
+        best = merged;
+        nbest = nbest + got < l->limit ? nbest + got : l->limit;
+        at += m;
+        if (nbest == l->limit &&
+            (at == nb || l->last_of(best + (nbest - 1) * l->elem) > b[at].last_ns))
+            break;
+    }
+    *out = rc ? NULL : best;
+    *n = rc ? 0 : nbest;
+    return rc;
+}
+
+/* ---- the sessions list ---- */
 
 static int cmp_summary(const void *pa, const void *pb)
 {
@@ -708,60 +792,21 @@ static int cmp_summary(const void *pa, const void *pb)
     return osp_str_cmp(a->id, b->id);
 }
 
-/* The newest sessions of a store, reading only the traces of the sessions that may be among
- * them: candidates in order of their bound (osp_store_aicall_sessions), a chunk at a time,
- * until `limit` sessions are known that are all newer than the next candidate's bound.
- * Exact: a candidate's sessions never end after its bound. */
-static int sessions_newest(const osp_aicall_source *src, const osp_sessions_filter *f,
-                           const osp_price_table *prices, osp_arena *arena,
-                           osp_session_summary **out, size_t *n)
+static uint64_t summary_last(const void *row)
 {
-    osp_aicall_session_bound *b;
-    size_t nb, limit = f->limit ? f->limit : DEFAULT_LIMIT, chunk = 2 * limit, nbest = 0;
-    osp_session_summary *best = NULL;
-    osp_sessions_filter all = *f;
-    all.limit = SIZE_MAX;
-    int rc = osp_store_aicall_sessions(src->store, f->w.start_ns, f->w.end_ns, arena, &b, &nb);
-    sort_n(b, rc ? 0 : nb, sizeof *b, cmp_bound);
-    for (size_t at = 0; rc == 0 && at < nb;) {
-        size_t m = nb - at < chunk ? nb - at : chunk, got;
-        osp_str *ids = osp_arena_alloc(arena, m * sizeof *ids);
-        osp_session_summary *s, *merged;
-        osp_intern only;
-        osp_intern_init(&only, 0);
-        for (size_t i = 0; ids && rc == 0 && i < m; i++) {
-            uint32_t id;
-            ids[i] = b[at + i].id;
-            rc = osp_intern_add(&only, ids[i], &id);
-        }
-        osp_aicall_query q = {.start_ns = src->q->start_ns,
-                              .end_ns = src->q->end_ns,
-                              .sessions = ids,
-                              .nsessions = m};
-        osp_aicall_source chunk_src = {.store = src->store, .q = &q};
-        if (rc == 0 && !ids)
-            rc = OSP_ENOMEM;
-        if (rc == 0)
-            rc = sessions_of(&chunk_src, &all, &only, prices, arena, &s, &got);
-        osp_intern_cleanup(&only);
-        if (rc == 0 && !(merged = osp_arena_alloc(arena, (nbest + got + 1) * sizeof *merged)))
-            rc = OSP_ENOMEM;
-        if (rc)
-            break;
-        if (nbest)
-            memcpy(merged, best, nbest * sizeof *best);
-        if (got)
-            memcpy(merged + nbest, s, got * sizeof *s);
-        sort_n(merged, nbest + got, sizeof *merged, cmp_summary);
-        best = merged;
-        nbest = nbest + got < limit ? nbest + got : limit;
-        at += m;
-        if (nbest == limit && (at == nb || best[limit - 1].last_ns > b[at].last_ns))
-            break;
-    }
-    *out = rc ? NULL : best;
-    *n = rc ? 0 : nbest;
-    return rc;
+    return ((const osp_session_summary *)row)->last_ns;
+}
+
+typedef struct sessions_ctx {
+    const osp_sessions_filter *all; /* the filter, without a limit */
+    const osp_price_table *prices;
+} sessions_ctx;
+
+static int session_rows(void *ctx, const osp_aicall_source *src, const osp_intern *only,
+                        osp_arena *arena, void **rows, size_t *n)
+{
+    sessions_ctx *c = ctx;
+    return sessions_of(src, c->all, only, c->prices, arena, (osp_session_summary **)rows, n);
 }
 
 int osp_sessions_list(const osp_aicall_source *src, const osp_sessions_filter *f,
@@ -769,9 +814,19 @@ int osp_sessions_list(const osp_aicall_source *src, const osp_sessions_filter *f
                       size_t *n)
 {
     /* A user's sessions come from that user's traces; the newest of all from candidates. */
-    if (!src->set && !f->user.n && !src->q->user.n)
-        return sessions_newest(src, f, prices, arena, out, n);
-    return sessions_of(src, f, NULL, prices, arena, out, n);
+    if (src->set || f->user.n || src->q->user.n)
+        return sessions_of(src, f, NULL, prices, arena, out, n);
+    osp_sessions_filter all = *f;
+    all.limit = SIZE_MAX;
+    sessions_ctx c = {&all, prices};
+    newest_list l = {OSP_AICALL_SESSIONS,
+                     f->limit ? f->limit : DEFAULT_LIMIT,
+                     sizeof **out,
+                     summary_last,
+                     cmp_summary,
+                     session_rows,
+                     &c};
+    return newest(src, &l, arena, (void **)out, n);
 }
 
 /* ---- one session's turns ---- */
@@ -928,13 +983,23 @@ static int user_add(const analysis *an, size_t i, pricer *prices, keyed *rows, s
     return 0;
 }
 
+/* Newest (latest lastSeen) first. */
 static int cmp_user(const void *pa, const void *pb)
 {
-    return osp_str_cmp(((const osp_user_usage *)pa)->id, ((const osp_user_usage *)pb)->id);
+    const osp_user_usage *a = pa, *b = pb;
+    if (a->last_ns != b->last_ns)
+        return a->last_ns > b->last_ns ? -1 : 1;
+    return osp_str_cmp(a->id, b->id);
+}
+
+static uint64_t user_last(const void *row)
+{
+    return ((const osp_user_usage *)row)->last_ns;
 }
 
 typedef struct users {
     const osp_sessions_window *w;
+    const osp_intern *only; /* NULL, or the users to answer for */
     pricer prices;
     osp_arena *arena;
     keyed rows, sessions; /* sessions: distinct (user, session) */
@@ -957,18 +1022,31 @@ static int users_add(void *self, const analysis *an)
 static int users_end(void *self)
 {
     users *u = self;
-    int rc = keyed_out(&u->rows, u->arena, (void **)u->out, u->n);
-    for (size_t i = 0; rc == 0 && i < *u->n; i++)
-        rc = keep_str(u->arena, &(*u->out)[i].id);
-    if (rc == 0)
-        sort_n(*u->out, *u->n, sizeof **u->out, cmp_user);
+    osp_user_usage *out = u->rows.n ? osp_arena_alloc(u->arena, u->rows.n * sizeof *out) : NULL;
+    int rc = u->rows.n && !out ? OSP_ENOMEM : 0;
+    size_t k = 0;
+    for (size_t i = 0; rc == 0 && i < u->rows.n; i++) {
+        const osp_user_usage *row = (const osp_user_usage *)(u->rows.rows + i * u->rows.elem);
+        uint32_t id;
+        if (u->only && !osp_intern_find(u->only, row->id, &id))
+            continue;
+        out[k] = *row;
+        rc = keep_str(u->arena, &out[k++].id);
+    }
+    if (rc == 0) {
+        sort_n(out, k, sizeof *out, cmp_user);
+        *u->out = out;
+        *u->n = k;
+    }
     return rc;
 }
 
-int osp_users_list(const osp_aicall_source *src, const osp_sessions_window *w,
-                   const osp_price_table *prices, osp_arena *arena, osp_user_usage **out, size_t *n)
+/* Every user of src's records (one of only, when not NULL), newest first. */
+static int users_of(const osp_aicall_source *src, const osp_sessions_window *w,
+                    const osp_intern *only, const osp_price_table *prices, osp_arena *arena,
+                    osp_user_usage **out, size_t *n)
 {
-    users u = {.w = w, .arena = arena, .out = out, .n = n};
+    users u = {.w = w, .only = only, .arena = arena, .out = out, .n = n};
     consumer c = {users_add, users_end, &u, 0};
     pricer_init(&u.prices, prices);
     keyed_init(&u.rows, sizeof(osp_user_usage));
@@ -983,6 +1061,32 @@ int osp_users_list(const osp_aicall_source *src, const osp_sessions_window *w,
         *out = NULL;
         *n = 0;
     }
+    return rc;
+}
+
+typedef struct users_ctx {
+    const osp_sessions_window *w;
+    const osp_price_table *prices;
+} users_ctx;
+
+static int user_rows(void *ctx, const osp_aicall_source *src, const osp_intern *only,
+                     osp_arena *arena, void **rows, size_t *n)
+{
+    users_ctx *c = ctx;
+    return users_of(src, c->w, only, c->prices, arena, (osp_user_usage **)rows, n);
+}
+
+int osp_users_list(const osp_aicall_source *src, const osp_sessions_window *w, size_t limit,
+                   const osp_price_table *prices, osp_arena *arena, osp_user_usage **out, size_t *n)
+{
+    limit = limit ? limit : DEFAULT_LIMIT;
+    if (!src->set) {
+        users_ctx c = {w, prices};
+        newest_list l = {OSP_AICALL_USERS, limit, sizeof **out, user_last, cmp_user, user_rows, &c};
+        return newest(src, &l, arena, (void **)out, n);
+    }
+    int rc = users_of(src, w, NULL, prices, arena, out, n);
+    *n = *n < limit ? *n : limit;
     return rc;
 }
 

@@ -115,8 +115,9 @@ typedef struct osp_user_usage {
     uint64_t first_ns, last_ns;
 } osp_user_usage;
 
-/* Usage per resolved user id within w, by id (records without a user left out). */
-int osp_users_list(const osp_aicall_source *src, const osp_sessions_window *w,
+/* Usage per resolved user id within w (records without a user left out), the newest
+ * (latest last_ns) first, at most limit (0 picks 100). */
+int osp_users_list(const osp_aicall_source *src, const osp_sessions_window *w, size_t limit,
                    const osp_price_table *prices, osp_arena *arena, osp_user_usage **out,
                    size_t *n);
 

@@ -244,10 +244,11 @@ static void users_list(osp_sessions_api *api, const osp_http_request *req, osp_h
     osp_sessions_window w;
     osp_user_usage *u = NULL;
     size_t n = 0;
-    if (window_params(req, res, &q, &w))
+    long limit;
+    if (window_params(req, res, &q, &w) || count_param(req, res, "limit", 100, MAX_LIMIT, &limit))
         return;
     osp_aicall_source src = {.store = api->store, .q = &q};
-    int rc = osp_users_list(&src, &w, prices_of(api), req->arena, &u, &n);
+    int rc = osp_users_list(&src, &w, (size_t)limit, prices_of(api), req->arena, &u, &n);
     answer_list(res, rc, "users", u, n, sizeof *u, put_user);
 }
 

@@ -223,10 +223,10 @@ int osp_store_scan_aicalls(osp_store *s, const osp_aicall_query *q, osp_aicall_t
     return s->engine->scan_aicalls(s->impl, q, fn, ctx);
 }
 
-int osp_store_aicall_sessions(osp_store *s, uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
-                              osp_aicall_session_bound **out, size_t *n)
+int osp_store_aicall_bounds(osp_store *s, enum osp_aicall_key key, uint64_t start_ns,
+                            uint64_t end_ns, osp_arena *arena, osp_aicall_bound **out, size_t *n)
 {
-    if (!s->engine->aicall_sessions)
+    if (!s->engine->aicall_bounds)
         return OSP_EUNSUPPORTED;
-    return s->engine->aicall_sessions(s->impl, start_ns, end_ns, arena, out, n);
+    return s->engine->aicall_bounds(s->impl, key, start_ns, end_ns, arena, out, n);
 }

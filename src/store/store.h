@@ -106,8 +106,8 @@ typedef int (*osp_log_fn)(const osp_log_view *v, void *ctx);
 typedef int (*osp_log_keep_fn)(const osp_log_view *v, void *ctx);
 
 /* AI call index query (osp_store_select_aicalls): the traces to read. Candidates come from
- * the most specific filter given, in this order: trace_id, session, sessions, user, agent;
- * the filters after it are not applied. */
+ * the most specific filter given, in this order: trace_id, session, sessions, user, users,
+ * agent; the filters after it are not applied. */
 typedef struct osp_aicall_query {
     uint64_t start_ns, end_ns; /* traces whose records' starts reach into [start_ns, end_ns];
                                   end_ns 0 = unbounded */
@@ -115,6 +115,9 @@ typedef struct osp_aicall_query {
     osp_str session;           /* non-empty: the traces with a record of this own session id */
     const osp_str *sessions;   /* nsessions > 0: the traces with a record of any of these */
     size_t nsessions;
+    const osp_str *users; /* nusers > 0: the traces with a record of any of these own
+                             user ids (not their sessions' other traces) */
+    size_t nusers;
     osp_str user;       /* non-empty: the traces with a record of this own user id, and
                            every trace of the sessions those records name */
     osp_str agent;      /* non-empty: the traces with a record of this agent name */
@@ -122,12 +125,16 @@ typedef struct osp_aicall_query {
     size_t max_records; /* more records fail OSP_ETOOBIG; 0 picks 1 000 000 */
 } osp_aicall_query;
 
-/* A session id of the AI call index, with the latest record start of the traces that have
- * a record naming it: no record of the session (its own or inherited) starts later. */
-typedef struct osp_aicall_session_bound {
+/* What osp_store_aicall_bounds lists. */
+enum osp_aicall_key { OSP_AICALL_SESSIONS, OSP_AICALL_USERS };
+
+/* A session or user id of the AI call index, with the latest record end of the traces that
+ * have a record naming it: no record resolved to it (its own id or an inherited one: ids
+ * are inherited within a trace only) ends later. */
+typedef struct osp_aicall_bound {
     osp_str id;
     uint64_t last_ns;
-} osp_aicall_session_bound;
+} osp_aicall_bound;
 
 /* Called by osp_store_scan_aicalls once per trace with its records (n > 0), then once
  * with (NULL, 0). 0 goes on; anything else stops the scan and is its answer. */
@@ -182,8 +189,8 @@ typedef struct osp_store_engine {
     int (*select_aicalls)(void *impl, const osp_aicall_query *q, osp_arena *arena, osp_aicall **out,
                           size_t *n);
     int (*scan_aicalls)(void *impl, const osp_aicall_query *q, osp_aicall_trace_fn fn, void *ctx);
-    int (*aicall_sessions)(void *impl, uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
-                           osp_aicall_session_bound **out, size_t *n);
+    int (*aicall_bounds)(void *impl, enum osp_aicall_key key, uint64_t start_ns, uint64_t end_ns,
+                         osp_arena *arena, osp_aicall_bound **out, size_t *n);
 } osp_store_engine;
 
 /* Opens the engine named in opt. 0, OSP_EINVAL (unknown engine), OSP_EIO, OSP_ENOMEM. */
@@ -338,10 +345,10 @@ int osp_store_select_aicalls(osp_store *s, const osp_aicall_query *q, osp_arena 
 int osp_store_scan_aicalls(osp_store *s, const osp_aicall_query *q, osp_aicall_trace_fn fn,
                            void *ctx);
 
-/* The session ids whose traces have a record starting in [start_ns, end_ns] (end_ns 0:
- * unbounded), each with its bound, last_ns at most end_ns; in no order, ids in arena.
- * Lets a newest-first list read only the traces of the sessions it shows. 0, OSP_ENOMEM. */
-int osp_store_aicall_sessions(osp_store *s, uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
-                              osp_aicall_session_bound **out, size_t *n);
+/* The session or user ids (key) whose traces have a record starting in [start_ns, end_ns]
+ * (end_ns 0: unbounded), each with its bound; in no order, ids in arena. Lets a newest-first
+ * list read only the traces of the ids it shows. 0, OSP_ENOMEM. */
+int osp_store_aicall_bounds(osp_store *s, enum osp_aicall_key key, uint64_t start_ns,
+                            uint64_t end_ns, osp_arena *arena, osp_aicall_bound **out, size_t *n);
 
 #endif

@@ -218,6 +218,7 @@ function expectations(w) {
             streamingShare: llms.filter((c) => c.ttft !== null).length / llms.length,
         });
     }
+    x.users.sort((a, b) => b.lastSeen - a.lastSeen || (a.id < b.id ? -1 : 1)); // newest first, as the API lists them
     for (const name of [...AGENTS].sort()) {
         const runs = w.turns.filter((t) => t.agent === name);
         if (!runs.length) continue;
@@ -328,15 +329,16 @@ describe('sessions, users and agents end to end', { timeout: 120000 * SLOW }, ()
         await checkAll('live');
     });
 
-    test('filters: user, service, limit', async () => {
+    test('filters: user, service, limit (sessions and users)', async () => {
         near((await api(`sessions?${range}&user=bob`)).sessions, x.sessions.filter((s) => s.user === 'bob'), 'user=bob');
         const withAgents = x.sessions.filter((s) => s.services.includes('agent-svc'));
         near((await api(`sessions?${range}&service=agent-svc`)).sessions, withAgents, 'service');
         near((await api(`sessions?${range}&limit=2`)).sessions, x.sessions.slice(0, 2), 'limit');
+        near((await api(`users?${range}&limit=1`)).users, x.users.slice(0, 1), 'users limit');
     });
 
     test('bad parameters answer 400 naming them; an unknown session 404', async () => {
-        for (const [p, name] of [[`sessions?${range}&limit=0`, 'limit'], ['sessions?start=soon', 'start'], ['users?end=x', 'end'], [`llm/streaming?${range}&stallMs=-1`, 'stallMs']]) {
+        for (const [p, name] of [[`sessions?${range}&limit=0`, 'limit'], ['sessions?start=soon', 'start'], ['users?end=x', 'end'], [`users?${range}&limit=1001`, 'limit'], [`llm/streaming?${range}&stallMs=-1`, 'stallMs']]) {
             const body = await api(p, 400);
             assert.match(body.error, new RegExp(name), `${p}: ${body.error}`);
         }

@@ -1,5 +1,5 @@
-// The Users page: AI usage per resolved user id over the time range (GET /api/v1/users),
-// each user linking to their sessions (/sessions?user=).
+// The Users page: AI usage per resolved user id over the time range (GET /api/v1/users, the
+// USERS_SHOWN most recently active), each user linking to their sessions (/sessions?user=).
 import { Loaded } from '../components/states';
 import { useTimeRange } from '../lib/time';
 import { useRangeApi } from '../lib/api';
@@ -9,6 +9,9 @@ import { ErrorCount, UserLink, When } from './ai/common';
 import type { UserUsage, Users } from './ai/types';
 
 import './ai/ai.css';
+
+/** Users asked for: the most recently active first (the API's limit at most). */
+const USERS_SHOWN = 1000;
 
 const COLUMNS: Array<Column<UserUsage>> = [
     { key: 'id', label: 'User', render: (r) => <UserLink user={r.id} />, sort: (r) => r.id },
@@ -25,15 +28,17 @@ const COLUMNS: Array<Column<UserUsage>> = [
 
 export function UsersPage() {
     const range = useTimeRange();
-    const r = useRangeApi<Users>('/api/v1/users', {}, range);
+    const r = useRangeApi<Users>('/api/v1/users', { limit: USERS_SHOWN }, range);
     return (
         <div class="users ai-page">
             <Loaded r={r} what="users" isEmpty={(d) => d.users.length === 0} empty="No spans with a user id in this time range.">
                 {(d) => (
                     <>
                         <p class="muted" role="status">
-                            {formatNumber(d.users.length)} {d.users.length === 1 ? 'user' : 'users'} in this time range. Errors count the AI spans that failed;
-                            tokens and cost count LLM and embedding calls.
+                            {d.users.length < USERS_SHOWN
+                                ? `${formatNumber(d.users.length)} ${d.users.length === 1 ? 'user' : 'users'} in this time range.`
+                                : `The ${formatNumber(USERS_SHOWN)} most recently active users in this time range.`}{' '}
+                            Errors count the AI spans that failed; tokens and cost count LLM and embedding calls.
                         </p>
                         <Table
                             id="users"

@@ -52,6 +52,7 @@ typedef struct group {
     uint32_t *ids;
     uint32_t n, cap;
     uint64_t first, last;  /* earliest and latest record start */
+    uint64_t end;          /* traces: the latest record end */
     uint32_t link[NLINKS]; /* traces: the group each kind last linked to, + 1 */
     uint8_t kind;
 } group;
@@ -205,6 +206,8 @@ static int index_record(aic_index *ix, const osp_aicall *in, uint32_t segi, uint
     *slot = r;
     uint32_t id = (uint32_t)(ix->nrecs - 1);
     uint64_t t = r.a.start_ns;
+    if (r.a.end_ns > ix->groups[tg].end)
+        ix->groups[tg].end = r.a.end_ns;
     if ((rc = group_add(&ix->groups[tg], id, t)) ||
         (rc = link_trace(ix, tg, K_SESSION, r.a.session_id, t)) ||
         (rc = link_trace(ix, tg, K_USER, r.a.user_id, t)))
@@ -601,6 +604,12 @@ static int candidates(const aic_index *ix, const osp_aicall_query *q, idlist *l)
     }
     if (q->user.n)
         return add_user_traces(ix, q->user, l);
+    if (q->nusers) {
+        int rc = 0;
+        for (size_t i = 0; i < q->nusers && rc == 0; i++)
+            rc = add_traces_of(ix, K_USER, q->users[i], l);
+        return rc;
+    }
     if (q->agent.n)
         return add_traces_of(ix, K_AGENT, q->agent, l);
     int rc = 0;
@@ -792,37 +801,39 @@ int osp_aicalls_scan(osp_aicalls *s, const osp_aicall_query *q, osp_aicall_trace
     return rc;
 }
 
-int osp_aicalls_sessions(osp_aicalls *s, uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
-                         osp_aicall_session_bound **out, size_t *n)
+int osp_aicalls_bounds(osp_aicalls *s, enum osp_aicall_key key, uint64_t start_ns, uint64_t end_ns,
+                       osp_arena *arena, osp_aicall_bound **out, size_t *n)
 {
     const aic_index *ix = &s->ix;
     uint64_t end = end_ns ? end_ns : UINT64_MAX;
-    osp_aicall_session_bound *b = NULL;
+    int kind = key == OSP_AICALL_USERS ? K_USER : K_SESSION;
+    osp_aicall_bound *b = NULL;
     size_t k = 0;
     int rc = 0;
     *out = NULL;
     *n = 0;
     pthread_rwlock_rdlock(&s->lock);
-    size_t nsessions = 0;
+    size_t ngroups = 0;
     for (size_t i = 0; i < ix->ngroups; i++)
-        nsessions += ix->groups[i].kind == K_SESSION;
-    if (nsessions && !(b = osp_arena_alloc(arena, nsessions * sizeof *b)))
+        ngroups += ix->groups[i].kind == kind;
+    if (ngroups && !(b = osp_arena_alloc(arena, ngroups * sizeof *b)))
         rc = OSP_ENOMEM;
     for (size_t i = 0; i < ix->ngroups && rc == 0; i++) {
         const group *g = &ix->groups[i];
-        if (g->kind != K_SESSION)
+        if (g->kind != kind)
             continue;
-        uint64_t first = UINT64_MAX, last = 0;
+        uint64_t first = UINT64_MAX, last = 0, last_end = 0;
         for (uint32_t t = 0; t < g->n; t++) {
             const group *trace = &ix->groups[g->ids[t]];
             first = trace->first < first ? trace->first : first;
             last = trace->last > last ? trace->last : last;
+            last_end = trace->end > last_end ? trace->end : last_end;
         }
         if (first > end || last < start_ns)
             continue;
-        osp_str key = ix->keys.strs[i]; /* the kind byte, then the id */
-        b[k].id = osp_arena_strdup(arena, osp_str_make(key.p + 1, key.n - 1));
-        b[k].last_ns = last < end ? last : end;
+        osp_str gkey = ix->keys.strs[i]; /* the kind byte, then the id */
+        b[k].id = osp_arena_strdup(arena, osp_str_make(gkey.p + 1, gkey.n - 1));
+        b[k].last_ns = last_end;
         if (!b[k++].id.p)
             rc = OSP_ENOMEM;
     }

@@ -47,10 +47,10 @@ int osp_aicalls_select(osp_aicalls *s, const osp_aicall_query *q, osp_arena *are
  * 0, OSP_ENOMEM, or fn's first non-zero answer, which stops the scan. */
 int osp_aicalls_scan(osp_aicalls *s, const osp_aicall_query *q, osp_aicall_trace_fn fn, void *ctx);
 
-/* osp_store_aicall_sessions: the sessions whose traces reach into [start_ns, end_ns]
- * (end_ns 0: unbounded) with the latest record start of those traces, at most end_ns. */
-int osp_aicalls_sessions(osp_aicalls *s, uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
-                         osp_aicall_session_bound **out, size_t *n);
+/* osp_store_aicall_bounds: the session or user ids whose traces reach into [start_ns,
+ * end_ns] (end_ns 0: unbounded), with the latest record end of those traces. */
+int osp_aicalls_bounds(osp_aicalls *s, enum osp_aicall_key key, uint64_t start_ns, uint64_t end_ns,
+                       osp_arena *arena, osp_aicall_bound **out, size_t *n);
 
 /* Drops the days that ended more than the retention before now_ns: their files and their
  * records. 0 or OSP_ENOMEM (nothing dropped). */

@@ -1014,10 +1014,11 @@ static int engine_scan_aicalls(void *impl, const osp_aicall_query *q, osp_aicall
     return osp_aicalls_scan(((engine *)impl)->aicalls, q, fn, ctx);
 }
 
-static int engine_aicall_sessions(void *impl, uint64_t start_ns, uint64_t end_ns, osp_arena *arena,
-                                  osp_aicall_session_bound **out, size_t *n)
+static int engine_aicall_bounds(void *impl, enum osp_aicall_key key, uint64_t start_ns,
+                                uint64_t end_ns, osp_arena *arena, osp_aicall_bound **out,
+                                size_t *n)
 {
-    return osp_aicalls_sessions(((engine *)impl)->aicalls, start_ns, end_ns, arena, out, n);
+    return osp_aicalls_bounds(((engine *)impl)->aicalls, key, start_ns, end_ns, arena, out, n);
 }
 
 /* The embedded engine's descriptor, picked by store.c for engine "embedded" (the
@@ -1050,5 +1051,5 @@ const osp_store_engine osp_embedded_engine = {
     .append_aicalls = engine_append_aicalls,
     .select_aicalls = engine_select_aicalls,
     .scan_aicalls = engine_scan_aicalls,
-    .aicall_sessions = engine_aicall_sessions,
+    .aicall_bounds = engine_aicall_bounds,
 };

@@ -493,7 +493,7 @@ async function checkSession(cp, c) {
 
 async function checkUsers(cp, c) {
     const r = await openSettled(cp, c, '/users', READY.users);
-    const { users } = await c.api(withQuery('/api/v1/users', apiRange(r)));
+    const { users } = await c.api(withQuery('/api/v1/users', { ...apiRange(r), limit: 1000 }));
     const n = users.length;
     const status = await cp.page.getByRole('main').getByRole('status').innerText();
     const count = `${formatNumber(n)} ${n === 1 ? 'user' : 'users'} in this time range.`;

@@ -268,14 +268,18 @@ static void test_users_agents_streaming(void **state)
     osp_sessions_window w = {0};
     osp_user_usage *u;
     size_t n;
-    assert_int_equal(osp_users_list(SRC(&set), &w, f->prices, &f->arena, &u, &n), 0);
+    assert_int_equal(osp_users_list(SRC(&set), &w, 0, f->prices, &f->arena, &u, &n), 0);
     assert_int_equal(n, 2);
-    assert_true(osp_str_eqz(u[0].id, "u1"));
-    assert_int_equal(u[0].sessions, 1);
-    assert_int_equal(u[0].traces, 2);
-    assert_int_equal(u[0].llm_calls, 3);
-    assert_int_equal(u[0].errors, 1);
-    assert_int_equal(u[1].llm_calls, 1);
+    assert_true(osp_str_eqz(u[0].id, "u2")); /* newest first: u2's call starts at 20 s */
+    assert_int_equal(u[0].llm_calls, 1);
+    assert_true(osp_str_eqz(u[1].id, "u1"));
+    assert_int_equal(u[1].sessions, 1);
+    assert_int_equal(u[1].traces, 2);
+    assert_int_equal(u[1].llm_calls, 3);
+    assert_int_equal(u[1].errors, 1);
+    assert_int_equal(osp_users_list(SRC(&set), &w, 1, f->prices, &f->arena, &u, &n), 0);
+    assert_int_equal(n, 1);
+    assert_true(osp_str_eqz(u[0].id, "u2"));
 
     osp_golden_usage *g;
     assert_int_equal(osp_sessions_usage_by_user(SRC(&set), &w, f->prices, &f->arena, &g, &n), 0);
@@ -479,7 +483,22 @@ static int same_double(double a, double b)
     return (isnan(a) && isnan(b)) || fabs(a - b) < 1e-9;
 }
 
-/* Every list over window w from the store in place (src) and as a set (set). */
+static void assert_same_users(const osp_user_usage *u1, const osp_user_usage *u2, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        assert_true(osp_str_eq(u1[i].id, u2[i].id));
+        assert_int_equal(u1[i].sessions, u2[i].sessions);
+        assert_int_equal(u1[i].traces, u2[i].traces);
+        assert_int_equal(u1[i].llm_calls, u2[i].llm_calls);
+        assert_int_equal(u1[i].input_tokens, u2[i].input_tokens);
+        assert_true(same_double(u1[i].cost, u2[i].cost));
+        assert_int_equal(u1[i].errors, u2[i].errors);
+        assert_int_equal(u1[i].last_ns, u2[i].last_ns);
+    }
+}
+
+/* The sessions and users lists over window w, at several limits, from the store in place
+ * (src) and as a set (set). */
 static void assert_same_answers(fixture *f, const osp_aicall_source *src,
                                 const osp_aicall_source *set, osp_sessions_window w)
 {
@@ -499,19 +518,20 @@ static void assert_same_answers(fixture *f, const osp_aicall_source *src,
         }
 
     osp_user_usage *u1, *u2;
-    assert_int_equal(osp_users_list(src, &w, f->prices, &f->arena, &u1, &n1), 0);
-    assert_int_equal(osp_users_list(set, &w, f->prices, &f->arena, &u2, &n2), 0);
-    assert_int_equal(n1, n2);
-    for (size_t i = 0; i < n1; i++) {
-        assert_true(osp_str_eq(u1[i].id, u2[i].id));
-        assert_int_equal(u1[i].sessions, u2[i].sessions);
-        assert_int_equal(u1[i].traces, u2[i].traces);
-        assert_int_equal(u1[i].llm_calls, u2[i].llm_calls);
-        assert_int_equal(u1[i].input_tokens, u2[i].input_tokens);
-        assert_true(same_double(u1[i].cost, u2[i].cost));
-        assert_int_equal(u1[i].errors, u2[i].errors);
-        assert_int_equal(u1[i].last_ns, u2[i].last_ns);
+    for (size_t l = 0; l < sizeof limits / sizeof *limits; l++) {
+        assert_int_equal(osp_users_list(src, &w, limits[l], f->prices, &f->arena, &u1, &n1), 0);
+        assert_int_equal(osp_users_list(set, &w, limits[l], f->prices, &f->arena, &u2, &n2), 0);
+        assert_int_equal(n1, n2);
+        assert_true(n1 > 0);
+        assert_same_users(u1, u2, n1);
     }
+}
+
+/* The lists other than sessions and users over window w, from src and from set. */
+static void assert_same_aggregates(fixture *f, const osp_aicall_source *src,
+                                   const osp_aicall_source *set, osp_sessions_window w)
+{
+    size_t n1, n2;
 
     osp_golden_usage *g1, *g2;
     assert_int_equal(osp_sessions_usage_by_user(src, &w, f->prices, &f->arena, &g1, &n1), 0);
@@ -593,6 +613,7 @@ static void test_store_scan_matches_set(void **state)
         set.calls = calls;
         osp_aicall_source in_place = {.store = st, .q = &q};
         assert_same_answers(f, &in_place, SRC(&set), windows[k]);
+        assert_same_aggregates(f, &in_place, SRC(&set), windows[k]);
     }
     osp_store_close(st);
 }
