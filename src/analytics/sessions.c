@@ -63,7 +63,7 @@ static int cmp_span_id(const void *pa, const void *pb, void *ctx)
 /* Sorts the record ids[0..n) of c by span id: in place when few (most traces), else qsort. */
 static void sort_ids(uint32_t *ids, size_t n, const osp_aicall *const *c)
 {
-    if (n > 16) {
+    if (n > 64) {
         qsort_r(ids, n, sizeof *ids, cmp_span_id, (void *)c);
         return;
     }
@@ -131,18 +131,12 @@ static void resolve_one(analysis *an, int32_t node, int32_t p, osp_str tsession,
         r->root = node;
 }
 
-/* Resolves the records of one trace, c[from..to), ids a scratch array of to - from. */
-static void resolve_trace(analysis *an, size_t from, size_t to, uint32_t *ids, uint8_t *done)
+/* Links each record of one trace, c[from..to), to its recorded parent (r->parent); ids: a
+ * scratch array of to - from. */
+static void link_parents(analysis *an, size_t from, size_t to, uint32_t *ids)
 {
-    osp_str tsession = {0}, tuser = {0};
-    int32_t path[MAX_DEPTH];
-    for (size_t i = from; i < to; i++) {
+    for (size_t i = from; i < to; i++)
         ids[i - from] = (uint32_t)i;
-        if (!tsession.n)
-            tsession = an->c[i]->session_id;
-        if (!tuser.n)
-            tuser = an->c[i]->user_id;
-    }
     sort_ids(ids, to - from, an->c);
     for (size_t i = from; i < to; i++) {
         const osp_aicall *a = an->c[i];
@@ -152,6 +146,20 @@ static void resolve_trace(analysis *an, size_t from, size_t to, uint32_t *ids, u
     for (size_t i = from; i < to; i++)
         if (an->r[i].parent < 0 && !is_root_span(an->c[i]))
             an->r[i].parent = container_of(an->c, from, to, i);
+}
+
+/* Resolves the records of one trace, c[from..to), ids a scratch array of to - from. */
+static void resolve_trace(analysis *an, size_t from, size_t to, uint32_t *ids, uint8_t *done)
+{
+    osp_str tsession = {0}, tuser = {0};
+    int32_t path[MAX_DEPTH];
+    for (size_t i = from; i < to && !(tsession.n && tuser.n); i++) {
+        if (!tsession.n)
+            tsession = an->c[i]->session_id;
+        if (!tuser.n)
+            tuser = an->c[i]->user_id;
+    }
+    link_parents(an, from, to, ids);
     for (size_t i = from; i < to; i++) {
         int depth = 0;
         int32_t cur = (int32_t)i;
@@ -198,13 +206,20 @@ static int resolve(const osp_aicall_set *set, osp_arena *arena, analysis *an)
 
 /* ---- feeding resolved traces to an aggregation ---- */
 
-/* An aggregation over traces: add counts one trace (resolved unless raw); end runs after
+/* How much of an analysis an aggregation reads. */
+enum resolution {
+    RESOLVE_ALL,     /* parents, sessions, users and turns */
+    RESOLVE_PARENTS, /* r->parent only */
+    RESOLVE_NONE,    /* the records only */
+};
+
+/* An aggregation over traces: add counts one trace, resolved as it needs; end runs after
  * the last one, while the records' strings are still valid (it copies what it keeps). */
 typedef struct consumer {
     int (*add)(void *self, const analysis *an);
     int (*end)(void *self);
     void *self;
-    int raw; /* reads the records only: an->r is not filled */
+    enum resolution needs;
 } consumer;
 
 /* Scratch for resolving one trace at a time, grown to the largest trace. */
@@ -247,8 +262,11 @@ static int feed_trace(feed *f, const osp_aicall *const *calls, size_t n)
     if (rc)
         return rc;
     analysis an = {calls, n, f->r};
-    if (!f->c->raw) {
+    if (f->c->needs != RESOLVE_NONE)
         memset(f->r, 0, n * sizeof *f->r);
+    if (f->c->needs == RESOLVE_PARENTS)
+        link_parents(&an, 0, n, f->ids);
+    if (f->c->needs == RESOLVE_ALL) {
         memset(f->done, 0, n);
         resolve_trace(&an, 0, n, f->ids, f->done);
     }
@@ -675,7 +693,7 @@ static int sessions_of(const osp_aicall_source *src, const osp_sessions_filter *
                        osp_session_summary **out, size_t *n)
 {
     sess_list l = {.f = f, .only = only, .arena = arena, .out = out, .n = n};
-    consumer c = {sess_list_add, sess_list_end, &l, 0};
+    consumer c = {sess_list_add, sess_list_end, &l, RESOLVE_ALL};
     pricer_init(&l.prices, prices);
     keyed_init(&l.rows, sizeof(sess_row));
     *out = NULL;
@@ -1047,7 +1065,7 @@ static int users_of(const osp_aicall_source *src, const osp_sessions_window *w,
                     osp_user_usage **out, size_t *n)
 {
     users u = {.w = w, .only = only, .arena = arena, .out = out, .n = n};
-    consumer c = {users_add, users_end, &u, 0};
+    consumer c = {users_add, users_end, &u, RESOLVE_ALL};
     pricer_init(&u.prices, prices);
     keyed_init(&u.rows, sizeof(osp_user_usage));
     keyed_init(&u.sessions, 1);
@@ -1187,7 +1205,7 @@ int osp_sessions_usage_by_user(const osp_aicall_source *src, const osp_sessions_
                                osp_golden_usage **out, size_t *n)
 {
     usage g = {.w = w, .arena = arena, .out = out, .n = n};
-    consumer c = {usage_add, usage_end, &g, 0};
+    consumer c = {usage_add, usage_end, &g, RESOLVE_ALL};
     pricer_init(&g.prices, prices);
     keyed_init(&g.rows, sizeof(usage_row));
     *out = NULL;
@@ -1409,7 +1427,7 @@ int osp_agents_list(const osp_aicall_source *src, const osp_sessions_window *w, 
                     osp_agent_stats **out, size_t *n)
 {
     agents g = {.w = w, .arena = arena, .out = out, .n = n};
-    consumer c = {agents_trace, agents_end, &g, 0};
+    consumer c = {agents_trace, agents_end, &g, RESOLVE_PARENTS};
     keyed_init(&g.rows, sizeof(osp_agent_stats));
     keyed_init(&g.tools, sizeof(tool_row));
     *out = NULL;
@@ -1487,7 +1505,7 @@ int osp_streaming_list(const osp_aicall_source *src, const osp_sessions_window *
                        osp_arena *arena, osp_streaming_stats **out, size_t *n)
 {
     streaming g = {.w = w, .stall_ns = stall_ns, .arena = arena, .out = out, .n = n};
-    consumer c = {streaming_add, streaming_end, &g, 1};
+    consumer c = {streaming_add, streaming_end, &g, RESOLVE_NONE};
     keyed_init(&g.rows, sizeof(osp_streaming_stats));
     *out = NULL;
     *n = 0;

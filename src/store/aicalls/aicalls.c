@@ -755,7 +755,7 @@ static int cmp_call_ptr(const void *pa, const void *pb)
 /* Sorts calls[0..n) by start: in place when few (most traces), else qsort. */
 static void sort_calls(const osp_aicall **calls, size_t n)
 {
-    if (n > 16) {
+    if (n > 64) {
         qsort(calls, n, sizeof *calls, cmp_call_ptr);
         return;
     }
