@@ -29,13 +29,13 @@ static void usage(void)
 {
     fputs("usage:\n"
           "  osprey-loadgen gen --out DIR --spans N [--batch 512] [--seed 42] [--base-ns NS]\n"
-          "      [--traces-per-sec R] [--ch-spans M] [--ch-batch 8192]\n"
+          "      [--traces-per-sec R] [--ch-spans M] [--ch-batch 8192] [--otlp-only]\n"
           "      pre-encode whole traces in requests of about --batch spans: DIR/otlp.pack\n"
           "      (OTLP protobuf), DIR/ch.pack (the same rows as ClickHouse RowBinary, same\n"
           "      requests, first M spans only), DIR/ch-big.pack (all rows, requests of about\n"
           "      --ch-batch rows), DIR/traces.bin (per trace: 16-byte id, u32 LE span count),\n"
           "      and the first request as single bodies for h2load (h2load.pb,\n"
-          "      h2load.grpc, h2load.rb)\n"
+          "      h2load.grpc, h2load.rb); --otlp-only writes no ClickHouse rows\n"
           "  osprey-loadgen load --url URL --pack FILE [--content-type T] [--concurrency C]\n"
           "      POST every record of a pack over HTTP/1.1 keep-alive connections; retries\n"
           "      503/429 (and ClickHouse's 'too many parts') with backoff\n"
@@ -74,7 +74,7 @@ static int write_file(const char *dir, const char *name, const void *p, size_t n
 /* Output of one gen run. */
 typedef struct gen_out {
     const char *dir;
-    FILE *otlp, *ch, *chbig;
+    FILE *otlp, *ch, *chbig; /* ch and chbig are NULL with --otlp-only */
     osp_buf pb, rb, big; /* current request bodies; `big` accumulates ClickHouse rows */
     uint32_t big_spans;
     uint64_t spans, requests, attrs, pb_bytes, rb_bytes, first_ns, last_ns;
@@ -107,7 +107,7 @@ static int write_h2load_bodies(gen_out *go, size_t nspans)
         rc = write_file(go->dir, "h2load.pb", go->pb.data, go->pb.len);
     if (rc == 0)
         rc = write_file(go->dir, "h2load.grpc", grpc.data, grpc.len);
-    if (rc == 0)
+    if (rc == 0 && go->chbig)
         rc = write_file(go->dir, "h2load.rb", go->rb.data, go->rb.len);
     if (rc == 0)
         rc = write_file(go->dir, "h2load.spans", n, (size_t)k);
@@ -123,18 +123,18 @@ static int gen_emit(gen_out *go, osp_span_batch *b, uint64_t ch_spans, uint64_t 
     int rc = osp_gen_group(b);
     if (rc == 0)
         rc = osp_otlp_traces_encode_pb(b, &go->pb);
-    if (rc == 0)
+    if (rc == 0 && go->chbig)
         rc = osp_ch_rowbinary(b, &go->rb);
     if (rc == 0)
         rc = osp_bench_pack_write(go->otlp, go->pb.data, go->pb.len, (uint32_t)b->nspans);
-    if (rc == 0 && go->spans < ch_spans)
+    if (rc == 0 && go->ch && go->spans < ch_spans)
         rc = osp_bench_pack_write(go->ch, go->rb.data, go->rb.len, (uint32_t)b->nspans);
     if (rc == 0 && go->requests == 0)
         rc = write_h2load_bodies(go, b->nspans);
-    if (rc == 0) /* RowBinary rows concatenate: big requests are runs of small ones */
+    if (rc == 0 && go->chbig) /* RowBinary rows concatenate: big requests are runs of small ones */
         rc = osp_buf_append(&go->big, go->rb.data, go->rb.len);
     go->big_spans += (uint32_t)b->nspans;
-    if (rc == 0 && go->big_spans >= ch_batch) {
+    if (rc == 0 && go->chbig && go->big_spans >= ch_batch) {
         rc = osp_bench_pack_write(go->chbig, go->big.data, go->big.len, go->big_spans);
         osp_buf_reset(&go->big);
         go->big_spans = 0;
@@ -189,9 +189,10 @@ static int cmd_gen(const osp_bench_opts *o)
     }
     if (rc == 0) {
         go.otlp = open_out(dir, "otlp.pack");
-        go.ch = open_out(dir, "ch.pack");
-        go.chbig = open_out(dir, "ch-big.pack");
-        rc = go.otlp && go.ch && go.chbig ? osp_gen_create(&gopt, &g) : OSP_EIO;
+        int ch = !osp_bench_opt_flag(o, "--otlp-only");
+        go.ch = ch ? open_out(dir, "ch.pack") : NULL;
+        go.chbig = ch ? open_out(dir, "ch-big.pack") : NULL;
+        rc = go.otlp && (!ch || (go.ch && go.chbig)) ? osp_gen_create(&gopt, &g) : OSP_EIO;
     }
     while (rc == 0 && go.spans < target) {
         osp_span_batch_reset(&b);
@@ -199,7 +200,7 @@ static int cmd_gen(const osp_bench_opts *o)
         if (rc == 0)
             rc = gen_emit(&go, &b, ch_spans, ch_batch);
     }
-    if (rc == 0 && go.big_spans)
+    if (rc == 0 && go.chbig && go.big_spans)
         rc = osp_bench_pack_write(go.chbig, go.big.data, go.big.len, go.big_spans);
     if (rc == 0)
         rc = write_file(dir, "traces.bin", ids.data, ids.len);

@@ -7,7 +7,7 @@
 # server with them and one with --no-derive. See docs/benchmarks.md.
 #
 # Knobs (environment):
-#   BENCH_PART        traces | metrics | logs | sdk | all (default all) | derive
+#   BENCH_PART        traces | metrics | logs | sdk | console | all (default all) | derive
 #   BENCH_SPANS       spans stored for the storage and query figures (default 10000000)
 #   BENCH_QUICK=1     smoke run: 200000 spans, short phases
 #   BENCH_CONC        connections, for Osprey and ClickHouse alike (default 4)
@@ -47,6 +47,11 @@
 #   BENCH_DERIVE_SPANS     spans loaded per run (default 1000000); the workload is kept in
 #                          $BENCH_OUT/derive-data and reused while its parameters match
 #   BENCH_DERIVE_REPS      runs with derivations on and off each, alternating (default 3)
+# Console part:
+#   BENCH_CONSOLE_SPANS    spans the server holds, spread over the last 55 minutes (default
+#                          10000000; quick: 1000000); `osprey demo` then adds logs, metrics
+#                          and sessions for BENCH_CONSOLE_DEMO_SECONDS (default 30)
+#   BENCH_CONSOLE_REPS     cold opens of each page (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -101,7 +106,7 @@ hwm_mib() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 reset_hwm() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 kv() { awk -F= -v k="$2" '$1 == k { print $2 }' "$1"; }
 
-case "$PART" in traces | metrics | logs | sdk | all | derive) ;; *) die "BENCH_PART must be traces, metrics, logs, sdk, all or derive" ;; esac
+case "$PART" in traces | metrics | logs | sdk | console | all | derive) ;; *) die "BENCH_PART must be traces, metrics, logs, sdk, console, all or derive" ;; esac
 scripts/deps.sh bench
 for tool in h2load curl awk; do
     command -v "$tool" >/dev/null || die "$tool is missing (run scripts/deps.sh bench)"
@@ -112,7 +117,11 @@ LB=bench/bin/osprey-logs-bench
 if [ "$PART" = logs ] || [ "$PART" = all ]; then
     [ -x "$LB" ] || die "$LB is missing (run make -C bench)"
 fi
-if [ "$PART" != metrics ] && [ "$PART" != sdk ] && [ "$PART" != derive ]; then
+if [ "$PART" = console ] || [ "$PART" = all ]; then
+    command -v node >/dev/null || die "node is missing (run scripts/deps.sh bench)"
+    [ -x "${OSPREY_CHROMIUM:-/usr/bin/chromium}" ] || die "chromium not found (run scripts/deps.sh bench)"
+fi
+if [ "$PART" != metrics ] && [ "$PART" != sdk ] && [ "$PART" != derive ] && [ "$PART" != console ]; then
     CH_SERVER=${BENCH_CLICKHOUSE_SERVER:-$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)}
     [ -x "$CH_SERVER" ] || die "clickhouse-server not found (run scripts/deps.sh bench)"
 fi
@@ -1083,6 +1092,47 @@ derive_part() {
         "$(verdict "$on" ">=" "0.85 * $off") ($(calc "100 * (1 - $on / $off)" 1)% fewer spans/s)"
 }
 
+# ---- console part: first render of each page against a server holding millions of spans ----
+console_part() {
+    local spans=${BENCH_CONSOLE_SPANS:-$([ "$QUICK" = 1 ] && echo 1000000 || echo 10000000)}
+    local demo_s=${BENCH_CONSOLE_DEMO_SECONDS:-30} reps=${BENCH_CONSOLE_REPS:-3}
+    local data=$OUT/console-data dir=$WORK/osprey-console span_s=3300 held rss
+    if [ ! -f tests/console/node_modules/.package-lock.json ] ||
+        [ tests/console/package-lock.json -nt tests/console/node_modules/.package-lock.json ]; then
+        (cd tests/console && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tests/console failed"
+    fi
+    # Spread over the last 55 minutes (about 18 spans a trace), so that every page's default
+    # range, the last hour, holds them all; generated afresh each run for that reason.
+    log "console: generating $spans spans over the last $((span_s / 60)) minutes into $data"
+    rm -rf "$data"
+    "$LG" gen --out "$data" --spans "$spans" --batch "$BATCH" --otlp-only \
+        --base-ns "$((($(date +%s) - span_s) * 1000000000))" --traces-per-sec "$(calc "$spans / 18 / $span_s" 1)" \
+        >"$OUT/console-gen.txt" || die "generating the workload failed"
+    : >"$OUT/osprey.log"
+    rm -rf "$dir"
+    start_osprey "$dir"
+    log "console: loading them ($CONC connections), then $demo_s s of osprey demo"
+    "$LG" load --url "http://127.0.0.1:$HTTP_PORT/v1/traces" --pack "$data/otlp.pack" \
+        --concurrency "$CONC" >"$OUT/console-load.txt" || die "loading the spans failed"
+    "$OSPREY" demo --endpoint "http://127.0.0.1:$HTTP_PORT" --duration "${demo_s}s" --rate 5 \
+        --delay-scale 0.2 >>"$OUT/osprey.log" 2>&1 || die "osprey demo failed (see $OUT/osprey.log)"
+    wait_idle "$OSP_PID" "$IDLE_WAIT"
+    held=$(metric osprey_spans_accepted_total)
+    log "console: the server holds $held spans; $reps cold opens of each page"
+    node bench/console.mjs --url "http://127.0.0.1:$API_PORT" --reps "$reps" >"$OUT/console-pages.md" ||
+        die "the console measurement failed"
+    rss=$(hwm_mib "$OSP_PID")
+    stop_osprey
+    [ "$KEEP" = 1 ] || rm -rf "$data" "$dir"
+    {
+        echo
+        echo "Console first render, $(date -u +%Y-%m-%d), $(nproc) cores; a server holding $held spans" \
+            "(peak RSS $rss MiB), Chromium $(chromium --version 2>/dev/null | awk '{ print $2 }')"
+        echo
+        cat "$OUT/console-pages.md"
+    } | tee "$OUT/console-results.md"
+}
+
 mkdir -p "$OUT" "$WORK"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 case "$PART" in traces | all) traces_part ;; esac
@@ -1090,4 +1140,5 @@ case "$PART" in metrics | all) metrics_part ;; esac
 case "$PART" in logs | all) logs_part ;; esac
 # libosprey's overhead per call: a program of its own, no peer server (docs/benchmarks.md).
 case "$PART" in sdk | all) bench/bin/osprey-sdk-bench | tee "$OUT/sdk-results.md" ;; esac
+case "$PART" in console | all) console_part ;; esac
 case "$PART" in derive) derive_part ;; esac

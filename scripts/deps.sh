@@ -7,7 +7,7 @@ case "$mode" in
 test)
     pkgs+=(libcmocka-dev clang libclang-rt-14-dev curl nghttp2-client prometheus valgrind chromium)
     ;;
-bench) pkgs+=(clickhouse-server clickhouse-client nghttp2-client prometheus victoria-metrics) ;;
+bench) pkgs+=(clickhouse-server clickhouse-client nghttp2-client prometheus victoria-metrics chromium) ;;
 esac
 # Every build bundles the web console (console/, Vite) and the tests run on Node.js too.
 # Node.js and npm may come from elsewhere than Debian's packages (npm is bundled in some

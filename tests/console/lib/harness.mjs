@@ -207,7 +207,7 @@ async function waitForData(c, timeoutMs) {
 }
 
 /** {service, traceId, sessionId} once the APIs have each, else null. */
-async function findIds(c) {
+export async function findIds(c) {
     const { services } = await c.api('/api/v1/overview');
     const busy = services.filter((s) => s.calls > 0).sort((a, b) => b.calls - a.calls);
     if (busy.length === 0) return null;
