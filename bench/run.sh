@@ -1117,6 +1117,7 @@ console_part() {
     "$OSPREY" demo --endpoint "http://127.0.0.1:$HTTP_PORT" --duration "${demo_s}s" --rate 5 \
         --delay-scale 0.2 >>"$OUT/osprey.log" 2>&1 || die "osprey demo failed (see $OUT/osprey.log)"
     wait_idle "$OSP_PID" "$IDLE_WAIT"
+    sync # the parts' writes reach the disk before the timings, not during them
     held=$(metric osprey_spans_accepted_total)
     log "console: the server holds $held spans; $reps cold opens of each page"
     node bench/console.mjs --url "http://127.0.0.1:$API_PORT" --reps "$reps" >"$OUT/console-pages.md" ||

@@ -2,7 +2,8 @@
 # Runs the console's browser tests in tests/console (Debian's Chromium driven by playwright-core,
 # against the console the server binary serves) and prints a closing "console: N passed, N failed".
 #
-# Usage: scripts/console-test.sh [NAME...]   NAME = a tests/console/NAME.test.mjs file: pages, perf (default: all)
+# Usage: scripts/console-test.sh [NAME...]   NAME = a tests/console/NAME.test.mjs file: pages, perf,
+#                                            scroll, tables, a11y (default: all)
 # Environment:
 #   OSPREY_BIN                  binary to test (default bin/osprey); it must embed the console (make builds it)
 #   CONSOLE_GREP                only tests whose name matches this pattern (node --test-name-pattern)
