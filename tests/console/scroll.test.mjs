@@ -8,17 +8,14 @@
 // (requestAnimationFrame timestamps in the page, the DevTools Protocol's Performance metrics and
 // a Tracing session) and printed, never asserted.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-
-import { chromium } from 'playwright-core';
 
 import { getJson } from '../e2e/lib/http.mjs';
 import { postTraces } from '../e2e/lib/raw.mjs';
 import { startServer, until } from '../e2e/lib/server.mjs';
 import { bigTrace } from './lib/bigtrace.mjs';
 import { formatNumber, formatSeconds } from './lib/format.mjs';
-import { assertServesConsole, CHROMIUM, ConsolePage, cleanExit, SLOW, VIEWPORT } from './lib/harness.mjs';
+import { assertServesConsole, closeAll, launchChromium, openConsolePage, SLOW } from './lib/harness.mjs';
 
 const SPANS = 10000;
 /** How long each measured scroll takes, ms. */
@@ -228,20 +225,13 @@ describe('scrolling a 10,000-span trace', () => {
             },
             20000 * SLOW,
         );
-        if (!fs.existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: run scripts/deps.sh test (installs Debian's chromium)`);
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+        browser = await launchChromium();
     });
 
-    after(async () => {
-        await browser?.close().catch(() => {});
-        if (!server) return;
-        const r = await server.stop();
-        assert.ok(cleanExit(r), server.describeExit(r));
-    });
+    after(() => closeAll(browser, server));
 
     test('the waterfall keeps a few hundred rows in the DOM and scrolls to the last span (frame figures printed)', async () => {
-        const context = await browser.newContext({ baseURL: server.apiUrl, viewport: VIEWPORT, colorScheme: 'light' });
-        const cp = new ConsolePage(context, await context.newPage(), server.apiUrl);
+        const cp = await openConsolePage(browser, server.apiUrl);
         const url = `/traces/${trace.traceId}`;
         try {
             await cp.goto(url);
@@ -272,7 +262,7 @@ describe('scrolling a 10,000-span trace', () => {
             // The scrolls, measured: a fling at wheel speed, then the whole trace in the same time
             // (a scrollbar dragged from top to bottom), where every frame shows rows all new.
             console.log(`the Trace page of a ${formatNumber(SPANS)}-span trace was ready ${readyMs.toFixed(0)} ms after navigation start`);
-            const cdp = await context.newCDPSession(page);
+            const cdp = await cp.context.newCDPSession(page);
             await cdp.send('Performance.enable');
             const measure = async (what, distance) => {
                 const before = await metrics(cdp);
@@ -307,8 +297,7 @@ describe('scrolling a 10,000-span trace', () => {
     });
 
     test('collapsing and expanding subtrees, by pointer and by keyboard, shows the rows the tree holds', async () => {
-        const context = await browser.newContext({ baseURL: server.apiUrl, viewport: VIEWPORT, colorScheme: 'light' });
-        const cp = new ConsolePage(context, await context.newPage(), server.apiUrl);
+        const cp = await openConsolePage(browser, server.apiUrl);
         const url = `/traces/${trace.traceId}`;
         const size = (i) => 1 + trace.spans[i].children.reduce((n, c) => n + size(c), 0);
         try {

@@ -4,16 +4,13 @@
 // starting again at the first page. What each page must hold is worked out from the API's
 // answer for the same range.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-
-import { chromium } from 'playwright-core';
 
 import { getJson } from '../e2e/lib/http.mjs';
 import { postTraces } from '../e2e/lib/raw.mjs';
 import { startServer, until } from '../e2e/lib/server.mjs';
 import { documentOf, int, SPAN_KIND, str } from '../e2e/lib/genai-scale.mjs';
-import { assertServesConsole, CHROMIUM, ConsolePage, cleanExit, VIEWPORT } from './lib/harness.mjs';
+import { assertServesConsole, closeAll, launchChromium, openConsolePage } from './lib/harness.mjs';
 
 const USERS = 250;
 const PAGE_ROWS = 100; // PAGE_ROWS in console/src/components/table.tsx
@@ -71,23 +68,16 @@ describe('paged tables', () => {
             },
             20000,
         );
-        if (!fs.existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: run scripts/deps.sh test (installs Debian's chromium)`);
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+        browser = await launchChromium();
     });
 
-    after(async () => {
-        await browser?.close().catch(() => {});
-        if (!server) return;
-        const r = await server.stop();
-        assert.ok(cleanExit(r), server.describeExit(r));
-    });
+    after(() => closeAll(browser, server));
 
     test('the Users page shows 250 users 100 at a time, the page in the URL', async () => {
         const { users } = await getJson(`${server.apiUrl}/api/v1/users?limit=1000&start=${range.from / 1000}&end=${range.to / 1000}`);
         // The page's default order: cost, highest first (ties by id as the API lists them).
         const byCost = users.map((u, k) => ({ ...u, k })).sort((a, b) => b.cost - a.cost || a.k - b.k).map((u) => u.id);
-        const context = await browser.newContext({ baseURL: server.apiUrl, viewport: VIEWPORT, colorScheme: 'light' });
-        const cp = new ConsolePage(context, await context.newPage(), server.apiUrl);
+        const cp = await openConsolePage(browser, server.apiUrl);
         const url = `/users?from=${range.from}&to=${range.to}`;
         const page = cp.page;
         const expectPage = async (n, why) => {

@@ -898,8 +898,9 @@ describe('the demo fleet against the golden-signal APIs', { timeout: 120000 * SL
             close(s.lastSeen, w.lastSeen, `${what} lastSeen`);
         }
 
-        const u = (await api('users')).users;
-        assert.deepEqual(u.map((x) => x.id), [...users.keys()].sort());
+        const u = (await api('users', { limit: 1000 })).users;
+        assert.deepEqual(u.map((x) => x.id).sort(), [...users.keys()].sort());
+        for (let k = 1; k < u.length; k++) assert.ok(u[k - 1].lastSeen >= u[k].lastSeen, `users newest first: ${u[k - 1].id} before ${u[k].id}`);
         for (const x of u) {
             const w = users.get(x.id);
             const what = `user ${x.id}`;

@@ -139,8 +139,7 @@ export class Console {
 
     /** Launches the browser (once). */
     async launch() {
-        if (!fs.existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: run scripts/deps.sh test (installs Debian's chromium)`);
-        this.browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+        this.browser ??= await launchChromium();
         return this.browser;
     }
 
@@ -149,13 +148,7 @@ export class Console {
      * on the console, recording its problems. opts: colorScheme, viewport.
      */
     async open(opts = {}) {
-        const browser = await this.launch();
-        const context = await browser.newContext({
-            baseURL: this.baseUrl,
-            viewport: opts.viewport ?? VIEWPORT,
-            colorScheme: opts.colorScheme ?? 'light',
-        });
-        return new ConsolePage(context, await context.newPage(), this.baseUrl);
+        return openConsolePage(await this.launch(), this.baseUrl, opts);
     }
 
     /** Closes the browser, stops the demo and the server (which must exit cleanly). */
@@ -165,6 +158,29 @@ export class Console {
         await within(this.demo.done, 20000 * SLOW, 'osprey demo after SIGTERM').catch(() => this.demo.child.kill('SIGKILL'));
         return this.server.stop();
     }
+}
+
+/** Debian's Chromium, headless, driven by playwright-core. */
+export async function launchChromium() {
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: run scripts/deps.sh test (installs Debian's chromium)`);
+    return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+}
+
+/**
+ * A fresh context of browser (empty storage, light colour scheme unless told) with one page on
+ * the console at baseUrl, recording its problems. opts: colorScheme, viewport.
+ */
+export async function openConsolePage(browser, baseUrl, opts = {}) {
+    const context = await browser.newContext({ baseURL: baseUrl, viewport: opts.viewport ?? VIEWPORT, colorScheme: opts.colorScheme ?? 'light' });
+    return new ConsolePage(context, await context.newPage(), baseUrl);
+}
+
+/** For a test file with a server of its own: closes browser and stops server (either may be unset), which must exit cleanly. */
+export async function closeAll(browser, server) {
+    await browser?.close().catch(() => {});
+    if (!server) return;
+    const r = await server.stop();
+    assert.ok(cleanExit(r), server.describeExit(r));
 }
 
 /**
