@@ -2,7 +2,8 @@
 // eight services, 12 levels, errors, events, attributes) is posted as OTLP/JSON to a bare server;
 // the page must show its figures, keep only a few dozen rows in the DOM (virtualization), never
 // show part of the view without rows, and, scrolled from top to bottom in 3 s, end on the trace's
-// last span in depth-first order; collapsing and expanding by pointer and keyboard must show the
+// last span in depth-first order with every row whole again (rows are drawn lighter while the
+// view jumps); collapsing and expanding by pointer and keyboard must show the
 // rows the tree holds. All of it is worked out from the tree the test built. The frames of two
 // scrolls (a fast wheel, then the whole trace in 3 s) are measured with Chromium's own tools
 // (requestAnimationFrame timestamps in the page, the DevTools Protocol's Performance metrics and
@@ -142,7 +143,7 @@ function rowIdsDrawn() {
         .map(([, id]) => id);
 }
 
-/** In the page: whether the row of lastId lies wholly inside the scroller's view, and its service and name. */
+/** In the page: whether the row of lastId lies wholly inside the scroller's view, and its service, name and duration. */
 function rowsAtEnd(lastId) {
     const el = document.querySelector('[data-testid="waterfall"]');
     const view = el.getBoundingClientRect();
@@ -150,7 +151,7 @@ function rowsAtEnd(lastId) {
     const r = last?.getBoundingClientRect();
     return {
         lastInView: !!r && r.height > 0 && r.top >= view.top - 0.5 && r.bottom <= view.bottom + 0.5,
-        lastText: last ? [last.querySelector('.wf-service')?.innerText, last.querySelector('.wf-op')?.innerText] : null,
+        lastText: last ? ['.wf-service', '.wf-op', '.wf-duration'].map((sel) => last.querySelector(sel)?.innerText) : null,
     };
 }
 
@@ -286,8 +287,16 @@ describe('scrolling a 10,000-span trace', () => {
             const endIds = await page.evaluate(rowIdsDrawn);
             assert.ok(endIds.length < MAX_DOM_ROWS, `${url}: ${endIds.length} rows in the DOM at the bottom`);
             assert.deepEqual(endIds, idsOf(trace.order.slice(-endIds.length)), `${url}: the last rows, depth first`);
+            // Rows drawn light while the view jumped (no duration labels) are whole again once it rests.
+            const whole = () => {
+                const rows = document.querySelectorAll('[data-testid="waterfall"] .wf-row');
+                return rows.length > 0 && [...rows].every((r) => r.querySelector('.wf-duration'));
+            };
+            await page.waitForFunction(whole, null, { timeout: 5000 }).catch(() => {});
+            assert.ok(await page.evaluate(whole), `${url}: rows still drawn light after the scroll ended`);
             const end = await page.evaluate(rowsAtEnd, last.spanId);
-            assert.deepEqual(end.lastText, [last.service, last.name], `${url}: the last row's service and name`);
+            const duration = formatSeconds(Number(last.end - last.start) / 1e9);
+            assert.deepEqual(end.lastText, [last.service, last.name, duration], `${url}: the last row's service, name and duration`);
             assert.ok(end.lastInView, `${url}: the last span's row (${last.spanId}) is not wholly in view at the bottom`);
             await cp.assertClean(url);
         } finally {

@@ -4,12 +4,15 @@
 // pool size), keyed by its slot and kept in slot order, so scrolling rewrites a slot's content
 // and position in place instead of removing and inserting elements.
 import type { RefObject } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 
 export interface VirtualRows {
     first: number; // the first row to render
     last: number; // one past the last
     height: number; // of the scroller's view, px
+    /** The window moved past all the rows it held (a fling or a scrollbar drag), and has not
+     * settled since: rows may be drawn lighter, every one of them being new each frame. */
+    jumping: boolean;
     /** The rows to render as [slot, row] pairs in slot order (key each element by its slot). */
     slots: () => Array<[number, number]>;
     onScroll: (e: Event) => void;
@@ -19,6 +22,8 @@ export interface VirtualRows {
 
 /** Rows scrolled by between renders: the window of rendered rows moves in steps this big. */
 const STEP = 4;
+/** How long the window must rest before a jump is over, ms. */
+const SETTLE_MS = 120;
 
 /**
  * The rows of a scroller (ref) holding count rows of rowHeight px to render now. Scrolling
@@ -60,10 +65,21 @@ export function useVirtualRows(ref: RefObject<HTMLElement>, count: number, rowHe
     const last = Math.min(count, Math.floor(top / rowHeight) + inView + STEP + overscan);
     // The window never holds more rows than this, so row modulo pool is a free slot.
     const pool = inView + STEP + 2 * overscan;
+    // A jump: the window moved by a pool or more since the last render; over once it rests.
+    const [jumping, setJumping] = useState(false);
+    const prevFirst = useRef(first);
+    const jumped = Math.abs(first - prevFirst.current) >= pool;
+    prevFirst.current = first;
+    if (jumped && !jumping) setJumping(true);
+    useEffect(() => {
+        if (!jumping) return;
+        const t = setTimeout(() => setJumping(false), SETTLE_MS);
+        return () => clearTimeout(t);
+    }, [jumping, first]);
     const slots = () => {
         const out: Array<[number, number]> = [];
         for (let k = first; k < last; k++) out.push([k % pool, k]);
         return out.sort((a, b) => a[0] - b[0]);
     };
-    return { first, last, height, slots, onScroll, reveal };
+    return { first, last, height, jumping: jumping || jumped, slots, onScroll, reveal };
 }

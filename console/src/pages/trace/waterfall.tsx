@@ -1,6 +1,8 @@
 // The Waterfall tab: the span tree as rows (service and name, indented by depth) beside time
 // bars on the trace's time axis, the critical path drawn under the bars and errors marked.
-// Virtualized: rows have a fixed height and only those in view are rendered. Keyboard: up and
+// Virtualized: rows have a fixed height and only those in view are rendered; while the view
+// jumps (a fling or a scrollbar drag shows all-new rows each frame) they are drawn without
+// their critical path, event marks and duration label, which come back once it rests. Keyboard: up and
 // down move the selection, left collapses (or goes to the parent), right expands (or goes to the
 // first child), Home/End/PageUp/PageDown jump, Escape clears the selection.
 import { useEffect, useMemo, useRef } from 'preact/hooks';
@@ -122,6 +124,7 @@ export function Waterfall({ model, rows, selected, collapsed, colours, showCriti
                                 selected={s.i === selected}
                                 open={!collapsed.has(s.spanId)}
                                 showCritical={showCritical}
+                                lite={v.jumping}
                                 onSelect={onSelect}
                                 onToggle={onToggle}
                             />
@@ -164,12 +167,13 @@ interface RowProps {
     selected: boolean;
     open: boolean;
     showCritical: boolean;
+    lite: boolean; // while the view jumps: no critical path, event marks or duration label
     onSelect: (i: number) => void;
     onToggle: (i: number, open: boolean) => void;
 }
 
 /** One span's row: toggle, service and name, then its bar on the time axis. */
-function Row({ span: s, model, top, total, colour, selected, open, showCritical, onSelect, onToggle }: RowProps) {
+function Row({ span: s, model, top, total, colour, selected, open, showCritical, lite, onSelect, onToggle }: RowProps) {
     const hasKids = s.children.length > 0;
     const siblings = s.parent >= 0 ? model.spans[s.parent].children : model.roots;
     const left = s.start / total;
@@ -223,13 +227,17 @@ function Row({ span: s, model, top, total, colour, selected, open, showCritical,
             <div class="wf-timeline">
                 <div class="wf-bar" style={{ left: pct(s.start, total), width: pct(s.duration, total), background: colour }} />
                 {showCritical &&
+                    !lite &&
                     s.critical.map(([a, b]) => <div key={a} class="wf-critical" style={{ left: pct(a, total), width: pct(b - a, total) }} />)}
-                {s.events.slice(0, MAX_EVENT_MARKS).map((e, k) => (
-                    <div key={k} class="wf-event" style={{ left: pct(Math.min(Math.max(e.at, 0), total), total) }} />
-                ))}
-                <span class="wf-duration" style={labelAt}>
-                    {formatSeconds(nsSeconds(s.duration))}
-                </span>
+                {!lite &&
+                    s.events.slice(0, MAX_EVENT_MARKS).map((e, k) => (
+                        <div key={k} class="wf-event" style={{ left: pct(Math.min(Math.max(e.at, 0), total), total) }} />
+                    ))}
+                {!lite && (
+                    <span class="wf-duration" style={labelAt}>
+                        {formatSeconds(nsSeconds(s.duration))}
+                    </span>
+                )}
             </div>
         </div>
     );
