@@ -220,6 +220,7 @@ typedef struct consumer {
     int (*end)(void *self);
     void *self;
     enum resolution needs;
+    int ttft; /* reads LLM calls' TTFT: a store's scan fills the missing ones from the engine's */
 } consumer;
 
 /* Scratch for resolving one trace at a time, grown to the largest trace. */
@@ -324,8 +325,9 @@ static int run(const osp_aicall_source *src, consumer *c, osp_arena *arena)
         const osp_aicall_query *q = src->q;
         uint64_t from = q->start_ns > TTFT_MARGIN_NS ? q->start_ns - TTFT_MARGIN_NS : 0;
         uint64_t to = q->end_ns ? q->end_ns + TTFT_MARGIN_NS : UINT64_MAX / 2;
-        rc = osp_server_ttft_load(src->store, (int64_t)(from / 1000000), (int64_t)(to / 1000000),
-                                  arena, &f.ttft);
+        if (c->ttft)
+            rc = osp_server_ttft_load(src->store, (int64_t)(from / 1000000),
+                                      (int64_t)(to / 1000000), arena, &f.ttft);
         if (rc == 0)
             rc = osp_store_scan_aicalls(src->store, q, feed_scanned, &f);
     }
@@ -596,13 +598,19 @@ static int cmp_str(const void *pa, const void *pb)
     return osp_str_cmp(*(const osp_str *)pa, *(const osp_str *)pb);
 }
 
-/* Rows (pointers) newest first. */
-static int cmp_newest(const void *pa, const void *pb)
+/* Summaries newest first. */
+static int cmp_summary(const void *pa, const void *pb)
 {
-    const osp_session_summary *a = &(*(sess_row *const *)pa)->s, *b = &(*(sess_row *const *)pb)->s;
+    const osp_session_summary *a = pa, *b = pb;
     if (a->last_ns != b->last_ns)
         return a->last_ns > b->last_ns ? -1 : 1;
     return osp_str_cmp(a->id, b->id);
+}
+
+/* Rows (pointers) newest first. */
+static int cmp_newest(const void *pa, const void *pb)
+{
+    return cmp_summary(&(*(sess_row *const *)pa)->s, &(*(sess_row *const *)pb)->s);
 }
 
 /* 1 when row passes f's user and service filters, and is one of only (NULL: any). */
@@ -693,7 +701,7 @@ static int sessions_of(const osp_aicall_source *src, const osp_sessions_filter *
                        osp_session_summary **out, size_t *n)
 {
     sess_list l = {.f = f, .only = only, .arena = arena, .out = out, .n = n};
-    consumer c = {sess_list_add, sess_list_end, &l, RESOLVE_ALL};
+    consumer c = {sess_list_add, sess_list_end, &l, RESOLVE_ALL, 0};
     pricer_init(&l.prices, prices);
     keyed_init(&l.rows, sizeof(sess_row));
     *out = NULL;
@@ -801,14 +809,6 @@ static int newest(const osp_aicall_source *src, const newest_list *l, osp_arena 
 }
 
 /* ---- the sessions list ---- */
-
-static int cmp_summary(const void *pa, const void *pb)
-{
-    const osp_session_summary *a = pa, *b = pb;
-    if (a->last_ns != b->last_ns)
-        return a->last_ns > b->last_ns ? -1 : 1;
-    return osp_str_cmp(a->id, b->id);
-}
 
 static uint64_t summary_last(const void *row)
 {
@@ -1065,7 +1065,7 @@ static int users_of(const osp_aicall_source *src, const osp_sessions_window *w,
                     osp_user_usage **out, size_t *n)
 {
     users u = {.w = w, .only = only, .arena = arena, .out = out, .n = n};
-    consumer c = {users_add, users_end, &u, RESOLVE_ALL};
+    consumer c = {users_add, users_end, &u, RESOLVE_ALL, 0};
     pricer_init(&u.prices, prices);
     keyed_init(&u.rows, sizeof(osp_user_usage));
     keyed_init(&u.sessions, 1);
@@ -1115,7 +1115,7 @@ static int cmp_usage(const void *pa, const void *pb)
     return osp_str_cmp(((const osp_golden_usage *)pa)->key, ((const osp_golden_usage *)pb)->key);
 }
 
-/* Seconds, growing (osp_malloc). */
+/* Numbers, growing (osp_malloc). */
 typedef struct values {
     double *v;
     size_t n, cap;
@@ -1205,7 +1205,7 @@ int osp_sessions_usage_by_user(const osp_aicall_source *src, const osp_sessions_
                                osp_golden_usage **out, size_t *n)
 {
     usage g = {.w = w, .arena = arena, .out = out, .n = n};
-    consumer c = {usage_add, usage_end, &g, RESOLVE_ALL};
+    consumer c = {usage_add, usage_end, &g, RESOLVE_ALL, 1};
     pricer_init(&g.prices, prices);
     keyed_init(&g.rows, sizeof(usage_row));
     *out = NULL;
@@ -1292,8 +1292,7 @@ static int cmp_item(const void *pa, const void *pb, void *ctx)
 typedef struct tool_row {
     osp_agent_tool t;
     uint32_t agent; /* row of the agent */
-    double *ms;     /* osp_malloc */
-    size_t nms, cap;
+    values ms;
 } tool_row;
 
 /* Counts the steps its[0..n) of one run into agent row ag (row id agid) and tools. */
@@ -1312,10 +1311,8 @@ static int run_add(const analysis *an, const run_item *its, size_t n, osp_agent_
         }
         osp_str name = a->tool_name.n ? a->tool_name : a->name;
         tool_row *t = keyed_get(tools, ag->name, name, &fresh);
-        double *slot = t ? osp_array_push((void **)&t->ms, &t->nms, &t->cap, sizeof *slot) : NULL;
-        if (!slot)
+        if (!t || values_add(&t->ms, (double)(a->end_ns - a->start_ns) / NS_PER_MS))
             return OSP_ENOMEM;
-        *slot = (double)(a->end_ns - a->start_ns) / NS_PER_MS;
         t->t.name = name;
         t->agent = agid;
         t->t.calls++;
@@ -1348,7 +1345,7 @@ static int tools_out(keyed *tools, osp_agent_stats *ag, size_t nag, osp_arena *a
         ag[a].ntools = 0;
     }
     for (size_t i = 0; i < tools->n; i++) {
-        rows[i].t.p95_ms = quantile(rows[i].ms, rows[i].nms, 0.95);
+        rows[i].t.p95_ms = quantile(rows[i].ms.v, rows[i].ms.n, 0.95);
         osp_agent_stats *s = &ag[rows[i].agent];
         s->tools[s->ntools++] = rows[i].t;
     }
@@ -1427,14 +1424,14 @@ int osp_agents_list(const osp_aicall_source *src, const osp_sessions_window *w, 
                     osp_agent_stats **out, size_t *n)
 {
     agents g = {.w = w, .arena = arena, .out = out, .n = n};
-    consumer c = {agents_trace, agents_end, &g, RESOLVE_PARENTS};
+    consumer c = {agents_trace, agents_end, &g, RESOLVE_PARENTS, 0};
     keyed_init(&g.rows, sizeof(osp_agent_stats));
     keyed_init(&g.tools, sizeof(tool_row));
     *out = NULL;
     *n = 0;
     int rc = run(src, &c, arena);
     for (size_t i = 0; i < g.tools.n; i++)
-        osp_free(((tool_row *)g.tools.rows)[i].ms);
+        osp_free(((tool_row *)g.tools.rows)[i].ms.v);
     keyed_cleanup(&g.rows);
     keyed_cleanup(&g.tools);
     osp_free(g.steps.v);
@@ -1505,7 +1502,7 @@ int osp_streaming_list(const osp_aicall_source *src, const osp_sessions_window *
                        osp_arena *arena, osp_streaming_stats **out, size_t *n)
 {
     streaming g = {.w = w, .stall_ns = stall_ns, .arena = arena, .out = out, .n = n};
-    consumer c = {streaming_add, streaming_end, &g, RESOLVE_NONE};
+    consumer c = {streaming_add, streaming_end, &g, RESOLVE_NONE, 1};
     keyed_init(&g.rows, sizeof(osp_streaming_stats));
     *out = NULL;
     *n = 0;

@@ -39,8 +39,8 @@ int osp_sessions_load(osp_store *store, const osp_aicall_query *q, osp_arena *ar
 
 /* Where an aggregation's records come from: a set in memory, or the store's index, read
  * in place trace by trace (osp_store_scan_aicalls), so that an answer over millions of
- * records holds one trace at a time; LLM calls without a TTFT take one from the serving
- * engine's metric, as osp_sessions_load does. */
+ * records holds one trace at a time. For the answers that read TTFT (LLM usage by user,
+ * streaming), LLM calls without one take the serving engine's, as osp_sessions_load does. */
 typedef struct osp_aicall_source {
     const osp_aicall_set *set; /* when not NULL; else: */
     osp_store *store;          /* the traces q selects */
