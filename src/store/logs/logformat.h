@@ -138,13 +138,16 @@ enum osp_logpart_stream {
  * bytes >= 0x80, logtoken.h) that hold a digit are its variables; its template is the line
  * with each variable replaced by one OSP_LBODY_PLACEHOLDER byte. A line holding that byte
  * is a STRING row instead, so the split always gives the line back, byte for byte (it
- * works on bytes: UTF-8 or not makes no difference).
+ * works on bytes: UTF-8 or not makes no difference). Writers then write back into a
+ * template every variable that is the same in all of the granule's lines of that template
+ * (logtpl.h); readers need not know: placeholders are what is left.
  *   templates: the granule's distinct templates (varint length + bytes each); template
  *              id = position, in order of first use.
  *   vars:      variable streams 0, 1, ... (varint length + bytes each, at most
- *              OSP_LBODY_MAX_VAR_STREAMS): stream p holds variable #p of every TEMPLATE
- *              row, in row order, and the last stream also every variable past it. A
- *              variable stream is a mode byte (enum osp_logpart_var_mode), then its values.
+ *              OSP_LBODY_MAX_VAR_STREAMS): stream p holds the value of placeholder #p of
+ *              every TEMPLATE row, in row order, and the last stream also every value
+ *              past it. A variable stream is a mode byte (enum osp_logpart_var_mode), then
+ *              its values.
  * A line is rebuilt by copying its template with placeholder #p replaced by the next value
  * of stream min(p, OSP_LBODY_MAX_VAR_STREAMS - 1). Values:
  *   number:        digits without a leading zero ("0" is one), below 2^63: written in
@@ -160,12 +163,16 @@ enum osp_logpart_stream {
 #define OSP_LBODY_MAX_VAR_STREAMS 16
 #define OSP_LOGPART_MAX_TEMPLATED_BYTES (8u << 20)
 enum osp_logpart_var_mode {
-    OSP_LVAR_PLAIN = 0, /* numbers only: a varint each */
-    OSP_LVAR_DELTA = 1, /* numbers only: zz varint of each - the previous one (0 before
-                           the first), modulo 2^64 */
-    OSP_LVAR_MIXED = 2, /* per value a varint h: h even, the number h / 2; h % 4 = 1, text
-                           of h / 4 (>= 1) bytes; h % 4 = 3, a padded number of width
-                           h / 4 (<= 20) whose value follows as a varint */
+    OSP_LVAR_PLAIN = 0,       /* numbers only: a varint each */
+    OSP_LVAR_DELTA = 1,       /* numbers only: zz varint of each - the previous one (0 before
+                                 the first), modulo 2^64 */
+    OSP_LVAR_MIXED = 2,       /* per value a varint h: h even, the number h / 2; h % 4 = 1, text
+                                 of h / 4 (>= 1) bytes; h % 4 = 3, a padded number of width
+                                 h / 4 (<= 20) whose value follows as a varint */
+    OSP_LVAR_FIXED = 3,       /* digits of one width: a varint width w (1 to 19), then as
+                                 PLAIN, each value written zero-padded to w digits (the minutes
+                                 and seconds of a timestamp in the text) */
+    OSP_LVAR_FIXED_DELTA = 4, /* the same, with DELTA's values */
 };
 
 /* Attribute stream set (3 streams) encoding the attrs blob of each row:

@@ -26,6 +26,7 @@
 #include "store/blockfile.h"
 #include "store/logs/logformat.h"
 #include "store/logs/logtoken.h"
+#include "store/logs/logtpl.h"
 
 #define MOD "logpart"
 
@@ -256,15 +257,6 @@ typedef struct key_value {
     osp_value v;
 } key_value;
 
-/* The values of one variable position, in row order, in the MIXED form of
- * logformat.h. */
-typedef struct varstream {
-    osp_buf vals;
-    uint64_t prev;       /* the last number */
-    size_t plain, delta; /* bytes the numbers take as PLAIN, as DELTA */
-    int mixed;           /* holds a text or zero-padded value: MIXED */
-} varstream;
-
 struct osp_logpart_writer {
     osp_blockfile_writer bf; /* the file; bf.offset is where the next block goes */
     int err;                 /* sticky failure */
@@ -298,14 +290,8 @@ struct osp_logpart_writer {
     keyset tokens, traces; /* token keys, trace id hashes of this granule */
     int scan_err;
     osp_buf scratch, line, block;
-    /* template-split bodies of the granule */
-    osp_intern tpls;                         /* templates -> template id */
-    varstream vs[OSP_LBODY_MAX_VAR_STREAMS]; /* per variable position */
-    size_t nvs;                              /* positions used */
-    osp_str *vars;                           /* the variables of the line being split */
-    size_t nvars, vars_cap;
-    uint64_t gtpl; /* bytes of the granule's templated lines */
-    osp_buf tpl;   /* the template being built */
+    osp_logtpl tpls; /* the granule's template-split lines */
+    uint64_t gtpl;   /* their bytes */
 };
 
 static void writer_destroy(osp_logpart_writer *w, int remove_file)
@@ -335,11 +321,7 @@ static void writer_destroy(osp_logpart_writer *w, int remove_file)
     osp_free(w->gobs);
     osp_free(w->tokens.slots);
     osp_free(w->traces.slots);
-    osp_intern_cleanup(&w->tpls);
-    for (size_t i = 0; i < OSP_LBODY_MAX_VAR_STREAMS; i++)
-        osp_buf_cleanup(&w->vs[i].vals);
-    osp_free(w->vars);
-    osp_buf_cleanup(&w->tpl);
+    osp_logtpl_cleanup(&w->tpls);
     osp_free(w);
 }
 
@@ -356,10 +338,7 @@ int osp_logpart_writer_create(const char *tmp_path, const osp_logpart_writer_opt
     osp_intern_init(&w->keys, 1);
     osp_intern_init(&w->resources, 1);
     osp_intern_init(&w->scopes, 1);
-    osp_intern_init(&w->tpls, 1);
-    osp_buf_init(&w->tpl, 0);
-    for (size_t i = 0; i < OSP_LBODY_MAX_VAR_STREAMS; i++)
-        osp_buf_init(&w->vs[i].vals, 0);
+    osp_logtpl_init(&w->tpls);
     osp_arena_init(&w->arena, 0, 0);
     osp_buf *bufs[] = {&w->granules, &w->blooms, &w->scratch, &w->line, &w->block};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
@@ -458,85 +437,6 @@ static int string_body(osp_str body, osp_value *v)
            body.n == 1 + osp_pb_encode_varint(tmp, v->s.n) + v->s.n;
 }
 
-/* 1 with *v when tok is digits only and its value is below 2^63. */
-static int decimal(osp_str tok, uint64_t *v)
-{
-    uint64_t x = 0;
-    if (tok.n == 0 || tok.n > 19)
-        return 0;
-    for (size_t i = 0; i < tok.n; i++) {
-        unsigned d = (unsigned)(uint8_t)tok.p[i] - '0';
-        if (d > 9 || x > ((uint64_t)INT64_MAX - d) / 10)
-            return 0;
-        x = x * 10 + d;
-    }
-    *v = x;
-    return 1;
-}
-
-/* Appends variable x to its stream, in the MIXED form of logformat.h. */
-static int put_var(varstream *vs, osp_str x)
-{
-    uint8_t tmp[10];
-    uint64_t v;
-    int rc;
-    if (!decimal(x, &v)) {
-        vs->mixed = 1;
-        rc = osp_pb_put_varint(&vs->vals, (uint64_t)x.n << 2 | 1);
-        return rc ? rc : osp_buf_append_str(&vs->vals, x);
-    }
-    if (x.p[0] == '0' && x.n > 1) { /* zero-padded to its width */
-        vs->mixed = 1;
-        rc = osp_pb_put_varint(&vs->vals, (uint64_t)x.n << 2 | 3);
-        return rc ? rc : osp_pb_put_varint(&vs->vals, v);
-    }
-    vs->plain += osp_pb_encode_varint(tmp, v);
-    vs->delta += osp_pb_encode_varint(tmp, osp_pb_zigzag_encode((int64_t)(v - vs->prev)));
-    vs->prev = v;
-    return osp_pb_put_varint(&vs->vals, v << 1);
-}
-
-/* Splits line into its template (tokens with a digit replaced by OSP_LBODY_PLACEHOLDER)
- * and variables, and adds it to the granule's templates and variable streams. */
-static int put_template(osp_logpart_writer *w, osp_str line)
-{
-    const uint8_t *p = (const uint8_t *)line.p, *end = p + line.n, *lit = p;
-    uint32_t tid;
-    int rc = 0;
-    osp_buf_reset(&w->tpl);
-    w->nvars = 0;
-    while (p < end && rc == 0) {
-        if (!osp_logtok_is_token_byte(*p)) {
-            p++;
-            continue;
-        }
-        const uint8_t *tok = p;
-        int digit = 0;
-        for (; p < end && osp_logtok_is_token_byte(*p); p++)
-            digit |= *p >= '0' && *p <= '9';
-        if (!digit)
-            continue;
-        osp_str *x = osp_array_push((void **)&w->vars, &w->nvars, &w->vars_cap, sizeof *x);
-        if (!x)
-            return OSP_ENOMEM;
-        *x = osp_str_make((const char *)tok, (size_t)(p - tok));
-        if ((rc = osp_buf_append(&w->tpl, lit, (size_t)(tok - lit))) == 0)
-            rc = osp_buf_putc(&w->tpl, OSP_LBODY_PLACEHOLDER);
-        lit = p;
-    }
-    if (rc || (rc = osp_buf_append(&w->tpl, lit, (size_t)(end - lit))) ||
-        (rc = osp_intern_add(&w->tpls, osp_buf_str(&w->tpl), &tid)))
-        return rc;
-    size_t npos = w->nvars < OSP_LBODY_MAX_VAR_STREAMS ? w->nvars : OSP_LBODY_MAX_VAR_STREAMS;
-    w->nvs = npos > w->nvs ? npos : w->nvs;
-    for (size_t i = 0; i < w->nvars && rc == 0; i++)
-        rc = put_var(&w->vs[i < npos ? i : npos - 1], w->vars[i]);
-    w->gtpl += line.n;
-    return rc ? rc
-              : osp_pb_put_varint(&w->st[OSP_LCOL_BODY][OSP_LBODY_CODES],
-                                  OSP_LBODY_TEMPLATE + (uint64_t)tid);
-}
-
 /* A string line is split into a template when that gives it back exactly: it holds no
  * placeholder byte (and the granule's templated bytes stay within the readers' bound). */
 static int put_body(osp_logpart_writer *w, osp_str body)
@@ -549,52 +449,17 @@ static int put_body(osp_logpart_writer *w, osp_str body)
         int rc = osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_VERBATIM);
         return rc ? rc : osp_pb_put_lenstr(&st[OSP_LBODY_RAW], body);
     }
+    uint32_t tid;
+    int rc;
     if (!memchr(v.s.p, OSP_LBODY_PLACEHOLDER, v.s.n) &&
-        w->gtpl + v.s.n <= OSP_LOGPART_MAX_TEMPLATED_BYTES)
-        return put_template(w, v.s);
-    int rc = osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_STRING);
+        w->gtpl + v.s.n <= OSP_LOGPART_MAX_TEMPLATED_BYTES) {
+        w->gtpl += v.s.n;
+        rc = osp_logtpl_add(&w->tpls, v.s, &tid);
+        return rc ? rc
+                  : osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_TEMPLATE + (uint64_t)tid);
+    }
+    rc = osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_STRING);
     return rc ? rc : osp_pb_put_lenstr(&st[OSP_LBODY_TEXT], v.s);
-}
-
-/* Writes the granule's templates and variable streams to the BODY column and clears
- * them for the next granule. */
-static int put_templates(osp_logpart_writer *w)
-{
-    osp_buf *st = w->st[OSP_LCOL_BODY];
-    int rc = 0;
-    for (uint32_t t = 0; t < w->tpls.n && rc == 0; t++)
-        rc = osp_pb_put_lenstr(&st[OSP_LBODY_TEMPLATES], w->tpls.strs[t]);
-    for (size_t i = 0; i < w->nvs && rc == 0; i++) {
-        varstream *vs = &w->vs[i];
-        int mode = vs->mixed               ? OSP_LVAR_MIXED
-                   : vs->delta < vs->plain ? OSP_LVAR_DELTA
-                                           : OSP_LVAR_PLAIN;
-        osp_buf_reset(&w->scratch);
-        rc = osp_buf_putc(&w->scratch, (char)mode);
-        if (mode == OSP_LVAR_MIXED && rc == 0)
-            rc = osp_buf_append(&w->scratch, vs->vals.data, vs->vals.len);
-        osp_pb_reader r = osp_pb_reader_make(vs->vals.data, vs->vals.len);
-        uint64_t v, prev = 0;
-        while (mode != OSP_LVAR_MIXED && rc == 0 && r.p < r.end) {
-            (void)osp_pb_read_varint(&r, &v);
-            v >>= 1;
-            rc = osp_pb_put_varint(&w->scratch, mode == OSP_LVAR_DELTA
-                                                    ? osp_pb_zigzag_encode((int64_t)(v - prev))
-                                                    : v);
-            prev = v;
-        }
-        if (rc == 0)
-            rc = osp_pb_put_lenbytes(&st[OSP_LBODY_VARS], w->scratch.data, w->scratch.len);
-    }
-    for (size_t i = 0; i < w->nvs; i++) {
-        osp_buf_reset(&w->vs[i].vals);
-        w->vs[i] = (varstream){.vals = w->vs[i].vals};
-    }
-    w->nvs = 0;
-    w->gtpl = 0;
-    osp_intern_cleanup(&w->tpls);
-    osp_intern_init(&w->tpls, 1);
-    return rc;
 }
 
 static int put_ids(osp_logpart_writer *w, const osp_log_record *r)
@@ -818,7 +683,9 @@ static int flush_granule(osp_logpart_writer *w)
         osp_buf_reset(vb);
     }
     if (rc == 0)
-        rc = put_templates(w);
+        rc = osp_logtpl_flush(&w->tpls, &w->st[OSP_LCOL_BODY][OSP_LBODY_TEMPLATES],
+                              &w->st[OSP_LCOL_BODY][OSP_LBODY_VARS]);
+    w->gtpl = 0;
     osp_put_le64(rec, w->gmin);
     osp_put_le64(rec + 8, w->gmax);
     osp_put_le64(rec + 16, w->bf.offset);
@@ -1337,7 +1204,8 @@ typedef struct rtpl {
 typedef struct rvar {
     osp_pb_reader r;
     uint8_t mode;  /* enum osp_logpart_var_mode */
-    uint64_t prev; /* the last number (DELTA) */
+    uint8_t width; /* FIXED, FIXED_DELTA: digits per value */
+    uint64_t prev; /* the last number (DELTA, FIXED_DELTA) */
 } rvar;
 
 /* One read of one granule: its loaded columns and per-row state. */
@@ -1429,10 +1297,14 @@ static int split_templates(gscan *s)
     }
     while (vr.p < vr.end && s->nvars < OSP_LBODY_MAX_VAR_STREAMS) {
         osp_str x;
-        if (rd_str(&vr, &x) || x.n == 0 || (uint8_t)x.p[0] > OSP_LVAR_MIXED)
+        uint64_t width = 0;
+        if (rd_str(&vr, &x) || x.n == 0 || (uint8_t)x.p[0] > OSP_LVAR_FIXED_DELTA)
             return bad(s, OSP_LCOL_BODY, "bad variable stream");
-        s->vars[s->nvars++] =
-            (rvar){.r = osp_pb_reader_make(x.p + 1, x.n - 1), .mode = (uint8_t)x.p[0]};
+        rvar *v = &s->vars[s->nvars++];
+        *v = (rvar){.r = osp_pb_reader_make(x.p + 1, x.n - 1), .mode = (uint8_t)x.p[0]};
+        if (v->mode >= OSP_LVAR_FIXED && (rd_var(&v->r, &width) || width < 1 || width > 19))
+            return bad(s, OSP_LCOL_BODY, "bad variable width");
+        v->width = (uint8_t)width;
     }
     return vr.p == vr.end ? 0 : bad(s, OSP_LCOL_BODY, "bytes after the variable streams");
 }
@@ -1629,6 +1501,21 @@ static int room(osp_buf *b, size_t n)
     return b->cap - b->len >= n ? 0 : osp_buf_reserve(b, n);
 }
 
+/* Appends x in decimal zero-padded to width digits (at most 20) to b, leaving room for
+ * spare more bytes; OSP_ECORRUPT when x needs more digits. Without b, only checks. */
+static int put_padded(osp_buf *b, uint64_t x, size_t width, size_t spare)
+{
+    char dec[20];
+    size_t n = put_decimal(dec, x);
+    int rc = width > sizeof dec || width < n ? OSP_ECORRUPT : 0;
+    if (b && rc == 0 && (rc = room(b, width + spare)) == 0) {
+        memset(b->data + b->len, '0', width - n);
+        memcpy(b->data + b->len + width - n, dec, n);
+        b->len += width;
+    }
+    return rc;
+}
+
 /* Reads the next value of variable stream v and, with b, appends it to b, leaving room
  * for spare more bytes. 0, OSP_ECORRUPT, OSP_ENOMEM. */
 static int next_var(rvar *v, osp_buf *b, size_t spare)
@@ -1648,22 +1535,13 @@ static int next_var(rvar *v, osp_buf *b, size_t spare)
         }
         return rc;
     }
-    if (v->mode == OSP_LVAR_MIXED && (h & 3) == 3) { /* zero-padded to width h >> 2 */
-        char dec[20];
-        size_t n, w = h >> 2;
-        if (rd_var(&v->r, &x) || w > sizeof dec || w < (n = put_decimal(dec, x)))
-            return OSP_ECORRUPT;
-        if (b && (rc = room(b, w + spare)))
-            return rc;
-        if (b) {
-            memset(b->data + b->len, '0', w - n);
-            memcpy(b->data + b->len + w - n, dec, n);
-            b->len += w;
-        }
-        return 0;
-    }
+    if (v->mode == OSP_LVAR_MIXED && (h & 3) == 3) /* zero-padded to width h >> 2 */
+        return rd_var(&v->r, &x) ? OSP_ECORRUPT : put_padded(b, x, h >> 2, spare);
     x = v->mode == OSP_LVAR_MIXED ? h >> 1 : h;
-    v->prev = v->mode == OSP_LVAR_DELTA ? v->prev + (uint64_t)osp_pb_zigzag_decode(x) : x;
+    int delta = v->mode == OSP_LVAR_DELTA || v->mode == OSP_LVAR_FIXED_DELTA;
+    v->prev = delta ? v->prev + (uint64_t)osp_pb_zigzag_decode(x) : x;
+    if (v->mode >= OSP_LVAR_FIXED)
+        return put_padded(b, v->prev, v->width, spare);
     if (b && (rc = room(b, 20 + spare)))
         return rc;
     if (b)

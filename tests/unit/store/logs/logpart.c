@@ -286,8 +286,19 @@ static void make_service_batch(osp_log_batch *b, size_t nlines)
     }
 }
 
+/* Adds the nth line of a clock stream: zero-padded fields of one width (FIXED variable
+ * streams) beside constants (folded into the template). */
+static void add_clock_line(osp_log_batch *b, uint32_t res, size_t n)
+{
+    char line[128];
+    snprintf(line, sizeof line, "12:%02u:%02u.%03u pid 4242 seq %zu took %ums",
+             (unsigned)(n / 6000 % 60), (unsigned)(n / 100 % 60), (unsigned)(n % 1000), n,
+             (unsigned)(rnd() % 300));
+    add_line(b, res, T0 + n, line);
+}
+
 /* Lines whose template split is tricky, then generated ones: many variables, random
- * numbers of every size. */
+ * numbers of every size; and as every other line, a clock stream's. */
 static void make_template_batch(osp_log_batch *b, size_t nlines)
 {
     static const char *const lines[] = {
@@ -316,9 +327,13 @@ static void make_template_batch(osp_log_batch *b, size_t nlines)
     char line[1024];
     osp_log_batch_init(b);
     add_scope(b, "app", "1.0.0");
-    uint32_t res = add_resource(b, "tpl", "tpl-0");
+    uint32_t res = add_resource(b, "tpl", "tpl-0"), clock = add_resource(b, "tpl", "clock-0");
     for (size_t n = 0; n < nlines; n++) {
         const char *text = lines[n % (sizeof lines / sizeof lines[0])];
+        if (n % 2 == 1) {
+            add_clock_line(b, clock, n);
+            continue;
+        }
         if (n % 3 == 1) { /* many variables: more positions than variable streams */
             size_t len = (size_t)snprintf(line, sizeof line, "vars");
             for (int k = 0; k < 40; k++)
@@ -935,7 +950,8 @@ static double read_us_per_granule(osp_logpart *p, int passes)
     return best;
 }
 
-/* Prints the size of b written at the flush and merge levels, and the read time. */
+/* Prints the size of b written at the flush and merge levels, the writer's CPU time per
+ * line and the read time. */
 static void print_ratio(const char *dir, const char *what, osp_log_batch *b)
 {
     sorted s;
@@ -945,14 +961,21 @@ static void print_ratio(const char *dir, const char *what, osp_log_batch *b)
         body += b->records[i].body.n;
     const int levels[] = {OSP_LOGPART_ZSTD_LEVEL, OSP_LOGPART_ZSTD_LEVEL_MERGED};
     for (int l = 0; l < 2; l++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
         uint64_t bytes = write_part(dir, l ? "m.part" : "a.part", &s, levels[l]);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+        double write_ns =
+            ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
+            (double)b->nrecords;
         osp_logpart *p = open_part(dir, l ? "m.part" : "a.part");
         const osp_logpart_info *info = osp_logpart_get_info(p);
         printf("logpart: %s: level %d: %zu lines (%.1f body bytes/line), %.2f bytes/line, "
-               "ratio %.1fx (bodies alone %.1fx), %zu granules, read %.0f us/granule\n",
+               "ratio %.1fx (bodies alone %.1fx), %zu granules, write %.0f ns/line, "
+               "read %.0f us/granule\n",
                what, levels[l], b->nrecords, (double)body / (double)b->nrecords,
                (double)bytes / (double)b->nrecords, (double)info->raw_bytes / (double)bytes,
-               (double)body / (double)bytes, info->ngranules, read_us_per_granule(p, 15));
+               (double)body / (double)bytes, info->ngranules, write_ns, read_us_per_granule(p, 15));
         osp_logpart_close(p);
     }
     sorted_cleanup(&s);
@@ -988,6 +1011,15 @@ static void test_compression_ratio(void **state)
         make_template_batch(&b, 60);
         sort_batch(&s, &b);
         write_part(corpus, "templates.part", &s, 1);
+        sorted_cleanup(&s);
+        osp_log_batch_cleanup(&b);
+        osp_log_batch_init(&b);
+        add_scope(&b, "app", "1.0.0");
+        uint32_t clock = add_resource(&b, "tpl", "clock-0");
+        for (size_t n = 0; n < 300; n++)
+            add_clock_line(&b, clock, n * 37);
+        sort_batch(&s, &b);
+        write_part(corpus, "clock.part", &s, 1);
         sorted_cleanup(&s);
         osp_log_batch_cleanup(&b);
     }
