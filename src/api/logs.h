@@ -15,9 +15,9 @@
 /* Largest limit a log query accepts (Loki's max_entries_limit_per_query). */
 #define OSP_LOGS_MAX_LIMIT 5000
 
-/* Live tails served at once; each holds one of the network core's worker threads for as
- * long as it runs, so the cap leaves the others to requests. More are refused. */
-#define OSP_LOGS_MAX_TAILS 2
+/* Live tails served at once (Loki's max_concurrent_tail_requests); each runs on a thread
+ * of its own and evaluates its query once a second. More are refused. */
+#define OSP_LOGS_MAX_TAILS 16
 
 /* Largest response body; a larger result is answered 422 (narrow the query). */
 #define OSP_LOGS_MAX_RESPONSE ((size_t)64 << 20)

@@ -108,6 +108,7 @@ struct osp__req {
     unsigned char prefix[5];
     char num[2][24]; /* HTTP/2: :status and content-length / grpc-status text */
     uv_work_t work;
+    uv_async_t ws_returned; /* WebSocket: its handler's thread returned (request.c) */
     uv_write_t wreq;
 };
 

@@ -1,6 +1,7 @@
 /* Request lifecycle shared by HTTP/1 and HTTP/2: routing, limits and backpressure on the
  * loop thread, body decoding and the handler call on a worker, metrics on the way out. */
 #include <assert.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -467,6 +468,51 @@ static void after_work_cb(uv_work_t *w, int status)
         osp__conn_close(c);
 }
 
+/* A WebSocket handler streams for as long as its client stays, so it runs on a thread of
+ * its own instead of holding one of the few pool workers that answer every other request;
+ * the loop learns it returned through ws_returned. */
+static void *ws_thread(void *arg)
+{
+    osp__req *r = arg;
+    work_cb(&r->work);
+    uv_async_send(&r->ws_returned);
+    return NULL;
+}
+
+static void ws_closed(uv_handle_t *h)
+{
+    osp__req *r = h->data;
+    after_work_cb(&r->work, 0);
+}
+
+static void ws_returned(uv_async_t *a)
+{
+    uv_close((uv_handle_t *)a, ws_closed);
+}
+
+/* Starts r's handler on its own thread; without one the WebSocket is closed at once. */
+static void start_ws_thread(osp__req *r)
+{
+    pthread_attr_t attr;
+    pthread_t thread;
+    if (uv_async_init(&r->net->loop, &r->ws_returned, ws_returned)) {
+        osp_warn("net", "cannot start a WebSocket handler");
+        osp__ws_done(r);
+        return;
+    }
+    r->ws_returned.data = r;
+    int rc = pthread_attr_init(&attr);
+    if (rc == 0) {
+        rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) ||
+             pthread_create(&thread, &attr, ws_thread, r);
+        pthread_attr_destroy(&attr);
+    }
+    if (rc) { /* as if the handler had returned at once */
+        osp_warn("net", "cannot start a WebSocket handler thread");
+        uv_close((uv_handle_t *)&r->ws_returned, ws_closed);
+    }
+}
+
 int osp__req_dispatch(osp__req *r)
 {
     if (r->early)
@@ -474,13 +520,13 @@ int osp__req_dispatch(osp__req *r)
     if (r->upgrade && osp__ws_start(r))
         return OSP_ENOMEM;
     r->state = OSP__REQ_WORKING;
+    if (r->ws) {
+        start_ws_thread(r);
+        return 0;
+    }
     int rc = uv_queue_work(&r->net->loop, &r->work, work_cb, after_work_cb);
     if (rc) {
         osp_warn("net", "cannot queue a request: %s", uv_strerror(rc));
-        if (r->ws) { /* already upgraded: closes it */
-            osp__ws_done(r);
-            return 0;
-        }
         r->state = OSP__REQ_RECEIVING;
         osp__req_fail(r, 503, OSP__REJ_OVERLOADED, "server busy, retry later");
         return osp__req_respond(r);

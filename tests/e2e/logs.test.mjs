@@ -352,4 +352,32 @@ describe('Loki push, JSON lines and bad input', () => {
         const health = await request(`${server.apiUrl}/readyz`);
         assert.equal(health.status, 200, 'the server serves on after the tail ends');
     });
+
+    test('live tails run side by side, more than the worker pool holds, while queries are answered; past the cap one is refused', async () => {
+        const MAX_TAILS = 16; // OSP_LOGS_MAX_TAILS
+        const r1 = await lokiPush(server, [{ stream: { app: 'many-tails' }, values: [[ts(30), 'before the tails']] }]);
+        assert.equal(r1.status, 204);
+        const path = `/loki/api/v1/tail?${new URLSearchParams({ query: '{app="many-tails"}', start: ts(0) })}`;
+        const tails = [];
+        for (let i = 0; i < MAX_TAILS; i++) {
+            const tail = await openTail(server, path);
+            tails.push(tail);
+            // Its first frame comes from its handler, which by then counts as running.
+            assert.deepEqual((await tail.next()).streams.flatMap((s) => s.values.map((v) => v[1])), ['before the tails']);
+        }
+        const refused = await openTail(server, path);
+        assert.deepEqual(await refused.next(), { text: `max concurrent tail requests limit exceeded, count > limit (${MAX_TAILS + 1} > ${MAX_TAILS})\n` });
+        await refused.close();
+        const q = await logsGet(server, '/loki/api/v1/query_range', { query: '{app="many-tails"}', since: '10m' });
+        assert.equal(q.status, 200, 'queries are answered while every tail runs');
+        assert.deepEqual(q.json().data.result.flatMap((s) => s.values.map((v) => v[1])), ['before the tails']);
+        const r2 = await lokiPush(server, [{ stream: { app: 'many-tails' }, values: [[(BigInt(Date.now()) * MS).toString(), 'to every tail']] }]);
+        assert.equal(r2.status, 204);
+        for (const tail of tails)
+            assert.deepEqual((await tail.next()).streams.flatMap((s) => s.values.map((v) => v[1])), ['to every tail']);
+        await Promise.all(tails.map((t) => t.close()));
+        const again = await openTail(server, path); // the slots are free again
+        assert.ok((await again.next()).streams);
+        await again.close();
+    });
 });

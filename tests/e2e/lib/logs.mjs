@@ -84,7 +84,8 @@ export function streamsOf(doc) {
 /**
  * A minimal WebSocket client (RFC 6455) for the live tail: opens `path` on the server's API
  * port and collects the text frames it receives. Resolves {frames, next(timeoutMs),
- * close()} once the handshake is done; next() resolves the next text frame (parsed JSON).
+ * close()} once the handshake is done; next() resolves the next text frame (parsed JSON,
+ * or {text} for a frame that is not JSON: a refusal's reason).
  */
 export function openTail(server, path) {
     return new Promise((resolve, reject) => {
@@ -113,7 +114,13 @@ export function openTail(server, path) {
                     const payload = buf.subarray(off, off + len);
                     buf = buf.subarray(off + len);
                     if (opcode !== 1) continue;
-                    const frame = JSON.parse(payload.toString('utf8'));
+                    const text = payload.toString('utf8');
+                    let frame;
+                    try {
+                        frame = JSON.parse(text);
+                    } catch {
+                        frame = { text }; // a refusal: the reason as plain text
+                    }
                     if (waiters.length) waiters.shift()(frame);
                     else frames.push(frame);
                 }

@@ -483,6 +483,35 @@ static void test_backpressure_and_disconnect(void **state)
     assert_int_equal(atomic_load(&last_rc), OSP_ECLOSED);
 }
 
+/* WebSocket handlers run on threads of their own: more of them than the pool has workers
+ * stream at once, and plain requests are still answered meanwhile. */
+static void test_many_open_websockets(void **state)
+{
+    (void)state;
+    enum { N = 12 }; /* the pool has 4 workers unless UV_THREADPOOL_SIZE says otherwise */
+    int fds[N], before = atomic_load(&returned), plain = atomic_load(&plain_run);
+    char head[1024];
+    for (int i = 0; i < N; i++)
+        fds[i] = ws_open("/ws/loop");
+    for (int i = 0; i < N; i++) { /* every WebSocket is served */
+        ws_send(fds[i], 1, 0x9, "up", 2, 0);
+        expect_pong(fds[i], "up");
+    }
+    int fd = connect_server();
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(request(fd, "GET /ws/loop HTTP/1.1\r\nHost: t\r\n\r\n", head, sizeof head),
+                         400);
+    assert_int_equal(atomic_load(&plain_run), plain + 3);
+    assert_int_equal(atomic_load(&returned), before);
+    close(fd);
+    for (int i = 0; i < N; i++) {
+        ws_send_close(fds[i], 1000);
+        expect_close_frame(fds[i], 1000);
+        close(fds[i]);
+    }
+    assert_true(wait_returned(before + N, 3000));
+}
+
 /* ---- lifecycle (own servers) ---- */
 
 static void test_shutdown_with_open_websocket(void **state)
@@ -532,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_not_upgraded),
         cmocka_unit_test(test_large_frames),
         cmocka_unit_test(test_backpressure_and_disconnect),
+        cmocka_unit_test(test_many_open_websockets),
     };
     const struct CMUnitTest own[] = {
         cmocka_unit_test(test_shutdown_with_open_websocket),
