@@ -49,12 +49,29 @@ static int encode_record(osp_buf *out, const osp_log_record *r)
     return rc;
 }
 
+/* The most a record's fields other than its four strings take: five varints of up to 64
+ * bits and four lengths, the ids, the two flag bytes and two varints of up to 32 bits. */
+#define RECORD_FIXED_MAX (9 * 10 + 16 + 8 + 2 + 2 * 5)
+
+/* Reserves what the records will take, so that out is not regrown (and copied) as it
+ * fills. Only an optimization: the appends report what does not fit. */
+static void reserve_records(const osp_log_batch *b, osp_buf *out)
+{
+    size_t n = 1 + 10;
+    for (size_t i = 0; i < b->nrecords; i++) {
+        const osp_log_record *r = &b->records[i];
+        n += RECORD_FIXED_MAX + r->body.n + r->severity_text.n + r->event_name.n + r->attributes.n;
+    }
+    (void)osp_buf_reserve(out, n);
+}
+
 int osp_logcodec_encode(const osp_log_batch *b, osp_buf *out)
 {
     osp_span_batch origins = {.resources = b->resources,
                               .nresources = b->nresources,
                               .scopes = b->scopes,
                               .nscopes = b->nscopes};
+    reserve_records(b, out);
     int rc = osp_buf_putc(out, LOGCODEC_VERSION);
     if (rc == 0)
         rc = osp_pb_put_varint(out, b->nrecords);

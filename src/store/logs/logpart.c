@@ -437,31 +437,6 @@ static int string_body(osp_str body, osp_value *v)
            body.n == 1 + osp_pb_encode_varint(tmp, v->s.n) + v->s.n;
 }
 
-/* A string line is split into a template when that gives it back exactly: it holds no
- * placeholder byte (and the granule's templated bytes stay within the readers' bound). */
-static int put_body(osp_logpart_writer *w, osp_str body)
-{
-    osp_buf *st = w->st[OSP_LCOL_BODY];
-    osp_value v;
-    if (body.n == 0)
-        return osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_NONE);
-    if (!string_body(body, &v)) {
-        int rc = osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_VERBATIM);
-        return rc ? rc : osp_pb_put_lenstr(&st[OSP_LBODY_RAW], body);
-    }
-    uint32_t tid;
-    int rc;
-    if (!memchr(v.s.p, OSP_LBODY_PLACEHOLDER, v.s.n) &&
-        w->gtpl + v.s.n <= OSP_LOGPART_MAX_TEMPLATED_BYTES) {
-        w->gtpl += v.s.n;
-        rc = osp_logtpl_add(&w->tpls, v.s, &tid);
-        return rc ? rc
-                  : osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_TEMPLATE + (uint64_t)tid);
-    }
-    rc = osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_STRING);
-    return rc ? rc : osp_pb_put_lenstr(&st[OSP_LBODY_TEXT], v.s);
-}
-
 static int put_ids(osp_logpart_writer *w, const osp_log_record *r)
 {
     static const uint8_t zero[16];
@@ -520,13 +495,52 @@ static void on_trigram(uint32_t tri, void *ctx)
     *slot = tri;
 }
 
+/* Adds the bloom keys of the templated line added last: its template's once per granule
+ * (the line's tokens without a digit), then its variables (those with one). Together they
+ * are the keys of the whole line, without scanning it again. */
+static void template_keys(osp_logpart_writer *w, uint32_t tid, int fresh)
+{
+    if (fresh)
+        osp_logtok_line_scan(osp_logtpl_text(&w->tpls, tid), on_token, on_trigram, w);
+    for (uint32_t i = 0, n = osp_logtpl_last_nvars(&w->tpls); i < n; i++)
+        osp_logtok_line_scan(osp_logtpl_last_var(&w->tpls, i), on_token, on_trigram, w);
+}
+
+/* A string line is split into a template when that gives it back exactly: it holds no
+ * placeholder byte (and the granule's templated bytes stay within the readers' bound);
+ * then its bloom keys are added from the split and *keyed is set. */
+static int put_body(osp_logpart_writer *w, osp_str body, int *keyed)
+{
+    osp_buf *st = w->st[OSP_LCOL_BODY];
+    osp_value v;
+    if (body.n == 0)
+        return osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_NONE);
+    if (!string_body(body, &v)) {
+        int rc = osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_VERBATIM);
+        return rc ? rc : osp_pb_put_lenstr(&st[OSP_LBODY_RAW], body);
+    }
+    uint32_t tid;
+    int rc, fresh;
+    if (!memchr(v.s.p, OSP_LBODY_PLACEHOLDER, v.s.n) &&
+        w->gtpl + v.s.n <= OSP_LOGPART_MAX_TEMPLATED_BYTES) {
+        w->gtpl += v.s.n;
+        if ((rc = osp_logtpl_add(&w->tpls, v.s, &tid, &fresh)))
+            return rc;
+        template_keys(w, tid, fresh);
+        *keyed = 1;
+        return osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_TEMPLATE + (uint64_t)tid);
+    }
+    rc = osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_STRING);
+    return rc ? rc : osp_pb_put_lenstr(&st[OSP_LBODY_TEXT], v.s);
+}
+
 /* Writes every column of record r (filing time t) of local stream k. */
 static int put_row(osp_logpart_writer *w, const osp_log_batch *b, const osp_log_record *r,
                    uint64_t t, uint32_t k)
 {
     uint32_t sev_id, event_id, res_id, scope_id;
     osp_str line;
-    int rc;
+    int rc, keyed = 0;
     if (w->grows == 0) {
         w->gfirst = w->run_base = w->run_stream = k;
         w->gmin = w->gmax = t;
@@ -565,10 +579,10 @@ static int put_row(osp_logpart_writer *w, const osp_log_batch *b, const osp_log_
     for (size_t i = 0; i < sizeof vs / sizeof vs[0] && rc == 0; i++)
         rc = osp_pb_put_varint(&w->st[vs[i].col][0], vs[i].v);
     if (rc || (rc = put_ids(w, r)) || (rc = put_attrs(w, r->attributes)) ||
-        (rc = put_body(w, r->body)))
+        (rc = put_body(w, r->body, &keyed)))
         return rc;
     /* A body that does not decode has no line, hence no keys (queries see it as ""). */
-    if (osp_log_line(r, &w->line, &line) == 0)
+    if (!keyed && osp_log_line(r, &w->line, &line) == 0)
         osp_logtok_line_scan(line, on_token, on_trigram, w);
     if (w->scan_err)
         return w->scan_err;

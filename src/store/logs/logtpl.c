@@ -63,7 +63,7 @@ static int new_template(osp_logtpl *b, uint32_t first, uint32_t nvars)
     return 0;
 }
 
-int osp_logtpl_add(osp_logtpl *b, osp_str line, uint32_t *tid)
+int osp_logtpl_add(osp_logtpl *b, osp_str line, uint32_t *tid, int *fresh)
 {
     const uint8_t *p = (const uint8_t *)line.p, *end = p + line.n, *lit = p;
     size_t first = b->nvars;
@@ -88,7 +88,8 @@ int osp_logtpl_add(osp_logtpl *b, osp_str line, uint32_t *tid)
     size_t ntpls = b->tpls.n;
     if (rc || (rc = osp_buf_append(&b->tpl, lit, (size_t)(end - lit))) ||
         (rc = osp_intern_add(&b->tpls, osp_buf_str(&b->tpl), tid)) ||
-        (*tid == ntpls && (rc = new_template(b, (uint32_t)first, (uint32_t)(b->nvars - first)))))
+        ((*fresh = *tid == ntpls) &&
+         (rc = new_template(b, (uint32_t)first, (uint32_t)(b->nvars - first)))))
         return rc;
     const osp_logtpl_info *t = &b->info[*tid];
     for (uint32_t i = 0; i < t->nvars; i++) {

@@ -53,9 +53,29 @@ void osp_logtpl_cleanup(osp_logtpl *b);
 
 /* Splits line (which holds no OSP_LBODY_PLACEHOLDER byte) and adds it; *tid gets its
  * template id: ids are dense, in order of first use, and the same for lines of the same
- * template. 0, OSP_ENOMEM, OSP_ETOOBIG (past 2^32 variable bytes in a granule); after a
- * failure b may only be cleaned up. */
-int osp_logtpl_add(osp_logtpl *b, osp_str line, uint32_t *tid);
+ * template; *fresh is 1 when this line is the template's first. 0, OSP_ENOMEM,
+ * OSP_ETOOBIG (past 2^32 variable bytes in a granule); after a failure b may only be
+ * cleaned up. */
+int osp_logtpl_add(osp_logtpl *b, osp_str line, uint32_t *tid, int *fresh);
+
+/* Template tid as split: the line with a placeholder for every variable (nothing folded).
+ * Its tokens are the line's tokens without a digit. */
+static inline osp_str osp_logtpl_text(const osp_logtpl *b, uint32_t tid)
+{
+    return b->tpls.strs[tid];
+}
+
+/* The number of variables of the line added last, and variable i of them: each one whole
+ * token of the line, holding a digit. */
+static inline uint32_t osp_logtpl_last_nvars(const osp_logtpl *b)
+{
+    return b->info[b->rows[b->nrows - 1].tid].nvars;
+}
+static inline osp_str osp_logtpl_last_var(const osp_logtpl *b, uint32_t i)
+{
+    const osp_logtpl_var *v = &b->vars[b->rows[b->nrows - 1].first + i];
+    return osp_str_make(b->text.data + v->off, v->len);
+}
 
 /* Appends the granule's templates (folded, in id order) to templates and its variable
  * streams to vars, in logformat.h's encodings, then empties b for the next granule.

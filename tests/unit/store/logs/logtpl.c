@@ -38,10 +38,12 @@ static void flushed_cleanup(flushed *f)
     osp_buf_cleanup(&f->vars);
 }
 
+static int last_fresh; /* osp_logtpl_add's *fresh for the line added last */
+
 static uint32_t add(osp_logtpl *b, const char *line)
 {
     uint32_t tid = UINT32_MAX;
-    assert_int_equal(osp_logtpl_add(b, osp_str_c(line), &tid), 0);
+    assert_int_equal(osp_logtpl_add(b, osp_str_c(line), &tid, &last_fresh), 0);
     return tid;
 }
 
@@ -72,8 +74,18 @@ static void test_folding(void **state)
     flushed f;
     osp_logtpl_init(&b);
     assert_int_equal(add(&b, "GET /v1/users/17 HTTP/1.1 200 pid=42"), 0);
+    assert_int_equal(last_fresh, 1);
     assert_int_equal(add(&b, "no variables"), 1);
+    assert_int_equal(osp_logtpl_last_nvars(&b), 0);
     assert_int_equal(add(&b, "GET /v1/users/9 HTTP/1.1 404 pid=42"), 0);
+    assert_int_equal(last_fresh, 0);
+    /* As split, before folding: the tokens without a digit, and each variable whole. */
+    assert_true(
+        osp_str_eqz(osp_logtpl_text(&b, 0), "GET /\x11/users/\x11 HTTP/\x11.\x11 \x11 pid=\x11"));
+    assert_int_equal(osp_logtpl_last_nvars(&b), 6);
+    const char *want[] = {"v1", "9", "1", "1", "404", "42"};
+    for (uint32_t i = 0; i < 6; i++)
+        assert_true(osp_str_eqz(osp_logtpl_last_var(&b, i), want[i]));
     assert_int_equal(add(&b, "GET /v1/users/3 HTTP/1.1 200 pid=42"), 0);
     assert_int_equal(add(&b, "once 5 and 6"), 2);
     flush(&b, &f);
