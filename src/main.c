@@ -12,6 +12,7 @@
 #include "api/logs.h"
 #include "api/prom.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/version.h"
@@ -25,6 +26,8 @@
 #include "store/tsdb/tsdb.h"
 
 #define MAX_ROUTES 64
+#define PATTERNS_FILE "logpatterns" /* in the data directory: the log pattern snapshot */
+#define PATTERNS_SAVE_MS 60000
 
 typedef struct serve_config {
     const char *config_file; /* --config: scrape_configs; NULL = none */
@@ -577,6 +580,8 @@ static int serve(int argc, char **argv)
     osp_scrape_config *scrape_config = NULL;
     osp_scraper *scraper = NULL;
     osp_price_table *prices = NULL;
+    osp_logpattern_saver *patterns_saver = NULL;
+    char *patterns_path = NULL;
     int rc = parse_serve_args(argc, argv, &cfg);
     if (rc)
         return rc == 1 ? 0 : 2;
@@ -598,7 +603,12 @@ static int serve(int argc, char **argv)
     if (rc == 0)
         rc = osp_prom_api_create(store, &cfg.query, &prom);
     if (rc == 0)
-        rc = osp_logpattern_create(NULL, &env.patterns);
+        rc = (patterns_path = osp_path_join(cfg.data_dir, PATTERNS_FILE)) ? 0 : OSP_ENOMEM;
+    if (rc == 0)
+        rc = osp_logpattern_open(NULL, patterns_path, &env.patterns);
+    if (rc == 0)
+        rc = osp_logpattern_saver_start(env.patterns, patterns_path, PATTERNS_SAVE_MS,
+                                        &patterns_saver);
     if (rc == 0) {
         osp_logs_api_options lopt = {.timeout_ms = cfg.query.timeout_ms, .patterns = env.patterns};
         rc = osp_logs_api_create(store, &lopt, &logs);
@@ -642,7 +652,9 @@ out:
     osp_logs_api_destroy(logs);
     osp_golden_api_destroy(golden);
     osp_sessions_api_destroy(sessions);
+    osp_logpattern_saver_stop(patterns_saver); /* nothing is mined any more: a last save */
     osp_logpattern_destroy(env.patterns);
+    osp_free(patterns_path);
     osp_delta_state_destroy(env.delta);
     osp_derive_destroy(env.derive); /* a last flush, before the store closes */
     osp_price_table_destroy(prices);

@@ -1,6 +1,7 @@
 /* Online log pattern mining (Drain): tokenizing and masking, the per-service prefix tree,
  * template matching and generalization, bucketed counts and queries. See README.md. */
 #include "analytics/logpattern.h"
+#include "analytics/logpattern_int.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,58 +14,6 @@
 
 #define WILD OSP_LOGPATTERN_WILDCARD
 #define WILD_LEN (sizeof WILD - 1)
-
-/* Counts of one template (or of a service's "other") over time. */
-typedef struct counts {
-    uint64_t total;
-    uint64_t first_ns, last_ns;
-    uint64_t head; /* newest bucket index; slot b % nbuckets holds bucket b for the nbuckets
-                    * buckets ending at head */
-    uint32_t *ring;
-} counts;
-
-typedef struct cluster {
-    uint64_t id, seq;
-    counts c;
-    size_t ntok;
-    osp_str *tok; /* ntok tokens, pointing into text */
-    char *text;   /* tokens joined by one space, NUL-terminated */
-    size_t ntext;
-} cluster;
-
-/* A tree node: the root's children are keyed by token count, deeper ones by a token. */
-typedef struct node {
-    char *key; /* NULL on the token-count level and for wildcard children */
-    size_t nkey;
-    size_t ntok;        /* token count (token-count level only) */
-    struct node **kids; /* named children */
-    size_t nkids, kids_cap;
-    struct node *wild;  /* the "<*>" child */
-    cluster **clusters; /* leaf only */
-    size_t nclusters, clusters_cap;
-} node;
-
-typedef struct service {
-    pthread_mutex_t mu; /* guards everything below but name and hash */
-    char *name;
-    size_t nname;
-    uint64_t hash;
-    node root;
-    cluster **clusters; /* in creation order */
-    size_t nclusters, clusters_cap;
-    counts other;
-    uint64_t messages;
-} service;
-
-struct osp_logpattern {
-    osp_logpattern_config cfg;
-    pthread_rwlock_t lock; /* guards the service table */
-    service **slots;       /* open addressing by name hash, nslots (a power of two) */
-    size_t nslots;
-    service **list; /* nservices in creation order, max_services allocated */
-    size_t nservices;
-    _Atomic uint64_t seq, ntemplates, empty, truncated, dropped;
-};
 
 void osp_logpattern_config_init(osp_logpattern_config *cfg)
 {
@@ -563,9 +512,10 @@ static uint64_t template_id(const service *s, const cluster *c)
     }
 }
 
-/* Makes a template from toks in s; OSP_ETOOBIG when a cap forbids it. */
-static int cluster_create(osp_logpattern *lp, service *s, const osp_str *toks, size_t ntok,
-                          cluster **out)
+/* Makes a template from toks in s, with id and seq when not 0 (else a new id and the next
+ * seq); OSP_ETOOBIG when a cap forbids it. */
+static int cluster_insert(osp_logpattern *lp, service *s, const osp_str *toks, size_t ntok,
+                          uint64_t id, uint64_t seq, cluster **out)
 {
     if (s->nclusters >= lp->cfg.max_templates)
         return OSP_ETOOBIG;
@@ -576,7 +526,7 @@ static int cluster_create(osp_logpattern *lp, service *s, const osp_str *toks, s
     int rc = OSP_ENOMEM;
     cluster *c = cluster_new(toks, ntok, lp->cfg.nbuckets);
     if (c)
-        c->id = template_id(s, c); /* before c joins s->clusters */
+        c->id = id ? id : template_id(s, c); /* before c joins s->clusters */
     node *leaf = c ? leaf_for(s, toks, ntok, &lp->cfg, 1) : NULL;
     cluster **ls = leaf ? osp_array_push((void **)&leaf->clusters, &leaf->nclusters,
                                          &leaf->clusters_cap, sizeof *ls)
@@ -589,7 +539,14 @@ static int cluster_create(osp_logpattern *lp, service *s, const osp_str *toks, s
             leaf->nclusters--;
         goto fail;
     }
-    c->seq = atomic_fetch_add(&lp->seq, 1) + 1;
+    if (seq) { /* the miner's seq stays the newest */
+        uint64_t was = atomic_load(&lp->seq);
+        while (was < seq && !atomic_compare_exchange_weak(&lp->seq, &was, seq))
+            ;
+        c->seq = seq;
+    } else {
+        c->seq = atomic_fetch_add(&lp->seq, 1) + 1;
+    }
     *ls = *ss = c;
     *out = c;
     return 0;
@@ -597,6 +554,12 @@ fail:
     atomic_fetch_sub(&lp->ntemplates, 1);
     cluster_free(c);
     return rc;
+}
+
+int osp__logpattern_restore(osp_logpattern *lp, service *s, const osp_str *toks, size_t ntok,
+                            uint64_t id, uint64_t seq, cluster **out)
+{
+    return cluster_insert(lp, s, toks, ntok, id, seq, out);
 }
 
 /* Mines toks into s (s->mu held); *id gets the template's id or 0. */
@@ -617,7 +580,7 @@ static int service_add(osp_logpattern *lp, service *s, const osp_str *toks, size
     if (best && best_sim >= lp->cfg.sim_threshold)
         rc = cluster_merge(best, toks);
     else
-        rc = cluster_create(lp, s, toks, ntok, &best);
+        rc = cluster_insert(lp, s, toks, ntok, 0, 0, &best);
     if (rc == OSP_ETOOBIG) {
         counts_add(&s->other, t, &lp->cfg);
         *id = 0;
@@ -657,8 +620,7 @@ static service **service_slot(osp_logpattern *lp, osp_str name, uint64_t h)
     }
 }
 
-/* Finds or creates the service; *out is NULL when max_services are taken. */
-static int service_get(osp_logpattern *lp, osp_str name, service **out)
+int osp__logpattern_service(osp_logpattern *lp, osp_str name, service **out)
 {
     uint64_t h = XXH3_64bits(name.p ? name.p : "", name.n);
     pthread_rwlock_rdlock(&lp->lock);
@@ -750,7 +712,7 @@ int osp_logpattern_add(osp_logpattern *lp, osp_str service_name, osp_str message
 {
     uint64_t idv = 0;
     service *s;
-    int rc = service_get(lp, service_name, &s);
+    int rc = osp__logpattern_service(lp, service_name, &s);
     char *buf = NULL;
     if (rc != 0 || !s) {
         if (rc == 0)

@@ -10,9 +10,8 @@
  * tokens) leads to a leaf whose most similar template the message joins, or a new template
  * is made.
  *
- * Templates live in memory only: nothing is persisted, and after a restart the templates
- * are rebuilt from incoming logs (ids are a hash of service and first text, so the same
- * logs give the same ids again).
+ * Templates live in memory; a snapshot (osp_logpattern_save, below) keeps them, with their
+ * ids and counts, across a restart.
  *
  * Thread safety: every function may be called from several threads at once, except
  * destroy. Each service has its own mutex (mining of different services runs in parallel)
@@ -25,6 +24,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/str.h"
 
 typedef struct osp_logpattern osp_logpattern;
@@ -137,5 +137,36 @@ void osp_logpattern_stats_get(osp_logpattern *lp, osp_logpattern_stats *st);
  * always suffice) and returns the number of tokens; OSP_ETOOBIG when out is too small.
  * For tests and for showing users how a line is read. */
 int osp_logpattern_mask(osp_str message, size_t max, char *out, size_t outlen);
+
+/* ---- Snapshots (logpattern_snap.c) ----
+ * A snapshot holds every service's templates (text, id, creation seq) and counts. Loaded
+ * into an empty miner it gives back the templates, the tree that leads messages to them and
+ * the counts, so mining goes on as if there had been no restart. */
+
+/* Appends a snapshot of lp to out. 0 or OSP_ENOMEM. */
+int osp_logpattern_snapshot(osp_logpattern *lp, osp_buf *out);
+
+/* Loads a snapshot into lp, which must hold no service yet. 0; OSP_ECORRUPT (not a
+ * snapshot: magic, checksum or structure); OSP_EINVAL (taken with another bucket width or
+ * bucket count); OSP_ENOMEM. Templates a cap of lp no longer allows are left out. On
+ * failure lp may hold part of the snapshot: destroy it. */
+int osp_logpattern_restore(osp_logpattern *lp, osp_str data);
+
+/* Writes a snapshot to path: to path.tmp, fsynced, renamed over path, directory fsynced.
+ * 0, OSP_EIO (logged), OSP_EINVAL (path too long), OSP_ENOMEM. */
+int osp_logpattern_save(osp_logpattern *lp, const char *path);
+
+/* Creates a miner (cfg as for osp_logpattern_create) holding the snapshot at path when
+ * there is one. A file that does not load is logged, renamed to path.bad, and the miner
+ * starts empty. 0, OSP_EINVAL, OSP_ENOMEM. */
+int osp_logpattern_open(const osp_logpattern_config *cfg, const char *path, osp_logpattern **out);
+
+/* Saves lp to path every interval_ms (0: a minute) on a thread of its own when anything
+ * was mined since the last save, and once more when stopped. */
+typedef struct osp_logpattern_saver osp_logpattern_saver;
+int osp_logpattern_saver_start(osp_logpattern *lp, const char *path, uint32_t interval_ms,
+                               osp_logpattern_saver **out);
+/* Stops the thread and saves a last time (when anything changed). NULL is a no-op. */
+void osp_logpattern_saver_stop(osp_logpattern_saver *sv);
 
 #endif

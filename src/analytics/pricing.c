@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/rfc3339.h"
@@ -309,22 +310,13 @@ out:
 /* Reads the whole file at path into buf (capped). */
 static int read_file(const char *path, osp_buf *buf, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return msg(err, errlen, OSP_EIO, "%s: %s", path, strerror(errno));
-    char chunk[8192];
-    size_t got;
-    int rc = 0;
-    while (rc == 0 && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        rc = osp_buf_append(buf, chunk, got);
+    int rc = osp_read_file(path, buf);
+    if (rc == OSP_ENOTFOUND || rc == OSP_EIO)
+        return msg(err, errlen, OSP_EIO, "%s: %s", path,
+                   strerror(rc == OSP_ENOTFOUND ? ENOENT : errno));
     if (rc == OSP_ETOOBIG)
-        rc = msg(err, errlen, OSP_EPARSE, "%s: larger than %u bytes", path, MAX_FILE_BYTES);
-    else if (rc)
-        rc = msg(err, errlen, rc, "%s: out of memory", path);
-    else if (ferror(f))
-        rc = msg(err, errlen, OSP_EIO, "%s: read error", path);
-    fclose(f);
-    return rc;
+        return msg(err, errlen, OSP_EPARSE, "%s: larger than %u bytes", path, MAX_FILE_BYTES);
+    return rc ? msg(err, errlen, rc, "%s: out of memory", path) : 0;
 }
 
 static int key_cmp(const entry *a, const entry *b)

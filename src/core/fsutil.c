@@ -100,3 +100,61 @@ void osp_quarantine(const char *path, const char *qdir, const char *name, const 
                   dest ? strerror(errno) : "out of memory");
     osp_free(dest);
 }
+
+int osp_read_file(const char *path, osp_buf *b)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? OSP_ENOTFOUND : OSP_EIO;
+    int rc = 0;
+    for (;;) {
+        if ((rc = osp_buf_reserve(b, 1 << 16)) != 0)
+            break;
+        ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? OSP_EIO : 0;
+            break;
+        }
+        b->len += (size_t)n;
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/* The directory of path ("." when it names none) into dir (PATH_MAX bytes). */
+static void dir_of(const char *path, char *dir)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, PATH_MAX, ".");
+    else if (slash == path)
+        snprintf(dir, PATH_MAX, "/");
+    else
+        snprintf(dir, PATH_MAX, "%.*s", (int)(slash - path), path);
+}
+
+int osp_write_file_atomic(const char *path, const void *p, size_t n)
+{
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return OSP_EINVAL;
+    dir_of(path, dir);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), rc = 0;
+    if (fd < 0 || osp_write_all(fd, p, n) != 0 || fsync(fd) != 0 || rename(tmp, path) != 0 ||
+        osp_fsync_dir(dir) != 0) {
+        int saved = errno;
+        unlink(tmp);
+        errno = saved;
+        rc = OSP_EIO;
+    }
+    if (fd >= 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+    }
+    return rc;
+}

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "core/buf.h"
+
 /* "a/b" in memory from osp_malloc (caller frees with osp_free); NULL when out of memory. */
 char *osp_path_join(const char *a, const char *b);
 
@@ -31,5 +33,15 @@ void osp_quarantine(const char *path, const char *qdir, const char *name, const 
 /* Writes all n bytes of p to fd, retrying short writes and EINTR. 0 or OSP_EIO, with errno
  * saying why (some bytes may have been written); logs nothing. */
 int osp_write_all(int fd, const void *p, size_t n);
+
+/* Appends the whole file at path to b (whose max caps it). 0; OSP_ENOTFOUND (no such
+ * file), OSP_EIO (errno says why), or the buffer's OSP_ETOOBIG / OSP_ENOMEM; logs nothing. */
+int osp_read_file(const char *path, osp_buf *b);
+
+/* Replaces the file at path with the n bytes at p, atomically: they are written to
+ * path.tmp, fsynced and renamed over path, and the directory is fsynced, so a reader sees
+ * the old file or the new one, whole. 0, OSP_EINVAL (path too long), OSP_EIO (errno says
+ * why; the temporary file is removed); logs nothing. */
+int osp_write_file_atomic(const char *path, const void *p, size_t n);
 
 #endif

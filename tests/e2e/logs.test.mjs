@@ -178,13 +178,20 @@ for (const kind of EXPORTERS) {
             assert.ok(age >= 0n && age < 120_000n * MS, `filed ${age} ns ago`);
         });
 
-        test('the logs survive a restart', async () => {
+        test('the logs and their patterns survive a restart', async () => {
             const before = (await logsGet(server, `/api/v1/traces/${w.traced[0]}/logs`, { format: 'otlp' })).json();
+            const patternQuery = { service: `logs-${kind}`, since: '1h' };
+            const patternsBefore = (await logsGet(server, '/api/v1/logs/patterns', patternQuery)).json();
+            assert.ok(patternsBefore.patterns.length > 0, 'the workload made patterns');
             const stopped = await server.stop();
             assert.ok(cleanExit(stopped), server.describeExit(stopped));
             server = await startServer({ name: `logs-${kind}-restarted`, dataDir: server.dataDir });
             const afterDoc = (await logsGet(server, `/api/v1/traces/${w.traced[0]}/logs`, { format: 'otlp' })).json();
             assert.deepEqual(diff(sortRecs(flattenLogs(canonicalLogs(before))), sortRecs(flattenLogs(canonicalLogs(afterDoc)))), []);
+            // The same templates, ids and counts (the bucket range is the same minute or one later).
+            const patternsAfter = (await logsGet(server, '/api/v1/logs/patterns', patternQuery)).json();
+            const summary = (doc) => doc.patterns.map((p) => [p.id, p.pattern, p.total, p.count, p.firstSeen, p.lastSeen]);
+            assert.deepEqual(summary(patternsAfter), summary(patternsBefore));
         });
     });
 }

@@ -163,12 +163,11 @@ int osp__meta_decode(const uint8_t **p, const uint8_t *end, osp_metric_meta *e)
 
 int osp__meta_save(osp__meta_map *m, const char *dir)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
+    char path[PATH_MAX];
     osp_buf b;
     int rc = 0;
     uint8_t sum[8];
     snprintf(path, sizeof path, "%s/%s", dir, META_FILE);
-    snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, META_FILE);
     osp_buf_init(&b, 0);
     pthread_mutex_lock(&m->mu);
     rc = osp_buf_append(&b, META_MAGIC, 8);
@@ -181,18 +180,8 @@ int osp__meta_save(osp__meta_map *m, const char *dir)
     osp_put_le64(sum, h);
     if (!rc)
         rc = osp_buf_append(&b, sum, 8);
-    if (rc)
-        goto out;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || osp_write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0 ||
-        rename(tmp, path) != 0 || osp_fsync_dir(dir) != 0) {
-        osp_error(MOD, "%s: %s", tmp, strerror(errno));
-        unlink(tmp);
-        rc = OSP_EIO;
-    }
-    if (fd >= 0)
-        close(fd);
-out:
+    if (!rc && (rc = osp_write_file_atomic(path, b.data, b.len)) != 0)
+        osp_error(MOD, "%s.tmp: %s", path, strerror(errno));
     osp_buf_cleanup(&b);
     return rc;
 }

@@ -1,4 +1,5 @@
-/* Unit tests for core/fsutil: path joins, mkdir -p, directory fsync and whole writes. */
+/* Unit tests for core/fsutil: path joins, mkdir -p, directory fsync, whole writes and reads,
+ * atomic file replacement. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -155,6 +156,39 @@ static void test_lock_dir(void **state)
     assert_int_equal(osp_lock_dir("/nonexistent-osprey-dir/x", &a), OSP_EIO);
 }
 
+/* A file replaced atomically reads back whole; its temporary file is gone; a missing file
+ * reads as OSP_ENOTFOUND; a buffer's cap is kept; a directory that is not there fails. */
+static void test_read_and_replace(void **state)
+{
+    const char *dir = *state;
+    char *path = osp_path_join(dir, "snap"), tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    size_t n = 200000;
+    uint8_t *src = osp_malloc(n);
+    for (size_t i = 0; i < n; i++)
+        src[i] = (uint8_t)(i * 13 + 1);
+    osp_buf b;
+    osp_buf_init(&b, 0);
+    assert_int_equal(osp_read_file(path, &b), OSP_ENOTFOUND);
+    assert_int_equal(osp_write_file_atomic(path, "old", 3), 0);
+    assert_int_equal(osp_write_file_atomic(path, src, n), 0);
+    assert_int_equal(access(tmp, F_OK), -1);
+    assert_int_equal(osp_read_file(path, &b), 0);
+    assert_int_equal(b.len, n);
+    assert_memory_equal(b.data, src, n);
+    osp_buf_cleanup(&b);
+    osp_buf_init(&b, 1000);
+    assert_int_equal(osp_read_file(path, &b), OSP_ETOOBIG);
+    osp_buf_cleanup(&b);
+    char *nowhere = osp_path_join(dir, "missing/snap");
+    errno = 0;
+    assert_int_equal(osp_write_file_atomic(nowhere, "x", 1), OSP_EIO);
+    assert_int_equal(errno, ENOENT);
+    osp_free(nowhere);
+    osp_free(src);
+    osp_free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +196,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mkdirs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_and_replace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
     };
