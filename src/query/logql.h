@@ -8,6 +8,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/str.h"
+#include "query/logql_ip.h"
 #include "store/tsdb/index.h"
 
 /* Maximum nesting (parentheses, aggregations, binary operands, label filter groups) the
@@ -40,6 +41,7 @@ typedef enum osp_logql_filter_kind {
     OSP_LOGQL_FILTER_NUMBER,   /* u.cmp with number: the value read as a float */
     OSP_LOGQL_FILTER_DURATION, /* u.cmp with duration_ns: the value read as a Go duration */
     OSP_LOGQL_FILTER_BYTES,    /* u.cmp with bytes: the value read as a byte size ("5 MB") */
+    OSP_LOGQL_FILTER_IP,       /* u.ip: the value holds an address of ip("...") (or not) */
 } osp_logql_filter_kind;
 
 /* A label filter: a tree of AND/OR nodes over comparisons. */
@@ -59,6 +61,12 @@ struct osp_logql_filter {
             int64_t duration_ns;
             uint64_t bytes;
         } cmp;
+        struct {
+            osp_str name;
+            int negate;      /* written != */
+            osp_str pattern; /* as written */
+            const osp_logql_ip *ip;
+        } ip;
     } u;
 };
 
@@ -110,6 +118,8 @@ typedef struct osp_logql_stage {
             osp_str *values; /* "a" or "b": for |= and |~ any value matches; for != and
                               * !~ the line must match none */
             size_t n;
+            const osp_logql_ip *ip; /* |= ip("...") or != ip("..."): values[0] is the
+                                       pattern, n is 1 */
         } line;
         struct {
             osp_logql_extract *a;

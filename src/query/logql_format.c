@@ -88,6 +88,13 @@ static int put_filter(osp_buf *b, const osp_logql_filter *f)
     }
     case OSP_LOGQL_FILTER_STRING:
         return put_matcher(b, &f->u.m);
+    case OSP_LOGQL_FILTER_IP:
+        rc = osp_buf_append_str(b, f->u.ip.name);
+        if (!rc)
+            rc = osp_buf_puts(b, f->u.ip.negate ? " != ip(" : " = ip(");
+        if (!rc)
+            rc = osp_promql_quote(b, f->u.ip.pattern);
+        return rc ? rc : osp_buf_putc(b, ')');
     default:
         break;
     }
@@ -109,14 +116,14 @@ static int put_stage(osp_buf *b, const osp_logql_stage *s)
     int rc = 0;
     switch (s->kind) {
     case OSP_LOGQL_STAGE_LINE_FILTER:
-        rc = osp_buf_printf(b, " %s ", line_ops[s->u.line.op]);
+        rc = osp_buf_printf(b, " %s %s", line_ops[s->u.line.op], s->u.line.ip ? "ip(" : "");
         for (size_t i = 0; i < s->u.line.n && !rc; i++) {
             if (i)
                 rc = osp_buf_puts(b, " or ");
             if (!rc)
                 rc = osp_promql_quote(b, s->u.line.values[i]);
         }
-        return rc;
+        return rc || !s->u.line.ip ? rc : osp_buf_putc(b, ')');
     case OSP_LOGQL_STAGE_JSON:
     case OSP_LOGQL_STAGE_LOGFMT:
         rc = osp_buf_puts(b, s->kind == OSP_LOGQL_STAGE_JSON ? " | json" : " | logfmt");

@@ -340,14 +340,28 @@ static int selector(osp__parser *p, osp_logql_log *log)
     return 0;
 }
 
-static int reject_ip(osp__parser *p, const char *what)
+/* 1 when an ip("...") call comes next. */
+static int ip_next(osp__parser *p)
 {
-    if (is_kw(osp__tok_peek(p), "ip") && osp__tok_peek2(p)->kind == TK_LPAREN)
-        return osp__parse_fail(p, osp__tok_peek(p)->pos, "ip() %s are not supported", what);
-    return 0;
+    return is_kw(osp__tok_peek(p), "ip") && osp__tok_peek2(p)->kind == TK_LPAREN;
 }
 
-/* (|= | != | |~ | !~) "value" {or "value"} */
+/* ip ( "pattern" ): *pattern as written, *ip parsed. */
+static int ip_call(osp__parser *p, osp_str *pattern, const osp_logql_ip **ip)
+{
+    osp__tok_next(p);
+    osp__tok_next(p);
+    size_t pos = osp__tok_peek(p)->pos;
+    osp_logql_ip *m = osp__parse_calloc(p, sizeof *m);
+    if (!m || string_lit(p, pattern, "quoted IP pattern"))
+        return p->rc;
+    if (osp_logql_ip_parse(*pattern, m))
+        return osp__parse_fail(p, pos, "ip: invalid pattern: \"%.*s\"", OSP_STR_FMT(*pattern));
+    *ip = m;
+    return osp__tok_expect(p, TK_RPAREN, "')'");
+}
+
+/* (|= | != | |~ | !~) "value" {or "value"}, or (|= | !=) ip("pattern") */
 static int line_filter(osp__parser *p, osp_logql_stage *st)
 {
     osp__tok *op = osp__tok_next(p);
@@ -357,9 +371,18 @@ static int line_filter(osp__parser *p, osp_logql_stage *st)
                     : op->kind == TK_NEQ        ? OSP_LOGQL_LINE_NOT_CONTAINS
                     : op->kind == TK_PIPE_MATCH ? OSP_LOGQL_LINE_MATCH
                                                 : OSP_LOGQL_LINE_NOT_MATCH;
-    for (;;) {
-        if (reject_ip(p, "line filters"))
+    if (ip_next(p)) {
+        if (st->u.line.op != OSP_LOGQL_LINE_CONTAINS &&
+            st->u.line.op != OSP_LOGQL_LINE_NOT_CONTAINS)
+            return osp__parse_fail(p, op->pos, "ip: invalid operation: ip() takes |= or !=");
+        osp_str *v = OSP__GROW(p, st->u.line.values, st->u.line.n, cap);
+        if (!v || ip_call(p, v, &st->u.line.ip))
             return p->rc;
+        if (is_kw(osp__tok_peek(p), "or"))
+            return osp__parse_fail(p, osp__tok_peek(p)->pos, "ip() line filters take no \"or\"");
+        return 0;
+    }
+    for (;;) {
         size_t vpos = osp__tok_peek(p)->pos;
         osp_str *v = OSP__GROW(p, st->u.line.values, st->u.line.n, cap);
         if (!v || string_lit(p, v, "quoted string"))
@@ -441,8 +464,18 @@ static int label_filter_primary(osp__parser *p, osp_logql_filter **out)
     if (cmp_op(op->kind, &f->u.cmp.op))
         return unexpected(p, op, "comparison operator");
     osp__tok_next(p);
-    if (is_kw(v, "ip") && osp__tok_peek2(p)->kind == TK_LPAREN)
-        return reject_ip(p, "label filters");
+    if (ip_next(p)) { /* name = ip("...") or name != ip("...") */
+        osp_logql_cmp c = f->u.cmp.op;
+        if (c != OSP_LOGQL_CMP_EQ && c != OSP_LOGQL_CMP_NE)
+            return osp__parse_fail(p, op->pos, "ip: invalid operation: ip() takes = or !=");
+        f->kind = OSP_LOGQL_FILTER_IP;
+        f->u.ip.name = name;
+        f->u.ip.negate = c == OSP_LOGQL_CMP_NE;
+        if (ip_call(p, &f->u.ip.pattern, &f->u.ip.ip))
+            return p->rc;
+        *out = f;
+        return 0;
+    }
     f->u.cmp.name = name;
     if (v->kind == TK_DURATION) {
         f->kind = OSP_LOGQL_FILTER_DURATION;

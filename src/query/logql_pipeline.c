@@ -466,8 +466,8 @@ static int contains(osp_str line, osp_str v)
 static int line_passes(const osp__lq_stage *st, osp_str line)
 {
     const osp_logql_stage *a = st->ast;
-    int any = 0;
-    for (size_t i = 0; i < a->u.line.n && !any; i++) {
+    int any = a->u.line.ip && osp_logql_ip_find(a->u.line.ip, line);
+    for (size_t i = 0; i < a->u.line.n && !any && !a->u.line.ip; i++) {
         if (st->re)
             any = osp_re2_match(st->re[i], line, NULL, 0) == 1;
         else
@@ -558,6 +558,11 @@ static int filter_run(const lq_filter *n, osp__lq_entry *e)
         if (osp_str_eqz(n->f->u.m.name, OSP__LQ_ERROR_DETAILS))
             return matches(&n->m, e->details);
         return matches(&n->m, osp__lq_get(e, n->f->u.m.name, &found));
+    case OSP_LOGQL_FILTER_IP: /* as Loki's IPLabelFilter: an entry with an error passes */
+        if (e->err.n)
+            return 1;
+        osp_str v = osp__lq_get(e, n->f->u.ip.name, &found);
+        return found && osp_logql_ip_find(n->f->u.ip.ip, v) != n->f->u.ip.negate;
     default:
         return cmp_filter(n->f, e);
     }

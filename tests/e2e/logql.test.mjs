@@ -48,6 +48,12 @@ const LOG_CASES = [
     ['line regex', '{app="shop", env="prod"} |~ "status=5.."', [{ labels: shopProd, values: newest(PROD, 2) }]],
     ['line not regex', '{app="shop", env="prod"} !~ "order_id=100[12]"', [{ labels: shopProd, values: newest(PROD, 3, 4) }]],
     ['or of line filters', '{app="shop", env="prod"} |= "1001" or "1004"', [{ labels: shopProd, values: newest(PROD, 1, 4) }]],
+    // ip() matches whole addresses: 92.168.1.10 is a substring of 192.168.1.10, not an address in it.
+    ['ip line filter, CIDR', '{app="auth"} |= ip("192.168.1.0/24")', [{ labels: authProd, values: newest(AUTH, 1.5, 2.5) }]],
+    ['ip line filter, an address that is only a substring', '{app="auth"} |= ip("92.168.1.10")', []],
+    ['ip line filter, a range, negated', '{app="auth"} != ip("192.168.1.11-192.168.1.20")', [{ labels: authProd, values: newest(AUTH, 1.5) }]],
+    ['ip label filter', '{app="auth"} | pattern "<ip> <_>" | ip = ip("192.168.1.10") | keep ip', [{ labels: { ip: '192.168.1.10' }, values: newest(AUTH, 1.5) }]],
+    ['ip label filter, negated', '{app="auth"} | pattern "<ip> <_>" | ip != ip("192.168.1.10") | keep ip', [{ labels: { ip: '192.168.1.11' }, values: newest(AUTH, 2.5) }]],
     ['regex stream matcher', '{app=~"sh.p|auth", env!="dev"} |= "200"', [
         { labels: authProd, values: newest(AUTH, 1.5) },
         { labels: shopProd, values: newest(PROD, 1, 3, 4) },

@@ -47,6 +47,10 @@ static const ok_case ok_cases[] = {
     {"{app=\"foo\"} |= `C:\\path`", "{app=\"foo\"} |= \"C:\\\\path\""},
     {"{app=\"foo\"} |~ `\\d+`", "{app=\"foo\"} |~ \"\\\\d+\""},
     {"{app=\"foo\"}\n  |= \"a\"\n  |= \"b\"", "{app=\"foo\"} |= \"a\" |= \"b\""},
+    {"{app=\"foo\"} |= ip(\"192.168.0.1\")", NULL},
+    {"{app=\"foo\"} != ip( \"10.0.0.0/8\" ) |= \"x\"",
+     "{app=\"foo\"} != ip(\"10.0.0.0/8\") |= \"x\""},
+    {"{app=\"foo\"} |= ip(\"2001:db8::1-2001:db8::8\")", NULL},
     /* parsers */
     {"{app=\"foo\"} | json", NULL},
     {"{app=\"foo\"} | json a=\"x.y\", b=\"z[0]\"", NULL},
@@ -108,6 +112,10 @@ static const ok_case ok_cases[] = {
     {"{app=\"foo\"} | latency == 5m", NULL},
     {"{app=\"foo\"} | latency = 5m", "{app=\"foo\"} | latency == 5m"},
     {"{app=\"foo\"} | latency > 0s", NULL},
+    /* label filters: ip() */
+    {"{app=\"foo\"} | addr = ip(\"10.0.0.0/8\")", NULL},
+    {"{app=\"foo\"} | addr == ip(\"10.0.0.1\")", "{app=\"foo\"} | addr = ip(\"10.0.0.1\")"},
+    {"{app=\"foo\"} | addr != ip(\"::1\") and level=\"error\"", NULL},
     /* label filters: bytes */
     {"{app=\"foo\"} | size > 20MB", NULL},
     {"{app=\"foo\"} | size > 20MiB", NULL},
@@ -310,8 +318,14 @@ static const bad_case bad_cases[] = {
     {"{app=\"foo\"} |=", 14, "expected quoted string"},
     {"{app=\"foo\"} |= foo", 15, "expected quoted string"},
     {"{app=\"foo\"} |~ \"(\"", 15, "invalid regex"},
-    {"{app=\"foo\"} |= ip(\"1.2.3.4\")", 15, "ip() line filters are not supported"},
-    {"{app=\"foo\"} |= \"a\" or ip(\"1.2.3.4\")", 22, "ip() line filters are not supported"},
+    {"{app=\"foo\"} |~ ip(\"1.2.3.4\")", 12, "ip: invalid operation: ip() takes |= or !="},
+    {"{app=\"foo\"} |= ip(\"1.2.3\")", 18, "ip: invalid pattern: \"1.2.3\""},
+    {"{app=\"foo\"} |= ip(\"10.0.0.0/33\")", 18, "ip: invalid pattern"},
+    {"{app=\"foo\"} |= ip(\"10.0.0.9-10.0.0.1\")", 18, "ip: invalid pattern"},
+    {"{app=\"foo\"} |= ip(\"::1-10.0.0.1\")", 18, "ip: invalid pattern"},
+    {"{app=\"foo\"} |= ip(1)", 18, "expected quoted IP pattern"},
+    {"{app=\"foo\"} |= ip(\"1.2.3.4\") or \"x\"", 29, "ip() line filters take no \"or\""},
+    {"{app=\"foo\"} |= \"a\" or ip(\"1.2.3.4\")", 22, "expected quoted string"},
     {"{app=\"foo\"} |= \"a\" or", 21, "unexpected end of input, expected quoted string"},
     {"{app=\"foo\"} |= \"a\" \"b\"", 19, "unexpected string"},
     /* parsers */
@@ -338,7 +352,8 @@ static const bad_case bad_cases[] = {
     {"{app=\"foo\"} | (a=\"1\"", 20, "expected ')'"},
     {"{app=\"foo\"} | a=\"1\" b=\"2\"", 20, "expected pipeline stage or end of query"},
     {"{app=\"foo\"} | level=~\"(\"", 21, "invalid regex"},
-    {"{app=\"foo\"} | addr = ip(\"1.2.3.4\")", 21, "ip() label filters are not supported"},
+    {"{app=\"foo\"} | addr > ip(\"1.2.3.4\")", 19, "ip: invalid operation: ip() takes = or !="},
+    {"{app=\"foo\"} | addr = ip(\"1.2.3.4.5\")", 24, "ip: invalid pattern"},
     /* formatting stages */
     {"{app=\"foo\"} | line_format", 25, "expected quoted string"},
     {"{app=\"foo\"} | label_format a", 28, "expected '='"},
