@@ -967,6 +967,11 @@ void osp_re2_cleanup(osp_re2 *re)
 
 int osp_re2_match(const osp_re2 *re, osp_str subject, regmatch_t *m, size_t nm)
 {
+    return osp_re2_search(re, subject, 0, m, nm);
+}
+
+int osp_re2_search(const osp_re2 *re, osp_str subject, size_t from, regmatch_t *m, size_t nm)
+{
     char zbuf[256];
     regmatch_t pbuf[16];
     locale_t loc = utf8_locale();
@@ -994,7 +999,11 @@ int osp_re2_match(const osp_re2 *re, osp_str subject, regmatch_t *m, size_t nm)
         memcpy(z, subject.p, subject.n);
     }
     z[zn] = 0; /* regexec interceptors of sanitizers read up to a NUL */
-    pm[0].rm_so = 0;
+    size_t zfrom = from < subject.n ? from : subject.n; /* from, in z's offsets */
+    if (bad)
+        for (zfrom = 0; zfrom < zn && at[zfrom] < from;)
+            zfrom++;
+    pm[0].rm_so = (regoff_t)zfrom; /* regexec sees the bytes before: ^ and \b stay right */
     pm[0].rm_eo = (regoff_t)zn;
     locale_t old = loc ? uselocale(loc) : (locale_t)0;
     rc = regexec(&re->re, z, npm, pm, REG_STARTEND) == 0;

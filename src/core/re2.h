@@ -43,6 +43,11 @@ void osp_re2_cleanup(osp_re2 *re);
  * (anchored) but group boundaries can differ. */
 int osp_re2_match(const osp_re2 *re, osp_str subject, regmatch_t *m, size_t nm);
 
+/* As osp_re2_match, unanchored, for the leftmost match that starts at byte from or later,
+ * the bytes before from still read as context (so ^ matches only at 0, as in Go when a
+ * search goes on after a previous match); offsets are into the whole subject. */
+int osp_re2_search(const osp_re2 *re, osp_str subject, size_t from, regmatch_t *m, size_t nm);
+
 /* Go's Regexp.Expand of tmpl with the groups m[0..ngroups] of a match on subject: "$$" is
  * "$"; "$name" and "${name}" (name: ASCII letters, digits, '_') are the group of that
  * number (no leading zeros; $0 the whole match) or, if not a number, the leftmost group of

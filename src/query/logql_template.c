@@ -4,7 +4,7 @@
  * pipelines, {{- and -}} trimming, comments, if / else if / else / end, and the
  * functions in the table below (Go's strings functions by their Loki names, Sprig's
  * lowercase ones with Sprig's argument order, printf, eq/ne/lt/le/gt/ge, and/or/not, len,
- * __line__, __timestamp__). range, with, variables, define and template are refused when
+ * __line__, __timestamp__) and in logql_template_fns.c. range, with, variables, define and template are refused when
  * the template is compiled. String functions read any argument as text. */
 #include <inttypes.h>
 #include <math.h>
@@ -16,31 +16,13 @@
 #include "core/err.h"
 #include "core/numfmt.h"
 #include "query/logql_eval_int.h"
+#include "query/logql_template_int.h"
 #include "query/parse_util.h"
 
 #define MAX_DEPTH 64 /* nesting of if and parentheses */
 #define MAX_ARGS 16
 
 /* ---- values ---- */
-
-enum { V_STR, V_INT, V_FLOAT, V_BOOL, V_TIME };
-
-typedef struct val {
-    int t;
-    osp_str s; /* V_STR */
-    int64_t i; /* V_INT, V_BOOL, V_TIME (ns) */
-    double f;  /* V_FLOAT */
-} val;
-
-typedef struct xctx {
-    const osp_label *l;
-    size_t n;
-    osp_str line;
-    uint64_t t_ns;
-    osp_arena *arena; /* scratch for intermediate strings */
-    char *err;
-    size_t errlen;
-} xctx;
 
 /* Writes prefix then the formatted message into err; returns rc. */
 static int vfail(char *err, size_t errlen, int rc, const char *prefix, const char *fmt, va_list ap)
@@ -53,8 +35,7 @@ static int vfail(char *err, size_t errlen, int rc, const char *prefix, const cha
     return rc;
 }
 
-static int xfail(xctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int xfail(xctx *x, const char *fmt, ...)
+int osp__lqt_fail(xctx *x, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -103,7 +84,7 @@ static int put_val(osp_buf *b, const val *v)
 }
 
 /* v as text in x's arena. */
-static int to_str(xctx *x, const val *v, osp_str *out)
+int osp__lqt_str(xctx *x, const val *v, osp_str *out)
 {
     if (v->t == V_STR) {
         *out = v->s;
@@ -129,18 +110,11 @@ static int truth(const val *v)
     }
 }
 
-static val vstr(osp_str s)
-{
-    return (val){.t = V_STR, .s = s};
-}
-
 /* ---- the parsed template ---- */
 
 typedef struct pipe pipe;
 
 enum { A_FIELD, A_LIT, A_FN, A_PIPE, A_DOT };
-
-typedef struct fn_def fn_def;
 
 typedef struct arg {
     int kind;
@@ -178,19 +152,11 @@ struct osp__lq_tmpl {
 
 /* ---- functions ---- */
 
-typedef int (*fn_impl)(xctx *x, val *a, size_t n, val *out);
-
-struct fn_def {
-    const char *name;
-    fn_impl fn;
-    int nargs; /* -1: variadic */
-};
-
 /* Every argument as text, into s (n entries). */
-static int strs(xctx *x, val *a, size_t n, osp_str *s)
+int osp__lqt_strs(xctx *x, val *a, size_t n, osp_str *s)
 {
     for (size_t i = 0; i < n; i++) {
-        int rc = to_str(x, &a[i], &s[i]);
+        int rc = osp__lqt_str(x, &a[i], &s[i]);
         if (rc)
             return rc;
     }
@@ -200,7 +166,7 @@ static int strs(xctx *x, val *a, size_t n, osp_str *s)
 static int map_case(xctx *x, val *a, val *out, int upper)
 {
     osp_str s;
-    int rc = to_str(x, a, &s);
+    int rc = osp__lqt_str(x, a, &s);
     char *o = rc ? NULL : osp_arena_alloc(x->arena, s.n + 1);
     if (!o)
         return rc ? rc : OSP_ENOMEM;
@@ -243,7 +209,7 @@ static const osp_str spaces = {" \t\n\r\v\f", 6};
 static int f_trimspace(xctx *x, val *a, size_t n, val *out)
 {
     osp_str s;
-    int rc = to_str(x, a, &s);
+    int rc = osp__lqt_str(x, a, &s);
     *out = vstr(trim_set(s, spaces, 1, 1));
     return rc;
 }
@@ -252,7 +218,7 @@ static int f_trimspace(xctx *x, val *a, size_t n, val *out)
 static int trim_common(xctx *x, val *a, int left, int right, int sprig, val *out)
 {
     osp_str s[2];
-    int rc = strs(x, a, 2, s);
+    int rc = osp__lqt_strs(x, a, 2, s);
     *out = vstr(trim_set(s[sprig], s[!sprig], left, right));
     return rc;
 }
@@ -281,7 +247,7 @@ static int f_trimall(xctx *x, val *a, size_t n, val *out)
 static int affix(xctx *x, val *a, int suffix, int sprig, val *out)
 {
     osp_str s[2];
-    int rc = strs(x, a, 2, s);
+    int rc = osp__lqt_strs(x, a, 2, s);
     osp_str str = s[sprig], fix = s[!sprig];
     if (str.n >= fix.n && memcmp(str.p + (suffix ? str.n - fix.n : 0), fix.p, fix.n) == 0) {
         if (!suffix)
@@ -362,25 +328,25 @@ static int replace(xctx *x, osp_str s, osp_str old, osp_str rep, long max, val *
 static int f_Replace(xctx *x, val *a, size_t n, val *out)
 {
     osp_str s[3];
-    int rc = strs(x, a, 3, s);
+    int rc = osp__lqt_strs(x, a, 3, s);
     if (rc)
         return rc;
     if (a[3].t != V_INT)
-        return xfail(x, "error calling Replace: wrong type for value; expected int");
+        return osp__lqt_fail(x, "error calling Replace: wrong type for value; expected int");
     return replace(x, s[0], s[1], s[2], (long)a[3].i, out);
 }
 
 static int f_replace(xctx *x, val *a, size_t n, val *out)
 {
     osp_str s[3];
-    int rc = strs(x, a, 3, s);
+    int rc = osp__lqt_strs(x, a, 3, s);
     return rc ? rc : replace(x, s[2], s[0], s[1], -1, out);
 }
 
 static int sub_test(xctx *x, val *a, int mode, val *out)
 {
     osp_str s[2];
-    int rc = strs(x, a, 2, s);
+    int rc = osp__lqt_strs(x, a, 2, s);
     osp_str needle = s[0], str = s[1];
     int r = 0;
     if (mode == 0)
@@ -428,7 +394,8 @@ static int f_timestamp(xctx *x, val *a, size_t n, val *out)
 static int f_len(xctx *x, val *a, size_t n, val *out)
 {
     if (a[0].t != V_STR)
-        return xfail(x, "error calling len: len of type %s", a[0].t == V_BOOL ? "bool" : "int");
+        return osp__lqt_fail(x, "error calling len: len of type %s",
+                             a[0].t == V_BOOL ? "bool" : "int");
     *out = (val){.t = V_INT, .i = (int64_t)a[0].s.n};
     return 0;
 }
@@ -483,14 +450,14 @@ static int compare(xctx *x, const char *fn, const val *a, const val *b, int *c)
         *c = a->i != b->i;
         return 0;
     }
-    return xfail(x, "error calling %s: incompatible types for comparison", fn);
+    return osp__lqt_fail(x, "error calling %s: incompatible types for comparison", fn);
 }
 
 static int f_eq(xctx *x, val *a, size_t n, val *out)
 {
     int c, rc;
     if (n < 2)
-        return xfail(x, "error calling eq: missing argument for comparison");
+        return osp__lqt_fail(x, "error calling eq: missing argument for comparison");
     for (size_t i = 1; i < n; i++) {
         if ((rc = compare(x, "eq", &a[0], &a[i], &c)))
             return rc;
@@ -568,7 +535,7 @@ static int f_printf(xctx *x, val *a, size_t n, val *out)
 {
     osp_str f;
     osp_buf b;
-    int rc = to_str(x, &a[0], &f);
+    int rc = osp__lqt_str(x, &a[0], &f);
     size_t next = 1;
     if (rc)
         return rc;
@@ -611,7 +578,7 @@ static int f_printf(xctx *x, val *a, size_t n, val *out)
                 rc = bad_verb(&b, verb, v);
                 break;
             }
-            if ((rc = to_str(x, v, &s)) == 0) {
+            if ((rc = osp__lqt_str(x, v, &s)) == 0) {
                 spec[k++] = '.', spec[k++] = '*', spec[k++] = 's', spec[k] = 0;
                 if (strchr(spec, '.') != strrchr(spec, '.')) /* a precision was given */
                     k -= 3, spec[k++] = 's', spec[k] = 0;
@@ -620,7 +587,7 @@ static int f_printf(xctx *x, val *a, size_t n, val *out)
             }
             break;
         case 'q':
-            rc = to_str(x, v, &s) || osp_buf_putc(&b, '"') || osp_buf_append_str(&b, s) ||
+            rc = osp__lqt_str(x, v, &s) || osp_buf_putc(&b, '"') || osp_buf_append_str(&b, s) ||
                  osp_buf_putc(&b, '"');
             break;
         case 'd':
@@ -660,8 +627,8 @@ static int f_printf(xctx *x, val *a, size_t n, val *out)
     }
     osp_buf_cleanup(&b);
     if (rc == OSP_ETOOBIG || rc == OSP_EINVAL)
-        return xfail(x, "error calling printf: %s",
-                     rc == OSP_EINVAL ? "bad format" : "result too long");
+        return osp__lqt_fail(x, "error calling printf: %s",
+                             rc == OSP_EINVAL ? "bad format" : "result too long");
     return rc;
 }
 
@@ -707,6 +674,9 @@ static const fn_def *fn_find(osp_str name)
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
         if (osp_str_eqz(name, fns[i].name))
             return &fns[i];
+    for (size_t i = 0; i < osp__lqt_nmore_fns; i++)
+        if (osp_str_eqz(name, osp__lqt_more_fns[i].name))
+            return &osp__lqt_more_fns[i];
     return NULL;
 }
 
@@ -1063,8 +1033,8 @@ static int call_fn(xctx *x, const fn_def *f, val *args, size_t n, val *out)
 {
     val none;
     if ((f->nargs >= 0 && n != (size_t)f->nargs) || (f->nargs < 0 && n == 0))
-        return xfail(x, "wrong number of args for %s: want %d got %zu", f->name,
-                     f->nargs < 0 ? 1 : f->nargs, n);
+        return osp__lqt_fail(x, "wrong number of args for %s: want %d got %zu", f->name,
+                             f->nargs < 0 ? 1 : f->nargs, n);
     return f->fn(x, n ? args : &none, n, out);
 }
 
@@ -1083,7 +1053,7 @@ static int eval_arg(xctx *x, const arg *a, val *out)
     case A_PIPE:
         return run_pipe(x, a->sub, out);
     case A_DOT:
-        return xfail(x, "printing the whole label map (.) is not supported");
+        return osp__lqt_fail(x, "printing the whole label map (.) is not supported");
     default:
         return call_fn(x, a->fn, NULL, 0, out);
     }
@@ -1096,7 +1066,7 @@ static int run_cmd(xctx *x, const cmd *c, const val *piped, val *out)
     int rc;
     if (c->a[0].kind != A_FN) {
         if (piped)
-            return xfail(x, "can't give argument to non-function");
+            return osp__lqt_fail(x, "can't give argument to non-function");
         return eval_arg(x, &c->a[0], out);
     }
     const fn_def *f = c->a[0].fn;
@@ -1152,6 +1122,6 @@ int osp__lq_tmpl_exec(const osp__lq_tmpl *t, const osp_label *l, size_t n, osp_s
     int rc = run_list(&x, t->root, out);
     osp_arena_cleanup(&scratch);
     if (rc == OSP_ETOOBIG)
-        return xfail(&x, "the result is longer than %u bytes", OSP__LQ_TMPL_MAX);
+        return osp__lqt_fail(&x, "the result is longer than %u bytes", OSP__LQ_TMPL_MAX);
     return rc;
 }

@@ -82,6 +82,9 @@ const LOG_CASES = [
     ['json parameters and line_format', '{app="shop", env="dev"} | json name="user.name", path="path" | line_format "{{.name}} visited {{.path}}" | keep app', [
         { labels: { app: 'shop' }, values: [[at(2), 'bob visited /pay'], [at(1), 'ann visited /cart']] },
     ]],
+    ['template functions of Sprig and Loki', '{app="shop", env="dev"} | json | line_format "{{ .user_name | title }}:{{ add .latency_ms 1 }}:{{ regexReplaceAll \\"^/(.)\\" .path \\"$1\\" }}" | keep env', [
+        { labels: { env: 'dev' }, values: [[at(2), 'Bob:341:pay'], [at(1), 'Ann:13:cart']] },
+    ]],
     ['line filter after line_format', '{app="shop", env="dev"} | json | line_format "{{.user_name | ToUpper}}" |= "ANN" | keep env', [
         { labels: { env: 'dev' }, values: [[at(1), 'ANN']] },
     ]],

@@ -412,7 +412,7 @@ static const qcase log_cases[] = {
      "status=\"404\"} 40=WARN 7-404",
      0},
     {"{app=\"web\"} |= \"warn\" | logfmt | line_format `{{if eq .level \"warn\"}}W{{else if eq "
-     ".level \"info\"}}I{{else}}?{{end}}:{{ __line__ | replace \" \" \"_\" | trunc }}`",
+     ".level \"info\"}}I{{else}}?{{end}}:{{ __line__ | replace \" \" \"_\" | toDate }}`",
      0, 100, 1, 0, 0, "", OSP_EEXEC},
     {"{app=\"web\"} |= \"warn\" | logfmt | line_format `{{if eq .level \"warn\"}}W{{else if eq "
      ".level \"info\"}}I{{else}}?{{end}}:{{ __line__ | replace \" \" \"_\" }}`",

@@ -1,0 +1,56 @@
+/* The template engine's values and function calls (logql_template.c), shared with the
+ * functions beyond Go's basics in logql_template_fns.c. Not for other modules. */
+#ifndef OSP_QUERY_LOGQL_TEMPLATE_INT_H
+#define OSP_QUERY_LOGQL_TEMPLATE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/str.h"
+#include "model/labels.h"
+
+enum { V_STR, V_INT, V_FLOAT, V_BOOL, V_TIME };
+
+typedef struct val {
+    int t;
+    osp_str s; /* V_STR */
+    int64_t i; /* V_INT, V_BOOL, V_TIME (ns) */
+    double f;  /* V_FLOAT */
+} val;
+
+typedef struct xctx {
+    const osp_label *l;
+    size_t n;
+    osp_str line;
+    uint64_t t_ns;
+    osp_arena *arena; /* scratch for intermediate strings */
+    char *err;
+    size_t errlen;
+} xctx;
+
+static inline val vstr(osp_str s)
+{
+    return (val){.t = V_STR, .s = s};
+}
+
+typedef int (*fn_impl)(xctx *x, val *a, size_t n, val *out);
+
+typedef struct fn_def {
+    const char *name;
+    fn_impl fn;
+    int nargs; /* -1: variadic */
+} fn_def;
+
+/* Fails the template run with Go's "executing" prefix; returns OSP_EEXEC. */
+int osp__lqt_fail(xctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* v as text (fmt's %v) in x's arena. 0 or OSP_ENOMEM. */
+int osp__lqt_str(xctx *x, const val *v, osp_str *out);
+/* Every argument as text, into s (n entries). */
+int osp__lqt_strs(xctx *x, val *a, size_t n, osp_str *s);
+
+/* The functions of logql_template_fns.c. */
+extern const fn_def osp__lqt_more_fns[];
+extern const size_t osp__lqt_nmore_fns;
+
+#endif

@@ -1,0 +1,113 @@
+/* Unit tests for query/logql_template_fns: each of Loki's template functions beyond Go's
+ * basics against the result of the Go or Sprig function it stands for (worked out from
+ * their documented behaviour), and the errors Go's template gives. */
+#include "testutil.h"
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "query/logql_eval_int.h"
+
+/* 2026-11-21T10:00:01.5Z */
+#define TS 1795255201500000000ull
+
+typedef struct tcase {
+    const char *tmpl;
+    const char *want; /* the output, or for rc OSP_EEXEC a part of the error */
+    int rc;
+} tcase;
+
+static const tcase cases[] = {
+    /* text */
+    {"{{ trunc 5 .path }}", "/api/", 0},
+    {"{{ .path | trunc -4 }}", "/v42", 0},
+    {"{{ trunc 99 .path }}", "/api/users/v42", 0},
+    {"{{ trunc 2 \"h\xc3\xa9llo\" }}", "h\xc3\xa9", 0},
+    {"{{ substr 1 4 .path }}", "api", 0},
+    {"{{ substr -1 4 .path }}", "/api", 0},
+    {"{{ substr 5 -1 .path }}", "users/v42", 0},
+    {"{{ substr 5 2 .path }}", "", 0},
+    {"{{ title \"hello wide_world-x 9lives\" }}", "Hello Wide_world-X 9lives", 0},
+    {"{{ repeat 3 \"ab\" }}", "ababab", 0},
+    {"{{ repeat -1 \"ab\" }}", "negative Repeat count", OSP_EEXEC},
+    {"{{ indent 2 \"a\\nb\" }}", "  a\n  b", 0},
+    {"{{ nindent 1 \"a\" }}", "\n a", 0},
+    {"{{ .path | replace \"/\" \"_\" | trunc 5 | upper }}", "_API_", 0},
+    {"{{ trunc .n .path }}", "wrong type for value; expected int; got string", OSP_EEXEC},
+    /* regular expressions */
+    {"{{ regexReplaceAll \"(\\\\w+)@(\\\\w+)\" .email \"${2}:$1\" }}", "example:ann at home", 0},
+    {"{{ regexReplaceAllLiteral \"a(x*)b\" \"-ab-axxb-\" \"${1}\" }}", "-${1}-${1}-", 0},
+    {"{{ regexReplaceAll \"a(x*)b\" \"-ab-axxb-\" \"${1}W\" }}", "-W-xxW-", 0},
+    {"{{ regexReplaceAll \"^a\" \"aaa\" \"b\" }}", "baa", 0},
+    {"{{ regexReplaceAll \"x*\" \"abc\" \"-\" }}", "-a-b-c-", 0},
+    {"{{ regexReplaceAll \"(\" \"a\" \"b\" }}", "error parsing regexp", OSP_EEXEC},
+    {"{{ count \"o\" \"foo boo\" }}", "4", 0},
+    {"{{ count \"x*\" \"abc\" }}", "4", 0},
+    /* URLs and base64 */
+    {"{{ urlencode \"a b&c=d/\xc3\xa9~\" }}", "a+b%26c%3Dd%2F%C3%A9~", 0},
+    {"{{ urldecode \"a+b%26c%3dd\" }}", "a b&c=d", 0},
+    {"{{ urldecode \"100%\" }}", "invalid URL escape \"%\"", OSP_EEXEC},
+    {"{{ b64enc \"hello\" }}", "aGVsbG8=", 0},
+    {"{{ b64dec \"aGVsbG8=\" }}", "hello", 0},
+    {"{{ b64dec \"aGV$bG8=\" }}", "illegal base64 data at input byte 3", 0},
+    /* numbers */
+    {"{{ add 1 2 }} {{ sub 1 5 }} {{ mul 6 7 }} {{ div 7 2 }} {{ mod 7 3 }}", "3 -4 42 3 1", 0},
+    {"{{ add .n 1 }} {{ add \"1.0\" 1 }} {{ add \"1.5\" 1 }}", "13 2 1", 0},
+    {"{{ div 1 0 }}", "integer divide by zero", OSP_EEXEC},
+    {"{{ max 3 9 4 }} {{ min 3 9 -4 }}", "9 -4", 0},
+    {"{{ addf 1.5 2 \"0.25\" }} {{ subf 10 0.5 }} {{ mulf 1.5 2 }} {{ divf 1 4 }}",
+     "3.75 9.5 3 0.25", 0},
+    {"{{ maxf 1 2.5 }} {{ minf 1 2.5 }}", "2.5 1", 0},
+    {"{{ ceil 1.2 }} {{ floor \"1.8\" }} {{ round 3.14159 2 }} {{ round 2.5 0 }} {{ round -2.5 0 "
+     "}}",
+     "2 1 3.14 3 -2", 0}, /* Sprig rounds -2.5 up */
+    {"{{ int \"42\" }} {{ int 3.9 }} {{ float64 \"2.5\" }} {{ int \"x\" }}", "42 3 2.5 0", 0},
+    {"{{ if gt (int .n) 10 }}big{{ end }}", "big", 0},
+    /* times */
+    {"{{ __timestamp__ | unixEpoch }}", "1795255201", 0},
+    {"{{ __timestamp__ | unixEpochMillis }}", "1795255201500", 0},
+    {"{{ __timestamp__ | unixEpochNanos }}", "1795255201500000000", 0},
+    {"{{ unixEpoch .n }}", "expected time.Time; got string", OSP_EEXEC},
+};
+
+static void test_functions(void **state)
+{
+    (void)state;
+    const osp_label labels[] = {{OSP_STR_LIT("path"), OSP_STR_LIT("/api/users/v42")},
+                                {OSP_STR_LIT("email"), OSP_STR_LIT("ann@example at home")},
+                                {OSP_STR_LIT("n"), OSP_STR_LIT("12")}};
+    size_t failed = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const tcase *c = &cases[i];
+        osp_arena a;
+        osp__lq_tmpl *t = NULL;
+        osp_buf out;
+        char err[512] = "";
+        osp_arena_init(&a, 0, 0);
+        osp_buf_init(&out, 0);
+        int rc = osp__lq_tmpl_compile(osp_str_c(c->tmpl), &a, &t, err, sizeof err);
+        if (rc == 0)
+            rc =
+                osp__lq_tmpl_exec(t, labels, 3, OSP_STR_LIT("the line"), TS, &out, err, sizeof err);
+        int ok =
+            rc == c->rc && (rc ? strstr(err, c->want) != NULL
+                               : out.len == strlen(c->want) &&
+                                     (out.len == 0 || memcmp(out.data, c->want, out.len) == 0));
+        if (!ok) {
+            fprintf(stderr, "case %zu: %s\n  rc %d, got: %.*s%s\n  want: %s\n", i, c->tmpl, rc,
+                    (int)out.len, out.data ? out.data : "", err, c->want);
+            failed++;
+        }
+        osp_buf_cleanup(&out);
+        osp_arena_cleanup(&a);
+    }
+    assert_int_equal(failed, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_functions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
