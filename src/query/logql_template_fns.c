@@ -1,8 +1,9 @@
 /* Template functions beyond Go's basics that Loki's line_format and label_format offer
  * (Loki's own and the Sprig ones it exports): text (trunc, substr, title, repeat, indent,
  * nindent), regular expressions (regexReplaceAll, regexReplaceAllLiteral, count), URL and
- * base64 coding, numbers (int, float64, add ... divf, max, min, ceil, floor, round) and
- * Unix times. Each follows the Go function it stands for; see logql_template_int.h. */
+ * base64 coding, numbers (int, float64, add ... divf, max, min, ceil, floor, round), Unix
+ * times and date (Go's time layouts, gotime.h). Each follows the Go function it stands for; see
+ * logql_template_int.h. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,9 +12,11 @@
 
 #include "core/base64.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/re2.h"
 #include "query/logql_eval_int.h"
+#include "query/gotime.h"
 #include "query/logql_template_int.h"
 
 /* ---- arguments ---- */
@@ -620,6 +623,28 @@ static int f_unix_epoch_nanos(xctx *x, val *a, size_t n, val *out)
     return epoch(x, "unixEpochNanos", &a[0], 1u, out);
 }
 
+/* date(layout, t): Go's Format of a time (__timestamp__, now) or Unix seconds, in UTC (Loki
+ * formats in the server's zone); anything else formats the current time, as Sprig's. */
+static int f_date(xctx *x, val *a, size_t n, val *out)
+{
+    osp_str layout;
+    osp_buf b;
+    int rc = osp__lqt_str(x, &a[0], &layout);
+    if (rc)
+        return rc;
+    uint64_t ns = a[1].t == V_TIME  ? (uint64_t)a[1].i
+                  : a[1].t == V_INT ? (uint64_t)a[1].i * 1000000000u
+                                    : osp_clock_ns(CLOCK_REALTIME);
+    osp_buf_init(&b, OSP__LQ_TMPL_MAX);
+    return result(x, "date", &b, osp_gotime_format(&b, layout, ns), out);
+}
+
+static int f_now(xctx *x, val *a, size_t n, val *out)
+{
+    *out = (val){.t = V_TIME, .i = (int64_t)osp_clock_ns(CLOCK_REALTIME)};
+    return 0;
+}
+
 const fn_def osp__lqt_more_fns[] = {
     {"trunc", f_trunc, 2},
     {"substr", f_substr, 3},
@@ -655,5 +680,7 @@ const fn_def osp__lqt_more_fns[] = {
     {"unixEpoch", f_unix_epoch, 1},
     {"unixEpochMillis", f_unix_epoch_millis, 1},
     {"unixEpochNanos", f_unix_epoch_nanos, 1},
+    {"date", f_date, 2},
+    {"now", f_now, 0},
 };
 const size_t osp__lqt_nmore_fns = sizeof osp__lqt_more_fns / sizeof osp__lqt_more_fns[0];

@@ -68,6 +68,16 @@ static const tcase cases[] = {
     {"{{ __timestamp__ | unixEpochMillis }}", "1795255201500", 0},
     {"{{ __timestamp__ | unixEpochNanos }}", "1795255201500000000", 0},
     {"{{ unixEpoch .n }}", "expected time.Time; got string", OSP_EEXEC},
+    /* Go time layouts */
+    {"{{ __timestamp__ | date \"2006-01-02T15:04:05.000Z07:00\" }}", "2026-11-21T10:00:01.500Z", 0},
+    {"{{ date \"Mon Jan _2 3:04:05 PM MST 2006\" __timestamp__ }}",
+     "Sat Nov 21 10:00:01 AM UTC 2026", 0},
+    {"{{ date \"Monday, 02-January-06 15h04 .999 ,000 -07:00 002 __2 _2006\" __timestamp__ }}",
+     "Saturday, 21-November-26 10h00 .5 ,500 +00:00 325 325 _2026", 0},
+    /* "Jan" before a lower-case letter is text; ".0001" is no fraction (a 1 ends it), but
+     * its "01" is the month */
+    {"{{ date \"Jan! Janx 1/2 .9 .0001\" __timestamp__ }}", "Nov! Janx 11/21 .5 .0011", 0},
+    {"{{ date \"2006-01-02 15:04:05.999999999\" 0 }}", "1970-01-01 00:00:00", 0},
 };
 
 static void test_functions(void **state)

@@ -1,0 +1,269 @@
+/* Go's time.Time.Format in UTC (contract in gotime.h). The layout is read as Go's
+ * nextStdChunk reads it: at each byte the longest element that starts there, in Go's order
+ * of checks, so "Jan" before "January" is decided the same way ("Janx" is Jan then x, "Jana"
+ * is text). */
+#include "query/gotime.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+enum elem {
+    E_NONE,
+    E_LONG_MONTH, /* January */
+    E_MONTH,      /* Jan */
+    E_NUM_MONTH,  /* 1 */
+    E_ZERO_MONTH, /* 01 */
+    E_LONG_WDAY,  /* Monday */
+    E_WDAY,       /* Mon */
+    E_DAY,        /* 2 */
+    E_UNDER_DAY,  /* _2 */
+    E_ZERO_DAY,   /* 02 */
+    E_UNDER_YDAY, /* __2 */
+    E_ZERO_YDAY,  /* 002 */
+    E_HOUR,       /* 15 */
+    E_HOUR12,     /* 3 */
+    E_ZERO_HOUR12,
+    E_MINUTE, /* 4 */
+    E_ZERO_MINUTE,
+    E_SECOND, /* 5 */
+    E_ZERO_SECOND,
+    E_LONG_YEAR, /* 2006 */
+    E_YEAR,      /* 06 */
+    E_PM,        /* PM */
+    E_pm,        /* pm */
+    E_TZ,        /* MST */
+    E_NUM_ZONE,  /* -0700 and the like: +0000 in UTC; the text is kept in zone */
+    E_ISO_ZONE,  /* Z0700 and the like: Z in UTC */
+    E_FRAC,      /* .000 or .999 */
+};
+
+typedef struct chunk {
+    enum elem e;
+    size_t len;     /* layout bytes it takes */
+    char sep;       /* E_FRAC: '.' or ',' */
+    int digits;     /* E_FRAC: how many */
+    int trim;       /* E_FRAC: .999 (trailing zeros dropped) */
+    const char *zn; /* E_NUM_ZONE: what UTC prints as */
+} chunk;
+
+static int has(osp_str l, size_t i, const char *s)
+{
+    size_t n = strlen(s);
+    return l.n - i >= n && memcmp(l.p + i, s, n) == 0;
+}
+
+static int lower_at(osp_str l, size_t i)
+{
+    return i < l.n && l.p[i] >= 'a' && l.p[i] <= 'z';
+}
+
+static int digit_at(osp_str l, size_t i)
+{
+    return i < l.n && l.p[i] >= '0' && l.p[i] <= '9';
+}
+
+/* The element starting at layout byte i, or E_NONE. */
+static chunk element(osp_str l, size_t i)
+{
+    static const struct {
+        const char *text, *utc;
+    } zones[] = {{"-070000", "+000000"},
+                 {"-07:00:00", "+00:00:00"},
+                 {"-0700", "+0000"},
+                 {"-07:00", "+00:00"},
+                 {"-07", "+00"}};
+    static const char *const iso[] = {"Z070000", "Z07:00:00", "Z0700", "Z07:00", "Z07"};
+    static const enum elem zero[] = {E_ZERO_MONTH,  E_ZERO_DAY,    E_ZERO_HOUR12,
+                                     E_ZERO_MINUTE, E_ZERO_SECOND, E_YEAR};
+    chunk c = {E_NONE, 0, 0, 0, 0, NULL};
+    switch (l.p[i]) {
+    case 'J':
+        if (has(l, i, "January"))
+            c = (chunk){.e = E_LONG_MONTH, .len = 7};
+        else if (has(l, i, "Jan") && !lower_at(l, i + 3))
+            c = (chunk){.e = E_MONTH, .len = 3};
+        break;
+    case 'M':
+        if (has(l, i, "Monday"))
+            c = (chunk){.e = E_LONG_WDAY, .len = 6};
+        else if (has(l, i, "Mon") && !lower_at(l, i + 3))
+            c = (chunk){.e = E_WDAY, .len = 3};
+        else if (has(l, i, "MST"))
+            c = (chunk){.e = E_TZ, .len = 3};
+        break;
+    case '0':
+        if (i + 1 < l.n && l.p[i + 1] >= '1' && l.p[i + 1] <= '6')
+            c = (chunk){.e = zero[l.p[i + 1] - '1'], .len = 2};
+        else if (has(l, i, "002"))
+            c = (chunk){.e = E_ZERO_YDAY, .len = 3};
+        break;
+    case '1':
+        c = has(l, i, "15") ? (chunk){.e = E_HOUR, .len = 2} : (chunk){.e = E_NUM_MONTH, .len = 1};
+        break;
+    case '2':
+        c = has(l, i, "2006") ? (chunk){.e = E_LONG_YEAR, .len = 4} : (chunk){.e = E_DAY, .len = 1};
+        break;
+    case '_': /* "_2006" is a literal _ then the year: left to the next byte */
+        if (has(l, i, "_2") && !has(l, i, "_2006"))
+            c = (chunk){.e = E_UNDER_DAY, .len = 2};
+        else if (has(l, i, "__2"))
+            c = (chunk){.e = E_UNDER_YDAY, .len = 3};
+        break;
+    case '3':
+    case '4':
+    case '5':
+        c = (chunk){.e = l.p[i] == '3' ? E_HOUR12 : l.p[i] == '4' ? E_MINUTE : E_SECOND, .len = 1};
+        break;
+    case 'P':
+        if (has(l, i, "PM"))
+            c = (chunk){.e = E_PM, .len = 2};
+        break;
+    case 'p':
+        if (has(l, i, "pm"))
+            c = (chunk){.e = E_pm, .len = 2};
+        break;
+    case '-':
+        for (size_t k = 0; k < sizeof zones / sizeof zones[0] && c.e == E_NONE; k++)
+            if (has(l, i, zones[k].text))
+                c = (chunk){.e = E_NUM_ZONE, .len = strlen(zones[k].text), .zn = zones[k].utc};
+        break;
+    case 'Z':
+        for (size_t k = 0; k < sizeof iso / sizeof iso[0] && c.e == E_NONE; k++)
+            if (has(l, i, iso[k]))
+                c = (chunk){.e = E_ISO_ZONE, .len = strlen(iso[k])};
+        break;
+    case '.':
+    case ',':
+        if (i + 1 < l.n && (l.p[i + 1] == '0' || l.p[i + 1] == '9')) {
+            size_t j = i + 1;
+            while (j < l.n && l.p[j] == l.p[i + 1])
+                j++;
+            if (!digit_at(l, j)) /* only digits of one kind up to here */
+                c = (chunk){.e = E_FRAC,
+                            .len = j - i,
+                            .sep = l.p[i],
+                            .digits = (int)(j - i - 1),
+                            .trim = l.p[i + 1] == '9'};
+        }
+        break;
+    default:
+        break;
+    }
+    return c;
+}
+
+static const char *const months[] = {"January",   "February", "March",    "April",
+                                     "May",       "June",     "July",     "August",
+                                     "September", "October",  "November", "December"};
+static const char *const wdays[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                    "Thursday", "Friday", "Saturday"};
+
+/* Appends the fraction of a second: digits of the nanoseconds, trailing zeros dropped
+ * when trim (and nothing at all when they are all zero). */
+static int put_frac(osp_buf *b, const chunk *c, unsigned nanos)
+{
+    char d[16];
+    snprintf(d, sizeof d, "%09u", nanos);
+    int n = c->digits > 9 ? 9 : c->digits;
+    if (c->trim)
+        while (n > 0 && d[n - 1] == '0')
+            n--;
+    if (n == 0 && c->trim)
+        return 0;
+    int rc = osp_buf_putc(b, c->sep);
+    return rc ? rc : osp_buf_append(b, d, (size_t)n);
+}
+
+int osp_gotime_format(osp_buf *out, osp_str layout, uint64_t ns)
+{
+    time_t sec = (time_t)(ns / 1000000000u);
+    unsigned nanos = (unsigned)(ns % 1000000000u);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    int hour12 = tm.tm_hour % 12 ? tm.tm_hour % 12 : 12, rc = 0;
+    for (size_t i = 0; i < layout.n && rc == 0;) {
+        chunk c = element(layout, i);
+        if (c.e == E_NONE) {
+            rc = osp_buf_putc(out, layout.p[i++]);
+            continue;
+        }
+        i += c.len;
+        switch (c.e) {
+        case E_LONG_MONTH:
+        case E_MONTH:
+            rc = osp_buf_append(out, months[tm.tm_mon],
+                                c.e == E_MONTH ? 3 : strlen(months[tm.tm_mon]));
+            break;
+        case E_LONG_WDAY:
+        case E_WDAY:
+            rc = osp_buf_append(out, wdays[tm.tm_wday],
+                                c.e == E_WDAY ? 3 : strlen(wdays[tm.tm_wday]));
+            break;
+        case E_NUM_MONTH:
+            rc = osp_buf_printf(out, "%d", tm.tm_mon + 1);
+            break;
+        case E_ZERO_MONTH:
+            rc = osp_buf_printf(out, "%02d", tm.tm_mon + 1);
+            break;
+        case E_DAY:
+            rc = osp_buf_printf(out, "%d", tm.tm_mday);
+            break;
+        case E_UNDER_DAY:
+            rc = osp_buf_printf(out, "%2d", tm.tm_mday);
+            break;
+        case E_ZERO_DAY:
+            rc = osp_buf_printf(out, "%02d", tm.tm_mday);
+            break;
+        case E_UNDER_YDAY:
+            rc = osp_buf_printf(out, "%3d", tm.tm_yday + 1);
+            break;
+        case E_ZERO_YDAY:
+            rc = osp_buf_printf(out, "%03d", tm.tm_yday + 1);
+            break;
+        case E_HOUR:
+            rc = osp_buf_printf(out, "%02d", tm.tm_hour);
+            break;
+        case E_HOUR12:
+            rc = osp_buf_printf(out, "%d", hour12);
+            break;
+        case E_ZERO_HOUR12:
+            rc = osp_buf_printf(out, "%02d", hour12);
+            break;
+        case E_MINUTE:
+        case E_ZERO_MINUTE:
+            rc = osp_buf_printf(out, c.e == E_MINUTE ? "%d" : "%02d", tm.tm_min);
+            break;
+        case E_SECOND:
+        case E_ZERO_SECOND:
+            rc = osp_buf_printf(out, c.e == E_SECOND ? "%d" : "%02d", tm.tm_sec);
+            break;
+        case E_LONG_YEAR:
+            rc = osp_buf_printf(out, "%04d", tm.tm_year + 1900);
+            break;
+        case E_YEAR:
+            rc = osp_buf_printf(out, "%02d", (tm.tm_year + 1900) % 100);
+            break;
+        case E_PM:
+        case E_pm:
+            rc = osp_buf_puts(out, tm.tm_hour >= 12 ? (c.e == E_PM ? "PM" : "pm")
+                                                    : (c.e == E_PM ? "AM" : "am"));
+            break;
+        case E_TZ:
+            rc = osp_buf_puts(out, "UTC");
+            break;
+        case E_NUM_ZONE:
+            rc = osp_buf_puts(out, c.zn);
+            break;
+        case E_ISO_ZONE:
+            rc = osp_buf_putc(out, 'Z');
+            break;
+        case E_FRAC:
+            rc = put_frac(out, &c, nanos);
+            break;
+        default:
+            break;
+        }
+    }
+    return rc;
+}
