@@ -1,9 +1,9 @@
 /* Template functions beyond Go's basics that Loki's line_format and label_format offer
  * (Loki's own and the Sprig ones it exports): text (trunc, substr, title, repeat, indent,
  * nindent), regular expressions (regexReplaceAll, regexReplaceAllLiteral, count), URL and
- * base64 coding, numbers (int, float64, add ... divf, max, min, ceil, floor, round), Unix
- * times and date (Go's time layouts, gotime.h). Each follows the Go function it stands for; see
- * logql_template_int.h. */
+ * base64 coding, numbers (int, float64, add ... divf, max, min, ceil, floor, round),
+ * durations and byte sizes as numbers, Unix times and date (Go's time layouts, gotime.h). Each
+ * follows the Go function it stands for; see logql_template_int.h. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@
 #include "query/logql_eval_int.h"
 #include "query/gotime.h"
 #include "query/logql_template_int.h"
+#include "query/logql_units.h"
 
 /* ---- arguments ---- */
 
@@ -592,6 +593,39 @@ static int f_round(xctx *x, val *a, size_t n, val *out)
     return 0;
 }
 
+/* duration(s), duration_seconds(s): Go's time.ParseDuration in seconds; bytes(s):
+ * go-humanize's ParseBytes. As Loki's, a value that does not parse fails the template. */
+static int units(xctx *x, const char *fn, val *a, int bytes, val *out)
+{
+    char why[256];
+    osp_str s;
+    int64_t ns;
+    uint64_t b;
+    int rc = osp__lqt_str(x, &a[0], &s);
+    if (rc)
+        return rc;
+    if (bytes ? osp_logql_parse_bytes(s, &b, why, sizeof why)
+              : osp_logql_parse_duration(s, &ns, why, sizeof why))
+        return osp__lqt_fail(x, "error calling %s: %s", fn, why);
+    *out = vfloat(bytes ? (double)b : (double)ns / 1e9);
+    return 0;
+}
+
+static int f_duration(xctx *x, val *a, size_t n, val *out)
+{
+    return units(x, "duration", a, 0, out);
+}
+
+static int f_duration_seconds(xctx *x, val *a, size_t n, val *out)
+{
+    return units(x, "duration_seconds", a, 0, out);
+}
+
+static int f_bytes(xctx *x, val *a, size_t n, val *out)
+{
+    return units(x, "bytes", a, 1, out);
+}
+
 /* ---- times ---- */
 
 /* unixEpoch, unixEpochMillis, unixEpochNanos of a time (__timestamp__), as text. */
@@ -682,5 +716,8 @@ const fn_def osp__lqt_more_fns[] = {
     {"unixEpochNanos", f_unix_epoch_nanos, 1},
     {"date", f_date, 2},
     {"now", f_now, 0},
+    {"duration", f_duration, 1},
+    {"duration_seconds", f_duration_seconds, 1},
+    {"bytes", f_bytes, 1},
 };
 const size_t osp__lqt_nmore_fns = sizeof osp__lqt_more_fns / sizeof osp__lqt_more_fns[0];

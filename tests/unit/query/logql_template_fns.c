@@ -63,6 +63,12 @@ static const tcase cases[] = {
      "2 1 3.14 3 -2", 0}, /* Sprig rounds -2.5 up */
     {"{{ int \"42\" }} {{ int 3.9 }} {{ float64 \"2.5\" }} {{ int \"x\" }}", "42 3 2.5 0", 0},
     {"{{ if gt (int .n) 10 }}big{{ end }}", "big", 0},
+    /* durations and byte sizes, as numbers */
+    {"{{ duration \"1h30m\" }} {{ duration_seconds \"250ms\" }} {{ bytes \"2 KiB\" }}",
+     "5400 0.25 2048", 0},
+    {"{{ if gt (duration .d) 1.0 }}slow{{ end }}", "slow", 0},
+    {"{{ duration \"5 apples\" }}", "error calling duration: time: ", OSP_EEXEC},
+    {"{{ bytes \"lots\" }}", "error calling bytes: ", OSP_EEXEC},
     /* times */
     {"{{ __timestamp__ | unixEpoch }}", "1795255201", 0},
     {"{{ __timestamp__ | unixEpochMillis }}", "1795255201500", 0},
@@ -85,7 +91,8 @@ static void test_functions(void **state)
     (void)state;
     const osp_label labels[] = {{OSP_STR_LIT("path"), OSP_STR_LIT("/api/users/v42")},
                                 {OSP_STR_LIT("email"), OSP_STR_LIT("ann@example at home")},
-                                {OSP_STR_LIT("n"), OSP_STR_LIT("12")}};
+                                {OSP_STR_LIT("n"), OSP_STR_LIT("12")},
+                                {OSP_STR_LIT("d"), OSP_STR_LIT("1.5s")}};
     size_t failed = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const tcase *c = &cases[i];
@@ -98,7 +105,7 @@ static void test_functions(void **state)
         int rc = osp__lq_tmpl_compile(osp_str_c(c->tmpl), &a, &t, err, sizeof err);
         if (rc == 0)
             rc =
-                osp__lq_tmpl_exec(t, labels, 3, OSP_STR_LIT("the line"), TS, &out, err, sizeof err);
+                osp__lq_tmpl_exec(t, labels, 4, OSP_STR_LIT("the line"), TS, &out, err, sizeof err);
         int ok =
             rc == c->rc && (rc ? strstr(err, c->want) != NULL
                                : out.len == strlen(c->want) &&
