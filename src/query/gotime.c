@@ -175,13 +175,50 @@ static int put_frac(osp_buf *b, const chunk *c, unsigned nanos)
     return rc ? rc : osp_buf_append(b, d, (size_t)n);
 }
 
+/* The numeric elements: which value of the time each prints, and how. */
+enum field {
+    F_MONTH,
+    F_MDAY,
+    F_YDAY,
+    F_HOUR,
+    F_HOUR12,
+    F_MINUTE,
+    F_SECOND,
+    F_YEAR,
+    F_YEAR2,
+    NFIELDS
+};
+static const struct {
+    enum elem e;
+    enum field f;
+    const char *fmt;
+} numbers[] = {
+    {E_NUM_MONTH, F_MONTH, "%d"},  {E_ZERO_MONTH, F_MONTH, "%02d"},
+    {E_DAY, F_MDAY, "%d"},         {E_UNDER_DAY, F_MDAY, "%2d"},
+    {E_ZERO_DAY, F_MDAY, "%02d"},  {E_UNDER_YDAY, F_YDAY, "%3d"},
+    {E_ZERO_YDAY, F_YDAY, "%03d"}, {E_HOUR, F_HOUR, "%02d"},
+    {E_HOUR12, F_HOUR12, "%d"},    {E_ZERO_HOUR12, F_HOUR12, "%02d"},
+    {E_MINUTE, F_MINUTE, "%d"},    {E_ZERO_MINUTE, F_MINUTE, "%02d"},
+    {E_SECOND, F_SECOND, "%d"},    {E_ZERO_SECOND, F_SECOND, "%02d"},
+    {E_LONG_YEAR, F_YEAR, "%04d"}, {E_YEAR, F_YEAR2, "%02d"},
+};
+
 int osp_gotime_format(osp_buf *out, osp_str layout, uint64_t ns)
 {
     time_t sec = (time_t)(ns / 1000000000u);
     unsigned nanos = (unsigned)(ns % 1000000000u);
     struct tm tm;
     gmtime_r(&sec, &tm);
-    int hour12 = tm.tm_hour % 12 ? tm.tm_hour % 12 : 12, rc = 0;
+    const int fields[NFIELDS] = {tm.tm_mon + 1,
+                                 tm.tm_mday,
+                                 tm.tm_yday + 1,
+                                 tm.tm_hour,
+                                 tm.tm_hour % 12 ? tm.tm_hour % 12 : 12,
+                                 tm.tm_min,
+                                 tm.tm_sec,
+                                 tm.tm_year + 1900,
+                                 (tm.tm_year + 1900) % 100};
+    int rc = 0;
     for (size_t i = 0; i < layout.n && rc == 0;) {
         chunk c = element(layout, i);
         if (c.e == E_NONE) {
@@ -189,6 +226,13 @@ int osp_gotime_format(osp_buf *out, osp_str layout, uint64_t ns)
             continue;
         }
         i += c.len;
+        size_t k = 0;
+        while (k < sizeof numbers / sizeof numbers[0] && numbers[k].e != c.e)
+            k++;
+        if (k < sizeof numbers / sizeof numbers[0]) {
+            rc = osp_buf_printf(out, numbers[k].fmt, fields[numbers[k].f]);
+            continue;
+        }
         switch (c.e) {
         case E_LONG_MONTH:
         case E_MONTH:
@@ -199,50 +243,6 @@ int osp_gotime_format(osp_buf *out, osp_str layout, uint64_t ns)
         case E_WDAY:
             rc = osp_buf_append(out, wdays[tm.tm_wday],
                                 c.e == E_WDAY ? 3 : strlen(wdays[tm.tm_wday]));
-            break;
-        case E_NUM_MONTH:
-            rc = osp_buf_printf(out, "%d", tm.tm_mon + 1);
-            break;
-        case E_ZERO_MONTH:
-            rc = osp_buf_printf(out, "%02d", tm.tm_mon + 1);
-            break;
-        case E_DAY:
-            rc = osp_buf_printf(out, "%d", tm.tm_mday);
-            break;
-        case E_UNDER_DAY:
-            rc = osp_buf_printf(out, "%2d", tm.tm_mday);
-            break;
-        case E_ZERO_DAY:
-            rc = osp_buf_printf(out, "%02d", tm.tm_mday);
-            break;
-        case E_UNDER_YDAY:
-            rc = osp_buf_printf(out, "%3d", tm.tm_yday + 1);
-            break;
-        case E_ZERO_YDAY:
-            rc = osp_buf_printf(out, "%03d", tm.tm_yday + 1);
-            break;
-        case E_HOUR:
-            rc = osp_buf_printf(out, "%02d", tm.tm_hour);
-            break;
-        case E_HOUR12:
-            rc = osp_buf_printf(out, "%d", hour12);
-            break;
-        case E_ZERO_HOUR12:
-            rc = osp_buf_printf(out, "%02d", hour12);
-            break;
-        case E_MINUTE:
-        case E_ZERO_MINUTE:
-            rc = osp_buf_printf(out, c.e == E_MINUTE ? "%d" : "%02d", tm.tm_min);
-            break;
-        case E_SECOND:
-        case E_ZERO_SECOND:
-            rc = osp_buf_printf(out, c.e == E_SECOND ? "%d" : "%02d", tm.tm_sec);
-            break;
-        case E_LONG_YEAR:
-            rc = osp_buf_printf(out, "%04d", tm.tm_year + 1900);
-            break;
-        case E_YEAR:
-            rc = osp_buf_printf(out, "%02d", (tm.tm_year + 1900) % 100);
             break;
         case E_PM:
         case E_pm:
