@@ -96,9 +96,17 @@ static int is_number(const char *s, size_t n)
 
 /* Units a number may carry: durations, sizes, percent. The longest that matches is taken,
  * so "5ms" reads as 5 "ms", not 5 "m" then "s". */
-static const char *const units[] = {"ns", "us", "\xc2\xb5s", "ms",  "s",   "min", "m",
-                                    "h",  "d",  "KiB",       "MiB", "GiB", "TiB", "KB",
-                                    "MB", "GB", "TB",        "kB",  "B",   "%"};
+#define UNIT(s)                                                                                    \
+    {                                                                                              \
+        s, sizeof s - 1                                                                            \
+    }
+static const struct {
+    const char *s;
+    size_t n;
+} units[] = {UNIT("ns"),  UNIT("us"),  UNIT("\xc2\xb5s"), UNIT("ms"), UNIT("s"),
+             UNIT("min"), UNIT("m"),   UNIT("h"),         UNIT("d"),  UNIT("KiB"),
+             UNIT("MiB"), UNIT("GiB"), UNIT("TiB"),       UNIT("KB"), UNIT("MB"),
+             UNIT("GB"),  UNIT("TB"),  UNIT("kB"),        UNIT("B"),  UNIT("%")};
 
 /* One or more decimal+unit pairs: 12ms, 1.5s, 1h30m, 512KiB, 99.5%. */
 static int is_quantity(const char *s, size_t n)
@@ -111,8 +119,8 @@ static int is_quantity(const char *s, size_t n)
         i += d;
         size_t best = 0;
         for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
-            size_t ul = strlen(units[u]);
-            if (ul > best && ul <= n - i && memcmp(s + i, units[u], ul) == 0)
+            size_t ul = units[u].n;
+            if (ul > best && ul <= n - i && memcmp(s + i, units[u].s, ul) == 0)
                 best = ul;
         }
         if (best == 0)
@@ -178,10 +186,18 @@ static int is_hex_id(const char *s, size_t n)
     return 1;
 }
 
+/* Each kind by the first byte it may start with: numbers with a digit or a sign,
+ * quantities and addresses with a digit, uuids and hex ids with a hex digit. */
 static int is_variable(const char *s, size_t n)
 {
-    return n > 0 && (is_number(s, n) || is_quantity(s, n) || is_ipv4(s, n) || is_uuid(s, n) ||
-                     is_hex_id(s, n));
+    if (n == 0)
+        return 0;
+    if (is_digit(s[0]))
+        return is_number(s, n) || is_quantity(s, n) || is_ipv4(s, n) || is_uuid(s, n) ||
+               is_hex_id(s, n);
+    if (s[0] == '+' || s[0] == '-')
+        return is_number(s, n);
+    return is_hex(s[0]) && (is_uuid(s, n) || is_hex_id(s, n));
 }
 
 static int is_open(char c)
@@ -195,8 +211,9 @@ static int is_close(char c)
            c == ':' || c == '.';
 }
 
-/* Writes token t masked into out (room for t.n + 2 bytes) and returns its length. */
-static size_t mask_token(osp_str t, char *out)
+/* Writes token t masked into out (room for t.n + 2 bytes) and returns its length. has_eq:
+ * whether t holds a '=', which no variable does (so only what follows it may be one). */
+static size_t mask_token(osp_str t, int has_eq, char *out)
 {
     size_t a = 0, b = t.n;
     while (a < b && is_open(t.p[a]))
@@ -204,7 +221,7 @@ static size_t mask_token(osp_str t, char *out)
     while (b > a && is_close(t.p[b - 1]))
         b--;
     size_t keep = a; /* bytes of t kept before the "<*>" */
-    if (!is_variable(t.p + a, b - a)) {
+    if (has_eq || !is_variable(t.p + a, b - a)) {
         const char *eq = memchr(t.p + a, '=', b - a);
         keep = eq ? (size_t)(eq - t.p) + 1 : 0;
         if (!eq || eq == t.p + a || !is_variable(eq + 1, (size_t)(t.p + b - eq - 1))) {
@@ -235,20 +252,77 @@ static osp_str mined_part(osp_str m, size_t max, int *cut)
     return osp_str_make(m.p, n);
 }
 
-/* Splits m on whitespace and masks each token into buf (3 * m.n bytes); toks (m.n / 2 + 1
- * entries) get the masked tokens. Returns the token count. */
+enum { C_SPACE = 1, C_DIGIT = 2, C_EQ = 4 };
+
+/* The byte classes tokenize needs, by byte. */
+static const uint8_t byte_class[256] = {
+    [' '] = C_SPACE,  ['\t'] = C_SPACE, ['\n'] = C_SPACE, ['\r'] = C_SPACE, ['\v'] = C_SPACE,
+    ['\f'] = C_SPACE, ['0'] = C_DIGIT,  ['1'] = C_DIGIT,  ['2'] = C_DIGIT,  ['3'] = C_DIGIT,
+    ['4'] = C_DIGIT,  ['5'] = C_DIGIT,  ['6'] = C_DIGIT,  ['7'] = C_DIGIT,  ['8'] = C_DIGIT,
+    ['9'] = C_DIGIT,  ['='] = C_EQ,
+};
+
+/* Shortest token that is_variable may take without a digit: a hex id of letters. */
+#define MIN_DIGITLESS_VARIABLE 16
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Where the token at p[i] ends (its first whitespace byte, or n), with the C_DIGIT and C_EQ
+ * classes of its bytes in *seen. Eight bytes at a time where it can (bit tricks: the
+ * lowest byte flagged below '!' is exact, and the digit and '=' tests are exact per byte),
+ * then byte by byte. */
+static size_t token_end(const uint8_t *p, size_t i, size_t n, unsigned *seen)
+{
+    unsigned cls = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (i + 8 <= n) {
+        uint64_t x, low7;
+        memcpy(&x, p + i, 8);
+        uint64_t below = (x - ONES * '!') & ~x & HIGHS; /* whitespace or a control byte */
+        size_t k = below ? (size_t)__builtin_ctzll(below) / 8 : 8;
+        if (k < 8)
+            x &= (1ull << (8 * k)) - 1; /* the bytes before it; 0 is neither digit nor '=' */
+        low7 = x & ONES * 127;
+        if ((ONES * (127 + '9' + 1) - low7) & ~x & (low7 + ONES * (127 - ('0' - 1))) & HIGHS)
+            cls |= C_DIGIT;
+        if (((x ^ ONES * '=') - ONES) & ~(x ^ ONES * '=') & HIGHS)
+            cls |= C_EQ;
+        i += k;
+        if (k == 8)
+            continue;
+        if (byte_class[p[i]] & C_SPACE)
+            break;
+        i++; /* a control byte is part of the token */
+    }
+#endif
+    for (; i < n && !(byte_class[p[i]] & C_SPACE); i++)
+        cls |= byte_class[p[i]];
+    *seen = cls;
+    return i;
+}
+
+/* Splits m on whitespace and masks each token; toks (m.n / 2 + 1 entries) get the tokens,
+ * pointing into m where a token is kept as it is, else into buf (3 * m.n bytes) where
+ * its masked form is written. Returns the token count. */
 static size_t tokenize(osp_str m, char *buf, osp_str *toks)
 {
+    const uint8_t *p = (const uint8_t *)m.p;
     size_t ntok = 0, used = 0, i = 0;
     while (i < m.n) {
-        while (i < m.n && is_space(m.p[i]))
+        while (i < m.n && (byte_class[p[i]] & C_SPACE))
             i++;
         size_t start = i;
-        while (i < m.n && !is_space(m.p[i]))
-            i++;
-        if (i == start)
+        unsigned seen;
+        if (start == m.n)
             break;
-        size_t len = mask_token(osp_str_make(m.p + start, i - start), buf + used);
+        i = token_end(p, i, m.n, &seen);
+        osp_str t = osp_str_make(m.p + start, i - start);
+        if (!seen && t.n < MIN_DIGITLESS_VARIABLE) { /* a plain word: never masked */
+            toks[ntok++] = t;
+            continue;
+        }
+        size_t len = mask_token(t, (seen & C_EQ) != 0, buf + used);
         toks[ntok++] = osp_str_make(buf + used, len);
         used += len;
     }
@@ -723,14 +797,15 @@ int osp_logpattern_add(osp_logpattern *lp, osp_str service_name, osp_str message
     osp_str m = mined_part(message, lp->cfg.max_message, &cut);
     if (cut)
         atomic_fetch_add_explicit(&lp->truncated, 1, memory_order_relaxed);
-    /* one block: the masked bytes, then the tokens */
-    size_t toks_at = (3 * m.n + 15) & ~(size_t)15;
+    /* one block: the masked bytes, then the tokens; on the stack for most lines */
+    _Alignas(osp_str) char small[4096];
+    size_t toks_at = (3 * m.n + 15) & ~(size_t)15, need = toks_at + (m.n / 2 + 1) * sizeof(osp_str);
     rc = OSP_ENOMEM;
-    buf = osp_malloc(toks_at + (m.n / 2 + 1) * sizeof(osp_str));
-    if (!buf)
+    char *block = need <= sizeof small ? small : (buf = osp_malloc(need));
+    if (!block)
         goto out;
-    osp_str *toks = (osp_str *)(void *)(buf + toks_at);
-    size_t ntok = tokenize(m, buf, toks);
+    osp_str *toks = (osp_str *)(void *)(block + toks_at);
+    size_t ntok = tokenize(m, block, toks);
     rc = 0;
     if (ntok == 0) {
         atomic_fetch_add_explicit(&lp->empty, 1, memory_order_relaxed);

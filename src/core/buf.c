@@ -41,21 +41,14 @@ int osp_buf_reserve(osp_buf *b, size_t n)
     return 0;
 }
 
-int osp_buf_append(osp_buf *b, const void *p, size_t n)
+int osp__buf_append_grow(osp_buf *b, const void *p, size_t n)
 {
-    if (n == 0)
-        return 0;
     int rc = osp_buf_reserve(b, n);
     if (rc)
         return rc;
     memcpy(b->data + b->len, p, n);
     b->len += n;
     return 0;
-}
-
-int osp_buf_putc(osp_buf *b, char c)
-{
-    return osp_buf_append(b, &c, 1);
 }
 
 int osp_buf_puts(osp_buf *b, const char *z)

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/str.h"
 
@@ -27,13 +28,31 @@ static inline void osp_buf_reset(osp_buf *b)
 }
 /* Ensures room for n more bytes. 0, OSP_ENOMEM or OSP_ETOOBIG. */
 int osp_buf_reserve(osp_buf *b, size_t n);
-/* Appends n bytes. 0, OSP_ENOMEM or OSP_ETOOBIG (buffer unchanged on failure). */
-int osp_buf_append(osp_buf *b, const void *p, size_t n);
+/* The growing half of osp_buf_append, out of line. */
+int osp__buf_append_grow(osp_buf *b, const void *p, size_t n);
+/* Appends n bytes. 0, OSP_ENOMEM or OSP_ETOOBIG (buffer unchanged on failure). Inline:
+ * appends that fit are the hot path of every encoder. (max is checked too: a reused
+ * buffer may be given a lower max than it has room for.) */
+static inline int osp_buf_append(osp_buf *b, const void *p, size_t n)
+{
+    if (n > b->cap - b->len || b->len + n > b->max)
+        return osp__buf_append_grow(b, p, n);
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
 static inline int osp_buf_append_str(osp_buf *b, osp_str s)
 {
     return osp_buf_append(b, s.p, s.n);
 }
-int osp_buf_putc(osp_buf *b, char c);
+static inline int osp_buf_putc(osp_buf *b, char c)
+{
+    if (b->len == b->cap || b->len == b->max)
+        return osp__buf_append_grow(b, &c, 1);
+    b->data[b->len++] = c;
+    return 0;
+}
 int osp_buf_puts(osp_buf *b, const char *z);
 /* printf-style append. */
 int osp_buf_printf(osp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

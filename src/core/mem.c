@@ -101,18 +101,16 @@ void osp_mem_fail_after(unsigned long n)
     atomic_store(&fail_countdown, n);
 }
 
-void *osp_array_push(void **arr, size_t *n, size_t *cap, size_t elem)
+void *osp__array_grow_push(void **arr, size_t *n, size_t *cap, size_t elem)
 {
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        if (ncap > SIZE_MAX / elem)
-            return NULL;
-        void *p = osp_realloc(*arr, ncap * elem);
-        if (!p)
-            return NULL;
-        *arr = p;
-        *cap = ncap;
-    }
+    size_t ncap = *cap ? *cap * 2 : 16;
+    if (ncap > SIZE_MAX / elem)
+        return NULL;
+    void *p = osp_realloc(*arr, ncap * elem);
+    if (!p)
+        return NULL;
+    *arr = p;
+    *cap = ncap;
     char *slot = (char *)*arr + (*n)++ * elem;
     memset(slot, 0, elem);
     return slot;

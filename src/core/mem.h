@@ -4,6 +4,7 @@
 #define OSP_CORE_MEM_H
 
 #include <stddef.h>
+#include <string.h>
 
 /* Like malloc/calloc/realloc/free; return NULL on failure (never abort). */
 void *osp_malloc(size_t n);
@@ -17,7 +18,15 @@ char *osp_strdup(const char *s);
 /* Appends a zeroed element of elem bytes to the growable array *arr (n used, cap
  * allocated; both updated), doubling the capacity from 16 when full. Returns the new
  * element, or NULL when out of memory (the array is then unchanged). */
-void *osp_array_push(void **arr, size_t *n, size_t *cap, size_t elem);
+void *osp__array_grow_push(void **arr, size_t *n, size_t *cap, size_t elem);
+static inline void *osp_array_push(void **arr, size_t *n, size_t *cap, size_t elem)
+{
+    if (*n == *cap)
+        return osp__array_grow_push(arr, n, cap, elem);
+    char *slot = (char *)*arr + (*n)++ * elem;
+    memset(slot, 0, elem);
+    return slot;
+}
 
 /* Physical memory of the machine in bytes, divided by div (div >= 1), kept within
  * [lo, hi]: how big caches and buffers may grow. lo when it cannot be read. */

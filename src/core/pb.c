@@ -96,23 +96,6 @@ int osp_pb_next(osp_pb_reader *r, osp_pb_field *f)
     return rc;
 }
 
-size_t osp_pb_encode_varint(uint8_t *out, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        out[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    out[n++] = (uint8_t)v;
-    return n;
-}
-
-int osp_pb_put_varint(osp_buf *b, uint64_t v)
-{
-    uint8_t tmp[10];
-    return osp_buf_append(b, tmp, osp_pb_encode_varint(tmp, v));
-}
-
 int osp_pb_put_tag(osp_buf *b, uint32_t num, enum osp_pb_wire wire)
 {
     return osp_pb_put_varint(b, (uint64_t)num << 3 | (uint64_t)wire);

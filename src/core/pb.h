@@ -91,11 +91,28 @@ static inline double osp_pb_as_double(uint64_t v)
 
 /* Writes v as a varint at out, which has room for it (10 bytes at the most); returns the
  * bytes written. */
-size_t osp_pb_encode_varint(uint8_t *out, uint64_t v);
+static inline size_t osp_pb_encode_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
 
 /* Writers append to a buffer; each returns 0 or the buffer's error. Zero values are
  * written as given (callers skip proto3 defaults themselves). */
-int osp_pb_put_varint(osp_buf *b, uint64_t v);
+static inline int osp_pb_put_varint(osp_buf *b, uint64_t v)
+{
+    if (b->cap - b->len >= 10 && b->len + 10 <= b->max) { /* room for any varint */
+        b->len += osp_pb_encode_varint((uint8_t *)b->data + b->len, v);
+        return 0;
+    }
+    uint8_t tmp[10];
+    return osp_buf_append(b, tmp, osp_pb_encode_varint(tmp, v));
+}
 int osp_pb_put_tag(osp_buf *b, uint32_t num, enum osp_pb_wire wire);
 int osp_pb_put_uint(osp_buf *b, uint32_t num, uint64_t v);               /* VARINT field */
 int osp_pb_put_fixed64(osp_buf *b, uint32_t num, uint64_t v);            /* I64 field */

@@ -193,11 +193,13 @@ typedef struct keyset {
     int has_zero;
 } keyset;
 
+/* 1 when k is new to s, 0 when s held it, or OSP_ENOMEM. */
 static int keyset_add(keyset *s, uint64_t k)
 {
     if (k == 0) {
+        int added = !s->has_zero;
         s->has_zero = 1;
-        return 0;
+        return added;
     }
     if (2 * (s->n + 1) > s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 1024;
@@ -221,7 +223,7 @@ static int keyset_add(keyset *s, uint64_t k)
             return 0;
     s->slots[j] = k;
     s->n++;
-    return 0;
+    return 1;
 }
 
 static void keyset_clear(keyset *s)
@@ -451,8 +453,8 @@ static int put_ids(osp_logpart_writer *w, const osp_log_record *r)
             memcpy(w->last_trace, r->trace_id, 16);
             w->have_trace = 1;
             rc = osp_buf_append(&st[OSP_LIDS_TRACE], r->trace_id, 16);
-            if (rc == 0)
-                rc = keyset_add(&w->traces, XXH64(r->trace_id, 16, 0));
+            if (rc == 0 && keyset_add(&w->traces, XXH64(r->trace_id, 16, 0)) < 0)
+                rc = OSP_ENOMEM;
         }
     }
     if (rc == 0 && memcmp(r->span_id, zero, 8) != 0) {
@@ -476,7 +478,7 @@ static int end_run(osp_logpart_writer *w)
 static void on_token(osp_str tok, void *ctx)
 {
     osp_logpart_writer *w = ctx;
-    if (keyset_add(&w->tokens, osp_logtok_token_key(tok)))
+    if (keyset_add(&w->tokens, osp_logtok_token_key(tok)) < 0)
         w->scan_err = OSP_ENOMEM;
 }
 
@@ -497,13 +499,20 @@ static void on_trigram(uint32_t tri, void *ctx)
 
 /* Adds the bloom keys of the templated line added last: its template's once per granule
  * (the line's tokens without a digit), then its variables (those with one). Together they
- * are the keys of the whole line, without scanning it again. */
+ * are the keys of the whole line, without scanning it again. A variable is one token, and
+ * one whose token key the granule already has has had its trigrams added with it. */
 static void template_keys(osp_logpart_writer *w, uint32_t tid, int fresh)
 {
     if (fresh)
         osp_logtok_line_scan(osp_logtpl_text(&w->tpls, tid), on_token, on_trigram, w);
-    for (uint32_t i = 0, n = osp_logtpl_last_nvars(&w->tpls); i < n; i++)
-        osp_logtok_line_scan(osp_logtpl_last_var(&w->tpls, i), on_token, on_trigram, w);
+    for (uint32_t i = 0, n = osp_logtpl_last_nvars(&w->tpls); i < n; i++) {
+        osp_str var = osp_logtpl_last_var(&w->tpls, i);
+        int added = keyset_add(&w->tokens, osp_logtok_token_key(var));
+        if (added < 0)
+            w->scan_err = OSP_ENOMEM;
+        else if (added)
+            osp_logtok_line_scan(var, NULL, on_trigram, w);
+    }
 }
 
 /* A string line is split into a template when that gives it back exactly: it holds no
@@ -747,9 +756,11 @@ int osp_logpart_writer_add(osp_logpart_writer *w, const osp_label *labels, size_
         return w->err;
     if (r->resource >= b->nresources || r->scope >= b->nscopes)
         return OSP_EINVAL;
+    if (!labels && !w->nstreams)
+        return OSP_EINVAL;
     if (w->nstreams) {
         const wstream *s = &w->streams[w->nstreams - 1];
-        int c = osp_logpart_labels_cmp(w->labels + s->first, s->n, labels, n);
+        int c = labels ? osp_logpart_labels_cmp(w->labels + s->first, s->n, labels, n) : 0;
         if (c > 0 || (c == 0 && t < w->last_t))
             return OSP_EINVAL;
         fresh = c < 0;

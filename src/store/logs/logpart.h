@@ -48,7 +48,8 @@ int osp_logpart_writer_create(const char *tmp_path, const osp_logpart_writer_opt
  * set is labels[0..n). Streams must come in ascending label-set order (compare name,
  * then value, label by label; a prefix sorts first), the records of a stream in
  * ascending osp_log_time order; a label set equal to the previous call's continues that
- * stream. OSP_EINVAL when out of order (nothing written) or when the record's resource
+ * stream, as does labels NULL (which spares comparing them). OSP_EINVAL when out of order
+ * (nothing written), for labels NULL in the first call, or when the record's resource
  * or scope index is out of range. b and labels are only read during the call.
  * 0, OSP_EINVAL, OSP_EIO, OSP_ENOMEM; after OSP_EIO or OSP_ENOMEM the writer only fails. */
 int osp_logpart_writer_add(osp_logpart_writer *w, const osp_label *labels, size_t n,

@@ -23,6 +23,7 @@ typedef struct flush_row {
     size_t i;
     uint64_t stream, time;
     uint32_t day, rank; /* rank: the stream's position in label-set order */
+    size_t seq;         /* arrival order in the buffer */
 } flush_row;
 
 typedef struct flush_rows {
@@ -37,7 +38,7 @@ static int collect_row(const osp_log_batch *b, size_t i, uint64_t stream, void *
     if (!r)
         return OSP_ENOMEM;
     uint64_t t = osp_log_time(&b->records[i]);
-    *r = (flush_row){b, i, stream, t, osp__log_day(t), 0};
+    *r = (flush_row){b, i, stream, t, osp__log_day(t), 0, 0};
     return 0;
 }
 
@@ -76,10 +77,12 @@ static int rank_streams(osp_logstore *s, flush_rows *rows, stream_set *ss, osp_a
     int rc = OSP_ENOMEM;
     if (!(ss->ids = osp_arena_alloc(arena, (rows->n + 1) * sizeof *ss->ids)))
         return rc;
+    size_t nruns = 0; /* a stream's rows mostly come in runs: one id per run is enough */
     for (size_t i = 0; i < rows->n; i++)
-        ss->ids[i] = rows->a[i].stream;
-    qsort(ss->ids, rows->n, sizeof *ss->ids, cmp_u64);
-    for (size_t i = 0; i < rows->n; i++)
+        if (i == 0 || rows->a[i].stream != rows->a[i - 1].stream)
+            ss->ids[nruns++] = rows->a[i].stream;
+    qsort(ss->ids, nruns, sizeof *ss->ids, cmp_u64);
+    for (size_t i = 0; i < nruns; i++)
         if (ss->n == 0 || ss->ids[ss->n - 1] != ss->ids[i])
             ss->ids[ss->n++] = ss->ids[i];
     ss->labels = osp_arena_alloc(arena, (ss->n + 1) * sizeof *ss->labels);
@@ -99,24 +102,79 @@ static int rank_streams(osp_logstore *s, flush_rows *rows, stream_set *ss, osp_a
     for (size_t i = 0; i < ss->n; i++)
         ss->rank[order[i]] = (uint32_t)i;
     for (size_t i = 0; i < rows->n; i++)
-        rows->a[i].rank = ss->rank[stream_pos(ss, rows->a[i].stream)];
+        rows->a[i].rank = i && rows->a[i].stream == rows->a[i - 1].stream
+                              ? rows->a[i - 1].rank
+                              : ss->rank[stream_pos(ss, rows->a[i].stream)];
 out:
     osp_free(order);
     return rc;
 }
 
-/* Part order: day, stream label set, time; then insertion order (the sort is stable by
- * construction of this last key). */
-static int cmp_flush_row(const void *pa, const void *pb)
+/* Rows of one (day, rank) bucket: by time, then arrival. */
+static int cmp_time_then_arrival(const void *pa, const void *pb)
 {
     const flush_row *a = pa, *b = pb;
-    if (a->day != b->day)
-        return a->day < b->day ? -1 : 1;
-    if (a->rank != b->rank)
-        return a->rank < b->rank ? -1 : 1;
     if (a->time != b->time)
         return a->time < b->time ? -1 : 1;
-    return a < b ? -1 : a > b;
+    return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+static uint64_t bucket_key(const flush_row *r)
+{
+    return (uint64_t)r->day << 32 | r->rank;
+}
+
+/* Sorts rows into part order: day, stream label set (rank), time, then arrival. A
+ * counting sort on (day, rank), of which a flush holds few, then a sort by time of only
+ * the buckets whose rows did not arrive in time order (most do). */
+static int sort_rows(flush_rows *rows)
+{
+    size_t n = rows->n, nkeys = 0, nruns = 0;
+    uint64_t *keys = osp_malloc((n + 1) * sizeof *keys);
+    size_t *at = osp_calloc(n + 2, sizeof *at), *bucket = osp_malloc((n + 1) * sizeof *bucket);
+    flush_row *out = osp_malloc((n + 1) * sizeof *out);
+    int rc = keys && at && bucket && out ? 0 : OSP_ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rows->a[i].seq = i;
+        if (i == 0 || bucket_key(&rows->a[i]) != bucket_key(&rows->a[i - 1]))
+            keys[nruns++] = bucket_key(&rows->a[i]);
+    }
+    if (rc == 0) {
+        qsort(keys, nruns, sizeof *keys, cmp_u64);
+        for (size_t i = 0; i < nruns; i++)
+            if (nkeys == 0 || keys[nkeys - 1] != keys[i])
+                keys[nkeys++] = keys[i];
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) { /* at[k + 1]: rows in bucket k */
+        uint64_t key = bucket_key(&rows->a[i]);
+        bucket[i] =
+            i && key == bucket_key(&rows->a[i - 1])
+                ? bucket[i - 1]
+                : (size_t)((uint64_t *)bsearch(&key, keys, nkeys, sizeof key, cmp_u64) - keys);
+        at[bucket[i] + 1]++;
+    }
+    for (size_t k = 0; k < nkeys && rc == 0; k++)
+        at[k + 1] += at[k];
+    for (size_t i = 0; i < n && rc == 0; i++)
+        out[at[bucket[i]]++] = rows->a[i]; /* at[k] ends as the start of bucket k + 1 */
+    for (size_t k = 0, from = 0; k < nkeys && rc == 0; from = at[k++]) {
+        for (size_t i = from + 1; i < at[k]; i++)
+            if (out[i].time < out[i - 1].time) {
+                qsort(out + from, at[k] - from, sizeof *out, cmp_time_then_arrival);
+                break;
+            }
+    }
+    if (rc == 0) {
+        osp_free(rows->a);
+        rows->a = out;
+        rows->cap = n + 1;
+        out = NULL;
+    }
+    osp_free(out);
+    osp_free(bucket);
+    osp_free(at);
+    osp_free(keys);
+    return rc;
 }
 
 /* 1 when row k equals an earlier row of the same stream and time (a client retry). */
@@ -142,6 +200,8 @@ static int write_days(osp_logstore *s, const flush_rows *rows, const stream_set 
                       uint64_t prev_lsn, osp__lpending *pend, size_t *npend)
 {
     osp_logpart_writer_options opt = {.wal_lsn = prev_lsn};
+    size_t pos = 0; /* of stream pos_of, the last one written */
+    uint64_t pos_of = 0;
     int rc = 0;
     for (size_t k = 0; k < rows->n && rc == 0; k++) {
         const flush_row *r = &rows->a[k];
@@ -155,9 +215,11 @@ static int write_days(osp_logstore *s, const flush_rows *rows, const stream_set 
         } else if (repeats_earlier(rows, k)) {
             continue;
         }
-        size_t pos = stream_pos(ss, r->stream);
-        rc = osp_logpart_writer_add(pend[*npend - 1].w, ss->labels[pos], ss->nlabels[pos], r->b,
-                                    r->i);
+        int same = k > 0 && r->stream == pos_of && r->day == rows->a[k - 1].day;
+        if (!same)
+            pos = stream_pos(ss, pos_of = r->stream);
+        rc = osp_logpart_writer_add(pend[*npend - 1].w, same ? NULL : ss->labels[pos],
+                                    ss->nlabels[pos], r->b, r->i);
     }
     if (rc == 0 && *npend)
         rc = osp__lpending_finish(&pend[*npend - 1]);
@@ -210,8 +272,9 @@ static int write_flushing(osp_logstore *s)
         rc = rank_streams(s, &rows, &ss, &arena);
     if (rc == 0 && !(pend = osp_calloc(rows.n + 1, sizeof *pend)))
         rc = OSP_ENOMEM;
+    if (rc == 0)
+        rc = sort_rows(&rows);
     if (rc == 0) {
-        qsort(rows.a, rows.n, sizeof *rows.a, cmp_flush_row);
         pthread_mutex_lock(&s->mu);
         uint64_t prev_lsn = s->parts.max_lsn;
         pthread_mutex_unlock(&s->mu);

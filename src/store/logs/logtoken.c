@@ -3,6 +3,24 @@
 
 #include <xxhash.h>
 
+#define T OSP_LOGTOK_TOKEN
+#define D (OSP_LOGTOK_TOKEN | OSP_LOGTOK_DIGIT)
+#define T8 T, T, T, T, T, T, T, T
+#define T16 T8, T8
+#define T64 T16, T16, T16, T16
+
+const uint8_t osp_logtok_class[256] = {
+    ['0'] = D, ['1'] = D, ['2'] = D, ['3'] = D, ['4'] = D, ['5'] = D, ['6'] = D, ['7'] = D,
+    ['8'] = D, ['9'] = D, ['_'] = T, ['A'] = T, ['B'] = T, ['C'] = T, ['D'] = T, ['E'] = T,
+    ['F'] = T, ['G'] = T, ['H'] = T, ['I'] = T, ['J'] = T, ['K'] = T, ['L'] = T, ['M'] = T,
+    ['N'] = T, ['O'] = T, ['P'] = T, ['Q'] = T, ['R'] = T, ['S'] = T, ['T'] = T, ['U'] = T,
+    ['V'] = T, ['W'] = T, ['X'] = T, ['Y'] = T, ['Z'] = T, ['a'] = T, ['b'] = T, ['c'] = T,
+    ['d'] = T, ['e'] = T, ['f'] = T, ['g'] = T, ['h'] = T, ['i'] = T, ['j'] = T, ['k'] = T,
+    ['l'] = T, ['m'] = T, ['n'] = T, ['o'] = T, ['p'] = T, ['q'] = T, ['r'] = T, ['s'] = T,
+    ['t'] = T, ['u'] = T, ['v'] = T, ['w'] = T, ['x'] = T, ['y'] = T, ['z'] = T, [0x80] = T64,
+    T64, /* 0x80..0xff */
+};
+
 uint64_t osp_logtok_token_key(osp_str token)
 {
     return XXH3_64bits_withSeed(token.p, token.n, 1);

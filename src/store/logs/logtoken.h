@@ -15,11 +15,15 @@
 
 #include "core/str.h"
 
+/* Byte classes, by byte: OSP_LOGTOK_TOKEN for the bytes tokens are made of, with
+ * OSP_LOGTOK_DIGIT for 0-9. */
+enum { OSP_LOGTOK_TOKEN = 1, OSP_LOGTOK_DIGIT = 2 };
+extern const uint8_t osp_logtok_class[256];
+
 /* 1 for the bytes tokens are made of. */
 static inline int osp_logtok_is_token_byte(uint8_t c)
 {
-    return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
-           (c >= 'a' && c <= 'z') || c == '_';
+    return osp_logtok_class[c] & OSP_LOGTOK_TOKEN;
 }
 
 /* The key of a whole token (XXH3 64 of its bytes, seed 1). */

@@ -75,10 +75,10 @@ int osp_logtpl_add(osp_logtpl *b, osp_str line, uint32_t *tid, int *fresh)
             continue;
         }
         const uint8_t *tok = p;
-        int digit = 0;
+        unsigned cls = 0;
         for (; p < end && osp_logtok_is_token_byte(*p); p++)
-            digit |= *p >= '0' && *p <= '9';
-        if (!digit)
+            cls |= osp_logtok_class[*p];
+        if (!(cls & OSP_LOGTOK_DIGIT))
             continue;
         if ((rc = push_var(b, tok, (size_t)(p - tok))) == 0 &&
             (rc = osp_buf_append(&b->tpl, lit, (size_t)(tok - lit))) == 0)

@@ -77,6 +77,15 @@ static void test_mask(void **state)
         {"(12ms), [0x1f] \"42\" 'abc' 7:", "(<*>), [<*>] \"<*>\" 'abc' <*>:"},
         {"v1.2 12abc abc12 /api/users/123 -", "v1.2 12abc abc12 /api/users/123 -"},
         {"  a\t\tb \r\n c  ", "a b c"},
+        /* tokens across the eight-byte steps of the tokenizer, control and high bytes */
+        {"abcdefg=12345678 abcdefgh=1 abcdefghijklmno7",
+         "abcdefg=<*> abcdefgh=<*> abcdefghijklmno7"},
+        {"abcdefgh\x01=12 abcd\x7f\x80\xff=9 \x1f"
+         "42",
+         "abcdefgh\x01=<*> abcd\x7f\x80\xff=<*> \x1f"
+         "42"},
+        {"aaaaaaa\vbbbbbbbb\fcccccccc 1234567", "aaaaaaa bbbbbbbb cccccccc <*>"},
+        {"deadbeefdeadbeef abcdefabcdefabc", "<*> abcdefabcdefabc"},
         {"", ""},
         {" \t\n ", ""},
     };

@@ -775,13 +775,16 @@ static void test_writer_rejects(void **state)
     assert_int_equal(osp_logpart_writer_finish(w, &bytes), OSP_EINVAL); /* no rows */
     assert_int_equal(access(tmp, F_OK), -1);
     assert_int_equal(osp_logpart_writer_create(tmp, &opt, &w), 0);
+    assert_int_equal(osp_logpart_writer_add(w, NULL, 0, &b, 0), OSP_EINVAL); /* no stream yet */
     assert_int_equal(osp_logpart_writer_add(w, la, 1, &b, 0), 0);
-    assert_int_equal(osp_logpart_writer_add(w, la, 1, &b, 1), OSP_EINVAL); /* time goes back */
-    assert_int_equal(osp_logpart_writer_add(w, lb, 1, &b, 2), OSP_EINVAL); /* stream goes back */
+    assert_int_equal(osp_logpart_writer_add(w, la, 1, &b, 1), OSP_EINVAL);   /* time goes back */
+    assert_int_equal(osp_logpart_writer_add(w, NULL, 0, &b, 1), OSP_EINVAL); /* the same */
+    assert_int_equal(osp_logpart_writer_add(w, lb, 1, &b, 2), OSP_EINVAL);   /* stream goes back */
     bad->resource = 9;
     assert_int_equal(osp_logpart_writer_add(w, la, 1, &b, 2), OSP_EINVAL); /* no resource 9 */
     bad->resource = 0;
-    assert_int_equal(osp_logpart_writer_add(w, la, 1, &b, 2), 0); /* still usable */
+    assert_int_equal(osp_logpart_writer_add(w, NULL, 0, &b, 2), 0); /* continues stream b */
+    assert_int_equal(osp_logpart_writer_add(w, la, 1, &b, 2), 0);   /* still usable */
     osp_logpart_writer_abort(w);
     assert_int_equal(access(tmp, F_OK), -1);
     int fd = open(tmp, O_CREAT | O_WRONLY, 0644);
