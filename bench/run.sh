@@ -320,21 +320,22 @@ osprey_store() {
 
 start_clickhouse() { # [data dir, default $WORK/clickhouse]
     local dir=${1:-$WORK/clickhouse} i
+    [[ $dir == /* ]] || dir=$PWD/$dir # BENCH_OUT may be relative or absolute
     rm -rf "$dir"
     mkdir -p "$dir/log"
     read -r CH_HTTP CH_TCP < <(free_ports 2)
     cat >"$dir/config.xml" <<EOF
 <?xml version="1.0"?>
 <yandex>
-  <logger><level>warning</level><log>$PWD/$dir/log/server.log</log>
-    <errorlog>$PWD/$dir/log/error.log</errorlog><console>0</console></logger>
+  <logger><level>warning</level><log>$dir/log/server.log</log>
+    <errorlog>$dir/log/error.log</errorlog><console>0</console></logger>
   <listen_host>127.0.0.1</listen_host>
   <http_port>$CH_HTTP</http_port>
   <tcp_port>$CH_TCP</tcp_port>
-  <path>$PWD/$dir/data/</path>
-  <tmp_path>$PWD/$dir/tmp/</tmp_path>
-  <user_files_path>$PWD/$dir/user_files/</user_files_path>
-  <format_schema_path>$PWD/$dir/format_schemas/</format_schema_path>
+  <path>$dir/data/</path>
+  <tmp_path>$dir/tmp/</tmp_path>
+  <user_files_path>$dir/user_files/</user_files_path>
+  <format_schema_path>$dir/format_schemas/</format_schema_path>
   <users_config>users.xml</users_config>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
@@ -355,7 +356,7 @@ EOF
   </interval></default></quotas>
 </yandex>
 EOF
-    "$CH_SERVER" --config-file="$PWD/$dir/config.xml" >>"$OUT/clickhouse.log" 2>&1 &
+    "$CH_SERVER" --config-file="$dir/config.xml" >>"$OUT/clickhouse.log" 2>&1 &
     CH_PID=$!
     for ((i = 0; i < 600; i++)); do
         curl -fsS "http://127.0.0.1:$CH_HTTP/ping" >/dev/null 2>&1 && return 0

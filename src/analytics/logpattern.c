@@ -120,7 +120,10 @@ static int is_quantity(const char *s, size_t n)
         size_t best = 0;
         for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
             size_t ul = units[u].n;
-            if (ul > best && ul <= n - i && memcmp(s + i, units[u].s, ul) == 0)
+            size_t k = 0;
+            while (k < ul && ul <= n - i && s[i + k] == units[u].s[k]) /* units are short */
+                k++;
+            if (ul > best && k == ul)
                 best = ul;
         }
         if (best == 0)
@@ -211,9 +214,10 @@ static int is_close(char c)
            c == ':' || c == '.';
 }
 
-/* Writes token t masked into out (room for t.n + 2 bytes) and returns its length. has_eq:
- * whether t holds a '=', which no variable does (so only what follows it may be one). */
-static size_t mask_token(osp_str t, int has_eq, char *out)
+/* Writes token t masked into out (room for t.n + 2 bytes) and returns its length. eq: the
+ * offset of t's first '=' (SIZE_MAX for none); no variable holds one, so with one only
+ * what follows it may be a variable. */
+static size_t mask_token(osp_str t, size_t eq, char *out)
 {
     size_t a = 0, b = t.n;
     while (a < b && is_open(t.p[a]))
@@ -221,10 +225,9 @@ static size_t mask_token(osp_str t, int has_eq, char *out)
     while (b > a && is_close(t.p[b - 1]))
         b--;
     size_t keep = a; /* bytes of t kept before the "<*>" */
-    if (has_eq || !is_variable(t.p + a, b - a)) {
-        const char *eq = memchr(t.p + a, '=', b - a);
-        keep = eq ? (size_t)(eq - t.p) + 1 : 0;
-        if (!eq || eq == t.p + a || !is_variable(eq + 1, (size_t)(t.p + b - eq - 1))) {
+    if (eq != SIZE_MAX || !is_variable(t.p + a, b - a)) {
+        keep = eq + 1; /* a '=' is never an opening or closing byte: a <= eq < b */
+        if (eq == SIZE_MAX || eq == a || !is_variable(t.p + eq + 1, b - eq - 1)) {
             memcpy(out, t.p, t.n);
             return t.n;
         }
@@ -269,15 +272,16 @@ static const uint8_t byte_class[256] = {
 #define HIGHS 0x8080808080808080ull
 
 /* Where the token at p[i] ends (its first whitespace byte, or n), with the C_DIGIT and C_EQ
- * classes of its bytes in *seen. Eight bytes at a time where it can (bit tricks: the
- * lowest byte flagged below '!' is exact, and the digit and '=' tests are exact per byte),
- * then byte by byte. */
-static size_t token_end(const uint8_t *p, size_t i, size_t n, unsigned *seen)
+ * classes of its bytes in *seen and the index of its first '=' in *eq (SIZE_MAX for none).
+ * Eight bytes at a time where it can (bit tricks: the lowest byte flagged below '!' or as
+ * '=' is exact, and the digit test is exact per byte), then byte by byte. */
+static size_t token_end(const uint8_t *p, size_t i, size_t n, unsigned *seen, size_t *eq)
 {
     unsigned cls = 0;
+    *eq = SIZE_MAX;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     while (i + 8 <= n) {
-        uint64_t x, low7;
+        uint64_t x, low7, y;
         memcpy(&x, p + i, 8);
         uint64_t below = (x - ONES * '!') & ~x & HIGHS; /* whitespace or a control byte */
         size_t k = below ? (size_t)__builtin_ctzll(below) / 8 : 8;
@@ -286,8 +290,12 @@ static size_t token_end(const uint8_t *p, size_t i, size_t n, unsigned *seen)
         low7 = x & ONES * 127;
         if ((ONES * (127 + '9' + 1) - low7) & ~x & (low7 + ONES * (127 - ('0' - 1))) & HIGHS)
             cls |= C_DIGIT;
-        if (((x ^ ONES * '=') - ONES) & ~(x ^ ONES * '=') & HIGHS)
+        y = x ^ ONES * '=';
+        uint64_t eqs = (y - ONES) & ~y & HIGHS;
+        if (eqs && *eq == SIZE_MAX) {
             cls |= C_EQ;
+            *eq = i + (size_t)__builtin_ctzll(eqs) / 8;
+        }
         i += k;
         if (k == 8)
             continue;
@@ -296,8 +304,11 @@ static size_t token_end(const uint8_t *p, size_t i, size_t n, unsigned *seen)
         i++; /* a control byte is part of the token */
     }
 #endif
-    for (; i < n && !(byte_class[p[i]] & C_SPACE); i++)
+    for (; i < n && !(byte_class[p[i]] & C_SPACE); i++) {
+        if (p[i] == '=' && *eq == SIZE_MAX)
+            *eq = i;
         cls |= byte_class[p[i]];
+    }
     *seen = cls;
     return i;
 }
@@ -312,17 +323,17 @@ static size_t tokenize(osp_str m, char *buf, osp_str *toks)
     while (i < m.n) {
         while (i < m.n && (byte_class[p[i]] & C_SPACE))
             i++;
-        size_t start = i;
+        size_t start = i, eq;
         unsigned seen;
         if (start == m.n)
             break;
-        i = token_end(p, i, m.n, &seen);
+        i = token_end(p, i, m.n, &seen, &eq);
         osp_str t = osp_str_make(m.p + start, i - start);
         if (!seen && t.n < MIN_DIGITLESS_VARIABLE) { /* a plain word: never masked */
             toks[ntok++] = t;
             continue;
         }
-        size_t len = mask_token(t, (seen & C_EQ) != 0, buf + used);
+        size_t len = mask_token(t, eq == SIZE_MAX ? SIZE_MAX : eq - start, buf + used);
         toks[ntok++] = osp_str_make(buf + used, len);
         used += len;
     }
@@ -652,7 +663,7 @@ static int service_add(osp_logpattern *lp, service *s, const osp_str *toks, size
     }
     int rc = 0;
     if (best && best_sim >= lp->cfg.sim_threshold)
-        rc = cluster_merge(best, toks);
+        rc = best_sim < 1.0 ? cluster_merge(best, toks) : 0; /* 1: nothing to generalize */
     else
         rc = cluster_insert(lp, s, toks, ntok, 0, 0, &best);
     if (rc == OSP_ETOOBIG) {
