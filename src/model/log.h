@@ -64,6 +64,9 @@ void osp_log_batch_cleanup(osp_log_batch *b);
 osp_resource *osp_log_batch_add_resource(osp_log_batch *b);
 osp_scope *osp_log_batch_add_scope(osp_log_batch *b);
 osp_log_record *osp_log_batch_add_record(osp_log_batch *b);
+/* Makes room for n more records, so that adding them does not regrow the array (and copy
+ * it) step by step. 0 or OSP_ENOMEM (the batch unchanged). */
+int osp_log_batch_reserve_records(osp_log_batch *b, size_t n);
 
 /* Byte-for-byte equality of two records' contents including their resource and scope
  * (tests and de-duplication). */

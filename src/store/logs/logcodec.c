@@ -161,6 +161,10 @@ int osp_logcodec_decode(osp_str in, osp_log_batch *b)
      * allocate. */
     if (osp_pb_read_varint(&r, &nrecords) || nrecords > (size_t)(r.end - r.p) / 37)
         goto out;
+    if (osp_log_batch_reserve_records(b, nrecords)) {
+        rc = OSP_ENOMEM;
+        goto out;
+    }
     for (uint64_t i = 0; i < nrecords; i++) {
         osp_log_record *rec = osp_log_batch_add_record(b);
         rc = rec ? decode_record(&r, rec) : OSP_ENOMEM;

@@ -261,7 +261,9 @@ static int write_flushing(osp_logstore *s)
     osp__lpending *pend = NULL;
     size_t npend = 0;
     osp_arena_init(&arena, 0, 0);
-    int rc = osp_logmem_visit(m, NULL, 0, 0, 0, collect_row, &rows);
+    rows.cap = osp_logmem_nrecords(m) + 1; /* sized once, not regrown row by row */
+    rows.a = osp_malloc(rows.cap * sizeof *rows.a);
+    int rc = rows.a ? osp_logmem_visit(m, NULL, 0, 0, 0, collect_row, &rows) : OSP_ENOMEM;
     if (rc == 0 && rows.n == 0) {
         pthread_mutex_lock(&s->mu);
         s->flushing = NULL;
