@@ -214,9 +214,9 @@ static int is_close(char c)
            c == ':' || c == '.';
 }
 
-/* Writes token t masked into out (room for t.n + 2 bytes) and returns its length. eq: the
- * offset of t's first '=' (SIZE_MAX for none); no variable holds one, so with one only
- * what follows it may be a variable. */
+/* Writes token t masked into out (room for t.n + 2 bytes) and returns its length, or 0
+ * when t stays as it is (nothing written). eq: the offset of t's first '=' (SIZE_MAX for
+ * none); no variable holds one, so with one only what follows it may be a variable. */
 static size_t mask_token(osp_str t, size_t eq, char *out)
 {
     size_t a = 0, b = t.n;
@@ -227,10 +227,8 @@ static size_t mask_token(osp_str t, size_t eq, char *out)
     size_t keep = a; /* bytes of t kept before the "<*>" */
     if (eq != SIZE_MAX || !is_variable(t.p + a, b - a)) {
         keep = eq + 1; /* a '=' is never an opening or closing byte: a <= eq < b */
-        if (eq == SIZE_MAX || eq == a || !is_variable(t.p + eq + 1, b - eq - 1)) {
-            memcpy(out, t.p, t.n);
-            return t.n;
-        }
+        if (eq == SIZE_MAX || eq == a || !is_variable(t.p + eq + 1, b - eq - 1))
+            return 0;
     }
     memcpy(out, t.p, keep);
     memcpy(out + keep, WILD, WILD_LEN);
@@ -334,7 +332,7 @@ static size_t tokenize(osp_str m, char *buf, osp_str *toks)
             continue;
         }
         size_t len = mask_token(t, eq == SIZE_MAX ? SIZE_MAX : eq - start, buf + used);
-        toks[ntok++] = osp_str_make(buf + used, len);
+        toks[ntok++] = len ? osp_str_make(buf + used, len) : t;
         used += len;
     }
     return ntok;

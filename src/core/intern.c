@@ -72,11 +72,15 @@ static int grow(osp_intern *t)
 
 int osp_intern_add(osp_intern *t, osp_str s, uint32_t *id)
 {
+    if (t->n && osp_str_eq(t->strs[t->last], s)) { /* rows often repeat the last string */
+        *id = t->last;
+        return 0;
+    }
     uint64_t h = hash_of(s);
     if (t->mask) {
         uint32_t v = t->slots[probe(t, s, h)];
         if (v) {
-            *id = v - 1;
+            *id = t->last = v - 1;
             return 0;
         }
     }
@@ -93,7 +97,7 @@ int osp_intern_add(osp_intern *t, osp_str s, uint32_t *id)
     t->strs[t->n] = s;
     t->hashes[t->n] = h;
     t->slots[probe(t, s, h)] = t->n + 1;
-    *id = t->n++;
+    *id = t->last = t->n++;
     return 0;
 }
 

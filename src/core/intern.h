@@ -18,6 +18,7 @@ typedef struct osp_intern {
     uint32_t n, cap;
     uint32_t *slots; /* open addressing: id + 1, 0 = empty */
     uint32_t mask;   /* number of slots - 1 (a power of two), or 0 before the first add */
+    uint32_t last;   /* the id osp_intern_add gave last (when n > 0): repeats skip the hash */
 } osp_intern;
 
 /* Initializes an empty table. copy = 1 makes osp_intern_add keep its own copies. */
