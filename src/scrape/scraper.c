@@ -549,20 +549,21 @@ static void scrape_end(osp_scraper *s, osp__target *t, CURLcode res)
     osp_series_batch_reset(&s->batch);
     int rc = osp__scrape_batch(t, t->pool->job, s->opts.sample_limit, &in, &s->batch, &up, serr,
                                sizeof serr);
-    if (rc == 0)
-        append_batch(s, t);
-    else
+    if (rc)
         snprintf(serr, sizeof serr, "%s", osp_strerror(rc));
     double dur = (double)(mono_ns() - t->start_ns) / 1e9;
     if (serr[0])
         osp_debug(LOG, "scrape of %s failed: %s", t->url, serr);
 
+    /* The target's status first: whoever sees this scrape's `up` sample sees it too. */
     pthread_mutex_lock(&s->mu);
     snprintf(t->last_error, sizeof t->last_error, "%s", serr);
     t->last_scrape_ms = t->start_wall_ms;
     t->last_duration = dur;
     t->health = up ? OSP_TARGET_UP : OSP_TARGET_DOWN;
     pthread_mutex_unlock(&s->mu);
+    if (rc == 0)
+        append_batch(s, t);
 
     if (t->body.cap > 4 * t->body.len + 64 * 1024) /* let an unusually large body go */
         osp_buf_cleanup(&t->body);
