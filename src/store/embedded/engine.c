@@ -11,12 +11,14 @@
  * span moving from a memtable to parts meanwhile is seen twice (and de-duplicated) rather
  * than missed. */
 #include <assert.h>
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +47,7 @@
 #define FLUSH_AGE_NS 10000000000ull /* flush a memtable holding data this long */
 #define FLUSHER_TICK_MS 1000        /* how often the flusher looks at the clock */
 #define MAINTAIN_EVERY_MS 5000      /* parts maintenance period */
+#define MAINTAIN_NICE 10            /* the maintenance thread's niceness (below ingest) */
 #define DEFAULT_SEARCH_LIMIT 20
 
 /* One (service, span name, kind) of the catalogue. */
@@ -305,9 +308,14 @@ static void *flusher_main(void *arg)
     return NULL;
 }
 
+/* Merges and retention for traces, logs and AI calls. The thread runs at a lower priority
+ * (Linux keeps a niceness per thread), so that merges take the CPU ingest and queries
+ * leave: under a heavy load they wait instead of slowing the writes down. */
 static void *maintainer_main(void *arg)
 {
     engine *e = arg;
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), MAINTAIN_NICE) != 0)
+        osp_debug(MODULE, "maintenance keeps the normal priority: %s", strerror(errno));
     pthread_mutex_lock(&e->mu);
     while (!e->stop) {
         osp_cond_wait_ms(&e->maint_cv, &e->mu, MAINTAIN_EVERY_MS);
