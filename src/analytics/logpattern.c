@@ -33,9 +33,19 @@ void osp_logpattern_config_init(osp_logpattern_config *cfg)
 
 /* ---- tokenizing and masking ---- */
 
+enum { C_SPACE = 1, C_DIGIT = 2 };
+
+/* The byte classes tokenizing needs, by byte. */
+static const uint8_t byte_class[256] = {
+    [' '] = C_SPACE,  ['\t'] = C_SPACE, ['\n'] = C_SPACE, ['\r'] = C_SPACE,
+    ['\v'] = C_SPACE, ['\f'] = C_SPACE, ['0'] = C_DIGIT,  ['1'] = C_DIGIT,
+    ['2'] = C_DIGIT,  ['3'] = C_DIGIT,  ['4'] = C_DIGIT,  ['5'] = C_DIGIT,
+    ['6'] = C_DIGIT,  ['7'] = C_DIGIT,  ['8'] = C_DIGIT,  ['9'] = C_DIGIT,
+};
+
 static int is_space(char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+    return byte_class[(uint8_t)c] & C_SPACE;
 }
 
 static int is_digit(char c)
@@ -119,12 +129,12 @@ static int is_quantity(const char *s, size_t n)
         i += d;
         size_t best = 0;
         for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
-            size_t ul = units[u].n;
-            size_t k = 0;
-            while (k < ul && ul <= n - i && s[i + k] == units[u].s[k]) /* units are short */
+            size_t ul = units[u].n, k = 0;
+            if (ul <= best || ul > n - i)
+                continue;
+            while (k < ul && s[i + k] == units[u].s[k]) /* units are short: no memcmp */
                 k++;
-            if (ul > best && k == ul)
-                best = ul;
+            best = k == ul ? ul : best;
         }
         if (best == 0)
             return 0;
@@ -253,27 +263,17 @@ static osp_str mined_part(osp_str m, size_t max, int *cut)
     return osp_str_make(m.p, n);
 }
 
-enum { C_SPACE = 1, C_DIGIT = 2, C_EQ = 4 };
-
-/* The byte classes tokenize needs, by byte. */
-static const uint8_t byte_class[256] = {
-    [' '] = C_SPACE,  ['\t'] = C_SPACE, ['\n'] = C_SPACE, ['\r'] = C_SPACE, ['\v'] = C_SPACE,
-    ['\f'] = C_SPACE, ['0'] = C_DIGIT,  ['1'] = C_DIGIT,  ['2'] = C_DIGIT,  ['3'] = C_DIGIT,
-    ['4'] = C_DIGIT,  ['5'] = C_DIGIT,  ['6'] = C_DIGIT,  ['7'] = C_DIGIT,  ['8'] = C_DIGIT,
-    ['9'] = C_DIGIT,  ['='] = C_EQ,
-};
-
 /* Shortest token that is_variable may take without a digit: a hex id of letters. */
 #define MIN_DIGITLESS_VARIABLE 16
 
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
-/* Where the token at p[i] ends (its first whitespace byte, or n), with the C_DIGIT and C_EQ
- * classes of its bytes in *seen and the index of its first '=' in *eq (SIZE_MAX for none).
- * Eight bytes at a time where it can (bit tricks: the lowest byte flagged below '!' or as
- * '=' is exact, and the digit test is exact per byte), then byte by byte. */
-static size_t token_end(const uint8_t *p, size_t i, size_t n, unsigned *seen, size_t *eq)
+/* Where the token at p[i] ends (its first whitespace byte, or n), with in *digit whether
+ * it holds a digit and in *eq the index of its first '=' (SIZE_MAX for none). Eight bytes
+ * at a time where it can (bit tricks: the lowest byte flagged below '!' or as '=' is
+ * exact, and the digit test is exact per byte), then byte by byte. */
+static size_t token_end(const uint8_t *p, size_t i, size_t n, int *digit, size_t *eq)
 {
     unsigned cls = 0;
     *eq = SIZE_MAX;
@@ -290,10 +290,8 @@ static size_t token_end(const uint8_t *p, size_t i, size_t n, unsigned *seen, si
             cls |= C_DIGIT;
         y = x ^ ONES * '=';
         uint64_t eqs = (y - ONES) & ~y & HIGHS;
-        if (eqs && *eq == SIZE_MAX) {
-            cls |= C_EQ;
+        if (eqs && *eq == SIZE_MAX)
             *eq = i + (size_t)__builtin_ctzll(eqs) / 8;
-        }
         i += k;
         if (k == 8)
             continue;
@@ -307,7 +305,7 @@ static size_t token_end(const uint8_t *p, size_t i, size_t n, unsigned *seen, si
             *eq = i;
         cls |= byte_class[p[i]];
     }
-    *seen = cls;
+    *digit = (cls & C_DIGIT) != 0;
     return i;
 }
 
@@ -322,12 +320,12 @@ static size_t tokenize(osp_str m, char *buf, osp_str *toks)
         while (i < m.n && (byte_class[p[i]] & C_SPACE))
             i++;
         size_t start = i, eq;
-        unsigned seen;
+        int digit;
         if (start == m.n)
             break;
-        i = token_end(p, i, m.n, &seen, &eq);
+        i = token_end(p, i, m.n, &digit, &eq);
         osp_str t = osp_str_make(m.p + start, i - start);
-        if (!seen && t.n < MIN_DIGITLESS_VARIABLE) { /* a plain word: never masked */
+        if (!digit && eq == SIZE_MAX && t.n < MIN_DIGITLESS_VARIABLE) { /* never masked */
             toks[ntok++] = t;
             continue;
         }

@@ -48,10 +48,7 @@ static inline int osp_buf_append_str(osp_buf *b, osp_str s)
 }
 static inline int osp_buf_putc(osp_buf *b, char c)
 {
-    if (b->len == b->cap || b->len == b->max)
-        return osp__buf_append_grow(b, &c, 1);
-    b->data[b->len++] = c;
-    return 0;
+    return osp_buf_append(b, &c, 1);
 }
 int osp_buf_puts(osp_buf *b, const char *z);
 /* printf-style append. */

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/err.h"
+
 #define HDR 16 /* keeps 16-byte alignment for the caller */
 
 static atomic_size_t in_use;
@@ -114,6 +116,20 @@ void *osp__array_grow_push(void **arr, size_t *n, size_t *cap, size_t elem)
     char *slot = (char *)*arr + (*n)++ * elem;
     memset(slot, 0, elem);
     return slot;
+}
+
+int osp_array_reserve(void **arr, size_t n, size_t *cap, size_t more, size_t elem)
+{
+    if (more > SIZE_MAX / elem - n)
+        return OSP_ENOMEM;
+    if (n + more <= *cap)
+        return 0;
+    void *p = osp_realloc(*arr, (n + more) * elem);
+    if (!p)
+        return OSP_ENOMEM;
+    *arr = p;
+    *cap = n + more;
+    return 0;
 }
 
 size_t osp_mem_share(size_t div, size_t lo, size_t hi)

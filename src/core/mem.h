@@ -28,6 +28,11 @@ static inline void *osp_array_push(void **arr, size_t *n, size_t *cap, size_t el
     return slot;
 }
 
+/* Makes room in the growable array *arr (n used, cap allocated) for more elements of elem
+ * bytes, so that pushing them does not regrow (and copy) it step by step. 0 or OSP_ENOMEM
+ * (the array unchanged). */
+int osp_array_reserve(void **arr, size_t n, size_t *cap, size_t more, size_t elem);
+
 /* Physical memory of the machine in bytes, divided by div (div >= 1), kept within
  * [lo, hi]: how big caches and buffers may grow. lo when it cannot be read. */
 size_t osp_mem_share(size_t div, size_t lo, size_t hi);

@@ -1,10 +1,8 @@
 /* Log batches (model/log.h). */
 #include "model/log.h"
 
-#include <stdint.h>
 #include <string.h>
 
-#include "core/err.h"
 #include "core/mem.h"
 
 void osp_log_batch_init(osp_log_batch *b)
@@ -40,16 +38,8 @@ osp_log_record *osp_log_batch_add_record(osp_log_batch *b)
 
 int osp_log_batch_reserve_records(osp_log_batch *b, size_t n)
 {
-    if (n > SIZE_MAX / sizeof *b->records - b->nrecords)
-        return OSP_ENOMEM;
-    if (b->nrecords + n <= b->records_cap)
-        return 0;
-    osp_log_record *r = osp_realloc(b->records, (b->nrecords + n) * sizeof *r);
-    if (!r)
-        return OSP_ENOMEM;
-    b->records = r;
-    b->records_cap = b->nrecords + n;
-    return 0;
+    return osp_array_reserve((void **)&b->records, b->nrecords, &b->records_cap, n,
+                             sizeof *b->records);
 }
 
 int osp_log_record_equal(const osp_log_batch *a, size_t ia, const osp_log_batch *b, size_t ib)

@@ -13,12 +13,13 @@
 #include "proto/otlp_json_int.h"
 
 /* Where a row goes: its resource group and scope group (numbered in order of first
- * appearance), its index in the batch, and the index of the first row of its resource
- * group with its scope group (scopes are listed within a resource in that order, so that
- * encoding what was decoded gives the same text again). */
+ * appearance), its index in the batch, and the key it is sorted by within its resource
+ * group: first the scope group, then the index of the scope group's first row there
+ * (scopes are listed within a resource in that order, so that encoding what was decoded
+ * gives the same text again). */
 typedef struct slot {
     uint32_t rg, sg;
-    size_t i, first;
+    size_t i, order;
 } slot;
 
 void osp__ojw_fail(osp__ojw *w, int rc)
@@ -342,25 +343,14 @@ static void span(osp__ojw *w, const osp_span *s)
     osp__ojw_raw(w, "}}");
 }
 
-/* By resource group, scope group, then batch order. */
+/* By resource group, order, then batch order. */
 static int cmp_slot(const void *pa, const void *pb)
 {
     const slot *a = pa, *b = pb;
     if (a->rg != b->rg)
         return a->rg < b->rg ? -1 : 1;
-    if (a->sg != b->sg)
-        return a->sg < b->sg ? -1 : 1;
-    return (a->i > b->i) - (a->i < b->i);
-}
-
-/* By resource group, the first row of the scope group within it, then batch order. */
-static int cmp_slot_first(const void *pa, const void *pb)
-{
-    const slot *a = pa, *b = pb;
-    if (a->rg != b->rg)
-        return a->rg < b->rg ? -1 : 1;
-    if (a->first != b->first)
-        return a->first < b->first ? -1 : 1;
+    if (a->order != b->order)
+        return a->order < b->order ? -1 : 1;
     return (a->i > b->i) - (a->i < b->i);
 }
 
@@ -409,13 +399,14 @@ int osp__ojw_encode_rows(const osp__otlp_view *v, const char *const lists[3],
     for (size_t i = 0; i < v->nrows; i++) {
         uint32_t res, sc;
         v->place(v->batch, i, &res, &sc);
-        slots[i] = (slot){rgroup[res], sgroup[sc], i, i};
+        slots[i] = (slot){rgroup[res], sgroup[sc], i, sgroup[sc]};
     }
+    qsort(slots, v->nrows, sizeof *slots, cmp_slot); /* runs of one scope group */
+    for (size_t k = 0; k < v->nrows; k++)            /* a run's first row comes first in it */
+        slots[k].order = k && slots[k].rg == slots[k - 1].rg && slots[k].sg == slots[k - 1].sg
+                             ? slots[k - 1].order
+                             : slots[k].i;
     qsort(slots, v->nrows, sizeof *slots, cmp_slot);
-    for (size_t k = 1; k < v->nrows; k++) /* each run's first row comes first in it */
-        if (slots[k].rg == slots[k - 1].rg && slots[k].sg == slots[k - 1].sg)
-            slots[k].first = slots[k - 1].first;
-    qsort(slots, v->nrows, sizeof *slots, cmp_slot_first);
 
     osp__ojw_raw(&w, "{\"");
     osp__ojw_raw(&w, lists[0]);

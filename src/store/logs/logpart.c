@@ -193,6 +193,12 @@ typedef struct keyset {
     int has_zero;
 } keyset;
 
+/* Where the search for k begins in a table of cap (a power of two) slots. */
+static size_t keyset_home(uint64_t k, size_t cap)
+{
+    return (size_t)(k * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
+}
+
 /* 1 when k is new to s, 0 when s held it, or OSP_ENOMEM. */
 static int keyset_add(keyset *s, uint64_t k)
 {
@@ -208,7 +214,7 @@ static int keyset_add(keyset *s, uint64_t k)
             return OSP_ENOMEM;
         for (size_t i = 0; i < s->cap; i++) {
             uint64_t x = s->slots[i];
-            size_t j = (size_t)(x * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
+            size_t j = keyset_home(x, cap);
             while (x && slots[j])
                 j = (j + 1) & (cap - 1);
             slots[j] = x;
@@ -217,7 +223,7 @@ static int keyset_add(keyset *s, uint64_t k)
         s->slots = slots;
         s->cap = cap;
     }
-    size_t j = (size_t)(k * 0x9E3779B97F4A7C15ull >> 20) & (s->cap - 1);
+    size_t j = keyset_home(k, s->cap);
     for (; s->slots[j]; j = (j + 1) & (s->cap - 1))
         if (s->slots[j] == k)
             return 0;
@@ -231,7 +237,7 @@ static int keyset_add(keyset *s, uint64_t k)
 static void keyset_prefetch(const keyset *s, uint64_t k)
 {
     if (s->cap)
-        __builtin_prefetch(&s->slots[(size_t)(k * 0x9E3779B97F4A7C15ull >> 20) & (s->cap - 1)]);
+        __builtin_prefetch(&s->slots[keyset_home(k, s->cap)]);
 }
 
 static void keyset_clear(keyset *s)

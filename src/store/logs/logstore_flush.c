@@ -64,6 +64,17 @@ static int cmp_by_labels(const void *a, const void *b, void *ctx)
     return osp_logpart_labels_cmp(ss->labels[x], ss->nlabels[x], ss->labels[y], ss->nlabels[y]);
 }
 
+/* Sorts v[0..n) and drops repeats; returns how many distinct values are left. */
+static size_t sort_distinct(uint64_t *v, size_t n)
+{
+    size_t k = 0;
+    qsort(v, n, sizeof *v, cmp_u64);
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || v[k - 1] != v[i])
+            v[k++] = v[i];
+    return k;
+}
+
 static size_t stream_pos(const stream_set *ss, uint64_t id)
 {
     const uint64_t *p = bsearch(&id, ss->ids, ss->n, sizeof id, cmp_u64);
@@ -81,10 +92,7 @@ static int rank_streams(osp_logstore *s, flush_rows *rows, stream_set *ss, osp_a
     for (size_t i = 0; i < rows->n; i++)
         if (i == 0 || rows->a[i].stream != rows->a[i - 1].stream)
             ss->ids[nruns++] = rows->a[i].stream;
-    qsort(ss->ids, nruns, sizeof *ss->ids, cmp_u64);
-    for (size_t i = 0; i < nruns; i++)
-        if (ss->n == 0 || ss->ids[ss->n - 1] != ss->ids[i])
-            ss->ids[ss->n++] = ss->ids[i];
+    ss->n = sort_distinct(ss->ids, nruns);
     ss->labels = osp_arena_alloc(arena, (ss->n + 1) * sizeof *ss->labels);
     ss->nlabels = osp_arena_alloc(arena, (ss->n + 1) * sizeof *ss->nlabels);
     ss->rank = osp_arena_alloc(arena, (ss->n + 1) * sizeof *ss->rank);
@@ -129,23 +137,24 @@ static uint64_t bucket_key(const flush_row *r)
  * the buckets whose rows did not arrive in time order (most do). */
 static int sort_rows(flush_rows *rows)
 {
-    size_t n = rows->n, nkeys = 0, nruns = 0;
+    size_t n = rows->n, nkeys = 0;
     uint64_t *keys = osp_malloc((n + 1) * sizeof *keys);
     size_t *at = osp_calloc(n + 2, sizeof *at), *bucket = osp_malloc((n + 1) * sizeof *bucket);
     flush_row *out = osp_malloc((n + 1) * sizeof *out);
-    int rc = keys && at && bucket && out ? 0 : OSP_ENOMEM;
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    if (!keys || !at || !bucket || !out) {
+        osp_free(keys);
+        osp_free(at);
+        osp_free(bucket);
+        osp_free(out);
+        return OSP_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) { /* one key per run of a bucket */
         rows->a[i].seq = i;
         if (i == 0 || bucket_key(&rows->a[i]) != bucket_key(&rows->a[i - 1]))
-            keys[nruns++] = bucket_key(&rows->a[i]);
+            keys[nkeys++] = bucket_key(&rows->a[i]);
     }
-    if (rc == 0) {
-        qsort(keys, nruns, sizeof *keys, cmp_u64);
-        for (size_t i = 0; i < nruns; i++)
-            if (nkeys == 0 || keys[nkeys - 1] != keys[i])
-                keys[nkeys++] = keys[i];
-    }
-    for (size_t i = 0; i < n && rc == 0; i++) { /* at[k + 1]: rows in bucket k */
+    nkeys = sort_distinct(keys, nkeys);
+    for (size_t i = 0; i < n; i++) { /* at[k + 1]: rows in bucket k */
         uint64_t key = bucket_key(&rows->a[i]);
         bucket[i] =
             i && key == bucket_key(&rows->a[i - 1])
@@ -153,28 +162,23 @@ static int sort_rows(flush_rows *rows)
                 : (size_t)((uint64_t *)bsearch(&key, keys, nkeys, sizeof key, cmp_u64) - keys);
         at[bucket[i] + 1]++;
     }
-    for (size_t k = 0; k < nkeys && rc == 0; k++)
+    for (size_t k = 0; k < nkeys; k++)
         at[k + 1] += at[k];
-    for (size_t i = 0; i < n && rc == 0; i++)
+    for (size_t i = 0; i < n; i++)
         out[at[bucket[i]]++] = rows->a[i]; /* at[k] ends as the start of bucket k + 1 */
-    for (size_t k = 0, from = 0; k < nkeys && rc == 0; from = at[k++]) {
+    for (size_t k = 0, from = 0; k < nkeys; from = at[k++])
         for (size_t i = from + 1; i < at[k]; i++)
             if (out[i].time < out[i - 1].time) {
                 qsort(out + from, at[k] - from, sizeof *out, cmp_time_then_arrival);
                 break;
             }
-    }
-    if (rc == 0) {
-        osp_free(rows->a);
-        rows->a = out;
-        rows->cap = n + 1;
-        out = NULL;
-    }
-    osp_free(out);
+    osp_free(rows->a);
+    rows->a = out;
+    rows->cap = n + 1;
     osp_free(bucket);
     osp_free(at);
     osp_free(keys);
-    return rc;
+    return 0;
 }
 
 /* 1 when row k equals an earlier row of the same stream and time (a client retry). */
@@ -261,9 +265,10 @@ static int write_flushing(osp_logstore *s)
     osp__lpending *pend = NULL;
     size_t npend = 0;
     osp_arena_init(&arena, 0, 0);
-    rows.cap = osp_logmem_nrecords(m) + 1; /* sized once, not regrown row by row */
-    rows.a = osp_malloc(rows.cap * sizeof *rows.a);
-    int rc = rows.a ? osp_logmem_visit(m, NULL, 0, 0, 0, collect_row, &rows) : OSP_ENOMEM;
+    int rc = osp_array_reserve((void **)&rows.a, 0, &rows.cap, osp_logmem_nrecords(m) + 1,
+                               sizeof *rows.a); /* sized once, not regrown row by row */
+    if (rc == 0)
+        rc = osp_logmem_visit(m, NULL, 0, 0, 0, collect_row, &rows);
     if (rc == 0 && rows.n == 0) {
         pthread_mutex_lock(&s->mu);
         s->flushing = NULL;
