@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -273,6 +274,29 @@ typedef struct key_value {
     osp_value v;
 } key_value;
 
+/* A granule's columns as rows are added, until its blocks and filters are written. */
+typedef struct granule_build {
+    uint32_t grows, gfirst, glast;          /* rows; first and last local stream */
+    uint32_t run_base, run_stream, run_len; /* stream runs: previous run's stream, current */
+    uint64_t gmin, gmax, gbody;
+    uint8_t last_trace[16];
+    int have_trace;
+    uint64_t *gt, *gobs; /* per row: t, observed_ns - t (encoded at flush, scaled) */
+    osp_buf st[OSP_LCOL_COUNT][OSP_LCOL_MAX_STREAMS];
+    osp_buf *vals; /* per attribute key id: this granule's values of that key */
+    size_t nvals, vals_cap;
+    uint8_t *tri_seen; /* 2^24 bits: trigrams already in this granule */
+    uint32_t *tris;    /* those trigrams */
+    size_t ntris, tris_cap;
+    keyset tokens, traces; /* token keys, trace id hashes of this granule */
+    int scan_err;
+    osp_logtpl tpls; /* the granule's template-split lines */
+    uint64_t gtpl;   /* their bytes */
+} granule_build;
+
+/* Rows are added to one granule build while a thread of the writer's own compresses and
+ * writes the previous one (started with the second granule, so a one-granule part never
+ * starts it); the adding thread waits only when that write is still running. */
 struct osp_logpart_writer {
     osp_blockfile_writer bf; /* the file; bf.offset is where the next block goes */
     int err;                 /* sticky failure */
@@ -285,33 +309,84 @@ struct osp_logpart_writer {
     size_t nlabels, labels_cap;
     wstream *streams;
     size_t nstreams, streams_cap;
-    uint64_t nrows, min_t, max_t, raw_bytes, last_t;
-    osp_buf granules; /* granule records of the index */
-    osp_buf blooms;   /* the bloom block */
-    /* the granule being built */
-    uint32_t grows, gfirst;
-    uint32_t run_base, run_stream, run_len; /* stream runs: previous run's stream, current */
-    uint64_t gmin, gmax, gbody;
-    uint8_t last_trace[16];
-    int have_trace;
-    uint64_t *gt, *gobs; /* per row: t, observed_ns - t (encoded at flush, scaled) */
-    osp_buf st[OSP_LCOL_COUNT][OSP_LCOL_MAX_STREAMS];
-    osp_buf *vals; /* per attribute key id: this granule's values of that key */
-    size_t nvals, vals_cap;
+    uint64_t nrows, min_t, max_t, raw_bytes, last_t; /* nrows: of the granules handed on */
     key_value *kvs;
     size_t nkvs, kvs_cap;
-    uint8_t *tri_seen; /* 2^24 bits: trigrams already in this granule */
-    uint32_t *tris;    /* those trigrams */
-    size_t ntris, tris_cap;
-    keyset tokens, traces; /* token keys, trace id hashes of this granule */
-    int scan_err;
-    osp_buf scratch, line, block;
-    osp_logtpl tpls; /* the granule's template-split lines */
-    uint64_t gtpl;   /* their bytes */
+    osp_buf scratch, line;
+    granule_build builds[2];
+    granule_build *g; /* the one rows go to */
+    /* written by the granule thread alone while it runs, then by finish */
+    osp_buf granules; /* granule records of the index */
+    osp_buf blooms;   /* the bloom block */
+    osp_buf block;
+    /* the granule thread; writing is the build it works on, under mu */
+    pthread_t thread;
+    int has_thread, stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    granule_build *writing;
+    int write_err;
 };
+
+static int build_init(granule_build *g)
+{
+    for (int c = 0; c < OSP_LCOL_COUNT; c++)
+        for (int k = 0; k < OSP_LCOL_MAX_STREAMS; k++)
+            osp_buf_init(&g->st[c][k], 0);
+    osp_logtpl_init(&g->tpls);
+    g->tri_seen = osp_calloc(1, (1u << 24) / 8);
+    g->gt = osp_malloc(OSP_LOGPART_GRANULE_ROWS * sizeof *g->gt);
+    g->gobs = osp_malloc(OSP_LOGPART_GRANULE_ROWS * sizeof *g->gobs);
+    return g->tri_seen && g->gt && g->gobs ? 0 : OSP_ENOMEM;
+}
+
+static void build_cleanup(granule_build *g)
+{
+    for (int c = 0; c < OSP_LCOL_COUNT; c++)
+        for (int k = 0; k < OSP_LCOL_MAX_STREAMS; k++)
+            osp_buf_cleanup(&g->st[c][k]);
+    for (size_t i = 0; i < g->nvals; i++)
+        osp_buf_cleanup(&g->vals[i]);
+    osp_free(g->vals);
+    osp_free(g->tri_seen);
+    osp_free(g->tris);
+    osp_free(g->gt);
+    osp_free(g->gobs);
+    osp_free(g->tokens.slots);
+    osp_free(g->traces.slots);
+    osp_logtpl_cleanup(&g->tpls);
+}
+
+/* Waits until the granule thread is idle; its failure, if any. */
+static int wait_written(osp_logpart_writer *w)
+{
+    if (!w->has_thread)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    while (w->writing)
+        pthread_cond_wait(&w->cv, &w->mu);
+    int rc = w->write_err;
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+static void stop_thread(osp_logpart_writer *w)
+{
+    if (!w->has_thread)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    w->has_thread = 0;
+}
 
 static void writer_destroy(osp_logpart_writer *w, int remove_file)
 {
+    stop_thread(w);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
     osp_blockfile_writer_cleanup(&w->bf, remove_file);
     osp_free(w->replaces);
     osp_intern_cleanup(&w->strings);
@@ -324,20 +399,9 @@ static void writer_destroy(osp_logpart_writer *w, int remove_file)
     osp_buf *bufs[] = {&w->granules, &w->blooms, &w->scratch, &w->line, &w->block};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         osp_buf_cleanup(bufs[i]);
-    for (int c = 0; c < OSP_LCOL_COUNT; c++)
-        for (int k = 0; k < OSP_LCOL_MAX_STREAMS; k++)
-            osp_buf_cleanup(&w->st[c][k]);
-    for (size_t i = 0; i < w->nvals; i++)
-        osp_buf_cleanup(&w->vals[i]);
-    osp_free(w->vals);
     osp_free(w->kvs);
-    osp_free(w->tri_seen);
-    osp_free(w->tris);
-    osp_free(w->gt);
-    osp_free(w->gobs);
-    osp_free(w->tokens.slots);
-    osp_free(w->traces.slots);
-    osp_logtpl_cleanup(&w->tpls);
+    build_cleanup(&w->builds[0]);
+    build_cleanup(&w->builds[1]);
     osp_free(w);
 }
 
@@ -348,28 +412,26 @@ int osp_logpart_writer_create(const char *tmp_path, const osp_logpart_writer_opt
     osp_logpart_writer *w = osp_calloc(1, sizeof *w);
     if (!w)
         return OSP_ENOMEM;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
     osp_blockfile_writer_init(&w->bf, &logpart_format,
                               opt->zstd_level ? opt->zstd_level : OSP_LOGPART_ZSTD_LEVEL);
     osp_intern_init(&w->strings, 1);
     osp_intern_init(&w->keys, 1);
     osp_intern_init(&w->resources, 1);
     osp_intern_init(&w->scopes, 1);
-    osp_logtpl_init(&w->tpls);
     osp_arena_init(&w->arena, 0, 0);
     osp_buf *bufs[] = {&w->granules, &w->blooms, &w->scratch, &w->line, &w->block};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         osp_buf_init(bufs[i], 0);
-    for (int c = 0; c < OSP_LCOL_COUNT; c++)
-        for (int k = 0; k < OSP_LCOL_MAX_STREAMS; k++)
-            osp_buf_init(&w->st[c][k], 0);
+    int built = build_init(&w->builds[0]) == 0;
+    built &= build_init(&w->builds[1]) == 0;
+    w->g = &w->builds[0];
     w->wal_lsn = opt->wal_lsn;
     w->nreplaces = opt->nreplaces;
-    w->tri_seen = osp_calloc(1, (1u << 24) / 8);
-    w->gt = osp_malloc(OSP_LOGPART_GRANULE_ROWS * sizeof *w->gt);
-    w->gobs = osp_malloc(OSP_LOGPART_GRANULE_ROWS * sizeof *w->gobs);
     if (opt->nreplaces && (w->replaces = osp_malloc(opt->nreplaces * sizeof *w->replaces)))
         memcpy(w->replaces, opt->replaces, opt->nreplaces * sizeof *w->replaces);
-    if (w->tri_seen && w->gt && w->gobs && !(w->nreplaces && !w->replaces))
+    if (built && !(w->nreplaces && !w->replaces))
         rc = osp_blockfile_writer_create(&w->bf, tmp_path);
     if (rc)
         writer_destroy(w, 0);
@@ -397,22 +459,22 @@ static int put_value(osp_buf *b, const osp_value *v)
 }
 
 /* The value stream of key kid, created on first use. */
-static osp_buf *key_values(osp_logpart_writer *w, uint32_t kid)
+static osp_buf *key_values(granule_build *g, uint32_t kid)
 {
-    while (w->nvals <= kid) {
-        osp_buf *b = osp_array_push((void **)&w->vals, &w->nvals, &w->vals_cap, sizeof *b);
+    while (g->nvals <= kid) {
+        osp_buf *b = osp_array_push((void **)&g->vals, &g->nvals, &g->vals_cap, sizeof *b);
         if (!b)
             return NULL;
         osp_buf_init(b, 0);
     }
-    return &w->vals[kid];
+    return &g->vals[kid];
 }
 
 /* Adds a row's attrs blob to the attribute stream set: transcoded when re-encoding what
  * it parses to gives back the very bytes, else verbatim. */
 static int put_attrs(osp_logpart_writer *w, osp_str blob)
 {
-    osp_buf *set = w->st[OSP_LCOL_ATTRS];
+    osp_buf *set = w->g->st[OSP_LCOL_ATTRS];
     osp_attr_iter it;
     osp_str key;
     osp_value v;
@@ -435,7 +497,7 @@ static int put_attrs(osp_logpart_writer *w, osp_str blob)
     }
     rc = osp_pb_put_varint(&set[OSP_LSET_SHAPE], (uint64_t)w->nkvs * 2);
     for (size_t i = 0; i < w->nkvs && rc == 0; i++) {
-        osp_buf *vb = key_values(w, w->kvs[i].kid);
+        osp_buf *vb = key_values(w->g, w->kvs[i].kid);
         rc = vb ? osp_pb_put_varint(&set[OSP_LSET_SHAPE],
                                     (uint64_t)w->kvs[i].kid << 3 | (uint64_t)w->kvs[i].v.type)
                 : OSP_ENOMEM;
@@ -453,21 +515,21 @@ static int string_body(osp_str body, osp_value *v)
            body.n == 1 + osp_pb_encode_varint(tmp, v->s.n) + v->s.n;
 }
 
-static int put_ids(osp_logpart_writer *w, const osp_log_record *r)
+static int put_ids(granule_build *g, const osp_log_record *r)
 {
     static const uint8_t zero[16];
-    osp_buf *st = w->st[OSP_LCOL_IDS];
+    osp_buf *st = g->st[OSP_LCOL_IDS];
     uint8_t code = 0;
     int rc = 0;
     if (memcmp(r->trace_id, zero, 16) != 0) {
-        if (w->have_trace && memcmp(r->trace_id, w->last_trace, 16) == 0) {
+        if (g->have_trace && memcmp(r->trace_id, g->last_trace, 16) == 0) {
             code |= OSP_LID_SAME;
         } else {
             code |= OSP_LID_TRACE;
-            memcpy(w->last_trace, r->trace_id, 16);
-            w->have_trace = 1;
+            memcpy(g->last_trace, r->trace_id, 16);
+            g->have_trace = 1;
             rc = osp_buf_append(&st[OSP_LIDS_TRACE], r->trace_id, 16);
-            if (rc == 0 && keyset_add(&w->traces, XXH64(r->trace_id, 16, 0)) < 0)
+            if (rc == 0 && keyset_add(&g->traces, XXH64(r->trace_id, 16, 0)) < 0)
                 rc = OSP_ENOMEM;
         }
     }
@@ -478,33 +540,33 @@ static int put_ids(osp_logpart_writer *w, const osp_log_record *r)
     return rc ? rc : osp_buf_putc(&st[OSP_LIDS_CODES], (char)code);
 }
 
-static int end_run(osp_logpart_writer *w)
+static int end_run(granule_build *g)
 {
-    osp_buf *b = &w->st[OSP_LCOL_STREAM][0];
-    int rc = osp_pb_put_varint(b, w->run_stream - w->run_base);
+    osp_buf *b = &g->st[OSP_LCOL_STREAM][0];
+    int rc = osp_pb_put_varint(b, g->run_stream - g->run_base);
     if (rc == 0)
-        rc = osp_pb_put_varint(b, w->run_len);
-    w->run_base = w->run_stream;
-    w->run_len = 0;
+        rc = osp_pb_put_varint(b, g->run_len);
+    g->run_base = g->run_stream;
+    g->run_len = 0;
     return rc;
 }
 
 static void on_token(osp_str tok, void *ctx)
 {
-    osp_logpart_writer *w = ctx;
-    if (keyset_add(&w->tokens, osp_logtok_token_key(tok)) < 0)
-        w->scan_err = OSP_ENOMEM;
+    granule_build *g = ctx;
+    if (keyset_add(&g->tokens, osp_logtok_token_key(tok)) < 0)
+        g->scan_err = OSP_ENOMEM;
 }
 
 static void on_trigram(uint32_t tri, void *ctx)
 {
-    osp_logpart_writer *w = ctx;
-    uint8_t *byte = &w->tri_seen[tri >> 3], bit = (uint8_t)(1u << (tri & 7));
+    granule_build *g = ctx;
+    uint8_t *byte = &g->tri_seen[tri >> 3], bit = (uint8_t)(1u << (tri & 7));
     if (*byte & bit)
         return;
-    uint32_t *slot = osp_array_push((void **)&w->tris, &w->ntris, &w->tris_cap, sizeof *slot);
+    uint32_t *slot = osp_array_push((void **)&g->tris, &g->ntris, &g->tris_cap, sizeof *slot);
     if (!slot) {
-        w->scan_err = OSP_ENOMEM;
+        g->scan_err = OSP_ENOMEM;
         return;
     }
     *byte |= bit;
@@ -515,23 +577,23 @@ static void on_trigram(uint32_t tri, void *ctx)
  * (the line's tokens without a digit), then its variables (those with one). Together they
  * are the keys of the whole line, without scanning it again. A variable is one token, and
  * one whose token key the granule already has has had its trigrams added with it. */
-static void template_keys(osp_logpart_writer *w, uint32_t tid, int fresh)
+static void template_keys(granule_build *g, uint32_t tid, int fresh)
 {
     if (fresh)
-        osp_logtok_line_scan(osp_logtpl_text(&w->tpls, tid), on_token, on_trigram, w);
+        osp_logtok_line_scan(osp_logtpl_text(&g->tpls, tid), on_token, on_trigram, g);
     uint64_t keys[16];
-    for (uint32_t at = 0, n = osp_logtpl_last_nvars(&w->tpls); at < n; at += 16) {
+    for (uint32_t at = 0, n = osp_logtpl_last_nvars(&g->tpls); at < n; at += 16) {
         uint32_t m = n - at < 16 ? n - at : 16;
         for (uint32_t i = 0; i < m; i++) {
-            keys[i] = osp_logtok_token_key(osp_logtpl_last_var(&w->tpls, at + i));
-            keyset_prefetch(&w->tokens, keys[i]);
+            keys[i] = osp_logtok_token_key(osp_logtpl_last_var(&g->tpls, at + i));
+            keyset_prefetch(&g->tokens, keys[i]);
         }
         for (uint32_t i = 0; i < m; i++) {
-            int added = keyset_add(&w->tokens, keys[i]);
+            int added = keyset_add(&g->tokens, keys[i]);
             if (added < 0)
-                w->scan_err = OSP_ENOMEM;
+                g->scan_err = OSP_ENOMEM;
             else if (added)
-                osp_logtok_line_scan(osp_logtpl_last_var(&w->tpls, at + i), NULL, on_trigram, w);
+                osp_logtok_line_scan(osp_logtpl_last_var(&g->tpls, at + i), NULL, on_trigram, g);
         }
     }
 }
@@ -539,9 +601,9 @@ static void template_keys(osp_logpart_writer *w, uint32_t tid, int fresh)
 /* A string line is split into a template when that gives it back exactly: it holds no
  * placeholder byte (and the granule's templated bytes stay within the readers' bound);
  * then its bloom keys are added from the split and *keyed is set. */
-static int put_body(osp_logpart_writer *w, osp_str body, int *keyed)
+static int put_body(granule_build *g, osp_str body, int *keyed)
 {
-    osp_buf *st = w->st[OSP_LCOL_BODY];
+    osp_buf *st = g->st[OSP_LCOL_BODY];
     osp_value v;
     if (body.n == 0)
         return osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_NONE);
@@ -552,11 +614,11 @@ static int put_body(osp_logpart_writer *w, osp_str body, int *keyed)
     uint32_t tid;
     int rc, fresh;
     if (!memchr(v.s.p, OSP_LBODY_PLACEHOLDER, v.s.n) &&
-        w->gtpl + v.s.n <= OSP_LOGPART_MAX_TEMPLATED_BYTES) {
-        w->gtpl += v.s.n;
-        if ((rc = osp_logtpl_add(&w->tpls, v.s, &tid, &fresh)))
+        g->gtpl + v.s.n <= OSP_LOGPART_MAX_TEMPLATED_BYTES) {
+        g->gtpl += v.s.n;
+        if ((rc = osp_logtpl_add(&g->tpls, v.s, &tid, &fresh)))
             return rc;
-        template_keys(w, tid, fresh);
+        template_keys(g, tid, fresh);
         *keyed = 1;
         return osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_TEMPLATE + (uint64_t)tid);
     }
@@ -568,18 +630,19 @@ static int put_body(osp_logpart_writer *w, osp_str body, int *keyed)
 static int put_row(osp_logpart_writer *w, const osp_log_batch *b, const osp_log_record *r,
                    uint64_t t, uint32_t k)
 {
+    granule_build *g = w->g;
     uint32_t sev_id, event_id, res_id, scope_id;
     osp_str line;
     int rc, keyed = 0;
-    if (w->grows == 0) {
-        w->gfirst = w->run_base = w->run_stream = k;
-        w->gmin = w->gmax = t;
-        w->have_trace = 0;
+    if (g->grows == 0) {
+        g->gfirst = g->run_base = g->run_stream = k;
+        g->gmin = g->gmax = t;
+        g->have_trace = 0;
     }
-    if (w->run_len && w->run_stream != k && (rc = end_run(w)))
+    if (g->run_len && g->run_stream != k && (rc = end_run(g)))
         return rc;
-    w->run_stream = k;
-    w->run_len++;
+    g->run_stream = k;
+    g->run_len++;
     osp_buf_reset(&w->scratch);
     if ((rc = msg_put(&w->scratch, &b->resources[r->resource], res_fields, NFIELDS(res_fields))) ||
         (rc = osp_intern_add(&w->resources, osp_buf_str(&w->scratch), &res_id)))
@@ -607,21 +670,21 @@ static int put_row(osp_logpart_writer *w, const osp_log_batch *b, const osp_log_
         {OSP_LCOL_ORIGIN, scope_id},
     };
     for (size_t i = 0; i < sizeof vs / sizeof vs[0] && rc == 0; i++)
-        rc = osp_pb_put_varint(&w->st[vs[i].col][0], vs[i].v);
-    if (rc || (rc = put_ids(w, r)) || (rc = put_attrs(w, r->attributes)) ||
-        (rc = put_body(w, r->body, &keyed)))
+        rc = osp_pb_put_varint(&g->st[vs[i].col][0], vs[i].v);
+    if (rc || (rc = put_ids(g, r)) || (rc = put_attrs(w, r->attributes)) ||
+        (rc = put_body(g, r->body, &keyed)))
         return rc;
     /* A body that does not decode has no line, hence no keys (queries see it as ""). */
     if (!keyed && osp_log_line(r, &w->line, &line) == 0)
-        osp_logtok_line_scan(line, on_token, on_trigram, w);
-    if (w->scan_err)
-        return w->scan_err;
-    w->gt[w->grows] = t;
-    w->gobs[w->grows] = r->observed_ns ? r->observed_ns - t : 0;
-    w->gmin = t < w->gmin ? t : w->gmin;
-    w->gmax = t > w->gmax ? t : w->gmax;
-    w->gbody += r->body.n;
-    w->grows++;
+        osp_logtok_line_scan(line, on_token, on_trigram, g);
+    if (g->scan_err)
+        return g->scan_err;
+    g->gt[g->grows] = t;
+    g->gobs[g->grows] = r->observed_ns ? r->observed_ns - t : 0;
+    g->gmin = t < g->gmin ? t : g->gmin;
+    g->gmax = t > g->gmax ? t : g->gmax;
+    g->gbody += r->body.n;
+    g->grows++;
     w->raw_bytes += r->body.n + r->attributes.n + r->severity_text.n + r->event_name.n + 16 +
                     (memcmp(r->trace_id, (uint8_t[16]){0}, 16) ? 16 : 0) +
                     (memcmp(r->span_id, (uint8_t[8]){0}, 8) ? 8 : 0);
@@ -629,15 +692,17 @@ static int put_row(osp_logpart_writer *w, const osp_log_batch *b, const osp_log_
 }
 
 /* ---- Granules -------------------------------------------------------------------------- */
+/* What follows writes a finished granule build to the file: on the granule thread while
+ * rows go on being added, or on the adding thread when the thread is idle. */
 
 /* Compresses column c's streams into one block, writes it and fills its granule slot. */
-static int put_column(osp_logpart_writer *w, int c, uint8_t *slot)
+static int put_column(osp_logpart_writer *w, granule_build *g, int c, uint8_t *slot)
 {
     int rc = 0;
     osp_buf_reset(&w->block);
     for (int k = 0; k < col_nstreams[c] && rc == 0; k++) {
-        rc = osp_pb_put_lenbytes(&w->block, w->st[c][k].data, w->st[c][k].len);
-        osp_buf_reset(&w->st[c][k]);
+        rc = osp_pb_put_lenbytes(&w->block, g->st[c][k].data, g->st[c][k].len);
+        osp_buf_reset(&g->st[c][k]);
     }
     return rc ? rc : osp_blockfile_put_block(&w->bf, w->block.data, w->block.len, slot);
 }
@@ -662,28 +727,28 @@ static int new_bloom(osp_logpart_writer *w, size_t nkeys, uint8_t **bits, uint64
 }
 
 /* Builds the granule's two filters and records them at rec + 36 (logformat.h). */
-static int put_blooms(osp_logpart_writer *w, uint8_t *rec)
+static int put_blooms(osp_logpart_writer *w, granule_build *g, uint8_t *rec)
 {
     uint8_t *bits;
     uint64_t nbits, off;
-    int rc = new_bloom(w, keyset_count(&w->tokens) + w->ntris, &bits, &nbits, &off);
+    int rc = new_bloom(w, keyset_count(&g->tokens) + g->ntris, &bits, &nbits, &off);
     if (rc)
         return rc;
-    keyset_to_bloom(&w->tokens, bits, nbits, OSP_LOGPART_BLOOM_HASHES);
-    for (size_t i = 0; i < w->ntris; i++) {
-        bloom_set(bits, nbits, OSP_LOGPART_BLOOM_HASHES, osp_logtok_trigram_key(w->tris[i]));
-        w->tri_seen[w->tris[i] >> 3] = 0;
+    keyset_to_bloom(&g->tokens, bits, nbits, OSP_LOGPART_BLOOM_HASHES);
+    for (size_t i = 0; i < g->ntris; i++) {
+        bloom_set(bits, nbits, OSP_LOGPART_BLOOM_HASHES, osp_logtok_trigram_key(g->tris[i]));
+        g->tri_seen[g->tris[i] >> 3] = 0;
     }
     osp_put_le32(rec + 36, (uint32_t)nbits);
     osp_put_le64(rec + 40, off);
-    if ((rc = new_bloom(w, keyset_count(&w->traces), &bits, &nbits, &off)))
+    if ((rc = new_bloom(w, keyset_count(&g->traces), &bits, &nbits, &off)))
         return rc;
-    keyset_to_bloom(&w->traces, bits, nbits, OSP_LOGPART_BLOOM_HASHES);
+    keyset_to_bloom(&g->traces, bits, nbits, OSP_LOGPART_BLOOM_HASHES);
     osp_put_le32(rec + 48, (uint32_t)nbits);
     osp_put_le64(rec + 52, off);
-    w->ntris = 0;
-    keyset_clear(&w->tokens);
-    keyset_clear(&w->traces);
+    g->ntris = 0;
+    keyset_clear(&g->tokens);
+    keyset_clear(&g->traces);
     return 0;
 }
 
@@ -709,16 +774,17 @@ static int put_scaled(osp_buf *b, const uint64_t *v, uint32_t n, int is_signed, 
     return rc;
 }
 
-static int flush_granule(osp_logpart_writer *w)
+/* Writes granule build g (rows and last stream set) and empties it for reuse. */
+static int write_granule(osp_logpart_writer *w, granule_build *g)
 {
     uint8_t rec[OSP_LGRANULE_RECORD] = {0};
-    int rc = end_run(w);
+    int rc = end_run(g);
     if (rc == 0)
-        rc = put_scaled(&w->st[OSP_LCOL_TIME][0], w->gt, w->grows, 0, 1);
+        rc = put_scaled(&g->st[OSP_LCOL_TIME][0], g->gt, g->grows, 0, 1);
     if (rc == 0)
-        rc = put_scaled(&w->st[OSP_LCOL_OBSERVED][0], w->gobs, w->grows, 1, 0);
-    for (size_t kid = 0; kid < w->nvals && rc == 0; kid++) {
-        osp_buf *vb = &w->vals[kid], *values = &w->st[OSP_LCOL_ATTRS][OSP_LSET_VALUES];
+        rc = put_scaled(&g->st[OSP_LCOL_OBSERVED][0], g->gobs, g->grows, 1, 0);
+    for (size_t kid = 0; kid < g->nvals && rc == 0; kid++) {
+        osp_buf *vb = &g->vals[kid], *values = &g->st[OSP_LCOL_ATTRS][OSP_LSET_VALUES];
         if (vb->len == 0)
             continue;
         rc = osp_pb_put_varint(values, kid);
@@ -727,25 +793,68 @@ static int flush_granule(osp_logpart_writer *w)
         osp_buf_reset(vb);
     }
     if (rc == 0)
-        rc = osp_logtpl_flush(&w->tpls, &w->st[OSP_LCOL_BODY][OSP_LBODY_TEMPLATES],
-                              &w->st[OSP_LCOL_BODY][OSP_LBODY_VARS]);
-    w->gtpl = 0;
-    osp_put_le64(rec, w->gmin);
-    osp_put_le64(rec + 8, w->gmax);
+        rc = osp_logtpl_flush(&g->tpls, &g->st[OSP_LCOL_BODY][OSP_LBODY_TEMPLATES],
+                              &g->st[OSP_LCOL_BODY][OSP_LBODY_VARS]);
+    osp_put_le64(rec, g->gmin);
+    osp_put_le64(rec + 8, g->gmax);
     osp_put_le64(rec + 16, w->bf.offset);
-    osp_put_le32(rec + 24, w->grows);
-    osp_put_le32(rec + 28, w->gfirst);
-    osp_put_le32(rec + 32, (uint32_t)(w->nstreams - 1));
+    osp_put_le32(rec + 24, g->grows);
+    osp_put_le32(rec + 28, g->gfirst);
+    osp_put_le32(rec + 32, g->glast);
     for (int c = 0; c < OSP_LCOL_COUNT && rc == 0; c++)
-        rc = put_column(w, c, rec + OSP_LGRANULE_FIXED + c * OSP_LGRANULE_COL);
+        rc = put_column(w, g, c, rec + OSP_LGRANULE_FIXED + c * OSP_LGRANULE_COL);
     if (rc == 0)
-        rc = put_blooms(w, rec);
+        rc = put_blooms(w, g, rec);
     if (rc == 0)
         rc = osp_buf_append(&w->granules, rec, sizeof rec);
-    w->nrows += w->grows;
-    w->grows = 0;
-    w->gbody = 0;
+    g->grows = 0;
+    g->gbody = 0;
+    g->gtpl = 0;
     return rc;
+}
+
+static void *granule_thread_main(void *arg)
+{
+    osp_logpart_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->writing && !w->stop)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->writing)
+            break;
+        granule_build *g = w->writing;
+        pthread_mutex_unlock(&w->mu);
+        int rc = w->write_err ? w->write_err : write_granule(w, g);
+        pthread_mutex_lock(&w->mu);
+        if (rc && !w->write_err)
+            w->write_err = rc;
+        w->writing = NULL;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Ends the granule rows are added to: hands it to the granule thread (started on first
+ * use; without it, writes it here) and goes on with the other build. */
+static int end_granule(osp_logpart_writer *w)
+{
+    granule_build *g = w->g;
+    g->glast = (uint32_t)(w->nstreams - 1);
+    w->nrows += g->grows;
+    int rc = wait_written(w);
+    if (rc)
+        return rc;
+    if (!w->has_thread && pthread_create(&w->thread, NULL, granule_thread_main, w) == 0)
+        w->has_thread = 1;
+    if (!w->has_thread)
+        return write_granule(w, g);
+    pthread_mutex_lock(&w->mu);
+    w->writing = g;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    w->g = g == &w->builds[0] ? &w->builds[1] : &w->builds[0];
+    return 0;
 }
 
 /* Registers a new stream (labels copied) as the current one. */
@@ -786,8 +895,8 @@ int osp_logpart_writer_add(osp_logpart_writer *w, const osp_label *labels, size_
             return OSP_EINVAL;
         fresh = c < 0;
     }
-    if (w->grows == OSP_LOGPART_GRANULE_ROWS || w->gbody >= OSP_LOGPART_GRANULE_BODY_BYTES)
-        rc = flush_granule(w);
+    if (w->g->grows == OSP_LOGPART_GRANULE_ROWS || w->g->gbody >= OSP_LOGPART_GRANULE_BODY_BYTES)
+        rc = end_granule(w);
     if (rc == 0 && fresh)
         rc = add_stream(w, labels, n, t);
     if (rc == 0)
@@ -796,7 +905,7 @@ int osp_logpart_writer_add(osp_logpart_writer *w, const osp_label *labels, size_
         return w->err = rc;
     wstream *s = &w->streams[w->nstreams - 1];
     s->max_t = t;
-    w->min_t = (w->nrows + w->grows == 1 || t < w->min_t) ? t : w->min_t;
+    w->min_t = (w->nrows + w->g->grows == 1 || t < w->min_t) ? t : w->min_t;
     w->max_t = t > w->max_t ? t : w->max_t;
     w->last_t = t;
     return 0;
@@ -883,10 +992,16 @@ int osp_logpart_writer_finish(osp_logpart_writer *w, uint64_t *bytes)
 {
     int rc = w->err;
     uint64_t bloom_off = 0;
-    if (rc == 0 && w->nrows + w->grows == 0)
+    if (rc == 0 && w->nrows + w->g->grows == 0)
         rc = OSP_EINVAL;
-    if (rc == 0 && w->grows)
-        rc = flush_granule(w);
+    if (rc == 0)
+        rc = wait_written(w);
+    stop_thread(w);
+    if (rc == 0 && w->g->grows) {
+        w->g->glast = (uint32_t)(w->nstreams - 1);
+        w->nrows += w->g->grows;
+        rc = write_granule(w, w->g);
+    }
     if (rc == 0) {
         bloom_off = w->bf.offset;
         rc = osp_blockfile_write(&w->bf, w->blooms.data ? w->blooms.data : "", w->blooms.len);
