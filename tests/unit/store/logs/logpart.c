@@ -8,6 +8,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/mem.h"
 #include "model/attr.h"
 #include "model/logstream.h"
@@ -795,19 +796,13 @@ static void test_writer_rejects(void **state)
     free(dir);
 }
 
-static char *read_file(const char *dir, const char *name, size_t *n)
+/* The bytes of dir/name into b. */
+static void read_part_file(const char *dir, const char *name, osp_buf *b)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    rewind(f);
-    char *data = malloc(*n + 1);
-    assert_int_equal(fread(data, 1, *n, f), *n);
-    fclose(f);
-    return data;
+    osp_buf_init(b, 0);
+    assert_int_equal(osp_read_file(path, b), 0);
 }
 
 /* Granules after the first are written by the writer's own thread while rows are added:
@@ -824,10 +819,11 @@ static void test_granule_thread(void **state)
     sort_batch(&s, &b);
     write_part(dir, "a.part", &s, 0);
     write_part(dir, "b.part", &s, 0);
-    size_t na, nb;
-    char *a = read_file(dir, "a.part", &na), *z = read_file(dir, "b.part", &nb);
-    assert_int_equal(na, nb);
-    assert_memory_equal(a, z, na);
+    osp_buf a, z;
+    read_part_file(dir, "a.part", &a);
+    read_part_file(dir, "b.part", &z);
+    assert_int_equal(a.len, z.len);
+    assert_memory_equal(a.data, z.data, a.len);
     osp_logpart *p = open_part(dir, "a.part");
     assert_true(osp_logpart_get_info(p)->ngranules >= 5);
     osp_logpart_filter f = {0};
@@ -844,8 +840,8 @@ static void test_granule_thread(void **state)
     }
     osp_logpart_writer_abort(w);
     assert_int_equal(access(tmp, F_OK), -1);
-    free(a);
-    free(z);
+    osp_buf_cleanup(&a);
+    osp_buf_cleanup(&z);
     sorted_cleanup(&s);
     osp_log_batch_cleanup(&b);
     osp_test_rmdir(dir);
