@@ -253,7 +253,7 @@ void osp_partlist_expire(osp_partlist *l, pthread_mutex_t *lock, uint64_t retent
 static int merge_tier(const osp_merge_policy *p, uint64_t rows)
 {
     int t = 0;
-    if (rows > (p->keep_rows ? p->keep_rows : p->max_rows / 2))
+    if (rows > p->max_rows / 2)
         return INT_MAX;
     for (rows /= p->base_rows; rows; rows /= p->fanin)
         t++;

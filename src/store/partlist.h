@@ -134,15 +134,14 @@ void osp_partlist_expire(osp_partlist *l, pthread_mutex_t *lock, uint64_t retent
                          uint64_t now_ns, const char *what);
 
 /* Tiered merge policy (not part of any format). A part's tier is how many times fanin
- * divides its rows over base_rows; parts of more than keep_rows rows (max_rows / 2 when
- * 0) are not merged again. Once a day holds min_parts parts of one tier, the oldest of them (by
- * min_time), up to max_parts and max_rows rows in all, are merged into one. */
+ * divides its rows over base_rows; parts of more than max_rows / 2 rows are not merged
+ * again. Once a day holds min_parts parts of one tier, the oldest of them (by min_time),
+ * up to max_parts and max_rows rows in all, are merged into one. */
 typedef struct osp_merge_policy {
     uint64_t base_rows;
     uint64_t fanin;
     size_t min_parts, max_parts;
     uint64_t max_rows;
-    uint64_t keep_rows;
 } osp_merge_policy;
 
 /* Picks the parts to merge next from a[0..n), using only each part's day, rows and

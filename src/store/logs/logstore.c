@@ -35,7 +35,6 @@
 #define MOD OSP_LOGSTORE_MODULE
 #define DEFAULT_MEMTABLE_BYTES ((size_t)64 << 20)
 #define DEFAULT_MAX_PENDING ((size_t)512 << 20)
-#define DEFAULT_KEEP_ROWS ((uint64_t)512 << 10)
 #define NO_STREAM UINT64_MAX
 
 osp_metric *osp__log_m_parts, *osp__log_m_bytes, *osp__log_m_records, *osp__log_m_streams,
@@ -504,7 +503,6 @@ static osp_logstore *logstore_alloc(const osp_logstore_options *opt)
     s->memtable_bytes = opt->memtable_bytes ? opt->memtable_bytes : DEFAULT_MEMTABLE_BYTES;
     if (s->memtable_bytes > s->max_pending / 2) /* room to fill one while one flushes */
         s->memtable_bytes = s->max_pending / 2;
-    s->keep_rows = opt->keep_rows ? opt->keep_rows : DEFAULT_KEEP_ROWS;
     s->next_seq = 1;
     s->dir = osp_strdup(opt->dir);
     s->qdir = osp_path_join(opt->dir, OSP_PART_QUARANTINE_DIR);

@@ -11,7 +11,6 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "model/logstream.h"
-#include "store/logs/logformat.h"
 #include "store/logs/logstore_int.h"
 
 #define MOD OSP_LOGSTORE_MODULE
@@ -196,21 +195,11 @@ static int repeats_earlier(const flush_rows *rows, size_t k)
     return 0;
 }
 
-/* The rows of the day that starts at row k (exact duplicates included). */
-static uint64_t day_rows(const flush_rows *rows, size_t k)
-{
-    size_t end = k;
-    while (end < rows->n && rows->a[end].day == rows->a[k].day)
-        end++;
-    return end - k;
-}
-
 /* Writes sorted rows into one part per day; pend[] gets the finished parts. Only the last
  * day's part records lsn, the others the position parts already covered (prev_lsn): parts
  * are published in order, so if the process dies between two renames the WAL is replayed
  * over the whole flush again (records already published come back as exact duplicates,
- * which merges drop) instead of being skipped. A part of more than keep_rows rows is never
- * merged, so it is written at the merges' zstd level. */
+ * which merges drop) instead of being skipped. */
 static int write_days(osp_logstore *s, const flush_rows *rows, const stream_set *ss, uint64_t lsn,
                       uint64_t prev_lsn, osp__lpending *pend, size_t *npend)
 {
@@ -223,7 +212,6 @@ static int write_days(osp_logstore *s, const flush_rows *rows, const stream_set 
         if (k == 0 || r->day != rows->a[k - 1].day) {
             if (r->day == rows->a[rows->n - 1].day)
                 opt.wal_lsn = lsn;
-            opt.zstd_level = day_rows(rows, k) > s->keep_rows ? OSP_LOGPART_ZSTD_LEVEL_MERGED : 0;
             if (*npend && (rc = osp__lpending_finish(&pend[*npend - 1])) != 0)
                 break;
             if ((rc = osp__lpending_start(s, &pend[(*npend)++], r->day, &opt)) != 0)

@@ -40,7 +40,6 @@ struct osp_logstore {
     char *dir, *qdir;
     uint64_t retention_ns;
     size_t memtable_bytes, max_pending;
-    uint64_t keep_rows;      /* parts of more rows are never merged */
     osp_series_index *index; /* stream label sets -> dense stream ids */
     osp_wal *wal;
 

@@ -18,18 +18,10 @@
 
 /* Merge policy (store/partlist.h; not part of the format), the trace store's but for 4 Mi
  * rows at most: tiers of 64 Ki rows times 8; 8 parts of a tier in a partition merge, up to
- * 16 parts and 4 Mi rows. Parts past the store's keep_rows are left alone: rewriting them
- * would cost about what writing them did and gain little, and parts stay local in time so
- * that a newest-first select can stop early. */
-static osp_merge_policy merge_policy(const osp_logstore *s)
-{
-    return (osp_merge_policy){.base_rows = 65536,
-                              .fanin = 8,
-                              .min_parts = 8,
-                              .max_parts = 16,
-                              .max_rows = 4ull << 20,
-                              .keep_rows = s->keep_rows};
-}
+ * 16 parts and 4 Mi rows. Parts past half of that are left alone, so parts stay local in
+ * time and a newest-first select can stop early. */
+static const osp_merge_policy merge_policy = {
+    .base_rows = 65536, .fanin = 8, .min_parts = 8, .max_parts = 16, .max_rows = 4ull << 20};
 #define MERGES_PER_ROUND 64        /* bounds one maintenance call */
 #define GROUP_ARENA_MAX (4u << 20) /* the duplicate group's arena is freed past this */
 
@@ -224,7 +216,6 @@ static int merge(osp_logstore *s, osp_partref **in, size_t k)
 int osp_logstore_maintain(osp_logstore *s, uint64_t now_ns)
 {
     int rc = 0;
-    osp_merge_policy policy = merge_policy(s);
     pthread_mutex_lock(&s->maintain_mu);
     osp_partlist_expire(&s->parts, &s->mu, s->retention_ns, now_ns, "log partition");
     for (int round = 0; round < MERGES_PER_ROUND && rc == 0; round++) {
@@ -232,7 +223,7 @@ int osp_logstore_maintain(osp_logstore *s, uint64_t now_ns)
         size_t k, first;
         if ((rc = osp__logstore_snapshot(s, &snap)) != 0)
             break;
-        if ((k = osp_partlist_pick_merge(&policy, snap.parts, snap.nparts, &first)) > 0)
+        if ((k = osp_partlist_pick_merge(&merge_policy, snap.parts, snap.nparts, &first)) > 0)
             rc = merge(s, &snap.parts[first], k);
         osp__logstore_snapshot_release(&snap);
         if (k == 0)

@@ -38,20 +38,15 @@ static void add(pick_case *c, uint32_t day, uint64_t rows, uint64_t min_time)
     c->n++;
 }
 
-/* Picks by policy p and returns the seqs chosen, in order, in seqs (0-terminated). */
-static size_t pick_by(const osp_merge_policy *p, pick_case *c, uint64_t *seqs)
+/* Picks and returns the seqs chosen, in order, in seqs (0-terminated). */
+static size_t pick(pick_case *c, uint64_t *seqs)
 {
     size_t first = SIZE_MAX;
-    size_t k = osp_partlist_pick_merge(p, c->a, c->n, &first);
+    size_t k = osp_partlist_pick_merge(&policy, c->a, c->n, &first);
     for (size_t i = 0; i < k; i++)
         seqs[i] = c->a[first + i]->info.seq;
     seqs[k] = 0;
     return k;
-}
-
-static size_t pick(pick_case *c, uint64_t *seqs)
-{
-    return pick_by(&policy, c, seqs);
 }
 
 static void test_pick_needs_min_parts(void **state)
@@ -123,19 +118,6 @@ static void test_pick_caps(void **state)
         add(&c, DAY0, 99, 200 + i);
     assert_int_equal(pick(&c, seqs), 4);
     assert_int_equal(seqs[0], 9);
-
-    /* keep_rows, when set, is the bound instead of max_rows / 2. */
-    osp_merge_policy keep = policy;
-    keep.keep_rows = 1000;
-    memset(&c, 0, sizeof c);
-    for (int i = 0; i < 8; i++)
-        add(&c, DAY0, 1001, 100 + i);
-    assert_int_equal(pick_by(&keep, &c, seqs), 0);
-    assert_int_equal(pick(&c, seqs), 6); /* max_parts */
-    memset(&c, 0, sizeof c);
-    for (int i = 0; i < 8; i++)
-        add(&c, DAY0, 1000, 100 + i);
-    assert_int_equal(pick_by(&keep, &c, seqs), 6);
 }
 
 static void test_pick_tier_boundaries(void **state)

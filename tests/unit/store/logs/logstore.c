@@ -435,43 +435,6 @@ static void test_merge_and_duplicates(void **state)
     free(dir);
 }
 
-/* Parts of more than keep_rows rows are left as they are; smaller ones still merge. */
-static void test_large_parts_kept(void **state)
-{
-    (void)state;
-    char *dir = osp_test_tmpdir("logstore");
-    osp_logstore_options opt = {.dir = dir,
-                                .fsync_policy = OSP_FSYNC_NEVER,
-                                .memtable_bytes = 1u << 30,
-                                .max_pending_bytes = (size_t)4 << 30,
-                                .keep_rows = 1500};
-    osp_logstore *s = NULL;
-    osp_logstore_stats st;
-    assert_int_equal(osp_logstore_open(&opt, &s), 0);
-    for (size_t k = 0; k < 8; k++) {
-        append_range(s, &gen, k * 2000, (k + 1) * 2000, 500);
-        assert_int_equal(osp_logstore_flush(s), 0);
-    }
-    assert_int_equal(osp_logstore_maintain(s, LG_DAY0 + LG_NS_PER_DAY), 0);
-    osp_logstore_get_stats(s, &st);
-    assert_int_equal(st.nparts, 8);
-    assert_int_equal(st.merges, 0);
-    for (size_t k = 0; k < 8; k++) {
-        size_t from = 16000 + k * 500;
-        append_range(s, &gen, from, from + 500, 500);
-        assert_int_equal(osp_logstore_flush(s), 0);
-    }
-    assert_int_equal(osp_logstore_maintain(s, LG_DAY0 + LG_NS_PER_DAY), 0);
-    osp_logstore_get_stats(s, &st);
-    assert_int_equal(st.merges, 1);
-    assert_int_equal(st.nparts, 9);
-    assert_int_equal(st.nrecords, NGEN);
-    check_all(s, &gen);
-    osp_logstore_close(s);
-    osp_test_rmdir(dir);
-    free(dir);
-}
-
 static void test_retention(void **state)
 {
     char *dir = osp_test_tmpdir("logstore");
@@ -772,7 +735,6 @@ int main(void)
         cmocka_unit_test(test_flush_on_size_and_mixed_sources),
         cmocka_unit_test(test_crash_recovery),
         cmocka_unit_test(test_merge_and_duplicates),
-        cmocka_unit_test(test_large_parts_kept),
         cmocka_unit_test(test_retention),
         cmocka_unit_test(test_corruption),
         cmocka_unit_test(test_catalogue),
