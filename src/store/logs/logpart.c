@@ -823,11 +823,12 @@ static void *granule_thread_main(void *arg)
         if (!w->writing)
             break;
         granule_build *g = w->writing;
+        int rc = w->write_err; /* after a failure the rest is not written */
         pthread_mutex_unlock(&w->mu);
-        int rc = w->write_err ? w->write_err : write_granule(w, g);
+        if (rc == 0)
+            rc = write_granule(w, g);
         pthread_mutex_lock(&w->mu);
-        if (rc && !w->write_err)
-            w->write_err = rc;
+        w->write_err = rc;
         w->writing = NULL;
         pthread_cond_broadcast(&w->cv);
     }

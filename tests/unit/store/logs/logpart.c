@@ -417,6 +417,15 @@ static void sorted_cleanup(sorted *s)
 }
 
 /* Writes s's batch as dir/name and returns the file size. */
+/* Adds the first n records of s to w, in part order. */
+static void add_rows(osp_logpart_writer *w, const sorted *s, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t i = s->order[k];
+        assert_int_equal(osp_logpart_writer_add(w, s->labels[i], s->nlabels[i], s->b, i), 0);
+    }
+}
+
 static uint64_t write_part(const char *dir, const char *name, const sorted *s, int level)
 {
     char tmp[512], path[512];
@@ -427,10 +436,7 @@ static uint64_t write_part(const char *dir, const char *name, const sorted *s, i
     snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
     snprintf(path, sizeof path, "%s/%s", dir, name);
     assert_int_equal(osp_logpart_writer_create(tmp, &opt, &w), 0);
-    for (size_t k = 0; k < s->b->nrecords; k++) {
-        size_t i = s->order[k];
-        assert_int_equal(osp_logpart_writer_add(w, s->labels[i], s->nlabels[i], s->b, i), 0);
-    }
+    add_rows(w, s, s->b->nrecords);
     assert_int_equal(osp_logpart_writer_finish(w, &bytes), 0);
     assert_int_equal(rename(tmp, path), 0);
     return bytes;
@@ -834,10 +840,7 @@ static void test_granule_thread(void **state)
     osp_logpart_writer_options opt = {0};
     snprintf(tmp, sizeof tmp, "%s/c.tmp", dir);
     assert_int_equal(osp_logpart_writer_create(tmp, &opt, &w), 0);
-    for (size_t k = 0; k < 3 * OSP_LOGPART_GRANULE_ROWS + 10; k++) {
-        size_t i = s.order[k];
-        assert_int_equal(osp_logpart_writer_add(w, s.labels[i], s.nlabels[i], &b, i), 0);
-    }
+    add_rows(w, &s, 3 * OSP_LOGPART_GRANULE_ROWS + 10);
     osp_logpart_writer_abort(w);
     assert_int_equal(access(tmp, F_OK), -1);
     osp_buf_cleanup(&a);
