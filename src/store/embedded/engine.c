@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +48,7 @@
 #define FLUSH_AGE_NS 10000000000ull /* flush a memtable holding data this long */
 #define FLUSHER_TICK_MS 1000        /* how often the flusher looks at the clock */
 #define MAINTAIN_EVERY_MS 5000      /* parts maintenance period */
-#define MAINTAIN_NICE 10            /* the maintenance thread's niceness (below ingest) */
+#define MAINTAIN_NICE 19            /* its niceness where SCHED_IDLE is refused */
 #define DEFAULT_SEARCH_LIMIT 20
 
 /* One (service, span name, kind) of the catalogue. */
@@ -308,14 +309,27 @@ static void *flusher_main(void *arg)
     return NULL;
 }
 
-/* Merges and retention for traces, logs and AI calls. The thread runs at a lower priority
- * (Linux keeps a niceness per thread), so that merges take the CPU ingest and queries
- * leave: under a heavy load they wait instead of slowing the writes down. */
+/* Runs the calling thread (and the threads it starts) under SCHED_IDLE: it gets a core
+ * only when no other thread wants it, and never delays a waking ingest thread. Where that
+ * is refused, at the lowest niceness. (Neither can be undone without privilege.) */
+static void run_when_idle(void)
+{
+    struct sched_param none = {0};
+    int rc = pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+    if (rc == 0)
+        return;
+    osp_debug(MODULE, "maintenance is not SCHED_IDLE: %s", strerror(rc));
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), MAINTAIN_NICE) != 0)
+        osp_debug(MODULE, "maintenance keeps the normal priority: %s", strerror(errno));
+}
+
+/* Merges and retention for traces, logs and AI calls. The thread runs when the cores are
+ * idle, so that merges take the CPU ingest and queries leave: under a heavy load they wait
+ * and catch up after it instead of slowing the writes down. */
 static void *maintainer_main(void *arg)
 {
     engine *e = arg;
-    if (setpriority(PRIO_PROCESS, (id_t)gettid(), MAINTAIN_NICE) != 0)
-        osp_debug(MODULE, "maintenance keeps the normal priority: %s", strerror(errno));
+    run_when_idle();
     pthread_mutex_lock(&e->mu);
     while (!e->stop) {
         osp_cond_wait_ms(&e->maint_cv, &e->mu, MAINTAIN_EVERY_MS);

@@ -42,7 +42,8 @@ typedef struct osp_logpart_writer_options {
 
 /* Starts writing a part at tmp_path (created exclusively). 0, OSP_EIO, OSP_ENOMEM. A
  * writer is used by one thread at a time; from its second granule on it writes each
- * finished granule on a thread of its own (same niceness) while rows are added. */
+ * finished granule on a thread of its own (with the creating thread's scheduling policy
+ * and niceness) while rows are added. */
 int osp_logpart_writer_create(const char *tmp_path, const osp_logpart_writer_options *opt,
                               osp_logpart_writer **out);
 
