@@ -4,8 +4,10 @@
 #include <assert.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/err.h"
 
@@ -180,6 +182,28 @@ static int unescape(osp_json_reader *r, const char **pq, osp_buf *sb)
     return rc ? buf_fail(r, rc, q) : 0;
 }
 
+/* Where the run of string bytes that need no attention, from q on, ends: at the first
+ * quote, backslash, control byte or byte >= 0x80, or near end (8 bytes at a time, SWAR). */
+static const char *plain_end(const char *q, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (end - q >= 8) {
+        uint64_t x, quote, backslash;
+        memcpy(&x, q, 8);
+        quote = x ^ ones * '"';
+        backslash = x ^ ones * '\\';
+        /* each term flags its bytes exactly up to the first one it flags */
+        uint64_t stop = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) |
+                        ((x - ones * 0x20) & ~x) | x;
+        if ((stop &= highs) != 0)
+            return q + __builtin_ctzll(stop) / 8;
+        q += 8;
+    }
+#endif
+    return q;
+}
+
 /* Reads the string whose opening quote is at r->p into t. */
 static int read_string(osp_json_reader *r, osp_json_token *t)
 {
@@ -188,6 +212,7 @@ static int read_string(osp_json_reader *r, osp_json_token *t)
     int high = 0;       /* any byte >= 0x80 (UTF-8 check needed) */
     int rc;
     for (;;) {
+        q = plain_end(q, r->end);
         if (q >= r->end)
             return fail(r, OSP_EPARSE, open, "unterminated string");
         unsigned char c = (unsigned char)*q;

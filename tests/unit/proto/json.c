@@ -146,6 +146,76 @@ static void test_escapes(void **state)
     expect("{\"\\u0074raceId\":1}", "{ k:traceId n:1 }");
 }
 
+/* Reads one JSON string token from text (n bytes): 1 with the token, or the error code
+ * with the reader's message in err. */
+static int read_one_string(const char *text, size_t n, osp_buf *scratch, osp_json_token *t,
+                           char *err, size_t errcap)
+{
+    osp_json_reader r;
+    osp_buf_reset(scratch);
+    osp_json_reader_init(&r, osp_str_make(text, n), scratch);
+    int rc = osp_json_next(&r, t);
+    snprintf(err, errcap, "%s", r.err);
+    return rc;
+}
+
+/* Strings are scanned 8 bytes at a time: a quote, an escape, a control byte and UTF-8
+ * (valid or not) are each found wherever they fall, in a word or in the tail. */
+static void test_string_special_byte_at_every_offset(void **state)
+{
+    (void)state;
+    osp_buf scratch;
+    osp_buf_init(&scratch, 0);
+    char text[64], want[64], err[160], at[32];
+    osp_json_token t;
+    for (size_t pos = 0; pos < 24; pos++) {
+        for (size_t len = pos; len < pos + 10; len++) {
+            /* "aaa...a" of len bytes: the quote ends it wherever it falls */
+            memset(text + 1, 'a', len);
+            text[0] = '"';
+            text[len + 1] = '"';
+            assert_int_equal(read_one_string(text, len + 2, &scratch, &t, err, sizeof err), 1);
+            assert_int_equal(t.s.n, len);
+            assert_int_equal(t.escaped, 0);
+            /* an escape at pos */
+            memset(text + 1, 'a', len + 2);
+            text[1 + pos] = '\\';
+            text[2 + pos] = 'n';
+            text[len + 3] = '"';
+            memset(want, 'a', len + 1);
+            want[pos] = '\n';
+            assert_int_equal(read_one_string(text, len + 4, &scratch, &t, err, sizeof err), 1);
+            assert_int_equal(t.escaped, 1);
+            assert_true(osp_str_eq(t.s, osp_str_make(want, len + 1)));
+            /* a two-byte UTF-8 character at pos, then the same with its first byte alone */
+            memset(text + 1, 'a', len + 2);
+            text[1 + pos] = '\xc3';
+            text[2 + pos] = '\xa9';
+            text[len + 3] = '"';
+            assert_int_equal(read_one_string(text, len + 4, &scratch, &t, err, sizeof err), 1);
+            assert_int_equal(t.s.n, len + 2);
+            text[2 + pos] = 'a';
+            assert_int_equal(read_one_string(text, len + 4, &scratch, &t, err, sizeof err),
+                             OSP_EPARSE);
+            assert_string_equal(err, "invalid UTF-8 in string at offset 0");
+            /* a control byte at pos */
+            memset(text + 1, 'a', len + 1);
+            text[1 + pos] = '\t';
+            text[len + 2] = '"';
+            assert_int_equal(read_one_string(text, len + 3, &scratch, &t, err, sizeof err),
+                             OSP_EPARSE);
+            snprintf(at, sizeof at, "at offset %zu", 1 + pos);
+            assert_non_null(strstr(err, "control character in string"));
+            assert_non_null(strstr(err, at));
+            /* no closing quote */
+            assert_int_equal(read_one_string(text, 1 + pos, &scratch, &t, err, sizeof err),
+                             OSP_EPARSE);
+            assert_non_null(strstr(err, "unterminated string"));
+        }
+    }
+    osp_buf_cleanup(&scratch);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -382,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_every_token_kind),
         cmocka_unit_test(test_offsets_and_slices),
         cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_string_special_byte_at_every_offset),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_scratch_cap),
