@@ -35,7 +35,7 @@
  * header; its XXH64 (seed 0) over the stored bytes sits in the granule table (column
  * blocks) or the footer (index) and is verified before the frame is decompressed. The
  * bloom block is stored as it is (bit arrays do not compress); its XXH64 is in the index. */
-#define OSP_LOGPART_ZSTD_LEVEL 1               /* flushed parts: most are merged soon */
+#define OSP_LOGPART_ZSTD_LEVEL 3               /* parts flushed from memory */
 #define OSP_LOGPART_ZSTD_LEVEL_MERGED 6        /* merged parts: written once, kept long */
 #define OSP_LOGPART_MAX_BLOCK_RAW (256u << 20) /* readers refuse larger blocks as corrupt */
 #define OSP_LOGPART_MAX_INDEX_RAW (1u << 30)   /* and larger indexes */
