@@ -416,7 +416,6 @@ static void sorted_cleanup(sorted *s)
     free(s->stream);
 }
 
-/* Writes s's batch as dir/name and returns the file size. */
 /* Adds the first n records of s to w, in part order. */
 static void add_rows(osp_logpart_writer *w, const sorted *s, size_t n)
 {
@@ -426,6 +425,7 @@ static void add_rows(osp_logpart_writer *w, const sorted *s, size_t n)
     }
 }
 
+/* Writes s's batch as dir/name and returns the file size. */
 static uint64_t write_part(const char *dir, const char *name, const sorted *s, int level)
 {
     char tmp[512], path[512];
