@@ -294,3 +294,43 @@ size_t osp_partlist_pick_merge(const osp_merge_policy *policy, osp_partref **a, 
     }
     return 0;
 }
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+size_t osp_partlist_merge_backlog(const osp_merge_policy *policy, const osp_partlist *l)
+{
+    uint32_t *days = osp_malloc((l->n + 1) * sizeof *days);
+    size_t n = 0, most = 0;
+    if (!days)
+        return 0; /* out of memory: flushes go on rather than wait on a count */
+    for (size_t i = 0; i < l->n; i++)
+        if (merge_tier(policy, l->a[i]->info.rows) != INT_MAX)
+            days[n++] = l->a[i]->info.day;
+    qsort(days, n, sizeof *days, cmp_u32);
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && days[j] == days[i];)
+            j++;
+        most = j - i > most ? j - i : most;
+    }
+    osp_free(days);
+    return most;
+}
+
+int osp_partlist_merges_behind(const osp_merge_policy *policy, const osp_partlist *l, size_t max,
+                               int *waiting, const char *log_module)
+{
+    size_t backlog = osp_partlist_merge_backlog(policy, l);
+    int behind = backlog > max;
+    if (behind && !*waiting)
+        osp_warn(log_module,
+                 "flushes wait for merges: %zu parts of one day await merging (at most %zu)",
+                 backlog, max);
+    else if (!behind && *waiting)
+        osp_info(log_module, "merges caught up (%zu parts await merging); flushes resume", backlog);
+    *waiting = behind;
+    return behind;
+}

@@ -152,4 +152,16 @@ typedef struct osp_merge_policy {
 size_t osp_partlist_pick_merge(const osp_merge_policy *policy, osp_partref **a, size_t n,
                                size_t *first);
 
+/* How far merges are behind: the most parts one day of l holds that the policy would
+ * still merge (those of max_rows / 2 rows or fewer). A store's flusher waits while this
+ * passes its bound, so that under a load that never lets merges run the parts cannot pile
+ * up without end. Under the lock. */
+#define OSP_DEFAULT_MERGE_BACKLOG 128 /* the bound stores use unless told otherwise */
+size_t osp_partlist_merge_backlog(const osp_merge_policy *policy, const osp_partlist *l);
+
+/* 1 when the backlog passes max, so the store's flusher waits for merges; *waiting keeps
+ * the last answer, and a change is logged in module log_module. Under the lock. */
+int osp_partlist_merges_behind(const osp_merge_policy *policy, const osp_partlist *l, size_t max,
+                               int *waiting, const char *log_module);
+
 #endif

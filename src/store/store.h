@@ -34,6 +34,8 @@ typedef struct osp_store_options {
     uint32_t fsync_interval_ms; /* for OSP_FSYNC_INTERVAL; 0 picks 1000 */
     size_t memtable_bytes;      /* flush the in-memory buffer to a part past this; 0 = default */
     size_t max_pending_bytes;   /* unflushed bytes past which appends fail OSP_EBUSY; 0 = default */
+    size_t max_merge_backlog;   /* traces and logs: flushes wait while one day holds more parts
+                                   awaiting merges (osp_partlist_merge_backlog); 0 = 128 */
     int64_t ooo_window_ms;      /* metrics: accept samples this far out of order; 0 = none */
     uint64_t max_series_per_metric; /* metrics: new series allowed per metric; 0 = no limit */
     size_t max_exemplars; /* metrics: exemplars kept, the oldest dropped; 0 picks 100000 */

@@ -38,6 +38,7 @@
 #include "store/embedded/rowcodec.h"
 #include "store/embedded/wal.h"
 #include "store/logs/logstore.h"
+#include "store/partlist.h"
 #include "store/store.h"
 #include "store/tsdb/exemplars.h"
 #include "store/tsdb/tsdb.h"
@@ -66,7 +67,7 @@ typedef struct catalogue {
 } catalogue;
 
 typedef struct engine {
-    size_t memtable_bytes, max_pending;
+    size_t memtable_bytes, max_pending, max_merge_backlog;
     osp_parts *parts;
     osp_wal *wal;
     osp_tsdb *tsdb; /* metrics, in DATA_DIR/metrics */
@@ -267,12 +268,16 @@ static int flush_step(engine *e)
     return 0;
 }
 
-/* Under mu: whether the flusher has work. */
+/* Under mu: whether the flusher has work. Unless asked to flush, it waits while merges
+ * are behind; appends meanwhile fill the pending bytes, then get busy. */
 static int flush_due(engine *e)
 {
     if (e->flushing)
         return 1;
     if (!osp_memtable_nspans(e->active))
+        return 0;
+    if (!e->stop && e->flush_wanted < e->gen_active &&
+        osp_parts_merges_behind(e->parts, e->max_merge_backlog))
         return 0;
     uint64_t first = osp_memtable_first_insert_ns(e->active);
     return e->stop || e->flush_wanted >= e->gen_active ||
@@ -325,19 +330,25 @@ static void run_when_idle(void)
 
 /* Merges and retention for traces, logs and AI calls. The thread runs when the cores are
  * idle, so that merges take the CPU ingest and queries leave: under a heavy load they wait
- * and catch up after it instead of slowing the writes down. */
+ * and catch up after it instead of slowing the writes down. A load that never leaves the
+ * cores idle makes the flushers wait once merges are too far behind (flush_due), and that
+ * frees the CPU for them. A round that merged goes straight on to the next. */
 static void *maintainer_main(void *arg)
 {
     engine *e = arg;
+    int merged = 0;
     run_when_idle();
     pthread_mutex_lock(&e->mu);
     while (!e->stop) {
-        osp_cond_wait_ms(&e->maint_cv, &e->mu, MAINTAIN_EVERY_MS);
+        if (!merged)
+            osp_cond_wait_ms(&e->maint_cv, &e->mu, MAINTAIN_EVERY_MS);
         if (e->stop)
             break;
         pthread_mutex_unlock(&e->mu);
         osp_parts_stats before, after;
+        osp_logstore_stats logs_before, logs_after;
         osp_parts_get_stats(e->parts, &before);
+        osp_logstore_get_stats(e->logs, &logs_before);
         int rc = osp_parts_maintain(e->parts, osp_clock_ns(CLOCK_REALTIME));
         if (rc)
             osp_warn(MODULE, "parts maintenance: %s", osp_strerror(rc));
@@ -346,8 +357,10 @@ static void *maintainer_main(void *arg)
         if ((rc = osp_aicalls_maintain(e->aicalls, osp_clock_ns(CLOCK_REALTIME))) != 0)
             osp_warn(MODULE, "AI call index retention: %s", osp_strerror(rc));
         osp_parts_get_stats(e->parts, &after);
+        osp_logstore_get_stats(e->logs, &logs_after);
         if (after.nparts != before.nparts || after.merges != before.merges)
             refresh_catalogue(e);
+        merged = after.merges != before.merges || logs_after.merges != logs_before.merges;
         pthread_mutex_lock(&e->mu);
     }
     pthread_mutex_unlock(&e->mu);
@@ -432,6 +445,8 @@ static int engine_open(const osp_store_options *opt, void **impl)
     e->memtable_bytes = opt->memtable_bytes ? opt->memtable_bytes : DEFAULT_MEMTABLE_BYTES;
     if (e->memtable_bytes > e->max_pending / 2) /* leave room to fill one while one flushes */
         e->memtable_bytes = e->max_pending / 2;
+    e->max_merge_backlog =
+        opt->max_merge_backlog ? opt->max_merge_backlog : OSP_DEFAULT_MERGE_BACKLOG;
     e->gen_active = 1;
     e->m_spans = osp_counter("osprey_store_spans_appended_total",
                              "Spans appended to the store (in the write-ahead log).", "");
@@ -478,7 +493,8 @@ static int engine_open(const osp_store_options *opt, void **impl)
                                  .fsync_interval_ms = opt->fsync_interval_ms,
                                  .retention_ns = opt->retention_ns,
                                  .memtable_bytes = opt->memtable_bytes,
-                                 .max_pending_bytes = opt->max_pending_bytes};
+                                 .max_pending_bytes = opt->max_pending_bytes,
+                                 .max_merge_backlog = e->max_merge_backlog};
     if ((rc = osp_logstore_open(&lopt, &e->logs)) != 0)
         goto out;
     osp_aicalls_options aopt = {.dir = aicalls,

@@ -41,6 +41,7 @@ struct osp_parts {
     osp_partlist list;    /* its max_lsn: the highest WAL position in parts */
     uint64_t next_seq;
     pthread_mutex_t maintain_lock; /* one maintenance round at a time */
+    int merge_wait;                /* osp_parts_merges_behind's last answer, under lock */
     atomic_uint_fast64_t merges, quarantined;
 };
 
@@ -610,6 +611,14 @@ int osp_parts_maintain(osp_parts *ps, uint64_t now_ns)
     osp_partdir_remove_empty_days(ps->dir, &ps->lock, osp_partlist_day_used, &ps->list, MOD);
     pthread_mutex_unlock(&ps->maintain_lock);
     return rc;
+}
+
+int osp_parts_merges_behind(osp_parts *ps, size_t max)
+{
+    pthread_mutex_lock(&ps->lock);
+    int behind = osp_partlist_merges_behind(&merge_policy, &ps->list, max, &ps->merge_wait, MOD);
+    pthread_mutex_unlock(&ps->lock);
+    return behind;
 }
 
 void osp_parts_get_stats(osp_parts *ps, osp_parts_stats *st)

@@ -66,6 +66,10 @@ int osp_parts_catalogue(osp_parts *ps, osp_catalogue_fn fn, void *ctx);
  * call concurrently with reads and adds (readers keep the parts they hold). */
 int osp_parts_maintain(osp_parts *ps, uint64_t now_ns);
 
+/* 1 when a day holds more than max parts awaiting merges, so the flusher should wait for
+ * them (osp_partlist_merges_behind; the change is logged). */
+int osp_parts_merges_behind(osp_parts *ps, size_t max);
+
 typedef struct osp_parts_stats {
     uint64_t nparts, nspans, bytes_on_disk, merges, quarantined;
 } osp_parts_stats;

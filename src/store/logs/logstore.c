@@ -500,6 +500,8 @@ static osp_logstore *logstore_alloc(const osp_logstore_options *opt)
     osp_partlist_init(&s->parts, osp__log_m_parts, osp__log_m_bytes);
     s->retention_ns = opt->retention_ns;
     s->max_pending = opt->max_pending_bytes ? opt->max_pending_bytes : DEFAULT_MAX_PENDING;
+    s->max_merge_backlog =
+        opt->max_merge_backlog ? opt->max_merge_backlog : OSP_DEFAULT_MERGE_BACKLOG;
     s->memtable_bytes = opt->memtable_bytes ? opt->memtable_bytes : DEFAULT_MEMTABLE_BYTES;
     if (s->memtable_bytes > s->max_pending / 2) /* room to fill one while one flushes */
         s->memtable_bytes = s->max_pending / 2;

@@ -23,6 +23,8 @@ typedef struct osp_logstore_options {
     uint64_t retention_ns;              /* drop days whose newest record is older; 0 = keep */
     size_t memtable_bytes;              /* flush the buffer to parts past this; 0 = 64 MiB */
     size_t max_pending_bytes; /* unflushed bytes past which appends fail OSP_EBUSY; 0 = 512 MiB */
+    size_t max_merge_backlog; /* the flusher waits while a day holds more parts awaiting merges
+                                 (osp_partlist_merge_backlog); 0 = 128 */
 } osp_logstore_options;
 
 /* Opens the store: opens every part (a part that fails verification is logged and moved

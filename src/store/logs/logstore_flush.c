@@ -368,6 +368,8 @@ static int flush_due(osp_logstore *s)
 {
     if (s->flushing)
         return 1;
+    if (!osp_logmem_nrecords(s->active))
+        return 0; /* nothing to write, whatever the bound (which may be 0) */
     uint64_t first = osp_logmem_first_insert_ns(s->active);
     return osp_logmem_bytes(s->active) >= s->memtable_bytes ||
            (first && osp_clock_ns(CLOCK_MONOTONIC) - first >= FLUSH_AGE_NS);
@@ -378,7 +380,7 @@ void *osp__logstore_flusher_main(void *arg)
     osp_logstore *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
-        if (!flush_due(s)) {
+        if (!flush_due(s) || osp__logstore_merges_behind(s)) {
             osp_cond_wait_ms(&s->cv, &s->mu, FLUSHER_TICK_MS);
             continue;
         }

@@ -39,7 +39,7 @@ typedef struct osp__stream_time {
 struct osp_logstore {
     char *dir, *qdir;
     uint64_t retention_ns;
-    size_t memtable_bytes, max_pending;
+    size_t memtable_bytes, max_pending, max_merge_backlog;
     osp_series_index *index; /* stream label sets -> dense stream ids */
     osp_wal *wal;
 
@@ -57,6 +57,7 @@ struct osp_logstore {
                                      in parts */
     uint64_t next_seq;
     int stop;
+    int merge_wait; /* the flusher waits for merges (osp__logstore_merges_behind) */
     atomic_size_t flushing_bytes;
 
     pthread_mutex_t flush_mu;    /* one flush at a time */
@@ -77,6 +78,10 @@ typedef struct osp__lsnap {
 /* Self-metrics (registered once). */
 extern osp_metric *osp__log_m_parts, *osp__log_m_bytes, *osp__log_m_records, *osp__log_m_streams,
     *osp__log_m_merges, *osp__log_m_quarantined;
+
+/* Under s->mu: 1 when a day holds more parts awaiting merges than s->max_merge_backlog, so
+ * the flusher waits (and s->merge_wait, logged as it changes, says so). */
+int osp__logstore_merges_behind(osp_logstore *s);
 
 /* Takes a snapshot (the buffers first, then the parts, under s->mu). 0 or OSP_ENOMEM. */
 int osp__logstore_snapshot(osp_logstore *s, osp__lsnap *snap);

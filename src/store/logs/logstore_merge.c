@@ -213,6 +213,12 @@ static int merge(osp_logstore *s, osp_partref **in, size_t k)
     return rc;
 }
 
+int osp__logstore_merges_behind(osp_logstore *s)
+{
+    return osp_partlist_merges_behind(&merge_policy, &s->parts, s->max_merge_backlog,
+                                      &s->merge_wait, MOD);
+}
+
 int osp_logstore_maintain(osp_logstore *s, uint64_t now_ns)
 {
     int rc = 0;

@@ -1,5 +1,5 @@
 /* Tests for src/store/partlist.c: part references and their fate, the list, dropping
- * replaced parts, retention, merge swaps and the tiered merge picker. */
+ * replaced parts, retention, merge swaps, the tiered merge picker and the merge backlog. */
 #include "testutil.h"
 
 #include <fcntl.h>
@@ -136,6 +136,40 @@ static void test_pick_tier_boundaries(void **state)
         add(&c, DAY0, rows[t][1], 4);
         assert_int_equal(pick(&c, seqs), t == 2 ? 3 : 4);
     }
+}
+
+/* The backlog counts the parts of merge size (max_rows / 2 rows or fewer, of any tier) in
+ * the day that holds the most; merges_behind compares it with a bound and keeps the answer. */
+static void test_merge_backlog(void **state)
+{
+    (void)state;
+    pick_case c = {0};
+    osp_partlist l = {0};
+    int waiting = 0;
+    assert_int_equal(osp_partlist_merge_backlog(&policy, &l), 0);
+    for (int i = 0; i < 3; i++)
+        add(&c, DAY0, 10, 100 - i); /* tier 0 */
+    add(&c, DAY0, 900, 5);          /* tier 1: counts too */
+    add(&c, DAY0, 5001, 6);         /* past max_rows / 2: never merged again */
+    add(&c, DAY0, 9000, 7);
+    for (int i = 0; i < 2; i++)
+        add(&c, DAY0 + 1, 10, 200 + i);
+    l.a = c.a;
+    l.n = c.n;
+    assert_int_equal(osp_partlist_merge_backlog(&policy, &l), 4);
+    assert_false(osp_partlist_merges_behind(&policy, &l, 4, &waiting, "test"));
+    assert_int_equal(waiting, 0);
+    assert_true(osp_partlist_merges_behind(&policy, &l, 3, &waiting, "test"));
+    assert_int_equal(waiting, 1);
+
+    for (int i = 0; i < 3; i++)
+        add(&c, DAY0 + 1, 10, 300 + i); /* the later day now holds the most */
+    l.a = c.a;
+    l.n = c.n;
+    assert_int_equal(osp_partlist_merge_backlog(&policy, &l), 5);
+    l.n = 6; /* the first day's alone: 4, within 4 again */
+    assert_false(osp_partlist_merges_behind(&policy, &l, 4, &waiting, "test"));
+    assert_int_equal(waiting, 0);
 }
 
 /* ---- References and the list ------------------------------------------------------------ */
@@ -371,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_pick_tiers_and_days),
         cmocka_unit_test(test_pick_caps),
         cmocka_unit_test(test_pick_tier_boundaries),
+        cmocka_unit_test(test_merge_backlog),
         cmocka_unit_test(test_ref_fates),
         cmocka_unit_test(test_list_and_snapshot),
         cmocka_unit_test(test_drop_replaced),

@@ -552,6 +552,47 @@ static void test_backpressure(void **state)
     free(dir);
 }
 
+/* With nine parts of a day awaiting merges and a bound of eight, the flusher leaves the
+ * memtable be: appends stay busy until the maintainer (whose first round comes five
+ * seconds after open) has merged the parts, and nothing is lost. */
+static void test_flushes_wait_for_merges(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("eng-backlog");
+    osp_metric *merges = osp_counter("osprey_merges_total", "", "");
+    double merged_before = osp_metric_value(merges);
+    osp_store_options opt = {.data_dir = dir,
+                             .fsync_policy = OSP_FSYNC_NEVER,
+                             .memtable_bytes = 1,
+                             .max_pending_bytes = 1,
+                             .max_merge_backlog = 8};
+    osp_store *s = NULL;
+    assert_int_equal(osp_store_open(&opt, &s), 0);
+    for (uint32_t t = 1; t <= 9; t++) { /* explicit flushes do not wait */
+        assert_int_equal(append_trace(s, t, 2, "svc", DAY0 + t), 0);
+        assert_int_equal(osp_store_flush(s), 0);
+    }
+    uint32_t t = 10;
+    int rc = 0;
+    for (; t < 1000 && rc == 0; t++)
+        rc = append_trace(s, t, 2, "svc", DAY0 + t);
+    assert_int_equal(rc, OSP_EBUSY);
+    uint32_t refused = t - 1;
+    for (int tries = 0; tries < 3000 && rc; tries++) { /* up to 30 s */
+        if ((rc = append_trace(s, refused, 2, "svc", DAY0 + refused)) == OSP_EBUSY)
+            usleep(10000);
+    }
+    assert_int_equal(rc, 0);
+    /* Without the wait the flusher would have drained within a second, merges or not. */
+    assert_true(osp_metric_value(merges) > merged_before);
+    assert_int_equal(osp_store_flush(s), 0);
+    for (uint32_t k = 1; k <= refused; k++)
+        assert_int_equal(count_trace(s, k), 2);
+    osp_store_close(s);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
 typedef struct appender_arg {
     osp_store *s;
     uint32_t first;
@@ -666,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_search_early_stop),
         cmocka_unit_test(test_catalogue),
         cmocka_unit_test(test_backpressure),
+        cmocka_unit_test(test_flushes_wait_for_merges),
         cmocka_unit_test(test_concurrent_appends_and_flushes),
         cmocka_unit_test(test_flush_failure),
         cmocka_unit_test(test_open_errors),

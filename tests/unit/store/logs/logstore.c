@@ -654,6 +654,62 @@ static void test_errors(void **state)
     free(dir);
 }
 
+/* While a day holds more parts awaiting merges than max_merge_backlog, the flusher leaves
+ * a full buffer be and appends get busy; once a merge catches up it flushes again, and
+ * nothing is lost. (The store merges only when maintained: here, by the test.) */
+static void test_flushes_wait_for_merges(void **state)
+{
+    char *dir = osp_test_tmpdir("logstore");
+    osp_logstore_options opt = {.dir = dir,
+                                .fsync_policy = OSP_FSYNC_NEVER,
+                                .memtable_bytes = 64 << 10,
+                                .max_pending_bytes = 256 << 10,
+                                .max_merge_backlog = 8};
+    osp_logstore *s = NULL;
+    osp_logstore_stats st;
+    assert_int_equal(osp_logstore_open(&opt, &s), 0);
+    for (size_t k = 0; k < 9; k++) { /* one part more than the bound; flushing is explicit */
+        append_range(s, &gen, k * 100, k * 100 + 100, 100);
+        assert_int_equal(osp_logstore_flush(s), 0);
+    }
+    size_t next = 900;
+    int rc = 0;
+    for (; next < NGEN && rc == 0; next += 100) {
+        osp_log_batch part = gen;
+        part.records = gen.records + next;
+        part.nrecords = 100;
+        rc = osp_logstore_append(s, &part);
+    }
+    next -= 100; /* the batch refused */
+    assert_int_equal(rc, OSP_EBUSY);
+    sleep(3); /* the flusher has looked twice and more, and left the buffer be */
+    osp_log_batch refused = gen;
+    refused.records = gen.records + next;
+    refused.nrecords = 100;
+    assert_int_equal(osp_logstore_append(s, &refused), OSP_EBUSY);
+    osp_logstore_get_stats(s, &st);
+    assert_int_equal(st.nparts, 9);
+    assert_true(st.buffered == next - 900);
+
+    assert_int_equal(osp_logstore_maintain(s, LG_DAY0 + LG_NS_PER_DAY), 0);
+    for (int tries = 0; tries < 500; tries++) { /* the flusher looks once a second */
+        if ((rc = osp_logstore_append(s, &refused)) == 0)
+            break;
+        assert_int_equal(rc, OSP_EBUSY);
+        usleep(10000);
+    }
+    assert_int_equal(rc, 0);
+    next += 100;
+    assert_int_equal(osp_logstore_flush(s), 0);
+    osp_logstore_get_stats(s, &st);
+    assert_int_equal(st.merges, 1);
+    assert_int_equal(st.nrecords, next);
+    assert_int_equal(count_all(s), next);
+    osp_logstore_close(s);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
 typedef struct worker {
     osp_logstore *s;
     size_t from, to;
@@ -739,6 +795,7 @@ int main(void)
         cmocka_unit_test(test_corruption),
         cmocka_unit_test(test_catalogue),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_flushes_wait_for_merges),
         cmocka_unit_test(test_concurrency),
         cmocka_unit_test(test_engine),
     };
