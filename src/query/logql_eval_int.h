@@ -74,9 +74,13 @@ osp_label *osp__lq_labels(const osp__lq_entry *e, osp_arena *arena, size_t *n);
 typedef struct osp__lq_tmpl osp__lq_tmpl;
 
 /* Compiles a Go text/template in Loki's subset (see logql_template.c), everything in
- * arena. 0, OSP_ENOMEM, or OSP_EPARSE with Go's style of message in err. */
+ * arena. A regex function's literal pattern is compiled with it, once; the caller
+ * releases those regexes (osp__lq_tmpl_regexes). 0, OSP_ENOMEM, or OSP_EPARSE with Go's
+ * style of message in err (nothing to release then). */
 int osp__lq_tmpl_compile(osp_str text, osp_arena *arena, osp__lq_tmpl **out, char *err,
                          size_t errlen);
+/* The regexes t compiled, *n of them (release each with osp_re2_cleanup). */
+osp_re2 *const *osp__lq_tmpl_regexes(const osp__lq_tmpl *t, size_t *n);
 /* Executes t over the labels l[0..n) (the template's "." map, missing keys read as ""),
  * the entry's line and time (__line__, __timestamp__), appending to out. 0, OSP_ENOMEM,
  * or OSP_EEXEC with the message in err (Loki then sets TemplateFormatErr). */

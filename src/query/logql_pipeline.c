@@ -238,9 +238,9 @@ static int compile_fail(lq_compile *c, int rc, const char *fmt, ...)
     return rc;
 }
 
-static int regex(lq_compile *c, osp_str pattern, int flags, osp_re2 **out)
+/* Makes room in the pipeline's list of regexes to release for one more. */
+static int regex_room(lq_compile *c)
 {
-    char why[256];
     osp__lq_pipeline *p = c->p;
     if (p->nre == p->recap) {
         size_t cap = p->recap ? 2 * p->recap : 8;
@@ -252,6 +252,15 @@ static int regex(lq_compile *c, osp_str pattern, int flags, osp_re2 **out)
         p->re = a;
         p->recap = cap;
     }
+    return 0;
+}
+
+static int regex(lq_compile *c, osp_str pattern, int flags, osp_re2 **out)
+{
+    char why[256];
+    osp__lq_pipeline *p = c->p;
+    if (regex_room(c))
+        return OSP_ENOMEM;
     osp_re2 *re = osp_arena_alloc(c->arena, sizeof *re);
     if (!re)
         return OSP_ENOMEM;
@@ -369,6 +378,16 @@ static int template(lq_compile *c, osp_str text, const char *what, osp__lq_tmpl 
         return rc;
     if (rc)
         return compile_fail(c, OSP_EEXEC, "invalid %s template: %s", what, why);
+    size_t n;
+    osp_re2 *const *res = osp__lq_tmpl_regexes(*out, &n);
+    for (size_t i = 0; i < n; i++) { /* the pipeline releases them */
+        if (regex_room(c)) {
+            for (size_t k = i; k < n; k++)
+                osp_re2_cleanup(res[k]);
+            return OSP_ENOMEM;
+        }
+        c->p->re[c->p->nre++] = res[i];
+    }
     return 0;
 }
 

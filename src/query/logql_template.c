@@ -4,8 +4,8 @@
  * pipelines, {{- and -}} trimming, comments, if / else if / else / end, and the
  * functions in the table below (Go's strings functions by their Loki names, Sprig's
  * lowercase ones with Sprig's argument order, printf, eq/ne/lt/le/gt/ge, and/or/not, len,
- * __line__, __timestamp__) and in logql_template_fns.c. range, with, variables, define and template are refused when
- * the template is compiled. String functions read any argument as text. */
+ * __line__, __timestamp__) and in logql_template_fns.c. range, with, variables, define and template
+ * are refused when the template is compiled. String functions read any argument as text. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -127,6 +127,7 @@ typedef struct arg {
 typedef struct cmd {
     arg a[MAX_ARGS];
     size_t n;
+    osp_re2 *re; /* a regex function's literal first argument, compiled */
 } cmd;
 
 struct pipe {
@@ -148,6 +149,8 @@ struct node {
 
 struct osp__lq_tmpl {
     node *root;
+    osp_re2 **res; /* the regexes its commands compiled (cmd.re) */
+    size_t nres;
 };
 
 /* ---- functions ---- */
@@ -691,6 +694,8 @@ typedef struct tp {
     char *err;
     size_t errlen;
     int depth;
+    osp__lq_tmpl *t; /* the template being parsed: its regexes */
+    size_t res_cap;
 } tp;
 
 static int pfail(tp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -724,6 +729,39 @@ static osp_str peek_word(tp *p)
 }
 
 static int parse_pipe(tp *p, pipe **out, char close);
+
+/* Compiles the first argument of command c, a regex function's, when it is a string
+ * literal, so that running the template does not compile it for every line. A pattern
+ * that does not compile is left to fail when the template runs, as in Go. */
+static int precompile_regex(tp *p, cmd *c)
+{
+    const arg *pat = &c->a[1];
+    c->re = NULL;
+    if (c->a[0].kind != A_FN || !osp__lqt_takes_regex(c->a[0].fn) || c->n < 2 ||
+        pat->kind != A_LIT || pat->lit.t != V_STR)
+        return 0;
+    osp__lq_tmpl *t = p->t;
+    if (t->nres == p->res_cap) {
+        size_t cap = p->res_cap ? 2 * p->res_cap : 4;
+        osp_re2 **a = osp_arena_alloc(p->arena, cap * sizeof *a);
+        if (!a)
+            return OSP_ENOMEM;
+        if (t->nres)
+            memcpy(a, t->res, t->nres * sizeof *a);
+        t->res = a;
+        p->res_cap = cap;
+    }
+    osp_re2 *re = osp_arena_alloc(p->arena, sizeof *re);
+    if (!re)
+        return OSP_ENOMEM;
+    int rc = osp_re2_compile(re, pat->lit.s, 0, NULL, 0);
+    if (rc == OSP_EINVAL)
+        return 0;
+    if (rc)
+        return rc;
+    t->res[t->nres++] = c->re = re;
+    return 0;
+}
 
 /* A Go string literal at the read position, unescaped into arena. */
 static int string_lit(tp *p, osp_str *out)
@@ -862,6 +900,8 @@ static int parse_pipe(tp *p, pipe **out, char close)
             return pfail(p, "missing value for command");
         if (c->n > 1 && c->a[0].kind != A_FN)
             return pfail(p, "can't give argument to non-function");
+        if ((rc = precompile_regex(p, c)))
+            return rc;
         if (p->ai >= p->action.n) {
             if (close)
                 return pfail(p, "unclosed left paren");
@@ -1008,6 +1048,14 @@ static int parse_list(tp *p, node **out, int *how)
     return 0;
 }
 
+/* Releases the regexes of a template that failed to compile. */
+static void release_regexes(osp__lq_tmpl *t)
+{
+    for (size_t i = 0; i < t->nres; i++)
+        osp_re2_cleanup(t->res[i]);
+    t->nres = 0;
+}
+
 int osp__lq_tmpl_compile(osp_str text, osp_arena *arena, osp__lq_tmpl **out, char *err,
                          size_t errlen)
 {
@@ -1016,12 +1064,23 @@ int osp__lq_tmpl_compile(osp_str text, osp_arena *arena, osp__lq_tmpl **out, cha
     int how, rc;
     if (!t)
         return OSP_ENOMEM;
-    if ((rc = parse_list(&p, &t->root, &how)))
+    p.t = t;
+    if ((rc = parse_list(&p, &t->root, &how))) {
+        release_regexes(t);
         return rc;
-    if (how != END_EOF)
+    }
+    if (how != END_EOF) {
+        release_regexes(t);
         return pfail(&p, "unexpected {{%s}}", how == END_END ? "end" : "else");
+    }
     *out = t;
     return 0;
+}
+
+osp_re2 *const *osp__lq_tmpl_regexes(const osp__lq_tmpl *t, size_t *n)
+{
+    *n = t->nres;
+    return t->res;
 }
 
 /* ---- execution ---- */
@@ -1075,6 +1134,7 @@ static int run_cmd(xctx *x, const cmd *c, const val *piped, val *out)
             return rc;
     if (piped)
         args[n++] = *piped;
+    x->re = c->re; /* set after the arguments ran their own commands */
     return call_fn(x, f, args, n, out);
 }
 
@@ -1118,7 +1178,7 @@ int osp__lq_tmpl_exec(const osp__lq_tmpl *t, const osp_label *l, size_t n, osp_s
 {
     osp_arena scratch;
     osp_arena_init(&scratch, 4096, 0);
-    xctx x = {l, n, line, t_ns, &scratch, err, errlen};
+    xctx x = {l, n, line, t_ns, &scratch, err, errlen, NULL};
     int rc = run_list(&x, t->root, out);
     osp_arena_cleanup(&scratch);
     if (rc == OSP_ETOOBIG)

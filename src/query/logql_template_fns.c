@@ -242,17 +242,21 @@ static int f_nindent(xctx *x, val *a, size_t n, val *out)
 
 /* ---- regular expressions ---- */
 
-/* Compiles a template's regex argument; fails the template as Go's regexp would. */
-static int compile(xctx *x, const char *fn, const val *v, osp_re2 *re)
+/* The regex argument v: the one compiled with the template, else v compiled into own
+ * (*re == own: clean it up). Fails the template as Go's regexp would. */
+static int compile(xctx *x, const char *fn, const val *v, osp_re2 *own, const osp_re2 **re)
 {
     char why[256];
     osp_str pat;
+    if ((*re = x->re))
+        return 0;
     int rc = osp__lqt_str(x, v, &pat);
     if (rc)
         return rc;
-    rc = osp_re2_compile(re, pat, 0, why, sizeof why);
+    rc = osp_re2_compile(own, pat, 0, why, sizeof why);
     if (rc == OSP_EINVAL)
         return osp__lqt_fail(x, "error calling %s: error parsing regexp: %s", fn, why);
+    *re = own;
     return rc;
 }
 
@@ -269,23 +273,24 @@ static size_t rune_width(osp_str s, size_t i)
  * only counting the matches (FindAllStringIndex). */
 static int replace_all(xctx *x, const char *fn, val *a, int expand, int64_t *count, val *out)
 {
-    osp_re2 re;
+    osp_re2 own;
+    const osp_re2 *re;
     osp_str s, repl = osp_str_make("", 0);
     osp_buf b;
-    int rc = compile(x, fn, &a[0], &re);
+    int rc = compile(x, fn, &a[0], &own, &re);
     if (rc)
         return rc;
     rc = osp__lqt_str(x, &a[1], &s);
     if (rc == 0 && !count)
         rc = osp__lqt_str(x, &a[2], &repl);
     osp_buf_init(&b, OSP__LQ_TMPL_MAX);
-    regmatch_t *m = osp_arena_alloc(x->arena, (re.ngroups + 1) * sizeof *m);
+    regmatch_t *m = osp_arena_alloc(x->arena, (re->ngroups + 1) * sizeof *m);
     size_t last = 0, pos = 0;
     long prev_end = -1;
     if (!m && rc == 0)
         rc = OSP_ENOMEM;
     while (rc == 0 && pos <= s.n) {
-        int hit = osp_re2_search(&re, s, pos, m, re.ngroups + 1);
+        int hit = osp_re2_search(re, s, pos, m, re->ngroups + 1);
         if (hit <= 0) {
             rc = hit < 0 ? hit : 0;
             break;
@@ -300,7 +305,7 @@ static int replace_all(xctx *x, const char *fn, val *a, int expand, int64_t *cou
             if (rc == 0 && (eo > last || so == 0)) {
                 osp_str r = repl;
                 if (expand)
-                    rc = osp_re2_expand(&re, repl, s, m, x->arena, &r);
+                    rc = osp_re2_expand(re, repl, s, m, x->arena, &r);
                 if (rc == 0)
                     rc = osp_buf_append_str(&b, r);
             }
@@ -311,7 +316,8 @@ static int replace_all(xctx *x, const char *fn, val *a, int expand, int64_t *cou
               : pos + 1 > eo                ? pos + 1
                                             : eo;
     }
-    osp_re2_cleanup(&re);
+    if (re == &own)
+        osp_re2_cleanup(&own);
     if (count) {
         osp_buf_cleanup(&b);
         return rc;
@@ -721,3 +727,8 @@ const fn_def osp__lqt_more_fns[] = {
     {"bytes", f_bytes, 1},
 };
 const size_t osp__lqt_nmore_fns = sizeof osp__lqt_more_fns / sizeof osp__lqt_more_fns[0];
+
+int osp__lqt_takes_regex(const fn_def *f)
+{
+    return f->fn == f_regex_replace_all || f->fn == f_regex_replace_literal || f->fn == f_count;
+}

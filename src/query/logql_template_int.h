@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/re2.h"
 #include "core/str.h"
 #include "model/labels.h"
 
@@ -27,6 +28,8 @@ typedef struct xctx {
     osp_arena *arena; /* scratch for intermediate strings */
     char *err;
     size_t errlen;
+    const osp_re2 *re; /* for the function being called: its regex argument compiled
+                          when the template was, else NULL */
 } xctx;
 
 static inline val vstr(osp_str s)
@@ -52,5 +55,7 @@ int osp__lqt_strs(xctx *x, val *a, size_t n, osp_str *s);
 /* The functions of logql_template_fns.c. */
 extern const fn_def osp__lqt_more_fns[];
 extern const size_t osp__lqt_nmore_fns;
+/* 1 when f's first argument is a regex (x->re holds it compiled when it is a literal). */
+int osp__lqt_takes_regex(const fn_def *f);
 
 #endif

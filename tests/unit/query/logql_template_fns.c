@@ -1,6 +1,7 @@
 /* Unit tests for query/logql_template_fns: each of Loki's template functions beyond Go's
  * basics against the result of the Go or Sprig function it stands for (worked out from
- * their documented behaviour), and the errors Go's template gives. */
+ * their documented behaviour), and the errors Go's template gives; regexes given as
+ * literals are compiled once, with the template. */
 #include "testutil.h"
 
 #include "core/arena.h"
@@ -86,6 +87,15 @@ static const tcase cases[] = {
     {"{{ date \"2006-01-02 15:04:05.999999999\" 0 }}", "1970-01-01 00:00:00", 0},
 };
 
+/* Releases the regexes t compiled (NULL: none). */
+static void release(osp__lq_tmpl *t)
+{
+    size_t n = 0;
+    osp_re2 *const *re = t ? osp__lq_tmpl_regexes(t, &n) : NULL;
+    for (size_t i = 0; i < n; i++)
+        osp_re2_cleanup(re[i]);
+}
+
 static void test_functions(void **state)
 {
     (void)state;
@@ -115,16 +125,67 @@ static void test_functions(void **state)
                     (int)out.len, out.data ? out.data : "", err, c->want);
             failed++;
         }
+        release(t);
         osp_buf_cleanup(&out);
         osp_arena_cleanup(&a);
     }
     assert_int_equal(failed, 0);
 }
 
+/* A regex given as a literal is compiled with the template, once, and serves every run; a
+ * pattern from a label, or one that does not compile, is compiled when the template runs
+ * (and fails then, as in Go). */
+static void test_regex_compiled_once(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *tmpl;
+        size_t compiled;
+        const char *want[2]; /* for the lines "a-1" and "bb-22" */
+    } rc_cases[] = {
+        {"{{ regexReplaceAll \"([a-z]+)-([0-9]+)\" __line__ \"$2=$1\" }}", 1, {"1=a", "22=bb"}},
+        {"{{ __line__ | count \"[0-9]\" }}/{{ count \"b\" __line__ }}", 2, {"1/0", "2/2"}},
+        {"{{ regexReplaceAllLiteral .pat __line__ \"$1\" }}", 0, {"a$1", "bb$1"}},
+        {"{{ regexReplaceAll (printf \"%s\" \"-\") __line__ \"+\" }}", 0, {"a+1", "bb+22"}},
+        {"{{ regexReplaceAll \"(\" __line__ \"\" }}", 0, {NULL, NULL}},
+    };
+    const osp_label labels[] = {{OSP_STR_LIT("pat"), OSP_STR_LIT("-[0-9]+")}};
+    const char *lines[] = {"a-1", "bb-22"};
+    for (size_t i = 0; i < sizeof rc_cases / sizeof rc_cases[0]; i++) {
+        osp_arena a;
+        osp__lq_tmpl *t = NULL;
+        char err[512] = "";
+        size_t n;
+        osp_arena_init(&a, 0, 0);
+        assert_int_equal(osp__lq_tmpl_compile(osp_str_c(rc_cases[i].tmpl), &a, &t, err, sizeof err),
+                         0);
+        osp__lq_tmpl_regexes(t, &n);
+        assert_int_equal(n, rc_cases[i].compiled);
+        for (size_t k = 0; k < 2; k++) {
+            osp_buf out;
+            osp_buf_init(&out, 0);
+            int rc =
+                osp__lq_tmpl_exec(t, labels, 1, osp_str_c(lines[k]), TS, &out, err, sizeof err);
+            if (!rc_cases[i].want[k]) {
+                assert_int_equal(rc, OSP_EEXEC);
+                assert_non_null(strstr(err, "error calling regexReplaceAll: error parsing regexp"));
+            } else {
+                assert_int_equal(rc, 0);
+                assert_int_equal(out.len, strlen(rc_cases[i].want[k]));
+                assert_memory_equal(out.data, rc_cases[i].want[k], out.len);
+            }
+            osp_buf_cleanup(&out);
+        }
+        release(t);
+        osp_arena_cleanup(&a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_functions),
+        cmocka_unit_test(test_regex_compiled_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
