@@ -48,6 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = osp__lq_tmpl_exec(t, stream, 2, line, 1700000000123456789ull, &out, err, sizeof err);
         CHECK(rc == 0 || rc == OSP_EEXEC || rc == OSP_ENOMEM);
         osp_buf_cleanup(&out);
+        size_t nre;
+        osp_re2 *const *re = osp__lq_tmpl_regexes(t, &nre);
+        for (size_t i = 0; i < nre; i++)
+            osp_re2_cleanup(re[i]);
     }
     osp_logql_extract x = {OSP_STR_LIT("f"), head, 0};
     for (int stage = 0; stage < 7; stage++) {
