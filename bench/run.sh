@@ -201,14 +201,21 @@ metric() { # sum of all series of one metric
     curl -fsS "http://127.0.0.1:$API_PORT/metrics" |
         awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $NF } END { printf "%.0f", s }'
 }
-# Waits until the process has been (nearly) idle for 5 s: background merges are done.
+# Waits until the process has been (nearly) idle for two 5-s windows in a row: background
+# merges are done. (The server's maintenance runs every 5 s, its first round 5 s after
+# start, so one quiet window can come before the merges have begun.)
 wait_idle() {
-    local pid=$1 deadline=$(($(date +%s) + $2)) c0 c1
+    local pid=$1 deadline=$(($(date +%s) + $2)) c0 c1 quiet=0
     while [ "$(date +%s)" -lt "$deadline" ]; do
         c0=$(cpu_s "$pid")
         sleep 5
         c1=$(cpu_s "$pid")
-        awk -v a="$c0" -v b="$c1" 'BEGIN { exit !(b - a < 0.1) }' && return 0
+        if awk -v a="$c0" -v b="$c1" 'BEGIN { exit !(b - a < 0.1) }'; then
+            quiet=$((quiet + 1))
+            [ "$quiet" -ge 2 ] && return 0
+        else
+            quiet=0
+        fi
     done
     log "still busy after $2 s; measuring anyway"
 }
@@ -440,7 +447,7 @@ clickhouse_all() {
     R[ch_optimize_s]=$(calc "$(now) - $t0" 1)
     R[ch_bytes]=$(chq "SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = 'fill'")
     R[ch_bytes_spans_table]=$(chq "SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = 'fill' AND table = 'spans'")
-    R[ch_bytes_per_span]=$(calc "${R[ch_bytes]} / $rows" 1)
+    R[ch_bytes_per_span]=$(calc "${R[ch_bytes]} / ${R[ch_big_spans]}" 1)
     log "clickhouse storage: ${R[ch_bytes]} bytes in parts after OPTIMIZE FINAL" \
         "(${R[ch_optimize_s]} s), ${R[ch_bytes_per_span]} bytes/span"
     "$LG" trace-latency --url "http://127.0.0.1:$CH_HTTP" --clickhouse fill \
