@@ -39,7 +39,8 @@ static const struct {
 #define NPEER_ATTRS (sizeof peer_attrs / sizeof peer_attrs[0])
 
 /* A span waiting for its peer. Clients are keyed by their span id, servers by their
- * parent's, so a pair shares one key. */
+ * parent's, so a pair shares one key. Repeats of a key and role (a batch sent again) share
+ * one entry: copies counts them, and each pairs or counts on its own. */
 typedef struct pending {
     struct pending *older, *newer; /* arrival order; newer links the free list */
     uint64_t tag;                  /* its slot's tag (slot_tag) */
@@ -49,6 +50,7 @@ typedef struct pending {
     uint8_t conn;      /* clients: enum conn of the peer named */
     uint8_t failed;    /* status ERROR */
     uint8_t messaging; /* PRODUCER or CONSUMER */
+    uint32_t copies;   /* arrivals of this key and role waiting, at least 1 */
     int64_t arrival_ms, end_ms;
     double seconds;
     osp_str service, peer; /* in text */
@@ -64,7 +66,7 @@ typedef struct slot {
 } slot;
 
 /* A span that stopped waiting but may still meet its peer (OSP_SERVICEGRAPH_LATE_MS):
- * what a pair needs of it. Its tag alone identifies it (62 bits of hash). */
+ * what a pair needs of it, with its copies. Its tag alone identifies it (62 bits of hash). */
 typedef struct late {
     struct late *newer; /* the late list, oldest first; links the free list too */
     uint64_t tag;       /* 0 once it has paired (it leaves the list when it comes first) */
@@ -73,10 +75,11 @@ typedef struct late {
     double seconds;
     uint8_t failed, messaging;
     uint8_t counted; /* a client already counted on the edge to the peer it names */
+    uint32_t copies; /* unpaired copies */
 } late;
 
 /* Open-addressing tables of slots: the pending spans by tag and key, the late ones by
- * tag. nslots is a power of two, at most half full while it can grow. */
+ * tag, one entry each. nslots is a power of two, at most half full while it can grow. */
 typedef struct table {
     slot *slots;
     size_t nslots, n, max_slots;
@@ -204,8 +207,8 @@ static void grow(table *t)
     osp_free(old);
 }
 
-/* Files entry p of tag in the first free slot of its probe (an entry repeating another's
- * key waits beside it). 0, or -1 when the table is 3/4 full and could not grow. */
+/* Files entry p of tag, whose key the table does not hold, in the first free slot of its
+ * probe. 0, or -1 when the table is 3/4 full and could not grow. */
 static int table_put(table *t, uint64_t tag, void *p)
 {
     if (2 * (t->n + 1) > t->nslots)
@@ -246,7 +249,7 @@ static void retire_late(graph *g)
     late *l = g->late_oldest;
     if (l->tag) {
         free_slot(&g->late_tab, slot_of(&g->late_tab, l->tag, l));
-        osp_gauge_add(g->m_late, -1);
+        osp_gauge_add(g->m_late, -(double)l->copies);
     }
     g->late_oldest = l->newer;
     if (!g->late_oldest)
@@ -263,10 +266,17 @@ static void expire_late(graph *g, int64_t now_ms)
 }
 
 /* Keeps what a pair needs of p, which stopped waiting at since_ms; counted: p was counted
- * on the edge to the peer it names. Out of memory forgets it. */
+ * on the edge to the peer it names. Copies of a kept key join it. Out of memory forgets p. */
 static void keep_late(graph *g, const pending *p, int counted, int64_t since_ms)
 {
     uint32_t id;
+    size_t i = find_late(&g->late_tab, p->tag);
+    if (g->late_tab.slots[i].tag) {
+        late *kept = g->late_tab.slots[i].p;
+        kept->copies += p->copies;
+        osp_gauge_add(g->m_late, p->copies);
+        return;
+    }
     if (g->nlate >= OSP_SERVICEGRAPH_MAX_LATE)
         retire_late(g);
     if (osp_intern_add(&g->services, p->service, &id) != 0)
@@ -282,7 +292,8 @@ static void keep_late(graph *g, const pending *p, int counted, int64_t since_ms)
                 .seconds = p->seconds,
                 .failed = p->failed,
                 .messaging = p->messaging,
-                .counted = (uint8_t)counted};
+                .counted = (uint8_t)counted,
+                .copies = p->copies};
     if (table_put(&g->late_tab, l->tag, l) != 0) {
         l->newer = g->late_free;
         g->late_free = l;
@@ -294,10 +305,10 @@ static void keep_late(graph *g, const pending *p, int counted, int64_t since_ms)
         g->late_oldest = l;
     g->late_newest = l;
     g->nlate++;
-    osp_gauge_add(g->m_late, 1);
+    osp_gauge_add(g->m_late, p->copies);
 }
 
-/* Pairs w with the late span of the other role of its key, if one is kept: 1 when it did. */
+/* Pairs w with a late copy of the other role of its key, if one is kept: 1 when it did. */
 static int pair_late(graph *g, const pending *w, int64_t t_ms)
 {
     size_t i = find_late(&g->late_tab, w->tag ^ 1);
@@ -311,8 +322,10 @@ static int pair_late(graph *g, const pending *w, int64_t t_ms)
     memcpy(other.trace_id, w->trace_id, 16);
     int client = w->role == ROLE_CLIENT;
     count_pair(g, client ? w : &other, client ? &other : w, t_ms);
-    free_slot(&g->late_tab, i);
-    l->tag = 0;
+    if (--l->copies == 0) {
+        free_slot(&g->late_tab, i);
+        l->tag = 0;
+    }
     osp_gauge_add(g->m_late, -1);
     osp_counter_inc(g->m_late_pairs);
     return 1;
@@ -335,17 +348,17 @@ static void drop(graph *g, size_t i)
         osp_free(p->text);
     p->newer = g->free;
     g->free = p;
-    osp_gauge_add(g->m_pending, -1);
+    osp_gauge_add(g->m_pending, -(double)p->copies);
 }
 
-/* The end of the oldest span's wait, noticed at now_ms: a request to the peer it names, if
- * any; then it is kept as a late span. */
+/* The end of the oldest span's wait, noticed at now_ms: a request per copy to the peer it
+ * names, if any; then it is kept as a late span. */
 static void retire_oldest(graph *g, int64_t now_ms)
 {
     pending *p = g->oldest;
     int counted =
         p->role == ROLE_CLIENT && p->conn != CONN_NONE && !osp_str_eq(p->service, p->peer);
-    if (counted)
+    for (uint32_t n = 0; counted && n < p->copies; n++)
         count_edge(g, p->service, p->peer, p->conn, p->failed, p->seconds, -1, p->trace_id,
                    p->end_ms);
     int64_t window_end = p->arrival_ms + OSP_SERVICEGRAPH_WINDOW_MS;
@@ -412,6 +425,18 @@ static void wait_for_peer(graph *g, const pending *w, osp_str service, osp_str p
         g->oldest = p;
     g->newest = p;
     osp_gauge_add(g->m_pending, 1);
+}
+
+/* One copy of the span waiting in slot i paired: it leaves when it was the last. */
+static void pair_pending(graph *g, size_t i)
+{
+    pending *p = g->pend.slots[i].p;
+    if (p->copies > 1) {
+        p->copies--;
+        osp_gauge_add(g->m_pending, -1);
+    } else {
+        drop(g, i);
+    }
 }
 
 /* The peer a client span names (first of peer_attrs found), CONN_NONE when none. */
@@ -537,6 +562,7 @@ static void graph_add(void *self, const osp_derived_span *ds, int64_t now_ms)
                      s->kind == OSP_SPAN_KIND_PRODUCER || s->kind == OSP_SPAN_KIND_CONSUMER,
                  .arrival_ms = now_ms,
                  .end_ms = s->end_ns ? (int64_t)(s->end_ns / 1000000) : now_ms,
+                 .copies = 1,
                  .seconds = osp_span_seconds(s),
                  .service = osp_span_service(ds->resource),
                  .tag = slot_tag(s->trace_id, key, client ? ROLE_CLIENT : ROLE_SERVER)};
@@ -550,11 +576,17 @@ static void graph_add(void *self, const osp_derived_span *ds, int64_t now_ms)
     size_t i = find(&g->pend, w.tag ^ 1, w.trace_id, w.key_span); /* the other role */
     if (g->pend.slots[i].tag) {
         count_pair(g, client ? &w : g->pend.slots[i].p, client ? g->pend.slots[i].p : &w, w.end_ms);
-        drop(g, i);
+        pair_pending(g, i);
         return;
     }
     if (pair_late(g, &w, w.end_ms))
         return;
+    i = find(&g->pend, w.tag, w.trace_id, w.key_span); /* a copy waiting */
+    if (g->pend.slots[i].tag) {
+        ((pending *)g->pend.slots[i].p)->copies++;
+        osp_gauge_add(g->m_pending, 1);
+        return;
+    }
     w.conn = client ? peer_of(s, &peer) : CONN_NONE;
     wait_for_peer(g, &w, w.service, peer);
 }

@@ -33,7 +33,11 @@
  * OSP_SERVICEGRAPH_LATE_MS more (at most OSP_SERVICEGRAPH_MAX_LATE, oldest dropped first):
  * a peer arriving then still makes the pair, counted as it arrives. A client that named a
  * peer was counted on that peer's edge when its window ended, so such a late request
- * appears on both edges (osprey_servicegraph_late_pairs_total counts late pairs). */
+ * appears on both edges (osprey_servicegraph_late_pairs_total counts late pairs).
+ *
+ * Repeats of a span (one key and role, as when a client sends a batch again) still pair
+ * and count one by one, but share one place while waiting and one when kept late: they
+ * stop waiting when the first of them does, and take one place of the bounds above. */
 extern const osp_deriver osp_servicegraph_deriver;
 
 #endif

@@ -1,7 +1,8 @@
 /* Unit tests for analytics/servicegraph: pairs in both arrival orders, cross-service edges
  * only, failed requests, messaging pairs, expiry into virtual nodes for each peer
  * attribute, late pairs minutes apart, root server spans from "user", the bound on waiting
- * spans, and many pairs waiting at once, arriving interleaved, with repeated ids. */
+ * spans, many pairs waiting at once, arriving interleaved, with repeated ids, and a batch
+ * sent again and again. */
 #include "testutil.h"
 
 #include "analytics/servicegraph.h"
@@ -313,7 +314,7 @@ static void test_many_waiting(void **state)
     flush(f, 3000);
     assert_true(edge(f, TOTAL, "front", "back", NULL, NULL) == N);
     assert_true(edge(f, FAILED, "front", "back", NULL, NULL) == N / 2);
-    /* a repeated client id waits beside the first; both pair with servers later */
+    /* a repeated client id waits as a second copy; both pair with servers later */
     osp_span c = client_span(3, 1, OSP_STATUS_UNSET, MS);
     add(f, c, "front", 4000);
     add(f, c, "front", 4000);
@@ -322,6 +323,53 @@ static void test_many_waiting(void **state)
     add(f, server_span(3, 1, OSP_STATUS_UNSET, MS), "back", 4000);
     flush(f, 4000 + OSP_SERVICEGRAPH_WINDOW_MS);
     assert_true(edge(f, TOTAL, "front", "back", NULL, NULL) == N + 2);
+}
+
+/* A batch sent again and again: the repeats of one key share a place (more of them than
+ * may wait evict nothing), and every copy still counts, pairs and is kept late. */
+static void test_repeats_share_an_entry(void **state)
+{
+    enum { COPIES = OSP_SERVICEGRAPH_MAX_PENDING + 10 };
+    fixture *f = *state;
+    osp_metric *evicted = osp_counter("osprey_servicegraph_evicted_total", "", "");
+    osp_metric *pending = osp_gauge("osprey_servicegraph_pending_spans", "", "");
+    osp_metric *late = osp_gauge("osprey_servicegraph_late_spans", "", "");
+    double evicted0 = osp_metric_value(evicted), pending0 = osp_metric_value(pending),
+           late0 = osp_metric_value(late);
+    osp_buf attrs;
+    osp_buf_init(&attrs, 0);
+    osp_test_attr(&attrs, "db.system.name", "postgresql");
+    osp_span c = client_span(7, 7, OSP_STATUS_UNSET, MS);
+    c.attributes = osp_buf_str(&attrs);
+    for (int i = 0; i < COPIES; i++)
+        add(f, c, "app", 1000);
+    assert_true(osp_metric_value(evicted) == evicted0);
+    assert_true(osp_metric_value(pending) - pending0 == COPIES);
+    /* two servers pair with two copies in the window */
+    add(f, server_span(7, 7, OSP_STATUS_UNSET, MS), "db-proxy", 2000);
+    add(f, server_span(7, 7, OSP_STATUS_UNSET, MS), "db-proxy", 2000);
+    flush(f, 2000);
+    assert_true(edge(f, TOTAL, "app", "db-proxy", NULL, NULL) == 2);
+    assert_true(osp_metric_value(pending) - pending0 == COPIES - 2);
+    /* the rest count on the database edge when the window ends, and are kept late */
+    flush(f, 1000 + OSP_SERVICEGRAPH_WINDOW_MS);
+    assert_true(edge(f, TOTAL, "app", "postgresql", "database", NULL) == COPIES - 2);
+    assert_true(osp_metric_value(pending) == pending0);
+    assert_true(osp_metric_value(late) - late0 == COPIES - 2);
+    /* copies arriving after that wait anew, then join the kept entry */
+    add(f, c, "app", 20000);
+    add(f, c, "app", 20000);
+    flush(f, 20000 + OSP_SERVICEGRAPH_WINDOW_MS);
+    assert_true(osp_metric_value(late) - late0 == COPIES);
+    /* late servers each pair with one copy */
+    for (int i = 0; i < 3; i++)
+        add(f, server_span(7, 7, OSP_STATUS_UNSET, MS), "db-proxy", 60000);
+    flush(f, 60000);
+    assert_true(edge(f, TOTAL, "app", "db-proxy", NULL, NULL) == 5);
+    assert_true(osp_metric_value(late) - late0 == COPIES - 3);
+    flush(f, 60000 + OSP_SERVICEGRAPH_LATE_MS);
+    assert_true(osp_metric_value(late) == late0);
+    osp_buf_cleanup(&attrs);
 }
 
 int main(void)
@@ -335,6 +383,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_root_server_from_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_waiting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eviction_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repeats_share_an_entry, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
