@@ -67,25 +67,44 @@ int osp_blockfile_write(osp_blockfile_writer *w, const void *p, size_t n)
     return 0;
 }
 
+/* Compresses n raw bytes at level, appending them to out; returns the compressed length or
+ * 0 on failure. */
+static size_t compress_into(ZSTD_CCtx *cctx, int level, const void *raw, size_t n, osp_buf *out)
+{
+    size_t cap = ZSTD_compressBound(n);
+    if (osp_buf_reserve(out, cap))
+        return 0;
+    size_t k = ZSTD_compressCCtx(cctx, out->data + out->len, cap, raw, n, level);
+    if (ZSTD_isError(k))
+        return 0; /* a zstd frame is never empty */
+    out->len += k;
+    return k;
+}
+
 /* Compresses n raw bytes into w->zbuf; returns the compressed length or 0 on failure. */
 static size_t compress(osp_blockfile_writer *w, const void *raw, size_t n)
 {
-    size_t cap = ZSTD_compressBound(n);
-    if (osp_buf_reserve(&w->zbuf, cap))
-        return 0;
-    size_t k = ZSTD_compressCCtx(w->cctx, w->zbuf.data, cap, raw, n, w->level);
-    return ZSTD_isError(k) ? 0 : k; /* a zstd frame is never empty */
+    osp_buf_reset(&w->zbuf);
+    return compress_into(w->cctx, w->level, raw, n, &w->zbuf);
 }
 
-int osp_blockfile_put_block(osp_blockfile_writer *w, const void *raw, size_t n, uint8_t *slot)
+int osp_blockfile_pack(ZSTD_CCtx *cctx, int level, const void *raw, size_t n, osp_buf *out,
+                       uint8_t *slot)
 {
-    size_t k = compress(w, raw, n);
+    size_t at = out->len, k = compress_into(cctx, level, raw, n, out);
     if (k == 0)
         return OSP_ENOMEM;
     osp_put_le32(slot, (uint32_t)k);
     osp_put_le32(slot + 4, (uint32_t)n);
-    osp_put_le64(slot + 8, XXH64(w->zbuf.data, k, 0));
-    return osp_blockfile_write(w, w->zbuf.data, k);
+    osp_put_le64(slot + 8, XXH64(out->data + at, k, 0));
+    return 0;
+}
+
+int osp_blockfile_put_block(osp_blockfile_writer *w, const void *raw, size_t n, uint8_t *slot)
+{
+    osp_buf_reset(&w->zbuf);
+    int rc = osp_blockfile_pack(w->cctx, w->level, raw, n, &w->zbuf, slot);
+    return rc ? rc : osp_blockfile_write(w, w->zbuf.data, w->zbuf.len);
 }
 
 int osp_blockfile_finish(osp_blockfile_writer *w, const void *index, size_t n, uint64_t *bytes)

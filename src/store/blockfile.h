@@ -69,6 +69,11 @@ int osp_blockfile_writer_create(osp_blockfile_writer *w, const char *path);
 /* Appends n bytes as they are. 0 or OSP_EIO (logged). */
 int osp_blockfile_write(osp_blockfile_writer *w, const void *p, size_t n);
 
+/* Compresses n raw bytes at zstd level with cctx, appends the stored bytes to out and fills
+ * slot (OSP_BLOCKFILE_SLOT_SIZE bytes) for them. 0 or OSP_ENOMEM. */
+int osp_blockfile_pack(ZSTD_CCtx *cctx, int level, const void *raw, size_t n, osp_buf *out,
+                       uint8_t *slot);
+
 /* Compresses n raw bytes into one block, appends it and fills slot (OSP_BLOCKFILE_SLOT_SIZE
  * bytes). 0, OSP_ENOMEM or OSP_EIO. */
 int osp_blockfile_put_block(osp_blockfile_writer *w, const void *raw, size_t n, uint8_t *slot);

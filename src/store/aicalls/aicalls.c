@@ -33,17 +33,25 @@ enum { K_TRACE, K_SESSION, K_USER, K_AGENT, NKINDS };
 
 typedef struct seg {
     uint32_t day;
+    uint32_t version; /* of its format (aicseg.h) */
     uint64_t seq;
     char *path;
     int fd; /* read-only, for texts */
 } seg;
 
+/* Where a record lies: the block (version 1: the frame) at off, len bytes long, in segment
+ * seg, and the record's offset in the block's raw bytes. */
+typedef struct loc {
+    uint64_t off;
+    uint32_t len;
+    uint32_t seg;
+    uint32_t in_block;
+} loc;
+
 /* A record's summary: strings interned, texts left on disk. */
 typedef struct rec {
     osp_aicall a;
-    uint64_t off; /* of its frame in segment seg */
-    uint32_t len; /* framed length */
-    uint32_t seg;
+    loc at;
 } rec;
 
 /* The records of a trace (ids of recs), or the traces (group ids) of a session, user or
@@ -82,7 +90,9 @@ struct osp_aicalls {
     uint64_t wsize;      /* its length */
     uint64_t next_seq;
     int64_t synced_ms; /* last fsync (monotonic) */
-    osp_buf io;        /* encoded records of one append */
+    osp_buf raw;       /* encoded records of one append */
+    osp_buf io;        /* their blocks */
+    ZSTD_CCtx *cctx;
 };
 
 /* ---- the in-memory index ---- */
@@ -189,11 +199,10 @@ static int link_trace(aic_index *ix, uint32_t tg, int kind, osp_str k, uint64_t 
     return group_add(g, tg, t);
 }
 
-/* Adds a record (its strings interned) to the index. */
-static int index_record(aic_index *ix, const osp_aicall *in, uint32_t segi, uint64_t off,
-                        uint32_t len)
+/* Adds a record (its strings interned), stored at where, to the index. */
+static int index_record(aic_index *ix, const osp_aicall *in, const loc *where)
 {
-    rec r = {.a = *in, .off = off, .len = len, .seg = segi};
+    rec r = {.a = *in, .at = *where};
     uint32_t tg;
     int rc = intern_strs(ix, &r.a);
     if (rc == 0)
@@ -222,22 +231,23 @@ static seg *add_seg(osp_aicalls *s, char *path, uint32_t day, uint64_t seq, int 
     seg *g = osp_array_push((void **)&s->segs, &s->nsegs, &s->segcap, sizeof *g);
     if (!g)
         return NULL;
-    *g = (seg){.day = day, .seq = seq, .path = path, .fd = fd};
+    *g = (seg){.day = day, .version = OSP_AICSEG_VERSION, .seq = seq, .path = path, .fd = fd};
     if (seq >= s->next_seq)
         s->next_seq = seq + 1;
     return g;
 }
 
-/* Indexes the records of buf[0..n) from file offset base; *used: bytes consumed. 0, or
- * OSP_EAGAIN (a record continues past n), OSP_ECORRUPT, OSP_ENOMEM. */
-static int replay_buf(osp_aicalls *s, uint32_t segi, const uint8_t *buf, size_t n, uint64_t base,
-                      size_t *used)
+/* Indexes the version 1 records of buf[0..n) from file offset base; *used: bytes
+ * consumed. 0, or OSP_EAGAIN (a record continues past n), OSP_ECORRUPT, OSP_ENOMEM. */
+static int replay_frames(osp_aicalls *s, uint32_t segi, const uint8_t *buf, size_t n, uint64_t base,
+                         size_t *used)
 {
     size_t at = 0, len;
     osp_aicall a;
     int rc = 0;
-    while (at < n && (rc = osp_aicseg_decode(buf + at, n - at, &a, &len)) == 0) {
-        if ((rc = index_record(&s->ix, &a, segi, base + at, (uint32_t)len)) != 0)
+    while (at < n && (rc = osp_aicseg_decode_v1(buf + at, n - at, &a, &len)) == 0) {
+        loc where = {.off = base + at, .len = (uint32_t)len, .seg = segi};
+        if ((rc = index_record(&s->ix, &a, &where)) != 0)
             break;
         at += len;
     }
@@ -245,24 +255,66 @@ static int replay_buf(osp_aicalls *s, uint32_t segi, const uint8_t *buf, size_t 
     return rc;
 }
 
+/* Indexes the records of the raw block raw[0..n), stored at where, once all of them
+ * decode (a damaged block adds none). */
+static int replay_block(osp_aicalls *s, const uint8_t *raw, size_t n, loc where)
+{
+    size_t len;
+    osp_aicall a;
+    int rc = 0;
+    for (size_t at = 0; at < n && rc == 0; at += len)
+        rc = osp_aicseg_decode(raw + at, n - at, &a, &len);
+    for (size_t at = 0; at < n && rc == 0; at += len) {
+        where.in_block = (uint32_t)at;
+        (void)osp_aicseg_decode(raw + at, n - at, &a, &len);
+        rc = index_record(&s->ix, &a, &where);
+    }
+    return rc;
+}
+
+/* replay_frames for the blocks of a version 2 segment. */
+static int replay_blocks(osp_aicalls *s, uint32_t segi, ZSTD_DCtx *dctx, const uint8_t *buf,
+                         size_t n, uint64_t base, size_t *used)
+{
+    size_t at = 0, len, rawlen;
+    uint8_t *raw;
+    int rc = 0;
+    while (at < n &&
+           (rc = osp_aicseg_block_unpack(dctx, buf + at, n - at, &raw, &rawlen, &len)) == 0) {
+        rc = replay_block(s, raw, rawlen,
+                          (loc){.off = base + at, .len = (uint32_t)len, .seg = segi});
+        osp_free(raw);
+        if (rc)
+            break;
+        at += len;
+    }
+    *used = at;
+    return rc;
+}
+
+/* The most a replay must hold at once: a whole frame or block past a read's chunk. */
+#define REPLAY_BUF                                                                                 \
+    (READ_CHUNK + OSP_AICSEG_BLOCK_HEAD + ZSTD_COMPRESSBOUND(OSP_AICSEG_MAX_BLOCK_RAW))
+
 /* Reads segment segi through, indexing its records. 0, OSP_ECORRUPT (a bad header, a
- * bad record, or a torn one at the end), OSP_EIO, OSP_ENOMEM. */
+ * bad record or block, or a torn one at the end), OSP_EIO, OSP_ENOMEM. */
 static int replay_seg(osp_aicalls *s, uint32_t segi, uint64_t *valid)
 {
-    int fd = s->segs[segi].fd;
-    uint8_t *buf = osp_malloc(READ_CHUNK + OSP_AICSEG_FRAME_SIZE + OSP_AICSEG_MAX_PAYLOAD);
+    seg *g = &s->segs[segi];
+    uint8_t *buf = osp_malloc(REPLAY_BUF);
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
     size_t have = 0, used;
     uint64_t base = OSP_AICSEG_HEADER_SIZE;
-    int rc = buf ? 0 : OSP_ENOMEM, header = 0;
+    int rc = buf && dctx ? 0 : OSP_ENOMEM, header = 0;
     ssize_t got = 1;
     while (rc == 0 && got > 0) {
-        if ((got = read(fd, buf + have, READ_CHUNK)) < 0) {
+        if ((got = read(g->fd, buf + have, READ_CHUNK)) < 0) {
             rc = OSP_EIO;
             break;
         }
         have += (size_t)got;
         if (!header) {
-            if ((rc = osp_aicseg_check_header(buf, have)) != 0) {
+            if ((rc = osp_aicseg_check_header(buf, have, &g->version)) != 0) {
                 rc = rc == OSP_EAGAIN ? 0 : rc; /* judged at the end */
                 continue;
             }
@@ -270,7 +322,8 @@ static int replay_seg(osp_aicalls *s, uint32_t segi, uint64_t *valid)
             have -= OSP_AICSEG_HEADER_SIZE;
             memmove(buf, buf + OSP_AICSEG_HEADER_SIZE, have);
         }
-        rc = replay_buf(s, segi, buf, have, base, &used);
+        rc = g->version == 1 ? replay_frames(s, segi, buf, have, base, &used)
+                             : replay_blocks(s, segi, dctx, buf, have, base, &used);
         have -= used;
         memmove(buf, buf + used, have);
         base += used;
@@ -280,6 +333,7 @@ static int replay_seg(osp_aicalls *s, uint32_t segi, uint64_t *valid)
     if (rc == 0 && have) /* bytes left at the end: a torn record or header */
         rc = OSP_ECORRUPT;
     *valid = header ? base : 0;
+    ZSTD_freeDCtx(dctx);
     osp_free(buf);
     return rc;
 }
@@ -309,7 +363,7 @@ static int copy_prefix(int fd, const char *path, uint64_t n)
  * quarantine; where it cannot be moved, cuts it to those bytes. */
 static void salvage(osp_aicalls *s, const seg *g, uint64_t valid)
 {
-    osp_warn(MOD, "%s: a corrupt or truncated record ends its replay after %llu bytes", g->path,
+    osp_warn(MOD, "%s: a corrupt or torn block or record ends its replay after %llu bytes", g->path,
              (unsigned long long)valid);
     osp_partdir_quarantine(g->path, s->qdir, g->day, WHAT, MOD);
     int rc = valid ? copy_prefix(g->fd, g->path, valid) : 0;
@@ -368,7 +422,9 @@ void osp_aicalls_close(osp_aicalls *s)
         close_seg(&s->segs[i], 0);
     osp_free(s->segs);
     index_cleanup(&s->ix);
+    osp_buf_cleanup(&s->raw);
     osp_buf_cleanup(&s->io);
+    ZSTD_freeCCtx(s->cctx);
     pthread_rwlock_destroy(&s->lock);
     pthread_mutex_destroy(&s->wmu);
     osp_free(s->dir);
@@ -386,7 +442,9 @@ int osp_aicalls_open(const osp_aicalls_options *opt, osp_aicalls **out)
     pthread_rwlock_init(&s->lock, NULL);
     pthread_mutex_init(&s->wmu, NULL);
     index_init(&s->ix);
+    osp_buf_init(&s->raw, 0);
     osp_buf_init(&s->io, 0);
+    s->cctx = ZSTD_createCCtx();
     s->wfd = -1;
     s->wseg = NO_SEG;
     s->next_seq = 1; /* seq 0 names the day directory (store/partdir.h) */
@@ -395,7 +453,7 @@ int osp_aicalls_open(const osp_aicalls_options *opt, osp_aicalls **out)
     s->fsync_interval_ms = opt->fsync_interval_ms ? opt->fsync_interval_ms : DEFAULT_FSYNC_MS;
     s->dir = osp_strdup(opt->dir);
     s->qdir = osp_path_join(opt->dir, OSP_PART_QUARANTINE_DIR);
-    int rc = s->dir && s->qdir ? 0 : OSP_ENOMEM;
+    int rc = s->dir && s->qdir && s->cctx ? 0 : OSP_ENOMEM;
     if (rc == 0 && (rc = osp_mkdirs(s->dir, MOD)) == 0 &&
         (rc = osp_partdir_make_dir(s->qdir, MOD)) == 0)
         rc = osp_partdir_scan(s->dir, NULL, WHAT, MOD, open_one, s);
@@ -472,16 +530,50 @@ static void sync_writer(osp_aicalls *s)
     s->synced_ms = now;
 }
 
-/* Indexes the records just written from offset base (under wmu). */
-static int index_written(osp_aicalls *s, const osp_aicall *calls, size_t n, uint64_t base)
+/* Where the block of s->raw starting at record offset start ends: it takes records while
+ * they fit in OSP_AICSEG_BLOCK_TARGET bytes, and at least one. */
+static size_t block_end(const osp_aicalls *s, size_t start)
+{
+    const uint8_t *raw = (const uint8_t *)s->raw.data;
+    size_t end = start;
+    while (end < s->raw.len) {
+        size_t len = OSP_AICSEG_RECORD_HEAD + osp_get_le32(raw + end);
+        if (end > start && end + len - start > OSP_AICSEG_BLOCK_TARGET)
+            break;
+        end += len;
+    }
+    return end;
+}
+
+/* Packs the records in s->raw into blocks in s->io (under wmu). */
+static int pack_blocks(osp_aicalls *s)
 {
     int rc = 0;
-    size_t at = 0;
+    osp_buf_reset(&s->io);
+    for (size_t start = 0, end; start < s->raw.len && rc == 0; start = end) {
+        end = block_end(s, start);
+        rc = osp_aicseg_block_pack(s->cctx, s->raw.data + start, end - start, &s->io);
+    }
+    return rc;
+}
+
+/* Indexes the records in s->raw, whose blocks were just written from offset base (under
+ * wmu). */
+static int index_written(osp_aicalls *s, const osp_aicall *calls, uint64_t base)
+{
+    int rc = 0;
+    size_t i = 0, io_at = 0;
     pthread_rwlock_wrlock(&s->lock);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        uint32_t len = OSP_AICSEG_FRAME_SIZE + osp_get_le32((const uint8_t *)s->io.data + at);
-        rc = index_record(&s->ix, &calls[i], s->wseg, base + at, len);
-        at += len;
+    for (size_t start = 0, end; start < s->raw.len && rc == 0; start = end) {
+        end = block_end(s, start);
+        uint32_t framed = OSP_AICSEG_BLOCK_HEAD + osp_get_le32((const uint8_t *)s->io.data + io_at);
+        loc where = {.off = base + io_at, .len = framed, .seg = s->wseg};
+        for (size_t at = start; at < end && rc == 0; i++) {
+            where.in_block = (uint32_t)(at - start);
+            rc = index_record(&s->ix, &calls[i], &where);
+            at += OSP_AICSEG_RECORD_HEAD + osp_get_le32((const uint8_t *)s->raw.data + at);
+        }
+        io_at += framed;
     }
     pthread_rwlock_unlock(&s->lock);
     return rc;
@@ -494,9 +586,11 @@ int osp_aicalls_append(osp_aicalls *s, const osp_aicall *calls, size_t n)
         return 0;
     uint32_t day = (uint32_t)(osp_clock_ns(CLOCK_REALTIME) / OSP_PART_NS_PER_DAY);
     pthread_mutex_lock(&s->wmu);
-    osp_buf_reset(&s->io);
+    osp_buf_reset(&s->raw);
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = osp_aicseg_encode(&calls[i], &s->io);
+        rc = osp_aicseg_encode(&calls[i], &s->raw);
+    if (rc == 0)
+        rc = pack_blocks(s);
     if (rc == 0 && (s->wseg == NO_SEG || s->segs[s->wseg].day != day))
         rc = start_segment(s, day);
     if (rc)
@@ -511,9 +605,11 @@ int osp_aicalls_append(osp_aicalls *s, const osp_aicall *calls, size_t n)
     uint64_t base = s->wsize;
     s->wsize += s->io.len;
     sync_writer(s);
-    rc = index_written(s, calls, n, base);
+    rc = index_written(s, calls, base);
 out:
-    if (s->io.cap > READ_CHUNK) { /* a large append does not pin its buffer */
+    if (s->raw.cap > READ_CHUNK) { /* a large append does not pin its buffers */
+        osp_buf_cleanup(&s->raw);
+        osp_buf_init(&s->raw, 0);
         osp_buf_cleanup(&s->io);
         osp_buf_init(&s->io, 0);
     }
@@ -658,16 +754,55 @@ static int cmp_call(const void *pa, const void *pb)
     return memcmp(a->span_id, b->span_id, 8);
 }
 
-/* Reads r's texts from its segment into out (copies in arena). */
-static int read_texts(const osp_aicalls *s, const rec *r, osp_arena *arena, osp_aicall *out)
+/* The block last read for texts, kept for the next record of the same block. */
+typedef struct text_cache {
+    uint32_t seg;
+    uint64_t off; /* of the block held; UINT64_MAX for none */
+    uint8_t *raw;
+    size_t rawlen;
+    ZSTD_DCtx *dctx; /* created at the first block */
+} text_cache;
+
+static void text_cache_cleanup(text_cache *c)
 {
-    uint8_t *buf = osp_malloc(r->len);
+    osp_free(c->raw);
+    ZSTD_freeDCtx(c->dctx);
+}
+
+/* Decodes r's record into *a, its strings pointing into memory that stays valid until the
+ * cache's next use or buf is freed (*buf: the caller frees). */
+static int read_record(const osp_aicalls *s, const rec *r, text_cache *c, uint8_t **buf,
+                       osp_aicall *a)
+{
+    const loc *w = &r->at;
+    size_t used, rawlen;
+    uint8_t *raw;
+    if (s->segs[w->seg].version != 1 && c->off == w->off && c->seg == w->seg)
+        return osp_aicseg_decode(c->raw + w->in_block, c->rawlen - w->in_block, a, &used);
+    if (!(*buf = osp_malloc(w->len)))
+        return OSP_ENOMEM;
+    if (pread(s->segs[w->seg].fd, *buf, w->len, (off_t)w->off) != (ssize_t)w->len)
+        return OSP_EIO;
+    if (s->segs[w->seg].version == 1)
+        return osp_aicseg_decode_v1(*buf, w->len, a, &used);
+    if (!c->dctx && !(c->dctx = ZSTD_createDCtx()))
+        return OSP_ENOMEM;
+    int rc = osp_aicseg_block_unpack(c->dctx, *buf, w->len, &raw, &rawlen, &used);
+    if (rc)
+        return rc;
+    osp_free(c->raw);
+    *c = (text_cache){.seg = w->seg, .off = w->off, .raw = raw, .rawlen = rawlen, .dctx = c->dctx};
+    return osp_aicseg_decode(raw + w->in_block, rawlen - w->in_block, a, &used);
+}
+
+/* Reads r's texts from its segment into out (copies in arena). */
+static int read_texts(const osp_aicalls *s, const rec *r, text_cache *c, osp_arena *arena,
+                      osp_aicall *out)
+{
+    uint8_t *buf = NULL;
     osp_aicall a;
-    size_t used;
-    int rc = buf ? 0 : OSP_ENOMEM;
-    if (rc == 0 && pread(s->segs[r->seg].fd, buf, r->len, (off_t)r->off) != (ssize_t)r->len)
-        rc = OSP_EIO;
-    if (rc == 0 && osp_aicseg_decode(buf, r->len, &a, &used))
+    int rc = read_record(s, r, c, &buf, &a);
+    if (rc && rc != OSP_ENOMEM)
         rc = OSP_EIO; /* verified at replay: the file changed under us */
     if (rc == 0) {
         out->input_text = osp_arena_strdup(arena, a.input_text);
@@ -680,7 +815,7 @@ static int read_texts(const osp_aicalls *s, const rec *r, osp_arena *arena, osp_
 }
 
 /* A copy of r's record in out, strings in arena. */
-static int copy_call(const osp_aicalls *s, const rec *r, int with_text, osp_arena *arena,
+static int copy_call(const osp_aicalls *s, const rec *r, text_cache *texts, osp_arena *arena,
                      osp_aicall *out)
 {
     *out = r->a;
@@ -693,7 +828,7 @@ static int copy_call(const osp_aicalls *s, const rec *r, int with_text, osp_aren
         if (!(*str[i] = osp_arena_strdup(arena, *str[i])).p)
             return OSP_ENOMEM;
     }
-    return with_text ? read_texts(s, r, arena, out) : 0;
+    return texts ? read_texts(s, r, texts, arena, out) : 0;
 }
 
 /* The records of traces l into an array in arena. */
@@ -710,14 +845,17 @@ static int emit(const osp_aicalls *s, const osp_aicall_query *q, const idlist *l
     if (total && !calls)
         return OSP_ENOMEM;
     int rc = 0;
+    text_cache texts = {.off = UINT64_MAX};
     for (size_t i = 0; i < l->n && rc == 0; i++) {
         const group *g = &ix->groups[l->ids[i]];
         size_t from = k;
         for (uint32_t j = 0; j < g->n && rc == 0; j++)
-            rc = copy_call(s, &ix->recs[g->ids[j]], q->with_text, arena, &calls[k++]);
+            rc = copy_call(s, &ix->recs[g->ids[j]], q->with_text ? &texts : NULL, arena,
+                           &calls[k++]);
         if (k - from > 1)
             qsort(calls + from, k - from, sizeof *calls, cmp_call);
     }
+    text_cache_cleanup(&texts);
     *out = calls;
     *nout = rc ? 0 : total;
     return rc;
@@ -858,8 +996,10 @@ static int rebuild(const aic_index *old, const uint32_t *newseg, aic_index *ix)
     index_init(ix);
     for (size_t i = 0; i < old->nrecs && rc == 0; i++) {
         const rec *r = &old->recs[i];
-        if (newseg[r->seg] != NO_SEG)
-            rc = index_record(ix, &r->a, newseg[r->seg], r->off, r->len);
+        loc where = r->at;
+        where.seg = newseg[r->at.seg];
+        if (where.seg != NO_SEG)
+            rc = index_record(ix, &r->a, &where);
     }
     if (rc)
         index_cleanup(ix);

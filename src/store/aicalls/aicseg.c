@@ -1,12 +1,14 @@
-/* The AI call segment format (aicseg.h): encoding and verifying decoding of records. */
+/* The AI call segment format (aicseg.h): encoding and verifying decoding of records and
+ * blocks. */
 #include "store/aicalls/aicseg.h"
 
 #include <string.h>
-#include <xxhash.h>
 
 #include "core/checksum.h"
 #include "core/endian.h"
 #include "core/err.h"
+#include "core/mem.h"
+#include "store/blockfile.h"
 
 /* Byte offsets of the fixed part of a payload. */
 enum {
@@ -48,11 +50,12 @@ void osp_aicseg_header(uint8_t out[OSP_AICSEG_HEADER_SIZE])
     osp_put_le32(out + 8, OSP_AICSEG_VERSION);
 }
 
-int osp_aicseg_check_header(const uint8_t *p, size_t n)
+int osp_aicseg_check_header(const uint8_t *p, size_t n, uint32_t *version)
 {
     if (n < OSP_AICSEG_HEADER_SIZE)
         return OSP_EAGAIN;
-    if (memcmp(p, OSP_AICSEG_MAGIC, 8) || osp_get_le32(p + 8) != OSP_AICSEG_VERSION)
+    *version = osp_get_le32(p + 8);
+    if (memcmp(p, OSP_AICSEG_MAGIC, 8) || *version < 1 || *version > OSP_AICSEG_VERSION)
         return OSP_ECORRUPT;
     return 0;
 }
@@ -76,9 +79,9 @@ int osp_aicseg_encode(const osp_aicall *in, osp_buf *out)
         len += 2 + s[i]->n;
     }
     size_t at = out->len;
-    if (osp_buf_reserve(out, OSP_AICSEG_FRAME_SIZE + len))
+    if (osp_buf_reserve(out, OSP_AICSEG_RECORD_HEAD + len))
         return OSP_ENOMEM;
-    uint8_t *f = (uint8_t *)out->data + at, *p = f + OSP_AICSEG_FRAME_SIZE;
+    uint8_t *f = (uint8_t *)out->data + at, *p = f + OSP_AICSEG_RECORD_HEAD;
     memset(p, 0, OSP_AICSEG_FIXED_SIZE);
     memcpy(p + F_TRACE, a.trace_id, 16);
     memcpy(p + F_SPAN, a.span_id, 8);
@@ -100,8 +103,7 @@ int osp_aicseg_encode(const osp_aicall *in, osp_buf *out)
         q += 2 + s[i]->n;
     }
     osp_put_le32(f, (uint32_t)len);
-    osp_put_le64(f + 4, XXH64(p, len, 0));
-    out->len = at + OSP_AICSEG_FRAME_SIZE + len;
+    out->len = at + OSP_AICSEG_RECORD_HEAD + len;
     return 0;
 }
 
@@ -135,20 +137,12 @@ static int decode_fixed(const uint8_t *p, osp_aicall *a)
     return 0;
 }
 
-int osp_aicseg_decode(const uint8_t *p, size_t n, osp_aicall *a, size_t *used)
+/* Decodes the len-byte payload pl into *a, its strings pointing into pl. */
+static int decode_payload(const uint8_t *pl, size_t len, osp_aicall *a)
 {
-    if (n < OSP_AICSEG_FRAME_SIZE)
-        return OSP_EAGAIN;
-    size_t len = osp_get_le32(p);
-    if (len < OSP_AICSEG_FIXED_SIZE || len > OSP_AICSEG_MAX_PAYLOAD)
-        return OSP_ECORRUPT;
-    if (n - OSP_AICSEG_FRAME_SIZE < len)
-        return OSP_EAGAIN;
-    const uint8_t *pl = p + OSP_AICSEG_FRAME_SIZE, *end = pl + len;
-    if (!osp_checksum_ok(pl, len, osp_get_le64(p + 4)))
-        return OSP_ECORRUPT;
+    const uint8_t *end = pl + len;
     memset(a, 0, sizeof *a);
-    if (decode_fixed(pl, a))
+    if (len < OSP_AICSEG_FIXED_SIZE || decode_fixed(pl, a))
         return OSP_ECORRUPT;
     osp_str *s[OSP_AICSEG_NSTRS];
     strs_of(a, s);
@@ -162,8 +156,73 @@ int osp_aicseg_decode(const uint8_t *p, size_t n, osp_aicall *a, size_t *used)
         *s[i] = osp_str_make((const char *)q + 2, sn);
         q += 2 + sn;
     }
-    if (q != end)
+    return q == end ? 0 : OSP_ECORRUPT;
+}
+
+int osp_aicseg_decode(const uint8_t *p, size_t n, osp_aicall *a, size_t *used)
+{
+    if (n < OSP_AICSEG_RECORD_HEAD)
+        return OSP_ECORRUPT;
+    size_t len = osp_get_le32(p);
+    if (len > OSP_AICSEG_MAX_PAYLOAD || n - OSP_AICSEG_RECORD_HEAD < len ||
+        decode_payload(p + OSP_AICSEG_RECORD_HEAD, len, a))
+        return OSP_ECORRUPT;
+    *used = OSP_AICSEG_RECORD_HEAD + len;
+    return 0;
+}
+
+int osp_aicseg_decode_v1(const uint8_t *p, size_t n, osp_aicall *a, size_t *used)
+{
+    if (n < OSP_AICSEG_FRAME_SIZE)
+        return OSP_EAGAIN;
+    size_t len = osp_get_le32(p);
+    if (len < OSP_AICSEG_FIXED_SIZE || len > OSP_AICSEG_MAX_PAYLOAD)
+        return OSP_ECORRUPT;
+    if (n - OSP_AICSEG_FRAME_SIZE < len)
+        return OSP_EAGAIN;
+    const uint8_t *pl = p + OSP_AICSEG_FRAME_SIZE;
+    if (!osp_checksum_ok(pl, len, osp_get_le64(p + 4)) || decode_payload(pl, len, a))
         return OSP_ECORRUPT;
     *used = OSP_AICSEG_FRAME_SIZE + len;
+    return 0;
+}
+
+/* ---- blocks ---- */
+
+#define BLOCK_LEVEL 3 /* zstd level */
+
+int osp_aicseg_block_pack(ZSTD_CCtx *cctx, const void *raw, size_t n, osp_buf *out)
+{
+    size_t at = out->len;
+    if (osp_buf_reserve(out, OSP_AICSEG_BLOCK_HEAD))
+        return OSP_ENOMEM;
+    out->len += OSP_AICSEG_BLOCK_HEAD;
+    uint8_t slot[OSP_AICSEG_BLOCK_HEAD];
+    int rc = osp_blockfile_pack(cctx, BLOCK_LEVEL, raw, n, out, slot);
+    if (rc) {
+        out->len = at;
+        return rc;
+    }
+    memcpy(out->data + at, slot, sizeof slot);
+    return 0;
+}
+
+int osp_aicseg_block_unpack(ZSTD_DCtx *dctx, const uint8_t *p, size_t n, uint8_t **raw,
+                            size_t *rawlen, size_t *used)
+{
+    if (n < OSP_AICSEG_BLOCK_HEAD)
+        return OSP_EAGAIN;
+    osp_blockfile_block b = {osp_get_le32(p), osp_get_le32(p + 4), osp_get_le64(p + 8)};
+    if (b.clen == 0 || b.clen > ZSTD_compressBound(OSP_AICSEG_MAX_BLOCK_RAW) ||
+        b.rawlen > OSP_AICSEG_MAX_BLOCK_RAW)
+        return OSP_ECORRUPT;
+    if (n - OSP_AICSEG_BLOCK_HEAD < b.clen)
+        return OSP_EAGAIN;
+    const char *why;
+    int rc = osp_blockfile_unpack(dctx, p + OSP_AICSEG_BLOCK_HEAD, &b, raw, &why);
+    if (rc)
+        return rc;
+    *rawlen = b.rawlen;
+    *used = OSP_AICSEG_BLOCK_HEAD + b.clen;
     return 0;
 }

@@ -1,6 +1,9 @@
-/* Tests of the AI call index (store/aicalls): the segment format, reopening, torn and
- * corrupt records, queries and retention. */
+/* Tests of the AI call index (store/aicalls): the segment format and its blocks, reading
+ * version 1 segments, reopening, torn and corrupt blocks, queries and retention. */
 #include "testutil.h"
+
+#include <sys/stat.h>
+#include <xxhash.h>
 
 #include "../storetest.h"
 #include "core/clock.h"
@@ -9,6 +12,7 @@
 #include "core/mem.h"
 #include "store/aicalls/aicalls.h"
 #include "store/aicalls/aicseg.h"
+#include "core/endian.h"
 #include "store/partdir.h"
 
 #define DAY_NS 86400000000000ull
@@ -186,6 +190,19 @@ static void test_round_trip(void **state)
     free(dir);
 }
 
+/* The bytes of the block that holds records calls[0..n) alone, in *out. */
+static void block_of(const osp_aicall *calls, size_t n, osp_buf *out)
+{
+    osp_buf raw;
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    osp_buf_init(&raw, 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(osp_aicseg_encode(&calls[i], &raw), 0);
+    assert_int_equal(osp_aicseg_block_pack(cctx, raw.data, raw.len, out), 0);
+    osp_buf_cleanup(&raw);
+    ZSTD_freeCCtx(cctx);
+}
+
 /* Two appends to the same segment, the second damaged by how: the first survives. */
 static void damaged(void (*damage)(const char *path, size_t first_len))
 {
@@ -196,7 +213,7 @@ static void damaged(void (*damage)(const char *path, size_t first_len))
     for (int i = 0; i < 4; i++)
         calls[i] = make_call(i, (uint8_t)(0xB0 + i), "hello", 5);
     osp_buf_init(&enc, 0);
-    assert_int_equal(osp_aicseg_encode(&calls[0], &enc), 0);
+    block_of(calls, 1, &enc); /* the first append's block */
     osp_aicalls *s = open_dir(dir, 0);
     assert_int_equal(osp_aicalls_append(s, calls, 1), 0);
     assert_int_equal(osp_aicalls_append(s, calls + 1, 3), 0);
@@ -227,7 +244,7 @@ static void damaged(void (*damage)(const char *path, size_t first_len))
 
 static void cut_second(const char *path, size_t first_len)
 {
-    /* Leaves the second record torn after a few bytes. */
+    /* Leaves the second block torn after a few bytes. */
     osp_test_run("truncate -s %zu '%s'", OSP_AICSEG_HEADER_SIZE + first_len + 20, path);
 }
 
@@ -271,6 +288,21 @@ static void test_retention(void **state)
     free(dir);
 }
 
+/* A version 1 frame of a (as version 1 wrote them) appended to out. */
+static void v1_frame(const osp_aicall *a, osp_buf *out)
+{
+    osp_buf rec;
+    osp_buf_init(&rec, 0);
+    assert_int_equal(osp_aicseg_encode(a, &rec), 0);
+    size_t len = rec.len - OSP_AICSEG_RECORD_HEAD;
+    uint8_t frame[OSP_AICSEG_FRAME_SIZE];
+    osp_put_le32(frame, (uint32_t)len);
+    osp_put_le64(frame + 4, XXH64(rec.data + OSP_AICSEG_RECORD_HEAD, len, 0));
+    assert_int_equal(osp_buf_append(out, frame, sizeof frame), 0);
+    assert_int_equal(osp_buf_append(out, rec.data + OSP_AICSEG_RECORD_HEAD, len), 0);
+    osp_buf_cleanup(&rec);
+}
+
 static void test_decode_rejects(void **state)
 {
     (void)state;
@@ -282,18 +314,167 @@ static void test_decode_rejects(void **state)
     uint8_t *p = (uint8_t *)enc.data;
     assert_int_equal(osp_aicseg_decode(p, enc.len, &b, &used), 0);
     assert_int_equal(used, enc.len);
-    for (size_t n = 0; n < enc.len; n++) /* every prefix is incomplete */
-        assert_int_equal(osp_aicseg_decode(p, n, &b, &used), OSP_EAGAIN);
-    p[OSP_AICSEG_FRAME_SIZE + 112] = 99; /* a type past the last */
+    assert_call(&b, &a);
+    for (size_t n = 0; n < enc.len; n++) /* in a block, a cut record is damage */
+        assert_int_equal(osp_aicseg_decode(p, n, &b, &used), OSP_ECORRUPT);
+    p[OSP_AICSEG_RECORD_HEAD + 112] = 99; /* a type past the last */
     assert_int_equal(osp_aicseg_decode(p, enc.len, &b, &used), OSP_ECORRUPT);
     p[0] = 1; /* a length below the fixed part */
     assert_int_equal(osp_aicseg_decode(p, enc.len, &b, &used), OSP_ECORRUPT);
+    /* version 1 frames */
+    osp_buf_reset(&enc);
+    v1_frame(&a, &enc);
+    p = (uint8_t *)enc.data;
+    assert_int_equal(osp_aicseg_decode_v1(p, enc.len, &b, &used), 0);
+    assert_int_equal(used, enc.len);
+    assert_call(&b, &a);
+    for (size_t n = 0; n < enc.len; n++) /* every prefix is incomplete */
+        assert_int_equal(osp_aicseg_decode_v1(p, n, &b, &used), OSP_EAGAIN);
+    p[OSP_AICSEG_FRAME_SIZE + 20] ^= 1; /* the checksum no longer holds */
+    assert_int_equal(osp_aicseg_decode_v1(p, enc.len, &b, &used), OSP_ECORRUPT);
+    /* headers: versions 1 and 2 are read */
+    uint8_t h[OSP_AICSEG_HEADER_SIZE];
+    uint32_t version;
+    osp_aicseg_header(h);
+    assert_int_equal(osp_aicseg_check_header(h, sizeof h, &version), 0);
+    assert_int_equal(version, 2);
+    assert_int_equal(osp_aicseg_check_header(h, sizeof h - 1, &version), OSP_EAGAIN);
+    osp_put_le32(h + 8, 1);
+    assert_int_equal(osp_aicseg_check_header(h, sizeof h, &version), 0);
+    assert_int_equal(version, 1);
+    osp_put_le32(h + 8, 3);
+    assert_int_equal(osp_aicseg_check_header(h, sizeof h, &version), OSP_ECORRUPT);
+    osp_aicseg_header(h);
+    h[3] ^= 1;
+    assert_int_equal(osp_aicseg_check_header(h, sizeof h, &version), OSP_ECORRUPT);
+    osp_buf_cleanup(&enc);
+}
+
+/* A block round-trips; a cut one is incomplete, a changed byte or length is damage. */
+static void test_block_rejects(void **state)
+{
+    (void)state;
+    osp_aicall calls[3] = {make_call(0, 0xD1, "x", 1), make_call(1, 0xD1, "y", 1),
+                           make_call(2, 0xD1, "z", 1)};
+    osp_buf blk;
+    osp_buf_init(&blk, 0);
+    block_of(calls, 3, &blk);
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    uint8_t *p = (uint8_t *)blk.data, *raw;
+    size_t rawlen, used, at = 0, len;
+    assert_int_equal(osp_aicseg_block_unpack(dctx, p, blk.len, &raw, &rawlen, &used), 0);
+    assert_int_equal(used, blk.len);
+    for (int i = 0; i < 3; i++, at += len) {
+        osp_aicall b;
+        assert_int_equal(osp_aicseg_decode(raw + at, rawlen - at, &b, &len), 0);
+        assert_call(&b, &calls[i]);
+    }
+    assert_int_equal(at, rawlen);
+    osp_free(raw);
+    for (size_t n = 0; n < blk.len; n++)
+        assert_int_equal(osp_aicseg_block_unpack(dctx, p, n, &raw, &rawlen, &used), OSP_EAGAIN);
+    p[blk.len - 3] ^= 0x10;
+    assert_int_equal(osp_aicseg_block_unpack(dctx, p, blk.len, &raw, &rawlen, &used), OSP_ECORRUPT);
+    p[blk.len - 3] ^= 0x10;
+    osp_put_le32(p + 4, OSP_AICSEG_MAX_BLOCK_RAW + 1); /* a raw length past the bound */
+    assert_int_equal(osp_aicseg_block_unpack(dctx, p, blk.len, &raw, &rawlen, &used), OSP_ECORRUPT);
+    osp_put_le32(p, 0); /* an empty stored block */
+    assert_int_equal(osp_aicseg_block_unpack(dctx, p, blk.len, &raw, &rawlen, &used), OSP_ECORRUPT);
+    ZSTD_freeDCtx(dctx);
+    osp_buf_cleanup(&blk);
+}
+
+/* Records of one append spread over blocks of about OSP_AICSEG_BLOCK_TARGET raw bytes,
+ * compressed: every text reads back, before and after a reopen. */
+static void test_blocks(void **state)
+{
+    (void)state;
+    enum { N = 300, TEXT = 3000 };
+    char *dir = osp_test_tmpdir("aicalls");
+    char path[1024], *text = malloc(TEXT);
+    osp_aicall *calls = calloc(N, sizeof *calls);
+    for (int i = 0; i < N; i++) {
+        calls[i] = make_call(i, (uint8_t)(i / 10), text, TEXT);
+        memset(calls[i].span_id, 0, 8);
+        memcpy(calls[i].span_id, &i, sizeof i);
+    }
+    for (int i = 0; i < TEXT; i++) /* a prompt-like text, repeating */
+        text[i] = "You are a helpful assistant. "[i % 29];
+    osp_aicalls *s = open_dir(dir, 0);
+    assert_int_equal(osp_aicalls_append(s, calls, N), 0);
+    osp_arena arena;
+    osp_arena_init(&arena, 0, 0);
+    osp_aicall *got;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int t = 0; t < N / 10; t++) {
+            assert_int_equal(select_trace(s, (uint8_t)t, &arena, &got), 10);
+            for (int j = 0; j < 10; j++) /* the trace's records, by start */
+                assert_call(&got[j], &calls[10 * t + j]);
+        }
+        osp_aicalls_close(s);
+        s = open_dir(dir, 0);
+        assert_int_equal(osp_aicalls_count(s), N);
+    }
+    /* over 900 000 raw bytes in a few blocks, each compressed */
+    seg_path(dir, path, sizeof path);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(st.st_size < N * TEXT / 10);
+    osp_arena_cleanup(&arena);
+    osp_aicalls_close(s);
+    osp_test_rmdir(dir);
+    free(calls);
+    free(text);
+    free(dir);
+}
+
+/* A version 1 segment (framed records, not compressed) is still read; appends then go to
+ * a new segment of the current version. */
+static void test_reads_version_1(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("aicalls");
+    char path[1024];
+    osp_aicall calls[3] = {make_call(0, 0xE0, "first", 5), make_call(1, 0xE0, "second", 6),
+                           make_call(2, 0xE1, "third", 5)};
+    osp_aicalls *s = open_dir(dir, 0); /* makes the directory */
+    osp_aicalls_close(s);
+    seg_path(dir, path, sizeof path);
+    osp_test_run("mkdir -p \"$(dirname '%s')\"", path);
+    osp_buf file;
+    osp_buf_init(&file, 0);
     uint8_t h[OSP_AICSEG_HEADER_SIZE];
     osp_aicseg_header(h);
-    assert_int_equal(osp_aicseg_check_header(h, sizeof h), 0);
-    h[3] ^= 1;
-    assert_int_equal(osp_aicseg_check_header(h, sizeof h), OSP_ECORRUPT);
-    osp_buf_cleanup(&enc);
+    osp_put_le32(h + 8, 1);
+    assert_int_equal(osp_buf_append(&file, h, sizeof h), 0);
+    v1_frame(&calls[0], &file);
+    v1_frame(&calls[1], &file);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(file.data, 1, file.len, f), file.len);
+    fclose(f);
+    s = open_dir(dir, 0);
+    assert_int_equal(osp_aicalls_count(s), 2);
+    osp_arena arena;
+    osp_arena_init(&arena, 0, 0);
+    osp_aicall *got;
+    assert_int_equal(select_trace(s, 0xE0, &arena, &got), 2);
+    assert_call(&got[0], &calls[0]);
+    assert_call(&got[1], &calls[1]);
+    assert_int_equal(osp_aicalls_append(s, calls + 2, 1), 0);
+    osp_aicalls_close(s);
+    s = open_dir(dir, 0);
+    assert_int_equal(osp_aicalls_count(s), 3);
+    assert_int_equal(select_trace(s, 0xE1, &arena, &got), 1);
+    assert_call(&got[0], &calls[2]);
+    assert_int_equal(select_trace(s, 0xE0, &arena, &got), 2);
+    assert_call(&got[1], &calls[1]);
+    assert_int_equal(quarantined(dir), 0);
+    osp_arena_cleanup(&arena);
+    osp_buf_cleanup(&file);
+    osp_aicalls_close(s);
+    osp_test_rmdir(dir);
+    free(dir);
 }
 
 int main(void)
@@ -302,7 +483,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_corrupted),      cmocka_unit_test(test_retention),
-        cmocka_unit_test(test_decode_rejects),
+        cmocka_unit_test(test_decode_rejects), cmocka_unit_test(test_block_rejects),
+        cmocka_unit_test(test_blocks),         cmocka_unit_test(test_reads_version_1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
