@@ -65,6 +65,23 @@ int64_t osp_aicall_max_chunk_gap(const osp_span *span)
     return max;
 }
 
+void osp_aicall_counts(osp_aicall *a, int64_t *c[OSP_AICALL_NCOUNTS])
+{
+    int64_t *v[OSP_AICALL_NCOUNTS] = {
+        &a->input_tokens,     &a->output_tokens, &a->cache_read_tokens, &a->cache_write_tokens,
+        &a->reasoning_tokens, &a->ttft_ns,       &a->tpot_ns,           &a->max_gap_ns};
+    memcpy(c, v, sizeof v);
+}
+
+void osp_aicall_strs(osp_aicall *a, osp_str *s[OSP_AICALL_NSTRS])
+{
+    osp_str *v[OSP_AICALL_NSTRS] = {
+        &a->service,        &a->name,       &a->operation,  &a->provider,   &a->request_model,
+        &a->response_model, &a->session_id, &a->user_id,    &a->agent_name, &a->tool_name,
+        &a->error_type,     &a->input_text, &a->output_text};
+    memcpy(s, v, sizeof v);
+}
+
 int64_t osp_aicall_uncached_input(const osp_aicall *a)
 {
     int64_t n = a->input_tokens > 0 ? a->input_tokens : 0;

@@ -72,6 +72,31 @@ osp_str osp_aicall_cut(osp_str s, size_t max);
  * osp_genai_set_server_ttft does for a span). */
 void osp_aicall_set_server_ttft(osp_aicall *a, int64_t ttft_ns);
 
+/* A record's counts and strings as pointers into it, in the order of the segment format
+ * (store/aicalls/README.md): input, output, cache-read, cache-write and reasoning tokens,
+ * TTFT, TPOT, largest gap; service, span name, operation, provider, request and response
+ * model, session, user, agent, tool, error type, then the two texts. */
+#define OSP_AICALL_NCOUNTS 8
+enum osp_aicall_str {
+    OSP_AS_SERVICE,
+    OSP_AS_NAME,
+    OSP_AS_OPERATION,
+    OSP_AS_PROVIDER,
+    OSP_AS_REQUEST_MODEL,
+    OSP_AS_RESPONSE_MODEL,
+    OSP_AS_SESSION,
+    OSP_AS_USER,
+    OSP_AS_AGENT,
+    OSP_AS_TOOL,
+    OSP_AS_ERROR_TYPE,
+    OSP_AICALL_NNAMES, /* the strings before the texts */
+    OSP_AS_INPUT_TEXT = OSP_AICALL_NNAMES,
+    OSP_AS_OUTPUT_TEXT,
+    OSP_AICALL_NSTRS
+};
+void osp_aicall_counts(osp_aicall *a, int64_t *c[OSP_AICALL_NCOUNTS]);
+void osp_aicall_strs(osp_aicall *a, osp_str *s[OSP_AICALL_NSTRS]);
+
 /* The uncached input tokens of a (input less cache reads and writes, never below 0; 0
  * when unknown): what osp_price_cost prices as input. */
 int64_t osp_aicall_uncached_input(const osp_aicall *a);

@@ -48,9 +48,15 @@ typedef struct loc {
     uint32_t in_block;
 } loc;
 
-/* A record's summary: strings interned, texts left on disk. */
+/* A record's summary, compact: its strings as ids in the index's string table, texts left
+ * on disk (rec_expand gives the osp_aicall). */
 typedef struct rec {
-    osp_aicall a;
+    uint8_t trace_id[16], span_id[8], parent_span_id[8];
+    uint64_t start_ns, end_ns;
+    int64_t counts[OSP_AICALL_NCOUNTS];
+    uint32_t strs[OSP_AICALL_NNAMES]; /* string id + 1; 0 for an empty string */
+    uint8_t type, is_error;
+    int8_t cache_in_input, streaming;
     loc at;
 } rec;
 
@@ -160,24 +166,66 @@ static int group_add(group *g, uint32_t id, uint64_t t)
     return 0;
 }
 
-/* Interns the record's strings (texts are dropped: they stay on disk). */
-static int intern_strs(aic_index *ix, osp_aicall *a)
+/* The string of id + 1 (0: empty). */
+static osp_str str_of(const aic_index *ix, uint32_t id1)
 {
-    osp_str *s[] = {&a->service,       &a->name,           &a->operation,  &a->provider,
-                    &a->request_model, &a->response_model, &a->session_id, &a->user_id,
-                    &a->agent_name,    &a->tool_name,      &a->error_type};
-    a->input_text = a->output_text = osp_str_make("", 0);
-    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+    return id1 ? ix->strs.strs[id1 - 1] : osp_str_make("", 0);
+}
+
+/* The summary of a stored at where, its strings interned (texts are dropped: they stay on
+ * disk). */
+static int rec_compact(aic_index *ix, const osp_aicall *in, const loc *where, rec *r)
+{
+    osp_aicall a = *in;
+    int64_t *c[OSP_AICALL_NCOUNTS];
+    osp_str *str[OSP_AICALL_NSTRS];
+    osp_aicall_counts(&a, c);
+    osp_aicall_strs(&a, str);
+    memset(r, 0, sizeof *r);
+    memcpy(r->trace_id, a.trace_id, 16);
+    memcpy(r->span_id, a.span_id, 8);
+    memcpy(r->parent_span_id, a.parent_span_id, 8);
+    r->start_ns = a.start_ns;
+    r->end_ns = a.end_ns;
+    for (int i = 0; i < OSP_AICALL_NCOUNTS; i++)
+        r->counts[i] = *c[i];
+    for (int i = 0; i < OSP_AICALL_NNAMES; i++) {
         uint32_t id;
-        if (!s[i]->n) {
-            *s[i] = osp_str_make("", 0); /* not a pointer into the caller's memory */
+        if (!str[i]->n)
             continue;
-        }
-        if (osp_intern_add(&ix->strs, *s[i], &id))
+        if (osp_intern_add(&ix->strs, *str[i], &id))
             return OSP_ENOMEM;
-        *s[i] = ix->strs.strs[id];
+        r->strs[i] = id + 1;
     }
+    r->type = (uint8_t)a.type;
+    r->is_error = (uint8_t)a.is_error;
+    r->cache_in_input = (int8_t)a.cache_in_input;
+    r->streaming = (int8_t)a.streaming;
+    r->at = *where;
     return 0;
+}
+
+/* The record r summarizes, strings pointing into the index, texts empty. */
+static void rec_expand(const aic_index *ix, const rec *r, osp_aicall *a)
+{
+    int64_t *c[OSP_AICALL_NCOUNTS];
+    osp_str *str[OSP_AICALL_NSTRS];
+    memset(a, 0, sizeof *a);
+    osp_aicall_counts(a, c);
+    osp_aicall_strs(a, str);
+    memcpy(a->trace_id, r->trace_id, 16);
+    memcpy(a->span_id, r->span_id, 8);
+    memcpy(a->parent_span_id, r->parent_span_id, 8);
+    a->start_ns = r->start_ns;
+    a->end_ns = r->end_ns;
+    for (int i = 0; i < OSP_AICALL_NCOUNTS; i++)
+        *c[i] = r->counts[i];
+    for (int i = 0; i < OSP_AICALL_NSTRS; i++)
+        *str[i] = i < OSP_AICALL_NNAMES ? str_of(ix, r->strs[i]) : osp_str_make("", 0);
+    a->type = r->type;
+    a->is_error = r->is_error;
+    a->cache_in_input = r->cache_in_input;
+    a->streaming = r->streaming;
 }
 
 /* Links trace group tg to the group of (kind, k), once in a row. */
@@ -200,13 +248,13 @@ static int link_trace(aic_index *ix, uint32_t tg, int kind, osp_str k, uint64_t 
 }
 
 /* Adds a record (its strings interned), stored at where, to the index. */
-static int index_record(aic_index *ix, const osp_aicall *in, const loc *where)
+static int index_record(aic_index *ix, const osp_aicall *a, const loc *where)
 {
-    rec r = {.a = *in, .at = *where};
+    rec r;
     uint32_t tg;
-    int rc = intern_strs(ix, &r.a);
+    int rc = rec_compact(ix, a, where, &r);
     if (rc == 0)
-        rc = group_get(ix, K_TRACE, r.a.trace_id, 16, &tg);
+        rc = group_get(ix, K_TRACE, a->trace_id, 16, &tg);
     if (rc)
         return rc;
     rec *slot = osp_array_push((void **)&ix->recs, &ix->nrecs, &ix->rcap, sizeof *slot);
@@ -214,14 +262,14 @@ static int index_record(aic_index *ix, const osp_aicall *in, const loc *where)
         return OSP_ENOMEM;
     *slot = r;
     uint32_t id = (uint32_t)(ix->nrecs - 1);
-    uint64_t t = r.a.start_ns;
-    if (r.a.end_ns > ix->groups[tg].end)
-        ix->groups[tg].end = r.a.end_ns;
+    uint64_t t = a->start_ns;
+    if (a->end_ns > ix->groups[tg].end)
+        ix->groups[tg].end = a->end_ns;
     if ((rc = group_add(&ix->groups[tg], id, t)) ||
-        (rc = link_trace(ix, tg, K_SESSION, r.a.session_id, t)) ||
-        (rc = link_trace(ix, tg, K_USER, r.a.user_id, t)))
+        (rc = link_trace(ix, tg, K_SESSION, a->session_id, t)) ||
+        (rc = link_trace(ix, tg, K_USER, a->user_id, t)))
         return rc;
-    return link_trace(ix, tg, K_AGENT, r.a.agent_name, t);
+    return link_trace(ix, tg, K_AGENT, a->agent_name, t);
 }
 
 /* ---- opening: replaying segments ---- */
@@ -666,9 +714,9 @@ static int add_user_traces(const aic_index *ix, osp_str user, idlist *l)
     for (size_t i = 0, ntraces = l->n; i < ntraces && rc == 0; i++) {
         const group *t = &ix->groups[l->ids[i]];
         for (uint32_t k = 0; k < t->n && rc == 0; k++) {
-            const osp_aicall *a = &ix->recs[t->ids[k]].a;
+            osp_str session = str_of(ix, ix->recs[t->ids[k]].strs[OSP_AS_SESSION]);
             uint32_t sid;
-            if (a->session_id.n && group_find(ix, K_SESSION, a->session_id, &sid) &&
+            if (session.n && group_find(ix, K_SESSION, session, &sid) &&
                 (!sessions.n || sessions.ids[sessions.n - 1] != sid))
                 rc = idlist_add(&sessions, sid);
         }
@@ -818,11 +866,10 @@ static int read_texts(const osp_aicalls *s, const rec *r, text_cache *c, osp_are
 static int copy_call(const osp_aicalls *s, const rec *r, text_cache *texts, osp_arena *arena,
                      osp_aicall *out)
 {
-    *out = r->a;
-    osp_str *str[] = {&out->service,       &out->name,           &out->operation,  &out->provider,
-                      &out->request_model, &out->response_model, &out->session_id, &out->user_id,
-                      &out->agent_name,    &out->tool_name,      &out->error_type};
-    for (size_t i = 0; i < sizeof str / sizeof str[0]; i++) {
+    osp_str *str[OSP_AICALL_NSTRS];
+    rec_expand(&s->ix, r, out);
+    osp_aicall_strs(out, str);
+    for (int i = 0; i < OSP_AICALL_NNAMES; i++) {
         if (!str[i]->n)
             continue;
         if (!(*str[i] = osp_arena_strdup(arena, *str[i])).p)
@@ -910,6 +957,7 @@ int osp_aicalls_scan(osp_aicalls *s, const osp_aicall_query *q, osp_aicall_trace
 {
     idlist l = {0};
     const osp_aicall **calls = NULL;
+    osp_aicall *vals = NULL;
     size_t cap = 0;
     pthread_rwlock_rdlock(&s->lock);
     int rc = candidates(&s->ix, q, &l);
@@ -919,15 +967,19 @@ int osp_aicalls_scan(osp_aicalls *s, const osp_aicall_query *q, osp_aicall_trace
         const group *g = &s->ix.groups[l.ids[i]];
         if (g->n > cap) {
             const osp_aicall **more = osp_realloc(calls, g->n * sizeof *calls);
-            if (!more) {
+            osp_aicall *more_vals = more ? osp_realloc(vals, g->n * sizeof *vals) : NULL;
+            calls = more ? more : calls;
+            vals = more_vals ? more_vals : vals;
+            if (!more_vals) {
                 rc = OSP_ENOMEM;
                 break;
             }
-            calls = more;
             cap = g->n;
         }
-        for (uint32_t j = 0; j < g->n; j++)
-            calls[j] = &s->ix.recs[g->ids[j]].a;
+        for (uint32_t j = 0; j < g->n; j++) {
+            rec_expand(&s->ix, &s->ix.recs[g->ids[j]], &vals[j]);
+            calls[j] = &vals[j];
+        }
         sort_calls(calls, g->n);
         rc = fn(ctx, calls, g->n);
     }
@@ -935,6 +987,7 @@ int osp_aicalls_scan(osp_aicalls *s, const osp_aicall_query *q, osp_aicall_trace
         rc = fn(ctx, NULL, 0);
     pthread_rwlock_unlock(&s->lock);
     osp_free(calls);
+    osp_free(vals);
     osp_free(l.ids);
     return rc;
 }
@@ -997,9 +1050,12 @@ static int rebuild(const aic_index *old, const uint32_t *newseg, aic_index *ix)
     for (size_t i = 0; i < old->nrecs && rc == 0; i++) {
         const rec *r = &old->recs[i];
         loc where = r->at;
+        osp_aicall a;
         where.seg = newseg[r->at.seg];
-        if (where.seg != NO_SEG)
-            rc = index_record(ix, &r->a, &where);
+        if (where.seg == NO_SEG)
+            continue;
+        rec_expand(old, r, &a);
+        rc = index_record(ix, &a, &where);
     }
     if (rc)
         index_cleanup(ix);

@@ -23,25 +23,7 @@ enum {
     F_STREAMING = 114,
     F_ERROR = 115, /* then u32 reserved, 0 */
 };
-#define NCOUNTS 8
-
-/* The record's counts and strings in format order, as pointers into a. */
-static void counts_of(osp_aicall *a, int64_t *c[NCOUNTS])
-{
-    int64_t *v[NCOUNTS] = {
-        &a->input_tokens,     &a->output_tokens, &a->cache_read_tokens, &a->cache_write_tokens,
-        &a->reasoning_tokens, &a->ttft_ns,       &a->tpot_ns,           &a->max_gap_ns};
-    memcpy(c, v, sizeof v);
-}
-
-static void strs_of(osp_aicall *a, osp_str *s[OSP_AICSEG_NSTRS])
-{
-    osp_str *v[OSP_AICSEG_NSTRS] = {
-        &a->service,        &a->name,       &a->operation,  &a->provider,   &a->request_model,
-        &a->response_model, &a->session_id, &a->user_id,    &a->agent_name, &a->tool_name,
-        &a->error_type,     &a->input_text, &a->output_text};
-    memcpy(s, v, sizeof v);
-}
+#define NCOUNTS OSP_AICALL_NCOUNTS
 
 void osp_aicseg_header(uint8_t out[OSP_AICSEG_HEADER_SIZE])
 {
@@ -71,8 +53,8 @@ int osp_aicseg_encode(const osp_aicall *in, osp_buf *out)
     osp_aicall a = *in;
     int64_t *c[NCOUNTS];
     osp_str *s[OSP_AICSEG_NSTRS];
-    counts_of(&a, c);
-    strs_of(&a, s);
+    osp_aicall_counts(&a, c);
+    osp_aicall_strs(&a, s);
     size_t len = OSP_AICSEG_FIXED_SIZE;
     for (int i = 0; i < OSP_AICSEG_NSTRS; i++) {
         *s[i] = osp_aicall_cut(*s[i], OSP_AICALL_MAX_TEXT);
@@ -121,7 +103,7 @@ static int get_tri(uint8_t b, int *v)
 static int decode_fixed(const uint8_t *p, osp_aicall *a)
 {
     int64_t *c[NCOUNTS];
-    counts_of(a, c);
+    osp_aicall_counts(a, c);
     memcpy(a->trace_id, p + F_TRACE, 16);
     memcpy(a->span_id, p + F_SPAN, 8);
     memcpy(a->parent_span_id, p + F_PARENT, 8);
@@ -145,7 +127,7 @@ static int decode_payload(const uint8_t *pl, size_t len, osp_aicall *a)
     if (len < OSP_AICSEG_FIXED_SIZE || decode_fixed(pl, a))
         return OSP_ECORRUPT;
     osp_str *s[OSP_AICSEG_NSTRS];
-    strs_of(a, s);
+    osp_aicall_strs(a, s);
     const uint8_t *q = pl + OSP_AICSEG_FIXED_SIZE;
     for (int i = 0; i < OSP_AICSEG_NSTRS; i++) {
         if (end - q < 2)
