@@ -108,7 +108,16 @@ int osp_read_file(const char *path, osp_buf *b)
         return errno == ENOENT ? OSP_ENOTFOUND : OSP_EIO;
     int rc = 0;
     for (;;) {
-        if ((rc = osp_buf_reserve(b, 1 << 16)) != 0)
+        size_t room = b->max - b->len < (1 << 16) ? b->max - b->len : 1 << 16;
+        char probe;
+        if (room == 0) { /* full: a byte more means the file does not fit */
+            ssize_t n = read(fd, &probe, 1);
+            if (n < 0 && errno == EINTR)
+                continue;
+            rc = n < 0 ? OSP_EIO : n ? OSP_ETOOBIG : 0;
+            break;
+        }
+        if ((rc = osp_buf_reserve(b, room)) != 0)
             break;
         ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
         if (n < 0 && errno == EINTR)

@@ -9,7 +9,9 @@
 #include <yaml.h>
 
 #include "core/duration.h"
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/mem.h"
 
 #define DEFAULT_SCRAPE_INTERVAL_MS (60 * 1000)
@@ -703,64 +705,31 @@ out:
     return 0;
 }
 
-/* Reads a whole file into a heap buffer (osp_free), at most MAX_CONFIG_BYTES. */
-static int read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
+/* Reads a whole file (at most MAX_CONFIG_BYTES) into b, words the error in err. */
+static int read_file(const char *path, osp_buf *b, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    int rc = 0;
-
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return OSP_EIO;
-    }
-    for (;;) {
-        if (n == cap) {
-            if (cap >= MAX_CONFIG_BYTES) {
-                snprintf(err, errlen, "%s: file larger than %u bytes", path, MAX_CONFIG_BYTES);
-                rc = OSP_ETOOBIG;
-                goto out;
-            }
-            cap = cap ? cap * 2 : 4096;
-            char *nb = osp_realloc(buf, cap);
-            if (!nb) {
-                snprintf(err, errlen, "%s: out of memory", path);
-                rc = OSP_ENOMEM;
-                goto out;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        snprintf(err, errlen, "%s: read error", path);
-        rc = OSP_EIO;
-    }
-out:
-    fclose(f);
-    if (rc) {
-        osp_free(buf);
-        return rc;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
+    osp_buf_init(b, MAX_CONFIG_BYTES);
+    int rc = osp_read_file(path, b);
+    if (rc == OSP_ETOOBIG)
+        snprintf(err, errlen, "%s: file larger than %u bytes", path, MAX_CONFIG_BYTES);
+    else if (rc == OSP_ENOMEM)
+        snprintf(err, errlen, "%s: out of memory", path);
+    else if (rc)
+        snprintf(err, errlen, "%s: %s", path, strerror(rc == OSP_ENOTFOUND ? ENOENT : errno));
+    if (rc)
+        osp_buf_cleanup(b);
+    return rc == OSP_ENOTFOUND ? OSP_EIO : rc;
 }
 
 int osp_scrape_config_load(const char *path, osp_scrape_config **out, char *err, size_t errlen)
 {
-    char *text;
-    size_t len;
+    osp_buf text;
     *out = NULL;
-    int rc = read_file(path, &text, &len, err, errlen);
+    int rc = read_file(path, &text, err, errlen);
     if (rc)
         return rc;
-    rc = osp_scrape_config_parse(path, text, len, out, err, errlen);
-    osp_free(text);
+    rc = osp_scrape_config_parse(path, text.data, text.len, out, err, errlen);
+    osp_buf_cleanup(&text);
     return rc;
 }
 
@@ -778,7 +747,6 @@ void osp_scrape_config_destroy(osp_scrape_config *c)
     osp_arena_cleanup(&c->arena);
     osp_free(c);
 }
-
 
 int osp_file_sd_parse(const char *name, const char *text, size_t len, int json, osp_arena *arena,
                       osp_target_group **out, size_t *nout, char *err, size_t errlen)
@@ -818,16 +786,16 @@ done:
 int osp_file_sd_load(const char *path, osp_arena *arena, osp_target_group **out, size_t *nout,
                      char *err, size_t errlen)
 {
-    char *text;
-    size_t len, n = strlen(path);
+    osp_buf text;
+    size_t n = strlen(path);
     int json = n >= 5 && !strcasecmp(path + n - 5, ".json");
     *out = NULL;
     *nout = 0;
-    int rc = read_file(path, &text, &len, err, errlen);
+    int rc = read_file(path, &text, err, errlen);
     if (rc)
         return rc;
-    rc = osp_file_sd_parse(path, text, len, json, arena, out, nout, err, errlen);
-    osp_free(text);
+    rc = osp_file_sd_parse(path, text.data, text.len, json, arena, out, nout, err, errlen);
+    osp_buf_cleanup(&text);
     if (rc)
         return rc;
     osp_str fp = osp_arena_strdup(arena, osp_str_c(path));

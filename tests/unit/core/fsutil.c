@@ -180,6 +180,13 @@ static void test_read_and_replace(void **state)
     osp_buf_init(&b, 1000);
     assert_int_equal(osp_read_file(path, &b), OSP_ETOOBIG);
     osp_buf_cleanup(&b);
+    osp_buf_init(&b, n); /* a file of exactly the cap fits; a byte less does not */
+    assert_int_equal(osp_read_file(path, &b), 0);
+    assert_int_equal(b.len, n);
+    osp_buf_cleanup(&b);
+    osp_buf_init(&b, n - 1);
+    assert_int_equal(osp_read_file(path, &b), OSP_ETOOBIG);
+    osp_buf_cleanup(&b);
     char *nowhere = osp_path_join(dir, "missing/snap");
     errno = 0;
     assert_int_equal(osp_write_file_atomic(nowhere, "x", 1), OSP_EIO);
