@@ -53,8 +53,8 @@ typedef struct loc {
 typedef struct rec {
     uint8_t trace_id[16], span_id[8], parent_span_id[8];
     uint64_t start_ns, end_ns;
-    int64_t counts[OSP_AICALL_NCOUNTS];
-    uint32_t strs[OSP_AICALL_NNAMES]; /* string id + 1; 0 for an empty string */
+    int64_t counts[OSP_AICALL_NCOUNTS]; /* in osp_aicall_counts order */
+    uint32_t strs[OSP_AICALL_NNAMES];   /* string id + 1 (0: empty), by enum osp_aicall_str */
     uint8_t type, is_error;
     int8_t cache_in_input, streaming;
     loc at;
@@ -205,23 +205,36 @@ static int rec_compact(aic_index *ix, const osp_aicall *in, const loc *where, re
     return 0;
 }
 
-/* The record r summarizes, strings pointing into the index, texts empty. */
+/* The record r summarizes, strings pointing into the index, texts empty. Field by field:
+ * the lists expand every record of the range. */
 static void rec_expand(const aic_index *ix, const rec *r, osp_aicall *a)
 {
-    int64_t *c[OSP_AICALL_NCOUNTS];
-    osp_str *str[OSP_AICALL_NSTRS];
-    memset(a, 0, sizeof *a);
-    osp_aicall_counts(a, c);
-    osp_aicall_strs(a, str);
+    const uint32_t *id = r->strs;
     memcpy(a->trace_id, r->trace_id, 16);
     memcpy(a->span_id, r->span_id, 8);
     memcpy(a->parent_span_id, r->parent_span_id, 8);
     a->start_ns = r->start_ns;
     a->end_ns = r->end_ns;
-    for (int i = 0; i < OSP_AICALL_NCOUNTS; i++)
-        *c[i] = r->counts[i];
-    for (int i = 0; i < OSP_AICALL_NSTRS; i++)
-        *str[i] = i < OSP_AICALL_NNAMES ? str_of(ix, r->strs[i]) : osp_str_make("", 0);
+    a->input_tokens = r->counts[0];
+    a->output_tokens = r->counts[1];
+    a->cache_read_tokens = r->counts[2];
+    a->cache_write_tokens = r->counts[3];
+    a->reasoning_tokens = r->counts[4];
+    a->ttft_ns = r->counts[5];
+    a->tpot_ns = r->counts[6];
+    a->max_gap_ns = r->counts[7];
+    a->service = str_of(ix, id[OSP_AS_SERVICE]);
+    a->name = str_of(ix, id[OSP_AS_NAME]);
+    a->operation = str_of(ix, id[OSP_AS_OPERATION]);
+    a->provider = str_of(ix, id[OSP_AS_PROVIDER]);
+    a->request_model = str_of(ix, id[OSP_AS_REQUEST_MODEL]);
+    a->response_model = str_of(ix, id[OSP_AS_RESPONSE_MODEL]);
+    a->session_id = str_of(ix, id[OSP_AS_SESSION]);
+    a->user_id = str_of(ix, id[OSP_AS_USER]);
+    a->agent_name = str_of(ix, id[OSP_AS_AGENT]);
+    a->tool_name = str_of(ix, id[OSP_AS_TOOL]);
+    a->error_type = str_of(ix, id[OSP_AS_ERROR_TYPE]);
+    a->input_text = a->output_text = osp_str_make("", 0);
     a->type = r->type;
     a->is_error = r->is_error;
     a->cache_in_input = r->cache_in_input;
