@@ -734,13 +734,18 @@ static void after_last_export(const osprey__metrics *r)
     }
 }
 
+/* Collects and exports once, within timeout_ms (OSPREY_ETIMEDOUT when the export running
+ * on the thread holds on past it). */
 static int export_once(osprey__metrics *r, uint32_t timeout_ms)
 {
     osprey__collection c;
     uint32_t limit = r->provider->config.metric_timeout_ms;
     if (limit && limit < timeout_ms)
         timeout_ms = limit;
-    pthread_mutex_lock(&r->export_lock);
+    uint64_t until = osprey_now_ns() + (uint64_t)timeout_ms * 1000000u; /* POSIX: realtime */
+    struct timespec ts = {(time_t)(until / 1000000000u), (long)(until % 1000000000u)};
+    if (pthread_mutex_timedlock(&r->export_lock, &ts) != 0)
+        return OSPREY_ETIMEDOUT;
     after_last_export(r);
     int rc = osprey__metrics_collect(r, &c);
     if (rc == 0 && c.n)

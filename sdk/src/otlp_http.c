@@ -1,7 +1,9 @@
 /* The OTLP/HTTP transport: protobuf POSTs with libcurl, gzip, retries with backoff and
  * Retry-After, bounded by a deadline. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +32,15 @@ struct osprey__transport {
     uint32_t timeout_ms;
     bool gzip;
     osprey__stats *stats;
-    osp_buf gz;           /* the compressed body */
-    osp_buf resp;         /* the response body, at most MAX_RESPONSE bytes */
-    long retry_after_s;   /* from the last response; -1: none */
-    uint64_t last_log_ns; /* when a failure was last logged; 0: never */
-    bool partial_logged;  /* a partial success was reported */
-    uint64_t rng;         /* xorshift state for the jitter */
+    osp_buf gz;              /* the compressed body */
+    osp_buf resp;            /* the response body, at most MAX_RESPONSE bytes */
+    long retry_after_s;      /* from the last response; -1: none */
+    uint64_t last_log_ns;    /* when a failure was last logged; 0: never */
+    bool partial_logged;     /* a partial success was reported */
+    uint64_t rng;            /* xorshift state for the jitter */
+    _Atomic uint64_t cap_ns; /* no post goes on past this (osprey__transport_limit) */
+    pthread_mutex_t wait_mu; /* with wait_cv: a backoff wait, woken when cap_ns moves */
+    pthread_cond_t wait_cv;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -111,6 +116,15 @@ static int build_headers(osprey__transport *t, const osprey__transport_config *c
 }
 
 /* Sets the options every request shares. 0 or OSPREY_ENOMEM. */
+/* curl's progress callback: ends a request in flight once the cap has passed. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    const osprey__transport *t = ctx;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return osprey__mono_ns() >= atomic_load(&t->cap_ns);
+}
+
 static int setup_curl(osprey__transport *t)
 {
     CURL *h = t->curl;
@@ -123,7 +137,10 @@ static int setup_curl(osprey__transport *t)
               curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_WRITEDATA, t) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_HEADERDATA, t) == CURLE_OK;
+              curl_easy_setopt(h, CURLOPT_HEADERDATA, t) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_XFERINFODATA, t) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
     return ok ? 0 : OSPREY_ENOMEM;
 }
 
@@ -138,6 +155,13 @@ int osprey__transport_create(const osprey__transport_config *c, osprey__stats *s
     if (!t)
         return OSPREY_ENOMEM;
     pthread_mutex_init(&t->mu, NULL);
+    pthread_mutex_init(&t->wait_mu, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->wait_cv, &attr);
+    pthread_condattr_destroy(&attr);
+    atomic_init(&t->cap_ns, UINT64_MAX);
     osp_buf_init(&t->gz, 0);
     osp_buf_init(&t->resp, MAX_RESPONSE);
     t->timeout_ms = c->timeout_ms ? c->timeout_ms : 10000;
@@ -166,8 +190,21 @@ void osprey__transport_destroy(osprey__transport *t)
     osp_free(t->url);
     osp_buf_cleanup(&t->gz);
     osp_buf_cleanup(&t->resp);
+    pthread_cond_destroy(&t->wait_cv);
+    pthread_mutex_destroy(&t->wait_mu);
     pthread_mutex_destroy(&t->mu);
     osp_free(t);
+}
+
+void osprey__transport_limit(osprey__transport *t, uint64_t deadline_ns)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->wait_mu);
+    if (deadline_ns < atomic_load(&t->cap_ns))
+        atomic_store(&t->cap_ns, deadline_ns);
+    pthread_cond_broadcast(&t->wait_cv);
+    pthread_mutex_unlock(&t->wait_mu);
 }
 
 /* ---- One POST ------------------------------------------------------------------------------ */
@@ -302,6 +339,8 @@ static outcome attempt(osprey__transport *t, const void *body, size_t n, uint64_
         check_partial_success(t);
         return DONE;
     }
+    if (e == CURLE_ABORTED_BY_CALLBACK) /* the cap passed: the loop gives up */
+        return RETRY;
     if (e == CURLE_OK ? status_retryable(status) : curl_retryable(e))
         return RETRY;
     log_failure(t, status, e);
@@ -321,12 +360,16 @@ static uint64_t retry_wait(osprey__transport *t, uint64_t backoff)
     return backoff - backoff / 5 + t->rng % (span + 1);
 }
 
-static void sleep_until(uint64_t mono_ns)
+/* Waits until mono_ns, or until the cap moves to or before it. */
+static void sleep_until(osprey__transport *t, uint64_t mono_ns)
 {
     struct timespec ts = {.tv_sec = (time_t)(mono_ns / 1000000000u),
                           .tv_nsec = (long)(mono_ns % 1000000000u)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0)
-        ;
+    pthread_mutex_lock(&t->wait_mu);
+    while (osprey__mono_ns() < mono_ns && atomic_load(&t->cap_ns) > mono_ns)
+        if (pthread_cond_timedwait(&t->wait_cv, &t->wait_mu, &ts) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&t->wait_mu);
 }
 
 int osprey__transport_post(osprey__transport *t, const void *body, size_t n, uint64_t deadline_ns)
@@ -346,7 +389,9 @@ int osprey__transport_post(osprey__transport *t, const void *body, size_t n, uin
     }
     uint64_t backoff = BACKOFF_FIRST_NS;
     for (;;) {
-        uint64_t now = osprey__mono_ns();
+        uint64_t now = osprey__mono_ns(), cap = atomic_load(&t->cap_ns);
+        if (cap < deadline_ns)
+            deadline_ns = cap;
         if (now >= deadline_ns) {
             rc = OSPREY_ETIMEDOUT;
             break;
@@ -362,7 +407,7 @@ int osprey__transport_post(osprey__transport *t, const void *body, size_t n, uin
             break;
         }
         atomic_fetch_add(&t->stats->export_retries, 1);
-        sleep_until(until);
+        sleep_until(t, until);
         backoff = backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff * 2;
     }
 out:

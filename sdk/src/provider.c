@@ -121,6 +121,8 @@ static int start_transports(osprey_provider *p)
 static int provider_free(osprey_provider *p, uint32_t timeout_ms)
 {
     uint64_t deadline = deadline_after(timeout_ms);
+    for (int s = 0; s < 3; s++) /* exports in flight, the threads' own too, end by then */
+        osprey__transport_limit(p->transport[s], deadline);
     int rc = osprey__batch_destroy(p->spans, timeout_ms);
     int rc2 = osprey__batch_destroy(p->logs, ms_left(deadline));
     rc = rc ? rc : rc2;

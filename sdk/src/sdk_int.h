@@ -132,6 +132,10 @@ int osprey__transport_create(const osprey__transport_config *c, osprey__stats *s
  * status, or retries gave out), OSPREY_ETIMEDOUT (deadline passed). */
 int osprey__transport_post(osprey__transport *t, const void *body, size_t n, uint64_t deadline_ns);
 void osprey__transport_destroy(osprey__transport *t);
+/* Caps every post, in flight or to come, at deadline_ns (CLOCK_MONOTONIC; the earliest cap
+ * given wins): retries stop, a backoff wait or a request in flight ends. For shutting down
+ * within a time. NULL is a no-op. Thread-safe. */
+void osprey__transport_limit(osprey__transport *t, uint64_t deadline_ns);
 
 /* ---- Tracing (trace.c, sampler.c, context.c, propagation.c) ------------------------------- */
 

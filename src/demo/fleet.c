@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/duration.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -249,26 +250,37 @@ static void print_ports(const osp_demo_fleet *f)
     fprintf(stderr, "\n");
 }
 
-/* Flushes every provider, prints the summary line, shuts them down. All flushes come
- * before the first shutdown, so that a provider's last two metric collections (flush,
- * shutdown) do not fall in the same millisecond, which a backend refuses as a duplicate
- * sample. */
+/* Milliseconds from now to deadline (CLOCK_MONOTONIC), 0 once past. */
+static uint32_t ms_left(int64_t deadline)
+{
+    int64_t left = deadline - osp_clock_ms(CLOCK_MONOTONIC);
+    return left > 0 ? (uint32_t)left : 0;
+}
+
+/* Flushes every provider, prints the summary line, shuts them down, all within
+ * FLUSH_TIMEOUT_MS (an endpoint that is gone does not hold each service for as long). All
+ * flushes come before the first shutdown, so that a provider's last two metric
+ * collections (flush, shutdown) do not fall in the same millisecond, which a backend
+ * refuses as a duplicate sample. */
 static void finish(osp_demo_fleet *f)
 {
     osprey_stats total = {0};
+    int64_t deadline = osp_clock_ms(CLOCK_MONOTONIC) + FLUSH_TIMEOUT_MS;
     for (int id = 0; id < OSP_DEMO_NSVC; id++)
         if (f->svc[id].provider)
-            osprey_flush(f->svc[id].provider, FLUSH_TIMEOUT_MS);
+            osprey_flush(f->svc[id].provider, ms_left(deadline));
     for (int id = 0; id < OSP_DEMO_NSVC; id++) {
         osprey_stats s;
         if (!f->svc[id].provider)
             continue;
         osprey_get_stats(f->svc[id].provider, &s);
+        /* What is not exported by now is dropped: queued, failed, or still in flight
+         * (the shutdown gives up on it). */
         total.spans_exported += s.spans_exported;
-        total.spans_dropped += s.spans_dropped;
+        total.spans_dropped += s.spans_started - s.spans_sampled_out - s.spans_exported;
         total.logs_exported += s.logs_exported;
-        total.logs_dropped += s.logs_dropped;
-        osprey_shutdown(f->svc[id].provider, FLUSH_TIMEOUT_MS);
+        total.logs_dropped += s.logs_emitted - s.logs_exported;
+        osprey_shutdown(f->svc[id].provider, ms_left(deadline));
     }
     printf("osprey demo: %llu requests, %llu errors, %llu shed; spans exported %llu, dropped "
            "%llu; logs exported %llu, dropped %llu\n",

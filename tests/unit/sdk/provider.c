@@ -222,6 +222,60 @@ static void test_dead_collector_counts_drops(void **state)
     assert_int_equal(osprey_shutdown(p, 1000), 0);
 }
 
+/* Waits (up to 10 s) until p's exports have made at least n requests. */
+static void await_requests(osprey_provider *p, uint64_t n)
+{
+    osprey_stats st;
+    for (int i = 0; i < 1000; i++) {
+        osprey_get_stats(p, &st);
+        if (st.export_requests >= n)
+            return;
+        usleep(10000);
+    }
+    fail_msg("no export request was made");
+}
+
+static uint64_t ms_since(uint64_t t0)
+{
+    return (osprey__mono_ns() - t0) / 1000000u;
+}
+
+/* With the collector gone, exports retry until their own deadline (30 s here). A flush
+ * waiting on the metric export the thread is retrying, and a shutdown with spans and
+ * metrics still retrying, give up at their own timeout instead: they return in a few
+ * seconds at most, not after the exports' 30. */
+static void test_flush_and_shutdown_keep_their_timeout(void **state)
+{
+    (void)state;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", test_dead_port());
+    setenv("OTEL_BSP_EXPORT_TIMEOUT", "30000", 1);
+    setenv("OTEL_METRIC_EXPORT_TIMEOUT", "30000", 1);
+    osprey_options o = {.endpoint = url,
+                        .sampler = OSPREY_SAMPLER_ALWAYS_ON,
+                        .logs_exporter = OSPREY_EXPORTER_NONE,
+                        .metric_interval_ms = 50,
+                        .schedule_delay_ms = 50};
+    osprey_provider *p = osprey_provider_create(&o);
+    unsetenv("OTEL_METRIC_EXPORT_TIMEOUT");
+    assert_non_null(p);
+    osprey_instrument *c = osprey_counter(osprey_meter_get(p, "m", NULL), "jobs", "", "");
+    osprey_record(c, 1, NULL, 0);
+    await_requests(p, 1); /* the metric thread is retrying */
+    uint64_t t0 = osprey__mono_ns();
+    assert_int_equal(osprey_flush(p, 300), OSPREY_ETIMEDOUT);
+    assert_true(ms_since(t0) < 5000);
+    static const char *const names[] = {"stuck"};
+    end_spans(p, names, 1);
+    osprey_stats st;
+    osprey_get_stats(p, &st);
+    await_requests(p, st.export_requests + 2); /* and the span thread too */
+    t0 = osprey__mono_ns();
+    int rc = osprey_shutdown(p, 300); /* the span's export ends at the timeout, failed */
+    assert_true(rc == OSPREY_ETIMEDOUT || rc == OSPREY_EIO);
+    assert_true(ms_since(t0) < 5000);
+}
+
 static void test_create_survives_allocation_failures(void **state)
 {
     (void)state;
@@ -253,6 +307,7 @@ int main(void)
         cmocka_unit_test_setup(test_shutdown_exports_queued_spans, reset),
         cmocka_unit_test_setup(test_exporters_none, reset),
         cmocka_unit_test_setup(test_dead_collector_counts_drops, reset),
+        cmocka_unit_test_setup(test_flush_and_shutdown_keep_their_timeout, reset),
         cmocka_unit_test_setup(test_create_survives_allocation_failures, reset),
     };
     return cmocka_run_group_tests(tests, start_server, test_server_teardown);
