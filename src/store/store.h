@@ -339,11 +339,11 @@ int osp_store_append_aicalls(osp_store *s, const osp_aicall *calls, size_t n);
 int osp_store_select_aicalls(osp_store *s, const osp_aicall_query *q, osp_arena *arena,
                              osp_aicall **out, size_t *n);
 
-/* The records of the traces q selects, visited in place trace by trace, in the order of
+/* The records of the traces q selects, visited trace by trace, in the order of
  * osp_store_select_aicalls, without texts and without a limit: fn gets pointers to each
- * trace's records, by start time, valid (strings included) until fn's last call, (NULL, 0),
- * returns. For answers that aggregate more records than fit a copy. 0, OSP_ENOMEM, or fn's
- * first non-zero answer. */
+ * trace's records, by start time, valid for that call; their strings stay valid until fn's
+ * last call, (NULL, 0), returns. For answers that aggregate more records than fit a copy.
+ * 0, OSP_ENOMEM, or fn's first non-zero answer. */
 int osp_store_scan_aicalls(osp_store *s, const osp_aicall_query *q, osp_aicall_trace_fn fn,
                            void *ctx);
 

@@ -42,8 +42,9 @@ int osp_aicalls_select(osp_aicalls *s, const osp_aicall_query *q, osp_arena *are
 
 /* Visits the traces q selects (in the order of osp_aicalls_select; q->with_text and
  * q->max_records are ignored): fn(ctx, calls, n) once per trace with pointers to its
- * records by start time, then fn(ctx, NULL, 0) once at the end. The records and their
- * strings stay valid until that last call returns (the index is read-locked throughout).
+ * records by start time (expanded from their summaries, valid for that call), then
+ * fn(ctx, NULL, 0) once at the end. Their strings stay valid until that last call returns
+ * (the index is read-locked throughout).
  * 0, OSP_ENOMEM, or fn's first non-zero answer, which stops the scan. */
 int osp_aicalls_scan(osp_aicalls *s, const osp_aicall_query *q, osp_aicall_trace_fn fn, void *ctx);
 
