@@ -24,7 +24,7 @@ server=$!
 demo=
 stop() {
     trap - INT TERM EXIT
-    set +e # the demo's exit status (143 when it was signalled) must not end the script here
+    set +e # a child ended by a signal (status 143) must not end the script before the rest
     [ -n "$demo" ] && kill "$demo" 2>/dev/null && wait "$demo" 2>/dev/null
     kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
     exit 0
