@@ -302,12 +302,17 @@ int osp_blockfile_open(osp_blockfile *f, const osp_blockfile_format *fmt, const 
     return load_index(f, index, n, index_off);
 }
 
-int osp_blockfile_get_slot(const osp_blockfile *f, const uint8_t *slot, osp_blockfile_block *b)
+int osp_blockfile_decode_slot(const uint8_t *slot, uint32_t max_block_raw, osp_blockfile_block *b)
 {
     b->clen = osp_get_le32(slot);
     b->rawlen = osp_get_le32(slot + 4);
     b->sum = osp_get_le64(slot + 8);
-    return b->clen == 0 || b->rawlen > f->fmt->max_block_raw ? OSP_ECORRUPT : 0;
+    return b->clen == 0 || b->rawlen > max_block_raw ? OSP_ECORRUPT : 0;
+}
+
+int osp_blockfile_get_slot(const osp_blockfile *f, const uint8_t *slot, osp_blockfile_block *b)
+{
+    return osp_blockfile_decode_slot(slot, f->fmt->max_block_raw, b);
 }
 
 int osp_blockfile_read_run(const osp_blockfile *f, uint64_t off, const osp_blockfile_block *b,

@@ -120,6 +120,8 @@ int osp_blockfile_pread(const osp_blockfile *f, void *buf, size_t n, uint64_t of
 /* Decodes a slot; OSP_ECORRUPT (unlogged) when the lengths are out of the format's bounds
  * (a stored length of 0, or a raw length past max_block_raw). */
 int osp_blockfile_get_slot(const osp_blockfile *f, const uint8_t *slot, osp_blockfile_block *b);
+/* osp_blockfile_get_slot for a slot outside a block file, with its own bound on raw length. */
+int osp_blockfile_decode_slot(const uint8_t *slot, uint32_t max_block_raw, osp_blockfile_block *b);
 
 /* Reads blocks b[i0..i1] of a run of blocks stored back to back from off (where b[0]
  * starts) into io (reset first) with one pread. 0, OSP_ENOMEM, OSP_EIO or OSP_ECORRUPT. */

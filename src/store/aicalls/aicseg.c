@@ -23,8 +23,6 @@ enum {
     F_STREAMING = 114,
     F_ERROR = 115, /* then u32 reserved, 0 */
 };
-#define NCOUNTS OSP_AICALL_NCOUNTS
-
 void osp_aicseg_header(uint8_t out[OSP_AICSEG_HEADER_SIZE])
 {
     memset(out, 0, OSP_AICSEG_HEADER_SIZE);
@@ -51,7 +49,7 @@ static uint8_t tri(int v)
 int osp_aicseg_encode(const osp_aicall *in, osp_buf *out)
 {
     osp_aicall a = *in;
-    int64_t *c[NCOUNTS];
+    int64_t *c[OSP_AICALL_NCOUNTS];
     osp_str *s[OSP_AICSEG_NSTRS];
     osp_aicall_counts(&a, c);
     osp_aicall_strs(&a, s);
@@ -70,7 +68,7 @@ int osp_aicseg_encode(const osp_aicall *in, osp_buf *out)
     memcpy(p + F_PARENT, a.parent_span_id, 8);
     osp_put_le64(p + F_START, a.start_ns);
     osp_put_le64(p + F_END, a.end_ns);
-    for (int i = 0; i < NCOUNTS; i++)
+    for (int i = 0; i < OSP_AICALL_NCOUNTS; i++)
         osp_put_le64(p + F_COUNTS + 8 * i, (uint64_t)*c[i]);
     p[F_TYPE] = (uint8_t)a.type;
     p[F_CACHE_IN_INPUT] = tri(a.cache_in_input);
@@ -102,14 +100,14 @@ static int get_tri(uint8_t b, int *v)
 /* The fixed part of payload p into a. */
 static int decode_fixed(const uint8_t *p, osp_aicall *a)
 {
-    int64_t *c[NCOUNTS];
+    int64_t *c[OSP_AICALL_NCOUNTS];
     osp_aicall_counts(a, c);
     memcpy(a->trace_id, p + F_TRACE, 16);
     memcpy(a->span_id, p + F_SPAN, 8);
     memcpy(a->parent_span_id, p + F_PARENT, 8);
     a->start_ns = osp_get_le64(p + F_START);
     a->end_ns = osp_get_le64(p + F_END);
-    for (int i = 0; i < NCOUNTS; i++)
+    for (int i = 0; i < OSP_AICALL_NCOUNTS; i++)
         *c[i] = (int64_t)osp_get_le64(p + F_COUNTS + 8 * i);
     a->type = p[F_TYPE];
     a->is_error = p[F_ERROR];
@@ -194,9 +192,9 @@ int osp_aicseg_block_unpack(ZSTD_DCtx *dctx, const uint8_t *p, size_t n, uint8_t
 {
     if (n < OSP_AICSEG_BLOCK_HEAD)
         return OSP_EAGAIN;
-    osp_blockfile_block b = {osp_get_le32(p), osp_get_le32(p + 4), osp_get_le64(p + 8)};
-    if (b.clen == 0 || b.clen > ZSTD_compressBound(OSP_AICSEG_MAX_BLOCK_RAW) ||
-        b.rawlen > OSP_AICSEG_MAX_BLOCK_RAW)
+    osp_blockfile_block b;
+    if (osp_blockfile_decode_slot(p, OSP_AICSEG_MAX_BLOCK_RAW, &b) ||
+        b.clen > ZSTD_compressBound(OSP_AICSEG_MAX_BLOCK_RAW))
         return OSP_ECORRUPT;
     if (n - OSP_AICSEG_BLOCK_HEAD < b.clen)
         return OSP_EAGAIN;
