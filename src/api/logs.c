@@ -570,6 +570,10 @@ static void loki_series(osp_logs_api *api, const osp_http_request *req, osp_http
             if (dup)
                 continue;
             rc = osp_store_log_stream_labels(api->store, ids[i][k], req->arena, &l, &nl);
+            if (rc == OSP_ENOTFOUND) { /* removed since it was listed: no records left */
+                rc = 0;
+                continue;
+            }
             rc = rc ? rc : (written++ ? osp_buf_putc(b, ',') : 0) || osp_json_put_labels(b, l, nl);
         }
     finish(res, rc ? rc : osp_buf_puts(b, "]}"));

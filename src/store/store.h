@@ -313,7 +313,9 @@ int osp_store_log_streams(osp_store *s, const osp_label_matcher *m, size_t n, ui
                           uint64_t end_ns, osp_arena *arena, uint64_t **ids, size_t *nids);
 
 /* The labels of a stream, sorted by name (array and slices in arena). OSP_ENOTFOUND for
- * an unknown id. */
+ * an unknown id, or for one the engine removed once retention left the stream without
+ * records (the embedded engine waits five minutes after its last part goes, so the streams
+ * of records a query read still resolve; an id only listed may be gone). */
 int osp_store_log_stream_labels(osp_store *s, uint64_t stream, osp_arena *arena, osp_label **labels,
                                 size_t *n);
 

@@ -262,6 +262,16 @@ static int visit_streams(osp_logmem *m, const uint64_t *ids, size_t nids, uint64
     return rc;
 }
 
+int osp_logmem_has_stream(osp_logmem *m, uint64_t stream)
+{
+    uint8_t key[16];
+    stream_key(stream, key);
+    pthread_rwlock_rdlock(&m->lock);
+    int found = osp_tidmap_find(&m->heads, key) != NULL;
+    pthread_rwlock_unlock(&m->lock);
+    return found;
+}
+
 int osp_logmem_visit(osp_logmem *m, const uint64_t *ids, size_t nids, uint64_t start_ns,
                      uint64_t end_ns, osp_logmem_fn fn, void *ctx)
 {

@@ -38,6 +38,9 @@ uint64_t osp_logmem_first_insert_ns(const osp_logmem *m);
 /* The osp_log_time range of the records (0, 0 when empty). */
 void osp_logmem_time_range(osp_logmem *m, uint64_t *min_time, uint64_t *max_time);
 
+/* 1 when a record is filed under stream, 0 otherwise. */
+int osp_logmem_has_stream(osp_logmem *m, uint64_t stream);
+
 /* Receives one record: record i of b, filed under stream. b stays valid as long as the
  * caller holds the buffer. A non-zero return stops the visit and becomes its result. */
 typedef int (*osp_logmem_fn)(const osp_log_batch *b, size_t i, uint64_t stream, void *ctx);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/cond.h"
 #include "core/err.h"
 #include "core/fsutil.h"
@@ -40,6 +41,7 @@
 osp_metric *osp__log_m_parts, *osp__log_m_bytes, *osp__log_m_records, *osp__log_m_streams,
     *osp__log_m_merges, *osp__log_m_quarantined;
 static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+void (*osp__logstore_resolved_hook)(osp_logstore *s);
 
 static void metrics_init(void)
 {
@@ -140,7 +142,7 @@ static int times_reserve(osp_logstore *s, uint64_t n)
         }
     }
     for (; rc == 0 && s->ntimes < n; s->ntimes++)
-        s->times[s->ntimes] = (osp__stream_time){UINT64_MAX, 0};
+        s->times[s->ntimes] = (osp__stream_time){.min_time = UINT64_MAX};
     pthread_mutex_unlock(&s->times_mu);
     return rc;
 }
@@ -203,12 +205,90 @@ static void note_times(osp_logstore *s, const osp_log_batch *b, const uint64_t *
     }
 }
 
+/* 1 when a buffer holds records of stream. Under s->mu. */
+static int buffered_stream(osp_logstore *s, uint64_t stream)
+{
+    return osp_logmem_has_stream(s->active, stream) ||
+           (s->flushing && osp_logmem_has_stream(s->flushing, stream));
+}
+
+int osp__logstore_sweep_streams(osp_logstore *s, uint64_t now_ns)
+{
+    uint64_t *gone = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0, waiting = 0, due = 0;
+    pthread_mutex_lock(&s->times_mu); /* is a stream past its grace? (no append lock yet) */
+    for (size_t id = 0; s->orphans && id < s->ntimes && !due; id++) {
+        const osp__stream_time *t = &s->times[id];
+        due = !t->parts && !t->removed && t->orphaned_ns &&
+              now_ns >= t->orphaned_ns + OSP__STREAM_SWEEP_GRACE_NS;
+    }
+    pthread_mutex_unlock(&s->times_mu);
+    if (!due)
+        return 0;
+    /* Appends resolve their streams before taking the append lock; holding it exclusively
+     * and counting the sweep makes those that raced this one resolve theirs again. */
+    pthread_rwlock_wrlock(&s->append_lock);
+    pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&s->times_mu);
+    for (size_t id = 0; id < s->ntimes && rc == 0; id++) {
+        const osp__stream_time *t = &s->times[id];
+        if (t->parts || t->removed || buffered_stream(s, id))
+            continue;
+        if (t->orphaned_ns && now_ns < t->orphaned_ns + OSP__STREAM_SWEEP_GRACE_NS) {
+            waiting = 1;
+            continue;
+        }
+        uint64_t *slot = osp_array_push((void **)&gone, &n, &cap, sizeof *gone);
+        if (slot)
+            *slot = id;
+        else
+            rc = OSP_ENOMEM;
+    }
+    if (rc == 0 && n)
+        rc = osp_series_index_remove(s->index, gone, n);
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++)
+            s->times[gone[i]] = (osp__stream_time){.min_time = UINT64_MAX, .removed = 1};
+        s->orphans = waiting;
+        atomic_fetch_add(&s->streams_swept, 1);
+    }
+    pthread_mutex_unlock(&s->times_mu);
+    pthread_mutex_unlock(&s->mu);
+    pthread_rwlock_unlock(&s->append_lock);
+    if (rc == 0 && n) {
+        osp_gauge_add(osp__log_m_streams, -(double)n);
+        osp_info(MOD, "removed %zu log streams that no part or buffer holds any more", n);
+    }
+    osp_free(gone);
+    return rc;
+}
+
 /* ---- The part list ------------------------------------------------------------------- */
+
+/* Counts a part's streams in (delta 1) or out (-1) of the stream table; a stream left with
+ * no part awaits a sweep. */
+static void count_part_streams(osp_logstore *s, const osp__lpart *p, int delta)
+{
+    size_t n = osp_logpart_get_info(p->ref.part)->nstreams;
+    uint64_t now = osp_clock_ns(CLOCK_REALTIME);
+    pthread_mutex_lock(&s->times_mu);
+    for (size_t k = 0; k < n; k++) {
+        osp__stream_time *t = &s->times[p->gids[k]];
+        t->parts += delta;
+        t->orphaned_ns = t->parts ? 0 : now;
+        s->orphans |= t->parts == 0;
+    }
+    pthread_mutex_unlock(&s->times_mu);
+}
 
 static void lpart_close(osp_partref *r)
 {
+    osp__lpart *p = osp__lpart_of(r);
+    if (p->store)
+        count_part_streams(p->store, p, -1);
     osp_logpart_close(r->part);
-    osp_free(osp__lpart_of(r)->gids);
+    osp_free(p->gids);
 }
 
 static const osp_partref_type lpart_type = {
@@ -242,10 +322,14 @@ static int lpart_create(osp_logstore *s, osp_logpart *part, char *path, uint32_t
                            .wal_lsn = info->wal_lsn,
                            .replaces = info->replaces,
                            .nreplaces = info->nreplaces};
-    if (rc == 0 && (rc = osp_partref_create(&lpart_type, part, path, &ri, out)) == 0)
-        osp__lpart_of(*out)->gids = gids;
-    else
+    if (rc == 0 && (rc = osp_partref_create(&lpart_type, part, path, &ri, out)) == 0) {
+        osp__lpart *lp = osp__lpart_of(*out);
+        lp->gids = gids;
+        lp->store = s;
+        count_part_streams(s, lp, 1);
+    } else {
         osp_free(gids);
+    }
     return rc;
 }
 
@@ -358,17 +442,22 @@ int osp_logstore_append(osp_logstore *s, const osp_log_batch *b)
             rc = OSP_EINVAL;
     if (rc == 0 && !(ids = osp_malloc(n * sizeof *ids)))
         rc = OSP_ENOMEM;
+    uint64_t sweeps = atomic_load(&s->streams_swept);
     if (rc == 0)
         rc = resolve_streams(s, b, ids);
     if (rc == 0)
         rc = osp_logcodec_encode(b, &rec);
     if (rc)
         goto out;
+    if (osp__logstore_resolved_hook)
+        osp__logstore_resolved_hook(s);
     pthread_rwlock_rdlock(&s->append_lock);
     size_t pending = osp_logmem_bytes(s->active) + atomic_load(&s->flushing_bytes);
-    if (pending >= s->max_pending) {
+    if (atomic_load(&s->streams_swept) != sweeps) /* a sweep may have removed a stream */
+        rc = resolve_streams(s, b, ids);
+    if (rc == 0 && pending >= s->max_pending) {
         rc = OSP_EBUSY;
-    } else if ((rc = osp_wal_append(s->wal, osp_buf_str(&rec), &lsn)) == 0) {
+    } else if (rc == 0 && (rc = osp_wal_append(s->wal, osp_buf_str(&rec), &lsn)) == 0) {
         size_t len;
         char *data = osp_buf_steal(&rec, &len), *trimmed = osp_realloc(data, len);
         note_times(s, b, ids);
@@ -466,7 +555,7 @@ static void logstore_destroy(osp_logstore *s)
     if (s->index) {
         osp_series_index_stats st;
         osp_series_index_get_stats(s->index, &st);
-        osp_gauge_add(osp__log_m_streams, -(double)st.nseries);
+        osp_gauge_add(osp__log_m_streams, -(double)(st.nseries - st.nremoved));
         osp_series_index_destroy(s->index);
     }
     osp_free(s->times);
@@ -587,7 +676,7 @@ void osp_logstore_get_stats(osp_logstore *s, osp_logstore_stats *st)
         osp_logmem_nrecords(s->active) + (s->flushing ? osp_logmem_nrecords(s->flushing) : 0);
     pthread_mutex_unlock(&s->mu);
     osp_series_index_get_stats(s->index, &is);
-    st->nstreams = is.nseries;
+    st->nstreams = is.nseries - is.nremoved;
     st->merges = atomic_load(&s->merges);
     st->quarantined = atomic_load(&s->quarantined);
 }

@@ -21,8 +21,9 @@
 
 /* An open part (ref.part, an osp_logpart) in the store's list (store/partlist.h). */
 typedef struct osp__lpart {
-    osp_partref ref; /* first: the list and snapshots hold &ref */
-    uint64_t *gids;  /* local stream k -> global stream id */
+    osp_partref ref;            /* first: the list and snapshots hold &ref */
+    uint64_t *gids;             /* local stream k -> global stream id */
+    struct osp_logstore *store; /* whose stream table counts this part's streams */
 } osp__lpart;
 
 /* The log part a reference of the store's list stands for. */
@@ -31,9 +32,14 @@ static inline osp__lpart *osp__lpart_of(osp_partref *r)
     return (osp__lpart *)r;
 }
 
-/* Per stream: the osp_log_time range of its records (min > max: none yet). */
+/* Per stream: the osp_log_time range of its records (min > max: none yet or no more), the
+ * open parts that file it, since when it has had none (CLOCK_REALTIME ns; 0: it never had
+ * one) and whether it left the stream index. */
 typedef struct osp__stream_time {
     uint64_t min_time, max_time;
+    uint64_t orphaned_ns;
+    uint32_t parts;
+    uint32_t removed;
 } osp__stream_time;
 
 struct osp_logstore {
@@ -43,9 +49,11 @@ struct osp_logstore {
     osp_series_index *index; /* stream label sets -> dense stream ids */
     osp_wal *wal;
 
-    pthread_mutex_t times_mu; /* guards times */
+    pthread_mutex_t times_mu; /* guards times and orphans */
     osp__stream_time *times;  /* indexed by stream id */
     size_t ntimes, times_cap;
+    int orphans;                        /* a stream lost its last part and awaits a sweep */
+    atomic_uint_fast64_t streams_swept; /* sweeps run: an append that sees it change re-resolves */
 
     pthread_rwlock_t append_lock; /* appends shared; swapping the buffer exclusive */
     pthread_mutex_t mu;           /* guards the fields below; a reader snapshot takes the
@@ -82,6 +90,21 @@ extern osp_metric *osp__log_m_parts, *osp__log_m_bytes, *osp__log_m_records, *os
 /* Under s->mu: 1 when a day holds more parts awaiting merges than s->max_merge_backlog, so
  * the flusher waits (and s->merge_wait, logged as it changes, says so). */
 int osp__logstore_merges_behind(osp_logstore *s);
+
+/* A stream stays in the index this long after its last part closed, so that a query that
+ * read its records (and released the parts) can still resolve its labels. */
+#define OSP__STREAM_SWEEP_GRACE_NS (300 * (uint64_t)1000000000)
+
+/* Removes from the stream index the streams that no open part and no buffer holds: those
+ * whose last part (retention, quarantine) closed at least the grace before now_ns
+ * (CLOCK_REALTIME), and those that never reached a part or a buffer. Does nothing, without
+ * taking a lock beyond times_mu, until some stream's grace has passed; then takes the
+ * append lock exclusively. 0 or OSP_ENOMEM. */
+int osp__logstore_sweep_streams(osp_logstore *s, uint64_t now_ns);
+
+/* Test hook: when set, an append calls it between resolving its streams and taking the
+ * append lock. */
+extern void (*osp__logstore_resolved_hook)(osp_logstore *s);
 
 /* Takes a snapshot (the buffers first, then the parts, under s->mu). 0 or OSP_ENOMEM. */
 int osp__logstore_snapshot(osp_logstore *s, osp__lsnap *snap);

@@ -236,6 +236,8 @@ int osp_logstore_maintain(osp_logstore *s, uint64_t now_ns)
             break;
     }
     osp_partdir_remove_empty_days(s->dir, &s->mu, osp_partlist_day_used, &s->parts, MOD);
+    int swept = osp__logstore_sweep_streams(s, now_ns);
     pthread_mutex_unlock(&s->maintain_mu);
+    rc = rc ? rc : swept;
     return rc;
 }

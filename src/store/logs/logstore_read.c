@@ -591,6 +591,10 @@ static int collect_labels(osp_logstore *s, const osp_str *name, const osp_label_
         osp_label *l;
         size_t nl;
         rc = osp_series_labels(s->index, ids[i], &tmp, &l, &nl);
+        if (rc == OSP_ENOTFOUND) { /* swept since it was listed: it has no records left */
+            rc = 0;
+            continue;
+        }
         for (size_t j = 0; j < nl && rc == 0; j++) {
             if (name && !osp_str_eq(l[j].name, *name))
                 continue;

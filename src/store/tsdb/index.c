@@ -56,6 +56,16 @@ typedef struct sslot {
     uint32_t tag; /* high 32 bits of the set hash */
 } sslot;
 
+/* The postings and the label names' value lists: rebuilt whole when series are removed. */
+typedef struct ptab {
+    pair *pairs;
+    size_t npairs, cappairs;
+    kmap pairmap; /* name << 32 | value -> pair index */
+    lname *names;
+    size_t nnames, capnames;
+    kmap namemap; /* name string id -> names index */
+} ptab;
+
 struct osp_series_index {
     pthread_rwlock_t lock;
     uint64_t max_per_metric; /* 0 = none */
@@ -67,20 +77,15 @@ struct osp_series_index {
     uint32_t *sslots; /* string id + 1; 0 = empty */
     size_t smask;
     /* series */
-    uint32_t *off; /* nseries + 1 offsets into lab */
+    uint32_t *off; /* nseries + 1 offsets into lab; a removed series' range is empty */
     size_t capoff;
     uint32_t *lab; /* per series: name id, value id, ... */
     size_t nlab, caplab;
-    size_t nseries;
-    sslot *ser; /* label set hash table */
+    size_t nseries;  /* ids assigned */
+    size_t nremoved; /* of which removed */
+    sslot *ser;      /* label set hash table (live series only) */
     size_t sermask;
-    /* postings */
-    pair *pairs;
-    size_t npairs, cappairs;
-    kmap pairmap; /* name << 32 | value -> pair index */
-    lname *names;
-    size_t nnames, capnames;
-    kmap namemap; /* name string id -> names index */
+    ptab pt;
 };
 
 static int grow(void *pp, size_t *cap, size_t need, size_t elem)
@@ -298,17 +303,40 @@ static void ser_place(sslot *t, size_t mask, uint64_t h, uint32_t id)
     t[i] = (sslot){id + 1, (uint32_t)(h >> 32)};
 }
 
+static int series_live(const osp_series_index *idx, size_t id)
+{
+    return idx->off[id] != idx->off[id + 1]; /* a label set is never empty */
+}
+
+/* A table of nn slots (a power of two) holding every live series not marked in dead
+ * (NULL: none marked). */
+static sslot *ser_build(const osp_series_index *idx, size_t nn, const uint8_t *dead)
+{
+    sslot *t = osp_calloc(nn, sizeof *t);
+    for (size_t id = 0; t && id < idx->nseries; id++)
+        if (series_live(idx, id) && !(dead && dead[id]))
+            ser_place(t, nn - 1, series_hash(idx, id), (uint32_t)id);
+    return t;
+}
+
+/* The table size for n live series: load factor at most 3/4. */
+static size_t ser_size_for(size_t n)
+{
+    size_t nn = 64;
+    while (n * 4 > nn * 3)
+        nn *= 2;
+    return nn;
+}
+
 static int ser_reserve(osp_series_index *idx)
 {
-    size_t n = idx->ser ? idx->sermask + 1 : 0;
-    if ((idx->nseries + 1) * 4 <= n * 3)
+    size_t n = idx->ser ? idx->sermask + 1 : 0, live = idx->nseries - idx->nremoved;
+    if ((live + 1) * 4 <= n * 3)
         return 0;
-    size_t nn = n ? n * 2 : 64;
-    sslot *t = osp_calloc(nn, sizeof *t);
+    size_t nn = n ? n * 2 : ser_size_for(live + 1);
+    sslot *t = ser_build(idx, nn, NULL);
     if (!t)
         return OSP_ENOMEM;
-    for (size_t id = 0; id < idx->nseries; id++)
-        ser_place(t, nn - 1, series_hash(idx, id), (uint32_t)id);
     osp_free(idx->ser);
     idx->ser = t;
     idx->sermask = nn - 1;
@@ -340,41 +368,54 @@ static uint64_t pair_key(uint32_t name, uint32_t value)
 static uint32_t name_find(const osp_series_index *idx, osp_str name)
 {
     uint32_t s = str_find(idx, name);
-    return s == NONE ? NONE : kmap_get(&idx->namemap, s);
+    return s == NONE ? NONE : kmap_get(&idx->pt.namemap, s);
 }
 
-/* Finds or adds the (name, value) postings list, empty when new. */
-static int pair_get_or_add(osp_series_index *idx, uint32_t name, uint32_t value, uint32_t *pi)
+/* Finds or adds the (name, value) postings list of t, empty when new. */
+static int pair_get_or_add(ptab *t, uint32_t name, uint32_t value, uint32_t *pi)
 {
     int rc;
     uint64_t key = pair_key(name, value);
-    uint32_t p = kmap_get(&idx->pairmap, key);
+    uint32_t p = kmap_get(&t->pairmap, key);
     if (p != NONE) {
         *pi = p;
         return 0;
     }
-    uint32_t ni = kmap_get(&idx->namemap, name);
+    uint32_t ni = kmap_get(&t->namemap, name);
     if (ni == NONE) {
-        if ((rc = grow(&idx->names, &idx->capnames, idx->nnames + 1, sizeof *idx->names)) ||
-            (rc = kmap_reserve(&idx->namemap)))
+        if ((rc = grow(&t->names, &t->capnames, t->nnames + 1, sizeof *t->names)) ||
+            (rc = kmap_reserve(&t->namemap)))
             return rc;
-        idx->names[idx->nnames] = (lname){name, 0, 0, NULL};
-        kmap_put(&idx->namemap, name, (uint32_t)idx->nnames);
-        ni = (uint32_t)idx->nnames++;
+        t->names[t->nnames] = (lname){name, 0, 0, NULL};
+        kmap_put(&t->namemap, name, (uint32_t)t->nnames);
+        ni = (uint32_t)t->nnames++;
     }
-    lname *ln = &idx->names[ni];
+    lname *ln = &t->names[ni];
     size_t cap = ln->cap;
     if ((rc = grow(&ln->pairs, &cap, (size_t)ln->n + 1, sizeof *ln->pairs)))
         return rc;
     ln->cap = (uint32_t)cap;
-    if ((rc = grow(&idx->pairs, &idx->cappairs, idx->npairs + 1, sizeof *idx->pairs)) ||
-        (rc = kmap_reserve(&idx->pairmap)))
+    if ((rc = grow(&t->pairs, &t->cappairs, t->npairs + 1, sizeof *t->pairs)) ||
+        (rc = kmap_reserve(&t->pairmap)))
         return rc;
-    idx->pairs[idx->npairs] = (pair){name, value, {NULL, 0, 0}};
-    kmap_put(&idx->pairmap, key, (uint32_t)idx->npairs);
-    ln->pairs[ln->n++] = (uint32_t)idx->npairs;
-    *pi = (uint32_t)idx->npairs++;
+    t->pairs[t->npairs] = (pair){name, value, {NULL, 0, 0}};
+    kmap_put(&t->pairmap, key, (uint32_t)t->npairs);
+    ln->pairs[ln->n++] = (uint32_t)t->npairs;
+    *pi = (uint32_t)t->npairs++;
     return 0;
+}
+
+static void ptab_cleanup(ptab *t)
+{
+    for (size_t i = 0; i < t->npairs; i++)
+        osp_free(t->pairs[i].p.a);
+    for (size_t i = 0; i < t->nnames; i++)
+        osp_free(t->names[i].pairs);
+    osp_free(t->pairs);
+    osp_free(t->pairmap.s);
+    osp_free(t->names);
+    osp_free(t->namemap.s);
+    memset(t, 0, sizeof *t);
 }
 
 static int postings_reserve(postings *p)
@@ -421,19 +462,12 @@ void osp_series_index_destroy(osp_series_index *idx)
         next = b->next;
         osp_free(b);
     }
-    for (size_t i = 0; i < idx->npairs; i++)
-        osp_free(idx->pairs[i].p.a);
-    for (size_t i = 0; i < idx->nnames; i++)
-        osp_free(idx->names[i].pairs);
+    ptab_cleanup(&idx->pt);
     osp_free(idx->strs);
     osp_free(idx->sslots);
     osp_free(idx->off);
     osp_free(idx->lab);
     osp_free(idx->ser);
-    osp_free(idx->pairs);
-    osp_free(idx->pairmap.s);
-    osp_free(idx->names);
-    osp_free(idx->namemap.s);
     pthread_rwlock_destroy(&idx->lock);
     osp_free(idx);
 }
@@ -461,8 +495,9 @@ static int series_insert(osp_series_index *idx, const osp_label *l, size_t n, ui
             if (!osp_str_eqz(l[i].name, OSP_METRIC_NAME_LABEL))
                 continue;
             uint32_t nm = str_find(idx, l[i].name), v = str_find(idx, l[i].value);
-            uint32_t pi = nm == NONE || v == NONE ? NONE : kmap_get(&idx->pairmap, pair_key(nm, v));
-            if (pi != NONE && idx->pairs[pi].p.n >= idx->max_per_metric)
+            uint32_t pi =
+                nm == NONE || v == NONE ? NONE : kmap_get(&idx->pt.pairmap, pair_key(nm, v));
+            if (pi != NONE && idx->pt.pairs[pi].p.n >= idx->max_per_metric)
                 return OSP_ETOOBIG;
             break;
         }
@@ -480,14 +515,15 @@ static int series_insert(osp_series_index *idx, const osp_label *l, size_t n, ui
         uint32_t pi;
         if ((rc = str_intern(idx, l[i].name, &ids[2 * i])) ||
             (rc = str_intern(idx, l[i].value, &ids[2 * i + 1])) ||
-            (rc = pair_get_or_add(idx, ids[2 * i], ids[2 * i + 1], &pi)) ||
-            (rc = postings_reserve(&idx->pairs[pi].p)))
+            (rc = pair_get_or_add(&idx->pt, ids[2 * i], ids[2 * i + 1], &pi)) ||
+            (rc = postings_reserve(&idx->pt.pairs[pi].p)))
             return rc;
     }
     /* commit */
     uint32_t sid = (uint32_t)idx->nseries;
     for (size_t i = 0; i < n; i++) {
-        postings *p = &idx->pairs[kmap_get(&idx->pairmap, pair_key(ids[2 * i], ids[2 * i + 1]))].p;
+        postings *p =
+            &idx->pt.pairs[kmap_get(&idx->pt.pairmap, pair_key(ids[2 * i], ids[2 * i + 1]))].p;
         p->a[p->n++] = sid;
     }
     idx->nlab += 2 * n;
@@ -524,6 +560,82 @@ int osp_series_index_get_or_create(osp_series_index *idx, const osp_label *label
     if (created)
         *created = made;
     return 0;
+}
+
+/* The postings of every live series not marked in dead, into an empty t. */
+static int ptab_build(const osp_series_index *idx, const uint8_t *dead, ptab *t)
+{
+    int rc = 0;
+    for (size_t id = 0; id < idx->nseries && rc == 0; id++) {
+        if (dead[id] || !series_live(idx, id))
+            continue;
+        for (size_t j = idx->off[id]; j < idx->off[id + 1] && rc == 0; j += 2) {
+            uint32_t pi;
+            if ((rc = pair_get_or_add(t, idx->lab[j], idx->lab[j + 1], &pi)) == 0 &&
+                (rc = postings_reserve(&t->pairs[pi].p)) == 0)
+                t->pairs[pi].p.a[t->pairs[pi].p.n++] = (uint32_t)id;
+        }
+    }
+    return rc;
+}
+
+/* Drops the label ids of the series marked in dead from lab, leaving their ranges empty. */
+static void lab_compact(osp_series_index *idx, const uint8_t *dead)
+{
+    uint32_t from = idx->off[0], k = 0;
+    for (size_t id = 0; id < idx->nseries; id++) {
+        uint32_t end = idx->off[id + 1];
+        idx->off[id] = k;
+        if (!dead[id]) {
+            memmove(idx->lab + k, idx->lab + from, (end - from) * sizeof *idx->lab);
+            k += end - from;
+        }
+        from = end;
+    }
+    idx->off[idx->nseries] = k;
+    idx->nlab = k;
+    if (idx->caplab > 1024 && idx->nlab < idx->caplab / 4) {
+        uint32_t *lab = osp_realloc(idx->lab, idx->nlab * 2 * sizeof *lab);
+        if (lab) {
+            idx->lab = lab;
+            idx->caplab = idx->nlab * 2;
+        }
+    }
+}
+
+int osp_series_index_remove(osp_series_index *idx, const uint64_t *ids, size_t n)
+{
+    ptab t = {0};
+    sslot *ser = NULL;
+    size_t ndead = 0, nn = 0;
+    pthread_rwlock_wrlock(&idx->lock);
+    uint8_t *dead = osp_calloc(idx->nseries + 1, 1);
+    int rc = dead ? 0 : OSP_ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (ids[i] < idx->nseries && series_live(idx, ids[i]) && !dead[ids[i]]) {
+            dead[ids[i]] = 1;
+            ndead++;
+        }
+    if (rc == 0 && ndead) {
+        nn = ser_size_for(idx->nseries - idx->nremoved - ndead);
+        if ((rc = ptab_build(idx, dead, &t)) == 0 && !(ser = ser_build(idx, nn, dead)))
+            rc = OSP_ENOMEM;
+    }
+    if (rc == 0 && ndead) { /* commit: nothing below fails */
+        ptab_cleanup(&idx->pt);
+        idx->pt = t;
+        osp_free(idx->ser);
+        idx->ser = ser;
+        idx->sermask = nn - 1;
+        lab_compact(idx, dead);
+        idx->nremoved += ndead;
+    } else {
+        ptab_cleanup(&t);
+        osp_free(ser);
+    }
+    pthread_rwlock_unlock(&idx->lock);
+    osp_free(dead);
+    return rc;
 }
 
 #define LOOKAHEAD 8 /* sets hashed and probed ahead in a batch lookup (power of two) */
@@ -644,9 +756,9 @@ static int collect(const osp_series_index *idx, const osp_label_matcher *m, cons
     *out = (idlist){NULL, 0};
     if ((m->type == OSP_MATCH_EQ && want) || (m->type == OSP_MATCH_NEQ && !want)) {
         uint32_t v = str_find(idx, m->value);
-        uint32_t pi = v == NONE ? NONE : kmap_get(&idx->pairmap, pair_key(ln->name, v));
+        uint32_t pi = v == NONE ? NONE : kmap_get(&idx->pt.pairmap, pair_key(ln->name, v));
         if (pi != NONE)
-            *out = (idlist){idx->pairs[pi].p.a, idx->pairs[pi].p.n};
+            *out = (idlist){idx->pt.pairs[pi].p.a, idx->pt.pairs[pi].p.n};
         return 0;
     }
     uint32_t *hit = osp_arena_alloc(arena, (ln->n + 1) * sizeof *hit);
@@ -654,7 +766,7 @@ static int collect(const osp_series_index *idx, const osp_label_matcher *m, cons
         return OSP_ENOMEM;
     size_t nhit = 0, total = 0;
     for (uint32_t i = 0; i < ln->n; i++) {
-        const pair *pr = &idx->pairs[ln->pairs[i]];
+        const pair *pr = &idx->pt.pairs[ln->pairs[i]];
         if (pr->p.n == 0)
             continue;
         const sstr *v = &idx->strs[pr->value];
@@ -664,14 +776,14 @@ static int collect(const osp_series_index *idx, const osp_label_matcher *m, cons
         }
     }
     if (nhit == 1) {
-        *out = (idlist){idx->pairs[hit[0]].p.a, total};
+        *out = (idlist){idx->pt.pairs[hit[0]].p.a, total};
     } else if (nhit > 1) {
         uint32_t *a = osp_arena_alloc(arena, total * sizeof *a);
         if (!a)
             return OSP_ENOMEM;
         size_t k = 0;
         for (size_t i = 0; i < nhit; i++) {
-            const postings *p = &idx->pairs[hit[i]].p;
+            const postings *p = &idx->pt.pairs[hit[i]].p;
             memcpy(a + k, p->a, p->n * sizeof *a);
             k += p->n;
         }
@@ -748,7 +860,7 @@ int osp_series_select(osp_series_index *idx, const osp_label_matcher *m, size_t 
                 continue; /* no series has the label: all pass */
             goto out;     /* none can match */
         }
-        if ((rc = collect(idx, &m[i], &st[i], &idx->names[ni], !st[i].absent, arena, &l)))
+        if ((rc = collect(idx, &m[i], &st[i], &idx->pt.names[ni], !st[i].absent, arena, &l)))
             goto out;
         if (!st[i].absent) {
             if (l.n == 0)
@@ -759,16 +871,18 @@ int osp_series_select(osp_series_index *idx, const osp_label_matcher *m, size_t 
         }
     }
     if (npos == 0) {
-        if (idx->nseries == 0)
+        size_t nall = 0;
+        if (idx->nseries == idx->nremoved)
             goto out;
-        uint32_t *all = osp_arena_alloc(arena, idx->nseries * sizeof *all);
+        uint32_t *all = osp_arena_alloc(arena, (idx->nseries - idx->nremoved) * sizeof *all);
         if (!all) {
             rc = OSP_ENOMEM;
             goto out;
         }
         for (size_t i = 0; i < idx->nseries; i++)
-            all[i] = (uint32_t)i;
-        pos[npos++] = (idlist){all, idx->nseries};
+            if (series_live(idx, i))
+                all[nall++] = (uint32_t)i;
+        pos[npos++] = (idlist){all, nall};
     }
     qsort(pos, npos, sizeof *pos, cmp_idlist);
     r = osp_arena_memdup(arena, pos[0].a, pos[0].n * sizeof *r);
@@ -812,7 +926,7 @@ int osp_series_labels(osp_series_index *idx, uint64_t id, osp_arena *arena, osp_
     *labels = NULL;
     *n = 0;
     pthread_rwlock_rdlock(&idx->lock);
-    if (id >= idx->nseries) {
+    if (id >= idx->nseries || !series_live(idx, id)) {
         rc = OSP_ENOTFOUND;
         goto out;
     }
@@ -836,7 +950,7 @@ out:
 static int lname_used(const osp_series_index *idx, const lname *ln)
 {
     for (uint32_t i = 0; i < ln->n; i++)
-        if (idx->pairs[ln->pairs[i]].p.n)
+        if (idx->pt.pairs[ln->pairs[i]].p.n)
             return 1;
     return 0;
 }
@@ -851,13 +965,13 @@ int osp_series_label_names(osp_series_index *idx, osp_arena *arena, osp_str **na
     int rc = 0;
     size_t k = 0;
     pthread_rwlock_rdlock(&idx->lock);
-    osp_str *a = osp_arena_alloc(arena, (idx->nnames + 1) * sizeof *a);
+    osp_str *a = osp_arena_alloc(arena, (idx->pt.nnames + 1) * sizeof *a);
     if (!a) {
         rc = OSP_ENOMEM;
     } else {
-        for (size_t i = 0; i < idx->nnames; i++)
-            if (lname_used(idx, &idx->names[i]))
-                a[k++] = str_get(idx, idx->names[i].name);
+        for (size_t i = 0; i < idx->pt.nnames; i++)
+            if (lname_used(idx, &idx->pt.names[i]))
+                a[k++] = str_get(idx, idx->pt.names[i].name);
     }
     pthread_rwlock_unlock(&idx->lock);
     if (rc == 0)
@@ -875,13 +989,13 @@ int osp_series_label_values(osp_series_index *idx, osp_str name, osp_arena *aren
     osp_str *a = NULL;
     pthread_rwlock_rdlock(&idx->lock);
     uint32_t ni = name_find(idx, name);
-    const lname *ln = ni == NONE ? NULL : &idx->names[ni];
+    const lname *ln = ni == NONE ? NULL : &idx->pt.names[ni];
     a = osp_arena_alloc(arena, ((ln ? ln->n : 0) + 1) * sizeof *a);
     if (!a) {
         rc = OSP_ENOMEM;
     } else if (ln) {
         for (uint32_t i = 0; i < ln->n; i++) {
-            const pair *pr = &idx->pairs[ln->pairs[i]];
+            const pair *pr = &idx->pt.pairs[ln->pairs[i]];
             if (pr->p.n)
                 a[k++] = str_get(idx, pr->value);
         }
@@ -904,17 +1018,18 @@ void osp_series_index_get_stats(osp_series_index *idx, osp_series_index_stats *s
     b += idx->sslots ? (idx->smask + 1) * sizeof *idx->sslots : 0;
     b += idx->capoff * sizeof *idx->off + idx->caplab * sizeof *idx->lab;
     b += idx->ser ? (idx->sermask + 1) * sizeof *idx->ser : 0;
-    b += idx->cappairs * sizeof *idx->pairs;
-    for (size_t i = 0; i < idx->npairs; i++)
-        b += (size_t)idx->pairs[i].p.cap * sizeof(uint32_t);
-    b += idx->pairmap.s ? (idx->pairmap.mask + 1) * sizeof(kslot) : 0;
-    b += idx->capnames * sizeof *idx->names;
-    for (size_t i = 0; i < idx->nnames; i++)
-        b += (size_t)idx->names[i].cap * sizeof(uint32_t);
-    b += idx->namemap.s ? (idx->namemap.mask + 1) * sizeof(kslot) : 0;
+    b += idx->pt.cappairs * sizeof *idx->pt.pairs;
+    for (size_t i = 0; i < idx->pt.npairs; i++)
+        b += (size_t)idx->pt.pairs[i].p.cap * sizeof(uint32_t);
+    b += idx->pt.pairmap.s ? (idx->pt.pairmap.mask + 1) * sizeof(kslot) : 0;
+    b += idx->pt.capnames * sizeof *idx->pt.names;
+    for (size_t i = 0; i < idx->pt.nnames; i++)
+        b += (size_t)idx->pt.names[i].cap * sizeof(uint32_t);
+    b += idx->pt.namemap.s ? (idx->pt.namemap.mask + 1) * sizeof(kslot) : 0;
     st->nseries = idx->nseries;
+    st->nremoved = idx->nremoved;
     st->nstrings = idx->nstrs;
-    st->npairs = idx->npairs;
+    st->npairs = idx->pt.npairs;
     st->bytes = b;
     pthread_rwlock_unlock(&idx->lock);
 }

@@ -32,7 +32,8 @@ typedef struct osp_label_matcher {
 } osp_label_matcher;
 
 typedef struct osp_series_index_stats {
-    uint64_t nseries;  /* series created */
+    uint64_t nseries;  /* series created (ids assigned) */
+    uint64_t nremoved; /* of which removed */
     uint64_t nstrings; /* distinct interned label names and values */
     uint64_t npairs;   /* distinct (name, value) postings lists */
     size_t bytes;      /* heap bytes held by the index (capacity, not just use) */
@@ -58,6 +59,15 @@ void osp_series_index_set_limit(osp_series_index *idx, uint64_t max_series_per_m
 int osp_series_index_get_or_create(osp_series_index *idx, const osp_label *labels, size_t n,
                                    uint64_t *series_id, int *created);
 
+/* Removes the series ids[0..n) (ids never assigned or already removed are skipped): their
+ * label sets no longer resolve, no matcher selects them, label listings leave out names and
+ * values only they held, and osp_series_labels answers OSP_ENOTFOUND for them. Ids are
+ * never reused: a removed label set that comes back gets a new id. The strings they
+ * interned stay, so slices handed out stay valid. Rebuilds the postings and the hash table
+ * under the write lock, in time proportional to every series' labels: meant for rare,
+ * batched removals (retention). 0, or OSP_ENOMEM with nothing removed. */
+int osp_series_index_remove(osp_series_index *idx, const uint64_t *ids, size_t n);
+
 /* Looks up the label sets of series[0..n) (samples ignored) under one read lock, with
  * the table probes of later sets prefetched while earlier ones are compared; creates
  * nothing. ids[i] gets the id, or UINT64_MAX when the set is absent or malformed (the
@@ -77,7 +87,7 @@ int osp_series_select(osp_series_index *idx, const osp_label_matcher *m, size_t 
 
 /* The label set of series id, sorted by name, in *labels (array in the arena; the slices
  * point into the index and stay valid until it is destroyed). OSP_ENOTFOUND for an id
- * never assigned; OSP_ENOMEM. */
+ * never assigned or removed; OSP_ENOMEM. */
 int osp_series_labels(osp_series_index *idx, uint64_t id, osp_arena *arena, osp_label **labels,
                       size_t *n);
 

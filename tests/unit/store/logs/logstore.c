@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 
 #include "core/arena.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "model/logstream.h"
 #include "store/logs/logstore.h"
+#include "store/logs/logstore_int.h"
 #include "store/store.h"
 #include "store/storetest.h"
 
@@ -468,6 +470,107 @@ static void test_retention(void **state)
     free(dir);
 }
 
+/* The number of streams with records, and whether one of them is service svc's. */
+static size_t listed_streams(osp_logstore *s, const char *svc, int *has_svc)
+{
+    osp_arena arena;
+    uint64_t *ids;
+    size_t nids, n;
+    osp_str *values;
+    osp_arena_init(&arena, 0, 0);
+    assert_int_equal(osp_logstore_streams(s, NULL, 0, 0, 0, &arena, &ids, &nids), 0);
+    assert_int_equal(osp_logstore_label_values(s, OSP_STR_LIT("service_name"), NULL, 0, 0, 0,
+                                               &arena, &values, &n),
+                     0);
+    *has_svc = 0;
+    for (size_t i = 0; i < n; i++)
+        *has_svc |= osp_str_eqz(values[i], svc);
+    osp_arena_cleanup(&arena);
+    return nids;
+}
+
+/* The id of the one stream of service svc (UINT64_MAX: none). */
+static uint64_t stream_of(osp_logstore *s, const char *svc)
+{
+    osp_arena arena;
+    uint64_t *ids, id = UINT64_MAX;
+    size_t nids;
+    osp_label_matcher m = {OSP_MATCH_EQ, OSP_STR_LIT("service_name"), osp_str_c(svc)};
+    osp_arena_init(&arena, 0, 0);
+    assert_int_equal(osp_logstore_streams(s, &m, 1, 0, 0, &arena, &ids, &nids), 0);
+    assert_true(nids <= 1);
+    if (nids)
+        id = ids[0];
+    osp_arena_cleanup(&arena);
+    return id;
+}
+
+/* A stream whose records retention dropped leaves the stream index once its last part has
+ * been closed for the grace; one that comes back gets a new id. */
+static void test_streams_swept(void **state)
+{
+    char *dir = osp_test_tmpdir("logstore");
+    uint64_t now = osp_clock_ns(CLOCK_REALTIME),
+             later = now + OSP__STREAM_SWEEP_GRACE_NS + 60 * (uint64_t)1000000000;
+    /* Day 2 is past the retention at both times, day 9 within it. */
+    osp_logstore *s = open_at(dir, 0, now - (LG_DAY0 + 5 * LG_NS_PER_DAY));
+    osp_log_batch legacy, fresh;
+    osp_logstore_stats st;
+    int has;
+    osp_log_batch_init(&legacy);
+    osp_log_batch_init(&fresh);
+    lg_record(&legacy, lg_resource(&legacy, "legacy", "legacy-0"), LG_DAY0 + 2 * LG_NS_PER_DAY,
+              "old line");
+    lg_generate(&fresh, 400, LG_DAY0 + 9 * LG_NS_PER_DAY, 5);
+    assert_int_equal(osp_logstore_append(s, &legacy), 0);
+    assert_int_equal(osp_logstore_append(s, &fresh), 0);
+    assert_int_equal(osp_logstore_flush(s), 0);
+    size_t nfresh = listed_streams(s, "legacy", &has) - 1;
+    uint64_t old_id = stream_of(s, "legacy");
+    assert_true(has && old_id != UINT64_MAX);
+
+    assert_int_equal(osp_logstore_maintain(s, now), 0); /* drops day 2; the grace starts */
+    osp_logstore_get_stats(s, &st);
+    assert_int_equal(st.nparts, 1);
+    assert_int_equal(st.nstreams, nfresh + 1);
+    osp_arena arena;
+    osp_label *labels;
+    size_t n;
+    osp_arena_init(&arena, 0, 0);
+    assert_int_equal(osp_logstore_stream_labels(s, old_id, &arena, &labels, &n), 0);
+
+    assert_int_equal(osp_logstore_maintain(s, later), 0);
+    osp_logstore_get_stats(s, &st);
+    assert_int_equal(st.nstreams, nfresh);
+    assert_int_equal(listed_streams(s, "legacy", &has), nfresh);
+    assert_false(has);
+    assert_int_equal(stream_of(s, "legacy"), UINT64_MAX);
+    assert_int_equal(osp_logstore_stream_labels(s, old_id, &arena, &labels, &n), OSP_ENOTFOUND);
+    check_scan(s, &fresh, &cases[0], 1);
+
+    /* The service logs again: a new stream, read back with its labels. */
+    legacy.records[0].time_ns = LG_DAY0 + 9 * LG_NS_PER_DAY;
+    assert_int_equal(osp_logstore_append(s, &legacy), 0);
+    uint64_t new_id = stream_of(s, "legacy");
+    assert_true(new_id != UINT64_MAX && new_id != old_id);
+    assert_int_equal(osp_logstore_stream_labels(s, new_id, &arena, &labels, &n), 0);
+    assert_true(osp_str_eqz(labels[1].value, "legacy"));
+    assert_int_equal(osp_logstore_maintain(s, later), 0); /* buffered: it stays */
+    assert_int_equal(osp_logstore_flush(s), 0);
+    assert_int_equal(stream_of(s, "legacy"), new_id);
+    osp_logstore_close(s);
+
+    s = open_at(dir, 0, now - (LG_DAY0 + 5 * LG_NS_PER_DAY));
+    assert_int_equal(listed_streams(s, "legacy", &has), nfresh + 1);
+    assert_true(has);
+    osp_logstore_close(s);
+    osp_arena_cleanup(&arena);
+    osp_log_batch_cleanup(&legacy);
+    osp_log_batch_cleanup(&fresh);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
 /* Flips one byte of a file at offset off. */
 static void flip_byte(const char *path, off_t off)
 {
@@ -752,6 +855,51 @@ static void test_concurrency(void **state)
 }
 
 /* The embedded engine serves logs through store.h, in DATA/logs. */
+static osp_logstore *sweep_target;
+static uint64_t sweep_at;
+
+/* The resolve hook: sweeps once, between an append's resolving and its locking. */
+static void sweep_now(osp_logstore *s)
+{
+    osp__logstore_resolved_hook = NULL;
+    assert_ptr_equal(s, sweep_target);
+    assert_int_equal(osp__logstore_sweep_streams(s, sweep_at), 0);
+}
+
+/* A sweep that removes the stream an append has just resolved, before the append takes
+ * the lock: the append files its record under the stream made again, so the flush finds
+ * its labels. */
+static void test_sweep_races_an_append(void **state)
+{
+    char *dir = osp_test_tmpdir("logstore");
+    uint64_t now = osp_clock_ns(CLOCK_REALTIME);
+    osp_logstore *s = open_at(dir, 0, now - (LG_DAY0 + 5 * LG_NS_PER_DAY));
+    osp_log_batch b;
+    osp_logstore_stats st;
+    osp_log_batch_init(&b);
+    lg_record(&b, lg_resource(&b, "legacy", "legacy-0"), LG_DAY0 + 2 * LG_NS_PER_DAY, "line");
+    assert_int_equal(osp_logstore_append(s, &b), 0);
+    assert_int_equal(osp_logstore_flush(s), 0);
+    uint64_t old_id = stream_of(s, "legacy");
+    assert_int_equal(osp_logstore_maintain(s, now), 0); /* its part goes */
+    sweep_target = s;
+    sweep_at = now + 2 * OSP__STREAM_SWEEP_GRACE_NS;
+    osp__logstore_resolved_hook = sweep_now;
+    b.records[0].time_ns = LG_DAY0 + 9 * LG_NS_PER_DAY;
+    assert_int_equal(osp_logstore_append(s, &b), 0);
+    assert_null(osp__logstore_resolved_hook); /* the sweep ran */
+    uint64_t new_id = stream_of(s, "legacy");
+    assert_true(new_id != UINT64_MAX && new_id != old_id);
+    assert_int_equal(osp_logstore_flush(s), 0);
+    osp_logstore_get_stats(s, &st);
+    assert_int_equal(st.nparts, 1);
+    assert_int_equal(st.nstreams, 1);
+    osp_logstore_close(s);
+    osp_log_batch_cleanup(&b);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
 static void test_engine(void **state)
 {
     char *dir = osp_test_tmpdir("logstore"), logs[4200];
@@ -792,6 +940,8 @@ int main(void)
         cmocka_unit_test(test_crash_recovery),
         cmocka_unit_test(test_merge_and_duplicates),
         cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_streams_swept),
+        cmocka_unit_test(test_sweep_races_an_append),
         cmocka_unit_test(test_corruption),
         cmocka_unit_test(test_catalogue),
         cmocka_unit_test(test_errors),

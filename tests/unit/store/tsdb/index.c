@@ -289,6 +289,133 @@ static void test_listings(void **state)
     osp_series_index_destroy(idx);
 }
 
+/* Ids selected by one matcher, as a bit set of the first 64 ids. */
+static uint64_t selected(osp_series_index *idx, osp_label_matcher m)
+{
+    osp_arena ar;
+    uint64_t *ids, bits = 0;
+    size_t n;
+    osp_arena_init(&ar, 0, 0);
+    assert_int_equal(osp_series_select(idx, &m, 1, &ar, &ids, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(ids[i] < 64 && (i == 0 || ids[i] > ids[i - 1]));
+        bits |= (uint64_t)1 << ids[i];
+    }
+    osp_arena_cleanup(&ar);
+    return bits;
+}
+
+static size_t values_of(osp_series_index *idx, const char *name, const char **want)
+{
+    osp_arena ar;
+    osp_str *v;
+    size_t n;
+    osp_arena_init(&ar, 0, 0);
+    assert_int_equal(osp_series_label_values(idx, osp_str_c(name), &ar, &v, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_true(osp_str_eqz(v[i], want[i]));
+    osp_arena_cleanup(&ar);
+    return n;
+}
+
+static void test_remove(void **state)
+{
+    osp_series_index_config cfg = {.max_series_per_metric = 3};
+    osp_series_index *idx;
+    assert_int_equal(osp_series_index_create(&cfg, &idx), 0);
+    osp_label s0[] = {L("__name__", "up"), L("pod", "a")};
+    osp_label s1[] = {L("__name__", "up"), L("pod", "b")};
+    osp_label s2[] = {L("__name__", "up"), L("pod", "c"), L("zone", "x")};
+    osp_label s3[] = {L("__name__", "http"), L("pod", "a")};
+    osp_label s4[] = {L("__name__", "up"), L("pod", "d")};
+    assert_int_equal(add(idx, s0, 2, 1), 0);
+    assert_int_equal(add(idx, s1, 2, 1), 1);
+    assert_int_equal(add(idx, s2, 3, 1), 2);
+    assert_int_equal(add(idx, s3, 2, 1), 3);
+    uint64_t id;
+    assert_int_equal(osp_series_index_get_or_create(idx, s4, 2, &id, NULL), OSP_ETOOBIG);
+
+    uint64_t gone[] = {1, 2, 2, 99}; /* a repeat and an id never assigned are skipped */
+    assert_int_equal(osp_series_index_remove(idx, gone, 4), 0);
+    osp_series_index_stats st;
+    osp_series_index_get_stats(idx, &st);
+    assert_int_equal(st.nseries, 4);
+    assert_int_equal(st.nremoved, 2);
+
+    osp_arena ar;
+    osp_label *l;
+    size_t n;
+    osp_arena_init(&ar, 0, 0);
+    assert_int_equal(osp_series_labels(idx, 1, &ar, &l, &n), OSP_ENOTFOUND);
+    assert_int_equal(osp_series_labels(idx, 2, &ar, &l, &n), OSP_ENOTFOUND);
+    assert_int_equal(osp_series_labels(idx, 3, &ar, &l, &n), 0); /* survivors keep their labels */
+    assert_int_equal(n, 2);
+    assert_true(osp_str_eqz(l[0].value, "http") && osp_str_eqz(l[1].value, "a"));
+    osp_arena_cleanup(&ar);
+
+    assert_int_equal(selected(idx, M(OSP_MATCH_EQ, "__name__", "up")), 1u << 0);
+    assert_int_equal(selected(idx, M(OSP_MATCH_NEQ, "pod", "zzz")), 1u << 0 | 1u << 3);
+    assert_int_equal(selected(idx, M(OSP_MATCH_EQ, "zone", "x")), 0);
+    assert_int_equal(values_of(idx, "pod", (const char *[]){"a"}), 1);
+    assert_int_equal(values_of(idx, "zone", NULL), 0);
+    osp_arena_init(&ar, 0, 0);
+    osp_str *names;
+    assert_int_equal(osp_series_label_names(idx, &ar, &names, &n), 0);
+    assert_int_equal(n, 2); /* zone went with the last series that had it */
+    osp_arena_cleanup(&ar);
+
+    /* The limit counts live series; a removed set comes back under a new id. */
+    assert_int_equal(add(idx, s4, 2, 1), 4);
+    assert_int_equal(add(idx, s1, 2, 1), 5);
+    assert_int_equal(add(idx, s1, 2, 0), 5);
+    assert_int_equal(osp_series_index_get_or_create(idx, s2, 3, &id, NULL), OSP_ETOOBIG);
+    assert_int_equal(selected(idx, M(OSP_MATCH_EQ, "__name__", "up")), 1u << 0 | 1u << 4 | 1u << 5);
+
+    uint64_t all[] = {0, 3, 4, 5};
+    assert_int_equal(osp_series_index_remove(idx, all, 4), 0);
+    assert_int_equal(selected(idx, M(OSP_MATCH_NEQ, "pod", "zzz")), 0);
+    assert_int_equal(values_of(idx, "__name__", NULL), 0);
+    assert_int_equal(add(idx, s0, 2, 1), 6);
+    assert_int_equal(selected(idx, M(OSP_MATCH_RE, "pod", ".*")), 1u << 6);
+    osp_series_index_destroy(idx);
+}
+
+/* Removal under allocation failure leaves the index whole; then it succeeds. */
+static void test_remove_oom(void **state)
+{
+    char buf[32];
+    for (unsigned long k = 1;; k++) {
+        osp_series_index *idx;
+        assert_int_equal(osp_series_index_create(NULL, &idx), 0);
+        for (int i = 0; i < 40; i++) {
+            snprintf(buf, sizeof buf, "v%d", i);
+            osp_label l[] = {L("__name__", "m"), {OSP_STR_LIT("k"), osp_str_c(buf)}};
+            uint64_t id;
+            assert_int_equal(osp_series_index_get_or_create(idx, l, 2, &id, NULL), 0);
+        }
+        uint64_t odd[20];
+        for (int i = 0; i < 20; i++)
+            odd[i] = (uint64_t)(2 * i + 1);
+        osp_mem_fail_after(k);
+        int rc = osp_series_index_remove(idx, odd, 20);
+        osp_mem_fail_after(0);
+        osp_arena ar;
+        uint64_t *ids;
+        size_t nids;
+        osp_label_matcher m = M(OSP_MATCH_EQ, "__name__", "m");
+        osp_arena_init(&ar, 0, 0);
+        assert_int_equal(osp_series_select(idx, &m, 1, &ar, &ids, &nids), 0);
+        assert_int_equal(nids, rc == 0 ? 20 : 40);
+        for (size_t i = 0; i < nids; i++)
+            assert_int_equal(ids[i], rc == 0 ? 2 * i : i);
+        osp_arena_cleanup(&ar);
+        osp_series_index_destroy(idx);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, OSP_ENOMEM);
+    }
+}
+
 #define NTHREADS 4
 #define PER_THREAD 5000
 
@@ -467,6 +594,7 @@ int main(void)
         cmocka_unit_test(test_lookup_batch),     cmocka_unit_test(test_limit),
         cmocka_unit_test(test_matchers),         cmocka_unit_test(test_listings),
         cmocka_unit_test(test_concurrency),      cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_remove),           cmocka_unit_test(test_remove_oom),
         cmocka_unit_test(test_bytes_per_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
