@@ -553,9 +553,9 @@ static void logstore_destroy(osp_logstore *s)
     osp_logmem_release(s->active);
     osp_logmem_release(s->flushing);
     if (s->index) {
-        osp_series_index_stats st;
-        osp_series_index_get_stats(s->index, &st);
-        osp_gauge_add(osp__log_m_streams, -(double)(st.nseries - st.nremoved));
+        uint64_t live;
+        osp_series_index_counts(s->index, NULL, &live);
+        osp_gauge_add(osp__log_m_streams, -(double)live);
         osp_series_index_destroy(s->index);
     }
     osp_free(s->times);
@@ -662,7 +662,6 @@ void osp_logstore_close(osp_logstore *s)
 
 void osp_logstore_get_stats(osp_logstore *s, osp_logstore_stats *st)
 {
-    osp_series_index_stats is;
     memset(st, 0, sizeof *st);
     pthread_mutex_lock(&s->mu);
     st->nparts = s->parts.n;
@@ -675,8 +674,7 @@ void osp_logstore_get_stats(osp_logstore *s, osp_logstore_stats *st)
     st->buffered =
         osp_logmem_nrecords(s->active) + (s->flushing ? osp_logmem_nrecords(s->flushing) : 0);
     pthread_mutex_unlock(&s->mu);
-    osp_series_index_get_stats(s->index, &is);
-    st->nstreams = is.nseries - is.nremoved;
+    osp_series_index_counts(s->index, NULL, &st->nstreams);
     st->merges = atomic_load(&s->merges);
     st->quarantined = atomic_load(&s->quarantined);
 }

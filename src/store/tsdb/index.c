@@ -1008,6 +1008,16 @@ int osp_series_label_values(osp_series_index *idx, osp_str name, osp_arena *aren
     return rc;
 }
 
+void osp_series_index_counts(osp_series_index *idx, uint64_t *assigned, uint64_t *live)
+{
+    pthread_rwlock_rdlock(&idx->lock);
+    if (assigned)
+        *assigned = idx->nseries;
+    if (live)
+        *live = idx->nseries - idx->nremoved;
+    pthread_rwlock_unlock(&idx->lock);
+}
+
 void osp_series_index_get_stats(osp_series_index *idx, osp_series_index_stats *st)
 {
     pthread_rwlock_rdlock(&idx->lock);

@@ -97,6 +97,10 @@ int osp_series_label_names(osp_series_index *idx, osp_arena *arena, osp_str **na
 int osp_series_label_values(osp_series_index *idx, osp_str name, osp_arena *arena, osp_str **values,
                             size_t *n);
 
+/* The ids assigned so far (every id is below) and the series live among them; cheap,
+ * unlike osp_series_index_get_stats. Either pointer may be NULL. */
+void osp_series_index_counts(osp_series_index *idx, uint64_t *assigned, uint64_t *live);
+
 /* Counts and memory of the index. */
 void osp_series_index_get_stats(osp_series_index *idx, osp_series_index_stats *st);
 

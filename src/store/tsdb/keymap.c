@@ -72,28 +72,49 @@ void osp_keymap_lookup(osp_keymap *m, const osp_series_key *keys, size_t n, uint
     pthread_rwlock_unlock(&m->lock);
 }
 
+/* Moves the entries of m whose id is not marked in gone[0..ngone) (NULL: none marked) into
+ * a table of nn slots (a power of two). 0 or OSP_ENOMEM (m unchanged). */
+static int rehash(osp_keymap *m, size_t nn, const uint8_t *gone, size_t ngone)
+{
+    size_t n = m->s ? m->mask + 1 : 0, used = 0;
+    slot *s = osp_calloc(nn, sizeof *s);
+    if (!s)
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id1 = m->s[i].id1;
+        if (!id1 || (gone && id1 - 1u < ngone && gone[id1 - 1u]))
+            continue;
+        size_t j = m->s[i].k0 & (nn - 1);
+        while (s[j].id1)
+            j = (j + 1) & (nn - 1);
+        s[j] = m->s[i];
+        used++;
+    }
+    osp_free(m->s);
+    m->s = s;
+    m->mask = nn - 1;
+    m->used = used;
+    return 0;
+}
+
 /* Room for one more entry at a load of at most 3/4. */
 static int reserve(osp_keymap *m)
 {
     size_t n = m->s ? m->mask + 1 : 0;
     if ((m->used + 1) * 4 <= n * 3)
         return 0;
-    size_t nn = n ? 2 * n : 1024;
-    slot *s = osp_calloc(nn, sizeof *s);
-    if (!s)
-        return OSP_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if (!m->s[i].id1)
-            continue;
-        size_t j = m->s[i].k0 & (nn - 1);
-        while (s[j].id1)
-            j = (j + 1) & (nn - 1);
-        s[j] = m->s[i];
+    return rehash(m, n ? 2 * n : 1024, NULL, 0);
+}
+
+void osp_keymap_drop(osp_keymap *m, const uint8_t *gone, size_t n)
+{
+    pthread_rwlock_wrlock(&m->lock);
+    if (m->s && rehash(m, m->mask + 1, gone, n) != 0) {
+        osp_free(m->s);
+        m->s = NULL;
+        m->mask = m->used = 0;
     }
-    osp_free(m->s);
-    m->s = s;
-    m->mask = nn - 1;
-    return 0;
+    pthread_rwlock_unlock(&m->lock);
 }
 
 int osp_keymap_add(osp_keymap *m, const osp_series_key *keys, const uint64_t *ids, size_t n,

@@ -382,6 +382,11 @@ static int append_series(osp_tsdb *db, const osp_series *s, uint64_t known, int6
     if (total == 0)
         return 0;
     rc = 0;
+    if (id != UINT64_MAX) {
+        const osp__hseries *was = osp__head_get(&db->head, id, false);
+        if (was && was->removed)
+            id = UINT64_MAX; /* found before a sweep removed it: the set gets a new id */
+    }
     if (id == UINT64_MAX) { /* a set found in the index is one that passed these checks */
         if (!labels_valid(s->labels, s->nlabels)) {
             rep->invalid += total;
@@ -479,15 +484,19 @@ static void remember_keys(osp_tsdb *db, const osp_series_batch *b, uint64_t *ids
     osp_series_key *keys = NULL;
     for (size_t i = 0; i < b->nseries; i++) {
         const osp_series *s = &b->series[i];
-        if (s->ref || (s->key.lo | s->key.hi) == 0 || ids[i] == UINT64_MAX)
-            continue;
+        if ((s->ref && ids[i] == s->ref - 1) || (s->key.lo | s->key.hi) == 0 ||
+            ids[i] == UINT64_MAX)
+            continue; /* found by its ref (unless a sweep made it a new id), or not kept */
         if (!keys && !(keys = osp_malloc(b->nseries * sizeof *keys)))
             return; /* a key not remembered only costs a lookup */
         keys[n] = s->key;
         ids[n++] = ids[i];
     }
-    if (n)
-        osp_keymap_add(db->keys, keys, ids, n, 2 * osp__tsdb_nseries(db) + 1024);
+    if (n) {
+        uint64_t live;
+        osp_series_index_counts(db->idx, NULL, &live);
+        osp_keymap_add(db->keys, keys, ids, n, 2 * live + 1024);
+    }
     osp_free(keys);
 }
 
@@ -750,9 +759,9 @@ out:
 
 uint64_t osp__tsdb_nseries(osp_tsdb *db)
 {
-    osp_series_index_stats st;
-    osp_series_index_get_stats(db->idx, &st);
-    return st.nseries;
+    uint64_t n;
+    osp_series_index_counts(db->idx, &n, NULL);
+    return n;
 }
 
 static void destroy(osp_tsdb *db)

@@ -52,13 +52,15 @@ typedef struct osp__hdata {
     uint32_t nsamples;     /* floats and histograms */
 } osp__hdata;
 
-/* Per-series state, kept for every series of the index. */
+/* Per-series state, kept for every series id the index assigned. */
 typedef struct osp__hseries {
     int64_t last_t;     /* newest accepted timestamp, float or histogram; INT64_MIN: none */
     uint64_t last_v;    /* bits of its value when a float */
     osp__hdata *d[2];   /* samples per head generation; NULL: none */
     uint32_t wal_epoch; /* epoch in which its definition was last logged */
     uint8_t last_hist;  /* the sample at last_t is a histogram (in the padding) */
+    uint8_t removed;    /* swept from the index (osp__tsdb_sweep_series); set under rw
+                           exclusive, so rw shared is enough to read it */
 } osp__hseries;
 
 /* Series table (three-level radix by id, lock-free lookups) and the stripe locks. */
@@ -231,7 +233,7 @@ static inline uint64_t osp__blk_age(const osp__blk *k)
     return osp_block_get_info(k->b)->age;
 }
 
-/* Series in the index (tsdb.c). */
+/* Ids the index assigned, removed series included: every series id is below (tsdb.c). */
 uint64_t osp__tsdb_nseries(osp_tsdb *db);
 
 /* Block list (tsdb_blocks.c). */
@@ -279,8 +281,14 @@ void *osp__tsdb_maintainer_main(void *arg);
 /* Test hooks (tsdb_maint.c, tsdb_read.c). Runs one merge round now (0 when there was
  * nothing to merge). */
 int osp__tsdb_merge(osp_tsdb *db);
-/* Drops blocks whose newest sample is older than now_ms - retention_ms. */
+/* Drops blocks whose newest sample is older than now_ms - retention_ms, then sweeps the
+ * series they held last (osp__tsdb_sweep_series). */
 int osp__tsdb_retention(osp_tsdb *db, int64_t now_ms);
+/* Removes from the index, the key map and the head the series that hold no sample in the
+ * head or in any block, marking their head entries removed: an append that found one
+ * before the sweep resolves its labels again and gets a new id. Caller holds flush_mu
+ * and rw exclusively. Returns how many were removed (0 as well when out of memory). */
+size_t osp__tsdb_sweep_series(osp_tsdb *db);
 /* Heap bytes of the head: series table, generation data (excludes the index). */
 size_t osp__tsdb_head_heap(osp_tsdb *db);
 

@@ -357,6 +357,46 @@ out:
     return rc;
 }
 
+size_t osp__tsdb_sweep_series(osp_tsdb *db)
+{
+    size_t n = osp__tsdb_nseries(db), ngone = 0;
+    uint8_t *gone = osp_calloc(n + 1, 1); /* first: held by a block */
+    uint64_t *ids = osp_malloc((n + 1) * sizeof *ids);
+    osp__hseries **hs = osp_malloc((n + 1) * sizeof *hs);
+    if (!gone || !ids || !hs)
+        goto out;
+    for (size_t b = 0; b < db->nblocks; b++) {
+        const osp__blk *k = db->blocks[b];
+        for (uint64_t i = 0; i < osp_block_get_info(k->b)->nseries; i++)
+            gone[k->gid[i]] = 1;
+    }
+    for (size_t id = 0; id < n; id++) {
+        int held = gone[id];
+        gone[id] = 0;
+        osp__hseries *h = held ? NULL : osp__head_get(&db->head, id, true);
+        if (!h || h->removed || h->d[0] || h->d[1])
+            continue; /* held, already gone, or (no memory for its entry) left for later */
+        gone[id] = 1;
+        hs[ngone] = h;
+        ids[ngone++] = id;
+    }
+    if (ngone && osp_series_index_remove(db->idx, ids, ngone) != 0) {
+        ngone = 0;
+        goto out;
+    }
+    for (size_t i = 0; i < ngone; i++)
+        *hs[i] = (osp__hseries){.last_t = INT64_MIN, .removed = 1};
+    if (ngone) {
+        osp_keymap_drop(db->keys, gone, n);
+        osp_info(MOD, "removed %zu series that retention left without samples", ngone);
+    }
+out:
+    osp_free(gone);
+    osp_free(ids);
+    osp_free(hs);
+    return ngone;
+}
+
 int osp__tsdb_retention(osp_tsdb *db, int64_t now)
 {
     osp__blk *gone[256];
@@ -374,6 +414,13 @@ int osp__tsdb_retention(osp_tsdb *db, int64_t now)
         }
     }
     pthread_rwlock_unlock(&db->rw);
+    if (n) { /* flush_mu: a block write frees the head data it wrote without rw */
+        pthread_mutex_lock(&db->flush_mu);
+        pthread_rwlock_wrlock(&db->rw);
+        osp__tsdb_sweep_series(db);
+        pthread_rwlock_unlock(&db->rw);
+        pthread_mutex_unlock(&db->flush_mu);
+    }
     for (size_t i = 0; i < n; i++) {
         osp_info(MOD, "%s: past retention, removed", gone[i]->path);
         if (unlink(gone[i]->path) != 0)

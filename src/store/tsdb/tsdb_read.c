@@ -361,7 +361,7 @@ void osp_tsdb_get_stats(osp_tsdb *db, osp_tsdb_stats *st)
     osp_series_index_get_stats(db->idx, &is);
     int64_t mint = INT64_MAX, maxt = INT64_MIN;
     pthread_rwlock_rdlock(&db->rw);
-    st->series = is.nseries;
+    st->series = is.nseries - is.nremoved;
     for (int g = 0; g < 2; g++) {
         st->head_series += atomic_load(&db->g[g].series);
         st->head_samples += atomic_load(&db->g[g].samples);

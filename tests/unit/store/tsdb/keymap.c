@@ -54,6 +54,32 @@ static void test_add_lookup(void **state)
     osp_keymap_destroy(m);
 }
 
+/* Dropping the keys of removed ids keeps every other key; a dropped key can be added
+ * again with another id. */
+static void test_drop(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    osp_keymap *m;
+    assert_int_equal(osp_keymap_create(&m), 0);
+    static osp_series_key k[N];
+    static uint64_t ids[N], got[N];
+    static uint8_t gone[N];
+    for (size_t i = 0; i < N; i++)
+        k[i] = key(i), ids[i] = i, gone[i] = i % 3 == 0;
+    assert_int_equal(osp_keymap_add(m, k, ids, N, SIZE_MAX), 0);
+    osp_keymap_drop(m, gone, N - 3); /* id N - 3, marked, is past n: kept */
+    assert_int_equal(osp_keymap_count(m), N - (N / 3 - 1));
+    osp_keymap_lookup(m, k, N, got);
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(got[i], gone[i] && i < N - 3 ? UINT64_MAX : i);
+    uint64_t renewed = N + 7;
+    assert_int_equal(osp_keymap_add(m, &k[0], &renewed, 1, SIZE_MAX), 0);
+    osp_keymap_lookup(m, k, 1, got);
+    assert_int_equal(got[0], N + 7);
+    osp_keymap_destroy(m);
+}
+
 /* Past its cap the map takes nothing more, and what it holds stays. */
 static void test_cap(void **state)
 {
@@ -79,6 +105,7 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_add_lookup),
         cmocka_unit_test(test_cap),
+        cmocka_unit_test(test_drop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

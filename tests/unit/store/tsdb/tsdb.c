@@ -670,6 +670,78 @@ static void test_retention(void **state)
     free(dir);
 }
 
+/* The values of label inst over all time, joined with commas. */
+static void inst_values(osp_tsdb *db, char *out, size_t cap)
+{
+    osp_arena a;
+    osp_str *v;
+    size_t n, k = 0;
+    osp_arena_init(&a, 0, 0);
+    assert_int_equal(
+        osp_tsdb_label_values(db, OSP_STR_LIT("inst"), NULL, 0, INT64_MIN, INT64_MAX, &a, &v, &n),
+        0);
+    out[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)snprintf(out + k, cap - k, "%s%.*s", i ? "," : "", OSP_STR_FMT(v[i]));
+    osp_arena_cleanup(&a);
+}
+
+/* Retention takes the last block of a series: the series leaves the index and the key map,
+ * and an append by its old ref (taken before the sweep) stores it again under a new id. */
+static void test_retention_sweeps_series(void **state)
+{
+    char *dir = osp_test_tmpdir("tsdb");
+    osp_tsdb_options o = opts(dir);
+    o.retention_ms = 3600 * 1000;
+    osp_tsdb *db = open_db(&o);
+    int64_t now = now_ms();
+    uint64_t i1 = 1, ref;
+    osp_series_key k = osp_series_key_of(OSP_KEY_REMOTE_WRITE, &i1, sizeof i1);
+    osp_tsdb_stats st;
+    char insts[64];
+    one_keyed(db, "up", "old", k, 0, now - 50 * 60000, 1);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    one(db, "up", "new", now, 1, NULL);
+    assert_int_equal(osp_tsdb_flush(db), 0);
+    osp_tsdb_known_series(db, &k, 1, &ref);
+    assert_true(ref != 0);
+    osp_tsdb_get_stats(db, &st);
+    assert_int_equal(st.series, 2);
+
+    assert_int_equal(osp__tsdb_retention(db, now + 20 * 60000), 0);
+    osp_tsdb_get_stats(db, &st);
+    assert_int_equal(st.blocks, 1);
+    assert_int_equal(st.series, 1);
+    inst_values(db, insts, sizeof insts);
+    assert_string_equal(insts, "new");
+    uint64_t again;
+    osp_tsdb_known_series(db, &k, 1, &again);
+    assert_int_equal(again, 0);
+
+    one_keyed(db, "up", "old", k, ref, now + 1000, 7); /* the ref from before the sweep */
+    osp_tsdb_get_stats(db, &st);
+    assert_int_equal(st.series, 2);
+    osp_tsdb_known_series(db, &k, 1, &again);
+    assert_true(again != 0 && again != ref);
+    inst_values(db, insts, sizeof insts);
+    assert_string_equal(insts, "new,old");
+    assert_int_equal(osp_tsdb_flush(db), 0); /* the block write finds its labels */
+    osp_tsdb_close(db);
+
+    db = open_db(&o);
+    osp_arena a;
+    osp_series *out;
+    osp_arena_init(&a, 0, 0);
+    assert_int_equal(select_all(db, &a, INT64_MIN, INT64_MAX, &out), 2);
+    assert_true(osp_str_eqz(out[1].labels[1].value, "old"));
+    assert_int_equal(out[1].nsamples, 1);
+    assert_true(out[1].samples[0].v == 7);
+    osp_arena_cleanup(&a);
+    osp_tsdb_close(db);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
 static void test_metadata(void **state)
 {
     char *dir = osp_test_tmpdir("tsdb");
@@ -1669,6 +1741,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_block),
         cmocka_unit_test(test_merge_overlapping),
         cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_retention_sweeps_series),
         cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_labels),
