@@ -214,11 +214,12 @@ int osp_partlist_replace(osp_partlist *l, pthread_mutex_t *lock, osp_partref *ou
     return rc;
 }
 
-void osp_partlist_expire(osp_partlist *l, pthread_mutex_t *lock, uint64_t retention_ns,
-                         uint64_t now_ns, const char *what)
+size_t osp_partlist_expire(osp_partlist *l, pthread_mutex_t *lock, uint64_t retention_ns,
+                           uint64_t now_ns, const char *what)
 {
+    size_t dropped = 0;
     if (!retention_ns || now_ns <= retention_ns)
-        return;
+        return 0;
     uint64_t cutoff = now_ns - retention_ns;
     pthread_mutex_lock(lock);
     for (size_t i = 0; i < l->n;) {
@@ -241,10 +242,12 @@ void osp_partlist_expire(osp_partlist *l, pthread_mutex_t *lock, uint64_t retent
                 continue;
             osp_partlist_remove(l, r);
             osp_partref_discard(r); /* unlinks now unless readers still hold the part */
+            dropped++;
         }
         i = 0;
     }
     pthread_mutex_unlock(lock);
+    return dropped;
 }
 
 /* ---- Merge picking ---------------------------------------------------------------------- */

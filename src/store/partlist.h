@@ -129,9 +129,9 @@ int osp_partlist_replace(osp_partlist *l, pthread_mutex_t *lock, osp_partref *ou
 /* Retention holding lock: takes the whole days whose newest row (max_time) is older than
  * now_ns - retention_ns out of the list (logged as "<what> <yyyymmdd> is past the
  * retention") and discards their parts; their files go when the last reader lets go.
- * retention_ns 0 keeps everything. */
-void osp_partlist_expire(osp_partlist *l, pthread_mutex_t *lock, uint64_t retention_ns,
-                         uint64_t now_ns, const char *what);
+ * retention_ns 0 keeps everything. Returns the number of parts taken out. */
+size_t osp_partlist_expire(osp_partlist *l, pthread_mutex_t *lock, uint64_t retention_ns,
+                           uint64_t now_ns, const char *what);
 
 /* Tiered merge policy (not part of any format). A part's tier is how many times fanin
  * divides its rows over base_rows; parts of more than max_rows / 2 rows are not merged

@@ -212,6 +212,52 @@ static int buffered_stream(osp_logstore *s, uint64_t stream)
            (s->flushing && osp_logmem_has_stream(s->flushing, stream));
 }
 
+int osp__logstore_narrow_times(osp_logstore *s)
+{
+    uint64_t buf_min = UINT64_MAX;
+    pthread_rwlock_wrlock(&s->append_lock); /* no append between noting and buffering */
+    pthread_mutex_lock(&s->mu);
+    osp_logmem *bufs[2] = {s->active, s->flushing};
+    for (int i = 0; i < 2; i++) {
+        uint64_t lo, hi;
+        if (!bufs[i] || !osp_logmem_nrecords(bufs[i]))
+            continue;
+        osp_logmem_time_range(bufs[i], &lo, &hi);
+        buf_min = lo < buf_min ? lo : buf_min;
+    }
+    pthread_mutex_lock(&s->times_mu);
+    uint64_t *low = osp_malloc((s->ntimes + 1) * sizeof *low);
+    for (size_t id = 0; low && id < s->ntimes; id++)
+        low[id] = UINT64_MAX;
+    for (size_t i = 0; low && i < s->parts.n; i++) {
+        osp__lpart *p = osp__lpart_of(s->parts.a[i]);
+        for (size_t k = 0; k < osp_logpart_get_info(p->ref.part)->nstreams; k++) {
+            uint64_t lo, hi;
+            osp_logpart_stream_time(p->ref.part, k, &lo, &hi);
+            if (lo < low[p->gids[k]])
+                low[p->gids[k]] = lo;
+        }
+    }
+    for (size_t id = 0; low && id < s->ntimes; id++) {
+        osp__stream_time *t = &s->times[id];
+        uint64_t lo = low[id];
+        if (buffered_stream(s, id) && buf_min < lo)
+            lo = buf_min;
+        if (lo == UINT64_MAX) { /* nothing served holds it: listed no more */
+            t->min_time = UINT64_MAX;
+            t->max_time = 0;
+        } else if (lo > t->min_time) {
+            t->min_time = lo;
+        }
+    }
+    pthread_mutex_unlock(&s->times_mu);
+    pthread_mutex_unlock(&s->mu);
+    pthread_rwlock_unlock(&s->append_lock);
+    int rc = low ? 0 : OSP_ENOMEM;
+    osp_free(low);
+    return rc;
+}
+
 int osp__logstore_sweep_streams(osp_logstore *s, uint64_t now_ns)
 {
     uint64_t *gone = NULL;

@@ -91,6 +91,12 @@ extern osp_metric *osp__log_m_parts, *osp__log_m_bytes, *osp__log_m_records, *os
  * the flusher waits (and s->merge_wait, logged as it changes, says so). */
 int osp__logstore_merges_behind(osp_logstore *s);
 
+/* Narrows the time range of every stream to what the served parts and the buffers hold
+ * (the buffers counted from their oldest record), after retention dropped parts: a stream
+ * they no longer hold at all gets none, so listings leave it out at once. Takes the append
+ * lock exclusively. 0 or OSP_ENOMEM (nothing narrowed). */
+int osp__logstore_narrow_times(osp_logstore *s);
+
 /* A stream stays in the index this long after its last part closed, so that a query that
  * read its records (and released the parts) can still resolve its labels. */
 #define OSP__STREAM_SWEEP_GRACE_NS (300 * (uint64_t)1000000000)

@@ -221,9 +221,10 @@ int osp__logstore_merges_behind(osp_logstore *s)
 
 int osp_logstore_maintain(osp_logstore *s, uint64_t now_ns)
 {
-    int rc = 0;
+    int rc = 0, narrowed = 0;
     pthread_mutex_lock(&s->maintain_mu);
-    osp_partlist_expire(&s->parts, &s->mu, s->retention_ns, now_ns, "log partition");
+    if (osp_partlist_expire(&s->parts, &s->mu, s->retention_ns, now_ns, "log partition"))
+        narrowed = osp__logstore_narrow_times(s);
     for (int round = 0; round < MERGES_PER_ROUND && rc == 0; round++) {
         osp__lsnap snap;
         size_t k, first;
@@ -238,6 +239,5 @@ int osp_logstore_maintain(osp_logstore *s, uint64_t now_ns)
     osp_partdir_remove_empty_days(s->dir, &s->mu, osp_partlist_day_used, &s->parts, MOD);
     int swept = osp__logstore_sweep_streams(s, now_ns);
     pthread_mutex_unlock(&s->maintain_mu);
-    rc = rc ? rc : swept;
-    return rc;
+    return rc ? rc : narrowed ? narrowed : swept;
 }
