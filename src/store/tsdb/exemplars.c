@@ -266,6 +266,24 @@ static int copy_labels(osp_str enc, uint8_t **out)
 
 /* ---- checkpoint: the ring rewritten to a fresh log, older segments deleted ---- */
 
+/* Takes the series the ring no longer holds an exemplar of out of the index, so that it
+ * stays near the ring's size. Caller holds write_mu: appends resolve their series under it.
+ * Out of memory, they stay until the next time. */
+static void sweep_series(osp_exemplar_store *st)
+{
+    uint64_t *gone = osp_malloc((st->nser + 1) * sizeof *gone);
+    size_t n = 0;
+    if (!gone)
+        return;
+    pthread_rwlock_rdlock(&st->lock);
+    for (size_t id = 0; id < st->nser; id++)
+        if (st->ser[id].oldest == NONE)
+            gone[n++] = id; /* the index skips those it removed before */
+    pthread_rwlock_unlock(&st->lock);
+    osp_series_index_remove(st->index, gone, n);
+    osp_free(gone);
+}
+
 /* Caller holds write_mu (or is opening). Failures are logged; the old log then stays. */
 static void checkpoint(osp_exemplar_store *st)
 {
@@ -304,6 +322,7 @@ static void checkpoint(osp_exemplar_store *st)
         osp_error(MODULE, "rewriting the exemplar log: %s", osp_strerror(rc));
     else
         st->logged = n;
+    sweep_series(st);
     osp_arena_cleanup(&arena);
     osp_buf_cleanup(&enc);
     osp_buf_cleanup(&w.rec);
@@ -570,6 +589,13 @@ int osp_exemplar_store_append(osp_exemplar_store *st, const osp_series_batch *b,
     return rc == OSP_ETOOBIG ? OSP_EIO : rc;
 }
 
+size_t osp_exemplar_store_series(osp_exemplar_store *st)
+{
+    uint64_t live;
+    osp_series_index_counts(st->index, NULL, &live);
+    return (size_t)live;
+}
+
 /* ---- select ---- */
 
 static int cmp_u64(const void *a, const void *b)
@@ -677,10 +703,18 @@ int osp_exemplar_store_select(osp_exemplar_store *st, const osp_matcher_set *set
         if (ids[i] < st->nser)
             rc = collect(st, (uint32_t)ids[i], mint_ms, maxt_ms, arena, res, res_ids, &n);
     pthread_rwlock_unlock(&st->lock);
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = osp_series_labels(st->index, res_ids[i], arena, &res[i].labels, &res[i].nlabels);
+    size_t kept = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        res[kept] = res[i];
+        rc = osp_series_labels(st->index, res_ids[i], arena, &res[kept].labels, &res[kept].nlabels);
+        if (rc == OSP_ENOTFOUND) /* its last exemplar went, and the series, since: skip it */
+            rc = 0;
+        else if (rc == 0)
+            kept++;
+    }
     if (rc)
         return rc;
+    n = kept;
     if (n > 1)
         qsort(res, n, sizeof *res, cmp_result);
     *out = res;

@@ -57,6 +57,11 @@ void osp_exemplar_store_close(osp_exemplar_store *st);
 int osp_exemplar_store_append(osp_exemplar_store *st, const osp_series_batch *b,
                               osp_exemplar_report *rep);
 
+/* Series the store names: those with an exemplar in the ring, and those that lost their
+ * last one since the log was last rewritten (each rewrite, after twice the capacity in
+ * exemplars, forgets them). */
+size_t osp_exemplar_store_series(osp_exemplar_store *st);
+
 /* The exemplars with a time in [mint_ms, maxt_ms] of the series that every matcher of at
  * least one set selects (matchers as osp_series_select has them), one entry per series
  * with exemplars in the range, sorted by label set (osp_labels_compare), exemplars

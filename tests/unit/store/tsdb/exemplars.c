@@ -13,8 +13,8 @@
 
 static osp_exemplar_store *open_store(const char *dir, size_t capacity)
 {
-    osp_exemplar_store_options o = {.dir = dir, .capacity = capacity,
-                                     .fsync_policy = OSP_FSYNC_NEVER};
+    osp_exemplar_store_options o = {
+        .dir = dir, .capacity = capacity, .fsync_policy = OSP_FSYNC_NEVER};
     osp_exemplar_store *st = NULL;
     assert_int_equal(osp_exemplar_store_open(&o, &st), 0);
     return st;
@@ -136,8 +136,7 @@ static void test_append_select(void **state)
     assert_int_equal(osp_exemplar_store_select(st, sets, 2, 0, 10000, &arena, &r, &n), 0);
     assert_int_equal(n, 2);
     sets[1].n = 0;
-    assert_int_equal(osp_exemplar_store_select(st, sets, 2, 0, 10000, &arena, &r, &n),
-                     OSP_EINVAL);
+    assert_int_equal(osp_exemplar_store_select(st, sets, 2, 0, 10000, &arena, &r, &n), OSP_EINVAL);
     assert_int_equal(osp_exemplar_store_select(st, sets, 0, 0, 10000, &arena, &r, &n), 0);
     assert_int_equal(n, 0);
     osp_arena_cleanup(&arena);
@@ -281,6 +280,39 @@ static size_t dir_bytes(const char *dir)
     }
     closedir(d);
     return total;
+}
+
+/* Series whose exemplars the ring dropped leave the store's index at the next log
+ * rewrite, so it stays near the ring's size however many series come and go. */
+static void test_series_forgotten(void **state)
+{
+    char *dir = osp_test_tmpdir("exemplars");
+    osp_exemplar_store *st = open_store(dir, 4);
+    char job[32], trace[32];
+    size_t most = 0;
+    for (int i = 0; i < 40; i++) {
+        snprintf(job, sizeof job, "j%d", i);
+        snprintf(trace, sizeof trace, "t%d", i);
+        assert_int_equal(append1(st, "m", job, trace, i, 1000 + i).accepted, 1);
+        size_t n = osp_exemplar_store_series(st);
+        most = n > most ? n : most;
+    }
+    assert_true(most <= 4 + 2 * 4 + 1); /* the ring, plus what two ring-fulls of log add */
+    osp_arena arena;
+    osp_arena_init(&arena, 0, 0);
+    osp_series_exemplars *r;
+    char got[128];
+    assert_int_equal(select_name(st, "m", 0, 9000, &arena, &r), 4);
+    traces(&r[3], got, sizeof got);
+    assert_string_equal(got, "t39");
+    assert_int_equal(append1(st, "m", "j0", "again", 1, 500).accepted, 1); /* a new series */
+    assert_int_equal(select_name(st, "m", 0, 600, &arena, &r), 1);
+    traces(&r[0], got, sizeof got);
+    assert_string_equal(got, "again");
+    osp_arena_cleanup(&arena);
+    osp_exemplar_store_close(st);
+    osp_test_rmdir(dir);
+    free(dir);
 }
 
 static void test_persistence(void **state)
@@ -498,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_label_length),
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_persistence),
+        cmocka_unit_test(test_series_forgotten),
         cmocka_unit_test(test_concurrency),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_results_outlive_the_ring),
