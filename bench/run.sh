@@ -303,7 +303,8 @@ osprey_store() {
     R[osp_bytes]=$(du -sb "$dir" | awk '{ print $1 }')
     R[osp_bytes_per_span]=$(calc "${R[osp_bytes]} / ${R[osp_fill_spans]}" 1)
     log "osprey store: ${R[osp_bytes]} bytes on disk, ${R[osp_bytes_per_span]} bytes/span" \
-        "(ready again after ${R[osp_restart_s]} s)"
+        "(ready again after ${R[osp_restart_s]} s); by directory:" \
+        "$(du -sb "$dir"/* | awk '{ printf "%s %s; ", $2, $1 }')"
     "$LG" trace-latency --url "http://127.0.0.1:$API_PORT" --traces "$DATA/traces.bin" \
         --requests "$QUERIES" --max-seconds "$LAT_MAX_S" >"$OUT/lat-osprey-trace.txt" ||
         die "osprey trace fetches failed"
