@@ -26,7 +26,8 @@
 #define INDEX_SLOTS (2 * WINDOW) /* span id -> position in the window, open addressing */
 #define MAX_ANCESTORS 16         /* parent links followed for inheritance */
 #define ERROR_LOG_MS 60000       /* at most one flush error logged per minute */
-#define MAX_PENDING_CALLS 262144 /* AI call records held between flushes; more are dropped */
+#define MAX_PENDING_CALLS 262144 /* AI call records held between writes; more are dropped */
+#define CALLS_BATCH 16384        /* queued records that wake the flush thread to write them */
 
 /* Every deriver the pipeline feeds; adding one is adding a line. */
 static const osp_deriver *const derivers[] = {
@@ -53,14 +54,16 @@ struct osp_derive {
     int64_t last_t_ms;        /* flush times strictly increase */
     int64_t last_error_ms;
     uint64_t errors_unlogged;
-    pthread_mutex_t mu; /* guards stop, with cv */
+    pthread_mutex_t mu; /* guards stop and calls_due, with cv */
     pthread_cond_t cv;
     int stop;
+    int calls_due; /* a batch of AI call records is queued: write it before the interval */
     pthread_t thread;
     osp_metric *m_spans, *m_flushes, *m_series, *m_errors;
     /* AI call records (model/aicall.h) for the store's session index, written at flushes. */
-    pthread_mutex_t calls_mu; /* guards calls */
+    pthread_mutex_t calls_mu; /* guards calls and calls_woke */
     osp_aicall_batch calls;
+    int calls_woke; /* the flush thread was woken for the calls queued */
     osp_metric *m_calls, *m_calls_dropped;
 };
 
@@ -146,6 +149,8 @@ static void feed(osp_derive *d, const osp_span_batch *b, const osp_span *spans, 
 }
 
 /* Queues the AI call records of spans[0..n) for the next flush. */
+/* Queues the AI call records of spans[0..n) for the next write; a full batch wakes the flush
+ * thread to write them (at an interval's pace, a busy gateway would fill the queue). */
 static void queue_calls(osp_derive *d, const osp_span_batch *b, const osp_span *spans, size_t n,
                         const osp_genai *g)
 {
@@ -156,8 +161,16 @@ static void queue_calls(osp_derive *d, const osp_span_batch *b, const osp_span *
             (d->calls.n >= MAX_PENDING_CALLS ||
              osp_aicall_add(&d->calls, &spans[i], resource_of(b, &spans[i]), &g[i])))
             dropped++;
+    int wake = d->calls.n >= CALLS_BATCH && !d->calls_woke;
+    d->calls_woke |= wake;
     pthread_mutex_unlock(&d->calls_mu);
     osp_counter_add(d->m_calls_dropped, dropped);
+    if (wake) {
+        pthread_mutex_lock(&d->mu);
+        d->calls_due = 1;
+        pthread_cond_signal(&d->cv);
+        pthread_mutex_unlock(&d->mu);
+    }
 }
 
 void osp_derive_spans(osp_derive *d, const osp_span_batch *b)
@@ -225,6 +238,7 @@ static void store_calls(osp_derive *d)
     pthread_mutex_lock(&d->calls_mu);
     out = d->calls;
     osp_aicall_batch_init(&d->calls);
+    d->calls_woke = 0;
     pthread_mutex_unlock(&d->calls_mu);
     int rc = osp_store_append_aicalls(d->store, out.calls, out.n);
     if (rc == 0) {
@@ -263,7 +277,8 @@ int osp_derive_flush(osp_derive *d)
     return rc;
 }
 
-/* The flush thread: flushes every interval until told to stop. */
+/* The flush thread: flushes every interval until told to stop, and writes the AI call
+ * records in between whenever a batch of them is queued. */
 static void *flush_loop(void *arg)
 {
     osp_derive *d = arg;
@@ -271,6 +286,15 @@ static void *flush_loop(void *arg)
     pthread_mutex_lock(&d->mu);
     while (!d->stop) {
         int64_t now = osp_clock_ms(CLOCK_MONOTONIC);
+        if (d->calls_due && now < next) {
+            d->calls_due = 0;
+            pthread_mutex_unlock(&d->mu);
+            pthread_mutex_lock(&d->flush_mu);
+            store_calls(d);
+            pthread_mutex_unlock(&d->flush_mu);
+            pthread_mutex_lock(&d->mu);
+            continue;
+        }
         if (now < next) {
             osp_cond_wait_ms(&d->cv, &d->mu, (uint32_t)(next - now));
             continue;

@@ -4,8 +4,11 @@
 #include "testutil.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
+#include "core/buf.h"
 #include "core/clock.h"
+#include "model/attr.h"
 #include "pipeline/derive.h"
 #include "store/store.h"
 
@@ -184,12 +187,72 @@ static void test_concurrent_feed(void **state)
     osp_arena_cleanup(&arena);
 }
 
+/* Feeds n spans that carry their own session id s-1, one trace of 512 each, in batches of
+ * 512. */
+static void feed_sessions(osp_derive *d, size_t n)
+{
+    osp_buf a;
+    osp_value v = {.type = OSP_VAL_STRING, .s = OSP_STR_LIT("s-1")};
+    osp_buf_init(&a, 0);
+    assert_int_equal(osp_attr_append(&a, OSP_STR_LIT("session.id"), &v), 0);
+    uint64_t now = osp_clock_ns(CLOCK_REALTIME);
+    for (size_t done = 0; done < n;) {
+        osp_span_batch b;
+        osp_span_batch_init(&b);
+        osp_resource *r = osp_span_batch_add_resource(&b);
+        r->service_name = OSP_STR_LIT("chat");
+        for (size_t i = 0; i < 512 && done < n; i++, done++) {
+            osp_span *sp = osp_span_batch_add_span(&b);
+            uint64_t k = done + 1;
+            memcpy(sp->trace_id, &(uint64_t){k / 512 + 1}, 8);
+            memcpy(sp->span_id, &k, 8);
+            sp->name = OSP_STR_LIT("turn");
+            sp->start_ns = now - 1000 * MS;
+            sp->end_ns = now;
+            sp->attributes = osp_buf_str(&a);
+        }
+        osp_derive_spans(d, &b);
+        osp_span_batch_cleanup(&b);
+    }
+    osp_buf_cleanup(&a);
+}
+
+/* Records of session s-1 in the store's AI call index. */
+static size_t session_records(osp_store *s)
+{
+    osp_arena arena;
+    osp_aicall *calls;
+    size_t n = 0;
+    osp_aicall_query q = {.session = OSP_STR_LIT("s-1"), .max_records = 10000000};
+    osp_arena_init(&arena, 0, 0);
+    assert_int_equal(osp_store_select_aicalls(s, &q, &arena, &calls, &n), 0);
+    osp_arena_cleanup(&arena);
+    return n;
+}
+
+/* A batch of AI call records is written long before the hour-long interval ends, so a busy
+ * gateway does not fill the queue between flushes and lose records. */
+static void test_call_batches_written_early(void **state)
+{
+    fixture *f = *state;
+    size_t n = 20000, got = 0;
+    feed_sessions(f->derive, n);
+    for (int i = 0; i < 300 && got < 16384; i++) { /* up to 30 s */
+        usleep(100 * 1000);
+        got = session_records(f->store);
+    }
+    assert_true(got >= 16384 && got <= n);
+    assert_int_equal(osp_derive_flush(f->derive), 0);
+    assert_int_equal(session_records(f->store), n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_flush_into_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_flushes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_feed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_batches_written_early, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
