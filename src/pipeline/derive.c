@@ -148,7 +148,6 @@ static void feed(osp_derive *d, const osp_span_batch *b, const osp_span *spans, 
     }
 }
 
-/* Queues the AI call records of spans[0..n) for the next flush. */
 /* Queues the AI call records of spans[0..n) for the next write; a full batch wakes the flush
  * thread to write them (at an interval's pace, a busy gateway would fill the queue). */
 static void queue_calls(osp_derive *d, const osp_span_batch *b, const osp_span *spans, size_t n,

@@ -258,6 +258,12 @@ int osp__logstore_narrow_times(osp_logstore *s)
     return rc;
 }
 
+/* 1 when stream t lost its last part less than the grace before now_ns. */
+static int in_grace(const osp__stream_time *t, uint64_t now_ns)
+{
+    return t->orphaned_ns && now_ns < t->orphaned_ns + OSP__STREAM_SWEEP_GRACE_NS;
+}
+
 int osp__logstore_sweep_streams(osp_logstore *s, uint64_t now_ns)
 {
     uint64_t *gone = NULL;
@@ -266,8 +272,7 @@ int osp__logstore_sweep_streams(osp_logstore *s, uint64_t now_ns)
     pthread_mutex_lock(&s->times_mu); /* is a stream past its grace? (no append lock yet) */
     for (size_t id = 0; s->orphans && id < s->ntimes && !due; id++) {
         const osp__stream_time *t = &s->times[id];
-        due = !t->parts && !t->removed && t->orphaned_ns &&
-              now_ns >= t->orphaned_ns + OSP__STREAM_SWEEP_GRACE_NS;
+        due = !t->parts && !t->removed && t->orphaned_ns && !in_grace(t, now_ns);
     }
     pthread_mutex_unlock(&s->times_mu);
     if (!due)
@@ -281,7 +286,7 @@ int osp__logstore_sweep_streams(osp_logstore *s, uint64_t now_ns)
         const osp__stream_time *t = &s->times[id];
         if (t->parts || t->removed || buffered_stream(s, id))
             continue;
-        if (t->orphaned_ns && now_ns < t->orphaned_ns + OSP__STREAM_SWEEP_GRACE_NS) {
+        if (in_grace(t, now_ns)) {
             waiting = 1;
             continue;
         }

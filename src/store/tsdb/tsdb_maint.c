@@ -360,24 +360,20 @@ out:
 size_t osp__tsdb_sweep_series(osp_tsdb *db)
 {
     size_t n = osp__tsdb_nseries(db), ngone = 0;
-    uint8_t *gone = osp_calloc(n + 1, 1); /* first: held by a block */
+    uint8_t *held = osp_calloc(n + 1, 1), *gone = osp_calloc(n + 1, 1);
     uint64_t *ids = osp_malloc((n + 1) * sizeof *ids);
-    osp__hseries **hs = osp_malloc((n + 1) * sizeof *hs);
-    if (!gone || !ids || !hs)
+    if (!held || !gone || !ids)
         goto out;
     for (size_t b = 0; b < db->nblocks; b++) {
         const osp__blk *k = db->blocks[b];
         for (uint64_t i = 0; i < osp_block_get_info(k->b)->nseries; i++)
-            gone[k->gid[i]] = 1;
+            held[k->gid[i]] = 1;
     }
     for (size_t id = 0; id < n; id++) {
-        int held = gone[id];
-        gone[id] = 0;
-        osp__hseries *h = held ? NULL : osp__head_get(&db->head, id, true);
+        const osp__hseries *h = held[id] ? NULL : osp__head_get(&db->head, id, true);
         if (!h || h->removed || h->d[0] || h->d[1])
             continue; /* held, already gone, or (no memory for its entry) left for later */
         gone[id] = 1;
-        hs[ngone] = h;
         ids[ngone++] = id;
     }
     if (ngone && osp_series_index_remove(db->idx, ids, ngone) != 0) {
@@ -385,15 +381,16 @@ size_t osp__tsdb_sweep_series(osp_tsdb *db)
         goto out;
     }
     for (size_t i = 0; i < ngone; i++)
-        *hs[i] = (osp__hseries){.last_t = INT64_MIN, .removed = 1};
+        *osp__head_get(&db->head, ids[i], false) =
+            (osp__hseries){.last_t = INT64_MIN, .removed = 1};
     if (ngone) {
         osp_keymap_drop(db->keys, gone, n);
         osp_info(MOD, "removed %zu series that retention left without samples", ngone);
     }
 out:
+    osp_free(held);
     osp_free(gone);
     osp_free(ids);
-    osp_free(hs);
     return ngone;
 }
 
