@@ -54,39 +54,50 @@ static int in_window(const osp_sessions_window *w, const osp_aicall *a)
     return a->start_ns >= w->start_ns && (!w->end_ns || a->start_ns <= w->end_ns);
 }
 
-static int cmp_span_id(const void *pa, const void *pb, void *ctx)
+/* A record of a trace by its span id, as a number (any fixed order does for lookups). */
+typedef struct span_ref {
+    uint64_t key;
+    uint32_t rec;
+} span_ref;
+
+static uint64_t span_key(const uint8_t id[8])
 {
-    const osp_aicall *const *c = ctx;
-    return memcmp(c[*(const uint32_t *)pa]->span_id, c[*(const uint32_t *)pb]->span_id, 8);
+    uint64_t k;
+    memcpy(&k, id, 8);
+    return k;
 }
 
-/* Sorts the record ids[0..n) of c by span id: in place when few (most traces), else qsort. */
-static void sort_ids(uint32_t *ids, size_t n, const osp_aicall *const *c)
+static int cmp_span_ref(const void *pa, const void *pb)
 {
-    if (n > 64) {
-        qsort_r(ids, n, sizeof *ids, cmp_span_id, (void *)c);
-        return;
-    }
-    for (size_t i = 1; i < n; i++) {
-        uint32_t x = ids[i];
-        size_t k = i;
-        for (; k > 0 && memcmp(c[ids[k - 1]]->span_id, c[x]->span_id, 8) > 0; k--)
-            ids[k] = ids[k - 1];
-        ids[k] = x;
-    }
+    uint64_t a = ((const span_ref *)pa)->key, b = ((const span_ref *)pb)->key;
+    return (a > b) - (a < b);
 }
 
-/* The record of trace slice ids[0..n) (sorted by span id) with span id, or -1. */
-static int32_t find_span(const osp_aicall *const *c, const uint32_t *ids, size_t n,
-                         const uint8_t id[8])
+/* Traces of up to this many records are searched from end to end, unsorted (most are). */
+#define LINEAR_SPANS 16
+
+/* Readies refs[0..n) for find_span: sorted by key when there are many. */
+static void sort_refs(span_ref *refs, size_t n)
 {
+    if (n > LINEAR_SPANS)
+        qsort(refs, n, sizeof *refs, cmp_span_ref);
+}
+
+/* The record with span id key in refs[0..n) (as sort_refs left them), or -1. */
+static int32_t find_span(const span_ref *refs, size_t n, uint64_t key)
+{
+    if (n <= LINEAR_SPANS) {
+        for (size_t i = 0; i < n; i++)
+            if (refs[i].key == key)
+                return (int32_t)refs[i].rec;
+        return -1;
+    }
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int d = memcmp(c[ids[mid]]->span_id, id, 8);
-        if (d == 0)
-            return (int32_t)ids[mid];
-        if (d < 0)
+        if (refs[mid].key == key)
+            return (int32_t)refs[mid].rec;
+        if (refs[mid].key < key)
             lo = mid + 1;
         else
             hi = mid;
@@ -131,16 +142,16 @@ static void resolve_one(analysis *an, int32_t node, int32_t p, osp_str tsession,
         r->root = node;
 }
 
-/* Links each record of one trace, c[from..to), to its recorded parent (r->parent); ids: a
+/* Links each record of one trace, c[from..to), to its recorded parent (r->parent); refs: a
  * scratch array of to - from. */
-static void link_parents(analysis *an, size_t from, size_t to, uint32_t *ids)
+static void link_parents(analysis *an, size_t from, size_t to, span_ref *refs)
 {
     for (size_t i = from; i < to; i++)
-        ids[i - from] = (uint32_t)i;
-    sort_ids(ids, to - from, an->c);
+        refs[i - from] = (span_ref){span_key(an->c[i]->span_id), (uint32_t)i};
+    sort_refs(refs, to - from);
     for (size_t i = from; i < to; i++) {
         const osp_aicall *a = an->c[i];
-        int32_t p = find_span(an->c, ids, to - from, a->parent_span_id);
+        int32_t p = find_span(refs, to - from, span_key(a->parent_span_id));
         an->r[i].parent = p == (int32_t)i ? -1 : p;
     }
     for (size_t i = from; i < to; i++)
@@ -148,8 +159,8 @@ static void link_parents(analysis *an, size_t from, size_t to, uint32_t *ids)
             an->r[i].parent = container_of(an->c, from, to, i);
 }
 
-/* Resolves the records of one trace, c[from..to), ids a scratch array of to - from. */
-static void resolve_trace(analysis *an, size_t from, size_t to, uint32_t *ids, uint8_t *done)
+/* Resolves the records of one trace, c[from..to), refs a scratch array of to - from. */
+static void resolve_trace(analysis *an, size_t from, size_t to, span_ref *refs, uint8_t *done)
 {
     osp_str tsession = {0}, tuser = {0};
     int32_t path[MAX_DEPTH];
@@ -159,7 +170,7 @@ static void resolve_trace(analysis *an, size_t from, size_t to, uint32_t *ids, u
         if (!tuser.n)
             tuser = an->c[i]->user_id;
     }
-    link_parents(an, from, to, ids);
+    link_parents(an, from, to, refs);
     for (size_t i = from; i < to; i++) {
         int depth = 0;
         int32_t cur = (int32_t)i;
@@ -191,15 +202,15 @@ static int resolve(const osp_aicall_set *set, osp_arena *arena, analysis *an)
     an->c = c;
     an->n = set->n;
     an->r = set->n ? osp_arena_calloc(arena, set->n, sizeof *an->r) : NULL;
-    uint32_t *ids = set->n ? osp_malloc(set->n * sizeof *ids) : NULL;
+    span_ref *refs = set->n ? osp_malloc(set->n * sizeof *refs) : NULL;
     uint8_t *done = set->n ? osp_calloc(set->n, 1) : NULL;
-    int rc = set->n && (!c || !an->r || !ids || !done) ? OSP_ENOMEM : 0;
+    int rc = set->n && (!c || !an->r || !refs || !done) ? OSP_ENOMEM : 0;
     for (size_t from = 0, to; rc == 0 && from < set->n; from = to) {
         for (to = from + 1; to < set->n && same_trace(&set->calls[to], &set->calls[from]); to++)
             ;
-        resolve_trace(an, from, to, ids, done);
+        resolve_trace(an, from, to, refs, done);
     }
-    osp_free(ids);
+    osp_free(refs);
     osp_free(done);
     return rc;
 }
@@ -227,7 +238,7 @@ typedef struct consumer {
 typedef struct feed {
     consumer *c;
     resolved *r;
-    uint32_t *ids;
+    span_ref *refs;
     uint8_t *done;
     const osp_aicall **ptrs; /* a set's trace as pointers */
     osp_aicall *copy;        /* a scanned trace whose LLM calls take the engine's TTFT */
@@ -242,9 +253,9 @@ static int feed_reserve(feed *f, size_t n)
         return 0;
     resolved *r = osp_realloc(f->r, n * sizeof *r);
     f->r = r ? r : f->r;
-    uint32_t *ids = r ? osp_realloc(f->ids, n * sizeof *ids) : NULL;
-    f->ids = ids ? ids : f->ids;
-    uint8_t *done = ids ? osp_realloc(f->done, n) : NULL;
+    span_ref *refs = r ? osp_realloc(f->refs, n * sizeof *refs) : NULL;
+    f->refs = refs ? refs : f->refs;
+    uint8_t *done = refs ? osp_realloc(f->done, n) : NULL;
     f->done = done ? done : f->done;
     const osp_aicall **ptrs = done ? osp_realloc(f->ptrs, n * sizeof *ptrs) : NULL;
     f->ptrs = ptrs ? ptrs : f->ptrs;
@@ -266,10 +277,10 @@ static int feed_trace(feed *f, const osp_aicall *const *calls, size_t n)
     if (f->c->needs != RESOLVE_NONE)
         memset(f->r, 0, n * sizeof *f->r);
     if (f->c->needs == RESOLVE_PARENTS)
-        link_parents(&an, 0, n, f->ids);
+        link_parents(&an, 0, n, f->refs);
     if (f->c->needs == RESOLVE_ALL) {
         memset(f->done, 0, n);
-        resolve_trace(&an, 0, n, f->ids, f->done);
+        resolve_trace(&an, 0, n, f->refs, f->done);
     }
     return f->c->add(f->c->self, &an);
 }
@@ -332,7 +343,7 @@ static int run(const osp_aicall_source *src, consumer *c, osp_arena *arena)
             rc = osp_store_scan_aicalls(src->store, q, feed_scanned, &f);
     }
     osp_free(f.r);
-    osp_free(f.ids);
+    osp_free(f.refs);
     osp_free(f.done);
     osp_free(f.ptrs);
     osp_free(f.copy);

@@ -131,8 +131,9 @@ typedef struct osp_aicall_query {
 enum osp_aicall_key { OSP_AICALL_SESSIONS, OSP_AICALL_USERS };
 
 /* A session or user id of the AI call index, with the latest record end of the traces that
- * have a record naming it: no record resolved to it (its own id or an inherited one: ids
- * are inherited within a trace only) ends later. */
+ * have a record naming it and reach into the range asked for: no record of the range
+ * resolved to it (its own id or an inherited one: ids are inherited within a trace only)
+ * ends later. Traces wholly outside the range (later data included) do not count. */
 typedef struct osp_aicall_bound {
     osp_str id;
     uint64_t last_ns;

@@ -49,7 +49,7 @@ int osp_aicalls_select(osp_aicalls *s, const osp_aicall_query *q, osp_arena *are
 int osp_aicalls_scan(osp_aicalls *s, const osp_aicall_query *q, osp_aicall_trace_fn fn, void *ctx);
 
 /* osp_store_aicall_bounds: the session or user ids whose traces reach into [start_ns,
- * end_ns] (end_ns 0: unbounded), with the latest record end of those traces. */
+ * end_ns] (end_ns 0: unbounded), with the latest record end of those of their traces. */
 int osp_aicalls_bounds(osp_aicalls *s, enum osp_aicall_key key, uint64_t start_ns, uint64_t end_ns,
                        osp_arena *arena, osp_aicall_bound **out, size_t *n);
 

@@ -579,6 +579,40 @@ static void assert_same_aggregates(fixture *f, const osp_aicall_source *src,
     }
 }
 
+static uint64_t bound_of(const osp_aicall_bound *b, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (osp_str_eqz(b[i].id, id))
+            return b[i].last_ns;
+    return 0;
+}
+
+/* A session's bound is the latest end of its traces that reach into the range: a later
+ * trace (say, data stamped ahead of the query's end) must not raise it, or the newest
+ * sessions list reads candidates it never shows. */
+static void test_bounds_within_range(void **state)
+{
+    fixture *f = *state;
+    osp_aicall a[3] = {llm(10, 1, 0, 1000, 1, 1), llm(11, 1, 0, 50000, 1, 1),
+                       llm(12, 1, 0, 2000, 1, 1)};
+    a[0].session_id = a[1].session_id = osp_str_c("early-and-late");
+    a[2].session_id = osp_str_c("early");
+    append(f, a, 3);
+    osp_aicall_bound *b;
+    size_t n;
+    assert_int_equal(osp_aicalls_bounds(f->idx, OSP_AICALL_SESSIONS, T0, T0 + 10000 * MS,
+                                        &f->arena, &b, &n),
+                     0);
+    assert_int_equal(n, 2);
+    assert_int_equal(bound_of(b, n, "early-and-late"), T0 + 1400 * MS);
+    assert_int_equal(bound_of(b, n, "early"), T0 + 2400 * MS);
+    assert_int_equal(osp_aicalls_bounds(f->idx, OSP_AICALL_SESSIONS, T0 + 40000 * MS, 0,
+                                        &f->arena, &b, &n),
+                     0);
+    assert_int_equal(n, 1);
+    assert_int_equal(bound_of(b, n, "early-and-late"), T0 + 50400 * MS);
+}
+
 /* 600 traces written in shuffled batches to a store: every list read in place (the newest
  * sessions from their candidates) answers as the same records read as a set do, over the
  * whole time and over a window that cuts traces. */
@@ -627,6 +661,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_users_agents_streaming, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_trace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bounds_within_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_scan_matches_set, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
