@@ -90,6 +90,9 @@ static void serve_usage(FILE *out)
         "  --fsync-interval DURATION   for --fsync interval (default 1s)\n"
         "  --memtable-size BYTES       in-memory buffer flushed to a part past this (default "
         "64MiB)\n"
+        "  --ai-index-memory BYTES     memory for the AI call index (sessions, users, agents);\n"
+        "                              past it, its oldest days leave the lists but stay on\n"
+        "                              disk (default: a quarter of the machine's memory)\n"
         "  --out-of-order-window DURATION\n"
         "                              accept metric samples up to this far behind a series'\n"
         "                              newest sample (default 0: reject out-of-order samples,\n"
@@ -236,6 +239,7 @@ enum {
     OPT_FSYNC,
     OPT_FSYNC_INTERVAL,
     OPT_MEMTABLE,
+    OPT_AI_INDEX_MEMORY,
     OPT_MAX_REQ,
     OPT_MAX_INFLIGHT,
     OPT_HEADER_TIMEOUT,
@@ -270,6 +274,7 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
         {"fsync", required_argument, NULL, OPT_FSYNC},
         {"fsync-interval", required_argument, NULL, OPT_FSYNC_INTERVAL},
         {"memtable-size", required_argument, NULL, OPT_MEMTABLE},
+        {"ai-index-memory", required_argument, NULL, OPT_AI_INDEX_MEMORY},
         {"max-request-size", required_argument, NULL, OPT_MAX_REQ},
         {"max-inflight-size", required_argument, NULL, OPT_MAX_INFLIGHT},
         {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
@@ -377,6 +382,10 @@ static int parse_serve_args(int argc, char **argv, serve_config *cfg)
             break;
         case OPT_MEMTABLE:
             if (parse_size_flag("--memtable-size", optarg, &cfg->store.memtable_bytes))
+                return OSP_EINVAL;
+            break;
+        case OPT_AI_INDEX_MEMORY:
+            if (parse_size_flag("--ai-index-memory", optarg, &cfg->store.aicalls_memory_bytes))
                 return OSP_EINVAL;
             break;
         case OPT_MAX_REQ:
@@ -564,7 +573,8 @@ static int serve(int argc, char **argv)
         .store = {.engine = "embedded",
                   .retention_ns = 7ull * 24 * 3600 * 1000000000ull,
                   .fsync_policy = OSP_FSYNC_INTERVAL,
-                  .fsync_interval_ms = 1000},
+                  .fsync_interval_ms = 1000,
+                  .aicalls_memory_bytes = osp_mem_share(4, (size_t)256 << 20, SIZE_MAX)},
         .topology = {.busy_rps = OSP_GOLDEN_DEFAULT_BUSY_RPS,
                      .slow_p95_s = OSP_GOLDEN_DEFAULT_SLOW_P95_S,
                      .failing_error_rate = OSP_GOLDEN_DEFAULT_FAILING_ERROR_RATE},

@@ -108,17 +108,29 @@ static int put_strs(osp_buf *b, const char *name, const osp_str *s, size_t n)
 /* Writes one item of a list. */
 typedef int (*put_fn)(osp_buf *b, const void *item);
 
-/* Answers {"name":[...]} with items[0..n) of size bytes each written by put, or the
- * failure rc. */
-static void answer_list(osp_http_response *res, int rc, const char *name, const void *items,
-                        size_t n, size_t size, put_fn put)
+/* The start of the AI call index when its memory budget left out days that q's range
+ * reaches into; 0 when the range is whole. */
+static uint64_t indexed_from(osp_sessions_api *api, const osp_aicall_query *q)
+{
+    uint64_t from = osp_store_aicalls_indexed_from(api->store);
+    return from > q->start_ns ? from : 0;
+}
+
+/* Answers {"name":[...]} with items[0..n) of size bytes each written by put, and
+ * "indexedFrom" (seconds) when the range reaches before the index (from, see
+ * indexed_from), or the failure rc. */
+static void answer_list(osp_http_response *res, int rc, uint64_t from, const char *name,
+                        const void *items, size_t n, size_t size, put_fn put)
 {
     if (rc == 0)
         rc = osp_buf_printf(&res->body, "{\"%s\":[", name);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = (i ? osp_buf_putc(&res->body, ',') : 0) |
              put(&res->body, (const char *)items + i * size);
-    osp__api_finish(res, rc ? rc : osp_buf_puts(&res->body, "]}"));
+    if (rc == 0)
+        rc = osp_buf_putc(&res->body, ']') |
+             (from ? put_time_field(&res->body, "indexedFrom", from) : 0);
+    osp__api_finish(res, rc ? rc : osp_buf_putc(&res->body, '}'));
 }
 
 /* ---- /api/v1/sessions ---- */
@@ -158,7 +170,7 @@ static void sessions_list(osp_sessions_api *api, const osp_http_request *req,
     f.limit = (size_t)limit;
     osp_aicall_source src = {.store = api->store, .q = &q};
     int rc = osp_sessions_list(&src, &f, prices_of(api), req->arena, &s, &n);
-    answer_list(res, rc, "sessions", s, n, sizeof *s, put_session);
+    answer_list(res, rc, indexed_from(api, &q), "sessions", s, n, sizeof *s, put_session);
 }
 
 /* ---- /api/v1/sessions/{id} ---- */
@@ -249,7 +261,7 @@ static void users_list(osp_sessions_api *api, const osp_http_request *req, osp_h
         return;
     osp_aicall_source src = {.store = api->store, .q = &q};
     int rc = osp_users_list(&src, &w, (size_t)limit, prices_of(api), req->arena, &u, &n);
-    answer_list(res, rc, "users", u, n, sizeof *u, put_user);
+    answer_list(res, rc, indexed_from(api, &q), "users", u, n, sizeof *u, put_user);
 }
 
 /* ---- /api/v1/agents ---- */
@@ -296,7 +308,7 @@ static void agents_list(osp_sessions_api *api, const osp_http_request *req, osp_
     for (size_t i = 0; rc == 0 && i < n; i++) /* an agent's traces may run others too */
         if (!q.agent.n || osp_str_eq(a[i].name, q.agent))
             a[k++] = a[i];
-    answer_list(res, rc, "agents", a, k, sizeof *a, put_agent);
+    answer_list(res, rc, indexed_from(api, &q), "agents", a, k, sizeof *a, put_agent);
 }
 
 /* ---- /api/v1/llm/streaming ---- */
@@ -328,7 +340,7 @@ static void streaming_list(osp_sessions_api *api, const osp_http_request *req,
         return;
     osp_aicall_source src = {.store = api->store, .q = &q};
     int rc = osp_streaming_list(&src, &w, (int64_t)stall_ms * 1000000, req->arena, &s, &n);
-    answer_list(res, rc, "models", s, n, sizeof *s, put_streaming);
+    answer_list(res, rc, indexed_from(api, &q), "models", s, n, sizeof *s, put_streaming);
 }
 
 /* ---- lifecycle ---- */

@@ -230,3 +230,8 @@ int osp_store_aicall_bounds(osp_store *s, enum osp_aicall_key key, uint64_t star
         return OSP_EUNSUPPORTED;
     return s->engine->aicall_bounds(s->impl, key, start_ns, end_ns, arena, out, n);
 }
+
+uint64_t osp_store_aicalls_indexed_from(osp_store *s)
+{
+    return s->engine->aicalls_indexed_from ? s->engine->aicalls_indexed_from(s->impl) : 0;
+}

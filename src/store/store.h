@@ -38,7 +38,9 @@ typedef struct osp_store_options {
                                    awaiting merges (osp_partlist_merge_backlog); 0 = 128 */
     int64_t ooo_window_ms;      /* metrics: accept samples this far out of order; 0 = none */
     uint64_t max_series_per_metric; /* metrics: new series allowed per metric; 0 = no limit */
-    size_t max_exemplars; /* metrics: exemplars kept, the oldest dropped; 0 picks 100000 */
+    size_t max_exemplars;        /* metrics: exemplars kept, the oldest dropped; 0 picks 100000 */
+    size_t aicalls_memory_bytes; /* AI call index in memory: past it, whole old days leave
+                                    it (they stay on disk); 0 = no limit */
 } osp_store_options;
 
 /* What a metrics append did with each sample; defined in store/tsdb/tsdb.h. */
@@ -194,6 +196,7 @@ typedef struct osp_store_engine {
     int (*scan_aicalls)(void *impl, const osp_aicall_query *q, osp_aicall_trace_fn fn, void *ctx);
     int (*aicall_bounds)(void *impl, enum osp_aicall_key key, uint64_t start_ns, uint64_t end_ns,
                          osp_arena *arena, osp_aicall_bound **out, size_t *n);
+    uint64_t (*aicalls_indexed_from)(void *impl);
 } osp_store_engine;
 
 /* Opens the engine named in opt. 0, OSP_EINVAL (unknown engine), OSP_EIO, OSP_ENOMEM. */
@@ -355,5 +358,10 @@ int osp_store_scan_aicalls(osp_store *s, const osp_aicall_query *q, osp_aicall_t
  * list read only the traces of the ids it shows. 0, OSP_ENOMEM. */
 int osp_store_aicall_bounds(osp_store *s, enum osp_aicall_key key, uint64_t start_ns,
                             uint64_t end_ns, osp_arena *arena, osp_aicall_bound **out, size_t *n);
+
+/* Where the AI call index starts when its memory budget left older days out (the start
+ * of the oldest day it holds, ns since the epoch); 0 when it holds every day within
+ * retention, or the engine keeps no such index. Reads over earlier times miss records. */
+uint64_t osp_store_aicalls_indexed_from(osp_store *s);
 
 #endif

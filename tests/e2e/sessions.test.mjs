@@ -352,4 +352,50 @@ describe('sessions, users and agents end to end', { timeout: 120000 * SLOW }, ()
         server = await startServer({ name: 'sessions-restarted', dataDir, args: ['--derive-interval', '1s', '--prices', pricesFile] });
         await checkAll('restarted');
     });
+
+    test('a memory budget leaves the oldest day out of the lists and says from when they count', async () => {
+        // The records written so far become yesterday's; under a one-byte budget they stay
+        // (the newest day is always held) until today's records arrive.
+        let r = await server.stop();
+        assert.ok(cleanExit(r), server.describeExit(r));
+        const ymd = (ms) => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
+        const aicalls = path.join(dataDir, 'aicalls');
+        const yesterday = path.join(aicalls, ymd(Date.now() - 86400000));
+        fs.mkdirSync(yesterday, { recursive: true });
+        for (const day of fs.readdirSync(aicalls).filter((d) => /^\d{8}$/.test(d))) {
+            const dir = path.join(aicalls, day);
+            if (dir === yesterday) continue;
+            for (const f of fs.readdirSync(dir)) fs.renameSync(path.join(dir, f), path.join(yesterday, f));
+            fs.rmdirSync(dir);
+        }
+        server = await startServer({ name: 'sessions-budget', dataDir, args: ['--derive-interval', '1s', '--prices', pricesFile, '--ai-index-memory', '1'] });
+        const first = await api(`sessions?${range}`);
+        assert.equal(first.indexedFrom, undefined);
+        near(first.sessions, x.sessions, 'one day under the budget');
+
+        // Days are those the records were written on: the moved records keep their times, so
+        // the ranges asked for here start before today to reach the day left out.
+        const midnight = Math.floor(Date.now() / 86400000) * 86400;
+        const wide = `start=${midnight - 3600}&end=${Math.ceil(Date.now() / 1000) + 60}`;
+        const resent = requests(w)[0];
+        await exportSpans(server.otlpHttpUrl, resent, 40);
+        const deadline = Date.now() + 20000 * SLOW;
+        let body;
+        do {
+            await sleep(500);
+            body = await api(`sessions?${wide}`);
+        } while (body.indexedFrom === undefined && Date.now() < deadline);
+        assert.equal(body.indexedFrom, midnight, JSON.stringify(body).slice(0, 300));
+        const resentTraces = new Set(resent.map((span) => span.spanContext().traceId)).size;
+        assert.ok(sum(body.sessions, (s) => s.traces) <= resentTraces, 'only the resent traces are listed');
+        const fromMidnight = await api(`sessions?start=${midnight}&end=${midnight + 2 * 86400}`);
+        assert.equal(fromMidnight.indexedFrom, undefined, 'a range within the index is whole');
+        for (const list of ['users', 'agents', 'llm/streaming']) assert.equal((await api(`${list}?${wide}`)).indexedFrom, midnight, list);
+        r = await server.stop();
+        assert.ok(cleanExit(r), server.describeExit(r));
+        server = await startServer({ name: 'sessions-unbudgeted', dataDir, args: ['--derive-interval', '1s', '--prices', pricesFile] });
+        const all = await api(`sessions?${wide}`);
+        assert.equal(all.indexedFrom, undefined, 'every day back without the budget');
+        assert.ok(sum(all.sessions, (s) => s.traces) > resentTraces, 'the day left out is read again');
+    });
 });

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -37,7 +38,9 @@ typedef struct seg {
     uint32_t version; /* of its format (aicseg.h) */
     uint64_t seq;
     char *path;
-    int fd; /* read-only, for texts */
+    int fd;           /* read-only, for texts */
+    uint8_t resident; /* its records are in the index (the memory budget may leave old days
+                       * out) */
 } seg;
 
 /* Where a record lies: the block (version 1: the frame) at off, len bytes long, in segment
@@ -80,11 +83,14 @@ typedef struct aic_index {
     size_t nrecs, rcap;
     group *groups;
     size_t ngroups, gcap;
+    size_t ids_bytes; /* the groups' id arrays */
 } aic_index;
 
 struct osp_aicalls {
     char *dir, *qdir;
     uint64_t retention_ns;
+    size_t memory_bytes;   /* the index's budget (0: none); whole old days leave past it */
+    uint64_t indexed_from; /* osp_aicalls_indexed_from (atomic; changed under wmu) */
     enum osp_fsync_policy fsync_policy;
     uint32_t fsync_interval_ms;
     pthread_rwlock_t lock; /* ix and segs: readers shared, changes exclusive */
@@ -121,6 +127,20 @@ static void index_cleanup(aic_index *ix)
     osp_intern_cleanup(&ix->keys);
 }
 
+static size_t intern_bytes(const osp_intern *t)
+{
+    size_t slots = t->mask ? (size_t)t->mask + 1 : 0;
+    return t->n * (sizeof *t->strs + sizeof *t->hashes) + slots * sizeof *t->slots + t->arena.used;
+}
+
+/* About the bytes ix holds: its records and groups (the arrays' unused tails are only
+ * reserved), the groups' id lists and its string tables. */
+static size_t index_bytes(const aic_index *ix)
+{
+    return ix->nrecs * sizeof *ix->recs + ix->ngroups * sizeof *ix->groups + ix->ids_bytes +
+           intern_bytes(&ix->strs) + intern_bytes(&ix->keys);
+}
+
 /* The group of (kind, key bytes), created when new: its id in *gid. */
 static int group_get(aic_index *ix, int kind, const void *p, size_t n, uint32_t *gid)
 {
@@ -151,13 +171,14 @@ static int group_find(const aic_index *ix, int kind, osp_str k, uint32_t *gid)
     return osp_intern_find(&ix->keys, osp_str_make(key, k.n + 1), gid);
 }
 
-static int group_add(group *g, uint32_t id, uint64_t t)
+static int group_add(aic_index *ix, group *g, uint32_t id, uint64_t t)
 {
     if (g->n == g->cap) {
         uint32_t cap = g->cap ? g->cap * 2 : 4;
         uint32_t *ids = osp_realloc(g->ids, cap * sizeof *ids);
         if (!ids)
             return OSP_ENOMEM;
+        ix->ids_bytes += (cap - g->cap) * sizeof *ids;
         g->ids = ids;
         g->cap = cap;
     }
@@ -258,7 +279,7 @@ static int link_trace(aic_index *ix, uint32_t tg, int kind, osp_str k, uint64_t 
         return 0;
     }
     trace->link[kind - 1] = gid + 1;
-    return group_add(g, tg, t);
+    return group_add(ix, g, tg, t);
 }
 
 /* Adds a record (its strings interned), stored at where, to the index. */
@@ -279,7 +300,7 @@ static int index_record(aic_index *ix, const osp_aicall *a, const loc *where)
     uint64_t t = a->start_ns;
     if (a->end_ns > ix->groups[tg].end)
         ix->groups[tg].end = a->end_ns;
-    if ((rc = group_add(&ix->groups[tg], id, t)) ||
+    if ((rc = group_add(ix, &ix->groups[tg], id, t)) ||
         (rc = link_trace(ix, tg, K_SESSION, a->session_id, t)) ||
         (rc = link_trace(ix, tg, K_USER, a->user_id, t)))
         return rc;
@@ -293,7 +314,12 @@ static seg *add_seg(osp_aicalls *s, char *path, uint32_t day, uint64_t seq, int 
     seg *g = osp_array_push((void **)&s->segs, &s->nsegs, &s->segcap, sizeof *g);
     if (!g)
         return NULL;
-    *g = (seg){.day = day, .version = OSP_AICSEG_VERSION, .seq = seq, .path = path, .fd = fd};
+    *g = (seg){.day = day,
+               .version = OSP_AICSEG_VERSION,
+               .seq = seq,
+               .path = path,
+               .fd = fd,
+               .resident = 1};
     if (seq >= s->next_seq)
         s->next_seq = seq + 1;
     return g;
@@ -454,12 +480,68 @@ static int open_one(void *ctx, char *path, uint32_t day, uint64_t seq)
         osp_free(path);
         return fd >= 0 ? OSP_ENOMEM : OSP_EIO;
     }
-    uint64_t valid;
-    int rc = replay_seg(s, (uint32_t)(s->nsegs - 1), &valid);
-    if (rc == OSP_ECORRUPT) {
-        salvage(s, &s->segs[s->nsegs - 1], valid);
-        rc = 0;
+    return 0;
+}
+
+static int cmp_seg(const void *pa, const void *pb)
+{
+    const seg *a = pa, *b = pb;
+    if (a->day != b->day)
+        return a->day < b->day ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Sets indexed_from from the segments (under wmu, or before the index is shared). */
+static void note_indexed_from(osp_aicalls *s)
+{
+    uint32_t oldest = UINT32_MAX;
+    int left_out = 0;
+    for (size_t i = 0; i < s->nsegs; i++) {
+        if (!s->segs[i].resident)
+            left_out = 1;
+        else if (s->segs[i].day < oldest)
+            oldest = s->segs[i].day;
     }
+    uint64_t from = left_out && oldest != UINT32_MAX ? (uint64_t)oldest * OSP_PART_NS_PER_DAY : 0;
+    __atomic_store_n(&s->indexed_from, from, __ATOMIC_RELAXED);
+}
+
+static void warn_left_out(const osp_aicalls *s, const char *when)
+{
+    time_t from = (time_t)(__atomic_load_n(&s->indexed_from, __ATOMIC_RELAXED) / 1000000000);
+    struct tm tm;
+    char day[16];
+    if (!from || !gmtime_r(&from, &tm) || !strftime(day, sizeof day, "%Y-%m-%d", &tm))
+        return;
+    osp_warn(MOD,
+             "%s: the memory budget (%zu MiB) holds the records from %s on; older days stay on "
+             "disk but out of the session, user and agent lists",
+             when, s->memory_bytes >> 20, day);
+}
+
+/* Replays the segments, sorted by day, newest day first, until the index has passed the
+ * memory budget at the end of a day: the older days stay out of it. */
+static int replay_all(osp_aicalls *s)
+{
+    int rc = 0;
+    if (s->nsegs > 1)
+        qsort(s->segs, s->nsegs, sizeof *s->segs, cmp_seg);
+    for (size_t i = s->nsegs; i-- > 0 && rc == 0;) {
+        seg *g = &s->segs[i];
+        if (s->memory_bytes && i + 1 < s->nsegs && g->day != s->segs[i + 1].day &&
+            index_bytes(&s->ix) > s->memory_bytes) {
+            for (size_t k = 0; k <= i; k++)
+                s->segs[k].resident = 0;
+            break;
+        }
+        uint64_t valid;
+        if ((rc = replay_seg(s, (uint32_t)i, &valid)) == OSP_ECORRUPT) {
+            salvage(s, g, valid);
+            rc = 0;
+        }
+    }
+    note_indexed_from(s);
+    warn_left_out(s, "at start-up");
     return rc;
 }
 
@@ -511,6 +593,7 @@ int osp_aicalls_open(const osp_aicalls_options *opt, osp_aicalls **out)
     s->wseg = NO_SEG;
     s->next_seq = 1; /* seq 0 names the day directory (store/partdir.h) */
     s->retention_ns = opt->retention_ns;
+    s->memory_bytes = opt->memory_bytes;
     s->fsync_policy = opt->fsync_policy;
     s->fsync_interval_ms = opt->fsync_interval_ms ? opt->fsync_interval_ms : DEFAULT_FSYNC_MS;
     s->dir = osp_strdup(opt->dir);
@@ -519,15 +602,23 @@ int osp_aicalls_open(const osp_aicalls_options *opt, osp_aicalls **out)
     if (rc == 0 && (rc = osp_mkdirs(s->dir, MOD)) == 0 &&
         (rc = osp_partdir_make_dir(s->qdir, MOD)) == 0)
         rc = osp_partdir_scan(s->dir, NULL, WHAT, MOD, open_one, s);
+    if (rc == 0)
+        rc = replay_all(s);
     if (rc) {
         osp_error(MOD, "opening the AI call index in %s: %s", opt->dir, osp_strerror(rc));
         osp_aicalls_close(s);
         return rc;
     }
     if (s->ix.nrecs)
-        osp_info(MOD, "indexed %zu AI call records from %zu segments", s->ix.nrecs, s->nsegs);
+        osp_info(MOD, "indexed %zu AI call records from %zu segments (%zu MiB)", s->ix.nrecs,
+                 s->nsegs, index_bytes(&s->ix) >> 20);
     *out = s;
     return 0;
+}
+
+uint64_t osp_aicalls_indexed_from(osp_aicalls *s)
+{
+    return __atomic_load_n(&s->indexed_from, __ATOMIC_RELAXED);
 }
 
 size_t osp_aicalls_count(osp_aicalls *s)
@@ -1167,13 +1258,67 @@ static int drop_expired(osp_aicalls *s, uint64_t now_ns, int *rc)
     return 1;
 }
 
+/* The oldest and newest days in the index (under wmu). 0 when it holds none. */
+static int resident_days(const osp_aicalls *s, uint32_t *oldest, uint32_t *newest)
+{
+    int any = 0;
+    for (size_t i = 0; i < s->nsegs; i++) {
+        const seg *g = &s->segs[i];
+        if (!g->resident)
+            continue;
+        *oldest = !any || g->day < *oldest ? g->day : *oldest;
+        *newest = !any || g->day > *newest ? g->day : *newest;
+        any = 1;
+    }
+    return any;
+}
+
+/* Takes the records of day out of the index; its segments stay (under wmu). */
+static int leave_out(osp_aicalls *s, uint32_t day)
+{
+    uint32_t *keep = osp_malloc((s->nsegs + 1) * sizeof *keep);
+    aic_index ix;
+    if (!keep)
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < s->nsegs; i++)
+        keep[i] = s->segs[i].resident && s->segs[i].day != day ? (uint32_t)i : NO_SEG;
+    int rc = rebuild(&s->ix, keep, &ix);
+    if (rc == 0) {
+        pthread_rwlock_wrlock(&s->lock);
+        index_cleanup(&s->ix);
+        s->ix = ix;
+        for (size_t i = 0; i < s->nsegs; i++)
+            s->segs[i].resident = keep[i] != NO_SEG;
+        pthread_rwlock_unlock(&s->lock);
+    }
+    osp_free(keep);
+    return rc;
+}
+
+/* Leaves the oldest days out of the index while it is over its memory budget, the newest
+ * day always kept (under wmu). 1 when some were left out. */
+static int fit_budget(osp_aicalls *s, int *rc)
+{
+    uint32_t oldest = 0, newest = 0;
+    int left = 0;
+    while (*rc == 0 && s->memory_bytes && index_bytes(&s->ix) > s->memory_bytes &&
+           resident_days(s, &oldest, &newest) && oldest != newest)
+        left = (*rc = leave_out(s, oldest)) == 0;
+    return left;
+}
+
 int osp_aicalls_maintain(osp_aicalls *s, uint64_t now_ns)
 {
-    int rc;
+    int rc, fit_rc = 0;
     pthread_mutex_lock(&s->wmu);
     int dropped = drop_expired(s, now_ns, &rc);
+    int left = fit_budget(s, &fit_rc);
+    if (dropped || left)
+        note_indexed_from(s);
     pthread_mutex_unlock(&s->wmu);
+    if (left)
+        warn_left_out(s, "memory");
     if (dropped)
         osp_partdir_remove_empty_days(s->dir, &s->wmu, day_used, s, MOD);
-    return rc;
+    return rc ? rc : fit_rc;
 }

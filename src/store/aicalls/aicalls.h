@@ -17,11 +17,13 @@ typedef struct osp_aicalls osp_aicalls;
 typedef struct osp_aicalls_options {
     const char *dir;       /* DATA_DIR/aicalls; created if missing */
     uint64_t retention_ns; /* drop days that ended longer ago; 0 = keep forever */
+    size_t memory_bytes;   /* the in-memory index's budget; 0 = none (README.md, Memory) */
     enum osp_fsync_policy fsync_policy;
     uint32_t fsync_interval_ms; /* for OSP_FSYNC_INTERVAL; 0 picks 1000 */
 } osp_aicalls_options;
 
-/* Opens the index in opt->dir, reading every segment within retention. A corrupt or
+/* Opens the index in opt->dir, reading the segments within retention, newest day first,
+ * until the index has passed opt->memory_bytes at the end of a day. A corrupt or
  * truncated record ends its segment's replay with a warning and the segment is moved to
  * the quarantine directory (its earlier records stay indexed). 0, OSP_EINVAL, OSP_ENOMEM
  * or OSP_EIO (logged). */
@@ -54,8 +56,15 @@ int osp_aicalls_bounds(osp_aicalls *s, enum osp_aicall_key key, uint64_t start_n
                        osp_arena *arena, osp_aicall_bound **out, size_t *n);
 
 /* Drops the days that ended more than the retention before now_ns: their files and their
- * records. 0 or OSP_ENOMEM (nothing dropped). */
+ * records. Then, while the index is over its memory budget, takes the records of its
+ * oldest day out of it (not the newest day's; their files stay). 0 or OSP_ENOMEM (that
+ * step not done). */
 int osp_aicalls_maintain(osp_aicalls *s, uint64_t now_ns);
+
+/* The start of the oldest day whose records are in the index, when the memory budget left
+ * an older day within retention out of it; 0 when every day is in. Lists whose range
+ * starts earlier miss those days. */
+uint64_t osp_aicalls_indexed_from(osp_aicalls *s);
 
 /* Records indexed now. */
 size_t osp_aicalls_count(osp_aicalls *s);

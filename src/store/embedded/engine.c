@@ -499,6 +499,7 @@ static int engine_open(const osp_store_options *opt, void **impl)
         goto out;
     osp_aicalls_options aopt = {.dir = aicalls,
                                 .retention_ns = opt->retention_ns,
+                                .memory_bytes = opt->aicalls_memory_bytes,
                                 .fsync_policy = opt->fsync_policy,
                                 .fsync_interval_ms = opt->fsync_interval_ms};
     if ((rc = osp_aicalls_open(&aopt, &e->aicalls)) != 0)
@@ -1052,6 +1053,11 @@ static int engine_scan_aicalls(void *impl, const osp_aicall_query *q, osp_aicall
     return osp_aicalls_scan(((engine *)impl)->aicalls, q, fn, ctx);
 }
 
+static uint64_t engine_aicalls_indexed_from(void *impl)
+{
+    return osp_aicalls_indexed_from(((engine *)impl)->aicalls);
+}
+
 static int engine_aicall_bounds(void *impl, enum osp_aicall_key key, uint64_t start_ns,
                                 uint64_t end_ns, osp_arena *arena, osp_aicall_bound **out,
                                 size_t *n)
@@ -1090,4 +1096,5 @@ const osp_store_engine osp_embedded_engine = {
     .select_aicalls = engine_select_aicalls,
     .scan_aicalls = engine_scan_aicalls,
     .aicall_bounds = engine_aicall_bounds,
+    .aicalls_indexed_from = engine_aicalls_indexed_from,
 };

@@ -96,15 +96,22 @@ static void assert_call(const osp_aicall *got, const osp_aicall *want)
     assert_str(got->input_text, osp_aicall_cut(want->input_text, OSP_AICALL_MAX_TEXT));
 }
 
-static osp_aicalls *open_dir(const char *dir, uint64_t retention_ns)
+static osp_aicalls *open_budget(const char *dir, uint64_t retention_ns, size_t memory_bytes)
 {
     char path[1024];
     osp_aicalls *s;
     snprintf(path, sizeof path, "%s/aicalls", dir);
-    osp_aicalls_options opt = {
-        .dir = path, .retention_ns = retention_ns, .fsync_policy = OSP_FSYNC_ALWAYS};
+    osp_aicalls_options opt = {.dir = path,
+                               .retention_ns = retention_ns,
+                               .memory_bytes = memory_bytes,
+                               .fsync_policy = OSP_FSYNC_ALWAYS};
     assert_int_equal(osp_aicalls_open(&opt, &s), 0);
     return s;
+}
+
+static osp_aicalls *open_dir(const char *dir, uint64_t retention_ns)
+{
+    return open_budget(dir, retention_ns, 0);
 }
 
 /* The records of trace t (with texts). */
@@ -283,6 +290,76 @@ static void test_retention(void **state)
     osp_aicalls_close(s);
     s = open_dir(dir, DAY_NS);
     assert_int_equal(osp_aicalls_count(s), 1);
+    osp_aicalls_close(s);
+    osp_test_rmdir(dir);
+    free(dir);
+}
+
+/* Copies (mv: moves) the segment file at from to the one of (day, seq) under dir. */
+static void put_seg(const char *dir, const char *from, uint32_t day, uint64_t seq, const char *how)
+{
+    char root[1024], cmd[4096];
+    snprintf(root, sizeof root, "%s/aicalls", dir);
+    char *to = osp_partdir_path(root, day, seq, 0);
+    assert_non_null(to);
+    snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\" && %s '%s' '%s'", to, how, from, to);
+    assert_int_equal(system(cmd), 0);
+    osp_free(to);
+}
+
+/* Under a memory budget that one day of records overfills, the index holds only the
+ * newest day, at start-up and when maintenance finds it grown, and says where it starts;
+ * the files stay, and without the budget every day is back. */
+static void test_memory_budget(void **state)
+{
+    (void)state;
+    char *dir = osp_test_tmpdir("aicalls"), path[1024];
+    uint32_t today = (uint32_t)(osp_clock_ns(CLOCK_REALTIME) / DAY_NS);
+    osp_aicall calls[40];
+    for (int i = 0; i < 40; i++)
+        calls[i] = make_call(i, (uint8_t)(0x40 + i), "q", 1);
+    osp_aicalls *s = open_dir(dir, 0);
+    assert_int_equal(osp_aicalls_append(s, calls, 40), 0);
+    osp_aicalls_close(s);
+    seg_path(dir, path, sizeof path);
+    put_seg(dir, path, today - 2, 100, "cp");
+    put_seg(dir, path, today - 1, 101, "cp");
+
+    s = open_budget(dir, 0, 1); /* start-up: the newest day only */
+    assert_int_equal(osp_aicalls_count(s), 40);
+    assert_int_equal(osp_aicalls_indexed_from(s), (uint64_t)today * DAY_NS);
+    assert_int_equal(osp_aicalls_maintain(s, osp_clock_ns(CLOCK_REALTIME)), 0);
+    assert_int_equal(osp_aicalls_count(s), 40);
+    osp_aicalls_close(s);
+    s = open_dir(dir, 0);
+    assert_int_equal(osp_aicalls_count(s), 120);
+    assert_int_equal(osp_aicalls_indexed_from(s), 0);
+    osp_aicalls_close(s);
+    osp_test_rmdir(dir);
+
+    /* Maintenance: one old day, then today's appends past the budget. */
+    assert_int_equal(mkdir(dir, 0755), 0);
+    s = open_dir(dir, 0);
+    assert_int_equal(osp_aicalls_append(s, calls, 40), 0);
+    osp_aicalls_close(s);
+    put_seg(dir, path, today - 2, 100, "mv");
+    s = open_budget(dir, 0, 1);
+    assert_int_equal(osp_aicalls_count(s), 40); /* a single day stays, whatever its size */
+    assert_int_equal(osp_aicalls_indexed_from(s), 0);
+    assert_int_equal(osp_aicalls_append(s, calls, 20), 0);
+    assert_int_equal(osp_aicalls_count(s), 60);
+    assert_int_equal(osp_aicalls_maintain(s, osp_clock_ns(CLOCK_REALTIME)), 0);
+    assert_int_equal(osp_aicalls_count(s), 20);
+    assert_int_equal(osp_aicalls_indexed_from(s), (uint64_t)today * DAY_NS);
+    osp_aicall *got;
+    osp_arena arena;
+    osp_arena_init(&arena, 0, 0);
+    assert_int_equal(select_trace(s, 0x40, &arena, &got), 1); /* today's record, its text */
+    assert_call(&got[0], &calls[0]);
+    osp_arena_cleanup(&arena);
+    osp_aicalls_close(s);
+    s = open_dir(dir, 0);
+    assert_int_equal(osp_aicalls_count(s), 60);
     osp_aicalls_close(s);
     osp_test_rmdir(dir);
     free(dir);
@@ -485,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_corrupted),      cmocka_unit_test(test_retention),
         cmocka_unit_test(test_decode_rejects), cmocka_unit_test(test_block_rejects),
         cmocka_unit_test(test_blocks),         cmocka_unit_test(test_reads_version_1),
+        cmocka_unit_test(test_memory_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
