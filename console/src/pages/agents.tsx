@@ -8,7 +8,7 @@ import { Empty, Loaded } from '../components/states';
 import { type Column, Table } from '../components/table';
 import { formatMs, formatNumber } from '../lib/format';
 import { useLocation } from '../lib/router';
-import { ErrorCount } from './ai/common';
+import { ErrorCount, IndexedFrom } from './ai/common';
 import { TransitionDiagram, rolesOf } from './ai/flow';
 import type { AgentStats, AgentTool, Agents, Transition } from './ai/types';
 
@@ -146,6 +146,7 @@ export function AgentsPage() {
     const asked = query.get('agent');
     return (
         <div class="agents ai-page">
+            <IndexedFrom s={r.data?.indexedFrom} />
             <Loaded r={r} what="agents" isEmpty={(d) => d.agents.length === 0} empty="No agent runs in this time range.">
                 {(d) => {
                     const agent = asked === null ? d.agents[0] : d.agents.find((a) => a.name === asked);

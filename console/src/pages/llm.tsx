@@ -14,7 +14,7 @@ import { type Column, Table } from '../components/table';
 import { formatCost, formatMs, formatNumber, formatPercent, formatSeconds } from '../lib/format';
 import { setQuery, useLocation } from '../lib/router';
 import { stepFor } from '../lib/time';
-import { ErrorCount, UserLink } from './ai/common';
+import { ErrorCount, IndexedFrom, UserLink } from './ai/common';
 import { DiagnoseBox } from './ai/diagnose';
 import { Tabs } from './ai/tabs';
 import type { GroupBy, LlmMetric, LlmModels, LlmStreaming, LlmTimeseries, LlmUsage, StreamingStats } from './ai/types';
@@ -225,6 +225,7 @@ function StreamingSection() {
                     </select>
                 </label>
             </div>
+            <IndexedFrom s={r.data?.indexedFrom} />
             <Loaded r={r} what="streaming quality" isEmpty={(d) => d.models.length === 0} empty="No streamed LLM calls in this time range.">
                 {(d) => (
                     <>

@@ -9,7 +9,7 @@ import { Loaded } from '../components/states';
 import { type Column, Table } from '../components/table';
 import { formatCost, formatMs, formatNumber } from '../lib/format';
 import { setQuery, useLocation } from '../lib/router';
-import { ErrorCount, SessionLink, UserLink, When } from './ai/common';
+import { ErrorCount, IndexedFrom, SessionLink, UserLink, When } from './ai/common';
 import type { SessionSummary, Sessions } from './ai/types';
 
 import './ai/ai.css';
@@ -90,6 +90,7 @@ export function SessionsPage() {
     return (
         <div class="sessions ai-page">
             <Filters user={user} service={service} limit={limit} />
+            <IndexedFrom s={r.data?.indexedFrom} />
             <Loaded r={r} what="sessions" isEmpty={(d) => d.sessions.length === 0} empty={`No sessions${filtered ? ' ' + filtered : ''} in this time range.`}>
                 {(d) => (
                     <>

@@ -5,7 +5,7 @@ import { useTimeRange } from '../lib/time';
 import { useRangeApi } from '../lib/api';
 import { type Column, Table } from '../components/table';
 import { formatCost, formatNumber } from '../lib/format';
-import { ErrorCount, UserLink, When } from './ai/common';
+import { ErrorCount, IndexedFrom, UserLink, When } from './ai/common';
 import type { UserUsage, Users } from './ai/types';
 
 import './ai/ai.css';
@@ -31,6 +31,7 @@ export function UsersPage() {
     const r = useRangeApi<Users>('/api/v1/users', { limit: USERS_SHOWN }, range);
     return (
         <div class="users ai-page">
+            <IndexedFrom s={r.data?.indexedFrom} />
             <Loaded r={r} what="users" isEmpty={(d) => d.users.length === 0} empty="No spans with a user id in this time range.">
                 {(d) => (
                     <>

@@ -30,6 +30,17 @@ export function When({ s }: { s: number | null }) {
     return <time dateTime={new Date(s * 1000).toISOString()}>{formatTime(s * 1000)}</time>;
 }
 
+/** Says that a list counts only the records from s on (an answer's indexedFrom), if set. */
+export function IndexedFrom({ s }: { s: number | undefined }) {
+    if (s === undefined) return null;
+    return (
+        <p class="note indexed-from" role="note">
+            Counting AI calls from <When s={s} /> on: older days are past the AI call index's memory budget (<code>--ai-index-memory</code>), kept on
+            disk but not in these lists.
+        </p>
+    );
+}
+
 /** An error count, drawn as an error when not zero. */
 export function ErrorCount({ n }: { n: number }) {
     return n ? <span class="error-text">{formatNumber(n)}</span> : <>{formatNumber(n)}</>;

@@ -49,7 +49,13 @@ export interface StreamingStats {
     maxGapMs: number | null;
 }
 
-export interface LlmStreaming {
+/** The session, user, agent and streaming lists: indexedFrom (unix seconds) when the range
+ *  reaches before the days the AI call index holds in memory (--ai-index-memory). */
+export interface IndexedList {
+    indexedFrom?: number;
+}
+
+export interface LlmStreaming extends IndexedList {
     models: StreamingStats[];
 }
 
@@ -92,7 +98,7 @@ export interface SessionSummary {
     lastSeen: number;
 }
 
-export interface Sessions {
+export interface Sessions extends IndexedList {
     sessions: SessionSummary[];
 }
 
@@ -134,7 +140,7 @@ export interface UserUsage {
     lastSeen: number;
 }
 
-export interface Users {
+export interface Users extends IndexedList {
     users: UserUsage[];
 }
 
@@ -161,6 +167,6 @@ export interface AgentStats {
     transitions: Transition[];
 }
 
-export interface Agents {
+export interface Agents extends IndexedList {
     agents: AgentStats[];
 }
