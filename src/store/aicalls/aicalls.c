@@ -1296,13 +1296,14 @@ static int leave_out(osp_aicalls *s, uint32_t day)
 }
 
 /* Leaves the oldest days out of the index while it is over its memory budget, the newest
- * day always kept (under wmu). 1 when some were left out. */
+ * day and the writer's always kept (under wmu). 1 when some were left out. */
 static int fit_budget(osp_aicalls *s, int *rc)
 {
     uint32_t oldest = 0, newest = 0;
     int left = 0;
     while (*rc == 0 && s->memory_bytes && index_bytes(&s->ix) > s->memory_bytes &&
-           resident_days(s, &oldest, &newest) && oldest != newest)
+           resident_days(s, &oldest, &newest) && oldest != newest &&
+           (s->wseg == NO_SEG || s->segs[s->wseg].day != oldest))
         left = (*rc = leave_out(s, oldest)) == 0;
     return left;
 }
