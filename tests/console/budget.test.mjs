@@ -3,64 +3,23 @@
 // them out) says on the Users, Sessions, Agents and LLM pages from when their lists count
 // (the API's indexedFrom), and says nothing over a range the index holds whole.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { getJson } from '../e2e/lib/http.mjs';
 import { postTraces } from '../e2e/lib/raw.mjs';
-import { cleanExit, startServer, until } from '../e2e/lib/server.mjs';
-import { documentOf, int, SPAN_KIND, str } from '../e2e/lib/genai-scale.mjs';
+import { cleanExit, moveAiCallsBackADay, startServer, until } from '../e2e/lib/server.mjs';
+import { chatCall, documentOf, str } from '../e2e/lib/genai-scale.mjs';
 import { assertServesConsole, closeAll, launchChromium, openConsolePage } from './lib/harness.mjs';
 
 const DAY_MS = 86400000;
 
-/** One LLM call of user u in session s (trace t), ending at endMs. */
-function call(t, u, s, endMs) {
-    const hex = (n, w) => n.toString(16).padStart(w, '0');
-    const end = BigInt(endMs) * 1_000_000n;
-    return {
-        service: 'chat-api',
-        span: {
-            traceId: hex(t, 32),
-            spanId: hex(t, 16),
-            name: 'chat gpt-4o',
-            kind: SPAN_KIND.CLIENT,
-            startTimeUnixNano: String(end - 400_000_000n),
-            endTimeUnixNano: String(end),
-            attributes: [
-                str('gen_ai.operation.name', 'chat'),
-                str('gen_ai.provider.name', 'openai'),
-                str('gen_ai.request.model', 'gpt-4o'),
-                int('gen_ai.usage.input_tokens', 100),
-                int('gen_ai.usage.output_tokens', 10),
-                str('user.id', u),
-                str('session.id', s),
-            ],
-            status: {},
-        },
-    };
-}
-
 async function post(server, first, n) {
     const endMs = Date.now() - 1000;
-    const calls = Array.from({ length: n }, (_, i) => call(first + i, `user-${first + i}`, `sess-${first + i}`, endMs - i * 10));
+    const calls = Array.from({ length: n }, (_, i) =>
+        chatCall(first + i, endMs - i * 10, { attributes: [str('user.id', `user-${first + i}`), str('session.id', `sess-${first + i}`)] }),
+    );
     const r = await postTraces(server.otlpHttpUrl, documentOf(calls));
     assert.equal(r.status, 200, `POST /v1/traces: ${r.message}`);
-}
-
-/** Moves every day of the AI call index in dataDir to the day before today. */
-function moveBackADay(dataDir) {
-    const ymd = (ms) => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
-    const root = path.join(dataDir, 'aicalls');
-    const yesterday = path.join(root, ymd(Date.now() - DAY_MS));
-    fs.mkdirSync(yesterday, { recursive: true });
-    for (const day of fs.readdirSync(root).filter((d) => /^\d{8}$/.test(d))) {
-        const dir = path.join(root, day);
-        if (dir === yesterday) continue;
-        for (const f of fs.readdirSync(dir)) fs.renameSync(path.join(dir, f), path.join(yesterday, f));
-        fs.rmdirSync(dir);
-    }
 }
 
 describe('the AI call index past its memory budget', () => {
@@ -77,7 +36,7 @@ describe('the AI call index past its memory budget', () => {
         await until('3 users indexed', async () => ({ ok: (await users()).users.length === 3 }), 20000);
         const r = await server.stop();
         assert.ok(cleanExit(r), server.describeExit(r));
-        moveBackADay(server.dataDir);
+        moveAiCallsBackADay(server.dataDir);
         server = await startServer({ name: 'console-budget-1', dataDir: server.dataDir, args: ['--derive-interval', '1s', '--ai-index-memory', '1'] });
         await post(server, 100, 2);
         midnight = Math.floor(Date.now() / DAY_MS) * 86400;

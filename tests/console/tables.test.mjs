@@ -9,37 +9,15 @@ import { after, before, describe, test } from 'node:test';
 import { getJson } from '../e2e/lib/http.mjs';
 import { postTraces } from '../e2e/lib/raw.mjs';
 import { startServer, until } from '../e2e/lib/server.mjs';
-import { documentOf, int, SPAN_KIND, str } from '../e2e/lib/genai-scale.mjs';
+import { chatCall, documentOf, str } from '../e2e/lib/genai-scale.mjs';
 import { assertServesConsole, closeAll, launchChromium, openConsolePage } from './lib/harness.mjs';
 
 const USERS = 250;
 const PAGE_ROWS = 100; // PAGE_ROWS in console/src/components/table.tsx
 
-/** One LLM call of user i (its tokens, so its cost, grow with i), ending a minute ago. */
-function call(i, endMs) {
-    const hex = (n, w) => n.toString(16).padStart(w, '0');
-    const end = BigInt(endMs - i * 100) * 1_000_000n;
-    return {
-        service: 'chat-api',
-        span: {
-            traceId: hex(i + 1, 32),
-            spanId: hex(i + 1, 16),
-            name: 'chat gpt-4o',
-            kind: SPAN_KIND.CLIENT,
-            startTimeUnixNano: String(end - 400_000_000n),
-            endTimeUnixNano: String(end),
-            attributes: [
-                str('gen_ai.operation.name', 'chat'),
-                str('gen_ai.provider.name', 'openai'),
-                str('gen_ai.request.model', 'gpt-4o'),
-                int('gen_ai.usage.input_tokens', 100 + 7 * i),
-                int('gen_ai.usage.output_tokens', 10 + i),
-                str('user.id', `user-${String(i).padStart(3, '0')}`),
-            ],
-            status: {},
-        },
-    };
-}
+/** One LLM call of user i (its tokens, so its cost, grow with i), ending around endMs. */
+const call = (i, endMs) =>
+    chatCall(i + 1, endMs - i * 100, { input: 100 + 7 * i, output: 10 + i, attributes: [str('user.id', `user-${String(i).padStart(3, '0')}`)] });
 
 /** In the page: the Users table's first-column texts, and the pager's status. */
 function usersShown() {

@@ -17,7 +17,7 @@ import { exportSpans } from './genai-workload.mjs';
 import { sum } from './lib/expect.mjs';
 import { getJson } from './lib/http.mjs';
 import { prng } from './lib/prng.mjs';
-import { cleanExit, SLOW, sleep, startServer, tempDir } from './lib/server.mjs';
+import { cleanExit, moveAiCallsBackADay, SLOW, sleep, startServer, tempDir } from './lib/server.mjs';
 
 const PRICE = { input: 3, output: 15, cacheRead: 0.3 }; // USD per million tokens, model m-chat
 const PRICES = 'prices:\n  - model: m-chat\n    provider: acme\n    input: 3\n    output: 15\n    cache_read: 0.3\n';
@@ -358,16 +358,7 @@ describe('sessions, users and agents end to end', { timeout: 120000 * SLOW }, ()
         // (the newest day is always held) until today's records arrive.
         let r = await server.stop();
         assert.ok(cleanExit(r), server.describeExit(r));
-        const ymd = (ms) => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
-        const aicalls = path.join(dataDir, 'aicalls');
-        const yesterday = path.join(aicalls, ymd(Date.now() - 86400000));
-        fs.mkdirSync(yesterday, { recursive: true });
-        for (const day of fs.readdirSync(aicalls).filter((d) => /^\d{8}$/.test(d))) {
-            const dir = path.join(aicalls, day);
-            if (dir === yesterday) continue;
-            for (const f of fs.readdirSync(dir)) fs.renameSync(path.join(dir, f), path.join(yesterday, f));
-            fs.rmdirSync(dir);
-        }
+        moveAiCallsBackADay(dataDir);
         server = await startServer({ name: 'sessions-budget', dataDir, args: ['--derive-interval', '1s', '--prices', pricesFile, '--ai-index-memory', '1'] });
         const first = await api(`sessions?${range}`);
         assert.equal(first.indexedFrom, undefined);

@@ -108,6 +108,35 @@ export function shuffle(xs, rand) {
 // ---- requests
 
 /**
+ * An item of documentOf: a 400-ms gpt-4o chat call of service chat-api ending at endMs, its
+ * trace and span ids made of n, with these token counts and more attributes.
+ */
+export function chatCall(n, endMs, { input = 100, output = 10, attributes = [] } = {}) {
+    const hex = (w) => n.toString(16).padStart(w, '0');
+    const end = BigInt(endMs) * 1_000_000n;
+    return {
+        service: 'chat-api',
+        span: {
+            traceId: hex(32),
+            spanId: hex(16),
+            name: 'chat gpt-4o',
+            kind: SPAN_KIND.CLIENT,
+            startTimeUnixNano: String(end - 400_000_000n),
+            endTimeUnixNano: String(end),
+            attributes: [
+                str('gen_ai.operation.name', 'chat'),
+                str('gen_ai.provider.name', 'openai'),
+                str('gen_ai.request.model', 'gpt-4o'),
+                int('gen_ai.usage.input_tokens', input),
+                int('gen_ai.usage.output_tokens', output),
+                ...attributes,
+            ],
+            status: {},
+        },
+    };
+}
+
+/**
  * One ExportTraceServiceRequest document of items [{service, span}] (OTLP/JSON spans): one
  * resource per service, in order of first appearance, with one scope.
  */

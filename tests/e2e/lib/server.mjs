@@ -68,6 +68,23 @@ export function tempDir(prefix = 'osprey-e2e-') {
     return d;
 }
 
+/**
+ * Files every AI call segment of a stopped server's dataDir under yesterday (UTC), as if
+ * written then (src/store/aicalls/README.md: one directory per day of writing).
+ */
+export function moveAiCallsBackADay(dataDir) {
+    const ymd = (ms) => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
+    const root = path.join(dataDir, 'aicalls');
+    const yesterday = path.join(root, ymd(Date.now() - 86400000));
+    fs.mkdirSync(yesterday, { recursive: true });
+    for (const day of fs.readdirSync(root).filter((d) => /^\d{8}$/.test(d))) {
+        const dir = path.join(root, day);
+        if (dir === yesterday) continue;
+        for (const f of fs.readdirSync(dir)) fs.renameSync(path.join(dir, f), path.join(yesterday, f));
+        fs.rmdirSync(dir);
+    }
+}
+
 let serial = 0;
 
 /** Lines in a server's stderr that report a sanitizer finding (ASan, LSan, UBSan). */
