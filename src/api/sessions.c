@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "analytics/sessions.h"
 #include "api/golden_int.h"
@@ -201,6 +202,23 @@ static int put_turn(osp_buf *b, const osp_session_turn *t)
     return rc ? rc : osp_buf_puts(b, "]}");
 }
 
+/* Answers 404 for session id, saying where the AI call index starts when the memory budget
+ * left days out (from, 0: none). */
+static void session_not_found(osp_http_response *res, osp_str id, uint64_t from)
+{
+    time_t day = (time_t)(from / 1000000000);
+    struct tm tm;
+    char since[160];
+    if (!from || !gmtime_r(&day, &tm) ||
+        !strftime(since, sizeof since,
+                  " in the AI call index, which holds the records written from %Y-%m-%d (UTC) on "
+                  "(--ai-index-memory)",
+                  &tm))
+        since[0] = 0;
+    osp__api_fail(res, 404, "session \"%.*s\" not found%s",
+                  (int)(id.n > OSP_PARAM_ECHO_MAX ? OSP_PARAM_ECHO_MAX : id.n), id.p, since);
+}
+
 static void session_get(osp_sessions_api *api, const osp_http_request *req, osp_http_response *res)
 {
     osp_str raw = osp_str_make(req->path.p + strlen(PREFIX), req->path.n - strlen(PREFIX)), id;
@@ -212,12 +230,12 @@ static void session_get(osp_sessions_api *api, const osp_http_request *req, osp_
         return;
     }
     osp_aicall_query q = {.session = id, .with_text = 1, .max_records = MAX_RECORDS};
+    uint64_t from = indexed_from(api, &q); /* the detail's range is all time */
     int rc = osp_sessions_load(api->store, &q, req->arena, &set);
     if (rc == 0)
         rc = osp_session_get(&set, id, prices_of(api), req->arena, &d);
     if (rc == OSP_ENOTFOUND) {
-        osp__api_fail(res, 404, "session \"%.*s\" not found",
-                      (int)(id.n > OSP_PARAM_ECHO_MAX ? OSP_PARAM_ECHO_MAX : id.n), id.p);
+        session_not_found(res, id, from);
         return;
     }
     if (rc == 0) {
@@ -228,7 +246,10 @@ static void session_get(osp_sessions_api *api, const osp_http_request *req, osp_
     }
     for (size_t i = 0; rc == 0 && i < d.nturns; i++)
         rc = (i ? osp_buf_putc(&res->body, ',') : 0) | put_turn(&res->body, &d.turns[i]);
-    osp__api_finish(res, rc ? rc : osp_buf_puts(&res->body, "]}"));
+    if (rc == 0)
+        rc = osp_buf_putc(&res->body, ']') |
+             (from ? put_time_field(&res->body, "indexedFrom", from) : 0);
+    osp__api_finish(res, rc ? rc : osp_buf_putc(&res->body, '}'));
 }
 
 /* ---- /api/v1/users ---- */

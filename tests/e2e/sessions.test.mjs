@@ -382,6 +382,10 @@ describe('sessions, users and agents end to end', { timeout: 120000 * SLOW }, ()
         const fromMidnight = await api(`sessions?start=${midnight}&end=${midnight + 2 * 86400}`);
         assert.equal(fromMidnight.indexedFrom, undefined, 'a range within the index is whole');
         for (const list of ['users', 'agents', 'llm/streaming']) assert.equal((await api(`${list}?${wide}`)).indexedFrom, midnight, list);
+        // A session's detail (all time) says so too, and a session not found says where to look.
+        assert.equal((await api(`sessions/${body.sessions[0].id}`)).indexedFrom, midnight);
+        const missing = await api('sessions/no-such-session', 404);
+        assert.match(missing.error, /not found in the AI call index, which holds the records written from \d{4}-\d\d-\d\d \(UTC\) on \(--ai-index-memory\)/);
         r = await server.stop();
         assert.ok(cleanExit(r), server.describeExit(r));
         server = await startServer({ name: 'sessions-unbudgeted', dataDir, args: ['--derive-interval', '1s', '--prices', pricesFile] });
