@@ -117,6 +117,14 @@ static uint64_t indexed_from(osp_sessions_api *api, const osp_aicall_query *q)
     return from > q->start_ns ? from : 0;
 }
 
+/* Closes an answer whose last member is an array: "]", "indexedFrom" when from is set (see
+ * indexed_from), "}". */
+static int close_answer(osp_buf *b, uint64_t from)
+{
+    int rc = osp_buf_putc(b, ']') | (from ? put_time_field(b, "indexedFrom", from) : 0);
+    return rc ? rc : osp_buf_putc(b, '}');
+}
+
 /* Answers {"name":[...]} with items[0..n) of size bytes each written by put, and
  * "indexedFrom" (seconds) when the range reaches before the index (from, see
  * indexed_from), or the failure rc. */
@@ -128,10 +136,7 @@ static void answer_list(osp_http_response *res, int rc, uint64_t from, const cha
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = (i ? osp_buf_putc(&res->body, ',') : 0) |
              put(&res->body, (const char *)items + i * size);
-    if (rc == 0)
-        rc = osp_buf_putc(&res->body, ']') |
-             (from ? put_time_field(&res->body, "indexedFrom", from) : 0);
-    osp__api_finish(res, rc ? rc : osp_buf_putc(&res->body, '}'));
+    osp__api_finish(res, rc ? rc : close_answer(&res->body, from));
 }
 
 /* ---- /api/v1/sessions ---- */
@@ -246,10 +251,7 @@ static void session_get(osp_sessions_api *api, const osp_http_request *req, osp_
     }
     for (size_t i = 0; rc == 0 && i < d.nturns; i++)
         rc = (i ? osp_buf_putc(&res->body, ',') : 0) | put_turn(&res->body, &d.turns[i]);
-    if (rc == 0)
-        rc = osp_buf_putc(&res->body, ']') |
-             (from ? put_time_field(&res->body, "indexedFrom", from) : 0);
-    osp__api_finish(res, rc ? rc : osp_buf_putc(&res->body, '}'));
+    osp__api_finish(res, rc ? rc : close_answer(&res->body, from));
 }
 
 /* ---- /api/v1/users ---- */

@@ -54,16 +54,14 @@ struct osp_derive {
     int64_t last_t_ms;        /* flush times strictly increase */
     int64_t last_error_ms;
     uint64_t errors_unlogged;
-    pthread_mutex_t mu; /* guards stop and calls_due, with cv */
+    pthread_mutex_t mu; /* guards stop, with cv */
     pthread_cond_t cv;
     int stop;
-    int calls_due; /* a batch of AI call records is queued: write it before the interval */
     pthread_t thread;
     osp_metric *m_spans, *m_flushes, *m_series, *m_errors;
     /* AI call records (model/aicall.h) for the store's session index, written at flushes. */
-    pthread_mutex_t calls_mu; /* guards calls and calls_woke */
+    pthread_mutex_t calls_mu; /* guards calls */
     osp_aicall_batch calls;
-    int calls_woke; /* the flush thread was woken for the calls queued */
     osp_metric *m_calls, *m_calls_dropped;
 };
 
@@ -148,25 +146,25 @@ static void feed(osp_derive *d, const osp_span_batch *b, const osp_span *spans, 
     }
 }
 
-/* Queues the AI call records of spans[0..n) for the next write; a full batch wakes the flush
- * thread to write them (at an interval's pace, a busy gateway would fill the queue). */
+/* Queues the AI call records of spans[0..n) for the next write; reaching a full batch wakes
+ * the flush thread to write them (at an interval's pace, a busy gateway would fill the
+ * queue). */
 static void queue_calls(osp_derive *d, const osp_span_batch *b, const osp_span *spans, size_t n,
                         const osp_genai *g)
 {
     size_t dropped = 0;
     pthread_mutex_lock(&d->calls_mu);
+    size_t before = d->calls.n;
     for (size_t i = 0; i < n; i++)
         if (osp_aicall_wanted(&g[i]) && !osp_genai_serves_call(&g[i], &spans[i]) &&
             (d->calls.n >= MAX_PENDING_CALLS ||
              osp_aicall_add(&d->calls, &spans[i], resource_of(b, &spans[i]), &g[i])))
             dropped++;
-    int wake = d->calls.n >= CALLS_BATCH && !d->calls_woke;
-    d->calls_woke |= wake;
+    int wake = before < CALLS_BATCH && d->calls.n >= CALLS_BATCH;
     pthread_mutex_unlock(&d->calls_mu);
     osp_counter_add(d->m_calls_dropped, dropped);
     if (wake) {
         pthread_mutex_lock(&d->mu);
-        d->calls_due = 1;
         pthread_cond_signal(&d->cv);
         pthread_mutex_unlock(&d->mu);
     }
@@ -237,7 +235,6 @@ static void store_calls(osp_derive *d)
     pthread_mutex_lock(&d->calls_mu);
     out = d->calls;
     osp_aicall_batch_init(&d->calls);
-    d->calls_woke = 0;
     pthread_mutex_unlock(&d->calls_mu);
     int rc = osp_store_append_aicalls(d->store, out.calls, out.n);
     if (rc == 0) {
@@ -276,6 +273,14 @@ int osp_derive_flush(osp_derive *d)
     return rc;
 }
 
+static size_t calls_queued(osp_derive *d)
+{
+    pthread_mutex_lock(&d->calls_mu);
+    size_t n = d->calls.n;
+    pthread_mutex_unlock(&d->calls_mu);
+    return n;
+}
+
 /* The flush thread: flushes every interval until told to stop, and writes the AI call
  * records in between whenever a batch of them is queued. */
 static void *flush_loop(void *arg)
@@ -285,8 +290,7 @@ static void *flush_loop(void *arg)
     pthread_mutex_lock(&d->mu);
     while (!d->stop) {
         int64_t now = osp_clock_ms(CLOCK_MONOTONIC);
-        if (d->calls_due && now < next) {
-            d->calls_due = 0;
+        if (now < next && calls_queued(d) >= CALLS_BATCH) {
             pthread_mutex_unlock(&d->mu);
             pthread_mutex_lock(&d->flush_mu);
             store_calls(d);

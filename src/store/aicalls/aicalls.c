@@ -1059,7 +1059,7 @@ static void sort_calls(const osp_aicall **calls, size_t n)
 }
 
 /* How far ahead of its turn a scan fetches a trace's parts, in traces: its group, then its
- * record ids, then (up to SCAN_AHEAD_RECS of) its records, then the table slots of their
+ * record ids, then (up to SCAN_AHEAD_MAX_RECORDS of) its records, then the table slots of their
  * session and user ids (the strings with many values; the others stay cached). Each fetch
  * needs the one before it in memory, and the index is far larger than the caches, so
  * without this every record costs a few misses one after the other; with it the misses of
@@ -1068,7 +1068,7 @@ static void sort_calls(const osp_aicall **calls, size_t n)
 #define SCAN_AHEAD_IDS 6
 #define SCAN_AHEAD_RECORDS 3
 #define SCAN_AHEAD_STRS 1
-#define SCAN_AHEAD_RECS 64
+#define SCAN_AHEAD_MAX_RECORDS 64
 
 static inline __attribute__((always_inline)) void prefetch_str(const aic_index *ix, uint32_t id1)
 {
@@ -1086,7 +1086,7 @@ static inline __attribute__((always_inline)) void scan_prefetch(const aic_index 
         __builtin_prefetch(ix->groups[l->ids[i + SCAN_AHEAD_IDS]].ids);
     if (i + SCAN_AHEAD_RECORDS < l->n) {
         const group *g = &ix->groups[l->ids[i + SCAN_AHEAD_RECORDS]];
-        for (uint32_t j = 0; j < g->n && j < SCAN_AHEAD_RECS; j++) {
+        for (uint32_t j = 0; j < g->n && j < SCAN_AHEAD_MAX_RECORDS; j++) {
             const char *r = (const char *)&ix->recs[g->ids[j]];
             for (size_t off = 0; off < offsetof(rec, at); off += 64) /* what rec_expand reads */
                 __builtin_prefetch(r + off);
@@ -1095,7 +1095,7 @@ static inline __attribute__((always_inline)) void scan_prefetch(const aic_index 
     }
     if (i + SCAN_AHEAD_STRS < l->n) {
         const group *g = &ix->groups[l->ids[i + SCAN_AHEAD_STRS]];
-        for (uint32_t j = 0; j < g->n && j < SCAN_AHEAD_RECS; j++) {
+        for (uint32_t j = 0; j < g->n && j < SCAN_AHEAD_MAX_RECORDS; j++) {
             const rec *r = &ix->recs[g->ids[j]];
             prefetch_str(ix, r->strs[OSP_AS_SESSION]);
             prefetch_str(ix, r->strs[OSP_AS_USER]);
