@@ -758,11 +758,15 @@ static int apply_reasons(scan *s, const osp_value *v, const char **why)
     return APPLY_OK;
 }
 
-/* TTFT at absolute time t: checked against the span's bounds. */
+/* TTFT at absolute time t: checked against the span's bounds (and int64 nanoseconds). */
 static int ttft_at(scan *s, uint64_t t, const char **why)
 {
     if (t < s->span->start_ns || t > s->span->end_ns) {
         *why = t < s->span->start_ns ? "before the span start" : "after the span end";
+        return APPLY_INVALID;
+    }
+    if (t - s->span->start_ns > INT64_MAX) {
+        *why = "more than 292 years after the span start";
         return APPLY_INVALID;
     }
     s->g->ttft_ns = (int64_t)(t - s->span->start_ns);
@@ -808,7 +812,8 @@ static int apply_seconds(scan *s, const osp_value *v, const char **why)
         *why = "not a number";
         return APPLY_INVALID;
     }
-    if (!(d >= 0) || d * 1e9 > (double)span_duration(s->span)) {
+    /* 9.2e18 is below INT64_MAX as a double: llround cannot overflow */
+    if (!(d >= 0) || d * 1e9 > 9.2e18 || (uint64_t)llround(d * 1e9) > span_duration(s->span)) {
         *why = d >= 0 ? "longer than the span" : "negative or not a number";
         return APPLY_INVALID;
     }

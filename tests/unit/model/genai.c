@@ -639,6 +639,29 @@ static void test_ttft_sources(void **state)
     assert_int_equal(g->ttft_source, OSP_TTFT_NONE);
 }
 
+/* A span whose end lies more than INT64_MAX ns after its start (a corrupt end time): no
+ * source may give a TTFT that int64 nanoseconds cannot hold. */
+static void test_ttft_beyond_int64(void **state)
+{
+    fx *f = *state;
+    f->span.end_ns = UINT64_MAX;
+    ps(f, "gen_ai.operation.name", "chat");
+    add_event(f, "gen_ai.first_token", T0 + (uint64_t)INT64_MAX + 1, NULL);
+    const osp_genai *g = run(f);
+    assert_int_equal(g->ttft_ns, -1);
+    assert_string_equal(g->src[OSP_GF_TTFT].reason, "more than 292 years after the span start");
+
+    osp_buf_reset(&f->events);
+    put(&f->attrs, "gen_ai.response.time_to_first_chunk", vd(1e10)); /* 317 years */
+    g = run(f);
+    assert_int_equal(g->ttft_ns, -1);
+    assert_string_equal(g->src[OSP_GF_TTFT].reason, "longer than the span");
+
+    add_event(f, "gen_ai.first_token", T0 + (uint64_t)INT64_MAX, NULL); /* the longest */
+    g = run(f);
+    assert_int_equal(g->ttft_ns, INT64_MAX);
+}
+
 /* TPOT needs a streamed call, a TTFT and two output tokens; a server TTFT fills in. */
 static void test_tpot(void **state)
 {
@@ -891,6 +914,7 @@ int main(void)
         T(test_precedence),
         T(test_invalid_values),
         T(test_ttft_sources),
+        T(test_ttft_beyond_int64),
         T(test_tpot),
         T(test_cache_rule),
         T(test_inherit),
