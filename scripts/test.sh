@@ -4,8 +4,9 @@
 #   2. unit tests                        4b. the console: type check, browser tests (Chromium)
 #   3. unit tests under ASan+UBSan       5. ASan+UBSan build and the end-to-end tests again
 #                                        6. fuzzing: corpus replay, then FUZZ_SECONDS per target
-# Every section runs even when an earlier one failed; the last line totals them all as
-# "N passed, N failed" and the exit status is non-zero on any failure.
+# Every section runs even when an earlier one failed; the summary at the end names what
+# failed (up to 20 lines per section), its last line totals them all as "N passed, N
+# failed", and the exit status is non-zero on any failure.
 #
 # Environment: FUZZ_SECONDS (default 20), JOBS (make -j, default: number of CPUs),
 # SKIP="asan fuzz ..." to leave sections out while working (a skipped section is
@@ -22,6 +23,7 @@ mkdir -p "$LOGS"
 total_pass=0
 total_fail=0
 summary=()
+failures=() # what failed, for the summary: the end of a long output is what gets read
 t_start=$(date +%s)
 
 section() {
@@ -53,6 +55,7 @@ step() {
         echo "FAILED: $name ($(($(date +%s) - t0)) s); last lines of $log:"
         tail -n 40 "$log"
         record "$name" 0 1
+        failures+=("$name (log $log)")
     fi
 }
 
@@ -77,6 +80,17 @@ counted() {
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     echo "$name: $p passed, $f failed ($(($(date +%s) - t0)) s)"
     record "$name" "$p" "$f"
+    [ "$f" -gt 0 ] && note_failures "$name" "$log"
+}
+
+# note_failures NAME LOG: keeps LOG's failure lines for the summary: the runners' "FAILED"
+# lines (unit tests, fuzz targets) and node's failed tests ("✖"), each once.
+note_failures() {
+    local line
+    while IFS= read -r line; do
+        case "$line" in "$1: "*) failures+=("$line") ;; *) failures+=("$1: $line") ;; esac
+    done < <(grep -E 'FAILED|^[[:space:]]*✖' "$2" | grep -v '✖ failing tests:' |
+        sed -E 's/^[[:space:]]+//' | awk '!seen[$0]++' | head -n 20)
 }
 
 section "1. build: make WERROR=1 (warnings are errors)"
@@ -117,5 +131,9 @@ fi
 
 section "summary ($(($(date +%s) - t_start)) s)"
 printf '%s\n' "${summary[@]}"
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "failed:"
+    printf '  %s\n' "${failures[@]}"
+fi
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
