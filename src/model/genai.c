@@ -813,11 +813,12 @@ static int apply_seconds(scan *s, const osp_value *v, const char **why)
         return APPLY_INVALID;
     }
     /* 9.2e18 is below INT64_MAX as a double: llround cannot overflow */
-    if (!(d >= 0) || d * 1e9 > 9.2e18 || (uint64_t)llround(d * 1e9) > span_duration(s->span)) {
+    int64_t ns = d >= 0 && d * 1e9 <= 9.2e18 ? (int64_t)llround(d * 1e9) : -1;
+    if (ns < 0 || (uint64_t)ns > span_duration(s->span)) {
         *why = d >= 0 ? "longer than the span" : "negative or not a number";
         return APPLY_INVALID;
     }
-    s->g->ttft_ns = (int64_t)llround(d * 1e9);
+    s->g->ttft_ns = ns;
     s->g->ttft_source = OSP_TTFT_ATTRIBUTE;
     return APPLY_OK;
 }
