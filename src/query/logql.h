@@ -118,8 +118,9 @@ typedef struct osp_logql_stage {
             osp_str *values; /* "a" or "b": for |= and |~ any value matches; for != and
                               * !~ the line must match none */
             size_t n;
-            const osp_logql_ip *ip; /* |= ip("...") or != ip("..."): values[0] is the
-                                       pattern, n is 1 */
+            const osp_logql_ip **ips; /* NULL, or per value the address pattern when
+                                       * values[i] was written ip("...") (|= and != only),
+                                       * else NULL */
         } line;
         struct {
             osp_logql_extract *a;

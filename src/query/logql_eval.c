@@ -135,7 +135,7 @@ static int push_down(osp__lq_query *q, const osp_logql_log *log, osp_log_query *
             st->kind == OSP_LOGQL_STAGE_UNPACK)
             break;
         if (st->kind == OSP_LOGQL_STAGE_LINE_FILTER && st->u.line.op == OSP_LOGQL_LINE_CONTAINS &&
-            !st->u.line.ip && st->u.line.n == 1 && st->u.line.values[0].n)
+            !st->u.line.ips && st->u.line.n == 1 && st->u.line.values[0].n)
             needles[lq->nneedles++] = st->u.line.values[0];
     }
     return 0;

@@ -116,14 +116,19 @@ static int put_stage(osp_buf *b, const osp_logql_stage *s)
     int rc = 0;
     switch (s->kind) {
     case OSP_LOGQL_STAGE_LINE_FILTER:
-        rc = osp_buf_printf(b, " %s %s", line_ops[s->u.line.op], s->u.line.ip ? "ip(" : "");
+        rc = osp_buf_printf(b, " %s ", line_ops[s->u.line.op]);
         for (size_t i = 0; i < s->u.line.n && !rc; i++) {
+            int ip = s->u.line.ips && s->u.line.ips[i];
             if (i)
                 rc = osp_buf_puts(b, " or ");
+            if (!rc && ip)
+                rc = osp_buf_puts(b, "ip(");
             if (!rc)
                 rc = osp_promql_quote(b, s->u.line.values[i]);
+            if (!rc && ip)
+                rc = osp_buf_putc(b, ')');
         }
-        return rc || !s->u.line.ip ? rc : osp_buf_putc(b, ')');
+        return rc;
     case OSP_LOGQL_STAGE_JSON:
     case OSP_LOGQL_STAGE_LOGFMT:
         rc = osp_buf_puts(b, s->kind == OSP_LOGQL_STAGE_JSON ? " | json" : " | logfmt");

@@ -361,37 +361,41 @@ static int ip_call(osp__parser *p, osp_str *pattern, const osp_logql_ip **ip)
     return osp__tok_expect(p, TK_RPAREN, "')'");
 }
 
-/* (|= | != | |~ | !~) "value" {or "value"}, or (|= | !=) ip("pattern") */
+/* (|= | != | |~ | !~) value {or value}: a value is "text", or ip("pattern") after |= and
+ * != */
 static int line_filter(osp__parser *p, osp_logql_stage *st)
 {
     osp__tok *op = osp__tok_next(p);
-    size_t cap = 0;
+    size_t cap = 0, nips = 0, ips_cap = 0;
+    const osp_logql_ip **ips = NULL;
+    int any_ip = 0;
     st->kind = OSP_LOGQL_STAGE_LINE_FILTER;
     st->u.line.op = op->kind == TK_PIPE_EXACT   ? OSP_LOGQL_LINE_CONTAINS
                     : op->kind == TK_NEQ        ? OSP_LOGQL_LINE_NOT_CONTAINS
                     : op->kind == TK_PIPE_MATCH ? OSP_LOGQL_LINE_MATCH
                                                 : OSP_LOGQL_LINE_NOT_MATCH;
-    if (ip_next(p)) {
-        if (st->u.line.op != OSP_LOGQL_LINE_CONTAINS &&
-            st->u.line.op != OSP_LOGQL_LINE_NOT_CONTAINS)
-            return osp__parse_fail(p, op->pos, "ip: invalid operation: ip() takes |= or !=");
-        osp_str *v = OSP__GROW(p, st->u.line.values, st->u.line.n, cap);
-        if (!v || ip_call(p, v, &st->u.line.ip))
-            return p->rc;
-        if (is_kw(osp__tok_peek(p), "or"))
-            return osp__parse_fail(p, osp__tok_peek(p)->pos, "ip() line filters take no \"or\"");
-        return 0;
-    }
+    int regex = st->u.line.op == OSP_LOGQL_LINE_MATCH || st->u.line.op == OSP_LOGQL_LINE_NOT_MATCH;
     for (;;) {
         size_t vpos = osp__tok_peek(p)->pos;
         osp_str *v = OSP__GROW(p, st->u.line.values, st->u.line.n, cap);
-        if (!v || string_lit(p, v, "quoted string"))
+        const osp_logql_ip **ip = v ? OSP__GROW(p, ips, nips, ips_cap) : NULL;
+        if (!ip)
             return p->rc;
-        if ((st->u.line.op == OSP_LOGQL_LINE_MATCH || st->u.line.op == OSP_LOGQL_LINE_NOT_MATCH) &&
-            osp__parse_regex(p, vpos, *v, 0, "invalid regex", NULL))
+        *ip = NULL;
+        if (ip_next(p)) {
+            if (regex)
+                return osp__parse_fail(p, op->pos, "ip: invalid operation: ip() takes |= or !=");
+            if (ip_call(p, v, ip))
+                return p->rc;
+            any_ip = 1;
+        } else if (string_lit(p, v, "quoted string") ||
+                   (regex && osp__parse_regex(p, vpos, *v, 0, "invalid regex", NULL))) {
             return p->rc;
-        if (!is_kw(osp__tok_peek(p), "or"))
+        }
+        if (!is_kw(osp__tok_peek(p), "or")) {
+            st->u.line.ips = any_ip ? ips : NULL;
             return 0;
+        }
         osp__tok_next(p);
     }
 }

@@ -485,10 +485,12 @@ static int contains(osp_str line, osp_str v)
 static int line_passes(const osp__lq_stage *st, osp_str line)
 {
     const osp_logql_stage *a = st->ast;
-    int any = a->u.line.ip && osp_logql_ip_find(a->u.line.ip, line);
-    for (size_t i = 0; i < a->u.line.n && !any && !a->u.line.ip; i++) {
+    int any = 0;
+    for (size_t i = 0; i < a->u.line.n && !any; i++) {
         if (st->re)
             any = osp_re2_match(st->re[i], line, NULL, 0) == 1;
+        else if (a->u.line.ips && a->u.line.ips[i])
+            any = osp_logql_ip_find(a->u.line.ips[i], line);
         else
             any = contains(line, a->u.line.values[i]);
     }

@@ -52,6 +52,9 @@ const LOG_CASES = [
     ['ip line filter, CIDR', '{app="auth"} |= ip("192.168.1.0/24")', [{ labels: authProd, values: newest(AUTH, 1.5, 2.5) }]],
     ['ip line filter, an address that is only a substring', '{app="auth"} |= ip("92.168.1.10")', []],
     ['ip line filter, a range, negated', '{app="auth"} != ip("192.168.1.11-192.168.1.20")', [{ labels: authProd, values: newest(AUTH, 1.5) }]],
+    ['or of ip line filters', '{app="auth"} |= ip("92.168.1.10") or ip("192.168.1.11")', [{ labels: authProd, values: newest(AUTH, 2.5) }]],
+    ['or of a string and an ip line filter', '{app="auth"} |= "POST" or ip("192.168.1.0/24")', [{ labels: authProd, values: newest(AUTH, 1.5, 2.5) }]],
+    ['or of ip line filters, negated', '{app="auth"} != ip("92.168.1.10") or ip("192.168.1.10-192.168.1.10")', [{ labels: authProd, values: newest(AUTH, 2.5) }]],
     ['ip label filter', '{app="auth"} | pattern "<ip> <_>" | ip = ip("192.168.1.10") | keep ip', [{ labels: { ip: '192.168.1.10' }, values: newest(AUTH, 1.5) }]],
     ['ip label filter, negated', '{app="auth"} | pattern "<ip> <_>" | ip != ip("192.168.1.10") | keep ip', [{ labels: { ip: '192.168.1.11' }, values: newest(AUTH, 2.5) }]],
     ['regex stream matcher', '{app=~"sh.p|auth", env!="dev"} |= "200"', [

@@ -51,6 +51,9 @@ static const ok_case ok_cases[] = {
     {"{app=\"foo\"} != ip( \"10.0.0.0/8\" ) |= \"x\"",
      "{app=\"foo\"} != ip(\"10.0.0.0/8\") |= \"x\""},
     {"{app=\"foo\"} |= ip(\"2001:db8::1-2001:db8::8\")", NULL},
+    {"{app=\"foo\"} |= ip(\"10.0.0.0/8\") or ip(\"::1\")", NULL},
+    {"{app=\"foo\"} != \"a\" or ip(\"10.0.0.1\")or\"b\"",
+     "{app=\"foo\"} != \"a\" or ip(\"10.0.0.1\") or \"b\""},
     /* parsers */
     {"{app=\"foo\"} | json", NULL},
     {"{app=\"foo\"} | json a=\"x.y\", b=\"z[0]\"", NULL},
@@ -324,8 +327,8 @@ static const bad_case bad_cases[] = {
     {"{app=\"foo\"} |= ip(\"10.0.0.9-10.0.0.1\")", 18, "ip: invalid pattern"},
     {"{app=\"foo\"} |= ip(\"::1-10.0.0.1\")", 18, "ip: invalid pattern"},
     {"{app=\"foo\"} |= ip(1)", 18, "expected quoted IP pattern"},
-    {"{app=\"foo\"} |= ip(\"1.2.3.4\") or \"x\"", 29, "ip() line filters take no \"or\""},
-    {"{app=\"foo\"} |= \"a\" or ip(\"1.2.3.4\")", 22, "expected quoted string"},
+    {"{app=\"foo\"} |~ \"a\" or ip(\"1.2.3.4\")", 12, "ip: invalid operation: ip() takes |= or !="},
+    {"{app=\"foo\"} |= \"a\" or ip(\"1.2\")", 25, "ip: invalid pattern: \"1.2\""},
     {"{app=\"foo\"} |= \"a\" or", 21, "unexpected end of input, expected quoted string"},
     {"{app=\"foo\"} |= \"a\" \"b\"", 19, "unexpected string"},
     /* parsers */
