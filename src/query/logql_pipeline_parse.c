@@ -504,6 +504,9 @@ bad:
 
 /* ---- logfmt ---- */
 
+/* What lf_scan found, besides OSP_ENOMEM. */
+enum { LF_END, LF_PAIR, LF_BAD };
+
 typedef struct lf_dec {
     osp_str line;
     size_t pos;
@@ -512,18 +515,26 @@ typedef struct lf_dec {
     char why[96];  /* the syntax error, when ScanKeyval failed */
 } lf_dec;
 
-/* A syntax error: msg, or "unexpected 'c'" when msg is NULL. */
+/* A syntax error: msg, or "unexpected 'c'" when msg is NULL. Returns LF_BAD. */
 static int lf_fail(lf_dec *d, const char *msg, char c)
 {
     char u[] = "unexpected ' '";
     u[12] = c;
     snprintf(d->why, sizeof d->why, "logfmt syntax error at pos %zu : %s", d->pos + 1,
              msg ? msg : u);
-    return -1;
+    return LF_BAD;
 }
 
-/* go-logfmt's ScanKeyval: 1 with a key (and value), 0 at the end of the line, -1 on a
- * syntax error (d->pos then lies past the bad byte). */
+/* A syntax error at the byte at d->pos, which it then passes. Returns LF_BAD. */
+static int lf_unexpected(lf_dec *d)
+{
+    int r = lf_fail(d, NULL, d->line.p[d->pos]);
+    d->pos++;
+    return r;
+}
+
+/* go-logfmt's ScanKeyval: LF_PAIR with a key (and value), LF_END at the end of the line,
+ * LF_BAD on a syntax error (d->pos then lies past the bad byte), OSP_ENOMEM. */
 static int lf_scan(lf_dec *d, osp_arena *a)
 {
     const char *p = d->line.p;
@@ -533,30 +544,32 @@ static int lf_scan(lf_dec *d, osp_arena *a)
     while (d->pos < n && (unsigned char)p[d->pos] <= ' ')
         d->pos++;
     if (d->pos >= n)
-        return 0;
+        return LF_END;
     size_t st = d->pos;
     while (d->pos < n && p[d->pos] != '=' && (unsigned char)p[d->pos] > ' ') {
         if (p[d->pos] == '"')
-            return lf_fail(d, NULL, p[d->pos++]);
+            return lf_unexpected(d);
         d->pos++;
     }
     d->key = osp_str_make(p + st, d->pos - st);
+    if (memmem(d->key.p, d->key.n, "\xef\xbf\xbd", 3) || !osp_utf8_valid(d->key.p, d->key.n))
+        return lf_fail(d, "invalid key", 0);
     if (d->pos >= n || p[d->pos] != '=')
-        return 1;
+        return LF_PAIR;
     if (d->key.n == 0)
-        return lf_fail(d, NULL, p[d->pos++]);
+        return lf_unexpected(d);
     d->has_value = 1;
     if (++d->pos >= n || (unsigned char)p[d->pos] <= ' ')
-        return 1;
+        return LF_PAIR;
     if (p[d->pos] != '"') {
         st = d->pos;
         while (d->pos < n && (unsigned char)p[d->pos] > ' ') {
             if (p[d->pos] == '=' || p[d->pos] == '"')
-                return lf_fail(d, NULL, p[d->pos++]);
+                return lf_unexpected(d);
             d->pos++;
         }
         d->value = osp_str_make(p + st, d->pos - st);
-        return 1;
+        return LF_PAIR;
     }
     st = d->pos;
     int esc = 0, has_esc = 0;
@@ -570,13 +583,13 @@ static int lf_scan(lf_dec *d, osp_arena *a)
             d->pos++;
             if (!has_esc) {
                 d->value = raw;
-                return 1;
+                return LF_PAIR;
             }
             if (junescape(a, raw, &d->value))
                 return OSP_ENOMEM;
             if (d->value.n == 0 && raw.n)
                 return lf_fail(d, "invalid quoted value", 0);
-            return 1;
+            return LF_PAIR;
         }
     }
     return lf_fail(d, "unterminated quoted value", 0);
@@ -586,10 +599,10 @@ int osp__lq_logfmt(osp__lq_entry *e, const osp_logql_extract *x, size_t n, int f
 {
     lf_dec d = {.line = e->line};
     int r, rc;
-    while ((r = lf_scan(&d, e->arena)) != 0) {
+    while ((r = lf_scan(&d, e->arena)) != LF_END) {
         if (r == OSP_ENOMEM)
             return r;
-        if (r < 0) {
+        if (r == LF_BAD) {
             if (flags & OSP_LOGQL_LOGFMT_STRICT) {
                 osp_str why = osp_arena_strdup(e->arena, osp_str_c(d.why));
                 if (!why.p)

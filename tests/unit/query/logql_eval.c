@@ -353,6 +353,28 @@ static const qcase log_cases[] = {
      "{code=\"200\"} 30=level=info status=200 dur=1.5s size=2KB msg=\"hello "
      "world\"\n{code=\"404\"} 40=level=warn status=404 dur=30ms size=512B msg=oops",
      0},
+    /* logfmt on a line that is not logfmt: a syntax error skips the pair; --strict stops
+     * there and sets the error */
+    {"{app=\"api\", env=\"prod\"} |= \"ann\" | logfmt", 0, 100, 1, 0, 0,
+     A ", pod=\"p1\"} 10={\"level\":\"info\",\"status\":200,\"latency\":\"15ms\",\"user\":{"
+       "\"id\":7,\"name\":\"ann\"},\"tags\":[1,2]}",
+     0},
+    {"{app=\"api\", env=\"prod\"} |= \"ann\" | logfmt --strict | keep __error__, __error_details__",
+     0, 100, 1, 0, 0,
+     "{__error__=\"LogfmtParserErr\", __error_details__=\"logfmt syntax error at pos 2 : "
+     "unexpected '\"'\"} 10={\"level\":\"info\",\"status\":200,\"latency\":\"15ms\",\"user\":{"
+     "\"id\":7,\"name\":\"ann\"},\"tags\":[1,2]}",
+     0},
+    {"{app=\"web\"} |= \"oops\" | line_format \"a=b {{ b64dec \\\"/w==\\\" }}=v\" | logfmt "
+     "--strict | "
+     "keep a, __error_details__",
+     0, 100, 1, 0, 0,
+     "{__error__=\"LogfmtParserErr\", __error_details__=\"logfmt syntax error at pos 6 : invalid "
+     "key\", a=\"b\"} 40=a=b \xff=v",
+     0},
+    {"{app=\"api\", env=\"prod\"} | logfmt --strict | __error__ = \"\"", 0, 100, 1, 0, 0,
+     A "} 60=not json at all", 0},
+    {"sum(count_over_time({app=\"api\"} | logfmt [100s]))", 100, 100, 0, 100, 0, "{} 5@100", 0},
     /* json: nested keys joined with '_', arrays skipped, clash with a stream label */
     {"{app=\"api\", env=\"prod\"} |= \"ann\" | json", 0, 100, 1, 0, 0,
      A ", latency=\"15ms\", level=\"info\", pod=\"p1\", status=\"200\", user_id=\"7\", "
