@@ -32,6 +32,24 @@ void osp_arena_cleanup(osp_arena *a)
     a->used = 0;
 }
 
+void osp_arena_reset(osp_arena *a)
+{
+    osp_arena_chunk *keep = NULL, *c = a->head;
+    while (c) {
+        osp_arena_chunk *next = c->next;
+        if (!keep && c->size == a->chunk_size) {
+            keep = c;
+            keep->off = 0;
+            keep->next = NULL;
+        } else {
+            osp_free(c);
+        }
+        c = next;
+    }
+    a->head = keep;
+    a->used = 0;
+}
+
 void osp_arena_adopt(osp_arena *a, osp_arena *src)
 {
     if (!src->head)

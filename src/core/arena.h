@@ -19,6 +19,9 @@ typedef struct osp_arena {
 void osp_arena_init(osp_arena *a, size_t chunk_size, size_t max);
 /* Frees every chunk; the arena is empty and reusable. */
 void osp_arena_cleanup(osp_arena *a);
+/* Empties a for reuse like cleanup, but keeps one chunk of the default size to serve the
+ * next allocations (for an arena emptied over and over, such as one per record). */
+void osp_arena_reset(osp_arena *a);
 /* Moves every chunk of src into a, leaving src empty: what was allocated from src then
  * lives as long as a's contents and counts in a's used bytes (which may pass a's cap; later
  * allocations from a then fail). For work split over threads, each with its own arena. */

@@ -54,12 +54,32 @@ static int is_promoted(osp_str key)
     return 0;
 }
 
-/* A growing list of labels in an arena, with the order of arrival kept for ties. */
+/* A growing list of labels in an arena, with the order of arrival kept for ties; with
+ * only set, just the first label of that name. */
 typedef struct label_list {
     osp_arena *arena;
     osp_label *v;
     size_t n, cap;
+    osp_str only;
 } label_list;
+
+/* 1 when ls still takes a label of this name (as sanitize would write it when sanitized). */
+static int wants(const label_list *ls, osp_str name, int sanitized)
+{
+    if (!ls->only.p)
+        return 1;
+    if (ls->n || name.n != ls->only.n)
+        return 0;
+    for (size_t i = 0; i < name.n; i++) {
+        char c = name.p[i];
+        if (sanitized && !(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9')))
+            c = '_';
+        if (c != ls->only.p[i])
+            return 0;
+    }
+    return 1;
+}
 
 typedef struct ordered_label {
     osp_label l;
@@ -68,7 +88,7 @@ typedef struct ordered_label {
 
 static int push(label_list *ls, osp_str name, osp_str value)
 {
-    if (value.n == 0 || name.n == 0)
+    if (value.n == 0 || name.n == 0 || !wants(ls, name, 0))
         return 0;
     if (ls->n == ls->cap) {
         size_t cap = ls->cap ? ls->cap * 2 : 16;
@@ -146,7 +166,8 @@ static int push_attrs(label_list *ls, osp_str blob, int want_promoted, int keep_
     osp_value v;
     int rc;
     while ((rc = osp_attr_next(&it, &key, &v)) == 1) {
-        if (want_promoted >= 0 && is_promoted(key) != want_promoted)
+        if ((want_promoted >= 0 && is_promoted(key) != want_promoted) ||
+            !wants(ls, key, !keep_names))
             continue;
         osp_str name = key, text;
         if ((!keep_names && (rc = sanitize(ls->arena, key, &name))) ||
@@ -220,7 +241,7 @@ int osp_log_stream_labels(const osp_resource *r, int labels_from, osp_arena *are
 static int push_hex(label_list *ls, const char *name, const uint8_t *id, size_t len)
 {
     static const uint8_t zero[16];
-    if (memcmp(id, zero, len) == 0)
+    if (!wants(ls, osp_str_c(name), 0) || memcmp(id, zero, len) == 0)
         return 0;
     char *hex = osp_arena_alloc(ls->arena, len * 2);
     if (!hex)
@@ -231,7 +252,7 @@ static int push_hex(label_list *ls, const char *name, const uint8_t *id, size_t 
 
 static int push_u64(label_list *ls, const char *name, uint64_t v)
 {
-    if (v == 0)
+    if (v == 0 || !wants(ls, osp_str_c(name), 0))
         return 0;
     char tmp[24];
     int len = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
@@ -239,34 +260,50 @@ static int push_u64(label_list *ls, const char *name, uint64_t v)
     return s.p ? push_z(ls, name, s) : OSP_ENOMEM;
 }
 
-int osp_log_metadata(const osp_log_batch *b, size_t i, osp_arena *arena, osp_label **labels,
-                     size_t *n)
+/* The metadata of record i of b into ls. */
+static int metadata(const osp_log_batch *b, size_t i, label_list *ls)
 {
     const osp_log_record *rec = &b->records[i];
     int all = rec->labels_from == OSP_LOG_LABELS_ALL;
-    label_list ls = {.arena = arena};
     osp_buf scratch;
     osp_buf_init(&scratch, 0);
-    int rc = push_attrs(&ls, rec->attributes, -1, all, &scratch);
+    int rc = push_attrs(ls, rec->attributes, -1, all, &scratch);
     if (!rc && !all && rec->resource < b->nresources)
-        rc = push_attrs(&ls, b->resources[rec->resource].attributes, 0, 0, &scratch);
+        rc = push_attrs(ls, b->resources[rec->resource].attributes, 0, 0, &scratch);
     osp_buf_cleanup(&scratch);
     if (!rc && !all && rec->scope < b->nscopes) {
         const osp_scope *sc = &b->scopes[rec->scope];
-        if (!(rc = push_z(&ls, "scope_name", sc->name)))
-            rc = push_z(&ls, "scope_version", sc->version);
+        if (!(rc = push_z(ls, "scope_name", sc->name)))
+            rc = push_z(ls, "scope_version", sc->version);
     }
     const char *level = osp_log_level_name(rec->severity_number);
-    if (!rc && !(rc = push_hex(&ls, "trace_id", rec->trace_id, 16)) &&
-        !(rc = push_hex(&ls, "span_id", rec->span_id, 8)) &&
-        !(rc = push_z(&ls, "severity_text", rec->severity_text)) &&
-        !(rc = push_u64(&ls, "severity_number",
+    if (!rc && !(rc = push_hex(ls, "trace_id", rec->trace_id, 16)) &&
+        !(rc = push_hex(ls, "span_id", rec->span_id, 8)) &&
+        !(rc = push_z(ls, "severity_text", rec->severity_text)) &&
+        !(rc = push_u64(ls, "severity_number",
                         rec->severity_number > 0 ? (uint64_t)rec->severity_number : 0)) &&
-        !(rc = push_u64(&ls, "flags", rec->flags)) &&
-        !(rc = push_z(&ls, "event_name", rec->event_name)) &&
-        !(rc = push_u64(&ls, "observed_timestamp", rec->observed_ns)) && level)
-        rc = push_z(&ls, "detected_level", osp_str_c(level));
+        !(rc = push_u64(ls, "flags", rec->flags)) &&
+        !(rc = push_z(ls, "event_name", rec->event_name)) &&
+        !(rc = push_u64(ls, "observed_timestamp", rec->observed_ns)) && level)
+        rc = push_z(ls, "detected_level", osp_str_c(level));
+    return rc;
+}
+
+int osp_log_metadata(const osp_log_batch *b, size_t i, osp_arena *arena, osp_label **labels,
+                     size_t *n)
+{
+    label_list ls = {.arena = arena};
+    int rc = metadata(b, i, &ls);
     return rc ? rc : finish(&ls, labels, n);
+}
+
+int osp_log_metadata_value(const osp_log_batch *b, size_t i, osp_arena *arena, osp_str name,
+                           osp_str *value)
+{
+    label_list ls = {.arena = arena, .only = name.p ? name : osp_str_c("")};
+    int rc = metadata(b, i, &ls);
+    *value = ls.n ? ls.v[0].value : osp_str_c("");
+    return rc;
 }
 
 int osp_log_line(const osp_log_record *r, osp_buf *scratch, osp_str *line)

@@ -53,6 +53,12 @@ int osp_log_stream_labels(const osp_resource *r, int labels_from, osp_arena *are
 int osp_log_metadata(const osp_log_batch *b, size_t i, osp_arena *arena, osp_label **labels,
                      size_t *n);
 
+/* The value of the metadata label name of record i of b, as osp_log_metadata would give
+ * it ("" when it has none), without building the others. Slices in arena. 0, OSP_ECORRUPT
+ * or OSP_ENOMEM. */
+int osp_log_metadata_value(const osp_log_batch *b, size_t i, osp_arena *arena, osp_str name,
+                           osp_str *value);
+
 /* The body of r as a log line: a string body as it is (a slice of the record, nothing
  * copied), no body or the empty value as "", any other value as osp_value_to_text renders
  * it, written into scratch (which is reset first). 0, OSP_ECORRUPT or scratch's error. */

@@ -36,6 +36,8 @@ typedef struct runner {
     osp_arena scratch; /* one record's strings, emptied per record */
     osp_buf line;      /* a non-string body rendered as a line */
     int rc;            /* the first error a callback met */
+    int lean;          /* the pipeline reads no labels and only the grouping's are kept:
+                        * records start with their stream labels alone (listed_labels) */
 } runner;
 
 static int scache_grow(osp_arena *a, scache *c)
@@ -81,6 +83,11 @@ static int stream_labels(runner *r, uint64_t id, osp_label **l, size_t *n)
     return 0;
 }
 
+static int metadata_failed(runner *r, int rc)
+{
+    return osp__lq_fail(r->q, rc, "reading a record's metadata failed: %s", osp_strerror(rc));
+}
+
 /* Runs the pipeline on record v->index of v->batch into e (in r->scratch, which it
  * empties first). 1 passes, 0 dropped, < 0 error. count: add it to the stats. */
 static int run_record(runner *r, const osp_log_batch *b, size_t index, uint64_t stream,
@@ -89,11 +96,13 @@ static int run_record(runner *r, const osp_log_batch *b, size_t index, uint64_t 
     osp_label *sl = NULL, *meta;
     size_t nsl = 0, nmeta;
     int rc;
-    osp_arena_cleanup(&r->scratch);
+    osp_arena_reset(&r->scratch);
     if ((rc = osp__lq_tick(r->q)) || (rc = stream_labels(r, stream, &sl, &nsl)))
         return rc;
-    if ((rc = osp_log_metadata(b, index, &r->scratch, &meta, &nmeta)))
-        return osp__lq_fail(r->q, rc, "reading a record's metadata failed: %s", osp_strerror(rc));
+    if (r->lean)
+        meta = NULL, nmeta = 0;
+    else if ((rc = osp_log_metadata(b, index, &r->scratch, &meta, &nmeta)))
+        return metadata_failed(r, rc);
     if (count) {
         r->q->stats->lines++;
         r->q->stats->bytes += line.n;
@@ -269,7 +278,17 @@ typedef struct point {
     double v;
 } point;
 
-/* What the scan of one range aggregation gathers. */
+/* The records of a series in one slice of time: a counting aggregation's unit. */
+typedef struct slice_count {
+    uint32_t sid, slice;
+    uint64_t n, bytes;
+} slice_count;
+
+/* What the scan of one range aggregation gathers: every point, or for a counting
+ * aggregation (count_over_time, rate, bytes_over_time, bytes_rate and absent_over_time,
+ * not unwrapped) counts per series and slice. The windows' edges cut time into slices
+ * (slice i is (edges[i - 1], edges[i]]) whose records all count in the same windows, so
+ * memory and time follow series × steps instead of records. */
 typedef struct gather {
     runner r;
     const osp_logql_expr *e;
@@ -277,20 +296,60 @@ typedef struct gather {
     osp__pq_lmap map;      /* series label sets */
     point *pts;
     size_t npts, cap;
+    int counting;
+    int64_t *edges; /* sorted, distinct: every window's start and end */
+    size_t nedges;
+    uint32_t *start_slice, *end_slice; /* per step: the slices ending at its window's edges */
+    slice_count *open;                 /* per series, the slice it is counting */
+    size_t nopen;
+    slice_count *counts; /* the slices counted and closed */
+    size_t ncounts, counts_cap;
 } gather;
+
+/* The labels of e named in names with non-empty values, sorted by name, in e's arena;
+ * those of a lean runner's record not among its stream labels come from its metadata.
+ * 0, or the error (reported). */
+static int listed_labels(runner *r, const osp__lq_entry *e, const osp_log_view *v,
+                         const osp_logql_labels *names, osp_label **out, size_t *n)
+{
+    osp_label *l = osp_arena_alloc(e->arena, (names->n + 1) * sizeof *l);
+    size_t k = 0;
+    int rc;
+    if (!l)
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < names->n; i++) {
+        int found, dup = 0;
+        osp_str value = osp__lq_get(e, names->a[i], &found);
+        for (size_t j = 0; j < k && !dup; j++)
+            dup = osp_str_eq(l[j].name, names->a[i]);
+        if (!found && r->lean &&
+            (rc = osp_log_metadata_value(v->batch, v->index, e->arena, names->a[i], &value)))
+            return metadata_failed(r, rc);
+        if (value.n && !dup)
+            l[k++] = (osp_label){names->a[i], value};
+    }
+    osp_labels_sort(l, k);
+    *out = l;
+    *n = k;
+    return 0;
+}
 
 /* Labels of a sample after grouping: by (...) keeps the listed labels, without (...)
  * drops them, and an unwrap without "by" drops the unwrapped label; an entry with an
- * error keeps every label, as Loki's GroupedLabels does. */
-static osp_label *grouped(gather *g, osp__lq_entry *e, size_t *n)
+ * error keeps every label, as Loki's GroupedLabels does. 0 or the error. */
+static int grouped(gather *g, osp__lq_entry *e, const osp_log_view *v, osp_label **out, size_t *n)
 {
     const osp_logql_grouping *gr = &g->e->u.range_agg.grouping;
     const osp_logql_unwrap *uw = g->e->u.range_agg.range.unwrap;
-    osp_label *l = osp__lq_labels(e, e->arena, n);
-    if (!l || e->err.n || (!gr->present && !uw))
-        return l;
-    size_t k = 0;
     int by = gr->present && !gr->without;
+    if (by && !e->err.n) /* only the listed labels: no need to gather and sort them all */
+        return listed_labels(&g->r, e, v, &gr->labels, out, n);
+    osp_label *l = *out = osp__lq_labels(e, e->arena, n);
+    if (!l && *n)
+        return OSP_ENOMEM;
+    if (e->err.n || (!gr->present && !uw))
+        return 0;
+    size_t k = 0;
     for (size_t i = 0; i < *n; i++) {
         int listed = 0;
         for (size_t j = 0; gr->present && j < gr->labels.n && !listed; j++)
@@ -301,7 +360,93 @@ static osp_label *grouped(gather *g, osp__lq_entry *e, size_t *n)
             l[k++] = l[i];
     }
     *n = k;
-    return l;
+    return 0;
+}
+
+/* The slice of time t: the first edge at or after it. */
+static uint32_t slice_of(const gather *g, int64_t t, uint32_t guess)
+{
+    if (guess > 0 && guess < g->nedges && g->edges[guess - 1] < t && t <= g->edges[guess])
+        return guess;
+    size_t lo = 0, hi = g->nedges;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->edges[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint32_t)lo;
+}
+
+static int close_slice(gather *g, const slice_count *c)
+{
+    slice_count *to = osp_array_push((void **)&g->counts, &g->ncounts, &g->counts_cap, sizeof *to);
+    if (!to)
+        return OSP_ENOMEM;
+    *to = *c;
+    return 0;
+}
+
+/* Counts a record of series sid at time t with a line of len bytes. */
+static int count_record(gather *g, uint32_t sid, int64_t t, size_t len)
+{
+    if (sid >= g->nopen) {
+        size_t n = g->nopen ? 2 * g->nopen : 64;
+        while (n <= sid)
+            n *= 2;
+        slice_count *open = osp_realloc(g->open, n * sizeof *open);
+        if (!open)
+            return OSP_ENOMEM;
+        memset(open + g->nopen, 0, (n - g->nopen) * sizeof *open);
+        g->open = open;
+        g->nopen = n;
+    }
+    slice_count *c = &g->open[sid];
+    uint32_t slice = slice_of(g, t, c->slice);
+    if (c->n && c->slice != slice) {
+        int rc = close_slice(g, c);
+        if (rc)
+            return rc;
+        c->n = 0;
+    }
+    if (!c->n)
+        *c = (slice_count){.sid = sid, .slice = slice};
+    c->n++;
+    c->bytes += len;
+    return 0;
+}
+
+/* Sets g up to count per slice when its aggregation allows it. 0 or OSP_ENOMEM. */
+static int counting_init(osp__lq_query *q, gather *g)
+{
+    const osp_logql_range *r = &g->e->u.range_agg.range;
+    osp_logql_range_op op = g->e->u.range_agg.op;
+    if (r->unwrap ||
+        (op != OSP_LOGQL_RANGE_COUNT && op != OSP_LOGQL_RANGE_RATE && op != OSP_LOGQL_RANGE_BYTES &&
+         op != OSP_LOGQL_RANGE_BYTES_RATE && op != OSP_LOGQL_RANGE_ABSENT))
+        return 0;
+    int64_t range_ns = r->range_ms * 1000000, off_ns = r->offset_ms * 1000000;
+    size_t n = q->nsteps;
+    g->edges = osp_arena_alloc(q->arena, 2 * n * sizeof *g->edges);
+    g->start_slice = osp_arena_alloc(q->arena, n * sizeof *g->start_slice);
+    g->end_slice = osp_arena_alloc(q->arena, n * sizeof *g->end_slice);
+    if (!g->edges || !g->start_slice || !g->end_slice)
+        return OSP_ENOMEM;
+    /* merge the ascending window starts and ends */
+    for (size_t i = 0, j = 0; i < n || j < n;) {
+        int64_t end_i = (int64_t)q->start_ns + (int64_t)i * q->step_ns - off_ns;
+        int64_t end_j = (int64_t)q->start_ns + (int64_t)j * q->step_ns - off_ns;
+        int64_t t = j < n && (i >= n || end_j - range_ns <= end_i) ? end_j - range_ns : end_i;
+        if (!g->nedges || g->edges[g->nedges - 1] != t)
+            g->edges[g->nedges++] = t;
+        if (j < n && t == end_j - range_ns)
+            g->start_slice[j++] = (uint32_t)(g->nedges - 1);
+        else
+            g->end_slice[i++] = (uint32_t)(g->nedges - 1);
+    }
+    g->counting = 1;
+    return 0;
 }
 
 static int sample_record(const osp_log_view *v, void *ctx)
@@ -347,15 +492,19 @@ static int sample_record(const osp_log_view *v, void *ctx)
     size_t nl;
     uint32_t sid;
     int added;
-    osp_label *l = grouped(g, &e, &nl);
-    if ((!l && nl) || (rc = osp__pq_lmap_put(&g->map, q->arena, l, nl, &sid, &added)))
-        return g->r.rc = l ? rc : OSP_ENOMEM;
+    osp_label *l = NULL;
+    if ((rc = grouped(g, &e, v, &l, &nl)) ||
+        (rc = osp__pq_lmap_put(&g->map, q->arena, l, nl, &sid, &added)))
+        return g->r.rc = rc;
     if (added && !(g->map.lbl[sid] = copy_labels(q->arena, l, nl)))
         return g->r.rc = OSP_ENOMEM;
+    uint64_t t_ns = osp_log_time(&v->batch->records[v->index]);
+    if (g->counting)
+        return g->r.rc = count_record(g, sid, (int64_t)t_ns, e.line.n);
     point *pt = osp_array_push((void **)&g->pts, &g->npts, &g->cap, sizeof *pt);
     if (!pt)
         return g->r.rc = OSP_ENOMEM;
-    *pt = (point){sid, (uint32_t)g->npts, osp_log_time(&v->batch->records[v->index]), val};
+    *pt = (point){sid, (uint32_t)g->npts, t_ns, val};
     return 0;
 }
 
@@ -527,9 +676,102 @@ static int absent_labels(osp__lq_query *q, const osp_logql_log *log, osp_label *
     return 0;
 }
 
+/* absent_over_time's one series: 1 at every step whose window any[k] says was empty. */
+static int absent_series(osp__lq_query *q, const osp_logql_expr *e, const uint8_t *any,
+                         osp__lq_leaf *leaf)
+{
+    int64_t step_ms = q->step_ns ? q->step_ns / 1000000 : 1;
+    osp_series *s = &leaf->s[0];
+    int rc;
+    *s = (osp_series){0};
+    if ((rc = absent_labels(q, &e->u.range_agg.range.log, &s->labels, &s->nlabels)) ||
+        !(s->samples = osp_arena_alloc(q->arena, 2 * q->nsteps * sizeof *s->samples)))
+        return rc ? rc : OSP_ENOMEM;
+    for (size_t k = 0; k < q->nsteps; k++)
+        if (!any[k])
+            add_step(s, (int64_t)((q->start_ns + k * (uint64_t)q->step_ns) / 1000000), step_ms, 1);
+    leaf->n = s->nsamples ? 1 : 0;
+    if (leaf->n)
+        add_step(s, -1, step_ms, 0);
+    return 0;
+}
+
+static int cmp_slice_count(const void *a, const void *b)
+{
+    const slice_count *x = a, *y = b;
+    if (x->sid != y->sid)
+        return x->sid < y->sid ? -1 : 1;
+    return x->slice < y->slice ? -1 : x->slice > y->slice;
+}
+
+/* windows() for a counting aggregation: each window sums the counts of its slices. */
+static int count_windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
+{
+    const osp_logql_expr *e = g->e;
+    osp_logql_range_op op = e->u.range_agg.op;
+    double range_s = (double)e->u.range_agg.range.range_ms / 1000;
+    int64_t step_ms = q->step_ns ? q->step_ns / 1000000 : 1;
+    uint8_t *any = osp_arena_calloc(q->arena, q->nsteps + 1, 1);
+    int rc;
+    for (size_t i = 0; i < g->nopen; i++)
+        if (g->open[i].n && (rc = close_slice(g, &g->open[i])))
+            return rc;
+    leaf->s = osp_arena_calloc(q->arena, g->map.n + 1, sizeof *leaf->s);
+    leaf->n = 0;
+    if (!any || !leaf->s)
+        return OSP_ENOMEM;
+    if (g->ncounts > 1)
+        qsort(g->counts, g->ncounts, sizeof *g->counts, cmp_slice_count);
+    for (size_t i = 0; i < g->ncounts;) {
+        size_t j = i, lo = i, hi = i;
+        while (j < g->ncounts && g->counts[j].sid == g->counts[i].sid)
+            j++;
+        const osp_label *l = g->map.lbl[g->counts[i].sid];
+        size_t nl = g->map.nlbl[g->counts[i].sid];
+        uint64_t n_lo = 0, n_hi = 0, bytes_lo = 0, bytes_hi = 0; /* up to lo and hi */
+        osp_series *s = &leaf->s[leaf->n];
+        *s = (osp_series){.labels = (osp_label *)l, .nlabels = nl};
+        if (!(s->samples = osp_arena_alloc(q->arena, 2 * q->nsteps * sizeof *s->samples)))
+            return OSP_ENOMEM;
+        for (size_t k = 0; k < q->nsteps; k++) {
+            for (; hi < j && g->counts[hi].slice <= g->end_slice[k]; hi++) {
+                n_hi += g->counts[hi].n;
+                bytes_hi += g->counts[hi].bytes;
+            }
+            for (; lo < j && g->counts[lo].slice <= g->start_slice[k]; lo++) {
+                n_lo += g->counts[lo].n;
+                bytes_lo += g->counts[lo].bytes;
+            }
+            uint64_t n = n_hi - n_lo, bytes = bytes_hi - bytes_lo;
+            if (!n)
+                continue;
+            if (osp_labels_get(l, nl, OSP_STR_LIT(OSP__LQ_ERROR)).n)
+                return pipeline_error(q, l, nl);
+            any[k] = 1;
+            double v = op == OSP_LOGQL_RANGE_COUNT   ? (double)n
+                       : op == OSP_LOGQL_RANGE_RATE  ? (double)n / range_s
+                       : op == OSP_LOGQL_RANGE_BYTES ? (double)bytes
+                                                     : (double)bytes / range_s;
+            if (op != OSP_LOGQL_RANGE_ABSENT)
+                add_step(s, (int64_t)((q->start_ns + k * (uint64_t)q->step_ns) / 1000000), step_ms,
+                         v);
+        }
+        if (s->nsamples) {
+            add_step(s, -1, step_ms, 0);
+            leaf->n++;
+        }
+        if ((rc = osp__lq_tick(q)))
+            return rc;
+        i = j;
+    }
+    return op == OSP_LOGQL_RANGE_ABSENT ? absent_series(q, e, any, leaf) : 0;
+}
+
 /* Turns the gathered points into one series per label set with a sample per step. */
 static int windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
 {
+    if (g->counting)
+        return count_windows(q, g, leaf);
     const osp_logql_expr *e = g->e;
     int64_t range_ns = e->u.range_agg.range.range_ms * 1000000;
     int64_t off_ns = e->u.range_agg.range.offset_ms * 1000000;
@@ -581,20 +823,7 @@ static int windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
             return rc;
         i = j;
     }
-    if (!absent)
-        return 0;
-    osp_series *s = &leaf->s[0];
-    *s = (osp_series){0};
-    if ((rc = absent_labels(q, &e->u.range_agg.range.log, &s->labels, &s->nlabels)) ||
-        !(s->samples = osp_arena_alloc(q->arena, 2 * q->nsteps * sizeof *s->samples)))
-        return rc ? rc : OSP_ENOMEM;
-    for (size_t k = 0; k < q->nsteps; k++)
-        if (!any[k])
-            add_step(s, (int64_t)((q->start_ns + k * (uint64_t)q->step_ns) / 1000000), step_ms, 1);
-    leaf->n = s->nsamples ? 1 : 0;
-    if (leaf->n)
-        add_step(s, -1, step_ms, 0);
-    return 0;
+    return absent ? absent_series(q, e, any, leaf) : 0;
 }
 
 int osp__lq_eval_range(osp__lq_query *q, const osp_logql_expr *e, osp__lq_leaf *leaf)
@@ -614,9 +843,13 @@ int osp__lq_eval_range(osp__lq_query *q, const osp_logql_expr *e, osp__lq_leaf *
     memset(&g, 0, sizeof g);
     runner_init(&g.r, q, &p);
     g.e = e;
+    g.r.lean = e->u.range_agg.grouping.present && !e->u.range_agg.grouping.without && !r->unwrap;
+    for (size_t i = 0; i < r->log.nstages; i++)
+        g.r.lean &= r->log.stages[i].kind == OSP_LOGQL_STAGE_LINE_FILTER;
     if ((r->unwrap && (rc = osp__lq_filters_compile(r->unwrap->post, r->unwrap->npost, q->arena,
                                                     &g.post, q->pq.err, q->pq.errlen))) ||
-        (rc = osp__pq_lmap_init(&g.map, q->arena, 16)) || (rc = push_down(q, &r->log, &lq)))
+        (rc = osp__pq_lmap_init(&g.map, q->arena, 16)) || (rc = push_down(q, &r->log, &lq)) ||
+        (rc = counting_init(q, &g)))
         goto out;
     if (last <= 0) /* every window lies before the epoch */
         goto done;
@@ -630,6 +863,8 @@ done:
     rc = windows(q, &g, leaf);
 out:
     osp_free(g.pts);
+    osp_free(g.open);
+    osp_free(g.counts);
     runner_cleanup(&g.r);
     osp__lq_pipeline_cleanup(&g.post);
     osp__lq_pipeline_cleanup(&p);

@@ -108,6 +108,39 @@ static int leaf(bridge *b, const osp_logql_expr *e, osp_promql_expr **out)
 
 static int translate(bridge *b, const osp_logql_expr *e, osp_promql_expr **out);
 
+/* e's range aggregation, grouped as e groups when it may aggregate as it reads: a sum of
+ * counts, rates, byte counts or sums, a max of maxima, a min of minima. Otherwise (or
+ * NULL when out of memory) the range aggregation as written. Grouping early keeps one
+ * series per group instead of one per label set (with structured metadata such as trace
+ * ids, nearly one per line), as Loki does; e still aggregates the grouped series. */
+static const osp_logql_expr *grouped_range(bridge *b, const osp_logql_expr *e)
+{
+    const osp_logql_expr *r = e->u.vec_agg.expr;
+    const osp_logql_grouping *g = &e->u.vec_agg.grouping;
+    if (r->kind != OSP_LOGQL_RANGE_AGG || r->u.range_agg.grouping.present)
+        return r;
+    osp_logql_range_op op = r->u.range_agg.op;
+    int early = e->u.vec_agg.op == OSP_LOGQL_AGG_SUM
+                    ? op == OSP_LOGQL_RANGE_COUNT || op == OSP_LOGQL_RANGE_RATE ||
+                          op == OSP_LOGQL_RANGE_BYTES || op == OSP_LOGQL_RANGE_BYTES_RATE ||
+                          op == OSP_LOGQL_RANGE_SUM
+                : e->u.vec_agg.op == OSP_LOGQL_AGG_MAX ? op == OSP_LOGQL_RANGE_MAX
+                : e->u.vec_agg.op == OSP_LOGQL_AGG_MIN ? op == OSP_LOGQL_RANGE_MIN
+                                                       : 0;
+    /* the series of an unwrap never carry the unwrapped label; "by" that label would */
+    const osp_logql_unwrap *uw = r->u.range_agg.range.unwrap;
+    for (size_t i = 0; early && uw && !g->without && i < g->labels.n; i++)
+        early = !osp_str_eq(g->labels.a[i], uw->label);
+    if (!early)
+        return r;
+    osp_logql_expr *c = osp_arena_memdup(b->q->arena, r, sizeof *r);
+    if (c) {
+        c->u.range_agg.grouping = *g;
+        c->u.range_agg.grouping.present = 1;
+    }
+    return c;
+}
+
 static int vector_agg(bridge *b, const osp_logql_expr *e, osp_promql_expr **out)
 {
     static const osp_promql_agg_op ops[] = {
@@ -122,7 +155,8 @@ static int vector_agg(bridge *b, const osp_logql_expr *e, osp_promql_expr **out)
         [OSP_LOGQL_AGG_BOTTOMK] = OSP_PROMQL_AGG_BOTTOMK,
     };
     osp_promql_expr *inner;
-    int rc = translate(b, e->u.vec_agg.expr, &inner);
+    const osp_logql_expr *arg = grouped_range(b, e);
+    int rc = arg ? translate(b, arg, &inner) : OSP_ENOMEM;
     if (rc)
         return rc;
     if (e->u.vec_agg.op == OSP_LOGQL_AGG_SORT || e->u.vec_agg.op == OSP_LOGQL_AGG_SORT_DESC) {
