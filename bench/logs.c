@@ -33,10 +33,12 @@ static void usage(void)
         "       osprey-logs-bench selftest [--seed S]\n"
         "       osprey-logs-bench ch-schema --db DB              (prints statements)\n"
         "       osprey-logs-bench search --url BASE --targets FILE --start NS --end NS\n"
-        "                                [--clickhouse DB] [--reps R] [--max-seconds S]\n"
+        "                                [--lines N] [--clickhouse DB] [--reps R]\n"
+        "                                [--max-seconds S]\n"
         "gen writes a pack of request bodies (benchutil.h; each record's count is its\n"
         "lines) and prints key=value figures of the workload; search prints p50/p99 per\n"
-        "query kind.\n");
+        "query kind (the volume query counts the lines of every service per minute, and\n"
+        "its answer must add up to --lines).\n");
 }
 
 /* ---- the workload ---- */
@@ -879,8 +881,9 @@ static int cmd_ch_schema(const osp_bench_opts *o)
 
 /* ---- search latency ---- */
 
-enum { Q_NEEDLE_SVC, Q_NEEDLE_ALL, Q_TRACE, NQ };
-static const char *const qname[NQ] = {"needle_service", "needle_all", "trace"};
+enum { Q_NEEDLE_SVC, Q_NEEDLE_ALL, Q_TRACE, Q_VOLUME, NQ };
+static const char *const qname[NQ] = {"needle_service", "needle_all", "trace", "volume"};
+#define MINUTE_NS 60000000000ULL
 
 typedef struct target {
     char tok[40], svc[40];
@@ -923,7 +926,29 @@ static void query_url(CURL *h, const char *base, const char *db, int q, const ta
     osp_buf_init(&text, 0);
     osp_buf_reset(url);
     osp_buf_reset(row);
-    if (db) {
+    if (q == Q_VOLUME) {
+        /* minutes from start; Osprey's last window ends at or after end */
+        end = start + (end - start + MINUTE_NS - 1) / MINUTE_NS * MINUTE_NS;
+        if (db)
+            osp_buf_printf(&text,
+                           "SELECT service, intDiv(ts - %llu, %llu) AS m, count() FROM %s.logs "
+                           "WHERE ts >= %llu AND ts < %llu GROUP BY service, m FORMAT TSV",
+                           (unsigned long long)start, MINUTE_NS, db, (unsigned long long)start,
+                           (unsigned long long)end);
+        else
+            osp_buf_printf(&text,
+                           "sum by (service_name) (count_over_time({deployment_environment=\"%s\"}"
+                           "[1m]))",
+                           ENV);
+        osp_buf_putc(&text, 0);
+        char *esc = curl_easy_escape(h, text.data, 0);
+        if (db)
+            osp_buf_printf(url, "%s/?query=%s", base, esc);
+        else
+            osp_buf_printf(url, "%s/loki/api/v1/query_range?query=%s&start=%llu&end=%llu&step=60",
+                           base, esc, (unsigned long long)start, (unsigned long long)end);
+        curl_free(esc);
+    } else if (db) {
         osp_ch_logs_query(db, q == Q_TRACE ? NULL : x->tok, q == Q_NEEDLE_SVC ? x->svc : NULL,
                           q == Q_TRACE ? x->tok : NULL, 100, &text);
         osp_buf_putc(&text, 0);
@@ -961,6 +986,20 @@ static size_t count_in(const osp_buf *b, const osp_buf *what)
     return n;
 }
 
+/* The lines a volume answer counts: the sum of its values (Loki's matrix JSON) or of its
+ * rows' last column (ClickHouse's TSV). text is NUL-terminated. */
+static uint64_t volume_lines(const char *text, int tsv)
+{
+    double sum = 0, v;
+    for (const char *p = text; *p; p++) {
+        if (tsv && *p == '\t' && !memchr(p + 1, '\t', strcspn(p + 1, "\n")))
+            sum += strtod(p + 1, NULL);
+        else if (!tsv && *p == '[' && sscanf(p, "[%*f,\"%lf\"]", &v) == 1)
+            sum += v;
+    }
+    return (uint64_t)(sum + 0.5);
+}
+
 static double pct_ms(const uint64_t *sorted, size_t n, double p)
 {
     return n ? (double)sorted[(size_t)((double)(n - 1) * p + 0.5)] / 1e6 : 0;
@@ -973,6 +1012,7 @@ static int cmd_search(const osp_bench_opts *o)
                *db = osp_bench_opt_str(o, "--clickhouse", NULL);
     uint64_t start = osp_bench_opt_u64(o, "--start", 0), end = osp_bench_opt_u64(o, "--end", 0);
     size_t reps = (size_t)osp_bench_opt_u64(o, "--reps", 30);
+    uint64_t lines = osp_bench_opt_u64(o, "--lines", 0);
     uint64_t max_ns = osp_bench_opt_u64(o, "--max-seconds", 0) * 1000000000ULL;
     targets t;
     if (!base || !tf || !end || !reps) {
@@ -993,7 +1033,7 @@ static int cmd_search(const osp_bench_opts *o)
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
     uint64_t *lat = osp_calloc(reps, sizeof *lat);
     int failed = 0;
-    for (int q = 0; lat && q < NQ; q++) {
+    for (int q = 0; lat && q < NQ - !lines; q++) { /* no volume query without --lines */
         size_t n = 0, errors = 0, wrong = 0, bytes = 0;
         uint64_t began = osp_bench_now_ns(CLOCK_MONOTONIC);
         for (size_t rep = 0; rep <= reps; rep++) { /* rep 0 warms up */
@@ -1008,10 +1048,14 @@ static int cmd_search(const osp_bench_opts *o)
                             (int)(body.len < 400 ? body.len : 400), body.data ? body.data : "");
                 continue;
             }
-            size_t hits = count_in(&body, &row);
-            if (hits != x->lines && wrong++ < 3)
-                fprintf(stderr, "logs-bench search %s %s: %zu lines, expected %u\n", qname[q],
-                        x->tok, hits, x->lines);
+            uint64_t hits = q != Q_VOLUME                 ? count_in(&body, &row)
+                            : osp_buf_putc(&body, 0) == 0 ? volume_lines(body.data, db != NULL)
+                                                          : 0;
+            uint64_t want = q == Q_VOLUME ? lines : x->lines;
+            if (hits != want && wrong++ < 3)
+                fprintf(stderr, "logs-bench search %s %s: %llu lines, expected %llu\n", qname[q],
+                        q == Q_VOLUME ? "" : x->tok, (unsigned long long)hits,
+                        (unsigned long long)want);
             bytes += body.len;
             if (rep > 0)
                 lat[n++] = ns;

@@ -830,9 +830,9 @@ l_search() { # key url [--clickhouse db]
     local name=$1 k=lg_$1 url=$2 q f=$OUT/logs-search-$1.txt
     shift 2
     "$LB" search --url "$url" --targets "$LWORK/targets.txt" --start "$L_FIRST" \
-        --end "$((L_LAST + 1))" --reps "$L_REPS" --max-seconds "$L_SECS" "$@" >"$f" ||
-        log "WARNING: some $name searches failed (see $f)"
-    for q in needle_service needle_all trace; do
+        --end "$((L_LAST + 1))" --lines "$L_LINES" --reps "$L_REPS" --max-seconds "$L_SECS" \
+        "$@" >"$f" || log "WARNING: some $name searches failed (see $f)"
+    for q in needle_service needle_all trace volume; do
         R[${k}_${q}_p50]=$(kv "$f" "${q}_p50_ms")
         R[${k}_${q}_p99]=$(kv "$f" "${q}_p99_ms")
         R[${k}_${q}_reps]=$(kv "$f" "${q}_reps")
@@ -960,6 +960,7 @@ l_report() {
         qrow "needle, one service" needle_service
         qrow "needle, all streams" needle_all
         qrow "logs of a trace id" trace
+        qrow "volume: lines per service per minute, all lines" volume
     } >"$f"
     for k in "${!R[@]}"; do [[ $k == lg_* ]] && echo "$k=${R[$k]}"; done | sort >"$OUT/logs-results.txt"
     echo
