@@ -302,12 +302,18 @@ static int src_labels(void *ctx, uint64_t stream, osp_arena *arena, osp_label **
     return osp_store_log_stream_labels(ctx, stream, arena, labels, n);
 }
 
+static int src_streams(void *ctx, const osp_label_matcher *m, size_t n, uint64_t start_ns,
+                       uint64_t end_ns, osp_arena *arena, uint64_t **ids, size_t *nids)
+{
+    return osp_store_log_streams(ctx, m, n, start_ns, end_ns, arena, ids, nids);
+}
+
 /* Runs e; answers errors. 0 with *r, or -1 when answered. */
 static int eval(osp_logs_api *api, const osp_http_request *req, osp_http_response *res,
                 const osp_logql_expr *e, uint64_t start, uint64_t end, int64_t step_ms,
                 const osp_logql_opts *given, osp_logql_result *r)
 {
-    osp_logql_source src = {api->store, src_scan, src_select, src_labels};
+    osp_logql_source src = {api->store, src_scan, src_select, src_labels, src_streams};
     osp_logql_opts opts = *given;
     char err[ERRLEN] = "";
     int64_t timeout = api->opt.timeout_ms ? api->opt.timeout_ms : DEFAULT_TIMEOUT_MS;
@@ -940,7 +946,7 @@ static void loki_tail(osp_logs_api *api, const osp_http_request *req, osp_http_r
         osp_logql_result r;
         osp_arena arena;
         osp_arena_init(&arena, 0, 0);
-        osp_logql_source src = {api->store, src_scan, src_select, src_labels};
+        osp_logql_source src = {api->store, src_scan, src_select, src_labels, src_streams};
         int rc = end > start ? osp_logql_eval(&src, e, start, end, 0, &opts, &arena, &r, NULL, 0)
                              : OSP_ENOTFOUND;
         if (rc == 0 && r.nstreams) {

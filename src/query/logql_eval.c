@@ -304,6 +304,9 @@ typedef struct gather {
     size_t nopen;
     slice_count *counts; /* the slices counted and closed */
     size_t ncounts, counts_cap;
+    int by_stream;        /* times only (times_only): a record's series is its stream's */
+    uint64_t last_stream; /* with by_stream, the stream of the last record plus one */
+    uint32_t last_sid;    /* and its series */
 } gather;
 
 /* The labels of e named in names with non-empty values, sorted by name, in e's arena;
@@ -449,6 +452,31 @@ static int counting_init(osp__lq_query *q, gather *g)
     return 0;
 }
 
+/* 1 when g's scan may read records' times alone: a count (no bytes) with no pipeline,
+ * grouped by labels that every stream the selector picks holds. */
+static int times_only(osp__lq_query *q, const gather *g, const osp_log_query *lq)
+{
+    const osp_logql_expr *e = g->e;
+    const osp_logql_labels *by = &e->u.range_agg.grouping.labels;
+    osp_logql_range_op op = e->u.range_agg.op;
+    uint64_t *ids;
+    size_t nids;
+    if (!g->counting || !g->r.lean || e->u.range_agg.range.log.nstages || !q->src->streams ||
+        op == OSP_LOGQL_RANGE_BYTES || op == OSP_LOGQL_RANGE_BYTES_RATE ||
+        q->src->streams(q->src->ctx, lq->m, lq->n, lq->start_ns, lq->end_ns, q->arena, &ids, &nids))
+        return 0;
+    for (size_t i = 0; i < nids; i++) {
+        osp_label *l;
+        size_t n;
+        if (q->src->stream_labels(q->src->ctx, ids[i], q->arena, &l, &n))
+            return 0;
+        for (size_t k = 0; k < by->n; k++)
+            if (!osp_labels_get(l, n, by->a[k]).n)
+                return 0;
+    }
+    return 1;
+}
+
 static int sample_record(const osp_log_view *v, void *ctx)
 {
     gather *g = ctx;
@@ -456,8 +484,15 @@ static int sample_record(const osp_log_view *v, void *ctx)
     const osp_logql_unwrap *uw = g->e->u.range_agg.range.unwrap;
     osp__lq_entry e;
     double val = 1;
-    int rc = run_record(&g->r, v->batch, v->index, v->stream, v->line, 1, &e);
-    if (rc <= 0)
+    int rc;
+    if (g->last_stream == v->stream + 1) { /* the series of the stream's last record */
+        if ((rc = osp__lq_tick(q)))
+            return g->r.rc = rc;
+        q->stats->lines++;
+        return g->r.rc = count_record(g, g->last_sid,
+                                      (int64_t)osp_log_time(&v->batch->records[v->index]), 0);
+    }
+    if ((rc = run_record(&g->r, v->batch, v->index, v->stream, v->line, 1, &e)) <= 0)
         return g->r.rc = rc;
     if (uw) {
         char why[256];
@@ -499,6 +534,10 @@ static int sample_record(const osp_log_view *v, void *ctx)
     if (added && !(g->map.lbl[sid] = copy_labels(q->arena, l, nl)))
         return g->r.rc = OSP_ENOMEM;
     uint64_t t_ns = osp_log_time(&v->batch->records[v->index]);
+    if (g->by_stream) {
+        g->last_stream = v->stream + 1;
+        g->last_sid = sid;
+    }
     if (g->counting)
         return g->r.rc = count_record(g, sid, (int64_t)t_ns, e.line.n);
     point *pt = osp_array_push((void **)&g->pts, &g->npts, &g->cap, sizeof *pt);
@@ -851,6 +890,7 @@ int osp__lq_eval_range(osp__lq_query *q, const osp_logql_expr *e, osp__lq_leaf *
         (rc = osp__pq_lmap_init(&g.map, q->arena, 16)) || (rc = push_down(q, &r->log, &lq)) ||
         (rc = counting_init(q, &g)))
         goto out;
+    lq.times_only = g.by_stream = times_only(q, &g, &lq);
     if (last <= 0) /* every window lies before the epoch */
         goto done;
     rc = q->src->scan(q->src->ctx, &lq, sample_record, &g);

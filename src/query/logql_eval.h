@@ -22,6 +22,11 @@ typedef struct osp_logql_source {
                   osp_log_batch *out, uint64_t **streams);
     int (*stream_labels)(void *ctx, uint64_t stream, osp_arena *arena, osp_label **labels,
                          size_t *n);
+    /* The ids of the streams the matchers select that may hold records in [start_ns,
+     * end_ns), in arena (osp_store_log_streams); NULL when the source cannot list them.
+     * With it a count that needs only stream labels scans with times_only. */
+    int (*streams)(void *ctx, const osp_label_matcher *m, size_t n, uint64_t start_ns,
+                   uint64_t end_ns, osp_arena *arena, uint64_t **ids, size_t *nids);
 } osp_logql_source;
 
 typedef struct osp_logql_opts {
@@ -55,9 +60,9 @@ typedef enum osp_logql_result_type {
 } osp_logql_result_type;
 
 typedef struct osp_logql_stats {
-    uint64_t lines;       /* records the pipeline ran over */
-    uint64_t bytes;       /* bytes of their lines */
-    uint64_t exec_ns;     /* wall time of the evaluation */
+    uint64_t lines;   /* records the pipeline ran over */
+    uint64_t bytes;   /* bytes of their lines */
+    uint64_t exec_ns; /* wall time of the evaluation */
 } osp_logql_stats;
 
 typedef struct osp_logql_result {

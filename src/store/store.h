@@ -94,6 +94,10 @@ typedef struct osp_log_query {
     const uint8_t *span_id;  /* NULL, or only records with this 8-byte span id */
     int forward;             /* select: oldest first (default: newest first) */
     size_t limit;            /* select: at most this many records; 0 picks 100 */
+    int times_only;          /* scan: the caller needs each record's stream and time alone; engines
+                                may give records that hold only their time (in time_ns), with no
+                                body, ids, attributes, resource or scope. Ignored with needles,
+                                trace_id or span_id */
 } osp_log_query;
 
 /* A record in a scan, valid only during the callback. */

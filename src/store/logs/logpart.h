@@ -91,6 +91,8 @@ typedef struct osp_logpart_filter {
     size_t nkeys;
     const uint8_t *trace_id; /* 16 bytes: only records with this trace id */
     const uint8_t *span_id;  /* 8 bytes: only records with this span id */
+    int times_only;          /* records hold only their time (in time_ns; resource and scope
+                                UINT32_MAX): the other columns are not read */
 } osp_logpart_filter;
 
 typedef struct osp_logpart_granule {

@@ -141,7 +141,9 @@ static int part_prepare(const qprep *p, osp__lpart *lp, part_q *pq)
                                  .keys = p->keys,
                                  .nkeys = p->nkeys,
                                  .trace_id = q->trace_id,
-                                 .span_id = q->span_id};
+                                 .span_id = q->span_id,
+                                 .times_only =
+                                     q->times_only && !q->nneedles && !q->trace_id && !q->span_id};
     return 0;
 }
 

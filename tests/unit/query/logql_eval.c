@@ -47,8 +47,10 @@ typedef struct fixture {
     const char *streams[NDATA]; /* distinct stream texts; id = index */
     size_t nstreams;
     uint64_t sid[NDATA];
-    int selects, keeps; /* calls seen */
-    size_t needles;     /* needles of the last query */
+    int selects, keeps;  /* calls seen */
+    size_t needles;      /* needles of the last query */
+    osp_log_batch times; /* the records as a times_only scan gives them: their time alone */
+    int times_only;      /* scans asked for times_only */
 } fixture;
 
 static osp_label *parse_labels(osp_arena *a, const char *text, size_t *n)
@@ -72,6 +74,7 @@ static void fixture_init(fixture *f)
     memset(f, 0, sizeof *f);
     osp_arena_init(&f->arena, 0, 0);
     osp_log_batch_init(&f->b);
+    osp_log_batch_init(&f->times);
     assert_non_null(osp_log_batch_add_resource(&f->b));
     assert_non_null(osp_log_batch_add_scope(&f->b));
     for (size_t i = 0; i < NDATA; i++) {
@@ -100,12 +103,15 @@ static void fixture_init(fixture *f)
         r->labels_from = OSP_LOG_LABELS_ALL;
         osp_buf_cleanup(&body);
         osp_buf_cleanup(&attrs);
+        *osp_log_batch_add_record(&f->times) =
+            (osp_log_record){.time_ns = r->time_ns, .resource = UINT32_MAX, .scope = UINT32_MAX};
     }
 }
 
 static void fixture_cleanup(fixture *f)
 {
     osp_log_batch_cleanup(&f->b);
+    osp_log_batch_cleanup(&f->times);
     osp_arena_cleanup(&f->arena);
 }
 
@@ -160,15 +166,33 @@ static osp_log_view view(fixture *f, size_t i)
 static int fx_scan(void *ctx, const osp_log_query *q, osp_log_fn fn, void *fn_ctx)
 {
     fixture *f = ctx;
+    int times_only = q->times_only && !q->nneedles && !q->trace_id && !q->span_id;
     assert_true(q->n >= 1);
     f->needles = q->nneedles;
+    f->times_only += times_only;
     for (size_t k = NDATA; k-- > 0;) { /* in no particular order: here backwards */
         osp_log_view v = view(f, k);
         int rc;
-        if (selected(f, q, k, v.line) && (rc = fn(&v, fn_ctx)))
+        if (!selected(f, q, k, v.line))
+            continue;
+        if (times_only) /* as bare as the contract allows */
+            v = (osp_log_view){f->sid[k], &f->times, k, osp_str_c("")};
+        if ((rc = fn(&v, fn_ctx)))
             return rc;
     }
     return 0;
+}
+
+/* Every stream: the contract allows more than the matchers select. */
+static int fx_streams(void *ctx, const osp_label_matcher *m, size_t n, uint64_t start_ns,
+                      uint64_t end_ns, osp_arena *arena, uint64_t **ids, size_t *nids)
+{
+    fixture *f = ctx;
+    *ids = osp_arena_alloc(arena, (f->nstreams + 1) * sizeof **ids);
+    for (size_t i = 0; *ids && i < f->nstreams; i++)
+        (*ids)[i] = i;
+    *nids = f->nstreams;
+    return *ids ? 0 : OSP_ENOMEM;
 }
 
 static int fx_select(void *ctx, const osp_log_query *q, osp_log_keep_fn keep, void *keep_ctx,
@@ -254,7 +278,7 @@ static int run_case(fixture *f, const qcase *c, osp_logql_opts *opts, osp_logql_
         fprintf(stderr, "parse failed: %s: %s\n", c->q, perr);
         return rc;
     }
-    osp_logql_source src = {f, fx_scan, fx_select, fx_stream_labels};
+    osp_logql_source src = {f, fx_scan, fx_select, fx_stream_labels, fx_streams};
     return osp_logql_eval(&src, e, (uint64_t)c->start * 1000000000u, (uint64_t)c->end * 1000000000u,
                           c->step * 1000, opts, arena, res, err, errlen);
 }
@@ -673,12 +697,46 @@ static void test_push_down_and_stats(void **state)
     fixture_cleanup(&f);
 }
 
+/* A count grouped by stream labels alone reads records' times alone. */
+static void test_times_only(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *q;
+        int times_only;
+    } cases[] = {
+        {"sum by (app) (count_over_time({app=~\".+\"}[100s]))", 1},
+        {"sum by (env, app) (rate({env=\"prod\"}[50s]))", 1},
+        {"sum(count_over_time({app=\"web\"}[100s]))", 1},
+        {"sum by (pod) (count_over_time({app=\"api\"}[100s]))", 0},           /* metadata */
+        {"sum by (app) (bytes_over_time({app=~\".+\"}[100s]))", 0},           /* lines */
+        {"sum by (app) (count_over_time({app=~\".+\"} != \"x\" [100s]))", 0}, /* a filter */
+        {"count_over_time({app=\"web\"}[100s])", 0},                          /* all labels */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fixture f;
+        osp_arena arena;
+        osp_logql_result res;
+        osp_logql_opts opts = {0};
+        char err[256];
+        qcase c = {cases[i].q, 100, 100, 0, 0, 0, NULL, 0};
+        fixture_init(&f);
+        osp_arena_init(&arena, 0, 0);
+        assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), 0);
+        if (f.times_only != cases[i].times_only)
+            fail_msg("%s: times_only %d, want %d", cases[i].q, f.times_only, cases[i].times_only);
+        osp_arena_cleanup(&arena);
+        fixture_cleanup(&f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_queries), cmocka_unit_test(test_metric_queries),
         cmocka_unit_test(test_errors),      cmocka_unit_test(test_template_errors),
         cmocka_unit_test(test_max_series),  cmocka_unit_test(test_push_down_and_stats),
+        cmocka_unit_test(test_times_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
