@@ -1942,22 +1942,6 @@ static int scan_rest(gscan *s, uint32_t **streams, size_t *nstreams, size_t *cap
     return rc;
 }
 
-/* The kept rows as records of their time alone. */
-static int emit_times(gscan *s, uint32_t **streams, size_t *nstreams, size_t *cap)
-{
-    for (uint32_t i = 0; i < s->g->pub.rows; i++) {
-        if (!s->keep[i])
-            continue;
-        osp_log_record *d;
-        uint32_t *k = osp_array_push((void **)streams, nstreams, cap, sizeof **streams);
-        if (!k || !(d = osp_log_batch_add_record(s->out)))
-            return OSP_ENOMEM;
-        *k = s->stream[i];
-        *d = (osp_log_record){.time_ns = s->t[i], .resource = UINT32_MAX, .scope = UINT32_MAX};
-    }
-    return 0;
-}
-
 int osp_logpart_read_granule(osp_logpart *p, size_t g, const osp_logpart_filter *f,
                              osp_log_batch *out, uint32_t **streams, size_t *nstreams, size_t *cap)
 {
@@ -1972,8 +1956,7 @@ int osp_logpart_read_granule(osp_logpart *p, size_t g, const osp_logpart_filter 
         (rc = load_cols(&s, OSP_LCOL_IDS, OSP_LCOL_IDS)) == 0)
         rc = kept = scan_ids(&s, f);
     if (rc > 0)
-        rc = f->times_only ? emit_times(&s, streams, nstreams, cap)
-                           : scan_rest(&s, streams, nstreams, cap);
+        rc = scan_rest(&s, streams, nstreams, cap);
     scan_cleanup(&s);
     if (rc < 0) {
         out->nrecords = nrec;
@@ -1983,4 +1966,20 @@ int osp_logpart_read_granule(osp_logpart *p, size_t g, const osp_logpart_filter 
         return rc;
     }
     return kept;
+}
+
+int osp_logpart_read_times(osp_logpart *p, size_t g, const osp_logpart_filter *f,
+                           osp_logpart_time_fn fn, void *ctx)
+{
+    gscan s;
+    int rc = scan_init(&s, p, g, NULL), stop = 0;
+    if (rc == 0)
+        rc = load_cols(&s, OSP_LCOL_STREAM, OSP_LCOL_TIME);
+    if (rc == 0)
+        rc = scan_keys(&s, f);
+    for (uint32_t i = 0; rc > 0 && !stop && i < s.g->pub.rows; i++)
+        if (s.keep[i])
+            stop = fn(s.stream[i], s.t[i], ctx);
+    scan_cleanup(&s);
+    return stop ? stop : rc < 0 ? rc : 0;
 }

@@ -91,8 +91,6 @@ typedef struct osp_logpart_filter {
     size_t nkeys;
     const uint8_t *trace_id; /* 16 bytes: only records with this trace id */
     const uint8_t *span_id;  /* 8 bytes: only records with this span id */
-    int times_only;          /* records hold only their time (in time_ns; resource and scope
-                                UINT32_MAX): the other columns are not read */
 } osp_logpart_filter;
 
 typedef struct osp_logpart_granule {
@@ -116,6 +114,16 @@ int osp_logpart_granule_may_match(const osp_logpart *p, size_t g, const osp_logp
  * or does not decode: logged with the file name), OSP_EIO, OSP_ENOMEM. Thread-safe. */
 int osp_logpart_read_granule(osp_logpart *p, size_t g, const osp_logpart_filter *f,
                              osp_log_batch *out, uint32_t **streams, size_t *nstreams, size_t *cap);
+
+/* Receives a row's local stream number and time (osp_log_time); non-zero stops the read. */
+typedef int (*osp_logpart_time_fn)(uint32_t stream, uint64_t t_ns, void *ctx);
+
+/* Calls fn with the local stream and time of each row of granule g that f's streams and
+ * time range select, in part order, decoding those two columns and nothing else (f's keys,
+ * trace_id and span_id are not applied). Returns 0, fn's non-zero result, or the errors
+ * of osp_logpart_read_granule. Thread-safe. */
+int osp_logpart_read_times(osp_logpart *p, size_t g, const osp_logpart_filter *f,
+                           osp_logpart_time_fn fn, void *ctx);
 
 /* Compares two sorted label sets in the order writers require. */
 int osp_logpart_labels_cmp(const osp_label *a, size_t na, const osp_label *b, size_t nb);

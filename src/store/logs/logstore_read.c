@@ -141,9 +141,7 @@ static int part_prepare(const qprep *p, osp__lpart *lp, part_q *pq)
                                  .keys = p->keys,
                                  .nkeys = p->nkeys,
                                  .trace_id = q->trace_id,
-                                 .span_id = q->span_id,
-                                 .times_only =
-                                     q->times_only && !q->nneedles && !q->trace_id && !q->span_id};
+                                 .span_id = q->span_id};
     return 0;
 }
 
@@ -162,6 +160,42 @@ static int visit_granule(qprep *p, part_q *pq, size_t g, osp_log_batch *rows, ro
         rc = check_row(p, rows, i, pq->lp->gids[local[i]], fn, ctx);
     osp_free(local);
     return rc;
+}
+
+/* A times-only read of one granule: every row becomes the one record of a scratch batch,
+ * holding its time alone. */
+typedef struct times_ctx {
+    const osp__lpart *lp;
+    osp_log_record rec;
+    osp_log_batch one;
+    osp_log_view v;
+    row_fn fn;
+    void *ctx;
+} times_ctx;
+
+static int time_row(uint32_t stream, uint64_t t_ns, void *arg)
+{
+    times_ctx *tc = arg;
+    tc->rec.time_ns = t_ns; /* within the window: the filter's time range holds it */
+    tc->v.stream = tc->lp->gids[stream];
+    return tc->fn(&tc->v, tc->ctx);
+}
+
+static int visit_times(qprep *p, part_q *pq, size_t g, row_fn fn, void *ctx)
+{
+    times_ctx tc = {.lp = pq->lp, .fn = fn, .ctx = ctx};
+    tc.rec = (osp_log_record){.resource = UINT32_MAX, .scope = UINT32_MAX};
+    tc.one = (osp_log_batch){.records = &tc.rec, .nrecords = 1, .records_cap = 1};
+    tc.v = (osp_log_view){.batch = &tc.one, .index = 0, .line = OSP_STR_NULL};
+    pq->f.start_ns = p->lo;
+    pq->f.end_ns = p->hi;
+    return osp_logpart_read_times(pq->lp->ref.part, g, &pq->f, time_row, &tc);
+}
+
+/* 1 when a scan of q may read parts' times alone (osp_log_query.times_only). */
+static int times_only(const osp_log_query *q)
+{
+    return q->times_only && !q->nneedles && !q->trace_id && !q->span_id;
 }
 
 /* ---- Scan ---------------------------------------------------------------------------- */
@@ -185,7 +219,8 @@ static int scan_part(osp_logstore *s, qprep *p, osp__lpart *lp, osp_log_batch *r
     size_t ng = osp_logpart_get_info(lp->ref.part)->ngranules;
     for (size_t g = 0; rc == 0 && pq.streams && g < ng; g++)
         if (osp_logpart_granule_may_match(lp->ref.part, g, &pq.f))
-            rc = visit_granule(p, &pq, g, rows, scan_row, sc);
+            rc = times_only(p->q) ? visit_times(p, &pq, g, scan_row, sc)
+                                  : visit_granule(p, &pq, g, rows, scan_row, sc);
     if (rc == OSP_ECORRUPT) {
         osp__logstore_quarantine(s, &lp->ref);
         rc = 0;

@@ -486,20 +486,59 @@ static size_t check_read(osp_logpart *p, const sorted *s, const osp_logpart_filt
         if (!selects(s, k, f))
             continue;
         assert_true(want < out.nrecords);
-        if (f->times_only) { /* the time alone */
-            const osp_log_record *r = &out.records[want];
-            assert_int_equal(r->time_ns, osp_log_time(&s->b->records[s->order[k]]));
-            assert_true(!r->has_body && !r->body.n && !r->attributes.n && !r->observed_ns);
-            assert_true(r->resource == UINT32_MAX && r->scope == UINT32_MAX);
-        } else {
-            assert_true(osp_log_record_equal(&out, want, s->b, s->order[k]));
-        }
+        assert_true(osp_log_record_equal(&out, want, s->b, s->order[k]));
         assert_int_equal(streams[want], s->stream[k]);
         want++;
     }
     assert_int_equal(want, out.nrecords);
     osp_free(streams);
     osp_log_batch_cleanup(&out);
+    return want;
+}
+
+typedef struct times_seen {
+    uint32_t *stream;
+    uint64_t *t;
+    size_t n, cap, stop_at; /* stop_at: stop the read after this many rows (0: never) */
+} times_seen;
+
+static int see_time(uint32_t stream, uint64_t t_ns, void *ctx)
+{
+    times_seen *ts = ctx;
+    assert_true(ts->n < ts->cap);
+    ts->stream[ts->n] = stream;
+    ts->t[ts->n++] = t_ns;
+    return ts->n == ts->stop_at ? 7 : 0;
+}
+
+/* Reads every granule's times with f: the rows f selects, their streams and times alone. */
+static size_t check_times(osp_logpart *p, const sorted *s, const osp_logpart_filter *f)
+{
+    const osp_logpart_info *info = osp_logpart_get_info(p);
+    times_seen ts = {osp_calloc(s->b->nrecords + 1, sizeof *ts.stream),
+                     osp_calloc(s->b->nrecords + 1, sizeof *ts.t), 0, s->b->nrecords, 0};
+    size_t want = 0;
+    for (size_t g = 0; g < info->ngranules; g++)
+        assert_int_equal(osp_logpart_read_times(p, g, f, see_time, &ts), 0);
+    for (size_t k = 0; k < s->b->nrecords; k++) {
+        if (!selects(s, k, f) || (f->trace_id || f->span_id))
+            continue;
+        assert_true(want < ts.n);
+        assert_int_equal(ts.t[want], osp_log_time(&s->b->records[s->order[k]]));
+        assert_int_equal(ts.stream[want], s->stream[k]);
+        want++;
+    }
+    assert_int_equal(want, ts.n);
+    /* a non-zero answer stops the read and is its result */
+    ts.n = 0;
+    ts.stop_at = 2;
+    int stopped = 0;
+    for (size_t g = 0; g < info->ngranules && !stopped; g++)
+        stopped = osp_logpart_read_times(p, g, f, see_time, &ts);
+    assert_int_equal(stopped, want >= 2 ? 7 : 0);
+    assert_int_equal(ts.n, want >= 2 ? 2 : want);
+    osp_free(ts.stream);
+    osp_free(ts.t);
     return want;
 }
 
@@ -663,11 +702,10 @@ static void test_granules_and_filters(void **state)
     f.end_ns = info->max_time - (info->max_time - info->min_time) / 3;
     size_t within = check_read(p, &s, &f);
     assert_true(within > 0);
-    /* times only: the same rows, their times alone */
-    f.times_only = 1;
-    assert_int_equal(check_read(p, &s, &f), within);
-    f = (osp_logpart_filter){.times_only = 1};
-    assert_int_equal(check_read(p, &s, &f), b.nrecords);
+    /* times alone: the same rows */
+    assert_int_equal(check_times(p, &s, &f), within);
+    f = (osp_logpart_filter){0};
+    assert_int_equal(check_times(p, &s, &f), b.nrecords);
     /* The stream filter skips granules outside the streams' range. */
     memset(streams, 0, sizeof streams);
     streams[14] = 1;

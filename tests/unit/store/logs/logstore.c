@@ -271,10 +271,56 @@ static void check_select(osp_logstore *s, const osp_log_batch *g, const query_ca
 }
 
 /* Every query case through scan and select. */
+/* (stream, time) of each record a scan passes. */
+typedef struct pairs {
+    uint64_t *v; /* stream, time, stream, time, ... */
+    size_t n, cap;
+} pairs;
+
+static int collect_pair(const osp_log_view *v, void *ctx)
+{
+    pairs *p = ctx;
+    if (p->n + 2 > p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 1024;
+        p->v = realloc(p->v, p->cap * sizeof *p->v);
+        assert_non_null(p->v);
+    }
+    p->v[p->n++] = v->stream;
+    p->v[p->n++] = osp_log_time(&v->batch->records[v->index]);
+    return 0;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    return x[0] != y[0] ? (x[0] > y[0]) - (x[0] < y[0]) : (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* A times_only scan passes the same streams and times as a full one. */
+static void check_times_scan(osp_logstore *s, const osp_log_batch *g, const query_case *c)
+{
+    osp_log_query q;
+    osp_str needle;
+    pairs full = {0}, times = {0};
+    make_query(c, g, &q, &needle);
+    assert_int_equal(osp_logstore_scan(s, &q, collect_pair, &full), 0);
+    q.times_only = 1;
+    assert_int_equal(osp_logstore_scan(s, &q, collect_pair, &times), 0);
+    assert_int_equal(full.n, times.n);
+    if (full.n) {
+        qsort(full.v, full.n / 2, 2 * sizeof *full.v, cmp_pair);
+        qsort(times.v, times.n / 2, 2 * sizeof *times.v, cmp_pair);
+        assert_memory_equal(full.v, times.v, full.n * sizeof *full.v);
+    }
+    free(full.v);
+    free(times.v);
+}
+
 static void check_all(osp_logstore *s, const osp_log_batch *g)
 {
     for (size_t c = 0; c < NCASES; c++) {
         check_scan(s, g, &cases[c], 1);
+        check_times_scan(s, g, &cases[c]);
         check_select(s, g, &cases[c], 0, 50, 0);
         check_select(s, g, &cases[c], 1, 7, 0);
     }
