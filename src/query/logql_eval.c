@@ -271,6 +271,23 @@ out:
 
 /* ---- range aggregations ---- */
 
+/* Loki's PipelineError for a series that still carries __error__. */
+static int pipeline_error(osp__lq_query *q, const osp_label *l, size_t n)
+{
+    char series[512];
+    osp_str err = osp_labels_get(l, n, OSP_STR_LIT(OSP__LQ_ERROR));
+    osp__pq_labels_fmt(series, sizeof series, l, n);
+    return osp__lq_fail(q, OSP_EEXEC,
+                        "pipeline error: '%.*s' for series: '%s'.\n"
+                        "Use a label filter to intentionally skip this error. (e.g | "
+                        "__error__!=\"%.*s\").\n"
+                        "To skip all potential errors you can match empty errors.(e.g "
+                        "__error__=\"\")\n"
+                        "The label filter can also be specified after unwrap. (e.g | unwrap "
+                        "latency | __error__=\"\" )\n",
+                        OSP_STR_FMT(err), series, OSP_STR_FMT(err));
+}
+
 typedef struct point {
     uint32_t sid; /* the series */
     uint32_t seq; /* arrival order, for ties */
@@ -300,6 +317,7 @@ typedef struct gather {
     int64_t *edges; /* sorted, distinct: every window's start and end */
     size_t nedges;
     uint32_t *start_slice, *end_slice; /* per step: the slices ending at its window's edges */
+    uint8_t *covered;                  /* per slice: 1 when some window holds it */
     slice_count *open;                 /* per series, the slice it is counting */
     size_t nopen;
     slice_count *counts; /* the slices counted and closed */
@@ -448,6 +466,16 @@ static int counting_init(osp__lq_query *q, gather *g)
         else
             g->end_slice[i++] = (uint32_t)(g->nedges - 1);
     }
+    /* a slice lies in windows start_slice[k] + 1 ..= end_slice[k]: add up their marks */
+    int32_t *open = osp_arena_calloc(q->arena, g->nedges + 2, sizeof *open), depth = 0;
+    if (!open || !(g->covered = osp_arena_alloc(q->arena, g->nedges + 1)))
+        return OSP_ENOMEM;
+    for (size_t k = 0; k < n; k++) {
+        open[g->start_slice[k] + 1]++;
+        open[g->end_slice[k] + 1]--;
+    }
+    for (size_t i = 0; i <= g->nedges; i++)
+        g->covered[i] = (depth += open[i]) > 0;
     g->counting = 1;
     return 0;
 }
@@ -538,6 +566,8 @@ static int sample_record(const osp_log_view *v, void *ctx)
         g->last_stream = v->stream + 1;
         g->last_sid = sid;
     }
+    if (g->counting && e.err.n && g->covered[slice_of(g, (int64_t)t_ns, 0)])
+        return g->r.rc = pipeline_error(q, l, nl); /* windows() would fail the same way */
     if (g->counting)
         return g->r.rc = count_record(g, sid, (int64_t)t_ns, e.line.n);
     point *pt = osp_array_push((void **)&g->pts, &g->npts, &g->cap, sizeof *pt);
@@ -659,23 +689,6 @@ static double window_value(const osp_logql_expr *e, const point *p, size_t n, do
         return rate_counter(p, n, e->u.range_agg.range.range_ms);
     }
     return NAN;
-}
-
-/* Loki's PipelineError for a series that still carries __error__. */
-static int pipeline_error(osp__lq_query *q, const osp_label *l, size_t n)
-{
-    char series[512];
-    osp_str err = osp_labels_get(l, n, OSP_STR_LIT(OSP__LQ_ERROR));
-    osp__pq_labels_fmt(series, sizeof series, l, n);
-    return osp__lq_fail(q, OSP_EEXEC,
-                        "pipeline error: '%.*s' for series: '%s'.\n"
-                        "Use a label filter to intentionally skip this error. (e.g | "
-                        "__error__!=\"%.*s\").\n"
-                        "To skip all potential errors you can match empty errors.(e.g "
-                        "__error__=\"\")\n"
-                        "The label filter can also be specified after unwrap. (e.g | unwrap "
-                        "latency | __error__=\"\" )\n",
-                        OSP_STR_FMT(err), series, OSP_STR_FMT(err));
 }
 
 /* Appends (t, v) to s (room for 2 * nsteps samples), with a stale marker at the step

@@ -589,6 +589,10 @@ static const qcase metric_cases[] = {
      "{} 3@100\n{pod=\"p1\"} 1@100\n{pod=\"p2\"} 1@100", 0},
     {"sum by (pod, pod) (bytes_over_time({app=\"api\"} |= \"level\" [100s]))", 100, 100, 0, 0, 0,
      "{pod=\"p1\"} 88@100\n{pod=\"p2\"} 87@100", 0},
+    /* lines with errors between the windows count nowhere: no pipeline error */
+    {"count_over_time({app=\"api\", env=\"dev\"} | json [2s])", 25, 85, 30, 0, 0, "", 0},
+    {"count_over_time({app=\"api\", env=\"dev\"} | json [2s])", 20, 80, 30, 0, 0,
+     "pipeline error: 'JSONParserErr'", OSP_EEXEC},
     {"sum(count_over_time({app=~\".+\"}[25s] offset 5s))", 10, 90, 10, 0, 0,
      "{} 1@20 2@30 2@40 2@50 2@60 2@70 2@80 2@90", 0},
     {"sum by (app) (rate({app=~\".+\"}[5s]))", 10, 80, 20, 0, 0,
