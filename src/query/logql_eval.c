@@ -756,6 +756,26 @@ static int cmp_slice_count(const void *a, const void *b)
     return x->slice < y->slice ? -1 : x->slice > y->slice;
 }
 
+/* The next series of leaf, labelled l, with room for a sample per step. NULL when out of
+ * memory. */
+static osp_series *series_begin(osp__lq_query *q, osp__lq_leaf *leaf, const osp_label *l, size_t nl)
+{
+    osp_series *s = &leaf->s[leaf->n];
+    *s = (osp_series){.labels = (osp_label *)l, .nlabels = nl};
+    s->samples = osp_arena_alloc(q->arena, 2 * q->nsteps * sizeof *s->samples);
+    return s->samples ? s : NULL;
+}
+
+/* Closes series s: it joins leaf when it has samples. 0, or the deadline's error. */
+static int series_end(osp__lq_query *q, osp__lq_leaf *leaf, osp_series *s, int64_t step_ms)
+{
+    if (s->nsamples) {
+        add_step(s, -1, step_ms, 0);
+        leaf->n++;
+    }
+    return osp__lq_tick(q);
+}
+
 /* windows() for a counting aggregation: each window sums the counts of its slices. */
 static int count_windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
 {
@@ -781,9 +801,8 @@ static int count_windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
         const osp_label *l = g->map.lbl[g->counts[i].sid];
         size_t nl = g->map.nlbl[g->counts[i].sid];
         uint64_t n_lo = 0, n_hi = 0, bytes_lo = 0, bytes_hi = 0; /* up to lo and hi */
-        osp_series *s = &leaf->s[leaf->n];
-        *s = (osp_series){.labels = (osp_label *)l, .nlabels = nl};
-        if (!(s->samples = osp_arena_alloc(q->arena, 2 * q->nsteps * sizeof *s->samples)))
+        osp_series *s = series_begin(q, leaf, l, nl);
+        if (!s)
             return OSP_ENOMEM;
         for (size_t k = 0; k < q->nsteps; k++) {
             for (; hi < j && g->counts[hi].slice <= g->end_slice[k]; hi++) {
@@ -808,11 +827,7 @@ static int count_windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
                 add_step(s, (int64_t)((q->start_ns + k * (uint64_t)q->step_ns) / 1000000), step_ms,
                          v);
         }
-        if (s->nsamples) {
-            add_step(s, -1, step_ms, 0);
-            leaf->n++;
-        }
-        if ((rc = osp__lq_tick(q)))
+        if ((rc = series_end(q, leaf, s, step_ms)))
             return rc;
         i = j;
     }
@@ -846,9 +861,8 @@ static int windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
             j++;
         const osp_label *l = g->map.lbl[g->pts[i].sid];
         size_t nl = g->map.nlbl[g->pts[i].sid], lo = i, hi = i;
-        osp_series *s = &leaf->s[leaf->n];
-        *s = (osp_series){.labels = (osp_label *)l, .nlabels = nl};
-        if (!(s->samples = osp_arena_alloc(q->arena, 2 * q->nsteps * sizeof *s->samples)))
+        osp_series *s = series_begin(q, leaf, l, nl);
+        if (!s)
             return OSP_ENOMEM;
         for (size_t k = 0; k < q->nsteps; k++) {
             int64_t t = (int64_t)q->start_ns + (int64_t)k * q->step_ns - off_ns;
@@ -867,11 +881,7 @@ static int windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
                 add_step(s, (int64_t)((q->start_ns + k * (uint64_t)q->step_ns) / 1000000), step_ms,
                          window_value(e, g->pts + lo, hi - lo, scratch));
         }
-        if (s->nsamples) {
-            add_step(s, -1, step_ms, 0);
-            leaf->n++;
-        }
-        if ((rc = osp__lq_tick(q)))
+        if ((rc = series_end(q, leaf, s, step_ms)))
             return rc;
         i = j;
     }

@@ -91,34 +91,34 @@ static void test_value_agrees_with_the_list(void **state)
 static void test_first_of_a_name_wins(void **state)
 {
     (void)state;
+    static const struct {
+        const char *name, *want;
+    } cases[] = {
+        /* the record's attribute before the level computed from the severity */
+        {"detected_level", "custom"},
+        /* the record's attribute before the resource's */
+        {"user_id", "u1"},
+        /* names as sanitized, values of other kinds as text, computed fields */
+        {"http_method", "GET"},
+        {"retries", "42"},
+        {"host_name", "h1"},
+        {"span_id", "0101010101010101"},
+        {"severity_number", "17"},
+        {"scope_version", "1.2"},
+        /* a promoted resource attribute is a stream label, not metadata */
+        {"service_name", ""},
+    };
     osp_log_batch b;
     osp_arena a;
     osp_str v;
     osp_arena_init(&a, 0, 0);
     osp_log_batch_init(&b);
     fill(&b, &a, OSP_LOG_LABELS_PROMOTED);
-    /* the record's attribute before the level computed from the severity */
-    assert_int_equal(osp_log_metadata_value(&b, 0, &a, osp_str_c("detected_level"), &v), 0);
-    assert_true(osp_str_eqz(v, "custom"));
-    /* the record's attribute before the resource's */
-    assert_int_equal(osp_log_metadata_value(&b, 0, &a, osp_str_c("user_id"), &v), 0);
-    assert_true(osp_str_eqz(v, "u1"));
-    /* names as sanitized, values of other kinds as text, computed fields */
-    assert_int_equal(osp_log_metadata_value(&b, 0, &a, osp_str_c("http_method"), &v), 0);
-    assert_true(osp_str_eqz(v, "GET"));
-    assert_int_equal(osp_log_metadata_value(&b, 0, &a, osp_str_c("retries"), &v), 0);
-    assert_true(osp_str_eqz(v, "42"));
-    assert_int_equal(osp_log_metadata_value(&b, 0, &a, osp_str_c("host_name"), &v), 0);
-    assert_true(osp_str_eqz(v, "h1"));
-    assert_int_equal(osp_log_metadata_value(&b, 0, &a, osp_str_c("span_id"), &v), 0);
-    assert_true(osp_str_eqz(v, "0101010101010101"));
-    assert_int_equal(osp_log_metadata_value(&b, 0, &a, osp_str_c("severity_number"), &v), 0);
-    assert_true(osp_str_eqz(v, "17"));
-    assert_int_equal(osp_log_metadata_value(&b, 0, &a, osp_str_c("scope_version"), &v), 0);
-    assert_true(osp_str_eqz(v, "1.2"));
-    /* a promoted resource attribute is a stream label, not metadata */
-    assert_int_equal(osp_log_metadata_value(&b, 0, &a, osp_str_c("service_name"), &v), 0);
-    assert_int_equal(v.n, 0);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        assert_int_equal(osp_log_metadata_value(&b, 0, &a, osp_str_c(cases[i].name), &v), 0);
+        if (!osp_str_eqz(v, cases[i].want))
+            fail_msg("%s: \"%.*s\", want \"%s\"", cases[i].name, (int)v.n, v.p, cases[i].want);
+    }
     osp_log_batch_cleanup(&b);
     osp_arena_cleanup(&a);
 }
