@@ -480,7 +480,35 @@ static int counting_init(osp__lq_query *q, gather *g)
     return 0;
 }
 
-/* 1 when g's scan may read records' times alone: a count (no bytes) with no pipeline,
+/* 1 when stage st changes neither lines nor the labels named in by: a drop of other labels
+ * by name, such as the "| drop __error__" of Grafana's volume queries. */
+static int keeps_grouping(const osp_logql_stage *st, const osp_logql_labels *by)
+{
+    if (st->kind != OSP_LOGQL_STAGE_DROP)
+        return 0;
+    for (size_t i = 0; i < st->u.sel.n; i++) {
+        if (st->u.sel.a[i].has_value)
+            return 0;
+        for (size_t k = 0; k < by->n; k++)
+            if (osp_str_eq(st->u.sel.a[i].m.name, by->a[k]))
+                return 0;
+    }
+    return 1;
+}
+
+/* 1 when a range aggregation over log reads no labels but those named in by, in which
+ * case its records need not carry the rest (runner.lean); lines: 1 when it reads no
+ * lines either. */
+static int reads_grouping_only(const osp_logql_log *log, const osp_logql_labels *by, int lines)
+{
+    for (size_t i = 0; i < log->nstages; i++)
+        if (!keeps_grouping(&log->stages[i], by) &&
+            (lines || log->stages[i].kind != OSP_LOGQL_STAGE_LINE_FILTER))
+            return 0;
+    return 1;
+}
+
+/* 1 when g's scan may read records' times alone: a count (no bytes) that reads no lines,
  * grouped by labels that every stream the selector picks holds. */
 static int times_only(osp__lq_query *q, const gather *g, const osp_log_query *lq)
 {
@@ -489,8 +517,8 @@ static int times_only(osp__lq_query *q, const gather *g, const osp_log_query *lq
     osp_logql_range_op op = e->u.range_agg.op;
     uint64_t *ids;
     size_t nids;
-    if (!g->counting || !g->r.lean || e->u.range_agg.range.log.nstages || !q->src->streams ||
-        op == OSP_LOGQL_RANGE_BYTES || op == OSP_LOGQL_RANGE_BYTES_RATE ||
+    if (!g->counting || !g->r.lean || !reads_grouping_only(&e->u.range_agg.range.log, by, 1) ||
+        !q->src->streams || op == OSP_LOGQL_RANGE_BYTES || op == OSP_LOGQL_RANGE_BYTES_RATE ||
         q->src->streams(q->src->ctx, lq->m, lq->n, lq->start_ns, lq->end_ns, q->arena, &ids, &nids))
         return 0;
     for (size_t i = 0; i < nids; i++) {
@@ -905,9 +933,8 @@ int osp__lq_eval_range(osp__lq_query *q, const osp_logql_expr *e, osp__lq_leaf *
     memset(&g, 0, sizeof g);
     runner_init(&g.r, q, &p);
     g.e = e;
-    g.r.lean = e->u.range_agg.grouping.present && !e->u.range_agg.grouping.without && !r->unwrap;
-    for (size_t i = 0; i < r->log.nstages; i++)
-        g.r.lean &= r->log.stages[i].kind == OSP_LOGQL_STAGE_LINE_FILTER;
+    g.r.lean = e->u.range_agg.grouping.present && !e->u.range_agg.grouping.without && !r->unwrap &&
+               reads_grouping_only(&r->log, &e->u.range_agg.grouping.labels, 0);
     if ((r->unwrap && (rc = osp__lq_filters_compile(r->unwrap->post, r->unwrap->npost, q->arena,
                                                     &g.post, q->pq.err, q->pq.errlen))) ||
         (rc = osp__pq_lmap_init(&g.map, q->arena, 16)) || (rc = push_down(q, &r->log, &lq)) ||

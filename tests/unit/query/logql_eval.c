@@ -589,6 +589,15 @@ static const qcase metric_cases[] = {
      "{} 3@100\n{pod=\"p1\"} 1@100\n{pod=\"p2\"} 1@100", 0},
     {"sum by (pod, pod) (bytes_over_time({app=\"api\"} |= \"level\" [100s]))", 100, 100, 0, 0, 0,
      "{pod=\"p1\"} 88@100\n{pod=\"p2\"} 87@100", 0},
+    /* a drop of other labels leaves the grouping as it was; a drop of a grouped label not */
+    {"sum by (pod) (count_over_time({app=\"api\"} | drop __error__ [100s]))", 100, 100, 0, 0, 0,
+     "{} 3@100\n{pod=\"p1\"} 1@100\n{pod=\"p2\"} 1@100", 0},
+    {"sum by (app) (count_over_time({app=~\".+\"} | drop app, pod [100s]))", 100, 100, 0, 0, 0,
+     "{} 8@100", 0},
+    {"sum by (pod) (count_over_time({app=\"api\"} | drop pod [100s]))", 100, 100, 0, 0, 0,
+     "{} 5@100", 0},
+    {"sum by (env) (count_over_time({app=~\".+\"} | drop env=\"dev\" [100s]))", 100, 100, 0, 0, 0,
+     "{} 2@100\n{env=\"prod\"} 6@100", 0},
     /* lines with errors between the windows count nowhere: no pipeline error */
     {"count_over_time({app=\"api\", env=\"dev\"} | json [2s])", 25, 85, 30, 0, 0, "", 0},
     {"count_over_time({app=\"api\", env=\"dev\"} | json [2s])", 20, 80, 30, 0, 0,
@@ -716,6 +725,9 @@ static void test_times_only(void **state)
         {"sum by (app) (bytes_over_time({app=~\".+\"}[100s]))", 0},           /* lines */
         {"sum by (app) (count_over_time({app=~\".+\"} != \"x\" [100s]))", 0}, /* a filter */
         {"count_over_time({app=\"web\"}[100s])", 0},                          /* all labels */
+        {"sum by (app) (count_over_time({app=~\".+\"} | drop __error__, pod [100s]))", 1},
+        {"sum by (app) (count_over_time({app=~\".+\"} | drop app [100s]))", 0},
+        {"sum by (app) (count_over_time({app=~\".+\"} | drop env=\"dev\" [100s]))", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         fixture f;
