@@ -63,6 +63,12 @@ typedef struct label_list {
     osp_str only;
 } label_list;
 
+/* 1 for the bytes a sanitized label name keeps: [a-zA-Z0-9_]. */
+static int is_name_char(char c)
+{
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 /* 1 when ls still takes a label of this name (as sanitize would write it when sanitized). */
 static int wants(const label_list *ls, osp_str name, int sanitized)
 {
@@ -72,8 +78,7 @@ static int wants(const label_list *ls, osp_str name, int sanitized)
         return 0;
     for (size_t i = 0; i < name.n; i++) {
         char c = name.p[i];
-        if (sanitized && !(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                           (c >= '0' && c <= '9')))
+        if (sanitized && !is_name_char(c))
             c = '_';
         if (c != ls->only.p[i])
             return 0;
@@ -119,9 +124,7 @@ static osp_str arena_text(osp_arena *a, const osp_buf *b)
 static int sanitize(osp_arena *a, osp_str name, osp_str *out)
 {
     size_t i = 0;
-    while (i < name.n &&
-           (name.p[i] == '_' || (name.p[i] >= 'a' && name.p[i] <= 'z') ||
-            (name.p[i] >= 'A' && name.p[i] <= 'Z') || (name.p[i] >= '0' && name.p[i] <= '9')))
+    while (i < name.n && is_name_char(name.p[i]))
         i++;
     if (i == name.n) {
         *out = name;
@@ -130,12 +133,9 @@ static int sanitize(osp_arena *a, osp_str name, osp_str *out)
     char *p = osp_arena_memdup(a, name.p, name.n);
     if (!p)
         return OSP_ENOMEM;
-    for (; i < name.n; i++) {
-        char c = p[i];
-        if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9')))
+    for (; i < name.n; i++)
+        if (!is_name_char(p[i]))
             p[i] = '_';
-    }
     *out = osp_str_make(p, name.n);
     return 0;
 }

@@ -719,11 +719,15 @@ static double window_value(const osp_logql_expr *e, const point *p, size_t n, do
     return NAN;
 }
 
-/* Appends (t, v) to s (room for 2 * nsteps samples), with a stale marker at the step
- * after a sample whose next step has none: the PromQL engine would otherwise carry the
- * value across the gap (its lookback). t_ms < 0: only close the series at its end. */
-static void add_step(osp_series *s, int64_t t_ms, int64_t step_ms, double v)
+/* Appends v at step k of q to s (room for 2 * nsteps samples), with a stale marker at the
+ * step after a sample whose next step has none: the PromQL engine would otherwise carry
+ * the value across the gap (its lookback). k == q->nsteps: only close the series at its
+ * end. */
+static void add_step(const osp__lq_query *q, osp_series *s, size_t k, double v)
 {
+    int64_t step_ms = q->step_ns ? q->step_ns / 1000000 : 1;
+    int64_t t_ms =
+        k < q->nsteps ? (int64_t)((q->start_ns + k * (uint64_t)q->step_ns) / 1000000) : -1;
     if (s->nsamples) {
         int64_t next = s->samples[s->nsamples - 1].t_ms + step_ms;
         if (t_ms < 0 || next < t_ms)
@@ -760,7 +764,6 @@ static int absent_labels(osp__lq_query *q, const osp_logql_log *log, osp_label *
 static int absent_series(osp__lq_query *q, const osp_logql_expr *e, const uint8_t *any,
                          osp__lq_leaf *leaf)
 {
-    int64_t step_ms = q->step_ns ? q->step_ns / 1000000 : 1;
     osp_series *s = &leaf->s[0];
     int rc;
     *s = (osp_series){0};
@@ -769,10 +772,10 @@ static int absent_series(osp__lq_query *q, const osp_logql_expr *e, const uint8_
         return rc ? rc : OSP_ENOMEM;
     for (size_t k = 0; k < q->nsteps; k++)
         if (!any[k])
-            add_step(s, (int64_t)((q->start_ns + k * (uint64_t)q->step_ns) / 1000000), step_ms, 1);
+            add_step(q, s, k, 1);
     leaf->n = s->nsamples ? 1 : 0;
     if (leaf->n)
-        add_step(s, -1, step_ms, 0);
+        add_step(q, s, q->nsteps, 0);
     return 0;
 }
 
@@ -795,10 +798,10 @@ static osp_series *series_begin(osp__lq_query *q, osp__lq_leaf *leaf, const osp_
 }
 
 /* Closes series s: it joins leaf when it has samples. 0, or the deadline's error. */
-static int series_end(osp__lq_query *q, osp__lq_leaf *leaf, osp_series *s, int64_t step_ms)
+static int series_end(osp__lq_query *q, osp__lq_leaf *leaf, osp_series *s)
 {
     if (s->nsamples) {
-        add_step(s, -1, step_ms, 0);
+        add_step(q, s, q->nsteps, 0);
         leaf->n++;
     }
     return osp__lq_tick(q);
@@ -810,7 +813,6 @@ static int count_windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
     const osp_logql_expr *e = g->e;
     osp_logql_range_op op = e->u.range_agg.op;
     double range_s = (double)e->u.range_agg.range.range_ms / 1000;
-    int64_t step_ms = q->step_ns ? q->step_ns / 1000000 : 1;
     uint8_t *any = osp_arena_calloc(q->arena, q->nsteps + 1, 1);
     int rc;
     for (size_t i = 0; i < g->nopen; i++)
@@ -852,10 +854,9 @@ static int count_windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
                        : op == OSP_LOGQL_RANGE_BYTES ? (double)bytes
                                                      : (double)bytes / range_s;
             if (op != OSP_LOGQL_RANGE_ABSENT)
-                add_step(s, (int64_t)((q->start_ns + k * (uint64_t)q->step_ns) / 1000000), step_ms,
-                         v);
+                add_step(q, s, k, v);
         }
-        if ((rc = series_end(q, leaf, s, step_ms)))
+        if ((rc = series_end(q, leaf, s)))
             return rc;
         i = j;
     }
@@ -870,7 +871,6 @@ static int windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
     const osp_logql_expr *e = g->e;
     int64_t range_ns = e->u.range_agg.range.range_ms * 1000000;
     int64_t off_ns = e->u.range_agg.range.offset_ms * 1000000;
-    int64_t step_ms = q->step_ns ? q->step_ns / 1000000 : 1;
     int absent = e->u.range_agg.op == OSP_LOGQL_RANGE_ABSENT;
     double *scratch = osp_arena_alloc(q->arena, (g->npts + 1) * sizeof *scratch);
     uint8_t *any = osp_arena_calloc(q->arena, q->nsteps + 1, 1);
@@ -906,10 +906,9 @@ static int windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
                 return pipeline_error(q, l, nl);
             any[k] = 1;
             if (!absent)
-                add_step(s, (int64_t)((q->start_ns + k * (uint64_t)q->step_ns) / 1000000), step_ms,
-                         window_value(e, g->pts + lo, hi - lo, scratch));
+                add_step(q, s, k, window_value(e, g->pts + lo, hi - lo, scratch));
         }
-        if ((rc = series_end(q, leaf, s, step_ms)))
+        if ((rc = series_end(q, leaf, s)))
             return rc;
         i = j;
     }
