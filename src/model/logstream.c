@@ -109,11 +109,6 @@ static int push(label_list *ls, osp_str name, osp_str value)
     return 0;
 }
 
-static int push_z(label_list *ls, const char *name, osp_str value)
-{
-    return push(ls, osp_str_c(name), value);
-}
-
 static osp_str arena_text(osp_arena *a, const osp_buf *b)
 {
     osp_str s = osp_buf_str(b);
@@ -155,21 +150,60 @@ static int value_text(osp_arena *a, const osp_value *v, osp_buf *scratch, osp_st
     return scratch->len && !out->p ? OSP_ENOMEM : 0;
 }
 
+/* 1 when needle (not empty) occurs in s. Faster than memmem for the short names and
+ * blobs of attributes. */
+static int contains(osp_str s, osp_str needle)
+{
+    const char *p = s.p, *end = s.p + s.n;
+    while ((size_t)(end - p) >= needle.n && (p = memchr(p, needle.p[0], (size_t)(end - p)))) {
+        if ((size_t)(end - p) >= needle.n && p[needle.n - 1] == needle.p[needle.n - 1] &&
+            memcmp(p + 1, needle.p + 1, needle.n - 1) == 0)
+            return 1;
+        p++;
+    }
+    return 0;
+}
+
+/* 0 when no attribute in blob can give the one label ls takes: the longest run of that
+ * name without '_' (the byte sanitize writes) must appear in blob as it is. */
+static int may_hold(const label_list *ls, osp_str blob)
+{
+    if (!ls->only.p)
+        return 1;
+    if (ls->n)
+        return 0;
+    size_t best = 0, best_n = 0;
+    for (size_t i = 0, start = 0; i <= ls->only.n; i++)
+        if (i == ls->only.n || ls->only.p[i] == '_') {
+            if (i - start > best_n) {
+                best = start;
+                best_n = i - start;
+            }
+            start = i + 1;
+        }
+    return best_n == 0 || contains(blob, osp_str_make(ls->only.p + best, best_n));
+}
+
 /* Adds the attributes of blob: all of them (want_promoted < 0), only the promoted ones
- * (1) or only the others (0); names sanitized unless keep_names. */
+ * (1) or only the others (0); names sanitized unless keep_names. Values are decoded only
+ * for the names ls takes. */
 static int push_attrs(label_list *ls, osp_str blob, int want_promoted, int keep_names,
                       osp_buf *scratch)
 {
+    if (!may_hold(ls, blob))
+        return 0;
     osp_attr_iter it;
     osp_attr_iter_init(&it, blob);
-    osp_str key;
+    osp_str key, raw;
     osp_value v;
     int rc;
-    while ((rc = osp_attr_next(&it, &key, &v)) == 1) {
-        if ((want_promoted >= 0 && is_promoted(key) != want_promoted) ||
-            !wants(ls, key, !keep_names))
+    while ((rc = osp_attr_next_raw(&it, &key, &raw)) == 1) {
+        if (!wants(ls, key, !keep_names) ||
+            (want_promoted >= 0 && is_promoted(key) != want_promoted))
             continue;
         osp_str name = key, text;
+        if (osp_value_decode(raw, &v) < 0)
+            return OSP_ECORRUPT;
         if ((!keep_names && (rc = sanitize(ls->arena, key, &name))) ||
             (rc = value_text(ls->arena, &v, scratch, &text)) || (rc = push(ls, name, text)))
             return rc;
@@ -232,32 +266,32 @@ int osp_log_stream_labels(const osp_resource *r, int labels_from, osp_arena *are
             service = find_label(&ls, service_labels[i]);
         if (!service.n)
             service = osp_str_c(OSP_LOG_UNKNOWN_SERVICE);
-        if ((rc = push_z(&ls, "service_name", service)))
+        if ((rc = push(&ls, OSP_STR_LIT("service_name"), service)))
             return rc;
     }
     return finish(&ls, labels, n);
 }
 
-static int push_hex(label_list *ls, const char *name, const uint8_t *id, size_t len)
+static int push_hex(label_list *ls, osp_str name, const uint8_t *id, size_t len)
 {
     static const uint8_t zero[16];
-    if (!wants(ls, osp_str_c(name), 0) || memcmp(id, zero, len) == 0)
+    if (!wants(ls, name, 0) || memcmp(id, zero, len) == 0)
         return 0;
     char *hex = osp_arena_alloc(ls->arena, len * 2);
     if (!hex)
         return OSP_ENOMEM;
     osp_hex_encode(id, len, hex);
-    return push_z(ls, name, osp_str_make(hex, len * 2));
+    return push(ls, name, osp_str_make(hex, len * 2));
 }
 
-static int push_u64(label_list *ls, const char *name, uint64_t v)
+static int push_u64(label_list *ls, osp_str name, uint64_t v)
 {
-    if (v == 0 || !wants(ls, osp_str_c(name), 0))
+    if (v == 0 || !wants(ls, name, 0))
         return 0;
     char tmp[24];
     int len = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
     osp_str s = osp_arena_strdup(ls->arena, osp_str_make(tmp, (size_t)len));
-    return s.p ? push_z(ls, name, s) : OSP_ENOMEM;
+    return s.p ? push(ls, name, s) : OSP_ENOMEM;
 }
 
 /* The metadata of record i of b into ls. */
@@ -273,19 +307,19 @@ static int metadata(const osp_log_batch *b, size_t i, label_list *ls)
     osp_buf_cleanup(&scratch);
     if (!rc && !all && rec->scope < b->nscopes) {
         const osp_scope *sc = &b->scopes[rec->scope];
-        if (!(rc = push_z(ls, "scope_name", sc->name)))
-            rc = push_z(ls, "scope_version", sc->version);
+        if (!(rc = push(ls, OSP_STR_LIT("scope_name"), sc->name)))
+            rc = push(ls, OSP_STR_LIT("scope_version"), sc->version);
     }
     const char *level = osp_log_level_name(rec->severity_number);
-    if (!rc && !(rc = push_hex(ls, "trace_id", rec->trace_id, 16)) &&
-        !(rc = push_hex(ls, "span_id", rec->span_id, 8)) &&
-        !(rc = push_z(ls, "severity_text", rec->severity_text)) &&
-        !(rc = push_u64(ls, "severity_number",
+    if (!rc && !(rc = push_hex(ls, OSP_STR_LIT("trace_id"), rec->trace_id, 16)) &&
+        !(rc = push_hex(ls, OSP_STR_LIT("span_id"), rec->span_id, 8)) &&
+        !(rc = push(ls, OSP_STR_LIT("severity_text"), rec->severity_text)) &&
+        !(rc = push_u64(ls, OSP_STR_LIT("severity_number"),
                         rec->severity_number > 0 ? (uint64_t)rec->severity_number : 0)) &&
-        !(rc = push_u64(ls, "flags", rec->flags)) &&
-        !(rc = push_z(ls, "event_name", rec->event_name)) &&
-        !(rc = push_u64(ls, "observed_timestamp", rec->observed_ns)) && level)
-        rc = push_z(ls, "detected_level", osp_str_c(level));
+        !(rc = push_u64(ls, OSP_STR_LIT("flags"), rec->flags)) &&
+        !(rc = push(ls, OSP_STR_LIT("event_name"), rec->event_name)) &&
+        !(rc = push_u64(ls, OSP_STR_LIT("observed_timestamp"), rec->observed_ns)) && level)
+        rc = push(ls, OSP_STR_LIT("detected_level"), osp_str_c(level));
     return rc;
 }
 

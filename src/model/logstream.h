@@ -54,8 +54,9 @@ int osp_log_metadata(const osp_log_batch *b, size_t i, osp_arena *arena, osp_lab
                      size_t *n);
 
 /* The value of the metadata label name of record i of b, as osp_log_metadata would give
- * it ("" when it has none), without building the others. Slices in arena. 0, OSP_ECORRUPT
- * or OSP_ENOMEM. */
+ * it ("" when it has none), without building the others: attribute blobs that cannot hold
+ * the name are not walked, and only its value is decoded. Slices in arena. 0, OSP_ECORRUPT
+ * (a corrupt blob that may hold the name) or OSP_ENOMEM. */
 int osp_log_metadata_value(const osp_log_batch *b, size_t i, osp_arena *arena, osp_str name,
                            osp_str *value);
 

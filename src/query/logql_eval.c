@@ -508,17 +508,25 @@ static int reads_grouping_only(const osp_logql_log *log, const osp_logql_labels 
     return 1;
 }
 
-/* 1 when g's scan may read records' times alone: a count (no bytes) that reads no lines,
- * grouped by labels that every stream the selector picks holds. */
-static int times_only(osp__lq_query *q, const gather *g, const osp_log_query *lq)
+/* 1 when g's scan reads no record's line (osp_log_query.no_lines): a lean count of lines,
+ * not bytes, with no line filter. */
+static int reads_no_lines(const gather *g)
 {
     const osp_logql_expr *e = g->e;
-    const osp_logql_labels *by = &e->u.range_agg.grouping.labels;
     osp_logql_range_op op = e->u.range_agg.op;
+    return g->counting && g->r.lean && op != OSP_LOGQL_RANGE_BYTES &&
+           op != OSP_LOGQL_RANGE_BYTES_RATE &&
+           reads_grouping_only(&e->u.range_agg.range.log, &e->u.range_agg.grouping.labels, 1);
+}
+
+/* 1 when g's scan may read records' times alone: a count that reads no lines, grouped by
+ * labels that every stream the selector picks holds. */
+static int times_only(osp__lq_query *q, const gather *g, const osp_log_query *lq)
+{
+    const osp_logql_labels *by = &g->e->u.range_agg.grouping.labels;
     uint64_t *ids;
     size_t nids;
-    if (!g->counting || !g->r.lean || !reads_grouping_only(&e->u.range_agg.range.log, by, 1) ||
-        !q->src->streams || op == OSP_LOGQL_RANGE_BYTES || op == OSP_LOGQL_RANGE_BYTES_RATE ||
+    if (!lq->no_lines || !q->src->streams ||
         q->src->streams(q->src->ctx, lq->m, lq->n, lq->start_ns, lq->end_ns, q->arena, &ids, &nids))
         return 0;
     for (size_t i = 0; i < nids; i++) {
@@ -939,6 +947,7 @@ int osp__lq_eval_range(osp__lq_query *q, const osp_logql_expr *e, osp__lq_leaf *
         (rc = osp__pq_lmap_init(&g.map, q->arena, 16)) || (rc = push_down(q, &r->log, &lq)) ||
         (rc = counting_init(q, &g)))
         goto out;
+    lq.no_lines = reads_no_lines(&g);
     lq.times_only = g.by_stream = times_only(q, &g, &lq);
     if (last <= 0) /* every window lies before the epoch */
         goto done;

@@ -98,6 +98,8 @@ typedef struct osp_log_query {
                                 may give records that hold only their time (in time_ns), with no
                                 body, ids, attributes, resource or scope. Ignored with needles,
                                 trace_id or span_id */
+    int no_lines;            /* scan: the caller reads no record's line; engines may give
+                                records with no body (an empty line). Ignored with needles */
 } osp_log_query;
 
 /* A record in a scan, valid only during the callback. */

@@ -1394,6 +1394,7 @@ typedef struct gscan {
     uint8_t *keep;
     const uint8_t **trace, **span;
     int ids_loaded;
+    int no_body;        /* the BODY column is not read (osp_logpart_filter.no_body) */
     uint64_t obs_scale; /* 10^e of the OBSERVED column */
     /* output */
     osp_log_batch *out;
@@ -1859,7 +1860,7 @@ static int emit(gscan *s, uint32_t i, const row_fields *f, uint32_t **streams, s
     r.severity_number = (int32_t)osp_pb_zigzag_decode(f->sev);
     r.flags = (uint32_t)f->flags;
     r.dropped_attributes = (uint32_t)f->dropped;
-    r.has_body = (f->misc & OSP_LMISC_HAS_BODY) != 0;
+    r.has_body = !s->no_body && (f->misc & OSP_LMISC_HAS_BODY) != 0;
     r.labels_from =
         (uint8_t)((f->misc & ~(uint64_t)OSP_LMISC_NO_OBSERVED) >> OSP_LMISC_LABELS_SHIFT);
     r.severity_text = s->p->strings[f->sev_text];
@@ -1925,7 +1926,8 @@ static int scan_rest(gscan *s, uint32_t **streams, size_t *nstreams, size_t *cap
 {
     static const osp_logpart_filter none;
     uint64_t e;
-    int rc = load_cols(s, s->ids_loaded ? OSP_LCOL_OBSERVED : OSP_LCOL_IDS, OSP_LCOL_COUNT - 1);
+    int rc = load_cols(s, s->ids_loaded ? OSP_LCOL_OBSERVED : OSP_LCOL_IDS,
+                       s->no_body ? OSP_LCOL_BODY - 1 : OSP_LCOL_BODY);
     if (rc == 0 && !s->ids_loaded && (rc = scan_ids(s, &none)) > 0)
         rc = 0;
     if (rc == 0 && (rd_var(&s->st[OSP_LCOL_OBSERVED][0], &e) || e > OSP_LOGPART_MAX_TIME_SCALE))
@@ -1934,7 +1936,8 @@ static int scan_rest(gscan *s, uint32_t **streams, size_t *nstreams, size_t *cap
         s->obs_scale = ten_pow[e];
     for (uint32_t i = 0; rc == 0 && i < s->g->pub.rows; i++) {
         row_fields f;
-        if ((rc = next_fields(s, &f)) || (rc = next_attrs(s)) || (rc = next_body(s, s->keep[i])))
+        if ((rc = next_fields(s, &f)) || (rc = next_attrs(s)) ||
+            (!s->no_body && (rc = next_body(s, s->keep[i]))))
             break;
         if (s->keep[i])
             rc = emit(s, i, &f, streams, nstreams, cap);
@@ -1948,6 +1951,7 @@ int osp_logpart_read_granule(osp_logpart *p, size_t g, const osp_logpart_filter 
     size_t nrec = out->nrecords, nres = out->nresources, nscopes = out->nscopes, nst = *nstreams;
     gscan s;
     int rc = scan_init(&s, p, g, out), kept = 0;
+    s.no_body = f->no_body;
     if (rc == 0)
         rc = load_cols(&s, OSP_LCOL_STREAM, OSP_LCOL_TIME);
     if (rc == 0)

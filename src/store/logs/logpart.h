@@ -91,6 +91,8 @@ typedef struct osp_logpart_filter {
     size_t nkeys;
     const uint8_t *trace_id; /* 16 bytes: only records with this trace id */
     const uint8_t *span_id;  /* 8 bytes: only records with this span id */
+    int no_body;             /* read_granule leaves the BODY column unread: records come
+                                with no body (has_body 0, body empty) */
 } osp_logpart_filter;
 
 typedef struct osp_logpart_granule {

@@ -141,7 +141,8 @@ static int part_prepare(const qprep *p, osp__lpart *lp, part_q *pq)
                                  .keys = p->keys,
                                  .nkeys = p->nkeys,
                                  .trace_id = q->trace_id,
-                                 .span_id = q->span_id};
+                                 .span_id = q->span_id,
+                                 .no_body = q->no_lines && !q->nneedles};
     return 0;
 }
 

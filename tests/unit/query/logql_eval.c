@@ -51,6 +51,8 @@ typedef struct fixture {
     size_t needles;      /* needles of the last query */
     osp_log_batch times; /* the records as a times_only scan gives them: their time alone */
     int times_only;      /* scans asked for times_only */
+    osp_log_batch bare;  /* the records as a no_lines scan gives them: with no body */
+    int no_lines;        /* scans asked for no_lines */
 } fixture;
 
 static osp_label *parse_labels(osp_arena *a, const char *text, size_t *n)
@@ -75,8 +77,11 @@ static void fixture_init(fixture *f)
     osp_arena_init(&f->arena, 0, 0);
     osp_log_batch_init(&f->b);
     osp_log_batch_init(&f->times);
+    osp_log_batch_init(&f->bare);
     assert_non_null(osp_log_batch_add_resource(&f->b));
     assert_non_null(osp_log_batch_add_scope(&f->b));
+    assert_non_null(osp_log_batch_add_resource(&f->bare));
+    assert_non_null(osp_log_batch_add_scope(&f->bare));
     for (size_t i = 0; i < NDATA; i++) {
         size_t s = 0;
         while (s < f->nstreams && strcmp(f->streams[s], data[i].stream))
@@ -105,6 +110,10 @@ static void fixture_init(fixture *f)
         osp_buf_cleanup(&attrs);
         *osp_log_batch_add_record(&f->times) =
             (osp_log_record){.time_ns = r->time_ns, .resource = UINT32_MAX, .scope = UINT32_MAX};
+        osp_log_record *bare = osp_log_batch_add_record(&f->bare);
+        *bare = *r;
+        bare->has_body = 0;
+        bare->body = OSP_STR_NULL;
     }
 }
 
@@ -112,6 +121,7 @@ static void fixture_cleanup(fixture *f)
 {
     osp_log_batch_cleanup(&f->b);
     osp_log_batch_cleanup(&f->times);
+    osp_log_batch_cleanup(&f->bare);
     osp_arena_cleanup(&f->arena);
 }
 
@@ -167,9 +177,11 @@ static int fx_scan(void *ctx, const osp_log_query *q, osp_log_fn fn, void *fn_ct
 {
     fixture *f = ctx;
     int times_only = q->times_only && !q->nneedles && !q->trace_id && !q->span_id;
+    int no_lines = q->no_lines && !q->nneedles;
     assert_true(q->n >= 1);
     f->needles = q->nneedles;
     f->times_only += times_only;
+    f->no_lines += no_lines;
     for (size_t k = NDATA; k-- > 0;) { /* in no particular order: here backwards */
         osp_log_view v = view(f, k);
         int rc;
@@ -177,6 +189,8 @@ static int fx_scan(void *ctx, const osp_log_query *q, osp_log_fn fn, void *fn_ct
             continue;
         if (times_only) /* as bare as the contract allows */
             v = (osp_log_view){f->sid[k], &f->times, k, osp_str_c("")};
+        else if (no_lines)
+            v = (osp_log_view){f->sid[k], &f->bare, k, osp_str_c("")};
         if ((rc = fn(&v, fn_ctx)))
             return rc;
     }
@@ -710,24 +724,27 @@ static void test_push_down_and_stats(void **state)
     fixture_cleanup(&f);
 }
 
-/* A count grouped by stream labels alone reads records' times alone. */
+/* A count grouped by stream labels alone reads records' times alone; one grouped by
+ * other labels reads no lines. */
 static void test_times_only(void **state)
 {
     (void)state;
     static const struct {
         const char *q;
-        int times_only;
+        int times_only, no_lines;
     } cases[] = {
-        {"sum by (app) (count_over_time({app=~\".+\"}[100s]))", 1},
-        {"sum by (env, app) (rate({env=\"prod\"}[50s]))", 1},
-        {"sum(count_over_time({app=\"web\"}[100s]))", 1},
-        {"sum by (pod) (count_over_time({app=\"api\"}[100s]))", 0},           /* metadata */
-        {"sum by (app) (bytes_over_time({app=~\".+\"}[100s]))", 0},           /* lines */
-        {"sum by (app) (count_over_time({app=~\".+\"} != \"x\" [100s]))", 0}, /* a filter */
-        {"count_over_time({app=\"web\"}[100s])", 0},                          /* all labels */
-        {"sum by (app) (count_over_time({app=~\".+\"} | drop __error__, pod [100s]))", 1},
-        {"sum by (app) (count_over_time({app=~\".+\"} | drop app [100s]))", 0},
-        {"sum by (app) (count_over_time({app=~\".+\"} | drop env=\"dev\" [100s]))", 0},
+        {"sum by (app) (count_over_time({app=~\".+\"}[100s]))", 1, 1},
+        {"sum by (env, app) (rate({env=\"prod\"}[50s]))", 1, 1},
+        {"sum(count_over_time({app=\"web\"}[100s]))", 1, 1},
+        {"sum by (pod) (count_over_time({app=\"api\"}[100s]))", 0, 1}, /* metadata */
+        {"sum by (pod) (count_over_time({app=\"api\"} | drop __error__ [100s]))", 0, 1},
+        {"sum by (app) (bytes_over_time({app=~\".+\"}[100s]))", 0, 0},           /* lines */
+        {"sum by (app) (count_over_time({app=~\".+\"} != \"x\" [100s]))", 0, 0}, /* a filter */
+        {"count_over_time({app=\"web\"}[100s])", 0, 0},                          /* all labels */
+        {"sum by (app) (count_over_time({app=~\".+\"} | drop __error__, pod [100s]))", 1, 1},
+        {"sum by (app) (count_over_time({app=~\".+\"} | drop app [100s]))", 0, 0},
+        {"sum by (app) (count_over_time({app=~\".+\"} | drop env=\"dev\" [100s]))", 0, 0},
+        {"sum by (pod) (count_over_time({app=\"api\"} | logfmt [100s]))", 0, 0}, /* a parser */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         fixture f;
@@ -739,8 +756,9 @@ static void test_times_only(void **state)
         fixture_init(&f);
         osp_arena_init(&arena, 0, 0);
         assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), 0);
-        if (f.times_only != cases[i].times_only)
-            fail_msg("%s: times_only %d, want %d", cases[i].q, f.times_only, cases[i].times_only);
+        if (f.times_only != cases[i].times_only || f.no_lines != cases[i].no_lines)
+            fail_msg("%s: times_only %d, no_lines %d, want %d, %d", cases[i].q, f.times_only,
+                     f.no_lines, cases[i].times_only, cases[i].no_lines);
         osp_arena_cleanup(&arena);
         fixture_cleanup(&f);
     }
