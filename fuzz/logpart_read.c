@@ -49,10 +49,13 @@ static void exercise(osp_logpart *p)
     for (size_t k = 0; k < info->nstreams; k++) {
         const osp_label *l;
         size_t n;
-        uint64_t lo, hi;
+        uint64_t lo, hi, rows, bytes;
         osp_logpart_stream(p, k, &l, &n);
         osp_logpart_stream_time(p, k, &lo, &hi);
-        sink += n + (size_t)(hi - lo) + (n ? l[n - 1].value.n : 0);
+        osp_logpart_stream_size(p, k, &rows, &bytes);
+        if (rows > info->nrows)
+            abort(); /* open checks the stream row counts */
+        sink += n + (size_t)(hi - lo) + (n ? l[n - 1].value.n : 0) + (size_t)bytes;
     }
     osp_log_batch_init(&b);
     for (size_t g = 0; g < info->ngranules && g < 8; g++) {

@@ -89,9 +89,10 @@ static int metadata_failed(runner *r, int rc)
 }
 
 /* Runs the pipeline on record v->index of v->batch into e (in r->scratch, which it
- * empties first). 1 passes, 0 dropped, < 0 error. count: add it to the stats. */
+ * empties first). 1 passes, 0 dropped, < 0 error. size: not NULL, add the record and its
+ * size to the stats. */
 static int run_record(runner *r, const osp_log_batch *b, size_t index, uint64_t stream,
-                      osp_str line, int count, osp__lq_entry *e)
+                      osp_str line, const uint64_t *size, osp__lq_entry *e)
 {
     osp_label *sl = NULL, *meta;
     size_t nsl = 0, nmeta;
@@ -103,9 +104,9 @@ static int run_record(runner *r, const osp_log_batch *b, size_t index, uint64_t 
         meta = NULL, nmeta = 0;
     else if ((rc = osp_log_metadata(b, index, &r->scratch, &meta, &nmeta)))
         return metadata_failed(r, rc);
-    if (count) {
+    if (size) {
         r->q->stats->lines++;
-        r->q->stats->bytes += line.n;
+        r->q->stats->bytes += *size;
     }
     if ((rc = osp__lq_entry_init(e, &r->scratch, sl, nsl, meta, nmeta, line,
                                  osp_log_time(&b->records[index]))))
@@ -156,7 +157,7 @@ static int keep_record(const osp_log_view *v, void *ctx)
 {
     runner *r = ctx;
     osp__lq_entry e;
-    int rc = run_record(r, v->batch, v->index, v->stream, v->line, 1, &e);
+    int rc = run_record(r, v->batch, v->index, v->stream, v->line, &v->size, &e);
     if (rc < 0)
         r->rc = rc;
     return rc;
@@ -201,7 +202,7 @@ static int group_streams(runner *r, const osp_log_batch *b, const uint64_t *ids,
         int added;
         if ((rc = osp_log_line(&b->records[i], &r->line, &line)))
             return osp__lq_fail(q, rc, "reading a record's line failed: %s", osp_strerror(rc));
-        if ((rc = run_record(r, b, i, ids[i], line, 0, &e)) < 0)
+        if ((rc = run_record(r, b, i, ids[i], line, NULL, &e)) < 0)
             return rc;
         if (!(l = osp__lq_labels(&e, &r->scratch, &nl)) && nl)
             return OSP_ENOMEM;
@@ -553,10 +554,11 @@ static int sample_record(const osp_log_view *v, void *ctx)
         if ((rc = osp__lq_tick(q)))
             return g->r.rc = rc;
         q->stats->lines++;
+        q->stats->bytes += v->size;
         return g->r.rc = count_record(g, g->last_sid,
                                       (int64_t)osp_log_time(&v->batch->records[v->index]), 0);
     }
-    if ((rc = run_record(&g->r, v->batch, v->index, v->stream, v->line, 1, &e)) <= 0)
+    if ((rc = run_record(&g->r, v->batch, v->index, v->stream, v->line, &v->size, &e)) <= 0)
         return g->r.rc = rc;
     if (uw) {
         char why[256];

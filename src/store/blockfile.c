@@ -264,7 +264,7 @@ static int load_index(const osp_blockfile *f, uint8_t **index, size_t *n, uint64
     if (rc)
         return rc;
     uint64_t off = osp_get_le64(ft), clen = osp_get_le64(ft + 8), rawlen = osp_get_le64(ft + 16);
-    if (off < OSP_BLOCKFILE_HEADER_SIZE || off > f->size || clen == 0 ||
+    if (off < OSP_BLOCKFILE_HEADER_SIZE || off > f->size - OSP_BLOCKFILE_FOOTER_SIZE || clen == 0 ||
         clen != f->size - OSP_BLOCKFILE_FOOTER_SIZE - off || rawlen > f->fmt->max_index_raw)
         return osp_blockfile_corrupt(f, "index out of bounds");
     if (!(stored = osp_malloc(clen)) || !(dctx = ZSTD_createDCtx()))

@@ -315,6 +315,42 @@ describe('Loki push, JSON lines and bad input', () => {
         assert.equal(health.status, 200);
     });
 
+    test('index stats and volumes give the streams, records and bytes of a selector, as Loki does', async () => {
+        const line = (n, c) => c.repeat(n);
+        const streams = [
+            { stream: { job: 'vol', app: 'a', env: 'prod' }, values: [[ts(1), line(100, 'a')], [ts(2), line(50, 'b')]] },
+            { stream: { job: 'vol', app: 'b', env: 'dev' }, values: [[ts(3), line(20, 'c')]] },
+            { stream: { job: 'vol', app: 'b' }, values: [[ts(4), line(7, 'd')], [ts(5), line(3, 'e')]] },
+            { stream: { job: 'other', app: 'a' }, values: [[ts(6), line(1000, 'f')]] },
+        ];
+        const r = await lokiPush(server, streams, 'json');
+        assert.equal(r.status, 204, r.text());
+        const get = async (path, params) => {
+            const res = await logsGet(server, `/loki/api/v1/index/${path}`, { since: '10m', ...params });
+            assert.equal(res.status, 200, `${path}: ${res.text()}`);
+            return res.json();
+        };
+        assert.deepEqual(await get('stats', { query: '{job="vol"}' }), { streams: 3, chunks: 3, entries: 5, bytes: 180 });
+        const volume = async (params) => (await get('volume', { query: '{job="vol", app=~".+"}', ...params })).data.result.map((s) => [s.metric, s.value[1]]);
+        // by default the series of the names the selector uses, largest first
+        assert.deepEqual(await volume({}), [[{ app: 'a', job: 'vol' }, '150'], [{ app: 'b', job: 'vol' }, '30']]);
+        assert.deepEqual(await volume({ targetLabels: 'env' }), [[{ env: 'prod' }, '150'], [{ env: 'dev' }, '20'], [{}, '10']]);
+        assert.deepEqual(await volume({ targetLabels: 'env,app', aggregateBy: 'labels' }), [[{ app: '' }, '180'], [{ env: '' }, '170']]);
+        assert.deepEqual(await volume({ targetLabels: 'env', limit: '1' }), [[{ env: 'prod' }, '150']]);
+        // per step: the point at t holds (t - step, t]; all of them add up to the total
+        const range = (await get('volume_range', { query: '{job="vol"}', step: '60s' })).data;
+        assert.equal(range.resultType, 'matrix');
+        assert.equal(range.result.length, 1);
+        assert.deepEqual(range.result[0].metric, { job: 'vol' });
+        assert.equal(range.result[0].values.reduce((n, v) => n + Number(v[1]), 0), 180);
+        for (const [params, why] of [[{}, /stream selector is required/], [{ query: 'rate({job="vol"}[1m])' }, /stream selector is expected/],
+            [{ query: '{job="vol"}', aggregateBy: 'pods' }, /invalid aggregateBy "pods"/], [{ query: '{job="vol"}', limit: '-1' }, /limit must be a positive value/]]) {
+            const res = await logsGet(server, '/loki/api/v1/index/volume', { since: '10m', ...params });
+            assert.equal(res.status, 400, JSON.stringify(params));
+            assert.match(res.text(), why);
+        }
+    });
+
     test('log patterns find the templates of a noisy service', async () => {
         const users = ['ann', 'bob', 'cy', 'dee'];
         const values = [];

@@ -228,7 +228,14 @@ enum osp_logpart_index_field {
 enum osp_logpart_stream_field {                           /* stream message */
                                 OSP_LSTREAM_LABEL = 1,    /* LEN, repeated: label message */
                                 OSP_LSTREAM_MIN_TIME = 2, /* varint */
-                                OSP_LSTREAM_MAX_TIME = 3  /* varint */
+                                OSP_LSTREAM_MAX_TIME = 3, /* varint */
+                                OSP_LSTREAM_ROWS =
+                                    4, /* varint: its rows (absent in parts written before
+                                          sizes were kept; then in none of the streams) */
+                                OSP_LSTREAM_LINE_BYTES =
+                                    5 /* varint: the bytes of its lines (the text of a body
+                                         that is one string value, written canonically;
+                                         any other body's encoded bytes) */
 };
 enum osp_logpart_label_field { /* label message */
                                OSP_LLABEL_NAME = 1,

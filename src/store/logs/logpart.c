@@ -267,6 +267,7 @@ static void keyset_to_bloom(const keyset *s, uint8_t *bits, uint64_t nbits, uint
 typedef struct wstream {
     size_t first, n; /* its labels in the writer's label array */
     uint64_t min_t, max_t;
+    uint64_t rows, line_bytes;
 } wstream;
 
 typedef struct key_value {
@@ -600,11 +601,13 @@ static void template_keys(granule_build *g, uint32_t tid, int fresh)
 
 /* A string line is split into a template when that gives it back exactly: it holds no
  * placeholder byte (and the granule's templated bytes stay within the readers' bound);
- * then its bloom keys are added from the split and *keyed is set. */
-static int put_body(granule_build *g, osp_str body, int *keyed)
+ * then its bloom keys are added from the split and *keyed is set. *line_bytes gets the
+ * line's size as OSP_LSTREAM_LINE_BYTES counts it. */
+static int put_body(granule_build *g, osp_str body, int *keyed, uint64_t *line_bytes)
 {
     osp_buf *st = g->st[OSP_LCOL_BODY];
     osp_value v;
+    *line_bytes = body.n;
     if (body.n == 0)
         return osp_pb_put_varint(&st[OSP_LBODY_CODES], OSP_LBODY_NONE);
     if (!string_body(body, &v)) {
@@ -613,6 +616,7 @@ static int put_body(granule_build *g, osp_str body, int *keyed)
     }
     uint32_t tid;
     int rc, fresh;
+    *line_bytes = v.s.n;
     if (!memchr(v.s.p, OSP_LBODY_PLACEHOLDER, v.s.n) &&
         g->gtpl + v.s.n <= OSP_LOGPART_MAX_TEMPLATED_BYTES) {
         g->gtpl += v.s.n;
@@ -632,6 +636,7 @@ static int put_row(osp_logpart_writer *w, const osp_log_batch *b, const osp_log_
 {
     granule_build *g = w->g;
     uint32_t sev_id, event_id, res_id, scope_id;
+    uint64_t line_bytes;
     osp_str line;
     int rc, keyed = 0;
     if (g->grows == 0) {
@@ -672,8 +677,10 @@ static int put_row(osp_logpart_writer *w, const osp_log_batch *b, const osp_log_
     for (size_t i = 0; i < sizeof vs / sizeof vs[0] && rc == 0; i++)
         rc = osp_pb_put_varint(&g->st[vs[i].col][0], vs[i].v);
     if (rc || (rc = put_ids(g, r)) || (rc = put_attrs(w, r->attributes)) ||
-        (rc = put_body(g, r->body, &keyed)))
+        (rc = put_body(g, r->body, &keyed, &line_bytes)))
         return rc;
+    w->streams[k].rows++;
+    w->streams[k].line_bytes += line_bytes;
     /* A body that does not decode has no line, hence no keys (queries see it as ""). */
     if (!keyed && osp_log_line(r, &w->line, &line) == 0)
         osp_logtok_line_scan(line, on_token, on_trigram, g);
@@ -942,6 +949,10 @@ static int put_streams(osp_logpart_writer *w, osp_buf *b)
         if (rc == 0)
             rc = osp_pb_put_uint(b, OSP_LSTREAM_MAX_TIME, s->max_t);
         if (rc == 0)
+            rc = osp_pb_put_uint(b, OSP_LSTREAM_ROWS, s->rows);
+        if (rc == 0)
+            rc = osp_pb_put_uint(b, OSP_LSTREAM_LINE_BYTES, s->line_bytes);
+        if (rc == 0)
             rc = osp_pb_end(b, smark);
     }
     return rc;
@@ -1034,6 +1045,7 @@ typedef struct granule {
 typedef struct rstream {
     size_t first, n; /* labels */
     uint64_t min_t, max_t;
+    uint64_t rows, line_bytes; /* 0, 0 in parts written before sizes were kept */
 } rstream;
 
 struct osp_logpart {
@@ -1071,12 +1083,17 @@ static int parse_stream(osp_logpart *p, osp_str msg)
     rstream *s = osp_array_push((void **)&p->streams, &p->nstreams, &p->streams_cap, sizeof *s);
     if (!s)
         return OSP_ENOMEM;
-    s->first = p->nlabels;
+    *s = (rstream){.first = p->nlabels};
     while ((more = osp_pb_next(&rd, &f)) == 1) {
-        if (f.num == OSP_LSTREAM_MIN_TIME || f.num == OSP_LSTREAM_MAX_TIME) {
+        uint64_t *scalar = f.num == OSP_LSTREAM_MIN_TIME     ? &s->min_t
+                           : f.num == OSP_LSTREAM_MAX_TIME   ? &s->max_t
+                           : f.num == OSP_LSTREAM_ROWS       ? &s->rows
+                           : f.num == OSP_LSTREAM_LINE_BYTES ? &s->line_bytes
+                                                             : NULL;
+        if (scalar) {
             if (f.wire != OSP_PB_VARINT)
                 return corrupt(p, "bad stream");
-            *(f.num == OSP_LSTREAM_MIN_TIME ? &s->min_t : &s->max_t) = f.u64;
+            *scalar = f.u64;
             continue;
         }
         if (f.num != OSP_LSTREAM_LABEL)
@@ -1267,6 +1284,14 @@ static int parse_index(osp_logpart *p, size_t n, uint64_t index_off)
         rc = index_item(p, &f);
     if (rc)
         return rc;
+    uint64_t rows = 0;
+    for (size_t k = 0; k < p->nstreams; k++) {
+        if (p->streams[k].rows > p->info.nrows)
+            return corrupt(p, "stream row count out of range");
+        rows += p->streams[k].rows;
+    }
+    if (rows && rows != p->info.nrows)
+        return corrupt(p, "stream row counts disagree with the part's");
     p->info.replaces = p->replaces;
     p->info.nreplaces = p->nreplaces;
     p->info.nstreams = p->nstreams;
@@ -1324,6 +1349,12 @@ void osp_logpart_stream_time(const osp_logpart *p, size_t k, uint64_t *min_time,
 {
     *min_time = p->streams[k].min_t;
     *max_time = p->streams[k].max_t;
+}
+
+void osp_logpart_stream_size(const osp_logpart *p, size_t k, uint64_t *rows, uint64_t *line_bytes)
+{
+    *rows = p->streams[k].rows;
+    *line_bytes = p->streams[k].line_bytes;
 }
 
 const osp_logpart_granule *osp_logpart_granule_at(const osp_logpart *p, size_t g)

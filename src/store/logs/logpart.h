@@ -82,6 +82,10 @@ void osp_logpart_stream(const osp_logpart *p, size_t k, const osp_label **labels
 void osp_logpart_stream_time(const osp_logpart *p, size_t k, uint64_t *min_time,
                              uint64_t *max_time);
 
+/* The rows of local stream k and the bytes of their lines (a string body's text, any other
+ * body's encoded bytes); 0, 0 for a part written before sizes were kept. */
+void osp_logpart_stream_size(const osp_logpart *p, size_t k, uint64_t *rows, uint64_t *line_bytes);
+
 /* What a read wants. Every field is optional (0/NULL: no condition). */
 typedef struct osp_logpart_filter {
     const uint8_t *streams;    /* streams[k] != 0 selects local stream k (nstreams bytes) */

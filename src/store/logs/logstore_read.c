@@ -63,9 +63,43 @@ static int in_window(const qprep *p, uint64_t t)
     return t >= p->lo && (!p->hi || t < p->hi);
 }
 
-/* Checks record i of b against the query and, when it passes, calls fn with its view. */
-static int check_row(qprep *p, const osp_log_batch *b, size_t i, uint64_t stream, row_fn fn,
-                     void *ctx)
+/* A part made ready for a query: the filter over its local streams. */
+typedef struct part_q {
+    osp__lpart *lp;
+    uint8_t *streams; /* local stream k selected */
+    osp_logpart_filter f;
+    uint64_t *seen; /* scans that give no lines: per local stream, the rows passed on */
+} part_q;
+
+static void part_q_cleanup(part_q *pq)
+{
+    osp_free(pq->streams);
+    osp_free(pq->seen);
+}
+
+/* The size of the next row passed on of local stream k, where the scan gives no line: the
+ * stream's line bytes in the part spread evenly over its rows, so that all its rows add
+ * up to them exactly (parts that keep no sizes: the part's raw bytes per row). */
+static uint64_t estimate(part_q *pq, uint32_t k)
+{
+    const osp_logpart_info *info = osp_logpart_get_info(pq->lp->ref.part);
+    uint64_t rows, bytes;
+    osp_logpart_stream_size(pq->lp->ref.part, k, &rows, &bytes);
+    if (rows == 0) {
+        rows = info->nrows ? info->nrows : 1;
+        bytes = info->raw_bytes;
+    }
+    uint64_t s = ++pq->seen[k];
+    if (s > rows)
+        return 0;
+    return (uint64_t)((unsigned __int128)bytes * s / rows -
+                      (unsigned __int128)bytes * (s - 1) / rows);
+}
+
+/* Checks record i of b against the query and, when it passes, calls fn with its view;
+ * pq and local: the part and local stream it comes from (pq NULL for a buffer's). */
+static int check_row(qprep *p, const osp_log_batch *b, size_t i, uint64_t stream, part_q *pq,
+                     uint32_t local, row_fn fn, void *ctx)
 {
     const osp_log_query *q = p->q;
     const osp_log_record *r = &b->records[i];
@@ -79,6 +113,7 @@ static int check_row(qprep *p, const osp_log_batch *b, size_t i, uint64_t stream
         if (q->needles[k].n &&
             (!v.line.n || !memmem(v.line.p, v.line.n, q->needles[k].p, q->needles[k].n)))
             return 0;
+    v.size = pq && pq->f.no_body ? estimate(pq, local) : v.line.n;
     return fn(&v, ctx);
 }
 
@@ -93,7 +128,7 @@ typedef struct mem_ctx {
 static int mem_row(const osp_log_batch *b, size_t i, uint64_t stream, void *arg)
 {
     mem_ctx *m = arg;
-    return check_row(m->p, b, i, stream, m->fn, m->ctx);
+    return check_row(m->p, b, i, stream, NULL, 0, m->fn, m->ctx);
 }
 
 static int visit_mem(qprep *p, osp_logmem *m, row_fn fn, void *ctx)
@@ -101,13 +136,6 @@ static int visit_mem(qprep *p, osp_logmem *m, row_fn fn, void *ctx)
     mem_ctx mc = {p, fn, ctx};
     return osp_logmem_visit(m, p->ids, p->nids, p->lo, p->hi, mem_row, &mc);
 }
-
-/* A part made ready for a query: the filter over its local streams. */
-typedef struct part_q {
-    osp__lpart *lp;
-    uint8_t *streams; /* local stream k selected */
-    osp_logpart_filter f;
-} part_q;
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -135,6 +163,9 @@ static int part_prepare(const qprep *p, osp__lpart *lp, part_q *pq)
         return 0;
     }
     pq->streams = bits;
+    if ((q->times_only || q->no_lines) &&
+        !(pq->seen = osp_calloc(info->nstreams + 1, sizeof *pq->seen)))
+        return OSP_ENOMEM;
     pq->f = (osp_logpart_filter){.streams = bits,
                                  .start_ns = p->lo,
                                  .end_ns = p->hi,
@@ -158,7 +189,7 @@ static int visit_granule(qprep *p, part_q *pq, size_t g, osp_log_batch *rows, ro
     int n = osp_logpart_read_granule(pq->lp->ref.part, g, &pq->f, rows, &local, &nlocal, &cap);
     int rc = n < 0 ? n : 0;
     for (size_t i = 0; rc == 0 && i < rows->nrecords; i++)
-        rc = check_row(p, rows, i, pq->lp->gids[local[i]], fn, ctx);
+        rc = check_row(p, rows, i, pq->lp->gids[local[i]], pq, local[i], fn, ctx);
     osp_free(local);
     return rc;
 }
@@ -166,7 +197,7 @@ static int visit_granule(qprep *p, part_q *pq, size_t g, osp_log_batch *rows, ro
 /* A times-only read of one granule: every row becomes the one record of a scratch batch,
  * holding its time alone. */
 typedef struct times_ctx {
-    const osp__lpart *lp;
+    part_q *pq;
     osp_log_record rec;
     osp_log_batch one;
     osp_log_view v;
@@ -178,13 +209,14 @@ static int time_row(uint32_t stream, uint64_t t_ns, void *arg)
 {
     times_ctx *tc = arg;
     tc->rec.time_ns = t_ns; /* within the window: the filter's time range holds it */
-    tc->v.stream = tc->lp->gids[stream];
+    tc->v.stream = tc->pq->lp->gids[stream];
+    tc->v.size = estimate(tc->pq, stream);
     return tc->fn(&tc->v, tc->ctx);
 }
 
 static int visit_times(qprep *p, part_q *pq, size_t g, row_fn fn, void *ctx)
 {
-    times_ctx tc = {.lp = pq->lp, .fn = fn, .ctx = ctx};
+    times_ctx tc = {.pq = pq, .fn = fn, .ctx = ctx};
     tc.rec = (osp_log_record){.resource = UINT32_MAX, .scope = UINT32_MAX};
     tc.one = (osp_log_batch){.records = &tc.rec, .nrecords = 1, .records_cap = 1};
     tc.v = (osp_log_view){.batch = &tc.one, .index = 0, .line = OSP_STR_NULL};
@@ -226,7 +258,7 @@ static int scan_part(osp_logstore *s, qprep *p, osp__lpart *lp, osp_log_batch *r
         osp__logstore_quarantine(s, &lp->ref);
         rc = 0;
     }
-    osp_free(pq.streams);
+    part_q_cleanup(&pq);
     return rc;
 }
 
@@ -551,7 +583,7 @@ int osp_logstore_select(osp_logstore *s, const osp_log_query *q, osp_log_keep_fn
     if (rc == 0)
         rc = emit(&sel, out, streams);
     for (size_t i = 0; pqs && i < snap.nparts; i++)
-        osp_free(pqs[i].streams);
+        part_q_cleanup(&pqs[i]);
     osp_free(pqs);
     osp__logstore_snapshot_release(&snap);
     osp_log_batch_cleanup(&sel.pool);

@@ -13,6 +13,8 @@
 #include "query/logql.h"
 #include "query/logql_eval.h"
 
+#include "labeltext.h"
+
 /* ---- the fixture ---- */
 
 typedef struct rec {
@@ -55,22 +57,6 @@ typedef struct fixture {
     int no_lines;        /* scans asked for no_lines */
 } fixture;
 
-static osp_label *parse_labels(osp_arena *a, const char *text, size_t *n)
-{
-    osp_label *l = osp_arena_alloc(a, 16 * sizeof *l);
-    *n = 0;
-    for (const char *p = text; p && *p;) {
-        const char *eq = strchr(p, '='), *end = strchr(p, ',');
-        if (!end)
-            end = p + strlen(p);
-        l[*n].name = osp_arena_strdup(a, osp_str_make(p, (size_t)(eq - p)));
-        l[*n].value = osp_arena_strdup(a, osp_str_make(eq + 1, (size_t)(end - eq - 1)));
-        (*n)++;
-        p = *end ? end + 1 : end;
-    }
-    return l;
-}
-
 static void fixture_init(fixture *f)
 {
     memset(f, 0, sizeof *f);
@@ -96,7 +82,7 @@ static void fixture_init(fixture *f)
         osp_value v = {.type = OSP_VAL_STRING, .s = osp_str_c(data[i].line)};
         assert_int_equal(osp_value_put(&body, &v), 0);
         size_t na;
-        osp_label *al = parse_labels(&f->arena, data[i].attrs, &na);
+        osp_label *al = test_labels(&f->arena, data[i].attrs, &na);
         for (size_t k = 0; k < na; k++) {
             osp_value av = {.type = OSP_VAL_STRING, .s = al[k].value};
             assert_int_equal(osp_attr_append(&attrs, al[k].name, &av), 0);
@@ -131,7 +117,7 @@ static int fx_stream_labels(void *ctx, uint64_t stream, osp_arena *arena, osp_la
     fixture *f = ctx;
     if (stream >= f->nstreams)
         return OSP_ENOTFOUND;
-    *labels = parse_labels(arena, f->streams[stream], n);
+    *labels = test_labels(arena, f->streams[stream], n);
     return 0;
 }
 
@@ -170,7 +156,7 @@ static int selected(fixture *f, const osp_log_query *q, size_t i, osp_str line)
 
 static osp_log_view view(fixture *f, size_t i)
 {
-    return (osp_log_view){f->sid[i], &f->b, i, osp_str_c(data[i].line)};
+    return (osp_log_view){f->sid[i], &f->b, i, osp_str_c(data[i].line), strlen(data[i].line)};
 }
 
 static int fx_scan(void *ctx, const osp_log_query *q, osp_log_fn fn, void *fn_ctx)
@@ -188,9 +174,9 @@ static int fx_scan(void *ctx, const osp_log_query *q, osp_log_fn fn, void *fn_ct
         if (!selected(f, q, k, v.line))
             continue;
         if (times_only) /* as bare as the contract allows */
-            v = (osp_log_view){f->sid[k], &f->times, k, osp_str_c("")};
+            v = (osp_log_view){f->sid[k], &f->times, k, osp_str_c(""), v.size};
         else if (no_lines)
-            v = (osp_log_view){f->sid[k], &f->bare, k, osp_str_c("")};
+            v = (osp_log_view){f->sid[k], &f->bare, k, osp_str_c(""), v.size};
         if ((rc = fn(&v, fn_ctx)))
             return rc;
     }

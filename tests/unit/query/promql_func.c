@@ -10,6 +10,8 @@
 #include "query/promql_int.h"
 #include "query/promql_parse.h"
 
+#include "labeltext.h"
+
 typedef struct fx {
     osp_arena arena;
     char err[256];
@@ -38,32 +40,10 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Labels from "a=b,c=d" (sorted); "" gives none. */
-static osp_label *mk_labels(fx *f, const char *spec, size_t *n)
-{
-    osp_label *l = osp_arena_alloc(&f->arena, 16 * sizeof *l);
-    assert_non_null(l);
-    *n = 0;
-    const char *p = spec;
-    while (*p) {
-        const char *eq = strchr(p, '=');
-        assert_non_null(eq);
-        const char *end = strchr(eq, ',');
-        if (!end)
-            end = eq + strlen(eq);
-        l[*n].name = osp_str_make(p, (size_t)(eq - p));
-        l[*n].value = osp_str_make(eq + 1, (size_t)(end - eq - 1));
-        (*n)++;
-        p = *end ? end + 1 : end;
-    }
-    osp_labels_sort(l, *n);
-    return l;
-}
-
 static osp_promql_elem el(fx *f, const char *spec, double v)
 {
     osp_promql_elem e = {0};
-    e.labels = mk_labels(f, spec, &e.nlabels);
+    e.labels = test_labels(&f->arena, spec, &e.nlabels);
     e.t_ms = f->c.t_ms;
     e.v = v;
     return e;
@@ -96,7 +76,7 @@ static osp_promql_arg matrix_arg(const osp_series *s, size_t n, int64_t range_ms
 static osp_series series(fx *f, const char *spec, const osp_sample *s, size_t n)
 {
     osp_series r = {0};
-    r.labels = mk_labels(f, spec, &r.nlabels);
+    r.labels = test_labels(&f->arena, spec, &r.nlabels);
     r.samples = (osp_sample *)s;
     r.nsamples = n;
     return r;

@@ -36,6 +36,23 @@ static inline osp_str lg_string_body(osp_log_batch *b, const char *text)
     return s;
 }
 
+/* The bytes a part counts for r's line (OSP_LSTREAM_LINE_BYTES): the text of a body that
+ * is one string value as written canonically, any other body's bytes. */
+static inline uint64_t lg_stored_line_bytes(const osp_log_record *r)
+{
+    osp_value v;
+    uint64_t n;
+    if (osp_value_decode(r->body, &v) || v.type != OSP_VAL_STRING)
+        return r->body.n;
+    n = v.s.n;
+    size_t head = 2; /* the tag and the length's varint */
+    while (n >= 128) {
+        n >>= 7;
+        head++;
+    }
+    return r->body.n == head + v.s.n ? v.s.n : r->body.n;
+}
+
 /* A resource of service svc on pod: service.name, k8s.pod.name promoted to stream labels
  * and host.name left as structured metadata. */
 static inline uint32_t lg_resource(osp_log_batch *b, const char *svc, const char *pod)

@@ -6,6 +6,8 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/checksum.h"
+#include "core/endian.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/fsutil.h"
@@ -16,6 +18,8 @@
 #include "store/logs/logpart.h"
 #include "store/logs/logtoken.h"
 #include "store/storetest.h"
+
+#include "loggen.h"
 
 #define T0 1730000000000000000ull /* 2024-10-27 */
 
@@ -579,19 +583,25 @@ static void test_round_trip_every_field(void **state)
     assert_int_equal(check_read(p, &s, &all), b.nrecords);
     all.no_body = 1;
     assert_int_equal(check_read(p, &s, &all), b.nrecords);
-    /* The stream table: label sets and time ranges of the source. */
+    /* The stream table: label sets, time ranges and sizes of the source. */
     for (size_t k = 0, pos = 0; k < info->nstreams; k++) {
         const osp_label *l;
         size_t n;
-        uint64_t smin, smax;
+        uint64_t smin, smax, rows, line_bytes, want_bytes = 0, first = pos;
         osp_logpart_stream(p, k, &l, &n);
         osp_logpart_stream_time(p, k, &smin, &smax);
+        osp_logpart_stream_size(p, k, &rows, &line_bytes);
         size_t i = s.order[pos];
         assert_int_equal(osp_logpart_labels_cmp(l, n, s.labels[i], s.nlabels[i]), 0);
         assert_int_equal(smin, osp_log_time(&b.records[i]));
-        while (pos + 1 < b.nrecords && s.stream[pos + 1] == k)
-            pos++;
+        for (;; pos++) {
+            want_bytes += lg_stored_line_bytes(&b.records[s.order[pos]]);
+            if (pos + 1 == b.nrecords || s.stream[pos + 1] != k)
+                break;
+        }
         assert_int_equal(smax, osp_log_time(&b.records[s.order[pos]]));
+        assert_int_equal(rows, pos - first + 1);
+        assert_int_equal(line_bytes, want_bytes);
         pos++;
     }
     osp_logpart_close(p);
@@ -959,6 +969,23 @@ static void test_corruption(void **state)
         assert_int_equal(osp_logpart_open(path, &p), OSP_ECORRUPT);
         osp_test_flip_byte(path, spots[i], 0x20);
     }
+    p = open_part(dir, "a.part");
+    osp_logpart_close(p);
+
+    /* A footer whose checksum holds but whose index starts inside the footer itself, with
+     * the length that then wraps around: refused as corrupt before anything is allocated. */
+    uint8_t ft[OSP_LOGPART_FOOTER_SIZE], bad[OSP_LOGPART_FOOTER_SIZE];
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, ft, sizeof ft, (off_t)(size - sizeof ft)), (ssize_t)sizeof ft);
+    memcpy(bad, ft, sizeof bad);
+    osp_put_le64(bad, size - sizeof bad + 10);
+    osp_put_le64(bad + 8, (uint64_t)-10);
+    osp_put_le64(bad + 40, XXH64(bad, 40, 0));
+    assert_int_equal(pwrite(fd, bad, sizeof bad, (off_t)(size - sizeof bad)), (ssize_t)sizeof bad);
+    assert_int_equal(osp_logpart_open(path, &p), OSP_ECORRUPT);
+    assert_int_equal(pwrite(fd, ft, sizeof ft, (off_t)(size - sizeof ft)), (ssize_t)sizeof ft);
+    close(fd);
     p = open_part(dir, "a.part");
     osp_logpart_close(p);
 

@@ -278,6 +278,9 @@ typedef struct pairs {
     int digest;      /* add up fields_sum */
     uint64_t fields; /* with digest: the sum of every record's fields but its body */
     size_t lines;    /* records with a line */
+    uint64_t sizes;  /* of the views */
+    uint64_t stored; /* of the records' lines as parts count them (a string body's text,
+                        any other body's bytes) */
 } pairs;
 
 /* A digest of the fields of r but its body. */
@@ -306,6 +309,10 @@ static int collect_pair(const osp_log_view *v, void *ctx)
     if (p->digest)
         p->fields += fields_digest(r);
     p->lines += v->line.n > 0;
+    if (v->line.n)
+        assert_int_equal(v->size, v->line.n);
+    p->sizes += v->size;
+    p->stored += lg_stored_line_bytes(r);
     return 0;
 }
 
@@ -326,7 +333,8 @@ static void assert_same_pairs(pairs *a, pairs *b)
 }
 
 /* A times_only scan passes the same streams and times as a full one; a no_lines scan
- * passes the same records, with no lines where they come from parts. */
+ * passes the same records, with no lines where they come from parts. Where they read
+ * every row of the streams they select from parts, their sizes add up to the lines'. */
 static void check_times_scan(osp_logstore *s, const osp_log_batch *g, const query_case *c)
 {
     osp_log_query q;
@@ -348,6 +356,10 @@ static void check_times_scan(osp_logstore *s, const osp_log_batch *g, const quer
         assert_int_equal(bare.lines, 0);
     else /* buffers may keep them */
         assert_true(bare.lines <= full.lines);
+    if (st.buffered == 0 && !c->start && !c->end && !c->needle && !c->by_trace) {
+        assert_int_equal(times.sizes, full.stored);
+        assert_int_equal(bare.sizes, full.stored);
+    }
     free(full.v);
     free(times.v);
     free(bare.v);
