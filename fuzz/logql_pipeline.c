@@ -3,7 +3,9 @@
  * field, logfmt, unpack, pattern and decolorize stages on a log line. Input: the template
  * (also the pattern and a field expression) up to the first newline, the line after it.
  * Checks: no crash, no leak, a refused template always says why, and every stage leaves
- * the entry's labels with non-empty names and its line inside the arena or the input. */
+ * the entry's labels with non-empty names and its line inside the arena or the input.
+ * Every extracted value, and the first line, also goes through field type detection
+ * (query/logdetect.h). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +15,17 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "fuzz_check.h"
+#include "query/logdetect.h"
 #include "query/logql_eval_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_entry(const osp__lq_entry *e)
 {
-    for (size_t i = 0; i < e->n; i++)
+    for (size_t i = 0; i < e->n; i++) {
         CHECK(e->l[i].name.n > 0);
+        CHECK(osp_field_type_of(e->l[i].value) <= OSP_FIELD_BYTES);
+    }
     CHECK(e->line.p != NULL || e->line.n == 0);
 }
 
@@ -53,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < nre; i++)
             osp_re2_cleanup(re[i]);
     }
+    CHECK(osp_field_type_of(head) <= OSP_FIELD_BYTES);
     osp_logql_extract x = {OSP_STR_LIT("f"), head, 0};
     for (int stage = 0; stage < 7; stage++) {
         if (osp__lq_entry_init(&e, &a, stream, 2, NULL, 0, line, 1) != 0)

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "api/form.h"
+#include "api/logs_int.h"
 #include "api/prom.h"
 #include "core/clock.h"
 #include "core/duration.h"
@@ -25,7 +26,6 @@
 #include "proto/otlp_logs.h"
 #include "query/logql.h"
 #include "query/logql_eval.h"
-#include "query/logvolume.h"
 #include "query/params.h"
 
 #define JSON_TYPE "application/json"
@@ -40,7 +40,7 @@
 #define ERRLEN 512
 #define NS UINT64_C(1000000000)
 
-enum { NROUTES = 13 };
+enum { NROUTES = 16 };
 
 typedef void (*logs_fn)(osp_logs_api *api, const osp_http_request *req, osp_http_response *res);
 
@@ -60,11 +60,8 @@ struct osp_logs_api {
 
 /* ---- responses ---- */
 
-static void fail(osp_http_response *res, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* A Loki error: the message as plain text. */
-static void fail(osp_http_response *res, int status, const char *fmt, ...)
+void osp__logs_fail(osp_http_response *res, int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -76,28 +73,28 @@ static void fail(osp_http_response *res, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-static void fail_rc(osp_http_response *res, int rc, const char *err)
+void osp__logs_fail_rc(osp_http_response *res, int rc, const char *err)
 {
     if (rc == OSP_EBUSY) {
         osp_http_response_header(res, "retry-after", OSP_STR_LIT("1"));
-        fail(res, 503, "the store is busy, retry later");
+        osp__logs_fail(res, 503, "the store is busy, retry later");
     } else if (rc == OSP_ETIMEDOUT) {
-        fail(res, 504, "query timed out");
+        osp__logs_fail(res, 504, "query timed out");
     } else if (rc == OSP_ETOOBIG) {
-        fail(res, 422, "the result is too large: narrow the query");
+        osp__logs_fail(res, 422, "the result is too large: narrow the query");
     } else if (rc == OSP_EINVAL || rc == OSP_EPARSE || rc == OSP_EEXEC) {
-        fail(res, 400, "%s", err && err[0] ? err : osp_strerror(rc));
+        osp__logs_fail(res, 400, "%s", err && err[0] ? err : osp_strerror(rc));
     } else {
-        fail(res, 500, "%s", err && err[0] ? err : osp_strerror(rc));
+        osp__logs_fail(res, 500, "%s", err && err[0] ? err : osp_strerror(rc));
     }
 }
 
-static void finish(osp_http_response *res, int rc)
+void osp__logs_finish(osp_http_response *res, int rc)
 {
     if (rc > 0) /* a chain of buffer writes joined with || failed: the body hit its cap */
         rc = OSP_ETOOBIG;
     if (rc) {
-        fail_rc(res, rc, NULL);
+        osp__logs_fail_rc(res, rc, NULL);
         return;
     }
     res->status = 200;
@@ -156,7 +153,7 @@ static int parse_loki_time(osp_str text, uint64_t *ns)
 }
 
 /* A duration as Loki takes one: Prometheus's duration ("5m", "1h30m") or float seconds. */
-static int parse_loki_duration(osp_str text, uint64_t *ns)
+int osp__logs_parse_duration(osp_str text, uint64_t *ns)
 {
     char buf[40], *end;
     int64_t ms;
@@ -176,20 +173,20 @@ static int parse_loki_duration(osp_str text, uint64_t *ns)
 }
 
 /* Reads parameter name with parse. 1 with *ns, 0 absent or empty, -1 answered 400. */
-static int ns_param(const osp_form *p, osp_http_response *res, const char *name,
-                    int (*parse)(osp_str, uint64_t *), uint64_t *ns)
+int osp__logs_ns_param(const osp_form *p, osp_http_response *res, const char *name,
+                       int (*parse)(osp_str, uint64_t *), uint64_t *ns)
 {
     osp_str v;
     int rc = osp_form_get(p, name, &v);
     if (rc < 0) {
-        fail(res, 400, "invalid parameter %s: bad percent-encoding", name);
+        osp__logs_fail(res, 400, "invalid parameter %s: bad percent-encoding", name);
         return -1;
     }
     if (rc == 0 || v.n == 0)
         return 0;
     if (parse(v, ns)) {
-        fail(res, 400, "invalid parameter %s: cannot parse \"%.*s\"", name,
-             (int)(v.n > 64 ? 64 : v.n), v.p);
+        osp__logs_fail(res, 400, "invalid parameter %s: cannot parse \"%.*s\"", name,
+                       (int)(v.n > 64 ? 64 : v.n), v.p);
         return -1;
     }
     return 1;
@@ -197,51 +194,52 @@ static int ns_param(const osp_form *p, osp_http_response *res, const char *name,
 
 /* start, end and since of a range, as Loki defaults them: end now, start end - since
  * (an hour by default). 0, or -1 when answered. */
-static int range_params(const osp_form *p, osp_http_response *res, uint64_t *start, uint64_t *end)
+int osp__logs_range_params(const osp_form *p, osp_http_response *res, uint64_t *start,
+                           uint64_t *end)
 {
     uint64_t since = DEFAULT_SINCE_NS;
     int rc;
     *end = osp_clock_ns(CLOCK_REALTIME);
-    if (ns_param(p, res, "end", parse_loki_time, end) < 0 ||
-        ns_param(p, res, "since", parse_loki_duration, &since) < 0 ||
-        (rc = ns_param(p, res, "start", parse_loki_time, start)) < 0)
+    if (osp__logs_ns_param(p, res, "end", parse_loki_time, end) < 0 ||
+        osp__logs_ns_param(p, res, "since", osp__logs_parse_duration, &since) < 0 ||
+        (rc = osp__logs_ns_param(p, res, "start", parse_loki_time, start)) < 0)
         return -1;
     if (rc == 0)
         *start = *end > since ? *end - since : 0;
     if (*end < *start) {
-        fail(res, 400, "end timestamp must not be before or equal to start time");
+        osp__logs_fail(res, 400, "end timestamp must not be before or equal to start time");
         return -1;
     }
     return 0;
 }
 
-/* limit (1..OSP_LOGS_MAX_LIMIT, default def). 0, or -1 when answered. */
-static int limit_param(const osp_form *p, osp_http_response *res, size_t def, size_t *limit)
+int osp__logs_count_param(const osp_form *p, osp_http_response *res, const char *name, size_t def,
+                          size_t *count)
 {
     osp_str v;
-    *limit = def;
-    int rc = osp_form_get(p, "limit", &v);
+    *count = def;
+    int rc = osp_form_get(p, name, &v);
     if (rc <= 0 || v.n == 0)
-        return rc < 0 ? (fail(res, 400, "invalid parameter limit"), -1) : 0;
+        return rc < 0 ? (osp__logs_fail(res, 400, "invalid parameter %s", name), -1) : 0;
     char buf[24], *end;
     if (v.n >= sizeof buf) {
-        fail(res, 400, "invalid parameter limit: cannot parse \"%.*s\"", 23, v.p);
+        osp__logs_fail(res, 400, "invalid parameter %s: cannot parse \"%.*s\"", name, 23, v.p);
         return -1;
     }
     memcpy(buf, v.p, v.n);
     buf[v.n] = 0;
     long long n = strtoll(buf, &end, 10);
     if (*end || n <= 0) {
-        fail(res, 400, "limit must be a positive value");
+        osp__logs_fail(res, 400, "%s must be a positive value", name);
         return -1;
     }
     if (n > OSP_LOGS_MAX_LIMIT) {
-        fail(res, 400,
-             "max entries limit per query exceeded, limit > max_entries_limit (%lld > %d)", n,
-             OSP_LOGS_MAX_LIMIT);
+        osp__logs_fail(res, 400,
+                       "max entries limit per query exceeded, %s > max_entries_limit (%lld > %d)",
+                       name, n, OSP_LOGS_MAX_LIMIT);
         return -1;
     }
-    *limit = (size_t)n;
+    *count = (size_t)n;
     return 0;
 }
 
@@ -252,34 +250,35 @@ static int direction_param(const osp_form *p, osp_http_response *res, int *forwa
     *forward = 0;
     int rc = osp_form_get(p, "direction", &v);
     if (rc <= 0 || v.n == 0)
-        return rc < 0 ? (fail(res, 400, "invalid parameter direction"), -1) : 0;
+        return rc < 0 ? (osp__logs_fail(res, 400, "invalid parameter direction"), -1) : 0;
     if (osp_str_ieq(v, OSP_STR_LIT("forward")))
         *forward = 1;
     else if (!osp_str_ieq(v, OSP_STR_LIT("backward"))) {
-        fail(res, 400, "invalid direction \"%.*s\": expected forward or backward",
-             (int)(v.n > 32 ? 32 : v.n), v.p);
+        osp__logs_fail(res, 400, "invalid direction \"%.*s\": expected forward or backward",
+                       (int)(v.n > 32 ? 32 : v.n), v.p);
         return -1;
     }
     return 0;
 }
 
 /* The query parameter, parsed. 0 with *e, or -1 when answered. */
-static int query_param(const osp_form *p, osp_http_response *res, osp_arena *arena,
-                       osp_logql_expr **e)
+int osp__logs_query_param(const osp_form *p, osp_http_response *res, osp_arena *arena,
+                          osp_logql_expr **e)
 {
     osp_str text = {0};
     char err[ERRLEN];
     int rc = osp_form_get(p, "query", &text);
     if (rc <= 0 || text.n == 0) {
-        fail(res, 400, "%s", rc < 0 ? "invalid parameter query" : "query parameter is missing");
+        osp__logs_fail(res, 400, "%s",
+                       rc < 0 ? "invalid parameter query" : "query parameter is missing");
         return -1;
     }
     rc = osp_logql_parse(text, arena, e, err, sizeof err);
     if (rc) {
         if (rc == OSP_EPARSE)
-            fail(res, 400, "parse error: %s", err);
+            osp__logs_fail(res, 400, "parse error: %s", err);
         else
-            fail_rc(res, rc, err);
+            osp__logs_fail_rc(res, rc, err);
         return -1;
     }
     return 0;
@@ -309,19 +308,29 @@ static int src_streams(void *ctx, const osp_label_matcher *m, size_t n, uint64_t
     return osp_store_log_streams(ctx, m, n, start_ns, end_ns, arena, ids, nids);
 }
 
+osp_logql_source osp__logs_source(osp_logs_api *api)
+{
+    return (osp_logql_source){api->store, src_scan, src_select, src_labels, src_streams};
+}
+
+int64_t osp__logs_deadline(const osp_logs_api *api)
+{
+    return osp_clock_ms(CLOCK_MONOTONIC) +
+           (api->opt.timeout_ms ? api->opt.timeout_ms : DEFAULT_TIMEOUT_MS);
+}
+
 /* Runs e; answers errors. 0 with *r, or -1 when answered. */
 static int eval(osp_logs_api *api, const osp_http_request *req, osp_http_response *res,
                 const osp_logql_expr *e, uint64_t start, uint64_t end, int64_t step_ms,
                 const osp_logql_opts *given, osp_logql_result *r)
 {
-    osp_logql_source src = {api->store, src_scan, src_select, src_labels, src_streams};
+    osp_logql_source src = osp__logs_source(api);
     osp_logql_opts opts = *given;
     char err[ERRLEN] = "";
-    int64_t timeout = api->opt.timeout_ms ? api->opt.timeout_ms : DEFAULT_TIMEOUT_MS;
-    opts.deadline_ms = osp_clock_ms(CLOCK_MONOTONIC) + timeout;
+    opts.deadline_ms = osp__logs_deadline(api);
     int rc = osp_logql_eval(&src, e, start, end, step_ms, &opts, req->arena, r, err, sizeof err);
     if (rc) {
-        fail_rc(res, rc, err);
+        osp__logs_fail_rc(res, rc, err);
         return -1;
     }
     return 0;
@@ -385,7 +394,8 @@ static void answer_query(osp_logs_api *api, const osp_http_request *req, osp_htt
     osp_logql_expr *e;
     osp_logql_opts opts = {0};
     osp_logql_result r;
-    if (query_param(p, res, req->arena, &e) || limit_param(p, res, DEFAULT_LIMIT, &opts.limit) ||
+    if (osp__logs_query_param(p, res, req->arena, &e) ||
+        osp__logs_count_param(p, res, "limit", DEFAULT_LIMIT, &opts.limit) ||
         direction_param(p, res, &opts.forward) ||
         eval(api, req, res, e, start, end, step_ms, &opts, &r))
         return;
@@ -393,7 +403,7 @@ static void answer_query(osp_logs_api *api, const osp_http_request *req, osp_htt
     osp_buf_reset(b);
     int rc = osp_buf_puts(b, "{\"status\":\"success\",\"data\":");
     rc = rc ? rc : put_result(b, &r, end);
-    finish(res, rc ? rc : osp_buf_putc(b, '}'));
+    osp__logs_finish(res, rc ? rc : osp_buf_putc(b, '}'));
 }
 
 /* GET|POST /loki/api/v1/query?query=&time=&limit=&direction= */
@@ -402,7 +412,7 @@ static void loki_query(osp_logs_api *api, const osp_http_request *req, osp_http_
     osp_form p;
     uint64_t t = osp_clock_ns(CLOCK_REALTIME);
     osp_form_init(&p, req);
-    if (ns_param(&p, res, "time", parse_loki_time, &t) < 0)
+    if (osp__logs_ns_param(&p, res, "time", parse_loki_time, &t) < 0)
         return;
     answer_query(api, req, res, &p, t, t, 0);
 }
@@ -414,8 +424,8 @@ static void loki_query_range(osp_logs_api *api, const osp_http_request *req, osp
     uint64_t start, end, step = 0;
     osp_form_init(&p, req);
     int given;
-    if (range_params(&p, res, &start, &end) ||
-        (given = ns_param(&p, res, "step", parse_loki_duration, &step)) < 0)
+    if (osp__logs_range_params(&p, res, &start, &end) ||
+        (given = osp__logs_ns_param(&p, res, "step", osp__logs_parse_duration, &step)) < 0)
         return;
     if (!given) { /* Loki's default: a 250th of the range, at least a second */
         step = (end - start) / 250 / NS * NS;
@@ -423,15 +433,15 @@ static void loki_query_range(osp_logs_api *api, const osp_http_request *req, osp
             step = NS;
     }
     if (step == 0) {
-        fail(res, 400,
-             "zero or negative query resolution step widths are not accepted. Try a "
-             "positive integer");
+        osp__logs_fail(res, 400,
+                       "zero or negative query resolution step widths are not accepted. Try a "
+                       "positive integer");
         return;
     }
     if ((end - start) / step > 11000) {
-        fail(res, 400,
-             "exceeded maximum resolution of 11,000 points per timeseries. Try "
-             "increasing the value of the step parameter");
+        osp__logs_fail(res, 400,
+                       "exceeded maximum resolution of 11,000 points per timeseries. Try "
+                       "increasing the value of the step parameter");
         return;
     }
     answer_query(api, req, res, &p, start, end, (int64_t)(step / 1000000 ? step / 1000000 : 1));
@@ -454,7 +464,7 @@ static int selector_param(osp_arena *arena, osp_http_response *res, osp_str text
         snprintf(err, sizeof err, "a stream selector is expected, not a metric query");
     }
     if (rc) {
-        fail(res, rc == OSP_EPARSE ? 400 : 500, "parse error: %s", err);
+        osp__logs_fail(res, rc == OSP_EPARSE ? 400 : 500, "parse error: %s", err);
         return -1;
     }
     *m = e->u.log.matchers;
@@ -464,16 +474,16 @@ static int selector_param(osp_arena *arena, osp_http_response *res, osp_str text
 
 /* The range and the optional "query" stream selector of the label and pattern endpoints.
  * 0 with *m and *nm (none: NULL, 0), or -1 when answered. */
-static int range_and_selector(const osp_form *p, const osp_http_request *req,
-                              osp_http_response *res, uint64_t *start, uint64_t *end,
-                              osp_label_matcher **m, size_t *nm)
+int osp__logs_range_and_selector(const osp_form *p, const osp_http_request *req,
+                                 osp_http_response *res, uint64_t *start, uint64_t *end,
+                                 osp_label_matcher **m, size_t *nm)
 {
     osp_str q = {0};
-    if (range_params(p, res, start, end))
+    if (osp__logs_range_params(p, res, start, end))
         return -1;
     if (osp_form_get(p, "query", &q) < 0 || selector_param(req->arena, res, q, m, nm) < 0) {
         if (!res->body.len)
-            fail(res, 400, "invalid parameter query");
+            osp__logs_fail(res, 400, "invalid parameter query");
         return -1;
     }
     return 0;
@@ -488,7 +498,7 @@ static void label_listing(osp_logs_api *api, const osp_http_request *req, osp_ht
     size_t nm = 0, n = 0;
     osp_str *values = NULL;
     osp_form_init(&p, req);
-    if (range_and_selector(&p, req, res, &start, &end, &m, &nm))
+    if (osp__logs_range_and_selector(&p, req, res, &start, &end, &m, &nm))
         return;
     int rc =
         name.p ? osp_store_log_label_values(api->store, name, m, nm, start, end, req->arena,
@@ -499,7 +509,7 @@ static void label_listing(osp_logs_api *api, const osp_http_request *req, osp_ht
     if (rc == 0)
         rc = osp_buf_puts(b, "{\"status\":\"success\",\"data\":") || put_str_array(b, values, n) ||
              osp_buf_putc(b, '}');
-    finish(res, rc);
+    osp__logs_finish(res, rc);
 }
 
 /* GET /loki/api/v1/labels?start=&end=&since=&query= */
@@ -508,23 +518,29 @@ static void loki_labels(osp_logs_api *api, const osp_http_request *req, osp_http
     label_listing(api, req, res, (osp_str){0});
 }
 
+int osp__logs_path_name(const osp_http_request *req, osp_http_response *res, const char *prefix,
+                        const char *what, osp_str *name)
+{
+    size_t skip = strlen(prefix), suffix = strlen(VALUES_SUFFIX);
+    osp_str rest = osp_str_make(req->path.p + skip, req->path.n - skip);
+    if (rest.n <= suffix || memcmp(rest.p + rest.n - suffix, VALUES_SUFFIX, suffix) != 0) {
+        osp__logs_fail(res, 404, "not found");
+        return -1;
+    }
+    if (osp_http_percent_decode(req->arena, osp_str_make(rest.p, rest.n - suffix), 0, name)) {
+        osp__logs_fail(res, 400, "invalid %s name", what);
+        return -1;
+    }
+    return 0;
+}
+
 /* GET /loki/api/v1/label/{name}/values */
 static void loki_label_values(osp_logs_api *api, const osp_http_request *req,
                               osp_http_response *res)
 {
-    osp_str rest = osp_str_make(req->path.p + strlen(LABEL_PREFIX),
-                                req->path.n - strlen(LABEL_PREFIX)),
-            name;
-    size_t suffix = strlen(VALUES_SUFFIX);
-    if (rest.n <= suffix || memcmp(rest.p + rest.n - suffix, VALUES_SUFFIX, suffix) != 0) {
-        fail(res, 404, "not found");
-        return;
-    }
-    if (osp_http_percent_decode(req->arena, osp_str_make(rest.p, rest.n - suffix), 0, &name)) {
-        fail(res, 400, "invalid label name");
-        return;
-    }
-    label_listing(api, req, res, name);
+    osp_str name;
+    if (osp__logs_path_name(req, res, LABEL_PREFIX, "label", &name) == 0)
+        label_listing(api, req, res, name);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -541,18 +557,18 @@ static void loki_series(osp_logs_api *api, const osp_http_request *req, osp_http
     osp_str sels[MAX_MATCH];
     size_t nsels = 0, nmore = 0;
     osp_form_init(&p, req);
-    if (range_params(&p, res, &start, &end))
+    if (osp__logs_range_params(&p, res, &start, &end))
         return;
     if (osp_form_all(&p, "match[]", sels, MAX_MATCH, &nsels) ||
         osp_form_all(&p, "match", sels + nsels, MAX_MATCH - nsels, &nmore)) {
-        fail(res, 400, "invalid parameter match[]: at most %d selectors", MAX_MATCH);
+        osp__logs_fail(res, 400, "invalid parameter match[]: at most %d selectors", MAX_MATCH);
         return;
     }
     nsels += nmore;
     uint64_t **ids = osp_arena_calloc(req->arena, nsels + 1, sizeof *ids);
     size_t *nids = osp_arena_calloc(req->arena, nsels + 1, sizeof *nids);
     if (!ids || !nids) {
-        fail_rc(res, OSP_ENOMEM, NULL);
+        osp__logs_fail_rc(res, OSP_ENOMEM, NULL);
         return;
     }
     int rc = 0;
@@ -583,7 +599,7 @@ static void loki_series(osp_logs_api *api, const osp_http_request *req, osp_http
             }
             rc = rc ? rc : (written++ ? osp_buf_putc(b, ',') : 0) || osp_json_put_labels(b, l, nl);
         }
-    finish(res, rc ? rc : osp_buf_puts(b, "]}"));
+    osp__logs_finish(res, rc ? rc : osp_buf_puts(b, "]}"));
 }
 
 /* GET /loki/api/v1/status/buildinfo: what Grafana reads to learn the server's version. */
@@ -592,196 +608,10 @@ static void loki_buildinfo(osp_logs_api *api, const osp_http_request *req, osp_h
     (void)api;
     (void)req;
     osp_buf_reset(&res->body);
-    finish(res, osp_buf_puts(&res->body, "{\"version\":\"" OSP_VERSION
-                                         "\",\"revision\":\"\",\"branch\":\"\",\"buildUser\":"
-                                         "\"\",\"buildDate\":\"\",\"goVersion\":\"\"}"));
-}
-
-/* ---- index statistics and volume ---- */
-
-/* Splits a comma-separated list of names (spaces around them dropped, empty ones too). */
-static int split_names(osp_arena *arena, osp_str list, osp_str **names, size_t *n)
-{
-    size_t cap = 1;
-    for (size_t i = 0; i < list.n; i++)
-        cap += list.p[i] == ',';
-    *names = osp_arena_alloc(arena, cap * sizeof **names);
-    *n = 0;
-    if (!*names)
-        return OSP_ENOMEM;
-    for (size_t i = 0, start = 0; i <= list.n; i++) {
-        if (i < list.n && list.p[i] != ',')
-            continue;
-        osp_str name = osp_str_trim_blanks(osp_str_make(list.p + start, i - start));
-        if (name.n)
-            (*names)[(*n)++] = name;
-        start = i + 1;
-    }
-    return 0;
-}
-
-/* The stream selector ("query", required), range, limit, targetLabels and aggregateBy of
- * the index endpoints. 0 with *vq, or -1 when answered. */
-static int volume_params(const osp_http_request *req, osp_http_response *res, const osp_form *p,
-                         osp_log_volume_query *vq)
-{
-    osp_label_matcher *m = NULL;
-    osp_str targets = {0}, by = {0}, *names;
-    size_t nm = 0, nnames;
-    memset(vq, 0, sizeof *vq);
-    if (range_and_selector(p, req, res, &vq->start_ns, &vq->end_ns, &m, &nm) ||
-        limit_param(p, res, OSP_LOG_VOLUME_DEFAULT_LIMIT, &vq->limit))
-        return -1;
-    if (nm == 0) {
-        fail(res, 400, "query parameter is missing: a stream selector is required");
-        return -1;
-    }
-    if (osp_form_get(p, "targetLabels", &targets) < 0 || osp_form_get(p, "aggregateBy", &by) < 0) {
-        fail(res, 400, "invalid parameter targetLabels or aggregateBy: bad percent-encoding");
-        return -1;
-    }
-    if (by.n && !osp_str_eqz(by, "series") && !(vq->by_labels = osp_str_eqz(by, "labels"))) {
-        fail(res, 400, "invalid aggregateBy \"%.*s\": expected series or labels",
-             (int)(by.n > 32 ? 32 : by.n), by.p);
-        return -1;
-    }
-    if (split_names(req->arena, targets, &names, &nnames)) {
-        fail_rc(res, OSP_ENOMEM, NULL);
-        return -1;
-    }
-    vq->m = m;
-    vq->n = nm;
-    vq->targets = names;
-    vq->ntargets = nnames;
-    return 0;
-}
-
-/* Step of an index range: the "step" parameter, else query_range's default. 0, or -1
- * when answered. */
-static int volume_step(const osp_form *p, osp_http_response *res, uint64_t start, uint64_t end,
-                       uint64_t *step)
-{
-    int given = ns_param(p, res, "step", parse_loki_duration, step);
-    if (given < 0)
-        return -1;
-    if (!given)
-        *step = (end - start) / 250 / NS * NS > NS ? (end - start) / 250 / NS * NS : NS;
-    if (*step && (end - start) / *step <= 11000)
-        return 0;
-    fail(res, 400,
-         *step ? "exceeded maximum resolution of 11,000 points per timeseries. Try increasing "
-                 "the value of the step parameter"
-               : "zero or negative query resolution step widths are not accepted. Try a "
-                 "positive integer");
-    return -1;
-}
-
-/* Reads an index endpoint's parameters (with range, its step: the point at t then holds
- * the records in (t - step, t], for t = start, start + step, ... up to end) and computes
- * its volume. 0 with *v, the query's first step start in *first and its last point (or
- * end) in *last, or -1 when answered. */
-static int index_volume(osp_logs_api *api, const osp_http_request *req, osp_http_response *res,
-                        int range, osp_log_volume_query *vq, osp_log_volume *v, uint64_t *first,
-                        uint64_t *last)
-{
-    osp_logql_source src = {api->store, src_scan, src_select, src_labels, src_streams};
-    osp_form p;
-    uint64_t step;
-    osp_form_init(&p, req);
-    if (volume_params(req, res, &p, vq) ||
-        (range && volume_step(&p, res, vq->start_ns, vq->end_ns, &step)))
-        return -1;
-    *first = vq->start_ns;
-    *last = vq->end_ns;
-    if (range) {
-        *last = vq->start_ns + (vq->end_ns - vq->start_ns) / step * step;
-        *first = vq->start_ns + 1 > step ? vq->start_ns + 1 - step : 0;
-        vq->start_ns = *first;
-        vq->end_ns = *last + 1;
-        vq->step_ns = step;
-    }
-    int rc = osp_log_volume_compute(&src, vq, req->arena, v);
-    if (rc == OSP_ETOOBIG)
-        fail(res, 422, "too many series × steps: narrow the selector or raise the step");
-    else if (rc)
-        fail_rc(res, rc, NULL);
-    return rc ? -1 : 0;
-}
-
-/* GET|POST /loki/api/v1/index/stats?query=&start=&end=: the streams, chunks (a stream's
- * rows in one block), entries and bytes of lines the selector covers. */
-static void loki_index_stats(osp_logs_api *api, const osp_http_request *req, osp_http_response *res)
-{
-    osp_log_volume_query vq;
-    osp_log_volume v;
-    uint64_t first, last;
-    if (index_volume(api, req, res, 0, &vq, &v, &first, &last))
-        return;
-    osp_buf_reset(&res->body);
-    finish(res, osp_buf_printf(&res->body,
-                               "{\"streams\":%" PRIu64 ",\"chunks\":%" PRIu64
-                               ",\"entries\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
-                               v.streams, v.chunks, v.entries, v.bytes));
-}
-
-/* Answers v's series as a vector at last (no step) or a matrix (sample k at the end of
- * step k, steps without records left out). */
-static void answer_volume(const osp_http_request *req, osp_http_response *res,
-                          const osp_log_volume *v, uint64_t first_ns, uint64_t step_ns,
-                          uint64_t last_ns)
-{
-    osp_series *series = osp_arena_calloc(req->arena, v->nseries + 1, sizeof *series);
-    int rc = series ? 0 : OSP_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < v->nseries; i++) {
-        const osp_log_volume_series *vs = &v->series[i];
-        size_t n = step_ns ? v->nsteps : 1, k = 0;
-        osp_sample *s = osp_arena_alloc(req->arena, (n + 1) * sizeof *s);
-        if (!s) {
-            rc = OSP_ENOMEM;
-            break;
-        }
-        for (size_t j = 0; j < n; j++) {
-            uint64_t t = step_ns ? first_ns + (j + 1) * step_ns - 1 : last_ns;
-            if (!step_ns || vs->step_bytes[j])
-                s[k++] = (osp_sample){(int64_t)(t / 1000000),
-                                      (double)(step_ns ? vs->step_bytes[j] : vs->bytes)};
-        }
-        series[i] =
-            (osp_series){.labels = vs->labels, .nlabels = vs->nlabels, .samples = s, .nsamples = k};
-    }
-    osp_promql_result pr = {.type = step_ns ? OSP_PROMQL_T_MATRIX : OSP_PROMQL_T_VECTOR,
-                            .t_ms = (int64_t)(last_ns / 1000000),
-                            .series = series,
-                            .nseries = v->nseries};
-    osp_buf *b = &res->body;
-    osp_buf_reset(b);
-    rc = rc ? rc
-            : osp_buf_puts(b, "{\"status\":\"success\",\"data\":") || osp_prom_put_result(b, &pr) ||
-                  osp_buf_putc(b, '}');
-    finish(res, rc);
-}
-
-/* GET|POST /loki/api/v1/index/volume?query=&start=&end=&limit=&targetLabels=&aggregateBy=:
- * the bytes of lines per series of the target labels, largest first, as a vector. */
-static void loki_index_volume(osp_logs_api *api, const osp_http_request *req,
-                              osp_http_response *res)
-{
-    osp_log_volume_query vq;
-    osp_log_volume v;
-    uint64_t first, last;
-    if (index_volume(api, req, res, 0, &vq, &v, &first, &last) == 0)
-        answer_volume(req, res, &v, first, 0, last);
-}
-
-/* GET|POST /loki/api/v1/index/volume_range?...&step=: the same per step, as a matrix. */
-static void loki_index_volume_range(osp_logs_api *api, const osp_http_request *req,
-                                    osp_http_response *res)
-{
-    osp_log_volume_query vq;
-    osp_log_volume v;
-    uint64_t first, last;
-    if (index_volume(api, req, res, 1, &vq, &v, &first, &last) == 0)
-        answer_volume(req, res, &v, first, vq.step_ns, last);
+    osp__logs_finish(res,
+                     osp_buf_puts(&res->body, "{\"version\":\"" OSP_VERSION
+                                              "\",\"revision\":\"\",\"branch\":\"\",\"buildUser\":"
+                                              "\"\",\"buildDate\":\"\",\"goVersion\":\"\"}"));
 }
 
 /* ---- native endpoints ---- */
@@ -854,11 +684,13 @@ static void native_logs(osp_logs_api *api, const osp_http_request *req, osp_http
     osp_logql_opts opts = {0};
     osp_logql_result r;
     osp_form_init(&p, req);
-    if (range_params(&p, res, &start, &end) || query_param(&p, res, req->arena, &e) ||
-        limit_param(&p, res, DEFAULT_LIMIT, &opts.limit) || direction_param(&p, res, &opts.forward))
+    if (osp__logs_range_params(&p, res, &start, &end) ||
+        osp__logs_query_param(&p, res, req->arena, &e) ||
+        osp__logs_count_param(&p, res, "limit", DEFAULT_LIMIT, &opts.limit) ||
+        direction_param(&p, res, &opts.forward))
         return;
     if (e->kind != OSP_LOGQL_LOG) {
-        fail(res, 400, "a log query is expected, not a metric query");
+        osp__logs_fail(res, 400, "a log query is expected, not a metric query");
         return;
     }
     if (start == end)
@@ -870,7 +702,7 @@ static void native_logs(osp_logs_api *api, const osp_http_request *req, osp_http
         n += r.streams[i].n;
     native_entry *entries = osp_arena_calloc(req->arena, n ? n : 1, sizeof *entries);
     if (!entries) {
-        fail_rc(res, OSP_ENOMEM, NULL);
+        osp__logs_fail_rc(res, OSP_ENOMEM, NULL);
         return;
     }
     n = 0;
@@ -884,7 +716,7 @@ static void native_logs(osp_logs_api *api, const osp_http_request *req, osp_http
     int rc = put_native_entries(b, api->store, entries, n);
     if (rc == 0)
         rc = osp_buf_putc(b, ',') || put_stats(b, &r.stats) || osp_buf_putc(b, '}');
-    finish(res, rc);
+    osp__logs_finish(res, rc);
 }
 
 /* The labels of record i of b in stream: its stream labels and structured metadata,
@@ -941,7 +773,7 @@ void osp_logs_api_trace_logs(osp_logs_api *api, const osp_http_request *req, osp
         return;
     }
     int otlp = osp_str_eqz(format, "otlp");
-    if (limit_param(&p, res, TRACE_LOGS_LIMIT, &limit))
+    if (osp__logs_count_param(&p, res, "limit", TRACE_LOGS_LIMIT, &limit))
         return;
     osp_label_matcher any = {OSP_MATCH_RE, OSP_STR_LIT("service_name"), OSP_STR_LIT(".+")};
     osp_log_query q = {
@@ -953,7 +785,7 @@ void osp_logs_api_trace_logs(osp_logs_api *api, const osp_http_request *req, osp
     osp_buf *out = &res->body;
     osp_buf_reset(out);
     if (otlp) { /* the records themselves, every field, as OTLP/JSON LogsData */
-        finish(res, rc ? rc : osp_otlp_logs_encode_json(&b, out));
+        osp__logs_finish(res, rc ? rc : osp_otlp_logs_encode_json(&b, out));
         osp_log_batch_cleanup(&b);
         return;
     }
@@ -964,7 +796,7 @@ void osp_logs_api_trace_logs(osp_logs_api *api, const osp_http_request *req, osp
     for (size_t i = 0; rc == 0 && i < b.nrecords; i++)
         rc = record_labels(api->store, &b, i, streams[i], req->arena, &entries[i]);
     rc = rc ? rc : put_native_entries(out, api->store, entries, b.nrecords);
-    finish(res, rc ? rc : osp_buf_putc(out, '}'));
+    osp__logs_finish(res, rc ? rc : osp_buf_putc(out, '}'));
     osp_log_batch_cleanup(&b);
 }
 
@@ -977,13 +809,13 @@ static int run_patterns(osp_logs_api *api, const osp_http_request *req, osp_http
                         osp_logpattern_result *r)
 {
     if (!api->opt.patterns) {
-        fail(res, 404, "log pattern mining is off");
+        osp__logs_fail(res, 404, "log pattern mining is off");
         return -1;
     }
     osp_logpattern_query q = {.service = service, .start_ns = start, .end_ns = end, .limit = limit};
     int rc = osp_logpattern_query_run(api->opt.patterns, &q, req->arena, r);
     if (rc) {
-        fail_rc(res, rc, NULL);
+        osp__logs_fail_rc(res, rc, NULL);
         return -1;
     }
     return 0;
@@ -999,10 +831,11 @@ static void native_patterns(osp_logs_api *api, const osp_http_request *req, osp_
     size_t limit;
     osp_logpattern_result r;
     osp_form_init(&p, req);
-    if (range_params(&p, res, &start, &end) || limit_param(&p, res, DEFAULT_LIMIT, &limit))
+    if (osp__logs_range_params(&p, res, &start, &end) ||
+        osp__logs_count_param(&p, res, "limit", DEFAULT_LIMIT, &limit))
         return;
     if (osp_form_get(&p, "service", &service) < 0) {
-        fail(res, 400, "invalid parameter service");
+        osp__logs_fail(res, 400, "invalid parameter service");
         return;
     }
     if (run_patterns(api, req, res, service, start, end, limit, &r))
@@ -1028,7 +861,7 @@ static void native_patterns(osp_logs_api *api, const osp_http_request *req, osp_
             rc = osp_buf_printf(b, "%s%u", k ? "," : "", row->buckets[k]);
         rc = rc ? rc : osp_buf_puts(b, "]}");
     }
-    finish(res, rc ? rc : osp_buf_puts(b, "]}"));
+    osp__logs_finish(res, rc ? rc : osp_buf_puts(b, "]}"));
 }
 
 /* Loki writes a pattern's variables as <_>; the miner as <*>. */
@@ -1056,7 +889,7 @@ static void loki_patterns(osp_logs_api *api, const osp_http_request *req, osp_ht
     size_t nm = 0;
     osp_logpattern_result r;
     osp_form_init(&p, req);
-    if (range_and_selector(&p, req, res, &start, &end, &m, &nm))
+    if (osp__logs_range_and_selector(&p, req, res, &start, &end, &m, &nm))
         return;
     for (size_t i = 0; i < nm; i++)
         if (m[i].type == OSP_MATCH_EQ && osp_str_eqz(m[i].name, "service_name"))
@@ -1076,7 +909,7 @@ static void loki_patterns(osp_logs_api *api, const osp_http_request *req, osp_ht
                                     r.rows[i].buckets[k]);
         rc = rc ? rc : osp_buf_puts(b, "]}");
     }
-    finish(res, rc ? rc : osp_buf_puts(b, "]}"));
+    osp__logs_finish(res, rc ? rc : osp_buf_puts(b, "]}"));
 }
 
 /* ---- live tail ---- */
@@ -1105,17 +938,18 @@ static void loki_tail(osp_logs_api *api, const osp_http_request *req, osp_http_r
     uint64_t start = 0, delay = 0, now = osp_clock_ns(CLOCK_REALTIME);
     osp_form_init(&p, req);
     if (!res->ws) {
-        fail(res, 400, "the tail endpoint needs a WebSocket upgrade");
+        osp__logs_fail(res, 400, "the tail endpoint needs a WebSocket upgrade");
         return;
     }
-    if (query_param(&p, res, req->arena, &e) || limit_param(&p, res, DEFAULT_LIMIT, &opts.limit) ||
-        ns_param(&p, res, "start", parse_loki_time, &start) < 0 ||
-        ns_param(&p, res, "delay_for", parse_loki_duration, &delay) < 0)
+    if (osp__logs_query_param(&p, res, req->arena, &e) ||
+        osp__logs_count_param(&p, res, "limit", DEFAULT_LIMIT, &opts.limit) ||
+        osp__logs_ns_param(&p, res, "start", parse_loki_time, &start) < 0 ||
+        osp__logs_ns_param(&p, res, "delay_for", osp__logs_parse_duration, &delay) < 0)
         goto refused;
     if (e->kind != OSP_LOGQL_LOG || delay > TAIL_MAX_DELAY_S * NS) {
-        fail(res, 400,
-             e->kind != OSP_LOGQL_LOG ? "a log query is expected, not a metric query"
-                                      : "delay_for can't be greater than 5");
+        osp__logs_fail(res, 400,
+                       e->kind != OSP_LOGQL_LOG ? "a log query is expected, not a metric query"
+                                                : "delay_for can't be greater than 5");
         goto refused;
     }
     if (!start)
@@ -1123,8 +957,9 @@ static void loki_tail(osp_logs_api *api, const osp_http_request *req, osp_http_r
     int running = atomic_fetch_add(&api->tails, 1) + 1;
     if (running > OSP_LOGS_MAX_TAILS) {
         atomic_fetch_sub(&api->tails, 1);
-        fail(res, 429, "max concurrent tail requests limit exceeded, count > limit (%d > %d)",
-             running, OSP_LOGS_MAX_TAILS);
+        osp__logs_fail(res, 429,
+                       "max concurrent tail requests limit exceeded, count > limit (%d > %d)",
+                       running, OSP_LOGS_MAX_TAILS);
         goto refused;
     }
     osp_buf frame;
@@ -1134,7 +969,7 @@ static void loki_tail(osp_logs_api *api, const osp_http_request *req, osp_http_r
         osp_logql_result r;
         osp_arena arena;
         osp_arena_init(&arena, 0, 0);
-        osp_logql_source src = {api->store, src_scan, src_select, src_labels, src_streams};
+        osp_logql_source src = osp__logs_source(api);
         int rc = end > start ? osp_logql_eval(&src, e, start, end, 0, &opts, &arena, &r, NULL, 0)
                              : OSP_ENOTFOUND;
         if (rc == 0 && r.nstreams) {
@@ -1166,7 +1001,7 @@ static void dispatch(const osp_http_request *req, osp_http_response *res, void *
     const logs_endpoint *e = ctx;
     if (!osp_str_eqz(req->method, "GET") && !osp_str_eqz(req->method, "POST")) {
         osp_http_response_header(res, "allow", OSP_STR_LIT("GET, POST"));
-        fail(res, 405, "method not allowed");
+        osp__logs_fail(res, 405, "method not allowed");
         return;
     }
     size_t max = res->body.max;
@@ -1189,9 +1024,12 @@ int osp_logs_api_create(osp_store *store, const osp_logs_api_options *opt, osp_l
         {"/loki/api/v1/series", loki_series},
         {"/loki/api/v1/patterns", loki_patterns},
         {"/loki/api/v1/status/buildinfo", loki_buildinfo},
-        {"/loki/api/v1/index/stats", loki_index_stats},
-        {"/loki/api/v1/index/volume", loki_index_volume},
-        {"/loki/api/v1/index/volume_range", loki_index_volume_range},
+        {"/loki/api/v1/index/stats", osp__logs_index_stats},
+        {"/loki/api/v1/index/volume", osp__logs_index_volume},
+        {"/loki/api/v1/index/volume_range", osp__logs_index_volume_range},
+        {"/loki/api/v1/detected_labels", osp__logs_detected_labels},
+        {"/loki/api/v1/detected_fields", osp__logs_detected_fields},
+        {OSP_LOGS_DETECTED_FIELD_PREFIX "*", osp__logs_detected_field_values},
         {"/loki/api/v1/tail", loki_tail},
         {"/api/v1/logs", native_logs},
         {"/api/v1/logs/patterns", native_patterns},

@@ -1,5 +1,6 @@
 /* The log query APIs on --http-addr: Loki's HTTP API (LogQL queries, labels, series,
- * patterns, live tail, index statistics and volume) in Loki's JSON shapes, so Grafana's Loki data source works
+ * patterns, live tail, index statistics and volume, detected labels and fields) in Loki's
+ * JSON shapes, so Grafana's Loki data source works
  * unchanged, and Osprey's native log endpoints (search, a trace's logs, log patterns).
  * Documented in docs/logs.md and docs/api.md. */
 #ifndef OSP_API_LOGS_H
@@ -39,6 +40,8 @@ void osp_logs_api_destroy(osp_logs_api *api);
  *   /loki/api/v1/label/{name}/values, /loki/api/v1/series, /loki/api/v1/patterns,
  *   /loki/api/v1/tail (WebSocket), /loki/api/v1/status/buildinfo,
  *   /loki/api/v1/index/stats, /loki/api/v1/index/volume, /loki/api/v1/index/volume_range,
+ *   /loki/api/v1/detected_labels, /loki/api/v1/detected_fields,
+ *   /loki/api/v1/detected_field/{name}/values,
  *   /api/v1/logs, /api/v1/logs/patterns. */
 void osp_logs_api_routes(osp_logs_api *api, const osp_route **routes, size_t *n);
 

@@ -215,6 +215,7 @@ static int group_streams(runner *r, const osp_log_batch *b, const uint64_t *ids,
             map.lbl[sid[i]] = c;
         }
         ent[i].t_ns = e.t_ns;
+        ent[i].stream = ids[i];
         if (!(ent[i].line = osp_arena_strdup(q->arena, e.line)).p)
             return OSP_ENOMEM;
     }

@@ -40,6 +40,7 @@ typedef struct osp_logql_opts {
 typedef struct osp_logql_entry {
     uint64_t t_ns;
     osp_str line;
+    uint64_t stream; /* the record's stream (osp_logql_source.stream_labels) */
 } osp_logql_entry;
 
 /* A stream of a log query's result: entries sharing one final label set (the stream

@@ -351,6 +351,52 @@ describe('Loki push, JSON lines and bad input', () => {
         }
     });
 
+    test('detected labels and fields: what Grafana Logs Drilldown filters by, as Loki finds them', async () => {
+        const streams = [{ stream: { job: 'detect', app: 'shop' }, values: [
+            [ts(1), JSON.stringify({ level: 'info', status: 200, took: '15ms', user: { id: 'u1' }, ok: true, size: '10KB' }), { trace_id: 'abc' }],
+            [ts(2), 'method=GET status=500 took=2s user_id=u2'],
+            [ts(3), 'plain text line'],
+        ] }];
+        const r = await lokiPush(server, streams, 'json');
+        assert.equal(r.status, 204, r.text());
+        const get = (path, params) => logsGet(server, `/loki/api/v1/${path}`, { since: '10m', ...params });
+        const labels = await get('detected_labels', { query: '{job="detect"}' });
+        assert.equal(labels.status, 200, labels.text());
+        assert.deepEqual(labels.json(), { detectedLabels: [{ label: 'app', cardinality: 1 }, { label: 'job', cardinality: 1 }, { label: 'service_name', cardinality: 1 }] });
+        const fields = await get('detected_fields', { query: '{job="detect"}' });
+        assert.equal(fields.status, 200, fields.text());
+        // JSON first, logfmt when a line is not JSON; nested keys joined; structured metadata
+        // without a parser; the type of the newest value; stream labels left out
+        assert.deepEqual(fields.json(), { fields: [
+            { label: 'level', type: 'string', cardinality: 1, parsers: ['json'] },
+            { label: 'method', type: 'string', cardinality: 1, parsers: ['logfmt'] },
+            { label: 'ok', type: 'boolean', cardinality: 1, parsers: ['json'] },
+            { label: 'size', type: 'bytes', cardinality: 1, parsers: ['json'] },
+            { label: 'status', type: 'int', cardinality: 2, parsers: ['json', 'logfmt'] },
+            { label: 'took', type: 'duration', cardinality: 2, parsers: ['json', 'logfmt'] },
+            { label: 'trace_id', type: 'string', cardinality: 1, parsers: null },
+            { label: 'user_id', type: 'string', cardinality: 2, parsers: ['json', 'logfmt'] },
+        ], limit: 1000 });
+        // the limit keeps the fields found first, newest line first
+        assert.deepEqual((await get('detected_fields', { query: '{job="detect"}', limit: '2' })).json().fields.map((f) => f.label), ['method', 'status']);
+        // a pipeline narrows the lines
+        assert.deepEqual((await get('detected_fields', { query: '{job="detect"} |= "GET"' })).json().fields.map((f) => f.label), ['method', 'status', 'took', 'user_id']);
+        assert.deepEqual((await get('detected_field/status/values', { query: '{job="detect"}' })).json(), { limit: 1000, values: ['500', '200'] });
+        assert.deepEqual((await get('detected_field/took/values', { query: '{job="detect"}', limit: '1' })).json(), { limit: 1, values: ['2s'] });
+        assert.deepEqual((await get('detected_field/nope/values', { query: '{job="detect"}' })).json(), {});
+        assert.deepEqual((await get('detected_fields', { query: '{job="nothing-here"}' })).json(), {});
+        for (const [path, params, status, why] of [
+            ['detected_fields', {}, 400, /query parameter is missing/],
+            ['detected_fields', { query: 'rate({job="detect"}[1m])' }, 400, /need a log query/],
+            ['detected_fields', { query: '{job="detect"}', line_limit: '0' }, 400, /line_limit must be a positive value/],
+            ['detected_field/status', { query: '{job="detect"}' }, 404, /not found/],
+        ]) {
+            const res = await get(path, params);
+            assert.equal(res.status, status, `${path} ${JSON.stringify(params)}: ${res.text()}`);
+            assert.match(res.text(), why);
+        }
+    });
+
     test('log patterns find the templates of a noisy service', async () => {
         const users = ['ann', 'bob', 'cy', 'dee'];
         const values = [];
