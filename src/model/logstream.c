@@ -1,8 +1,6 @@
 /* Log records as Loki sees them (model/logstream.h). */
 #include "model/logstream.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -288,9 +286,12 @@ static int push_u64(label_list *ls, osp_str name, uint64_t v)
 {
     if (v == 0 || !wants(ls, name, 0))
         return 0;
-    char tmp[24];
-    int len = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
-    osp_str s = osp_arena_strdup(ls->arena, osp_str_make(tmp, (size_t)len));
+    char tmp[20];
+    size_t at = sizeof tmp;
+    do
+        tmp[--at] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    osp_str s = osp_arena_strdup(ls->arena, osp_str_make(tmp + at, sizeof tmp - at));
     return s.p ? push(ls, name, s) : OSP_ENOMEM;
 }
 

@@ -162,14 +162,27 @@ static size_t put_utf8(char *o, unsigned cp)
     return 4;
 }
 
+/* 1 when the n bytes at p are valid UTF-8 without U+FFFD (what Go's decoders turn invalid
+ * bytes into). */
+static int clean_utf8(const char *p, size_t n)
+{
+    const char *end = p + n, *q = p;
+    if (!osp_utf8_valid(p, n))
+        return 0;
+    while ((q = memchr(q, 0xef, (size_t)(end - q))) && end - q >= 3) {
+        if ((unsigned char)q[1] == 0xbf && (unsigned char)q[2] == 0xbd)
+            return 0;
+        q++;
+    }
+    return 1;
+}
+
 /* Loki's unescapeJSONString: the decoded string, or "" when an escape is bad or the
  * result holds U+FFFD (invalid UTF-8 included). *out may point into raw. */
 static int junescape(osp_arena *a, osp_str raw, osp_str *out)
 {
     if (!memchr(raw.p, '\\', raw.n)) {
-        *out = osp_utf8_valid(raw.p, raw.n) && !memmem(raw.p, raw.n, "\xef\xbf\xbd", 3)
-                   ? raw
-                   : OSP_STR_LIT("");
+        *out = clean_utf8(raw.p, raw.n) ? raw : OSP_STR_LIT("");
         return 0;
     }
     char *o = osp_arena_alloc(a, raw.n + 1);
@@ -203,7 +216,7 @@ static int junescape(osp_arena *a, osp_str raw, osp_str *out)
         }
         n += put_utf8(o + n, cp);
     }
-    if (osp_utf8_valid(o, n) && !memmem(o, n, "\xef\xbf\xbd", 3))
+    if (clean_utf8(o, n))
         *out = osp_str_make(o, n);
     return 0;
 }
@@ -512,17 +525,30 @@ typedef struct lf_dec {
     size_t pos;
     osp_str key, value;
     int has_value; /* the key had '=' */
-    char why[96];  /* the syntax error, when ScanKeyval failed */
+    /* the syntax error, when ScanKeyval failed: msg, or "unexpected 'c'" when NULL, at
+     * byte err_pos (written out by lf_why only when a strict parser reports it) */
+    const char *err_msg;
+    char err_c;
+    size_t err_pos;
 } lf_dec;
 
 /* A syntax error: msg, or "unexpected 'c'" when msg is NULL. Returns LF_BAD. */
 static int lf_fail(lf_dec *d, const char *msg, char c)
 {
-    char u[] = "unexpected ' '";
-    u[12] = c;
-    snprintf(d->why, sizeof d->why, "logfmt syntax error at pos %zu : %s", d->pos + 1,
-             msg ? msg : u);
+    d->err_msg = msg;
+    d->err_c = c;
+    d->err_pos = d->pos;
     return LF_BAD;
+}
+
+/* The last syntax error's message as go-logfmt words it, in a. */
+static osp_str lf_why(const lf_dec *d, osp_arena *a)
+{
+    char u[] = "unexpected ' '", why[96];
+    u[12] = d->err_c;
+    int n = snprintf(why, sizeof why, "logfmt syntax error at pos %zu : %s", d->err_pos + 1,
+                     d->err_msg ? d->err_msg : u);
+    return osp_arena_strdup(a, osp_str_make(why, n < (int)sizeof why ? (size_t)n : sizeof why - 1));
 }
 
 /* A syntax error at the byte at d->pos, which it then passes. Returns LF_BAD. */
@@ -552,7 +578,7 @@ static int lf_scan(lf_dec *d, osp_arena *a)
         d->pos++;
     }
     d->key = osp_str_make(p + st, d->pos - st);
-    if (memmem(d->key.p, d->key.n, "\xef\xbf\xbd", 3) || !osp_utf8_valid(d->key.p, d->key.n))
+    if (!clean_utf8(d->key.p, d->key.n))
         return lf_fail(d, "invalid key", 0);
     if (d->pos >= n || p[d->pos] != '=')
         return LF_PAIR;
@@ -604,7 +630,7 @@ int osp__lq_logfmt(osp__lq_entry *e, const osp_logql_extract *x, size_t n, int f
             return r;
         if (r == LF_BAD) {
             if (flags & OSP_LOGQL_LOGFMT_STRICT) {
-                osp_str why = osp_arena_strdup(e->arena, osp_str_c(d.why));
+                osp_str why = lf_why(&d, e->arena);
                 if (!why.p)
                     return OSP_ENOMEM;
                 osp__lq_set_error(e, OSP__LQ_ERR_LOGFMT, why);
@@ -617,7 +643,7 @@ int osp__lq_logfmt(osp__lq_entry *e, const osp_logql_extract *x, size_t n, int f
         osp_str v = d.value.p ? d.value : OSP_STR_LIT("");
         if (v.n == 0 && !(flags & OSP_LOGQL_LOGFMT_KEEP_EMPTY))
             continue;
-        if (memmem(v.p, v.n, "\xef\xbf\xbd", 3) || !osp_utf8_valid(v.p, v.n))
+        if (!clean_utf8(v.p, v.n))
             v = OSP_STR_LIT("");
         if (n == 0) {
             if ((rc = osp__lq_set_extracted(e, d.key, v)))
