@@ -248,7 +248,8 @@ int osp_log_volume_compute(const osp_logql_source *src, const osp_log_volume_que
                         .start_ns = q->start_ns,
                         .end_ns = q->end_ns,
                         .times_only = 1,
-                        .no_lines = 1};
+                        .no_lines = 1,
+                        .sizes = 1};
     int rc = targets_init(&s);
     if (rc == 0 && q->end_ns > q->start_ns)
         rc = src->scan(src->ctx, &lq, on_record, &s);

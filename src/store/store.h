@@ -100,6 +100,8 @@ typedef struct osp_log_query {
                                 trace_id or span_id */
     int no_lines;            /* scan: the caller reads no record's line; engines may give
                                 records with no body (an empty line). Ignored with needles */
+    int sizes;               /* scan: the caller reads osp_log_view.size, estimated where no
+                                line is read (with times_only or no_lines) */
 } osp_log_query;
 
 /* A record in a scan, valid only during the callback. */
@@ -108,10 +110,10 @@ typedef struct osp_log_view {
     const osp_log_batch *batch; /* holds the record, its resource and its scope */
     size_t index;               /* the record: batch->records[index] */
     osp_str line;               /* its line (model/logstream.h, osp_log_line) */
-    uint64_t size;              /* its line's bytes: line.n, or where a times_only or no_lines
-                                   scan gives no line, an estimate (engines may spread what
-                                   they know of a stream's lines, for example per block,
-                                   evenly over its rows) */
+    uint64_t size;              /* its line's bytes: line.n, or where a scan with sizes but
+                                   times_only or no_lines gives no line, an estimate (engines
+                                   may spread what they know of a stream's lines, for example
+                                   per block, evenly over its rows) */
 } osp_log_view;
 
 /* Receives the records of a scan; a non-zero return stops it and becomes its result. */

@@ -63,37 +63,53 @@ static int in_window(const qprep *p, uint64_t t)
     return t >= p->lo && (!p->hi || t < p->hi);
 }
 
+/* A stream's line bytes in a part spread over its rows: each row gets each bytes, and
+ * one more whenever acc (growing by rem a row) passes rows, so that all rows add up to
+ * the bytes exactly. */
+typedef struct spread {
+    uint64_t each, rem, rows, acc, left;
+    int ready;
+} spread;
+
 /* A part made ready for a query: the filter over its local streams. */
 typedef struct part_q {
     osp__lpart *lp;
     uint8_t *streams; /* local stream k selected */
     osp_logpart_filter f;
-    uint64_t *seen; /* scans that give no lines: per local stream, the rows passed on */
+    spread *sizes; /* scans with sizes that give no lines: per local stream */
 } part_q;
 
 static void part_q_cleanup(part_q *pq)
 {
     osp_free(pq->streams);
-    osp_free(pq->seen);
+    osp_free(pq->sizes);
 }
 
 /* The size of the next row passed on of local stream k, where the scan gives no line: the
- * stream's line bytes in the part spread evenly over its rows, so that all its rows add
- * up to them exactly (parts that keep no sizes: the part's raw bytes per row). */
+ * stream's line bytes in the part spread evenly over its rows (parts that keep no sizes:
+ * the part's raw bytes per row). */
 static uint64_t estimate(part_q *pq, uint32_t k)
 {
-    const osp_logpart_info *info = osp_logpart_get_info(pq->lp->ref.part);
-    uint64_t rows, bytes;
-    osp_logpart_stream_size(pq->lp->ref.part, k, &rows, &bytes);
-    if (rows == 0) {
-        rows = info->nrows ? info->nrows : 1;
-        bytes = info->raw_bytes;
+    spread *s = &pq->sizes[k];
+    if (!s->ready) {
+        const osp_logpart_info *info = osp_logpart_get_info(pq->lp->ref.part);
+        uint64_t rows, bytes;
+        osp_logpart_stream_size(pq->lp->ref.part, k, &rows, &bytes);
+        if (rows == 0) {
+            rows = info->nrows ? info->nrows : 1;
+            bytes = info->raw_bytes;
+        }
+        *s = (spread){
+            .each = bytes / rows, .rem = bytes % rows, .rows = rows, .left = rows, .ready = 1};
     }
-    uint64_t s = ++pq->seen[k];
-    if (s > rows)
+    if (s->left == 0)
         return 0;
-    return (uint64_t)((unsigned __int128)bytes * s / rows -
-                      (unsigned __int128)bytes * (s - 1) / rows);
+    s->left--;
+    s->acc += s->rem;
+    if (s->acc < s->rows)
+        return s->each;
+    s->acc -= s->rows;
+    return s->each + 1;
 }
 
 /* Checks record i of b against the query and, when it passes, calls fn with its view;
@@ -113,7 +129,7 @@ static int check_row(qprep *p, const osp_log_batch *b, size_t i, uint64_t stream
         if (q->needles[k].n &&
             (!v.line.n || !memmem(v.line.p, v.line.n, q->needles[k].p, q->needles[k].n)))
             return 0;
-    v.size = pq && pq->f.no_body ? estimate(pq, local) : v.line.n;
+    v.size = pq && pq->sizes && pq->f.no_body ? estimate(pq, local) : v.line.n;
     return fn(&v, ctx);
 }
 
@@ -163,8 +179,8 @@ static int part_prepare(const qprep *p, osp__lpart *lp, part_q *pq)
         return 0;
     }
     pq->streams = bits;
-    if ((q->times_only || q->no_lines) &&
-        !(pq->seen = osp_calloc(info->nstreams + 1, sizeof *pq->seen)))
+    if (q->sizes && (q->times_only || q->no_lines) &&
+        !(pq->sizes = osp_calloc(info->nstreams + 1, sizeof *pq->sizes)))
         return OSP_ENOMEM;
     pq->f = (osp_logpart_filter){.streams = bits,
                                  .start_ns = p->lo,
@@ -210,7 +226,7 @@ static int time_row(uint32_t stream, uint64_t t_ns, void *arg)
     times_ctx *tc = arg;
     tc->rec.time_ns = t_ns; /* within the window: the filter's time range holds it */
     tc->v.stream = tc->pq->lp->gids[stream];
-    tc->v.size = estimate(tc->pq, stream);
+    tc->v.size = tc->pq->sizes ? estimate(tc->pq, stream) : 0;
     return tc->fn(&tc->v, tc->ctx);
 }
 
