@@ -187,6 +187,12 @@ typedef struct field {
     osp_intern values;
 } field;
 
+/* The labels of a stream an entry came from. */
+typedef struct stream_base {
+    osp_label *l;
+    size_t n;
+} stream_base;
+
 typedef struct detect {
     const osp_logql_source *src;
     const osp_log_detect_query *q;
@@ -195,15 +201,12 @@ typedef struct detect {
     field *fields;
     size_t nfields, cap;
     osp_intern streams; /* stream id (8 bytes) -> index into bases */
-    struct base {
-        osp_label *l;
-        size_t n;
-    } * bases;
+    stream_base *bases;
     size_t nbases, bases_cap;
     osp_arena arena; /* stream labels and parsed entries */
 } detect;
 
-/* Notes value of field name, found by the parsers in bits. */
+/* Notes a value of field name, found by the parsers (OSP_FIELD_* bits). */
 static int add_field(detect *d, osp_str name, osp_str value, unsigned parsers)
 {
     const osp_log_detect_query *q = d->q;
@@ -236,7 +239,7 @@ static int add_field(detect *d, osp_str name, osp_str value, unsigned parsers)
 }
 
 /* The stream labels of stream id, fetched once. */
-static int base_of(detect *d, uint64_t stream, const struct base **b)
+static int base_of(detect *d, uint64_t stream, const stream_base **b)
 {
     uint8_t key[8];
     uint32_t idx;
@@ -245,13 +248,15 @@ static int base_of(detect *d, uint64_t stream, const struct base **b)
     if (rc)
         return rc;
     if (idx == d->nbases) {
-        struct base *nb = osp_array_push((void **)&d->bases, &d->nbases, &d->bases_cap, sizeof *nb);
+        stream_base *nb = osp_array_push((void **)&d->bases, &d->nbases, &d->bases_cap, sizeof *nb);
         if (!nb)
             return OSP_ENOMEM;
-        *nb = (struct base){0};
+        *nb = (stream_base){0};
         rc = d->src->stream_labels(d->src->ctx, stream, &d->arena, &nb->l, &nb->n);
-        if (rc == OSP_ENOTFOUND)
-            rc = 0, nb->n = 0;
+        if (rc == OSP_ENOTFOUND) { /* removed meanwhile: no labels */
+            nb->n = 0;
+            rc = 0;
+        }
         if (rc)
             return rc;
     }
@@ -270,7 +275,7 @@ static int holds(const osp_label *l, size_t n, osp_str name, osp_str v)
  * its line finds (JSON first, logfmt when that fails). */
 static int detect_entry(detect *d, const osp_logql_stream *s, const osp_logql_entry *ent)
 {
-    const struct base *b;
+    const stream_base *b;
     osp__lq_entry pe;
     osp_label *l;
     size_t n;
