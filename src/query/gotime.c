@@ -1,4 +1,4 @@
-/* Go's time.Time.Format in UTC (contract in gotime.h). The layout is read as Go's
+/* Go's time.Time.Format (contract in gotime.h). The layout is read as Go's
  * nextStdChunk reads it: at each byte the longest element that starts there, in Go's order
  * of checks, so "Jan" before "January" is decided the same way ("Janx" is Jan then x, "Jana"
  * is text). */
@@ -33,19 +33,21 @@ enum elem {
     E_PM,        /* PM */
     E_pm,        /* pm */
     E_TZ,        /* MST */
-    E_NUM_ZONE,  /* -0700 and the like: +0000 in UTC; the text is kept in zone */
-    E_ISO_ZONE,  /* Z0700 and the like: Z in UTC */
+    E_NUM_ZONE,  /* -0700 and the like */
+    E_ISO_ZONE,  /* Z0700 and the like: Z at offset 0 */
     E_FRAC,      /* .000 or .999 */
 };
 
 typedef struct chunk {
     enum elem e;
-    size_t len;     /* layout bytes it takes */
-    char sep;       /* E_FRAC: '.' or ',' */
-    int digits;     /* E_FRAC: how many */
-    int trim;       /* E_FRAC: .999 (trailing zeros dropped) */
-    const char *zn; /* E_NUM_ZONE: what UTC prints as */
+    size_t len;    /* layout bytes it takes */
+    char sep;      /* E_FRAC: '.' or ',' */
+    int digits;    /* E_FRAC: how many */
+    int trim;      /* E_FRAC: .999 (trailing zeros dropped) */
+    int zone_form; /* E_NUM_ZONE, E_ISO_ZONE: ZF_ flags */
 } chunk;
+
+enum { ZF_COLON = 1, ZF_SHORT = 2, ZF_SECONDS = 4 }; /* -07:00, -07, -070000 */
 
 static int has(osp_str l, size_t i, const char *s)
 {
@@ -67,16 +69,16 @@ static int digit_at(osp_str l, size_t i)
 static chunk element(osp_str l, size_t i)
 {
     static const struct {
-        const char *text, *utc;
-    } zones[] = {{"-070000", "+000000"},
-                 {"-07:00:00", "+00:00:00"},
-                 {"-0700", "+0000"},
-                 {"-07:00", "+00:00"},
-                 {"-07", "+00"}};
-    static const char *const iso[] = {"Z070000", "Z07:00:00", "Z0700", "Z07:00", "Z07"};
+        const char *text; /* after the '-' or 'Z' */
+        int form;
+    } zones[] = {{"070000", ZF_SECONDS},
+                 {"07:00:00", ZF_SECONDS | ZF_COLON},
+                 {"0700", 0},
+                 {"07:00", ZF_COLON},
+                 {"07", ZF_SHORT}};
     static const enum elem zero[] = {E_ZERO_MONTH,  E_ZERO_DAY,    E_ZERO_HOUR12,
                                      E_ZERO_MINUTE, E_ZERO_SECOND, E_YEAR};
-    chunk c = {E_NONE, 0, 0, 0, 0, NULL};
+    chunk c = {E_NONE, 0, 0, 0, 0, 0};
     switch (l.p[i]) {
     case 'J':
         if (has(l, i, "January"))
@@ -124,14 +126,12 @@ static chunk element(osp_str l, size_t i)
             c = (chunk){.e = E_pm, .len = 2};
         break;
     case '-':
-        for (size_t k = 0; k < sizeof zones / sizeof zones[0] && c.e == E_NONE; k++)
-            if (has(l, i, zones[k].text))
-                c = (chunk){.e = E_NUM_ZONE, .len = strlen(zones[k].text), .zn = zones[k].utc};
-        break;
     case 'Z':
-        for (size_t k = 0; k < sizeof iso / sizeof iso[0] && c.e == E_NONE; k++)
-            if (has(l, i, iso[k]))
-                c = (chunk){.e = E_ISO_ZONE, .len = strlen(iso[k])};
+        for (size_t k = 0; k < sizeof zones / sizeof zones[0] && c.e == E_NONE; k++)
+            if (has(l, i + 1, zones[k].text))
+                c = (chunk){.e = l.p[i] == 'Z' ? E_ISO_ZONE : E_NUM_ZONE,
+                            .len = 1 + strlen(zones[k].text),
+                            .zone_form = zones[k].form};
         break;
     case '.':
     case ',':
@@ -203,10 +203,32 @@ static const struct {
     {E_LONG_YEAR, F_YEAR, "%04d"}, {E_YEAR, F_YEAR2, "%02d"},
 };
 
-int osp_gotime_format(osp_buf *out, osp_str layout, uint64_t ns)
+/* Appends a zone offset of off seconds in form (ZF_ flags), as Go prints -07:00 and its
+ * kin: hours, then minutes unless short, then seconds when asked. */
+static int put_offset(osp_buf *b, int32_t off, int form)
 {
-    time_t sec = (time_t)(ns / 1000000000u);
-    unsigned nanos = (unsigned)(ns % 1000000000u);
+    unsigned a = (unsigned)(off < 0 ? -(int64_t)off : off);
+    const char *colon = form & ZF_COLON ? ":" : "";
+    int rc = osp_buf_printf(b, "%c%02u", off < 0 ? '-' : '+', a / 3600);
+    if (!rc && !(form & ZF_SHORT))
+        rc = osp_buf_printf(b, "%s%02u", colon, a / 60 % 60);
+    if (!rc && form & ZF_SECONDS)
+        rc = osp_buf_printf(b, "%s%02u", colon, a % 60);
+    return rc;
+}
+
+osp_gotime osp_gotime_utc(int64_t ns)
+{
+    int64_t sec = ns / 1000000000, rem = ns % 1000000000;
+    if (rem < 0)
+        sec--, rem += 1000000000;
+    return (osp_gotime){.sec = sec, .nsec = (int32_t)rem, .off = 0, .zone = "UTC"};
+}
+
+int osp_gotime_format(osp_buf *out, osp_str layout, const osp_gotime *t)
+{
+    time_t sec = (time_t)(t->sec + t->off);
+    unsigned nanos = (unsigned)t->nsec;
     struct tm tm;
     gmtime_r(&sec, &tm);
     const int fields[NFIELDS] = {tm.tm_mon + 1,
@@ -250,13 +272,16 @@ int osp_gotime_format(osp_buf *out, osp_str layout, uint64_t ns)
                                                     : (c.e == E_PM ? "AM" : "am"));
             break;
         case E_TZ:
-            rc = osp_buf_puts(out, "UTC");
-            break;
-        case E_NUM_ZONE:
-            rc = osp_buf_puts(out, c.zn);
+            rc = t->zone[0] ? osp_buf_puts(out, t->zone) : put_offset(out, t->off, 0);
             break;
         case E_ISO_ZONE:
-            rc = osp_buf_putc(out, 'Z');
+            if (t->off == 0) {
+                rc = osp_buf_putc(out, 'Z');
+                break;
+            }
+            /* fall through */
+        case E_NUM_ZONE:
+            rc = put_offset(out, t->off, c.zone_form);
             break;
         case E_FRAC:
             rc = put_frac(out, &c, nanos);

@@ -44,25 +44,10 @@ int osp__lqt_fail(xctx *x, const char *fmt, ...)
     return rc;
 }
 
-/* Go's time.Time.String() in UTC: "2006-01-02 15:04:05.999999999 +0000 UTC". */
-static int put_time(osp_buf *b, uint64_t ns)
+/* Go's time.Time.String(). */
+static int put_time(osp_buf *b, const osp_gotime *t)
 {
-    time_t sec = (time_t)(ns / 1000000000u);
-    unsigned frac = (unsigned)(ns % 1000000000u);
-    struct tm tm;
-    char s[64];
-    gmtime_r(&sec, &tm);
-    strftime(s, sizeof s, "%Y-%m-%d %H:%M:%S", &tm);
-    int rc = osp_buf_puts(b, s);
-    if (!rc && frac) {
-        char f[16];
-        snprintf(f, sizeof f, ".%09u", frac);
-        size_t n = strlen(f);
-        while (f[n - 1] == '0')
-            n--;
-        rc = osp_buf_append(b, f, n);
-    }
-    return rc ? rc : osp_buf_puts(b, " +0000 UTC");
+    return osp_gotime_format(b, OSP_STR_LIT("2006-01-02 15:04:05.999999999 -0700 MST"), t);
 }
 
 /* Appends v as fmt's %v prints it. */
@@ -79,7 +64,7 @@ static int put_val(osp_buf *b, const val *v)
     case V_BOOL:
         return osp_buf_puts(b, v->i ? "true" : "false");
     default:
-        return put_time(b, (uint64_t)v->i);
+        return put_time(b, &v->tm);
     }
 }
 
@@ -105,6 +90,8 @@ static int truth(const val *v)
         return v->s.n > 0;
     case V_FLOAT:
         return v->f != 0;
+    case V_TIME:
+        return 1; /* a struct */
     default:
         return v->i != 0;
     }
@@ -390,7 +377,7 @@ static int f_line(xctx *x, val *a, size_t n, val *out)
 
 static int f_timestamp(xctx *x, val *a, size_t n, val *out)
 {
-    *out = (val){.t = V_TIME, .i = (int64_t)x->t_ns};
+    *out = (val){.t = V_TIME, .tm = osp_gotime_utc((int64_t)x->t_ns)};
     return 0;
 }
 

@@ -635,14 +635,16 @@ static int f_bytes(xctx *x, val *a, size_t n, val *out)
 /* ---- times ---- */
 
 /* unixEpoch, unixEpochMillis, unixEpochNanos of a time (__timestamp__), as text. */
-static int epoch(xctx *x, const char *fn, const val *v, uint64_t unit, val *out)
+static int epoch(xctx *x, const char *fn, const val *v, uint64_t per_sec, val *out)
 {
     char buf[24];
     if (v->t != V_TIME)
         return osp__lqt_fail(x,
                              "error calling %s: wrong type for value; expected time.Time; got %s",
                              fn, type_names[v->t]);
-    int k = snprintf(buf, sizeof buf, "%" PRId64, (int64_t)((uint64_t)v->i / unit));
+    /* Go's Unix, UnixMilli and UnixNano; out of int64's range the last wraps, as in Go */
+    uint64_t units = (uint64_t)v->tm.sec * per_sec + (uint64_t)v->tm.nsec / (1000000000u / per_sec);
+    int k = snprintf(buf, sizeof buf, "%" PRId64, (int64_t)units);
     osp_str r = osp_arena_strdup(x->arena, osp_str_make(buf, (size_t)k));
     *out = vstr(r);
     return r.p ? 0 : OSP_ENOMEM;
@@ -650,17 +652,17 @@ static int epoch(xctx *x, const char *fn, const val *v, uint64_t unit, val *out)
 
 static int f_unix_epoch(xctx *x, val *a, size_t n, val *out)
 {
-    return epoch(x, "unixEpoch", &a[0], 1000000000u, out);
+    return epoch(x, "unixEpoch", &a[0], 1, out);
 }
 
 static int f_unix_epoch_millis(xctx *x, val *a, size_t n, val *out)
 {
-    return epoch(x, "unixEpochMillis", &a[0], 1000000u, out);
+    return epoch(x, "unixEpochMillis", &a[0], 1000, out);
 }
 
 static int f_unix_epoch_nanos(xctx *x, val *a, size_t n, val *out)
 {
-    return epoch(x, "unixEpochNanos", &a[0], 1u, out);
+    return epoch(x, "unixEpochNanos", &a[0], 1000000000u, out);
 }
 
 /* date(layout, t): Go's Format of a time (__timestamp__, now) or Unix seconds, in UTC (Loki
@@ -672,16 +674,18 @@ static int f_date(xctx *x, val *a, size_t n, val *out)
     int rc = osp__lqt_str(x, &a[0], &layout);
     if (rc)
         return rc;
-    uint64_t ns = a[1].t == V_TIME  ? (uint64_t)a[1].i
-                  : a[1].t == V_INT ? (uint64_t)a[1].i * 1000000000u
-                                    : osp_clock_ns(CLOCK_REALTIME);
+    osp_gotime t = a[1].t == V_TIME  ? a[1].tm
+                   : a[1].t == V_INT ? (osp_gotime){.sec = a[1].i, .zone = "UTC"}
+                                     : osp_gotime_utc((int64_t)osp_clock_ns(CLOCK_REALTIME));
+    t.off = 0; /* shown in the server's zone, UTC */
+    strcpy(t.zone, "UTC");
     osp_buf_init(&b, OSP__LQ_TMPL_MAX);
-    return result(x, "date", &b, osp_gotime_format(&b, layout, ns), out);
+    return result(x, "date", &b, osp_gotime_format(&b, layout, &t), out);
 }
 
 static int f_now(xctx *x, val *a, size_t n, val *out)
 {
-    *out = (val){.t = V_TIME, .i = (int64_t)osp_clock_ns(CLOCK_REALTIME)};
+    *out = (val){.t = V_TIME, .tm = osp_gotime_utc((int64_t)osp_clock_ns(CLOCK_REALTIME))};
     return 0;
 }
 

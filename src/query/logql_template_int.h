@@ -10,14 +10,16 @@
 #include "core/re2.h"
 #include "core/str.h"
 #include "model/labels.h"
+#include "query/gotime.h"
 
 enum { V_STR, V_INT, V_FLOAT, V_BOOL, V_TIME };
 
 typedef struct val {
     int t;
-    osp_str s; /* V_STR */
-    int64_t i; /* V_INT, V_BOOL, V_TIME (ns) */
-    double f;  /* V_FLOAT */
+    osp_str s;     /* V_STR */
+    int64_t i;     /* V_INT, V_BOOL */
+    double f;      /* V_FLOAT */
+    osp_gotime tm; /* V_TIME */
 } val;
 
 typedef struct xctx {
