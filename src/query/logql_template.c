@@ -19,8 +19,11 @@
 #include "query/logql_template_int.h"
 #include "query/parse_util.h"
 
-#define MAX_DEPTH 64 /* nesting of if and parentheses */
+#define MAX_DEPTH 64 /* nesting of if, with, range and parentheses */
 #define MAX_ARGS 16
+#define MAX_VARS 64          /* variables a template declares */
+#define MAX_CHAIN 16         /* fields in a chain: .a.b.c */
+#define MAX_STEPS (1u << 20) /* range iterations an execution may run: {{range 1e12}} ends */
 
 /* ---- values ---- */
 
@@ -50,10 +53,76 @@ static int put_time(osp_buf *b, const osp_gotime *t)
     return osp_gotime_format(b, OSP_STR_LIT("2006-01-02 15:04:05.999999999 -0700 MST"), t);
 }
 
+const char *osp__lqt_type_name(int t)
+{
+    static const char *const names[] = {"string",
+                                        "int",
+                                        "float64",
+                                        "bool",
+                                        "time.Time",
+                                        "<nil>",
+                                        "map[string]interface {}",
+                                        "[]interface {}",
+                                        "map[string]string"};
+    return names[t];
+}
+
+osp_str osp__lqt_label(const xctx *x, osp_str name)
+{
+    osp_str v = OSP_STR_LIT(""); /* missingkey=zero */
+    for (size_t i = 0; i < x->n; i++)
+        if (osp_str_eq(x->l[i].name, name))
+            v = x->l[i].value;
+    return v;
+}
+
+static int label_order(const void *a, const void *b)
+{
+    return osp_str_cmp(((const osp_label *)a)->name, ((const osp_label *)b)->name);
+}
+
+/* Appends a map's "k:v" pairs, as fmt prints a map: map[a:1 b:2]. */
+static int put_map(const xctx *x, osp_buf *b, const vcoll *c)
+{
+    int rc = osp_buf_puts(b, "map[");
+    for (size_t i = 0; i < c->n && rc == 0; i++) {
+        if (i)
+            rc = osp_buf_putc(b, ' ');
+        if (!rc)
+            rc = osp_buf_append_str(b, c->keys[i]);
+        if (!rc)
+            rc = osp_buf_putc(b, ':');
+        if (!rc)
+            rc = osp__lqt_put_val(x, b, &c->items[i]);
+    }
+    return rc ? rc : osp_buf_putc(b, ']');
+}
+
+/* Appends the labels as fmt prints a map[string]string, sorted by name. */
+static int put_labels(osp_buf *b, const osp_label *l, size_t n)
+{
+    osp_label *sorted = n ? malloc(n * sizeof *sorted) : NULL;
+    if (n && !sorted)
+        return OSP_ENOMEM;
+    if (n)
+        memcpy(sorted, l, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, label_order);
+    int rc = osp_buf_puts(b, "map[");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (i + 1 < n && osp_str_eq(sorted[i].name, sorted[i + 1].name))
+            continue; /* a name set twice: the later value is the label's */
+        rc = osp_buf_printf(b, "%s%.*s:%.*s", i ? " " : "", OSP_STR_FMT(sorted[i].name),
+                            OSP_STR_FMT(sorted[i].value));
+    }
+    free(sorted);
+    return rc ? rc : osp_buf_putc(b, ']');
+}
+
 /* Appends v as fmt's %v prints it. */
-static int put_val(osp_buf *b, const val *v)
+int osp__lqt_put_val(const xctx *x, osp_buf *b, const val *v)
 {
     char g[OSP_FLOAT_G_MAX];
+    int rc = 0;
     switch (v->t) {
     case V_STR:
         return osp_buf_append_str(b, v->s);
@@ -63,8 +132,20 @@ static int put_val(osp_buf *b, const val *v)
         return osp_buf_append(b, g, osp_format_float_g(v->f, g));
     case V_BOOL:
         return osp_buf_puts(b, v->i ? "true" : "false");
-    default:
+    case V_TIME:
         return put_time(b, &v->tm);
+    case V_NIL:
+        return osp_buf_puts(b, "<nil>");
+    case V_MAP:
+        return put_map(x, b, v->c);
+    case V_LIST:
+        rc = osp_buf_putc(b, '[');
+        for (size_t i = 0; i < v->c->n && rc == 0; i++)
+            if (!(rc = i ? osp_buf_putc(b, ' ') : 0))
+                rc = osp__lqt_put_val(x, b, &v->c->items[i]);
+        return rc ? rc : osp_buf_putc(b, ']');
+    default:
+        return put_labels(b, x->l, x->n);
     }
 }
 
@@ -77,13 +158,13 @@ int osp__lqt_str(xctx *x, const val *v, osp_str *out)
     }
     osp_buf b;
     osp_buf_init(&b, 256);
-    int rc = put_val(&b, v);
+    int rc = osp__lqt_put_val(x, &b, v);
     *out = rc ? OSP_STR_NULL : osp_arena_strdup(x->arena, osp_buf_str(&b));
     osp_buf_cleanup(&b);
     return rc ? rc : out->p ? 0 : OSP_ENOMEM;
 }
 
-static int truth(const val *v)
+int osp__lqt_truth(const val *v)
 {
     switch (v->t) {
     case V_STR:
@@ -92,6 +173,13 @@ static int truth(const val *v)
         return v->f != 0;
     case V_TIME:
         return 1; /* a struct */
+    case V_NIL:
+        return 0;
+    case V_MAP:
+    case V_LIST:
+        return v->c->n > 0;
+    case V_LABELS:
+        return 1; /* Loki's label map always holds the stream's labels */
     default:
         return v->i != 0;
     }
@@ -101,11 +189,15 @@ static int truth(const val *v)
 
 typedef struct pipe pipe;
 
-enum { A_FIELD, A_LIT, A_FN, A_PIPE, A_DOT };
+/* An argument: .a.b (fields of dot), . itself, $x.a (a variable and fields), a literal, a
+ * function, or a parenthesized pipeline (then fields, as (pipe).a). */
+enum { A_FIELD, A_LIT, A_FN, A_PIPE, A_DOT, A_VAR };
 
 typedef struct arg {
     int kind;
-    osp_str name;     /* A_FIELD */
+    const osp_str *chain; /* A_FIELD, A_VAR, A_PIPE: the field names that follow */
+    size_t nchain;
+    int var;          /* A_VAR: the variable's slot */
     val lit;          /* A_LIT */
     const fn_def *fn; /* A_FN */
     pipe *sub;        /* A_PIPE */
@@ -120,550 +212,34 @@ typedef struct cmd {
 struct pipe {
     cmd *c;
     size_t n;
+    int nvars;   /* variables it declares or assigns: $x := ..., or range's $i, $e := ... */
+    int vars[2]; /* their slots */
 };
 
-enum { N_TEXT, N_ACTION, N_IF };
+enum { N_TEXT, N_ACTION, N_IF, N_WITH, N_RANGE, N_BREAK, N_CONTINUE };
 
 typedef struct node node;
 struct node {
     int kind;
     osp_str text;     /* N_TEXT */
-    pipe *p;          /* N_ACTION, N_IF condition */
-    node *then, *els; /* N_IF: the lists to run when it holds, and when not */
-    node *elif;       /* N_IF: the "else if" tried when it does not hold */
+    pipe *p;          /* N_ACTION; N_IF, N_WITH: the condition; N_RANGE: what it ranges over */
+    node *then, *els; /* the lists to run when it holds (for each element), and when not */
+    node *elif;       /* N_IF, N_WITH: the "else if" / "else with" tried when it does not hold */
     node *next;
 };
 
 struct osp__lq_tmpl {
     node *root;
+    int nvars;     /* variable slots; slot 0 is $, the labels */
     osp_re2 **res; /* the regexes its commands compiled (cmd.re) */
     size_t nres;
 };
 
-/* ---- functions ---- */
-
-/* Every argument as text, into s (n entries). */
-int osp__lqt_strs(xctx *x, val *a, size_t n, osp_str *s)
-{
-    for (size_t i = 0; i < n; i++) {
-        int rc = osp__lqt_str(x, &a[i], &s[i]);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-static int map_case(xctx *x, val *a, val *out, int upper)
-{
-    osp_str s;
-    int rc = osp__lqt_str(x, a, &s);
-    char *o = rc ? NULL : osp_arena_alloc(x->arena, s.n + 1);
-    if (!o)
-        return rc ? rc : OSP_ENOMEM;
-    for (size_t i = 0; i < s.n; i++) {
-        char c = s.p[i];
-        o[i] = upper ? (c >= 'a' && c <= 'z' ? (char)(c - 32) : c)
-                     : (c >= 'A' && c <= 'Z' ? (char)(c + 32) : c);
-    }
-    *out = vstr(osp_str_make(o, s.n));
-    return 0;
-}
-
-static int f_upper(xctx *x, val *a, size_t n, val *out)
-{
-    return map_case(x, a, out, 1);
-}
-
-static int f_lower(xctx *x, val *a, size_t n, val *out)
-{
-    return map_case(x, a, out, 0);
-}
-
-static int in_set(osp_str set, char c)
-{
-    return memchr(set.p, c, set.n) != NULL;
-}
-
-/* Trims bytes of cutset from the left and/or right of s. */
-static osp_str trim_set(osp_str s, osp_str cutset, int left, int right)
-{
-    while (left && s.n && in_set(cutset, s.p[0]))
-        s.p++, s.n--;
-    while (right && s.n && in_set(cutset, s.p[s.n - 1]))
-        s.n--;
-    return s;
-}
-
-static const osp_str spaces = {" \t\n\r\v\f", 6};
-
-static int f_trimspace(xctx *x, val *a, size_t n, val *out)
-{
-    osp_str s;
-    int rc = osp__lqt_str(x, a, &s);
-    *out = vstr(trim_set(s, spaces, 1, 1));
-    return rc;
-}
-
-/* Trim(s, cutset), TrimLeft, TrimRight (Go); trimAll(cutset, s) (Sprig). */
-static int trim_common(xctx *x, val *a, int left, int right, int sprig, val *out)
-{
-    osp_str s[2];
-    int rc = osp__lqt_strs(x, a, 2, s);
-    *out = vstr(trim_set(s[sprig], s[!sprig], left, right));
-    return rc;
-}
-
-static int f_trim(xctx *x, val *a, size_t n, val *out)
-{
-    return trim_common(x, a, 1, 1, 0, out);
-}
-
-static int f_trimleft(xctx *x, val *a, size_t n, val *out)
-{
-    return trim_common(x, a, 1, 0, 0, out);
-}
-
-static int f_trimright(xctx *x, val *a, size_t n, val *out)
-{
-    return trim_common(x, a, 0, 1, 0, out);
-}
-
-static int f_trimall(xctx *x, val *a, size_t n, val *out)
-{
-    return trim_common(x, a, 1, 1, 1, out);
-}
-
-/* TrimPrefix(s, p) / TrimSuffix(s, p) (Go); trimPrefix(p, s) / trimSuffix(p, s) (Sprig). */
-static int affix(xctx *x, val *a, int suffix, int sprig, val *out)
-{
-    osp_str s[2];
-    int rc = osp__lqt_strs(x, a, 2, s);
-    osp_str str = s[sprig], fix = s[!sprig];
-    if (str.n >= fix.n && memcmp(str.p + (suffix ? str.n - fix.n : 0), fix.p, fix.n) == 0) {
-        if (!suffix)
-            str.p += fix.n;
-        str.n -= fix.n;
-    }
-    *out = vstr(str);
-    return rc;
-}
-
-static int f_TrimPrefix(xctx *x, val *a, size_t n, val *out)
-{
-    return affix(x, a, 0, 0, out);
-}
-
-static int f_TrimSuffix(xctx *x, val *a, size_t n, val *out)
-{
-    return affix(x, a, 1, 0, out);
-}
-
-static int f_trimPrefix(xctx *x, val *a, size_t n, val *out)
-{
-    return affix(x, a, 0, 1, out);
-}
-
-static int f_trimSuffix(xctx *x, val *a, size_t n, val *out)
-{
-    return affix(x, a, 1, 1, out);
-}
-
-/* strings.Replace(s, old, new, n), n < 0: all. */
-static int replace(xctx *x, osp_str s, osp_str old, osp_str rep, long max, val *out)
-{
-    osp_buf b;
-    osp_buf_init(&b, OSP__LQ_TMPL_MAX);
-    int rc = 0;
-    size_t i = 0;
-    long done = 0;
-    while (rc == 0 && i <= s.n && (max < 0 || done < max)) {
-        const char *at = old.n == 0
-                             ? (i == 0 || i < s.n ? s.p + i : NULL)
-                             : (s.n - i >= old.n ? memmem(s.p + i, s.n - i, old.p, old.n) : NULL);
-        if (!at)
-            break;
-        size_t k = (size_t)(at - s.p);
-        if (old.n == 0 && i > 0) /* empty old: after each UTF-8 character */
-            k = i;
-        rc = osp_buf_append(&b, s.p + i, k - i);
-        if (!rc)
-            rc = osp_buf_append_str(&b, rep);
-        if (old.n == 0) {
-            if (k < s.n) {
-                size_t len = 1;
-                while (k + len < s.n && ((unsigned char)s.p[k + len] & 0xc0) == 0x80)
-                    len++;
-                if (!rc)
-                    rc = osp_buf_append(&b, s.p + k, len);
-                i = k + len;
-            } else {
-                i = s.n + 1;
-            }
-        } else {
-            i = k + old.n;
-        }
-        done++;
-    }
-    if (!rc && i < s.n)
-        rc = osp_buf_append(&b, s.p + i, s.n - i);
-    if (!rc) {
-        osp_str r = osp_arena_strdup(x->arena, osp_buf_str(&b));
-        rc = r.p ? 0 : OSP_ENOMEM;
-        *out = vstr(r);
-    }
-    osp_buf_cleanup(&b);
-    return rc;
-}
-
-static int f_Replace(xctx *x, val *a, size_t n, val *out)
-{
-    osp_str s[3];
-    int rc = osp__lqt_strs(x, a, 3, s);
-    if (rc)
-        return rc;
-    if (a[3].t != V_INT)
-        return osp__lqt_fail(x, "error calling Replace: wrong type for value; expected int");
-    return replace(x, s[0], s[1], s[2], (long)a[3].i, out);
-}
-
-static int f_replace(xctx *x, val *a, size_t n, val *out)
-{
-    osp_str s[3];
-    int rc = osp__lqt_strs(x, a, 3, s);
-    return rc ? rc : replace(x, s[2], s[0], s[1], -1, out);
-}
-
-static int sub_test(xctx *x, val *a, int mode, val *out)
-{
-    osp_str s[2];
-    int rc = osp__lqt_strs(x, a, 2, s);
-    osp_str needle = s[0], str = s[1];
-    int r = 0;
-    if (mode == 0)
-        r = needle.n == 0 || (str.n >= needle.n && memmem(str.p, str.n, needle.p, needle.n));
-    else if (str.n >= needle.n)
-        r = memcmp(str.p + (mode == 2 ? str.n - needle.n : 0), needle.p, needle.n) == 0;
-    *out = (val){.t = V_BOOL, .i = r};
-    return rc;
-}
-
-static int f_contains(xctx *x, val *a, size_t n, val *out)
-{
-    return sub_test(x, a, 0, out);
-}
-
-static int f_hasPrefix(xctx *x, val *a, size_t n, val *out)
-{
-    return sub_test(x, a, 1, out);
-}
-
-static int f_hasSuffix(xctx *x, val *a, size_t n, val *out)
-{
-    return sub_test(x, a, 2, out);
-}
-
-/* Sprig's default: the first argument when the second (the piped value) is empty. */
-static int f_default(xctx *x, val *a, size_t n, val *out)
-{
-    *out = n > 1 && truth(&a[n - 1]) ? a[n - 1] : a[0];
-    return 0;
-}
-
-static int f_line(xctx *x, val *a, size_t n, val *out)
-{
-    *out = vstr(x->line);
-    return 0;
-}
-
-static int f_timestamp(xctx *x, val *a, size_t n, val *out)
-{
-    *out = (val){.t = V_TIME, .tm = osp_gotime_utc((int64_t)x->t_ns)};
-    return 0;
-}
-
-static int f_len(xctx *x, val *a, size_t n, val *out)
-{
-    if (a[0].t != V_STR)
-        return osp__lqt_fail(x, "error calling len: len of type %s",
-                             a[0].t == V_BOOL ? "bool" : "int");
-    *out = (val){.t = V_INT, .i = (int64_t)a[0].s.n};
-    return 0;
-}
-
-static int f_not(xctx *x, val *a, size_t n, val *out)
-{
-    *out = (val){.t = V_BOOL, .i = !truth(&a[0])};
-    return 0;
-}
-
-/* and/or: the first argument that decides, as Go's. */
-static int f_and(xctx *x, val *a, size_t n, val *out)
-{
-    size_t i = 0;
-    while (i + 1 < n && truth(&a[i]))
-        i++;
-    *out = a[i];
-    return 0;
-}
-
-static int f_or(xctx *x, val *a, size_t n, val *out)
-{
-    size_t i = 0;
-    while (i + 1 < n && !truth(&a[i]))
-        i++;
-    *out = a[i];
-    return 0;
-}
-
-static int is_num(const val *v)
-{
-    return v->t == V_INT || v->t == V_FLOAT;
-}
-
-/* Go's comparison of two basic values: *c -1/0/1. OSP_EEXEC when incompatible. */
-static int compare(xctx *x, const char *fn, const val *a, const val *b, int *c)
-{
-    if (a->t == V_STR && b->t == V_STR) {
-        int r = osp_str_cmp(a->s, b->s);
-        *c = r < 0 ? -1 : r > 0;
-        return 0;
-    }
-    if (a->t == V_INT && b->t == V_INT) {
-        *c = a->i < b->i ? -1 : a->i > b->i;
-        return 0;
-    }
-    if (is_num(a) && is_num(b) && a->t == b->t) {
-        *c = a->f < b->f ? -1 : a->f > b->f;
-        return 0;
-    }
-    if (a->t == V_BOOL && b->t == V_BOOL && fn[0] == 'e') {
-        *c = a->i != b->i;
-        return 0;
-    }
-    return osp__lqt_fail(x, "error calling %s: incompatible types for comparison", fn);
-}
-
-static int f_eq(xctx *x, val *a, size_t n, val *out)
-{
-    int c, rc;
-    if (n < 2)
-        return osp__lqt_fail(x, "error calling eq: missing argument for comparison");
-    for (size_t i = 1; i < n; i++) {
-        if ((rc = compare(x, "eq", &a[0], &a[i], &c)))
-            return rc;
-        if (c == 0) {
-            *out = (val){.t = V_BOOL, .i = 1};
-            return 0;
-        }
-    }
-    *out = (val){.t = V_BOOL, .i = 0};
-    return 0;
-}
-
-static int ordered(xctx *x, const char *fn, val *a, val *out, int (*holds)(int))
-{
-    int c, rc = compare(x, fn, &a[0], &a[1], &c);
-    *out = (val){.t = V_BOOL, .i = rc == 0 && holds(c)};
-    return rc;
-}
-
-static int h_ne(int c)
-{
-    return c != 0;
-}
-static int h_lt(int c)
-{
-    return c < 0;
-}
-static int h_le(int c)
-{
-    return c <= 0;
-}
-static int h_gt(int c)
-{
-    return c > 0;
-}
-static int h_ge(int c)
-{
-    return c >= 0;
-}
-
-static int f_ne(xctx *x, val *a, size_t n, val *out)
-{
-    return ordered(x, "ne", a, out, h_ne);
-}
-static int f_lt(xctx *x, val *a, size_t n, val *out)
-{
-    return ordered(x, "lt", a, out, h_lt);
-}
-static int f_le(xctx *x, val *a, size_t n, val *out)
-{
-    return ordered(x, "le", a, out, h_le);
-}
-static int f_gt(xctx *x, val *a, size_t n, val *out)
-{
-    return ordered(x, "gt", a, out, h_gt);
-}
-static int f_ge(xctx *x, val *a, size_t n, val *out)
-{
-    return ordered(x, "ge", a, out, h_ge);
-}
-
-/* Go's %!v(type=value) for a verb that does not fit the argument. */
-static int bad_verb(osp_buf *b, char verb, const val *v)
-{
-    static const char *const types[] = {"string", "int", "float64", "bool", "time.Time"};
-    int rc = osp_buf_printf(b, "%%!%c(%s=", verb, types[v->t]);
-    if (!rc)
-        rc = put_val(b, v);
-    return rc ? rc : osp_buf_putc(b, ')');
-}
-
-/* fmt.Sprintf for verbs %s %v %d %f %F %e %g %q %x %X %t %% with flags, width and
- * precision; other verbs print as %!verb(type=value). */
-static int f_printf(xctx *x, val *a, size_t n, val *out)
-{
-    osp_str f;
-    osp_buf b;
-    int rc = osp__lqt_str(x, &a[0], &f);
-    size_t next = 1;
-    if (rc)
-        return rc;
-    osp_buf_init(&b, OSP__LQ_TMPL_MAX);
-    for (size_t i = 0; i < f.n && rc == 0; i++) {
-        if (f.p[i] != '%') {
-            rc = osp_buf_putc(&b, f.p[i]);
-            continue;
-        }
-        char spec[32];
-        size_t k = 0;
-        spec[k++] = '%';
-        while (++i < f.n && strchr("+-# 0", f.p[i]) && f.p[i] && k < 8)
-            spec[k++] = f.p[i];
-        size_t lim = k + 3; /* widths and precisions up to 999 */
-        while (i < f.n && f.p[i] >= '0' && f.p[i] <= '9' && k < lim)
-            spec[k++] = f.p[i++];
-        if (i < f.n && f.p[i] == '.')
-            for (spec[k++] = f.p[i++], lim = k + 3; i < f.n && osp__is_digit(f.p[i]) && k < lim;)
-                spec[k++] = f.p[i++];
-        if (i >= f.n) {
-            rc = osp_buf_puts(&b, "%!(NOVERB)");
-            break;
-        }
-        char verb = f.p[i];
-        if (verb == '%') {
-            rc = osp_buf_putc(&b, '%');
-            continue;
-        }
-        if (next >= n) {
-            rc = osp_buf_printf(&b, "%%!%c(MISSING)", verb);
-            continue;
-        }
-        const val *v = &a[next++];
-        osp_str s;
-        switch (verb) {
-        case 'v':
-        case 's':
-            if (verb == 's' && v->t != V_STR && v->t != V_TIME) {
-                rc = bad_verb(&b, verb, v);
-                break;
-            }
-            if ((rc = osp__lqt_str(x, v, &s)) == 0) {
-                spec[k++] = '.', spec[k++] = '*', spec[k++] = 's', spec[k] = 0;
-                if (strchr(spec, '.') != strrchr(spec, '.')) /* a precision was given */
-                    k -= 3, spec[k++] = 's', spec[k] = 0;
-                rc = strchr(spec, '*') ? osp_buf_printf(&b, spec, (int)s.n, s.p)
-                                       : osp_buf_printf(&b, spec, s.p);
-            }
-            break;
-        case 'q':
-            rc = osp__lqt_str(x, v, &s) || osp_buf_putc(&b, '"') || osp_buf_append_str(&b, s) ||
-                 osp_buf_putc(&b, '"');
-            break;
-        case 'd':
-        case 'x':
-        case 'X':
-            if (v->t != V_INT) {
-                rc = bad_verb(&b, verb, v);
-                break;
-            }
-            spec[k++] = 'l', spec[k++] = 'l', spec[k++] = verb, spec[k] = 0;
-            rc = osp_buf_printf(&b, spec, (long long)v->i);
-            break;
-        case 't':
-            rc = v->t == V_BOOL ? osp_buf_puts(&b, v->i ? "true" : "false") : bad_verb(&b, verb, v);
-            break;
-        case 'f':
-        case 'F':
-        case 'e':
-        case 'g':
-            if (v->t != V_FLOAT) {
-                rc = bad_verb(&b, verb, v);
-                break;
-            }
-            spec[k++] = verb, spec[k] = 0;
-            rc = osp_buf_printf(&b, spec, v->f);
-            break;
-        default:
-            rc = bad_verb(&b, verb, v);
-        }
-    }
-    if (rc == 0 && next < n)
-        rc = osp_buf_puts(&b, "%!(EXTRA)");
-    if (rc == 0) {
-        osp_str r = osp_arena_strdup(x->arena, osp_buf_str(&b));
-        rc = r.p ? 0 : OSP_ENOMEM;
-        *out = vstr(r);
-    }
-    osp_buf_cleanup(&b);
-    if (rc == OSP_ETOOBIG || rc == OSP_EINVAL)
-        return osp__lqt_fail(x, "error calling printf: %s",
-                             rc == OSP_EINVAL ? "bad format" : "result too long");
-    return rc;
-}
-
-static const fn_def fns[] = {
-    {"ToUpper", f_upper, 1},
-    {"ToLower", f_lower, 1},
-    {"upper", f_upper, 1},
-    {"lower", f_lower, 1},
-    {"TrimSpace", f_trimspace, 1},
-    {"trim", f_trimspace, 1},
-    {"trimSpace", f_trimspace, 1},
-    {"Trim", f_trim, 2},
-    {"TrimLeft", f_trimleft, 2},
-    {"TrimRight", f_trimright, 2},
-    {"trimAll", f_trimall, 2},
-    {"TrimPrefix", f_TrimPrefix, 2},
-    {"TrimSuffix", f_TrimSuffix, 2},
-    {"trimPrefix", f_trimPrefix, 2},
-    {"trimSuffix", f_trimSuffix, 2},
-    {"Replace", f_Replace, 4},
-    {"replace", f_replace, 3},
-    {"contains", f_contains, 2},
-    {"hasPrefix", f_hasPrefix, 2},
-    {"hasSuffix", f_hasSuffix, 2},
-    {"default", f_default, -1},
-    {"printf", f_printf, -1},
-    {"__line__", f_line, 0},
-    {"__timestamp__", f_timestamp, 0},
-    {"len", f_len, 1},
-    {"not", f_not, 1},
-    {"and", f_and, -1},
-    {"or", f_or, -1},
-    {"eq", f_eq, -1},
-    {"ne", f_ne, 2},
-    {"lt", f_lt, 2},
-    {"le", f_le, 2},
-    {"gt", f_gt, 2},
-    {"ge", f_ge, 2},
-};
-
 static const fn_def *fn_find(osp_str name)
 {
-    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
-        if (osp_str_eqz(name, fns[i].name))
-            return &fns[i];
+    for (size_t i = 0; i < osp__lqt_ngo_fns; i++)
+        if (osp_str_eqz(name, osp__lqt_go_fns[i].name))
+            return &osp__lqt_go_fns[i];
     for (size_t i = 0; i < osp__lqt_nmore_fns; i++)
         if (osp_str_eqz(name, osp__lqt_more_fns[i].name))
             return &osp__lqt_more_fns[i];
@@ -681,8 +257,14 @@ typedef struct tp {
     char *err;
     size_t errlen;
     int depth;
-    osp__lq_tmpl *t; /* the template being parsed: its regexes */
+    osp__lq_tmpl *t; /* the template being parsed: its regexes, its variable slots */
     size_t res_cap;
+    struct {
+        osp_str name; /* "$x" */
+        int slot;
+    } vars[MAX_VARS]; /* the variables in scope, innermost last */
+    int nvars;
+    int ranges; /* the {{range}} bodies being parsed, around the read position */
 } tp;
 
 static int pfail(tp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -715,7 +297,7 @@ static osp_str peek_word(tp *p)
     return osp_str_make(p->action.p + p->ai, k - p->ai);
 }
 
-static int parse_pipe(tp *p, pipe **out, char close);
+static int parse_pipe(tp *p, pipe **out, char close, int max_vars);
 
 /* Compiles the first argument of command c, a regex function's, when it is a string
  * literal, so that running the template does not compile it for every line. A pattern
@@ -780,21 +362,99 @@ static int string_lit(tp *p, osp_str *out)
     return 0;
 }
 
+/* Field names at the read position (.a.b: each '.' and a name) into a->chain. */
+static int parse_chain(tp *p, arg *a)
+{
+    osp_str names[MAX_CHAIN];
+    size_t n = 0;
+    while (p->ai < p->action.n && p->action.p[p->ai] == '.') {
+        p->ai++;
+        osp_str w = peek_word(p);
+        if (w.n == 0 || osp__is_digit(w.p[0]))
+            return pfail(p, "bad field name after \".\"");
+        if (n == MAX_CHAIN)
+            return pfail(p, "more than %d fields in a chain", MAX_CHAIN);
+        names[n++] = w;
+        p->ai += w.n;
+    }
+    osp_str *chain = n ? osp_arena_alloc(p->arena, n * sizeof *chain) : NULL;
+    if (n && !chain)
+        return OSP_ENOMEM;
+    if (n)
+        memcpy(chain, names, n * sizeof *chain);
+    a->chain = chain;
+    a->nchain = n;
+    return 0;
+}
+
+/* A variable's name at the read position ("$" and a word, maybe empty), consumed. */
+static osp_str var_name(tp *p)
+{
+    size_t st = p->ai++;
+    p->ai += peek_word(p).n;
+    return osp_str_make(p->action.p + st, p->ai - st);
+}
+
+/* The slot of the innermost variable in scope named name, or -1. */
+static int var_slot(const tp *p, osp_str name)
+{
+    for (int i = p->nvars - 1; i >= 0; i--)
+        if (osp_str_eq(p->vars[i].name, name))
+            return p->vars[i].slot;
+    return -1;
+}
+
+/* Brings a new variable named name into scope; its slot in *slot. */
+static int declare(tp *p, osp_str name, int *slot)
+{
+    if (p->nvars == MAX_VARS || p->t->nvars == MAX_VARS)
+        return pfail(p, "more than %d variables", MAX_VARS);
+    *slot = p->t->nvars++;
+    p->vars[p->nvars].name = name;
+    p->vars[p->nvars++].slot = *slot;
+    return 0;
+}
+
+static int parse_number(tp *p, arg *a)
+{
+    const char *s = p->action.p;
+    size_t st = p->ai;
+    while (p->ai < p->action.n && (ident_char(s[p->ai]) || strchr(".+-", s[p->ai])) && s[p->ai])
+        p->ai++;
+    char buf[64], *end;
+    size_t n = p->ai - st < sizeof buf - 1 ? p->ai - st : sizeof buf - 1;
+    memcpy(buf, s + st, n);
+    buf[n] = 0;
+    a->kind = A_LIT;
+    if (!memchr(buf, '.', n) && !memchr(buf, 'e', n) && !memchr(buf, 'E', n)) {
+        a->lit = (val){.t = V_INT, .i = strtoll(buf, &end, 0)};
+    } else {
+        a->lit = (val){.t = V_FLOAT, .f = strtod(buf, &end)};
+    }
+    if (*end)
+        return pfail(p, "bad number syntax: \"%s\"", buf);
+    return 0;
+}
+
 static int parse_arg(tp *p, arg *a)
 {
     const char *s = p->action.p;
     char c = s[p->ai];
+    int digit_next = p->ai + 1 < p->action.n && osp__is_digit(s[p->ai + 1]);
     int rc;
     memset(a, 0, sizeof *a);
-    if (c == '.') {
-        p->ai++;
-        osp_str w = peek_word(p);
-        p->ai += w.n;
-        if (p->ai < p->action.n && s[p->ai] == '.')
-            return pfail(p, "nested fields (.a.b) are not supported");
-        a->kind = w.n ? A_FIELD : A_DOT;
-        a->name = w;
-        return 0;
+    if (c == '.' && !digit_next) {
+        a->kind = p->ai + 1 < p->action.n && ident_char(s[p->ai + 1]) ? A_FIELD : A_DOT;
+        if (a->kind == A_DOT)
+            p->ai++;
+        return a->kind == A_FIELD ? parse_chain(p, a) : 0;
+    }
+    if (c == '$') {
+        osp_str name = var_name(p);
+        if ((a->var = var_slot(p, name)) < 0)
+            return pfail(p, "undefined variable \"%.*s\"", OSP_STR_FMT(name));
+        a->kind = A_VAR;
+        return parse_chain(p, a);
     }
     if (c == '"' || c == '`') {
         a->kind = A_LIT;
@@ -806,32 +466,14 @@ static int parse_arg(tp *p, arg *a)
         if (++p->depth > MAX_DEPTH)
             return pfail(p, "nested too deeply");
         a->kind = A_PIPE;
-        if ((rc = parse_pipe(p, &a->sub, ')')))
+        if ((rc = parse_pipe(p, &a->sub, ')', 0)))
             return rc;
         p->depth--;
         p->ai++;
-        return 0;
+        return parse_chain(p, a);
     }
-    if (c == '$')
-        return pfail(p, "variables are not supported");
-    if ((c >= '0' && c <= '9') || c == '-' || c == '+') {
-        size_t st = p->ai;
-        while (p->ai < p->action.n && (ident_char(s[p->ai]) || strchr(".+-", s[p->ai])) && s[p->ai])
-            p->ai++;
-        char buf[64], *end;
-        size_t n = p->ai - st < sizeof buf - 1 ? p->ai - st : sizeof buf - 1;
-        memcpy(buf, s + st, n);
-        buf[n] = 0;
-        a->kind = A_LIT;
-        if (!memchr(buf, '.', n) && !memchr(buf, 'e', n) && !memchr(buf, 'E', n)) {
-            a->lit = (val){.t = V_INT, .i = strtoll(buf, &end, 0)};
-        } else {
-            a->lit = (val){.t = V_FLOAT, .f = strtod(buf, &end)};
-        }
-        if (*end)
-            return pfail(p, "bad number syntax: \"%s\"", buf);
-        return 0;
-    }
+    if (osp__is_digit(c) || c == '-' || c == '+' || c == '.')
+        return parse_number(p, a);
     osp_str w = peek_word(p);
     if (w.n == 0)
         return pfail(p, "unexpected \"%c\" in command", c);
@@ -849,14 +491,55 @@ static int parse_arg(tp *p, arg *a)
     return 0;
 }
 
-/* Commands separated by '|' up to close (0: the end of the action; ')' not consumed). */
-static int parse_pipe(tp *p, pipe **out, char close)
+/* A pipeline's declaration at the read position, if it has one: "$x :=" or "$x =" (and
+ * "$i, $e :=" when max_vars is 2, for range), into pp. Without one, nothing is consumed. */
+static int parse_decl(tp *p, pipe *pp, int max_vars)
+{
+    size_t start = p->ai;
+    osp_str names[2];
+    int n = 0;
+    const char *s = p->action.p;
+    while (p->ai < p->action.n && s[p->ai] == '$' && n < 2) {
+        names[n++] = var_name(p);
+        aws(p);
+        if (p->ai < p->action.n && s[p->ai] == ',' && n == 1) {
+            p->ai++;
+            aws(p);
+            continue;
+        }
+        break;
+    }
+    int assign = p->ai + 1 < p->action.n && s[p->ai] == '=' && s[p->ai + 1] != '=';
+    int define = p->ai + 1 < p->action.n && s[p->ai] == ':' && s[p->ai + 1] == '=';
+    if (n == 0 || (!assign && !define)) {
+        p->ai = start; /* a variable used, not declared */
+        return 0;
+    }
+    if (n > max_vars)
+        return pfail(p, "too many declarations in %s", max_vars == 2 ? "range" : "command");
+    p->ai += define ? 2 : 1;
+    for (int i = 0; i < n; i++) {
+        int rc;
+        if (define && (rc = declare(p, names[i], &pp->vars[i])))
+            return rc;
+        if (!define && (pp->vars[i] = var_slot(p, names[i])) < 0)
+            return pfail(p, "undefined variable \"%.*s\"", OSP_STR_FMT(names[i]));
+    }
+    pp->nvars = n;
+    return 0;
+}
+
+/* Commands separated by '|' up to close (0: the end of the action; ')' not consumed),
+ * after a declaration of up to max_vars variables (0: none may be declared). */
+static int parse_pipe(tp *p, pipe **out, char close, int max_vars)
 {
     pipe *pp = osp_arena_calloc(p->arena, 1, sizeof *pp);
     size_t cap = 0;
     int rc;
     if (!pp)
         return OSP_ENOMEM;
+    if (max_vars && (rc = parse_decl(p, pp, max_vars)))
+        return rc;
     for (;;) {
         if (pp->n == cap) {
             cap = cap ? 2 * cap : 4;
@@ -946,6 +629,66 @@ static int next_action(tp *p, node *prev)
 
 enum { END_EOF, END_END, END_ELSE };
 
+static int parse_list(tp *p, node **out, int *how);
+
+/* The rest of an if, with or range whose keyword kw begins the current action, through
+ * its {{end}}: the pipeline (which may declare variables, in scope up to the {{end}}),
+ * the lists, and the chain of {{else if}} or {{else with}}. */
+static int parse_control(tp *p, node *n, osp_str kw)
+{
+    int kind = kw.n == 2 ? N_IF : kw.p[0] == 'w' ? N_WITH : N_RANGE;
+    int scope = p->nvars, rc, h;
+    if (++p->depth > MAX_DEPTH)
+        return pfail(p, "nested too deeply");
+    for (node *cur = n;;) {
+        p->ai += kw.n;
+        aws(p);
+        cur->kind = kind;
+        if (p->ai >= p->action.n)
+            return pfail(p, "missing value for %.*s", OSP_STR_FMT(kw));
+        if ((rc = parse_pipe(p, &cur->p, 0, kind == N_RANGE ? 2 : 1)))
+            return rc;
+        p->ranges += kind == N_RANGE;
+        rc = parse_list(p, &cur->then, &h);
+        p->ranges -= kind == N_RANGE;
+        if (rc)
+            return rc;
+        if (h == END_EOF)
+            return pfail(p, "unexpected EOF");
+        if (h == END_END)
+            break;
+        if (kind != N_RANGE && osp_str_eq(peek_word(p), kw)) { /* else if, else with */
+            if (!(cur->elif = osp_arena_calloc(p->arena, 1, sizeof *cur->elif)))
+                return OSP_ENOMEM;
+            cur = cur->elif;
+            continue;
+        }
+        if (p->ai < p->action.n)
+            return pfail(p, "unexpected content after else");
+        if ((rc = parse_list(p, &cur->els, &h)))
+            return rc;
+        if (h != END_END)
+            return pfail(p, h == END_EOF ? "unexpected EOF" : "expected end; found else");
+        break;
+    }
+    p->depth--;
+    p->nvars = scope;
+    return 0;
+}
+
+/* {{break}} or {{continue}} (the keyword kw begins the current action), inside a range. */
+static int parse_loop_jump(tp *p, node *n, osp_str kw)
+{
+    if (!p->ranges)
+        return pfail(p, "{{%.*s}} outside {{range}}", OSP_STR_FMT(kw));
+    p->ai += kw.n;
+    aws(p);
+    if (p->ai < p->action.n)
+        return pfail(p, "unexpected content in {{%.*s}}", OSP_STR_FMT(kw));
+    n->kind = kw.p[0] == 'b' ? N_BREAK : N_CONTINUE;
+    return 0;
+}
+
 /* Nodes up to the end of input or an {{end}} / {{else}} (*how says which). */
 static int parse_list(tp *p, node **out, int *how)
 {
@@ -978,8 +721,7 @@ static int parse_list(tp *p, node **out, int *how)
             *out = head.next;
             return 0;
         }
-        static const char *const unsupported[] = {"range", "with",  "define",  "template",
-                                                  "block", "break", "continue"};
+        static const char *const unsupported[] = {"define", "template", "block"};
         for (size_t k = 0; k < sizeof unsupported / sizeof unsupported[0]; k++)
             if (osp_str_eqz(w, unsupported[k]))
                 return pfail(p, "{{%s}} is not supported", unsupported[k]);
@@ -987,47 +729,18 @@ static int parse_list(tp *p, node **out, int *how)
         if (!n)
             return OSP_ENOMEM;
         tail = tail->next = n;
-        if (!osp_str_eqz(w, "if")) {
+        if (osp_str_eqz(w, "if") || osp_str_eqz(w, "with") || osp_str_eqz(w, "range")) {
+            if ((rc = parse_control(p, n, w)))
+                return rc;
+        } else if (osp_str_eqz(w, "break") || osp_str_eqz(w, "continue")) {
+            if ((rc = parse_loop_jump(p, n, w)))
+                return rc;
+        } else {
             n->kind = N_ACTION;
             if (p->ai >= p->action.n)
                 return pfail(p, "missing value for command");
-            if ((rc = parse_pipe(p, &n->p, 0)))
+            if ((rc = parse_pipe(p, &n->p, 0, 1)))
                 return rc;
-            continue;
-        }
-        /* if / else if / else / end */
-        node *cur = n;
-        for (;;) {
-            int h;
-            p->ai += 2;
-            aws(p);
-            cur->kind = N_IF;
-            if (p->ai >= p->action.n)
-                return pfail(p, "missing value for if");
-            if (++p->depth > MAX_DEPTH)
-                return pfail(p, "nested too deeply");
-            if ((rc = parse_pipe(p, &cur->p, 0)) || (rc = parse_list(p, &cur->then, &h)))
-                return rc;
-            p->depth--;
-            if (h == END_EOF)
-                return pfail(p, "unexpected EOF");
-            if (h == END_END)
-                break;
-            if (osp_str_eqz(peek_word(p), "if")) { /* else if */
-                node *nx = osp_arena_calloc(p->arena, 1, sizeof *nx);
-                if (!nx)
-                    return OSP_ENOMEM;
-                cur->elif = nx;
-                cur = nx;
-                continue;
-            }
-            if (p->ai < p->action.n)
-                return pfail(p, "unexpected content after else");
-            if ((rc = parse_list(p, &cur->els, &h)))
-                return rc;
-            if (h != END_END)
-                return pfail(p, h == END_EOF ? "unexpected EOF" : "expected end; found else");
-            break;
         }
     }
     *how = END_EOF;
@@ -1046,12 +759,14 @@ static void release_regexes(osp__lq_tmpl *t)
 int osp__lq_tmpl_compile(osp_str text, osp_arena *arena, osp__lq_tmpl **out, char *err,
                          size_t errlen)
 {
-    tp p = {.in = text, .arena = arena, .err = err, .errlen = errlen};
+    tp p = {.in = text, .arena = arena, .err = err, .errlen = errlen, .nvars = 1};
     osp__lq_tmpl *t = osp_arena_calloc(arena, 1, sizeof *t);
     int how, rc;
     if (!t)
         return OSP_ENOMEM;
     p.t = t;
+    p.vars[0].name = OSP_STR_LIT("$");
+    t->nvars = 1;
     if ((rc = parse_list(&p, &t->root, &how))) {
         release_regexes(t);
         return rc;
@@ -1072,6 +787,8 @@ osp_re2 *const *osp__lq_tmpl_regexes(const osp__lq_tmpl *t, size_t *n)
 
 /* ---- execution ---- */
 
+enum { JUMP_BREAK = 1, JUMP_CONTINUE = 2 }; /* run_list's results besides 0 and errors */
+
 static int run_pipe(xctx *x, const pipe *pp, val *out);
 
 /* Calls f with n arguments, checking their number as Go does when it executes. */
@@ -1084,22 +801,66 @@ static int call_fn(xctx *x, const fn_def *f, val *args, size_t n, val *out)
     return f->fn(x, n ? args : &none, n, out);
 }
 
+/* The field name of v, as Go's evalField reads a map with missingkey=zero: a label's value
+ * or "", a JSON object's member or nil. */
+static int field(xctx *x, const val *v, osp_str name, val *out)
+{
+    switch (v->t) {
+    case V_LABELS:
+        *out = vstr(osp__lqt_label(x, name));
+        return 0;
+    case V_MAP: {
+        const vcoll *m = v->c; /* out may be v */
+        size_t lo = 0, hi = m->n;
+        *out = (val){.t = V_NIL};
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            int c = osp_str_cmp(m->keys[mid], name);
+            if (c == 0) {
+                *out = m->items[mid];
+                break;
+            }
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return 0;
+    }
+    case V_NIL:
+        return osp__lqt_fail(x, "nil pointer evaluating interface {}.%.*s", OSP_STR_FMT(name));
+    default:
+        return osp__lqt_fail(x, "can't evaluate field %.*s in type %s", OSP_STR_FMT(name),
+                             osp__lqt_type_name(v->t));
+    }
+}
+
+/* v's fields a->chain, one after the other, into *out. */
+static int follow(xctx *x, const arg *a, val v, val *out)
+{
+    int rc = 0;
+    for (size_t i = 0; i < a->nchain && rc == 0; i++)
+        rc = field(x, &v, a->chain[i], &v);
+    *out = v;
+    return rc;
+}
+
 static int eval_arg(xctx *x, const arg *a, val *out)
 {
+    int rc;
     switch (a->kind) {
     case A_FIELD:
-        *out = vstr(OSP_STR_LIT("")); /* missingkey=zero */
-        for (size_t i = 0; i < x->n; i++)
-            if (osp_str_eq(x->l[i].name, a->name))
-                *out = vstr(x->l[i].value);
-        return 0;
+        return follow(x, a, x->dot, out);
+    case A_VAR:
+        return follow(x, a, x->vars[a->var], out);
     case A_LIT:
         *out = a->lit;
         return 0;
     case A_PIPE:
-        return run_pipe(x, a->sub, out);
+        return (rc = run_pipe(x, a->sub, out)) ? rc : follow(x, a, *out, out);
     case A_DOT:
-        return osp__lqt_fail(x, "printing the whole label map (.) is not supported");
+        *out = x->dot;
+        return 0;
     default:
         return call_fn(x, a->fn, NULL, 0, out);
     }
@@ -1125,36 +886,129 @@ static int run_cmd(xctx *x, const cmd *c, const val *piped, val *out)
     return call_fn(x, f, args, n, out);
 }
 
+/* The pipeline's value; a variable it declares or assigns ($x := ...) is set to it. */
 static int run_pipe(xctx *x, const pipe *pp, val *out)
 {
     int rc = 0;
     for (size_t i = 0; i < pp->n && rc == 0; i++)
         rc = run_cmd(x, &pp->c[i], i ? out : NULL, out);
+    if (rc == 0 && pp->nvars == 1)
+        x->vars[pp->vars[0]] = *out;
     return rc;
+}
+
+static int run_list(xctx *x, const node *n, osp_buf *b);
+
+/* One element of a range: its key or index k and value v into the range's variables
+ * and dot, then the body. */
+static int range_step(xctx *x, const node *n, val k, val v, osp_buf *b)
+{
+    const pipe *pp = n->p;
+    if (++x->steps > MAX_STEPS)
+        return osp__lqt_fail(x, "range: more than %u iterations", MAX_STEPS);
+    if (pp->nvars == 2)
+        x->vars[pp->vars[0]] = k;
+    if (pp->nvars)
+        x->vars[pp->vars[pp->nvars - 1]] = v;
+    x->dot = v;
+    return run_list(x, n->then, b);
+}
+
+/* {{range}}: the body for each element of a JSON array, each member of a JSON object or
+ * the labels in key order, or each integer below an int; the else list when none. */
+static int run_range(xctx *x, const node *n, osp_buf *b)
+{
+    val v, dot = x->dot;
+    int rc = run_pipe(x, n->p, &v);
+    size_t count = v.t == V_MAP || v.t == V_LIST ? v.c->n
+                   : v.t == V_INT                ? (size_t)(v.i > 0 ? v.i : 0)
+                   : v.t == V_LABELS             ? x->n
+                                                 : 0;
+    if (rc)
+        return rc;
+    if (v.t != V_MAP && v.t != V_LIST && v.t != V_INT && v.t != V_LABELS && v.t != V_NIL) {
+        osp_str s;
+        rc = osp__lqt_str(x, &v, &s);
+        return rc ? rc : osp__lqt_fail(x, "range can't iterate over %.*s", OSP_STR_FMT(s));
+    }
+    osp_label *sorted = NULL;
+    if (v.t == V_LABELS && count) {
+        if (!(sorted = osp_arena_alloc(x->arena, count * sizeof *sorted)))
+            return OSP_ENOMEM;
+        memcpy(sorted, x->l, count * sizeof *sorted);
+        qsort(sorted, count, sizeof *sorted, label_order);
+    }
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        val k = {.t = V_INT, .i = (int64_t)i}, e = k;
+        if (v.t == V_MAP || v.t == V_LIST) {
+            e = v.c->items[i];
+            if (v.t == V_MAP)
+                k = vstr(v.c->keys[i]);
+        } else if (v.t == V_LABELS) {
+            k = vstr(sorted[i].name);
+            e = vstr(sorted[i].value);
+        }
+        rc = range_step(x, n, k, e, b);
+        if (rc == JUMP_CONTINUE)
+            rc = 0;
+    }
+    x->dot = dot;
+    if (rc == JUMP_BREAK)
+        return 0;
+    return rc == 0 && count == 0 ? run_list(x, n->els, b) : rc;
+}
+
+/* {{if}} and {{with}} with their else-if / else-with chain: the first branch whose
+ * pipeline holds runs (with dot set to its value for with), else the else list. */
+static int run_branch(xctx *x, const node *n, osp_buf *b)
+{
+    for (const node *c = n;; c = c->elif) {
+        val v, dot = x->dot;
+        int rc = run_pipe(x, c->p, &v);
+        if (rc)
+            return rc;
+        if (osp__lqt_truth(&v)) {
+            if (c->kind == N_WITH)
+                x->dot = v;
+            rc = run_list(x, c->then, b);
+            x->dot = dot;
+            return rc;
+        }
+        if (!c->elif)
+            return run_list(x, c->els, b);
+    }
+}
+
+/* An action's value, printed: nothing when it declares a variable, "<no value>" for nil. */
+static int run_action(xctx *x, const pipe *pp, osp_buf *b)
+{
+    val v;
+    int rc = run_pipe(x, pp, &v);
+    if (rc || pp->nvars)
+        return rc;
+    return v.t == V_NIL ? osp_buf_puts(b, "<no value>") : osp__lqt_put_val(x, b, &v);
 }
 
 static int run_list(xctx *x, const node *n, osp_buf *b)
 {
     int rc = 0;
     for (; n && rc == 0; n = n->next) {
-        val v;
         switch (n->kind) {
         case N_TEXT:
             rc = osp_buf_append_str(b, n->text);
             break;
         case N_ACTION:
-            if ((rc = run_pipe(x, n->p, &v)) == 0)
-                rc = put_val(b, &v);
+            rc = run_action(x, n->p, b);
             break;
+        case N_RANGE:
+            rc = run_range(x, n, b);
+            break;
+        case N_BREAK:
+            return JUMP_BREAK;
+        case N_CONTINUE:
+            return JUMP_CONTINUE;
         default:
-            for (const node *c = n; c && rc == 0; c = c->elif) {
-                if ((rc = run_pipe(x, c->p, &v)))
-                    break;
-                if (truth(&v) || !c->elif) {
-                    rc = run_list(x, truth(&v) ? c->then : c->els, b);
-                    break;
-                }
-            }
+            rc = run_branch(x, n, b);
         }
     }
     return rc;
@@ -1164,8 +1018,20 @@ int osp__lq_tmpl_exec(const osp__lq_tmpl *t, const osp_label *l, size_t n, osp_s
                       uint64_t t_ns, osp_buf *out, char *err, size_t errlen)
 {
     osp_arena scratch;
+    val vars[MAX_VARS];
     osp_arena_init(&scratch, 4096, 0);
-    xctx x = {l, n, line, t_ns, &scratch, err, errlen, NULL};
+    xctx x = {.l = l,
+              .n = n,
+              .line = line,
+              .t_ns = t_ns,
+              .arena = &scratch,
+              .err = err,
+              .errlen = errlen,
+              .dot = {.t = V_LABELS},
+              .vars = vars};
+    vars[0] = x.dot; /* $ */
+    for (int i = 1; i < t->nvars; i++)
+        vars[i] = (val){.t = V_NIL};
     int rc = run_list(&x, t->root, out);
     osp_arena_cleanup(&scratch);
     if (rc == OSP_ETOOBIG)

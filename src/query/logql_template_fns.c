@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/re2.h"
+#include "proto/json.h"
 #include "query/logql_eval_int.h"
 #include "query/gotime.h"
 #include "query/logql_template_int.h"
@@ -22,14 +23,12 @@
 
 /* ---- arguments ---- */
 
-static const char *const type_names[] = {"string", "int", "float64", "bool", "time.Time"};
-
 /* An int parameter, as Go's template checks it. */
 static int int_arg(xctx *x, const char *fn, const val *v, int64_t *out)
 {
     if (v->t != V_INT)
         return osp__lqt_fail(x, "error calling %s: wrong type for value; expected int; got %s", fn,
-                             type_names[v->t]);
+                             osp__lqt_type_name(v->t));
     *out = v->i;
     return 0;
 }
@@ -150,6 +149,46 @@ static int f_substr(xctx *x, val *a, size_t n, val *out)
     size_t from = start < 0 ? 0 : rune_at(s, start), to = end < 0 ? s.n : rune_at(s, end);
     *out = vstr(osp_str_make(s.p + from, to - from));
     return 0;
+}
+
+/* alignLeft(count, s) and alignRight: s cut or padded with spaces to count runes, kept
+ * from its start (left) or its end (right); s itself when count is negative. */
+static int align(xctx *x, const char *fn, val *a, int right, val *out)
+{
+    int64_t count = 0, l;
+    osp_str s;
+    int rc = int_arg(x, fn, &a[0], &count);
+    if (rc || (rc = osp__lqt_str(x, &a[1], &s)))
+        return rc;
+    l = rune_count(s);
+    if (count < 0 || count == l) {
+        *out = vstr(s);
+    } else if (count < l) {
+        size_t from = right ? rune_at(s, l - count) : 0, to = right ? s.n : rune_at(s, count);
+        *out = vstr(osp_str_make(s.p + from, to - from));
+    } else {
+        size_t pad = (size_t)(count - l);
+        char *o = pad <= OSP__LQ_TMPL_MAX ? new_str(x, s.n + pad) : NULL;
+        if (!o)
+            return pad > OSP__LQ_TMPL_MAX
+                       ? osp__lqt_fail(x, "error calling %s: result too long", fn)
+                       : OSP_ENOMEM;
+        memset(o + (right ? 0 : s.n), ' ', pad);
+        if (s.n)
+            memcpy(o + (right ? pad : 0), s.p, s.n);
+        *out = vstr(osp_str_make(o, s.n + pad));
+    }
+    return 0;
+}
+
+static int f_align_left(xctx *x, val *a, size_t n, val *out)
+{
+    return align(x, "alignLeft", a, 0, out);
+}
+
+static int f_align_right(xctx *x, val *a, size_t n, val *out)
+{
+    return align(x, "alignRight", a, 1, out);
 }
 
 /* title(s): strings.Title, the first letter of every word upper case (ASCII). */
@@ -350,14 +389,12 @@ static int f_count(xctx *x, val *a, size_t n, val *out)
 
 static const char hexdig[] = "0123456789ABCDEF";
 
-/* urlencode(s): url.QueryEscape. */
-static int f_urlencode(xctx *x, val *a, size_t n, val *out)
+/* url.QueryEscape of s. */
+static int query_escape(xctx *x, osp_str s, val *out)
 {
-    osp_str s;
-    int rc = osp__lqt_str(x, &a[0], &s);
-    char *o = rc ? NULL : new_str(x, 3 * s.n);
+    char *o = new_str(x, 3 * s.n);
     if (!o)
-        return rc ? rc : OSP_ENOMEM;
+        return OSP_ENOMEM;
     size_t k = 0;
     for (size_t i = 0; i < s.n; i++) {
         unsigned char c = (unsigned char)s.p[i];
@@ -375,6 +412,23 @@ static int f_urlencode(xctx *x, val *a, size_t n, val *out)
     }
     *out = vstr(osp_str_make(o, k));
     return 0;
+}
+
+/* urlencode(s) (Loki's): url.QueryEscape. */
+static int f_urlencode(xctx *x, val *a, size_t n, val *out)
+{
+    osp_str s;
+    int rc = osp__lqt_str(x, &a[0], &s);
+    return rc ? rc : query_escape(x, s, out);
+}
+
+/* urlquery(args...) (Go's builtin): url.QueryEscape of the arguments as fmt.Sprint joins
+ * them. */
+static int f_urlquery(xctx *x, val *a, size_t n, val *out)
+{
+    osp_str s;
+    int rc = osp__lqt_sprint(x, a, n, &s);
+    return rc ? rc : query_escape(x, s, out);
 }
 
 static int unhex(char c)
@@ -632,6 +686,139 @@ static int f_bytes(xctx *x, val *a, size_t n, val *out)
     return units(x, "bytes", a, 1, out);
 }
 
+/* ---- JSON ---- */
+
+static int json_value(xctx *x, osp_json_reader *r, const osp_json_token *t, val *out);
+
+/* A token's text, in x's arena when it lives in the reader's scratch buffer. */
+static int json_text(xctx *x, const osp_json_token *t, osp_str *out)
+{
+    *out = t->escaped ? osp_arena_strdup(x->arena, t->s) : t->s;
+    return out->p || t->s.n == 0 ? 0 : OSP_ENOMEM;
+}
+
+typedef struct member_order {
+    const osp_str *keys;
+} member_order;
+
+/* Orders member indexes by key, then by position (qsort_r). */
+static int by_key(const void *a, const void *b, void *arg)
+{
+    const osp_str *keys = ((const member_order *)arg)->keys;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = osp_str_cmp(keys[i], keys[j]);
+    return c ? c : (i > j) - (i < j);
+}
+
+/* Sorts an object's n members by key, keeping the last of a repeated key (Go's
+ * json.Unmarshal into a map), into c. */
+static int json_object(xctx *x, osp_str *keys, val *items, size_t n, vcoll *c)
+{
+    size_t *order = n ? osp_arena_alloc(x->arena, n * sizeof *order) : NULL;
+    osp_str *k = n ? osp_arena_alloc(x->arena, n * sizeof *k) : NULL;
+    val *v = n ? osp_arena_alloc(x->arena, n * sizeof *v) : NULL;
+    if (n && (!order || !k || !v))
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    qsort_r(order, n, sizeof *order, by_key, &(member_order){keys});
+    c->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i + 1 < n && osp_str_eq(keys[order[i]], keys[order[i + 1]]))
+            continue;
+        k[c->n] = keys[order[i]];
+        v[c->n++] = items[order[i]];
+    }
+    c->keys = k;
+    c->items = v;
+    return 0;
+}
+
+/* The members of an object or elements of an array, its opening token read, into *out. */
+static int json_container(xctx *x, osp_json_reader *r, int object, val *out)
+{
+    osp_str *keys = NULL;
+    val *items = NULL;
+    size_t n = 0, cap = 0;
+    vcoll *c = osp_arena_calloc(x->arena, 1, sizeof *c);
+    osp_json_token t;
+    int rc;
+    if (!c)
+        return OSP_ENOMEM;
+    while ((rc = osp_json_next(r, &t)) == 1 && t.type != OSP_JSON_OBJECT_END &&
+           t.type != OSP_JSON_ARRAY_END) {
+        if (n == cap) {
+            size_t ncap = cap ? 2 * cap : 8;
+            osp_str *nk = osp_arena_alloc(x->arena, ncap * sizeof *nk);
+            val *nv = osp_arena_alloc(x->arena, ncap * sizeof *nv);
+            if (!nk || !nv)
+                return OSP_ENOMEM;
+            if (n)
+                memcpy(nk, keys, n * sizeof *nk), memcpy(nv, items, n * sizeof *nv);
+            keys = nk, items = nv, cap = ncap;
+        }
+        if (object && ((rc = json_text(x, &t, &keys[n])) || (rc = osp_json_next(r, &t)) != 1))
+            return rc ? rc : OSP_EPARSE;
+        if ((rc = json_value(x, r, &t, &items[n++])))
+            return rc;
+    }
+    if (rc != 1)
+        return rc ? rc : OSP_EPARSE;
+    *out = (val){.t = object ? V_MAP : V_LIST, .c = c};
+    if (object)
+        return json_object(x, keys, items, n, c);
+    c->n = n;
+    c->items = items;
+    return 0;
+}
+
+/* One value, its first token t read, as Go's json.Unmarshal into an interface{} makes it:
+ * objects maps, arrays lists, numbers float64, null nil. */
+static int json_value(xctx *x, osp_json_reader *r, const osp_json_token *t, val *out)
+{
+    switch (t->type) {
+    case OSP_JSON_OBJECT_BEGIN:
+    case OSP_JSON_ARRAY_BEGIN:
+        return json_container(x, r, t->type == OSP_JSON_OBJECT_BEGIN, out);
+    case OSP_JSON_STRING:
+        out->t = V_STR;
+        return json_text(x, t, &out->s);
+    case OSP_JSON_NUMBER:
+        *out = (val){.t = V_FLOAT};
+        return osp_json_double(t->s, &out->f);
+    case OSP_JSON_NULL:
+        *out = (val){.t = V_NIL};
+        return 0;
+    default:
+        *out = (val){.t = V_BOOL, .i = t->type == OSP_JSON_TRUE};
+        return 0;
+    }
+}
+
+/* fromJson(s) (Sprig's): the JSON document s as a value, or nil when it does not parse. */
+static int f_from_json(xctx *x, val *a, size_t n, val *out)
+{
+    osp_str s;
+    osp_buf scratch;
+    osp_json_reader r;
+    osp_json_token t;
+    int rc = osp__lqt_str(x, &a[0], &s);
+    if (rc)
+        return rc;
+    osp_buf_init(&scratch, OSP__LQ_TMPL_MAX);
+    osp_json_reader_init(&r, s, &scratch);
+    rc = osp_json_next(&r, &t);
+    rc = rc == 1 ? json_value(x, &r, &t, out) : rc ? rc : OSP_EPARSE;
+    if (rc == 0 && osp_json_next(&r, &t) != 0) /* more after the value */
+        rc = OSP_EPARSE;
+    osp_buf_cleanup(&scratch);
+    if (rc == OSP_ENOMEM)
+        return rc;
+    if (rc)
+        *out = (val){.t = V_NIL};
+    return 0;
+}
+
 /* ---- times ---- */
 
 /* unixEpoch, unixEpochMillis, unixEpochNanos of a time (__timestamp__), as text. */
@@ -641,7 +828,7 @@ static int epoch(xctx *x, const char *fn, const val *v, uint64_t per_sec, val *o
     if (v->t != V_TIME)
         return osp__lqt_fail(x,
                              "error calling %s: wrong type for value; expected time.Time; got %s",
-                             fn, type_names[v->t]);
+                             fn, osp__lqt_type_name(v->t));
     /* Go's Unix, UnixMilli and UnixNano; out of int64's range the last wraps, as in Go */
     uint64_t units = (uint64_t)v->tm.sec * per_sec + (uint64_t)v->tm.nsec / (1000000000u / per_sec);
     int k = snprintf(buf, sizeof buf, "%" PRId64, (int64_t)units);
@@ -683,6 +870,56 @@ static int f_date(xctx *x, val *a, size_t n, val *out)
     return result(x, "date", &b, osp_gotime_format(&b, layout, &t), out);
 }
 
+/* strconv.ParseInt(s, 10, 64): an optional sign and decimal digits. 0 or -1. */
+static int parse_decimal(osp_str s, int64_t *out)
+{
+    size_t i = s.n && (s.p[0] == '-' || s.p[0] == '+');
+    uint64_t v = 0, lim = (uint64_t)INT64_MAX + (s.n && s.p[0] == '-');
+    if (i == s.n)
+        return -1;
+    for (; i < s.n; i++) {
+        if (s.p[i] < '0' || s.p[i] > '9' || v > (lim - (uint64_t)(s.p[i] - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(s.p[i] - '0');
+    }
+    *out = s.p[0] == '-' ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+}
+
+/* unixToTime(epoch) (Loki's): a decimal Unix time read by its length: 5 digits days, 10
+ * seconds, 13 milliseconds, 16 microseconds, 19 nanoseconds. */
+static int f_unix_to_time(xctx *x, val *a, size_t n, val *out)
+{
+    static const struct {
+        size_t digits;
+        int64_t sec_per, per_sec; /* seconds per unit, or units per second */
+    } units[] = {{5, 86400, 1}, {10, 1, 1}, {13, 1, 1000}, {16, 1, 1000000}, {19, 1, 1000000000}};
+    osp_str s;
+    int64_t v;
+    int rc = osp__lqt_str(x, &a[0], &s);
+    if (rc)
+        return rc;
+    if (parse_decimal(s, &v) != 0)
+        return osp__lqt_fail(x, "error calling unixToTime: unable to parse time '%.*s'",
+                             OSP_STR_FMT(s));
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (units[i].digits != s.n)
+            continue;
+        int64_t sec = v / units[i].per_sec * units[i].sec_per, rem = v % units[i].per_sec;
+        if (rem < 0)
+            sec--, rem += units[i].per_sec;
+        *out = (val){.t = V_TIME,
+                     .tm = {.sec = sec,
+                            .nsec = (int32_t)(rem * (1000000000 / units[i].per_sec)),
+                            .zone = "UTC"}};
+        return 0;
+    }
+    return osp__lqt_fail(x,
+                         "error calling unixToTime: unable to parse time '%.*s' length %zu did "
+                         "not match any expected formats",
+                         OSP_STR_FMT(s), s.n);
+}
+
 static int f_now(xctx *x, val *a, size_t n, val *out)
 {
     *out = (val){.t = V_TIME, .tm = osp_gotime_utc((int64_t)osp_clock_ns(CLOCK_REALTIME))};
@@ -699,7 +936,10 @@ const fn_def osp__lqt_more_fns[] = {
     {"regexReplaceAll", f_regex_replace_all, 3},
     {"regexReplaceAllLiteral", f_regex_replace_literal, 3},
     {"count", f_count, 2},
+    {"alignLeft", f_align_left, 2},
+    {"alignRight", f_align_right, 2},
     {"urlencode", f_urlencode, 1},
+    {"urlquery", f_urlquery, -1},
     {"urldecode", f_urldecode, 1},
     {"b64enc", f_b64enc, 1},
     {"b64dec", f_b64dec, 1},
@@ -726,6 +966,8 @@ const fn_def osp__lqt_more_fns[] = {
     {"unixEpochNanos", f_unix_epoch_nanos, 1},
     {"date", f_date, 2},
     {"now", f_now, 0},
+    {"fromJson", f_from_json, 1},
+    {"unixToTime", f_unix_to_time, 1},
     {"duration", f_duration, 1},
     {"duration_seconds", f_duration_seconds, 1},
     {"bytes", f_bytes, 1},

@@ -12,18 +12,33 @@
 #include "model/labels.h"
 #include "query/gotime.h"
 
-enum { V_STR, V_INT, V_FLOAT, V_BOOL, V_TIME };
+/* A value's kind, as Go's reflection would see it: fromJson gives V_MAP, V_LIST, V_NIL
+ * (and V_FLOAT, V_STR, V_BOOL); V_LABELS is the entry's labels, the template's data. */
+enum { V_STR, V_INT, V_FLOAT, V_BOOL, V_TIME, V_NIL, V_MAP, V_LIST, V_LABELS };
+
+typedef struct vcoll vcoll;
 
 typedef struct val {
     int t;
-    osp_str s;     /* V_STR */
-    int64_t i;     /* V_INT, V_BOOL */
-    double f;      /* V_FLOAT */
-    osp_gotime tm; /* V_TIME */
+    osp_str s;      /* V_STR */
+    int64_t i;      /* V_INT, V_BOOL */
+    double f;       /* V_FLOAT */
+    osp_gotime tm;  /* V_TIME */
+    const vcoll *c; /* V_MAP, V_LIST */
 } val;
 
+/* A JSON object (keys sorted, unique, as Go prints and ranges over a map) or array. */
+struct vcoll {
+    size_t n;
+    const osp_str *keys; /* NULL for an array */
+    val *items;
+};
+
+/* Go's name of a value's type, for messages ("string", "map[string]interface {}"). */
+const char *osp__lqt_type_name(int t);
+
 typedef struct xctx {
-    const osp_label *l;
+    const osp_label *l; /* the entry's labels: the template's data */
     size_t n;
     osp_str line;
     uint64_t t_ns;
@@ -32,6 +47,9 @@ typedef struct xctx {
     size_t errlen;
     const osp_re2 *re; /* for the function being called: its regex argument compiled
                           when the template was, else NULL */
+    val dot;           /* "." : the labels, or what range or with set */
+    val *vars;         /* the variables' values by slot; slot 0 is $ */
+    size_t steps;      /* range iterations run, bounded per execution */
 } xctx;
 
 static inline val vstr(osp_str s)
@@ -53,8 +71,21 @@ int osp__lqt_fail(xctx *x, const char *fmt, ...) __attribute__((format(printf, 2
 int osp__lqt_str(xctx *x, const val *v, osp_str *out);
 /* Every argument as text, into s (n entries). */
 int osp__lqt_strs(xctx *x, val *a, size_t n, osp_str *s);
+/* The arguments as fmt.Sprint joins them (a space between two operands neither of which
+ * is a string); a single string is itself. */
+int osp__lqt_sprint(xctx *x, val *a, size_t n, osp_str *out);
+/* Label name's value in the entry, or "" (missingkey=zero). */
+osp_str osp__lqt_label(const xctx *x, osp_str name);
 
-/* The functions of logql_template_fns.c. */
+/* Appends v as fmt's %v prints it (map[k:v ...], [a b], <nil>). */
+int osp__lqt_put_val(const xctx *x, osp_buf *b, const val *v);
+/* Go's truth of a value: non-zero, non-empty. */
+int osp__lqt_truth(const val *v);
+
+/* The functions of logql_template_go.c (Go's builtins, strings functions). */
+extern const fn_def osp__lqt_go_fns[];
+extern const size_t osp__lqt_ngo_fns;
+/* The functions of logql_template_fns.c (Sprig's, Loki's own). */
 extern const fn_def osp__lqt_more_fns[];
 extern const size_t osp__lqt_nmore_fns;
 /* 1 when f's first argument is a regex (x->re holds it compiled when it is a literal). */

@@ -458,7 +458,7 @@ static const qcase log_cases[] = {
      "status=\"404\"} 40=WARN 7-404",
      0},
     {"{app=\"web\"} |= \"warn\" | logfmt | line_format `{{if eq .level \"warn\"}}W{{else if eq "
-     ".level \"info\"}}I{{else}}?{{end}}:{{ __line__ | replace \" \" \"_\" | toDate }}`",
+     ".level \"info\"}}I{{else}}?{{end}}:{{ __line__ | replace \" \" \"_\" | toJson }}`",
      0, 100, 1, 0, 0, "", OSP_EEXEC},
     {"{app=\"web\"} |= \"warn\" | logfmt | line_format `{{if eq .level \"warn\"}}W{{else if eq "
      ".level \"info\"}}I{{else}}?{{end}}:{{ __line__ | replace \" \" \"_\" }}`",
@@ -629,8 +629,8 @@ static const qcase error_cases[] = {
      OSP_EINVAL},
     {"{app=\"web\"} | line_format \"{{ .a | nosuch }}\"", 0, 100, 1, 0, 0,
      "invalid line template: template: line:1: function \"nosuch\" not defined", OSP_EEXEC},
-    {"{app=\"web\"} | line_format \"{{ range .a }}{{ end }}\"", 0, 100, 1, 0, 0,
-     "invalid line template: template: line:1: {{range}} is not supported", OSP_EEXEC},
+    {"{app=\"web\"} | line_format \"{{ define \\\"a\\\" }}{{ end }}\"", 0, 100, 1, 0, 0,
+     "invalid line template: template: line:1: {{define}} is not supported", OSP_EEXEC},
     {"{app=\"web\"} | label_format x=\"{{ .a \"", 0, 100, 1, 0, 0, "invalid label template",
      OSP_EEXEC},
     {"{app=\"web\"}", 100, 0, 1, 0, 0, "invalid query range", OSP_EINVAL},

@@ -4,6 +4,8 @@
  * literals are compiled once, with the template. */
 #include "testutil.h"
 
+#include "tmplcase.h"
+
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -11,12 +13,6 @@
 
 /* 2026-11-21T10:00:01.5Z */
 #define TS 1795255201500000000ull
-
-typedef struct tcase {
-    const char *tmpl;
-    const char *want; /* the output, or for rc OSP_EEXEC a part of the error */
-    int rc;
-} tcase;
 
 static const tcase cases[] = {
     /* text */
@@ -35,6 +31,13 @@ static const tcase cases[] = {
     {"{{ nindent 1 \"a\" }}", "\n a", 0},
     {"{{ .path | replace \"/\" \"_\" | trunc 5 | upper }}", "_API_", 0},
     {"{{ trunc .n .path }}", "wrong type for value; expected int; got string", OSP_EEXEC},
+    {"{{ alignLeft 5 \"hello world\" }}|{{ alignLeft 5 \"hi\" }}|{{ alignLeft -1 \"x\" }}",
+     "hello|hi   |x", 0},
+    {"{{ alignRight 5 \"hello world\" }}|{{ alignRight 5 \"hi\" }}|{{ alignRight 2 "
+     "\"h\xc3\xa9llo\" }}",
+     "world|   hi|lo", 0},
+    {"{{ alignRight 3 \"h\xc3\xa9llo\" }}", "llo", 0},
+    {"{{ alignLeft 2 \"h\xc3\xa9llo\" }}", "h\xc3\xa9", 0},
     /* regular expressions */
     {"{{ regexReplaceAll \"(\\\\w+)@(\\\\w+)\" .email \"${2}:$1\" }}", "example:ann at home", 0},
     {"{{ regexReplaceAllLiteral \"a(x*)b\" \"-ab-axxb-\" \"${1}\" }}", "-${1}-${1}-", 0},
@@ -85,16 +88,15 @@ static const tcase cases[] = {
      * its "01" is the month */
     {"{{ date \"Jan! Janx 1/2 .9 .0001\" __timestamp__ }}", "Nov! Janx 11/21 .5 .0011", 0},
     {"{{ date \"2006-01-02 15:04:05.999999999\" 0 }}", "1970-01-01 00:00:00", 0},
+    {"{{ unixToTime \"1679577215\" | date \"2006-01-02T15:04:05Z07:00\" }}", "2023-03-23T13:13:35Z",
+     0},
+    {"{{ unixToTime \"19373\" }}", "2023-01-16 00:00:00 +0000 UTC", 0},
+    {"{{ unixToTime \"1679577215123\" | unixEpochMillis }}", "1679577215123", 0},
+    {"{{ unixToTime \"1679577215123456\" }}", "2023-03-23 13:13:35.123456 +0000 UTC", 0},
+    {"{{ unixToTime \"1679577215123456789\" | unixEpochNanos }}", "1679577215123456789", 0},
+    {"{{ unixToTime \"123\" }}", "length 3 did not match any expected formats", OSP_EEXEC},
+    {"{{ unixToTime \"12x45\" }}", "unable to parse time '12x45'", OSP_EEXEC},
 };
-
-/* Releases the regexes t compiled (NULL: none). */
-static void release(osp__lq_tmpl *t)
-{
-    size_t n = 0;
-    osp_re2 *const *re = t ? osp__lq_tmpl_regexes(t, &n) : NULL;
-    for (size_t i = 0; i < n; i++)
-        osp_re2_cleanup(re[i]);
-}
 
 static void test_functions(void **state)
 {
@@ -103,33 +105,7 @@ static void test_functions(void **state)
                                 {OSP_STR_LIT("email"), OSP_STR_LIT("ann@example at home")},
                                 {OSP_STR_LIT("n"), OSP_STR_LIT("12")},
                                 {OSP_STR_LIT("d"), OSP_STR_LIT("1.5s")}};
-    size_t failed = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const tcase *c = &cases[i];
-        osp_arena a;
-        osp__lq_tmpl *t = NULL;
-        osp_buf out;
-        char err[512] = "";
-        osp_arena_init(&a, 0, 0);
-        osp_buf_init(&out, 0);
-        int rc = osp__lq_tmpl_compile(osp_str_c(c->tmpl), &a, &t, err, sizeof err);
-        if (rc == 0)
-            rc =
-                osp__lq_tmpl_exec(t, labels, 4, OSP_STR_LIT("the line"), TS, &out, err, sizeof err);
-        int ok =
-            rc == c->rc && (rc ? strstr(err, c->want) != NULL
-                               : out.len == strlen(c->want) &&
-                                     (out.len == 0 || memcmp(out.data, c->want, out.len) == 0));
-        if (!ok) {
-            fprintf(stderr, "case %zu: %s\n  rc %d, got: %.*s%s\n  want: %s\n", i, c->tmpl, rc,
-                    (int)out.len, out.data ? out.data : "", err, c->want);
-            failed++;
-        }
-        release(t);
-        osp_buf_cleanup(&out);
-        osp_arena_cleanup(&a);
-    }
-    assert_int_equal(failed, 0);
+    assert_int_equal(tmpl_run_cases(cases, sizeof cases / sizeof cases[0], labels, 4, TS), 0);
 }
 
 /* A regex given as a literal is compiled with the template, once, and serves every run; a
@@ -176,7 +152,7 @@ static void test_regex_compiled_once(void **state)
             }
             osp_buf_cleanup(&out);
         }
-        release(t);
+        tmpl_release(t);
         osp_arena_cleanup(&a);
     }
 }
