@@ -257,6 +257,8 @@ struct osp_logql_expr {
             osp_logql_range range;
             double param; /* quantile_over_time's */
             osp_logql_grouping grouping;
+            int grouping_early; /* 1: grouping taken from an enclosing max or min, to
+                                   aggregate while reading (logql_metric.c) */
         } range_agg;
         struct {
             osp_logql_agg_op op;

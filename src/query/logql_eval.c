@@ -273,6 +273,16 @@ out:
 
 /* ---- range aggregations ---- */
 
+#define PRESERVE_ERROR "__preserve_error__"
+
+/* 1 when a series' labels fail the query: they still carry __error__, and not a parser
+ * error the query asked to keep (__preserve_error__). */
+static int fails_query(const osp_label *l, size_t n)
+{
+    return osp_labels_get(l, n, OSP_STR_LIT(OSP__LQ_ERROR)).n &&
+           !osp_labels_get(l, n, OSP_STR_LIT(PRESERVE_ERROR)).n;
+}
+
 /* Loki's PipelineError for a series that still carries __error__. */
 static int pipeline_error(osp__lq_query *q, const osp_label *l, size_t n)
 {
@@ -324,9 +334,10 @@ typedef struct gather {
     size_t nopen;
     slice_count *counts; /* the slices counted and closed */
     size_t ncounts, counts_cap;
-    int by_stream;        /* times only (times_only): a record's series is its stream's */
-    uint64_t last_stream; /* with by_stream, the stream of the last record plus one */
-    uint32_t last_sid;    /* and its series */
+    int by_stream;          /* times only (times_only): a record's series is its stream's */
+    uint64_t last_stream;   /* with by_stream, the stream of the last record plus one */
+    uint32_t last_sid;      /* and its series */
+    int keep_parser_errors; /* Loki's __preserve_error__: see keeps_parser_errors */
 } gather;
 
 /* The labels of e named in names with non-empty values, sorted by name, in e's arena;
@@ -561,6 +572,10 @@ static int sample_record(const osp_log_view *v, void *ctx)
     }
     if ((rc = run_record(&g->r, v->batch, v->index, v->stream, v->line, &v->size, &e)) <= 0)
         return g->r.rc = rc;
+    if (g->keep_parser_errors &&
+        (osp_str_eqz(e.err, OSP__LQ_ERR_JSON) || osp_str_eqz(e.err, OSP__LQ_ERR_LOGFMT)) &&
+        (rc = osp__lq_set(&e, OSP_STR_LIT(PRESERVE_ERROR), OSP_STR_LIT("true"))))
+        return g->r.rc = rc;
     if (uw) {
         char why[256];
         int found, bad = 0;
@@ -605,7 +620,7 @@ static int sample_record(const osp_log_view *v, void *ctx)
         g->last_stream = v->stream + 1;
         g->last_sid = sid;
     }
-    if (g->counting && e.err.n && g->covered[slice_of(g, (int64_t)t_ns, 0)])
+    if (g->counting && fails_query(l, nl) && g->covered[slice_of(g, (int64_t)t_ns, 0)])
         return g->r.rc = pipeline_error(q, l, nl); /* windows() would fail the same way */
     if (g->counting)
         return g->r.rc = count_record(g, sid, (int64_t)t_ns, e.line.n);
@@ -857,7 +872,7 @@ static int count_windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
             uint64_t n = n_hi - n_lo, bytes = bytes_hi - bytes_lo;
             if (!n)
                 continue;
-            if (osp_labels_get(l, nl, OSP_STR_LIT(OSP__LQ_ERROR)).n)
+            if (fails_query(l, nl))
                 return pipeline_error(q, l, nl);
             any[k] = 1;
             double v = op == OSP_LOGQL_RANGE_COUNT   ? (double)n
@@ -913,7 +928,7 @@ static int windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
                 hi++;
             if (hi == lo)
                 continue;
-            if (osp_labels_get(l, nl, OSP_STR_LIT(OSP__LQ_ERROR)).n)
+            if (fails_query(l, nl))
                 return pipeline_error(q, l, nl);
             any[k] = 1;
             if (!absent)
@@ -924,6 +939,25 @@ static int windows(osp__lq_query *q, gather *g, osp__lq_leaf *leaf)
         i = j;
     }
     return absent ? absent_series(q, e, any, leaf) : 0;
+}
+
+/* Loki's parser hints (NewParserHint): parser errors are kept as series, not failing the
+ * query, when the range aggregation groups with "by" (or takes the empty grouping of an
+ * enclosing sum()), and the query names __error__: in that grouping, the unwrap, a label
+ * filter, a template or a rename. Loki pushes only a sum's grouping down to the range
+ * aggregation; Osprey's early grouping of max and min does not count. */
+static int keeps_parser_errors(const gather *g, const osp__lq_pipeline *p)
+{
+    const osp_logql_grouping *gr = &g->e->u.range_agg.grouping;
+    const osp_logql_unwrap *uw = g->e->u.range_agg.range.unwrap;
+    const osp_str err = OSP_STR_LIT(OSP__LQ_ERROR);
+    if (!gr->present || gr->without || g->e->u.range_agg.grouping_early)
+        return 0;
+    for (size_t i = 0; i < gr->labels.n; i++)
+        if (osp_str_eq(gr->labels.a[i], err))
+            return 1;
+    return (uw && osp_str_eq(uw->label, err)) || osp__lq_pipeline_reads(p, err) ||
+           osp__lq_pipeline_reads(&g->post, err);
 }
 
 int osp__lq_eval_range(osp__lq_query *q, const osp_logql_expr *e, osp__lq_leaf *leaf)
@@ -950,6 +984,7 @@ int osp__lq_eval_range(osp__lq_query *q, const osp_logql_expr *e, osp__lq_leaf *
         (rc = osp__pq_lmap_init(&g.map, q->arena, 16)) || (rc = push_down(q, &r->log, &lq)) ||
         (rc = counting_init(q, &g)))
         goto out;
+    g.keep_parser_errors = keeps_parser_errors(&g, &p);
     lq.no_lines = reads_no_lines(&g);
     lq.times_only = g.by_stream = times_only(q, &g, &lq);
     if (last <= 0) /* every window lies before the epoch */

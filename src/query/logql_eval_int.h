@@ -79,6 +79,8 @@ typedef struct osp__lq_tmpl osp__lq_tmpl;
  * style of message in err (nothing to release then). */
 int osp__lq_tmpl_compile(osp_str text, osp_arena *arena, osp__lq_tmpl **out, char *err,
                          size_t errlen);
+/* 1 when t reads the label name as a field (.name, or a name in a chain .a.name). */
+int osp__lq_tmpl_reads(const osp__lq_tmpl *t, osp_str name);
 /* The regexes t compiled, *n of them (release each with osp_re2_cleanup). */
 osp_re2 *const *osp__lq_tmpl_regexes(const osp__lq_tmpl *t, size_t *n);
 /* Executes t over the labels l[0..n) (the template's "." map, missing keys read as ""),
@@ -107,6 +109,9 @@ int osp__lq_filters_compile(osp_logql_filter *const *f, size_t n, osp_arena *are
                             osp__lq_pipeline *p, char *err, size_t errlen);
 /* Releases the regexes of p. */
 void osp__lq_pipeline_cleanup(osp__lq_pipeline *p);
+/* 1 when a stage of p reads the label name: a label filter on it, a template field, a
+ * label_format rename from it (Loki's RequiredLabelNames). */
+int osp__lq_pipeline_reads(const osp__lq_pipeline *p, osp_str name);
 /* Runs p over e. 1 when the entry passes, 0 when a stage drops it, OSP_ENOMEM. */
 int osp__lq_pipeline_run(const osp__lq_pipeline *p, osp__lq_entry *e);
 

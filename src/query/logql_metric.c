@@ -137,6 +137,7 @@ static const osp_logql_expr *grouped_range(bridge *b, const osp_logql_expr *e)
     if (c) {
         c->u.range_agg.grouping = *g;
         c->u.range_agg.grouping.present = 1;
+        c->u.range_agg.grouping_early = e->u.vec_agg.op != OSP_LOGQL_AGG_SUM;
     }
     return c;
 }

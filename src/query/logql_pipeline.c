@@ -474,6 +474,41 @@ void osp__lq_pipeline_cleanup(osp__lq_pipeline *p)
     p->nre = 0;
 }
 
+/* 1 when the label filter f (a tree of and/or) compares the label name. */
+static int filter_reads(const osp_logql_filter *f, osp_str name)
+{
+    switch (f->kind) {
+    case OSP_LOGQL_FILTER_AND:
+    case OSP_LOGQL_FILTER_OR:
+        return filter_reads(f->u.bin.lhs, name) || filter_reads(f->u.bin.rhs, name);
+    case OSP_LOGQL_FILTER_STRING:
+        return osp_str_eq(f->u.m.name, name);
+    case OSP_LOGQL_FILTER_IP:
+        return osp_str_eq(f->u.ip.name, name);
+    default:
+        return osp_str_eq(f->u.cmp.name, name);
+    }
+}
+
+int osp__lq_pipeline_reads(const osp__lq_pipeline *p, osp_str name)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const osp__lq_stage *st = &p->st[i];
+        if ((st->filter && filter_reads(st->filter->f, name)) ||
+            (st->tmpl && osp__lq_tmpl_reads(st->tmpl, name)))
+            return 1;
+        if (!st->ast || st->ast->kind != OSP_LOGQL_STAGE_LABEL_FORMAT)
+            continue;
+        for (size_t k = 0; k < st->ast->u.label_fmt.n; k++) {
+            const osp_logql_label_fmt *f = &st->ast->u.label_fmt.a[k];
+            if (f->is_template ? osp__lq_tmpl_reads(st->tmpls[k], name)
+                               : osp_str_eq(f->value, name))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 /* ---- running stages ---- */
 
 static int contains(osp_str line, osp_str v)

@@ -779,6 +779,38 @@ int osp__lq_tmpl_compile(osp_str text, osp_arena *arena, osp__lq_tmpl **out, cha
     return 0;
 }
 
+static int pipe_reads(const pipe *pp, osp_str name);
+
+/* 1 when a list's actions name field name (as Loki's listNodeFields lists them: every
+ * name of a .a.b chain, in pipelines and control structures alike). */
+static int list_reads(const node *n, osp_str name)
+{
+    for (; n; n = n->next)
+        if ((n->p && pipe_reads(n->p, name)) || list_reads(n->then, name) ||
+            list_reads(n->els, name) || (n->elif && list_reads(n->elif, name)))
+            return 1;
+    return 0;
+}
+
+static int pipe_reads(const pipe *pp, osp_str name)
+{
+    for (size_t i = 0; i < pp->n; i++)
+        for (size_t k = 0; k < pp->c[i].n; k++) {
+            const arg *a = &pp->c[i].a[k];
+            for (size_t f = 0; a->kind == A_FIELD && f < a->nchain; f++)
+                if (osp_str_eq(a->chain[f], name))
+                    return 1;
+            if (a->kind == A_PIPE && pipe_reads(a->sub, name))
+                return 1;
+        }
+    return 0;
+}
+
+int osp__lq_tmpl_reads(const osp__lq_tmpl *t, osp_str name)
+{
+    return list_reads(t->root, name);
+}
+
 osp_re2 *const *osp__lq_tmpl_regexes(const osp__lq_tmpl *t, size_t *n)
 {
     *n = t->nres;

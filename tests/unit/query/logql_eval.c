@@ -548,6 +548,19 @@ static const qcase metric_cases[] = {
      OSP_EEXEC},
     {"count_over_time({app=\"api\"} | json [100s])", 100, 100, 0, 0, 0,
      "pipeline error: 'JSONParserErr'", OSP_EEXEC},
+    /* ... unless the query asks for parser errors (Loki's __preserve_error__): it groups by
+     * them, or a filter or template reads __error__ under a "by" or sum() grouping */
+    {"sum by (__error__) (count_over_time({app=\"web\"} | json [100s]))", 100, 100, 0, 0, 0,
+     "{__error__=\"JSONParserErr\"} 3@100", 0},
+    {"sum(count_over_time({app=\"web\"} | json | __error__=\"JSONParserErr\" [100s]))", 100, 100, 0,
+     0, 0, "{} 3@100", 0},
+    {"sum by (env) (count_over_time({app=\"web\"} | json | line_format \"{{.__error__}}\" "
+     "[100s]))",
+     100, 100, 0, 0, 0, "{env=\"prod\"} 3@100", 0},
+    {"count_over_time({app=\"web\"} | json | __error__!=\"\" [100s])", 100, 100, 0, 0, 0,
+     "pipeline error: 'JSONParserErr'", OSP_EEXEC},
+    {"sum without (app) (count_over_time({app=\"web\"} | json [100s]))", 100, 100, 0, 0, 0,
+     "pipeline error: 'JSONParserErr'", OSP_EEXEC},
     /* vector aggregations, binary operators, label_replace, literals */
     {"topk(1, count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0, W "} 3@100", 0},
     {"bottomk(2, count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0,
