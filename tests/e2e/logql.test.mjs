@@ -88,6 +88,13 @@ const LOG_CASES = [
     ['template functions of Sprig and Loki', '{app="shop", env="dev"} | json | line_format "{{ .user_name | title }}:{{ add .latency_ms 1 }}:{{ regexReplaceAll \\"^/(.)\\" .path \\"$1\\" }}" | keep env', [
         { labels: { env: 'dev' }, values: [[at(2), 'Bob:341:pay'], [at(1), 'Ann:13:cart']] },
     ]],
+    // Go's text/template: variables, fields of fromJson's values, range over an object (keys in order)
+    ['templates: fromJson, variables and range', '{app="shop", env="dev"} | line_format `{{ $u := (fromJson __line__).user }}{{ $u.name }}#{{ $u.id }}{{ range $k, $v := fromJson __line__ }} {{ $k }}{{ end }}` | keep env', [
+        { labels: { env: 'dev' }, values: [[at(2), 'bob#8 latency_ms level path user'], [at(1), 'ann#7 latency_ms level path user']] },
+    ]],
+    ['templates: with and alignRight', '{app="auth"} | pattern "<ip> <_>" | line_format `{{ with .ip }}{{ alignRight 15 . }}{{ end }}|` | keep app', [
+        { labels: { app: 'auth' }, values: [[at(2.5), '   192.168.1.11|'], [at(1.5), '   192.168.1.10|']] },
+    ]],
     ['line filter after line_format', '{app="shop", env="dev"} | json | line_format "{{.user_name | ToUpper}}" |= "ANN" | keep env', [
         { labels: { env: 'dev' }, values: [[at(1), 'ANN']] },
     ]],
@@ -148,6 +155,12 @@ const INSTANT_CASES = [
     ['topk', 'topk(1, sum by (env) (count_over_time({app="shop"}[10s])))', [{ metric: { env: 'prod' }, value: '4' }]],
     ['binary operation between vectors', 'sum(count_over_time({app="shop"}[10s])) / sum(count_over_time({app=~".+"}[10s]))', [
         { metric: {}, value: '0.75' },
+    ]],
+    // the lines that are not JSON (shop prod's logfmt, auth's access log), kept as a series
+    // because the query groups by __error__ (Loki's __preserve_error__)
+    ['parser errors grouped by __error__', 'sum by (__error__) (count_over_time({app=~".+"} | json [10s]))', [
+        { metric: { __error__: 'JSONParserErr' }, value: '6' },
+        { metric: {}, value: '2' },
     ]],
     ['comparison filter', 'sum by (app) (count_over_time({app=~".+"}[10s])) > 3', [{ metric: { app: 'shop' }, value: '6' }]],
 ];
