@@ -1,9 +1,10 @@
 /* Template functions beyond Go's basics that Loki's line_format and label_format offer
  * (Loki's own and the Sprig ones it exports): text (trunc, substr, title, repeat, indent,
- * nindent), regular expressions (regexReplaceAll, regexReplaceAllLiteral, count), URL and
- * base64 coding, numbers (int, float64, add ... divf, max, min, ceil, floor, round),
- * durations and byte sizes as numbers, Unix times and date (Go's time layouts, gotime.h). Each
- * follows the Go function it stands for; see logql_template_int.h. */
+ * nindent, alignLeft, alignRight), regular expressions (regexReplaceAll,
+ * regexReplaceAllLiteral, count), URL and base64 coding, fromJson, numbers (int, float64,
+ * add ... divf, max, min, ceil, floor, round), durations and byte sizes as numbers, and
+ * times (unixEpoch..., unixToTime, toDate, toDateInZone, date, now: Go's time layouts,
+ * gotime.h). Each follows the Go function it stands for; see logql_template_int.h. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -920,6 +921,31 @@ static int f_unix_to_time(xctx *x, val *a, size_t n, val *out)
                          OSP_STR_FMT(s), s.n);
 }
 
+/* Sprig's toDate(layout, s) and Loki's toDateInZone(layout, zone, s): Go's
+ * ParseInLocation in the zone (UTC, Osprey's local zone, for toDate and for a zone name Go
+ * cannot load); Go's zero time when s does not parse, as both ignore the error. */
+static int parse_date(xctx *x, val *layout, val *zone, val *s, val *out)
+{
+    osp_str l, z = OSP_STR_LIT("UTC"), v;
+    int rc = osp__lqt_str(x, layout, &l);
+    if (rc || (zone && (rc = osp__lqt_str(x, zone, &z))) || (rc = osp__lqt_str(x, s, &v)))
+        return rc;
+    const osp_tzone *loc = osp_tzone_find(z);
+    out->t = V_TIME;
+    osp_gotime_parse(l, v, loc ? loc : osp_tzone_utc(), &out->tm, NULL, 0);
+    return 0;
+}
+
+static int f_to_date(xctx *x, val *a, size_t n, val *out)
+{
+    return parse_date(x, &a[0], NULL, &a[1], out);
+}
+
+static int f_to_date_in_zone(xctx *x, val *a, size_t n, val *out)
+{
+    return parse_date(x, &a[0], &a[1], &a[2], out);
+}
+
 static int f_now(xctx *x, val *a, size_t n, val *out)
 {
     *out = (val){.t = V_TIME, .tm = osp_gotime_utc((int64_t)osp_clock_ns(CLOCK_REALTIME))};
@@ -968,6 +994,8 @@ const fn_def osp__lqt_more_fns[] = {
     {"now", f_now, 0},
     {"fromJson", f_from_json, 1},
     {"unixToTime", f_unix_to_time, 1},
+    {"toDate", f_to_date, 2},
+    {"toDateInZone", f_to_date_in_zone, 3},
     {"duration", f_duration, 1},
     {"duration_seconds", f_duration_seconds, 1},
     {"bytes", f_bytes, 1},

@@ -95,6 +95,21 @@ static const tcase cases[] = {
     {"{{ unixToTime \"1679577215123456\" }}", "2023-03-23 13:13:35.123456 +0000 UTC", 0},
     {"{{ unixToTime \"1679577215123456789\" | unixEpochNanos }}", "1679577215123456789", 0},
     {"{{ unixToTime \"123\" }}", "length 3 did not match any expected formats", OSP_EEXEC},
+    /* toDate parses in UTC (Osprey's local zone), toDateInZone in an IANA zone; both give
+     * Go's zero time for what does not parse, and an unknown zone is UTC */
+    {"{{ toDate \"2006-01-02\" \"2021-11-02\" }}", "2021-11-02 00:00:00 +0000 UTC", 0},
+    {"{{ toDate \"2006-01-02\" \"2021-13-02\" }} {{ toDate \"2006-01-02\" \"x\" | unixEpoch }}",
+     "0001-01-01 00:00:00 +0000 UTC -62135596800", 0},
+    {"{{ toDateInZone \"2006-01-02\" \"Europe/Berlin\" \"2021-11-02\" }}|{{ toDateInZone "
+     "\"2006-01-02\" \"Europe/Berlin\" \"2021-11-02\" | unixEpoch }}",
+     "2021-11-02 00:00:00 +0100 CET|1635807600", 0},
+    {"{{ \"2021-07-02T13:04:05\" | toDateInZone \"2006-01-02T15:04:05\" \"America/New_York\" | "
+     "unixEpoch }} {{ toDateInZone \"2006-01-02T15:04:05Z07:00\" \"Nowhere/City\" "
+     "\"2021-07-02T13:04:05+02:00\" }}",
+     "1625245445 2021-07-02 13:04:05 +0200 +0200", 0},
+    {"{{ toDateInZone \"2006-01-02 15:04\" \"../../etc/passwd\" \"2021-07-02 13:04\" | date "
+     "\"2006-01-02T15:04Z07:00\" }}",
+     "2021-07-02T13:04Z", 0},
     {"{{ unixToTime \"12x45\" }}", "unable to parse time '12x45'", OSP_EEXEC},
 };
 
