@@ -2,7 +2,7 @@
 # Installs what is missing on a Debian 12 machine. Usage: deps.sh build|test|bench
 set -eu
 mode=${1:-build}
-pkgs=(build-essential pkg-config curl libuv1-dev libnghttp2-dev libzstd-dev zlib1g-dev libxxhash-dev libsnappy-dev libyaml-dev nettle-dev libcurl4-openssl-dev)
+pkgs=(build-essential pkg-config curl tzdata libuv1-dev libnghttp2-dev libzstd-dev zlib1g-dev libxxhash-dev libsnappy-dev libyaml-dev nettle-dev libcurl4-openssl-dev)
 case "$mode" in
 test)
     pkgs+=(libcmocka-dev clang libclang-rt-14-dev curl nghttp2-client prometheus valgrind chromium)
