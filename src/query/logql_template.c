@@ -952,12 +952,12 @@ static int run_range(xctx *x, const node *n, osp_buf *b)
 {
     val v, dot = x->dot;
     int rc = run_pipe(x, n->p, &v);
+    if (rc)
+        return rc;
     size_t count = v.t == V_MAP || v.t == V_LIST ? v.c->n
                    : v.t == V_INT                ? (size_t)(v.i > 0 ? v.i : 0)
                    : v.t == V_LABELS             ? x->n
                                                  : 0;
-    if (rc)
-        return rc;
     if (v.t != V_MAP && v.t != V_LIST && v.t != V_INT && v.t != V_LABELS && v.t != V_NIL) {
         osp_str s;
         rc = osp__lqt_str(x, &v, &s);

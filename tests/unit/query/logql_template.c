@@ -30,6 +30,8 @@ static const tcase cases[] = {
     {"{{ range 3 }}{{ . }}{{ end }}", "012", 0},
     {"{{ range $k, $v := . }}{{ $k }};{{ end }}", "level;path;queries;user;", 0},
     {"{{ range .level }}x{{ end }}", "range can't iterate over info", OSP_EEXEC},
+    {"{{ range $k, $v := fromJson }}{{ $v }}{{ end }}", "wrong number of args for fromJson",
+     OSP_EEXEC},
     {"{{ range 1000 }}{{ range 1000000 }}{{ end }}{{ end }}", "more than 1048576 iterations",
      OSP_EEXEC},
     /* with, else with */
