@@ -104,9 +104,10 @@ static int put_labels(osp_buf *b, const osp_label *l, size_t n)
     osp_label *sorted = n ? malloc(n * sizeof *sorted) : NULL;
     if (n && !sorted)
         return OSP_ENOMEM;
-    if (n)
+    if (n) {
         memcpy(sorted, l, n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, label_order);
+        qsort(sorted, n, sizeof *sorted, label_order);
+    }
     int rc = osp_buf_puts(b, "map[");
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (i + 1 < n && osp_str_eq(sorted[i].name, sorted[i + 1].name))

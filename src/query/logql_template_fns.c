@@ -722,7 +722,8 @@ static int json_object(xctx *x, osp_str *keys, val *items, size_t n, vcoll *c)
         return OSP_ENOMEM;
     for (size_t i = 0; i < n; i++)
         order[i] = i;
-    qsort_r(order, n, sizeof *order, by_key, &(member_order){keys});
+    if (n > 1)
+        qsort_r(order, n, sizeof *order, by_key, &(member_order){keys});
     c->n = 0;
     for (size_t i = 0; i < n; i++) {
         if (i + 1 < n && osp_str_eq(keys[order[i]], keys[order[i + 1]]))

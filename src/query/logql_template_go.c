@@ -364,7 +364,8 @@ static int f_slice(xctx *x, val *a, size_t n, val *out)
     vcoll *c = osp_arena_alloc(x->arena, sizeof *c);
     if (!c)
         return OSP_ENOMEM;
-    *c = (vcoll){.n = (size_t)(idx[1] - idx[0]), .items = item->c->items + idx[0]};
+    *c = (vcoll){.n = (size_t)(idx[1] - idx[0]),
+                 .items = idx[1] > idx[0] ? item->c->items + idx[0] : NULL};
     *out = (val){.t = V_LIST, .c = c};
     return 0;
 }

@@ -71,6 +71,8 @@ static const tcase cases[] = {
     {"{{ slice \"hello\" 1 3 }} {{ slice \"hello\" 2 }} {{ slice (fromJson \"[1,2,3]\") 1 }}",
      "el llo [2 3]", 0},
     {"{{ slice \"hello\" 3 1 }}", "invalid slice index: 3 > 1", OSP_EEXEC},
+    {"{{ slice (fromJson \"[]\") 0 }}|{{ fromJson \"{}\" }}|{{ range fromJson \"{}\" }}x{{ end }}",
+     "[]|map[]|", 0},
     /* print, println, html, urlquery */
     {"{{ print 1 2 \"a\" 3 }}", "1 2a3", 0},
     {"{{ println \"a\" 1 }}", "a 1\n", 0},
