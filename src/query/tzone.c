@@ -343,10 +343,12 @@ static int parse_footer(const char *s, size_t n, footer *f)
         return -1;
     f->dst.off = f->std.off + 3600, f->dst.isdst = 1, f->has_dst = 1;
     if (c.p < c.end && !at(&c, ',')) {
-        if (tz_offset(&c, &off) || !off_ok(-off))
+        if (tz_offset(&c, &off))
             return -1;
         f->dst.off = -off;
     }
+    if (!off_ok(f->dst.off)) /* given, or an hour past a standard offset at the bound */
+        return -1;
     if (c.p == c.end) { /* tzcode's default rules */
         f->start = (tzrule){'M', 0, 2, 3, 2 * 3600};
         f->end = (tzrule){'M', 0, 1, 11, 2 * 3600};

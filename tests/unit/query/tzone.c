@@ -578,6 +578,7 @@ static void test_tzif_bad(void **state)
                              "CE-1",
                              "<+05-5",
                              "CET-26",
+                             "XST-25XDT,J60/0,J300/0", /* summer time an hour past the bound */
                              "CET-1:60",
                              "<ABCDEFGHIJKL>1",
                              "CET-1CEST,M3.5.0,M10.5.0\nX"};
