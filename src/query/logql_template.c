@@ -834,6 +834,22 @@ static int call_fn(xctx *x, const fn_def *f, val *args, size_t n, val *out)
     return f->fn(x, n ? args : &none, n, out);
 }
 
+val osp__lqt_member(const vcoll *m, osp_str name)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = osp_str_cmp(m->keys[mid], name);
+        if (c == 0)
+            return m->items[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (val){.t = V_NIL};
+}
+
 /* The field name of v, as Go's evalField reads a map with missingkey=zero: a label's value
  * or "", a JSON object's member or nil. */
 static int field(xctx *x, const val *v, osp_str name, val *out)
@@ -842,24 +858,9 @@ static int field(xctx *x, const val *v, osp_str name, val *out)
     case V_LABELS:
         *out = vstr(osp__lqt_label(x, name));
         return 0;
-    case V_MAP: {
-        const vcoll *m = v->c; /* out may be v */
-        size_t lo = 0, hi = m->n;
-        *out = (val){.t = V_NIL};
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            int c = osp_str_cmp(m->keys[mid], name);
-            if (c == 0) {
-                *out = m->items[mid];
-                break;
-            }
-            if (c < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+    case V_MAP:
+        *out = osp__lqt_member(v->c, name);
         return 0;
-    }
     case V_NIL:
         return osp__lqt_fail(x, "nil pointer evaluating interface {}.%.*s", OSP_STR_FMT(name));
     default:

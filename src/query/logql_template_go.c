@@ -316,11 +316,7 @@ static int f_index(xctx *x, val *a, size_t n, val *out)
                 item = vstr(osp__lqt_label(x, a[k].s));
                 continue;
             }
-            val key = vstr(a[k].s), found = {.t = V_NIL};
-            for (size_t m = 0; m < item.c->n; m++)
-                if (osp_str_eq(item.c->keys[m], key.s))
-                    found = item.c->items[m];
-            item = found;
+            item = osp__lqt_member(item.c, a[k].s);
         } else if (item.t == V_NIL) {
             return osp__lqt_fail(x, "error calling index: index of nil pointer");
         } else {

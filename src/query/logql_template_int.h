@@ -34,6 +34,9 @@ struct vcoll {
     val *items;
 };
 
+/* The member name of a JSON object (keys sorted), or nil when it has none. */
+val osp__lqt_member(const vcoll *m, osp_str name);
+
 /* Go's name of a value's type, for messages ("string", "map[string]interface {}"). */
 const char *osp__lqt_type_name(int t);
 
