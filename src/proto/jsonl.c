@@ -22,7 +22,7 @@
 #include "core/mem.h"
 #include "core/rfc3339.h"
 #include "model/attr.h"
-#include "proto/json.h"
+#include "core/json.h"
 #include "proto/otlp.h"
 
 /* Mapped fields, and their member names in order of preference. */

@@ -22,7 +22,7 @@
 #include "core/pb.h"
 #include "model/attr.h"
 #include "model/logstream.h"
-#include "proto/json.h"
+#include "core/json.h"
 
 /* ---- label set text ---- */
 

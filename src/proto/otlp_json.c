@@ -1,6 +1,6 @@
 /* OTLP/JSON trace decoder: ExportTraceServiceRequest / TracesData JSON into canonical rows.
  *
- * One streaming pass with proto/json.h; rows come out byte-identical to otlp_pb.c's for the
+ * One streaming pass with core/json.h; rows come out byte-identical to otlp_pb.c's for the
  * same data (attribute values stream straight into the canonical blobs). Policies:
  * - members in any order, by their lowerCamelCase name or their original proto name (as
  *   the proto3 JSON mapping asks of parsers); unknown members skipped; null means absent

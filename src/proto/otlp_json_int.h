@@ -17,7 +17,7 @@
 #include "core/str.h"
 #include "model/attr.h"
 #include "model/span.h"
-#include "proto/json.h"
+#include "core/json.h"
 #include "proto/otlp.h"
 #include "proto/otlp_int.h"
 

@@ -1,7 +1,7 @@
 /* OTLP/JSON metrics decoder: ExportMetricsServiceRequest / MetricsData JSON into canonical
  * metric rows, the same rows otlp_metrics_pb.c gives for the same data.
  *
- * One streaming pass with proto/json.h, with the trace JSON decoder's policies (otlp_json.c):
+ * One streaming pass with core/json.h, with the trace JSON decoder's policies (otlp_json.c):
  * members in any order, unknown members skipped, null = absent (a null element of an
  * ArrayValue is the empty value, of any other object list it is skipped); a member given
  * twice, a oneof with two members set, or a value of the wrong JSON type fails the request

@@ -16,7 +16,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/re2.h"
-#include "proto/json.h"
+#include "core/json.h"
 #include "query/logql_eval_int.h"
 #include "query/gotime.h"
 #include "query/logql_template_int.h"

@@ -6,7 +6,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/rfc3339.h"
-#include "proto/json.h"
+#include "core/json.h"
 
 #define NS_PER_S 1000000000ULL
 

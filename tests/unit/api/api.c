@@ -9,7 +9,7 @@
 #include "api/api.h"
 #include "api/prom.h"
 #include "core/err.h"
-#include "proto/json.h"
+#include "core/json.h"
 #include "proto/otlp.h"
 
 /* Trace A (3 services, one error span) at 2024-05-01T12:00:00Z and trace B (a 64-bit id;

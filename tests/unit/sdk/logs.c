@@ -8,7 +8,7 @@
 #include "capture.h"
 #include "core/pb.h"
 #include "osprey/osprey.h"
-#include "proto/json.h"
+#include "core/json.h"
 
 static const osprey_span_context ctx_a = {
     .trace_id = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},

@@ -1,5 +1,5 @@
 /* Strict RFC 8259 pull parser: tokens, string unescaping, exact number conversion. */
-#include "proto/json.h"
+#include "core/json.h"
 
 #include <assert.h>
 #include <math.h>

@@ -5,7 +5,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
-#include "proto/json.h"
+#include "core/json.h"
 
 /* Tokenizes text and renders the tokens compactly ("{ k:a s:b n:1 [ t f z ] }"), or
  * "ERR <message>" on failure. Returns the last return code. */
