@@ -94,6 +94,19 @@ int osp_utf8_valid(const char *p, size_t n)
     return 1;
 }
 
+int osp_utf8_clean(const char *p, size_t n)
+{
+    const char *end = p + n, *q = p;
+    if (!osp_utf8_valid(p, n))
+        return 0;
+    while ((q = memchr(q, 0xef, (size_t)(end - q))) && end - q >= 3) {
+        if ((unsigned char)q[1] == 0xbf && (unsigned char)q[2] == 0xbd)
+            return 0;
+        q++;
+    }
+    return 1;
+}
+
 void osp_hex_encode(const uint8_t *in, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";

@@ -44,6 +44,9 @@ int osp_str_has_prefix(osp_str s, osp_str prefix);
 int osp_str_cmp(osp_str a, osp_str b);
 /* 1 if s is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 int osp_utf8_valid(const char *p, size_t n);
+/* 1 if s is well-formed UTF-8 holding no U+FFFD (the replacement character Go's decoders
+ * leave where bytes were bad, which Loki's parsers refuse as they refuse bad bytes). */
+int osp_utf8_clean(const char *p, size_t n);
 
 /* Bytes osp_str_printable writes at most: 48 shown, "..." and the NUL. */
 #define OSP_STR_PRINTABLE_SIZE 52

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/logfmt.h"
 #include "query/logql_eval_int.h"
 #include "query/parse_util.h"
 
@@ -164,25 +165,12 @@ static size_t put_utf8(char *o, unsigned cp)
 
 /* 1 when the n bytes at p are valid UTF-8 without U+FFFD (what Go's decoders turn invalid
  * bytes into). */
-static int clean_utf8(const char *p, size_t n)
-{
-    const char *end = p + n, *q = p;
-    if (!osp_utf8_valid(p, n))
-        return 0;
-    while ((q = memchr(q, 0xef, (size_t)(end - q))) && end - q >= 3) {
-        if ((unsigned char)q[1] == 0xbf && (unsigned char)q[2] == 0xbd)
-            return 0;
-        q++;
-    }
-    return 1;
-}
-
 /* Loki's unescapeJSONString: the decoded string, or "" when an escape is bad or the
  * result holds U+FFFD (invalid UTF-8 included). *out may point into raw. */
 static int junescape(osp_arena *a, osp_str raw, osp_str *out)
 {
     if (!memchr(raw.p, '\\', raw.n)) {
-        *out = clean_utf8(raw.p, raw.n) ? raw : OSP_STR_LIT("");
+        *out = osp_utf8_clean(raw.p, raw.n) ? raw : OSP_STR_LIT("");
         return 0;
     }
     char *o = osp_arena_alloc(a, raw.n + 1);
@@ -216,7 +204,7 @@ static int junescape(osp_arena *a, osp_str raw, osp_str *out)
         }
         n += put_utf8(o + n, cp);
     }
-    if (clean_utf8(o, n))
+    if (osp_utf8_clean(o, n))
         *out = osp_str_make(o, n);
     return 0;
 }
@@ -517,32 +505,8 @@ bad:
 
 /* ---- logfmt ---- */
 
-/* What lf_scan found, besides OSP_ENOMEM. */
-enum { LF_END, LF_PAIR, LF_BAD };
-
-typedef struct lf_dec {
-    osp_str line;
-    size_t pos;
-    osp_str key, value;
-    int has_value; /* the key had '=' */
-    /* the syntax error, when ScanKeyval failed: msg, or "unexpected 'c'" when NULL, at
-     * byte err_pos (written out by lf_why only when a strict parser reports it) */
-    const char *err_msg;
-    char err_c;
-    size_t err_pos;
-} lf_dec;
-
-/* A syntax error: msg, or "unexpected 'c'" when msg is NULL. Returns LF_BAD. */
-static int lf_fail(lf_dec *d, const char *msg, char c)
-{
-    d->err_msg = msg;
-    d->err_c = c;
-    d->err_pos = d->pos;
-    return LF_BAD;
-}
-
 /* The last syntax error's message as go-logfmt words it, in a. */
-static osp_str lf_why(const lf_dec *d, osp_arena *a)
+static osp_str lf_why(const osp_logfmt *d, osp_arena *a)
 {
     char u[] = "unexpected ' '", why[96];
     u[12] = d->err_c;
@@ -551,84 +515,28 @@ static osp_str lf_why(const lf_dec *d, osp_arena *a)
     return osp_arena_strdup(a, osp_str_make(why, n < (int)sizeof why ? (size_t)n : sizeof why - 1));
 }
 
-/* A syntax error at the byte at d->pos, which it then passes. Returns LF_BAD. */
-static int lf_unexpected(lf_dec *d)
+/* The next pair of d as go-logfmt gives it: a quoted value unescaped into a (refused when
+ * its escapes are bad), or OSP_ENOMEM. */
+static int lf_scan(osp_logfmt *d, osp_arena *a)
 {
-    int r = lf_fail(d, NULL, d->line.p[d->pos]);
-    d->pos++;
-    return r;
-}
-
-/* go-logfmt's ScanKeyval: LF_PAIR with a key (and value), LF_END at the end of the line,
- * LF_BAD on a syntax error (d->pos then lies past the bad byte), OSP_ENOMEM. */
-static int lf_scan(lf_dec *d, osp_arena *a)
-{
-    const char *p = d->line.p;
-    size_t n = d->line.n;
-    d->key = d->value = OSP_STR_NULL;
-    d->has_value = 0;
-    while (d->pos < n && (unsigned char)p[d->pos] <= ' ')
-        d->pos++;
-    if (d->pos >= n)
-        return LF_END;
-    size_t st = d->pos;
-    while (d->pos < n && p[d->pos] != '=' && (unsigned char)p[d->pos] > ' ') {
-        if (p[d->pos] == '"')
-            return lf_unexpected(d);
-        d->pos++;
-    }
-    d->key = osp_str_make(p + st, d->pos - st);
-    if (!clean_utf8(d->key.p, d->key.n))
-        return lf_fail(d, "invalid key", 0);
-    if (d->pos >= n || p[d->pos] != '=')
-        return LF_PAIR;
-    if (d->key.n == 0)
-        return lf_unexpected(d);
-    d->has_value = 1;
-    if (++d->pos >= n || (unsigned char)p[d->pos] <= ' ')
-        return LF_PAIR;
-    if (p[d->pos] != '"') {
-        st = d->pos;
-        while (d->pos < n && (unsigned char)p[d->pos] > ' ') {
-            if (p[d->pos] == '=' || p[d->pos] == '"')
-                return lf_unexpected(d);
-            d->pos++;
-        }
-        d->value = osp_str_make(p + st, d->pos - st);
-        return LF_PAIR;
-    }
-    st = d->pos;
-    int esc = 0, has_esc = 0;
-    for (d->pos++; d->pos < n; d->pos++) {
-        if (esc) {
-            esc = 0;
-        } else if (p[d->pos] == '\\') {
-            esc = has_esc = 1;
-        } else if (p[d->pos] == '"') {
-            osp_str raw = osp_str_make(p + st + 1, d->pos - st - 1);
-            d->pos++;
-            if (!has_esc) {
-                d->value = raw;
-                return LF_PAIR;
-            }
-            if (junescape(a, raw, &d->value))
-                return OSP_ENOMEM;
-            if (d->value.n == 0 && raw.n)
-                return lf_fail(d, "invalid quoted value", 0);
-            return LF_PAIR;
-        }
-    }
-    return lf_fail(d, "unterminated quoted value", 0);
+    int r = osp_logfmt_scan(d);
+    if (r != OSP_LOGFMT_PAIR || !d->escaped)
+        return r;
+    osp_str raw = d->value;
+    if (junescape(a, raw, &d->value))
+        return OSP_ENOMEM;
+    return d->value.n == 0 && raw.n ? osp_logfmt_fail(d, "invalid quoted value") : r;
 }
 
 int osp__lq_logfmt(osp__lq_entry *e, const osp_logql_extract *x, size_t n, int flags)
 {
-    lf_dec d = {.line = e->line};
+    osp_logfmt d;
+    osp_logfmt_init(&d, e->line);
     int r, rc;
-    while ((r = lf_scan(&d, e->arena)) != LF_END) {
+    while ((r = lf_scan(&d, e->arena)) != OSP_LOGFMT_END) {
         if (r == OSP_ENOMEM)
             return r;
-        if (r == LF_BAD) {
+        if (r == OSP_LOGFMT_BAD) {
             if (flags & OSP_LOGQL_LOGFMT_STRICT) {
                 osp_str why = lf_why(&d, e->arena);
                 if (!why.p)
@@ -643,7 +551,7 @@ int osp__lq_logfmt(osp__lq_entry *e, const osp_logql_extract *x, size_t n, int f
         osp_str v = d.value.p ? d.value : OSP_STR_LIT("");
         if (v.n == 0 && !(flags & OSP_LOGQL_LOGFMT_KEEP_EMPTY))
             continue;
-        if (!clean_utf8(v.p, v.n))
+        if (!osp_utf8_clean(v.p, v.n))
             v = OSP_STR_LIT("");
         if (n == 0) {
             if ((rc = osp__lq_set_extracted(e, d.key, v)))
