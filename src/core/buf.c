@@ -141,7 +141,7 @@ int osp_buf_json_str(osp_buf *b, const char *p, size_t n)
             i++;
         }
     }
-    if (rc == 0)
+    if (rc == 0 && n > run) /* s may be NULL when n is 0 */
         rc = osp_buf_append(b, s + run, n - run);
     if (rc == 0)
         rc = osp_buf_putc(b, '"');

@@ -84,13 +84,28 @@ static void test_varints(void **state)
     osp_buf_cleanup(&b);
 }
 
+/* JSON string literals: escapes, bad bytes as U+FFFD, and the absent (NULL) string. */
+static void test_json_str(void **state)
+{
+    (void)state;
+    osp_buf b;
+    osp_buf_init(&b, 0);
+    assert_int_equal(osp_buf_json_str(&b, "a\"\\\n\x01\xff", 6), 0);
+    assert_int_equal(osp_buf_json_str(&b, NULL, 0), 0);
+    assert_int_equal(osp_buf_json_str(&b, "", 0), 0);
+    osp_str got = osp_buf_str(&b);
+    const char *want = "\"a\\\"\\\\\\n\\u0001\xef\xbf\xbd\"\"\"\"\"";
+    assert_int_equal(got.n, strlen(want));
+    assert_memory_equal(got.p, want, got.n);
+    osp_buf_cleanup(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_append_and_grow),
-        cmocka_unit_test(test_cap),
-        cmocka_unit_test(test_lowered_cap),
-        cmocka_unit_test(test_varints),
+        cmocka_unit_test(test_append_and_grow), cmocka_unit_test(test_cap),
+        cmocka_unit_test(test_lowered_cap),     cmocka_unit_test(test_varints),
+        cmocka_unit_test(test_json_str),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
