@@ -6,6 +6,7 @@
 
 #include "core/err.h"
 #include "model/attr.h"
+#include "model/loglevel.h"
 
 /* Resource attributes that Loki's OTLP ingestion indexes as stream labels by default. */
 static const char *const promoted[] = {
@@ -152,6 +153,8 @@ static int value_text(osp_arena *a, const osp_value *v, osp_buf *scratch, osp_st
  * blobs of attributes. */
 static int contains(osp_str s, osp_str needle)
 {
+    if (s.n < needle.n)
+        return 0;
     const char *p = s.p, *end = s.p + s.n;
     while ((size_t)(end - p) >= needle.n && (p = memchr(p, needle.p[0], (size_t)(end - p)))) {
         if ((size_t)(end - p) >= needle.n && p[needle.n - 1] == needle.p[needle.n - 1] &&
@@ -305,14 +308,152 @@ static int push_u64(label_list *ls, osp_str name, uint64_t v)
     return s.p ? push(ls, name, s) : OSP_ENOMEM;
 }
 
+/* What a walk over a record's attribute blobs found for its detected_level: the first
+ * detected_level among its metadata, and the best ranked level field among its stream
+ * labels and among its metadata (osp_level_field_rank). With no arena, values are only
+ * found, not rendered (their text is then unknown). */
+typedef struct level_fields {
+    osp_arena *arena;
+    osp_buf *scratch;
+    int found_detected;
+    osp_str detected;
+    int label_rank, meta_rank;
+    osp_str label, meta;
+} level_fields;
+
+/* The text of raw into *text: 0, or 1 when it is empty (a label Loki would not have), or an
+ * error. Without an arena, any non-string value counts as text. */
+static int level_text(level_fields *lf, osp_str raw, osp_str *text)
+{
+    osp_value v;
+    if (osp_value_decode(raw, &v) < 0)
+        return OSP_ECORRUPT;
+    if (!lf->arena && v.type != OSP_VAL_STRING) {
+        *text = OSP_STR_LIT("?");
+        return 0;
+    }
+    int rc = value_text(lf->arena, &v, lf->scratch, text);
+    return rc ? rc : text->n == 0;
+}
+
+/* Looks through the attributes of blob that are stream labels (as_label) or metadata, the
+ * promoted ones only or the others (want_promoted, or -1 for all), names sanitized unless
+ * keep_names. */
+static int level_attrs(level_fields *lf, osp_str blob, int as_label, int want_promoted,
+                       int keep_names)
+{
+    int may_detect = !as_label && !lf->found_detected && contains(blob, OSP_STR_LIT("detected"));
+    if (!may_detect && !osp_level_field_may_occur(blob))
+        return 0;
+    osp_attr_iter it;
+    osp_attr_iter_init(&it, blob);
+    osp_str key, raw, text;
+    int rc, *best = as_label ? &lf->label_rank : &lf->meta_rank;
+    while ((rc = osp_attr_next_raw(&it, &key, &raw)) == 1) {
+        if (key.n > 14 || (want_promoted >= 0 && is_promoted(key) != want_promoted))
+            continue;
+        char name[14];
+        for (size_t i = 0; i < key.n; i++)
+            name[i] = keep_names || is_name_char(key.p[i]) ? key.p[i] : '_';
+        osp_str n = osp_str_make(name, key.n);
+        int rank = osp_level_field_rank(n);
+        int detected = may_detect && !lf->found_detected && osp_str_eqz(n, "detected_level");
+        if ((rank < 0 || rank >= *best) && !detected)
+            continue;
+        if ((rc = level_text(lf, raw, &text)) < 0)
+            return rc;
+        if (rc == 1)
+            continue;
+        if (detected) {
+            lf->found_detected = 1;
+            lf->detected = text;
+        } else {
+            *best = rank;
+            *(as_label ? &lf->label : &lf->meta) = text;
+        }
+    }
+    return rc;
+}
+
+/* A level word as Loki keeps it: its level's name when it names one, else as it is. */
+static osp_str normalized(osp_str word)
+{
+    const char *name = osp_line_level_name(osp_level_of_word(word));
+    return name ? osp_str_c(name) : word;
+}
+
+/* The level record r of b takes from its fields (Loki's rules before the line) in *level,
+ * normalized; *level is left empty when none gives one. */
+static int field_level(const osp_log_batch *b, const osp_log_record *r, level_fields *lf,
+                       osp_str *level)
+{
+    int all = r->labels_from == OSP_LOG_LABELS_ALL, rc = 0;
+    osp_str res = r->resource < b->nresources ? b->resources[r->resource].attributes : OSP_STR_NULL;
+    lf->label_rank = lf->meta_rank = INT32_MAX;
+    if ((rc = level_attrs(lf, r->attributes, 0, -1, all)) ||
+        (all && (rc = level_attrs(lf, res, 1, -1, 1))) ||
+        (!all && (rc = level_attrs(lf, res, 0, 0, 0))))
+        return rc;
+    int text_rank = osp_level_field_rank(OSP_STR_LIT("severity_text"));
+    if (r->severity_text.n && text_rank < lf->meta_rank) {
+        lf->meta_rank = text_rank;
+        lf->meta = r->severity_text;
+    }
+    *level = OSP_STR_NULL;
+    if (lf->found_detected)
+        *level = normalized(lf->detected);
+    else if (lf->label_rank != INT32_MAX)
+        *level = normalized(lf->label);
+    else if (lf->meta_rank != INT32_MAX)
+        *level = normalized(lf->meta);
+    else if (r->severity_number != 0)
+        *level = osp_str_c(osp_line_level_name(osp_level_of_severity(r->severity_number)));
+    return 0;
+}
+
+int osp_log_detected_level(const osp_log_batch *b, size_t i, osp_arena *arena, osp_str *level)
+{
+    const osp_log_record *r = &b->records[i];
+    osp_buf scratch;
+    osp_buf_init(&scratch, 0);
+    level_fields lf = {.arena = arena, .scratch = &scratch};
+    int rc = field_level(b, r, &lf, level);
+    if (rc || level->n) {
+        osp_buf_cleanup(&scratch);
+        return rc;
+    }
+    osp_line_level l = r->line_level;
+    osp_str line;
+    if (l == OSP_LINE_LEVEL_UNSET)
+        l = osp_log_line(r, &scratch, &line) == 0 ? osp_line_level_of(line)
+                                                  : OSP_LINE_LEVEL_UNKNOWN;
+    osp_buf_cleanup(&scratch);
+    *level = osp_str_c(osp_line_level_name(l) ? osp_line_level_name(l) : "unknown");
+    return 0;
+}
+
+int osp_log_level_from_line(const osp_log_batch *b, const osp_log_record *r)
+{
+    level_fields lf = {0};
+    osp_str level;
+    return field_level(b, r, &lf, &level) == 0 && level.n == 0;
+}
+
 /* The metadata of record i of b into ls. */
 static int metadata(const osp_log_batch *b, size_t i, label_list *ls)
 {
     const osp_log_record *rec = &b->records[i];
     int all = rec->labels_from == OSP_LOG_LABELS_ALL;
+    osp_str level;
+    int rc = 0;
+    /* first, so that it wins over a detected_level the record carries */
+    if (wants(ls, OSP_STR_LIT("detected_level"), 0) &&
+        ((rc = osp_log_detected_level(b, i, ls->arena, &level)) ||
+         (rc = push(ls, OSP_STR_LIT("detected_level"), level))))
+        return rc;
     osp_buf scratch;
     osp_buf_init(&scratch, 0);
-    int rc = push_attrs(ls, rec->attributes, -1, all, &scratch);
+    rc = push_attrs(ls, rec->attributes, -1, all, &scratch);
     if (!rc && !all && rec->resource < b->nresources)
         rc = push_attrs(ls, b->resources[rec->resource].attributes, 0, 0, &scratch);
     osp_buf_cleanup(&scratch);
@@ -321,16 +462,14 @@ static int metadata(const osp_log_batch *b, size_t i, label_list *ls)
         if (!(rc = push(ls, OSP_STR_LIT("scope_name"), sc->name)))
             rc = push(ls, OSP_STR_LIT("scope_version"), sc->version);
     }
-    const char *level = osp_log_level_name(rec->severity_number);
     if (!rc && !(rc = push_hex(ls, OSP_STR_LIT("trace_id"), rec->trace_id, 16)) &&
         !(rc = push_hex(ls, OSP_STR_LIT("span_id"), rec->span_id, 8)) &&
         !(rc = push(ls, OSP_STR_LIT("severity_text"), rec->severity_text)) &&
         !(rc = push_u64(ls, OSP_STR_LIT("severity_number"),
                         rec->severity_number > 0 ? (uint64_t)rec->severity_number : 0)) &&
         !(rc = push_u64(ls, OSP_STR_LIT("flags"), rec->flags)) &&
-        !(rc = push(ls, OSP_STR_LIT("event_name"), rec->event_name)) &&
-        !(rc = push_u64(ls, OSP_STR_LIT("observed_timestamp"), rec->observed_ns)) && level)
-        rc = push(ls, OSP_STR_LIT("detected_level"), osp_str_c(level));
+        !(rc = push(ls, OSP_STR_LIT("event_name"), rec->event_name)))
+        rc = push_u64(ls, OSP_STR_LIT("observed_timestamp"), rec->observed_ns);
     return rc;
 }
 
@@ -369,12 +508,4 @@ int osp_log_line(const osp_log_record *r, osp_buf *scratch, osp_str *line)
         return rc;
     *line = osp_buf_str(scratch);
     return 0;
-}
-
-const char *osp_log_level_name(int32_t severity_number)
-{
-    static const char *const names[] = {"trace", "debug", "info", "warn", "error", "fatal"};
-    if (severity_number < 1 || severity_number > 24)
-        return NULL;
-    return names[(severity_number - 1) / 4];
 }

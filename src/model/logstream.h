@@ -47,8 +47,7 @@ int osp_log_stream_labels(const osp_resource *r, int labels_from, osp_arena *are
  *   (sanitized), and scope_name and scope_version;
  * - trace_id and span_id in lowercase hex when set, severity_text, severity_number and
  *   flags when non-zero, event_name when set, observed_timestamp (decimal ns) when set;
- * - detected_level from the severity number (trace, debug, info, warn, error, fatal) when
- *   it is set.
+ * - detected_level, always (osp_log_detected_level), in place of any the record carries.
  * Array and slices in arena. 0, OSP_ECORRUPT or OSP_ENOMEM. */
 int osp_log_metadata(const osp_log_batch *b, size_t i, osp_arena *arena, osp_label **labels,
                      size_t *n);
@@ -72,8 +71,21 @@ static inline uint64_t osp_log_time(const osp_log_record *r)
     return r->time_ns ? r->time_ns : r->observed_ns;
 }
 
-/* Loki's name of a severity number's level ("info" for 9..12, ...), or NULL for 0 and
- * numbers outside 1..24. */
-const char *osp_log_level_name(int32_t severity_number);
+/* Loki 3's detected_level of record i of b (its distributor's discover_log_levels):
+ * - a detected_level among its metadata;
+ * - else the value of the first level field (osp_level_field_rank) among its stream labels,
+ *   else among its metadata (severity_text included);
+ * - each of those normalized: a level word (osp_level_of_word) becomes its level's name,
+ *   any other value stays as it is;
+ * - else the level of its severity number, when set (osp_level_of_severity);
+ * - else the level of its line: r->line_level when set, else osp_line_level_of its line
+ *   (a record read without its body has the line "", hence "unknown").
+ * A static string or a slice in arena. 0, OSP_ECORRUPT or OSP_ENOMEM. */
+int osp_log_detected_level(const osp_log_batch *b, size_t i, osp_arena *arena, osp_str *level);
+
+/* 1 when record r of b takes its detected_level from its line, nothing before it giving
+ * one (what the log part writer keeps as r->line_level); 0 otherwise or when an
+ * attribute blob is corrupt. */
+int osp_log_level_from_line(const osp_log_batch *b, const osp_log_record *r);
 
 #endif

@@ -12,21 +12,24 @@ const SEC = 1_000_000_000n;
 const T0 = (BigInt(Date.now()) / 1000n - 600n) * SEC; // ten minutes ago, whole seconds
 const at = (s) => (T0 + BigInt(Math.round(s * 1000)) * 1_000_000n).toString();
 
+// [second, line, the detected_level Loki 3 gives the line: its logfmt or JSON level field,
+// else a level word standing alone in it, else "unknown"]
 const PROD = [
-    [1, 'level=info msg="order created" order_id=1001 duration=120ms bytes=1.5KB status=200'],
-    [2, 'level=error msg="payment failed" order_id=1002 duration=2.5s bytes=300B status=500'],
-    [3, 'level=info msg="order created" order_id=1003 duration=80ms bytes=2KB status=200'],
-    [4, 'level=warn msg="slow query" order_id=1004 duration=1.2s bytes=10KB status=200'],
+    [1, 'level=info msg="order created" order_id=1001 duration=120ms bytes=1.5KB status=200', 'info'],
+    [2, 'level=error msg="payment failed" order_id=1002 duration=2.5s bytes=300B status=500', 'error'],
+    [3, 'level=info msg="order created" order_id=1003 duration=80ms bytes=2KB status=200', 'info'],
+    [4, 'level=warn msg="slow query" order_id=1004 duration=1.2s bytes=10KB status=200', 'warn'],
 ];
 const DEV = [
-    [1, '{"level":"info","user":{"id":7,"name":"ann"},"latency_ms":12,"path":"/cart"}'],
-    [2, '{"level":"error","user":{"id":8,"name":"bob"},"latency_ms":340,"path":"/pay"}'],
+    [1, '{"level":"info","user":{"id":7,"name":"ann"},"latency_ms":12,"path":"/cart"}', 'info'],
+    [2, '{"level":"error","user":{"id":8,"name":"bob"},"latency_ms":340,"path":"/pay"}', 'error'],
 ];
 const AUTH = [
-    [1.5, '192.168.1.10 - - "GET /login HTTP/1.1" 200 512'],
-    [2.5, '192.168.1.11 - - "POST /login HTTP/1.1" 401 128'],
+    [1.5, '192.168.1.10 - - "GET /login HTTP/1.1" 200 512', 'unknown'],
+    [2.5, '192.168.1.11 - - "POST /login HTTP/1.1" 401 128', 'unknown'],
 ];
 const values = (rows) => rows.map(([s, line]) => [at(s), line]);
+const level = (rows, s) => rows.find((r) => r[0] === s)[2];
 const STREAMS = [
     { stream: { app: 'shop', env: 'prod' }, values: values(PROD) },
     { stream: { app: 'shop', env: 'dev' }, values: values(DEV) },
@@ -38,31 +41,37 @@ const authProd = { app: 'auth', env: 'prod', service_name: 'auth' };
 const line = (rows, s) => rows.find((r) => r[0] === s)[1];
 /** Expected [ns, line] values, newest first (the default direction). */
 const newest = (rows, ...secs) => secs.sort((a, b) => b - a).map((s) => [at(s), line(rows, s)]);
+/** Expected streams of the lines at secs: one per detected_level, each line's structured
+ * metadata being part of its labels in Loki's answers. */
+const byLevel = (labels, rows, ...secs) => [...new Set(secs.map((s) => level(rows, s)))].map((l) => ({
+    labels: { ...labels, detected_level: l },
+    values: newest(rows, ...secs.filter((s) => level(rows, s) === l)),
+}));
 const sorted = (o) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
 const byLabels = (a, b) => (JSON.stringify(sorted(a.labels)) < JSON.stringify(sorted(b.labels)) ? -1 : 1);
 
 /** Log queries over [T0, T0 + 10 s): query -> expected streams {labels, values}. */
 const LOG_CASES = [
-    ['line contains', '{app="shop"} |= "order"', [{ labels: shopProd, values: newest(PROD, 1, 2, 3, 4) }]],
-    ['line does not contain', '{app="shop", env="prod"} != "info"', [{ labels: shopProd, values: newest(PROD, 2, 4) }]],
-    ['line regex', '{app="shop", env="prod"} |~ "status=5.."', [{ labels: shopProd, values: newest(PROD, 2) }]],
-    ['line not regex', '{app="shop", env="prod"} !~ "order_id=100[12]"', [{ labels: shopProd, values: newest(PROD, 3, 4) }]],
-    ['or of line filters', '{app="shop", env="prod"} |= "1001" or "1004"', [{ labels: shopProd, values: newest(PROD, 1, 4) }]],
+    ['line contains', '{app="shop"} |= "order"', byLevel(shopProd, PROD, 1, 2, 3, 4)],
+    ['line does not contain', '{app="shop", env="prod"} != "info"', byLevel(shopProd, PROD, 2, 4)],
+    ['line regex', '{app="shop", env="prod"} |~ "status=5.."', byLevel(shopProd, PROD, 2)],
+    ['line not regex', '{app="shop", env="prod"} !~ "order_id=100[12]"', byLevel(shopProd, PROD, 3, 4)],
+    ['or of line filters', '{app="shop", env="prod"} |= "1001" or "1004"', byLevel(shopProd, PROD, 1, 4)],
     // ip() matches whole addresses: 92.168.1.10 is a substring of 192.168.1.10, not an address in it.
-    ['ip line filter, CIDR', '{app="auth"} |= ip("192.168.1.0/24")', [{ labels: authProd, values: newest(AUTH, 1.5, 2.5) }]],
+    ['ip line filter, CIDR', '{app="auth"} |= ip("192.168.1.0/24")', byLevel(authProd, AUTH, 1.5, 2.5)],
     ['ip line filter, an address that is only a substring', '{app="auth"} |= ip("92.168.1.10")', []],
-    ['ip line filter, a range, negated', '{app="auth"} != ip("192.168.1.11-192.168.1.20")', [{ labels: authProd, values: newest(AUTH, 1.5) }]],
-    ['or of ip line filters', '{app="auth"} |= ip("92.168.1.10") or ip("192.168.1.11")', [{ labels: authProd, values: newest(AUTH, 2.5) }]],
-    ['or of a string and an ip line filter', '{app="auth"} |= "POST" or ip("192.168.1.0/24")', [{ labels: authProd, values: newest(AUTH, 1.5, 2.5) }]],
-    ['or of ip line filters, negated', '{app="auth"} != ip("92.168.1.10") or ip("192.168.1.10-192.168.1.10")', [{ labels: authProd, values: newest(AUTH, 2.5) }]],
+    ['ip line filter, a range, negated', '{app="auth"} != ip("192.168.1.11-192.168.1.20")', byLevel(authProd, AUTH, 1.5)],
+    ['or of ip line filters', '{app="auth"} |= ip("92.168.1.10") or ip("192.168.1.11")', byLevel(authProd, AUTH, 2.5)],
+    ['or of a string and an ip line filter', '{app="auth"} |= "POST" or ip("192.168.1.0/24")', byLevel(authProd, AUTH, 1.5, 2.5)],
+    ['or of ip line filters, negated', '{app="auth"} != ip("92.168.1.10") or ip("192.168.1.10-192.168.1.10")', byLevel(authProd, AUTH, 2.5)],
     ['ip label filter', '{app="auth"} | pattern "<ip> <_>" | ip = ip("192.168.1.10") | keep ip', [{ labels: { ip: '192.168.1.10' }, values: newest(AUTH, 1.5) }]],
     ['ip label filter, negated', '{app="auth"} | pattern "<ip> <_>" | ip != ip("192.168.1.10") | keep ip', [{ labels: { ip: '192.168.1.11' }, values: newest(AUTH, 2.5) }]],
     ['regex stream matcher', '{app=~"sh.p|auth", env!="dev"} |= "200"', [
-        { labels: authProd, values: newest(AUTH, 1.5) },
-        { labels: shopProd, values: newest(PROD, 1, 3, 4) },
+        ...byLevel(authProd, AUTH, 1.5),
+        ...byLevel(shopProd, PROD, 1, 3, 4),
     ]],
     ['logfmt and a string label filter', '{app="shop", env="prod"} | logfmt | level="error"', [{
-        labels: { ...shopProd, level: 'error', msg: 'payment failed', order_id: '1002', duration: '2.5s', bytes: '300B', status: '500' },
+        labels: { ...shopProd, detected_level: 'error', level: 'error', msg: 'payment failed', order_id: '1002', duration: '2.5s', bytes: '300B', status: '500' },
         values: newest(PROD, 2),
     }]],
     ['duration comparison', '{app="shop", env="prod"} | logfmt | duration > 1s | keep app, order_id', [
@@ -79,7 +88,7 @@ const LOG_CASES = [
     ]],
     ['regex label filter', '{app="shop", env="prod"} | logfmt | msg=~"order.*" | keep msg', [{ labels: { msg: 'order created' }, values: newest(PROD, 1, 3) }]],
     ['json, flattened', '{app="shop", env="dev"} | json | user_name="bob"', [{
-        labels: { ...shopDev, level: 'error', latency_ms: '340', path: '/pay', user_id: '8', user_name: 'bob' },
+        labels: { ...shopDev, detected_level: 'error', level: 'error', latency_ms: '340', path: '/pay', user_id: '8', user_name: 'bob' },
         values: newest(DEV, 2),
     }]],
     ['json parameters and line_format', '{app="shop", env="dev"} | json name="user.name", path="path" | line_format "{{.name}} visited {{.path}}" | keep app', [
@@ -99,7 +108,7 @@ const LOG_CASES = [
         { labels: { env: 'dev' }, values: [[at(1), 'ANN']] },
     ]],
     ['pattern parser', '{app="auth"} | pattern "<ip> - - \\"<method> <path> <_>\\" <status> <size>" | status="401"', [{
-        labels: { ...authProd, ip: '192.168.1.11', method: 'POST', path: '/login', status: '401', size: '128' },
+        labels: { ...authProd, detected_level: 'unknown', ip: '192.168.1.11', method: 'POST', path: '/login', status: '401', size: '128' },
         values: newest(AUTH, 2.5),
     }]],
     ['regexp parser', '{app="auth"} | regexp "(?P<ip>\\\\S+) .* (?P<status>\\\\d{3}) \\\\d+$" | status="200" | keep ip', [
@@ -115,9 +124,9 @@ const LOG_CASES = [
         { labels: { summary: '401@192.168.1.11' }, values: newest(AUTH, 2.5) },
     ]],
     ['drop', '{app="shop", env="prod"} | logfmt | drop msg, order_id, duration, bytes, status, service_name', [
-        { labels: { app: 'shop', env: 'prod', level: 'error' }, values: newest(PROD, 2) },
-        { labels: { app: 'shop', env: 'prod', level: 'info' }, values: newest(PROD, 1, 3) },
-        { labels: { app: 'shop', env: 'prod', level: 'warn' }, values: newest(PROD, 4) },
+        { labels: { app: 'shop', env: 'prod', detected_level: 'error', level: 'error' }, values: newest(PROD, 2) },
+        { labels: { app: 'shop', env: 'prod', detected_level: 'info', level: 'info' }, values: newest(PROD, 1, 3) },
+        { labels: { app: 'shop', env: 'prod', detected_level: 'warn', level: 'warn' }, values: newest(PROD, 4) },
     ]],
     ['parser errors are labelled, and can be filtered out', '{app="auth"} | json | __error__="" ', []],
     // keep never drops __error__ and __error_details__ (Loki's special labels); drop can.
@@ -128,17 +137,27 @@ const LOG_CASES = [
 
 /** Instant metric queries at T0 + 10 s: query -> expected vector [{metric, value}]. */
 const INSTANT_CASES = [
+    // without a grouping every label stays, detected_level included
     ['count_over_time', 'count_over_time({app="shop"}[10s])', [
-        { metric: shopDev, value: '2' },
-        { metric: shopProd, value: '4' },
+        { metric: { ...shopDev, detected_level: 'error' }, value: '1' },
+        { metric: { ...shopProd, detected_level: 'error' }, value: '1' },
+        { metric: { ...shopDev, detected_level: 'info' }, value: '1' },
+        { metric: { ...shopProd, detected_level: 'info' }, value: '2' },
+        { metric: { ...shopProd, detected_level: 'warn' }, value: '1' },
+    ]],
+    ['sum by detected_level', 'sum by (detected_level) (count_over_time({app=~".+"}[10s]))', [
+        { metric: { detected_level: 'error' }, value: '2' },
+        { metric: { detected_level: 'info' }, value: '3' },
+        { metric: { detected_level: 'unknown' }, value: '2' },
+        { metric: { detected_level: 'warn' }, value: '1' },
     ]],
     ['sum by of count_over_time', 'sum by (app) (count_over_time({env="prod"}[10s]))', [
         { metric: { app: 'auth' }, value: '2' },
         { metric: { app: 'shop' }, value: '4' },
     ]],
-    ['rate', 'rate({app="auth"}[10s])', [{ metric: authProd, value: '0.2' }]],
+    ['rate', 'rate({app="auth"}[10s])', [{ metric: { ...authProd, detected_level: 'unknown' }, value: '0.2' }]],
     ['bytes_over_time', 'bytes_over_time({app="auth"}[10s])', [
-        { metric: authProd, value: String(Buffer.byteLength(AUTH[0][1]) + Buffer.byteLength(AUTH[1][1])) },
+        { metric: { ...authProd, detected_level: 'unknown' }, value: String(Buffer.byteLength(AUTH[0][1]) + Buffer.byteLength(AUTH[1][1])) },
     ]],
     ['sum_over_time of unwrapped durations', 'sum(sum_over_time({app="shop", env="prod"} | logfmt | unwrap duration(duration) [10s]))', [
         { metric: {}, value: String(0.12 + 2.5 + 0.08 + 1.2) }, // summed in time order, as Loki does
@@ -220,15 +239,23 @@ describe('LogQL corpus', () => {
         const doc = r.json();
         assert.equal(doc.data.resultType, 'matrix');
         const s = Number(T0 / SEC);
-        // windows (t - 2s, t]: t0+2 holds lines 1 and 2, t0+3 lines 2 and 3, t0+4 lines 3 and
-        // 4, t0+5 line 4 only.
-        assert.deepEqual(doc.data.result, [{ metric: shopProd, values: [[s + 2, '2'], [s + 3, '2'], [s + 4, '2'], [s + 5, '1']] }]);
+        // windows (t - 2s, t]: t0+2 holds lines 1 (info) and 2 (error), t0+3 lines 2 and 3
+        // (info), t0+4 lines 3 and 4 (warn), t0+5 line 4 only; a series per level.
+        assert.deepEqual(doc.data.result, [
+            { metric: { ...shopProd, detected_level: 'error' }, values: [[s + 2, '1'], [s + 3, '1']] },
+            { metric: { ...shopProd, detected_level: 'info' }, values: [[s + 2, '1'], [s + 3, '1'], [s + 4, '1']] },
+            { metric: { ...shopProd, detected_level: 'warn' }, values: [[s + 4, '1'], [s + 5, '1']] },
+        ]);
     });
 
     test('direction forward with a limit returns the oldest entries, oldest first', async () => {
         const r = await logsGet(server, '/loki/api/v1/query_range', { query: '{app="shop", env="prod"}', ...range, limit: '2', direction: 'forward' });
         assert.equal(r.status, 200, r.text());
-        assert.deepEqual(r.json().data.result, [{ stream: shopProd, values: [[at(1), PROD[0][1]], [at(2), PROD[1][1]]] }]);
+        const got = r.json().data.result.sort((a, b) => (a.stream.detected_level < b.stream.detected_level ? -1 : 1));
+        assert.deepEqual(got, [
+            { stream: { ...shopProd, detected_level: 'error' }, values: [[at(2), PROD[1][1]]] },
+            { stream: { ...shopProd, detected_level: 'info' }, values: [[at(1), PROD[0][1]]] },
+        ]);
     });
 
     test('a limit with the default direction returns the newest entries over all streams', async () => {

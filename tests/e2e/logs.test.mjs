@@ -229,9 +229,10 @@ describe('Loki push, JSON lines and bad input', () => {
         assert.deepEqual(diff(answers['push-json'], answers['push-proto']), []);
         const base = { app: 'cart', service_name: 'cart' };
         assert.deepEqual(answers['push-json'], [
-            { labels: { ...base, job: undefined, level: 'error' }, values: [[ts(3), 'checkout failed: timeout']] },
-            { labels: { ...base, job: undefined, level: 'info' }, values: [[ts(1), 'added item 7']] },
-            { labels: { ...base, job: undefined, level: 'info', trace_id: 'abc', user: 'ann' }, values: [[ts(2), 'removed item 7']] },
+            // detected_level: the stream's level label (Loki 3's level discovery)
+            { labels: { ...base, job: undefined, level: 'error', detected_level: 'error' }, values: [[ts(3), 'checkout failed: timeout']] },
+            { labels: { ...base, job: undefined, level: 'info', detected_level: 'info' }, values: [[ts(1), 'added item 7']] },
+            { labels: { ...base, job: undefined, level: 'info', detected_level: 'info', trace_id: 'abc', user: 'ann' }, values: [[ts(2), 'removed item 7']] },
         ].map((s) => ({ ...s, labels: Object.fromEntries(Object.entries(s.labels).sort()) })).sort((a, b) => (JSON.stringify(a.labels) < JSON.stringify(b.labels) ? -1 : 1)));
         const filtered = (await logsGet(server, '/loki/api/v1/query_range', { query: '{job="push-proto"} | user="ann"', since: '10m' })).json();
         assert.equal(filtered.data.result.length, 1, 'structured metadata filters like a label');
@@ -368,6 +369,8 @@ describe('Loki push, JSON lines and bad input', () => {
         // JSON first, logfmt when a line is not JSON; nested keys joined; structured metadata
         // without a parser; the type of the newest value; stream labels left out
         assert.deepEqual(fields.json(), { fields: [
+            // the levels Loki gives the lines (JSON's level, then no level word: unknown)
+            { label: 'detected_level', type: 'string', cardinality: 2, parsers: null },
             { label: 'level', type: 'string', cardinality: 1, parsers: ['json'] },
             { label: 'method', type: 'string', cardinality: 1, parsers: ['logfmt'] },
             { label: 'ok', type: 'boolean', cardinality: 1, parsers: ['json'] },
@@ -378,9 +381,9 @@ describe('Loki push, JSON lines and bad input', () => {
             { label: 'user_id', type: 'string', cardinality: 2, parsers: ['json', 'logfmt'] },
         ], limit: 1000 });
         // the limit keeps the fields found first, newest line first
-        assert.deepEqual((await get('detected_fields', { query: '{job="detect"}', limit: '2' })).json().fields.map((f) => f.label), ['method', 'status']);
+        assert.deepEqual((await get('detected_fields', { query: '{job="detect"}', limit: '2' })).json().fields.map((f) => f.label), ['detected_level', 'method']);
         // a pipeline narrows the lines
-        assert.deepEqual((await get('detected_fields', { query: '{job="detect"} |= "GET"' })).json().fields.map((f) => f.label), ['method', 'status', 'took', 'user_id']);
+        assert.deepEqual((await get('detected_fields', { query: '{job="detect"} |= "GET"' })).json().fields.map((f) => f.label), ['detected_level', 'method', 'status', 'took', 'user_id']);
         assert.deepEqual((await get('detected_field/status/values', { query: '{job="detect"}' })).json(), { limit: 1000, values: ['500', '200'] });
         assert.deepEqual((await get('detected_field/took/values', { query: '{job="detect"}', limit: '1' })).json(), { limit: 1, values: ['2s'] });
         assert.deepEqual((await get('detected_field/nope/values', { query: '{job="detect"}' })).json(), {});
@@ -435,7 +438,7 @@ describe('Loki push, JSON lines and bad input', () => {
         assert.equal(r2.status, 204);
         const second = await tail.next();
         assert.deepEqual(second.streams.flatMap((s) => s.values.map((v) => v[1])), ['live line']);
-        assert.deepEqual(second.streams[0].stream, { app: 'tailer', service_name: 'tailer' });
+        assert.deepEqual(second.streams[0].stream, { app: 'tailer', detected_level: 'unknown', service_name: 'tailer' });
         await tail.close();
         assert.ok(start.length > 0);
         const health = await request(`${server.apiUrl}/readyz`);

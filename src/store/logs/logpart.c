@@ -23,6 +23,7 @@
 #include "core/mem.h"
 #include "core/pb.h"
 #include "model/attr.h"
+#include "model/loglevel.h"
 #include "model/logstream.h"
 #include "store/blockfile.h"
 #include "store/logs/logformat.h"
@@ -630,6 +631,19 @@ static int put_body(granule_build *g, osp_str body, int *keyed, uint64_t *line_b
     return rc ? rc : osp_pb_put_lenstr(&st[OSP_LBODY_TEXT], v.s);
 }
 
+/* The level r's line gives when nothing else gives r one (a rewritten row keeps the one
+ * it has), else 0: readers of rows without their lines still know their detected_level. */
+static osp_line_level line_level(osp_logpart_writer *w, const osp_log_batch *b,
+                                 const osp_log_record *r)
+{
+    osp_str line;
+    if (!osp_log_level_from_line(b, r))
+        return OSP_LINE_LEVEL_UNSET;
+    if (r->line_level != OSP_LINE_LEVEL_UNSET && r->line_level < OSP_LINE_LEVEL_COUNT)
+        return r->line_level;
+    return osp_log_line(r, &w->line, &line) ? OSP_LINE_LEVEL_UNKNOWN : osp_line_level_of(line);
+}
+
 /* Writes every column of record r (filing time t) of local stream k. */
 static int put_row(osp_logpart_writer *w, const osp_log_batch *b, const osp_log_record *r,
                    uint64_t t, uint32_t k)
@@ -660,7 +674,8 @@ static int put_row(osp_logpart_writer *w, const osp_log_batch *b, const osp_log_
         return rc;
     uint64_t misc = (r->has_body ? OSP_LMISC_HAS_BODY : 0) | (r->time_ns ? 0 : OSP_LMISC_NO_TIME) |
                     (r->observed_ns ? 0 : OSP_LMISC_NO_OBSERVED) |
-                    (uint64_t)r->labels_from << OSP_LMISC_LABELS_SHIFT;
+                    (uint64_t)r->labels_from << OSP_LMISC_LABELS_SHIFT |
+                    (uint64_t)line_level(w, b, r) << OSP_LMISC_LINE_LEVEL_SHIFT;
     const struct {
         int col;
         uint64_t v;
@@ -1830,7 +1845,7 @@ static int next_fields(gscan *s, row_fields *r)
         return bad(s, OSP_LCOL_MISC, "bad row");
     int64_t sev = osp_pb_zigzag_decode(r->sev);
     if (sev < INT32_MIN || sev > INT32_MAX || r->flags > UINT32_MAX || r->dropped > UINT32_MAX ||
-        (r->misc & ~(uint64_t)OSP_LMISC_NO_OBSERVED) >> OSP_LMISC_LABELS_SHIFT > UINT8_MAX)
+        r->misc >> OSP_LMISC_LINE_LEVEL_SHIFT >= OSP_LINE_LEVEL_COUNT)
         return bad(s, OSP_LCOL_MISC, "value out of range");
     return 0;
 }
@@ -1892,8 +1907,8 @@ static int emit(gscan *s, uint32_t i, const row_fields *f, uint32_t **streams, s
     r.flags = (uint32_t)f->flags;
     r.dropped_attributes = (uint32_t)f->dropped;
     r.has_body = !s->no_body && (f->misc & OSP_LMISC_HAS_BODY) != 0;
-    r.labels_from =
-        (uint8_t)((f->misc & ~(uint64_t)OSP_LMISC_NO_OBSERVED) >> OSP_LMISC_LABELS_SHIFT);
+    r.labels_from = (uint8_t)(f->misc >> OSP_LMISC_LABELS_SHIFT);
+    r.line_level = (uint8_t)(f->misc >> OSP_LMISC_LINE_LEVEL_SHIFT);
     r.severity_text = s->p->strings[f->sev_text];
     r.event_name = s->p->strings[f->event];
     r.attributes = osp_buf_str(&s->attrs);

@@ -6,7 +6,9 @@
 #include "core/buf.h"
 #include "model/attr.h"
 #include "model/log.h"
+#include "model/loglevel.h"
 #include "model/logstream.h"
+#include "model/series.h"
 
 static osp_str attrs_blob(osp_arena *a, const char *const *kv, size_t n)
 {
@@ -97,7 +99,8 @@ static void test_first_of_a_name_wins(void **state)
     static const struct {
         const char *name, *want;
     } cases[] = {
-        /* the record's attribute before the level computed from the severity */
+        /* a detected_level the record carries, before anything else (no level word, so
+         * kept as it is) */
         {"detected_level", "custom"},
         /* the record's attribute before the resource's */
         {"user_id", "u1"},
@@ -126,11 +129,113 @@ static void test_first_of_a_name_wins(void **state)
     osp_arena_cleanup(&a);
 }
 
+/* One record for test_detected_level: its resource's attributes (stream labels of a Loki
+ * record), its own, severity and line; "k=v,k=v" lists. */
+typedef struct level_case {
+    uint8_t labels_from;
+    const char *resource, *attrs;
+    int32_t severity;
+    const char *severity_text, *line;
+    uint8_t line_level; /* as a store gives it, the line then left out */
+    const char *want;
+    int from_line; /* osp_log_level_from_line */
+} level_case;
+
+static osp_str kv_blob(osp_arena *a, const char *list)
+{
+    osp_buf b;
+    osp_buf_init(&b, 0);
+    for (const char *p = list; p && *p;) {
+        const char *eq = strchr(p, '='), *end = strchr(p, ',');
+        if (!end)
+            end = p + strlen(p);
+        osp_value v = {.type = OSP_VAL_STRING, .s = osp_str_make(eq + 1, (size_t)(end - eq - 1))};
+        assert_int_equal(osp_attr_append(&b, osp_str_make(p, (size_t)(eq - p)), &v), 0);
+        p = *end ? end + 1 : end;
+    }
+    osp_str s = osp_arena_strdup(a, osp_buf_str(&b));
+    osp_buf_cleanup(&b);
+    return s;
+}
+
+static void test_detected_level(void **state)
+{
+    (void)state;
+    enum { L = OSP_LOG_LABELS_ALL, O = OSP_LOG_LABELS_PROMOTED };
+    static const level_case cases[] = {
+        /* a stream label, normalized, before the line */
+        {L, "app=a,level=WaRn", NULL, 0, NULL, "{\"level\":\"error\"}", 0, "warn", 0},
+        {L, "app=a,LEVEL=notice", NULL, 0, NULL, "error: x", 0, "notice", 0},
+        /* a detected_level the record carries wins over all, normalized */
+        {L, "app=a,level=debug", "severity=critical,detected_level=TRC", 13, NULL, "x", 0, "trace",
+         0},
+        /* metadata: the first field in Loki's list, not the first attribute */
+        {L, "app=a", "lvl=debug,severity=Critical", 0, NULL, "info: x", 0, "critical", 0},
+        {L, "app=a", "log.level=inf", 0, NULL, "x", 0, "info", 0},
+        /* a stream label before metadata, whatever their ranks */
+        {L, "app=a,lvl=dbg", "level=error", 0, NULL, "x", 0, "debug", 0},
+        /* OTLP: names sanitized (log.level is log_level, no level field), severity_text is
+         * metadata, then the number */
+        {O, "service.name=s", "log.level=error", 0, NULL, "starting", 0, "unknown", 1},
+        {O, "service.name=s", "Severity-Text=ERR", 9, NULL, "x", 0, "error", 0},
+        {O, "service.name=s", NULL, 9, "Information", "x", 0, "info", 0},
+        {O, "service.name=s", "level=fatal", 9, "INFO", "x", 0, "fatal", 0},
+        {O, "service.name=s", NULL, 13, NULL, "debug: x", 0, "warn", 0},
+        {O, "service.name=s,host.name=h,severity=warn", NULL, 0, NULL, "x", 0, "warn", 0},
+        /* then the line, or the level a store kept for it */
+        {O, "service.name=s", NULL, 0, NULL, "DEBUG: x", 0, "debug", 1},
+        {L, "app=a", NULL, 0, NULL, "level=info msg=\"an error\"", 0, "info", 1},
+        {L, "app=a", NULL, 0, NULL, NULL, OSP_LINE_LEVEL_ERROR, "error", 1},
+        {L, "app=a", NULL, 0, NULL, NULL, 0, "unknown", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const level_case *c = &cases[i];
+        osp_log_batch b;
+        osp_arena a;
+        osp_arena_init(&a, 0, 0);
+        osp_log_batch_init(&b);
+        osp_resource *res = osp_log_batch_add_resource(&b);
+        osp_log_record *r = osp_log_batch_add_record(&b);
+        assert_true(res && osp_log_batch_add_scope(&b) && r);
+        res->attributes = kv_blob(&a, c->resource);
+        r->attributes = kv_blob(&a, c->attrs);
+        r->labels_from = c->labels_from;
+        r->severity_number = c->severity;
+        r->severity_text = osp_str_c(c->severity_text ? c->severity_text : "");
+        r->line_level = c->line_level;
+        if (c->line) {
+            osp_buf body;
+            osp_buf_init(&body, 0);
+            osp_value v = {.type = OSP_VAL_STRING, .s = osp_str_c(c->line)};
+            assert_int_equal(osp_value_put(&body, &v), 0);
+            r->body = osp_arena_strdup(&a, osp_buf_str(&body));
+            r->has_body = 1;
+            osp_buf_cleanup(&body);
+        }
+        osp_str got, listed;
+        osp_label *l;
+        size_t n;
+        assert_int_equal(osp_log_detected_level(&b, 0, &a, &got), 0);
+        if (!osp_str_eqz(got, c->want))
+            fail_msg("case %zu: \"%.*s\", want \"%s\"", i, (int)got.n, got.p, c->want);
+        assert_int_equal(osp_log_level_from_line(&b, r), c->from_line);
+        /* the metadata list and the lookup of one name say the same */
+        assert_int_equal(osp_log_metadata(&b, 0, &a, &l, &n), 0);
+        assert_true(osp_str_eq(osp_labels_get(l, n, osp_str_c("detected_level")), got));
+        assert_int_equal(osp_log_metadata_value(&b, 0, &a, osp_str_c("detected_level"), &listed),
+                         0);
+        assert_true(osp_str_eq(listed, got));
+        osp_log_batch_cleanup(&b);
+        osp_arena_cleanup(&a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_value_agrees_with_the_list),
         cmocka_unit_test(test_first_of_a_name_wins),
+        cmocka_unit_test(test_detected_level),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/re2.h"
 #include "model/attr.h"
+#include "model/loglevel.h"
 #include "model/logstream.h"
 #include "query/logql.h"
 #include "query/logql_eval.h"
@@ -100,6 +101,9 @@ static void fixture_init(fixture *f)
         *bare = *r;
         bare->has_body = 0;
         bare->body = OSP_STR_NULL;
+        /* as the log part writer keeps it for such records */
+        if (osp_log_level_from_line(&f->b, r))
+            bare->line_level = (uint8_t)osp_line_level_of(osp_str_c(data[i].line));
     }
 }
 
@@ -316,61 +320,82 @@ static void check_cases(const qcase *cases, size_t n)
 
 /* ---- log queries ---- */
 
-#define A "{app=\"api\", env=\"prod\""
 #define W "{app=\"web\", env=\"prod\""
-#define D "{app=\"api\", env=\"dev\""
 
 static const qcase log_cases[] = {
+    /* detected_level filters like a label */
+    {"{app=~\".+\"} | detected_level=~\"warn|error\" | keep app, detected_level | line_format "
+     "\"{{.detected_level}}\"",
+     0, 100, 1, 0, 0,
+     "{app=\"api\", detected_level=\"error\"} 20=error\n{app=\"web\", detected_level=\"error\"} "
+     "80=error\n{app=\"web\", detected_level=\"warn\"} 40=warn",
+     0},
     /* selectors, direction, limit, time range [start, end) */
     {"{app=\"web\"}", 0, 100, 1, 0, 0,
-     W "} 80=level=error status=503 dur=abc size=1MB 40=level=warn status=404 dur=30ms size=512B "
-       "msg=oops 30=level=info status=200 dur=1.5s size=2KB msg=\"hello world\"",
+     "{app=\"web\", detected_level=\"error\", env=\"prod\"} 80=level=error status=503 dur=abc "
+     "size=1MB\n{app=\"web\", detected_level=\"info\", env=\"prod\"} 30=level=info status=200 "
+     "dur=1.5s size=2KB msg=\"hello world\"\n{app=\"web\", detected_level=\"warn\", env=\"prod\"} "
+     "40=level=warn status=404 dur=30ms size=512B msg=oops",
      0},
     {"{app=\"web\"}", 0, 100, 1, 2, 1,
-     W "} 30=level=info status=200 dur=1.5s size=2KB msg=\"hello world\" 40=level=warn status=404 "
-       "dur=30ms size=512B msg=oops",
+     "{app=\"web\", detected_level=\"info\", env=\"prod\"} 30=level=info status=200 dur=1.5s "
+     "size=2KB msg=\"hello world\"\n{app=\"web\", detected_level=\"warn\", env=\"prod\"} "
+     "40=level=warn status=404 dur=30ms size=512B msg=oops",
      0},
     {"{app=\"web\"}", 30, 80, 1, 0, 0,
-     W "} 40=level=warn status=404 dur=30ms size=512B msg=oops 30=level=info status=200 dur=1.5s "
-       "size=2KB msg=\"hello world\"",
+     "{app=\"web\", detected_level=\"info\", env=\"prod\"} 30=level=info status=200 dur=1.5s "
+     "size=2KB msg=\"hello world\"\n{app=\"web\", detected_level=\"warn\", env=\"prod\"} "
+     "40=level=warn status=404 dur=30ms size=512B msg=oops",
      0},
-    {"{env=~\"d.*\"}", 0, 100, 1, 0, 0, D "} 70=\x1b[31mred\x1b[0m text 50=GET /index.html 200 12",
+    {"{env=~\"d.*\"}", 0, 100, 1, 0, 0,
+     "{app=\"api\", detected_level=\"unknown\", env=\"dev\"} 70=\x1b[31mred\x1b[0m text 50=GET "
+     "/index.html 200 12",
      0},
-    {"{app=\"api\", env!=\"prod\"} |= \"GET\"", 0, 100, 1, 0, 0, D "} 50=GET /index.html 200 12",
-     0},
+    {"{app=\"api\", env!=\"prod\"} |= \"GET\"", 0, 100, 1, 0, 0,
+     "{app=\"api\", detected_level=\"unknown\", env=\"dev\"} 50=GET /index.html 200 12", 0},
     /* limit over all streams: the newest two */
     {"{app=~\".+\"}", 0, 100, 1, 2, 0,
-     D "} 70=\x1b[31mred\x1b[0m text\n" W "} 80=level=error status=503 dur=abc size=1MB", 0},
+     "{app=\"api\", detected_level=\"unknown\", env=\"dev\"} 70=\x1b[31mred\x1b[0m "
+     "text\n{app=\"web\", detected_level=\"error\", env=\"prod\"} 80=level=error status=503 "
+     "dur=abc size=1MB",
+     0},
     /* line filters */
     {"{app=\"web\"} |= \"status=4\" or \"status=5\"", 0, 100, 1, 0, 0,
-     W "} 80=level=error status=503 dur=abc size=1MB 40=level=warn status=404 dur=30ms size=512B "
-       "msg=oops",
+     "{app=\"web\", detected_level=\"error\", env=\"prod\"} 80=level=error status=503 dur=abc "
+     "size=1MB\n{app=\"web\", detected_level=\"warn\", env=\"prod\"} 40=level=warn status=404 "
+     "dur=30ms size=512B msg=oops",
      0},
     {"{app=\"web\"} != \"info\" != \"warn\"", 0, 100, 1, 0, 0,
-     W "} 80=level=error status=503 dur=abc size=1MB", 0},
+     "{app=\"web\", detected_level=\"error\", env=\"prod\"} 80=level=error status=503 dur=abc "
+     "size=1MB",
+     0},
     {"{app=\"web\"} |~ \"status=[45]0[34]\"", 0, 100, 1, 0, 0,
-     W "} 80=level=error status=503 dur=abc size=1MB 40=level=warn status=404 dur=30ms size=512B "
-       "msg=oops",
+     "{app=\"web\", detected_level=\"error\", env=\"prod\"} 80=level=error status=503 dur=abc "
+     "size=1MB\n{app=\"web\", detected_level=\"warn\", env=\"prod\"} 40=level=warn status=404 "
+     "dur=30ms size=512B msg=oops",
      0},
     {"{app=\"web\"} !~ \"(?i)ERROR|warn\"", 0, 100, 1, 0, 0,
-     W "} 30=level=info status=200 dur=1.5s size=2KB msg=\"hello world\"", 0},
+     "{app=\"web\", detected_level=\"info\", env=\"prod\"} 30=level=info status=200 dur=1.5s "
+     "size=2KB msg=\"hello world\"",
+     0},
     /* logfmt and label filters */
     {"{app=\"web\"} | logfmt | status >= 400 and level != \"error\"", 0, 100, 1, 0, 0,
-     "{app=\"web\", dur=\"30ms\", env=\"prod\", level=\"warn\", msg=\"oops\", size=\"512B\", "
-     "status=\"404\"} 40=level=warn status=404 dur=30ms size=512B msg=oops",
+     "{app=\"web\", detected_level=\"warn\", dur=\"30ms\", env=\"prod\", level=\"warn\", "
+     "msg=\"oops\", size=\"512B\", status=\"404\"} 40=level=warn status=404 dur=30ms size=512B "
+     "msg=oops",
      0},
     {"{app=\"web\"} | logfmt | dur > 1s", 0, 100, 1, 0, 0,
      "{__error__=\"LabelFilterErr\", __error_details__=\"time: invalid duration \"abc\"\", "
-     "app=\"web\", dur=\"abc\", env=\"prod\", level=\"error\", size=\"1MB\", status=\"503\"} "
-     "80=level=error status=503 dur=abc size=1MB\n{app=\"web\", dur=\"1.5s\", env=\"prod\", "
-     "level=\"info\", msg=\"hello world\", size=\"2KB\", status=\"200\"} 30=level=info status=200 "
-     "dur=1.5s size=2KB msg=\"hello world\"",
+     "app=\"web\", detected_level=\"error\", dur=\"abc\", env=\"prod\", level=\"error\", "
+     "size=\"1MB\", status=\"503\"} 80=level=error status=503 dur=abc size=1MB\n{app=\"web\", "
+     "detected_level=\"info\", dur=\"1.5s\", env=\"prod\", level=\"info\", msg=\"hello world\", "
+     "size=\"2KB\", status=\"200\"} 30=level=info status=200 dur=1.5s size=2KB msg=\"hello world\"",
      0},
     {"{app=\"web\"} | logfmt | size > 1KB | level=~\"info|error\"", 0, 100, 1, 0, 0,
-     "{app=\"web\", dur=\"1.5s\", env=\"prod\", level=\"info\", msg=\"hello world\", size=\"2KB\", "
-     "status=\"200\"} 30=level=info status=200 dur=1.5s size=2KB msg=\"hello "
-     "world\"\n{app=\"web\", dur=\"abc\", env=\"prod\", level=\"error\", size=\"1MB\", "
-     "status=\"503\"} 80=level=error status=503 dur=abc size=1MB",
+     "{app=\"web\", detected_level=\"error\", dur=\"abc\", env=\"prod\", level=\"error\", "
+     "size=\"1MB\", status=\"503\"} 80=level=error status=503 dur=abc size=1MB\n{app=\"web\", "
+     "detected_level=\"info\", dur=\"1.5s\", env=\"prod\", level=\"info\", msg=\"hello world\", "
+     "size=\"2KB\", status=\"200\"} 30=level=info status=200 dur=1.5s size=2KB msg=\"hello world\"",
      0},
     {"{app=\"web\"} | logfmt level, code=\"status\" | code == 404 or level=\"info\" | keep code", 0,
      100, 1, 0, 0,
@@ -380,8 +405,9 @@ static const qcase log_cases[] = {
     /* logfmt on a line that is not logfmt: a syntax error skips the pair; --strict stops
      * there and sets the error */
     {"{app=\"api\", env=\"prod\"} |= \"ann\" | logfmt", 0, 100, 1, 0, 0,
-     A ", pod=\"p1\"} 10={\"level\":\"info\",\"status\":200,\"latency\":\"15ms\",\"user\":{"
-       "\"id\":7,\"name\":\"ann\"},\"tags\":[1,2]}",
+     "{app=\"api\", detected_level=\"info\", env=\"prod\", pod=\"p1\"} "
+     "10={\"level\":\"info\",\"status\":200,\"latency\":\"15ms\",\"user\":{\"id\":7,\"name\":"
+     "\"ann\"},\"tags\":[1,2]}",
      0},
     {"{app=\"api\", env=\"prod\"} |= \"ann\" | logfmt --strict | keep __error__, __error_details__",
      0, 100, 1, 0, 0,
@@ -397,32 +423,34 @@ static const qcase log_cases[] = {
      "key\", a=\"b\"} 40=a=b \xff=v",
      0},
     {"{app=\"api\", env=\"prod\"} | logfmt --strict | __error__ = \"\"", 0, 100, 1, 0, 0,
-     A "} 60=not json at all", 0},
+     "{app=\"api\", detected_level=\"unknown\", env=\"prod\"} 60=not json at all", 0},
     {"sum(count_over_time({app=\"api\"} | logfmt [100s]))", 100, 100, 0, 100, 0, "{} 5@100", 0},
     /* json: nested keys joined with '_', arrays skipped, clash with a stream label */
     {"{app=\"api\", env=\"prod\"} |= \"ann\" | json", 0, 100, 1, 0, 0,
-     A ", latency=\"15ms\", level=\"info\", pod=\"p1\", status=\"200\", user_id=\"7\", "
-       "user_name=\"ann\"} "
-       "10={\"level\":\"info\",\"status\":200,\"latency\":\"15ms\",\"user\":{\"id\":7,\"name\":"
-       "\"ann\"},\"tags\":[1,2]}",
+     "{app=\"api\", detected_level=\"info\", env=\"prod\", latency=\"15ms\", level=\"info\", "
+     "pod=\"p1\", status=\"200\", user_id=\"7\", user_name=\"ann\"} "
+     "10={\"level\":\"info\",\"status\":200,\"latency\":\"15ms\",\"user\":{\"id\":7,\"name\":"
+     "\"ann\"},\"tags\":[1,2]}",
      0},
     {"{app=\"api\", env=\"prod\"} |= \"bob\" | json | drop latency, level, user_id", 0, 100, 1, 0,
      0,
-     "{app=\"api\", app_extracted=\"x\", env=\"prod\", pod=\"p2\", status=\"500\", "
-     "user_name=\"bob\"} "
+     "{app=\"api\", app_extracted=\"x\", detected_level=\"error\", env=\"prod\", pod=\"p2\", "
+     "status=\"500\", user_name=\"bob\"} "
      "20={\"level\":\"error\",\"status\":500,\"latency\":\"250ms\",\"user\":{\"id\":8,\"name\":"
      "\"bob\"},\"app\":\"x\"}",
      0},
     {"{app=\"api\", env=\"prod\"} | json name=\"user.name\", t=\"tags[1]\" | line_format "
      "\"{{.name}}:{{.t}}\"",
      0, 100, 1, 0, 0,
-     "{__error__=\"JSONParserErr\", app=\"api\", env=\"prod\"} 60=:\n{app=\"api\", env=\"prod\", "
-     "name=\"ann\", pod=\"p1\", t=\"2\"} 10=ann:2\n{app=\"api\", env=\"prod\", name=\"bob\", "
-     "pod=\"p2\"} 20=bob:",
+     "{__error__=\"JSONParserErr\", app=\"api\", detected_level=\"unknown\", env=\"prod\"} "
+     "60=:\n{app=\"api\", detected_level=\"error\", env=\"prod\", name=\"bob\", pod=\"p2\"} "
+     "20=bob:\n{app=\"api\", detected_level=\"info\", env=\"prod\", name=\"ann\", pod=\"p1\", "
+     "t=\"2\"} 10=ann:2",
      0},
     {"{app=\"api\", env=\"prod\"} != \"{\" | json", 0, 100, 1, 0, 0,
      "{__error__=\"JSONParserErr\", __error_details__=\"Value looks like object, but can't find "
-     "closing '}' symbol\", app=\"api\", env=\"prod\"} 60=not json at all",
+     "closing '}' symbol\", app=\"api\", detected_level=\"unknown\", env=\"prod\"} 60=not json at "
+     "all",
      0},
     {"{app=\"api\", env=\"prod\"} | json | __error__=\"\" | latency > 100ms | keep status", 0, 100,
      1, 0, 0,
@@ -433,29 +461,34 @@ static const qcase log_cases[] = {
     {"{app=\"api\", env=\"prod\"} | json | drop __error__, __error_details__ | line_format "
      "\"{{.level | default \\\"none\\\"}}\"",
      0, 100, 1, 0, 0,
-     "{app=\"api\", app_extracted=\"x\", env=\"prod\", latency=\"250ms\", level=\"error\", "
-     "pod=\"p2\", status=\"500\", user_id=\"8\", user_name=\"bob\"} 20=error\n{app=\"api\", "
-     "env=\"prod\"} 60=none\n{app=\"api\", env=\"prod\", latency=\"15ms\", level=\"info\", "
-     "pod=\"p1\", status=\"200\", user_id=\"7\", user_name=\"ann\"} 10=info",
+     "{app=\"api\", app_extracted=\"x\", detected_level=\"error\", env=\"prod\", "
+     "latency=\"250ms\", level=\"error\", pod=\"p2\", status=\"500\", user_id=\"8\", "
+     "user_name=\"bob\"} 20=error\n{app=\"api\", detected_level=\"info\", env=\"prod\", "
+     "latency=\"15ms\", level=\"info\", pod=\"p1\", status=\"200\", user_id=\"7\", "
+     "user_name=\"ann\"} 10=info\n{app=\"api\", detected_level=\"unknown\", env=\"prod\"} 60=none",
      0},
     /* regexp, pattern */
     {"{env=\"dev\"} | regexp \"(?P<method>\\\\w+) (?P<path>\\\\S+) (?P<code>\\\\d+)\"", 0, 100, 1,
      0, 0,
-     "{app=\"api\", code=\"200\", env=\"dev\", method=\"GET\", path=\"/index.html\"} 50=GET "
-     "/index.html 200 12\n{app=\"api\", env=\"dev\"} 70=\x1b[31mred\x1b[0m text",
+     "{app=\"api\", code=\"200\", detected_level=\"unknown\", env=\"dev\", method=\"GET\", "
+     "path=\"/index.html\"} 50=GET /index.html 200 12\n{app=\"api\", detected_level=\"unknown\", "
+     "env=\"dev\"} 70=\x1b[31mred\x1b[0m text",
      0},
     {"{env=\"dev\"} |= \"GET\" | pattern \"<method> <_> <code> <size>\" | line_format "
      "\"{{.method}} {{.size}} {{.code}}\"",
      0, 100, 1, 0, 0,
-     "{app=\"api\", code=\"200\", env=\"dev\", method=\"GET\", size=\"12\"} 50=GET 12 200", 0},
+     "{app=\"api\", code=\"200\", detected_level=\"unknown\", env=\"dev\", method=\"GET\", "
+     "size=\"12\"} 50=GET 12 200",
+     0},
     /* decolorize, then a filter on the new line */
-    {"{env=\"dev\"} | decolorize |= \"red text\"", 0, 100, 1, 0, 0, D "} 70=red text", 0},
+    {"{env=\"dev\"} | decolorize |= \"red text\"", 0, 100, 1, 0, 0,
+     "{app=\"api\", detected_level=\"unknown\", env=\"dev\"} 70=red text", 0},
     /* line_format: functions, __line__, __timestamp__, if/else, filters on the new line */
     {"{app=\"web\"} | logfmt | line_format \"{{ .level | ToUpper }} {{ printf \\\"%d-%s\\\" 7 "
      ".status }}\" |= \"WARN\"",
      0, 100, 1, 0, 0,
-     "{app=\"web\", dur=\"30ms\", env=\"prod\", level=\"warn\", msg=\"oops\", size=\"512B\", "
-     "status=\"404\"} 40=WARN 7-404",
+     "{app=\"web\", detected_level=\"warn\", dur=\"30ms\", env=\"prod\", level=\"warn\", "
+     "msg=\"oops\", size=\"512B\", status=\"404\"} 40=WARN 7-404",
      0},
     {"{app=\"web\"} |= \"warn\" | logfmt | line_format `{{if eq .level \"warn\"}}W{{else if eq "
      ".level \"info\"}}I{{else}}?{{end}}:{{ __line__ | replace \" \" \"_\" | toJson }}`",
@@ -463,15 +496,22 @@ static const qcase log_cases[] = {
     {"{app=\"web\"} |= \"warn\" | logfmt | line_format `{{if eq .level \"warn\"}}W{{else if eq "
      ".level \"info\"}}I{{else}}?{{end}}:{{ __line__ | replace \" \" \"_\" }}`",
      0, 100, 1, 0, 0,
-     "{app=\"web\", dur=\"30ms\", env=\"prod\", level=\"warn\", msg=\"oops\", size=\"512B\", "
-     "status=\"404\"} 40=W:level=warn_status=404_dur=30ms_size=512B_msg=oops",
+     "{app=\"web\", detected_level=\"warn\", dur=\"30ms\", env=\"prod\", level=\"warn\", "
+     "msg=\"oops\", size=\"512B\", status=\"404\"} "
+     "40=W:level=warn_status=404_dur=30ms_size=512B_msg=oops",
      0},
     {"{env=\"dev\"} |= \"GET\" | line_format \"{{ __timestamp__ }} {{ TrimPrefix .app \\\"a\\\" }} "
      "{{ .missing }}|{{- \\\" x \\\" | trim -}} |\"",
-     0, 100, 1, 0, 0, D "} 50=1970-01-01 00:00:50 +0000 UTC pi |x|", 0},
+     0, 100, 1, 0, 0,
+     "{app=\"api\", detected_level=\"unknown\", env=\"dev\"} 50=1970-01-01 00:00:50 +0000 UTC pi "
+     "|x|",
+     0},
     /* label_format: rename and template */
     {"{env=\"dev\"} |= \"GET\" | label_format where=env, both=\"{{.app}}/{{.env}}\"", 0, 100, 1, 0,
-     0, "{app=\"api\", both=\"api/\", where=\"dev\"} 50=GET /index.html 200 12", 0},
+     0,
+     "{app=\"api\", both=\"api/\", detected_level=\"unknown\", where=\"dev\"} 50=GET /index.html "
+     "200 12",
+     0},
     /* keep with a matcher, drop with a matcher */
     {"{app=\"web\"} | logfmt | keep level=\"warn\", status | drop status=~\"2..\"", 0, 100, 1, 0, 0,
      "{} 30=level=info status=200 dur=1.5s size=2KB msg=\"hello world\"\n{level=\"warn\", "
@@ -480,8 +520,8 @@ static const qcase log_cases[] = {
      0},
     /* logfmt --strict sets an error; unpack without _entry keeps the line */
     {"{app=\"web\"} |= \"oops\" | logfmt --strict | line_format \"x\"", 0, 100, 1, 0, 0,
-     "{app=\"web\", dur=\"30ms\", env=\"prod\", level=\"warn\", msg=\"oops\", size=\"512B\", "
-     "status=\"404\"} 40=x",
+     "{app=\"web\", detected_level=\"warn\", dur=\"30ms\", env=\"prod\", level=\"warn\", "
+     "msg=\"oops\", size=\"512B\", status=\"404\"} 40=x",
      0},
 };
 
@@ -494,31 +534,50 @@ static void test_log_queries(void **state)
 /* ---- metric queries ---- */
 
 static const qcase metric_cases[] = {
+    /* detected_level (Loki 3's level discovery) from each line: JSON, logfmt, or unknown.
+     * A count reads no lines: records read without them carry their line's level. */
+    {"sum by (detected_level) (count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0,
+     "{detected_level=\"error\"} 2@100\n{detected_level=\"info\"} 2@100\n"
+     "{detected_level=\"unknown\"} 3@100\n{detected_level=\"warn\"} 1@100",
+     0},
     /* count_over_time: windows (t - range, t] */
-    {"count_over_time({app=\"web\"}[20s])", 0, 80, 0, 0, 0, "{app=\"web\", env=\"prod\"} 1@80", 0},
-    {"count_over_time({app=\"web\"}[10s])", 30, 50, 10, 0, 0, W "} 1@30 1@40", 0},
-    {"count_over_time({app=\"web\"}[10s] offset 10s)", 40, 50, 10, 0, 0, W "} 1@40 1@50", 0},
-    {"rate({app=\"api\"}[20s])", 60, 60, 0, 0, 0, D "} 0.05@60\n" A "} 0.05@60", 0},
+    {"count_over_time({app=\"web\"}[20s])", 0, 80, 0, 0, 0,
+     "{app=\"web\", detected_level=\"error\", env=\"prod\"} 1@80", 0},
+    {"count_over_time({app=\"web\"}[10s])", 30, 50, 10, 0, 0,
+     "{app=\"web\", detected_level=\"info\", env=\"prod\"} 1@30\n{app=\"web\", "
+     "detected_level=\"warn\", env=\"prod\"} 1@40",
+     0},
+    {"count_over_time({app=\"web\"}[10s] offset 10s)", 40, 50, 10, 0, 0,
+     "{app=\"web\", detected_level=\"info\", env=\"prod\"} 1@40\n{app=\"web\", "
+     "detected_level=\"warn\", env=\"prod\"} 1@50",
+     0},
+    {"rate({app=\"api\"}[20s])", 60, 60, 0, 0, 0,
+     "{app=\"api\", detected_level=\"unknown\", env=\"dev\"} 0.05@60\n{app=\"api\", "
+     "detected_level=\"unknown\", env=\"prod\"} 0.05@60",
+     0},
     {"sum by (env) (count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0,
      "{env=\"dev\"} 2@100\n{env=\"prod\"} 6@100", 0},
     {"sum(count_over_time({app=~\".+\"} |= \"status\" [100s]))", 100, 100, 0, 0, 0, "{} 5@100", 0},
-    {"bytes_over_time({env=\"dev\"}[100s])", 100, 100, 0, 0, 0, "{app=\"api\", env=\"dev\"} 39@100",
-     0},
-    {"bytes_rate({env=\"dev\"} | decolorize [10s])", 70, 70, 0, 0, 0, D "} 0.8@70", 0},
+    {"bytes_over_time({env=\"dev\"}[100s])", 100, 100, 0, 0, 0,
+     "{app=\"api\", detected_level=\"unknown\", env=\"dev\"} 39@100", 0},
+    {"bytes_rate({env=\"dev\"} | decolorize [10s])", 70, 70, 0, 0, 0,
+     "{app=\"api\", detected_level=\"unknown\", env=\"dev\"} 0.8@70", 0},
     {"absent_over_time({app=\"web\", env=\"prod\"}[10s])", 0, 60, 20, 0, 0, W "} 1@0 1@20 1@60", 0},
     {"count_over_time({app=\"api\"} | json | __error__=\"\" [100s])", 100, 100, 0, 0, 0,
-     "{app=\"api\", app_extracted=\"x\", env=\"prod\", latency=\"250ms\", level=\"error\", "
-     "pod=\"p2\", status=\"500\", user_id=\"8\", user_name=\"bob\"} 1@100\n{app=\"api\", "
-     "env=\"prod\", latency=\"15ms\", level=\"info\", pod=\"p1\", status=\"200\", user_id=\"7\", "
+     "{app=\"api\", app_extracted=\"x\", detected_level=\"error\", env=\"prod\", "
+     "latency=\"250ms\", level=\"error\", pod=\"p2\", status=\"500\", user_id=\"8\", "
+     "user_name=\"bob\"} 1@100\n{app=\"api\", detected_level=\"info\", env=\"prod\", "
+     "latency=\"15ms\", level=\"info\", pod=\"p1\", status=\"200\", user_id=\"7\", "
      "user_name=\"ann\"} 1@100",
      0},
     /* unwrap */
     {"sum_over_time({app=\"web\"} | logfmt | unwrap status | __error__=\"\" [100s])", 100, 100, 0,
      0, 0,
-     "{app=\"web\", dur=\"1.5s\", env=\"prod\", level=\"info\", msg=\"hello world\", size=\"2KB\"} "
-     "200@100\n{app=\"web\", dur=\"30ms\", env=\"prod\", level=\"warn\", msg=\"oops\", "
-     "size=\"512B\"} 404@100\n{app=\"web\", dur=\"abc\", env=\"prod\", level=\"error\", "
-     "size=\"1MB\"} 503@100",
+     "{app=\"web\", detected_level=\"error\", dur=\"abc\", env=\"prod\", level=\"error\", "
+     "size=\"1MB\"} 503@100\n{app=\"web\", detected_level=\"info\", dur=\"1.5s\", env=\"prod\", "
+     "level=\"info\", msg=\"hello world\", size=\"2KB\"} 200@100\n{app=\"web\", "
+     "detected_level=\"warn\", dur=\"30ms\", env=\"prod\", level=\"warn\", msg=\"oops\", "
+     "size=\"512B\"} 404@100",
      0},
     {"max_over_time({app=\"web\"} | logfmt | unwrap status [100s]) by (app)", 100, 100, 0, 0, 0,
      "{app=\"web\"} 503@100", 0},
@@ -562,38 +621,58 @@ static const qcase metric_cases[] = {
     {"sum without (app) (count_over_time({app=\"web\"} | json [100s]))", 100, 100, 0, 0, 0,
      "pipeline error: 'JSONParserErr'", OSP_EEXEC},
     /* vector aggregations, binary operators, label_replace, literals */
-    {"topk(1, count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0, W "} 3@100", 0},
+    {"topk(1, count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0,
+     "{app=\"api\", detected_level=\"unknown\", env=\"dev\"} 2@100", 0},
     {"bottomk(2, count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0,
-     "{app=\"api\", env=\"prod\"} 1@100\n{app=\"api\", env=\"prod\", pod=\"p2\"} 1@100", 0},
+     "{app=\"web\", detected_level=\"error\", env=\"prod\"} 1@100\n{app=\"api\", "
+     "detected_level=\"unknown\", env=\"prod\"} 1@100",
+     0},
     {"sort_desc(count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0,
-     "{app=\"web\", env=\"prod\"} 3@100\n{app=\"api\", env=\"dev\"} 2@100\n{app=\"api\", "
-     "env=\"prod\"} 1@100\n{app=\"api\", env=\"prod\", pod=\"p2\"} 1@100\n{app=\"api\", "
-     "env=\"prod\", pod=\"p1\"} 1@100",
+     "{app=\"api\", detected_level=\"unknown\", env=\"dev\"} 2@100\n{app=\"web\", "
+     "detected_level=\"error\", env=\"prod\"} 1@100\n{app=\"api\", detected_level=\"unknown\", "
+     "env=\"prod\"} 1@100\n{app=\"web\", detected_level=\"warn\", env=\"prod\"} "
+     "1@100\n{app=\"web\", detected_level=\"info\", env=\"prod\"} 1@100\n{app=\"api\", "
+     "detected_level=\"error\", env=\"prod\", pod=\"p2\"} 1@100\n{app=\"api\", "
+     "detected_level=\"info\", env=\"prod\", pod=\"p1\"} 1@100",
      0},
-    {"count(count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0, "{} 5@100", 0},
+    {"count(count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0, "{} 7@100", 0},
     {"avg by (app) (count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0,
-     "{app=\"api\"} 1.25@100\n{app=\"web\"} 3@100", 0},
+     "{app=\"api\"} 1.25@100\n{app=\"web\"} 1@100", 0},
     {"max without (env) (count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0,
-     "{app=\"api\"} 2@100\n{app=\"api\", pod=\"p1\"} 1@100\n{app=\"api\", pod=\"p2\"} "
-     "1@100\n{app=\"web\"} 3@100",
+     "{app=\"api\", detected_level=\"error\", pod=\"p2\"} 1@100\n{app=\"api\", "
+     "detected_level=\"info\", pod=\"p1\"} 1@100\n{app=\"api\", detected_level=\"unknown\"} "
+     "2@100\n{app=\"web\", detected_level=\"error\"} 1@100\n{app=\"web\", detected_level=\"info\"} "
+     "1@100\n{app=\"web\", detected_level=\"warn\"} 1@100",
      0},
-    {"stddev(count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0, "{} 0.8@100", 0},
-    {"count_over_time({app=~\".+\"}[100s]) > 2", 100, 100, 0, 0, 0,
-     "{app=\"web\", env=\"prod\"} 3@100", 0},
+    {"stddev(count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0, "{} 0.349927@100", 0},
+    {"count_over_time({app=~\".+\"}[100s]) > 2", 100, 100, 0, 0, 0, "", 0},
     {"count_over_time({app=~\".+\"}[100s]) > bool 2", 100, 100, 0, 0, 0,
-     "{app=\"api\", env=\"dev\"} 0@100\n{app=\"api\", env=\"prod\"} 0@100\n{app=\"api\", "
-     "env=\"prod\", pod=\"p1\"} 0@100\n{app=\"api\", env=\"prod\", pod=\"p2\"} "
-     "0@100\n{app=\"web\", env=\"prod\"} 1@100",
+     "{app=\"api\", detected_level=\"error\", env=\"prod\", pod=\"p2\"} 0@100\n{app=\"api\", "
+     "detected_level=\"info\", env=\"prod\", pod=\"p1\"} 0@100\n{app=\"api\", "
+     "detected_level=\"unknown\", env=\"dev\"} 0@100\n{app=\"api\", detected_level=\"unknown\", "
+     "env=\"prod\"} 0@100\n{app=\"web\", detected_level=\"error\", env=\"prod\"} "
+     "0@100\n{app=\"web\", detected_level=\"info\", env=\"prod\"} 0@100\n{app=\"web\", "
+     "detected_level=\"warn\", env=\"prod\"} 0@100",
      0},
     {"sum by (app) (count_over_time({app=~\".+\"}[100s])) / on (app) group_left "
-     "count_over_time({env=\"prod\"} | drop pod [100s])",
+     "count_over_time({env=\"prod\"} | drop pod, detected_level [100s])",
      100, 100, 0, 0, 0, "{app=\"api\"} 1.66667@100\n{app=\"web\"} 1@100", 0},
+    /* the levels split a stream's lines into series: no longer one per app */
+    {"sum by (app) (count_over_time({app=~\".+\"}[100s])) / on (app) group_left "
+     "count_over_time({env=\"prod\"} | drop pod [100s])",
+     100, 100, 0, 0, 0,
+     "found duplicate series for the match group {app=\"web\"} on the right hand-side of the "
+     "operation: [{app=\"web\", detected_level=\"warn\", env=\"prod\"}, {app=\"web\", "
+     "detected_level=\"error\", env=\"prod\"}];many-to-many matching not allowed: matching labels "
+     "must be unique on one side",
+     OSP_EEXEC},
     {"count_over_time({env=\"prod\"}[100s]) * ignoring(env) count_over_time({env=\"dev\"}[100s])",
-     100, 100, 0, 0, 0, "{app=\"api\"} 2@100", 0},
+     100, 100, 0, 0, 0, "{app=\"api\", detected_level=\"unknown\"} 2@100", 0},
     {"count_over_time({app=~\".+\"}[100s]) unless count_over_time({env=\"prod\"}[100s])", 100, 100,
-     0, 0, 0, D "} 2@100", 0},
+     0, 0, 0, "{app=\"api\", detected_level=\"unknown\", env=\"dev\"} 2@100", 0},
     {"label_replace(count_over_time({env=\"dev\"}[100s]), \"x\", \"$1-y\", \"app\", \"(a)p.*\")",
-     100, 100, 0, 0, 0, D ", x=\"a-y\"} 2@100", 0},
+     100, 100, 0, 0, 0, "{app=\"api\", detected_level=\"unknown\", env=\"dev\", x=\"a-y\"} 2@100",
+     0},
     {"vector(3) + 1", 100, 100, 0, 0, 0, "{} 4@100", 0},
     {"2 * 3", 100, 100, 0, 0, 0, "scalar 6", 0},
     {"sum(count_over_time({app=\"web\"}[20s]))", 20, 80, 20, 0, 0, "{} 2@40 1@80", 0},
@@ -659,12 +738,15 @@ static void test_errors(void **state)
 static const qcase template_error_cases[] = {
     {"{env=\"dev\"} |= \"GET\" | line_format \"{{ ToUpper }}\"", 0, 100, 1, 0, 0,
      "{__error__=\"TemplateFormatErr\", __error_details__=\"template: line:1: executing \"\": "
-     "wrong number of args for ToUpper: want 1 got 0\", app=\"api\", env=\"dev\"} 50=GET "
-     "/index.html 200 12",
+     "wrong number of args for ToUpper: want 1 got 0\", app=\"api\", detected_level=\"unknown\", "
+     "env=\"dev\"} 50=GET /index.html 200 12",
      0},
     {"{env=\"dev\"} |= \"GET\" | line_format \"{{ printf \\\"%d|%s|%.2f|%v\\\" .app 3 1.5 true "
      "}}\"",
-     0, 100, 1, 0, 0, D "} 50=%!d(string=api)|%!s(int=3)|1.50|true", 0},
+     0, 100, 1, 0, 0,
+     "{app=\"api\", detected_level=\"unknown\", env=\"dev\"} "
+     "50=%!d(string=api)|%!s(int=3)|1.50|true",
+     0},
 };
 
 static void test_template_errors(void **state)
@@ -686,9 +768,13 @@ static void test_max_series(void **state)
     osp_arena_init(&arena, 0, 0);
     assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), OSP_EEXEC);
     assert_string_equal(err, "maximum of series (4) reached for a single query");
-    opts.max_series = 5; /* api/prod with pod p1, with p2 and without; api/dev; web/prod */
+    opts.max_series = 6;
+    assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), OSP_EEXEC);
+    /* api/prod: with pod p1 (info), with p2 (error) and without (unknown); api/dev (unknown);
+     * web/prod: info, warn and error */
+    opts.max_series = 7;
     assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), 0);
-    assert_int_equal(res.nseries, 5);
+    assert_int_equal(res.nseries, 7);
     assert_int_equal(res.stats.lines, 8);
     osp_arena_cleanup(&arena);
     fixture_cleanup(&f);
@@ -716,7 +802,7 @@ static void test_push_down_and_stats(void **state)
     osp_arena_init(&arena, 0, 0);
     assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), 0);
     assert_int_equal(f.needles, 2);
-    assert_int_equal(res.nstreams, 1);
+    assert_int_equal(res.nstreams, 3); /* one per detected_level */
     assert_int_equal(res.stats.lines, 3);
     assert_true(res.stats.bytes > 100);
     osp_arena_cleanup(&arena);
@@ -744,6 +830,7 @@ static void test_times_only(void **state)
         {"sum by (app) (count_over_time({app=~\".+\"} | drop app [100s]))", 0, 0},
         {"sum by (app) (count_over_time({app=~\".+\"} | drop env=\"dev\" [100s]))", 0, 0},
         {"sum by (pod) (count_over_time({app=\"api\"} | logfmt [100s]))", 0, 0}, /* a parser */
+        {"sum by (detected_level) (count_over_time({app=~\".+\"}[100s]))", 0, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         fixture f;

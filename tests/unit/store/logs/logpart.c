@@ -271,6 +271,10 @@ static void make_service_batch(osp_log_batch *b, size_t nlines)
         r->observed_ns = json ? now[s] : 0;
         r->severity_number = OSP_SEVERITY_DEBUG + 4 * lvl;
         r->severity_text = osp_str_c(levels[lvl]);
+        if (n % 7 == 3) { /* a line whose level only the line itself tells */
+            r->severity_number = 0;
+            r->severity_text = OSP_STR_NULL;
+        }
         if (rnd() % 10 < 4) { /* a request: a few lines share its trace */
             if (trace_left-- <= 0) {
                 for (int k = 0; k < 16; k++)
@@ -491,6 +495,11 @@ static size_t check_read(osp_logpart *p, const sorted *s, const osp_logpart_filt
         if (!selects(s, k, f))
             continue;
         assert_true(want < out.nrecords);
+        /* the level a row's line gives is kept: read without it, the row has the same */
+        osp_str got, wanted;
+        assert_int_equal(osp_log_detected_level(&out, want, &out.arena, &got), 0);
+        assert_int_equal(osp_log_detected_level(s->b, s->order[k], &out.arena, &wanted), 0);
+        assert_true(osp_str_eq(got, wanted));
         if (f->no_body) {
             osp_log_record *r = &out.records[want], *w = &s->b->records[s->order[k]];
             assert_true(r->has_body == 0 && r->body.n == 0);
