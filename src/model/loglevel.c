@@ -71,25 +71,21 @@ osp_line_level osp_level_of_severity(int32_t n)
     return n < 1 ? OSP_LINE_LEVEL_TRACE : by_step[(n - 1) / 4];
 }
 
-int osp_level_field_rank(osp_str name)
+/* The rank of the first level field equal to name, ignoring case when fold (logfmt keys),
+ * or -1. */
+static int rank_of(osp_str name, int fold)
 {
     if (name.n < 3 || name.n > 13)
         return -1;
     for (size_t i = 0; i < NFIELDS; i++)
-        if (osp_str_eqz(name, level_fields[i]))
+        if (fold ? eq_fold(name, level_fields[i]) : osp_str_eqz(name, level_fields[i]))
             return (int)i;
     return -1;
 }
 
-/* The rank of the first level field equal to name ignoring case (logfmt keys), or -1. */
-static int fold_rank(osp_str name)
+int osp_level_field_rank(osp_str name)
 {
-    if (name.n < 3 || name.n > 13)
-        return -1;
-    for (size_t i = 0; i < NFIELDS; i++)
-        if (eq_fold(name, level_fields[i]))
-            return (int)i;
-    return -1;
+    return rank_of(name, 0);
 }
 
 static int lower(char c)
@@ -225,7 +221,7 @@ static osp_line_level logfmt_level(osp_str line)
     osp_str value = OSP_STR_NULL;
     int best = (int)NFIELDS;
     while (osp_logfmt_scan(&d) == OSP_LOGFMT_PAIR) {
-        int rank = fold_rank(d.key);
+        int rank = rank_of(d.key, 1);
         if (rank >= 0 && rank < best) {
             value = d.value;
             best = rank;
