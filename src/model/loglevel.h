@@ -41,6 +41,9 @@ osp_line_level osp_level_of_severity(int32_t severity_number);
  * SEVERITY_TEXT): its index, or -1 when it is none of them. */
 int osp_level_field_rank(osp_str name);
 
+/* The rank of severity_text, the name OTLP severity texts take as metadata. */
+#define OSP_LEVEL_FIELD_SEVERITY_TEXT 11
+
 /* 1 when text may hold one of the level fields' names: some 'v' or 'V' follows "le",
  * "se" or "l" (any case). A cheap filter before walking attributes. */
 int osp_level_field_may_occur(osp_str text);

@@ -394,9 +394,8 @@ static int field_level(const osp_log_batch *b, const osp_log_record *r, level_fi
         (all && (rc = level_attrs(lf, res, 1, -1, 1))) ||
         (!all && (rc = level_attrs(lf, res, 0, 0, 0))))
         return rc;
-    int text_rank = osp_level_field_rank(OSP_STR_LIT("severity_text"));
-    if (r->severity_text.n && text_rank < lf->meta_rank) {
-        lf->meta_rank = text_rank;
+    if (r->severity_text.n && OSP_LEVEL_FIELD_SEVERITY_TEXT < lf->meta_rank) {
+        lf->meta_rank = OSP_LEVEL_FIELD_SEVERITY_TEXT;
         lf->meta = r->severity_text;
     }
     *level = OSP_STR_NULL;
