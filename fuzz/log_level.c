@@ -2,8 +2,9 @@
  * osp_log_detected_level in src/model/logstream.c). Input: a record's attribute blob up to
  * the first newline (any bytes: corrupt blobs must be refused, not read past), its line
  * after it; the first byte picks Loki or OTLP labels and a severity number. Checks: a line
- * always gets a level; a record's level is never empty, agrees with its metadata list, and
- * is its line's level whenever nothing else gives it one. */
+ * always gets a level; a record's level is never empty and agrees with its metadata list;
+ * a level kept for it (osp_log_level_to_keep) is that level, and gives it back without the
+ * line. */
 #include <stdint.h>
 #include <string.h>
 
@@ -52,12 +53,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(rc == 0 || rc == OSP_ECORRUPT);
     if (rc == 0) {
         CHECK(level.n > 0);
-        if (osp_log_level_from_line(&b, r))
-            CHECK(osp_str_eqz(level, osp_line_level_name(l)));
         osp_label *labels;
         size_t n;
         if (osp_log_metadata(&b, 0, &a, &labels, &n) == 0)
             CHECK(osp_str_eq(osp_labels_get(labels, n, OSP_STR_LIT("detected_level")), level));
+        /* a kept level is the record's, and gives it without the line */
+        osp_buf scratch;
+        osp_buf_init(&scratch, 0);
+        osp_line_level keep = osp_log_level_to_keep(&b, r, &scratch);
+        osp_buf_cleanup(&scratch);
+        if (keep != OSP_LINE_LEVEL_UNSET) {
+            CHECK(osp_str_eqz(level, osp_line_level_name(keep)));
+            r->level = (uint8_t)keep;
+            r->has_body = 0;
+            osp_str again;
+            CHECK(osp_log_detected_level(&b, 0, &a, &again) == 0 && osp_str_eq(again, level));
+        }
     }
     osp_buf_cleanup(&body);
     osp_arena_cleanup(&a);

@@ -3,6 +3,7 @@
  * the last day survive a restart. The format is in README.md ("Log patterns"). */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <xxhash.h>
@@ -262,6 +263,7 @@ static void save_if_changed(osp_logpattern_saver *sv)
 
 static void *saver_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "osp-patterns");
     osp_logpattern_saver *sv = arg;
     pthread_mutex_lock(&sv->mu);
     while (!sv->stop) {

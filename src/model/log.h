@@ -40,9 +40,9 @@ typedef struct osp_log_record {
     osp_str attributes;  /* attrs blob */
     uint8_t labels_from; /* enum osp_log_labels_from (model/logstream.h): how its resource
                             maps to stream labels; 0 (OTLP) unless the Loki decoder set it */
-    uint8_t line_level;  /* enum osp_line_level (model/loglevel.h): the level found in its
-                            line when a store kept it, 0 when not known; derived, so not
-                            compared by osp_log_record_equal */
+    uint8_t level;       /* enum osp_line_level (model/loglevel.h): its detected_level when
+                            a store kept it (osp_log_level_to_keep), 0 when not known;
+                            derived, so not compared by osp_log_record_equal */
     uint32_t resource;   /* index into the batch's resources */
     uint32_t scope;      /* index into the batch's scopes */
 } osp_log_record;

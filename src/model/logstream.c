@@ -375,17 +375,20 @@ static int level_attrs(level_fields *lf, osp_str blob, int as_label, int want_pr
     return rc;
 }
 
-/* A level word as Loki keeps it: its level's name when it names one, else as it is. */
-static osp_str normalized(osp_str word)
+/* A level word as Loki keeps it: its level's name when it names one (*named), else as it
+ * is (*named UNSET). */
+static osp_str normalized(osp_str word, osp_line_level *named)
 {
-    const char *name = osp_line_level_name(osp_level_of_word(word));
+    *named = osp_level_of_word(word);
+    const char *name = osp_line_level_name(*named);
     return name ? osp_str_c(name) : word;
 }
 
 /* The level record r of b takes from its fields (Loki's rules before the line) in *level,
- * normalized; *level is left empty when none gives one. */
+ * normalized, and in *named when it is one of Loki's names (else UNSET); *level is left
+ * empty when none gives one. */
 static int field_level(const osp_log_batch *b, const osp_log_record *r, level_fields *lf,
-                       osp_str *level)
+                       osp_str *level, osp_line_level *named)
 {
     int all = r->labels_from == OSP_LOG_LABELS_ALL, rc = 0;
     osp_str res = r->resource < b->nresources ? b->resources[r->resource].attributes : OSP_STR_NULL;
@@ -399,43 +402,65 @@ static int field_level(const osp_log_batch *b, const osp_log_record *r, level_fi
         lf->meta = r->severity_text;
     }
     *level = OSP_STR_NULL;
+    *named = OSP_LINE_LEVEL_UNSET;
     if (lf->found_detected)
-        *level = normalized(lf->detected);
+        *level = normalized(lf->detected, named);
     else if (lf->label_rank != INT32_MAX)
-        *level = normalized(lf->label);
+        *level = normalized(lf->label, named);
     else if (lf->meta_rank != INT32_MAX)
-        *level = normalized(lf->meta);
+        *level = normalized(lf->meta, named);
     else if (r->severity_number != 0)
-        *level = osp_str_c(osp_line_level_name(osp_level_of_severity(r->severity_number)));
+        *level = osp_str_c(osp_line_level_name(*named = osp_level_of_severity(r->severity_number)));
     return 0;
+}
+
+/* r's kept level when it has one. */
+static int kept_level(const osp_log_record *r)
+{
+    return r->level != OSP_LINE_LEVEL_UNSET && r->level < OSP_LINE_LEVEL_COUNT;
 }
 
 int osp_log_detected_level(const osp_log_batch *b, size_t i, osp_arena *arena, osp_str *level)
 {
     const osp_log_record *r = &b->records[i];
+    if (kept_level(r)) {
+        *level = osp_str_c(osp_line_level_name(r->level));
+        return 0;
+    }
     osp_buf scratch;
     osp_buf_init(&scratch, 0);
     level_fields lf = {.arena = arena, .scratch = &scratch};
-    int rc = field_level(b, r, &lf, level);
-    if (rc || level->n) {
-        osp_buf_cleanup(&scratch);
-        return rc;
-    }
-    osp_line_level l = r->line_level;
+    osp_line_level named;
     osp_str line;
-    if (l == OSP_LINE_LEVEL_UNSET)
-        l = osp_log_line(r, &scratch, &line) == 0 ? osp_line_level_of(line)
-                                                  : OSP_LINE_LEVEL_UNKNOWN;
+    int rc = field_level(b, r, &lf, level, &named);
+    if (!rc && !level->n) {
+        osp_line_level l = osp_log_line(r, &scratch, &line) == 0 ? osp_line_level_of(line)
+                                                                 : OSP_LINE_LEVEL_UNKNOWN;
+        *level = osp_str_c(osp_line_level_name(l));
+    }
     osp_buf_cleanup(&scratch);
-    *level = osp_str_c(osp_line_level_name(l) ? osp_line_level_name(l) : "unknown");
-    return 0;
+    return rc;
 }
 
-int osp_log_level_from_line(const osp_log_batch *b, const osp_log_record *r)
+osp_line_level osp_log_level_to_keep(const osp_log_batch *b, const osp_log_record *r,
+                                     osp_buf *scratch)
 {
-    level_fields lf = {0};
-    osp_str level;
-    return field_level(b, r, &lf, &level) == 0 && level.n == 0;
+    if (kept_level(r))
+        return (osp_line_level)r->level;
+    level_fields lf = {0}; /* no arena: only string values are read, others count as "?" */
+    osp_line_level named;
+    osp_str level, line;
+    if (field_level(b, r, &lf, &level, &named))
+        return OSP_LINE_LEVEL_UNSET;
+    if (level.n)
+        return named;
+    return osp_log_line(r, scratch, &line) == 0 ? osp_line_level_of(line) : OSP_LINE_LEVEL_UNKNOWN;
+}
+
+/* 1 when ls takes one label and has it: the first of a name wins, so the walk can stop. */
+static int found(const label_list *ls)
+{
+    return ls->only.p && ls->n;
 }
 
 /* The metadata of record i of b into ls. */
@@ -450,13 +475,17 @@ static int metadata(const osp_log_batch *b, size_t i, label_list *ls)
         ((rc = osp_log_detected_level(b, i, ls->arena, &level)) ||
          (rc = push(ls, OSP_STR_LIT("detected_level"), level))))
         return rc;
+    if (found(ls))
+        return 0;
     osp_buf scratch;
     osp_buf_init(&scratch, 0);
     rc = push_attrs(ls, rec->attributes, -1, all, &scratch);
-    if (!rc && !all && rec->resource < b->nresources)
+    if (!rc && !all && !found(ls) && rec->resource < b->nresources)
         rc = push_attrs(ls, b->resources[rec->resource].attributes, 0, 0, &scratch);
     osp_buf_cleanup(&scratch);
-    if (!rc && !all && rec->scope < b->nscopes) {
+    if (rc || found(ls))
+        return rc;
+    if (!all && rec->scope < b->nscopes) {
         const osp_scope *sc = &b->scopes[rec->scope];
         if (!(rc = push(ls, OSP_STR_LIT("scope_name"), sc->name)))
             rc = push(ls, OSP_STR_LIT("scope_version"), sc->version);

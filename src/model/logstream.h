@@ -13,6 +13,7 @@
 #include "core/str.h"
 #include "model/labels.h"
 #include "model/log.h"
+#include "model/loglevel.h"
 
 /* Which resource attributes become stream labels (osp_log_record.labels_from). */
 enum osp_log_labels_from {
@@ -78,14 +79,18 @@ static inline uint64_t osp_log_time(const osp_log_record *r)
  * - each of those normalized: a level word (osp_level_of_word) becomes its level's name,
  *   any other value stays as it is;
  * - else the level of its severity number, when set (osp_level_of_severity);
- * - else the level of its line: r->line_level when set, else osp_line_level_of its line
- *   (a record read without its body has the line "", hence "unknown").
+ * - else the level of its line, osp_line_level_of (a record read without its body has the
+ *   line "", hence "unknown").
+ * A record that has a kept level (r->level, from osp_log_level_to_keep) takes it instead.
  * A static string or a slice in arena. 0, OSP_ECORRUPT or OSP_ENOMEM. */
 int osp_log_detected_level(const osp_log_batch *b, size_t i, osp_arena *arena, osp_str *level);
 
-/* 1 when record r of b takes its detected_level from its line, nothing before it giving
- * one (what the log part writer keeps as r->line_level); 0 otherwise or when an
- * attribute blob is corrupt. */
-int osp_log_level_from_line(const osp_log_batch *b, const osp_log_record *r);
+/* The level a store keeps with record r of b (r->level), so that a reader finds its
+ * detected_level without looking again, and without its line: r's kept level when it has
+ * one, else its detected_level when that is one of Loki's names, else UNSET (a field's
+ * other text, a value that is not a string, a corrupt attribute blob: readers then work it
+ * out). scratch renders a body that is not a string. */
+osp_line_level osp_log_level_to_keep(const osp_log_batch *b, const osp_log_record *r,
+                                     osp_buf *scratch);
 
 #endif

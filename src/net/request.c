@@ -411,6 +411,11 @@ int osp__req_body(osp__req *r, osp_str data)
 /* Worker thread: undoes the encodings and runs the handler. Touches only the request. */
 static void work_cb(uv_work_t *w)
 {
+    static __thread int named; /* libuv's pool threads are the request workers */
+    if (!named) {
+        pthread_setname_np(pthread_self(), "osp-request");
+        named = 1;
+    }
     osp__req *r = (osp__req *)((char *)w - offsetof(osp__req, work));
     size_t max = r->net->lim.max_body;
     osp_str body = osp_buf_str(&r->body);

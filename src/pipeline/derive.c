@@ -285,6 +285,7 @@ static size_t calls_queued(osp_derive *d)
  * records in between whenever a batch of them is queued. */
 static void *flush_loop(void *arg)
 {
+    pthread_setname_np(pthread_self(), "osp-derive");
     osp_derive *d = arg;
     int64_t next = osp_clock_ms(CLOCK_MONOTONIC) + d->interval_ms;
     pthread_mutex_lock(&d->mu);

@@ -573,6 +573,7 @@ static void scrape_end(osp_scraper *s, osp__target *t, CURLcode res)
 
 static void *scrape_thread(void *arg)
 {
+    pthread_setname_np(pthread_self(), "osp-scrape");
     osp_scraper *s = arg;
     int64_t check = s->opts.file_sd_check_ms;
 

@@ -287,6 +287,7 @@ static int flush_due(engine *e)
 
 static void *flusher_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "osp-span-flush");
     engine *e = arg;
     pthread_mutex_lock(&e->mu);
     for (;;) {
@@ -335,6 +336,7 @@ static void run_when_idle(void)
  * frees the CPU for them. A round that merged goes straight on to the next. */
 static void *maintainer_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "osp-maintain");
     engine *e = arg;
     int merged = 0;
     run_when_idle();

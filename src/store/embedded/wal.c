@@ -505,6 +505,7 @@ out:
 
 static void *sync_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "osp-wal-sync");
     osp_wal *w = arg;
     pthread_mutex_lock(&w->mu);
     while (!w->stop_sync) {

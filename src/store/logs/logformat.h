@@ -108,10 +108,10 @@ enum osp_logpart_misc_bit {
     OSP_LMISC_LABELS_SHIFT = 2,      /* labels_from (8 bits) << this */
     OSP_LMISC_NO_OBSERVED = 1024,    /* observed_ns is 0 (its OBSERVED value is 0): above
                                         the labels_from byte, so earlier parts read the same */
-    OSP_LMISC_LINE_LEVEL_SHIFT = 11, /* line_level (enum osp_line_level, below
-                                        OSP_LINE_LEVEL_COUNT) << this: set by writers for
-                                        the rows that take their detected_level from their
-                                        line, 0 for the others and in earlier parts */
+    OSP_LMISC_LEVEL_SHIFT = 11,      /* the row's kept level (osp_log_level_to_keep: enum
+                                        osp_line_level, below OSP_LINE_LEVEL_COUNT) << this;
+                                        0 when it has none. Parts written before
+                                        2026-11-23 kept only levels found in lines */
 };
 /* A row's BODY code. */
 enum osp_logpart_body_kind {

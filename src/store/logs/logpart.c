@@ -299,6 +299,42 @@ typedef struct granule_build {
 /* Rows are added to one granule build while a thread of the writer's own compresses and
  * writes the previous one (started with the second granule, so a one-granule part never
  * starts it); the adding thread waits only when that write is still running. */
+/* The last resource (or scope) rows referred to, a copy of its bytes, and its id: the rows
+ * of a stream mostly share one, and comparing it is cheaper than encoding and interning it
+ * again for every row. */
+typedef struct origin_memo {
+    osp_buf bytes;
+    osp_str parts[4]; /* the strings of an osp_resource, or of an osp_scope */
+    uint32_t dropped, id;
+    int set;
+} origin_memo;
+
+/* 1 when the memo holds these strings and dropped count. */
+static int memo_holds(const origin_memo *m, const osp_str *parts, size_t n, uint32_t dropped)
+{
+    if (!m->set || m->dropped != dropped)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!osp_str_eq(m->parts[i], parts[i]))
+            return 0;
+    return 1;
+}
+
+static int memo_keep(origin_memo *m, const osp_str *parts, size_t n, uint32_t dropped, uint32_t id)
+{
+    m->set = 0;
+    osp_buf_reset(&m->bytes);
+    for (size_t i = 0; i < n; i++)
+        if (osp_buf_append_str(&m->bytes, parts[i]))
+            return OSP_ENOMEM;
+    for (size_t i = 0, at = 0; i < n; at += parts[i++].n)
+        m->parts[i] = osp_str_make((const char *)m->bytes.data + at, parts[i].n);
+    m->dropped = dropped;
+    m->id = id;
+    m->set = 1;
+    return 0;
+}
+
 struct osp_logpart_writer {
     osp_blockfile_writer bf; /* the file; bf.offset is where the next block goes */
     int err;                 /* sticky failure */
@@ -315,6 +351,7 @@ struct osp_logpart_writer {
     key_value *kvs;
     size_t nkvs, kvs_cap;
     osp_buf scratch, line;
+    origin_memo last_resource, last_scope;
     granule_build builds[2];
     granule_build *g; /* the one rows go to */
     /* written by the granule thread alone while it runs, then by finish */
@@ -398,7 +435,9 @@ static void writer_destroy(osp_logpart_writer *w, int remove_file)
     osp_arena_cleanup(&w->arena);
     osp_free(w->labels);
     osp_free(w->streams);
-    osp_buf *bufs[] = {&w->granules, &w->blooms, &w->scratch, &w->line, &w->block};
+    osp_buf *bufs[] = {
+        &w->granules,        &w->blooms, &w->scratch, &w->line, &w->block, &w->last_resource.bytes,
+        &w->last_scope.bytes};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         osp_buf_cleanup(bufs[i]);
     osp_free(w->kvs);
@@ -423,7 +462,9 @@ int osp_logpart_writer_create(const char *tmp_path, const osp_logpart_writer_opt
     osp_intern_init(&w->resources, 1);
     osp_intern_init(&w->scopes, 1);
     osp_arena_init(&w->arena, 0, 0);
-    osp_buf *bufs[] = {&w->granules, &w->blooms, &w->scratch, &w->line, &w->block};
+    osp_buf *bufs[] = {
+        &w->granules,        &w->blooms, &w->scratch, &w->line, &w->block, &w->last_resource.bytes,
+        &w->last_scope.bytes};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         osp_buf_init(bufs[i], 0);
     int built = build_init(&w->builds[0]) == 0;
@@ -631,17 +672,22 @@ static int put_body(granule_build *g, osp_str body, int *keyed, uint64_t *line_b
     return rc ? rc : osp_pb_put_lenstr(&st[OSP_LBODY_TEXT], v.s);
 }
 
-/* The level r's line gives when nothing else gives r one (a rewritten row keeps the one
- * it has), else 0: readers of rows without their lines still know their detected_level. */
-static osp_line_level line_level(osp_logpart_writer *w, const osp_log_batch *b,
-                                 const osp_log_record *r)
+/* The part's id of a resource or scope: obj, encoded by fs; its four strings parts and its
+ * dropped count tell it from the last one (m). Interned on first sight. */
+static int origin_id(osp_logpart_writer *w, origin_memo *m, osp_intern *t, const void *obj,
+                     const msg_field *fs, size_t nfs, const osp_str *parts, uint32_t dropped,
+                     uint32_t *id)
 {
-    osp_str line;
-    if (!osp_log_level_from_line(b, r))
-        return OSP_LINE_LEVEL_UNSET;
-    if (r->line_level != OSP_LINE_LEVEL_UNSET && r->line_level < OSP_LINE_LEVEL_COUNT)
-        return r->line_level;
-    return osp_log_line(r, &w->line, &line) ? OSP_LINE_LEVEL_UNKNOWN : osp_line_level_of(line);
+    int rc;
+    if (memo_holds(m, parts, 4, dropped)) {
+        *id = m->id;
+        return 0;
+    }
+    osp_buf_reset(&w->scratch);
+    if ((rc = msg_put(&w->scratch, obj, fs, nfs)) ||
+        (rc = osp_intern_add(t, osp_buf_str(&w->scratch), id)))
+        return rc;
+    return memo_keep(m, parts, 4, dropped, *id);
 }
 
 /* Writes every column of record r (filing time t) of local stream k. */
@@ -662,20 +708,22 @@ static int put_row(osp_logpart_writer *w, const osp_log_batch *b, const osp_log_
         return rc;
     g->run_stream = k;
     g->run_len++;
-    osp_buf_reset(&w->scratch);
-    if ((rc = msg_put(&w->scratch, &b->resources[r->resource], res_fields, NFIELDS(res_fields))) ||
-        (rc = osp_intern_add(&w->resources, osp_buf_str(&w->scratch), &res_id)))
-        return rc;
-    osp_buf_reset(&w->scratch);
-    if ((rc = msg_put(&w->scratch, &b->scopes[r->scope], scope_fields, NFIELDS(scope_fields))) ||
-        (rc = osp_intern_add(&w->scopes, osp_buf_str(&w->scratch), &scope_id)) ||
+    const osp_resource *res = &b->resources[r->resource];
+    const osp_scope *sc = &b->scopes[r->scope];
+    const osp_str res_parts[] = {res->attributes, res->entity_refs, res->schema_url,
+                                 res->service_name};
+    const osp_str scope_parts[] = {sc->name, sc->version, sc->attributes, sc->schema_url};
+    if ((rc = origin_id(w, &w->last_resource, &w->resources, res, res_fields, NFIELDS(res_fields),
+                        res_parts, res->dropped_attributes, &res_id)) ||
+        (rc = origin_id(w, &w->last_scope, &w->scopes, sc, scope_fields, NFIELDS(scope_fields),
+                        scope_parts, sc->dropped_attributes, &scope_id)) ||
         (rc = osp_intern_add(&w->strings, r->severity_text, &sev_id)) ||
         (rc = osp_intern_add(&w->strings, r->event_name, &event_id)))
         return rc;
     uint64_t misc = (r->has_body ? OSP_LMISC_HAS_BODY : 0) | (r->time_ns ? 0 : OSP_LMISC_NO_TIME) |
                     (r->observed_ns ? 0 : OSP_LMISC_NO_OBSERVED) |
                     (uint64_t)r->labels_from << OSP_LMISC_LABELS_SHIFT |
-                    (uint64_t)line_level(w, b, r) << OSP_LMISC_LINE_LEVEL_SHIFT;
+                    (uint64_t)osp_log_level_to_keep(b, r, &w->line) << OSP_LMISC_LEVEL_SHIFT;
     const struct {
         int col;
         uint64_t v;
@@ -837,6 +885,7 @@ static int write_granule(osp_logpart_writer *w, granule_build *g)
 
 static void *granule_thread_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "osp-log-granule");
     osp_logpart_writer *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
@@ -1845,7 +1894,7 @@ static int next_fields(gscan *s, row_fields *r)
         return bad(s, OSP_LCOL_MISC, "bad row");
     int64_t sev = osp_pb_zigzag_decode(r->sev);
     if (sev < INT32_MIN || sev > INT32_MAX || r->flags > UINT32_MAX || r->dropped > UINT32_MAX ||
-        r->misc >> OSP_LMISC_LINE_LEVEL_SHIFT >= OSP_LINE_LEVEL_COUNT)
+        r->misc >> OSP_LMISC_LEVEL_SHIFT >= OSP_LINE_LEVEL_COUNT)
         return bad(s, OSP_LCOL_MISC, "value out of range");
     return 0;
 }
@@ -1908,7 +1957,7 @@ static int emit(gscan *s, uint32_t i, const row_fields *f, uint32_t **streams, s
     r.dropped_attributes = (uint32_t)f->dropped;
     r.has_body = !s->no_body && (f->misc & OSP_LMISC_HAS_BODY) != 0;
     r.labels_from = (uint8_t)(f->misc >> OSP_LMISC_LABELS_SHIFT);
-    r.line_level = (uint8_t)(f->misc >> OSP_LMISC_LINE_LEVEL_SHIFT);
+    r.level = (uint8_t)(f->misc >> OSP_LMISC_LEVEL_SHIFT);
     r.severity_text = s->p->strings[f->sev_text];
     r.event_name = s->p->strings[f->event];
     r.attributes = osp_buf_str(&s->attrs);

@@ -136,9 +136,9 @@ typedef struct level_case {
     const char *resource, *attrs;
     int32_t severity;
     const char *severity_text, *line;
-    uint8_t line_level; /* as a store gives it, the line then left out */
+    uint8_t kept; /* a level a store kept, the line then left out */
     const char *want;
-    int from_line; /* osp_log_level_from_line */
+    uint8_t keep; /* osp_log_level_to_keep */
 } level_case;
 
 static osp_str kv_blob(osp_arena *a, const char *list)
@@ -162,31 +162,46 @@ static void test_detected_level(void **state)
 {
     (void)state;
     enum { L = OSP_LOG_LABELS_ALL, O = OSP_LOG_LABELS_PROMOTED };
+    enum {
+        UNSET = OSP_LINE_LEVEL_UNSET,
+        UNKNOWN = OSP_LINE_LEVEL_UNKNOWN,
+        TRACE = OSP_LINE_LEVEL_TRACE,
+        DEBUG = OSP_LINE_LEVEL_DEBUG,
+        INFO = OSP_LINE_LEVEL_INFO,
+        WARN = OSP_LINE_LEVEL_WARN,
+        ERROR = OSP_LINE_LEVEL_ERROR,
+        CRITICAL = OSP_LINE_LEVEL_CRITICAL,
+        FATAL = OSP_LINE_LEVEL_FATAL
+    };
     static const level_case cases[] = {
         /* a stream label, normalized, before the line */
-        {L, "app=a,level=WaRn", NULL, 0, NULL, "{\"level\":\"error\"}", 0, "warn", 0},
-        {L, "app=a,LEVEL=notice", NULL, 0, NULL, "error: x", 0, "notice", 0},
+        {L, "app=a,level=WaRn", NULL, 0, NULL, "{\"level\":\"error\"}", 0, "warn", WARN},
+        {L, "app=a,LEVEL=notice", NULL, 0, NULL, "error: x", 0, "notice", UNSET},
         /* a detected_level the record carries wins over all, normalized */
         {L, "app=a,level=debug", "severity=critical,detected_level=TRC", 13, NULL, "x", 0, "trace",
-         0},
+         TRACE},
         /* metadata: the first field in Loki's list, not the first attribute */
-        {L, "app=a", "lvl=debug,severity=Critical", 0, NULL, "info: x", 0, "critical", 0},
-        {L, "app=a", "log.level=inf", 0, NULL, "x", 0, "info", 0},
+        {L, "app=a", "lvl=debug,severity=Critical", 0, NULL, "info: x", 0, "critical", CRITICAL},
+        {L, "app=a", "log.level=inf", 0, NULL, "x", 0, "info", INFO},
         /* a stream label before metadata, whatever their ranks */
-        {L, "app=a,lvl=dbg", "level=error", 0, NULL, "x", 0, "debug", 0},
+        {L, "app=a,lvl=dbg", "level=error", 0, NULL, "x", 0, "debug", DEBUG},
         /* OTLP: names sanitized (log.level is log_level, no level field), severity_text is
          * metadata, then the number */
-        {O, "service.name=s", "log.level=error", 0, NULL, "starting", 0, "unknown", 1},
-        {O, "service.name=s", "Severity-Text=ERR", 9, NULL, "x", 0, "error", 0},
-        {O, "service.name=s", NULL, 9, "Information", "x", 0, "info", 0},
-        {O, "service.name=s", "level=fatal", 9, "INFO", "x", 0, "fatal", 0},
-        {O, "service.name=s", NULL, 13, NULL, "debug: x", 0, "warn", 0},
-        {O, "service.name=s,host.name=h,severity=warn", NULL, 0, NULL, "x", 0, "warn", 0},
-        /* then the line, or the level a store kept for it */
-        {O, "service.name=s", NULL, 0, NULL, "DEBUG: x", 0, "debug", 1},
-        {L, "app=a", NULL, 0, NULL, "level=info msg=\"an error\"", 0, "info", 1},
-        {L, "app=a", NULL, 0, NULL, NULL, OSP_LINE_LEVEL_ERROR, "error", 1},
-        {L, "app=a", NULL, 0, NULL, NULL, 0, "unknown", 1},
+        {O, "service.name=s", "log.level=error", 0, NULL, "starting", 0, "unknown", UNKNOWN},
+        {O, "service.name=s", "Severity-Text=ERR", 9, NULL, "x", 0, "error", ERROR},
+        {O, "service.name=s", NULL, 9, "Information", "x", 0, "info", INFO},
+        {O, "service.name=s", "level=fatal", 9, "INFO", "x", 0, "fatal", FATAL},
+        {O, "service.name=s", "level=Emergency", 9, "INFO", "x", 0, "Emergency", UNSET},
+        {O, "service.name=s", NULL, 13, NULL, "debug: x", 0, "warn", WARN},
+        {O, "service.name=s", NULL, 99, NULL, "debug: x", 0, "unknown", UNKNOWN},
+        {O, "service.name=s,host.name=h,severity=warn", NULL, 0, NULL, "x", 0, "warn", WARN},
+        /* then the line */
+        {O, "service.name=s", NULL, 0, NULL, "DEBUG: x", 0, "debug", DEBUG},
+        {L, "app=a", NULL, 0, NULL, "level=info msg=\"an error\"", 0, "info", INFO},
+        {L, "app=a", NULL, 0, NULL, NULL, 0, "unknown", UNKNOWN},
+        /* a kept level is taken as it is, before anything else */
+        {L, "app=a", NULL, 0, NULL, NULL, ERROR, "error", ERROR},
+        {L, "app=a,level=warn", NULL, 0, NULL, "info: x", FATAL, "fatal", FATAL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const level_case *c = &cases[i];
@@ -202,7 +217,7 @@ static void test_detected_level(void **state)
         r->labels_from = c->labels_from;
         r->severity_number = c->severity;
         r->severity_text = osp_str_c(c->severity_text ? c->severity_text : "");
-        r->line_level = c->line_level;
+        r->level = c->kept;
         if (c->line) {
             osp_buf body;
             osp_buf_init(&body, 0);
@@ -218,13 +233,26 @@ static void test_detected_level(void **state)
         assert_int_equal(osp_log_detected_level(&b, 0, &a, &got), 0);
         if (!osp_str_eqz(got, c->want))
             fail_msg("case %zu: \"%.*s\", want \"%s\"", i, (int)got.n, got.p, c->want);
-        assert_int_equal(osp_log_level_from_line(&b, r), c->from_line);
+        osp_buf scratch;
+        osp_buf_init(&scratch, 0);
+        osp_line_level keep = osp_log_level_to_keep(&b, r, &scratch);
+        osp_buf_cleanup(&scratch);
+        if ((int)keep != c->keep)
+            fail_msg("case %zu: keeps %d, want %d", i, (int)keep, (int)c->keep);
         /* the metadata list and the lookup of one name say the same */
         assert_int_equal(osp_log_metadata(&b, 0, &a, &l, &n), 0);
         assert_true(osp_str_eq(osp_labels_get(l, n, osp_str_c("detected_level")), got));
         assert_int_equal(osp_log_metadata_value(&b, 0, &a, osp_str_c("detected_level"), &listed),
                          0);
         assert_true(osp_str_eq(listed, got));
+        /* kept, the level is the same without the line */
+        if (keep != OSP_LINE_LEVEL_UNSET) {
+            r->level = (uint8_t)keep;
+            r->has_body = 0;
+            r->body = OSP_STR_NULL;
+            assert_int_equal(osp_log_detected_level(&b, 0, &a, &listed), 0);
+            assert_true(osp_str_eq(listed, got));
+        }
         osp_log_batch_cleanup(&b);
         osp_arena_cleanup(&a);
     }

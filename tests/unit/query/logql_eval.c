@@ -101,9 +101,11 @@ static void fixture_init(fixture *f)
         *bare = *r;
         bare->has_body = 0;
         bare->body = OSP_STR_NULL;
-        /* as the log part writer keeps it for such records */
-        if (osp_log_level_from_line(&f->b, r))
-            bare->line_level = (uint8_t)osp_line_level_of(osp_str_c(data[i].line));
+        /* as the log part writer keeps it */
+        osp_buf scratch;
+        osp_buf_init(&scratch, 0);
+        bare->level = (uint8_t)osp_log_level_to_keep(&f->b, r, &scratch);
+        osp_buf_cleanup(&scratch);
     }
 }
 

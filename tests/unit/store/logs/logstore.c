@@ -3,6 +3,7 @@
  * retention and corruption; the stream catalogue; the engine wiring in store.h. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -1022,6 +1023,28 @@ static void test_sweep_races_an_append(void **state)
     free(dir);
 }
 
+/* 1 when a thread of this process has the name (/proc/self/task/N/comm). */
+static int has_thread(const char *name)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int found = 0;
+    assert_non_null(d);
+    while (!found && (e = readdir(d))) {
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f && fgets(comm, sizeof comm, f)) {
+            comm[strcspn(comm, "\n")] = 0;
+            found = strcmp(comm, name) == 0;
+        }
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
 static void test_engine(void **state)
 {
     char *dir = osp_test_tmpdir("logstore"), logs[4200];
@@ -1035,6 +1058,11 @@ static void test_engine(void **state)
     osp_label *labels;
     size_t n;
     assert_int_equal(osp_store_open(&opt, &st), 0);
+    /* the engine's threads go by their names (top -H, perf) */
+    const char *names[] = {"osp-log-flush", "osp-span-flush", "osp-maintain", "osp-tsdb-flush"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!has_thread(names[i]))
+            fail_msg("no thread named %s", names[i]);
     osp_log_batch part = gen;
     part.nrecords = 1000;
     assert_int_equal(osp_store_append_logs(st, &part), 0);
