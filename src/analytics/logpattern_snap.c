@@ -3,7 +3,6 @@
  * the last day survive a restart. The format is in README.md ("Log patterns"). */
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <xxhash.h>
@@ -18,6 +17,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/pb.h"
+#include "core/thread.h"
 
 #define MOD "logpattern"
 #define MAGIC "OSPLPAT1"
@@ -263,7 +263,6 @@ static void save_if_changed(osp_logpattern_saver *sv)
 
 static void *saver_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "osp-patterns");
     osp_logpattern_saver *sv = arg;
     pthread_mutex_lock(&sv->mu);
     while (!sv->stop) {
@@ -291,7 +290,7 @@ int osp_logpattern_saver_start(osp_logpattern *lp, const char *path, uint32_t in
     sv->saved = counted(lp);
     pthread_mutex_init(&sv->mu, NULL);
     osp_cond_init_monotonic(&sv->cv);
-    if (pthread_create(&sv->thread, NULL, saver_main, sv) != 0) {
+    if (osp_thread_start(&sv->thread, "osp-patterns", saver_main, sv) != 0) {
         pthread_cond_destroy(&sv->cv);
         pthread_mutex_destroy(&sv->mu);
         osp_free(sv->path);

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/metrics.h"
+#include "core/thread.h"
 #include "store/store.h"
 
 #define DEFAULT_INTERVAL_MS 15000
@@ -285,7 +286,6 @@ static size_t calls_queued(osp_derive *d)
  * records in between whenever a batch of them is queued. */
 static void *flush_loop(void *arg)
 {
-    pthread_setname_np(pthread_self(), "osp-derive");
     osp_derive *d = arg;
     int64_t next = osp_clock_ms(CLOCK_MONOTONIC) + d->interval_ms;
     pthread_mutex_lock(&d->mu);
@@ -362,7 +362,7 @@ int osp_derive_create(struct osp_store *store, const osp_derive_options *opt, os
         pthread_mutex_init(&in->mu, NULL);
         d->ninst++;
     }
-    if (d->ninst < NDERIVERS || pthread_create(&d->thread, NULL, flush_loop, d) != 0) {
+    if (d->ninst < NDERIVERS || osp_thread_start(&d->thread, "osp-derive", flush_loop, d) != 0) {
         free_derive(d);
         return OSP_ENOMEM;
     }

@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/thread.h"
 #include "scrape/scraper_int.h"
 
 #define LOG "scrape"
@@ -573,7 +574,6 @@ static void scrape_end(osp_scraper *s, osp__target *t, CURLcode res)
 
 static void *scrape_thread(void *arg)
 {
-    pthread_setname_np(pthread_self(), "osp-scrape");
     osp_scraper *s = arg;
     int64_t check = s->opts.file_sd_check_ms;
 
@@ -679,7 +679,7 @@ int osp_scraper_start(osp_scraper *s)
         return OSP_ENOMEM;
     atomic_store(&s->stopping, 0);
     pools_check_sd(s, 1);
-    if (pthread_create(&s->thread, NULL, scrape_thread, s) != 0) {
+    if (osp_thread_start(&s->thread, "osp-scrape", scrape_thread, s) != 0) {
         osp_scraper_stop(s); /* not running: only frees the targets */
         return OSP_EIO;
     }

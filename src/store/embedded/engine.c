@@ -32,6 +32,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/metrics.h"
+#include "core/thread.h"
 #include "store/aicalls/aicalls.h"
 #include "store/embedded/memtable.h"
 #include "store/embedded/parts.h"
@@ -287,7 +288,6 @@ static int flush_due(engine *e)
 
 static void *flusher_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "osp-span-flush");
     engine *e = arg;
     pthread_mutex_lock(&e->mu);
     for (;;) {
@@ -336,7 +336,6 @@ static void run_when_idle(void)
  * frees the CPU for them. A round that merged goes straight on to the next. */
 static void *maintainer_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "osp-maintain");
     engine *e = arg;
     int merged = 0;
     run_when_idle();
@@ -512,10 +511,10 @@ static int engine_open(const osp_store_options *opt, void **impl)
     refresh_catalogue(e);
     update_bytes_gauge(e, osp_memtable_bytes(e->active));
     rc = OSP_ENOMEM;
-    if (pthread_create(&e->flusher, NULL, flusher_main, e))
+    if (osp_thread_start(&e->flusher, "osp-span-flush", flusher_main, e))
         goto out;
     e->flusher_started = 1;
-    if (pthread_create(&e->maintainer, NULL, maintainer_main, e))
+    if (osp_thread_start(&e->maintainer, "osp-maintain", maintainer_main, e))
         goto out;
     e->maintainer_started = 1;
     rc = 0;

@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/metrics.h"
+#include "core/thread.h"
 
 #define MODULE "wal"
 #define DEFAULT_SEGMENT_BYTES (64ull << 20)
@@ -505,7 +506,6 @@ out:
 
 static void *sync_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "osp-wal-sync");
     osp_wal *w = arg;
     pthread_mutex_lock(&w->mu);
     while (!w->stop_sync) {
@@ -561,7 +561,7 @@ int osp_wal_open(const osp_wal_options *opt, uint64_t skip_through, osp_wal_repl
     if ((rc = recover(w, &rc_replay)) != 0)
         goto out;
     if (w->policy == OSP_FSYNC_INTERVAL) {
-        rc = pthread_create(&w->sync_thread, NULL, sync_main, w) ? OSP_ENOMEM : 0;
+        rc = osp_thread_start(&w->sync_thread, "osp-wal-sync", sync_main, w) ? OSP_ENOMEM : 0;
         w->sync_started = rc == 0;
     }
 out:

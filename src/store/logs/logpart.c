@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/pb.h"
+#include "core/thread.h"
 #include "model/attr.h"
 #include "model/loglevel.h"
 #include "model/logstream.h"
@@ -885,7 +886,6 @@ static int write_granule(osp_logpart_writer *w, granule_build *g)
 
 static void *granule_thread_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "osp-log-granule");
     osp_logpart_writer *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
@@ -917,7 +917,8 @@ static int end_granule(osp_logpart_writer *w)
     int rc = wait_written(w);
     if (rc)
         return rc;
-    if (!w->has_thread && pthread_create(&w->thread, NULL, granule_thread_main, w) == 0)
+    if (!w->has_thread &&
+        osp_thread_start(&w->thread, "osp-log-granule", granule_thread_main, w) == 0)
         w->has_thread = 1;
     if (!w->has_thread)
         return write_granule(w, g);

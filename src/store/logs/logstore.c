@@ -26,6 +26,7 @@
 #include "core/fsutil.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/thread.h"
 #include "model/logstream.h"
 #include "store/blockfile.h"
 #include "store/logs/logcodec.h"
@@ -679,7 +680,7 @@ int osp_logstore_open(const osp_logstore_options *opt, osp_logstore **out)
         osp_info(MOD, "recovered %zu log records from the write-ahead log",
                  osp_logmem_nrecords(s->active));
     rc = OSP_ENOMEM;
-    if (pthread_create(&s->flusher, NULL, osp__logstore_flusher_main, s))
+    if (osp_thread_start(&s->flusher, "osp-log-flush", osp__logstore_flusher_main, s))
         goto out;
     s->flusher_started = 1;
     rc = 0;

@@ -1,7 +1,6 @@
 /* Log store flushes: the buffer swapped out, its records sorted by (day, stream label
  * set, time) and written as one part per day, published and swapped in for the buffer in
  * one step; and the flusher thread that runs them (README.md, "Flush"). */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -378,7 +377,6 @@ static int flush_due(osp_logstore *s)
 
 void *osp__logstore_flusher_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "osp-log-flush");
     osp_logstore *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/pb.h"
+#include "core/thread.h"
 #include "model/histogram.h"
 #include "store/embedded/wal.h"
 #include "store/tsdb/block.h"
@@ -851,12 +852,12 @@ int osp_tsdb_open(const osp_tsdb_options *opt, osp_tsdb **out)
     if ((rc = osp_wal_append(db->wal, osp_str_make((const char *)&session, 1), &lsn)) != 0)
         goto fail;
     osp_series_index_set_limit(db->idx, opt->max_series_per_metric);
-    if (pthread_create(&db->flusher, NULL, osp__tsdb_flusher_main, db) != 0) {
+    if (osp_thread_start(&db->flusher, "osp-tsdb-flush", osp__tsdb_flusher_main, db) != 0) {
         rc = OSP_ENOMEM;
         goto fail;
     }
     db->threads = 1;
-    if (pthread_create(&db->maintainer, NULL, osp__tsdb_maintainer_main, db) != 0) {
+    if (osp_thread_start(&db->maintainer, "osp-tsdb-maint", osp__tsdb_maintainer_main, db) != 0) {
         rc = OSP_ENOMEM;
         goto fail;
     }

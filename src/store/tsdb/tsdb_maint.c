@@ -1,7 +1,6 @@
 /* Engine maintenance: cutting the head and writing it out as a block, merging blocks,
  * retention, and the two background threads that run them. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -433,7 +432,6 @@ int osp__tsdb_retention(osp_tsdb *db, int64_t now)
 
 void *osp__tsdb_flusher_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "osp-tsdb-flush");
     osp_tsdb *db = arg;
     pthread_mutex_lock(&db->mu);
     while (!db->stop) {
@@ -451,7 +449,6 @@ void *osp__tsdb_flusher_main(void *arg)
 
 void *osp__tsdb_maintainer_main(void *arg)
 {
-    pthread_setname_np(pthread_self(), "osp-tsdb-maint");
     osp_tsdb *db = arg;
     pthread_mutex_lock(&db->mu);
     while (!db->stop) {
