@@ -409,8 +409,10 @@ static int field_level(const osp_log_batch *b, const osp_log_record *r, level_fi
         *level = normalized(lf->label, named);
     else if (lf->meta_rank != INT32_MAX)
         *level = normalized(lf->meta, named);
-    else if (r->severity_number != 0)
-        *level = osp_str_c(osp_line_level_name(*named = osp_level_of_severity(r->severity_number)));
+    else if (r->severity_number != 0) {
+        *named = osp_level_of_severity(r->severity_number);
+        *level = osp_str_c(osp_line_level_name(*named));
+    }
     return 0;
 }
 

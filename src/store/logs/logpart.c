@@ -297,9 +297,6 @@ typedef struct granule_build {
     uint64_t gtpl;   /* their bytes */
 } granule_build;
 
-/* Rows are added to one granule build while a thread of the writer's own compresses and
- * writes the previous one (started with the second granule, so a one-granule part never
- * starts it); the adding thread waits only when that write is still running. */
 /* The last resource (or scope) rows referred to, a copy of its bytes, and its id: the rows
  * of a stream mostly share one, and comparing it is cheaper than encoding and interning it
  * again for every row. */
@@ -321,21 +318,27 @@ static int memo_holds(const origin_memo *m, const osp_str *parts, size_t n, uint
     return 1;
 }
 
+/* Remembers parts and dropped, the origin of id. */
 static int memo_keep(origin_memo *m, const osp_str *parts, size_t n, uint32_t dropped, uint32_t id)
 {
+    int rc;
     m->set = 0;
     osp_buf_reset(&m->bytes);
     for (size_t i = 0; i < n; i++)
-        if (osp_buf_append_str(&m->bytes, parts[i]))
-            return OSP_ENOMEM;
+        if ((rc = osp_buf_append_str(&m->bytes, parts[i])))
+            return rc;
+    const char *base = m->bytes.len ? (const char *)m->bytes.data : "";
     for (size_t i = 0, at = 0; i < n; at += parts[i++].n)
-        m->parts[i] = osp_str_make((const char *)m->bytes.data + at, parts[i].n);
+        m->parts[i] = osp_str_make(base + at, parts[i].n);
     m->dropped = dropped;
     m->id = id;
     m->set = 1;
     return 0;
 }
 
+/* Rows are added to one granule build while a thread of the writer's own compresses and
+ * writes the previous one (started with the second granule, so a one-granule part never
+ * starts it); the adding thread waits only when that write is still running. */
 struct osp_logpart_writer {
     osp_blockfile_writer bf; /* the file; bf.offset is where the next block goes */
     int err;                 /* sticky failure */

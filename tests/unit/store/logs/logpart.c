@@ -113,6 +113,12 @@ static void make_odd_batch(osp_log_batch *b)
     sc->dropped_attributes = 9;
     sc->attributes = attrs(b, (const char *const[]){"lib", "x"}, 1);
     sc->schema_url = osp_str_c("s");
+    /* the same but for the dropped counts, in the same stream: told apart all the same */
+    *osp_log_batch_add_resource(b) = (osp_resource){
+        .dropped_attributes = 4, .schema_url = odd->schema_url, .entity_refs = odd->entity_refs};
+    osp_scope *sc2 = osp_log_batch_add_scope(b);
+    *sc2 = b->scopes[2];
+    sc2->dropped_attributes = 8;
 
     osp_buf arr;
     osp_buf_init(&arr, 0);
@@ -133,9 +139,9 @@ static void make_odd_batch(osp_log_batch *b)
     osp_buf_cleanup(&arr);
     const char *const kv[] = {"http.method", "GET", "status", "#200", "path", "/x"};
     for (int i = 0; i < 60; i++) {
-        uint32_t res = i % 3 == 0 ? r0 : i % 3 == 1 ? r1 : 2;
+        uint32_t res = i % 3 == 0 ? r0 : i % 3 == 1 ? r1 : i % 6 == 2 ? 2 : 3;
         osp_log_record *r = add_line(b, res, T0 + (uint64_t)(i * 7919 % 61) * 1000, "x");
-        r->scope = (uint32_t)(i % 3);
+        r->scope = (uint32_t)(i % 3 < 2 ? i % 3 : i % 4 == 1 ? 2 : 3);
         r->labels_from = (uint8_t)(i % 2);
         r->flags = (uint32_t)i;
         r->dropped_attributes = (uint32_t)(i % 4);
