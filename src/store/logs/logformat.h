@@ -103,15 +103,15 @@ enum osp_logpart_id_code {                    /* bits of an IDS code byte */
                            OSP_LID_SPAN = 4   /* a span id follows in the span stream */
 };
 enum osp_logpart_misc_bit {
-    OSP_LMISC_HAS_BODY = 1,          /* has_body */
-    OSP_LMISC_NO_TIME = 2,           /* time_ns is 0 (t is observed_ns) */
-    OSP_LMISC_LABELS_SHIFT = 2,      /* labels_from (8 bits) << this */
-    OSP_LMISC_NO_OBSERVED = 1024,    /* observed_ns is 0 (its OBSERVED value is 0): above
-                                        the labels_from byte, so earlier parts read the same */
-    OSP_LMISC_LEVEL_SHIFT = 11,      /* the row's kept level (osp_log_level_to_keep: enum
-                                        osp_line_level, below OSP_LINE_LEVEL_COUNT) << this;
-                                        0 when it has none. Parts written before
-                                        2026-11-23 kept only levels found in lines */
+    OSP_LMISC_HAS_BODY = 1,       /* has_body */
+    OSP_LMISC_NO_TIME = 2,        /* time_ns is 0 (t is observed_ns) */
+    OSP_LMISC_LABELS_SHIFT = 2,   /* labels_from (8 bits) << this */
+    OSP_LMISC_NO_OBSERVED = 1024, /* observed_ns is 0 (its OBSERVED value is 0): above
+                                     the labels_from byte, so earlier parts read the same */
+    OSP_LMISC_LEVEL_SHIFT = 11,   /* the row's kept level (osp_log_level_to_keep: enum
+                                     osp_line_level, below OSP_LINE_LEVEL_COUNT) << this;
+                                     0 when it has none. Earlier writers kept only
+                                     levels found in lines, or none */
 };
 /* A row's BODY code. */
 enum osp_logpart_body_kind {
