@@ -416,6 +416,13 @@ static int field_level(const osp_log_batch *b, const osp_log_record *r, level_fi
     return 0;
 }
 
+/* The level of r's line (osp_line_level_of); UNKNOWN when its body does not render. */
+static osp_line_level line_level(const osp_log_record *r, osp_buf *scratch)
+{
+    osp_str line;
+    return osp_log_line(r, scratch, &line) == 0 ? osp_line_level_of(line) : OSP_LINE_LEVEL_UNKNOWN;
+}
+
 /* r's kept level when it has one. */
 static int kept_level(const osp_log_record *r)
 {
@@ -433,13 +440,9 @@ int osp_log_detected_level(const osp_log_batch *b, size_t i, osp_arena *arena, o
     osp_buf_init(&scratch, 0);
     level_fields lf = {.arena = arena, .scratch = &scratch};
     osp_line_level named;
-    osp_str line;
     int rc = field_level(b, r, &lf, level, &named);
-    if (!rc && !level->n) {
-        osp_line_level l = osp_log_line(r, &scratch, &line) == 0 ? osp_line_level_of(line)
-                                                                 : OSP_LINE_LEVEL_UNKNOWN;
-        *level = osp_str_c(osp_line_level_name(l));
-    }
+    if (!rc && !level->n)
+        *level = osp_str_c(osp_line_level_name(line_level(r, &scratch)));
     osp_buf_cleanup(&scratch);
     return rc;
 }
@@ -451,12 +454,10 @@ osp_line_level osp_log_level_to_keep(const osp_log_batch *b, const osp_log_recor
         return (osp_line_level)r->level;
     level_fields lf = {0}; /* no arena: only string values are read, others count as "?" */
     osp_line_level named;
-    osp_str level, line;
+    osp_str level;
     if (field_level(b, r, &lf, &level, &named))
         return OSP_LINE_LEVEL_UNSET;
-    if (level.n)
-        return named;
-    return osp_log_line(r, scratch, &line) == 0 ? osp_line_level_of(line) : OSP_LINE_LEVEL_UNKNOWN;
+    return level.n ? named : line_level(r, scratch);
 }
 
 /* 1 when ls takes one label and has it: the first of a name wins, so the walk can stop. */

@@ -297,40 +297,64 @@ typedef struct granule_build {
     uint64_t gtpl;   /* their bytes */
 } granule_build;
 
-/* The last resource (or scope) rows referred to, a copy of its bytes, and its id: the rows
- * of a stream mostly share one, and comparing it is cheaper than encoding and interning it
- * again for every row. */
+/* The last resource (or scope) rows referred to, its fields by the table (msg_field, the
+ * strings copied) and its id: the rows of a stream mostly share one, and comparing it is
+ * cheaper than encoding and interning it again for every row. */
+#define MEMO_FIELDS 5 /* the most fields of a table */
+_Static_assert(NFIELDS(res_fields) <= MEMO_FIELDS && NFIELDS(scope_fields) <= MEMO_FIELDS,
+               "an origin memo holds every field of a resource and of a scope");
 typedef struct origin_memo {
     osp_buf bytes;
-    osp_str parts[4]; /* the strings of an osp_resource, or of an osp_scope */
-    uint32_t dropped, id;
+    osp_str strs[MEMO_FIELDS];
+    uint32_t nums[MEMO_FIELDS];
+    uint32_t id;
     int set;
 } origin_memo;
 
-/* 1 when the memo holds these strings and dropped count. */
-static int memo_holds(const origin_memo *m, const osp_str *parts, size_t n, uint32_t dropped)
+/* 1 when the memo holds obj, as the table fs[0..n) reads it. */
+static int memo_holds(const origin_memo *m, const void *obj, const msg_field *fs, size_t n)
 {
-    if (!m->set || m->dropped != dropped)
+    const char *base = obj;
+    if (!m->set)
         return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!osp_str_eq(m->parts[i], parts[i]))
-            return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v;
+        osp_str str;
+        if (fs[i].is_u32) {
+            memcpy(&v, base + fs[i].off, sizeof v);
+            if (v != m->nums[i])
+                return 0;
+        } else {
+            memcpy(&str, base + fs[i].off, sizeof str);
+            if (!osp_str_eq(str, m->strs[i]))
+                return 0;
+        }
+    }
     return 1;
 }
 
-/* Remembers parts and dropped, the origin of id. */
-static int memo_keep(origin_memo *m, const osp_str *parts, size_t n, uint32_t dropped, uint32_t id)
+/* Remembers obj (read by the table fs[0..n)) as the origin of id. */
+static int memo_keep(origin_memo *m, const void *obj, const msg_field *fs, size_t n, uint32_t id)
 {
+    const char *base = obj;
     int rc;
     m->set = 0;
     osp_buf_reset(&m->bytes);
-    for (size_t i = 0; i < n; i++)
-        if ((rc = osp_buf_append_str(&m->bytes, parts[i])))
+    for (size_t i = 0; i < n; i++) {
+        if (fs[i].is_u32) {
+            memcpy(&m->nums[i], base + fs[i].off, sizeof m->nums[i]);
+            continue;
+        }
+        memcpy(&m->strs[i], base + fs[i].off, sizeof m->strs[i]);
+        if ((rc = osp_buf_append_str(&m->bytes, m->strs[i])))
             return rc;
-    const char *base = m->bytes.len ? (const char *)m->bytes.data : "";
-    for (size_t i = 0, at = 0; i < n; at += parts[i++].n)
-        m->parts[i] = osp_str_make(base + at, parts[i].n);
-    m->dropped = dropped;
+    }
+    const char *copy = m->bytes.len ? (const char *)m->bytes.data : "";
+    for (size_t i = 0, at = 0; i < n; i++)
+        if (!fs[i].is_u32) {
+            m->strs[i].p = copy + at;
+            at += m->strs[i].n;
+        }
     m->id = id;
     m->set = 1;
     return 0;
@@ -676,14 +700,13 @@ static int put_body(granule_build *g, osp_str body, int *keyed, uint64_t *line_b
     return rc ? rc : osp_pb_put_lenstr(&st[OSP_LBODY_TEXT], v.s);
 }
 
-/* The part's id of a resource or scope: obj, encoded by fs; its four strings parts and its
- * dropped count tell it from the last one (m). Interned on first sight. */
+/* The part's id of a resource or scope, obj, whose fields the table fs[0..nfs) gives;
+ * interned on first sight, the last one remembered in m. */
 static int origin_id(osp_logpart_writer *w, origin_memo *m, osp_intern *t, const void *obj,
-                     const msg_field *fs, size_t nfs, const osp_str *parts, uint32_t dropped,
-                     uint32_t *id)
+                     const msg_field *fs, size_t nfs, uint32_t *id)
 {
     int rc;
-    if (memo_holds(m, parts, 4, dropped)) {
+    if (memo_holds(m, obj, fs, nfs)) {
         *id = m->id;
         return 0;
     }
@@ -691,7 +714,7 @@ static int origin_id(osp_logpart_writer *w, origin_memo *m, osp_intern *t, const
     if ((rc = msg_put(&w->scratch, obj, fs, nfs)) ||
         (rc = osp_intern_add(t, osp_buf_str(&w->scratch), id)))
         return rc;
-    return memo_keep(m, parts, 4, dropped, *id);
+    return memo_keep(m, obj, fs, nfs, *id);
 }
 
 /* Writes every column of record r (filing time t) of local stream k. */
@@ -712,15 +735,10 @@ static int put_row(osp_logpart_writer *w, const osp_log_batch *b, const osp_log_
         return rc;
     g->run_stream = k;
     g->run_len++;
-    const osp_resource *res = &b->resources[r->resource];
-    const osp_scope *sc = &b->scopes[r->scope];
-    const osp_str res_parts[] = {res->attributes, res->entity_refs, res->schema_url,
-                                 res->service_name};
-    const osp_str scope_parts[] = {sc->name, sc->version, sc->attributes, sc->schema_url};
-    if ((rc = origin_id(w, &w->last_resource, &w->resources, res, res_fields, NFIELDS(res_fields),
-                        res_parts, res->dropped_attributes, &res_id)) ||
-        (rc = origin_id(w, &w->last_scope, &w->scopes, sc, scope_fields, NFIELDS(scope_fields),
-                        scope_parts, sc->dropped_attributes, &scope_id)) ||
+    if ((rc = origin_id(w, &w->last_resource, &w->resources, &b->resources[r->resource], res_fields,
+                        NFIELDS(res_fields), &res_id)) ||
+        (rc = origin_id(w, &w->last_scope, &w->scopes, &b->scopes[r->scope], scope_fields,
+                        NFIELDS(scope_fields), &scope_id)) ||
         (rc = osp_intern_add(&w->strings, r->severity_text, &sev_id)) ||
         (rc = osp_intern_add(&w->strings, r->event_name, &event_id)))
         return rc;
