@@ -2,7 +2,8 @@
  * osp_log_detected_level in src/model/logstream.c). Input: a record's attribute blob up to
  * the first newline (any bytes: corrupt blobs must be refused, not read past), its line
  * after it; the first byte picks Loki or OTLP labels and a severity number. Checks: a line
- * always gets a level; a record's level is never empty and agrees with its metadata list;
+ * always gets a level; a record's level is never empty and agrees with its metadata list,
+ * as does every listed name looked up alone (osp_log_meta_name_value);
  * a level kept for it (osp_log_level_to_keep) is that level, and gives it back without the
  * line. */
 #include <stdint.h>
@@ -55,8 +56,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(level.n > 0);
         osp_label *labels;
         size_t n;
-        if (osp_log_metadata(&b, 0, &a, &labels, &n) == 0)
+        if (osp_log_metadata(&b, 0, &a, &labels, &n) == 0) {
             CHECK(osp_str_eq(osp_labels_get(labels, n, OSP_STR_LIT("detected_level")), level));
+            /* each name looked up alone, twice (the second time past what the first one
+             * remembered), gives its listed value */
+            for (size_t i = 0; i < n; i++) {
+                osp_log_meta_name m;
+                osp_str value;
+                osp_log_meta_name_init(&m, labels[i].name);
+                for (int pass = 0; pass < 2; pass++)
+                    CHECK(osp_log_meta_name_value(&m, &b, 0, &a, &value) == 0 &&
+                          osp_str_eq(value, labels[i].value));
+                osp_log_meta_name_cleanup(&m);
+            }
+        }
         /* a kept level is the record's, and gives it without the line */
         osp_buf scratch;
         osp_buf_init(&scratch, 0);

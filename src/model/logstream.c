@@ -54,12 +54,13 @@ static int is_promoted(osp_str key)
 }
 
 /* A growing list of labels in an arena, with the order of arrival kept for ties; with
- * only set, just the first label of that name. */
+ * only set, just the first label of that name, held in one. */
 typedef struct label_list {
     osp_arena *arena;
     osp_label *v;
     size_t n, cap;
-    osp_str only;
+    osp_log_meta_name *only;
+    osp_label one;
 } label_list;
 
 /* 1 for the bytes a sanitized label name keeps: [a-zA-Z0-9_]. */
@@ -71,15 +72,16 @@ static int is_name_char(char c)
 /* 1 when ls still takes a label of this name (as sanitize would write it when sanitized). */
 static int wants(const label_list *ls, osp_str name, int sanitized)
 {
-    if (!ls->only.p)
+    if (!ls->only)
         return 1;
-    if (ls->n || name.n != ls->only.n)
+    osp_str only = ls->only->name;
+    if (ls->n || name.n != only.n)
         return 0;
     for (size_t i = 0; i < name.n; i++) {
         char c = name.p[i];
         if (sanitized && !is_name_char(c))
             c = '_';
-        if (c != ls->only.p[i])
+        if (c != only.p[i])
             return 0;
     }
     return 1;
@@ -90,10 +92,18 @@ typedef struct ordered_label {
     size_t seq;
 } ordered_label;
 
+/* Adds a label ls takes (the caller checked that it wants the name) unless its name or
+ * value is empty. */
 static int push(label_list *ls, osp_str name, osp_str value)
 {
-    if (value.n == 0 || name.n == 0 || !wants(ls, name, 0))
+    if (value.n == 0 || name.n == 0)
         return 0;
+    if (ls->only) {
+        ls->one = (osp_label){name, value};
+        ls->v = &ls->one;
+        ls->n = 1;
+        return 0;
+    }
     if (ls->n == ls->cap) {
         size_t cap = ls->cap ? ls->cap * 2 : 16;
         osp_label *v = osp_arena_alloc(ls->arena, cap * sizeof *v);
@@ -149,40 +159,30 @@ static int value_text(osp_arena *a, const osp_value *v, osp_buf *scratch, osp_st
     return scratch->len && !out->p ? OSP_ENOMEM : 0;
 }
 
-/* 1 when needle (not empty) occurs in s. Faster than memmem for the short names and
- * blobs of attributes. */
-static int contains(osp_str s, osp_str needle)
+/* 1 when needle (not empty) occurs in s, looking for its byte at anchor first. Faster
+ * than memmem for the short names and blobs of attributes, more so with a rare anchor. */
+static int contains(osp_str s, osp_str needle, size_t anchor)
 {
     if (s.n < needle.n)
         return 0;
-    const char *p = s.p, *end = s.p + s.n;
-    while ((size_t)(end - p) >= needle.n && (p = memchr(p, needle.p[0], (size_t)(end - p)))) {
-        if ((size_t)(end - p) >= needle.n && p[needle.n - 1] == needle.p[needle.n - 1] &&
-            memcmp(p + 1, needle.p + 1, needle.n - 1) == 0)
+    const char *p = s.p + anchor, *end = s.p + (s.n - needle.n) + anchor + 1;
+    while (p < end && (p = memchr(p, needle.p[anchor], (size_t)(end - p)))) {
+        const char *at = p++ - anchor;
+        if (at[0] == needle.p[0] && at[needle.n - 1] == needle.p[needle.n - 1] &&
+            memcmp(at, needle.p, needle.n) == 0)
             return 1;
-        p++;
     }
     return 0;
 }
 
-/* 0 when no attribute in blob can give the one label ls takes: the longest run of that
- * name without '_' (the byte sanitize writes) must appear in blob as it is. */
+/* 0 when no attribute in blob can give the one label ls takes: its needle must appear in
+ * blob as it is. */
 static int may_hold(const label_list *ls, osp_str blob)
 {
-    if (!ls->only.p)
+    if (!ls->only)
         return 1;
-    if (ls->n)
-        return 0;
-    size_t best = 0, best_n = 0;
-    for (size_t i = 0, start = 0; i <= ls->only.n; i++)
-        if (i == ls->only.n || ls->only.p[i] == '_') {
-            if (i - start > best_n) {
-                best = start;
-                best_n = i - start;
-            }
-            start = i + 1;
-        }
-    return best_n == 0 || contains(blob, osp_str_make(ls->only.p + best, best_n));
+    return ls->n == 0 &&
+           (ls->only->needle.n == 0 || contains(blob, ls->only->needle, ls->only->anchor));
 }
 
 /* Adds the attributes of blob: all of them (want_promoted < 0), only the promoted ones
@@ -286,7 +286,7 @@ int osp_log_stream_labels(const osp_resource *r, int labels_from, osp_arena *are
 static int push_hex(label_list *ls, osp_str name, const uint8_t *id, size_t len)
 {
     static const uint8_t zero[16];
-    if (!wants(ls, name, 0) || memcmp(id, zero, len) == 0)
+    if (memcmp(id, zero, len) == 0)
         return 0;
     char *hex = osp_arena_alloc(ls->arena, len * 2);
     if (!hex)
@@ -297,7 +297,7 @@ static int push_hex(label_list *ls, osp_str name, const uint8_t *id, size_t len)
 
 static int push_u64(label_list *ls, osp_str name, uint64_t v)
 {
-    if (v == 0 || !wants(ls, name, 0))
+    if (v == 0)
         return 0;
     char tmp[20];
     size_t at = sizeof tmp;
@@ -342,7 +342,8 @@ static int level_text(level_fields *lf, osp_str raw, osp_str *text)
 static int level_attrs(level_fields *lf, osp_str blob, int as_label, int want_promoted,
                        int keep_names)
 {
-    int may_detect = !as_label && !lf->found_detected && contains(blob, OSP_STR_LIT("detected"));
+    int may_detect =
+        !as_label && !lf->found_detected && contains(blob, OSP_STR_LIT("detected"), 4 /* its c */);
     if (!may_detect && !osp_level_field_may_occur(blob))
         return 0;
     osp_attr_iter it;
@@ -463,7 +464,85 @@ osp_line_level osp_log_level_to_keep(const osp_log_batch *b, const osp_log_recor
 /* 1 when ls takes one label and has it: the first of a name wins, so the walk can stop. */
 static int found(const label_list *ls)
 {
-    return ls->only.p && ls->n;
+    return ls->only && ls->n;
+}
+
+/* Adds the resource attributes in blob that are not stream labels. A lookup of one name
+ * skips a blob the same as the last that gave none. */
+static int push_resource_attrs(label_list *ls, osp_str blob, osp_buf *scratch)
+{
+    osp_log_meta_name *m = ls->only;
+    if (m && m->has_lacking && blob.n && m->lacking.len == blob.n &&
+        memcmp(m->lacking.data, blob.p, blob.n) == 0)
+        return 0;
+    int rc = push_attrs(ls, blob, 0, 0, scratch);
+    if (rc || !m || ls->n || !blob.n)
+        return rc;
+    osp_buf_reset(&m->lacking);
+    m->has_lacking = osp_buf_append_str(&m->lacking, blob) == 0;
+    return 0;
+}
+
+/* The metadata a record's own fields give (osp_log_meta_name.field; 0 is none), in the
+ * order they are listed after its attributes, detected_level aside. */
+enum {
+    FIELD_DETECTED_LEVEL = 1,
+    FIELD_SCOPE_NAME,
+    FIELD_SCOPE_VERSION,
+    FIELD_TRACE_ID,
+    FIELD_SPAN_ID,
+    FIELD_SEVERITY_TEXT,
+    FIELD_SEVERITY_NUMBER,
+    FIELD_FLAGS,
+    FIELD_EVENT_NAME,
+    FIELD_OBSERVED_TIMESTAMP,
+    FIELD_COUNT
+};
+
+static const osp_str field_names[FIELD_COUNT] = {
+    [FIELD_DETECTED_LEVEL] = OSP_STR_LIT("detected_level"),
+    [FIELD_SCOPE_NAME] = OSP_STR_LIT("scope_name"),
+    [FIELD_SCOPE_VERSION] = OSP_STR_LIT("scope_version"),
+    [FIELD_TRACE_ID] = OSP_STR_LIT("trace_id"),
+    [FIELD_SPAN_ID] = OSP_STR_LIT("span_id"),
+    [FIELD_SEVERITY_TEXT] = OSP_STR_LIT("severity_text"),
+    [FIELD_SEVERITY_NUMBER] = OSP_STR_LIT("severity_number"),
+    [FIELD_FLAGS] = OSP_STR_LIT("flags"),
+    [FIELD_EVENT_NAME] = OSP_STR_LIT("event_name"),
+    [FIELD_OBSERVED_TIMESTAMP] = OSP_STR_LIT("observed_timestamp"),
+};
+
+/* Adds field f of record i of b when it has one (the scope's only for records whose
+ * resource attributes are not all stream labels); ls takes it. */
+static int push_field(label_list *ls, const osp_log_batch *b, size_t i, int f)
+{
+    const osp_log_record *rec = &b->records[i];
+    osp_str name = field_names[f], level;
+    int has_scope = rec->labels_from != OSP_LOG_LABELS_ALL && rec->scope < b->nscopes;
+    int rc;
+    switch (f) {
+    case FIELD_DETECTED_LEVEL:
+        rc = osp_log_detected_level(b, i, ls->arena, &level);
+        return rc ? rc : push(ls, name, level);
+    case FIELD_SCOPE_NAME:
+        return has_scope ? push(ls, name, b->scopes[rec->scope].name) : 0;
+    case FIELD_SCOPE_VERSION:
+        return has_scope ? push(ls, name, b->scopes[rec->scope].version) : 0;
+    case FIELD_TRACE_ID:
+        return push_hex(ls, name, rec->trace_id, 16);
+    case FIELD_SPAN_ID:
+        return push_hex(ls, name, rec->span_id, 8);
+    case FIELD_SEVERITY_TEXT:
+        return push(ls, name, rec->severity_text);
+    case FIELD_SEVERITY_NUMBER:
+        return push_u64(ls, name, rec->severity_number > 0 ? (uint64_t)rec->severity_number : 0);
+    case FIELD_FLAGS:
+        return push_u64(ls, name, rec->flags);
+    case FIELD_EVENT_NAME:
+        return push(ls, name, rec->event_name);
+    default:
+        return push_u64(ls, name, rec->observed_ns);
+    }
 }
 
 /* The metadata of record i of b into ls. */
@@ -471,12 +550,10 @@ static int metadata(const osp_log_batch *b, size_t i, label_list *ls)
 {
     const osp_log_record *rec = &b->records[i];
     int all = rec->labels_from == OSP_LOG_LABELS_ALL;
-    osp_str level;
     int rc = 0;
     /* first, so that it wins over a detected_level the record carries */
-    if (wants(ls, OSP_STR_LIT("detected_level"), 0) &&
-        ((rc = osp_log_detected_level(b, i, ls->arena, &level)) ||
-         (rc = push(ls, OSP_STR_LIT("detected_level"), level))))
+    if ((!ls->only || ls->only->field == FIELD_DETECTED_LEVEL) &&
+        (rc = push_field(ls, b, i, FIELD_DETECTED_LEVEL)))
         return rc;
     if (found(ls))
         return 0;
@@ -484,23 +561,14 @@ static int metadata(const osp_log_batch *b, size_t i, label_list *ls)
     osp_buf_init(&scratch, 0);
     rc = push_attrs(ls, rec->attributes, -1, all, &scratch);
     if (!rc && !all && !found(ls) && rec->resource < b->nresources)
-        rc = push_attrs(ls, b->resources[rec->resource].attributes, 0, 0, &scratch);
+        rc = push_resource_attrs(ls, b->resources[rec->resource].attributes, &scratch);
     osp_buf_cleanup(&scratch);
     if (rc || found(ls))
         return rc;
-    if (!all && rec->scope < b->nscopes) {
-        const osp_scope *sc = &b->scopes[rec->scope];
-        if (!(rc = push(ls, OSP_STR_LIT("scope_name"), sc->name)))
-            rc = push(ls, OSP_STR_LIT("scope_version"), sc->version);
-    }
-    if (!rc && !(rc = push_hex(ls, OSP_STR_LIT("trace_id"), rec->trace_id, 16)) &&
-        !(rc = push_hex(ls, OSP_STR_LIT("span_id"), rec->span_id, 8)) &&
-        !(rc = push(ls, OSP_STR_LIT("severity_text"), rec->severity_text)) &&
-        !(rc = push_u64(ls, OSP_STR_LIT("severity_number"),
-                        rec->severity_number > 0 ? (uint64_t)rec->severity_number : 0)) &&
-        !(rc = push_u64(ls, OSP_STR_LIT("flags"), rec->flags)) &&
-        !(rc = push(ls, OSP_STR_LIT("event_name"), rec->event_name)))
-        rc = push_u64(ls, OSP_STR_LIT("observed_timestamp"), rec->observed_ns);
+    if (ls->only)
+        return ls->only->field > FIELD_DETECTED_LEVEL ? push_field(ls, b, i, ls->only->field) : 0;
+    for (int f = FIELD_SCOPE_NAME; rc == 0 && f < FIELD_COUNT; f++)
+        rc = push_field(ls, b, i, f);
     return rc;
 }
 
@@ -512,12 +580,56 @@ int osp_log_metadata(const osp_log_batch *b, size_t i, osp_arena *arena, osp_lab
     return rc ? rc : finish(&ls, labels, n);
 }
 
+/* How often each byte is met in text, roughly (0 for the rarest): English letter
+ * frequencies for letters, the rest between them. */
+static unsigned commonness(uint8_t c)
+{
+    static const char by_frequency[] = "zqjxkvbpygfwmucldrhsnioate";
+    if (c >= 'A' && c <= 'Z')
+        c = (uint8_t)(c - 'A' + 'a');
+    const char *at = c >= 'a' && c <= 'z' ? strchr(by_frequency, c) : NULL;
+    return at ? (unsigned)(at - by_frequency) : 8;
+}
+
+void osp_log_meta_name_init(osp_log_meta_name *m, osp_str name)
+{
+    *m = (osp_log_meta_name){.name = name.p ? name : OSP_STR_LIT("")};
+    osp_buf_init(&m->lacking, 0);
+    for (size_t i = 0, start = 0; i <= name.n; i++)
+        if (i == name.n || name.p[i] == '_') {
+            if (i - start > m->needle.n)
+                m->needle = osp_str_make(name.p + start, i - start);
+            start = i + 1;
+        }
+    for (size_t i = 1; i < m->needle.n; i++)
+        if (commonness((uint8_t)m->needle.p[i]) < commonness((uint8_t)m->needle.p[m->anchor]))
+            m->anchor = i;
+    for (int f = FIELD_DETECTED_LEVEL; f < FIELD_COUNT; f++)
+        if (osp_str_eq(m->name, field_names[f]))
+            m->field = f;
+}
+
+void osp_log_meta_name_cleanup(osp_log_meta_name *m)
+{
+    osp_buf_cleanup(&m->lacking);
+}
+
+int osp_log_meta_name_value(osp_log_meta_name *m, const osp_log_batch *b, size_t i,
+                            osp_arena *arena, osp_str *value)
+{
+    label_list ls = {.arena = arena, .only = m};
+    int rc = metadata(b, i, &ls);
+    *value = ls.n ? ls.v[0].value : OSP_STR_LIT("");
+    return rc;
+}
+
 int osp_log_metadata_value(const osp_log_batch *b, size_t i, osp_arena *arena, osp_str name,
                            osp_str *value)
 {
-    label_list ls = {.arena = arena, .only = name.p ? name : osp_str_c("")};
-    int rc = metadata(b, i, &ls);
-    *value = ls.n ? ls.v[0].value : osp_str_c("");
+    osp_log_meta_name m;
+    osp_log_meta_name_init(&m, name);
+    int rc = osp_log_meta_name_value(&m, b, i, arena, value);
+    osp_log_meta_name_cleanup(&m);
     return rc;
 }
 

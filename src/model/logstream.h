@@ -60,6 +60,26 @@ int osp_log_metadata(const osp_log_batch *b, size_t i, osp_arena *arena, osp_lab
 int osp_log_metadata_value(const osp_log_batch *b, size_t i, osp_arena *arena, osp_str name,
                            osp_str *value);
 
+/* A metadata name prepared for looking up in many records: what depends on the name alone
+ * (which of a record's own fields it is, what an attribute blob must contain to hold it)
+ * is worked out once, and the last resource found not to give it is remembered (records
+ * come in runs of one resource). name is borrowed and must outlive the lookup. */
+typedef struct osp_log_meta_name {
+    osp_str name;
+    osp_str needle;  /* its longest run without '_', which sanitizing cannot write */
+    size_t anchor;   /* the byte of needle searched for first: the rarest in text */
+    int field;       /* the record field it names (logstream.c), or 0: attributes only */
+    osp_buf lacking; /* a copy of the last resource attribute blob that gave no value */
+    int has_lacking;
+} osp_log_meta_name;
+
+void osp_log_meta_name_init(osp_log_meta_name *m, osp_str name);
+void osp_log_meta_name_cleanup(osp_log_meta_name *m);
+
+/* osp_log_metadata_value for the prepared name m (which it may update: not thread-safe). */
+int osp_log_meta_name_value(osp_log_meta_name *m, const osp_log_batch *b, size_t i,
+                            osp_arena *arena, osp_str *value);
+
 /* The body of r as a log line: a string body as it is (a slice of the record, nothing
  * copied), no body or the empty value as "", any other value as osp_value_to_text renders
  * it, written into scratch (which is reset first). 0, OSP_ECORRUPT or scratch's error. */

@@ -336,15 +336,17 @@ typedef struct gather {
     size_t ncounts, counts_cap;
     int by_stream;          /* times only (times_only): a record's series is its stream's */
     uint64_t last_stream;   /* with by_stream, the stream of the last record plus one */
-    uint32_t last_sid;      /* and its series */
+    uint32_t last_sid;      /* and its series (the last record's, whatever by_stream) */
     int keep_parser_errors; /* Loki's __preserve_error__: see keeps_parser_errors */
+    osp_log_meta_name *by;  /* a lean runner's "by" labels, prepared to look up */
 } gather;
 
 /* The labels of e named in names with non-empty values, sorted by name, in e's arena;
- * those of a lean runner's record not among its stream labels come from its metadata.
- * 0, or the error (reported). */
+ * those of a lean runner's record not among its stream labels come from its metadata
+ * (meta: names prepared to look up). 0, or the error (reported). */
 static int listed_labels(runner *r, const osp__lq_entry *e, const osp_log_view *v,
-                         const osp_logql_labels *names, osp_label **out, size_t *n)
+                         const osp_logql_labels *names, osp_log_meta_name *meta, osp_label **out,
+                         size_t *n)
 {
     osp_label *l = osp_arena_alloc(e->arena, (names->n + 1) * sizeof *l);
     size_t k = 0;
@@ -357,7 +359,7 @@ static int listed_labels(runner *r, const osp__lq_entry *e, const osp_log_view *
         for (size_t j = 0; j < k && !dup; j++)
             dup = osp_str_eq(l[j].name, names->a[i]);
         if (!found && r->lean &&
-            (rc = osp_log_metadata_value(v->batch, v->index, e->arena, names->a[i], &value)))
+            (rc = osp_log_meta_name_value(&meta[i], v->batch, v->index, e->arena, &value)))
             return metadata_failed(r, rc);
         if (value.n && !dup)
             l[k++] = (osp_label){names->a[i], value};
@@ -377,7 +379,7 @@ static int grouped(gather *g, osp__lq_entry *e, const osp_log_view *v, osp_label
     const osp_logql_unwrap *uw = g->e->u.range_agg.range.unwrap;
     int by = gr->present && !gr->without;
     if (by && !e->err.n) /* only the listed labels: no need to gather and sort them all */
-        return listed_labels(&g->r, e, v, &gr->labels, out, n);
+        return listed_labels(&g->r, e, v, &gr->labels, g->by, out, n);
     osp_label *l = *out = osp__lq_labels(e, e->arena, n);
     if (!l && *n)
         return OSP_ENOMEM;
@@ -554,6 +556,32 @@ static int times_only(osp__lq_query *q, const gather *g, const osp_log_query *lq
     return 1;
 }
 
+/* The series of labels l, made when new: the last record's when they are the same (a
+ * stream's records come together, and often share their grouped labels), else the map's.
+ * Sets g->last_sid. 0 or OSP_ENOMEM. */
+static int series_of(gather *g, const osp_label *l, size_t nl, uint32_t *sid)
+{
+    osp__pq_lmap *m = &g->map;
+    if (m->n && m->nlbl[g->last_sid] == nl) {
+        const osp_label *last = m->lbl[g->last_sid];
+        size_t i = 0;
+        while (i < nl && osp_str_eq(last[i].name, l[i].name) &&
+               osp_str_eq(last[i].value, l[i].value))
+            i++;
+        if (i == nl) {
+            *sid = g->last_sid;
+            return 0;
+        }
+    }
+    int added, rc = osp__pq_lmap_put(m, g->r.q->arena, l, nl, sid, &added);
+    if (rc)
+        return rc;
+    if (added && !(m->lbl[*sid] = copy_labels(g->r.q->arena, l, nl)))
+        return OSP_ENOMEM;
+    g->last_sid = *sid;
+    return 0;
+}
+
 static int sample_record(const osp_log_view *v, void *ctx)
 {
     gather *g = ctx;
@@ -608,18 +636,12 @@ static int sample_record(const osp_log_view *v, void *ctx)
     }
     size_t nl;
     uint32_t sid;
-    int added;
     osp_label *l = NULL;
-    if ((rc = grouped(g, &e, v, &l, &nl)) ||
-        (rc = osp__pq_lmap_put(&g->map, q->arena, l, nl, &sid, &added)))
+    if ((rc = grouped(g, &e, v, &l, &nl)) || (rc = series_of(g, l, nl, &sid)))
         return g->r.rc = rc;
-    if (added && !(g->map.lbl[sid] = copy_labels(q->arena, l, nl)))
-        return g->r.rc = OSP_ENOMEM;
     uint64_t t_ns = osp_log_time(&v->batch->records[v->index]);
-    if (g->by_stream) {
+    if (g->by_stream)
         g->last_stream = v->stream + 1;
-        g->last_sid = sid;
-    }
     if (g->counting && fails_query(l, nl) && g->covered[slice_of(g, (int64_t)t_ns, 0)])
         return g->r.rc = pipeline_error(q, l, nl); /* windows() would fail the same way */
     if (g->counting)
@@ -960,6 +982,19 @@ static int keeps_parser_errors(const gather *g, const osp__lq_pipeline *p)
            osp__lq_pipeline_reads(&g->post, err);
 }
 
+/* A lean runner's "by" labels, prepared to look up in records' metadata. 0 or OSP_ENOMEM. */
+static int prepare_by(osp__lq_query *q, gather *g)
+{
+    const osp_logql_labels *by = &g->e->u.range_agg.grouping.labels;
+    if (!g->r.lean)
+        return 0;
+    if (!(g->by = osp_arena_alloc(q->arena, (by->n + 1) * sizeof *g->by)))
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < by->n; i++)
+        osp_log_meta_name_init(&g->by[i], by->a[i]);
+    return 0;
+}
+
 int osp__lq_eval_range(osp__lq_query *q, const osp_logql_expr *e, osp__lq_leaf *leaf)
 {
     const osp_logql_range *r = &e->u.range_agg.range;
@@ -982,7 +1017,7 @@ int osp__lq_eval_range(osp__lq_query *q, const osp_logql_expr *e, osp__lq_leaf *
     if ((r->unwrap && (rc = osp__lq_filters_compile(r->unwrap->post, r->unwrap->npost, q->arena,
                                                     &g.post, q->pq.err, q->pq.errlen))) ||
         (rc = osp__pq_lmap_init(&g.map, q->arena, 16)) || (rc = push_down(q, &r->log, &lq)) ||
-        (rc = counting_init(q, &g)))
+        (rc = counting_init(q, &g)) || (rc = prepare_by(q, &g)))
         goto out;
     g.keep_parser_errors = keeps_parser_errors(&g, &p);
     lq.no_lines = reads_no_lines(&g);
@@ -998,6 +1033,8 @@ int osp__lq_eval_range(osp__lq_query *q, const osp_logql_expr *e, osp__lq_leaf *
 done:
     rc = windows(q, &g, leaf);
 out:
+    for (size_t i = 0; g.by && i < e->u.range_agg.grouping.labels.n; i++)
+        osp_log_meta_name_cleanup(&g.by[i]);
     osp_free(g.pts);
     osp_free(g.open);
     osp_free(g.counts);

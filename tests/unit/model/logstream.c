@@ -129,6 +129,73 @@ static void test_first_of_a_name_wins(void **state)
     osp_arena_cleanup(&a);
 }
 
+/* The value of name for record i, as the listing gives it ("" when it has none). */
+static osp_str listed_value(const osp_log_batch *b, size_t i, osp_arena *a, const char *name)
+{
+    osp_label *l;
+    size_t n;
+    assert_int_equal(osp_log_metadata(b, i, a, &l, &n), 0);
+    for (size_t k = 0; k < n; k++)
+        if (osp_str_eqz(l[k].name, name))
+            return l[k].value;
+    return osp_str_c("");
+}
+
+/* A prepared name looked up record after record: resources that give the name and ones
+ * that do not, in runs and alternating, and a resource whose bytes change in place. */
+static void test_prepared_name_across_records(void **state)
+{
+    (void)state;
+    static const char *const with_zone[] = {"service.name", "a", "zone.name", "z1"};
+    static const char *const with_host[] = {"service.name", "a", "host.name", "h1"};
+    static const int res_of[] = {1, 1, 0, 1, 0, 0, 1};
+    static const char *const names[] = {"zone_name",     "host_name",      "retries",
+                                        "severity_text", "detected_level", "missing"};
+    osp_log_batch b;
+    osp_arena a;
+    osp_arena_init(&a, 0, 0);
+    osp_log_batch_init(&b);
+    osp_resource *res = osp_log_batch_add_resource(&b);
+    res->attributes = attrs_blob(&a, with_zone, 4);
+    res = osp_log_batch_add_resource(&b);
+    res->attributes = attrs_blob(&a, with_host, 4);
+    assert_int_equal(b.resources[0].attributes.n, b.resources[1].attributes.n);
+    for (size_t i = 0; i < sizeof res_of / sizeof *res_of; i++) {
+        osp_log_record *r = osp_log_batch_add_record(&b);
+        r->resource = (uint32_t)res_of[i];
+        r->scope = UINT32_MAX;
+        r->severity_text = osp_str_c(i % 2 ? "WARN" : "INFO");
+        r->time_ns = 1;
+    }
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        osp_log_meta_name m;
+        osp_str v;
+        osp_log_meta_name_init(&m, osp_str_c(names[k]));
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t i = 0; i < b.nrecords; i++) {
+                assert_int_equal(osp_log_meta_name_value(&m, &b, i, &a, &v), 0);
+                osp_str want = listed_value(&b, i, &a, names[k]);
+                if (!osp_str_eq(v, want))
+                    fail_msg("%s, record %zu: \"%.*s\", want \"%.*s\"", names[k], i, (int)v.n, v.p,
+                             (int)want.n, want.p);
+            }
+        osp_log_meta_name_cleanup(&m);
+    }
+    /* the second resource found without a zone, then given one in the same bytes */
+    osp_log_meta_name m;
+    osp_str v;
+    osp_log_meta_name_init(&m, osp_str_c("zone_name"));
+    assert_int_equal(osp_log_meta_name_value(&m, &b, 0, &a, &v), 0);
+    assert_int_equal(v.n, 0);
+    memcpy((char *)b.resources[1].attributes.p, b.resources[0].attributes.p,
+           b.resources[0].attributes.n);
+    assert_int_equal(osp_log_meta_name_value(&m, &b, 0, &a, &v), 0);
+    assert_true(osp_str_eqz(v, "z1"));
+    osp_log_meta_name_cleanup(&m);
+    osp_log_batch_cleanup(&b);
+    osp_arena_cleanup(&a);
+}
+
 /* One record for test_detected_level: its resource's attributes (stream labels of a Loki
  * record), its own, severity and line; "k=v,k=v" lists. */
 typedef struct level_case {
@@ -263,6 +330,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_value_agrees_with_the_list),
         cmocka_unit_test(test_first_of_a_name_wins),
+        cmocka_unit_test(test_prepared_name_across_records),
         cmocka_unit_test(test_detected_level),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,7 +58,7 @@ static int fx_scan(void *ctx, const osp_log_query *q, osp_log_fn fn, void *fn_ct
         uint64_t t = osp_log_time(&f->b.records[i]);
         int ok = t >= q->start_ns && t < q->end_ns;
         osp_arena a;
-        osp_label *l;
+        osp_label *l = NULL;
         size_t n = 0;
         osp_arena_init(&a, 0, 0);
         if (records[i].stream < 4)
