@@ -5,7 +5,8 @@
  * Checks: no crash, no leak, a refused template always says why, and every stage leaves
  * the entry's labels with non-empty names and its line inside the arena or the input.
  * Every extracted value, and the first line, also goes through field type detection
- * (query/logdetect.h). */
+ * (query/logdetect.h). The pattern also runs as a line filter (|>): a line it matches
+ * holds each of its literals. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         CHECK(rc == 0 || rc == OSP_ENOMEM);
         check_entry(&e);
+    }
+    /* as a pattern line filter: a line it matches holds every literal (what a query pushes
+     * down to the store as needles) */
+    if (pat && osp__lq_pattern_test(pat, line)) {
+        osp_str lits[16];
+        size_t n = osp__lq_pattern_literals(pat, lits, 16);
+        for (size_t i = 0; i < n && i < 16; i++)
+            CHECK(lits[i].n > 0 && memmem(line.p, line.n, lits[i].p, lits[i].n) != NULL);
     }
     osp_arena_cleanup(&a);
     return 0;

@@ -22,6 +22,9 @@ typedef enum osp_logql_line_op {
     OSP_LOGQL_LINE_NOT_CONTAINS, /* != "text" */
     OSP_LOGQL_LINE_MATCH,        /* |~ "regex" (RE2, unanchored) */
     OSP_LOGQL_LINE_NOT_MATCH,    /* !~ "regex" */
+    OSP_LOGQL_LINE_PATTERN,      /* |> "pattern": literals with <_> for any text between
+                                  * (Loki's pattern match filter) */
+    OSP_LOGQL_LINE_NOT_PATTERN,  /* !> "pattern" */
 } osp_logql_line_op;
 
 /* Comparison of a label filter on a number, duration or byte size. */
@@ -115,8 +118,8 @@ typedef struct osp_logql_stage {
     union {
         struct {
             osp_logql_line_op op;
-            osp_str *values; /* "a" or "b": for |= and |~ any value matches; for != and
-                              * !~ the line must match none */
+            osp_str *values; /* "a" or "b": for |=, |~ and |> any value matches; for !=,
+                              * !~ and !> the line must match none */
             size_t n;
             const osp_logql_ip **ips; /* NULL, or per value the address pattern when
                                        * values[i] was written ip("...") (|= and != only),

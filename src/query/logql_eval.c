@@ -129,11 +129,17 @@ static void runner_cleanup(runner *r)
     osp_buf_cleanup(&r->line);
 }
 
-/* Fills q's store query for a log selector: matchers, and the leading single "|="
- * filters (before any stage that rewrites the line) as needles. */
+/* Fills q's store query for a log selector: matchers, and as needles the text that the
+ * leading single-valued "|=" and "|>" filters (before any stage that rewrites the line)
+ * require: the value of one, each literal of the other's pattern. */
 static int push_down(osp__lq_query *q, const osp_logql_log *log, osp_log_query *lq)
 {
-    osp_str *needles = osp_arena_alloc(q->arena, (log->nstages + 1) * sizeof *needles);
+    size_t cap = log->nstages + 1;
+    for (size_t i = 0; i < log->nstages; i++)
+        if (log->stages[i].kind == OSP_LOGQL_STAGE_LINE_FILTER &&
+            log->stages[i].u.line.op == OSP_LOGQL_LINE_PATTERN)
+            cap += log->stages[i].u.line.values[0].n; /* literals are never empty */
+    osp_str *needles = osp_arena_alloc(q->arena, cap * sizeof *needles);
     if (!needles)
         return OSP_ENOMEM;
     lq->m = log->matchers;
@@ -144,9 +150,19 @@ static int push_down(osp__lq_query *q, const osp_logql_log *log, osp_log_query *
         if (st->kind == OSP_LOGQL_STAGE_LINE_FORMAT || st->kind == OSP_LOGQL_STAGE_DECOLORIZE ||
             st->kind == OSP_LOGQL_STAGE_UNPACK)
             break;
-        if (st->kind == OSP_LOGQL_STAGE_LINE_FILTER && st->u.line.op == OSP_LOGQL_LINE_CONTAINS &&
-            !st->u.line.ips && st->u.line.n == 1 && st->u.line.values[0].n)
+        if (st->kind != OSP_LOGQL_STAGE_LINE_FILTER || st->u.line.ips || st->u.line.n != 1 ||
+            !st->u.line.values[0].n)
+            continue;
+        if (st->u.line.op == OSP_LOGQL_LINE_CONTAINS) {
             needles[lq->nneedles++] = st->u.line.values[0];
+        } else if (st->u.line.op == OSP_LOGQL_LINE_PATTERN) {
+            osp__lq_pattern *pat;
+            int rc = osp__lq_pattern_compile(st->u.line.values[0], q->arena, &pat);
+            if (rc)
+                return rc;
+            lq->nneedles +=
+                osp__lq_pattern_literals(pat, needles + lq->nneedles, cap - lq->nneedles);
+        }
     }
     return 0;
 }

@@ -124,6 +124,12 @@ int osp__lq_unpack(osp__lq_entry *e);
 typedef struct osp__lq_pattern osp__lq_pattern;
 int osp__lq_pattern_compile(osp_str text, osp_arena *arena, osp__lq_pattern **out);
 int osp__lq_pattern_run(const osp__lq_pattern *p, osp__lq_entry *e);
+/* 1 when line matches p as a pattern line filter (|>), as Loki's: its literals come in
+ * order, each capture takes at least one byte, a trailing literal ends the line; an empty
+ * line matches only the empty pattern. */
+int osp__lq_pattern_test(const osp__lq_pattern *p, osp_str line);
+/* Stores p's literals in order, at most max of them, and returns how many it has. */
+size_t osp__lq_pattern_literals(const osp__lq_pattern *p, osp_str *lits, size_t max);
 /* Removes ANSI escape sequences from e->line. 0 or OSP_ENOMEM. */
 int osp__lq_decolorize(osp__lq_entry *e);
 

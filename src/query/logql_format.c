@@ -112,7 +112,7 @@ static int put_filter(osp_buf *b, const osp_logql_filter *f)
 
 static int put_stage(osp_buf *b, const osp_logql_stage *s)
 {
-    static const char *const line_ops[] = {"|=", "!=", "|~", "!~"};
+    static const char *const line_ops[] = {"|=", "!=", "|~", "!~", "|>", "!>"};
     int rc = 0;
     switch (s->kind) {
     case OSP_LOGQL_STAGE_LINE_FILTER:

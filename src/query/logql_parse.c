@@ -32,6 +32,8 @@ typedef enum tok_kind {
     TK_PIPE_MATCH, /* |~ */
     TK_NEQ,        /* != */
     TK_NRE,        /* !~ */
+    TK_PIPE_PAT,   /* |> */
+    TK_NPAT,       /* !> */
     TK_EQ,         /* = */
     TK_EQL,        /* == */
     TK_RE,         /* =~ */
@@ -105,11 +107,12 @@ static const struct {
     tok_kind k;
 } puncts[] = {
     {"|=", TK_PIPE_EXACT}, {"|~", TK_PIPE_MATCH}, {"!=", TK_NEQ},   {"!~", TK_NRE},
-    {"==", TK_EQL},        {"=~", TK_RE},         {">=", TK_GTE},   {"<=", TK_LTE},
-    {"|", TK_PIPE},        {"=", TK_EQ},          {">", TK_GT},     {"<", TK_LT},
-    {"(", TK_LPAREN},      {")", TK_RPAREN},      {"{", TK_LBRACE}, {"}", TK_RBRACE},
-    {",", TK_COMMA},       {"+", TK_ADD},         {"-", TK_SUB},    {"*", TK_MUL},
-    {"/", TK_DIV},         {"%", TK_MOD},         {"^", TK_POW},
+    {"|>", TK_PIPE_PAT},   {"!>", TK_NPAT},       {"==", TK_EQL},   {"=~", TK_RE},
+    {">=", TK_GTE},        {"<=", TK_LTE},        {"|", TK_PIPE},   {"=", TK_EQ},
+    {">", TK_GT},          {"<", TK_LT},          {"(", TK_LPAREN}, {")", TK_RPAREN},
+    {"{", TK_LBRACE},      {"}", TK_RBRACE},      {",", TK_COMMA},  {"+", TK_ADD},
+    {"-", TK_SUB},         {"*", TK_MUL},         {"/", TK_DIV},    {"%", TK_MOD},
+    {"^", TK_POW},
 };
 
 /* Splits the input into tokens; '#' starts a comment to the end of the line. */
@@ -361,8 +364,70 @@ static int ip_call(osp__parser *p, osp_str *pattern, const osp_logql_ip **ip)
     return osp__tok_expect(p, TK_RPAREN, "')'");
 }
 
-/* (|= | != | |~ | !~) value {or value}: a value is "text", or ip("pattern") after |= and
- * != */
+static int is_name_char(int c)
+{
+    return osp__is_alpha(c) || osp__is_digit(c);
+}
+
+/* Loki's pattern rules: captures "<name>" or "<_>", none adjacent; for a pattern stage
+ * at least one named and no name twice, for a pattern line filter (filter) none named. */
+static int check_pattern(osp__parser *p, size_t pos, osp_str pat, int filter)
+{
+    const char *what = filter ? "invalid pattern filter" : "invalid pattern";
+    osp_str names[64];
+    size_t nnames = 0, prev_end = (size_t)-1;
+    for (size_t i = 0; i < pat.n; i++) {
+        if (pat.p[i] != '<')
+            continue;
+        size_t j = i + 1;
+        while (j < pat.n && is_name_char((unsigned char)pat.p[j]))
+            j++;
+        if (j == i + 1 || j >= pat.n || pat.p[j] != '>' ||
+            osp__is_digit((unsigned char)pat.p[i + 1]))
+            continue; /* literal text */
+        if (prev_end == i)
+            return osp__parse_fail(p, pos, "%s: consecutive capture not allowed", what);
+        osp_str name = osp_str_make(pat.p + i + 1, j - i - 1);
+        if (filter && !osp_str_eqz(name, "_"))
+            return osp__parse_fail(p, pos, "%s: named captures are not allowed (<%.*s>)", what,
+                                   OSP_STR_FMT(name));
+        if (!osp_str_eqz(name, "_")) {
+            for (size_t k = 0; k < nnames; k++)
+                if (osp_str_eq(names[k], name))
+                    return osp__parse_fail(p, pos, "invalid pattern: duplicate capture name (%.*s)",
+                                           OSP_STR_FMT(name));
+            if (nnames == sizeof names / sizeof names[0])
+                return osp__parse_fail(p, pos, "invalid pattern: too many captures");
+            names[nnames++] = name;
+        }
+        prev_end = j + 1;
+        i = j;
+    }
+    if (!nnames && !filter)
+        return osp__parse_fail(p, pos, "invalid pattern: at least one capture is required");
+    return 0;
+}
+
+static osp_logql_line_op line_op(tok_kind k)
+{
+    switch (k) {
+    case TK_PIPE_EXACT:
+        return OSP_LOGQL_LINE_CONTAINS;
+    case TK_NEQ:
+        return OSP_LOGQL_LINE_NOT_CONTAINS;
+    case TK_PIPE_MATCH:
+        return OSP_LOGQL_LINE_MATCH;
+    case TK_NRE:
+        return OSP_LOGQL_LINE_NOT_MATCH;
+    case TK_PIPE_PAT:
+        return OSP_LOGQL_LINE_PATTERN;
+    default:
+        return OSP_LOGQL_LINE_NOT_PATTERN;
+    }
+}
+
+/* (|= | != | |~ | !~ | |> | !>) value {or value}: a value is "text", or ip("pattern") after
+ * |= and != */
 static int line_filter(osp__parser *p, osp_logql_stage *st)
 {
     osp__tok *op = osp__tok_next(p);
@@ -370,11 +435,10 @@ static int line_filter(osp__parser *p, osp_logql_stage *st)
     const osp_logql_ip **ips = NULL;
     int any_ip = 0;
     st->kind = OSP_LOGQL_STAGE_LINE_FILTER;
-    st->u.line.op = op->kind == TK_PIPE_EXACT   ? OSP_LOGQL_LINE_CONTAINS
-                    : op->kind == TK_NEQ        ? OSP_LOGQL_LINE_NOT_CONTAINS
-                    : op->kind == TK_PIPE_MATCH ? OSP_LOGQL_LINE_MATCH
-                                                : OSP_LOGQL_LINE_NOT_MATCH;
+    st->u.line.op = line_op(op->kind);
     int regex = st->u.line.op == OSP_LOGQL_LINE_MATCH || st->u.line.op == OSP_LOGQL_LINE_NOT_MATCH;
+    int pattern =
+        st->u.line.op == OSP_LOGQL_LINE_PATTERN || st->u.line.op == OSP_LOGQL_LINE_NOT_PATTERN;
     for (;;) {
         size_t vpos = osp__tok_peek(p)->pos;
         osp_str *v = OSP__GROW(p, st->u.line.values, st->u.line.n, cap);
@@ -383,13 +447,14 @@ static int line_filter(osp__parser *p, osp_logql_stage *st)
             return p->rc;
         *ip = NULL;
         if (ip_next(p)) {
-            if (regex)
+            if (regex || pattern)
                 return osp__parse_fail(p, op->pos, "ip: invalid operation: ip() takes |= or !=");
             if (ip_call(p, v, ip))
                 return p->rc;
             any_ip = 1;
         } else if (string_lit(p, v, "quoted string") ||
-                   (regex && osp__parse_regex(p, vpos, *v, 0, "invalid regex", NULL))) {
+                   (regex && osp__parse_regex(p, vpos, *v, 0, "invalid regex", NULL)) ||
+                   (pattern && check_pattern(p, vpos, *v, 1))) {
             return p->rc;
         }
         if (!is_kw(osp__tok_peek(p), "or")) {
@@ -561,11 +626,6 @@ static int extract_params(osp__parser *p, osp_logql_stage *st)
     return 0;
 }
 
-static int is_name_char(int c)
-{
-    return osp__is_alpha(c) || osp__is_digit(c);
-}
-
 /* Loki's rule for a regexp stage: at least one named group "(?P<name>" or "(?<name>". */
 static int check_named_group(osp__parser *p, size_t pos, osp_str re)
 {
@@ -579,41 +639,6 @@ static int check_named_group(osp__parser *p, size_t pos, osp_str re)
             return 0;
     }
     return osp__parse_fail(p, pos, "at least one named capture must be supplied");
-}
-
-/* Loki's pattern rules: captures "<name>" or "<_>", at least one named, none adjacent,
- * no name twice. */
-static int check_pattern(osp__parser *p, size_t pos, osp_str pat)
-{
-    osp_str names[64];
-    size_t nnames = 0, prev_end = (size_t)-1;
-    for (size_t i = 0; i < pat.n; i++) {
-        if (pat.p[i] != '<')
-            continue;
-        size_t j = i + 1;
-        while (j < pat.n && is_name_char((unsigned char)pat.p[j]))
-            j++;
-        if (j == i + 1 || j >= pat.n || pat.p[j] != '>' ||
-            osp__is_digit((unsigned char)pat.p[i + 1]))
-            continue; /* literal text */
-        if (prev_end == i)
-            return osp__parse_fail(p, pos, "invalid pattern: consecutive capture not allowed");
-        osp_str name = osp_str_make(pat.p + i + 1, j - i - 1);
-        if (!osp_str_eqz(name, "_")) {
-            for (size_t k = 0; k < nnames; k++)
-                if (osp_str_eq(names[k], name))
-                    return osp__parse_fail(p, pos, "invalid pattern: duplicate capture name (%.*s)",
-                                           OSP_STR_FMT(name));
-            if (nnames == sizeof names / sizeof names[0])
-                return osp__parse_fail(p, pos, "invalid pattern: too many captures");
-            names[nnames++] = name;
-        }
-        prev_end = j + 1;
-        i = j;
-    }
-    if (!nnames)
-        return osp__parse_fail(p, pos, "invalid pattern: at least one capture is required");
-    return 0;
 }
 
 /* label_format dst=src | dst="template" {"," ...} */
@@ -690,7 +715,7 @@ static int stage(osp__parser *p, osp_logql_stage *st)
             return osp__parse_regex(p, vpos, st->u.text, 0, "invalid regex", NULL) ||
                    check_named_group(p, vpos, st->u.text);
         if (st->kind == OSP_LOGQL_STAGE_PATTERN)
-            return check_pattern(p, vpos, st->u.text);
+            return check_pattern(p, vpos, st->u.text, 0);
         return 0;
     }
     if (is_kw(t, "unpack") || is_kw(t, "decolorize")) {
@@ -719,7 +744,8 @@ static int stage(osp__parser *p, osp_logql_stage *st)
 
 static int is_line_filter(tok_kind k)
 {
-    return k == TK_PIPE_EXACT || k == TK_NEQ || k == TK_PIPE_MATCH || k == TK_NRE;
+    return k == TK_PIPE_EXACT || k == TK_NEQ || k == TK_PIPE_MATCH || k == TK_NRE ||
+           k == TK_PIPE_PAT || k == TK_NPAT;
 }
 
 /* Stages until something else; stops before "| unwrap". */

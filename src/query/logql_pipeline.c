@@ -210,11 +210,12 @@ struct osp__lq_stage {
     osp_re2 **re;               /* line filter: one per value; regexp: one */
     lq_group *groups;           /* regexp: its named groups */
     size_t ngroups;
-    osp__lq_tmpl *tmpl;   /* line_format */
-    osp__lq_tmpl **tmpls; /* label_format: per entry, NULL for a rename */
-    osp__lq_pattern *pat; /* pattern */
-    lq_filter *filter;    /* label filter */
-    lq_matcher *sel;      /* drop/keep */
+    osp__lq_tmpl *tmpl;     /* line_format */
+    osp__lq_tmpl **tmpls;   /* label_format: per entry, NULL for a rename */
+    osp__lq_pattern *pat;   /* pattern */
+    osp__lq_pattern **pats; /* pattern line filter: one per value */
+    lq_filter *filter;      /* label filter */
+    lq_matcher *sel;        /* drop/keep */
 };
 
 /* What compiling needs: the arena, every regex compiled (for cleanup) and the message. */
@@ -397,6 +398,13 @@ static int stage(lq_compile *c, const osp_logql_stage *a, osp__lq_stage *st)
     st->ast = a;
     switch (a->kind) {
     case OSP_LOGQL_STAGE_LINE_FILTER:
+        if (a->u.line.op == OSP_LOGQL_LINE_PATTERN || a->u.line.op == OSP_LOGQL_LINE_NOT_PATTERN) {
+            if (!(st->pats = osp_arena_calloc(c->arena, a->u.line.n + 1, sizeof *st->pats)))
+                return OSP_ENOMEM;
+            for (size_t i = 0; i < a->u.line.n && rc == 0; i++)
+                rc = osp__lq_pattern_compile(a->u.line.values[i], c->arena, &st->pats[i]);
+            return rc;
+        }
         if (a->u.line.op != OSP_LOGQL_LINE_MATCH && a->u.line.op != OSP_LOGQL_LINE_NOT_MATCH)
             return 0;
         if (!(st->re = osp_arena_calloc(c->arena, a->u.line.n + 1, sizeof *st->re)))
@@ -524,13 +532,18 @@ static int line_passes(const osp__lq_stage *st, osp_str line)
     for (size_t i = 0; i < a->u.line.n && !any; i++) {
         if (st->re)
             any = osp_re2_match(st->re[i], line, NULL, 0) == 1;
+        else if (st->pats)
+            any = osp__lq_pattern_test(st->pats[i], line);
         else if (a->u.line.ips && a->u.line.ips[i])
             any = osp_logql_ip_find(a->u.line.ips[i], line);
         else
             any = contains(line, a->u.line.values[i]);
     }
-    return a->u.line.op == OSP_LOGQL_LINE_CONTAINS || a->u.line.op == OSP_LOGQL_LINE_MATCH ? any
-                                                                                           : !any;
+    osp_logql_line_op op = a->u.line.op;
+    return op == OSP_LOGQL_LINE_CONTAINS || op == OSP_LOGQL_LINE_MATCH ||
+                   op == OSP_LOGQL_LINE_PATTERN
+               ? any
+               : !any;
 }
 
 static int cmp_holds(osp_logql_cmp op, int c)

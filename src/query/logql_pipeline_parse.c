@@ -652,6 +652,33 @@ int osp__lq_pattern_run(const osp__lq_pattern *p, osp__lq_entry *e)
     return 0;
 }
 
+int osp__lq_pattern_test(const osp__lq_pattern *p, osp_str line)
+{
+    if (line.n == 0 || p->n == 0)
+        return line.n == 0 && p->n == 0;
+    size_t off = 0;
+    for (size_t k = 0; k < p->n; k++) {
+        osp_str lit = p->a[k].text;
+        if (p->a[k].capture)
+            continue;
+        const char *at =
+            lit.n <= line.n - off ? memmem(line.p + off, line.n - off, lit.p, lit.n) : NULL;
+        if (!at || (k > 0 && at == line.p + off)) /* missing, or after an empty capture */
+            return 0;
+        off = (size_t)(at - line.p) + lit.n;
+    }
+    return p->a[p->n - 1].capture == (off != line.n);
+}
+
+size_t osp__lq_pattern_literals(const osp__lq_pattern *p, osp_str *lits, size_t max)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < p->n; k++)
+        if (!p->a[k].capture && n++ < max)
+            lits[n - 1] = p->a[k].text;
+    return n;
+}
+
 /* ---- decolorize ---- */
 
 static int is_alnum(char c)

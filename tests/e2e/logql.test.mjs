@@ -64,6 +64,16 @@ const LOG_CASES = [
     ['or of ip line filters', '{app="auth"} |= ip("92.168.1.10") or ip("192.168.1.11")', byLevel(authProd, AUTH, 2.5)],
     ['or of a string and an ip line filter', '{app="auth"} |= "POST" or ip("192.168.1.0/24")', byLevel(authProd, AUTH, 1.5, 2.5)],
     ['or of ip line filters, negated', '{app="auth"} != ip("92.168.1.10") or ip("192.168.1.10-192.168.1.10")', byLevel(authProd, AUTH, 2.5)],
+    // Pattern match filters (Loki 3): the literals in order, each <_> taking at least one
+    // byte, a trailing literal ending the line; the first literal is searched for, as
+    // Loki's matcher does, not anchored at the start.
+    ['pattern filter', '{app="shop", env="prod"} |> "level=<_> msg=\\"order created\\" <_>"', byLevel(shopProd, PROD, 1, 3)],
+    ['pattern filter, a trailing literal ends the line', '{app="shop", env="prod"} |> "<_> status=200"', byLevel(shopProd, PROD, 1, 3, 4)],
+    ['pattern filter, a trailing literal with text after it', '{app="shop", env="prod"} |> "<_> order_id=1001"', []],
+    ['pattern filter, negated', '{app="shop", env="prod"} !> "<_> status=200"', byLevel(shopProd, PROD, 2)],
+    ['or of pattern filters', '{app="shop", env="prod"} |> "<_>slow query<_>" or "<_>payment failed<_>"', byLevel(shopProd, PROD, 2, 4)],
+    ['pattern filter, an empty capture', '{app="auth"} |> "<_>192.168.1.10<_>"', []],
+    ['pattern filter, the first literal not at the start', '{app="auth"} |> "GET /login<_>"', byLevel(authProd, AUTH, 1.5)],
     ['ip label filter', '{app="auth"} | pattern "<ip> <_>" | ip = ip("192.168.1.10") | keep ip', [{ labels: { ip: '192.168.1.10' }, values: newest(AUTH, 1.5) }]],
     ['ip label filter, negated', '{app="auth"} | pattern "<ip> <_>" | ip != ip("192.168.1.10") | keep ip', [{ labels: { ip: '192.168.1.11' }, values: newest(AUTH, 2.5) }]],
     ['regex stream matcher', '{app=~"sh.p|auth", env!="dev"} |= "200"', [

@@ -54,6 +54,11 @@ static const ok_case ok_cases[] = {
     {"{app=\"foo\"} |= ip(\"10.0.0.0/8\") or ip(\"::1\")", NULL},
     {"{app=\"foo\"} != \"a\" or ip(\"10.0.0.1\")or\"b\"",
      "{app=\"foo\"} != \"a\" or ip(\"10.0.0.1\") or \"b\""},
+    /* pattern line filters */
+    {"{app=\"foo\"} |> \"<_> GET <_>\"", NULL},
+    {"{app=\"foo\"} !> `<_> \"GET` or \"x <_>\"|>\"\"",
+     "{app=\"foo\"} !> \"<_> \\\"GET\" or \"x <_>\" |> \"\""},
+    {"{app=\"foo\"} |> \"<a-b> <1>\"", NULL},
     /* parsers */
     {"{app=\"foo\"} | json", NULL},
     {"{app=\"foo\"} | json a=\"x.y\", b=\"z[0]\"", NULL},
@@ -331,6 +336,12 @@ static const bad_case bad_cases[] = {
     {"{app=\"foo\"} |= \"a\" or ip(\"1.2\")", 25, "ip: invalid pattern: \"1.2\""},
     {"{app=\"foo\"} |= \"a\" or", 21, "unexpected end of input, expected quoted string"},
     {"{app=\"foo\"} |= \"a\" \"b\"", 19, "unexpected string"},
+    {"{app=\"foo\"} |> \"<name> x\"", 15,
+     "invalid pattern filter: named captures are not allowed (<name>)"},
+    {"{app=\"foo\"} !> \"a\" or \"<_><_>\"", 22,
+     "invalid pattern filter: consecutive capture not allowed"},
+    {"{app=\"foo\"} |> ip(\"1.2.3.4\")", 12, "ip: invalid operation: ip() takes |= or !="},
+    {"{app=\"foo\"} |>", 14, "expected quoted string"},
     /* parsers */
     {"{app=\"foo\"} | json a=", 21, "expected quoted field expression"},
     {"{app=\"foo\"} | json a=\"\"", 21, "empty field expression"},

@@ -782,8 +782,8 @@ static void test_max_series(void **state)
     fixture_cleanup(&f);
 }
 
-/* Leading single "|=" filters reach the store as needles; the pipeline still runs on
- * every record keep sees, and the stats count those. */
+/* Leading single "|=" filters, and the literals of single "|>" filters, reach the store as
+ * needles; the pipeline still runs on every record keep sees, and the stats count those. */
 static void test_push_down_and_stats(void **state)
 {
     (void)state;
@@ -807,6 +807,12 @@ static void test_push_down_and_stats(void **state)
     assert_int_equal(res.nstreams, 3); /* one per detected_level */
     assert_int_equal(res.stats.lines, 3);
     assert_true(res.stats.bytes > 100);
+    /* a single pattern filter's literals are needles, an "or" of patterns gives none */
+    c.q = "{app=\"web\"} |> \"level=<_> status=<_> size=<_>\" |> \"<_>size=2KB<_>\" or "
+          "\"<_>size=1MB\"";
+    assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), 0);
+    assert_int_equal(f.needles, 3);
+    assert_int_equal(res.nstreams, 2); /* the lines at 30 (info) and 80 (error) */
     osp_arena_cleanup(&arena);
     fixture_cleanup(&f);
 }
