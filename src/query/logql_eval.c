@@ -13,6 +13,7 @@
 #include "core/mem.h"
 #include "model/logstream.h"
 #include "query/logql_eval_int.h"
+#include "query/logql_literal.h"
 #include "query/logql_units.h"
 
 #define DEFAULT_LIMIT 100
@@ -130,8 +131,9 @@ static void runner_cleanup(runner *r)
 }
 
 /* Fills q's store query for a log selector: matchers, and as needles the text that the
- * leading single-valued "|=" and "|>" filters (before any stage that rewrites the line)
- * require: the value of one, each literal of the other's pattern. */
+ * leading single-valued "|=", "|~" and "|>" filters (before any stage that rewrites the
+ * line) require: the value of "|=", the text of a "|~" whose regex is plain text
+ * (query/logql_literal.h), each literal of a "|>" pattern. */
 static int push_down(osp__lq_query *q, const osp_logql_log *log, osp_log_query *lq)
 {
     size_t cap = log->nstages + 1;
@@ -153,12 +155,18 @@ static int push_down(osp__lq_query *q, const osp_logql_log *log, osp_log_query *
         if (st->kind != OSP_LOGQL_STAGE_LINE_FILTER || st->u.line.ips || st->u.line.n != 1 ||
             !st->u.line.values[0].n)
             continue;
+        osp_logql_literal text;
+        int rc;
         if (st->u.line.op == OSP_LOGQL_LINE_CONTAINS) {
             needles[lq->nneedles++] = st->u.line.values[0];
+        } else if (st->u.line.op == OSP_LOGQL_LINE_MATCH) {
+            if ((rc = osp_logql_literal_of(st->u.line.values[0], q->arena, &text)) < 0)
+                return rc;
+            if (rc && !text.icase && text.n == 1 && text.alts[0].n)
+                needles[lq->nneedles++] = text.alts[0];
         } else if (st->u.line.op == OSP_LOGQL_LINE_PATTERN) {
             osp__lq_pattern *pat;
-            int rc = osp__lq_pattern_compile(st->u.line.values[0], q->arena, &pat);
-            if (rc)
+            if ((rc = osp__lq_pattern_compile(st->u.line.values[0], q->arena, &pat)))
                 return rc;
             lq->nneedles +=
                 osp__lq_pattern_literals(pat, needles + lq->nneedles, cap - lq->nneedles);

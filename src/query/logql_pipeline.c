@@ -8,6 +8,7 @@
 
 #include "core/err.h"
 #include "query/logql_eval_int.h"
+#include "query/logql_literal.h"
 #include "query/logql_units.h"
 #include "query/parse_util.h"
 
@@ -208,6 +209,7 @@ typedef struct lq_group {
 struct osp__lq_stage {
     const osp_logql_stage *ast; /* NULL for a filter compiled alone */
     osp_re2 **re;               /* line filter: one per value; regexp: one */
+    osp_logql_literal *lits;    /* |~ and !~: per value, its text (alts NULL: a regex) */
     lq_group *groups;           /* regexp: its named groups */
     size_t ngroups;
     osp__lq_tmpl *tmpl;     /* line_format */
@@ -407,10 +409,15 @@ static int stage(lq_compile *c, const osp_logql_stage *a, osp__lq_stage *st)
         }
         if (a->u.line.op != OSP_LOGQL_LINE_MATCH && a->u.line.op != OSP_LOGQL_LINE_NOT_MATCH)
             return 0;
-        if (!(st->re = osp_arena_calloc(c->arena, a->u.line.n + 1, sizeof *st->re)))
+        if (!(st->re = osp_arena_calloc(c->arena, a->u.line.n + 1, sizeof *st->re)) ||
+            !(st->lits = osp_arena_calloc(c->arena, a->u.line.n + 1, sizeof *st->lits)))
             return OSP_ENOMEM;
-        for (size_t i = 0; i < a->u.line.n && rc == 0; i++)
-            rc = regex(c, a->u.line.values[i], OSP_RE2_NOSUB, &st->re[i]);
+        for (size_t i = 0; i < a->u.line.n && rc == 0; i++) {
+            int text = osp_logql_literal_of(a->u.line.values[i], c->arena, &st->lits[i]);
+            rc = text < 0 ? text
+                 : text   ? 0
+                          : regex(c, a->u.line.values[i], OSP_RE2_NOSUB, &st->re[i]);
+        }
         return rc;
     case OSP_LOGQL_STAGE_REGEXP:
         if (!(st->re = osp_arena_calloc(c->arena, 1, sizeof *st->re)))
@@ -530,7 +537,9 @@ static int line_passes(const osp__lq_stage *st, osp_str line)
     const osp_logql_stage *a = st->ast;
     int any = 0;
     for (size_t i = 0; i < a->u.line.n && !any; i++) {
-        if (st->re)
+        if (st->lits && st->lits[i].alts)
+            any = osp_logql_literal_match(&st->lits[i], line);
+        else if (st->re)
             any = osp_re2_match(st->re[i], line, NULL, 0) == 1;
         else if (st->pats)
             any = osp__lq_pattern_test(st->pats[i], line);

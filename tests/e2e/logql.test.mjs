@@ -57,6 +57,12 @@ const LOG_CASES = [
     ['line regex', '{app="shop", env="prod"} |~ "status=5.."', byLevel(shopProd, PROD, 2)],
     ['line not regex', '{app="shop", env="prod"} !~ "order_id=100[12]"', byLevel(shopProd, PROD, 3, 4)],
     ['or of line filters', '{app="shop", env="prod"} |= "1001" or "1004"', byLevel(shopProd, PROD, 1, 4)],
+    // Regexes that are plain text run as text searches (Grafana's case-insensitive search
+    // writes (?i)); the answers are the regex's.
+    ['line regex, case-insensitive text', '{app="shop", env="prod"} |~ "(?i)ORDER Created"', byLevel(shopProd, PROD, 1, 3)],
+    ['line not regex, case-insensitive text', '{app="shop", env="prod"} !~ "(?i)LEVEL=INFO"', byLevel(shopProd, PROD, 2, 4)],
+    ['line regex, alternatives of text', '{app="shop", env="prod"} |~ "slow query|payment failed"', byLevel(shopProd, PROD, 2, 4)],
+    ['line regex, escaped text', '{app="shop", env="prod"} |~ "bytes=1\\\\.5KB"', byLevel(shopProd, PROD, 1)],
     // ip() matches whole addresses: 92.168.1.10 is a substring of 192.168.1.10, not an address in it.
     ['ip line filter, CIDR', '{app="auth"} |= ip("192.168.1.0/24")', byLevel(authProd, AUTH, 1.5, 2.5)],
     ['ip line filter, an address that is only a substring', '{app="auth"} |= ip("92.168.1.10")', []],

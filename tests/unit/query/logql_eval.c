@@ -782,8 +782,9 @@ static void test_max_series(void **state)
     fixture_cleanup(&f);
 }
 
-/* Leading single "|=" filters, and the literals of single "|>" filters, reach the store as
- * needles; the pipeline still runs on every record keep sees, and the stats count those. */
+/* Leading single "|=" filters, "|~" filters that are plain text and the literals of single
+ * "|>" filters reach the store as needles; the pipeline still runs on every record keep
+ * sees, and the stats count those. */
 static void test_push_down_and_stats(void **state)
 {
     (void)state;
@@ -813,6 +814,11 @@ static void test_push_down_and_stats(void **state)
     assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), 0);
     assert_int_equal(f.needles, 3);
     assert_int_equal(res.nstreams, 2); /* the lines at 30 (info) and 80 (error) */
+    /* a regex that is plain text is a needle; case-insensitive text or alternatives are not */
+    c.q = "{app=\"web\"} |~ \"status=\" |~ \"(?i)LEVEL=\" |~ \"oops|size=1MB\"";
+    assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), 0);
+    assert_int_equal(f.needles, 1);
+    assert_int_equal(res.nstreams, 2); /* the lines at 40 (warn) and 80 (error) */
     osp_arena_cleanup(&arena);
     fixture_cleanup(&f);
 }
