@@ -23,6 +23,7 @@
 #include "core/rfc3339.h"
 #include "core/version.h"
 #include "model/logstream.h"
+#include "net/http1.h"
 #include "proto/otlp_logs.h"
 #include "query/logql.h"
 #include "query/logql_eval.h"
@@ -34,7 +35,8 @@
 #define VALUES_SUFFIX "/values"
 #define DEFAULT_TIMEOUT_MS 120000
 #define DEFAULT_LIMIT 100
-#define TRACE_LOGS_LIMIT 1000 /* a trace's logs */
+#define CATEGORIZE_LABELS "categorize-labels" /* Loki's response encoding flag */
+#define TRACE_LOGS_LIMIT 1000                 /* a trace's logs */
 #define DEFAULT_SINCE_NS (3600ull * 1000000000ull)
 #define MAX_MATCH 64
 #define ERRLEN 512
@@ -348,8 +350,23 @@ static int put_stats(osp_buf *b, const osp_logql_stats *st)
         secs > 0 ? (uint64_t)((double)st->lines / secs) : 0, st->bytes, st->lines, secs);
 }
 
-/* The streams of a log query's result as a JSON array of {"stream":{..},"values":[..]}. */
-static int put_stream_array(osp_buf *b, const osp_logql_result *r)
+/* The third member of a categorized entry: {"structuredMetadata":{..},"parsed":{..}},
+ * leaving out either when empty. */
+static int put_categories(osp_buf *b, const osp_logql_entry *e)
+{
+    int rc = osp_buf_putc(b, '{');
+    if (!rc && e->nmeta)
+        rc =
+            osp_buf_puts(b, "\"structuredMetadata\":") || osp_json_put_labels(b, e->meta, e->nmeta);
+    if (!rc && e->nparsed)
+        rc = osp_buf_puts(b, e->nmeta ? ",\"parsed\":" : "\"parsed\":") ||
+             osp_json_put_labels(b, e->parsed, e->nparsed);
+    return rc ? rc : osp_buf_putc(b, '}');
+}
+
+/* The streams of a log query's result as a JSON array of {"stream":{..},"values":[..]},
+ * each value [time, line], or with categorize [time, line, categories]. */
+static int put_stream_array(osp_buf *b, const osp_logql_result *r, int categorize)
 {
     int rc = osp_buf_putc(b, '[');
     for (size_t i = 0; rc == 0 && i < r->nstreams; i++) {
@@ -359,20 +376,24 @@ static int put_stream_array(osp_buf *b, const osp_logql_result *r)
         for (size_t k = 0; rc == 0 && k < s->n; k++)
             rc = (k ? osp_buf_putc(b, ',') : 0) || osp_buf_putc(b, '[') ||
                  put_ns(b, s->entries[k].t_ns) || osp_buf_putc(b, ',') ||
-                 put_str(b, s->entries[k].line) || osp_buf_putc(b, ']');
+                 put_str(b, s->entries[k].line) ||
+                 (categorize && (osp_buf_putc(b, ',') || put_categories(b, &s->entries[k]))) ||
+                 osp_buf_putc(b, ']');
         rc = rc ? rc : osp_buf_puts(b, "]}");
     }
     return rc ? rc : osp_buf_putc(b, ']');
 }
 
-/* The "data" member of a query answer: streams, or a vector, matrix or scalar in
- * Prometheus's shape (which is Loki's), then the stats. */
-static int put_result(osp_buf *b, const osp_logql_result *r, uint64_t t_ns)
+/* The "data" member of a query answer: streams (categorized: with the encoding flag
+ * saying so), or a vector, matrix or scalar in Prometheus's shape (which is Loki's), then
+ * the stats. */
+static int put_result(osp_buf *b, const osp_logql_result *r, uint64_t t_ns, int categorize)
 {
     if (r->type == OSP_LOGQL_RESULT_STREAMS) {
-        return osp_buf_puts(b, "{\"resultType\":\"streams\",\"result\":") ||
-               put_stream_array(b, r) || osp_buf_putc(b, ',') || put_stats(b, &r->stats) ||
-               osp_buf_putc(b, '}');
+        return osp_buf_puts(b, "{\"resultType\":\"streams\",") ||
+               (categorize && osp_buf_puts(b, "\"encodingFlags\":[\"" CATEGORIZE_LABELS "\"],")) ||
+               osp_buf_puts(b, "\"result\":") || put_stream_array(b, r, categorize) ||
+               osp_buf_putc(b, ',') || put_stats(b, &r->stats) || osp_buf_putc(b, '}');
     }
     osp_promql_result pr = {.type = r->type == OSP_LOGQL_RESULT_SCALAR   ? OSP_PROMQL_T_SCALAR
                                     : r->type == OSP_LOGQL_RESULT_VECTOR ? OSP_PROMQL_T_VECTOR
@@ -388,11 +409,20 @@ static int put_result(osp_buf *b, const osp_logql_result *r, uint64_t t_ns)
     return osp_buf_putc(b, ',') || put_stats(b, &r->stats) || osp_buf_putc(b, '}');
 }
 
+/* 1 when the request asks for Loki's categorize-labels encoding, as Grafana's Loki data
+ * source does: the flag among the comma-separated X-Loki-Response-Encoding-Flags. */
+static int wants_categories(const osp_http_request *req)
+{
+    static const char *const flag[] = {CATEGORIZE_LABELS};
+    return osp_http1_list_flags(osp_http_header_get(req, "x-loki-response-encoding-flags"), flag,
+                                1) != 0;
+}
+
 static void answer_query(osp_logs_api *api, const osp_http_request *req, osp_http_response *res,
                          const osp_form *p, uint64_t start, uint64_t end, int64_t step_ms)
 {
     osp_logql_expr *e;
-    osp_logql_opts opts = {0};
+    osp_logql_opts opts = {.categorize = wants_categories(req)};
     osp_logql_result r;
     if (osp__logs_query_param(p, res, req->arena, &e) ||
         osp__logs_count_param(p, res, "limit", DEFAULT_LIMIT, &opts.limit) ||
@@ -402,7 +432,7 @@ static void answer_query(osp_logs_api *api, const osp_http_request *req, osp_htt
     osp_buf *b = &res->body;
     osp_buf_reset(b);
     int rc = osp_buf_puts(b, "{\"status\":\"success\",\"data\":");
-    rc = rc ? rc : put_result(b, &r, end);
+    rc = rc ? rc : put_result(b, &r, end, opts.categorize);
     osp__logs_finish(res, rc ? rc : osp_buf_putc(b, '}'));
 }
 
@@ -922,7 +952,7 @@ static void loki_patterns(osp_logs_api *api, const osp_http_request *req, osp_ht
 static int put_tail_frame(osp_buf *b, const osp_logql_result *r)
 {
     osp_buf_reset(b);
-    return osp_buf_puts(b, "{\"streams\":") || put_stream_array(b, r) ||
+    return osp_buf_puts(b, "{\"streams\":") || put_stream_array(b, r, 0) ||
            osp_buf_puts(b, ",\"dropped_entries\":null}");
 }
 

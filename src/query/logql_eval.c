@@ -206,7 +206,8 @@ static osp_label *copy_labels(osp_arena *a, const osp_label *l, size_t n)
     return c;
 }
 
-/* Groups the selected records, their pipeline run again, into streams. */
+/* Groups the selected records, their pipeline run again, into streams: by their final
+ * labels, or categorized by their stream labels. */
 static int group_streams(runner *r, const osp_log_batch *b, const uint64_t *ids,
                          osp_logql_result *res)
 {
@@ -228,8 +229,22 @@ static int group_streams(runner *r, const osp_log_batch *b, const uint64_t *ids,
             return osp__lq_fail(q, rc, "reading a record's line failed: %s", osp_strerror(rc));
         if ((rc = run_record(r, b, i, ids[i], line, NULL, &e)) < 0)
             return rc;
-        if (!(l = osp__lq_labels(&e, &r->scratch, &nl)) && nl)
+        ent[i] = (osp_logql_entry){.t_ns = e.t_ns, .stream = ids[i]};
+        if (q->opts.categorize) {
+            osp_label *cat[OSP__LQ_NCATS];
+            size_t ncat[OSP__LQ_NCATS];
+            if ((rc = osp__lq_labels_by_cat(&e, &r->scratch, cat, ncat)))
+                return rc;
+            ent[i].nmeta = ncat[OSP__LQ_CAT_META];
+            ent[i].nparsed = ncat[OSP__LQ_CAT_PARSED];
+            if (!(ent[i].meta = copy_labels(q->arena, cat[OSP__LQ_CAT_META], ent[i].nmeta)) ||
+                !(ent[i].parsed = copy_labels(q->arena, cat[OSP__LQ_CAT_PARSED], ent[i].nparsed)))
+                return OSP_ENOMEM;
+            l = cat[OSP__LQ_CAT_STREAM];
+            nl = ncat[OSP__LQ_CAT_STREAM];
+        } else if (!(l = osp__lq_labels(&e, &r->scratch, &nl)) && nl) {
             return OSP_ENOMEM;
+        }
         if ((rc = osp__pq_lmap_put(&map, q->arena, l, nl, &sid[i], &added)))
             return rc;
         if (added) {
@@ -238,8 +253,6 @@ static int group_streams(runner *r, const osp_log_batch *b, const uint64_t *ids,
                 return OSP_ENOMEM;
             map.lbl[sid[i]] = c;
         }
-        ent[i].t_ns = e.t_ns;
-        ent[i].stream = ids[i];
         if (!(ent[i].line = osp_arena_strdup(q->arena, e.line)).p)
             return OSP_ENOMEM;
     }

@@ -32,6 +32,9 @@ typedef struct osp_logql_source {
 typedef struct osp_logql_opts {
     size_t limit;        /* log queries: entries returned at most; 0 picks 100 */
     int forward;         /* log queries: oldest first (default newest first, "backward") */
+    int categorize;      /* log queries: Loki's categorize-labels encoding (streams by their
+                            stream labels alone, each entry with its structured metadata and
+                            the labels its pipeline set) */
     size_t max_series;   /* metric queries: series a result may hold; 0 picks 500 */
     int64_t deadline_ms; /* CLOCK_MONOTONIC ms after which evaluation stops with
                             OSP_ETIMEDOUT; 0 = none */
@@ -41,11 +44,16 @@ typedef struct osp_logql_entry {
     uint64_t t_ns;
     osp_str line;
     uint64_t stream; /* the record's stream (osp_logql_source.stream_labels) */
+    osp_label *meta; /* with opts.categorize: its structured metadata, sorted */
+    size_t nmeta;
+    osp_label *parsed; /* and the labels its pipeline set (__error__ among them), sorted */
+    size_t nparsed;
 } osp_logql_entry;
 
 /* A stream of a log query's result: entries sharing one final label set (the stream
  * labels, the record's structured metadata and the labels its pipeline extracted, as Loki
- * returns them by default), in the query's direction. */
+ * returns them by default; with opts.categorize the stream labels alone), in the query's
+ * direction. */
 typedef struct osp_logql_stream {
     osp_label *labels; /* sorted by name */
     size_t nlabels;

@@ -33,9 +33,15 @@
 #define OSP__LQ_TMPL_MAX (1u << 20)
 
 /* The labels of one entry while its pipeline runs. */
+/* Where a label of an entry comes from, as Loki's categorize-labels encoding tells them
+ * apart: the stream's labels, the record's structured metadata, or set by a stage (a
+ * parser or label_format). */
+enum { OSP__LQ_CAT_STREAM, OSP__LQ_CAT_META, OSP__LQ_CAT_PARSED, OSP__LQ_NCATS };
+
 typedef struct osp__lq_entry {
     osp_arena *arena; /* scratch for this entry's strings and arrays */
     osp_label *l;     /* current labels, names unique, in no order */
+    uint8_t *cat;     /* per label, where it comes from (OSP__LQ_CAT_*) */
     size_t n, cap;
     const osp_label *stream; /* the stream labels (Loki's base, for "_extracted") */
     size_t nstream;
@@ -68,6 +74,10 @@ int osp__lq_set_extracted(osp__lq_entry *e, osp_str name, osp_str value);
  * when set, sorted by name, in arena (names and values referenced). NULL only when out
  * of memory with *n > 0. */
 osp_label *osp__lq_labels(const osp__lq_entry *e, osp_arena *arena, size_t *n);
+/* The same labels split by where they come from: l[c] (n[c] of them, sorted) for each
+ * OSP__LQ_CAT_*, __error__ and __error_details__ among the parsed ones. 0 or OSP_ENOMEM. */
+int osp__lq_labels_by_cat(const osp__lq_entry *e, osp_arena *arena, osp_label *l[OSP__LQ_NCATS],
+                          size_t n[OSP__LQ_NCATS]);
 
 /* ---- templates (logql_template.c) ---- */
 

@@ -24,13 +24,17 @@ int osp__lq_entry_init(osp__lq_entry *e, osp_arena *arena, const osp_label *stre
     e->line = line;
     e->t_ns = t_ns;
     e->cap = nstream + nmeta + 16;
-    if (!(e->l = osp_arena_alloc(arena, e->cap * sizeof *e->l)))
+    if (!(e->l = osp_arena_alloc(arena, e->cap * sizeof *e->l)) ||
+        !(e->cat = osp_arena_alloc(arena, e->cap)))
         return OSP_ENOMEM;
     memcpy(e->l, stream, nstream * sizeof *stream);
+    memset(e->cat, OSP__LQ_CAT_STREAM, nstream);
     e->n = nstream;
     for (size_t i = 0; i < nmeta; i++) /* the first of a name wins, stream labels first */
-        if (!osp__lq_base_has(e, meta[i].name))
+        if (!osp__lq_base_has(e, meta[i].name)) {
+            e->cat[e->n] = OSP__LQ_CAT_META;
             e->l[e->n++] = meta[i];
+        }
     return 0;
 }
 
@@ -61,18 +65,31 @@ int osp__lq_set(osp__lq_entry *e, osp_str name, osp_str value)
     long i = find(e, name);
     if (i >= 0) {
         e->l[i].value = value;
+        e->cat[i] = OSP__LQ_CAT_PARSED; /* as Loki's builder: the last setter's category */
         return 0;
     }
     if (e->n == e->cap) {
         osp_label *l = osp_arena_alloc(e->arena, 2 * e->cap * sizeof *l);
-        if (!l)
+        uint8_t *cat = osp_arena_alloc(e->arena, 2 * e->cap);
+        if (!l || !cat)
             return OSP_ENOMEM;
         memcpy(l, e->l, e->n * sizeof *l);
+        memcpy(cat, e->cat, e->n);
         e->l = l;
+        e->cat = cat;
         e->cap *= 2;
     }
+    e->cat[e->n] = OSP__LQ_CAT_PARSED;
     e->l[e->n++] = (osp_label){name, value};
     return 0;
+}
+
+/* Removes label i (the last one takes its place). */
+static void remove_at(osp__lq_entry *e, size_t i)
+{
+    e->n--;
+    e->l[i] = e->l[e->n];
+    e->cat[i] = e->cat[e->n];
 }
 
 void osp__lq_del(osp__lq_entry *e, osp_str name)
@@ -83,7 +100,7 @@ void osp__lq_del(osp__lq_entry *e, osp_str name)
     else if (osp_str_eqz(name, OSP__LQ_ERROR_DETAILS))
         e->details = OSP_STR_LIT("");
     else if ((i = find(e, name)) >= 0)
-        e->l[i] = e->l[--e->n];
+        remove_at(e, (size_t)i);
 }
 
 void osp__lq_set_error(osp__lq_entry *e, const char *err, osp_str details)
@@ -162,27 +179,50 @@ static int cmp_label(const void *a, const void *b)
     return osp_str_cmp(x->name, y->name);
 }
 
+/* Puts e's final labels (non-empty values, then __error__ and __error_details__ as parsed
+ * labels) into l[c] for their category c, or all into l[0] unless split; sorts each. */
+static void collect(const osp__lq_entry *e, int split, osp_label *l[OSP__LQ_NCATS],
+                    size_t n[OSP__LQ_NCATS])
+{
+    int parsed = split ? OSP__LQ_CAT_PARSED : 0;
+    memset(n, 0, OSP__LQ_NCATS * sizeof *n);
+    for (size_t i = 0; i < e->n; i++) {
+        int c = split ? e->cat[i] : 0;
+        if (e->l[i].value.n && !osp_str_eqz(e->l[i].name, OSP__LQ_ERROR) &&
+            !osp_str_eqz(e->l[i].name, OSP__LQ_ERROR_DETAILS))
+            l[c][n[c]++] = e->l[i];
+    }
+    if (e->err.n) {
+        l[parsed][n[parsed]++] = (osp_label){OSP_STR_LIT(OSP__LQ_ERROR), e->err};
+        if (e->details.n)
+            l[parsed][n[parsed]++] = (osp_label){OSP_STR_LIT(OSP__LQ_ERROR_DETAILS), e->details};
+    }
+    for (int c = 0; c < OSP__LQ_NCATS; c++)
+        if (n[c] > 1)
+            qsort(l[c], n[c], sizeof *l[c], cmp_label);
+}
+
+int osp__lq_labels_by_cat(const osp__lq_entry *e, osp_arena *arena, osp_label *l[OSP__LQ_NCATS],
+                          size_t n[OSP__LQ_NCATS])
+{
+    for (int c = 0; c < OSP__LQ_NCATS; c++)
+        if (!(l[c] = osp_arena_alloc(arena, (e->n + 2) * sizeof *l[c])))
+            return OSP_ENOMEM;
+    collect(e, 1, l, n);
+    return 0;
+}
+
 osp_label *osp__lq_labels(const osp__lq_entry *e, osp_arena *arena, size_t *n)
 {
-    osp_label *l = osp_arena_alloc(arena, (e->n + 2) * sizeof *l);
-    size_t k = 0;
-    if (!l) {
+    osp_label *l[OSP__LQ_NCATS] = {osp_arena_alloc(arena, (e->n + 2) * sizeof *l[0])};
+    size_t counts[OSP__LQ_NCATS];
+    if (!l[0]) {
         *n = 1;
         return NULL;
     }
-    for (size_t i = 0; i < e->n; i++)
-        if (e->l[i].value.n && !osp_str_eqz(e->l[i].name, OSP__LQ_ERROR) &&
-            !osp_str_eqz(e->l[i].name, OSP__LQ_ERROR_DETAILS))
-            l[k++] = e->l[i];
-    if (e->err.n) {
-        l[k++] = (osp_label){OSP_STR_LIT(OSP__LQ_ERROR), e->err};
-        if (e->details.n)
-            l[k++] = (osp_label){OSP_STR_LIT(OSP__LQ_ERROR_DETAILS), e->details};
-    }
-    if (k > 1)
-        qsort(l, k, sizeof *l, cmp_label);
-    *n = k;
-    return l;
+    collect(e, 0, l, counts);
+    *n = counts[0];
+    return l[0];
 }
 
 /* ---- compiled stages ---- */
@@ -753,7 +793,7 @@ static void keep(const osp__lq_stage *st, osp__lq_entry *e)
         if (kept)
             j++;
         else
-            e->l[j] = e->l[--e->n];
+            remove_at(e, j);
     }
 }
 

@@ -230,6 +230,22 @@ describe('LogQL corpus', () => {
         });
     }
 
+    test('log query with categorized labels, as Grafana asks for them', async () => {
+        const query = '{app="shop", env="prod"} |= "status=200" | logfmt | keep app, env, status, detected_level';
+        const r = await logsGet(server, '/loki/api/v1/query_range', { query, ...range }, { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' });
+        assert.equal(r.status, 200, r.text());
+        const doc = r.json();
+        assert.deepEqual(doc.data.encodingFlags, ['categorize-labels']);
+        // One stream, its labels those keep left of the stream's; each line with its
+        // structured metadata (detected_level) and the labels logfmt set (status).
+        const entry = (s) => [at(s), line(PROD, s), { structuredMetadata: { detected_level: level(PROD, s) }, parsed: { status: '200' } }];
+        assert.deepEqual(doc.data.result, [{ stream: { app: 'shop', env: 'prod' }, values: [entry(4), entry(3), entry(1)] }]);
+        // without the flag, streams by every label, as before
+        const plain = (await logsGet(server, '/loki/api/v1/query_range', { query, ...range })).json();
+        assert.equal(plain.data.encodingFlags, undefined);
+        assert.equal(plain.data.result.length, 2); // detected_level info and warn
+    });
+
     for (const [name, query, expected] of INSTANT_CASES) {
         test(`metric query: ${name}`, async () => {
             const time = (T0 + 10n * SEC).toString();

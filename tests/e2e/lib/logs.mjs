@@ -71,9 +71,9 @@ export function lokiPush(server, streams, kind = 'json') {
 }
 
 /** GET of a Loki or native query endpoint with parameters; resolves the response. */
-export function logsGet(server, path, params = {}) {
+export function logsGet(server, path, params = {}, headers = {}) {
     const qs = new URLSearchParams(params).toString();
-    return request(`${server.apiUrl}${path}${qs ? `?${qs}` : ''}`, { timeout: 30000 * SLOW });
+    return request(`${server.apiUrl}${path}${qs ? `?${qs}` : ''}`, { timeout: 30000 * SLOW, headers });
 }
 
 /** A Loki query_range answer's streams as [{labels, values: [[ns, line]]}], sorted by labels. */

@@ -823,6 +823,42 @@ static void test_push_down_and_stats(void **state)
     fixture_cleanup(&f);
 }
 
+/* With categorize, a log query's streams are its records' stream labels, and each entry
+ * keeps its structured metadata and the labels its pipeline set apart; a metadata label a
+ * stage sets again counts as set by the stage. */
+static void test_categorized(void **state)
+{
+    (void)state;
+    fixture f;
+    osp_arena arena;
+    osp_logql_result res;
+    osp_logql_opts opts = {.categorize = 1};
+    char err[256];
+    qcase c = {.q = "{app=\"api\", env=\"prod\"} |= \"status\" | json status | label_format "
+                    "pod=\"{{.pod}}-x\"",
+               .end = 100,
+               .step = 1};
+    fixture_init(&f);
+    osp_arena_init(&arena, 0, 0);
+    assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), 0);
+    assert_int_equal(res.nstreams, 1);
+    const osp_logql_stream *st = &res.streams[0];
+    assert_int_equal(st->nlabels, 2);
+    assert_true(osp_str_eqz(osp_labels_get(st->labels, st->nlabels, OSP_STR_LIT("app")), "api"));
+    assert_true(osp_str_eqz(osp_labels_get(st->labels, st->nlabels, OSP_STR_LIT("env")), "prod"));
+    assert_int_equal(st->n, 2); /* the JSON lines at 10 (pod p1) and 20 (pod p2) */
+    for (size_t k = 0; k < st->n; k++) {
+        const osp_logql_entry *en = &st->entries[k];
+        osp_str pod = osp_labels_get(en->parsed, en->nparsed, OSP_STR_LIT("pod"));
+        assert_true(osp_str_eqz(pod, en->t_ns == 10000000000u ? "p1-x" : "p2-x"));
+        assert_int_equal(osp_labels_get(en->parsed, en->nparsed, OSP_STR_LIT("status")).n, 3);
+        assert_int_equal(osp_labels_get(en->meta, en->nmeta, OSP_STR_LIT("pod")).n, 0);
+        assert_true(osp_labels_get(en->meta, en->nmeta, OSP_STR_LIT("detected_level")).n > 0);
+    }
+    osp_arena_cleanup(&arena);
+    fixture_cleanup(&f);
+}
+
 /* A count grouped by stream labels alone reads records' times alone; one grouped by
  * other labels reads no lines. */
 static void test_times_only(void **state)
@@ -870,7 +906,7 @@ int main(void)
         cmocka_unit_test(test_log_queries), cmocka_unit_test(test_metric_queries),
         cmocka_unit_test(test_errors),      cmocka_unit_test(test_template_errors),
         cmocka_unit_test(test_max_series),  cmocka_unit_test(test_push_down_and_stats),
-        cmocka_unit_test(test_times_only),
+        cmocka_unit_test(test_times_only),  cmocka_unit_test(test_categorized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
