@@ -620,7 +620,9 @@ static int serve(int argc, char **argv)
         rc = osp_logpattern_saver_start(env.patterns, patterns_path, PATTERNS_SAVE_MS,
                                         &patterns_saver);
     if (rc == 0) {
-        osp_logs_api_options lopt = {.timeout_ms = cfg.query.timeout_ms, .patterns = env.patterns};
+        osp_logs_api_options lopt = {.timeout_ms = cfg.query.timeout_ms,
+                                     .patterns = env.patterns,
+                                     .retention_ns = cfg.store.retention_ns};
         rc = osp_logs_api_create(store, &lopt, &logs);
     }
     if (rc == 0)

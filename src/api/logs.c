@@ -42,7 +42,7 @@
 #define ERRLEN 512
 #define NS UINT64_C(1000000000)
 
-enum { NROUTES = 16 };
+enum { NROUTES = 18 };
 
 typedef void (*logs_fn)(osp_logs_api *api, const osp_http_request *req, osp_http_response *res);
 
@@ -644,6 +644,70 @@ static void loki_buildinfo(osp_logs_api *api, const osp_http_request *req, osp_h
                                               "\"\",\"buildDate\":\"\",\"goVersion\":\"\"}"));
 }
 
+/* GET|POST /loki/api/v1/format_query?query=: the query as Osprey prints it, as Grafana's
+ * "Format query" button asks; a query that does not parse is a 400 saying why. */
+static void loki_format_query(osp_logs_api *api, const osp_http_request *req,
+                              osp_http_response *res)
+{
+    (void)api;
+    osp_form p;
+    osp_logql_expr *e;
+    osp_form_init(&p, req);
+    if (osp__logs_query_param(&p, res, req->arena, &e))
+        return;
+    osp_buf text;
+    osp_buf_init(&text, 0);
+    osp_buf *b = &res->body;
+    osp_buf_reset(b);
+    int rc = osp_logql_format(e, &text);
+    rc = rc ? rc : osp_buf_puts(b, "{\"status\":\"success\",\"data\":");
+    rc = rc ? rc : put_str(b, osp_buf_str(&text));
+    osp_buf_cleanup(&text);
+    osp__logs_finish(res, rc ? rc : osp_buf_putc(b, '}'));
+}
+
+/* A JSON array of the strings names[0..n). */
+static int put_names(osp_buf *b, const char *const *names, size_t n)
+{
+    int rc = osp_buf_putc(b, '[');
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = (i ? osp_buf_putc(b, ',') : 0) || put_str(b, osp_str_c(names[i]));
+    return rc ? rc : osp_buf_putc(b, ']');
+}
+
+/* GET /loki/api/v1/drilldown-limits: the limits Grafana's Logs Drilldown reads before it
+ * shows a service (which tabs to offer, how far back to look), in Loki's shape, with what
+ * Osprey does: levels and services discovered by Loki's rules, volume queries, patterns
+ * when mined, the query limits and the retention. */
+static void loki_drilldown_limits(osp_logs_api *api, const osp_http_request *req,
+                                  osp_http_response *res)
+{
+    (void)req;
+    const char *const *levels, *const *services;
+    size_t nlevels = osp_level_fields(&levels), nservices = osp_log_service_labels(&services);
+    char timeout[32], retention[32];
+    osp_prom_duration_format(api->opt.timeout_ms ? api->opt.timeout_ms : DEFAULT_TIMEOUT_MS,
+                             timeout, sizeof timeout);
+    osp_prom_duration_format((int64_t)(api->opt.retention_ns / 1000000), retention,
+                             sizeof retention);
+    osp_buf *b = &res->body;
+    osp_buf_reset(b);
+    int rc =
+        osp_buf_puts(b, "{\"limits\":{\"discover_log_levels\":true,\"discover_service_name\":");
+    rc = rc ? rc : put_names(b, services, nservices);
+    rc = rc ? rc : osp_buf_puts(b, ",\"log_level_fields\":");
+    rc = rc ? rc : put_names(b, levels, nlevels);
+    rc = rc ? rc
+            : osp_buf_printf(b,
+                             ",\"max_entries_limit_per_query\":%d,\"max_query_series\":%d,"
+                             "\"query_timeout\":\"%s\",\"retention_period\":\"%s\","
+                             "\"volume_enabled\":true},\"pattern_ingester_enabled\":%s,"
+                             "\"version\":\"" OSP_VERSION "\"}",
+                             OSP_LOGS_MAX_LIMIT, OSP_LOGQL_DEFAULT_MAX_SERIES, timeout, retention,
+                             api->opt.patterns ? "true" : "false");
+    osp__logs_finish(res, rc);
+}
+
 /* ---- native endpoints ---- */
 
 /* One log line of a native answer. */
@@ -1054,6 +1118,8 @@ int osp_logs_api_create(osp_store *store, const osp_logs_api_options *opt, osp_l
         {"/loki/api/v1/series", loki_series},
         {"/loki/api/v1/patterns", loki_patterns},
         {"/loki/api/v1/status/buildinfo", loki_buildinfo},
+        {"/loki/api/v1/format_query", loki_format_query},
+        {"/loki/api/v1/drilldown-limits", loki_drilldown_limits},
         {"/loki/api/v1/index/stats", osp__logs_index_stats},
         {"/loki/api/v1/index/volume", osp__logs_index_volume},
         {"/loki/api/v1/index/volume_range", osp__logs_index_volume_range},

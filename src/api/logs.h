@@ -28,6 +28,8 @@ typedef struct osp_logs_api osp_logs_api;
 typedef struct osp_logs_api_options {
     int64_t timeout_ms;       /* longest evaluation; 0 picks 2 minutes */
     osp_logpattern *patterns; /* the miner the receivers feed (borrowed); NULL: none */
+    uint64_t retention_ns;    /* the store's retention, published to Logs Drilldown (0:
+                                 forever) */
 } osp_logs_api_options;
 
 /* Creates the API over store (borrowed; it must outlive the API). 0 or OSP_ENOMEM. */
@@ -39,6 +41,7 @@ void osp_logs_api_destroy(osp_logs_api *api);
  *   /loki/api/v1/query, /loki/api/v1/query_range, /loki/api/v1/labels,
  *   /loki/api/v1/label/{name}/values, /loki/api/v1/series, /loki/api/v1/patterns,
  *   /loki/api/v1/tail (WebSocket), /loki/api/v1/status/buildinfo,
+ *   /loki/api/v1/format_query, /loki/api/v1/drilldown-limits,
  *   /loki/api/v1/index/stats, /loki/api/v1/index/volume, /loki/api/v1/index/volume_range,
  *   /loki/api/v1/detected_labels, /loki/api/v1/detected_fields,
  *   /loki/api/v1/detected_field/{name}/values,

@@ -88,6 +88,12 @@ int osp_level_field_rank(osp_str name)
     return rank_of(name, 0);
 }
 
+size_t osp_level_fields(const char *const **fields)
+{
+    *fields = level_fields;
+    return NFIELDS;
+}
+
 static int lower(char c)
 {
     return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;

@@ -40,6 +40,8 @@ osp_line_level osp_level_of_severity(int32_t severity_number);
  * severity, SEVERITY, Severity, SeverityText, lvl, LVL, Lvl, severity_text, Severity_Text,
  * SEVERITY_TEXT): its index, or -1 when it is none of them. */
 int osp_level_field_rank(osp_str name);
+/* Loki's list of level fields, in that order (*fields); returns how many. */
+size_t osp_level_fields(const char *const **fields);
 
 /* The rank of severity_text, the name OTLP severity texts take as metadata. */
 #define OSP_LEVEL_FIELD_SEVERITY_TEXT 11

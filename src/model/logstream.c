@@ -283,6 +283,12 @@ int osp_log_stream_labels(const osp_resource *r, int labels_from, osp_arena *are
     return finish(&ls, labels, n);
 }
 
+size_t osp_log_service_labels(const char *const **names)
+{
+    *names = service_labels;
+    return sizeof service_labels / sizeof *service_labels;
+}
+
 static int push_hex(label_list *ls, osp_str name, const uint8_t *id, size_t len)
 {
     static const uint8_t zero[16];

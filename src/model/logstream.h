@@ -40,6 +40,10 @@ enum osp_log_labels_from {
 int osp_log_stream_labels(const osp_resource *r, int labels_from, osp_arena *arena,
                           osp_label **labels, size_t *n);
 
+/* The labels Loki looks at for a service name when none is given, in that order
+ * (*names); returns how many. */
+size_t osp_log_service_labels(const char *const **names);
+
 /* The structured metadata of record i of b, sorted by name, names unique (the first
  * wins), every value non-empty:
  * - the record's attributes, names sanitized as for promoted labels (kept as sent for

@@ -17,7 +17,6 @@
 #include "query/logql_units.h"
 
 #define DEFAULT_LIMIT 100
-#define DEFAULT_MAX_SERIES 500
 
 /* ---- running a pipeline over the source's records ---- */
 
@@ -1097,7 +1096,7 @@ int osp_logql_eval(const osp_logql_source *src, const osp_logql_expr *e, uint64_
     if (!q.opts.limit)
         q.opts.limit = DEFAULT_LIMIT;
     if (!q.opts.max_series)
-        q.opts.max_series = DEFAULT_MAX_SERIES;
+        q.opts.max_series = OSP_LOGQL_DEFAULT_MAX_SERIES;
     q.pq = (osp__pq_query){.arena = arena,
                            .deadline_ms = q.opts.deadline_ms,
                            .err = err,

@@ -29,13 +29,18 @@ typedef struct osp_logql_source {
                    uint64_t end_ns, osp_arena *arena, uint64_t **ids, size_t *nids);
 } osp_logql_source;
 
+/* The series a metric query's result may hold unless told otherwise (Loki's
+ * max_query_series). */
+#define OSP_LOGQL_DEFAULT_MAX_SERIES 500
+
 typedef struct osp_logql_opts {
     size_t limit;        /* log queries: entries returned at most; 0 picks 100 */
     int forward;         /* log queries: oldest first (default newest first, "backward") */
     int categorize;      /* log queries: Loki's categorize-labels encoding (streams by their
                             stream labels alone, each entry with its structured metadata and
                             the labels its pipeline set) */
-    size_t max_series;   /* metric queries: series a result may hold; 0 picks 500 */
+    size_t max_series;   /* metric queries: series a result may hold; 0 picks
+                            OSP_LOGQL_DEFAULT_MAX_SERIES */
     int64_t deadline_ms; /* CLOCK_MONOTONIC ms after which evaluation stops with
                             OSP_ETIMEDOUT; 0 = none */
 } osp_logql_opts;

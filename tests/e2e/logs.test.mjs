@@ -400,6 +400,28 @@ describe('Loki push, JSON lines and bad input', () => {
         }
     });
 
+    test('what Grafana asks of a Loki besides queries: formatting a query, Logs Drilldown limits', async () => {
+        const fmt = await logsGet(server, '/loki/api/v1/format_query', { query: 'sum by(app)(rate({job="detect"}|="GET"|json[5m]))' });
+        assert.equal(fmt.status, 200, fmt.text());
+        assert.deepEqual(fmt.json(), { status: 'success', data: 'sum by (app) (rate({job="detect"} |= "GET" | json[5m]))' });
+        const bad = await logsGet(server, '/loki/api/v1/format_query', { query: '{job="detect"' });
+        assert.equal(bad.status, 400);
+        assert.match(bad.text(), /parse error: offset 13: unexpected end of input/);
+        const limits = await logsGet(server, '/loki/api/v1/drilldown-limits');
+        assert.equal(limits.status, 200, limits.text());
+        const doc = limits.json();
+        // patterns are mined, levels and services found by Loki's rules, the default
+        // retention of 7 days
+        assert.equal(doc.pattern_ingester_enabled, true);
+        assert.equal(doc.limits.discover_log_levels, true);
+        assert.equal(doc.limits.volume_enabled, true);
+        assert.equal(doc.limits.retention_period, '1w');
+        assert.equal(doc.limits.max_entries_limit_per_query, 5000);
+        assert.equal(doc.limits.log_level_fields[0], 'level');
+        assert.ok(doc.limits.discover_service_name.includes('app'));
+        assert.match(doc.version, /^\d+\.\d+\.\d+/);
+    });
+
     test('log patterns find the templates of a noisy service', async () => {
         const users = ['ann', 'bob', 'cy', 'dee'];
         const values = [];
