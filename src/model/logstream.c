@@ -159,18 +159,17 @@ static int value_text(osp_arena *a, const osp_value *v, osp_buf *scratch, osp_st
     return scratch->len && !out->p ? OSP_ENOMEM : 0;
 }
 
-/* 1 when needle (not empty) occurs in s, looking for its byte at anchor first. Faster
- * than memmem for the short names and blobs of attributes, more so with a rare anchor. */
-static int contains(osp_str s, osp_str needle, size_t anchor)
+/* 1 when needle (not empty) occurs in s. Faster than memmem for the short names and
+ * blobs of attributes. */
+static int contains(osp_str s, osp_str needle)
 {
     if (s.n < needle.n)
         return 0;
-    const char *p = s.p + anchor, *end = s.p + (s.n - needle.n) + anchor + 1;
-    while (p < end && (p = memchr(p, needle.p[anchor], (size_t)(end - p)))) {
-        const char *at = p++ - anchor;
-        if (at[0] == needle.p[0] && at[needle.n - 1] == needle.p[needle.n - 1] &&
-            memcmp(at, needle.p, needle.n) == 0)
+    const char *p = s.p, *end = s.p + (s.n - needle.n) + 1;
+    while (p < end && (p = memchr(p, needle.p[0], (size_t)(end - p)))) {
+        if (p[needle.n - 1] == needle.p[needle.n - 1] && memcmp(p, needle.p, needle.n) == 0)
             return 1;
+        p++;
     }
     return 0;
 }
@@ -181,8 +180,7 @@ static int may_hold(const label_list *ls, osp_str blob)
 {
     if (!ls->only)
         return 1;
-    return ls->n == 0 &&
-           (ls->only->needle.n == 0 || contains(blob, ls->only->needle, ls->only->anchor));
+    return ls->n == 0 && (ls->only->needle.n == 0 || contains(blob, ls->only->needle));
 }
 
 /* Adds the attributes of blob: all of them (want_promoted < 0), only the promoted ones
@@ -348,8 +346,7 @@ static int level_text(level_fields *lf, osp_str raw, osp_str *text)
 static int level_attrs(level_fields *lf, osp_str blob, int as_label, int want_promoted,
                        int keep_names)
 {
-    int may_detect =
-        !as_label && !lf->found_detected && contains(blob, OSP_STR_LIT("detected"), 4 /* its c */);
+    int may_detect = !as_label && !lf->found_detected && contains(blob, OSP_STR_LIT("detected"));
     if (!may_detect && !osp_level_field_may_occur(blob))
         return 0;
     osp_attr_iter it;
@@ -586,17 +583,6 @@ int osp_log_metadata(const osp_log_batch *b, size_t i, osp_arena *arena, osp_lab
     return rc ? rc : finish(&ls, labels, n);
 }
 
-/* How often each byte is met in text, roughly (0 for the rarest): English letter
- * frequencies for letters, the rest between them. */
-static unsigned commonness(uint8_t c)
-{
-    static const char by_frequency[] = "zqjxkvbpygfwmucldrhsnioate";
-    if (c >= 'A' && c <= 'Z')
-        c = (uint8_t)(c - 'A' + 'a');
-    const char *at = c >= 'a' && c <= 'z' ? strchr(by_frequency, c) : NULL;
-    return at ? (unsigned)(at - by_frequency) : 8;
-}
-
 void osp_log_meta_name_init(osp_log_meta_name *m, osp_str name)
 {
     *m = (osp_log_meta_name){.name = name.p ? name : OSP_STR_LIT("")};
@@ -607,9 +593,6 @@ void osp_log_meta_name_init(osp_log_meta_name *m, osp_str name)
                 m->needle = osp_str_make(name.p + start, i - start);
             start = i + 1;
         }
-    for (size_t i = 1; i < m->needle.n; i++)
-        if (commonness((uint8_t)m->needle.p[i]) < commonness((uint8_t)m->needle.p[m->anchor]))
-            m->anchor = i;
     for (int f = FIELD_DETECTED_LEVEL; f < FIELD_COUNT; f++)
         if (osp_str_eq(m->name, field_names[f]))
             m->field = f;

@@ -71,7 +71,6 @@ int osp_log_metadata_value(const osp_log_batch *b, size_t i, osp_arena *arena, o
 typedef struct osp_log_meta_name {
     osp_str name;
     osp_str needle;  /* its longest run without '_', which sanitizing cannot write */
-    size_t anchor;   /* the byte of needle searched for first: the rarest in text */
     int field;       /* the record field it names (logstream.c), or 0: attributes only */
     osp_buf lacking; /* a copy of the last resource attribute blob that gave no value */
     int has_lacking;

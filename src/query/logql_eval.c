@@ -129,10 +129,41 @@ static void runner_cleanup(runner *r)
     osp_buf_cleanup(&r->line);
 }
 
-/* Fills q's store query for a log selector: matchers, and as needles the text that the
- * leading single-valued "|=", "|~" and "|>" filters (before any stage that rewrites the
- * line) require: the value of "|=", the text of a "|~" whose regex is plain text
- * (query/logql_literal.h), each literal of a "|>" pattern. */
+/* Stores in needles (room for at most room) the text every line that line filter st keeps
+ * holds, when the filter has a single value: the value of "|=", the text of a "|~" whose
+ * regex is plain text (query/logql_literal.h), each literal of a "|>" pattern. Returns how
+ * many, or an error. */
+static int filter_needles(osp__lq_query *q, const osp_logql_stage *st, osp_str *needles,
+                          size_t room)
+{
+    if (st->kind != OSP_LOGQL_STAGE_LINE_FILTER || st->u.line.ips || st->u.line.n != 1 ||
+        !st->u.line.values[0].n)
+        return 0;
+    osp_str value = st->u.line.values[0];
+    osp_logql_literal text;
+    osp__lq_pattern *pat;
+    int rc;
+    switch (st->u.line.op) {
+    case OSP_LOGQL_LINE_CONTAINS:
+        needles[0] = value;
+        return 1;
+    case OSP_LOGQL_LINE_MATCH:
+        if ((rc = osp_logql_literal_of(value, q->arena, &text)) <= 0 || text.icase || text.n != 1 ||
+            !text.alts[0].n)
+            return rc < 0 ? rc : 0;
+        needles[0] = text.alts[0];
+        return 1;
+    case OSP_LOGQL_LINE_PATTERN:
+        if ((rc = osp__lq_pattern_compile(value, q->arena, &pat)))
+            return rc;
+        return (int)osp__lq_pattern_literals(pat, needles, room);
+    default:
+        return 0;
+    }
+}
+
+/* Fills q's store query for a log selector: matchers, and as needles the text the leading
+ * line filters (before any stage that rewrites the line) require (filter_needles). */
 static int push_down(osp__lq_query *q, const osp_logql_log *log, osp_log_query *lq)
 {
     size_t cap = log->nstages + 1;
@@ -151,25 +182,10 @@ static int push_down(osp__lq_query *q, const osp_logql_log *log, osp_log_query *
         if (st->kind == OSP_LOGQL_STAGE_LINE_FORMAT || st->kind == OSP_LOGQL_STAGE_DECOLORIZE ||
             st->kind == OSP_LOGQL_STAGE_UNPACK)
             break;
-        if (st->kind != OSP_LOGQL_STAGE_LINE_FILTER || st->u.line.ips || st->u.line.n != 1 ||
-            !st->u.line.values[0].n)
-            continue;
-        osp_logql_literal text;
-        int rc;
-        if (st->u.line.op == OSP_LOGQL_LINE_CONTAINS) {
-            needles[lq->nneedles++] = st->u.line.values[0];
-        } else if (st->u.line.op == OSP_LOGQL_LINE_MATCH) {
-            if ((rc = osp_logql_literal_of(st->u.line.values[0], q->arena, &text)) < 0)
-                return rc;
-            if (rc && !text.icase && text.n == 1 && text.alts[0].n)
-                needles[lq->nneedles++] = text.alts[0];
-        } else if (st->u.line.op == OSP_LOGQL_LINE_PATTERN) {
-            osp__lq_pattern *pat;
-            if ((rc = osp__lq_pattern_compile(st->u.line.values[0], q->arena, &pat)))
-                return rc;
-            lq->nneedles +=
-                osp__lq_pattern_literals(pat, needles + lq->nneedles, cap - lq->nneedles);
-        }
+        int n = filter_needles(q, st, needles + lq->nneedles, cap - lq->nneedles);
+        if (n < 0)
+            return n;
+        lq->nneedles += (size_t)n;
     }
     return 0;
 }
@@ -205,6 +221,27 @@ static osp_label *copy_labels(osp_arena *a, const osp_label *l, size_t n)
     return c;
 }
 
+/* Splits e's labels for Loki's categorize-labels encoding: its structured metadata and
+ * parsed labels into en (copies in the query's arena), its stream labels into *l (in the
+ * runner's scratch). 0 or OSP_ENOMEM. */
+static int categorize(runner *r, const osp__lq_entry *e, osp_logql_entry *en, osp_label **l,
+                      size_t *nl)
+{
+    osp_label *cat[OSP__LQ_NCATS];
+    size_t n[OSP__LQ_NCATS];
+    int rc = osp__lq_labels_by_cat(e, &r->scratch, cat, n);
+    if (rc)
+        return rc;
+    en->nmeta = n[OSP__LQ_CAT_META];
+    en->nparsed = n[OSP__LQ_CAT_PARSED];
+    if (!(en->meta = copy_labels(r->q->arena, cat[OSP__LQ_CAT_META], en->nmeta)) ||
+        !(en->parsed = copy_labels(r->q->arena, cat[OSP__LQ_CAT_PARSED], en->nparsed)))
+        return OSP_ENOMEM;
+    *l = cat[OSP__LQ_CAT_STREAM];
+    *nl = n[OSP__LQ_CAT_STREAM];
+    return 0;
+}
+
 /* Groups the selected records, their pipeline run again, into streams: by their final
  * labels, or categorized by their stream labels. */
 static int group_streams(runner *r, const osp_log_batch *b, const uint64_t *ids,
@@ -230,17 +267,8 @@ static int group_streams(runner *r, const osp_log_batch *b, const uint64_t *ids,
             return rc;
         ent[i] = (osp_logql_entry){.t_ns = e.t_ns, .stream = ids[i]};
         if (q->opts.categorize) {
-            osp_label *cat[OSP__LQ_NCATS];
-            size_t ncat[OSP__LQ_NCATS];
-            if ((rc = osp__lq_labels_by_cat(&e, &r->scratch, cat, ncat)))
+            if ((rc = categorize(r, &e, &ent[i], &l, &nl)))
                 return rc;
-            ent[i].nmeta = ncat[OSP__LQ_CAT_META];
-            ent[i].nparsed = ncat[OSP__LQ_CAT_PARSED];
-            if (!(ent[i].meta = copy_labels(q->arena, cat[OSP__LQ_CAT_META], ent[i].nmeta)) ||
-                !(ent[i].parsed = copy_labels(q->arena, cat[OSP__LQ_CAT_PARSED], ent[i].nparsed)))
-                return OSP_ENOMEM;
-            l = cat[OSP__LQ_CAT_STREAM];
-            nl = ncat[OSP__LQ_CAT_STREAM];
         } else if (!(l = osp__lq_labels(&e, &r->scratch, &nl)) && nl) {
             return OSP_ENOMEM;
         }

@@ -14,6 +14,24 @@
 
 /* ---- the label builder ---- */
 
+/* Gives e room for cap labels and their categories (one allocation), keeping the ones it
+ * has. 0 or OSP_ENOMEM. */
+static int make_room(osp__lq_entry *e, size_t cap)
+{
+    osp_label *l = osp_arena_alloc(e->arena, cap * (sizeof *l + 1));
+    if (!l)
+        return OSP_ENOMEM;
+    uint8_t *cat = (uint8_t *)(l + cap);
+    if (e->n) {
+        memcpy(l, e->l, e->n * sizeof *l);
+        memcpy(cat, e->cat, e->n);
+    }
+    e->l = l;
+    e->cat = cat;
+    e->cap = cap;
+    return 0;
+}
+
 int osp__lq_entry_init(osp__lq_entry *e, osp_arena *arena, const osp_label *stream, size_t nstream,
                        const osp_label *meta, size_t nmeta, osp_str line, uint64_t t_ns)
 {
@@ -23,9 +41,7 @@ int osp__lq_entry_init(osp__lq_entry *e, osp_arena *arena, const osp_label *stre
     e->nstream = nstream;
     e->line = line;
     e->t_ns = t_ns;
-    e->cap = nstream + nmeta + 16;
-    if (!(e->l = osp_arena_alloc(arena, e->cap * sizeof *e->l)) ||
-        !(e->cat = osp_arena_alloc(arena, e->cap)))
+    if (make_room(e, nstream + nmeta + 16))
         return OSP_ENOMEM;
     memcpy(e->l, stream, nstream * sizeof *stream);
     memset(e->cat, OSP__LQ_CAT_STREAM, nstream);
@@ -68,17 +84,8 @@ int osp__lq_set(osp__lq_entry *e, osp_str name, osp_str value)
         e->cat[i] = OSP__LQ_CAT_PARSED; /* as Loki's builder: the last setter's category */
         return 0;
     }
-    if (e->n == e->cap) {
-        osp_label *l = osp_arena_alloc(e->arena, 2 * e->cap * sizeof *l);
-        uint8_t *cat = osp_arena_alloc(e->arena, 2 * e->cap);
-        if (!l || !cat)
-            return OSP_ENOMEM;
-        memcpy(l, e->l, e->n * sizeof *l);
-        memcpy(cat, e->cat, e->n);
-        e->l = l;
-        e->cat = cat;
-        e->cap *= 2;
-    }
+    if (e->n == e->cap && make_room(e, 2 * e->cap))
+        return OSP_ENOMEM;
     e->cat[e->n] = OSP__LQ_CAT_PARSED;
     e->l[e->n++] = (osp_label){name, value};
     return 0;
