@@ -666,13 +666,15 @@ static void loki_format_query(osp_logs_api *api, const osp_http_request *req,
     osp__logs_finish(res, rc ? rc : osp_buf_putc(b, '}'));
 }
 
-/* A JSON array of the strings names[0..n). */
-static int put_names(osp_buf *b, const char *const *names, size_t n)
+/* A JSON array of the strings names[0..n) (put_str_array over copies in arena). */
+static int put_names(osp_buf *b, osp_arena *arena, const char *const *names, size_t n)
 {
-    int rc = osp_buf_putc(b, '[');
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = (i ? osp_buf_putc(b, ',') : 0) || put_str(b, osp_str_c(names[i]));
-    return rc ? rc : osp_buf_putc(b, ']');
+    osp_str *a = osp_arena_alloc(arena, (n + 1) * sizeof *a);
+    if (!a)
+        return OSP_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        a[i] = osp_str_c(names[i]);
+    return put_str_array(b, a, n);
 }
 
 /* GET /loki/api/v1/drilldown-limits: the limits Grafana's Logs Drilldown reads before it
@@ -682,7 +684,6 @@ static int put_names(osp_buf *b, const char *const *names, size_t n)
 static void loki_drilldown_limits(osp_logs_api *api, const osp_http_request *req,
                                   osp_http_response *res)
 {
-    (void)req;
     const char *const *levels, *const *services;
     size_t nlevels = osp_level_fields(&levels), nservices = osp_log_service_labels(&services);
     char timeout[32], retention[32];
@@ -694,9 +695,9 @@ static void loki_drilldown_limits(osp_logs_api *api, const osp_http_request *req
     osp_buf_reset(b);
     int rc =
         osp_buf_puts(b, "{\"limits\":{\"discover_log_levels\":true,\"discover_service_name\":");
-    rc = rc ? rc : put_names(b, services, nservices);
+    rc = rc ? rc : put_names(b, req->arena, services, nservices);
     rc = rc ? rc : osp_buf_puts(b, ",\"log_level_fields\":");
-    rc = rc ? rc : put_names(b, levels, nlevels);
+    rc = rc ? rc : put_names(b, req->arena, levels, nlevels);
     rc = rc ? rc
             : osp_buf_printf(b,
                              ",\"max_entries_limit_per_query\":%d,\"max_query_series\":%d,"

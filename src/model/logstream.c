@@ -475,14 +475,14 @@ static int found(const label_list *ls)
 static int push_resource_attrs(label_list *ls, osp_str blob, osp_buf *scratch)
 {
     osp_log_meta_name *m = ls->only;
-    if (m && m->has_lacking && blob.n && m->lacking.len == blob.n &&
-        memcmp(m->lacking.data, blob.p, blob.n) == 0)
+    if (m && blob.n && m->lacking.len == blob.n && memcmp(m->lacking.data, blob.p, blob.n) == 0)
         return 0;
     int rc = push_attrs(ls, blob, 0, 0, scratch);
     if (rc || !m || ls->n || !blob.n)
         return rc;
     osp_buf_reset(&m->lacking);
-    m->has_lacking = osp_buf_append_str(&m->lacking, blob) == 0;
+    if (osp_buf_append_str(&m->lacking, blob))
+        osp_buf_reset(&m->lacking); /* nothing remembered */
     return 0;
 }
 

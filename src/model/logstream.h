@@ -72,8 +72,8 @@ typedef struct osp_log_meta_name {
     osp_str name;
     osp_str needle;  /* its longest run without '_', which sanitizing cannot write */
     int field;       /* the record field it names (logstream.c), or 0: attributes only */
-    osp_buf lacking; /* a copy of the last resource attribute blob that gave no value */
-    int has_lacking;
+    osp_buf lacking; /* a copy of the last resource attribute blob that gave no value
+                        (empty: none yet) */
 } osp_log_meta_name;
 
 void osp_log_meta_name_init(osp_log_meta_name *m, osp_str name);
