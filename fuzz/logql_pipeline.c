@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         osp_buf out;
         osp_buf_init(&out, OSP__LQ_TMPL_MAX);
-        rc = osp__lq_tmpl_exec(t, stream, 2, line, 1700000000123456789ull, &out, err, sizeof err);
+        rc = osp__lq_tmpl_exec(t, stream, 2, line, 1700000000123456789ull, &out, NULL, err,
+                               sizeof err);
         CHECK(rc == 0 || rc == OSP_EEXEC || rc == OSP_ENOMEM);
         osp_buf_cleanup(&out);
         size_t nre;

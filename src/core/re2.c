@@ -965,48 +965,69 @@ void osp_re2_cleanup(osp_re2 *re)
 
 /* ---- matching ---- */
 
-int osp_re2_match(const osp_re2 *re, osp_str subject, regmatch_t *m, size_t nm)
+int osp_re2_subject_init(osp_re2_subject *sub, osp_str subject)
 {
-    return osp_re2_search(re, subject, 0, m, nm);
-}
-
-int osp_re2_search(const osp_re2 *re, osp_str subject, size_t from, regmatch_t *m, size_t nm)
-{
-    char zbuf[256];
-    regmatch_t pbuf[16];
-    locale_t loc = utf8_locale();
-    int bad = loc && subject.n && !osp_utf8_valid(subject.p, subject.n);
+    int bad = utf8_locale() && subject.n && !osp_utf8_valid(subject.p, subject.n);
     size_t zn = bad ? 3 * subject.n : subject.n;
-    size_t npm = re->flags & OSP_RE2_NOSUB ? 1 : re->re.re_nsub + 1;
-    char *z = zn < sizeof zbuf ? zbuf : osp_malloc(zn + 1);
-    regmatch_t *pm = npm <= 16 ? pbuf : osp_malloc(npm * sizeof *pm);
-    size_t *at = bad ? osp_malloc((zn + 1) * sizeof *at) : NULL; /* z offset -> subject's */
-    int rc = OSP_ENOMEM;
-    if (!z || !pm || (bad && !at))
-        goto out;
+    *sub = (osp_re2_subject){.s = subject};
+    sub->z = zn < sizeof sub->zbuf ? sub->zbuf : osp_malloc(zn + 1);
+    sub->at = bad ? osp_malloc((zn + 1) * sizeof *sub->at) : NULL;
+    if (!sub->z || (bad && !sub->at)) {
+        osp_re2_subject_cleanup(sub);
+        return OSP_ENOMEM;
+    }
     if (bad) { /* each ill-formed byte becomes U+FFFD, as RE2 reads it */
         zn = 0;
         for (size_t i = 0, len; i < subject.n; i += len) {
             int ok = utf8_decode(subject.p + i, subject.n - i, &len) >= 0;
             const char *src = ok ? subject.p + i : "\xEF\xBF\xBD";
             for (size_t k = 0; k < (ok ? len : 3); k++) {
-                at[zn] = i;
-                z[zn++] = src[k];
+                sub->at[zn] = i;
+                sub->z[zn++] = src[k];
             }
         }
-        at[zn] = subject.n;
+        sub->at[zn] = subject.n;
     } else if (subject.n) {
-        memcpy(z, subject.p, subject.n);
+        memcpy(sub->z, subject.p, subject.n);
     }
-    z[zn] = 0; /* regexec interceptors of sanitizers read up to a NUL */
-    size_t zfrom = from < subject.n ? from : subject.n; /* from, in z's offsets */
-    if (bad)
-        for (zfrom = 0; zfrom < zn && at[zfrom] < from;)
-            zfrom++;
+    sub->z[zn] = 0; /* regexec interceptors of sanitizers read up to a NUL */
+    sub->zn = zn;
+    return 0;
+}
+
+void osp_re2_subject_cleanup(osp_re2_subject *sub)
+{
+    if (sub->z != sub->zbuf)
+        osp_free(sub->z);
+    osp_free(sub->at);
+    sub->z = NULL;
+    sub->at = NULL;
+}
+
+int osp_re2_search_in(const osp_re2 *re, const osp_re2_subject *sub, size_t from, regmatch_t *m,
+                      size_t nm)
+{
+    regmatch_t pbuf[16];
+    size_t npm = re->flags & OSP_RE2_NOSUB ? 1 : re->re.re_nsub + 1;
+    regmatch_t *pm = npm <= 16 ? pbuf : osp_malloc(npm * sizeof *pm);
+    if (!pm)
+        return OSP_ENOMEM;
+    size_t zfrom = from < sub->s.n ? from : sub->s.n; /* from, in z's offsets */
+    if (sub->at) { /* the first z offset at or past from: at[] never decreases */
+        size_t lo = 0, hi = sub->zn;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (sub->at[mid] < from)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        zfrom = lo;
+    }
     pm[0].rm_so = (regoff_t)zfrom; /* regexec sees the bytes before: ^ and \b stay right */
-    pm[0].rm_eo = (regoff_t)zn;
-    locale_t old = loc ? uselocale(loc) : (locale_t)0;
-    rc = regexec(&re->re, z, npm, pm, REG_STARTEND) == 0;
+    pm[0].rm_eo = (regoff_t)sub->zn;
+    locale_t loc = utf8_locale(), old = loc ? uselocale(loc) : (locale_t)0;
+    int rc = regexec(&re->re, sub->z, npm, pm, REG_STARTEND) == 0;
     if (loc)
         uselocale(old);
     for (size_t k = 0; m && k < nm; k++) {
@@ -1014,20 +1035,31 @@ int osp_re2_search(const osp_re2 *re, osp_str subject, size_t from, regmatch_t *
         if (rc && k <= re->ngroups && (k == 0 || !(re->flags & OSP_RE2_NOSUB)) &&
             pm[re->groups[k].sub].rm_so >= 0) {
             g = pm[re->groups[k].sub];
-            if (bad) {
-                g.rm_so = (regoff_t)at[g.rm_so];
-                g.rm_eo = (regoff_t)at[g.rm_eo];
+            if (sub->at) {
+                g.rm_so = (regoff_t)sub->at[g.rm_so];
+                g.rm_eo = (regoff_t)sub->at[g.rm_eo];
             }
         }
         m[k] = g;
     }
-out:
-    if (z != zbuf)
-        osp_free(z);
     if (pm != pbuf)
         osp_free(pm);
-    osp_free(at);
     return rc;
+}
+
+int osp_re2_search(const osp_re2 *re, osp_str subject, size_t from, regmatch_t *m, size_t nm)
+{
+    osp_re2_subject sub;
+    int rc = osp_re2_subject_init(&sub, subject);
+    if (rc == 0)
+        rc = osp_re2_search_in(re, &sub, from, m, nm);
+    osp_re2_subject_cleanup(&sub);
+    return rc;
+}
+
+int osp_re2_match(const osp_re2 *re, osp_str subject, regmatch_t *m, size_t nm)
+{
+    return osp_re2_search(re, subject, 0, m, nm);
 }
 
 /* ---- expansion ---- */

@@ -48,6 +48,26 @@ int osp_re2_match(const osp_re2 *re, osp_str subject, regmatch_t *m, size_t nm);
  * search goes on after a previous match); offsets are into the whole subject. */
 int osp_re2_search(const osp_re2 *re, osp_str subject, size_t from, regmatch_t *m, size_t nm);
 
+/* A subject prepared once for many searches (Go's FindAll, ReplaceAll): a copy of its
+ * bytes, invalid UTF-8 replaced by U+FFFD, so each search costs only the regex's own work.
+ * Fields are private; not to be copied (z may point into zbuf). */
+typedef struct osp_re2_subject {
+    osp_str s;
+    char *z;    /* the bytes searched, NUL-terminated */
+    size_t zn;  /* their length */
+    size_t *at; /* z offset -> s offset, when s had invalid UTF-8; else NULL */
+    char zbuf[256];
+} osp_re2_subject;
+
+/* Prepares subject (it must outlive sub). 0 (release with osp_re2_subject_cleanup, which is
+ * also safe after a failure) or OSP_ENOMEM. */
+int osp_re2_subject_init(osp_re2_subject *sub, osp_str subject);
+void osp_re2_subject_cleanup(osp_re2_subject *sub);
+
+/* osp_re2_search on a prepared subject: the same results. */
+int osp_re2_search_in(const osp_re2 *re, const osp_re2_subject *sub, size_t from, regmatch_t *m,
+                      size_t nm);
+
 /* Go's Regexp.Expand of tmpl with the groups m[0..ngroups] of a match on subject: "$$" is
  * "$"; "$name" and "${name}" (name: ASCII letters, digits, '_') are the group of that
  * number (no leading zeros; $0 the whole match) or, if not a number, the leftmost group of

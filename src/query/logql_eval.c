@@ -17,6 +17,9 @@
 #include "query/logql_units.h"
 
 #define DEFAULT_LIMIT 100
+/* Template steps (osp__lq_tmpl_exec's work) that count as one record toward the deadline
+ * checks: an execution at its limit counts as a check's worth of records. */
+#define TEMPLATE_STEPS_PER_TICK 256
 
 /* ---- running a pipeline over the source's records ---- */
 
@@ -141,7 +144,10 @@ static int run_record(runner *r, const osp_log_batch *b, size_t index, uint64_t 
         return rc;
     e->wanted = r->wanted;
     e->nwanted = r->nwanted;
-    return osp__lq_pipeline_run(r->p, e);
+    rc = osp__lq_pipeline_run(r->p, e);
+    /* a template may work as hard as thousands of records: the deadline hears of it */
+    osp__pq_add_ticks(&r->q->pq, e->work / TEMPLATE_STEPS_PER_TICK);
+    return rc;
 }
 
 static void runner_init(runner *r, osp__lq_query *q, const osp__lq_pipeline *p)

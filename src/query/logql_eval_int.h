@@ -52,6 +52,7 @@ typedef struct osp__lq_entry {
                             * "_extracted" included), as Loki's parser hints: what a
                             * query that reads no other labels needs */
     size_t nwanted;
+    size_t work; /* the templates' steps of work on this entry (osp__lq_tmpl_exec) */
 } osp__lq_entry;
 
 /* Starts e over stream labels and metadata (both sorted, referenced). 0 or OSP_ENOMEM. */
@@ -103,10 +104,12 @@ int osp__lq_tmpl_reads(const osp__lq_tmpl *t, osp_str name);
 /* The regexes t compiled, *n of them (release each with osp_re2_cleanup). */
 osp_re2 *const *osp__lq_tmpl_regexes(const osp__lq_tmpl *t, size_t *n);
 /* Executes t over the labels l[0..n) (the template's "." map, missing keys read as ""),
- * the entry's line and time (__line__, __timestamp__), appending to out. 0, OSP_ENOMEM,
- * or OSP_EEXEC with the message in err (Loki then sets TemplateFormatErr). */
+ * the entry's line and time (__line__, __timestamp__), appending to out, and adding to
+ * *work (when not NULL) the steps of work it did (at most about a million: past them it
+ * fails). 0, OSP_ENOMEM, or OSP_EEXEC with the message in err (Loki then sets
+ * TemplateFormatErr). */
 int osp__lq_tmpl_exec(const osp__lq_tmpl *t, const osp_label *l, size_t n, osp_str line,
-                      uint64_t t_ns, osp_buf *out, char *err, size_t errlen);
+                      uint64_t t_ns, osp_buf *out, size_t *work, char *err, size_t errlen);
 
 /* ---- pipelines (logql_pipeline.c, logql_pipeline_parse.c) ---- */
 

@@ -720,7 +720,7 @@ static int format(const osp__lq_tmpl *t, osp__lq_entry *e, const osp_label *l, s
     char why[256];
     osp_buf b;
     osp_buf_init(&b, OSP__LQ_TMPL_MAX);
-    int rc = osp__lq_tmpl_exec(t, l, n, e->line, e->t_ns, &b, why, sizeof why);
+    int rc = osp__lq_tmpl_exec(t, l, n, e->line, e->t_ns, &b, &e->work, why, sizeof why);
     *out = OSP_STR_NULL;
     if (rc == 0) {
         *out = osp_arena_strdup(e->arena, osp_buf_str(&b));

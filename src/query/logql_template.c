@@ -21,9 +21,12 @@
 
 #define MAX_DEPTH 64 /* nesting of if, with, range and parentheses */
 #define MAX_ARGS 16
-#define MAX_VARS 64          /* variables a template declares */
-#define MAX_CHAIN 16         /* fields in a chain: .a.b.c */
-#define MAX_STEPS (1u << 20) /* range iterations an execution may run: {{range 1e12}} ends */
+#define MAX_VARS 64  /* variables a template declares */
+#define MAX_CHAIN 16 /* fields in a chain: .a.b.c */
+/* The work an execution may do, in steps: a range iteration, a function call, 64 bytes of
+ * the strings a call takes or returns, a regex search. {{range 1e12}} ends, and so does a
+ * loop that copies a long line each time, in bounded time and memory. */
+#define MAX_WORK (1u << 20)
 
 /* ---- values ---- */
 
@@ -36,6 +39,16 @@ static int vfail(char *err, size_t errlen, int rc, const char *prefix, const cha
             vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
     }
     return rc;
+}
+
+int osp__lqt_spend(xctx *x, size_t steps)
+{
+    if (steps <= MAX_WORK - x->work) {
+        x->work += steps;
+        return 0;
+    }
+    x->work = MAX_WORK;
+    return osp__lqt_fail(x, "the template does too much work (more than %u steps)", MAX_WORK);
 }
 
 int osp__lqt_fail(xctx *x, const char *fmt, ...)
@@ -831,7 +844,13 @@ static int call_fn(xctx *x, const fn_def *f, val *args, size_t n, val *out)
     if ((f->nargs >= 0 && n != (size_t)f->nargs) || (f->nargs < 0 && n == 0))
         return osp__lqt_fail(x, "wrong number of args for %s: want %d got %zu", f->name,
                              f->nargs < 0 ? 1 : f->nargs, n);
-    return f->fn(x, n ? args : &none, n, out);
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += args[i].t == V_STR ? args[i].s.n : 0;
+    int rc = osp__lqt_spend(x, 1 + bytes / 64);
+    if (rc == 0)
+        rc = f->fn(x, n ? args : &none, n, out);
+    return rc ? rc : osp__lqt_spend(x, out->t == V_STR ? out->s.n / 64 : 0);
 }
 
 val osp__lqt_member(const vcoll *m, osp_str name)
@@ -938,8 +957,9 @@ static int run_list(xctx *x, const node *n, osp_buf *b);
 static int range_step(xctx *x, const node *n, val k, val v, osp_buf *b)
 {
     const pipe *pp = n->p;
-    if (++x->steps > MAX_STEPS)
-        return osp__lqt_fail(x, "range: more than %u iterations", MAX_STEPS);
+    int rc = osp__lqt_spend(x, 1);
+    if (rc)
+        return rc;
     if (pp->nvars == 2)
         x->vars[pp->vars[0]] = k;
     if (pp->nvars)
@@ -1049,7 +1069,7 @@ static int run_list(xctx *x, const node *n, osp_buf *b)
 }
 
 int osp__lq_tmpl_exec(const osp__lq_tmpl *t, const osp_label *l, size_t n, osp_str line,
-                      uint64_t t_ns, osp_buf *out, char *err, size_t errlen)
+                      uint64_t t_ns, osp_buf *out, size_t *work, char *err, size_t errlen)
 {
     osp_arena scratch;
     val vars[MAX_VARS];
@@ -1068,6 +1088,8 @@ int osp__lq_tmpl_exec(const osp__lq_tmpl *t, const osp_label *l, size_t n, osp_s
         vars[i] = (val){.t = V_NIL};
     int rc = run_list(&x, t->root, out);
     osp_arena_cleanup(&scratch);
+    if (work)
+        *work += x.work;
     if (rc == OSP_ETOOBIG)
         return osp__lqt_fail(&x, "the result is longer than %u bytes", OSP__LQ_TMPL_MAX);
     return rc;

@@ -315,7 +315,7 @@ static int replace_all(xctx *x, const char *fn, val *a, int expand, int64_t *cou
 {
     osp_re2 own;
     const osp_re2 *re;
-    osp_str s, repl = osp_str_make("", 0);
+    osp_str s = osp_str_make("", 0), repl = s;
     osp_buf b;
     int rc = compile(x, fn, &a[0], &own, &re);
     if (rc)
@@ -324,13 +324,16 @@ static int replace_all(xctx *x, const char *fn, val *a, int expand, int64_t *cou
     if (rc == 0 && !count)
         rc = osp__lqt_str(x, &a[2], &repl);
     osp_buf_init(&b, OSP__LQ_TMPL_MAX);
+    osp_re2_subject sub;
     regmatch_t *m = osp_arena_alloc(x->arena, (re->ngroups + 1) * sizeof *m);
     size_t last = 0, pos = 0;
     long prev_end = -1;
     if (!m && rc == 0)
         rc = OSP_ENOMEM;
-    while (rc == 0 && pos <= s.n) {
-        int hit = osp_re2_search(re, s, pos, m, re->ngroups + 1);
+    if (osp_re2_subject_init(&sub, s) && rc == 0)
+        rc = OSP_ENOMEM;
+    while (rc == 0 && pos <= s.n && (rc = osp__lqt_spend(x, 1)) == 0) {
+        int hit = osp_re2_search_in(re, &sub, pos, m, re->ngroups + 1);
         if (hit <= 0) {
             rc = hit < 0 ? hit : 0;
             break;
@@ -356,6 +359,7 @@ static int replace_all(xctx *x, const char *fn, val *a, int expand, int64_t *cou
               : pos + 1 > eo                ? pos + 1
                                             : eo;
     }
+    osp_re2_subject_cleanup(&sub);
     if (re == &own)
         osp_re2_cleanup(&own);
     if (count) {

@@ -52,7 +52,7 @@ typedef struct xctx {
                           when the template was, else NULL */
     val dot;           /* "." : the labels, or what range or with set */
     val *vars;         /* the variables' values by slot; slot 0 is $ */
-    size_t steps;      /* range iterations run, bounded per execution */
+    size_t work;       /* steps of work done, bounded per execution (osp__lqt_spend) */
 } xctx;
 
 static inline val vstr(osp_str s)
@@ -68,6 +68,9 @@ typedef struct fn_def {
     int nargs; /* -1: variadic */
 } fn_def;
 
+/* Counts steps of work (see MAX_WORK in logql_template.c): 0, or the run fails once an
+ * execution has done too much (OSP_EEXEC). */
+int osp__lqt_spend(xctx *x, size_t steps);
 /* Fails the template run with Go's "executing" prefix; returns OSP_EEXEC. */
 int osp__lqt_fail(xctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* v as text (fmt's %v) in x's arena. 0 or OSP_ENOMEM. */

@@ -12,6 +12,7 @@
 #ifndef OSP_QUERY_PROMQL_EVAL_INT_H
 #define OSP_QUERY_PROMQL_EVAL_INT_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,11 @@ int osp__pq_hold(osp__pq_query *q, uint64_t n);
 void osp__pq_release(osp__pq_query *q, const osp__pq_mat *m);
 /* Checks the deadline every so many calls; OSP_ETIMEDOUT once it passed. */
 int osp__pq_tick(osp__pq_query *q);
+/* Counts work as n calls of osp__pq_tick would, so that its next call checks sooner. */
+static inline void osp__pq_add_ticks(osp__pq_query *q, size_t n)
+{
+    q->ticks = n < UINT_MAX - q->ticks ? q->ticks + (unsigned)n : UINT_MAX;
+}
 
 /* Hash of a label set (sorted). */
 uint64_t osp__pq_labels_hash(const osp_label *l, size_t n);

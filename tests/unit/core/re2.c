@@ -321,6 +321,51 @@ static void test_re2_match_details(void **state)
     osp_re2_cleanup(&re); /* safe twice */
 }
 
+/* A subject prepared once gives each search from any offset, invalid bytes and runes of
+ * several bytes included, the match a search on the raw subject would. */
+static void test_re2_prepared_subject(void **state)
+{
+    (void)state;
+    osp_re2 re;
+    osp_re2_subject sub;
+    char err[160];
+    regmatch_t m[2];
+    /* bytes: a, ill-formed ff, b, é (c3 a9), c, ill-formed ff: one match per rune */
+    static const char text[] = "a\xff"
+                               "b\xc3\xa9"
+                               "c\xff";
+    static const int want_so[] = {0, 1, 2, 3, 5, 5, 6, -1}, want_eo[] = {1, 2, 3, 5, 6, 6, 7, -1};
+    assert_int_equal(osp_re2_compile(&re, osp_str_c("(.)"), 0, err, sizeof err), 0);
+    assert_int_equal(osp_re2_subject_init(&sub, osp_str_c(text)), 0);
+    for (size_t from = 0; from <= 7; from++) {
+        int hit = osp_re2_search_in(&re, &sub, from, m, 2);
+        /* from 4, inside é, the search starts at the next rune */
+        assert_int_equal(hit, want_so[from] >= 0);
+        assert_int_equal(m[0].rm_so, want_so[from]);
+        assert_int_equal(m[0].rm_eo, want_eo[from]);
+        assert_int_equal(m[1].rm_so, want_so[from]);
+        assert_int_equal(osp_re2_search(&re, osp_str_c(text), from, m, 2), hit);
+        assert_int_equal(m[0].rm_so, want_so[from]);
+    }
+    osp_re2_subject_cleanup(&sub);
+    osp_re2_subject_cleanup(&sub); /* safe twice */
+    osp_re2_cleanup(&re);
+    /* a long subject takes the heap; ^ matches only at its start */
+    char big[1000];
+    memset(big, 'x', sizeof big);
+    big[700] = (char)0xff;
+    assert_int_equal(osp_re2_compile(&re, osp_str_c("^x|\\x{FFFD}x"), 0, err, sizeof err), 0);
+    assert_int_equal(osp_re2_subject_init(&sub, osp_str_make(big, sizeof big)), 0);
+    assert_int_equal(osp_re2_search_in(&re, &sub, 0, m, 1), 1);
+    assert_int_equal(m[0].rm_so, 0);
+    assert_int_equal(osp_re2_search_in(&re, &sub, 1, m, 1), 1);
+    assert_int_equal(m[0].rm_so, 700);
+    assert_int_equal(m[0].rm_eo, 702);
+    assert_int_equal(osp_re2_search_in(&re, &sub, 701, m, 1), 0);
+    osp_re2_subject_cleanup(&sub);
+    osp_re2_cleanup(&re);
+}
+
 static void test_re2_out_of_memory(void **state)
 {
     (void)state;
@@ -342,7 +387,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_re2_full_match),        cmocka_unit_test(test_re2_errors),
         cmocka_unit_test(test_re2_groups_and_expand), cmocka_unit_test(test_re2_match_details),
-        cmocka_unit_test(test_re2_out_of_memory),
+        cmocka_unit_test(test_re2_prepared_subject),  cmocka_unit_test(test_re2_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

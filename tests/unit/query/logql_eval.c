@@ -6,6 +6,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/re2.h"
 #include "model/attr.h"
@@ -812,6 +813,31 @@ static void test_max_series(void **state)
     fixture_cleanup(&f);
 }
 
+/* A template that works as hard as it may counts toward the deadline as thousands of
+ * records would: the query stops at its next record rather than after 4096 of them. */
+static void test_template_work_meets_deadline(void **state)
+{
+    (void)state;
+    fixture f;
+    osp_arena arena;
+    osp_logql_result res;
+    osp_logql_opts opts = {0};
+    char err[256];
+    qcase c = {
+        "{app=~\".+\"} | line_format \"{{ range 2000000 }}{{ end }}\"", 0, 100, 0, 100, 0, NULL, 0};
+    fixture_init(&f);
+    osp_arena_init(&arena, 0, 0);
+    /* checked at the first record; passed by the second (a million steps take longer) */
+    opts.deadline_ms = osp_clock_ms(CLOCK_MONOTONIC) + 1;
+    assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), OSP_ETIMEDOUT);
+    assert_string_equal(err, "query timed out in expression evaluation");
+    opts.deadline_ms = 0;
+    assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), 0);
+    assert_int_equal(res.stats.lines, NDATA);
+    osp_arena_cleanup(&arena);
+    fixture_cleanup(&f);
+}
+
 /* Leading single "|=" filters, "|~" filters that are plain text and the literals of single
  * "|>" filters reach the store as needles; the pipeline still runs on every record keep
  * sees, and the stats count those. */
@@ -1074,11 +1100,17 @@ static void test_lean_keep(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_log_queries),  cmocka_unit_test(test_metric_queries),
-        cmocka_unit_test(test_errors),       cmocka_unit_test(test_template_errors),
-        cmocka_unit_test(test_max_series),   cmocka_unit_test(test_push_down_and_stats),
-        cmocka_unit_test(test_times_only),   cmocka_unit_test(test_categorized),
-        cmocka_unit_test(test_parser_hints), cmocka_unit_test(test_lean_keep),
+        cmocka_unit_test(test_log_queries),
+        cmocka_unit_test(test_metric_queries),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_template_errors),
+        cmocka_unit_test(test_max_series),
+        cmocka_unit_test(test_template_work_meets_deadline),
+        cmocka_unit_test(test_push_down_and_stats),
+        cmocka_unit_test(test_times_only),
+        cmocka_unit_test(test_categorized),
+        cmocka_unit_test(test_parser_hints),
+        cmocka_unit_test(test_lean_keep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,7 +32,15 @@ static const tcase cases[] = {
     {"{{ range .level }}x{{ end }}", "range can't iterate over info", OSP_EEXEC},
     {"{{ range $k, $v := fromJson }}{{ $v }}{{ end }}", "wrong number of args for fromJson",
      OSP_EEXEC},
-    {"{{ range 1000 }}{{ range 1000000 }}{{ end }}{{ end }}", "more than 1048576 iterations",
+    /* an execution's work is bounded: range iterations, calls, the bytes calls take and
+     * give, regex searches */
+    {"{{ range 1000 }}{{ range 1000000 }}{{ end }}{{ end }}",
+     "the template does too much work (more than 1048576 steps)", OSP_EEXEC},
+    {"{{ range 300000 }}{{ $x := add 1 2 }}{{ end }}done", "done", 0},
+    {"{{ $s := repeat 100000 \"x\" }}{{ range 100000 }}{{ $t := print $s $s }}{{ end }}",
+     "too much work", OSP_EEXEC},
+    {"{{ count \".\" (repeat 1000 \"ab\") }}", "2000", 0},
+    {"{{ range 1000 }}{{ $c := count \".\" (repeat 1000 \"ab\") }}{{ end }}", "too much work",
      OSP_EEXEC},
     /* with, else with */
     {"{{ with fromJson .user }}{{ .name }} {{ index .roles 1 }} {{ len .roles }}{{ end }}",

@@ -155,8 +155,8 @@ static void test_regex_compiled_once(void **state)
         for (size_t k = 0; k < 2; k++) {
             osp_buf out;
             osp_buf_init(&out, 0);
-            int rc =
-                osp__lq_tmpl_exec(t, labels, 1, osp_str_c(lines[k]), TS, &out, err, sizeof err);
+            int rc = osp__lq_tmpl_exec(t, labels, 1, osp_str_c(lines[k]), TS, &out, NULL, err,
+                                       sizeof err);
             if (!rc_cases[i].want[k]) {
                 assert_int_equal(rc, OSP_EEXEC);
                 assert_non_null(strstr(err, "error calling regexReplaceAll: error parsing regexp"));

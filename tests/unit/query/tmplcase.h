@@ -42,7 +42,8 @@ static inline size_t tmpl_run_cases(const tcase *cases, size_t n, const osp_labe
         osp_buf_init(&out, 0);
         int rc = osp__lq_tmpl_compile(osp_str_c(c->tmpl), &a, &t, err, sizeof err);
         if (rc == 0)
-            rc = osp__lq_tmpl_exec(t, l, nl, OSP_STR_LIT("the line"), t_ns, &out, err, sizeof err);
+            rc = osp__lq_tmpl_exec(t, l, nl, OSP_STR_LIT("the line"), t_ns, &out, NULL, err,
+                                   sizeof err);
         int ok =
             rc == c->rc && (rc ? strstr(err, c->want) != NULL
                                : out.len == strlen(c->want) &&
