@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/err.h"
 #include "core/mem.h"
 #include "model/log.h"
 #include "store/logs/logpart.h"
@@ -26,8 +27,18 @@ static int check_time_row(uint32_t stream, uint64_t t_ns, void *ctx)
     return 0;
 }
 
-/* Reads every granule (at most 8) with a few filters, whole, without bodies and times
- * alone; what a read returns must carry stream numbers inside the granule's range. */
+/* A run's stream lies in the granule's range and its rows fit in the granule. */
+static int check_run(uint32_t stream, uint32_t rows, void *ctx)
+{
+    const osp_logpart_granule *gr = ctx;
+    if (stream < gr->first_stream || stream > gr->last_stream || rows == 0 || rows > gr->rows)
+        abort();
+    return 0;
+}
+
+/* Reads every granule (at most 8) with a few filters, whole, without bodies, times alone
+ * and stream runs alone; what a read returns must carry stream numbers inside the
+ * granule's range. */
 static void exercise(osp_logpart *p)
 {
     const osp_logpart_info *info = osp_logpart_get_info(p);
@@ -74,6 +85,9 @@ static void exercise(osp_logpart *p)
             int t = osp_logpart_read_times(p, g, &filters[i], check_time_row, (void *)gr);
             if (n >= 0 && t < 0)
                 abort(); /* the columns a full read decoded must decode alone */
+            int r = osp_logpart_read_runs(p, g, &filters[i], check_run, (void *)gr);
+            if (t >= 0 && r < 0 && r != OSP_EINVAL)
+                abort(); /* and so must the stream column */
         }
         if (got[0] >= 0 && got[4] != got[0])
             abort(); /* and so must all but the body */

@@ -679,8 +679,9 @@ static int close_slice(gather *g, const slice_count *c)
     return 0;
 }
 
-/* Counts a record of series sid at time t with a line of len bytes. */
-static int count_record(gather *g, uint32_t sid, int64_t t, size_t len)
+/* Counts records records of series sid at time t (or alike: osp_log_view.more) with
+ * lines of len bytes in all. */
+static int count_records(gather *g, uint32_t sid, int64_t t, uint64_t records, size_t len)
 {
     if (sid >= g->nopen) {
         size_t n = g->nopen ? 2 * g->nopen : 64;
@@ -703,9 +704,17 @@ static int count_record(gather *g, uint32_t sid, int64_t t, size_t len)
     }
     if (!c->n)
         *c = (slice_count){.sid = sid, .slice = slice};
-    c->n++;
+    c->n += records;
     c->bytes += len;
     return 0;
+}
+
+/* osp_log_query.alike_until of a count by stream: the end of t's slice. */
+static uint64_t slice_end(uint64_t t_ns, void *ctx)
+{
+    const gather *g = ctx;
+    uint32_t slice = slice_of(g, (int64_t)t_ns, 0);
+    return slice < g->nedges ? (uint64_t)g->edges[slice] : UINT64_MAX;
 }
 
 /* Sets g up to count per slice when its aggregation allows it. 0 or OSP_ENOMEM. */
@@ -896,14 +905,16 @@ static int sample_record(const osp_log_view *v, void *ctx)
     if (g->last_stream == v->stream + 1 || g->dropped == v->stream + 1) {
         if ((rc = osp__lq_tick(q))) /* as the stream's last record: its series, or dropped */
             return g->r.rc = rc;
-        q->stats->lines++;
+        q->stats->lines += 1 + (uint64_t)v->more;
         q->stats->bytes += v->size;
         if (g->dropped == v->stream + 1)
             return 0;
         int64_t t = (int64_t)osp_log_time(&v->batch->records[v->index]);
-        return g->r.rc = count_record(g, g->last_sid, t, 0);
+        return g->r.rc = count_records(g, g->last_sid, t, 1 + (uint64_t)v->more, 0);
     }
-    if ((rc = run_record(&g->r, v->batch, v->index, v->stream, v->line, &v->size, &e)) <= 0) {
+    rc = run_record(&g->r, v->batch, v->index, v->stream, v->line, &v->size, &e);
+    q->stats->lines += v->more; /* a view for several records (by_stream) */
+    if (rc <= 0) {
         if (rc == 0 && g->by_stream)
             g->dropped = v->stream + 1;
         return g->r.rc = rc;
@@ -953,7 +964,7 @@ static int sample_record(const osp_log_view *v, void *ctx)
     if (g->counting && fails_query(l, nl) && g->covered[slice_of(g, (int64_t)t_ns, 0)])
         return g->r.rc = pipeline_error(q, l, nl); /* windows() would fail the same way */
     if (g->counting)
-        return g->r.rc = count_record(g, sid, (int64_t)t_ns, e.line.n);
+        return g->r.rc = count_records(g, sid, (int64_t)t_ns, 1 + (uint64_t)v->more, e.line.n);
     point *pt = osp_array_push((void **)&g->pts, &g->npts, &g->cap, sizeof *pt);
     if (!pt)
         return g->r.rc = OSP_ENOMEM;
@@ -1332,6 +1343,10 @@ int osp__lq_eval_range(osp__lq_query *q, const osp_logql_expr *e, osp__lq_leaf *
     g.keep_parser_errors = keeps_parser_errors(&g, &p);
     lq.no_lines = reads_no_lines(&g);
     lq.times_only = g.by_stream = times_only(q, &g, &lq);
+    if (g.by_stream && g.counting) {
+        lq.alike_until = slice_end;
+        lq.alike_ctx = &g;
+    }
     if (last <= 0) /* every window lies before the epoch */
         goto done;
     rc = q->src->scan(q->src->ctx, &lq, sample_record, &g);

@@ -1,5 +1,6 @@
 /* Log volume (query/logvolume.h): one times-only scan; each stream is mapped to its series
- * once, when its first record arrives, and every record adds its size to them. */
+ * once, when its first record arrives, and every record adds its size to them (a view
+ * for a stream's records within one step, as the store may give, adds theirs at once). */
 #include "query/logvolume.h"
 
 #include <stdlib.h>
@@ -166,7 +167,7 @@ static int on_record(const osp_log_view *v, void *ctx)
         s->last_stream = v->stream + 1;
         s->out->chunks++;
     }
-    s->out->entries++;
+    s->out->entries += 1 + (uint64_t)v->more; /* v->size covers them all */
     s->out->bytes += v->size;
     const stream_slot *slot = &s->slots[s->last_slot];
     size_t step = q->step_ns ? (size_t)((t - q->start_ns) / q->step_ns) : 0;
@@ -177,6 +178,18 @@ static int on_record(const osp_log_view *v, void *ctx)
             series->step_bytes[step] += v->size;
     }
     return 0;
+}
+
+/* osp_log_query.alike_until: the last time of t's step. */
+static uint64_t step_end(uint64_t t_ns, void *ctx)
+{
+    const osp_log_volume_query *q = ctx;
+    if (t_ns < q->start_ns || t_ns >= q->end_ns) /* not counted: alike with itself alone */
+        return t_ns;
+    if (!q->step_ns)
+        return q->end_ns - 1;
+    uint64_t next = q->start_ns + ((t_ns - q->start_ns) / q->step_ns + 1) * q->step_ns;
+    return (next < q->end_ns ? next : q->end_ns) - 1;
 }
 
 static int cmp_largest(const void *a, const void *b)
@@ -249,7 +262,9 @@ int osp_log_volume_compute(const osp_logql_source *src, const osp_log_volume_que
                         .end_ns = q->end_ns,
                         .times_only = 1,
                         .no_lines = 1,
-                        .sizes = 1};
+                        .sizes = 1,
+                        .alike_until = step_end,
+                        .alike_ctx = (void *)q};
     int rc = targets_init(&s);
     if (rc == 0 && q->end_ns > q->start_ns)
         rc = src->scan(src->ctx, &lq, on_record, &s);

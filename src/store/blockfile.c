@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -338,4 +339,38 @@ int osp_blockfile_unpack(ZSTD_DCtx *dctx, const uint8_t *src, const osp_blockfil
         return OSP_ECORRUPT;
     *why = "block does not decompress";
     return inflate(dctx, src, b->clen, b->rawlen, out);
+}
+
+/* ---- Decompression contexts ---------------------------------------------------------- */
+
+static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
+static pthread_key_t dctx_key;
+static int dctx_key_ok;
+
+static void dctx_free(void *dctx)
+{
+    ZSTD_freeDCtx(dctx);
+}
+
+static void dctx_key_init(void)
+{
+    dctx_key_ok = pthread_key_create(&dctx_key, dctx_free) == 0;
+}
+
+ZSTD_DCtx *osp_blockfile_dctx_take(void)
+{
+    pthread_once(&dctx_once, dctx_key_init);
+    ZSTD_DCtx *dctx = dctx_key_ok ? pthread_getspecific(dctx_key) : NULL;
+    if (!dctx)
+        return ZSTD_createDCtx();
+    pthread_setspecific(dctx_key, NULL);
+    return dctx;
+}
+
+void osp_blockfile_dctx_give(ZSTD_DCtx *dctx)
+{
+    if (dctx && dctx_key_ok && !pthread_getspecific(dctx_key) &&
+        pthread_setspecific(dctx_key, dctx) == 0)
+        return;
+    ZSTD_freeDCtx(dctx);
 }

@@ -128,6 +128,13 @@ int osp_blockfile_decode_slot(const uint8_t *slot, uint32_t max_block_raw, osp_b
 int osp_blockfile_read_run(const osp_blockfile *f, uint64_t off, const osp_blockfile_block *b,
                            int i0, int i1, osp_buf *io);
 
+/* A decompression context: the calling thread's cached one, or a new one (NULL when out
+ * of memory). Creating one costs more than decompressing a small block, so readers take
+ * one per read and give it back. */
+ZSTD_DCtx *osp_blockfile_dctx_take(void);
+/* Gives dctx (may be NULL) back: kept for the thread's next take, or freed. */
+void osp_blockfile_dctx_give(ZSTD_DCtx *dctx);
+
 /* Verifies the stored bytes of block b at src and decompresses them into *out (caller
  * frees; b->rawlen bytes and one more allocated). 0, OSP_ENOMEM, or OSP_ECORRUPT
  * (unlogged) with *why set. */

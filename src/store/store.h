@@ -102,6 +102,12 @@ typedef struct osp_log_query {
                                 records with no body (an empty line). Ignored with needles */
     int sizes;               /* scan: the caller reads osp_log_view.size, estimated where no
                                 line is read (with times_only or no_lines) */
+    /* scan with times_only: NULL, or the last time the caller treats alike with t_ns (counts
+     * in the same slice of time), t_ns or later. Engines may then give one view for
+     * several records of a stream with times alike (osp_log_view.more), and need not read
+     * each time when they know all lie between t_ns and that last time. */
+    uint64_t (*alike_until)(uint64_t t_ns, void *ctx);
+    void *alike_ctx;
 } osp_log_query;
 
 /* A record in a scan, valid only during the callback. */
@@ -113,7 +119,10 @@ typedef struct osp_log_view {
     uint64_t size;              /* its line's bytes: line.n, or where a scan with sizes but
                                    times_only or no_lines gives no line, an estimate (engines
                                    may spread what they know of a stream's lines, for example
-                                   per block, evenly over its rows) */
+                                   per block, evenly over its rows); with more, the sum over
+                                   the records the view stands for */
+    uint32_t more; /* with osp_log_query.alike_until: the records of the same stream this
+                      view stands for besides its own, with times alike to its time */
 } osp_log_view;
 
 /* Receives the records of a scan; a non-zero return stops it and becomes its result. */

@@ -1638,35 +1638,51 @@ static int load_cols(gscan *s, int c0, int c1)
     return rc;
 }
 
+/* Reads the STREAM run that starts at row i: its stream into *cur (the previous run's
+ * on entry) and its rows into *len. 0 or OSP_ECORRUPT. */
+static int next_run(const gscan *s, osp_pb_reader *runs, uint32_t i, uint64_t *cur, uint32_t *len)
+{
+    uint64_t delta, n;
+    if (rd_var(runs, &delta) || rd_var(runs, &n) || n == 0 || n > s->g->pub.rows - i ||
+        delta > s->g->pub.last_stream - *cur || (i && delta == 0))
+        return bad(s, OSP_LCOL_STREAM, "bad stream run");
+    *cur += delta;
+    *len = (uint32_t)n;
+    return 0;
+}
+
 /* Decodes STREAM and TIME and marks the rows f's streams and time range keep. Returns
  * the number kept or an error. */
 static int scan_keys(gscan *s, const osp_logpart_filter *f)
 {
     osp_pb_reader *runs = &s->st[OSP_LCOL_STREAM][0], *dt = &s->st[OSP_LCOL_TIME][0];
-    uint32_t n = s->g->pub.rows, left = 0, kept = 0;
+    const uint64_t lo = s->g->pub.min_time, hi = s->g->pub.max_time;
+    const uint8_t *want = f->streams;
+    uint32_t *stream = s->stream;
+    uint64_t *times = s->t;
+    uint8_t *keep = s->keep;
+    uint32_t n = s->g->pub.rows, len = 0, kept = 0;
     uint64_t cur = s->g->pub.first_stream, prev = 0, e;
     if (rd_var(dt, &e) || e > OSP_LOGPART_MAX_TIME_SCALE)
         return bad(s, OSP_LCOL_TIME, "bad time scale");
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t delta, len, zz;
-        if (left == 0) {
-            if (rd_var(runs, &delta) || rd_var(runs, &len) || len == 0 || len > n - i ||
-                delta > s->g->pub.last_stream - cur || (i && delta == 0))
-                return bad(s, OSP_LCOL_STREAM, "bad stream run");
-            cur += delta;
-            left = (uint32_t)len;
+    const uint64_t scale = ten_pow[e], most = UINT64_MAX / scale; /* prev past most overflows */
+    for (uint32_t i = 0; i < n; i += len) {
+        if (next_run(s, runs, i, &cur, &len))
+            return OSP_ECORRUPT;
+        uint8_t in = !want || want[cur];
+        for (uint32_t k = i; k < i + len; k++) {
+            uint64_t zz;
+            if (rd_var(dt, &zz))
+                return bad(s, OSP_LCOL_TIME, "bad time");
+            prev += (uint64_t)osp_pb_zigzag_decode(zz);
+            uint64_t t = prev * scale;
+            if (prev > most || t < lo || t > hi)
+                return bad(s, OSP_LCOL_TIME, "time outside the granule's range");
+            stream[k] = (uint32_t)cur;
+            times[k] = t;
+            keep[k] = in && time_overlaps(f, t, t);
+            kept += keep[k];
         }
-        left--;
-        if (rd_var(dt, &zz))
-            return bad(s, OSP_LCOL_TIME, "bad time");
-        prev += (uint64_t)osp_pb_zigzag_decode(zz);
-        uint64_t t = prev * ten_pow[e];
-        if (t < s->g->pub.min_time || t > s->g->pub.max_time || t / ten_pow[e] != prev)
-            return bad(s, OSP_LCOL_TIME, "time outside the granule's range");
-        s->stream[i] = (uint32_t)cur;
-        s->t[i] = t;
-        s->keep[i] = time_overlaps(f, t, t) && (!f->streams || f->streams[cur]);
-        kept += s->keep[i];
     }
     if (cur != s->g->pub.last_stream || runs->p != runs->end || dt->p != dt->end)
         return bad(s, OSP_LCOL_STREAM, "streams and rows disagree");
@@ -2008,7 +2024,7 @@ static int scan_init(gscan *s, osp_logpart *p, size_t g, osp_log_batch *out)
     osp_buf_init(&s->io, 0);
     osp_buf_init(&s->attrs, 0);
     osp_buf_init(&s->body, 0);
-    s->dctx = ZSTD_createDCtx();
+    s->dctx = osp_blockfile_dctx_take();
     s->stream = osp_malloc(n * sizeof *s->stream);
     s->t = osp_malloc(n * sizeof *s->t);
     s->keep = osp_malloc(n);
@@ -2026,7 +2042,7 @@ static int scan_init(gscan *s, osp_logpart *p, size_t g, osp_log_batch *out)
 
 static void scan_cleanup(gscan *s)
 {
-    ZSTD_freeDCtx(s->dctx);
+    osp_blockfile_dctx_give(s->dctx);
     for (int c = 0; c < OSP_LCOL_COUNT; c++)
         osp_free(s->raw[c]);
     void *owned[] = {s->vals, s->stream,  s->t,         s->keep, s->trace,
@@ -2087,6 +2103,44 @@ int osp_logpart_read_granule(osp_logpart *p, size_t g, const osp_logpart_filter 
         return rc;
     }
     return kept;
+}
+
+/* Decodes STREAM's runs, checking them all before passing each one f's streams select to
+ * fn (*stop its result): a corrupt column passes none. */
+static int scan_runs(gscan *s, const osp_logpart_filter *f, osp_logpart_run_fn fn, void *ctx,
+                     int *stop)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        osp_pb_reader runs = s->st[OSP_LCOL_STREAM][0];
+        uint64_t cur = s->g->pub.first_stream;
+        uint32_t len = 0;
+        for (uint32_t i = 0; i < s->g->pub.rows && !*stop; i += len) {
+            if (next_run(s, &runs, i, &cur, &len))
+                return OSP_ECORRUPT;
+            if (pass && (!f->streams || f->streams[cur]))
+                *stop = fn((uint32_t)cur, len, ctx);
+        }
+        if (!pass && (cur != s->g->pub.last_stream || runs.p != runs.end))
+            return bad(s, OSP_LCOL_STREAM, "streams and rows disagree");
+    }
+    return 0;
+}
+
+int osp_logpart_read_runs(osp_logpart *p, size_t g, const osp_logpart_filter *f,
+                          osp_logpart_run_fn fn, void *ctx)
+{
+    const osp_logpart_granule *gr = &p->granules[g].pub;
+    if (!time_overlaps(f, gr->min_time, gr->min_time) ||
+        !time_overlaps(f, gr->max_time, gr->max_time))
+        return OSP_EINVAL;
+    gscan s;
+    int rc = scan_init(&s, p, g, NULL), stop = 0;
+    if (rc == 0)
+        rc = load_cols(&s, OSP_LCOL_STREAM, OSP_LCOL_STREAM);
+    if (rc == 0)
+        rc = scan_runs(&s, f, fn, ctx, &stop);
+    scan_cleanup(&s);
+    return stop ? stop : rc;
 }
 
 int osp_logpart_read_times(osp_logpart *p, size_t g, const osp_logpart_filter *f,

@@ -131,6 +131,17 @@ typedef int (*osp_logpart_time_fn)(uint32_t stream, uint64_t t_ns, void *ctx);
 int osp_logpart_read_times(osp_logpart *p, size_t g, const osp_logpart_filter *f,
                            osp_logpart_time_fn fn, void *ctx);
 
+/* Receives a run of rows of one local stream; non-zero stops the read. */
+typedef int (*osp_logpart_run_fn)(uint32_t stream, uint32_t rows, void *ctx);
+
+/* Calls fn with each run of rows of one stream in granule g that f's streams select, in
+ * part order, decoding the stream column alone. Every row must lie in f's time range (the
+ * granule's min_time and max_time do), else OSP_EINVAL; f's keys, trace_id and span_id
+ * are not applied. Returns 0, fn's non-zero result, or the errors of
+ * osp_logpart_read_granule. Thread-safe. */
+int osp_logpart_read_runs(osp_logpart *p, size_t g, const osp_logpart_filter *f,
+                          osp_logpart_run_fn fn, void *ctx);
+
 /* Compares two sorted label sets in the order writers require. */
 int osp_logpart_labels_cmp(const osp_label *a, size_t na, const osp_label *b, size_t nb);
 

@@ -88,7 +88,9 @@ static void part_q_cleanup(part_q *pq)
 /* The size of the next row passed on of local stream k, where the scan gives no line: the
  * stream's line bytes in the part spread evenly over its rows (parts that keep no sizes:
  * the part's raw bytes per row). */
-static uint64_t estimate(part_q *pq, uint32_t k)
+/* The estimated bytes of the next n rows of local stream k (n at most its rows left): the
+ * sum of what n calls of estimate() would give. */
+static uint64_t estimate_n(part_q *pq, uint32_t k, uint64_t n)
 {
     spread *s = &pq->sizes[k];
     if (!s->ready) {
@@ -102,14 +104,18 @@ static uint64_t estimate(part_q *pq, uint32_t k)
         *s = (spread){
             .each = bytes / rows, .rem = bytes % rows, .rows = rows, .left = rows, .ready = 1};
     }
-    if (s->left == 0)
-        return 0;
-    s->left--;
-    s->acc += s->rem;
-    if (s->acc < s->rows)
-        return s->each;
-    s->acc -= s->rows;
-    return s->each + 1;
+    if (n > s->left)
+        n = s->left;
+    s->left -= n;
+    /* each row adds rem to acc and carries one byte when acc reaches rows (rem < rows) */
+    uint64_t acc = s->acc + n * s->rem;
+    s->acc = acc % s->rows;
+    return n * s->each + acc / s->rows;
+}
+
+static uint64_t estimate(part_q *pq, uint32_t k)
+{
+    return estimate_n(pq, k, 1);
 }
 
 /* Checks record i of b against the query and, when it passes, calls fn with its view;
@@ -210,8 +216,9 @@ static int visit_granule(qprep *p, part_q *pq, size_t g, osp_log_batch *rows, ro
     return rc;
 }
 
-/* A times-only read of one granule: every row becomes the one record of a scratch batch,
- * holding its time alone. */
+/* A times-only read of one granule: a view's record is the one record of a scratch batch,
+ * holding its time alone. With the query's alike_until, consecutive rows of a stream with
+ * times alike are held back as one view (pending), passed on when a row differs. */
 typedef struct times_ctx {
     part_q *pq;
     osp_log_record rec;
@@ -219,26 +226,72 @@ typedef struct times_ctx {
     osp_log_view v;
     row_fn fn;
     void *ctx;
+    uint64_t (*until_of)(uint64_t t_ns, void *ctx); /* the query's alike_until */
+    void *until_ctx;
+    uint32_t stream; /* the pending view's local stream */
+    uint64_t rows;   /* and its rows (0: none pending) */
+    uint64_t until;  /* the last time alike with its time */
 } times_ctx;
+
+/* Passes the pending rows on as one view. */
+static int flush_pending(times_ctx *tc)
+{
+    if (!tc->rows)
+        return 0;
+    tc->v.stream = tc->pq->lp->gids[tc->stream];
+    tc->v.size = tc->pq->sizes ? estimate_n(tc->pq, tc->stream, tc->rows) : 0;
+    tc->v.more = (uint32_t)(tc->rows - 1);
+    tc->rows = 0;
+    return tc->fn(&tc->v, tc->ctx);
+}
 
 static int time_row(uint32_t stream, uint64_t t_ns, void *arg)
 {
     times_ctx *tc = arg;
+    if (tc->rows && stream == tc->stream && t_ns <= tc->until) {
+        tc->rows++;
+        return 0;
+    }
+    int rc = flush_pending(tc);
+    if (rc)
+        return rc;
     tc->rec.time_ns = t_ns; /* within the window: the filter's time range holds it */
-    tc->v.stream = tc->pq->lp->gids[stream];
-    tc->v.size = tc->pq->sizes ? estimate(tc->pq, stream) : 0;
-    return tc->fn(&tc->v, tc->ctx);
+    tc->stream = stream;
+    tc->rows = 1;
+    if (tc->until_of) {
+        tc->until = tc->until_of(t_ns, tc->until_ctx);
+        return 0;
+    }
+    return flush_pending(tc);
+}
+
+/* A run of rows of one stream whose times (the granule's range) are alike. */
+static int run_rows(uint32_t stream, uint32_t rows, void *arg)
+{
+    times_ctx *tc = arg;
+    tc->stream = stream;
+    tc->rows = rows;
+    return flush_pending(tc);
 }
 
 static int visit_times(qprep *p, part_q *pq, size_t g, row_fn fn, void *ctx)
 {
-    times_ctx tc = {.pq = pq, .fn = fn, .ctx = ctx};
+    const osp_logpart_granule *gr = osp_logpart_granule_at(pq->lp->ref.part, g);
+    const osp_log_query *q = p->q;
+    times_ctx tc = {
+        .pq = pq, .fn = fn, .ctx = ctx, .until_of = q->alike_until, .until_ctx = q->alike_ctx};
     tc.rec = (osp_log_record){.resource = UINT32_MAX, .scope = UINT32_MAX};
     tc.one = (osp_log_batch){.records = &tc.rec, .nrecords = 1, .records_cap = 1};
     tc.v = (osp_log_view){.batch = &tc.one, .index = 0, .line = OSP_STR_NULL};
     pq->f.start_ns = p->lo;
     pq->f.end_ns = p->hi;
-    return osp_logpart_read_times(pq->lp->ref.part, g, &pq->f, time_row, &tc);
+    if (tc.until_of && gr->min_time >= p->lo && (!p->hi || gr->max_time < p->hi) &&
+        gr->max_time <= tc.until_of(gr->min_time, tc.until_ctx)) {
+        tc.rec.time_ns = gr->min_time;
+        return osp_logpart_read_runs(pq->lp->ref.part, g, &pq->f, run_rows, &tc);
+    }
+    int rc = osp_logpart_read_times(pq->lp->ref.part, g, &pq->f, time_row, &tc);
+    return rc ? rc : flush_pending(&tc);
 }
 
 /* 1 when a scan of q may read parts' times alone (osp_log_query.times_only). */

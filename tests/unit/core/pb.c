@@ -3,6 +3,7 @@
 
 #include "testutil.h"
 
+#include "core/err.h"
 #include "core/pb.h"
 
 static void test_zigzag(void **state)
@@ -60,12 +61,48 @@ static void test_encode_varint(void **state)
     }
 }
 
+/* Varints read the same whether the message ends right after them or goes on (the reader
+ * checks bounds per byte only near the end); a varint past 64 bits or cut short fails. */
+static void test_read_varint(void **state)
+{
+    (void)state;
+    uint64_t vals[] = {0, 1, 127, 128, 16383, 16384, 1ull << 35, 1ull << 62, UINT64_MAX};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+        for (size_t extra = 0; extra <= 12; extra++) {
+            uint8_t buf[24];
+            memset(buf, 0xff, sizeof buf);
+            size_t n = osp_pb_encode_varint(buf, vals[i]);
+            osp_pb_reader r = osp_pb_reader_make(buf, n + extra);
+            uint64_t back = 0;
+            assert_int_equal(osp_pb_read_varint(&r, &back), 0);
+            assert_true(back == vals[i]);
+            assert_ptr_equal(r.p, buf + n);
+        }
+    static const uint8_t too_long[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                       0xff, 0xff, 0x02, 0x00, 0x00, 0x00};
+    static const uint8_t eleven[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                     0x80, 0x80, 0x80, 0x80, 0x00, 0x00};
+    for (size_t n = 10; n <= sizeof too_long; n++) {
+        osp_pb_reader r = osp_pb_reader_make(too_long, n);
+        uint64_t v;
+        assert_int_equal(osp_pb_read_varint(&r, &v), OSP_EPARSE);
+        r = osp_pb_reader_make(eleven, n < sizeof eleven ? n : sizeof eleven);
+        assert_int_equal(osp_pb_read_varint(&r, &v), OSP_EPARSE);
+    }
+    for (size_t n = 1; n < 10; n++) { /* cut short */
+        osp_pb_reader r = osp_pb_reader_make(eleven, n);
+        uint64_t v;
+        assert_int_equal(osp_pb_read_varint(&r, &v), OSP_EPARSE);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zigzag),
         cmocka_unit_test(test_double_bits),
         cmocka_unit_test(test_encode_varint),
+        cmocka_unit_test(test_read_varint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,7 @@ typedef struct fixture {
     osp_log_batch b; /* the records, their time alone */
     int fail_with;   /* the scan's answer when set */
     int times_only, no_lines;
+    int grouped; /* records passed in another's view (alike_until) */
 } fixture;
 
 static int fx_labels(void *ctx, uint64_t stream, osp_arena *arena, osp_label **labels, size_t *n)
@@ -46,10 +47,14 @@ static int fx_labels(void *ctx, uint64_t stream, osp_arena *arena, osp_label **l
 }
 
 /* Selects by the EQ matchers alone (the removed stream matches none), and passes records
- * of the range with their sizes. */
+ * of the range with their sizes; with alike_until, a stream's consecutive records with
+ * times alike as one view (the first one's, with more), as the contract allows. */
 static int fx_scan(void *ctx, const osp_log_query *q, osp_log_fn fn, void *fn_ctx)
 {
     fixture *f = ctx;
+    osp_log_view held = {0};
+    uint64_t held_until = 0;
+    int holding = 0, rc;
     f->times_only += q->times_only;
     f->no_lines += q->no_lines;
     if (f->fail_with)
@@ -67,12 +72,26 @@ static int fx_scan(void *ctx, const osp_log_query *q, osp_log_fn fn, void *fn_ct
             if (q->m[k].type == OSP_MATCH_EQ)
                 ok = n && osp_str_eq(osp_labels_get(l, n, q->m[k].name), q->m[k].value);
         osp_arena_cleanup(&a);
-        osp_log_view v = {records[i].stream, &f->b, i, OSP_STR_NULL, records[i].size};
-        int rc = ok ? fn(&v, fn_ctx) : 0;
-        if (rc)
+        osp_log_view v = {records[i].stream, &f->b, i, OSP_STR_NULL, records[i].size, 0};
+        if (!ok)
+            continue;
+        if (holding && v.stream == held.stream && t <= held_until) {
+            held.more++;
+            held.size += v.size;
+            f->grouped++;
+            continue;
+        }
+        if (holding && (rc = fn(&held, fn_ctx)))
             return rc;
+        if ((holding = q->alike_until != NULL)) {
+            held = v;
+            held_until = q->alike_until(t, q->alike_ctx);
+            assert_true(held_until >= t);
+        } else if ((rc = fn(&v, fn_ctx))) {
+            return rc;
+        }
     }
-    return 0;
+    return holding ? fn(&held, fn_ctx) : 0;
 }
 
 static void fixture_init(fixture *f)
@@ -170,6 +189,7 @@ static void test_stats_count_streams_runs_records_and_bytes(void **state)
     assert_int_equal(c->v.bytes, 100 + 100 + 50 + 7 + 30 + 10 + 3 + 5 + 1 + 40);
     assert_int_equal(c->f.times_only, 1);
     assert_int_equal(c->f.no_lines, 1);
+    assert_int_equal(c->f.grouped, 2); /* 0 at 1 s and 2 s, 2 at 9 s and 12 s */
     /* an empty range reads nothing */
     q.end_ns = q.start_ns;
     run(&c->f, &q, &c->a, &c->v);
@@ -236,6 +256,7 @@ static void test_steps(void **state)
     assert_int_equal(c->v.series[0].step_bytes[0], 7 + 30);
     assert_int_equal(c->v.series[0].step_bytes[1], 3);
     assert_int_equal(c->v.series[0].step_bytes[2], 5);
+    assert_int_equal(c->f.grouped, 0); /* 2 at 9 s and 12 s fall in different steps */
     /* a partial last step */
     q.end_ns = T0 + 15 * SEC;
     run(&c->f, &q, &c->a, &c->v);

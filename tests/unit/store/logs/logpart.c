@@ -568,6 +568,39 @@ static size_t check_times(osp_logpart *p, const sorted *s, const osp_logpart_fil
     return want;
 }
 
+static int see_run(uint32_t stream, uint32_t rows, void *ctx)
+{
+    times_seen *ts = ctx;
+    for (uint32_t k = 0; k < rows; k++) {
+        assert_true(ts->n < ts->cap);
+        ts->stream[ts->n++] = stream;
+    }
+    return ts->n >= ts->stop_at && ts->stop_at ? 7 : 0;
+}
+
+/* Reads every granule's stream runs with f where f's time range holds the granule: the
+ * streams of the rows f selects, as many rows of each as check_times sees; a granule
+ * that reaches past f's range is refused. Returns the rows seen. */
+static size_t check_runs(osp_logpart *p, const sorted *s, const osp_logpart_filter *f)
+{
+    const osp_logpart_info *info = osp_logpart_get_info(p);
+    times_seen ts = {osp_calloc(s->b->nrecords + 1, sizeof *ts.stream), NULL, 0, s->b->nrecords, 0};
+    size_t want = 0, k = 0;
+    for (size_t g = 0; g < info->ngranules; g++) {
+        const osp_logpart_granule *gr = osp_logpart_granule_at(p, g);
+        int inside = gr->min_time >= f->start_ns && (!f->end_ns || gr->max_time < f->end_ns);
+        assert_int_equal(osp_logpart_read_runs(p, g, f, see_run, &ts), inside ? 0 : OSP_EINVAL);
+        for (size_t end = k + gr->rows; k < end; k++)
+            if (inside && selects(s, k, f)) {
+                assert_true(want < ts.n);
+                assert_int_equal(ts.stream[want++], s->stream[k]);
+            }
+    }
+    assert_int_equal(want, ts.n);
+    osp_free(ts.stream);
+    return want;
+}
+
 static void test_round_trip_every_field(void **state)
 {
     (void)state;
@@ -740,8 +773,19 @@ static void test_granules_and_filters(void **state)
     assert_int_equal(check_times(p, &s, &f), within);
     f.no_body = 1;
     assert_int_equal(check_read(p, &s, &f), within);
+    /* stream runs alone, in the granules the time range holds */
+    assert_true(check_runs(p, &s, &f) < within); /* each granule spans more than the range */
+    f.streams = NULL;
+    f.start_ns = 0;
+    f.end_ns = info->max_time;
+    assert_true(check_runs(p, &s, &f) < b.nrecords); /* the last granule reaches past it */
     f = (osp_logpart_filter){0};
     assert_int_equal(check_times(p, &s, &f), b.nrecords);
+    assert_int_equal(check_runs(p, &s, &f), b.nrecords);
+    times_seen ts = {osp_calloc(b.nrecords, sizeof *ts.stream), NULL, 0, b.nrecords, 1};
+    assert_int_equal(osp_logpart_read_runs(p, 0, &f, see_run, &ts), 7); /* fn's answer stops */
+    assert_true(ts.n >= 1 && ts.n <= osp_logpart_granule_at(p, 0)->rows);
+    osp_free(ts.stream);
     /* The stream filter skips granules outside the streams' range. */
     memset(streams, 0, sizeof streams);
     streams[14] = 1;

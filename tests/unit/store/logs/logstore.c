@@ -373,11 +373,81 @@ static void check_times_scan(osp_logstore *s, const osp_log_batch *g, const quer
     free(bare.v);
 }
 
+/* Slices of time of a width for alike_until: [LG_DAY0 + k w, LG_DAY0 + (k + 1) w). */
+typedef struct slicing {
+    uint64_t width;
+    pairs got;    /* (stream, slice) for each record the views stand for */
+    size_t views; /* views passed */
+} slicing;
+
+static uint64_t slice_until(uint64_t t_ns, void *ctx)
+{
+    const slicing *sl = ctx;
+    return LG_DAY0 + ((t_ns - LG_DAY0) / sl->width + 1) * sl->width - 1;
+}
+
+static int collect_sliced(const osp_log_view *v, void *ctx)
+{
+    slicing *sl = ctx;
+    uint64_t t = osp_log_time(&v->batch->records[v->index]);
+    for (uint32_t k = 0; k <= v->more; k++) {
+        if (sl->got.n + 2 > sl->got.cap) {
+            sl->got.cap = sl->got.cap ? 2 * sl->got.cap : 1024;
+            sl->got.v = realloc(sl->got.v, sl->got.cap * sizeof *sl->got.v);
+            assert_non_null(sl->got.v);
+        }
+        sl->got.v[sl->got.n++] = v->stream;
+        sl->got.v[sl->got.n++] = (t - LG_DAY0) / sl->width;
+    }
+    sl->got.sizes += v->size;
+    sl->views++;
+    return 0;
+}
+
+/* A times_only scan whose caller counts per slice of time (alike_until) passes, through
+ * views that may stand for several records of a stream in one slice, as many records of
+ * each stream in each slice as a full scan, with the same sizes in all. Slices wider than
+ * the data let whole granules go by their stream runs alone. */
+static void check_sliced_scan(osp_logstore *s, const osp_log_batch *g, const query_case *c)
+{
+    static const uint64_t widths[] = {1, 50000000ull, 86400000000000ull};
+    osp_log_query q;
+    osp_str needle;
+    pairs full = {0};
+    osp_logstore_stats st;
+    osp_logstore_get_stats(s, &st);
+    make_query(c, g, &q, &needle);
+    q.times_only = q.sizes = 1;
+    assert_int_equal(osp_logstore_scan(s, &q, collect_pair, &full), 0);
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        slicing sl = {.width = widths[w]};
+        pairs want = {.n = full.n, .v = malloc((full.n + 1) * sizeof *full.v)};
+        assert_non_null(want.v);
+        for (size_t i = 0; i < full.n; i += 2) {
+            want.v[i] = full.v[i];
+            want.v[i + 1] = (full.v[i + 1] - LG_DAY0) / sl.width;
+        }
+        q.alike_until = slice_until;
+        q.alike_ctx = &sl;
+        assert_int_equal(osp_logstore_scan(s, &q, collect_sliced, &sl), 0);
+        assert_same_pairs(&want, &sl.got);
+        assert_int_equal(sl.got.sizes, full.sizes);
+        if (w == 0 || full.n == 0)
+            assert_true(sl.views <= full.n / 2);
+        else if (st.buffered == 0 && !q.nneedles && !q.trace_id && !q.span_id)
+            assert_true(sl.views < full.n / 2); /* some views stand for several records */
+        free(want.v);
+        free(sl.got.v);
+    }
+    free(full.v);
+}
+
 static void check_all(osp_logstore *s, const osp_log_batch *g)
 {
     for (size_t c = 0; c < NCASES; c++) {
         check_scan(s, g, &cases[c], 1);
         check_times_scan(s, g, &cases[c]);
+        check_sliced_scan(s, g, &cases[c]);
         check_select(s, g, &cases[c], 0, 50, 0);
         check_select(s, g, &cases[c], 1, 7, 0);
     }
