@@ -593,6 +593,9 @@ typedef struct gather {
                              * dropped, plus one */
     uint32_t last_sid;      /* and its series (the last record's, whatever by_stream) */
     int keep_parser_errors; /* Loki's __preserve_error__: see keeps_parser_errors */
+    size_t series_cap;      /* 0, or the most series before the query fails: see cap_series */
+    uint8_t *live;          /* with series_cap, per series: 1 once a window holds a record */
+    size_t nlive;           /* such series */
     osp_log_meta_name *by;  /* a lean runner's "by" labels, prepared to look up */
 } gather;
 
@@ -690,12 +693,24 @@ static int count_records(gather *g, uint32_t sid, int64_t t, uint64_t records, s
         slice_count *open = osp_realloc(g->open, n * sizeof *open);
         if (!open)
             return OSP_ENOMEM;
-        memset(open + g->nopen, 0, (n - g->nopen) * sizeof *open);
         g->open = open;
+        if (g->series_cap) {
+            uint8_t *live = osp_realloc(g->live, n);
+            if (!live)
+                return OSP_ENOMEM; /* nopen unchanged: the next call grows both again */
+            memset(live + g->nopen, 0, n - g->nopen);
+            g->live = live;
+        }
+        memset(open + g->nopen, 0, (n - g->nopen) * sizeof *open);
         g->nopen = n;
     }
     slice_count *c = &g->open[sid];
     uint32_t slice = slice_of(g, t, c->slice);
+    if (g->series_cap && !g->live[sid] && g->covered[slice]) {
+        g->live[sid] = 1;
+        if (++g->nlive > g->series_cap)
+            return osp__lq_too_many_series(g->r.q);
+    }
     if (c->n && c->slice != slice) {
         int rc = close_slice(g, c);
         if (rc)
@@ -1314,6 +1329,15 @@ static int prepare_by(osp__lq_query *q, gather *g)
     return 0;
 }
 
+/* The series past which g's query fails at once: when g is the whole query and counts,
+ * every series with a record in some window has a sample in the result. 0 otherwise. */
+static size_t cap_series(const osp__lq_query *q, const gather *g)
+{
+    if (q->top != g->e || !g->counting || g->e->u.range_agg.op == OSP_LOGQL_RANGE_ABSENT)
+        return 0;
+    return q->opts.max_series;
+}
+
 int osp__lq_eval_range(osp__lq_query *q, const osp_logql_expr *e, osp__lq_leaf *leaf)
 {
     const osp_logql_range *r = &e->u.range_agg.range;
@@ -1341,6 +1365,7 @@ int osp__lq_eval_range(osp__lq_query *q, const osp_logql_expr *e, osp__lq_leaf *
         (rc = prepare_wanted(q, &g.r, &r->log, &e->u.range_agg.grouping.labels)))
         goto out;
     g.keep_parser_errors = keeps_parser_errors(&g, &p);
+    g.series_cap = cap_series(q, &g);
     lq.no_lines = reads_no_lines(&g);
     lq.times_only = g.by_stream = times_only(q, &g, &lq);
     if (g.by_stream && g.counting) {
@@ -1362,6 +1387,7 @@ out:
         osp_log_meta_name_cleanup(&g.by[i]);
     osp_free(g.pts);
     osp_free(g.open);
+    osp_free(g.live);
     osp_free(g.counts);
     runner_cleanup(&g.r);
     osp__lq_pipeline_cleanup(&g.post);

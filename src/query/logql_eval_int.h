@@ -173,8 +173,12 @@ typedef struct osp__lq_query {
     size_t nsteps;
     osp_logql_opts opts;
     osp_logql_stats *stats;
-    osp__pq_query pq; /* err, errlen and the deadline, for the PromQL engine's helpers */
+    osp__pq_query pq;          /* err, errlen and the deadline, for the PromQL engine's helpers */
+    const osp_logql_expr *top; /* the metric query's whole expression */
 } osp__lq_query;
+
+/* Fails q with Loki's error for a result of more than opts.max_series series. */
+int osp__lq_too_many_series(osp__lq_query *q);
 
 /* Message into q's err and rc back. */
 #define osp__lq_fail(q, rc, ...) osp__pq_fail(&(q)->pq, (rc), __VA_ARGS__)

@@ -254,6 +254,12 @@ static int translate(bridge *b, const osp_logql_expr *e, osp_promql_expr **out)
     }
 }
 
+int osp__lq_too_many_series(osp__lq_query *q)
+{
+    return osp__lq_fail(q, OSP_EEXEC, "maximum of series (%zu) reached for a single query",
+                        q->opts.max_series);
+}
+
 int osp__lq_eval_metric(osp__lq_query *q, const osp_logql_expr *e, osp_logql_result *res)
 {
     bridge b = {.q = q};
@@ -263,6 +269,7 @@ int osp__lq_eval_metric(osp__lq_query *q, const osp_logql_expr *e, osp_logql_res
     osp_promql_result pr;
     int64_t step_ms = q->step_ns / 1000000;
     int64_t end_ms = (int64_t)((q->start_ns + (q->nsteps - 1) * (uint64_t)q->step_ns) / 1000000);
+    q->top = e;
     int rc = translate(&b, e, &pe);
     if (rc)
         return rc;
@@ -282,8 +289,7 @@ int osp__lq_eval_metric(osp__lq_query *q, const osp_logql_expr *e, osp_logql_res
         res->type = OSP_LOGQL_RESULT_MATRIX;
     }
     if (pr.nseries > q->opts.max_series)
-        return osp__lq_fail(q, OSP_EEXEC, "maximum of series (%zu) reached for a single query",
-                            q->opts.max_series);
+        return osp__lq_too_many_series(q);
     res->series = pr.series;
     res->nseries = pr.nseries;
     return 0;

@@ -823,6 +823,23 @@ static void test_max_series(void **state)
     osp_arena_init(&arena, 0, 0);
     assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), OSP_EEXEC);
     assert_string_equal(err, "maximum of series (4) reached for a single query");
+    /* the whole query, one window: the fifth series fails it before the scan ends */
+    assert_true(res.stats.lines < NDATA);
+    qcase sum = {
+        "sum by (app, pod) (count_over_time({app=~\".+\"}[100s]))", 100, 100, 0, 0, 0, NULL, 0};
+    opts.max_series = 3; /* {api, p1}, {api, p2}, {api}, {web}: the sum's four */
+    assert_int_equal(run_case(&f, &sum, &opts, &res, &arena, err, sizeof err), OSP_EEXEC);
+    assert_int_equal(res.stats.lines, NDATA);
+    opts.max_series = 4; /* the count under the sum has more series: the sum's are what count */
+    assert_int_equal(run_case(&f, &sum, &opts, &res, &arena, err, sizeof err), 0);
+    assert_int_equal(res.nseries, 4);
+    /* a step longer than the range leaves records out of every window, and their series:
+     * the records from 10 s to 70 s hold six series, the windows (5, 10], (25, 30], (45, 50]
+     * and (65, 70] three */
+    qcase gaps = {"count_over_time({app=~\".+\"}[5s])", 10, 80, 20, 0, 0, NULL, 0};
+    assert_int_equal(run_case(&f, &gaps, &opts, &res, &arena, err, sizeof err), 0);
+    assert_int_equal(res.stats.lines, NDATA - 1);
+    assert_int_equal(res.nseries, 3);
     opts.max_series = 6;
     assert_int_equal(run_case(&f, &c, &opts, &res, &arena, err, sizeof err), OSP_EEXEC);
     /* api/prod: with pod p1 (info), with p2 (error) and without (unknown); api/dev (unknown);
