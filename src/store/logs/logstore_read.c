@@ -85,11 +85,10 @@ static void part_q_cleanup(part_q *pq)
     osp_free(pq->sizes);
 }
 
-/* The size of the next row passed on of local stream k, where the scan gives no line: the
- * stream's line bytes in the part spread evenly over its rows (parts that keep no sizes:
- * the part's raw bytes per row). */
-/* The estimated bytes of the next n rows of local stream k (n at most its rows left): the
- * sum of what n calls of estimate() would give. */
+/* The sizes of the next n rows passed on of local stream k (at most its rows left), where
+ * the scan gives no line: the stream's line bytes in the part spread evenly over its rows
+ * (parts that keep no sizes: the part's raw bytes per row), as n rows one at a time would
+ * add up. */
 static uint64_t estimate_n(part_q *pq, uint32_t k, uint64_t n)
 {
     spread *s = &pq->sizes[k];
@@ -113,6 +112,7 @@ static uint64_t estimate_n(part_q *pq, uint32_t k, uint64_t n)
     return n * s->each + acc / s->rows;
 }
 
+/* The size of the next row passed on of local stream k (estimate_n). */
 static uint64_t estimate(part_q *pq, uint32_t k)
 {
     return estimate_n(pq, k, 1);
