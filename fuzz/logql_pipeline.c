@@ -5,8 +5,8 @@
  * Checks: no crash, no leak, a refused template always says why, and every stage leaves
  * the entry's labels with non-empty names and its line inside the arena or the input.
  * Every extracted value, and the first line, also goes through field type detection
- * (query/logdetect.h). The pattern also runs as a line filter (|>): a line it matches
- * holds each of its literals. */
+ * (query/logdetect.h), and the names a template reads are not empty. The pattern also
+ * runs as a line filter (|>): a line it matches holds each of its literals. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +20,13 @@
 #include "query/logql_eval_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A name a template reads is a field name: never empty. */
+static void check_name(osp_str name, void *ctx)
+{
+    (void)ctx;
+    CHECK(name.n > 0);
+}
 
 static void check_entry(const osp__lq_entry *e)
 {
@@ -51,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         osp_buf out;
         osp_buf_init(&out, OSP__LQ_TMPL_MAX);
+        osp__lq_tmpl_names(t, check_name, NULL);
         rc = osp__lq_tmpl_exec(t, stream, 2, line, 1700000000123456789ull, &out, NULL, err,
                                sizeof err);
         CHECK(rc == 0 || rc == OSP_EEXEC || rc == OSP_ENOMEM);

@@ -283,14 +283,27 @@ static size_t filter_names(const osp_logql_filter *f)
     return 1;
 }
 
-/* A lean runner's label filter names and unwrapped label (uw, or NULL), prepared to look
- * up in records' metadata. 0 or OSP_ENOMEM. */
+static void count_name(osp_str name, void *ctx)
+{
+    (void)name;
+    ++*(size_t *)ctx;
+}
+
+static void add_lookup_cb(osp_str name, void *ctx)
+{
+    add_lookup(ctx, name);
+}
+
+/* A lean runner's label filter names, the names its templates and renames read and its
+ * unwrapped label (uw, or NULL), prepared to look up in records' metadata. 0 or
+ * OSP_ENOMEM. */
 static int prepare_lookups(osp__lq_query *q, runner *r, const osp_logql_log *log,
                            const osp_logql_unwrap *uw)
 {
     size_t cap = uw ? 1 : 0;
     if (!r->lean)
         return 0;
+    osp__lq_pipeline_template_names(r->p, count_name, &cap);
     for (size_t i = 0; uw && i < uw->npost; i++)
         cap += filter_names(uw->post[i]);
     for (size_t i = 0; i < log->nstages; i++)
@@ -307,6 +320,7 @@ static int prepare_lookups(osp__lq_query *q, runner *r, const osp_logql_log *log
         add_lookup(r, uw->label);
     for (size_t i = 0; uw && i < uw->npost; i++)
         add_lookups(r, uw->post[i]);
+    osp__lq_pipeline_template_names(r->p, add_lookup_cb, r);
     return 0;
 }
 
@@ -332,9 +346,9 @@ static int prepare_wanted(osp__lq_query *q, runner *r, const osp_logql_log *log,
 /* ---- log queries ---- */
 
 /* How many of log's stages decide which records a log query keeps (through its last line
- * or label filter), or SIZE_MAX when one of them reads labels a lean runner may lack (a
- * template, a rename, unpack) or rewrites the line. Those stages then run on lean records
- * (with the labels their filters read), which pass exactly when whole records do. */
+ * or label filter), or SIZE_MAX when one of them reads labels it does not name (unpack).
+ * Those stages then run on lean records (with the labels their filters, templates and
+ * renames read), which pass exactly when whole records do. */
 static size_t keep_prefix(const osp_logql_log *log)
 {
     size_t n = 0;
@@ -346,14 +360,22 @@ static size_t keep_prefix(const osp_logql_log *log)
         osp_logql_stage_kind k = log->stages[i].kind;
         if (!is_parser(k) && k != OSP_LOGQL_STAGE_LINE_FILTER &&
             k != OSP_LOGQL_STAGE_LABEL_FILTER && k != OSP_LOGQL_STAGE_DROP &&
-            k != OSP_LOGQL_STAGE_KEEP)
+            k != OSP_LOGQL_STAGE_KEEP && k != OSP_LOGQL_STAGE_LINE_FORMAT &&
+            k != OSP_LOGQL_STAGE_LABEL_FORMAT)
             return SIZE_MAX;
     }
     return n;
 }
 
+static void name_seen(osp_str name, void *ctx)
+{
+    (void)name;
+    (void)ctx;
+}
+
 /* A lean runner for deciding which records a log query keeps: the first n stages of log
- * (keep_prefix) in kp, compiled. 0 or the error. */
+ * (keep_prefix) in kp, compiled. 0, 1 when a template there may read every label (no
+ * runner then: the query decides on whole records), or the error. */
 static int keeper_init(osp__lq_query *q, const osp_logql_log *log, size_t n, osp__lq_pipeline *kp,
                        runner *kr)
 {
@@ -363,6 +385,10 @@ static int keeper_init(osp__lq_query *q, const osp_logql_log *log, size_t n, osp
     prefix.nstages = n;
     if ((rc = osp__lq_pipeline_compile(log->stages, n, q->arena, kp, q->pq.err, q->pq.errlen)))
         return rc;
+    if (!osp__lq_pipeline_template_names(kp, name_seen, NULL)) {
+        osp__lq_pipeline_cleanup(kp);
+        return 1;
+    }
     runner_init(kr, q, kp);
     kr->lean = 1;
     if ((rc = prepare_lookups(q, kr, &prefix, NULL)) ||
@@ -502,9 +528,9 @@ static int eval_log(osp__lq_query *q, const osp_logql_log *log, uint64_t start_n
     runner_init(&r, q, &p);
     osp_log_batch_init(&out);
     if ((rc = push_down(q, log, &lq)) ||
-        (nkeep != SIZE_MAX && (rc = keeper_init(q, log, nkeep, &kp, &kr))))
+        (nkeep != SIZE_MAX && (rc = keeper_init(q, log, nkeep, &kp, &kr)) < 0))
         goto out;
-    keeper = nkeep != SIZE_MAX ? &kr : &r;
+    keeper = nkeep != SIZE_MAX && rc == 0 ? &kr : &r;
     rc = q->src->select(q->src->ctx, &lq, keep_record, keeper, &out, &ids);
     if (rc) {
         if (!keeper->rc)

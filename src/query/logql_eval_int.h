@@ -101,6 +101,10 @@ int osp__lq_tmpl_compile(osp_str text, osp_arena *arena, osp__lq_tmpl **out, cha
                          size_t errlen);
 /* 1 when t reads the label name as a field (.name, or a name in a chain .a.name). */
 int osp__lq_tmpl_reads(const osp__lq_tmpl *t, osp_str name);
+/* Calls fn with every name t reads as a field (those osp__lq_tmpl_reads answers 1 for,
+ * and those of $.a chains) and returns 1; returns 0 when t uses . or $ as a value
+ * ({{ range . }}, {{ toJson $ }}), which may read every label. */
+int osp__lq_tmpl_names(const osp__lq_tmpl *t, void (*fn)(osp_str name, void *ctx), void *ctx);
 /* The regexes t compiled, *n of them (release each with osp_re2_cleanup). */
 osp_re2 *const *osp__lq_tmpl_regexes(const osp__lq_tmpl *t, size_t *n);
 /* Executes t over the labels l[0..n) (the template's "." map, missing keys read as ""),
@@ -134,6 +138,10 @@ void osp__lq_pipeline_cleanup(osp__lq_pipeline *p);
 /* 1 when a stage of p reads the label name: a label filter on it, a template field, a
  * label_format rename from it (Loki's RequiredLabelNames). */
 int osp__lq_pipeline_reads(const osp__lq_pipeline *p, osp_str name);
+/* Calls fn with every label name p's templates and label_format renames read (see
+ * osp__lq_tmpl_names) and returns 1; 0 when a template may read every label. */
+int osp__lq_pipeline_template_names(const osp__lq_pipeline *p, void (*fn)(osp_str name, void *ctx),
+                                    void *ctx);
 /* Runs p over e. 1 when the entry passes, 0 when a stage drops it, OSP_ENOMEM. */
 int osp__lq_pipeline_run(const osp__lq_pipeline *p, osp__lq_entry *e);
 

@@ -590,6 +590,26 @@ int osp__lq_pipeline_reads(const osp__lq_pipeline *p, osp_str name)
     return 0;
 }
 
+int osp__lq_pipeline_template_names(const osp__lq_pipeline *p, void (*fn)(osp_str name, void *ctx),
+                                    void *ctx)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const osp__lq_stage *st = &p->st[i];
+        if (st->tmpl && !osp__lq_tmpl_names(st->tmpl, fn, ctx))
+            return 0;
+        if (!st->ast || st->ast->kind != OSP_LOGQL_STAGE_LABEL_FORMAT)
+            continue;
+        for (size_t k = 0; k < st->ast->u.label_fmt.n; k++) {
+            const osp_logql_label_fmt *f = &st->ast->u.label_fmt.a[k];
+            if (!f->is_template)
+                fn(f->value, ctx);
+            else if (!osp__lq_tmpl_names(st->tmpls[k], fn, ctx))
+                return 0;
+        }
+    }
+    return 1;
+}
+
 /* ---- running stages ---- */
 
 static int contains(osp_str line, osp_str v)

@@ -825,6 +825,38 @@ int osp__lq_tmpl_reads(const osp__lq_tmpl *t, osp_str name)
     return list_reads(t->root, name);
 }
 
+static int pipe_names(const pipe *pp, void (*fn)(osp_str name, void *ctx), void *ctx);
+
+/* osp__lq_tmpl_names over a list: 0 as soon as an action reads the labels whole. */
+static int list_names(const node *n, void (*fn)(osp_str name, void *ctx), void *ctx)
+{
+    for (; n; n = n->next)
+        if ((n->p && !pipe_names(n->p, fn, ctx)) || !list_names(n->then, fn, ctx) ||
+            !list_names(n->els, fn, ctx) || (n->elif && !list_names(n->elif, fn, ctx)))
+            return 0;
+    return 1;
+}
+
+static int pipe_names(const pipe *pp, void (*fn)(osp_str name, void *ctx), void *ctx)
+{
+    for (size_t i = 0; i < pp->n; i++)
+        for (size_t k = 0; k < pp->c[i].n; k++) {
+            const arg *a = &pp->c[i].a[k];
+            if (a->kind == A_DOT || (a->kind == A_VAR && a->var == 0 && a->nchain == 0))
+                return 0; /* . or $ as a value: every label, or what dot holds */
+            for (size_t f = 0; (a->kind == A_FIELD || a->kind == A_VAR) && f < a->nchain; f++)
+                fn(a->chain[f], ctx);
+            if (a->kind == A_PIPE && !pipe_names(a->sub, fn, ctx))
+                return 0;
+        }
+    return 1;
+}
+
+int osp__lq_tmpl_names(const osp__lq_tmpl *t, void (*fn)(osp_str name, void *ctx), void *ctx)
+{
+    return list_names(t->root, fn, ctx);
+}
+
 osp_re2 *const *osp__lq_tmpl_regexes(const osp__lq_tmpl *t, size_t *n)
 {
     *n = t->nres;

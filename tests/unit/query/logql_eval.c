@@ -1119,6 +1119,16 @@ static void test_lean_keep(void **state)
         "| json | logfmt | drop __error__ | status > 300 or pod = \"p1\"",
         "| json",
         "",
+        /* templates and renames read the labels they name: metadata (pod) looked up too */
+        "| logfmt | line_format \"{{.level}}:{{.msg}}\" |= \"warn:\"",
+        "| json | label_format who=\"{{.user_name}}\" | who = \"bob\"",
+        "| logfmt | label_format sev=level | sev = \"error\"",
+        "| line_format \"{{.pod}} {{__line__}}\" |= \"p1 \"",
+        "| label_format where=pod | where = \"p2\"",
+        "| json | line_format \"{{ $.user_name }}/{{ $.pod }}\" |= \"bob/p2\"",
+        /* . or $ as a value may read every label: whole records */
+        "| logfmt | line_format \"{{ range $k, $v := . }}{{ $k }},{{ end }}\" |= \"status\"",
+        "| line_format \"{{ with .pod }}{{ . }}{{ end }}\" |= \"p\"",
     };
     osp_buf lean, whole;
     osp_buf_init(&lean, 0);
@@ -1127,7 +1137,9 @@ static void test_lean_keep(void **state)
         char q[512];
         snprintf(q, sizeof q, "{app=~\".+\"} %s", cases[i]);
         assert_int_equal(answer(q, 0, 100, 1, &lean), 0);
-        snprintf(q, sizeof q, "{app=~\".+\"} | label_format zz=\"x\" | drop zz %s", cases[i]);
+        snprintf(q, sizeof q,
+                 "{app=~\".+\"} | label_format zz=\"{{ with . }}x{{ end }}\" | drop zz %s",
+                 cases[i]);
         assert_int_equal(answer(q, 0, 100, 1, &whole), 0);
         if (strcmp(lean.data, whole.data))
             fail_msg("%s:\n  lean:  %s\n  whole: %s", q, lean.data, whole.data);
