@@ -367,12 +367,6 @@ static size_t keep_prefix(const osp_logql_log *log)
     return n;
 }
 
-static void name_seen(osp_str name, void *ctx)
-{
-    (void)name;
-    (void)ctx;
-}
-
 /* A lean runner for deciding which records a log query keeps: the first n stages of log
  * (keep_prefix) in kp, compiled. 0, 1 when a template there may read every label (no
  * runner then: the query decides on whole records), or the error. */
@@ -385,7 +379,8 @@ static int keeper_init(osp__lq_query *q, const osp_logql_log *log, size_t n, osp
     prefix.nstages = n;
     if ((rc = osp__lq_pipeline_compile(log->stages, n, q->arena, kp, q->pq.err, q->pq.errlen)))
         return rc;
-    if (!osp__lq_pipeline_template_names(kp, name_seen, NULL)) {
+    size_t names = 0;
+    if (!osp__lq_pipeline_template_names(kp, count_name, &names)) {
         osp__lq_pipeline_cleanup(kp);
         return 1;
     }
