@@ -14,21 +14,38 @@ static int fail(osp_pb_reader *r, const char *why)
 int osp__pb_read_varint_long(osp_pb_reader *r, uint64_t *v)
 {
     const uint8_t *p = r->p;
-    size_t avail = r->end > p ? (size_t)(r->end - p) : 0,
-           n = avail < 10 ? avail : 10; /* 10: the longest */
+    /* With room for the longest, the loop has a constant bound the compiler unrolls; one
+     * loop bounded by what remains took 5% more instructions in a count that decodes a
+     * block's times (varints all). Near the end, the loop below checks each byte. */
+    if (r->end - p >= 10) {
+        uint64_t x = 0;
+        for (int i = 0; i < 10; i++) {
+            uint64_t c = p[i];
+            x |= (c & 0x7F) << (7 * i);
+            if (c < 0x80) {
+                if (i == 9 && c > 1)
+                    break;
+                r->p = p + i + 1;
+                *v = x;
+                return 0;
+            }
+        }
+        return fail(r, "varint longer than 64 bits");
+    }
     uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t c = p[i];
-        x |= (c & 0x7F) << (7 * i);
-        if (c < 0x80) {
-            if (i == 9 && c > 1)
-                break;
-            r->p = p + i + 1;
+    for (int shift = 0; shift < 70; shift += 7) {
+        if (r->p >= r->end)
+            return fail(r, "truncated varint");
+        uint8_t c = *r->p++;
+        if (shift == 63 && c > 1)
+            return fail(r, "varint longer than 64 bits");
+        x |= (uint64_t)(c & 0x7F) << shift;
+        if (!(c & 0x80)) {
             *v = x;
             return 0;
         }
     }
-    return fail(r, n < 10 ? "truncated varint" : "varint longer than 64 bits");
+    return fail(r, "varint longer than 64 bits");
 }
 
 int osp_pb_read_lenbytes(osp_pb_reader *r, osp_str *s)
