@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "store/aicalls/aicseg.h"
+#include "store/blockfile.h"
 #include "store/partdir.h"
 
 #define MOD "aicalls"
@@ -913,13 +914,13 @@ typedef struct text_cache {
     uint64_t off; /* of the block held; UINT64_MAX for none */
     uint8_t *raw;
     size_t rawlen;
-    ZSTD_DCtx *dctx; /* created at the first block */
+    ZSTD_DCtx *dctx; /* taken at the first block (osp_blockfile_dctx_take) */
 } text_cache;
 
 static void text_cache_cleanup(text_cache *c)
 {
     osp_free(c->raw);
-    ZSTD_freeDCtx(c->dctx);
+    osp_blockfile_dctx_give(c->dctx);
 }
 
 /* Decodes r's record into *a, its strings pointing into memory that stays valid until the
@@ -938,7 +939,7 @@ static int read_record(const osp_aicalls *s, const rec *r, text_cache *c, uint8_
         return OSP_EIO;
     if (s->segs[w->seg].version == 1)
         return osp_aicseg_decode_v1(*buf, w->len, a, &used);
-    if (!c->dctx && !(c->dctx = ZSTD_createDCtx()))
+    if (!c->dctx && !(c->dctx = osp_blockfile_dctx_take()))
         return OSP_ENOMEM;
     int rc = osp_aicseg_block_unpack(c->dctx, *buf, w->len, &raw, &rawlen, &used);
     if (rc)

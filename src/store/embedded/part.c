@@ -1649,7 +1649,7 @@ int osp_part_get_trace(osp_part *p, const uint8_t trace_id[16], unsigned flags, 
     memcpy(id, trace_id, sizeof id);
     if (!osp_part_may_contain(p, id) || !granule_range(p, id, &lo, &hi))
         return 0;
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    ZSTD_DCtx *dctx = osp_blockfile_dctx_take();
     rc = dctx ? emitter_init(&e, p, out) : OSP_ENOMEM;
     for (size_t g = lo; g <= hi && rc == 0; g++) {
         int n = granule_trace(p, g, id, !(flags & OSP_TRACE_NO_DETAIL), dctx, &e);
@@ -1659,7 +1659,7 @@ int osp_part_get_trace(osp_part *p, const uint8_t trace_id[16], unsigned flags, 
             total += n;
     }
     emitter_cleanup(&e);
-    ZSTD_freeDCtx(dctx);
+    osp_blockfile_dctx_give(dctx);
     if (rc)
         roll_back(out, nspans, nres, nscopes);
     return rc ? rc : total;
@@ -1671,7 +1671,7 @@ int osp_part_read_granule(osp_part *p, size_t g, osp_span_batch *out)
     emitter e = {0};
     gread gr;
     int rc;
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    ZSTD_DCtx *dctx = osp_blockfile_dctx_take();
     gread_init(&gr, p, g, dctx);
     rc = dctx ? emitter_init(&e, p, out) : OSP_ENOMEM;
     if (rc == 0)
@@ -1680,7 +1680,7 @@ int osp_part_read_granule(osp_part *p, size_t g, osp_span_batch *out)
         rc = read_row(&gr, 1, &e);
     gread_cleanup(&gr);
     emitter_cleanup(&e);
-    ZSTD_freeDCtx(dctx);
+    osp_blockfile_dctx_give(dctx);
     if (rc)
         roll_back(out, nspans, nres, nscopes);
     return rc ? rc : (int)gr.g->nrows;
@@ -2339,7 +2339,7 @@ int osp_part_search(osp_part *p, const osp_trace_query *q, osp_hit_fn fn, osp_fl
     s.fn = fn;
     s.floor = floor;
     s.ctx = ctx;
-    if (rc == 0 && s.p && !(dctx = ZSTD_createDCtx()))
+    if (rc == 0 && s.p && !(dctx = osp_blockfile_dctx_take()))
         rc = OSP_ENOMEM;
     for (size_t g = 0; rc == 0 && s.p && g < p->info.ngranules; g++) {
         const granule *gr = &p->granules[g];
@@ -2351,7 +2351,7 @@ int osp_part_search(osp_part *p, const osp_trace_query *q, osp_hit_fn fn, osp_fl
     }
     if (rc == 0 && s.hit)
         fn(s.hit_trace, s.hit_start, ctx);
-    ZSTD_freeDCtx(dctx);
+    osp_blockfile_dctx_give(dctx);
     searcher_cleanup(&s);
     return rc;
 }
