@@ -1013,23 +1013,27 @@ static void loki_patterns(osp_logs_api *api, const osp_http_request *req, osp_ht
 #define TAIL_POLL_MS 1000
 #define TAIL_MAX_DELAY_S 5 /* Loki's cap on delay_for */
 
-/* A tail frame: {"streams":[...],"dropped_entries":null}, Loki's shape. */
-static int put_tail_frame(osp_buf *b, const osp_logql_result *r)
+/* A tail frame: {"streams":[...],"dropped_entries":null}, Loki's shape; categorized, with
+ * each value's categories and the encoding flag after, as Loki 3 writes them. */
+static int put_tail_frame(osp_buf *b, const osp_logql_result *r, int categorize)
 {
     osp_buf_reset(b);
-    return osp_buf_puts(b, "{\"streams\":") || put_stream_array(b, r, 0) ||
-           osp_buf_puts(b, ",\"dropped_entries\":null}");
+    return osp_buf_puts(b, "{\"streams\":") || put_stream_array(b, r, categorize) ||
+           osp_buf_puts(b, ",\"dropped_entries\":null") ||
+           (categorize && osp_buf_puts(b, ",\"encodingFlags\":[\"" CATEGORIZE_LABELS "\"]")) ||
+           osp_buf_putc(b, '}');
 }
 
 /* GET /loki/api/v1/tail?query=&start=&limit=&delay_for= over a WebSocket: first the
  * entries since start (at most limit), then every second the entries that arrived, each
- * batch one text frame, until the client goes away. delay_for (0..5 s) holds entries back
+ * batch one text frame (categorized when the upgrade request asks, as for queries), until
+ * the client goes away. delay_for (0..5 s) holds entries back
  * that long, for late arrivals. */
 static void loki_tail(osp_logs_api *api, const osp_http_request *req, osp_http_response *res)
 {
     osp_form p;
     osp_logql_expr *e;
-    osp_logql_opts opts = {.forward = 1};
+    osp_logql_opts opts = {.forward = 1, .categorize = wants_categories(req)};
     uint64_t start = 0, delay = 0, now = osp_clock_ns(CLOCK_REALTIME);
     osp_form_init(&p, req);
     if (!res->ws) {
@@ -1072,7 +1076,8 @@ static void loki_tail(osp_logs_api *api, const osp_http_request *req, osp_http_r
                 for (size_t k = 0; k < r.streams[i].n; k++)
                     if (r.streams[i].entries[k].t_ns >= start)
                         start = r.streams[i].entries[k].t_ns + 1;
-            if (put_tail_frame(&frame, &r) || osp_ws_send_text(res->ws, osp_buf_str(&frame)))
+            if (put_tail_frame(&frame, &r, opts.categorize) ||
+                osp_ws_send_text(res->ws, osp_buf_str(&frame)))
                 rc = -1;
         }
         osp_arena_cleanup(&arena);

@@ -467,6 +467,29 @@ describe('Loki push, JSON lines and bad input', () => {
         assert.equal(health.status, 200, 'the server serves on after the tail ends');
     });
 
+    test('live tail categorizes labels when the upgrade asks, as Loki 3 does for Grafana', async () => {
+        const now = BigInt(Date.now()) * MS;
+        const values = [[(now - 20_000n * MS).toString(), 'level=warn msg="low stock" item=42', { user: 'u7' }]];
+        assert.equal((await lokiPush(server, [{ stream: { app: 'cat-tail' }, values }])).status, 204);
+        const path = `/loki/api/v1/tail?${new URLSearchParams({ query: '{app="cat-tail"} | logfmt | drop msg', start: ts(0) })}`;
+        const tail = await openTail(server, path, { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' });
+        const frame = await tail.next();
+        await tail.close();
+        assert.deepEqual(frame.encodingFlags, ['categorize-labels']);
+        // the stream by its stream labels alone; the pushed metadata and what logfmt set beside the line
+        assert.deepEqual(frame.streams, [{
+            stream: { app: 'cat-tail', service_name: 'cat-tail' },
+            values: [[values[0][0], values[0][1], { structuredMetadata: { detected_level: 'warn', user: 'u7' }, parsed: { item: '42', level: 'warn' } }]],
+        }]);
+        const plain = await openTail(server, path);
+        const plainFrame = await plain.next();
+        await plain.close();
+        assert.equal(plainFrame.encodingFlags, undefined);
+        assert.deepEqual(plainFrame.streams.map((s) => [s.stream, s.values]), [[
+            { app: 'cat-tail', detected_level: 'warn', item: '42', level: 'warn', service_name: 'cat-tail', user: 'u7' }, [values[0].slice(0, 2)],
+        ]]);
+    });
+
     test('live tails run side by side, more than the worker pool holds, while queries are answered; past the cap one is refused', async () => {
         const MAX_TAILS = 16; // OSP_LOGS_MAX_TAILS
         const r1 = await lokiPush(server, [{ stream: { app: 'many-tails' }, values: [[ts(30), 'before the tails']] }]);

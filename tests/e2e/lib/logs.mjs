@@ -83,15 +83,16 @@ export function streamsOf(doc) {
 
 /**
  * A minimal WebSocket client (RFC 6455) for the live tail: opens `path` on the server's API
- * port and collects the text frames it receives. Resolves {frames, next(timeoutMs),
- * close()} once the handshake is done; next() resolves the next text frame (parsed JSON,
- * or {text} for a frame that is not JSON: a refusal's reason).
+ * port (with `headers` added to the upgrade request) and collects the text frames it
+ * receives. Resolves {frames, next(timeoutMs), close()} once the handshake is done; next()
+ * resolves the next text frame (parsed JSON, or {text} for a frame that is not JSON: a
+ * refusal's reason).
  */
-export function openTail(server, path) {
+export function openTail(server, path, headers = {}) {
     return new Promise((resolve, reject) => {
         const key = crypto.randomBytes(16).toString('base64');
         const req = http.request(`${server.apiUrl}${path}`, {
-            headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': key, 'sec-websocket-version': '13' },
+            headers: { ...headers, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': key, 'sec-websocket-version': '13' },
         });
         req.on('response', (res) => reject(new Error(`no upgrade: status ${res.statusCode}`)));
         req.on('error', reject);
