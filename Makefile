@@ -149,7 +149,7 @@ fuzz-build:
 	@$(MAKE) --no-print-directory -f fuzz/Makefile build
 
 fuzz: fuzz-build
-	@$(MAKE) --no-print-directory -f fuzz/Makefile run FUZZ_SECONDS=$${FUZZ_SECONDS:-300}
+	@$(MAKE) --no-print-directory -O -f fuzz/Makefile run FUZZ_SECONDS=$${FUZZ_SECONDS:-300}
 
 bench: all
 	@$(MAKE) --no-print-directory -C bench run

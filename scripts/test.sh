@@ -3,7 +3,8 @@
 #   1. warning-free build (-Werror)      4. end-to-end tests against bin/osprey
 #   2. unit tests                        4b. the console: type check, browser tests (Chromium)
 #   3. unit tests under ASan+UBSan       5. ASan+UBSan build and the end-to-end tests again
-#                                        6. fuzzing: corpus replay, then FUZZ_SECONDS per target
+#                                        6. fuzzing: corpus replay, then FUZZ_SECONDS per target,
+#                                           JOBS targets at a time
 # Every section runs even when an earlier one failed; the summary at the end names what
 # failed (up to 20 lines per section), its last line totals them all as "N passed, N
 # failed", and the exit status is non-zero on any failure.
@@ -126,7 +127,7 @@ fi
 if ! skipped "fuzz"; then
     section "6. fuzzing: replay corpora, then ${FUZZ_SECONDS} s per target"
     step "fuzz build" "$LOGS/fuzz-build.log" make -j"$JOBS" fuzz-build
-    counted "fuzz" "fuzz: " make --no-print-directory -f fuzz/Makefile run FUZZ_SECONDS="$FUZZ_SECONDS"
+    counted "fuzz" "fuzz: " make --no-print-directory -j"$JOBS" -O -f fuzz/Makefile run FUZZ_SECONDS="$FUZZ_SECONDS"
 fi
 
 section "summary ($(($(date +%s) - t_start)) s)"
