@@ -1027,8 +1027,8 @@ static int put_tail_frame(osp_buf *b, const osp_logql_result *r, int categorize)
 /* GET /loki/api/v1/tail?query=&start=&limit=&delay_for= over a WebSocket: first the
  * entries since start (at most limit), then every second the entries that arrived, each
  * batch one text frame (categorized when the upgrade request asks, as for queries), until
- * the client goes away. delay_for (0..5 s) holds entries back
- * that long, for late arrivals. */
+ * the client goes away. delay_for (0..5 s) holds entries back that long, for late
+ * arrivals. */
 static void loki_tail(osp_logs_api *api, const osp_http_request *req, osp_http_response *res)
 {
     osp_form p;

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "capture.h"
+#include "core/clock.h"
 #include "core/pb.h"
 #include "osprey/osprey.h"
 #include "core/json.h"
@@ -198,24 +199,17 @@ static size_t parse_line(const char *line, size_t len, member *m, size_t cap)
     return n;
 }
 
-/* Seconds of CLOCK_REALTIME, the clock the SDK stamps records with. time() may read a
- * coarser clock that lags it by a tick, and so fall a second behind a record's time. */
-static time_t realtime_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec;
-}
-
 static void test_stderr_json_line(void **state)
 {
     fixture *f = *state;
     f->p->config.log_to_stderr = true;
     osprey_logger *l = osprey_logger_get(f->p, "json", OSPREY_INFO);
     osprey_attr attrs[] = {OSPREY_STR("user", "bob"), OSPREY_INT("n", 7)};
-    time_t before = realtime_s();
+    /* CLOCK_REALTIME, as the SDK stamps records: time() may read a coarser clock that lags
+     * it by a tick, and so fall a second behind a record's time */
+    time_t before = (time_t)(osp_clock_ns(CLOCK_REALTIME) / 1000000000u);
     char *text = capture_stderr(l, attrs, 2);
-    time_t after = realtime_s();
+    time_t after = (time_t)(osp_clock_ns(CLOCK_REALTIME) / 1000000000u);
     f->p->config.log_to_stderr = false;
 
     size_t len = strlen(text);
