@@ -5,8 +5,9 @@
  * Checks: no crash, no leak, a refused template always says why, and every stage leaves
  * the entry's labels with non-empty names and its line inside the arena or the input.
  * Every extracted value, and the first line, also goes through field type detection
- * (query/logdetect.h), and the names a template reads are not empty. The pattern also
- * runs as a line filter (|>): a line it matches holds each of its literals. */
+ * and the values list's byte sizes (query/logdetect.h), and the names a template reads
+ * are not empty. The json stage tells each label's keys: at least one, the label set. The pattern
+ * also runs as a line filter (|>): a line it matches holds each of its literals. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +29,25 @@ static void check_name(osp_str name, void *ctx)
     CHECK(name.n > 0);
 }
 
+/* osp__lq_json_path_fn: a label JSON parsing set has a name, is set, and has keys. */
+static int check_path(void *ctx, osp_str label, const osp_str *keys, size_t nkeys)
+{
+    const osp__lq_entry *e = ctx;
+    int found;
+    CHECK(label.n > 0 && nkeys > 0 && keys != NULL);
+    osp__lq_get(e, label, &found);
+    CHECK(found);
+    return 0;
+}
+
 static void check_entry(const osp__lq_entry *e)
 {
     for (size_t i = 0; i < e->n; i++) {
+        osp_str listed;
         CHECK(e->l[i].name.n > 0);
         CHECK(osp_field_type_of(e->l[i].value) <= OSP_FIELD_BYTES);
+        CHECK(osp_field_list_value(e->arena, e->l[i].value, &listed) != 0 || listed.n > 0 ||
+              e->l[i].value.n == 0);
     }
     CHECK(e->line.p != NULL || e->line.n == 0);
 }
@@ -75,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         switch (stage) {
         case 0:
-            rc = osp__lq_json(&e);
+            rc = osp__lq_json_paths(&e, check_path, &e);
             break;
         case 1:
             rc = head.n ? osp__lq_json_fields(&e, &x, 1) : 0;

@@ -266,7 +266,8 @@ static int detect_fields(osp_logs_api *api, const osp_http_request *req, osp_htt
 }
 
 /* GET|POST /loki/api/v1/detected_fields?query=&start=&end=&since=&line_limit=&limit=: the
- * fields of the newest lines, {"fields":[...],"limit":N}; {} when there are none. */
+ * fields of the newest lines, {"fields":[{"label","type","cardinality","parsers",
+ * "jsonPath" (when JSON parsing found it)}],"limit":N}; {} when there are none. */
 void osp__logs_detected_fields(osp_logs_api *api, const osp_http_request *req,
                                osp_http_response *res)
 {
@@ -283,10 +284,14 @@ void osp__logs_detected_fields(osp_logs_api *api, const osp_http_request *req,
              osp_buf_json_str(b, f[i].label.p, f[i].label.n) ||
              osp_buf_printf(b, ",\"type\":\"%s\",\"cardinality\":%" PRIu64 ",\"parsers\":",
                             osp_field_type_name(f[i].type), f[i].cardinality) ||
-             osp_buf_puts(b, !f[i].parsers                      ? "null}"
-                             : f[i].parsers == OSP_FIELD_JSON   ? "[\"json\"]}"
-                             : f[i].parsers == OSP_FIELD_LOGFMT ? "[\"logfmt\"]}"
-                                                                : "[\"json\",\"logfmt\"]}");
+             osp_buf_puts(b, !f[i].parsers                      ? "null"
+                             : f[i].parsers == OSP_FIELD_JSON   ? "[\"json\"]"
+                             : f[i].parsers == OSP_FIELD_LOGFMT ? "[\"logfmt\"]"
+                                                                : "[\"json\",\"logfmt\"]");
+        for (size_t k = 0; rc == 0 && k < f[i].njson_path; k++)
+            rc = osp_buf_puts(b, k ? "," : ",\"jsonPath\":[") ||
+                 osp_buf_json_str(b, f[i].json_path[k].p, f[i].json_path[k].n);
+        rc = rc ? rc : osp_buf_puts(b, f[i].njson_path ? "]}" : "}");
     }
     if (rc == 0 && n)
         rc = osp_buf_printf(b, "],\"limit\":%zu}", q.limit);

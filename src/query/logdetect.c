@@ -4,6 +4,8 @@
  * are counted exactly. */
 #include "query/logdetect.h"
 
+#include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -65,6 +67,30 @@ osp_field_type osp_field_type_of(osp_str v)
     if (osp_logql_parse_bytes(v, &bytes, NULL, 0) == 0)
         return OSP_FIELD_BYTES;
     return OSP_FIELD_STRING;
+}
+
+int osp_field_list_value(osp_arena *a, osp_str value, osp_str *out)
+{
+    static const char *const si[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+    int last = value.n ? tolower((unsigned char)value.p[value.n - 1]) : 0;
+    int before = value.n > 1 ? tolower((unsigned char)value.p[value.n - 2]) : 0;
+    int unit =
+        (last && strchr("bkmgtpe", last)) || (last == 'i' && before && strchr("kmgtpe", before));
+    uint64_t bytes;
+    *out = value;
+    if (!unit || osp_logql_parse_bytes(value, &bytes, NULL, 0))
+        return 0;
+    char text[32];
+    int n;
+    if (bytes < 10) {
+        n = snprintf(text, sizeof text, "%uB", (unsigned)bytes);
+    } else {
+        int e = (int)floor(log((double)bytes) / log(1000.0));
+        double v = floor((double)bytes / pow(1000.0, e) * 10 + 0.5) / 10;
+        n = snprintf(text, sizeof text, v < 10 ? "%.1f%s" : "%.0f%s", v, si[e]);
+    }
+    *out = osp_arena_strdup(a, osp_str_make(text, (size_t)n));
+    return out->p ? 0 : OSP_ENOMEM;
 }
 
 /* ---- labels ---- */
@@ -193,6 +219,21 @@ typedef struct stream_base {
     size_t n;
 } stream_base;
 
+/* A label JSON parsing set on the current line, and the keys it found it under. */
+typedef struct json_path {
+    osp_str label;
+    osp_str *keys;
+    size_t nkeys;
+    size_t order; /* of setting: the last of a name is the label's */
+} json_path;
+
+/* Where a value of a field came from. */
+typedef struct source {
+    unsigned parsers;      /* OSP_FIELD_* bits */
+    int parsed;            /* from the line, by any parser (not structured metadata) */
+    const json_path *path; /* found by JSON parsing there */
+} source;
+
 typedef struct detect {
     const osp_logql_source *src;
     const osp_log_detect_query *q;
@@ -203,11 +244,13 @@ typedef struct detect {
     osp_intern streams; /* stream id (8 bytes) -> index into bases */
     stream_base *bases;
     size_t nbases, bases_cap;
-    osp_arena arena; /* stream labels and parsed entries */
+    json_path *paths; /* the current line's, then sorted by label and order */
+    size_t npaths, paths_cap;
+    osp_arena arena; /* stream labels, parsed entries and their JSON keys */
 } detect;
 
-/* Notes a value of field name, found by the parsers (OSP_FIELD_* bits). */
-static int add_field(detect *d, osp_str name, osp_str value, unsigned parsers)
+/* Notes a value of field name. */
+static int add_field(detect *d, osp_str name, osp_str value, const source *from)
 {
     const osp_log_detect_query *q = d->q;
     uint32_t id, vid;
@@ -228,11 +271,17 @@ static int add_field(detect *d, osp_str name, osp_str value, unsigned parsers)
         osp_intern_init(&f->values, 1);
     }
     field *f = &d->fields[id];
-    f->pub.parsers |= parsers;
+    f->pub.parsers |= from->parsers;
     if (!f->typed) {
         f->pub.type = osp_field_type_of(value);
         f->typed = 1;
     }
+    if (from->path && !f->pub.json_path) {
+        f->pub.json_path = from->path->keys;
+        f->pub.njson_path = from->path->nkeys;
+    }
+    if (q->values_of.n && from->parsed && (rc = osp_field_list_value(&d->arena, value, &value)))
+        return rc;
     if (q->values_of.n && f->values.n == d->limit && !osp_intern_find(&f->values, value, &vid))
         return 0;
     return osp_intern_add(&f->values, value, &vid);
@@ -271,42 +320,81 @@ static int holds(const osp_label *l, size_t n, osp_str name, osp_str v)
     return have.n && osp_str_eq(have, v);
 }
 
-/* The fields of one result entry: its labels that are not its stream's, then what parsing
- * its line finds (JSON first, logfmt when that fails). */
-static int detect_entry(detect *d, const osp_logql_stream *s, const osp_logql_entry *ent)
+/* osp__lq_json_path_fn: keeps the keys of a label JSON parsing set. */
+static int note_path(void *ctx, osp_str label, const osp_str *keys, size_t nkeys)
 {
+    detect *d = ctx;
+    osp_str *copy = osp_arena_memdup(&d->arena, keys, nkeys * sizeof *keys);
+    json_path *p = osp_array_push((void **)&d->paths, &d->npaths, &d->paths_cap, sizeof *p);
+    if (!copy || !p)
+        return OSP_ENOMEM;
+    *p = (json_path){label, copy, nkeys, d->npaths};
+    return 0;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+    const json_path *x = a, *y = b;
+    int c = osp_str_cmp(x->label, y->label);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/* The keys of the label name as JSON parsing last set it on this line (d->paths sorted);
+ * NULL when it did not. */
+static const json_path *path_of(const detect *d, osp_str name)
+{
+    size_t lo = 0, hi = d->npaths;
+    while (lo < hi) { /* the first path whose label sorts after name */
+        size_t mid = lo + (hi - lo) / 2;
+        if (osp_str_cmp(d->paths[mid].label, name) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo && osp_str_eq(d->paths[lo - 1].label, name) ? &d->paths[lo - 1] : NULL;
+}
+
+/* The fields of one result entry (its labels categorized): its structured metadata and
+ * the labels the query's pipeline extracted, then what parsing its line finds (JSON
+ * first, logfmt when that fails). */
+static int detect_entry(detect *d, const osp_logql_entry *ent)
+{
+    static const source metadata = {0, 0, NULL}, extracted = {0, 1, NULL};
     const stream_base *b;
     osp__lq_entry pe;
     osp_label *l;
     size_t n;
     int rc = base_of(d, ent->stream, &b);
-    for (size_t i = 0; rc == 0 && i < s->nlabels; i++)
-        if (!holds(b->l, b->n, s->labels[i].name, s->labels[i].value))
-            rc = add_field(d, s->labels[i].name, s->labels[i].value, 0);
+    for (size_t i = 0; rc == 0 && i < ent->nmeta; i++)
+        rc = add_field(d, ent->meta[i].name, ent->meta[i].value, &metadata);
+    for (size_t i = 0; rc == 0 && i < ent->nparsed; i++)
+        rc = add_field(d, ent->parsed[i].name, ent->parsed[i].value, &extracted);
     unsigned parser = OSP_FIELD_JSON;
+    d->npaths = 0;
     if (rc == 0 &&
         !(rc = osp__lq_entry_init(&pe, &d->arena, b->l, b->n, NULL, 0, ent->line, ent->t_ns)) &&
-        !(rc = osp__lq_json(&pe)) && pe.err.n) {
+        !(rc = osp__lq_json_paths(&pe, note_path, d)) && pe.err.n) {
         parser = OSP_FIELD_LOGFMT;
+        d->npaths = 0;
         if (!(rc = osp__lq_entry_init(&pe, &d->arena, b->l, b->n, NULL, 0, ent->line, ent->t_ns)))
             rc = osp__lq_logfmt(&pe, NULL, 0, 0);
     }
     if (rc || pe.err.n || (!(l = osp__lq_labels(&pe, &d->arena, &n)) && n))
         return rc ? rc : pe.err.n ? 0 : OSP_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < n; i++)
+    if (d->npaths > 1)
+        qsort(d->paths, d->npaths, sizeof *d->paths, cmp_path);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        source from = {parser, 1, path_of(d, l[i].name)};
         if (!holds(b->l, b->n, l[i].name, l[i].value))
-            rc = add_field(d, l[i].name, l[i].value, parser);
+            rc = add_field(d, l[i].name, l[i].value, &from);
+    }
     return rc;
 }
 
-typedef struct entry_ref {
-    const osp_logql_stream *s;
-    const osp_logql_entry *e;
-} entry_ref;
-
 static int cmp_newest(const void *a, const void *b)
 {
-    uint64_t x = ((const entry_ref *)a)->e->t_ns, y = ((const entry_ref *)b)->e->t_ns;
+    uint64_t x = (*(const osp_logql_entry *const *)a)->t_ns;
+    uint64_t y = (*(const osp_logql_entry *const *)b)->t_ns;
     return (x < y) - (x > y);
 }
 
@@ -327,8 +415,13 @@ static int finish(detect *d, osp_arena *arena, osp_detected_field **out, size_t 
         r[i] = f->pub;
         r[i].label = osp_arena_strdup(arena, d->names.strs[i]);
         r[i].cardinality = f->values.n;
-        if (!r[i].label.p)
+        if (!r[i].label.p ||
+            (f->pub.json_path && !(r[i].json_path = osp_arena_alloc(
+                                       arena, f->pub.njson_path * sizeof *r[i].json_path))))
             return OSP_ENOMEM;
+        for (size_t k = 0; k < f->pub.njson_path; k++)
+            if (!(r[i].json_path[k] = osp_arena_strdup(arena, f->pub.json_path[k])).p)
+                return OSP_ENOMEM;
         if (!d->q->values_of.n)
             continue;
         if (!(r[i].values = osp_arena_alloc(arena, (f->values.n + 1) * sizeof *r[i].values)))
@@ -349,10 +442,11 @@ int osp_log_detect_fields(const osp_logql_source *src, const osp_log_detect_quer
                           size_t errlen)
 {
     osp_logql_opts opts = {.limit = q->line_limit ? q->line_limit : OSP_DETECT_DEFAULT_LINES,
-                           .deadline_ms = q->deadline_ms};
+                           .deadline_ms = q->deadline_ms,
+                           .categorize = 1};
     osp_logql_result res;
     detect d = {.src = src, .q = q, .limit = q->limit ? q->limit : OSP_DETECT_DEFAULT_LIMIT};
-    entry_ref *refs = NULL;
+    const osp_logql_entry **refs = NULL;
     size_t nrefs = 0;
     *out = NULL;
     *nout = 0;
@@ -370,19 +464,20 @@ int osp_log_detect_fields(const osp_logql_source *src, const osp_log_detect_quer
     nrefs = 0;
     for (size_t i = 0; i < res.nstreams; i++)
         for (size_t k = 0; k < res.streams[i].n; k++)
-            refs[nrefs++] = (entry_ref){&res.streams[i], &res.streams[i].entries[k]};
+            refs[nrefs++] = &res.streams[i].entries[k];
     qsort(refs, nrefs, sizeof *refs, cmp_newest);
     osp_intern_init(&d.names, 1);
     osp_intern_init(&d.streams, 1);
     osp_arena_init(&d.arena, 8192, 0);
     for (size_t i = 0; rc == 0 && i < nrefs; i++)
-        rc = detect_entry(&d, refs[i].s, refs[i].e);
+        rc = detect_entry(&d, refs[i]);
     if (rc == 0)
         rc = finish(&d, arena, out, nout);
     for (size_t i = 0; i < d.nfields; i++)
         osp_intern_cleanup(&d.fields[i].values);
     osp_free(d.fields);
     osp_free(d.bases);
+    osp_free(d.paths);
     osp_free(refs);
     osp_intern_cleanup(&d.names);
     osp_intern_cleanup(&d.streams);

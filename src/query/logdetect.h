@@ -49,6 +49,12 @@ const char *osp_field_type_name(osp_field_type t);
 /* The type of one value. */
 osp_field_type osp_field_type_of(osp_str value);
 
+/* Value as the values list gives a parsed one, in *out: a byte size whose unit Loki's list
+ * rewrites (its last letters b, k, m, g, t, p or e, or one of k to e and i, in any case) as
+ * go-humanize's Bytes writes it, without its space (10KB is 10kB, 2048 KiB is 2.1MB);
+ * else itself. 0 or OSP_ENOMEM. */
+int osp_field_list_value(osp_arena *arena, osp_str value, osp_str *out);
+
 /* Parsers that found a field. */
 enum { OSP_FIELD_JSON = 1, OSP_FIELD_LOGFMT = 2 };
 
@@ -58,7 +64,11 @@ typedef struct osp_detected_field {
     uint64_t cardinality; /* distinct values */
     unsigned parsers;     /* OSP_FIELD_* bits; 0 for structured metadata and labels the
                              query's own pipeline extracted */
-    osp_str *values;      /* with values_of: its distinct values, newest first */
+    osp_str *json_path;   /* the raw JSON keys JSON parsing found it under in the newest
+                             line it did, outermost first; NULL when it never did */
+    size_t njson_path;
+    osp_str *values; /* with values_of: its distinct values, newest first; parsed
+                        byte sizes written as go-humanize's Bytes does ("10kB") */
     size_t nvalues;
 } osp_detected_field;
 

@@ -74,12 +74,13 @@ int osp__lq_base_has(const osp__lq_entry *e, osp_str name);
 int osp__lq_may_want(const osp__lq_entry *e, char first);
 /* Sets a label a parser extracted under name as given, with "_extracted" appended when
  * the stream labels hold it (a copy of the name then), unless e->wanted leaves it out.
- * 0 or OSP_ENOMEM. */
-int osp__lq_set_parsed(osp__lq_entry *e, osp_str name, osp_str value);
+ * *as, unless NULL, gets the name it was set under (empty when left out). 0 or
+ * OSP_ENOMEM. */
+int osp__lq_set_parsed(osp__lq_entry *e, osp_str name, osp_str value, osp_str *as);
 /* Sets an extracted label: the name sanitized as Loki's sanitizeLabelKey does (empty names
- * dropped), "_extracted" appended when the stream labels hold it. The name is copied when
- * it changes; value is referenced. 0 or OSP_ENOMEM. */
-int osp__lq_set_extracted(osp__lq_entry *e, osp_str name, osp_str value);
+ * dropped), then as osp__lq_set_parsed. The name is copied when it changes; value is
+ * referenced. 0 or OSP_ENOMEM. */
+int osp__lq_set_extracted(osp__lq_entry *e, osp_str name, osp_str value, osp_str *as);
 /* The final label set: labels with non-empty values plus __error__ and __error_details__
  * when set, sorted by name, in arena (names and values referenced). NULL only when out
  * of memory with *n > 0. */
@@ -147,6 +148,12 @@ int osp__lq_pipeline_run(const osp__lq_pipeline *p, osp__lq_entry *e);
 
 /* The parsers, on e->line (logql_pipeline_parse.c). 0 or OSP_ENOMEM; failures set __error__. */
 int osp__lq_json(osp__lq_entry *e);
+/* Told, for each label osp__lq_json_paths sets, its name as set ("_extracted" included)
+ * and the raw keys it was found under, outermost first (unescaped, before sanitizing).
+ * Non-zero stops the walk and is returned. */
+typedef int (*osp__lq_json_path_fn)(void *ctx, osp_str label, const osp_str *keys, size_t nkeys);
+/* osp__lq_json, telling fn where each label came from. */
+int osp__lq_json_paths(osp__lq_entry *e, osp__lq_json_path_fn fn, void *ctx);
 int osp__lq_json_fields(osp__lq_entry *e, const osp_logql_extract *x, size_t n);
 int osp__lq_logfmt(osp__lq_entry *e, const osp_logql_extract *x, size_t n, int flags);
 int osp__lq_unpack(osp__lq_entry *e);

@@ -169,12 +169,14 @@ int osp__lq_may_want(const osp__lq_entry *e, char first)
     return 0;
 }
 
-int osp__lq_set_extracted(osp__lq_entry *e, osp_str name, osp_str value)
+int osp__lq_set_extracted(osp__lq_entry *e, osp_str name, osp_str value, osp_str *as)
 {
     osp_str k = sanitize(e->arena, name);
+    if (as)
+        *as = OSP_STR_NULL;
     if (!k.p && name.n)
         return OSP_ENOMEM;
-    return k.n ? osp__lq_set_parsed(e, k, value) : 0;
+    return k.n ? osp__lq_set_parsed(e, k, value, as) : 0;
 }
 
 /* 1 when e wants the label a parser extracts under name k: always without e->wanted, else
@@ -191,9 +193,11 @@ static int wants(const osp__lq_entry *e, osp_str k, int extracted)
     return !e->wanted;
 }
 
-int osp__lq_set_parsed(osp__lq_entry *e, osp_str k, osp_str value)
+int osp__lq_set_parsed(osp__lq_entry *e, osp_str k, osp_str value, osp_str *as)
 {
     int extracted = osp__lq_base_has(e, k);
+    if (as)
+        *as = OSP_STR_NULL;
     if (!wants(e, k, extracted))
         return 0;
     if (extracted) {
@@ -204,6 +208,8 @@ int osp__lq_set_parsed(osp__lq_entry *e, osp_str k, osp_str value)
         memcpy(o + k.n, "_extracted", 10);
         k = osp_str_make(o, k.n + 10);
     }
+    if (as)
+        *as = k;
     return osp__lq_set(e, k, value);
 }
 
@@ -769,7 +775,7 @@ static int regexp_run(const osp__lq_stage *st, osp__lq_entry *e)
         if (g->sub <= re->ngroups && m[g->sub].rm_so >= 0)
             v = osp_str_make(e->line.p + m[g->sub].rm_so,
                              (size_t)(m[g->sub].rm_eo - m[g->sub].rm_so));
-        if ((rc = osp__lq_set_extracted(e, g->name, v)))
+        if ((rc = osp__lq_set_extracted(e, g->name, v, NULL)))
             return rc;
     }
     return 0;

@@ -173,8 +173,6 @@ static size_t put_utf8(char *o, unsigned cp)
     return 4;
 }
 
-/* 1 when the n bytes at p are valid UTF-8 without U+FFFD (what Go's decoders turn invalid
- * bytes into). */
 /* Loki's unescapeJSONString: the decoded string, or "" when an escape is bad or the
  * result holds U+FFFD (invalid UTF-8 included). *out may point into raw. */
 static int junescape(osp_arena *a, osp_str raw, osp_str *out)
@@ -231,6 +229,10 @@ typedef struct jflat {
     osp__lq_entry *e;
     char *prefix; /* the key path so far, sanitized and joined with '_' */
     size_t len, cap;
+    osp__lq_json_path_fn on_path; /* NULL, or told each label's keys */
+    void *ctx;
+    osp_str keys[JSON_MAX_DEPTH + 1]; /* with on_path: the raw keys down to the member */
+    size_t nkeys;
 } jflat;
 
 /* Appends key sanitized as Loki's appendSanitized (a leading digit gets '_' only at the
@@ -278,16 +280,29 @@ static int may_want(const jflat *f, osp_str key)
     return osp__lq_may_want(f->e, f->len ? f->prefix[0] : key.n ? key.p[0] : 0);
 }
 
-/* Sets the label of a string, number or boolean member, named f->prefix. 0 or
- * OSP_ENOMEM. */
+/* With f->on_path, pushes member key (unescaped) on f->keys. 0 or OSP_ENOMEM. */
+static int key_push(jflat *f, osp_str key)
+{
+    if (!f->on_path)
+        return 0;
+    osp_str *k = &f->keys[f->nkeys++];
+    return junescape(f->e->arena, key, k);
+}
+
+/* Sets the label of a string, number or boolean member, named f->prefix, and tells
+ * f->on_path. 0, OSP_ENOMEM or what on_path returns. */
 static int flat_member(jflat *f, int type, osp_str raw)
 {
-    osp_str v = raw;
+    osp_str v = raw, as;
     int rc;
     if (type == J_STRING && (rc = junescape(f->e->arena, raw, &v)))
         return rc;
     osp_str name = osp_arena_strdup(f->e->arena, osp_str_make(f->prefix, f->len));
-    return name.p ? osp__lq_set_extracted(f->e, name, v) : OSP_ENOMEM;
+    if (!name.p)
+        return OSP_ENOMEM;
+    if ((rc = osp__lq_set_extracted(f->e, name, v, &as)) || !f->on_path || !as.n)
+        return rc;
+    return f->on_path(f->ctx, as, f->keys, f->nkeys);
 }
 
 /* Walks the members of the object at j->i (its '{' consumed), setting a label per string,
@@ -311,19 +326,21 @@ static int flatten(jr *j, jflat *f)
         if (j->i >= j->n || j->p[j->i++] != ':')
             return J_BAD;
         ws(j);
-        size_t saved = f->len;
+        size_t saved = f->len, saved_keys = f->nkeys;
         if (j->i < j->n && j->p[j->i] == '{') {
             j->i++;
-            if ((rc = prefix_add(f, key)) || (rc = flatten(j, f)))
+            if ((rc = prefix_add(f, key)) || (rc = key_push(f, key)) || (rc = flatten(j, f)))
                 return rc;
         } else {
             if (jvalue(j, &type, &raw))
                 return J_BAD;
             if ((type == J_STRING || type == J_NUMBER || type == J_BOOL) && may_want(f, key) &&
-                ((rc = prefix_add(f, key)) || (rc = flat_member(f, type, raw))))
+                ((rc = prefix_add(f, key)) || (rc = key_push(f, key)) ||
+                 (rc = flat_member(f, type, raw))))
                 return rc;
         }
         f->len = saved;
+        f->nkeys = saved_keys;
         ws(j);
         if (j->i >= j->n)
             return J_BAD;
@@ -337,10 +354,10 @@ static int flatten(jr *j, jflat *f)
     }
 }
 
-int osp__lq_json(osp__lq_entry *e)
+int osp__lq_json_paths(osp__lq_entry *e, osp__lq_json_path_fn fn, void *ctx)
 {
     jr j = {e->line.p, e->line.n, 0, 0};
-    jflat f = {e, NULL, 0, 0};
+    jflat f = {.e = e, .on_path = fn, .ctx = ctx};
     ws(&j);
     if (j.i >= j.n || j.p[j.i] != '{')
         return json_error(e, "Value looks like object, but can't find closing '}' symbol");
@@ -349,6 +366,11 @@ int osp__lq_json(osp__lq_entry *e)
     if (rc == J_BAD)
         return json_error(e, "Malformed JSON error");
     return rc;
+}
+
+int osp__lq_json(osp__lq_entry *e)
+{
+    return osp__lq_json_paths(e, NULL, NULL);
 }
 
 /* ---- json: field expressions ---- */
@@ -465,7 +487,7 @@ int osp__lq_json_fields(osp__lq_entry *e, const osp_logql_extract *x, size_t n)
             return rc;
         if (r == 1 && type != J_STRING && type != J_NULL)
             v = raw;
-        if ((rc = osp__lq_set_parsed(e, x[i].label, v)))
+        if ((rc = osp__lq_set_parsed(e, x[i].label, v, NULL)))
             return rc;
     }
     return 0;
@@ -519,7 +541,7 @@ int osp__lq_unpack(osp__lq_entry *e)
     if (!packed)
         return 0;
     for (size_t i = 0; i < nfound; i++)
-        if ((rc = osp__lq_set_extracted(e, found[i].name, found[i].value)))
+        if ((rc = osp__lq_set_extracted(e, found[i].name, found[i].value, NULL)))
             return rc;
     e->line = entry;
     return 0;
@@ -579,14 +601,14 @@ int osp__lq_logfmt(osp__lq_entry *e, const osp_logql_extract *x, size_t n, int f
         if (!osp_utf8_clean(v.p, v.n))
             v = OSP_STR_LIT("");
         if (n == 0) {
-            if ((rc = osp__lq_set_extracted(e, d.key, v)))
+            if ((rc = osp__lq_set_extracted(e, d.key, v, NULL)))
                 return rc;
             continue;
         }
         for (size_t i = 0; i < n; i++) {
             if (!osp_str_eq(x[i].expr, d.key))
                 continue;
-            if ((rc = osp__lq_set_parsed(e, x[i].label, v)))
+            if ((rc = osp__lq_set_parsed(e, x[i].label, v, NULL)))
                 return rc;
         }
     }
@@ -640,7 +662,7 @@ int osp__lq_pattern_compile(osp_str text, osp_arena *arena, osp__lq_pattern **ou
 
 static int pat_capture(osp__lq_entry *e, const pat_part *c, osp_str v)
 {
-    return osp_str_eqz(c->text, "_") ? 0 : osp__lq_set_extracted(e, c->text, v);
+    return osp_str_eqz(c->text, "_") ? 0 : osp__lq_set_extracted(e, c->text, v, NULL);
 }
 
 /* Loki's pattern matcher: a leading literal must start the line; each capture takes

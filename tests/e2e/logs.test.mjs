@@ -354,7 +354,7 @@ describe('Loki push, JSON lines and bad input', () => {
 
     test('detected labels and fields: what Grafana Logs Drilldown filters by, as Loki finds them', async () => {
         const streams = [{ stream: { job: 'detect', app: 'shop' }, values: [
-            [ts(1), JSON.stringify({ level: 'info', status: 200, took: '15ms', user: { id: 'u1' }, ok: true, size: '10KB' }), { trace_id: 'abc' }],
+            [ts(1), JSON.stringify({ level: 'info', status: 200, took: '15ms', user: { id: 'u1' }, ok: true, size: '10KB', req: { 'user-agent': 'curl' } }), { trace_id: 'abc' }],
             [ts(2), 'method=GET status=500 took=2s user_id=u2'],
             [ts(3), 'plain text line'],
         ] }];
@@ -366,19 +366,21 @@ describe('Loki push, JSON lines and bad input', () => {
         assert.deepEqual(labels.json(), { detectedLabels: [{ label: 'app', cardinality: 1 }, { label: 'job', cardinality: 1 }, { label: 'service_name', cardinality: 1 }] });
         const fields = await get('detected_fields', { query: '{job="detect"}' });
         assert.equal(fields.status, 200, fields.text());
-        // JSON first, logfmt when a line is not JSON; nested keys joined; structured metadata
-        // without a parser; the type of the newest value; stream labels left out
+        // JSON first, logfmt when a line is not JSON; nested keys joined, with the raw keys
+        // as jsonPath; structured metadata without a parser; the type of the newest value;
+        // stream labels left out
         assert.deepEqual(fields.json(), { fields: [
             // the levels Loki gives the lines (JSON's level, then no level word: unknown)
             { label: 'detected_level', type: 'string', cardinality: 2, parsers: null },
-            { label: 'level', type: 'string', cardinality: 1, parsers: ['json'] },
+            { label: 'level', type: 'string', cardinality: 1, parsers: ['json'], jsonPath: ['level'] },
             { label: 'method', type: 'string', cardinality: 1, parsers: ['logfmt'] },
-            { label: 'ok', type: 'boolean', cardinality: 1, parsers: ['json'] },
-            { label: 'size', type: 'bytes', cardinality: 1, parsers: ['json'] },
-            { label: 'status', type: 'int', cardinality: 2, parsers: ['json', 'logfmt'] },
-            { label: 'took', type: 'duration', cardinality: 2, parsers: ['json', 'logfmt'] },
+            { label: 'ok', type: 'boolean', cardinality: 1, parsers: ['json'], jsonPath: ['ok'] },
+            { label: 'req_user_agent', type: 'string', cardinality: 1, parsers: ['json'], jsonPath: ['req', 'user-agent'] },
+            { label: 'size', type: 'bytes', cardinality: 1, parsers: ['json'], jsonPath: ['size'] },
+            { label: 'status', type: 'int', cardinality: 2, parsers: ['json', 'logfmt'], jsonPath: ['status'] },
+            { label: 'took', type: 'duration', cardinality: 2, parsers: ['json', 'logfmt'], jsonPath: ['took'] },
             { label: 'trace_id', type: 'string', cardinality: 1, parsers: null },
-            { label: 'user_id', type: 'string', cardinality: 2, parsers: ['json', 'logfmt'] },
+            { label: 'user_id', type: 'string', cardinality: 2, parsers: ['json', 'logfmt'], jsonPath: ['user', 'id'] },
         ], limit: 1000 });
         // the limit keeps the fields found first, newest line first
         assert.deepEqual((await get('detected_fields', { query: '{job="detect"}', limit: '2' })).json().fields.map((f) => f.label), ['detected_level', 'method']);
@@ -386,7 +388,20 @@ describe('Loki push, JSON lines and bad input', () => {
         assert.deepEqual((await get('detected_fields', { query: '{job="detect"} |= "GET"' })).json().fields.map((f) => f.label), ['detected_level', 'method', 'status', 'took', 'user_id']);
         assert.deepEqual((await get('detected_field/status/values', { query: '{job="detect"}' })).json(), { limit: 1000, values: ['500', '200'] });
         assert.deepEqual((await get('detected_field/took/values', { query: '{job="detect"}', limit: '1' })).json(), { limit: 1, values: ['2s'] });
+        // a parsed byte size in go-humanize's form, as Loki lists it
+        assert.deepEqual((await get('detected_field/size/values', { query: '{job="detect"}' })).json(), { limit: 1000, values: ['10kB'] });
         assert.deepEqual((await get('detected_field/nope/values', { query: '{job="detect"}' })).json(), {});
+        // a JSON key named as a stream label is found as job_extracted under its raw key; the
+        // labels of the query's own parser count as parsed ones
+        const more = await lokiPush(server, [{ stream: { job: 'detect2' }, values: [[ts(1), JSON.stringify({ job: 'other', size: '2048 KiB' })]] }], 'json');
+        assert.equal(more.status, 204, more.text());
+        const parsed = { query: '{job="detect2"} | json | size > 1KB' };
+        assert.deepEqual((await get('detected_fields', parsed)).json(), { fields: [
+            { label: 'detected_level', type: 'string', cardinality: 1, parsers: null },
+            { label: 'job_extracted', type: 'string', cardinality: 1, parsers: ['json'], jsonPath: ['job'] },
+            { label: 'size', type: 'bytes', cardinality: 1, parsers: ['json'], jsonPath: ['size'] },
+        ], limit: 1000 });
+        assert.deepEqual((await get('detected_field/size/values', parsed)).json(), { limit: 1000, values: ['2.1MB'] });
         assert.deepEqual((await get('detected_fields', { query: '{job="nothing-here"}' })).json(), {});
         for (const [path, params, status, why] of [
             ['detected_fields', {}, 400, /query parameter is missing/],

@@ -46,6 +46,30 @@ static void test_value_types(void **state)
     assert_string_equal(osp_field_type_name(OSP_FIELD_BOOLEAN), "boolean");
 }
 
+static void test_listed_byte_sizes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value, *want;
+    } cases[] = {
+        {"10KB", "10kB"},     {"10 kb", "10kB"},      {"2048 KiB", "2.1MB"},
+        {"1m", "1.0MB"},      {"5b", "5B"},           {"9B", "9B"},
+        {"12B", "12B"},       {"999999 b", "1000kB"}, {"1,536 kb", "1.5MB"},
+        {"3 Gi", "3.2GB"},    {"1e", "1.0EB"},        {"100", "100"}, /* no unit */
+        {"10 KB ", "10 KB "}, /* ends in a space, as Loki's suffix test sees it */
+        {"2s", "2s"},         {"bob", "bob"},         {"10 kbit", "10 kbit"},
+    };
+    osp_arena a;
+    osp_arena_init(&a, 1024, 0);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        osp_str out;
+        assert_int_equal(osp_field_list_value(&a, osp_str_c(cases[i].value), &out), 0);
+        if (!osp_str_eqz(out, cases[i].want))
+            fail_msg("%s: %.*s, want %s", cases[i].value, (int)out.n, out.p, cases[i].want);
+    }
+    osp_arena_cleanup(&a);
+}
+
 /* Streams as label text; the fixture lists them all, whatever the matchers. */
 static const char *const streams[] = {
     "app=web,pod=web-1,request=17,trace=0b7c6e9a-4f1e-4e8a-9d3e-1a2b3c4d5e6f,ok=1,status=200",
@@ -112,6 +136,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_value_types),
+        cmocka_unit_test(test_listed_byte_sizes),
         cmocka_unit_test(test_labels_left_out_as_loki_does),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
