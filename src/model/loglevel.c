@@ -8,7 +8,8 @@
 #include "core/json.h"
 #include "core/logfmt.h"
 
-/* Loki's default log_level_fields, in the order it looks them up. */
+/* Loki's default log_level_fields, in the order it looks them up. Each begins with an l or
+ * an s, in either case (rank_of relies on it). */
 static const char *const level_fields[] = {
     "level",    "LEVEL",         "Level",         "log.level",     "severity",
     "SEVERITY", "Severity",      "SeverityText",  "lvl",           "LVL",
@@ -32,8 +33,16 @@ const char *osp_line_level_name(osp_line_level l)
     return (unsigned)l < OSP_LINE_LEVEL_COUNT ? names[l] : NULL;
 }
 
+static int lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* 1 when s is w, ignoring case (its first letters compared before its length is taken). */
 static int eq_fold(osp_str s, const char *w)
 {
+    if (!s.n || lower(s.p[0]) != lower(w[0]))
+        return 0;
     size_t n = strlen(w);
     return s.n == n && strncasecmp(s.p, w, n) == 0;
 }
@@ -72,10 +81,10 @@ osp_line_level osp_level_of_severity(int32_t n)
 }
 
 /* The rank of the first level field equal to name, ignoring case when fold (logfmt keys),
- * or -1. */
+ * or -1. Most keys are no level field by their first byte alone. */
 static int rank_of(osp_str name, int fold)
 {
-    if (name.n < 3 || name.n > 13)
+    if (name.n < 3 || name.n > 13 || (lower(name.p[0]) != 'l' && lower(name.p[0]) != 's'))
         return -1;
     for (size_t i = 0; i < NFIELDS; i++)
         if (fold ? eq_fold(name, level_fields[i]) : osp_str_eqz(name, level_fields[i]))
@@ -92,11 +101,6 @@ size_t osp_level_fields(const char *const **fields)
 {
     *fields = level_fields;
     return NFIELDS;
-}
-
-static int lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
 /* 1 when some byte c of text has a level field's letters around it. */
@@ -119,20 +123,19 @@ int osp_level_field_may_occur(osp_str text)
     return text.n >= 3 && (v_in_field(text, 'v') || v_in_field(text, 'V'));
 }
 
-/* Bytes that may stand before a level word in a line: a colon may not (misc:error is a
- * key and its value, not a level). */
-static int left_bound(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '[' || c == '(' || c == '{' || c == '"' ||
-           c == '=';
-}
-
-/* Bytes that may follow a level word ("debug: message", level="warn", [ERROR]). */
-static int right_bound(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '[' || c == ']' || c == '(' || c == ')' ||
-           c == '{' || c == '}' || c == ':' || c == ',' || c == '!' || c == '"' || c == '=';
-}
+/* What a byte may be around a level word in a line: before one (a colon may not: misc:error
+ * is a key and its value, not a level), after one ("debug: message", level="warn",
+ * [ERROR]), or its first letter. */
+enum { LEFT = 1, RIGHT = 2, FIRST = 4 };
+static const unsigned char word_class[256] = {
+    [' '] = LEFT | RIGHT, ['\t'] = LEFT | RIGHT, ['\n'] = LEFT | RIGHT, ['['] = LEFT | RIGHT,
+    ['('] = LEFT | RIGHT, ['{'] = LEFT | RIGHT,  ['"'] = LEFT | RIGHT,  ['='] = LEFT | RIGHT,
+    [']'] = RIGHT,        [')'] = RIGHT,         ['}'] = RIGHT,         [':'] = RIGHT,
+    [','] = RIGHT,        ['!'] = RIGHT,         ['t'] = FIRST,         ['T'] = FIRST,
+    ['d'] = FIRST,        ['D'] = FIRST,         ['f'] = FIRST,         ['F'] = FIRST,
+    ['c'] = FIRST,        ['C'] = FIRST,         ['e'] = FIRST,         ['E'] = FIRST,
+    ['w'] = FIRST,        ['W'] = FIRST,         ['i'] = FIRST,         ['I'] = FIRST,
+};
 
 /* Loki's scan of a line for a level word standing alone, in any case: the earliest wins,
  * and of two at one place the first in this list. */
@@ -149,14 +152,15 @@ static osp_line_level level_by_words(osp_str line)
         {"warning", 7, OSP_LINE_LEVEL_WARN}, {"warn", 4, OSP_LINE_LEVEL_WARN},
         {"info", 4, OSP_LINE_LEVEL_INFO},
     };
+    const unsigned char *p = (const unsigned char *)line.p;
     for (size_t i = 0; i < line.n; i++) {
-        if (i > 0 && !left_bound(line.p[i - 1]))
+        if (!(word_class[p[i]] & FIRST) || (i > 0 && !(word_class[p[i - 1]] & LEFT)))
             continue;
         for (size_t k = 0; k < sizeof words / sizeof *words; k++) {
             size_t n = words[k].n, end = i + n;
             if (lower(line.p[i]) == words[k].w[0] && end <= line.n &&
                 strncasecmp(line.p + i, words[k].w, n) == 0 &&
-                (end == line.n || right_bound(line.p[end])))
+                (end == line.n || (word_class[p[end]] & RIGHT)))
                 return words[k].l;
         }
     }

@@ -71,6 +71,13 @@ static void test_field_names(void **state)
         assert_int_equal(osp_level_field_rank(osp_str_c(fields[i])), (int)i);
         assert_true(osp_level_field_may_occur(osp_str_c(fields[i])));
     }
+    /* every field the store lists is found (the lookup's shortcut on first bytes holds) */
+    const char *const *listed;
+    size_t nlisted = osp_level_fields(&listed);
+    assert_int_equal(nlisted, sizeof fields / sizeof *fields);
+    for (size_t i = 0; i < nlisted; i++)
+        assert_int_equal(osp_level_field_rank(osp_str_c(listed[i])), (int)i);
+    assert_int_equal(osp_level_field_rank(osp_str_c("status")), -1);
     assert_false(osp_level_field_may_occur(osp_str_c("service.version=1.2 host.name=h1")));
     assert_false(osp_level_field_may_occur(osp_str_c("")));
 }
