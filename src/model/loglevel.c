@@ -2,7 +2,6 @@
 #include "model/loglevel.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include "core/buf.h"
 #include "core/json.h"
@@ -38,13 +37,22 @@ static int lower(char c)
     return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
+/* 1 when the n bytes at p are those at w, ignoring ASCII case. */
+static int same_fold(const char *p, const char *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (lower(p[i]) != lower(w[i]))
+            return 0;
+    return 1;
+}
+
 /* 1 when s is w, ignoring case (its first letters compared before its length is taken). */
 static int eq_fold(osp_str s, const char *w)
 {
     if (!s.n || lower(s.p[0]) != lower(w[0]))
         return 0;
     size_t n = strlen(w);
-    return s.n == n && strncasecmp(s.p, w, n) == 0;
+    return s.n == n && same_fold(s.p, w, n);
 }
 
 osp_line_level osp_level_of_word(osp_str word)
@@ -159,7 +167,7 @@ static osp_line_level level_by_words(osp_str line)
         for (size_t k = 0; k < sizeof words / sizeof *words; k++) {
             size_t n = words[k].n, end = i + n;
             if (lower(line.p[i]) == words[k].w[0] && end <= line.n &&
-                strncasecmp(line.p + i, words[k].w, n) == 0 &&
+                same_fold(line.p + i, words[k].w, n) &&
                 (end == line.n || (word_class[p[end]] & RIGHT)))
                 return words[k].l;
         }
