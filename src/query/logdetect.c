@@ -384,9 +384,10 @@ static int detect_entry(detect *d, const osp_logql_entry *ent)
     if (d->npaths > 1)
         qsort(d->paths, d->npaths, sizeof *d->paths, cmp_path);
     for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (holds(b->l, b->n, l[i].name, l[i].value))
+            continue; /* a stream label */
         source from = {parser, 1, path_of(d, l[i].name)};
-        if (!holds(b->l, b->n, l[i].name, l[i].value))
-            rc = add_field(d, l[i].name, l[i].value, &from);
+        rc = add_field(d, l[i].name, l[i].value, &from);
     }
     return rc;
 }

@@ -231,7 +231,7 @@ typedef struct jflat {
     size_t len, cap;
     osp__lq_json_path_fn on_path; /* NULL, or told each label's keys */
     void *ctx;
-    osp_str keys[JSON_MAX_DEPTH + 1]; /* with on_path: the raw keys down to the member */
+    osp_str *keys; /* with on_path: the raw keys down to the member */
     size_t nkeys;
 } jflat;
 
@@ -357,7 +357,8 @@ static int flatten(jr *j, jflat *f)
 int osp__lq_json_paths(osp__lq_entry *e, osp__lq_json_path_fn fn, void *ctx)
 {
     jr j = {e->line.p, e->line.n, 0, 0};
-    jflat f = {.e = e, .on_path = fn, .ctx = ctx};
+    osp_str keys[JSON_MAX_DEPTH + 1]; /* left uninitialized: only pushed keys are read */
+    jflat f = {.e = e, .on_path = fn, .ctx = ctx, .keys = keys};
     ws(&j);
     if (j.i >= j.n || j.p[j.i] != '{')
         return json_error(e, "Value looks like object, but can't find closing '}' symbol");
